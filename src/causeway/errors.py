@@ -1,0 +1,122 @@
+"""The one error tree of Causeway.
+
+Two kinds of failure, kept apart on purpose:
+
+* ``RequestError`` and its children: the caller sent something we refuse. It carries a stable
+  machine-readable ``reason`` (used by the APIs and the CLI) and a human message. The node keeps
+  running and nothing has changed.
+* ``InvariantError`` and ``StorageCorruptionError``: our own state is wrong. The node must stop
+  loudly rather than serve or extend something broken.
+"""
+
+from __future__ import annotations
+
+
+class CausewayError(Exception):
+    """Root of every error Causeway raises on purpose."""
+
+    reason: str = "error"
+
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if reason is not None:
+            self.reason = reason
+
+
+class ConfigurationError(CausewayError):
+    """A configuration, genesis or key file is missing, unreadable or inconsistent."""
+
+    reason = "bad_configuration"
+
+
+class RequestError(CausewayError):
+    """Input from a client or peer was refused; nothing was changed."""
+
+    reason = "bad_request"
+
+
+class DecodeError(RequestError):
+    """Bytes that are not a canonical encoding of the expected message."""
+
+    reason = "malformed"
+
+
+class LimitExceededError(RequestError):
+    """A message, batch or queue bound was exceeded."""
+
+    reason = "too_large"
+
+
+class WrongChainError(RequestError):
+    reason = "wrong_chain"
+
+
+class SignatureError(RequestError):
+    """A signature does not verify, or is not of the expected form."""
+
+    reason = "bad_signature"
+
+
+class UnknownMemberError(RequestError):
+    reason = "unknown_member"
+
+
+class PermissionDeniedError(RequestError):
+    reason = "permission_denied"
+
+
+class ExpiredError(RequestError):
+    reason = "expired"
+
+
+class DuplicateError(RequestError):
+    reason = "duplicate"
+
+
+class MempoolFullError(RequestError):
+    reason = "mempool_full"
+
+
+class NotFoundError(RequestError):
+    reason = "not_found"
+
+
+class ProofError(RequestError):
+    """A Merkle proof does not prove what it claims."""
+
+    reason = "bad_proof"
+
+
+class HeightUnavailableError(RequestError):
+    """The requested height is pruned or not yet committed."""
+
+    reason = "height_unavailable"
+
+
+class CryptoError(CausewayError):
+    """A key or certificate cannot be loaded, or an algorithm is not allowed for the profile."""
+
+    reason = "crypto"
+
+
+class CertificateError(CryptoError):
+    reason = "bad_certificate"
+
+
+class InvariantError(CausewayError):
+    """A broken internal invariant: stop the node, do not continue."""
+
+    reason = "invariant"
+
+
+class StorageCorruptionError(InvariantError):
+    """A record's checksum or structure does not match: never serve it."""
+
+    reason = "storage_corrupt"
+
+
+class NodeUnavailableError(CausewayError):
+    """The client could not reach a node, or the node is shutting down."""
+
+    reason = "unavailable"
