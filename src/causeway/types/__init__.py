@@ -1,0 +1,39 @@
+"""Python views of the wire formats: canonical encoding, sign bytes, ids and Merkle lists."""
+
+from causeway.types.encoding import (
+    BLOCK_VERSION,
+    DOMAIN_COMMIT,
+    DOMAIN_CREDENTIAL,
+    DOMAIN_ENDORSEMENT,
+    DOMAIN_TRANSACTION,
+    SIGN_DOCUMENT_VERSION,
+    TRANSACTION_VERSION,
+    DecodedTransaction,
+    HashFunction,
+    block_hash,
+    decode,
+    decode_transaction,
+    encode,
+    genesis_hash,
+    sign_bytes,
+    transaction_id,
+)
+
+__all__ = [
+    "BLOCK_VERSION",
+    "DOMAIN_COMMIT",
+    "DOMAIN_CREDENTIAL",
+    "DOMAIN_ENDORSEMENT",
+    "DOMAIN_TRANSACTION",
+    "SIGN_DOCUMENT_VERSION",
+    "TRANSACTION_VERSION",
+    "DecodedTransaction",
+    "HashFunction",
+    "block_hash",
+    "decode",
+    "decode_transaction",
+    "encode",
+    "genesis_hash",
+    "sign_bytes",
+    "transaction_id",
+]

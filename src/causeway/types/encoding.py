@@ -1,0 +1,110 @@
+"""The one canonical byte form of every signed or hashed message, and the ids derived from it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from google.protobuf.message import DecodeError as ProtobufDecodeError
+from google.protobuf.message import Message
+
+from causeway.errors import DecodeError, LimitExceededError
+from causeway.types.v1 import types_pb2
+
+HashFunction = Callable[[bytes], bytes]
+MessageT = TypeVar("MessageT", bound=Message)
+
+SIGN_DOCUMENT_VERSION = 1
+TRANSACTION_VERSION = 1
+BLOCK_VERSION = 1
+
+DOMAIN_TRANSACTION = "transaction"
+DOMAIN_ENDORSEMENT = "endorsement"
+DOMAIN_COMMIT = "commit"
+DOMAIN_CREDENTIAL = "credential"
+
+
+def encode(message: Message) -> bytes:
+    """The canonical encoding: deterministic protobuf serialisation."""
+    return message.SerializeToString(deterministic=True)
+
+
+def decode(message_type: type[MessageT], data: bytes, *, bytes_max: int) -> MessageT:
+    """Decodes untrusted bytes, accepting only the canonical encoding of a message.
+
+    Re-encoding must give back the input byte for byte: this rejects unknown fields, duplicated
+    fields, non-minimal varints and out-of-order fields, so that one message has exactly one
+    byte form and therefore exactly one hash.
+    """
+    if len(data) > bytes_max:
+        raise LimitExceededError(
+            f"{message_type.DESCRIPTOR.name} is {len(data)} bytes, above the limit of {bytes_max}"
+        )
+    message = message_type()
+    try:
+        message.ParseFromString(data)
+    except (ProtobufDecodeError, RuntimeError, ValueError) as error:
+        raise DecodeError(f"not a valid {message_type.DESCRIPTOR.name}: {error}") from None
+    if encode(message) != data:
+        raise DecodeError(f"{message_type.DESCRIPTOR.name} is not canonically encoded")
+    return message
+
+
+def sign_bytes(domain: str, chain_id: str, payload: bytes) -> bytes:
+    """The bytes a signature covers: domain-separated and bound to one chain."""
+    return encode(
+        types_pb2.SignDocument(
+            version=SIGN_DOCUMENT_VERSION, domain=domain, chain_id=chain_id, payload=payload
+        )
+    )
+
+
+def transaction_id(body: bytes, hash_function: HashFunction) -> bytes:
+    """A transaction's id is the hash of its encoded body (not of its malleable signature)."""
+    return hash_function(body)
+
+
+def block_hash(header: types_pb2.BlockHeader, hash_function: HashFunction) -> bytes:
+    return hash_function(encode(header))
+
+
+def genesis_hash(genesis: types_pb2.Genesis, hash_function: HashFunction) -> bytes:
+    return hash_function(encode(genesis))
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedTransaction:
+    """A transaction together with its decoded body, id and wire bytes."""
+
+    transaction: types_pb2.Transaction
+    body: types_pb2.TransactionBody
+    id: bytes
+    encoded: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.encoded)
+
+
+def decode_transaction(
+    data: bytes | types_pb2.Transaction, *, hash_function: HashFunction, bytes_max: int
+) -> DecodedTransaction:
+    """Decodes a transaction and its body from untrusted input; checks encoding only."""
+    if isinstance(data, types_pb2.Transaction):
+        transaction = data
+        encoded = encode(transaction)
+        if len(encoded) > bytes_max:
+            raise LimitExceededError(
+                f"transaction is {len(encoded)} bytes, above the limit of {bytes_max}"
+            )
+    else:
+        transaction = decode(types_pb2.Transaction, data, bytes_max=bytes_max)
+        encoded = data
+    body = decode(types_pb2.TransactionBody, transaction.body, bytes_max=bytes_max)
+    return DecodedTransaction(
+        transaction=transaction,
+        body=body,
+        id=transaction_id(transaction.body, hash_function),
+        encoded=encoded,
+    )
