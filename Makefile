@@ -1,0 +1,40 @@
+# The two commands of the README: `make demo` (a local chain, working) and `make test` (the suite).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+NETWORK ?= demo-network
+
+.PHONY: demo stop test lint install proto bench clean
+
+$(BIN)/causeway: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(BIN)/causeway
+
+install: $(BIN)/causeway
+
+demo: install
+	NETWORK=$(NETWORK) BIN=$(BIN) bash scripts/demo.sh
+
+stop:
+	@if [ -f $(NETWORK)/node1.pid ]; then kill $$(cat $(NETWORK)/node1.pid) && rm -f $(NETWORK)/node1.pid && echo "node stopped"; else echo "no demo node is running"; fi
+
+test: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -W error -q
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+proto: install
+	PYTHON=$(BIN)/python scripts/generate_proto.sh
+
+bench: install
+	BIN=$(BIN) bash scripts/bench.sh
+
+clean:
+	rm -rf $(VENV) $(NETWORK) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,344 @@
+"""The description of a new network: organisations, members, keys, genesis and node settings.
+
+Everything here is built in memory and nothing touches the disk, so that a network can be
+inspected (and tested) before `write_network` puts it in a folder. Key generation is the only
+source of randomness; the time comes in as a value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from causeway.crypto import (
+    PrivateKey,
+    get_profile,
+    issue_ca_certificate,
+    issue_member_certificate,
+)
+from causeway.errors import ConfigurationError
+from causeway.types.v1 import types_pb2
+
+GENESIS_VERSION = 1
+CONSENSUS_KINDS = ("solo",)
+"""Consensus engines `causeway init` can set up today ("tbft" and "raft" come later)."""
+
+ORGANISATIONS_MAX = 64
+VALIDATORS_MAX = 64
+DEFAULT_CHAIN_ID = "causeway-local"
+DEFAULT_CERTIFICATE_VALID_DAYS = 3650
+
+GRPC_PORT_BASE = 7050
+HTTP_PORT_BASE = 8050
+LISTEN_HOST = "127.0.0.1"
+
+KIBIBYTE = 1 << 10
+MEBIBYTE = 1 << 20
+GIBIBYTE = 1 << 30
+
+# Roles of the members every organisation gets; the validators' node members come on top.
+ADMIN_NAME = "admin"
+CLIENT_NAME = "client"
+STANDARD_MEMBERS: tuple[tuple[str, tuple[types_pb2.Role.ValueType, ...]], ...] = (
+    (ADMIN_NAME, (types_pb2.ROLE_ADMIN,)),
+    (CLIENT_NAME, (types_pb2.ROLE_CLIENT,)),
+)
+
+
+def default_chain_config() -> types_pb2.ChainConfig:
+    """A sane starting configuration; governance transactions change it later."""
+    return types_pb2.ChainConfig(
+        block_transactions_max=10_000,
+        block_bytes_max=16 * MEBIBYTE,
+        transaction_bytes_max=64 * KIBIBYTE,
+        transaction_expiry_max_ms=60 * 60 * 1000,
+        endorsements_max=16,
+        state_history_heights=1000,
+        governance_policy=types_pb2.EndorsementPolicy(kind=types_pb2.POLICY_KIND_MAJORITY),
+        ledger_issue_policy=types_pb2.EndorsementPolicy(kind=types_pb2.POLICY_KIND_ANY),
+        transaction_gas_max=1_000_000,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSettings:
+    """What goes into a node's config.toml besides its identity."""
+
+    grpc_address: str
+    http_address: str
+    block_interval_ms: int = 100
+    mempool_transactions_max: int = 200_000
+    mempool_bytes_max: int = 256 * MEBIBYTE
+    admission_batch_max: int = 10_000
+    api_message_bytes_max: int = 64 * MEBIBYTE
+    http_request_bytes_max: int = 16 * MEBIBYTE
+    map_size_bytes: int = 8 * GIBIBYTE
+    log_level: str = "info"
+    log_format: str = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberMaterial:
+    """One member: its private key and the Member record (with certificate) that genesis holds."""
+
+    member: types_pb2.Member
+    key: PrivateKey
+
+    @property
+    def member_id(self) -> str:
+        return self.member.id
+
+    @property
+    def organisation(self) -> str:
+        return self.member.organisation
+
+    @property
+    def name(self) -> str:
+        return self.member.name
+
+
+@dataclass(frozen=True, slots=True)
+class OrganisationMaterial:
+    """One organisation: its CA key, the Organisation record and its members."""
+
+    organisation: types_pb2.Organisation
+    ca_key: PrivateKey
+    members: tuple[MemberMaterial, ...]
+
+    @property
+    def id(self) -> str:
+        return self.organisation.id
+
+    @property
+    def ca_certificate(self) -> bytes:
+        """DER X.509 CA certificate (intl); empty for gm."""
+        return self.organisation.ca_certificate
+
+
+@dataclass(frozen=True, slots=True)
+class NodeDescription:
+    """A validator node: its name, the member it signs as, and its settings."""
+
+    name: str
+    member: MemberMaterial
+    settings: NodeSettings
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkDescription:
+    """Everything `causeway init` writes, in memory."""
+
+    chain_id: str
+    crypto_profile: str
+    algorithm: str
+    consensus: str
+    genesis: types_pb2.Genesis
+    organisations: tuple[OrganisationMaterial, ...]
+    nodes: tuple[NodeDescription, ...]
+    members: tuple[MemberMaterial, ...] = field(default=())
+
+    def member(self, member_id: str) -> MemberMaterial:
+        for member in self.members:
+            if member.member_id == member_id:
+                return member
+        raise ConfigurationError(f"no member {member_id!r} in this network")
+
+
+def organisation_name(index: int) -> str:
+    """The name of the index-th organisation, counting from 1."""
+    return f"org{index}"
+
+
+def node_name(index: int) -> str:
+    """The name of the index-th validator node, counting from 1."""
+    return f"node{index}"
+
+
+def node_organisation_index(node_index: int, organisations: int) -> int:
+    """Validators are spread round-robin over the organisations: node1 in org1, node2 in org2..."""
+    return (node_index - 1) % organisations + 1
+
+
+def node_settings(node_index: int) -> NodeSettings:
+    """Default settings for the index-th node; ports move up by one per node so all fit one host."""
+    offset = node_index - 1
+    return NodeSettings(
+        grpc_address=f"{LISTEN_HOST}:{GRPC_PORT_BASE + offset}",
+        http_address=f"{LISTEN_HOST}:{HTTP_PORT_BASE + offset}",
+    )
+
+
+def _check_arguments(
+    organisations: int, crypto_profile: str, consensus: str, chain_id: str, validators: int
+) -> None:
+    if not 1 <= organisations <= ORGANISATIONS_MAX:
+        raise ConfigurationError(
+            f"the number of organisations must be between 1 and {ORGANISATIONS_MAX}, "
+            f"not {organisations}"
+        )
+    if consensus not in CONSENSUS_KINDS:
+        raise ConfigurationError(
+            f"unknown consensus {consensus!r}; choose one of {', '.join(CONSENSUS_KINDS)}"
+        )
+    if consensus == "solo" and validators != 1:
+        raise ConfigurationError(f"solo consensus has exactly one validator, not {validators}")
+    if not 1 <= validators <= VALIDATORS_MAX:
+        raise ConfigurationError(
+            f"the number of validators must be between 1 and {VALIDATORS_MAX}, not {validators}"
+        )
+    if not chain_id or len(chain_id) > 64 or not all(
+        character.isascii() and (character.isalnum() or character in "-_.")
+        for character in chain_id
+    ):
+        raise ConfigurationError(
+            f"chain id {chain_id!r} must be 1 to 64 characters of letters, digits, '-', '_' or '.'"
+        )
+    del crypto_profile  # checked by get_profile
+
+
+def _issue_member(
+    chain_id: str,
+    organisation: OrganisationMaterial,
+    name: str,
+    roles: Sequence[types_pb2.Role.ValueType],
+    algorithm: str,
+    valid_days: int,
+    now_ms: int,
+) -> MemberMaterial:
+    key = PrivateKey.generate(algorithm)
+    public_key = key.public_key()
+    member_id = f"{organisation.id}/{name}"
+    certificate = issue_member_certificate(
+        chain_id,
+        organisation.organisation,
+        organisation.ca_key,
+        organisation.ca_certificate,
+        member_id,
+        list(roles),
+        public_key,
+        valid_days,
+        now_ms,
+    )
+    member = types_pb2.Member(
+        id=member_id,
+        organisation=organisation.id,
+        name=name,
+        roles=list(roles),
+        algorithm=algorithm,
+        public_key=public_key.raw,
+        certificate=certificate,
+    )
+    return MemberMaterial(member=member, key=key)
+
+
+def build_network(
+    organisations: int,
+    crypto_profile: str,
+    consensus: str,
+    *,
+    now_ms: int,
+    chain_id: str = DEFAULT_CHAIN_ID,
+    algorithm: str | None = None,
+    validators: int = 1,
+    config: types_pb2.ChainConfig | None = None,
+    valid_days: int = DEFAULT_CERTIFICATE_VALID_DAYS,
+) -> NetworkDescription:
+    """Creates the keys, certificates, genesis and node settings of a new network.
+
+    Every organisation `orgK` gets a CA and the members `admin` (ROLE_ADMIN) and `client`
+    (ROLE_CLIENT). Validator node `nodeI` is a member of organisation `org((I-1) mod N + 1)` with
+    ROLE_CONSENSUS and voting power 1. Raises ConfigurationError (or CryptoError from the crypto
+    package) for arguments it cannot honour.
+    """
+    _check_arguments(organisations, crypto_profile, consensus, chain_id, validators)
+    profile = get_profile(crypto_profile)
+    chosen_algorithm = algorithm or profile.default_algorithm
+    if chosen_algorithm not in profile.algorithms:
+        raise ConfigurationError(
+            f"algorithm {chosen_algorithm!r} is not part of the {profile.name} crypto profile; "
+            f"choose one of {', '.join(sorted(profile.algorithms))}"
+        )
+
+    built: list[OrganisationMaterial] = []
+    for index in range(1, organisations + 1):
+        name = organisation_name(index)
+        ca_key = PrivateKey.generate(chosen_algorithm)
+        ca_public_key = ca_key.public_key()
+        ca_certificate = issue_ca_certificate(name, ca_key, valid_days)
+        record = types_pb2.Organisation(
+            id=name,
+            ca_algorithm=chosen_algorithm,
+            ca_public_key=ca_public_key.raw,
+            ca_certificate=ca_certificate,
+        )
+        built.append(OrganisationMaterial(organisation=record, ca_key=ca_key, members=()))
+
+    members_by_organisation: list[list[MemberMaterial]] = [[] for _ in built]
+    for position, organisation in enumerate(built):
+        for name, roles in STANDARD_MEMBERS:
+            members_by_organisation[position].append(
+                _issue_member(
+                    chain_id, organisation, name, roles, chosen_algorithm, valid_days, now_ms
+                )
+            )
+
+    nodes: list[NodeDescription] = []
+    for node_index in range(1, validators + 1):
+        position = node_organisation_index(node_index, organisations) - 1
+        node_member = _issue_member(
+            chain_id,
+            built[position],
+            node_name(node_index),
+            (types_pb2.ROLE_CONSENSUS,),
+            chosen_algorithm,
+            valid_days,
+            now_ms,
+        )
+        members_by_organisation[position].append(node_member)
+        nodes.append(
+            NodeDescription(
+                name=node_name(node_index), member=node_member, settings=node_settings(node_index)
+            )
+        )
+
+    finished = tuple(
+        OrganisationMaterial(
+            organisation=organisation.organisation,
+            ca_key=organisation.ca_key,
+            members=tuple(members),
+        )
+        for organisation, members in zip(built, members_by_organisation, strict=True)
+    )
+    all_members = tuple(member for organisation in finished for member in organisation.members)
+
+    genesis = types_pb2.Genesis(
+        version=GENESIS_VERSION,
+        chain_id=chain_id,
+        genesis_time_ms=now_ms,
+        crypto_profile=profile.name,
+        consensus=consensus,
+        config=config if config is not None else default_chain_config(),
+        organisations=[organisation.organisation for organisation in finished],
+        members=[member.member for member in all_members],
+        validators=types_pb2.ValidatorSet(
+            validators=[
+                types_pb2.Validator(
+                    member_id=node.member.member_id,
+                    algorithm=node.member.member.algorithm,
+                    public_key=node.member.member.public_key,
+                    voting_power=1,
+                )
+                for node in nodes
+            ]
+        ),
+    )
+    return NetworkDescription(
+        chain_id=chain_id,
+        crypto_profile=profile.name,
+        algorithm=chosen_algorithm,
+        consensus=consensus,
+        genesis=genesis,
+        organisations=finished,
+        nodes=tuple(nodes),
+        members=all_members,
+    )

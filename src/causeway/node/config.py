@@ -1,0 +1,93 @@
+"""A node's configuration file (config.toml in its home folder)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from causeway.errors import ConfigurationError
+
+CONFIG_FILE_NAME = "config.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    home: Path
+    name: str
+    member_id: str
+    key_file: Path
+    data_dir: Path
+    genesis_file: Path
+    grpc_address: str
+    http_address: str
+    block_interval_ms: int
+    mempool_transactions_max: int
+    mempool_bytes_max: int
+    map_size_bytes: int
+    log_level: str
+    log_format: str
+    api_message_bytes_max: int
+    http_request_bytes_max: int
+    admission_batch_max: int
+
+
+def _section(document: dict[str, Any], name: str) -> dict[str, Any]:
+    section = document.get(name, {})
+    if not isinstance(section, dict):
+        raise ConfigurationError(f"[{name}] in {CONFIG_FILE_NAME} must be a table")
+    return section
+
+
+def _value(section: dict[str, Any], key: str, kind: type, default: Any = None) -> Any:
+    value = section.get(key, default)
+    if value is None:
+        raise ConfigurationError(f"{CONFIG_FILE_NAME}: missing setting '{key}'")
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigurationError(f"{CONFIG_FILE_NAME}: '{key}' must be an integer")
+    if kind is str and not isinstance(value, str):
+        raise ConfigurationError(f"{CONFIG_FILE_NAME}: '{key}' must be a string")
+    if kind is int and value <= 0:
+        raise ConfigurationError(f"{CONFIG_FILE_NAME}: '{key}' must be positive")
+    return value
+
+
+def load_node_config(home: Path) -> NodeConfig:
+    """Reads and checks NODE_HOME/config.toml; relative paths are relative to the home folder."""
+    home = home.resolve()
+    path = home / CONFIG_FILE_NAME
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(f"no {CONFIG_FILE_NAME} in {home}: is this a node home?") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        raise ConfigurationError(f"cannot read {path}: {error}") from None
+    node = _section(document, "node")
+    api = _section(document, "api")
+    consensus = _section(document, "consensus")
+    mempool = _section(document, "mempool")
+    storage = _section(document, "storage")
+    log = _section(document, "log")
+    log_format = _value(log, "format", str, "text")
+    if log_format not in ("text", "json"):
+        raise ConfigurationError(f"{CONFIG_FILE_NAME}: log format must be 'text' or 'json'")
+    return NodeConfig(
+        home=home,
+        name=_value(node, "name", str),
+        member_id=_value(node, "member_id", str),
+        key_file=home / _value(node, "key_file", str, "key.pem"),
+        data_dir=home / _value(node, "data_dir", str, "data"),
+        genesis_file=home / _value(node, "genesis_file", str, "genesis.json"),
+        grpc_address=_value(api, "grpc_address", str, "127.0.0.1:7050"),
+        http_address=_value(api, "http_address", str, "127.0.0.1:8050"),
+        block_interval_ms=_value(consensus, "block_interval_ms", int, 100),
+        mempool_transactions_max=_value(mempool, "transactions_max", int, 200_000),
+        mempool_bytes_max=_value(mempool, "bytes_max", int, 256 << 20),
+        map_size_bytes=_value(storage, "map_size_bytes", int, 8 << 30),
+        log_level=_value(log, "level", str, "info"),
+        log_format=log_format,
+        api_message_bytes_max=_value(api, "message_bytes_max", int, 64 << 20),
+        http_request_bytes_max=_value(api, "http_request_bytes_max", int, 16 << 20),
+        admission_batch_max=_value(mempool, "admission_batch_max", int, 10_000),
+    )

@@ -1,0 +1,755 @@
+"""The node runtime: wires the pure cores to storage, the clock and the APIs, and does all I/O.
+
+Order of work for one block (the durability promise of DESIGN.md section 3):
+
+1. take transactions from the mempool and mark them in flight (so a resubmission is a duplicate);
+2. execute, apply the state tree, build the header and sign the commit vote;
+3. write block, results, state and indices in ONE durable LMDB transaction;
+4. only then answer waiting clients, publish the block to streams and count metrics.
+
+A crash before step 3 returns loses only unacknowledged work; after it, nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from google.protobuf import json_format
+
+from causeway.api import create_grpc_server, create_http_app
+from causeway.api.v1 import api_pb2
+from causeway.consensus import ProposeBlock
+from causeway.consensus.solo import SoloEngine
+from causeway.crypto import BatchVerifier, CryptoProfile, PrivateKey, get_profile, load_public_key
+from causeway.errors import (
+    CausewayError,
+    ConfigurationError,
+    DuplicateError,
+    HeightUnavailableError,
+    InvariantError,
+    LimitExceededError,
+    NodeUnavailableError,
+    NotFoundError,
+    RequestError,
+    SignatureError,
+    UnknownMemberError,
+    WrongChainError,
+)
+from causeway.execution import Executor, genesis_state
+from causeway.mempool import Admission, Mempool, MempoolLimits
+from causeway.node.config import NodeConfig, load_node_config
+from causeway.node.logs import configure_logging
+from causeway.node.metrics import NodeMetrics
+from causeway.state import StateTree
+from causeway.storage import BlockRecord, Store
+from causeway.types import (
+    BLOCK_VERSION,
+    DOMAIN_COMMIT,
+    DOMAIN_TRANSACTION,
+    DecodedTransaction,
+    block_hash,
+    decode_transaction,
+    encode,
+    genesis_hash,
+    merkle_proof,
+    merkle_root,
+    sign_bytes,
+)
+from causeway.types.v1 import types_pb2
+
+log = logging.getLogger("causeway.node")
+
+ZERO_HASH = bytes(32)
+# How often (in blocks) state history older than the retained window is pruned.
+PRUNE_EVERY_BLOCKS = 100
+TICK_MS = 10
+SUBMIT_WAIT_TIMEOUT_MS_DEFAULT = 30_000
+WAIT_TIMEOUT_MS_MAX = 120_000
+
+
+def load_genesis(path: Path) -> types_pb2.Genesis:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigurationError(f"cannot read genesis file {path}: {error}") from None
+    genesis = types_pb2.Genesis()
+    try:
+        json_format.Parse(text, genesis)
+    except json_format.ParseError as error:
+        raise ConfigurationError(f"genesis file {path} is not a valid genesis: {error}") from None
+    if not genesis.chain_id:
+        raise ConfigurationError(f"genesis file {path} has no chain id")
+    return genesis
+
+
+class _LatestStateReader:
+    """The executor's view of the latest committed state."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._store.get_state(key)
+
+    def range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
+        return self._store.range_state(prefix, start_after, limit)
+
+
+@dataclass(slots=True)
+class _CommittedBlock:
+    height: int
+    transactions: list[DecodedTransaction]
+    results: list[types_pb2.TransactionResult]
+    admitted_at: list[float]
+    seconds_by_phase: dict[str, float]
+
+
+class Node:
+    """One Causeway node. Implements causeway.api.ChainService."""
+
+    def __init__(self, config: NodeConfig) -> None:
+        self.config = config
+        self.genesis = load_genesis(config.genesis_file)
+        self.profile: CryptoProfile = get_profile(self.genesis.crypto_profile)
+        self.chain_id = self.genesis.chain_id
+        self.genesis_hash = genesis_hash(self.genesis, self.profile.hash)
+        if self.genesis.consensus != "solo":
+            raise ConfigurationError(
+                f"consensus '{self.genesis.consensus}' is not available in this release; use solo"
+            )
+        try:
+            self.key = PrivateKey.from_pem(config.key_file.read_bytes())
+        except OSError as error:
+            raise ConfigurationError(f"cannot read node key {config.key_file}: {error}") from None
+        validators = self.genesis.validators.validators
+        if [v.member_id for v in validators] != [config.member_id]:
+            raise ConfigurationError(
+                f"solo consensus needs exactly one validator, this node ({config.member_id})"
+            )
+        if self.key.public_key().raw != validators[0].public_key:
+            raise ConfigurationError("the node key does not match its validator entry in genesis")
+        self.validator_set_hash = self.profile.hash(encode(self.genesis.validators))
+
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self.store = Store(config.data_dir / "chain", map_size_bytes=config.map_size_bytes)
+        self.tree = StateTree(self.profile.hash, self.store)
+        self._initialise_genesis()
+        self.executor = Executor(self.genesis, self.profile)
+        self.reader = _LatestStateReader(self.store)
+        self.chain_config = self.executor.get_config(self.reader)
+        self.verifier = BatchVerifier()
+        self.mempool = Mempool(
+            MempoolLimits(
+                transactions_max=config.mempool_transactions_max,
+                bytes_max=config.mempool_bytes_max,
+            )
+        )
+        # Guards the mempool and the in-flight set, touched by admission threads and the loop.
+        self._mempool_lock = threading.Lock()
+        self._in_flight: set[bytes] = set()
+        self._admitted_at: dict[bytes, float] = {}
+        self.admission = self._make_admission()
+        self.metrics = NodeMetrics()
+        latest = self.store.latest_height()
+        self.engine = SoloEngine(
+            config.member_id,
+            last_height=latest,
+            block_interval_ms=config.block_interval_ms,
+            block_transactions_max=self.chain_config.block_transactions_max,
+        )
+        self.metrics.height.set(latest)
+        self._waiters: dict[bytes, list[asyncio.Future[tuple[int, types_pb2.TransactionResult]]]]
+        self._waiters = {}
+        self._block_committed = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._failure: BaseException | None = None
+        self._producing = False
+
+    # ------------------------------------------------------------------ start-up
+
+    def _initialise_genesis(self) -> None:
+        stored = self.store.load_genesis()
+        encoded = encode(self.genesis)
+        if stored is None:
+            state = genesis_state(self.genesis)
+            update = self.tree.apply(0, state)
+            self.store.save_genesis(encoded, state, update)
+            self.tree.committed(update)
+            log.info("chain initialised from genesis", extra={"chain_id": self.chain_id})
+        elif stored != encoded:
+            raise ConfigurationError(
+                "the genesis file differs from the one this node's data was created with"
+            )
+
+    def _make_admission(self) -> Admission:
+        return Admission(
+            chain_id=self.chain_id,
+            profile=self.profile,
+            verifier=self.verifier,
+            member_lookup=lambda member_id: self.executor.get_member(self.reader, member_id),
+            committed=self._committed_or_in_flight,
+            transaction_bytes_max=self.chain_config.transaction_bytes_max,
+            expiry_max_ms=self.chain_config.transaction_expiry_max_ms,
+        )
+
+    def _committed_or_in_flight(self, ids: Sequence[bytes]) -> list[bool]:
+        committed = self.store.has_transactions(ids)
+        return [c or i in self._in_flight for c, i in zip(committed, ids, strict=True)]
+
+    # ------------------------------------------------------------------ running
+
+    async def run(self, *, install_signal_handlers: bool = True) -> None:
+        """Serves until stop() or SIGINT/SIGTERM; then stops cleanly and closes the store."""
+        loop = asyncio.get_running_loop()
+        if install_signal_handlers:
+            for signal_number in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signal_number, self.stop)
+        grpc_server = create_grpc_server(
+            self, self.config.grpc_address, message_bytes_max=self.config.api_message_bytes_max
+        )
+        http_app = create_http_app(
+            self,
+            request_bytes_max=self.config.http_request_bytes_max,
+            metrics_handler=self.metrics.render,
+        )
+        http_server = _HttpServer(http_app, self.config.http_address)
+        await grpc_server.start()
+        http_task = asyncio.create_task(http_server.serve())
+        producer = asyncio.create_task(self._produce_blocks())
+        log.info(
+            "node started",
+            extra={
+                "node": self.config.name,
+                "chain_id": self.chain_id,
+                "height": self.engine.last_height,
+                "grpc": self.config.grpc_address,
+                "http": self.config.http_address,
+            },
+        )
+        try:
+            stop_waiter = asyncio.create_task(self._stopping.wait())
+            await asyncio.wait(
+                {stop_waiter, producer, http_task}, return_when=asyncio.FIRST_COMPLETED
+            )
+            stop_waiter.cancel()
+        finally:
+            self._stopping.set()
+            log.info("node stopping", extra={"node": self.config.name})
+            http_server.should_exit = True
+            await grpc_server.stop(grace=1.0)
+            producer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await producer
+            with contextlib.suppress(asyncio.CancelledError):
+                await http_task
+            self._fail_waiters()
+            self.verifier.close()
+            self.store.close()
+            if install_signal_handlers:
+                for signal_number in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(signal_number)
+            log.info("node stopped", extra={"height": self.engine.last_height})
+        if self._failure is not None:
+            raise self._failure
+        if producer.done() and not producer.cancelled() and producer.exception() is not None:
+            raise producer.exception()  # type: ignore[misc]
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def _fail_waiters(self) -> None:
+        for futures in self._waiters.values():
+            for future in futures:
+                if not future.done():
+                    future.set_exception(NodeUnavailableError("the node is shutting down"))
+        self._waiters.clear()
+
+    async def _produce_blocks(self) -> None:
+        while not self._stopping.is_set():
+            now_ms = _now_ms()
+            actions = self.engine.tick(now_ms, len(self.mempool))
+            for action in actions:
+                if isinstance(action, ProposeBlock):
+                    await self._propose(action.height, now_ms)
+            if not actions:
+                await asyncio.sleep(TICK_MS / 1000)
+
+    async def _propose(self, height: int, now_ms: int) -> None:
+        with self._mempool_lock:
+            transactions = self.mempool.take(
+                self.chain_config.block_transactions_max,
+                self.chain_config.block_bytes_max,
+                now_ms,
+            )
+            ids = [t.id for t in transactions]
+            self.mempool.remove(ids)
+            self._in_flight.update(ids)
+        if not transactions:
+            self.engine.proposal_abandoned()
+            return
+        try:
+            committed = await asyncio.to_thread(self._build_and_commit, height, transactions)
+        except BaseException as error:
+            # Storage or an invariant failed: the block may or may not be durable, so the only
+            # safe course is to stop and let a restart read the truth from disk.
+            self._failure = error
+            log.critical("block production failed; stopping", exc_info=error)
+            self._stopping.set()
+            raise
+        finally:
+            with self._mempool_lock:
+                self._in_flight.difference_update(ids)
+        self._after_commit(committed)
+
+    def _build_and_commit(
+        self, height: int, transactions: list[DecodedTransaction]
+    ) -> _CommittedBlock:
+        """Runs in a worker thread: execution, tree, header, signature, one durable write."""
+        phase_started = time.perf_counter()
+        seconds: dict[str, float] = {}
+
+        def phase(name: str) -> None:
+            nonlocal phase_started
+            now = time.perf_counter()
+            seconds[name] = now - phase_started
+            phase_started = now
+
+        previous_hash = ZERO_HASH
+        previous_time_ms = 0
+        if height > 1:
+            previous_header = self.store.get_header(height - 1)
+            previous_hash = block_hash(previous_header, self.profile.hash)
+            previous_time_ms = previous_header.time_ms
+        time_ms = max(_now_ms(), previous_time_ms)
+        execution = self.executor.execute_block(self.reader, transactions, height, time_ms)
+        phase("execute")
+        tree_update = self.tree.apply(height, execution.changes)
+        phase("state")
+        ids = [t.id for t in transactions]
+        header = types_pb2.BlockHeader(
+            version=BLOCK_VERSION,
+            chain_id=self.chain_id,
+            height=height,
+            previous_hash=previous_hash,
+            time_ms=time_ms,
+            proposer=self.config.member_id,
+            transactions_root=merkle_root(ids, self.profile.hash),
+            results_root=merkle_root([encode(r) for r in execution.results], self.profile.hash),
+            state_root=tree_update.root_hash,
+            validator_set_hash=self.validator_set_hash,
+            next_validator_set_hash=self.validator_set_hash,
+            transaction_count=len(transactions),
+            genesis_hash=self.genesis_hash,
+        )
+        block = types_pb2.Block(header=header, transactions=[t.transaction for t in transactions])
+        hash_of_block = block_hash(header, self.profile.hash)
+        vote = types_pb2.CommitVote(height=height, round=0, block_hash=hash_of_block)
+        signature = self.key.sign(sign_bytes(DOMAIN_COMMIT, self.chain_id, encode(vote)))
+        certificate = types_pb2.CommitCertificate(
+            height=height,
+            round=0,
+            block_hash=hash_of_block,
+            signatures=[
+                types_pb2.CommitSignature(validator=self.config.member_id, signature=signature)
+            ],
+        )
+        phase("seal")
+        self.store.commit_block(
+            BlockRecord(
+                block=block,
+                block_hash=hash_of_block,
+                certificate=certificate,
+                results=execution.results,
+                transaction_ids=ids,
+                state_changes=execution.changes,
+                tree_update=tree_update,
+            )
+        )
+        self.tree.committed(tree_update)
+        phase("commit")
+        if any(key.startswith(b"sys/") for key in execution.changes):
+            self._reload_chain_config()
+        history = self.chain_config.state_history_heights
+        if height % PRUNE_EVERY_BLOCKS == 0 and height > history:
+            self.store.prune_state(height - history)
+            phase("prune")
+        with self._mempool_lock:
+            admitted_at = [self._admitted_at.pop(i, 0.0) for i in ids]
+        return _CommittedBlock(height, transactions, list(execution.results), admitted_at, seconds)
+
+    def _reload_chain_config(self) -> None:
+        self.chain_config = self.executor.get_config(self.reader)
+        self.engine.block_transactions_max = self.chain_config.block_transactions_max
+        self.admission = self._make_admission()
+
+    def _after_commit(self, committed: _CommittedBlock) -> None:
+        self.engine.block_committed(committed.height, _now_ms())
+        now = time.monotonic()
+        ok = 0
+        for transaction, result, admitted_at in zip(
+            committed.transactions, committed.results, committed.admitted_at, strict=True
+        ):
+            if result.status == types_pb2.RESULT_STATUS_OK:
+                ok += 1
+            if admitted_at:
+                self.metrics.commit_latency_seconds.observe(now - admitted_at)
+            for future in self._waiters.pop(transaction.id, ()):
+                if not future.done():
+                    future.set_result((committed.height, result))
+        failed = len(committed.results) - ok
+        self.metrics.height.set(committed.height)
+        self.metrics.transactions_committed.labels("ok").inc(ok)
+        self.metrics.transactions_committed.labels("failed").inc(failed)
+        self.metrics.block_transactions.observe(len(committed.results))
+        for name, seconds in committed.seconds_by_phase.items():
+            self.metrics.block_seconds.labels(name).observe(seconds)
+        self.metrics.mempool_transactions.set(len(self.mempool))
+        self.metrics.mempool_bytes.set(self.mempool.bytes_total)
+        log.info(
+            "block committed",
+            extra={
+                "height": committed.height,
+                "transactions": len(committed.results),
+                "failed": failed,
+                "milliseconds": round(sum(committed.seconds_by_phase.values()) * 1000, 1),
+            },
+        )
+        # Wake every stream waiting for a new block, then arm the event for the next one.
+        self._block_committed.set()
+        self._block_committed = asyncio.Event()
+
+    # ------------------------------------------------------------------ admission
+
+    def _admit(
+        self, items: Sequence[types_pb2.Transaction], now_ms: int
+    ) -> list[DecodedTransaction | RequestError]:
+        """Runs in a worker thread: checks a batch and adds what passes to the mempool."""
+        checked = self.admission.check(items, now_ms)
+        accepted = [c for c in checked if isinstance(c, DecodedTransaction)]
+        committed = self.store.has_transactions([c.id for c in accepted]) if accepted else []
+        already = {c.id for c, done in zip(accepted, committed, strict=True) if done}
+        outcome: list[DecodedTransaction | RequestError] = []
+        now = time.monotonic()
+        with self._mempool_lock:
+            for item in checked:
+                if isinstance(item, RequestError):
+                    outcome.append(item)
+                    continue
+                # Checked again under the lock: the transaction may have been taken into a
+                # block or committed while the signatures were being verified.
+                if item.id in already or item.id in self._in_flight:
+                    outcome.append(DuplicateError("transaction was already committed"))
+                    continue
+                try:
+                    self.mempool.add(item, now_ms)
+                except RequestError as error:
+                    outcome.append(error)
+                    continue
+                self._admitted_at[item.id] = now
+                outcome.append(item)
+        return outcome
+
+    async def _submit_many(
+        self, transactions: Sequence[types_pb2.Transaction], wait: bool, wait_timeout_ms: int
+    ) -> list[api_pb2.SubmitResponse]:
+        if self._stopping.is_set():
+            raise NodeUnavailableError("the node is shutting down")
+        if len(transactions) > self.config.admission_batch_max:
+            raise LimitExceededError(
+                f"batch of {len(transactions)} transactions is above the limit of "
+                f"{self.config.admission_batch_max}"
+            )
+        outcomes = await asyncio.to_thread(self._admit, transactions, _now_ms())
+        self.metrics.mempool_transactions.set(len(self.mempool))
+        responses: list[api_pb2.SubmitResponse] = []
+        waits: list[tuple[int, asyncio.Future[tuple[int, types_pb2.TransactionResult]]]] = []
+        for index, outcome in enumerate(outcomes):
+            if isinstance(outcome, RequestError):
+                self.metrics.transactions_rejected.labels(outcome.reason).inc()
+                responses.append(
+                    api_pb2.SubmitResponse(
+                        transaction_id=_transaction_id_or_empty(transactions[index], self),
+                        accepted=False,
+                        rejection=api_pb2.Rejection(
+                            reason=outcome.reason, message=outcome.message
+                        ),
+                    )
+                )
+                continue
+            responses.append(api_pb2.SubmitResponse(transaction_id=outcome.id, accepted=True))
+            if wait:
+                waits.append((index, self._wait_for_commit(outcome.id)))
+        if waits:
+            timeout_s = _bounded_wait_ms(wait_timeout_ms, SUBMIT_WAIT_TIMEOUT_MS_DEFAULT) / 1000
+            done, _ = await asyncio.wait([f for _, f in waits], timeout=timeout_s)
+            for index, future in waits:
+                if future in done and future.exception() is None:
+                    height, result = future.result()
+                    responses[index].committed = True
+                    responses[index].height = height
+                    responses[index].result.CopyFrom(result)
+                else:
+                    future.cancel()
+                    self._forget_waiter(responses[index].transaction_id, future)
+        return responses
+
+    def _wait_for_commit(
+        self, transaction_id: bytes
+    ) -> asyncio.Future[tuple[int, types_pb2.TransactionResult]]:
+        future: asyncio.Future[tuple[int, types_pb2.TransactionResult]]
+        future = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(transaction_id, []).append(future)
+        # It may have committed between admission and now; then answer from storage.
+        location = self.store.find_transaction(transaction_id)
+        if location is not None:
+            height, index = location
+            future.set_result((height, self.store.get_results(height)[index]))
+            self._forget_waiter(transaction_id, future)
+        return future
+
+    def _forget_waiter(self, transaction_id: bytes, future: asyncio.Future[object]) -> None:
+        futures = self._waiters.get(transaction_id)
+        if futures is None:
+            return
+        with contextlib.suppress(ValueError):
+            futures.remove(future)  # type: ignore[arg-type]
+        if not futures:
+            del self._waiters[transaction_id]
+
+    # ------------------------------------------------------------------ ChainService
+
+    async def submit(self, request: api_pb2.SubmitRequest) -> api_pb2.SubmitResponse:
+        (response,) = await self._submit_many(
+            [request.transaction], request.wait_for_commit, request.wait_timeout_ms
+        )
+        return response
+
+    async def submit_batch(self, request: api_pb2.SubmitBatchRequest) -> api_pb2.SubmitBatchResponse:
+        responses = await self._submit_many(
+            list(request.transactions), request.wait_for_commit, request.wait_timeout_ms
+        )
+        return api_pb2.SubmitBatchResponse(responses=responses)
+
+    async def query(self, request: api_pb2.QueryRequest) -> api_pb2.QueryResponse:
+        decoded = decode_transaction(
+            request.transaction,
+            hash_function=self.profile.hash,
+            bytes_max=self.chain_config.transaction_bytes_max,
+        )
+        if decoded.body.chain_id != self.chain_id:
+            raise WrongChainError(f"transaction is for chain '{decoded.body.chain_id}'")
+        member = self.executor.get_member(self.reader, decoded.body.sender)
+        if member is None:
+            raise UnknownMemberError(f"'{decoded.body.sender}' is not a member of this chain")
+        public_key = load_public_key(member.algorithm, member.public_key)
+        document = sign_bytes(DOMAIN_TRANSACTION, self.chain_id, decoded.transaction.body)
+        if not public_key.verify(document, decoded.transaction.signature):
+            raise SignatureError("the query's signature does not verify")
+        height = self.store.latest_height()
+        result = await asyncio.to_thread(self.executor.query, self.reader, decoded, _now_ms())
+        return api_pb2.QueryResponse(height=height, result=result)
+
+    def _resolve_height(self, requested: int) -> int:
+        latest = self.store.latest_height()
+        if requested == 0:
+            if latest == 0:
+                raise NotFoundError("no block has been committed yet")
+            return latest
+        if requested > latest:
+            raise NotFoundError(f"height {requested} is not committed yet (latest is {latest})")
+        return requested
+
+    def _block_event(self, height: int) -> api_pb2.BlockEvent:
+        return api_pb2.BlockEvent(
+            block=self.store.get_block(height),
+            certificate=self.store.get_certificate(height),
+            results=self.store.get_results(height),
+        )
+
+    async def get_block(self, request: api_pb2.GetBlockRequest) -> api_pb2.GetBlockResponse:
+        height = self._resolve_height(request.height)
+        event = await asyncio.to_thread(self._block_event, height)
+        return api_pb2.GetBlockResponse(
+            block=event.block, certificate=event.certificate, results=event.results
+        )
+
+    async def get_transaction(
+        self, request: api_pb2.GetTransactionRequest
+    ) -> api_pb2.GetTransactionResponse:
+        if len(request.transaction_id) != 32:
+            raise RequestError("a transaction id is 32 bytes", reason="malformed")
+        location = self.store.find_transaction(request.transaction_id)
+        if location is None and request.wait_timeout_ms > 0:
+            future = self._wait_for_commit(request.transaction_id)
+            timeout_s = _bounded_wait_ms(request.wait_timeout_ms, 0) / 1000
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(future), timeout_s)
+            if not future.done():
+                future.cancel()
+            self._forget_waiter(request.transaction_id, future)
+            location = self.store.find_transaction(request.transaction_id)
+        if location is None:
+            raise NotFoundError("no committed transaction has this id")
+        height, index = location
+        return await asyncio.to_thread(self._transaction_response, height, index)
+
+    def _transaction_response(self, height: int, index: int) -> api_pb2.GetTransactionResponse:
+        block = self.store.get_block(height)
+        results = self.store.get_results(height)
+        ids = [
+            decode_transaction(
+                t, hash_function=self.profile.hash, bytes_max=self.chain_config.block_bytes_max
+            ).id
+            for t in block.transactions
+        ]
+        return api_pb2.GetTransactionResponse(
+            transaction=block.transactions[index],
+            result=results[index],
+            height=height,
+            index=index,
+            header=block.header,
+            transaction_proof=merkle_proof(ids, index, self.profile.hash),
+            result_proof=merkle_proof([encode(r) for r in results], index, self.profile.hash),
+        )
+
+    async def get_state(self, request: api_pb2.GetStateRequest) -> api_pb2.GetStateResponse:
+        height = self._resolve_height(request.height)
+        earliest = self._earliest_state_height()
+        if height < earliest:
+            raise HeightUnavailableError(
+                f"state at height {height} is pruned; the earliest kept is {earliest}"
+            )
+
+        def read() -> api_pb2.GetStateResponse:
+            value = self.store.get_state(request.key, height)
+            proof = self.tree.prove(request.key, height)
+            response = api_pb2.GetStateResponse(
+                found=value is not None,
+                value=value or b"",
+                height=height,
+                header=self.store.get_header(height),
+                proof=proof,
+            )
+            return response
+
+        return await asyncio.to_thread(read)
+
+    def _earliest_state_height(self) -> int:
+        latest = self.store.latest_height()
+        history = self.chain_config.state_history_heights
+        # Pruning runs every PRUNE_EVERY_BLOCKS, so more may be kept; promise only the window.
+        return max(1, latest - history + 1)
+
+    async def get_status(self, request: api_pb2.GetStatusRequest) -> api_pb2.GetStatusResponse:
+        latest = self.store.latest_height()
+        return api_pb2.GetStatusResponse(
+            chain_id=self.chain_id,
+            height=latest,
+            latest_block_hash=self.store.get_block_hash(latest) if latest else b"",
+            crypto_profile=self.profile.name,
+            consensus=self.genesis.consensus,
+            node_id=self.config.member_id,
+            mempool_size=len(self.mempool),
+            genesis_hash=self.genesis_hash,
+            earliest_state_height=self._earliest_state_height() if latest else 0,
+        )
+
+    async def _wait_for_block_after(self, height: int) -> None:
+        while self.store.latest_height() <= height and not self._stopping.is_set():
+            event = self._block_committed
+            stop = asyncio.ensure_future(self._stopping.wait())
+            block = asyncio.ensure_future(event.wait())
+            await asyncio.wait({stop, block}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            block.cancel()
+        if self._stopping.is_set():
+            raise NodeUnavailableError("the node is shutting down")
+
+    async def stream_blocks(
+        self, request: api_pb2.StreamBlocksRequest
+    ) -> AsyncIterator[api_pb2.BlockEvent]:
+        height = max(1, request.from_height)
+        while True:
+            latest = self.store.latest_height()
+            while height <= latest:
+                yield await asyncio.to_thread(self._block_event, height)
+                height += 1
+            await self._wait_for_block_after(latest)
+
+    async def stream_events(
+        self, request: api_pb2.StreamEventsRequest
+    ) -> AsyncIterator[api_pb2.EventRecord]:
+        position = (max(1, request.from_height), 0, 0)
+        while True:
+            latest = self.store.latest_height()
+            for record in self.store.iterate_events(position, request.contract, request.name):
+                if record.height > latest:
+                    break
+                yield record
+                position = (record.height, record.transaction_index, record.event_index + 1)
+            position = max(position, (latest + 1, 0, 0))
+            await self._wait_for_block_after(latest)
+
+
+def _transaction_id_or_empty(transaction: types_pb2.Transaction, node: Node) -> bytes:
+    return node.profile.hash(transaction.body) if transaction.body else b""
+
+
+def _bounded_wait_ms(requested_ms: int, default_ms: int) -> int:
+    return min(requested_ms or default_ms, WAIT_TIMEOUT_MS_MAX)
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class _HttpServer:
+    """uvicorn on our event loop, without its own signal handling (the node owns the signals)."""
+
+    def __init__(self, app: object, address: str) -> None:
+        import uvicorn
+
+        host, _, port = address.rpartition(":")
+        config = uvicorn.Config(
+            app,  # type: ignore[arg-type]
+            host=host.strip("[]"),
+            port=int(port),
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+        )
+        self._server = uvicorn.Server(config)
+        self._server.capture_signals = contextlib.nullcontext  # type: ignore[assignment]
+
+    @property
+    def should_exit(self) -> bool:
+        return bool(self._server.should_exit)
+
+    @should_exit.setter
+    def should_exit(self, value: bool) -> None:
+        self._server.should_exit = value
+
+    async def serve(self) -> None:
+        await self._server.serve()
+
+
+def run_node(home: Path, *, on_started: Callable[[Node], None] | None = None) -> None:
+    """Runs the node in `home` in the foreground until SIGINT or SIGTERM."""
+    config = load_node_config(home)
+    configure_logging(config.log_level, config.log_format)
+
+    async def main() -> None:
+        node = Node(config)
+        if on_started is not None:
+            on_started(node)
+        await node.run()
+
+    asyncio.run(main())
