@@ -1,0 +1,242 @@
+"""Writes a network description as the folder layout of ADR 0001 ("Files written by causeway init").
+
+```
+DIR/genesis.json                                    protobuf JSON of Genesis
+DIR/organisations/<org>/ca/key.pem, ca.crt (intl)
+DIR/organisations/<org>/members/<name>/member.json, key.pem, member.crt (intl) | credential.bin (gm)
+DIR/nodes/<node>/config.toml, genesis.json, key.pem, member.json
+```
+
+The whole tree is first written into a hidden sibling folder and only then moved into place, so
+that a failure half way leaves no half-written network behind.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from google.protobuf import json_format
+
+from causeway.errors import ConfigurationError
+from causeway.network.description import (
+    MemberMaterial,
+    NetworkDescription,
+    NodeDescription,
+)
+from causeway.types.v1 import types_pb2
+
+GENESIS_FILE_NAME = "genesis.json"
+CONFIG_FILE_NAME = "config.toml"
+KEY_FILE_NAME = "key.pem"
+MEMBER_FILE_NAME = "member.json"
+MEMBER_CERTIFICATE_FILE_NAME = "member.crt"
+CREDENTIAL_FILE_NAME = "credential.bin"
+CA_CERTIFICATE_FILE_NAME = "ca.crt"
+ORGANISATIONS_DIRECTORY = "organisations"
+NODES_DIRECTORY = "nodes"
+NODE_DATA_DIRECTORY = "data"
+
+# What `--force` replaces: exactly the entries `causeway init` writes at the top of DIR.
+GENERATED_ENTRIES = (GENESIS_FILE_NAME, ORGANISATIONS_DIRECTORY, NODES_DIRECTORY)
+
+PRIVATE_FILE_MODE = 0o600
+PRIVATE_DIRECTORY_MODE = 0o700
+PUBLIC_FILE_MODE = 0o644
+
+
+def genesis_to_json(genesis: types_pb2.Genesis) -> str:
+    """The genesis file's text: protobuf JSON with the proto field names."""
+    return (
+        json_format.MessageToJson(genesis, preserving_proto_field_name=True, indent=2, sort_keys=False)
+        + "\n"
+    )
+
+
+def genesis_from_json(text: str) -> types_pb2.Genesis:
+    """Parses a genesis file; ConfigurationError when it is not a Genesis in protobuf JSON."""
+    genesis = types_pb2.Genesis()
+    try:
+        json_format.Parse(text, genesis)
+    except json_format.ParseError as error:
+        raise ConfigurationError(f"not a genesis file: {error}") from None
+    return genesis
+
+
+def member_document(member: MemberMaterial, network: NetworkDescription) -> dict[str, str]:
+    """The member.json document: what a client needs next to the key to act as this member."""
+    return {
+        "member_id": member.member_id,
+        "algorithm": member.member.algorithm,
+        "crypto_profile": network.crypto_profile,
+        "chain_id": network.chain_id,
+    }
+
+
+def certificate_to_pem(der: bytes) -> str:
+    """PEM text of a DER X.509 certificate, so that openssl and friends read the .crt files."""
+    encoded = base64.b64encode(der).decode("ascii")
+    lines = [encoded[start : start + 64] for start in range(0, len(encoded), 64)]
+    return "-----BEGIN CERTIFICATE-----\n" + "\n".join(lines) + "\n-----END CERTIFICATE-----\n"
+
+
+def _toml_string(value: str) -> str:
+    # A JSON string of printable text is a valid TOML basic string.
+    return json.dumps(value, ensure_ascii=True)
+
+
+def render_node_config(node: NodeDescription) -> str:
+    """The text of a node's config.toml; paths are relative to the node's home folder."""
+    settings = node.settings
+    return "\n".join(
+        [
+            f"# Causeway node {node.name}. Relative paths are relative to this folder.",
+            "",
+            "[node]",
+            f"name = {_toml_string(node.name)}",
+            f"member_id = {_toml_string(node.member.member_id)}",
+            f"key_file = {_toml_string(KEY_FILE_NAME)}",
+            f"data_dir = {_toml_string(NODE_DATA_DIRECTORY)}",
+            f"genesis_file = {_toml_string(GENESIS_FILE_NAME)}",
+            "",
+            "[api]",
+            f"grpc_address = {_toml_string(settings.grpc_address)}",
+            f"http_address = {_toml_string(settings.http_address)}",
+            f"message_bytes_max = {settings.api_message_bytes_max}",
+            f"http_request_bytes_max = {settings.http_request_bytes_max}",
+            "",
+            "[consensus]",
+            f"block_interval_ms = {settings.block_interval_ms}",
+            "",
+            "[mempool]",
+            f"transactions_max = {settings.mempool_transactions_max}",
+            f"bytes_max = {settings.mempool_bytes_max}",
+            f"admission_batch_max = {settings.admission_batch_max}",
+            "",
+            "[storage]",
+            f"map_size_bytes = {settings.map_size_bytes}",
+            "",
+            "[log]",
+            f"level = {_toml_string(settings.log_level)}",
+            f"format = {_toml_string(settings.log_format)}",
+            "",
+        ]
+    )
+
+
+def _write_file(path: Path, data: bytes, mode: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        # The umask may have taken bits away from `mode`, never added; set it exactly anyway.
+        os.fchmod(descriptor, mode)
+        with os.fdopen(descriptor, "wb", closefd=False) as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _write_text(path: Path, text: str) -> None:
+    _write_file(path, text.encode("utf-8"), PUBLIC_FILE_MODE)
+
+
+def _write_key(path: Path, member_key_pem: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, PRIVATE_DIRECTORY_MODE)
+    _write_file(path, member_key_pem, PRIVATE_FILE_MODE)
+
+
+def _write_member_identity(directory: Path, member: MemberMaterial, network: NetworkDescription) -> None:
+    _write_key(directory / KEY_FILE_NAME, member.key.to_pem())
+    _write_text(
+        directory / MEMBER_FILE_NAME, json.dumps(member_document(member, network), indent=2) + "\n"
+    )
+
+
+def _write_tree(root: Path, network: NetworkDescription) -> None:
+    genesis_text = genesis_to_json(network.genesis)
+    _write_text(root / GENESIS_FILE_NAME, genesis_text)
+    for organisation in network.organisations:
+        organisation_directory = root / ORGANISATIONS_DIRECTORY / organisation.id
+        _write_key(organisation_directory / "ca" / KEY_FILE_NAME, organisation.ca_key.to_pem())
+        if organisation.ca_certificate:
+            _write_text(
+                organisation_directory / "ca" / CA_CERTIFICATE_FILE_NAME,
+                certificate_to_pem(organisation.ca_certificate),
+            )
+        for member in organisation.members:
+            member_directory = organisation_directory / "members" / member.name
+            _write_member_identity(member_directory, member, network)
+            if network.crypto_profile == "gm":
+                _write_file(
+                    member_directory / CREDENTIAL_FILE_NAME,
+                    member.member.certificate,
+                    PUBLIC_FILE_MODE,
+                )
+            else:
+                _write_text(
+                    member_directory / MEMBER_CERTIFICATE_FILE_NAME,
+                    certificate_to_pem(member.member.certificate),
+                )
+    for node in network.nodes:
+        node_directory = root / NODES_DIRECTORY / node.name
+        _write_text(node_directory / CONFIG_FILE_NAME, render_node_config(node))
+        _write_text(node_directory / GENESIS_FILE_NAME, genesis_text)
+        _write_member_identity(node_directory, node.member, network)
+
+
+def check_target(directory: Path, *, force: bool) -> None:
+    """Refuses a target that is not a folder, or a non-empty folder unless `force`."""
+    if directory.exists() and not directory.is_dir():
+        raise ConfigurationError(f"{directory} exists and is not a folder")
+    if directory.is_dir() and not force and any(directory.iterdir()):
+        raise ConfigurationError(
+            f"{directory} is not empty; choose another folder or pass --force to replace "
+            "the network in it"
+        )
+
+
+@contextmanager
+def _staging_directory(parent: Path, name: str) -> Iterator[Path]:
+    staging = Path(tempfile.mkdtemp(prefix=f".{name}.init-", dir=parent))
+    try:
+        yield staging
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_network(network: NetworkDescription, directory: Path, *, force: bool = False) -> list[Path]:
+    """Writes the network into `directory` and returns the files written, relative to it.
+
+    A non-empty `directory` is refused unless `force`, which first removes what an earlier
+    `causeway init` wrote there (genesis.json, organisations/ and nodes/, node data included) and
+    leaves anything else alone. Private keys get mode 0600 in folders of mode 0700.
+    """
+    directory = directory.absolute()
+    check_target(directory, force=force)
+    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        with _staging_directory(directory.parent, directory.name) as staging:
+            _write_tree(staging, network)
+            written = sorted(
+                path.relative_to(staging) for path in staging.rglob("*") if path.is_file()
+            )
+            for name in GENERATED_ENTRIES:
+                existing = directory / name
+                if existing.is_dir() and not existing.is_symlink():
+                    shutil.rmtree(existing)
+                elif existing.exists() or existing.is_symlink():
+                    existing.unlink()
+            for entry in sorted(staging.iterdir()):
+                os.replace(entry, directory / entry.name)
+    except OSError as error:
+        raise ConfigurationError(f"cannot write the network into {directory}: {error}") from None
+    return written
