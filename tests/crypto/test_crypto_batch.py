@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from causeway.crypto import ALGORITHMS, BatchVerifier, PrivateKey, PublicKey
+from causeway.crypto.batch import INLINE_ITEMS_MAX
+from causeway.errors import InvariantError
+
+KEYS = [PrivateKey.generate(algorithm) for algorithm in sorted(ALGORITHMS) for _ in range(2)]
+
+Item = tuple[PublicKey, bytes, bytes]
+
+
+def _mixed_items(count: int, seed: int) -> tuple[list[Item], list[bool]]:
+    """count items over every algorithm, about a third of them invalid in assorted ways."""
+    generator = random.Random(seed)
+    items: list[Item] = []
+    expected: list[bool] = []
+    for index in range(count):
+        key = KEYS[index % len(KEYS)]
+        data = generator.randbytes(generator.randrange(0, 100))
+        signature = key.sign(data)
+        kind = generator.randrange(6)
+        if kind == 0:
+            data += b"!"
+        elif kind == 1:
+            signature = generator.randbytes(len(signature))
+        elif kind == 2:
+            key = KEYS[(index + 1) % len(KEYS)]
+        items.append((key.public_key(), data, signature))
+        expected.append(kind > 2)
+    return items, expected
+
+
+@pytest.fixture
+def verifier() -> Iterator[BatchVerifier]:
+    with BatchVerifier() as batch_verifier:
+        yield batch_verifier
+
+
+@pytest.mark.parametrize("count", [0, 1, 5, INLINE_ITEMS_MAX - 1, INLINE_ITEMS_MAX, 301])
+def test_results_in_order(verifier: BatchVerifier, count: int) -> None:
+    items, expected = _mixed_items(count, seed=count)
+    assert verifier.verify_many(items) == expected
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3, 8])
+def test_any_thread_count(threads: int) -> None:
+    items, expected = _mixed_items(200, seed=threads)
+    with BatchVerifier(threads=threads) as verifier:
+        assert verifier.threads == threads
+        assert verifier.verify_many(items) == expected
+
+
+def test_concurrent_callers(verifier: BatchVerifier) -> None:
+    batches = [_mixed_items(120, seed=seed) for seed in range(4)]
+    with ThreadPoolExecutor(4) as callers:
+        results = list(callers.map(lambda batch: verifier.verify_many(batch[0]), batches))
+    assert results == [expected for _, expected in batches]
+
+
+def test_default_thread_count_is_positive() -> None:
+    with BatchVerifier() as verifier:
+        assert verifier.threads >= 1
+
+
+def test_use_after_close_is_an_invariant_error() -> None:
+    verifier = BatchVerifier(threads=2)
+    verifier.close()
+    with pytest.raises(InvariantError):
+        verifier.verify_many([])
+
+
+def test_zero_threads_is_refused() -> None:
+    with pytest.raises(InvariantError):
+        BatchVerifier(threads=0)
