@@ -46,6 +46,9 @@ def decode(message_type: type[MessageT], data: bytes, *, bytes_max: int) -> Mess
         message.ParseFromString(data)
     except (ProtobufDecodeError, RuntimeError, ValueError) as error:
         raise DecodeError(f"not a valid {message_type.DESCRIPTOR.name}: {error}") from None
+    # The parser keeps unknown fields and would re-encode them verbatim; dropping them first makes
+    # the comparison below reject them (and anything else outside the one canonical form).
+    message.DiscardUnknownFields()
     if encode(message) != data:
         raise DecodeError(f"{message_type.DESCRIPTOR.name} is not canonically encoded")
     return message

@@ -1,0 +1,60 @@
+"""Deterministic executor, receipts and events, and the native system contracts (pure)."""
+
+from causeway.execution import keys
+from causeway.execution.context import (
+    GAS_PER_BYTE_READ,
+    GAS_PER_BYTE_WRITTEN,
+    GAS_PER_ENDORSEMENT,
+    GAS_PER_READ,
+    GAS_PER_TRANSACTION_BYTE,
+    GAS_PER_WRITE,
+    GAS_TRANSACTION_BASE,
+)
+from causeway.execution.contracts.config import validate_config
+from causeway.execution.contracts.kv import (
+    KV_KEY_BYTES_MAX,
+    KV_RANGE_BYTES_MAX,
+    KV_RANGE_LIMIT_DEFAULT,
+    KV_RANGE_LIMIT_MAX,
+    KV_VALUE_BYTES_MAX,
+)
+from causeway.execution.contracts.ledger import AMOUNT_MAX, LEDGER_ACCOUNT_BYTES_MAX
+from causeway.execution.contracts.membership import ORGANISATIONS_MAX
+from causeway.execution.executor import (
+    GENESIS_VERSION,
+    BlockExecution,
+    Executor,
+    genesis_state,
+    get_config,
+    get_member,
+    validate_genesis,
+)
+from causeway.execution.overlay import StateReader
+
+__all__ = [
+    "AMOUNT_MAX",
+    "GAS_PER_BYTE_READ",
+    "GAS_PER_BYTE_WRITTEN",
+    "GAS_PER_ENDORSEMENT",
+    "GAS_PER_READ",
+    "GAS_PER_TRANSACTION_BYTE",
+    "GAS_PER_WRITE",
+    "GAS_TRANSACTION_BASE",
+    "GENESIS_VERSION",
+    "KV_KEY_BYTES_MAX",
+    "KV_RANGE_BYTES_MAX",
+    "KV_RANGE_LIMIT_DEFAULT",
+    "KV_RANGE_LIMIT_MAX",
+    "KV_VALUE_BYTES_MAX",
+    "LEDGER_ACCOUNT_BYTES_MAX",
+    "ORGANISATIONS_MAX",
+    "BlockExecution",
+    "Executor",
+    "StateReader",
+    "genesis_state",
+    "get_config",
+    "get_member",
+    "keys",
+    "validate_config",
+    "validate_genesis",
+]

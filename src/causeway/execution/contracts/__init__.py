@@ -1,0 +1,13 @@
+"""The native contracts, by name."""
+
+from causeway.execution.contracts import config, kv, ledger, membership
+from causeway.execution.contracts.base import Handler, Method
+
+CONTRACTS: dict[str, dict[str, Method]] = {
+    kv.CONTRACT: kv.METHODS,
+    ledger.CONTRACT: ledger.METHODS,
+    config.CONTRACT: config.METHODS,
+    membership.CONTRACT: membership.METHODS,
+}
+
+__all__ = ["CONTRACTS", "Handler", "Method"]

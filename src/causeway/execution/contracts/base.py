@@ -1,0 +1,45 @@
+"""How native contract methods are declared and what they share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from google.protobuf.message import Message
+
+from causeway.errors import DecodeError
+from causeway.execution.context import TransactionContext
+from causeway.types import decode
+
+MessageT = TypeVar("MessageT", bound=Message)
+
+Handler = Callable[[TransactionContext, bytes], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    """One contract method. `handler(context, arguments)` returns the encoded return value or raises
+    a RequestError (see context.failure) to fail the transaction."""
+
+    handler: Handler
+    # Read-only methods may run as queries; they never write.
+    read_only: bool = False
+    # System methods write under sys/: after one commits, the executor drops its cached view of
+    # members, organisations and configuration.
+    system: bool = False
+
+
+def decode_arguments(
+    context: TransactionContext, message_type: type[MessageT], arguments: bytes
+) -> MessageT:
+    """Canonical decoding of untrusted arguments; DecodeError fails the transaction.
+
+    Unknown fields are refused too: the parser keeps them and re-encodes them unchanged, so the
+    round-trip check of causeway.types.decode alone lets them through.
+    """
+    message = decode(message_type, arguments, bytes_max=context.config.transaction_bytes_max)
+    message.DiscardUnknownFields()
+    if len(message.SerializeToString(deterministic=True)) != len(arguments):
+        raise DecodeError(f"{message_type.DESCRIPTOR.name} has fields it does not define")
+    return message

@@ -1,0 +1,498 @@
+"""The deterministic executor: runs a block's transactions over the state and reports results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from causeway.crypto import CryptoProfile, PublicKey, get_profile, load_public_key
+from causeway.errors import ConfigurationError, CryptoError, InvariantError, RequestError
+from causeway.execution.context import (
+    GAS_PER_BYTE_READ,
+    GAS_PER_BYTE_WRITTEN,
+    GAS_PER_ENDORSEMENT,
+    GAS_PER_READ,
+    GAS_PER_TRANSACTION_BYTE,
+    GAS_PER_WRITE,
+    GAS_TRANSACTION_BASE,
+    ConfigView,
+    MemberView,
+    TransactionContext,
+    failure,
+    status_of,
+)
+from causeway.execution.contracts import CONTRACTS
+from causeway.execution.contracts.config import validate_config
+from causeway.execution.contracts.membership import ORGANISATIONS_MAX
+from causeway.execution.keys import (
+    CONFIG_KEY,
+    ORGANISATION_PREFIX,
+    admin_count_key,
+    member_key,
+    organisation_key,
+)
+from causeway.execution.overlay import MISSING, BlockOverlay, StateReader
+from causeway.identity import is_valid_identifier, split_member_id, validate_roles
+from causeway.types import (
+    DOMAIN_ENDORSEMENT,
+    TRANSACTION_VERSION,
+    DecodedTransaction,
+    encode,
+    sign_bytes,
+)
+from causeway.types.v1 import types_pb2
+
+GENESIS_VERSION = 1
+
+_OK = types_pb2.RESULT_STATUS_OK
+_INVALID = types_pb2.RESULT_STATUS_INVALID_ARGUMENT
+_DENIED = types_pb2.RESULT_STATUS_PERMISSION_DENIED
+_TransactionResult = types_pb2.TransactionResult
+
+
+@dataclass
+class BlockExecution:
+    """What a block did: one result per transaction, in order, and the net state changes
+    (None deletes). Failed transactions contribute nothing to `changes`."""
+
+    results: list[types_pb2.TransactionResult]
+    changes: dict[bytes, bytes | None] = field(default_factory=dict)
+
+
+def validate_genesis(genesis: types_pb2.Genesis) -> CryptoProfile:
+    """Raises ConfigurationError unless the genesis describes a chain that can run and be governed.
+
+    Returns the genesis's crypto profile. Certificates are not checked here: they were issued for
+    this genesis by the same operators, and are checked whenever membership changes later.
+    """
+    if genesis.version != GENESIS_VERSION:
+        raise ConfigurationError(
+            f"genesis version {genesis.version} is not the supported version {GENESIS_VERSION}"
+        )
+    if not genesis.chain_id:
+        raise ConfigurationError("genesis has no chain id")
+    profile = get_profile(genesis.crypto_profile)
+    organisation_ids: list[str] = []
+    for organisation in genesis.organisations:
+        if not is_valid_identifier(organisation.id):
+            raise ConfigurationError(f"genesis organisation id {organisation.id!r} is not valid")
+        if organisation.id in organisation_ids:
+            raise ConfigurationError(f"genesis lists organisation {organisation.id!r} twice")
+        if organisation.ca_algorithm not in profile.algorithms:
+            raise ConfigurationError(
+                f"organisation {organisation.id} CA algorithm {organisation.ca_algorithm!r} "
+                f"is not allowed by the {profile.name} profile"
+            )
+        organisation_ids.append(organisation.id)
+    if not organisation_ids:
+        raise ConfigurationError("genesis has no organisation")
+    if len(organisation_ids) > ORGANISATIONS_MAX:
+        raise ConfigurationError(f"genesis has more than {ORGANISATIONS_MAX} organisations")
+    validate_config(genesis.config, organisation_ids)
+    member_ids: set[str] = set()
+    for member in genesis.members:
+        organisation_id, name = split_member_id(member.id)
+        if member.organisation != organisation_id or member.name != name:
+            raise ConfigurationError(
+                f"genesis member {member.id!r} does not match its organisation and name fields"
+            )
+        if organisation_id not in organisation_ids:
+            raise ConfigurationError(f"genesis member {member.id} names an unknown organisation")
+        if member.id in member_ids:
+            raise ConfigurationError(f"genesis lists member {member.id!r} twice")
+        member_ids.add(member.id)
+        try:
+            validate_roles(list(member.roles))
+        except ConfigurationError as error:
+            raise ConfigurationError(f"genesis member {member.id}: {error.message}") from None
+        if member.algorithm not in profile.algorithms:
+            raise ConfigurationError(
+                f"genesis member {member.id} algorithm {member.algorithm!r} is not allowed by "
+                f"the {profile.name} profile"
+            )
+        try:
+            load_public_key(member.algorithm, member.public_key)
+        except CryptoError as error:
+            raise ConfigurationError(
+                f"genesis member {member.id} public key: {error.message}"
+            ) from None
+    return profile
+
+
+def genesis_state(genesis: types_pb2.Genesis) -> dict[bytes, bytes]:
+    """The state at version 0: configuration, organisations, members and admin counts."""
+    validate_genesis(genesis)
+    state: dict[bytes, bytes] = {CONFIG_KEY: encode(genesis.config)}
+    admin_counts: dict[str, int] = {}
+    for organisation in genesis.organisations:
+        state[organisation_key(organisation.id)] = encode(organisation)
+    for member in genesis.members:
+        state[member_key(member.id)] = encode(member)
+        if types_pb2.ROLE_ADMIN in member.roles:
+            admin_counts[member.organisation] = admin_counts.get(member.organisation, 0) + 1
+    for organisation_id, count in admin_counts.items():
+        state[admin_count_key(organisation_id)] = count.to_bytes(8, "big")
+    return state
+
+
+def _load_member(reader: StateReader | BlockOverlay, member_id: str) -> types_pb2.Member | None:
+    stored = reader.get(member_key(member_id))
+    if stored is None:
+        return None
+    return types_pb2.Member.FromString(stored)
+
+
+def _load_config(reader: StateReader | BlockOverlay) -> types_pb2.ChainConfig:
+    stored = reader.get(CONFIG_KEY)
+    if stored is None:
+        raise InvariantError("the chain configuration is missing from state")
+    return types_pb2.ChainConfig.FromString(stored)
+
+
+class _BlockRun:
+    """One block's execution: the overlay and what it caches of the system state.
+
+    The caches (members, organisations, configuration) hold as long as no system method commits;
+    after one does they are dropped, so later transactions see the change.
+    """
+
+    __slots__ = (
+        "_config",
+        "_members",
+        "_organisations",
+        "_public_keys",
+        "chain_id",
+        "height",
+        "overlay",
+        "profile",
+        "read_only",
+        "seen_ids",
+        "time_ms",
+    )
+
+    def __init__(
+        self,
+        chain_id: str,
+        profile: CryptoProfile,
+        overlay: BlockOverlay,
+        height: int,
+        time_ms: int,
+        *,
+        read_only: bool,
+    ) -> None:
+        self.chain_id = chain_id
+        self.profile = profile
+        self.overlay = overlay
+        self.height = height
+        self.time_ms = time_ms
+        self.read_only = read_only
+        self.seen_ids: set[bytes] = set()
+        self._config: ConfigView | None = None
+        self._members: dict[str, MemberView | None] = {}
+        self._organisations: tuple[str, ...] | None = None
+        self._public_keys: dict[str, PublicKey] = {}
+
+    def _drop_caches(self) -> None:
+        self._config = None
+        self._members = {}
+        self._organisations = None
+        self._public_keys = {}
+
+    def config(self) -> ConfigView:
+        view = self._config
+        if view is None:
+            config = _load_config(self.overlay)
+            view = self._config = ConfigView(
+                config=config,
+                transaction_bytes_max=config.transaction_bytes_max,
+                transaction_expiry_max_ms=config.transaction_expiry_max_ms,
+                endorsements_max=config.endorsements_max,
+                transaction_gas_max=config.transaction_gas_max,
+            )
+        return view
+
+    def member(self, member_id: str) -> MemberView | None:
+        view = self._members.get(member_id, MISSING)
+        if view is MISSING:
+            member = _load_member(self.overlay, member_id)
+            view = self._members[member_id] = None if member is None else MemberView(member)
+        return view  # type: ignore[return-value]
+
+    def organisations(self) -> tuple[str, ...]:
+        organisations = self._organisations
+        if organisations is None:
+            entries = self.overlay.range(ORGANISATION_PREFIX, b"", ORGANISATIONS_MAX + 1, {})
+            start = len(ORGANISATION_PREFIX)
+            organisations = self._organisations = tuple(key[start:].decode() for key, _ in entries)
+        return organisations
+
+    def public_key(self, member: MemberView) -> PublicKey:
+        key = self._public_keys.get(member.id)
+        if key is None:
+            record = member.member
+            try:
+                key = load_public_key(record.algorithm, record.public_key)
+            except CryptoError as error:
+                raise failure(
+                    _INVALID, f"public key of {member.id} cannot be loaded: {error.message}"
+                ) from None
+            self._public_keys[member.id] = key
+        return key
+
+    def signing_organisations(
+        self, transaction: DecodedTransaction, sender: MemberView, config: ConfigView
+    ) -> frozenset[str]:
+        """The organisations this transaction speaks for: the sender's if it is an admin, and each
+        endorser's, once every endorsement is checked (admin member, valid signature)."""
+        endorsements = transaction.transaction.endorsements
+        if len(endorsements) > config.endorsements_max:
+            raise failure(
+                _INVALID,
+                f"{len(endorsements)} endorsements, above the limit of {config.endorsements_max}",
+            )
+        organisations = set(sender.admin_organisations)
+        document = sign_bytes(DOMAIN_ENDORSEMENT, self.chain_id, transaction.transaction.body)
+        endorsers: set[str] = set()
+        for index, endorsement in enumerate(endorsements):
+            endorser_id = endorsement.endorser
+            where = f"endorsement {index} by {endorser_id!r}"
+            if endorser_id in endorsers:
+                raise failure(_INVALID, f"{where}: the endorser signed more than once")
+            endorsers.add(endorser_id)
+            endorser = self.member(endorser_id)
+            if endorser is None:
+                raise failure(_DENIED, f"{where}: not a member of the chain")
+            if not endorser.is_admin:
+                raise failure(_DENIED, f"{where}: the endorser is not an ADMIN")
+            signature = endorsement.signature
+            if not signature or not self.public_key(endorser).verify(document, signature):
+                raise failure(_INVALID, f"{where}: the signature does not verify")
+            organisations.add(endorser.organisation)
+        return frozenset(organisations)
+
+    def execute(self, transaction: DecodedTransaction) -> types_pb2.TransactionResult:
+        body = transaction.body
+        size = len(transaction.encoded)
+        endorsement_count = len(transaction.transaction.endorsements)
+        intrinsic_gas = (
+            GAS_TRANSACTION_BASE
+            + GAS_PER_TRANSACTION_BYTE * size
+            + GAS_PER_ENDORSEMENT * endorsement_count
+        )
+        context: TransactionContext | None = None
+        try:
+            if transaction.id in self.seen_ids:
+                raise failure(
+                    types_pb2.RESULT_STATUS_CONFLICT, "the transaction is already in this block"
+                )
+            self.seen_ids.add(transaction.id)
+            config = self.config()
+            if body.version != TRANSACTION_VERSION:
+                raise failure(_INVALID, f"transaction version {body.version} is not supported")
+            if body.chain_id != self.chain_id:
+                raise failure(
+                    _INVALID, f"transaction is for chain {body.chain_id!r}, not {self.chain_id!r}"
+                )
+            if size > config.transaction_bytes_max:
+                raise failure(
+                    _INVALID,
+                    f"transaction is {size} bytes, above the limit of "
+                    f"{config.transaction_bytes_max}",
+                )
+            expiry_ms = body.expiry_ms
+            if expiry_ms < self.time_ms:
+                raise failure(
+                    _INVALID,
+                    f"transaction expired at {expiry_ms} ms, before the block time "
+                    f"{self.time_ms} ms",
+                )
+            if expiry_ms - self.time_ms > config.transaction_expiry_max_ms:
+                raise failure(
+                    _INVALID,
+                    f"transaction expiry {expiry_ms} ms is more than "
+                    f"{config.transaction_expiry_max_ms} ms after the block time",
+                )
+            sender = self.member(body.sender)
+            if sender is None:
+                raise failure(_DENIED, f"sender {body.sender!r} is not a member of the chain")
+            # Queries only read: any current member may make them, light clients included.
+            if not sender.may_send and not self.read_only:
+                raise failure(
+                    _DENIED, f"sender {body.sender} has neither the CLIENT nor ADMIN role"
+                )
+            methods = CONTRACTS.get(body.contract)
+            if methods is None:
+                raise failure(
+                    types_pb2.RESULT_STATUS_UNKNOWN_CONTRACT,
+                    f"there is no contract {body.contract!r}",
+                )
+            method = methods.get(body.method)
+            if method is None:
+                raise failure(
+                    types_pb2.RESULT_STATUS_UNKNOWN_METHOD,
+                    f"contract {body.contract} has no method {body.method!r}",
+                )
+            if self.read_only and not method.read_only:
+                raise failure(
+                    _INVALID,
+                    f"{body.contract}.{body.method} changes state: submit it as a transaction, "
+                    "it cannot run as a query",
+                )
+            if intrinsic_gas > config.transaction_gas_max:
+                raise failure(
+                    types_pb2.RESULT_STATUS_OUT_OF_GAS,
+                    f"the transaction needs {intrinsic_gas} gas before it runs, above the limit "
+                    f"of {config.transaction_gas_max}",
+                )
+            signing_organisations = (
+                self.signing_organisations(transaction, sender, config)
+                if endorsement_count
+                else sender.admin_organisations
+            )
+            context = TransactionContext(
+                self.overlay,
+                chain_id=self.chain_id,
+                profile=self.profile,
+                config=config,
+                organisations=self.organisations,
+                sender=sender,
+                signing_organisations=signing_organisations,
+                height=self.height,
+                time_ms=self.time_ms,
+            )
+            return_value = method.handler(context, body.arguments)
+            gas_used = (
+                intrinsic_gas
+                + GAS_PER_READ * context.read_count
+                + GAS_PER_BYTE_READ * context.bytes_read
+                + GAS_PER_WRITE * context.write_count
+                + GAS_PER_BYTE_WRITTEN * context.bytes_written
+            )
+            if gas_used > config.transaction_gas_max:
+                raise failure(
+                    types_pb2.RESULT_STATUS_OUT_OF_GAS,
+                    f"the transaction used {gas_used} gas, above the limit of "
+                    f"{config.transaction_gas_max}",
+                )
+        except RequestError as error:
+            return _failed_result(
+                transaction.id, status_of(error), error.message, intrinsic_gas, context
+            )
+        if context.writes:
+            self.overlay.apply(context.writes)
+            if method.system:
+                self._drop_caches()
+        result = _TransactionResult()
+        result.transaction_id = transaction.id
+        result.status = _OK
+        if return_value:
+            result.return_value = return_value
+        _set_cost(result.cost, gas_used, context)
+        if context.events:
+            events = result.events
+            for contract, name, attributes in context.events:
+                event = events.add()
+                event.contract = contract
+                event.name = name
+                event_attributes = event.attributes
+                for key, value in attributes:
+                    attribute = event_attributes.add()
+                    attribute.key = key
+                    attribute.value = value
+        return result
+
+
+def _set_cost(cost: types_pb2.Cost, gas_used: int, context: TransactionContext | None) -> None:
+    # Fields are set one by one (zeros skipped): much cheaper than keyword construction.
+    cost.gas_used = gas_used
+    if context is None:
+        return
+    if context.read_count:
+        cost.reads = context.read_count
+        cost.bytes_read = context.bytes_read
+    if context.write_count:
+        cost.writes = context.write_count
+        cost.bytes_written = context.bytes_written
+
+
+def _failed_result(
+    transaction_id: bytes,
+    status: types_pb2.ResultStatus.ValueType,
+    message: str,
+    intrinsic_gas: int,
+    context: TransactionContext | None,
+) -> types_pb2.TransactionResult:
+    # A failed transaction still reports what it cost; its writes and events are dropped.
+    result = _TransactionResult(transaction_id=transaction_id, status=status, error=message)
+    gas_used = intrinsic_gas
+    if context is not None:
+        gas_used += (
+            GAS_PER_READ * context.read_count
+            + GAS_PER_BYTE_READ * context.bytes_read
+            + GAS_PER_WRITE * context.write_count
+            + GAS_PER_BYTE_WRITTEN * context.bytes_written
+        )
+    _set_cost(result.cost, gas_used, context)
+    return result
+
+
+class Executor:
+    """Runs transactions deterministically: same state, transactions, height and time give the
+    same results and changes, byte for byte. No clock, no I/O, no randomness."""
+
+    def __init__(self, genesis: types_pb2.Genesis, profile: CryptoProfile) -> None:
+        if genesis.crypto_profile != profile.name:
+            raise ConfigurationError(
+                f"genesis uses the {genesis.crypto_profile!r} profile, not {profile.name!r}"
+            )
+        validate_genesis(genesis)
+        self._chain_id = genesis.chain_id
+        self._profile = profile
+
+    @property
+    def chain_id(self) -> str:
+        return self._chain_id
+
+    def execute_block(
+        self,
+        reader: StateReader,
+        transactions: Sequence[DecodedTransaction],
+        height: int,
+        time_ms: int,
+    ) -> BlockExecution:
+        """Executes the transactions in order; each sees the writes of those before it.
+
+        Sender signatures were checked at admission; here membership, roles, endorsements and
+        policies are checked against the state as the block finds it.
+        """
+        run = _BlockRun(
+            self._chain_id, self._profile, BlockOverlay(reader), height, time_ms, read_only=False
+        )
+        execute = run.execute
+        results = [execute(transaction) for transaction in transactions]
+        return BlockExecution(results=results, changes=run.overlay.changes)
+
+    def query(
+        self, reader: StateReader, transaction: DecodedTransaction, time_ms: int
+    ) -> types_pb2.TransactionResult:
+        """Runs a read-only method (kv get/range, ledger balance, config get, membership
+        get_member) with the same checks as a transaction; mutating methods are refused."""
+        run = _BlockRun(
+            self._chain_id, self._profile, BlockOverlay(reader), 0, time_ms, read_only=True
+        )
+        return run.execute(transaction)
+
+    def get_member(self, reader: StateReader, member_id: str) -> types_pb2.Member | None:
+        return _load_member(reader, member_id)
+
+    def get_config(self, reader: StateReader) -> types_pb2.ChainConfig:
+        return _load_config(reader)
+
+
+def get_member(reader: StateReader, member_id: str) -> types_pb2.Member | None:
+    """The member's record in state, or None when it is unknown or was removed."""
+    return _load_member(reader, member_id)
+
+
+def get_config(reader: StateReader) -> types_pb2.ChainConfig:
+    return _load_config(reader)

@@ -1,0 +1,113 @@
+"""Layered state: the committed reader, the block's changes so far, one transaction's writes."""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from typing import Protocol
+
+
+class StateReader(Protocol):
+    """Read access to the committed state (the store at the latest version, or a dict in tests)."""
+
+    def get(self, key: bytes) -> bytes | None: ...
+
+    def range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
+        """Entries whose key starts with prefix and sorts after start_after, ascending, at most
+        limit of them."""
+        ...
+
+
+MISSING = object()
+
+
+class BlockOverlay:
+    """The committed state plus the changes of the block's transactions committed so far."""
+
+    __slots__ = ("_keys_dirty", "_sorted_keys", "changes", "reader")
+
+    def __init__(self, reader: StateReader) -> None:
+        self.reader = reader
+        self.changes: dict[bytes, bytes | None] = {}
+        # Every key of `changes`, sorted lazily: new keys are appended, and the list is re-sorted
+        # only when a range needs it (timsort merges the sorted run and the new tail in linear
+        # time).
+        self._sorted_keys: list[bytes] = []
+        self._keys_dirty = False
+
+    def get(self, key: bytes) -> bytes | None:
+        value = self.changes.get(key, MISSING)
+        if value is MISSING:
+            return self.reader.get(key)
+        return value  # type: ignore[return-value]
+
+    def apply(self, writes: dict[bytes, bytes | None]) -> None:
+        changes = self.changes
+        for key, value in writes.items():
+            if key not in changes:
+                self._sorted_keys.append(key)
+                self._keys_dirty = True
+            changes[key] = value
+
+    def range(
+        self,
+        prefix: bytes,
+        start_after: bytes,
+        limit: int,
+        writes: dict[bytes, bytes | None],
+    ) -> list[tuple[bytes, bytes]]:
+        """The first `limit` entries of the merged view (reader < block changes < writes)."""
+        if limit <= 0:
+            return []
+        changes = self.changes
+        if self._keys_dirty:
+            self._sorted_keys.sort()
+            self._keys_dirty = False
+        keys = self._sorted_keys
+        if start_after >= prefix:
+            index = bisect_right(keys, start_after)
+        else:
+            index = bisect_left(keys, prefix)
+        transaction_keys = sorted(
+            key for key in writes if key.startswith(prefix) and key > start_after
+        )
+        # Walk the overlay keys (block and transaction, transaction winning) in order until `limit`
+        # live values are seen: no key after that point can be among the first `limit` entries.
+        overlay: dict[bytes, bytes | None] = {}
+        live = 0
+        deleted = 0
+        position = 0
+        count = len(keys)
+        while live < limit:
+            block_key = keys[index] if index < count else None
+            if block_key is not None and not block_key.startswith(prefix):
+                block_key = None
+            transaction_key = (
+                transaction_keys[position] if position < len(transaction_keys) else None
+            )
+            if block_key is None and transaction_key is None:
+                break
+            if transaction_key is not None and (block_key is None or transaction_key <= block_key):
+                key = transaction_key
+                value = writes[key]
+                position += 1
+                if block_key == transaction_key:
+                    index += 1
+            else:
+                assert block_key is not None
+                key = block_key
+                value = changes[key]
+                index += 1
+            overlay[key] = value
+            if value is None:
+                deleted += 1
+            else:
+                live += 1
+        # Deletions can hide at most `deleted` of the committed entries, so fetching that many more
+        # is enough to fill `limit` entries.
+        merged = dict(self.reader.range(prefix, start_after, limit + deleted))
+        for key, value in overlay.items():
+            if value is None:
+                merged.pop(key, None)
+            else:
+                merged[key] = value
+        return sorted(merged.items())[:limit]
