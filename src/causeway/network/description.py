@@ -186,9 +186,13 @@ def _check_arguments(
         raise ConfigurationError(
             f"the number of validators must be between 1 and {VALIDATORS_MAX}, not {validators}"
         )
-    if not chain_id or len(chain_id) > 64 or not all(
-        character.isascii() and (character.isalnum() or character in "-_.")
-        for character in chain_id
+    if (
+        not chain_id
+        or len(chain_id) > 64
+        or not all(
+            character.isascii() and (character.isalnum() or character in "-_.")
+            for character in chain_id
+        )
     ):
         raise ConfigurationError(
             f"chain id {chain_id!r} must be 1 to 64 characters of letters, digits, '-', '_' or '.'"
@@ -197,6 +201,7 @@ def _check_arguments(
 
 
 def _issue_member(
+    *,
     chain_id: str,
     organisation: OrganisationMaterial,
     name: str,
@@ -278,7 +283,13 @@ def build_network(
         for name, roles in STANDARD_MEMBERS:
             members_by_organisation[position].append(
                 _issue_member(
-                    chain_id, organisation, name, roles, chosen_algorithm, valid_days, now_ms
+                    chain_id=chain_id,
+                    organisation=organisation,
+                    name=name,
+                    roles=roles,
+                    algorithm=chosen_algorithm,
+                    valid_days=valid_days,
+                    now_ms=now_ms,
                 )
             )
 
@@ -286,13 +297,13 @@ def build_network(
     for node_index in range(1, validators + 1):
         position = node_organisation_index(node_index, organisations) - 1
         node_member = _issue_member(
-            chain_id,
-            built[position],
-            node_name(node_index),
-            (types_pb2.ROLE_CONSENSUS,),
-            chosen_algorithm,
-            valid_days,
-            now_ms,
+            chain_id=chain_id,
+            organisation=built[position],
+            name=node_name(node_index),
+            roles=(types_pb2.ROLE_CONSENSUS,),
+            algorithm=chosen_algorithm,
+            valid_days=valid_days,
+            now_ms=now_ms,
         )
         members_by_organisation[position].append(node_member)
         nodes.append(

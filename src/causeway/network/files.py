@@ -54,7 +54,9 @@ PUBLIC_FILE_MODE = 0o644
 def genesis_to_json(genesis: types_pb2.Genesis) -> str:
     """The genesis file's text: protobuf JSON with the proto field names."""
     return (
-        json_format.MessageToJson(genesis, preserving_proto_field_name=True, indent=2, sort_keys=False)
+        json_format.MessageToJson(
+            genesis, preserving_proto_field_name=True, indent=2, sort_keys=False
+        )
         + "\n"
     )
 
@@ -154,7 +156,9 @@ def _write_key(path: Path, member_key_pem: bytes) -> None:
     _write_file(path, member_key_pem, PRIVATE_FILE_MODE)
 
 
-def _write_member_identity(directory: Path, member: MemberMaterial, network: NetworkDescription) -> None:
+def _write_member_identity(
+    directory: Path, member: MemberMaterial, network: NetworkDescription
+) -> None:
     _write_key(directory / KEY_FILE_NAME, member.key.to_pem())
     _write_text(
         directory / MEMBER_FILE_NAME, json.dumps(member_document(member, network), indent=2) + "\n"
@@ -213,7 +217,9 @@ def _staging_directory(parent: Path, name: str) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def write_network(network: NetworkDescription, directory: Path, *, force: bool = False) -> list[Path]:
+def write_network(
+    network: NetworkDescription, directory: Path, *, force: bool = False
+) -> list[Path]:
     """Writes the network into `directory` and returns the files written, relative to it.
 
     A non-empty `directory` is refused unless `force`, which first removes what an earlier

@@ -1,0 +1,71 @@
+"""The benchmark harness behind `causeway bench`: workloads, pre-signing, statistics, the runner."""
+
+from causeway.bench.runner import (
+    BenchClient,
+    BenchIdentities,
+    BenchProgress,
+    BenchSettings,
+    choose_endorsing_organisations,
+    run_benchmark,
+)
+from causeway.bench.signing import (
+    SignedTransaction,
+    Signer,
+    SigningContext,
+    sign_calls,
+)
+from causeway.bench.statistics import (
+    BenchReport,
+    CommitTracker,
+    LatencySummary,
+    Outcome,
+    TransactionRecord,
+    automatic_batch_size,
+    batch_send_offset_s,
+    build_report,
+    percentile,
+    summarise_latencies,
+)
+from causeway.bench.workloads import (
+    Call,
+    KvPutWorkload,
+    LedgerTransferWorkload,
+    Workload,
+    WorkloadFactory,
+    WorkloadOptions,
+    create_workload,
+    register_workload,
+    workload_names,
+)
+
+__all__ = [
+    "BenchClient",
+    "BenchIdentities",
+    "BenchProgress",
+    "BenchReport",
+    "BenchSettings",
+    "Call",
+    "CommitTracker",
+    "KvPutWorkload",
+    "LatencySummary",
+    "LedgerTransferWorkload",
+    "Outcome",
+    "SignedTransaction",
+    "Signer",
+    "SigningContext",
+    "TransactionRecord",
+    "Workload",
+    "WorkloadFactory",
+    "WorkloadOptions",
+    "automatic_batch_size",
+    "batch_send_offset_s",
+    "build_report",
+    "choose_endorsing_organisations",
+    "create_workload",
+    "percentile",
+    "register_workload",
+    "run_benchmark",
+    "sign_calls",
+    "summarise_latencies",
+    "workload_names",
+]

@@ -1,0 +1,285 @@
+"""From command-line text to contract arguments, and from results back to readable data.
+
+The JSON given to `--args` becomes the argument message of `contract.method` through protobuf's
+JSON mapping, with one convenience for bytes fields, which the protobuf mapping wants as base64:
+
+* in the `kv` contract a plain string is text and is encoded as UTF-8 (`{"key": "colour"}`);
+* in every contract a bytes field also takes `{"hex": "00ff"}`, `{"base64": "AP8="}` or
+  `{"text": "colour"}`; elsewhere a plain string is base64, as protobuf JSON has it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import DecodeError as ProtobufDecodeError
+from google.protobuf.message import Message
+
+from causeway.contracts.v1 import contracts_pb2
+from causeway.errors import RequestError
+from causeway.types.v1 import types_pb2
+
+TEXT_BYTES_CONTRACTS = frozenset({"kv"})
+ARGUMENTS_TEXT_BYTES_MAX = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class ContractMethod:
+    """A native contract method: its argument message, and its return message if it has one."""
+
+    contract: str
+    method: str
+    arguments: type[Message]
+    result: type[Message] | None = None
+    read_only: bool = False
+
+
+CONTRACT_METHODS: tuple[ContractMethod, ...] = (
+    ContractMethod("kv", "put", contracts_pb2.KvPutArguments),
+    ContractMethod("kv", "get", contracts_pb2.KvGetArguments, contracts_pb2.KvGetResult, True),
+    ContractMethod("kv", "delete", contracts_pb2.KvDeleteArguments),
+    ContractMethod(
+        "kv", "range", contracts_pb2.KvRangeArguments, contracts_pb2.KvRangeResult, True
+    ),
+    # issue and transfer answer with the balance after the transaction.
+    ContractMethod(
+        "ledger", "issue", contracts_pb2.LedgerIssueArguments, contracts_pb2.LedgerBalanceResult
+    ),
+    ContractMethod(
+        "ledger",
+        "transfer",
+        contracts_pb2.LedgerTransferArguments,
+        contracts_pb2.LedgerBalanceResult,
+    ),
+    ContractMethod(
+        "ledger",
+        "balance",
+        contracts_pb2.LedgerBalanceArguments,
+        contracts_pb2.LedgerBalanceResult,
+        True,
+    ),
+    ContractMethod("config", "update", contracts_pb2.ConfigUpdateArguments),
+    ContractMethod("config", "get", contracts_pb2.ConfigGetArguments, types_pb2.ChainConfig, True),
+    ContractMethod(
+        "membership", "add_organisation", contracts_pb2.MembershipAddOrganisationArguments
+    ),
+    ContractMethod("membership", "add_member", contracts_pb2.MembershipAddMemberArguments),
+    ContractMethod("membership", "remove_member", contracts_pb2.MembershipRemoveMemberArguments),
+    ContractMethod(
+        "membership", "update_certificate", contracts_pb2.MembershipUpdateCertificateArguments
+    ),
+    ContractMethod(
+        "membership",
+        "get_member",
+        contracts_pb2.MembershipGetMemberArguments,
+        types_pb2.Member,
+        True,
+    ),
+)
+
+_METHODS: dict[tuple[str, str], ContractMethod] = {
+    (entry.contract, entry.method): entry for entry in CONTRACT_METHODS
+}
+
+
+def known_methods() -> list[str]:
+    return [f"{entry.contract}.{entry.method}" for entry in CONTRACT_METHODS]
+
+
+def find_method(contract: str, method: str) -> ContractMethod:
+    """The table entry of contract.method; RequestError naming the known ones otherwise."""
+    entry = _METHODS.get((contract, method))
+    if entry is None:
+        raise RequestError(
+            f"unknown method {contract}.{method}; known: {', '.join(known_methods())}",
+            reason="unknown_method",
+        )
+    return entry
+
+
+def load_json_argument(text: str) -> Any:
+    """Parses `--args`: JSON text, or `@FILE` to read the JSON from a file."""
+    source = "--args"
+    if text.startswith("@"):
+        path = Path(text[1:])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise RequestError(f"cannot read {path}: {error}") from None
+        source = str(path)
+    if len(text) > ARGUMENTS_TEXT_BYTES_MAX:
+        raise RequestError(f"{source} is longer than {ARGUMENTS_TEXT_BYTES_MAX} characters")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RequestError(f"{source} is not valid JSON: {error}") from None
+
+
+def _bytes_value(value: Any, *, text_strings: bool, path: str) -> str:
+    """One bytes field value in the base64 form protobuf JSON expects."""
+    if isinstance(value, str):
+        return base64.b64encode(value.encode("utf-8")).decode("ascii") if text_strings else value
+    if isinstance(value, Mapping) and len(value) == 1:
+        ((form, content),) = value.items()
+        if isinstance(content, str):
+            if form == "text":
+                return base64.b64encode(content.encode("utf-8")).decode("ascii")
+            if form == "base64":
+                return content
+            if form == "hex":
+                try:
+                    return base64.b64encode(bytes.fromhex(content)).decode("ascii")
+                except ValueError:
+                    raise RequestError(f"{path}: {content!r} is not hex") from None
+    raise RequestError(
+        f'{path}: expected a string or one of {{"hex": ...}}, {{"base64": ...}}, {{"text": ...}}'
+    )
+
+
+def _prepare(value: Any, descriptor: Any, *, text_strings: bool, path: str) -> Any:
+    """Rewrites the bytes fields of a JSON object into protobuf's base64 form, recursively."""
+    if not isinstance(value, Mapping):
+        return value
+    fields = {**descriptor.fields_by_name, **descriptor.fields_by_camelcase_name}
+    prepared: dict[str, Any] = {}
+    for name, item in value.items():
+        field = fields.get(name)
+        if field is None:
+            prepared[name] = item  # ParseDict names the unknown field
+            continue
+        field_path = f"{path}.{name}"
+        repeated = field.is_repeated and isinstance(item, list)
+        items = item if repeated else [item]
+        if field.type == FieldDescriptor.TYPE_BYTES:
+            converted = [
+                _bytes_value(element, text_strings=text_strings, path=field_path)
+                for element in items
+            ]
+        elif field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type is not None:
+            converted = [
+                _prepare(element, field.message_type, text_strings=text_strings, path=field_path)
+                for element in items
+            ]
+        else:
+            converted = items
+        prepared[name] = converted if repeated else converted[0]
+    return prepared
+
+
+def arguments_from_json(contract: str, method: str, value: Any) -> Message:
+    """The argument message of contract.method from parsed `--args` JSON (see the module notes)."""
+    entry = find_method(contract, method)
+    if value is None:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise RequestError(f"--args for {contract}.{method} must be a JSON object")
+    message = entry.arguments()
+    prepared = _prepare(
+        value,
+        message.DESCRIPTOR,
+        text_strings=contract in TEXT_BYTES_CONTRACTS,
+        path="args",
+    )
+    try:
+        json_format.ParseDict(prepared, message)
+    except json_format.ParseError as error:
+        raise RequestError(
+            f"--args do not fit {message.DESCRIPTOR.name}: {error}", reason="invalid_argument"
+        ) from None
+    return message
+
+
+def decode_return_value(contract: str, method: str, data: bytes) -> Message | None:
+    """The return value as its message for methods that have one; None otherwise."""
+    entry = _METHODS.get((contract, method))
+    if entry is None or entry.result is None:
+        return None
+    message = entry.result()
+    try:
+        message.ParseFromString(data)
+    except (ProtobufDecodeError, RuntimeError, ValueError):
+        return None
+    return message
+
+
+# ---- rendering -------------------------------------------------------------------------------
+
+
+def display_bytes(data: bytes) -> str:
+    """Text when the bytes are printable UTF-8, else 0x-prefixed hex: for people, not scripts."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "0x" + data.hex()
+    if text and text.isprintable() and not text.startswith("0x"):
+        return text
+    return "0x" + data.hex() if data else ""
+
+
+def _scalar(field: Any, value: Any, readable: bool) -> Any:
+    if field.type == FieldDescriptor.TYPE_BYTES:
+        return display_bytes(value) if readable else bytes(value).hex()
+    if field.type == FieldDescriptor.TYPE_ENUM:
+        enum_value = field.enum_type.values_by_number.get(value) if field.enum_type else None
+        return enum_value.name if enum_value is not None else value
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        return message_to_data(value, readable=readable)
+    return value
+
+
+def message_to_data(message: Message, *, readable: bool = False) -> dict[str, Any]:
+    """A message as plain data for JSON: every field (defaults too), enums by name.
+
+    Bytes are hex (`readable=False`, for scripts) or text-if-printable (`readable=True`).
+    Unset sub-messages are left out.
+    """
+    data: dict[str, Any] = {}
+    for field in message.DESCRIPTOR.fields:
+        value = getattr(message, field.name)
+        if field.is_repeated:
+            data[field.name] = [_scalar(field, element, readable) for element in value]
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            if message.HasField(field.name):
+                data[field.name] = _scalar(field, value, readable)
+        else:
+            data[field.name] = _scalar(field, value, readable)
+    return data
+
+
+def status_name(status: int) -> str:
+    """ "OK", "INSUFFICIENT_FUNDS", ... for a ResultStatus value."""
+    try:
+        name = types_pb2.ResultStatus.Name(status)  # type: ignore[arg-type]
+    except ValueError:
+        return str(status)
+    return name.removeprefix("RESULT_STATUS_")
+
+
+def parse_key(text: str, *, hex_key: bool) -> bytes:
+    """A key from the command line: UTF-8 text, or hex with `--hex`."""
+    if not hex_key:
+        return text.encode("utf-8")
+    cleaned = text.removeprefix("0x")
+    try:
+        return bytes.fromhex(cleaned)
+    except ValueError:
+        raise RequestError(f"{text!r} is not hex (drop --hex to pass the key as text)") from None
+
+
+def parse_transaction_id(text: str) -> bytes:
+    cleaned = text.strip().removeprefix("0x")
+    try:
+        identifier = binascii.unhexlify(cleaned)
+    except (binascii.Error, ValueError):
+        raise RequestError(f"transaction id {text!r} is not hex") from None
+    if len(identifier) != 32:
+        raise RequestError(f"transaction id {text!r} is not 32 bytes (64 hex digits)")
+    return identifier

@@ -1,0 +1,263 @@
+"""`causeway bench`: load a node with a workload and report throughput and latency."""
+
+# ruff: noqa: PLC0415 (heavy packages are imported inside commands: the CLI must start fast)
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from causeway.cli.output import console, key_value_table, print_json
+from causeway.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from causeway.bench import BenchIdentities, BenchReport
+
+DEFAULT_NODE = "127.0.0.1:7050"
+_TASK_LABELS = {"sign": "signing", "send": "sending", "commit": "committed"}
+
+
+class _RichProgress:
+    """BenchProgress drawn as rich progress bars (on stderr, so --json stays clean)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self._progress = progress
+        self._tasks: dict[str, TaskID] = {}
+
+    def start(self, task: str, total: int) -> None:
+        self._tasks[task] = self._progress.add_task(_TASK_LABELS.get(task, task), total=total)
+
+    def advance(self, task: str, count: int) -> None:
+        task_id = self._tasks.get(task)
+        if task_id is not None:
+            self._progress.advance(task_id, count)
+
+
+def _network_identities(network: Path) -> tuple[BenchIdentities, str]:
+    """org1's client sends, org1's admin issues, other admins endorse as the ledger issue policy
+    needs; the address is node1's."""
+    from causeway.bench import BenchIdentities, choose_endorsing_organisations
+    from causeway.network import (
+        ADMIN_NAME,
+        CLIENT_NAME,
+        GENESIS_FILE_NAME,
+        genesis_from_json,
+        member_directory,
+        node_directory,
+    )
+
+    try:
+        genesis = genesis_from_json((network / GENESIS_FILE_NAME).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigurationError(f"{network} is not a network folder: {error}") from None
+    organisations = [organisation.id for organisation in genesis.organisations]
+    if not organisations:
+        raise ConfigurationError(f"{network}/genesis.json has no organisations")
+    issuer_organisation = organisations[0]
+    endorsing = choose_endorsing_organisations(
+        genesis.config.ledger_issue_policy, issuer_organisation, organisations
+    )
+    identities = BenchIdentities(
+        sender=member_directory(network, f"{issuer_organisation}/{CLIENT_NAME}"),
+        issuer=member_directory(network, f"{issuer_organisation}/{ADMIN_NAME}"),
+        endorsers=tuple(
+            member_directory(network, f"{organisation}/{ADMIN_NAME}") for organisation in endorsing
+        ),
+    )
+    address = DEFAULT_NODE
+    if genesis.validators.validators:
+        first = genesis.validators.validators[0].member_id.partition("/")[2]
+        config_path = node_directory(network, first) / "config.toml"
+        try:
+            document = tomllib.loads(config_path.read_text(encoding="utf-8"))
+            address = str(document.get("api", {}).get("grpc_address", DEFAULT_NODE))
+        except (OSError, tomllib.TOMLDecodeError):
+            pass
+    return identities, address
+
+
+def _report_rows(report: BenchReport) -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = [
+        ("workload", report.workload),
+        ("sent", report.sent),
+        ("succeeded", report.succeeded),
+        (
+            "failed",
+            f"{report.failed} (rejected {report.rejected}, unconfirmed {report.unconfirmed})",
+        ),
+        (
+            "send rate",
+            f"{report.send_rate_tps:,.1f} tx/s (target "
+            + (f"{report.target_rate_tps:,.0f})" if report.target_rate_tps else "unlimited)"),
+        ),
+        ("throughput", f"{report.throughput_tps:,.1f} tx/s"),
+        ("duration", f"{report.duration_s:.3f} s"),
+        ("concurrency", f"{report.concurrency} x batches of {report.batch_size}"),
+    ]
+    latency = report.latency
+    if latency is not None:
+        rows.extend(
+            [
+                ("latency min", f"{latency.min_s * 1000:.1f} ms"),
+                ("latency p50", f"{latency.p50_s * 1000:.1f} ms"),
+                ("latency p95", f"{latency.p95_s * 1000:.1f} ms"),
+                ("latency p99", f"{latency.p99_s * 1000:.1f} ms"),
+                ("latency max", f"{latency.max_s * 1000:.1f} ms"),
+                ("latency mean", f"{latency.mean_s * 1000:.1f} ms"),
+            ]
+        )
+    rows.extend((f"failure: {reason}", count) for reason, count in report.failure_reasons.items())
+    return rows
+
+
+def bench(
+    *,
+    workload: Annotated[
+        str,
+        typer.Option("--workload", "-w", help="Workload: ledger-transfer or kv-put."),
+    ] = "kv-put",
+    transactions: Annotated[
+        int, typer.Option("--transactions", "-t", min=1, help="Transactions to send.")
+    ] = 10_000,
+    rate: Annotated[
+        float, typer.Option("--rate", "-r", min=0, help="Target send rate in tx/s; 0 = unlimited.")
+    ] = 0.0,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, max=256, help="Batches in flight at once.")
+    ] = 4,
+    batch_size: Annotated[
+        int,
+        typer.Option("--batch-size", min=0, help="Transactions per SubmitBatch; 0 = automatic."),
+    ] = 0,
+    node: Annotated[
+        str | None,
+        typer.Option(
+            "--node",
+            "-n",
+            metavar="ADDRESS",
+            envvar="CAUSEWAY_NODE",
+            help="gRPC address of the node (default: node1's with --network, else 127.0.0.1:7050).",
+        ),
+    ] = None,
+    identity: Annotated[
+        Path | None,
+        typer.Option(
+            "--identity",
+            "-i",
+            metavar="MEMBER_DIR",
+            help="Member folder that sends (for ledger-transfer it also issues: an admin).",
+        ),
+    ] = None,
+    network: Annotated[
+        Path | None,
+        typer.Option(
+            "--network",
+            metavar="DIR",
+            help="Network folder from `causeway init`: org1's client sends, org1's admin funds it.",
+        ),
+    ] = None,
+    commit_timeout_s: Annotated[
+        float,
+        typer.Option(
+            "--commit-timeout-s", min=0.1, help="Wait this long for commits after sending."
+        ),
+    ] = 60.0,
+    expiry_s: Annotated[
+        float, typer.Option("--expiry-s", min=1, help="Expiry of the pre-signed transactions.")
+    ] = 600.0,
+    value_bytes: Annotated[
+        int, typer.Option("--value-bytes", min=0, help="kv-put value size.")
+    ] = 100,
+    accounts: Annotated[
+        int, typer.Option("--accounts", min=1, help="ledger-transfer recipient accounts.")
+    ] = 10_000,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Seed of the workload's random choices.")
+    ] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    out: Annotated[
+        Path | None, typer.Option("--out", metavar="FILE", help="Also write the JSON report here.")
+    ] = None,
+) -> None:
+    """Benchmark a node: throughput and commit latency under a workload.
+
+    Every transaction is signed before the clock starts, then sent in batches at the target
+    rate; latency = time the committing block arrived on the block stream - time the batch was
+    sent. For ledger-transfer the sender's account is funded first (an admin issues it, with the
+    endorsements the ledger issue policy needs when --network is given); transfers then go to
+    random accounts.
+
+    Example:
+
+        causeway bench --network ./net --workload ledger-transfer --transactions 20000 --rate 2000
+
+        causeway bench --identity ./net/organisations/org1/members/client \\
+            --workload kv-put -t 5000 --json --out report.json
+    """
+    from causeway.bench import BenchIdentities, BenchSettings, run_benchmark, workload_names
+
+    if workload not in workload_names():
+        raise ConfigurationError(
+            f"unknown workload {workload!r}; choose one of {', '.join(workload_names())}"
+        )
+    if network is None and identity is None:
+        raise ConfigurationError("give --network DIR or --identity MEMBER_DIR")
+    address = node or DEFAULT_NODE
+    if network is not None:
+        identities, network_address = _network_identities(network)
+        address = node or network_address
+        if identity is not None:
+            identities = BenchIdentities(
+                sender=identity, issuer=identities.issuer, endorsers=identities.endorsers
+            )
+    elif identity is not None:
+        identities = BenchIdentities(sender=identity)
+    settings = BenchSettings(
+        workload=workload,
+        transactions=transactions,
+        rate_tps=rate,
+        concurrency=concurrency,
+        batch_size=batch_size,
+        commit_timeout_s=commit_timeout_s,
+        expiry_s=expiry_s,
+        seed=seed,
+        options={"value_bytes": value_bytes, "recipient_accounts": accounts},
+    )
+    with Progress(
+        TextColumn("{task.description:>10}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=json_output,
+    ) as progress:
+        report = run_benchmark(address, identities, settings, progress=_RichProgress(progress))
+    data = {"node": address, **report.to_dict()}
+    if out is not None:
+        try:
+            out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        except OSError as error:
+            raise ConfigurationError(f"cannot write {out}: {error}") from None
+    if json_output:
+        print_json(data)
+        return
+    console.print(key_value_table(f"Benchmark against {address}", _report_rows(report)))
+    if out is not None:
+        console.print(f"report written to {out}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("bench")(bench)

@@ -1,0 +1,79 @@
+"""`causeway init` end to end through the command line."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from causeway.cli.main import app
+from causeway.crypto import get_profile, verify_member_certificate
+from causeway.network import genesis_from_json
+from causeway.types import genesis_hash
+
+runner = CliRunner()
+
+
+@pytest.mark.parametrize(
+    ("crypto", "algorithm", "certificate"),
+    [
+        ("intl", None, "member.crt"),
+        ("intl", "ed25519", "member.crt"),
+        ("gm", None, "credential.bin"),
+    ],
+)
+def test_init_writes_a_working_network(
+    tmp_path: Path, crypto: str, algorithm: str | None, certificate: str
+) -> None:
+    directory = tmp_path / "net"
+    arguments = ["init", str(directory), "--orgs", "2", "--crypto", crypto, "--chain-id", "city"]
+    if algorithm is not None:
+        arguments += ["--algorithm", algorithm]
+    result = runner.invoke(app, [*arguments, "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    genesis = genesis_from_json((directory / "genesis.json").read_text())
+    assert summary["chain_id"] == genesis.chain_id == "city"
+    assert summary["crypto_profile"] == crypto
+    assert summary["genesis_hash"] == genesis_hash(genesis, get_profile(crypto).hash).hex()
+    assert [node["name"] for node in summary["nodes"]] == ["node1"]
+    assert summary["nodes"][0]["grpc_address"] == "127.0.0.1:7050"
+    assert len(summary["members"]) == 5
+    organisations = {organisation.id: organisation for organisation in genesis.organisations}
+    for member in genesis.members:
+        verify_member_certificate(
+            genesis.chain_id, organisations[member.organisation], member, genesis.genesis_time_ms
+        )
+        folder = Path(
+            next(m["directory"] for m in summary["members"] if m["member_id"] == member.id)
+        )
+        assert (folder / certificate).is_file()
+        assert stat.S_IMODE((folder / "key.pem").stat().st_mode) == 0o600
+    home = directory / "nodes/node1"
+    for name in ("config.toml", "genesis.json", "key.pem", "member.json"):
+        assert (home / name).is_file()
+
+
+def test_init_prints_a_summary_and_the_next_step(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["init", str(tmp_path / "net")], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "genesis hash" in result.stdout
+    assert "org1/admin" in result.stdout
+    assert f"causeway node start --home {tmp_path / 'net' / 'nodes' / 'node1'}" in result.stdout
+
+
+def test_init_refuses_then_forces(tmp_path: Path) -> None:
+    directory = tmp_path / "net"
+    assert runner.invoke(app, ["init", str(directory)]).exit_code == 0
+    first = (directory / "genesis.json").read_text()
+    refused = runner.invoke(app, ["init", str(directory)])
+    assert refused.exit_code == 1
+    assert refused.stderr.startswith("error: ")
+    assert "--force" in refused.stderr
+    assert (directory / "genesis.json").read_text() == first
+    forced = runner.invoke(app, ["init", str(directory), "--force", "--crypto", "gm"])
+    assert forced.exit_code == 0, forced.output
+    assert genesis_from_json((directory / "genesis.json").read_text()).crypto_profile == "gm"
