@@ -515,12 +515,14 @@ class Node:
             self._forget_waiter(transaction_id, future)
         return future
 
-    def _forget_waiter(self, transaction_id: bytes, future: asyncio.Future[object]) -> None:
+    def _forget_waiter(
+        self, transaction_id: bytes, future: asyncio.Future[tuple[int, types_pb2.TransactionResult]]
+    ) -> None:
         futures = self._waiters.get(transaction_id)
         if futures is None:
             return
         with contextlib.suppress(ValueError):
-            futures.remove(future)  # type: ignore[arg-type]
+            futures.remove(future)
         if not futures:
             del self._waiters[transaction_id]
 
