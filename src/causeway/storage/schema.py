@@ -1,0 +1,366 @@
+"""The on-disk layout of a Causeway store: every sub-database, key and value format, in one place.
+
+Nothing outside this module builds or parses a storage key or a stored value. docs/storage.md
+describes the same layout for operators; change both together, and bump SCHEMA_VERSION (which
+is part of every sub-database name) for any change an older build could misread.
+
+Value format, for every value in every sub-database::
+
+    +----------------+---------------------------+-----------------+
+    | format version | CRC32 of payload (4, big) | payload         |
+    | 1 byte (= 1)   | zlib.crc32                | record-specific |
+    +----------------+---------------------------+-----------------+
+
+Integers in keys are big-endian and unsigned so that byte order is numeric order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Final
+
+from causeway.errors import StorageCorruptionError
+
+SCHEMA_VERSION: Final = 1
+RECORD_FORMAT_VERSION: Final = 1
+RECORD_HEADER_BYTES: Final = 5
+
+# LMDB refuses keys above 511 bytes (its compile-time default) and empty keys. The history key
+# adds 2 + 8 bytes around a state key; the margin keeps room for that.
+STATE_KEY_BYTES_MAX: Final = 480
+META_NAME_BYTES_MAX: Final = 200
+# Node keys and transaction ids are used as LMDB keys unchanged.
+LMDB_KEY_BYTES_MAX: Final = 511
+
+HEIGHT_BYTES: Final = 8
+POSITION_BYTES: Final = 12  # height (8) + transaction index (4)
+TOPIC_DIGEST_BYTES: Final = 16
+
+# First payload byte of a state history entry.
+HISTORY_TOMBSTONE: Final = b"\x00"
+HISTORY_VALUE: Final = b"\x01"
+
+
+def _name(short: str) -> bytes:
+    return f"causeway/v{SCHEMA_VERSION}/{short}".encode()
+
+
+# Sub-database names. Each holds one kind of record; see docs/storage.md for the table.
+DB_META: Final = _name("meta")
+DB_HEADERS: Final = _name("headers")
+DB_BLOCK_HASHES: Final = _name("block_hashes")
+DB_HEIGHTS_BY_HASH: Final = _name("heights_by_hash")
+DB_CERTIFICATES: Final = _name("certificates")
+DB_BLOCK_ENTRIES: Final = _name("block_entries")
+DB_TRANSACTION_INDEX: Final = _name("transaction_index")
+DB_EVENT_INDEX: Final = _name("event_index")
+DB_STATE_LATEST: Final = _name("state_latest")
+DB_STATE_HISTORY: Final = _name("state_history")
+DB_STATE_WRITES: Final = _name("state_writes")
+DB_STATE_NODES: Final = _name("state_nodes")
+DB_STALE_NODES: Final = _name("stale_nodes")
+
+ALL_DATABASES: Final = (
+    DB_META,
+    DB_HEADERS,
+    DB_BLOCK_HASHES,
+    DB_HEIGHTS_BY_HASH,
+    DB_CERTIFICATES,
+    DB_BLOCK_ENTRIES,
+    DB_TRANSACTION_INDEX,
+    DB_EVENT_INDEX,
+    DB_STATE_LATEST,
+    DB_STATE_HISTORY,
+    DB_STATE_WRITES,
+    DB_STATE_NODES,
+    DB_STALE_NODES,
+)
+
+# Keys of the meta sub-database. Store-owned keys and put_meta names live in separate prefixes so
+# that no caller-chosen name can overwrite the latest height.
+META_SCHEMA_VERSION: Final = b"store/schema_version"
+META_GENESIS: Final = b"store/genesis"
+META_LATEST_HEIGHT: Final = b"store/latest_height"
+META_EARLIEST_STATE_VERSION: Final = b"store/earliest_state_version"
+META_NAMED_PREFIX: Final = b"named/"
+
+_RECORD_HEADER = struct.Struct(">BI")
+_U16 = struct.Struct(">H")
+_U32 = struct.Struct(">I")
+_pack_header = _RECORD_HEADER.pack
+_crc32 = zlib.crc32
+
+
+# ---------------------------------------------------------------------------------------------
+# Values
+
+
+def encode_record(payload: bytes) -> bytes:
+    return _pack_header(RECORD_FORMAT_VERSION, _crc32(payload)) + payload
+
+
+def encode_records(items: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """Frames many (key, payload) pairs; the hot path of a block commit, kept to one loop."""
+    pack = _pack_header
+    crc = _crc32
+    version = RECORD_FORMAT_VERSION
+    return [(key, pack(version, crc(payload)) + payload) for key, payload in items]
+
+
+def decode_record(database: bytes, key: bytes, value: bytes) -> bytes:
+    """Returns the payload, or raises StorageCorruptionError naming the record."""
+    if len(value) < RECORD_HEADER_BYTES:
+        raise StorageCorruptionError(
+            f"corrupt record {describe_key(database, key)}: {len(value)} bytes, shorter than the "
+            "record header"
+        )
+    version, checksum = _RECORD_HEADER.unpack_from(value)
+    if version != RECORD_FORMAT_VERSION:
+        raise StorageCorruptionError(
+            f"corrupt record {describe_key(database, key)}: unknown format version {version}"
+        )
+    payload = value[RECORD_HEADER_BYTES:]
+    if _crc32(payload) != checksum:
+        raise StorageCorruptionError(
+            f"corrupt record {describe_key(database, key)}: checksum mismatch"
+        )
+    return payload
+
+
+def corrupt(database: bytes, key: bytes, problem: str) -> StorageCorruptionError:
+    return StorageCorruptionError(f"corrupt record {describe_key(database, key)}: {problem}")
+
+
+def describe_key(database: bytes, key: bytes) -> str:
+    """A human name for a record, used in every corruption report."""
+    name = database.decode(errors="replace")
+    try:
+        if database in (DB_HEADERS, DB_BLOCK_HASHES, DB_CERTIFICATES) and len(key) == 8:
+            return f"{name}[height={decode_height(key)}]"
+        if database == DB_BLOCK_ENTRIES and len(key) == POSITION_BYTES:
+            height, index = decode_position(key)
+            return f"{name}[height={height}, index={index}]"
+        if database in (DB_STATE_WRITES, DB_STALE_NODES) and len(key) == 8:
+            return f"{name}[version={decode_height(key)}]"
+        if database == DB_STATE_HISTORY:
+            state_key, version = decode_history_key(key)
+            return f"{name}[key={state_key.hex()}, version={version}]"
+        if database == DB_EVENT_INDEX and len(key) == TOPIC_DIGEST_BYTES + HEIGHT_BYTES:
+            height = decode_height(key[TOPIC_DIGEST_BYTES:])
+            return f"{name}[topic={key[:TOPIC_DIGEST_BYTES].hex()}, height={height}]"
+        if database == DB_META:
+            return f"{name}[{key.decode(errors='replace')}]"
+    except StorageCorruptionError:
+        pass
+    return f"{name}[{key.hex()}]"
+
+
+# ---------------------------------------------------------------------------------------------
+# Keys
+
+
+def encode_height(height: int) -> bytes:
+    """Block heights and state versions: 8 bytes big-endian."""
+    return height.to_bytes(8, "big")
+
+
+def decode_height(key: bytes) -> int:
+    return int.from_bytes(key, "big")
+
+
+def encode_position(height: int, transaction_index: int) -> bytes:
+    return height.to_bytes(8, "big") + transaction_index.to_bytes(4, "big")
+
+
+def decode_position(data: bytes) -> tuple[int, int]:
+    if len(data) != POSITION_BYTES:
+        raise StorageCorruptionError(f"transaction position of {len(data)} bytes")
+    return int.from_bytes(data[:8], "big"), int.from_bytes(data[8:], "big")
+
+
+_EVENT_POSITION = struct.Struct(">II")
+
+
+def encode_event_positions(positions: list[int]) -> bytes:
+    """Payload of an event index record: (transaction index, event index) pairs, flattened."""
+    return struct.pack(f">{len(positions)}I", *positions)
+
+
+def decode_event_positions(database: bytes, key: bytes, payload: bytes) -> list[tuple[int, int]]:
+    if len(payload) % _EVENT_POSITION.size:
+        raise corrupt(database, key, f"event position list of {len(payload)} bytes")
+    return list(_EVENT_POSITION.iter_unpack(payload))
+
+
+def event_index_key(topic: bytes, height: int) -> bytes:
+    return topic + height.to_bytes(8, "big")
+
+
+def encode_block_entry(transaction: bytes, result: bytes) -> bytes:
+    """One transaction of a block and its result: u32 transaction length, transaction, result."""
+    return len(transaction).to_bytes(4, "big") + transaction + result
+
+
+def decode_block_entry(database: bytes, key: bytes, payload: bytes) -> tuple[bytes, bytes]:
+    if len(payload) < 4:
+        raise corrupt(database, key, "truncated block entry")
+    end = 4 + int.from_bytes(payload[:4], "big")
+    if end > len(payload):
+        raise corrupt(database, key, "truncated block entry")
+    return payload[4:end], payload[end:]
+
+
+def contract_topic(contract: str) -> bytes:
+    """Index prefix of every event of one contract."""
+    return hashlib.blake2b(
+        b"contract\x00" + contract.encode(), digest_size=TOPIC_DIGEST_BYTES
+    ).digest()
+
+
+def event_topic(contract: str, name: str) -> bytes:
+    """Index prefix of the events of one contract with one name.
+
+    A fixed-size digest keeps keys short whatever the names' lengths; the reader re-checks the
+    event's contract and name, so a collision could never return a wrong event.
+    """
+    encoded_contract = contract.encode()
+    return hashlib.blake2b(
+        b"event\x00" + len(encoded_contract).to_bytes(4, "big") + encoded_contract + name.encode(),
+        digest_size=TOPIC_DIGEST_BYTES,
+    ).digest()
+
+
+def history_prefix(state_key: bytes) -> bytes:
+    """Every history entry of one state key starts with this (length-prefixed: unambiguous)."""
+    return len(state_key).to_bytes(2, "big") + state_key
+
+
+def encode_history_key(state_key: bytes, version: int) -> bytes:
+    return len(state_key).to_bytes(2, "big") + state_key + version.to_bytes(8, "big")
+
+
+def decode_history_key(key: bytes) -> tuple[bytes, int]:
+    if len(key) < 10 or int.from_bytes(key[:2], "big") != len(key) - 10:
+        raise StorageCorruptionError(f"malformed state history key {key.hex()}")
+    return key[2:-8], int.from_bytes(key[-8:], "big")
+
+
+def decode_history_value(database: bytes, key: bytes, payload: bytes) -> bytes | None:
+    if payload[:1] == HISTORY_VALUE:
+        return payload[1:]
+    if payload == HISTORY_TOMBSTONE:
+        return None
+    raise corrupt(database, key, "unknown state history tag")
+
+
+def encode_meta_name(name: str) -> bytes:
+    return META_NAMED_PREFIX + name.encode()
+
+
+# ---------------------------------------------------------------------------------------------
+# Payloads of the bookkeeping records
+
+
+def encode_key_list(keys: Sequence[bytes]) -> bytes:
+    """A list of keys (state keys written at a version, or stale tree nodes):
+    u32 count, then each key's length as u16, then the keys back to back."""
+    return struct.pack(f">I{len(keys)}H", len(keys), *map(len, keys)) + b"".join(keys)
+
+
+def decode_key_list(database: bytes, key: bytes, payload: bytes) -> list[bytes]:
+    if len(payload) < 4:
+        raise corrupt(database, key, "truncated key list")
+    count = int.from_bytes(payload[:4], "big")
+    offset = 4 + 2 * count
+    if offset > len(payload):
+        raise corrupt(database, key, "truncated key list")
+    keys: list[bytes] = []
+    for length in struct.unpack_from(f">{count}H", payload, 4):
+        keys.append(payload[offset : offset + length])
+        offset += length
+    if offset != len(payload):
+        raise corrupt(database, key, "key list lengths do not match its size")
+    return keys
+
+
+# ---------------------------------------------------------------------------------------------
+# Whole-block encoders: the hot path of a commit, one tight loop per record kind.
+
+
+def encode_block_entry_records(
+    height: int, transactions: Sequence[bytes], results: Sequence[bytes]
+) -> list[tuple[bytes, bytes]]:
+    """(position key, record) for each transaction of a block; see encode_block_entry."""
+    prefix = encode_height(height)
+    pack_u32 = _U32.pack
+    pack = _pack_header
+    crc = _crc32
+    version = RECORD_FORMAT_VERSION
+    items: list[tuple[bytes, bytes]] = []
+    append = items.append
+    for index, (transaction, result) in enumerate(zip(transactions, results, strict=True)):
+        payload = pack_u32(len(transaction)) + transaction + result
+        append((prefix + pack_u32(index), pack(version, crc(payload)) + payload))
+    return items
+
+
+def encode_transaction_index_records(
+    transaction_ids: Sequence[bytes], positions: Sequence[bytes]
+) -> list[tuple[bytes, bytes]]:
+    """(transaction id, record of its position key)."""
+    pack = _pack_header
+    crc = _crc32
+    version = RECORD_FORMAT_VERSION
+    return [
+        (transaction_id, pack(version, crc(position)) + position)
+        for transaction_id, position in zip(transaction_ids, positions, strict=True)
+    ]
+
+
+_CRC_OF_HISTORY_VALUE_TAG = _crc32(HISTORY_VALUE)
+_TOMBSTONE_RECORD = (
+    _pack_header(RECORD_FORMAT_VERSION, _crc32(HISTORY_TOMBSTONE)) + HISTORY_TOMBSTONE
+)
+
+
+def encode_state_records(
+    version: int, changes: Mapping[bytes, bytes | None]
+) -> tuple[list[tuple[bytes, bytes]], list[bytes], list[tuple[bytes, bytes]]]:
+    """Latest-value records to put, latest keys to delete, and history records for a version.
+
+    A history payload is HISTORY_VALUE + value, or HISTORY_TOMBSTONE for a deletion; its CRC
+    is computed in two steps (tag, then value) to save a copy of every value."""
+    version_bytes = encode_height(version)
+    pack_u16 = _U16.pack
+    pack = _pack_header
+    crc = _crc32
+    record_version = RECORD_FORMAT_VERSION
+    tag_crc = _CRC_OF_HISTORY_VALUE_TAG
+    tombstone = _TOMBSTONE_RECORD
+    latest: list[tuple[bytes, bytes]] = []
+    deletes: list[bytes] = []
+    history: list[tuple[bytes, bytes]] = []
+    for key, value in changes.items():
+        history_key = pack_u16(len(key)) + key + version_bytes
+        if value is None:
+            deletes.append(key)
+            history.append((history_key, tombstone))
+        else:
+            latest.append((key, pack(record_version, crc(value)) + value))
+            history.append(
+                (history_key, pack(record_version, crc(value, tag_crc)) + HISTORY_VALUE + value)
+            )
+    return latest, deletes, history
+
+
+def encode_varint(value: int) -> bytes:
+    """Protobuf base-128 varint, for assembling a Block from stored transactions."""
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)

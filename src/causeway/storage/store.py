@@ -1,0 +1,1203 @@
+"""The LMDB store: blocks, results, indices, versioned state and state tree nodes.
+
+One environment, one named sub-database per record kind (layout in schema.py). Every block is
+written in exactly one LMDB write transaction, and the environment syncs data and meta pages on
+commit, so commit_block returns only once the whole block is durable, and a crash leaves either
+all of it or none of it.
+
+Thread safety: the LMDB environment is opened with locking; every public method opens its own
+short transaction, so methods may be called from several threads at once. Writers are serialised
+by LMDB's writer lock (also across processes). close() must not race with other calls.
+"""
+
+from __future__ import annotations
+
+import threading
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+
+import lmdb
+from google.protobuf.message import DecodeError as ProtobufDecodeError
+from google.protobuf.message import Message
+
+from causeway.api.v1.api_pb2 import EventRecord
+from causeway.errors import (
+    ConfigurationError,
+    HeightUnavailableError,
+    InvariantError,
+    NotFoundError,
+    StorageCorruptionError,
+)
+from causeway.state import TreeUpdate
+from causeway.storage import schema
+from causeway.storage.schema import (
+    ALL_DATABASES,
+    DB_BLOCK_ENTRIES,
+    DB_BLOCK_HASHES,
+    DB_CERTIFICATES,
+    DB_EVENT_INDEX,
+    DB_HEADERS,
+    DB_HEIGHTS_BY_HASH,
+    DB_META,
+    DB_STALE_NODES,
+    DB_STATE_HISTORY,
+    DB_STATE_LATEST,
+    DB_STATE_NODES,
+    DB_STATE_WRITES,
+    DB_TRANSACTION_INDEX,
+    decode_record,
+    encode_height,
+    encode_record,
+    encode_records,
+)
+from causeway.types import encode
+from causeway.types.v1.types_pb2 import (
+    Block,
+    BlockHeader,
+    CommitCertificate,
+    Transaction,
+    TransactionResult,
+)
+
+MessageT = TypeVar("MessageT", bound=Message)
+
+if TYPE_CHECKING:
+    # Transactions are opened with buffers=False: keys and values come back as bytes.
+    _Txn: TypeAlias = lmdb.Transaction[bytes]
+
+DEFAULT_MAP_SIZE_BYTES = 8 << 30
+# Events gathered per read transaction by iterate_events: keeps read transactions short (a long
+# reader stops LMDB from reusing pages) while amortising the cost of opening one.
+EVENTS_PER_READ = 512
+# Results scanned per read transaction when following all events (most may carry none).
+RESULTS_PER_READ = 2048
+# Records checked per read transaction by verify_integrity.
+RECORDS_PER_VERIFY_READ = 20_000
+# History entries plus tree nodes deleted per write transaction by prune_state, so that pruning
+# a long backlog never holds the writer lock for long against block commits.
+PRUNE_RECORDS_PER_WRITE = 100_000
+# How many corrupt records verify_integrity names in its error.
+CORRUPT_RECORDS_REPORTED = 20
+
+_BLOCK_HEADER_TAG = b"\x0a"  # Block.header: field 1, length-delimited
+_BLOCK_TRANSACTION_TAG = b"\x12"  # Block.transactions: field 2, length-delimited
+
+
+@dataclass
+class BlockRecord:
+    """Everything one block commits, written in one durable transaction."""
+
+    block: Block
+    block_hash: bytes
+    certificate: CommitCertificate
+    results: list[TransactionResult]
+    transaction_ids: list[bytes]
+    state_changes: Mapping[bytes, bytes | None]
+    tree_update: TreeUpdate
+
+
+def _parse(message_type: type[MessageT], database: bytes, key: bytes, payload: bytes) -> MessageT:
+    try:
+        return message_type.FromString(payload)
+    except (ProtobufDecodeError, RuntimeError, ValueError) as error:
+        raise schema.corrupt(
+            database, key, f"not a valid {message_type.DESCRIPTOR.name}: {error}"
+        ) from None
+
+
+def _check_key(kind: str, key: bytes, bytes_max: int) -> None:
+    if not key or len(key) > bytes_max:
+        raise InvariantError(f"{kind} of {len(key)} bytes: must be 1 to {bytes_max} bytes")
+
+
+def _check_key_lengths(kind: str, keys: Iterable[bytes], bytes_max: int) -> None:
+    """LMDB refuses empty and overlong keys; refuse them before anything is written."""
+    lengths = list(map(len, keys))
+    if lengths and (min(lengths) == 0 or max(lengths) > bytes_max):
+        bad = next(length for length in lengths if length == 0 or length > bytes_max)
+        raise InvariantError(f"{kind} of {bad} bytes: must be 1 to {bytes_max} bytes")
+
+
+class Store:
+    """The node's persistent store; also the state tree's NodeReader."""
+
+    def __init__(self, path: Path, *, map_size_bytes: int = DEFAULT_MAP_SIZE_BYTES) -> None:
+        self._path = Path(path)
+        self._close_lock = threading.Lock()
+        try:
+            self._path.mkdir(parents=True, exist_ok=True)
+            self._env: lmdb.Environment | None = lmdb.open(
+                str(self._path),
+                map_size=map_size_bytes,
+                max_dbs=len(ALL_DATABASES),
+                max_readers=1024,
+                subdir=True,
+                lock=True,
+                # sync + metasync: a commit returns only after data and meta pages are on disk.
+                sync=True,
+                metasync=True,
+                map_async=False,
+                # writemap=False: a stray write through a pointer cannot reach the file.
+                writemap=False,
+                readahead=False,
+            )
+        except (OSError, lmdb.Error) as error:
+            raise ConfigurationError(f"cannot open the store at {self._path}: {error}") from None
+        try:
+            # Reader slots of processes that died (a crash, a SIGKILL) are freed here.
+            self._env.reader_check()
+            self._check_schema_names()
+            self._open_databases()
+            self._check_schema_version()
+        except BaseException:
+            self._env.close()
+            self._env = None
+            raise
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._close_lock:
+            if self._env is not None:
+                self._env.close()
+                self._env = None
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exception_type: type[BaseException] | None,
+        exception: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    def _check_schema_names(self) -> None:
+        env = self._require_env()
+        with env.begin() as txn:
+            names = [bytes(key) for key in txn.cursor().iternext(keys=True, values=False)]
+        ours = f"causeway/v{schema.SCHEMA_VERSION}/".encode()
+        foreign = sorted(
+            {
+                name.split(b"/")[1]
+                for name in names
+                if name.startswith(b"causeway/")
+                and not name.startswith(ours)
+                and name.count(b"/") >= 2
+            }
+        )
+        if foreign:
+            raise ConfigurationError(
+                f"the store at {self._path} uses schema {b', '.join(foreign).decode()}; this "
+                f"build reads schema v{schema.SCHEMA_VERSION}"
+            )
+
+    def _open_databases(self) -> None:
+        env = self._require_env()
+        with env.begin(write=True) as txn:
+            handles = {name: env.open_db(name, txn=txn, create=True) for name in ALL_DATABASES}
+        self._meta = handles[DB_META]
+        self._headers = handles[DB_HEADERS]
+        self._block_hashes = handles[DB_BLOCK_HASHES]
+        self._heights_by_hash = handles[DB_HEIGHTS_BY_HASH]
+        self._certificates = handles[DB_CERTIFICATES]
+        self._block_entries = handles[DB_BLOCK_ENTRIES]
+        self._transaction_index = handles[DB_TRANSACTION_INDEX]
+        self._event_index = handles[DB_EVENT_INDEX]
+        self._state_latest = handles[DB_STATE_LATEST]
+        self._state_history = handles[DB_STATE_HISTORY]
+        self._state_writes = handles[DB_STATE_WRITES]
+        self._state_nodes = handles[DB_STATE_NODES]
+        self._stale_nodes = handles[DB_STALE_NODES]
+        self._handles = handles
+
+    def _check_schema_version(self) -> None:
+        expected = encode_height(schema.SCHEMA_VERSION)
+        with self._write() as txn:
+            stored = self._get_payload(txn, self._meta, DB_META, schema.META_SCHEMA_VERSION)
+            if stored is None:
+                txn.put(schema.META_SCHEMA_VERSION, encode_record(expected), db=self._meta)
+            elif stored != expected:
+                raise ConfigurationError(
+                    f"the store at {self._path} has schema version "
+                    f"{schema.decode_height(stored)}; this build reads {schema.SCHEMA_VERSION}"
+                )
+
+    # -- transactions ---------------------------------------------------------------------------
+
+    def _require_env(self) -> lmdb.Environment:
+        env = self._env
+        if env is None:
+            raise InvariantError(f"the store at {self._path} is closed")
+        return env
+
+    @contextmanager
+    def _read(self) -> Iterator[_Txn]:
+        env = self._require_env()
+        try:
+            with env.begin(write=False) as txn:
+                yield txn
+        except lmdb.CorruptedError as error:
+            raise StorageCorruptionError(
+                f"LMDB reports corruption in {self._path}: {error}"
+            ) from None
+        except lmdb.Error as error:
+            raise InvariantError(f"storage read failed in {self._path}: {error}") from None
+
+    @contextmanager
+    def _write(self) -> Iterator[_Txn]:
+        env = self._require_env()
+        try:
+            with env.begin(write=True) as txn:
+                yield txn
+        except lmdb.MapFullError:
+            raise InvariantError(
+                f"the store at {self._path} is full ({env.info()['map_size']} bytes): raise "
+                "map_size_bytes"
+            ) from None
+        except lmdb.CorruptedError as error:
+            raise StorageCorruptionError(
+                f"LMDB reports corruption in {self._path}: {error}"
+            ) from None
+        except lmdb.Error as error:
+            raise InvariantError(f"storage write failed in {self._path}: {error}") from None
+
+    @staticmethod
+    def _get_payload(txn: _Txn, db: Any, database: bytes, key: bytes) -> bytes | None:
+        value = txn.get(key, db=db)
+        if value is None:
+            return None
+        return decode_record(database, key, value)
+
+    def _get_meta_int(self, txn: _Txn, key: bytes) -> int | None:
+        payload = self._get_payload(txn, self._meta, DB_META, key)
+        if payload is None:
+            return None
+        if len(payload) != 8:
+            raise schema.corrupt(DB_META, key, f"{len(payload)} bytes, expected 8")
+        return schema.decode_height(payload)
+
+    def _latest_height(self, txn: _Txn) -> int:
+        return self._get_meta_int(txn, schema.META_LATEST_HEIGHT) or 0
+
+    def _has_genesis(self, txn: _Txn) -> bool:
+        return txn.get(schema.META_GENESIS, db=self._meta) is not None
+
+    # -- genesis --------------------------------------------------------------------------------
+
+    def save_genesis(
+        self, genesis_bytes: bytes, state: Mapping[bytes, bytes], tree_update: TreeUpdate
+    ) -> None:
+        """Writes the genesis, the version-0 state and its tree nodes; only once per store."""
+        if tree_update.version != 0:
+            raise InvariantError(f"genesis tree update has version {tree_update.version}, not 0")
+        if any(value is None for value in state.values()):
+            raise InvariantError("genesis state values must not be None")
+        _check_key_lengths("state key", state, schema.STATE_KEY_BYTES_MAX)
+        _check_key_lengths("state node key", tree_update.new_nodes, schema.LMDB_KEY_BYTES_MAX)
+        _check_key_lengths(
+            "stale state node key", tree_update.stale_node_keys, schema.LMDB_KEY_BYTES_MAX
+        )
+        latest, _, history = schema.encode_state_records(0, state)
+        nodes = encode_records(tree_update.new_nodes.items())
+        version_key = encode_height(0)
+        with self._write() as txn:
+            if self._has_genesis(txn):
+                raise InvariantError(f"the store at {self._path} already has a genesis")
+            txn.put(schema.META_GENESIS, encode_record(genesis_bytes), db=self._meta)
+            txn.cursor(self._state_latest).putmulti(latest)
+            txn.cursor(self._state_history).putmulti(history)
+            if state:
+                txn.put(
+                    version_key,
+                    encode_record(schema.encode_key_list(list(state))),
+                    db=self._state_writes,
+                )
+            txn.cursor(self._state_nodes).putmulti(nodes)
+            if tree_update.stale_node_keys:
+                txn.put(
+                    version_key,
+                    encode_record(schema.encode_key_list(tree_update.stale_node_keys)),
+                    db=self._stale_nodes,
+                )
+            txn.put(schema.META_LATEST_HEIGHT, encode_record(encode_height(0)), db=self._meta)
+            txn.put(
+                schema.META_EARLIEST_STATE_VERSION,
+                encode_record(encode_height(0)),
+                db=self._meta,
+            )
+
+    def load_genesis(self) -> bytes | None:
+        with self._read() as txn:
+            return self._get_payload(txn, self._meta, DB_META, schema.META_GENESIS)
+
+    # -- blocks ---------------------------------------------------------------------------------
+
+    def latest_height(self) -> int:
+        """Height of the last committed block; 0 when only genesis (or nothing) is stored."""
+        with self._read() as txn:
+            return self._latest_height(txn)
+
+    def earliest_state_version(self) -> int:
+        """The oldest state version still readable (raised by prune_state)."""
+        with self._read() as txn:
+            return self._get_meta_int(txn, schema.META_EARLIEST_STATE_VERSION) or 0
+
+    def commit_block(self, record: BlockRecord) -> None:
+        """Writes everything the block commits in one transaction, synced before returning.
+
+        Refuses (InvariantError, nothing written) a block that is not latest_height() + 1, or a
+        record whose parts disagree with each other.
+        """
+        header = record.block.header
+        height = header.height
+        self._check_block_record(record)
+
+        # Encoding happens before the write transaction so the writer lock is held only for
+        # the LMDB work itself.
+        results = record.results
+        height_key = encode_height(height)
+        height_record = encode_record(height_key)
+        entry_items = schema.encode_block_entry_records(
+            height,
+            [encode(transaction) for transaction in record.block.transactions],
+            [encode(result) for result in results],
+        )
+        index_items = schema.encode_transaction_index_records(
+            record.transaction_ids, [key for key, _ in entry_items]
+        )
+        event_items = self._event_index_items(height, results)
+        changes = record.state_changes
+        latest_items, latest_deletes, history_items = schema.encode_state_records(height, changes)
+        written_keys = encode_record(schema.encode_key_list(list(changes)))
+        node_items = encode_records(record.tree_update.new_nodes.items())
+        stale_keys = record.tree_update.stale_node_keys
+        stale_list = encode_record(schema.encode_key_list(stale_keys))
+
+        with self._write() as txn:
+            if not self._has_genesis(txn):
+                raise InvariantError(f"cannot commit block {height}: no genesis saved")
+            latest = self._latest_height(txn)
+            if height != latest + 1:
+                raise InvariantError(
+                    f"cannot commit block {height}: the latest committed height is {latest}"
+                )
+            self._put_new(
+                txn,
+                self._headers,
+                [(height_key, encode_record(encode(header)))],
+                "block header",
+                append=True,
+            )
+            self._put_new(
+                txn,
+                self._block_hashes,
+                [(height_key, encode_record(record.block_hash))],
+                "block hash",
+                append=True,
+            )
+            self._put_new(
+                txn, self._heights_by_hash, [(record.block_hash, height_record)], "block hash"
+            )
+            self._put_new(
+                txn,
+                self._certificates,
+                [(height_key, encode_record(encode(record.certificate)))],
+                "certificate",
+                append=True,
+            )
+            self._put_new(txn, self._block_entries, entry_items, "transaction", append=True)
+            self._put_new(txn, self._transaction_index, index_items, "transaction id")
+            self._put_new(txn, self._event_index, event_items, "event index")
+            if latest_items:
+                txn.cursor(self._state_latest).putmulti(latest_items)
+            state_latest = self._state_latest
+            delete = txn.delete
+            for key in latest_deletes:
+                delete(key, db=state_latest)
+            if history_items:
+                txn.cursor(self._state_history).putmulti(history_items)
+                self._put_new(
+                    txn,
+                    self._state_writes,
+                    [(height_key, written_keys)],
+                    "state write list",
+                    append=True,
+                )
+            if node_items:
+                txn.cursor(self._state_nodes).putmulti(node_items)
+            if stale_keys:
+                self._put_new(
+                    txn,
+                    self._stale_nodes,
+                    [(height_key, stale_list)],
+                    "stale node list",
+                    append=True,
+                )
+            txn.put(schema.META_LATEST_HEIGHT, height_record, db=self._meta)
+
+    @staticmethod
+    def _put_new(
+        txn: _Txn,
+        db: Any,
+        items: list[tuple[bytes, bytes]],
+        kind: str,
+        *,
+        append: bool = False,
+    ) -> None:
+        """Inserts records that must not exist yet; aborts the whole commit if one does."""
+        if not items:
+            return
+        consumed, added = txn.cursor(db).putmulti(items, overwrite=False, append=append)
+        if added != consumed:
+            raise InvariantError(
+                f"{consumed - added} {kind} record(s) of this block already exist in the store"
+            )
+
+    @staticmethod
+    def _check_block_record(record: BlockRecord) -> None:
+        header = record.block.header
+        height = header.height
+        if height < 1:
+            raise InvariantError(f"block height {height}: heights start at 1")
+        _check_key("block hash", record.block_hash, schema.LMDB_KEY_BYTES_MAX)
+        certificate = record.certificate
+        if certificate.height != height or certificate.block_hash != record.block_hash:
+            raise InvariantError(
+                f"block {height}: the certificate is for height {certificate.height} and block "
+                f"{certificate.block_hash.hex()}, not {record.block_hash.hex()}"
+            )
+        count = len(record.block.transactions)
+        if not (
+            count == len(record.results) == len(record.transaction_ids) == header.transaction_count
+        ):
+            raise InvariantError(
+                f"block {height}: {count} transactions, {len(record.results)} results, "
+                f"{len(record.transaction_ids)} transaction ids, header count "
+                f"{header.transaction_count}"
+            )
+        result_ids = [result.transaction_id for result in record.results]
+        if result_ids != list(record.transaction_ids):
+            index = next(
+                index
+                for index, (result_id, transaction_id) in enumerate(
+                    zip(result_ids, record.transaction_ids, strict=True)
+                )
+                if result_id != transaction_id
+            )
+            raise InvariantError(
+                f"block {height}: result {index} is for transaction {result_ids[index].hex()}, "
+                f"expected {record.transaction_ids[index].hex()}"
+            )
+        _check_key_lengths("transaction id", result_ids, schema.LMDB_KEY_BYTES_MAX)
+        update = record.tree_update
+        if update.version != height:
+            raise InvariantError(f"block {height}: tree update is for version {update.version}")
+        if update.root_hash != header.state_root:
+            raise InvariantError(
+                f"block {height}: header state root {header.state_root.hex()} differs from the "
+                f"tree root {update.root_hash.hex()}"
+            )
+        _check_key_lengths("state key", record.state_changes, schema.STATE_KEY_BYTES_MAX)
+        _check_key_lengths("state node key", update.new_nodes, schema.LMDB_KEY_BYTES_MAX)
+        _check_key_lengths(
+            "stale state node key", update.stale_node_keys, schema.LMDB_KEY_BYTES_MAX
+        )
+
+    @staticmethod
+    def _event_index_items(
+        height: int, results: Sequence[TransactionResult]
+    ) -> list[tuple[bytes, bytes]]:
+        """One index record per topic (a contract, or a contract and event name) in this block,
+        listing the positions of its events in order."""
+        by_event: dict[tuple[str, str], list[int]] = {}
+        by_contract: dict[str, list[int]] = {}
+        for transaction_index, result in enumerate(results):
+            events = result.events
+            if not events:
+                continue
+            for event_index, event in enumerate(events):
+                contract = event.contract
+                pair = (contract, event.name)
+                positions = by_event.get(pair)
+                if positions is None:
+                    positions = by_event[pair] = []
+                positions += (transaction_index, event_index)
+                positions = by_contract.get(contract)
+                if positions is None:
+                    positions = by_contract[contract] = []
+                positions += (transaction_index, event_index)
+        payloads = [
+            (schema.event_index_key(schema.event_topic(*pair), height), positions)
+            for pair, positions in by_event.items()
+        ]
+        payloads += [
+            (schema.event_index_key(schema.contract_topic(contract), height), positions)
+            for contract, positions in by_contract.items()
+        ]
+        payloads.sort()
+        return encode_records(
+            (key, schema.encode_event_positions(positions)) for key, positions in payloads
+        )
+
+    def _require_height(self, txn: _Txn, height: int) -> bytes:
+        latest = self._latest_height(txn)
+        if height < 1 or height > latest:
+            raise NotFoundError(f"no block at height {height} (latest is {latest})")
+        return encode_height(height)
+
+    def _get_required(self, txn: _Txn, db: Any, database: bytes, key: bytes) -> bytes:
+        payload = self._get_payload(txn, db, database, key)
+        if payload is None:
+            raise schema.corrupt(database, key, "missing below the latest height")
+        return payload
+
+    def get_header(self, height: int) -> BlockHeader:
+        with self._read() as txn:
+            key = self._require_height(txn, height)
+            payload = self._get_required(txn, self._headers, DB_HEADERS, key)
+        return _parse(BlockHeader, DB_HEADERS, key, payload)
+
+    def get_block_hash(self, height: int) -> bytes:
+        with self._read() as txn:
+            key = self._require_height(txn, height)
+            return self._get_required(txn, self._block_hashes, DB_BLOCK_HASHES, key)
+
+    def find_block_height(self, block_hash: bytes) -> int | None:
+        """Height of the block with this hash, or None if no committed block has it."""
+        if not block_hash or len(block_hash) > schema.LMDB_KEY_BYTES_MAX:
+            return None
+        with self._read() as txn:
+            payload = self._get_payload(txn, self._heights_by_hash, DB_HEIGHTS_BY_HASH, block_hash)
+        if payload is None:
+            return None
+        if len(payload) != 8:
+            raise schema.corrupt(DB_HEIGHTS_BY_HASH, block_hash, "malformed height")
+        return schema.decode_height(payload)
+
+    def get_certificate(self, height: int) -> CommitCertificate:
+        with self._read() as txn:
+            key = self._require_height(txn, height)
+            payload = self._get_required(txn, self._certificates, DB_CERTIFICATES, key)
+        return _parse(CommitCertificate, DB_CERTIFICATES, key, payload)
+
+    def _scan_block_entries(
+        self, txn: _Txn, height: int, expected: int
+    ) -> list[tuple[bytes, bytes]]:
+        """(transaction, result) bytes of every transaction of a block, checked to be all there."""
+        entries: list[tuple[bytes, bytes]] = []
+        cursor = txn.cursor(self._block_entries)
+        prefix = encode_height(height)
+        if cursor.set_range(prefix):
+            for key, value in cursor:
+                if not key.startswith(prefix):
+                    break
+                if key != schema.encode_position(height, len(entries)):
+                    raise schema.corrupt(DB_BLOCK_ENTRIES, key, f"expected index {len(entries)}")
+                payload = decode_record(DB_BLOCK_ENTRIES, key, value)
+                entries.append(schema.decode_block_entry(DB_BLOCK_ENTRIES, key, payload))
+        if len(entries) != expected:
+            raise schema.corrupt(
+                DB_BLOCK_ENTRIES,
+                schema.encode_position(height, len(entries)),
+                f"block {height} has {len(entries)} of {expected} transactions",
+            )
+        return entries
+
+    def _read_header(self, txn: _Txn, height: int) -> tuple[bytes, bytes, BlockHeader]:
+        key = self._require_height(txn, height)
+        header_bytes = self._get_required(txn, self._headers, DB_HEADERS, key)
+        return key, header_bytes, _parse(BlockHeader, DB_HEADERS, key, header_bytes)
+
+    def get_block(self, height: int) -> Block:
+        with self._read() as txn:
+            key, header_bytes, header = self._read_header(txn, height)
+            entries = self._scan_block_entries(txn, height, header.transaction_count)
+        # Assembling the encoded Block and parsing it once is far cheaper than adding thousands
+        # of transactions one by one; the result is the same message.
+        varint = schema.encode_varint
+        parts = [_BLOCK_HEADER_TAG, varint(len(header_bytes)), header_bytes]
+        for transaction, _ in entries:
+            parts += (_BLOCK_TRANSACTION_TAG, varint(len(transaction)), transaction)
+        return _parse(Block, DB_BLOCK_ENTRIES, key, b"".join(parts))
+
+    def get_results(self, height: int) -> list[TransactionResult]:
+        with self._read() as txn:
+            _, _, header = self._read_header(txn, height)
+            entries = self._scan_block_entries(txn, height, header.transaction_count)
+        return [
+            _parse(
+                TransactionResult, DB_BLOCK_ENTRIES, schema.encode_position(height, index), result
+            )
+            for index, (_, result) in enumerate(entries)
+        ]
+
+    def _get_block_entry(self, height: int, index: int) -> tuple[bytes, bytes, bytes]:
+        with self._read() as txn:
+            self._require_height(txn, height)
+            if index < 0:
+                raise NotFoundError(f"no transaction {index} in block {height}")
+            key = schema.encode_position(height, index)
+            payload = self._get_payload(txn, self._block_entries, DB_BLOCK_ENTRIES, key)
+        if payload is None:
+            raise NotFoundError(f"no transaction {index} in block {height}")
+        return (key, *schema.decode_block_entry(DB_BLOCK_ENTRIES, key, payload))
+
+    def get_transaction(self, height: int, index: int) -> Transaction:
+        """One transaction of a committed block, by position (see find_transaction)."""
+        key, transaction, _ = self._get_block_entry(height, index)
+        return _parse(Transaction, DB_BLOCK_ENTRIES, key, transaction)
+
+    def get_result(self, height: int, index: int) -> TransactionResult:
+        """One transaction's result, by position (see find_transaction)."""
+        key, _, result = self._get_block_entry(height, index)
+        return _parse(TransactionResult, DB_BLOCK_ENTRIES, key, result)
+
+    # -- transaction index ----------------------------------------------------------------------
+
+    def find_transaction(self, transaction_id: bytes) -> tuple[int, int] | None:
+        """(height, index) of a committed transaction, or None."""
+        if not transaction_id or len(transaction_id) > schema.LMDB_KEY_BYTES_MAX:
+            return None
+        with self._read() as txn:
+            payload = self._get_payload(
+                txn, self._transaction_index, DB_TRANSACTION_INDEX, transaction_id
+            )
+        if payload is None:
+            return None
+        if len(payload) != schema.POSITION_BYTES:
+            raise schema.corrupt(DB_TRANSACTION_INDEX, transaction_id, "malformed position")
+        return schema.decode_position(payload)
+
+    def has_transactions(self, ids: Sequence[bytes]) -> list[bool]:
+        """For each id, whether a committed block holds it; one read transaction for the batch."""
+        key_max = schema.LMDB_KEY_BYTES_MAX
+        with self._read() as txn:
+            get = txn.get
+            db = self._transaction_index
+            return [
+                bool(transaction_id)
+                and len(transaction_id) <= key_max
+                and get(transaction_id, db=db) is not None
+                for transaction_id in ids
+            ]
+
+    # -- state ----------------------------------------------------------------------------------
+
+    def get_state(self, key: bytes, version: int | None = None) -> bytes | None:
+        """The value of key after block `version` (None: the latest), or None if absent.
+
+        HeightUnavailableError for a version that is pruned or not committed yet.
+        """
+        storable = bool(key) and len(key) <= schema.STATE_KEY_BYTES_MAX
+        with self._read() as txn:
+            if version is None:
+                if not storable:
+                    return None
+                return self._get_payload(txn, self._state_latest, DB_STATE_LATEST, key)
+            self._check_version(txn, version)
+            if not storable:
+                return None
+            cursor = txn.cursor(self._state_history)
+            # The entry we want is the last one at or before `version`: seek past it, step back.
+            found = (
+                cursor.prev()
+                if cursor.set_range(schema.encode_history_key(key, version + 1))
+                else cursor.last()
+            )
+            if not found:
+                return None
+            entry_key = cursor.key()
+            # Length-prefixed keys: an entry under this prefix belongs to this key and no other.
+            if not entry_key.startswith(schema.history_prefix(key)):
+                return None
+            payload = decode_record(DB_STATE_HISTORY, entry_key, cursor.value())
+            return schema.decode_history_value(DB_STATE_HISTORY, entry_key, payload)
+
+    def _check_version(self, txn: _Txn, version: int) -> None:
+        if not self._has_genesis(txn):
+            raise HeightUnavailableError(f"state version {version}: the store has no genesis")
+        latest = self._latest_height(txn)
+        if version > latest:
+            raise HeightUnavailableError(
+                f"state version {version} is not committed yet (latest is {latest})"
+            )
+        earliest = self._get_meta_int(txn, schema.META_EARLIEST_STATE_VERSION) or 0
+        if version < earliest:
+            raise HeightUnavailableError(
+                f"state version {version} is pruned (earliest retained is {earliest})"
+            )
+
+    def range_state(
+        self, prefix: bytes, start_after: bytes, limit: int
+    ) -> list[tuple[bytes, bytes]]:
+        """Latest entries whose key starts with prefix and sorts after start_after, in key order,
+        at most limit of them (an empty start_after starts at the prefix)."""
+        entries: list[tuple[bytes, bytes]] = []
+        if limit <= 0 or len(prefix) > schema.STATE_KEY_BYTES_MAX:
+            return entries
+        # Every wanted key is >= seek: the prefix, or start_after (cut to LMDB's key size) when
+        # that sorts later; keys up to start_after itself are skipped below.
+        seek = max(prefix, start_after[: schema.LMDB_KEY_BYTES_MAX])
+        with self._read() as txn:
+            cursor = txn.cursor(self._state_latest)
+            if not (cursor.set_range(seek) if seek else cursor.first()):
+                return entries
+            for key, value in cursor:
+                if not key.startswith(prefix):
+                    break
+                if key <= start_after:
+                    continue
+                entries.append((key, decode_record(DB_STATE_LATEST, key, value)))
+                if len(entries) >= limit:
+                    break
+        return entries
+
+    def get_state_node(self, node_key: bytes) -> bytes | None:
+        if not node_key or len(node_key) > schema.LMDB_KEY_BYTES_MAX:
+            return None
+        with self._read() as txn:
+            return self._get_payload(txn, self._state_nodes, DB_STATE_NODES, node_key)
+
+    def prune_state(self, oldest_retained_version: int) -> int:
+        """Deletes state history and tree nodes no version >= oldest_retained_version needs.
+
+        For each key, the newest history entry at or before the oldest retained version is kept
+        (it is that key's value there) unless it is a deletion; everything older goes, and so do
+        tree nodes made stale at or before that version. Returns the number of history entries
+        and tree nodes deleted. Work is split into bounded write transactions, each of which
+        leaves a consistent store (earliest_state_version rises with each).
+        """
+        deleted = 0
+        while True:
+            with self._write() as txn:
+                if not self._has_genesis(txn):
+                    raise InvariantError("cannot prune a store without genesis")
+                latest = self._latest_height(txn)
+                if oldest_retained_version > latest:
+                    raise InvariantError(
+                        f"cannot prune to version {oldest_retained_version}: the latest is {latest}"
+                    )
+                earliest = self._get_meta_int(txn, schema.META_EARLIEST_STATE_VERSION) or 0
+                if oldest_retained_version <= earliest:
+                    return deleted
+                deleted += self._prune_step(txn, oldest_retained_version)
+
+    def _prune_step(self, txn: _Txn, target: int) -> int:
+        """Prunes towards target, stopping early at a version boundary when the step is big."""
+        writes_cursor = txn.cursor(self._state_writes)
+        keys: set[bytes] = set()
+        write_versions: list[bytes] = []
+        budget = 0
+        reached = target
+        if writes_cursor.first():
+            for version_key, value in writes_cursor:
+                version = schema.decode_height(version_key)
+                if version > target:
+                    break
+                payload = decode_record(DB_STATE_WRITES, version_key, value)
+                written = schema.decode_key_list(DB_STATE_WRITES, version_key, payload)
+                keys.update(written)
+                write_versions.append(version_key)
+                budget += len(written)
+                if budget >= PRUNE_RECORDS_PER_WRITE and version < target:
+                    reached = version
+                    break
+
+        deleted = 0
+        history = txn.cursor(self._state_history)
+        for key in keys:
+            prefix = schema.history_prefix(key)
+            entries: list[tuple[bytes, bytes]] = []
+            # The length prefix makes every key under `prefix` an entry of this state key.
+            if history.set_range(prefix):
+                for entry_key, entry_value in history:
+                    if not entry_key.startswith(prefix) or (
+                        schema.decode_height(entry_key[-8:]) > reached
+                    ):
+                        break
+                    entries.append((entry_key, entry_value))
+            if not entries:
+                continue
+            doomed = [entry_key for entry_key, _ in entries[:-1]]
+            last_key, last_value = entries[-1]
+            payload = decode_record(DB_STATE_HISTORY, last_key, last_value)
+            if schema.decode_history_value(DB_STATE_HISTORY, last_key, payload) is None:
+                doomed.append(last_key)
+            for entry_key in doomed:
+                if txn.delete(entry_key, db=self._state_history):
+                    deleted += 1
+        for version_key in write_versions:
+            txn.delete(version_key, db=self._state_writes)
+
+        stale_cursor = txn.cursor(self._stale_nodes)
+        stale_versions: list[bytes] = []
+        if stale_cursor.first():
+            for version_key, value in stale_cursor:
+                if schema.decode_height(version_key) > reached:
+                    break
+                payload = decode_record(DB_STALE_NODES, version_key, value)
+                for node_key in schema.decode_key_list(DB_STALE_NODES, version_key, payload):
+                    if txn.delete(node_key, db=self._state_nodes):
+                        deleted += 1
+                stale_versions.append(version_key)
+        for version_key in stale_versions:
+            txn.delete(version_key, db=self._stale_nodes)
+
+        txn.put(
+            schema.META_EARLIEST_STATE_VERSION,
+            encode_record(encode_height(reached)),
+            db=self._meta,
+        )
+        return deleted
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def iterate_events(
+        self, from_position: tuple[int, int, int], contract: str = "", name: str = ""
+    ) -> Iterator[EventRecord]:
+        """Committed events at or after from_position = (height, transaction_index, event_index),
+        in position order. An empty contract or name matches every contract or name.
+
+        Reads in short batches (never holding a read transaction while the caller works), up to
+        the latest block committed when each batch is read.
+        """
+        height, transaction_index, event_index = from_position
+        if min(from_position) < 0:
+            raise InvariantError(f"event position {from_position} is negative")
+        if contract:
+            topic = schema.event_topic(contract, name) if name else schema.contract_topic(contract)
+            return self._iterate_indexed_events(
+                topic, (height, transaction_index, event_index), contract, name
+            )
+        return self._iterate_all_events((height, transaction_index, event_index), name)
+
+    def _iterate_indexed_events(
+        self, topic: bytes, position: tuple[int, int, int], contract: str, name: str
+    ) -> Iterator[EventRecord]:
+        resume = position
+        while True:
+            batch: list[EventRecord] = []
+            with self._read() as txn:
+                cursor = txn.cursor(self._event_index)
+                if cursor.set_range(schema.event_index_key(topic, resume[0])):
+                    for key, value in cursor:
+                        if not key.startswith(topic):
+                            break
+                        height = schema.decode_height(key[schema.TOPIC_DIGEST_BYTES :])
+                        payload = decode_record(DB_EVENT_INDEX, key, value)
+                        positions = schema.decode_event_positions(DB_EVENT_INDEX, key, payload)
+                        results: dict[int, TransactionResult] = {}
+                        for transaction_index, event_index in positions:
+                            if (height, transaction_index, event_index) < resume:
+                                continue
+                            result = results.get(transaction_index)
+                            if result is None:
+                                result = self._read_result(txn, height, transaction_index, key)
+                                results[transaction_index] = result
+                            if event_index >= len(result.events):
+                                raise schema.corrupt(DB_EVENT_INDEX, key, "lists a missing event")
+                            event = result.events[event_index]
+                            if event.contract != contract or (name and event.name != name):
+                                raise schema.corrupt(DB_EVENT_INDEX, key, "lists another event")
+                            batch.append(
+                                _event_record(height, transaction_index, event_index, result)
+                            )
+                            if len(batch) >= EVENTS_PER_READ:
+                                break
+                        if len(batch) >= EVENTS_PER_READ:
+                            break
+            yield from batch
+            if len(batch) < EVENTS_PER_READ:
+                return
+            last = batch[-1]
+            resume = (last.height, last.transaction_index, last.event_index + 1)
+
+    def _read_result(
+        self, txn: _Txn, height: int, transaction_index: int, index_key: bytes
+    ) -> TransactionResult:
+        key = schema.encode_position(height, transaction_index)
+        payload = self._get_payload(txn, self._block_entries, DB_BLOCK_ENTRIES, key)
+        if payload is None:
+            raise schema.corrupt(
+                DB_EVENT_INDEX, index_key, f"transaction {transaction_index} is missing"
+            )
+        _, result = schema.decode_block_entry(DB_BLOCK_ENTRIES, key, payload)
+        return _parse(TransactionResult, DB_BLOCK_ENTRIES, key, result)
+
+    def _iterate_all_events(
+        self, position: tuple[int, int, int], name: str
+    ) -> Iterator[EventRecord]:
+        """Every event, by walking the results in order (no index needed)."""
+        height, transaction_index, first_event = position
+        start = schema.encode_position(height, transaction_index)
+        while True:
+            batch: list[EventRecord] = []
+            scanned = 0
+            last_key = b""
+            with self._read() as txn:
+                cursor = txn.cursor(self._block_entries)
+                if cursor.set_range(start):
+                    for key, value in cursor:
+                        last_key = key
+                        scanned += 1
+                        payload = decode_record(DB_BLOCK_ENTRIES, key, value)
+                        _, result_bytes = schema.decode_block_entry(DB_BLOCK_ENTRIES, key, payload)
+                        result = _parse(TransactionResult, DB_BLOCK_ENTRIES, key, result_bytes)
+                        events = result.events
+                        if events:
+                            result_height, result_index = schema.decode_position(key)
+                            skip = first_event if key == start else 0
+                            for event_index in range(skip, len(events)):
+                                if name and events[event_index].name != name:
+                                    continue
+                                batch.append(
+                                    _event_record(result_height, result_index, event_index, result)
+                                )
+                        if len(batch) >= EVENTS_PER_READ or scanned >= RESULTS_PER_READ:
+                            break
+            yield from batch
+            if not last_key or (len(batch) < EVENTS_PER_READ and scanned < RESULTS_PER_READ):
+                return
+            # Resume at the result after the last one scanned (whole results per batch).
+            start = last_key + b"\x00"
+            first_event = 0
+
+    # -- meta -----------------------------------------------------------------------------------
+
+    def put_meta(self, name: str, value: bytes) -> None:
+        """Durably stores a named blob (consensus state, checkpoints); synced before returning."""
+        key = self._meta_key(name)
+        with self._write() as txn:
+            txn.put(key, encode_record(bytes(value)), db=self._meta)
+
+    def get_meta(self, name: str) -> bytes | None:
+        key = self._meta_key(name)
+        with self._read() as txn:
+            return self._get_payload(txn, self._meta, DB_META, key)
+
+    @staticmethod
+    def _meta_key(name: str) -> bytes:
+        key = schema.encode_meta_name(name)
+        if not name or len(key) > schema.META_NAME_BYTES_MAX:
+            raise InvariantError(
+                f"meta name {name!r}: must be 1 to "
+                f"{schema.META_NAME_BYTES_MAX - len(schema.META_NAMED_PREFIX)} bytes"
+            )
+        return key
+
+    # -- integrity ------------------------------------------------------------------------------
+
+    def verify_integrity(self) -> int:
+        """Checks every record's format version, checksum and structure, and that every block
+        up to the latest height is complete (header, hash, certificate, all its transactions).
+        Returns how many records were checked; raises StorageCorruptionError naming the bad
+        records (the first few, and how many in all).
+
+        Reads in bounded read transactions, so it can run while the node commits blocks: it
+        checks completeness up to the latest height when it started.
+        """
+        with self._read() as txn:
+            latest = self._latest_height(txn)
+            has_genesis = self._has_genesis(txn)
+        problems: list[str] = []
+        if latest and not has_genesis:
+            problems.append(str(schema.corrupt(DB_META, schema.META_GENESIS, "missing")))
+        blocks = _BlockCompleteness(latest, problems)
+        checked = 0
+        for database in ALL_DATABASES:
+            checked += self._verify_database(database, problems, blocks)
+        blocks.finish()
+        if problems:
+            shown = "; ".join(problems[:CORRUPT_RECORDS_REPORTED])
+            more = len(problems) - CORRUPT_RECORDS_REPORTED
+            suffix = f"; and {more} more" if more > 0 else ""
+            raise StorageCorruptionError(
+                f"{len(problems)} problem(s) in the store at {self._path}: {shown}{suffix}"
+            )
+        return checked
+
+    def _verify_database(
+        self, database: bytes, problems: list[str], blocks: _BlockCompleteness
+    ) -> int:
+        db = self._handles[database]
+        check = _RECORD_CHECKS.get(database)
+        observe = blocks.observer(database)
+        checked = 0
+        resume: bytes | None = None
+        while True:
+            count = 0
+            with self._read() as txn:
+                cursor = txn.cursor(db)
+                positioned = cursor.set_range(resume) if resume is not None else cursor.first()
+                if not positioned:
+                    return checked
+                for key, value in cursor:
+                    count += 1
+                    payload: bytes | None
+                    try:
+                        payload = decode_record(database, key, value)
+                        if check is not None:
+                            check(database, key, payload)
+                    except StorageCorruptionError as error:
+                        problems.append(str(error))
+                        payload = None
+                    if observe is not None:
+                        observe(key, payload)
+                    if count >= RECORDS_PER_VERIFY_READ:
+                        resume = key + b"\x00"
+                        break
+            checked += count
+            if count < RECORDS_PER_VERIFY_READ:
+                return checked
+
+
+class _BlockCompleteness:
+    """Streams over the per-height sub-databases (in key order, so in height order) and checks
+    that heights 1..latest are all there and that each block has all its transactions, keeping
+    one 4-byte counter per height."""
+
+    def __init__(self, latest: int, problems: list[str]) -> None:
+        self._latest = latest
+        self._problems = problems
+        self._next_height: dict[bytes, int] = {}
+        self._transaction_counts = array("I")
+        self._entry_height = 0
+        self._entry_count = 0
+
+    def observer(self, database: bytes) -> Callable[[bytes, bytes | None], None] | None:
+        if database in (DB_HEADERS, DB_BLOCK_HASHES, DB_CERTIFICATES):
+            self._next_height[database] = 1
+
+            def observe_height(key: bytes, payload: bytes | None) -> None:
+                self._observe_height(database, key, payload)
+
+            return observe_height
+        if database == DB_BLOCK_ENTRIES:
+            return self._observe_entry
+        return None
+
+    def _problem(self, database: bytes, key: bytes, problem: str) -> None:
+        self._problems.append(str(schema.corrupt(database, key, problem)))
+
+    def _observe_height(self, database: bytes, key: bytes, payload: bytes | None) -> None:
+        height = schema.decode_height(key) if len(key) == schema.HEIGHT_BYTES else -1
+        if height > self._latest:
+            return  # committed after the check began
+        expected = self._next_height[database]
+        if height != expected:
+            self._problem(database, key, f"found where height {expected} was expected")
+            return
+        self._next_height[database] = expected + 1
+        if database == DB_HEADERS:
+            count = 0
+            if payload is not None:
+                count = _parse(BlockHeader, database, key, payload).transaction_count
+            self._transaction_counts.append(count)
+
+    def _observe_entry(self, key: bytes, payload: bytes | None) -> None:
+        if len(key) != schema.POSITION_BYTES:
+            self._problem(DB_BLOCK_ENTRIES, key, "malformed key")
+            return
+        height, index = schema.decode_position(key)
+        if height > self._latest:
+            return
+        if height != self._entry_height:
+            self._close_entries(height)
+        if index != self._entry_count:
+            self._problem(
+                DB_BLOCK_ENTRIES,
+                key,
+                f"transactions {self._entry_count} to {index - 1} of block {height} are missing",
+            )
+        self._entry_count = index + 1
+
+    def _close_entries(self, next_height: int) -> None:
+        """Checks the block just scanned, and that the blocks skipped on the way are empty."""
+        counts = self._transaction_counts
+        for height in range(max(self._entry_height, 1), next_height):
+            found = self._entry_count if height == self._entry_height else 0
+            if height <= len(counts) and found != counts[height - 1]:
+                self._problem(
+                    DB_BLOCK_ENTRIES,
+                    schema.encode_position(height, found),
+                    f"block {height} has {found} of its {counts[height - 1]} transactions",
+                )
+        self._entry_height = next_height
+        self._entry_count = 0
+
+    def finish(self) -> None:
+        self._close_entries(self._latest + 1)
+        for database, next_height in self._next_height.items():
+            if next_height != self._latest + 1:
+                self._problem(
+                    database,
+                    encode_height(next_height),
+                    f"missing: the latest height is {self._latest}",
+                )
+
+
+def _event_record(
+    height: int, transaction_index: int, event_index: int, result: TransactionResult
+) -> EventRecord:
+    record = EventRecord(
+        height=height,
+        transaction_index=transaction_index,
+        event_index=event_index,
+        transaction_id=result.transaction_id,
+    )
+    record.event.CopyFrom(result.events[event_index])
+    return record
+
+
+def _check_message(message_type: type[Message]) -> Callable[[bytes, bytes, bytes], None]:
+    def check(database: bytes, key: bytes, payload: bytes) -> None:
+        _parse(message_type, database, key, payload)
+
+    return check
+
+
+def _check_key_list(database: bytes, key: bytes, payload: bytes) -> None:
+    schema.decode_key_list(database, key, payload)
+
+
+def _check_history(database: bytes, key: bytes, payload: bytes) -> None:
+    schema.decode_history_key(key)
+    schema.decode_history_value(database, key, payload)
+
+
+def _check_block_entry(database: bytes, key: bytes, payload: bytes) -> None:
+    transaction, result = schema.decode_block_entry(database, key, payload)
+    _parse(Transaction, database, key, transaction)
+    _parse(TransactionResult, database, key, result)
+
+
+def _check_event_positions(database: bytes, key: bytes, payload: bytes) -> None:
+    schema.decode_event_positions(database, key, payload)
+
+
+def _check_position(database: bytes, key: bytes, payload: bytes) -> None:
+    if len(payload) != schema.POSITION_BYTES:
+        raise schema.corrupt(database, key, "malformed position")
+
+
+_RECORD_CHECKS: dict[bytes, Callable[[bytes, bytes, bytes], None]] = {
+    DB_HEADERS: _check_message(BlockHeader),
+    DB_CERTIFICATES: _check_message(CommitCertificate),
+    DB_BLOCK_ENTRIES: _check_block_entry,
+    DB_EVENT_INDEX: _check_event_positions,
+    DB_STATE_HISTORY: _check_history,
+    DB_STATE_WRITES: _check_key_list,
+    DB_STALE_NODES: _check_key_list,
+    DB_TRANSACTION_INDEX: _check_position,
+}
