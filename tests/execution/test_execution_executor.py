@@ -509,7 +509,7 @@ def test_unknown_fields_in_arguments_are_refused(chain: Chain) -> None:
     # would keep and re-encode unchanged.
     result = chain.run("org1/alice", "kv", "range", b"\x08\x01")
     assert status_name(result) == "RESULT_STATUS_INVALID_ARGUMENT"
-    assert "does not define" in result.error
+    assert "not canonically encoded" in result.error
     inner = b"\x08\x05\xf8\x01\x01"
     nested = b"\x0a" + bytes([len(inner)]) + inner
     result = chain.run("org1/admin", "config", "update", nested, endorsers=["org2/admin"])

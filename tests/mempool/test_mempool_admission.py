@@ -88,7 +88,7 @@ def test_unknown_fields_are_refused(members: Members, verifier: BatchVerifier) -
     # Field 15, varint: not a field of Transaction, and kept by the parser.
     outcome = check_one(members, verifier, data + b"\x78\x01")
     assert isinstance(outcome, DecodeError)
-    assert "does not define" in outcome.message
+    assert "not canonically encoded" in outcome.message
 
 
 def test_oversized_transaction(members: Members, verifier: BatchVerifier) -> None:

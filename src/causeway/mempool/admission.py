@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from google.protobuf.message import Message
-
 from causeway.crypto import BatchVerifier, CryptoProfile, PublicKey, load_public_key
 from causeway.errors import (
     CryptoError,
@@ -38,19 +36,6 @@ TIMESTAMP_FUTURE_MAX_MS = 60_000
 ADMISSION_BATCH_ITEMS_MAX = 10_000
 
 AdmissionOutcome = DecodedTransaction | RequestError
-
-
-def _refuse_unknown_fields(message: Message, encoded_bytes: int) -> None:
-    """DecodeError when the message carries fields its type does not define.
-
-    The parser keeps unknown fields and re-encodes them unchanged, so canonical decoding alone
-    does not refuse them. A message with none is left untouched.
-    """
-    copy = type(message)()
-    copy.CopyFrom(message)
-    copy.DiscardUnknownFields()
-    if len(copy.SerializeToString(deterministic=True)) != encoded_bytes:
-        raise DecodeError(f"{message.DESCRIPTOR.name} has fields it does not define")
 
 
 class Admission:
@@ -177,8 +162,6 @@ class Admission:
             item, hash_function=self._profile.hash, bytes_max=self._transaction_bytes_max
         )
         body = transaction.body
-        _refuse_unknown_fields(transaction.transaction, len(transaction.encoded))
-        _refuse_unknown_fields(body, len(transaction.transaction.body))
         if body.version != TRANSACTION_VERSION:
             raise DecodeError(
                 f"transaction version {body.version} is not the supported version "

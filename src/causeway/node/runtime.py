@@ -329,7 +329,8 @@ class Node:
             previous_hash = block_hash(previous_header, self.profile.hash)
             previous_time_ms = previous_header.time_ms
         time_ms = max(_now_ms(), previous_time_ms)
-        execution = self.executor.execute_block(self.reader, transactions, height, time_ms)
+        with self.store.latest_state() as view:
+            execution = self.executor.execute_block(view, transactions, height, time_ms)
         phase("execute")
         tree_update = self.tree.apply(height, execution.changes)
         phase("state")

@@ -738,30 +738,23 @@ class Store:
                 f"state version {version} is pruned (earliest retained is {earliest})"
             )
 
+    @contextmanager
+    def latest_state(self) -> Iterator[LatestStateView]:
+        """One consistent view of the latest state, in a single read transaction.
+
+        Executing a block reads thousands of keys; opening a transaction for each read cost more
+        than the reads themselves. Use the view only in the thread that opened it (LMDB rule).
+        """
+        with self._read() as txn:
+            yield LatestStateView(txn, self._state_latest)
+
     def range_state(
         self, prefix: bytes, start_after: bytes, limit: int
     ) -> list[tuple[bytes, bytes]]:
         """Latest entries whose key starts with prefix and sorts after start_after, in key order,
         at most limit of them (an empty start_after starts at the prefix)."""
-        entries: list[tuple[bytes, bytes]] = []
-        if limit <= 0 or len(prefix) > schema.STATE_KEY_BYTES_MAX:
-            return entries
-        # Every wanted key is >= seek: the prefix, or start_after (cut to LMDB's key size) when
-        # that sorts later; keys up to start_after itself are skipped below.
-        seek = max(prefix, start_after[: schema.LMDB_KEY_BYTES_MAX])
-        with self._read() as txn:
-            cursor = txn.cursor(self._state_latest)
-            if not (cursor.set_range(seek) if seek else cursor.first()):
-                return entries
-            for key, value in cursor:
-                if not key.startswith(prefix):
-                    break
-                if key <= start_after:
-                    continue
-                entries.append((key, decode_record(DB_STATE_LATEST, key, value)))
-                if len(entries) >= limit:
-                    break
-        return entries
+        with self.latest_state() as view:
+            return view.range(prefix, start_after, limit)
 
     def get_state_node(self, node_key: bytes) -> bytes | None:
         if not node_key or len(node_key) > schema.LMDB_KEY_BYTES_MAX:
@@ -1060,6 +1053,40 @@ class Store:
             checked += count
             if count < RECORDS_PER_VERIFY_READ:
                 return checked
+
+
+class LatestStateView:
+    """The latest state inside one read transaction (see Store.latest_state)."""
+
+    def __init__(self, txn: _Txn, database: Any) -> None:
+        self._txn = txn
+        self._database = database
+
+    def get(self, key: bytes) -> bytes | None:
+        if not key or len(key) > schema.STATE_KEY_BYTES_MAX:
+            return None
+        value = self._txn.get(key, db=self._database)
+        if value is None:
+            return None
+        return decode_record(DB_STATE_LATEST, key, value)
+
+    def range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
+        entries: list[tuple[bytes, bytes]] = []
+        if limit <= 0 or len(prefix) > schema.STATE_KEY_BYTES_MAX:
+            return entries
+        seek = max(prefix, start_after[: schema.LMDB_KEY_BYTES_MAX])
+        cursor = self._txn.cursor(self._database)
+        if not (cursor.set_range(seek) if seek else cursor.first()):
+            return entries
+        for key, value in cursor:
+            if not key.startswith(prefix):
+                break
+            if key <= start_after:
+                continue
+            entries.append((key, decode_record(DB_STATE_LATEST, key, value)))
+            if len(entries) >= limit:
+                break
+        return entries
 
 
 class _BlockCompleteness:

@@ -94,16 +94,10 @@ def decode_transaction(
     data: bytes | types_pb2.Transaction, *, hash_function: HashFunction, bytes_max: int
 ) -> DecodedTransaction:
     """Decodes a transaction and its body from untrusted input; checks encoding only."""
-    if isinstance(data, types_pb2.Transaction):
-        transaction = data
-        encoded = encode(transaction)
-        if len(encoded) > bytes_max:
-            raise LimitExceededError(
-                f"transaction is {len(encoded)} bytes, above the limit of {bytes_max}"
-            )
-    else:
-        transaction = decode(types_pb2.Transaction, data, bytes_max=bytes_max)
-        encoded = data
+    # A message parsed elsewhere (by gRPC) is checked through its bytes like any other input, so
+    # that unknown fields or other non-canonical content are refused the same way.
+    encoded = encode(data) if isinstance(data, types_pb2.Transaction) else data
+    transaction = decode(types_pb2.Transaction, encoded, bytes_max=bytes_max)
     body = decode(types_pb2.TransactionBody, transaction.body, bytes_max=bytes_max)
     return DecodedTransaction(
         transaction=transaction,

@@ -8,7 +8,6 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 
-from causeway.errors import DecodeError
 from causeway.execution.context import TransactionContext
 from causeway.types import decode
 
@@ -33,13 +32,6 @@ class Method:
 def decode_arguments(
     context: TransactionContext, message_type: type[MessageT], arguments: bytes
 ) -> MessageT:
-    """Canonical decoding of untrusted arguments; DecodeError fails the transaction.
-
-    Unknown fields are refused too: the parser keeps them and re-encodes them unchanged, so the
-    round-trip check of causeway.types.decode alone lets them through.
-    """
-    message = decode(message_type, arguments, bytes_max=context.config.transaction_bytes_max)
-    message.DiscardUnknownFields()
-    if len(message.SerializeToString(deterministic=True)) != len(arguments):
-        raise DecodeError(f"{message_type.DESCRIPTOR.name} has fields it does not define")
-    return message
+    """Canonical decoding of untrusted arguments (unknown fields included); DecodeError fails
+    the transaction."""
+    return decode(message_type, arguments, bytes_max=context.config.transaction_bytes_max)
