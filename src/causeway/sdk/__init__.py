@@ -1,0 +1,32 @@
+"""The Python client of a Causeway node: identities, signed transactions, verified reads and
+resumable block and event streams, over gRPC (``Client``) or asyncio gRPC (``AsyncClient``)."""
+
+from causeway.sdk.async_client import AsyncClient
+from causeway.sdk.checkpoint import (
+    Checkpoint,
+    EventPosition,
+    FileCheckpoint,
+    MemoryCheckpoint,
+)
+from causeway.sdk.client import Client
+from causeway.sdk.identity import Identity
+from causeway.sdk.rpc_errors import error_from_rpc
+from causeway.sdk.transactions import SubmitResult, build_transaction, endorse
+from causeway.sdk.verify import verify_block, verify_state_response, verify_transaction_response
+
+__all__ = [
+    "AsyncClient",
+    "Checkpoint",
+    "Client",
+    "EventPosition",
+    "FileCheckpoint",
+    "Identity",
+    "MemoryCheckpoint",
+    "SubmitResult",
+    "build_transaction",
+    "endorse",
+    "error_from_rpc",
+    "verify_block",
+    "verify_state_response",
+    "verify_transaction_response",
+]

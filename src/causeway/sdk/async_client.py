@@ -1,0 +1,378 @@
+"""The asyncio client: the same operations as ``Client``, over ``grpc.aio``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf.message import Message
+
+from causeway.api.v1 import api_pb2, api_pb2_grpc
+from causeway.crypto import get_profile
+from causeway.errors import CausewayError, ConfigurationError, NodeUnavailableError
+from causeway.sdk.checkpoint import Checkpoint
+from causeway.sdk.client import MESSAGE_BYTES_MAX_DEFAULT, TIMEOUT_S_DEFAULT
+from causeway.sdk.identity import Identity
+from causeway.sdk.rpc_errors import error_from_rpc
+from causeway.sdk.streams import (
+    RECONNECT_DELAY_MAX_S_DEFAULT,
+    RECONNECT_DELAY_S_DEFAULT,
+    Backoff,
+    BlockCursor,
+    Cursor,
+    EventCursor,
+    channel_options,
+    position_of,
+)
+from causeway.sdk.transactions import (
+    EXPIRY_S_DEFAULT,
+    SubmitResult,
+    batch_results,
+    build_transaction,
+    submit_result,
+    wait_timeout_ms,
+)
+from causeway.sdk.verify import verify_block, verify_state_response, verify_transaction_response
+from causeway.types import HashFunction, transaction_id
+from causeway.types.v1 import types_pb2
+
+RequestT = TypeVar("RequestT", bound=Message)
+ResponseT = TypeVar("ResponseT", bound=Message)
+ItemT = TypeVar("ItemT", bound=Message)
+
+
+def _cancelled_from_outside() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+class AsyncClient:
+    """A client of one node for asyncio programs; create it inside the running event loop.
+
+    Same behaviour as ``Client``: errors from ``causeway.errors``, chain id and profile from the
+    identity or the node, streams that reconnect and resume. ``transaction`` is a coroutine here
+    (it may have to ask the node for the chain id). Use ``async with`` or ``await close()``.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        identity: Identity | None = None,
+        *,
+        timeout_s: float = TIMEOUT_S_DEFAULT,
+        message_bytes_max: int = MESSAGE_BYTES_MAX_DEFAULT,
+        credentials: grpc.ChannelCredentials | None = None,
+        reconnect_delay_s: float = RECONNECT_DELAY_S_DEFAULT,
+        reconnect_delay_max_s: float = RECONNECT_DELAY_MAX_S_DEFAULT,
+    ) -> None:
+        if timeout_s <= 0:
+            raise ConfigurationError(f"timeout_s must be positive, not {timeout_s}")
+        Backoff(reconnect_delay_s, reconnect_delay_max_s, None)  # validates the delays
+        self.address = address
+        self.identity = identity
+        self.timeout_s = timeout_s
+        self._reconnect_delay_s = reconnect_delay_s
+        self._reconnect_delay_max_s = reconnect_delay_max_s
+        options = channel_options(message_bytes_max, reconnect_delay_s, reconnect_delay_max_s)
+        if credentials is None:
+            self._channel = grpc.aio.insecure_channel(address, options=options)
+        else:
+            self._channel = grpc.aio.secure_channel(address, credentials, options=options)
+        self._stub = api_pb2_grpc.ChainStub(self._channel)
+        self._chain_id = identity.chain_id if identity is not None else ""
+        self._crypto_profile = identity.crypto_profile if identity is not None else ""
+        self._closed = asyncio.Event()
+        self._streams: set[Any] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def close(self) -> None:
+        """Ends running follows and closes the channel; idempotent."""
+        if self._closed.is_set():
+            return
+        self._closed.set()
+        for stream in list(self._streams):
+            stream.cancel()
+        await self._channel.close(None)
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    def _check_open(self) -> None:
+        if self._closed.is_set():
+            raise NodeUnavailableError("the client is closed")
+
+    async def _unary(
+        self,
+        method: grpc.aio.UnaryUnaryMultiCallable[RequestT, ResponseT],
+        request: RequestT,
+        timeout_s: float | None = None,
+    ) -> ResponseT:
+        self._check_open()
+        try:
+            return await method(request, timeout=timeout_s or self.timeout_s)
+        except grpc.RpcError as error:
+            raise error_from_rpc(error) from error
+        except (asyncio.CancelledError, grpc.aio.UsageError) as error:
+            # close() meanwhile cancels calls in flight; any other cancellation goes on.
+            if self._closed.is_set() and not _cancelled_from_outside():
+                raise NodeUnavailableError("the client is closed") from error
+            raise
+
+    # ------------------------------------------------------------------ chain facts
+
+    async def chain_id(self) -> str:
+        if not self._chain_id:
+            self._chain_id = (await self.status()).chain_id
+        return self._chain_id
+
+    async def hash_function(self) -> HashFunction:
+        if not self._crypto_profile:
+            self._crypto_profile = (await self.status()).crypto_profile
+        return get_profile(self._crypto_profile).hash
+
+    async def transaction_id(self, transaction: types_pb2.Transaction) -> bytes:
+        return transaction_id(transaction.body, await self.hash_function())
+
+    def _signer(self) -> Identity:
+        if self.identity is None:
+            raise ConfigurationError("this client has no identity to sign transactions with")
+        return self.identity
+
+    # ------------------------------------------------------------------ transactions
+
+    async def transaction(
+        self,
+        contract: str,
+        method: str,
+        arguments: Message | bytes,
+        *,
+        expiry_s: float = EXPIRY_S_DEFAULT,
+        endorsers: Sequence[Identity] = (),
+    ) -> types_pb2.Transaction:
+        signer = self._signer()
+        return build_transaction(
+            signer,
+            await self.chain_id(),
+            contract,
+            method,
+            arguments,
+            expiry_s=expiry_s,
+            endorsers=endorsers,
+        )
+
+    async def submit(
+        self,
+        transaction: types_pb2.Transaction,
+        *,
+        wait: bool = True,
+        timeout_s: float = TIMEOUT_S_DEFAULT,
+    ) -> SubmitResult:
+        request = api_pb2.SubmitRequest(
+            transaction=transaction,
+            wait_for_commit=wait,
+            wait_timeout_ms=wait_timeout_ms(timeout_s) if wait else 0,
+        )
+        deadline_s = self.timeout_s + (timeout_s if wait else 0)
+        return submit_result(await self._unary(self._stub.Submit, request, deadline_s))
+
+    async def submit_batch(
+        self,
+        transactions: Sequence[types_pb2.Transaction],
+        *,
+        wait: bool = True,
+        timeout_s: float = TIMEOUT_S_DEFAULT,
+    ) -> list[SubmitResult]:
+        request = api_pb2.SubmitBatchRequest(
+            transactions=transactions,
+            wait_for_commit=wait,
+            wait_timeout_ms=wait_timeout_ms(timeout_s) if wait else 0,
+        )
+        deadline_s = self.timeout_s + (timeout_s if wait else 0)
+        response = await self._unary(self._stub.SubmitBatch, request, deadline_s)
+        return batch_results(response, len(transactions))
+
+    async def invoke(
+        self,
+        contract: str,
+        method: str,
+        arguments: Message | bytes,
+        *,
+        expiry_s: float = EXPIRY_S_DEFAULT,
+        endorsers: Sequence[Identity] = (),
+        wait: bool = True,
+        timeout_s: float = TIMEOUT_S_DEFAULT,
+    ) -> SubmitResult:
+        transaction = await self.transaction(
+            contract, method, arguments, expiry_s=expiry_s, endorsers=endorsers
+        )
+        return await self.submit(transaction, wait=wait, timeout_s=timeout_s)
+
+    async def evaluate(
+        self, contract: str, method: str, arguments: Message | bytes
+    ) -> types_pb2.TransactionResult:
+        transaction = await self.transaction(contract, method, arguments)
+        response = await self._unary(
+            self._stub.Query, api_pb2.QueryRequest(transaction=transaction)
+        )
+        return response.result
+
+    # ------------------------------------------------------------------ reads
+
+    async def status(self) -> api_pb2.GetStatusResponse:
+        status = await self._unary(self._stub.GetStatus, api_pb2.GetStatusRequest())
+        self._chain_id = self._chain_id or status.chain_id
+        self._crypto_profile = self._crypto_profile or status.crypto_profile
+        return status
+
+    async def get_block(self, height: int = 0, *, verify: bool = True) -> api_pb2.GetBlockResponse:
+        response = await self._unary(self._stub.GetBlock, api_pb2.GetBlockRequest(height=height))
+        if verify:
+            verify_block(
+                response.block,
+                response.certificate,
+                list(response.results),
+                await self.hash_function(),
+            )
+        return response
+
+    async def get_transaction(
+        self, transaction_id: bytes, wait_s: float = 0, *, verify: bool = True
+    ) -> api_pb2.GetTransactionResponse:
+        request = api_pb2.GetTransactionRequest(
+            transaction_id=transaction_id, wait_timeout_ms=wait_timeout_ms(wait_s)
+        )
+        response = await self._unary(self._stub.GetTransaction, request, self.timeout_s + wait_s)
+        if verify:
+            verify_transaction_response(
+                response, await self.hash_function(), expected_transaction_id=transaction_id
+            )
+        return response
+
+    async def get_state(
+        self, key: bytes, height: int = 0, *, verify: bool = True
+    ) -> api_pb2.GetStateResponse:
+        response = await self._unary(
+            self._stub.GetState, api_pb2.GetStateRequest(key=key, height=height)
+        )
+        if verify:
+            verify_state_response(response, key, await self.hash_function(), height=height)
+        return response
+
+    # ------------------------------------------------------------------ streams
+
+    async def follow_blocks(
+        self,
+        from_height: int = 1,
+        *,
+        verify: bool = True,
+        reconnect_attempts_max: int | None = None,
+    ) -> AsyncGenerator[api_pb2.BlockEvent, None]:
+        """Every block from ``from_height`` on, then each new one; reconnects and resumes."""
+        hash_functions: list[HashFunction] = []
+
+        async def prepare() -> None:
+            if verify and not hash_functions:
+                hash_functions.append(await self.hash_function())
+
+        def delivered(event: api_pb2.BlockEvent) -> None:
+            if hash_functions:
+                verify_block(event.block, event.certificate, list(event.results), hash_functions[0])
+
+        async for event in self._follow(
+            self._stub.StreamBlocks,
+            BlockCursor(from_height),
+            delivered,
+            reconnect_attempts_max,
+            prepare,
+        ):
+            yield event
+
+    async def follow_events(
+        self,
+        checkpoint: Checkpoint,
+        contract: str = "",
+        name: str = "",
+        *,
+        from_height: int = 1,
+        save_checkpoint: bool = True,
+        reconnect_attempts_max: int | None = None,
+    ) -> AsyncGenerator[api_pb2.EventRecord, None]:
+        """Contract events after the checkpoint's position, then new ones; each position is
+        saved as its event is delivered (see ``Client.follow_events``). The save runs on the
+        event loop, between receiving and yielding, so no cancellation can separate them."""
+        cursor = EventCursor(checkpoint.load(), from_height, contract, name)
+
+        def delivered(record: api_pb2.EventRecord) -> None:
+            if save_checkpoint:
+                checkpoint.save(position_of(record))
+
+        async for record in self._follow(
+            self._stub.StreamEvents, cursor, delivered, reconnect_attempts_max
+        ):
+            yield record
+
+    async def _follow(
+        self,
+        method: grpc.aio.UnaryStreamMultiCallable[Any, ItemT],
+        cursor: Cursor[ItemT],
+        delivered: Callable[[ItemT], None],
+        reconnect_attempts_max: int | None,
+        prepare: Callable[[], Awaitable[None]] | None = None,
+    ) -> AsyncGenerator[ItemT, None]:
+        """Streams with reconnects; see ``Client._follow``."""
+        backoff = Backoff(
+            self._reconnect_delay_s, self._reconnect_delay_max_s, reconnect_attempts_max
+        )
+        self._check_open()
+        while not self._closed.is_set():
+            failure: CausewayError | None = None
+            stream = None
+            try:
+                if prepare is not None:
+                    await prepare()
+                stream = method(cursor.request())
+                self._streams.add(stream)
+                async for item in stream:
+                    if cursor.is_new(item):
+                        delivered(item)
+                        cursor.advance(item)
+                        backoff.succeeded()
+                        yield item
+            except grpc.RpcError as error:
+                if self._closed.is_set():
+                    return
+                failure = error_from_rpc(error)
+                if not isinstance(failure, NodeUnavailableError):
+                    raise failure from error
+            except NodeUnavailableError as error:
+                if self._closed.is_set():
+                    return
+                failure = error
+            except (asyncio.CancelledError, grpc.aio.UsageError):
+                if self._closed.is_set() and not _cancelled_from_outside():
+                    return
+                raise
+            finally:
+                if stream is not None:
+                    self._streams.discard(stream)
+                    stream.cancel()
+            delay_s = backoff.failed(failure)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), delay_s)

@@ -1,0 +1,88 @@
+"""A member's signing identity, loaded from the member folder that `causeway init` writes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from causeway.crypto import PrivateKey, get_profile
+from causeway.errors import ConfigurationError
+
+MEMBER_FILE = "member.json"
+KEY_FILE = "key.pem"
+# Bounds on the files read: both are a few hundred bytes when well formed.
+MEMBER_FILE_BYTES_MAX = 64 * 1024
+KEY_FILE_BYTES_MAX = 64 * 1024
+
+
+def _read_bounded(path: Path, bytes_max: int) -> bytes:
+    try:
+        with path.open("rb") as file:
+            data = file.read(bytes_max + 1)
+    except OSError as error:
+        raise ConfigurationError(f"cannot read {path}: {error.strerror or error}") from None
+    if len(data) > bytes_max:
+        raise ConfigurationError(f"{path} is larger than {bytes_max} bytes")
+    return data
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A member id and its private key; ``chain_id`` and ``crypto_profile`` may be empty
+    (unknown), in which case a client asks the node for them."""
+
+    member_id: str
+    key: PrivateKey
+    crypto_profile: str = ""
+    chain_id: str = ""
+
+    def __post_init__(self) -> None:
+        organisation, _, name = self.member_id.partition("/")
+        if not organisation or not name:
+            raise ConfigurationError(
+                f"member id must be 'organisation/name', not {self.member_id!r}"
+            )
+        if self.crypto_profile:
+            get_profile(self.crypto_profile).check_algorithm(self.key.algorithm)
+
+    @property
+    def algorithm(self) -> str:
+        return self.key.algorithm
+
+    @classmethod
+    def load(cls, member_directory: Path | str) -> Identity:
+        """Reads ``member.json`` ({member_id, algorithm, crypto_profile, chain_id}) and
+        ``key.pem`` from a member folder; ConfigurationError or CryptoError when they are
+        missing, malformed or inconsistent."""
+        directory = Path(member_directory)
+        member_path = directory / MEMBER_FILE
+        try:
+            member = json.loads(_read_bounded(member_path, MEMBER_FILE_BYTES_MAX))
+        except (ValueError, RecursionError) as error:
+            raise ConfigurationError(f"{member_path} is not valid JSON: {error}") from None
+        if not isinstance(member, dict):
+            raise ConfigurationError(f"{member_path} must hold a JSON object")
+        fields: dict[str, str] = {}
+        for name, required in (
+            ("member_id", True),
+            ("algorithm", True),
+            ("crypto_profile", False),
+            ("chain_id", False),
+        ):
+            value = member.get(name, "")
+            if not isinstance(value, str) or (required and not value):
+                raise ConfigurationError(f"{member_path}: {name!r} must be a non-empty string")
+            fields[name] = value
+        key = PrivateKey.from_pem(_read_bounded(directory / KEY_FILE, KEY_FILE_BYTES_MAX))
+        if key.algorithm != fields["algorithm"]:
+            raise ConfigurationError(
+                f"{directory / KEY_FILE} holds an {key.algorithm} key but {member_path} says "
+                f"{fields['algorithm']}"
+            )
+        return cls(
+            member_id=fields["member_id"],
+            key=key,
+            crypto_profile=fields["crypto_profile"],
+            chain_id=fields["chain_id"],
+        )
