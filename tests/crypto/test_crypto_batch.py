@@ -78,3 +78,15 @@ def test_use_after_close_is_an_invariant_error() -> None:
 def test_zero_threads_is_refused() -> None:
     with pytest.raises(InvariantError):
         BatchVerifier(threads=0)
+
+
+def test_worker_processes_give_the_same_results_in_order() -> None:
+    with BatchVerifier(processes=2) as process_verifier:
+        for count in (3, INLINE_ITEMS_MAX, 301):
+            items, expected = _mixed_items(count, seed=count)
+            assert process_verifier.verify_many(items) == expected
+
+
+def test_negative_process_count_is_refused() -> None:
+    with pytest.raises(InvariantError):
+        BatchVerifier(processes=-1)

@@ -30,7 +30,7 @@ def test_valid_config_with_defaults(tmp_path: Path) -> None:
 
 
 def test_missing_file_names_the_folder(tmp_path: Path) -> None:
-    with pytest.raises(ConfigurationError, match="no config.toml"):
+    with pytest.raises(ConfigurationError, match=r"no config\.toml"):
         load_node_config(tmp_path)
 
 

@@ -17,11 +17,12 @@ calling thread.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
-from causeway.crypto.keys import PublicKey
+from causeway.crypto.keys import PublicKey, load_public_key
 from causeway.errors import InvariantError
 
 # Below this many items, the cost of waking pool threads is comparable to the verification.
@@ -37,6 +38,22 @@ def _verify_chunk(items: Sequence[VerificationItem]) -> list[bool]:
     return [key.verify(data, signature) for key, data, signature in items]
 
 
+# What crosses to a worker process: keys travel as (algorithm, raw) and are re-loaded (and cached)
+# there, because key objects of the C libraries cannot be pickled.
+_PortableItem = tuple[str, bytes, bytes, bytes]
+
+
+def _verify_portable_chunk(items: Sequence[_PortableItem]) -> list[bool]:
+    return [
+        load_public_key(algorithm, raw).verify(data, signature)
+        for algorithm, raw, data, signature in items
+    ]
+
+
+def _warm_up() -> int:
+    return os.getpid()
+
+
 class BatchVerifier:
     """Verifies many (public key, data, signature) items at once on a pool of threads.
 
@@ -44,13 +61,35 @@ class BatchVerifier:
     to stop its threads.
     """
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, *, processes: int = 0) -> None:
+        """threads: verifying threads in this process (default: one per core).
+
+        processes: if above zero, verify in that many worker processes instead. A process that
+        is also busy with Python work (a node executing blocks while admitting transactions)
+        loses much of the threads' gain to the GIL: each verification releases it in C and must
+        win it back from the busy thread to return, one switch interval (5 ms) at worst. Worker
+        processes have GILs of their own.
+        """
+        self._processes = processes
         self._threads = threads if threads is not None else (os.cpu_count() or 1)
-        if self._threads < 1:
-            raise InvariantError(f"BatchVerifier needs at least one thread, got {self._threads}")
-        self._executor = ThreadPoolExecutor(
-            max_workers=self._threads, thread_name_prefix="causeway-verify"
-        )
+        if self._threads < 1 or processes < 0:
+            raise InvariantError(
+                f"BatchVerifier needs at least one thread, got {self._threads} threads and "
+                f"{processes} processes"
+            )
+        self._executor: Executor
+        if processes:
+            # spawn, not fork: the caller may already run threads (gRPC) that fork would break.
+            self._executor = ProcessPoolExecutor(
+                max_workers=processes, mp_context=multiprocessing.get_context("spawn")
+            )
+            # Start the workers now rather than on the first transaction.
+            for future in [self._executor.submit(_warm_up) for _ in range(processes)]:
+                future.result()
+        else:
+            self._executor = ThreadPoolExecutor(
+                max_workers=self._threads, thread_name_prefix="causeway-verify"
+            )
         self._closed = False
 
     @property
@@ -62,12 +101,21 @@ class BatchVerifier:
         if self._closed:
             raise InvariantError("BatchVerifier used after close")
         count = len(items)
-        if count < INLINE_ITEMS_MAX or self._threads == 1:
+        workers = self._processes or self._threads
+        if count < INLINE_ITEMS_MAX or (workers == 1 and not self._processes):
             return _verify_chunk(items)
-        chunk_count = min(self._threads * CHUNKS_PER_THREAD, count // (INLINE_ITEMS_MAX // 4))
+        chunk_count = min(workers * CHUNKS_PER_THREAD, count // (INLINE_ITEMS_MAX // 4))
         chunk_size = -(-count // chunk_count)
-        chunks = [items[start : start + chunk_size] for start in range(0, count, chunk_size)]
         results: list[bool] = []
+        if self._processes:
+            portable = [(key.algorithm, key.raw, data, signature) for key, data, signature in items]
+            portable_chunks = [
+                portable[start : start + chunk_size] for start in range(0, count, chunk_size)
+            ]
+            for chunk_results in self._executor.map(_verify_portable_chunk, portable_chunks):
+                results.extend(chunk_results)
+            return results
+        chunks = [items[start : start + chunk_size] for start in range(0, count, chunk_size)]
         for chunk_results in self._executor.map(_verify_chunk, chunks):
             results.extend(chunk_results)
         return results

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ class NodeConfig:
     api_message_bytes_max: int
     http_request_bytes_max: int
     admission_batch_max: int
+    verify_processes: int
 
 
 def _section(document: dict[str, Any], name: str) -> dict[str, Any]:
@@ -90,4 +92,5 @@ def load_node_config(home: Path) -> NodeConfig:
         api_message_bytes_max=_value(api, "message_bytes_max", int, 64 << 20),
         http_request_bytes_max=_value(api, "http_request_bytes_max", int, 16 << 20),
         admission_batch_max=_value(mempool, "admission_batch_max", int, 10_000),
+        verify_processes=_value(mempool, "verify_processes", int, os.cpu_count() or 1),
     )
