@@ -1,0 +1,68 @@
+"""The HTTP gateway of a real node: metrics that tell the truth, and an OpenAPI document."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from google.protobuf import json_format
+from node_harness import NodeFactory, NodeProcess
+
+from causeway.api.v1 import api_pb2
+from causeway.contracts.v1 import contracts_pb2
+
+pytestmark = pytest.mark.e2e
+
+
+def _metric(text: str, name: str) -> float:
+    """The value of an unlabelled sample in Prometheus text exposition."""
+    values = [
+        float(line.split()[1])
+        for line in text.splitlines()
+        if line.startswith(f"{name} ") or line.startswith(f"{name}{{}}")
+    ]
+    assert len(values) == 1, f"{name}: {values}"
+    return values[0]
+
+
+def _check_height(node: NodeProcess, http: httpx.Client) -> int:
+    with node.connect() as reader:
+        height = reader.status().height
+    answer = http.get("/metrics")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
+    assert _metric(answer.text, "causeway_height") == height
+    status = json_format.Parse(http.get("/v1/status").text, api_pb2.GetStatusResponse())
+    assert status.height == height
+    return height
+
+
+def test_metrics_and_openapi(make_node: NodeFactory) -> None:
+    node = make_node("intl")
+    with httpx.Client(base_url=node.http_url, timeout=30.0) as http:
+        assert _check_height(node, http) == 0
+        with node.connect("org1/client") as client:
+            for value in (b"1", b"2", b"3"):
+                put = client.invoke(
+                    "kv", "put", contracts_pb2.KvPutArguments(key=b"m", value=value)
+                )
+                assert put.succeeded, put
+        height = _check_height(node, http)
+        assert height == 3
+        metrics = http.get("/metrics").text
+        assert "causeway_transactions_committed_total" in metrics
+        assert "causeway_commit_latency_seconds_bucket" in metrics
+
+        document = http.get("/openapi.json")
+        assert document.status_code == 200
+        openapi = document.json()
+        assert str(openapi["openapi"]).startswith("3.")
+        assert openapi["info"]["title"]
+        for path in ("/v1/transactions", "/v1/state/{key}", "/v1/blocks/{height}", "/v1/status"):
+            assert path in openapi["paths"], sorted(openapi["paths"])
+
+    # After a restart the gauge starts at the stored height, before any new block.
+    assert node.stop() == 0, node.log_tail()
+    node.start()
+    with httpx.Client(base_url=node.http_url, timeout=30.0) as http:
+        assert _check_height(node, http) == height
+    assert node.stop() == 0, node.log_tail()

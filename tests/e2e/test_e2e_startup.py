@@ -1,0 +1,70 @@
+"""`causeway node start` refusing to start: one clear line, a non-zero exit, no traceback."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from node_harness import LOOPBACK, NodeFactory, free_ports
+
+pytestmark = pytest.mark.e2e
+
+START_TIMEOUT_S = 60.0
+
+
+def _start(home: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "causeway.cli", "node", "start", "--home", home],
+        capture_output=True,
+        text=True,
+        timeout=START_TIMEOUT_S,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.mark.parametrize(
+    "taken",
+    [
+        "grpc",
+        pytest.param(
+            "http",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="known bug: with its HTTP port taken the node logs 'node started', then "
+                "uvicorn's sys.exit(3) escapes Node.run as a SystemExit traceback",
+            ),
+        ),
+    ],
+)
+def test_node_start_with_a_port_taken(make_node: NodeFactory, taken: str) -> None:
+    node = make_node("intl", start=False)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind((LOOPBACK, 0))
+        holder.listen()
+        held_port = holder.getsockname()[1]
+        (other_port,) = free_ports(1)
+        if taken == "grpc":
+            node.network.write_node_config(held_port, other_port)
+        else:
+            node.network.write_node_config(other_port, held_port)
+        completed = _start(str(node.network.node_home))
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 1, output
+    assert "Traceback" not in output
+    assert "node started" not in output
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, completed.stderr
+    assert f"cannot listen on {LOOPBACK}:{held_port}" in errors[0]
+
+
+def test_node_start_without_a_node_home(tmp_path: Path) -> None:
+    completed = _start(str(tmp_path))
+    assert completed.returncode == 1
+    assert "Traceback" not in completed.stdout + completed.stderr
+    assert completed.stderr.strip().splitlines() == [
+        f"error: no config.toml in {tmp_path}: is this a node home made by causeway init?"
+    ]
