@@ -28,17 +28,7 @@ def _start(home: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.parametrize(
     "taken",
-    [
-        "grpc",
-        pytest.param(
-            "http",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="known bug: with its HTTP port taken the node logs 'node started', then "
-                "uvicorn's sys.exit(3) escapes Node.run as a SystemExit traceback",
-            ),
-        ),
-    ],
+    ["grpc", "http"],
 )
 def test_node_start_with_a_port_taken(make_node: NodeFactory, taken: str) -> None:
     node = make_node("intl", start=False)

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 import threading
 import time
 from collections import OrderedDict
@@ -217,15 +218,23 @@ class Node:
         if install_signal_handlers:
             for signal_number in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signal_number, self.stop)
-        grpc_server = create_grpc_server(
-            self, self.config.grpc_address, message_bytes_max=self.config.api_message_bytes_max
-        )
-        http_app = create_http_app(
-            self,
-            request_bytes_max=self.config.http_request_bytes_max,
-            metrics_handler=self.metrics.render,
-        )
-        http_server = _HttpServer(http_app, self.config.http_address)
+        try:
+            grpc_server = create_grpc_server(
+                self,
+                self.config.grpc_address,
+                message_bytes_max=self.config.api_message_bytes_max,
+            )
+            http_app = create_http_app(
+                self,
+                request_bytes_max=self.config.http_request_bytes_max,
+                metrics_handler=self.metrics.render,
+            )
+            # Bound before anything is announced, so that a taken port is one clear error.
+            http_server = _HttpServer(http_app, self.config.http_address)
+        except BaseException:
+            self.verifier.close()
+            self.store.close()
+            raise
         await grpc_server.start()
         http_task = asyncio.create_task(http_server.serve())
         producer = asyncio.create_task(self._produce_blocks())
@@ -248,6 +257,9 @@ class Node:
         finally:
             self._stopping.set()
             log.info("node stopping", extra={"node": self.config.name})
+            # Answer clients waiting for a commit before the server cuts their calls off.
+            self._fail_waiters()
+            await asyncio.sleep(0)
             http_server.should_exit = True
             await grpc_server.stop(grace=1.0)
             producer.cancel()
@@ -255,7 +267,6 @@ class Node:
                 await producer
             with contextlib.suppress(asyncio.CancelledError):
                 await http_task
-            self._fail_waiters()
             self.verifier.close()
             self.store.close()
             if install_signal_handlers:
@@ -501,16 +512,19 @@ class Node:
                 waits.append((index, self._wait_for_commit(outcome.id)))
         if waits:
             timeout_s = _bounded_wait_ms(wait_timeout_ms, SUBMIT_WAIT_TIMEOUT_MS_DEFAULT) / 1000
-            done, _ = await asyncio.wait([f for _, f in waits], timeout=timeout_s)
-            for index, future in waits:
-                if future in done and future.exception() is None:
-                    height, result = future.result()
-                    responses[index].committed = True
-                    responses[index].height = height
-                    responses[index].result.CopyFrom(result)
-                else:
-                    future.cancel()
-                    self._forget_waiter(responses[index].transaction_id, future)
+            try:
+                await asyncio.wait([f for _, f in waits], timeout=timeout_s)
+            finally:
+                # Also when the call is cancelled: no waiter may outlive its request.
+                for index, future in waits:
+                    if future.done() and not future.cancelled() and future.exception() is None:
+                        height, result = future.result()
+                        responses[index].committed = True
+                        responses[index].height = height
+                        responses[index].result.CopyFrom(result)
+                    else:
+                        future.cancel()
+                        self._forget_waiter(responses[index].transaction_id, future)
         return responses
 
     def _wait_for_commit(
@@ -609,11 +623,14 @@ class Node:
         if location is None and request.wait_timeout_ms > 0:
             future = self._wait_for_commit(request.transaction_id)
             timeout_s = _bounded_wait_ms(request.wait_timeout_ms, 0) / 1000
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(future), timeout_s)
-            if not future.done():
-                future.cancel()
-            self._forget_waiter(request.transaction_id, future)
+            try:
+                await asyncio.wait([future], timeout=timeout_s)
+            finally:
+                if future.done() and not future.cancelled():
+                    future.exception()  # read, so that a shutdown error is not reported unread
+                else:
+                    future.cancel()
+                self._forget_waiter(request.transaction_id, future)
             location = self.store.find_transaction(request.transaction_id)
         if location is None:
             raise NotFoundError("no committed transaction has this id")
@@ -731,14 +748,32 @@ def _now_ms() -> int:
 
 
 class _HttpServer:
-    """uvicorn on our event loop, without its own signal handling (the node owns the signals)."""
+    """uvicorn on our event loop, without its own signal handling (the node owns the signals).
+
+    The listening socket is bound here, at construction, so that a taken or invalid address is
+    a ConfigurationError before the node announces itself, not an exit deep inside uvicorn.
+    """
 
     def __init__(self, app: object, address: str) -> None:
-        host, _, port = address.rpartition(":")
+        host, _, port_text = address.rpartition(":")
+        host = host.strip("[]")
+        try:
+            port = int(port_text)
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            self._socket = socket.socket(family, socket.SOCK_STREAM)
+        except (ValueError, OSError) as error:
+            raise ConfigurationError(f"invalid HTTP address {address!r}: {error}") from None
+        try:
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            self._socket.bind((host, port))
+            self._socket.listen(2048)
+        except OSError as error:
+            self._socket.close()
+            raise ConfigurationError(
+                f"cannot listen on {address} for HTTP: {error.strerror or error}"
+            ) from None
         config = uvicorn.Config(
             app,  # type: ignore[arg-type]
-            host=host.strip("[]"),
-            port=int(port),
             log_level="warning",
             lifespan="off",
             access_log=False,
@@ -755,7 +790,13 @@ class _HttpServer:
         self._server.should_exit = value
 
     async def serve(self) -> None:
-        await self._server.serve()
+        try:
+            await self._server.serve(sockets=[self._socket])
+        except SystemExit:
+            # uvicorn exits the process on start-up failures; a node reports and stops instead.
+            raise ConfigurationError("the HTTP server could not start") from None
+        finally:
+            self._socket.close()
 
 
 def run_node(home: Path, *, on_started: Callable[[Node], None] | None = None) -> None:
