@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/state_tree.py [--keys 100000] [--updates 10000] [--rounds 7]
         [--insert-fraction 0.3] [--delete-fraction 0.05] [--hash sha256|sm3] [--profile]
+        [--gc default|freeze|off]
 
 The tree is built with --keys keys at version 0 and kept in a dict (the in-memory NodeReader).
 Each timed round applies --updates changes (updates of existing keys, new keys and deletions in
@@ -13,6 +14,7 @@ same dict, so every node it touches is read and decoded. Hashing of keys and val
 from __future__ import annotations
 
 import argparse
+import gc
 import hashlib
 import random
 import statistics
@@ -89,6 +91,15 @@ def timed(function: Callable[[], object]) -> tuple[float, object]:
     return (time.perf_counter() - start) * 1000, result
 
 
+def timed_with_cpu(function: Callable[[], object]) -> tuple[float, float, object]:
+    """Wall-clock and this thread's CPU milliseconds: CPU time shows the cost of the code itself
+    when other processes share the machine."""
+    start = time.perf_counter()
+    start_cpu = time.thread_time()
+    result = function()
+    return (time.perf_counter() - start) * 1000, (time.thread_time() - start_cpu) * 1000, result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--keys", type=int, default=100_000)
@@ -99,6 +110,12 @@ def main() -> None:
     parser.add_argument("--hash", choices=["sha256", "sm3"], default="sha256")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true", help="profile the warm rounds")
+    parser.add_argument(
+        "--gc",
+        choices=["default", "freeze", "off"],
+        default="default",
+        help="after the build: leave the garbage collector alone, gc.freeze(), or also disable it",
+    )
     arguments = parser.parse_args()
 
     hash_function = sha256 if arguments.hash == "sha256" else sm3
@@ -122,12 +139,18 @@ def main() -> None:
     recompute_ms, root = timed(lambda: compute_root(genesis, hash_function))
     assert root == built.root_hash
     print(f"compute_root from scratch over {arguments.keys} keys: {recompute_ms:.0f} ms")
+    if arguments.gc != "default":
+        gc.collect()
+        gc.freeze()
+        if arguments.gc == "off":
+            gc.disable()
 
     profiler = None
     if arguments.profile:
         profiler = Profiler(interval=0.0005)
 
     warm_ms: list[float] = []
+    warm_cpu_ms: list[float] = []
     new_node_counts: list[int] = []
     stale_counts: list[int] = []
     version = 0
@@ -143,11 +166,14 @@ def main() -> None:
         version += 1
         if profiler is not None:
             profiler.start()
-        elapsed_ms, update = timed(lambda: tree.apply(version, updates))  # noqa: B023
+        elapsed_ms, cpu_ms, update = timed_with_cpu(
+            lambda: tree.apply(version, updates)  # noqa: B023
+        )
         if profiler is not None:
             profiler.stop()
         assert isinstance(update, TreeUpdate)
         warm_ms.append(elapsed_ms)
+        warm_cpu_ms.append(cpu_ms)
         new_node_counts.append(len(update.new_nodes))
         stale_counts.append(len(update.stale_node_keys))
         reader.write(update)
@@ -164,11 +190,12 @@ def main() -> None:
     )
     cold_tree = StateTree(hash_function, reader)
     version += 1
-    cold_ms, cold_update = timed(lambda: cold_tree.apply(version, updates))
+    cold_ms, cold_cpu_ms, cold_update = timed_with_cpu(lambda: cold_tree.apply(version, updates))
     assert isinstance(cold_update, TreeUpdate)
     reader.write(cold_update)
     cold_tree.committed(cold_update)
     apply_to(current, updates)
+    assert cold_update.root_hash == compute_root(current, hash_function)
 
     print(
         f"apply {arguments.updates} updates ({arguments.insert_fraction:.0%} new keys, "
@@ -176,9 +203,13 @@ def main() -> None:
     )
     print(
         f"  warm cache: median {statistics.median(warm_ms):.1f} ms, "
-        f"min {min(warm_ms):.1f} ms, max {max(warm_ms):.1f} ms over {len(warm_ms)} rounds"
+        f"min {min(warm_ms):.1f} ms, max {max(warm_ms):.1f} ms over {len(warm_ms)} rounds; "
+        f"CPU median {statistics.median(warm_cpu_ms):.1f} ms, min {min(warm_cpu_ms):.1f} ms"
     )
-    print(f"  cold cache: {cold_ms:.1f} ms (every node read from the dict and decoded)")
+    print(
+        f"  cold cache: {cold_ms:.1f} ms, CPU {cold_cpu_ms:.1f} ms "
+        "(every node read from the dict and decoded)"
+    )
     print(
         f"  per version: {statistics.median(new_node_counts):.0f} new nodes, "
         f"{statistics.median(stale_counts):.0f} stale nodes"

@@ -18,6 +18,7 @@ from causeway.types.encoding import (
     sign_bytes,
     transaction_id,
 )
+from causeway.types.merkle import merkle_proof, merkle_root, verify_merkle_proof
 
 __all__ = [
     "BLOCK_VERSION",
@@ -34,6 +35,9 @@ __all__ = [
     "decode_transaction",
     "encode",
     "genesis_hash",
+    "merkle_proof",
+    "merkle_root",
     "sign_bytes",
     "transaction_id",
+    "verify_merkle_proof",
 ]

@@ -1,0 +1,113 @@
+"""The canonical encoding rules that docs/wire-format.md promises."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from causeway.errors import DecodeError, LimitExceededError
+from causeway.types import (
+    DOMAIN_TRANSACTION,
+    SIGN_DOCUMENT_VERSION,
+    block_hash,
+    decode,
+    decode_transaction,
+    encode,
+    sign_bytes,
+    transaction_id,
+)
+from causeway.types.v1 import types_pb2
+
+
+def sha256(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def body() -> types_pb2.TransactionBody:
+    return types_pb2.TransactionBody(
+        version=1,
+        chain_id="chain",
+        nonce=b"\x01\x02",
+        timestamp_ms=1_700_000_000_000,
+        expiry_ms=1_700_000_060_000,
+        contract="kv",
+        method="put",
+        arguments=b"\x0a\x01a",
+        sender="org1/alice",
+    )
+
+
+@given(
+    st.builds(
+        types_pb2.CommitVote,
+        height=st.integers(0, 2**64 - 1),
+        round=st.integers(0, 2**32 - 1),
+        block_hash=st.binary(max_size=40),
+    )
+)
+def test_encode_then_decode_is_the_identity(vote: types_pb2.CommitVote) -> None:
+    data = encode(vote)
+    assert decode(types_pb2.CommitVote, data, bytes_max=1000) == vote
+    assert encode(decode(types_pb2.CommitVote, data, bytes_max=1000)) == data
+
+
+def test_fields_are_written_in_number_order_without_defaults() -> None:
+    vote = types_pb2.CommitVote(height=1, round=0, block_hash=b"\xaa")
+    assert encode(vote) == bytes.fromhex("08011a01aa")
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (bytes.fromhex("1a01aa0801"), "fields out of order"),
+        (bytes.fromhex("08010802"), "a field repeated"),
+        (bytes.fromhex("088100"), "a non-minimal varint"),
+        (bytes.fromhex("08000801"), "an explicit default value"),
+        (bytes.fromhex("08012001"), "an unknown field"),
+        (bytes.fromhex("08011a05aa"), "a truncated field"),
+    ],
+)
+def test_non_canonical_bytes_are_refused(data: bytes, why: str) -> None:
+    with pytest.raises(DecodeError):
+        decode(types_pb2.CommitVote, data, bytes_max=1000)
+
+
+def test_the_size_limit_comes_first() -> None:
+    data = encode(types_pb2.CommitVote(height=1, block_hash=b"x" * 100))
+    with pytest.raises(LimitExceededError):
+        decode(types_pb2.CommitVote, data, bytes_max=len(data) - 1)
+    decode(types_pb2.CommitVote, data, bytes_max=len(data))
+
+
+def test_sign_bytes_are_an_encoded_sign_document() -> None:
+    payload = encode(body())
+    signed = sign_bytes(DOMAIN_TRANSACTION, "chain", payload)
+    document = decode(types_pb2.SignDocument, signed, bytes_max=10_000)
+    assert document.version == SIGN_DOCUMENT_VERSION
+    assert document.domain == "transaction"
+    assert document.chain_id == "chain"
+    assert document.payload == payload
+    assert sign_bytes("endorsement", "chain", payload) != signed
+    assert sign_bytes(DOMAIN_TRANSACTION, "other-chain", payload) != signed
+
+
+def test_ids_and_hashes() -> None:
+    encoded_body = encode(body())
+    transaction = types_pb2.Transaction(body=encoded_body, signature=b"signature")
+    decoded = decode_transaction(encode(transaction), hash_function=sha256, bytes_max=10_000)
+    assert decoded.id == transaction_id(encoded_body, sha256) == sha256(encoded_body)
+    assert decoded.body == body()
+    # The signature is not part of the id.
+    resigned = types_pb2.Transaction(body=encoded_body, signature=b"another signature")
+    assert decode_transaction(resigned, hash_function=sha256, bytes_max=10_000).id == decoded.id
+    header = types_pb2.BlockHeader(version=1, chain_id="chain", height=1)
+    assert block_hash(header, sha256) == sha256(encode(header))
+
+
+def test_a_transaction_with_a_non_canonical_body_is_refused() -> None:
+    transaction = types_pb2.Transaction(body=encode(body()) + bytes.fromhex("0801"))
+    with pytest.raises(DecodeError):
+        decode_transaction(encode(transaction), hash_function=sha256, bytes_max=10_000)
