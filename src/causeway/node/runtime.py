@@ -411,7 +411,7 @@ class Node:
         self.admission = self._make_admission()
 
     def _after_commit(self, committed: _CommittedBlock) -> None:
-        self.engine.block_committed(committed.height, _now_ms())
+        self.engine.block_committed(committed.height)
         # Followers (SDK streams, the bench) ask for the newest blocks right away: serve those
         # from memory instead of reading back and decoding what was just written.
         self._recent_blocks[committed.height] = committed.event

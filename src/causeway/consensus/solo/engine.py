@@ -2,7 +2,10 @@
 
 Pure: time comes in as a value, nothing is read from the clock, the disk or the network. A block
 is cut when transactions are waiting and either the block interval has passed since the previous
-block or enough transactions wait to fill a block, so load fills blocks and idleness makes none.
+block was started or enough transactions wait to fill a block, so load fills blocks and idleness
+makes none. The interval counts from the start of the previous block, not its commit: under load a
+block takes longer than the interval to build, and the next one should start at once rather than
+leave the node idle for another interval.
 """
 
 from __future__ import annotations
@@ -38,15 +41,16 @@ class SoloEngine:
         if not (interval_passed or block_full):
             return []
         self._proposing = self.last_height + 1
+        self._last_block_time_ms = now_ms
         return [ProposeBlock(self._proposing)]
 
-    def block_committed(self, height: int, now_ms: int) -> None:
+    def block_committed(self, height: int) -> None:
         if height != self.last_height + 1:
             raise InvariantError(f"committed height {height} after {self.last_height}")
         self.last_height = height
         self._proposing = None
-        self._last_block_time_ms = now_ms
 
     def proposal_abandoned(self) -> None:
         """The runtime could not build the proposed block (nothing valid to include)."""
         self._proposing = None
+        self._last_block_time_ms = None
