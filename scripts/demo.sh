@@ -32,8 +32,10 @@ echo "==> causeway bench: a batch of 2,000 signed ledger transfers"
 "$causeway" bench --workload ledger-transfer --transactions 2000 --network "$NETWORK" \
   --node 127.0.0.1:7050
 
-echo "==> causeway block get latest"
-"$causeway" block get latest --node 127.0.0.1:7050 --identity "$client"
+echo "==> causeway block get latest   (first rows; the whole block is in $NETWORK/latest-block.txt)"
+COLUMNS=${COLUMNS:-120} "$causeway" block get latest --node 127.0.0.1:7050 --identity "$client" \
+  >"$NETWORK/latest-block.txt"
+head -n 24 "$NETWORK/latest-block.txt"
 
 echo "==> causeway state get --kv greeting --proof, then verified offline"
 "$causeway" state get --kv greeting --proof --out "$NETWORK/greeting-proof.json" \
