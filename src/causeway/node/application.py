@@ -1,0 +1,276 @@
+"""Blocks built and checked by real execution: the consensus.Application of a replicated node.
+
+A proposer builds a block from its mempool and executes it; every other validator re-executes a
+proposed block and accepts it only if the header's roots match its own results. Both keep the
+execution (results, state changes, tree update) by block hash, so that when consensus commits a
+block it is written without being executed a third time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from causeway.crypto import BatchVerifier, CryptoProfile, load_public_key
+from causeway.errors import CausewayError
+from causeway.execution import Executor
+from causeway.state import StateTree, TreeUpdate
+from causeway.storage import Store
+from causeway.types import (
+    BLOCK_VERSION,
+    DOMAIN_TRANSACTION,
+    DecodedTransaction,
+    block_hash,
+    decode_transaction,
+    encode,
+    merkle_root,
+    sign_bytes,
+)
+from causeway.types.v1 import types_pb2
+
+ZERO_HASH = bytes(32)
+# Executions kept for blocks proposed but not (yet) committed: a few rounds' worth.
+EXECUTIONS_CACHED_MAX = 16
+
+
+@dataclass(slots=True)
+class ExecutedBlock:
+    block: types_pb2.Block
+    block_hash: bytes
+    transactions: list[DecodedTransaction]
+    results: list[types_pb2.TransactionResult]
+    changes: dict[bytes, bytes | None]
+    tree_update: TreeUpdate
+
+
+class VerifiedTransactionCache:
+    """Ids of transactions whose signatures this node already checked (admission or a block).
+
+    A transaction is verified once per node: at admission, or when a block brings one this node
+    never saw. Bounded, oldest first out.
+    """
+
+    def __init__(self, entries_max: int = 500_000) -> None:
+        self._entries_max = entries_max
+        self._ids: OrderedDict[bytes, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add_many(self, ids: Sequence[bytes]) -> None:
+        with self._lock:
+            for transaction_id in ids:
+                self._ids[transaction_id] = None
+            while len(self._ids) > self._entries_max:
+                self._ids.popitem(last=False)
+
+    def __contains__(self, transaction_id: object) -> bool:
+        return transaction_id in self._ids
+
+
+class ExecutionApplication:
+    def __init__(
+        self,
+        *,
+        chain_id: str,
+        profile: CryptoProfile,
+        genesis_hash: bytes,
+        validator_set_hash: bytes,
+        store: Store,
+        tree: StateTree,
+        executor: Executor,
+        verifier: BatchVerifier,
+        verified: VerifiedTransactionCache,
+        take_transactions: Callable[[int, int, int], list[DecodedTransaction]],
+        block_limits: Callable[[], tuple[int, int]],
+    ) -> None:
+        self.chain_id = chain_id
+        self.profile = profile
+        self.genesis_hash = genesis_hash
+        self.validator_set_hash = validator_set_hash
+        self.store = store
+        self.tree = tree
+        self.executor = executor
+        self.verifier = verifier
+        self.verified = verified
+        self._take_transactions = take_transactions
+        self._block_limits = block_limits
+        self._executions: OrderedDict[bytes, ExecutedBlock] = OrderedDict()
+
+    # ------------------------------------------------------------------ consensus.Application
+
+    def block_hash(self, block: types_pb2.Block) -> bytes:
+        return block_hash(block.header, self.profile.hash)
+
+    def build_block(
+        self, height: int, round_number: int, time_ms: int, proposer: str
+    ) -> types_pb2.Block:
+        previous_hash, previous_time_ms = self._previous(height)
+        transactions_max, bytes_max = self._block_limits()
+        candidates = self._take_transactions(transactions_max, bytes_max, time_ms)
+        committed = self.store.has_transactions([t.id for t in candidates]) if candidates else []
+        transactions = [t for t, done in zip(candidates, committed, strict=True) if not done]
+        executed = self._execute(
+            height, max(time_ms, previous_time_ms), proposer, previous_hash, transactions
+        )
+        return executed.block
+
+    def validate_block(self, block: types_pb2.Block) -> bool:
+        """Whether the block extends our chain and its roots match our own execution of it."""
+        header = block.header
+        if (
+            self.block_hash(block) in self._executions
+            and header.height == self.store.latest_height() + 1
+        ):
+            # Built or already checked here; the hash covers the parent, so the state it was
+            # executed on is the one it extends.
+            return True
+        try:
+            previous_hash, previous_time_ms = self._previous(header.height)
+        except CausewayError:
+            return False
+        if (
+            header.version != BLOCK_VERSION
+            or header.chain_id != self.chain_id
+            or header.height != self.store.latest_height() + 1
+            or header.previous_hash != previous_hash
+            or header.time_ms < previous_time_ms
+            or header.genesis_hash != self.genesis_hash
+            or header.validator_set_hash != self.validator_set_hash
+            or header.next_validator_set_hash != self.validator_set_hash
+            or header.transaction_count != len(block.transactions)
+        ):
+            return False
+        transactions = self._verified_transactions(block.transactions)
+        if transactions is None:
+            return False
+        ids = [t.id for t in transactions]
+        if len(set(ids)) != len(ids) or any(self.store.has_transactions(ids)):
+            return False
+        executed = self._execute(
+            header.height, header.time_ms, header.proposer, previous_hash, transactions
+        )
+        ours = executed.block.header
+        return (
+            ours.transactions_root == header.transactions_root
+            and ours.results_root == header.results_root
+            and ours.state_root == header.state_root
+            and executed.block_hash == self.block_hash(block)
+        )
+
+    # ------------------------------------------------------------------ for the runtime
+
+    def executed(self, block: types_pb2.Block) -> ExecutedBlock | None:
+        """The execution of a block this node built or validated, or, failing that, a fresh one
+        (a block that arrived by block sync, already certified by the validators)."""
+        hash_of_block = self.block_hash(block)
+        cached = self._executions.get(hash_of_block)
+        if cached is not None:
+            return cached
+        header = block.header
+        transactions = self._verified_transactions(block.transactions)
+        if transactions is None:
+            return None
+        executed = self._execute(
+            header.height, header.time_ms, header.proposer, header.previous_hash, transactions
+        )
+        return executed if executed.block_hash == hash_of_block else None
+
+    def forget_below(self, height: int) -> None:
+        for key in [k for k, v in self._executions.items() if v.block.header.height <= height]:
+            del self._executions[key]
+
+    # ------------------------------------------------------------------ internals
+
+    def _previous(self, height: int) -> tuple[bytes, int]:
+        if height <= 1:
+            return ZERO_HASH, 0
+        header = self.store.get_header(height - 1)
+        return block_hash(header, self.profile.hash), header.time_ms
+
+    def _verified_transactions(
+        self, transactions: Sequence[types_pb2.Transaction]
+    ) -> list[DecodedTransaction] | None:
+        """Decodes a block's transactions and checks the signatures not checked before."""
+        config = self.executor.get_config(_StoreReader(self.store))
+        decoded: list[DecodedTransaction] = []
+        pending: list[tuple[int, DecodedTransaction]] = []
+        try:
+            for transaction in transactions:
+                item = decode_transaction(
+                    transaction,
+                    hash_function=self.profile.hash,
+                    bytes_max=config.transaction_bytes_max,
+                )
+                decoded.append(item)
+                if item.id not in self.verified:
+                    pending.append((len(decoded) - 1, item))
+        except CausewayError:
+            return None
+        items = []
+        reader = _StoreReader(self.store)
+        for _, item in pending:
+            member = self.executor.get_member(reader, item.body.sender)
+            if member is None:
+                return None
+            try:
+                key = load_public_key(member.algorithm, member.public_key)
+            except CausewayError:
+                return None
+            document = sign_bytes(DOMAIN_TRANSACTION, self.chain_id, item.transaction.body)
+            items.append((key, document, item.transaction.signature))
+        if items and not all(self.verifier.verify_many(items)):
+            return None
+        self.verified.add_many([item.id for _, item in pending])
+        return decoded
+
+    def _execute(
+        self,
+        height: int,
+        time_ms: int,
+        proposer: str,
+        previous_hash: bytes,
+        transactions: list[DecodedTransaction],
+    ) -> ExecutedBlock:
+        with self.store.latest_state() as view:
+            execution = self.executor.execute_block(view, transactions, height, time_ms)
+        tree_update = self.tree.apply(height, execution.changes)
+        header = types_pb2.BlockHeader(
+            version=BLOCK_VERSION,
+            chain_id=self.chain_id,
+            height=height,
+            previous_hash=previous_hash,
+            time_ms=time_ms,
+            proposer=proposer,
+            transactions_root=merkle_root([t.id for t in transactions], self.profile.hash),
+            results_root=merkle_root([encode(r) for r in execution.results], self.profile.hash),
+            state_root=tree_update.root_hash,
+            validator_set_hash=self.validator_set_hash,
+            next_validator_set_hash=self.validator_set_hash,
+            transaction_count=len(transactions),
+            genesis_hash=self.genesis_hash,
+        )
+        block = types_pb2.Block(header=header, transactions=[t.transaction for t in transactions])
+        executed = ExecutedBlock(
+            block=block,
+            block_hash=block_hash(header, self.profile.hash),
+            transactions=transactions,
+            results=list(execution.results),
+            changes=dict(execution.changes),
+            tree_update=tree_update,
+        )
+        self._executions[executed.block_hash] = executed
+        while len(self._executions) > EXECUTIONS_CACHED_MAX:
+            self._executions.popitem(last=False)
+        return executed
+
+
+class _StoreReader:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._store.get_state(key)
+
+    def range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
+        return self._store.range_state(prefix, start_after, limit)

@@ -1,0 +1,149 @@
+"""The replicated node's Application: blocks built by one node are accepted by another only when
+their roots match a re-execution."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from causeway.contracts.v1 import contracts_pb2
+from causeway.crypto import BatchVerifier, get_profile
+from causeway.execution import Executor, genesis_state
+from causeway.network import build_network
+from causeway.network.description import NetworkDescription
+from causeway.node.application import ExecutionApplication, VerifiedTransactionCache
+from causeway.sdk import Identity, build_transaction
+from causeway.state import StateTree
+from causeway.storage import Store
+from causeway.types import DecodedTransaction, decode_transaction, encode, genesis_hash
+from causeway.types.v1 import types_pb2
+
+
+@dataclass
+class Replica:
+    store: Store
+    application: ExecutionApplication
+    pending: list[DecodedTransaction]
+
+
+def make_replica(network: NetworkDescription, path: Path, verifier: BatchVerifier) -> Replica:
+    genesis = network.genesis
+    profile = get_profile(genesis.crypto_profile)
+    store = Store(path, map_size_bytes=64 << 20)
+    tree = StateTree(profile.hash, store)
+    state = genesis_state(genesis)
+    update = tree.apply(0, state)
+    store.save_genesis(encode(genesis), state, update)
+    tree.committed(update)
+    pending: list[DecodedTransaction] = []
+    application = ExecutionApplication(
+        chain_id=genesis.chain_id,
+        profile=profile,
+        genesis_hash=genesis_hash(genesis, profile.hash),
+        validator_set_hash=profile.hash(encode(genesis.validators)),
+        store=store,
+        tree=tree,
+        executor=Executor(genesis, profile),
+        verifier=verifier,
+        verified=VerifiedTransactionCache(),
+        take_transactions=lambda count, size, now: pending[:count],
+        block_limits=lambda: (1000, 1 << 20),
+    )
+    return Replica(store, application, pending)
+
+
+@pytest.fixture(scope="module")
+def network() -> NetworkDescription:
+    return build_network(2, "intl", "solo", now_ms=int(time.time() * 1000))
+
+
+@pytest.fixture
+def replicas(network: NetworkDescription, tmp_path: Path) -> Iterator[tuple[Replica, Replica]]:
+    with BatchVerifier(threads=1) as verifier:
+        first = make_replica(network, tmp_path / "first", verifier)
+        second = make_replica(network, tmp_path / "second", verifier)
+        try:
+            yield first, second
+        finally:
+            first.store.close()
+            second.store.close()
+
+
+def signed_puts(network: NetworkDescription, count: int) -> list[DecodedTransaction]:
+    member = network.member("org1/client")
+    identity = Identity(member.member_id, member.key)
+    profile = get_profile(network.genesis.crypto_profile)
+    return [
+        decode_transaction(
+            build_transaction(
+                identity,
+                network.genesis.chain_id,
+                "kv",
+                "put",
+                contracts_pb2.KvPutArguments(key=b"k%d" % index, value=b"v"),
+            ),
+            hash_function=profile.hash,
+            bytes_max=1 << 16,
+        )
+        for index in range(count)
+    ]
+
+
+def test_a_built_block_is_accepted_by_another_replica(
+    network: NetworkDescription, replicas: tuple[Replica, Replica]
+) -> None:
+    first, second = replicas
+    first.pending.extend(signed_puts(network, 5))
+    block = first.application.build_block(1, 0, int(time.time() * 1000), "org1/node1")
+    assert block.header.transaction_count == 5
+    assert second.application.validate_block(block)
+    executed = second.application.executed(block)
+    assert executed is not None
+    assert executed.block_hash == first.application.block_hash(block)
+    assert all(r.status == types_pb2.RESULT_STATUS_OK for r in executed.results)
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    ["state_root", "results_root", "transactions_root", "height", "previous_hash", "chain_id"],
+)
+def test_a_block_with_wrong_header_fields_is_refused(
+    network: NetworkDescription, replicas: tuple[Replica, Replica], tamper: str
+) -> None:
+    first, second = replicas
+    first.pending.extend(signed_puts(network, 2))
+    block = first.application.build_block(1, 0, int(time.time() * 1000), "org1/node1")
+    header = block.header
+    if tamper == "height":
+        header.height = 2
+    elif tamper == "chain_id":
+        header.chain_id = "another-chain"
+    else:
+        setattr(header, tamper, bytes(32))
+    assert not second.application.validate_block(block)
+
+
+def test_a_block_with_a_forged_transaction_signature_is_refused(
+    network: NetworkDescription, replicas: tuple[Replica, Replica]
+) -> None:
+    first, second = replicas
+    first.pending.extend(signed_puts(network, 3))
+    block = first.application.build_block(1, 0, int(time.time() * 1000), "org1/node1")
+    signature = bytearray(block.transactions[1].signature)
+    signature[-1] ^= 1
+    block.transactions[1].signature = bytes(signature)
+    assert not second.application.validate_block(block)
+
+
+def test_a_block_repeating_a_transaction_is_refused(
+    network: NetworkDescription, replicas: tuple[Replica, Replica]
+) -> None:
+    first, second = replicas
+    transactions = signed_puts(network, 1)
+    first.pending.extend(transactions + transactions)
+    block = first.application.build_block(1, 0, int(time.time() * 1000), "org1/node1")
+    assert not second.application.validate_block(block)
