@@ -123,7 +123,7 @@ def test_a_block_with_wrong_header_fields_is_refused(
     elif tamper == "chain_id":
         header.chain_id = "another-chain"
     else:
-        setattr(header, tamper, bytes(32))
+        setattr(header, tamper, b"\x01" * 32)
     assert not second.application.validate_block(block)
 
 
