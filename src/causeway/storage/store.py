@@ -974,6 +974,32 @@ class Store:
         with self._write() as txn:
             txn.put(key, encode_record(bytes(value)), db=self._meta)
 
+    def put_meta_records(self, records: Sequence[tuple[str, bytes]]) -> None:
+        """Durably stores several named blobs in one synced transaction, in order; an empty value
+        deletes the record (consensus cores use this to truncate logs)."""
+        keys = [(self._meta_key(name), value) for name, value in records]
+        with self._write() as txn:
+            for key, value in keys:
+                if value:
+                    txn.put(key, encode_record(bytes(value)), db=self._meta)
+                else:
+                    txn.delete(key, db=self._meta)
+
+    def meta_records(self, prefix: str) -> dict[str, bytes]:
+        """Every named blob whose name starts with prefix (a consensus core's records)."""
+        start = schema.encode_meta_name(prefix)
+        records: dict[str, bytes] = {}
+        with self._read() as txn:
+            cursor = txn.cursor(self._meta)
+            if not cursor.set_range(start):
+                return records
+            for key, value in cursor:
+                if not key.startswith(start):
+                    break
+                name = key[len(schema.META_NAMED_PREFIX) :].decode()
+                records[name] = decode_record(DB_META, key, value)
+        return records
+
     def get_meta(self, name: str) -> bytes | None:
         key = self._meta_key(name)
         with self._read() as txn:
