@@ -16,7 +16,13 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from causeway.cli import bench_command, chain_commands, init_command, node_command
+from causeway.cli import (
+    bench_command,
+    chain_commands,
+    devnet_command,
+    init_command,
+    node_command,
+)
 from causeway.cli.output import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -156,6 +162,7 @@ init_command.register(app)
 node_command.register(app)
 chain_commands.register(app)
 bench_command.register(app)
+devnet_command.register(app)
 
 
 def main() -> None:

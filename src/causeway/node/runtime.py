@@ -696,6 +696,8 @@ class Node:
             mempool_size=len(self.mempool),
             genesis_hash=self.genesis_hash,
             earliest_state_height=self._earliest_state_height() if latest else 0,
+            role="solo",
+            peers_connected=0,
         )
 
     async def _wait_for_block_after(self, height: int) -> None:

@@ -396,6 +396,8 @@ class GetStatusResponse(_message.Message):
     MEMPOOL_SIZE_FIELD_NUMBER: _builtins.int
     GENESIS_HASH_FIELD_NUMBER: _builtins.int
     EARLIEST_STATE_HEIGHT_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    PEERS_CONNECTED_FIELD_NUMBER: _builtins.int
     chain_id: _builtins.str
     height: _builtins.int
     latest_block_hash: _builtins.bytes
@@ -405,6 +407,11 @@ class GetStatusResponse(_message.Message):
     mempool_size: _builtins.int
     genesis_hash: _builtins.bytes
     earliest_state_height: _builtins.int
+    role: _builtins.str
+    """"solo", or the node's current consensus role: "leader", "follower", "candidate" (raft),
+    "proposer", "validator" (tbft), "syncing".
+    """
+    peers_connected: _builtins.int
     def __init__(
         self,
         *,
@@ -417,10 +424,12 @@ class GetStatusResponse(_message.Message):
         mempool_size: _builtins.int = ...,
         genesis_hash: _builtins.bytes = ...,
         earliest_state_height: _builtins.int = ...,
+        role: _builtins.str = ...,
+        peers_connected: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chain_id", b"chain_id", "consensus", b"consensus", "crypto_profile", b"crypto_profile", "earliest_state_height", b"earliest_state_height", "genesis_hash", b"genesis_hash", "height", b"height", "latest_block_hash", b"latest_block_hash", "mempool_size", b"mempool_size", "node_id", b"node_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chain_id", b"chain_id", "consensus", b"consensus", "crypto_profile", b"crypto_profile", "earliest_state_height", b"earliest_state_height", "genesis_hash", b"genesis_hash", "height", b"height", "latest_block_hash", b"latest_block_hash", "mempool_size", b"mempool_size", "node_id", b"node_id", "peers_connected", b"peers_connected", "role", b"role"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,0 +1,156 @@
+"""A local network of node processes on loopback ports: what `causeway devnet` manages.
+
+Everything about a devnet lives under one folder: the network `causeway init` wrote, each node's
+log beside its home, and devnet.json with the process ids and addresses, so that `status`,
+`restart` and `down` work from any shell.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from causeway.errors import ConfigurationError
+from causeway.node.config import load_node_config
+
+DEVNET_FILE_NAME = "devnet.json"
+LOG_FILE_NAME = "node.log"
+STOP_TIMEOUT_S = 20.0
+START_TIMEOUT_S = 60.0
+
+
+@dataclass
+class DevnetNode:
+    name: str
+    home: str
+    pid: int
+    grpc_address: str
+    http_address: str
+
+
+def devnet_file(directory: Path) -> Path:
+    return directory / DEVNET_FILE_NAME
+
+
+def load_devnet(directory: Path) -> list[DevnetNode]:
+    path = devnet_file(directory)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigurationError(
+            f"no devnet in {directory} (no {DEVNET_FILE_NAME}): start one with causeway devnet up"
+        ) from None
+    except (OSError, ValueError) as error:
+        raise ConfigurationError(f"cannot read {path}: {error}") from None
+    try:
+        return [DevnetNode(**entry) for entry in document["nodes"]]
+    except (KeyError, TypeError) as error:
+        raise ConfigurationError(f"{path} is not a devnet description: {error}") from None
+
+
+def save_devnet(directory: Path, nodes: list[DevnetNode]) -> None:
+    path = devnet_file(directory)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(
+        json.dumps({"nodes": [asdict(node) for node in nodes]}, indent=2) + "\n", encoding="utf-8"
+    )
+    os.replace(temporary, path)
+
+
+def is_running(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # A zombie child of ours still answers kill(0): reap it if it has exited.
+    try:
+        reaped, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return reaped == 0
+
+
+def start_node_process(home: Path) -> int:
+    """Starts `causeway node start --home HOME` detached, logging to HOME/node.log."""
+    log = (home / LOG_FILE_NAME).open("ab")
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "causeway.cli", "node", "start", "--home", str(home)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    finally:
+        log.close()
+    return process.pid
+
+
+def describe_node(home: Path, pid: int) -> DevnetNode:
+    config = load_node_config(home)
+    return DevnetNode(
+        name=config.name,
+        home=str(home),
+        pid=pid,
+        grpc_address=config.grpc_address,
+        http_address=config.http_address,
+    )
+
+
+def stop_process(pid: int, timeout_s: float = STOP_TIMEOUT_S) -> bool:
+    """SIGTERM, then SIGKILL after timeout_s; True if it had to be killed."""
+    if not is_running(pid):
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not is_running(pid):
+            return False
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    while is_running(pid):
+        time.sleep(0.05)
+    return True
+
+
+def node_homes(directory: Path) -> list[Path]:
+    nodes = directory / "nodes"
+    homes = sorted(path for path in nodes.iterdir() if (path / "config.toml").is_file())
+    if not homes:
+        raise ConfigurationError(f"no node folders in {nodes}")
+    return homes
+
+
+# Addresses a node listens on, as they appear in config.toml; each gets the next port.
+_LISTEN_SETTINGS = ("grpc_address", "http_address", "listen_address")
+
+
+def assign_ports(homes: list[Path], port_base: int) -> None:
+    """Rewrites each node's listen addresses to consecutive ports from port_base, and every
+    peer address that named an old one (so the nodes still find each other)."""
+    renames: dict[str, str] = {}
+    port = port_base
+    for home in homes:
+        for line in (home / "config.toml").read_text(encoding="utf-8").splitlines():
+            setting, _, value = line.partition("=")
+            if setting.strip() in _LISTEN_SETTINGS:
+                old = value.strip().strip('"')
+                host = old.rpartition(":")[0] or "127.0.0.1"
+                renames[old] = f"{host}:{port}"
+                port += 1
+    for home in homes:
+        path = home / "config.toml"
+        text = path.read_text(encoding="utf-8")
+        for old, new in renames.items():
+            text = text.replace(f'"{old}"', f'"{new}"')
+        path.write_text(text, encoding="utf-8")
