@@ -44,7 +44,18 @@ def _expected_files(organisations: int, crypto: str) -> set[str]:
         for name in names:
             for file_name in ("key.pem", "member.json", certificate):
                 files.add(f"{organisation}/members/{name}/{file_name}")
-    for file_name in ("config.toml", "genesis.json", "key.pem", "member.json"):
+        if crypto == "gm":
+            files.add(f"{organisation}/tls-ca/key.pem")
+            files.add(f"{organisation}/tls-ca/ca.crt")
+    for file_name in (
+        "config.toml",
+        "genesis.json",
+        "key.pem",
+        "member.json",
+        "tls/node.key",
+        "tls/node.crt",
+        "tls/ca-bundle.pem",
+    ):
         files.add(f"nodes/node1/{file_name}")
     return files
 

@@ -19,6 +19,10 @@ from causeway.network.description import (
 from causeway.network.files import (
     GENESIS_FILE_NAME,
     MEMBER_FILE_NAME,
+    TLS_CA_BUNDLE_FILE_NAME,
+    TLS_CERTIFICATE_FILE_NAME,
+    TLS_DIRECTORY,
+    TLS_KEY_FILE_NAME,
     certificate_to_pem,
     check_target,
     genesis_from_json,
@@ -28,6 +32,13 @@ from causeway.network.files import (
     write_network,
 )
 from causeway.network.init import init_network, member_directory, node_directory
+from causeway.network.tls import (
+    NodeTlsMaterial,
+    TlsCertificateAuthority,
+    ca_bundle_pem,
+    issue_node_tls_certificate,
+    tls_certificate_authority,
+)
 
 __all__ = [
     "ADMIN_NAME",
@@ -36,18 +47,26 @@ __all__ = [
     "DEFAULT_CHAIN_ID",
     "GENESIS_FILE_NAME",
     "MEMBER_FILE_NAME",
+    "TLS_CA_BUNDLE_FILE_NAME",
+    "TLS_CERTIFICATE_FILE_NAME",
+    "TLS_DIRECTORY",
+    "TLS_KEY_FILE_NAME",
     "MemberMaterial",
     "NetworkDescription",
     "NodeDescription",
     "NodeSettings",
+    "NodeTlsMaterial",
     "OrganisationMaterial",
+    "TlsCertificateAuthority",
     "build_network",
+    "ca_bundle_pem",
     "certificate_to_pem",
     "check_target",
     "default_chain_config",
     "genesis_from_json",
     "genesis_to_json",
     "init_network",
+    "issue_node_tls_certificate",
     "member_directory",
     "member_document",
     "node_directory",
@@ -55,5 +74,6 @@ __all__ = [
     "node_settings",
     "organisation_name",
     "render_node_config",
+    "tls_certificate_authority",
     "write_network",
 ]

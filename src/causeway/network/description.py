@@ -17,6 +17,14 @@ from causeway.crypto import (
     issue_member_certificate,
 )
 from causeway.errors import ConfigurationError
+from causeway.network.tls import (
+    NodeTlsMaterial,
+    TlsCertificateAuthority,
+    ca_bundle_pem,
+    check_node_name,
+    issue_node_tls_certificate,
+    tls_certificate_authority,
+)
 from causeway.types.v1 import types_pb2
 
 GENESIS_VERSION = 1
@@ -30,6 +38,7 @@ DEFAULT_CERTIFICATE_VALID_DAYS = 3650
 
 GRPC_PORT_BASE = 7050
 HTTP_PORT_BASE = 8050
+PEER_PORT_BASE = 7150
 LISTEN_HOST = "127.0.0.1"
 
 KIBIBYTE = 1 << 10
@@ -66,6 +75,8 @@ class NodeSettings:
 
     grpc_address: str
     http_address: str
+    # Where the node listens for the other nodes (causeway.net); its peers dial this address.
+    peer_address: str = f"{LISTEN_HOST}:{PEER_PORT_BASE}"
     block_interval_ms: int = 100
     mempool_transactions_max: int = 200_000
     mempool_bytes_max: int = 256 * MEBIBYTE
@@ -99,11 +110,12 @@ class MemberMaterial:
 
 @dataclass(frozen=True, slots=True)
 class OrganisationMaterial:
-    """One organisation: its CA key, the Organisation record and its members."""
+    """One organisation: its CA key, the Organisation record, its members and its TLS CA."""
 
     organisation: types_pb2.Organisation
     ca_key: PrivateKey
     members: tuple[MemberMaterial, ...]
+    tls_authority: TlsCertificateAuthority
 
     @property
     def id(self) -> str:
@@ -117,11 +129,12 @@ class OrganisationMaterial:
 
 @dataclass(frozen=True, slots=True)
 class NodeDescription:
-    """A validator node: its name, the member it signs as, and its settings."""
+    """A validator node: its name, the member it signs as, its settings and its TLS identity."""
 
     name: str
     member: MemberMaterial
     settings: NodeSettings
+    tls: NodeTlsMaterial
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +155,10 @@ class NetworkDescription:
             if member.member_id == member_id:
                 return member
         raise ConfigurationError(f"no member {member_id!r} in this network")
+
+    def tls_ca_bundle(self) -> bytes:
+        """PEM certificates of every organisation's TLS CA: what each node trusts for peers."""
+        return ca_bundle_pem([organisation.tls_authority for organisation in self.organisations])
 
 
 def organisation_name(index: int) -> str:
@@ -165,6 +182,7 @@ def node_settings(node_index: int) -> NodeSettings:
     return NodeSettings(
         grpc_address=f"{LISTEN_HOST}:{GRPC_PORT_BASE + offset}",
         http_address=f"{LISTEN_HOST}:{HTTP_PORT_BASE + offset}",
+        peer_address=f"{LISTEN_HOST}:{PEER_PORT_BASE + offset}",
     )
 
 
@@ -252,8 +270,9 @@ def build_network(
 
     Every organisation `orgK` gets a CA and the members `admin` (ROLE_ADMIN) and `client`
     (ROLE_CLIENT). Validator node `nodeI` is a member of organisation `org((I-1) mod N + 1)` with
-    ROLE_CONSENSUS and voting power 1. Raises ConfigurationError (or CryptoError from the crypto
-    package) for arguments it cannot honour.
+    ROLE_CONSENSUS and voting power 1, and a P-256 TLS key and certificate issued by its
+    organisation's TLS CA (causeway.network.tls). Raises ConfigurationError (or CryptoError from
+    the crypto package) for arguments it cannot honour.
     """
     _check_arguments(organisations, crypto_profile, consensus, chain_id, validators)
     profile = get_profile(crypto_profile)
@@ -276,7 +295,14 @@ def build_network(
             ca_public_key=ca_public_key.raw,
             ca_certificate=ca_certificate,
         )
-        built.append(OrganisationMaterial(organisation=record, ca_key=ca_key, members=()))
+        tls_authority = tls_certificate_authority(
+            name, chosen_algorithm, ca_key, ca_certificate, valid_days
+        )
+        built.append(
+            OrganisationMaterial(
+                organisation=record, ca_key=ca_key, members=(), tls_authority=tls_authority
+            )
+        )
 
     members_by_organisation: list[list[MemberMaterial]] = [[] for _ in built]
     for position, organisation in enumerate(built):
@@ -296,10 +322,12 @@ def build_network(
     nodes: list[NodeDescription] = []
     for node_index in range(1, validators + 1):
         position = node_organisation_index(node_index, organisations) - 1
+        name = node_name(node_index)
+        check_node_name(name)
         node_member = _issue_member(
             chain_id=chain_id,
             organisation=built[position],
-            name=node_name(node_index),
+            name=name,
             roles=(types_pb2.ROLE_CONSENSUS,),
             algorithm=chosen_algorithm,
             valid_days=valid_days,
@@ -308,7 +336,12 @@ def build_network(
         members_by_organisation[position].append(node_member)
         nodes.append(
             NodeDescription(
-                name=node_name(node_index), member=node_member, settings=node_settings(node_index)
+                name=name,
+                member=node_member,
+                settings=node_settings(node_index),
+                tls=issue_node_tls_certificate(
+                    built[position].tls_authority, name, node_member.member_id, valid_days
+                ),
             )
         )
 
@@ -317,6 +350,7 @@ def build_network(
             organisation=organisation.organisation,
             ca_key=organisation.ca_key,
             members=tuple(members),
+            tls_authority=organisation.tls_authority,
         )
         for organisation, members in zip(built, members_by_organisation, strict=True)
     )

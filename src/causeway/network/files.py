@@ -4,8 +4,13 @@
 DIR/genesis.json                                    protobuf JSON of Genesis
 DIR/organisations/<org>/ca/key.pem, ca.crt (intl)
 DIR/organisations/<org>/members/<name>/member.json, key.pem, member.crt (intl) | credential.bin (gm)
+DIR/organisations/<org>/tls-ca/key.pem, ca.crt   (gm only: the P-256 CA of the nodes' TLS)
 DIR/nodes/<node>/config.toml, genesis.json, key.pem, member.json
+DIR/nodes/<node>/tls/node.key, node.crt, ca-bundle.pem
 ```
+
+The TLS files are what causeway.net needs (docs/peer-protocol.md): the node's transport key and
+certificate, and the TLS CA certificates of every organisation, which it trusts for its peers.
 
 The whole tree is first written into a hidden sibling folder and only then moved into place, so
 that a failure half way leaves no half-written network behind.
@@ -18,7 +23,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -42,6 +47,11 @@ CA_CERTIFICATE_FILE_NAME = "ca.crt"
 ORGANISATIONS_DIRECTORY = "organisations"
 NODES_DIRECTORY = "nodes"
 NODE_DATA_DIRECTORY = "data"
+TLS_DIRECTORY = "tls"
+TLS_CA_DIRECTORY = "tls-ca"
+TLS_KEY_FILE_NAME = "node.key"
+TLS_CERTIFICATE_FILE_NAME = "node.crt"
+TLS_CA_BUNDLE_FILE_NAME = "ca-bundle.pem"
 
 # What `--force` replaces: exactly the entries `causeway init` writes at the top of DIR.
 GENERATED_ENTRIES = (GENESIS_FILE_NAME, ORGANISATIONS_DIRECTORY, NODES_DIRECTORY)
@@ -93,8 +103,34 @@ def _toml_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=True)
 
 
-def render_node_config(node: NodeDescription) -> str:
-    """The text of a node's config.toml; paths are relative to the node's home folder."""
+def _render_peers(node: NodeDescription, peers: Sequence[NodeDescription]) -> list[str]:
+    lines = [
+        "[peers]",
+        f"listen_address = {_toml_string(node.settings.peer_address)}",
+        f"tls_key_file = {_toml_string(TLS_DIRECTORY + '/' + TLS_KEY_FILE_NAME)}",
+        f"tls_certificate_file = {_toml_string(TLS_DIRECTORY + '/' + TLS_CERTIFICATE_FILE_NAME)}",
+        f"tls_ca_bundle_file = {_toml_string(TLS_DIRECTORY + '/' + TLS_CA_BUNDLE_FILE_NAME)}",
+        "",
+    ]
+    for peer in peers:
+        if peer.name == node.name:
+            continue
+        lines += [
+            "[[peers.peer]]",
+            f"name = {_toml_string(peer.name)}",
+            f"member_id = {_toml_string(peer.member.member_id)}",
+            f"address = {_toml_string(peer.settings.peer_address)}",
+            "",
+        ]
+    return lines
+
+
+def render_node_config(node: NodeDescription, peers: Sequence[NodeDescription] = ()) -> str:
+    """The text of a node's config.toml; paths are relative to the node's home folder.
+
+    ``peers`` are the network's nodes (the node itself is skipped): each becomes a
+    ``[[peers.peer]]`` entry that the node dials at the peer's ``peer_address``.
+    """
     settings = node.settings
     return "\n".join(
         [
@@ -128,6 +164,7 @@ def render_node_config(node: NodeDescription) -> str:
             f"level = {_toml_string(settings.log_level)}",
             f"format = {_toml_string(settings.log_format)}",
             "",
+            *_render_peers(node, peers),
         ]
     )
 
@@ -176,6 +213,16 @@ def _write_tree(root: Path, network: NetworkDescription) -> None:
                 organisation_directory / "ca" / CA_CERTIFICATE_FILE_NAME,
                 certificate_to_pem(organisation.ca_certificate),
             )
+        if not organisation.tls_authority.shared_with_member_ca:
+            _write_key(
+                organisation_directory / TLS_CA_DIRECTORY / KEY_FILE_NAME,
+                organisation.tls_authority.key_pem(),
+            )
+            _write_file(
+                organisation_directory / TLS_CA_DIRECTORY / CA_CERTIFICATE_FILE_NAME,
+                organisation.tls_authority.certificate_pem(),
+                PUBLIC_FILE_MODE,
+            )
         for member in organisation.members:
             member_directory = organisation_directory / "members" / member.name
             _write_member_identity(member_directory, member, network)
@@ -190,11 +237,18 @@ def _write_tree(root: Path, network: NetworkDescription) -> None:
                     member_directory / MEMBER_CERTIFICATE_FILE_NAME,
                     certificate_to_pem(member.member.certificate),
                 )
+    ca_bundle = network.tls_ca_bundle()
     for node in network.nodes:
         node_directory = root / NODES_DIRECTORY / node.name
-        _write_text(node_directory / CONFIG_FILE_NAME, render_node_config(node))
+        _write_text(node_directory / CONFIG_FILE_NAME, render_node_config(node, network.nodes))
         _write_text(node_directory / GENESIS_FILE_NAME, genesis_text)
         _write_member_identity(node_directory, node.member, network)
+        tls_directory = node_directory / TLS_DIRECTORY
+        _write_key(tls_directory / TLS_KEY_FILE_NAME, node.tls.key_pem())
+        _write_file(
+            tls_directory / TLS_CERTIFICATE_FILE_NAME, node.tls.certificate_pem(), PUBLIC_FILE_MODE
+        )
+        _write_file(tls_directory / TLS_CA_BUNDLE_FILE_NAME, ca_bundle, PUBLIC_FILE_MODE)
 
 
 def check_target(directory: Path, *, force: bool) -> None:

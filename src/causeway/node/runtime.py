@@ -36,6 +36,7 @@ from causeway.errors import (
     ConfigurationError,
     DuplicateError,
     HeightUnavailableError,
+    InvariantError,
     LimitExceededError,
     NodeUnavailableError,
     NotFoundError,
@@ -46,29 +47,30 @@ from causeway.errors import (
 )
 from causeway.execution import Executor, genesis_state
 from causeway.mempool import Admission, Mempool, MempoolLimits
+from causeway.node.application import (
+    ExecutedBlock,
+    ExecutionApplication,
+    VerifiedTransactionCache,
+)
 from causeway.node.config import NodeConfig, load_node_config
 from causeway.node.logs import configure_logging
 from causeway.node.metrics import NodeMetrics
 from causeway.state import StateTree
 from causeway.storage import BlockRecord, Store
 from causeway.types import (
-    BLOCK_VERSION,
     DOMAIN_COMMIT,
     DOMAIN_TRANSACTION,
     DecodedTransaction,
-    block_hash,
     decode_transaction,
     encode,
     genesis_hash,
     merkle_proof,
-    merkle_root,
     sign_bytes,
 )
 from causeway.types.v1 import types_pb2
 
 log = logging.getLogger("causeway.node")
 
-ZERO_HASH = bytes(32)
 # How often (in blocks) state history older than the retained window is pruned.
 PRUNE_EVERY_BLOCKS = 100
 TICK_MS = 10
@@ -163,6 +165,23 @@ class Node:
         self._in_flight: set[bytes] = set()
         self._admitted_at: dict[bytes, float] = {}
         self.admission = self._make_admission()
+        self.verified = VerifiedTransactionCache()
+        self.application = ExecutionApplication(
+            chain_id=self.chain_id,
+            profile=self.profile,
+            genesis_hash=self.genesis_hash,
+            validator_set_hash=self.validator_set_hash,
+            store=self.store,
+            tree=self.tree,
+            executor=self.executor,
+            verifier=self.verifier,
+            verified=self.verified,
+            take_transactions=self._take_for_block,
+            block_limits=lambda: (
+                self.chain_config.block_transactions_max,
+                self.chain_config.block_bytes_max,
+            ),
+        )
         self.metrics = NodeMetrics()
         latest = self.store.latest_height()
         self.engine = SoloEngine(
@@ -299,20 +318,10 @@ class Node:
                 await asyncio.sleep(TICK_MS / 1000)
 
     async def _propose(self, height: int, now_ms: int) -> None:
-        with self._mempool_lock:
-            transactions = self.mempool.take(
-                self.chain_config.block_transactions_max,
-                self.chain_config.block_bytes_max,
-                now_ms,
-            )
-            ids = [t.id for t in transactions]
-            self.mempool.remove(ids)
-            self._in_flight.update(ids)
-        if not transactions:
-            self.engine.proposal_abandoned()
-            return
+        """Solo: build, sign and commit the block at `height` in a worker thread."""
+        del now_ms  # the block's time is read when it is built
         try:
-            committed = await asyncio.to_thread(self._build_and_commit, height, transactions)
+            committed = await asyncio.to_thread(self._solo_block, height)
         except BaseException as error:
             # Storage or an invariant failed: the block may or may not be durable, so the only
             # safe course is to stop and let a restart read the truth from disk.
@@ -320,89 +329,81 @@ class Node:
             log.critical("block production failed; stopping", exc_info=error)
             self._stopping.set()
             raise
-        finally:
-            with self._mempool_lock:
-                self._in_flight.difference_update(ids)
+        if committed is None:
+            self.engine.proposal_abandoned()
+            return
         self._after_commit(committed)
 
-    def _build_and_commit(
-        self, height: int, transactions: list[DecodedTransaction]
-    ) -> _CommittedBlock:
-        """Runs in a worker thread: execution, tree, header, signature, one durable write."""
-        phase_started = time.perf_counter()
-        seconds: dict[str, float] = {}
+    def _take_for_block(
+        self, transactions_max: int, bytes_max: int, now_ms: int
+    ) -> list[DecodedTransaction]:
+        with self._mempool_lock:
+            transactions = self.mempool.take(transactions_max, bytes_max, now_ms)
+            if self.genesis.consensus == "solo":
+                # The one validator's block always commits: move its transactions out of the
+                # pool now, and mark them in flight so a resubmission is a duplicate meanwhile.
+                ids = [t.id for t in transactions]
+                self.mempool.remove(ids)
+                self._in_flight.update(ids)
+        return transactions
 
-        def phase(name: str) -> None:
-            nonlocal phase_started
-            now = time.perf_counter()
-            seconds[name] = now - phase_started
-            phase_started = now
-
-        previous_hash = ZERO_HASH
-        previous_time_ms = 0
-        if height > 1:
-            previous_header = self.store.get_header(height - 1)
-            previous_hash = block_hash(previous_header, self.profile.hash)
-            previous_time_ms = previous_header.time_ms
-        time_ms = max(_now_ms(), previous_time_ms)
-        with self.store.latest_state() as view:
-            execution = self.executor.execute_block(view, transactions, height, time_ms)
-        phase("execute")
-        tree_update = self.tree.apply(height, execution.changes)
-        phase("state")
-        ids = [t.id for t in transactions]
-        header = types_pb2.BlockHeader(
-            version=BLOCK_VERSION,
-            chain_id=self.chain_id,
-            height=height,
-            previous_hash=previous_hash,
-            time_ms=time_ms,
-            proposer=self.config.member_id,
-            transactions_root=merkle_root(ids, self.profile.hash),
-            results_root=merkle_root([encode(r) for r in execution.results], self.profile.hash),
-            state_root=tree_update.root_hash,
-            validator_set_hash=self.validator_set_hash,
-            next_validator_set_hash=self.validator_set_hash,
-            transaction_count=len(transactions),
-            genesis_hash=self.genesis_hash,
-        )
-        block = types_pb2.Block(header=header, transactions=[t.transaction for t in transactions])
-        hash_of_block = block_hash(header, self.profile.hash)
-        vote = types_pb2.CommitVote(height=height, round=0, block_hash=hash_of_block)
+    def _solo_block(self, height: int) -> _CommittedBlock | None:
+        block = self.application.build_block(height, 0, _now_ms(), self.config.member_id)
+        executed = self.application.executed(block)
+        if executed is None:
+            raise InvariantError(f"the block just built at height {height} has no execution")
+        if not executed.transactions:
+            return None
+        started = time.perf_counter()
+        vote = types_pb2.CommitVote(height=height, round=0, block_hash=executed.block_hash)
         signature = self.key.sign(sign_bytes(DOMAIN_COMMIT, self.chain_id, encode(vote)))
         certificate = types_pb2.CommitCertificate(
             height=height,
             round=0,
-            block_hash=hash_of_block,
+            block_hash=executed.block_hash,
             signatures=[
                 types_pb2.CommitSignature(validator=self.config.member_id, signature=signature)
             ],
         )
-        phase("seal")
+        executed.seconds["seal"] = time.perf_counter() - started
+        return self._commit(executed, certificate)
+
+    def _commit(
+        self, executed: ExecutedBlock, certificate: types_pb2.CommitCertificate
+    ) -> _CommittedBlock:
+        """Runs in a worker thread: the one durable write of a block, then what follows it."""
+        started = time.perf_counter()
+        height = executed.block.header.height
+        ids = [t.id for t in executed.transactions]
         self.store.commit_block(
             BlockRecord(
-                block=block,
-                block_hash=hash_of_block,
+                block=executed.block,
+                block_hash=executed.block_hash,
                 certificate=certificate,
-                results=execution.results,
+                results=executed.results,
                 transaction_ids=ids,
-                state_changes=execution.changes,
-                tree_update=tree_update,
+                state_changes=executed.changes,
+                tree_update=executed.tree_update,
             )
         )
-        self.tree.committed(tree_update)
-        phase("commit")
-        if any(key.startswith(b"sys/") for key in execution.changes):
+        self.tree.committed(executed.tree_update)
+        self.application.forget_below(height)
+        seconds = dict(executed.seconds)
+        seconds["commit"] = time.perf_counter() - started
+        if any(key.startswith(b"sys/") for key in executed.changes):
             self._reload_chain_config()
         history = self.chain_config.state_history_heights
         if height % PRUNE_EVERY_BLOCKS == 0 and height > history:
+            started = time.perf_counter()
             self.store.prune_state(height - history)
-            phase("prune")
+            seconds["prune"] = time.perf_counter() - started
         with self._mempool_lock:
             admitted_at = [self._admitted_at.pop(i, 0.0) for i in ids]
-        event = api_pb2.BlockEvent(block=block, certificate=certificate, results=execution.results)
+        event = api_pb2.BlockEvent(
+            block=executed.block, certificate=certificate, results=executed.results
+        )
         return _CommittedBlock(
-            height, event, transactions, list(execution.results), admitted_at, seconds
+            height, event, executed.transactions, executed.results, admitted_at, seconds
         )
 
     def _reload_chain_config(self) -> None:
@@ -411,6 +412,10 @@ class Node:
         self.admission = self._make_admission()
 
     def _after_commit(self, committed: _CommittedBlock) -> None:
+        ids = [t.id for t in committed.transactions]
+        with self._mempool_lock:
+            self.mempool.remove(ids)
+            self._in_flight.difference_update(ids)
         self.engine.block_committed(committed.height)
         # Followers (SDK streams, the bench) ask for the newest blocks right away: serve those
         # from memory instead of reading back and decoding what was just written.
