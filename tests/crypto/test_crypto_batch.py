@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import os
 import random
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -90,3 +95,37 @@ def test_worker_processes_give_the_same_results_in_order() -> None:
 def test_negative_process_count_is_refused() -> None:
     with pytest.raises(InvariantError):
         BatchVerifier(processes=-1)
+
+
+def test_worker_processes_end_when_their_parent_is_killed(tmp_path: Path) -> None:
+    script = (
+        "import os, sys, time\n"
+        "from causeway.crypto import BatchVerifier\n"
+        "verifier = BatchVerifier(processes=2)\n"
+        "print(' '.join(str(p) for p in verifier._executor._processes), flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        workers = [int(pid) for pid in parent.stdout.readline().split()]
+        assert len(workers) == 2
+    finally:
+        parent.kill()
+        parent.wait()
+        if parent.stdout is not None:
+            parent.stdout.close()
+    deadline = time.monotonic() + 10
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in workers if _process_exists(pid)]
+        time.sleep(0.1)
+    assert alive == [], f"orphaned verification workers: {alive}"
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
@@ -54,6 +56,25 @@ def _warm_up() -> int:
     return os.getpid()
 
 
+# How often a worker checks that the process that started it is still alive.
+_PARENT_CHECK_INTERVAL_S = 0.5
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Worker initialiser: end this worker when its parent dies.
+
+    A parent killed with SIGKILL (a crashed node) cannot shut its pool down, and its workers
+    would otherwise live on as orphans; a daemon thread notices the new parent and exits.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(_PARENT_CHECK_INTERVAL_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="causeway-parent-watch", daemon=True).start()
+
+
 class BatchVerifier:
     """Verifies many (public key, data, signature) items at once on a pool of threads.
 
@@ -81,7 +102,10 @@ class BatchVerifier:
         if processes:
             # spawn, not fork: the caller may already run threads (gRPC) that fork would break.
             self._executor = ProcessPoolExecutor(
-                max_workers=processes, mp_context=multiprocessing.get_context("spawn")
+                max_workers=processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent,
+                initargs=(os.getpid(),),
             )
             # Start the workers now rather than on the first transaction.
             for future in [self._executor.submit(_warm_up) for _ in range(processes)]:
