@@ -1,0 +1,450 @@
+"""One Raft core driven by hand: persistence, restore, refusals and untrusted input."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from raft_harness import CHAIN_ID, TIMEOUTS, KeyedSigner, ToyApplication, apply_records
+
+from causeway.consensus.raft import (
+    APPEND_ENTRIES_MAX,
+    META_RECORD,
+    TERM_MAX,
+    RaftCore,
+    RaftRole,
+    RaftTimeouts,
+    log_record_name,
+)
+from causeway.consensus.v1 import consensus_pb2
+from causeway.errors import ConfigurationError, InvariantError, StorageCorruptionError
+from causeway.types import DOMAIN_COMMIT, encode, sign_bytes
+from causeway.types.v1 import types_pb2
+
+VOTERS = ["a", "b", "c"]
+
+
+def make_core(
+    node_id: str = "a",
+    records: dict[str, bytes] | None = None,
+    last_committed_height: int = 0,
+    application: ToyApplication | None = None,
+    voters: list[str] | None = None,
+) -> RaftCore:
+    return RaftCore(
+        CHAIN_ID,
+        node_id,
+        voters if voters is not None else VOTERS,
+        KeyedSigner(node_id),
+        application if application is not None else ToyApplication(),
+        random.Random(1),
+        TIMEOUTS,
+        records,
+        last_committed_height,
+    )
+
+
+def request_vote(
+    term: int, candidate: str, last_index: int = 0, last_term: int = 0
+) -> consensus_pb2.ConsensusMessage:
+    return consensus_pb2.ConsensusMessage(
+        raft_request_vote=consensus_pb2.RaftRequestVote(
+            term=term, candidate=candidate, last_log_index=last_index, last_log_term=last_term
+        )
+    )
+
+
+def block_entry(term: int, index: int, height: int, proposer: str = "b") -> consensus_pb2.RaftEntry:
+    block = ToyApplication().build_block(height, term, 1_000 + index, proposer)
+    return consensus_pb2.RaftEntry(term=term, index=index, data=encode(block))
+
+
+def config_entry(term: int, index: int, voters: list[str]) -> consensus_pb2.RaftEntry:
+    change = consensus_pb2.RaftMembershipChange(voters=sorted(voters))
+    return consensus_pb2.RaftEntry(
+        term=term, index=index, data=encode(change), membership_change=True
+    )
+
+
+def append(  # noqa: PLR0917 (the RaftAppendEntries fields in order)
+    term: int,
+    entries: list[consensus_pb2.RaftEntry],
+    previous_index: int = 0,
+    previous_term: int = 0,
+    leader_commit: int = 0,
+    leader: str = "b",
+) -> consensus_pb2.ConsensusMessage:
+    return consensus_pb2.ConsensusMessage(
+        raft_append_entries=consensus_pb2.RaftAppendEntries(
+            term=term,
+            leader=leader,
+            previous_log_index=previous_index,
+            previous_log_term=previous_term,
+            entries=entries,
+            leader_commit=leader_commit,
+        )
+    )
+
+
+def meta_of(records: dict[str, bytes]) -> dict[str, object]:
+    document = json.loads(records[META_RECORD])
+    assert isinstance(document, dict)
+    return document
+
+
+def test_vote_is_persisted_with_its_grant_and_survives_a_restart() -> None:
+    disk: dict[str, bytes] = {}
+    core = make_core()
+    core.start(0)
+    output = core.step("b", request_vote(5, "b"), 10)
+    # The grant leaves only together with the durable record of it.
+    assert [message.raft_vote_response.granted for _, message in output.send] == [True]
+    assert output.send[0][0] == "b"
+    apply_records(disk, output.persist)
+    assert meta_of(disk)["term"] == 5
+    assert meta_of(disk)["voted_for"] == "b"
+
+    restarted = make_core(records=disk)
+    assert (restarted.term, restarted.voted_for) == (5, "b")
+    restarted.start(20)
+    refused = restarted.step("c", request_vote(5, "c", 9, 4), 30)
+    assert [message.raft_vote_response.granted for _, message in refused.send] == [False]
+    again = restarted.step("b", request_vote(5, "b"), 40)
+    assert [message.raft_vote_response.granted for _, message in again.send] == [True]
+
+
+def test_vote_requires_an_up_to_date_log() -> None:
+    core = make_core()
+    core.start(0)
+    core.step("b", append(2, [block_entry(2, 1, 1), block_entry(2, 2, 2)]), 1)
+    # Within the minimum election timeout of hearing the leader, a higher term is ignored.
+    assert not core.step("c", request_vote(3, "c", 5, 1), 50).send
+    assert core.term == 2
+    assert core.statistics.votes_ignored_leader_recent == 1
+    later = TIMEOUTS.election_min_ms + 10
+    stale_log = core.step("c", request_vote(3, "c", 5, 1), later)
+    assert [message.raft_vote_response.granted for _, message in stale_log.send] == [False]
+    assert core.term == 3
+    shorter = core.step("d", request_vote(4, "d", 1, 2), later)
+    assert not shorter.send  # d is no member
+    short = core.step("c", request_vote(4, "c", 1, 2), later)
+    assert [message.raft_vote_response.granted for _, message in short.send] == [False]
+    current = core.step("c", request_vote(5, "c", 2, 2), later)
+    assert [message.raft_vote_response.granted for _, message in current.send] == [True]
+
+
+def test_election_persists_the_term_before_asking_for_votes() -> None:
+    core = make_core()
+    core.start(0)
+    deadline = core.next_deadline_ms()
+    assert deadline is not None
+    assert TIMEOUTS.election_min_ms <= deadline <= TIMEOUTS.election_max_ms
+    assert not core.tick(deadline - 1)
+    output = core.tick(deadline)
+    assert (core.role, core.term) == (RaftRole.CANDIDATE, 1)
+    disk: dict[str, bytes] = {}
+    apply_records(disk, output.persist)
+    assert meta_of(disk) == {"log_end": 0, "term": 1, "version": 1, "voted_for": "a"}
+    assert sorted(destination or "" for destination, _ in output.send) == ["b", "c"]
+    won = core.step(
+        "b",
+        consensus_pb2.ConsensusMessage(
+            raft_vote_response=consensus_pb2.RaftVoteResponse(term=1, voter="b", granted=True)
+        ),
+        deadline + 5,
+    )
+    assert core.role is RaftRole.LEADER
+    assert core.leader == "a"
+    # The new leader's first entry restates the configuration (the no-op), persisted before
+    # it is sent.
+    apply_records(disk, won.persist)
+    assert disk[log_record_name(1)] == encode(config_entry(1, 1, VOTERS))
+    assert meta_of(disk)["log_end"] == 1
+    assert {destination for destination, _ in won.send} == {"b", "c"}
+
+
+def test_follower_persists_entries_before_acknowledging_and_commits_on_leader_commit() -> None:
+    application = ToyApplication()
+    core = make_core(application=application)
+    core.start(0)
+    entries = [config_entry(1, 1, VOTERS), block_entry(1, 2, 1), block_entry(1, 3, 2)]
+    output = core.step("b", append(1, entries), 10)
+    assert not output.commits
+    disk: dict[str, bytes] = {}
+    apply_records(disk, output.persist)
+    assert set(disk) == {META_RECORD, *(log_record_name(index) for index in (1, 2, 3))}
+    response = output.send[0][1].raft_append_response
+    assert (response.success, response.match_index, response.term) == (True, 3, 1)
+    commit = core.step("b", append(1, [], 3, 1, leader_commit=2), 20)
+    assert [item.height for item in commit.commits] == [1]
+    commit = core.step("b", append(1, [], 3, 1, leader_commit=3), 30)
+    assert [item.height for item in commit.commits] == [2]
+    certificate = commit.commits[0].certificate
+    vote = types_pb2.CommitVote(
+        height=2, round=1, block_hash=application.block_hash(commit.commits[0].block)
+    )
+    expected = KeyedSigner("a").sign(sign_bytes(DOMAIN_COMMIT, CHAIN_ID, encode(vote)))
+    assert list(certificate.signatures) == [
+        types_pb2.CommitSignature(validator="a", signature=expected)
+    ]
+    # Reordered and duplicated messages change nothing.
+    assert not core.step("b", append(1, entries[:2], leader_commit=3), 40).persist
+    assert core.last_log_index == 3
+    assert core.commit_index == 3
+
+
+def test_leader_commit_beyond_the_verified_entries_is_not_applied() -> None:
+    core = make_core()
+    core.start(0)
+    core.step("b", append(1, [block_entry(1, 1, 1), block_entry(1, 2, 2)]), 10)
+    # A new leader verified only index 1 matches; index 2 here may still be replaced.
+    core.step("c", append(2, [], 1, 1, leader_commit=5, leader="c"), 20)
+    assert core.commit_index == 1
+
+
+def test_conflicting_suffix_is_truncated_and_deleted_records_are_empty() -> None:
+    disk: dict[str, bytes] = {}
+    core = make_core()
+    core.start(0)
+    entries = [block_entry(1, index, index) for index in range(1, 5)]
+    apply_records(disk, core.step("b", append(1, entries, leader_commit=1), 10).persist)
+    # Leader c of term 2 has a different entry at index 2 and nothing after it.
+    rejected = core.step("c", append(2, [], 3, 2, leader="c"), 20)
+    response = rejected.send[0][1].raft_append_response
+    assert not response.success
+    assert response.match_index == 1  # skip the whole conflicting term, not below the commit
+    replacement = block_entry(2, 2, 2, proposer="c")
+    output = core.step("c", append(2, [replacement], 1, 1, leader="c"), 30)
+    names = [name for name, _ in output.persist]
+    # Meta shrinks the log first, then the new entry, then deletions, then the final meta.
+    assert names == [
+        META_RECORD,
+        log_record_name(2),
+        log_record_name(3),
+        log_record_name(4),
+        META_RECORD,
+    ]
+    assert json.loads(output.persist[0][1])["log_end"] == 1
+    assert output.persist[2][1] == output.persist[3][1] == b""
+    apply_records(disk, output.persist)
+    assert set(disk) == {META_RECORD, log_record_name(1), log_record_name(2)}
+    assert core.statistics.entries_truncated == 3
+    restored = make_core(records=disk)
+    assert restored.last_log_index == 2
+    assert restored.log_entry(2) == replacement
+
+
+def test_restore_ignores_records_beyond_the_log_end_and_detects_damage() -> None:
+    core = make_core()
+    core.start(0)
+    disk: dict[str, bytes] = {}
+    apply_records(disk, core.step("b", append(1, [block_entry(1, 1, 1)]), 10).persist)
+    leftover = dict(disk)
+    leftover[log_record_name(2)] = encode(block_entry(1, 2, 2))
+    assert make_core(records=leftover).last_log_index == 1
+
+    missing = dict(disk)
+    missing[log_record_name(1)] = b""
+    with pytest.raises(StorageCorruptionError):
+        make_core(records=missing)
+    garbage = dict(disk)
+    garbage[log_record_name(1)] = b"\xff\xff"
+    with pytest.raises(StorageCorruptionError):
+        make_core(records=garbage)
+    bad_meta = dict(disk)
+    bad_meta[META_RECORD] = b"{"
+    with pytest.raises(StorageCorruptionError):
+        make_core(records=bad_meta)
+    with pytest.raises(StorageCorruptionError, match="below the committed height"):
+        make_core(records=disk, last_committed_height=2)
+    # Entries without any meta were never acknowledged: a fresh node.
+    entries_only = {log_record_name(1): disk[log_record_name(1)]}
+    assert make_core(records=entries_only).last_log_index == 0
+
+
+def test_restored_node_emits_only_heights_above_what_was_applied() -> None:
+    core = make_core()
+    core.start(0)
+    disk: dict[str, bytes] = {}
+    entries = [block_entry(1, index, index) for index in range(1, 4)]
+    output = core.step("b", append(1, entries, leader_commit=3), 10)
+    apply_records(disk, output.persist)
+    assert [commit.height for commit in output.commits] == [1, 2, 3]
+    restored = make_core(records=disk, last_committed_height=2)
+    restored.start(100)
+    again = restored.step("b", append(2, [], 3, 1, leader_commit=3), 110)
+    assert [commit.height for commit in again.commits] == [3]
+
+
+def test_invalid_committed_block_is_an_invariant_violation() -> None:
+    application = ToyApplication()
+    application.refused_heights.add(2)
+    core = make_core(application=application)
+    core.start(0)
+    entries = [block_entry(1, 1, 1), block_entry(1, 2, 2)]
+    assert [c.height for c in core.step("b", append(1, entries, leader_commit=1), 10).commits] == [
+        1
+    ]
+    with pytest.raises(InvariantError, match="height 2"):
+        core.step("b", append(1, [], 2, 1, leader_commit=2), 20)
+
+
+def test_propose_block_only_on_the_leader_within_the_pipeline() -> None:
+    application = ToyApplication()
+    core = make_core(application=application)
+    core.start(0)
+    assert not core.propose_block(10)
+    assert not core.tick(10, transactions_waiting=True)
+    deadline = core.next_deadline_ms()
+    assert deadline is not None
+    core.tick(deadline)
+    core.step(
+        "b",
+        consensus_pb2.ConsensusMessage(
+            raft_vote_response=consensus_pb2.RaftVoteResponse(term=1, voter="b", granted=True)
+        ),
+        deadline,
+    )
+    assert core.role is RaftRole.LEADER
+    output = core.propose_block(deadline + 1)
+    assert application.built == [1]
+    assert log_record_name(2) in dict(output.persist)
+    assert not core.propose_block(deadline + 2)  # one uncommitted block at a time
+    assert application.built == [1]
+    acknowledged = core.step(
+        "b",
+        consensus_pb2.ConsensusMessage(
+            raft_append_response=consensus_pb2.RaftAppendResponse(
+                term=1, follower="b", success=True, match_index=2
+            )
+        ),
+        deadline + 3,
+    )
+    assert [commit.height for commit in acknowledged.commits] == [1]
+    assert core.commit_index == 2
+    core.tick(deadline + 4, transactions_waiting=True)
+    assert application.built == [1, 2]
+
+
+def test_untrusted_input_is_dropped_and_counted_never_raised() -> None:
+    core = make_core()
+    core.start(0)
+    core.step("b", append(1, [config_entry(1, 1, VOTERS), block_entry(1, 2, 1)]), 10)
+    before = core.last_log_index
+    too_many = [block_entry(1, index, index - 1) for index in range(3, APPEND_ENTRIES_MAX + 4)]
+    other_chain = types_pb2.Block(header=types_pb2.BlockHeader(chain_id="other", height=2))
+    cases: list[tuple[str, consensus_pb2.ConsensusMessage]] = [
+        ("mallory", append(1, [block_entry(1, 3, 2)], 2, 1, leader="mallory")),
+        ("a", request_vote(9, "a")),  # claims to be us
+        ("b", append(1, [block_entry(1, 3, 2)], 2, 1, leader="c")),  # sender mismatch
+        ("b", request_vote(TERM_MAX + 1, "b")),
+        ("b", append(1, too_many, 2, 1)),
+        ("b", append(1, [block_entry(1, 4, 2)], 2, 1)),  # index gap
+        ("b", append(1, [block_entry(1, 3, 3)], 2, 1)),  # height gap
+        ("b", append(1, [block_entry(2, 3, 2)], 2, 1)),  # entry term above message term
+        ("b", append(1, [consensus_pb2.RaftEntry(term=1, index=3, data=b"\xff\x01")], 2, 1)),
+        (
+            "b",
+            append(1, [consensus_pb2.RaftEntry(term=1, index=3, data=encode(other_chain))], 2, 1),
+        ),
+        ("b", append(1, [config_entry(1, 3, ["a", "d", "e"])], 2, 1)),  # two voters changed
+        ("b", append(1, [config_entry(1, 3, [])], 2, 1)),
+        ("b", append(1, [], 0, 1)),  # previous index 0 has term 0
+        ("b", consensus_pb2.ConsensusMessage(vote=consensus_pb2.Vote(height=1))),
+        ("b", consensus_pb2.ConsensusMessage()),
+    ]
+    for sender, message in cases:
+        output = core.step(sender, message, 20)
+        assert not output.persist, message
+        assert not output.send, message
+    statistics = core.statistics
+    assert statistics.messages_dropped_non_member == 2
+    assert statistics.messages_dropped_malformed == len(cases) - 2
+    assert core.last_log_index == before
+    assert core.term == 1
+
+    # A stale leader gets a refusal carrying the newer term.
+    core.step("c", append(3, [], 2, 1, leader="c"), 30)
+    stale = core.step("b", append(2, [], 2, 1), 40)
+    response = stale.send[0][1].raft_append_response
+    assert (response.success, response.term) == (False, 3)
+
+
+def test_random_messages_never_raise() -> None:
+    generator = random.Random(42)
+    core = make_core()
+    core.start(0)
+    senders = ["a", "b", "c", "x"]
+    for step in range(3_000):
+        sender = generator.choice(senders)
+        kind = generator.randrange(4)
+        term = generator.randrange(0, 6)
+        if kind == 0:
+            message = request_vote(term, sender, generator.randrange(8), generator.randrange(6))
+        elif kind == 1:
+            message = consensus_pb2.ConsensusMessage(
+                raft_vote_response=consensus_pb2.RaftVoteResponse(
+                    term=term, voter=sender, granted=generator.random() < 0.5
+                )
+            )
+        elif kind == 2:
+            previous = generator.randrange(0, 6)
+            entries = []
+            for offset in range(generator.randrange(0, 4)):
+                index = previous + 1 + offset
+                if generator.random() < 0.3:
+                    entries.append(config_entry(term, index, generator.sample([*VOTERS, "d"], 3)))
+                else:
+                    entries.append(block_entry(term, index, generator.randrange(1, 8)))
+            message = append(
+                term, entries, previous, generator.randrange(0, 6), generator.randrange(8), sender
+            )
+        else:
+            message = consensus_pb2.ConsensusMessage(
+                raft_append_response=consensus_pb2.RaftAppendResponse(
+                    term=term,
+                    follower=sender,
+                    success=generator.random() < 0.5,
+                    match_index=generator.randrange(10),
+                )
+            )
+        core.step(sender, message, step)
+        core.tick(step, transactions_waiting=True)
+
+
+def test_configuration_errors() -> None:
+    with pytest.raises(ConfigurationError):
+        RaftTimeouts(election_min_ms=100, election_max_ms=100, heartbeat_ms=10)
+    with pytest.raises(ConfigurationError):
+        RaftTimeouts(election_min_ms=100, election_max_ms=200, heartbeat_ms=100)
+    with pytest.raises(ConfigurationError):
+        make_core(voters=[])
+    with pytest.raises(ConfigurationError):
+        make_core(voters=["a", "a"])
+    with pytest.raises(ConfigurationError, match="key of"):
+        RaftCore(
+            CHAIN_ID, "a", VOTERS, KeyedSigner("b"), ToyApplication(), random.Random(1), TIMEOUTS
+        )
+    with pytest.raises(ConfigurationError):
+        RaftCore(
+            CHAIN_ID,
+            "a",
+            VOTERS,
+            KeyedSigner("a"),
+            ToyApplication(),
+            random.Random(1),
+            pipeline_blocks_max=0,
+        )
+
+
+def test_same_seed_same_outputs() -> None:
+    def outputs() -> list[bytes]:
+        core = make_core()
+        collected = [encode(message) for _, message in core.start(0).send]
+        for now_ms in range(0, 3_000, 7):
+            for _, message in core.tick(now_ms).send:
+                collected.append(encode(message))
+        return collected
+
+    assert outputs() == outputs()
