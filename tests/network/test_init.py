@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 import json
 import stat
 import time
@@ -10,16 +12,20 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from causeway.crypto import PrivateKey, get_profile, verify_member_certificate
-from causeway.errors import ConfigurationError
+from causeway.errors import CertificateError, ConfigurationError
 from causeway.network import (
     NetworkDescription,
     build_network,
     default_chain_config,
     genesis_from_json,
     init_network,
+    issue_node_tls_certificate,
     member_directory,
     node_directory,
     node_settings,
@@ -314,3 +320,101 @@ def test_bad_arguments_are_refused(arguments: dict[str, object], message: str) -
     options.update(arguments)
     with pytest.raises(ConfigurationError, match=message):
         build_network(**options)  # type: ignore[arg-type]
+
+
+def _load_certificate(path: Path) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def test_node_tls_material(network: tuple[Path, NetworkDescription]) -> None:
+    directory, description = network
+    tls = node_directory(directory, "node1") / "tls"
+    assert stat.S_IMODE((tls / "node.key").stat().st_mode) == 0o600
+    assert stat.S_IMODE(tls.stat().st_mode) == 0o700
+    key = serialization.load_pem_private_key((tls / "node.key").read_bytes(), password=None)
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    assert isinstance(key.curve, ec.SECP256R1)
+    certificate = _load_certificate(tls / "node.crt")
+    assert certificate.public_key() == key.public_key()
+    subject = {attribute.oid: attribute.value for attribute in certificate.subject}
+    assert subject == {NameOID.ORGANIZATION_NAME: "org1", NameOID.COMMON_NAME: "org1/node1"}
+    names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["localhost", "node1"]
+    assert names.get_values_for_type(x509.IPAddress) == [ipaddress.ip_address("127.0.0.1")]
+    usages = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert set(usages) == {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}
+
+    bundle = x509.load_pem_x509_certificates((tls / "ca-bundle.pem").read_bytes())
+    assert len(bundle) == 2
+    organisations = directory / "organisations"
+    if description.crypto_profile == "gm":
+        # gm organisations get a P-256 CA for TLS; their member CA (SM2) has no X.509 form.
+        expected = [_load_certificate(organisations / f"org{i}/tls-ca/ca.crt") for i in (1, 2)]
+        assert all(isinstance(ca.public_key(), ec.EllipticCurvePublicKey) for ca in expected)
+        tls_ca_key = PrivateKey.from_pem((organisations / "org1/tls-ca/key.pem").read_bytes())
+        assert tls_ca_key.algorithm == "ecdsa-p256"
+    else:
+        expected = [_load_certificate(organisations / f"org{i}/ca/ca.crt") for i in (1, 2)]
+    assert bundle == expected
+    certificate.verify_directly_issued_by(bundle[0])
+
+
+def test_ed25519_organisations_issue_p256_tls_certificates(tmp_path: Path) -> None:
+    init_network(tmp_path, 1, "intl", "solo", algorithm="ed25519", now_ms=NOW_MS)
+    certificate = _load_certificate(tmp_path / "nodes/node1/tls/node.crt")
+    (ca,) = x509.load_pem_x509_certificates(
+        (tmp_path / "nodes/node1/tls/ca-bundle.pem").read_bytes()
+    )
+    assert ca == _load_certificate(tmp_path / "organisations/org1/ca/ca.crt")
+    assert isinstance(certificate.public_key(), ec.EllipticCurvePublicKey)
+    certificate.verify_directly_issued_by(ca)
+    assert not (tmp_path / "organisations/org1/tls-ca").exists()
+
+
+def test_node_config_peers_section(network: tuple[Path, NetworkDescription]) -> None:
+    directory, _ = network
+    document = tomllib.loads((node_directory(directory, "node1") / "config.toml").read_text())
+    assert document["peers"] == {
+        "listen_address": "127.0.0.1:7150",
+        "tls_key_file": "tls/node.key",
+        "tls_certificate_file": "tls/node.crt",
+        "tls_ca_bundle_file": "tls/ca-bundle.pem",
+    }
+
+
+def test_rendered_config_lists_the_other_nodes_as_peers() -> None:
+    description = build_network(2, "intl", "solo", now_ms=NOW_MS)
+    (node,) = description.nodes
+    other = dataclasses.replace(node, name="node2", settings=node_settings(2))
+    document = tomllib.loads(render_node_config(node, [node, other]))
+    assert document["peers"]["listen_address"] == "127.0.0.1:7150"
+    assert document["peers"]["peer"] == [
+        {"name": "node2", "member_id": "org1/node1", "address": "127.0.0.1:7151"}
+    ]
+    assert node_settings(3).peer_address == "127.0.0.1:7152"
+
+
+def test_tls_certificates_need_dns_names_and_short_member_ids() -> None:
+    description = build_network(1, "intl", "solo", now_ms=NOW_MS)
+    authority = description.organisations[0].tls_authority
+    with pytest.raises(ConfigurationError, match="DNS name"):
+        issue_node_tls_certificate(authority, "Node_1", "org1/node1", 10)
+    with pytest.raises(CertificateError, match="not a member of organisation"):
+        issue_node_tls_certificate(authority, "node1", "org2/node1", 10)
+    with pytest.raises(CertificateError, match="64"):
+        issue_node_tls_certificate(authority, "node1", "org1/" + "n" * 64, 10)
+    extra = issue_node_tls_certificate(
+        authority,
+        "node1",
+        "org1/node1",
+        10,
+        extra_dns_names=["node1.example.org"],
+        extra_ip_addresses=["10.0.0.1"],
+    )
+    names = (
+        x509.load_der_x509_certificate(extra.certificate)
+        .extensions.get_extension_for_class(x509.SubjectAlternativeName)
+        .value
+    )
+    assert "node1.example.org" in names.get_values_for_type(x509.DNSName)
+    assert ipaddress.ip_address("10.0.0.1") in names.get_values_for_type(x509.IPAddress)

@@ -1,0 +1,53 @@
+"""The transport between the nodes of a chain: gRPC with mutual TLS, gossip and block sync."""
+
+from causeway.net.backoff import Backoff
+from causeway.net.config import (
+    PeerAddress,
+    PeerLimits,
+    PeerSettings,
+    ReconnectBackoff,
+    load_peer_settings,
+)
+from causeway.net.peer import (
+    PeerHandlers,
+    PeerNetwork,
+    PeerState,
+)
+from causeway.net.queues import PeerSendQueue
+from causeway.net.statistics import COUNTER_NAMES, NetworkStatistics
+from causeway.net.sync import (
+    BlockFetcher,
+    BlockSource,
+    BlockSyncer,
+    CertificateQuorum,
+    quorum_for_consensus,
+    verify_block,
+    verify_certificate,
+)
+from causeway.net.tls import PeerIdentity, TlsIdentity
+from causeway.net.verified import VerifiedTransactionCache
+
+__all__ = [
+    "COUNTER_NAMES",
+    "Backoff",
+    "BlockFetcher",
+    "BlockSource",
+    "BlockSyncer",
+    "CertificateQuorum",
+    "NetworkStatistics",
+    "PeerAddress",
+    "PeerHandlers",
+    "PeerIdentity",
+    "PeerLimits",
+    "PeerNetwork",
+    "PeerSendQueue",
+    "PeerSettings",
+    "PeerState",
+    "ReconnectBackoff",
+    "TlsIdentity",
+    "VerifiedTransactionCache",
+    "load_peer_settings",
+    "quorum_for_consensus",
+    "verify_block",
+    "verify_certificate",
+]

@@ -1,0 +1,747 @@
+"""PeerNetwork: the gRPC transport between the nodes of a chain (docs/peer-protocol.md).
+
+Every node listens with mutual TLS and dials every configured peer. Each pair of nodes therefore
+has two ``Connect`` streams, one each way, and a node only ever *writes* to the streams it
+dialled and only ever *reads* from the streams dialled into it. The dialling side owns the send
+queue, the reconnection and the backoff; the listening side identifies the caller by its client
+certificate and delivers what it reads to the runtime's handlers, one envelope at a time: a
+handler that is slow holds the stream, HTTP/2 flow control holds the sender's writes, and the
+sender's bounded queue decides what to drop.
+
+Peers are untrusted even when authenticated: every envelope is bounded, parsed here (not by
+gRPC, so that garbage is counted instead of ending the stream) and checked for chain and sender
+before a handler sees it; a handler's exception is logged and counted and the stream goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import grpc
+from google.protobuf.message import DecodeError as ProtobufDecodeError
+from google.protobuf.message import Message
+
+from causeway.consensus.v1 import consensus_pb2
+from causeway.errors import (
+    CertificateError,
+    ConfigurationError,
+    DecodeError,
+    NodeUnavailableError,
+    NotFoundError,
+)
+from causeway.net import statistics as counters
+from causeway.net.backoff import Backoff
+from causeway.net.config import PeerAddress, PeerSettings
+from causeway.net.queues import PeerSendQueue
+from causeway.net.statistics import UNIDENTIFIED_PEER, NetworkStatistics
+from causeway.net.sync import BlockSource
+from causeway.net.tls import PeerIdentity, TlsIdentity
+from causeway.net.v1 import peer_pb2
+from causeway.types.v1 import types_pb2
+
+if TYPE_CHECKING:
+    Context = grpc.aio.ServicerContext[Any, Any]
+
+logger = logging.getLogger("causeway.net")
+
+SERVICE_NAME = "causeway.net.v1.Peer"
+CONNECT_METHOD = f"/{SERVICE_NAME}/Connect"
+GET_BLOCKS_METHOD = f"/{SERVICE_NAME}/GetBlocks"
+# Binary metadata (the "-bin" suffix), so that any member id travels as it is.
+MEMBER_METADATA_KEY = "causeway-member-id-bin"
+CHAIN_METADATA_KEY = "causeway-chain-id-bin"
+AUTH_CERTIFICATE_KEY = "x509_pem_cert"
+# Longest latest_hash a status may carry (hashes are 32 bytes; room for a longer profile).
+STATUS_HASH_BYTES_MAX = 64
+# Incoming Connect streams never end by themselves, so a stop always waits this long when peers
+# are connected: it is for the GetBlocks answers in flight, which a peer can ask elsewhere.
+STOP_GRACE_S = 0.25
+LOOPBACK_HOST = "127.0.0.1"
+# What a stream read returns at the end; grpc-stubs does not declare it.
+_EOF: Any = grpc.aio.EOF  # type: ignore[attr-defined]
+
+ConsensusHandler = Callable[[str, consensus_pb2.ConsensusMessage], Awaitable[None]]
+TransactionsHandler = Callable[[str, list[types_pb2.Transaction]], Awaitable[None]]
+StatusHandler = Callable[[str, int, bytes], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class PeerHandlers:
+    """Where received envelopes go; each is called with the sender's member id, as its TLS
+    certificate names it. They must not raise on peer input (an exception is logged, counted
+    as ``handler_errors`` and the envelope dropped)."""
+
+    on_consensus: ConsensusHandler
+    on_transactions: TransactionsHandler
+    on_status: StatusHandler
+
+
+@dataclass(frozen=True, slots=True)
+class PeerState:
+    """What this node knows of one configured peer."""
+
+    name: str
+    member_id: str
+    address: str
+    connected: bool
+    """Whether our stream to it is up (it accepted us)."""
+    height: int
+    """Its latest announced height (0 before any announcement)."""
+    latest_hash: bytes
+    queued: int
+    """Envelopes waiting in our send queue to it."""
+
+
+def normalise_address(address: str) -> str:
+    """``"7150"`` and ``":7150"`` mean the loopback interface; anything else is used as given."""
+    address = address.strip()
+    if address.isdigit():
+        return f"{LOOPBACK_HOST}:{address}"
+    if address.startswith(":"):
+        return f"{LOOPBACK_HOST}{address}"
+    return address
+
+
+def _varint_size(value: int) -> int:
+    return max(1, (value.bit_length() + 6) // 7)
+
+
+def _encode(message: Message) -> bytes:
+    return message.SerializeToString(deterministic=True)
+
+
+class _PeerLink:
+    """Our side of one peer: the send queue and the task that dials and writes."""
+
+    def __init__(self, peer: PeerAddress, queue: PeerSendQueue, backoff: Backoff) -> None:
+        self.peer = peer
+        self.queue = queue
+        self.backoff = backoff
+        self.connected = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+
+class PeerNetwork:
+    """The peer transport of one node. ``start`` listens and dials; ``stop`` ends both.
+
+    The send methods never block and never raise on account of a peer: they encode once, queue
+    for every peer concerned, and count what the bounds make them drop.
+    """
+
+    def __init__(
+        self,
+        *,
+        chain_id: str,
+        settings: PeerSettings,
+        tls: TlsIdentity,
+        handlers: PeerHandlers,
+        block_source: BlockSource | None = None,
+        peer_filter: Callable[[str], bool] | None = None,
+        random_source: random.Random | None = None,
+        statistics: NetworkStatistics | None = None,
+        member_id: str | None = None,
+    ) -> None:
+        """``tls`` names this node (its certificate's CN is our member id; ``member_id``, when
+        given, must be the same). ``peer_filter``, when given, is asked for every caller on top
+        of the configured peer list (the runtime can refuse members that the chain's
+        configuration no longer holds)."""
+        settings.check()
+        if member_id is not None and member_id != tls.member_id:
+            raise ConfigurationError(
+                f"the node's TLS certificate names {tls.member_id!r}, not the node's member"
+                f" {member_id!r}"
+            )
+        self.chain_id = chain_id
+        self.member_id = tls.member_id
+        self.settings = settings
+        self.statistics = statistics if statistics is not None else NetworkStatistics()
+        self._tls = tls
+        self._handlers = handlers
+        self._block_source = block_source
+        self._peer_filter = peer_filter
+        self._random = random_source if random_source is not None else random.Random()
+        limits = settings.limits
+        self._peers: dict[str, PeerAddress] = {
+            peer.member_id: peer for peer in settings.peers if peer.member_id != self.member_id
+        }
+        for peer in self._peers.values():
+            # Fails now, not at the first dial, when the bundle lacks a peer's organisation.
+            tls.authority_pem(peer.organisation)
+        self._links: dict[str, _PeerLink] = {
+            member_id: _PeerLink(
+                peer,
+                PeerSendQueue(limits.consensus_queue_max, limits.transaction_queue_max),
+                Backoff(settings.backoff, self._random),
+            )
+            for member_id, peer in self._peers.items()
+        }
+        self._peer_status: dict[str, tuple[int, bytes]] = {}
+        self._incoming: dict[str, int] = {}
+        self._status_envelope: bytes | None = None
+        self._server: grpc.aio.Server | None = None
+        self._port: int | None = None
+        self._stopping = asyncio.Event()
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The port we listen on (useful with port 0); ConfigurationError before start."""
+        if self._port is None:
+            raise ConfigurationError("the peer network is not started")
+        return self._port
+
+    async def start(self) -> None:
+        """Listens on ``settings.listen_address`` and starts dialling every peer."""
+        if self._server is not None:
+            raise ConfigurationError("the peer network is already started")
+        limits = self.settings.limits
+        server = grpc.aio.server(
+            options=[
+                ("grpc.max_receive_message_length", limits.message_bytes_max),
+                ("grpc.max_send_message_length", limits.message_bytes_max),
+                # A second server on the same port must fail, not share the port silently.
+                ("grpc.so_reuseport", 0),
+                ("grpc.keepalive_time_ms", self.settings.keepalive_ms),
+                ("grpc.keepalive_timeout_ms", self.settings.keepalive_timeout_ms),
+                ("grpc.keepalive_permit_without_calls", 1),
+                # Peers ping as their own keepalive_ms says; never send them GOAWAY for it.
+                ("grpc.http2.max_ping_strikes", 0),
+                ("grpc.http2.min_recv_ping_interval_without_data_ms", 1000),
+            ],
+            maximum_concurrent_rpcs=limits.concurrent_rpcs_max,
+        )
+        handlers = {
+            "Connect": grpc.stream_stream_rpc_method_handler(self._connect),
+            "GetBlocks": grpc.unary_stream_rpc_method_handler(self._get_blocks),
+        }
+        server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),)
+        )
+        address = normalise_address(self.settings.listen_address)
+        try:
+            port = server.add_secure_port(address, self._tls.server_credentials())
+        except RuntimeError as error:
+            raise ConfigurationError(f"cannot listen for peers on {address}: {error}") from None
+        await server.start()
+        self._server = server
+        self._port = port
+        self._stopping.clear()
+        for link in self._links.values():
+            link.task = asyncio.create_task(
+                self._run_link(link), name=f"causeway-peer-{link.peer.name}"
+            )
+        logger.info(
+            "listening for peers on %s; dialling %s",
+            address,
+            ", ".join(f"{peer.name}@{peer.address}" for peer in self._peers.values()) or "nobody",
+        )
+
+    async def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Stops dialling, then listening (calls in flight get ``grace_s``, then are cancelled);
+        what is still queued is dropped. Stopping twice is harmless."""
+        self._stopping.set()
+        tasks = [link.task for link in self._links.values() if link.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for link in self._links.values():
+            link.task = None
+        server, self._server = self._server, None
+        if server is not None:
+            await server.stop(grace_s)
+
+    async def __aenter__(self) -> PeerNetwork:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # -- what the runtime sends -------------------------------------------------------------
+
+    def _envelope(self, envelope: peer_pb2.PeerEnvelope) -> bytes | None:
+        envelope.chain_id = self.chain_id
+        envelope.sender = self.member_id
+        data = _encode(envelope)
+        if len(data) > self.settings.limits.envelope_bytes_max:
+            self.statistics.increment(counters.SEND_REFUSED_OVERSIZED)
+            logger.warning(
+                "not sending a %s envelope of %d bytes, above envelope_bytes_max %d",
+                envelope.WhichOneof("body"),
+                len(data),
+                self.settings.limits.envelope_bytes_max,
+            )
+            return None
+        return data
+
+    def _queue_consensus(self, link: _PeerLink, data: bytes) -> None:
+        if not link.queue.put_consensus(data):
+            self.statistics.increment(counters.SEND_DROPPED_CONSENSUS, link.peer.member_id)
+
+    def broadcast_consensus(self, message: consensus_pb2.ConsensusMessage) -> None:
+        """Queues ``message`` for every peer."""
+        data = self._envelope(peer_pb2.PeerEnvelope(consensus=message))
+        if data is None:
+            return
+        for link in self._links.values():
+            self._queue_consensus(link, data)
+
+    def send_consensus(self, member_id: str, message: consensus_pb2.ConsensusMessage) -> bool:
+        """Queues ``message`` for one peer; False (and counted) when it is not a configured
+        peer or the message is above the bound."""
+        link = self._links.get(member_id)
+        if link is None:
+            self.statistics.increment(counters.SEND_UNKNOWN_PEER, member_id)
+            logger.warning("no configured peer %r to send a consensus message to", member_id)
+            return False
+        data = self._envelope(peer_pb2.PeerEnvelope(consensus=message))
+        if data is None:
+            return False
+        self._queue_consensus(link, data)
+        return True
+
+    def gossip_transactions(self, transactions: Sequence[types_pb2.Transaction]) -> None:
+        """Queues ``transactions`` for every peer, in batches within the batch bounds."""
+        if not self._links:
+            return
+        limits = self.settings.limits
+        batch: list[types_pb2.Transaction] = []
+        batch_bytes = 0
+        for transaction in transactions:
+            size = transaction.ByteSize()
+            # Exactly what the transaction adds to TransactionBatch: tag, length, bytes.
+            entry_bytes = 1 + _varint_size(size) + size
+            if entry_bytes > limits.transaction_batch_bytes_max:
+                self.statistics.increment(counters.SEND_REFUSED_OVERSIZED)
+                continue
+            if batch and (
+                len(batch) >= limits.transaction_batch_transactions_max
+                or batch_bytes + entry_bytes > limits.transaction_batch_bytes_max
+            ):
+                self._queue_transactions(batch)
+                batch, batch_bytes = [], 0
+            batch.append(transaction)
+            batch_bytes += entry_bytes
+        if batch:
+            self._queue_transactions(batch)
+
+    def _queue_transactions(self, batch: list[types_pb2.Transaction]) -> None:
+        data = self._envelope(
+            peer_pb2.PeerEnvelope(transactions=peer_pb2.TransactionBatch(transactions=batch))
+        )
+        if data is None:
+            return
+        for link in self._links.values():
+            if not link.queue.put_transactions(data):
+                self.statistics.increment(
+                    counters.SEND_DROPPED_TRANSACTIONS, link.peer.member_id, len(batch)
+                )
+
+    def announce_status(self, height: int, latest_hash: bytes) -> None:
+        """Tells every peer our latest committed height; repeated to each peer on reconnect."""
+        data = self._envelope(
+            peer_pb2.PeerEnvelope(
+                status=peer_pb2.PeerStatus(height=height, latest_hash=latest_hash)
+            )
+        )
+        if data is None:
+            return
+        self._status_envelope = data
+        for link in self._links.values():
+            link.queue.put_status(data)
+
+    # -- what the runtime asks --------------------------------------------------------------
+
+    def peer_heights(self) -> dict[str, int]:
+        """The latest height each peer announced (peers that announced nothing are absent)."""
+        return {member_id: height for member_id, (height, _) in self._peer_status.items()}
+
+    def peers(self) -> list[PeerState]:
+        states: list[PeerState] = []
+        for member_id, link in self._links.items():
+            height, latest_hash = self._peer_status.get(member_id, (0, b""))
+            states.append(
+                PeerState(
+                    name=link.peer.name,
+                    member_id=member_id,
+                    address=link.peer.address,
+                    connected=link.connected.is_set(),
+                    height=height,
+                    latest_hash=latest_hash,
+                    queued=len(link.queue),
+                )
+            )
+        return states
+
+    def connected_peers(self) -> list[str]:
+        return sorted(
+            member_id for member_id, link in self._links.items() if link.connected.is_set()
+        )
+
+    async def wait_until_connected(
+        self, timeout_s: float, member_ids: Iterable[str] | None = None
+    ) -> bool:
+        """Whether our streams to ``member_ids`` (default: every peer) are up within timeout_s."""
+        wanted = list(self._links) if member_ids is None else list(member_ids)
+        links = [self._links[member_id] for member_id in wanted if member_id in self._links]
+        if len(links) != len(wanted):
+            return False
+        try:
+            async with asyncio.timeout(timeout_s):
+                for link in links:
+                    await link.connected.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    # -- dialling ---------------------------------------------------------------------------
+
+    def _channel(self, peer: PeerAddress) -> grpc.aio.Channel:
+        limits = self.settings.limits
+        return grpc.aio.secure_channel(
+            peer.address,
+            self._tls.channel_credentials(peer.organisation),
+            options=[
+                # The peer's certificate must name its node, wherever it is reached.
+                ("grpc.ssl_target_name_override", peer.name),
+                ("grpc.default_authority", peer.name),
+                ("grpc.max_send_message_length", limits.message_bytes_max),
+                ("grpc.max_receive_message_length", limits.message_bytes_max),
+                ("grpc.keepalive_time_ms", self.settings.keepalive_ms),
+                ("grpc.keepalive_timeout_ms", self.settings.keepalive_timeout_ms),
+                ("grpc.keepalive_permit_without_calls", 1),
+                ("grpc.http2.max_pings_without_data", 0),
+                # Our backoff decides when to dial again, not state shared with other channels.
+                ("grpc.use_local_subchannel_pool", 1),
+                ("grpc.enable_retries", 0),
+            ],
+        )
+
+    async def _run_link(self, link: _PeerLink) -> None:
+        peer = link.peer
+        while not self._stopping.is_set():
+            channel = self._channel(peer)
+            try:
+                await self._stream_to(link, channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                logger.debug("stream to %s ended: %r", peer.name, error)
+            finally:
+                if link.connected.is_set():
+                    link.connected.clear()
+                    self.statistics.increment(counters.DISCONNECTS, peer.member_id)
+                await channel.close(grace=None)
+            if self._stopping.is_set():
+                return
+            delay_s = link.backoff.next_delay_s()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay_s)
+
+    async def _stream_to(self, link: _PeerLink, channel: grpc.aio.Channel) -> None:
+        peer = link.peer
+        connect: Any = channel.stream_stream(CONNECT_METHOD, None, None)  # raw bytes
+        call: Any = connect()
+        try:
+            try:
+                async with asyncio.timeout(self.settings.connect_timeout_ms / 1000):
+                    metadata = await call.initial_metadata()
+            except TimeoutError:
+                self._connect_failed(link, "no answer within connect_timeout_ms")
+                return
+            if call.done():
+                code = await call.code()
+                details = await call.details()
+                self._connect_failed(link, f"{code.name}: {details}")
+                return
+            answered = {key: value for key, value in (metadata or ())}
+            member = answered.get(MEMBER_METADATA_KEY, b"").decode("utf-8", "replace")
+            chain = answered.get(CHAIN_METADATA_KEY, b"").decode("utf-8", "replace")
+            if member != peer.member_id or chain != self.chain_id:
+                self._connect_failed(
+                    link,
+                    f"it answers as {member!r} of chain {chain!r}, not {peer.member_id!r} of"
+                    f" {self.chain_id!r}: check its address",
+                    level=logging.ERROR,
+                )
+                return
+            link.backoff.reset()
+            link.connected.set()
+            self.statistics.increment(counters.CONNECTIONS_OPENED, peer.member_id)
+            logger.info("connected to peer %s (%s) at %s", peer.name, peer.member_id, peer.address)
+            if self._status_envelope is not None:
+                link.queue.put_status(self._status_envelope)
+            reader = asyncio.create_task(self._read_until_end(call))
+            writer = asyncio.create_task(self._write_queue(link, call))
+            try:
+                done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (reader, writer):
+                    task.cancel()
+                await asyncio.gather(reader, writer, return_exceptions=True)
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    logger.info("stream to peer %s ended: %s", peer.name, task.exception())
+        finally:
+            call.cancel()
+
+    def _connect_failed(self, link: _PeerLink, reason: str, level: int = logging.INFO) -> None:
+        self.statistics.increment(counters.CONNECT_FAILURES, link.peer.member_id)
+        # The first failure in a row is worth a line; the retries after it are not.
+        if link.backoff.attempts == 0 or level > logging.INFO:
+            logger.log(
+                level,
+                "cannot connect to peer %s at %s: %s",
+                link.peer.name,
+                link.peer.address,
+                reason,
+            )
+        else:
+            logger.debug("cannot connect to peer %s: %s", link.peer.name, reason)
+
+    async def _read_until_end(self, call: Any) -> None:
+        # Version 1 peers send nothing back; reading tells us when the stream ends.
+        while True:
+            message = await call.read()
+            if message is _EOF:
+                return
+
+    async def _write_queue(self, link: _PeerLink, call: Any) -> None:
+        while True:
+            data = await link.queue.get()
+            try:
+                await call.write(data)
+            except BaseException:
+                self.statistics.increment(counters.SEND_FAILED, link.peer.member_id)
+                raise
+            self.statistics.increment(counters.SENT_ENVELOPES, link.peer.member_id)
+
+    # -- listening --------------------------------------------------------------------------
+
+    async def _refuse(
+        self, context: Context, code: grpc.StatusCode, counter: str, peer: str, reason: str
+    ) -> NoReturn:
+        self.statistics.increment(counter, peer)
+        logger.warning("refused peer %s: %s", peer or "(unidentified)", reason)
+        await context.abort(code, reason)
+        raise AssertionError("context.abort returned")  # pragma: no cover
+
+    async def _authenticate(self, context: Context) -> PeerIdentity:
+        certificates = list(context.auth_context().get(AUTH_CERTIFICATE_KEY) or ())
+        if not certificates:
+            await self._refuse(
+                context,
+                grpc.StatusCode.UNAUTHENTICATED,
+                counters.REFUSED_PEERS,
+                UNIDENTIFIED_PEER,
+                "no client certificate",
+            )
+        try:
+            identity = self._tls.identify_peer(certificates[0])
+        except CertificateError as error:
+            await self._refuse(
+                context,
+                grpc.StatusCode.PERMISSION_DENIED,
+                counters.REFUSED_PEERS,
+                UNIDENTIFIED_PEER,
+                error.message,
+            )
+        peer = self._peers.get(identity.member_id)
+        if peer is None:
+            await self._refuse(
+                context,
+                grpc.StatusCode.PERMISSION_DENIED,
+                counters.REFUSED_PEERS,
+                identity.member_id,
+                f"{identity.member_id!r} is not a configured peer",
+            )
+        if self._peer_filter is not None and not self._peer_filter(identity.member_id):
+            await self._refuse(
+                context,
+                grpc.StatusCode.PERMISSION_DENIED,
+                counters.REFUSED_PEERS,
+                identity.member_id,
+                f"{identity.member_id!r} is not a node of the chain's configuration",
+            )
+        return identity
+
+    async def _connect(self, requests: AsyncIterator[bytes], context: Context) -> None:
+        identity = await self._authenticate(context)
+        member_id = identity.member_id
+        if self._incoming.get(member_id, 0) >= self.settings.limits.incoming_streams_per_peer_max:
+            await self._refuse(
+                context,
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                counters.REFUSED_STREAMS,
+                member_id,
+                f"{member_id!r} already has incoming_streams_per_peer_max streams",
+            )
+        self._incoming[member_id] = self._incoming.get(member_id, 0) + 1
+        try:
+            await context.send_initial_metadata(
+                (
+                    (MEMBER_METADATA_KEY, self.member_id.encode()),
+                    (CHAIN_METADATA_KEY, self.chain_id.encode()),
+                )
+            )
+            async for data in requests:
+                await self._receive(member_id, data)
+        finally:
+            self._incoming[member_id] -= 1
+
+    async def _receive(self, member_id: str, data: bytes) -> None:
+        limits = self.settings.limits
+        statistics = self.statistics
+        if len(data) > limits.envelope_bytes_max:
+            statistics.increment(counters.DROPPED_OVERSIZED, member_id)
+            return
+        envelope = peer_pb2.PeerEnvelope()
+        try:
+            envelope.ParseFromString(data)
+        except (ProtobufDecodeError, RuntimeError, ValueError):
+            statistics.increment(counters.DROPPED_MALFORMED, member_id)
+            return
+        if envelope.chain_id != self.chain_id:
+            statistics.increment(counters.DROPPED_WRONG_CHAIN, member_id)
+            return
+        if envelope.sender != member_id:
+            statistics.increment(counters.DROPPED_WRONG_SENDER, member_id)
+            return
+        kind = envelope.WhichOneof("body")
+        try:
+            if kind == "consensus":
+                if envelope.consensus.WhichOneof("body") is None:
+                    statistics.increment(counters.DROPPED_MALFORMED, member_id)
+                    return
+                statistics.increment(counters.RECEIVED_CONSENSUS, member_id)
+                await self._handlers.on_consensus(member_id, envelope.consensus)
+            elif kind == "transactions":
+                transactions = envelope.transactions.transactions
+                if not transactions:
+                    statistics.increment(counters.DROPPED_MALFORMED, member_id)
+                    return
+                if (
+                    len(transactions) > limits.transaction_batch_transactions_max
+                    or envelope.transactions.ByteSize() > limits.transaction_batch_bytes_max
+                ):
+                    statistics.increment(counters.DROPPED_OVERSIZED, member_id)
+                    return
+                statistics.increment(counters.RECEIVED_TRANSACTIONS, member_id, len(transactions))
+                await self._handlers.on_transactions(member_id, list(transactions))
+            elif kind == "status":
+                status = envelope.status
+                if len(status.latest_hash) > STATUS_HASH_BYTES_MAX:
+                    statistics.increment(counters.DROPPED_MALFORMED, member_id)
+                    return
+                self._peer_status[member_id] = (status.height, status.latest_hash)
+                statistics.increment(counters.RECEIVED_STATUS, member_id)
+                await self._handlers.on_status(member_id, status.height, status.latest_hash)
+            else:
+                statistics.increment(counters.DROPPED_MALFORMED, member_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            statistics.increment(counters.HANDLER_ERRORS, member_id)
+            logger.exception("the %s handler failed on an envelope from %s", kind, member_id)
+
+    async def _get_blocks(self, data: bytes, context: Context) -> AsyncIterator[bytes]:
+        identity = await self._authenticate(context)
+        member_id = identity.member_id
+        request = peer_pb2.BlockRangeRequest()
+        try:
+            request.ParseFromString(data)
+        except (ProtobufDecodeError, RuntimeError, ValueError):
+            await self._refuse(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                counters.BLOCK_REQUESTS_REFUSED,
+                member_id,
+                "malformed: not a BlockRangeRequest",
+            )
+        if request.chain_id != self.chain_id:
+            await self._refuse(
+                context,
+                grpc.StatusCode.FAILED_PRECONDITION,
+                counters.BLOCK_REQUESTS_REFUSED,
+                member_id,
+                f"wrong_chain: this node is of chain {self.chain_id!r}",
+            )
+        if request.from_height < 1 or request.to_height < request.from_height:
+            await self._refuse(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                counters.BLOCK_REQUESTS_REFUSED,
+                member_id,
+                f"bad_request: no heights {request.from_height}..{request.to_height}",
+            )
+        source = self._block_source
+        if source is None:
+            await self._refuse(
+                context,
+                grpc.StatusCode.UNIMPLEMENTED,
+                counters.BLOCK_REQUESTS_REFUSED,
+                member_id,
+                "this node serves no blocks",
+            )
+        self.statistics.increment(counters.BLOCK_REQUESTS_SERVED, member_id)
+        last = min(
+            request.to_height,
+            request.from_height + self.settings.limits.blocks_per_request_max - 1,
+            source.latest_height(),
+        )
+        for height in range(request.from_height, last + 1):
+            try:
+                block, certificate = source.get_block(height)
+            except NotFoundError:
+                return
+            except Exception:
+                logger.exception("cannot read block %d for peer %s", height, member_id)
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            yield _encode(peer_pb2.BlockWithCertificate(block=block, certificate=certificate))
+            self.statistics.increment(counters.BLOCKS_SERVED, member_id)
+
+    # -- block sync client ------------------------------------------------------------------
+
+    async def fetch_blocks(
+        self, member_id: str, from_height: int, to_height: int
+    ) -> AsyncGenerator[peer_pb2.BlockWithCertificate, None]:
+        """Blocks from_height..to_height (or fewer) from one peer, unverified: BlockSyncer
+        verifies. NodeUnavailableError when the peer cannot be asked, DecodeError for garbage."""
+        peer = self._peers.get(member_id)
+        if peer is None:
+            raise NodeUnavailableError(f"{member_id!r} is not a configured peer")
+        request = peer_pb2.BlockRangeRequest(
+            chain_id=self.chain_id, from_height=from_height, to_height=to_height
+        )
+        channel = self._channel(peer)
+        try:
+            get_blocks: Any = channel.unary_stream(GET_BLOCKS_METHOD, None, None)  # raw bytes
+            call: Any = get_blocks(
+                _encode(request), timeout=self.settings.sync_request_timeout_ms / 1000
+            )
+            while True:
+                try:
+                    data = await call.read()
+                except grpc.aio.AioRpcError as error:
+                    raise NodeUnavailableError(
+                        f"GetBlocks from {peer.name}: {error.code().name}: {error.details()}"
+                    ) from None
+                if data is _EOF:
+                    return
+                item = peer_pb2.BlockWithCertificate()
+                try:
+                    item.ParseFromString(data)
+                except (ProtobufDecodeError, RuntimeError, ValueError):
+                    raise DecodeError(
+                        f"{peer.name} sent something that is not a BlockWithCertificate"
+                    ) from None
+                yield item
+        finally:
+            await channel.close(grace=None)

@@ -1,0 +1,95 @@
+"""Counters of what the peer transport did and refused, globally and per peer.
+
+Plain integers behind names, so that the runtime can export them as Prometheus counters (each
+name below, with a ``peer`` label for the per-peer view) or print them, without this package
+owning a metrics registry.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+RECEIVED_CONSENSUS = "received_consensus_messages"
+RECEIVED_TRANSACTIONS = "received_transactions"
+RECEIVED_STATUS = "received_status"
+DROPPED_MALFORMED = "dropped_malformed_envelopes"
+DROPPED_OVERSIZED = "dropped_oversized_envelopes"
+DROPPED_WRONG_CHAIN = "dropped_wrong_chain_envelopes"
+DROPPED_WRONG_SENDER = "dropped_wrong_sender_envelopes"
+HANDLER_ERRORS = "handler_errors"
+REFUSED_PEERS = "refused_peers"
+REFUSED_STREAMS = "refused_streams"
+SENT_ENVELOPES = "sent_envelopes"
+SEND_DROPPED_CONSENSUS = "send_dropped_consensus_messages"
+SEND_DROPPED_TRANSACTIONS = "send_dropped_transactions"
+SEND_REFUSED_OVERSIZED = "send_refused_oversized"
+SEND_FAILED = "send_failed_envelopes"
+SEND_UNKNOWN_PEER = "send_unknown_peer"
+CONNECTIONS_OPENED = "connections_opened"
+CONNECT_FAILURES = "connect_failures"
+DISCONNECTS = "disconnects"
+BLOCK_REQUESTS_SERVED = "block_requests_served"
+BLOCK_REQUESTS_REFUSED = "block_requests_refused"
+BLOCKS_SERVED = "blocks_served"
+BLOCKS_SYNCED = "blocks_synced"
+BLOCKS_REJECTED = "blocks_rejected"
+SYNC_FAILURES = "sync_failures"
+
+COUNTER_NAMES = (
+    RECEIVED_CONSENSUS,
+    RECEIVED_TRANSACTIONS,
+    RECEIVED_STATUS,
+    DROPPED_MALFORMED,
+    DROPPED_OVERSIZED,
+    DROPPED_WRONG_CHAIN,
+    DROPPED_WRONG_SENDER,
+    HANDLER_ERRORS,
+    REFUSED_PEERS,
+    REFUSED_STREAMS,
+    SENT_ENVELOPES,
+    SEND_DROPPED_CONSENSUS,
+    SEND_DROPPED_TRANSACTIONS,
+    SEND_REFUSED_OVERSIZED,
+    SEND_FAILED,
+    SEND_UNKNOWN_PEER,
+    CONNECTIONS_OPENED,
+    CONNECT_FAILURES,
+    DISCONNECTS,
+    BLOCK_REQUESTS_SERVED,
+    BLOCK_REQUESTS_REFUSED,
+    BLOCKS_SERVED,
+    BLOCKS_SYNCED,
+    BLOCKS_REJECTED,
+    SYNC_FAILURES,
+)
+"""Every counter, so that an exporter can register them all up front (at zero)."""
+
+# Refusals before a peer is identified (an unknown certificate) have no peer to count under.
+UNIDENTIFIED_PEER = ""
+
+
+class NetworkStatistics:
+    """Monotonic counters; only the event loop that runs the network updates them."""
+
+    def __init__(self) -> None:
+        self._totals: Counter[str] = Counter()
+        self._per_peer: dict[str, Counter[str]] = {}
+
+    def increment(self, name: str, peer: str = UNIDENTIFIED_PEER, amount: int = 1) -> None:
+        self._totals[name] += amount
+        self._per_peer.setdefault(peer, Counter())[name] += amount
+
+    def get(self, name: str, peer: str | None = None) -> int:
+        """The total of ``name``, or its count for one peer."""
+        if peer is None:
+            return self._totals[name]
+        counters = self._per_peer.get(peer)
+        return 0 if counters is None else counters[name]
+
+    def snapshot(self) -> dict[str, int]:
+        """Every counter (zero included) by name."""
+        return {name: self._totals[name] for name in COUNTER_NAMES}
+
+    def peer_snapshot(self) -> dict[str, dict[str, int]]:
+        """The non-zero counters of each peer (the key "" holds unidentified callers)."""
+        return {peer: dict(counters) for peer, counters in self._per_peer.items()}

@@ -1,0 +1,86 @@
+"""A bounded LRU set of transactions whose sender signature has already been verified.
+
+A transaction is usually verified at admission (from a client or from gossip) and then arrives
+again in a proposal or a synced block. The runtime records it here after the first verification
+and skips the second.
+
+The key is the transaction id AND a digest of the signature, not the id alone: the id hashes the
+body only, so a block could carry a known body with a different (invalid) signature, which the
+id alone would wave through and which would then be stored in the chain. Endorsements are not
+covered: the executor checks them against state in any case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+
+VERIFIED_TRANSACTIONS_MAX_DEFAULT = 200_000
+
+
+def verification_key(transaction_id: bytes, signature: bytes) -> bytes:
+    """What the cache remembers for one verified (transaction id, signature) pair."""
+    return transaction_id + hashlib.sha256(signature).digest()
+
+
+class VerifiedTransactionCache:
+    """Thread-safe, so that verification threads may record their results directly."""
+
+    def __init__(self, capacity: int = VERIFIED_TRANSACTIONS_MAX_DEFAULT) -> None:
+        if capacity <= 0:
+            raise ValueError(f"capacity must be positive, not {capacity}")
+        self._capacity = capacity
+        self._entries: OrderedDict[bytes, None] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    def add(self, transaction_id: bytes, signature: bytes) -> None:
+        self.add_many(((transaction_id, signature),))
+
+    def add_many(self, verified: Iterable[tuple[bytes, bytes]]) -> None:
+        """Records (transaction id, signature) pairs whose signature verified; the least
+        recently used entries make room."""
+        keys = [
+            verification_key(transaction_id, signature) for transaction_id, signature in verified
+        ]
+        with self._lock:
+            entries = self._entries
+            for key in keys:
+                entries[key] = None
+                entries.move_to_end(key)
+            while len(entries) > self._capacity:
+                entries.popitem(last=False)
+
+    def is_verified(self, transaction_id: bytes, signature: bytes) -> bool:
+        return self.verified_flags(((transaction_id, signature),))[0]
+
+    def verified_flags(self, items: Sequence[tuple[bytes, bytes]]) -> list[bool]:
+        """For each (transaction id, signature): whether it was verified (and is still here).
+        A hit counts as a use."""
+        keys = [verification_key(transaction_id, signature) for transaction_id, signature in items]
+        flags: list[bool] = []
+        with self._lock:
+            entries = self._entries
+            for key in keys:
+                if key in entries:
+                    entries.move_to_end(key)
+                    flags.append(True)
+                else:
+                    flags.append(False)
+        return flags
+
+    def discard(self, transaction_id: bytes, signature: bytes) -> None:
+        with self._lock:
+            self._entries.pop(verification_key(transaction_id, signature), None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
