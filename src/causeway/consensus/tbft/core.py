@@ -1,0 +1,1178 @@
+"""The Tendermint BFT core: Algorithm 1 of arXiv:1807.04938 as a pure state machine.
+
+The core never reads a clock, a disk or the network: time comes in as ``now_ms``, messages through
+``step``, and everything it wants done comes back in an ``Output`` (see
+docs/adr/0002-consensus-cores-and-simulation.md and docs/consensus-tbft.md). Rule numbers in the
+comments (22, 28, 34, 36, 44, 47, 49, 55) are the line numbers of Algorithm 1.
+
+Deliberate additions to the paper, none of which touches safety:
+
+* Round skipping (line 55) counts, per validator, the highest round it has signed anything in at
+  this height, and starts the highest round that more than one third of the power has reached.
+  With the votes of one round this is exactly line 55; it also lets a validator catch up when the
+  rounds ahead are beyond the window of stored messages.
+* The proposer also arms the propose timeout, so a proposer that may not sign (after a restore)
+  still moves on.
+* Gossip the paper takes for granted: every ``rebroadcast_ms`` the core re-sends its own signed
+  messages of its latest round; a validator seen in a lower round of this height is sent what the
+  core holds for that round; a validator seen at the height just decided is sent the proposal and
+  precommits that decided it. All of these are stored messages, never new signatures.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+
+from causeway.consensus.core import Application, Commit, Output, Signer, Verifier
+from causeway.consensus.tbft.documents import proposal_sign_bytes, vote_sign_bytes
+from causeway.consensus.tbft.proposer import ProposerSelection
+from causeway.consensus.tbft.records import (
+    BLOCKS_RECORD,
+    STATE_RECORD,
+    PersistedState,
+    decode_blocks,
+    decode_state,
+    encode_blocks,
+    encode_state,
+)
+from causeway.consensus.tbft.votes import VoteSet, is_one_third, is_quorum
+from causeway.consensus.v1 import consensus_pb2
+from causeway.errors import ConfigurationError, InvariantError, RequestError
+from causeway.types.v1 import types_pb2
+
+# Messages for rounds further than this above the current round are not stored (their round still
+# counts towards round skipping).
+ROUNDS_AHEAD_MAX = 10
+# Messages for the next height kept per validator until the core gets there.
+NEXT_HEIGHT_MESSAGES_PER_VALIDATOR_MAX = 8
+HASH_BYTES_MAX = 64
+SIGNATURE_BYTES_MAX = 512
+
+PREVOTE = consensus_pb2.VOTE_TYPE_PREVOTE
+PRECOMMIT = consensus_pb2.VOTE_TYPE_PRECOMMIT
+
+STATISTICS_NAMES = (
+    "received",
+    "accepted",
+    "dropped_malformed",
+    "dropped_not_validator",
+    "dropped_bad_signature",
+    "dropped_wrong_proposer",
+    "dropped_duplicate",
+    "dropped_conflicting_vote",
+    "dropped_conflicting_proposal",
+    "dropped_old_height",
+    "dropped_future_height",
+    "dropped_decided_height",
+    "dropped_round_too_far",
+    "dropped_next_height_full",
+    "dropped_unexpected_type",
+    "buffered_next_height",
+    "evidence",
+    "invalid_blocks",
+    "signed",
+    "resent_identical",
+    "sign_refused",
+    "rebroadcasts",
+    "help_sent",
+    "advance_ignored",
+)
+
+
+class TbftStep(IntEnum):
+    PROPOSE = 1
+    PREVOTE = 2
+    PRECOMMIT = 3
+    # Decided; waiting commit_ms before the next height. Never persisted.
+    COMMIT = 4
+
+
+@dataclass(frozen=True, slots=True)
+class TbftTimeouts:
+    """Timeouts in milliseconds; each round waits ``delta_ms`` longer than the one before."""
+
+    propose_ms: int = 3_000
+    prevote_ms: int = 1_000
+    precommit_ms: int = 1_000
+    delta_ms: int = 500
+    # The pause after a commit before the next height starts (lets late votes and blocks arrive).
+    commit_ms: int = 1_000
+    # How often the core re-sends its latest signed messages and may help one lagging validator;
+    # 0 turns both off.
+    rebroadcast_ms: int = 1_000
+
+    def __post_init__(self) -> None:
+        for name in (
+            "propose_ms",
+            "prevote_ms",
+            "precommit_ms",
+            "delta_ms",
+            "commit_ms",
+            "rebroadcast_ms",
+        ):
+            if getattr(self, name) < 0:
+                raise ConfigurationError(f"tbft timeout {name} must not be negative")
+
+    def propose_timeout_ms(self, round_number: int) -> int:
+        return self.propose_ms + round_number * self.delta_ms
+
+    def prevote_timeout_ms(self, round_number: int) -> int:
+        return self.prevote_ms + round_number * self.delta_ms
+
+    def precommit_timeout_ms(self, round_number: int) -> int:
+        return self.precommit_ms + round_number * self.delta_ms
+
+
+_TIMEOUT_PROPOSE = 1
+_TIMEOUT_PREVOTE = 2
+_TIMEOUT_PRECOMMIT = 3
+
+_SignedStep = tuple[int, int, int]
+
+
+class _RoundState:
+    __slots__ = (
+        "own",
+        "polka_handled",
+        "precommit_timeout_armed",
+        "precommits",
+        "prevote_timeout_armed",
+        "prevotes",
+        "proposal",
+        "proposal_hash",
+        "proposal_message",
+        "proof_sent",
+    )
+
+    def __init__(self) -> None:
+        self.proposal: consensus_pb2.Proposal | None = None
+        self.proposal_hash = b""
+        self.proposal_message: consensus_pb2.ConsensusMessage | None = None
+        self.prevotes = VoteSet()
+        self.precommits = VoteSet()
+        self.prevote_timeout_armed = False  # line 34, "for the first time"
+        self.polka_handled = False  # line 36, "for the first time"
+        self.precommit_timeout_armed = False  # line 47, "for the first time"
+        self.proof_sent = False
+        # Own signed messages of this round, in signing order (for re-sending).
+        self.own: list[consensus_pb2.ConsensusMessage] = []
+
+    def votes(self, vote_type: int) -> VoteSet:
+        return self.prevotes if vote_type == PREVOTE else self.precommits
+
+
+class TbftCore:
+    """One validator's Tendermint consensus (see the module docstring and docs/consensus-tbft.md).
+
+    ``height`` is the next height to decide (the last committed height plus one). ``restored``
+    holds the records of an earlier ``Output.persist`` (the latest bytes of each name); with them
+    the core keeps its lock and never signs anything its previous life may have signed
+    differently. A signer whose id is not in the validator set makes an observer: it follows and
+    commits but never signs.
+    """
+
+    def __init__(  # noqa: PLR0917 - the positional order is the documented interface
+        self,
+        chain_id: str,
+        validators: Sequence[tuple[str, int]] | types_pb2.ValidatorSet,
+        signer: Signer,
+        verifier: Verifier,
+        application: Application,
+        height: int,
+        timeouts: TbftTimeouts | None = None,
+        restored: Mapping[str, bytes] | None = None,
+        *,
+        unsafe_disable_locking_for_tests: bool = False,
+    ) -> None:
+        pairs = _validator_pairs(validators)
+        if height < 1:
+            raise ConfigurationError(f"tbft height must be at least 1, not {height}")
+        self._chain_id = chain_id
+        self._powers: dict[str, int] = dict(sorted(pairs))
+        self._total_power = sum(self._powers.values())
+        self._selection = ProposerSelection(pairs)
+        self._signer = signer
+        self._verifier = verifier
+        self._application = application
+        self._timeouts = timeouts if timeouts is not None else TbftTimeouts()
+        self._unsafe_disable_locking = unsafe_disable_locking_for_tests
+        self._me = signer.validator_id
+        self._is_validator = self._me in self._powers
+        self.statistics: dict[str, int] = dict.fromkeys(STATISTICS_NAMES, 0)
+
+        self._started = False
+        self._height = height
+        self._round = 0
+        self._step = TbftStep.PROPOSE
+        self._locked_round = -1
+        self._locked_hash = b""
+        self._valid_round = -1
+        self._valid_hash = b""
+        self._rounds: dict[int, _RoundState] = {}
+        self._blocks: dict[bytes, types_pb2.Block] = {}
+        self._validity: dict[bytes, bool] = {}
+        self._latest_round: dict[str, int] = {}
+        self._commit_rounds: list[int] = []
+        self._timers: list[tuple[int, int, int, int]] = []
+        self._timer_sequence = 0
+        self._commit_deadline_ms: int | None = None
+        self._rebroadcast_deadline_ms: int | None = None
+        self._help_sent_ms: dict[str, int] = {}
+        # Messages for self._height + 1, signatures checked, in arrival order.
+        self._next_height: list[tuple[str, consensus_pb2.ConsensusMessage]] = []
+        self._next_height_counts: dict[str, int] = {}
+        self._next_height_of = height + 1
+        # What decided the last height this core decided, to send to validators still on it.
+        self._decided_height = 0
+        self._decided_messages: list[consensus_pb2.ConsensusMessage] = []
+
+        # Double-sign guard: the last signed (height, round, step) and what was signed in that
+        # height and round. Signing is monotonic in (height, round, step).
+        self._signed_step: _SignedStep | None = None
+        self._signed_messages: list[consensus_pb2.ConsensusMessage] = []
+        self._pending_restore: PersistedState | None = None
+        self._restored_blocks: dict[bytes, types_pb2.Block] = {}
+        self._persisted_state: bytes | None = None
+        self._persisted_block_hashes: tuple[bytes, ...] = ()
+        if restored:
+            self._load(restored)
+
+    @classmethod
+    def restore(  # noqa: PLR0917 - the positional order is the documented interface
+        cls,
+        records: Mapping[str, bytes],
+        chain_id: str,
+        validators: Sequence[tuple[str, int]] | types_pb2.ValidatorSet,
+        signer: Signer,
+        verifier: Verifier,
+        application: Application,
+        height: int,
+        timeouts: TbftTimeouts | None = None,
+        *,
+        unsafe_disable_locking_for_tests: bool = False,
+    ) -> TbftCore:
+        """The same as the constructor with ``restored=records``."""
+        return cls(
+            chain_id,
+            validators,
+            signer,
+            verifier,
+            application,
+            height,
+            timeouts,
+            records,
+            unsafe_disable_locking_for_tests=unsafe_disable_locking_for_tests,
+        )
+
+    # ---------------------------------------------------------------- public view
+
+    @property
+    def height(self) -> int:
+        return self._height
+
+    @property
+    def round(self) -> int:
+        return self._round
+
+    @property
+    def current_step(self) -> TbftStep:
+        """The step within the round (``step`` is the message entry point of ADR 0002)."""
+        return self._step
+
+    @property
+    def locked_round(self) -> int:
+        return self._locked_round
+
+    @property
+    def locked_block_hash(self) -> bytes:
+        return self._locked_hash
+
+    @property
+    def valid_round(self) -> int:
+        return self._valid_round
+
+    @property
+    def valid_block_hash(self) -> bytes:
+        return self._valid_hash
+
+    @property
+    def validator_id(self) -> str:
+        return self._me
+
+    @property
+    def validators(self) -> Mapping[str, int]:
+        return dict(self._powers)
+
+    @property
+    def total_voting_power(self) -> int:
+        return self._total_power
+
+    def proposer(self, height: int, round_number: int) -> str:
+        """The proposer of (height, round): Tendermint's weighted round-robin."""
+        return self._selection.proposer(height, round_number)
+
+    def next_deadline_ms(self) -> int | None:
+        if not self._started:
+            return None
+        deadlines = [
+            deadline
+            for deadline in (self._commit_deadline_ms, self._rebroadcast_deadline_ms)
+            if deadline is not None
+        ]
+        if self._timers:
+            deadlines.append(self._timers[0][0])
+        return min(deadlines) if deadlines else None
+
+    # ---------------------------------------------------------------- driving
+
+    def start(self, now_ms: int) -> Output:
+        if self._started:
+            raise InvariantError("the tbft core was started twice")
+        self._started = True
+        output = Output()
+        if self._timeouts.rebroadcast_ms > 0:
+            self._rebroadcast_deadline_ms = now_ms + self._timeouts.rebroadcast_ms
+        self._enter_height(self._height, now_ms, output)
+        self._flush(output)
+        return output
+
+    def tick(self, now_ms: int) -> Output:
+        output = Output()
+        if not self._started:
+            return output
+        while self._timers and self._timers[0][0] <= now_ms:
+            _, _, kind, round_number = heapq.heappop(self._timers)
+            self._on_timeout(kind, round_number, now_ms, output)
+        if self._commit_deadline_ms is not None and self._commit_deadline_ms <= now_ms:
+            self._enter_height(self._height + 1, now_ms, output)
+        if self._rebroadcast_deadline_ms is not None and self._rebroadcast_deadline_ms <= now_ms:
+            self._rebroadcast_deadline_ms = now_ms + self._timeouts.rebroadcast_ms
+            self._rebroadcast(output)
+        self._flush(output)
+        return output
+
+    def step(self, sender: str, message: consensus_pb2.ConsensusMessage, now_ms: int) -> Output:
+        """Handles one message from a peer. Never raises on what the peer sent."""
+        output = Output()
+        self.statistics["received"] += 1
+        body = (
+            message.WhichOneof("body")
+            if isinstance(message, consensus_pb2.ConsensusMessage)
+            else None
+        )
+        if body == "proposal":
+            self._on_proposal(sender, message, now_ms, output, checked=False)
+        elif body == "vote":
+            self._on_vote(sender, message, now_ms, output, checked=False)
+        else:
+            self.statistics["dropped_unexpected_type"] += 1
+        self._flush(output)
+        return output
+
+    def advance_to(self, height: int, now_ms: int) -> Output:
+        """Moves to `height` after the runtime got the blocks below it by block sync."""
+        output = Output()
+        if height <= self._height:
+            self.statistics["advance_ignored"] += 1
+            return output
+        if not self._started:
+            self._height = height
+            return output
+        self._enter_height(height, now_ms, output)
+        self._flush(output)
+        return output
+
+    # ---------------------------------------------------------------- heights and rounds
+
+    def _enter_height(self, height: int, now_ms: int, output: Output) -> None:
+        self._height = height
+        self._round = 0
+        self._step = TbftStep.PROPOSE
+        self._locked_round = -1
+        self._locked_hash = b""
+        self._valid_round = -1
+        self._valid_hash = b""
+        self._rounds = {}
+        self._blocks = {}
+        self._validity = {}
+        self._latest_round = {}
+        self._commit_rounds = []
+        self._timers = []
+        self._commit_deadline_ms = None
+        # The height before stays cached: validators still on it may need checking.
+        self._selection.forget_before(max(1, height - 1))
+        buffered = self._next_height if self._next_height_of == height else []
+        self._next_height = []
+        self._next_height_counts = {}
+        self._next_height_of = height + 1
+
+        pending = self._pending_restore
+        if pending is not None and pending.height < height:
+            self._pending_restore = pending = None
+            self._restored_blocks = {}
+        if pending is not None and pending.height == height:
+            self._resume(pending, now_ms, output)
+        elif pending is None:
+            self._start_round(0, now_ms, output)
+        else:
+            # The persisted state is for a later height: nothing here may be signed (the guard
+            # refuses it), but the core follows the others and commits what they decide.
+            self._start_round(0, now_ms, output)
+        for sender, message in buffered:
+            if message.WhichOneof("body") == "proposal":
+                self._on_proposal(sender, message, now_ms, output, checked=True)
+            else:
+                self._on_vote(sender, message, now_ms, output, checked=True)
+        self._evaluate(now_ms, output)
+
+    def _resume(self, pending: PersistedState, now_ms: int, output: Output) -> None:
+        self._pending_restore = None
+        self._blocks = dict(self._restored_blocks)
+        self._restored_blocks = {}
+        for block_hash in self._blocks:
+            self._validity[block_hash] = True
+        self._locked_round = pending.locked_round
+        self._locked_hash = pending.locked_hash
+        if pending.valid_hash in self._blocks:
+            self._valid_round = pending.valid_round
+            self._valid_hash = pending.valid_hash
+        self._round = pending.round
+        self._step = TbftStep(min(max(pending.step, TbftStep.PROPOSE), TbftStep.PRECOMMIT))
+        signed = self._signed_step
+        if signed is not None and signed[0] == self._height:
+            # Re-send exactly what was signed before the restart (never a new signature).
+            for message in self._signed_messages:
+                self._register_own(message)
+                output.send.append((None, message))
+                self.statistics["resent_identical"] += 1
+        if self._step == TbftStep.PROPOSE:
+            self._round_start_actions(now_ms, output)
+
+    def _start_round(self, round_number: int, now_ms: int, output: Output) -> None:
+        self._round = round_number
+        self._step = TbftStep.PROPOSE
+        self._timers = [timer for timer in self._timers if timer[3] >= round_number]
+        heapq.heapify(self._timers)
+        self._round_start_actions(now_ms, output)
+
+    def _round_start_actions(self, now_ms: int, output: Output) -> None:
+        if self._selection.proposer(self._height, self._round) == self._me:
+            self._propose(now_ms, output)
+        self._arm(_TIMEOUT_PROPOSE, self._timeouts.propose_timeout_ms(self._round), now_ms)
+
+    def _arm(self, kind: int, duration_ms: int, now_ms: int) -> None:
+        self._timer_sequence += 1
+        heapq.heappush(
+            self._timers, (now_ms + duration_ms, self._timer_sequence, kind, self._round)
+        )
+
+    def _on_timeout(self, kind: int, round_number: int, now_ms: int, output: Output) -> None:
+        if round_number != self._round or self._step == TbftStep.COMMIT:
+            return
+        if kind == _TIMEOUT_PROPOSE and self._step == TbftStep.PROPOSE:
+            self._vote(PREVOTE, b"", output)
+            self._step = TbftStep.PREVOTE
+        elif kind == _TIMEOUT_PREVOTE and self._step == TbftStep.PREVOTE:
+            self._vote(PRECOMMIT, b"", output)
+            self._step = TbftStep.PRECOMMIT
+        elif kind == _TIMEOUT_PRECOMMIT:
+            self._start_round(self._round + 1, now_ms, output)
+        self._evaluate(now_ms, output)
+
+    # ---------------------------------------------------------------- the rules
+
+    def _evaluate(self, now_ms: int, output: Output) -> None:
+        if not self._started:
+            return
+        while self._step != TbftStep.COMMIT and self._apply_one_rule(now_ms, output):
+            pass
+
+    def _apply_one_rule(self, now_ms: int, output: Output) -> bool:
+        """Applies the first rule whose condition holds; False when none does."""
+        if self._try_decide(now_ms, output):
+            return True
+        target = self._skip_target()
+        if target > self._round:  # line 55
+            self._start_round(target, now_ms, output)
+            return True
+        state = self._round_state(self._round)
+        total = self._total_power
+        if self._step == TbftStep.PROPOSE and self._try_prevote_proposal(state, output):
+            return True
+        if (
+            self._step == TbftStep.PREVOTE
+            and not state.prevote_timeout_armed
+            and is_quorum(state.prevotes.power, total)
+        ):  # line 34
+            state.prevote_timeout_armed = True
+            self._arm(_TIMEOUT_PREVOTE, self._timeouts.prevote_timeout_ms(self._round), now_ms)
+            return True
+        if (
+            self._step >= TbftStep.PREVOTE
+            and not state.polka_handled
+            and state.proposal is not None
+            and is_quorum(state.prevotes.power_for(state.proposal_hash), total)
+            and self._is_valid(state.proposal_hash)
+        ):  # line 36
+            state.polka_handled = True
+            if self._step == TbftStep.PREVOTE:
+                if not self._unsafe_disable_locking:
+                    self._locked_hash = state.proposal_hash
+                    self._locked_round = self._round
+                self._vote(PRECOMMIT, state.proposal_hash, output)
+                self._step = TbftStep.PRECOMMIT
+            self._valid_hash = state.proposal_hash
+            self._valid_round = self._round
+            return True
+        if self._step == TbftStep.PREVOTE and is_quorum(state.prevotes.power_for(b""), total):
+            self._vote(PRECOMMIT, b"", output)  # line 44
+            self._step = TbftStep.PRECOMMIT
+            return True
+        if not state.precommit_timeout_armed and is_quorum(state.precommits.power, total):
+            state.precommit_timeout_armed = True  # line 47
+            self._arm(_TIMEOUT_PRECOMMIT, self._timeouts.precommit_timeout_ms(self._round), now_ms)
+            return True
+        return False
+
+    def _try_prevote_proposal(self, state: _RoundState, output: Output) -> bool:
+        proposal = state.proposal
+        if proposal is None:
+            return False
+        block_hash = state.proposal_hash
+        valid_round = proposal.valid_round_plus_one - 1
+        if valid_round == -1:  # line 22
+            accept = self._is_valid(block_hash) and (
+                self._locked_round == -1 or self._locked_hash == block_hash
+            )
+        else:  # line 28: needs a polka for the block in valid_round
+            earlier = self._rounds.get(valid_round)
+            if earlier is None or not is_quorum(
+                earlier.prevotes.power_for(block_hash), self._total_power
+            ):
+                return False
+            accept = self._is_valid(block_hash) and (
+                self._locked_round <= valid_round or self._locked_hash == block_hash
+            )
+        self._vote(PREVOTE, block_hash if accept else b"", output)
+        self._step = TbftStep.PREVOTE
+        return True
+
+    def _try_decide(self, now_ms: int, output: Output) -> bool:
+        for round_number in self._commit_rounds:  # line 49, any round of this height
+            state = self._rounds[round_number]
+            block_hash = state.precommits.quorum_block_hash(self._total_power)
+            if (
+                block_hash is None
+                or state.proposal is None
+                or state.proposal_hash != block_hash
+                or not self._is_valid(block_hash)
+            ):
+                continue
+            self._decide(round_number, state, now_ms, output)
+            return True
+        return False
+
+    def _decide(self, round_number: int, state: _RoundState, now_ms: int, output: Output) -> None:
+        block_hash = state.proposal_hash
+        precommits = state.precommits.votes_for(block_hash)
+        certificate = types_pb2.CommitCertificate(
+            height=self._height,
+            round=round_number,
+            block_hash=block_hash,
+            signatures=[
+                types_pb2.CommitSignature(validator=vote.validator, signature=vote.signature)
+                for vote in precommits
+            ],
+        )
+        output.commits.append(Commit(self._height, self._blocks[block_hash], certificate))
+        self._step = TbftStep.COMMIT
+        self._timers = []
+        self._commit_deadline_ms = now_ms + self._timeouts.commit_ms
+        self._decided_height = self._height
+        self._decided_messages = [
+            message for message in (state.proposal_message,) if message is not None
+        ] + [consensus_pb2.ConsensusMessage(vote=vote) for vote in precommits]
+
+    def _skip_target(self) -> int:
+        """The highest round above ours that more than a third of the power has reached."""
+        ahead = sorted(
+            (
+                (round_number, validator)
+                for validator, round_number in self._latest_round.items()
+                if round_number > self._round
+            ),
+            reverse=True,
+        )
+        power = 0
+        for round_number, validator in ahead:
+            power += self._powers[validator]
+            if is_one_third(power, self._total_power):
+                return round_number
+        return -1
+
+    def _is_valid(self, block_hash: bytes) -> bool:
+        known = self._validity.get(block_hash)
+        if known is not None:
+            return known
+        block = self._blocks[block_hash]
+        try:
+            valid = block.header.height == self._height and self._application.validate_block(block)
+        except RequestError:
+            valid = False
+        if not valid:
+            self.statistics["invalid_blocks"] += 1
+        self._validity[block_hash] = valid
+        return valid
+
+    def _round_state(self, round_number: int) -> _RoundState:
+        state = self._rounds.get(round_number)
+        if state is None:
+            state = self._rounds[round_number] = _RoundState()
+        return state
+
+    # ---------------------------------------------------------------- signing
+
+    def _may_sign(self, signed_step: _SignedStep) -> bool:
+        return self._is_validator and (self._signed_step is None or signed_step > self._signed_step)
+
+    def _already_signed(
+        self, signed_step: _SignedStep, wanted: consensus_pb2.ConsensusMessage
+    ) -> consensus_pb2.ConsensusMessage | None:
+        """The stored message for `signed_step` if it says the same as `wanted` (unsigned)."""
+        if self._signed_step is None or signed_step[:2] != self._signed_step[:2]:
+            return None
+        for message in self._signed_messages:
+            if _step_of(message) != signed_step[2]:
+                continue
+            stored = consensus_pb2.ConsensusMessage()
+            stored.CopyFrom(message)
+            if stored.WhichOneof("body") == "vote":
+                stored.vote.signature = b""
+            else:
+                stored.proposal.signature = b""
+            return message if stored == wanted else None
+        return None
+
+    def _record_signed(
+        self, signed_step: _SignedStep, message: consensus_pb2.ConsensusMessage
+    ) -> None:
+        if self._signed_step is None or self._signed_step[:2] != signed_step[:2]:
+            self._signed_messages = []
+        self._signed_step = signed_step
+        self._signed_messages.append(message)
+        self.statistics["signed"] += 1
+
+    def _propose(self, now_ms: int, output: Output) -> None:
+        height, round_number = self._height, self._round
+        state = self._round_state(round_number)
+        if state.proposal is not None or not self._is_validator:
+            return
+        signed_step = (height, round_number, int(TbftStep.PROPOSE))
+        if not self._may_sign(signed_step):
+            stored = self._stored_proposal(signed_step)
+            if stored is None:
+                self.statistics["sign_refused"] += 1
+                return
+            message = stored
+            self.statistics["resent_identical"] += 1
+        else:
+            if self._valid_hash:
+                block = self._blocks[self._valid_hash]
+                block_hash = self._valid_hash
+                valid_round_plus_one = self._valid_round + 1
+            else:
+                block = self._application.build_block(height, round_number, now_ms, self._me)
+                block_hash = self._application.block_hash(block)
+                valid_round_plus_one = 0
+                self._blocks[block_hash] = block
+                # Built by our own executor: checking it again would only repeat the work.
+                self._validity[block_hash] = True
+            signature = self._signer.sign(
+                proposal_sign_bytes(
+                    self._chain_id, height, round_number, valid_round_plus_one, block_hash
+                )
+            )
+            message = consensus_pb2.ConsensusMessage(
+                proposal=consensus_pb2.Proposal(
+                    height=height,
+                    round=round_number,
+                    valid_round_plus_one=valid_round_plus_one,
+                    block=block,
+                    proposer=self._me,
+                    signature=signature,
+                )
+            )
+            self._record_signed(signed_step, message)
+        self._register_own(message)
+        output.send.append((None, message))
+        self._send_proof_of_lock(state, output)
+
+    def _stored_proposal(self, signed_step: _SignedStep) -> consensus_pb2.ConsensusMessage | None:
+        if self._signed_step is None or signed_step[:2] != self._signed_step[:2]:
+            return None
+        for message in self._signed_messages:
+            if message.WhichOneof("body") == "proposal":
+                return message
+        return None
+
+    def _vote(
+        self, vote_type: consensus_pb2.VoteType.ValueType, block_hash: bytes, output: Output
+    ) -> None:
+        """Signs (or re-sends the identical stored) vote of ours for the current round."""
+        if not self._is_validator:
+            return
+        height, round_number = self._height, self._round
+        signed_step = (
+            height,
+            round_number,
+            int(TbftStep.PREVOTE if vote_type == PREVOTE else TbftStep.PRECOMMIT),
+        )
+        unsigned = consensus_pb2.ConsensusMessage(
+            vote=consensus_pb2.Vote(
+                type=vote_type,
+                height=height,
+                round=round_number,
+                block_hash=block_hash,
+                validator=self._me,
+            )
+        )
+        if self._may_sign(signed_step):
+            message = unsigned
+            message.vote.signature = self._signer.sign(
+                vote_sign_bytes(self._chain_id, vote_type, height, round_number, block_hash)
+            )
+            self._record_signed(signed_step, message)
+        else:
+            stored = self._already_signed(signed_step, unsigned)
+            if stored is None:
+                self.statistics["sign_refused"] += 1
+                return
+            message = stored
+            self.statistics["resent_identical"] += 1
+        self._register_own(message)
+        output.send.append((None, message))
+
+    def _register_own(self, message: consensus_pb2.ConsensusMessage) -> None:
+        """Counts a message of ours as if received, and keeps it for re-sending."""
+        if message.WhichOneof("body") == "proposal":
+            proposal = message.proposal
+            state = self._round_state(proposal.round)
+            if state.proposal is None:
+                block_hash = self._application.block_hash(proposal.block)
+                self._blocks.setdefault(block_hash, proposal.block)
+                self._validity.setdefault(block_hash, True)
+                self._store_proposal(state, message, block_hash)
+        else:
+            vote = message.vote
+            state = self._round_state(vote.round)
+            votes = state.votes(vote.type)
+            if votes.get(vote.validator) is None:
+                self._add_vote(state, vote, self._powers[vote.validator])
+        if message not in state.own:
+            state.own.append(message)
+
+    # ---------------------------------------------------------------- incoming messages
+
+    def _on_proposal(
+        self,
+        sender: str,
+        message: consensus_pb2.ConsensusMessage,
+        now_ms: int,
+        output: Output,
+        *,
+        checked: bool,
+    ) -> None:
+        proposal = message.proposal
+        if (
+            not proposal.HasField("block")
+            or not proposal.signature
+            or len(proposal.signature) > SIGNATURE_BYTES_MAX
+            or proposal.valid_round_plus_one > proposal.round
+        ):
+            self.statistics["dropped_malformed"] += 1
+            return
+        if proposal.proposer not in self._powers:
+            self.statistics["dropped_not_validator"] += 1
+            return
+        if not self._route_by_height(sender, message, proposal.height, now_ms, output):
+            return
+        if proposal.round > self._round + ROUNDS_AHEAD_MAX:
+            # Votes alone show how far ahead a validator is: checking a far proposal would mean
+            # computing the proposer of an arbitrary round.
+            self.statistics["dropped_round_too_far"] += 1
+            return
+        if self._selection.proposer(proposal.height, proposal.round) != proposal.proposer:
+            self.statistics["dropped_wrong_proposer"] += 1
+            return
+        state = self._round_state(proposal.round)
+        if state.proposal is not None:
+            if state.proposal.signature == proposal.signature:
+                self.statistics["dropped_duplicate"] += 1
+            else:
+                self.statistics["dropped_conflicting_proposal"] += 1
+            return
+        block_hash = self._proposal_block_hash(proposal)
+        if block_hash is None:
+            return
+        if not checked and not self._proposal_signature_ok(proposal, block_hash):
+            self.statistics["dropped_bad_signature"] += 1
+            return
+        self.statistics["accepted"] += 1
+        self._blocks.setdefault(block_hash, proposal.block)
+        self._store_proposal(state, message, block_hash)
+        self._send_proof_of_lock(state, output)
+        self._note_round(proposal.proposer, proposal.round)
+        self._help_lower_round(sender, proposal.proposer, proposal.round, now_ms, output)
+        self._evaluate(now_ms, output)
+
+    def _on_vote(
+        self,
+        sender: str,
+        message: consensus_pb2.ConsensusMessage,
+        now_ms: int,
+        output: Output,
+        *,
+        checked: bool,
+    ) -> None:
+        vote = message.vote
+        if (
+            vote.type not in (PREVOTE, PRECOMMIT)
+            or len(vote.block_hash) > HASH_BYTES_MAX
+            or not vote.signature
+            or len(vote.signature) > SIGNATURE_BYTES_MAX
+        ):
+            self.statistics["dropped_malformed"] += 1
+            return
+        power = self._powers.get(vote.validator)
+        if power is None:
+            self.statistics["dropped_not_validator"] += 1
+            return
+        if not self._route_by_height(sender, message, vote.height, now_ms, output):
+            return
+        if vote.round > self._round + ROUNDS_AHEAD_MAX:
+            self._note_far_round(vote, now_ms, output, checked=checked)
+            return
+        state = self._round_state(vote.round)
+        votes = state.votes(vote.type)
+        existing = votes.get(vote.validator)
+        if existing is not None and existing.block_hash == vote.block_hash:
+            self.statistics["dropped_duplicate"] += 1
+            return
+        if not checked and not self._vote_signature_ok(vote):
+            self.statistics["dropped_bad_signature"] += 1
+            return
+        if existing is not None:
+            self.statistics["dropped_conflicting_vote"] += 1
+            if vote.validator not in votes.conflict_reported:
+                votes.conflict_reported.add(vote.validator)
+                output.evidence.append(
+                    consensus_pb2.DuplicateVoteEvidence(first=existing, second=vote)
+                )
+                self.statistics["evidence"] += 1
+            return
+        self.statistics["accepted"] += 1
+        self._add_vote(state, vote, power)
+        self._note_round(vote.validator, vote.round)
+        self._help_lower_round(sender, vote.validator, vote.round, now_ms, output)
+        self._evaluate(now_ms, output)
+
+    def _route_by_height(
+        self,
+        sender: str,
+        message: consensus_pb2.ConsensusMessage,
+        height: int,
+        now_ms: int,
+        output: Output,
+    ) -> bool:
+        """True when the message is for the height being decided; otherwise deals with it."""
+        if height == self._height and self._step != TbftStep.COMMIT:
+            return True
+        if height == self._next_height_of:
+            self._buffer_next_height(sender, message)
+        elif self._decided_messages and height == self._decided_height:
+            self.statistics["dropped_decided_height"] += 1
+            self._help_decided(sender, message, now_ms, output)
+        elif height < self._height:
+            self.statistics["dropped_old_height"] += 1
+        else:
+            self.statistics["dropped_future_height"] += 1
+        return False
+
+    def _buffer_next_height(self, sender: str, message: consensus_pb2.ConsensusMessage) -> None:
+        signer, round_number = _signer_and_round(message)
+        if round_number > ROUNDS_AHEAD_MAX:
+            self.statistics["dropped_round_too_far"] += 1
+            return
+        count = self._next_height_counts.get(signer, 0)
+        if count >= NEXT_HEIGHT_MESSAGES_PER_VALIDATOR_MAX:
+            self.statistics["dropped_next_height_full"] += 1
+            return
+        for _, buffered in self._next_height:
+            if buffered == message:
+                self.statistics["dropped_duplicate"] += 1
+                return
+        if not self._signature_ok(message):
+            self.statistics["dropped_bad_signature"] += 1
+            return
+        self._next_height.append((sender, message))
+        self._next_height_counts[signer] = count + 1
+        self.statistics["buffered_next_height"] += 1
+
+    def _note_far_round(
+        self, vote: consensus_pb2.Vote, now_ms: int, output: Output, *, checked: bool
+    ) -> None:
+        """Too far ahead to store; a genuine vote still shows where its signer is (line 55)."""
+        self.statistics["dropped_round_too_far"] += 1
+        if vote.round <= self._latest_round.get(vote.validator, -1):
+            return
+        if checked or self._vote_signature_ok(vote):
+            self._note_round(vote.validator, vote.round)
+            self._evaluate(now_ms, output)
+
+    def _note_round(self, signer: str, round_number: int) -> None:
+        if round_number > self._latest_round.get(signer, -1):
+            self._latest_round[signer] = round_number
+
+    def _store_proposal(
+        self, state: _RoundState, message: consensus_pb2.ConsensusMessage, block_hash: bytes
+    ) -> None:
+        state.proposal = message.proposal
+        state.proposal_hash = block_hash
+        state.proposal_message = message
+
+    def _add_vote(self, state: _RoundState, vote: consensus_pb2.Vote, power: int) -> None:
+        votes = state.votes(vote.type)
+        votes.add(vote, power)
+        if (
+            vote.type == PRECOMMIT
+            and vote.block_hash
+            and vote.round not in self._commit_rounds
+            and is_quorum(votes.power_for(vote.block_hash), self._total_power)
+        ):
+            self._commit_rounds.append(vote.round)
+
+    def _proposal_block_hash(self, proposal: consensus_pb2.Proposal) -> bytes | None:
+        try:
+            block_hash = self._application.block_hash(proposal.block)
+        except RequestError:
+            block_hash = b""
+        if not block_hash or len(block_hash) > HASH_BYTES_MAX:
+            self.statistics["dropped_malformed"] += 1
+            return None
+        return block_hash
+
+    def _proposal_signature_ok(self, proposal: consensus_pb2.Proposal, block_hash: bytes) -> bool:
+        document = proposal_sign_bytes(
+            self._chain_id,
+            proposal.height,
+            proposal.round,
+            proposal.valid_round_plus_one,
+            block_hash,
+        )
+        return self._verify(proposal.proposer, document, proposal.signature)
+
+    def _vote_signature_ok(self, vote: consensus_pb2.Vote) -> bool:
+        document = vote_sign_bytes(
+            self._chain_id, vote.type, vote.height, vote.round, vote.block_hash
+        )
+        return self._verify(vote.validator, document, vote.signature)
+
+    def _signature_ok(self, message: consensus_pb2.ConsensusMessage) -> bool:
+        if message.WhichOneof("body") == "vote":
+            return self._vote_signature_ok(message.vote)
+        proposal = message.proposal
+        if self._selection.proposer(proposal.height, proposal.round) != proposal.proposer:
+            return False
+        block_hash = self._proposal_block_hash(proposal)
+        return block_hash is not None and self._proposal_signature_ok(proposal, block_hash)
+
+    def _verify(self, validator: str, document: bytes, signature: bytes) -> bool:
+        try:
+            return self._verifier.verify(validator, document, signature)
+        except RequestError:
+            return False
+
+    # ---------------------------------------------------------------- gossip
+
+    def _rebroadcast(self, output: Output) -> None:
+        rounds = [number for number, state in self._rounds.items() if state.own]
+        if not rounds:
+            return
+        for message in self._rounds[max(rounds)].own:
+            output.send.append((None, message))
+            self.statistics["rebroadcasts"] += 1
+
+    def _send_proof_of_lock(self, state: _RoundState, output: Output) -> None:
+        """Sends the polka a re-proposal refers to, once per round, if we hold it.
+
+        A validator that restarted lost the prevotes it had received; without the polka of the
+        proposal's valid round it cannot prevote the re-proposed block (line 28), and the rounds
+        would fail for ever. This is the proof-of-lock gossip the paper assumes.
+        """
+        proposal = state.proposal
+        if proposal is None or state.proof_sent or self._timeouts.rebroadcast_ms <= 0:
+            return
+        valid_round = proposal.valid_round_plus_one - 1
+        earlier = self._rounds.get(valid_round) if valid_round >= 0 else None
+        if earlier is None or not is_quorum(
+            earlier.prevotes.power_for(state.proposal_hash), self._total_power
+        ):
+            return
+        state.proof_sent = True
+        for vote in earlier.prevotes.votes_for(state.proposal_hash):
+            output.send.append((None, consensus_pb2.ConsensusMessage(vote=vote)))
+        self.statistics["help_sent"] += 1
+
+    def _may_help(self, validator: str, now_ms: int) -> bool:
+        interval = self._timeouts.rebroadcast_ms
+        if interval <= 0 or validator == self._me:
+            return False
+        last = self._help_sent_ms.get(validator)
+        if last is not None and now_ms - last < interval:
+            return False
+        self._help_sent_ms[validator] = now_ms
+        return True
+
+    def _help_lower_round(
+        self, sender: str, signer: str, round_number: int, now_ms: int, output: Output
+    ) -> None:
+        """`signer` is in an earlier round of this height: send what we hold for that round."""
+        if sender != signer or round_number >= self._round:
+            return
+        if self._latest_round.get(signer, -1) > round_number:
+            return
+        state = self._rounds.get(round_number)
+        if state is None or not self._may_help(signer, now_ms):
+            return
+        messages: list[consensus_pb2.ConsensusMessage] = []
+        if state.proposal_message is not None:
+            messages.append(state.proposal_message)
+        for votes in (state.prevotes, state.precommits):
+            messages.extend(
+                consensus_pb2.ConsensusMessage(vote=votes.votes[validator])
+                for validator in sorted(votes.votes)
+            )
+        self._send_help(signer, messages, output)
+
+    def _help_decided(
+        self,
+        sender: str,
+        message: consensus_pb2.ConsensusMessage,
+        now_ms: int,
+        output: Output,
+    ) -> None:
+        """`sender` is still on the height we decided: send the proposal and the precommits."""
+        # Only a vote is checked: a validator on that height keeps voting, and checking a proposal
+        # would mean computing the proposer of an arbitrary round.
+        if message.WhichOneof("body") != "vote":
+            return
+        vote = message.vote
+        if sender != vote.validator:
+            return
+        if not self._may_help(vote.validator, now_ms) or not self._vote_signature_ok(vote):
+            return
+        self._send_help(vote.validator, self._decided_messages, output)
+
+    def _send_help(
+        self, validator: str, messages: Iterable[consensus_pb2.ConsensusMessage], output: Output
+    ) -> None:
+        for message in messages:
+            output.send.append((validator, message))
+        self.statistics["help_sent"] += 1
+
+    # ---------------------------------------------------------------- persistence
+
+    def _load(self, records: Mapping[str, bytes]) -> None:
+        state_bytes = records.get(STATE_RECORD)
+        if state_bytes is None:
+            return
+        state = decode_state(state_bytes)
+        self._persisted_state = state_bytes
+        if state.signed_step != 0:
+            self._signed_step = (state.signed_height, state.signed_round, state.signed_step)
+            self._signed_messages = list(state.signed_messages)
+        if state.height < self._height:
+            return
+        blocks_bytes = records.get(BLOCKS_RECORD)
+        blocks = decode_blocks(blocks_bytes) if blocks_bytes is not None else []
+        self._restored_blocks = {self._application.block_hash(block): block for block in blocks}
+        self._persisted_block_hashes = tuple(self._restored_blocks)
+        self._pending_restore = state
+
+    def _flush(self, output: Output) -> None:
+        """Puts the records that changed in this call into `output` (before any send goes out)."""
+        if self._pending_restore is not None or not self._started:
+            # Nothing can be signed below the restored state's height; keep that state on disk.
+            return
+        records: list[tuple[str, bytes]] = []
+        block_hashes = tuple(
+            dict.fromkeys(
+                block_hash
+                for block_hash in (self._locked_hash, self._valid_hash)
+                if block_hash in self._blocks
+            )
+        )
+        if block_hashes != self._persisted_block_hashes:
+            self._persisted_block_hashes = block_hashes
+            records.append((BLOCKS_RECORD, encode_blocks([self._blocks[h] for h in block_hashes])))
+        signed = self._signed_step or (0, 0, 0)
+        messages = self._signed_messages
+        kept = tuple(
+            message
+            for position, message in enumerate(messages)
+            if message.WhichOneof("body") != "proposal" or position == len(messages) - 1
+        )
+        encoded = encode_state(
+            PersistedState(
+                height=self._height,
+                round=self._round,
+                step=int(min(self._step, TbftStep.PRECOMMIT)),
+                locked_round=self._locked_round,
+                locked_hash=self._locked_hash,
+                valid_round=self._valid_round,
+                valid_hash=self._valid_hash,
+                signed_height=signed[0],
+                signed_round=signed[1],
+                signed_step=signed[2],
+                signed_messages=kept,
+            )
+        )
+        if encoded != self._persisted_state:
+            self._persisted_state = encoded
+            records.append((STATE_RECORD, encoded))
+        output.persist[:0] = records
+
+
+def _validator_pairs(
+    validators: Sequence[tuple[str, int]] | types_pb2.ValidatorSet,
+) -> list[tuple[str, int]]:
+    if isinstance(validators, types_pb2.ValidatorSet):
+        pairs = [(v.member_id, v.voting_power) for v in validators.validators]
+    else:
+        pairs = [(validator, power) for validator, power in validators]
+    if not pairs:
+        raise ConfigurationError("the tbft validator set is empty")
+    ids = [validator for validator, _ in pairs]
+    if len(set(ids)) != len(ids):
+        raise ConfigurationError("the tbft validator set names a validator twice")
+    for validator, power in pairs:
+        if not validator or power <= 0:
+            raise ConfigurationError(f"validator {validator!r} needs a positive voting power")
+    return pairs
+
+
+def _signer_and_round(message: consensus_pb2.ConsensusMessage) -> tuple[str, int]:
+    if message.WhichOneof("body") == "proposal":
+        return message.proposal.proposer, message.proposal.round
+    return message.vote.validator, message.vote.round
+
+
+def _step_of(message: consensus_pb2.ConsensusMessage) -> int:
+    if message.WhichOneof("body") == "proposal":
+        return int(TbftStep.PROPOSE)
+    if message.vote.type == PREVOTE:
+        return int(TbftStep.PREVOTE)
+    return int(TbftStep.PRECOMMIT)
