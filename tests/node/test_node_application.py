@@ -13,9 +13,10 @@ import pytest
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import BatchVerifier, get_profile
 from causeway.execution import Executor, genesis_state
+from causeway.net import VerifiedTransactionCache
 from causeway.network import build_network
 from causeway.network.description import NetworkDescription
-from causeway.node.application import ExecutionApplication, VerifiedTransactionCache
+from causeway.node.application import ExecutionApplication
 from causeway.sdk import Identity, build_transaction
 from causeway.state import StateTree
 from causeway.storage import Store

@@ -28,7 +28,7 @@ from causeway.network.tls import (
 from causeway.types.v1 import types_pb2
 
 GENESIS_VERSION = 1
-CONSENSUS_KINDS = ("solo",)
+CONSENSUS_KINDS = ("solo", "tbft", "raft")
 """Consensus engines `causeway init` can set up today ("tbft" and "raft" come later)."""
 
 ORGANISATIONS_MAX = 64

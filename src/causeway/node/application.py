@@ -8,7 +8,6 @@ block it is written without being executed a third time.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from causeway.crypto import BatchVerifier, CryptoProfile, load_public_key
 from causeway.errors import CausewayError
 from causeway.execution import Executor
+from causeway.net import VerifiedTransactionCache
 from causeway.state import StateTree, TreeUpdate
 from causeway.storage import Store
 from causeway.types import (
@@ -46,29 +46,6 @@ class ExecutedBlock:
     tree_update: TreeUpdate
     # Seconds spent per phase ("execute", "state", "header"), for the node's metrics.
     seconds: dict[str, float]
-
-
-class VerifiedTransactionCache:
-    """Ids of transactions whose signatures this node already checked (admission or a block).
-
-    A transaction is verified once per node: at admission, or when a block brings one this node
-    never saw. Bounded, oldest first out.
-    """
-
-    def __init__(self, entries_max: int = 500_000) -> None:
-        self._entries_max = entries_max
-        self._ids: OrderedDict[bytes, None] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def add_many(self, ids: Sequence[bytes]) -> None:
-        with self._lock:
-            for transaction_id in ids:
-                self._ids[transaction_id] = None
-            while len(self._ids) > self._entries_max:
-                self._ids.popitem(last=False)
-
-    def __contains__(self, transaction_id: object) -> bool:
-        return transaction_id in self._ids
 
 
 class ExecutionApplication:
@@ -206,7 +183,7 @@ class ExecutionApplication:
                     bytes_max=config.transaction_bytes_max,
                 )
                 decoded.append(item)
-                if item.id not in self.verified:
+                if not self.verified.is_verified(item.id, item.transaction.signature):
                     pending.append((len(decoded) - 1, item))
         except CausewayError:
             return None
@@ -224,7 +201,7 @@ class ExecutionApplication:
             items.append((key, document, item.transaction.signature))
         if items and not all(self.verifier.verify_many(items)):
             return None
-        self.verified.add_many([item.id for _, item in pending])
+        self.verified.add_many((item.id, item.transaction.signature) for _, item in pending)
         return decoded
 
     def _execute(

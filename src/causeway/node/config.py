@@ -8,9 +8,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from causeway.consensus.raft import RaftTimeouts
+from causeway.consensus.tbft import TbftTimeouts
 from causeway.errors import ConfigurationError
+from causeway.net import PeerSettings, load_peer_settings
 
 CONFIG_FILE_NAME = "config.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class ConsensusSettings:
+    """Timing of the replicated engines, from the [consensus] section."""
+
+    tbft_timeouts: TbftTimeouts
+    raft_timeouts: RaftTimeouts
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +44,9 @@ class NodeConfig:
     http_request_bytes_max: int
     admission_batch_max: int
     verify_processes: int
+    # Peers and transport TLS (replicated engines); an empty peer list for solo.
+    peers: PeerSettings
+    consensus: ConsensusSettings
 
 
 def _section(document: dict[str, Any], name: str) -> dict[str, Any]:
@@ -93,4 +107,28 @@ def load_node_config(home: Path) -> NodeConfig:
         http_request_bytes_max=_value(api, "http_request_bytes_max", int, 16 << 20),
         admission_batch_max=_value(mempool, "admission_batch_max", int, 10_000),
         verify_processes=_value(mempool, "verify_processes", int, os.cpu_count() or 1),
+        peers=load_peer_settings(document, home),
+        consensus=_consensus_settings(consensus),
     )
+
+
+def _consensus_settings(section: dict[str, Any]) -> ConsensusSettings:
+    """Timeouts of the replicated engines. The defaults suit validators on one LAN; a network
+    across sites wants longer ones."""
+    try:
+        return ConsensusSettings(
+            tbft_timeouts=TbftTimeouts(
+                propose_ms=_value(section, "tbft_propose_ms", int, 3_000),
+                prevote_ms=_value(section, "tbft_prevote_ms", int, 1_000),
+                precommit_ms=_value(section, "tbft_precommit_ms", int, 1_000),
+                delta_ms=_value(section, "tbft_delta_ms", int, 500),
+                commit_ms=_value(section, "tbft_commit_ms", int, 100),
+            ),
+            raft_timeouts=RaftTimeouts(
+                election_min_ms=_value(section, "raft_election_min_ms", int, 500),
+                election_max_ms=_value(section, "raft_election_max_ms", int, 1_000),
+                heartbeat_ms=_value(section, "raft_heartbeat_ms", int, 50),
+            ),
+        )
+    except (ValueError, TypeError) as error:
+        raise ConfigurationError(f"{CONFIG_FILE_NAME}: [consensus] {error}") from None

@@ -22,6 +22,11 @@ class NodeMetrics:
             ["reason"],
             registry=self.registry,
         )
+        self.evidence = Counter(
+            "causeway_evidence",
+            "Conflicting votes (equivocation) seen from validators",
+            registry=self.registry,
+        )
         self.mempool_transactions = Gauge(
             "causeway_mempool_transactions", "Transactions waiting", registry=self.registry
         )

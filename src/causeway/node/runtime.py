@@ -29,8 +29,9 @@ from google.protobuf import json_format
 
 from causeway.api import create_grpc_server, create_http_app
 from causeway.api.v1 import api_pb2
-from causeway.consensus import ProposeBlock
+from causeway.consensus import Commit, ProposeBlock
 from causeway.consensus.solo import SoloEngine
+from causeway.consensus.v1 import consensus_pb2
 from causeway.crypto import BatchVerifier, CryptoProfile, PrivateKey, get_profile, load_public_key
 from causeway.errors import (
     ConfigurationError,
@@ -47,12 +48,17 @@ from causeway.errors import (
 )
 from causeway.execution import Executor, genesis_state
 from causeway.mempool import Admission, Mempool, MempoolLimits
-from causeway.node.application import (
-    ExecutedBlock,
-    ExecutionApplication,
+from causeway.net import (
+    BlockSyncer,
+    PeerHandlers,
+    PeerNetwork,
+    TlsIdentity,
     VerifiedTransactionCache,
+    quorum_for_consensus,
 )
+from causeway.node.application import ExecutedBlock, ExecutionApplication
 from causeway.node.config import NodeConfig, load_node_config
+from causeway.node.consensus_driver import ConsensusDriver, make_core
 from causeway.node.logs import configure_logging
 from causeway.node.metrics import NodeMetrics
 from causeway.state import StateTree
@@ -126,20 +132,22 @@ class Node:
         self.profile: CryptoProfile = get_profile(self.genesis.crypto_profile)
         self.chain_id = self.genesis.chain_id
         self.genesis_hash = genesis_hash(self.genesis, self.profile.hash)
-        if self.genesis.consensus != "solo":
-            raise ConfigurationError(
-                f"consensus '{self.genesis.consensus}' is not available in this release; use solo"
-            )
+        self.consensus = self.genesis.consensus
+        if self.consensus not in ("solo", "tbft", "raft"):
+            raise ConfigurationError(f"unknown consensus '{self.consensus}' in genesis")
         try:
             self.key = PrivateKey.from_pem(config.key_file.read_bytes())
         except OSError as error:
             raise ConfigurationError(f"cannot read node key {config.key_file}: {error}") from None
-        validators = self.genesis.validators.validators
-        if [v.member_id for v in validators] != [config.member_id]:
+        validators = {v.member_id: v for v in self.genesis.validators.validators}
+        if self.consensus == "solo" and list(validators) != [config.member_id]:
             raise ConfigurationError(
                 f"solo consensus needs exactly one validator, this node ({config.member_id})"
             )
-        if self.key.public_key().raw != validators[0].public_key:
+        own = validators.get(config.member_id)
+        if own is None:
+            raise ConfigurationError(f"{config.member_id} is not a validator of this chain")
+        if self.key.public_key().raw != own.public_key:
             raise ConfigurationError("the node key does not match its validator entry in genesis")
         self.validator_set_hash = self.profile.hash(encode(self.genesis.validators))
 
@@ -190,6 +198,11 @@ class Node:
             block_interval_ms=config.block_interval_ms,
             block_transactions_max=self.chain_config.block_transactions_max,
         )
+        self.network: PeerNetwork | None = None
+        self.driver: ConsensusDriver | None = None
+        # One block written at a time, whether consensus or block sync brought it.
+        self._commit_lock = asyncio.Lock()
+        self._sync_task: asyncio.Task[None] | None = None
         self.metrics.height.set(latest)
         self._waiters: dict[bytes, list[asyncio.Future[tuple[int, types_pb2.TransactionResult]]]]
         self._waiters = {}
@@ -256,7 +269,10 @@ class Node:
             raise
         await grpc_server.start()
         http_task = asyncio.create_task(http_server.serve())
-        producer = asyncio.create_task(self._produce_blocks())
+        if self.consensus == "solo":
+            producer = asyncio.create_task(self._produce_blocks())
+        else:
+            producer = asyncio.create_task(self._run_replicated())
         log.info(
             "node started",
             extra={
@@ -284,6 +300,12 @@ class Node:
             producer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await producer
+            if self._sync_task is not None:
+                self._sync_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._sync_task
+            if self.network is not None:
+                await self.network.stop()
             with contextlib.suppress(asyncio.CancelledError):
                 await http_task
             self.verifier.close()
@@ -416,7 +438,10 @@ class Node:
         with self._mempool_lock:
             self.mempool.remove(ids)
             self._in_flight.difference_update(ids)
-        self.engine.block_committed(committed.height)
+        if self.consensus == "solo":
+            self.engine.block_committed(committed.height)
+        if self.network is not None:
+            self.network.announce_status(committed.height, committed.event.certificate.block_hash)
         # Followers (SDK streams, the bench) ask for the newest blocks right away: serve those
         # from memory instead of reading back and decoding what was just written.
         self._recent_blocks[committed.height] = committed.event
@@ -456,6 +481,139 @@ class Node:
         self._block_committed.set()
         self._block_committed = asyncio.Event()
 
+    # ------------------------------------------------------------------ replicated engines
+
+    async def _run_replicated(self) -> None:
+        """tbft or raft: the peer network, the consensus core's driver, block sync."""
+        peers = self.config.peers
+        self.network = PeerNetwork(
+            chain_id=self.chain_id,
+            settings=peers,
+            tls=TlsIdentity.load(
+                peers.tls_key_file, peers.tls_certificate_file, peers.tls_ca_bundle_file
+            ),
+            handlers=PeerHandlers(
+                on_consensus=self._on_peer_consensus,
+                on_transactions=self._on_peer_transactions,
+                on_status=self._on_peer_status,
+            ),
+            block_source=_StoreBlockSource(self.store),
+            member_id=self.config.member_id,
+        )
+        await self.network.start()
+        core = make_core(
+            consensus=self.consensus,
+            genesis=self.genesis,
+            member_id=self.config.member_id,
+            key=self.key,
+            application=self.application,
+            store=self.store,
+            settings=self.config.consensus,
+        )
+        self.driver = ConsensusDriver(
+            core=core,
+            store=self.store,
+            transport=self.network,
+            apply_commit=self._apply_consensus_commit,
+            transactions_waiting=lambda: len(self.mempool) > 0,
+            on_evidence=self._on_evidence,
+        )
+        latest = self.store.latest_height()
+        self.network.announce_status(latest, self.store.get_block_hash(latest) if latest else b"")
+        try:
+            await self.driver.run(self._stopping)
+        except BaseException as error:
+            if not isinstance(error, asyncio.CancelledError):
+                self._failure = error
+                log.critical("consensus failed; stopping", exc_info=error)
+                self._stopping.set()
+            raise
+
+    async def _on_peer_consensus(
+        self, sender: str, message: consensus_pb2.ConsensusMessage
+    ) -> None:
+        if self.driver is not None:
+            self.driver.deliver(sender, message)
+
+    async def _on_peer_transactions(
+        self, sender: str, transactions: list[types_pb2.Transaction]
+    ) -> None:
+        del sender
+        if not self._stopping.is_set():
+            await asyncio.to_thread(self._admit, transactions, _now_ms())
+
+    async def _on_peer_status(self, sender: str, height: int, latest_hash: bytes) -> None:
+        del sender, latest_hash
+        # One block behind is normal between peers; further behind means this node missed
+        # blocks (it was down, or partitioned): fetch them, verified, instead of waiting.
+        if (
+            self.consensus == "tbft"
+            and height > self.store.latest_height() + 1
+            and (self._sync_task is None or self._sync_task.done())
+        ):
+            self._sync_task = asyncio.create_task(self._sync_blocks())
+
+    async def _sync_blocks(self) -> None:
+        assert self.network is not None
+        syncer = BlockSyncer(
+            self.network,
+            chain_id=self.chain_id,
+            hash_function=self.profile.hash,
+            validator_set=lambda height: self.genesis.validators,
+            latest=self._latest_block,
+            apply_block=self._apply_synced_block,
+            quorum=quorum_for_consensus(self.consensus),
+            statistics=self.network.statistics,
+        )
+        applied = await syncer.sync()
+        if applied and self.driver is not None:
+            log.info("caught up by block sync", extra={"blocks": applied})
+            await self.driver.advance_to(self.store.latest_height() + 1)
+
+    def _latest_block(self) -> tuple[int, bytes]:
+        latest = self.store.latest_height()
+        return latest, self.store.get_block_hash(latest) if latest else bytes(32)
+
+    async def _apply_synced_block(
+        self, block: types_pb2.Block, certificate: types_pb2.CommitCertificate
+    ) -> None:
+        await self._write_committed_block(block, certificate)
+
+    async def _apply_consensus_commit(self, commit: Commit) -> None:
+        await self._write_committed_block(commit.block, commit.certificate)
+
+    async def _write_committed_block(
+        self, block: types_pb2.Block, certificate: types_pb2.CommitCertificate
+    ) -> None:
+        async with self._commit_lock:
+            height = block.header.height
+            latest = self.store.latest_height()
+            if height <= latest:
+                return  # already written (block sync and consensus both brought it)
+            if height != latest + 1:
+                raise InvariantError(f"asked to write block {height} after {latest}")
+            executed = await asyncio.to_thread(self.application.executed, block)
+            if executed is None:
+                raise InvariantError(
+                    f"block {height} was committed by the validators but does not execute to "
+                    "its header here"
+                )
+            committed = await asyncio.to_thread(self._commit, executed, certificate)
+            self._after_commit(committed)
+
+    def _on_evidence(self, evidence: consensus_pb2.DuplicateVoteEvidence) -> None:
+        log.warning(
+            "validator signed conflicting votes",
+            extra={
+                "validator": evidence.first.validator,
+                "height": evidence.first.height,
+                "round": evidence.first.round,
+            },
+        )
+        self.metrics.evidence.inc()
+        if self.network is not None:
+            self.network.broadcast_consensus(consensus_pb2.ConsensusMessage(evidence=evidence))
+
     # ------------------------------------------------------------------ admission
 
     def _admit(
@@ -485,6 +643,11 @@ class Node:
                     continue
                 self._admitted_at[item.id] = now
                 outcome.append(item)
+        self.verified.add_many(
+            (item.id, item.transaction.signature)
+            for item in outcome
+            if isinstance(item, DecodedTransaction)
+        )
         return outcome
 
     async def _submit_many(
@@ -499,6 +662,11 @@ class Node:
             )
         outcomes = await asyncio.to_thread(self._admit, transactions, _now_ms())
         self.metrics.mempool_transactions.set(len(self.mempool))
+        if self.network is not None:
+            # One hop over a full mesh: what clients sent here goes to every validator once.
+            accepted = [o.transaction for o in outcomes if isinstance(o, DecodedTransaction)]
+            if accepted:
+                self.network.gossip_transactions(accepted)
         responses: list[api_pb2.SubmitResponse] = []
         waits: list[tuple[int, asyncio.Future[tuple[int, types_pb2.TransactionResult]]]] = []
         for index, outcome in enumerate(outcomes):
@@ -701,8 +869,8 @@ class Node:
             mempool_size=len(self.mempool),
             genesis_hash=self.genesis_hash,
             earliest_state_height=self._earliest_state_height() if latest else 0,
-            role="solo",
-            peers_connected=0,
+            role=self.driver.role if self.driver is not None else self.consensus,
+            peers_connected=len(self.network.connected_peers()) if self.network else 0,
         )
 
     async def _wait_for_block_after(self, height: int) -> None:
@@ -740,6 +908,19 @@ class Node:
                 position = (record.height, record.transaction_index, record.event_index + 1)
             position = max(position, (latest + 1, 0, 0))
             await self._wait_for_block_after(latest)
+
+
+class _StoreBlockSource:
+    """Answers peers' GetBlocks from the block store."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def latest_height(self) -> int:
+        return self._store.latest_height()
+
+    def get_block(self, height: int) -> tuple[types_pb2.Block, types_pb2.CommitCertificate]:
+        return self._store.get_block(height), self._store.get_certificate(height)
 
 
 def _transaction_id_or_empty(transaction: types_pb2.Transaction, node: Node) -> bytes:
