@@ -17,8 +17,8 @@ install: $(BIN)/causeway
 demo: install
 	NETWORK=$(NETWORK) BIN=$(BIN) bash scripts/demo.sh
 
-stop:
-	@if [ -f $(NETWORK)/node1.pid ]; then kill $$(cat $(NETWORK)/node1.pid) && rm -f $(NETWORK)/node1.pid && echo "node stopped"; else echo "no demo node is running"; fi
+stop: install
+	$(BIN)/causeway devnet down --dir $(NETWORK)
 
 test: install
 	$(BIN)/ruff check src tests bench
