@@ -7,8 +7,8 @@ others elect a new leader and go on; the old one is restarted with `causeway dev
 catches up. Afterwards all three hold the same chain, each acknowledged transaction is in it
 exactly once at its acknowledged height, and no node's height ever went back.
 
-Both tests currently meet the same bug (see CATCH_UP_BUG): the second triggers it every time, the
-first only when the restarted node's catch-up commits two blocks in one step (timing).
+Both guard against a bug found here (CATCH_UP_BUG): a node whose catch-up commits two or more
+blocks in one step stopped itself; the second test triggered it every time, the first by timing.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ BLOCKS_WHILE_DOWN = 4
 
 CATCH_UP_CRASH = "the application refuses the committed block"
 CATCH_UP_BUG = (
-    "bug: a raft node that lacks two or more committed blocks stops with InvariantError ('the "
+    "fixed bug: a raft node lacking two or more committed blocks stopped with InvariantError ('the "
     "application refuses the committed block') when one AppendEntries commits them: "
     "RaftCore._commit_to validates every newly committed block before the runtime applies the "
     "first, but ExecutionApplication.validate_block requires header.height == "
@@ -93,10 +93,6 @@ def _wait_for_catch_up(devnet: Devnet, name: str, height: int) -> None:
         raise
 
 
-# Not strict: whether the old leader's catch-up commits two blocks in one step depends on what
-# its peers' send queues still hold when it comes back. Only that crash counts as the expected
-# failure (raises=): anything else fails the test.
-@pytest.mark.xfail(strict=False, raises=RestartedNodeCrashedError, reason=CATCH_UP_BUG)
 def test_raft_devnet_survives_losing_its_leader_under_load(tmp_path: Path) -> None:
     rng = random.Random()
     with Devnet(tmp_path, validators=3, consensus="raft") as devnet:
@@ -158,13 +154,12 @@ def test_raft_devnet_survives_losing_its_leader_under_load(tmp_path: Path) -> No
         )
 
 
-@pytest.mark.xfail(strict=True, raises=RestartedNodeCrashedError, reason=CATCH_UP_BUG)
 def test_raft_follower_down_while_the_leader_changed_catches_up_by_replication(
     tmp_path: Path,
 ) -> None:
     """A follower is down while blocks commit and the leader changes; on its restart the new
     leader (which never queued anything for it) replicates the missing entries in one
-    AppendEntries, committing several blocks at once. This triggers CATCH_UP_BUG every time."""
+    AppendEntries, committing several blocks at once (what CATCH_UP_BUG was about)."""
     with Devnet(tmp_path, validators=3, consensus="raft") as devnet:
         names = devnet.names
         first_leader = _wait_for_one_leader(devnet, names)

@@ -148,3 +148,24 @@ def test_a_block_repeating_a_transaction_is_refused(
     first.pending.extend(transactions + transactions)
     block = first.application.build_block(1, 0, int(time.time() * 1000), "org1/node1")
     assert not second.application.validate_block(block)
+
+
+def test_raft_defers_blocks_ahead_of_the_store_to_when_they_are_written(
+    network: NetworkDescription, replicas: tuple[Replica, Replica]
+) -> None:
+    first, second = replicas
+    first.pending.extend(signed_puts(network, 1))
+    block = first.application.build_block(1, 0, int(time.time() * 1000), "org1/node1")
+    ahead = types_pb2.Block()
+    ahead.CopyFrom(block)
+    ahead.header.height = 3
+    assert not second.application.validate_block(ahead)
+    second.application._defer_blocks_ahead = True
+    assert second.application.validate_block(ahead)
+    # When its turn to be written comes, a block is still checked: one that does not execute
+    # to its header is refused then.
+    forged = types_pb2.Block()
+    forged.CopyFrom(block)
+    forged.header.state_root = b"\x01" * 32
+    assert second.application.executed(forged) is None
+    assert second.application.executed(block) is not None

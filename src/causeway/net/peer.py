@@ -593,6 +593,11 @@ class PeerNetwork:
             )
             async for data in requests:
                 await self._receive(member_id, data)
+        except asyncio.CancelledError:
+            # Stopping cancels the streams still open; that is their normal end, not an error
+            # for gRPC to report. Any other cancellation goes on up.
+            if not self._stopping.is_set():
+                raise
         finally:
             self._incoming[member_id] -= 1
 

@@ -189,6 +189,7 @@ class Node:
                 self.chain_config.block_transactions_max,
                 self.chain_config.block_bytes_max,
             ),
+            defer_blocks_ahead=self.consensus == "raft",
         )
         self.metrics = NodeMetrics()
         latest = self.store.latest_height()
@@ -278,7 +279,7 @@ class Node:
             extra={
                 "node": self.config.name,
                 "chain_id": self.chain_id,
-                "height": self.engine.last_height,
+                "height": self.store.latest_height(),
                 "grpc": self.config.grpc_address,
                 "http": self.config.http_address,
             },
@@ -309,11 +310,12 @@ class Node:
             with contextlib.suppress(asyncio.CancelledError):
                 await http_task
             self.verifier.close()
+            stopped_at_height = self.store.latest_height()
             self.store.close()
             if install_signal_handlers:
                 for signal_number in (signal.SIGINT, signal.SIGTERM):
                     loop.remove_signal_handler(signal_number)
-            log.info("node stopped", extra={"height": self.engine.last_height})
+            log.info("node stopped", extra={"height": stopped_at_height})
         if self._failure is not None:
             raise self._failure
         if producer.done() and not producer.cancelled() and producer.exception() is not None:
