@@ -1,0 +1,70 @@
+"""How the simulator builds, restores and drives one kind of consensus core.
+
+Cores differ in their constructors and in small parts of the driving (raft's tick takes whether
+transactions wait; its leader can be asked to propose). An Engine hides those differences; the
+adapters for the real engines live in ``causeway.sim.cores``.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from causeway.consensus import Application, Commit, ConsensusCore, Output, Signer, Verifier
+
+
+@dataclass(frozen=True, slots=True)
+class NodeContext:
+    """Everything one core instance is built from."""
+
+    chain_id: str
+    instance: str
+    validator_id: str
+    validators: tuple[str, ...]
+    signer: Signer
+    verifier: Verifier
+    application: Application
+    random: random.Random
+    # The height of the last block in the instance's durable block store.
+    last_committed_height: int
+    # The hash of that block (empty when the store is empty).
+    last_committed_hash: bytes
+    now_ms: int
+
+
+class Engine(Protocol):
+    """One consensus engine as the simulator sees it."""
+
+    @property
+    def name(self) -> str: ...
+
+    def fault_tolerance(self, validators: int) -> int:
+        """How many faulty validators (Byzantine for tbft, crashed for raft) it tolerates."""
+        ...
+
+    def create(self, context: NodeContext) -> ConsensusCore: ...
+
+    def restore(self, context: NodeContext, records: Mapping[str, bytes]) -> ConsensusCore: ...
+
+    def tick(self, core: ConsensusCore, now_ms: int, transactions_waiting: bool) -> Output: ...
+
+    def transactions_arrived(self, core: ConsensusCore, now_ms: int) -> Output:
+        """The instance's mempool received transactions (raft's leader may propose now)."""
+        ...
+
+    @property
+    def block_sync(self) -> bool:
+        """Whether the runtime's block sync applies (tbft); raft catches up through its log."""
+        ...
+
+    def advance_to(self, core: ConsensusCore, height: int, now_ms: int) -> Output:
+        """The runtime got the blocks below ``height`` by block sync."""
+        ...
+
+    def certificate_problem(
+        self, commit: Commit, block_hash: bytes, context: NodeContext
+    ) -> str | None:
+        """Why the commit's certificate does not prove the block final; None when it does."""
+        ...

@@ -1,0 +1,33 @@
+"""raft: safety and linearizability of a replicated key-value store under crashes, partitions and
+message loss, on 3 and 5 nodes; after the heal, new blocks commit within a bound."""
+
+from __future__ import annotations
+
+import pytest
+from sim_support import SeedPlan, assert_sweep_passes, run_sweep
+
+from causeway.sim.scenarios import SCENARIOS
+
+
+@pytest.mark.parametrize(("scenario", "default_seeds"), [("raft-3-kv", 150), ("raft-5-kv", 80)])
+def test_raft_kv_is_safe_linearizable_and_live(
+    scenario: str, default_seeds: int, seed_plan: SeedPlan
+) -> None:
+    assert_sweep_passes(SCENARIOS[scenario], seed_plan.seeds(default_seeds))
+
+
+def test_the_kv_workload_is_real(seed_plan: SeedPlan) -> None:
+    """Clients get answers, gets see writes, nodes crash: the histories are worth checking."""
+    sweep = run_sweep(SCENARIOS["raft-3-kv"], seed_plan.seeds(20), keep_results=True)
+    completed = [
+        record
+        for result in sweep.results
+        for record in result.history
+        if record.complete_ms is not None
+    ]
+    reads = [r for r in completed if r.operation.kind == "get" and r.result is not None]
+    crashes = sum(result.statistics.crashes for result in sweep.results)
+    if len(sweep.seeds) > 1:
+        assert len(completed) > 10 * len(sweep.seeds)
+        assert reads
+        assert crashes > 0
