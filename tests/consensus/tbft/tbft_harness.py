@@ -201,6 +201,15 @@ def assert_persisted_before_sent(
         assert (height, round_number, step) <= guard, (validator_id, message)
 
 
+SYNC_LAG_MS = 3_000
+TWIN_SUFFIX = "+twin"
+
+
+def key_of(node_name: str) -> str:
+    """The validator id whose key a node holds (twins share one)."""
+    return node_name.removesuffix(TWIN_SUFFIX)
+
+
 DropRule = Callable[[str, str, consensus_pb2.ConsensusMessage], bool]
 
 
@@ -226,6 +235,7 @@ class Network:
         drop_probability: float = 0.0,
         observers: Sequence[str] = (),
         sync: bool = True,
+        twins: Sequence[str] = (),
     ) -> None:
         self.validators = list(validators)
         self.powers = dict(validators)
@@ -241,12 +251,16 @@ class Network:
         # Every message every node sent, with its sender.
         self.sent: list[tuple[str, consensus_pb2.ConsensusMessage]] = []
         self.synced = 0
+        self.lag_since: dict[str, int] = {}
         self.nodes: dict[str, Node] = {}
-        for validator_id in [validator for validator, _ in validators] + list(observers):
-            self.nodes[validator_id] = self._make_node(validator_id, None)
+        # A twin is a second node with the same key ("v4+twin"): a Byzantine validator.
+        twin_names = [f"{twin}{TWIN_SUFFIX}" for twin in twins]
+        self.twin_keys = set(twins)
+        for name in [validator for validator, _ in validators] + list(observers) + twin_names:
+            self.nodes[name] = self._make_node(name, None)
 
     def _make_node(self, validator_id: str, records: Mapping[str, bytes] | None) -> Node:
-        signer = HmacSigner(validator_id)
+        signer = HmacSigner(key_of(validator_id))
         application = ToyApplication()
         previous = self.nodes.get(validator_id)
         if previous is not None:
@@ -287,16 +301,18 @@ class Network:
         node = self.nodes[validator_id]
         for name, data in output.persist:
             node.records[name] = data
-        assert_persisted_before_sent(validator_id, node.records, output)
+        if key_of(validator_id) not in self.twin_keys:
+            # (A twin relays its sibling's votes, which its own records cannot cover.)
+            assert_persisted_before_sent(validator_id, node.records, output)
         for destination, message in output.send:
             self.trace.append(f"{self.now_ms} {validator_id}>{destination}".encode())
             self.trace.append(encode(message))
             self.sent.append((validator_id, message))
-            recipients: Iterable[str] = (
-                [destination]
-                if destination is not None
-                else [other for other in self.nodes if other != validator_id]
-            )
+            recipients: Iterable[str] = [
+                other
+                for other in self.nodes
+                if other != validator_id and destination in (None, key_of(other))
+            ]
             for recipient in recipients:
                 self.queue.append((validator_id, recipient, message))
         for commit in output.commits:
@@ -333,12 +349,19 @@ class Network:
         return True
 
     def block_sync(self) -> None:
-        """What the runtime's block sync does: a node two or more heights behind fetches the
-        committed blocks (with their certificates) and moves its core past them."""
+        """What the runtime's block sync does: a node two or more heights behind, or one height
+        behind for longer than SYNC_LAG_MS, fetches the committed blocks (with certificates) and
+        moves its core past them. One height behind is first left to the cores' own help."""
         longest = max(self.nodes.values(), key=lambda node: len(node.commits))
         for validator_id, node in self.nodes.items():
-            if len(longest.commits) - len(node.commits) < 2:
+            behind = len(longest.commits) - len(node.commits)
+            if behind <= 0:
+                self.lag_since.pop(validator_id, None)
                 continue
+            since = self.lag_since.setdefault(validator_id, self.now_ms)
+            if behind < 2 and self.now_ms - since < SYNC_LAG_MS:
+                continue
+            self.lag_since.pop(validator_id, None)
             node.commits.extend(longest.commits[len(node.commits) :])
             self.synced += 1
             self.apply(validator_id, node.core.advance_to(len(node.commits) + 1, self.now_ms))

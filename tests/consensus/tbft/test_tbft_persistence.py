@@ -19,12 +19,13 @@ from tbft_harness import (
 )
 
 from causeway.consensus import Output
-from causeway.consensus.tbft import BLOCKS_RECORD, STATE_RECORD, TbftCore, TbftStep
+from causeway.consensus.tbft import LOCK_RECORD, STATE_RECORD, TbftCore, TbftStep
 from causeway.consensus.tbft.records import (
+    PersistedLock,
     PersistedState,
-    decode_blocks,
+    decode_lock,
     decode_state,
-    encode_blocks,
+    encode_lock,
     encode_state,
 )
 from causeway.consensus.v1 import consensus_pb2
@@ -148,7 +149,7 @@ def test_lock_survives_a_restart() -> None:
     step(core, disk, signed_proposal("v1", 1, 0, B))
     step(core, disk, prevote("v1", 1, 0, HASH_B), prevote("v2", 1, 0, HASH_B))
     assert core.locked_round == 0
-    assert set(disk.records) == {STATE_RECORD, BLOCKS_RECORD}
+    assert set(disk.records) == {STATE_RECORD, LOCK_RECORD}
 
     restored, signer = new_core(disk.records)
     output = disk.keep(restored.start(0))
@@ -173,10 +174,9 @@ def test_lock_survives_a_restart() -> None:
     assert len(proposals) == 1
     assert proposals[0].block == B
     assert proposals[0].valid_round_plus_one == 1
-    # The round-0 polka for B was lost with the crash, so the proposer itself waits (line 28)
-    # rather than prevote on its own word; those who kept the polka prevote B.
-    assert signer.calls == 1
-    assert votes_of(output) == []
+    # The polka of round 0 was persisted with the lock: the proposer prevotes its re-proposal.
+    assert [vote.block_hash for vote in votes_of(output)] == [HASH_B]
+    assert signer.calls == 2
 
 
 def test_state_for_a_later_height_keeps_the_core_from_signing_below_it() -> None:
@@ -223,8 +223,9 @@ def test_records_round_trip_and_corruption_is_detected() -> None:
     encoded = encode_state(state)
     assert decode_state(encoded) == state
     assert encode_state(decode_state(encoded)) == encoded
-    blocks = encode_blocks([B, C])
-    assert decode_blocks(blocks) == [B, C]
+    lock = PersistedLock(blocks=(B, C), polka=(prevote("v2", 7, 2, HASH_C).vote,))
+    blocks = encode_lock(lock)
+    assert decode_lock(blocks) == lock
     for bad in (
         encoded[:-1],
         encoded[:10],
@@ -235,7 +236,7 @@ def test_records_round_trip_and_corruption_is_detected() -> None:
         with pytest.raises(StorageCorruptionError):
             decode_state(bad)
     with pytest.raises(StorageCorruptionError):
-        decode_blocks(blocks[:-2] + b"\x00\x00")
+        decode_lock(blocks[:-2] + b"\x00\x00")
     with pytest.raises(StorageCorruptionError):
         new_core({STATE_RECORD: encoded[:-1]})
 

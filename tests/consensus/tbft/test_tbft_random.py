@@ -4,9 +4,10 @@ after the network heals."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable, Sequence
 
 import pytest
-from tbft_harness import Network, signed_step_of
+from tbft_harness import Network, key_of, signed_step_of
 
 from causeway.consensus.tbft import TbftTimeouts
 
@@ -20,19 +21,19 @@ GOSSIP = TbftTimeouts(
 )
 
 
-def assert_safe(network: Network) -> None:
+def assert_safe(network: Network, byzantine_keys: Iterable[str] = ()) -> None:
+    byzantine = set(byzantine_keys)
+    honest = [name for name in network.nodes if key_of(name) not in byzantine]
     decided: dict[int, bytes] = {}
-    for node in network.nodes.values():
-        assert [commit.height for commit in node.commits] == list(
-            range(1, len(node.commits) + 1)
-        )
+    for node in (network.nodes[name] for name in honest):
+        assert [commit.height for commit in node.commits] == list(range(1, len(node.commits) + 1))
         for commit in node.commits:
             block_hash = commit.certificate.block_hash
             assert decided.setdefault(commit.height, block_hash) == block_hash
     signed: dict[tuple[str, int, int, int], bytes] = {}
     for sender, message in network.sent:
         key = signed_step_of(message)
-        if key[0] != sender:
+        if key[0] != sender or key[0] in byzantine:
             continue
         signature = (
             message.vote.signature if message.HasField("vote") else message.proposal.signature
@@ -40,10 +41,26 @@ def assert_safe(network: Network) -> None:
         assert signed.setdefault(key, signature) == signature, key
 
 
-def run_schedule(seed: int, validators: list[tuple[str, int]]) -> Network:
+def run_schedule(
+    seed: int,
+    validators: list[tuple[str, int]],
+    *,
+    drop_probability: float = 0.15,
+    crash_probability: float = 0.3,
+    twins: Sequence[str] = (),
+    unsafe: bool = False,
+    heal: bool = True,
+) -> Network:
     rng = random.Random(seed)
-    network = Network(validators, seed=seed, drop_probability=0.15, timeouts=GOSSIP)
-    names = [name for name, _ in validators]
+    network = Network(
+        validators,
+        seed=seed,
+        drop_probability=drop_probability,
+        timeouts=GOSSIP,
+        twins=twins,
+        unsafe_disable_locking_for_tests=unsafe,
+    )
+    names = list(network.nodes)
     cut: set[frozenset[str]] = set()
     network.drop_rules.append(lambda s, r, _m: frozenset((s, r)) in cut)
     network.start()
@@ -56,14 +73,17 @@ def run_schedule(seed: int, validators: list[tuple[str, int]]) -> Network:
         while network.now_ms < end and network.advance_clock():
             network.deliver_all()
             network.block_sync()
-        if rng.random() < 0.3:
+        if rng.random() < crash_probability:
             network.crash_and_restart(rng.choice(names))
-        assert_safe(network)
+        assert_safe(network, twins)
+    if not heal:
+        return network
     cut.clear()
     network.drop_probability = 0.0
-    target = max(len(node.commits) for node in network.nodes.values()) + 3
-    network.run_until(network.all_committed(target), time_limit_ms=network.now_ms + 120_000)
-    assert_safe(network)
+    honest = [name for name in network.nodes if key_of(name) not in twins]
+    target = max(len(network.nodes[name].commits) for name in honest) + 3
+    network.run_until(network.all_committed(target, honest), time_limit_ms=network.now_ms + 120_000)
+    assert_safe(network, twins)
     return network
 
 
@@ -75,3 +95,8 @@ def test_random_schedules_are_safe_and_live_after_healing(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(3))
 def test_random_schedules_with_weighted_validators(seed: int) -> None:
     run_schedule(100 + seed, [("a", 3), ("b", 1), ("c", 1), ("d", 2), ("e", 2)])
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_random_schedules_with_a_byzantine_twin(seed: int) -> None:
+    run_schedule(200 + seed, [("v1", 1), ("v2", 1), ("v3", 1), ("v4", 1)], twins=["v4"])

@@ -470,3 +470,43 @@ def test_validator_set_message_is_accepted() -> None:
     assert core.total_voting_power == 4
     assert core.next_deadline_ms() is None
     assert not core.tick(10)
+
+
+def test_an_equivocators_other_vote_still_completes_a_proof_of_lock() -> None:
+    core = make_core("v2")
+    core.start(0)
+    # v4 equivocates in round 0: this core sees its prevote for C first, then one for B.
+    feed(core, prevote("v4", 1, 0, HASH_C))
+    output = feed(core, prevote("v1", 1, 0, HASH_B), prevote("v3", 1, 0, HASH_B))
+    output.extend(feed(core, prevote("v4", 1, 0, HASH_B)))
+    assert len(output.evidence) == 1
+    feed(core, prevote("v1", 1, 2, b""), prevote("v3", 1, 2, b""))
+    assert core.round == 2
+    assert core.proposer(1, 2) == "v3"
+    # B re-proposed with valid round 0: v1, v3 and (conflicting) v4 prevoted B there.
+    output = feed(core, signed_proposal("v3", 1, 2, B, valid_round=0))
+    assert [(vote.round, vote.block_hash) for vote in votes_sent(output)] == [(2, HASH_B)]
+
+
+def test_a_re_proposal_makes_holders_of_its_polka_send_it() -> None:
+    gossiping = TbftTimeouts(
+        propose_ms=1_000,
+        prevote_ms=500,
+        precommit_ms=500,
+        delta_ms=250,
+        commit_ms=100,
+        rebroadcast_ms=300,
+    )
+    core = make_core(timeouts=gossiping)
+    core.start(0)
+    feed(core, *(prevote(name, 1, 0, HASH_B) for name in ("v1", "v2", "v3")))
+    feed(core, prevote("v1", 1, 2, b""), prevote("v3", 1, 2, b""))
+    assert core.round == 2
+    output = feed(core, signed_proposal("v3", 1, 2, B, valid_round=0))
+    relayed = [vote for vote in votes_sent(output) if vote.validator != "v4"]
+    assert sorted(vote.validator for vote in relayed) == ["v1", "v2", "v3"]
+    assert all((vote.round, vote.block_hash) == (0, HASH_B) for vote in relayed)
+    assert all(destination is None for destination, _ in output.send)
+    # Once per round only.
+    again = core.step("v3", signed_proposal("v3", 1, 2, B, valid_round=0), 0)
+    assert votes_sent(again) == []

@@ -17,13 +17,13 @@ from causeway.consensus.tbft.documents import (
     vote_sign_bytes,
 )
 from causeway.consensus.tbft.proposer import ProposerSelection
-from causeway.consensus.tbft.records import BLOCKS_RECORD, STATE_RECORD
+from causeway.consensus.tbft.records import LOCK_RECORD, STATE_RECORD
 
 __all__ = [
-    "BLOCKS_RECORD",
     "DOMAIN_PREVOTE",
     "DOMAIN_PROPOSAL",
     "HASH_BYTES_MAX",
+    "LOCK_RECORD",
     "NEXT_HEIGHT_MESSAGES_PER_VALIDATOR_MAX",
     "ROUNDS_AHEAD_MAX",
     "SIGNATURE_BYTES_MAX",

@@ -13,10 +13,18 @@ Deliberate additions to the paper, none of which touches safety:
   rounds ahead are beyond the window of stored messages.
 * The proposer also arms the propose timeout, so a proposer that may not sign (after a restore)
   still moves on.
-* Gossip the paper takes for granted: every ``rebroadcast_ms`` the core re-sends its own signed
-  messages of its latest round; a validator seen in a lower round of this height is sent what the
-  core holds for that round; a validator seen at the height just decided is sent the proposal and
-  precommits that decided it. All of these are stored messages, never new signatures.
+* Gossip the paper takes for granted (its liveness proof assumes every message a correct process
+  received eventually reaches every correct process): every ``rebroadcast_ms`` the core re-sends
+  its own signed messages of its latest round; a validator seen in a lower round of this height
+  is sent what the core holds for that round; a validator seen at the height just decided is sent
+  the proposal and precommits that decided it; a re-proposal (valid round >= 0) makes every
+  holder of the polka it refers to send that polka once. All of these are stored messages, never
+  new signatures.
+* A second, conflicting vote of a validator is evidence and is not counted, except in the proof of
+  lock of line 28 (see VoteSet): the paper counts every message, and without this a validator
+  that saw an equivocator's other vote first could never accept the proof.
+* Persisted state includes the own votes of recent rounds and the polka of the valid block, the
+  part of Tendermint's write-ahead log that liveness after restarts needs.
 """
 
 from __future__ import annotations
@@ -30,12 +38,13 @@ from causeway.consensus.core import Application, Commit, Output, Signer, Verifie
 from causeway.consensus.tbft.documents import proposal_sign_bytes, vote_sign_bytes
 from causeway.consensus.tbft.proposer import ProposerSelection
 from causeway.consensus.tbft.records import (
-    BLOCKS_RECORD,
+    LOCK_RECORD,
     STATE_RECORD,
+    PersistedLock,
     PersistedState,
-    decode_blocks,
+    decode_lock,
     decode_state,
-    encode_blocks,
+    encode_lock,
     encode_state,
 )
 from causeway.consensus.tbft.votes import VoteSet, is_one_third, is_quorum
@@ -49,6 +58,9 @@ ROUNDS_AHEAD_MAX = 10
 # Messages for the next height kept per validator until the core gets there.
 NEXT_HEIGHT_MESSAGES_PER_VALIDATOR_MAX = 8
 HASH_BYTES_MAX = 64
+# Own votes of the current height kept (and persisted) for this many most recent rounds, so that
+# after a restart validators still in those rounds can be sent them again.
+SIGNED_ROUNDS_KEPT = 16
 SIGNATURE_BYTES_MAX = 512
 
 PREVOTE = consensus_pb2.VOTE_TYPE_PREVOTE
@@ -100,8 +112,8 @@ class TbftTimeouts:
     delta_ms: int = 500
     # The pause after a commit before the next height starts (lets late votes and blocks arrive).
     commit_ms: int = 1_000
-    # How often the core re-sends its latest signed messages and may help one lagging validator;
-    # 0 turns both off.
+    # How often the core re-sends its latest signed messages, and the least time between two helps
+    # to one lagging validator; 0 turns all gossip off (re-sending, help, proof of lock).
     rebroadcast_ms: int = 1_000
 
     def __post_init__(self) -> None:
@@ -141,10 +153,10 @@ class _RoundState:
         "precommits",
         "prevote_timeout_armed",
         "prevotes",
+        "proof_sent",
         "proposal",
         "proposal_hash",
         "proposal_message",
-        "proof_sent",
     )
 
     def __init__(self) -> None:
@@ -229,14 +241,15 @@ class TbftCore:
         self._decided_height = 0
         self._decided_messages: list[consensus_pb2.ConsensusMessage] = []
 
-        # Double-sign guard: the last signed (height, round, step) and what was signed in that
-        # height and round. Signing is monotonic in (height, round, step).
+        # Double-sign guard: the last signed (height, round, step), and what was signed at that
+        # height (votes of the last SIGNED_ROUNDS_KEPT rounds, the proposal while it is the last
+        # signed message). Signing is monotonic in (height, round, step).
         self._signed_step: _SignedStep | None = None
         self._signed_messages: list[consensus_pb2.ConsensusMessage] = []
         self._pending_restore: PersistedState | None = None
-        self._restored_blocks: dict[bytes, types_pb2.Block] = {}
+        self._restored_lock = PersistedLock(blocks=(), polka=())
         self._persisted_state: bytes | None = None
-        self._persisted_block_hashes: tuple[bytes, ...] = ()
+        self._persisted_lock: tuple[bytes, bytes, int] = (b"", b"", -1)
         if restored:
             self._load(restored)
 
@@ -412,13 +425,11 @@ class TbftCore:
         pending = self._pending_restore
         if pending is not None and pending.height < height:
             self._pending_restore = pending = None
-            self._restored_blocks = {}
+            self._restored_lock = PersistedLock(blocks=(), polka=())
         if pending is not None and pending.height == height:
             self._resume(pending, now_ms, output)
-        elif pending is None:
-            self._start_round(0, now_ms, output)
         else:
-            # The persisted state is for a later height: nothing here may be signed (the guard
+            # With persisted state for a later height nothing here may be signed (the guard
             # refuses it), but the core follows the others and commits what they decide.
             self._start_round(0, now_ms, output)
         for sender, message in buffered:
@@ -430,24 +441,36 @@ class TbftCore:
 
     def _resume(self, pending: PersistedState, now_ms: int, output: Output) -> None:
         self._pending_restore = None
-        self._blocks = dict(self._restored_blocks)
-        self._restored_blocks = {}
-        for block_hash in self._blocks:
+        lock, self._restored_lock = self._restored_lock, PersistedLock(blocks=(), polka=())
+        for block in lock.blocks:
+            block_hash = self._application.block_hash(block)
+            self._blocks[block_hash] = block
             self._validity[block_hash] = True
         self._locked_round = pending.locked_round
         self._locked_hash = pending.locked_hash
         if pending.valid_hash in self._blocks:
             self._valid_round = pending.valid_round
             self._valid_hash = pending.valid_hash
+            prevotes = self._round_state(pending.valid_round).prevotes
+            for vote in lock.polka:
+                if (
+                    vote.round == pending.valid_round
+                    and vote.block_hash == pending.valid_hash
+                    and vote.validator in self._powers
+                    and prevotes.get(vote.validator) is None
+                ):
+                    prevotes.add(vote, self._powers[vote.validator])
         self._round = pending.round
         self._step = TbftStep(min(max(pending.step, TbftStep.PROPOSE), TbftStep.PRECOMMIT))
         signed = self._signed_step
         if signed is not None and signed[0] == self._height:
-            # Re-send exactly what was signed before the restart (never a new signature).
+            # Re-send exactly what was signed in the last round before the restart (never a new
+            # signature); older rounds are kept for validators still in them.
             for message in self._signed_messages:
                 self._register_own(message)
-                output.send.append((None, message))
-                self.statistics["resent_identical"] += 1
+                if _signer_and_round(message)[1] == signed[1]:
+                    output.send.append((None, message))
+                    self.statistics["resent_identical"] += 1
         if self._step == TbftStep.PROPOSE:
             self._round_start_actions(now_ms, output)
 
@@ -550,7 +573,7 @@ class TbftCore:
         else:  # line 28: needs a polka for the block in valid_round
             earlier = self._rounds.get(valid_round)
             if earlier is None or not is_quorum(
-                earlier.prevotes.power_for(block_hash), self._total_power
+                earlier.prevotes.proof_power_for(block_hash), self._total_power
             ):
                 return False
             accept = self._is_valid(block_hash) and (
@@ -642,10 +665,8 @@ class TbftCore:
         self, signed_step: _SignedStep, wanted: consensus_pb2.ConsensusMessage
     ) -> consensus_pb2.ConsensusMessage | None:
         """The stored message for `signed_step` if it says the same as `wanted` (unsigned)."""
-        if self._signed_step is None or signed_step[:2] != self._signed_step[:2]:
-            return None
         for message in self._signed_messages:
-            if _step_of(message) != signed_step[2]:
+            if _signed_step_of(message) != signed_step:
                 continue
             stored = consensus_pb2.ConsensusMessage()
             stored.CopyFrom(message)
@@ -659,9 +680,15 @@ class TbftCore:
     def _record_signed(
         self, signed_step: _SignedStep, message: consensus_pb2.ConsensusMessage
     ) -> None:
-        if self._signed_step is None or self._signed_step[:2] != signed_step[:2]:
+        if self._signed_step is None or self._signed_step[0] != signed_step[0]:
             self._signed_messages = []
         self._signed_step = signed_step
+        oldest_kept = signed_step[1] - SIGNED_ROUNDS_KEPT + 1
+        self._signed_messages = [
+            kept
+            for kept in self._signed_messages
+            if kept.WhichOneof("body") == "vote" and kept.vote.round >= oldest_kept
+        ]
         self._signed_messages.append(message)
         self.statistics["signed"] += 1
 
@@ -711,10 +738,8 @@ class TbftCore:
         self._send_proof_of_lock(state, output)
 
     def _stored_proposal(self, signed_step: _SignedStep) -> consensus_pb2.ConsensusMessage | None:
-        if self._signed_step is None or signed_step[:2] != self._signed_step[:2]:
-            return None
         for message in self._signed_messages:
-            if message.WhichOneof("body") == "proposal":
+            if _signed_step_of(message) == signed_step:
                 return message
         return None
 
@@ -811,6 +836,7 @@ class TbftCore:
         if state.proposal is not None:
             if state.proposal.signature == proposal.signature:
                 self.statistics["dropped_duplicate"] += 1
+                self._help_lower_round(sender, proposal.proposer, proposal.round, now_ms, output)
             else:
                 self.statistics["dropped_conflicting_proposal"] += 1
             return
@@ -860,18 +886,23 @@ class TbftCore:
         existing = votes.get(vote.validator)
         if existing is not None and existing.block_hash == vote.block_hash:
             self.statistics["dropped_duplicate"] += 1
+            if existing.signature == vote.signature:
+                # A re-sent vote: its signer is still in that round and may need help.
+                self._help_lower_round(sender, vote.validator, vote.round, now_ms, output)
             return
         if not checked and not self._vote_signature_ok(vote):
             self.statistics["dropped_bad_signature"] += 1
             return
         if existing is not None:
+            # Not counted (see VoteSet); reported once per validator, round and type.
             self.statistics["dropped_conflicting_vote"] += 1
-            if vote.validator not in votes.conflict_reported:
-                votes.conflict_reported.add(vote.validator)
+            if votes.add_conflicting(vote, power):
                 output.evidence.append(
                     consensus_pb2.DuplicateVoteEvidence(first=existing, second=vote)
                 )
                 self.statistics["evidence"] += 1
+                if vote.type == PREVOTE:
+                    self._evaluate(now_ms, output)  # it may complete a proof of lock
             return
         self.statistics["accepted"] += 1
         self._add_vote(state, vote, power)
@@ -1018,11 +1049,11 @@ class TbftCore:
         valid_round = proposal.valid_round_plus_one - 1
         earlier = self._rounds.get(valid_round) if valid_round >= 0 else None
         if earlier is None or not is_quorum(
-            earlier.prevotes.power_for(state.proposal_hash), self._total_power
+            earlier.prevotes.proof_power_for(state.proposal_hash), self._total_power
         ):
             return
         state.proof_sent = True
-        for vote in earlier.prevotes.votes_for(state.proposal_hash):
+        for vote in earlier.prevotes.proof_for(state.proposal_hash):
             output.send.append((None, consensus_pb2.ConsensusMessage(vote=vote)))
         self.statistics["help_sent"] += 1
 
@@ -1096,10 +1127,10 @@ class TbftCore:
             self._signed_messages = list(state.signed_messages)
         if state.height < self._height:
             return
-        blocks_bytes = records.get(BLOCKS_RECORD)
-        blocks = decode_blocks(blocks_bytes) if blocks_bytes is not None else []
-        self._restored_blocks = {self._application.block_hash(block): block for block in blocks}
-        self._persisted_block_hashes = tuple(self._restored_blocks)
+        lock_bytes = records.get(LOCK_RECORD)
+        if lock_bytes is not None:
+            self._restored_lock = decode_lock(lock_bytes)
+            self._persisted_lock = (state.locked_hash, state.valid_hash, state.valid_round)
         self._pending_restore = state
 
     def _flush(self, output: Output) -> None:
@@ -1108,23 +1139,24 @@ class TbftCore:
             # Nothing can be signed below the restored state's height; keep that state on disk.
             return
         records: list[tuple[str, bytes]] = []
-        block_hashes = tuple(
-            dict.fromkeys(
+        lock_key = (self._locked_hash, self._valid_hash, self._valid_round)
+        if lock_key != self._persisted_lock:
+            self._persisted_lock = lock_key
+            block_hashes = dict.fromkeys(
                 block_hash
                 for block_hash in (self._locked_hash, self._valid_hash)
                 if block_hash in self._blocks
             )
-        )
-        if block_hashes != self._persisted_block_hashes:
-            self._persisted_block_hashes = block_hashes
-            records.append((BLOCKS_RECORD, encode_blocks([self._blocks[h] for h in block_hashes])))
+            polka: tuple[consensus_pb2.Vote, ...] = ()
+            if self._valid_round >= 0:
+                valid_state = self._round_state(self._valid_round)
+                polka = tuple(valid_state.prevotes.proof_for(self._valid_hash))
+            lock = PersistedLock(
+                blocks=tuple(self._blocks[block_hash] for block_hash in block_hashes),
+                polka=polka,
+            )
+            records.append((LOCK_RECORD, encode_lock(lock)))
         signed = self._signed_step or (0, 0, 0)
-        messages = self._signed_messages
-        kept = tuple(
-            message
-            for position, message in enumerate(messages)
-            if message.WhichOneof("body") != "proposal" or position == len(messages) - 1
-        )
         encoded = encode_state(
             PersistedState(
                 height=self._height,
@@ -1137,7 +1169,7 @@ class TbftCore:
                 signed_height=signed[0],
                 signed_round=signed[1],
                 signed_step=signed[2],
-                signed_messages=kept,
+                signed_messages=tuple(self._signed_messages),
             )
         )
         if encoded != self._persisted_state:
@@ -1170,9 +1202,10 @@ def _signer_and_round(message: consensus_pb2.ConsensusMessage) -> tuple[str, int
     return message.vote.validator, message.vote.round
 
 
-def _step_of(message: consensus_pb2.ConsensusMessage) -> int:
+def _signed_step_of(message: consensus_pb2.ConsensusMessage) -> _SignedStep:
     if message.WhichOneof("body") == "proposal":
-        return int(TbftStep.PROPOSE)
-    if message.vote.type == PREVOTE:
-        return int(TbftStep.PREVOTE)
-    return int(TbftStep.PRECOMMIT)
+        proposal = message.proposal
+        return (proposal.height, proposal.round, int(TbftStep.PROPOSE))
+    vote = message.vote
+    step = TbftStep.PREVOTE if vote.type == PREVOTE else TbftStep.PRECOMMIT
+    return (vote.height, vote.round, int(step))

@@ -10,9 +10,10 @@ proportion to its power, and the sequence depends on nothing but the set.
 
 This is ``IncrementProposerPriority`` of Tendermint's ``validator_set.go``. Its rescaling and
 re-centring steps are left out: the priorities always sum to zero (each increment adds the total
-power once and subtracts it once), so re-centring never shifts them, and starting from zero they
-stay within the rescaling bound. The sequence is periodic: once every priority is back at zero it
-repeats, which lets a core that starts at a large height skip whole periods.
+power once and subtracts it once), so re-centring never shifts them, and starting from zero the
+rescaling bound is not reached (the tests compare with a reference that has both steps). The
+sequence is periodic (period total power / gcd of the powers): once every priority is back at zero
+it repeats, which lets a core that starts at a large height skip whole periods.
 """
 
 from __future__ import annotations

@@ -15,19 +15,25 @@ Two records, each overwritten in place:
                                                         proposal only while it is the last one
     crc32 u32                                           over everything before it
 
-``tbft/blocks`` (written only when the set of blocks the state refers to changes)::
+``tbft/lock`` (written only when the locked or valid block or the valid round changes)::
 
-    version u8 = 1, count u8, count x (u32 length + encoded Block), crc32 u32
+    version u8 = 1
+    count u8, count x (u32 length + encoded Block)      the locked and the valid block
+    count u16, count x (u32 length + encoded Vote)      the prevotes of the polka for the valid
+                                                        block in the valid round
+    crc32 u32
 
-All integers are big-endian. Blocks are kept apart because they can be large and the state record
-is rewritten for every signature.
+All integers are big-endian. The lock record is kept apart because blocks can be large and the
+state record is rewritten for every signature. The polka is kept because a restarted validator
+must still be able to prove its valid block to the others (and to itself): without it nobody
+could prevote a re-proposal of that block (line 28 of Algorithm 1) once every holder of the
+polka had restarted.
 """
 
 from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -39,7 +45,7 @@ from causeway.types import decode, encode
 from causeway.types.v1 import types_pb2
 
 STATE_RECORD = "tbft/state"
-BLOCKS_RECORD = "tbft/blocks"
+LOCK_RECORD = "tbft/lock"
 RECORD_VERSION = 1
 
 _STATE_HEAD = struct.Struct(">BQIB")
@@ -124,28 +130,44 @@ def decode_state(data: bytes) -> PersistedState:
     )
 
 
-def encode_blocks(blocks: Sequence[types_pb2.Block]) -> bytes:
-    parts = [_U8.pack(RECORD_VERSION), _U8.pack(len(blocks))]
-    for block in blocks:
+@dataclass(frozen=True, slots=True)
+class PersistedLock:
+    blocks: tuple[types_pb2.Block, ...]
+    polka: tuple[consensus_pb2.Vote, ...]
+
+
+def encode_lock(lock: PersistedLock) -> bytes:
+    parts = [_U8.pack(RECORD_VERSION), _U8.pack(len(lock.blocks))]
+    for block in lock.blocks:
         encoded = encode(block)
+        parts.append(_U32.pack(len(encoded)))
+        parts.append(encoded)
+    parts.append(_U16.pack(len(lock.polka)))
+    for vote in lock.polka:
+        encoded = encode(vote)
         parts.append(_U32.pack(len(encoded)))
         parts.append(encoded)
     body = b"".join(parts)
     return body + _U32.pack(zlib.crc32(body))
 
 
-def decode_blocks(data: bytes) -> list[types_pb2.Block]:
-    reader = _Reader(_checked_body(BLOCKS_RECORD, data))
+def decode_lock(data: bytes) -> PersistedLock:
+    reader = _Reader(_checked_body(LOCK_RECORD, data))
     (version,) = reader.unpack(_U8)
     if version != RECORD_VERSION:
-        raise StorageCorruptionError(f"{BLOCKS_RECORD} has unknown version {version}")
-    (count,) = reader.unpack(_U8)
-    blocks = [
-        _decode_record_message(types_pb2.Block, reader.take(reader.unpack(_U32)[0]), BLOCKS_RECORD)
-        for _ in range(count)
-    ]
+        raise StorageCorruptionError(f"{LOCK_RECORD} has unknown version {version}")
+    (block_count,) = reader.unpack(_U8)
+    blocks = tuple(
+        _decode_record_message(types_pb2.Block, reader.take(reader.unpack(_U32)[0]), LOCK_RECORD)
+        for _ in range(block_count)
+    )
+    (vote_count,) = reader.unpack(_U16)
+    polka = tuple(
+        _decode_record_message(consensus_pb2.Vote, reader.take(reader.unpack(_U32)[0]), LOCK_RECORD)
+        for _ in range(vote_count)
+    )
     reader.finish()
-    return blocks
+    return PersistedLock(blocks=blocks, polka=polka)
 
 
 def _checked_body(name: str, data: bytes) -> bytes:
