@@ -9,15 +9,6 @@ from sim_support import SeedPlan, assert_sweep_passes
 
 from causeway.sim.scenarios import SCENARIOS
 
-# Found by this suite. When the tbft core is fixed, the xfail tests below pass (XPASS in the
-# summary) and their markers should go.
-EQUIVOCATED_POLKA_BUG = (
-    "tbft liveness bug: an honest validator locked on a block whose polka includes a Byzantine "
-    "validator's prevote; the other honest validators hold that validator's other prevote for "
-    "the round (a vote set keeps one vote per validator), so they can never check the polka of "
-    "the re-proposal (line 28) and the height stalls for ever after the heal"
-)
-
 
 @pytest.mark.parametrize(
     ("scenario", "default_seeds"),
@@ -32,7 +23,6 @@ def test_tbft_is_live(scenario: str, default_seeds: int, seed_plan: SeedPlan) ->
     assert_sweep_passes(SCENARIOS[scenario], seed_plan.seeds(default_seeds))
 
 
-@pytest.mark.xfail(reason=EQUIVOCATED_POLKA_BUG, strict=False)
 @pytest.mark.parametrize(
     ("scenario", "default_seeds"),
     [("tbft-4-liveness", 100), ("tbft-7-twins-1-asymmetric", 30)],
@@ -41,7 +31,6 @@ def test_tbft_with_a_twin_is_live(scenario: str, default_seeds: int, seed_plan: 
     assert_sweep_passes(SCENARIOS[scenario], seed_plan.seeds(default_seeds))
 
 
-@pytest.mark.xfail(reason=EQUIVOCATED_POLKA_BUG, strict=False)
 @pytest.mark.parametrize(
     ("scenario", "seed"),
     [
@@ -52,5 +41,7 @@ def test_tbft_with_a_twin_is_live(scenario: str, default_seeds: int, seed_plan: 
     ],
 )
 def test_equivocated_polka_regression(scenario: str, seed: int) -> None:
-    """Seeds that stall with the tbft core as this suite was written."""
+    """Seeds that stalled before the tbft core counted a polka's prevotes from a validator that
+    had also voted otherwise (an honest validator locked on such a polka could never have its
+    re-proposal accepted)."""
     SCENARIOS[scenario].check(SCENARIOS[scenario].run(seed))
