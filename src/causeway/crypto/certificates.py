@@ -110,19 +110,30 @@ def _role_from_unit_name(unit_name: str) -> types_pb2.Role.ValueType:
         raise CertificateError(f"certificate names an unknown role {unit_name!r}") from None
 
 
-def issue_ca_certificate(organisation: str, key: PrivateKey, valid_days: int) -> bytes:
+CA_BACKDATE = datetime.timedelta(hours=1)
+
+
+def issue_ca_certificate(
+    organisation: str, key: PrivateKey, valid_days: int, *, unit: str | None = None
+) -> bytes:
     """A self-signed X.509 CA certificate (DER) for an intl organisation; b"" for sm2, whose
-    organisations are identified by their CA public key alone."""
+    organisations are identified by their CA public key alone. `unit` adds an organisational
+    unit to the name, for a second CA of the same organisation (its transport TLS CA)."""
     _check_valid_days(valid_days)
     if key.algorithm == ALGORITHM_SM2:
         return b""
     if not organisation:
         raise CertificateError("organisation id must not be empty")
     # The one place this package reads the clock: `causeway init` issues CAs from wall time.
-    not_before = datetime.datetime.now(tz=datetime.UTC).replace(microsecond=0)
+    # Backdated so that machines whose clocks run a little behind (TLS checks the start date)
+    # accept the CA at once.
+    not_before = datetime.datetime.now(tz=datetime.UTC).replace(microsecond=0) - CA_BACKDATE
     # The organisation alone names its CA: a common name such as "<organisation> CA" would cap
     # organisation ids at 61 characters (X.509 bounds common names at 64).
-    name = x509.Name([_name_attribute(NameOID.ORGANIZATION_NAME, organisation)])
+    attributes = [_name_attribute(NameOID.ORGANIZATION_NAME, organisation)]
+    if unit is not None:
+        attributes.append(_name_attribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit))
+    name = x509.Name(attributes)
     public_key = library_public_key(key.public_key())
     builder = (
         x509.CertificateBuilder()

@@ -29,7 +29,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from causeway.crypto import ALGORITHM_ECDSA_P256, ALGORITHM_ED25519, PrivateKey
+from causeway.crypto import (
+    ALGORITHM_ECDSA_P256,
+    ALGORITHM_ED25519,
+    PrivateKey,
+    issue_ca_certificate,
+)
 from causeway.errors import CertificateError, ConfigurationError
 
 TLS_CA_UNIT_NAME = "tls"
@@ -125,44 +130,12 @@ def tls_certificate_authority(
             certificate=ca_certificate,
             shared_with_member_ca=True,
         )
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, TLS_CA_UNIT_NAME),
-        ]
-    )
-    not_before = _now() - CLOCK_SKEW_ALLOWANCE
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_before + datetime.timedelta(days=valid_days))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
+    key = PrivateKey.generate(ALGORITHM_ECDSA_P256)
+    certificate = issue_ca_certificate(organisation, key, valid_days, unit=TLS_CA_UNIT_NAME)
     return TlsCertificateAuthority(
         organisation=organisation,
-        key=key,
-        certificate=certificate.public_bytes(serialization.Encoding.DER),
+        key=_library_key(key),
+        certificate=certificate,
         shared_with_member_ca=False,
     )
 
