@@ -418,7 +418,13 @@ def test_genesis_state_layout(kit: ChainKit) -> None:
     assert state[b"sys/org/org1"] == encode(kit.organisations["org1"])
     assert state[b"sys/member/org2/bob"] == encode(kit.identities["org2/bob"].member)
     assert state[b"sys/admin_count/org1"] == (1).to_bytes(8, "big")
-    assert len(state) == 1 + 2 + len(kit.identities) + 2
+    schedule = contracts_pb2.ValidatorSchedule(
+        entries=[
+            contracts_pb2.ScheduledValidatorSet(from_height=1, validators=kit.genesis.validators)
+        ]
+    )
+    assert state[b"sys/validator_schedule"] == encode(schedule)
+    assert len(state) == 1 + 2 + len(kit.identities) + 2 + 1
 
 
 @pytest.mark.parametrize(

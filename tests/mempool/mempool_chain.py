@@ -49,6 +49,8 @@ class Members:
         version: int = 1,
         arguments: bytes = b"",
         endorsements: int = 0,
+        contract: str = "kv",
+        method: str = "put",
     ) -> bytes:
         self.nonce += 1
         body = encode(
@@ -58,8 +60,8 @@ class Members:
                 nonce=self.nonce.to_bytes(8, "big"),
                 timestamp_ms=timestamp_ms,
                 expiry_ms=expiry_ms,
-                contract="kv",
-                method="put",
+                contract=contract,
+                method=method,
                 arguments=arguments,
                 sender=sender,
             )
@@ -87,6 +89,7 @@ def make_members() -> Members:
         "org1/admin": [types_pb2.ROLE_ADMIN],
         "org1/watcher": [types_pb2.ROLE_LIGHT],
         "org2/erin": [types_pb2.ROLE_CLIENT],
+        "org2/node": [types_pb2.ROLE_CONSENSUS],
     }
     algorithms = {"org2/erin": "ed25519"}
     keys: dict[str, PrivateKey] = {}

@@ -25,6 +25,7 @@ from causeway.errors import (
     UnknownMemberError,
     WrongChainError,
 )
+from causeway.execution import may_send
 from causeway.mempool import TIMESTAMP_FUTURE_MAX_MS, Mempool, MempoolLimits
 from causeway.types import DecodedTransaction, encode
 from causeway.types.v1 import types_pb2
@@ -154,6 +155,46 @@ def test_member_without_client_or_admin_role(members: Members, verifier: BatchVe
     assert isinstance(
         check_one(members, verifier, members.signed("org1/admin")), DecodedTransaction
     )
+
+
+def test_a_consensus_member_may_send_evidence_only(
+    members: Members, verifier: BatchVerifier
+) -> None:
+    evidence = members.signed("org2/node", contract="evidence", method="submit")
+    other = members.signed("org2/node", contract="kv", method="put")
+    query = members.signed("org2/node", contract="evidence", method="list")
+    outcomes = make_admission(members, verifier).check([evidence, other, query], NOW_MS)
+    assert isinstance(outcomes[0], DecodedTransaction)
+    for refused in outcomes[1:]:
+        assert isinstance(refused, PermissionDeniedError)
+        assert "neither the CLIENT nor the ADMIN role" in refused.message
+        assert "a CONSENSUS member may only send evidence.submit" in refused.message
+    # The rule is the executor's.
+    roles = [types_pb2.ROLE_CONSENSUS]
+    assert may_send(roles, "evidence", "submit")
+    assert not may_send(roles, "kv", "put")
+
+
+def test_a_consensus_member_signature_is_still_checked(
+    members: Members, verifier: BatchVerifier
+) -> None:
+    forged = members.signed(
+        "org2/node", key=members.keys["org1/alice"], contract="evidence", method="submit"
+    )
+    assert isinstance(check_one(members, verifier, forged), SignatureError)
+
+
+def test_a_light_member_may_not_send_evidence(members: Members, verifier: BatchVerifier) -> None:
+    outcome = check_one(
+        members, verifier, members.signed("org1/watcher", contract="evidence", method="submit")
+    )
+    assert isinstance(outcome, PermissionDeniedError)
+    assert outcome.message == "sender org1/watcher has neither the CLIENT nor the ADMIN role"
+
+
+def test_clients_may_send_evidence(members: Members, verifier: BatchVerifier) -> None:
+    outcome = check_one(members, verifier, members.signed(contract="evidence", method="submit"))
+    assert isinstance(outcome, DecodedTransaction)
 
 
 def test_member_with_a_key_outside_the_profile(members: Members, verifier: BatchVerifier) -> None:

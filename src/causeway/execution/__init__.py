@@ -2,15 +2,19 @@
 
 from causeway.execution import keys
 from causeway.execution.context import (
+    CONSENSUS_SENDER_METHODS,
     GAS_PER_BYTE_READ,
     GAS_PER_BYTE_WRITTEN,
     GAS_PER_ENDORSEMENT,
     GAS_PER_READ,
+    GAS_PER_SIGNATURE_VERIFICATION,
     GAS_PER_TRANSACTION_BYTE,
     GAS_PER_WRITE,
     GAS_TRANSACTION_BASE,
+    may_send,
 )
 from causeway.execution.contracts.config import validate_config
+from causeway.execution.contracts.evidence import EVIDENCE_LIST_LIMIT
 from causeway.execution.contracts.kv import (
     KV_KEY_BYTES_MAX,
     KV_RANGE_BYTES_MAX,
@@ -20,6 +24,11 @@ from causeway.execution.contracts.kv import (
 )
 from causeway.execution.contracts.ledger import AMOUNT_MAX, LEDGER_ACCOUNT_BYTES_MAX
 from causeway.execution.contracts.membership import ORGANISATIONS_MAX
+from causeway.execution.contracts.validators import (
+    VALIDATORS_MAX,
+    VOTING_POWER_MAX,
+    VOTING_POWER_TOTAL_MAX,
+)
 from causeway.execution.executor import (
     GENESIS_VERSION,
     BlockExecution,
@@ -30,13 +39,22 @@ from causeway.execution.executor import (
     validate_genesis,
 )
 from causeway.execution.overlay import StateReader
+from causeway.execution.schedule import (
+    EVIDENCE_AGE_MAX_HEIGHTS,
+    VALIDATOR_CHANGE_DELAY_HEIGHTS,
+    VALIDATOR_SCHEDULE_ENTRIES_MAX,
+)
 
 __all__ = [
     "AMOUNT_MAX",
+    "CONSENSUS_SENDER_METHODS",
+    "EVIDENCE_AGE_MAX_HEIGHTS",
+    "EVIDENCE_LIST_LIMIT",
     "GAS_PER_BYTE_READ",
     "GAS_PER_BYTE_WRITTEN",
     "GAS_PER_ENDORSEMENT",
     "GAS_PER_READ",
+    "GAS_PER_SIGNATURE_VERIFICATION",
     "GAS_PER_TRANSACTION_BYTE",
     "GAS_PER_WRITE",
     "GAS_TRANSACTION_BASE",
@@ -48,6 +66,11 @@ __all__ = [
     "KV_VALUE_BYTES_MAX",
     "LEDGER_ACCOUNT_BYTES_MAX",
     "ORGANISATIONS_MAX",
+    "VALIDATORS_MAX",
+    "VALIDATOR_CHANGE_DELAY_HEIGHTS",
+    "VALIDATOR_SCHEDULE_ENTRIES_MAX",
+    "VOTING_POWER_MAX",
+    "VOTING_POWER_TOTAL_MAX",
     "BlockExecution",
     "Executor",
     "StateReader",
@@ -55,6 +78,7 @@ __all__ = [
     "get_config",
     "get_member",
     "keys",
+    "may_send",
     "validate_config",
     "validate_genesis",
 ]

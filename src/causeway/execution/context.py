@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from causeway.crypto import CryptoProfile
@@ -19,6 +19,12 @@ GAS_PER_READ = 100
 GAS_PER_BYTE_READ = 1
 GAS_PER_WRITE = 500
 GAS_PER_BYTE_WRITTEN = 2
+# One signature verification a method makes (an endorsement is priced the same, above).
+GAS_PER_SIGNATURE_VERIFICATION = 3_000
+
+# What a member holding the CONSENSUS role but neither CLIENT nor ADMIN may send: validator nodes
+# report equivocation with their node key, and nothing else.
+CONSENSUS_SENDER_METHODS: frozenset[tuple[str, str]] = frozenset({("evidence", "submit")})
 
 _STATUS_BY_REASON: dict[str, types_pb2.ResultStatus.ValueType] = {
     # Reasons of the RequestError subclasses of causeway.errors.
@@ -57,6 +63,17 @@ _REASON_BY_STATUS: dict[int, str] = {
 EventRecord = tuple[str, str, Sequence[tuple[str, str]]]
 
 
+def may_send(roles: Collection[int], contract: str, method: str) -> bool:
+    """Whether a member with these roles may send a transaction calling contract.method: CLIENT
+    and ADMIN members may send anything, CONSENSUS members only CONSENSUS_SENDER_METHODS.
+
+    The one rule of both admission and execution (a proposer may include transactions that did
+    not pass through admission)."""
+    if types_pb2.ROLE_CLIENT in roles or types_pb2.ROLE_ADMIN in roles:
+        return True
+    return types_pb2.ROLE_CONSENSUS in roles and (contract, method) in CONSENSUS_SENDER_METHODS
+
+
 def failure(status: int, message: str) -> RequestError:
     """The error a contract raises to fail its transaction with `status` and a readable message."""
     return RequestError(message, reason=_REASON_BY_STATUS[status])
@@ -82,7 +99,15 @@ def describe_policy(policy: types_pb2.EndorsementPolicy) -> str:
 class MemberView:
     """A member record decoded once per block, with the answers the executor asks of it."""
 
-    __slots__ = ("admin_organisations", "id", "is_admin", "may_send", "member", "organisation")
+    __slots__ = (
+        "admin_organisations",
+        "id",
+        "is_admin",
+        "is_consensus",
+        "may_send",
+        "member",
+        "organisation",
+    )
 
     def __init__(self, member: types_pb2.Member) -> None:
         roles = set(member.roles)
@@ -90,7 +115,9 @@ class MemberView:
         self.id = member.id
         self.organisation = member.organisation
         self.is_admin = types_pb2.ROLE_ADMIN in roles
+        # May send any transaction; a CONSENSUS member may send only CONSENSUS_SENDER_METHODS.
         self.may_send = self.is_admin or types_pb2.ROLE_CLIENT in roles
+        self.is_consensus = types_pb2.ROLE_CONSENSUS in roles
         # The organisations a transaction sent by this member speaks for without endorsements.
         self.admin_organisations: frozenset[str] = (
             frozenset((member.organisation,)) if self.is_admin else frozenset()
@@ -121,7 +148,9 @@ class TransactionContext:
         "bytes_written",
         "chain_id",
         "config",
+        "consensus",
         "events",
+        "gas_charged",
         "height",
         "profile",
         "read_count",
@@ -138,6 +167,7 @@ class TransactionContext:
         *,
         chain_id: str,
         profile: CryptoProfile,
+        consensus: str,
         config: ConfigView,
         organisations: Callable[[], Sequence[str]],
         sender: MemberView,
@@ -148,6 +178,8 @@ class TransactionContext:
         self.block = block
         self.chain_id = chain_id
         self.profile = profile
+        # The chain's consensus engine from its genesis: "solo", "tbft" or "raft".
+        self.consensus = consensus
         self.config = config
         self._organisations = organisations
         self.sender = sender
@@ -162,6 +194,8 @@ class TransactionContext:
         self.write_count = 0
         self.bytes_read = 0
         self.bytes_written = 0
+        # Gas for work other than state access (signature verifications), added to the cost.
+        self.gas_charged = 0
 
     def get(self, key: bytes) -> bytes | None:
         value = self.writes.get(key, MISSING)
@@ -189,6 +223,11 @@ class TransactionContext:
         self.writes[key] = None
         self.write_count += 1
         self.bytes_written += len(key)
+
+    def charge_gas(self, gas: int) -> None:
+        """Charges work that is not state access; call it before doing the work, so that a
+        failure still reports it."""
+        self.gas_charged += gas
 
     def emit(self, contract: str, name: str, attributes: Sequence[tuple[str, str]]) -> None:
         """Records an event; it reaches the result only if the transaction succeeds."""

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import CryptoProfile, PublicKey, get_profile, load_public_key
 from causeway.errors import ConfigurationError, CryptoError, InvariantError, RequestError
 from causeway.execution.context import (
+    CONSENSUS_SENDER_METHODS,
     GAS_PER_BYTE_READ,
     GAS_PER_BYTE_WRITTEN,
     GAS_PER_ENDORSEMENT,
@@ -27,11 +29,13 @@ from causeway.execution.contracts.membership import ORGANISATIONS_MAX
 from causeway.execution.keys import (
     CONFIG_KEY,
     ORGANISATION_PREFIX,
+    VALIDATOR_SCHEDULE_KEY,
     admin_count_key,
     member_key,
     organisation_key,
 )
 from causeway.execution.overlay import MISSING, BlockOverlay, StateReader
+from causeway.execution.schedule import decode_schedule, entry_at
 from causeway.identity import is_valid_identifier, split_member_id, validate_roles
 from causeway.types import (
     DOMAIN_ENDORSEMENT,
@@ -120,9 +124,14 @@ def validate_genesis(genesis: types_pb2.Genesis) -> CryptoProfile:
 
 
 def genesis_state(genesis: types_pb2.Genesis) -> dict[bytes, bytes]:
-    """The state at version 0: configuration, organisations, members and admin counts."""
+    """The state at version 0: configuration, organisations, members, admin counts and the
+    validator schedule."""
     validate_genesis(genesis)
     state: dict[bytes, bytes] = {CONFIG_KEY: encode(genesis.config)}
+    # The genesis validators exactly as given: nodes hash encode(genesis.validators) for height 1.
+    schedule = contracts_pb2.ValidatorSchedule()
+    schedule.entries.add(from_height=1).validators.CopyFrom(genesis.validators)
+    state[VALIDATOR_SCHEDULE_KEY] = encode(schedule)
     admin_counts: dict[str, int] = {}
     for organisation in genesis.organisations:
         state[organisation_key(organisation.id)] = encode(organisation)
@@ -162,6 +171,7 @@ class _BlockRun:
         "_organisations",
         "_public_keys",
         "chain_id",
+        "consensus",
         "height",
         "overlay",
         "profile",
@@ -178,10 +188,12 @@ class _BlockRun:
         height: int,
         time_ms: int,
         *,
+        consensus: str,
         read_only: bool,
     ) -> None:
         self.chain_id = chain_id
         self.profile = profile
+        self.consensus = consensus
         self.overlay = overlay
         self.height = height
         self.time_ms = time_ms
@@ -316,10 +328,18 @@ class _BlockRun:
             if sender is None:
                 raise failure(_DENIED, f"sender {body.sender!r} is not a member of the chain")
             # Queries only read: any current member may make them, light clients included.
-            if not sender.may_send and not self.read_only:
-                raise failure(
-                    _DENIED, f"sender {body.sender} has neither the CLIENT nor ADMIN role"
+            # The rule is context.may_send, also admission's; MemberView answers it faster.
+            if (
+                not sender.may_send
+                and not self.read_only
+                and not (
+                    sender.is_consensus and (body.contract, body.method) in CONSENSUS_SENDER_METHODS
                 )
+            ):
+                message = f"sender {body.sender} has neither the CLIENT nor ADMIN role"
+                if sender.is_consensus:
+                    message += "; a CONSENSUS member may only send evidence.submit"
+                raise failure(_DENIED, message)
             methods = CONTRACTS.get(body.contract)
             if methods is None:
                 raise failure(
@@ -353,6 +373,7 @@ class _BlockRun:
                 self.overlay,
                 chain_id=self.chain_id,
                 profile=self.profile,
+                consensus=self.consensus,
                 config=config,
                 organisations=self.organisations,
                 sender=sender,
@@ -367,6 +388,7 @@ class _BlockRun:
                 + GAS_PER_BYTE_READ * context.bytes_read
                 + GAS_PER_WRITE * context.write_count
                 + GAS_PER_BYTE_WRITTEN * context.bytes_written
+                + context.gas_charged
             )
             if gas_used > config.transaction_gas_max:
                 raise failure(
@@ -431,6 +453,7 @@ def _failed_result(
             + GAS_PER_BYTE_READ * context.bytes_read
             + GAS_PER_WRITE * context.write_count
             + GAS_PER_BYTE_WRITTEN * context.bytes_written
+            + context.gas_charged
         )
     _set_cost(result.cost, gas_used, context)
     return result
@@ -448,6 +471,7 @@ class Executor:
         validate_genesis(genesis)
         self._chain_id = genesis.chain_id
         self._profile = profile
+        self._consensus = genesis.consensus
 
     @property
     def chain_id(self) -> str:
@@ -466,21 +490,52 @@ class Executor:
         policies are checked against the state as the block finds it.
         """
         run = _BlockRun(
-            self._chain_id, self._profile, BlockOverlay(reader), height, time_ms, read_only=False
+            self._chain_id,
+            self._profile,
+            BlockOverlay(reader),
+            height,
+            time_ms,
+            consensus=self._consensus,
+            read_only=False,
         )
         execute = run.execute
         results = [execute(transaction) for transaction in transactions]
         return BlockExecution(results=results, changes=run.overlay.changes)
 
     def query(
-        self, reader: StateReader, transaction: DecodedTransaction, time_ms: int
+        self,
+        reader: StateReader,
+        transaction: DecodedTransaction,
+        time_ms: int,
+        *,
+        height: int = 0,
     ) -> types_pb2.TransactionResult:
         """Runs a read-only method (kv get/range, ledger balance, config get, membership
-        get_member) with the same checks as a transaction; mutating methods are refused."""
+        get_member, validators get, evidence list) with the same checks as a transaction;
+        mutating methods are refused.
+
+        `height` is the next height (the committed height + 1): validators.get with height 0
+        answers for it, and refuses when it is 0 (unknown)."""
         run = _BlockRun(
-            self._chain_id, self._profile, BlockOverlay(reader), 0, time_ms, read_only=True
+            self._chain_id,
+            self._profile,
+            BlockOverlay(reader),
+            height,
+            time_ms,
+            consensus=self._consensus,
+            read_only=True,
         )
         return run.execute(transaction)
+
+    def validator_set_at(
+        self, reader: StateReader, height: int
+    ) -> tuple[int, types_pb2.ValidatorSet]:
+        """(from_height, set) of the validator set in effect at `height`, from the schedule in
+        state: one read and one decode. A node that committed height h - 1 knows the sets of h and
+        h + 1 (a change committed in block H takes effect at H + VALIDATOR_CHANGE_DELAY_HEIGHTS).
+        HeightUnavailableError when `height` is below every set the schedule keeps."""
+        entry = entry_at(decode_schedule(reader.get(VALIDATOR_SCHEDULE_KEY)), height)
+        return entry.from_height, entry.validators
 
     def get_member(self, reader: StateReader, member_id: str) -> types_pb2.Member | None:
         return _load_member(reader, member_id)

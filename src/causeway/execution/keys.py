@@ -6,12 +6,17 @@ All keys are bytes. Identifiers (organisation ids, member ids, ledger accounts) 
     sys/org/<organisation>          encoded causeway.types.v1.Organisation
     sys/member/<organisation>/<name> encoded causeway.types.v1.Member
     sys/admin_count/<organisation>  8-byte big-endian count of the organisation's ADMIN members
+    sys/validator_schedule          encoded causeway.contracts.v1.ValidatorSchedule
+    sys/evidence/<validator>/<height>/<round>/<vote type>
+                                    encoded causeway.contracts.v1.EvidenceRecord; height as 20 and
+                                    round as 10 decimal digits, vote type "prevote" or "precommit"
     kv/<key>                        the kv contract's values, raw bytes
     ledger/balance/<account>        8-byte big-endian uint64; absent means zero
     ledger/supply                   8-byte big-endian uint64, the sum of all balances
 
-Only the system contracts (config, membership) write under ``sys/``; user-chosen keys and accounts
-are always placed after a contract prefix, so no user input can reach a system key.
+Only the system contracts (config, membership, validators, evidence) write under ``sys/``;
+user-chosen keys and accounts are always placed after a contract prefix, so no user input can reach
+a system key.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ CONFIG_KEY = b"sys/config"
 ORGANISATION_PREFIX = b"sys/org/"
 MEMBER_PREFIX = b"sys/member/"
 ADMIN_COUNT_PREFIX = b"sys/admin_count/"
+VALIDATOR_SCHEDULE_KEY = b"sys/validator_schedule"
+EVIDENCE_PREFIX = b"sys/evidence/"
 KV_PREFIX = b"kv/"
 LEDGER_BALANCE_PREFIX = b"ledger/balance/"
 LEDGER_SUPPLY_KEY = b"ledger/supply"
@@ -48,3 +55,14 @@ def kv_key(key: bytes) -> bytes:
 
 def balance_key(account: str) -> bytes:
     return LEDGER_BALANCE_PREFIX + account.encode()
+
+
+def validator_evidence_prefix(validator_id: str) -> bytes:
+    return EVIDENCE_PREFIX + validator_id.encode() + b"/"
+
+
+def evidence_key(validator_id: str, height: int, round_number: int, vote_type: str) -> bytes:
+    """Fixed-width decimal height and round: a validator's evidence sorts by height, then round."""
+    return validator_evidence_prefix(validator_id) + (
+        f"{height:020d}/{round_number:010d}/{vote_type}".encode()
+    )

@@ -18,7 +18,7 @@ from causeway.errors import (
     UnknownMemberError,
     WrongChainError,
 )
-from causeway.identity import has_role
+from causeway.execution import may_send
 from causeway.mempool.pool import Mempool
 from causeway.types import (
     DOMAIN_TRANSACTION,
@@ -36,6 +36,10 @@ TIMESTAMP_FUTURE_MAX_MS = 60_000
 ADMISSION_BATCH_ITEMS_MAX = 10_000
 
 AdmissionOutcome = DecodedTransaction | RequestError
+# A sender's public key and roles, looked up once per batch.
+_Sender = tuple[PublicKey, frozenset[int]]
+# Roles that may send some transaction (which ones: causeway.execution.may_send).
+_SENDING_ROLES = frozenset({types_pb2.ROLE_CLIENT, types_pb2.ROLE_ADMIN, types_pb2.ROLE_CONSENSUS})
 
 
 class Admission:
@@ -44,9 +48,10 @@ class Admission:
     Checks, in order: canonical decoding and size, body version, chain id, expiry (not past, not
     more than expiry_max_ms ahead), timestamp (not more than timestamp_future_max_ms ahead),
     endorsement count, duplicates (in the mempool, committed, within the batch), the sender's
-    membership and role (CLIENT or ADMIN), and the sender's signature. Signatures of the whole
-    batch are verified in one BatchVerifier call. Endorsement signatures are left to the executor,
-    which checks them against the state the block runs on.
+    membership and role (CLIENT or ADMIN for anything; CONSENSUS for evidence.submit only, the
+    executor's rule `causeway.execution.may_send`), and the sender's signature. Signatures of the
+    whole batch are verified in one BatchVerifier call. Endorsement signatures are left to the
+    executor, which checks them against the state the block runs on.
 
     check() changes nothing: it returns, in input order, each item's DecodedTransaction or the
     RequestError that refuses it.
@@ -93,7 +98,7 @@ class Admission:
         outcomes: list[AdmissionOutcome | None] = [None] * len(items)
         # Items that passed every check but the committed lookup and the signature.
         pending: list[tuple[int, DecodedTransaction, PublicKey]] = []
-        senders: dict[str, PublicKey | RequestError] = {}
+        senders: dict[str, _Sender | RequestError] = {}
         for index, item in enumerate(items):
             try:
                 transaction = self._check_one(item, now_ms)
@@ -101,12 +106,20 @@ class Admission:
                 outcomes[index] = error
                 continue
             sender = transaction.body.sender
-            key = senders.get(sender)
-            if key is None:
-                key = senders[sender] = self._sender_key(sender)
-            if isinstance(key, RequestError):
+            known = senders.get(sender)
+            if known is None:
+                known = senders[sender] = self._sender(sender)
+            if isinstance(known, RequestError):
                 # A fresh error per item: one sender's refusal is each of its transactions' own.
-                outcomes[index] = type(key)(key.message)
+                outcomes[index] = type(known)(known.message)
+                continue
+            key, roles = known
+            body = transaction.body
+            if not may_send(roles, body.contract, body.method):
+                message = f"sender {sender} has neither the CLIENT nor the ADMIN role"
+                if types_pb2.ROLE_CONSENSUS in roles:
+                    message += "; a CONSENSUS member may only send evidence.submit"
+                outcomes[index] = PermissionDeniedError(message)
                 continue
             if not transaction.transaction.signature:
                 outcomes[index] = SignatureError("the transaction is not signed")
@@ -193,12 +206,14 @@ class Admission:
             raise DuplicateError(f"transaction {transaction.id.hex()} is already pending")
         return transaction
 
-    def _sender_key(self, sender: str) -> PublicKey | RequestError:
-        """The sender's public key from its member record, or why it may not send."""
+    def _sender(self, sender: str) -> _Sender | RequestError:
+        """The sender's public key and roles from its member record, or why it may not send
+        anything (what it may send is checked per transaction)."""
         member = self._member_lookup(sender)
         if member is None:
             return UnknownMemberError(f"sender {sender!r} is not a member of the chain")
-        if not (has_role(member, types_pb2.ROLE_CLIENT) or has_role(member, types_pb2.ROLE_ADMIN)):
+        roles = frozenset(member.roles)
+        if roles.isdisjoint(_SENDING_ROLES):
             return PermissionDeniedError(
                 f"sender {sender} has neither the CLIENT nor the ADMIN role"
             )
@@ -208,6 +223,6 @@ class Admission:
                 f"{self._profile.name} profile does not allow"
             )
         try:
-            return load_public_key(member.algorithm, member.public_key)
+            return load_public_key(member.algorithm, member.public_key), roles
         except CryptoError as error:
             return SignatureError(f"the public key of {sender} cannot be loaded: {error.message}")

@@ -22,50 +22,71 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from causeway.consensus.v1 import consensus_pb2 as causeway_dot_consensus_dot_v1_dot_consensus__pb2
 from causeway.types.v1 import types_pb2 as causeway_dot_types_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%causeway/contracts/v1/contracts.proto\x12\x15\x63\x61useway.contracts.v1\x1a\x1d\x63\x61useway/types/v1/types.proto\",\n\x0eKvPutArguments\x12\x0b\n\x03key\x18\x01 \x01(\x0c\x12\r\n\x05value\x18\x02 \x01(\x0c\"\x1d\n\x0eKvGetArguments\x12\x0b\n\x03key\x18\x01 \x01(\x0c\"+\n\x0bKvGetResult\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\r\n\x05value\x18\x02 \x01(\x0c\" \n\x11KvDeleteArguments\x12\x0b\n\x03key\x18\x01 \x01(\x0c\"F\n\x10KvRangeArguments\x12\x0e\n\x06prefix\x18\x01 \x01(\x0c\x12\x13\n\x0bstart_after\x18\x02 \x01(\x0c\x12\r\n\x05limit\x18\x03 \x01(\r\"%\n\x07KvEntry\x12\x0b\n\x03key\x18\x01 \x01(\x0c\x12\r\n\x05value\x18\x02 \x01(\x0c\"Z\n\rKvRangeResult\x12/\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1e.causeway.contracts.v1.KvEntry\x12\x18\n\x10next_start_after\x18\x02 \x01(\x0c\"7\n\x14LedgerIssueArguments\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x04\"5\n\x17LedgerTransferArguments\x12\n\n\x02to\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x04\")\n\x16LedgerBalanceArguments\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\"%\n\x13LedgerBalanceResult\x12\x0e\n\x06\x61mount\x18\x01 \x01(\x04\"G\n\x15\x43onfigUpdateArguments\x12.\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1e.causeway.types.v1.ChainConfig\"\x14\n\x12\x43onfigGetArguments\"[\n\"MembershipAddOrganisationArguments\x12\x35\n\x0corganisation\x18\x01 \x01(\x0b\x32\x1f.causeway.types.v1.Organisation\"I\n\x1cMembershipAddMemberArguments\x12)\n\x06member\x18\x01 \x01(\x0b\x32\x19.causeway.types.v1.Member\"4\n\x1fMembershipRemoveMemberArguments\x12\x11\n\tmember_id\x18\x01 \x01(\t\"b\n$MembershipUpdateCertificateArguments\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x12\n\npublic_key\x18\x02 \x01(\x0c\x12\x13\n\x0b\x63\x65rtificate\x18\x03 \x01(\x0c\"1\n\x1cMembershipGetMemberArguments\x12\x11\n\tmember_id\x18\x01 \x01(\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%causeway/contracts/v1/contracts.proto\x12\x15\x63\x61useway.contracts.v1\x1a%causeway/consensus/v1/consensus.proto\x1a\x1d\x63\x61useway/types/v1/types.proto\",\n\x0eKvPutArguments\x12\x0b\n\x03key\x18\x01 \x01(\x0c\x12\r\n\x05value\x18\x02 \x01(\x0c\"\x1d\n\x0eKvGetArguments\x12\x0b\n\x03key\x18\x01 \x01(\x0c\"+\n\x0bKvGetResult\x12\r\n\x05\x66ound\x18\x01 \x01(\x08\x12\r\n\x05value\x18\x02 \x01(\x0c\" \n\x11KvDeleteArguments\x12\x0b\n\x03key\x18\x01 \x01(\x0c\"F\n\x10KvRangeArguments\x12\x0e\n\x06prefix\x18\x01 \x01(\x0c\x12\x13\n\x0bstart_after\x18\x02 \x01(\x0c\x12\r\n\x05limit\x18\x03 \x01(\r\"%\n\x07KvEntry\x12\x0b\n\x03key\x18\x01 \x01(\x0c\x12\r\n\x05value\x18\x02 \x01(\x0c\"Z\n\rKvRangeResult\x12/\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1e.causeway.contracts.v1.KvEntry\x12\x18\n\x10next_start_after\x18\x02 \x01(\x0c\"7\n\x14LedgerIssueArguments\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x04\"5\n\x17LedgerTransferArguments\x12\n\n\x02to\x18\x01 \x01(\t\x12\x0e\n\x06\x61mount\x18\x02 \x01(\x04\")\n\x16LedgerBalanceArguments\x12\x0f\n\x07\x61\x63\x63ount\x18\x01 \x01(\t\"%\n\x13LedgerBalanceResult\x12\x0e\n\x06\x61mount\x18\x01 \x01(\x04\"G\n\x15\x43onfigUpdateArguments\x12.\n\x06\x63onfig\x18\x01 \x01(\x0b\x32\x1e.causeway.types.v1.ChainConfig\"\x14\n\x12\x43onfigGetArguments\"[\n\"MembershipAddOrganisationArguments\x12\x35\n\x0corganisation\x18\x01 \x01(\x0b\x32\x1f.causeway.types.v1.Organisation\"I\n\x1cMembershipAddMemberArguments\x12)\n\x06member\x18\x01 \x01(\x0b\x32\x19.causeway.types.v1.Member\"4\n\x1fMembershipRemoveMemberArguments\x12\x11\n\tmember_id\x18\x01 \x01(\t\"b\n$MembershipUpdateCertificateArguments\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x12\n\npublic_key\x18\x02 \x01(\x0c\x12\x13\n\x0b\x63\x65rtificate\x18\x03 \x01(\x0c\"1\n\x1cMembershipGetMemberArguments\x12\x11\n\tmember_id\x18\x01 \x01(\t\"a\n\x15ScheduledValidatorSet\x12\x13\n\x0b\x66rom_height\x18\x01 \x01(\x04\x12\x33\n\nvalidators\x18\x02 \x01(\x0b\x32\x1f.causeway.types.v1.ValidatorSet\"R\n\x11ValidatorSchedule\x12=\n\x07\x65ntries\x18\x01 \x03(\x0b\x32,.causeway.contracts.v1.ScheduledValidatorSet\"?\n\x14ValidatorPowerUpdate\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x14\n\x0cvoting_power\x18\x02 \x01(\x04\"Y\n\x19ValidatorsUpdateArguments\x12<\n\x07updates\x18\x01 \x03(\x0b\x32+.causeway.contracts.v1.ValidatorPowerUpdate\"(\n\x16ValidatorsGetArguments\x12\x0e\n\x06height\x18\x01 \x01(\x04\"_\n\x13ValidatorsGetResult\x12\x13\n\x0b\x66rom_height\x18\x01 \x01(\x04\x12\x33\n\nvalidators\x18\x02 \x01(\x0b\x32\x1f.causeway.types.v1.ValidatorSet\"Y\n\x17\x45videnceSubmitArguments\x12>\n\x08\x65vidence\x18\x01 \x01(\x0b\x32,.causeway.consensus.v1.DuplicateVoteEvidence\"|\n\x0e\x45videnceRecord\x12>\n\x08\x65vidence\x18\x01 \x01(\x0b\x32,.causeway.consensus.v1.DuplicateVoteEvidence\x12\x18\n\x10\x63ommitted_height\x18\x02 \x01(\x04\x12\x10\n\x08reporter\x18\x03 \x01(\t\"*\n\x15\x45videnceListArguments\x12\x11\n\tvalidator\x18\x01 \x01(\t\"L\n\x12\x45videnceListResult\x12\x36\n\x07records\x18\x01 \x03(\x0b\x32%.causeway.contracts.v1.EvidenceRecordb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'causeway.contracts.v1.contracts_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_KVPUTARGUMENTS']._serialized_start=95
-  _globals['_KVPUTARGUMENTS']._serialized_end=139
-  _globals['_KVGETARGUMENTS']._serialized_start=141
-  _globals['_KVGETARGUMENTS']._serialized_end=170
-  _globals['_KVGETRESULT']._serialized_start=172
-  _globals['_KVGETRESULT']._serialized_end=215
-  _globals['_KVDELETEARGUMENTS']._serialized_start=217
-  _globals['_KVDELETEARGUMENTS']._serialized_end=249
-  _globals['_KVRANGEARGUMENTS']._serialized_start=251
-  _globals['_KVRANGEARGUMENTS']._serialized_end=321
-  _globals['_KVENTRY']._serialized_start=323
-  _globals['_KVENTRY']._serialized_end=360
-  _globals['_KVRANGERESULT']._serialized_start=362
-  _globals['_KVRANGERESULT']._serialized_end=452
-  _globals['_LEDGERISSUEARGUMENTS']._serialized_start=454
-  _globals['_LEDGERISSUEARGUMENTS']._serialized_end=509
-  _globals['_LEDGERTRANSFERARGUMENTS']._serialized_start=511
-  _globals['_LEDGERTRANSFERARGUMENTS']._serialized_end=564
-  _globals['_LEDGERBALANCEARGUMENTS']._serialized_start=566
-  _globals['_LEDGERBALANCEARGUMENTS']._serialized_end=607
-  _globals['_LEDGERBALANCERESULT']._serialized_start=609
-  _globals['_LEDGERBALANCERESULT']._serialized_end=646
-  _globals['_CONFIGUPDATEARGUMENTS']._serialized_start=648
-  _globals['_CONFIGUPDATEARGUMENTS']._serialized_end=719
-  _globals['_CONFIGGETARGUMENTS']._serialized_start=721
-  _globals['_CONFIGGETARGUMENTS']._serialized_end=741
-  _globals['_MEMBERSHIPADDORGANISATIONARGUMENTS']._serialized_start=743
-  _globals['_MEMBERSHIPADDORGANISATIONARGUMENTS']._serialized_end=834
-  _globals['_MEMBERSHIPADDMEMBERARGUMENTS']._serialized_start=836
-  _globals['_MEMBERSHIPADDMEMBERARGUMENTS']._serialized_end=909
-  _globals['_MEMBERSHIPREMOVEMEMBERARGUMENTS']._serialized_start=911
-  _globals['_MEMBERSHIPREMOVEMEMBERARGUMENTS']._serialized_end=963
-  _globals['_MEMBERSHIPUPDATECERTIFICATEARGUMENTS']._serialized_start=965
-  _globals['_MEMBERSHIPUPDATECERTIFICATEARGUMENTS']._serialized_end=1063
-  _globals['_MEMBERSHIPGETMEMBERARGUMENTS']._serialized_start=1065
-  _globals['_MEMBERSHIPGETMEMBERARGUMENTS']._serialized_end=1114
+  _globals['_KVPUTARGUMENTS']._serialized_start=134
+  _globals['_KVPUTARGUMENTS']._serialized_end=178
+  _globals['_KVGETARGUMENTS']._serialized_start=180
+  _globals['_KVGETARGUMENTS']._serialized_end=209
+  _globals['_KVGETRESULT']._serialized_start=211
+  _globals['_KVGETRESULT']._serialized_end=254
+  _globals['_KVDELETEARGUMENTS']._serialized_start=256
+  _globals['_KVDELETEARGUMENTS']._serialized_end=288
+  _globals['_KVRANGEARGUMENTS']._serialized_start=290
+  _globals['_KVRANGEARGUMENTS']._serialized_end=360
+  _globals['_KVENTRY']._serialized_start=362
+  _globals['_KVENTRY']._serialized_end=399
+  _globals['_KVRANGERESULT']._serialized_start=401
+  _globals['_KVRANGERESULT']._serialized_end=491
+  _globals['_LEDGERISSUEARGUMENTS']._serialized_start=493
+  _globals['_LEDGERISSUEARGUMENTS']._serialized_end=548
+  _globals['_LEDGERTRANSFERARGUMENTS']._serialized_start=550
+  _globals['_LEDGERTRANSFERARGUMENTS']._serialized_end=603
+  _globals['_LEDGERBALANCEARGUMENTS']._serialized_start=605
+  _globals['_LEDGERBALANCEARGUMENTS']._serialized_end=646
+  _globals['_LEDGERBALANCERESULT']._serialized_start=648
+  _globals['_LEDGERBALANCERESULT']._serialized_end=685
+  _globals['_CONFIGUPDATEARGUMENTS']._serialized_start=687
+  _globals['_CONFIGUPDATEARGUMENTS']._serialized_end=758
+  _globals['_CONFIGGETARGUMENTS']._serialized_start=760
+  _globals['_CONFIGGETARGUMENTS']._serialized_end=780
+  _globals['_MEMBERSHIPADDORGANISATIONARGUMENTS']._serialized_start=782
+  _globals['_MEMBERSHIPADDORGANISATIONARGUMENTS']._serialized_end=873
+  _globals['_MEMBERSHIPADDMEMBERARGUMENTS']._serialized_start=875
+  _globals['_MEMBERSHIPADDMEMBERARGUMENTS']._serialized_end=948
+  _globals['_MEMBERSHIPREMOVEMEMBERARGUMENTS']._serialized_start=950
+  _globals['_MEMBERSHIPREMOVEMEMBERARGUMENTS']._serialized_end=1002
+  _globals['_MEMBERSHIPUPDATECERTIFICATEARGUMENTS']._serialized_start=1004
+  _globals['_MEMBERSHIPUPDATECERTIFICATEARGUMENTS']._serialized_end=1102
+  _globals['_MEMBERSHIPGETMEMBERARGUMENTS']._serialized_start=1104
+  _globals['_MEMBERSHIPGETMEMBERARGUMENTS']._serialized_end=1153
+  _globals['_SCHEDULEDVALIDATORSET']._serialized_start=1155
+  _globals['_SCHEDULEDVALIDATORSET']._serialized_end=1252
+  _globals['_VALIDATORSCHEDULE']._serialized_start=1254
+  _globals['_VALIDATORSCHEDULE']._serialized_end=1336
+  _globals['_VALIDATORPOWERUPDATE']._serialized_start=1338
+  _globals['_VALIDATORPOWERUPDATE']._serialized_end=1401
+  _globals['_VALIDATORSUPDATEARGUMENTS']._serialized_start=1403
+  _globals['_VALIDATORSUPDATEARGUMENTS']._serialized_end=1492
+  _globals['_VALIDATORSGETARGUMENTS']._serialized_start=1494
+  _globals['_VALIDATORSGETARGUMENTS']._serialized_end=1534
+  _globals['_VALIDATORSGETRESULT']._serialized_start=1536
+  _globals['_VALIDATORSGETRESULT']._serialized_end=1631
+  _globals['_EVIDENCESUBMITARGUMENTS']._serialized_start=1633
+  _globals['_EVIDENCESUBMITARGUMENTS']._serialized_end=1722
+  _globals['_EVIDENCERECORD']._serialized_start=1724
+  _globals['_EVIDENCERECORD']._serialized_end=1848
+  _globals['_EVIDENCELISTARGUMENTS']._serialized_start=1850
+  _globals['_EVIDENCELISTARGUMENTS']._serialized_end=1892
+  _globals['_EVIDENCELISTRESULT']._serialized_start=1894
+  _globals['_EVIDENCELISTRESULT']._serialized_end=1970
 # @@protoc_insertion_point(module_scope)

@@ -5,6 +5,7 @@ Arguments and return values of the native contracts. A transaction's `arguments`
 encoded arguments message of its contract and method. Version 1.
 """
 
+from causeway.consensus.v1 import consensus_pb2 as _consensus_pb2
 from causeway.types.v1 import types_pb2 as _types_pb2
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
@@ -402,3 +403,230 @@ class MembershipGetMemberArguments(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___MembershipGetMemberArguments: _TypeAlias = MembershipGetMemberArguments  # noqa: Y015
+
+@_typing.final
+class ScheduledValidatorSet(_message.Message):
+    """validators (system): the validator set, changed through governance. State holds the schedule:
+    the set in effect from each height on. A change committed in block H takes effect at H + 2.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FROM_HEIGHT_FIELD_NUMBER: _builtins.int
+    VALIDATORS_FIELD_NUMBER: _builtins.int
+    from_height: _builtins.int
+    """The first height this set validates."""
+    @_builtins.property
+    def validators(self) -> _types_pb2.ValidatorSet: ...
+    def __init__(
+        self,
+        *,
+        from_height: _builtins.int = ...,
+        validators: _types_pb2.ValidatorSet | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["validators", b"validators"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_height", b"from_height", "validators", b"validators"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ScheduledValidatorSet: _TypeAlias = ScheduledValidatorSet  # noqa: Y015
+
+@_typing.final
+class ValidatorSchedule(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___ScheduledValidatorSet]:
+        """Ascending from_height; the set at height h is the entry with the greatest from_height <= h."""
+
+    def __init__(
+        self,
+        *,
+        entries: _abc.Iterable[Global___ScheduledValidatorSet] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ValidatorSchedule: _TypeAlias = ValidatorSchedule  # noqa: Y015
+
+@_typing.final
+class ValidatorPowerUpdate(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MEMBER_ID_FIELD_NUMBER: _builtins.int
+    VOTING_POWER_FIELD_NUMBER: _builtins.int
+    member_id: _builtins.str
+    voting_power: _builtins.int
+    """0 removes the validator; otherwise adds it or sets its power."""
+    def __init__(
+        self,
+        *,
+        member_id: _builtins.str = ...,
+        voting_power: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["member_id", b"member_id", "voting_power", b"voting_power"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ValidatorPowerUpdate: _TypeAlias = ValidatorPowerUpdate  # noqa: Y015
+
+@_typing.final
+class ValidatorsUpdateArguments(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UPDATES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def updates(self) -> _containers.RepeatedCompositeFieldContainer[Global___ValidatorPowerUpdate]: ...
+    def __init__(
+        self,
+        *,
+        updates: _abc.Iterable[Global___ValidatorPowerUpdate] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["updates", b"updates"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ValidatorsUpdateArguments: _TypeAlias = ValidatorsUpdateArguments  # noqa: Y015
+
+@_typing.final
+class ValidatorsGetArguments(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    height: _builtins.int
+    """0 means the next height."""
+    def __init__(
+        self,
+        *,
+        height: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["height", b"height"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ValidatorsGetArguments: _TypeAlias = ValidatorsGetArguments  # noqa: Y015
+
+@_typing.final
+class ValidatorsGetResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FROM_HEIGHT_FIELD_NUMBER: _builtins.int
+    VALIDATORS_FIELD_NUMBER: _builtins.int
+    from_height: _builtins.int
+    @_builtins.property
+    def validators(self) -> _types_pb2.ValidatorSet: ...
+    def __init__(
+        self,
+        *,
+        from_height: _builtins.int = ...,
+        validators: _types_pb2.ValidatorSet | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["validators", b"validators"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_height", b"from_height", "validators", b"validators"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ValidatorsGetResult: _TypeAlias = ValidatorsGetResult  # noqa: Y015
+
+@_typing.final
+class EvidenceSubmitArguments(_message.Message):
+    """evidence (system): equivocation of validators, recorded on chain once."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVIDENCE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def evidence(self) -> _consensus_pb2.DuplicateVoteEvidence: ...
+    def __init__(
+        self,
+        *,
+        evidence: _consensus_pb2.DuplicateVoteEvidence | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["evidence", b"evidence"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evidence", b"evidence"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EvidenceSubmitArguments: _TypeAlias = EvidenceSubmitArguments  # noqa: Y015
+
+@_typing.final
+class EvidenceRecord(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVIDENCE_FIELD_NUMBER: _builtins.int
+    COMMITTED_HEIGHT_FIELD_NUMBER: _builtins.int
+    REPORTER_FIELD_NUMBER: _builtins.int
+    committed_height: _builtins.int
+    """The height of the block that recorded it."""
+    reporter: _builtins.str
+    """The member that submitted it."""
+    @_builtins.property
+    def evidence(self) -> _consensus_pb2.DuplicateVoteEvidence: ...
+    def __init__(
+        self,
+        *,
+        evidence: _consensus_pb2.DuplicateVoteEvidence | None = ...,
+        committed_height: _builtins.int = ...,
+        reporter: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["evidence", b"evidence"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["committed_height", b"committed_height", "evidence", b"evidence", "reporter", b"reporter"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EvidenceRecord: _TypeAlias = EvidenceRecord  # noqa: Y015
+
+@_typing.final
+class EvidenceListArguments(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VALIDATOR_FIELD_NUMBER: _builtins.int
+    validator: _builtins.str
+    def __init__(
+        self,
+        *,
+        validator: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["validator", b"validator"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EvidenceListArguments: _TypeAlias = EvidenceListArguments  # noqa: Y015
+
+@_typing.final
+class EvidenceListResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORDS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def records(self) -> _containers.RepeatedCompositeFieldContainer[Global___EvidenceRecord]:
+        """In (height, round, vote type) order, at most EVIDENCE_LIST_LIMIT of them."""
+
+    def __init__(
+        self,
+        *,
+        records: _abc.Iterable[Global___EvidenceRecord] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["records", b"records"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EvidenceListResult: _TypeAlias = EvidenceListResult  # noqa: Y015

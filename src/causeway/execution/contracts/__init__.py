@@ -1,6 +1,6 @@
 """The native contracts, by name."""
 
-from causeway.execution.contracts import config, kv, ledger, membership
+from causeway.execution.contracts import config, evidence, kv, ledger, membership, validators
 from causeway.execution.contracts.base import Handler, Method
 
 CONTRACTS: dict[str, dict[str, Method]] = {
@@ -8,6 +8,8 @@ CONTRACTS: dict[str, dict[str, Method]] = {
     ledger.CONTRACT: ledger.METHODS,
     config.CONTRACT: config.METHODS,
     membership.CONTRACT: membership.METHODS,
+    validators.CONTRACT: validators.METHODS,
+    evidence.CONTRACT: evidence.METHODS,
 }
 
 __all__ = ["CONTRACTS", "Handler", "Method"]

@@ -9,7 +9,13 @@ from causeway.crypto import load_public_key, verify_member_certificate
 from causeway.errors import ConfigurationError, CryptoError, InvariantError
 from causeway.execution.context import TransactionContext, failure
 from causeway.execution.contracts.base import Method, decode_arguments
-from causeway.execution.keys import admin_count_key, member_key, organisation_key
+from causeway.execution.keys import (
+    VALIDATOR_SCHEDULE_KEY,
+    admin_count_key,
+    member_key,
+    organisation_key,
+)
+from causeway.execution.schedule import decode_schedule, members_in_effect_or_scheduled
 from causeway.identity import is_valid_identifier, split_member_id, validate_roles
 from causeway.types import encode
 from causeway.types.v1 import types_pb2
@@ -81,6 +87,18 @@ def _write_count(context: TransactionContext, key: bytes, count: int) -> None:
         context.delete(key)
 
 
+def _refuse_validator(context: TransactionContext, member_id: str, action: str) -> None:
+    """Consensus verifies a validator's votes with the key of its member record: the record stays
+    while the member is in the set in effect or in a scheduled one."""
+    schedule = decode_schedule(context.get(VALIDATOR_SCHEDULE_KEY))
+    if member_id in members_in_effect_or_scheduled(schedule, context.height):
+        raise failure(
+            _CONFLICT,
+            f"{member_id} is in the current or a scheduled validator set: remove it from the "
+            f"validator set first (validators.update), then {action}",
+        )
+
+
 def _require_governance(context: TransactionContext, purpose: str) -> None:
     context.require_policy(context.config.config.governance_policy, purpose)
 
@@ -139,6 +157,7 @@ def remove_member(context: TransactionContext, arguments: bytes) -> bytes:
     _require_governance(context, "membership.remove_member")
     request = decode_arguments(context, contracts_pb2.MembershipRemoveMemberArguments, arguments)
     member = _load_member(context, request.member_id)
+    _refuse_validator(context, member.id, "remove the member")
     if types_pb2.ROLE_ADMIN in member.roles:
         # An organisation without admins could never endorse again, which would lock governance
         # for any policy that needs it.
@@ -161,6 +180,7 @@ def update_certificate(context: TransactionContext, arguments: bytes) -> bytes:
         context, contracts_pb2.MembershipUpdateCertificateArguments, arguments
     )
     member = _load_member(context, request.member_id)
+    _refuse_validator(context, member.id, "update its certificate")
     member.public_key = request.public_key
     member.certificate = request.certificate
     _check_public_key(context, member.algorithm, member.public_key, "member")
