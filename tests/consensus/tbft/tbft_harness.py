@@ -18,6 +18,7 @@ from causeway.consensus.tbft import (
     STATE_RECORD,
     TbftCore,
     TbftTimeouts,
+    ValidatorSchedule,
     proposal_sign_bytes,
     vote_sign_bytes,
 )
@@ -236,7 +237,10 @@ class Network:
         observers: Sequence[str] = (),
         sync: bool = True,
         twins: Sequence[str] = (),
+        schedule: ValidatorSchedule | None = None,
     ) -> None:
+        """schedule: each height's validator set (validators then only names the nodes)."""
+        self.schedule = schedule
         self.validators = list(validators)
         self.powers = dict(validators)
         self.timeouts = timeouts
@@ -275,6 +279,7 @@ class Network:
             height,
             self.timeouts,
             records,
+            validator_schedule=self.schedule,
             unsafe_disable_locking_for_tests=self.unsafe,
         )
         node = Node(core, signer, application)

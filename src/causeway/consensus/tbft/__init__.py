@@ -9,6 +9,8 @@ from causeway.consensus.tbft.core import (
     TbftCore,
     TbftStep,
     TbftTimeouts,
+    ValidatorPairs,
+    ValidatorSchedule,
 )
 from causeway.consensus.tbft.documents import (
     DOMAIN_PREVOTE,
@@ -33,6 +35,8 @@ __all__ = [
     "TbftCore",
     "TbftStep",
     "TbftTimeouts",
+    "ValidatorPairs",
+    "ValidatorSchedule",
     "proposal_sign_bytes",
     "vote_sign_bytes",
 ]

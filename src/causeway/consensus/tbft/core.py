@@ -30,7 +30,7 @@ Deliberate additions to the paper, none of which touches safety:
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -49,7 +49,7 @@ from causeway.consensus.tbft.records import (
 )
 from causeway.consensus.tbft.votes import VoteSet, is_one_third, is_quorum
 from causeway.consensus.v1 import consensus_pb2
-from causeway.errors import ConfigurationError, InvariantError, RequestError
+from causeway.errors import CausewayError, ConfigurationError, InvariantError, RequestError
 from causeway.types.v1 import types_pb2
 
 # Messages for rounds further than this above the current round are not stored (their round still
@@ -176,6 +176,42 @@ class _RoundState:
         return self.prevotes if vote_type == PREVOTE else self.precommits
 
 
+ValidatorPairs = Sequence[tuple[str, int]] | types_pb2.ValidatorSet
+# height -> (the first height of the set in effect at that height, that set). A chain whose set
+# changes through governance gives its schedule (see execution's validators contract); the
+# schedule must answer for the height being decided and the one after it.
+ValidatorSchedule = Callable[[int], tuple[int, ValidatorPairs]]
+
+
+@dataclass(slots=True)
+class _ValidatorEpoch:
+    """A validator set and the heights it is in effect from.
+
+    Proposer priorities start from zero when a set takes effect: the proposer of (height, round)
+    is the one picked by increment ``height - from_height + 1 + round`` of the set's own
+    selection. For the genesis set (from height 1) this is Tendermint's sequence unchanged.
+    """
+
+    from_height: int
+    powers: dict[str, int]
+    total: int
+    selection: ProposerSelection
+
+    @classmethod
+    def of(cls, from_height: int, validators: ValidatorPairs) -> _ValidatorEpoch:
+        pairs = _validator_pairs(validators)
+        if from_height < 1:
+            raise ConfigurationError("a validator set takes effect at height 1 or later")
+        powers = dict(sorted(pairs))
+        return cls(from_height, powers, sum(powers.values()), ProposerSelection(pairs))
+
+    def proposer(self, height: int, round_number: int) -> str:
+        return self.selection.proposer(height - self.from_height + 1, round_number)
+
+    def forget_before(self, height: int) -> None:
+        self.selection.forget_before(max(1, height - self.from_height + 1))
+
+
 class TbftCore:
     """One validator's Tendermint consensus (see the module docstring and docs/consensus-tbft.md).
 
@@ -189,7 +225,7 @@ class TbftCore:
     def __init__(  # noqa: PLR0917 - the positional order is the documented interface
         self,
         chain_id: str,
-        validators: Sequence[tuple[str, int]] | types_pb2.ValidatorSet,
+        validators: ValidatorPairs,
         signer: Signer,
         verifier: Verifier,
         application: Application,
@@ -197,15 +233,25 @@ class TbftCore:
         timeouts: TbftTimeouts | None = None,
         restored: Mapping[str, bytes] | None = None,
         *,
+        validator_schedule: ValidatorSchedule | None = None,
         unsafe_disable_locking_for_tests: bool = False,
     ) -> None:
-        pairs = _validator_pairs(validators)
+        """validators: the set of every height, unless validator_schedule gives each height's."""
         if height < 1:
             raise ConfigurationError(f"tbft height must be at least 1, not {height}")
         self._chain_id = chain_id
-        self._powers: dict[str, int] = dict(sorted(pairs))
-        self._total_power = sum(self._powers.values())
-        self._selection = ProposerSelection(pairs)
+        if validator_schedule is None:
+            fixed = _ValidatorEpoch.of(1, validators)
+            self._schedule: ValidatorSchedule = lambda _height: (1, validators)
+            self._epochs: dict[int, _ValidatorEpoch] = {1: fixed}
+        else:
+            self._schedule = validator_schedule
+            self._epochs = {}
+        # The epoch of each height near the current one (the height before, this, the next).
+        self._epoch_of_height: dict[int, _ValidatorEpoch] = {}
+        self._epoch = self._epoch_required(height)
+        self._powers: dict[str, int] = self._epoch.powers
+        self._total_power = self._epoch.total
         self._signer = signer
         self._verifier = verifier
         self._application = application
@@ -258,13 +304,14 @@ class TbftCore:
         cls,
         records: Mapping[str, bytes],
         chain_id: str,
-        validators: Sequence[tuple[str, int]] | types_pb2.ValidatorSet,
+        validators: ValidatorPairs,
         signer: Signer,
         verifier: Verifier,
         application: Application,
         height: int,
         timeouts: TbftTimeouts | None = None,
         *,
+        validator_schedule: ValidatorSchedule | None = None,
         unsafe_disable_locking_for_tests: bool = False,
     ) -> TbftCore:
         """The same as the constructor with ``restored=records``."""
@@ -277,6 +324,7 @@ class TbftCore:
             height,
             timeouts,
             records,
+            validator_schedule=validator_schedule,
             unsafe_disable_locking_for_tests=unsafe_disable_locking_for_tests,
         )
 
@@ -324,8 +372,19 @@ class TbftCore:
         return self._total_power
 
     def proposer(self, height: int, round_number: int) -> str:
-        """The proposer of (height, round): Tendermint's weighted round-robin."""
-        return self._selection.proposer(height, round_number)
+        """The proposer of (height, round): Tendermint's weighted round-robin.
+
+        Any height the validator schedule can answer for."""
+        epoch = self._epoch_at(height)
+        if epoch is None:
+            from_height, validators = self._schedule(height)
+            epoch = self._epochs.get(from_height) or _ValidatorEpoch.of(from_height, validators)
+        return epoch.proposer(height, round_number)
+
+    def validators_at(self, height: int) -> Mapping[str, int] | None:
+        """The voting powers at a height near the current one, None for any other height."""
+        epoch = self._epoch_at(height)
+        return None if epoch is None else dict(epoch.powers)
 
     def next_deadline_ms(self) -> int | None:
         if not self._started:
@@ -415,8 +474,17 @@ class TbftCore:
         self._commit_rounds = []
         self._timers = []
         self._commit_deadline_ms = None
+        self._epoch = self._epoch_required(height)
+        self._powers = self._epoch.powers
+        self._total_power = self._epoch.total
+        self._is_validator = self._me in self._powers
         # The height before stays cached: validators still on it may need checking.
-        self._selection.forget_before(max(1, height - 1))
+        self._epoch.forget_before(height - 1)
+        for known in [known for known in self._epoch_of_height if known < height - 1]:
+            del self._epoch_of_height[known]
+        in_use = {id(epoch) for epoch in self._epoch_of_height.values()}
+        for from_height in [f for f, e in self._epochs.items() if id(e) not in in_use]:
+            del self._epochs[from_height]
         buffered = self._next_height if self._next_height_of == height else []
         self._next_height = []
         self._next_height_counts = {}
@@ -482,7 +550,7 @@ class TbftCore:
         self._round_start_actions(now_ms, output)
 
     def _round_start_actions(self, now_ms: int, output: Output) -> None:
-        if self._selection.proposer(self._height, self._round) == self._me:
+        if self._epoch.proposer(self._height, self._round) == self._me:
             self._propose(now_ms, output)
         self._arm(_TIMEOUT_PROPOSE, self._timeouts.propose_timeout_ms(self._round), now_ms)
 
@@ -649,6 +717,32 @@ class TbftCore:
             self.statistics["invalid_blocks"] += 1
         self._validity[block_hash] = valid
         return valid
+
+    def _epoch_at(self, height: int) -> _ValidatorEpoch | None:
+        """The validator set of a height near the current one; None for other heights, or when
+        the schedule cannot tell yet (messages for such heights are dropped anyway)."""
+        epoch = self._epoch_of_height.get(height)
+        if epoch is not None:
+            return epoch
+        if not self._height - 1 <= height <= self._height + 1:
+            return None
+        try:
+            return self._epoch_required(height)
+        except CausewayError:
+            return None
+
+    def _epoch_required(self, height: int) -> _ValidatorEpoch:
+        from_height, validators = self._schedule(height)
+        epoch = self._epochs.get(from_height)
+        if epoch is None or from_height > height:
+            epoch = _ValidatorEpoch.of(from_height, validators)
+            if from_height > height:
+                raise InvariantError(
+                    f"the validator schedule gave a set from height {from_height} for {height}"
+                )
+            self._epochs[from_height] = epoch
+        self._epoch_of_height[height] = epoch
+        return epoch
 
     def _round_state(self, round_number: int) -> _RoundState:
         state = self._rounds.get(round_number)
@@ -819,7 +913,8 @@ class TbftCore:
         ):
             self.statistics["dropped_malformed"] += 1
             return
-        if proposal.proposer not in self._powers:
+        epoch = self._epoch_at(proposal.height)
+        if proposal.proposer not in (self._powers if epoch is None else epoch.powers):
             self.statistics["dropped_not_validator"] += 1
             return
         if not self._route_by_height(sender, message, proposal.height, now_ms, output):
@@ -829,7 +924,7 @@ class TbftCore:
             # computing the proposer of an arbitrary round.
             self.statistics["dropped_round_too_far"] += 1
             return
-        if self._selection.proposer(proposal.height, proposal.round) != proposal.proposer:
+        if self._epoch.proposer(proposal.height, proposal.round) != proposal.proposer:
             self.statistics["dropped_wrong_proposer"] += 1
             return
         state = self._round_state(proposal.round)
@@ -872,7 +967,8 @@ class TbftCore:
         ):
             self.statistics["dropped_malformed"] += 1
             return
-        power = self._powers.get(vote.validator)
+        epoch = self._epoch_at(vote.height)
+        power = (self._powers if epoch is None else epoch.powers).get(vote.validator)
         if power is None:
             self.statistics["dropped_not_validator"] += 1
             return
@@ -1015,7 +1111,8 @@ class TbftCore:
         if message.WhichOneof("body") == "vote":
             return self._vote_signature_ok(message.vote)
         proposal = message.proposal
-        if self._selection.proposer(proposal.height, proposal.round) != proposal.proposer:
+        epoch = self._epoch_at(proposal.height)
+        if epoch is None or epoch.proposer(proposal.height, proposal.round) != proposal.proposer:
             return False
         block_hash = self._proposal_block_hash(proposal)
         return block_hash is not None and self._proposal_signature_ok(proposal, block_hash)
