@@ -832,6 +832,7 @@ class RoguePeer:
         self._started = threading.Event()
         self._stop_requested = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rogue-peer", daemon=True)
+        self._outbox: list[consensus_pb2.ConsensusMessage] = []
         self.failure: BaseException | None = None
         self.final_statistics: dict[str, int] = {}
 
@@ -876,6 +877,10 @@ class RoguePeer:
             # It also says its (made-up) height to whoever accepts it.
             network.announce_status(10**6, bytes(32))
             while not self._stop_requested.is_set():
+                with self._lock:
+                    outbox, self._outbox = self._outbox, []
+                for message in outbox:
+                    network.broadcast_consensus(message)
                 await asyncio.sleep(0.05)
         finally:
             await network.stop()
@@ -895,6 +900,15 @@ class RoguePeer:
         self._stop_requested.set()
         if self._thread.is_alive():
             self._thread.join(30.0)
+
+    def broadcast(self, message: consensus_pb2.ConsensusMessage) -> None:
+        """Sends a consensus message to every peer it is connected to (from its own thread)."""
+        with self._lock:
+            self._outbox.append(message)
+
+    def connected_to(self) -> set[str]:
+        """The senders it heard from (a peer that accepted it says its status)."""
+        return {sender for kind, sender in self.snapshot() if kind.startswith("status:")}
 
     def snapshot(self) -> list[tuple[str, str]]:
         with self._lock:

@@ -45,7 +45,6 @@ def make_replica(network: NetworkDescription, path: Path, verifier: BatchVerifie
         chain_id=genesis.chain_id,
         profile=profile,
         genesis_hash=genesis_hash(genesis, profile.hash),
-        validator_set_hash=profile.hash(encode(genesis.validators)),
         store=store,
         tree=tree,
         executor=Executor(genesis, profile),

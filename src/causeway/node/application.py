@@ -34,6 +34,7 @@ from causeway.types.v1 import types_pb2
 ZERO_HASH = bytes(32)
 # Executions kept for blocks proposed but not (yet) committed: a few rounds' worth.
 EXECUTIONS_CACHED_MAX = 16
+VALIDATOR_SETS_CACHED_MAX = 64
 
 
 @dataclass(slots=True)
@@ -55,7 +56,6 @@ class ExecutionApplication:
         chain_id: str,
         profile: CryptoProfile,
         genesis_hash: bytes,
-        validator_set_hash: bytes,
         store: Store,
         tree: StateTree,
         executor: Executor,
@@ -73,7 +73,8 @@ class ExecutionApplication:
         self.chain_id = chain_id
         self.profile = profile
         self.genesis_hash = genesis_hash
-        self.validator_set_hash = validator_set_hash
+        # (latest committed height, height) -> (from height, set): the schedule of committed state.
+        self._validator_sets: dict[tuple[int, int], tuple[int, types_pb2.ValidatorSet]] = {}
         self.store = store
         self.tree = tree
         self.executor = executor
@@ -124,8 +125,8 @@ class ExecutionApplication:
             or header.previous_hash != previous_hash
             or header.time_ms < previous_time_ms
             or header.genesis_hash != self.genesis_hash
-            or header.validator_set_hash != self.validator_set_hash
-            or header.next_validator_set_hash != self.validator_set_hash
+            or header.validator_set_hash != self.validator_set_hash(header.height)
+            or header.next_validator_set_hash != self.validator_set_hash(header.height + 1)
             or header.transaction_count != len(block.transactions)
         ):
             return False
@@ -147,6 +148,21 @@ class ExecutionApplication:
         )
 
     # ------------------------------------------------------------------ for the runtime
+
+    def validator_set(self, height: int) -> tuple[int, types_pb2.ValidatorSet]:
+        """(from height, set) in effect at `height` by the committed state's schedule; known up
+        to two heights above the latest committed one (execution.VALIDATOR_CHANGE_DELAY_HEIGHTS)."""
+        key = (self.store.latest_height(), height)
+        known = self._validator_sets.get(key)
+        if known is None:
+            if len(self._validator_sets) > VALIDATOR_SETS_CACHED_MAX:
+                self._validator_sets.clear()
+            known = self.executor.validator_set_at(_StoreReader(self.store), height)
+            self._validator_sets[key] = known
+        return known
+
+    def validator_set_hash(self, height: int) -> bytes:
+        return self.profile.hash(encode(self.validator_set(height)[1]))
 
     def executed(self, block: types_pb2.Block) -> ExecutedBlock | None:
         """The execution of a block this node built or validated, or, failing that, a fresh one
@@ -222,6 +238,9 @@ class ExecutionApplication:
     ) -> ExecutedBlock:
         started = time.perf_counter()
         with self.store.latest_state() as view:
+            # The sets come from the state the block executes on (its parent's).
+            validators = self.executor.validator_set_at(view, height)[1]
+            following = self.executor.validator_set_at(view, height + 1)[1]
             execution = self.executor.execute_block(view, transactions, height, time_ms)
         executed_at = time.perf_counter()
         tree_update = self.tree.apply(height, execution.changes)
@@ -236,8 +255,8 @@ class ExecutionApplication:
             transactions_root=merkle_root([t.id for t in transactions], self.profile.hash),
             results_root=merkle_root([encode(r) for r in execution.results], self.profile.hash),
             state_root=tree_update.root_hash,
-            validator_set_hash=self.validator_set_hash,
-            next_validator_set_hash=self.validator_set_hash,
+            validator_set_hash=self.profile.hash(encode(validators)),
+            next_validator_set_hash=self.profile.hash(encode(following)),
             transaction_count=len(transactions),
             genesis_hash=self.genesis_hash,
         )

@@ -12,11 +12,11 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Protocol
 
 from causeway.consensus import Commit, ConsensusCore, Output
-from causeway.consensus.raft import RaftCore
+from causeway.consensus.raft import RaftCore, RaftRole
 from causeway.consensus.tbft import TbftCore, TbftStep
 from causeway.consensus.v1 import consensus_pb2
 from causeway.crypto import PrivateKey, PublicKey, load_public_key
@@ -48,23 +48,46 @@ class NodeSigner:
 
 
 class ValidatorVerifier:
-    """Checks signatures of the chain's validators, with their keys from genesis."""
+    """Checks signatures of the chain's validators with the keys of the sets near the latest
+    committed height (the one committed, the next two), as the validator schedule gives them."""
 
-    def __init__(self, validators: types_pb2.ValidatorSet) -> None:
+    def __init__(
+        self, validator_sets: Callable[[], Sequence[tuple[int, types_pb2.ValidatorSet]]]
+    ) -> None:
+        """validator_sets: (from height, set) pairs; a from height names one set for good."""
+        self._validator_sets = validator_sets
         self._keys: dict[str, PublicKey] = {}
-        for validator in validators.validators:
-            try:
-                self._keys[validator.member_id] = load_public_key(
-                    validator.algorithm, validator.public_key
-                )
-            except CryptoError as error:
-                raise ConfigurationError(
-                    f"validator {validator.member_id} has an unusable key: {error.message}"
-                ) from None
+        self._loaded: list[int] = []
+        self._load(strict=True)
 
     def verify(self, validator_id: str, document: bytes, signature: bytes) -> bool:
+        self._load(strict=False)
         key = self._keys.get(validator_id)
         return key is not None and key.verify(document, signature)
+
+    def _load(self, *, strict: bool) -> None:
+        sets = self._validator_sets()
+        loaded = [from_height for from_height, _ in sets]
+        if loaded == self._loaded:
+            return
+        keys: dict[str, PublicKey] = {}
+        for _, validators in sets:
+            for validator in validators.validators:
+                try:
+                    keys[validator.member_id] = load_public_key(
+                        validator.algorithm, validator.public_key
+                    )
+                except CryptoError as error:
+                    if strict:
+                        raise ConfigurationError(
+                            f"validator {validator.member_id} has an unusable key: {error.message}"
+                        ) from None
+                    log.error(
+                        "validator with an unusable key",
+                        extra={"validator": validator.member_id, "error": error.message},
+                    )
+        self._keys = keys
+        self._loaded = loaded
 
 
 def record_prefix(consensus: str) -> str:
@@ -90,13 +113,16 @@ def make_core(
             genesis.chain_id,
             genesis.validators,
             signer,
-            ValidatorVerifier(genesis.validators),
+            ValidatorVerifier(lambda: _sets_near_latest(application, store)),
             application,
             latest + 1,
             settings.tbft_timeouts,
             records or None,
+            validator_schedule=application.validator_set,
         )
     if consensus == "raft":
+        # Raft's own log carries its membership changes (one voter at a time, see the driver);
+        # the log starts from the voters of genesis.
         voters = [validator.member_id for validator in genesis.validators.validators]
         # Election timeouts are random by design; seeding from the node's identity keeps runs
         # reproducible without making two nodes draw the same timeouts.
@@ -115,6 +141,13 @@ def make_core(
     raise ConfigurationError(f"unknown consensus {consensus!r}")
 
 
+def _sets_near_latest(
+    application: ExecutionApplication, store: Store
+) -> list[tuple[int, types_pb2.ValidatorSet]]:
+    latest = store.latest_height()
+    return [application.validator_set(height) for height in range(max(1, latest), latest + 3)]
+
+
 class Transport(Protocol):
     def broadcast_consensus(self, message: consensus_pb2.ConsensusMessage) -> None: ...
 
@@ -131,7 +164,12 @@ class ConsensusDriver:
         apply_commit: Callable[[Commit], Awaitable[None]],
         transactions_waiting: Callable[[], bool],
         on_evidence: Callable[[consensus_pb2.DuplicateVoteEvidence], None],
+        governed_voters: Callable[[], Sequence[str]] | None = None,
     ) -> None:
+        """governed_voters (raft): the voters the committed validator schedule names for the
+        next height; a leader whose log disagrees proposes the one-voter change that follows it."""
+        self._governed_voters = governed_voters
+        self._membership_refused: tuple[str, ...] = ()
         self.core = core
         self._store = store
         self._transport = transport
@@ -169,7 +207,9 @@ class ConsensusDriver:
     def _tick(self) -> Output:
         now_ms = _now_ms()
         if isinstance(self.core, RaftCore):
-            return self.core.tick(now_ms, transactions_waiting=self._transactions_waiting())
+            output = self._follow_governed_voters(self.core, now_ms)
+            output.extend(self.core.tick(now_ms, transactions_waiting=self._transactions_waiting()))
+            return output
         if (
             isinstance(self.core, TbftCore)
             and self.core.current_step == TbftStep.COMMIT
@@ -181,6 +221,27 @@ class ConsensusDriver:
             # transactions moves the others on.
             return Output()
         return self.core.tick(now_ms)
+
+    def _follow_governed_voters(self, core: RaftCore, now_ms: int) -> Output:
+        if (
+            self._governed_voters is None
+            or core.role is not RaftRole.LEADER
+            or core.membership_change_pending
+        ):
+            return Output()
+        wanted = tuple(sorted(self._governed_voters()))
+        if wanted == tuple(sorted(core.voters)) or wanted == self._membership_refused:
+            return Output()
+        try:
+            output = core.propose_membership_change(wanted, now_ms)
+        except ConfigurationError as error:
+            # (Say so once per target; e.g. a leader has not committed an entry of its term yet,
+            # which the next tick after that commit retries: the refusal is forgotten then.)
+            log.info("raft membership change not proposed yet", extra={"reason": error.message})
+            self._membership_refused = wanted
+            return Output()
+        log.info("raft membership change proposed", extra={"voters": list(wanted)})
+        return output
 
     async def _carry_out(self, output: Output) -> None:
         if output.persist:
@@ -195,6 +256,7 @@ class ConsensusDriver:
         for commit in output.commits:
             await self._apply_commit(commit)
             self._last_commit_ms = _now_ms()
+            self._membership_refused = ()
         for evidence in output.evidence:
             self._on_evidence(evidence)
 

@@ -32,8 +32,10 @@ from causeway.api.v1 import api_pb2
 from causeway.consensus import Commit, ProposeBlock
 from causeway.consensus.solo import SoloEngine
 from causeway.consensus.v1 import consensus_pb2
+from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import BatchVerifier, CryptoProfile, PrivateKey, get_profile, load_public_key
 from causeway.errors import (
+    CausewayError,
     ConfigurationError,
     DuplicateError,
     HeightUnavailableError,
@@ -61,6 +63,7 @@ from causeway.node.config import NodeConfig, load_node_config
 from causeway.node.consensus_driver import ConsensusDriver, make_core
 from causeway.node.logs import configure_logging
 from causeway.node.metrics import NodeMetrics
+from causeway.sdk import Identity, build_transaction
 from causeway.state import StateTree
 from causeway.storage import BlockRecord, Store
 from causeway.types import (
@@ -81,6 +84,9 @@ log = logging.getLogger("causeway.node")
 PRUNE_EVERY_BLOCKS = 100
 TICK_MS = 10
 RECENT_BLOCKS_CACHED = 8
+EVIDENCE_CONTRACT = "evidence"
+# Equivocations this node remembers having reported (it reports each once).
+EVIDENCE_REPORTED_MAX = 1024
 SUBMIT_WAIT_TIMEOUT_MS_DEFAULT = 30_000
 WAIT_TIMEOUT_MS_MAX = 120_000
 
@@ -145,11 +151,10 @@ class Node:
                 f"solo consensus needs exactly one validator, this node ({config.member_id})"
             )
         own = validators.get(config.member_id)
-        if own is None:
-            raise ConfigurationError(f"{config.member_id} is not a validator of this chain")
-        if self.key.public_key().raw != own.public_key:
+        # A node outside the genesis set follows the chain (tbft: as an observer) until
+        # governance makes it a validator.
+        if own is not None and self.key.public_key().raw != own.public_key:
             raise ConfigurationError("the node key does not match its validator entry in genesis")
-        self.validator_set_hash = self.profile.hash(encode(self.genesis.validators))
 
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.store = Store(config.data_dir / "chain", map_size_bytes=config.map_size_bytes)
@@ -178,7 +183,6 @@ class Node:
             chain_id=self.chain_id,
             profile=self.profile,
             genesis_hash=self.genesis_hash,
-            validator_set_hash=self.validator_set_hash,
             store=self.store,
             tree=self.tree,
             executor=self.executor,
@@ -211,6 +215,8 @@ class Node:
         self._stopping = asyncio.Event()
         self._failure: BaseException | None = None
         self._recent_blocks: OrderedDict[int, api_pb2.BlockEvent] = OrderedDict()
+        self._evidence_reported: set[tuple[str, int, int, int]] = set()
+        self._background: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ start-up
 
@@ -519,6 +525,7 @@ class Node:
             apply_commit=self._apply_consensus_commit,
             transactions_waiting=lambda: len(self.mempool) > 0,
             on_evidence=self._on_evidence,
+            governed_voters=self._governed_voters if self.consensus == "raft" else None,
         )
         latest = self.store.latest_height()
         self.network.announce_status(latest, self.store.get_block_hash(latest) if latest else b"")
@@ -530,6 +537,10 @@ class Node:
                 log.critical("consensus failed; stopping", exc_info=error)
                 self._stopping.set()
             raise
+
+    def _governed_voters(self) -> list[str]:
+        validators = self.application.validator_set(self.store.latest_height() + 1)[1]
+        return [validator.member_id for validator in validators.validators]
 
     async def _on_peer_consensus(
         self, sender: str, message: consensus_pb2.ConsensusMessage
@@ -561,7 +572,7 @@ class Node:
             self.network,
             chain_id=self.chain_id,
             hash_function=self.profile.hash,
-            validator_set=lambda height: self.genesis.validators,
+            validator_set=lambda height: self.application.validator_set(height)[1],
             latest=self._latest_block,
             apply_block=self._apply_synced_block,
             quorum=quorum_for_consensus(self.consensus),
@@ -604,17 +615,43 @@ class Node:
             self._after_commit(committed)
 
     def _on_evidence(self, evidence: consensus_pb2.DuplicateVoteEvidence) -> None:
+        vote = evidence.first
         log.warning(
             "validator signed conflicting votes",
-            extra={
-                "validator": evidence.first.validator,
-                "height": evidence.first.height,
-                "round": evidence.first.round,
-            },
+            extra={"validator": vote.validator, "height": vote.height, "round": vote.round},
         )
         self.metrics.evidence.inc()
-        if self.network is not None:
-            self.network.broadcast_consensus(consensus_pb2.ConsensusMessage(evidence=evidence))
+        identity = (vote.validator, vote.height, vote.round, int(vote.type))
+        if identity in self._evidence_reported or self._stopping.is_set():
+            return
+        if len(self._evidence_reported) >= EVIDENCE_REPORTED_MAX:
+            self._evidence_reported.clear()
+        self._evidence_reported.add(identity)
+        task = asyncio.create_task(self._report_evidence(evidence))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _report_evidence(self, evidence: consensus_pb2.DuplicateVoteEvidence) -> None:
+        """Puts the evidence on chain: an evidence.submit transaction signed with the node's key,
+        admitted here and gossiped like a client's (any validator that saw both votes does this;
+        the contract records an equivocation once)."""
+        transaction = build_transaction(
+            Identity(self.config.member_id, self.key),
+            self.chain_id,
+            EVIDENCE_CONTRACT,
+            "submit",
+            contracts_pb2.EvidenceSubmitArguments(evidence=evidence),
+        )
+        try:
+            (response,) = await self._submit_many([transaction], False, 0)
+        except CausewayError as error:
+            log.error("evidence not submitted", extra={"error": error.message})
+            return
+        if not response.accepted:
+            log.error(
+                "evidence refused by admission",
+                extra={"reason": response.rejection.reason, "error": response.rejection.message},
+            )
 
     # ------------------------------------------------------------------ admission
 
@@ -759,7 +796,9 @@ class Node:
         if not public_key.verify(document, decoded.transaction.signature):
             raise SignatureError("the query's signature does not verify")
         height = self.store.latest_height()
-        result = await asyncio.to_thread(self.executor.query, self.reader, decoded, _now_ms())
+        result = await asyncio.to_thread(
+            self.executor.query, self.reader, decoded, _now_ms(), height=height + 1
+        )
         return api_pb2.QueryResponse(height=height, result=result)
 
     def _resolve_height(self, requested: int) -> int:
