@@ -69,6 +69,15 @@ def test_other_contracts_keep_protobuf_json() -> None:
     assert nested.member.public_key == b"\x04"
     assert list(nested.member.roles) == [types_pb2.ROLE_CLIENT]
     assert arguments_from_json("config", "get", None) == contracts_pb2.ConfigGetArguments()
+    update = arguments_from_json(
+        "validators", "update", {"updates": [{"member_id": "org4/node4", "voting_power": "0"}]}
+    )
+    assert update == contracts_pb2.ValidatorsUpdateArguments(
+        updates=[contracts_pb2.ValidatorPowerUpdate(member_id="org4/node4", voting_power=0)]
+    )
+    assert arguments_from_json(
+        "evidence", "list", {"validator": "org4/node4"}
+    ) == contracts_pb2.EvidenceListArguments(validator="org4/node4")
 
 
 @pytest.mark.parametrize(

@@ -38,8 +38,8 @@ ENDORSERS = ("org2/admin", "org3/admin")
 STEP_TIMEOUT_S = 90.0
 
 
-def _update(devnet: Devnet, member_id: str, voting_power: int) -> SubmitResult:
-    admin = devnet.client("node1", ADMIN)
+def _update(devnet: Devnet, member_id: str, voting_power: int, via: str = "node1") -> SubmitResult:
+    admin = devnet.client(via, ADMIN)
     result = admin.invoke(
         "validators",
         "update",
@@ -180,3 +180,39 @@ def test_equivocation_is_recorded_and_governance_changes_the_validator_set(
         assert issued.succeeded and issued.height > start
         certificate = devnet.client("node2").get_block(issued.height).certificate
         assert member_id in {signature.validator for signature in certificate.signatures}
+
+
+def _issue(devnet: Devnet, via: str) -> int:
+    issued = devnet.client(via, ADMIN).invoke(
+        "ledger",
+        "issue",
+        contracts_pb2.LedgerIssueArguments(account="org1/client", amount=1),
+        timeout_s=STEP_TIMEOUT_S,
+    )
+    assert issued.succeeded, issued
+    return issued.height
+
+
+def test_raft_voters_follow_the_governed_validator_set_one_at_a_time(tmp_path: Path) -> None:
+    with Devnet(tmp_path, validators=3, consensus="raft") as devnet:
+        wait_until(
+            lambda: any(devnet.role(name) == "leader" for name in devnet.names),
+            STEP_TIMEOUT_S,
+            lambda: "no raft leader",
+        )
+        leader = next(name for name in devnet.names if devnet.role(name) == "leader")
+        removed = next(name for name in devnet.names if name != leader)
+        member_id = devnet.node(removed).member_id
+        _update(devnet, member_id, 0, via=leader)
+        # Two heights later the removal is in effect and the leader replicates to the other
+        # voter only: the removed node, still running, is left behind while blocks go on.
+        for _ in range(8):
+            latest = _issue(devnet, leader)
+        behind = devnet.height(removed)
+        assert behind is not None and behind < latest - 3, (behind, latest)
+        assert devnet.is_running(removed)
+
+        # Added back (one voter again), it is replicated to and catches up.
+        added = _update(devnet, member_id, 1, via=leader).height
+        latest = max(_issue(devnet, leader) for _ in range(3))
+        devnet.wait_for_heights(max(latest, added + 2), timeout_s=STEP_TIMEOUT_S)

@@ -83,6 +83,22 @@ CONTRACT_METHODS: tuple[ContractMethod, ...] = (
         types_pb2.Member,
         True,
     ),
+    ContractMethod("validators", "update", contracts_pb2.ValidatorsUpdateArguments),
+    ContractMethod(
+        "validators",
+        "get",
+        contracts_pb2.ValidatorsGetArguments,
+        contracts_pb2.ValidatorsGetResult,
+        True,
+    ),
+    ContractMethod("evidence", "submit", contracts_pb2.EvidenceSubmitArguments),
+    ContractMethod(
+        "evidence",
+        "list",
+        contracts_pb2.EvidenceListArguments,
+        contracts_pb2.EvidenceListResult,
+        True,
+    ),
 )
 
 _METHODS: dict[tuple[str, str], ContractMethod] = {
