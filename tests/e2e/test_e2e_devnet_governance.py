@@ -6,8 +6,9 @@
 2. Governance (a majority of organisations' admins) removes node4: the header after the change
    announces the new set in its next-validator-set hash, the one after that is validated by it,
    and the three remaining validators carry on.
-3. Governance adds node4 back; node4 restarts, catches up by block sync and votes again: with
-   node1 then stopped, blocks still commit, which needs node4's vote (three of four).
+3. node4 restarts outside the set and follows as an observer, catching up by block sync; governance
+   adds it back and it votes again: with node1 then stopped, blocks still commit, which needs
+   node4's vote (three of four).
 """
 
 from __future__ import annotations
@@ -163,10 +164,14 @@ def test_equivocation_is_recorded_and_governance_changes_the_validator_set(
         got = decode(contracts_pb2.ValidatorsGetResult, current.return_value, bytes_max=1 << 20)
         assert [v.member_id for v in got.validators.validators] == [v.member_id for v in remaining]
 
-        # 3. Governance adds it back; it catches up and its vote is needed again.
-        added = _update(devnet, member_id, 1)
+        # 3. Restarted outside the set, it follows as an observer (catching up by block sync
+        # across the change); governance adds it back and its vote is needed again.
         devnet.restart(EQUIVOCATOR)
+        devnet.wait_for_heights(change + 3, timeout_s=STEP_TIMEOUT_S)
+        assert devnet.role(EQUIVOCATOR) == "observer"
+        added = _update(devnet, member_id, 1)
         devnet.wait_for_heights(added.height + 3, timeout_s=STEP_TIMEOUT_S)
+        assert devnet.role(EQUIVOCATOR) == "validator"
         devnet.send_signal("node1", signal.SIGKILL)
         devnet.wait_for_exit("node1")
         others = [name for name in devnet.names if name != "node1"]

@@ -265,7 +265,8 @@ class ConsensusDriver:
         if isinstance(self.core, RaftCore):
             return str(self.core.role.value)
         if isinstance(self.core, TbftCore):
-            return "validator"
+            # Outside the current height's set (not yet added, or removed) it only follows.
+            return "validator" if self.core.validator_id in self.core.validators else "observer"
         return "unknown"
 
     def statistics(self) -> Mapping[str, int]:
