@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from causeway.consensus import Commit, ConsensusCore, Output
 from causeway.consensus.raft import RECORD_PREFIX as RAFT_RECORD_PREFIX
 from causeway.consensus.raft import RaftCore, RaftTimeouts
-from causeway.consensus.tbft import TbftCore, TbftTimeouts
+from causeway.consensus.tbft import TbftCore, TbftTimeouts, ValidatorSchedule
 from causeway.sim.engines import NodeContext
 from causeway.types import DOMAIN_COMMIT, encode, sign_bytes
 from causeway.types.v1 import types_pb2
@@ -128,6 +128,17 @@ class TbftEngine:
 
     timeouts: TbftTimeouts = field(default_factory=_scaled_tbft_timeouts)
     unsafe_disable_locking_for_tests: bool = False
+    # (from height, validator ids): the validator set changes at those heights (as governance
+    # changes it on a chain). Empty: every simulated validator, from height 1 on.
+    validator_sets: tuple[tuple[int, tuple[str, ...]], ...] = ()
+
+    def validators_at(self, context: NodeContext, height: int) -> tuple[int, tuple[str, ...]]:
+        if not self.validator_sets:
+            return 1, context.validators
+        return max(
+            (entry for entry in self.validator_sets if entry[0] <= height),
+            key=lambda entry: entry[0],
+        )
 
     @property
     def name(self) -> str:
@@ -146,8 +157,16 @@ class TbftEngine:
             context.last_committed_height + 1,
             self.timeouts,
             records,
+            validator_schedule=self._schedule(context) if self.validator_sets else None,
             unsafe_disable_locking_for_tests=self.unsafe_disable_locking_for_tests,
         )
+
+    def _schedule(self, context: NodeContext) -> ValidatorSchedule:
+        def schedule(height: int) -> tuple[int, list[tuple[str, int]]]:
+            from_height, validators = self.validators_at(context, height)
+            return from_height, [(validator, 1) for validator in validators]
+
+        return schedule
 
     def create(self, context: NodeContext) -> ConsensusCore:
         return self._core(context, None)
@@ -175,10 +194,11 @@ class TbftEngine:
         problem = certificate_shape_problem(commit, block_hash)
         if problem is not None:
             return problem
-        signers = valid_signers(commit, context)
-        if not signers or 3 * len(signers) <= 2 * len(context.validators):
+        _, validators = self.validators_at(context, commit.height)
+        signers = valid_signers(commit, context) & set(validators)
+        if not signers or 3 * len(signers) <= 2 * len(validators):
             return (
-                f"{len(signers)} valid precommit signatures of {len(context.validators)} "
-                "validators: not more than two thirds"
+                f"{len(signers)} valid precommit signatures of the {len(validators)} validators "
+                f"of height {commit.height}: not more than two thirds"
             )
         return None

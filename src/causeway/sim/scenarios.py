@@ -227,6 +227,48 @@ TBFT_7_TWINS_2 = _tbft_twins("tbft-7-twins-2", 7, 2)
 TBFT_4_TWIN_1_CRASHES = _tbft_twins("tbft-4-twins-1-crashes", 4, 1, crashes=True)
 
 
+# Heights 1-2: v0..v3; from height 3: v1..v4 (v0 leaves, v4 joins); v1 is a twin throughout.
+TBFT_SET_CHANGE_HEIGHT = 3
+TBFT_SET_CHANGE_SETS = (
+    (1, ("v0", "v1", "v2", "v3")),
+    (TBFT_SET_CHANGE_HEIGHT, ("v1", "v2", "v3", "v4")),
+)
+
+
+def _tbft_set_change(name: str) -> Scenario:
+    def build(seed: int) -> SimulationConfig:
+        rng = scenario_random(seed, name)
+        return SimulationConfig(
+            engine=TbftEngine(validator_sets=TBFT_SET_CHANGE_SETS),
+            validators=5,
+            twin_validators=("v1",),
+            network=_tbft_network(rng),
+            random_partitions=RandomPartitions(
+                until_ms=TBFT_HEAL_MS, phase_min_ms=50, phase_max_ms=400
+            ),
+            random_round_partitions=RandomRoundPartitions(heights=4, rounds=4, probability=0.5),
+            heal_ms=TBFT_HEAL_MS,
+            target_height=TBFT_SET_CHANGE_HEIGHT + 2,
+            duration_ms=TBFT_HEAL_MS + 4000,
+            scenario=name,
+        )
+
+    return register(
+        Scenario(
+            name,
+            "tbft, the validator set changes at height "
+            f"{TBFT_SET_CHANGE_HEIGHT} (v0 leaves, v4 joins) with v1 a Byzantine twin in both "
+            f"sets, drops 0-30%, random partitions and per-round partitions until "
+            f"{TBFT_HEAL_MS}ms; certificates are checked against the set of their height",
+            build,
+            check_tbft_safety,
+        )
+    )
+
+
+TBFT_SET_CHANGE_TWIN = _tbft_set_change("tbft-set-change-twin")
+
+
 def _split_twins(name: str, validators: int) -> Scenario:
     """f+1 twins: each twin pair is split between two halves that each hold a quorum of ids."""
     faults = (validators - 1) // 3
