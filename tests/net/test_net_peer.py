@@ -27,7 +27,7 @@ from net_support import (
 )
 
 from causeway.consensus.v1 import consensus_pb2
-from causeway.net import PeerAddress, PeerLimits, PeerNetwork
+from causeway.net import PeerAddress, PeerLimits, PeerNetwork, ReconnectBackoff
 from causeway.net.v1 import peer_pb2
 from causeway.network import issue_node_tls_certificate
 from causeway.types.v1 import types_pb2
@@ -352,6 +352,27 @@ async def test_a_peer_that_restarts_is_reconnected(tmp_path: Path) -> None:
         assert second.inbox.status == [(first.member_id, 3, b"\x03" * 32)]
         assert one.statistics.get("connections_opened", second.member_id) == 2
         assert one.statistics.get("disconnects", second.member_id) == 1
+
+
+async def test_a_peer_that_dials_in_is_dialled_back_without_waiting_out_the_backoff(
+    tmp_path: Path,
+) -> None:
+    description = init_test_network(tmp_path, validators=2)
+    nodes = prepare_nodes(tmp_path, description)
+    first, second = nodes["node1"], nodes["node2"]
+    # node1 waits a minute between attempts: without the wake-up it would not dial node2 again
+    # within this test.
+    first.settings = dataclasses.replace(
+        first.settings, backoff=ReconnectBackoff(initial_ms=60_000, max_ms=60_000, jitter=0.0)
+    )
+    async with AsyncExitStack() as stack:
+        one = await start_node(stack, first)
+        await _until(lambda: one.statistics.get("connect_failures", second.member_id) >= 1)
+        assert one.connected_peers() == []
+        await start_node(stack, second)
+        assert await one.wait_until_connected(WAIT_S)
+        assert one.connected_peers() == [second.member_id]
+        assert one.statistics.get("connect_failures", second.member_id) == 1
 
 
 async def test_a_slow_peer_makes_the_queues_drop_by_their_policy(tmp_path: Path) -> None:

@@ -124,6 +124,8 @@ class _PeerLink:
         self.queue = queue
         self.backoff = backoff
         self.connected = asyncio.Event()
+        # Set when the peer dialled us while we were waiting out a backoff: it is up again.
+        self.woken = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
 
 
@@ -443,7 +445,19 @@ class PeerNetwork:
                 return
             delay_s = link.backoff.next_delay_s()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), delay_s)
+                await asyncio.wait_for(self._stopped_or_woken(link), delay_s)
+            link.woken.clear()
+
+    async def _stopped_or_woken(self, link: _PeerLink) -> None:
+        waits = {
+            asyncio.ensure_future(self._stopping.wait()),
+            asyncio.ensure_future(link.woken.wait()),
+        }
+        try:
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
 
     async def _stream_to(self, link: _PeerLink, channel: grpc.aio.Channel) -> None:
         peer = link.peer
@@ -584,6 +598,12 @@ class PeerNetwork:
                 f"{member_id!r} already has incoming_streams_per_peer_max streams",
             )
         self._incoming[member_id] = self._incoming.get(member_id, 0) + 1
+        link = self._links.get(member_id)
+        if link is not None and not link.connected.is_set():
+            # A peer that restarted dials us first: dial it back now, not after our backoff
+            # (up to reconnect_max_ms) runs out.
+            link.backoff.reset()
+            link.woken.set()
         try:
             await context.send_initial_metadata(
                 (
