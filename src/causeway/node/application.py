@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from causeway.crypto import BatchVerifier, CryptoProfile, load_public_key
+from causeway.crypto import BatchVerifier, CryptoProfile, PublicKey, load_public_key
 from causeway.errors import CausewayError
 from causeway.execution import Executor
 from causeway.net import VerifiedTransactionCache
@@ -63,13 +63,16 @@ class ExecutionApplication:
         verified: VerifiedTransactionCache,
         take_transactions: Callable[[int, int, int], list[DecodedTransaction]],
         block_limits: Callable[[], tuple[int, int]],
-        defer_blocks_ahead: bool = False,
+        defer_validation: bool = False,
     ) -> None:
-        """defer_blocks_ahead: accept a block more than one height ahead of the store without
-        checking it now. Raft commits several log entries at once and asks about each before
-        the runtime has written the first; such a block is checked when it is written, by
-        executing it on its parent's state and comparing its hash (see executed())."""
-        self._defer_blocks_ahead = defer_blocks_ahead
+        """defer_validation (raft): validate_block accepts every block at once, and executed()
+        checks it, with every check of validate_block, when the runtime writes it (on its
+        parent's state, which is then the latest). Raft asks about a block when it commits, in
+        the consensus core's call, and may commit several log entries before the runtime has
+        written the first; checking there would execute a large block inside the core's call
+        and hold back its heartbeats and acknowledgements (see ConsensusDriver._run_raft). A
+        refused block stops the node in both places."""
+        self._defer_validation = defer_validation
         self.chain_id = chain_id
         self.profile = profile
         self.genesis_hash = genesis_hash
@@ -104,9 +107,12 @@ class ExecutionApplication:
 
     def validate_block(self, block: types_pb2.Block) -> bool:
         """Whether the block extends our chain and its roots match our own execution of it."""
-        header = block.header
-        if self._defer_blocks_ahead and header.height > self.store.latest_height() + 1:
+        if self._defer_validation:
             return True
+        return self._check_block(block)
+
+    def _check_block(self, block: types_pb2.Block) -> bool:
+        header = block.header
         if (
             self.block_hash(block) in self._executions
             and header.height == self.store.latest_height() + 1
@@ -166,11 +172,15 @@ class ExecutionApplication:
 
     def executed(self, block: types_pb2.Block) -> ExecutedBlock | None:
         """The execution of a block this node built or validated, or, failing that, a fresh one
-        (a block that arrived by block sync, already certified by the validators)."""
+        (a block that arrived by block sync, already certified by the validators); with
+        defer_validation, a block not built here is validated now (the store must hold its
+        parent as the latest block). None for a block that fails."""
         hash_of_block = self.block_hash(block)
         cached = self._executions.get(hash_of_block)
         if cached is not None:
             return cached
+        if self._defer_validation:
+            return self._executions.get(hash_of_block) if self._check_block(block) else None
         header = block.header
         transactions = self._verified_transactions(block.transactions)
         if transactions is None:
@@ -213,14 +223,21 @@ class ExecutionApplication:
             return None
         items = []
         reader = _StoreReader(self.store)
+        # A block's transactions mostly come from a few senders: read and parse each key once
+        # (a raft follower checks whole blocks here, thousands of transactions at a time).
+        keys: dict[str, PublicKey] = {}
         for _, item in pending:
-            member = self.executor.get_member(reader, item.body.sender)
-            if member is None:
-                return None
-            try:
-                key = load_public_key(member.algorithm, member.public_key)
-            except CausewayError:
-                return None
+            key = keys.get(item.body.sender)
+            if key is None:
+                member = self.executor.get_member(reader, item.body.sender)
+                if member is None:
+                    return None
+                try:
+                    key = keys[item.body.sender] = load_public_key(
+                        member.algorithm, member.public_key
+                    )
+                except CausewayError:
+                    return None
             document = sign_bytes(DOMAIN_TRANSACTION, self.chain_id, item.transaction.body)
             items.append((key, document, item.transaction.signature))
         if items and not all(self.verifier.verify_many(items)):

@@ -103,6 +103,8 @@ class RaftStatistics:
     entries_appended: int = 0
     entries_truncated: int = 0
     blocks_proposed: int = 0
+    # Blocks built outside the core that no longer fitted the log when offered.
+    blocks_discarded: int = 0
     blocks_committed: int = 0
     membership_changes_proposed: int = 0
     leader_step_downs: int = 0
@@ -198,6 +200,11 @@ class RaftCore:
         self._next_index: dict[str, int] = {}
         self._match_index: dict[str, int] = {}
         self._peer_heard_at_ms: dict[str, int] = {}
+        # The last index sent to each peer, and when the send from its next index went (or it
+        # last acknowledged progress): entries on their way are resent only after _resend_ms.
+        self._sent_through: dict[str, int] = {}
+        self._sent_at_ms: dict[str, int] = {}
+        self._resend_ms = max(self._timeouts.heartbeat_ms, self._timeouts.election_min_ms // 2)
         self._leader_since_ms = 0
 
         self._statistics = RaftStatistics()
@@ -300,6 +307,31 @@ class RaftCore:
         self._propose_block(now_ms)
         return self._finish()
 
+    def height_to_build(self) -> int | None:
+        """The height this node would build now: it leads, is a voter and its pipeline allows
+        one more block; None otherwise. Reads only; for a runtime that builds blocks itself."""
+        if self._role is not RaftRole.LEADER or not self.is_voter:
+            return None
+        last_height = self._log.height_at(self._log.last_index)
+        if last_height - self._log.height_at(self._commit_index) >= self._pipeline_blocks_max:
+            return None
+        return last_height + 1
+
+    def propose_built_block(self, block: types_pb2.Block, now_ms: int) -> Output:
+        """Appends a block built outside the core (by `Application.build_block` for the height
+        `height_to_build` gave), so that a runtime can keep calling the core for messages and
+        heartbeats while a large block executes. A block that no longer fits, because this node
+        stopped leading or its log moved on meanwhile, is dropped: nothing changes and the
+        output is empty (`statistics.blocks_discarded` counts it). Its transactions are still
+        pending and go into a later block."""
+        self._begin()
+        self._start(now_ms)
+        if self.height_to_build() != block.header.height:
+            self._statistics.blocks_discarded += 1
+            return self._finish()
+        self._append_block(block, now_ms)
+        return self._finish()
+
     def propose_membership_change(self, voters: Sequence[str], now_ms: int) -> Output:
         """Appends a change to the whole voter set `voters` (one voter added or removed).
 
@@ -343,7 +375,7 @@ class RaftCore:
         )
         self._append_own(entry, now_ms)
         self._statistics.membership_changes_proposed += 1
-        self._broadcast_append()
+        self._broadcast_append(now_ms)
         self._advance_commit(now_ms)
         return self._finish()
 
@@ -466,6 +498,8 @@ class RaftCore:
         self._next_index = {}
         self._match_index = {}
         self._peer_heard_at_ms = {}
+        self._sent_through = {}
+        self._sent_at_ms = {}
         self._heartbeat_deadline_ms = None
 
     def _become_candidate(self, now_ms: int) -> None:
@@ -502,6 +536,8 @@ class RaftCore:
         self._next_index = {}
         self._match_index = {}
         self._peer_heard_at_ms = {}
+        self._sent_through = {}
+        self._sent_at_ms = {}
         self._sync_peers(now_ms)
         # The thesis's no-op (§6.4): an entry of the new term, here a restatement of the current
         # configuration, lets the leader commit what earlier terms left and unlocks changes.
@@ -512,7 +548,7 @@ class RaftCore:
             self._log.height_at(self._log.last_index),
         )
         self._append_own(entry, now_ms)
-        self._broadcast_append()
+        self._broadcast_append(now_ms)
         self._heartbeat_deadline_ms = now_ms + self._timeouts.heartbeat_ms
         self._advance_commit(now_ms)
 
@@ -529,6 +565,8 @@ class RaftCore:
                 del self._next_index[peer]
                 del self._match_index[peer]
                 del self._peer_heard_at_ms[peer]
+                self._sent_through.pop(peer, None)
+                self._sent_at_ms.pop(peer, None)
 
     def _heartbeat(self, now_ms: int) -> None:
         # Check quorum: a leader that has heard from no majority for a whole election timeout
@@ -545,7 +583,7 @@ class RaftCore:
             if heard < self._quorum():
                 self._become_follower(self._term, None, now_ms)
                 return
-        self._broadcast_append()
+        self._broadcast_append(now_ms, heartbeat=True)
         self._heartbeat_deadline_ms = now_ms + self._timeouts.heartbeat_ms
 
     # ----------------------------------------------------------------------------- leader
@@ -559,40 +597,66 @@ class RaftCore:
             self._sync_peers(now_ms)
 
     def _propose_block(self, now_ms: int) -> None:
-        if self._role is not RaftRole.LEADER or not self.is_voter:
-            return
         # Blocks committed in this very call are not yet applied by the driver: building on
         # them must wait for the next call.
         if self._out.commits:
             return
-        last_height = self._log.height_at(self._log.last_index)
-        if last_height - self._log.height_at(self._commit_index) >= self._pipeline_blocks_max:
+        height = self.height_to_build()
+        if height is None:
             return
-        height = last_height + 1
+        block = self._application.build_block(height, self._term, now_ms, self.node_id)
+        if block.header.height != height:
+            raise InvariantError(
+                f"the application built height {block.header.height} when asked for {height}"
+            )
+        self._append_block(block, now_ms)
+
+    def _append_block(self, block: types_pb2.Block, now_ms: int) -> None:
+        height = block.header.height
         if height <= self._applied_height:
             raise InvariantError(f"next raft height {height} is already committed")
-        block = self._application.build_block(height, self._term, now_ms, self.node_id)
-        if block.header.height != height or block.header.chain_id != self.chain_id:
+        if block.header.chain_id != self.chain_id:
             raise InvariantError(
-                f"the application built height {block.header.height} of chain "
-                f"{block.header.chain_id!r} when asked for {height} of {self.chain_id!r}"
+                f"the application built a block of chain {block.header.chain_id!r} for "
+                f"{self.chain_id!r}"
             )
         data = encode(block)
         if len(data) > ENTRY_BYTES_MAX:
             raise InvariantError(f"a block of {len(data)} bytes exceeds {ENTRY_BYTES_MAX}")
         self._append_own(block_entry(self._term, self._log.last_index + 1, height, data), now_ms)
         self._statistics.blocks_proposed += 1
-        self._broadcast_append()
+        self._broadcast_append(now_ms)
         self._advance_commit(now_ms)
 
-    def _broadcast_append(self) -> None:
+    def _broadcast_append(self, now_ms: int, *, heartbeat: bool = False) -> None:
         for peer in sorted(self._next_index):
-            self._send_append(peer)
+            self._send_append(peer, now_ms, heartbeat=heartbeat)
 
-    def _send_append(self, peer: str) -> None:
+    def _send_append(self, peer: str, now_ms: int, *, heartbeat: bool = False) -> None:
+        """Sends the entries from the peer's next index, except those sent to it within the
+        resend interval (they are on their way: sending a large block again on every heartbeat
+        until the follower acknowledges it only loads both ends). A heartbeat goes even with
+        no entry, to keep the follower's timer and commit index current."""
         next_index = self._next_index[peer]
-        previous = next_index - 1
-        entries = self._log.slice(next_index, APPEND_ENTRIES_MAX, APPEND_BYTES_MAX)
+        start = next_index
+        sent_through = self._sent_through.get(peer, 0)
+        if (
+            sent_through >= next_index
+            and now_ms - self._sent_at_ms.get(peer, now_ms) < self._resend_ms
+        ):
+            start = next_index if heartbeat else sent_through + 1
+            entries = (
+                [] if heartbeat else self._log.slice(start, APPEND_ENTRIES_MAX, APPEND_BYTES_MAX)
+            )
+        else:
+            entries = self._log.slice(start, APPEND_ENTRIES_MAX, APPEND_BYTES_MAX)
+            # The retransmission timer starts with a send from the first unacknowledged entry.
+            self._sent_at_ms[peer] = now_ms
+        if not entries and not heartbeat:
+            return
+        if entries:
+            self._sent_through[peer] = entries[-1].index
+        previous = start - 1
         request = consensus_pb2.RaftAppendEntries(
             term=self._term,
             leader=self.node_id,
@@ -636,7 +700,7 @@ class RaftCore:
         ):
             # Removed leader (thesis §4.2.2): it led until its removal committed. Tell the
             # followers the commit index once, then step down.
-            self._broadcast_append()
+            self._broadcast_append(now_ms, heartbeat=True)
             self._become_follower(self._term, None, now_ms)
 
     def _emit_commit(self, entry: LogEntry) -> None:
@@ -878,6 +942,8 @@ class RaftCore:
             advanced = response.match_index > match
             if advanced:
                 self._match_index[sender] = response.match_index
+                # Progress restarts the retransmission timer of what is still on its way.
+                self._sent_at_ms[sender] = now_ms
             self._next_index[sender] = max(self._next_index[sender], self._match_index[sender] + 1)
             if advanced:
                 self._advance_commit(now_ms)
@@ -886,11 +952,12 @@ class RaftCore:
                     and sender in self._next_index
                     and self._next_index[sender] <= self._log.last_index
                 ):
-                    self._send_append(sender)
+                    self._send_append(sender, now_ms)
             return
         # Back off at once to the follower's hint (its last index, or the entry before the
         # conflicting term), never below what it has already matched.
         next_index = max(match + 1, min(self._next_index[sender] - 1, response.match_index + 1))
         if next_index < self._next_index[sender]:
             self._next_index[sender] = next_index
-            self._send_append(sender)
+            self._sent_through[sender] = 0  # resend from the new next index at once
+            self._send_append(sender, now_ms)

@@ -1,0 +1,112 @@
+"""The raft-specific transaction flow of a node: peers' batches are admitted beside their
+streams, a leader keeps its clients' transactions, and forwards them when it stops leading."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Sequence
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from causeway.mempool import Mempool, MempoolLimits
+from causeway.node import runtime
+from causeway.node.runtime import PEER_ADMISSIONS_QUEUED_MAX, Node
+from causeway.types import DecodedTransaction
+from causeway.types.v1 import types_pb2
+
+WAIT_S = 5.0
+
+
+class Network:
+    def __init__(self) -> None:
+        self.gossiped: list[list[types_pb2.Transaction]] = []
+
+    def gossip_transactions(self, transactions: Sequence[types_pb2.Transaction]) -> None:
+        self.gossiped.append(list(transactions))
+
+
+def bare_node(consensus: str, role: str | None) -> Any:
+    """A Node with only what the methods under test use."""
+    node: Any = object.__new__(Node)
+    node.consensus = consensus
+    node.driver = None if role is None else SimpleNamespace(role=role)
+    node.network = Network()
+    node._stopping = asyncio.Event()
+    node._background = set()
+    node._mempool_lock = threading.Lock()
+    node.mempool = Mempool(MempoolLimits(transactions_max=100, bytes_max=1 << 20))
+    node._peer_admissions = asyncio.Semaphore(runtime.PEER_ADMISSIONS_IN_FLIGHT_MAX)
+    node._peer_admissions_queued = 0
+    node._peer_admission_done = asyncio.Event()
+    return node
+
+
+def pending(index: int) -> DecodedTransaction:
+    body = types_pb2.TransactionBody(
+        chain_id="c", sender="s", expiry_ms=2**62, nonce=index.to_bytes(8, "big")
+    )
+    transaction = types_pb2.Transaction(body=body.SerializeToString(), signature=b"s")
+    return DecodedTransaction(
+        id=index.to_bytes(32, "big"),
+        transaction=transaction,
+        body=body,
+        encoded=transaction.SerializeToString(),
+    )
+
+
+async def test_peers_batches_are_admitted_beside_the_stream_up_to_a_bound() -> None:
+    node = bare_node("raft", "follower")
+    release = threading.Event()
+    admitted: list[int] = []
+
+    def slow_admit(items: Sequence[types_pb2.Transaction], now_ms: int) -> list[object]:
+        assert release.wait(WAIT_S)
+        admitted.append(len(items))
+        return []
+
+    node._admit = slow_admit
+    batch = [types_pb2.Transaction(body=b"x")]
+    # Each call returns at once (the stream reads on) while the admissions wait...
+    for _ in range(PEER_ADMISSIONS_QUEUED_MAX):
+        await asyncio.wait_for(node._on_peer_transactions("org2/node2", batch), 1.0)
+    # ...up to the bound, where the stream waits for one to finish.
+    blocked = asyncio.create_task(node._on_peer_transactions("org2/node2", batch))
+    await asyncio.sleep(0.05)
+    assert not blocked.done()
+    release.set()
+    await asyncio.wait_for(blocked, WAIT_S)
+    deadline = time.monotonic() + WAIT_S
+    while len(admitted) < PEER_ADMISSIONS_QUEUED_MAX + 1:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.01)
+    assert node._peer_admissions_queued == 0
+
+
+def test_a_raft_leader_keeps_its_clients_transactions() -> None:
+    assert bare_node("raft", "leader")._raft_leading()
+    assert not bare_node("raft", "follower")._raft_leading()
+    assert not bare_node("raft", None)._raft_leading()
+    assert not bare_node("tbft", "validator")._raft_leading()
+
+
+async def test_a_leader_that_stops_leading_forwards_what_it_holds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(runtime, "FORWARD_SLICE_TRANSACTIONS", 2)
+    node = bare_node("raft", "follower")
+    for index in range(5):
+        node.mempool.add(pending(index), 0)
+    node._forward_pending_transactions()
+    await asyncio.gather(*node._background)
+    assert [[t.body for t in batch] for batch in node.network.gossiped] == [
+        [pending(index).transaction.body for index in indexes] for indexes in ((0, 1), (2, 3), (4,))
+    ]
+    assert len(node.mempool) == 5  # still pending here until committed
+    empty = bare_node("raft", "follower")
+    empty._forward_pending_transactions()
+    assert not empty._background
+    assert empty.network.gossiped == []
