@@ -354,6 +354,27 @@ async def test_a_peer_that_restarts_is_reconnected(tmp_path: Path) -> None:
         assert one.statistics.get("disconnects", second.member_id) == 1
 
 
+async def test_transactions_gossiped_to_one_peer_reach_only_that_peer(tmp_path: Path) -> None:
+    description = init_test_network(tmp_path, validators=3)
+    nodes = prepare_nodes(tmp_path, description)
+    first, second, third = nodes["node1"], nodes["node2"], nodes["node3"]
+    async with AsyncExitStack() as stack:
+        one = await start_node(stack, first)
+        await start_node(stack, second)
+        await start_node(stack, third)
+        await _until(lambda: len(one.connected_peers()) == 2)
+        one.gossip_transactions([transaction(1)], to=third.member_id)
+        # An id that is no peer of ours means every peer.
+        one.gossip_transactions([transaction(2)], to="org9/nobody")
+        await third.inbox.wait_for(lambda: len(third.inbox.transactions) == 2)
+        await second.inbox.wait_for(lambda: len(second.inbox.transactions) == 1)
+        assert [batch for _, batch in third.inbox.transactions] == [
+            [transaction(1)],
+            [transaction(2)],
+        ]
+        assert [batch for _, batch in second.inbox.transactions] == [[transaction(2)]]
+
+
 async def test_a_peer_that_dials_in_is_dialled_back_without_waiting_out_the_backoff(
     tmp_path: Path,
 ) -> None:

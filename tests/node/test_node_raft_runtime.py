@@ -24,9 +24,13 @@ WAIT_S = 5.0
 class Network:
     def __init__(self) -> None:
         self.gossiped: list[list[types_pb2.Transaction]] = []
+        self.recipients: list[str | None] = []
 
-    def gossip_transactions(self, transactions: Sequence[types_pb2.Transaction]) -> None:
+    def gossip_transactions(
+        self, transactions: Sequence[types_pb2.Transaction], *, to: str | None = None
+    ) -> None:
         self.gossiped.append(list(transactions))
+        self.recipients.append(to)
 
 
 def bare_node(consensus: str, role: str | None) -> Any:
@@ -84,6 +88,33 @@ async def test_peers_batches_are_admitted_beside_the_stream_up_to_a_bound() -> N
         assert time.monotonic() < deadline
         await asyncio.sleep(0.01)
     assert node._peer_admissions_queued == 0
+
+
+def test_a_raft_follower_sends_its_clients_transactions_to_the_leader_only() -> None:
+    follower = bare_node("raft", "follower")
+    follower.config = SimpleNamespace(member_id="org1/node1")
+    follower.driver.core = SimpleNamespace(leader="org2/node2")
+    assert follower._raft_leader() == "org2/node2"
+    follower.driver.core = SimpleNamespace(leader=None)  # during an election: everyone
+    assert follower._raft_leader() is None
+    follower.driver.core = SimpleNamespace(leader="org1/node1")
+    assert follower._raft_leader() is None
+    tbft = bare_node("tbft", "validator")
+    tbft.config = SimpleNamespace(member_id="org1/node1")
+    tbft.driver.core = SimpleNamespace(leader="org2/node2")
+    assert tbft._raft_leader() is None
+
+
+async def test_a_follower_admits_a_client_batch_and_forwards_it_to_the_leader() -> None:
+    node = bare_node("raft", "follower")
+    node.config = SimpleNamespace(member_id="org1/node1", admission_batch_max=10)
+    node.driver.core = SimpleNamespace(leader="org3/node3")
+    node.metrics = SimpleNamespace(mempool_transactions=SimpleNamespace(set=lambda value: None))
+    node._admit = lambda items, now_ms: [pending(7)]
+    (response,) = await node._submit_many([pending(7).transaction], False, 0)
+    assert response.accepted
+    assert node.network.recipients == ["org3/node3"]
+    assert node.network.gossiped == [[pending(7).transaction]]
 
 
 def test_a_raft_leader_keeps_its_clients_transactions() -> None:

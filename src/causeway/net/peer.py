@@ -309,8 +309,11 @@ class PeerNetwork:
         self._queue_consensus(link, data)
         return True
 
-    def gossip_transactions(self, transactions: Sequence[types_pb2.Transaction]) -> None:
-        """Queues ``transactions`` for every peer, in batches within the batch bounds."""
+    def gossip_transactions(
+        self, transactions: Sequence[types_pb2.Transaction], *, to: str | None = None
+    ) -> None:
+        """Queues ``transactions`` for every peer (or only for the peer ``to``, when it is one
+        of ours), in batches within the batch bounds."""
         if not self._links:
             return
         limits = self.settings.limits
@@ -327,20 +330,21 @@ class PeerNetwork:
                 len(batch) >= limits.transaction_batch_transactions_max
                 or batch_bytes + entry_bytes > limits.transaction_batch_bytes_max
             ):
-                self._queue_transactions(batch)
+                self._queue_transactions(batch, to)
                 batch, batch_bytes = [], 0
             batch.append(transaction)
             batch_bytes += entry_bytes
         if batch:
-            self._queue_transactions(batch)
+            self._queue_transactions(batch, to)
 
-    def _queue_transactions(self, batch: list[types_pb2.Transaction]) -> None:
+    def _queue_transactions(self, batch: list[types_pb2.Transaction], to: str | None) -> None:
         data = self._envelope(
             peer_pb2.PeerEnvelope(transactions=peer_pb2.TransactionBatch(transactions=batch))
         )
         if data is None:
             return
-        for link in self._links.values():
+        only = self._links.get(to) if to is not None else None
+        for link in [only] if only is not None else self._links.values():
             if not link.queue.put_transactions(data):
                 self.statistics.increment(
                     counters.SEND_DROPPED_TRANSACTIONS, link.peer.member_id, len(batch)

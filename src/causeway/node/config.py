@@ -125,8 +125,11 @@ def _consensus_settings(section: dict[str, Any]) -> ConsensusSettings:
                 commit_ms=_value(section, "tbft_commit_ms", int, 100),
             ),
             raft_timeouts=RaftTimeouts(
-                election_min_ms=_value(section, "raft_election_min_ms", int, 500),
-                election_max_ms=_value(section, "raft_election_max_ms", int, 1_000),
+                # Longer than the core's own defaults: a loaded node's event loop can stall for
+                # 300-600 ms, and shorter timeouts turned such stalls into elections (measured,
+                # docs/performance.md); fail-over takes 1.5-3 s instead of 0.5-1 s.
+                election_min_ms=_value(section, "raft_election_min_ms", int, 1_500),
+                election_max_ms=_value(section, "raft_election_max_ms", int, 3_000),
                 heartbeat_ms=_value(section, "raft_heartbeat_ms", int, 50),
             ),
         )
