@@ -125,6 +125,22 @@ def test_evidence_with_real_signatures_is_recorded_once(tbft: Chain) -> None:
     check_recorded_once(tbft, equivocation(tbft, height=2, round_number=1), "precommit")
 
 
+def test_a_second_equivocation_at_the_same_height_is_not_recorded_again(tbft: Chain) -> None:
+    check_recorded_once(tbft, equivocation(tbft, height=2, round_number=1), "precommit")
+    before = dict(tbft.state)
+    for other in (
+        equivocation(tbft, height=2, round_number=3),
+        equivocation(tbft, vote_type=PREVOTE, height=2, round_number=1),
+    ):
+        result = submit(tbft, other, "org1/node1")
+        assert status_name(result) == "RESULT_STATUS_CONFLICT"
+        assert "at height 2 is already recorded" in result.error
+    assert tbft.state == before
+    # Another height is another record.
+    result = submit(tbft, equivocation(tbft, height=3), "org1/node1")
+    assert status_name(result) == "RESULT_STATUS_OK", result.error
+
+
 def test_prevote_evidence_from_the_next_height(tbft: Chain) -> None:
     evidence = equivocation(tbft, vote_type=PREVOTE, height=4)
     check_recorded_once(tbft, evidence, "prevote")

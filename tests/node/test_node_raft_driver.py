@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from causeway.consensus import Commit
+from causeway.consensus import Commit, Output
 from causeway.consensus.raft import RaftCore, RaftRole, RaftTimeouts
 from causeway.consensus.v1 import consensus_pb2
 from causeway.errors import InvariantError
@@ -108,7 +108,11 @@ class Builder:
 
 class Harness:
     def __init__(
-        self, *, on_leadership_lost: Callable[[], None] | None = None, build: bool = True
+        self,
+        *,
+        on_leadership_lost: Callable[[], None] | None = None,
+        on_leader_changed: Callable[[str], None] | None = None,
+        build: bool = True,
     ) -> None:
         self.store = Store()
         self.transport = Transport()
@@ -130,6 +134,7 @@ class Harness:
             on_evidence=lambda evidence: None,
             build_block=self.builder if build else None,
             on_leadership_lost=on_leadership_lost,
+            on_leader_changed=on_leader_changed,
         )
         self.stopping = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
@@ -341,3 +346,61 @@ async def test_after_a_stall_of_the_event_loop_the_tick_waits_for_messages_in_tr
     waits.clear()
     assert await Harness().driver._next_message() is None
     assert len(waits) == RAFT_STALL_WAITS_MAX + 1
+
+
+async def test_a_new_leader_followed_is_reported_once_per_change() -> None:
+    followed: list[str] = []
+    harness = Harness(on_leader_changed=followed.append)
+    harness.waiting = False
+    harness.start()
+    try:
+        for term, leader in ((5, "b"), (5, "b"), (6, "c")):
+            append = consensus_pb2.RaftAppendEntries(term=term, leader=leader)
+            harness.driver.deliver(
+                leader, consensus_pb2.ConsensusMessage(raft_append_entries=append)
+            )
+            await until(lambda leader=leader: harness.core.leader == leader)  # type: ignore[misc]
+            await asyncio.sleep(5 * TIMEOUTS.heartbeat_ms / 1000)
+        assert followed == ["b", "c"]
+    finally:
+        await harness.stop()
+
+
+class FakeLeaderCore:
+    """What _follow_governed_voters uses of a raft leader; records each change proposed."""
+
+    def __init__(self, voters: tuple[str, ...]) -> None:
+        self.role = RaftRole.LEADER
+        self.voters = voters
+        self.membership_change_pending = False
+        self.proposed: list[tuple[str, ...]] = []
+
+    def propose_membership_change(self, voters: Sequence[str], now_ms: int) -> Output:
+        self.proposed.append(tuple(voters))
+        self.voters = tuple(voters)
+        return Output()
+
+
+def test_the_voters_follow_the_governed_set_one_change_at_a_time() -> None:
+    """Two or more governed changes the log has not followed yet are caught up with one voter
+    added or removed per proposal (raft refuses anything else), additions first."""
+    governed = ["a", "d", "e"]
+    driver = ConsensusDriver(
+        core=FakeLeaderCore(("a", "b", "c")),  # type: ignore[arg-type]
+        store=Store(),  # type: ignore[arg-type]
+        transport=Transport(),
+        apply_commit=lambda commit: asyncio.sleep(0),
+        transactions_waiting=lambda: False,
+        on_evidence=lambda evidence: None,
+        governed_voters=lambda: governed,
+    )
+    core = driver.core
+    assert isinstance(core, FakeLeaderCore)
+    for _ in range(6):
+        driver._follow_governed_voters(core, 0)  # type: ignore[arg-type]
+    assert core.proposed == [
+        ("a", "b", "c", "d"),
+        ("a", "b", "c", "d", "e"),
+        ("a", "c", "d", "e"),
+        ("a", "d", "e"),
+    ]

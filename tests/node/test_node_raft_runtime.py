@@ -117,6 +117,18 @@ async def test_a_follower_admits_a_client_batch_and_forwards_it_to_the_leader() 
     assert node.network.gossiped == [[pending(7).transaction]]
 
 
+async def test_a_follower_forwards_what_it_holds_to_a_new_leader_only() -> None:
+    node = bare_node("raft", "follower")
+    for index in range(3):
+        node.mempool.add(pending(index), 0)
+    node._forward_pending_transactions("org3/node3")
+    await asyncio.gather(*node._background)
+    assert node.network.recipients == ["org3/node3"]
+    assert [[t.body for t in batch] for batch in node.network.gossiped] == [
+        [pending(index).transaction.body for index in range(3)]
+    ]
+
+
 def test_a_raft_leader_keeps_its_clients_transactions() -> None:
     assert bare_node("raft", "leader")._raft_leading()
     assert not bare_node("raft", "follower")._raft_leading()

@@ -61,8 +61,13 @@ def validator_evidence_prefix(validator_id: str) -> bytes:
     return EVIDENCE_PREFIX + validator_id.encode() + b"/"
 
 
+def evidence_height_prefix(validator_id: str, height: int) -> bytes:
+    """Every key of the validator's evidence at `height` starts with this."""
+    return validator_evidence_prefix(validator_id) + f"{height:020d}/".encode()
+
+
 def evidence_key(validator_id: str, height: int, round_number: int, vote_type: str) -> bytes:
     """Fixed-width decimal height and round: a validator's evidence sorts by height, then round."""
-    return validator_evidence_prefix(validator_id) + (
-        f"{height:020d}/{round_number:010d}/{vote_type}".encode()
+    return evidence_height_prefix(validator_id, height) + (
+        f"{round_number:010d}/{vote_type}".encode()
     )

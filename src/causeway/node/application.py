@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from causeway.crypto import BatchVerifier, CryptoProfile, PublicKey, load_public_key
-from causeway.errors import CausewayError
-from causeway.execution import Executor
+from causeway.errors import CausewayError, HeightUnavailableError
+from causeway.execution import VALIDATOR_CHANGE_DELAY_HEIGHTS, Executor
 from causeway.net import VerifiedTransactionCache
 from causeway.state import StateTree, TreeUpdate
 from causeway.storage import Store
@@ -158,7 +158,13 @@ class ExecutionApplication:
     def validator_set(self, height: int) -> tuple[int, types_pb2.ValidatorSet]:
         """(from height, set) in effect at `height` by the committed state's schedule; known up
         to two heights above the latest committed one (execution.VALIDATOR_CHANGE_DELAY_HEIGHTS)."""
-        key = (self.store.latest_height(), height)
+        latest = self.store.latest_height()
+        if height > latest + VALIDATOR_CHANGE_DELAY_HEIGHTS:
+            # A later block may still change it: no answer is better than a wrong one.
+            raise HeightUnavailableError(
+                f"the validator set of height {height} is not fixed yet (latest is {latest})"
+            )
+        key = (latest, height)
         known = self._validator_sets.get(key)
         if known is None:
             if len(self._validator_sets) > VALIDATOR_SETS_CACHED_MAX:

@@ -182,13 +182,17 @@ class ConsensusDriver:
         governed_voters: Callable[[], Sequence[str]] | None = None,
         build_block: Callable[[int, int, int, str], types_pb2.Block] | None = None,
         on_leadership_lost: Callable[[], None] | None = None,
+        on_leader_changed: Callable[[str], None] | None = None,
     ) -> None:
         """governed_voters (raft): the voters the committed validator schedule names for the
         next height; a leader whose log disagrees proposes the one-voter change that follows it.
         build_block (raft): Application.build_block, called beside the core (see _run_raft);
         without it the core builds blocks inside its own calls.
-        on_leadership_lost (raft): called on the event loop when this node stops leading."""
+        on_leadership_lost (raft): called on the event loop when this node stops leading.
+        on_leader_changed (raft): called on the event loop with the new leader's id when another
+        node becomes the leader this node follows."""
         self._on_leadership_lost = on_leadership_lost
+        self._on_leader_changed = on_leader_changed
         self._governed_voters = governed_voters
         self._build_block = build_block
         # Raft: commits handed to the writer task and not yet written (queued or being written).
@@ -257,6 +261,7 @@ class ConsensusDriver:
         self._raft_writer = writer
         build: asyncio.Task[types_pb2.Block] | None = None
         leading = False
+        followed: str | None = None
         held: collections.deque[tuple[str, consensus_pb2.ConsensusMessage]] = collections.deque()
         try:
             await self._carry_out(await self._in_raft_thread(core.start, _now_ms()))
@@ -264,6 +269,11 @@ class ConsensusDriver:
                 if leading and core.role is not RaftRole.LEADER and self._on_leadership_lost:
                     self._on_leadership_lost()
                 leading = core.role is RaftRole.LEADER
+                leader = core.leader
+                if leader != followed:
+                    followed = leader
+                    if leader is not None and leader != core.node_id and self._on_leader_changed:
+                        self._on_leader_changed(leader)
                 if writer.done():
                     writer.result()  # raises what stopped it
                     raise InvariantError("the raft block writer stopped")
@@ -353,7 +363,8 @@ class ConsensusDriver:
     def _tick_raft(self, core: RaftCore, idle: bool) -> Output:
         """idle: nothing is being built or written, so the committed state can be read whole."""
         now_ms = _now_ms()
-        output = self._follow_governed_voters(core, now_ms) if idle else Output()
+        # The schedule is one read of committed state: safe beside a build or a write.
+        output = self._follow_governed_voters(core, now_ms)
         waiting = self._build_block is None and idle and self._transactions_waiting()
         output.extend(core.tick(now_ms, transactions_waiting=waiting))
         return output
@@ -399,8 +410,16 @@ class ConsensusDriver:
             or core.membership_change_pending
         ):
             return Output()
-        wanted = tuple(sorted(self._governed_voters()))
-        if wanted == tuple(sorted(core.voters)) or wanted == self._membership_refused:
+        governed = set(self._governed_voters())
+        current = set(core.voters)
+        if governed == current:
+            return Output()
+        # One voter at a time towards the governed set: the log may be more than one change
+        # behind (governance went on while a change waited for an idle moment or an election).
+        missing, extra = sorted(governed - current), sorted(current - governed)
+        step = current | {missing[0]} if missing else current - {extra[0]}
+        wanted = tuple(sorted(step))
+        if wanted == self._membership_refused:
             return Output()
         try:
             output = core.propose_membership_change(wanted, now_ms)

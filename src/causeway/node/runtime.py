@@ -539,6 +539,9 @@ class Node:
             on_leadership_lost=(
                 self._forward_pending_transactions if self.consensus == "raft" else None
             ),
+            on_leader_changed=(
+                self._forward_pending_transactions if self.consensus == "raft" else None
+            ),
         )
         latest = self.store.latest_height()
         self.network.announce_status(latest, self.store.get_block_hash(latest) if latest else b"")
@@ -570,27 +573,31 @@ class Node:
         leader = getattr(self.driver.core, "leader", None)
         return leader if isinstance(leader, str) and leader != self.config.member_id else None
 
-    def _forward_pending_transactions(self) -> None:
-        """Raft, on losing the leadership: the pending transactions go to every other node
-        (one hop, like a client's), so that the next leader can propose them."""
+    def _forward_pending_transactions(self, leader: str | None = None) -> None:
+        """Raft: what this node holds goes to the node that will build blocks. On losing the
+        leadership (leader None): to every other node, as the next leader is not known yet.
+        When a new leader is followed: to it (what this follower sent the previous leader may
+        have died with it)."""
         if self.network is None or self._stopping.is_set():
             return
         with self._mempool_lock:
             pending = self.mempool.take(len(self.mempool), self.mempool.bytes_total, _now_ms())
         if pending:
             log.info("forwarding pending transactions", extra={"transactions": len(pending)})
-            task = asyncio.create_task(self._forward([t.transaction for t in pending]))
+            task = asyncio.create_task(self._forward([t.transaction for t in pending], leader))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
-    async def _forward(self, transactions: list[types_pb2.Transaction]) -> None:
+    async def _forward(
+        self, transactions: list[types_pb2.Transaction], to: str | None = None
+    ) -> None:
         # In slices, so that encoding a large pool does not hold the event loop (and with it
         # this node's consensus messages) for long.
         for start in range(0, len(transactions), FORWARD_SLICE_TRANSACTIONS):
             if self.network is None or self._stopping.is_set():
                 return
             self.network.gossip_transactions(
-                transactions[start : start + FORWARD_SLICE_TRANSACTIONS]
+                transactions[start : start + FORWARD_SLICE_TRANSACTIONS], to=to
             )
             await asyncio.sleep(0)
 

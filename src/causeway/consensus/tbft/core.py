@@ -49,7 +49,12 @@ from causeway.consensus.tbft.records import (
 )
 from causeway.consensus.tbft.votes import VoteSet, is_one_third, is_quorum
 from causeway.consensus.v1 import consensus_pb2
-from causeway.errors import CausewayError, ConfigurationError, InvariantError, RequestError
+from causeway.errors import (
+    ConfigurationError,
+    HeightUnavailableError,
+    InvariantError,
+    RequestError,
+)
 from causeway.types.v1 import types_pb2
 
 # Messages for rounds further than this above the current round are not stored (their round still
@@ -724,11 +729,11 @@ class TbftCore:
         epoch = self._epoch_of_height.get(height)
         if epoch is not None:
             return epoch
-        if not self._height - 1 <= height <= self._height + 1:
+        if height < 1 or not self._height - 1 <= height <= self._height + 1:
             return None
         try:
             return self._epoch_required(height)
-        except CausewayError:
+        except HeightUnavailableError:
             return None
 
     def _epoch_required(self, height: int) -> _ValidatorEpoch:

@@ -11,7 +11,11 @@ from causeway.errors import ConfigurationError, CryptoError, HeightUnavailableEr
 from causeway.execution.context import GAS_PER_SIGNATURE_VERIFICATION, TransactionContext, failure
 from causeway.execution.contracts.base import Method, decode_arguments
 from causeway.execution.contracts.validators import load_schedule
-from causeway.execution.keys import evidence_key, validator_evidence_prefix
+from causeway.execution.keys import (
+    evidence_height_prefix,
+    evidence_key,
+    validator_evidence_prefix,
+)
 from causeway.execution.schedule import EVIDENCE_AGE_MAX_HEIGHTS, entry_at
 from causeway.identity import split_member_id
 from causeway.types import encode
@@ -78,11 +82,13 @@ def submit(context: TransactionContext, arguments: bytes) -> bytes:
             f"below this block ({context.height}): too old",
         )
     key = evidence_key(validator_id, height, round_number, vote_type)
-    if context.get(key) is not None:
+    # One record per validator and height: a validator that holds its key can sign conflicting
+    # votes for every round and type of a height; one proof is enough, and the records stay
+    # bounded by the chain's heights.
+    if context.range(evidence_height_prefix(validator_id, height), b"", 1):
         raise failure(
             _CONFLICT,
-            f"evidence of {validator_id} at height {height}, round {round_number}, {vote_type} "
-            "is already recorded",
+            f"evidence of {validator_id} at height {height} is already recorded",
         )
     try:
         entry = entry_at(load_schedule(context), height)
