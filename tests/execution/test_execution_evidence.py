@@ -28,6 +28,7 @@ from causeway.execution import (
     GAS_TRANSACTION_BASE,
     may_send,
 )
+from causeway.execution.contracts import evidence as evidence_contract
 from causeway.execution.keys import EVIDENCE_PREFIX, evidence_key
 from causeway.types import encode
 from causeway.types.v1 import types_pb2
@@ -139,6 +140,44 @@ def test_a_second_equivocation_at_the_same_height_is_not_recorded_again(tbft: Ch
     # Another height is another record.
     result = submit(tbft, equivocation(tbft, height=3), "org1/node1")
     assert status_name(result) == "RESULT_STATUS_OK", result.error
+
+
+def list_page(chain: Chain, validator: str, from_height: int) -> contracts_pb2.EvidenceListResult:
+    transaction = chain.transaction(
+        "org1/watcher",
+        "evidence",
+        "list",
+        contracts_pb2.EvidenceListArguments(validator=validator, from_height=from_height),
+    )
+    result = chain.executor.query(chain.reader, transaction, BLOCK_TIME_MS)
+    assert status_name(result) == "RESULT_STATUS_OK", result.error
+    return contracts_pb2.EvidenceListResult.FromString(result.return_value)
+
+
+def test_evidence_list_pages_by_height(tbft: Chain, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(evidence_contract, "EVIDENCE_LIST_LIMIT", 2)
+    heights = [2, 3, 4, 5, 6]
+    for height in heights:
+        while tbft.height + 1 < height:
+            tbft.commit([])
+        result = submit(tbft, equivocation(tbft, height=height), "org1/node1")
+        assert status_name(result) == "RESULT_STATUS_OK", result.error
+    validator = equivocation(tbft, height=2).first.validator
+    seen: list[int] = []
+    pages = 0
+    from_height = 0
+    while True:
+        page = list_page(tbft, validator, from_height)
+        pages += 1
+        assert len(page.records) <= 2
+        seen.extend(record.evidence.first.height for record in page.records)
+        if not page.next_from_height:
+            break
+        from_height = page.next_from_height
+    assert seen == heights
+    assert pages == 3
+    assert [r.evidence.first.height for r in list_page(tbft, validator, 4).records] == [4, 5]
+    assert list_page(tbft, validator, 7).records == []
 
 
 def test_prevote_evidence_from_the_next_height(tbft: Chain) -> None:

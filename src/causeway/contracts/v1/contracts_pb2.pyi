@@ -595,15 +595,19 @@ class EvidenceListArguments(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     VALIDATOR_FIELD_NUMBER: _builtins.int
+    FROM_HEIGHT_FIELD_NUMBER: _builtins.int
     validator: _builtins.str
+    from_height: _builtins.int
+    """Only records at this height or above (a page starts here); 0 means from the first."""
     def __init__(
         self,
         *,
         validator: _builtins.str = ...,
+        from_height: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["validator", b"validator"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_height", b"from_height", "validator", b"validator"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -614,18 +618,22 @@ class EvidenceListResult(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     RECORDS_FIELD_NUMBER: _builtins.int
+    NEXT_FROM_HEIGHT_FIELD_NUMBER: _builtins.int
+    next_from_height: _builtins.int
+    """Set when more records follow: pass it as from_height for the next page."""
     @_builtins.property
     def records(self) -> _containers.RepeatedCompositeFieldContainer[Global___EvidenceRecord]:
-        """In (height, round, vote type) order, at most EVIDENCE_LIST_LIMIT of them."""
+        """In height order (one record per height), at most EVIDENCE_LIST_LIMIT of them."""
 
     def __init__(
         self,
         *,
         records: _abc.Iterable[Global___EvidenceRecord] | None = ...,
+        next_from_height: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["records", b"records"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_from_height", b"next_from_height", "records", b"records"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -136,10 +136,19 @@ def list_evidence(context: TransactionContext, arguments: bytes) -> bytes:
         split_member_id(request.validator)
     except ConfigurationError as error:
         raise failure(_INVALID, f"evidence.list: {error.message}") from None
-    entries = context.range(validator_evidence_prefix(request.validator), b"", EVIDENCE_LIST_LIMIT)
-    result = contracts_pb2.EvidenceListResult(
-        records=[contracts_pb2.EvidenceRecord.FromString(value) for _, value in entries]
+    prefix = validator_evidence_prefix(request.validator)
+    # Keys sort by fixed-width height: start after every key of the height below from_height
+    # (their round and type are ASCII, below 0xff).
+    start_after = (
+        evidence_height_prefix(request.validator, request.from_height - 1) + b"\xff"
+        if request.from_height > 0
+        else b""
     )
+    entries = context.range(prefix, start_after, EVIDENCE_LIST_LIMIT + 1)
+    records = [contracts_pb2.EvidenceRecord.FromString(value) for _, value in entries]
+    result = contracts_pb2.EvidenceListResult(records=records[:EVIDENCE_LIST_LIMIT])
+    if len(records) > EVIDENCE_LIST_LIMIT:
+        result.next_from_height = records[EVIDENCE_LIST_LIMIT].evidence.first.height
     return encode(result)
 
 
