@@ -64,10 +64,24 @@ def init_test_network(
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
+    """A loopback port free now, at random below the kernel's ephemeral range: a port the kernel
+    hands out for binding to 0 may meanwhile become the local port of an outgoing connection
+    (a test run failed to listen on one that way)."""
+    try:
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text(encoding="ascii")
+        ephemeral_low = int(text.split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32_768
+    chooser = random.SystemRandom()
+    for _ in range(200):
+        port = chooser.randrange(20_000, max(21_000, ephemeral_low))
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
         return port
+    raise AssertionError("found no free loopback port below the ephemeral range")
 
 
 class Inbox:
