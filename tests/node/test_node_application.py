@@ -4,73 +4,22 @@ their roots match a re-execution."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
+from replica_support import Replica
 
 from causeway.contracts.v1 import contracts_pb2
-from causeway.crypto import BatchVerifier, get_profile
-from causeway.execution import Executor, genesis_state
-from causeway.net import VerifiedTransactionCache
+from causeway.crypto import get_profile
 from causeway.network import build_network
 from causeway.network.description import NetworkDescription
-from causeway.node.application import ExecutionApplication
 from causeway.sdk import Identity, build_transaction
-from causeway.state import StateTree
-from causeway.storage import Store
-from causeway.types import DecodedTransaction, decode_transaction, encode, genesis_hash
+from causeway.types import DecodedTransaction, decode_transaction
 from causeway.types.v1 import types_pb2
-
-
-@dataclass
-class Replica:
-    store: Store
-    application: ExecutionApplication
-    pending: list[DecodedTransaction]
-
-
-def make_replica(network: NetworkDescription, path: Path, verifier: BatchVerifier) -> Replica:
-    genesis = network.genesis
-    profile = get_profile(genesis.crypto_profile)
-    store = Store(path, map_size_bytes=64 << 20)
-    tree = StateTree(profile.hash, store)
-    state = genesis_state(genesis)
-    update = tree.apply(0, state)
-    store.save_genesis(encode(genesis), state, update)
-    tree.committed(update)
-    pending: list[DecodedTransaction] = []
-    application = ExecutionApplication(
-        chain_id=genesis.chain_id,
-        profile=profile,
-        genesis_hash=genesis_hash(genesis, profile.hash),
-        store=store,
-        tree=tree,
-        executor=Executor(genesis, profile),
-        verifier=verifier,
-        verified=VerifiedTransactionCache(),
-        take_transactions=lambda count, size, now: pending[:count],
-        block_limits=lambda: (1000, 1 << 20),
-    )
-    return Replica(store, application, pending)
 
 
 @pytest.fixture(scope="module")
 def network() -> NetworkDescription:
     return build_network(2, "intl", "solo", now_ms=int(time.time() * 1000))
-
-
-@pytest.fixture
-def replicas(network: NetworkDescription, tmp_path: Path) -> Iterator[tuple[Replica, Replica]]:
-    with BatchVerifier(threads=1) as verifier:
-        first = make_replica(network, tmp_path / "first", verifier)
-        second = make_replica(network, tmp_path / "second", verifier)
-        try:
-            yield first, second
-        finally:
-            first.store.close()
-            second.store.close()
 
 
 def signed_puts(

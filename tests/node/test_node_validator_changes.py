@@ -5,14 +5,12 @@ new set, and the header after it is validated by that set."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from test_node_application import Replica, make_replica
+from replica_support import Replica
 
 from causeway.contracts.v1 import contracts_pb2
-from causeway.crypto import BatchVerifier, get_profile
+from causeway.crypto import get_profile
 from causeway.network import build_network
 from causeway.network.description import NetworkDescription
 from causeway.node.consensus_driver import ValidatorVerifier
@@ -27,18 +25,6 @@ REMOVED = "org3/node3"
 @pytest.fixture(scope="module")
 def network() -> NetworkDescription:
     return build_network(3, "intl", "tbft", now_ms=int(time.time() * 1000), validators=3)
-
-
-@pytest.fixture
-def replicas(network: NetworkDescription, tmp_path: Path) -> Iterator[tuple[Replica, Replica]]:
-    with BatchVerifier(threads=1) as verifier:
-        first = make_replica(network, tmp_path / "first", verifier)
-        second = make_replica(network, tmp_path / "second", verifier)
-        try:
-            yield first, second
-        finally:
-            first.store.close()
-            second.store.close()
 
 
 def identity(network: NetworkDescription, member_id: str) -> Identity:
