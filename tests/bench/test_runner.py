@@ -13,7 +13,7 @@ from causeway.bench import BenchIdentities, BenchReport, BenchSettings, run_benc
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import get_profile, load_public_key
 from causeway.errors import ConfigurationError, DuplicateError, RequestError
-from causeway.network import NetworkDescription, init_network, member_directory
+from causeway.provisioning import NetworkDescription, init_network, member_directory
 from causeway.sdk import Identity, SubmitResult
 from causeway.types import DOMAIN_TRANSACTION, decode_transaction, sign_bytes
 from causeway.types.v1 import types_pb2

@@ -9,10 +9,10 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-import causeway.network
+import causeway.provisioning
 from causeway.cli.main import app
 from causeway.errors import ConfigurationError
-from causeway.network import init_network
+from causeway.provisioning import init_network
 
 runner = CliRunner()
 
@@ -128,7 +128,7 @@ def test_unexpected_errors_are_one_line_too(
     def explode(*arguments: object, **options: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(causeway.network, "init_network", explode)
+    monkeypatch.setattr(causeway.provisioning, "init_network", explode)
     result = runner.invoke(app, ["init", str(tmp_path / "net")])
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from causeway.cli.main import app
 from causeway.crypto import get_profile, verify_member_certificate
-from causeway.network import genesis_from_json
+from causeway.provisioning import genesis_from_json
 from causeway.types import genesis_hash
 
 runner = CliRunner()

@@ -23,7 +23,7 @@ from causeway.cli.proofs import (
 )
 from causeway.crypto import get_profile
 from causeway.errors import ProofError
-from causeway.network import build_network, genesis_to_json
+from causeway.provisioning import build_network, genesis_to_json
 from causeway.state import StateTree
 from causeway.types import encode, genesis_hash, merkle_proof, merkle_root, transaction_id
 from causeway.types.v1 import types_pb2

@@ -48,10 +48,10 @@ from causeway.net import (
     quorum_for_consensus,
     verify_certificate,
 )
-from causeway.network import member_directory
-from causeway.network.devnet import load_devnet
 from causeway.node.config import load_node_config
 from causeway.node.runtime import load_genesis
+from causeway.provisioning import member_directory
+from causeway.provisioning.devnet import load_devnet
 from causeway.sdk import Client, Identity, build_transaction
 from causeway.types import HashFunction, block_hash, encode, transaction_id
 from causeway.types.v1 import types_pb2

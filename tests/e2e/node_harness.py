@@ -24,7 +24,7 @@ import httpx
 
 from causeway.crypto import get_profile
 from causeway.errors import CausewayError
-from causeway.network import (
+from causeway.provisioning import (
     NetworkDescription,
     NodeSettings,
     init_network,
@@ -73,7 +73,7 @@ def free_ports(count: int) -> list[int]:
 
 @dataclasses.dataclass(frozen=True)
 class Network:
-    """A network written by causeway.network.init_network, with one (solo) validator."""
+    """A network written by causeway.provisioning.init_network, with one (solo) validator."""
 
     directory: Path
     description: NetworkDescription

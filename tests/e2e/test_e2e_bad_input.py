@@ -36,7 +36,7 @@ from causeway.errors import (
     WrongChainError,
 )
 from causeway.execution.keys import kv_key
-from causeway.network import node_directory
+from causeway.provisioning import node_directory
 from causeway.sdk import Client, Identity, build_transaction, error_from_rpc
 from causeway.types import DOMAIN_TRANSACTION, encode, sign_bytes
 from causeway.types.v1 import types_pb2

@@ -30,7 +30,7 @@ from devnet_harness import (
 from causeway.contracts.v1 import contracts_pb2
 from causeway.net import PeerAddress
 from causeway.net import statistics as counters
-from causeway.network import init_network, node_directory
+from causeway.provisioning import init_network, node_directory
 
 pytestmark = pytest.mark.e2e
 

@@ -29,8 +29,8 @@ from causeway.net import (
 from causeway.net.peer import CONNECT_METHOD
 from causeway.net.sync import BlockSource
 from causeway.net.v1 import peer_pb2
-from causeway.network import NetworkDescription, init_network, node_directory
-from causeway.network import description as description_module
+from causeway.provisioning import NetworkDescription, init_network, node_directory
+from causeway.provisioning import description as description_module
 from causeway.types.v1 import types_pb2
 
 CHAIN_ID = "net-test"

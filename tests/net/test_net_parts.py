@@ -24,7 +24,7 @@ from causeway.net import (
     VerifiedTransactionCache,
     load_peer_settings,
 )
-from causeway.network import node_directory
+from causeway.provisioning import node_directory
 
 
 def test_settings_from_the_config_that_init_writes(tmp_path: Path) -> None:

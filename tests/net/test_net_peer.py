@@ -29,7 +29,7 @@ from net_support import (
 from causeway.consensus.v1 import consensus_pb2
 from causeway.net import PeerAddress, PeerLimits, PeerNetwork, ReconnectBackoff
 from causeway.net.v1 import peer_pb2
-from causeway.network import issue_node_tls_certificate
+from causeway.provisioning import issue_node_tls_certificate
 from causeway.types.v1 import types_pb2
 
 SMALL_LIMITS = PeerLimits(

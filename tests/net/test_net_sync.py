@@ -37,7 +37,7 @@ from causeway.net import (
     verify_block,
 )
 from causeway.net.v1 import peer_pb2
-from causeway.network import NetworkDescription
+from causeway.provisioning import NetworkDescription
 from causeway.types import (
     BLOCK_VERSION,
     DOMAIN_COMMIT,

@@ -9,7 +9,7 @@ import pytest
 from replica_support import Replica, make_replica
 
 from causeway.crypto import BatchVerifier
-from causeway.network.description import NetworkDescription
+from causeway.provisioning.description import NetworkDescription
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from pathlib import Path
 from causeway.crypto import BatchVerifier, get_profile
 from causeway.execution import Executor, genesis_state
 from causeway.net import VerifiedTransactionCache
-from causeway.network.description import NetworkDescription
 from causeway.node.application import ExecutionApplication
+from causeway.provisioning.description import NetworkDescription
 from causeway.state import StateTree
 from causeway.storage import Store
 from causeway.types import DecodedTransaction, encode, genesis_hash

@@ -10,8 +10,8 @@ from replica_support import Replica
 
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import get_profile
-from causeway.network import build_network
-from causeway.network.description import NetworkDescription
+from causeway.provisioning import build_network
+from causeway.provisioning.description import NetworkDescription
 from causeway.sdk import Identity, build_transaction
 from causeway.types import DecodedTransaction, decode_transaction
 from causeway.types.v1 import types_pb2

@@ -11,9 +11,9 @@ from replica_support import Replica
 
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import get_profile
-from causeway.network import build_network
-from causeway.network.description import NetworkDescription
 from causeway.node.consensus_driver import ValidatorVerifier
+from causeway.provisioning import build_network
+from causeway.provisioning.description import NetworkDescription
 from causeway.sdk import Identity, build_transaction
 from causeway.storage import BlockRecord
 from causeway.types import DecodedTransaction, decode_transaction, encode

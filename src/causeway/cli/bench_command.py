@@ -50,7 +50,7 @@ def _network_identities(network: Path) -> tuple[BenchIdentities, str]:
     """org1's client sends, org1's admin issues, other admins endorse as the ledger issue policy
     needs; the address is node1's."""
     from causeway.bench import BenchIdentities, choose_endorsing_organisations
-    from causeway.network import (
+    from causeway.provisioning import (
         ADMIN_NAME,
         CLIENT_NAME,
         GENESIS_FILE_NAME,

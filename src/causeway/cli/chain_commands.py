@@ -637,7 +637,7 @@ def proof_verify(
 
     genesis_message: types_pb2.Genesis | None = None
     if genesis is not None:
-        from causeway.network import genesis_from_json
+        from causeway.provisioning import genesis_from_json
 
         try:
             genesis_message = genesis_from_json(genesis.read_text(encoding="utf-8"))

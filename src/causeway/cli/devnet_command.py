@@ -47,7 +47,7 @@ def _node_status(address: str) -> dict[str, Any]:
 
 
 def _wait_until_answering(address: str, pid: int, timeout_s: float) -> None:
-    from causeway.network.devnet import is_running
+    from causeway.provisioning.devnet import is_running
 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -95,8 +95,8 @@ def up(
 
         causeway devnet up --validators 3 --consensus raft --crypto gm --dir ./gm-devnet
     """
-    from causeway.network import init_network
-    from causeway.network.devnet import (
+    from causeway.provisioning import init_network
+    from causeway.provisioning.devnet import (
         assign_ports,
         describe_node,
         devnet_file,
@@ -155,7 +155,7 @@ def status(
 
 
 def _print_nodes(directory: Path, json_output: bool) -> None:
-    from causeway.network.devnet import is_running, load_devnet
+    from causeway.provisioning.devnet import is_running, load_devnet
 
     rows = []
     for node in load_devnet(directory):
@@ -207,7 +207,7 @@ def restart(
 
         causeway devnet restart --node node2
     """
-    from causeway.network.devnet import (
+    from causeway.provisioning.devnet import (
         load_devnet,
         save_devnet,
         start_node_process,
@@ -235,7 +235,7 @@ def down(*, directory: DirectoryOption = DEFAULT_DIRECTORY) -> None:
 
         causeway devnet down
     """
-    from causeway.network.devnet import load_devnet, save_devnet, stop_process
+    from causeway.provisioning.devnet import load_devnet, save_devnet, stop_process
 
     nodes = load_devnet(directory)
     for entry in nodes:

@@ -88,7 +88,7 @@ def init(
         causeway init ./gm-net --orgs 1 --crypto gm --chain-id city-dept
     """
     from causeway.crypto import get_profile
-    from causeway.network import init_network, member_directory, node_directory
+    from causeway.provisioning import init_network, member_directory, node_directory
     from causeway.types import genesis_hash
 
     network = init_network(

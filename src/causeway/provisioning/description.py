@@ -17,7 +17,7 @@ from causeway.crypto import (
     issue_member_certificate,
 )
 from causeway.errors import ConfigurationError
-from causeway.network.tls import (
+from causeway.provisioning.tls import (
     NodeTlsMaterial,
     TlsCertificateAuthority,
     ca_bundle_pem,
@@ -271,7 +271,7 @@ def build_network(
     Every organisation `orgK` gets a CA and the members `admin` (ROLE_ADMIN) and `client`
     (ROLE_CLIENT). Validator node `nodeI` is a member of organisation `org((I-1) mod N + 1)` with
     ROLE_CONSENSUS and voting power 1, and a P-256 TLS key and certificate issued by its
-    organisation's TLS CA (causeway.network.tls). Raises ConfigurationError (or CryptoError from
+    organisation's TLS CA (provisioning.tls). Raises ConfigurationError (or CryptoError from
     the crypto package) for arguments it cannot honour.
     """
     _check_arguments(organisations, crypto_profile, consensus, chain_id, validators)

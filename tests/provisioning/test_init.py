@@ -1,4 +1,4 @@
-"""causeway.network: what `causeway init` builds and writes."""
+"""causeway.provisioning: what `causeway init` builds and writes."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from causeway.crypto import PrivateKey, get_profile, verify_member_certificate
 from causeway.errors import CertificateError, ConfigurationError
-from causeway.network import (
+from causeway.provisioning import (
     NetworkDescription,
     build_network,
     default_chain_config,
@@ -31,7 +31,7 @@ from causeway.network import (
     node_settings,
     render_node_config,
 )
-from causeway.network.description import node_organisation_index
+from causeway.provisioning.description import node_organisation_index
 from causeway.types import decode, encode, genesis_hash
 from causeway.types.v1 import types_pb2
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from google.protobuf import json_format
 
 from causeway.errors import ConfigurationError
-from causeway.network.description import (
+from causeway.provisioning.description import (
     MemberMaterial,
     NetworkDescription,
     NodeDescription,

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from causeway.network.description import (
+from causeway.provisioning.description import (
     DEFAULT_CHAIN_ID,
     NetworkDescription,
     build_network,
 )
-from causeway.network.files import (
+from causeway.provisioning.files import (
     NODES_DIRECTORY,
     ORGANISATIONS_DIRECTORY,
     check_target,

@@ -1,6 +1,6 @@
-"""Network generation: the keys, certificates, genesis and node folders behind `causeway init`."""
+"""Provisioning: the keys, certificates, genesis and node folders that `init` and `devnet` write."""
 
-from causeway.network.description import (
+from causeway.provisioning.description import (
     ADMIN_NAME,
     CLIENT_NAME,
     CONSENSUS_KINDS,
@@ -16,7 +16,7 @@ from causeway.network.description import (
     node_settings,
     organisation_name,
 )
-from causeway.network.files import (
+from causeway.provisioning.files import (
     GENESIS_FILE_NAME,
     MEMBER_FILE_NAME,
     TLS_CA_BUNDLE_FILE_NAME,
@@ -31,8 +31,8 @@ from causeway.network.files import (
     render_node_config,
     write_network,
 )
-from causeway.network.init import init_network, member_directory, node_directory
-from causeway.network.tls import (
+from causeway.provisioning.init import init_network, member_directory, node_directory
+from causeway.provisioning.tls import (
     NodeTlsMaterial,
     TlsCertificateAuthority,
     ca_bundle_pem,
