@@ -1,5 +1,6 @@
-"""The consensus driver's raft loop: blocks are built and written beside the core, so that the
-core keeps handling messages and heartbeats while a large block executes or is written."""
+"""The consensus driver with a raft core: blocks are built, validated and written in the execution
+lane beside the core, so that the core keeps handling messages and heartbeats while a large block
+executes or is written."""
 
 from __future__ import annotations
 
@@ -38,18 +39,37 @@ class Signer:
 
 
 class Application:
-    """Blocks are built by the driver (build_block below); the core only hashes them."""
+    """The driver's application: builds with `builder`, validates every block (recording the
+    written height at each validation); the core only hashes blocks."""
+
+    def __init__(
+        self,
+        builder: Callable[[int, int, int, str], types_pb2.Block],
+        store: Store | None = None,
+    ) -> None:
+        self.builder = builder
+        self.store = store
+        # (height validated, height written then)
+        self.validated: list[tuple[int, int]] = []
 
     def build_block(
         self, height: int, round_number: int, time_ms: int, proposer: str
     ) -> types_pb2.Block:
-        raise AssertionError("the core must not build blocks itself under the driver")
+        return self.builder(height, round_number, time_ms, proposer)
 
     def validate_block(self, block: types_pb2.Block) -> bool:
+        written = self.store.height if self.store is not None else -1
+        self.validated.append((block.header.height, written))
         return True
 
     def block_hash(self, block: types_pb2.Block) -> bytes:
         return hashlib.sha256(encode(block.header)).digest()
+
+
+def make_block_for_driver(
+    height: int, round_number: int, time_ms: int, proposer: str
+) -> types_pb2.Block:
+    return make_block(height, time_ms)
 
 
 def make_block(height: int, time_ms: int) -> types_pb2.Block:
@@ -112,7 +132,6 @@ class Harness:
         *,
         on_leadership_lost: Callable[[], None] | None = None,
         on_leader_changed: Callable[[str], None] | None = None,
-        build: bool = True,
     ) -> None:
         self.store = Store()
         self.transport = Transport()
@@ -122,17 +141,18 @@ class Harness:
         self.write_gate.set()
         self.write_error: BaseException | None = None
         self.waiting = True
+        self.application = Application(self.builder, self.store)
         self.core = RaftCore(
-            CHAIN_ID, "a", ["a", "b", "c"], Signer(), Application(), random.Random(1), TIMEOUTS
+            CHAIN_ID, "a", ["a", "b", "c"], Signer(), self.application, random.Random(1), TIMEOUTS
         )
         self.driver = ConsensusDriver(
             core=self.core,
             store=self.store,  # type: ignore[arg-type]
             transport=self.transport,
+            application=self.application,
             apply_commit=self.apply_commit,
             transactions_waiting=lambda: self.waiting,
             on_evidence=lambda evidence: None,
-            build_block=self.builder if build else None,
             on_leadership_lost=on_leadership_lost,
             on_leader_changed=on_leader_changed,
         )
@@ -185,10 +205,9 @@ async def test_the_leader_keeps_sending_heartbeats_while_a_block_is_built() -> N
         assert await asyncio.to_thread(harness.builder.started.wait, WAIT_S)
         assert harness.builder.calls == [(1, 0)]
         before = len(harness.transport.appends_to("b"))
-        await asyncio.sleep(10 * TIMEOUTS.heartbeat_ms / 1000)
-        # The build is still running; the core went on sending heartbeats meanwhile.
+        # The build is still running; the core goes on sending heartbeats meanwhile.
+        await until(lambda: len(harness.transport.appends_to("b")) >= before + 3)
         assert not harness.builder.release.is_set()
-        assert len(harness.transport.appends_to("b")) >= before + 3
         harness.builder.release.set()
         await until(lambda: harness.core.last_log_index == 2)
         assert [entry.index for entry in harness.transport.appends_to("b")[-1].entries] == [2]
@@ -268,13 +287,14 @@ async def test_a_message_waiting_is_handled_before_a_tick(
         raise TimeoutError
 
     monkeypatch.setattr(consensus_driver.asyncio, "wait_for", late_wait_for)
-    assert await harness.driver._next_message() == ("b", heartbeat)
+    assert await harness.driver._next_event() == ("b", heartbeat)
     harness.driver.deliver("c", heartbeat)
-    assert await harness.driver._next_message() == ("c", heartbeat)
+    assert await harness.driver._next_event() == ("c", heartbeat)
 
 
 async def test_a_follower_behind_with_its_writes_holds_new_entries_but_answers_heartbeats() -> None:
-    harness = Harness(build=False)
+    harness = Harness()
+    harness.waiting = False
     harness.write_gate.clear()
     harness.start()
     try:
@@ -340,11 +360,11 @@ async def test_after_a_stall_of_the_event_loop_the_tick_waits_for_messages_in_tr
 
     monkeypatch.setattr(consensus_driver.time, "monotonic", monotonic)
     monkeypatch.setattr(consensus_driver.asyncio, "wait_for", stalled_wait_for)
-    assert await harness.driver._next_message() == ("b", heartbeat)
+    assert await harness.driver._next_event() == ("b", heartbeat)
     assert len(waits) == 2
     # A loop that keeps stalling still ticks, after RAFT_STALL_WAITS_MAX extra waits.
     waits.clear()
-    assert await Harness().driver._next_message() is None
+    assert await Harness().driver._next_event() is None
     assert len(waits) == RAFT_STALL_WAITS_MAX + 1
 
 
@@ -389,6 +409,7 @@ def test_the_voters_follow_the_governed_set_one_change_at_a_time() -> None:
         core=FakeLeaderCore(("a", "b", "c")),  # type: ignore[arg-type]
         store=Store(),  # type: ignore[arg-type]
         transport=Transport(),
+        application=Application(make_block_for_driver),
         apply_commit=lambda commit: asyncio.sleep(0),
         transactions_waiting=lambda: False,
         on_evidence=lambda evidence: None,
@@ -404,3 +425,31 @@ def test_the_voters_follow_the_governed_set_one_change_at_a_time() -> None:
         ("a", "c", "d", "e"),
         ("a", "d", "e"),
     ]
+
+
+async def test_a_committed_block_is_validated_on_its_parents_written_state() -> None:
+    harness = Harness()
+    harness.waiting = False
+    harness.write_gate.clear()
+    harness.start()
+    try:
+        entries = [
+            consensus_pb2.RaftEntry(term=1, index=index, data=encode(make_block(index, 0)))
+            for index in (1, 2, 3)
+        ]
+        request = consensus_pb2.RaftAppendEntries(
+            term=1, leader="b", entries=entries, leader_commit=3
+        )
+        harness.driver.deliver("b", consensus_pb2.ConsensusMessage(raft_append_entries=request))
+        await until(lambda: harness.core.commit_index == 3)
+        await until(lambda: harness.application.validated == [(1, 0)])
+        await asyncio.sleep(0.05)
+        # Block 1 waits to be written: block 2 is not validated on the state before it.
+        assert harness.application.validated == [(1, 0)]
+        assert harness.core.commits_pending == 2
+        harness.write_gate.set()
+        await until(lambda: harness.written == [1, 2, 3])
+        assert harness.application.validated == [(1, 0), (2, 1), (3, 2)]
+        assert harness.core.commits_pending == 0
+    finally:
+        await harness.stop()

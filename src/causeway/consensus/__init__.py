@@ -3,20 +3,42 @@
 from causeway.consensus.actions import Action, ProposeBlock
 from causeway.consensus.core import (
     Application,
+    BlockHasher,
+    BuildBlock,
     Commit,
     ConsensusCore,
     Output,
     Signer,
+    ValidateBlock,
     Verifier,
+)
+from causeway.consensus.ordering import (
+    ApplicationStep,
+    ApplyCommit,
+    Persist,
+    ReportEvidence,
+    Send,
+    Step,
+    ordered_steps,
 )
 
 __all__ = [
     "Action",
     "Application",
+    "ApplicationStep",
+    "ApplyCommit",
+    "BlockHasher",
+    "BuildBlock",
     "Commit",
     "ConsensusCore",
     "Output",
+    "Persist",
     "ProposeBlock",
+    "ReportEvidence",
+    "Send",
     "Signer",
+    "Step",
+    "ValidateBlock",
     "Verifier",
+    "ordered_steps",
 ]

@@ -1,8 +1,12 @@
 """The contract between consensus cores and whatever drives them (the node runtime, the simulator).
 
 See docs/adr/0002-consensus-cores-and-simulation.md. Cores are pure: they return an Output and the
-driver does the I/O in the order the Output prescribes: persist (durably), then send, then apply
-the commits.
+driver carries it out in the order `causeway.consensus.ordering.ordered_steps` gives: persist
+(durably), then send, then apply the commits, then build and validate blocks. A core never calls
+the application: building or validating a block is an output (`Output.build`, `Output.validate`)
+whose result the driver hands back as an input (`block_built`, `block_validated`), as in etcd's
+raft. A block may take seconds to execute; the core meanwhile goes on handling messages and
+timeouts.
 """
 
 from __future__ import annotations
@@ -23,6 +27,26 @@ class Commit:
     certificate: types_pb2.CommitCertificate
 
 
+@dataclass(frozen=True, slots=True)
+class BuildBlock:
+    """Build (execute) the block at `height` from waiting transactions, on the state that the
+    commits emitted so far leave, and hand it back with `block_built`."""
+
+    height: int
+    round_number: int
+    time_ms: int
+    proposer: str
+
+
+@dataclass(frozen=True, slots=True)
+class ValidateBlock:
+    """Re-execute `block` on the state that the commits emitted so far leave, compare its roots,
+    and hand the verdict back with `block_validated(block_hash, valid)`."""
+
+    block: types_pb2.Block
+    block_hash: bytes
+
+
 @dataclass(slots=True)
 class Output:
     # (record name, bytes): must be durable before any message of `send` leaves the process.
@@ -31,27 +55,43 @@ class Output:
     send: list[tuple[str | None, consensus_pb2.ConsensusMessage]] = field(default_factory=list)
     commits: list[Commit] = field(default_factory=list)
     evidence: list[consensus_pb2.DuplicateVoteEvidence] = field(default_factory=list)
+    # Work for the application, carried out after the commits above are applied.
+    build: list[BuildBlock] = field(default_factory=list)
+    validate: list[ValidateBlock] = field(default_factory=list)
 
     def extend(self, other: Output) -> None:
         self.persist.extend(other.persist)
         self.send.extend(other.send)
         self.commits.extend(other.commits)
         self.evidence.extend(other.evidence)
+        self.build.extend(other.build)
+        self.validate.extend(other.validate)
 
     def __bool__(self) -> bool:
-        return bool(self.persist or self.send or self.commits or self.evidence)
+        return bool(
+            self.persist
+            or self.send
+            or self.commits
+            or self.evidence
+            or self.build
+            or self.validate
+        )
 
 
-class Application(Protocol):
-    """What consensus needs from execution: build, check and identify blocks."""
+class BlockHasher(Protocol):
+    """The one thing a core asks of execution synchronously: a block's hash (pure, cheap)."""
+
+    def block_hash(self, block: types_pb2.Block) -> bytes: ...
+
+
+class Application(BlockHasher, Protocol):
+    """What a driver needs from execution to carry out `Output.build` and `Output.validate`."""
 
     def build_block(
         self, height: int, round_number: int, time_ms: int, proposer: str
     ) -> types_pb2.Block: ...
 
     def validate_block(self, block: types_pb2.Block) -> bool: ...
-
-    def block_hash(self, block: types_pb2.Block) -> bytes: ...
 
 
 class Signer(Protocol):
@@ -70,5 +110,18 @@ class ConsensusCore(Protocol):
     def tick(self, now_ms: int) -> Output: ...
 
     def step(self, sender: str, message: consensus_pb2.ConsensusMessage, now_ms: int) -> Output: ...
+
+    def propose(self, now_ms: int) -> Output:
+        """Transactions wait: build a block when the engine's rules allow (asks `Output.build`);
+        nothing when they do not, or when the engine proposes on its own schedule."""
+        ...
+
+    def block_built(self, block: types_pb2.Block, now_ms: int) -> Output:
+        """The result of an `Output.build`; a block that no longer fits is dropped."""
+        ...
+
+    def block_validated(self, block_hash: bytes, valid: bool, now_ms: int) -> Output:
+        """The result of an `Output.validate`; one no longer awaited is ignored."""
+        ...
 
     def next_deadline_ms(self) -> int | None: ...

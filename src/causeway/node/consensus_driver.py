@@ -1,9 +1,14 @@
 """Drives a replicated consensus core (tbft, raft): the runtime side of ADR 0002.
 
-One asyncio task owns the core. Every call into it (start, tick, step) runs in a worker thread
-because the core calls the Application, which executes blocks; calls never overlap. Each Output
-is carried out in the order the contract prescribes: its records are made durable (one synced
-LMDB write), then its messages leave, then its commits are written.
+One asyncio task owns the core; its calls (start, tick, step, propose, block_built,
+block_validated) are short and never overlap. Each Output is carried out by walking
+`causeway.consensus.ordered_steps` (the simulator walks the same list): its records are made
+durable (one synced LMDB write), then its messages leave, then the application's work (write a
+commit, build a block, validate a block) goes to one execution lane, a task that does one job at
+a time, in order, beside the core. A block of 10,000 transactions takes 0.5-2 s to execute on a
+loaded machine, longer than an election timeout: executed inside the core's calls it stopped a
+raft leader's heartbeats (measured on a 3-node devnet). The results of builds and validations
+come back to the core as inputs, before any waiting message.
 """
 
 from __future__ import annotations
@@ -16,9 +21,22 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from causeway.consensus import Commit, ConsensusCore, Output
+from causeway.consensus import (
+    Application,
+    ApplicationStep,
+    ApplyCommit,
+    BuildBlock,
+    Commit,
+    ConsensusCore,
+    Output,
+    Persist,
+    ReportEvidence,
+    Send,
+    ordered_steps,
+)
 from causeway.consensus.raft import RaftCore, RaftRole
 from causeway.consensus.tbft import TbftCore, TbftStep
 from causeway.consensus.v1 import consensus_pb2
@@ -35,9 +53,10 @@ TICK_MS = 10
 # With nothing to order, a tbft chain still commits a block this often (an idle heartbeat that
 # shows the validators are alive); with transactions waiting, heights follow each other at once.
 IDLE_BLOCK_INTERVAL_MS = 5_000
-# Messages from peers waiting for the core; beyond this the oldest are dropped (and counted).
+# Messages from peers waiting for the core; beyond this new ones are dropped (and counted): the
+# cores resend what matters.
 INBOX_MESSAGES_MAX = 10_000
-# Raft: committed blocks waiting to be checked and written. At this many the driver holds
+# Raft: committed blocks waiting to be validated and written. At this many the driver holds
 # back AppendEntries that bring new entries (a replica that executes slower than the leader
 # commits stops taking blocks instead of queueing them without end) but goes on handling every
 # other message, heartbeats included, so that nobody starts an election meanwhile. The blocks
@@ -169,6 +188,20 @@ class Transport(Protocol):
     def send_consensus(self, member_id: str, message: consensus_pb2.ConsensusMessage) -> bool: ...
 
 
+@dataclass(frozen=True, slots=True)
+class _Built:
+    block: types_pb2.Block
+
+
+@dataclass(frozen=True, slots=True)
+class _Validated:
+    block_hash: bytes
+    valid: bool
+
+
+_Event = tuple[str, consensus_pb2.ConsensusMessage] | _Built | _Validated
+
+
 class ConsensusDriver:
     def __init__(
         self,
@@ -176,34 +209,30 @@ class ConsensusDriver:
         core: ConsensusCore,
         store: Store,
         transport: Transport,
+        application: Application,
         apply_commit: Callable[[Commit], Awaitable[None]],
         transactions_waiting: Callable[[], bool],
         on_evidence: Callable[[consensus_pb2.DuplicateVoteEvidence], None],
         governed_voters: Callable[[], Sequence[str]] | None = None,
-        build_block: Callable[[int, int, int, str], types_pb2.Block] | None = None,
         on_leadership_lost: Callable[[], None] | None = None,
         on_leader_changed: Callable[[str], None] | None = None,
     ) -> None:
-        """governed_voters (raft): the voters the committed validator schedule names for the
+        """application: builds and validates blocks for Output.build and Output.validate.
+        governed_voters (raft): the voters the committed validator schedule names for the
         next height; a leader whose log disagrees proposes the one-voter change that follows it.
-        build_block (raft): Application.build_block, called beside the core (see _run_raft);
-        without it the core builds blocks inside its own calls.
         on_leadership_lost (raft): called on the event loop when this node stops leading.
         on_leader_changed (raft): called on the event loop with the new leader's id when another
         node becomes the leader this node follows."""
         self._on_leadership_lost = on_leadership_lost
         self._on_leader_changed = on_leader_changed
         self._governed_voters = governed_voters
-        self._build_block = build_block
-        # Raft: commits handed to the writer task and not yet written (queued or being written).
-        self._raft_commits: asyncio.Queue[Commit] = asyncio.Queue()
-        self._raft_commits_unwritten = 0
-        self._raft_writer: asyncio.Task[None] | None = None
-        # Held while a block is written or built: both use the state tree and the latest state.
-        self._raft_work = asyncio.Lock()
-        # Raft: its own threads for the core's calls, persisting and building, so that they
-        # never queue behind the admissions that fill the event loop's default executor.
-        self._raft_threads: concurrent.futures.ThreadPoolExecutor | None = None
+        self._application = application
+        # The execution lane: the application's work, one job at a time, in order.
+        self._lane: asyncio.Queue[ApplicationStep] = asyncio.Queue()
+        self._commits_unwritten = 0
+        # Its own threads for the core's calls, persisting and the lane, so that they never
+        # queue behind the admissions that fill the event loop's default executor.
+        self._threads: concurrent.futures.ThreadPoolExecutor | None = None
         self._membership_refused: tuple[str, ...] = ()
         self.core = core
         self._store = store
@@ -211,115 +240,102 @@ class ConsensusDriver:
         self._apply_commit = apply_commit
         self._transactions_waiting = transactions_waiting
         self._on_evidence = on_evidence
-        self._inbox: asyncio.Queue[tuple[str, consensus_pb2.ConsensusMessage]] = asyncio.Queue()
+        # Peers' messages and the lane's results, in arrival order.
+        self._events: asyncio.Queue[_Event] = asyncio.Queue()
+        self._messages_queued = 0
         self.messages_dropped = 0
         self._last_commit_ms = 0
 
     def deliver(self, sender: str, message: consensus_pb2.ConsensusMessage) -> None:
         """From the network: queue a peer's message for the core (never blocks)."""
-        if self._inbox.qsize() >= INBOX_MESSAGES_MAX:
-            self._inbox.get_nowait()
+        if self._messages_queued >= INBOX_MESSAGES_MAX:
             self.messages_dropped += 1
-        self._inbox.put_nowait((sender, message))
+            return
+        self._messages_queued += 1
+        self._events.put_nowait((sender, message))
 
     async def run(self, stopping: asyncio.Event) -> None:
-        if isinstance(self.core, RaftCore):
-            await self._run_raft(self.core, stopping)
-            return
-        await self._carry_out(await asyncio.to_thread(self.core.start, _now_ms()))
-        while not stopping.is_set():
-            try:
-                sender, message = await asyncio.wait_for(self._inbox.get(), TICK_MS / 1000)
-            except TimeoutError:
-                output = await asyncio.to_thread(self._tick)
-            else:
-                output = await asyncio.to_thread(self.core.step, sender, message, _now_ms())
-            await self._carry_out(output)
+        self._threads = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="consensus")
+        lane = asyncio.create_task(self._run_lane())
+        leading = False
+        followed: str | None = None
+        held: collections.deque[tuple[str, consensus_pb2.ConsensusMessage]] = collections.deque()
+        try:
+            await self._carry_out(await self._call(self.core.start, _now_ms()))
+            while not stopping.is_set():
+                if isinstance(self.core, RaftCore):
+                    core = self.core
+                    if leading and core.role is not RaftRole.LEADER and self._on_leadership_lost:
+                        self._on_leadership_lost()
+                    leading = core.role is RaftRole.LEADER
+                    leader = core.leader
+                    if leader != followed:
+                        followed = leader
+                        if (
+                            leader is not None
+                            and leader != core.node_id
+                            and self._on_leader_changed
+                        ):
+                            self._on_leader_changed(leader)
+                if lane.done():
+                    lane.result()  # raises what stopped it
+                    raise InvariantError("the execution lane stopped")
+                event: _Event | None
+                if held and self._commits_behind() < RAFT_COMMITS_PENDING_MAX:
+                    event = held.popleft()
+                else:
+                    event = await self._next_event()
+                    if isinstance(event, tuple) and self._hold_back(event[1]):
+                        held.append(event)
+                        if len(held) > RAFT_APPENDS_HELD_MAX:
+                            held.popleft()
+                            self.messages_dropped += 1
+                        continue
+                if event is None:
+                    output = await self._call(self._tick)
+                elif isinstance(event, _Built):
+                    output = await self._call(self.core.block_built, event.block, _now_ms())
+                elif isinstance(event, _Validated):
+                    output = await self._call(
+                        self.core.block_validated, event.block_hash, event.valid, _now_ms()
+                    )
+                else:
+                    sender, message = event
+                    output = await self._call(self.core.step, sender, message, _now_ms())
+                await self._carry_out(output)
+        finally:
+            lane.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await lane
+            self._threads.shutdown(wait=False)
+            self._threads = None
 
     async def advance_to(self, height: int) -> None:
         """After block sync wrote blocks up to height-1, move the core on to `height`."""
         advance = getattr(self.core, "advance_to", None)
         if advance is not None:
-            await self._carry_out(await asyncio.to_thread(advance, height, _now_ms()))
+            await self._carry_out(await self._call(advance, height, _now_ms()))
 
-    async def _run_raft(self, core: RaftCore, stopping: asyncio.Event) -> None:
-        """Raft: every core call is short; blocks are built and written beside it.
+    async def _call(self, function: Callable[..., Output], *arguments: Any) -> Output:
+        """One call into the core in the driver's thread, and, when transactions wait, the
+        core's chance to ask for a block."""
 
-        A block of 10,000 transactions takes 0.5-2 s to execute on a loaded machine, longer than
-        an election timeout. Executed inside the core's calls, it stopped the leader's
-        heartbeats and the followers' acknowledgements, and the followers elected a new leader
-        after nearly every block (measured on a 3-node devnet). Here the core only orders: the
-        leader builds the next block in a worker thread (build_block, for the height the core
-        names) and offers it to the core when done; committed blocks go, in height order, to a
-        writer task that checks (Application.executed) and writes them. Meanwhile the core
-        handles messages and timeouts. A lock keeps a build and a write from running together
-        (both execute on the latest state and update the state tree), and a block is built
-        only once every committed block is written, on the state it extends.
-        """
-        self._raft_threads = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="raft")
-        writer = asyncio.create_task(self._write_raft_commits())
-        self._raft_writer = writer
-        build: asyncio.Task[types_pb2.Block] | None = None
-        leading = False
-        followed: str | None = None
-        held: collections.deque[tuple[str, consensus_pb2.ConsensusMessage]] = collections.deque()
-        try:
-            await self._carry_out(await self._in_raft_thread(core.start, _now_ms()))
-            while not stopping.is_set():
-                if leading and core.role is not RaftRole.LEADER and self._on_leadership_lost:
-                    self._on_leadership_lost()
-                leading = core.role is RaftRole.LEADER
-                leader = core.leader
-                if leader != followed:
-                    followed = leader
-                    if leader is not None and leader != core.node_id and self._on_leader_changed:
-                        self._on_leader_changed(leader)
-                if writer.done():
-                    writer.result()  # raises what stopped it
-                    raise InvariantError("the raft block writer stopped")
-                if held and self._raft_commits_unwritten < RAFT_COMMITS_PENDING_MAX:
-                    received: tuple[str, consensus_pb2.ConsensusMessage] | None = held.popleft()
-                else:
-                    received = await self._next_message()
-                    if received is not None and self._hold_back(received[1]):
-                        held.append(received)
-                        if len(held) > RAFT_APPENDS_HELD_MAX:
-                            held.popleft()
-                            self.messages_dropped += 1
-                        continue
-                if received is None:
-                    idle = self._raft_commits_unwritten == 0 and build is None
-                    output = await self._in_raft_thread(self._tick_raft, core, idle)
-                else:
-                    sender, message = received
-                    output = await self._in_raft_thread(core.step, sender, message, _now_ms())
-                await self._carry_out(output)
-                if build is not None and build.done():
-                    block = build.result()  # raises what the build raised
-                    build = None
-                    offered = await self._in_raft_thread(core.propose_built_block, block, _now_ms())
-                    await self._carry_out(offered)
-                if build is None and self._build_block is not None:
-                    height = self._raft_height_to_build(core)
-                    if height is not None:
-                        build = asyncio.create_task(self._build_raft_block(core, height))
-        finally:
-            for task in (writer, build):
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
-            self._raft_writer = None
-            self._raft_threads.shutdown(wait=False)
-            self._raft_threads = None
+        def call() -> Output:
+            output = function(*arguments)
+            if self._transactions_waiting():
+                output.extend(self.core.propose(_now_ms()))
+            return output
 
-    async def _in_raft_thread(self, function: Callable[..., _Result], *arguments: Any) -> _Result:
-        assert self._raft_threads is not None
+        return await self._in_thread(call)
+
+    async def _in_thread(self, function: Callable[..., _Result], *arguments: Any) -> _Result:
+        if self._threads is None:
+            return await asyncio.to_thread(function, *arguments)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._raft_threads, function, *arguments)
+        return await loop.run_in_executor(self._threads, function, *arguments)
 
-    async def _next_message(self) -> tuple[str, consensus_pb2.ConsensusMessage] | None:
-        """The next message, or None after TICK_MS without one.
+    async def _next_event(self) -> _Event | None:
+        """The next message or result of the lane, or None after TICK_MS without one.
 
         Never None while one waits, nor right after the event loop stalled. On a loaded machine
         the loop lags by hundreds of milliseconds; the wait's timeout then fires while messages
@@ -331,66 +347,64 @@ class ConsensusDriver:
         """
         stalls = 0
         while True:
-            if not self._inbox.empty():
-                return self._inbox.get_nowait()
+            if not self._events.empty():
+                return self._taken(self._events.get_nowait())
             started = time.monotonic()
             try:
-                return await asyncio.wait_for(self._inbox.get(), TICK_MS / 1000)
+                return self._taken(await asyncio.wait_for(self._events.get(), TICK_MS / 1000))
             except TimeoutError:
-                if not self._inbox.empty():
+                if not self._events.empty():
                     continue
                 stalled = time.monotonic() - started > 2 * TICK_MS / 1000
                 if not stalled or stalls >= RAFT_STALL_WAITS_MAX:
                     return None
                 stalls += 1
 
-    def _raft_height_to_build(self, core: RaftCore) -> int | None:
-        if self._raft_commits_unwritten or not self._transactions_waiting():
-            return None
-        height = core.height_to_build()
-        # Built on the latest written state, which must be the block's parent.
-        if height is None or height != self._store.latest_height() + 1:
-            return None
-        return height
+    def _taken(self, event: _Event) -> _Event:
+        if isinstance(event, tuple):
+            self._messages_queued -= 1
+        return event
 
-    async def _build_raft_block(self, core: RaftCore, height: int) -> types_pb2.Block:
-        assert self._build_block is not None
-        async with self._raft_work:
-            return await self._in_raft_thread(
-                self._build_block, height, core.term, _now_ms(), core.node_id
-            )
-
-    def _tick_raft(self, core: RaftCore, idle: bool) -> Output:
-        """idle: nothing is being built or written, so the committed state can be read whole."""
-        now_ms = _now_ms()
-        # The schedule is one read of committed state: safe beside a build or a write.
-        output = self._follow_governed_voters(core, now_ms)
-        waiting = self._build_block is None and idle and self._transactions_waiting()
-        output.extend(core.tick(now_ms, transactions_waiting=waiting))
-        return output
+    def _commits_behind(self) -> int:
+        """Committed blocks not yet written: in the lane, and (raft) still in the core."""
+        pending = self.core.commits_pending if isinstance(self.core, RaftCore) else 0
+        return self._commits_unwritten + pending
 
     def _hold_back(self, message: consensus_pb2.ConsensusMessage) -> bool:
         return (
-            self._raft_commits_unwritten >= RAFT_COMMITS_PENDING_MAX
+            self._commits_behind() >= RAFT_COMMITS_PENDING_MAX
             and message.WhichOneof("body") == "raft_append_entries"
             and len(message.raft_append_entries.entries) > 0
         )
 
-    def _queue_raft_commit(self, commit: Commit) -> None:
-        self._raft_commits_unwritten += 1
-        self._raft_commits.put_nowait(commit)
-
-    async def _write_raft_commits(self) -> None:
+    async def _run_lane(self) -> None:
+        application = self._application
         while True:
-            commit = await self._raft_commits.get()
-            async with self._raft_work:
-                await self._apply_commit(commit)
-            self._raft_commits_unwritten -= 1
-            self._last_commit_ms = _now_ms()
-            self._membership_refused = ()
+            job = await self._lane.get()
+            if isinstance(job, ApplyCommit):
+                await self._apply_commit(job.commit)
+                self._commits_unwritten -= 1
+                self._last_commit_ms = _now_ms()
+                self._membership_refused = ()
+            elif isinstance(job, BuildBlock):
+                block = await self._in_thread(
+                    application.build_block,
+                    job.height,
+                    job.round_number,
+                    _now_ms(),
+                    job.proposer,
+                )
+                self._events.put_nowait(_Built(block))
+            else:
+                valid = await self._in_thread(application.validate_block, job.block)
+                self._events.put_nowait(_Validated(job.block_hash, valid))
 
     def _tick(self) -> Output:
         now_ms = _now_ms()
+        output = Output()
+        if isinstance(self.core, RaftCore):
+            # The schedule is one read of committed state: safe beside the lane's work.
+            output.extend(self._follow_governed_voters(self.core, now_ms))
         if (
             isinstance(self.core, TbftCore)
             and self.core.current_step == TbftStep.COMMIT
@@ -400,8 +414,9 @@ class ConsensusDriver:
             # Hold the next height until there is something to order (no stream of empty
             # blocks); messages from peers are still handled, so a validator that has
             # transactions moves the others on.
-            return Output()
-        return self.core.tick(now_ms)
+            return output
+        output.extend(self.core.tick(now_ms))
+        return output
 
     def _follow_governed_voters(self, core: RaftCore, now_ms: int) -> Output:
         if (
@@ -433,27 +448,22 @@ class ConsensusDriver:
         return output
 
     async def _carry_out(self, output: Output) -> None:
-        if output.persist:
-            # Durable before anything of this output leaves: this is what keeps a validator
-            # from ever signing two conflicting votes across a crash.
-            if self._raft_threads is not None:
-                await self._in_raft_thread(self._store.put_meta_records, output.persist)
+        for step in ordered_steps(output):
+            if isinstance(step, Persist):
+                # Durable before anything of this output leaves: this is what keeps a
+                # validator from ever signing two conflicting votes across a crash.
+                await self._in_thread(self._store.put_meta_records, list(step.records))
+            elif isinstance(step, Send):
+                if step.recipient is None:
+                    self._transport.broadcast_consensus(step.message)
+                else:
+                    self._transport.send_consensus(step.recipient, step.message)
+            elif isinstance(step, ReportEvidence):
+                self._on_evidence(step.evidence)
             else:
-                await asyncio.to_thread(self._store.put_meta_records, output.persist)
-        for recipient, message in output.send:
-            if recipient is None:
-                self._transport.broadcast_consensus(message)
-            else:
-                self._transport.send_consensus(recipient, message)
-        for commit in output.commits:
-            if self._raft_writer is not None:
-                self._queue_raft_commit(commit)
-                continue
-            await self._apply_commit(commit)
-            self._last_commit_ms = _now_ms()
-            self._membership_refused = ()
-        for evidence in output.evidence:
-            self._on_evidence(evidence)
+                if isinstance(step, ApplyCommit):
+                    self._commits_unwritten += 1
+                self._lane.put_nowait(step)
 
     @property
     def role(self) -> str:

@@ -199,7 +199,6 @@ class Node:
                 self.chain_config.block_transactions_max,
                 self.chain_config.block_bytes_max,
             ),
-            defer_validation=self.consensus == "raft",
         )
         self.metrics = NodeMetrics()
         latest = self.store.latest_height()
@@ -531,11 +530,11 @@ class Node:
             core=core,
             store=self.store,
             transport=self.network,
+            application=self.application,
             apply_commit=self._apply_consensus_commit,
             transactions_waiting=lambda: len(self.mempool) > 0,
             on_evidence=self._on_evidence,
             governed_voters=self._governed_voters if self.consensus == "raft" else None,
-            build_block=self.application.build_block if self.consensus == "raft" else None,
             on_leadership_lost=(
                 self._forward_pending_transactions if self.consensus == "raft" else None
             ),

@@ -132,6 +132,9 @@ class SimulationConfig:
     # block sync; used by engines whose ``block_sync`` is true). None turns it off.
     block_sync_interval_ms: int | None = 400
     block_operations_max: int = 8
+    # How long building or validating one block takes, in milliseconds (seeded, uniform): the
+    # core handles messages and timeouts meanwhile, as the node's does beside its writer.
+    execution_ms: tuple[int, int] = (0, 0)
     # Exists only to show that the crash checks catch a runtime that breaks the contract: send
     # an Output's messages before its records are synced (crash points then strike between).
     unsafe_send_before_sync: bool = False

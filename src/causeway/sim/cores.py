@@ -83,14 +83,6 @@ class RaftEngine:
         }
         return self._core(context, raft_records)
 
-    def tick(self, core: ConsensusCore, now_ms: int, transactions_waiting: bool) -> Output:
-        assert isinstance(core, RaftCore)
-        return core.tick(now_ms, transactions_waiting)
-
-    def transactions_arrived(self, core: ConsensusCore, now_ms: int) -> Output:
-        assert isinstance(core, RaftCore)
-        return core.propose_block(now_ms)
-
     @property
     def block_sync(self) -> bool:
         return False
@@ -173,12 +165,6 @@ class TbftEngine:
 
     def restore(self, context: NodeContext, records: Mapping[str, bytes]) -> ConsensusCore:
         return self._core(context, records)
-
-    def tick(self, core: ConsensusCore, now_ms: int, transactions_waiting: bool) -> Output:
-        return core.tick(now_ms)
-
-    def transactions_arrived(self, core: ConsensusCore, now_ms: int) -> Output:
-        return Output()
 
     @property
     def block_sync(self) -> bool:

@@ -1,8 +1,8 @@
 """How the simulator builds, restores and drives one kind of consensus core.
 
-Cores differ in their constructors and in small parts of the driving (raft's tick takes whether
-transactions wait; its leader can be asked to propose). An Engine hides those differences; the
-adapters for the real engines live in ``causeway.sim.cores``.
+Cores differ in their constructors, restore and block sync; the driving (start, tick, step,
+propose, block_built, block_validated) is the ConsensusCore protocol. An Engine hides the
+differences; the adapters for the real engines live in ``causeway.sim.cores``.
 """
 
 from __future__ import annotations
@@ -47,12 +47,6 @@ class Engine(Protocol):
     def create(self, context: NodeContext) -> ConsensusCore: ...
 
     def restore(self, context: NodeContext, records: Mapping[str, bytes]) -> ConsensusCore: ...
-
-    def tick(self, core: ConsensusCore, now_ms: int, transactions_waiting: bool) -> Output: ...
-
-    def transactions_arrived(self, core: ConsensusCore, now_ms: int) -> Output:
-        """The instance's mempool received transactions (raft's leader may propose now)."""
-        ...
 
     @property
     def block_sync(self) -> bool:

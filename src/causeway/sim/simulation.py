@@ -5,20 +5,38 @@ deliveries, core deadlines (``next_deadline_ms``, which the driver turns into ``
 partition changes, crashes and restarts, and client operations; they are ordered by (time,
 sequence), so a run is a function of its seed and configuration alone.
 
-Each instance has a driver that does what the node runtime does with an ``Output``, in the same
-order: write ``persist`` to its disk and sync it, then send, then apply the commits (appending
-them to the instance's block store and executing them on its key-value store). Crash points can
-interrupt that sequence anywhere.
+Each instance has a driver that does what the node runtime does with an ``Output``, in the order
+``causeway.consensus.ordering.ordered_steps`` gives (the node's driver walks the same list): write
+``persist`` to its disk and sync it, then send; then, as the node does beside its core, the
+application's work goes to the instance's execution lane, one job at a time and in order: apply
+a commit (append it to the block store and execute it on the key-value store), build a block
+(``Output.build``, answered with ``block_built``) or validate one (``Output.validate``, answered
+with ``block_validated``). Each job takes a seeded time (``SimulationConfig.execution_ms``)
+during which the core goes on handling messages and timeouts. Crash points can interrupt that
+sequence anywhere; a crash empties the lane (what it held was in memory).
 """
 
 from __future__ import annotations
 
 import os
 import shlex
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from causeway.consensus import Commit, ConsensusCore, Output
+from causeway.consensus import (
+    ApplicationStep,
+    ApplyCommit,
+    BuildBlock,
+    Commit,
+    ConsensusCore,
+    Output,
+    Persist,
+    ReportEvidence,
+    Send,
+    ValidateBlock,
+    ordered_steps,
+)
 from causeway.consensus.v1 import consensus_pb2
 from causeway.sim.application import CommittedBlock, KvOperation, SimApplication
 from causeway.sim.config import ClientWorkload, CrashPoint, SimulationConfig
@@ -148,6 +166,14 @@ class SyncArrive:
 
 
 @dataclass(slots=True)
+class LaneDone:
+    """The job at the head of an instance's execution lane is done."""
+
+    instance: str
+    token: int
+
+
+@dataclass(slots=True)
 class Hook:
     action: Callable[[Simulation], None]
 
@@ -167,6 +193,7 @@ Event = (
     | SyncRequest
     | SyncServe
     | SyncArrive
+    | LaneDone
     | Hook
 )
 
@@ -192,6 +219,10 @@ class Instance:
     tick_due_ms: int | None = None
     committed_this_life: set[int] = field(default_factory=set)
     crashes: int = 0
+    # The application's work, done one job at a time beside the core (the node's writer).
+    lane: deque[ApplicationStep] = field(default_factory=deque)
+    lane_busy: bool = False
+    lane_token: int = 0
 
     @property
     def up(self) -> bool:
@@ -216,6 +247,8 @@ class Statistics:
     evidence: int = 0
     synced_blocks: int = 0
     sync_refused: int = 0
+    blocks_built: int = 0
+    blocks_validated: int = 0
 
 
 @dataclass(slots=True)
@@ -284,6 +317,7 @@ class Simulation:
         self._fault_random = self.random.derive("faults")
         self._client_random = self.random.derive("clients")
         self._sync_random = self.random.derive("block-sync")
+        self._lane_random = self.random.derive("execution")
         self.now_ms = 0
         self.trace = Trace()
         self.statistics = Statistics()
@@ -500,6 +534,8 @@ class Simulation:
             self._sync_serve(event)
         elif isinstance(event, SyncArrive):
             self._sync_arrive(event)
+        elif isinstance(event, LaneDone):
+            self._lane_done(event)
         else:
             event.action(self)
 
@@ -549,8 +585,12 @@ class Simulation:
 
     def _core_call(self, instance: Instance, what: str, call: Callable[[], Output]) -> None:
         instance.app.set_clock(self.now_ms)
+        core = instance.core
         try:
             output = call()
+            if what != "propose" and core is not None and instance.app.transactions_waiting():
+                # As the node's driver: whenever transactions wait, the core may ask for a block.
+                output.extend(core.propose(self.now_ms))
         except SimulationFailure:
             raise
         except Exception as error:
@@ -609,9 +649,7 @@ class Simulation:
             return
         instance.tick_due_ms = None
         self.statistics.ticks += 1
-        engine = self.config.engine
-        waiting = instance.app.transactions_waiting()
-        self._core_call(instance, "tick", lambda: engine.tick(core, self.now_ms, waiting))
+        self._core_call(instance, "tick", lambda: core.tick(self.now_ms))
 
     def _deliver(self, event: Deliver) -> None:
         instance = self.instances[event.receiver]
@@ -629,42 +667,101 @@ class Simulation:
     # --- the runtime's order: persist, sync, send, apply ----------------------------------------
 
     def _perform(self, instance: Instance, output: Output) -> None:
+        """Carries out an Output step by step as ordered_steps gives them, with the crash point
+        chosen for it (if any) striking between two steps."""
         if not output:
             return
         deliveries = self._deliveries(instance, output)
         point = self._choose_crash_point(instance, output, len(deliveries))
-        if point is CrashPoint.BEFORE_PERSIST:
-            self._crash_at_point(instance, point)
-            return
-        for name, data in output.persist:
-            instance.disk.write(name, data)
         unsafe = self.config.unsafe_send_before_sync
-        if unsafe:
-            # Breaks the contract on purpose: the messages leave before the records are durable.
-            self._send(instance, output, deliveries)
-        if point is CrashPoint.BEFORE_SYNC:
-            self._crash_at_point(instance, point)
+        cut = (
+            self._fault_random.randrange(1, len(deliveries))
+            if point is CrashPoint.MID_SEND
+            else None
+        )
+        sent_early = unsafe and bool(output.persist)
+        sent = 0
+        send_index = -1
+        applying = False
+        for step in ordered_steps(output):
+            if isinstance(step, Persist):
+                if point is CrashPoint.BEFORE_PERSIST:
+                    self._crash_at_point(instance, point)
+                    return
+                for name, data in step.records:
+                    instance.disk.write(name, data)
+                if sent_early:
+                    # Breaks the contract on purpose: the messages leave before the records
+                    # are durable.
+                    self._send(instance, output, deliveries)
+                if point is CrashPoint.BEFORE_SYNC:
+                    self._crash_at_point(instance, point)
+                    return
+                instance.disk.sync()
+            elif isinstance(step, Send):
+                send_index += 1
+                if sent_early:
+                    continue  # sent with the records above
+                if point is CrashPoint.BEFORE_SEND:
+                    self._crash_at_point(instance, point)
+                    return
+                for delivery in [d for d in deliveries if d[0] == send_index]:
+                    if sent == cut:
+                        assert point is not None
+                        self._crash_at_point(instance, point)
+                        return
+                    self._send(instance, output, [delivery])
+                    sent += 1
+            elif isinstance(step, ApplyCommit):
+                if point is CrashPoint.BEFORE_APPLY and not applying:
+                    self._crash_at_point(instance, point)
+                    return
+                applying = True
+                instance.lane.append(step)
+            elif isinstance(step, ReportEvidence):
+                self.statistics.evidence += 1
+                self.evidence.append((self.now_ms, instance.name, step.evidence))
+            else:
+                instance.lane.append(step)
+        self._run_lane(instance)
+
+    # --- the execution lane: the application's work beside the core ---------------------------
+
+    def _run_lane(self, instance: Instance) -> None:
+        if instance.lane_busy or not instance.lane or not instance.up:
             return
-        if output.persist:
-            instance.disk.sync()
-        if not unsafe:
-            if point is CrashPoint.BEFORE_SEND:
-                self._crash_at_point(instance, point)
-                return
-            if point is CrashPoint.MID_SEND:
-                cut = self._fault_random.randrange(1, len(deliveries))
-                self._send(instance, output, deliveries[:cut])
-                self._crash_at_point(instance, point)
-                return
-            self._send(instance, output, deliveries)
-        if point is CrashPoint.BEFORE_APPLY:
-            self._crash_at_point(instance, point)
+        instance.lane_busy = True
+        job = instance.lane[0]
+        low, high = self.config.execution_ms
+        duration = 0 if isinstance(job, ApplyCommit) else self._lane_random.randint(low, high)
+        self.queue.push(self.now_ms + duration, LaneDone(instance.name, instance.lane_token))
+
+    def _lane_done(self, event: LaneDone) -> None:
+        instance = self.instances[event.instance]
+        core = instance.core
+        if core is None or event.token != instance.lane_token:
             return
-        for commit in output.commits:
-            self._apply_commit(instance, commit)
-        for evidence in output.evidence:
-            self.statistics.evidence += 1
-            self.evidence.append((self.now_ms, instance.name, evidence))
+        job = instance.lane.popleft()
+        instance.lane_busy = False
+        instance.app.set_clock(self.now_ms)
+        if isinstance(job, ApplyCommit):
+            self._apply_commit(instance, job.commit)
+        elif isinstance(job, BuildBlock):
+            block = instance.app.build_block(
+                job.height, job.round_number, job.time_ms, job.proposer
+            )
+            self.statistics.blocks_built += 1
+            self._core_call(instance, "block_built", lambda: core.block_built(block, self.now_ms))
+        else:
+            assert isinstance(job, ValidateBlock)
+            valid = instance.app.validate_block(job.block)
+            self.statistics.blocks_validated += 1
+            self._core_call(
+                instance,
+                "block_validated",
+                lambda: core.block_validated(job.block_hash, valid, self.now_ms),
+            )
+        self._run_lane(instance)
 
     def _deliveries(self, instance: Instance, output: Output) -> list[tuple[int, str]]:
         """(index into output.send, receiving instance) for every copy the Output sends."""
@@ -991,6 +1088,9 @@ class Simulation:
             return
         self.trace.record("crash", self.now_ms, instance.name, reason)
         instance.core = None
+        instance.lane.clear()
+        instance.lane_busy = False
+        instance.lane_token += 1
         instance.disk.crash()
         instance.app.crash()
         instance.incarnation += 1
@@ -1113,10 +1213,7 @@ class Simulation:
         core = instance.core
         if core is None or not instance.app.add_operation(operation):
             return
-        engine = self.config.engine
-        self._core_call(
-            instance, "transactions_arrived", lambda: engine.transactions_arrived(core, self.now_ms)
-        )
+        self._core_call(instance, "propose", lambda: core.propose(self.now_ms))
 
     def _gossip_arrive(self, event: GossipArrive) -> None:
         self._admit(self.instances[event.receiver], event.operation)

@@ -67,6 +67,47 @@ class ToyApplication:
         return hashlib.sha256(encode(block.header)).digest()
 
 
+class InlineRaftCore(RaftCore):
+    """A RaftCore whose Output.build and Output.validate are carried out at once by its
+    application (what a driver does, without the wait); the Outputs it returns hold their
+    results instead."""
+
+    def __init__(self, *arguments: object, **keywords: object) -> None:
+        super().__init__(*arguments, **keywords)  # type: ignore[arg-type]
+        application = arguments[4]
+        assert isinstance(application, ToyApplication)
+        self.application = application
+
+    def start(self, now_ms: int) -> Output:
+        return self.settle(super().start(now_ms), now_ms)
+
+    def tick(self, now_ms: int) -> Output:
+        return self.settle(super().tick(now_ms), now_ms)
+
+    def step(self, sender: str, message: consensus_pb2.ConsensusMessage, now_ms: int) -> Output:
+        return self.settle(super().step(sender, message, now_ms), now_ms)
+
+    def propose(self, now_ms: int) -> Output:
+        return self.settle(super().propose(now_ms), now_ms)
+
+    def propose_membership_change(self, voters: Sequence[str], now_ms: int) -> Output:
+        return self.settle(super().propose_membership_change(voters, now_ms), now_ms)
+
+    def settle(self, output: Output, now_ms: int) -> Output:
+        while output.build or output.validate:
+            builds, validations = output.build, output.validate
+            output.build, output.validate = [], []
+            for request in builds:
+                block = self.application.build_block(
+                    request.height, request.round_number, request.time_ms, request.proposer
+                )
+                output.extend(super().block_built(block, now_ms))
+            for validation in validations:
+                valid = self.application.validate_block(validation.block)
+                output.extend(super().block_validated(validation.block_hash, valid, now_ms))
+        return output
+
+
 def apply_records(disk: dict[str, bytes], records: Iterable[tuple[str, bytes]]) -> None:
     for name, data in records:
         if data:
@@ -80,7 +121,7 @@ class Node:
     node_id: str
     voters: tuple[str, ...]
     application: ToyApplication = field(default_factory=ToyApplication)
-    core: RaftCore | None = None
+    core: InlineRaftCore | None = None
     disk: dict[str, bytes] = field(default_factory=dict)
     committed: list[Commit] = field(default_factory=list)
     incarnation: int = 0
@@ -90,7 +131,7 @@ class Node:
         return [commit.height for commit in self.committed]
 
     @property
-    def live(self) -> RaftCore:
+    def live(self) -> InlineRaftCore:
         assert self.core is not None, f"{self.node_id} is down"
         return self.core
 
@@ -135,7 +176,7 @@ class Cluster:
         return node
 
     def _boot(self, node: Node) -> None:
-        node.core = RaftCore(
+        node.core = InlineRaftCore(
             CHAIN_ID,
             node.node_id,
             list(node.voters),
@@ -159,7 +200,7 @@ class Cluster:
         assert node.core is None
         self._boot(node)
 
-    def core(self, node_id: str) -> RaftCore:
+    def core(self, node_id: str) -> InlineRaftCore:
         return self.nodes[node_id].live
 
     def live_nodes(self) -> list[Node]:
@@ -252,7 +293,9 @@ class Cluster:
             self.now_ms = next_tick_ms
             next_tick_ms += TICK_MS
             for node in self.live_nodes():
-                output = node.live.tick(self.now_ms, transactions_waiting=self.transactions_waiting)
+                output = node.live.tick(self.now_ms)
+                if self.transactions_waiting:
+                    output.extend(node.live.propose(self.now_ms))
                 self.apply(node, output)
         return condition()
 

@@ -6,7 +6,14 @@ import json
 import random
 
 import pytest
-from raft_harness import CHAIN_ID, TIMEOUTS, KeyedSigner, ToyApplication, apply_records
+from raft_harness import (
+    CHAIN_ID,
+    TIMEOUTS,
+    InlineRaftCore,
+    KeyedSigner,
+    ToyApplication,
+    apply_records,
+)
 
 from causeway.consensus.raft import (
     APPEND_ENTRIES_MAX,
@@ -31,8 +38,8 @@ def make_core(
     last_committed_height: int = 0,
     application: ToyApplication | None = None,
     voters: list[str] | None = None,
-) -> RaftCore:
-    return RaftCore(
+) -> InlineRaftCore:
+    return InlineRaftCore(
         CHAIN_ID,
         node_id,
         voters if voters is not None else VOTERS,
@@ -290,12 +297,12 @@ def test_invalid_committed_block_is_an_invariant_violation() -> None:
         core.step("b", append(1, [], 2, 1, leader_commit=2), 20)
 
 
-def test_propose_block_only_on_the_leader_within_the_pipeline() -> None:
+def test_propose_builds_only_on_the_leader_within_the_pipeline() -> None:
     application = ToyApplication()
     core = make_core(application=application)
     core.start(0)
-    assert not core.propose_block(10)
-    assert not core.tick(10, transactions_waiting=True)
+    assert not core.propose(10)
+    assert not core.tick(10)
     deadline = core.next_deadline_ms()
     assert deadline is not None
     core.tick(deadline)
@@ -307,10 +314,10 @@ def test_propose_block_only_on_the_leader_within_the_pipeline() -> None:
         deadline,
     )
     assert core.role is RaftRole.LEADER
-    output = core.propose_block(deadline + 1)
+    output = core.propose(deadline + 1)
     assert application.built == [1]
     assert log_record_name(2) in dict(output.persist)
-    assert not core.propose_block(deadline + 2)  # one uncommitted block at a time
+    assert not core.propose(deadline + 2)  # one uncommitted block at a time
     assert application.built == [1]
     acknowledged = core.step(
         "b",
@@ -323,7 +330,7 @@ def test_propose_block_only_on_the_leader_within_the_pipeline() -> None:
     )
     assert [commit.height for commit in acknowledged.commits] == [1]
     assert core.commit_index == 2
-    core.tick(deadline + 4, transactions_waiting=True)
+    core.propose(deadline + 4)
     assert application.built == [1, 2]
 
 
@@ -410,7 +417,8 @@ def test_random_messages_never_raise() -> None:
                 )
             )
         core.step(sender, message, step)
-        core.tick(step, transactions_waiting=True)
+        core.tick(step)
+        core.propose(step)
 
 
 def test_configuration_errors() -> None:

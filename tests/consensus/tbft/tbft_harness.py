@@ -24,6 +24,7 @@ from causeway.consensus.tbft import (
 )
 from causeway.consensus.tbft.records import decode_state
 from causeway.consensus.v1 import consensus_pb2
+from causeway.errors import RequestError
 from causeway.types import DOMAIN_COMMIT, encode, sign_bytes
 from causeway.types.v1 import types_pb2
 
@@ -85,6 +86,68 @@ class ToyApplication:
 
     def block_hash(self, block: types_pb2.Block) -> bytes:
         return hashlib.sha256(encode(block.header)).digest()
+
+
+class InlineTbftCore(TbftCore):
+    """A TbftCore whose Output.build and Output.validate are carried out at once by its
+    application (what a driver does, without the wait); the Outputs it returns hold their
+    results instead. ``hold_validations`` keeps validations waiting in ``held`` (answer them
+    with ``answer``)."""
+
+    hold_validations = False
+
+    def __init__(self, *arguments: object, **keywords: object) -> None:
+        super().__init__(*arguments, **keywords)  # type: ignore[arg-type]
+        application = arguments[4]
+        assert isinstance(application, ToyApplication)
+        self.application = application
+        self.held: list[tuple[bytes, types_pb2.Block]] = []
+
+    def start(self, now_ms: int) -> Output:
+        return self.settle(super().start(now_ms), now_ms)
+
+    def tick(self, now_ms: int) -> Output:
+        return self.settle(super().tick(now_ms), now_ms)
+
+    def step(self, sender: str, message: consensus_pb2.ConsensusMessage, now_ms: int) -> Output:
+        return self.settle(super().step(sender, message, now_ms), now_ms)
+
+    def advance_to(self, height: int, now_ms: int) -> Output:
+        return self.settle(super().advance_to(height, now_ms), now_ms)
+
+    def answer(self, now_ms: int) -> Output:
+        output = Output()
+        held, self.held = self.held, []
+        for block_hash, block in held:
+            valid = self._validate(block)
+            output.extend(self.settle(super().block_validated(block_hash, valid, now_ms), now_ms))
+        return output
+
+    def _validate(self, block: types_pb2.Block) -> bool:
+        try:
+            return self.application.validate_block(block)
+        except RequestError:
+            return False
+
+    def settle(self, output: Output, now_ms: int) -> Output:
+        while output.build or output.validate:
+            builds, validations = output.build, output.validate
+            output.build, output.validate = [], []
+            for request in builds:
+                block = self.application.build_block(
+                    request.height, request.round_number, request.time_ms, request.proposer
+                )
+                output.extend(super().block_built(block, now_ms))
+            for validation in validations:
+                if self.hold_validations:
+                    self.held.append((validation.block_hash, validation.block))
+                    continue
+                valid = self._validate(validation.block)
+                output.extend(super().block_validated(validation.block_hash, valid, now_ms))
+        # One write per record name, its latest bytes (as the merged calls would leave it).
+        latest = dict(output.persist)
+        output.persist = list(latest.items())
+        return output
 
 
 def make_block(height: int, label: str) -> types_pb2.Block:
@@ -216,7 +279,7 @@ DropRule = Callable[[str, str, consensus_pb2.ConsensusMessage], bool]
 
 @dataclass
 class Node:
-    core: TbftCore
+    core: InlineTbftCore
     signer: HmacSigner
     application: ToyApplication
     commits: list[Commit] = field(default_factory=list)
@@ -270,7 +333,7 @@ class Network:
         if previous is not None:
             application.invalid_proposers = previous.application.invalid_proposers
         height = 1 if previous is None else len(previous.commits) + 1
-        core = TbftCore(
+        core = InlineTbftCore(
             CHAIN_ID,
             self.validators,
             signer,

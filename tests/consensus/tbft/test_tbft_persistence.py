@@ -10,6 +10,7 @@ from tbft_harness import (
     TIMEOUTS,
     HmacSigner,
     HmacVerifier,
+    InlineTbftCore,
     ToyApplication,
     hash_of,
     make_block,
@@ -54,7 +55,7 @@ def new_core(
     records: Mapping[str, bytes] | None = None, *, height: int = 1, me: str = "v4"
 ) -> tuple[TbftCore, HmacSigner]:
     signer = HmacSigner(me)
-    core = TbftCore(
+    core = InlineTbftCore(
         CHAIN_ID, FOUR, signer, HmacVerifier(), ToyApplication(), height, TIMEOUTS, records
     )
     return core, signer

@@ -12,6 +12,7 @@ from tbft_harness import (
     TIMEOUTS,
     HmacSigner,
     HmacVerifier,
+    InlineTbftCore,
     ToyApplication,
     certificate_power,
     hash_of,
@@ -21,7 +22,7 @@ from tbft_harness import (
     signed_proposal,
 )
 
-from causeway.consensus import Output
+from causeway.consensus import BuildBlock, Output, ValidateBlock
 from causeway.consensus.tbft import (
     NEXT_HEIGHT_MESSAGES_PER_VALIDATOR_MAX,
     ROUNDS_AHEAD_MAX,
@@ -50,7 +51,7 @@ def make_core(
     timeouts: TbftTimeouts = TIMEOUTS,
     application: ToyApplication | None = None,
 ) -> TbftCore:
-    return TbftCore(
+    return InlineTbftCore(
         CHAIN_ID,
         FOUR,
         HmacSigner(me),
@@ -510,3 +511,83 @@ def test_a_re_proposal_makes_holders_of_its_polka_send_it() -> None:
     # Once per round only.
     again = core.step("v3", signed_proposal("v3", 1, 2, B, valid_round=0), 0)
     assert votes_sent(again) == []
+
+
+def raw_core(me: str) -> TbftCore:
+    """A core whose Output.build and Output.validate this test answers by hand."""
+    return TbftCore(CHAIN_ID, FOUR, HmacSigner(me), HmacVerifier(), ToyApplication(), 1, TIMEOUTS)
+
+
+def test_the_proposer_asks_for_its_block_and_proposes_it_when_built() -> None:
+    core = raw_core("v1")
+    asked = core.start(25)
+    assert asked.send == []
+    assert asked.build == [BuildBlock(height=1, round_number=0, time_ms=25, proposer="v1")]
+    assert core.tick(30) == Output()  # asked once
+    block = ToyApplication().build_block(1, 0, 25, "v1")
+    output = core.block_built(block, 40)
+    kinds = [message.WhichOneof("body") for _, message in output.send]
+    assert kinds == ["proposal", "vote"]
+    assert output.send[0][1].proposal.block == block
+    assert output.send[1][1].vote.block_hash == hash_of(block)
+    assert output.validate == []  # its own block is not validated again
+    assert [name for name, _ in output.persist] == ["tbft/state"]
+
+
+def test_a_block_built_too_late_for_its_round_is_dropped() -> None:
+    core = raw_core("v1")
+    core.start(0)
+    # The propose timeout passes first: v1 prevotes nil and may no longer propose in round 0.
+    timed_out = core.tick(TIMEOUTS.propose_timeout_ms(0))
+    assert [vote.block_hash for vote in votes_sent(timed_out)] == [b""]
+    late = core.block_built(ToyApplication().build_block(1, 0, 0, "v1"), 2_000)
+    assert late.send == [] and late.persist == []
+    assert core.statistics["blocks_discarded"] == 1
+    # One of another height is dropped too.
+    assert core.block_built(ToyApplication().build_block(2, 0, 0, "v1"), 2_001) == Output()
+    assert core.statistics["blocks_discarded"] == 2
+
+
+def test_a_prevote_waits_for_the_verdict_on_the_proposed_block() -> None:
+    core = raw_core("v4")
+    core.start(0)
+    asked = feed(core, signed_proposal("v1", 1, 0, B))
+    assert votes_sent(asked) == []
+    assert asked.validate == [ValidateBlock(B, HASH_B)]
+    # Asked once, however often the rules look at the block meanwhile.
+    assert feed(core, prevote("v2", 1, 0, HASH_B)).validate == []
+    assert core.block_validated(HASH_C, True, 5) == Output()  # never asked for
+    answered = core.block_validated(HASH_B, True, 5)
+    assert [(v.type, v.block_hash) for v in votes_sent(answered)] == [(PREVOTE, HASH_B)]
+    assert core.block_validated(HASH_B, True, 6) == Output()  # answered already
+
+
+def test_an_invalid_verdict_gives_a_nil_prevote_and_no_decision() -> None:
+    core = raw_core("v4")
+    core.start(0)
+    feed(core, signed_proposal("v1", 1, 0, B))
+    refused = core.block_validated(HASH_B, False, 5)
+    assert [(v.type, v.block_hash) for v in votes_sent(refused)] == [(PREVOTE, b"")]
+    assert core.statistics["invalid_blocks"] == 1
+    # Precommits of the others for B decide nothing here: this node holds B invalid.
+    decided = feed(core, *(precommit(v, 1, 0, HASH_B) for v in ("v1", "v2", "v3")))
+    assert decided.commits == []
+
+
+def test_a_node_locked_elsewhere_prevotes_nil_without_validating() -> None:
+    core = raw_core("v4")
+    core.start(0)
+    feed(core, signed_proposal("v1", 1, 0, B))
+    core.block_validated(HASH_B, True, 1)
+    feed(core, *(prevote(v, 1, 0, HASH_B) for v in ("v1", "v2", "v3")))
+    assert core.locked_block_hash == HASH_B
+    # Two validators are in round 1 already: more than a third, so v4 skips there too.
+    feed(core, prevote("v1", 1, 1, b""), prevote("v2", 1, 1, b""))
+    assert (core.round, core.current_step) == (1, TbftStep.PROPOSE)
+    output = feed(core, signed_proposal(core.proposer(1, 1), 1, 1, C))
+    assert output.validate == []
+    # (with v1's and v2's nil prevotes, a nil polka: the nil precommit follows)
+    assert [(v.type, v.block_hash) for v in votes_sent(output)] == [
+        (PREVOTE, b""),
+        (PRECOMMIT, b""),
+    ]

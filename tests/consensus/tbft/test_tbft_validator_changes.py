@@ -9,6 +9,7 @@ from tbft_harness import (
     CHAIN_ID,
     HmacSigner,
     HmacVerifier,
+    InlineTbftCore,
     Network,
     ToyApplication,
     certificate_power,
@@ -97,7 +98,7 @@ def test_a_validator_that_gains_the_power_to_block_quorum_is_needed_from_its_hei
 
 
 def test_votes_of_a_future_validator_for_the_next_height_are_kept_not_dropped() -> None:
-    core = TbftCore(
+    core = InlineTbftCore(
         CHAIN_ID,
         FIRST,
         HmacSigner("v1"),
@@ -119,7 +120,7 @@ def test_votes_of_a_future_validator_for_the_next_height_are_kept_not_dropped() 
 
 
 def test_a_removed_validator_follows_as_an_observer_and_never_signs() -> None:
-    core = TbftCore(
+    core = InlineTbftCore(
         CHAIN_ID,
         FIRST,
         HmacSigner("v4"),

@@ -14,9 +14,15 @@ record whose name starts with ``raft/`` back as ``records`` to restore.
 Log indexes and block heights: a block entry carries its height in its header, membership-change
 entries consume no height, and heights are contiguous from 1 along the log. ``Commit`` is emitted
 once per block in height order for heights above ``last_committed_height`` (what the runtime has
-already applied), after ``Application.validate_block`` accepted it; a committed block it refuses
-is an ``InvariantError``. Several blocks may be validated and committed in one Output before the
-driver applies any of them, so ``validate_block`` must not rely on the previous one being applied.
+already applied), after the driver validated it: the core asks for one committed block at a time
+(``Output.validate``) and emits its Commit when ``block_validated`` says it is valid, in the same
+Output as the request for the next one, so that the driver validates each block on the state its
+parent left. A committed block the application refuses is an ``InvariantError``.
+
+Blocks are built beside the core (etcd's raft: the application proposes): ``propose`` asks, when
+this node leads and its pipeline allows, for the next block (``Output.build``); ``block_built``
+appends it if it still fits. No block is asked for while a committed block awaits validation, so
+the driver builds on the state that every committed block has left.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ import random as random_module
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 
-from causeway.consensus.core import Application, Commit, Output, Signer
+from causeway.consensus.core import BlockHasher, BuildBlock, Commit, Output, Signer, ValidateBlock
 from causeway.consensus.raft.log import (
     ENTRY_BYTES_MAX,
     TERM_MAX,
@@ -123,7 +129,7 @@ class RaftCore:
             For a node joining a running chain: the chain's current voters (without itself); it
             becomes a voter when the entry adding it reaches its log.
         signer: signs the CommitVote of every block this node commits.
-        application: builds (leader), validates (at commit) and hashes blocks.
+        hasher: hashes blocks (building and validating them are Outputs).
         random: seeded; the only source of the election timeouts.
         timeouts: election and heartbeat timing.
         records: every persisted ``raft/`` record (None or empty for a new node).
@@ -141,7 +147,7 @@ class RaftCore:
         node_id: str,
         voters: Sequence[str],
         signer: Signer,
-        application: Application,
+        hasher: BlockHasher,
         random: random_module.Random,
         timeouts: RaftTimeouts | None = None,
         records: Mapping[str, bytes] | None = None,
@@ -171,7 +177,7 @@ class RaftCore:
         self.chain_id = chain_id
         self.node_id = node_id
         self._signer = signer
-        self._application = application
+        self._hasher = hasher
         self._random = random
         self._timeouts = timeouts if timeouts is not None else RaftTimeouts()
         self._pipeline_blocks_max = pipeline_blocks_max
@@ -206,6 +212,10 @@ class RaftCore:
         self._sent_at_ms: dict[str, int] = {}
         self._resend_ms = max(self._timeouts.heartbeat_ms, self._timeouts.election_min_ms // 2)
         self._leader_since_ms = 0
+        # The height asked for by Output.build and not yet handed back (leader only).
+        self._building: int | None = None
+        # (log index, height, block, hash) of the committed block handed out for validation.
+        self._validating: tuple[int, int, types_pb2.Block, bytes] | None = None
 
         self._statistics = RaftStatistics()
         self._out = Output()
@@ -242,6 +252,12 @@ class RaftCore:
     def committed_height(self) -> int:
         """The last height emitted as a Commit (or applied before this core started)."""
         return self._applied_height
+
+    @property
+    def commits_pending(self) -> int:
+        """Blocks committed in the log whose Commit is not emitted yet (being validated, or
+        waiting their turn): what a driver behind with its writes has still to take."""
+        return self._log.height_at(self._commit_index) - self._applied_height
 
     @property
     def voters(self) -> tuple[str, ...]:
@@ -283,15 +299,13 @@ class RaftCore:
         self._start(now_ms)
         return self._finish()
 
-    def tick(self, now_ms: int, transactions_waiting: bool = False) -> Output:
-        """Timeouts; with transactions_waiting a leader builds a block if its pipeline allows."""
+    def tick(self, now_ms: int) -> Output:
+        """Timeouts: heartbeats (leader), elections (follower, candidate)."""
         self._begin()
         self._start(now_ms)
         if self._role is RaftRole.LEADER:
             if self._heartbeat_deadline_ms is not None and now_ms >= self._heartbeat_deadline_ms:
                 self._heartbeat(now_ms)
-            if transactions_waiting:
-                self._propose_block(now_ms)
         elif (
             self.is_voter
             and self._election_deadline_ms is not None
@@ -300,37 +314,65 @@ class RaftCore:
             self._become_candidate(now_ms)
         return self._finish()
 
-    def propose_block(self, now_ms: int) -> Output:
-        """Builds the next block now if this node leads and its pipeline allows; else nothing."""
+    def propose(self, now_ms: int) -> Output:
+        """Transactions wait: asks for the next block (Output.build) if this node leads, is a
+        voter, its pipeline allows one more block, every committed block has been emitted and
+        no block is being built already; else nothing."""
         self._begin()
         self._start(now_ms)
-        self._propose_block(now_ms)
+        height = self._height_to_build()
+        if height is not None and self._building is None:
+            self._building = height
+            self._out.build.append(BuildBlock(height, self._term, now_ms, self.node_id))
         return self._finish()
 
-    def height_to_build(self) -> int | None:
-        """The height this node would build now: it leads, is a voter and its pipeline allows
-        one more block; None otherwise. Reads only; for a runtime that builds blocks itself."""
+    def block_built(self, block: types_pb2.Block, now_ms: int) -> Output:
+        """Appends the block asked for by Output.build. A block that no longer fits, because
+        this node stopped leading or its log moved on meanwhile, is dropped: nothing changes and
+        the output is empty (`statistics.blocks_discarded` counts it). Its transactions are
+        still pending and go into a later block."""
+        self._begin()
+        self._start(now_ms)
+        building, self._building = self._building, None
+        height = block.header.height
+        if building != height or self._height_to_build() != height:
+            self._statistics.blocks_discarded += 1
+            return self._finish()
+        self._append_block(block, now_ms)
+        return self._finish()
+
+    def block_validated(self, block_hash: bytes, valid: bool, now_ms: int) -> Output:
+        """The verdict on the committed block handed out by Output.validate: its Commit, and the
+        request for the next committed block. A refused committed block is an InvariantError
+        (the chain cannot go on past it here)."""
+        self._begin()
+        self._start(now_ms)
+        validating = self._validating
+        if validating is None or validating[3] != block_hash:
+            return self._finish()  # answered already, or of a previous life of the driver
+        index, height, block, _ = validating
+        if not valid:
+            entry = self._log.entry(index)
+            raise InvariantError(
+                f"the application refuses the committed block at height {height} "
+                f"(log index {index}, term {entry.term})"
+            )
+        self._validating = None
+        self._emit_commit(index, height, block, block_hash)
+        self._applied_index = index
+        self._advance_applied()
+        return self._finish()
+
+    def _height_to_build(self) -> int | None:
         if self._role is not RaftRole.LEADER or not self.is_voter:
+            return None
+        if self._validating is not None or self._applied_index < self._commit_index:
+            # A committed block is not emitted yet: the next one is built on its state.
             return None
         last_height = self._log.height_at(self._log.last_index)
         if last_height - self._log.height_at(self._commit_index) >= self._pipeline_blocks_max:
             return None
         return last_height + 1
-
-    def propose_built_block(self, block: types_pb2.Block, now_ms: int) -> Output:
-        """Appends a block built outside the core (by `Application.build_block` for the height
-        `height_to_build` gave), so that a runtime can keep calling the core for messages and
-        heartbeats while a large block executes. A block that no longer fits, because this node
-        stopped leading or its log moved on meanwhile, is dropped: nothing changes and the
-        output is empty (`statistics.blocks_discarded` counts it). Its transactions are still
-        pending and go into a later block."""
-        self._begin()
-        self._start(now_ms)
-        if self.height_to_build() != block.header.height:
-            self._statistics.blocks_discarded += 1
-            return self._finish()
-        self._append_block(block, now_ms)
-        return self._finish()
 
     def propose_membership_change(self, voters: Sequence[str], now_ms: int) -> Output:
         """Appends a change to the whole voter set `voters` (one voter added or removed).
@@ -494,6 +536,7 @@ class RaftCore:
             self._reset_election_timer(now_ms)
         self._role = RaftRole.FOLLOWER
         self._leader = leader
+        self._building = None
         self._votes = set()
         self._next_index = {}
         self._match_index = {}
@@ -530,6 +573,7 @@ class RaftCore:
     def _become_leader(self, now_ms: int) -> None:
         self._role = RaftRole.LEADER
         self._leader = self.node_id
+        self._building = None
         self._votes = set()
         self._leader_since_ms = now_ms
         self._statistics.elections_won += 1
@@ -595,21 +639,6 @@ class RaftCore:
         if entry.is_membership_change:
             self._members |= set(entry.voters)
             self._sync_peers(now_ms)
-
-    def _propose_block(self, now_ms: int) -> None:
-        # Blocks committed in this very call are not yet applied by the driver: building on
-        # them must wait for the next call.
-        if self._out.commits:
-            return
-        height = self.height_to_build()
-        if height is None:
-            return
-        block = self._application.build_block(height, self._term, now_ms, self.node_id)
-        if block.header.height != height:
-            raise InvariantError(
-                f"the application built height {block.header.height} when asked for {height}"
-            )
-        self._append_block(block, now_ms)
 
     def _append_block(self, block: types_pb2.Block, now_ms: int) -> None:
         height = block.header.height
@@ -687,12 +716,7 @@ class RaftCore:
 
     def _commit_to(self, index: int, now_ms: int) -> None:
         self._commit_index = index
-        while self._applied_index < self._commit_index:
-            self._applied_index += 1
-            entry = self._log.entry(self._applied_index)
-            if entry.is_membership_change or entry.block_height <= self._applied_height:
-                continue
-            self._emit_commit(entry)
+        self._advance_applied()
         if (
             self._role is RaftRole.LEADER
             and not self.is_voter
@@ -703,21 +727,31 @@ class RaftCore:
             self._broadcast_append(now_ms, heartbeat=True)
             self._become_follower(self._term, None, now_ms)
 
-    def _emit_commit(self, entry: LogEntry) -> None:
-        height = entry.block_height
-        if height != self._applied_height + 1:
-            raise InvariantError(f"raft would commit height {height} after {self._applied_height}")
-        try:
-            block = decode(types_pb2.Block, entry.message.data, bytes_max=ENTRY_BYTES_MAX)
-        except CausewayError as error:
-            raise InvariantError(f"committed entry {entry.index}: {error.message}") from None
-        if not self._application.validate_block(block):
-            raise InvariantError(
-                f"the application refuses the committed block at height {height} "
-                f"(log index {entry.index}, term {entry.term})"
-            )
-        block_hash = self._application.block_hash(block)
-        round_number = entry.term & 0xFFFFFFFF
+    def _advance_applied(self) -> None:
+        """Walks the committed entries not yet emitted: skips membership changes and blocks
+        already applied, and hands the next block out for validation (one at a time)."""
+        while self._validating is None and self._applied_index < self._commit_index:
+            entry = self._log.entry(self._applied_index + 1)
+            if entry.is_membership_change or entry.block_height <= self._applied_height:
+                self._applied_index = entry.index
+                continue
+            height = entry.block_height
+            if height != self._applied_height + 1:
+                raise InvariantError(
+                    f"raft would commit height {height} after {self._applied_height}"
+                )
+            try:
+                block = decode(types_pb2.Block, entry.message.data, bytes_max=ENTRY_BYTES_MAX)
+            except CausewayError as error:
+                raise InvariantError(f"committed entry {entry.index}: {error.message}") from None
+            block_hash = self._hasher.block_hash(block)
+            self._validating = (entry.index, height, block, block_hash)
+            self._out.validate.append(ValidateBlock(block, block_hash))
+
+    def _emit_commit(
+        self, index: int, height: int, block: types_pb2.Block, block_hash: bytes
+    ) -> None:
+        round_number = self._log.entry(index).term & 0xFFFFFFFF
         vote = types_pb2.CommitVote(height=height, round=round_number, block_hash=block_hash)
         signature = self._signer.sign(sign_bytes(DOMAIN_COMMIT, self.chain_id, encode(vote)))
         certificate = types_pb2.CommitCertificate(

@@ -34,7 +34,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from causeway.consensus.core import Application, Commit, Output, Signer, Verifier
+from causeway.consensus.core import (
+    BlockHasher,
+    BuildBlock,
+    Commit,
+    Output,
+    Signer,
+    ValidateBlock,
+    Verifier,
+)
 from causeway.consensus.tbft.documents import proposal_sign_bytes, vote_sign_bytes
 from causeway.consensus.tbft.proposer import ProposerSelection
 from causeway.consensus.tbft.records import (
@@ -90,6 +98,8 @@ STATISTICS_NAMES = (
     "buffered_next_height",
     "evidence",
     "invalid_blocks",
+    "validations_requested",
+    "blocks_discarded",
     "signed",
     "resent_identical",
     "sign_refused",
@@ -233,7 +243,7 @@ class TbftCore:
         validators: ValidatorPairs,
         signer: Signer,
         verifier: Verifier,
-        application: Application,
+        hasher: BlockHasher,
         height: int,
         timeouts: TbftTimeouts | None = None,
         restored: Mapping[str, bytes] | None = None,
@@ -259,7 +269,7 @@ class TbftCore:
         self._total_power = self._epoch.total
         self._signer = signer
         self._verifier = verifier
-        self._application = application
+        self._hasher = hasher
         self._timeouts = timeouts if timeouts is not None else TbftTimeouts()
         self._unsafe_disable_locking = unsafe_disable_locking_for_tests
         self._me = signer.validator_id
@@ -277,6 +287,10 @@ class TbftCore:
         self._rounds: dict[int, _RoundState] = {}
         self._blocks: dict[bytes, types_pb2.Block] = {}
         self._validity: dict[bytes, bool] = {}
+        # Blocks handed out for validation (Output.validate) and not yet answered.
+        self._validating: set[bytes] = set()
+        # (height, round) of the block asked for (Output.build) and not yet handed back.
+        self._building: tuple[int, int] | None = None
         self._latest_round: dict[str, int] = {}
         self._commit_rounds: list[int] = []
         self._timers: list[tuple[int, int, int, int]] = []
@@ -312,7 +326,7 @@ class TbftCore:
         validators: ValidatorPairs,
         signer: Signer,
         verifier: Verifier,
-        application: Application,
+        hasher: BlockHasher,
         height: int,
         timeouts: TbftTimeouts | None = None,
         *,
@@ -325,7 +339,7 @@ class TbftCore:
             validators,
             signer,
             verifier,
-            application,
+            hasher,
             height,
             timeouts,
             records,
@@ -462,6 +476,51 @@ class TbftCore:
         self._flush(output)
         return output
 
+    def propose(self, now_ms: int) -> Output:
+        """tbft proposes on its own schedule (the proposer of each round): nothing to do."""
+        del now_ms
+        return Output()
+
+    def block_built(self, block: types_pb2.Block, now_ms: int) -> Output:
+        """The block asked for by Output.build: proposed now if this validator is still the
+        proposer of that height and round, has proposed nothing there and may sign; otherwise
+        dropped (``statistics["blocks_discarded"]``)."""
+        output = Output()
+        building, self._building = self._building, None
+        height, round_number = self._height, self._round
+        signed_step = (height, round_number, int(TbftStep.PROPOSE))
+        if (
+            not self._started
+            or building != (height, round_number)
+            or block.header.height != height
+            or self._step != TbftStep.PROPOSE
+            or self._round_state(round_number).proposal is not None
+            or not self._may_sign(signed_step)
+        ):
+            self.statistics["blocks_discarded"] += 1
+            return output
+        block_hash = self._hasher.block_hash(block)
+        self._blocks[block_hash] = block
+        # Built by our own executor: checking it again would only repeat the work.
+        self._validity[block_hash] = True
+        self._sign_proposal(block, block_hash, 0, output)
+        self._evaluate(now_ms, output)
+        self._flush(output)
+        return output
+
+    def block_validated(self, block_hash: bytes, valid: bool, now_ms: int) -> Output:
+        """The verdict on a block asked for by Output.validate; the rules waiting for it go on."""
+        output = Output()
+        if block_hash not in self._validating:
+            return output  # of an earlier height, or answered already
+        self._validating.discard(block_hash)
+        self._validity[block_hash] = valid
+        if not valid:
+            self.statistics["invalid_blocks"] += 1
+        self._evaluate(now_ms, output)
+        self._flush(output)
+        return output
+
     # ---------------------------------------------------------------- heights and rounds
 
     def _enter_height(self, height: int, now_ms: int, output: Output) -> None:
@@ -475,6 +534,8 @@ class TbftCore:
         self._rounds = {}
         self._blocks = {}
         self._validity = {}
+        self._validating = set()
+        self._building = None
         self._latest_round = {}
         self._commit_rounds = []
         self._timers = []
@@ -516,7 +577,7 @@ class TbftCore:
         self._pending_restore = None
         lock, self._restored_lock = self._restored_lock, PersistedLock(blocks=(), polka=())
         for block in lock.blocks:
-            block_hash = self._application.block_hash(block)
+            block_hash = self._hasher.block_hash(block)
             self._blocks[block_hash] = block
             self._validity[block_hash] = True
         self._locked_round = pending.locked_round
@@ -611,7 +672,7 @@ class TbftCore:
             and not state.polka_handled
             and state.proposal is not None
             and is_quorum(state.prevotes.power_for(state.proposal_hash), total)
-            and self._is_valid(state.proposal_hash)
+            and self._validity_of(state.proposal_hash, output) is True
         ):  # line 36
             state.polka_handled = True
             if self._step == TbftStep.PREVOTE:
@@ -640,18 +701,21 @@ class TbftCore:
         block_hash = state.proposal_hash
         valid_round = proposal.valid_round_plus_one - 1
         if valid_round == -1:  # line 22
-            accept = self._is_valid(block_hash) and (
-                self._locked_round == -1 or self._locked_hash == block_hash
-            )
+            lock_allows = self._locked_round == -1 or self._locked_hash == block_hash
         else:  # line 28: needs a polka for the block in valid_round
             earlier = self._rounds.get(valid_round)
             if earlier is None or not is_quorum(
                 earlier.prevotes.proof_power_for(block_hash), self._total_power
             ):
                 return False
-            accept = self._is_valid(block_hash) and (
-                self._locked_round <= valid_round or self._locked_hash == block_hash
-            )
+            lock_allows = self._locked_round <= valid_round or self._locked_hash == block_hash
+        accept = False
+        if lock_allows:
+            # (A block the lock refuses gets a nil prevote without being executed.)
+            valid = self._validity_of(block_hash, output)
+            if valid is None:
+                return False  # wait for the verdict (or the propose timeout)
+            accept = valid
         self._vote(PREVOTE, block_hash if accept else b"", output)
         self._step = TbftStep.PREVOTE
         return True
@@ -664,7 +728,7 @@ class TbftCore:
                 block_hash is None
                 or state.proposal is None
                 or state.proposal_hash != block_hash
-                or not self._is_valid(block_hash)
+                or self._validity_of(block_hash, output) is not True
             ):
                 continue
             self._decide(round_number, state, now_ms, output)
@@ -709,19 +773,22 @@ class TbftCore:
                 return round_number
         return -1
 
-    def _is_valid(self, block_hash: bytes) -> bool:
+    def _validity_of(self, block_hash: bytes, output: Output) -> bool | None:
+        """Whether a known block is valid; None while the verdict is awaited (the first time,
+        the block goes out for validation in `output`)."""
         known = self._validity.get(block_hash)
         if known is not None:
             return known
         block = self._blocks[block_hash]
-        try:
-            valid = block.header.height == self._height and self._application.validate_block(block)
-        except RequestError:
-            valid = False
-        if not valid:
+        if block.header.height != self._height:
             self.statistics["invalid_blocks"] += 1
-        self._validity[block_hash] = valid
-        return valid
+            self._validity[block_hash] = False
+            return False
+        if block_hash not in self._validating:
+            self._validating.add(block_hash)
+            self.statistics["validations_requested"] += 1
+            output.validate.append(ValidateBlock(block, block_hash))
+        return None
 
     def _epoch_at(self, height: int) -> _ValidatorEpoch | None:
         """The validator set of a height near the current one; None for other heights, or when
@@ -804,37 +871,48 @@ class TbftCore:
                 return
             message = stored
             self.statistics["resent_identical"] += 1
+        elif self._valid_hash:
+            block_hash = self._valid_hash
+            self._sign_proposal(self._blocks[block_hash], block_hash, self._valid_round + 1, output)
+            return
         else:
-            if self._valid_hash:
-                block = self._blocks[self._valid_hash]
-                block_hash = self._valid_hash
-                valid_round_plus_one = self._valid_round + 1
-            else:
-                block = self._application.build_block(height, round_number, now_ms, self._me)
-                block_hash = self._application.block_hash(block)
-                valid_round_plus_one = 0
-                self._blocks[block_hash] = block
-                # Built by our own executor: checking it again would only repeat the work.
-                self._validity[block_hash] = True
-            signature = self._signer.sign(
-                proposal_sign_bytes(
-                    self._chain_id, height, round_number, valid_round_plus_one, block_hash
-                )
-            )
-            message = consensus_pb2.ConsensusMessage(
-                proposal=consensus_pb2.Proposal(
-                    height=height,
-                    round=round_number,
-                    valid_round_plus_one=valid_round_plus_one,
-                    block=block,
-                    proposer=self._me,
-                    signature=signature,
-                )
-            )
-            self._record_signed(signed_step, message)
+            # Built beside the core; proposed when it comes back (block_built), unless the
+            # round has moved on by then (the propose timeout is armed meanwhile).
+            if self._building != (height, round_number):
+                self._building = (height, round_number)
+                output.build.append(BuildBlock(height, round_number, now_ms, self._me))
+            return
         self._register_own(message)
         output.send.append((None, message))
         self._send_proof_of_lock(state, output)
+
+    def _sign_proposal(
+        self,
+        block: types_pb2.Block,
+        block_hash: bytes,
+        valid_round_plus_one: int,
+        output: Output,
+    ) -> None:
+        height, round_number = self._height, self._round
+        signature = self._signer.sign(
+            proposal_sign_bytes(
+                self._chain_id, height, round_number, valid_round_plus_one, block_hash
+            )
+        )
+        message = consensus_pb2.ConsensusMessage(
+            proposal=consensus_pb2.Proposal(
+                height=height,
+                round=round_number,
+                valid_round_plus_one=valid_round_plus_one,
+                block=block,
+                proposer=self._me,
+                signature=signature,
+            )
+        )
+        self._record_signed((height, round_number, int(TbftStep.PROPOSE)), message)
+        self._register_own(message)
+        output.send.append((None, message))
+        self._send_proof_of_lock(self._round_state(round_number), output)
 
     def _stored_proposal(self, signed_step: _SignedStep) -> consensus_pb2.ConsensusMessage | None:
         for message in self._signed_messages:
@@ -885,7 +963,7 @@ class TbftCore:
             proposal = message.proposal
             state = self._round_state(proposal.round)
             if state.proposal is None:
-                block_hash = self._application.block_hash(proposal.block)
+                block_hash = self._hasher.block_hash(proposal.block)
                 self._blocks.setdefault(block_hash, proposal.block)
                 self._validity.setdefault(block_hash, True)
                 self._store_proposal(state, message, block_hash)
@@ -1088,7 +1166,7 @@ class TbftCore:
 
     def _proposal_block_hash(self, proposal: consensus_pb2.Proposal) -> bytes | None:
         try:
-            block_hash = self._application.block_hash(proposal.block)
+            block_hash = self._hasher.block_hash(proposal.block)
         except RequestError:
             block_hash = b""
         if not block_hash or len(block_hash) > HASH_BYTES_MAX:
