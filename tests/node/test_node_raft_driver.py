@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 
 import pytest
 
-from causeway.consensus import Commit, Output
+from causeway.consensus import Commit
+from causeway.consensus.engines import RaftEngine
 from causeway.consensus.raft import RaftCore, RaftRole, RaftTimeouts
 from causeway.consensus.v1 import consensus_pb2
 from causeway.errors import InvariantError
@@ -146,7 +147,7 @@ class Harness:
             CHAIN_ID, "a", ["a", "b", "c"], Signer(), self.application, random.Random(1), TIMEOUTS
         )
         self.driver = ConsensusDriver(
-            core=self.core,
+            engine=RaftEngine(self.core, None),
             store=self.store,  # type: ignore[arg-type]
             transport=self.transport,
             application=self.application,
@@ -384,47 +385,6 @@ async def test_a_new_leader_followed_is_reported_once_per_change() -> None:
         assert followed == ["b", "c"]
     finally:
         await harness.stop()
-
-
-class FakeLeaderCore:
-    """What _follow_governed_voters uses of a raft leader; records each change proposed."""
-
-    def __init__(self, voters: tuple[str, ...]) -> None:
-        self.role = RaftRole.LEADER
-        self.voters = voters
-        self.membership_change_pending = False
-        self.proposed: list[tuple[str, ...]] = []
-
-    def propose_membership_change(self, voters: Sequence[str], now_ms: int) -> Output:
-        self.proposed.append(tuple(voters))
-        self.voters = tuple(voters)
-        return Output()
-
-
-def test_the_voters_follow_the_governed_set_one_change_at_a_time() -> None:
-    """Two or more governed changes the log has not followed yet are caught up with one voter
-    added or removed per proposal (raft refuses anything else), additions first."""
-    governed = ["a", "d", "e"]
-    driver = ConsensusDriver(
-        core=FakeLeaderCore(("a", "b", "c")),  # type: ignore[arg-type]
-        store=Store(),  # type: ignore[arg-type]
-        transport=Transport(),
-        application=Application(make_block_for_driver),
-        apply_commit=lambda commit: asyncio.sleep(0),
-        transactions_waiting=lambda: False,
-        on_evidence=lambda evidence: None,
-        governed_voters=lambda: governed,
-    )
-    core = driver.core
-    assert isinstance(core, FakeLeaderCore)
-    for _ in range(6):
-        driver._follow_governed_voters(core, 0)  # type: ignore[arg-type]
-    assert core.proposed == [
-        ("a", "b", "c", "d"),
-        ("a", "b", "c", "d", "e"),
-        ("a", "c", "d", "e"),
-        ("a", "d", "e"),
-    ]
 
 
 async def test_a_committed_block_is_validated_on_its_parents_written_state() -> None:

@@ -1,5 +1,6 @@
-"""The raft-specific transaction flow of a node: peers' batches are admitted beside their
-streams, a leader keeps its clients' transactions, and forwards them when it stops leading."""
+"""The raft transaction flow of a node: peers' batches are admitted beside their streams, a
+leader keeps its clients' transactions (the engine's route), and forwards them when it stops
+leading."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from causeway.consensus.engines import TransactionRoute
 from causeway.mempool import Mempool, MempoolLimits
 from causeway.node import runtime
 from causeway.node.runtime import PEER_ADMISSIONS_QUEUED_MAX, Node
@@ -33,11 +35,15 @@ class Network:
         self.recipients.append(to)
 
 
-def bare_node(consensus: str, role: str | None) -> Any:
-    """A Node with only what the methods under test use."""
+def bare_node(consensus: str, role: str | None, route: TransactionRoute | None = None) -> Any:
+    """A Node with only what the methods under test use; its engine routes transactions by
+    `route` (else as raft does for `role`, with no leader known)."""
     node: Any = object.__new__(Node)
     node.consensus = consensus
-    node.driver = None if role is None else SimpleNamespace(role=role)
+    if route is None:
+        route = TransactionRoute(gossip=role != "leader")
+    engine = SimpleNamespace(route=lambda: route)
+    node.driver = None if role is None else SimpleNamespace(role=role, engine=engine)
     node.network = Network()
     node._stopping = asyncio.Event()
     node._background = set()
@@ -90,25 +96,21 @@ async def test_peers_batches_are_admitted_beside_the_stream_up_to_a_bound() -> N
     assert node._peer_admissions_queued == 0
 
 
-def test_a_raft_follower_sends_its_clients_transactions_to_the_leader_only() -> None:
-    follower = bare_node("raft", "follower")
-    follower.config = SimpleNamespace(member_id="org1/node1")
-    follower.driver.core = SimpleNamespace(leader="org2/node2")
+def test_a_node_sends_its_clients_transactions_where_its_engine_routes_them() -> None:
+    follower = bare_node("raft", "follower", TransactionRoute(gossip=True, to="org2/node2"))
     assert follower._raft_leader() == "org2/node2"
-    follower.driver.core = SimpleNamespace(leader=None)  # during an election: everyone
-    assert follower._raft_leader() is None
-    follower.driver.core = SimpleNamespace(leader="org1/node1")
-    assert follower._raft_leader() is None
-    tbft = bare_node("tbft", "validator")
-    tbft.config = SimpleNamespace(member_id="org1/node1")
-    tbft.driver.core = SimpleNamespace(leader="org2/node2")
-    assert tbft._raft_leader() is None
+    assert not follower._raft_leading()
+    everyone = bare_node("raft", "follower", TransactionRoute(gossip=True))
+    assert everyone._raft_leader() is None
+    assert not everyone._raft_leading()
+    keeper = bare_node("raft", "leader", TransactionRoute(gossip=False))
+    assert keeper._raft_leading()
+    assert not bare_node("raft", None)._raft_leading()  # no engine yet
 
 
 async def test_a_follower_admits_a_client_batch_and_forwards_it_to_the_leader() -> None:
-    node = bare_node("raft", "follower")
+    node = bare_node("raft", "follower", TransactionRoute(gossip=True, to="org3/node3"))
     node.config = SimpleNamespace(member_id="org1/node1", admission_batch_max=10)
-    node.driver.core = SimpleNamespace(leader="org3/node3")
     node.metrics = SimpleNamespace(mempool_transactions=SimpleNamespace(set=lambda value: None))
     node._admit = lambda items, now_ms: [pending(7)]
     (response,) = await node._submit_many([pending(7).transaction], False, 0)
@@ -127,13 +129,6 @@ async def test_a_follower_forwards_what_it_holds_to_a_new_leader_only() -> None:
     assert [[t.body for t in batch] for batch in node.network.gossiped] == [
         [pending(index).transaction.body for index in range(3)]
     ]
-
-
-def test_a_raft_leader_keeps_its_clients_transactions() -> None:
-    assert bare_node("raft", "leader")._raft_leading()
-    assert not bare_node("raft", "follower")._raft_leading()
-    assert not bare_node("raft", None)._raft_leading()
-    assert not bare_node("tbft", "validator")._raft_leading()
 
 
 async def test_a_leader_that_stops_leading_forwards_what_it_holds(

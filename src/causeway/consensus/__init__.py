@@ -1,6 +1,5 @@
 """Consensus engines: pure state machines driven by the node runtime or the simulator."""
 
-from causeway.consensus.actions import Action, ProposeBlock
 from causeway.consensus.core import (
     Application,
     BlockHasher,
@@ -23,7 +22,6 @@ from causeway.consensus.ordering import (
 )
 
 __all__ = [
-    "Action",
     "Application",
     "ApplicationStep",
     "ApplyCommit",
@@ -33,7 +31,6 @@ __all__ = [
     "ConsensusCore",
     "Output",
     "Persist",
-    "ProposeBlock",
     "ReportEvidence",
     "Send",
     "Signer",

@@ -37,8 +37,16 @@ from causeway.consensus import (
     Send,
     ordered_steps,
 )
-from causeway.consensus.raft import RaftCore, RaftRole
-from causeway.consensus.tbft import TbftCore, TbftStep
+from causeway.consensus.engines import (
+    COMMITS_BEHIND_MAX,
+    HELD_MESSAGES_MAX,
+    Engine,
+    EngineContext,
+    EngineKind,
+    RaftKind,
+    SoloKind,
+    TbftKind,
+)
 from causeway.consensus.v1 import consensus_pb2
 from causeway.crypto import PrivateKey, PublicKey, load_public_key
 from causeway.errors import ConfigurationError, CryptoError, InvariantError
@@ -56,14 +64,9 @@ IDLE_BLOCK_INTERVAL_MS = 5_000
 # Messages from peers waiting for the core; beyond this new ones are dropped (and counted): the
 # cores resend what matters.
 INBOX_MESSAGES_MAX = 10_000
-# Raft: committed blocks waiting to be validated and written. At this many the driver holds
-# back AppendEntries that bring new entries (a replica that executes slower than the leader
-# commits stops taking blocks instead of queueing them without end) but goes on handling every
-# other message, heartbeats included, so that nobody starts an election meanwhile. The blocks
-# waiting never exceed it by more than one AppendEntries' worth of entries.
-RAFT_COMMITS_PENDING_MAX = 8
-# Raft: AppendEntries held back so; beyond this the oldest is dropped (the leader resends).
-RAFT_APPENDS_HELD_MAX = 64
+# The bounds of consensus.engines, under the names the driver's tests know.
+RAFT_COMMITS_PENDING_MAX = COMMITS_BEHIND_MAX
+RAFT_APPENDS_HELD_MAX = HELD_MESSAGES_MAX
 # Raft: waits of TICK_MS added before a tick that follows a stall of the event loop.
 RAFT_STALL_WAITS_MAX = 3
 
@@ -124,55 +127,50 @@ class ValidatorVerifier:
         self._loaded = loaded
 
 
-def record_prefix(consensus: str) -> str:
-    return f"{consensus}/"
+def engine_kind(consensus: str, settings: ConsensusSettings, block_interval_ms: int) -> EngineKind:
+    """The engine genesis names (its `consensus` field), with the node's settings."""
+    kinds: dict[str, EngineKind] = {
+        "solo": SoloKind(block_interval_ms=block_interval_ms),
+        "tbft": TbftKind(
+            timeouts=settings.tbft_timeouts, idle_block_interval_ms=IDLE_BLOCK_INTERVAL_MS
+        ),
+        "raft": RaftKind(timeouts=settings.raft_timeouts),
+    }
+    kind = kinds.get(consensus)
+    if kind is None:
+        raise ConfigurationError(f"unknown consensus {consensus!r}")
+    return kind
 
 
-def make_core(
+def make_engine(
     *,
-    consensus: str,
+    kind: EngineKind,
     genesis: types_pb2.Genesis,
     member_id: str,
     key: PrivateKey,
     application: ExecutionApplication,
     store: Store,
-    settings: ConsensusSettings,
-) -> ConsensusCore:
-    """The engine named in genesis, restored from the records it persisted before a restart."""
-    records = store.meta_records(record_prefix(consensus))
-    signer = NodeSigner(member_id, key)
+    governed_voters: Callable[[], Sequence[str]] | None = None,
+) -> Engine:
+    """The node's engine, restored from the records it persisted before a restart."""
     latest = store.latest_height()
-    if consensus == "tbft":
-        return TbftCore(
-            genesis.chain_id,
-            genesis.validators,
-            signer,
-            ValidatorVerifier(lambda: _sets_near_latest(application, store)),
-            application,
-            latest + 1,
-            settings.tbft_timeouts,
-            records or None,
-            validator_schedule=application.validator_set,
-        )
-    if consensus == "raft":
-        # Raft's own log carries its membership changes (one voter at a time, see the driver);
-        # the log starts from the voters of genesis.
-        voters = [validator.member_id for validator in genesis.validators.validators]
-        # Election timeouts are random by design; seeding from the node's identity keeps runs
-        # reproducible without making two nodes draw the same timeouts.
-        seed = int.from_bytes(key.public_key().raw[-8:], "big") ^ time.time_ns()
-        return RaftCore(
-            genesis.chain_id,
-            member_id,
-            voters,
-            signer,
-            application,
-            random.Random(seed),
-            settings.raft_timeouts,
-            records or None,
-            latest,
-        )
-    raise ConfigurationError(f"unknown consensus {consensus!r}")
+    # Election timeouts are random by design; seeding from the node's identity keeps runs
+    # reproducible without making two nodes draw the same timeouts.
+    seed = int.from_bytes(key.public_key().raw[-8:], "big") ^ time.time_ns()
+    context = EngineContext(
+        chain_id=genesis.chain_id,
+        validator_id=member_id,
+        validators=genesis.validators,
+        signer=NodeSigner(member_id, key),
+        verifier=ValidatorVerifier(lambda: _sets_near_latest(application, store)),
+        hasher=application,
+        random=random.Random(seed),
+        last_committed_height=latest,
+        records=store.meta_records(kind.record_prefix),
+        validator_schedule=application.validator_set,
+        governed_voters=governed_voters,
+    )
+    return kind.create(context)
 
 
 def _sets_near_latest(
@@ -206,26 +204,23 @@ class ConsensusDriver:
     def __init__(
         self,
         *,
-        core: ConsensusCore,
+        engine: Engine,
         store: Store,
         transport: Transport,
         application: Application,
         apply_commit: Callable[[Commit], Awaitable[None]],
         transactions_waiting: Callable[[], bool],
         on_evidence: Callable[[consensus_pb2.DuplicateVoteEvidence], None],
-        governed_voters: Callable[[], Sequence[str]] | None = None,
         on_leadership_lost: Callable[[], None] | None = None,
         on_leader_changed: Callable[[str], None] | None = None,
     ) -> None:
         """application: builds and validates blocks for Output.build and Output.validate.
-        governed_voters (raft): the voters the committed validator schedule names for the
-        next height; a leader whose log disagrees proposes the one-voter change that follows it.
-        on_leadership_lost (raft): called on the event loop when this node stops leading.
-        on_leader_changed (raft): called on the event loop with the new leader's id when another
-        node becomes the leader this node follows."""
+        on_leadership_lost: called on the event loop when this node stops being the engine's
+        leader (Engine.leader; raft).
+        on_leader_changed: called on the event loop with the new leader's id when another node
+        becomes the leader this node follows."""
         self._on_leadership_lost = on_leadership_lost
         self._on_leader_changed = on_leader_changed
-        self._governed_voters = governed_voters
         self._application = application
         # The execution lane: the application's work, one job at a time, in order.
         self._lane: asyncio.Queue[ApplicationStep] = asyncio.Queue()
@@ -233,8 +228,8 @@ class ConsensusDriver:
         # Its own threads for the core's calls, persisting and the lane, so that they never
         # queue behind the admissions that fill the event loop's default executor.
         self._threads: concurrent.futures.ThreadPoolExecutor | None = None
-        self._membership_refused: tuple[str, ...] = ()
-        self.core = core
+        self.engine = engine
+        self.core: ConsensusCore = engine.core
         self._store = store
         self._transport = transport
         self._apply_commit = apply_commit
@@ -244,7 +239,6 @@ class ConsensusDriver:
         self._events: asyncio.Queue[_Event] = asyncio.Queue()
         self._messages_queued = 0
         self.messages_dropped = 0
-        self._last_commit_ms = 0
 
     def deliver(self, sender: str, message: consensus_pb2.ConsensusMessage) -> None:
         """From the network: queue a peer's message for the core (never blocks)."""
@@ -263,31 +257,18 @@ class ConsensusDriver:
         try:
             await self._carry_out(await self._call(self.core.start, _now_ms()))
             while not stopping.is_set():
-                if isinstance(self.core, RaftCore):
-                    core = self.core
-                    if leading and core.role is not RaftRole.LEADER and self._on_leadership_lost:
-                        self._on_leadership_lost()
-                    leading = core.role is RaftRole.LEADER
-                    leader = core.leader
-                    if leader != followed:
-                        followed = leader
-                        if (
-                            leader is not None
-                            and leader != core.node_id
-                            and self._on_leader_changed
-                        ):
-                            self._on_leader_changed(leader)
+                leading, followed = self._report_leader(leading, followed)
                 if lane.done():
                     lane.result()  # raises what stopped it
                     raise InvariantError("the execution lane stopped")
                 event: _Event | None
-                if held and self._commits_behind() < RAFT_COMMITS_PENDING_MAX:
+                if held and self._commits_behind() < COMMITS_BEHIND_MAX:
                     event = held.popleft()
                 else:
                     event = await self._next_event()
                     if isinstance(event, tuple) and self._hold_back(event[1]):
                         held.append(event)
-                        if len(held) > RAFT_APPENDS_HELD_MAX:
+                        if len(held) > HELD_MESSAGES_MAX:
                             held.popleft()
                             self.messages_dropped += 1
                         continue
@@ -312,9 +293,22 @@ class ConsensusDriver:
 
     async def advance_to(self, height: int) -> None:
         """After block sync wrote blocks up to height-1, move the core on to `height`."""
-        advance = getattr(self.core, "advance_to", None)
-        if advance is not None:
-            await self._carry_out(await self._call(advance, height, _now_ms()))
+        await self._carry_out(await self._call(self.engine.advance_to, height, _now_ms()))
+
+    def _report_leader(self, leading: bool, followed: str | None) -> tuple[bool, str | None]:
+        """Calls on_leadership_lost and on_leader_changed on a change; (leading, followed)."""
+        leader = self.engine.leader
+        leading_now = leader is not None and self.engine.role == "leader"
+        if leading and not leading_now and self._on_leadership_lost:
+            self._on_leadership_lost()
+        if (
+            leader != followed
+            and leader is not None
+            and not leading_now
+            and self._on_leader_changed
+        ):
+            self._on_leader_changed(leader)
+        return leading_now, leader
 
     async def _call(self, function: Callable[..., Output], *arguments: Any) -> Output:
         """One call into the core in the driver's thread, and, when transactions wait, the
@@ -366,16 +360,11 @@ class ConsensusDriver:
         return event
 
     def _commits_behind(self) -> int:
-        """Committed blocks not yet written: in the lane, and (raft) still in the core."""
-        pending = self.core.commits_pending if isinstance(self.core, RaftCore) else 0
-        return self._commits_unwritten + pending
+        """Committed blocks not yet written: in the lane, and still in the core."""
+        return self._commits_unwritten + self.engine.commits_pending
 
     def _hold_back(self, message: consensus_pb2.ConsensusMessage) -> bool:
-        return (
-            self._commits_behind() >= RAFT_COMMITS_PENDING_MAX
-            and message.WhichOneof("body") == "raft_append_entries"
-            and len(message.raft_append_entries.entries) > 0
-        )
+        return self._commits_behind() >= COMMITS_BEHIND_MAX and self.engine.holds_back(message)
 
     async def _run_lane(self) -> None:
         application = self._application
@@ -384,8 +373,6 @@ class ConsensusDriver:
             if isinstance(job, ApplyCommit):
                 await self._apply_commit(job.commit)
                 self._commits_unwritten -= 1
-                self._last_commit_ms = _now_ms()
-                self._membership_refused = ()
             elif isinstance(job, BuildBlock):
                 block = await self._in_thread(
                     application.build_block,
@@ -400,52 +387,7 @@ class ConsensusDriver:
                 self._events.put_nowait(_Validated(job.block_hash, valid))
 
     def _tick(self) -> Output:
-        now_ms = _now_ms()
-        output = Output()
-        if isinstance(self.core, RaftCore):
-            # The schedule is one read of committed state: safe beside the lane's work.
-            output.extend(self._follow_governed_voters(self.core, now_ms))
-        if (
-            isinstance(self.core, TbftCore)
-            and self.core.current_step == TbftStep.COMMIT
-            and now_ms - self._last_commit_ms < IDLE_BLOCK_INTERVAL_MS
-            and not self._transactions_waiting()
-        ):
-            # Hold the next height until there is something to order (no stream of empty
-            # blocks); messages from peers are still handled, so a validator that has
-            # transactions moves the others on.
-            return output
-        output.extend(self.core.tick(now_ms))
-        return output
-
-    def _follow_governed_voters(self, core: RaftCore, now_ms: int) -> Output:
-        if (
-            self._governed_voters is None
-            or core.role is not RaftRole.LEADER
-            or core.membership_change_pending
-        ):
-            return Output()
-        governed = set(self._governed_voters())
-        current = set(core.voters)
-        if governed == current:
-            return Output()
-        # One voter at a time towards the governed set: the log may be more than one change
-        # behind (governance went on while a change waited for an idle moment or an election).
-        missing, extra = sorted(governed - current), sorted(current - governed)
-        step = current | {missing[0]} if missing else current - {extra[0]}
-        wanted = tuple(sorted(step))
-        if wanted == self._membership_refused:
-            return Output()
-        try:
-            output = core.propose_membership_change(wanted, now_ms)
-        except ConfigurationError as error:
-            # (Say so once per target; e.g. a leader has not committed an entry of its term yet,
-            # which the next tick after that commit retries: the refusal is forgotten then.)
-            log.info("raft membership change not proposed yet", extra={"reason": error.message})
-            self._membership_refused = wanted
-            return Output()
-        log.info("raft membership change proposed", extra={"voters": list(wanted)})
-        return output
+        return self.engine.tick(_now_ms(), self._transactions_waiting())
 
     async def _carry_out(self, output: Output) -> None:
         for step in ordered_steps(output):
@@ -467,12 +409,7 @@ class ConsensusDriver:
 
     @property
     def role(self) -> str:
-        if isinstance(self.core, RaftCore):
-            return str(self.core.role.value)
-        if isinstance(self.core, TbftCore):
-            # Outside the current height's set (not yet added, or removed) it only follows.
-            return "validator" if self.core.validator_id in self.core.validators else "observer"
-        return "unknown"
+        return self.engine.role
 
     def statistics(self) -> Mapping[str, int]:
         return {"messages_dropped": self.messages_dropped}

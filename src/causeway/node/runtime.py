@@ -29,8 +29,8 @@ from google.protobuf import json_format
 
 from causeway.api import create_grpc_server, create_http_app
 from causeway.api.v1 import api_pb2
-from causeway.consensus import Commit, ProposeBlock
-from causeway.consensus.solo import SoloEngine
+from causeway.consensus import Commit
+from causeway.consensus.engines import TransactionRoute
 from causeway.consensus.v1 import consensus_pb2
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import BatchVerifier, CryptoProfile, PrivateKey, get_profile, load_public_key
@@ -52,22 +52,21 @@ from causeway.execution import Executor, genesis_state
 from causeway.mempool import Admission, Mempool, MempoolLimits
 from causeway.net import (
     BlockSyncer,
+    CertificateQuorum,
     PeerHandlers,
     PeerNetwork,
     TlsIdentity,
     VerifiedTransactionCache,
-    quorum_for_consensus,
 )
 from causeway.node.application import ExecutedBlock, ExecutionApplication
 from causeway.node.config import NodeConfig, load_node_config
-from causeway.node.consensus_driver import ConsensusDriver, make_core
+from causeway.node.consensus_driver import ConsensusDriver, engine_kind, make_engine
 from causeway.node.logs import configure_logging
 from causeway.node.metrics import NodeMetrics
 from causeway.sdk import Identity, build_transaction
 from causeway.state import StateTree
 from causeway.storage import BlockRecord, Store
 from causeway.types import (
-    DOMAIN_COMMIT,
     DOMAIN_TRANSACTION,
     DecodedTransaction,
     decode_transaction,
@@ -147,12 +146,13 @@ class Node:
         self.consensus = self.genesis.consensus
         if self.consensus not in ("solo", "tbft", "raft"):
             raise ConfigurationError(f"unknown consensus '{self.consensus}' in genesis")
+        self.engine_kind = engine_kind(self.consensus, config.consensus, config.block_interval_ms)
         try:
             self.key = PrivateKey.from_pem(config.key_file.read_bytes())
         except OSError as error:
             raise ConfigurationError(f"cannot read node key {config.key_file}: {error}") from None
         validators = {v.member_id: v for v in self.genesis.validators.validators}
-        if self.consensus == "solo" and list(validators) != [config.member_id]:
+        if not self.engine_kind.replicated and list(validators) != [config.member_id]:
             raise ConfigurationError(
                 f"solo consensus needs exactly one validator, this node ({config.member_id})"
             )
@@ -202,12 +202,6 @@ class Node:
         )
         self.metrics = NodeMetrics()
         latest = self.store.latest_height()
-        self.engine = SoloEngine(
-            config.member_id,
-            last_height=latest,
-            block_interval_ms=config.block_interval_ms,
-            block_transactions_max=self.chain_config.block_transactions_max,
-        )
         self.network: PeerNetwork | None = None
         self.driver: ConsensusDriver | None = None
         # One block written at a time, whether consensus or block sync brought it.
@@ -281,10 +275,7 @@ class Node:
             raise
         await grpc_server.start()
         http_task = asyncio.create_task(http_server.serve())
-        if self.consensus == "solo":
-            producer = asyncio.create_task(self._produce_blocks())
-        else:
-            producer = asyncio.create_task(self._run_replicated())
+        producer = asyncio.create_task(self._run_consensus())
         log.info(
             "node started",
             extra={
@@ -342,66 +333,14 @@ class Node:
                     future.set_exception(NodeUnavailableError("the node is shutting down"))
         self._waiters.clear()
 
-    async def _produce_blocks(self) -> None:
-        while not self._stopping.is_set():
-            now_ms = _now_ms()
-            actions = self.engine.tick(now_ms, len(self.mempool))
-            for action in actions:
-                if isinstance(action, ProposeBlock):
-                    await self._propose(action.height, now_ms)
-            if not actions:
-                await asyncio.sleep(TICK_MS / 1000)
-
-    async def _propose(self, height: int, now_ms: int) -> None:
-        """Solo: build, sign and commit the block at `height` in a worker thread."""
-        del now_ms  # the block's time is read when it is built
-        try:
-            committed = await asyncio.to_thread(self._solo_block, height)
-        except BaseException as error:
-            # Storage or an invariant failed: the block may or may not be durable, so the only
-            # safe course is to stop and let a restart read the truth from disk.
-            self._failure = error
-            log.critical("block production failed; stopping", exc_info=error)
-            self._stopping.set()
-            raise
-        if committed is None:
-            self.engine.proposal_abandoned()
-            return
-        self._after_commit(committed)
-
     def _take_for_block(
         self, transactions_max: int, bytes_max: int, now_ms: int
     ) -> list[DecodedTransaction]:
         with self._mempool_lock:
+            # (They stay in the pool, so that a resubmission is a duplicate, until the block
+            # that holds them is written; the next block is built only after that.)
             transactions = self.mempool.take(transactions_max, bytes_max, now_ms)
-            if self.genesis.consensus == "solo":
-                # The one validator's block always commits: move its transactions out of the
-                # pool now, and mark them in flight so a resubmission is a duplicate meanwhile.
-                ids = [t.id for t in transactions]
-                self.mempool.remove(ids)
-                self._in_flight.update(ids)
         return transactions
-
-    def _solo_block(self, height: int) -> _CommittedBlock | None:
-        block = self.application.build_block(height, 0, _now_ms(), self.config.member_id)
-        executed = self.application.executed(block)
-        if executed is None:
-            raise InvariantError(f"the block just built at height {height} has no execution")
-        if not executed.transactions:
-            return None
-        started = time.perf_counter()
-        vote = types_pb2.CommitVote(height=height, round=0, block_hash=executed.block_hash)
-        signature = self.key.sign(sign_bytes(DOMAIN_COMMIT, self.chain_id, encode(vote)))
-        certificate = types_pb2.CommitCertificate(
-            height=height,
-            round=0,
-            block_hash=executed.block_hash,
-            signatures=[
-                types_pb2.CommitSignature(validator=self.config.member_id, signature=signature)
-            ],
-        )
-        executed.seconds["seal"] = time.perf_counter() - started
-        return self._commit(executed, certificate)
 
     def _commit(
         self, executed: ExecutedBlock, certificate: types_pb2.CommitCertificate
@@ -443,7 +382,6 @@ class Node:
 
     def _reload_chain_config(self) -> None:
         self.chain_config = self.executor.get_config(self.reader)
-        self.engine.block_transactions_max = self.chain_config.block_transactions_max
         self.admission = self._make_admission()
 
     def _after_commit(self, committed: _CommittedBlock) -> None:
@@ -451,8 +389,6 @@ class Node:
         with self._mempool_lock:
             self.mempool.remove(ids)
             self._in_flight.difference_update(ids)
-        if self.consensus == "solo":
-            self.engine.block_committed(committed.height)
         if self.network is not None:
             self.network.announce_status(committed.height, committed.event.certificate.block_hash)
         # Followers (SDK streams, the bench) ask for the newest blocks right away: serve those
@@ -496,11 +432,50 @@ class Node:
 
     # ------------------------------------------------------------------ replicated engines
 
-    async def _run_replicated(self) -> None:
-        """tbft or raft: the peer network, the consensus core's driver, block sync."""
+    async def _run_consensus(self) -> None:
+        """The engine's driver; for a replicated engine also the peer network and block sync."""
         self._peer_admissions = asyncio.Semaphore(PEER_ADMISSIONS_IN_FLIGHT_MAX)
         self._peer_admissions_queued = 0
         self._peer_admission_done = asyncio.Event()
+        kind = self.engine_kind
+        transport: _NoPeers | PeerNetwork = _NoPeers()
+        if kind.replicated:
+            transport = await self._start_network()
+        engine = make_engine(
+            kind=kind,
+            genesis=self.genesis,
+            member_id=self.config.member_id,
+            key=self.key,
+            application=self.application,
+            store=self.store,
+            governed_voters=self._governed_voters,
+        )
+        self.driver = ConsensusDriver(
+            engine=engine,
+            store=self.store,
+            transport=transport,
+            application=self.application,
+            apply_commit=self._apply_consensus_commit,
+            transactions_waiting=lambda: len(self.mempool) > 0,
+            on_evidence=self._on_evidence,
+            on_leadership_lost=self._forward_pending_transactions,
+            on_leader_changed=self._forward_pending_transactions,
+        )
+        if self.network is not None:
+            latest = self.store.latest_height()
+            self.network.announce_status(
+                latest, self.store.get_block_hash(latest) if latest else b""
+            )
+        try:
+            await self.driver.run(self._stopping)
+        except BaseException as error:
+            if not isinstance(error, asyncio.CancelledError):
+                self._failure = error
+                log.critical("consensus failed; stopping", exc_info=error)
+                self._stopping.set()
+            raise
+
+    async def _start_network(self) -> PeerNetwork:
         peers = self.config.peers
         self.network = PeerNetwork(
             chain_id=self.chain_id,
@@ -517,60 +492,22 @@ class Node:
             member_id=self.config.member_id,
         )
         await self.network.start()
-        core = make_core(
-            consensus=self.consensus,
-            genesis=self.genesis,
-            member_id=self.config.member_id,
-            key=self.key,
-            application=self.application,
-            store=self.store,
-            settings=self.config.consensus,
-        )
-        self.driver = ConsensusDriver(
-            core=core,
-            store=self.store,
-            transport=self.network,
-            application=self.application,
-            apply_commit=self._apply_consensus_commit,
-            transactions_waiting=lambda: len(self.mempool) > 0,
-            on_evidence=self._on_evidence,
-            governed_voters=self._governed_voters if self.consensus == "raft" else None,
-            on_leadership_lost=(
-                self._forward_pending_transactions if self.consensus == "raft" else None
-            ),
-            on_leader_changed=(
-                self._forward_pending_transactions if self.consensus == "raft" else None
-            ),
-        )
-        latest = self.store.latest_height()
-        self.network.announce_status(latest, self.store.get_block_hash(latest) if latest else b"")
-        try:
-            await self.driver.run(self._stopping)
-        except BaseException as error:
-            if not isinstance(error, asyncio.CancelledError):
-                self._failure = error
-                log.critical("consensus failed; stopping", exc_info=error)
-                self._stopping.set()
-            raise
+        return self.network
+
+    def _transaction_route(self) -> TransactionRoute:
+        """Where a client's transactions admitted here go (the engine decides; e.g. a raft
+        leader keeps them, a follower sends them to its leader, tbft gossips them)."""
+        if self.driver is None:
+            return TransactionRoute(gossip=False)
+        return self.driver.engine.route()
 
     def _raft_leading(self) -> bool:
-        """A raft leader keeps its clients' transactions: it alone builds blocks, and the
-        followers receive them in its blocks (checked there, in one batch per block). Gossiping
-        them too made each follower decode, check and pool every transaction twice over: on a
-        3-node devnet the followers spent a third less CPU without it (see
-        docs/performance.md). What a leader holds when it stops leading it forwards then
-        (_forward_pending_transactions); what a crashed leader held is lost unless committed,
-        and its clients, who were never told of a commit, submit again."""
-        return self.consensus == "raft" and self.driver is not None and self.driver.role == "leader"
+        """This node keeps its clients' transactions (it builds the blocks they go into)."""
+        return self.driver is not None and not self._transaction_route().gossip
 
     def _raft_leader(self) -> str | None:
-        """A raft follower's leader, when it knows one: its clients' transactions go there only
-        (the other followers receive them in the leader's blocks, as they do the leader's own
-        clients'), which spares every other follower their decoding, checks and pooling."""
-        if self.consensus != "raft" or self.driver is None:
-            return None
-        leader = getattr(self.driver.core, "leader", None)
-        return leader if isinstance(leader, str) and leader != self.config.member_id else None
+        """The one node this node's clients' transactions go to, when there is one."""
+        return self._transaction_route().to
 
     def _forward_pending_transactions(self, leader: str | None = None) -> None:
         """Raft: what this node holds goes to the node that will build blocks. On losing the
@@ -616,10 +553,7 @@ class Node:
         del sender
         if self._stopping.is_set():
             return
-        if self.consensus != "raft":
-            await asyncio.to_thread(self._admit, transactions, _now_ms())
-            return
-        # Raft: a peer's consensus messages come on the same stream as its transactions, after
+        # A peer's consensus messages come on the same stream as its transactions, after
         # them. Admitting each batch before reading on held the leader's heartbeats back for
         # seconds behind the signature checks of the gossip, and the followers started
         # elections (measured on a 3-node devnet under load). So batches are admitted beside
@@ -650,7 +584,7 @@ class Node:
         # One block behind is normal between peers; further behind means this node missed
         # blocks (it was down, or partitioned): fetch them, verified, instead of waiting.
         if (
-            self.consensus == "tbft"
+            self.engine_kind.block_sync
             and height > self.store.latest_height() + 1
             and (self._sync_task is None or self._sync_task.done())
         ):
@@ -665,7 +599,7 @@ class Node:
             validator_set=lambda height: self.application.validator_set(height)[1],
             latest=self._latest_block,
             apply_block=self._apply_synced_block,
-            quorum=quorum_for_consensus(self.consensus),
+            quorum=CertificateQuorum(self.engine_kind.sync_quorum),
             statistics=self.network.statistics,
         )
         applied = await syncer.sync()
@@ -1039,6 +973,16 @@ class Node:
                 position = (record.height, record.transaction_index, record.event_index + 1)
             position = max(position, (latest + 1, 0, 0))
             await self._wait_for_block_after(latest)
+
+
+class _NoPeers:
+    """The transport of an engine without peers (solo): it never sends."""
+
+    def broadcast_consensus(self, message: consensus_pb2.ConsensusMessage) -> None:
+        raise InvariantError("an engine without peers sent a consensus message")
+
+    def send_consensus(self, member_id: str, message: consensus_pb2.ConsensusMessage) -> bool:
+        raise InvariantError("an engine without peers sent a consensus message")
 
 
 class _StoreBlockSource:

@@ -1,14 +1,15 @@
-"""Engines for the real cores: how the simulator builds, restores and drives them."""
+"""Engines for the real cores: the simulator's view of causeway.consensus.engines (the adapters
+the node's driver uses), with timeouts scaled for short simulated runs and certificate checks."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from causeway.consensus import Commit, ConsensusCore, Output
-from causeway.consensus.raft import RECORD_PREFIX as RAFT_RECORD_PREFIX
-from causeway.consensus.raft import RaftCore, RaftTimeouts
-from causeway.consensus.tbft import TbftCore, TbftTimeouts, ValidatorSchedule
+from causeway.consensus import Commit
+from causeway.consensus.engines import Engine, EngineContext, RaftKind, TbftKind
+from causeway.consensus.raft import RaftTimeouts
+from causeway.consensus.tbft import TbftTimeouts, ValidatorSchedule
 from causeway.sim.engines import NodeContext
 from causeway.types import DOMAIN_COMMIT, encode, sign_bytes
 from causeway.types.v1 import types_pb2
@@ -42,6 +43,20 @@ def valid_signers(commit: Commit, context: NodeContext) -> set[str]:
     return signers
 
 
+def engine_context(context: NodeContext, records: Mapping[str, bytes]) -> EngineContext:
+    return EngineContext(
+        chain_id=context.chain_id,
+        validator_id=context.validator_id,
+        validators=[(validator, 1) for validator in context.validators],
+        signer=context.signer,
+        verifier=context.verifier,
+        hasher=context.application,
+        random=context.random,
+        last_committed_height=context.last_committed_height,
+        records=records,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class RaftEngine:
     """Raft (causeway.consensus.raft) with timeouts scaled for short simulated runs."""
@@ -60,35 +75,21 @@ class RaftEngine:
     def fault_tolerance(self, validators: int) -> int:
         return (validators - 1) // 2
 
-    def _core(self, context: NodeContext, records: Mapping[str, bytes] | None) -> RaftCore:
-        return RaftCore(
-            context.chain_id,
-            context.validator_id,
-            context.validators,
-            context.signer,
-            context.application,
-            context.random,
-            self.timeouts,
-            records,
-            context.last_committed_height,
-            pipeline_blocks_max=self.pipeline_blocks_max,
-        )
+    @property
+    def kind(self) -> RaftKind:
+        return RaftKind(timeouts=self.timeouts, pipeline_blocks_max=self.pipeline_blocks_max)
 
-    def create(self, context: NodeContext) -> ConsensusCore:
-        return self._core(context, None)
+    def create(self, context: NodeContext) -> Engine:
+        return self.kind.create(engine_context(context, {}))
 
-    def restore(self, context: NodeContext, records: Mapping[str, bytes]) -> ConsensusCore:
-        raft_records = {
-            name: data for name, data in records.items() if name.startswith(RAFT_RECORD_PREFIX)
-        }
-        return self._core(context, raft_records)
+    def restore(self, context: NodeContext, records: Mapping[str, bytes]) -> Engine:
+        kind = self.kind
+        own = {name: data for name, data in records.items() if name.startswith(kind.record_prefix)}
+        return kind.create(engine_context(context, own))
 
     @property
     def block_sync(self) -> bool:
-        return False
-
-    def advance_to(self, core: ConsensusCore, height: int, now_ms: int) -> Output:
-        return Output()
+        return self.kind.block_sync
 
     def certificate_problem(
         self, commit: Commit, block_hash: bytes, context: NodeContext
@@ -139,19 +140,16 @@ class TbftEngine:
     def fault_tolerance(self, validators: int) -> int:
         return (validators - 1) // 3
 
-    def _core(self, context: NodeContext, records: Mapping[str, bytes] | None) -> TbftCore:
-        return TbftCore(
-            context.chain_id,
-            [(validator, 1) for validator in context.validators],
-            context.signer,
-            context.verifier,
-            context.application,
-            context.last_committed_height + 1,
-            self.timeouts,
-            records,
-            validator_schedule=self._schedule(context) if self.validator_sets else None,
+    @property
+    def kind(self) -> TbftKind:
+        return TbftKind(
+            timeouts=self.timeouts,
             unsafe_disable_locking_for_tests=self.unsafe_disable_locking_for_tests,
         )
+
+    def _context(self, context: NodeContext, records: Mapping[str, bytes]) -> EngineContext:
+        schedule = self._schedule(context) if self.validator_sets else None
+        return replace(engine_context(context, records), validator_schedule=schedule)
 
     def _schedule(self, context: NodeContext) -> ValidatorSchedule:
         def schedule(height: int) -> tuple[int, list[tuple[str, int]]]:
@@ -160,19 +158,15 @@ class TbftEngine:
 
         return schedule
 
-    def create(self, context: NodeContext) -> ConsensusCore:
-        return self._core(context, None)
+    def create(self, context: NodeContext) -> Engine:
+        return self.kind.create(self._context(context, {}))
 
-    def restore(self, context: NodeContext, records: Mapping[str, bytes]) -> ConsensusCore:
-        return self._core(context, records)
+    def restore(self, context: NodeContext, records: Mapping[str, bytes]) -> Engine:
+        return self.kind.create(self._context(context, records))
 
     @property
     def block_sync(self) -> bool:
-        return True
-
-    def advance_to(self, core: ConsensusCore, height: int, now_ms: int) -> Output:
-        assert isinstance(core, TbftCore)
-        return core.advance_to(height, now_ms)
+        return self.kind.block_sync
 
     def certificate_problem(
         self, commit: Commit, block_hash: bytes, context: NodeContext

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from causeway.consensus import Application, Commit, ConsensusCore, Output, Signer, Verifier
+from causeway.consensus import Application, Commit, Signer, Verifier
+from causeway.consensus.engines import Engine as RunningEngine
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,17 +45,13 @@ class Engine(Protocol):
         """How many faulty validators (Byzantine for tbft, crashed for raft) it tolerates."""
         ...
 
-    def create(self, context: NodeContext) -> ConsensusCore: ...
+    def create(self, context: NodeContext) -> RunningEngine: ...
 
-    def restore(self, context: NodeContext, records: Mapping[str, bytes]) -> ConsensusCore: ...
+    def restore(self, context: NodeContext, records: Mapping[str, bytes]) -> RunningEngine: ...
 
     @property
     def block_sync(self) -> bool:
         """Whether the runtime's block sync applies (tbft); raft catches up through its log."""
-        ...
-
-    def advance_to(self, core: ConsensusCore, height: int, now_ms: int) -> Output:
-        """The runtime got the blocks below ``height`` by block sync."""
         ...
 
     def certificate_problem(

@@ -37,6 +37,8 @@ from causeway.consensus import (
     ValidateBlock,
     ordered_steps,
 )
+from causeway.consensus.engines import COMMITS_BEHIND_MAX, HELD_MESSAGES_MAX
+from causeway.consensus.engines import Engine as RunningEngine
 from causeway.consensus.v1 import consensus_pb2
 from causeway.sim.application import CommittedBlock, KvOperation, SimApplication
 from causeway.sim.config import ClientWorkload, CrashPoint, SimulationConfig
@@ -213,6 +215,8 @@ class Instance:
     app: SimApplication
     verifier: HmacVerifier
     core: ConsensusCore | None = None
+    # The adapter of the engine (consensus.engines) that holds `core`, as the node's driver has.
+    engine: RunningEngine | None = None
     context: NodeContext | None = None
     incarnation: int = 0
     tick_token: int = 0
@@ -223,6 +227,9 @@ class Instance:
     lane: deque[ApplicationStep] = field(default_factory=deque)
     lane_busy: bool = False
     lane_token: int = 0
+    # Messages held back while the instance is behind with its writes (the node's driver does
+    # the same): (sender instance, sender validator, encoded message).
+    held: deque[tuple[str, str, bytes]] = field(default_factory=deque)
 
     @property
     def up(self) -> bool:
@@ -249,6 +256,7 @@ class Statistics:
     sync_refused: int = 0
     blocks_built: int = 0
     blocks_validated: int = 0
+    messages_held: int = 0
 
 
 @dataclass(slots=True)
@@ -603,8 +611,9 @@ class Simulation:
     def _start_fresh(self, instance: Instance) -> None:
         context = self._context(instance)
         instance.context = context
-        instance.core = self.config.engine.create(context)
-        core = instance.core
+        engine = self.config.engine.create(context)
+        instance.engine = engine
+        instance.core = core = engine.core
         self.trace.record("start", self.now_ms, instance.name)
         self._core_call(instance, "start", lambda: core.start(self.now_ms))
 
@@ -614,13 +623,14 @@ class Simulation:
         context = self._context(instance)
         instance.context = context
         try:
-            core = self.config.engine.restore(context, instance.disk.records())
+            engine = self.config.engine.restore(context, instance.disk.records())
         except Exception as error:
             raise self._failure(
                 f"restoring {instance.name} from its {len(instance.disk.durable)} durable "
                 f"records raised {error!r}"
             ) from error
-        instance.core = core
+        instance.engine = engine
+        instance.core = core = engine.core
         instance.committed_this_life = set()
         self.statistics.restarts += 1
         self.trace.record("restart", self.now_ms, instance.name, instance.incarnation)
@@ -644,12 +654,13 @@ class Simulation:
 
     def _tick(self, event: Tick) -> None:
         instance = self.instances[event.instance]
-        core = instance.core
-        if core is None or event.token != instance.tick_token:
+        engine = instance.engine
+        if instance.core is None or engine is None or event.token != instance.tick_token:
             return
         instance.tick_due_ms = None
         self.statistics.ticks += 1
-        self._core_call(instance, "tick", lambda: core.tick(self.now_ms))
+        waiting = instance.app.transactions_waiting()
+        self._core_call(instance, "tick", lambda: engine.tick(self.now_ms, waiting))
 
     def _deliver(self, event: Deliver) -> None:
         instance = self.instances[event.receiver]
@@ -660,9 +671,31 @@ class Simulation:
         self.statistics.messages_delivered += 1
         self.trace.record_delivery(self.now_ms, event.receiver, event.sender, event.data)
         message = decode(consensus_pb2.ConsensusMessage, event.data, bytes_max=MESSAGE_BYTES_MAX)
+        engine = instance.engine
+        assert engine is not None
+        if self._commits_behind(instance) >= COMMITS_BEHIND_MAX and engine.holds_back(message):
+            # As the node's driver: behind with its writes, it takes no new blocks for now.
+            instance.held.append((event.sender, event.sender_validator, event.data))
+            self.statistics.messages_held += 1
+            if len(instance.held) > HELD_MESSAGES_MAX:
+                instance.held.popleft()
+                self.statistics.messages_dropped += 1
+            return
         self._core_call(
             instance, "step", lambda: core.step(event.sender_validator, message, self.now_ms)
         )
+
+    def _commits_behind(self, instance: Instance) -> int:
+        engine = instance.engine
+        unwritten = sum(1 for job in instance.lane if isinstance(job, ApplyCommit))
+        return unwritten + (engine.commits_pending if engine is not None else 0)
+
+    def _release_held(self, instance: Instance) -> None:
+        while (
+            instance.held and instance.up and (self._commits_behind(instance) < COMMITS_BEHIND_MAX)
+        ):
+            sender, sender_validator, data = instance.held.popleft()
+            self._deliver(Deliver(instance.name, sender, sender_validator, data))
 
     # --- the runtime's order: persist, sync, send, apply ----------------------------------------
 
@@ -761,6 +794,7 @@ class Simulation:
                 "block_validated",
                 lambda: core.block_validated(job.block_hash, valid, self.now_ms),
             )
+        self._release_held(instance)
         self._run_lane(instance)
 
     def _deliveries(self, instance: Instance, output: Output) -> list[tuple[int, str]]:
@@ -1031,11 +1065,10 @@ class Simulation:
             applied += 1
         if applied:
             self.statistics.synced_blocks += applied
-            engine = self.config.engine
+            engine = instance.engine
+            assert engine is not None
             height = app.height + 1
-            self._core_call(
-                instance, "advance_to", lambda: engine.advance_to(core, height, self.now_ms)
-            )
+            self._core_call(instance, "advance_to", lambda: engine.advance_to(height, self.now_ms))
 
     # --- faults -----------------------------------------------------------------------------
 
@@ -1088,6 +1121,8 @@ class Simulation:
             return
         self.trace.record("crash", self.now_ms, instance.name, reason)
         instance.core = None
+        instance.engine = None
+        instance.held.clear()
         instance.lane.clear()
         instance.lane_busy = False
         instance.lane_token += 1

@@ -1,5 +1,5 @@
 """Solo consensus: one validator proposes and commits every block."""
 
-from causeway.consensus.solo.engine import SoloEngine
+from causeway.consensus.solo.engine import SoloCore
 
-__all__ = ["SoloEngine"]
+__all__ = ["SoloCore"]

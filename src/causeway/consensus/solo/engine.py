@@ -1,56 +1,99 @@
-"""The solo engine: decides when the single validator cuts the next block.
+"""The solo core: one validator orders, signs and commits every block (ConsensusCore).
 
-Pure: time comes in as a value, nothing is read from the clock, the disk or the network. A block
-is cut when transactions are waiting and either the block interval has passed since the previous
-block was started or enough transactions wait to fill a block, so load fills blocks and idleness
-makes none. The interval counts from the start of the previous block, not its commit: under load a
-block takes longer than the interval to build, and the next one should start at once rather than
-leave the node idle for another interval.
+Pure: time comes in as a value, nothing is read from the clock, the disk or the network. When
+transactions wait (``propose``) and the block interval has passed since the previous block was
+started, it asks for the next block (``Output.build``); the block built comes back
+(``block_built``) and is committed at once with the validator's signature over its CommitVote.
+The interval counts from the start of the previous block, not its commit: under load a block
+takes longer than the interval to build, and the next one should start at once rather than leave
+the node idle for another interval. A block with no transaction (nothing valid was left to
+include) is dropped, and the next one may start at once.
 """
 
 from __future__ import annotations
 
-from causeway.consensus.actions import Action, ProposeBlock
-from causeway.errors import InvariantError
+from causeway.consensus.core import BlockHasher, BuildBlock, Commit, Output, Signer
+from causeway.consensus.v1 import consensus_pb2
+from causeway.errors import ConfigurationError
+from causeway.types import DOMAIN_COMMIT, encode, sign_bytes
+from causeway.types.v1 import types_pb2
 
 
-class SoloEngine:
+class SoloCore:
     def __init__(
         self,
-        node_id: str,
-        last_height: int,
+        chain_id: str,
+        signer: Signer,
+        hasher: BlockHasher,
+        last_committed_height: int,
         block_interval_ms: int,
-        block_transactions_max: int,
     ) -> None:
-        if block_interval_ms <= 0 or block_transactions_max <= 0:
-            raise InvariantError("block interval and block size must be positive")
-        self.node_id = node_id
-        self.last_height = last_height
+        if block_interval_ms <= 0:
+            raise ConfigurationError(
+                f"solo block_interval_ms must be positive, not {block_interval_ms}"
+            )
+        if last_committed_height < 0:
+            raise ConfigurationError("last_committed_height must not be negative")
+        self.chain_id = chain_id
+        self.node_id = signer.validator_id
         self.block_interval_ms = block_interval_ms
-        self.block_transactions_max = block_transactions_max
-        self._last_block_time_ms: int | None = None
-        self._proposing: int | None = None
+        self._signer = signer
+        self._hasher = hasher
+        self.committed_height = last_committed_height
+        self._last_block_started_ms: int | None = None
+        self._building: int | None = None
+        self.blocks_discarded = 0
+        self.messages_dropped = 0
 
-    def tick(self, now_ms: int, pending_transactions: int) -> list[Action]:
-        if self._proposing is not None or pending_transactions <= 0:
-            return []
-        if self._last_block_time_ms is None:
-            self._last_block_time_ms = now_ms - self.block_interval_ms
-        interval_passed = now_ms - self._last_block_time_ms >= self.block_interval_ms
-        block_full = pending_transactions >= self.block_transactions_max
-        if not (interval_passed or block_full):
-            return []
-        self._proposing = self.last_height + 1
-        self._last_block_time_ms = now_ms
-        return [ProposeBlock(self._proposing)]
+    @property
+    def building(self) -> int | None:
+        """The height asked for and not yet handed back."""
+        return self._building
 
-    def block_committed(self, height: int) -> None:
-        if height != self.last_height + 1:
-            raise InvariantError(f"committed height {height} after {self.last_height}")
-        self.last_height = height
-        self._proposing = None
+    def start(self, now_ms: int) -> Output:
+        return Output()
 
-    def proposal_abandoned(self) -> None:
-        """The runtime could not build the proposed block (nothing valid to include)."""
-        self._proposing = None
-        self._last_block_time_ms = None
+    def tick(self, now_ms: int) -> Output:
+        return Output()
+
+    def step(self, sender: str, message: consensus_pb2.ConsensusMessage, now_ms: int) -> Output:
+        self.messages_dropped += 1  # a solo chain has no peers to listen to
+        return Output()
+
+    def propose(self, now_ms: int) -> Output:
+        if self._building is not None:
+            return Output()
+        started = self._last_block_started_ms
+        if started is not None and now_ms - started < self.block_interval_ms:
+            return Output()
+        self._building = self.committed_height + 1
+        self._last_block_started_ms = now_ms
+        return Output(build=[BuildBlock(self._building, 0, now_ms, self.node_id)])
+
+    def block_built(self, block: types_pb2.Block, now_ms: int) -> Output:
+        height = block.header.height
+        if self._building is None or height != self._building:
+            self.blocks_discarded += 1
+            return Output()
+        self._building = None
+        if not block.transactions:
+            self.blocks_discarded += 1
+            self._last_block_started_ms = None
+            return Output()
+        block_hash = self._hasher.block_hash(block)
+        vote = types_pb2.CommitVote(height=height, round=0, block_hash=block_hash)
+        signature = self._signer.sign(sign_bytes(DOMAIN_COMMIT, self.chain_id, encode(vote)))
+        certificate = types_pb2.CommitCertificate(
+            height=height,
+            round=0,
+            block_hash=block_hash,
+            signatures=[types_pb2.CommitSignature(validator=self.node_id, signature=signature)],
+        )
+        self.committed_height = height
+        return Output(commits=[Commit(height, block, certificate)])
+
+    def block_validated(self, block_hash: bytes, valid: bool, now_ms: int) -> Output:
+        return Output()  # solo asks for no validation: it built every block itself
+
+    def next_deadline_ms(self) -> int | None:
+        return None

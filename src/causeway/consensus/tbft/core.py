@@ -296,6 +296,7 @@ class TbftCore:
         self._timers: list[tuple[int, int, int, int]] = []
         self._timer_sequence = 0
         self._commit_deadline_ms: int | None = None
+        self._decided_at_ms: int | None = None
         self._rebroadcast_deadline_ms: int | None = None
         self._help_sent_ms: dict[str, int] = {}
         # Messages for self._height + 1, signatures checked, in arrival order.
@@ -404,6 +405,11 @@ class TbftCore:
         """The voting powers at a height near the current one, None for any other height."""
         epoch = self._epoch_at(height)
         return None if epoch is None else dict(epoch.powers)
+
+    @property
+    def decided_at_ms(self) -> int | None:
+        """When the current height was decided (in the COMMIT step); None before."""
+        return self._decided_at_ms if self._step == TbftStep.COMMIT else None
 
     def next_deadline_ms(self) -> int | None:
         if not self._started:
@@ -751,6 +757,7 @@ class TbftCore:
         self._step = TbftStep.COMMIT
         self._timers = []
         self._commit_deadline_ms = now_ms + self._timeouts.commit_ms
+        self._decided_at_ms = now_ms
         self._decided_height = self._height
         self._decided_messages = [
             message for message in (state.proposal_message,) if message is not None

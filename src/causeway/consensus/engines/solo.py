@@ -1,0 +1,85 @@
+"""The solo engine as the drivers see it (see causeway.consensus.engines.base)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from causeway.consensus.core import ConsensusCore, Output
+from causeway.consensus.engines.base import (
+    QUORUM_MORE_THAN_TWO_THIRDS,
+    EngineContext,
+    TransactionRoute,
+)
+from causeway.consensus.solo import SoloCore
+from causeway.consensus.v1 import consensus_pb2
+
+BLOCK_INTERVAL_MS_DEFAULT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class SoloKind:
+    block_interval_ms: int = BLOCK_INTERVAL_MS_DEFAULT
+
+    @property
+    def name(self) -> str:
+        return "solo"
+
+    @property
+    def record_prefix(self) -> str:
+        return "solo/"
+
+    @property
+    def replicated(self) -> bool:
+        return False
+
+    @property
+    def block_sync(self) -> bool:
+        return False
+
+    @property
+    def sync_quorum(self) -> str:
+        # Its one validator holds all the power.
+        return QUORUM_MORE_THAN_TWO_THIRDS
+
+    def create(self, context: EngineContext) -> SoloEngine:
+        core = SoloCore(
+            context.chain_id,
+            context.signer,
+            context.hasher,
+            context.last_committed_height,
+            self.block_interval_ms,
+        )
+        return SoloEngine(core)
+
+
+class SoloEngine:
+    def __init__(self, core: SoloCore) -> None:
+        self.solo = core
+
+    @property
+    def core(self) -> ConsensusCore:
+        return self.solo
+
+    @property
+    def role(self) -> str:
+        return "solo"
+
+    @property
+    def leader(self) -> str | None:
+        return None
+
+    @property
+    def commits_pending(self) -> int:
+        return 0
+
+    def tick(self, now_ms: int, transactions_waiting: bool) -> Output:
+        return self.solo.tick(now_ms)
+
+    def advance_to(self, height: int, now_ms: int) -> Output:
+        return Output()
+
+    def route(self) -> TransactionRoute:
+        return TransactionRoute(gossip=False)  # no peers: this node builds every block
+
+    def holds_back(self, message: consensus_pb2.ConsensusMessage) -> bool:
+        return False

@@ -1,0 +1,90 @@
+"""The solo core: the ConsensusCore of a chain with one validator."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+
+from causeway.consensus import BuildBlock, Output
+from causeway.consensus.solo import SoloCore
+from causeway.consensus.v1 import consensus_pb2
+from causeway.errors import ConfigurationError
+from causeway.types import DOMAIN_COMMIT, encode, sign_bytes
+from causeway.types.v1 import types_pb2
+
+CHAIN_ID = "solo-test-chain"
+
+
+class Signer:
+    validator_id = "org1/node1"
+
+    def sign(self, document: bytes) -> bytes:
+        return hashlib.sha256(b"key" + document).digest()
+
+
+class Hasher:
+    def block_hash(self, block: types_pb2.Block) -> bytes:
+        return hashlib.sha256(encode(block.header)).digest()
+
+
+def make_core(last_height: int = 0, interval_ms: int = 100) -> SoloCore:
+    return SoloCore(CHAIN_ID, Signer(), Hasher(), last_height, interval_ms)
+
+
+def block(height: int, transactions: int = 1) -> types_pb2.Block:
+    return types_pb2.Block(
+        header=types_pb2.BlockHeader(chain_id=CHAIN_ID, height=height),
+        transactions=[types_pb2.Transaction(body=bytes([index])) for index in range(transactions)],
+    )
+
+
+def test_the_first_block_is_asked_for_at_once_then_the_interval_applies() -> None:
+    core = make_core(last_height=7)
+    assert core.start(0) == Output()
+    assert core.propose(1_000).build == [BuildBlock(8, 0, 1_000, "org1/node1")]
+    assert core.propose(1_500) == Output()  # one block at a time
+    (commit,) = core.block_built(block(8), 1_510).commits
+    assert core.committed_height == 8
+    # The interval counts from the start of the previous block: 1_000 + 100.
+    assert core.propose(1_099) == Output()
+    assert core.propose(1_100).build == [BuildBlock(9, 0, 1_100, "org1/node1")]
+    vote = types_pb2.CommitVote(height=8, round=0, block_hash=Hasher().block_hash(block(8)))
+    expected = Signer().sign(sign_bytes(DOMAIN_COMMIT, CHAIN_ID, encode(vote)))
+    assert [(s.validator, s.signature) for s in commit.certificate.signatures] == [
+        ("org1/node1", expected)
+    ]
+
+
+def test_an_empty_block_is_dropped_and_the_next_may_start_at_once() -> None:
+    core = make_core()
+    core.propose(0)
+    assert core.block_built(block(1, transactions=0), 5) == Output()
+    assert core.committed_height == 0
+    assert core.propose(6).build == [BuildBlock(1, 0, 6, "org1/node1")]
+
+
+def test_a_block_not_asked_for_changes_nothing() -> None:
+    core = make_core()
+    assert core.block_built(block(1), 0) == Output()
+    core.propose(0)
+    assert core.block_built(block(2), 1) == Output()
+    assert core.building == 1
+    assert core.blocks_discarded == 2
+
+
+def test_peers_messages_and_validations_are_ignored() -> None:
+    core = make_core()
+    assert core.step("org2/node2", consensus_pb2.ConsensusMessage(), 0) == Output()
+    assert core.messages_dropped == 1
+    assert core.block_validated(b"hash", True, 0) == Output()
+    assert core.tick(10) == Output()
+    assert core.next_deadline_ms() is None
+
+
+def test_the_interval_must_be_at_least_one_millisecond() -> None:
+    assert make_core(interval_ms=1).block_interval_ms == 1
+    with pytest.raises(ConfigurationError, match="block_interval_ms must be positive, not 0"):
+        make_core(interval_ms=0)
+    with pytest.raises(ConfigurationError, match="must not be negative"):
+        make_core(last_height=-1)
