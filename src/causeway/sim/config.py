@@ -93,6 +93,8 @@ class ClientWorkload:
     # Exists only to show that the linearizability checker catches stale reads: a get is
     # answered at once from the receiving node's own store instead of through the log.
     unsafe_local_reads: bool = False
+    # The instances clients send to; None: any honest instance that is up.
+    instances: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,6 +70,10 @@ def scenario_random(seed: int, name: str) -> random.Random:
 
 RAFT_HEAL_MS = 1500
 RAFT_LIVENESS_BOUND_MS = 4000
+# Building or validating one block takes this long (seeded), beside the core, as it does on the
+# node: the raft path the node runs (blocks built beside the core, committed blocks validated
+# one at a time and written in order, new entries held back while an instance is behind).
+RAFT_EXECUTION_MS = (1, 60)
 
 
 def _raft_kv(
@@ -93,6 +97,7 @@ def _raft_kv(
                 probability=0.03, until_ms=RAFT_HEAL_MS, down_max=crashes_down_max
             ),
             heal_ms=RAFT_HEAL_MS,
+            execution_ms=RAFT_EXECUTION_MS,
             clients=ClientWorkload(
                 clients=3,
                 keys=("x", "y"),
@@ -145,6 +150,7 @@ def _raft_crash_points(name: str, validators: int) -> Scenario:
                 signing_outputs_only=False,
             ),
             heal_ms=RAFT_HEAL_MS,
+            execution_ms=RAFT_EXECUTION_MS,
             clients=ClientWorkload(clients=2, keys=("x",), operations_per_client=6),
             target_height=3,
             duration_ms=RAFT_HEAL_MS + RAFT_LIVENESS_BOUND_MS + 3000,
@@ -166,6 +172,64 @@ def _raft_crash_points(name: str, validators: int) -> Scenario:
 
 
 RAFT_3_CRASH_POINTS = _raft_crash_points("raft-3-crash-points", 3)
+
+RAFT_LAGGING_PARTITION_MS = 2000
+RAFT_LAGGING_TARGET_NEVER = 1_000_000
+
+
+def _raft_lagging_follower(name: str) -> Scenario:
+    """A follower cut off while the others commit many blocks, then slow to validate: on its
+    return it is far behind with its writes and holds the leader's new entries back."""
+
+    def build(seed: int) -> SimulationConfig:
+        return SimulationConfig(
+            engine=RaftEngine(),
+            validators=3,
+            network=NetworkConfig(drop_probability=0.02, delay_min_ms=1, delay_max_ms=10),
+            partitions=(
+                Partition(
+                    groups=(("v2",), ("v0", "v1")),
+                    start_ms=0,
+                    end_ms=RAFT_LAGGING_PARTITION_MS,
+                ),
+            ),
+            execution_ms=(20, 80),
+            block_operations_max=2,
+            clients=ClientWorkload(
+                clients=4,
+                keys=("x", "y"),
+                operations_per_client=25,
+                think_min_ms=0,
+                think_max_ms=20,
+                timeout_ms=3000,
+                # Not the lagging follower: its clients would wait for it, and the others
+                # would build no new blocks while it catches up.
+                instances=("v0", "v1"),
+            ),
+            # Never reached: the run lasts its whole duration, the clients end well before.
+            target_height=RAFT_LAGGING_TARGET_NEVER,
+            duration_ms=RAFT_LAGGING_PARTITION_MS + 7000,
+            scenario=name,
+        )
+
+    def check(result: SimulationResult) -> None:
+        check_all(result)
+        heights = [result.instances[name].app.height for name in ("v0", "v1", "v2")]
+        if len(set(heights)) != 1:
+            raise result.fail(f"the lagging follower did not catch up: heights {heights}")
+
+    return register(
+        Scenario(
+            name,
+            "raft, 3 nodes, one follower cut off for a while then slow to validate and write: "
+            "it catches up holding back new entries",
+            build,
+            check,
+        )
+    )
+
+
+RAFT_3_LAGGING_FOLLOWER = _raft_lagging_follower("raft-3-lagging-follower")
 
 
 # --- tbft -------------------------------------------------------------------------------------

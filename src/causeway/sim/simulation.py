@@ -1199,7 +1199,11 @@ class Simulation:
             self.queue.push(heal_ms, ClientStep(client_index))
             return
         rng = self._client_random
-        up = [i for i in self.instances.values() if i.honest and i.up]
+        up = [
+            i
+            for i in self.instances.values()
+            if i.honest and i.up and (workload.instances is None or i.name in workload.instances)
+        ]
         if not up:
             self.queue.push(self.now_ms + CLIENT_RETRY_MS, ClientStep(client_index))
             return
