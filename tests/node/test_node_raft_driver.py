@@ -14,13 +14,13 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from causeway.consensus import Commit
-from causeway.consensus.engines import RaftEngine
+from causeway.consensus.engines import COMMITS_BEHIND_MAX, RaftEngine
 from causeway.consensus.raft import RaftCore, RaftRole, RaftTimeouts
 from causeway.consensus.v1 import consensus_pb2
 from causeway.errors import InvariantError
 from causeway.node import consensus_driver
 from causeway.node.consensus_driver import (
-    RAFT_COMMITS_PENDING_MAX,
+    INBOX_MESSAGES_MAX,
     RAFT_STALL_WAITS_MAX,
     ConsensusDriver,
 )
@@ -299,7 +299,7 @@ async def test_a_follower_behind_with_its_writes_holds_new_entries_but_answers_h
     harness.write_gate.clear()
     harness.start()
     try:
-        count = RAFT_COMMITS_PENDING_MAX
+        count = COMMITS_BEHIND_MAX
 
         def entries(first: int, last: int) -> list[consensus_pb2.RaftEntry]:
             return [
@@ -413,3 +413,20 @@ async def test_a_committed_block_is_validated_on_its_parents_written_state() -> 
         assert harness.core.commits_pending == 0
     finally:
         await harness.stop()
+
+
+async def test_the_inbox_takes_its_bound_and_drops_one_past_it() -> None:
+    harness = Harness()
+    heartbeat = consensus_pb2.ConsensusMessage(
+        raft_append_entries=consensus_pb2.RaftAppendEntries(term=1, leader="b")
+    )
+    for _ in range(INBOX_MESSAGES_MAX):
+        harness.driver.deliver("b", heartbeat)
+    assert harness.driver.messages_dropped == 0
+    harness.driver.deliver("b", heartbeat)
+    assert harness.driver.messages_dropped == 1
+    assert harness.driver.statistics() == {"messages_dropped": 1}
+    # A message taken makes room for one more.
+    assert await harness.driver._next_event() == ("b", heartbeat)
+    harness.driver.deliver("c", heartbeat)
+    assert harness.driver.messages_dropped == 1

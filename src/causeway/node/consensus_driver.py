@@ -1,4 +1,4 @@
-"""Drives a replicated consensus core (tbft, raft): the runtime side of ADR 0002.
+"""Drives a node's consensus engine (solo, tbft, raft): the runtime side of ADR 0002.
 
 One asyncio task owns the core; its calls (start, tick, step, propose, block_built,
 block_validated) are short and never overlap. Each Output is carried out by walking
@@ -64,9 +64,6 @@ IDLE_BLOCK_INTERVAL_MS = 5_000
 # Messages from peers waiting for the core; beyond this new ones are dropped (and counted): the
 # cores resend what matters.
 INBOX_MESSAGES_MAX = 10_000
-# The bounds of consensus.engines, under the names the driver's tests know.
-RAFT_COMMITS_PENDING_MAX = COMMITS_BEHIND_MAX
-RAFT_APPENDS_HELD_MAX = HELD_MESSAGES_MAX
 # Raft: waits of TICK_MS added before a tick that follows a stall of the event loop.
 RAFT_STALL_WAITS_MAX = 3
 
