@@ -5,7 +5,7 @@ one validator's links cut one way for ever."""
 from __future__ import annotations
 
 import pytest
-from sim_support import SeedPlan, assert_sweep_passes
+from sim_support import SeedPlan, assert_sweep_passes, run_sweep
 
 from causeway.sim.scenarios import SCENARIOS
 
@@ -45,3 +45,15 @@ def test_equivocated_polka_regression(scenario: str, seed: int) -> None:
     had also voted otherwise (an honest validator locked on such a polka could never have its
     re-proposal accepted)."""
     SCENARIOS[scenario].check(SCENARIOS[scenario].run(seed))
+
+
+def test_tbft_builds_and_validates_blocks_beside_the_core(seed_plan: SeedPlan) -> None:
+    """The node's tbft path: proposals are built and validated in the execution lane, taking
+    time during which the core goes on; every committed block was validated by the others."""
+    sweep = run_sweep(SCENARIOS["tbft-4-liveness-honest"], seed_plan.seeds(10), keep_results=True)
+    assert not sweep.failing_seeds, sweep.failing_seeds
+    for result in sweep.results:
+        statistics = result.statistics
+        highest = max(instance.app.height for instance in result.instances.values())
+        assert statistics.blocks_built >= highest
+        assert statistics.blocks_validated >= highest

@@ -236,6 +236,9 @@ RAFT_3_LAGGING_FOLLOWER = _raft_lagging_follower("raft-3-lagging-follower")
 
 TBFT_HEAL_MS = 1200
 TBFT_LIVENESS_BOUND_MS = 8000
+# Building or validating a proposal takes this long (seeded), beside the core, as on the node:
+# the rules wait for the verdict on a block, and a proposer's propose timeout runs meanwhile.
+TBFT_EXECUTION_MS = (0, 40)
 
 
 def _tbft_network(rng: random.Random) -> NetworkConfig:
@@ -269,6 +272,7 @@ def _tbft_twins(name: str, validators: int, twins: int, *, crashes: bool = False
             if crashes
             else None,
             heal_ms=TBFT_HEAL_MS,
+            execution_ms=TBFT_EXECUTION_MS,
             target_height=3,
             duration_ms=TBFT_HEAL_MS + 3000,
             scenario=name,
@@ -443,6 +447,7 @@ def _tbft_liveness(name: str, validators: int, twins: int) -> Scenario:
                 until_ms=TBFT_HEAL_MS, phase_min_ms=50, phase_max_ms=rng.choice((400, 800))
             ),
             heal_ms=TBFT_HEAL_MS,
+            execution_ms=TBFT_EXECUTION_MS,
             target_height=2,
             duration_ms=TBFT_HEAL_MS + TBFT_LIVENESS_BOUND_MS + 500,
             scenario=name,
@@ -537,6 +542,7 @@ def _tbft_crash_points(name: str, validators: int, *, unsafe: bool = False) -> S
                 downtime_max_ms=200,
             ),
             heal_ms=TBFT_HEAL_MS,
+            execution_ms=TBFT_EXECUTION_MS,
             target_height=3,
             duration_ms=TBFT_HEAL_MS + TBFT_LIVENESS_BOUND_MS + 500,
             unsafe_send_before_sync=unsafe,
