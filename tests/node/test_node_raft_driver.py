@@ -14,8 +14,16 @@ from collections.abc import Callable, Sequence
 import pytest
 
 from causeway.consensus import Commit
-from causeway.consensus.engines import COMMITS_BEHIND_MAX, RaftEngine
+from causeway.consensus.engines import (
+    COMMITS_BEHIND_MAX,
+    EngineContext,
+    EngineKind,
+    RaftEngine,
+    SoloKind,
+    TbftKind,
+)
 from causeway.consensus.raft import RaftCore, RaftRole, RaftTimeouts
+from causeway.consensus.tbft import TbftTimeouts
 from causeway.consensus.v1 import consensus_pb2
 from causeway.errors import InvariantError
 from causeway.node import consensus_driver
@@ -430,3 +438,104 @@ async def test_the_inbox_takes_its_bound_and_drops_one_past_it() -> None:
     assert await harness.driver._next_event() == ("b", heartbeat)
     harness.driver.deliver("c", heartbeat)
     assert harness.driver.messages_dropped == 1
+
+
+class SigningKey:
+    """A NodeSigner-like signer for the tbft and solo engines below."""
+
+    def __init__(self, validator_id: str) -> None:
+        self.validator_id = validator_id
+
+    def sign(self, document: bytes) -> bytes:
+        return hashlib.sha256(self.validator_id.encode() + document).digest()
+
+
+class AnyTransport:
+    """Takes broadcasts too (tbft's messages go to every validator)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str | None, consensus_pb2.ConsensusMessage]] = []
+
+    def broadcast_consensus(self, message: consensus_pb2.ConsensusMessage) -> None:
+        self.sent.append((None, message))
+
+    def send_consensus(self, member_id: str, message: consensus_pb2.ConsensusMessage) -> bool:
+        self.sent.append((member_id, message))
+        return True
+
+
+class AnyVerifier:
+    def verify(self, validator_id: str, document: bytes, signature: bytes) -> bool:
+        return SigningKey(validator_id).sign(document) == signature
+
+
+def engine_driver(kind: EngineKind, waiting: Callable[[], bool]) -> tuple[ConsensusDriver, Store]:
+    """A one-validator engine of `kind` under the driver; blocks carry one transaction."""
+    store = Store()
+
+    def build(height: int, round_number: int, time_ms: int, proposer: str) -> types_pb2.Block:
+        block = make_block(height, time_ms)
+        block.transactions.append(types_pb2.Transaction(body=b"t%d" % height))
+        return block
+
+    application = Application(build, store)
+    engine = kind.create(
+        EngineContext(
+            chain_id=CHAIN_ID,
+            validator_id="a",
+            validators=[("a", 1)],
+            signer=SigningKey("a"),
+            verifier=AnyVerifier(),
+            hasher=application,
+            random=random.Random(1),
+            last_committed_height=0,
+        )
+    )
+
+    async def apply_commit(commit: Commit) -> None:
+        assert commit.height == store.height + 1
+        store.height = commit.height
+
+    driver = ConsensusDriver(
+        engine=engine,
+        store=store,  # type: ignore[arg-type]
+        transport=AnyTransport(),
+        application=application,
+        apply_commit=apply_commit,
+        transactions_waiting=waiting,
+        on_evidence=lambda evidence: None,
+    )
+    return driver, store
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        SoloKind(block_interval_ms=1),
+        TbftKind(
+            timeouts=TbftTimeouts(
+                propose_ms=500, prevote_ms=200, precommit_ms=200, delta_ms=100, commit_ms=1
+            ),
+            idle_block_interval_ms=60_000,
+        ),
+    ],
+    ids=["solo", "tbft"],
+)
+async def test_every_engine_runs_through_the_one_driver(kind: EngineKind) -> None:
+    """Solo and tbft under the same driver as raft: blocks asked for are built in the lane and
+    their commits written in order; with nothing waiting no further block is made."""
+    waiting = [True]
+    driver, store = engine_driver(kind, lambda: waiting[0])
+    stopping = asyncio.Event()
+    task = asyncio.create_task(driver.run(stopping))
+    try:
+        await until(lambda: store.height >= 3)
+        waiting[0] = False
+        await asyncio.sleep(0.05)
+        settled = store.height
+        await asyncio.sleep(0.1)
+        assert store.height == settled
+        assert driver.role in ("solo", "validator")
+    finally:
+        stopping.set()
+        await asyncio.wait_for(task, WAIT_S)

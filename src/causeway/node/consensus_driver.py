@@ -8,7 +8,7 @@ commit, build a block, validate a block) goes to one execution lane, a task that
 a time, in order, beside the core. A block of 10,000 transactions takes 0.5-2 s to execute on a
 loaded machine, longer than an election timeout: executed inside the core's calls it stopped a
 raft leader's heartbeats (measured on a 3-node devnet). The results of builds and validations
-come back to the core as inputs, before any waiting message.
+come back to the core as inputs, in one queue with the peers' messages, in arrival order.
 """
 
 from __future__ import annotations
