@@ -11,6 +11,13 @@ Value format, for every value in every sub-database::
     | 1 byte (= 1)   | zlib.crc32                | record-specific |
     +----------------+---------------------------+-----------------+
 
+The frame is the one checksum of a value: a payload carries none of its own. Named values in the
+meta sub-database (``named/`` + name, written with ``Store.put_meta``/``put_meta_records``) hold
+the records of other parts of the node; the consensus cores' records there are canonical
+protobuf messages of proto/causeway/consensus/v1 (``tbft/state`` TbftStateRecord, ``tbft/lock``
+TbftLockRecord, ``raft/meta`` RaftMetaRecord, ``raft/log/<index>`` RaftEntry), so a flipped bit in
+one is caught by this frame and a malformed one by its decoder.
+
 Integers in keys are big-endian and unsigned so that byte order is numeric order.
 """
 

@@ -381,3 +381,138 @@ class ConsensusMessage(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType_body) -> _WhichOneofReturnType_body | None: ...
 
 Global___ConsensusMessage: _TypeAlias = ConsensusMessage  # noqa: Y015
+
+@_typing.final
+class TbftStateRecord(_message.Message):
+    """---------------------------------------------------------------------------------------------
+    Records a consensus core persists. Each is stored by storage as one named value, encoded
+    canonically (causeway.types.encode) and framed and checksummed once by storage's record frame
+    (docs/storage.md); a record carries no checksum of its own. Field numbers never change meaning.
+
+    The tbft record "tbft/state": where the core is and what it last signed. Rewritten whenever it
+    changes, so it is kept small (blocks go in TbftLockRecord).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    ROUND_FIELD_NUMBER: _builtins.int
+    STEP_FIELD_NUMBER: _builtins.int
+    LOCKED_ROUND_PLUS_ONE_FIELD_NUMBER: _builtins.int
+    LOCKED_HASH_FIELD_NUMBER: _builtins.int
+    VALID_ROUND_PLUS_ONE_FIELD_NUMBER: _builtins.int
+    VALID_HASH_FIELD_NUMBER: _builtins.int
+    SIGNED_HEIGHT_FIELD_NUMBER: _builtins.int
+    SIGNED_ROUND_FIELD_NUMBER: _builtins.int
+    SIGNED_STEP_FIELD_NUMBER: _builtins.int
+    SIGNED_MESSAGES_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    height: _builtins.int
+    round: _builtins.int
+    step: _builtins.int
+    """The step (1 propose, 2 prevote, 3 precommit) of TbftStep."""
+    locked_round_plus_one: _builtins.int
+    """The locked round plus one; 0 (and an empty hash) when not locked."""
+    locked_hash: _builtins.bytes
+    valid_round_plus_one: _builtins.int
+    """The valid round plus one; 0 (and an empty hash) when there is no valid block."""
+    valid_hash: _builtins.bytes
+    signed_height: _builtins.int
+    """The last signed (height, round, step); step 0 means nothing was ever signed."""
+    signed_round: _builtins.int
+    signed_step: _builtins.int
+    @_builtins.property
+    def signed_messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConsensusMessage]:
+        """The messages signed in that height and round, oldest first; a proposal only while it is the
+        last one.
+        """
+
+    def __init__(
+        self,
+        *,
+        version: _builtins.int = ...,
+        height: _builtins.int = ...,
+        round: _builtins.int = ...,
+        step: _builtins.int = ...,
+        locked_round_plus_one: _builtins.int = ...,
+        locked_hash: _builtins.bytes = ...,
+        valid_round_plus_one: _builtins.int = ...,
+        valid_hash: _builtins.bytes = ...,
+        signed_height: _builtins.int = ...,
+        signed_round: _builtins.int = ...,
+        signed_step: _builtins.int = ...,
+        signed_messages: _abc.Iterable[Global___ConsensusMessage] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["height", b"height", "locked_hash", b"locked_hash", "locked_round_plus_one", b"locked_round_plus_one", "round", b"round", "signed_height", b"signed_height", "signed_messages", b"signed_messages", "signed_round", b"signed_round", "signed_step", b"signed_step", "step", b"step", "valid_hash", b"valid_hash", "valid_round_plus_one", b"valid_round_plus_one", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TbftStateRecord: _TypeAlias = TbftStateRecord  # noqa: Y015
+
+@_typing.final
+class TbftLockRecord(_message.Message):
+    """The tbft record "tbft/lock": the locked and valid blocks and the polka (prevotes) for the valid
+    block in the valid round, so that a restarted validator can still prove its valid block.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    BLOCKS_FIELD_NUMBER: _builtins.int
+    POLKA_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    @_builtins.property
+    def blocks(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.Block]: ...
+    @_builtins.property
+    def polka(self) -> _containers.RepeatedCompositeFieldContainer[Global___Vote]: ...
+    def __init__(
+        self,
+        *,
+        version: _builtins.int = ...,
+        blocks: _abc.Iterable[_types_pb2.Block] | None = ...,
+        polka: _abc.Iterable[Global___Vote] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blocks", b"blocks", "polka", b"polka", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TbftLockRecord: _TypeAlias = TbftLockRecord  # noqa: Y015
+
+@_typing.final
+class RaftMetaRecord(_message.Message):
+    """The raft record "raft/meta": the current term, the vote cast in it, and the index of the last
+    valid log entry. Each log index is the record "raft/log/<index, 20 digits>" holding one
+    RaftEntry.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    TERM_FIELD_NUMBER: _builtins.int
+    VOTED_FOR_FIELD_NUMBER: _builtins.int
+    LOG_END_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    term: _builtins.int
+    voted_for: _builtins.str
+    """Empty when no vote was cast in this term."""
+    log_end: _builtins.int
+    def __init__(
+        self,
+        *,
+        version: _builtins.int = ...,
+        term: _builtins.int = ...,
+        voted_for: _builtins.str = ...,
+        log_end: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["log_end", b"log_end", "term", b"term", "version", b"version", "voted_for", b"voted_for"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RaftMetaRecord: _TypeAlias = RaftMetaRecord  # noqa: Y015
