@@ -32,7 +32,7 @@ from causeway.consensus.tbft.records import (
 )
 from causeway.consensus.v1 import consensus_pb2
 from causeway.contracts.v1 import contracts_pb2
-from causeway.crypto import PrivateKey, get_profile
+from causeway.crypto import ALGORITHM_ED25519, PrivateKey, get_profile
 from causeway.state import StateTree
 from causeway.storage import BlockRecord, Store, schema
 from causeway.types import (
@@ -97,7 +97,7 @@ def load(profile: str, rewrite: bool) -> Frozen:
     return Frozen(document["keys"], document["signatures"], document["vectors"], rewrite)
 
 
-def save(profile: str, frozen: Frozen, vectors: dict[str, str]) -> None:
+def save(profile: str, frozen: Frozen, vectors: dict[str, str], directory: Path = GOLDEN) -> None:
     document = {
         "profile": profile,
         "note": "frozen by tests/types/test_golden_vectors.py; regenerate with --rewrite-golden",
@@ -106,7 +106,7 @@ def save(profile: str, frozen: Frozen, vectors: dict[str, str]) -> None:
         "vectors": vectors,
     }
     text = json.dumps(document, indent=1, sort_keys=True) + "\n"
-    (GOLDEN / f"{profile}.json").write_text(text)
+    (directory / f"{profile}.json").write_text(text)
 
 
 def build_vectors(profile_name: str, frozen: Frozen, store_path: Path) -> dict[str, str]:
@@ -144,6 +144,11 @@ def build_vectors(profile_name: str, frozen: Frozen, store_path: Path) -> dict[s
         ],
     )
     the_transaction_id = transaction_id(body, hash_function)
+    if profile_name == "intl":
+        # Ed25519 signatures are deterministic (RFC 8032), so the signature itself is a vector.
+        ed25519_key = frozen.key("org1/carol-ed25519", ALGORITHM_ED25519)
+        vectors["signature/ed25519_transaction"] = ed25519_key.sign(transaction_document)
+        vectors["public_key/ed25519"] = ed25519_key.public_key().raw
     vectors["sign_bytes/transaction"] = transaction_document
     vectors["sign_bytes/endorsement"] = endorsement_document
     vectors["transaction/body"] = body
@@ -407,3 +412,26 @@ def test_the_profiles_hash_with_their_own_function() -> None:
     assert intl["sign_bytes/transaction"] == gm["sign_bytes/transaction"]
     assert intl["transaction/id"] != gm["transaction/id"]
     assert intl["block/header_hash"] != gm["block/header_hash"]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_the_files_are_exactly_what_rewriting_writes(profile: str, tmp_path: Path) -> None:
+    # Rewriting with nothing changed must not touch a byte: no new key, no new signature, the
+    # same layout, so that a deliberate rewrite shows only the deliberate change in its diff.
+    frozen = load(profile, rewrite=True)
+    keys, signatures = dict(frozen.keys), dict(frozen.signatures)
+    vectors = build_vectors(profile, frozen, tmp_path / "store")
+    save(profile, frozen, vectors, tmp_path)
+    assert (frozen.keys, frozen.signatures) == (keys, signatures)
+    assert (tmp_path / f"{profile}.json").read_text() == (GOLDEN / f"{profile}.json").read_text()
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_storage_database_and_record_kind_has_vectors(profile: str) -> None:
+    names = load(profile, rewrite=False).vectors
+    for database in schema.ALL_DATABASES:
+        prefix = f"storage/{database.decode()}["
+        assert any(name.startswith(prefix) for name in names), database
+    for record in (STATE_RECORD, LOCK_RECORD, "raft/meta", "raft/log/"):
+        assert any(name.startswith(f"record/{record}") for name in names), record
+        assert any(name.startswith(f"storage/causeway/v1/meta[named/{record}") for name in names)
