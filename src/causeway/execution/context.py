@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 from causeway.crypto import CryptoProfile
 from causeway.errors import RequestError
+from causeway.execution.keys import StateGrant
 from causeway.execution.overlay import MISSING, BlockOverlay
 from causeway.identity import evaluate_policy
+from causeway.storage import STATE_KEY_BYTES_MAX
 from causeway.types.v1 import types_pb2
 
 # Gas: a deterministic price for what a transaction makes every validator do. See docs/contracts.md.
@@ -136,12 +138,20 @@ class ConfigView:
 
 
 class TransactionContext:
-    """State access for one transaction: reads see earlier writes; writes stay here until commit.
+    """State access for one contract call: reads see earlier writes; writes stay here until commit.
 
-    Every access is metered (reads, writes, bytes) for the transaction's Cost.
+    The contract sees its own namespace only: ``get``, ``range``, ``put`` and ``delete`` take keys
+    relative to it (1 to ``key_bytes_max`` bytes), and the context prefixes them, so no key a
+    contract passes can name another contract's state. The ``*_granted`` methods take absolute
+    keys and succeed only within the contract's grants (see ``causeway.execution.keys``); anything
+    else fails the transaction with PERMISSION_DENIED, naming the key, before any state is touched.
+
+    Every access is metered (reads, writes, bytes of the absolute keys) for the transaction's Cost.
     """
 
     __slots__ = (
+        "_grants",
+        "_namespace",
         "_organisations",
         "block",
         "bytes_read",
@@ -149,9 +159,11 @@ class TransactionContext:
         "chain_id",
         "config",
         "consensus",
+        "contract",
         "events",
         "gas_charged",
         "height",
+        "key_bytes_max",
         "profile",
         "read_count",
         "sender",
@@ -165,6 +177,9 @@ class TransactionContext:
         self,
         block: BlockOverlay,
         *,
+        contract: str,
+        namespace: bytes,
+        grants: Sequence[StateGrant],
         chain_id: str,
         profile: CryptoProfile,
         consensus: str,
@@ -176,6 +191,11 @@ class TransactionContext:
         time_ms: int,
     ) -> None:
         self.block = block
+        self.contract = contract
+        self._namespace = namespace
+        self._grants = tuple(grants)
+        # The longest key a contract may pass: its namespace plus the key fit a state key.
+        self.key_bytes_max = STATE_KEY_BYTES_MAX - len(namespace)
         self.chain_id = chain_id
         self.profile = profile
         # The chain's consensus engine from its genesis: "solo", "tbft" or "raft".
@@ -197,7 +217,92 @@ class TransactionContext:
         # Gas for work other than state access (signature verifications), added to the cost.
         self.gas_charged = 0
 
+    # -- the contract's own namespace (relative keys) ----------------------------------------
+
+    def _own(self, key: bytes, what: str = "key") -> bytes:
+        size = len(key)
+        if size == 0 or size > self.key_bytes_max:
+            raise self._bad_key(size, what)
+        return self._namespace + key
+
+    def _bad_key(self, size: int, what: str) -> RequestError:
+        return failure(
+            types_pb2.RESULT_STATUS_INVALID_ARGUMENT,
+            f"contract {self.contract} passed a state {what} of {size} bytes: it must be "
+            f"{0 if what == 'prefix' else 1} to {self.key_bytes_max} bytes (after its namespace "
+            f"{self._namespace.decode()!r})",
+        )
+
     def get(self, key: bytes) -> bytes | None:
+        """The value of `key` in the contract's namespace, or None."""
+        return self._read(self._own(key))
+
+    def range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
+        """Entries of the namespace whose key starts with `prefix` and sorts after `start_after`
+        (both relative, either may be empty), keys returned relative."""
+        namespace = self._namespace
+        if len(prefix) > self.key_bytes_max:
+            raise self._bad_key(len(prefix), "prefix")
+        absolute_start_after = self._own(start_after, "start_after") if start_after else b""
+        entries = self._range(namespace + prefix, absolute_start_after, limit)
+        start = len(namespace)
+        return [(key[start:], value) for key, value in entries]
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self._write(self._own(key), value)
+
+    def delete(self, key: bytes) -> None:
+        self._write(self._own(key), None)
+
+    # -- shared state the contract holds a grant for (absolute keys) ---------------------------
+
+    def _granted(self, key: bytes, *, write: bool) -> None:
+        for grant in self._grants:
+            if grant.covers(key) and (grant.writable or not write):
+                if len(key) > STATE_KEY_BYTES_MAX:
+                    raise failure(
+                        types_pb2.RESULT_STATUS_INVALID_ARGUMENT,
+                        f"contract {self.contract} passed a state key of {len(key)} bytes, above "
+                        f"the limit of {STATE_KEY_BYTES_MAX}",
+                    )
+                return
+        raise self._denied("write" if write else "read", key)
+
+    def _denied(self, action: str, key: bytes) -> RequestError:
+        grants = ", ".join(grant.describe() for grant in self._grants) or "none"
+        return failure(
+            types_pb2.RESULT_STATUS_PERMISSION_DENIED,
+            f"contract {self.contract} may not {action} state key {key[:80]!r}: it is outside "
+            f"its namespace {self._namespace.decode()!r} and its grants ({grants})",
+        )
+
+    def get_granted(self, key: bytes) -> bytes | None:
+        self._granted(key, write=False)
+        return self._read(key)
+
+    def range_granted(
+        self, prefix: bytes, start_after: bytes, limit: int
+    ) -> list[tuple[bytes, bytes]]:
+        """Absolute range within one prefix grant: `prefix` must start with the grant's prefix, so
+        that no entry outside the grant can be returned."""
+        if not any(
+            grant.prefix and prefix.startswith(grant.key) and len(prefix) <= STATE_KEY_BYTES_MAX
+            for grant in self._grants
+        ):
+            raise self._denied("range over", prefix)
+        return self._range(prefix, start_after, limit)
+
+    def put_granted(self, key: bytes, value: bytes) -> None:
+        self._granted(key, write=True)
+        self._write(key, value)
+
+    def delete_granted(self, key: bytes) -> None:
+        self._granted(key, write=True)
+        self._write(key, None)
+
+    # -- metered access to absolute keys -------------------------------------------------------
+
+    def _read(self, key: bytes) -> bytes | None:
         value = self.writes.get(key, MISSING)
         if value is MISSING:
             value = self.block.get(key)
@@ -208,30 +313,26 @@ class TransactionContext:
         self.bytes_read += len(key) + len(value)  # type: ignore[arg-type]
         return value  # type: ignore[return-value]
 
-    def range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
+    def _range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
         entries = self.block.range(prefix, start_after, limit, self.writes)
         self.read_count += 1 + len(entries)
         self.bytes_read += len(prefix) + sum(len(key) + len(value) for key, value in entries)
         return entries
 
-    def put(self, key: bytes, value: bytes) -> None:
+    def _write(self, key: bytes, value: bytes | None) -> None:
         self.writes[key] = value
         self.write_count += 1
-        self.bytes_written += len(key) + len(value)
-
-    def delete(self, key: bytes) -> None:
-        self.writes[key] = None
-        self.write_count += 1
-        self.bytes_written += len(key)
+        self.bytes_written += len(key) if value is None else len(key) + len(value)
 
     def charge_gas(self, gas: int) -> None:
         """Charges work that is not state access; call it before doing the work, so that a
         failure still reports it."""
         self.gas_charged += gas
 
-    def emit(self, contract: str, name: str, attributes: Sequence[tuple[str, str]]) -> None:
-        """Records an event; it reaches the result only if the transaction succeeds."""
-        self.events.append((contract, name, attributes))
+    def emit(self, name: str, attributes: Sequence[tuple[str, str]]) -> None:
+        """Records an event of this contract; it reaches the result only if the transaction
+        succeeds."""
+        self.events.append((self.contract, name, attributes))
 
     def organisations(self) -> Sequence[str]:
         """Every organisation of the chain, in id order, as of the start of the transaction."""

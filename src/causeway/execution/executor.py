@@ -340,13 +340,13 @@ class _BlockRun:
                 if sender.is_consensus:
                     message += "; a CONSENSUS member may only send evidence.submit"
                 raise failure(_DENIED, message)
-            methods = CONTRACTS.get(body.contract)
-            if methods is None:
+            contract = CONTRACTS.get(body.contract)
+            if contract is None:
                 raise failure(
                     types_pb2.RESULT_STATUS_UNKNOWN_CONTRACT,
                     f"there is no contract {body.contract!r}",
                 )
-            method = methods.get(body.method)
+            method = contract.methods.get(body.method)
             if method is None:
                 raise failure(
                     types_pb2.RESULT_STATUS_UNKNOWN_METHOD,
@@ -371,6 +371,9 @@ class _BlockRun:
             )
             context = TransactionContext(
                 self.overlay,
+                contract=contract.name,
+                namespace=contract.namespace,
+                grants=contract.grants,
                 chain_id=self.chain_id,
                 profile=self.profile,
                 consensus=self.consensus,
@@ -412,9 +415,9 @@ class _BlockRun:
         _set_cost(result.cost, gas_used, context)
         if context.events:
             events = result.events
-            for contract, name, attributes in context.events:
+            for event_contract, name, attributes in context.events:
                 event = events.add()
-                event.contract = contract
+                event.contract = event_contract
                 event.name = name
                 event_attributes = event.attributes
                 for key, value in attributes:
