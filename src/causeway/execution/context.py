@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from causeway.crypto import CryptoProfile
 from causeway.errors import RequestError
 from causeway.execution.keys import StateGrant
-from causeway.execution.overlay import MISSING, BlockOverlay
+from causeway.execution.overlay import MISSING, BlockOverlay, Savepoint, TransactionWrites
 from causeway.identity import evaluate_policy
 from causeway.storage import STATE_KEY_BYTES_MAX
 from causeway.types.v1 import types_pb2
@@ -169,6 +169,7 @@ class TransactionContext:
         "sender",
         "signing_organisations",
         "time_ms",
+        "transaction_writes",
         "write_count",
         "writes",
     )
@@ -206,7 +207,9 @@ class TransactionContext:
         self.signing_organisations = signing_organisations
         self.height = height
         self.time_ms = time_ms
-        self.writes: dict[bytes, bytes | None] = {}
+        self.transaction_writes = TransactionWrites()
+        # What the transaction commits if it succeeds (None deletes); savepoints edit it in place.
+        self.writes = self.transaction_writes.values
         # (contract, name, attributes): turned into Event messages only for the result, where
         # setting fields one by one is several times cheaper than building nested messages.
         self.events: list[EventRecord] = []
@@ -320,9 +323,40 @@ class TransactionContext:
         return entries
 
     def _write(self, key: bytes, value: bytes | None) -> None:
-        self.writes[key] = value
+        self.transaction_writes.set(key, value)
         self.write_count += 1
         self.bytes_written += len(key) if value is None else len(key) + len(value)
+
+    # -- savepoints ----------------------------------------------------------------------------
+
+    def savepoint(self) -> Savepoint:
+        """Marks the transaction's writes and events so far; savepoints nest. Hand it back once,
+        to rollback_to or release; one still open when the method returns is released."""
+        return self.transaction_writes.savepoint(len(self.events))
+
+    def rollback_to(self, savepoint: Savepoint) -> None:
+        """Drops the writes and the events since `savepoint`, including those of savepoints
+        released inside it, and ends it. The cost of what was done stays charged."""
+        self.transaction_writes.rollback_to(savepoint)
+        del self.events[savepoint.events_length :]
+
+    def release(self, savepoint: Savepoint) -> None:
+        """Keeps the writes and events since `savepoint` (the enclosing savepoint, if any, can
+        still roll them back), and ends it."""
+        self.transaction_writes.release(savepoint)
+
+    def attempt(self, call: Callable[[], object]) -> RequestError | None:
+        """Runs `call` in a savepoint: when it fails (RequestError) its writes and events are
+        rolled back and the error is returned, so that the caller keeps going; otherwise they are
+        kept and None is returned. A broken invariant is not caught."""
+        savepoint = self.savepoint()
+        try:
+            call()
+        except RequestError as error:
+            self.rollback_to(savepoint)
+            return error
+        self.release(savepoint)
+        return None
 
     def charge_gas(self, gas: int) -> None:
         """Charges work that is not state access; call it before doing the work, so that a
