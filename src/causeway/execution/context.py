@@ -23,6 +23,12 @@ GAS_PER_WRITE = 500
 GAS_PER_BYTE_WRITTEN = 2
 # One signature verification a method makes (an endorsement is priced the same, above).
 GAS_PER_SIGNATURE_VERIFICATION = 3_000
+# Event data is kept in the block's results by every node, like state but never pruned.
+GAS_PER_EVENT_DATA_BYTE = 2
+
+# The largest data payload one event carries (as large as a kv value, so that a contract can
+# publish what it stores; an interchain packet's relayers read packets from events).
+EVENT_DATA_BYTES_MAX = 65_536
 
 # What a member holding the CONSENSUS role but neither CLIENT nor ADMIN may send: validator nodes
 # report equivocation with their node key, and nothing else.
@@ -62,7 +68,8 @@ _REASON_BY_STATUS: dict[int, str] = {
 }
 
 
-EventRecord = tuple[str, str, Sequence[tuple[str, str]]]
+# (contract, name, attributes, data)
+EventRecord = tuple[str, str, Sequence[tuple[str, str]], bytes]
 
 
 def may_send(roles: Collection[int], contract: str, method: str) -> bool:
@@ -210,7 +217,7 @@ class TransactionContext:
         self.transaction_writes = TransactionWrites()
         # What the transaction commits if it succeeds (None deletes); savepoints edit it in place.
         self.writes = self.transaction_writes.values
-        # (contract, name, attributes): turned into Event messages only for the result, where
+        # EventRecords: turned into Event messages only for the result, where
         # setting fields one by one is several times cheaper than building nested messages.
         self.events: list[EventRecord] = []
         self.read_count = 0
@@ -363,10 +370,19 @@ class TransactionContext:
         failure still reports it."""
         self.gas_charged += gas
 
-    def emit(self, name: str, attributes: Sequence[tuple[str, str]]) -> None:
-        """Records an event of this contract; it reaches the result only if the transaction
-        succeeds."""
-        self.events.append((self.contract, name, attributes))
+    def emit(self, name: str, attributes: Sequence[tuple[str, str]], data: bytes = b"") -> None:
+        """Records an event of this contract, with an optional data payload of at most
+        EVENT_DATA_BYTES_MAX bytes (charged per byte); it reaches the result only if the
+        transaction succeeds and no savepoint around it is rolled back."""
+        if data:
+            if len(data) > EVENT_DATA_BYTES_MAX:
+                raise failure(
+                    types_pb2.RESULT_STATUS_INVALID_ARGUMENT,
+                    f"event {self.contract}.{name} carries {len(data)} bytes of data, above the "
+                    f"limit of {EVENT_DATA_BYTES_MAX}",
+                )
+            self.gas_charged += GAS_PER_EVENT_DATA_BYTE * len(data)
+        self.events.append((self.contract, name, attributes, data))
 
     def organisations(self) -> Sequence[str]:
         """Every organisation of the chain, in id order, as of the start of the transaction."""

@@ -415,7 +415,7 @@ class _BlockRun:
         _set_cost(result.cost, gas_used, context)
         if context.events:
             events = result.events
-            for event_contract, name, attributes in context.events:
+            for event_contract, name, attributes, data in context.events:
                 event = events.add()
                 event.contract = event_contract
                 event.name = name
@@ -424,6 +424,8 @@ class _BlockRun:
                     attribute = event_attributes.add()
                     attribute.key = key
                     attribute.value = value
+                if data:
+                    event.data = data
         return result
 
 
