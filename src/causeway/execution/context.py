@@ -5,34 +5,26 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from causeway.crypto import CryptoProfile
+from causeway.crypto import CryptoProfile, PublicKey
 from causeway.errors import RequestError
+from causeway.execution.costs import (
+    GAS_PER_EVENT_DATA_BYTE,
+    hashing_gas,
+    signature_verification_gas,
+)
 from causeway.execution.keys import StateGrant
 from causeway.execution.overlay import MISSING, BlockOverlay, Savepoint, TransactionWrites
 from causeway.identity import evaluate_policy
 from causeway.storage import STATE_KEY_BYTES_MAX
 from causeway.types.v1 import types_pb2
 
-# Gas: a deterministic price for what a transaction makes every validator do. See docs/contracts.md.
-GAS_TRANSACTION_BASE = 1_000
-GAS_PER_TRANSACTION_BYTE = 1
-GAS_PER_ENDORSEMENT = 3_000
-GAS_PER_READ = 100
-GAS_PER_BYTE_READ = 1
-GAS_PER_WRITE = 500
-GAS_PER_BYTE_WRITTEN = 2
-# One signature verification a method makes (an endorsement is priced the same, above).
-GAS_PER_SIGNATURE_VERIFICATION = 3_000
-# Event data is kept in the block's results by every node, like state but never pruned.
-GAS_PER_EVENT_DATA_BYTE = 2
+# What a member holding the CONSENSUS role but neither CLIENT nor ADMIN may send: validator nodes
+# report equivocation with their node key, and nothing else.
+CONSENSUS_SENDER_METHODS: frozenset[tuple[str, str]] = frozenset({("evidence", "submit")})
 
 # The largest data payload one event carries (as large as a kv value, so that a contract can
 # publish what it stores; an interchain packet's relayers read packets from events).
 EVENT_DATA_BYTES_MAX = 65_536
-
-# What a member holding the CONSENSUS role but neither CLIENT nor ADMIN may send: validator nodes
-# report equivocation with their node key, and nothing else.
-CONSENSUS_SENDER_METHODS: frozenset[tuple[str, str]] = frozenset({("evidence", "submit")})
 
 _STATUS_BY_REASON: dict[str, types_pb2.ResultStatus.ValueType] = {
     # Reasons of the RequestError subclasses of causeway.errors.
@@ -224,7 +216,8 @@ class TransactionContext:
         self.write_count = 0
         self.bytes_read = 0
         self.bytes_written = 0
-        # Gas for work other than state access (signature verifications), added to the cost.
+        # Gas for work other than state access (signatures, hashing, event data), added to the
+        # cost.
         self.gas_charged = 0
 
     # -- the contract's own namespace (relative keys) ----------------------------------------
@@ -369,6 +362,22 @@ class TransactionContext:
         """Charges work that is not state access; call it before doing the work, so that a
         failure still reports it."""
         self.gas_charged += gas
+
+    def hash(self, data: bytes) -> bytes:
+        """The chain's hash of `data`, charged per byte (costs.hashing_gas)."""
+        self.gas_charged += hashing_gas(len(data), self.profile.name)
+        return self.profile.hash(data)
+
+    def charge_signature_verification(self, algorithm: str, message_bytes: int) -> None:
+        """Charges one verification of a signature of `algorithm` over `message_bytes` bytes
+        (costs.signature_verification_gas); charge before loading the key or verifying, so that
+        a bad key or a forged signature still pays."""
+        self.gas_charged += signature_verification_gas(algorithm, message_bytes, self.profile.name)
+
+    def verify_signature(self, public_key: PublicKey, message: bytes, signature: bytes) -> bool:
+        """Charges, then verifies one signature; an empty signature is charged and refused."""
+        self.charge_signature_verification(public_key.algorithm, len(message))
+        return bool(signature) and public_key.verify(message, signature)
 
     def emit(self, name: str, attributes: Sequence[tuple[str, str]], data: bytes = b"") -> None:
         """Records an event of this contract, with an optional data payload of at most

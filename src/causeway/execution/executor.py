@@ -10,13 +10,6 @@ from causeway.crypto import CryptoProfile, PublicKey, get_profile, load_public_k
 from causeway.errors import ConfigurationError, CryptoError, InvariantError, RequestError
 from causeway.execution.context import (
     CONSENSUS_SENDER_METHODS,
-    GAS_PER_BYTE_READ,
-    GAS_PER_BYTE_WRITTEN,
-    GAS_PER_ENDORSEMENT,
-    GAS_PER_READ,
-    GAS_PER_TRANSACTION_BYTE,
-    GAS_PER_WRITE,
-    GAS_TRANSACTION_BASE,
     ConfigView,
     MemberView,
     TransactionContext,
@@ -26,6 +19,15 @@ from causeway.execution.context import (
 from causeway.execution.contracts import CONTRACTS
 from causeway.execution.contracts.config import validate_config
 from causeway.execution.contracts.membership import ORGANISATIONS_MAX
+from causeway.execution.costs import (
+    GAS_PER_BYTE_READ,
+    GAS_PER_BYTE_WRITTEN,
+    GAS_PER_READ,
+    GAS_PER_TRANSACTION_BYTE,
+    GAS_PER_WRITE,
+    GAS_TRANSACTION_BASE,
+    signature_verification_gas,
+)
 from causeway.execution.keys import (
     CONFIG_KEY,
     ORGANISATION_PREFIX,
@@ -172,6 +174,7 @@ class _BlockRun:
         "_public_keys",
         "chain_id",
         "consensus",
+        "endorsement_gas",
         "height",
         "overlay",
         "profile",
@@ -199,6 +202,8 @@ class _BlockRun:
         self.time_ms = time_ms
         self.read_only = read_only
         self.seen_ids: set[bytes] = set()
+        # Gas charged so far for the current transaction's endorsements.
+        self.endorsement_gas = 0
         self._config: ConfigView | None = None
         self._members: dict[str, MemberView | None] = {}
         self._organisations: tuple[str, ...] | None = None
@@ -252,10 +257,18 @@ class _BlockRun:
         return key
 
     def signing_organisations(
-        self, transaction: DecodedTransaction, sender: MemberView, config: ConfigView
+        self,
+        transaction: DecodedTransaction,
+        sender: MemberView,
+        config: ConfigView,
+        intrinsic_gas: int,
     ) -> frozenset[str]:
         """The organisations this transaction speaks for: the sender's if it is an admin, and each
-        endorser's, once every endorsement is checked (admin member, valid signature)."""
+        endorser's, once every endorsement is checked (admin member, valid signature).
+
+        Each verification is charged to `endorsement_gas` before it is made, by the endorser's
+        algorithm (a forged signature pays too), and none is made that the transaction cannot
+        pay for."""
         endorsements = transaction.transaction.endorsements
         if len(endorsements) > config.endorsements_max:
             raise failure(
@@ -276,6 +289,16 @@ class _BlockRun:
                 raise failure(_DENIED, f"{where}: not a member of the chain")
             if not endorser.is_admin:
                 raise failure(_DENIED, f"{where}: the endorser is not an ADMIN")
+            self.endorsement_gas += signature_verification_gas(
+                endorser.member.algorithm, len(document), self.profile.name
+            )
+            needed = intrinsic_gas + self.endorsement_gas
+            if needed > config.transaction_gas_max:
+                raise failure(
+                    types_pb2.RESULT_STATUS_OUT_OF_GAS,
+                    f"{where}: checking it takes the transaction to {needed} gas, above the limit "
+                    f"of {config.transaction_gas_max}",
+                )
             signature = endorsement.signature
             if not signature or not self.public_key(endorser).verify(document, signature):
                 raise failure(_INVALID, f"{where}: the signature does not verify")
@@ -286,11 +309,8 @@ class _BlockRun:
         body = transaction.body
         size = len(transaction.encoded)
         endorsement_count = len(transaction.transaction.endorsements)
-        intrinsic_gas = (
-            GAS_TRANSACTION_BASE
-            + GAS_PER_TRANSACTION_BYTE * size
-            + GAS_PER_ENDORSEMENT * endorsement_count
-        )
+        intrinsic_gas = GAS_TRANSACTION_BASE + GAS_PER_TRANSACTION_BYTE * size
+        self.endorsement_gas = 0
         context: TransactionContext | None = None
         try:
             if transaction.id in self.seen_ids:
@@ -365,7 +385,7 @@ class _BlockRun:
                     f"of {config.transaction_gas_max}",
                 )
             signing_organisations = (
-                self.signing_organisations(transaction, sender, config)
+                self.signing_organisations(transaction, sender, config, intrinsic_gas)
                 if endorsement_count
                 else sender.admin_organisations
             )
@@ -387,6 +407,7 @@ class _BlockRun:
             return_value = method.handler(context, body.arguments)
             gas_used = (
                 intrinsic_gas
+                + self.endorsement_gas
                 + GAS_PER_READ * context.read_count
                 + GAS_PER_BYTE_READ * context.bytes_read
                 + GAS_PER_WRITE * context.write_count
@@ -401,7 +422,11 @@ class _BlockRun:
                 )
         except RequestError as error:
             return _failed_result(
-                transaction.id, status_of(error), error.message, intrinsic_gas, context
+                transaction.id,
+                status_of(error),
+                error.message,
+                intrinsic_gas + self.endorsement_gas,
+                context,
             )
         if context.writes:
             self.overlay.apply(context.writes)
@@ -446,12 +471,12 @@ def _failed_result(
     transaction_id: bytes,
     status: types_pb2.ResultStatus.ValueType,
     message: str,
-    intrinsic_gas: int,
+    gas_before_running: int,
     context: TransactionContext | None,
 ) -> types_pb2.TransactionResult:
     # A failed transaction still reports what it cost; its writes and events are dropped.
     result = _TransactionResult(transaction_id=transaction_id, status=status, error=message)
-    gas_used = intrinsic_gas
+    gas_used = gas_before_running
     if context is not None:
         gas_used += (
             GAS_PER_READ * context.read_count

@@ -8,7 +8,7 @@ from causeway.consensus.v1 import consensus_pb2
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import load_public_key
 from causeway.errors import ConfigurationError, CryptoError, HeightUnavailableError
-from causeway.execution.context import GAS_PER_SIGNATURE_VERIFICATION, TransactionContext, failure
+from causeway.execution.context import TransactionContext, failure
 from causeway.execution.contracts.base import Method, decode_arguments
 from causeway.execution.contracts.validators import load_schedule
 from causeway.execution.keys import evidence_at_height, evidence_record, validator_evidence
@@ -93,17 +93,25 @@ def submit(context: TransactionContext, arguments: bytes) -> bytes:
     validator = next((v for v in entry.validators.validators if v.member_id == validator_id), None)
     if validator is None:
         raise failure(_INVALID, f"{validator_id!r} was not in the validator set at height {height}")
-    context.charge_gas(2 * GAS_PER_SIGNATURE_VERIFICATION)
+    documents = [
+        (
+            name,
+            vote,
+            vote_sign_bytes(context.chain_id, vote.type, vote.height, vote.round, vote.block_hash),
+        )
+        for name, vote in (("first", first), ("second", evidence.second))
+    ]
+    # Both verifications are charged before the key is loaded: a bad key or a forged first
+    # signature pays for the work the submitter asked for.
+    for _, _, document in documents:
+        context.charge_signature_verification(validator.algorithm, len(document))
     try:
         public_key = load_public_key(validator.algorithm, validator.public_key)
     except CryptoError as error:
         raise failure(
             _INVALID, f"the key of validator {validator_id} cannot be loaded: {error.message}"
         ) from None
-    for name, vote in (("first", first), ("second", evidence.second)):
-        document = vote_sign_bytes(
-            context.chain_id, vote.type, vote.height, vote.round, vote.block_hash
-        )
+    for name, vote, document in documents:
         if not vote.signature or not public_key.verify(document, vote.signature):
             raise failure(
                 _INVALID,

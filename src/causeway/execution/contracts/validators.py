@@ -167,7 +167,7 @@ def update(context: TransactionContext, arguments: bytes) -> bytes:
     context.put_granted(
         VALIDATOR_SCHEDULE_KEY, encode(contracts_pb2.ValidatorSchedule(entries=entries))
     )
-    set_hash = context.profile.hash(encode(new_set))
+    set_hash = context.hash(encode(new_set))
     context.emit(
         "update",
         (
