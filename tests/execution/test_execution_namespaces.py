@@ -53,7 +53,7 @@ def test_keys_are_relative_to_the_namespace() -> None:
     context.delete(b"mine")
     assert context.writes == {b"probe/new": b"1", b"probe/mine": None}
     # Cost counts the state keys the context touched, namespace included.
-    assert context.bytes_written == len(b"probe/new") + 1 + len(b"probe/mine")
+    assert context.meter.bytes_written == len(b"probe/new") + 1 + len(b"probe/mine")
 
 
 @pytest.mark.parametrize(
@@ -133,7 +133,7 @@ def test_without_a_grant_no_absolute_key_is_reachable() -> None:
         assert refusal(context.put_granted, key, b"x").reason == "permission_denied"
         assert refusal(context.delete_granted, key).reason == "permission_denied"
     assert context.writes == {}
-    assert context.read_count == 0
+    assert context.meter.read_count == 0
 
 
 def test_a_read_only_grant_does_not_write() -> None:

@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from probe_contract import bare_context, register_probe
 
-from causeway.errors import InvariantError
+from causeway.errors import InvariantError, RequestError
 from causeway.execution.context import TransactionContext, failure
+from causeway.execution.keys import KV_NAMESPACE
 from causeway.execution.overlay import TransactionWrites
 from causeway.types.v1 import types_pb2
 
@@ -116,8 +117,8 @@ def test_rolled_back_work_stays_charged() -> None:
     context.get(b"kept")
     context.put(b"new", b"value")
     context.rollback_to(savepoint)
-    assert (context.read_count, context.write_count) == (1, 1)
-    assert context.bytes_written == len(b"probe/new") + len(b"value")
+    assert (context.meter.read_count, context.meter.write_count) == (1, 1)
+    assert context.meter.bytes_written == len(b"probe/new") + len(b"value")
 
 
 # ---- the model: a stack of copies --------------------------------------------------------------
@@ -228,3 +229,52 @@ def test_a_failed_transaction_changes_nothing_even_after_a_released_savepoint(
     assert result.error == "the transaction fails after all"
     assert list(result.events) == []
     assert chain.state == before
+
+
+# ---- calls between contracts: the callee's own namespace, the transaction's savepoints ----------
+
+
+def test_a_called_contract_gets_its_own_namespace_and_shares_the_transaction() -> None:
+    context = bare_context(dict(STATE))
+    callee = context.enter("callee", b"callee/", ())
+    assert (callee.contract, callee.caller, context.caller) == ("callee", "probe", None)
+    callee.put(b"k", b"1")
+    callee.emit("called", ())
+    assert callee.get(b"../probe/kept") is None
+    with pytest.raises(RequestError) as caught:
+        callee.get_granted(b"probe/kept")
+    assert caught.value.message.startswith(
+        "contract callee may not read state key b'probe/kept': it is outside its namespace "
+        "'callee/'"
+    )
+    assert context.writes == {b"callee/k": b"1"}
+    assert context.events == [("callee", "called", (), b"")]
+    assert context.meter is callee.meter
+    assert context.meter.write_count == 1
+
+
+def test_a_callers_savepoint_rolls_back_the_callees_writes_and_events(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def callee_method(callee: TransactionContext) -> None:
+        callee.put(b"k", b"callee wrote")
+        callee.emit("called", ())
+        fail("the callee refuses")
+
+    def caller(context: TransactionContext) -> None:
+        context.put(b"caller", b"1")
+        callee = context.enter("kv", KV_NAMESPACE, ())
+        error = context.attempt(lambda: callee_method(callee))
+        assert error is not None
+        assert error.message == "the callee refuses"
+        context.attempt(lambda: callee.put(b"second", b"kept"))
+
+    register_probe(monkeypatch, caller)
+    result = chain.run("org1/alice", "probe", "run")
+    assert status_name(result) == "RESULT_STATUS_OK", result.error
+    assert list(result.events) == []
+    assert chain.state[b"probe/caller"] == b"1"
+    assert chain.state[b"kv/second"] == b"kept"
+    assert b"kv/k" not in chain.state
+    # All three writes are charged to the transaction, the rolled-back one included.
+    assert result.cost.writes == 3

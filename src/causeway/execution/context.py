@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
@@ -136,6 +137,20 @@ class ConfigView:
     transaction_gas_max: int
 
 
+class Meter:
+    """What one transaction did, for its Cost: shared by every contract context it enters."""
+
+    __slots__ = ("bytes_read", "bytes_written", "gas_charged", "read_count", "write_count")
+
+    def __init__(self) -> None:
+        self.read_count = 0
+        self.write_count = 0
+        self.bytes_read = 0
+        self.bytes_written = 0
+        # Gas for work other than state access (signatures, hashing, event data).
+        self.gas_charged = 0
+
+
 class TransactionContext:
     """State access for one contract call: reads see earlier writes; writes stay here until commit.
 
@@ -153,23 +168,20 @@ class TransactionContext:
         "_namespace",
         "_organisations",
         "block",
-        "bytes_read",
-        "bytes_written",
+        "caller",
         "chain_id",
         "config",
         "consensus",
         "contract",
         "events",
-        "gas_charged",
         "height",
         "key_bytes_max",
+        "meter",
         "profile",
-        "read_count",
         "sender",
         "signing_organisations",
         "time_ms",
         "transaction_writes",
-        "write_count",
         "writes",
     )
 
@@ -192,6 +204,9 @@ class TransactionContext:
     ) -> None:
         self.block = block
         self.contract = contract
+        # The contract that called this one within the transaction (enter), None for the
+        # contract the transaction names.
+        self.caller: str | None = None
         self._namespace = namespace
         self._grants = tuple(grants)
         # The longest key a contract may pass: its namespace plus the key fit a state key.
@@ -212,13 +227,7 @@ class TransactionContext:
         # EventRecords: turned into Event messages only for the result, where
         # setting fields one by one is several times cheaper than building nested messages.
         self.events: list[EventRecord] = []
-        self.read_count = 0
-        self.write_count = 0
-        self.bytes_read = 0
-        self.bytes_written = 0
-        # Gas for work other than state access (signatures, hashing, event data), added to the
-        # cost.
-        self.gas_charged = 0
+        self.meter = Meter()
 
     # -- the contract's own namespace (relative keys) ----------------------------------------
 
@@ -309,23 +318,45 @@ class TransactionContext:
         value = self.writes.get(key, MISSING)
         if value is MISSING:
             value = self.block.get(key)
-        self.read_count += 1
+        meter = self.meter
+        meter.read_count += 1
         if value is None:
-            self.bytes_read += len(key)
+            meter.bytes_read += len(key)
             return None
-        self.bytes_read += len(key) + len(value)  # type: ignore[arg-type]
+        meter.bytes_read += len(key) + len(value)  # type: ignore[arg-type]
         return value  # type: ignore[return-value]
 
     def _range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
         entries = self.block.range(prefix, start_after, limit, self.writes)
-        self.read_count += 1 + len(entries)
-        self.bytes_read += len(prefix) + sum(len(key) + len(value) for key, value in entries)
+        meter = self.meter
+        meter.read_count += 1 + len(entries)
+        meter.bytes_read += len(prefix) + sum(len(key) + len(value) for key, value in entries)
         return entries
 
     def _write(self, key: bytes, value: bytes | None) -> None:
         self.transaction_writes.set(key, value)
-        self.write_count += 1
-        self.bytes_written += len(key) if value is None else len(key) + len(value)
+        meter = self.meter
+        meter.write_count += 1
+        meter.bytes_written += len(key) if value is None else len(key) + len(value)
+
+    # -- calls between contracts ----------------------------------------------------------------
+
+    def enter(
+        self, contract: str, namespace: bytes, grants: Sequence[StateGrant]
+    ) -> TransactionContext:
+        """The context for `contract`, called by this contract in the same transaction: its own
+        namespace and grants (enforced as for any contract), and this transaction's writes,
+        savepoints, events and meter. A savepoint the caller takes around the call therefore rolls
+        back the callee's writes and events too, and the callee's work is charged to the
+        transaction. The sender and signing organisations stay the transaction's; `caller`
+        names this contract."""
+        callee = copy.copy(self)
+        callee.contract = contract
+        callee.caller = self.contract
+        callee._namespace = namespace
+        callee._grants = tuple(grants)
+        callee.key_bytes_max = STATE_KEY_BYTES_MAX - len(namespace)
+        return callee
 
     # -- savepoints ----------------------------------------------------------------------------
 
@@ -361,18 +392,20 @@ class TransactionContext:
     def charge_gas(self, gas: int) -> None:
         """Charges work that is not state access; call it before doing the work, so that a
         failure still reports it."""
-        self.gas_charged += gas
+        self.meter.gas_charged += gas
 
     def hash(self, data: bytes) -> bytes:
         """The chain's hash of `data`, charged per byte (costs.hashing_gas)."""
-        self.gas_charged += hashing_gas(len(data), self.profile.name)
+        self.meter.gas_charged += hashing_gas(len(data), self.profile.name)
         return self.profile.hash(data)
 
     def charge_signature_verification(self, algorithm: str, message_bytes: int) -> None:
         """Charges one verification of a signature of `algorithm` over `message_bytes` bytes
         (costs.signature_verification_gas); charge before loading the key or verifying, so that
         a bad key or a forged signature still pays."""
-        self.gas_charged += signature_verification_gas(algorithm, message_bytes, self.profile.name)
+        self.meter.gas_charged += signature_verification_gas(
+            algorithm, message_bytes, self.profile.name
+        )
 
     def verify_signature(self, public_key: PublicKey, message: bytes, signature: bytes) -> bool:
         """Charges, then verifies one signature; an empty signature is charged and refused."""
@@ -390,7 +423,7 @@ class TransactionContext:
                     f"event {self.contract}.{name} carries {len(data)} bytes of data, above the "
                     f"limit of {EVENT_DATA_BYTES_MAX}",
                 )
-            self.gas_charged += GAS_PER_EVENT_DATA_BYTE * len(data)
+            self.meter.gas_charged += GAS_PER_EVENT_DATA_BYTE * len(data)
         self.events.append((self.contract, name, attributes, data))
 
     def organisations(self) -> Sequence[str]:

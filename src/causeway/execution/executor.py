@@ -12,6 +12,7 @@ from causeway.execution.context import (
     CONSENSUS_SENDER_METHODS,
     ConfigView,
     MemberView,
+    Meter,
     TransactionContext,
     failure,
     status_of,
@@ -405,14 +406,15 @@ class _BlockRun:
                 time_ms=self.time_ms,
             )
             return_value = method.handler(context, body.arguments)
+            meter = context.meter
             gas_used = (
                 intrinsic_gas
                 + self.endorsement_gas
-                + GAS_PER_READ * context.read_count
-                + GAS_PER_BYTE_READ * context.bytes_read
-                + GAS_PER_WRITE * context.write_count
-                + GAS_PER_BYTE_WRITTEN * context.bytes_written
-                + context.gas_charged
+                + GAS_PER_READ * meter.read_count
+                + GAS_PER_BYTE_READ * meter.bytes_read
+                + GAS_PER_WRITE * meter.write_count
+                + GAS_PER_BYTE_WRITTEN * meter.bytes_written
+                + meter.gas_charged
             )
             if gas_used > config.transaction_gas_max:
                 raise failure(
@@ -437,7 +439,7 @@ class _BlockRun:
         result.status = _OK
         if return_value:
             result.return_value = return_value
-        _set_cost(result.cost, gas_used, context)
+        _set_cost(result.cost, gas_used, meter)
         if context.events:
             events = result.events
             for event_contract, name, attributes, data in context.events:
@@ -454,17 +456,17 @@ class _BlockRun:
         return result
 
 
-def _set_cost(cost: types_pb2.Cost, gas_used: int, context: TransactionContext | None) -> None:
+def _set_cost(cost: types_pb2.Cost, gas_used: int, meter: Meter | None) -> None:
     # Fields are set one by one (zeros skipped): much cheaper than keyword construction.
     cost.gas_used = gas_used
-    if context is None:
+    if meter is None:
         return
-    if context.read_count:
-        cost.reads = context.read_count
-        cost.bytes_read = context.bytes_read
-    if context.write_count:
-        cost.writes = context.write_count
-        cost.bytes_written = context.bytes_written
+    if meter.read_count:
+        cost.reads = meter.read_count
+        cost.bytes_read = meter.bytes_read
+    if meter.write_count:
+        cost.writes = meter.write_count
+        cost.bytes_written = meter.bytes_written
 
 
 def _failed_result(
@@ -477,15 +479,16 @@ def _failed_result(
     # A failed transaction still reports what it cost; its writes and events are dropped.
     result = _TransactionResult(transaction_id=transaction_id, status=status, error=message)
     gas_used = gas_before_running
-    if context is not None:
+    meter = None if context is None else context.meter
+    if meter is not None:
         gas_used += (
-            GAS_PER_READ * context.read_count
-            + GAS_PER_BYTE_READ * context.bytes_read
-            + GAS_PER_WRITE * context.write_count
-            + GAS_PER_BYTE_WRITTEN * context.bytes_written
-            + context.gas_charged
+            GAS_PER_READ * meter.read_count
+            + GAS_PER_BYTE_READ * meter.bytes_read
+            + GAS_PER_WRITE * meter.write_count
+            + GAS_PER_BYTE_WRITTEN * meter.bytes_written
+            + meter.gas_charged
         )
-    _set_cost(result.cost, gas_used, context)
+    _set_cost(result.cost, gas_used, meter)
     return result
 
 
