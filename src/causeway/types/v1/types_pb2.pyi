@@ -423,6 +423,10 @@ Global___EventAttribute: _TypeAlias = EventAttribute  # noqa: Y015
 
 @_typing.final
 class Event(_message.Message):
+    """An event a contract emitted during a successful transaction, in its result. `contract` is set by
+    the executor (a contract emits only under its own name).
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CONTRACT_FIELD_NUMBER: _builtins.int
@@ -432,6 +436,9 @@ class Event(_message.Message):
     contract: _builtins.str
     name: _builtins.str
     data: _builtins.bytes
+    """Opaque payload, at most causeway.execution.EVENT_DATA_BYTES_MAX (65,536) bytes, charged per
+    byte; empty for the native contracts' events.
+    """
     @_builtins.property
     def attributes(self) -> _containers.RepeatedCompositeFieldContainer[Global___EventAttribute]: ...
     def __init__(
