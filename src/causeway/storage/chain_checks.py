@@ -153,9 +153,9 @@ def _block_problems(
             header = store.get_header(height)
             certificate = store.get_certificate(height)
             if read_bodies:
-                # Reads every transaction and result of the block: checksums and count.
+                # Reads every entry of the block (a transaction and its result under one
+                # checksum) and checks their count against the header.
                 store.get_block(height)
-                store.get_results(height)
         except CausewayError as error:
             problems.append(error.message)
             previous_hash = None
