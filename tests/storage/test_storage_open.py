@@ -138,3 +138,44 @@ def test_highest_stored_heights(store_path: Path) -> None:
     with Store(store_path.parent / "empty") as store:
         store.save_genesis(build.GENESIS_BYTES, {}, build.genesis_update())
         assert set(store.highest_stored_heights().values()) == {0}
+
+
+@pytest.mark.parametrize(
+    ("size", "problem"),
+    [
+        (0, "is empty (0 bytes)"),
+        (1, "is not an LMDB data file (LMDB: MDB_INVALID: File is not an LMDB file)"),
+        (
+            2 * chain.PAGE_BYTES,
+            "is not an LMDB data file (LMDB: MDB_INVALID: File is not an LMDB file)",
+        ),
+    ],
+)
+def test_an_empty_or_foreign_data_file_is_not_made_new(
+    store_path: Path, size: int, problem: str
+) -> None:
+    store_path.mkdir()
+    data_file = store_path / DATA_FILE_NAME
+    data_file.write_bytes(b"\x00" * size)
+    for read_only in (False, True):
+        with pytest.raises(StorageCorruptionError) as raised:
+            Store(store_path, create=False, read_only=read_only)
+        assert raised.value.message == f"the store {data_file} {problem}"
+    assert data_file.read_bytes() == b"\x00" * size
+
+
+def test_a_store_whose_meta_pages_are_both_damaged_is_not_an_lmdb_file(store_path: Path) -> None:
+    data_file = filled(store_path)
+    data = bytearray(data_file.read_bytes())
+    for page in (0, 1):
+        data[page * chain.PAGE_BYTES + chain.META_MAGIC_OFFSET] ^= 0x01
+    data_file.write_bytes(bytes(data))
+    with pytest.raises(StorageCorruptionError) as raised:
+        Store(store_path, create=False)
+    assert raised.value.message == (
+        f"the store {data_file} is not an LMDB data file (LMDB: MDB_INVALID: File is not an "
+        "LMDB file)"
+    )
+    with pytest.raises(ConfigurationError, match="MDB_INVALID"):
+        Store(store_path)  # create=True: a folder the caller says may be new; still not made new
+    assert data_file.read_bytes() == bytes(data)

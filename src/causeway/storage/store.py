@@ -156,8 +156,12 @@ class Store:
         self._close_lock = threading.Lock()
         create = create and not read_only
         data_file = self._path / DATA_FILE_NAME
-        if not create and not data_file.is_file():
-            raise StorageCorruptionError(f"the store {data_file} does not exist")
+        if not create:
+            if not data_file.is_file():
+                raise StorageCorruptionError(f"the store {data_file} does not exist")
+            if data_file.stat().st_size == 0:
+                # LMDB would take an empty data file for a new one and write meta pages into it.
+                raise StorageCorruptionError(f"the store {data_file} is empty (0 bytes)")
         try:
             if create:
                 self._path.mkdir(parents=True, exist_ok=True)
@@ -178,6 +182,15 @@ class Store:
                 writemap=False,
                 readahead=False,
             )
+        except lmdb.InvalidError as error:
+            if create:
+                raise ConfigurationError(
+                    f"cannot open the store at {self._path}: {error}"
+                ) from None
+            # Both meta pages are damaged (their magic or version): not a store that is new.
+            raise StorageCorruptionError(
+                f"the store {data_file} is not an LMDB data file (LMDB: {_lmdb_reason(error)})"
+            ) from None
         except (OSError, lmdb.Error) as error:
             raise ConfigurationError(f"cannot open the store at {self._path}: {error}") from None
         try:
