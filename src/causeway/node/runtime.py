@@ -48,7 +48,7 @@ from causeway.errors import (
     UnknownMemberError,
     WrongChainError,
 )
-from causeway.execution import Executor, genesis_state
+from causeway.execution import Executor
 from causeway.mempool import Admission, Mempool, MempoolLimits
 from causeway.net import (
     BlockSyncer,
@@ -63,6 +63,7 @@ from causeway.node.config import NodeConfig, load_node_config
 from causeway.node.consensus_driver import ConsensusDriver, make_core
 from causeway.node.logs import configure_logging
 from causeway.node.metrics import NodeMetrics
+from causeway.node.startup import open_node_store
 from causeway.sdk import Identity, build_transaction
 from causeway.state import StateTree
 from causeway.storage import BlockRecord, Store
@@ -162,10 +163,9 @@ class Node:
         if own is not None and self.key.public_key().raw != own.public_key:
             raise ConfigurationError("the node key does not match its validator entry in genesis")
 
-        config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = Store(config.data_dir / "chain", map_size_bytes=config.map_size_bytes)
+        # Refuses (one line naming the file) a store that is not new but lost its chain.
+        self.store = open_node_store(config, self.genesis, self.profile)
         self.tree = StateTree(self.profile.hash, self.store)
-        self._initialise_genesis()
         self.executor = Executor(self.genesis, self.profile)
         self.reader = _LatestStateReader(self.store)
         self.chain_config = self.executor.get_config(self.reader)
@@ -225,20 +225,6 @@ class Node:
         self._background: set[asyncio.Task[None]] = set()
 
     # ------------------------------------------------------------------ start-up
-
-    def _initialise_genesis(self) -> None:
-        stored = self.store.load_genesis()
-        encoded = encode(self.genesis)
-        if stored is None:
-            state = genesis_state(self.genesis)
-            update = self.tree.apply(0, state)
-            self.store.save_genesis(encoded, state, update)
-            self.tree.committed(update)
-            log.info("chain initialised from genesis", extra={"chain_id": self.chain_id})
-        elif stored != encoded:
-            raise ConfigurationError(
-                "the genesis file differs from the one this node's data was created with"
-            )
 
     def _make_admission(self) -> Admission:
         return Admission(

@@ -83,6 +83,11 @@ RECORDS_PER_VERIFY_READ = 20_000
 PRUNE_RECORDS_PER_WRITE = 100_000
 # How many corrupt records verify_integrity names in its error.
 CORRUPT_RECORDS_REPORTED = 20
+# How many problems scan_integrity names in its report (it counts them all).
+INTEGRITY_PROBLEMS_KEPT_MAX = 1000
+
+# LMDB's data file inside a store's folder (the other is lock.mdb).
+DATA_FILE_NAME = "data.mdb"
 
 _BLOCK_HEADER_TAG = b"\x0a"  # Block.header: field 1, length-delimited
 _BLOCK_TRANSACTION_TAG = b"\x12"  # Block.transactions: field 2, length-delimited
@@ -99,6 +104,11 @@ class BlockRecord:
     transaction_ids: list[bytes]
     state_changes: Mapping[bytes, bytes | None]
     tree_update: TreeUpdate
+
+
+def _lmdb_reason(error: lmdb.Error) -> str:
+    """LMDB's own words, without the name of the C function that failed."""
+    return str(error).partition(": ")[2] or str(error)
 
 
 def _parse(message_type: type[MessageT], database: bytes, key: bytes, payload: bytes) -> MessageT:
@@ -126,17 +136,43 @@ def _check_key_lengths(kind: str, keys: Iterable[bytes], bytes_max: int) -> None
 class Store:
     """The node's persistent store; also the state tree's NodeReader."""
 
-    def __init__(self, path: Path, *, map_size_bytes: int = DEFAULT_MAP_SIZE_BYTES) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        map_size_bytes: int = DEFAULT_MAP_SIZE_BYTES,
+        create: bool = True,
+        read_only: bool = False,
+    ) -> None:
+        """Opens (create=True: creates if missing) the store in the folder `path`.
+
+        create=False opens only a store that exists and holds every sub-database and its schema
+        version, and writes nothing while opening: a store that lost its databases (a damaged
+        LMDB meta page makes it look empty) raises StorageCorruptionError instead of being
+        silently made new. read_only=True (implies create=False) opens LMDB read-only, for
+        scans beside a running node.
+        """
         self._path = Path(path)
         self._close_lock = threading.Lock()
+        create = create and not read_only
+        data_file = self._path / DATA_FILE_NAME
+        if not create:
+            if not data_file.is_file():
+                raise StorageCorruptionError(f"the store {data_file} does not exist")
+            if data_file.stat().st_size == 0:
+                # LMDB would take an empty data file for a new one and write meta pages into it.
+                raise StorageCorruptionError(f"the store {data_file} is empty (0 bytes)")
         try:
-            self._path.mkdir(parents=True, exist_ok=True)
+            if create:
+                self._path.mkdir(parents=True, exist_ok=True)
             self._env: lmdb.Environment | None = lmdb.open(
                 str(self._path),
                 map_size=map_size_bytes,
                 max_dbs=len(ALL_DATABASES),
                 max_readers=1024,
                 subdir=True,
+                create=create,
+                readonly=read_only,
                 lock=True,
                 # sync + metasync: a commit returns only after data and meta pages are on disk.
                 sync=True,
@@ -146,14 +182,27 @@ class Store:
                 writemap=False,
                 readahead=False,
             )
+        except lmdb.InvalidError as error:
+            if create:
+                raise ConfigurationError(
+                    f"cannot open the store at {self._path}: {error}"
+                ) from None
+            # Both meta pages are damaged (their magic or version): not a store that is new.
+            raise StorageCorruptionError(
+                f"the store {data_file} is not an LMDB data file (LMDB: {_lmdb_reason(error)})"
+            ) from None
         except (OSError, lmdb.Error) as error:
             raise ConfigurationError(f"cannot open the store at {self._path}: {error}") from None
         try:
             # Reader slots of processes that died (a crash, a SIGKILL) are freed here.
             self._env.reader_check()
             self._check_schema_names()
-            self._open_databases()
-            self._check_schema_version()
+            if create:
+                self._open_databases()
+                self._check_schema_version()
+            else:
+                self._open_existing_databases()
+                self._check_existing_schema_version()
         except BaseException:
             self._env.close()
             self._env = None
@@ -184,8 +233,16 @@ class Store:
 
     def _check_schema_names(self) -> None:
         env = self._require_env()
-        with env.begin() as txn:
-            names = [bytes(key) for key in txn.cursor().iternext(keys=True, values=False)]
+        try:
+            with env.begin() as txn:
+                names = [bytes(key) for key in txn.cursor().iternext(keys=True, values=False)]
+        except lmdb.Error as error:
+            # The main database (LMDB's list of sub-databases) is unreadable: its root pointer
+            # in the meta page, or a page it points to, is damaged.
+            raise StorageCorruptionError(
+                f"the store {self._path / DATA_FILE_NAME} cannot list its databases "
+                f"(LMDB: {_lmdb_reason(error)})"
+            ) from None
         ours = f"causeway/v{schema.SCHEMA_VERSION}/".encode()
         foreign = sorted(
             {
@@ -206,6 +263,35 @@ class Store:
         env = self._require_env()
         with env.begin(write=True) as txn:
             handles = {name: env.open_db(name, txn=txn, create=True) for name in ALL_DATABASES}
+        self._keep_handles(handles)
+
+    def _open_existing_databases(self) -> None:
+        """Opens every sub-database, creating none of them. Each is opened in its own
+        transaction (py-lmdb keeps a handle opened without one; a read-only environment uses a
+        read transaction), which writes nothing when no database is created."""
+        env = self._require_env()
+        handles: dict[bytes, Any] = {}
+        missing: list[bytes] = []
+        try:
+            for name in ALL_DATABASES:
+                try:
+                    handles[name] = env.open_db(name, create=False)
+                except lmdb.NotFoundError:
+                    missing.append(name)
+        except lmdb.Error as error:
+            raise StorageCorruptionError(
+                f"the store {self._path / DATA_FILE_NAME} cannot open its databases "
+                f"(LMDB: {_lmdb_reason(error)})"
+            ) from None
+        if missing:
+            raise StorageCorruptionError(
+                f"the store {self._path / DATA_FILE_NAME} has lost its databases: "
+                f"{len(missing)} of {len(ALL_DATABASES)} are missing, "
+                f"{missing[0].decode(errors='replace')} first"
+            )
+        self._keep_handles(handles)
+
+    def _keep_handles(self, handles: dict[bytes, Any]) -> None:
         self._meta = handles[DB_META]
         self._headers = handles[DB_HEADERS]
         self._block_hashes = handles[DB_BLOCK_HASHES]
@@ -232,6 +318,19 @@ class Store:
                     f"the store at {self._path} has schema version "
                     f"{schema.decode_height(stored)}; this build reads {schema.SCHEMA_VERSION}"
                 )
+
+    def _check_existing_schema_version(self) -> None:
+        with self._read() as txn:
+            stored = self._get_payload(txn, self._meta, DB_META, schema.META_SCHEMA_VERSION)
+        if stored is None:
+            raise StorageCorruptionError(
+                f"the store {self._path / DATA_FILE_NAME} has no schema version record"
+            )
+        if stored != encode_height(schema.SCHEMA_VERSION):
+            raise ConfigurationError(
+                f"the store at {self._path} has schema version "
+                f"{schema.decode_height(stored)}; this build reads {schema.SCHEMA_VERSION}"
+            )
 
     # -- transactions ---------------------------------------------------------------------------
 
@@ -1026,10 +1125,24 @@ class Store:
         Reads in bounded read transactions, so it can run while the node commits blocks: it
         checks completeness up to the latest height when it started.
         """
+        report = self.scan_integrity()
+        problems = report.problems
+        if report.problem_count:
+            shown = "; ".join(problems[:CORRUPT_RECORDS_REPORTED])
+            more = report.problem_count - CORRUPT_RECORDS_REPORTED
+            suffix = f"; and {more} more" if more > 0 else ""
+            raise StorageCorruptionError(
+                f"{report.problem_count} problem(s) in the store at {self._path}: {shown}{suffix}"
+            )
+        return report.records_checked
+
+    def scan_integrity(self) -> IntegrityReport:
+        """What verify_integrity checks, as a report instead of an error: how many records were
+        checked and every problem found (the first INTEGRITY_PROBLEMS_KEPT_MAX named)."""
         with self._read() as txn:
             latest = self._latest_height(txn)
             has_genesis = self._has_genesis(txn)
-        problems: list[str] = []
+        problems = _BoundedProblems()
         if latest and not has_genesis:
             problems.append(str(schema.corrupt(DB_META, schema.META_GENESIS, "missing")))
         blocks = _BlockCompleteness(latest, problems)
@@ -1037,17 +1150,27 @@ class Store:
         for database in ALL_DATABASES:
             checked += self._verify_database(database, problems, blocks)
         blocks.finish()
-        if problems:
-            shown = "; ".join(problems[:CORRUPT_RECORDS_REPORTED])
-            more = len(problems) - CORRUPT_RECORDS_REPORTED
-            suffix = f"; and {more} more" if more > 0 else ""
-            raise StorageCorruptionError(
-                f"{len(problems)} problem(s) in the store at {self._path}: {shown}{suffix}"
-            )
-        return checked
+        return IntegrityReport(
+            latest_height=latest,
+            records_checked=checked,
+            problems=problems.kept,
+            problem_count=problems.total,
+        )
+
+    def highest_stored_heights(self) -> dict[str, int]:
+        """The greatest height that each per-height sub-database holds (0: none), by name; the
+        start-up check compares them with the latest height."""
+        heights: dict[str, int] = {}
+        with self._read() as txn:
+            for database in (DB_HEADERS, DB_BLOCK_HASHES, DB_CERTIFICATES, DB_BLOCK_ENTRIES):
+                cursor = txn.cursor(self._handles[database])
+                key = cursor.key() if cursor.last() else b""
+                height = schema.decode_height(key[: schema.HEIGHT_BYTES]) if key else 0
+                heights[database.decode()] = height
+        return heights
 
     def _verify_database(
-        self, database: bytes, problems: list[str], blocks: _BlockCompleteness
+        self, database: bytes, problems: _BoundedProblems, blocks: _BlockCompleteness
     ) -> int:
         db = self._handles[database]
         check = _RECORD_CHECKS.get(database)
@@ -1079,6 +1202,31 @@ class Store:
             checked += count
             if count < RECORDS_PER_VERIFY_READ:
                 return checked
+
+
+@dataclass(frozen=True)
+class IntegrityReport:
+    """The outcome of Store.scan_integrity."""
+
+    latest_height: int
+    records_checked: int
+    # Human names of the problems found, the first INTEGRITY_PROBLEMS_KEPT_MAX of them.
+    problems: list[str]
+    problem_count: int
+
+
+class _BoundedProblems:
+    """Keeps the first INTEGRITY_PROBLEMS_KEPT_MAX problems and counts them all, so that
+    scanning a badly damaged store cannot use memory without bound."""
+
+    def __init__(self) -> None:
+        self.kept: list[str] = []
+        self.total = 0
+
+    def append(self, problem: str) -> None:
+        self.total += 1
+        if len(self.kept) < INTEGRITY_PROBLEMS_KEPT_MAX:
+            self.kept.append(problem)
 
 
 class LatestStateView:
@@ -1120,7 +1268,7 @@ class _BlockCompleteness:
     that heights 1..latest are all there and that each block has all its transactions, keeping
     one 4-byte counter per height."""
 
-    def __init__(self, latest: int, problems: list[str]) -> None:
+    def __init__(self, latest: int, problems: _BoundedProblems) -> None:
         self._latest = latest
         self._problems = problems
         self._next_height: dict[bytes, int] = {}
