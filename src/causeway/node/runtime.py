@@ -662,7 +662,7 @@ class Node:
         syncer = BlockSyncer(
             self.network,
             chain_id=self.chain_id,
-            hash_function=self.profile.hash,
+            profile=self.profile,
             validator_set=lambda height: self.application.validator_set(height)[1],
             latest=self._latest_block,
             apply_block=self._apply_synced_block,

@@ -12,7 +12,7 @@ import grpc
 from google.protobuf.message import Message
 
 from causeway.api.v1 import api_pb2, api_pb2_grpc
-from causeway.crypto import get_profile
+from causeway.crypto import CryptoProfile, get_profile
 from causeway.errors import CausewayError, ConfigurationError, NodeUnavailableError
 from causeway.sdk.checkpoint import Checkpoint
 from causeway.sdk.client import MESSAGE_BYTES_MAX_DEFAULT, TIMEOUT_S_DEFAULT
@@ -142,10 +142,14 @@ class AsyncClient:
             self._chain_id = (await self.status()).chain_id
         return self._chain_id
 
-    async def hash_function(self) -> HashFunction:
+    async def profile(self) -> CryptoProfile:
+        """The chain's crypto profile (asked of the node once, unless the identity names it)."""
         if not self._crypto_profile:
             self._crypto_profile = (await self.status()).crypto_profile
-        return get_profile(self._crypto_profile).hash
+        return get_profile(self._crypto_profile)
+
+    async def hash_function(self) -> HashFunction:
+        return (await self.profile()).hash
 
     async def transaction_id(self, transaction: types_pb2.Transaction) -> bytes:
         return transaction_id(transaction.body, await self.hash_function())
@@ -248,7 +252,7 @@ class AsyncClient:
                 response.block,
                 response.certificate,
                 list(response.results),
-                await self.hash_function(),
+                await self.profile(),
             )
         return response
 
@@ -261,7 +265,7 @@ class AsyncClient:
         response = await self._unary(self._stub.GetTransaction, request, self.timeout_s + wait_s)
         if verify:
             verify_transaction_response(
-                response, await self.hash_function(), expected_transaction_id=transaction_id
+                response, await self.profile(), expected_transaction_id=transaction_id
             )
         return response
 
@@ -272,7 +276,7 @@ class AsyncClient:
             self._stub.GetState, api_pb2.GetStateRequest(key=key, height=height)
         )
         if verify:
-            verify_state_response(response, key, await self.hash_function(), height=height)
+            verify_state_response(response, key, await self.profile(), height=height)
         return response
 
     # ------------------------------------------------------------------ streams

@@ -11,7 +11,7 @@ import grpc
 from google.protobuf.message import Message
 
 from causeway.api.v1 import api_pb2, api_pb2_grpc
-from causeway.crypto import get_profile
+from causeway.crypto import CryptoProfile, get_profile
 from causeway.errors import CausewayError, ConfigurationError, NodeUnavailableError
 from causeway.sdk.checkpoint import Checkpoint
 from causeway.sdk.identity import Identity
@@ -145,11 +145,15 @@ class Client:
             self._chain_id = self.status().chain_id
         return self._chain_id
 
-    def hash_function(self) -> HashFunction:
-        """The hash of the chain's crypto profile (ids, proofs)."""
+    def profile(self) -> CryptoProfile:
+        """The chain's crypto profile (asked of the node once, unless the identity names it)."""
         if not self._crypto_profile:
             self._crypto_profile = self.status().crypto_profile
-        return get_profile(self._crypto_profile).hash
+        return get_profile(self._crypto_profile)
+
+    def hash_function(self) -> HashFunction:
+        """The hash of the chain's crypto profile (ids, proofs)."""
+        return self.profile().hash
 
     def transaction_id(self, transaction: types_pb2.Transaction) -> bytes:
         return transaction_id(transaction.body, self.hash_function())
@@ -254,7 +258,7 @@ class Client:
         response = self._unary(self._stub.GetBlock, api_pb2.GetBlockRequest(height=height))
         if verify:
             verify_block(
-                response.block, response.certificate, list(response.results), self.hash_function()
+                response.block, response.certificate, list(response.results), self.profile()
             )
         return response
 
@@ -269,7 +273,7 @@ class Client:
         response = self._unary(self._stub.GetTransaction, request, self.timeout_s + wait_s)
         if verify:
             verify_transaction_response(
-                response, self.hash_function(), expected_transaction_id=transaction_id
+                response, self.profile(), expected_transaction_id=transaction_id
             )
         return response
 
@@ -280,7 +284,7 @@ class Client:
         header's state root, checked with ``verify`` (ProofError when it does not hold)."""
         response = self._unary(self._stub.GetState, api_pb2.GetStateRequest(key=key, height=height))
         if verify:
-            verify_state_response(response, key, self.hash_function(), height=height)
+            verify_state_response(response, key, self.profile(), height=height)
         return response
 
     # ------------------------------------------------------------------ streams
