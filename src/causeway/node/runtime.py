@@ -200,6 +200,7 @@ class Node:
                 self.chain_config.block_bytes_max,
             ),
             defer_validation=self.consensus == "raft",
+            block_time_drift_ms=config.consensus.block_time_drift_ms,
         )
         self.metrics = NodeMetrics()
         latest = self.store.latest_height()
