@@ -65,6 +65,8 @@ class ExecutedBlock:
     results: list[types_pb2.TransactionResult]
     changes: dict[bytes, bytes | None]
     tree_update: TreeUpdate
+    # The set that signs the block (its header's validator_set_hash), for the storage index.
+    validator_set: types_pb2.ValidatorSet
     # Seconds spent per phase ("execute", "state", "header"), for the node's metrics.
     seconds: dict[str, float]
 
@@ -328,6 +330,7 @@ class ExecutionApplication:
             results=list(execution.results),
             changes=dict(execution.changes),
             tree_update=tree_update,
+            validator_set=validators,
             seconds={
                 "execute": executed_at - started,
                 "state": applied_at - executed_at,

@@ -421,6 +421,7 @@ class Node:
                 transaction_ids=ids,
                 state_changes=executed.changes,
                 tree_update=executed.tree_update,
+                validator_set=executed.validator_set,
             )
         )
         self.tree.committed(executed.tree_update)
