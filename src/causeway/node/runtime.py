@@ -27,7 +27,13 @@ from pathlib import Path
 import uvicorn
 from google.protobuf import json_format
 
-from causeway.api import create_grpc_server, create_http_app
+from causeway.api import (
+    check_states_request,
+    create_grpc_server,
+    create_http_app,
+    states_response,
+    validator_set_response,
+)
 from causeway.api.v1 import api_pb2
 from causeway.consensus import Commit, ProposeBlock
 from causeway.consensus.solo import SoloEngine
@@ -984,6 +990,24 @@ class Node:
             return response
 
         return await asyncio.to_thread(read)
+
+    # Light-client reads (causeway.api.light_reads): a few lines of wiring, kept apart.
+    async def get_states(self, request: api_pb2.GetStatesRequest) -> api_pb2.GetStatesResponse:
+        check_states_request(request)
+        height = self._resolve_height(request.height)
+        earliest = self._earliest_state_height()
+        if height < earliest:
+            raise HeightUnavailableError(
+                f"state at height {height} is pruned; the earliest kept is {earliest}"
+            )
+        return await asyncio.to_thread(states_response, self.store, self.tree, request, height)
+
+    async def get_validator_set(
+        self, request: api_pb2.GetValidatorSetRequest
+    ) -> api_pb2.GetValidatorSetResponse:
+        return await asyncio.to_thread(
+            validator_set_response, self.store, request, self.application.validator_set
+        )
 
     def _earliest_state_height(self) -> int:
         latest = self.store.latest_height()

@@ -36,7 +36,13 @@ from causeway.sdk.transactions import (
     submit_result,
     wait_timeout_ms,
 )
-from causeway.sdk.verify import verify_block, verify_state_response, verify_transaction_response
+from causeway.sdk.verify import (
+    verify_block,
+    verify_state_response,
+    verify_states_response,
+    verify_transaction_response,
+    verify_validator_set_response,
+)
 from causeway.types import HashFunction, transaction_id
 from causeway.types.v1 import types_pb2
 
@@ -277,6 +283,28 @@ class AsyncClient:
         )
         if verify:
             verify_state_response(response, key, await self.profile(), height=height)
+        return response
+
+    async def get_states(
+        self, keys: Sequence[bytes], height: int = 0, *, verify: bool = True
+    ) -> api_pb2.GetStatesResponse:
+        """Many keys at one height (0: the latest; at most ``STATES_PER_REQUEST_MAX``) in one
+        call, each with its proof against the one header answered, checked with ``verify``."""
+        request = api_pb2.GetStatesRequest(keys=list(keys), height=height)
+        response = await self._unary(self._stub.GetStates, request)
+        if verify:
+            verify_states_response(response, keys, await self.profile(), height=height)
+        return response
+
+    async def get_validator_set(
+        self, height: int = 0, *, verify: bool = True
+    ) -> api_pb2.GetValidatorSetResponse:
+        """The validator set that signed the committed block at ``height`` (0: the latest);
+        ``verify`` checks it against the header answered with it (its validator_set_hash)."""
+        request = api_pb2.GetValidatorSetRequest(height=height)
+        response = await self._unary(self._stub.GetValidatorSet, request)
+        if verify:
+            verify_validator_set_response(response, await self.profile(), height=height)
         return response
 
     # ------------------------------------------------------------------ streams

@@ -20,11 +20,13 @@ from causeway.crypto import CryptoProfile
 from causeway.errors import ProofError
 from causeway.light import (
     CertificateQuorum,
+    validators_by_member,
     verify_block_contents,
     verify_header,
     verify_result,
     verify_state,
     verify_transaction,
+    verify_validator_set,
 )
 from causeway.types import HashFunction, block_hash
 from causeway.types.v1 import types_pb2
@@ -88,6 +90,52 @@ def verify_state_response(
         raise ProofError("an absent key was answered with a value")
     value = response.value if response.found else None
     verify_state(header, key, value, response.proof, _profile(profile))
+
+
+def verify_states_response(
+    response: api_pb2.GetStatesResponse,
+    keys: Sequence[bytes],
+    profile: ProfileOrHash,
+    *,
+    height: int = 0,
+) -> None:
+    """ProofError unless the answer holds, for each key asked and in the order asked, a value
+    (or absence) proven against the state root of ``response.header``."""
+    chain_profile = _profile(profile)
+    header = response.header
+    if header.height != response.height:
+        raise ProofError(f"header is of height {header.height}, not {response.height}")
+    if height and response.height != height:
+        raise ProofError(f"asked for height {height}, answered for {response.height}")
+    if len(response.entries) != len(keys):
+        raise ProofError(f"asked for {len(keys)} keys, answered {len(response.entries)}")
+    for index, (key, entry) in enumerate(zip(keys, response.entries, strict=True)):
+        if entry.key != key:
+            raise ProofError(f"entry {index} answers for another key than the one asked")
+        if not entry.found and entry.value:
+            raise ProofError(f"entry {index}: an absent key was answered with a value")
+        value = entry.value if entry.found else None
+        verify_state(header, key, value, entry.proof, chain_profile)
+
+
+def verify_validator_set_response(
+    response: api_pb2.GetValidatorSetResponse, profile: CryptoProfile, *, height: int = 0
+) -> None:
+    """ProofError unless the set is the one ``response.header`` names (validator_set_hash) and
+    its keys are of the chain's profile. It proves the set only as far as you trust the header:
+    check that with a certificate (``verify_block`` with a set you already trust)."""
+    header = response.header
+    if header.height != response.height:
+        raise ProofError(f"header is of height {header.height}, not {response.height}")
+    if height and response.height != height:
+        raise ProofError(f"asked for height {height}, answered for {response.height}")
+    if not 1 <= response.from_height <= response.height:
+        raise ProofError(
+            f"a set first signing at height {response.from_height} cannot sign height "
+            f"{response.height}"
+        )
+    verify_validator_set(header, response.validator_set, profile)
+    validators_by_member(response.validator_set, profile)
 
 
 def verify_block(
