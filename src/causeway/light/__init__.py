@@ -15,6 +15,7 @@ from causeway.light.certificates import (
     certificate_quorum,
     commit_sign_bytes,
     total_voting_power,
+    validator_key,
     validators_by_member,
     verify_certificate,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "check_header_shape",
     "commit_sign_bytes",
     "total_voting_power",
+    "validator_key",
     "validator_set_hash",
     "validators_by_member",
     "verify_block_contents",

@@ -36,6 +36,7 @@ from causeway.api import (
 )
 from causeway.api.v1 import api_pb2
 from causeway.consensus import Commit, ProposeBlock
+from causeway.consensus.raft import CertificateGatherer
 from causeway.consensus.solo import SoloEngine
 from causeway.consensus.v1 import consensus_pb2
 from causeway.contracts.v1 import contracts_pb2
@@ -69,6 +70,7 @@ from causeway.node.config import NodeConfig, load_node_config
 from causeway.node.consensus_driver import ConsensusDriver, make_core
 from causeway.node.logs import configure_logging
 from causeway.node.metrics import NodeMetrics
+from causeway.node.raft_certificates import RaftCertificates
 from causeway.sdk import Identity, build_transaction
 from causeway.state import StateTree
 from causeway.storage import BlockRecord, Store
@@ -218,6 +220,8 @@ class Node:
         )
         self.network: PeerNetwork | None = None
         self.driver: ConsensusDriver | None = None
+        # Raft certificates: voters' signatures gathered after commit (node/raft_certificates.py).
+        self._raft_certificates: RaftCertificates | None = None
         # One block written at a time, whether consensus or block sync brought it.
         self._commit_lock = asyncio.Lock()
         self._sync_task: asyncio.Task[None] | None = None
@@ -535,6 +539,14 @@ class Node:
             store=self.store,
             settings=self.config.consensus,
         )
+        if self.consensus == "raft":  # raft certificates
+            self._raft_certificates = RaftCertificates(
+                CertificateGatherer(self.chain_id, self.config.member_id, self.profile),
+                store=self.store,
+                validator_set=lambda height: self.application.validator_set(height)[1],
+                broadcast=self.network.broadcast_consensus,
+                on_stored=lambda certificate: self._recent_blocks.pop(certificate.height, None),
+            )
         self.driver = ConsensusDriver(
             core=core,
             store=self.store,
@@ -616,6 +628,9 @@ class Node:
     async def _on_peer_consensus(
         self, sender: str, message: consensus_pb2.ConsensusMessage
     ) -> None:
+        if self._raft_certificates is not None and RaftCertificates.handles(message):
+            self._raft_certificates.received(sender, message)  # raft certificates
+            return
         if self.driver is not None:
             self.driver.deliver(sender, message)
 
@@ -693,6 +708,8 @@ class Node:
 
     async def _apply_consensus_commit(self, commit: Commit) -> None:
         await self._write_committed_block(commit.block, commit.certificate)
+        if self._raft_certificates is not None:
+            self._raft_certificates.committed(commit.certificate)  # raft certificates
 
     async def _write_committed_block(
         self, block: types_pb2.Block, certificate: types_pb2.CommitCertificate
