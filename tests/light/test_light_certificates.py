@@ -12,6 +12,7 @@ from causeway.light import (
     VALIDATOR_SET_VALIDATORS_MAX,
     CertificateQuorum,
     certificate_quorum,
+    verify_adjacent_header,
     verify_certificate,
     verify_header,
     verify_next_validator_set,
@@ -329,3 +330,51 @@ def test_the_profile_comes_from_the_data_not_the_process() -> None:
             profile=get_profile("intl"),
         )
     assert validator_set("gm", (1,)).validators[0].algorithm == "sm2"
+
+
+def test_following_the_next_header_and_its_validator_set() -> None:
+    # Height 7 names a four-validator set for height 8; a client that trusts 7 checks 8 with it.
+    trusted = build_chain("intl", (1, 1, 1), next_powers=(1, 1, 1, 1))
+    following = build_chain("intl", (1, 1, 1, 1), height=8)
+    following.header.previous_hash = trusted.block_hash
+    certificate = following.certificate([0, 1, 3])
+    assert (
+        verify_adjacent_header(
+            trusted.header,
+            following.header,
+            certificate,
+            trusted.next_validators,
+            chain_id=CHAIN_ID,
+            profile=trusted.profile,
+        )
+        == following.block_hash
+    )
+    # The set that signed 7 is not the one 7 names for 8.
+    with pytest.raises(ProofError, match="not the next one the header of height 7 names"):
+        verify_adjacent_header(
+            trusted.header,
+            following.header,
+            certificate,
+            trusted.validators,
+            chain_id=CHAIN_ID,
+            profile=trusted.profile,
+        )
+    with pytest.raises(ProofError, match="expected height 8, got 7"):
+        verify_adjacent_header(
+            trusted.header,
+            trusted.header,
+            certificate,
+            trusted.next_validators,
+            chain_id=CHAIN_ID,
+            profile=trusted.profile,
+        )
+    unlinked = build_chain("intl", (1, 1, 1, 1), height=8)
+    with pytest.raises(ProofError, match="does not follow the trusted one"):
+        verify_adjacent_header(
+            trusted.header,
+            unlinked.header,
+            unlinked.certificate([0, 1, 3]),
+            trusted.next_validators,
+            chain_id=CHAIN_ID,
+            profile=trusted.profile,
+        )

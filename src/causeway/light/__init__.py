@@ -22,6 +22,7 @@ from causeway.light.certificates import (
 from causeway.light.headers import (
     check_header_shape,
     validator_set_hash,
+    verify_adjacent_header,
     verify_header,
     verify_next_validator_set,
     verify_validator_set,
@@ -44,6 +45,7 @@ __all__ = [
     "validator_key",
     "validator_set_hash",
     "validators_by_member",
+    "verify_adjacent_header",
     "verify_block_contents",
     "verify_certificate",
     "verify_header",

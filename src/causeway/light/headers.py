@@ -93,3 +93,31 @@ def verify_header(
         quorum=quorum,
     )
     return own_hash
+
+
+def verify_adjacent_header(
+    trusted: types_pb2.BlockHeader,
+    header: types_pb2.BlockHeader,
+    certificate: types_pb2.CommitCertificate,
+    validators: types_pb2.ValidatorSet,
+    *,
+    chain_id: str,
+    profile: CryptoProfile,
+    quorum: CertificateQuorum = CertificateQuorum.MORE_THAN_TWO_THIRDS,
+) -> bytes:
+    """The hash of ``header``, the height after a header the client already trusts, once it
+    follows that header and ``certificate`` holds ``quorum`` of ``validators``, which must be
+    the next set the trusted header names (how a client follows validator-set changes)."""
+    if header.height != trusted.height + 1:
+        raise ProofError(f"expected height {trusted.height + 1}, got {header.height}")
+    if header.previous_hash != block_hash(trusted, profile.hash):
+        raise ProofError(f"the header of height {header.height} does not follow the trusted one")
+    verify_next_validator_set(trusted, validators, profile)
+    return verify_header(
+        header,
+        certificate,
+        chain_id=chain_id,
+        validators=validators,
+        profile=profile,
+        quorum=quorum,
+    )
