@@ -111,3 +111,27 @@ def test_block_contents(profile_name: str) -> None:
     block.transactions[0].body += b"!"
     with pytest.raises(ProofError, match="do not match transactions_root"):
         verify_block_contents(block, None, chain.profile)
+
+
+def test_an_exclusion_proof_must_end_on_the_keys_own_path() -> None:
+    # An absent key whose path ends in another key's leaf: that leaf proves the absence only of
+    # keys whose hash shares the path prefix with it; for any other key it proves nothing.
+    chain = build_chain("intl")
+    hash_function = chain.profile.hash
+    absent, proof = next(
+        (key, proof)
+        for key in (b"absent/%d" % index for index in range(1000))
+        if (proof := chain.state_proof(key)).leaf_key_hash
+    )
+    verify_state(chain.header, absent, None, proof, chain.profile)
+    depth = len(proof.siblings)
+    assert depth > 0
+    leaf_path = int.from_bytes(proof.leaf_key_hash, "big")
+    elsewhere = next(
+        key
+        for key in (b"elsewhere/%d" % index for index in range(1000))
+        if (int.from_bytes(hash_function(key), "big") ^ leaf_path) >> (256 - depth)
+        and key not in STATE
+    )
+    with pytest.raises(ProofError, match="ends in a leaf that is not on the key's path"):
+        verify_state(chain.header, elsewhere, None, proof, chain.profile)
