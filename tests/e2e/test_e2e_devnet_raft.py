@@ -34,6 +34,7 @@ from devnet_harness import (
 
 from causeway.contracts.v1 import contracts_pb2
 from causeway.errors import SignatureError
+from causeway.execution.keys import kv_key
 from causeway.light import certificate_quorum, verify_header
 from causeway.sdk import Client
 
@@ -204,6 +205,10 @@ def test_raft_follower_down_while_the_leader_changed_catches_up_by_replication(
         # A light client checks a raft header: the certificate gathered after commit holds the
         # signatures of a majority of the height's validator set (docs/light-client.md).
         _wait_for_majority_certificate(client, acknowledged[0].height)
+        # Many proven state entries at one height in one call, from a real node.
+        keys = [kv_key(b"before"), kv_key(b"after"), kv_key(b"never written")]
+        states = client.get_states(keys, height=acknowledged[-1].height)
+        assert [entry.found for entry in states.entries] == [True, True, False]
 
 
 def _wait_for_majority_certificate(client: Client, height: int) -> None:
