@@ -13,6 +13,11 @@ import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from causeway.api import (
+    check_states_request,
+    states_response,
+    validator_set_response,
+)
 from causeway.api.v1 import api_pb2
 from causeway.crypto import get_profile
 from causeway.errors import HeightUnavailableError, NotFoundError
@@ -43,6 +48,25 @@ def state_key_of(transaction_id: bytes) -> bytes:
     return b"tx/" + transaction_id
 
 
+class _StoreView:
+    """What causeway.api's light reads ask of a store, answered from the double."""
+
+    def __init__(self, double: ChainDouble) -> None:
+        self._double = double
+
+    def latest_height(self) -> int:
+        return self._double.height
+
+    def get_header(self, height: int) -> types_pb2.BlockHeader:
+        return self._double.blocks[height - 1].block.header
+
+    def get_state(self, key: bytes, version: int | None = None) -> bytes | None:
+        return self._double.values_at(self._double.height if version is None else version).get(key)
+
+    def get_validator_set(self, height: int) -> tuple[int, types_pb2.ValidatorSet] | None:
+        return (1, self._double.validators) if 1 <= height <= self._double.height else None
+
+
 @dataclass
 class ChainDouble:
     chain_id: str = "test-chain"
@@ -56,6 +80,19 @@ class ChainDouble:
     calls: list[str] = field(default_factory=list)
     blocks: list[api_pb2.BlockEvent] = field(default_factory=list)
     events: list[api_pb2.EventRecord] = field(default_factory=list)
+    # The set that signs every block of the double (its headers' validator_set_hash).
+    validators: types_pb2.ValidatorSet = field(
+        default_factory=lambda: types_pb2.ValidatorSet(
+            validators=[
+                types_pb2.Validator(
+                    member_id="org1/validator",
+                    algorithm="ed25519",
+                    public_key=bytes(range(32)),
+                    voting_power=1,
+                )
+            ]
+        )
+    )
 
     def __post_init__(self) -> None:
         self.hash = get_profile(self.crypto_profile).hash
@@ -138,6 +175,8 @@ class ChainDouble:
                 transactions_root=merkle_root([item.id for item in decoded], self.hash),
                 results_root=merkle_root([encode(r) for r in results], self.hash),
                 state_root=update.root_hash,
+                validator_set_hash=self.hash(encode(self.validators)),
+                next_validator_set_hash=self.hash(encode(self.validators)),
                 transaction_count=len(decoded),
             )
             event = api_pb2.BlockEvent(
@@ -167,6 +206,9 @@ class ChainDouble:
         finally:
             with self._lock:
                 self._waiters.remove(entry)
+
+    def values_at(self, height: int) -> dict[bytes, bytes]:
+        return self._values[height]
 
     def _enter(self, method: str) -> None:
         self.calls.append(method)
@@ -261,6 +303,24 @@ class ChainDouble:
             header=self.blocks[height - 1].block.header,
             proof=self._tree.prove(request.key, height),
         )
+
+    async def get_states(self, request: api_pb2.GetStatesRequest) -> api_pb2.GetStatesResponse:
+        self._enter("get_states")
+        check_states_request(request)
+        height = self._resolve(request.height)
+        if height < self.earliest_state_height:
+            raise HeightUnavailableError(f"state at height {height} is pruned")
+        return states_response(_StoreView(self), self._tree, request, height)
+
+    async def get_validator_set(
+        self, request: api_pb2.GetValidatorSetRequest
+    ) -> api_pb2.GetValidatorSetResponse:
+        self._enter("get_validator_set")
+
+        def unknown(height: int) -> tuple[int, types_pb2.ValidatorSet]:
+            raise HeightUnavailableError(f"no validator set is kept for height {height}")
+
+        return validator_set_response(_StoreView(self), request, unknown)
 
     async def get_status(self, request: api_pb2.GetStatusRequest) -> api_pb2.GetStatusResponse:
         self._enter("get_status")

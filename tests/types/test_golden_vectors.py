@@ -335,6 +335,7 @@ def build_vectors(profile_name: str, frozen: Frozen, store_path: Path) -> dict[s
             transaction_ids=[the_transaction_id],
             state_changes=changes,
             tree_update=update,
+            validator_set=validator_set,
         )
     )
     store.put_meta_records(records)

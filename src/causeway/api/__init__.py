@@ -23,6 +23,12 @@ from causeway.api.grpc_server import (
     create_grpc_server,
     grpc_server_port,
 )
+from causeway.api.light_reads import (
+    STATES_PER_REQUEST_MAX,
+    check_states_request,
+    states_response,
+    validator_set_response,
+)
 from causeway.api.service import ChainService
 
 if TYPE_CHECKING:
@@ -33,9 +39,11 @@ __all__ = [
     "INTERNAL_REASON",
     "REASON_METADATA_KEY",
     "SERVICE_NAME",
+    "STATES_PER_REQUEST_MAX",
     "ChainService",
     "ChainServicerAdapter",
     "MetricsHandler",
+    "check_states_request",
     "create_grpc_server",
     "create_http_app",
     "error_class_for_reason",
@@ -43,6 +51,8 @@ __all__ = [
     "grpc_server_port",
     "grpc_status_for_error",
     "http_status_for_error",
+    "states_response",
+    "validator_set_response",
 ]
 
 _LAZY = frozenset({"MetricsHandler", "create_http_app"})

@@ -133,6 +133,18 @@ class ChainServicerAdapter(api_pb2_grpc.ChainServicer):
     ) -> api_pb2.GetStatusResponse:
         return await self._unary("GetStatus", self._service.get_status, request, context)
 
+    async def GetStates(  # noqa: N802 (the generated interface's names)
+        self, request: api_pb2.GetStatesRequest, context: Context
+    ) -> api_pb2.GetStatesResponse:
+        return await self._unary("GetStates", self._service.get_states, request, context)
+
+    async def GetValidatorSet(  # noqa: N802 (the generated interface's names)
+        self, request: api_pb2.GetValidatorSetRequest, context: Context
+    ) -> api_pb2.GetValidatorSetResponse:
+        return await self._unary(
+            "GetValidatorSet", self._service.get_validator_set, request, context
+        )
+
     async def StreamBlocks(  # noqa: N802 (the generated interface's names)
         self, request: api_pb2.StreamBlocksRequest, context: Context
     ) -> AsyncIterator[api_pb2.BlockEvent]:
@@ -214,6 +226,10 @@ def method_handlers(servicer: ChainServicerAdapter) -> dict[str, grpc.RpcMethodH
         ),
         "GetState": _unary_handler(api_pb2.GetStateRequest, "GetState", servicer.GetState),
         "GetStatus": _unary_handler(api_pb2.GetStatusRequest, "GetStatus", servicer.GetStatus),
+        "GetStates": _unary_handler(api_pb2.GetStatesRequest, "GetStates", servicer.GetStates),
+        "GetValidatorSet": _unary_handler(
+            api_pb2.GetValidatorSetRequest, "GetValidatorSet", servicer.GetValidatorSet
+        ),
         "StreamBlocks": _stream_handler(
             api_pb2.StreamBlocksRequest, "StreamBlocks", servicer.StreamBlocks
         ),

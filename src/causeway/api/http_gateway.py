@@ -475,6 +475,9 @@ class _GatewayApp(FastAPI):
                         api_pb2.GetBlockResponse,
                         api_pb2.GetTransactionResponse,
                         api_pb2.GetStateResponse,
+                        api_pb2.GetStatesRequest,
+                        api_pb2.GetStatesResponse,
+                        api_pb2.GetValidatorSetResponse,
                         api_pb2.GetStatusResponse,
                         api_pb2.BlockEvent,
                         api_pb2.EventRecord,
@@ -709,6 +712,43 @@ def create_http_app(
             )
 
         return await _answer("GET /v1/state/{key}", call)
+
+    @app.post(
+        "/v1/states",
+        summary="Read many state entries at one height with their proofs",
+        description=(
+            "Body: GetStatesRequest (keys in base64, at most 256; height 0 for the latest). "
+            "Answers the header of that height and, per key in the order asked, its value and "
+            "a proof of inclusion or absence against the header's state root."
+        ),
+        tags=["state"],
+        openapi_extra=_json_body(api_pb2.GetStatesRequest),
+        responses=_answers(api_pb2.GetStatesResponse, 400, 404, 413, 416),
+    )
+    async def get_states(request: Request) -> Response:
+        async def call() -> Message:
+            return await service.get_states(await read_body(request, api_pb2.GetStatesRequest))
+
+        return await _answer("POST /v1/states", call)
+
+    @app.get(
+        "/v1/validator-sets/{height}",
+        summary="Get the validator set of a height",
+        description=(
+            "The validator set that signed the block at a height (or 'latest', or 0 for the "
+            "latest), the height it first signed, and the header whose validator_set_hash it "
+            "matches. Answered for every committed height."
+        ),
+        tags=["blocks"],
+        responses=_answers(api_pb2.GetValidatorSetResponse, 400, 404, 416),
+    )
+    async def get_validator_set(height: str) -> Response:
+        async def call() -> Message:
+            return await service.get_validator_set(
+                api_pb2.GetValidatorSetRequest(height=_parse_height(height))
+            )
+
+        return await _answer("GET /v1/validator-sets/{height}", call)
 
     @app.get(
         "/v1/status",

@@ -35,6 +35,16 @@ class ChainService(Protocol):
 
     async def get_status(self, request: api_pb2.GetStatusRequest) -> api_pb2.GetStatusResponse: ...
 
+    async def get_states(self, request: api_pb2.GetStatesRequest) -> api_pb2.GetStatesResponse:
+        """Many keys at one height with their proofs (causeway.api.light_reads)."""
+        ...
+
+    async def get_validator_set(
+        self, request: api_pb2.GetValidatorSetRequest
+    ) -> api_pb2.GetValidatorSetResponse:
+        """The validator set that signed a committed height (causeway.api.light_reads)."""
+        ...
+
     def stream_blocks(
         self, request: api_pb2.StreamBlocksRequest
     ) -> AsyncIterator[api_pb2.BlockEvent]:

@@ -35,6 +35,26 @@ ZERO_HASH = bytes(32)
 # Executions kept for blocks proposed but not (yet) committed: a few rounds' worth.
 EXECUTIONS_CACHED_MAX = 16
 VALIDATOR_SETS_CACHED_MAX = 64
+# How far ahead of a validator's clock a proposed block may be dated ([consensus]
+# block_time_drift_ms): clocks of validators synchronised by NTP agree to well under a second;
+# the margin covers a proposer whose block took a while to reach us.
+BLOCK_TIME_DRIFT_MS_DEFAULT = 10_000
+
+
+def block_time_problem(
+    time_ms: int, previous_time_ms: int, now_ms: int, drift_ms: int
+) -> str | None:
+    """Why a proposed block's time is refused, or None: it may equal its parent's time (blocks
+    follow each other within a millisecond) and the validator's clock plus ``drift_ms``, not
+    go below or beyond. ``now_ms`` is the validator's clock, read by the caller."""
+    if time_ms < previous_time_ms:
+        return f"the block is dated {time_ms}, before its parent ({previous_time_ms})"
+    if time_ms > now_ms + drift_ms:
+        return (
+            f"the block is dated {time_ms}, more than {drift_ms} ms ahead of this validator's "
+            f"clock ({now_ms})"
+        )
+    return None
 
 
 @dataclass(slots=True)
@@ -45,6 +65,8 @@ class ExecutedBlock:
     results: list[types_pb2.TransactionResult]
     changes: dict[bytes, bytes | None]
     tree_update: TreeUpdate
+    # The set that signs the block (its header's validator_set_hash), for the storage index.
+    validator_set: types_pb2.ValidatorSet
     # Seconds spent per phase ("execute", "state", "header"), for the node's metrics.
     seconds: dict[str, float]
 
@@ -64,6 +86,8 @@ class ExecutionApplication:
         take_transactions: Callable[[int, int, int], list[DecodedTransaction]],
         block_limits: Callable[[], tuple[int, int]],
         defer_validation: bool = False,
+        block_time_drift_ms: int = BLOCK_TIME_DRIFT_MS_DEFAULT,
+        clock_ms: Callable[[], int] | None = None,
     ) -> None:
         """defer_validation (raft): validate_block accepts every block at once, and executed()
         checks it, with every check of validate_block, when the runtime writes it (on its
@@ -71,8 +95,15 @@ class ExecutionApplication:
         the consensus core's call, and may commit several log entries before the runtime has
         written the first; checking there would execute a large block inside the core's call
         and hold back its heartbeats and acknowledgements (see ConsensusDriver._run_raft). A
-        refused block stops the node in both places."""
+        refused block stops the node in both places.
+
+        block_time_drift_ms, clock_ms: validate_block refuses a block dated more than the drift
+        ahead of clock_ms() (the wall clock by default). A committed block (raft's deferred
+        check, block sync) is not held to the clock: the validators certified it, and a node
+        whose clock is late must follow the chain rather than stop."""
         self._defer_validation = defer_validation
+        self._block_time_drift_ms = block_time_drift_ms
+        self._clock_ms = clock_ms if clock_ms is not None else _wall_clock_ms
         self.chain_id = chain_id
         self.profile = profile
         self.genesis_hash = genesis_hash
@@ -109,16 +140,17 @@ class ExecutionApplication:
         """Whether the block extends our chain and its roots match our own execution of it."""
         if self._defer_validation:
             return True
-        return self._check_block(block)
+        return self._check_block(block, now_ms=self._clock_ms())
 
-    def _check_block(self, block: types_pb2.Block) -> bool:
+    def _check_block(self, block: types_pb2.Block, *, now_ms: int | None = None) -> bool:
+        """now_ms: the validator's clock, for a proposed block; None for a committed one."""
         header = block.header
         if (
             self.block_hash(block) in self._executions
             and header.height == self.store.latest_height() + 1
         ):
-            # Built or already checked here; the hash covers the parent, so the state it was
-            # executed on is the one it extends.
+            # Built or already checked here (its time with it); the hash covers the parent, so
+            # the state it was executed on is the one it extends.
             return True
         try:
             previous_hash, previous_time_ms = self._previous(header.height)
@@ -129,7 +161,14 @@ class ExecutionApplication:
             or header.chain_id != self.chain_id
             or header.height != self.store.latest_height() + 1
             or header.previous_hash != previous_hash
-            or header.time_ms < previous_time_ms
+            or block_time_problem(
+                header.time_ms,
+                previous_time_ms,
+                # A committed block is not held to this validator's clock.
+                header.time_ms if now_ms is None else now_ms,
+                self._block_time_drift_ms,
+            )
+            is not None
             or header.genesis_hash != self.genesis_hash
             or header.validator_set_hash != self.validator_set_hash(header.height)
             or header.next_validator_set_hash != self.validator_set_hash(header.height + 1)
@@ -291,6 +330,7 @@ class ExecutionApplication:
             results=list(execution.results),
             changes=dict(execution.changes),
             tree_update=tree_update,
+            validator_set=validators,
             seconds={
                 "execute": executed_at - started,
                 "state": applied_at - executed_at,
@@ -301,6 +341,10 @@ class ExecutionApplication:
         while len(self._executions) > EXECUTIONS_CACHED_MAX:
             self._executions.popitem(last=False)
         return executed
+
+
+def _wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 class _StoreReader:

@@ -27,9 +27,16 @@ from pathlib import Path
 import uvicorn
 from google.protobuf import json_format
 
-from causeway.api import create_grpc_server, create_http_app
+from causeway.api import (
+    check_states_request,
+    create_grpc_server,
+    create_http_app,
+    states_response,
+    validator_set_response,
+)
 from causeway.api.v1 import api_pb2
 from causeway.consensus import Commit, ProposeBlock
+from causeway.consensus.raft import CertificateGatherer
 from causeway.consensus.solo import SoloEngine
 from causeway.consensus.v1 import consensus_pb2
 from causeway.contracts.v1 import contracts_pb2
@@ -63,6 +70,7 @@ from causeway.node.config import NodeConfig, load_node_config
 from causeway.node.consensus_driver import ConsensusDriver, make_core
 from causeway.node.logs import configure_logging
 from causeway.node.metrics import NodeMetrics
+from causeway.node.raft_certificates import RaftCertificates
 from causeway.node.startup import open_node_store
 from causeway.sdk import Identity, build_transaction
 from causeway.state import StateTree
@@ -200,6 +208,7 @@ class Node:
                 self.chain_config.block_bytes_max,
             ),
             defer_validation=self.consensus == "raft",
+            block_time_drift_ms=config.consensus.block_time_drift_ms,
         )
         self.metrics = NodeMetrics()
         latest = self.store.latest_height()
@@ -211,6 +220,8 @@ class Node:
         )
         self.network: PeerNetwork | None = None
         self.driver: ConsensusDriver | None = None
+        # Raft certificates: voters' signatures gathered after commit (node/raft_certificates.py).
+        self._raft_certificates: RaftCertificates | None = None
         # One block written at a time, whether consensus or block sync brought it.
         self._commit_lock = asyncio.Lock()
         self._sync_task: asyncio.Task[None] | None = None
@@ -406,6 +417,7 @@ class Node:
                 transaction_ids=ids,
                 state_changes=executed.changes,
                 tree_update=executed.tree_update,
+                validator_set=executed.validator_set,
             )
         )
         self.tree.committed(executed.tree_update)
@@ -513,6 +525,14 @@ class Node:
             store=self.store,
             settings=self.config.consensus,
         )
+        if self.consensus == "raft":  # raft certificates
+            self._raft_certificates = RaftCertificates(
+                CertificateGatherer(self.chain_id, self.config.member_id, self.profile),
+                store=self.store,
+                validator_set=lambda height: self.application.validator_set(height)[1],
+                broadcast=self.network.broadcast_consensus,
+                on_stored=lambda certificate: self._recent_blocks.pop(certificate.height, None),
+            )
         self.driver = ConsensusDriver(
             core=core,
             store=self.store,
@@ -594,6 +614,9 @@ class Node:
     async def _on_peer_consensus(
         self, sender: str, message: consensus_pb2.ConsensusMessage
     ) -> None:
+        if self._raft_certificates is not None and RaftCertificates.handles(message):
+            self._raft_certificates.received(sender, message)  # raft certificates
+            return
         if self.driver is not None:
             self.driver.deliver(sender, message)
 
@@ -648,7 +671,7 @@ class Node:
         syncer = BlockSyncer(
             self.network,
             chain_id=self.chain_id,
-            hash_function=self.profile.hash,
+            profile=self.profile,
             validator_set=lambda height: self.application.validator_set(height)[1],
             latest=self._latest_block,
             apply_block=self._apply_synced_block,
@@ -671,6 +694,8 @@ class Node:
 
     async def _apply_consensus_commit(self, commit: Commit) -> None:
         await self._write_committed_block(commit.block, commit.certificate)
+        if self._raft_certificates is not None:
+            self._raft_certificates.committed(commit.certificate)  # raft certificates
 
     async def _write_committed_block(
         self, block: types_pb2.Block, certificate: types_pb2.CommitCertificate
@@ -968,6 +993,24 @@ class Node:
             return response
 
         return await asyncio.to_thread(read)
+
+    # Light-client reads (causeway.api.light_reads): a few lines of wiring, kept apart.
+    async def get_states(self, request: api_pb2.GetStatesRequest) -> api_pb2.GetStatesResponse:
+        check_states_request(request)
+        height = self._resolve_height(request.height)
+        earliest = self._earliest_state_height()
+        if height < earliest:
+            raise HeightUnavailableError(
+                f"state at height {height} is pruned; the earliest kept is {earliest}"
+            )
+        return await asyncio.to_thread(states_response, self.store, self.tree, request, height)
+
+    async def get_validator_set(
+        self, request: api_pb2.GetValidatorSetRequest
+    ) -> api_pb2.GetValidatorSetResponse:
+        return await asyncio.to_thread(
+            validator_set_response, self.store, request, self.application.validator_set
+        )
 
     def _earliest_state_height(self) -> int:
         latest = self.store.latest_height()

@@ -69,6 +69,10 @@ DB_STATE_HISTORY: Final = _name("state_history")
 DB_STATE_WRITES: Final = _name("state_writes")
 DB_STATE_NODES: Final = _name("state_nodes")
 DB_STALE_NODES: Final = _name("stale_nodes")
+# from height -> encoded ValidatorSet in effect from that height on, written with the block at
+# which a set first signs: every committed height's set stays answerable (GetValidatorSet),
+# unlike the validator schedule in state, which prunes old sets.
+DB_VALIDATOR_SETS: Final = _name("validator_sets")
 
 ALL_DATABASES: Final = (
     DB_META,
@@ -84,6 +88,7 @@ ALL_DATABASES: Final = (
     DB_STATE_WRITES,
     DB_STATE_NODES,
     DB_STALE_NODES,
+    DB_VALIDATOR_SETS,
 )
 
 # Keys of the meta sub-database. Store-owned keys and put_meta names live in separate prefixes so
@@ -145,7 +150,10 @@ def describe_key(database: bytes, key: bytes) -> str:
     """A human name for a record, used in every corruption report."""
     name = database.decode(errors="replace")
     try:
-        if database in (DB_HEADERS, DB_BLOCK_HASHES, DB_CERTIFICATES) and len(key) == 8:
+        if (
+            database in (DB_HEADERS, DB_BLOCK_HASHES, DB_CERTIFICATES, DB_VALIDATOR_SETS)
+            and len(key) == 8
+        ):
             return f"{name}[height={decode_height(key)}]"
         if database == DB_BLOCK_ENTRIES and len(key) == POSITION_BYTES:
             height, index = decode_position(key)

@@ -50,6 +50,7 @@ from causeway.storage.schema import (
     DB_STATE_NODES,
     DB_STATE_WRITES,
     DB_TRANSACTION_INDEX,
+    DB_VALIDATOR_SETS,
     decode_record,
     encode_height,
     encode_record,
@@ -62,6 +63,7 @@ from causeway.types.v1.types_pb2 import (
     CommitCertificate,
     Transaction,
     TransactionResult,
+    ValidatorSet,
 )
 
 MessageT = TypeVar("MessageT", bound=Message)
@@ -104,6 +106,9 @@ class BlockRecord:
     transaction_ids: list[bytes]
     state_changes: Mapping[bytes, bytes | None]
     tree_update: TreeUpdate
+    # The validator set that signs this block (its header's validator_set_hash); written to the
+    # validator-set index when it differs from the set before. None writes nothing.
+    validator_set: ValidatorSet | None = None
 
 
 def _lmdb_reason(error: lmdb.Error) -> str:
@@ -305,6 +310,7 @@ class Store:
         self._state_writes = handles[DB_STATE_WRITES]
         self._state_nodes = handles[DB_STATE_NODES]
         self._stale_nodes = handles[DB_STALE_NODES]
+        self._validator_sets = handles[DB_VALIDATOR_SETS]
         self._handles = handles
 
     def _check_schema_version(self) -> None:
@@ -482,6 +488,7 @@ class Store:
         node_items = encode_records(record.tree_update.new_nodes.items())
         stale_keys = record.tree_update.stale_node_keys
         stale_list = encode_record(schema.encode_key_list(stale_keys))
+        validator_set = None if record.validator_set is None else encode(record.validator_set)
 
         with self._write() as txn:
             if not self._has_genesis(txn):
@@ -543,7 +550,24 @@ class Store:
                     "stale node list",
                     append=True,
                 )
+            if validator_set is not None:
+                self._index_validator_set(txn, height_key, validator_set)
             txn.put(schema.META_LATEST_HEIGHT, height_record, db=self._meta)
+
+    def _index_validator_set(self, txn: _Txn, height_key: bytes, validator_set: bytes) -> None:
+        cursor = txn.cursor(self._validator_sets)
+        if (
+            cursor.last()
+            and decode_record(DB_VALIDATOR_SETS, cursor.key(), cursor.value()) == validator_set
+        ):
+            return  # the set that signed the block before signs this one too
+        self._put_new(
+            txn,
+            self._validator_sets,
+            [(height_key, encode_record(validator_set))],
+            "validator set",
+            append=True,
+        )
 
     @staticmethod
     def _put_new(
@@ -689,6 +713,39 @@ class Store:
             key = self._require_height(txn, height)
             payload = self._get_required(txn, self._certificates, DB_CERTIFICATES, key)
         return _parse(CommitCertificate, DB_CERTIFICATES, key, payload)
+
+    def replace_certificate(self, certificate: CommitCertificate) -> None:
+        """Stores ``certificate`` in place of the committed block's at its height: the same
+        height and block hash, other signatures (raft completes its certificates after
+        commit). NotFoundError for a height not committed, InvariantError for a certificate of
+        another block; synced before returning."""
+        height = certificate.height
+        encoded = encode_record(encode(certificate))
+        with self._write() as txn:
+            key = self._require_height(txn, height)
+            block_hash = self._get_required(txn, self._block_hashes, DB_BLOCK_HASHES, key)
+            if certificate.block_hash != block_hash:
+                raise InvariantError(
+                    f"the certificate of height {height} is for block "
+                    f"{certificate.block_hash.hex()}, not the stored {block_hash.hex()}"
+                )
+            txn.put(key, encoded, db=self._certificates)
+
+    def get_validator_set(self, height: int) -> tuple[int, ValidatorSet] | None:
+        """(from height, set) of the validator set that signed the committed block at
+        ``height``; None when the index starts above it (a store written before the index
+        existed). NotFoundError for a height that is not committed."""
+        with self._read() as txn:
+            self._require_height(txn, height)
+            cursor = txn.cursor(self._validator_sets)
+            # The entry with the greatest from height <= height.
+            above = cursor.set_range(encode_height(height + 1))
+            found = cursor.prev() if above else cursor.last()
+            if not found:
+                return None
+            key, value = cursor.key(), cursor.value()
+        payload = decode_record(DB_VALIDATOR_SETS, key, value)
+        return schema.decode_height(key), _parse(ValidatorSet, DB_VALIDATOR_SETS, key, payload)
 
     def _scan_block_entries(
         self, txn: _Txn, height: int, expected: int
@@ -1401,4 +1458,5 @@ _RECORD_CHECKS: dict[bytes, Callable[[bytes, bytes, bytes], None]] = {
     DB_STATE_WRITES: _check_key_list,
     DB_STALE_NODES: _check_key_list,
     DB_TRANSACTION_INDEX: _check_position,
+    DB_VALIDATOR_SETS: _check_message(ValidatorSet),
 }

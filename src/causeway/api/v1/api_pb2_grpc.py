@@ -69,6 +69,16 @@ class ChainStub:
                 request_serializer=causeway_dot_api_dot_v1_dot_api__pb2.GetStatusRequest.SerializeToString,
                 response_deserializer=causeway_dot_api_dot_v1_dot_api__pb2.GetStatusResponse.FromString,
                 _registered_method=True)
+        self.GetStates = channel.unary_unary(
+                '/causeway.api.v1.Chain/GetStates',
+                request_serializer=causeway_dot_api_dot_v1_dot_api__pb2.GetStatesRequest.SerializeToString,
+                response_deserializer=causeway_dot_api_dot_v1_dot_api__pb2.GetStatesResponse.FromString,
+                _registered_method=True)
+        self.GetValidatorSet = channel.unary_unary(
+                '/causeway.api.v1.Chain/GetValidatorSet',
+                request_serializer=causeway_dot_api_dot_v1_dot_api__pb2.GetValidatorSetRequest.SerializeToString,
+                response_deserializer=causeway_dot_api_dot_v1_dot_api__pb2.GetValidatorSetResponse.FromString,
+                _registered_method=True)
         self.StreamBlocks = channel.unary_stream(
                 '/causeway.api.v1.Chain/StreamBlocks',
                 request_serializer=causeway_dot_api_dot_v1_dot_api__pb2.StreamBlocksRequest.SerializeToString,
@@ -126,6 +136,18 @@ class ChainServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetStates(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetValidatorSet(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def StreamBlocks(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -175,6 +197,16 @@ def add_ChainServicer_to_server(servicer, server):
                     servicer.GetStatus,
                     request_deserializer=causeway_dot_api_dot_v1_dot_api__pb2.GetStatusRequest.FromString,
                     response_serializer=causeway_dot_api_dot_v1_dot_api__pb2.GetStatusResponse.SerializeToString,
+            ),
+            'GetStates': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStates,
+                    request_deserializer=causeway_dot_api_dot_v1_dot_api__pb2.GetStatesRequest.FromString,
+                    response_serializer=causeway_dot_api_dot_v1_dot_api__pb2.GetStatesResponse.SerializeToString,
+            ),
+            'GetValidatorSet': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetValidatorSet,
+                    request_deserializer=causeway_dot_api_dot_v1_dot_api__pb2.GetValidatorSetRequest.FromString,
+                    response_serializer=causeway_dot_api_dot_v1_dot_api__pb2.GetValidatorSetResponse.SerializeToString,
             ),
             'StreamBlocks': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamBlocks,
@@ -376,6 +408,60 @@ class Chain:
             '/causeway.api.v1.Chain/GetStatus',
             causeway_dot_api_dot_v1_dot_api__pb2.GetStatusRequest.SerializeToString,
             causeway_dot_api_dot_v1_dot_api__pb2.GetStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetStates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/causeway.api.v1.Chain/GetStates',
+            causeway_dot_api_dot_v1_dot_api__pb2.GetStatesRequest.SerializeToString,
+            causeway_dot_api_dot_v1_dot_api__pb2.GetStatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetValidatorSet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/causeway.api.v1.Chain/GetValidatorSet',
+            causeway_dot_api_dot_v1_dot_api__pb2.GetValidatorSetRequest.SerializeToString,
+            causeway_dot_api_dot_v1_dot_api__pb2.GetValidatorSetResponse.FromString,
             options,
             channel_credentials,
             insecure,

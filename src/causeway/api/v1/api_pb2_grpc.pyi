@@ -38,6 +38,8 @@ class ChainStub:
     GetTransaction: _grpc.UnaryUnaryMultiCallable[_api_pb2.GetTransactionRequest, _api_pb2.GetTransactionResponse]
     GetState: _grpc.UnaryUnaryMultiCallable[_api_pb2.GetStateRequest, _api_pb2.GetStateResponse]
     GetStatus: _grpc.UnaryUnaryMultiCallable[_api_pb2.GetStatusRequest, _api_pb2.GetStatusResponse]
+    GetStates: _grpc.UnaryUnaryMultiCallable[_api_pb2.GetStatesRequest, _api_pb2.GetStatesResponse]
+    GetValidatorSet: _grpc.UnaryUnaryMultiCallable[_api_pb2.GetValidatorSetRequest, _api_pb2.GetValidatorSetResponse]
     StreamBlocks: _grpc.UnaryStreamMultiCallable[_api_pb2.StreamBlocksRequest, _api_pb2.BlockEvent]
     StreamEvents: _grpc.UnaryStreamMultiCallable[_api_pb2.StreamEventsRequest, _api_pb2.EventRecord]
 
@@ -51,6 +53,8 @@ class ChainAsyncStub(ChainStub):
     GetTransaction: _aio.UnaryUnaryMultiCallable[_api_pb2.GetTransactionRequest, _api_pb2.GetTransactionResponse]  # type: ignore[assignment]
     GetState: _aio.UnaryUnaryMultiCallable[_api_pb2.GetStateRequest, _api_pb2.GetStateResponse]  # type: ignore[assignment]
     GetStatus: _aio.UnaryUnaryMultiCallable[_api_pb2.GetStatusRequest, _api_pb2.GetStatusResponse]  # type: ignore[assignment]
+    GetStates: _aio.UnaryUnaryMultiCallable[_api_pb2.GetStatesRequest, _api_pb2.GetStatesResponse]  # type: ignore[assignment]
+    GetValidatorSet: _aio.UnaryUnaryMultiCallable[_api_pb2.GetValidatorSetRequest, _api_pb2.GetValidatorSetResponse]  # type: ignore[assignment]
     StreamBlocks: _aio.UnaryStreamMultiCallable[_api_pb2.StreamBlocksRequest, _api_pb2.BlockEvent]  # type: ignore[assignment]
     StreamEvents: _aio.UnaryStreamMultiCallable[_api_pb2.StreamEventsRequest, _api_pb2.EventRecord]  # type: ignore[assignment]
 
@@ -103,6 +107,20 @@ class ChainServicer(metaclass=_abc_1.ABCMeta):
         request: _api_pb2.GetStatusRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_api_pb2.GetStatusResponse, _abc.Awaitable[_api_pb2.GetStatusResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetStates(
+        self,
+        request: _api_pb2.GetStatesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_api_pb2.GetStatesResponse, _abc.Awaitable[_api_pb2.GetStatesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetValidatorSet(
+        self,
+        request: _api_pb2.GetValidatorSetRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_api_pb2.GetValidatorSetResponse, _abc.Awaitable[_api_pb2.GetValidatorSetResponse]]: ...
 
     @_abc_1.abstractmethod
     def StreamBlocks(

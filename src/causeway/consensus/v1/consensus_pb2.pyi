@@ -337,6 +337,44 @@ class RaftAppendResponse(_message.Message):
 Global___RaftAppendResponse: _TypeAlias = RaftAppendResponse  # noqa: Y015
 
 @_typing.final
+class RaftCommitSignature(_message.Message):
+    """A raft node's signature over the commit sign bytes of a block it committed:
+    SignDocument{domain: "commit", payload: encode(CommitVote{height, round, block_hash})}, round
+    being the block's log term & 0xffffffff, as in the certificate the node stores. Sent to every
+    other node after commit; each gathers them into a certificate of a majority of the height's
+    validator set (causeway.consensus.raft.certificates, docs/consensus-raft.md).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    ROUND_FIELD_NUMBER: _builtins.int
+    BLOCK_HASH_FIELD_NUMBER: _builtins.int
+    VALIDATOR_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    height: _builtins.int
+    round: _builtins.int
+    block_hash: _builtins.bytes
+    validator: _builtins.str
+    signature: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        height: _builtins.int = ...,
+        round: _builtins.int = ...,
+        block_hash: _builtins.bytes = ...,
+        validator: _builtins.str = ...,
+        signature: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_hash", b"block_hash", "height", b"height", "round", b"round", "signature", b"signature", "validator", b"validator"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RaftCommitSignature: _TypeAlias = RaftCommitSignature  # noqa: Y015
+
+@_typing.final
 class ConsensusMessage(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -347,6 +385,7 @@ class ConsensusMessage(_message.Message):
     RAFT_VOTE_RESPONSE_FIELD_NUMBER: _builtins.int
     RAFT_APPEND_ENTRIES_FIELD_NUMBER: _builtins.int
     RAFT_APPEND_RESPONSE_FIELD_NUMBER: _builtins.int
+    RAFT_COMMIT_SIGNATURE_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def proposal(self) -> Global___Proposal: ...
     @_builtins.property
@@ -361,6 +400,8 @@ class ConsensusMessage(_message.Message):
     def raft_append_entries(self) -> Global___RaftAppendEntries: ...
     @_builtins.property
     def raft_append_response(self) -> Global___RaftAppendResponse: ...
+    @_builtins.property
+    def raft_commit_signature(self) -> Global___RaftCommitSignature: ...
     def __init__(
         self,
         *,
@@ -371,12 +412,13 @@ class ConsensusMessage(_message.Message):
         raft_vote_response: Global___RaftVoteResponse | None = ...,
         raft_append_entries: Global___RaftAppendEntries | None = ...,
         raft_append_response: Global___RaftAppendResponse | None = ...,
+        raft_commit_signature: Global___RaftCommitSignature | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "evidence", b"evidence", "proposal", b"proposal", "raft_append_entries", b"raft_append_entries", "raft_append_response", b"raft_append_response", "raft_request_vote", b"raft_request_vote", "raft_vote_response", b"raft_vote_response", "vote", b"vote"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "evidence", b"evidence", "proposal", b"proposal", "raft_append_entries", b"raft_append_entries", "raft_append_response", b"raft_append_response", "raft_commit_signature", b"raft_commit_signature", "raft_request_vote", b"raft_request_vote", "raft_vote_response", b"raft_vote_response", "vote", b"vote"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "evidence", b"evidence", "proposal", b"proposal", "raft_append_entries", b"raft_append_entries", "raft_append_response", b"raft_append_response", "raft_request_vote", b"raft_request_vote", "raft_vote_response", b"raft_vote_response", "vote", b"vote"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "evidence", b"evidence", "proposal", b"proposal", "raft_append_entries", b"raft_append_entries", "raft_append_response", b"raft_append_response", "raft_commit_signature", b"raft_commit_signature", "raft_request_vote", b"raft_request_vote", "raft_vote_response", b"raft_vote_response", "vote", b"vote"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["proposal", "vote", "evidence", "raft_request_vote", "raft_vote_response", "raft_append_entries", "raft_append_response"]  # noqa: Y015
+    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["proposal", "vote", "evidence", "raft_request_vote", "raft_vote_response", "raft_append_entries", "raft_append_response", "raft_commit_signature"]  # noqa: Y015
     _WhichOneofArgType_body: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_body) -> _WhichOneofReturnType_body | None: ...
 
