@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from causeway.mempool import Mempool, MempoolLimits
+from causeway.crypto import VerifiedTransactionCache
+from causeway.mempool import MempoolLimits, SharedMempool
 from causeway.node import runtime
 from causeway.node.runtime import PEER_ADMISSIONS_QUEUED_MAX, Node
 from causeway.types import DecodedTransaction
@@ -41,8 +42,11 @@ def bare_node(consensus: str, role: str | None) -> Any:
     node.network = Network()
     node._stopping = asyncio.Event()
     node._background = set()
-    node._mempool_lock = threading.Lock()
-    node.mempool = Mempool(MempoolLimits(transactions_max=100, bytes_max=1 << 20))
+    node.mempool = SharedMempool(
+        MempoolLimits(transactions_max=100, bytes_max=1 << 20),
+        committed=lambda ids: [False] * len(ids),
+        verified=VerifiedTransactionCache(),
+    )
     node._peer_admissions = asyncio.Semaphore(runtime.PEER_ADMISSIONS_IN_FLIGHT_MAX)
     node._peer_admissions_queued = 0
     node._peer_admission_done = asyncio.Event()
@@ -72,7 +76,7 @@ async def test_peers_batches_are_admitted_beside_the_stream_up_to_a_bound() -> N
         admitted.append(len(items))
         return []
 
-    node._admit = slow_admit
+    node.mempool = SimpleNamespace(admit=slow_admit)
     batch = [types_pb2.Transaction(body=b"x")]
     # Each call returns at once (the stream reads on) while the admissions wait...
     for _ in range(PEER_ADMISSIONS_QUEUED_MAX):
@@ -105,16 +109,19 @@ def test_a_raft_follower_sends_its_clients_transactions_to_the_leader_only() -> 
     assert tbft._raft_leader() is None
 
 
-async def test_a_follower_admits_a_client_batch_and_forwards_it_to_the_leader() -> None:
+def test_a_follower_sends_what_its_clients_had_admitted_to_the_leader() -> None:
     node = bare_node("raft", "follower")
     node.config = SimpleNamespace(member_id="org1/node1", admission_batch_max=10)
     node.driver.core = SimpleNamespace(leader="org3/node3")
     node.metrics = SimpleNamespace(mempool_transactions=SimpleNamespace(set=lambda value: None))
-    node._admit = lambda items, now_ms: [pending(7)]
-    (response,) = await node._submit_many([pending(7).transaction], False, 0)
-    assert response.accepted
+    node._route_admitted([])  # nothing accepted: nothing sent
+    node._route_admitted([pending(7).transaction])
     assert node.network.recipients == ["org3/node3"]
     assert node.network.gossiped == [[pending(7).transaction]]
+    leader = bare_node("raft", "leader")
+    leader.metrics = node.metrics
+    leader._route_admitted([pending(7).transaction])
+    assert leader.network.gossiped == []  # a leader keeps its clients' transactions
 
 
 async def test_a_follower_forwards_what_it_holds_to_a_new_leader_only() -> None:

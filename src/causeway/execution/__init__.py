@@ -1,6 +1,8 @@
-"""Deterministic executor, receipts and events, and the native system contracts (pure)."""
+"""Deterministic executor, receipts and events, the native system contracts (pure), and block
+building and validation by execution against the store (ExecutionApplication)."""
 
 from causeway.execution import keys
+from causeway.execution.application import ExecutedBlock, ExecutionApplication
 from causeway.execution.context import (
     CONSENSUS_SENDER_METHODS,
     GAS_PER_BYTE_READ,
@@ -72,6 +74,8 @@ __all__ = [
     "VOTING_POWER_MAX",
     "VOTING_POWER_TOTAL_MAX",
     "BlockExecution",
+    "ExecutedBlock",
+    "ExecutionApplication",
     "Executor",
     "StateReader",
     "genesis_state",

@@ -24,7 +24,7 @@ class Mempool:
 
     `take` hands out the oldest transactions first and leaves them in the pool: they leave it
     through `remove` once committed (or by expiring), so a block that fails to commit loses
-    nothing. Not thread-safe; the node drives it from one task.
+    nothing. Not thread-safe: the node shares it through SharedMempool, which holds the lock.
     """
 
     __slots__ = ("_bytes_total", "_limits", "_transactions")

@@ -1,5 +1,7 @@
 """The transport between the nodes of a chain: gRPC with mutual TLS, gossip and block sync."""
 
+# Re-exported from its home in crypto/, where the layers below net (execution, mempool) reach it.
+from causeway.crypto import VerifiedTransactionCache
 from causeway.net.backoff import Backoff
 from causeway.net.config import (
     PeerAddress,
@@ -25,7 +27,6 @@ from causeway.net.sync import (
     verify_certificate,
 )
 from causeway.net.tls import PeerIdentity, TlsIdentity
-from causeway.net.verified import VerifiedTransactionCache
 
 __all__ = [
     "COUNTER_NAMES",

@@ -19,6 +19,15 @@ from causeway.types.encoding import (
     transaction_id,
 )
 from causeway.types.merkle import merkle_proof, merkle_root, verify_merkle_proof
+from causeway.types.transactions import (
+    EXPIRY_S_DEFAULT,
+    NONCE_BYTES,
+    SigningKey,
+    TransactionSigner,
+    build_transaction,
+    encode_arguments,
+    endorse,
+)
 
 __all__ = [
     "BLOCK_VERSION",
@@ -26,14 +35,21 @@ __all__ = [
     "DOMAIN_CREDENTIAL",
     "DOMAIN_ENDORSEMENT",
     "DOMAIN_TRANSACTION",
+    "EXPIRY_S_DEFAULT",
+    "NONCE_BYTES",
     "SIGN_DOCUMENT_VERSION",
     "TRANSACTION_VERSION",
     "DecodedTransaction",
     "HashFunction",
+    "SigningKey",
+    "TransactionSigner",
     "block_hash",
+    "build_transaction",
     "decode",
     "decode_transaction",
     "encode",
+    "encode_arguments",
+    "endorse",
     "genesis_hash",
     "merkle_proof",
     "merkle_root",

@@ -13,10 +13,16 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from causeway.crypto import BatchVerifier, CryptoProfile, PublicKey, load_public_key
+from causeway.crypto import (
+    BatchVerifier,
+    CryptoProfile,
+    PublicKey,
+    VerifiedTransactionCache,
+    load_public_key,
+)
 from causeway.errors import CausewayError, HeightUnavailableError
-from causeway.execution import VALIDATOR_CHANGE_DELAY_HEIGHTS, Executor
-from causeway.net import VerifiedTransactionCache
+from causeway.execution.executor import Executor
+from causeway.execution.schedule import VALIDATOR_CHANGE_DELAY_HEIGHTS
 from causeway.state import StateTree, TreeUpdate
 from causeway.storage import Store
 from causeway.types import (
