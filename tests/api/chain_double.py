@@ -55,7 +55,7 @@ class ChainDouble:
     earliest_state_height: int = 1
     calls: list[str] = field(default_factory=list)
     blocks: list[api_pb2.BlockEvent] = field(default_factory=list)
-    events: list[api_pb2.EventRecord] = field(default_factory=list)
+    events: list[types_pb2.EventRecord] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.hash = get_profile(self.crypto_profile).hash
@@ -110,7 +110,7 @@ class ChainDouble:
                 changes[state_key_of(item.id)] = item.body.arguments
                 for event_index, contract_event in enumerate(events):
                     self.events.append(
-                        api_pb2.EventRecord(
+                        types_pb2.EventRecord(
                             height=height,
                             transaction_index=index,
                             event_index=event_index,
@@ -290,7 +290,7 @@ class ChainDouble:
 
     async def stream_events(
         self, request: api_pb2.StreamEventsRequest
-    ) -> AsyncIterator[api_pb2.EventRecord]:
+    ) -> AsyncIterator[types_pb2.EventRecord]:
         self._enter("stream_events")
         index = 0
         start = max(1, request.from_height)

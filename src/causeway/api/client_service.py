@@ -302,7 +302,7 @@ class ClientService:
 
     async def stream_events(
         self, request: api_pb2.StreamEventsRequest
-    ) -> AsyncIterator[api_pb2.EventRecord]:
+    ) -> AsyncIterator[types_pb2.EventRecord]:
         position = (max(1, request.from_height), 0, 0)
         while True:
             latest = self._store.latest_height()

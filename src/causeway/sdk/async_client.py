@@ -313,13 +313,13 @@ class AsyncClient:
         from_height: int = 1,
         save_checkpoint: bool = True,
         reconnect_attempts_max: int | None = None,
-    ) -> AsyncGenerator[api_pb2.EventRecord, None]:
+    ) -> AsyncGenerator[types_pb2.EventRecord, None]:
         """Contract events after the checkpoint's position, then new ones; each position is
         saved as its event is delivered (see ``Client.follow_events``). The save runs on the
         event loop, between receiving and yielding, so no cancellation can separate them."""
         cursor = EventCursor(checkpoint.load(), from_height, contract, name)
 
-        def delivered(record: api_pb2.EventRecord) -> None:
+        def delivered(record: types_pb2.EventRecord) -> None:
             if save_checkpoint:
                 checkpoint.save(position_of(record))
 

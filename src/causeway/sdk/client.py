@@ -323,7 +323,7 @@ class Client:
         from_height: int = 1,
         save_checkpoint: bool = True,
         reconnect_attempts_max: int | None = None,
-    ) -> Generator[api_pb2.EventRecord, None, None]:
+    ) -> Generator[types_pb2.EventRecord, None, None]:
         """Contract events after the position in ``checkpoint`` (from ``from_height`` when it is
         empty), then new ones, forever; empty ``contract``/``name`` match all.
 
@@ -334,7 +334,7 @@ class Client:
         """
         cursor = EventCursor(checkpoint.load(), from_height, contract, name)
 
-        def delivered(record: api_pb2.EventRecord) -> None:
+        def delivered(record: types_pb2.EventRecord) -> None:
             if save_checkpoint:
                 checkpoint.save(position_of(record))
 

@@ -25,7 +25,6 @@ import lmdb
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from google.protobuf.message import Message
 
-from causeway.api.v1.api_pb2 import EventRecord
 from causeway.errors import (
     ConfigurationError,
     HeightUnavailableError,
@@ -60,6 +59,7 @@ from causeway.types.v1.types_pb2 import (
     Block,
     BlockHeader,
     CommitCertificate,
+    EventRecord,
     Transaction,
     TransactionResult,
 )

@@ -1,5 +1,13 @@
-"""Python views of the wire formats: canonical encoding, sign bytes, ids and Merkle lists."""
+"""Python views of the wire formats: canonical encoding, sign bytes (transactions, votes,
+proposals, commits), building a transaction, ids and Merkle lists."""
 
+from causeway.types.documents import (
+    DOMAIN_PREVOTE,
+    DOMAIN_PROPOSAL,
+    commit_sign_bytes,
+    prevote_sign_bytes,
+    proposal_sign_bytes,
+)
 from causeway.types.encoding import (
     BLOCK_VERSION,
     DOMAIN_COMMIT,
@@ -34,6 +42,8 @@ __all__ = [
     "DOMAIN_COMMIT",
     "DOMAIN_CREDENTIAL",
     "DOMAIN_ENDORSEMENT",
+    "DOMAIN_PREVOTE",
+    "DOMAIN_PROPOSAL",
     "DOMAIN_TRANSACTION",
     "EXPIRY_S_DEFAULT",
     "NONCE_BYTES",
@@ -45,6 +55,7 @@ __all__ = [
     "TransactionSigner",
     "block_hash",
     "build_transaction",
+    "commit_sign_bytes",
     "decode",
     "decode_transaction",
     "encode",
@@ -53,6 +64,8 @@ __all__ = [
     "genesis_hash",
     "merkle_proof",
     "merkle_root",
+    "prevote_sign_bytes",
+    "proposal_sign_bytes",
     "sign_bytes",
     "transaction_id",
     "verify_merkle_proof",

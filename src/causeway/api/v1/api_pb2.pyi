@@ -508,39 +508,3 @@ class StreamEventsRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StreamEventsRequest: _TypeAlias = StreamEventsRequest  # noqa: Y015
-
-@_typing.final
-class EventRecord(_message.Message):
-    """One contract event; (height, transaction_index, event_index) is its unique, ordered position,
-    which a consumer stores as its checkpoint.
-    """
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    HEIGHT_FIELD_NUMBER: _builtins.int
-    TRANSACTION_INDEX_FIELD_NUMBER: _builtins.int
-    EVENT_INDEX_FIELD_NUMBER: _builtins.int
-    TRANSACTION_ID_FIELD_NUMBER: _builtins.int
-    EVENT_FIELD_NUMBER: _builtins.int
-    height: _builtins.int
-    transaction_index: _builtins.int
-    event_index: _builtins.int
-    transaction_id: _builtins.bytes
-    @_builtins.property
-    def event(self) -> _types_pb2.Event: ...
-    def __init__(
-        self,
-        *,
-        height: _builtins.int = ...,
-        transaction_index: _builtins.int = ...,
-        event_index: _builtins.int = ...,
-        transaction_id: _builtins.bytes = ...,
-        event: _types_pb2.Event | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "event_index", b"event_index", "height", b"height", "transaction_id", b"transaction_id", "transaction_index", b"transaction_index"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___EventRecord: _TypeAlias = EventRecord  # noqa: Y015

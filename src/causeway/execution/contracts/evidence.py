@@ -3,7 +3,6 @@ type), checked against the validator schedule and recorded in state once."""
 
 from __future__ import annotations
 
-from causeway.consensus.tbft import vote_sign_bytes
 from causeway.consensus.v1 import consensus_pb2
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import load_public_key
@@ -18,7 +17,9 @@ from causeway.execution.keys import (
 )
 from causeway.execution.schedule import EVIDENCE_AGE_MAX_HEIGHTS, entry_at
 from causeway.identity import split_member_id
+from causeway.types import commit_sign_bytes as commit_sign
 from causeway.types import encode
+from causeway.types import prevote_sign_bytes as prevote_sign
 from causeway.types.v1 import types_pb2
 
 CONTRACT = "evidence"
@@ -105,9 +106,9 @@ def submit(context: TransactionContext, arguments: bytes) -> bytes:
             _INVALID, f"the key of validator {validator_id} cannot be loaded: {error.message}"
         ) from None
     for name, vote in (("first", first), ("second", evidence.second)):
-        document = vote_sign_bytes(
-            context.chain_id, vote.type, vote.height, vote.round, vote.block_hash
-        )
+        # A precommit signs the commit document; the vote type picks it (types/documents.py).
+        sign = commit_sign if vote.type == consensus_pb2.VOTE_TYPE_PRECOMMIT else prevote_sign
+        document = sign(context.chain_id, vote.height, vote.round, vote.block_hash)
         if not vote.signature or not public_key.verify(document, vote.signature):
             raise failure(
                 _INVALID,
