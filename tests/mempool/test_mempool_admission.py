@@ -108,23 +108,69 @@ def test_unsupported_version(members: Members, verifier: BatchVerifier) -> None:
     assert isinstance(check_one(members, verifier, members.signed(version=2)), DecodeError)
 
 
-def test_expiry(members: Members, verifier: BatchVerifier) -> None:
-    expired = check_one(members, verifier, members.signed(expiry_ms=NOW_MS - 1))
+def test_expiry_from_both_sides(members: Members, verifier: BatchVerifier) -> None:
+    issued = NOW_MS - 60_000
+    expired = check_one(
+        members, verifier, members.signed(timestamp_ms=issued, expiry_ms=NOW_MS - 1)
+    )
     assert isinstance(expired, ExpiredError)
-    assert "expired" in expired.message
+    assert expired.message == f"transaction expired at {NOW_MS - 1} ms, now is {NOW_MS} ms"
+    # Good up to and including its expiry millisecond.
+    at_expiry = check_one(members, verifier, members.signed(timestamp_ms=issued, expiry_ms=NOW_MS))
+    assert isinstance(at_expiry, DecodedTransaction)
     too_far = check_one(members, verifier, members.signed(expiry_ms=NOW_MS + EXPIRY_MAX_MS + 1))
     assert isinstance(too_far, ExpiredError)
-    assert "ahead" in too_far.message
+    assert too_far.message == (
+        f"transaction expiry {NOW_MS + EXPIRY_MAX_MS + 1} ms is more than {EXPIRY_MAX_MS} ms "
+        f"ahead of now ({NOW_MS} ms)"
+    )
     edge = check_one(members, verifier, members.signed(expiry_ms=NOW_MS + EXPIRY_MAX_MS))
     assert isinstance(edge, DecodedTransaction)
 
 
+def test_a_transaction_without_a_timestamp_is_refused(
+    members: Members, verifier: BatchVerifier
+) -> None:
+    outcome = check_one(members, verifier, members.signed(timestamp_ms=0))
+    assert isinstance(outcome, DecodeError)
+    assert outcome.message == "transaction has no timestamp (timestamp_ms is 0)"
+    assert isinstance(
+        check_one(members, verifier, members.signed(timestamp_ms=1)), DecodedTransaction
+    )
+
+
+def test_an_expiry_before_the_timestamp_is_refused(
+    members: Members, verifier: BatchVerifier
+) -> None:
+    before = check_one(members, verifier, members.signed(timestamp_ms=NOW_MS, expiry_ms=NOW_MS - 1))
+    assert isinstance(before, DecodeError)
+    assert before.message == (
+        f"transaction expiry {NOW_MS - 1} ms is before its timestamp {NOW_MS} ms"
+    )
+    same = check_one(members, verifier, members.signed(timestamp_ms=NOW_MS, expiry_ms=NOW_MS))
+    assert isinstance(same, DecodedTransaction)
+
+
 def test_timestamp_from_the_future(members: Members, verifier: BatchVerifier) -> None:
     outcome = check_one(
-        members, verifier, members.signed(timestamp_ms=NOW_MS + TIMESTAMP_FUTURE_MAX_MS + 1)
+        members,
+        verifier,
+        members.signed(
+            timestamp_ms=NOW_MS + TIMESTAMP_FUTURE_MAX_MS + 1,
+            expiry_ms=NOW_MS + TIMESTAMP_FUTURE_MAX_MS + 1,
+        ),
     )
     assert isinstance(outcome, RequestError)
     assert outcome.reason == "future_timestamp"
+    at_limit = check_one(
+        members,
+        verifier,
+        members.signed(
+            timestamp_ms=NOW_MS + TIMESTAMP_FUTURE_MAX_MS,
+            expiry_ms=NOW_MS + TIMESTAMP_FUTURE_MAX_MS,
+        ),
+    )
+    assert isinstance(at_limit, DecodedTransaction)
 
 
 def test_bad_signature(members: Members, verifier: BatchVerifier) -> None:

@@ -70,7 +70,7 @@ def test_a_transaction_in_flight_is_a_duplicate_until_committed(
     assert resubmitted.message == f"transaction {first.id.hex()} is already committed"
     assert pool.admitted_at([first.id])[0] > 0
     assert pool.admitted_at([first.id]) == [0.0]  # forgotten once read
-    pool.committed([first.id])
+    pool.remove([first.id])
     assert pool.committed_or_in_flight([first.id]) == [False]
 
 
@@ -82,7 +82,7 @@ def test_take_without_in_flight_leaves_transactions_pending(
     assert pool.take(1, 1 << 20, NOW_MS) == outcomes[:1]
     assert pool.take_all(NOW_MS) == outcomes
     assert len(pool) == 2
-    pool.committed([outcomes[0].id])  # type: ignore[union-attr]
+    pool.remove([outcomes[0].id])  # type: ignore[union-attr]
     assert pool.take_all(NOW_MS) == outcomes[1:]
 
 

@@ -16,28 +16,23 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
 from causeway.api.v1 import api_pb2
-from causeway.crypto import CryptoProfile, load_public_key
+from causeway.crypto import CryptoProfile
 from causeway.errors import (
     HeightUnavailableError,
     LimitExceededError,
     NodeUnavailableError,
     NotFoundError,
     RequestError,
-    SignatureError,
-    UnknownMemberError,
-    WrongChainError,
 )
-from causeway.execution import Executor, StateReader
+from causeway.execution import Executor, StateReader, TransactionRules, TransactionVerifier
 from causeway.mempool import SharedMempool
 from causeway.state import StateTree
 from causeway.storage import Store
 from causeway.types import (
-    DOMAIN_TRANSACTION,
     DecodedTransaction,
     decode_transaction,
     encode,
     merkle_proof,
-    sign_bytes,
 )
 from causeway.types.v1 import types_pb2
 
@@ -76,6 +71,7 @@ class ClientService:
         executor: Executor,
         reader: StateReader,
         mempool: SharedMempool,
+        transaction_verifier: TransactionVerifier,
         chain_config: Callable[[], types_pb2.ChainConfig],
         route_admitted: Callable[[list[types_pb2.Transaction]], None],
         role: Callable[[], str],
@@ -92,6 +88,7 @@ class ClientService:
         self._executor = executor
         self._reader = reader
         self._mempool = mempool
+        self._transaction_verifier = transaction_verifier
         self._chain_config = chain_config
         self._route_admitted = route_admitted
         self._role = role
@@ -198,26 +195,22 @@ class ClientService:
         return api_pb2.SubmitBatchResponse(responses=responses)
 
     async def query(self, request: api_pb2.QueryRequest) -> api_pb2.QueryResponse:
-        chain_id = self._facts.chain_id
-        profile = self._facts.profile
-        decoded = decode_transaction(
-            request.transaction,
-            hash_function=profile.hash,
-            bytes_max=self._chain_config().transaction_bytes_max,
-        )
-        if decoded.body.chain_id != chain_id:
-            raise WrongChainError(f"transaction is for chain '{decoded.body.chain_id}'")
-        member = self._executor.get_member(self._reader, decoded.body.sender)
-        if member is None:
-            raise UnknownMemberError(f"'{decoded.body.sender}' is not a member of this chain")
-        public_key = load_public_key(member.algorithm, member.public_key)
-        document = sign_bytes(DOMAIN_TRANSACTION, chain_id, decoded.transaction.body)
-        if not public_key.verify(document, decoded.transaction.signature):
-            raise SignatureError("the query's signature does not verify")
+        reader = self._reader
+        executor = self._executor
         height = self._store.latest_height()
-        result = await asyncio.to_thread(
-            self._executor.query, self._reader, decoded, now_ms(), height=height + 1
+        now = now_ms()
+        # The transaction verifier's rules, as for a submission, but any member may query.
+        (outcome,) = await asyncio.to_thread(
+            self._transaction_verifier.verify,
+            [request.transaction],
+            now,
+            TransactionRules.of(self._chain_config()),
+            lambda member_id: executor.get_member(reader, member_id),
+            query=True,
         )
+        if isinstance(outcome, RequestError):
+            raise outcome
+        result = await asyncio.to_thread(executor.query, reader, outcome, now, height=height + 1)
         return api_pb2.QueryResponse(height=height, result=result)
 
     async def get_block(self, request: api_pb2.GetBlockRequest) -> api_pb2.GetBlockResponse:

@@ -46,6 +46,14 @@ from causeway.execution.schedule import (
     VALIDATOR_CHANGE_DELAY_HEIGHTS,
     VALIDATOR_SCHEDULE_ENTRIES_MAX,
 )
+from causeway.execution.verification import (
+    TIMESTAMP_FUTURE_MAX_MS,
+    MemberLookup,
+    Sender,
+    TransactionInput,
+    TransactionRules,
+    TransactionVerifier,
+)
 
 __all__ = [
     "AMOUNT_MAX",
@@ -68,6 +76,7 @@ __all__ = [
     "KV_VALUE_BYTES_MAX",
     "LEDGER_ACCOUNT_BYTES_MAX",
     "ORGANISATIONS_MAX",
+    "TIMESTAMP_FUTURE_MAX_MS",
     "VALIDATORS_MAX",
     "VALIDATOR_CHANGE_DELAY_HEIGHTS",
     "VALIDATOR_SCHEDULE_ENTRIES_MAX",
@@ -77,7 +86,12 @@ __all__ = [
     "ExecutedBlock",
     "ExecutionApplication",
     "Executor",
+    "MemberLookup",
+    "Sender",
     "StateReader",
+    "TransactionInput",
+    "TransactionRules",
+    "TransactionVerifier",
     "genesis_state",
     "get_config",
     "get_member",

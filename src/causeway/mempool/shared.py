@@ -104,7 +104,7 @@ class SharedMempool:
         self, transactions_max: int, bytes_max: int, now_ms: int, *, in_flight: bool = False
     ) -> list[DecodedTransaction]:
         """The oldest pending transactions (Mempool.take). With in_flight, they also leave the
-        pool and count as in flight until `committed` (a block that always commits: solo)."""
+        pool and count as in flight until `remove` (a block that always commits: solo)."""
         with self._lock:
             transactions = self._pool.take(transactions_max, bytes_max, now_ms)
             if in_flight:
@@ -125,8 +125,9 @@ class SharedMempool:
         with self._lock:
             return [self._admitted_at.pop(i, 0.0) for i in ids]
 
-    def committed(self, ids: Sequence[bytes]) -> None:
-        """These transactions are written: they leave the pool and the in-flight set."""
+    def remove(self, ids: Sequence[bytes]) -> None:
+        """These transactions leave the pool and the in-flight set: they are written, or were
+        left out of a block because the transaction verifier refuses them now."""
         with self._lock:
             self._pool.remove(ids)
             self._in_flight.difference_update(ids)

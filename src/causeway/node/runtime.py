@@ -38,7 +38,13 @@ from causeway.crypto import (
     get_profile,
 )
 from causeway.errors import ConfigurationError, InvariantError
-from causeway.execution import ExecutedBlock, ExecutionApplication, Executor, genesis_state
+from causeway.execution import (
+    ExecutedBlock,
+    ExecutionApplication,
+    Executor,
+    TransactionVerifier,
+    genesis_state,
+)
 from causeway.mempool import Admission, MempoolLimits, SharedMempool
 from causeway.net import (
     BlockSyncer,
@@ -175,6 +181,7 @@ class Node:
                 self.chain_config.block_bytes_max,
             ),
             defer_validation=self.consensus == "raft",
+            drop_transactions=self.mempool.remove,
         )
         self.metrics = NodeMetrics()
         latest = self.store.latest_height()
@@ -207,6 +214,9 @@ class Node:
             executor=self.executor,
             reader=self.reader,
             mempool=self.mempool,
+            transaction_verifier=TransactionVerifier(
+                self.chain_id, self.profile, self.verifier, self.verified
+            ),
             chain_config=lambda: self.chain_config,
             route_admitted=self._route_admitted,
             role=lambda: self.driver.role if self.driver is not None else self.consensus,
@@ -248,6 +258,7 @@ class Node:
             committed=self.mempool.committed_or_in_flight,
             transaction_bytes_max=self.chain_config.transaction_bytes_max,
             expiry_max_ms=self.chain_config.transaction_expiry_max_ms,
+            verified=self.verified,
         )
 
     # ------------------------------------------------------------------ running
@@ -432,7 +443,7 @@ class Node:
 
     def _after_commit(self, committed: _CommittedBlock) -> None:
         ids = [t.id for t in committed.transactions]
-        self.mempool.committed(ids)
+        self.mempool.remove(ids)
         if self.consensus == "solo":
             self.engine.block_committed(committed.height)
         if self.network is not None:
