@@ -13,6 +13,7 @@ import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from causeway.api import SubmittedTransaction, submitted_transaction, submitted_transactions
 from causeway.api.v1 import api_pb2
 from causeway.crypto import get_profile
 from causeway.errors import HeightUnavailableError, NotFoundError
@@ -178,9 +179,14 @@ class ChainDouble:
 
     async def submit(self, request: api_pb2.SubmitRequest) -> api_pb2.SubmitResponse:
         self._enter("submit")
-        return self._submit_one(request.transaction, request.wait_for_commit)
+        return self._submit_one(submitted_transaction(request), request.wait_for_commit)
 
-    def _submit_one(self, transaction: types_pb2.Transaction, wait: bool) -> api_pb2.SubmitResponse:
+    def _submit_one(self, submitted: SubmittedTransaction, wait: bool) -> api_pb2.SubmitResponse:
+        transaction = (
+            types_pb2.Transaction.FromString(submitted)
+            if isinstance(submitted, bytes)
+            else submitted
+        )
         identifier = self.hash(transaction.body)
         if self.reject_with is not None:
             return api_pb2.SubmitResponse(
@@ -199,13 +205,16 @@ class ChainDouble:
     ) -> api_pb2.SubmitBatchResponse:
         self._enter("submit_batch")
         return api_pb2.SubmitBatchResponse(
-            responses=[self._submit_one(t, request.wait_for_commit) for t in request.transactions]
+            responses=[
+                self._submit_one(t, request.wait_for_commit)
+                for t in submitted_transactions(request)
+            ]
         )
 
     async def query(self, request: api_pb2.QueryRequest) -> api_pb2.QueryResponse:
         self._enter("query")
         decoded = decode_transaction(
-            request.transaction, hash_function=self.hash, bytes_max=TRANSACTION_BYTES_MAX
+            submitted_transaction(request), hash_function=self.hash, bytes_max=TRANSACTION_BYTES_MAX
         )
         return api_pb2.QueryResponse(
             height=self.height,

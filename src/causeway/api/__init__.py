@@ -23,6 +23,11 @@ from causeway.api.grpc_server import (
     create_grpc_server,
     grpc_server_port,
 )
+from causeway.api.requests import (
+    SubmittedTransaction,
+    submitted_transaction,
+    submitted_transactions,
+)
 from causeway.api.service import ChainService
 
 if TYPE_CHECKING:
@@ -36,6 +41,7 @@ __all__ = [
     "ChainService",
     "ChainServicerAdapter",
     "MetricsHandler",
+    "SubmittedTransaction",
     "create_grpc_server",
     "create_http_app",
     "error_class_for_reason",
@@ -43,6 +49,8 @@ __all__ = [
     "grpc_server_port",
     "grpc_status_for_error",
     "http_status_for_error",
+    "submitted_transaction",
+    "submitted_transactions",
 ]
 
 _LAZY = frozenset({"MetricsHandler", "create_http_app"})

@@ -15,6 +15,13 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
+from google.protobuf.message import DecodeError as ProtobufDecodeError
+
+from causeway.api.requests import (
+    SubmittedTransaction,
+    submitted_transaction,
+    submitted_transactions,
+)
 from causeway.api.v1 import api_pb2
 from causeway.crypto import CryptoProfile
 from causeway.errors import (
@@ -30,9 +37,9 @@ from causeway.state import StateTree
 from causeway.storage import Store
 from causeway.types import (
     DecodedTransaction,
-    decode_transaction,
     encode,
     merkle_proof,
+    transaction_id,
 )
 from causeway.types.v1 import types_pb2
 
@@ -114,8 +121,8 @@ class ClientService:
         self._recent_blocks[height] = event
         while len(self._recent_blocks) > RECENT_BLOCKS_CACHED:
             self._recent_blocks.popitem(last=False)
-        for transaction_id, result in zip(transaction_ids, results, strict=True):
-            for future in self._waiters.pop(transaction_id, ()):
+        for committed_id, result in zip(transaction_ids, results, strict=True):
+            for future in self._waiters.pop(committed_id, ()):
                 if not future.done():
                     future.set_result((height, result))
         # Wake every stream waiting for a new block, then arm the event for the next one.
@@ -131,7 +138,7 @@ class ClientService:
         self._waiters.clear()
 
     async def submit_many(
-        self, transactions: Sequence[types_pb2.Transaction], wait: bool, wait_timeout_ms: int
+        self, transactions: Sequence[SubmittedTransaction], wait: bool, wait_timeout_ms: int
     ) -> list[api_pb2.SubmitResponse]:
         """Admits a batch (also the node's own transactions, such as evidence) and, with wait,
         answers when each accepted one commits or the wait times out."""
@@ -182,7 +189,7 @@ class ClientService:
 
     async def submit(self, request: api_pb2.SubmitRequest) -> api_pb2.SubmitResponse:
         (response,) = await self.submit_many(
-            [request.transaction], request.wait_for_commit, request.wait_timeout_ms
+            [submitted_transaction(request)], request.wait_for_commit, request.wait_timeout_ms
         )
         return response
 
@@ -190,7 +197,7 @@ class ClientService:
         self, request: api_pb2.SubmitBatchRequest
     ) -> api_pb2.SubmitBatchResponse:
         responses = await self.submit_many(
-            list(request.transactions), request.wait_for_commit, request.wait_timeout_ms
+            submitted_transactions(request), request.wait_for_commit, request.wait_timeout_ms
         )
         return api_pb2.SubmitBatchResponse(responses=responses)
 
@@ -202,7 +209,7 @@ class ClientService:
         # The transaction verifier's rules, as for a submission, but any member may query.
         (outcome,) = await asyncio.to_thread(
             self._transaction_verifier.verify,
-            [request.transaction],
+            [submitted_transaction(request)],
             now,
             TransactionRules.of(self._chain_config()),
             lambda member_id: executor.get_member(reader, member_id),
@@ -309,7 +316,13 @@ class ClientService:
 
     # ------------------------------------------------------------------ helpers
 
-    def _transaction_id_or_empty(self, transaction: types_pb2.Transaction) -> bytes:
+    def _transaction_id_or_empty(self, transaction: SubmittedTransaction) -> bytes:
+        """The id of a refused transaction, when it has a body to hash."""
+        if isinstance(transaction, bytes):
+            try:
+                transaction = types_pb2.Transaction.FromString(transaction)
+            except (ProtobufDecodeError, RuntimeError, ValueError):
+                return b""
         return self._facts.profile.hash(transaction.body) if transaction.body else b""
 
     def _wait_for_commit(self, transaction_id: bytes) -> _Waiter:
@@ -356,12 +369,9 @@ class ClientService:
         profile = self._facts.profile
         block = self._store.get_block(height)
         results = self._store.get_results(height)
-        ids = [
-            decode_transaction(
-                t, hash_function=profile.hash, bytes_max=self._chain_config().block_bytes_max
-            ).id
-            for t in block.transactions
-        ]
+        # A stored block's transactions were checked before it was written: their ids are the
+        # hashes of their bodies, with nothing to decode or encode again.
+        ids = [transaction_id(t.body, profile.hash) for t in block.transactions]
         return api_pb2.GetTransactionResponse(
             transaction=block.transactions[index],
             result=results[index],

@@ -48,6 +48,7 @@ from causeway.execution.schedule import (
 )
 from causeway.execution.verification import (
     TIMESTAMP_FUTURE_MAX_MS,
+    HeldLookup,
     MemberLookup,
     Sender,
     TransactionInput,
@@ -86,6 +87,7 @@ __all__ = [
     "ExecutedBlock",
     "ExecutionApplication",
     "Executor",
+    "HeldLookup",
     "MemberLookup",
     "Sender",
     "StateReader",

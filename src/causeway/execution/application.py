@@ -19,13 +19,14 @@ from causeway.errors import CausewayError, DuplicateError, HeightUnavailableErro
 from causeway.execution.executor import Executor
 from causeway.execution.schedule import VALIDATOR_CHANGE_DELAY_HEIGHTS
 from causeway.execution.verification import (
+    HeldLookup,
     MemberLookup,
     Sender,
     TransactionRules,
     TransactionVerifier,
 )
 from causeway.state import StateTree, TreeUpdate
-from causeway.storage import Store
+from causeway.storage import BlockRecord, Store
 from causeway.types import (
     BLOCK_VERSION,
     DecodedTransaction,
@@ -55,6 +56,20 @@ class ExecutedBlock:
     # Seconds spent per phase ("execute", "state", "header"), for the node's metrics.
     seconds: dict[str, float]
 
+    def record(self, certificate: types_pb2.CommitCertificate) -> BlockRecord:
+        """What storage writes for this block: the transactions as the bytes the node has held
+        since it decoded them, never encoded again."""
+        return BlockRecord(
+            block=self.block,
+            block_hash=self.block_hash,
+            certificate=certificate,
+            results=self.results,
+            transaction_ids=[t.id for t in self.transactions],
+            state_changes=self.changes,
+            tree_update=self.tree_update,
+            encoded_transactions=[t.encoded for t in self.transactions],
+        )
+
 
 class ExecutionApplication:
     def __init__(
@@ -72,6 +87,7 @@ class ExecutionApplication:
         block_limits: Callable[[], tuple[int, int]],
         defer_validation: bool = False,
         drop_transactions: Callable[[Sequence[bytes]], None] | None = None,
+        held_transaction: HeldLookup | None = None,
     ) -> None:
         """defer_validation (raft): validate_block accepts every block at once, and executed()
         checks it, with every check of validate_block, when the runtime writes it (on its
@@ -83,7 +99,8 @@ class ExecutionApplication:
 
         drop_transactions gets the ids of transactions taken for a block but left out of it,
         because the transaction verifier refuses them at the block's time (the mempool lets them
-        go)."""
+        go). held_transaction: the mempool's transaction by id, so that a peer's block holding
+        one this node admitted is not decoded and encoded again (TransactionVerifier)."""
         self._defer_validation = defer_validation
         self.chain_id = chain_id
         self.profile = profile
@@ -99,7 +116,9 @@ class ExecutionApplication:
         self._block_limits = block_limits
         self._drop_transactions = drop_transactions or (lambda ids: None)
         # The one transaction verifier, as admission and queries use it (DESIGN.md section 2).
-        self._transaction_verifier = TransactionVerifier(chain_id, profile, verifier, verified)
+        self._transaction_verifier = TransactionVerifier(
+            chain_id, profile, verifier, verified, held_transaction
+        )
         self._executions: OrderedDict[bytes, ExecutedBlock] = OrderedDict()
 
     # ------------------------------------------------------------------ consensus.Application

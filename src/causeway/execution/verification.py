@@ -68,6 +68,8 @@ Outcome = DecodedTransaction | RequestError
 # A sender's public key and roles, looked up once per batch.
 Sender = tuple[PublicKey, frozenset[int]]
 MemberLookup = Callable[[str], types_pb2.Member | None]
+# The transaction this node already holds (decoded, with its bytes) under an id, if any.
+HeldLookup = Callable[[bytes], DecodedTransaction | None]
 # Roles that may send some transaction (which ones: causeway.execution.may_send).
 _SENDING_ROLES = frozenset({types_pb2.ROLE_CLIENT, types_pb2.ROLE_ADMIN, types_pb2.ROLE_CONSENSUS})
 
@@ -105,11 +107,16 @@ class TransactionVerifier:
         profile: CryptoProfile,
         batch_verifier: BatchVerifier,
         verified: VerifiedTransactionCache | None = None,
+        held: HeldLookup | None = None,
     ) -> None:
+        """held: the transactions this node holds (its mempool). A transaction message (in a
+        peer's block) that is field for field one of them is not decoded and encoded again: the
+        held one, with the bytes kept since admission, stands for it."""
         self._chain_id = chain_id
         self._profile = profile
         self._batch_verifier = batch_verifier
         self._verified = verified
+        self._held = held
 
     @property
     def profile(self) -> CryptoProfile:
@@ -149,6 +156,8 @@ class TransactionVerifier:
         self, item: TransactionInput, now_ms: int, rules: TransactionRules
     ) -> DecodedTransaction:
         """Steps 1 and 2: decoding and the body's own rules; raises the RequestError."""
+        if isinstance(item, types_pb2.Transaction) and self._held is not None:
+            item = self._held_copy(item) or item
         if isinstance(item, DecodedTransaction):
             transaction = item
             if transaction.size > rules.transaction_bytes_max:
@@ -260,6 +269,27 @@ class TransactionVerifier:
                 if is_valid and not is_known
             )
         return valid
+
+    def _held_copy(self, message: types_pb2.Transaction) -> DecodedTransaction | None:
+        """The held transaction whose canonical encoding the message has, if any: same body (by
+        id), signature and endorsements, and the same size, so no unknown field hides in it
+        (which decoding would refuse)."""
+        assert self._held is not None
+        held = self._held(self._profile.hash(message.body))
+        if held is None:
+            return None
+        kept = held.transaction
+        if (
+            message.body != kept.body
+            or message.signature != kept.signature
+            or len(message.endorsements) != len(kept.endorsements)
+            or message.ByteSize() != held.size
+        ):
+            return None
+        for ours, theirs in zip(message.endorsements, kept.endorsements, strict=True):
+            if ours.endorser != theirs.endorser or ours.signature != theirs.signature:
+                return None
+        return held
 
     @staticmethod
     def signature_error(transaction: DecodedTransaction) -> SignatureError:

@@ -49,6 +49,9 @@ class Mempool:
     def __contains__(self, transaction_id: object) -> bool:
         return transaction_id in self._transactions
 
+    def get(self, transaction_id: bytes) -> DecodedTransaction | None:
+        return self._transactions.get(transaction_id)
+
     def add(self, transaction: DecodedTransaction, now_ms: int) -> None:
         """Adds the transaction at the end of the queue.
 

@@ -50,6 +50,11 @@ class SharedMempool:
     def bytes_total(self) -> int:
         return self._pool.bytes_total
 
+    def get(self, transaction_id: bytes) -> DecodedTransaction | None:
+        """The pending transaction with this id, decoded, with the bytes it was admitted as."""
+        with self._lock:
+            return self._pool.get(transaction_id)
+
     def committed_or_in_flight(self, ids: Sequence[bytes]) -> list[bool]:
         """Admission's duplicate lookup: committed in the store, or in a block being written."""
         committed = self._committed(ids)

@@ -59,7 +59,7 @@ from causeway.node.evidence import EvidenceReporter
 from causeway.node.logs import configure_logging
 from causeway.node.metrics import NodeMetrics
 from causeway.state import StateTree
-from causeway.storage import BlockRecord, Store
+from causeway.storage import Store
 from causeway.types import (
     DOMAIN_COMMIT,
     DecodedTransaction,
@@ -182,6 +182,7 @@ class Node:
             ),
             defer_validation=self.consensus == "raft",
             drop_transactions=self.mempool.remove,
+            held_transaction=self.mempool.get,
         )
         self.metrics = NodeMetrics()
         latest = self.store.latest_height()
@@ -406,17 +407,7 @@ class Node:
         started = time.perf_counter()
         height = executed.block.header.height
         ids = [t.id for t in executed.transactions]
-        self.store.commit_block(
-            BlockRecord(
-                block=executed.block,
-                block_hash=executed.block_hash,
-                certificate=certificate,
-                results=executed.results,
-                transaction_ids=ids,
-                state_changes=executed.changes,
-                tree_update=executed.tree_update,
-            )
-        )
+        self.store.commit_block(executed.record(certificate))
         self.tree.committed(executed.tree_update)
         self.application.forget_below(height)
         seconds = dict(executed.seconds)

@@ -37,7 +37,7 @@ from causeway.sdk.transactions import (
     wait_timeout_ms,
 )
 from causeway.sdk.verify import verify_block, verify_state_response, verify_transaction_response
-from causeway.types import HashFunction, transaction_id
+from causeway.types import HashFunction, encode, transaction_id
 from causeway.types.v1 import types_pb2
 
 RequestT = TypeVar("RequestT", bound=Message)
@@ -185,7 +185,7 @@ class AsyncClient:
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> SubmitResult:
         request = api_pb2.SubmitRequest(
-            transaction=transaction,
+            encoded_transaction=encode(transaction),
             wait_for_commit=wait,
             wait_timeout_ms=wait_timeout_ms(timeout_s) if wait else 0,
         )
@@ -200,7 +200,7 @@ class AsyncClient:
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> list[SubmitResult]:
         request = api_pb2.SubmitBatchRequest(
-            transactions=transactions,
+            encoded_transactions=[encode(transaction) for transaction in transactions],
             wait_for_commit=wait,
             wait_timeout_ms=wait_timeout_ms(timeout_s) if wait else 0,
         )
@@ -229,7 +229,7 @@ class AsyncClient:
     ) -> types_pb2.TransactionResult:
         transaction = await self.transaction(contract, method, arguments)
         response = await self._unary(
-            self._stub.Query, api_pb2.QueryRequest(transaction=transaction)
+            self._stub.Query, api_pb2.QueryRequest(encoded_transaction=encode(transaction))
         )
         return response.result
 

@@ -35,7 +35,7 @@ from causeway.sdk.transactions import (
     wait_timeout_ms,
 )
 from causeway.sdk.verify import verify_block, verify_state_response, verify_transaction_response
-from causeway.types import HashFunction, transaction_id
+from causeway.types import HashFunction, encode, transaction_id
 from causeway.types.v1 import types_pb2
 
 TIMEOUT_S_DEFAULT = 30.0
@@ -191,7 +191,7 @@ class Client:
         """Submits; with ``wait``, answers once it committed or ``timeout_s`` passed
         (``committed`` says which). Raises the RequestError subclass of a refusal."""
         request = api_pb2.SubmitRequest(
-            transaction=transaction,
+            encoded_transaction=encode(transaction),
             wait_for_commit=wait,
             wait_timeout_ms=wait_timeout_ms(timeout_s) if wait else 0,
         )
@@ -207,7 +207,7 @@ class Client:
     ) -> list[SubmitResult]:
         """Submits several; one result per transaction, refused ones with ``error`` set."""
         request = api_pb2.SubmitBatchRequest(
-            transactions=transactions,
+            encoded_transactions=[encode(transaction) for transaction in transactions],
             wait_for_commit=wait,
             wait_timeout_ms=wait_timeout_ms(timeout_s) if wait else 0,
         )
@@ -237,7 +237,9 @@ class Client:
     ) -> types_pb2.TransactionResult:
         """Runs ``contract.method`` read-only against the latest state; nothing is committed."""
         transaction = self.transaction(contract, method, arguments)
-        response = self._unary(self._stub.Query, api_pb2.QueryRequest(transaction=transaction))
+        response = self._unary(
+            self._stub.Query, api_pb2.QueryRequest(encoded_transaction=encode(transaction))
+        )
         return response.result
 
     # ------------------------------------------------------------------ reads

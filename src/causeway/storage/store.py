@@ -99,6 +99,9 @@ class BlockRecord:
     transaction_ids: list[bytes]
     state_changes: Mapping[bytes, bytes | None]
     tree_update: TreeUpdate
+    # The transactions' canonical encodings as the node holds them (kept from admission), written
+    # as they are; empty: encoded here from the block.
+    encoded_transactions: Sequence[bytes] = ()
 
 
 def _parse(message_type: type[MessageT], database: bytes, key: bytes, payload: bytes) -> MessageT:
@@ -370,7 +373,8 @@ class Store:
         height_record = encode_record(height_key)
         entry_items = schema.encode_block_entry_records(
             height,
-            [encode(transaction) for transaction in record.block.transactions],
+            list(record.encoded_transactions)
+            or [encode(transaction) for transaction in record.block.transactions],
             [encode(result) for result in results],
         )
         index_items = schema.encode_transaction_index_records(
@@ -485,6 +489,11 @@ class Store:
                 f"block {height}: {count} transactions, {len(record.results)} results, "
                 f"{len(record.transaction_ids)} transaction ids, header count "
                 f"{header.transaction_count}"
+            )
+        if record.encoded_transactions and len(record.encoded_transactions) != count:
+            raise InvariantError(
+                f"block {height}: {count} transactions, "
+                f"{len(record.encoded_transactions)} encoded transactions"
             )
         result_ids = [result.transaction_id for result in record.results]
         if result_ids != list(record.transaction_ids):
