@@ -13,6 +13,8 @@ import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from google.protobuf.message import Message
+
 from causeway.api import SubmittedTransaction, submitted_transaction, submitted_transactions
 from causeway.api.v1 import api_pb2
 from causeway.crypto import get_profile
@@ -55,6 +57,8 @@ class ChainDouble:
     reject_with: api_pb2.Rejection | None = None
     earliest_state_height: int = 1
     calls: list[str] = field(default_factory=list)
+    # The submit, batch and query requests received, as the client sent them.
+    requests: list[Message] = field(default_factory=list)
     blocks: list[api_pb2.BlockEvent] = field(default_factory=list)
     events: list[types_pb2.EventRecord] = field(default_factory=list)
 
@@ -179,6 +183,7 @@ class ChainDouble:
 
     async def submit(self, request: api_pb2.SubmitRequest) -> api_pb2.SubmitResponse:
         self._enter("submit")
+        self.requests.append(request)
         return self._submit_one(submitted_transaction(request), request.wait_for_commit)
 
     def _submit_one(self, submitted: SubmittedTransaction, wait: bool) -> api_pb2.SubmitResponse:
@@ -204,6 +209,7 @@ class ChainDouble:
         self, request: api_pb2.SubmitBatchRequest
     ) -> api_pb2.SubmitBatchResponse:
         self._enter("submit_batch")
+        self.requests.append(request)
         return api_pb2.SubmitBatchResponse(
             responses=[
                 self._submit_one(t, request.wait_for_commit)
@@ -213,6 +219,7 @@ class ChainDouble:
 
     async def query(self, request: api_pb2.QueryRequest) -> api_pb2.QueryResponse:
         self._enter("query")
+        self.requests.append(request)
         decoded = decode_transaction(
             submitted_transaction(request), hash_function=self.hash, bytes_max=TRANSACTION_BYTES_MAX
         )
