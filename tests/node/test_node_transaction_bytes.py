@@ -18,7 +18,7 @@ import pytest
 
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import BatchVerifier, PublicKey, VerifiedTransactionCache, get_profile
-from causeway.execution import ExecutionApplication, Executor, genesis_state
+from causeway.execution import ExecutionApplication, Executor, LatestStateReader, genesis_state
 from causeway.mempool import Admission, MempoolLimits, SharedMempool
 from causeway.provisioning import build_network
 from causeway.provisioning.description import NetworkDescription
@@ -69,7 +69,7 @@ class Replica:
             committed=self.store.has_transactions,
             verified=verified,
         )
-        reader = _Reader(self.store)
+        reader = LatestStateReader(self.store)
         config = executor.get_config(reader)
         self.pool.admission = Admission(
             genesis.chain_id,
@@ -95,17 +95,6 @@ class Replica:
             drop_transactions=self.pool.remove,
             held_transaction=self.pool.get,
         )
-
-
-class _Reader:
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    def get(self, key: bytes) -> bytes | None:
-        return self._store.get_state(key)
-
-    def range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
-        return self._store.range_state(prefix, start_after, limit)
 
 
 @pytest.fixture

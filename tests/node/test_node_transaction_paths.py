@@ -17,7 +17,7 @@ from causeway.api.v1 import api_pb2
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import BatchVerifier, PrivateKey, VerifiedTransactionCache, get_profile
 from causeway.errors import RequestError
-from causeway.execution import TransactionVerifier
+from causeway.execution import LatestStateReader, TransactionVerifier
 from causeway.mempool import Admission, MempoolLimits, SharedMempool
 from causeway.provisioning import build_network
 from causeway.provisioning.description import NetworkDescription
@@ -147,23 +147,12 @@ GOOD_TRANSACTIONS = [
 ]
 
 
-class StoreReader:
-    def __init__(self, replica: Replica) -> None:
-        self._store = replica.store
-
-    def get(self, key: bytes) -> bytes | None:
-        return self._store.get_state(key)
-
-    def range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
-        return self._store.range_state(prefix, start_after, limit)
-
-
 Path = Callable[[types_pb2.Transaction], RequestError | None]
 
 
 def admission_path(replica: Replica, verifier: BatchVerifier) -> Path:
     application = replica.application
-    reader = StoreReader(replica)
+    reader = LatestStateReader(replica.store)
     config = application.executor.get_config(reader)
     admission = Admission(
         application.chain_id,
@@ -215,7 +204,7 @@ def block_path(replica: Replica, proposer: Replica, network: NetworkDescription)
 def query_path(replica: Replica, verifier: BatchVerifier, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(client_service, "now_ms", lambda: NOW_MS)
     application = replica.application
-    reader = StoreReader(replica)
+    reader = LatestStateReader(replica.store)
     config = application.executor.get_config(reader)
     verified = VerifiedTransactionCache()
     service = ClientService(

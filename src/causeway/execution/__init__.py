@@ -2,7 +2,11 @@
 building and validation by execution against the store (ExecutionApplication)."""
 
 from causeway.execution import keys
-from causeway.execution.application import ExecutedBlock, ExecutionApplication
+from causeway.execution.application import (
+    ExecutedBlock,
+    ExecutionApplication,
+    LatestStateReader,
+)
 from causeway.execution.context import (
     CONSENSUS_SENDER_METHODS,
     GAS_PER_BYTE_READ,
@@ -88,6 +92,7 @@ __all__ = [
     "ExecutionApplication",
     "Executor",
     "HeldLookup",
+    "LatestStateReader",
     "MemberLookup",
     "Sender",
     "StateReader",

@@ -252,7 +252,7 @@ class ExecutionApplication:
         if known is None:
             if len(self._validator_sets) > VALIDATOR_SETS_CACHED_MAX:
                 self._validator_sets.clear()
-            known = self.executor.validator_set_at(_StoreReader(self.store), height)
+            known = self.executor.validator_set_at(LatestStateReader(self.store), height)
             self._validator_sets[key] = known
         return known
 
@@ -292,10 +292,10 @@ class ExecutionApplication:
         return block_hash(header, self.profile.hash), header.time_ms
 
     def _rules(self) -> TransactionRules:
-        return TransactionRules.of(self.executor.get_config(_StoreReader(self.store)))
+        return TransactionRules.of(self.executor.get_config(LatestStateReader(self.store)))
 
     def _member_lookup(self) -> MemberLookup:
-        reader = _StoreReader(self.store)
+        reader = LatestStateReader(self.store)
         return lambda member_id: self.executor.get_member(reader, member_id)
 
     def _verified_transactions(
@@ -374,7 +374,9 @@ class ExecutionApplication:
         return executed
 
 
-class _StoreReader:
+class LatestStateReader:
+    """The executor's view (a StateReader) of the latest committed state in the store."""
+
     def __init__(self, store: Store) -> None:
         self._store = store
 

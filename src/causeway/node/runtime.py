@@ -42,6 +42,7 @@ from causeway.execution import (
     ExecutedBlock,
     ExecutionApplication,
     Executor,
+    LatestStateReader,
     TransactionVerifier,
     genesis_state,
 )
@@ -95,19 +96,6 @@ def load_genesis(path: Path) -> types_pb2.Genesis:
     return genesis
 
 
-class _LatestStateReader:
-    """The executor's view of the latest committed state."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    def get(self, key: bytes) -> bytes | None:
-        return self._store.get_state(key)
-
-    def range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
-        return self._store.range_state(prefix, start_after, limit)
-
-
 @dataclass(slots=True)
 class _CommittedBlock:
     height: int
@@ -150,7 +138,7 @@ class Node:
         self.tree = StateTree(self.profile.hash, self.store)
         self._initialise_genesis()
         self.executor = Executor(self.genesis, self.profile)
-        self.reader = _LatestStateReader(self.store)
+        self.reader = LatestStateReader(self.store)
         self.chain_config = self.executor.get_config(self.reader)
         # Worker processes, not threads: this process is busy with Python work (execution,
         # the APIs) and would starve verifying threads of the GIL (measured: 3,900/s in threads
@@ -442,20 +430,12 @@ class Node:
         self.client_service.block_committed(
             committed.height, committed.event, ids, committed.results
         )
-        now = time.monotonic()
-        ok = 0
-        for result, admitted_at in zip(committed.results, committed.admitted_at, strict=True):
-            if result.status == types_pb2.RESULT_STATUS_OK:
-                ok += 1
-            if admitted_at:
-                self.metrics.commit_latency_seconds.observe(now - admitted_at)
-        failed = len(committed.results) - ok
-        self.metrics.height.set(committed.height)
-        self.metrics.transactions_committed.labels("ok").inc(ok)
-        self.metrics.transactions_committed.labels("failed").inc(failed)
-        self.metrics.block_transactions.observe(len(committed.results))
-        for name, seconds in committed.seconds_by_phase.items():
-            self.metrics.block_seconds.labels(name).observe(seconds)
+        failed = self.metrics.block_committed(
+            committed.height,
+            committed.results,
+            committed.admitted_at,
+            committed.seconds_by_phase,
+        )
         self.metrics.mempool_transactions.set(len(self.mempool))
         self.metrics.mempool_bytes.set(self.mempool.bytes_total)
         log.info(
