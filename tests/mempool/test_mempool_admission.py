@@ -13,7 +13,7 @@ from mempool_chain import (
     make_admission,
 )
 
-from causeway.crypto import BatchVerifier, PrivateKey, PublicKey
+from causeway.crypto import BatchVerifier, PrivateKey, PublicKey, VerifiedTransactionCache
 from causeway.errors import (
     DecodeError,
     DuplicateError,
@@ -27,7 +27,7 @@ from causeway.errors import (
 )
 from causeway.execution import may_send
 from causeway.mempool import TIMESTAMP_FUTURE_MAX_MS, Mempool, MempoolLimits
-from causeway.types import DecodedTransaction, encode
+from causeway.types import DOMAIN_TRANSACTION, DecodedTransaction, encode, sign_bytes
 from causeway.types.v1 import types_pb2
 
 
@@ -344,3 +344,32 @@ def test_one_lookup_per_sender(members: Members, verifier: BatchVerifier) -> Non
 
 def test_chain_id_is_the_admission_chain() -> None:
     assert CHAIN_ID == "mempool-chain"
+
+
+def test_signatures_already_verified_are_not_verified_again(
+    members: Members, verifier: BatchVerifier
+) -> None:
+    """A transaction seen again (gossip of one this node verified, a forward after a leader
+    change) costs no second verification; another signature over the same body is verified."""
+    counting = CountingVerifier(verifier)
+    cache = VerifiedTransactionCache()
+    admission = make_admission(members, counting, verified=cache)  # type: ignore[arg-type]
+    data = members.signed()
+    [first] = admission.check([data], NOW_MS)
+    assert isinstance(first, DecodedTransaction)
+    assert cache.is_verified(first.id, first.transaction.signature)
+    [again] = admission.check([types_pb2.Transaction.FromString(data)], NOW_MS)
+    assert isinstance(again, DecodedTransaction)
+    assert counting.calls == [1]
+    resigned = types_pb2.Transaction.FromString(data)
+    resigned.signature = members.keys["org1/alice"].sign(
+        sign_bytes(DOMAIN_TRANSACTION, CHAIN_ID, resigned.body)
+    )
+    [other] = admission.check([resigned], NOW_MS)
+    assert isinstance(other, DecodedTransaction)
+    assert counting.calls == [1, 1]
+    forged = types_pb2.Transaction.FromString(data)
+    forged.signature = PrivateKey.generate("ecdsa-p256").sign(b"other")
+    [refused] = admission.check([forged], NOW_MS)
+    assert isinstance(refused, SignatureError)
+    assert not cache.is_verified(first.id, forged.signature)

@@ -27,7 +27,6 @@ def shared_pool(
     pool = SharedMempool(
         MempoolLimits(transactions_max=transactions_max, bytes_max=1 << 20),
         committed=members.committed,
-        verified=verified,
     )
     # Wired as the node wires it: admission's duplicate lookup includes the in-flight set.
     pool.admission = Admission(
@@ -38,6 +37,7 @@ def shared_pool(
         pool.committed_or_in_flight,
         TRANSACTION_BYTES_MAX,
         EXPIRY_MAX_MS,
+        verified=verified,
     )
     return pool, verified
 

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from causeway.crypto import VerifiedTransactionCache
 from causeway.mempool import MempoolLimits, SharedMempool
 from causeway.node import runtime
 from causeway.node.runtime import PEER_ADMISSIONS_QUEUED_MAX, Node
@@ -45,7 +44,6 @@ def bare_node(consensus: str, role: str | None) -> Any:
     node.mempool = SharedMempool(
         MempoolLimits(transactions_max=100, bytes_max=1 << 20),
         committed=lambda ids: [False] * len(ids),
-        verified=VerifiedTransactionCache(),
     )
     node._peer_admissions = asyncio.Semaphore(runtime.PEER_ADMISSIONS_IN_FLIGHT_MAX)
     node._peer_admissions_queued = 0

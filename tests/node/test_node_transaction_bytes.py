@@ -67,7 +67,6 @@ class Replica:
         self.pool = SharedMempool(
             MempoolLimits(transactions_max=100, bytes_max=1 << 20),
             committed=self.store.has_transactions,
-            verified=verified,
         )
         reader = LatestStateReader(self.store)
         config = executor.get_config(reader)

@@ -223,7 +223,6 @@ def query_path(replica: Replica, verifier: BatchVerifier, monkeypatch: pytest.Mo
         mempool=SharedMempool(
             MempoolLimits(transactions_max=10, bytes_max=1 << 20),
             committed=replica.store.has_transactions,
-            verified=verified,
         ),
         transaction_verifier=TransactionVerifier(
             application.chain_id, application.profile, verifier, verified

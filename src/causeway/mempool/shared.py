@@ -6,7 +6,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from causeway.crypto import VerifiedTransactionCache
 from causeway.errors import DuplicateError, InvariantError, RequestError
 from causeway.mempool.admission import Admission, AdmissionOutcome
 from causeway.mempool.pool import Mempool, MempoolLimits
@@ -24,7 +23,8 @@ class SharedMempool:
     A transaction in flight counts as a duplicate, so that a resubmission while its block is
     being written is refused rather than admitted twice.
 
-    `admission` is replaced when the chain's configuration changes (its limits come from it).
+    `admission` is replaced when the chain's configuration changes (its limits come from it);
+    the node gives it the VerifiedTransactionCache, which records every signature it verifies.
     `committed` answers, for transaction ids, whether the store holds them.
     """
 
@@ -33,11 +33,9 @@ class SharedMempool:
         limits: MempoolLimits,
         *,
         committed: Callable[[Sequence[bytes]], list[bool]],
-        verified: VerifiedTransactionCache,
     ) -> None:
         self._pool = Mempool(limits)
         self._committed = committed
-        self._verified = verified
         self._lock = threading.Lock()
         self._in_flight: set[bytes] = set()
         self._admitted_at: dict[bytes, float] = {}
@@ -93,11 +91,6 @@ class SharedMempool:
                     continue
                 self._admitted_at[item.id] = now
                 outcomes.append(item)
-        self._verified.add_many(
-            (item.id, item.transaction.signature)
-            for item in outcomes
-            if isinstance(item, DecodedTransaction)
-        )
         return outcomes
 
     def add(self, transaction: DecodedTransaction, now_ms: int) -> None:

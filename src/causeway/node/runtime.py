@@ -151,7 +151,6 @@ class Node:
                 bytes_max=config.mempool_bytes_max,
             ),
             committed=self.store.has_transactions,
-            verified=self.verified,
         )
         self.mempool.admission = self._make_admission()
         self.application = ExecutionApplication(
