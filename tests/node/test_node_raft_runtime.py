@@ -14,7 +14,8 @@ import pytest
 
 from causeway.mempool import MempoolLimits, SharedMempool
 from causeway.node import runtime
-from causeway.node.runtime import PEER_ADMISSIONS_QUEUED_MAX, Node
+from causeway.node.peer_admission import PEER_ADMISSIONS_QUEUED_MAX, PeerAdmission
+from causeway.node.runtime import Node
 from causeway.types import DecodedTransaction
 from causeway.types.v1 import types_pb2
 
@@ -45,9 +46,6 @@ def bare_node(consensus: str, role: str | None) -> Any:
         MempoolLimits(transactions_max=100, bytes_max=1 << 20),
         committed=lambda ids: [False] * len(ids),
     )
-    node._peer_admissions = asyncio.Semaphore(runtime.PEER_ADMISSIONS_IN_FLIGHT_MAX)
-    node._peer_admissions_queued = 0
-    node._peer_admission_done = asyncio.Event()
     return node
 
 
@@ -65,7 +63,6 @@ def pending(index: int) -> DecodedTransaction:
 
 
 async def test_peers_batches_are_admitted_beside_the_stream_up_to_a_bound() -> None:
-    node = bare_node("raft", "follower")
     release = threading.Event()
     admitted: list[int] = []
 
@@ -74,13 +71,13 @@ async def test_peers_batches_are_admitted_beside_the_stream_up_to_a_bound() -> N
         admitted.append(len(items))
         return []
 
-    node.mempool = SimpleNamespace(admit=slow_admit)
+    admission = PeerAdmission(slow_admit, asyncio.Event(), beside_stream=True)
     batch = [types_pb2.Transaction(body=b"x")]
     # Each call returns at once (the stream reads on) while the admissions wait...
     for _ in range(PEER_ADMISSIONS_QUEUED_MAX):
-        await asyncio.wait_for(node._on_peer_transactions("org2/node2", batch), 1.0)
+        await asyncio.wait_for(admission("org2/node2", batch), 1.0)
     # ...up to the bound, where the stream waits for one to finish.
-    blocked = asyncio.create_task(node._on_peer_transactions("org2/node2", batch))
+    blocked = asyncio.create_task(admission("org2/node2", batch))
     await asyncio.sleep(0.05)
     assert not blocked.done()
     release.set()
@@ -89,7 +86,22 @@ async def test_peers_batches_are_admitted_beside_the_stream_up_to_a_bound() -> N
     while len(admitted) < PEER_ADMISSIONS_QUEUED_MAX + 1:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.01)
-    assert node._peer_admissions_queued == 0
+    assert admission.queued == 0
+
+
+async def test_without_beside_stream_a_batch_is_admitted_before_the_stream_reads_on() -> None:
+    admitted: list[int] = []
+    admission = PeerAdmission(
+        lambda items, now_ms: admitted.append(len(items)), asyncio.Event(), beside_stream=False
+    )
+    await admission("org2/node2", [types_pb2.Transaction(body=b"x")] * 3)
+    assert admitted == [3]
+    assert admission.queued == 0
+    stopping = asyncio.Event()
+    stopping.set()
+    stopped = PeerAdmission(lambda items, now_ms: admitted.append(0), stopping, beside_stream=True)
+    await stopped("org2/node2", [types_pb2.Transaction(body=b"x")])
+    assert admitted == [3]  # nothing admitted while the node stops
 
 
 def test_a_raft_follower_sends_its_clients_transactions_to_the_leader_only() -> None:

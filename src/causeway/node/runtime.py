@@ -59,6 +59,7 @@ from causeway.node.consensus_driver import ConsensusDriver, make_core
 from causeway.node.evidence import EvidenceReporter
 from causeway.node.logs import configure_logging
 from causeway.node.metrics import NodeMetrics
+from causeway.node.peer_admission import PeerAdmission
 from causeway.state import StateTree
 from causeway.storage import Store
 from causeway.types import (
@@ -73,10 +74,6 @@ from causeway.types.v1 import types_pb2
 log = logging.getLogger("causeway.node")
 
 TICK_MS = 10
-# Raft: batches of peers' transactions admitted at once beside the peers' streams, and those
-# admitted or waiting to be; see _on_peer_transactions.
-PEER_ADMISSIONS_IN_FLIGHT_MAX = 4
-PEER_ADMISSIONS_QUEUED_MAX = 64
 # Raft: transactions a node that stopped leading hands to the network per turn of the loop.
 FORWARD_SLICE_TRANSACTIONS = 1_000
 
@@ -211,6 +208,9 @@ class Node:
             peers_connected=lambda: len(self.network.connected_peers()) if self.network else 0,
             on_rejected=lambda reason: self.metrics.transactions_rejected.labels(reason).inc(),
             stopping=self._stopping,
+        )
+        self._on_peer_transactions = PeerAdmission(
+            self.mempool.admit, self._stopping, beside_stream=self.consensus == "raft"
         )
         self._on_evidence = EvidenceReporter(
             chain_id=self.chain_id,
@@ -451,9 +451,6 @@ class Node:
 
     async def _run_replicated(self) -> None:
         """tbft or raft: the peer network, the consensus core's driver, block sync."""
-        self._peer_admissions = asyncio.Semaphore(PEER_ADMISSIONS_IN_FLIGHT_MAX)
-        self._peer_admissions_queued = 0
-        self._peer_admission_done = asyncio.Event()
         peers = self.config.peers
         self.network = PeerNetwork(
             chain_id=self.chain_id,
@@ -561,41 +558,6 @@ class Node:
     ) -> None:
         if self.driver is not None:
             self.driver.deliver(sender, message)
-
-    async def _on_peer_transactions(
-        self, sender: str, transactions: list[types_pb2.Transaction]
-    ) -> None:
-        del sender
-        if self._stopping.is_set():
-            return
-        if self.consensus != "raft":
-            await asyncio.to_thread(self.mempool.admit, transactions, _now_ms())
-            return
-        # Raft: a peer's consensus messages come on the same stream as its transactions, after
-        # them. Admitting each batch before reading on held the leader's heartbeats back for
-        # seconds behind the signature checks of the gossip, and the followers started
-        # elections (measured on a 3-node devnet under load). So batches are admitted beside
-        # the stream, PEER_ADMISSIONS_IN_FLIGHT_MAX at once; only beyond
-        # PEER_ADMISSIONS_QUEUED_MAX waiting does the stream wait, as before.
-        while self._peer_admissions_queued >= PEER_ADMISSIONS_QUEUED_MAX:
-            self._peer_admission_done.clear()
-            await self._peer_admission_done.wait()
-        self._peer_admissions_queued += 1
-        task = asyncio.create_task(self._admit_from_peer(transactions))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _admit_from_peer(self, transactions: list[types_pb2.Transaction]) -> None:
-        try:
-            async with self._peer_admissions:
-                if not self._stopping.is_set():
-                    await asyncio.to_thread(self.mempool.admit, transactions, _now_ms())
-        except Exception:
-            if not self._stopping.is_set():
-                log.exception("admitting a peer's transactions failed")
-        finally:
-            self._peer_admissions_queued -= 1
-            self._peer_admission_done.set()
 
     async def _on_peer_status(self, sender: str, height: int, latest_hash: bytes) -> None:
         del sender, latest_hash
