@@ -23,9 +23,8 @@ from pathlib import Path
 
 from google.protobuf import json_format
 
-from causeway.api import create_grpc_server, create_http_app
 from causeway.api.client_service import PRUNE_EVERY_BLOCKS, ChainFacts, ClientService
-from causeway.api.http_server import HttpServer
+from causeway.api.http_server import ApiServers
 from causeway.api.v1 import api_pb2
 from causeway.consensus import Commit, ProposeBlock
 from causeway.consensus.solo import SoloEngine
@@ -258,24 +257,20 @@ class Node:
             for signal_number in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signal_number, self.stop)
         try:
-            grpc_server = create_grpc_server(
+            # Bound before anything is announced, so that a taken port is one clear error.
+            servers = ApiServers(
                 self.client_service,
-                self.config.grpc_address,
+                grpc_address=self.config.grpc_address,
+                http_address=self.config.http_address,
                 message_bytes_max=self.config.api_message_bytes_max,
-            )
-            http_app = create_http_app(
-                self.client_service,
                 request_bytes_max=self.config.http_request_bytes_max,
                 metrics_handler=self.metrics.render,
             )
-            # Bound before anything is announced, so that a taken port is one clear error.
-            http_server = HttpServer(http_app, self.config.http_address)
         except BaseException:
             self.verifier.close()
             self.store.close()
             raise
-        await grpc_server.start()
-        http_task = asyncio.create_task(http_server.serve())
+        http_task = await servers.start()
         if self.consensus == "solo":
             producer = asyncio.create_task(self._produce_blocks())
         else:
@@ -302,8 +297,7 @@ class Node:
             # Answer clients waiting for a commit before the server cuts their calls off.
             self.client_service.close()
             await asyncio.sleep(0)
-            http_server.should_exit = True
-            await grpc_server.stop(grace=1.0)
+            await servers.stop(grace_s=1.0)
             producer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await producer
@@ -313,8 +307,7 @@ class Node:
                     await self._sync_task
             if self.network is not None:
                 await self.network.stop()
-            with contextlib.suppress(asyncio.CancelledError):
-                await http_task
+            await servers.stopped()
             self.verifier.close()
             stopped_at_height = self.store.latest_height()
             self.store.close()
