@@ -245,7 +245,7 @@ class TransactionVerifier:
         )
         unknown = [item for item, is_known in zip(items, known, strict=True) if not is_known]
         chain_id = self._chain_id
-        checked = iter(
+        checked = (
             self._batch_verifier.verify_many(
                 [
                     (
@@ -259,9 +259,10 @@ class TransactionVerifier:
             if unknown
             else []
         )
-        valid = [True if is_known else next(checked) for is_known in known]
-        if next(checked, None) is not None:
+        if len(checked) != len(unknown):
             raise InvariantError("the batch verifier answered for a different batch")
+        answers = iter(checked)
+        valid = [True if is_known else next(answers) for is_known in known]
         if cache is not None and remember:
             cache.add_many(
                 (t.id, t.transaction.signature)
