@@ -8,6 +8,7 @@ writing the block encode and verify nothing again.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections import Counter
@@ -258,3 +259,25 @@ def test_the_held_comparison_covers_every_field_of_a_transaction() -> None:
         "endorsements",
     ]
     assert [f.name for f in types_pb2.Endorsement.DESCRIPTOR.fields] == ["endorser", "signature"]
+
+
+def test_a_block_leaves_out_what_the_verifier_refuses_at_its_time(
+    network: NetworkDescription, pair: tuple[Replica, Replica], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A transaction good at admission may not be at the block's time (here: the proposer's
+    clock went back more than the allowed skew): the block leaves it out, the mempool lets it
+    go, and the other replica accepts the block."""
+    caplog.set_level(logging.INFO, logger="causeway.execution")
+    proposer, validator = pair
+    sent = client_bytes(network)
+    proposer.pool.admit(sent, NOW_MS)
+    signed_at = types_pb2.TransactionBody.FromString(
+        types_pb2.Transaction.FromString(sent[0]).body
+    ).timestamp_ms
+    at_skew = proposer.application.build_block(1, 0, signed_at - 60_000, "org1/node1")
+    assert at_skew.header.transaction_count == TRANSACTIONS  # at the allowed skew: all in
+    block = proposer.application.build_block(1, 0, signed_at - 60_001, "org1/node1")
+    assert block.header.transaction_count < TRANSACTIONS
+    assert "transactions left out of a block" in [r.getMessage() for r in caplog.records]
+    assert len(proposer.pool) == block.header.transaction_count
+    assert validator.application.validate_block(types_pb2.Block.FromString(encode(block)))
