@@ -47,8 +47,6 @@ SUBMIT_WAIT_TIMEOUT_MS_DEFAULT = 30_000
 WAIT_TIMEOUT_MS_MAX = 120_000
 # Blocks kept decoded for followers (SDK streams, the bench), who ask for the newest at once.
 RECENT_BLOCKS_CACHED = 8
-# How often (in blocks) the node prunes state history older than the retained window.
-PRUNE_EVERY_BLOCKS = 100
 
 _Waiter = asyncio.Future[tuple[int, types_pb2.TransactionResult]]
 
@@ -385,7 +383,7 @@ class ClientService:
     def _earliest_state_height(self) -> int:
         latest = self._store.latest_height()
         history = self._chain_config().state_history_heights
-        # Pruning runs every PRUNE_EVERY_BLOCKS, so more may be kept; promise only the window.
+        # The node prunes every so many blocks, so more may be kept; promise only the window.
         return max(1, latest - history + 1)
 
     async def _wait_for_block_after(self, height: int) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from google.protobuf import json_format
 
-from causeway.api.client_service import PRUNE_EVERY_BLOCKS, ChainFacts, ClientService
+from causeway.api.client_service import ChainFacts, ClientService
 from causeway.api.http_server import ApiServers
 from causeway.api.v1 import api_pb2
 from causeway.consensus import Commit, ProposeBlock
@@ -72,6 +72,8 @@ from causeway.types.v1 import types_pb2
 
 log = logging.getLogger("causeway.node")
 
+# How often (in blocks) state history older than the retained window is pruned.
+PRUNE_EVERY_BLOCKS = 100
 TICK_MS = 10
 # Raft: transactions a node that stopped leading hands to the network per turn of the loop.
 FORWARD_SLICE_TRANSACTIONS = 1_000
