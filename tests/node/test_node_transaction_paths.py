@@ -36,6 +36,8 @@ EXPIRY_MAX_MS = 60 * 60 * 1000  # provisioning's default transaction_expiry_max_
 TIMESTAMP_FUTURE_MAX_MS = 60_000
 # A field number no TransactionBody has: its presence makes the body non-canonical.
 UNKNOWN_FIELD = b"\xf8\x07\x01"
+# A member whose record (in the state every path reads) holds an SM2 key on an intl chain.
+SM2_MEMBER = "org1/sm2"
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +133,12 @@ BAD_TRANSACTIONS = [
         "TransactionBody is not canonically encoded",
     ),
     ("too large", Body(value=bytes(64 * 1024)), "too_large", "Transaction is "),
+    (
+        "a key of an algorithm the profile does not allow",
+        Body(sender=SM2_MEMBER),
+        "bad_signature",
+        f"sender {SM2_MEMBER} has a 'sm2' key, which the intl profile does not allow",
+    ),
 ]
 # Good at the edges of the same rules: each path admits them.
 GOOD_TRANSACTIONS = [
@@ -253,6 +261,22 @@ def paths(
 ) -> dict[str, Path]:
     proposer, validator = replicas
     verifier = validator.application.verifier
+    executor = validator.application.executor
+    get_member = executor.get_member
+
+    def with_sm2_member(reader: object, member_id: str) -> types_pb2.Member | None:
+        if member_id == SM2_MEMBER:
+            return types_pb2.Member(
+                id=SM2_MEMBER,
+                organisation="org1",
+                name="sm2",
+                roles=[types_pb2.ROLE_CLIENT],
+                algorithm="sm2",
+                public_key=b"\x04" + bytes(64),
+            )
+        return get_member(reader, member_id)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(executor, "get_member", with_sm2_member)
     return {
         "admission": admission_path(validator, verifier),
         "block validation": block_path(validator, proposer, network),
