@@ -23,8 +23,7 @@ from pathlib import Path
 
 from google.protobuf import json_format
 
-from causeway.api.client_service import ChainFacts, ClientService
-from causeway.api.http_server import ApiServers
+from causeway.api import ApiServers, ChainFacts, ClientService
 from causeway.api.v1 import api_pb2
 from causeway.consensus import Commit, ProposeBlock
 from causeway.consensus.solo import SoloEngine
