@@ -13,9 +13,14 @@ import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from google.protobuf.message import Message
+
 from causeway.api import (
+    SubmittedTransaction,
     check_states_request,
     states_response,
+    submitted_transaction,
+    submitted_transactions,
     validator_set_response,
 )
 from causeway.api.v1 import api_pb2
@@ -78,8 +83,10 @@ class ChainDouble:
     reject_with: api_pb2.Rejection | None = None
     earliest_state_height: int = 1
     calls: list[str] = field(default_factory=list)
+    # The submit, batch and query requests received, as the client sent them.
+    requests: list[Message] = field(default_factory=list)
     blocks: list[api_pb2.BlockEvent] = field(default_factory=list)
-    events: list[api_pb2.EventRecord] = field(default_factory=list)
+    events: list[types_pb2.EventRecord] = field(default_factory=list)
     # The set that signs every block of the double (its headers' validator_set_hash).
     validators: types_pb2.ValidatorSet = field(
         default_factory=lambda: types_pb2.ValidatorSet(
@@ -147,7 +154,7 @@ class ChainDouble:
                 changes[state_key_of(item.id)] = item.body.arguments
                 for event_index, contract_event in enumerate(events):
                     self.events.append(
-                        api_pb2.EventRecord(
+                        types_pb2.EventRecord(
                             height=height,
                             transaction_index=index,
                             event_index=event_index,
@@ -220,9 +227,15 @@ class ChainDouble:
 
     async def submit(self, request: api_pb2.SubmitRequest) -> api_pb2.SubmitResponse:
         self._enter("submit")
-        return self._submit_one(request.transaction, request.wait_for_commit)
+        self.requests.append(request)
+        return self._submit_one(submitted_transaction(request), request.wait_for_commit)
 
-    def _submit_one(self, transaction: types_pb2.Transaction, wait: bool) -> api_pb2.SubmitResponse:
+    def _submit_one(self, submitted: SubmittedTransaction, wait: bool) -> api_pb2.SubmitResponse:
+        transaction = (
+            types_pb2.Transaction.FromString(submitted)
+            if isinstance(submitted, bytes)
+            else submitted
+        )
         identifier = self.hash(transaction.body)
         if self.reject_with is not None:
             return api_pb2.SubmitResponse(
@@ -240,14 +253,19 @@ class ChainDouble:
         self, request: api_pb2.SubmitBatchRequest
     ) -> api_pb2.SubmitBatchResponse:
         self._enter("submit_batch")
+        self.requests.append(request)
         return api_pb2.SubmitBatchResponse(
-            responses=[self._submit_one(t, request.wait_for_commit) for t in request.transactions]
+            responses=[
+                self._submit_one(t, request.wait_for_commit)
+                for t in submitted_transactions(request)
+            ]
         )
 
     async def query(self, request: api_pb2.QueryRequest) -> api_pb2.QueryResponse:
         self._enter("query")
+        self.requests.append(request)
         decoded = decode_transaction(
-            request.transaction, hash_function=self.hash, bytes_max=TRANSACTION_BYTES_MAX
+            submitted_transaction(request), hash_function=self.hash, bytes_max=TRANSACTION_BYTES_MAX
         )
         return api_pb2.QueryResponse(
             height=self.height,
@@ -350,7 +368,7 @@ class ChainDouble:
 
     async def stream_events(
         self, request: api_pb2.StreamEventsRequest
-    ) -> AsyncIterator[api_pb2.EventRecord]:
+    ) -> AsyncIterator[types_pb2.EventRecord]:
         self._enter("stream_events")
         index = 0
         start = max(1, request.from_height)

@@ -465,9 +465,9 @@ async def test_stream_refused_at_once_gets_its_own_status(
 class _FailingLater(ChainDouble):
     async def stream_events(
         self, request: api_pb2.StreamEventsRequest
-    ) -> AsyncIterator[api_pb2.EventRecord]:
+    ) -> AsyncIterator[types_pb2.EventRecord]:
         await asyncio.sleep(0.1)
-        yield api_pb2.EventRecord(height=1)
+        yield types_pb2.EventRecord(height=1)
         raise NodeUnavailableError("shutting down")
 
 

@@ -31,7 +31,7 @@ from causeway.execution import (
 )
 from causeway.execution.contracts import evidence as evidence_contract
 from causeway.execution.keys import EVIDENCE_PREFIX, evidence_key
-from causeway.types import encode
+from causeway.types import commit_sign_bytes, encode, prevote_sign_bytes
 from causeway.types.v1 import types_pb2
 
 Evidence = consensus_pb2.DuplicateVoteEvidence
@@ -98,9 +98,11 @@ def check_recorded_once(chain: Chain, evidence: Evidence, vote_type: str) -> Non
         signature_verification_gas(
             member.algorithm,
             len(
-                evidence_contract.vote_sign_bytes(
-                    chain.kit.genesis.chain_id, v.type, v.height, v.round, v.block_hash
-                )
+                (
+                    commit_sign_bytes
+                    if v.type == consensus_pb2.VOTE_TYPE_PRECOMMIT
+                    else prevote_sign_bytes
+                )(chain.kit.genesis.chain_id, v.height, v.round, v.block_hash)
             ),
             chain.kit.profile.name,
         )

@@ -7,10 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from causeway.crypto import BatchVerifier, get_profile
-from causeway.execution import Executor, genesis_state
-from causeway.net import VerifiedTransactionCache
-from causeway.node.application import ExecutionApplication
+from causeway.crypto import BatchVerifier, VerifiedTransactionCache, get_profile
+from causeway.execution import ExecutionApplication, Executor, genesis_state
 from causeway.provisioning.description import NetworkDescription
 from causeway.state import StateTree
 from causeway.storage import Store

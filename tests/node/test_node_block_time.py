@@ -10,7 +10,7 @@ import pytest
 from replica_support import Replica, make_replica
 
 from causeway.crypto import BatchVerifier
-from causeway.node.application import BLOCK_TIME_DRIFT_MS_DEFAULT, block_time_problem
+from causeway.execution.application import BLOCK_TIME_DRIFT_MS_DEFAULT, block_time_problem
 from causeway.provisioning import build_network
 from causeway.provisioning.description import NetworkDescription
 from causeway.storage import BlockRecord

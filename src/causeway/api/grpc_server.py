@@ -28,6 +28,7 @@ from causeway.api.errors import (
 from causeway.api.service import ChainService
 from causeway.api.v1 import api_pb2, api_pb2_grpc
 from causeway.errors import CausewayError, ConfigurationError, DecodeError
+from causeway.types.v1 import types_pb2
 
 SERVICE_NAME = "causeway.api.v1.Chain"
 DEFAULT_GRPC_ADDRESS = "127.0.0.1:0"
@@ -161,8 +162,8 @@ class ChainServicerAdapter(api_pb2_grpc.ChainServicer):
 
     async def StreamEvents(  # noqa: N802 (the generated interface's names)
         self, request: api_pb2.StreamEventsRequest, context: Context
-    ) -> AsyncIterator[api_pb2.EventRecord]:
-        iterator: AsyncIterator[api_pb2.EventRecord] | None = None
+    ) -> AsyncIterator[types_pb2.EventRecord]:
+        iterator: AsyncIterator[types_pb2.EventRecord] | None = None
         try:
             iterator = self._service.stream_events(request)
             async for record in iterator:

@@ -41,6 +41,7 @@ from causeway.errors import (
     LimitExceededError,
     NotFoundError,
 )
+from causeway.types.v1 import types_pb2
 
 logger = logging.getLogger("causeway.api.http")
 
@@ -480,7 +481,7 @@ class _GatewayApp(FastAPI):
                         api_pb2.GetValidatorSetResponse,
                         api_pb2.GetStatusResponse,
                         api_pb2.BlockEvent,
-                        api_pb2.EventRecord,
+                        types_pb2.EventRecord,
                     )
                 )
             )
@@ -775,7 +776,7 @@ def create_http_app(
             "reconnecting EventSource sends Last-Event-ID and resumes after that position."
         ),
         tags=["streams"],
-        responses=_stream_answers(api_pb2.EventRecord),
+        responses=_stream_answers(types_pb2.EventRecord),
     )
     async def stream_events(
         request: Request,
@@ -800,7 +801,7 @@ def create_http_app(
             from_height = after[0]
         chosen = _stream_format(request, stream_format)
 
-        def frame(record: api_pb2.EventRecord) -> bytes | None:
+        def frame(record: types_pb2.EventRecord) -> bytes | None:
             position = (record.height, record.transaction_index, record.event_index)
             if after is not None and position <= after:
                 return None

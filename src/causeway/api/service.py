@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 from causeway.api.v1 import api_pb2
+from causeway.types.v1 import types_pb2
 
 
 class ChainService(Protocol):
@@ -53,6 +54,6 @@ class ChainService(Protocol):
 
     def stream_events(
         self, request: api_pb2.StreamEventsRequest
-    ) -> AsyncIterator[api_pb2.EventRecord]:
+    ) -> AsyncIterator[types_pb2.EventRecord]:
         """Contract events in position order from ``request.from_height`` on, then live."""
         ...

@@ -1,6 +1,12 @@
-"""Deterministic executor, receipts and events, and the native system contracts (pure)."""
+"""Deterministic executor, receipts and events, the native system contracts (pure), and block
+building and validation by execution against the store (ExecutionApplication)."""
 
 from causeway.execution import costs, keys
+from causeway.execution.application import (
+    ExecutedBlock,
+    ExecutionApplication,
+    LatestStateReader,
+)
 from causeway.execution.context import CONSENSUS_SENDER_METHODS, EVENT_DATA_BYTES_MAX, may_send
 from causeway.execution.contracts.config import validate_config
 from causeway.execution.contracts.evidence import EVIDENCE_LIST_LIMIT
@@ -46,6 +52,15 @@ from causeway.execution.schedule import (
     VALIDATOR_CHANGE_DELAY_HEIGHTS,
     VALIDATOR_SCHEDULE_ENTRIES_MAX,
 )
+from causeway.execution.verification import (
+    TIMESTAMP_FUTURE_MAX_MS,
+    HeldLookup,
+    MemberLookup,
+    Sender,
+    TransactionInput,
+    TransactionRules,
+    TransactionVerifier,
+)
 
 __all__ = [
     "AMOUNT_MAX",
@@ -70,14 +85,24 @@ __all__ = [
     "LEDGER_ACCOUNT_BYTES_MAX",
     "ORGANISATIONS_MAX",
     "SIGNATURE_VERIFICATION_GAS",
+    "TIMESTAMP_FUTURE_MAX_MS",
     "VALIDATORS_MAX",
     "VALIDATOR_CHANGE_DELAY_HEIGHTS",
     "VALIDATOR_SCHEDULE_ENTRIES_MAX",
     "VOTING_POWER_MAX",
     "VOTING_POWER_TOTAL_MAX",
     "BlockExecution",
+    "ExecutedBlock",
+    "ExecutionApplication",
     "Executor",
+    "HeldLookup",
+    "LatestStateReader",
+    "MemberLookup",
+    "Sender",
     "StateReader",
+    "TransactionInput",
+    "TransactionRules",
+    "TransactionVerifier",
     "costs",
     "genesis_state",
     "get_config",

@@ -1,6 +1,8 @@
 """The transport between the nodes of a chain: gRPC with mutual TLS, gossip and block sync."""
 
 # Block sync's callers name the quorum they ask; the rule itself is causeway.light's.
+# Re-exported from its home in crypto/, where the layers below net (execution, mempool) reach it.
+from causeway.crypto import VerifiedTransactionCache
 from causeway.light import CertificateQuorum
 from causeway.net.backoff import Backoff
 from causeway.net.config import (
@@ -25,7 +27,6 @@ from causeway.net.sync import (
     verify_block,
 )
 from causeway.net.tls import PeerIdentity, TlsIdentity
-from causeway.net.verified import VerifiedTransactionCache
 
 __all__ = [
     "COUNTER_NAMES",

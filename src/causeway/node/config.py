@@ -11,8 +11,8 @@ from typing import Any
 from causeway.consensus.raft import RaftTimeouts
 from causeway.consensus.tbft import TbftTimeouts
 from causeway.errors import ConfigurationError
+from causeway.execution.application import BLOCK_TIME_DRIFT_MS_DEFAULT
 from causeway.net import PeerSettings, load_peer_settings
-from causeway.node.application import BLOCK_TIME_DRIFT_MS_DEFAULT
 
 CONFIG_FILE_NAME = "config.toml"
 

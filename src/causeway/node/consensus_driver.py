@@ -24,7 +24,7 @@ from causeway.consensus.tbft import TbftCore, TbftStep
 from causeway.consensus.v1 import consensus_pb2
 from causeway.crypto import PrivateKey, PublicKey, load_public_key
 from causeway.errors import ConfigurationError, CryptoError, InvariantError
-from causeway.node.application import ExecutionApplication
+from causeway.execution import ExecutionApplication
 from causeway.node.config import ConsensusSettings
 from causeway.storage import Store
 from causeway.types.v1 import types_pb2

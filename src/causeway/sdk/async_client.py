@@ -43,7 +43,7 @@ from causeway.sdk.verify import (
     verify_transaction_response,
     verify_validator_set_response,
 )
-from causeway.types import HashFunction, transaction_id
+from causeway.types import HashFunction, encode, transaction_id
 from causeway.types.v1 import types_pb2
 
 RequestT = TypeVar("RequestT", bound=Message)
@@ -195,7 +195,7 @@ class AsyncClient:
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> SubmitResult:
         request = api_pb2.SubmitRequest(
-            transaction=transaction,
+            encoded_transaction=encode(transaction),
             wait_for_commit=wait,
             wait_timeout_ms=wait_timeout_ms(timeout_s) if wait else 0,
         )
@@ -210,7 +210,7 @@ class AsyncClient:
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> list[SubmitResult]:
         request = api_pb2.SubmitBatchRequest(
-            transactions=transactions,
+            encoded_transactions=[encode(transaction) for transaction in transactions],
             wait_for_commit=wait,
             wait_timeout_ms=wait_timeout_ms(timeout_s) if wait else 0,
         )
@@ -239,7 +239,7 @@ class AsyncClient:
     ) -> types_pb2.TransactionResult:
         transaction = await self.transaction(contract, method, arguments)
         response = await self._unary(
-            self._stub.Query, api_pb2.QueryRequest(transaction=transaction)
+            self._stub.Query, api_pb2.QueryRequest(encoded_transaction=encode(transaction))
         )
         return response.result
 
@@ -345,13 +345,13 @@ class AsyncClient:
         from_height: int = 1,
         save_checkpoint: bool = True,
         reconnect_attempts_max: int | None = None,
-    ) -> AsyncGenerator[api_pb2.EventRecord, None]:
+    ) -> AsyncGenerator[types_pb2.EventRecord, None]:
         """Contract events after the checkpoint's position, then new ones; each position is
         saved as its event is delivered (see ``Client.follow_events``). The save runs on the
         event loop, between receiving and yielding, so no cancellation can separate them."""
         cursor = EventCursor(checkpoint.load(), from_height, contract, name)
 
-        def delivered(record: api_pb2.EventRecord) -> None:
+        def delivered(record: types_pb2.EventRecord) -> None:
             if save_checkpoint:
                 checkpoint.save(position_of(record))
 

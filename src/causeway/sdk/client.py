@@ -41,7 +41,7 @@ from causeway.sdk.verify import (
     verify_transaction_response,
     verify_validator_set_response,
 )
-from causeway.types import HashFunction, transaction_id
+from causeway.types import HashFunction, encode, transaction_id
 from causeway.types.v1 import types_pb2
 
 TIMEOUT_S_DEFAULT = 30.0
@@ -201,7 +201,7 @@ class Client:
         """Submits; with ``wait``, answers once it committed or ``timeout_s`` passed
         (``committed`` says which). Raises the RequestError subclass of a refusal."""
         request = api_pb2.SubmitRequest(
-            transaction=transaction,
+            encoded_transaction=encode(transaction),
             wait_for_commit=wait,
             wait_timeout_ms=wait_timeout_ms(timeout_s) if wait else 0,
         )
@@ -217,7 +217,7 @@ class Client:
     ) -> list[SubmitResult]:
         """Submits several; one result per transaction, refused ones with ``error`` set."""
         request = api_pb2.SubmitBatchRequest(
-            transactions=transactions,
+            encoded_transactions=[encode(transaction) for transaction in transactions],
             wait_for_commit=wait,
             wait_timeout_ms=wait_timeout_ms(timeout_s) if wait else 0,
         )
@@ -247,7 +247,9 @@ class Client:
     ) -> types_pb2.TransactionResult:
         """Runs ``contract.method`` read-only against the latest state; nothing is committed."""
         transaction = self.transaction(contract, method, arguments)
-        response = self._unary(self._stub.Query, api_pb2.QueryRequest(transaction=transaction))
+        response = self._unary(
+            self._stub.Query, api_pb2.QueryRequest(encoded_transaction=encode(transaction))
+        )
         return response.result
 
     # ------------------------------------------------------------------ reads
@@ -355,7 +357,7 @@ class Client:
         from_height: int = 1,
         save_checkpoint: bool = True,
         reconnect_attempts_max: int | None = None,
-    ) -> Generator[api_pb2.EventRecord, None, None]:
+    ) -> Generator[types_pb2.EventRecord, None, None]:
         """Contract events after the position in ``checkpoint`` (from ``from_height`` when it is
         empty), then new ones, forever; empty ``contract``/``name`` match all.
 
@@ -366,7 +368,7 @@ class Client:
         """
         cursor = EventCursor(checkpoint.load(), from_height, contract, name)
 
-        def delivered(record: api_pb2.EventRecord) -> None:
+        def delivered(record: types_pb2.EventRecord) -> None:
             if save_checkpoint:
                 checkpoint.save(position_of(record))
 

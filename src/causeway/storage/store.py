@@ -25,7 +25,6 @@ import lmdb
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from google.protobuf.message import Message
 
-from causeway.api.v1.api_pb2 import EventRecord
 from causeway.errors import (
     ConfigurationError,
     HeightUnavailableError,
@@ -61,6 +60,7 @@ from causeway.types.v1.types_pb2 import (
     Block,
     BlockHeader,
     CommitCertificate,
+    EventRecord,
     Transaction,
     TransactionResult,
     ValidatorSet,
@@ -109,6 +109,9 @@ class BlockRecord:
     # The validator set that signs this block (its header's validator_set_hash); written to the
     # validator-set index when it differs from the set before. None writes nothing.
     validator_set: ValidatorSet | None = None
+    # The transactions' canonical encodings as the node holds them (kept from admission), written
+    # as they are; empty: encoded here from the block.
+    encoded_transactions: Sequence[bytes] = ()
 
 
 def _lmdb_reason(error: lmdb.Error) -> str:
@@ -475,7 +478,8 @@ class Store:
         height_record = encode_record(height_key)
         entry_items = schema.encode_block_entry_records(
             height,
-            [encode(transaction) for transaction in record.block.transactions],
+            list(record.encoded_transactions)
+            or [encode(transaction) for transaction in record.block.transactions],
             [encode(result) for result in results],
         )
         index_items = schema.encode_transaction_index_records(
@@ -608,6 +612,11 @@ class Store:
                 f"block {height}: {count} transactions, {len(record.results)} results, "
                 f"{len(record.transaction_ids)} transaction ids, header count "
                 f"{header.transaction_count}"
+            )
+        if record.encoded_transactions and len(record.encoded_transactions) != count:
+            raise InvariantError(
+                f"block {height}: {count} transactions, "
+                f"{len(record.encoded_transactions)} encoded transactions"
             )
         result_ids = [result.transaction_id for result in record.results]
         if result_ids != list(record.transaction_ids):

@@ -26,21 +26,29 @@ class SubmitRequest(_message.Message):
     TRANSACTION_FIELD_NUMBER: _builtins.int
     WAIT_FOR_COMMIT_FIELD_NUMBER: _builtins.int
     WAIT_TIMEOUT_MS_FIELD_NUMBER: _builtins.int
+    ENCODED_TRANSACTION_FIELD_NUMBER: _builtins.int
     wait_for_commit: _builtins.bool
     """Wait until the transaction is committed (or wait_timeout_ms passes) before answering."""
     wait_timeout_ms: _builtins.int
+    encoded_transaction: _builtins.bytes
+    """The transaction's canonical encoding (what the SDK sends): the node decodes these bytes once
+    and keeps them, from admission to storage, without encoding the transaction again.
+    """
     @_builtins.property
-    def transaction(self) -> _types_pb2.Transaction: ...
+    def transaction(self) -> _types_pb2.Transaction:
+        """The transaction as a message (HTTP/JSON clients), or, preferred, encoded_transaction: set one."""
+
     def __init__(
         self,
         *,
         transaction: _types_pb2.Transaction | None = ...,
         wait_for_commit: _builtins.bool = ...,
         wait_timeout_ms: _builtins.int = ...,
+        encoded_transaction: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["transaction", b"transaction"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["transaction", b"transaction", "wait_for_commit", b"wait_for_commit", "wait_timeout_ms", b"wait_timeout_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["encoded_transaction", b"encoded_transaction", "transaction", b"transaction", "wait_for_commit", b"wait_for_commit", "wait_timeout_ms", b"wait_timeout_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -113,20 +121,26 @@ class SubmitBatchRequest(_message.Message):
     TRANSACTIONS_FIELD_NUMBER: _builtins.int
     WAIT_FOR_COMMIT_FIELD_NUMBER: _builtins.int
     WAIT_TIMEOUT_MS_FIELD_NUMBER: _builtins.int
+    ENCODED_TRANSACTIONS_FIELD_NUMBER: _builtins.int
     wait_for_commit: _builtins.bool
     wait_timeout_ms: _builtins.int
     @_builtins.property
-    def transactions(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.Transaction]: ...
+    def transactions(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.Transaction]:
+        """As messages, or, preferred, encoded_transactions (canonical encodings): set one of the two."""
+
+    @_builtins.property
+    def encoded_transactions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
     def __init__(
         self,
         *,
         transactions: _abc.Iterable[_types_pb2.Transaction] | None = ...,
         wait_for_commit: _builtins.bool = ...,
         wait_timeout_ms: _builtins.int = ...,
+        encoded_transactions: _abc.Iterable[_builtins.bytes] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["transactions", b"transactions", "wait_for_commit", b"wait_for_commit", "wait_timeout_ms", b"wait_timeout_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["encoded_transactions", b"encoded_transactions", "transactions", b"transactions", "wait_for_commit", b"wait_for_commit", "wait_timeout_ms", b"wait_timeout_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -161,16 +175,21 @@ class QueryRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     TRANSACTION_FIELD_NUMBER: _builtins.int
+    ENCODED_TRANSACTION_FIELD_NUMBER: _builtins.int
+    encoded_transaction: _builtins.bytes
     @_builtins.property
-    def transaction(self) -> _types_pb2.Transaction: ...
+    def transaction(self) -> _types_pb2.Transaction:
+        """As a message, or, preferred, encoded_transaction (its canonical encoding): set one."""
+
     def __init__(
         self,
         *,
         transaction: _types_pb2.Transaction | None = ...,
+        encoded_transaction: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["transaction", b"transaction"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["transaction", b"transaction"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["encoded_transaction", b"encoded_transaction", "transaction", b"transaction"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -649,39 +668,3 @@ class StreamEventsRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StreamEventsRequest: _TypeAlias = StreamEventsRequest  # noqa: Y015
-
-@_typing.final
-class EventRecord(_message.Message):
-    """One contract event; (height, transaction_index, event_index) is its unique, ordered position,
-    which a consumer stores as its checkpoint.
-    """
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    HEIGHT_FIELD_NUMBER: _builtins.int
-    TRANSACTION_INDEX_FIELD_NUMBER: _builtins.int
-    EVENT_INDEX_FIELD_NUMBER: _builtins.int
-    TRANSACTION_ID_FIELD_NUMBER: _builtins.int
-    EVENT_FIELD_NUMBER: _builtins.int
-    height: _builtins.int
-    transaction_index: _builtins.int
-    event_index: _builtins.int
-    transaction_id: _builtins.bytes
-    @_builtins.property
-    def event(self) -> _types_pb2.Event: ...
-    def __init__(
-        self,
-        *,
-        height: _builtins.int = ...,
-        transaction_index: _builtins.int = ...,
-        event_index: _builtins.int = ...,
-        transaction_id: _builtins.bytes = ...,
-        event: _types_pb2.Event | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "event_index", b"event_index", "height", b"height", "transaction_id", b"transaction_id", "transaction_index", b"transaction_index"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___EventRecord: _TypeAlias = EventRecord  # noqa: Y015

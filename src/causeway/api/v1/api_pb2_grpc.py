@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from causeway.api.v1 import api_pb2 as causeway_dot_api_dot_v1_dot_api__pb2
+from causeway.types.v1 import types_pb2 as causeway_dot_types_dot_v1_dot_types__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -87,7 +88,7 @@ class ChainStub:
         self.StreamEvents = channel.unary_stream(
                 '/causeway.api.v1.Chain/StreamEvents',
                 request_serializer=causeway_dot_api_dot_v1_dot_api__pb2.StreamEventsRequest.SerializeToString,
-                response_deserializer=causeway_dot_api_dot_v1_dot_api__pb2.EventRecord.FromString,
+                response_deserializer=causeway_dot_types_dot_v1_dot_types__pb2.EventRecord.FromString,
                 _registered_method=True)
 
 
@@ -216,7 +217,7 @@ def add_ChainServicer_to_server(servicer, server):
             'StreamEvents': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamEvents,
                     request_deserializer=causeway_dot_api_dot_v1_dot_api__pb2.StreamEventsRequest.FromString,
-                    response_serializer=causeway_dot_api_dot_v1_dot_api__pb2.EventRecord.SerializeToString,
+                    response_serializer=causeway_dot_types_dot_v1_dot_types__pb2.EventRecord.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -515,7 +516,7 @@ class Chain:
             target,
             '/causeway.api.v1.Chain/StreamEvents',
             causeway_dot_api_dot_v1_dot_api__pb2.StreamEventsRequest.SerializeToString,
-            causeway_dot_api_dot_v1_dot_api__pb2.EventRecord.FromString,
+            causeway_dot_types_dot_v1_dot_types__pb2.EventRecord.FromString,
             options,
             channel_credentials,
             insecure,

@@ -78,38 +78,9 @@ class Vote(_message.Message):
 Global___Vote: _TypeAlias = Vote  # noqa: Y015
 
 @_typing.final
-class ProposalDocument(_message.Message):
-    """What a proposer signs: SignDocument{domain: "proposal", payload: encode(ProposalDocument)}."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    HEIGHT_FIELD_NUMBER: _builtins.int
-    ROUND_FIELD_NUMBER: _builtins.int
-    VALID_ROUND_PLUS_ONE_FIELD_NUMBER: _builtins.int
-    BLOCK_HASH_FIELD_NUMBER: _builtins.int
-    height: _builtins.int
-    round: _builtins.int
-    valid_round_plus_one: _builtins.int
-    """The proof-of-lock round plus one; 0 when the block is not re-proposed from a lock."""
-    block_hash: _builtins.bytes
-    def __init__(
-        self,
-        *,
-        height: _builtins.int = ...,
-        round: _builtins.int = ...,
-        valid_round_plus_one: _builtins.int = ...,
-        block_hash: _builtins.bytes = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_hash", b"block_hash", "height", b"height", "round", b"round", "valid_round_plus_one", b"valid_round_plus_one"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___ProposalDocument: _TypeAlias = ProposalDocument  # noqa: Y015
-
-@_typing.final
 class Proposal(_message.Message):
+    """What a proposer signs is causeway.types.v1.ProposalDocument (sign bytes live in types)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     HEIGHT_FIELD_NUMBER: _builtins.int

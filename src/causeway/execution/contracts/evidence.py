@@ -3,7 +3,6 @@ type), checked against the validator schedule and recorded in state once."""
 
 from __future__ import annotations
 
-from causeway.consensus.tbft import vote_sign_bytes
 from causeway.consensus.v1 import consensus_pb2
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import load_public_key
@@ -14,7 +13,9 @@ from causeway.execution.contracts.validators import load_schedule
 from causeway.execution.keys import evidence_at_height, evidence_record, validator_evidence
 from causeway.execution.schedule import EVIDENCE_AGE_MAX_HEIGHTS, entry_at
 from causeway.identity import split_member_id
+from causeway.types import commit_sign_bytes as commit_sign
 from causeway.types import encode
+from causeway.types import prevote_sign_bytes as prevote_sign
 from causeway.types.v1 import types_pb2
 
 CONTRACT = "evidence"
@@ -23,6 +24,14 @@ EVIDENCE_LIST_LIMIT = 100
 
 _INVALID = types_pb2.RESULT_STATUS_INVALID_ARGUMENT
 _CONFLICT = types_pb2.RESULT_STATUS_CONFLICT
+
+
+def _vote_document(chain_id: str, vote: consensus_pb2.Vote) -> bytes:
+    """What the vote signed: a precommit signs the commit document (types/documents.py)."""
+    sign = commit_sign if vote.type == consensus_pb2.VOTE_TYPE_PRECOMMIT else prevote_sign
+    return sign(chain_id, vote.height, vote.round, vote.block_hash)
+
+
 _VOTE_TYPE_NAMES = {
     consensus_pb2.VOTE_TYPE_PREVOTE: "prevote",
     consensus_pb2.VOTE_TYPE_PRECOMMIT: "precommit",
@@ -97,7 +106,7 @@ def submit(context: TransactionContext, arguments: bytes) -> bytes:
         (
             name,
             vote,
-            vote_sign_bytes(context.chain_id, vote.type, vote.height, vote.round, vote.block_hash),
+            _vote_document(context.chain_id, vote),
         )
         for name, vote in (("first", first), ("second", evidence.second))
     ]

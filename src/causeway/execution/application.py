@@ -8,28 +8,36 @@ block it is written without being executed a third time.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from causeway.crypto import BatchVerifier, CryptoProfile, PublicKey, load_public_key
-from causeway.errors import CausewayError, HeightUnavailableError
-from causeway.execution import VALIDATOR_CHANGE_DELAY_HEIGHTS, Executor
-from causeway.net import VerifiedTransactionCache
+from causeway.crypto import BatchVerifier, CryptoProfile, PublicKey, VerifiedTransactionCache
+from causeway.errors import CausewayError, DuplicateError, HeightUnavailableError, RequestError
+from causeway.execution.executor import Executor
+from causeway.execution.schedule import VALIDATOR_CHANGE_DELAY_HEIGHTS
+from causeway.execution.verification import (
+    HeldLookup,
+    MemberLookup,
+    Sender,
+    TransactionRules,
+    TransactionVerifier,
+)
 from causeway.state import StateTree, TreeUpdate
-from causeway.storage import Store
+from causeway.storage import BlockRecord, Store
 from causeway.types import (
     BLOCK_VERSION,
-    DOMAIN_TRANSACTION,
     DecodedTransaction,
     block_hash,
     decode_transaction,
     encode,
     merkle_root,
-    sign_bytes,
 )
 from causeway.types.v1 import types_pb2
+
+log = logging.getLogger("causeway.execution")
 
 ZERO_HASH = bytes(32)
 # Executions kept for blocks proposed but not (yet) committed: a few rounds' worth.
@@ -70,6 +78,21 @@ class ExecutedBlock:
     # Seconds spent per phase ("execute", "state", "header"), for the node's metrics.
     seconds: dict[str, float]
 
+    def record(self, certificate: types_pb2.CommitCertificate) -> BlockRecord:
+        """What storage writes for this block: the transactions as the bytes the node has held
+        since it decoded them, never encoded again."""
+        return BlockRecord(
+            block=self.block,
+            block_hash=self.block_hash,
+            certificate=certificate,
+            results=self.results,
+            transaction_ids=[t.id for t in self.transactions],
+            state_changes=self.changes,
+            tree_update=self.tree_update,
+            encoded_transactions=[t.encoded for t in self.transactions],
+            validator_set=self.validator_set,
+        )
+
 
 class ExecutionApplication:
     def __init__(
@@ -88,6 +111,8 @@ class ExecutionApplication:
         defer_validation: bool = False,
         block_time_drift_ms: int = BLOCK_TIME_DRIFT_MS_DEFAULT,
         clock_ms: Callable[[], int] | None = None,
+        drop_transactions: Callable[[Sequence[bytes]], None] | None = None,
+        held_transaction: HeldLookup | None = None,
     ) -> None:
         """defer_validation (raft): validate_block accepts every block at once, and executed()
         checks it, with every check of validate_block, when the runtime writes it (on its
@@ -100,7 +125,12 @@ class ExecutionApplication:
         block_time_drift_ms, clock_ms: validate_block refuses a block dated more than the drift
         ahead of clock_ms() (the wall clock by default). A committed block (raft's deferred
         check, block sync) is not held to the clock: the validators certified it, and a node
-        whose clock is late must follow the chain rather than stop."""
+        whose clock is late must follow the chain rather than stop.
+
+        drop_transactions gets the ids of transactions taken for a block but left out of it,
+        because the transaction verifier refuses them at the block's time (the mempool lets them
+        go). held_transaction: the mempool's transaction by id, so that a peer's block holding
+        one this node admitted is not decoded and encoded again (TransactionVerifier)."""
         self._defer_validation = defer_validation
         self._block_time_drift_ms = block_time_drift_ms
         self._clock_ms = clock_ms if clock_ms is not None else _wall_clock_ms
@@ -116,6 +146,11 @@ class ExecutionApplication:
         self.verified = verified
         self._take_transactions = take_transactions
         self._block_limits = block_limits
+        self._drop_transactions = drop_transactions or (lambda ids: None)
+        # The one transaction verifier, as admission and queries use it (DESIGN.md section 2).
+        self._transaction_verifier = TransactionVerifier(
+            chain_id, profile, verifier, verified, held_transaction
+        )
         self._executions: OrderedDict[bytes, ExecutedBlock] = OrderedDict()
 
     # ------------------------------------------------------------------ consensus.Application
@@ -130,67 +165,119 @@ class ExecutionApplication:
         transactions_max, bytes_max = self._block_limits()
         candidates = self._take_transactions(transactions_max, bytes_max, time_ms)
         committed = self.store.has_transactions([t.id for t in candidates]) if candidates else []
-        transactions = [t for t, done in zip(candidates, committed, strict=True) if not done]
-        executed = self._execute(
-            height, max(time_ms, previous_time_ms), proposer, previous_hash, transactions
+        fresh = [t for t, done in zip(candidates, committed, strict=True) if not done]
+        block_time_ms = max(time_ms, previous_time_ms)
+        # The validators check every transaction by the verifier's rules at the block's time:
+        # leave out what they would refuse (expired since admission, sender removed), so that
+        # the block is not refused for it. Signatures verified at admission are not redone.
+        outcomes = self._transaction_verifier.verify(
+            fresh, block_time_ms, self._rules(), self._member_lookup()
         )
+        transactions = [o for o in outcomes if isinstance(o, DecodedTransaction)]
+        refused = [
+            t.id for t, o in zip(fresh, outcomes, strict=True) if isinstance(o, RequestError)
+        ]
+        if refused:
+            log.info(
+                "transactions left out of a block",
+                extra={"height": height, "transactions": len(refused)},
+            )
+            self._drop_transactions(refused)
+        executed = self._execute(height, block_time_ms, proposer, previous_hash, transactions)
         return executed.block
 
     def validate_block(self, block: types_pb2.Block) -> bool:
-        """Whether the block extends our chain and its roots match our own execution of it."""
+        """Whether the block extends our chain, its transactions pass the transaction verifier
+        at the block's time, and its roots match our own execution of it."""
         if self._defer_validation:
             return True
         return self._check_block(block, now_ms=self._clock_ms())
 
     def _check_block(self, block: types_pb2.Block, *, now_ms: int | None = None) -> bool:
         """now_ms: the validator's clock, for a proposed block; None for a committed one."""
+        refusal = self.block_refusal(block, now_ms=now_ms)
+        if refusal is not None:
+            log.warning(
+                "block refused",
+                extra={
+                    "height": block.header.height,
+                    "reason": refusal.reason,
+                    "error": refusal.message,
+                },
+            )
+        return refusal is None
+
+    def block_refusal(
+        self, block: types_pb2.Block, *, now_ms: int | None = None
+    ) -> RequestError | None:
+        """Why the block may not follow the latest committed one (None when it may). now_ms:
+        the validator's clock for a proposed block; a committed one (None) is not held to it."""
         header = block.header
-        if (
-            self.block_hash(block) in self._executions
-            and header.height == self.store.latest_height() + 1
-        ):
-            # Built or already checked here (its time with it); the hash covers the parent, so
-            # the state it was executed on is the one it extends.
-            return True
+        latest = self.store.latest_height()
+        if self.block_hash(block) in self._executions and header.height == latest + 1:
+            # Built or already checked here; the hash covers the parent, so the state it was
+            # executed on is the one it extends.
+            return None
         try:
             previous_hash, previous_time_ms = self._previous(header.height)
-        except CausewayError:
-            return False
-        if (
-            header.version != BLOCK_VERSION
-            or header.chain_id != self.chain_id
-            or header.height != self.store.latest_height() + 1
-            or header.previous_hash != previous_hash
-            or block_time_problem(
-                header.time_ms,
-                previous_time_ms,
-                # A committed block is not held to this validator's clock.
-                header.time_ms if now_ms is None else now_ms,
-                self._block_time_drift_ms,
-            )
-            is not None
-            or header.genesis_hash != self.genesis_hash
-            or header.validator_set_hash != self.validator_set_hash(header.height)
-            or header.next_validator_set_hash != self.validator_set_hash(header.height + 1)
-            or header.transaction_count != len(block.transactions)
-        ):
-            return False
-        transactions = self._verified_transactions(block.transactions)
-        if transactions is None:
-            return False
+        except CausewayError as error:
+            return RequestError(f"block {header.height} has no parent here: {error.message}")
+        header_problems = (
+            (header.version != BLOCK_VERSION, f"block version {header.version}"),
+            (header.chain_id != self.chain_id, f"chain id {header.chain_id!r}"),
+            (header.height != latest + 1, f"height {header.height} after {latest}"),
+            (header.previous_hash != previous_hash, "previous hash"),
+            (header.genesis_hash != self.genesis_hash, "genesis hash"),
+            (
+                header.validator_set_hash != self.validator_set_hash(header.height),
+                "validator set hash",
+            ),
+            (
+                header.next_validator_set_hash != self.validator_set_hash(header.height + 1),
+                "next validator set hash",
+            ),
+            (header.transaction_count != len(block.transactions), "transaction count"),
+        )
+        for wrong, what in header_problems:
+            if wrong:
+                return RequestError(f"block {header.height}: wrong {what}")
+        time_problem = block_time_problem(
+            header.time_ms,
+            previous_time_ms,
+            header.time_ms if now_ms is None else now_ms,
+            self._block_time_drift_ms,
+        )
+        if time_problem is not None:
+            return RequestError(f"block {header.height}: {time_problem}")
+        outcomes = self._transaction_verifier.verify(
+            block.transactions, header.time_ms, self._rules(), self._member_lookup()
+        )
+        transactions: list[DecodedTransaction] = []
+        for index, outcome in enumerate(outcomes):
+            if isinstance(outcome, RequestError):
+                # The transaction's own reason, so that a refusal reads as admission's would.
+                return type(outcome)(
+                    f"transaction {index} of block {header.height}: {outcome.message}",
+                    reason=outcome.reason,
+                )
+            transactions.append(outcome)
         ids = [t.id for t in transactions]
-        if len(set(ids)) != len(ids) or any(self.store.has_transactions(ids)):
-            return False
+        if len(set(ids)) != len(ids):
+            return DuplicateError(f"block {header.height} holds a transaction twice")
+        if any(self.store.has_transactions(ids)):
+            return DuplicateError(f"block {header.height} holds a committed transaction")
         executed = self._execute(
             header.height, header.time_ms, header.proposer, previous_hash, transactions
         )
         ours = executed.block.header
-        return (
-            ours.transactions_root == header.transactions_root
-            and ours.results_root == header.results_root
-            and ours.state_root == header.state_root
-            and executed.block_hash == self.block_hash(block)
-        )
+        if (
+            ours.transactions_root != header.transactions_root
+            or ours.results_root != header.results_root
+            or ours.state_root != header.state_root
+            or executed.block_hash != self.block_hash(block)
+        ):
+            return RequestError(f"block {header.height} does not execute to its header here")
+        return None
 
     # ------------------------------------------------------------------ for the runtime
 
@@ -208,7 +295,7 @@ class ExecutionApplication:
         if known is None:
             if len(self._validator_sets) > VALIDATOR_SETS_CACHED_MAX:
                 self._validator_sets.clear()
-            known = self.executor.validator_set_at(_StoreReader(self.store), height)
+            known = self.executor.validator_set_at(LatestStateReader(self.store), height)
             self._validator_sets[key] = known
         return known
 
@@ -247,48 +334,36 @@ class ExecutionApplication:
         header = self.store.get_header(height - 1)
         return block_hash(header, self.profile.hash), header.time_ms
 
+    def _rules(self) -> TransactionRules:
+        return TransactionRules.of(self.executor.get_config(LatestStateReader(self.store)))
+
+    def _member_lookup(self) -> MemberLookup:
+        reader = LatestStateReader(self.store)
+        return lambda member_id: self.executor.get_member(reader, member_id)
+
     def _verified_transactions(
         self, transactions: Sequence[types_pb2.Transaction]
     ) -> list[DecodedTransaction] | None:
-        """Decodes a block's transactions and checks the signatures not checked before."""
-        config = self.executor.get_config(_StoreReader(self.store))
-        decoded: list[DecodedTransaction] = []
-        pending: list[tuple[int, DecodedTransaction]] = []
+        """A certified block's transactions (block sync), decoded, with their signatures checked
+        (those not checked before). A certificate is the validators' decision, so the rules
+        that depend on time and roles are not judged again here: a node whose clock or rules
+        disagreed would otherwise stop following the chain."""
+        verifier = self._transaction_verifier
+        bytes_max = self._rules().transaction_bytes_max
+        lookup = self._member_lookup()
+        senders: dict[str, Sender | RequestError] = {}
+        pending: list[tuple[DecodedTransaction, PublicKey]] = []
         try:
             for transaction in transactions:
                 item = decode_transaction(
-                    transaction,
-                    hash_function=self.profile.hash,
-                    bytes_max=config.transaction_bytes_max,
+                    transaction, hash_function=self.profile.hash, bytes_max=bytes_max
                 )
-                decoded.append(item)
-                if not self.verified.is_verified(item.id, item.transaction.signature):
-                    pending.append((len(decoded) - 1, item))
+                pending.append((item, verifier.check_sender(item, senders, lookup, query=True)))
         except CausewayError:
             return None
-        items = []
-        reader = _StoreReader(self.store)
-        # A block's transactions mostly come from a few senders: read and parse each key once
-        # (a raft follower checks whole blocks here, thousands of transactions at a time).
-        keys: dict[str, PublicKey] = {}
-        for _, item in pending:
-            key = keys.get(item.body.sender)
-            if key is None:
-                member = self.executor.get_member(reader, item.body.sender)
-                if member is None:
-                    return None
-                try:
-                    key = keys[item.body.sender] = load_public_key(
-                        member.algorithm, member.public_key
-                    )
-                except CausewayError:
-                    return None
-            document = sign_bytes(DOMAIN_TRANSACTION, self.chain_id, item.transaction.body)
-            items.append((key, document, item.transaction.signature))
-        if items and not all(self.verifier.verify_many(items)):
+        if not all(verifier.verify_signatures(pending)):
             return None
-        self.verified.add_many((item.id, item.transaction.signature) for _, item in pending)
-        return decoded
+        return [item for item, _ in pending]
 
     def _execute(
         self,
@@ -347,7 +422,9 @@ def _wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-class _StoreReader:
+class LatestStateReader:
+    """The executor's view (a StateReader) of the latest committed state in the store."""
+
     def __init__(self, store: Store) -> None:
         self._store = store
 
