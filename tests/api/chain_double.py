@@ -13,6 +13,16 @@ import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from google.protobuf.message import Message
+
+from causeway.api import (
+    SubmittedTransaction,
+    check_states_request,
+    states_response,
+    submitted_transaction,
+    submitted_transactions,
+    validator_set_response,
+)
 from causeway.api.v1 import api_pb2
 from causeway.crypto import get_profile
 from causeway.errors import HeightUnavailableError, NotFoundError
@@ -43,6 +53,25 @@ def state_key_of(transaction_id: bytes) -> bytes:
     return b"tx/" + transaction_id
 
 
+class _StoreView:
+    """What causeway.api's light reads ask of a store, answered from the double."""
+
+    def __init__(self, double: ChainDouble) -> None:
+        self._double = double
+
+    def latest_height(self) -> int:
+        return self._double.height
+
+    def get_header(self, height: int) -> types_pb2.BlockHeader:
+        return self._double.blocks[height - 1].block.header
+
+    def get_state(self, key: bytes, version: int | None = None) -> bytes | None:
+        return self._double.values_at(self._double.height if version is None else version).get(key)
+
+    def get_validator_set(self, height: int) -> tuple[int, types_pb2.ValidatorSet] | None:
+        return (1, self._double.validators) if 1 <= height <= self._double.height else None
+
+
 @dataclass
 class ChainDouble:
     chain_id: str = "test-chain"
@@ -54,8 +83,23 @@ class ChainDouble:
     reject_with: api_pb2.Rejection | None = None
     earliest_state_height: int = 1
     calls: list[str] = field(default_factory=list)
+    # The submit, batch and query requests received, as the client sent them.
+    requests: list[Message] = field(default_factory=list)
     blocks: list[api_pb2.BlockEvent] = field(default_factory=list)
-    events: list[api_pb2.EventRecord] = field(default_factory=list)
+    events: list[types_pb2.EventRecord] = field(default_factory=list)
+    # The set that signs every block of the double (its headers' validator_set_hash).
+    validators: types_pb2.ValidatorSet = field(
+        default_factory=lambda: types_pb2.ValidatorSet(
+            validators=[
+                types_pb2.Validator(
+                    member_id="org1/validator",
+                    algorithm="ed25519",
+                    public_key=bytes(range(32)),
+                    voting_power=1,
+                )
+            ]
+        )
+    )
 
     def __post_init__(self) -> None:
         self.hash = get_profile(self.crypto_profile).hash
@@ -110,7 +154,7 @@ class ChainDouble:
                 changes[state_key_of(item.id)] = item.body.arguments
                 for event_index, contract_event in enumerate(events):
                     self.events.append(
-                        api_pb2.EventRecord(
+                        types_pb2.EventRecord(
                             height=height,
                             transaction_index=index,
                             event_index=event_index,
@@ -138,6 +182,8 @@ class ChainDouble:
                 transactions_root=merkle_root([item.id for item in decoded], self.hash),
                 results_root=merkle_root([encode(r) for r in results], self.hash),
                 state_root=update.root_hash,
+                validator_set_hash=self.hash(encode(self.validators)),
+                next_validator_set_hash=self.hash(encode(self.validators)),
                 transaction_count=len(decoded),
             )
             event = api_pb2.BlockEvent(
@@ -168,6 +214,9 @@ class ChainDouble:
             with self._lock:
                 self._waiters.remove(entry)
 
+    def values_at(self, height: int) -> dict[bytes, bytes]:
+        return self._values[height]
+
     def _enter(self, method: str) -> None:
         self.calls.append(method)
         failure = self.fail_with.get(method)
@@ -178,9 +227,15 @@ class ChainDouble:
 
     async def submit(self, request: api_pb2.SubmitRequest) -> api_pb2.SubmitResponse:
         self._enter("submit")
-        return self._submit_one(request.transaction, request.wait_for_commit)
+        self.requests.append(request)
+        return self._submit_one(submitted_transaction(request), request.wait_for_commit)
 
-    def _submit_one(self, transaction: types_pb2.Transaction, wait: bool) -> api_pb2.SubmitResponse:
+    def _submit_one(self, submitted: SubmittedTransaction, wait: bool) -> api_pb2.SubmitResponse:
+        transaction = (
+            types_pb2.Transaction.FromString(submitted)
+            if isinstance(submitted, bytes)
+            else submitted
+        )
         identifier = self.hash(transaction.body)
         if self.reject_with is not None:
             return api_pb2.SubmitResponse(
@@ -198,14 +253,19 @@ class ChainDouble:
         self, request: api_pb2.SubmitBatchRequest
     ) -> api_pb2.SubmitBatchResponse:
         self._enter("submit_batch")
+        self.requests.append(request)
         return api_pb2.SubmitBatchResponse(
-            responses=[self._submit_one(t, request.wait_for_commit) for t in request.transactions]
+            responses=[
+                self._submit_one(t, request.wait_for_commit)
+                for t in submitted_transactions(request)
+            ]
         )
 
     async def query(self, request: api_pb2.QueryRequest) -> api_pb2.QueryResponse:
         self._enter("query")
+        self.requests.append(request)
         decoded = decode_transaction(
-            request.transaction, hash_function=self.hash, bytes_max=TRANSACTION_BYTES_MAX
+            submitted_transaction(request), hash_function=self.hash, bytes_max=TRANSACTION_BYTES_MAX
         )
         return api_pb2.QueryResponse(
             height=self.height,
@@ -262,6 +322,24 @@ class ChainDouble:
             proof=self._tree.prove(request.key, height),
         )
 
+    async def get_states(self, request: api_pb2.GetStatesRequest) -> api_pb2.GetStatesResponse:
+        self._enter("get_states")
+        check_states_request(request)
+        height = self._resolve(request.height)
+        if height < self.earliest_state_height:
+            raise HeightUnavailableError(f"state at height {height} is pruned")
+        return states_response(_StoreView(self), self._tree, request, height)
+
+    async def get_validator_set(
+        self, request: api_pb2.GetValidatorSetRequest
+    ) -> api_pb2.GetValidatorSetResponse:
+        self._enter("get_validator_set")
+
+        def unknown(height: int) -> tuple[int, types_pb2.ValidatorSet]:
+            raise HeightUnavailableError(f"no validator set is kept for height {height}")
+
+        return validator_set_response(_StoreView(self), request, unknown)
+
     async def get_status(self, request: api_pb2.GetStatusRequest) -> api_pb2.GetStatusResponse:
         self._enter("get_status")
         return api_pb2.GetStatusResponse(
@@ -290,7 +368,7 @@ class ChainDouble:
 
     async def stream_events(
         self, request: api_pb2.StreamEventsRequest
-    ) -> AsyncIterator[api_pb2.EventRecord]:
+    ) -> AsyncIterator[types_pb2.EventRecord]:
         self._enter("stream_events")
         index = 0
         start = max(1, request.from_height)

@@ -14,7 +14,7 @@ from chain_double import ChainDouble, state_key_of
 from fastapi import FastAPI
 from google.protobuf import json_format
 
-from causeway.api import create_http_app
+from causeway.api import STATES_PER_REQUEST_MAX, create_http_app
 from causeway.api.v1 import api_pb2
 from causeway.errors import (
     CausewayError,
@@ -348,6 +348,8 @@ async def test_openapi_lists_every_route_with_schemas(http: httpx.AsyncClient) -
         "/v1/blocks/{height}",
         "/v1/transactions/{transaction_id}",
         "/v1/state/{key}",
+        "/v1/states",
+        "/v1/validator-sets/{height}",
         "/v1/status",
         "/v1/events/stream",
         "/metrics",
@@ -463,9 +465,9 @@ async def test_stream_refused_at_once_gets_its_own_status(
 class _FailingLater(ChainDouble):
     async def stream_events(
         self, request: api_pb2.StreamEventsRequest
-    ) -> AsyncIterator[api_pb2.EventRecord]:
+    ) -> AsyncIterator[types_pb2.EventRecord]:
         await asyncio.sleep(0.1)
-        yield api_pb2.EventRecord(height=1)
+        yield types_pb2.EventRecord(height=1)
         raise NodeUnavailableError("shutting down")
 
 
@@ -503,3 +505,29 @@ def test_bad_configuration_is_refused(double: ChainDouble) -> None:
         create_http_app(double, request_bytes_max=0)
     with pytest.raises(ConfigurationError):
         create_http_app(double, request_bytes_max=10, stream_keepalive_s=0)
+
+
+async def test_many_states_and_validator_sets(
+    http: httpx.AsyncClient, double: ChainDouble, identity: Identity
+) -> None:
+    double.commit([_transaction(identity, b"one")])
+    key = double.blocks[0].results[0].transaction_id
+    body = {"keys": [_b64(b"tx/" + key), _b64(b"missing")], "height": "1"}
+    answer = await http.post("/v1/states", json=body)
+    assert answer.status_code == 200
+    states = json_format.ParseDict(answer.json(), api_pb2.GetStatesResponse())
+    assert [(entry.found, entry.value) for entry in states.entries] == [
+        (True, b"one"),
+        (False, b""),
+    ]
+    too_many = {"keys": [_b64(b"k")] * (STATES_PER_REQUEST_MAX + 1)}
+    refused = await http.post("/v1/states", json=too_many)
+    assert refused.status_code == 413
+    assert refused.json()["reason"] == "too_large"
+    for height in ("1", "latest", "0"):
+        answer = await http.get(f"/v1/validator-sets/{height}")
+        assert answer.status_code == 200
+        validator_set = json_format.ParseDict(answer.json(), api_pb2.GetValidatorSetResponse())
+        assert validator_set.validator_set == double.validators
+        assert validator_set.height == 1
+    assert (await http.get("/v1/validator-sets/2")).status_code == 404

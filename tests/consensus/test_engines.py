@@ -9,8 +9,6 @@ from dataclasses import replace
 
 from causeway.consensus import BuildBlock, Output
 from causeway.consensus.engines import (
-    QUORUM_ANY_VALIDATOR,
-    QUORUM_MORE_THAN_TWO_THIRDS,
     EngineContext,
     RaftEngine,
     RaftKind,
@@ -22,6 +20,7 @@ from causeway.consensus.engines import (
 from causeway.consensus.raft import RaftRole, RaftTimeouts, log_record_name
 from causeway.consensus.tbft import TbftTimeouts
 from causeway.consensus.v1 import consensus_pb2
+from causeway.light import CertificateQuorum
 from causeway.types import encode
 from causeway.types.v1 import types_pb2
 
@@ -69,14 +68,17 @@ def test_each_kind_names_its_records_block_sync_and_quorum() -> None:
     assert (TbftKind().record_prefix, TbftKind().block_sync, TbftKind().sync_quorum) == (
         "tbft/",
         True,
-        QUORUM_MORE_THAN_TWO_THIRDS,
+        CertificateQuorum.MORE_THAN_TWO_THIRDS,
     )
     assert (RaftKind().record_prefix, RaftKind().block_sync, RaftKind().sync_quorum) == (
         "raft/",
         False,
-        QUORUM_ANY_VALIDATOR,
+        CertificateQuorum.ANY_VALIDATOR,
     )
     assert not SoloKind().replicated and TbftKind().replicated and RaftKind().replicated
+    # Raft completes its certificates after commit from a majority of the voters.
+    assert RaftKind().gathers_certificates
+    assert not TbftKind().gathers_certificates and not SoloKind().gathers_certificates
 
 
 def test_raft_routes_transactions_to_its_leader_and_a_leader_keeps_them() -> None:

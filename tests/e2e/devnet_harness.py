@@ -37,6 +37,7 @@ from causeway.consensus.v1 import consensus_pb2
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import get_profile
 from causeway.errors import CausewayError
+from causeway.light import verify_certificate
 from causeway.net import (
     NetworkStatistics,
     PeerAddress,
@@ -46,7 +47,6 @@ from causeway.net import (
     ReconnectBackoff,
     TlsIdentity,
     quorum_for_consensus,
-    verify_certificate,
 )
 from causeway.node.config import load_node_config
 from causeway.node.runtime import load_genesis
@@ -701,8 +701,9 @@ def read_chain(devnet: Devnet, name: str, up_to: int) -> list[BlockView]:
                 response.certificate,
                 chain_id=genesis.chain_id,
                 height=height,
-                expected_block_hash=hash_of_block,
+                block_hash=hash_of_block,
                 validators=genesis.validators,
+                profile=get_profile(genesis.crypto_profile),
                 quorum=quorum,
             )
             views.append(

@@ -33,6 +33,10 @@ from devnet_harness import (
 )
 
 from causeway.contracts.v1 import contracts_pb2
+from causeway.errors import SignatureError
+from causeway.execution.keys import kv_key
+from causeway.light import certificate_quorum, verify_header
+from causeway.sdk import Client
 
 pytestmark = pytest.mark.e2e
 
@@ -197,3 +201,38 @@ def test_raft_follower_down_while_the_leader_changed_catches_up_by_replication(
         devnet.wait_for_heights(acknowledged[-1].height, timeout_s=CONVERGE_TIMEOUT_S)
         chain = assert_same_chain(devnet, acknowledged[-1].height)
         assert_acknowledged_exactly_once(devnet, chain, acknowledged)
+
+        # A light client checks a raft header: the certificate gathered after commit holds the
+        # signatures of a majority of the height's validator set (docs/light-client.md).
+        _wait_for_majority_certificate(client, acknowledged[0].height)
+        # Many proven state entries at one height in one call, from a real node.
+        keys = [kv_key(b"before"), kv_key(b"after"), kv_key(b"never written")]
+        states = client.get_states(keys, height=acknowledged[-1].height)
+        assert [entry.found for entry in states.entries] == [True, True, False]
+
+
+def _wait_for_majority_certificate(client: Client, height: int) -> None:
+    problems: list[str] = []
+
+    def certified() -> bool:
+        answer = client.get_block(height)
+        validators = client.get_validator_set(height).validator_set
+        try:
+            verify_header(
+                answer.block.header,
+                answer.certificate,
+                chain_id=answer.block.header.chain_id,
+                validators=validators,
+                profile=client.profile(),
+                quorum=certificate_quorum("raft"),
+            )
+        except SignatureError as error:
+            problems.append(error.message)
+            return False
+        return True
+
+    wait_until(
+        certified,
+        STEP_TIMEOUT_S,
+        lambda: f"no majority certificate at height {height}: {problems[-1:]}",
+    )

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from node_harness import NodeFactory, NodeProcess
 
-from causeway.api.v1 import api_pb2
 from causeway.contracts.v1 import contracts_pb2
 from causeway.sdk import Client, FileCheckpoint, MemoryCheckpoint
 from causeway.sdk.checkpoint import EventPosition
+from causeway.types.v1 import types_pb2
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +30,7 @@ RECONNECT_DELAY_MAX_S = 0.5
 EventKey = tuple[int, int, int, bytes, bytes]
 
 
-def _key(record: api_pb2.EventRecord) -> EventKey:
+def _key(record: types_pb2.EventRecord) -> EventKey:
     return (
         record.height,
         record.transaction_index,
@@ -40,7 +40,7 @@ def _key(record: api_pb2.EventRecord) -> EventKey:
     )
 
 
-def _position(record: api_pb2.EventRecord) -> EventPosition:
+def _position(record: types_pb2.EventRecord) -> EventPosition:
     return EventPosition(record.height, record.transaction_index, record.event_index)
 
 
@@ -75,7 +75,7 @@ def _committed_events(node: NodeProcess, contract: str = "") -> list[EventKey]:
                 for event_index, event in enumerate(result.events):
                     if contract and event.contract != contract:
                         continue
-                    record = api_pb2.EventRecord(
+                    record = types_pb2.EventRecord(
                         height=height,
                         transaction_index=index,
                         event_index=event_index,
@@ -98,10 +98,10 @@ def _watchdog(client: Client, timeout_s: float) -> Iterator[None]:
 
 
 def _follow(
-    client: Client, records: Generator[api_pb2.EventRecord, None, None], count: int
-) -> list[api_pb2.EventRecord]:
+    client: Client, records: Generator[types_pb2.EventRecord, None, None], count: int
+) -> list[types_pb2.EventRecord]:
     """Takes ``count`` records from a follow, or what came before the watchdog ended it."""
-    seen: list[api_pb2.EventRecord] = []
+    seen: list[types_pb2.EventRecord] = []
     with _watchdog(client, FOLLOW_TIMEOUT_S), contextlib.closing(records):
         for record in records:
             seen.append(record)
@@ -117,7 +117,7 @@ class Consumer(threading.Thread):
         super().__init__(name="event-consumer", daemon=True)
         self.client = Client(address, timeout_s=10, reconnect_delay_max_s=RECONNECT_DELAY_MAX_S)
         self.checkpoint = checkpoint
-        self.seen: list[api_pb2.EventRecord] = []
+        self.seen: list[types_pb2.EventRecord] = []
         self.changed = threading.Condition()
         self.failure: BaseException | None = None
 

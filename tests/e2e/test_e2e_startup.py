@@ -58,3 +58,37 @@ def test_node_start_without_a_node_home(tmp_path: Path) -> None:
     assert completed.stderr.strip().splitlines() == [
         f"error: no config.toml in {tmp_path}: is this a node home made by causeway init?"
     ]
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"", "is empty (0 bytes)"),
+        (
+            b"not lmdb" * 1024,
+            "is not an LMDB data file (LMDB: MDB_INVALID: File is not an LMDB file)",
+        ),
+    ],
+    ids=["empty", "foreign"],
+)
+def test_node_start_refuses_a_data_folder_that_is_not_new(
+    make_node: NodeFactory, data: bytes, problem: str
+) -> None:
+    """A store folder holding a data file but no chain, and no marker: no genesis goes into it."""
+    node = make_node("intl", start=False)
+    data_file = node.data_path / "data.mdb"
+    node.data_path.mkdir(parents=True)
+    data_file.write_bytes(data)
+    completed = _start(str(node.network.node_home))
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 1, output
+    assert "Traceback" not in output
+    assert "chain initialised from genesis" not in output
+    marker = node.network.node_home / "data" / "chain-initialised.json"
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        f"error: the store {data_file} {problem}; the folder is not new and has no marker "
+        f"{marker}: refusing to write a genesis into it"
+    ]
+    assert data_file.read_bytes() == data
+    assert not marker.exists()

@@ -22,15 +22,16 @@ from causeway.execution import (
     GAS_PER_BYTE_READ,
     GAS_PER_BYTE_WRITTEN,
     GAS_PER_READ,
-    GAS_PER_SIGNATURE_VERIFICATION,
     GAS_PER_TRANSACTION_BYTE,
     GAS_PER_WRITE,
     GAS_TRANSACTION_BASE,
+    SIGNATURE_VERIFICATION_GAS,
     may_send,
+    signature_verification_gas,
 )
 from causeway.execution.contracts import evidence as evidence_contract
 from causeway.execution.keys import EVIDENCE_PREFIX, evidence_key
-from causeway.types import encode
+from causeway.types import commit_sign_bytes, encode, prevote_sign_bytes
 from causeway.types.v1 import types_pb2
 
 Evidence = consensus_pb2.DuplicateVoteEvidence
@@ -89,7 +90,24 @@ def check_recorded_once(chain: Chain, evidence: Evidence, vote_type: str) -> Non
         ("round", str(vote.round)),
         ("vote_type", vote_type),
     ]
-    # Two signature verifications are priced on top of the state access.
+    # Two signature verifications, by the validator's algorithm and the bytes signed, are priced
+    # on top of the state access.
+    member = chain.executor.get_member(chain.reader, vote.validator)
+    assert member is not None
+    verifications = sum(
+        signature_verification_gas(
+            member.algorithm,
+            len(
+                (
+                    commit_sign_bytes
+                    if v.type == consensus_pb2.VOTE_TYPE_PRECOMMIT
+                    else prevote_sign_bytes
+                )(chain.kit.genesis.chain_id, v.height, v.round, v.block_hash)
+            ),
+            chain.kit.profile.name,
+        )
+        for v in (evidence.first, evidence.second)
+    )
     cost = result.cost
     assert cost.gas_used == (
         GAS_TRANSACTION_BASE
@@ -98,7 +116,7 @@ def check_recorded_once(chain: Chain, evidence: Evidence, vote_type: str) -> Non
         + GAS_PER_BYTE_READ * cost.bytes_read
         + GAS_PER_WRITE * cost.writes
         + GAS_PER_BYTE_WRITTEN * cost.bytes_written
-        + 2 * GAS_PER_SIGNATURE_VERIFICATION
+        + verifications
     )
     assert list_evidence(chain, vote.validator) == [record]
     # The same equivocation again, even with other block hashes or a reporter of its own: once.
@@ -304,7 +322,8 @@ def test_a_forged_signature_still_pays_for_its_verification(tbft: Chain) -> None
     )
     result = tbft.commit([transaction]).results[0]
     assert status_name(result) == "RESULT_STATUS_INVALID_ARGUMENT"
-    assert result.cost.gas_used >= 2 * GAS_PER_SIGNATURE_VERIFICATION + len(transaction.encoded)
+    price = SIGNATURE_VERIFICATION_GAS[tbft.kit.profile.default_algorithm]
+    assert result.cost.gas_used >= 2 * price + len(transaction.encoded)
 
 
 def test_evidence_age(tbft: Chain) -> None:

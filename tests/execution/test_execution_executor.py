@@ -25,7 +25,6 @@ from causeway.errors import ConfigurationError, InvariantError
 from causeway.execution import (
     GAS_PER_BYTE_READ,
     GAS_PER_BYTE_WRITTEN,
-    GAS_PER_ENDORSEMENT,
     GAS_PER_READ,
     GAS_PER_TRANSACTION_BYTE,
     GAS_PER_WRITE,
@@ -34,10 +33,11 @@ from causeway.execution import (
     genesis_state,
     get_config,
     get_member,
+    signature_verification_gas,
     validate_genesis,
 )
 from causeway.execution.keys import CONFIG_KEY
-from causeway.types import encode
+from causeway.types import DOMAIN_ENDORSEMENT, encode, sign_bytes
 from causeway.types.v1 import types_pb2
 
 PUT = contracts_pb2.KvPutArguments(key=b"k", value=b"v")
@@ -230,7 +230,11 @@ def test_cost_formula(chain: Chain) -> None:
     expected = (
         GAS_TRANSACTION_BASE
         + GAS_PER_TRANSACTION_BYTE * len(transaction.encoded)
-        + GAS_PER_ENDORSEMENT * 1
+        + signature_verification_gas(
+            chain.identity("org2/admin").key.algorithm,
+            len(sign_bytes(DOMAIN_ENDORSEMENT, CHAIN_ID, transaction.transaction.body)),
+            chain.kit.profile.name,
+        )
         + GAS_PER_READ * cost.reads
         + GAS_PER_BYTE_READ * cost.bytes_read
         + GAS_PER_WRITE * cost.writes

@@ -13,7 +13,7 @@ from mempool_chain import (
     make_admission,
 )
 
-from causeway.crypto import BatchVerifier, PrivateKey, PublicKey
+from causeway.crypto import BatchVerifier, PrivateKey, PublicKey, VerifiedTransactionCache
 from causeway.errors import (
     DecodeError,
     DuplicateError,
@@ -27,7 +27,7 @@ from causeway.errors import (
 )
 from causeway.execution import may_send
 from causeway.mempool import TIMESTAMP_FUTURE_MAX_MS, Mempool, MempoolLimits
-from causeway.types import DecodedTransaction, encode
+from causeway.types import DOMAIN_TRANSACTION, DecodedTransaction, encode, sign_bytes
 from causeway.types.v1 import types_pb2
 
 
@@ -108,23 +108,69 @@ def test_unsupported_version(members: Members, verifier: BatchVerifier) -> None:
     assert isinstance(check_one(members, verifier, members.signed(version=2)), DecodeError)
 
 
-def test_expiry(members: Members, verifier: BatchVerifier) -> None:
-    expired = check_one(members, verifier, members.signed(expiry_ms=NOW_MS - 1))
+def test_expiry_from_both_sides(members: Members, verifier: BatchVerifier) -> None:
+    issued = NOW_MS - 60_000
+    expired = check_one(
+        members, verifier, members.signed(timestamp_ms=issued, expiry_ms=NOW_MS - 1)
+    )
     assert isinstance(expired, ExpiredError)
-    assert "expired" in expired.message
+    assert expired.message == f"transaction expired at {NOW_MS - 1} ms, now is {NOW_MS} ms"
+    # Good up to and including its expiry millisecond.
+    at_expiry = check_one(members, verifier, members.signed(timestamp_ms=issued, expiry_ms=NOW_MS))
+    assert isinstance(at_expiry, DecodedTransaction)
     too_far = check_one(members, verifier, members.signed(expiry_ms=NOW_MS + EXPIRY_MAX_MS + 1))
     assert isinstance(too_far, ExpiredError)
-    assert "ahead" in too_far.message
+    assert too_far.message == (
+        f"transaction expiry {NOW_MS + EXPIRY_MAX_MS + 1} ms is more than {EXPIRY_MAX_MS} ms "
+        f"ahead of now ({NOW_MS} ms)"
+    )
     edge = check_one(members, verifier, members.signed(expiry_ms=NOW_MS + EXPIRY_MAX_MS))
     assert isinstance(edge, DecodedTransaction)
 
 
+def test_a_transaction_without_a_timestamp_is_refused(
+    members: Members, verifier: BatchVerifier
+) -> None:
+    outcome = check_one(members, verifier, members.signed(timestamp_ms=0))
+    assert isinstance(outcome, DecodeError)
+    assert outcome.message == "transaction has no timestamp (timestamp_ms is 0)"
+    assert isinstance(
+        check_one(members, verifier, members.signed(timestamp_ms=1)), DecodedTransaction
+    )
+
+
+def test_an_expiry_before_the_timestamp_is_refused(
+    members: Members, verifier: BatchVerifier
+) -> None:
+    before = check_one(members, verifier, members.signed(timestamp_ms=NOW_MS, expiry_ms=NOW_MS - 1))
+    assert isinstance(before, DecodeError)
+    assert before.message == (
+        f"transaction expiry {NOW_MS - 1} ms is before its timestamp {NOW_MS} ms"
+    )
+    same = check_one(members, verifier, members.signed(timestamp_ms=NOW_MS, expiry_ms=NOW_MS))
+    assert isinstance(same, DecodedTransaction)
+
+
 def test_timestamp_from_the_future(members: Members, verifier: BatchVerifier) -> None:
     outcome = check_one(
-        members, verifier, members.signed(timestamp_ms=NOW_MS + TIMESTAMP_FUTURE_MAX_MS + 1)
+        members,
+        verifier,
+        members.signed(
+            timestamp_ms=NOW_MS + TIMESTAMP_FUTURE_MAX_MS + 1,
+            expiry_ms=NOW_MS + TIMESTAMP_FUTURE_MAX_MS + 1,
+        ),
     )
     assert isinstance(outcome, RequestError)
     assert outcome.reason == "future_timestamp"
+    at_limit = check_one(
+        members,
+        verifier,
+        members.signed(
+            timestamp_ms=NOW_MS + TIMESTAMP_FUTURE_MAX_MS,
+            expiry_ms=NOW_MS + TIMESTAMP_FUTURE_MAX_MS,
+        ),
+    )
+    assert isinstance(at_limit, DecodedTransaction)
 
 
 def test_bad_signature(members: Members, verifier: BatchVerifier) -> None:
@@ -298,3 +344,32 @@ def test_one_lookup_per_sender(members: Members, verifier: BatchVerifier) -> Non
 
 def test_chain_id_is_the_admission_chain() -> None:
     assert CHAIN_ID == "mempool-chain"
+
+
+def test_signatures_already_verified_are_not_verified_again(
+    members: Members, verifier: BatchVerifier
+) -> None:
+    """A transaction seen again (gossip of one this node verified, a forward after a leader
+    change) costs no second verification; another signature over the same body is verified."""
+    counting = CountingVerifier(verifier)
+    cache = VerifiedTransactionCache()
+    admission = make_admission(members, counting, verified=cache)  # type: ignore[arg-type]
+    data = members.signed()
+    [first] = admission.check([data], NOW_MS)
+    assert isinstance(first, DecodedTransaction)
+    assert cache.is_verified(first.id, first.transaction.signature)
+    [again] = admission.check([types_pb2.Transaction.FromString(data)], NOW_MS)
+    assert isinstance(again, DecodedTransaction)
+    assert counting.calls == [1]
+    resigned = types_pb2.Transaction.FromString(data)
+    resigned.signature = members.keys["org1/alice"].sign(
+        sign_bytes(DOMAIN_TRANSACTION, CHAIN_ID, resigned.body)
+    )
+    [other] = admission.check([resigned], NOW_MS)
+    assert isinstance(other, DecodedTransaction)
+    assert counting.calls == [1, 1]
+    forged = types_pb2.Transaction.FromString(data)
+    forged.signature = PrivateKey.generate("ecdsa-p256").sign(b"other")
+    [refused] = admission.check([forged], NOW_MS)
+    assert isinstance(refused, SignatureError)
+    assert not cache.is_verified(first.id, forged.signature)

@@ -157,7 +157,7 @@ def _verify(
         height=block.header.height,
         previous_hash=previous_hash,
         validators=validators if validators is not None else description.genesis.validators,
-        hash_function=get_profile(description.crypto_profile).hash,
+        profile=get_profile(description.crypto_profile),
         quorum=quorum,
     )
 
@@ -237,7 +237,7 @@ def _insufficient_power(pair: BlockPair, description: NetworkDescription) -> Non
     ("tamper", "error", "message"),
     [
         (_tamper_transaction, ProofError, "transactions_root"),
-        (_drop_transaction, ProofError, "number of transactions"),
+        (_drop_transaction, ProofError, "has 1 transactions; its header counts 2"),
         (_tamper_header, ProofError, "certificate is not for"),
         (_tamper_signature, SignatureError, "does not verify"),
         (_duplicate_signer, SignatureError, "twice"),
@@ -276,7 +276,7 @@ def test_chaining_height_and_validator_set_are_checked(
             height=2,
             previous_hash=b"",
             validators=four_validators.genesis.validators,
-            hash_function=get_profile("intl").hash,
+            profile=get_profile("intl"),
         )
     other_set = types_pb2.ValidatorSet()
     other_set.CopyFrom(four_validators.genesis.validators)
@@ -292,7 +292,7 @@ def test_chaining_height_and_validator_set_are_checked(
         height=1,
         previous_hash=b"",
         validators=other_set,
-        hash_function=get_profile("intl").hash,
+        profile=get_profile("intl"),
         check_validator_set_hash=False,
     )
     powerless = types_pb2.ValidatorSet()
@@ -307,7 +307,7 @@ def test_chaining_height_and_validator_set_are_checked(
             height=1,
             previous_hash=b"",
             validators=powerless,
-            hash_function=get_profile("intl").hash,
+            profile=get_profile("intl"),
             check_validator_set_hash=False,
         )
 
@@ -377,7 +377,7 @@ def _syncer(
     return BlockSyncer(
         node.peer_network,
         chain_id=description.chain_id,
-        hash_function=get_profile(description.crypto_profile).hash,
+        profile=get_profile(description.crypto_profile),
         validator_set=lambda height: description.genesis.validators,
         latest=ledger.latest,
         apply_block=ledger.apply,

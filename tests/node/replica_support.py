@@ -3,13 +3,12 @@ ExecutionApplication each, with a pending list standing in for the mempool."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from causeway.crypto import BatchVerifier, get_profile
-from causeway.execution import Executor, genesis_state
-from causeway.net import VerifiedTransactionCache
-from causeway.node.application import ExecutionApplication
+from causeway.crypto import BatchVerifier, VerifiedTransactionCache, get_profile
+from causeway.execution import ExecutionApplication, Executor, genesis_state
 from causeway.provisioning.description import NetworkDescription
 from causeway.state import StateTree
 from causeway.storage import Store
@@ -23,7 +22,12 @@ class Replica:
     pending: list[DecodedTransaction]
 
 
-def make_replica(network: NetworkDescription, path: Path, verifier: BatchVerifier) -> Replica:
+def make_replica(
+    network: NetworkDescription,
+    path: Path,
+    verifier: BatchVerifier,
+    clock_ms: Callable[[], int] | None = None,
+) -> Replica:
     genesis = network.genesis
     profile = get_profile(genesis.crypto_profile)
     store = Store(path, map_size_bytes=64 << 20)
@@ -44,5 +48,6 @@ def make_replica(network: NetworkDescription, path: Path, verifier: BatchVerifie
         verified=VerifiedTransactionCache(),
         take_transactions=lambda count, size, now: pending[:count],
         block_limits=lambda: (1000, 1 << 20),
+        clock_ms=clock_ms,
     )
     return Replica(store, application, pending)

@@ -49,3 +49,13 @@ def test_bad_config_is_a_clear_error(tmp_path: Path, text: str, message: str) ->
     (tmp_path / "config.toml").write_text(text)
     with pytest.raises(ConfigurationError, match=message):
         load_node_config(tmp_path)
+
+
+def test_block_time_drift(tmp_path: Path) -> None:
+    (tmp_path / "config.toml").write_text(VALID)
+    assert load_node_config(tmp_path).consensus.block_time_drift_ms == 10_000
+    (tmp_path / "config.toml").write_text(VALID + "block_time_drift_ms = 2500\n")
+    assert load_node_config(tmp_path).consensus.block_time_drift_ms == 2_500
+    (tmp_path / "config.toml").write_text(VALID + "block_time_drift_ms = 0\n")
+    with pytest.raises(ConfigurationError, match="'block_time_drift_ms' must be positive"):
+        load_node_config(tmp_path)

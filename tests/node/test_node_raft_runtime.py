@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from causeway.consensus.engines import TransactionRoute
-from causeway.mempool import Mempool, MempoolLimits
+from causeway.mempool import MempoolLimits, SharedMempool
 from causeway.node import runtime
-from causeway.node.runtime import PEER_ADMISSIONS_QUEUED_MAX, Node
+from causeway.node.peer_admission import PEER_ADMISSIONS_QUEUED_MAX, PeerAdmission
+from causeway.node.runtime import Node
 from causeway.types import DecodedTransaction
 from causeway.types.v1 import types_pb2
 
@@ -47,11 +48,10 @@ def bare_node(consensus: str, role: str | None, route: TransactionRoute | None =
     node.network = Network()
     node._stopping = asyncio.Event()
     node._background = set()
-    node._mempool_lock = threading.Lock()
-    node.mempool = Mempool(MempoolLimits(transactions_max=100, bytes_max=1 << 20))
-    node._peer_admissions = asyncio.Semaphore(runtime.PEER_ADMISSIONS_IN_FLIGHT_MAX)
-    node._peer_admissions_queued = 0
-    node._peer_admission_done = asyncio.Event()
+    node.mempool = SharedMempool(
+        MempoolLimits(transactions_max=100, bytes_max=1 << 20),
+        committed=lambda ids: [False] * len(ids),
+    )
     return node
 
 
@@ -69,7 +69,6 @@ def pending(index: int) -> DecodedTransaction:
 
 
 async def test_peers_batches_are_admitted_beside_the_stream_up_to_a_bound() -> None:
-    node = bare_node("raft", "follower")
     release = threading.Event()
     admitted: list[int] = []
 
@@ -78,13 +77,13 @@ async def test_peers_batches_are_admitted_beside_the_stream_up_to_a_bound() -> N
         admitted.append(len(items))
         return []
 
-    node._admit = slow_admit
+    admission = PeerAdmission(slow_admit, asyncio.Event(), beside_stream=True)
     batch = [types_pb2.Transaction(body=b"x")]
     # Each call returns at once (the stream reads on) while the admissions wait...
     for _ in range(PEER_ADMISSIONS_QUEUED_MAX):
-        await asyncio.wait_for(node._on_peer_transactions("org2/node2", batch), 1.0)
+        await asyncio.wait_for(admission("org2/node2", batch), 1.0)
     # ...up to the bound, where the stream waits for one to finish.
-    blocked = asyncio.create_task(node._on_peer_transactions("org2/node2", batch))
+    blocked = asyncio.create_task(admission("org2/node2", batch))
     await asyncio.sleep(0.05)
     assert not blocked.done()
     release.set()
@@ -93,7 +92,22 @@ async def test_peers_batches_are_admitted_beside_the_stream_up_to_a_bound() -> N
     while len(admitted) < PEER_ADMISSIONS_QUEUED_MAX + 1:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.01)
-    assert node._peer_admissions_queued == 0
+    assert admission.queued == 0
+
+
+async def test_without_beside_stream_a_batch_is_admitted_before_the_stream_reads_on() -> None:
+    admitted: list[int] = []
+    admission = PeerAdmission(
+        lambda items, now_ms: admitted.append(len(items)), asyncio.Event(), beside_stream=False
+    )
+    await admission("org2/node2", [types_pb2.Transaction(body=b"x")] * 3)
+    assert admitted == [3]
+    assert admission.queued == 0
+    stopping = asyncio.Event()
+    stopping.set()
+    stopped = PeerAdmission(lambda items, now_ms: admitted.append(0), stopping, beside_stream=True)
+    await stopped("org2/node2", [types_pb2.Transaction(body=b"x")])
+    assert admitted == [3]  # nothing admitted while the node stops
 
 
 def test_a_node_sends_its_clients_transactions_where_its_engine_routes_them() -> None:
@@ -108,15 +122,18 @@ def test_a_node_sends_its_clients_transactions_where_its_engine_routes_them() ->
     assert not bare_node("raft", None)._raft_leading()  # no engine yet
 
 
-async def test_a_follower_admits_a_client_batch_and_forwards_it_to_the_leader() -> None:
+def test_a_follower_sends_what_its_clients_had_admitted_to_the_leader() -> None:
     node = bare_node("raft", "follower", TransactionRoute(gossip=True, to="org3/node3"))
     node.config = SimpleNamespace(member_id="org1/node1", admission_batch_max=10)
     node.metrics = SimpleNamespace(mempool_transactions=SimpleNamespace(set=lambda value: None))
-    node._admit = lambda items, now_ms: [pending(7)]
-    (response,) = await node._submit_many([pending(7).transaction], False, 0)
-    assert response.accepted
+    node._route_admitted([])  # nothing accepted: nothing sent
+    node._route_admitted([pending(7).transaction])
     assert node.network.recipients == ["org3/node3"]
     assert node.network.gossiped == [[pending(7).transaction]]
+    leader = bare_node("raft", "leader")
+    leader.metrics = node.metrics
+    leader._route_admitted([pending(7).transaction])
+    assert leader.network.gossiped == []  # a leader keeps its clients' transactions
 
 
 async def test_a_follower_forwards_what_it_holds_to_a_new_leader_only() -> None:

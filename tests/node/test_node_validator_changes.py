@@ -69,6 +69,7 @@ def commit_next(
                 transaction_ids=[t.id for t in executed.transactions],
                 state_changes=executed.changes,
                 tree_update=executed.tree_update,
+                validator_set=executed.validator_set,
             )
         )
         replica.application.tree.committed(executed.tree_update)
@@ -101,6 +102,11 @@ def test_a_governed_removal_is_announced_then_takes_effect_two_heights_later(
     from_height, validators = second.application.validator_set(effective.height)
     assert from_height == change.height + 2
     assert [v.member_id for v in validators.validators] == sorted(v.member_id for v in remaining)
+    # The store keeps each height's set (GetValidatorSet), each the one its header names.
+    for header in (change, announced, effective):
+        indexed_from, indexed = second.store.get_validator_set(header.height) or (0, None)
+        assert indexed is not None and set_hash(network, indexed) == header.validator_set_hash
+        assert indexed_from == (1 if header is not effective else change.height + 2)
 
 
 def test_a_removal_without_enough_endorsements_changes_no_header(

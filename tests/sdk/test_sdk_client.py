@@ -28,6 +28,7 @@ from causeway.errors import (
     SignatureError,
 )
 from causeway.sdk import Client, FileCheckpoint, Identity, MemoryCheckpoint, build_transaction
+from causeway.types import encode
 from causeway.types.v1 import types_pb2
 
 T = TypeVar("T")
@@ -82,6 +83,27 @@ def test_submit_without_waiting_and_batches(
         refused = client.submit_batch(transactions[:1])
         assert isinstance(refused[0].error, MempoolFullError)
         assert refused[0].error.message == "later"
+
+
+def test_transactions_are_sent_as_their_canonical_bytes(
+    thread_server: ThreadServer, double: ChainDouble, identity: Identity
+) -> None:
+    with _client(thread_server, identity) as client:
+        single = client.transaction("ledger", "transfer", b"1")
+        client.submit(single, wait=False)
+        batch = [client.transaction("ledger", "transfer", bytes([n])) for n in range(2)]
+        client.submit_batch(batch, wait=False)
+        client.evaluate("ledger", "balance", b"q")
+    submit, submit_batch, query = double.requests
+    assert isinstance(submit, api_pb2.SubmitRequest)
+    assert not submit.HasField("transaction")
+    assert submit.encoded_transaction == encode(single)
+    assert isinstance(submit_batch, api_pb2.SubmitBatchRequest)
+    assert list(submit_batch.transactions) == []
+    assert list(submit_batch.encoded_transactions) == [encode(t) for t in batch]
+    assert isinstance(query, api_pb2.QueryRequest)
+    assert not query.HasField("transaction")
+    assert types_pb2.Transaction.FromString(query.encoded_transaction).body
 
 
 @pytest.mark.parametrize(

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from causeway.api.v1.api_pb2 import EventRecord
 from causeway.errors import InvariantError
 from causeway.storage import Store
 from causeway.storage import store as store_module
+from causeway.types.v1.types_pb2 import EventRecord
 
 from . import _builders as build
 

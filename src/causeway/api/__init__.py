@@ -1,11 +1,14 @@
-"""The service a node implements (ChainService) and its two front doors: gRPC and HTTP/JSON.
+"""The service a node implements (ChainService), the node's implementation of it (ClientService)
+and its two front doors: gRPC and HTTP/JSON (ApiServers serves both).
 
-``create_http_app`` is imported on first use so that gRPC-only users (the SDK, the CLI) do not pay
-for importing the ASGI stack.
+``create_http_app``, ``ClientService`` and the servers are imported on first use, so that
+gRPC-only users (the SDK, the CLI) do not pay for importing the ASGI stack or the node's storage
+and execution.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
 from causeway.api.errors import (
@@ -23,19 +26,39 @@ from causeway.api.grpc_server import (
     create_grpc_server,
     grpc_server_port,
 )
+from causeway.api.light_reads import (
+    STATES_PER_REQUEST_MAX,
+    check_states_request,
+    states_response,
+    validator_set_response,
+)
+from causeway.api.requests import (
+    SubmittedTransaction,
+    submitted_transaction,
+    submitted_transactions,
+)
 from causeway.api.service import ChainService
 
 if TYPE_CHECKING:
+    from causeway.api.client_service import ChainFacts, ClientService
     from causeway.api.http_gateway import MetricsHandler, create_http_app
+    from causeway.api.http_server import ApiServers, HttpServer
 
 __all__ = [
     "DEFAULT_GRPC_ADDRESS",
     "INTERNAL_REASON",
     "REASON_METADATA_KEY",
     "SERVICE_NAME",
+    "STATES_PER_REQUEST_MAX",
+    "ApiServers",
+    "ChainFacts",
     "ChainService",
     "ChainServicerAdapter",
+    "ClientService",
+    "HttpServer",
     "MetricsHandler",
+    "SubmittedTransaction",
+    "check_states_request",
     "create_grpc_server",
     "create_http_app",
     "error_class_for_reason",
@@ -43,14 +66,26 @@ __all__ = [
     "grpc_server_port",
     "grpc_status_for_error",
     "http_status_for_error",
+    "states_response",
+    "submitted_transaction",
+    "submitted_transactions",
+    "validator_set_response",
 ]
 
-_LAZY = frozenset({"MetricsHandler", "create_http_app"})
+# Public name -> the module it is imported from on first use.
+_LAZY = {
+    "MetricsHandler": "http_gateway",
+    "create_http_app": "http_gateway",
+    "ChainFacts": "client_service",
+    "ClientService": "client_service",
+    "ApiServers": "http_server",
+    "HttpServer": "http_server",
+}
 
 
 def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        from causeway.api import http_gateway  # noqa: PLC0415 (deferred on purpose)
-
-        return getattr(http_gateway, name)
+    module_name = _LAZY.get(name)
+    if module_name is not None:
+        module = importlib.import_module(f"causeway.api.{module_name}")
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

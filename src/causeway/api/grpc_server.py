@@ -28,6 +28,7 @@ from causeway.api.errors import (
 from causeway.api.service import ChainService
 from causeway.api.v1 import api_pb2, api_pb2_grpc
 from causeway.errors import CausewayError, ConfigurationError, DecodeError
+from causeway.types.v1 import types_pb2
 
 SERVICE_NAME = "causeway.api.v1.Chain"
 DEFAULT_GRPC_ADDRESS = "127.0.0.1:0"
@@ -133,6 +134,18 @@ class ChainServicerAdapter(api_pb2_grpc.ChainServicer):
     ) -> api_pb2.GetStatusResponse:
         return await self._unary("GetStatus", self._service.get_status, request, context)
 
+    async def GetStates(  # noqa: N802 (the generated interface's names)
+        self, request: api_pb2.GetStatesRequest, context: Context
+    ) -> api_pb2.GetStatesResponse:
+        return await self._unary("GetStates", self._service.get_states, request, context)
+
+    async def GetValidatorSet(  # noqa: N802 (the generated interface's names)
+        self, request: api_pb2.GetValidatorSetRequest, context: Context
+    ) -> api_pb2.GetValidatorSetResponse:
+        return await self._unary(
+            "GetValidatorSet", self._service.get_validator_set, request, context
+        )
+
     async def StreamBlocks(  # noqa: N802 (the generated interface's names)
         self, request: api_pb2.StreamBlocksRequest, context: Context
     ) -> AsyncIterator[api_pb2.BlockEvent]:
@@ -149,8 +162,8 @@ class ChainServicerAdapter(api_pb2_grpc.ChainServicer):
 
     async def StreamEvents(  # noqa: N802 (the generated interface's names)
         self, request: api_pb2.StreamEventsRequest, context: Context
-    ) -> AsyncIterator[api_pb2.EventRecord]:
-        iterator: AsyncIterator[api_pb2.EventRecord] | None = None
+    ) -> AsyncIterator[types_pb2.EventRecord]:
+        iterator: AsyncIterator[types_pb2.EventRecord] | None = None
         try:
             iterator = self._service.stream_events(request)
             async for record in iterator:
@@ -214,6 +227,10 @@ def method_handlers(servicer: ChainServicerAdapter) -> dict[str, grpc.RpcMethodH
         ),
         "GetState": _unary_handler(api_pb2.GetStateRequest, "GetState", servicer.GetState),
         "GetStatus": _unary_handler(api_pb2.GetStatusRequest, "GetStatus", servicer.GetStatus),
+        "GetStates": _unary_handler(api_pb2.GetStatesRequest, "GetStates", servicer.GetStates),
+        "GetValidatorSet": _unary_handler(
+            api_pb2.GetValidatorSetRequest, "GetValidatorSet", servicer.GetValidatorSet
+        ),
         "StreamBlocks": _stream_handler(
             api_pb2.StreamBlocksRequest, "StreamBlocks", servicer.StreamBlocks
         ),

@@ -41,6 +41,7 @@ from causeway.errors import (
     LimitExceededError,
     NotFoundError,
 )
+from causeway.types.v1 import types_pb2
 
 logger = logging.getLogger("causeway.api.http")
 
@@ -475,9 +476,12 @@ class _GatewayApp(FastAPI):
                         api_pb2.GetBlockResponse,
                         api_pb2.GetTransactionResponse,
                         api_pb2.GetStateResponse,
+                        api_pb2.GetStatesRequest,
+                        api_pb2.GetStatesResponse,
+                        api_pb2.GetValidatorSetResponse,
                         api_pb2.GetStatusResponse,
                         api_pb2.BlockEvent,
-                        api_pb2.EventRecord,
+                        types_pb2.EventRecord,
                     )
                 )
             )
@@ -710,6 +714,43 @@ def create_http_app(
 
         return await _answer("GET /v1/state/{key}", call)
 
+    @app.post(
+        "/v1/states",
+        summary="Read many state entries at one height with their proofs",
+        description=(
+            "Body: GetStatesRequest (keys in base64, at most 256; height 0 for the latest). "
+            "Answers the header of that height and, per key in the order asked, its value and "
+            "a proof of inclusion or absence against the header's state root."
+        ),
+        tags=["state"],
+        openapi_extra=_json_body(api_pb2.GetStatesRequest),
+        responses=_answers(api_pb2.GetStatesResponse, 400, 404, 413, 416),
+    )
+    async def get_states(request: Request) -> Response:
+        async def call() -> Message:
+            return await service.get_states(await read_body(request, api_pb2.GetStatesRequest))
+
+        return await _answer("POST /v1/states", call)
+
+    @app.get(
+        "/v1/validator-sets/{height}",
+        summary="Get the validator set of a height",
+        description=(
+            "The validator set that signed the block at a height (or 'latest', or 0 for the "
+            "latest), the height it first signed, and the header whose validator_set_hash it "
+            "matches. Answered for every committed height."
+        ),
+        tags=["blocks"],
+        responses=_answers(api_pb2.GetValidatorSetResponse, 400, 404, 416),
+    )
+    async def get_validator_set(height: str) -> Response:
+        async def call() -> Message:
+            return await service.get_validator_set(
+                api_pb2.GetValidatorSetRequest(height=_parse_height(height))
+            )
+
+        return await _answer("GET /v1/validator-sets/{height}", call)
+
     @app.get(
         "/v1/status",
         summary="Node and chain status",
@@ -735,7 +776,7 @@ def create_http_app(
             "reconnecting EventSource sends Last-Event-ID and resumes after that position."
         ),
         tags=["streams"],
-        responses=_stream_answers(api_pb2.EventRecord),
+        responses=_stream_answers(types_pb2.EventRecord),
     )
     async def stream_events(
         request: Request,
@@ -760,7 +801,7 @@ def create_http_app(
             from_height = after[0]
         chosen = _stream_format(request, stream_format)
 
-        def frame(record: api_pb2.EventRecord) -> bytes | None:
+        def frame(record: types_pb2.EventRecord) -> bytes | None:
             position = (record.height, record.transaction_index, record.event_index)
             if after is not None and position <= after:
                 return None

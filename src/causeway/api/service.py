@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Protocol
 
 from causeway.api.v1 import api_pb2
+from causeway.types.v1 import types_pb2
 
 
 class ChainService(Protocol):
@@ -35,6 +36,16 @@ class ChainService(Protocol):
 
     async def get_status(self, request: api_pb2.GetStatusRequest) -> api_pb2.GetStatusResponse: ...
 
+    async def get_states(self, request: api_pb2.GetStatesRequest) -> api_pb2.GetStatesResponse:
+        """Many keys at one height with their proofs (causeway.api.light_reads)."""
+        ...
+
+    async def get_validator_set(
+        self, request: api_pb2.GetValidatorSetRequest
+    ) -> api_pb2.GetValidatorSetResponse:
+        """The validator set that signed a committed height (causeway.api.light_reads)."""
+        ...
+
     def stream_blocks(
         self, request: api_pb2.StreamBlocksRequest
     ) -> AsyncIterator[api_pb2.BlockEvent]:
@@ -43,6 +54,6 @@ class ChainService(Protocol):
 
     def stream_events(
         self, request: api_pb2.StreamEventsRequest
-    ) -> AsyncIterator[api_pb2.EventRecord]:
+    ) -> AsyncIterator[types_pb2.EventRecord]:
         """Contract events in position order from ``request.from_height`` on, then live."""
         ...

@@ -41,10 +41,13 @@ class BuildBlock:
 @dataclass(frozen=True, slots=True)
 class ValidateBlock:
     """Re-execute `block` on the state that the commits emitted so far leave, compare its roots,
-    and hand the verdict back with `block_validated(block_hash, valid)`."""
+    and hand the verdict back with `block_validated(block_hash, valid)`. `committed`: the block
+    is final already (raft checks each committed block before its Commit), so it is not held to
+    this validator's clock (Application.validate_committed_block); otherwise it is a proposal."""
 
     block: types_pb2.Block
     block_hash: bytes
+    committed: bool = False
 
 
 @dataclass(slots=True)
@@ -91,7 +94,13 @@ class Application(BlockHasher, Protocol):
         self, height: int, round_number: int, time_ms: int, proposer: str
     ) -> types_pb2.Block: ...
 
-    def validate_block(self, block: types_pb2.Block) -> bool: ...
+    def validate_block(self, block: types_pb2.Block) -> bool:
+        """A proposed block: every check, its time against this validator's clock included."""
+        ...
+
+    def validate_committed_block(self, block: types_pb2.Block) -> bool:
+        """A committed block: every check but the clock (the validators certified it)."""
+        ...
 
 
 class Signer(Protocol):

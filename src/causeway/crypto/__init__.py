@@ -1,4 +1,5 @@
-"""Crypto profiles, keys, batch signature verification and member certificates."""
+"""Crypto profiles, keys, batch signature verification, the verified-signature cache and member
+certificates."""
 
 from causeway.crypto.batch import BatchVerifier
 from causeway.crypto.certificates import (
@@ -17,6 +18,7 @@ from causeway.crypto.keys import (
     load_public_key,
 )
 from causeway.crypto.profiles import CryptoProfile, get_profile
+from causeway.crypto.verified import VerifiedTransactionCache
 
 __all__ = [
     "ALGORITHMS",
@@ -27,6 +29,7 @@ __all__ = [
     "CryptoProfile",
     "PrivateKey",
     "PublicKey",
+    "VerifiedTransactionCache",
     "get_profile",
     "issue_ca_certificate",
     "issue_member_certificate",

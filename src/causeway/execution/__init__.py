@@ -1,18 +1,13 @@
-"""Deterministic executor, receipts and events, and the native system contracts (pure)."""
+"""Deterministic executor, receipts and events, the native system contracts (pure), and block
+building and validation by execution against the store (ExecutionApplication)."""
 
-from causeway.execution import keys
-from causeway.execution.context import (
-    CONSENSUS_SENDER_METHODS,
-    GAS_PER_BYTE_READ,
-    GAS_PER_BYTE_WRITTEN,
-    GAS_PER_ENDORSEMENT,
-    GAS_PER_READ,
-    GAS_PER_SIGNATURE_VERIFICATION,
-    GAS_PER_TRANSACTION_BYTE,
-    GAS_PER_WRITE,
-    GAS_TRANSACTION_BASE,
-    may_send,
+from causeway.execution import costs, keys
+from causeway.execution.application import (
+    ExecutedBlock,
+    ExecutionApplication,
+    LatestStateReader,
 )
+from causeway.execution.context import CONSENSUS_SENDER_METHODS, EVENT_DATA_BYTES_MAX, may_send
 from causeway.execution.contracts.config import validate_config
 from causeway.execution.contracts.evidence import EVIDENCE_LIST_LIMIT
 from causeway.execution.contracts.kv import (
@@ -29,6 +24,19 @@ from causeway.execution.contracts.validators import (
     VOTING_POWER_MAX,
     VOTING_POWER_TOTAL_MAX,
 )
+from causeway.execution.costs import (
+    GAS_PER_BYTE_HASHED,
+    GAS_PER_BYTE_READ,
+    GAS_PER_BYTE_WRITTEN,
+    GAS_PER_EVENT_DATA_BYTE,
+    GAS_PER_READ,
+    GAS_PER_TRANSACTION_BYTE,
+    GAS_PER_WRITE,
+    GAS_TRANSACTION_BASE,
+    SIGNATURE_VERIFICATION_GAS,
+    hashing_gas,
+    signature_verification_gas,
+)
 from causeway.execution.executor import (
     GENESIS_VERSION,
     BlockExecution,
@@ -44,17 +52,27 @@ from causeway.execution.schedule import (
     VALIDATOR_CHANGE_DELAY_HEIGHTS,
     VALIDATOR_SCHEDULE_ENTRIES_MAX,
 )
+from causeway.execution.verification import (
+    TIMESTAMP_FUTURE_MAX_MS,
+    HeldLookup,
+    MemberLookup,
+    Sender,
+    TransactionInput,
+    TransactionRules,
+    TransactionVerifier,
+)
 
 __all__ = [
     "AMOUNT_MAX",
     "CONSENSUS_SENDER_METHODS",
+    "EVENT_DATA_BYTES_MAX",
     "EVIDENCE_AGE_MAX_HEIGHTS",
     "EVIDENCE_LIST_LIMIT",
+    "GAS_PER_BYTE_HASHED",
     "GAS_PER_BYTE_READ",
     "GAS_PER_BYTE_WRITTEN",
-    "GAS_PER_ENDORSEMENT",
+    "GAS_PER_EVENT_DATA_BYTE",
     "GAS_PER_READ",
-    "GAS_PER_SIGNATURE_VERIFICATION",
     "GAS_PER_TRANSACTION_BYTE",
     "GAS_PER_WRITE",
     "GAS_TRANSACTION_BASE",
@@ -66,19 +84,33 @@ __all__ = [
     "KV_VALUE_BYTES_MAX",
     "LEDGER_ACCOUNT_BYTES_MAX",
     "ORGANISATIONS_MAX",
+    "SIGNATURE_VERIFICATION_GAS",
+    "TIMESTAMP_FUTURE_MAX_MS",
     "VALIDATORS_MAX",
     "VALIDATOR_CHANGE_DELAY_HEIGHTS",
     "VALIDATOR_SCHEDULE_ENTRIES_MAX",
     "VOTING_POWER_MAX",
     "VOTING_POWER_TOTAL_MAX",
     "BlockExecution",
+    "ExecutedBlock",
+    "ExecutionApplication",
     "Executor",
+    "HeldLookup",
+    "LatestStateReader",
+    "MemberLookup",
+    "Sender",
     "StateReader",
+    "TransactionInput",
+    "TransactionRules",
+    "TransactionVerifier",
+    "costs",
     "genesis_state",
     "get_config",
     "get_member",
+    "hashing_gas",
     "keys",
     "may_send",
+    "signature_verification_gas",
     "validate_config",
     "validate_genesis",
 ]

@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from causeway.crypto import CryptoProfile
+from causeway.crypto import CryptoProfile, PublicKey
 from causeway.errors import RequestError
-from causeway.execution.overlay import MISSING, BlockOverlay
+from causeway.execution.costs import (
+    GAS_PER_EVENT_DATA_BYTE,
+    hashing_gas,
+    signature_verification_gas,
+)
+from causeway.execution.keys import StateGrant
+from causeway.execution.overlay import MISSING, BlockOverlay, Savepoint, TransactionWrites
 from causeway.identity import evaluate_policy
+from causeway.storage import STATE_KEY_BYTES_MAX
 from causeway.types.v1 import types_pb2
-
-# Gas: a deterministic price for what a transaction makes every validator do. See docs/contracts.md.
-GAS_TRANSACTION_BASE = 1_000
-GAS_PER_TRANSACTION_BYTE = 1
-GAS_PER_ENDORSEMENT = 3_000
-GAS_PER_READ = 100
-GAS_PER_BYTE_READ = 1
-GAS_PER_WRITE = 500
-GAS_PER_BYTE_WRITTEN = 2
-# One signature verification a method makes (an endorsement is priced the same, above).
-GAS_PER_SIGNATURE_VERIFICATION = 3_000
 
 # What a member holding the CONSENSUS role but neither CLIENT nor ADMIN may send: validator nodes
 # report equivocation with their node key, and nothing else.
 CONSENSUS_SENDER_METHODS: frozenset[tuple[str, str]] = frozenset({("evidence", "submit")})
+
+# The largest data payload one event carries (as large as a kv value, so that a contract can
+# publish what it stores; an interchain packet's relayers read packets from events).
+EVENT_DATA_BYTES_MAX = 65_536
 
 _STATUS_BY_REASON: dict[str, types_pb2.ResultStatus.ValueType] = {
     # Reasons of the RequestError subclasses of causeway.errors.
@@ -60,7 +61,8 @@ _REASON_BY_STATUS: dict[int, str] = {
 }
 
 
-EventRecord = tuple[str, str, Sequence[tuple[str, str]]]
+# (contract, name, attributes, data)
+EventRecord = tuple[str, str, Sequence[tuple[str, str]], bytes]
 
 
 def may_send(roles: Collection[int], contract: str, method: str) -> bool:
@@ -135,29 +137,51 @@ class ConfigView:
     transaction_gas_max: int
 
 
-class TransactionContext:
-    """State access for one transaction: reads see earlier writes; writes stay here until commit.
+class Meter:
+    """What one transaction did, for its Cost: shared by every contract context it enters."""
 
-    Every access is metered (reads, writes, bytes) for the transaction's Cost.
+    __slots__ = ("bytes_read", "bytes_written", "gas_charged", "read_count", "write_count")
+
+    def __init__(self) -> None:
+        self.read_count = 0
+        self.write_count = 0
+        self.bytes_read = 0
+        self.bytes_written = 0
+        # Gas for work other than state access (signatures, hashing, event data).
+        self.gas_charged = 0
+
+
+class TransactionContext:
+    """State access for one contract call: reads see earlier writes; writes stay here until commit.
+
+    The contract sees its own namespace only: ``get``, ``range``, ``put`` and ``delete`` take keys
+    relative to it (1 to ``key_bytes_max`` bytes), and the context prefixes them, so no key a
+    contract passes can name another contract's state. The ``*_granted`` methods take absolute
+    keys and succeed only within the contract's grants (see ``causeway.execution.keys``); anything
+    else fails the transaction with PERMISSION_DENIED, naming the key, before any state is touched.
+
+    Every access is metered (reads, writes, bytes of the absolute keys) for the transaction's Cost.
     """
 
     __slots__ = (
+        "_grants",
+        "_namespace",
         "_organisations",
         "block",
-        "bytes_read",
-        "bytes_written",
+        "caller",
         "chain_id",
         "config",
         "consensus",
+        "contract",
         "events",
-        "gas_charged",
         "height",
+        "key_bytes_max",
+        "meter",
         "profile",
-        "read_count",
         "sender",
         "signing_organisations",
         "time_ms",
-        "write_count",
+        "transaction_writes",
         "writes",
     )
 
@@ -165,6 +189,9 @@ class TransactionContext:
         self,
         block: BlockOverlay,
         *,
+        contract: str,
+        namespace: bytes,
+        grants: Sequence[StateGrant],
         chain_id: str,
         profile: CryptoProfile,
         consensus: str,
@@ -176,6 +203,14 @@ class TransactionContext:
         time_ms: int,
     ) -> None:
         self.block = block
+        self.contract = contract
+        # The contract that called this one within the transaction (enter), None for the
+        # contract the transaction names.
+        self.caller: str | None = None
+        self._namespace = namespace
+        self._grants = tuple(grants)
+        # The longest key a contract may pass: its namespace plus the key fit a state key.
+        self.key_bytes_max = STATE_KEY_BYTES_MAX - len(namespace)
         self.chain_id = chain_id
         self.profile = profile
         # The chain's consensus engine from its genesis: "solo", "tbft" or "raft".
@@ -186,52 +221,210 @@ class TransactionContext:
         self.signing_organisations = signing_organisations
         self.height = height
         self.time_ms = time_ms
-        self.writes: dict[bytes, bytes | None] = {}
-        # (contract, name, attributes): turned into Event messages only for the result, where
+        self.transaction_writes = TransactionWrites()
+        # What the transaction commits if it succeeds (None deletes); savepoints edit it in place.
+        self.writes = self.transaction_writes.values
+        # EventRecords: turned into Event messages only for the result, where
         # setting fields one by one is several times cheaper than building nested messages.
         self.events: list[EventRecord] = []
-        self.read_count = 0
-        self.write_count = 0
-        self.bytes_read = 0
-        self.bytes_written = 0
-        # Gas for work other than state access (signature verifications), added to the cost.
-        self.gas_charged = 0
+        self.meter = Meter()
+
+    # -- the contract's own namespace (relative keys) ----------------------------------------
+
+    def _own(self, key: bytes, what: str = "key") -> bytes:
+        size = len(key)
+        if size == 0 or size > self.key_bytes_max:
+            raise self._bad_key(size, what)
+        return self._namespace + key
+
+    def _bad_key(self, size: int, what: str) -> RequestError:
+        return failure(
+            types_pb2.RESULT_STATUS_INVALID_ARGUMENT,
+            f"contract {self.contract} passed a state {what} of {size} bytes: it must be "
+            f"{0 if what == 'prefix' else 1} to {self.key_bytes_max} bytes (after its namespace "
+            f"{self._namespace.decode()!r})",
+        )
 
     def get(self, key: bytes) -> bytes | None:
+        """The value of `key` in the contract's namespace, or None."""
+        return self._read(self._own(key))
+
+    def range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
+        """Entries of the namespace whose key starts with `prefix` and sorts after `start_after`
+        (both relative, either may be empty), keys returned relative."""
+        namespace = self._namespace
+        if len(prefix) > self.key_bytes_max:
+            raise self._bad_key(len(prefix), "prefix")
+        absolute_start_after = self._own(start_after, "start_after") if start_after else b""
+        entries = self._range(namespace + prefix, absolute_start_after, limit)
+        start = len(namespace)
+        return [(key[start:], value) for key, value in entries]
+
+    def put(self, key: bytes, value: bytes) -> None:
+        self._write(self._own(key), value)
+
+    def delete(self, key: bytes) -> None:
+        self._write(self._own(key), None)
+
+    # -- shared state the contract holds a grant for (absolute keys) ---------------------------
+
+    def _granted(self, key: bytes, *, write: bool) -> None:
+        for grant in self._grants:
+            if grant.covers(key) and (grant.writable or not write):
+                if len(key) > STATE_KEY_BYTES_MAX:
+                    raise failure(
+                        types_pb2.RESULT_STATUS_INVALID_ARGUMENT,
+                        f"contract {self.contract} passed a state key of {len(key)} bytes, above "
+                        f"the limit of {STATE_KEY_BYTES_MAX}",
+                    )
+                return
+        raise self._denied("write" if write else "read", key)
+
+    def _denied(self, action: str, key: bytes) -> RequestError:
+        grants = ", ".join(grant.describe() for grant in self._grants) or "none"
+        return failure(
+            types_pb2.RESULT_STATUS_PERMISSION_DENIED,
+            f"contract {self.contract} may not {action} state key {key[:80]!r}: it is outside "
+            f"its namespace {self._namespace.decode()!r} and its grants ({grants})",
+        )
+
+    def get_granted(self, key: bytes) -> bytes | None:
+        self._granted(key, write=False)
+        return self._read(key)
+
+    def range_granted(
+        self, prefix: bytes, start_after: bytes, limit: int
+    ) -> list[tuple[bytes, bytes]]:
+        """Absolute range within one prefix grant: `prefix` must start with the grant's prefix, so
+        that no entry outside the grant can be returned."""
+        if not any(
+            grant.prefix and prefix.startswith(grant.key) and len(prefix) <= STATE_KEY_BYTES_MAX
+            for grant in self._grants
+        ):
+            raise self._denied("range over", prefix)
+        return self._range(prefix, start_after, limit)
+
+    def put_granted(self, key: bytes, value: bytes) -> None:
+        self._granted(key, write=True)
+        self._write(key, value)
+
+    def delete_granted(self, key: bytes) -> None:
+        self._granted(key, write=True)
+        self._write(key, None)
+
+    # -- metered access to absolute keys -------------------------------------------------------
+
+    def _read(self, key: bytes) -> bytes | None:
         value = self.writes.get(key, MISSING)
         if value is MISSING:
             value = self.block.get(key)
-        self.read_count += 1
+        meter = self.meter
+        meter.read_count += 1
         if value is None:
-            self.bytes_read += len(key)
+            meter.bytes_read += len(key)
             return None
-        self.bytes_read += len(key) + len(value)  # type: ignore[arg-type]
+        meter.bytes_read += len(key) + len(value)  # type: ignore[arg-type]
         return value  # type: ignore[return-value]
 
-    def range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
+    def _range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
         entries = self.block.range(prefix, start_after, limit, self.writes)
-        self.read_count += 1 + len(entries)
-        self.bytes_read += len(prefix) + sum(len(key) + len(value) for key, value in entries)
+        meter = self.meter
+        meter.read_count += 1 + len(entries)
+        meter.bytes_read += len(prefix) + sum(len(key) + len(value) for key, value in entries)
         return entries
 
-    def put(self, key: bytes, value: bytes) -> None:
-        self.writes[key] = value
-        self.write_count += 1
-        self.bytes_written += len(key) + len(value)
+    def _write(self, key: bytes, value: bytes | None) -> None:
+        self.transaction_writes.set(key, value)
+        meter = self.meter
+        meter.write_count += 1
+        meter.bytes_written += len(key) if value is None else len(key) + len(value)
 
-    def delete(self, key: bytes) -> None:
-        self.writes[key] = None
-        self.write_count += 1
-        self.bytes_written += len(key)
+    # -- calls between contracts ----------------------------------------------------------------
+
+    def enter(
+        self, contract: str, namespace: bytes, grants: Sequence[StateGrant]
+    ) -> TransactionContext:
+        """The context for `contract`, called by this contract in the same transaction: its own
+        namespace and grants (enforced as for any contract), and this transaction's writes,
+        savepoints, events and meter. A savepoint the caller takes around the call therefore rolls
+        back the callee's writes and events too, and the callee's work is charged to the
+        transaction. The sender and signing organisations stay the transaction's; `caller`
+        names this contract."""
+        callee = copy.copy(self)
+        callee.contract = contract
+        callee.caller = self.contract
+        callee._namespace = namespace
+        callee._grants = tuple(grants)
+        callee.key_bytes_max = STATE_KEY_BYTES_MAX - len(namespace)
+        return callee
+
+    # -- savepoints ----------------------------------------------------------------------------
+
+    def savepoint(self) -> Savepoint:
+        """Marks the transaction's writes and events so far; savepoints nest. Hand it back once,
+        to rollback_to or release; one still open when the method returns is released."""
+        return self.transaction_writes.savepoint(len(self.events))
+
+    def rollback_to(self, savepoint: Savepoint) -> None:
+        """Drops the writes and the events since `savepoint`, including those of savepoints
+        released inside it, and ends it. The cost of what was done stays charged."""
+        self.transaction_writes.rollback_to(savepoint)
+        del self.events[savepoint.events_length :]
+
+    def release(self, savepoint: Savepoint) -> None:
+        """Keeps the writes and events since `savepoint` (the enclosing savepoint, if any, can
+        still roll them back), and ends it."""
+        self.transaction_writes.release(savepoint)
+
+    def attempt(self, call: Callable[[], object]) -> RequestError | None:
+        """Runs `call` in a savepoint: when it fails (RequestError) its writes and events are
+        rolled back and the error is returned, so that the caller keeps going; otherwise they are
+        kept and None is returned. A broken invariant is not caught."""
+        savepoint = self.savepoint()
+        try:
+            call()
+        except RequestError as error:
+            self.rollback_to(savepoint)
+            return error
+        self.release(savepoint)
+        return None
 
     def charge_gas(self, gas: int) -> None:
         """Charges work that is not state access; call it before doing the work, so that a
         failure still reports it."""
-        self.gas_charged += gas
+        self.meter.gas_charged += gas
 
-    def emit(self, contract: str, name: str, attributes: Sequence[tuple[str, str]]) -> None:
-        """Records an event; it reaches the result only if the transaction succeeds."""
-        self.events.append((contract, name, attributes))
+    def hash(self, data: bytes) -> bytes:
+        """The chain's hash of `data`, charged per byte (costs.hashing_gas)."""
+        self.meter.gas_charged += hashing_gas(len(data), self.profile.name)
+        return self.profile.hash(data)
+
+    def charge_signature_verification(self, algorithm: str, message_bytes: int) -> None:
+        """Charges one verification of a signature of `algorithm` over `message_bytes` bytes
+        (costs.signature_verification_gas); charge before loading the key or verifying, so that
+        a bad key or a forged signature still pays."""
+        self.meter.gas_charged += signature_verification_gas(
+            algorithm, message_bytes, self.profile.name
+        )
+
+    def verify_signature(self, public_key: PublicKey, message: bytes, signature: bytes) -> bool:
+        """Charges, then verifies one signature; an empty signature is charged and refused."""
+        self.charge_signature_verification(public_key.algorithm, len(message))
+        return bool(signature) and public_key.verify(message, signature)
+
+    def emit(self, name: str, attributes: Sequence[tuple[str, str]], data: bytes = b"") -> None:
+        """Records an event of this contract, with an optional data payload of at most
+        EVENT_DATA_BYTES_MAX bytes (charged per byte); it reaches the result only if the
+        transaction succeeds and no savepoint around it is rolled back."""
+        if data:
+            if len(data) > EVENT_DATA_BYTES_MAX:
+                raise failure(
+                    types_pb2.RESULT_STATUS_INVALID_ARGUMENT,
+                    f"event {self.contract}.{name} carries {len(data)} bytes of data, above the "
+                    f"limit of {EVENT_DATA_BYTES_MAX}",
+                )
+            self.meter.gas_charged += GAS_PER_EVENT_DATA_BYTE * len(data)
+        self.events.append((self.contract, name, attributes, data))
 
     def organisations(self) -> Sequence[str]:
         """Every organisation of the chain, in id order, as of the start of the transaction."""

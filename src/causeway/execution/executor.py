@@ -10,15 +10,9 @@ from causeway.crypto import CryptoProfile, PublicKey, get_profile, load_public_k
 from causeway.errors import ConfigurationError, CryptoError, InvariantError, RequestError
 from causeway.execution.context import (
     CONSENSUS_SENDER_METHODS,
-    GAS_PER_BYTE_READ,
-    GAS_PER_BYTE_WRITTEN,
-    GAS_PER_ENDORSEMENT,
-    GAS_PER_READ,
-    GAS_PER_TRANSACTION_BYTE,
-    GAS_PER_WRITE,
-    GAS_TRANSACTION_BASE,
     ConfigView,
     MemberView,
+    Meter,
     TransactionContext,
     failure,
     status_of,
@@ -26,6 +20,15 @@ from causeway.execution.context import (
 from causeway.execution.contracts import CONTRACTS
 from causeway.execution.contracts.config import validate_config
 from causeway.execution.contracts.membership import ORGANISATIONS_MAX
+from causeway.execution.costs import (
+    GAS_PER_BYTE_READ,
+    GAS_PER_BYTE_WRITTEN,
+    GAS_PER_READ,
+    GAS_PER_TRANSACTION_BYTE,
+    GAS_PER_WRITE,
+    GAS_TRANSACTION_BASE,
+    signature_verification_gas,
+)
 from causeway.execution.keys import (
     CONFIG_KEY,
     ORGANISATION_PREFIX,
@@ -172,6 +175,7 @@ class _BlockRun:
         "_public_keys",
         "chain_id",
         "consensus",
+        "endorsement_gas",
         "height",
         "overlay",
         "profile",
@@ -199,6 +203,8 @@ class _BlockRun:
         self.time_ms = time_ms
         self.read_only = read_only
         self.seen_ids: set[bytes] = set()
+        # Gas charged so far for the current transaction's endorsements.
+        self.endorsement_gas = 0
         self._config: ConfigView | None = None
         self._members: dict[str, MemberView | None] = {}
         self._organisations: tuple[str, ...] | None = None
@@ -252,10 +258,18 @@ class _BlockRun:
         return key
 
     def signing_organisations(
-        self, transaction: DecodedTransaction, sender: MemberView, config: ConfigView
+        self,
+        transaction: DecodedTransaction,
+        sender: MemberView,
+        config: ConfigView,
+        intrinsic_gas: int,
     ) -> frozenset[str]:
         """The organisations this transaction speaks for: the sender's if it is an admin, and each
-        endorser's, once every endorsement is checked (admin member, valid signature)."""
+        endorser's, once every endorsement is checked (admin member, valid signature).
+
+        Each verification is charged to `endorsement_gas` before it is made, by the endorser's
+        algorithm (a forged signature pays too), and none is made that the transaction cannot
+        pay for."""
         endorsements = transaction.transaction.endorsements
         if len(endorsements) > config.endorsements_max:
             raise failure(
@@ -276,6 +290,16 @@ class _BlockRun:
                 raise failure(_DENIED, f"{where}: not a member of the chain")
             if not endorser.is_admin:
                 raise failure(_DENIED, f"{where}: the endorser is not an ADMIN")
+            self.endorsement_gas += signature_verification_gas(
+                endorser.member.algorithm, len(document), self.profile.name
+            )
+            needed = intrinsic_gas + self.endorsement_gas
+            if needed > config.transaction_gas_max:
+                raise failure(
+                    types_pb2.RESULT_STATUS_OUT_OF_GAS,
+                    f"{where}: checking it takes the transaction to {needed} gas, above the limit "
+                    f"of {config.transaction_gas_max}",
+                )
             signature = endorsement.signature
             if not signature or not self.public_key(endorser).verify(document, signature):
                 raise failure(_INVALID, f"{where}: the signature does not verify")
@@ -286,11 +310,8 @@ class _BlockRun:
         body = transaction.body
         size = len(transaction.encoded)
         endorsement_count = len(transaction.transaction.endorsements)
-        intrinsic_gas = (
-            GAS_TRANSACTION_BASE
-            + GAS_PER_TRANSACTION_BYTE * size
-            + GAS_PER_ENDORSEMENT * endorsement_count
-        )
+        intrinsic_gas = GAS_TRANSACTION_BASE + GAS_PER_TRANSACTION_BYTE * size
+        self.endorsement_gas = 0
         context: TransactionContext | None = None
         try:
             if transaction.id in self.seen_ids:
@@ -340,13 +361,13 @@ class _BlockRun:
                 if sender.is_consensus:
                     message += "; a CONSENSUS member may only send evidence.submit"
                 raise failure(_DENIED, message)
-            methods = CONTRACTS.get(body.contract)
-            if methods is None:
+            contract = CONTRACTS.get(body.contract)
+            if contract is None:
                 raise failure(
                     types_pb2.RESULT_STATUS_UNKNOWN_CONTRACT,
                     f"there is no contract {body.contract!r}",
                 )
-            method = methods.get(body.method)
+            method = contract.methods.get(body.method)
             if method is None:
                 raise failure(
                     types_pb2.RESULT_STATUS_UNKNOWN_METHOD,
@@ -365,12 +386,15 @@ class _BlockRun:
                     f"of {config.transaction_gas_max}",
                 )
             signing_organisations = (
-                self.signing_organisations(transaction, sender, config)
+                self.signing_organisations(transaction, sender, config, intrinsic_gas)
                 if endorsement_count
                 else sender.admin_organisations
             )
             context = TransactionContext(
                 self.overlay,
+                contract=contract.name,
+                namespace=contract.namespace,
+                grants=contract.grants,
                 chain_id=self.chain_id,
                 profile=self.profile,
                 consensus=self.consensus,
@@ -382,13 +406,15 @@ class _BlockRun:
                 time_ms=self.time_ms,
             )
             return_value = method.handler(context, body.arguments)
+            meter = context.meter
             gas_used = (
                 intrinsic_gas
-                + GAS_PER_READ * context.read_count
-                + GAS_PER_BYTE_READ * context.bytes_read
-                + GAS_PER_WRITE * context.write_count
-                + GAS_PER_BYTE_WRITTEN * context.bytes_written
-                + context.gas_charged
+                + self.endorsement_gas
+                + GAS_PER_READ * meter.read_count
+                + GAS_PER_BYTE_READ * meter.bytes_read
+                + GAS_PER_WRITE * meter.write_count
+                + GAS_PER_BYTE_WRITTEN * meter.bytes_written
+                + meter.gas_charged
             )
             if gas_used > config.transaction_gas_max:
                 raise failure(
@@ -398,7 +424,11 @@ class _BlockRun:
                 )
         except RequestError as error:
             return _failed_result(
-                transaction.id, status_of(error), error.message, intrinsic_gas, context
+                transaction.id,
+                status_of(error),
+                error.message,
+                intrinsic_gas + self.endorsement_gas,
+                context,
             )
         if context.writes:
             self.overlay.apply(context.writes)
@@ -409,53 +439,56 @@ class _BlockRun:
         result.status = _OK
         if return_value:
             result.return_value = return_value
-        _set_cost(result.cost, gas_used, context)
+        _set_cost(result.cost, gas_used, meter)
         if context.events:
             events = result.events
-            for contract, name, attributes in context.events:
+            for event_contract, name, attributes, data in context.events:
                 event = events.add()
-                event.contract = contract
+                event.contract = event_contract
                 event.name = name
                 event_attributes = event.attributes
                 for key, value in attributes:
                     attribute = event_attributes.add()
                     attribute.key = key
                     attribute.value = value
+                if data:
+                    event.data = data
         return result
 
 
-def _set_cost(cost: types_pb2.Cost, gas_used: int, context: TransactionContext | None) -> None:
+def _set_cost(cost: types_pb2.Cost, gas_used: int, meter: Meter | None) -> None:
     # Fields are set one by one (zeros skipped): much cheaper than keyword construction.
     cost.gas_used = gas_used
-    if context is None:
+    if meter is None:
         return
-    if context.read_count:
-        cost.reads = context.read_count
-        cost.bytes_read = context.bytes_read
-    if context.write_count:
-        cost.writes = context.write_count
-        cost.bytes_written = context.bytes_written
+    if meter.read_count:
+        cost.reads = meter.read_count
+        cost.bytes_read = meter.bytes_read
+    if meter.write_count:
+        cost.writes = meter.write_count
+        cost.bytes_written = meter.bytes_written
 
 
 def _failed_result(
     transaction_id: bytes,
     status: types_pb2.ResultStatus.ValueType,
     message: str,
-    intrinsic_gas: int,
+    gas_before_running: int,
     context: TransactionContext | None,
 ) -> types_pb2.TransactionResult:
     # A failed transaction still reports what it cost; its writes and events are dropped.
     result = _TransactionResult(transaction_id=transaction_id, status=status, error=message)
-    gas_used = intrinsic_gas
-    if context is not None:
+    gas_used = gas_before_running
+    meter = None if context is None else context.meter
+    if meter is not None:
         gas_used += (
-            GAS_PER_READ * context.read_count
-            + GAS_PER_BYTE_READ * context.bytes_read
-            + GAS_PER_WRITE * context.write_count
-            + GAS_PER_BYTE_WRITTEN * context.bytes_written
-            + context.gas_charged
+            GAS_PER_READ * meter.read_count
+            + GAS_PER_BYTE_READ * meter.bytes_read
+            + GAS_PER_WRITE * meter.write_count
+            + GAS_PER_BYTE_WRITTEN * meter.bytes_written
+            + meter.gas_charged
         )
-    _set_cost(result.cost, gas_used, context)
+    _set_cost(result.cost, gas_used, meter)
     return result
 
 

@@ -14,23 +14,169 @@ All keys are bytes. Identifiers (organisation ids, member ids, ledger accounts) 
     ledger/balance/<account>        8-byte big-endian uint64; absent means zero
     ledger/supply                   8-byte big-endian uint64, the sum of all balances
 
-Only the system contracts (config, membership, validators, evidence) write under ``sys/``;
-user-chosen keys and accounts are always placed after a contract prefix, so no user input can reach
-a system key.
+**Namespaces.** Each contract owns the keys under its namespace (``NAMESPACES``) and addresses them
+relative to it: the ledger writes ``balance/alice`` and the executor's context stores
+``ledger/balance/alice``. No namespace is a prefix of another, so a contract cannot name a key of
+another contract whatever bytes it passes. Application contracts own ``<contract>/``; system
+contracts own ``sys/<contract>/``, so that everything the system contracts write stays under
+``sys/`` (the node reloads the chain configuration when a block changes a key under ``sys/``).
+
+**Grants.** The shared system records (configuration, organisations, members, admin counts, the
+validator schedule) belong to no single contract: the executor reads them for every transaction,
+and the system contracts that legitimately read or change them hold an explicit grant
+(``GRANTS``), each a single key or a key prefix, read-only or writable. Nothing else reaches
+outside its namespace; application contracts hold no grant.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from causeway.errors import InvariantError
+
 SYSTEM_PREFIX = b"sys/"
+
+# -- namespaces: each contract's own keys -------------------------------------------------------
+
+KV_NAMESPACE = b"kv/"
+LEDGER_NAMESPACE = b"ledger/"
+CONFIG_NAMESPACE = b"sys/config/"
+MEMBERSHIP_NAMESPACE = b"sys/membership/"
+VALIDATORS_NAMESPACE = b"sys/validators/"
+EVIDENCE_NAMESPACE = b"sys/evidence/"
+
+# By contract name. config, membership and validators keep nothing in their own namespaces today:
+# their state is the shared system records below, reached through grants.
+NAMESPACES: dict[str, bytes] = {
+    "kv": KV_NAMESPACE,
+    "ledger": LEDGER_NAMESPACE,
+    "config": CONFIG_NAMESPACE,
+    "membership": MEMBERSHIP_NAMESPACE,
+    "validators": VALIDATORS_NAMESPACE,
+    "evidence": EVIDENCE_NAMESPACE,
+}
+
+# -- shared system records (absolute keys) --------------------------------------------------------
+
 CONFIG_KEY = b"sys/config"
 ORGANISATION_PREFIX = b"sys/org/"
 MEMBER_PREFIX = b"sys/member/"
 ADMIN_COUNT_PREFIX = b"sys/admin_count/"
 VALIDATOR_SCHEDULE_KEY = b"sys/validator_schedule"
-EVIDENCE_PREFIX = b"sys/evidence/"
-KV_PREFIX = b"kv/"
-LEDGER_BALANCE_PREFIX = b"ledger/balance/"
-LEDGER_SUPPLY_KEY = b"ledger/supply"
+
+
+@dataclass(frozen=True, slots=True)
+class StateGrant:
+    """Access a contract holds outside its namespace, in absolute keys.
+
+    With ``prefix`` the grant covers every key that starts with ``key`` and is longer than it;
+    without, exactly ``key`` (so a grant of ``sys/config`` does not reach ``sys/config/...``).
+    Ranges are allowed only within a prefix grant."""
+
+    key: bytes
+    prefix: bool = False
+    writable: bool = False
+
+    def covers(self, key: bytes) -> bool:
+        if self.prefix:
+            return len(key) > len(self.key) and key.startswith(self.key)
+        return key == self.key
+
+    def describe(self) -> str:
+        access = "read-write" if self.writable else "read-only"
+        shape = f"{self.key.decode()}..." if self.prefix else self.key.decode()
+        return f"{shape} ({access})"
+
+
+# The minimal grants, by contract name: exactly what each system contract reads and writes.
+GRANTS: dict[str, tuple[StateGrant, ...]] = {
+    # config.update replaces the configuration; config.get reads it.
+    "config": (StateGrant(CONFIG_KEY, writable=True),),
+    # Organisations, members and admin counts are membership's to change; the validator schedule
+    # is read to refuse removing (or re-keying) a member that validates.
+    "membership": (
+        StateGrant(ORGANISATION_PREFIX, prefix=True, writable=True),
+        StateGrant(MEMBER_PREFIX, prefix=True, writable=True),
+        StateGrant(ADMIN_COUNT_PREFIX, prefix=True, writable=True),
+        StateGrant(VALIDATOR_SCHEDULE_KEY),
+    ),
+    # validators.update writes the schedule and takes a validator's key from its member record.
+    "validators": (
+        StateGrant(VALIDATOR_SCHEDULE_KEY, writable=True),
+        StateGrant(MEMBER_PREFIX, prefix=True),
+    ),
+    # evidence.submit checks the votes against the validator set of their height.
+    "evidence": (StateGrant(VALIDATOR_SCHEDULE_KEY),),
+}
+
+
+def _overlaps(first: bytes, first_is_prefix: bool, second: bytes, second_is_prefix: bool) -> bool:
+    if first_is_prefix and second.startswith(first):
+        return second_is_prefix or len(second) > len(first)
+    if second_is_prefix and first.startswith(second):
+        return first_is_prefix or len(first) > len(second)
+    return first == second
+
+
+def check_layout(namespaces: dict[str, bytes], grants: dict[str, tuple[StateGrant, ...]]) -> None:
+    """InvariantError unless every namespace ends with "/", none overlaps another (one is not a
+    prefix of the other), and no grant reaches into any contract's namespace."""
+    for contract, namespace in namespaces.items():
+        if not namespace.endswith(b"/") or len(namespace) < 2:
+            raise InvariantError(
+                f"namespace {namespace!r} of contract {contract} must end with '/'"
+            )
+    names = sorted(namespaces)
+    for index, first in enumerate(names):
+        for second in names[index + 1 :]:
+            if _overlaps(namespaces[first], True, namespaces[second], True):
+                raise InvariantError(
+                    f"the namespaces of {first} ({namespaces[first]!r}) and {second} "
+                    f"({namespaces[second]!r}) overlap"
+                )
+    for contract, contract_grants in grants.items():
+        for grant in contract_grants:
+            for owner, namespace in namespaces.items():
+                if _overlaps(grant.key, grant.prefix, namespace, True):
+                    raise InvariantError(
+                        f"the grant {grant.describe()} of {contract} reaches into the namespace "
+                        f"of {owner} ({namespace!r})"
+                    )
+
+
+check_layout(NAMESPACES, GRANTS)
+
+# -- keys inside a namespace (what a contract passes to its context) ------------------------------
+
+LEDGER_BALANCE = b"balance/"
+LEDGER_SUPPLY = b"supply"
+
+
+def ledger_balance(account: str) -> bytes:
+    return LEDGER_BALANCE + account.encode()
+
+
+def validator_evidence(validator_id: str) -> bytes:
+    """Every key of the validator's evidence (in the evidence namespace) starts with this."""
+    return validator_id.encode() + b"/"
+
+
+def evidence_at_height(validator_id: str, height: int) -> bytes:
+    """Every key of the validator's evidence at `height` starts with this."""
+    return validator_evidence(validator_id) + f"{height:020d}/".encode()
+
+
+def evidence_record(validator_id: str, height: int, round_number: int, vote_type: str) -> bytes:
+    """Fixed-width decimal height and round: a validator's evidence sorts by height, then round."""
+    return evidence_at_height(validator_id, height) + f"{round_number:010d}/{vote_type}".encode()
+
+
+# -- absolute keys of contract state (for readers outside the executor: proofs, tools, tests) ----
+
+KV_PREFIX = KV_NAMESPACE
+LEDGER_BALANCE_PREFIX = LEDGER_NAMESPACE + LEDGER_BALANCE
+LEDGER_SUPPLY_KEY = LEDGER_NAMESPACE + LEDGER_SUPPLY
+EVIDENCE_PREFIX = EVIDENCE_NAMESPACE
 
 
 def organisation_key(organisation_id: str) -> bytes:
@@ -50,24 +196,12 @@ def admin_count_key(organisation_id: str) -> bytes:
 
 
 def kv_key(key: bytes) -> bytes:
-    return KV_PREFIX + key
+    return KV_NAMESPACE + key
 
 
 def balance_key(account: str) -> bytes:
-    return LEDGER_BALANCE_PREFIX + account.encode()
-
-
-def validator_evidence_prefix(validator_id: str) -> bytes:
-    return EVIDENCE_PREFIX + validator_id.encode() + b"/"
-
-
-def evidence_height_prefix(validator_id: str, height: int) -> bytes:
-    """Every key of the validator's evidence at `height` starts with this."""
-    return validator_evidence_prefix(validator_id) + f"{height:020d}/".encode()
+    return LEDGER_NAMESPACE + ledger_balance(account)
 
 
 def evidence_key(validator_id: str, height: int, round_number: int, vote_type: str) -> bytes:
-    """Fixed-width decimal height and round: a validator's evidence sorts by height, then round."""
-    return evidence_height_prefix(validator_id, height) + (
-        f"{round_number:010d}/{vote_type}".encode()
-    )
+    return EVIDENCE_NAMESPACE + evidence_record(validator_id, height, round_number, vote_type)

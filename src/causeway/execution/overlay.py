@@ -1,9 +1,12 @@
-"""Layered state: the committed reader, the block's changes so far, one transaction's writes."""
+"""Layered state: the committed reader, the block's changes so far, one transaction's writes
+(with nested savepoints)."""
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from typing import Protocol
+
+from causeway.errors import InvariantError
 
 
 class StateReader(Protocol):
@@ -111,3 +114,76 @@ class BlockOverlay:
             else:
                 merged[key] = value
         return sorted(merged.items())[:limit]
+
+
+class Savepoint:
+    """A point in one transaction's writes (and events) that it can roll back to.
+
+    Opaque to contracts: they get one from ``savepoint()`` and hand it back once, to
+    ``rollback_to`` or ``release``."""
+
+    __slots__ = ("depth", "events_length", "journal_length")
+
+    def __init__(self, depth: int, journal_length: int, events_length: int) -> None:
+        # 1 for the outermost savepoint open.
+        self.depth = depth
+        self.journal_length = journal_length
+        self.events_length = events_length
+
+
+class TransactionWrites:
+    """One transaction's writes (None deletes) over the block overlay, with nested savepoints.
+
+    While a savepoint is open, every write first records the value it replaces (in ``values``,
+    or MISSING) in a journal; rolling back to a savepoint replays the journal backwards to its
+    length when the savepoint was taken. Releasing a savepoint keeps its writes, which then belong
+    to the enclosing savepoint (or to the transaction), so rolling back an outer savepoint undoes
+    the writes of inner ones released before. Ending a savepoint ends every savepoint opened
+    inside it. With no savepoint open, writes cost one dict store and no journal is kept.
+    """
+
+    __slots__ = ("journal", "savepoints", "values")
+
+    def __init__(self) -> None:
+        self.values: dict[bytes, bytes | None] = {}
+        self.journal: list[tuple[bytes, object]] = []
+        self.savepoints: list[Savepoint] = []
+
+    def set(self, key: bytes, value: bytes | None) -> None:
+        if self.savepoints:
+            self.journal.append((key, self.values.get(key, MISSING)))
+        self.values[key] = value
+
+    def savepoint(self, events_length: int) -> Savepoint:
+        savepoint = Savepoint(len(self.savepoints) + 1, len(self.journal), events_length)
+        self.savepoints.append(savepoint)
+        return savepoint
+
+    def _close(self, savepoint: Savepoint, action: str) -> None:
+        savepoints = self.savepoints
+        depth = savepoint.depth
+        if len(savepoints) < depth or savepoints[depth - 1] is not savepoint:
+            # A contract bug, not a caller's: the executor's own call paths pair every savepoint.
+            raise InvariantError(
+                f"cannot {action} a savepoint that is not open (already released or rolled back, "
+                "or taken in another transaction)"
+            )
+        del savepoints[depth - 1 :]
+
+    def rollback_to(self, savepoint: Savepoint) -> None:
+        """Undoes every write since `savepoint` was taken, and ends it."""
+        self._close(savepoint, "roll back to")
+        journal = self.journal
+        values = self.values
+        while len(journal) > savepoint.journal_length:
+            key, previous = journal.pop()
+            if previous is MISSING:
+                del values[key]
+            else:
+                values[key] = previous  # type: ignore[assignment]
+
+    def release(self, savepoint: Savepoint) -> None:
+        """Keeps the writes since `savepoint` was taken, and ends it."""
+        self._close(savepoint, "release")
+        if not self.savepoints:
+            self.journal.clear()

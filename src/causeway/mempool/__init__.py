@@ -1,12 +1,14 @@
-"""Admission checks, bounds, de-duplication and fair (arrival) ordering of pending transactions."""
+"""Admission checks, bounds, de-duplication and fair (arrival) ordering of pending transactions,
+and the lock that lets admission threads and the node's loop share them (SharedMempool)."""
 
+from causeway.execution import TIMESTAMP_FUTURE_MAX_MS
 from causeway.mempool.admission import (
     ADMISSION_BATCH_ITEMS_MAX,
-    TIMESTAMP_FUTURE_MAX_MS,
     Admission,
     AdmissionOutcome,
 )
 from causeway.mempool.pool import Mempool, MempoolLimits
+from causeway.mempool.shared import SharedMempool
 
 __all__ = [
     "ADMISSION_BATCH_ITEMS_MAX",
@@ -15,4 +17,5 @@ __all__ = [
     "AdmissionOutcome",
     "Mempool",
     "MempoolLimits",
+    "SharedMempool",
 ]

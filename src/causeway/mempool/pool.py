@@ -24,7 +24,7 @@ class Mempool:
 
     `take` hands out the oldest transactions first and leaves them in the pool: they leave it
     through `remove` once committed (or by expiring), so a block that fails to commit loses
-    nothing. Not thread-safe; the node drives it from one task.
+    nothing. Not thread-safe: the node shares it through SharedMempool, which holds the lock.
     """
 
     __slots__ = ("_bytes_total", "_limits", "_transactions")
@@ -48,6 +48,9 @@ class Mempool:
 
     def __contains__(self, transaction_id: object) -> bool:
         return transaction_id in self._transactions
+
+    def get(self, transaction_id: bytes) -> DecodedTransaction | None:
+        return self._transactions.get(transaction_id)
 
     def add(self, transaction: DecodedTransaction, now_ms: int) -> None:
         """Adds the transaction at the end of the queue.

@@ -1,5 +1,9 @@
 """The transport between the nodes of a chain: gRPC with mutual TLS, gossip and block sync."""
 
+# Block sync's callers name the quorum they ask; the rule itself is causeway.light's.
+# Re-exported from its home in crypto/, where the layers below net (execution, mempool) reach it.
+from causeway.crypto import VerifiedTransactionCache
+from causeway.light import CertificateQuorum
 from causeway.net.backoff import Backoff
 from causeway.net.config import (
     PeerAddress,
@@ -19,13 +23,10 @@ from causeway.net.sync import (
     BlockFetcher,
     BlockSource,
     BlockSyncer,
-    CertificateQuorum,
     quorum_for_consensus,
     verify_block,
-    verify_certificate,
 )
 from causeway.net.tls import PeerIdentity, TlsIdentity
-from causeway.net.verified import VerifiedTransactionCache
 
 __all__ = [
     "COUNTER_NAMES",
@@ -49,5 +50,4 @@ __all__ = [
     "load_peer_settings",
     "quorum_for_consensus",
     "verify_block",
-    "verify_certificate",
 ]

@@ -9,11 +9,11 @@ lacks (GetBlocks) and checks every block before the runtime sees it:
    transaction ids, ids and root by the chain's hash function);
 3. the header's validator_set_hash is the hash of the validator set the runtime gives for that
    height (optional, on by default);
-4. the certificate is for this height and this block's hash, and its signatures over
-   SignDocument{"commit", chain id, CommitVote{height, round, block_hash}} are by distinct
-   validators of that set and all verify; together they hold more than two thirds of the voting
-   power (tbft, solo), or at least one validator signed (raft, whose certificate is the leader's
-   signature in a crash-fault model).
+4. the certificate commits this block's hash at this height with the quorum of that set:
+   ``causeway.light.verify_certificate`` (distinct validators, signatures over the commit sign
+   bytes, more than two thirds of the voting power on tbft and solo). Raft members sync with
+   ``CertificateQuorum.ANY_VALIDATOR``: they trust one another's nodes, and a block just
+   committed may still carry only its committer's signature while the quorum's is gathered.
 
 A block that fails is counted, the peer that sent it is left for the rest of this sync, and the
 next peer is asked. Executing the block and comparing its results and state roots is the
@@ -22,35 +22,29 @@ runtime's part (its apply callback), as for any block.
 
 from __future__ import annotations
 
-import enum
 import logging
 import random
 from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from contextlib import aclosing
 from typing import Protocol
 
-from causeway.crypto import load_public_key
+from causeway.crypto import CryptoProfile
 from causeway.errors import (
-    CausewayError,
     NodeUnavailableError,
     ProofError,
     RequestError,
-    SignatureError,
     WrongChainError,
+)
+from causeway.light import (
+    CertificateQuorum,
+    validator_set_hash,
+    verify_block_contents,
+    verify_certificate,
 )
 from causeway.net import statistics as counters
 from causeway.net.statistics import NetworkStatistics
 from causeway.net.v1 import peer_pb2
-from causeway.types import (
-    BLOCK_VERSION,
-    DOMAIN_COMMIT,
-    HashFunction,
-    block_hash,
-    encode,
-    merkle_root,
-    sign_bytes,
-    transaction_id,
-)
+from causeway.types import BLOCK_VERSION, block_hash
 from causeway.types.v1 import types_pb2
 
 logger = logging.getLogger("causeway.net.sync")
@@ -60,17 +54,9 @@ GENESIS_PREVIOUS_HASH = bytes(BLOCK_HASH_BYTES)
 BLOCKS_PER_REQUEST_DEFAULT = 64
 
 
-class CertificateQuorum(enum.Enum):
-    """What a commit certificate must hold to prove a block committed."""
-
-    MORE_THAN_TWO_THIRDS = "more_than_two_thirds"
-    """Byzantine fault tolerant engines (tbft; solo, whose one validator holds all power)."""
-    ANY_VALIDATOR = "any_validator"
-    """Raft: the leader's signature, trusted in the crash-fault model."""
-
-
 def quorum_for_consensus(consensus: str) -> CertificateQuorum:
-    """The quorum of the genesis ``consensus`` field ("solo", "tbft", "raft")."""
+    """The quorum block sync asks of a chain whose genesis names ``consensus`` ("solo",
+    "tbft", "raft"); a light client asks more of raft (``causeway.light.certificate_quorum``)."""
     if consensus == "raft":
         return CertificateQuorum.ANY_VALIDATOR
     return CertificateQuorum.MORE_THAN_TWO_THIRDS
@@ -97,61 +83,6 @@ class BlockFetcher(Protocol):
     ) -> AsyncGenerator[peer_pb2.BlockWithCertificate, None]: ...
 
 
-def verify_certificate(
-    certificate: types_pb2.CommitCertificate,
-    *,
-    chain_id: str,
-    height: int,
-    expected_block_hash: bytes,
-    validators: types_pb2.ValidatorSet,
-    quorum: CertificateQuorum = CertificateQuorum.MORE_THAN_TWO_THIRDS,
-) -> None:
-    """SignatureError (or ProofError for a certificate of another block) unless the certificate
-    commits ``expected_block_hash`` at ``height`` with the quorum of ``validators``."""
-    if certificate.height != height or certificate.block_hash != expected_block_hash:
-        raise ProofError(f"the certificate is not for the block at height {height}")
-    by_member = {validator.member_id: validator for validator in validators.validators}
-    total_power = sum(validator.voting_power for validator in validators.validators)
-    if total_power <= 0:
-        raise SignatureError(f"no voting power at height {height}")
-    document = sign_bytes(
-        DOMAIN_COMMIT,
-        chain_id,
-        encode(
-            types_pb2.CommitVote(
-                height=certificate.height,
-                round=certificate.round,
-                block_hash=certificate.block_hash,
-            )
-        ),
-    )
-    signed_power = 0
-    signers: set[str] = set()
-    for entry in certificate.signatures:
-        validator = by_member.get(entry.validator)
-        if validator is None:
-            raise SignatureError(f"{entry.validator!r} is not a validator at height {height}")
-        if entry.validator in signers:
-            raise SignatureError(f"{entry.validator!r} signs the certificate twice")
-        signers.add(entry.validator)
-        try:
-            key = load_public_key(validator.algorithm, validator.public_key)
-        except CausewayError as error:
-            raise SignatureError(f"validator {entry.validator!r}: {error.message}") from None
-        if not key.verify(document, entry.signature):
-            raise SignatureError(f"the signature of {entry.validator!r} does not verify")
-        signed_power += validator.voting_power
-    if quorum is CertificateQuorum.MORE_THAN_TWO_THIRDS:
-        enough, needed = 3 * signed_power > 2 * total_power, "more than two thirds"
-    else:
-        enough, needed = signed_power > 0, "any"
-    if not enough:
-        raise SignatureError(
-            f"the certificate at height {height} holds {signed_power} of {total_power} voting"
-            f" power, not {needed}"
-        )
-
-
 def verify_block(
     block: types_pb2.Block,
     certificate: types_pb2.CommitCertificate,
@@ -160,7 +91,7 @@ def verify_block(
     height: int,
     previous_hash: bytes,
     validators: types_pb2.ValidatorSet,
-    hash_function: HashFunction,
+    profile: CryptoProfile,
     quorum: CertificateQuorum = CertificateQuorum.MORE_THAN_TWO_THIRDS,
     check_validator_set_hash: bool = True,
 ) -> bytes:
@@ -176,20 +107,19 @@ def verify_block(
     expected_previous = GENESIS_PREVIOUS_HASH if height == 1 else previous_hash
     if header.previous_hash != expected_previous:
         raise ProofError(f"the block at height {height} does not follow the block before it")
-    if header.transaction_count != len(block.transactions):
-        raise ProofError(f"the header of height {height} counts another number of transactions")
-    ids = [transaction_id(transaction.body, hash_function) for transaction in block.transactions]
-    if header.transactions_root != merkle_root(ids, hash_function):
-        raise ProofError(f"the transactions of height {height} do not match transactions_root")
-    if check_validator_set_hash and header.validator_set_hash != hash_function(encode(validators)):
+    verify_block_contents(block, None, profile)
+    if check_validator_set_hash and header.validator_set_hash != validator_set_hash(
+        validators, profile
+    ):
         raise ProofError(f"the validator set of height {height} is not the one the header names")
-    own_hash = block_hash(header, hash_function)
+    own_hash = block_hash(header, profile.hash)
     verify_certificate(
         certificate,
         chain_id=chain_id,
         height=height,
-        expected_block_hash=own_hash,
+        block_hash=own_hash,
         validators=validators,
+        profile=profile,
         quorum=quorum,
     )
     return own_hash
@@ -213,7 +143,7 @@ class BlockSyncer:
         fetcher: BlockFetcher,
         *,
         chain_id: str,
-        hash_function: HashFunction,
+        profile: CryptoProfile,
         validator_set: Callable[[int], types_pb2.ValidatorSet],
         latest: Callable[[], tuple[int, bytes]],
         apply_block: ApplyBlock,
@@ -227,7 +157,7 @@ class BlockSyncer:
             raise ValueError(f"blocks_per_request must be positive, not {blocks_per_request}")
         self._fetcher = fetcher
         self._chain_id = chain_id
-        self._hash = hash_function
+        self._profile = profile
         self._validator_set = validator_set
         self._latest = latest
         self._apply_block = apply_block
@@ -292,7 +222,7 @@ class BlockSyncer:
                         height=expected,
                         previous_hash=previous_hash,
                         validators=validators,
-                        hash_function=self._hash,
+                        profile=self._profile,
                         quorum=self._quorum,
                         check_validator_set_hash=self.check_validator_set_hash,
                     )

@@ -2,5 +2,15 @@
 
 from causeway.node.config import NodeConfig, load_node_config
 from causeway.node.runtime import Node, load_genesis, run_node
+from causeway.node.startup import StoreVerification, open_node_store, verify_node_store
 
-__all__ = ["Node", "NodeConfig", "load_genesis", "load_node_config", "run_node"]
+__all__ = [
+    "Node",
+    "NodeConfig",
+    "StoreVerification",
+    "load_genesis",
+    "load_node_config",
+    "open_node_store",
+    "run_node",
+    "verify_node_store",
+]

@@ -11,6 +11,7 @@ from typing import Any
 from causeway.consensus.raft import RaftTimeouts
 from causeway.consensus.tbft import TbftTimeouts
 from causeway.errors import ConfigurationError
+from causeway.execution.application import BLOCK_TIME_DRIFT_MS_DEFAULT
 from causeway.net import PeerSettings, load_peer_settings
 
 CONFIG_FILE_NAME = "config.toml"
@@ -22,6 +23,8 @@ class ConsensusSettings:
 
     tbft_timeouts: TbftTimeouts
     raft_timeouts: RaftTimeouts
+    # A proposed block dated further ahead of this validator's clock is refused.
+    block_time_drift_ms: int = BLOCK_TIME_DRIFT_MS_DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +134,9 @@ def _consensus_settings(section: dict[str, Any]) -> ConsensusSettings:
                 election_min_ms=_value(section, "raft_election_min_ms", int, 1_500),
                 election_max_ms=_value(section, "raft_election_max_ms", int, 3_000),
                 heartbeat_ms=_value(section, "raft_heartbeat_ms", int, 50),
+            ),
+            block_time_drift_ms=_value(
+                section, "block_time_drift_ms", int, BLOCK_TIME_DRIFT_MS_DEFAULT
             ),
         )
     except (ValueError, TypeError) as error:

@@ -50,7 +50,7 @@ from causeway.consensus.engines import (
 from causeway.consensus.v1 import consensus_pb2
 from causeway.crypto import PrivateKey, PublicKey, load_public_key
 from causeway.errors import ConfigurationError, CryptoError, InvariantError
-from causeway.node.application import ExecutionApplication
+from causeway.execution import ExecutionApplication
 from causeway.node.config import ConsensusSettings
 from causeway.storage import Store
 from causeway.types.v1 import types_pb2
@@ -380,7 +380,12 @@ class ConsensusDriver:
                 )
                 self._events.put_nowait(_Built(block))
             else:
-                valid = await self._in_thread(application.validate_block, job.block)
+                validate = (
+                    application.validate_committed_block
+                    if job.committed
+                    else application.validate_block
+                )
+                valid = await self._in_thread(validate, job.block)
                 self._events.put_nowait(_Validated(job.block_hash, valid))
 
     def _tick(self) -> Output:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping, Sequence
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from causeway.types.v1 import types_pb2
 
 
 class NodeMetrics:
@@ -52,6 +57,31 @@ class NodeMetrics:
             buckets=(1, 10, 100, 500, 1000, 2500, 5000, 10000),
             registry=self.registry,
         )
+
+    def block_committed(
+        self,
+        height: int,
+        results: Sequence[types_pb2.TransactionResult],
+        admitted_at: Sequence[float],
+        seconds_by_phase: Mapping[str, float],
+    ) -> int:
+        """Counts a block written; admitted_at (time.monotonic(), 0.0 when not admitted here)
+        gives each transaction's commit latency. Returns how many transactions failed."""
+        now = time.monotonic()
+        ok = 0
+        for result, admitted in zip(results, admitted_at, strict=True):
+            if result.status == types_pb2.RESULT_STATUS_OK:
+                ok += 1
+            if admitted:
+                self.commit_latency_seconds.observe(now - admitted)
+        failed = len(results) - ok
+        self.height.set(height)
+        self.transactions_committed.labels("ok").inc(ok)
+        self.transactions_committed.labels("failed").inc(failed)
+        self.block_transactions.observe(len(results))
+        for name, seconds in seconds_by_phase.items():
+            self.block_seconds.labels(name).observe(seconds)
+        return failed
 
     def render(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

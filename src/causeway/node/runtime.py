@@ -16,64 +16,54 @@ import asyncio
 import contextlib
 import logging
 import signal
-import socket
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
 from google.protobuf import json_format
 
-from causeway.api import create_grpc_server, create_http_app
+from causeway.api import ApiServers, ChainFacts, ClientService
 from causeway.api.v1 import api_pb2
 from causeway.consensus import Commit
 from causeway.consensus.engines import TransactionRoute
+from causeway.consensus.raft import CertificateGatherer
 from causeway.consensus.v1 import consensus_pb2
-from causeway.contracts.v1 import contracts_pb2
-from causeway.crypto import BatchVerifier, CryptoProfile, PrivateKey, get_profile, load_public_key
-from causeway.errors import (
-    CausewayError,
-    ConfigurationError,
-    DuplicateError,
-    HeightUnavailableError,
-    InvariantError,
-    LimitExceededError,
-    NodeUnavailableError,
-    NotFoundError,
-    RequestError,
-    SignatureError,
-    UnknownMemberError,
-    WrongChainError,
+from causeway.crypto import (
+    BatchVerifier,
+    CryptoProfile,
+    PrivateKey,
+    VerifiedTransactionCache,
+    get_profile,
 )
-from causeway.execution import Executor, genesis_state
-from causeway.mempool import Admission, Mempool, MempoolLimits
+from causeway.errors import ConfigurationError, InvariantError
+from causeway.execution import (
+    ExecutedBlock,
+    ExecutionApplication,
+    Executor,
+    LatestStateReader,
+    TransactionVerifier,
+)
+from causeway.mempool import Admission, MempoolLimits, SharedMempool
 from causeway.net import (
     BlockSyncer,
-    CertificateQuorum,
     PeerHandlers,
     PeerNetwork,
     TlsIdentity,
-    VerifiedTransactionCache,
 )
-from causeway.node.application import ExecutedBlock, ExecutionApplication
 from causeway.node.config import NodeConfig, load_node_config
 from causeway.node.consensus_driver import ConsensusDriver, engine_kind, make_engine
+from causeway.node.evidence import EvidenceReporter
 from causeway.node.logs import configure_logging
 from causeway.node.metrics import NodeMetrics
-from causeway.sdk import Identity, build_transaction
+from causeway.node.peer_admission import PeerAdmission
+from causeway.node.raft_certificates import RaftCertificates
+from causeway.node.startup import open_node_store
 from causeway.state import StateTree
-from causeway.storage import BlockRecord, Store
+from causeway.storage import Store
 from causeway.types import (
-    DOMAIN_TRANSACTION,
     DecodedTransaction,
-    decode_transaction,
-    encode,
     genesis_hash,
-    merkle_proof,
-    sign_bytes,
 )
 from causeway.types.v1 import types_pb2
 
@@ -82,18 +72,8 @@ log = logging.getLogger("causeway.node")
 # How often (in blocks) state history older than the retained window is pruned.
 PRUNE_EVERY_BLOCKS = 100
 TICK_MS = 10
-RECENT_BLOCKS_CACHED = 8
-# Raft: batches of peers' transactions admitted at once beside the peers' streams, and those
-# admitted or waiting to be; see _on_peer_transactions.
-PEER_ADMISSIONS_IN_FLIGHT_MAX = 4
-PEER_ADMISSIONS_QUEUED_MAX = 64
 # Raft: transactions a node that stopped leading hands to the network per turn of the loop.
 FORWARD_SLICE_TRANSACTIONS = 1_000
-EVIDENCE_CONTRACT = "evidence"
-# Equivocations this node remembers having reported (it reports each once).
-EVIDENCE_REPORTED_MAX = 1024
-SUBMIT_WAIT_TIMEOUT_MS_DEFAULT = 30_000
-WAIT_TIMEOUT_MS_MAX = 120_000
 
 
 def load_genesis(path: Path) -> types_pb2.Genesis:
@@ -111,19 +91,6 @@ def load_genesis(path: Path) -> types_pb2.Genesis:
     return genesis
 
 
-class _LatestStateReader:
-    """The executor's view of the latest committed state."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    def get(self, key: bytes) -> bytes | None:
-        return self._store.get_state(key)
-
-    def range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
-        return self._store.range_state(prefix, start_after, limit)
-
-
 @dataclass(slots=True)
 class _CommittedBlock:
     height: int
@@ -135,7 +102,7 @@ class _CommittedBlock:
 
 
 class Node:
-    """One Causeway node. Implements causeway.api.ChainService."""
+    """One Causeway node: its components, wired; clients are served by `client_service`."""
 
     def __init__(self, config: NodeConfig) -> None:
         self.config = config
@@ -162,29 +129,25 @@ class Node:
         if own is not None and self.key.public_key().raw != own.public_key:
             raise ConfigurationError("the node key does not match its validator entry in genesis")
 
-        config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.store = Store(config.data_dir / "chain", map_size_bytes=config.map_size_bytes)
+        # Refuses (one line naming the file) a store that is not new but lost its chain.
+        self.store = open_node_store(config, self.genesis, self.profile)
         self.tree = StateTree(self.profile.hash, self.store)
-        self._initialise_genesis()
         self.executor = Executor(self.genesis, self.profile)
-        self.reader = _LatestStateReader(self.store)
+        self.reader = LatestStateReader(self.store)
         self.chain_config = self.executor.get_config(self.reader)
         # Worker processes, not threads: this process is busy with Python work (execution,
         # the APIs) and would starve verifying threads of the GIL (measured: 3,900/s in threads
         # against 10,700/s in two worker processes beside one busy Python thread, P-256).
         self.verifier = BatchVerifier(processes=config.verify_processes)
-        self.mempool = Mempool(
+        self.verified = VerifiedTransactionCache()
+        self.mempool = SharedMempool(
             MempoolLimits(
                 transactions_max=config.mempool_transactions_max,
                 bytes_max=config.mempool_bytes_max,
-            )
+            ),
+            committed=self.store.has_transactions,
         )
-        # Guards the mempool and the in-flight set, touched by admission threads and the loop.
-        self._mempool_lock = threading.Lock()
-        self._in_flight: set[bytes] = set()
-        self._admitted_at: dict[bytes, float] = {}
-        self.admission = self._make_admission()
-        self.verified = VerifiedTransactionCache()
+        self.mempool.admission = self._make_admission()
         self.application = ExecutionApplication(
             chain_id=self.chain_id,
             profile=self.profile,
@@ -199,39 +162,65 @@ class Node:
                 self.chain_config.block_transactions_max,
                 self.chain_config.block_bytes_max,
             ),
+            block_time_drift_ms=config.consensus.block_time_drift_ms,
+            drop_transactions=self.mempool.remove,
+            held_transaction=self.mempool.get,
         )
         self.metrics = NodeMetrics()
         latest = self.store.latest_height()
         self.network: PeerNetwork | None = None
         self.driver: ConsensusDriver | None = None
+        # Raft certificates: voters' signatures gathered after commit (node/raft_certificates.py).
+        self._raft_certificates: RaftCertificates | None = None
         # One block written at a time, whether consensus or block sync brought it.
         self._commit_lock = asyncio.Lock()
         self._sync_task: asyncio.Task[None] | None = None
         self.metrics.height.set(latest)
-        self._waiters: dict[bytes, list[asyncio.Future[tuple[int, types_pb2.TransactionResult]]]]
-        self._waiters = {}
-        self._block_committed = asyncio.Event()
         self._stopping = asyncio.Event()
         self._failure: BaseException | None = None
-        self._recent_blocks: OrderedDict[int, api_pb2.BlockEvent] = OrderedDict()
-        self._evidence_reported: set[tuple[str, int, int, int]] = set()
         self._background: set[asyncio.Task[None]] = set()
+        self.client_service = ClientService(
+            facts=ChainFacts(
+                chain_id=self.chain_id,
+                profile=self.profile,
+                genesis_hash=self.genesis_hash,
+                consensus=self.consensus,
+                node_id=config.member_id,
+                admission_batch_max=config.admission_batch_max,
+            ),
+            store=self.store,
+            tree=self.tree,
+            executor=self.executor,
+            reader=self.reader,
+            mempool=self.mempool,
+            transaction_verifier=TransactionVerifier(
+                self.chain_id, self.profile, self.verifier, self.verified
+            ),
+            chain_config=lambda: self.chain_config,
+            route_admitted=self._route_admitted,
+            role=lambda: self.driver.role if self.driver is not None else self.consensus,
+            peers_connected=lambda: len(self.network.connected_peers()) if self.network else 0,
+            on_rejected=lambda reason: self.metrics.transactions_rejected.labels(reason).inc(),
+            stopping=self._stopping,
+            validator_set=self.application.validator_set,
+        )
+        self._on_peer_transactions = PeerAdmission(
+            # A peer's consensus messages come on the same stream as its transactions, after
+            # them: batches are admitted beside the stream, whatever the engine.
+            self.mempool.admit,
+            self._stopping,
+            beside_stream=True,
+        )
+        self._on_evidence = EvidenceReporter(
+            chain_id=self.chain_id,
+            member_id=config.member_id,
+            key=self.key,
+            submit=self.client_service.submit_many,
+            on_evidence=self.metrics.evidence.inc,
+            stopping=self._stopping,
+        )
 
     # ------------------------------------------------------------------ start-up
-
-    def _initialise_genesis(self) -> None:
-        stored = self.store.load_genesis()
-        encoded = encode(self.genesis)
-        if stored is None:
-            state = genesis_state(self.genesis)
-            update = self.tree.apply(0, state)
-            self.store.save_genesis(encoded, state, update)
-            self.tree.committed(update)
-            log.info("chain initialised from genesis", extra={"chain_id": self.chain_id})
-        elif stored != encoded:
-            raise ConfigurationError(
-                "the genesis file differs from the one this node's data was created with"
-            )
 
     def _make_admission(self) -> Admission:
         return Admission(
@@ -239,14 +228,11 @@ class Node:
             profile=self.profile,
             verifier=self.verifier,
             member_lookup=lambda member_id: self.executor.get_member(self.reader, member_id),
-            committed=self._committed_or_in_flight,
+            committed=self.mempool.committed_or_in_flight,
             transaction_bytes_max=self.chain_config.transaction_bytes_max,
             expiry_max_ms=self.chain_config.transaction_expiry_max_ms,
+            verified=self.verified,
         )
-
-    def _committed_or_in_flight(self, ids: Sequence[bytes]) -> list[bool]:
-        committed = self.store.has_transactions(ids)
-        return [c or i in self._in_flight for c, i in zip(committed, ids, strict=True)]
 
     # ------------------------------------------------------------------ running
 
@@ -257,24 +243,20 @@ class Node:
             for signal_number in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signal_number, self.stop)
         try:
-            grpc_server = create_grpc_server(
-                self,
-                self.config.grpc_address,
+            # Bound before anything is announced, so that a taken port is one clear error.
+            servers = ApiServers(
+                self.client_service,
+                grpc_address=self.config.grpc_address,
+                http_address=self.config.http_address,
                 message_bytes_max=self.config.api_message_bytes_max,
-            )
-            http_app = create_http_app(
-                self,
                 request_bytes_max=self.config.http_request_bytes_max,
                 metrics_handler=self.metrics.render,
             )
-            # Bound before anything is announced, so that a taken port is one clear error.
-            http_server = _HttpServer(http_app, self.config.http_address)
         except BaseException:
             self.verifier.close()
             self.store.close()
             raise
-        await grpc_server.start()
-        http_task = asyncio.create_task(http_server.serve())
+        http_task = await servers.start()
         producer = asyncio.create_task(self._run_consensus())
         log.info(
             "node started",
@@ -296,10 +278,9 @@ class Node:
             self._stopping.set()
             log.info("node stopping", extra={"node": self.config.name})
             # Answer clients waiting for a commit before the server cuts their calls off.
-            self._fail_waiters()
+            self.client_service.close()
             await asyncio.sleep(0)
-            http_server.should_exit = True
-            await grpc_server.stop(grace=1.0)
+            await servers.stop(grace_s=1.0)
             producer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await producer
@@ -309,8 +290,7 @@ class Node:
                     await self._sync_task
             if self.network is not None:
                 await self.network.stop()
-            with contextlib.suppress(asyncio.CancelledError):
-                await http_task
+            await servers.stopped()
             self.verifier.close()
             stopped_at_height = self.store.latest_height()
             self.store.close()
@@ -326,21 +306,15 @@ class Node:
     def stop(self) -> None:
         self._stopping.set()
 
-    def _fail_waiters(self) -> None:
-        for futures in self._waiters.values():
-            for future in futures:
-                if not future.done():
-                    future.set_exception(NodeUnavailableError("the node is shutting down"))
-        self._waiters.clear()
-
     def _take_for_block(
         self, transactions_max: int, bytes_max: int, now_ms: int
     ) -> list[DecodedTransaction]:
-        with self._mempool_lock:
-            # (They stay in the pool, so that a resubmission is a duplicate, until the block
-            # that holds them is written; the next block is built only after that.)
-            transactions = self.mempool.take(transactions_max, bytes_max, now_ms)
-        return transactions
+        # Without peers (solo) the one validator's block always commits, so its transactions
+        # leave the pool now and count as in flight, so that a resubmission is a duplicate
+        # meanwhile.
+        return self.mempool.take(
+            transactions_max, bytes_max, now_ms, in_flight=not self.engine_kind.replicated
+        )
 
     def _commit(
         self, executed: ExecutedBlock, certificate: types_pb2.CommitCertificate
@@ -349,17 +323,7 @@ class Node:
         started = time.perf_counter()
         height = executed.block.header.height
         ids = [t.id for t in executed.transactions]
-        self.store.commit_block(
-            BlockRecord(
-                block=executed.block,
-                block_hash=executed.block_hash,
-                certificate=certificate,
-                results=executed.results,
-                transaction_ids=ids,
-                state_changes=executed.changes,
-                tree_update=executed.tree_update,
-            )
-        )
+        self.store.commit_block(executed.record(certificate))
         self.tree.committed(executed.tree_update)
         self.application.forget_below(height)
         seconds = dict(executed.seconds)
@@ -371,8 +335,7 @@ class Node:
             started = time.perf_counter()
             self.store.prune_state(height - history)
             seconds["prune"] = time.perf_counter() - started
-        with self._mempool_lock:
-            admitted_at = [self._admitted_at.pop(i, 0.0) for i in ids]
+        admitted_at = self.mempool.admitted_at(ids)
         event = api_pb2.BlockEvent(
             block=executed.block, certificate=certificate, results=executed.results
         )
@@ -382,39 +345,22 @@ class Node:
 
     def _reload_chain_config(self) -> None:
         self.chain_config = self.executor.get_config(self.reader)
-        self.admission = self._make_admission()
+        self.mempool.admission = self._make_admission()
 
     def _after_commit(self, committed: _CommittedBlock) -> None:
         ids = [t.id for t in committed.transactions]
-        with self._mempool_lock:
-            self.mempool.remove(ids)
-            self._in_flight.difference_update(ids)
+        self.mempool.remove(ids)
         if self.network is not None:
             self.network.announce_status(committed.height, committed.event.certificate.block_hash)
-        # Followers (SDK streams, the bench) ask for the newest blocks right away: serve those
-        # from memory instead of reading back and decoding what was just written.
-        self._recent_blocks[committed.height] = committed.event
-        while len(self._recent_blocks) > RECENT_BLOCKS_CACHED:
-            self._recent_blocks.popitem(last=False)
-        now = time.monotonic()
-        ok = 0
-        for transaction, result, admitted_at in zip(
-            committed.transactions, committed.results, committed.admitted_at, strict=True
-        ):
-            if result.status == types_pb2.RESULT_STATUS_OK:
-                ok += 1
-            if admitted_at:
-                self.metrics.commit_latency_seconds.observe(now - admitted_at)
-            for future in self._waiters.pop(transaction.id, ()):
-                if not future.done():
-                    future.set_result((committed.height, result))
-        failed = len(committed.results) - ok
-        self.metrics.height.set(committed.height)
-        self.metrics.transactions_committed.labels("ok").inc(ok)
-        self.metrics.transactions_committed.labels("failed").inc(failed)
-        self.metrics.block_transactions.observe(len(committed.results))
-        for name, seconds in committed.seconds_by_phase.items():
-            self.metrics.block_seconds.labels(name).observe(seconds)
+        self.client_service.block_committed(
+            committed.height, committed.event, ids, committed.results
+        )
+        failed = self.metrics.block_committed(
+            committed.height,
+            committed.results,
+            committed.admitted_at,
+            committed.seconds_by_phase,
+        )
         self.metrics.mempool_transactions.set(len(self.mempool))
         self.metrics.mempool_bytes.set(self.mempool.bytes_total)
         log.info(
@@ -426,17 +372,11 @@ class Node:
                 "milliseconds": round(sum(committed.seconds_by_phase.values()) * 1000, 1),
             },
         )
-        # Wake every stream waiting for a new block, then arm the event for the next one.
-        self._block_committed.set()
-        self._block_committed = asyncio.Event()
 
     # ------------------------------------------------------------------ replicated engines
 
     async def _run_consensus(self) -> None:
         """The engine's driver; for a replicated engine also the peer network and block sync."""
-        self._peer_admissions = asyncio.Semaphore(PEER_ADMISSIONS_IN_FLIGHT_MAX)
-        self._peer_admissions_queued = 0
-        self._peer_admission_done = asyncio.Event()
         kind = self.engine_kind
         transport: _NoPeers | PeerNetwork = _NoPeers()
         if kind.replicated:
@@ -450,6 +390,16 @@ class Node:
             store=self.store,
             governed_voters=self._governed_voters,
         )
+        if kind.gathers_certificates and self.network is not None:  # raft certificates
+            self._raft_certificates = RaftCertificates(
+                CertificateGatherer(self.chain_id, self.config.member_id, self.profile),
+                store=self.store,
+                validator_set=lambda height: self.application.validator_set(height)[1],
+                broadcast=self.network.broadcast_consensus,
+                on_stored=lambda certificate: self.client_service.certificate_replaced(
+                    certificate.height
+                ),
+            )
         self.driver = ConsensusDriver(
             engine=engine,
             store=self.store,
@@ -495,8 +445,10 @@ class Node:
         return self.network
 
     def _transaction_route(self) -> TransactionRoute:
-        """Where a client's transactions admitted here go (the engine decides; e.g. a raft
-        leader keeps them, a follower sends them to its leader, tbft gossips them)."""
+        """Where a client's transactions admitted here go: the engine decides (a raft leader
+        keeps them, as it alone builds blocks and the followers receive them in its blocks; a
+        follower sends them to its leader; tbft gossips them; solo keeps them). What a leader
+        holds when it stops leading it forwards then (_forward_pending_transactions)."""
         if self.driver is None:
             return TransactionRoute(gossip=False)
         return self.driver.engine.route()
@@ -516,8 +468,7 @@ class Node:
         have died with it)."""
         if self.network is None or self._stopping.is_set():
             return
-        with self._mempool_lock:
-            pending = self.mempool.take(len(self.mempool), self.mempool.bytes_total, _now_ms())
+        pending = self.mempool.take_all(_now_ms())
         if pending:
             log.info("forwarding pending transactions", extra={"transactions": len(pending)})
             task = asyncio.create_task(self._forward([t.transaction for t in pending], leader))
@@ -544,40 +495,11 @@ class Node:
     async def _on_peer_consensus(
         self, sender: str, message: consensus_pb2.ConsensusMessage
     ) -> None:
+        if self._raft_certificates is not None and RaftCertificates.handles(message):
+            self._raft_certificates.received(sender, message)  # raft certificates
+            return
         if self.driver is not None:
             self.driver.deliver(sender, message)
-
-    async def _on_peer_transactions(
-        self, sender: str, transactions: list[types_pb2.Transaction]
-    ) -> None:
-        del sender
-        if self._stopping.is_set():
-            return
-        # A peer's consensus messages come on the same stream as its transactions, after
-        # them. Admitting each batch before reading on held the leader's heartbeats back for
-        # seconds behind the signature checks of the gossip, and the followers started
-        # elections (measured on a 3-node devnet under load). So batches are admitted beside
-        # the stream, PEER_ADMISSIONS_IN_FLIGHT_MAX at once; only beyond
-        # PEER_ADMISSIONS_QUEUED_MAX waiting does the stream wait, as before.
-        while self._peer_admissions_queued >= PEER_ADMISSIONS_QUEUED_MAX:
-            self._peer_admission_done.clear()
-            await self._peer_admission_done.wait()
-        self._peer_admissions_queued += 1
-        task = asyncio.create_task(self._admit_from_peer(transactions))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _admit_from_peer(self, transactions: list[types_pb2.Transaction]) -> None:
-        try:
-            async with self._peer_admissions:
-                if not self._stopping.is_set():
-                    await asyncio.to_thread(self._admit, transactions, _now_ms())
-        except Exception:
-            if not self._stopping.is_set():
-                log.exception("admitting a peer's transactions failed")
-        finally:
-            self._peer_admissions_queued -= 1
-            self._peer_admission_done.set()
 
     async def _on_peer_status(self, sender: str, height: int, latest_hash: bytes) -> None:
         del sender, latest_hash
@@ -595,11 +517,11 @@ class Node:
         syncer = BlockSyncer(
             self.network,
             chain_id=self.chain_id,
-            hash_function=self.profile.hash,
+            profile=self.profile,
             validator_set=lambda height: self.application.validator_set(height)[1],
             latest=self._latest_block,
             apply_block=self._apply_synced_block,
-            quorum=CertificateQuorum(self.engine_kind.sync_quorum),
+            quorum=self.engine_kind.sync_quorum,
             statistics=self.network.statistics,
         )
         applied = await syncer.sync()
@@ -618,6 +540,8 @@ class Node:
 
     async def _apply_consensus_commit(self, commit: Commit) -> None:
         await self._write_committed_block(commit.block, commit.certificate)
+        if self._raft_certificates is not None:
+            self._raft_certificates.committed(commit.certificate)  # raft certificates
 
     async def _write_committed_block(
         self, block: types_pb2.Block, certificate: types_pb2.CommitCertificate
@@ -638,341 +562,12 @@ class Node:
             committed = await asyncio.to_thread(self._commit, executed, certificate)
             self._after_commit(committed)
 
-    def _on_evidence(self, evidence: consensus_pb2.DuplicateVoteEvidence) -> None:
-        vote = evidence.first
-        log.warning(
-            "validator signed conflicting votes",
-            extra={"validator": vote.validator, "height": vote.height, "round": vote.round},
-        )
-        self.metrics.evidence.inc()
-        identity = (vote.validator, vote.height, vote.round, int(vote.type))
-        if identity in self._evidence_reported or self._stopping.is_set():
-            return
-        if len(self._evidence_reported) >= EVIDENCE_REPORTED_MAX:
-            self._evidence_reported.clear()
-        self._evidence_reported.add(identity)
-        task = asyncio.create_task(self._report_evidence(evidence))
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _report_evidence(self, evidence: consensus_pb2.DuplicateVoteEvidence) -> None:
-        """Puts the evidence on chain: an evidence.submit transaction signed with the node's key,
-        admitted here and gossiped like a client's (any validator that saw both votes does this;
-        the contract records an equivocation once)."""
-        transaction = build_transaction(
-            Identity(self.config.member_id, self.key),
-            self.chain_id,
-            EVIDENCE_CONTRACT,
-            "submit",
-            contracts_pb2.EvidenceSubmitArguments(evidence=evidence),
-        )
-        try:
-            (response,) = await self._submit_many([transaction], False, 0)
-        except CausewayError as error:
-            log.error("evidence not submitted", extra={"error": error.message})
-            return
-        if not response.accepted:
-            log.error(
-                "evidence refused by admission",
-                extra={"reason": response.rejection.reason, "error": response.rejection.message},
-            )
-
-    # ------------------------------------------------------------------ admission
-
-    def _admit(
-        self, items: Sequence[types_pb2.Transaction], now_ms: int
-    ) -> list[DecodedTransaction | RequestError]:
-        """Runs in a worker thread: checks a batch and adds what passes to the mempool."""
-        checked = self.admission.check(items, now_ms)
-        accepted = [c for c in checked if isinstance(c, DecodedTransaction)]
-        committed = self.store.has_transactions([c.id for c in accepted]) if accepted else []
-        already = {c.id for c, done in zip(accepted, committed, strict=True) if done}
-        outcome: list[DecodedTransaction | RequestError] = []
-        now = time.monotonic()
-        with self._mempool_lock:
-            for item in checked:
-                if isinstance(item, RequestError):
-                    outcome.append(item)
-                    continue
-                # Checked again under the lock: the transaction may have been taken into a
-                # block or committed while the signatures were being verified.
-                if item.id in already or item.id in self._in_flight:
-                    outcome.append(DuplicateError("transaction was already committed"))
-                    continue
-                try:
-                    self.mempool.add(item, now_ms)
-                except RequestError as error:
-                    outcome.append(error)
-                    continue
-                self._admitted_at[item.id] = now
-                outcome.append(item)
-        self.verified.add_many(
-            (item.id, item.transaction.signature)
-            for item in outcome
-            if isinstance(item, DecodedTransaction)
-        )
-        return outcome
-
-    async def _submit_many(
-        self, transactions: Sequence[types_pb2.Transaction], wait: bool, wait_timeout_ms: int
-    ) -> list[api_pb2.SubmitResponse]:
-        if self._stopping.is_set():
-            raise NodeUnavailableError("the node is shutting down")
-        if len(transactions) > self.config.admission_batch_max:
-            raise LimitExceededError(
-                f"batch of {len(transactions)} transactions is above the limit of "
-                f"{self.config.admission_batch_max}"
-            )
-        outcomes = await asyncio.to_thread(self._admit, transactions, _now_ms())
+    def _route_admitted(self, accepted: list[types_pb2.Transaction]) -> None:
+        """What clients sent here and the mempool accepted goes to the validators that need it."""
         self.metrics.mempool_transactions.set(len(self.mempool))
-        if self.network is not None and not self._raft_leading():
+        if accepted and self.network is not None and not self._raft_leading():
             # One hop over a full mesh: what clients sent here goes to every validator once.
-            accepted = [o.transaction for o in outcomes if isinstance(o, DecodedTransaction)]
-            if accepted:
-                self.network.gossip_transactions(accepted, to=self._raft_leader())
-        responses: list[api_pb2.SubmitResponse] = []
-        waits: list[tuple[int, asyncio.Future[tuple[int, types_pb2.TransactionResult]]]] = []
-        for index, outcome in enumerate(outcomes):
-            if isinstance(outcome, RequestError):
-                self.metrics.transactions_rejected.labels(outcome.reason).inc()
-                responses.append(
-                    api_pb2.SubmitResponse(
-                        transaction_id=_transaction_id_or_empty(transactions[index], self),
-                        accepted=False,
-                        rejection=api_pb2.Rejection(reason=outcome.reason, message=outcome.message),
-                    )
-                )
-                continue
-            responses.append(api_pb2.SubmitResponse(transaction_id=outcome.id, accepted=True))
-            if wait:
-                waits.append((index, self._wait_for_commit(outcome.id)))
-        if waits:
-            timeout_s = _bounded_wait_ms(wait_timeout_ms, SUBMIT_WAIT_TIMEOUT_MS_DEFAULT) / 1000
-            try:
-                await asyncio.wait([f for _, f in waits], timeout=timeout_s)
-            finally:
-                # Also when the call is cancelled: no waiter may outlive its request.
-                for index, future in waits:
-                    if future.done() and not future.cancelled() and future.exception() is None:
-                        height, result = future.result()
-                        responses[index].committed = True
-                        responses[index].height = height
-                        responses[index].result.CopyFrom(result)
-                    else:
-                        future.cancel()
-                        self._forget_waiter(responses[index].transaction_id, future)
-        return responses
-
-    def _wait_for_commit(
-        self, transaction_id: bytes
-    ) -> asyncio.Future[tuple[int, types_pb2.TransactionResult]]:
-        future: asyncio.Future[tuple[int, types_pb2.TransactionResult]]
-        future = asyncio.get_running_loop().create_future()
-        self._waiters.setdefault(transaction_id, []).append(future)
-        # It may have committed between admission and now; then answer from storage.
-        location = self.store.find_transaction(transaction_id)
-        if location is not None:
-            height, index = location
-            future.set_result((height, self.store.get_results(height)[index]))
-            self._forget_waiter(transaction_id, future)
-        return future
-
-    def _forget_waiter(
-        self, transaction_id: bytes, future: asyncio.Future[tuple[int, types_pb2.TransactionResult]]
-    ) -> None:
-        futures = self._waiters.get(transaction_id)
-        if futures is None:
-            return
-        with contextlib.suppress(ValueError):
-            futures.remove(future)
-        if not futures:
-            del self._waiters[transaction_id]
-
-    # ------------------------------------------------------------------ ChainService
-
-    async def submit(self, request: api_pb2.SubmitRequest) -> api_pb2.SubmitResponse:
-        (response,) = await self._submit_many(
-            [request.transaction], request.wait_for_commit, request.wait_timeout_ms
-        )
-        return response
-
-    async def submit_batch(
-        self, request: api_pb2.SubmitBatchRequest
-    ) -> api_pb2.SubmitBatchResponse:
-        responses = await self._submit_many(
-            list(request.transactions), request.wait_for_commit, request.wait_timeout_ms
-        )
-        return api_pb2.SubmitBatchResponse(responses=responses)
-
-    async def query(self, request: api_pb2.QueryRequest) -> api_pb2.QueryResponse:
-        decoded = decode_transaction(
-            request.transaction,
-            hash_function=self.profile.hash,
-            bytes_max=self.chain_config.transaction_bytes_max,
-        )
-        if decoded.body.chain_id != self.chain_id:
-            raise WrongChainError(f"transaction is for chain '{decoded.body.chain_id}'")
-        member = self.executor.get_member(self.reader, decoded.body.sender)
-        if member is None:
-            raise UnknownMemberError(f"'{decoded.body.sender}' is not a member of this chain")
-        public_key = load_public_key(member.algorithm, member.public_key)
-        document = sign_bytes(DOMAIN_TRANSACTION, self.chain_id, decoded.transaction.body)
-        if not public_key.verify(document, decoded.transaction.signature):
-            raise SignatureError("the query's signature does not verify")
-        height = self.store.latest_height()
-        result = await asyncio.to_thread(
-            self.executor.query, self.reader, decoded, _now_ms(), height=height + 1
-        )
-        return api_pb2.QueryResponse(height=height, result=result)
-
-    def _resolve_height(self, requested: int) -> int:
-        latest = self.store.latest_height()
-        if requested == 0:
-            if latest == 0:
-                raise NotFoundError("no block has been committed yet")
-            return latest
-        if requested > latest:
-            raise NotFoundError(f"height {requested} is not committed yet (latest is {latest})")
-        return requested
-
-    def _block_event(self, height: int) -> api_pb2.BlockEvent:
-        cached = self._recent_blocks.get(height)
-        if cached is not None:
-            return cached
-        return api_pb2.BlockEvent(
-            block=self.store.get_block(height),
-            certificate=self.store.get_certificate(height),
-            results=self.store.get_results(height),
-        )
-
-    async def get_block(self, request: api_pb2.GetBlockRequest) -> api_pb2.GetBlockResponse:
-        height = self._resolve_height(request.height)
-        event = await asyncio.to_thread(self._block_event, height)
-        return api_pb2.GetBlockResponse(
-            block=event.block, certificate=event.certificate, results=event.results
-        )
-
-    async def get_transaction(
-        self, request: api_pb2.GetTransactionRequest
-    ) -> api_pb2.GetTransactionResponse:
-        if len(request.transaction_id) != 32:
-            raise RequestError("a transaction id is 32 bytes", reason="malformed")
-        location = self.store.find_transaction(request.transaction_id)
-        if location is None and request.wait_timeout_ms > 0:
-            future = self._wait_for_commit(request.transaction_id)
-            timeout_s = _bounded_wait_ms(request.wait_timeout_ms, 0) / 1000
-            try:
-                await asyncio.wait([future], timeout=timeout_s)
-            finally:
-                if future.done() and not future.cancelled():
-                    future.exception()  # read, so that a shutdown error is not reported unread
-                else:
-                    future.cancel()
-                self._forget_waiter(request.transaction_id, future)
-            location = self.store.find_transaction(request.transaction_id)
-        if location is None:
-            raise NotFoundError("no committed transaction has this id")
-        height, index = location
-        return await asyncio.to_thread(self._transaction_response, height, index)
-
-    def _transaction_response(self, height: int, index: int) -> api_pb2.GetTransactionResponse:
-        block = self.store.get_block(height)
-        results = self.store.get_results(height)
-        ids = [
-            decode_transaction(
-                t, hash_function=self.profile.hash, bytes_max=self.chain_config.block_bytes_max
-            ).id
-            for t in block.transactions
-        ]
-        return api_pb2.GetTransactionResponse(
-            transaction=block.transactions[index],
-            result=results[index],
-            height=height,
-            index=index,
-            header=block.header,
-            transaction_proof=merkle_proof(ids, index, self.profile.hash),
-            result_proof=merkle_proof([encode(r) for r in results], index, self.profile.hash),
-        )
-
-    async def get_state(self, request: api_pb2.GetStateRequest) -> api_pb2.GetStateResponse:
-        height = self._resolve_height(request.height)
-        earliest = self._earliest_state_height()
-        if height < earliest:
-            raise HeightUnavailableError(
-                f"state at height {height} is pruned; the earliest kept is {earliest}"
-            )
-
-        def read() -> api_pb2.GetStateResponse:
-            value = self.store.get_state(request.key, height)
-            proof = self.tree.prove(request.key, height)
-            response = api_pb2.GetStateResponse(
-                found=value is not None,
-                value=value or b"",
-                height=height,
-                header=self.store.get_header(height),
-                proof=proof,
-            )
-            return response
-
-        return await asyncio.to_thread(read)
-
-    def _earliest_state_height(self) -> int:
-        latest = self.store.latest_height()
-        history = self.chain_config.state_history_heights
-        # Pruning runs every PRUNE_EVERY_BLOCKS, so more may be kept; promise only the window.
-        return max(1, latest - history + 1)
-
-    async def get_status(self, request: api_pb2.GetStatusRequest) -> api_pb2.GetStatusResponse:
-        latest = self.store.latest_height()
-        return api_pb2.GetStatusResponse(
-            chain_id=self.chain_id,
-            height=latest,
-            latest_block_hash=self.store.get_block_hash(latest) if latest else b"",
-            crypto_profile=self.profile.name,
-            consensus=self.genesis.consensus,
-            node_id=self.config.member_id,
-            mempool_size=len(self.mempool),
-            genesis_hash=self.genesis_hash,
-            earliest_state_height=self._earliest_state_height() if latest else 0,
-            role=self.driver.role if self.driver is not None else self.consensus,
-            peers_connected=len(self.network.connected_peers()) if self.network else 0,
-        )
-
-    async def _wait_for_block_after(self, height: int) -> None:
-        while self.store.latest_height() <= height and not self._stopping.is_set():
-            event = self._block_committed
-            stop = asyncio.ensure_future(self._stopping.wait())
-            block = asyncio.ensure_future(event.wait())
-            await asyncio.wait({stop, block}, return_when=asyncio.FIRST_COMPLETED)
-            stop.cancel()
-            block.cancel()
-        if self._stopping.is_set():
-            raise NodeUnavailableError("the node is shutting down")
-
-    async def stream_blocks(
-        self, request: api_pb2.StreamBlocksRequest
-    ) -> AsyncIterator[api_pb2.BlockEvent]:
-        height = max(1, request.from_height)
-        while True:
-            latest = self.store.latest_height()
-            while height <= latest:
-                yield await asyncio.to_thread(self._block_event, height)
-                height += 1
-            await self._wait_for_block_after(latest)
-
-    async def stream_events(
-        self, request: api_pb2.StreamEventsRequest
-    ) -> AsyncIterator[api_pb2.EventRecord]:
-        position = (max(1, request.from_height), 0, 0)
-        while True:
-            latest = self.store.latest_height()
-            for record in self.store.iterate_events(position, request.contract, request.name):
-                if record.height > latest:
-                    break
-                yield record
-                position = (record.height, record.transaction_index, record.event_index + 1)
-            position = max(position, (latest + 1, 0, 0))
-            await self._wait_for_block_after(latest)
+            self.network.gossip_transactions(accepted, to=self._raft_leader())
 
 
 class _NoPeers:
@@ -998,68 +593,8 @@ class _StoreBlockSource:
         return self._store.get_block(height), self._store.get_certificate(height)
 
 
-def _transaction_id_or_empty(transaction: types_pb2.Transaction, node: Node) -> bytes:
-    return node.profile.hash(transaction.body) if transaction.body else b""
-
-
-def _bounded_wait_ms(requested_ms: int, default_ms: int) -> int:
-    return min(requested_ms or default_ms, WAIT_TIMEOUT_MS_MAX)
-
-
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-class _HttpServer:
-    """uvicorn on our event loop, without its own signal handling (the node owns the signals).
-
-    The listening socket is bound here, at construction, so that a taken or invalid address is
-    a ConfigurationError before the node announces itself, not an exit deep inside uvicorn.
-    """
-
-    def __init__(self, app: object, address: str) -> None:
-        host, _, port_text = address.rpartition(":")
-        host = host.strip("[]")
-        try:
-            port = int(port_text)
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            self._socket = socket.socket(family, socket.SOCK_STREAM)
-        except (ValueError, OSError) as error:
-            raise ConfigurationError(f"invalid HTTP address {address!r}: {error}") from None
-        try:
-            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            self._socket.bind((host, port))
-            self._socket.listen(2048)
-        except OSError as error:
-            self._socket.close()
-            raise ConfigurationError(
-                f"cannot listen on {address} for HTTP: {error.strerror or error}"
-            ) from None
-        config = uvicorn.Config(
-            app,  # type: ignore[arg-type]
-            log_level="warning",
-            lifespan="off",
-            access_log=False,
-        )
-        self._server = uvicorn.Server(config)
-        self._server.capture_signals = contextlib.nullcontext  # type: ignore[assignment]
-
-    @property
-    def should_exit(self) -> bool:
-        return bool(self._server.should_exit)
-
-    @should_exit.setter
-    def should_exit(self, value: bool) -> None:
-        self._server.should_exit = value
-
-    async def serve(self) -> None:
-        try:
-            await self._server.serve(sockets=[self._socket])
-        except SystemExit:
-            # uvicorn exits the process on start-up failures; a node reports and stops instead.
-            raise ConfigurationError("the HTTP server could not start") from None
-        finally:
-            self._socket.close()
 
 
 def run_node(home: Path, *, on_started: Callable[[Node], None] | None = None) -> None:

@@ -12,7 +12,13 @@ from causeway.sdk.client import Client
 from causeway.sdk.identity import Identity
 from causeway.sdk.rpc_errors import error_from_rpc
 from causeway.sdk.transactions import SubmitResult, build_transaction, endorse
-from causeway.sdk.verify import verify_block, verify_state_response, verify_transaction_response
+from causeway.sdk.verify import (
+    verify_block,
+    verify_state_response,
+    verify_states_response,
+    verify_transaction_response,
+    verify_validator_set_response,
+)
 
 __all__ = [
     "AsyncClient",
@@ -28,5 +34,7 @@ __all__ = [
     "error_from_rpc",
     "verify_block",
     "verify_state_response",
+    "verify_states_response",
     "verify_transaction_response",
+    "verify_validator_set_response",
 ]

@@ -12,7 +12,7 @@ import grpc
 from google.protobuf.message import Message
 
 from causeway.api.v1 import api_pb2, api_pb2_grpc
-from causeway.crypto import get_profile
+from causeway.crypto import CryptoProfile, get_profile
 from causeway.errors import CausewayError, ConfigurationError, NodeUnavailableError
 from causeway.sdk.checkpoint import Checkpoint
 from causeway.sdk.client import MESSAGE_BYTES_MAX_DEFAULT, TIMEOUT_S_DEFAULT
@@ -36,8 +36,14 @@ from causeway.sdk.transactions import (
     submit_result,
     wait_timeout_ms,
 )
-from causeway.sdk.verify import verify_block, verify_state_response, verify_transaction_response
-from causeway.types import HashFunction, transaction_id
+from causeway.sdk.verify import (
+    verify_block,
+    verify_state_response,
+    verify_states_response,
+    verify_transaction_response,
+    verify_validator_set_response,
+)
+from causeway.types import HashFunction, encode, transaction_id
 from causeway.types.v1 import types_pb2
 
 RequestT = TypeVar("RequestT", bound=Message)
@@ -142,10 +148,14 @@ class AsyncClient:
             self._chain_id = (await self.status()).chain_id
         return self._chain_id
 
-    async def hash_function(self) -> HashFunction:
+    async def profile(self) -> CryptoProfile:
+        """The chain's crypto profile (asked of the node once, unless the identity names it)."""
         if not self._crypto_profile:
             self._crypto_profile = (await self.status()).crypto_profile
-        return get_profile(self._crypto_profile).hash
+        return get_profile(self._crypto_profile)
+
+    async def hash_function(self) -> HashFunction:
+        return (await self.profile()).hash
 
     async def transaction_id(self, transaction: types_pb2.Transaction) -> bytes:
         return transaction_id(transaction.body, await self.hash_function())
@@ -185,7 +195,7 @@ class AsyncClient:
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> SubmitResult:
         request = api_pb2.SubmitRequest(
-            transaction=transaction,
+            encoded_transaction=encode(transaction),
             wait_for_commit=wait,
             wait_timeout_ms=wait_timeout_ms(timeout_s) if wait else 0,
         )
@@ -200,7 +210,7 @@ class AsyncClient:
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> list[SubmitResult]:
         request = api_pb2.SubmitBatchRequest(
-            transactions=transactions,
+            encoded_transactions=[encode(transaction) for transaction in transactions],
             wait_for_commit=wait,
             wait_timeout_ms=wait_timeout_ms(timeout_s) if wait else 0,
         )
@@ -229,7 +239,7 @@ class AsyncClient:
     ) -> types_pb2.TransactionResult:
         transaction = await self.transaction(contract, method, arguments)
         response = await self._unary(
-            self._stub.Query, api_pb2.QueryRequest(transaction=transaction)
+            self._stub.Query, api_pb2.QueryRequest(encoded_transaction=encode(transaction))
         )
         return response.result
 
@@ -248,7 +258,7 @@ class AsyncClient:
                 response.block,
                 response.certificate,
                 list(response.results),
-                await self.hash_function(),
+                await self.profile(),
             )
         return response
 
@@ -261,7 +271,7 @@ class AsyncClient:
         response = await self._unary(self._stub.GetTransaction, request, self.timeout_s + wait_s)
         if verify:
             verify_transaction_response(
-                response, await self.hash_function(), expected_transaction_id=transaction_id
+                response, await self.profile(), expected_transaction_id=transaction_id
             )
         return response
 
@@ -272,7 +282,29 @@ class AsyncClient:
             self._stub.GetState, api_pb2.GetStateRequest(key=key, height=height)
         )
         if verify:
-            verify_state_response(response, key, await self.hash_function(), height=height)
+            verify_state_response(response, key, await self.profile(), height=height)
+        return response
+
+    async def get_states(
+        self, keys: Sequence[bytes], height: int = 0, *, verify: bool = True
+    ) -> api_pb2.GetStatesResponse:
+        """Many keys at one height (0: the latest; at most ``STATES_PER_REQUEST_MAX``) in one
+        call, each with its proof against the one header answered, checked with ``verify``."""
+        request = api_pb2.GetStatesRequest(keys=list(keys), height=height)
+        response = await self._unary(self._stub.GetStates, request)
+        if verify:
+            verify_states_response(response, keys, await self.profile(), height=height)
+        return response
+
+    async def get_validator_set(
+        self, height: int = 0, *, verify: bool = True
+    ) -> api_pb2.GetValidatorSetResponse:
+        """The validator set that signed the committed block at ``height`` (0: the latest);
+        ``verify`` checks it against the header answered with it (its validator_set_hash)."""
+        request = api_pb2.GetValidatorSetRequest(height=height)
+        response = await self._unary(self._stub.GetValidatorSet, request)
+        if verify:
+            verify_validator_set_response(response, await self.profile(), height=height)
         return response
 
     # ------------------------------------------------------------------ streams
@@ -313,13 +345,13 @@ class AsyncClient:
         from_height: int = 1,
         save_checkpoint: bool = True,
         reconnect_attempts_max: int | None = None,
-    ) -> AsyncGenerator[api_pb2.EventRecord, None]:
+    ) -> AsyncGenerator[types_pb2.EventRecord, None]:
         """Contract events after the checkpoint's position, then new ones; each position is
         saved as its event is delivered (see ``Client.follow_events``). The save runs on the
         event loop, between receiving and yielding, so no cancellation can separate them."""
         cursor = EventCursor(checkpoint.load(), from_height, contract, name)
 
-        def delivered(record: api_pb2.EventRecord) -> None:
+        def delivered(record: types_pb2.EventRecord) -> None:
             if save_checkpoint:
                 checkpoint.save(position_of(record))
 

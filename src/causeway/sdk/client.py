@@ -11,7 +11,7 @@ import grpc
 from google.protobuf.message import Message
 
 from causeway.api.v1 import api_pb2, api_pb2_grpc
-from causeway.crypto import get_profile
+from causeway.crypto import CryptoProfile, get_profile
 from causeway.errors import CausewayError, ConfigurationError, NodeUnavailableError
 from causeway.sdk.checkpoint import Checkpoint
 from causeway.sdk.identity import Identity
@@ -34,8 +34,14 @@ from causeway.sdk.transactions import (
     submit_result,
     wait_timeout_ms,
 )
-from causeway.sdk.verify import verify_block, verify_state_response, verify_transaction_response
-from causeway.types import HashFunction, transaction_id
+from causeway.sdk.verify import (
+    verify_block,
+    verify_state_response,
+    verify_states_response,
+    verify_transaction_response,
+    verify_validator_set_response,
+)
+from causeway.types import HashFunction, encode, transaction_id
 from causeway.types.v1 import types_pb2
 
 TIMEOUT_S_DEFAULT = 30.0
@@ -145,11 +151,15 @@ class Client:
             self._chain_id = self.status().chain_id
         return self._chain_id
 
-    def hash_function(self) -> HashFunction:
-        """The hash of the chain's crypto profile (ids, proofs)."""
+    def profile(self) -> CryptoProfile:
+        """The chain's crypto profile (asked of the node once, unless the identity names it)."""
         if not self._crypto_profile:
             self._crypto_profile = self.status().crypto_profile
-        return get_profile(self._crypto_profile).hash
+        return get_profile(self._crypto_profile)
+
+    def hash_function(self) -> HashFunction:
+        """The hash of the chain's crypto profile (ids, proofs)."""
+        return self.profile().hash
 
     def transaction_id(self, transaction: types_pb2.Transaction) -> bytes:
         return transaction_id(transaction.body, self.hash_function())
@@ -191,7 +201,7 @@ class Client:
         """Submits; with ``wait``, answers once it committed or ``timeout_s`` passed
         (``committed`` says which). Raises the RequestError subclass of a refusal."""
         request = api_pb2.SubmitRequest(
-            transaction=transaction,
+            encoded_transaction=encode(transaction),
             wait_for_commit=wait,
             wait_timeout_ms=wait_timeout_ms(timeout_s) if wait else 0,
         )
@@ -207,7 +217,7 @@ class Client:
     ) -> list[SubmitResult]:
         """Submits several; one result per transaction, refused ones with ``error`` set."""
         request = api_pb2.SubmitBatchRequest(
-            transactions=transactions,
+            encoded_transactions=[encode(transaction) for transaction in transactions],
             wait_for_commit=wait,
             wait_timeout_ms=wait_timeout_ms(timeout_s) if wait else 0,
         )
@@ -237,7 +247,9 @@ class Client:
     ) -> types_pb2.TransactionResult:
         """Runs ``contract.method`` read-only against the latest state; nothing is committed."""
         transaction = self.transaction(contract, method, arguments)
-        response = self._unary(self._stub.Query, api_pb2.QueryRequest(transaction=transaction))
+        response = self._unary(
+            self._stub.Query, api_pb2.QueryRequest(encoded_transaction=encode(transaction))
+        )
         return response.result
 
     # ------------------------------------------------------------------ reads
@@ -254,7 +266,7 @@ class Client:
         response = self._unary(self._stub.GetBlock, api_pb2.GetBlockRequest(height=height))
         if verify:
             verify_block(
-                response.block, response.certificate, list(response.results), self.hash_function()
+                response.block, response.certificate, list(response.results), self.profile()
             )
         return response
 
@@ -269,7 +281,7 @@ class Client:
         response = self._unary(self._stub.GetTransaction, request, self.timeout_s + wait_s)
         if verify:
             verify_transaction_response(
-                response, self.hash_function(), expected_transaction_id=transaction_id
+                response, self.profile(), expected_transaction_id=transaction_id
             )
         return response
 
@@ -280,7 +292,29 @@ class Client:
         header's state root, checked with ``verify`` (ProofError when it does not hold)."""
         response = self._unary(self._stub.GetState, api_pb2.GetStateRequest(key=key, height=height))
         if verify:
-            verify_state_response(response, key, self.hash_function(), height=height)
+            verify_state_response(response, key, self.profile(), height=height)
+        return response
+
+    def get_states(
+        self, keys: Sequence[bytes], height: int = 0, *, verify: bool = True
+    ) -> api_pb2.GetStatesResponse:
+        """Many keys at one height (0: the latest; at most ``STATES_PER_REQUEST_MAX``) in one
+        call, each with its proof against the one header answered, checked with ``verify``."""
+        request = api_pb2.GetStatesRequest(keys=list(keys), height=height)
+        response = self._unary(self._stub.GetStates, request)
+        if verify:
+            verify_states_response(response, keys, self.profile(), height=height)
+        return response
+
+    def get_validator_set(
+        self, height: int = 0, *, verify: bool = True
+    ) -> api_pb2.GetValidatorSetResponse:
+        """The validator set that signed the committed block at ``height`` (0: the latest);
+        ``verify`` checks it against the header answered with it (its validator_set_hash)."""
+        request = api_pb2.GetValidatorSetRequest(height=height)
+        response = self._unary(self._stub.GetValidatorSet, request)
+        if verify:
+            verify_validator_set_response(response, self.profile(), height=height)
         return response
 
     # ------------------------------------------------------------------ streams
@@ -323,7 +357,7 @@ class Client:
         from_height: int = 1,
         save_checkpoint: bool = True,
         reconnect_attempts_max: int | None = None,
-    ) -> Generator[api_pb2.EventRecord, None, None]:
+    ) -> Generator[types_pb2.EventRecord, None, None]:
         """Contract events after the position in ``checkpoint`` (from ``from_height`` when it is
         empty), then new ones, forever; empty ``contract``/``name`` match all.
 
@@ -334,7 +368,7 @@ class Client:
         """
         cursor = EventCursor(checkpoint.load(), from_height, contract, name)
 
-        def delivered(record: api_pb2.EventRecord) -> None:
+        def delivered(record: types_pb2.EventRecord) -> None:
             if save_checkpoint:
                 checkpoint.save(position_of(record))
 

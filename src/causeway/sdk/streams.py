@@ -10,6 +10,7 @@ from causeway.api.v1 import api_pb2
 from causeway.errors import CausewayError, ConfigurationError, NodeUnavailableError
 from causeway.sdk.checkpoint import START, EventPosition
 from causeway.sdk.transactions import BAD_RESPONSE_REASON
+from causeway.types.v1 import types_pb2
 
 RECONNECT_DELAY_S_DEFAULT = 0.1
 RECONNECT_DELAY_MAX_S_DEFAULT = 5.0
@@ -73,14 +74,14 @@ class EventCursor:
             name=self.name,
         )
 
-    def is_new(self, record: api_pb2.EventRecord) -> bool:
+    def is_new(self, record: types_pb2.EventRecord) -> bool:
         return position_of(record) > self.after
 
-    def advance(self, record: api_pb2.EventRecord) -> None:
+    def advance(self, record: types_pb2.EventRecord) -> None:
         self.after = position_of(record)
 
 
-def position_of(record: api_pb2.EventRecord) -> EventPosition:
+def position_of(record: types_pb2.EventRecord) -> EventPosition:
     return EventPosition(record.height, record.transaction_index, record.event_index)
 
 

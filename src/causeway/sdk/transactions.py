@@ -1,101 +1,37 @@
-"""Building and signing transactions, and reading submit answers: shared by both clients."""
+"""Building and signing transactions (from causeway.types), and reading submit answers: shared by
+both clients."""
 
 from __future__ import annotations
 
-import secrets
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
-
-from google.protobuf.message import Message
 
 from causeway.api import error_for_reason
 from causeway.api.v1 import api_pb2
 from causeway.errors import CausewayError, ConfigurationError, RequestError
-from causeway.sdk.identity import Identity
-from causeway.types import (
-    DOMAIN_ENDORSEMENT,
-    DOMAIN_TRANSACTION,
-    TRANSACTION_VERSION,
-    encode,
-    sign_bytes,
-)
+from causeway.types import EXPIRY_S_DEFAULT, build_transaction, endorse
 from causeway.types.v1 import types_pb2
 
-NONCE_BYTES = 16
+# Re-exported: the SDK's clients build transactions with causeway.types' functions.
+__all__ = [
+    "BAD_RESPONSE_REASON",
+    "EXPIRY_S_DEFAULT",
+    "SubmitResult",
+    "batch_results",
+    "build_transaction",
+    "endorse",
+    "now_ms",
+    "rejection_error",
+    "submit_result",
+    "wait_timeout_ms",
+]
+
 # The reason of errors about answers that break the API's own contract.
 BAD_RESPONSE_REASON = "bad_response"
-EXPIRY_S_DEFAULT = 60.0
 
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def encode_arguments(arguments: Message | bytes) -> bytes:
-    """A contract's argument message in its canonical encoding; bytes pass through unchanged."""
-    if isinstance(arguments, bytes | bytearray | memoryview):
-        return bytes(arguments)
-    return encode(arguments)
-
-
-def build_transaction(
-    identity: Identity,
-    chain_id: str,
-    contract: str,
-    method: str,
-    arguments: Message | bytes,
-    *,
-    expiry_s: float = EXPIRY_S_DEFAULT,
-    endorsers: Sequence[Identity] = (),
-    timestamp_ms: int | None = None,
-) -> types_pb2.Transaction:
-    """A transaction of ``identity`` calling ``contract.method``, signed, with endorsements.
-
-    The body carries 16 random nonce bytes (two identical calls are two transactions), the
-    current time and an expiry ``expiry_s`` later. The sender signs
-    ``sign_bytes("transaction", chain_id, body)``, each endorser
-    ``sign_bytes("endorsement", chain_id, body)``.
-    """
-    if not chain_id:
-        raise ConfigurationError("a transaction needs the chain id")
-    if not contract or not method:
-        raise ConfigurationError("a transaction needs a contract and a method")
-    if expiry_s <= 0:
-        raise ConfigurationError(f"expiry_s must be positive, not {expiry_s}")
-    issued_ms = now_ms() if timestamp_ms is None else timestamp_ms
-    body = encode(
-        types_pb2.TransactionBody(
-            version=TRANSACTION_VERSION,
-            chain_id=chain_id,
-            nonce=secrets.token_bytes(NONCE_BYTES),
-            timestamp_ms=issued_ms,
-            expiry_ms=issued_ms + round(expiry_s * 1000),
-            contract=contract,
-            method=method,
-            arguments=encode_arguments(arguments),
-            sender=identity.member_id,
-        )
-    )
-    transaction = types_pb2.Transaction(
-        body=body,
-        signature=identity.key.sign(sign_bytes(DOMAIN_TRANSACTION, chain_id, body)),
-    )
-    for endorser in endorsers:
-        endorse(transaction, endorser, chain_id)
-    return transaction
-
-
-def endorse(transaction: types_pb2.Transaction, endorser: Identity, chain_id: str) -> None:
-    """Adds ``endorser``'s endorsement to ``transaction`` (for endorsers who sign elsewhere)."""
-    if any(existing.endorser == endorser.member_id for existing in transaction.endorsements):
-        raise ConfigurationError(f"{endorser.member_id} has already endorsed this transaction")
-    transaction.endorsements.append(
-        types_pb2.Endorsement(
-            endorser=endorser.member_id,
-            signature=endorser.key.sign(sign_bytes(DOMAIN_ENDORSEMENT, chain_id, transaction.body)),
-        )
-    )
 
 
 @dataclass(frozen=True, slots=True)

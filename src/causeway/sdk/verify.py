@@ -1,63 +1,81 @@
-"""Checks of what a node answers against the block header it answers with.
+"""Checks of what a node answers against the block header it answers with (``causeway.light``).
 
-These prove that a transaction, result, block body or state entry belongs to the header; they do
-not prove that the header belongs to the chain. Compare the header's hash with a block hash you
+The proofs show that a transaction, result, block body or state entry belongs to the header;
+they do not show that the header belongs to the chain. Pass ``validators`` (a validator set you
+trust for that height, e.g. from ``Client.get_validator_set`` checked against a header you
+trust) to ``verify_block`` and the certificate's signatures are checked too
+(``causeway.light.verify_header``); otherwise compare the header's hash with a block hash you
 trust (your own node, a light client) when the node itself is not trusted.
+
+Each function takes the chain's ``CryptoProfile`` (or, as before, its hash function alone, which
+is all a proof needs): the profile is the chain's, not the process's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from causeway.api.v1 import api_pb2
+from causeway.crypto import CryptoProfile
 from causeway.errors import ProofError
-from causeway.state import verify_state_proof
-from causeway.types import (
-    HashFunction,
-    block_hash,
-    encode,
-    merkle_root,
-    transaction_id,
-    verify_merkle_proof,
+from causeway.light import (
+    CertificateQuorum,
+    validators_by_member,
+    verify_block_contents,
+    verify_header,
+    verify_result,
+    verify_state,
+    verify_transaction,
+    verify_validator_set,
 )
+from causeway.types import HashFunction, block_hash
 from causeway.types.v1 import types_pb2
+
+ProfileOrHash = CryptoProfile | HashFunction
+
+
+def _profile(profile_or_hash: ProfileOrHash) -> CryptoProfile:
+    if isinstance(profile_or_hash, CryptoProfile):
+        return profile_or_hash
+    # A hash function alone checks every proof; it allows no signature algorithm, so a
+    # certificate cannot be checked with it.
+    return CryptoProfile(
+        name="hash-only", hash=profile_or_hash, algorithms=frozenset(), default_algorithm=""
+    )
 
 
 def verify_transaction_response(
     response: api_pb2.GetTransactionResponse,
-    hash_function: HashFunction,
+    profile: ProfileOrHash,
     *,
     expected_transaction_id: bytes | None = None,
 ) -> None:
     """ProofError unless the transaction and its result are at ``response.index`` of the lists
     whose roots ``response.header`` carries (and, if given, the transaction has the expected id)."""
+    chain_profile = _profile(profile)
     header = response.header
     if header.height != response.height:
         raise ProofError(f"header is of height {header.height}, not {response.height}")
-    identifier = transaction_id(response.transaction.body, hash_function)
+    identifier = verify_transaction(
+        header,
+        response.transaction,
+        response.transaction_proof,
+        chain_profile,
+        index=response.index,
+    )
     if expected_transaction_id is not None and identifier != expected_transaction_id:
         raise ProofError("the node answered with a different transaction")
     if response.result.transaction_id and response.result.transaction_id != identifier:
         raise ProofError("the result is of a different transaction")
-    for name, proof in (
-        ("transaction", response.transaction_proof),
-        ("result", response.result_proof),
-    ):
-        if proof.index != response.index or proof.total != header.transaction_count:
-            raise ProofError(
-                f"the {name} proof is for position {proof.index} of {proof.total}, not "
-                f"{response.index} of {header.transaction_count}"
-            )
-    verify_merkle_proof(
-        header.transactions_root, identifier, response.transaction_proof, hash_function
-    )
-    verify_merkle_proof(
-        header.results_root, encode(response.result), response.result_proof, hash_function
+    verify_result(
+        header, response.result, response.result_proof, chain_profile, index=response.index
     )
 
 
 def verify_state_response(
     response: api_pb2.GetStateResponse,
     key: bytes,
-    hash_function: HashFunction,
+    profile: ProfileOrHash,
     *,
     height: int = 0,
 ) -> None:
@@ -71,31 +89,83 @@ def verify_state_response(
     if not response.found and response.value:
         raise ProofError("an absent key was answered with a value")
     value = response.value if response.found else None
-    verify_state_proof(header.state_root, key, value, response.proof, hash_function)
+    verify_state(header, key, value, response.proof, _profile(profile))
+
+
+def verify_states_response(
+    response: api_pb2.GetStatesResponse,
+    keys: Sequence[bytes],
+    profile: ProfileOrHash,
+    *,
+    height: int = 0,
+) -> None:
+    """ProofError unless the answer holds, for each key asked and in the order asked, a value
+    (or absence) proven against the state root of ``response.header``."""
+    chain_profile = _profile(profile)
+    header = response.header
+    if header.height != response.height:
+        raise ProofError(f"header is of height {header.height}, not {response.height}")
+    if height and response.height != height:
+        raise ProofError(f"asked for height {height}, answered for {response.height}")
+    if len(response.entries) != len(keys):
+        raise ProofError(f"asked for {len(keys)} keys, answered {len(response.entries)}")
+    for index, (key, entry) in enumerate(zip(keys, response.entries, strict=True)):
+        if entry.key != key:
+            raise ProofError(f"entry {index} answers for another key than the one asked")
+        if not entry.found and entry.value:
+            raise ProofError(f"entry {index}: an absent key was answered with a value")
+        value = entry.value if entry.found else None
+        verify_state(header, key, value, entry.proof, chain_profile)
+
+
+def verify_validator_set_response(
+    response: api_pb2.GetValidatorSetResponse, profile: CryptoProfile, *, height: int = 0
+) -> None:
+    """ProofError unless the set is the one ``response.header`` names (validator_set_hash) and
+    its keys are of the chain's profile. It proves the set only as far as you trust the header:
+    check that with a certificate (``verify_block`` with a set you already trust)."""
+    header = response.header
+    if header.height != response.height:
+        raise ProofError(f"header is of height {header.height}, not {response.height}")
+    if height and response.height != height:
+        raise ProofError(f"asked for height {height}, answered for {response.height}")
+    if not 1 <= response.from_height <= response.height:
+        raise ProofError(
+            f"a set first signing at height {response.from_height} cannot sign height "
+            f"{response.height}"
+        )
+    verify_validator_set(header, response.validator_set, profile)
+    validators_by_member(response.validator_set, profile)
 
 
 def verify_block(
     block: types_pb2.Block,
     certificate: types_pb2.CommitCertificate,
-    results: list[types_pb2.TransactionResult] | tuple[types_pb2.TransactionResult, ...],
-    hash_function: HashFunction,
+    results: Sequence[types_pb2.TransactionResult],
+    profile: ProfileOrHash,
+    *,
+    validators: types_pb2.ValidatorSet | None = None,
+    chain_id: str | None = None,
+    quorum: CertificateQuorum = CertificateQuorum.MORE_THAN_TWO_THIRDS,
 ) -> None:
     """ProofError unless the transactions and results are those the header's roots commit to and
-    the certificate is for this block (its signatures are not checked here)."""
+    the certificate is for this block. With ``validators`` (the set you trust for the block's
+    height) the certificate must also hold ``quorum`` of it (SignatureError otherwise), and
+    the header must be of ``chain_id`` (when given; WrongChainError otherwise); without
+    ``validators``, the signatures are not checked."""
+    chain_profile = _profile(profile)
     header = block.header
-    if len(block.transactions) != header.transaction_count or len(results) != len(
-        block.transactions
-    ):
-        raise ProofError(
-            f"block {header.height} has {len(block.transactions)} transactions and "
-            f"{len(results)} results; its header says {header.transaction_count}"
+    verify_block_contents(block, results, chain_profile)
+    if validators is not None:
+        verify_header(
+            header,
+            certificate,
+            chain_id=header.chain_id if chain_id is None else chain_id,
+            validators=validators,
+            profile=chain_profile,
+            quorum=quorum,
         )
-    identifiers = [transaction_id(item.body, hash_function) for item in block.transactions]
-    if merkle_root(identifiers, hash_function) != header.transactions_root:
-        raise ProofError(f"block {header.height}'s transactions do not match its header")
-    if merkle_root([encode(result) for result in results], hash_function) != header.results_root:
-        raise ProofError(f"block {header.height}'s results do not match its header")
-    if certificate.height != header.height or certificate.block_hash != block_hash(
-        header, hash_function
+    elif certificate.height != header.height or certificate.block_hash != block_hash(
+        header, chain_profile.hash
     ):
         raise ProofError(f"the certificate is not for block {header.height}")

@@ -787,7 +787,9 @@ class Simulation:
             self._core_call(instance, "block_built", lambda: core.block_built(block, self.now_ms))
         else:
             assert isinstance(job, ValidateBlock)
-            valid = instance.app.validate_block(job.block)
+            app = instance.app
+            validate = app.validate_committed_block if job.committed else app.validate_block
+            valid = validate(job.block)
             self.statistics.blocks_validated += 1
             self._core_call(
                 instance,

@@ -11,6 +11,13 @@ Value format, for every value in every sub-database::
     | 1 byte (= 1)   | zlib.crc32                | record-specific |
     +----------------+---------------------------+-----------------+
 
+The frame is the one checksum of a value: a payload carries none of its own. Named values in the
+meta sub-database (``named/`` + name, written with ``Store.put_meta``/``put_meta_records``) hold
+the records of other parts of the node; the consensus cores' records there are canonical
+protobuf messages of proto/causeway/consensus/v1 (``tbft/state`` TbftStateRecord, ``tbft/lock``
+TbftLockRecord, ``raft/meta`` RaftMetaRecord, ``raft/log/<index>`` RaftEntry), so a flipped bit in
+one is caught by this frame and a malformed one by its decoder.
+
 Integers in keys are big-endian and unsigned so that byte order is numeric order.
 """
 
@@ -62,6 +69,10 @@ DB_STATE_HISTORY: Final = _name("state_history")
 DB_STATE_WRITES: Final = _name("state_writes")
 DB_STATE_NODES: Final = _name("state_nodes")
 DB_STALE_NODES: Final = _name("stale_nodes")
+# from height -> encoded ValidatorSet in effect from that height on, written with the block at
+# which a set first signs: every committed height's set stays answerable (GetValidatorSet),
+# unlike the validator schedule in state, which prunes old sets.
+DB_VALIDATOR_SETS: Final = _name("validator_sets")
 
 ALL_DATABASES: Final = (
     DB_META,
@@ -77,6 +88,7 @@ ALL_DATABASES: Final = (
     DB_STATE_WRITES,
     DB_STATE_NODES,
     DB_STALE_NODES,
+    DB_VALIDATOR_SETS,
 )
 
 # Keys of the meta sub-database. Store-owned keys and put_meta names live in separate prefixes so
@@ -138,7 +150,10 @@ def describe_key(database: bytes, key: bytes) -> str:
     """A human name for a record, used in every corruption report."""
     name = database.decode(errors="replace")
     try:
-        if database in (DB_HEADERS, DB_BLOCK_HASHES, DB_CERTIFICATES) and len(key) == 8:
+        if (
+            database in (DB_HEADERS, DB_BLOCK_HASHES, DB_CERTIFICATES, DB_VALIDATOR_SETS)
+            and len(key) == 8
+        ):
             return f"{name}[height={decode_height(key)}]"
         if database == DB_BLOCK_ENTRIES and len(key) == POSITION_BYTES:
             height, index = decode_position(key)

@@ -25,7 +25,6 @@ import lmdb
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from google.protobuf.message import Message
 
-from causeway.api.v1.api_pb2 import EventRecord
 from causeway.errors import (
     ConfigurationError,
     HeightUnavailableError,
@@ -50,6 +49,7 @@ from causeway.storage.schema import (
     DB_STATE_NODES,
     DB_STATE_WRITES,
     DB_TRANSACTION_INDEX,
+    DB_VALIDATOR_SETS,
     decode_record,
     encode_height,
     encode_record,
@@ -60,8 +60,10 @@ from causeway.types.v1.types_pb2 import (
     Block,
     BlockHeader,
     CommitCertificate,
+    EventRecord,
     Transaction,
     TransactionResult,
+    ValidatorSet,
 )
 
 MessageT = TypeVar("MessageT", bound=Message)
@@ -83,6 +85,11 @@ RECORDS_PER_VERIFY_READ = 20_000
 PRUNE_RECORDS_PER_WRITE = 100_000
 # How many corrupt records verify_integrity names in its error.
 CORRUPT_RECORDS_REPORTED = 20
+# How many problems scan_integrity names in its report (it counts them all).
+INTEGRITY_PROBLEMS_KEPT_MAX = 1000
+
+# LMDB's data file inside a store's folder (the other is lock.mdb).
+DATA_FILE_NAME = "data.mdb"
 
 _BLOCK_HEADER_TAG = b"\x0a"  # Block.header: field 1, length-delimited
 _BLOCK_TRANSACTION_TAG = b"\x12"  # Block.transactions: field 2, length-delimited
@@ -99,6 +106,17 @@ class BlockRecord:
     transaction_ids: list[bytes]
     state_changes: Mapping[bytes, bytes | None]
     tree_update: TreeUpdate
+    # The validator set that signs this block (its header's validator_set_hash); written to the
+    # validator-set index when it differs from the set before. None writes nothing.
+    validator_set: ValidatorSet | None = None
+    # The transactions' canonical encodings as the node holds them (kept from admission), written
+    # as they are; empty: encoded here from the block.
+    encoded_transactions: Sequence[bytes] = ()
+
+
+def _lmdb_reason(error: lmdb.Error) -> str:
+    """LMDB's own words, without the name of the C function that failed."""
+    return str(error).partition(": ")[2] or str(error)
 
 
 def _parse(message_type: type[MessageT], database: bytes, key: bytes, payload: bytes) -> MessageT:
@@ -126,17 +144,43 @@ def _check_key_lengths(kind: str, keys: Iterable[bytes], bytes_max: int) -> None
 class Store:
     """The node's persistent store; also the state tree's NodeReader."""
 
-    def __init__(self, path: Path, *, map_size_bytes: int = DEFAULT_MAP_SIZE_BYTES) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        map_size_bytes: int = DEFAULT_MAP_SIZE_BYTES,
+        create: bool = True,
+        read_only: bool = False,
+    ) -> None:
+        """Opens (create=True: creates if missing) the store in the folder `path`.
+
+        create=False opens only a store that exists and holds every sub-database and its schema
+        version, and writes nothing while opening: a store that lost its databases (a damaged
+        LMDB meta page makes it look empty) raises StorageCorruptionError instead of being
+        silently made new. read_only=True (implies create=False) opens LMDB read-only, for
+        scans beside a running node.
+        """
         self._path = Path(path)
         self._close_lock = threading.Lock()
+        create = create and not read_only
+        data_file = self._path / DATA_FILE_NAME
+        if not create:
+            if not data_file.is_file():
+                raise StorageCorruptionError(f"the store {data_file} does not exist")
+            if data_file.stat().st_size == 0:
+                # LMDB would take an empty data file for a new one and write meta pages into it.
+                raise StorageCorruptionError(f"the store {data_file} is empty (0 bytes)")
         try:
-            self._path.mkdir(parents=True, exist_ok=True)
+            if create:
+                self._path.mkdir(parents=True, exist_ok=True)
             self._env: lmdb.Environment | None = lmdb.open(
                 str(self._path),
                 map_size=map_size_bytes,
                 max_dbs=len(ALL_DATABASES),
                 max_readers=1024,
                 subdir=True,
+                create=create,
+                readonly=read_only,
                 lock=True,
                 # sync + metasync: a commit returns only after data and meta pages are on disk.
                 sync=True,
@@ -146,14 +190,27 @@ class Store:
                 writemap=False,
                 readahead=False,
             )
+        except lmdb.InvalidError as error:
+            if create:
+                raise ConfigurationError(
+                    f"cannot open the store at {self._path}: {error}"
+                ) from None
+            # Both meta pages are damaged (their magic or version): not a store that is new.
+            raise StorageCorruptionError(
+                f"the store {data_file} is not an LMDB data file (LMDB: {_lmdb_reason(error)})"
+            ) from None
         except (OSError, lmdb.Error) as error:
             raise ConfigurationError(f"cannot open the store at {self._path}: {error}") from None
         try:
             # Reader slots of processes that died (a crash, a SIGKILL) are freed here.
             self._env.reader_check()
             self._check_schema_names()
-            self._open_databases()
-            self._check_schema_version()
+            if create:
+                self._open_databases()
+                self._check_schema_version()
+            else:
+                self._open_existing_databases()
+                self._check_existing_schema_version()
         except BaseException:
             self._env.close()
             self._env = None
@@ -184,8 +241,16 @@ class Store:
 
     def _check_schema_names(self) -> None:
         env = self._require_env()
-        with env.begin() as txn:
-            names = [bytes(key) for key in txn.cursor().iternext(keys=True, values=False)]
+        try:
+            with env.begin() as txn:
+                names = [bytes(key) for key in txn.cursor().iternext(keys=True, values=False)]
+        except lmdb.Error as error:
+            # The main database (LMDB's list of sub-databases) is unreadable: its root pointer
+            # in the meta page, or a page it points to, is damaged.
+            raise StorageCorruptionError(
+                f"the store {self._path / DATA_FILE_NAME} cannot list its databases "
+                f"(LMDB: {_lmdb_reason(error)})"
+            ) from None
         ours = f"causeway/v{schema.SCHEMA_VERSION}/".encode()
         foreign = sorted(
             {
@@ -206,6 +271,35 @@ class Store:
         env = self._require_env()
         with env.begin(write=True) as txn:
             handles = {name: env.open_db(name, txn=txn, create=True) for name in ALL_DATABASES}
+        self._keep_handles(handles)
+
+    def _open_existing_databases(self) -> None:
+        """Opens every sub-database, creating none of them. Each is opened in its own
+        transaction (py-lmdb keeps a handle opened without one; a read-only environment uses a
+        read transaction), which writes nothing when no database is created."""
+        env = self._require_env()
+        handles: dict[bytes, Any] = {}
+        missing: list[bytes] = []
+        try:
+            for name in ALL_DATABASES:
+                try:
+                    handles[name] = env.open_db(name, create=False)
+                except lmdb.NotFoundError:
+                    missing.append(name)
+        except lmdb.Error as error:
+            raise StorageCorruptionError(
+                f"the store {self._path / DATA_FILE_NAME} cannot open its databases "
+                f"(LMDB: {_lmdb_reason(error)})"
+            ) from None
+        if missing:
+            raise StorageCorruptionError(
+                f"the store {self._path / DATA_FILE_NAME} has lost its databases: "
+                f"{len(missing)} of {len(ALL_DATABASES)} are missing, "
+                f"{missing[0].decode(errors='replace')} first"
+            )
+        self._keep_handles(handles)
+
+    def _keep_handles(self, handles: dict[bytes, Any]) -> None:
         self._meta = handles[DB_META]
         self._headers = handles[DB_HEADERS]
         self._block_hashes = handles[DB_BLOCK_HASHES]
@@ -219,6 +313,7 @@ class Store:
         self._state_writes = handles[DB_STATE_WRITES]
         self._state_nodes = handles[DB_STATE_NODES]
         self._stale_nodes = handles[DB_STALE_NODES]
+        self._validator_sets = handles[DB_VALIDATOR_SETS]
         self._handles = handles
 
     def _check_schema_version(self) -> None:
@@ -232,6 +327,19 @@ class Store:
                     f"the store at {self._path} has schema version "
                     f"{schema.decode_height(stored)}; this build reads {schema.SCHEMA_VERSION}"
                 )
+
+    def _check_existing_schema_version(self) -> None:
+        with self._read() as txn:
+            stored = self._get_payload(txn, self._meta, DB_META, schema.META_SCHEMA_VERSION)
+        if stored is None:
+            raise StorageCorruptionError(
+                f"the store {self._path / DATA_FILE_NAME} has no schema version record"
+            )
+        if stored != encode_height(schema.SCHEMA_VERSION):
+            raise ConfigurationError(
+                f"the store at {self._path} has schema version "
+                f"{schema.decode_height(stored)}; this build reads {schema.SCHEMA_VERSION}"
+            )
 
     # -- transactions ---------------------------------------------------------------------------
 
@@ -370,7 +478,8 @@ class Store:
         height_record = encode_record(height_key)
         entry_items = schema.encode_block_entry_records(
             height,
-            [encode(transaction) for transaction in record.block.transactions],
+            list(record.encoded_transactions)
+            or [encode(transaction) for transaction in record.block.transactions],
             [encode(result) for result in results],
         )
         index_items = schema.encode_transaction_index_records(
@@ -383,6 +492,7 @@ class Store:
         node_items = encode_records(record.tree_update.new_nodes.items())
         stale_keys = record.tree_update.stale_node_keys
         stale_list = encode_record(schema.encode_key_list(stale_keys))
+        validator_set = None if record.validator_set is None else encode(record.validator_set)
 
         with self._write() as txn:
             if not self._has_genesis(txn):
@@ -444,7 +554,24 @@ class Store:
                     "stale node list",
                     append=True,
                 )
+            if validator_set is not None:
+                self._index_validator_set(txn, height_key, validator_set)
             txn.put(schema.META_LATEST_HEIGHT, height_record, db=self._meta)
+
+    def _index_validator_set(self, txn: _Txn, height_key: bytes, validator_set: bytes) -> None:
+        cursor = txn.cursor(self._validator_sets)
+        if (
+            cursor.last()
+            and decode_record(DB_VALIDATOR_SETS, cursor.key(), cursor.value()) == validator_set
+        ):
+            return  # the set that signed the block before signs this one too
+        self._put_new(
+            txn,
+            self._validator_sets,
+            [(height_key, encode_record(validator_set))],
+            "validator set",
+            append=True,
+        )
 
     @staticmethod
     def _put_new(
@@ -485,6 +612,11 @@ class Store:
                 f"block {height}: {count} transactions, {len(record.results)} results, "
                 f"{len(record.transaction_ids)} transaction ids, header count "
                 f"{header.transaction_count}"
+            )
+        if record.encoded_transactions and len(record.encoded_transactions) != count:
+            raise InvariantError(
+                f"block {height}: {count} transactions, "
+                f"{len(record.encoded_transactions)} encoded transactions"
             )
         result_ids = [result.transaction_id for result in record.results]
         if result_ids != list(record.transaction_ids):
@@ -590,6 +722,39 @@ class Store:
             key = self._require_height(txn, height)
             payload = self._get_required(txn, self._certificates, DB_CERTIFICATES, key)
         return _parse(CommitCertificate, DB_CERTIFICATES, key, payload)
+
+    def replace_certificate(self, certificate: CommitCertificate) -> None:
+        """Stores ``certificate`` in place of the committed block's at its height: the same
+        height and block hash, other signatures (raft completes its certificates after
+        commit). NotFoundError for a height not committed, InvariantError for a certificate of
+        another block; synced before returning."""
+        height = certificate.height
+        encoded = encode_record(encode(certificate))
+        with self._write() as txn:
+            key = self._require_height(txn, height)
+            block_hash = self._get_required(txn, self._block_hashes, DB_BLOCK_HASHES, key)
+            if certificate.block_hash != block_hash:
+                raise InvariantError(
+                    f"the certificate of height {height} is for block "
+                    f"{certificate.block_hash.hex()}, not the stored {block_hash.hex()}"
+                )
+            txn.put(key, encoded, db=self._certificates)
+
+    def get_validator_set(self, height: int) -> tuple[int, ValidatorSet] | None:
+        """(from height, set) of the validator set that signed the committed block at
+        ``height``; None when the index starts above it (a store written before the index
+        existed). NotFoundError for a height that is not committed."""
+        with self._read() as txn:
+            self._require_height(txn, height)
+            cursor = txn.cursor(self._validator_sets)
+            # The entry with the greatest from height <= height.
+            above = cursor.set_range(encode_height(height + 1))
+            found = cursor.prev() if above else cursor.last()
+            if not found:
+                return None
+            key, value = cursor.key(), cursor.value()
+        payload = decode_record(DB_VALIDATOR_SETS, key, value)
+        return schema.decode_height(key), _parse(ValidatorSet, DB_VALIDATOR_SETS, key, payload)
 
     def _scan_block_entries(
         self, txn: _Txn, height: int, expected: int
@@ -1026,10 +1191,24 @@ class Store:
         Reads in bounded read transactions, so it can run while the node commits blocks: it
         checks completeness up to the latest height when it started.
         """
+        report = self.scan_integrity()
+        problems = report.problems
+        if report.problem_count:
+            shown = "; ".join(problems[:CORRUPT_RECORDS_REPORTED])
+            more = report.problem_count - CORRUPT_RECORDS_REPORTED
+            suffix = f"; and {more} more" if more > 0 else ""
+            raise StorageCorruptionError(
+                f"{report.problem_count} problem(s) in the store at {self._path}: {shown}{suffix}"
+            )
+        return report.records_checked
+
+    def scan_integrity(self) -> IntegrityReport:
+        """What verify_integrity checks, as a report instead of an error: how many records were
+        checked and every problem found (the first INTEGRITY_PROBLEMS_KEPT_MAX named)."""
         with self._read() as txn:
             latest = self._latest_height(txn)
             has_genesis = self._has_genesis(txn)
-        problems: list[str] = []
+        problems = _BoundedProblems()
         if latest and not has_genesis:
             problems.append(str(schema.corrupt(DB_META, schema.META_GENESIS, "missing")))
         blocks = _BlockCompleteness(latest, problems)
@@ -1037,17 +1216,27 @@ class Store:
         for database in ALL_DATABASES:
             checked += self._verify_database(database, problems, blocks)
         blocks.finish()
-        if problems:
-            shown = "; ".join(problems[:CORRUPT_RECORDS_REPORTED])
-            more = len(problems) - CORRUPT_RECORDS_REPORTED
-            suffix = f"; and {more} more" if more > 0 else ""
-            raise StorageCorruptionError(
-                f"{len(problems)} problem(s) in the store at {self._path}: {shown}{suffix}"
-            )
-        return checked
+        return IntegrityReport(
+            latest_height=latest,
+            records_checked=checked,
+            problems=problems.kept,
+            problem_count=problems.total,
+        )
+
+    def highest_stored_heights(self) -> dict[str, int]:
+        """The greatest height that each per-height sub-database holds (0: none), by name; the
+        start-up check compares them with the latest height."""
+        heights: dict[str, int] = {}
+        with self._read() as txn:
+            for database in (DB_HEADERS, DB_BLOCK_HASHES, DB_CERTIFICATES, DB_BLOCK_ENTRIES):
+                cursor = txn.cursor(self._handles[database])
+                key = cursor.key() if cursor.last() else b""
+                height = schema.decode_height(key[: schema.HEIGHT_BYTES]) if key else 0
+                heights[database.decode()] = height
+        return heights
 
     def _verify_database(
-        self, database: bytes, problems: list[str], blocks: _BlockCompleteness
+        self, database: bytes, problems: _BoundedProblems, blocks: _BlockCompleteness
     ) -> int:
         db = self._handles[database]
         check = _RECORD_CHECKS.get(database)
@@ -1079,6 +1268,31 @@ class Store:
             checked += count
             if count < RECORDS_PER_VERIFY_READ:
                 return checked
+
+
+@dataclass(frozen=True)
+class IntegrityReport:
+    """The outcome of Store.scan_integrity."""
+
+    latest_height: int
+    records_checked: int
+    # Human names of the problems found, the first INTEGRITY_PROBLEMS_KEPT_MAX of them.
+    problems: list[str]
+    problem_count: int
+
+
+class _BoundedProblems:
+    """Keeps the first INTEGRITY_PROBLEMS_KEPT_MAX problems and counts them all, so that
+    scanning a badly damaged store cannot use memory without bound."""
+
+    def __init__(self) -> None:
+        self.kept: list[str] = []
+        self.total = 0
+
+    def append(self, problem: str) -> None:
+        self.total += 1
+        if len(self.kept) < INTEGRITY_PROBLEMS_KEPT_MAX:
+            self.kept.append(problem)
 
 
 class LatestStateView:
@@ -1120,7 +1334,7 @@ class _BlockCompleteness:
     that heights 1..latest are all there and that each block has all its transactions, keeping
     one 4-byte counter per height."""
 
-    def __init__(self, latest: int, problems: list[str]) -> None:
+    def __init__(self, latest: int, problems: _BoundedProblems) -> None:
         self._latest = latest
         self._problems = problems
         self._next_height: dict[bytes, int] = {}
@@ -1253,4 +1467,5 @@ _RECORD_CHECKS: dict[bytes, Callable[[bytes, bytes, bytes], None]] = {
     DB_STATE_WRITES: _check_key_list,
     DB_STALE_NODES: _check_key_list,
     DB_TRANSACTION_INDEX: _check_position,
+    DB_VALIDATOR_SETS: _check_message(ValidatorSet),
 }

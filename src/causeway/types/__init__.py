@@ -1,5 +1,13 @@
-"""Python views of the wire formats: canonical encoding, sign bytes, ids and Merkle lists."""
+"""Python views of the wire formats: canonical encoding, sign bytes (transactions, votes,
+proposals, commits), building a transaction, ids and Merkle lists."""
 
+from causeway.types.documents import (
+    DOMAIN_PREVOTE,
+    DOMAIN_PROPOSAL,
+    commit_sign_bytes,
+    prevote_sign_bytes,
+    proposal_sign_bytes,
+)
 from causeway.types.encoding import (
     BLOCK_VERSION,
     DOMAIN_COMMIT,
@@ -19,24 +27,45 @@ from causeway.types.encoding import (
     transaction_id,
 )
 from causeway.types.merkle import merkle_proof, merkle_root, verify_merkle_proof
+from causeway.types.transactions import (
+    EXPIRY_S_DEFAULT,
+    NONCE_BYTES,
+    SigningKey,
+    TransactionSigner,
+    build_transaction,
+    encode_arguments,
+    endorse,
+)
 
 __all__ = [
     "BLOCK_VERSION",
     "DOMAIN_COMMIT",
     "DOMAIN_CREDENTIAL",
     "DOMAIN_ENDORSEMENT",
+    "DOMAIN_PREVOTE",
+    "DOMAIN_PROPOSAL",
     "DOMAIN_TRANSACTION",
+    "EXPIRY_S_DEFAULT",
+    "NONCE_BYTES",
     "SIGN_DOCUMENT_VERSION",
     "TRANSACTION_VERSION",
     "DecodedTransaction",
     "HashFunction",
+    "SigningKey",
+    "TransactionSigner",
     "block_hash",
+    "build_transaction",
+    "commit_sign_bytes",
     "decode",
     "decode_transaction",
     "encode",
+    "encode_arguments",
+    "endorse",
     "genesis_hash",
     "merkle_proof",
     "merkle_root",
+    "prevote_sign_bytes",
+    "proposal_sign_bytes",
     "sign_bytes",
     "transaction_id",
     "verify_merkle_proof",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 
 import pytest
@@ -24,6 +23,7 @@ from causeway.consensus.raft import (
     RaftTimeouts,
     log_record_name,
 )
+from causeway.consensus.raft.records import Meta, decode_meta
 from causeway.consensus.v1 import consensus_pb2
 from causeway.errors import ConfigurationError, InvariantError, StorageCorruptionError
 from causeway.types import DOMAIN_COMMIT, encode, sign_bytes
@@ -94,10 +94,8 @@ def append(  # noqa: PLR0917 (the RaftAppendEntries fields in order)
     )
 
 
-def meta_of(records: dict[str, bytes]) -> dict[str, object]:
-    document = json.loads(records[META_RECORD])
-    assert isinstance(document, dict)
-    return document
+def meta_of(records: dict[str, bytes]) -> Meta:
+    return decode_meta(records[META_RECORD])
 
 
 def test_vote_is_persisted_with_its_grant_and_survives_a_restart() -> None:
@@ -109,8 +107,8 @@ def test_vote_is_persisted_with_its_grant_and_survives_a_restart() -> None:
     assert [message.raft_vote_response.granted for _, message in output.send] == [True]
     assert output.send[0][0] == "b"
     apply_records(disk, output.persist)
-    assert meta_of(disk)["term"] == 5
-    assert meta_of(disk)["voted_for"] == "b"
+    assert meta_of(disk).term == 5
+    assert meta_of(disk).voted_for == "b"
 
     restarted = make_core(records=disk)
     assert (restarted.term, restarted.voted_for) == (5, "b")
@@ -152,7 +150,7 @@ def test_election_persists_the_term_before_asking_for_votes() -> None:
     assert (core.role, core.term) == (RaftRole.CANDIDATE, 1)
     disk: dict[str, bytes] = {}
     apply_records(disk, output.persist)
-    assert meta_of(disk) == {"log_end": 0, "term": 1, "version": 1, "voted_for": "a"}
+    assert meta_of(disk) == Meta(term=1, voted_for="a", log_end=0)
     assert sorted(destination or "" for destination, _ in output.send) == ["b", "c"]
     won = core.step(
         "b",
@@ -167,7 +165,7 @@ def test_election_persists_the_term_before_asking_for_votes() -> None:
     # it is sent.
     apply_records(disk, won.persist)
     assert disk[log_record_name(1)] == encode(config_entry(1, 1, VOTERS))
-    assert meta_of(disk)["log_end"] == 1
+    assert meta_of(disk).log_end == 1
     assert {destination for destination, _ in won.send} == {"b", "c"}
 
 
@@ -232,7 +230,7 @@ def test_conflicting_suffix_is_truncated_and_deleted_records_are_empty() -> None
         log_record_name(4),
         META_RECORD,
     ]
-    assert json.loads(output.persist[0][1])["log_end"] == 1
+    assert decode_meta(output.persist[0][1]).log_end == 1
     assert output.persist[2][1] == output.persist[3][1] == b""
     apply_records(disk, output.persist)
     assert set(disk) == {META_RECORD, log_record_name(1), log_record_name(2)}

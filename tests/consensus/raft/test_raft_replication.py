@@ -136,6 +136,7 @@ def test_committed_blocks_are_validated_one_at_a_time_in_height_order() -> None:
     request = consensus_pb2.RaftAppendEntries(term=1, leader="a", entries=entries, leader_commit=3)
     output = core.step("a", consensus_pb2.ConsensusMessage(raft_append_entries=request), 1)
     assert [v.block.header.height for v in output.validate] == [1]
+    assert output.validate[0].committed  # final already: not held to the validator's clock
     heights = []
     validation = output.validate[0]
     for height in (1, 2, 3):

@@ -31,6 +31,7 @@ from causeway.consensus.tbft.records import (
 )
 from causeway.consensus.v1 import consensus_pb2
 from causeway.errors import StorageCorruptionError
+from causeway.types import encode
 
 FOUR = [("v1", 1), ("v2", 1), ("v3", 1), ("v4", 1)]
 B = make_block(1, "B")
@@ -227,19 +228,71 @@ def test_records_round_trip_and_corruption_is_detected() -> None:
     lock = PersistedLock(blocks=(B, C), polka=(prevote("v2", 7, 2, HASH_C).vote,))
     blocks = encode_lock(lock)
     assert decode_lock(blocks) == lock
-    for bad in (
-        encoded[:-1],
-        encoded[:10],
-        b"",
-        bytes([encoded[0] ^ 1]) + encoded[1:],
-        encoded[:20] + bytes([encoded[20] ^ 0xFF]) + encoded[21:],
+    # A flipped bit inside a value is storage's frame to catch (tests/storage); here every byte
+    # string that is not the canonical encoding of a well-formed record is refused.
+    for bad, reason in (
+        (encoded[:-1], "not a valid record"),
+        (encoded + b"\x68\x01", "not canonically encoded"),  # an unknown field 13
+        (b"", "unknown version 0"),
     ):
-        with pytest.raises(StorageCorruptionError):
+        with pytest.raises(StorageCorruptionError, match=reason):
             decode_state(bad)
-    with pytest.raises(StorageCorruptionError):
-        decode_lock(blocks[:-2] + b"\x00\x00")
-    with pytest.raises(StorageCorruptionError):
+    with pytest.raises(StorageCorruptionError, match="not a valid record"):
+        decode_lock(blocks[:-2])
+    with pytest.raises(StorageCorruptionError, match="not a valid record"):
         new_core({STATE_RECORD: encoded[:-1]})
+
+
+def state_with(**changes: object) -> PersistedState:
+    fields: dict[str, object] = {
+        "height": 7,
+        "round": 2,
+        "step": 3,
+        "locked_round": 1,
+        "locked_hash": HASH_B,
+        "valid_round": 2,
+        "valid_hash": HASH_C,
+        "signed_height": 7,
+        "signed_round": 2,
+        "signed_step": 3,
+        "signed_messages": (),
+    }
+    fields.update(changes)
+    return PersistedState(**fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"step": 0}, "holds step 0"),
+        ({"step": 4}, "holds step 4"),
+        ({"signed_step": 4}, "holds signed step 4"),
+        ({"locked_hash": b""}, "locked round without its block"),
+        ({"valid_round": -1}, "valid round without its block"),
+        ({"locked_round": 3}, "locked round 3 above round 2"),
+        ({"valid_round": 3}, "valid round 3 above round 2"),
+    ],
+)
+def test_state_records_no_core_writes_are_refused(changes: dict[str, object], reason: str) -> None:
+    with pytest.raises(StorageCorruptionError, match=reason):
+        decode_state(encode_state(state_with(**changes)))
+
+
+def test_state_record_bounds_are_accepted_at_the_limit() -> None:
+    for changes in ({"step": 1}, {"signed_step": 3}, {"signed_step": 0}, {"locked_round": 2}):
+        state = state_with(**changes)
+        assert decode_state(encode_state(state)) == state
+    unlocked = state_with(locked_round=-1, locked_hash=b"", valid_round=-1, valid_hash=b"")
+    assert decode_state(encode_state(unlocked)) == unlocked
+
+
+def test_lock_record_holds_at_most_two_blocks() -> None:
+    two = PersistedLock(blocks=(B, C), polka=())
+    assert decode_lock(encode_lock(two)) == two
+    with pytest.raises(StorageCorruptionError, match="3 blocks, above 2"):
+        decode_lock(encode_lock(PersistedLock(blocks=(B, C, B), polka=())))
+    with pytest.raises(StorageCorruptionError, match="unknown version 2"):
+        decode_lock(encode(consensus_pb2.TbftLockRecord(version=2)))
 
 
 def test_nothing_is_persisted_when_nothing_changed() -> None:

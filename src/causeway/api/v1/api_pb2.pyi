@@ -26,21 +26,29 @@ class SubmitRequest(_message.Message):
     TRANSACTION_FIELD_NUMBER: _builtins.int
     WAIT_FOR_COMMIT_FIELD_NUMBER: _builtins.int
     WAIT_TIMEOUT_MS_FIELD_NUMBER: _builtins.int
+    ENCODED_TRANSACTION_FIELD_NUMBER: _builtins.int
     wait_for_commit: _builtins.bool
     """Wait until the transaction is committed (or wait_timeout_ms passes) before answering."""
     wait_timeout_ms: _builtins.int
+    encoded_transaction: _builtins.bytes
+    """The transaction's canonical encoding (what the SDK sends): the node decodes these bytes once
+    and keeps them, from admission to storage, without encoding the transaction again.
+    """
     @_builtins.property
-    def transaction(self) -> _types_pb2.Transaction: ...
+    def transaction(self) -> _types_pb2.Transaction:
+        """The transaction as a message (HTTP/JSON clients), or, preferred, encoded_transaction: set one."""
+
     def __init__(
         self,
         *,
         transaction: _types_pb2.Transaction | None = ...,
         wait_for_commit: _builtins.bool = ...,
         wait_timeout_ms: _builtins.int = ...,
+        encoded_transaction: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["transaction", b"transaction"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["transaction", b"transaction", "wait_for_commit", b"wait_for_commit", "wait_timeout_ms", b"wait_timeout_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["encoded_transaction", b"encoded_transaction", "transaction", b"transaction", "wait_for_commit", b"wait_for_commit", "wait_timeout_ms", b"wait_timeout_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -113,20 +121,26 @@ class SubmitBatchRequest(_message.Message):
     TRANSACTIONS_FIELD_NUMBER: _builtins.int
     WAIT_FOR_COMMIT_FIELD_NUMBER: _builtins.int
     WAIT_TIMEOUT_MS_FIELD_NUMBER: _builtins.int
+    ENCODED_TRANSACTIONS_FIELD_NUMBER: _builtins.int
     wait_for_commit: _builtins.bool
     wait_timeout_ms: _builtins.int
     @_builtins.property
-    def transactions(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.Transaction]: ...
+    def transactions(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.Transaction]:
+        """As messages, or, preferred, encoded_transactions (canonical encodings): set one of the two."""
+
+    @_builtins.property
+    def encoded_transactions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
     def __init__(
         self,
         *,
         transactions: _abc.Iterable[_types_pb2.Transaction] | None = ...,
         wait_for_commit: _builtins.bool = ...,
         wait_timeout_ms: _builtins.int = ...,
+        encoded_transactions: _abc.Iterable[_builtins.bytes] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["transactions", b"transactions", "wait_for_commit", b"wait_for_commit", "wait_timeout_ms", b"wait_timeout_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["encoded_transactions", b"encoded_transactions", "transactions", b"transactions", "wait_for_commit", b"wait_for_commit", "wait_timeout_ms", b"wait_timeout_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -161,16 +175,21 @@ class QueryRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     TRANSACTION_FIELD_NUMBER: _builtins.int
+    ENCODED_TRANSACTION_FIELD_NUMBER: _builtins.int
+    encoded_transaction: _builtins.bytes
     @_builtins.property
-    def transaction(self) -> _types_pb2.Transaction: ...
+    def transaction(self) -> _types_pb2.Transaction:
+        """As a message, or, preferred, encoded_transaction (its canonical encoding): set one."""
+
     def __init__(
         self,
         *,
         transaction: _types_pb2.Transaction | None = ...,
+        encoded_transaction: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["transaction", b"transaction"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["transaction", b"transaction"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["encoded_transaction", b"encoded_transaction", "transaction", b"transaction"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -369,6 +388,147 @@ class GetStateResponse(_message.Message):
 Global___GetStateResponse: _TypeAlias = GetStateResponse  # noqa: Y015
 
 @_typing.final
+class GetStatesRequest(_message.Message):
+    """Many keys at one height, each with its proof against the one header answered (at most
+    STATES_PER_REQUEST_MAX = 256 keys, causeway.api.light_reads).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEYS_FIELD_NUMBER: _builtins.int
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    height: _builtins.int
+    """0 asks for the latest height."""
+    @_builtins.property
+    def keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
+    def __init__(
+        self,
+        *,
+        keys: _abc.Iterable[_builtins.bytes] | None = ...,
+        height: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["height", b"height", "keys", b"keys"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetStatesRequest: _TypeAlias = GetStatesRequest  # noqa: Y015
+
+@_typing.final
+class StateEntry(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    FOUND_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    PROOF_FIELD_NUMBER: _builtins.int
+    key: _builtins.bytes
+    found: _builtins.bool
+    value: _builtins.bytes
+    @_builtins.property
+    def proof(self) -> _types_pb2.StateProof: ...
+    def __init__(
+        self,
+        *,
+        key: _builtins.bytes = ...,
+        found: _builtins.bool = ...,
+        value: _builtins.bytes = ...,
+        proof: _types_pb2.StateProof | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["proof", b"proof"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["found", b"found", "key", b"key", "proof", b"proof", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StateEntry: _TypeAlias = StateEntry  # noqa: Y015
+
+@_typing.final
+class GetStatesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    HEADER_FIELD_NUMBER: _builtins.int
+    ENTRIES_FIELD_NUMBER: _builtins.int
+    height: _builtins.int
+    @_builtins.property
+    def header(self) -> _types_pb2.BlockHeader: ...
+    @_builtins.property
+    def entries(self) -> _containers.RepeatedCompositeFieldContainer[Global___StateEntry]:
+        """One entry per key asked, in the order asked."""
+
+    def __init__(
+        self,
+        *,
+        height: _builtins.int = ...,
+        header: _types_pb2.BlockHeader | None = ...,
+        entries: _abc.Iterable[Global___StateEntry] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entries", b"entries", "header", b"header", "height", b"height"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetStatesResponse: _TypeAlias = GetStatesResponse  # noqa: Y015
+
+@_typing.final
+class GetValidatorSetRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    height: _builtins.int
+    """0 asks for the latest committed height."""
+    def __init__(
+        self,
+        *,
+        height: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["height", b"height"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetValidatorSetRequest: _TypeAlias = GetValidatorSetRequest  # noqa: Y015
+
+@_typing.final
+class GetValidatorSetResponse(_message.Message):
+    """The validator set that signed the block at `height`: its hash is header.validator_set_hash
+    (causeway.light.verify_validator_set). Answered for every committed height.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    VALIDATOR_SET_FIELD_NUMBER: _builtins.int
+    FROM_HEIGHT_FIELD_NUMBER: _builtins.int
+    HEADER_FIELD_NUMBER: _builtins.int
+    height: _builtins.int
+    from_height: _builtins.int
+    """The first height this set signed."""
+    @_builtins.property
+    def validator_set(self) -> _types_pb2.ValidatorSet: ...
+    @_builtins.property
+    def header(self) -> _types_pb2.BlockHeader: ...
+    def __init__(
+        self,
+        *,
+        height: _builtins.int = ...,
+        validator_set: _types_pb2.ValidatorSet | None = ...,
+        from_height: _builtins.int = ...,
+        header: _types_pb2.BlockHeader | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header", "validator_set", b"validator_set"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_height", b"from_height", "header", b"header", "height", b"height", "validator_set", b"validator_set"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetValidatorSetResponse: _TypeAlias = GetValidatorSetResponse  # noqa: Y015
+
+@_typing.final
 class GetStatusRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -508,39 +668,3 @@ class StreamEventsRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___StreamEventsRequest: _TypeAlias = StreamEventsRequest  # noqa: Y015
-
-@_typing.final
-class EventRecord(_message.Message):
-    """One contract event; (height, transaction_index, event_index) is its unique, ordered position,
-    which a consumer stores as its checkpoint.
-    """
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    HEIGHT_FIELD_NUMBER: _builtins.int
-    TRANSACTION_INDEX_FIELD_NUMBER: _builtins.int
-    EVENT_INDEX_FIELD_NUMBER: _builtins.int
-    TRANSACTION_ID_FIELD_NUMBER: _builtins.int
-    EVENT_FIELD_NUMBER: _builtins.int
-    height: _builtins.int
-    transaction_index: _builtins.int
-    event_index: _builtins.int
-    transaction_id: _builtins.bytes
-    @_builtins.property
-    def event(self) -> _types_pb2.Event: ...
-    def __init__(
-        self,
-        *,
-        height: _builtins.int = ...,
-        transaction_index: _builtins.int = ...,
-        event_index: _builtins.int = ...,
-        transaction_id: _builtins.bytes = ...,
-        event: _types_pb2.Event | None = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "event_index", b"event_index", "height", b"height", "transaction_id", b"transaction_id", "transaction_index", b"transaction_index"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___EventRecord: _TypeAlias = EventRecord  # noqa: Y015

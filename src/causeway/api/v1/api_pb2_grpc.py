@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from causeway.api.v1 import api_pb2 as causeway_dot_api_dot_v1_dot_api__pb2
+from causeway.types.v1 import types_pb2 as causeway_dot_types_dot_v1_dot_types__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -69,6 +70,16 @@ class ChainStub:
                 request_serializer=causeway_dot_api_dot_v1_dot_api__pb2.GetStatusRequest.SerializeToString,
                 response_deserializer=causeway_dot_api_dot_v1_dot_api__pb2.GetStatusResponse.FromString,
                 _registered_method=True)
+        self.GetStates = channel.unary_unary(
+                '/causeway.api.v1.Chain/GetStates',
+                request_serializer=causeway_dot_api_dot_v1_dot_api__pb2.GetStatesRequest.SerializeToString,
+                response_deserializer=causeway_dot_api_dot_v1_dot_api__pb2.GetStatesResponse.FromString,
+                _registered_method=True)
+        self.GetValidatorSet = channel.unary_unary(
+                '/causeway.api.v1.Chain/GetValidatorSet',
+                request_serializer=causeway_dot_api_dot_v1_dot_api__pb2.GetValidatorSetRequest.SerializeToString,
+                response_deserializer=causeway_dot_api_dot_v1_dot_api__pb2.GetValidatorSetResponse.FromString,
+                _registered_method=True)
         self.StreamBlocks = channel.unary_stream(
                 '/causeway.api.v1.Chain/StreamBlocks',
                 request_serializer=causeway_dot_api_dot_v1_dot_api__pb2.StreamBlocksRequest.SerializeToString,
@@ -77,7 +88,7 @@ class ChainStub:
         self.StreamEvents = channel.unary_stream(
                 '/causeway.api.v1.Chain/StreamEvents',
                 request_serializer=causeway_dot_api_dot_v1_dot_api__pb2.StreamEventsRequest.SerializeToString,
-                response_deserializer=causeway_dot_api_dot_v1_dot_api__pb2.EventRecord.FromString,
+                response_deserializer=causeway_dot_types_dot_v1_dot_types__pb2.EventRecord.FromString,
                 _registered_method=True)
 
 
@@ -121,6 +132,18 @@ class ChainServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetStatus(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetStates(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetValidatorSet(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -176,6 +199,16 @@ def add_ChainServicer_to_server(servicer, server):
                     request_deserializer=causeway_dot_api_dot_v1_dot_api__pb2.GetStatusRequest.FromString,
                     response_serializer=causeway_dot_api_dot_v1_dot_api__pb2.GetStatusResponse.SerializeToString,
             ),
+            'GetStates': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetStates,
+                    request_deserializer=causeway_dot_api_dot_v1_dot_api__pb2.GetStatesRequest.FromString,
+                    response_serializer=causeway_dot_api_dot_v1_dot_api__pb2.GetStatesResponse.SerializeToString,
+            ),
+            'GetValidatorSet': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetValidatorSet,
+                    request_deserializer=causeway_dot_api_dot_v1_dot_api__pb2.GetValidatorSetRequest.FromString,
+                    response_serializer=causeway_dot_api_dot_v1_dot_api__pb2.GetValidatorSetResponse.SerializeToString,
+            ),
             'StreamBlocks': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamBlocks,
                     request_deserializer=causeway_dot_api_dot_v1_dot_api__pb2.StreamBlocksRequest.FromString,
@@ -184,7 +217,7 @@ def add_ChainServicer_to_server(servicer, server):
             'StreamEvents': grpc.unary_stream_rpc_method_handler(
                     servicer.StreamEvents,
                     request_deserializer=causeway_dot_api_dot_v1_dot_api__pb2.StreamEventsRequest.FromString,
-                    response_serializer=causeway_dot_api_dot_v1_dot_api__pb2.EventRecord.SerializeToString,
+                    response_serializer=causeway_dot_types_dot_v1_dot_types__pb2.EventRecord.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -387,6 +420,60 @@ class Chain:
             _registered_method=True)
 
     @staticmethod
+    def GetStates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/causeway.api.v1.Chain/GetStates',
+            causeway_dot_api_dot_v1_dot_api__pb2.GetStatesRequest.SerializeToString,
+            causeway_dot_api_dot_v1_dot_api__pb2.GetStatesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetValidatorSet(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/causeway.api.v1.Chain/GetValidatorSet',
+            causeway_dot_api_dot_v1_dot_api__pb2.GetValidatorSetRequest.SerializeToString,
+            causeway_dot_api_dot_v1_dot_api__pb2.GetValidatorSetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def StreamBlocks(request,
             target,
             options=(),
@@ -429,7 +516,7 @@ class Chain:
             target,
             '/causeway.api.v1.Chain/StreamEvents',
             causeway_dot_api_dot_v1_dot_api__pb2.StreamEventsRequest.SerializeToString,
-            causeway_dot_api_dot_v1_dot_api__pb2.EventRecord.FromString,
+            causeway_dot_types_dot_v1_dot_types__pb2.EventRecord.FromString,
             options,
             channel_credentials,
             insecure,

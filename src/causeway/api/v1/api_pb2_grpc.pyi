@@ -4,6 +4,7 @@ isort:skip_file
 The client-facing gRPC service of a Causeway node. Version 1."""
 
 from causeway.api.v1 import api_pb2 as _api_pb2
+from causeway.types.v1 import types_pb2 as _types_pb2
 from collections import abc as _abc
 from grpc import aio as _aio
 import abc as _abc_1
@@ -38,8 +39,10 @@ class ChainStub:
     GetTransaction: _grpc.UnaryUnaryMultiCallable[_api_pb2.GetTransactionRequest, _api_pb2.GetTransactionResponse]
     GetState: _grpc.UnaryUnaryMultiCallable[_api_pb2.GetStateRequest, _api_pb2.GetStateResponse]
     GetStatus: _grpc.UnaryUnaryMultiCallable[_api_pb2.GetStatusRequest, _api_pb2.GetStatusResponse]
+    GetStates: _grpc.UnaryUnaryMultiCallable[_api_pb2.GetStatesRequest, _api_pb2.GetStatesResponse]
+    GetValidatorSet: _grpc.UnaryUnaryMultiCallable[_api_pb2.GetValidatorSetRequest, _api_pb2.GetValidatorSetResponse]
     StreamBlocks: _grpc.UnaryStreamMultiCallable[_api_pb2.StreamBlocksRequest, _api_pb2.BlockEvent]
-    StreamEvents: _grpc.UnaryStreamMultiCallable[_api_pb2.StreamEventsRequest, _api_pb2.EventRecord]
+    StreamEvents: _grpc.UnaryStreamMultiCallable[_api_pb2.StreamEventsRequest, _types_pb2.EventRecord]
 
 @_typing.type_check_only
 class ChainAsyncStub(ChainStub):
@@ -51,8 +54,10 @@ class ChainAsyncStub(ChainStub):
     GetTransaction: _aio.UnaryUnaryMultiCallable[_api_pb2.GetTransactionRequest, _api_pb2.GetTransactionResponse]  # type: ignore[assignment]
     GetState: _aio.UnaryUnaryMultiCallable[_api_pb2.GetStateRequest, _api_pb2.GetStateResponse]  # type: ignore[assignment]
     GetStatus: _aio.UnaryUnaryMultiCallable[_api_pb2.GetStatusRequest, _api_pb2.GetStatusResponse]  # type: ignore[assignment]
+    GetStates: _aio.UnaryUnaryMultiCallable[_api_pb2.GetStatesRequest, _api_pb2.GetStatesResponse]  # type: ignore[assignment]
+    GetValidatorSet: _aio.UnaryUnaryMultiCallable[_api_pb2.GetValidatorSetRequest, _api_pb2.GetValidatorSetResponse]  # type: ignore[assignment]
     StreamBlocks: _aio.UnaryStreamMultiCallable[_api_pb2.StreamBlocksRequest, _api_pb2.BlockEvent]  # type: ignore[assignment]
-    StreamEvents: _aio.UnaryStreamMultiCallable[_api_pb2.StreamEventsRequest, _api_pb2.EventRecord]  # type: ignore[assignment]
+    StreamEvents: _aio.UnaryStreamMultiCallable[_api_pb2.StreamEventsRequest, _types_pb2.EventRecord]  # type: ignore[assignment]
 
 class ChainServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -105,6 +110,20 @@ class ChainServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_api_pb2.GetStatusResponse, _abc.Awaitable[_api_pb2.GetStatusResponse]]: ...
 
     @_abc_1.abstractmethod
+    def GetStates(
+        self,
+        request: _api_pb2.GetStatesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_api_pb2.GetStatesResponse, _abc.Awaitable[_api_pb2.GetStatesResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetValidatorSet(
+        self,
+        request: _api_pb2.GetValidatorSetRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_api_pb2.GetValidatorSetResponse, _abc.Awaitable[_api_pb2.GetValidatorSetResponse]]: ...
+
+    @_abc_1.abstractmethod
     def StreamBlocks(
         self,
         request: _api_pb2.StreamBlocksRequest,
@@ -116,6 +135,6 @@ class ChainServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _api_pb2.StreamEventsRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_abc.Iterator[_api_pb2.EventRecord], _abc.AsyncIterator[_api_pb2.EventRecord]]: ...
+    ) -> _typing.Union[_abc.Iterator[_types_pb2.EventRecord], _abc.AsyncIterator[_types_pb2.EventRecord]]: ...
 
 def add_ChainServicer_to_server(servicer: ChainServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

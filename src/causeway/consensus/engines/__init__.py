@@ -2,8 +2,6 @@
 (construction and restore, ticks, transaction routing, block sync and its quorum, the role)."""
 
 from causeway.consensus.engines.base import (
-    QUORUM_ANY_VALIDATOR,
-    QUORUM_MORE_THAN_TWO_THIRDS,
     Engine,
     EngineContext,
     EngineKind,
@@ -25,8 +23,6 @@ HELD_MESSAGES_MAX = 64
 __all__ = [
     "COMMITS_BEHIND_MAX",
     "HELD_MESSAGES_MAX",
-    "QUORUM_ANY_VALIDATOR",
-    "QUORUM_MORE_THAN_TWO_THIRDS",
     "Engine",
     "EngineContext",
     "EngineKind",

@@ -17,11 +17,8 @@ from typing import Protocol
 from causeway.consensus.core import BlockHasher, ConsensusCore, Output, Signer, Verifier
 from causeway.consensus.tbft import ValidatorPairs, ValidatorSchedule
 from causeway.consensus.v1 import consensus_pb2
+from causeway.light import CertificateQuorum
 from causeway.types.v1 import types_pb2
-
-# The certificate a block sync accepts (the values of causeway.net.CertificateQuorum).
-QUORUM_MORE_THAN_TWO_THIRDS = "more_than_two_thirds"
-QUORUM_ANY_VALIDATOR = "any_validator"
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +113,14 @@ class EngineKind(Protocol):
         ...
 
     @property
-    def sync_quorum(self) -> str:
-        """What a certificate must hold for block sync (QUORUM_*)."""
+    def sync_quorum(self) -> CertificateQuorum:
+        """What a certificate must hold for block sync between the chain's own nodes."""
+        ...
+
+    @property
+    def gathers_certificates(self) -> bool:
+        """Whether a committed block's certificate is completed after commit from the other
+        validators' signatures (raft: a majority of the voters; see consensus.raft)."""
         ...
 
     def create(self, context: EngineContext) -> Engine: ...

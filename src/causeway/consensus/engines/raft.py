@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 
 from causeway.consensus.core import ConsensusCore, Output
 from causeway.consensus.engines.base import (
-    QUORUM_ANY_VALIDATOR,
     EngineContext,
     TransactionRoute,
     validator_ids,
@@ -22,6 +21,7 @@ from causeway.consensus.raft import (
 )
 from causeway.consensus.v1 import consensus_pb2
 from causeway.errors import ConfigurationError
+from causeway.light import CertificateQuorum
 
 log = logging.getLogger("causeway.consensus")
 
@@ -48,8 +48,12 @@ class RaftKind:
         return False  # a node behind catches up through the leader's log
 
     @property
-    def sync_quorum(self) -> str:
-        return QUORUM_ANY_VALIDATOR
+    def sync_quorum(self) -> CertificateQuorum:
+        return CertificateQuorum.ANY_VALIDATOR
+
+    @property
+    def gathers_certificates(self) -> bool:
+        return True
 
     def create(self, context: EngineContext) -> RaftEngine:
         # Raft's own log carries its membership changes (one voter at a time); the log starts

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 from causeway.consensus.core import ConsensusCore, Output
 from causeway.consensus.engines.base import (
-    QUORUM_MORE_THAN_TWO_THIRDS,
     EngineContext,
     TransactionRoute,
 )
 from causeway.consensus.solo import SoloCore
 from causeway.consensus.v1 import consensus_pb2
+from causeway.light import CertificateQuorum
 
 BLOCK_INTERVAL_MS_DEFAULT = 100
 
@@ -37,9 +37,13 @@ class SoloKind:
         return False
 
     @property
-    def sync_quorum(self) -> str:
+    def sync_quorum(self) -> CertificateQuorum:
         # Its one validator holds all the power.
-        return QUORUM_MORE_THAN_TWO_THIRDS
+        return CertificateQuorum.MORE_THAN_TWO_THIRDS
+
+    @property
+    def gathers_certificates(self) -> bool:
+        return False
 
     def create(self, context: EngineContext) -> SoloEngine:
         core = SoloCore(

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 
 from causeway.consensus.core import ConsensusCore, Output
 from causeway.consensus.engines.base import (
-    QUORUM_MORE_THAN_TWO_THIRDS,
     EngineContext,
     TransactionRoute,
 )
 from causeway.consensus.tbft import TbftCore, TbftTimeouts
 from causeway.consensus.v1 import consensus_pb2
+from causeway.light import CertificateQuorum
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +43,12 @@ class TbftKind:
         return True
 
     @property
-    def sync_quorum(self) -> str:
-        return QUORUM_MORE_THAN_TWO_THIRDS
+    def sync_quorum(self) -> CertificateQuorum:
+        return CertificateQuorum.MORE_THAN_TWO_THIRDS
+
+    @property
+    def gathers_certificates(self) -> bool:
+        return False
 
     def create(self, context: EngineContext) -> TbftEngine:
         core = TbftCore(

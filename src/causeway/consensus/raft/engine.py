@@ -746,7 +746,7 @@ class RaftCore:
                 raise InvariantError(f"committed entry {entry.index}: {error.message}") from None
             block_hash = self._hasher.block_hash(block)
             self._validating = (entry.index, height, block, block_hash)
-            self._out.validate.append(ValidateBlock(block, block_hash))
+            self._out.validate.append(ValidateBlock(block, block_hash, committed=True))
 
     def _emit_commit(
         self, index: int, height: int, block: types_pb2.Block, block_hash: bytes

@@ -1,9 +1,13 @@
 """The records a Raft core persists, and how they are read back.
 
 * ``raft/meta``: current term, the vote cast in it, and ``log_end``, the index of the last valid
-  log entry (the truncation point). JSON with sorted keys, so equal state gives equal bytes.
-* ``raft/log/<index, 20 digits>``: one encoded RaftEntry per log index, written once when the
+  log entry (the truncation point). An encoded `RaftMetaRecord`.
+* ``raft/log/<index, 20 digits>``: one encoded `RaftEntry` per log index, written once when the
   entry is appended (and again only if a conflicting entry replaces it).
+
+Both are protobuf messages of proto/causeway/consensus/v1/consensus.proto in their canonical
+encoding (`causeway.types.encode`), with no checksum of their own: storage frames and checksums
+every value once (docs/storage.md).
 
 A record written with empty bytes is deleted: the runtime (and the simulator's disk) removes it,
 or keeps it and treats it as absent; both read back the same. Entries above ``log_end`` are
@@ -17,16 +21,19 @@ deleted, then the meta record names the new end. Appends write entries first and
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from causeway.errors import StorageCorruptionError
+from causeway.consensus.v1 import consensus_pb2
+from causeway.errors import CausewayError, StorageCorruptionError
+from causeway.types import decode, encode
 
 RECORD_PREFIX = "raft/"
 META_RECORD = "raft/meta"
 LOG_RECORD_PREFIX = "raft/log/"
 META_VERSION = 1
+# A meta record is a few dozen bytes; the bound only keeps a damaged one from being parsed.
+META_BYTES_MAX = 4096
 
 
 def log_record_name(index: int) -> str:
@@ -41,32 +48,26 @@ class Meta:
 
 
 def encode_meta(meta: Meta) -> bytes:
-    document = {
-        "log_end": meta.log_end,
-        "term": meta.term,
-        "version": META_VERSION,
-        "voted_for": meta.voted_for,
-    }
-    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
+    return encode(
+        consensus_pb2.RaftMetaRecord(
+            version=META_VERSION,
+            term=meta.term,
+            voted_for=meta.voted_for or "",
+            log_end=meta.log_end,
+        )
+    )
 
 
 def decode_meta(data: bytes) -> Meta:
     try:
-        document = json.loads(data.decode())
-    except (UnicodeDecodeError, ValueError):
-        raise StorageCorruptionError(f"{META_RECORD} is not JSON") from None
-    if not isinstance(document, dict) or document.get("version") != META_VERSION:
-        raise StorageCorruptionError(f"{META_RECORD} has no known version")
-    term = document.get("term")
-    log_end = document.get("log_end")
-    voted_for = document.get("voted_for")
-    if not isinstance(term, int) or isinstance(term, bool) or term < 0:
-        raise StorageCorruptionError(f"{META_RECORD} has a malformed term")
-    if not isinstance(log_end, int) or isinstance(log_end, bool) or log_end < 0:
-        raise StorageCorruptionError(f"{META_RECORD} has a malformed log end")
-    if voted_for is not None and (not isinstance(voted_for, str) or not voted_for):
-        raise StorageCorruptionError(f"{META_RECORD} has a malformed vote")
-    return Meta(term=term, voted_for=voted_for, log_end=log_end)
+        record = decode(consensus_pb2.RaftMetaRecord, data, bytes_max=META_BYTES_MAX)
+    except CausewayError as error:
+        raise StorageCorruptionError(
+            f"{META_RECORD} is not a valid record: {error.message}"
+        ) from None
+    if record.version != META_VERSION:
+        raise StorageCorruptionError(f"{META_RECORD} has unknown version {record.version}")
+    return Meta(term=record.term, voted_for=record.voted_for or None, log_end=record.log_end)
 
 
 def read_meta(records: Mapping[str, bytes]) -> Meta | None:

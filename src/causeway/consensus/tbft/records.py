@@ -1,39 +1,25 @@
 """The records a tbft core persists, and their one byte form.
 
-Two records, each overwritten in place:
+Two records, each overwritten in place, each a protobuf message of
+proto/causeway/consensus/v1/consensus.proto encoded canonically (`causeway.types.encode`):
 
-``tbft/state`` (small, written whenever it changes, at most once per call into the core)::
+* ``tbft/state`` (`TbftStateRecord`): where the core is (height, round, step), its lock and valid
+  block (by hash), the last signed (height, round, step) and the messages signed in that height
+  and round. Small, and rewritten whenever it changes (at most once per call into the core).
+* ``tbft/lock`` (`TbftLockRecord`): the locked and the valid block and the prevotes of the polka
+  for the valid block in the valid round. Written only when the locked or valid block or the valid
+  round changes, and kept apart because blocks can be large.
 
-    version u8 = 1
-    height u64, round u32, step u8                      where the core is
-    locked_round i64, locked_hash (u16 length + bytes)  -1 and empty when not locked
-    valid_round i64, valid_hash (u16 length + bytes)    -1 and empty when no valid block
-    signed_height u64, signed_round u32, signed_step u8 the last signed (height, round, step);
-                                                        step 0 means nothing was ever signed
-    count u8, count x (u32 length + bytes)              the encoded ConsensusMessages signed in
-                                                        that height and round, oldest first; a
-                                                        proposal only while it is the last one
-    crc32 u32                                           over everything before it
-
-``tbft/lock`` (written only when the locked or valid block or the valid round changes)::
-
-    version u8 = 1
-    count u8, count x (u32 length + encoded Block)      the locked and the valid block
-    count u16, count x (u32 length + encoded Vote)      the prevotes of the polka for the valid
-                                                        block in the valid round
-    crc32 u32
-
-All integers are big-endian. The lock record is kept apart because blocks can be large and the
-state record is rewritten for every signature. The polka is kept because a restarted validator
-must still be able to prove its valid block to the others (and to itself): without it nobody
-could prevote a re-proposal of that block (line 28 of Algorithm 1) once every holder of the
-polka had restarted.
+A record carries no checksum of its own: storage frames and checksums every value once
+(docs/storage.md), so a flipped bit is caught there; decoding here refuses bytes that are not the
+canonical encoding of a well-formed record. The polka is kept because a restarted validator must
+still be able to prove its valid block to the others (and to itself): without it nobody could
+prevote a re-proposal of that block (line 28 of Algorithm 1) once every holder of the polka had
+restarted.
 """
 
 from __future__ import annotations
 
-import struct
-import zlib
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -48,12 +34,11 @@ STATE_RECORD = "tbft/state"
 LOCK_RECORD = "tbft/lock"
 RECORD_VERSION = 1
 
-_STATE_HEAD = struct.Struct(">BQIB")
-_ROUND = struct.Struct(">q")
-_SIGNED = struct.Struct(">QIB")
-_U8 = struct.Struct(">B")
-_U16 = struct.Struct(">H")
-_U32 = struct.Struct(">I")
+# Steps a state record may hold: 1 propose, 2 prevote, 3 precommit (TbftStep); the signed step
+# may also be 0, nothing signed yet.
+STEP_MAX = 3
+# Blocks in a lock record: the locked and the valid block.
+LOCK_BLOCKS_MAX = 2
 _RECORD_BYTES_MAX = 1 << 31
 
 MessageT = TypeVar("MessageT", bound=Message)
@@ -64,6 +49,7 @@ class PersistedState:
     height: int
     round: int
     step: int
+    # -1 and empty when not locked (or when there is no valid block).
     locked_round: int
     locked_hash: bytes
     valid_round: int
@@ -75,58 +61,45 @@ class PersistedState:
 
 
 def encode_state(state: PersistedState) -> bytes:
-    messages: list[bytes] = []
-    for message in state.signed_messages:
-        encoded = encode(message)
-        messages.append(_U32.pack(len(encoded)))
-        messages.append(encoded)
-    body = b"".join(
-        [
-            _STATE_HEAD.pack(RECORD_VERSION, state.height, state.round, state.step),
-            _ROUND.pack(state.locked_round),
-            _U16.pack(len(state.locked_hash)),
-            state.locked_hash,
-            _ROUND.pack(state.valid_round),
-            _U16.pack(len(state.valid_hash)),
-            state.valid_hash,
-            _SIGNED.pack(state.signed_height, state.signed_round, state.signed_step),
-            _U8.pack(len(state.signed_messages)),
-            *messages,
-        ]
+    return encode(
+        consensus_pb2.TbftStateRecord(
+            version=RECORD_VERSION,
+            height=state.height,
+            round=state.round,
+            step=state.step,
+            locked_round_plus_one=state.locked_round + 1,
+            locked_hash=state.locked_hash,
+            valid_round_plus_one=state.valid_round + 1,
+            valid_hash=state.valid_hash,
+            signed_height=state.signed_height,
+            signed_round=state.signed_round,
+            signed_step=state.signed_step,
+            signed_messages=state.signed_messages,
+        )
     )
-    return body + _U32.pack(zlib.crc32(body))
 
 
 def decode_state(data: bytes) -> PersistedState:
-    reader = _Reader(_checked_body(STATE_RECORD, data))
-    version, height, round_number, step = reader.unpack(_STATE_HEAD)
-    if version != RECORD_VERSION:
-        raise StorageCorruptionError(f"{STATE_RECORD} has unknown version {version}")
-    (locked_round,) = reader.unpack(_ROUND)
-    locked_hash = reader.take(reader.unpack(_U16)[0])
-    (valid_round,) = reader.unpack(_ROUND)
-    valid_hash = reader.take(reader.unpack(_U16)[0])
-    signed_height, signed_round, signed_step = reader.unpack(_SIGNED)
-    (count,) = reader.unpack(_U8)
-    messages = tuple(
-        _decode_record_message(
-            consensus_pb2.ConsensusMessage, reader.take(reader.unpack(_U32)[0]), STATE_RECORD
-        )
-        for _ in range(count)
-    )
-    reader.finish()
+    record = _decode_record(consensus_pb2.TbftStateRecord, data, STATE_RECORD)
+    _check_version(STATE_RECORD, record.version)
+    if not 1 <= record.step <= STEP_MAX:
+        raise StorageCorruptionError(f"{STATE_RECORD} holds step {record.step}")
+    if record.signed_step > STEP_MAX:
+        raise StorageCorruptionError(f"{STATE_RECORD} holds signed step {record.signed_step}")
+    _check_round_and_hash("locked", record.locked_round_plus_one, record.locked_hash, record.round)
+    _check_round_and_hash("valid", record.valid_round_plus_one, record.valid_hash, record.round)
     return PersistedState(
-        height=height,
-        round=round_number,
-        step=step,
-        locked_round=locked_round,
-        locked_hash=locked_hash,
-        valid_round=valid_round,
-        valid_hash=valid_hash,
-        signed_height=signed_height,
-        signed_round=signed_round,
-        signed_step=signed_step,
-        signed_messages=messages,
+        height=record.height,
+        round=record.round,
+        step=record.step,
+        locked_round=record.locked_round_plus_one - 1,
+        locked_hash=record.locked_hash,
+        valid_round=record.valid_round_plus_one - 1,
+        valid_hash=record.valid_hash,
+        signed_height=record.signed_height,
+        signed_round=record.signed_round,
+        signed_step=record.signed_step,
+        signed_messages=tuple(record.signed_messages),
     )
 
 
@@ -137,72 +110,39 @@ class PersistedLock:
 
 
 def encode_lock(lock: PersistedLock) -> bytes:
-    parts = [_U8.pack(RECORD_VERSION), _U8.pack(len(lock.blocks))]
-    for block in lock.blocks:
-        encoded = encode(block)
-        parts.append(_U32.pack(len(encoded)))
-        parts.append(encoded)
-    parts.append(_U16.pack(len(lock.polka)))
-    for vote in lock.polka:
-        encoded = encode(vote)
-        parts.append(_U32.pack(len(encoded)))
-        parts.append(encoded)
-    body = b"".join(parts)
-    return body + _U32.pack(zlib.crc32(body))
+    return encode(
+        consensus_pb2.TbftLockRecord(version=RECORD_VERSION, blocks=lock.blocks, polka=lock.polka)
+    )
 
 
 def decode_lock(data: bytes) -> PersistedLock:
-    reader = _Reader(_checked_body(LOCK_RECORD, data))
-    (version,) = reader.unpack(_U8)
-    if version != RECORD_VERSION:
-        raise StorageCorruptionError(f"{LOCK_RECORD} has unknown version {version}")
-    (block_count,) = reader.unpack(_U8)
-    blocks = tuple(
-        _decode_record_message(types_pb2.Block, reader.take(reader.unpack(_U32)[0]), LOCK_RECORD)
-        for _ in range(block_count)
-    )
-    (vote_count,) = reader.unpack(_U16)
-    polka = tuple(
-        _decode_record_message(consensus_pb2.Vote, reader.take(reader.unpack(_U32)[0]), LOCK_RECORD)
-        for _ in range(vote_count)
-    )
-    reader.finish()
-    return PersistedLock(blocks=blocks, polka=polka)
+    record = _decode_record(consensus_pb2.TbftLockRecord, data, LOCK_RECORD)
+    _check_version(LOCK_RECORD, record.version)
+    if len(record.blocks) > LOCK_BLOCKS_MAX:
+        raise StorageCorruptionError(
+            f"{LOCK_RECORD} holds {len(record.blocks)} blocks, above {LOCK_BLOCKS_MAX}"
+        )
+    return PersistedLock(blocks=tuple(record.blocks), polka=tuple(record.polka))
 
 
-def _checked_body(name: str, data: bytes) -> bytes:
-    if len(data) < _U32.size:
-        raise StorageCorruptionError(f"{name} is truncated")
-    body, (checksum,) = data[: -_U32.size], _U32.unpack(data[-_U32.size :])
-    if zlib.crc32(body) != checksum:
-        raise StorageCorruptionError(f"{name} fails its checksum")
-    return body
-
-
-def _decode_record_message(message_type: type[MessageT], data: bytes, name: str) -> MessageT:
+def _decode_record(message_type: type[MessageT], data: bytes, name: str) -> MessageT:
     try:
         return decode(message_type, data, bytes_max=_RECORD_BYTES_MAX)
     except CausewayError as error:
-        raise StorageCorruptionError(f"{name} holds a bad message: {error.message}") from None
+        raise StorageCorruptionError(f"{name} is not a valid record: {error.message}") from None
 
 
-class _Reader:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-        self._offset = 0
+def _check_version(name: str, version: int) -> None:
+    if version != RECORD_VERSION:
+        raise StorageCorruptionError(f"{name} has unknown version {version}")
 
-    def take(self, length: int) -> bytes:
-        end = self._offset + length
-        if end > len(self._data):
-            raise StorageCorruptionError("a tbft record is truncated")
-        chunk = self._data[self._offset : end]
-        self._offset = end
-        return chunk
 
-    def unpack(self, layout: struct.Struct) -> tuple[int, ...]:
-        values: tuple[int, ...] = layout.unpack(self.take(layout.size))
-        return values
-
-    def finish(self) -> None:
-        if self._offset != len(self._data):
-            raise StorageCorruptionError("a tbft record has trailing bytes")
+def _check_round_and_hash(what: str, round_plus_one: int, block_hash: bytes, round: int) -> None:
+    # A lock or valid block is set with its round and cleared with it; one without the other, or
+    # a round above the current one, is no state the core ever wrote.
+    if (round_plus_one == 0) != (not block_hash):
+        raise StorageCorruptionError(f"{STATE_RECORD} holds a {what} round without its block")
+    if round_plus_one > round + 1:
+        raise StorageCorruptionError(
+            f"{STATE_RECORD} holds {what} round {round_plus_one - 1} above round {round}"
+        )

@@ -25,35 +25,41 @@ _sym_db = _symbol_database.Default()
 from causeway.types.v1 import types_pb2 as causeway_dot_types_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%causeway/consensus/v1/consensus.proto\x12\x15\x63\x61useway.consensus.v1\x1a\x1d\x63\x61useway/types/v1/types.proto\"\x8e\x01\n\x04Vote\x12-\n\x04type\x18\x01 \x01(\x0e\x32\x1f.causeway.consensus.v1.VoteType\x12\x0e\n\x06height\x18\x02 \x01(\x04\x12\r\n\x05round\x18\x03 \x01(\r\x12\x12\n\nblock_hash\x18\x04 \x01(\x0c\x12\x11\n\tvalidator\x18\x05 \x01(\t\x12\x11\n\tsignature\x18\x06 \x01(\x0c\"c\n\x10ProposalDocument\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\r\n\x05round\x18\x02 \x01(\r\x12\x1c\n\x14valid_round_plus_one\x18\x03 \x01(\r\x12\x12\n\nblock_hash\x18\x04 \x01(\x0c\"\x95\x01\n\x08Proposal\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\r\n\x05round\x18\x02 \x01(\r\x12\x1c\n\x14valid_round_plus_one\x18\x03 \x01(\r\x12\'\n\x05\x62lock\x18\x04 \x01(\x0b\x32\x18.causeway.types.v1.Block\x12\x10\n\x08proposer\x18\x05 \x01(\t\x12\x11\n\tsignature\x18\x06 \x01(\x0c\"p\n\x15\x44uplicateVoteEvidence\x12*\n\x05\x66irst\x18\x01 \x01(\x0b\x32\x1b.causeway.consensus.v1.Vote\x12+\n\x06second\x18\x02 \x01(\x0b\x32\x1b.causeway.consensus.v1.Vote\"Q\n\tRaftEntry\x12\x0c\n\x04term\x18\x01 \x01(\x04\x12\r\n\x05index\x18\x02 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x19\n\x11membership_change\x18\x04 \x01(\x08\"&\n\x14RaftMembershipChange\x12\x0e\n\x06voters\x18\x01 \x03(\t\"a\n\x0fRaftRequestVote\x12\x0c\n\x04term\x18\x01 \x01(\x04\x12\x11\n\tcandidate\x18\x02 \x01(\t\x12\x16\n\x0elast_log_index\x18\x03 \x01(\x04\x12\x15\n\rlast_log_term\x18\x04 \x01(\x04\"@\n\x10RaftVoteResponse\x12\x0c\n\x04term\x18\x01 \x01(\x04\x12\r\n\x05voter\x18\x02 \x01(\t\x12\x0f\n\x07granted\x18\x03 \x01(\x08\"\xb2\x01\n\x11RaftAppendEntries\x12\x0c\n\x04term\x18\x01 \x01(\x04\x12\x0e\n\x06leader\x18\x02 \x01(\t\x12\x1a\n\x12previous_log_index\x18\x03 \x01(\x04\x12\x19\n\x11previous_log_term\x18\x04 \x01(\x04\x12\x31\n\x07\x65ntries\x18\x05 \x03(\x0b\x32 .causeway.consensus.v1.RaftEntry\x12\x15\n\rleader_commit\x18\x06 \x01(\x04\"Z\n\x12RaftAppendResponse\x12\x0c\n\x04term\x18\x01 \x01(\x04\x12\x10\n\x08\x66ollower\x18\x02 \x01(\t\x12\x0f\n\x07success\x18\x03 \x01(\x08\x12\x13\n\x0bmatch_index\x18\x04 \x01(\x04\"\xde\x03\n\x10\x43onsensusMessage\x12\x33\n\x08proposal\x18\x01 \x01(\x0b\x32\x1f.causeway.consensus.v1.ProposalH\x00\x12+\n\x04vote\x18\x02 \x01(\x0b\x32\x1b.causeway.consensus.v1.VoteH\x00\x12@\n\x08\x65vidence\x18\x03 \x01(\x0b\x32,.causeway.consensus.v1.DuplicateVoteEvidenceH\x00\x12\x43\n\x11raft_request_vote\x18\x04 \x01(\x0b\x32&.causeway.consensus.v1.RaftRequestVoteH\x00\x12\x45\n\x12raft_vote_response\x18\x05 \x01(\x0b\x32\'.causeway.consensus.v1.RaftVoteResponseH\x00\x12G\n\x13raft_append_entries\x18\x06 \x01(\x0b\x32(.causeway.consensus.v1.RaftAppendEntriesH\x00\x12I\n\x14raft_append_response\x18\x07 \x01(\x0b\x32).causeway.consensus.v1.RaftAppendResponseH\x00\x42\x06\n\x04\x62ody*U\n\x08VoteType\x12\x19\n\x15VOTE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11VOTE_TYPE_PREVOTE\x10\x01\x12\x17\n\x13VOTE_TYPE_PRECOMMIT\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%causeway/consensus/v1/consensus.proto\x12\x15\x63\x61useway.consensus.v1\x1a\x1d\x63\x61useway/types/v1/types.proto\"\x8e\x01\n\x04Vote\x12-\n\x04type\x18\x01 \x01(\x0e\x32\x1f.causeway.consensus.v1.VoteType\x12\x0e\n\x06height\x18\x02 \x01(\x04\x12\r\n\x05round\x18\x03 \x01(\r\x12\x12\n\nblock_hash\x18\x04 \x01(\x0c\x12\x11\n\tvalidator\x18\x05 \x01(\t\x12\x11\n\tsignature\x18\x06 \x01(\x0c\"\x95\x01\n\x08Proposal\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\r\n\x05round\x18\x02 \x01(\r\x12\x1c\n\x14valid_round_plus_one\x18\x03 \x01(\r\x12\'\n\x05\x62lock\x18\x04 \x01(\x0b\x32\x18.causeway.types.v1.Block\x12\x10\n\x08proposer\x18\x05 \x01(\t\x12\x11\n\tsignature\x18\x06 \x01(\x0c\"p\n\x15\x44uplicateVoteEvidence\x12*\n\x05\x66irst\x18\x01 \x01(\x0b\x32\x1b.causeway.consensus.v1.Vote\x12+\n\x06second\x18\x02 \x01(\x0b\x32\x1b.causeway.consensus.v1.Vote\"Q\n\tRaftEntry\x12\x0c\n\x04term\x18\x01 \x01(\x04\x12\r\n\x05index\x18\x02 \x01(\x04\x12\x0c\n\x04\x64\x61ta\x18\x03 \x01(\x0c\x12\x19\n\x11membership_change\x18\x04 \x01(\x08\"&\n\x14RaftMembershipChange\x12\x0e\n\x06voters\x18\x01 \x03(\t\"a\n\x0fRaftRequestVote\x12\x0c\n\x04term\x18\x01 \x01(\x04\x12\x11\n\tcandidate\x18\x02 \x01(\t\x12\x16\n\x0elast_log_index\x18\x03 \x01(\x04\x12\x15\n\rlast_log_term\x18\x04 \x01(\x04\"@\n\x10RaftVoteResponse\x12\x0c\n\x04term\x18\x01 \x01(\x04\x12\r\n\x05voter\x18\x02 \x01(\t\x12\x0f\n\x07granted\x18\x03 \x01(\x08\"\xb2\x01\n\x11RaftAppendEntries\x12\x0c\n\x04term\x18\x01 \x01(\x04\x12\x0e\n\x06leader\x18\x02 \x01(\t\x12\x1a\n\x12previous_log_index\x18\x03 \x01(\x04\x12\x19\n\x11previous_log_term\x18\x04 \x01(\x04\x12\x31\n\x07\x65ntries\x18\x05 \x03(\x0b\x32 .causeway.consensus.v1.RaftEntry\x12\x15\n\rleader_commit\x18\x06 \x01(\x04\"Z\n\x12RaftAppendResponse\x12\x0c\n\x04term\x18\x01 \x01(\x04\x12\x10\n\x08\x66ollower\x18\x02 \x01(\t\x12\x0f\n\x07success\x18\x03 \x01(\x08\x12\x13\n\x0bmatch_index\x18\x04 \x01(\x04\"n\n\x13RaftCommitSignature\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\r\n\x05round\x18\x02 \x01(\r\x12\x12\n\nblock_hash\x18\x03 \x01(\x0c\x12\x11\n\tvalidator\x18\x04 \x01(\t\x12\x11\n\tsignature\x18\x05 \x01(\x0c\"\xab\x04\n\x10\x43onsensusMessage\x12\x33\n\x08proposal\x18\x01 \x01(\x0b\x32\x1f.causeway.consensus.v1.ProposalH\x00\x12+\n\x04vote\x18\x02 \x01(\x0b\x32\x1b.causeway.consensus.v1.VoteH\x00\x12@\n\x08\x65vidence\x18\x03 \x01(\x0b\x32,.causeway.consensus.v1.DuplicateVoteEvidenceH\x00\x12\x43\n\x11raft_request_vote\x18\x04 \x01(\x0b\x32&.causeway.consensus.v1.RaftRequestVoteH\x00\x12\x45\n\x12raft_vote_response\x18\x05 \x01(\x0b\x32\'.causeway.consensus.v1.RaftVoteResponseH\x00\x12G\n\x13raft_append_entries\x18\x06 \x01(\x0b\x32(.causeway.consensus.v1.RaftAppendEntriesH\x00\x12I\n\x14raft_append_response\x18\x07 \x01(\x0b\x32).causeway.consensus.v1.RaftAppendResponseH\x00\x12K\n\x15raft_commit_signature\x18\x08 \x01(\x0b\x32*.causeway.consensus.v1.RaftCommitSignatureH\x00\x42\x06\n\x04\x62ody\"\xb9\x02\n\x0fTbftStateRecord\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x0e\n\x06height\x18\x02 \x01(\x04\x12\r\n\x05round\x18\x03 \x01(\r\x12\x0c\n\x04step\x18\x04 \x01(\r\x12\x1d\n\x15locked_round_plus_one\x18\x05 \x01(\r\x12\x13\n\x0blocked_hash\x18\x06 \x01(\x0c\x12\x1c\n\x14valid_round_plus_one\x18\x07 \x01(\r\x12\x12\n\nvalid_hash\x18\x08 \x01(\x0c\x12\x15\n\rsigned_height\x18\t \x01(\x04\x12\x14\n\x0csigned_round\x18\n \x01(\r\x12\x13\n\x0bsigned_step\x18\x0b \x01(\r\x12@\n\x0fsigned_messages\x18\x0c \x03(\x0b\x32\'.causeway.consensus.v1.ConsensusMessage\"w\n\x0eTbftLockRecord\x12\x0f\n\x07version\x18\x01 \x01(\r\x12(\n\x06\x62locks\x18\x02 \x03(\x0b\x32\x18.causeway.types.v1.Block\x12*\n\x05polka\x18\x03 \x03(\x0b\x32\x1b.causeway.consensus.v1.Vote\"S\n\x0eRaftMetaRecord\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x0c\n\x04term\x18\x02 \x01(\x04\x12\x11\n\tvoted_for\x18\x03 \x01(\t\x12\x0f\n\x07log_end\x18\x04 \x01(\x04*U\n\x08VoteType\x12\x19\n\x15VOTE_TYPE_UNSPECIFIED\x10\x00\x12\x15\n\x11VOTE_TYPE_PREVOTE\x10\x01\x12\x17\n\x13VOTE_TYPE_PRECOMMIT\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'causeway.consensus.v1.consensus_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_VOTETYPE']._serialized_start=1649
-  _globals['_VOTETYPE']._serialized_end=1734
+  _globals['_VOTETYPE']._serialized_start=2259
+  _globals['_VOTETYPE']._serialized_end=2344
   _globals['_VOTE']._serialized_start=96
   _globals['_VOTE']._serialized_end=238
-  _globals['_PROPOSALDOCUMENT']._serialized_start=240
-  _globals['_PROPOSALDOCUMENT']._serialized_end=339
-  _globals['_PROPOSAL']._serialized_start=342
-  _globals['_PROPOSAL']._serialized_end=491
-  _globals['_DUPLICATEVOTEEVIDENCE']._serialized_start=493
-  _globals['_DUPLICATEVOTEEVIDENCE']._serialized_end=605
-  _globals['_RAFTENTRY']._serialized_start=607
-  _globals['_RAFTENTRY']._serialized_end=688
-  _globals['_RAFTMEMBERSHIPCHANGE']._serialized_start=690
-  _globals['_RAFTMEMBERSHIPCHANGE']._serialized_end=728
-  _globals['_RAFTREQUESTVOTE']._serialized_start=730
-  _globals['_RAFTREQUESTVOTE']._serialized_end=827
-  _globals['_RAFTVOTERESPONSE']._serialized_start=829
-  _globals['_RAFTVOTERESPONSE']._serialized_end=893
-  _globals['_RAFTAPPENDENTRIES']._serialized_start=896
-  _globals['_RAFTAPPENDENTRIES']._serialized_end=1074
-  _globals['_RAFTAPPENDRESPONSE']._serialized_start=1076
-  _globals['_RAFTAPPENDRESPONSE']._serialized_end=1166
-  _globals['_CONSENSUSMESSAGE']._serialized_start=1169
-  _globals['_CONSENSUSMESSAGE']._serialized_end=1647
+  _globals['_PROPOSAL']._serialized_start=241
+  _globals['_PROPOSAL']._serialized_end=390
+  _globals['_DUPLICATEVOTEEVIDENCE']._serialized_start=392
+  _globals['_DUPLICATEVOTEEVIDENCE']._serialized_end=504
+  _globals['_RAFTENTRY']._serialized_start=506
+  _globals['_RAFTENTRY']._serialized_end=587
+  _globals['_RAFTMEMBERSHIPCHANGE']._serialized_start=589
+  _globals['_RAFTMEMBERSHIPCHANGE']._serialized_end=627
+  _globals['_RAFTREQUESTVOTE']._serialized_start=629
+  _globals['_RAFTREQUESTVOTE']._serialized_end=726
+  _globals['_RAFTVOTERESPONSE']._serialized_start=728
+  _globals['_RAFTVOTERESPONSE']._serialized_end=792
+  _globals['_RAFTAPPENDENTRIES']._serialized_start=795
+  _globals['_RAFTAPPENDENTRIES']._serialized_end=973
+  _globals['_RAFTAPPENDRESPONSE']._serialized_start=975
+  _globals['_RAFTAPPENDRESPONSE']._serialized_end=1065
+  _globals['_RAFTCOMMITSIGNATURE']._serialized_start=1067
+  _globals['_RAFTCOMMITSIGNATURE']._serialized_end=1177
+  _globals['_CONSENSUSMESSAGE']._serialized_start=1180
+  _globals['_CONSENSUSMESSAGE']._serialized_end=1735
+  _globals['_TBFTSTATERECORD']._serialized_start=1738
+  _globals['_TBFTSTATERECORD']._serialized_end=2051
+  _globals['_TBFTLOCKRECORD']._serialized_start=2053
+  _globals['_TBFTLOCKRECORD']._serialized_end=2172
+  _globals['_RAFTMETARECORD']._serialized_start=2174
+  _globals['_RAFTMETARECORD']._serialized_end=2257
 # @@protoc_insertion_point(module_scope)

@@ -78,38 +78,9 @@ class Vote(_message.Message):
 Global___Vote: _TypeAlias = Vote  # noqa: Y015
 
 @_typing.final
-class ProposalDocument(_message.Message):
-    """What a proposer signs: SignDocument{domain: "proposal", payload: encode(ProposalDocument)}."""
-
-    DESCRIPTOR: _descriptor.Descriptor
-
-    HEIGHT_FIELD_NUMBER: _builtins.int
-    ROUND_FIELD_NUMBER: _builtins.int
-    VALID_ROUND_PLUS_ONE_FIELD_NUMBER: _builtins.int
-    BLOCK_HASH_FIELD_NUMBER: _builtins.int
-    height: _builtins.int
-    round: _builtins.int
-    valid_round_plus_one: _builtins.int
-    """The proof-of-lock round plus one; 0 when the block is not re-proposed from a lock."""
-    block_hash: _builtins.bytes
-    def __init__(
-        self,
-        *,
-        height: _builtins.int = ...,
-        round: _builtins.int = ...,
-        valid_round_plus_one: _builtins.int = ...,
-        block_hash: _builtins.bytes = ...,
-    ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
-    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_hash", b"block_hash", "height", b"height", "round", b"round", "valid_round_plus_one", b"valid_round_plus_one"]  # noqa: Y015
-    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
-
-Global___ProposalDocument: _TypeAlias = ProposalDocument  # noqa: Y015
-
-@_typing.final
 class Proposal(_message.Message):
+    """What a proposer signs is causeway.types.v1.ProposalDocument (sign bytes live in types)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     HEIGHT_FIELD_NUMBER: _builtins.int
@@ -337,6 +308,44 @@ class RaftAppendResponse(_message.Message):
 Global___RaftAppendResponse: _TypeAlias = RaftAppendResponse  # noqa: Y015
 
 @_typing.final
+class RaftCommitSignature(_message.Message):
+    """A raft node's signature over the commit sign bytes of a block it committed:
+    SignDocument{domain: "commit", payload: encode(CommitVote{height, round, block_hash})}, round
+    being the block's log term & 0xffffffff, as in the certificate the node stores. Sent to every
+    other node after commit; each gathers them into a certificate of a majority of the height's
+    validator set (causeway.consensus.raft.certificates, docs/consensus-raft.md).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    ROUND_FIELD_NUMBER: _builtins.int
+    BLOCK_HASH_FIELD_NUMBER: _builtins.int
+    VALIDATOR_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    height: _builtins.int
+    round: _builtins.int
+    block_hash: _builtins.bytes
+    validator: _builtins.str
+    signature: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        height: _builtins.int = ...,
+        round: _builtins.int = ...,
+        block_hash: _builtins.bytes = ...,
+        validator: _builtins.str = ...,
+        signature: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_hash", b"block_hash", "height", b"height", "round", b"round", "signature", b"signature", "validator", b"validator"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RaftCommitSignature: _TypeAlias = RaftCommitSignature  # noqa: Y015
+
+@_typing.final
 class ConsensusMessage(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -347,6 +356,7 @@ class ConsensusMessage(_message.Message):
     RAFT_VOTE_RESPONSE_FIELD_NUMBER: _builtins.int
     RAFT_APPEND_ENTRIES_FIELD_NUMBER: _builtins.int
     RAFT_APPEND_RESPONSE_FIELD_NUMBER: _builtins.int
+    RAFT_COMMIT_SIGNATURE_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def proposal(self) -> Global___Proposal: ...
     @_builtins.property
@@ -361,6 +371,8 @@ class ConsensusMessage(_message.Message):
     def raft_append_entries(self) -> Global___RaftAppendEntries: ...
     @_builtins.property
     def raft_append_response(self) -> Global___RaftAppendResponse: ...
+    @_builtins.property
+    def raft_commit_signature(self) -> Global___RaftCommitSignature: ...
     def __init__(
         self,
         *,
@@ -371,13 +383,149 @@ class ConsensusMessage(_message.Message):
         raft_vote_response: Global___RaftVoteResponse | None = ...,
         raft_append_entries: Global___RaftAppendEntries | None = ...,
         raft_append_response: Global___RaftAppendResponse | None = ...,
+        raft_commit_signature: Global___RaftCommitSignature | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "evidence", b"evidence", "proposal", b"proposal", "raft_append_entries", b"raft_append_entries", "raft_append_response", b"raft_append_response", "raft_request_vote", b"raft_request_vote", "raft_vote_response", b"raft_vote_response", "vote", b"vote"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "evidence", b"evidence", "proposal", b"proposal", "raft_append_entries", b"raft_append_entries", "raft_append_response", b"raft_append_response", "raft_commit_signature", b"raft_commit_signature", "raft_request_vote", b"raft_request_vote", "raft_vote_response", b"raft_vote_response", "vote", b"vote"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "evidence", b"evidence", "proposal", b"proposal", "raft_append_entries", b"raft_append_entries", "raft_append_response", b"raft_append_response", "raft_request_vote", b"raft_request_vote", "raft_vote_response", b"raft_vote_response", "vote", b"vote"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "evidence", b"evidence", "proposal", b"proposal", "raft_append_entries", b"raft_append_entries", "raft_append_response", b"raft_append_response", "raft_commit_signature", b"raft_commit_signature", "raft_request_vote", b"raft_request_vote", "raft_vote_response", b"raft_vote_response", "vote", b"vote"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["proposal", "vote", "evidence", "raft_request_vote", "raft_vote_response", "raft_append_entries", "raft_append_response"]  # noqa: Y015
+    _WhichOneofReturnType_body: _TypeAlias = _typing.Literal["proposal", "vote", "evidence", "raft_request_vote", "raft_vote_response", "raft_append_entries", "raft_append_response", "raft_commit_signature"]  # noqa: Y015
     _WhichOneofArgType_body: _TypeAlias = _typing.Literal["body", b"body"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_body) -> _WhichOneofReturnType_body | None: ...
 
 Global___ConsensusMessage: _TypeAlias = ConsensusMessage  # noqa: Y015
+
+@_typing.final
+class TbftStateRecord(_message.Message):
+    """---------------------------------------------------------------------------------------------
+    Records a consensus core persists. Each is stored by storage as one named value, encoded
+    canonically (causeway.types.encode) and framed and checksummed once by storage's record frame
+    (docs/storage.md); a record carries no checksum of its own. Field numbers never change meaning.
+
+    The tbft record "tbft/state": where the core is and what it last signed. Rewritten whenever it
+    changes, so it is kept small (blocks go in TbftLockRecord).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    ROUND_FIELD_NUMBER: _builtins.int
+    STEP_FIELD_NUMBER: _builtins.int
+    LOCKED_ROUND_PLUS_ONE_FIELD_NUMBER: _builtins.int
+    LOCKED_HASH_FIELD_NUMBER: _builtins.int
+    VALID_ROUND_PLUS_ONE_FIELD_NUMBER: _builtins.int
+    VALID_HASH_FIELD_NUMBER: _builtins.int
+    SIGNED_HEIGHT_FIELD_NUMBER: _builtins.int
+    SIGNED_ROUND_FIELD_NUMBER: _builtins.int
+    SIGNED_STEP_FIELD_NUMBER: _builtins.int
+    SIGNED_MESSAGES_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    height: _builtins.int
+    round: _builtins.int
+    step: _builtins.int
+    """The step (1 propose, 2 prevote, 3 precommit) of TbftStep."""
+    locked_round_plus_one: _builtins.int
+    """The locked round plus one; 0 (and an empty hash) when not locked."""
+    locked_hash: _builtins.bytes
+    valid_round_plus_one: _builtins.int
+    """The valid round plus one; 0 (and an empty hash) when there is no valid block."""
+    valid_hash: _builtins.bytes
+    signed_height: _builtins.int
+    """The last signed (height, round, step); step 0 means nothing was ever signed."""
+    signed_round: _builtins.int
+    signed_step: _builtins.int
+    @_builtins.property
+    def signed_messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConsensusMessage]:
+        """The messages signed in that height and round, oldest first; a proposal only while it is the
+        last one.
+        """
+
+    def __init__(
+        self,
+        *,
+        version: _builtins.int = ...,
+        height: _builtins.int = ...,
+        round: _builtins.int = ...,
+        step: _builtins.int = ...,
+        locked_round_plus_one: _builtins.int = ...,
+        locked_hash: _builtins.bytes = ...,
+        valid_round_plus_one: _builtins.int = ...,
+        valid_hash: _builtins.bytes = ...,
+        signed_height: _builtins.int = ...,
+        signed_round: _builtins.int = ...,
+        signed_step: _builtins.int = ...,
+        signed_messages: _abc.Iterable[Global___ConsensusMessage] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["height", b"height", "locked_hash", b"locked_hash", "locked_round_plus_one", b"locked_round_plus_one", "round", b"round", "signed_height", b"signed_height", "signed_messages", b"signed_messages", "signed_round", b"signed_round", "signed_step", b"signed_step", "step", b"step", "valid_hash", b"valid_hash", "valid_round_plus_one", b"valid_round_plus_one", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TbftStateRecord: _TypeAlias = TbftStateRecord  # noqa: Y015
+
+@_typing.final
+class TbftLockRecord(_message.Message):
+    """The tbft record "tbft/lock": the locked and valid blocks and the polka (prevotes) for the valid
+    block in the valid round, so that a restarted validator can still prove its valid block.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    BLOCKS_FIELD_NUMBER: _builtins.int
+    POLKA_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    @_builtins.property
+    def blocks(self) -> _containers.RepeatedCompositeFieldContainer[_types_pb2.Block]: ...
+    @_builtins.property
+    def polka(self) -> _containers.RepeatedCompositeFieldContainer[Global___Vote]: ...
+    def __init__(
+        self,
+        *,
+        version: _builtins.int = ...,
+        blocks: _abc.Iterable[_types_pb2.Block] | None = ...,
+        polka: _abc.Iterable[Global___Vote] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blocks", b"blocks", "polka", b"polka", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TbftLockRecord: _TypeAlias = TbftLockRecord  # noqa: Y015
+
+@_typing.final
+class RaftMetaRecord(_message.Message):
+    """The raft record "raft/meta": the current term, the vote cast in it, and the index of the last
+    valid log entry. Each log index is the record "raft/log/<index, 20 digits>" holding one
+    RaftEntry.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    TERM_FIELD_NUMBER: _builtins.int
+    VOTED_FOR_FIELD_NUMBER: _builtins.int
+    LOG_END_FIELD_NUMBER: _builtins.int
+    version: _builtins.int
+    term: _builtins.int
+    voted_for: _builtins.str
+    """Empty when no vote was cast in this term."""
+    log_end: _builtins.int
+    def __init__(
+        self,
+        *,
+        version: _builtins.int = ...,
+        term: _builtins.int = ...,
+        voted_for: _builtins.str = ...,
+        log_end: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["log_end", b"log_end", "term", b"term", "version", b"version", "voted_for", b"voted_for"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RaftMetaRecord: _TypeAlias = RaftMetaRecord  # noqa: Y015

@@ -1,15 +1,21 @@
 """The native contracts, by name."""
 
 from causeway.execution.contracts import config, evidence, kv, ledger, membership, validators
-from causeway.execution.contracts.base import Handler, Method
+from causeway.execution.contracts.base import Contract, Handler, Method
+from causeway.execution.keys import GRANTS, NAMESPACES, check_layout
 
-CONTRACTS: dict[str, dict[str, Method]] = {
-    kv.CONTRACT: kv.METHODS,
-    ledger.CONTRACT: ledger.METHODS,
-    config.CONTRACT: config.METHODS,
-    membership.CONTRACT: membership.METHODS,
-    validators.CONTRACT: validators.METHODS,
-    evidence.CONTRACT: evidence.METHODS,
+CONTRACTS: dict[str, Contract] = {
+    module.CONTRACT: Contract(
+        name=module.CONTRACT,
+        methods=module.METHODS,
+        namespace=NAMESPACES[module.CONTRACT],
+        grants=GRANTS.get(module.CONTRACT, ()),
+    )
+    for module in (kv, ledger, config, membership, validators, evidence)
 }
+check_layout(
+    {name: contract.namespace for name, contract in CONTRACTS.items()},
+    {name: contract.grants for name, contract in CONTRACTS.items()},
+)
 
-__all__ = ["CONTRACTS", "Handler", "Method"]
+__all__ = ["CONTRACTS", "Contract", "Handler", "Method"]

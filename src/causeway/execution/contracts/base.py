@@ -9,6 +9,7 @@ from typing import TypeVar
 from google.protobuf.message import Message
 
 from causeway.execution.context import TransactionContext
+from causeway.execution.keys import StateGrant
 from causeway.types import decode
 
 MessageT = TypeVar("MessageT", bound=Message)
@@ -27,6 +28,17 @@ class Method:
     # System methods write under sys/: after one commits, the executor drops its cached view of
     # members, organisations and configuration.
     system: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    """A native contract: its methods, the namespace it owns and its grants outside it (both from
+    causeway.execution.keys, which the executor's context enforces)."""
+
+    name: str
+    methods: dict[str, Method]
+    namespace: bytes
+    grants: tuple[StateGrant, ...] = ()
 
 
 def decode_arguments(

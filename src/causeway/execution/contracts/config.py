@@ -56,14 +56,14 @@ def update(context: TransactionContext, arguments: bytes) -> bytes:
     except ConfigurationError as error:
         raise failure(types_pb2.RESULT_STATUS_INVALID_ARGUMENT, error.message) from None
     encoded = encode(request.config)
-    context.put(CONFIG_KEY, encoded)
-    context.emit(CONTRACT, "update", ())
+    context.put_granted(CONFIG_KEY, encoded)
+    context.emit("update", ())
     return b""
 
 
 def get(context: TransactionContext, arguments: bytes) -> bytes:
     decode_arguments(context, contracts_pb2.ConfigGetArguments, arguments)
-    stored = context.get(CONFIG_KEY)
+    stored = context.get_granted(CONFIG_KEY)
     if stored is None:
         raise InvariantError("the chain configuration is missing from state")
     return stored

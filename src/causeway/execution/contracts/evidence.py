@@ -3,22 +3,19 @@ type), checked against the validator schedule and recorded in state once."""
 
 from __future__ import annotations
 
-from causeway.consensus.tbft import vote_sign_bytes
 from causeway.consensus.v1 import consensus_pb2
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import load_public_key
 from causeway.errors import ConfigurationError, CryptoError, HeightUnavailableError
-from causeway.execution.context import GAS_PER_SIGNATURE_VERIFICATION, TransactionContext, failure
+from causeway.execution.context import TransactionContext, failure
 from causeway.execution.contracts.base import Method, decode_arguments
 from causeway.execution.contracts.validators import load_schedule
-from causeway.execution.keys import (
-    evidence_height_prefix,
-    evidence_key,
-    validator_evidence_prefix,
-)
+from causeway.execution.keys import evidence_at_height, evidence_record, validator_evidence
 from causeway.execution.schedule import EVIDENCE_AGE_MAX_HEIGHTS, entry_at
 from causeway.identity import split_member_id
+from causeway.types import commit_sign_bytes as commit_sign
 from causeway.types import encode
+from causeway.types import prevote_sign_bytes as prevote_sign
 from causeway.types.v1 import types_pb2
 
 CONTRACT = "evidence"
@@ -27,6 +24,14 @@ EVIDENCE_LIST_LIMIT = 100
 
 _INVALID = types_pb2.RESULT_STATUS_INVALID_ARGUMENT
 _CONFLICT = types_pb2.RESULT_STATUS_CONFLICT
+
+
+def _vote_document(chain_id: str, vote: consensus_pb2.Vote) -> bytes:
+    """What the vote signed: a precommit signs the commit document (types/documents.py)."""
+    sign = commit_sign if vote.type == consensus_pb2.VOTE_TYPE_PRECOMMIT else prevote_sign
+    return sign(chain_id, vote.height, vote.round, vote.block_hash)
+
+
 _VOTE_TYPE_NAMES = {
     consensus_pb2.VOTE_TYPE_PREVOTE: "prevote",
     consensus_pb2.VOTE_TYPE_PRECOMMIT: "precommit",
@@ -81,11 +86,11 @@ def submit(context: TransactionContext, arguments: bytes) -> bytes:
             f"the votes are for height {height}, more than {EVIDENCE_AGE_MAX_HEIGHTS} heights "
             f"below this block ({context.height}): too old",
         )
-    key = evidence_key(validator_id, height, round_number, vote_type)
+    key = evidence_record(validator_id, height, round_number, vote_type)
     # One record per validator and height: a validator that holds its key can sign conflicting
     # votes for every round and type of a height; one proof is enough, and the records stay
     # bounded by the chain's heights.
-    if context.range(evidence_height_prefix(validator_id, height), b"", 1):
+    if context.range(evidence_at_height(validator_id, height), b"", 1):
         raise failure(
             _CONFLICT,
             f"evidence of {validator_id} at height {height} is already recorded",
@@ -97,17 +102,25 @@ def submit(context: TransactionContext, arguments: bytes) -> bytes:
     validator = next((v for v in entry.validators.validators if v.member_id == validator_id), None)
     if validator is None:
         raise failure(_INVALID, f"{validator_id!r} was not in the validator set at height {height}")
-    context.charge_gas(2 * GAS_PER_SIGNATURE_VERIFICATION)
+    documents = [
+        (
+            name,
+            vote,
+            _vote_document(context.chain_id, vote),
+        )
+        for name, vote in (("first", first), ("second", evidence.second))
+    ]
+    # Both verifications are charged before the key is loaded: a bad key or a forged first
+    # signature pays for the work the submitter asked for.
+    for _, _, document in documents:
+        context.charge_signature_verification(validator.algorithm, len(document))
     try:
         public_key = load_public_key(validator.algorithm, validator.public_key)
     except CryptoError as error:
         raise failure(
             _INVALID, f"the key of validator {validator_id} cannot be loaded: {error.message}"
         ) from None
-    for name, vote in (("first", first), ("second", evidence.second)):
-        document = vote_sign_bytes(
-            context.chain_id, vote.type, vote.height, vote.round, vote.block_hash
-        )
+    for name, vote, document in documents:
         if not vote.signature or not public_key.verify(document, vote.signature):
             raise failure(
                 _INVALID,
@@ -118,7 +131,6 @@ def submit(context: TransactionContext, arguments: bytes) -> bytes:
     )
     context.put(key, encode(record))
     context.emit(
-        CONTRACT,
         "committed",
         (
             ("validator", validator_id),
@@ -136,11 +148,11 @@ def list_evidence(context: TransactionContext, arguments: bytes) -> bytes:
         split_member_id(request.validator)
     except ConfigurationError as error:
         raise failure(_INVALID, f"evidence.list: {error.message}") from None
-    prefix = validator_evidence_prefix(request.validator)
+    prefix = validator_evidence(request.validator)
     # Keys sort by fixed-width height: start after every key of the height below from_height
     # (their round and type are ASCII, below 0xff).
     start_after = (
-        evidence_height_prefix(request.validator, request.from_height - 1) + b"\xff"
+        evidence_at_height(request.validator, request.from_height - 1) + b"\xff"
         if request.from_height > 0
         else b""
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from causeway.contracts.v1 import contracts_pb2
 from causeway.execution.context import TransactionContext, failure
 from causeway.execution.contracts.base import Method, decode_arguments
-from causeway.execution.keys import KV_PREFIX
+from causeway.execution.keys import KV_NAMESPACE
 from causeway.types import encode
 from causeway.types.v1 import types_pb2
 
@@ -38,15 +38,15 @@ def put(context: TransactionContext, arguments: bytes) -> bytes:
         raise failure(
             _INVALID, f"kv value is {len(value)} bytes, above the limit of {KV_VALUE_BYTES_MAX}"
         )
-    context.put(KV_PREFIX + key, value)
-    context.emit(CONTRACT, "put", (("key", key.hex()),))
+    context.put(key, value)
+    context.emit("put", (("key", key.hex()),))
     return b""
 
 
 def get(context: TransactionContext, arguments: bytes) -> bytes:
     request = decode_arguments(context, contracts_pb2.KvGetArguments, arguments)
     _check_key(request.key)
-    value = context.get(KV_PREFIX + request.key)
+    value = context.get(request.key)
     if value is None:
         return encode(contracts_pb2.KvGetResult(found=False))
     return encode(contracts_pb2.KvGetResult(found=True, value=value))
@@ -56,10 +56,10 @@ def delete(context: TransactionContext, arguments: bytes) -> bytes:
     request = decode_arguments(context, contracts_pb2.KvDeleteArguments, arguments)
     key = request.key
     _check_key(key)
-    if context.get(KV_PREFIX + key) is None:
+    if context.get(key) is None:
         raise failure(types_pb2.RESULT_STATUS_NOT_FOUND, f"kv key {key.hex()} does not exist")
-    context.delete(KV_PREFIX + key)
-    context.emit(CONTRACT, "delete", (("key", key.hex()),))
+    context.delete(key)
+    context.emit("delete", (("key", key.hex()),))
     return b""
 
 
@@ -72,20 +72,19 @@ def range_(context: TransactionContext, arguments: bytes) -> bytes:
     if len(start_after) > KV_KEY_BYTES_MAX:
         raise failure(_INVALID, f"kv start_after is above the limit of {KV_KEY_BYTES_MAX} bytes")
     limit = min(request.limit or KV_RANGE_LIMIT_DEFAULT, KV_RANGE_LIMIT_MAX)
-    entries = context.range(
-        KV_PREFIX + prefix, KV_PREFIX + start_after if start_after else b"", limit + 1
-    )
+    entries = context.range(prefix, start_after, limit + 1)
     result = contracts_pb2.KvRangeResult()
     total_bytes = 0
-    prefix_length = len(KV_PREFIX)
+    # The page bound counts state keys (with the namespace), as it did before keys were relative:
+    # a page's end is part of a result, which every validator must compute alike.
+    namespace_length = len(KV_NAMESPACE)
     for index, (key, value) in enumerate(entries):
-        if index == limit or (
-            index > 0 and total_bytes + len(key) + len(value) > KV_RANGE_BYTES_MAX
-        ):
+        entry_bytes = namespace_length + len(key) + len(value)
+        if index == limit or (index > 0 and total_bytes + entry_bytes > KV_RANGE_BYTES_MAX):
             result.next_start_after = result.entries[-1].key
             break
-        total_bytes += len(key) + len(value)
-        result.entries.add(key=key[prefix_length:], value=value)
+        total_bytes += entry_bytes
+        result.entries.add(key=key, value=value)
     return encode(result)
 
 

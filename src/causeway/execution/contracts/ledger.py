@@ -8,7 +8,7 @@ from causeway.contracts.v1 import contracts_pb2
 from causeway.errors import InvariantError
 from causeway.execution.context import TransactionContext, failure
 from causeway.execution.contracts.base import Method, decode_arguments
-from causeway.execution.keys import LEDGER_BALANCE_PREFIX, LEDGER_SUPPLY_KEY
+from causeway.execution.keys import LEDGER_BALANCE, LEDGER_SUPPLY
 from causeway.types.v1 import types_pb2
 
 CONTRACT = "ledger"
@@ -44,7 +44,7 @@ def _account_key(account: str, what: str) -> bytes:
             f"ledger {what} account is {len(encoded)} bytes, above the limit of "
             f"{LEDGER_ACCOUNT_BYTES_MAX}",
         )
-    return LEDGER_BALANCE_PREFIX + encoded
+    return LEDGER_BALANCE + encoded
 
 
 def _read_amount(context: TransactionContext, key: bytes) -> int:
@@ -72,14 +72,14 @@ def issue(context: TransactionContext, arguments: bytes) -> bytes:
     if amount == 0:
         raise failure(_INVALID, "ledger issue amount must be positive")
     key = _account_key(request.account, "issue")
-    supply = _read_amount(context, LEDGER_SUPPLY_KEY)
+    supply = _read_amount(context, LEDGER_SUPPLY)
     if supply + amount > AMOUNT_MAX:
         raise failure(_INVALID, f"issuing {amount} would take the supply {supply} past 2^64-1")
     # Every balance is part of the supply, so the balance cannot overflow when the supply does not.
     balance = _read_amount(context, key) + amount
     _write_amount(context, key, balance)
-    _write_amount(context, LEDGER_SUPPLY_KEY, supply + amount)
-    context.emit(CONTRACT, "issue", (("account", request.account), ("amount", str(amount))))
+    _write_amount(context, LEDGER_SUPPLY, supply + amount)
+    context.emit("issue", (("account", request.account), ("amount", str(amount))))
     return encode_balance_result(balance)
 
 
@@ -93,7 +93,7 @@ def transfer(context: TransactionContext, arguments: bytes) -> bytes:
     sender = context.sender.id
     if to == sender:
         raise failure(_INVALID, "ledger transfer to the sender's own account")
-    from_key = LEDGER_BALANCE_PREFIX + sender.encode()
+    from_key = LEDGER_BALANCE + sender.encode()
     from_balance = _read_amount(context, from_key)
     if from_balance < amount:
         raise failure(
@@ -106,7 +106,7 @@ def transfer(context: TransactionContext, arguments: bytes) -> bytes:
     from_balance -= amount
     _write_amount(context, from_key, from_balance)
     _write_amount(context, to_key, to_balance)
-    context.emit(CONTRACT, "transfer", (("from", sender), ("to", to), ("amount", str(amount))))
+    context.emit("transfer", (("from", sender), ("to", to), ("amount", str(amount))))
     return encode_balance_result(from_balance)
 
 

@@ -46,14 +46,14 @@ def _check_public_key(context: TransactionContext, algorithm: str, raw: bytes, w
 
 
 def _load_organisation(context: TransactionContext, organisation_id: str) -> types_pb2.Organisation:
-    stored = context.get(organisation_key(organisation_id))
+    stored = context.get_granted(organisation_key(organisation_id))
     if stored is None:
         raise failure(_NOT_FOUND, f"organisation {organisation_id!r} does not exist")
     return types_pb2.Organisation.FromString(stored)
 
 
 def _load_member(context: TransactionContext, member_id: str) -> types_pb2.Member:
-    stored = context.get(member_key(member_id))
+    stored = context.get_granted(member_key(member_id))
     if stored is None:
         raise failure(_NOT_FOUND, f"member {member_id!r} does not exist")
     return types_pb2.Member.FromString(stored)
@@ -71,7 +71,7 @@ def _verify_certificate(
 
 
 def _read_count(context: TransactionContext, key: bytes) -> int:
-    stored = context.get(key)
+    stored = context.get_granted(key)
     if stored is None:
         return 0
     if len(stored) != 8:
@@ -82,15 +82,15 @@ def _read_count(context: TransactionContext, key: bytes) -> int:
 
 def _write_count(context: TransactionContext, key: bytes, count: int) -> None:
     if count:
-        context.put(key, _COUNT.pack(count))
+        context.put_granted(key, _COUNT.pack(count))
     else:
-        context.delete(key)
+        context.delete_granted(key)
 
 
 def _refuse_validator(context: TransactionContext, member_id: str, action: str) -> None:
     """Consensus verifies a validator's votes with the key of its member record: the record stays
     while the member is in the set in effect or in a scheduled one."""
-    schedule = decode_schedule(context.get(VALIDATOR_SCHEDULE_KEY))
+    schedule = decode_schedule(context.get_granted(VALIDATOR_SCHEDULE_KEY))
     if member_id in members_in_effect_or_scheduled(schedule, context.height):
         raise failure(
             _CONFLICT,
@@ -118,12 +118,12 @@ def add_organisation(context: TransactionContext, arguments: bytes) -> bytes:
     )
     if organisation.ca_algorithm in _X509_ALGORITHMS and not organisation.ca_certificate:
         raise failure(_INVALID, "organisation CA certificate is missing")
-    if context.get(organisation_key(organisation.id)) is not None:
+    if context.get_granted(organisation_key(organisation.id)) is not None:
         raise failure(_CONFLICT, f"organisation {organisation.id!r} already exists")
     if len(context.organisations()) >= ORGANISATIONS_MAX:
         raise failure(_CONFLICT, f"the chain already has {ORGANISATIONS_MAX} organisations")
-    context.put(organisation_key(organisation.id), encode(organisation))
-    context.emit(CONTRACT, "add_organisation", (("organisation", organisation.id),))
+    context.put_granted(organisation_key(organisation.id), encode(organisation))
+    context.emit("add_organisation", (("organisation", organisation.id),))
     return b""
 
 
@@ -141,15 +141,15 @@ def add_member(context: TransactionContext, arguments: bytes) -> bytes:
             _INVALID, f"member id {member.id!r} does not match its organisation and name fields"
         )
     organisation = _load_organisation(context, organisation_id)
-    if context.get(member_key(member.id)) is not None:
+    if context.get_granted(member_key(member.id)) is not None:
         raise failure(_CONFLICT, f"member {member.id!r} already exists")
     _check_public_key(context, member.algorithm, member.public_key, "member")
     _verify_certificate(context, organisation, member)
-    context.put(member_key(member.id), encode(member))
+    context.put_granted(member_key(member.id), encode(member))
     if types_pb2.ROLE_ADMIN in member.roles:
         count_key = admin_count_key(organisation_id)
         _write_count(context, count_key, _read_count(context, count_key) + 1)
-    context.emit(CONTRACT, "add_member", (("member_id", member.id),))
+    context.emit("add_member", (("member_id", member.id),))
     return b""
 
 
@@ -169,8 +169,8 @@ def remove_member(context: TransactionContext, arguments: bytes) -> bytes:
                 f"{member.id} is the last admin of {member.organisation}; add another first",
             )
         _write_count(context, count_key, admins - 1)
-    context.delete(member_key(member.id))
-    context.emit(CONTRACT, "remove_member", (("member_id", member.id),))
+    context.delete_granted(member_key(member.id))
+    context.emit("remove_member", (("member_id", member.id),))
     return b""
 
 
@@ -186,8 +186,8 @@ def update_certificate(context: TransactionContext, arguments: bytes) -> bytes:
     _check_public_key(context, member.algorithm, member.public_key, "member")
     organisation = _load_organisation(context, member.organisation)
     _verify_certificate(context, organisation, member)
-    context.put(member_key(member.id), encode(member))
-    context.emit(CONTRACT, "update_certificate", (("member_id", member.id),))
+    context.put_granted(member_key(member.id), encode(member))
+    context.emit("update_certificate", (("member_id", member.id),))
     return b""
 
 
@@ -195,7 +195,7 @@ def get_member(context: TransactionContext, arguments: bytes) -> bytes:
     request = decode_arguments(context, contracts_pb2.MembershipGetMemberArguments, arguments)
     if not request.member_id:
         raise failure(_INVALID, "membership.get_member without a member id")
-    stored = context.get(member_key(request.member_id))
+    stored = context.get_granted(member_key(request.member_id))
     if stored is None:
         raise failure(_NOT_FOUND, f"member {request.member_id!r} does not exist")
     return stored

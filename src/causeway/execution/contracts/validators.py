@@ -33,14 +33,14 @@ _CONFLICT = types_pb2.RESULT_STATUS_CONFLICT
 
 
 def load_schedule(context: TransactionContext) -> contracts_pb2.ValidatorSchedule:
-    return decode_schedule(context.get(VALIDATOR_SCHEDULE_KEY))
+    return decode_schedule(context.get_granted(VALIDATOR_SCHEDULE_KEY))
 
 
 def _new_validator(
     context: TransactionContext, member_id: str, voting_power: int
 ) -> types_pb2.Validator:
     """The validator record of a member: key and algorithm from its member record."""
-    stored = context.get(member_key(member_id))
+    stored = context.get_granted(member_key(member_id))
     if stored is None:
         raise failure(_NOT_FOUND, f"member {member_id!r} does not exist")
     member = types_pb2.Member.FromString(stored)
@@ -164,10 +164,11 @@ def update(context: TransactionContext, arguments: bytes) -> bytes:
     entries.append(
         contracts_pb2.ScheduledValidatorSet(from_height=effective_height, validators=new_set)
     )
-    context.put(VALIDATOR_SCHEDULE_KEY, encode(contracts_pb2.ValidatorSchedule(entries=entries)))
-    set_hash = context.profile.hash(encode(new_set))
+    context.put_granted(
+        VALIDATOR_SCHEDULE_KEY, encode(contracts_pb2.ValidatorSchedule(entries=entries))
+    )
+    set_hash = context.hash(encode(new_set))
     context.emit(
-        CONTRACT,
         "update",
         (
             ("from_height", str(effective_height)),

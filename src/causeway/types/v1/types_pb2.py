@@ -24,19 +24,19 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63\x61useway/types/v1/types.proto\x12\x11\x63\x61useway.types.v1\"R\n\x0cSignDocument\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x0e\n\x06\x64omain\x18\x02 \x01(\t\x12\x10\n\x08\x63hain_id\x18\x03 \x01(\t\x12\x0f\n\x07payload\x18\x04 \x01(\x0c\"\xb1\x01\n\x0fTransactionBody\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x10\n\x08\x63hain_id\x18\x02 \x01(\t\x12\r\n\x05nonce\x18\x03 \x01(\x0c\x12\x14\n\x0ctimestamp_ms\x18\x04 \x01(\x03\x12\x11\n\texpiry_ms\x18\x05 \x01(\x03\x12\x10\n\x08\x63ontract\x18\x06 \x01(\t\x12\x0e\n\x06method\x18\x07 \x01(\t\x12\x11\n\targuments\x18\x08 \x01(\x0c\x12\x0e\n\x06sender\x18\t \x01(\t\"2\n\x0b\x45ndorsement\x12\x10\n\x08\x65ndorser\x18\x01 \x01(\t\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"d\n\x0bTransaction\x12\x0c\n\x04\x62ody\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x34\n\x0c\x65ndorsements\x18\x03 \x03(\x0b\x32\x1e.causeway.types.v1.Endorsement\"\xad\x02\n\x0b\x42lockHeader\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x10\n\x08\x63hain_id\x18\x02 \x01(\t\x12\x0e\n\x06height\x18\x03 \x01(\x04\x12\x15\n\rprevious_hash\x18\x04 \x01(\x0c\x12\x0f\n\x07time_ms\x18\x05 \x01(\x03\x12\x10\n\x08proposer\x18\x06 \x01(\t\x12\x19\n\x11transactions_root\x18\x07 \x01(\x0c\x12\x14\n\x0cresults_root\x18\x08 \x01(\x0c\x12\x12\n\nstate_root\x18\t \x01(\x0c\x12\x1a\n\x12validator_set_hash\x18\n \x01(\x0c\x12\x1f\n\x17next_validator_set_hash\x18\x0b \x01(\x0c\x12\x19\n\x11transaction_count\x18\x0c \x01(\r\x12\x14\n\x0cgenesis_hash\x18\r \x01(\x0c\"m\n\x05\x42lock\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x1e.causeway.types.v1.BlockHeader\x12\x34\n\x0ctransactions\x18\x02 \x03(\x0b\x32\x1e.causeway.types.v1.Transaction\"?\n\nCommitVote\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\r\n\x05round\x18\x02 \x01(\r\x12\x12\n\nblock_hash\x18\x03 \x01(\x0c\"7\n\x0f\x43ommitSignature\x12\x11\n\tvalidator\x18\x01 \x01(\t\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"~\n\x11\x43ommitCertificate\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\r\n\x05round\x18\x02 \x01(\r\x12\x12\n\nblock_hash\x18\x03 \x01(\x0c\x12\x36\n\nsignatures\x18\x04 \x03(\x0b\x32\".causeway.types.v1.CommitSignature\",\n\x0e\x45ventAttribute\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"l\n\x05\x45vent\x12\x10\n\x08\x63ontract\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x35\n\nattributes\x18\x03 \x03(\x0b\x32!.causeway.types.v1.EventAttribute\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\"b\n\x04\x43ost\x12\x10\n\x08gas_used\x18\x01 \x01(\x04\x12\r\n\x05reads\x18\x02 \x01(\r\x12\x0e\n\x06writes\x18\x03 \x01(\r\x12\x12\n\nbytes_read\x18\x04 \x01(\x04\x12\x15\n\rbytes_written\x18\x05 \x01(\x04\"\xd2\x01\n\x11TransactionResult\x12\x16\n\x0etransaction_id\x18\x01 \x01(\x0c\x12/\n\x06status\x18\x02 \x01(\x0e\x32\x1f.causeway.types.v1.ResultStatus\x12\x14\n\x0creturn_value\x18\x03 \x01(\x0c\x12(\n\x06\x65vents\x18\x04 \x03(\x0b\x32\x18.causeway.types.v1.Event\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12%\n\x04\x63ost\x18\x06 \x01(\x0b\x32\x17.causeway.types.v1.Cost\"=\n\x0bMerkleProof\x12\r\n\x05index\x18\x01 \x01(\x04\x12\r\n\x05total\x18\x02 \x01(\x04\x12\x10\n\x08siblings\x18\x03 \x03(\x0c\"N\n\nStateProof\x12\x15\n\rleaf_key_hash\x18\x01 \x01(\x0c\x12\x17\n\x0fleaf_value_hash\x18\x02 \x01(\x0c\x12\x10\n\x08siblings\x18\x03 \x03(\x0c\"\x9c\x01\n\x06Member\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0corganisation\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12&\n\x05roles\x18\x04 \x03(\x0e\x32\x17.causeway.types.v1.Role\x12\x11\n\talgorithm\x18\x05 \x01(\t\x12\x12\n\npublic_key\x18\x06 \x01(\x0c\x12\x13\n\x0b\x63\x65rtificate\x18\x07 \x01(\x0c\"\xb4\x01\n\nCredential\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x14\n\x0corganisation\x18\x02 \x01(\t\x12&\n\x05roles\x18\x03 \x03(\x0e\x32\x17.causeway.types.v1.Role\x12\x11\n\talgorithm\x18\x04 \x01(\t\x12\x12\n\npublic_key\x18\x05 \x01(\x0c\x12\x14\n\x0cnot_after_ms\x18\x06 \x01(\x03\x12\x18\n\x10issuer_signature\x18\x07 \x01(\x0c\"_\n\x0cOrganisation\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61_algorithm\x18\x02 \x01(\t\x12\x15\n\rca_public_key\x18\x03 \x01(\x0c\x12\x16\n\x0e\x63\x61_certificate\x18\x04 \x01(\x0c\"b\n\x11\x45ndorsementPolicy\x12+\n\x04kind\x18\x01 \x01(\x0e\x32\x1d.causeway.types.v1.PolicyKind\x12\t\n\x01k\x18\x02 \x01(\r\x12\x15\n\rorganisations\x18\x03 \x03(\t\"\xe2\x02\n\x0b\x43hainConfig\x12\x1e\n\x16\x62lock_transactions_max\x18\x01 \x01(\r\x12\x17\n\x0f\x62lock_bytes_max\x18\x02 \x01(\x04\x12\x1d\n\x15transaction_bytes_max\x18\x03 \x01(\x04\x12!\n\x19transaction_expiry_max_ms\x18\x04 \x01(\x03\x12\x18\n\x10\x65ndorsements_max\x18\x05 \x01(\r\x12\x1d\n\x15state_history_heights\x18\x06 \x01(\r\x12?\n\x11governance_policy\x18\x07 \x01(\x0b\x32$.causeway.types.v1.EndorsementPolicy\x12\x41\n\x13ledger_issue_policy\x18\x08 \x01(\x0b\x32$.causeway.types.v1.EndorsementPolicy\x12\x1b\n\x13transaction_gas_max\x18\t \x01(\x04\"[\n\tValidator\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\talgorithm\x18\x02 \x01(\t\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\x12\x14\n\x0cvoting_power\x18\x04 \x01(\x04\"@\n\x0cValidatorSet\x12\x30\n\nvalidators\x18\x01 \x03(\x0b\x32\x1c.causeway.types.v1.Validator\"\xb9\x02\n\x07Genesis\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x10\n\x08\x63hain_id\x18\x02 \x01(\t\x12\x17\n\x0fgenesis_time_ms\x18\x03 \x01(\x03\x12\x16\n\x0e\x63rypto_profile\x18\x04 \x01(\t\x12\x11\n\tconsensus\x18\x05 \x01(\t\x12.\n\x06\x63onfig\x18\x06 \x01(\x0b\x32\x1e.causeway.types.v1.ChainConfig\x12\x36\n\rorganisations\x18\x07 \x03(\x0b\x32\x1f.causeway.types.v1.Organisation\x12*\n\x07members\x18\x08 \x03(\x0b\x32\x19.causeway.types.v1.Member\x12\x33\n\nvalidators\x18\t \x01(\x0b\x32\x1f.causeway.types.v1.ValidatorSet*\x83\x03\n\x0cResultStatus\x12\x1d\n\x19RESULT_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10RESULT_STATUS_OK\x10\x01\x12\"\n\x1eRESULT_STATUS_INVALID_ARGUMENT\x10\x02\x12#\n\x1fRESULT_STATUS_PERMISSION_DENIED\x10\x03\x12\x1b\n\x17RESULT_STATUS_NOT_FOUND\x10\x04\x12$\n RESULT_STATUS_INSUFFICIENT_FUNDS\x10\x05\x12\x32\n.RESULT_STATUS_ENDORSEMENT_POLICY_NOT_SATISFIED\x10\x06\x12\"\n\x1eRESULT_STATUS_UNKNOWN_CONTRACT\x10\x07\x12 \n\x1cRESULT_STATUS_UNKNOWN_METHOD\x10\x08\x12\x1c\n\x18RESULT_STATUS_OUT_OF_GAS\x10\t\x12\x1a\n\x16RESULT_STATUS_CONFLICT\x10\n*a\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n\nROLE_ADMIN\x10\x01\x12\x0f\n\x0bROLE_CLIENT\x10\x02\x12\x12\n\x0eROLE_CONSENSUS\x10\x03\x12\x0e\n\nROLE_LIGHT\x10\x04*\x85\x01\n\nPolicyKind\x12\x1b\n\x17POLICY_KIND_UNSPECIFIED\x10\x00\x12\x13\n\x0fPOLICY_KIND_ANY\x10\x01\x12\x13\n\x0fPOLICY_KIND_ALL\x10\x02\x12\x18\n\x14POLICY_KIND_MAJORITY\x10\x03\x12\x16\n\x12POLICY_KIND_K_OF_N\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x63\x61useway/types/v1/types.proto\x12\x11\x63\x61useway.types.v1\"R\n\x0cSignDocument\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x0e\n\x06\x64omain\x18\x02 \x01(\t\x12\x10\n\x08\x63hain_id\x18\x03 \x01(\t\x12\x0f\n\x07payload\x18\x04 \x01(\x0c\"\xb1\x01\n\x0fTransactionBody\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x10\n\x08\x63hain_id\x18\x02 \x01(\t\x12\r\n\x05nonce\x18\x03 \x01(\x0c\x12\x14\n\x0ctimestamp_ms\x18\x04 \x01(\x03\x12\x11\n\texpiry_ms\x18\x05 \x01(\x03\x12\x10\n\x08\x63ontract\x18\x06 \x01(\t\x12\x0e\n\x06method\x18\x07 \x01(\t\x12\x11\n\targuments\x18\x08 \x01(\x0c\x12\x0e\n\x06sender\x18\t \x01(\t\"2\n\x0b\x45ndorsement\x12\x10\n\x08\x65ndorser\x18\x01 \x01(\t\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"d\n\x0bTransaction\x12\x0c\n\x04\x62ody\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x12\x34\n\x0c\x65ndorsements\x18\x03 \x03(\x0b\x32\x1e.causeway.types.v1.Endorsement\"\xad\x02\n\x0b\x42lockHeader\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x10\n\x08\x63hain_id\x18\x02 \x01(\t\x12\x0e\n\x06height\x18\x03 \x01(\x04\x12\x15\n\rprevious_hash\x18\x04 \x01(\x0c\x12\x0f\n\x07time_ms\x18\x05 \x01(\x03\x12\x10\n\x08proposer\x18\x06 \x01(\t\x12\x19\n\x11transactions_root\x18\x07 \x01(\x0c\x12\x14\n\x0cresults_root\x18\x08 \x01(\x0c\x12\x12\n\nstate_root\x18\t \x01(\x0c\x12\x1a\n\x12validator_set_hash\x18\n \x01(\x0c\x12\x1f\n\x17next_validator_set_hash\x18\x0b \x01(\x0c\x12\x19\n\x11transaction_count\x18\x0c \x01(\r\x12\x14\n\x0cgenesis_hash\x18\r \x01(\x0c\"m\n\x05\x42lock\x12.\n\x06header\x18\x01 \x01(\x0b\x32\x1e.causeway.types.v1.BlockHeader\x12\x34\n\x0ctransactions\x18\x02 \x03(\x0b\x32\x1e.causeway.types.v1.Transaction\"?\n\nCommitVote\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\r\n\x05round\x18\x02 \x01(\r\x12\x12\n\nblock_hash\x18\x03 \x01(\x0c\"c\n\x10ProposalDocument\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\r\n\x05round\x18\x02 \x01(\r\x12\x1c\n\x14valid_round_plus_one\x18\x03 \x01(\r\x12\x12\n\nblock_hash\x18\x04 \x01(\x0c\"7\n\x0f\x43ommitSignature\x12\x11\n\tvalidator\x18\x01 \x01(\t\x12\x11\n\tsignature\x18\x02 \x01(\x0c\"~\n\x11\x43ommitCertificate\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\r\n\x05round\x18\x02 \x01(\r\x12\x12\n\nblock_hash\x18\x03 \x01(\x0c\x12\x36\n\nsignatures\x18\x04 \x03(\x0b\x32\".causeway.types.v1.CommitSignature\",\n\x0e\x45ventAttribute\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"l\n\x05\x45vent\x12\x10\n\x08\x63ontract\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x35\n\nattributes\x18\x03 \x03(\x0b\x32!.causeway.types.v1.EventAttribute\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\"\x8e\x01\n\x0b\x45ventRecord\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\x19\n\x11transaction_index\x18\x02 \x01(\r\x12\x13\n\x0b\x65vent_index\x18\x03 \x01(\r\x12\x16\n\x0etransaction_id\x18\x04 \x01(\x0c\x12\'\n\x05\x65vent\x18\x05 \x01(\x0b\x32\x18.causeway.types.v1.Event\"b\n\x04\x43ost\x12\x10\n\x08gas_used\x18\x01 \x01(\x04\x12\r\n\x05reads\x18\x02 \x01(\r\x12\x0e\n\x06writes\x18\x03 \x01(\r\x12\x12\n\nbytes_read\x18\x04 \x01(\x04\x12\x15\n\rbytes_written\x18\x05 \x01(\x04\"\xd2\x01\n\x11TransactionResult\x12\x16\n\x0etransaction_id\x18\x01 \x01(\x0c\x12/\n\x06status\x18\x02 \x01(\x0e\x32\x1f.causeway.types.v1.ResultStatus\x12\x14\n\x0creturn_value\x18\x03 \x01(\x0c\x12(\n\x06\x65vents\x18\x04 \x03(\x0b\x32\x18.causeway.types.v1.Event\x12\r\n\x05\x65rror\x18\x05 \x01(\t\x12%\n\x04\x63ost\x18\x06 \x01(\x0b\x32\x17.causeway.types.v1.Cost\"=\n\x0bMerkleProof\x12\r\n\x05index\x18\x01 \x01(\x04\x12\r\n\x05total\x18\x02 \x01(\x04\x12\x10\n\x08siblings\x18\x03 \x03(\x0c\"N\n\nStateProof\x12\x15\n\rleaf_key_hash\x18\x01 \x01(\x0c\x12\x17\n\x0fleaf_value_hash\x18\x02 \x01(\x0c\x12\x10\n\x08siblings\x18\x03 \x03(\x0c\"\x9c\x01\n\x06Member\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0corganisation\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12&\n\x05roles\x18\x04 \x03(\x0e\x32\x17.causeway.types.v1.Role\x12\x11\n\talgorithm\x18\x05 \x01(\t\x12\x12\n\npublic_key\x18\x06 \x01(\x0c\x12\x13\n\x0b\x63\x65rtificate\x18\x07 \x01(\x0c\"\xb4\x01\n\nCredential\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x14\n\x0corganisation\x18\x02 \x01(\t\x12&\n\x05roles\x18\x03 \x03(\x0e\x32\x17.causeway.types.v1.Role\x12\x11\n\talgorithm\x18\x04 \x01(\t\x12\x12\n\npublic_key\x18\x05 \x01(\x0c\x12\x14\n\x0cnot_after_ms\x18\x06 \x01(\x03\x12\x18\n\x10issuer_signature\x18\x07 \x01(\x0c\"_\n\x0cOrganisation\x12\n\n\x02id\x18\x01 \x01(\t\x12\x14\n\x0c\x63\x61_algorithm\x18\x02 \x01(\t\x12\x15\n\rca_public_key\x18\x03 \x01(\x0c\x12\x16\n\x0e\x63\x61_certificate\x18\x04 \x01(\x0c\"b\n\x11\x45ndorsementPolicy\x12+\n\x04kind\x18\x01 \x01(\x0e\x32\x1d.causeway.types.v1.PolicyKind\x12\t\n\x01k\x18\x02 \x01(\r\x12\x15\n\rorganisations\x18\x03 \x03(\t\"\xe2\x02\n\x0b\x43hainConfig\x12\x1e\n\x16\x62lock_transactions_max\x18\x01 \x01(\r\x12\x17\n\x0f\x62lock_bytes_max\x18\x02 \x01(\x04\x12\x1d\n\x15transaction_bytes_max\x18\x03 \x01(\x04\x12!\n\x19transaction_expiry_max_ms\x18\x04 \x01(\x03\x12\x18\n\x10\x65ndorsements_max\x18\x05 \x01(\r\x12\x1d\n\x15state_history_heights\x18\x06 \x01(\r\x12?\n\x11governance_policy\x18\x07 \x01(\x0b\x32$.causeway.types.v1.EndorsementPolicy\x12\x41\n\x13ledger_issue_policy\x18\x08 \x01(\x0b\x32$.causeway.types.v1.EndorsementPolicy\x12\x1b\n\x13transaction_gas_max\x18\t \x01(\x04\"[\n\tValidator\x12\x11\n\tmember_id\x18\x01 \x01(\t\x12\x11\n\talgorithm\x18\x02 \x01(\t\x12\x12\n\npublic_key\x18\x03 \x01(\x0c\x12\x14\n\x0cvoting_power\x18\x04 \x01(\x04\"@\n\x0cValidatorSet\x12\x30\n\nvalidators\x18\x01 \x03(\x0b\x32\x1c.causeway.types.v1.Validator\"\xb9\x02\n\x07Genesis\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x10\n\x08\x63hain_id\x18\x02 \x01(\t\x12\x17\n\x0fgenesis_time_ms\x18\x03 \x01(\x03\x12\x16\n\x0e\x63rypto_profile\x18\x04 \x01(\t\x12\x11\n\tconsensus\x18\x05 \x01(\t\x12.\n\x06\x63onfig\x18\x06 \x01(\x0b\x32\x1e.causeway.types.v1.ChainConfig\x12\x36\n\rorganisations\x18\x07 \x03(\x0b\x32\x1f.causeway.types.v1.Organisation\x12*\n\x07members\x18\x08 \x03(\x0b\x32\x19.causeway.types.v1.Member\x12\x33\n\nvalidators\x18\t \x01(\x0b\x32\x1f.causeway.types.v1.ValidatorSet*\x83\x03\n\x0cResultStatus\x12\x1d\n\x19RESULT_STATUS_UNSPECIFIED\x10\x00\x12\x14\n\x10RESULT_STATUS_OK\x10\x01\x12\"\n\x1eRESULT_STATUS_INVALID_ARGUMENT\x10\x02\x12#\n\x1fRESULT_STATUS_PERMISSION_DENIED\x10\x03\x12\x1b\n\x17RESULT_STATUS_NOT_FOUND\x10\x04\x12$\n RESULT_STATUS_INSUFFICIENT_FUNDS\x10\x05\x12\x32\n.RESULT_STATUS_ENDORSEMENT_POLICY_NOT_SATISFIED\x10\x06\x12\"\n\x1eRESULT_STATUS_UNKNOWN_CONTRACT\x10\x07\x12 \n\x1cRESULT_STATUS_UNKNOWN_METHOD\x10\x08\x12\x1c\n\x18RESULT_STATUS_OUT_OF_GAS\x10\t\x12\x1a\n\x16RESULT_STATUS_CONFLICT\x10\n*a\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n\nROLE_ADMIN\x10\x01\x12\x0f\n\x0bROLE_CLIENT\x10\x02\x12\x12\n\x0eROLE_CONSENSUS\x10\x03\x12\x0e\n\nROLE_LIGHT\x10\x04*\x85\x01\n\nPolicyKind\x12\x1b\n\x17POLICY_KIND_UNSPECIFIED\x10\x00\x12\x13\n\x0fPOLICY_KIND_ANY\x10\x01\x12\x13\n\x0fPOLICY_KIND_ALL\x10\x02\x12\x18\n\x14POLICY_KIND_MAJORITY\x10\x03\x12\x16\n\x12POLICY_KIND_K_OF_N\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'causeway.types.v1.types_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RESULTSTATUS']._serialized_start=3119
-  _globals['_RESULTSTATUS']._serialized_end=3506
-  _globals['_ROLE']._serialized_start=3508
-  _globals['_ROLE']._serialized_end=3605
-  _globals['_POLICYKIND']._serialized_start=3608
-  _globals['_POLICYKIND']._serialized_end=3741
+  _globals['_RESULTSTATUS']._serialized_start=3365
+  _globals['_RESULTSTATUS']._serialized_end=3752
+  _globals['_ROLE']._serialized_start=3754
+  _globals['_ROLE']._serialized_end=3851
+  _globals['_POLICYKIND']._serialized_start=3854
+  _globals['_POLICYKIND']._serialized_end=3987
   _globals['_SIGNDOCUMENT']._serialized_start=52
   _globals['_SIGNDOCUMENT']._serialized_end=134
   _globals['_TRANSACTIONBODY']._serialized_start=137
@@ -51,36 +51,40 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BLOCK']._serialized_end=883
   _globals['_COMMITVOTE']._serialized_start=885
   _globals['_COMMITVOTE']._serialized_end=948
-  _globals['_COMMITSIGNATURE']._serialized_start=950
-  _globals['_COMMITSIGNATURE']._serialized_end=1005
-  _globals['_COMMITCERTIFICATE']._serialized_start=1007
-  _globals['_COMMITCERTIFICATE']._serialized_end=1133
-  _globals['_EVENTATTRIBUTE']._serialized_start=1135
-  _globals['_EVENTATTRIBUTE']._serialized_end=1179
-  _globals['_EVENT']._serialized_start=1181
-  _globals['_EVENT']._serialized_end=1289
-  _globals['_COST']._serialized_start=1291
-  _globals['_COST']._serialized_end=1389
-  _globals['_TRANSACTIONRESULT']._serialized_start=1392
-  _globals['_TRANSACTIONRESULT']._serialized_end=1602
-  _globals['_MERKLEPROOF']._serialized_start=1604
-  _globals['_MERKLEPROOF']._serialized_end=1665
-  _globals['_STATEPROOF']._serialized_start=1667
-  _globals['_STATEPROOF']._serialized_end=1745
-  _globals['_MEMBER']._serialized_start=1748
-  _globals['_MEMBER']._serialized_end=1904
-  _globals['_CREDENTIAL']._serialized_start=1907
-  _globals['_CREDENTIAL']._serialized_end=2087
-  _globals['_ORGANISATION']._serialized_start=2089
-  _globals['_ORGANISATION']._serialized_end=2184
-  _globals['_ENDORSEMENTPOLICY']._serialized_start=2186
-  _globals['_ENDORSEMENTPOLICY']._serialized_end=2284
-  _globals['_CHAINCONFIG']._serialized_start=2287
-  _globals['_CHAINCONFIG']._serialized_end=2641
-  _globals['_VALIDATOR']._serialized_start=2643
-  _globals['_VALIDATOR']._serialized_end=2734
-  _globals['_VALIDATORSET']._serialized_start=2736
-  _globals['_VALIDATORSET']._serialized_end=2800
-  _globals['_GENESIS']._serialized_start=2803
-  _globals['_GENESIS']._serialized_end=3116
+  _globals['_PROPOSALDOCUMENT']._serialized_start=950
+  _globals['_PROPOSALDOCUMENT']._serialized_end=1049
+  _globals['_COMMITSIGNATURE']._serialized_start=1051
+  _globals['_COMMITSIGNATURE']._serialized_end=1106
+  _globals['_COMMITCERTIFICATE']._serialized_start=1108
+  _globals['_COMMITCERTIFICATE']._serialized_end=1234
+  _globals['_EVENTATTRIBUTE']._serialized_start=1236
+  _globals['_EVENTATTRIBUTE']._serialized_end=1280
+  _globals['_EVENT']._serialized_start=1282
+  _globals['_EVENT']._serialized_end=1390
+  _globals['_EVENTRECORD']._serialized_start=1393
+  _globals['_EVENTRECORD']._serialized_end=1535
+  _globals['_COST']._serialized_start=1537
+  _globals['_COST']._serialized_end=1635
+  _globals['_TRANSACTIONRESULT']._serialized_start=1638
+  _globals['_TRANSACTIONRESULT']._serialized_end=1848
+  _globals['_MERKLEPROOF']._serialized_start=1850
+  _globals['_MERKLEPROOF']._serialized_end=1911
+  _globals['_STATEPROOF']._serialized_start=1913
+  _globals['_STATEPROOF']._serialized_end=1991
+  _globals['_MEMBER']._serialized_start=1994
+  _globals['_MEMBER']._serialized_end=2150
+  _globals['_CREDENTIAL']._serialized_start=2153
+  _globals['_CREDENTIAL']._serialized_end=2333
+  _globals['_ORGANISATION']._serialized_start=2335
+  _globals['_ORGANISATION']._serialized_end=2430
+  _globals['_ENDORSEMENTPOLICY']._serialized_start=2432
+  _globals['_ENDORSEMENTPOLICY']._serialized_end=2530
+  _globals['_CHAINCONFIG']._serialized_start=2533
+  _globals['_CHAINCONFIG']._serialized_end=2887
+  _globals['_VALIDATOR']._serialized_start=2889
+  _globals['_VALIDATOR']._serialized_end=2980
+  _globals['_VALIDATORSET']._serialized_start=2982
+  _globals['_VALIDATORSET']._serialized_end=3046
+  _globals['_GENESIS']._serialized_start=3049
+  _globals['_GENESIS']._serialized_end=3362
 # @@protoc_insertion_point(module_scope)

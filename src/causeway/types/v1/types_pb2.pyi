@@ -347,6 +347,37 @@ class CommitVote(_message.Message):
 Global___CommitVote: _TypeAlias = CommitVote  # noqa: Y015
 
 @_typing.final
+class ProposalDocument(_message.Message):
+    """What a tbft proposer signs: SignDocument{domain: "proposal", payload: ProposalDocument}."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    ROUND_FIELD_NUMBER: _builtins.int
+    VALID_ROUND_PLUS_ONE_FIELD_NUMBER: _builtins.int
+    BLOCK_HASH_FIELD_NUMBER: _builtins.int
+    height: _builtins.int
+    round: _builtins.int
+    valid_round_plus_one: _builtins.int
+    """The proof-of-lock round plus one; 0 when the block is not re-proposed from a lock."""
+    block_hash: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        height: _builtins.int = ...,
+        round: _builtins.int = ...,
+        valid_round_plus_one: _builtins.int = ...,
+        block_hash: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_hash", b"block_hash", "height", b"height", "round", b"round", "valid_round_plus_one", b"valid_round_plus_one"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProposalDocument: _TypeAlias = ProposalDocument  # noqa: Y015
+
+@_typing.final
 class CommitSignature(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -423,6 +454,10 @@ Global___EventAttribute: _TypeAlias = EventAttribute  # noqa: Y015
 
 @_typing.final
 class Event(_message.Message):
+    """An event a contract emitted during a successful transaction, in its result. `contract` is set by
+    the executor (a contract emits only under its own name).
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CONTRACT_FIELD_NUMBER: _builtins.int
@@ -432,6 +467,9 @@ class Event(_message.Message):
     contract: _builtins.str
     name: _builtins.str
     data: _builtins.bytes
+    """Opaque payload, at most causeway.execution.EVENT_DATA_BYTES_MAX (65,536) bytes, charged per
+    byte; empty for the native contracts' events.
+    """
     @_builtins.property
     def attributes(self) -> _containers.RepeatedCompositeFieldContainer[Global___EventAttribute]: ...
     def __init__(
@@ -449,6 +487,43 @@ class Event(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Event: _TypeAlias = Event  # noqa: Y015
+
+@_typing.final
+class EventRecord(_message.Message):
+    """One contract event; (height, transaction_index, event_index) is its unique, ordered position,
+    which a consumer stores as its checkpoint. Here rather than in the API, because storage reads
+    events out in this form (and storage sits below the API).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    TRANSACTION_INDEX_FIELD_NUMBER: _builtins.int
+    EVENT_INDEX_FIELD_NUMBER: _builtins.int
+    TRANSACTION_ID_FIELD_NUMBER: _builtins.int
+    EVENT_FIELD_NUMBER: _builtins.int
+    height: _builtins.int
+    transaction_index: _builtins.int
+    event_index: _builtins.int
+    transaction_id: _builtins.bytes
+    @_builtins.property
+    def event(self) -> Global___Event: ...
+    def __init__(
+        self,
+        *,
+        height: _builtins.int = ...,
+        transaction_index: _builtins.int = ...,
+        event_index: _builtins.int = ...,
+        transaction_id: _builtins.bytes = ...,
+        event: Global___Event | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event", b"event"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event", b"event", "event_index", b"event_index", "height", b"height", "transaction_id", b"transaction_id", "transaction_index", b"transaction_index"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EventRecord: _TypeAlias = EventRecord  # noqa: Y015
 
 @_typing.final
 class Cost(_message.Message):

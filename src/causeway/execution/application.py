@@ -1,0 +1,440 @@
+"""Blocks built and checked by real execution: the consensus.Application of a replicated node.
+
+A proposer builds a block from its mempool and executes it; every other validator re-executes a
+proposed block and accepts it only if the header's roots match its own results. Both keep the
+execution (results, state changes, tree update) by block hash, so that when consensus commits a
+block it is written without being executed a third time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from causeway.crypto import BatchVerifier, CryptoProfile, PublicKey, VerifiedTransactionCache
+from causeway.errors import CausewayError, DuplicateError, HeightUnavailableError, RequestError
+from causeway.execution.executor import Executor
+from causeway.execution.schedule import VALIDATOR_CHANGE_DELAY_HEIGHTS
+from causeway.execution.verification import (
+    HeldLookup,
+    MemberLookup,
+    Sender,
+    TransactionRules,
+    TransactionVerifier,
+)
+from causeway.state import StateTree, TreeUpdate
+from causeway.storage import BlockRecord, Store
+from causeway.types import (
+    BLOCK_VERSION,
+    DecodedTransaction,
+    block_hash,
+    decode_transaction,
+    encode,
+    merkle_root,
+)
+from causeway.types.v1 import types_pb2
+
+log = logging.getLogger("causeway.execution")
+
+ZERO_HASH = bytes(32)
+# Executions kept for blocks proposed but not (yet) committed: a few rounds' worth.
+EXECUTIONS_CACHED_MAX = 16
+VALIDATOR_SETS_CACHED_MAX = 64
+# How far ahead of a validator's clock a proposed block may be dated ([consensus]
+# block_time_drift_ms): clocks of validators synchronised by NTP agree to well under a second;
+# the margin covers a proposer whose block took a while to reach us.
+BLOCK_TIME_DRIFT_MS_DEFAULT = 10_000
+
+
+def block_time_problem(
+    time_ms: int, previous_time_ms: int, now_ms: int, drift_ms: int
+) -> str | None:
+    """Why a proposed block's time is refused, or None: it may equal its parent's time (blocks
+    follow each other within a millisecond) and the validator's clock plus ``drift_ms``, not
+    go below or beyond. ``now_ms`` is the validator's clock, read by the caller."""
+    if time_ms < previous_time_ms:
+        return f"the block is dated {time_ms}, before its parent ({previous_time_ms})"
+    if time_ms > now_ms + drift_ms:
+        return (
+            f"the block is dated {time_ms}, more than {drift_ms} ms ahead of this validator's "
+            f"clock ({now_ms})"
+        )
+    return None
+
+
+@dataclass(slots=True)
+class ExecutedBlock:
+    block: types_pb2.Block
+    block_hash: bytes
+    transactions: list[DecodedTransaction]
+    results: list[types_pb2.TransactionResult]
+    changes: dict[bytes, bytes | None]
+    tree_update: TreeUpdate
+    # The set that signs the block (its header's validator_set_hash), for the storage index.
+    validator_set: types_pb2.ValidatorSet
+    # Seconds spent per phase ("execute", "state", "header"), for the node's metrics.
+    seconds: dict[str, float]
+
+    def record(self, certificate: types_pb2.CommitCertificate) -> BlockRecord:
+        """What storage writes for this block: the transactions as the bytes the node has held
+        since it decoded them, never encoded again."""
+        return BlockRecord(
+            block=self.block,
+            block_hash=self.block_hash,
+            certificate=certificate,
+            results=self.results,
+            transaction_ids=[t.id for t in self.transactions],
+            state_changes=self.changes,
+            tree_update=self.tree_update,
+            encoded_transactions=[t.encoded for t in self.transactions],
+            validator_set=self.validator_set,
+        )
+
+
+class ExecutionApplication:
+    def __init__(
+        self,
+        *,
+        chain_id: str,
+        profile: CryptoProfile,
+        genesis_hash: bytes,
+        store: Store,
+        tree: StateTree,
+        executor: Executor,
+        verifier: BatchVerifier,
+        verified: VerifiedTransactionCache,
+        take_transactions: Callable[[int, int, int], list[DecodedTransaction]],
+        block_limits: Callable[[], tuple[int, int]],
+        defer_validation: bool = False,
+        block_time_drift_ms: int = BLOCK_TIME_DRIFT_MS_DEFAULT,
+        clock_ms: Callable[[], int] | None = None,
+        drop_transactions: Callable[[Sequence[bytes]], None] | None = None,
+        held_transaction: HeldLookup | None = None,
+    ) -> None:
+        """defer_validation (raft): validate_block accepts every block at once, and executed()
+        checks it, with every check of validate_block, when the runtime writes it (on its
+        parent's state, which is then the latest). Raft asks about a block when it commits, in
+        the consensus core's call, and may commit several log entries before the runtime has
+        written the first; checking there would execute a large block inside the core's call
+        and hold back its heartbeats and acknowledgements (see ConsensusDriver._run_raft). A
+        refused block stops the node in both places.
+
+        block_time_drift_ms, clock_ms: validate_block refuses a block dated more than the drift
+        ahead of clock_ms() (the wall clock by default). A committed block (raft's deferred
+        check, block sync) is not held to the clock: the validators certified it, and a node
+        whose clock is late must follow the chain rather than stop.
+
+        drop_transactions gets the ids of transactions taken for a block but left out of it,
+        because the transaction verifier refuses them at the block's time (the mempool lets them
+        go). held_transaction: the mempool's transaction by id, so that a peer's block holding
+        one this node admitted is not decoded and encoded again (TransactionVerifier)."""
+        self._defer_validation = defer_validation
+        self._block_time_drift_ms = block_time_drift_ms
+        self._clock_ms = clock_ms if clock_ms is not None else _wall_clock_ms
+        self.chain_id = chain_id
+        self.profile = profile
+        self.genesis_hash = genesis_hash
+        # (latest committed height, height) -> (from height, set): the schedule of committed state.
+        self._validator_sets: dict[tuple[int, int], tuple[int, types_pb2.ValidatorSet]] = {}
+        self.store = store
+        self.tree = tree
+        self.executor = executor
+        self.verifier = verifier
+        self.verified = verified
+        self._take_transactions = take_transactions
+        self._block_limits = block_limits
+        self._drop_transactions = drop_transactions or (lambda ids: None)
+        # The one transaction verifier, as admission and queries use it (DESIGN.md section 2).
+        self._transaction_verifier = TransactionVerifier(
+            chain_id, profile, verifier, verified, held_transaction
+        )
+        self._executions: OrderedDict[bytes, ExecutedBlock] = OrderedDict()
+
+    # ------------------------------------------------------------------ consensus.Application
+
+    def block_hash(self, block: types_pb2.Block) -> bytes:
+        return block_hash(block.header, self.profile.hash)
+
+    def build_block(
+        self, height: int, round_number: int, time_ms: int, proposer: str
+    ) -> types_pb2.Block:
+        previous_hash, previous_time_ms = self._previous(height)
+        transactions_max, bytes_max = self._block_limits()
+        candidates = self._take_transactions(transactions_max, bytes_max, time_ms)
+        committed = self.store.has_transactions([t.id for t in candidates]) if candidates else []
+        fresh = [t for t, done in zip(candidates, committed, strict=True) if not done]
+        block_time_ms = max(time_ms, previous_time_ms)
+        # The validators check every transaction by the verifier's rules at the block's time:
+        # leave out what they would refuse (expired since admission, sender removed), so that
+        # the block is not refused for it. Signatures verified at admission are not redone.
+        outcomes = self._transaction_verifier.verify(
+            fresh, block_time_ms, self._rules(), self._member_lookup()
+        )
+        transactions = [o for o in outcomes if isinstance(o, DecodedTransaction)]
+        refused = [
+            t.id for t, o in zip(fresh, outcomes, strict=True) if isinstance(o, RequestError)
+        ]
+        if refused:
+            log.info(
+                "transactions left out of a block",
+                extra={"height": height, "transactions": len(refused)},
+            )
+            self._drop_transactions(refused)
+        executed = self._execute(height, block_time_ms, proposer, previous_hash, transactions)
+        return executed.block
+
+    def validate_block(self, block: types_pb2.Block) -> bool:
+        """Whether the block extends our chain, its transactions pass the transaction verifier
+        at the block's time, and its roots match our own execution of it."""
+        if self._defer_validation:
+            return True
+        return self._check_block(block, now_ms=self._clock_ms())
+
+    def validate_committed_block(self, block: types_pb2.Block) -> bool:
+        """The same checks for a block the validators have committed already (raft checks each
+        committed block before applying it): not held to this validator's clock."""
+        return self._check_block(block)
+
+    def _check_block(self, block: types_pb2.Block, *, now_ms: int | None = None) -> bool:
+        """now_ms: the validator's clock, for a proposed block; None for a committed one."""
+        refusal = self.block_refusal(block, now_ms=now_ms)
+        if refusal is not None:
+            log.warning(
+                "block refused",
+                extra={
+                    "height": block.header.height,
+                    "reason": refusal.reason,
+                    "error": refusal.message,
+                },
+            )
+        return refusal is None
+
+    def block_refusal(
+        self, block: types_pb2.Block, *, now_ms: int | None = None
+    ) -> RequestError | None:
+        """Why the block may not follow the latest committed one (None when it may). now_ms:
+        the validator's clock for a proposed block; a committed one (None) is not held to it."""
+        header = block.header
+        latest = self.store.latest_height()
+        if self.block_hash(block) in self._executions and header.height == latest + 1:
+            # Built or already checked here; the hash covers the parent, so the state it was
+            # executed on is the one it extends.
+            return None
+        try:
+            previous_hash, previous_time_ms = self._previous(header.height)
+        except CausewayError as error:
+            return RequestError(f"block {header.height} has no parent here: {error.message}")
+        header_problems = (
+            (header.version != BLOCK_VERSION, f"block version {header.version}"),
+            (header.chain_id != self.chain_id, f"chain id {header.chain_id!r}"),
+            (header.height != latest + 1, f"height {header.height} after {latest}"),
+            (header.previous_hash != previous_hash, "previous hash"),
+            (header.genesis_hash != self.genesis_hash, "genesis hash"),
+            (
+                header.validator_set_hash != self.validator_set_hash(header.height),
+                "validator set hash",
+            ),
+            (
+                header.next_validator_set_hash != self.validator_set_hash(header.height + 1),
+                "next validator set hash",
+            ),
+            (header.transaction_count != len(block.transactions), "transaction count"),
+        )
+        for wrong, what in header_problems:
+            if wrong:
+                return RequestError(f"block {header.height}: wrong {what}")
+        time_problem = block_time_problem(
+            header.time_ms,
+            previous_time_ms,
+            header.time_ms if now_ms is None else now_ms,
+            self._block_time_drift_ms,
+        )
+        if time_problem is not None:
+            return RequestError(f"block {header.height}: {time_problem}")
+        outcomes = self._transaction_verifier.verify(
+            block.transactions, header.time_ms, self._rules(), self._member_lookup()
+        )
+        transactions: list[DecodedTransaction] = []
+        for index, outcome in enumerate(outcomes):
+            if isinstance(outcome, RequestError):
+                # The transaction's own reason, so that a refusal reads as admission's would.
+                return type(outcome)(
+                    f"transaction {index} of block {header.height}: {outcome.message}",
+                    reason=outcome.reason,
+                )
+            transactions.append(outcome)
+        ids = [t.id for t in transactions]
+        if len(set(ids)) != len(ids):
+            return DuplicateError(f"block {header.height} holds a transaction twice")
+        if any(self.store.has_transactions(ids)):
+            return DuplicateError(f"block {header.height} holds a committed transaction")
+        executed = self._execute(
+            header.height, header.time_ms, header.proposer, previous_hash, transactions
+        )
+        ours = executed.block.header
+        if (
+            ours.transactions_root != header.transactions_root
+            or ours.results_root != header.results_root
+            or ours.state_root != header.state_root
+            or executed.block_hash != self.block_hash(block)
+        ):
+            return RequestError(f"block {header.height} does not execute to its header here")
+        return None
+
+    # ------------------------------------------------------------------ for the runtime
+
+    def validator_set(self, height: int) -> tuple[int, types_pb2.ValidatorSet]:
+        """(from height, set) in effect at `height` by the committed state's schedule; known up
+        to two heights above the latest committed one (execution.VALIDATOR_CHANGE_DELAY_HEIGHTS)."""
+        latest = self.store.latest_height()
+        if height > latest + VALIDATOR_CHANGE_DELAY_HEIGHTS:
+            # A later block may still change it: no answer is better than a wrong one.
+            raise HeightUnavailableError(
+                f"the validator set of height {height} is not fixed yet (latest is {latest})"
+            )
+        key = (latest, height)
+        known = self._validator_sets.get(key)
+        if known is None:
+            if len(self._validator_sets) > VALIDATOR_SETS_CACHED_MAX:
+                self._validator_sets.clear()
+            known = self.executor.validator_set_at(LatestStateReader(self.store), height)
+            self._validator_sets[key] = known
+        return known
+
+    def validator_set_hash(self, height: int) -> bytes:
+        return self.profile.hash(encode(self.validator_set(height)[1]))
+
+    def executed(self, block: types_pb2.Block) -> ExecutedBlock | None:
+        """The execution of a block this node built or validated, or, failing that, a fresh one
+        (a block that arrived by block sync, already certified by the validators); with
+        defer_validation, a block not built here is validated now (the store must hold its
+        parent as the latest block). None for a block that fails."""
+        hash_of_block = self.block_hash(block)
+        cached = self._executions.get(hash_of_block)
+        if cached is not None:
+            return cached
+        if self._defer_validation:
+            return self._executions.get(hash_of_block) if self._check_block(block) else None
+        header = block.header
+        transactions = self._verified_transactions(block.transactions)
+        if transactions is None:
+            return None
+        executed = self._execute(
+            header.height, header.time_ms, header.proposer, header.previous_hash, transactions
+        )
+        return executed if executed.block_hash == hash_of_block else None
+
+    def forget_below(self, height: int) -> None:
+        for key in [k for k, v in self._executions.items() if v.block.header.height <= height]:
+            del self._executions[key]
+
+    # ------------------------------------------------------------------ internals
+
+    def _previous(self, height: int) -> tuple[bytes, int]:
+        if height <= 1:
+            return ZERO_HASH, 0
+        header = self.store.get_header(height - 1)
+        return block_hash(header, self.profile.hash), header.time_ms
+
+    def _rules(self) -> TransactionRules:
+        return TransactionRules.of(self.executor.get_config(LatestStateReader(self.store)))
+
+    def _member_lookup(self) -> MemberLookup:
+        reader = LatestStateReader(self.store)
+        return lambda member_id: self.executor.get_member(reader, member_id)
+
+    def _verified_transactions(
+        self, transactions: Sequence[types_pb2.Transaction]
+    ) -> list[DecodedTransaction] | None:
+        """A certified block's transactions (block sync), decoded, with their signatures checked
+        (those not checked before). A certificate is the validators' decision, so the rules
+        that depend on time and roles are not judged again here: a node whose clock or rules
+        disagreed would otherwise stop following the chain."""
+        verifier = self._transaction_verifier
+        bytes_max = self._rules().transaction_bytes_max
+        lookup = self._member_lookup()
+        senders: dict[str, Sender | RequestError] = {}
+        pending: list[tuple[DecodedTransaction, PublicKey]] = []
+        try:
+            for transaction in transactions:
+                item = decode_transaction(
+                    transaction, hash_function=self.profile.hash, bytes_max=bytes_max
+                )
+                pending.append((item, verifier.check_sender(item, senders, lookup, query=True)))
+        except CausewayError:
+            return None
+        if not all(verifier.verify_signatures(pending)):
+            return None
+        return [item for item, _ in pending]
+
+    def _execute(
+        self,
+        height: int,
+        time_ms: int,
+        proposer: str,
+        previous_hash: bytes,
+        transactions: list[DecodedTransaction],
+    ) -> ExecutedBlock:
+        started = time.perf_counter()
+        with self.store.latest_state() as view:
+            # The sets come from the state the block executes on (its parent's).
+            validators = self.executor.validator_set_at(view, height)[1]
+            following = self.executor.validator_set_at(view, height + 1)[1]
+            execution = self.executor.execute_block(view, transactions, height, time_ms)
+        executed_at = time.perf_counter()
+        tree_update = self.tree.apply(height, execution.changes)
+        applied_at = time.perf_counter()
+        header = types_pb2.BlockHeader(
+            version=BLOCK_VERSION,
+            chain_id=self.chain_id,
+            height=height,
+            previous_hash=previous_hash,
+            time_ms=time_ms,
+            proposer=proposer,
+            transactions_root=merkle_root([t.id for t in transactions], self.profile.hash),
+            results_root=merkle_root([encode(r) for r in execution.results], self.profile.hash),
+            state_root=tree_update.root_hash,
+            validator_set_hash=self.profile.hash(encode(validators)),
+            next_validator_set_hash=self.profile.hash(encode(following)),
+            transaction_count=len(transactions),
+            genesis_hash=self.genesis_hash,
+        )
+        block = types_pb2.Block(header=header, transactions=[t.transaction for t in transactions])
+        executed = ExecutedBlock(
+            block=block,
+            block_hash=block_hash(header, self.profile.hash),
+            transactions=transactions,
+            results=list(execution.results),
+            changes=dict(execution.changes),
+            tree_update=tree_update,
+            validator_set=validators,
+            seconds={
+                "execute": executed_at - started,
+                "state": applied_at - executed_at,
+                "header": time.perf_counter() - applied_at,
+            },
+        )
+        self._executions[executed.block_hash] = executed
+        while len(self._executions) > EXECUTIONS_CACHED_MAX:
+            self._executions.popitem(last=False)
+        return executed
+
+
+def _wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class LatestStateReader:
+    """The executor's view (a StateReader) of the latest committed state in the store."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._store.get_state(key)
+
+    def range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
+        return self._store.range_state(prefix, start_after, limit)

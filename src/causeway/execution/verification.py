@@ -1,0 +1,322 @@
+"""The one transaction verifier: the rules a transaction's envelope passes wherever it enters.
+
+Admission (clients and gossip, `causeway.mempool.Admission`), block building and validation
+(`ExecutionApplication`, with the block's time as "now") and queries (the client service) all
+check a transaction here, so that one transaction is refused by each for the same reason. In order:
+
+1. decoding: the canonical encoding of a Transaction and of its body, at most
+   `rules.transaction_bytes_max` bytes;
+2. the body: version `TRANSACTION_VERSION`; this chain's id; a timestamp (`timestamp_ms` > 0);
+   an expiry not before its timestamp; not expired (`expiry_ms` >= now, so a transaction is
+   good up to and including its expiry millisecond); an expiry at most `rules.expiry_max_ms`
+   after now; a timestamp at most `rules.timestamp_future_max_ms` after now (clock skew);
+3. the sender: a member, with a role that may send something (CLIENT, ADMIN, or CONSENSUS), a
+   key of an algorithm the crypto profile allows, and a key that loads; then, per transaction, a
+   role that may send this one (`may_send`; any member may make a query, which only reads);
+4. the signature: present, and valid over `sign_bytes("transaction", chain_id, body)`. The
+   signatures of a batch are verified in one BatchVerifier call; a (transaction id, signature)
+   pair already in the VerifiedTransactionCache is not verified again, and every pair verified
+   here is added to it.
+
+Endorsements are the executor's: it checks them against the state the block runs on. The
+executor also re-checks version, chain, size, expiry and role at execution (a transaction may
+fail there, as a result, after the state changed within its block).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from causeway.crypto import (
+    BatchVerifier,
+    CryptoProfile,
+    PublicKey,
+    VerifiedTransactionCache,
+    load_public_key,
+)
+from causeway.errors import (
+    CryptoError,
+    DecodeError,
+    ExpiredError,
+    InvariantError,
+    LimitExceededError,
+    PermissionDeniedError,
+    RequestError,
+    SignatureError,
+    UnknownMemberError,
+    WrongChainError,
+)
+from causeway.execution.context import may_send
+from causeway.types import (
+    DOMAIN_TRANSACTION,
+    TRANSACTION_VERSION,
+    DecodedTransaction,
+    decode_transaction,
+    sign_bytes,
+)
+from causeway.types.v1 import types_pb2
+
+# How far a transaction's timestamp may run ahead of the verifier's clock (clock skew between
+# clients and nodes); a later one is refused rather than kept around.
+TIMESTAMP_FUTURE_MAX_MS = 60_000
+
+# What a transaction arrives as: bytes from a client, a message from a peer or a block, or one
+# already decoded here (its bytes kept, never encoded again).
+TransactionInput = bytes | types_pb2.Transaction | DecodedTransaction
+Outcome = DecodedTransaction | RequestError
+# A sender's public key and roles, looked up once per batch.
+Sender = tuple[PublicKey, frozenset[int]]
+MemberLookup = Callable[[str], types_pb2.Member | None]
+# The transaction this node already holds (decoded, with its bytes) under an id, if any.
+HeldLookup = Callable[[bytes], DecodedTransaction | None]
+# Roles that may send some transaction (which ones: causeway.execution.may_send).
+_SENDING_ROLES = frozenset({types_pb2.ROLE_CLIENT, types_pb2.ROLE_ADMIN, types_pb2.ROLE_CONSENSUS})
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionRules:
+    """The chain's bounds on a transaction (from its ChainConfig) and the allowed clock skew."""
+
+    transaction_bytes_max: int
+    expiry_max_ms: int
+    timestamp_future_max_ms: int = TIMESTAMP_FUTURE_MAX_MS
+
+    def __post_init__(self) -> None:
+        if (
+            self.transaction_bytes_max <= 0
+            or self.expiry_max_ms <= 0
+            or self.timestamp_future_max_ms < 0
+        ):
+            raise InvariantError(f"transaction rules must be positive, got {self}")
+
+    @classmethod
+    def of(cls, config: types_pb2.ChainConfig) -> TransactionRules:
+        return cls(
+            transaction_bytes_max=config.transaction_bytes_max,
+            expiry_max_ms=config.transaction_expiry_max_ms,
+        )
+
+
+class TransactionVerifier:
+    """Checks transactions by the rules of the module docstring; changes nothing but the cache."""
+
+    def __init__(
+        self,
+        chain_id: str,
+        profile: CryptoProfile,
+        batch_verifier: BatchVerifier,
+        verified: VerifiedTransactionCache | None = None,
+        held: HeldLookup | None = None,
+    ) -> None:
+        """held: the transactions this node holds (its mempool). A transaction message (in a
+        peer's block) that is field for field one of them is not decoded and encoded again: the
+        held one, with the bytes kept since admission, stands for it."""
+        self._chain_id = chain_id
+        self._profile = profile
+        self._batch_verifier = batch_verifier
+        self._verified = verified
+        self._held = held
+
+    @property
+    def profile(self) -> CryptoProfile:
+        return self._profile
+
+    def verify(
+        self,
+        items: Sequence[TransactionInput],
+        now_ms: int,
+        rules: TransactionRules,
+        member_lookup: MemberLookup,
+        *,
+        query: bool = False,
+    ) -> list[Outcome]:
+        """Every rule, in input order each item's DecodedTransaction or the RequestError that
+        refuses it. query: the role rule is a query's (any member), and a query's signature is
+        not remembered (a query never enters a block)."""
+        outcomes: list[Outcome | None] = [None] * len(items)
+        pending: list[tuple[int, DecodedTransaction, PublicKey]] = []
+        senders: dict[str, Sender | RequestError] = {}
+        for index, item in enumerate(items):
+            try:
+                transaction = self.check_envelope(item, now_ms, rules)
+                key = self.check_sender(transaction, senders, member_lookup, query=query)
+            except RequestError as error:
+                outcomes[index] = error
+                continue
+            pending.append((index, transaction, key))
+        valid = self.verify_signatures(
+            [(transaction, key) for _, transaction, key in pending], remember=not query
+        )
+        for (index, transaction, _), is_valid in zip(pending, valid, strict=True):
+            outcomes[index] = transaction if is_valid else self.signature_error(transaction)
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def check_envelope(
+        self, item: TransactionInput, now_ms: int, rules: TransactionRules
+    ) -> DecodedTransaction:
+        """Steps 1 and 2: decoding and the body's own rules; raises the RequestError."""
+        if isinstance(item, types_pb2.Transaction) and self._held is not None:
+            item = self._held_copy(item) or item
+        if isinstance(item, DecodedTransaction):
+            transaction = item
+            if transaction.size > rules.transaction_bytes_max:
+                # The same words as decode's, so that the refusal reads alike on every path.
+                raise LimitExceededError(
+                    f"Transaction is {transaction.size} bytes, above the limit of "
+                    f"{rules.transaction_bytes_max}"
+                )
+        else:
+            transaction = decode_transaction(
+                item, hash_function=self._profile.hash, bytes_max=rules.transaction_bytes_max
+            )
+        body = transaction.body
+        if body.version != TRANSACTION_VERSION:
+            raise DecodeError(
+                f"transaction version {body.version} is not the supported version "
+                f"{TRANSACTION_VERSION}"
+            )
+        if body.chain_id != self._chain_id:
+            raise WrongChainError(
+                f"transaction is for chain {body.chain_id!r}, this is {self._chain_id!r}"
+            )
+        if body.timestamp_ms <= 0:
+            raise DecodeError("transaction has no timestamp (timestamp_ms is 0)")
+        if body.expiry_ms < body.timestamp_ms:
+            raise DecodeError(
+                f"transaction expiry {body.expiry_ms} ms is before its timestamp "
+                f"{body.timestamp_ms} ms"
+            )
+        if body.expiry_ms < now_ms:
+            raise ExpiredError(f"transaction expired at {body.expiry_ms} ms, now is {now_ms} ms")
+        if body.expiry_ms - now_ms > rules.expiry_max_ms:
+            raise ExpiredError(
+                f"transaction expiry {body.expiry_ms} ms is more than {rules.expiry_max_ms} ms "
+                f"ahead of now ({now_ms} ms)"
+            )
+        if body.timestamp_ms - now_ms > rules.timestamp_future_max_ms:
+            raise RequestError(
+                f"transaction timestamp {body.timestamp_ms} ms is more than "
+                f"{rules.timestamp_future_max_ms} ms ahead of now ({now_ms} ms)",
+                reason="future_timestamp",
+            )
+        return transaction
+
+    def check_sender(
+        self,
+        transaction: DecodedTransaction,
+        senders: dict[str, Sender | RequestError],
+        member_lookup: MemberLookup,
+        *,
+        query: bool = False,
+    ) -> PublicKey:
+        """Step 3 and the presence of a signature; `senders` caches lookups over a batch.
+        Returns the sender's key; raises the RequestError."""
+        body = transaction.body
+        sender = body.sender
+        known = senders.get(sender)
+        if known is None:
+            known = senders[sender] = self._sender(sender, member_lookup(sender), query=query)
+        if isinstance(known, RequestError):
+            # A fresh error per item: one sender's refusal is each of its transactions' own.
+            raise type(known)(known.message)
+        key, roles = known
+        if not query and not may_send(roles, body.contract, body.method):
+            message = f"sender {sender} has neither the CLIENT nor the ADMIN role"
+            if types_pb2.ROLE_CONSENSUS in roles:
+                message += "; a CONSENSUS member may only send evidence.submit"
+            raise PermissionDeniedError(message)
+        if not transaction.transaction.signature:
+            raise SignatureError("the transaction is not signed")
+        return key
+
+    def verify_signatures(
+        self, items: Sequence[tuple[DecodedTransaction, PublicKey]], *, remember: bool = True
+    ) -> list[bool]:
+        """Step 4 for transactions past the others: whether each signature verifies. Pairs in
+        the cache are not verified again; those verified here are added to it (with remember)."""
+        if not items:
+            return []
+        cache = self._verified
+        known = (
+            cache.verified_flags([(t.id, t.transaction.signature) for t, _ in items])
+            if cache is not None
+            else [False] * len(items)
+        )
+        unknown = [item for item, is_known in zip(items, known, strict=True) if not is_known]
+        chain_id = self._chain_id
+        checked = (
+            self._batch_verifier.verify_many(
+                [
+                    (
+                        key,
+                        sign_bytes(DOMAIN_TRANSACTION, chain_id, t.transaction.body),
+                        t.transaction.signature,
+                    )
+                    for t, key in unknown
+                ]
+            )
+            if unknown
+            else []
+        )
+        if len(checked) != len(unknown):
+            raise InvariantError("the batch verifier answered for a different batch")
+        answers = iter(checked)
+        valid = [True if is_known else next(answers) for is_known in known]
+        if cache is not None and remember:
+            cache.add_many(
+                (t.id, t.transaction.signature)
+                for (t, _), is_known, is_valid in zip(items, known, valid, strict=True)
+                if is_valid and not is_known
+            )
+        return valid
+
+    def _held_copy(self, message: types_pb2.Transaction) -> DecodedTransaction | None:
+        """The held transaction whose canonical encoding the message has, if any: same body (by
+        id), signature and endorsements, and the same size, so no unknown field hides in it
+        (which decoding would refuse)."""
+        assert self._held is not None
+        held = self._held(self._profile.hash(message.body))
+        if held is None:
+            return None
+        kept = held.transaction
+        if (
+            message.body != kept.body
+            or message.signature != kept.signature
+            or len(message.endorsements) != len(kept.endorsements)
+            or message.ByteSize() != held.size
+        ):
+            return None
+        for ours, theirs in zip(message.endorsements, kept.endorsements, strict=True):
+            if ours.endorser != theirs.endorser or ours.signature != theirs.signature:
+                return None
+        return held
+
+    @staticmethod
+    def signature_error(transaction: DecodedTransaction) -> SignatureError:
+        return SignatureError(
+            f"the signature of transaction {transaction.id.hex()} does not verify "
+            f"with the key of {transaction.body.sender}"
+        )
+
+    def _sender(
+        self, sender: str, member: types_pb2.Member | None, *, query: bool
+    ) -> Sender | RequestError:
+        """The sender's public key and roles from its member record, or why it may not send
+        anything (what it may send is checked per transaction; any member may query)."""
+        if member is None:
+            return UnknownMemberError(f"sender {sender!r} is not a member of the chain")
+        roles = frozenset(member.roles)
+        if not query and roles.isdisjoint(_SENDING_ROLES):
+            return PermissionDeniedError(
+                f"sender {sender} has neither the CLIENT nor the ADMIN role"
+            )
+        if member.algorithm not in self._profile.algorithms:
+            return SignatureError(
+                f"sender {sender} has a {member.algorithm!r} key, which the "
+                f"{self._profile.name} profile does not allow"
+            )
+        try:
+            return load_public_key(member.algorithm, member.public_key), roles
+        except CryptoError as error:
+            return SignatureError(f"the public key of {sender} cannot be loaded: {error.message}")
