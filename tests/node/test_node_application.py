@@ -103,7 +103,7 @@ def test_a_block_repeating_a_transaction_is_refused(
 @pytest.mark.parametrize(
     "tamper", ["none", "state_root", "previous_hash", "validator_set_hash", "signature", "repeat"]
 )
-def test_raft_defers_validation_to_when_the_block_is_written(
+def test_a_committed_block_gets_every_check_of_a_proposed_one(
     network: NetworkDescription, replicas: tuple[Replica, Replica], tamper: str
 ) -> None:
     first, second = replicas
@@ -120,18 +120,14 @@ def test_raft_defers_validation_to_when_the_block_is_written(
     ahead = types_pb2.Block()
     ahead.CopyFrom(block)
     ahead.header.height = 3
-    second.application._defer_validation = True
-    # Asked by the core at commit time, raft accepts at once, even a block ahead of the store...
-    assert second.application.validate_block(block)
-    assert second.application.validate_block(ahead)
-    # ...and checks the block, with every check of validate_block, when it is written.
-    assert second.application.executed(ahead) is None
-    executed = second.application.executed(block)
+    # Raft checks each committed block (in the driver's execution lane, on its parent's state)
+    # with every check of validate_block but the clock; a block ahead of the store is refused.
+    assert not second.application.validate_committed_block(ahead)
+    assert second.application.validate_committed_block(block) is (tamper == "none")
     if tamper == "none":
+        executed = second.application.executed(block)  # the check's execution, kept
         assert executed is not None
         assert executed.block_hash == first.application.block_hash(block)
-    else:
-        assert executed is None
 
 
 def test_a_block_from_several_senders_is_checked_with_each_senders_key(
@@ -146,6 +142,6 @@ def test_a_block_from_several_senders_is_checked_with_each_senders_key(
     signature = bytearray(forged.transactions[3].signature)
     signature[-1] ^= 1
     forged.transactions[3].signature = bytes(signature)
-    second.application._defer_validation = True
+    assert not second.application.validate_committed_block(forged)
     assert second.application.executed(forged) is None
     assert second.application.executed(block) is not None

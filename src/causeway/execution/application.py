@@ -108,30 +108,21 @@ class ExecutionApplication:
         verified: VerifiedTransactionCache,
         take_transactions: Callable[[int, int, int], list[DecodedTransaction]],
         block_limits: Callable[[], tuple[int, int]],
-        defer_validation: bool = False,
         block_time_drift_ms: int = BLOCK_TIME_DRIFT_MS_DEFAULT,
         clock_ms: Callable[[], int] | None = None,
         drop_transactions: Callable[[Sequence[bytes]], None] | None = None,
         held_transaction: HeldLookup | None = None,
     ) -> None:
-        """defer_validation (raft): validate_block accepts every block at once, and executed()
-        checks it, with every check of validate_block, when the runtime writes it (on its
-        parent's state, which is then the latest). Raft asks about a block when it commits, in
-        the consensus core's call, and may commit several log entries before the runtime has
-        written the first; checking there would execute a large block inside the core's call
-        and hold back its heartbeats and acknowledgements (see ConsensusDriver._run_raft). A
-        refused block stops the node in both places.
-
-        block_time_drift_ms, clock_ms: validate_block refuses a block dated more than the drift
-        ahead of clock_ms() (the wall clock by default). A committed block (raft's deferred
-        check, block sync) is not held to the clock: the validators certified it, and a node
-        whose clock is late must follow the chain rather than stop.
+        """block_time_drift_ms, clock_ms: validate_block refuses a block dated more than the drift
+        ahead of clock_ms() (the wall clock by default). A committed block (raft's check of
+        each committed block, validate_committed_block; block sync) is not held to the clock:
+        the validators certified it, and a node whose clock is late must follow the chain rather
+        than stop.
 
         drop_transactions gets the ids of transactions taken for a block but left out of it,
         because the transaction verifier refuses them at the block's time (the mempool lets them
         go). held_transaction: the mempool's transaction by id, so that a peer's block holding
         one this node admitted is not decoded and encoded again (TransactionVerifier)."""
-        self._defer_validation = defer_validation
         self._block_time_drift_ms = block_time_drift_ms
         self._clock_ms = clock_ms if clock_ms is not None else _wall_clock_ms
         self.chain_id = chain_id
@@ -189,8 +180,6 @@ class ExecutionApplication:
     def validate_block(self, block: types_pb2.Block) -> bool:
         """Whether the block extends our chain, its transactions pass the transaction verifier
         at the block's time, and its roots match our own execution of it."""
-        if self._defer_validation:
-            return True
         return self._check_block(block, now_ms=self._clock_ms())
 
     def validate_committed_block(self, block: types_pb2.Block) -> bool:
@@ -309,15 +298,12 @@ class ExecutionApplication:
 
     def executed(self, block: types_pb2.Block) -> ExecutedBlock | None:
         """The execution of a block this node built or validated, or, failing that, a fresh one
-        (a block that arrived by block sync, already certified by the validators); with
-        defer_validation, a block not built here is validated now (the store must hold its
-        parent as the latest block). None for a block that fails."""
+        (a block that arrived by block sync, already certified by the validators). None for a
+        block that fails."""
         hash_of_block = self.block_hash(block)
         cached = self._executions.get(hash_of_block)
         if cached is not None:
             return cached
-        if self._defer_validation:
-            return self._executions.get(hash_of_block) if self._check_block(block) else None
         header = block.header
         transactions = self._verified_transactions(block.transactions)
         if transactions is None:
