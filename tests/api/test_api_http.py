@@ -36,6 +36,7 @@ from causeway.errors import (
     WrongChainError,
 )
 from causeway.sdk import Identity, build_transaction
+from causeway.types import JSON_DEPTH_MAX
 from causeway.types.v1 import types_pb2
 
 REQUEST_BYTES_MAX = 8192
@@ -304,6 +305,25 @@ async def test_malformed_json_is_400(
     answer = await http.post("/v1/transactions", content=body)
     assert answer.status_code == 400, answer.text
     assert answer.json()["reason"] == "malformed"
+    assert double.calls == []
+
+
+async def test_body_nested_at_the_depth_limit_is_parsed_and_one_level_more_is_refused(
+    http: httpx.AsyncClient, double: ChainDouble
+) -> None:
+    # The body object is one level; 63 more arrays inside reach the limit of 64.
+    inner = "[" * (JSON_DEPTH_MAX - 1) + "]" * (JSON_DEPTH_MAX - 1)
+    at_limit = await http.post("/v1/transactions", content='{"transaction": ' + inner + "}")
+    assert at_limit.status_code == 400
+    # Parsed, then refused by the protobuf mapping for what it is, not for its depth.
+    assert at_limit.json()["message"].startswith(
+        "body is not protobuf JSON of SubmitRequest: Failed to parse transaction field"
+    )
+    past = await http.post("/v1/transactions", content='{"transaction": [' + inner + "]}")
+    assert past.status_code == 400
+    assert past.json() == {"reason": "malformed", "message": "body is nested deeper than 64 levels"}
+    deep = await http.post("/v1/transactions/batch", content="[" * 8000)
+    assert deep.json() == {"reason": "malformed", "message": "body is nested deeper than 64 levels"}
     assert double.calls == []
 
 

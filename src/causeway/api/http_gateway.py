@@ -41,6 +41,7 @@ from causeway.errors import (
     LimitExceededError,
     NotFoundError,
 )
+from causeway.types import check_json_depth
 
 logger = logging.getLogger("causeway.api.http")
 
@@ -94,11 +95,17 @@ def message_response(message: Message) -> JSONResponse:
 
 
 def parse_json_message(data: bytes, message_type: type[MessageT]) -> MessageT:
-    """Parses a protobuf-JSON body; any flaw is a DecodeError (400 malformed)."""
+    """Parses a protobuf-JSON body; any flaw is a DecodeError (400 malformed), among them a body
+    nested deeper than JSON_DEPTH_MAX levels (refused before any parser recurses into it)."""
     name = message_type.DESCRIPTOR.name
     try:
-        content = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DecodeError(f"body is not JSON: {error}") from None
+    check_json_depth(text, "body")
+    try:
+        content = json.loads(text)
+    except (ValueError, RecursionError) as error:
         raise DecodeError(f"body is not JSON: {error}") from None
     if not isinstance(content, dict):
         raise DecodeError(f"body must be a JSON object (protobuf JSON of {name})")

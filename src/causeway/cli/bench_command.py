@@ -20,6 +20,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from causeway.cli.arguments import node_address_option
 from causeway.cli.output import console, key_value_table, print_json
 from causeway.errors import ConfigurationError
 
@@ -150,6 +151,7 @@ def bench(
             metavar="ADDRESS",
             envvar="CAUSEWAY_NODE",
             help="gRPC address of the node (default: node1's with --network, else 127.0.0.1:7050).",
+            callback=node_address_option,
         ),
     ] = None,
     identity: Annotated[

@@ -18,6 +18,7 @@ from causeway.types.encoding import (
     sign_bytes,
     transaction_id,
 )
+from causeway.types.json_text import JSON_DEPTH_MAX, check_json_depth
 from causeway.types.merkle import merkle_proof, merkle_root, verify_merkle_proof
 
 __all__ = [
@@ -26,11 +27,13 @@ __all__ = [
     "DOMAIN_CREDENTIAL",
     "DOMAIN_ENDORSEMENT",
     "DOMAIN_TRANSACTION",
+    "JSON_DEPTH_MAX",
     "SIGN_DOCUMENT_VERSION",
     "TRANSACTION_VERSION",
     "DecodedTransaction",
     "HashFunction",
     "block_hash",
+    "check_json_depth",
     "decode",
     "decode_transaction",
     "encode",
