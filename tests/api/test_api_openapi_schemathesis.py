@@ -106,6 +106,10 @@ def test_the_gateway_agrees_with_its_openapi_document(gateway_url: str, tmp_path
             str(REQUEST_TIMEOUT_S),
             "--generation-database",
             "none",
+            # Health checks judge how fast data is generated, not the API; a loaded CI machine
+            # must not fail the test for being slow.
+            "--suppress-health-check",
+            "all",
             "--no-color",
         ],
         capture_output=True,
