@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
+import socket
 import subprocess
 import sys
 import time
@@ -236,6 +238,9 @@ def test_names_from_outside_are_escaped() -> None:
 
 BENCH_TRANSACTIONS = 300
 START_TIMEOUT_S = 60.0
+PORT_RANGE_LOW = 20_000
+PORT_RANGE_HIGH = 30_000
+PORT_BASE_ATTEMPTS_MAX = 200
 
 
 def _causeway(*arguments: str, timeout_s: float = 300.0) -> subprocess.CompletedProcess[str]:
@@ -248,14 +253,25 @@ def _causeway(*arguments: str, timeout_s: float = 300.0) -> subprocess.Completed
     )
 
 
+def _free_port_base(count: int) -> int:
+    """The first of `count` consecutive loopback ports free now, below the ephemeral range (so
+    that no outgoing connection takes one before the node binds it)."""
+    rng = random.SystemRandom()
+    for _ in range(PORT_BASE_ATTEMPTS_MAX):
+        base = rng.randrange(PORT_RANGE_LOW, PORT_RANGE_HIGH)
+        try:
+            for port in range(base, base + count):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise AssertionError(f"found no {count} consecutive free loopback ports")
+
+
 @contextlib.contextmanager
 def _solo_node(directory: Path) -> Iterator[None]:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-    try:
-        from devnet_harness import free_port_base  # noqa: PLC0415 (the e2e suite's helper)
-    finally:
-        sys.path.pop(0)
-    base = free_port_base(PORTS_PER_NODE)
+    base = _free_port_base(PORTS_PER_NODE)
     created = _causeway("init", str(directory), "--port-base", str(base))
     assert created.returncode == 0, created.stderr
     with (directory / "node.log").open("wb") as log:
