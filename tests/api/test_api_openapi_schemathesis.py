@@ -5,7 +5,8 @@ free loopback port. Schemathesis's own command reads /openapi.json from it and, 
 operation, sends requests the schema allows and requests it forbids in all its phases (examples,
 coverage, fuzzing, stateful), with every check it has: no 5xx, documented statuses and content
 types, answers that fit their schemas, schema-violating requests refused, 405 for undeclared
-methods. (Schema-valid requests may be refused: see --exclude-checks below.) Any failure fails the test with Schemathesis's report.
+methods (schema-valid requests may be refused: see --exclude-checks below). Any failure fails
+the test with Schemathesis's report.
 
 The examples per operation are bounded and the seed fixed, so that the run is the same on every
 machine and takes seconds; SCHEMATHESIS_SEED picks another seed for a wider search.
