@@ -13,7 +13,7 @@ import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
 from causeway.api import (
     SubmittedTransaction,
@@ -231,11 +231,17 @@ class ChainDouble:
         return self._submit_one(submitted_transaction(request), request.wait_for_commit)
 
     def _submit_one(self, submitted: SubmittedTransaction, wait: bool) -> api_pb2.SubmitResponse:
-        transaction = (
-            types_pb2.Transaction.FromString(submitted)
-            if isinstance(submitted, bytes)
-            else submitted
-        )
+        if isinstance(submitted, bytes):
+            try:
+                transaction = types_pb2.Transaction.FromString(submitted)
+            except DecodeError as error:
+                # As the node answers bytes that are not a transaction: refused, not a failure.
+                return api_pb2.SubmitResponse(
+                    accepted=False,
+                    rejection=api_pb2.Rejection(reason="malformed", message=str(error)),
+                )
+        else:
+            transaction = submitted
         identifier = self.hash(transaction.body)
         if self.reject_with is not None:
             return api_pb2.SubmitResponse(

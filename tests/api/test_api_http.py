@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from google.protobuf import json_format
 
 from causeway.api import STATES_PER_REQUEST_MAX, create_http_app
+from causeway.api.http_gateway import BASE64_PATTERN
 from causeway.api.v1 import api_pb2
 from causeway.errors import (
     CausewayError,
@@ -36,6 +37,7 @@ from causeway.errors import (
     WrongChainError,
 )
 from causeway.sdk import Identity, build_transaction
+from causeway.types import JSON_DEPTH_MAX
 from causeway.types.v1 import types_pb2
 
 REQUEST_BYTES_MAX = 8192
@@ -307,6 +309,26 @@ async def test_malformed_json_is_400(
     assert double.calls == []
 
 
+async def test_body_nested_at_the_depth_limit_is_parsed_and_one_level_more_is_refused(
+    http: httpx.AsyncClient, double: ChainDouble
+) -> None:
+    # The body object is one level; 63 more arrays inside reach the limit of 64.
+    inner = "[" * (JSON_DEPTH_MAX - 1) + "]" * (JSON_DEPTH_MAX - 1)
+    at_limit = await http.post("/v1/transactions", content='{"transaction": ' + inner + "}")
+    assert at_limit.status_code == 400
+    # Parsed, then refused for what it is, not for its depth.
+    assert at_limit.json() == {
+        "reason": "malformed",
+        "message": "body.transaction: expected an object (Transaction)",
+    }
+    past = await http.post("/v1/transactions", content='{"transaction": [' + inner + "]}")
+    assert past.status_code == 400
+    assert past.json() == {"reason": "malformed", "message": "body is nested deeper than 64 levels"}
+    deep = await http.post("/v1/transactions/batch", content="[" * 8000)
+    assert deep.json() == {"reason": "malformed", "message": "body is nested deeper than 64 levels"}
+    assert double.calls == []
+
+
 @pytest.mark.parametrize(
     "path",
     [
@@ -334,6 +356,106 @@ async def test_unknown_route_and_method_are_json(http: httpx.AsyncClient) -> Non
     assert missing.status_code == 404 and missing.json()["reason"] == "not_found"
     wrong = await http.delete("/v1/status")
     assert wrong.status_code == 405 and wrong.json()["reason"] == "method_not_allowed"
+    # Not read as the transaction with id "batch".
+    batch = await http.get("/v1/transactions/batch")
+    assert batch.status_code == 405 and batch.json()["reason"] == "method_not_allowed"
+    assert batch.headers["allow"] == "POST"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            {"waitTimeoutMs": None},
+            "body.waitTimeoutMs: null is not accepted; leave the field out for its default",
+        ),
+        (
+            {"waitTimeoutMs": 1, "wait_timeout_ms": 2},
+            "body: field waitTimeoutMs is given twice, as waitTimeoutMs and wait_timeout_ms",
+        ),
+        (
+            {"waitTimeoutMs": (1 << 32)},
+            "body.waitTimeoutMs: expected an integer from 0 to 4294967295",
+        ),
+        ({"waitTimeoutMs": -1}, "body.waitTimeoutMs: expected an integer from 0 to 4294967295"),
+        ({"waitTimeoutMs": "5"}, "body.waitTimeoutMs: expected an integer from 0 to 4294967295"),
+        ({"waitTimeoutMs": 1.5}, "body.waitTimeoutMs: expected an integer from 0 to 4294967295"),
+        ({"waitTimeoutMs": True}, "body.waitTimeoutMs: expected an integer from 0 to 4294967295"),
+        ({"waitForCommit": 1}, "body.waitForCommit: expected true or false"),
+        ({"transaction": []}, "body.transaction: expected an object (Transaction)"),
+        (
+            {"transaction": {"body": "!!!!"}},
+            "body.transaction.body: expected standard base64 with padding",
+        ),
+        (
+            {"transaction": {"body": "AP8"}},
+            "body.transaction.body: expected standard base64 with padding",
+        ),
+        (
+            {"transaction": {"body": "AP-_"}},
+            "body.transaction.body: expected standard base64 with padding",
+        ),
+        (
+            {"transaction": {"endorsements": {}}},
+            "body.transaction.endorsements: expected an array",
+        ),
+        (
+            {"transaction": {"endorsements": [None]}},
+            "body.transaction.endorsements[0]: null is not accepted; leave the field out for "
+            "its default",
+        ),
+        (
+            {"transaction": {"endorsements": [{"endorser": 7}]}},
+            "body.transaction.endorsements[0].endorser: expected a string",
+        ),
+        (
+            {"colour": "blue"},
+            "body: unknown field 'colour' (SubmitRequest has transaction, waitForCommit, "
+            "waitTimeoutMs, encodedTransaction)",
+        ),
+    ],
+)
+async def test_bodies_are_read_strictly_with_the_path_of_the_flaw(
+    http: httpx.AsyncClient, double: ChainDouble, body: object, message: str
+) -> None:
+    answer = await http.post("/v1/transactions", json=body)
+    assert answer.status_code == 400
+    assert answer.json() == {"reason": "malformed", "message": message}
+    assert double.calls == []
+
+
+async def test_wait_timeout_at_its_limit_is_read(
+    http: httpx.AsyncClient, identity: Identity
+) -> None:
+    transaction = _transaction(identity)
+    body = {
+        "transaction": {"body": _b64(transaction.body), "signature": _b64(transaction.signature)},
+        "waitTimeoutMs": (1 << 32) - 1,
+        "waitForCommit": False,
+    }
+    answer = await http.post("/v1/transactions", json=body)
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/v1/blocks/" + "9" * 19, 404),  # the longest height the pattern takes: not committed
+        ("/v1/blocks/" + "1" * 20, 400),
+        ("/v1/transactions/" + "ab" * 32, 404),
+        ("/v1/transactions/" + "ab" * 31, 400),
+        ("/v1/transactions/" + "ab" * 33, 400),
+        ("/v1/state/abc", 400),
+    ],
+)
+async def test_path_parameters_follow_their_patterns(
+    http: httpx.AsyncClient, path: str, status: int
+) -> None:
+    answer = await http.get(path)
+    assert answer.status_code == status, answer.text
+    if status == 400:
+        assert answer.json()["reason"] == "malformed"
+        assert "should match pattern" in answer.json()["message"]
 
 
 async def test_openapi_lists_every_route_with_schemas(http: httpx.AsyncClient) -> None:
@@ -365,8 +487,50 @@ async def test_openapi_lists_every_route_with_schemas(http: httpx.AsyncClient) -
     assert schemas["causeway.types.v1.Transaction"]["properties"]["body"] == {
         "type": "string",
         "format": "byte",
+        "pattern": BASE64_PATTERN,
     }
-    assert schemas["causeway.api.v1.SubmitResponse"]["properties"]["height"]["type"] == "string"
+    assert schemas["causeway.types.v1.Transaction"]["additionalProperties"] is False
+    # 64-bit integers: decimal strings as the gateway writes them, or JSON integers, in range.
+    assert schemas["causeway.api.v1.SubmitResponse"]["properties"]["height"] == {
+        "type": ["string", "integer"],
+        "pattern": "^[0-9]{1,19}$",
+        "minimum": 0,
+        "maximum": (1 << 64) - 1,
+    }
+    submit_request = schemas["causeway.api.v1.SubmitRequest"]
+    assert submit_request["properties"]["waitTimeoutMs"] == {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": (1 << 32) - 1,
+    }
+    # Both spellings of a field are documented, and so is that only one may be given.
+    assert (
+        submit_request["properties"]["wait_timeout_ms"]
+        == (submit_request["properties"]["waitTimeoutMs"])
+    )
+    assert submit_request["dependentSchemas"]["waitTimeoutMs"] == {
+        "not": {"required": ["wait_timeout_ms"]}
+    }
+    parameters = {
+        parameter["name"]: parameter["schema"]["pattern"]
+        for path in ("/v1/blocks/{height}", "/v1/transactions/{transaction_id}", "/v1/state/{key}")
+        for parameter in document["paths"][path]["get"]["parameters"]
+        if parameter["in"] == "path"
+    }
+    assert parameters == {
+        "height": "^(latest|[0-9]{1,19})$",
+        "transaction_id": "^[0-9a-fA-F]{64}$",
+        "key": "^(?:[0-9a-fA-F]{2})+$",
+    }
+    stream = document["paths"]["/v1/blocks/stream"]["get"]["responses"]["200"]["content"]
+    sse_event = stream["text/event-stream"]["schema"]
+    assert sse_event["properties"]["event"]["enum"] == ["block", "error"]
+    assert sse_event["properties"]["data"]["contentSchema"] == {
+        "anyOf": [
+            {"$ref": "#/components/schemas/causeway.api.v1.BlockEvent"},
+            {"$ref": "#/components/schemas/Error"},
+        ]
+    }
     assert "Error" in schemas
     # Every reference resolves.
     for reference in _references(document):

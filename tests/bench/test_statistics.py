@@ -8,13 +8,17 @@ import pytest
 
 from causeway.bench import (
     CommitTracker,
+    LatencyBin,
     Outcome,
+    ResourceUsage,
     TransactionRecord,
     automatic_batch_size,
     batch_send_offset_s,
     build_report,
+    latency_histogram,
     percentile,
     summarise_latencies,
+    throughput_timeline,
 )
 
 
@@ -166,3 +170,76 @@ def test_pacing() -> None:
     assert automatic_batch_size(1000) == 50
     assert automatic_batch_size(5) == 1
     assert automatic_batch_size(1_000_000) == 200
+
+
+def test_report_counts_committed_and_charts_the_run() -> None:
+    records = [
+        _record(1, 0.0, 0.1, Outcome.SUCCEEDED),
+        _record(2, 0.0, 0.3, Outcome.SUCCEEDED),
+        _record(3, 1.0, 1.2, Outcome.SUCCEEDED),
+        _record(4, 1.0, 2.5, Outcome.SUCCEEDED),
+        _record(5, 1.0, 1.5, Outcome.FAILED, "INSUFFICIENT_FUNDS"),
+        _record(6, 1.0, None, Outcome.REJECTED, "duplicate"),
+    ]
+    report = build_report(
+        records, workload="kv-put", target_rate_tps=0, concurrency=1, batch_size=1
+    )
+    assert report.committed == 5  # four succeeded and one failed in a block; one never got in
+    latency = report.latency
+    assert latency is not None
+    assert latency.p90_s == pytest.approx(1.14)  # 0.1, 0.2, 0.3, 1.5 at rank 2.7
+    assert [(bucket.start_s, bucket.succeeded) for bucket in report.throughput_timeline] == [
+        (0.0, 2),
+        (1.0, 1),
+        (2.0, 1),
+    ]
+    assert sum(item.count for item in report.latency_histogram) == 4
+    data = report.to_dict()
+    assert data["committed"] == 5
+    assert data["throughput_timeline"][0] == {
+        "start_s": 0.0,
+        "width_s": 1.0,
+        "succeeded": 2,
+        "throughput_tps": 2.0,
+    }
+    assert data["resources"] is None
+    assert data["bytes_written_per_committed_transaction"] is None
+
+
+def test_throughput_timeline_widens_its_buckets_past_the_limit() -> None:
+    at_limit = throughput_timeline([0.0, 119.5], 0.0, buckets_max=120)
+    assert len(at_limit) == 120 and at_limit[-1].start_s == 119.0
+    assert {bucket.width_s for bucket in at_limit} == {1.0}
+    past = throughput_timeline([0.0, 120.5], 0.0, buckets_max=120)
+    assert {bucket.width_s for bucket in past} == {2.0}
+    assert len(past) == 61
+    assert past[-1].succeeded == 1 and past[-1].throughput_tps == 0.5
+    assert throughput_timeline([], 0.0) == []
+
+
+def test_latency_histogram_bins() -> None:
+    histogram = latency_histogram([0.0, 0.1, 0.5, 1.0], bins=4)
+    assert [(item.low_s, item.high_s, item.count) for item in histogram] == [
+        (0.0, 0.25, 2),
+        (0.25, 0.5, 0),
+        (0.5, 0.75, 1),
+        (0.75, 1.0, 1),  # the highest latency falls in the last bin, closed on the right
+    ]
+    assert latency_histogram([0.2, 0.2], bins=4) == [LatencyBin(0.2, 0.2, 2)]
+    assert latency_histogram([]) == []
+
+
+def test_bytes_written_per_committed_transaction() -> None:
+    report = build_report(
+        [_record(1, 0.0, 0.1, Outcome.SUCCEEDED), _record(2, 0.0, 0.2, Outcome.FAILED, "x")],
+        workload="kv-put",
+        target_rate_tps=0,
+        concurrency=1,
+        batch_size=1,
+    )
+    usage = ResourceUsage(interval_s=0.5, duration_s=1.0, write_bytes=10_000)
+    measured = report.with_resources(usage)
+    assert measured.resources == usage
+    assert measured.bytes_written_per_committed_transaction == 5_000.0
+    nothing = build_report([], workload="kv-put", target_rate_tps=0, concurrency=1, batch_size=1)
+    assert nothing.with_resources(usage).bytes_written_per_committed_transaction is None

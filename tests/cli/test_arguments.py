@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import pytest
 
 from causeway.cli.arguments import (
+    ARGUMENTS_TEXT_BYTES_MAX,
     CONTRACT_METHODS,
     arguments_from_json,
     decode_return_value,
@@ -15,12 +17,13 @@ from causeway.cli.arguments import (
     load_json_argument,
     message_to_data,
     parse_key,
+    parse_node_address,
     parse_transaction_id,
     status_name,
 )
 from causeway.contracts.v1 import contracts_pb2
-from causeway.errors import RequestError
-from causeway.types import encode
+from causeway.errors import DecodeError, LimitExceededError, RequestError
+from causeway.types import JSON_DEPTH_MAX, encode
 from causeway.types.v1 import types_pb2
 
 
@@ -113,6 +116,112 @@ def test_load_json_argument(tmp_path: Path) -> None:
         load_json_argument("{")
     with pytest.raises(RequestError, match="cannot read"):
         load_json_argument(f"@{tmp_path / 'missing.json'}")
+
+
+def _padded_json(size_bytes: int) -> str:
+    """A JSON object of exactly `size_bytes` bytes."""
+    skeleton = '{"key": ""}'
+    return '{"key": "' + "k" * (size_bytes - len(skeleton)) + '"}'
+
+
+def test_args_file_at_the_size_limit_is_read_and_one_byte_more_is_refused(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "args.json"
+    path.write_text(_padded_json(ARGUMENTS_TEXT_BYTES_MAX))
+    assert len(load_json_argument(f"@{path}")["key"]) == ARGUMENTS_TEXT_BYTES_MAX - 11
+    path.write_text(_padded_json(ARGUMENTS_TEXT_BYTES_MAX + 1))
+    with pytest.raises(LimitExceededError) as refused:
+        load_json_argument(f"@{path}")
+    assert refused.value.message == f"{path} is larger than the limit of 1048576 bytes"
+
+
+def test_args_text_is_bounded_in_bytes_too() -> None:
+    assert load_json_argument(_padded_json(ARGUMENTS_TEXT_BYTES_MAX))["key"].startswith("k")
+    with pytest.raises(LimitExceededError) as refused:
+        load_json_argument(_padded_json(ARGUMENTS_TEXT_BYTES_MAX + 1))
+    assert refused.value.message == "--args is larger than the limit of 1048576 bytes"
+
+
+def test_args_from_an_endless_file_read_no_more_than_the_limit() -> None:
+    # /dev/zero never ends and reports size 0: only the bound + 1 bytes are read.
+    with pytest.raises(LimitExceededError) as refused:
+        load_json_argument("@/dev/zero")
+    assert refused.value.message == "/dev/zero is larger than the limit of 1048576 bytes"
+
+
+def test_args_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "args.json"
+    path.write_bytes(b'{"key": "\xff"}')
+    with pytest.raises(DecodeError, match=f"^{path} is not UTF-8 text: "):
+        load_json_argument(f"@{path}")
+
+
+def test_args_nested_at_the_depth_limit_parse_and_one_level_more_is_refused(
+    tmp_path: Path,
+) -> None:
+    deepest: list[object] = []
+    for _ in range(JSON_DEPTH_MAX - 1):
+        deepest = [deepest]
+    assert load_json_argument("[" * JSON_DEPTH_MAX + "]" * JSON_DEPTH_MAX) == deepest
+    past = '{"a": ' * (JSON_DEPTH_MAX + 1) + "1" + "}" * (JSON_DEPTH_MAX + 1)
+    with pytest.raises(DecodeError) as refused:
+        load_json_argument(past)
+    assert refused.value.message == "--args is nested deeper than 64 levels"
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000)
+    with pytest.raises(DecodeError) as from_file:
+        load_json_argument(f"@{path}")
+    assert from_file.value.message == f"{path} is nested deeper than 64 levels"
+
+
+def test_brackets_inside_strings_are_not_nesting() -> None:
+    value = {"key": "[{" * 200 + '\\"[', "value": ["]" * 100]}
+    assert load_json_argument(json.dumps(value)) == value
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [
+        (
+            "127.0.0.1:99999",
+            "node address '127.0.0.1:99999': port 99999 is not between 1 and 65535",
+        ),
+        (
+            "127.0.0.1:65536",
+            "node address '127.0.0.1:65536': port 65536 is not between 1 and 65535",
+        ),
+        ("127.0.0.1:0", "node address '127.0.0.1:0': port 0 is not between 1 and 65535"),
+        (
+            "127.0.0.1:http",
+            "node address '127.0.0.1:http': port 'http' is not a number "
+            "(give HOST:PORT, e.g. 127.0.0.1:7050)",
+        ),
+        (
+            "127.0.0.1:-1",
+            "node address '127.0.0.1:-1': port '-1' is not a number "
+            "(give HOST:PORT, e.g. 127.0.0.1:7050)",
+        ),
+        (":7050", "node address ':7050' has no host (give HOST:PORT, e.g. 127.0.0.1:7050)"),
+        ("[]:7050", "node address '[]:7050' has no host (give HOST:PORT, e.g. 127.0.0.1:7050)"),
+        ("127.0.0.1", "node address '127.0.0.1' has no port (give HOST:PORT, e.g. 127.0.0.1:7050)"),
+        (
+            "127.0.0.1:",
+            "node address '127.0.0.1:' has no port (give HOST:PORT, e.g. 127.0.0.1:7050)",
+        ),
+    ],
+)
+def test_bad_node_addresses_are_refused(address: str, message: str) -> None:
+    with pytest.raises(RequestError) as refused:
+        parse_node_address(address)
+    assert refused.value.message == message
+
+
+@pytest.mark.parametrize(
+    "address", ["127.0.0.1:1", "127.0.0.1:65535", "localhost:7050", "[::1]:7050"]
+)
+def test_good_node_addresses_pass(address: str) -> None:
+    assert parse_node_address(address) == address
 
 
 def test_return_values_decode() -> None:

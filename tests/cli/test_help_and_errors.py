@@ -115,6 +115,48 @@ def test_bad_arguments_give_one_line_and_a_non_zero_exit(member: Path, tmp_path:
         assert len(lines[0]) > len("error: ") + 5, label
 
 
+_NODE_OPTION = "error: Invalid value for '--node' / '-n' (env var: 'CAUSEWAY_NODE'): node address"
+_EXAMPLE = "(give HOST:PORT, e.g. 127.0.0.1:7050)"
+
+
+@pytest.mark.parametrize(
+    ("command", "line"),
+    [
+        (
+            ["status", "--node", "127.0.0.1:99999"],
+            f"{_NODE_OPTION} '127.0.0.1:99999': port 99999 is not between 1 and 65535 "
+            "(see 'causeway status --help')",
+        ),
+        (
+            ["block", "get", "1", "--node", "127.0.0.1:0"],
+            f"{_NODE_OPTION} '127.0.0.1:0': port 0 is not between 1 and 65535 "
+            "(see 'causeway block get --help')",
+        ),
+        (
+            ["status", "--node", "127.0.0.1:x"],
+            f"{_NODE_OPTION} '127.0.0.1:x': port 'x' is not a number {_EXAMPLE} "
+            "(see 'causeway status --help')",
+        ),
+        (
+            ["status", "--node", ":7050"],
+            f"{_NODE_OPTION} ':7050' has no host {_EXAMPLE} (see 'causeway status --help')",
+        ),
+    ],
+)
+def test_a_bad_node_address_is_a_usage_error_before_any_connection(
+    command: list[str], line: str
+) -> None:
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2
+    assert result.stderr == line + "\n"
+
+
+def test_bench_refuses_a_bad_node_address(member: Path) -> None:
+    result = runner.invoke(app, ["bench", "--identity", str(member), "--node", "127.0.0.1:99999"])
+    assert result.exit_code == 2
+    assert "node address '127.0.0.1:99999': port 99999 is not between 1 and 65535" in result.stderr
+
+
 def test_debug_shows_the_exception(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
     result = runner.invoke(app, ["--debug", "init", str(tmp_path)])

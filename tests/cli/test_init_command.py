@@ -77,3 +77,29 @@ def test_init_refuses_then_forces(tmp_path: Path) -> None:
     forced = runner.invoke(app, ["init", str(directory), "--force", "--crypto", "gm"])
     assert forced.exit_code == 0, forced.output
     assert genesis_from_json((directory / "genesis.json").read_text()).crypto_profile == "gm"
+
+
+def test_init_takes_a_port_base(tmp_path: Path) -> None:
+    directory = tmp_path / "net"
+    result = runner.invoke(app, ["init", str(directory), "--port-base", "20100", "--json"])
+    assert result.exit_code == 0, result.output
+    (node,) = json.loads(result.stdout)["nodes"]
+    assert (node["grpc_address"], node["http_address"], node["peer_address"]) == (
+        "127.0.0.1:20100",
+        "127.0.0.1:20101",
+        "127.0.0.1:20102",
+    )
+    config = (directory / "nodes/node1/config.toml").read_text()
+    assert 'grpc_address = "127.0.0.1:20100"' in config
+    assert 'listen_address = "127.0.0.1:20102"' in config
+
+
+def test_init_refuses_a_port_base_without_room(tmp_path: Path) -> None:
+    directory = tmp_path / "net"
+    refused = runner.invoke(app, ["init", str(directory), "--port-base", "65534"])
+    assert refused.exit_code == 1
+    assert refused.stderr == (
+        "error: port base 65534 must be between 1024 and 65533: 1 node(s) listen on 3 "
+        "consecutive ports each, up to port 65535\n"
+    )
+    assert not directory.exists()

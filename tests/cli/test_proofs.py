@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from causeway.api.v1 import api_pb2
 from causeway.cli.main import app
 from causeway.cli.proofs import (
+    PROOF_FILE_BYTES_MAX,
     STATE_PROOF_KIND,
     TRANSACTION_PROOF_KIND,
     load_proof_document,
@@ -22,10 +23,17 @@ from causeway.cli.proofs import (
     write_proof_document,
 )
 from causeway.crypto import get_profile
-from causeway.errors import ProofError
+from causeway.errors import DecodeError, LimitExceededError, ProofError
 from causeway.provisioning import build_network, genesis_to_json
 from causeway.state import StateTree
-from causeway.types import encode, genesis_hash, merkle_proof, merkle_root, transaction_id
+from causeway.types import (
+    JSON_DEPTH_MAX,
+    encode,
+    genesis_hash,
+    merkle_proof,
+    merkle_root,
+    transaction_id,
+)
 from causeway.types.v1 import types_pb2
 
 runner = CliRunner()
@@ -200,3 +208,44 @@ def test_proof_verify_command(tmp_path: Path) -> None:
     assert refused.exit_code == 1
     assert refused.stderr.count("\n") == 1
     assert refused.stderr.startswith("error: ")
+
+
+def _padded_object(size_bytes: int) -> str:
+    """A JSON object of exactly `size_bytes` bytes."""
+    skeleton = '{"kind": ""}'
+    return '{"kind": "' + "k" * (size_bytes - len(skeleton)) + '"}'
+
+
+def test_proof_file_at_the_size_limit_is_read_and_one_byte_more_is_refused(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "proof.json"
+    path.write_text(_padded_object(PROOF_FILE_BYTES_MAX))
+    assert len(load_proof_document(path)["kind"]) == PROOF_FILE_BYTES_MAX - 12
+    path.write_text(_padded_object(PROOF_FILE_BYTES_MAX + 1))
+    with pytest.raises(LimitExceededError) as refused:
+        load_proof_document(path)
+    assert refused.value.message == f"{path} is larger than the limit of 16777216 bytes"
+
+
+def test_proof_verify_of_an_endless_file_is_one_clear_line() -> None:
+    result = runner.invoke(app, ["proof", "verify", "/dev/zero"])
+    assert result.exit_code == 1
+    assert result.stderr == "error: /dev/zero is larger than the limit of 16777216 bytes\n"
+
+
+def test_proof_file_nested_at_the_depth_limit_is_read_and_one_level_more_is_refused(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "proof.json"
+    inner = "[" * (JSON_DEPTH_MAX - 1) + "]" * (JSON_DEPTH_MAX - 1)
+    path.write_text('{"header": ' + inner + "}")
+    assert "header" in load_proof_document(path)
+    path.write_text('{"header": [' + inner + "]}")
+    with pytest.raises(DecodeError) as refused:
+        load_proof_document(path)
+    assert refused.value.message == f"{path} is nested deeper than 64 levels"
+    path.write_text('{"header": ' * 5000)
+    result = runner.invoke(app, ["proof", "verify", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr == f"error: {path} is nested deeper than 64 levels\n"

@@ -20,8 +20,10 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from causeway.crypto import PrivateKey, get_profile, verify_member_certificate
 from causeway.errors import CertificateError, ConfigurationError
 from causeway.provisioning import (
+    PORT_BASE_MIN,
     NetworkDescription,
     build_network,
+    check_port_base,
     default_chain_config,
     genesis_from_json,
     init_network,
@@ -29,6 +31,7 @@ from causeway.provisioning import (
     member_directory,
     node_directory,
     node_settings,
+    port_base_max,
     render_node_config,
 )
 from causeway.provisioning.description import node_organisation_index
@@ -240,6 +243,50 @@ def test_ports_move_up_per_node() -> None:
     assert node_settings(1).grpc_address == "127.0.0.1:7050"
     assert node_settings(3).grpc_address == "127.0.0.1:7052"
     assert node_settings(3).http_address == "127.0.0.1:8052"
+
+
+def test_a_port_base_gives_each_node_three_consecutive_ports() -> None:
+    assert [
+        (settings.grpc_address, settings.http_address, settings.peer_address)
+        for settings in (node_settings(1, 9100), node_settings(3, 9100))
+    ] == [
+        ("127.0.0.1:9100", "127.0.0.1:9101", "127.0.0.1:9102"),
+        ("127.0.0.1:9106", "127.0.0.1:9107", "127.0.0.1:9108"),
+    ]
+
+
+def test_port_base_bounds_at_the_limit_and_one_past() -> None:
+    # Four tbft nodes need 12 ports: the last base is 65535 - 12 + 1.
+    assert port_base_max(4) == 65524
+    check_port_base(65524, 4)
+    check_port_base(PORT_BASE_MIN, 4)
+    with pytest.raises(ConfigurationError) as above:
+        check_port_base(65525, 4)
+    assert above.value.message == (
+        "port base 65525 must be between 1024 and 65524: 4 node(s) listen on 3 consecutive "
+        "ports each, up to port 65535"
+    )
+    with pytest.raises(ConfigurationError) as below:
+        check_port_base(PORT_BASE_MIN - 1, 1)
+    assert below.value.message.startswith("port base 1023 must be between 1024 and 65533:")
+
+
+def test_build_network_uses_the_port_base_for_every_node() -> None:
+    description = build_network(2, "intl", "raft", now_ms=NOW_MS, validators=2, port_base=20_000)
+    addresses = [
+        (node.settings.grpc_address, node.settings.http_address, node.settings.peer_address)
+        for node in description.nodes
+    ]
+    assert addresses == [
+        ("127.0.0.1:20000", "127.0.0.1:20001", "127.0.0.1:20002"),
+        ("127.0.0.1:20003", "127.0.0.1:20004", "127.0.0.1:20005"),
+    ]
+    # Each node dials the other at the peer port the base gave it.
+    assert 'address = "127.0.0.1:20005"' in render_node_config(
+        description.nodes[0], description.nodes
+    )
+    with pytest.raises(ConfigurationError, match="port base 65534 must be between"):
+        build_network(1, "intl", "solo", now_ms=NOW_MS, port_base=65534)
 
 
 def test_validators_spread_over_organisations() -> None:

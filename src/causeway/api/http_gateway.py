@@ -12,10 +12,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -41,6 +42,7 @@ from causeway.errors import (
     LimitExceededError,
     NotFoundError,
 )
+from causeway.types import check_json_depth
 from causeway.types.v1 import types_pb2
 
 logger = logging.getLogger("causeway.api.http")
@@ -66,6 +68,18 @@ StreamFormat = Literal["sse", "ndjson"]
 MetricsHandler = Callable[[], tuple[bytes, str]]
 
 _FORMAT_QUERY = Query(alias="format", description="sse or ndjson; default from the Accept header.")
+# Path parameters, checked by FastAPI against these patterns (a mismatch is 400 malformed). As
+# digits, a height takes at most 19: every such number fits the 64-bit heights.
+HEIGHT_PATTERN = r"^(latest|[0-9]{1,19})$"
+TRANSACTION_ID_PATTERN = r"^[0-9a-fA-F]{64}$"
+STATE_KEY_PATTERN = r"^(?:[0-9a-fA-F]{2})+$"
+_HEIGHT_PATH = Path(
+    pattern=HEIGHT_PATTERN, description="A height, 0 or latest for the latest block."
+)
+_TRANSACTION_ID_PATH = Path(
+    pattern=TRANSACTION_ID_PATTERN, description="The transaction id: 32 bytes in hexadecimal."
+)
+_STATE_KEY_PATH = Path(pattern=STATE_KEY_PATTERN, description="The state key in hexadecimal.")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,14 +109,21 @@ def message_response(message: Message) -> JSONResponse:
 
 
 def parse_json_message(data: bytes, message_type: type[MessageT]) -> MessageT:
-    """Parses a protobuf-JSON body; any flaw is a DecodeError (400 malformed)."""
+    """Parses a protobuf-JSON body; any flaw is a DecodeError (400 malformed), among them a body
+    nested deeper than JSON_DEPTH_MAX levels (refused before any parser recurses into it)."""
     name = message_type.DESCRIPTOR.name
     try:
-        content = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DecodeError(f"body is not JSON: {error}") from None
+    check_json_depth(text, "body")
+    try:
+        content = json.loads(text)
+    except (ValueError, RecursionError) as error:
         raise DecodeError(f"body is not JSON: {error}") from None
     if not isinstance(content, dict):
         raise DecodeError(f"body must be a JSON object (protobuf JSON of {name})")
+    check_protobuf_json(content, message_type.DESCRIPTOR)
     message = message_type()
     try:
         json_format.ParseDict(content, message)
@@ -126,11 +147,8 @@ def _parse_hex(value: str, what: str) -> bytes:
 
 
 def _parse_height(value: str) -> int:
-    if value == "latest":
-        return 0
-    if not value.isdigit() or int(value) > UINT64_MAX:
-        raise DecodeError(f"height must be a number or 'latest', not {value[:40]!r}")
-    return int(value)
+    """A height path parameter, which HEIGHT_PATTERN has checked: 'latest' is 0."""
+    return 0 if value == "latest" else int(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -325,35 +343,174 @@ def _parse_event_position(value: str) -> tuple[int, int, int]:
 
 
 # ---------------------------------------------------------------------------------------------
-# OpenAPI: JSON schemas of the protobuf messages
+# Request bodies: one strict reading of protobuf JSON, published as the OpenAPI schemas
+#
+# protobuf's JSON parser is lenient: it drops characters that are not base64, takes a field given
+# under both of its names once, and reads null, numeric strings and enum numbers. A body is
+# therefore first checked field by field against the forms below, which are also what the OpenAPI
+# document says, so that the document and the server agree by construction:
+#
+# * a field is named once, by its lowerCamelCase JSON name or its proto name; unknown names and
+#   null values are refused (leave a field out for its default);
+# * bytes are standard base64 with padding (RFC 4648, section 4), as the gateway writes them;
+# * 32-bit integers are JSON integers in range; 64-bit integers are decimal strings (as the
+#   gateway writes them) or JSON integers, in range;
+# * enums are their names; booleans are true or false; repeated fields are arrays without nulls.
 
-
-_SCALAR_SCHEMAS: dict[int, dict[str, Any]] = {
-    descriptor.FieldDescriptor.TYPE_BOOL: {"type": "boolean"},
-    descriptor.FieldDescriptor.TYPE_STRING: {"type": "string"},
-    descriptor.FieldDescriptor.TYPE_BYTES: {"type": "string", "format": "byte"},
-    descriptor.FieldDescriptor.TYPE_DOUBLE: {"type": "number"},
-    descriptor.FieldDescriptor.TYPE_FLOAT: {"type": "number"},
-    descriptor.FieldDescriptor.TYPE_INT32: {"type": "integer", "format": "int32"},
-    descriptor.FieldDescriptor.TYPE_SINT32: {"type": "integer", "format": "int32"},
-    descriptor.FieldDescriptor.TYPE_SFIXED32: {"type": "integer", "format": "int32"},
-    descriptor.FieldDescriptor.TYPE_UINT32: {"type": "integer", "format": "int64", "minimum": 0},
-    descriptor.FieldDescriptor.TYPE_FIXED32: {"type": "integer", "format": "int64", "minimum": 0},
-    # The protobuf JSON mapping writes 64-bit integers as strings (JSON numbers lose precision).
-    descriptor.FieldDescriptor.TYPE_INT64: {"type": "string", "format": "int64"},
-    descriptor.FieldDescriptor.TYPE_SINT64: {"type": "string", "format": "int64"},
-    descriptor.FieldDescriptor.TYPE_SFIXED64: {"type": "string", "format": "int64"},
-    descriptor.FieldDescriptor.TYPE_UINT64: {"type": "string", "format": "uint64"},
-    descriptor.FieldDescriptor.TYPE_FIXED64: {"type": "string", "format": "uint64"},
+_Field = descriptor.FieldDescriptor
+BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
+_BASE64 = re.compile(BASE64_PATTERN)
+_INT32 = ((-(1 << 31), (1 << 31) - 1), None)
+_UINT32 = ((0, UINT32_MAX), None)
+# As strings, 64-bit integers take at most as many digits as every value of that many digits fits:
+# the pattern then says all there is to say about their range.
+_INT64 = ((-(1 << 63), (1 << 63) - 1), r"^-?[0-9]{1,18}$")
+_UINT64 = ((0, UINT64_MAX), r"^[0-9]{1,19}$")
+_INTEGER_RANGES: dict[int, tuple[tuple[int, int], str | None]] = {
+    _Field.TYPE_INT32: _INT32,
+    _Field.TYPE_SINT32: _INT32,
+    _Field.TYPE_SFIXED32: _INT32,
+    _Field.TYPE_UINT32: _UINT32,
+    _Field.TYPE_FIXED32: _UINT32,
+    _Field.TYPE_INT64: _INT64,
+    _Field.TYPE_SINT64: _INT64,
+    _Field.TYPE_SFIXED64: _INT64,
+    _Field.TYPE_UINT64: _UINT64,
+    _Field.TYPE_FIXED64: _UINT64,
 }
+_FLOAT_WORDS = ("NaN", "Infinity", "-Infinity")
+
+
+def _field_names(field: Any) -> list[str]:
+    return [field.json_name] if field.json_name == field.name else [field.json_name, field.name]
+
+
+def _check_single_value(value: object, field: Any, path: str) -> None:
+    """One value of a field (an element, for a repeated field) in the forms the schema allows."""
+    kind = field.type
+    if value is None:
+        raise DecodeError(f"{path}: null is not accepted; leave the field out for its default")
+    if field.message_type is not None:
+        if field.message_type.GetOptions().map_entry:
+            if not isinstance(value, dict):
+                raise DecodeError(f"{path}: expected an object (a map)")
+            value_field = field.message_type.fields_by_name["value"]
+            for key, item in value.items():
+                _check_single_value(item, value_field, f"{path}[{key!r}]")
+            return
+        if not isinstance(value, dict):
+            raise DecodeError(f"{path}: expected an object ({field.message_type.name})")
+        check_protobuf_json(value, field.message_type, path)
+    elif kind == _Field.TYPE_BYTES:
+        if not (isinstance(value, str) and _BASE64.match(value)):
+            raise DecodeError(f"{path}: expected standard base64 with padding")
+    elif kind == _Field.TYPE_STRING:
+        if not isinstance(value, str):
+            raise DecodeError(f"{path}: expected a string")
+    elif kind == _Field.TYPE_BOOL:
+        if not isinstance(value, bool):
+            raise DecodeError(f"{path}: expected true or false")
+    elif kind == _Field.TYPE_ENUM:
+        names = [item.name for item in field.enum_type.values]
+        if value not in names:
+            raise DecodeError(f"{path}: expected one of {', '.join(names)}")
+    elif kind in _INTEGER_RANGES:
+        (low, high), string_pattern = _INTEGER_RANGES[kind]
+        number = _integer_value(value, string_pattern)
+        if number is None or not low <= number <= high:
+            forms = "an integer" if string_pattern is None else "an integer or a decimal string"
+            raise DecodeError(f"{path}: expected {forms} from {low} to {high}")
+    elif not _is_float_value(value):
+        raise DecodeError(f"{path}: expected a number, NaN, Infinity or -Infinity")
+
+
+def _integer_value(value: object, string_pattern: str | None) -> int | None:
+    """The integer a JSON value stands for (a whole number, or a decimal string when the type
+    takes one); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and string_pattern is not None and re.match(string_pattern, value):
+        return int(value)
+    return None
+
+
+def _is_float_value(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int | float) or value in _FLOAT_WORDS
+
+
+def check_protobuf_json(content: dict[str, Any], message: Any, path: str = "body") -> None:
+    """Refuses, with the path of the first flaw, what the strict reading above does not allow.
+
+    Recursion follows the body's nesting, which parse_json_message bounds beforehand.
+    """
+    seen: dict[str, str] = {}
+    for name, value in content.items():
+        field = message.fields_by_camelcase_name.get(name) or message.fields_by_name.get(name)
+        if field is None:
+            known = ", ".join(field.json_name for field in message.fields)
+            raise DecodeError(f"{path}: unknown field {name[:80]!r} ({message.name} has {known})")
+        if field.name in seen:
+            raise DecodeError(
+                f"{path}: field {field.json_name} is given twice, as {seen[field.name]} and {name}"
+            )
+        seen[field.name] = name
+        field_path = f"{path}.{name}"
+        if field.is_repeated and not (
+            field.message_type is not None and field.message_type.GetOptions().map_entry
+        ):
+            if value is None:
+                _check_single_value(value, field, field_path)
+            if not isinstance(value, list):
+                raise DecodeError(f"{field_path}: expected an array")
+            for index, item in enumerate(value):
+                _check_single_value(item, field, f"{field_path}[{index}]")
+        else:
+            _check_single_value(value, field, field_path)
 
 
 def _schema_ref(full_name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{full_name}"}
 
 
+def _value_schema(field: Any, pending: list[Any]) -> dict[str, Any]:
+    """The JSON schema of one value of `field`, in the forms _check_single_value allows."""
+    kind = field.type
+    if field.message_type is not None:
+        if field.message_type.GetOptions().map_entry:
+            value_field = field.message_type.fields_by_name["value"]
+            return {"type": "object", "additionalProperties": _value_schema(value_field, pending)}
+        pending.append(field.message_type)
+        return _schema_ref(field.message_type.full_name)
+    if kind == _Field.TYPE_BYTES:
+        return {"type": "string", "format": "byte", "pattern": BASE64_PATTERN}
+    if kind == _Field.TYPE_STRING:
+        return {"type": "string"}
+    if kind == _Field.TYPE_BOOL:
+        return {"type": "boolean"}
+    if kind == _Field.TYPE_ENUM:
+        return {"type": "string", "enum": [item.name for item in field.enum_type.values]}
+    if kind in _INTEGER_RANGES:
+        (low, high), string_pattern = _INTEGER_RANGES[kind]
+        if string_pattern is None:
+            return {"type": "integer", "minimum": low, "maximum": high}
+        return {
+            "type": ["string", "integer"],
+            "pattern": string_pattern,
+            "minimum": low,
+            "maximum": high,
+        }
+    return {"anyOf": [{"type": "number"}, {"enum": list(_FLOAT_WORDS)}]}
+
+
 def proto_json_schemas(roots: Iterable[type[Message]]) -> dict[str, Any]:
-    """JSON schemas, keyed by full message name, of ``roots`` and every message they contain."""
+    """JSON schemas, keyed by full message name, of ``roots`` and every message they contain,
+    in the forms check_protobuf_json accepts (which the gateway's own answers also take)."""
     schemas: dict[str, Any] = {}
     pending: list[Any] = [root.DESCRIPTOR for root in roots]
     while pending:
@@ -361,23 +518,28 @@ def proto_json_schemas(roots: Iterable[type[Message]]) -> dict[str, Any]:
         if message.full_name in schemas:
             continue
         properties: dict[str, Any] = {}
+        exclusive: dict[str, Any] = {}
         for field in message.fields:
-            schema: dict[str, Any]
-            if field.message_type is not None:
-                pending.append(field.message_type)
-                schema = _schema_ref(field.message_type.full_name)
-            elif field.enum_type is not None:
-                schema = {"type": "string", "enum": [v.name for v in field.enum_type.values]}
-            else:
-                schema = dict(_SCALAR_SCHEMAS[field.type])
-            if field.is_repeated:
+            schema = _value_schema(field, pending)
+            if field.is_repeated and "additionalProperties" not in schema:
                 schema = {"type": "array", "items": schema}
-            properties[field.json_name] = schema
-        schemas[message.full_name] = {
+            names = _field_names(field)
+            for name in names:
+                properties[name] = schema
+            if len(names) == 2:
+                exclusive[names[0]] = {"not": {"required": [names[1]]}}
+        document: dict[str, Any] = {
             "type": "object",
-            "description": f"Protobuf JSON of {message.full_name}.",
+            "description": (
+                f"Protobuf JSON of {message.full_name}. Each field may be named by its "
+                "lowerCamelCase JSON name or its proto name, not both; null is not accepted."
+            ),
             "properties": properties,
+            "additionalProperties": False,
         }
+        if exclusive:
+            document["dependentSchemas"] = exclusive
+        schemas[message.full_name] = document
     return schemas
 
 
@@ -432,18 +594,42 @@ def _answers(message: type[Message], *error_statuses: int) -> dict[int | str, di
     return responses
 
 
-def _stream_answers(message: type[Message]) -> dict[int | str, dict[str, Any]]:
+def _stream_answers(message: type[Message], event: str) -> dict[int | str, dict[str, Any]]:
     schema = _schema_ref(message.DESCRIPTOR.full_name)
+    error_record = {
+        "type": "object",
+        "required": ["error"],
+        "properties": {"error": _schema_ref("Error")},
+        "additionalProperties": False,
+    }
+    # One parsed server-sent event: its data line is the JSON of a message, or of an Error in
+    # an 'error' event that ends a failed stream.
+    sse_event = {
+        "type": "object",
+        "required": ["data"],
+        "properties": {
+            "event": {"type": "string", "enum": [event, "error"]},
+            "id": {"type": "string"},
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": {"anyOf": [schema, _schema_ref("Error")]},
+            },
+            "retry": {"type": "integer"},
+        },
+    }
     responses: dict[int | str, dict[str, Any]] = {
         200: {
             "description": (
                 f"One protobuf JSON {message.DESCRIPTOR.full_name} per line (NDJSON), or per "
-                "server-sent event with Accept: text/event-stream or format=sse. Idle streams "
-                "carry keep-alive lines; a failure ends the stream with an error record."
+                f"server-sent event '{event}' with Accept: text/event-stream or format=sse. Idle "
+                "streams carry keep-alive lines (an empty line, or an SSE comment); a failure ends "
+                "the stream with an error record ({error: Error} in NDJSON, an 'error' event in "
+                "SSE). Each schema here describes one record of the stream."
             ),
             "content": {
-                "application/x-ndjson": {"schema": schema},
-                "text/event-stream": {"schema": {"type": "string"}},
+                "application/x-ndjson": {"schema": {"anyOf": [schema, error_record]}},
+                "text/event-stream": {"schema": sse_event},
             },
         }
     }
@@ -619,7 +805,7 @@ def create_http_app(
             "sends Last-Event-ID and resumes after that height."
         ),
         tags=["streams"],
-        responses=_stream_answers(api_pb2.BlockEvent),
+        responses=_stream_answers(api_pb2.BlockEvent, "block"),
     )
     async def stream_blocks(
         request: Request,
@@ -657,11 +843,20 @@ def create_http_app(
         tags=["blocks"],
         responses=_answers(api_pb2.GetBlockResponse, 400, 404, 416),
     )
-    async def get_block(height: str) -> Response:
+    async def get_block(height: Annotated[str, _HEIGHT_PATH]) -> Response:
         async def call() -> Message:
             return await service.get_block(api_pb2.GetBlockRequest(height=_parse_height(height)))
 
         return await _answer("GET /v1/blocks/{height}", call)
+
+    # Without this route, GET /v1/transactions/batch would be read as a transaction id.
+    @app.api_route(
+        "/v1/transactions/batch",
+        methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"],
+        include_in_schema=False,
+    )
+    async def batch_other_methods() -> Response:
+        raise StarletteHTTPException(405, "Method Not Allowed", headers={"Allow": "POST"})
 
     @app.get(
         "/v1/transactions/{transaction_id}",
@@ -675,7 +870,7 @@ def create_http_app(
         responses=_answers(api_pb2.GetTransactionResponse, 400, 404),
     )
     async def get_transaction(
-        transaction_id: str,
+        transaction_id: Annotated[str, _TRANSACTION_ID_PATH],
         wait_ms: Annotated[
             int, Query(ge=0, le=WAIT_MS_MAX, description="How long to wait for the commit, in ms.")
         ] = 0,
@@ -699,10 +894,10 @@ def create_http_app(
             "against the header's state root."
         ),
         tags=["state"],
-        responses=_answers(api_pb2.GetStateResponse, 400, 416),
+        responses=_answers(api_pb2.GetStateResponse, 400, 404, 416),
     )
     async def get_state(
-        key: str,
+        key: Annotated[str, _STATE_KEY_PATH],
         height: Annotated[
             int, Query(ge=0, le=UINT64_MAX, description="Height; 0 for the latest.")
         ] = 0,
@@ -743,7 +938,7 @@ def create_http_app(
         tags=["blocks"],
         responses=_answers(api_pb2.GetValidatorSetResponse, 400, 404, 416),
     )
-    async def get_validator_set(height: str) -> Response:
+    async def get_validator_set(height: Annotated[str, _HEIGHT_PATH]) -> Response:
         async def call() -> Message:
             return await service.get_validator_set(
                 api_pb2.GetValidatorSetRequest(height=_parse_height(height))
@@ -776,7 +971,7 @@ def create_http_app(
             "reconnecting EventSource sends Last-Event-ID and resumes after that position."
         ),
         tags=["streams"],
-        responses=_stream_answers(types_pb2.EventRecord),
+        responses=_stream_answers(types_pb2.EventRecord, "contract_event"),
     )
     async def stream_events(
         request: Request,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from causeway.api.v1 import api_pb2
+from causeway.bench.resources import ResourceMonitor
 from causeway.bench.signing import SignedTransaction, Signer, SigningContext, sign_calls
 from causeway.bench.statistics import (
     BenchReport,
@@ -306,8 +307,13 @@ def run_benchmark(
     *,
     progress: BenchProgress | None = None,
     client_factory: Callable[[str, Identity], BenchClient] | None = None,
+    monitor: ResourceMonitor | None = None,
 ) -> BenchReport:
-    """Runs one benchmark against the node at `address` and reports what it measured."""
+    """Runs one benchmark against the node at `address` and reports what it measured.
+
+    With a `monitor` of the node processes, it samples them from the first send until the last
+    commit was awaited, and the report carries their resource use (BenchReport.resources).
+    """
     settings.check()
     sink: BenchProgress = progress if progress is not None else _NoProgress()
     make_client: Callable[[str, Identity], BenchClient] = client_factory or Client
@@ -364,6 +370,8 @@ def run_benchmark(
 
         sink.start("send", len(signed))
         sink.start("commit", len(signed))
+        if monitor is not None:
+            monitor.start()
         send_finished = _send_all(
             client=client,
             batches=batches,
@@ -377,9 +385,10 @@ def run_benchmark(
         while tracker.open and _now() < deadline and follower.error is None:
             tracker.wait_settled(min(0.5, max(0.0, deadline - _now())))
         follower.stop()
+        usage = monitor.stop() if monitor is not None else None
         if follower.error is not None and tracker.open:
             raise RequestError(f"the block stream broke off: {follower.error}")
-        return build_report(
+        report = build_report(
             tracker.records(),
             workload=settings.workload,
             target_rate_tps=settings.rate_tps,
@@ -387,6 +396,9 @@ def run_benchmark(
             batch_size=batch_size,
             send_finished_s=send_finished,
         )
+        return report.with_resources(usage) if usage is not None else report
     finally:
+        if monitor is not None:
+            monitor.stop()  # a second stop only samples once more: the run may have failed
         follower_client.close()
         client.close()

@@ -11,8 +11,10 @@ import math
 import threading
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
+
+from causeway.bench.resources import ResourceUsage
 
 
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
@@ -35,6 +37,7 @@ class LatencySummary:
     min_s: float
     mean_s: float
     p50_s: float
+    p90_s: float
     p95_s: float
     p99_s: float
     max_s: float
@@ -50,6 +53,7 @@ def summarise_latencies(latencies_s: Iterable[float]) -> LatencySummary | None:
         min_s=ordered[0],
         mean_s=math.fsum(ordered) / len(ordered),
         p50_s=percentile(ordered, 0.50),
+        p90_s=percentile(ordered, 0.90),
         p95_s=percentile(ordered, 0.95),
         p99_s=percentile(ordered, 0.99),
         max_s=ordered[-1],
@@ -157,9 +161,84 @@ class BenchReport:
     batch_size: int
     latency: LatencySummary | None
     failure_reasons: dict[str, int] = field(default_factory=dict)
+    # In a block, whatever its status: what the node stored.
+    committed: int = 0
+    throughput_timeline: list[ThroughputBucket] = field(default_factory=list)
+    latency_histogram: list[LatencyBin] = field(default_factory=list)
+    # What the node processes used during the run (bench.resources); None when not measured.
+    resources: ResourceUsage | None = None
+    bytes_written_per_committed_transaction: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def with_resources(self, usage: ResourceUsage) -> BenchReport:
+        """This report with the node processes' resource use, and the bytes they wrote to
+        storage per committed transaction (None when nothing was committed)."""
+        per_transaction = usage.write_bytes / self.committed if self.committed else None
+        return replace(
+            self, resources=usage, bytes_written_per_committed_transaction=per_transaction
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ThroughputBucket:
+    """Transactions that succeeded in [start_s, start_s + width_s) after the first send."""
+
+    start_s: float
+    width_s: float
+    succeeded: int
+    throughput_tps: float
+
+
+@dataclass(frozen=True, slots=True)
+class LatencyBin:
+    """Succeeded transactions whose latency lies in [low_s, high_s) (the last bin: [low, high])."""
+
+    low_s: float
+    high_s: float
+    count: int
+
+
+TIMELINE_BUCKETS_MAX = 120
+HISTOGRAM_BINS = 30
+
+
+def throughput_timeline(
+    commit_times_s: Sequence[float], start_s: float, buckets_max: int = TIMELINE_BUCKETS_MAX
+) -> list[ThroughputBucket]:
+    """Successes per second over the run, in buckets of a whole number of seconds (one second
+    while the run fits in `buckets_max` of them, else wider): the throughput chart's points."""
+    if not commit_times_s:
+        return []
+    span_s = max(max(commit_times_s) - start_s, 0.0)
+    width_s = float(max(1, math.ceil(span_s / buckets_max)))
+    count = max(1, math.floor(span_s / width_s) + 1)
+    counts = [0] * count
+    for time_s in commit_times_s:
+        index = min(count - 1, max(0, math.floor((time_s - start_s) / width_s)))
+        counts[index] += 1
+    return [
+        ThroughputBucket(index * width_s, width_s, number, number / width_s)
+        for index, number in enumerate(counts)
+    ]
+
+
+def latency_histogram(latencies_s: Sequence[float], bins: int = HISTOGRAM_BINS) -> list[LatencyBin]:
+    """Latencies in `bins` equal bins from the lowest to the highest: the distribution chart."""
+    if not latencies_s:
+        return []
+    low, high = min(latencies_s), max(latencies_s)
+    if high == low:
+        return [LatencyBin(low, high, len(latencies_s))]
+    width = (high - low) / bins
+    counts = [0] * bins
+    for latency in latencies_s:
+        counts[min(bins - 1, math.floor((latency - low) / width))] += 1
+    return [
+        LatencyBin(low + index * width, low + (index + 1) * width, number)
+        for index, number in enumerate(counts)
+    ]
 
 
 def _rate(count: int, duration_s: float) -> float:
@@ -197,6 +276,7 @@ def build_report(
         last_send = max(last_send, send_finished_s)
     send_duration_s = last_send - first_send
     duration_s = max(commit_times) - first_send if commit_times else 0.0
+    latencies = [latency for record in succeeded if (latency := record.latency_s) is not None]
     reasons = Counter(record.reason for record in committed_failed + rejected)
     if unconfirmed:
         reasons["not committed before the run ended"] = len(unconfirmed)
@@ -215,10 +295,11 @@ def build_report(
         target_rate_tps=target_rate_tps,
         concurrency=concurrency,
         batch_size=batch_size,
-        latency=summarise_latencies(
-            latency for record in succeeded if (latency := record.latency_s) is not None
-        ),
+        latency=summarise_latencies(latencies),
         failure_reasons=dict(reasons.most_common()),
+        committed=len(succeeded) + len(committed_failed),
+        throughput_timeline=throughput_timeline(commit_times, first_send),
+        latency_histogram=latency_histogram(latencies),
     )
 
 

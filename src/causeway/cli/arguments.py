@@ -18,17 +18,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import typer
 from google.protobuf import json_format
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from google.protobuf.message import Message
 
 from causeway.contracts.v1 import contracts_pb2
-from causeway.errors import RequestError
+from causeway.errors import DecodeError, LimitExceededError, RequestError
+from causeway.types import check_json_depth
 from causeway.types.v1 import types_pb2
 
 TEXT_BYTES_CONTRACTS = frozenset({"kv"})
 ARGUMENTS_TEXT_BYTES_MAX = 1 << 20
+PORT_MAX = 65535
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,22 +124,77 @@ def find_method(contract: str, method: str) -> ContractMethod:
     return entry
 
 
+def read_bounded_text(path: Path, bytes_max: int) -> str:
+    """The UTF-8 text of a file of at most `bytes_max` bytes.
+
+    At most `bytes_max + 1` bytes are ever read, so a device or a file that keeps growing
+    (`/dev/zero`) is refused without filling the memory; its size on disk is not trusted.
+    """
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(bytes_max + 1)
+    except OSError as error:
+        raise RequestError(f"cannot read {path}: {error}") from None
+    if len(data) > bytes_max:
+        raise LimitExceededError(f"{path} is larger than the limit of {bytes_max} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DecodeError(f"{path} is not UTF-8 text: {error}") from None
+
+
 def load_json_argument(text: str) -> Any:
-    """Parses `--args`: JSON text, or `@FILE` to read the JSON from a file."""
+    """Parses `--args`: JSON text, or `@FILE` to read the JSON from a file.
+
+    Either is at most ARGUMENTS_TEXT_BYTES_MAX bytes (UTF-8) and nested at most JSON_DEPTH_MAX
+    levels deep.
+    """
     source = "--args"
     if text.startswith("@"):
         path = Path(text[1:])
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as error:
-            raise RequestError(f"cannot read {path}: {error}") from None
+        text = read_bounded_text(path, ARGUMENTS_TEXT_BYTES_MAX)
         source = str(path)
-    if len(text) > ARGUMENTS_TEXT_BYTES_MAX:
-        raise RequestError(f"{source} is longer than {ARGUMENTS_TEXT_BYTES_MAX} characters")
+    elif len(text.encode("utf-8")) > ARGUMENTS_TEXT_BYTES_MAX:
+        raise LimitExceededError(
+            f"{source} is larger than the limit of {ARGUMENTS_TEXT_BYTES_MAX} bytes"
+        )
+    check_json_depth(text, source)
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
         raise RequestError(f"{source} is not valid JSON: {error}") from None
+
+
+def parse_node_address(text: str) -> str:
+    """A node's gRPC address from the command line, checked: HOST:PORT (IPv6 hosts in brackets)
+    with a port from 1 to 65535.
+
+    gRPC itself would take port 99999 modulo 65536 and connect to another port, so a port out of
+    range is refused here rather than passed on.
+    """
+    example = "give HOST:PORT, e.g. 127.0.0.1:7050"
+    host, separator, port = text.rpartition(":")
+    if not separator or not port:
+        raise RequestError(f"node address {text!r} has no port ({example})")
+    if not host.strip("[]"):
+        raise RequestError(f"node address {text!r} has no host ({example})")
+    if not (port.isascii() and port.isdigit()):
+        raise RequestError(f"node address {text!r}: port {port!r} is not a number ({example})")
+    if not 1 <= int(port) <= PORT_MAX:
+        raise RequestError(
+            f"node address {text!r}: port {int(port)} is not between 1 and {PORT_MAX}"
+        )
+    return text
+
+
+def node_address_option(value: str | None) -> str | None:
+    """Typer callback of every `--node` option: parse_node_address, as a usage error."""
+    if value is None:
+        return None
+    try:
+        return parse_node_address(value)
+    except RequestError as error:
+        raise typer.BadParameter(error.message) from None
 
 
 def _bytes_value(value: Any, *, text_strings: bool, path: str) -> str:

@@ -20,13 +20,16 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from causeway.cli.arguments import node_address_option
 from causeway.cli.output import console, key_value_table, print_json
 from causeway.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from causeway.bench import BenchIdentities, BenchReport
+    from causeway.bench import BenchIdentities, BenchReport, ResourceMonitor
 
 DEFAULT_NODE = "127.0.0.1:7050"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+MEBIBYTE = 1 << 20
 _TASK_LABELS = {"sign": "signing", "send": "sending", "commit": "committed"}
 
 
@@ -89,6 +92,44 @@ def _network_identities(network: Path) -> tuple[BenchIdentities, str]:
     return identities, address
 
 
+def _grpc_port(address: str) -> int | None:
+    """The port of a loopback address (a node on this machine), else None."""
+    host, _, port = address.rpartition(":")
+    if host not in LOOPBACK_HOSTS or not port.isdigit():
+        return None
+    return int(port)
+
+
+def _node_ports(network: Path | None, address: str) -> dict[int, str]:
+    """gRPC port -> node name of the nodes whose processes the run measures: every node of the
+    network folder, or the one node at `address`."""
+    ports: dict[int, str] = {}
+    if network is not None:
+        for config_path in sorted((network / "nodes").glob("*/config.toml")):
+            try:
+                document = tomllib.loads(config_path.read_text(encoding="utf-8"))
+            except (OSError, tomllib.TOMLDecodeError):
+                continue
+            port = _grpc_port(str(document.get("api", {}).get("grpc_address", "")))
+            if port is not None:
+                ports[port] = config_path.parent.name
+    port = _grpc_port(address)
+    if port is not None and port not in ports:
+        ports[port] = "node"
+    return ports
+
+
+def _resource_monitor(network: Path | None, address: str) -> ResourceMonitor | None:
+    """A monitor of the node processes listening on this machine; None when none is found."""
+    from causeway.bench import ResourceMonitor, listening_process_ids
+
+    names = _node_ports(network, address)
+    processes = listening_process_ids(names)
+    if not processes:
+        return None
+    return ResourceMonitor({pid: names[port] for port, pid in sorted(processes.items())})
+
+
 def _report_rows(report: BenchReport) -> list[tuple[str, Any]]:
     rows: list[tuple[str, Any]] = [
         ("workload", report.workload),
@@ -113,12 +154,27 @@ def _report_rows(report: BenchReport) -> list[tuple[str, Any]]:
             [
                 ("latency min", f"{latency.min_s * 1000:.1f} ms"),
                 ("latency p50", f"{latency.p50_s * 1000:.1f} ms"),
+                ("latency p90", f"{latency.p90_s * 1000:.1f} ms"),
                 ("latency p95", f"{latency.p95_s * 1000:.1f} ms"),
                 ("latency p99", f"{latency.p99_s * 1000:.1f} ms"),
                 ("latency max", f"{latency.max_s * 1000:.1f} ms"),
                 ("latency mean", f"{latency.mean_s * 1000:.1f} ms"),
             ]
         )
+    usage = report.resources
+    if usage is not None:
+        for process in usage.processes:
+            rows.append(
+                (
+                    f"{process.name} (PID {process.pid})",
+                    f"CPU {process.cpu_percent_mean:.0f}% (max {process.cpu_percent_max:.0f}%), "
+                    f"memory max {process.memory_bytes_max / MEBIBYTE:,.0f} MiB, "
+                    f"written {process.write_bytes / MEBIBYTE:,.1f} MiB",
+                )
+            )
+    written = report.bytes_written_per_committed_transaction
+    if written is not None:
+        rows.append(("written per committed tx", f"{written:,.0f} bytes"))
     rows.extend((f"failure: {reason}", count) for reason, count in report.failure_reasons.items())
     return rows
 
@@ -150,6 +206,7 @@ def bench(
             metavar="ADDRESS",
             envvar="CAUSEWAY_NODE",
             help="gRPC address of the node (default: node1's with --network, else 127.0.0.1:7050).",
+            callback=node_address_option,
         ),
     ] = None,
     identity: Annotated[
@@ -191,6 +248,14 @@ def bench(
     out: Annotated[
         Path | None, typer.Option("--out", metavar="FILE", help="Also write the JSON report here.")
     ] = None,
+    html_report: Annotated[
+        Path | None,
+        typer.Option(
+            "--report",
+            metavar="FILE.html",
+            help="Also write a self-contained HTML report: summary, node resource use, charts.",
+        ),
+    ] = None,
 ) -> None:
     """Benchmark a node: throughput and commit latency under a workload.
 
@@ -200,14 +265,27 @@ def bench(
     endorsements the ledger issue policy needs when --network is given); transfers then go to
     random accounts.
 
+    The node processes on this machine (every node of --network, or the one at a loopback
+    --node) are sampled from /proc during the run: CPU, memory, storage bytes read and written,
+    and bytes written per committed transaction. --report FILE.html writes all of it, with charts
+    of throughput over time and of the latency distribution, as one page.
+
     Example:
 
         causeway bench --network ./net --workload ledger-transfer --transactions 20000 --rate 2000
 
         causeway bench --identity ./net/organisations/org1/members/client \\
             --workload kv-put -t 5000 --json --out report.json
+
+        causeway bench --network ./net -t 20000 --report bench.html
     """
-    from causeway.bench import BenchIdentities, BenchSettings, run_benchmark, workload_names
+    from causeway.bench import (
+        BenchIdentities,
+        BenchSettings,
+        render_html_report,
+        run_benchmark,
+        workload_names,
+    )
 
     if workload not in workload_names():
         raise ConfigurationError(
@@ -244,19 +322,32 @@ def bench(
         console=Console(stderr=True),
         transient=json_output,
     ) as progress:
-        report = run_benchmark(address, identities, settings, progress=_RichProgress(progress))
+        report = run_benchmark(
+            address,
+            identities,
+            settings,
+            progress=_RichProgress(progress),
+            monitor=_resource_monitor(network, address),
+        )
     data = {"node": address, **report.to_dict()}
     if out is not None:
-        try:
-            out.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-        except OSError as error:
-            raise ConfigurationError(f"cannot write {out}: {error}") from None
+        _write(out, json.dumps(data, indent=2) + "\n")
+    if html_report is not None:
+        _write(html_report, render_html_report(report, node=address))
     if json_output:
         print_json(data)
         return
     console.print(key_value_table(f"Benchmark against {address}", _report_rows(report)))
-    if out is not None:
-        console.print(f"report written to {out}")
+    for written in (out, html_report):
+        if written is not None:
+            console.print(f"report written to {written}")
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise ConfigurationError(f"cannot write {path}: {error}") from None
 
 
 def register(app: typer.Typer) -> None:

@@ -18,6 +18,7 @@ from causeway.cli.arguments import (
     find_method,
     load_json_argument,
     message_to_data,
+    node_address_option,
     parse_key,
     parse_transaction_id,
     status_name,
@@ -46,6 +47,7 @@ NodeOption = Annotated[
         metavar="ADDRESS",
         envvar="CAUSEWAY_NODE",
         help="gRPC address of the node (host:port).",
+        callback=node_address_option,
     ),
 ]
 IdentityOption = Annotated[

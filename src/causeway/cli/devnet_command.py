@@ -97,7 +97,6 @@ def up(
     """
     from causeway.provisioning import init_network
     from causeway.provisioning.devnet import (
-        assign_ports,
         describe_node,
         devnet_file,
         is_running,
@@ -122,9 +121,8 @@ def up(
         consensus,
         validators=validators,
         force=True,
+        port_base=port_base or None,
     )
-    if port_base:
-        assign_ports(node_homes(directory), port_base)
     nodes = []
     try:
         for home in node_homes(directory):

@@ -65,6 +65,16 @@ def init(
         int,
         typer.Option("--validators", min=1, max=64, help="Number of validator nodes (solo: 1)."),
     ] = 1,
+    port_base: Annotated[
+        int | None,
+        typer.Option(
+            "--port-base",
+            metavar="PORT",
+            help="Listen on consecutive loopback ports from PORT: node I on PORT+3(I-1) (gRPC), "
+            "+1 (HTTP), +2 (peers); give each network on one host its own base. "
+            "Default: gRPC 7050, HTTP 8050, peers 7150, up by one per node.",
+        ),
+    ] = None,
     force: Annotated[
         bool,
         typer.Option(
@@ -79,11 +89,14 @@ def init(
 
     Every organisation orgK gets a CA and the members admin (ADMIN) and client (CLIENT); node1
     is a member of org1 with the CONSENSUS role. Private keys are written with mode 0600.
-    A non-empty DIR is refused unless --force.
+    A non-empty DIR is refused unless --force. Networks that run side by side on one host need
+    different --port-base values, at least 3 ports per node apart.
 
     Example:
 
         causeway init ./net --orgs 2 --crypto intl --consensus solo
+
+        causeway init ./second-net --port-base 9100
 
         causeway init ./gm-net --orgs 1 --crypto gm --chain-id city-dept
     """
@@ -100,6 +113,7 @@ def init(
         algorithm=algorithm.value if algorithm is not None else None,
         validators=validators,
         force=force,
+        port_base=port_base,
     )
     identifier = genesis_hash(network.genesis, get_profile(network.crypto_profile).hash).hex()
     members = [
@@ -117,6 +131,7 @@ def init(
             "home": str(node_directory(directory, node.name)),
             "grpc_address": node.settings.grpc_address,
             "http_address": node.settings.http_address,
+            "peer_address": node.settings.peer_address,
         }
         for node in network.nodes
     ]

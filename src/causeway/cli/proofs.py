@@ -24,11 +24,13 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from causeway.api.v1 import api_pb2
+from causeway.cli.arguments import read_bounded_text
 from causeway.crypto import get_profile
 from causeway.errors import ConfigurationError, ProofError
 from causeway.state import verify_state_proof
 from causeway.types import (
     block_hash,
+    check_json_depth,
     encode,
     genesis_hash,
     transaction_id,
@@ -132,12 +134,10 @@ def write_proof_document(path: Path, document: dict[str, Any]) -> None:
 
 
 def load_proof_document(path: Path) -> dict[str, Any]:
-    try:
-        if path.stat().st_size > PROOF_FILE_BYTES_MAX:
-            raise ProofError(f"{path} is larger than {PROOF_FILE_BYTES_MAX} bytes")
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigurationError(f"cannot read {path}: {error}") from None
+    """The JSON object of a proof file: at most PROOF_FILE_BYTES_MAX bytes (never more is read)
+    and nested at most JSON_DEPTH_MAX levels deep."""
+    text = read_bounded_text(path, PROOF_FILE_BYTES_MAX)
+    check_json_depth(text, str(path))
     try:
         document = json.loads(text)
     except json.JSONDecodeError as error:

@@ -40,6 +40,11 @@ GRPC_PORT_BASE = 7050
 HTTP_PORT_BASE = 8050
 PEER_PORT_BASE = 7150
 LISTEN_HOST = "127.0.0.1"
+# With a port base, node I listens on three consecutive ports: gRPC, HTTP, peers.
+PORTS_PER_NODE = 3
+# Below 1024 ports are privileged; a network that needs them is set up by hand.
+PORT_BASE_MIN = 1024
+PORT_MAX = 65535
 
 KIBIBYTE = 1 << 10
 MEBIBYTE = 1 << 20
@@ -176,8 +181,37 @@ def node_organisation_index(node_index: int, organisations: int) -> int:
     return (node_index - 1) % organisations + 1
 
 
-def node_settings(node_index: int) -> NodeSettings:
-    """Default settings for the index-th node; ports move up by one per node so all fit one host."""
+def port_base_max(validators: int) -> int:
+    """The highest port base that leaves room for `validators` nodes below PORT_MAX."""
+    return PORT_MAX - PORTS_PER_NODE * validators + 1
+
+
+def check_port_base(port_base: int, validators: int) -> None:
+    """Refuses a port base whose nodes' ports would not all be ports a node may listen on."""
+    highest = port_base_max(validators)
+    if not PORT_BASE_MIN <= port_base <= highest:
+        raise ConfigurationError(
+            f"port base {port_base} must be between {PORT_BASE_MIN} and {highest}: "
+            f"{validators} node(s) listen on {PORTS_PER_NODE} consecutive ports each, "
+            f"up to port {PORT_MAX}"
+        )
+
+
+def node_settings(node_index: int, port_base: int | None = None) -> NodeSettings:
+    """Default settings for the index-th node.
+
+    Without a port base the gRPC, HTTP and peer ports start at 7050, 8050 and 7150 and move up by
+    one per node. With one, node I listens on the three consecutive ports from
+    ``port_base + 3 * (I - 1)`` (gRPC, HTTP, peers), so that networks given bases far enough apart
+    run side by side on one host (see check_port_base).
+    """
+    if port_base is not None:
+        first = port_base + PORTS_PER_NODE * (node_index - 1)
+        return NodeSettings(
+            grpc_address=f"{LISTEN_HOST}:{first}",
+            http_address=f"{LISTEN_HOST}:{first + 1}",
+            peer_address=f"{LISTEN_HOST}:{first + 2}",
+        )
     offset = node_index - 1
     return NodeSettings(
         grpc_address=f"{LISTEN_HOST}:{GRPC_PORT_BASE + offset}",
@@ -265,16 +299,20 @@ def build_network(
     validators: int = 1,
     config: types_pb2.ChainConfig | None = None,
     valid_days: int = DEFAULT_CERTIFICATE_VALID_DAYS,
+    port_base: int | None = None,
 ) -> NetworkDescription:
     """Creates the keys, certificates, genesis and node settings of a new network.
 
     Every organisation `orgK` gets a CA and the members `admin` (ROLE_ADMIN) and `client`
     (ROLE_CLIENT). Validator node `nodeI` is a member of organisation `org((I-1) mod N + 1)` with
     ROLE_CONSENSUS and voting power 1, and a P-256 TLS key and certificate issued by its
-    organisation's TLS CA (provisioning.tls). Raises ConfigurationError (or CryptoError from
-    the crypto package) for arguments it cannot honour.
+    organisation's TLS CA (provisioning.tls). Its ports are the defaults, or the three from
+    `port_base + 3 * (I - 1)` when a port base is given (node_settings). Raises
+    ConfigurationError (or CryptoError from the crypto package) for arguments it cannot honour.
     """
     _check_arguments(organisations, crypto_profile, consensus, chain_id, validators)
+    if port_base is not None:
+        check_port_base(port_base, validators)
     profile = get_profile(crypto_profile)
     chosen_algorithm = algorithm or profile.default_algorithm
     if chosen_algorithm not in profile.algorithms:
@@ -338,7 +376,7 @@ def build_network(
             NodeDescription(
                 name=name,
                 member=node_member,
-                settings=node_settings(node_index),
+                settings=node_settings(node_index, port_base),
                 tls=issue_node_tls_certificate(
                     built[position].tls_authority, name, node_member.member_id, valid_days
                 ),

@@ -129,28 +129,3 @@ def node_homes(directory: Path) -> list[Path]:
     if not homes:
         raise ConfigurationError(f"no node folders in {nodes}")
     return homes
-
-
-# Addresses a node listens on, as they appear in config.toml; each gets the next port.
-_LISTEN_SETTINGS = ("grpc_address", "http_address", "listen_address")
-
-
-def assign_ports(homes: list[Path], port_base: int) -> None:
-    """Rewrites each node's listen addresses to consecutive ports from port_base, and every
-    peer address that named an old one (so the nodes still find each other)."""
-    renames: dict[str, str] = {}
-    port = port_base
-    for home in homes:
-        for line in (home / "config.toml").read_text(encoding="utf-8").splitlines():
-            setting, _, value = line.partition("=")
-            if setting.strip() in _LISTEN_SETTINGS:
-                old = value.strip().strip('"')
-                host = old.rpartition(":")[0] or "127.0.0.1"
-                renames[old] = f"{host}:{port}"
-                port += 1
-    for home in homes:
-        path = home / "config.toml"
-        text = path.read_text(encoding="utf-8")
-        for old, new in renames.items():
-            text = text.replace(f'"{old}"', f'"{new}"')
-        path.write_text(text, encoding="utf-8")

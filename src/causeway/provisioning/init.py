@@ -40,6 +40,7 @@ def init_network(
     validators: int = 1,
     force: bool = False,
     now_ms: int | None = None,
+    port_base: int | None = None,
 ) -> NetworkDescription:
     """Builds a new network and writes it into `directory` (see `build_network`, `write_network`).
 
@@ -54,6 +55,7 @@ def init_network(
         chain_id=chain_id,
         algorithm=algorithm,
         validators=validators,
+        port_base=port_base,
     )
     write_network(network, directory, force=force)
     return network

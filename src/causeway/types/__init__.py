@@ -26,6 +26,7 @@ from causeway.types.encoding import (
     sign_bytes,
     transaction_id,
 )
+from causeway.types.json_text import JSON_DEPTH_MAX, check_json_depth
 from causeway.types.merkle import merkle_proof, merkle_root, verify_merkle_proof
 from causeway.types.transactions import (
     EXPIRY_S_DEFAULT,
@@ -46,6 +47,7 @@ __all__ = [
     "DOMAIN_PROPOSAL",
     "DOMAIN_TRANSACTION",
     "EXPIRY_S_DEFAULT",
+    "JSON_DEPTH_MAX",
     "NONCE_BYTES",
     "SIGN_DOCUMENT_VERSION",
     "TRANSACTION_VERSION",
@@ -55,6 +57,7 @@ __all__ = [
     "TransactionSigner",
     "block_hash",
     "build_transaction",
+    "check_json_depth",
     "commit_sign_bytes",
     "decode",
     "decode_transaction",
