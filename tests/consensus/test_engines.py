@@ -99,7 +99,8 @@ def test_raft_routes_transactions_to_its_leader_and_a_leader_keeps_them() -> Non
     leader.tick(deadline, transactions_waiting=False)
     vote = consensus_pb2.RaftVoteResponse(term=1, voter="b", granted=True)
     leader.core.step("b", consensus_pb2.ConsensusMessage(raft_vote_response=vote), deadline)
-    assert (leader.role, leader.leader) == ("leader", "a")
+    assert (leader.role, leader.leader, leader.leading) == ("leader", "a", True)
+    assert not follower.leading
     assert leader.route() == TransactionRoute(gossip=False)
 
 
@@ -212,6 +213,7 @@ def test_tbft_reports_validator_or_observer_and_gossips_transactions() -> None:
     assert engine.role == "validator"
     assert engine.route() == TransactionRoute(gossip=True)
     assert engine.leader is None
+    assert not engine.leading
     assert not engine.holds_back(consensus_pb2.ConsensusMessage())
     assert TbftKind(timeouts=TBFT_TIMEOUTS).create(context("z")).role == "observer"
 
@@ -220,4 +222,5 @@ def test_solo_keeps_its_clients_transactions_and_has_no_peers() -> None:
     engine = SoloKind(block_interval_ms=100).create(context("a", height=7))
     assert engine.route() == TransactionRoute(gossip=False)
     assert (engine.role, engine.leader, engine.commits_pending) == ("solo", None, 0)
+    assert not engine.leading
     assert engine.core.propose(1_000).build == [BuildBlock(8, 0, 1_000, "a")]

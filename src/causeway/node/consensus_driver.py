@@ -295,7 +295,7 @@ class ConsensusDriver:
     def _report_leader(self, leading: bool, followed: str | None) -> tuple[bool, str | None]:
         """Calls on_leadership_lost and on_leader_changed on a change; (leading, followed)."""
         leader = self.engine.leader
-        leading_now = leader is not None and self.engine.role == "leader"
+        leading_now = self.engine.leading
         if leading and not leading_now and self._on_leadership_lost:
             self._on_leadership_lost()
         if (

@@ -71,6 +71,11 @@ class Engine(Protocol):
         ...
 
     @property
+    def leading(self) -> bool:
+        """Whether this node is that leader."""
+        ...
+
+    @property
     def commits_pending(self) -> int:
         """Blocks the core has committed but not yet emitted (waiting for validation)."""
         ...

@@ -95,6 +95,10 @@ class RaftEngine:
         return self.raft.leader
 
     @property
+    def leading(self) -> bool:
+        return self.raft.role is RaftRole.LEADER
+
+    @property
     def commits_pending(self) -> int:
         return self.raft.commits_pending
 

@@ -73,6 +73,10 @@ class SoloEngine:
         return None
 
     @property
+    def leading(self) -> bool:
+        return False
+
+    @property
     def commits_pending(self) -> int:
         return 0
 

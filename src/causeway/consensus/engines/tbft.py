@@ -85,6 +85,10 @@ class TbftEngine:
         return None  # the proposer changes every round
 
     @property
+    def leading(self) -> bool:
+        return False
+
+    @property
     def commits_pending(self) -> int:
         return 0  # a decision is emitted at once
 
