@@ -147,7 +147,6 @@ def make_engine(
     key: PrivateKey,
     application: ExecutionApplication,
     store: Store,
-    governed_voters: Callable[[], Sequence[str]] | None = None,
 ) -> Engine:
     """The node's engine, restored from the records it persisted before a restart."""
     latest = store.latest_height()
@@ -165,9 +164,16 @@ def make_engine(
         last_committed_height=latest,
         records=store.meta_records(kind.record_prefix),
         validator_schedule=application.validator_set,
-        governed_voters=governed_voters,
+        governed_voters=lambda: _governed_voters(application, store),
     )
     return kind.create(context)
+
+
+def _governed_voters(application: ExecutionApplication, store: Store) -> list[str]:
+    """The voters the committed validator schedule names for the next height (raft's leader
+    follows them one voter at a time)."""
+    validators = application.validator_set(store.latest_height() + 1)[1]
+    return [validator.member_id for validator in validators.validators]
 
 
 def _sets_near_latest(
