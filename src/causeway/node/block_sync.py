@@ -64,15 +64,15 @@ class BlockSync:
         self._driver = driver
         self._task: asyncio.Task[None] | None = None
 
+    @property
+    def syncing(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     async def on_peer_status(self, sender: str, height: int, latest_hash: bytes) -> None:
         """A peer's announced height (PeerHandlers.on_status): starts a sync when this node is
         more than one block behind it and no sync runs."""
         del sender, latest_hash
-        if (
-            self._kind.block_sync
-            and height > self._store.latest_height() + 1
-            and (self._task is None or self._task.done())
-        ):
+        if self._kind.block_sync and height > self._store.latest_height() + 1 and not self.syncing:
             self._task = asyncio.create_task(self._sync())
 
     async def stop(self) -> None:
