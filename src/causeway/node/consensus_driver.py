@@ -135,7 +135,7 @@ def engine_kind(consensus: str, settings: ConsensusSettings, block_interval_ms: 
     }
     kind = kinds.get(consensus)
     if kind is None:
-        raise ConfigurationError(f"unknown consensus {consensus!r}")
+        raise ConfigurationError(f"unknown consensus {consensus!r} in genesis")
     return kind
 
 
@@ -187,6 +187,16 @@ class Transport(Protocol):
     def broadcast_consensus(self, message: consensus_pb2.ConsensusMessage) -> None: ...
 
     def send_consensus(self, member_id: str, message: consensus_pb2.ConsensusMessage) -> bool: ...
+
+
+class NoPeers:
+    """The transport of an engine without peers (solo): it never sends."""
+
+    def broadcast_consensus(self, message: consensus_pb2.ConsensusMessage) -> None:
+        raise InvariantError("an engine without peers sent a consensus message")
+
+    def send_consensus(self, member_id: str, message: consensus_pb2.ConsensusMessage) -> bool:
+        raise InvariantError("an engine without peers sent a consensus message")
 
 
 @dataclass(frozen=True, slots=True)

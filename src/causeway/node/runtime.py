@@ -18,19 +18,10 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from google.protobuf import json_format
-
 from causeway.api import ApiServers, ChainFacts, ClientService
 from causeway.consensus.raft import CertificateGatherer
 from causeway.consensus.v1 import consensus_pb2
-from causeway.crypto import (
-    BatchVerifier,
-    CryptoProfile,
-    PrivateKey,
-    VerifiedTransactionCache,
-    get_profile,
-)
-from causeway.errors import ConfigurationError, InvariantError
+from causeway.crypto import BatchVerifier, CryptoProfile, VerifiedTransactionCache, get_profile
 from causeway.execution import (
     ExecutionApplication,
     Executor,
@@ -42,34 +33,25 @@ from causeway.net import PeerHandlers, PeerNetwork, TlsIdentity
 from causeway.node.block_sync import BlockSync, StoreBlockSource
 from causeway.node.block_writer import BlockWriter
 from causeway.node.config import NodeConfig, load_node_config
-from causeway.node.consensus_driver import ConsensusDriver, engine_kind, make_engine
+from causeway.node.consensus_driver import (
+    ConsensusDriver,
+    NoPeers,
+    Transport,
+    engine_kind,
+    make_engine,
+)
 from causeway.node.evidence import EvidenceReporter
 from causeway.node.logs import configure_logging
 from causeway.node.metrics import NodeMetrics
 from causeway.node.peer_admission import PeerAdmission
 from causeway.node.raft_certificates import RaftCertificates
-from causeway.node.startup import open_node_store
+from causeway.node.startup import load_genesis, load_node_key, open_node_store
 from causeway.node.transaction_routing import TransactionRouting
 from causeway.state import StateTree
 from causeway.types import DecodedTransaction, genesis_hash
 from causeway.types.v1 import types_pb2
 
 log = logging.getLogger("causeway.node")
-
-
-def load_genesis(path: Path) -> types_pb2.Genesis:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigurationError(f"cannot read genesis file {path}: {error}") from None
-    genesis = types_pb2.Genesis()
-    try:
-        json_format.Parse(text, genesis)
-    except json_format.ParseError as error:
-        raise ConfigurationError(f"genesis file {path} is not a valid genesis: {error}") from None
-    if not genesis.chain_id:
-        raise ConfigurationError(f"genesis file {path} has no chain id")
-    return genesis
 
 
 class Node:
@@ -82,24 +64,8 @@ class Node:
         self.chain_id = self.genesis.chain_id
         self.genesis_hash = genesis_hash(self.genesis, self.profile.hash)
         self.consensus = self.genesis.consensus
-        if self.consensus not in ("solo", "tbft", "raft"):
-            raise ConfigurationError(f"unknown consensus '{self.consensus}' in genesis")
         self.engine_kind = engine_kind(self.consensus, config.consensus, config.block_interval_ms)
-        try:
-            self.key = PrivateKey.from_pem(config.key_file.read_bytes())
-        except OSError as error:
-            raise ConfigurationError(f"cannot read node key {config.key_file}: {error}") from None
-        validators = {v.member_id: v for v in self.genesis.validators.validators}
-        if not self.engine_kind.replicated and list(validators) != [config.member_id]:
-            raise ConfigurationError(
-                f"solo consensus needs exactly one validator, this node ({config.member_id})"
-            )
-        own = validators.get(config.member_id)
-        # A node outside the genesis set follows the chain (tbft: as an observer) until
-        # governance makes it a validator.
-        if own is not None and self.key.public_key().raw != own.public_key:
-            raise ConfigurationError("the node key does not match its validator entry in genesis")
-
+        self.key = load_node_key(config, self.genesis, replicated=self.engine_kind.replicated)
         # Refuses (one line naming the file) a store that is not new but lost its chain.
         self.store = open_node_store(config, self.genesis, self.profile)
         self.tree = StateTree(self.profile.hash, self.store)
@@ -316,7 +282,7 @@ class Node:
     async def _run_consensus(self) -> None:
         """The engine's driver; for a replicated engine also the peer network and block sync."""
         kind = self.engine_kind
-        transport: _NoPeers | PeerNetwork = _NoPeers()
+        transport: Transport = NoPeers()
         if kind.replicated:
             transport = await self._start_network()
         engine = make_engine(
@@ -395,16 +361,6 @@ class Node:
         """What the mempool accepted from clients here goes where the engine says."""
         self.metrics.mempool_transactions.set(len(self.mempool))
         self.routing.admitted(accepted)
-
-
-class _NoPeers:
-    """The transport of an engine without peers (solo): it never sends."""
-
-    def broadcast_consensus(self, message: consensus_pb2.ConsensusMessage) -> None:
-        raise InvariantError("an engine without peers sent a consensus message")
-
-    def send_consensus(self, member_id: str, message: consensus_pb2.ConsensusMessage) -> bool:
-        raise InvariantError("an engine without peers sent a consensus message")
 
 
 def run_node(home: Path, *, on_started: Callable[[Node], None] | None = None) -> None:
