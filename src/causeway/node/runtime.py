@@ -303,6 +303,7 @@ class Node:
                     certificate.height
                 ),
             )
+            # raft certificates: each written commit's certificate goes to the gatherer.
             self.writer.on_consensus_certificate = self._raft_certificates.committed
         self.driver = ConsensusDriver(
             engine=engine,
