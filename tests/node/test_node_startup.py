@@ -1,8 +1,10 @@
-"""The node's store at start-up, with a real genesis: made only in a new folder, marked, checked,
-and refused (one line naming the file) when it is not new but lost its chain."""
+"""What a node reads at start-up, with a real genesis: its genesis file and its key, refused
+with the reason; its store, made only in a new folder, marked, checked, and refused (one line
+naming the file) when it is not new but lost its chain."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import struct
 from pathlib import Path
@@ -20,6 +22,8 @@ from causeway.node import (
     open_node_store,
     verify_node_store,
 )
+from causeway.node.consensus_driver import engine_kind
+from causeway.node.startup import load_node_key
 from causeway.provisioning import init_network, node_directory
 from causeway.storage import DATA_FILE_NAME, Store, load_marker, marker_file, schema
 from causeway.types import encode, genesis_hash
@@ -167,3 +171,67 @@ def test_verify_names_a_corrupt_state_record(home: Path) -> None:
         f"corrupt record causeway/v1/state_latest[{key.hex()}]: checksum mismatch",
         f"state: corrupt record causeway/v1/state_latest[{key.hex()}]: checksum mismatch",
     ]
+
+
+def test_a_genesis_file_is_refused_with_its_reason(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.json"
+    with pytest.raises(ConfigurationError) as refused:
+        load_genesis(missing)
+    assert refused.value.message.startswith(f"cannot read genesis file {missing}: ")
+    broken = tmp_path / "broken.json"
+    broken.write_text("{", encoding="utf-8")
+    with pytest.raises(ConfigurationError) as refused:
+        load_genesis(broken)
+    assert refused.value.message.startswith(f"genesis file {broken} is not a valid genesis: ")
+    nameless = tmp_path / "nameless.json"
+    nameless.write_text('{"consensus": "solo"}', encoding="utf-8")
+    with pytest.raises(ConfigurationError) as refused:
+        load_genesis(nameless)
+    assert refused.value.message == f"genesis file {nameless} has no chain id"
+
+
+def test_the_node_key_is_checked_against_genesis(home: Path) -> None:
+    config, genesis = loaded(home)
+    key = load_node_key(config, genesis, replicated=False)
+    (own,) = genesis.validators.validators
+    assert key.public_key().raw == own.public_key
+    # A node outside the genesis set follows a replicated chain until it is made a validator.
+    outside = types_pb2.Genesis()
+    outside.CopyFrom(genesis)
+    outside.validators.validators[0].member_id = "org9/node9"
+    assert load_node_key(config, outside, replicated=True).public_key().raw == own.public_key
+    with pytest.raises(ConfigurationError) as refused:
+        load_node_key(config, outside, replicated=False)
+    assert refused.value.message == (
+        f"solo consensus needs exactly one validator, this node ({config.member_id})"
+    )
+    two = types_pb2.Genesis()
+    two.CopyFrom(genesis)
+    two.validators.validators.add().CopyFrom(outside.validators.validators[0])
+    with pytest.raises(ConfigurationError) as refused:
+        load_node_key(config, two, replicated=False)
+    assert refused.value.message == (
+        f"solo consensus needs exactly one validator, this node ({config.member_id})"
+    )
+    assert load_node_key(config, two, replicated=True).public_key().raw == own.public_key
+    wrong = types_pb2.Genesis()
+    wrong.CopyFrom(genesis)
+    wrong.validators.validators[0].public_key = bytes(len(own.public_key))
+    with pytest.raises(ConfigurationError) as refused:
+        load_node_key(config, wrong, replicated=True)
+    assert refused.value.message == "the node key does not match its validator entry in genesis"
+
+
+def test_an_unreadable_node_key_is_refused_naming_the_file(home: Path) -> None:
+    config, genesis = loaded(home)
+    missing = dataclasses.replace(config, key_file=home / "missing.pem")
+    with pytest.raises(ConfigurationError) as refused:
+        load_node_key(missing, genesis, replicated=False)
+    assert refused.value.message.startswith(f"cannot read node key {home / 'missing.pem'}: ")
+
+
+def test_a_consensus_genesis_does_not_name_is_refused(home: Path) -> None:
+    config, _ = loaded(home)
+    with pytest.raises(ConfigurationError) as refused:
+        engine_kind("paxos", config.consensus, config.block_interval_ms)
+    assert refused.value.message == "unknown consensus 'paxos' in genesis"

@@ -135,7 +135,7 @@ def engine_kind(consensus: str, settings: ConsensusSettings, block_interval_ms: 
     }
     kind = kinds.get(consensus)
     if kind is None:
-        raise ConfigurationError(f"unknown consensus {consensus!r}")
+        raise ConfigurationError(f"unknown consensus {consensus!r} in genesis")
     return kind
 
 
@@ -147,7 +147,6 @@ def make_engine(
     key: PrivateKey,
     application: ExecutionApplication,
     store: Store,
-    governed_voters: Callable[[], Sequence[str]] | None = None,
 ) -> Engine:
     """The node's engine, restored from the records it persisted before a restart."""
     latest = store.latest_height()
@@ -165,9 +164,16 @@ def make_engine(
         last_committed_height=latest,
         records=store.meta_records(kind.record_prefix),
         validator_schedule=application.validator_set,
-        governed_voters=governed_voters,
+        governed_voters=lambda: _governed_voters(application, store),
     )
     return kind.create(context)
+
+
+def _governed_voters(application: ExecutionApplication, store: Store) -> list[str]:
+    """The voters the committed validator schedule names for the next height (raft's leader
+    follows them one voter at a time)."""
+    validators = application.validator_set(store.latest_height() + 1)[1]
+    return [validator.member_id for validator in validators.validators]
 
 
 def _sets_near_latest(
@@ -181,6 +187,16 @@ class Transport(Protocol):
     def broadcast_consensus(self, message: consensus_pb2.ConsensusMessage) -> None: ...
 
     def send_consensus(self, member_id: str, message: consensus_pb2.ConsensusMessage) -> bool: ...
+
+
+class NoPeers:
+    """The transport of an engine without peers (solo): it never sends."""
+
+    def broadcast_consensus(self, message: consensus_pb2.ConsensusMessage) -> None:
+        raise InvariantError("an engine without peers sent a consensus message")
+
+    def send_consensus(self, member_id: str, message: consensus_pb2.ConsensusMessage) -> bool:
+        raise InvariantError("an engine without peers sent a consensus message")
 
 
 @dataclass(frozen=True, slots=True)

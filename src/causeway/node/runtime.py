@@ -1,13 +1,12 @@
-"""The node runtime: wires the pure cores to storage, the clock and the APIs, and does all I/O.
+"""The node runtime: builds a node's parts from its configuration, wires them, and runs them.
 
-Order of work for one block (the durability promise of DESIGN.md section 3):
-
-1. take transactions from the mempool and mark them in flight (so a resubmission is a duplicate);
-2. execute, apply the state tree, build the header and sign the commit vote;
-3. write block, results, state and indices in ONE durable LMDB transaction;
-4. only then answer waiting clients, publish the block to streams and count metrics.
-
-A crash before step 3 returns loses only unacknowledged work; after it, nothing is lost.
+The parts, each in its own module: the consensus driver (consensus_driver.py) runs the engine
+and carries out its outputs; the block writer (block_writer.py) makes each committed block
+durable and then tells the mempool, the peers, the client service and the metrics; transaction
+routing (transaction_routing.py) sends clients' transactions where the engine says; block sync
+(block_sync.py) fetches the blocks a node missed; peer admission, evidence reporting and raft
+certificates have theirs too. Here: their construction, the order they start and stop in, and
+the node's failure (a consensus failure stops the node and is raised from run()).
 """
 
 from __future__ import annotations
@@ -16,89 +15,43 @@ import asyncio
 import contextlib
 import logging
 import signal
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from google.protobuf import json_format
-
 from causeway.api import ApiServers, ChainFacts, ClientService
-from causeway.api.v1 import api_pb2
-from causeway.consensus import Commit
-from causeway.consensus.engines import TransactionRoute
 from causeway.consensus.raft import CertificateGatherer
 from causeway.consensus.v1 import consensus_pb2
-from causeway.crypto import (
-    BatchVerifier,
-    CryptoProfile,
-    PrivateKey,
-    VerifiedTransactionCache,
-    get_profile,
-)
-from causeway.errors import ConfigurationError, InvariantError
+from causeway.crypto import BatchVerifier, CryptoProfile, VerifiedTransactionCache, get_profile
 from causeway.execution import (
-    ExecutedBlock,
     ExecutionApplication,
     Executor,
     LatestStateReader,
     TransactionVerifier,
 )
 from causeway.mempool import Admission, MempoolLimits, SharedMempool
-from causeway.net import (
-    BlockSyncer,
-    PeerHandlers,
-    PeerNetwork,
-    TlsIdentity,
-)
+from causeway.net import PeerHandlers, PeerNetwork, TlsIdentity
+from causeway.node.block_sync import BlockSync, StoreBlockSource
+from causeway.node.block_writer import BlockWriter
 from causeway.node.config import NodeConfig, load_node_config
-from causeway.node.consensus_driver import ConsensusDriver, engine_kind, make_engine
+from causeway.node.consensus_driver import (
+    ConsensusDriver,
+    NoPeers,
+    Transport,
+    engine_kind,
+    make_engine,
+)
 from causeway.node.evidence import EvidenceReporter
 from causeway.node.logs import configure_logging
 from causeway.node.metrics import NodeMetrics
 from causeway.node.peer_admission import PeerAdmission
 from causeway.node.raft_certificates import RaftCertificates
-from causeway.node.startup import open_node_store
+from causeway.node.startup import load_genesis, load_node_key, open_node_store
+from causeway.node.transaction_routing import TransactionRouting
 from causeway.state import StateTree
-from causeway.storage import Store
-from causeway.types import (
-    DecodedTransaction,
-    genesis_hash,
-)
+from causeway.types import DecodedTransaction, genesis_hash
 from causeway.types.v1 import types_pb2
 
 log = logging.getLogger("causeway.node")
-
-# How often (in blocks) state history older than the retained window is pruned.
-PRUNE_EVERY_BLOCKS = 100
-TICK_MS = 10
-# Raft: transactions a node that stopped leading hands to the network per turn of the loop.
-FORWARD_SLICE_TRANSACTIONS = 1_000
-
-
-def load_genesis(path: Path) -> types_pb2.Genesis:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise ConfigurationError(f"cannot read genesis file {path}: {error}") from None
-    genesis = types_pb2.Genesis()
-    try:
-        json_format.Parse(text, genesis)
-    except json_format.ParseError as error:
-        raise ConfigurationError(f"genesis file {path} is not a valid genesis: {error}") from None
-    if not genesis.chain_id:
-        raise ConfigurationError(f"genesis file {path} has no chain id")
-    return genesis
-
-
-@dataclass(slots=True)
-class _CommittedBlock:
-    height: int
-    event: api_pb2.BlockEvent
-    transactions: list[DecodedTransaction]
-    results: list[types_pb2.TransactionResult]
-    admitted_at: list[float]
-    seconds_by_phase: dict[str, float]
 
 
 class Node:
@@ -111,30 +64,13 @@ class Node:
         self.chain_id = self.genesis.chain_id
         self.genesis_hash = genesis_hash(self.genesis, self.profile.hash)
         self.consensus = self.genesis.consensus
-        if self.consensus not in ("solo", "tbft", "raft"):
-            raise ConfigurationError(f"unknown consensus '{self.consensus}' in genesis")
         self.engine_kind = engine_kind(self.consensus, config.consensus, config.block_interval_ms)
-        try:
-            self.key = PrivateKey.from_pem(config.key_file.read_bytes())
-        except OSError as error:
-            raise ConfigurationError(f"cannot read node key {config.key_file}: {error}") from None
-        validators = {v.member_id: v for v in self.genesis.validators.validators}
-        if not self.engine_kind.replicated and list(validators) != [config.member_id]:
-            raise ConfigurationError(
-                f"solo consensus needs exactly one validator, this node ({config.member_id})"
-            )
-        own = validators.get(config.member_id)
-        # A node outside the genesis set follows the chain (tbft: as an observer) until
-        # governance makes it a validator.
-        if own is not None and self.key.public_key().raw != own.public_key:
-            raise ConfigurationError("the node key does not match its validator entry in genesis")
-
+        self.key = load_node_key(config, self.genesis, replicated=self.engine_kind.replicated)
         # Refuses (one line naming the file) a store that is not new but lost its chain.
         self.store = open_node_store(config, self.genesis, self.profile)
         self.tree = StateTree(self.profile.hash, self.store)
         self.executor = Executor(self.genesis, self.profile)
         self.reader = LatestStateReader(self.store)
-        self.chain_config = self.executor.get_config(self.reader)
         # Worker processes, not threads: this process is busy with Python work (execution,
         # the APIs) and would starve verifying threads of the GIL (measured: 3,900/s in threads
         # against 10,700/s in two worker processes beside one busy Python thread, P-256).
@@ -147,7 +83,6 @@ class Node:
             ),
             committed=self.store.has_transactions,
         )
-        self.mempool.admission = self._make_admission()
         self.application = ExecutionApplication(
             chain_id=self.chain_id,
             profile=self.profile,
@@ -167,18 +102,19 @@ class Node:
             held_transaction=self.mempool.get,
         )
         self.metrics = NodeMetrics()
-        latest = self.store.latest_height()
+        self.metrics.height.set(self.store.latest_height())
         self.network: PeerNetwork | None = None
         self.driver: ConsensusDriver | None = None
         # Raft certificates: voters' signatures gathered after commit (node/raft_certificates.py).
         self._raft_certificates: RaftCertificates | None = None
-        # One block written at a time, whether consensus or block sync brought it.
-        self._commit_lock = asyncio.Lock()
-        self._sync_task: asyncio.Task[None] | None = None
-        self.metrics.height.set(latest)
         self._stopping = asyncio.Event()
         self._failure: BaseException | None = None
-        self._background: set[asyncio.Task[None]] = set()
+        self.routing = TransactionRouting(
+            mempool=self.mempool,
+            engine=lambda: self.driver.engine if self.driver is not None else None,
+            network=lambda: self.network,
+            stopping=self._stopping,
+        )
         self.client_service = ClientService(
             facts=ChainFacts(
                 chain_id=self.chain_id,
@@ -204,6 +140,28 @@ class Node:
             stopping=self._stopping,
             validator_set=self.application.validator_set,
         )
+        self.writer = BlockWriter(
+            store=self.store,
+            tree=self.tree,
+            application=self.application,
+            mempool=self.mempool,
+            metrics=self.metrics,
+            load_chain_config=lambda: self.executor.get_config(self.reader),
+            on_chain_config_changed=self._renew_admission,
+            listener=self.client_service,
+            network=lambda: self.network,
+        )
+        self.mempool.admission = self._make_admission()
+        self.block_sync = BlockSync(
+            chain_id=self.chain_id,
+            profile=self.profile,
+            kind=self.engine_kind,
+            store=self.store,
+            application=self.application,
+            write_block=self.writer.write,
+            network=lambda: self.network,
+            driver=lambda: self.driver,
+        )
         self._on_peer_transactions = PeerAdmission(
             # A peer's consensus messages come on the same stream as its transactions, after
             # them: batches are admitted beside the stream, whatever the engine.
@@ -220,7 +178,13 @@ class Node:
             stopping=self._stopping,
         )
 
-    # ------------------------------------------------------------------ start-up
+    @property
+    def chain_config(self) -> types_pb2.ChainConfig:
+        """The chain's configuration as of the latest written block."""
+        return self.writer.chain_config
+
+    def _renew_admission(self) -> None:
+        self.mempool.admission = self._make_admission()
 
     def _make_admission(self) -> Admission:
         return Admission(
@@ -284,10 +248,7 @@ class Node:
             producer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await producer
-            if self._sync_task is not None:
-                self._sync_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._sync_task
+            await self.block_sync.stop()
             if self.network is not None:
                 await self.network.stop()
             await servers.stopped()
@@ -316,69 +277,12 @@ class Node:
             transactions_max, bytes_max, now_ms, in_flight=not self.engine_kind.replicated
         )
 
-    def _commit(
-        self, executed: ExecutedBlock, certificate: types_pb2.CommitCertificate
-    ) -> _CommittedBlock:
-        """Runs in a worker thread: the one durable write of a block, then what follows it."""
-        started = time.perf_counter()
-        height = executed.block.header.height
-        ids = [t.id for t in executed.transactions]
-        self.store.commit_block(executed.record(certificate))
-        self.tree.committed(executed.tree_update)
-        self.application.forget_below(height)
-        seconds = dict(executed.seconds)
-        seconds["commit"] = time.perf_counter() - started
-        if any(key.startswith(b"sys/") for key in executed.changes):
-            self._reload_chain_config()
-        history = self.chain_config.state_history_heights
-        if height % PRUNE_EVERY_BLOCKS == 0 and height > history:
-            started = time.perf_counter()
-            self.store.prune_state(height - history)
-            seconds["prune"] = time.perf_counter() - started
-        admitted_at = self.mempool.admitted_at(ids)
-        event = api_pb2.BlockEvent(
-            block=executed.block, certificate=certificate, results=executed.results
-        )
-        return _CommittedBlock(
-            height, event, executed.transactions, executed.results, admitted_at, seconds
-        )
-
-    def _reload_chain_config(self) -> None:
-        self.chain_config = self.executor.get_config(self.reader)
-        self.mempool.admission = self._make_admission()
-
-    def _after_commit(self, committed: _CommittedBlock) -> None:
-        ids = [t.id for t in committed.transactions]
-        self.mempool.remove(ids)
-        if self.network is not None:
-            self.network.announce_status(committed.height, committed.event.certificate.block_hash)
-        self.client_service.block_committed(
-            committed.height, committed.event, ids, committed.results
-        )
-        failed = self.metrics.block_committed(
-            committed.height,
-            committed.results,
-            committed.admitted_at,
-            committed.seconds_by_phase,
-        )
-        self.metrics.mempool_transactions.set(len(self.mempool))
-        self.metrics.mempool_bytes.set(self.mempool.bytes_total)
-        log.info(
-            "block committed",
-            extra={
-                "height": committed.height,
-                "transactions": len(committed.results),
-                "failed": failed,
-                "milliseconds": round(sum(committed.seconds_by_phase.values()) * 1000, 1),
-            },
-        )
-
     # ------------------------------------------------------------------ replicated engines
 
     async def _run_consensus(self) -> None:
         """The engine's driver; for a replicated engine also the peer network and block sync."""
         kind = self.engine_kind
-        transport: _NoPeers | PeerNetwork = _NoPeers()
+        transport: Transport = NoPeers()
         if kind.replicated:
             transport = await self._start_network()
         engine = make_engine(
@@ -388,7 +292,6 @@ class Node:
             key=self.key,
             application=self.application,
             store=self.store,
-            governed_voters=self._governed_voters,
         )
         if kind.gathers_certificates and self.network is not None:  # raft certificates
             self._raft_certificates = RaftCertificates(
@@ -400,16 +303,18 @@ class Node:
                     certificate.height
                 ),
             )
+            # raft certificates: each written commit's certificate goes to the gatherer.
+            self.writer.on_consensus_certificate = self._raft_certificates.committed
         self.driver = ConsensusDriver(
             engine=engine,
             store=self.store,
             transport=transport,
             application=self.application,
-            apply_commit=self._apply_consensus_commit,
+            apply_commit=self.writer.write_commit,
             transactions_waiting=lambda: len(self.mempool) > 0,
             on_evidence=self._on_evidence,
-            on_leadership_lost=self._forward_pending_transactions,
-            on_leader_changed=self._forward_pending_transactions,
+            on_leadership_lost=self.routing.forward_pending,
+            on_leader_changed=self.routing.forward_pending,
         )
         if self.network is not None:
             latest = self.store.latest_height()
@@ -436,61 +341,13 @@ class Node:
             handlers=PeerHandlers(
                 on_consensus=self._on_peer_consensus,
                 on_transactions=self._on_peer_transactions,
-                on_status=self._on_peer_status,
+                on_status=self.block_sync.on_peer_status,
             ),
-            block_source=_StoreBlockSource(self.store),
+            block_source=StoreBlockSource(self.store),
             member_id=self.config.member_id,
         )
         await self.network.start()
         return self.network
-
-    def _transaction_route(self) -> TransactionRoute:
-        """Where a client's transactions admitted here go: the engine decides (a raft leader
-        keeps them, as it alone builds blocks and the followers receive them in its blocks; a
-        follower sends them to its leader; tbft gossips them; solo keeps them). What a leader
-        holds when it stops leading it forwards then (_forward_pending_transactions)."""
-        if self.driver is None:
-            return TransactionRoute(gossip=False)
-        return self.driver.engine.route()
-
-    def _raft_leading(self) -> bool:
-        """This node keeps its clients' transactions (it builds the blocks they go into)."""
-        return self.driver is not None and not self._transaction_route().gossip
-
-    def _raft_leader(self) -> str | None:
-        """The one node this node's clients' transactions go to, when there is one."""
-        return self._transaction_route().to
-
-    def _forward_pending_transactions(self, leader: str | None = None) -> None:
-        """Raft: what this node holds goes to the node that will build blocks. On losing the
-        leadership (leader None): to every other node, as the next leader is not known yet.
-        When a new leader is followed: to it (what this follower sent the previous leader may
-        have died with it)."""
-        if self.network is None or self._stopping.is_set():
-            return
-        pending = self.mempool.take_all(_now_ms())
-        if pending:
-            log.info("forwarding pending transactions", extra={"transactions": len(pending)})
-            task = asyncio.create_task(self._forward([t.transaction for t in pending], leader))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
-
-    async def _forward(
-        self, transactions: list[types_pb2.Transaction], to: str | None = None
-    ) -> None:
-        # In slices, so that encoding a large pool does not hold the event loop (and with it
-        # this node's consensus messages) for long.
-        for start in range(0, len(transactions), FORWARD_SLICE_TRANSACTIONS):
-            if self.network is None or self._stopping.is_set():
-                return
-            self.network.gossip_transactions(
-                transactions[start : start + FORWARD_SLICE_TRANSACTIONS], to=to
-            )
-            await asyncio.sleep(0)
-
-    def _governed_voters(self) -> list[str]:
-        validators = self.application.validator_set(self.store.latest_height() + 1)[1]
-        return [validator.member_id for validator in validators.validators]
 
     async def _on_peer_consensus(
         self, sender: str, message: consensus_pb2.ConsensusMessage
@@ -501,100 +358,10 @@ class Node:
         if self.driver is not None:
             self.driver.deliver(sender, message)
 
-    async def _on_peer_status(self, sender: str, height: int, latest_hash: bytes) -> None:
-        del sender, latest_hash
-        # One block behind is normal between peers; further behind means this node missed
-        # blocks (it was down, or partitioned): fetch them, verified, instead of waiting.
-        if (
-            self.engine_kind.block_sync
-            and height > self.store.latest_height() + 1
-            and (self._sync_task is None or self._sync_task.done())
-        ):
-            self._sync_task = asyncio.create_task(self._sync_blocks())
-
-    async def _sync_blocks(self) -> None:
-        assert self.network is not None
-        syncer = BlockSyncer(
-            self.network,
-            chain_id=self.chain_id,
-            profile=self.profile,
-            validator_set=lambda height: self.application.validator_set(height)[1],
-            latest=self._latest_block,
-            apply_block=self._apply_synced_block,
-            quorum=self.engine_kind.sync_quorum,
-            statistics=self.network.statistics,
-        )
-        applied = await syncer.sync()
-        if applied and self.driver is not None:
-            log.info("caught up by block sync", extra={"blocks": applied})
-            await self.driver.advance_to(self.store.latest_height() + 1)
-
-    def _latest_block(self) -> tuple[int, bytes]:
-        latest = self.store.latest_height()
-        return latest, self.store.get_block_hash(latest) if latest else bytes(32)
-
-    async def _apply_synced_block(
-        self, block: types_pb2.Block, certificate: types_pb2.CommitCertificate
-    ) -> None:
-        await self._write_committed_block(block, certificate)
-
-    async def _apply_consensus_commit(self, commit: Commit) -> None:
-        await self._write_committed_block(commit.block, commit.certificate)
-        if self._raft_certificates is not None:
-            self._raft_certificates.committed(commit.certificate)  # raft certificates
-
-    async def _write_committed_block(
-        self, block: types_pb2.Block, certificate: types_pb2.CommitCertificate
-    ) -> None:
-        async with self._commit_lock:
-            height = block.header.height
-            latest = self.store.latest_height()
-            if height <= latest:
-                return  # already written (block sync and consensus both brought it)
-            if height != latest + 1:
-                raise InvariantError(f"asked to write block {height} after {latest}")
-            executed = await asyncio.to_thread(self.application.executed, block)
-            if executed is None:
-                raise InvariantError(
-                    f"block {height} was committed by the validators but does not execute to "
-                    "its header here"
-                )
-            committed = await asyncio.to_thread(self._commit, executed, certificate)
-            self._after_commit(committed)
-
     def _route_admitted(self, accepted: list[types_pb2.Transaction]) -> None:
-        """What clients sent here and the mempool accepted goes to the validators that need it."""
+        """What the mempool accepted from clients here goes where the engine says."""
         self.metrics.mempool_transactions.set(len(self.mempool))
-        if accepted and self.network is not None and not self._raft_leading():
-            # One hop over a full mesh: what clients sent here goes to every validator once.
-            self.network.gossip_transactions(accepted, to=self._raft_leader())
-
-
-class _NoPeers:
-    """The transport of an engine without peers (solo): it never sends."""
-
-    def broadcast_consensus(self, message: consensus_pb2.ConsensusMessage) -> None:
-        raise InvariantError("an engine without peers sent a consensus message")
-
-    def send_consensus(self, member_id: str, message: consensus_pb2.ConsensusMessage) -> bool:
-        raise InvariantError("an engine without peers sent a consensus message")
-
-
-class _StoreBlockSource:
-    """Answers peers' GetBlocks from the block store."""
-
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    def latest_height(self) -> int:
-        return self._store.latest_height()
-
-    def get_block(self, height: int) -> tuple[types_pb2.Block, types_pb2.CommitCertificate]:
-        return self._store.get_block(height), self._store.get_certificate(height)
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
+        self.routing.admitted(accepted)
 
 
 def run_node(home: Path, *, on_started: Callable[[Node], None] | None = None) -> None:

@@ -1,4 +1,10 @@
-"""The node's store at start-up, and the full check behind `causeway node verify`.
+"""What a node reads at start-up (its genesis, its key, its store), and the full check behind
+`causeway node verify`.
+
+The genesis file and the key are refused with a ConfigurationError naming the file; the key
+must be the one genesis names for this node when it is a validator, and a chain without peers
+(solo) has exactly this node as its validator. A node outside the genesis set follows the
+chain (tbft: as an observer) until governance makes it a validator.
 
 A node writes a genesis only into a data folder that is verifiably new, and refuses to start on
 a store that is not new but lost its databases or its genesis, or whose newest blocks or state
@@ -10,9 +16,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from causeway.crypto import CryptoProfile
-from causeway.errors import CausewayError
+from google.protobuf import json_format
+
+from causeway.crypto import CryptoProfile, PrivateKey
+from causeway.errors import CausewayError, ConfigurationError
 from causeway.execution import genesis_state
 from causeway.node.config import NodeConfig
 from causeway.state import StateTree, compute_root
@@ -31,6 +40,41 @@ from causeway.types import encode, genesis_hash
 from causeway.types.v1 import types_pb2
 
 log = logging.getLogger("causeway.node")
+
+
+def load_genesis(path: Path) -> types_pb2.Genesis:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigurationError(f"cannot read genesis file {path}: {error}") from None
+    genesis = types_pb2.Genesis()
+    try:
+        json_format.Parse(text, genesis)
+    except json_format.ParseError as error:
+        raise ConfigurationError(f"genesis file {path} is not a valid genesis: {error}") from None
+    if not genesis.chain_id:
+        raise ConfigurationError(f"genesis file {path} has no chain id")
+    return genesis
+
+
+def load_node_key(
+    config: NodeConfig, genesis: types_pb2.Genesis, *, replicated: bool
+) -> PrivateKey:
+    """The node's key, checked against genesis; replicated: whether the chain's validators
+    talk over the peer network (every engine but solo)."""
+    try:
+        key = PrivateKey.from_pem(config.key_file.read_bytes())
+    except OSError as error:
+        raise ConfigurationError(f"cannot read node key {config.key_file}: {error}") from None
+    validators = {v.member_id: v for v in genesis.validators.validators}
+    if not replicated and list(validators) != [config.member_id]:
+        raise ConfigurationError(
+            f"solo consensus needs exactly one validator, this node ({config.member_id})"
+        )
+    own = validators.get(config.member_id)
+    if own is not None and key.public_key().raw != own.public_key:
+        raise ConfigurationError("the node key does not match its validator entry in genesis")
+    return key
 
 
 def chain_identity(genesis: types_pb2.Genesis, profile: CryptoProfile) -> ChainIdentity:

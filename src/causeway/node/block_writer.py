@@ -1,0 +1,178 @@
+"""Writes the blocks the chain committed, whether consensus or block sync brought them.
+
+Each block is written once, in height order, under the writer's own lock (consensus and block
+sync may bring the same block at the same time). For one block (the durability promise of
+DESIGN.md section 3):
+
+1. its execution (cached when this node built or validated it) is checked against its header;
+2. block, results, state and indices go to the store in ONE durable LMDB transaction;
+3. only then are its transactions dropped from the mempool, its height announced to the peers,
+   its waiting clients answered (the client service) and its figures counted (metrics).
+
+A crash before step 2 returns loses only unacknowledged work; after it, nothing is lost. A
+block that changed the chain's configuration (`sys/` keys) reloads it here, the one place it
+can change; old state history is pruned every PRUNE_EVERY_BLOCKS blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from causeway.api.v1 import api_pb2
+from causeway.consensus import Commit
+from causeway.errors import InvariantError
+from causeway.execution import ExecutedBlock, ExecutionApplication
+from causeway.mempool import SharedMempool
+from causeway.net import PeerNetwork
+from causeway.node.metrics import NodeMetrics
+from causeway.state import StateTree
+from causeway.storage import Store
+from causeway.types import DecodedTransaction
+from causeway.types.v1 import types_pb2
+
+log = logging.getLogger("causeway.node")
+
+# How often (in blocks) state history older than the retained window is pruned.
+PRUNE_EVERY_BLOCKS = 100
+
+
+class CommitListener(Protocol):
+    """Who answers clients once a block is durable (the client service)."""
+
+    def block_committed(
+        self,
+        height: int,
+        event: api_pb2.BlockEvent,
+        transaction_ids: Sequence[bytes],
+        results: Sequence[types_pb2.TransactionResult],
+    ) -> None: ...
+
+
+@dataclass(slots=True)
+class CommittedBlock:
+    """A block durably written, with what its listeners are told."""
+
+    height: int
+    event: api_pb2.BlockEvent
+    transactions: list[DecodedTransaction]
+    results: list[types_pb2.TransactionResult]
+    admitted_at: list[float]
+    seconds_by_phase: dict[str, float]
+
+
+class BlockWriter:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        tree: StateTree,
+        application: ExecutionApplication,
+        mempool: SharedMempool,
+        metrics: NodeMetrics,
+        load_chain_config: Callable[[], types_pb2.ChainConfig],
+        on_chain_config_changed: Callable[[], None],
+        listener: CommitListener,
+        network: Callable[[], PeerNetwork | None],
+    ) -> None:
+        """load_chain_config: reads the configuration from the latest committed state.
+        on_chain_config_changed: called (in the writing thread) after a block changed it.
+        listener: answers clients; network: the peers, once it runs (None without peers)."""
+        self._store = store
+        self._tree = tree
+        self._application = application
+        self._mempool = mempool
+        self._metrics = metrics
+        self._load_chain_config = load_chain_config
+        self._on_chain_config_changed = on_chain_config_changed
+        self._listener = listener
+        self._network = network
+        self._lock = asyncio.Lock()
+        # The configuration as of the latest written block.
+        self.chain_config = load_chain_config()
+        # Told of each certificate consensus committed, once its block is written (raft
+        # certificates gather the other voters' signatures for it).
+        self.on_consensus_certificate: Callable[[types_pb2.CommitCertificate], None] | None = None
+
+    async def write_commit(self, commit: Commit) -> None:
+        """A block consensus committed (the driver's apply_commit)."""
+        await self.write(commit.block, commit.certificate)
+        if self.on_consensus_certificate is not None:
+            self.on_consensus_certificate(commit.certificate)
+
+    async def write(self, block: types_pb2.Block, certificate: types_pb2.CommitCertificate) -> None:
+        """Writes `block` if it is the next height; one already written is ignored. Raises
+        InvariantError for a height that skips one, or a block that does not execute to its
+        header here (the validators committed it: this node's state is wrong)."""
+        async with self._lock:
+            height = block.header.height
+            latest = self._store.latest_height()
+            if height <= latest:
+                return  # already written (block sync and consensus both brought it)
+            if height != latest + 1:
+                raise InvariantError(f"asked to write block {height} after {latest}")
+            executed = await asyncio.to_thread(self._application.executed, block)
+            if executed is None:
+                raise InvariantError(
+                    f"block {height} was committed by the validators but does not execute to "
+                    "its header here"
+                )
+            committed = await asyncio.to_thread(self._commit, executed, certificate)
+            self._after_commit(committed)
+
+    def _commit(
+        self, executed: ExecutedBlock, certificate: types_pb2.CommitCertificate
+    ) -> CommittedBlock:
+        """Runs in a worker thread: the one durable write of a block, then what follows it."""
+        started = time.perf_counter()
+        height = executed.block.header.height
+        ids = [t.id for t in executed.transactions]
+        self._store.commit_block(executed.record(certificate))
+        self._tree.committed(executed.tree_update)
+        self._application.forget_below(height)
+        seconds = dict(executed.seconds)
+        seconds["commit"] = time.perf_counter() - started
+        if any(key.startswith(b"sys/") for key in executed.changes):
+            self.chain_config = self._load_chain_config()
+            self._on_chain_config_changed()
+        history = self.chain_config.state_history_heights
+        if height % PRUNE_EVERY_BLOCKS == 0 and height > history:
+            started = time.perf_counter()
+            self._store.prune_state(height - history)
+            seconds["prune"] = time.perf_counter() - started
+        admitted_at = self._mempool.admitted_at(ids)
+        event = api_pb2.BlockEvent(
+            block=executed.block, certificate=certificate, results=executed.results
+        )
+        return CommittedBlock(
+            height, event, executed.transactions, executed.results, admitted_at, seconds
+        )
+
+    def _after_commit(self, committed: CommittedBlock) -> None:
+        ids = [t.id for t in committed.transactions]
+        self._mempool.remove(ids)
+        network = self._network()
+        if network is not None:
+            network.announce_status(committed.height, committed.event.certificate.block_hash)
+        self._listener.block_committed(committed.height, committed.event, ids, committed.results)
+        failed = self._metrics.block_committed(
+            committed.height,
+            committed.results,
+            committed.admitted_at,
+            committed.seconds_by_phase,
+        )
+        self._metrics.mempool_transactions.set(len(self._mempool))
+        self._metrics.mempool_bytes.set(self._mempool.bytes_total)
+        log.info(
+            "block committed",
+            extra={
+                "height": committed.height,
+                "transactions": len(committed.results),
+                "failed": failed,
+                "milliseconds": round(sum(committed.seconds_by_phase.values()) * 1000, 1),
+            },
+        )
