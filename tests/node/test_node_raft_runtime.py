@@ -24,13 +24,13 @@ WAIT_S = 5.0
 
 class Network:
     def __init__(self) -> None:
-        self.gossiped: list[list[types_pb2.Transaction]] = []
+        self.gossiped: list[list[bytes]] = []
         self.recipients: list[str | None] = []
 
     def gossip_transactions(
-        self, transactions: Sequence[types_pb2.Transaction], *, to: str | None = None
+        self, encoded_transactions: Sequence[bytes], *, to: str | None = None
     ) -> None:
-        self.gossiped.append(list(transactions))
+        self.gossiped.append(list(encoded_transactions))
         self.recipients.append(to)
 
 
@@ -66,13 +66,13 @@ async def test_peers_batches_are_admitted_beside_the_stream_up_to_a_bound() -> N
     release = threading.Event()
     admitted: list[int] = []
 
-    def slow_admit(items: Sequence[types_pb2.Transaction], now_ms: int) -> list[object]:
+    def slow_admit(items: Sequence[bytes], now_ms: int) -> list[object]:
         assert release.wait(WAIT_S)
         admitted.append(len(items))
         return []
 
     admission = PeerAdmission(slow_admit, asyncio.Event(), beside_stream=True)
-    batch = [types_pb2.Transaction(body=b"x")]
+    batch = [b"x"]
     # Each call returns at once (the stream reads on) while the admissions wait...
     for _ in range(PEER_ADMISSIONS_QUEUED_MAX):
         await asyncio.wait_for(admission("org2/node2", batch), 1.0)
@@ -91,16 +91,19 @@ async def test_peers_batches_are_admitted_beside_the_stream_up_to_a_bound() -> N
 
 async def test_without_beside_stream_a_batch_is_admitted_before_the_stream_reads_on() -> None:
     admitted: list[int] = []
-    admission = PeerAdmission(
-        lambda items, now_ms: admitted.append(len(items)), asyncio.Event(), beside_stream=False
-    )
-    await admission("org2/node2", [types_pb2.Transaction(body=b"x")] * 3)
+
+    def admit(items: Sequence[bytes], now_ms: int) -> list[object]:
+        admitted.append(len(items))
+        return []
+
+    admission = PeerAdmission(admit, asyncio.Event(), beside_stream=False)
+    await admission("org2/node2", [b"x"] * 3)
     assert admitted == [3]
     assert admission.queued == 0
     stopping = asyncio.Event()
     stopping.set()
-    stopped = PeerAdmission(lambda items, now_ms: admitted.append(0), stopping, beside_stream=True)
-    await stopped("org2/node2", [types_pb2.Transaction(body=b"x")])
+    stopped = PeerAdmission(admit, stopping, beside_stream=True)
+    await stopped("org2/node2", [b"x"])
     assert admitted == [3]  # nothing admitted while the node stops
 
 
@@ -125,12 +128,15 @@ def test_a_follower_sends_what_its_clients_had_admitted_to_the_leader() -> None:
     node.driver.core = SimpleNamespace(leader="org3/node3")
     node.metrics = SimpleNamespace(mempool_transactions=SimpleNamespace(set=lambda value: None))
     node._route_admitted([])  # nothing accepted: nothing sent
-    node._route_admitted([pending(7).transaction])
+    admitted = pending(7)
+    node._route_admitted([admitted])
     assert node.network.recipients == ["org3/node3"]
-    assert node.network.gossiped == [[pending(7).transaction]]
+    # The bytes kept since admission, the very object: nothing was encoded to send them.
+    assert node.network.gossiped == [[admitted.encoded]]
+    assert node.network.gossiped[0][0] is admitted.encoded
     leader = bare_node("raft", "leader")
     leader.metrics = node.metrics
-    leader._route_admitted([pending(7).transaction])
+    leader._route_admitted([pending(7)])
     assert leader.network.gossiped == []  # a leader keeps its clients' transactions
 
 
@@ -141,9 +147,7 @@ async def test_a_follower_forwards_what_it_holds_to_a_new_leader_only() -> None:
     node._forward_pending_transactions("org3/node3")
     await asyncio.gather(*node._background)
     assert node.network.recipients == ["org3/node3"]
-    assert [[t.body for t in batch] for batch in node.network.gossiped] == [
-        [pending(index).transaction.body for index in range(3)]
-    ]
+    assert node.network.gossiped == [[pending(index).encoded for index in range(3)]]
 
 
 def test_a_raft_leader_keeps_its_clients_transactions() -> None:
@@ -162,8 +166,8 @@ async def test_a_leader_that_stops_leading_forwards_what_it_holds(
         node.mempool.add(pending(index), 0)
     node._forward_pending_transactions()
     await asyncio.gather(*node._background)
-    assert [[t.body for t in batch] for batch in node.network.gossiped] == [
-        [pending(index).transaction.body for index in indexes] for indexes in ((0, 1), (2, 3), (4,))
+    assert node.network.gossiped == [
+        [pending(index).encoded for index in indexes] for indexes in ((0, 1), (2, 3), (4,))
     ]
     assert len(node.mempool) == 5  # still pending here until committed
     empty = bare_node("raft", "follower")

@@ -47,6 +47,7 @@ from causeway.execution import (
 from causeway.mempool import Admission, MempoolLimits, SharedMempool
 from causeway.net import (
     BlockSyncer,
+    NetworkStatistics,
     PeerHandlers,
     PeerNetwork,
     TlsIdentity,
@@ -214,8 +215,13 @@ class Node:
             stopping=self._stopping,
             validator_set=self.application.validator_set,
         )
+        # One set of peer counters: the transport's, and what became of each gossiped entry.
+        self.peer_statistics = NetworkStatistics()
         self._on_peer_transactions = PeerAdmission(
-            self.mempool.admit, self._stopping, beside_stream=self.consensus == "raft"
+            self.mempool.admit,
+            self._stopping,
+            beside_stream=self.consensus == "raft",
+            statistics=self.peer_statistics,
         )
         self._on_evidence = EvidenceReporter(
             chain_id=self.chain_id,
@@ -450,6 +456,7 @@ class Node:
             ),
             block_source=_StoreBlockSource(self.store),
             member_id=self.config.member_id,
+            statistics=self.peer_statistics,
         )
         await self.network.start()
         core = make_core(
@@ -527,20 +534,18 @@ class Node:
         pending = self.mempool.take_all(_now_ms())
         if pending:
             log.info("forwarding pending transactions", extra={"transactions": len(pending)})
-            task = asyncio.create_task(self._forward([t.transaction for t in pending], leader))
+            task = asyncio.create_task(self._forward([t.encoded for t in pending], leader))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
-    async def _forward(
-        self, transactions: list[types_pb2.Transaction], to: str | None = None
-    ) -> None:
-        # In slices, so that encoding a large pool does not hold the event loop (and with it
-        # this node's consensus messages) for long.
-        for start in range(0, len(transactions), FORWARD_SLICE_TRANSACTIONS):
+    async def _forward(self, encoded_transactions: list[bytes], to: str | None = None) -> None:
+        # In slices, so that batching a large pool into envelopes does not hold the event loop
+        # (and with it this node's consensus messages) for long.
+        for start in range(0, len(encoded_transactions), FORWARD_SLICE_TRANSACTIONS):
             if self.network is None or self._stopping.is_set():
                 return
             self.network.gossip_transactions(
-                transactions[start : start + FORWARD_SLICE_TRANSACTIONS], to=to
+                encoded_transactions[start : start + FORWARD_SLICE_TRANSACTIONS], to=to
             )
             await asyncio.sleep(0)
 
@@ -618,12 +623,13 @@ class Node:
             committed = await asyncio.to_thread(self._commit, executed, certificate)
             self._after_commit(committed)
 
-    def _route_admitted(self, accepted: list[types_pb2.Transaction]) -> None:
+    def _route_admitted(self, accepted: list[DecodedTransaction]) -> None:
         """What clients sent here and the mempool accepted goes to the validators that need it."""
         self.metrics.mempool_transactions.set(len(self.mempool))
         if accepted and self.network is not None and not self._raft_leading():
             # One hop over a full mesh: what clients sent here goes to every validator once.
-            self.network.gossip_transactions(accepted, to=self._raft_leader())
+            # The bytes admitted, as they are: gossip encodes no transaction again.
+            self.network.gossip_transactions([t.encoded for t in accepted], to=self._raft_leader())
 
 
 class _StoreBlockSource:

@@ -9,7 +9,7 @@ from typing import TypeVar
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from google.protobuf.message import Message
 
-from causeway.errors import DecodeError, LimitExceededError
+from causeway.errors import DecodeError, LimitExceededError, NotCanonicalError
 from causeway.types.v1 import types_pb2
 
 HashFunction = Callable[[bytes], bytes]
@@ -50,7 +50,7 @@ def decode(message_type: type[MessageT], data: bytes, *, bytes_max: int) -> Mess
     # the comparison below reject them (and anything else outside the one canonical form).
     message.DiscardUnknownFields()
     if encode(message) != data:
-        raise DecodeError(f"{message_type.DESCRIPTOR.name} is not canonically encoded")
+        raise NotCanonicalError(f"{message_type.DESCRIPTOR.name} is not canonically encoded")
     return message
 
 
