@@ -241,6 +241,43 @@ def test_a_transaction_is_decoded_and_verified_once_from_client_to_storage(
         assert [encode(t) for t in store.get_block(1).transactions] == sent
 
 
+@pytest.mark.parametrize(
+    "case",
+    [("proposal", True), ("proposal", False), ("certified", True), ("certified", False)],
+    ids=["proposal-held", "proposal-not-held", "certified-held", "certified-not-held"],
+)
+def test_a_peers_block_decodes_and_verifies_only_what_this_node_does_not_hold(
+    network: NetworkDescription,
+    pair: tuple[Replica, Replica],
+    verifier: CountingVerifier,
+    encodes: Counter[str],
+    case: tuple[str, bool],
+) -> None:
+    """A peer's block, as it arrives (parsed from the wire), checked as a proposal
+    (validate_block, then executed) or taken as certified (block sync: executed alone). A
+    transaction this node holds is the held one: nothing decoded, encoded or verified. One it
+    does not hold comes as a message inside the block (types.v1.Block carries messages, see
+    docs/peer-protocol.md, "Blocks"): it is encoded once to get its bytes and once more by
+    decode's canonical check, its body once, and its signature verified."""
+    path, held = case
+    proposer, validator = pair
+    sent = client_bytes(network)
+    proposer.pool.admit(sent, NOW_MS)
+    if held:
+        validator.pool.admit(sent, NOW_MS)
+    block = proposer.application.build_block(1, 0, NOW_MS, "org1/node1")
+    arrived = types_pb2.Block.FromString(encode(block))
+    encodes.clear()
+    verifier.verified = 0
+    if path == "proposal":
+        assert validator.application.validate_block(arrived)
+    executed = validator.application.executed(arrived)
+    assert executed is not None
+    assert [t.encoded for t in executed.transactions] == sent
+    expected = ((0, 0), 0) if held else ((2 * TRANSACTIONS, TRANSACTIONS), TRANSACTIONS)
+    assert (transaction_encodes(encodes), verifier.verified) == expected
+
+
 @pytest.mark.parametrize("change", ["unknown field", "endorsement", "signature"])
 def test_a_block_transaction_that_differs_from_the_held_one_is_decoded_on_its_own(
     network: NetworkDescription,
