@@ -257,8 +257,9 @@ def test_a_peers_block_decodes_and_verifies_only_what_this_node_does_not_hold(
     (validate_block, then executed) or taken as certified (block sync: executed alone). A
     transaction this node holds is the held one: nothing decoded, encoded or verified. One it
     does not hold comes as a message inside the block (types.v1.Block carries messages, see
-    docs/peer-protocol.md, "Blocks"): it is encoded once to get its bytes and once more by
-    decode's canonical check, its body once, and its signature verified."""
+    docs/peer-protocol.md, "Blocks"): it is decoded once, as at admission (one encode of the
+    transaction, which gives its bytes and is its canonical check, one of its body), and its
+    signature verified."""
     path, held = case
     proposer, validator = pair
     sent = client_bytes(network)
@@ -274,7 +275,7 @@ def test_a_peers_block_decodes_and_verifies_only_what_this_node_does_not_hold(
     executed = validator.application.executed(arrived)
     assert executed is not None
     assert [t.encoded for t in executed.transactions] == sent
-    expected = ((0, 0), 0) if held else ((2 * TRANSACTIONS, TRANSACTIONS), TRANSACTIONS)
+    expected = ((0, 0), 0) if held else ((TRANSACTIONS, TRANSACTIONS), TRANSACTIONS)
     assert (transaction_encodes(encodes), verifier.verified) == expected
 
 
