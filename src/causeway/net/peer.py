@@ -679,7 +679,9 @@ class PeerNetwork:
                 if len(entries) > limits.transaction_batch_transactions_max:
                     statistics.increment(counters.DROPPED_BATCHES_TOO_MANY, member_id)
                     return
-                if envelope.transactions.ByteSize() > limits.transaction_batch_bytes_max:
+                # The batch's size counted from its entries (ByteSize would serialise it).
+                batch_bytes = sum(1 + _varint_size(len(entry)) + len(entry) for entry in entries)
+                if batch_bytes > limits.transaction_batch_bytes_max:
                     statistics.increment(counters.DROPPED_BATCHES_TOO_LARGE, member_id)
                     return
                 statistics.increment(counters.RECEIVED_TRANSACTIONS, member_id, len(entries))
