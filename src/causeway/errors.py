@@ -42,6 +42,11 @@ class DecodeError(RequestError):
     reason = "malformed"
 
 
+class NotCanonicalError(DecodeError):
+    """Bytes that parse as the message but are not its one canonical encoding (the same reason
+    for callers; the node's peer statistics count it apart from garbage)."""
+
+
 class LimitExceededError(RequestError):
     """A message, batch or queue bound was exceeded."""
 

@@ -28,7 +28,13 @@ from causeway.provisioning.description import NetworkDescription
 from causeway.sdk import Identity, build_transaction
 from causeway.state import StateTree
 from causeway.storage import Store
-from causeway.types import encode, genesis_hash, transaction_id, verify_merkle_proof
+from causeway.types import (
+    DecodedTransaction,
+    encode,
+    genesis_hash,
+    transaction_id,
+    verify_merkle_proof,
+)
 from causeway.types.v1 import types_pb2
 
 BATCH_MAX = 3
@@ -48,7 +54,7 @@ class Chain:
     pool: SharedMempool
     stopping: asyncio.Event
     rejected: list[str] = field(default_factory=list)
-    routed: list[list[types_pb2.Transaction]] = field(default_factory=list)
+    routed: list[list[DecodedTransaction]] = field(default_factory=list)
 
     def commit_block(self) -> int:
         """Builds, writes and announces the next block, as the node's solo path does."""
@@ -112,7 +118,7 @@ def chain(network: NetworkDescription, tmp_path: Path) -> Iterator[Chain]:
         )
         stopping = asyncio.Event()
         rejected: list[str] = []
-        routed: list[list[types_pb2.Transaction]] = []
+        routed: list[list[DecodedTransaction]] = []
         service = ClientService(
             facts=ChainFacts(
                 chain_id=genesis.chain_id,
@@ -169,7 +175,8 @@ async def test_a_waiting_submit_answers_when_its_block_is_written(
     while len(chain.pool) == 0:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.005)
-    assert chain.routed == [[types_pb2.Transaction.FromString(data)]]
+    # What the node gossips: the bytes the client sent, as admitted.
+    assert [[t.encoded for t in batch] for batch in chain.routed] == [[data]]
     assert chain.commit_block() == 1
     response = await asyncio.wait_for(waiting, WAIT_S)
     assert (response.accepted, response.committed, response.height) == (True, True, 1)

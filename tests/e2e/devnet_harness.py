@@ -845,8 +845,8 @@ class RoguePeer:
         async def on_consensus(sender: str, message: consensus_pb2.ConsensusMessage) -> None:
             self._record(f"consensus:{message.WhichOneof('body')}", sender)
 
-        async def on_transactions(sender: str, transactions: list[types_pb2.Transaction]) -> None:
-            self._record(f"transactions:{len(transactions)}", sender)
+        async def on_transactions(sender: str, encoded_transactions: list[bytes]) -> None:
+            self._record(f"transactions:{len(encoded_transactions)}", sender)
 
         async def on_status(sender: str, height: int, latest_hash: bytes) -> None:
             del latest_hash

@@ -31,6 +31,7 @@ from causeway.net.sync import BlockSource
 from causeway.net.v1 import peer_pb2
 from causeway.provisioning import NetworkDescription, init_network, node_directory
 from causeway.provisioning import description as description_module
+from causeway.types import encode
 from causeway.types.v1 import types_pb2
 
 CHAIN_ID = "net-test"
@@ -89,7 +90,7 @@ class Inbox:
 
     def __init__(self, delay: asyncio.Event | None = None) -> None:
         self.consensus: list[tuple[str, consensus_pb2.ConsensusMessage]] = []
-        self.transactions: list[tuple[str, list[types_pb2.Transaction]]] = []
+        self.transactions: list[tuple[str, list[bytes]]] = []
         self.status: list[tuple[str, int, bytes]] = []
         self._changed = asyncio.Event()
         # While set to an unset Event, consensus handling blocks: a slow node.
@@ -108,10 +109,8 @@ class Inbox:
         self.consensus.append((sender, message))
         self._changed.set()
 
-    async def _on_transactions(
-        self, sender: str, transactions: list[types_pb2.Transaction]
-    ) -> None:
-        self.transactions.append((sender, transactions))
+    async def _on_transactions(self, sender: str, encoded_transactions: list[bytes]) -> None:
+        self.transactions.append((sender, encoded_transactions))
         self._changed.set()
 
     async def _on_status(self, sender: str, height: int, latest_hash: bytes) -> None:
@@ -146,8 +145,11 @@ def vote(height: int, validator: str = "org1/node1") -> consensus_pb2.ConsensusM
     )
 
 
-def transaction(index: int, size: int = 16) -> types_pb2.Transaction:
-    return types_pb2.Transaction(body=index.to_bytes(4, "big") + bytes(size), signature=b"sig")
+def transaction(index: int, size: int = 16) -> bytes:
+    """What gossip carries: a transaction's canonical bytes (the transport never looks inside)."""
+    return encode(
+        types_pb2.Transaction(body=index.to_bytes(4, "big") + bytes(size), signature=b"sig")
+    )
 
 
 @dataclasses.dataclass

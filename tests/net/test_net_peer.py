@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -28,9 +29,9 @@ from net_support import (
 
 from causeway.consensus.v1 import consensus_pb2
 from causeway.net import PeerAddress, PeerLimits, PeerNetwork, ReconnectBackoff
+from causeway.net.peer import CHAIN_METADATA_KEY, MEMBER_METADATA_KEY
 from causeway.net.v1 import peer_pb2
 from causeway.provisioning import issue_node_tls_certificate
-from causeway.types.v1 import types_pb2
 
 SMALL_LIMITS = PeerLimits(
     message_bytes_max=1 << 20,
@@ -268,7 +269,7 @@ async def test_bad_envelopes_are_dropped_and_counted_and_the_stream_goes_on(
             envelope_bytes(
                 sender,
                 transactions=peer_pb2.TransactionBatch(
-                    transactions=[transaction(index) for index in range(11)]
+                    encoded_transactions=[transaction(index) for index in range(11)]
                 ),
             ),  # above transaction_batch_transactions_max
             envelope_bytes(sender, status=peer_pb2.PeerStatus(height=1, latest_hash=bytes(65))),
@@ -279,7 +280,8 @@ async def test_bad_envelopes_are_dropped_and_counted_and_the_stream_goes_on(
         assert two.inbox.consensus == [(sender, vote(42))]
         statistics = network.statistics
         assert statistics.get("dropped_malformed_envelopes", sender) == 4
-        assert statistics.get("dropped_oversized_envelopes", sender) == 2
+        assert statistics.get("dropped_oversized_envelopes", sender) == 1
+        assert statistics.get("dropped_transaction_batches_too_many", sender) == 1
         assert statistics.get("dropped_wrong_chain_envelopes", sender) == 1
         assert statistics.get("dropped_wrong_sender_envelopes", sender) == 1
         assert statistics.snapshot()["received_consensus_messages"] == 1
@@ -300,7 +302,7 @@ async def test_a_handler_error_is_counted_and_the_stream_goes_on(tmp_path: Path)
     one, two = nodes["node1"], nodes["node2"]
     failures = 0
 
-    async def failing_once(sender: str, transactions: list[types_pb2.Transaction]) -> None:
+    async def failing_once(sender: str, encoded_transactions: list[bytes]) -> None:
         nonlocal failures
         failures += 1
         if failures == 1:
@@ -444,3 +446,101 @@ async def test_a_slow_peer_makes_the_queues_drop_by_their_policy(tmp_path: Path)
         # Drop-newest: the first two batches arrived.
         received = [tx for _, batch in second.inbox.transactions for tx in batch]
         assert received == [transaction(index) for index in range(20)]
+
+
+async def test_a_batch_at_its_bounds_is_delivered_as_bytes_and_one_past_is_dropped(
+    tmp_path: Path,
+) -> None:
+    """Entries reach the handler as the bytes that were sent, unparsed; a batch at
+    transaction_batch_transactions_max or transaction_batch_bytes_max goes through, one entry or
+    one byte more is dropped whole and counted by its reason; a version 1 batch (transactions as
+    messages, field 1) carries no entry of version 2 and is dropped as malformed."""
+    description = init_test_network(tmp_path, validators=2)
+    nodes = prepare_nodes(tmp_path, description, limits=SMALL_LIMITS)
+    one, two = nodes["node1"], nodes["node2"]
+    sender = one.member_id
+    # One entry of 32,764 bytes takes 1 (tag) + 3 (length) + 32,764 = 32 KiB: the byte bound.
+    at_bytes = b"\x01" * 32_764
+    version_1 = peer_pb2.TransactionBatch.FromString(b"\x0a\x02\x0a\x00")  # field 1: a message
+
+    def batch(*entries: bytes) -> bytes:
+        return envelope_bytes(
+            sender, transactions=peer_pb2.TransactionBatch(encoded_transactions=entries)
+        )
+
+    async with AsyncExitStack() as stack:
+        network = await start_node(stack, two)
+        channel = raw_channel_as(one, two)
+        stack.push_async_callback(channel.close, None)
+        call = connect_call(channel)
+        for data in (
+            batch(*[transaction(index) for index in range(11)]),  # one past the count
+            batch(at_bytes + b"\x01"),  # one byte past the bytes
+            envelope_bytes(sender, transactions=version_1),
+            batch(*[transaction(index) for index in range(10)]),  # at the count
+            batch(at_bytes),  # at the bytes
+            batch(b"not a transaction"),  # the transport does not look inside
+        ):
+            await call.write(data)
+        await two.inbox.wait_for_transactions(12)
+        assert two.inbox.transactions == [
+            (sender, [transaction(index) for index in range(10)]),
+            (sender, [at_bytes]),
+            (sender, [b"not a transaction"]),
+        ]
+        statistics = network.statistics
+        assert statistics.get("dropped_transaction_batches_too_many", sender) == 1
+        assert statistics.get("dropped_transaction_batches_too_large", sender) == 1
+        assert statistics.get("dropped_malformed_envelopes", sender) == 1
+        assert statistics.get("received_transactions", sender) == 12
+        await call.done_writing()
+
+
+async def test_a_peer_of_another_protocol_version_is_not_connected(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A callee that names no version (version 1) or another one is refused by the caller with
+    one line that says so, instead of exchanging batches neither side can read."""
+    description = init_test_network(tmp_path, validators=2)
+    nodes = prepare_nodes(tmp_path, description)
+    first, second = nodes["node1"], nodes["node2"]
+    answered = asyncio.Event()
+
+    async def old_connect(requests: object, context: Any) -> None:
+        await context.send_initial_metadata(
+            (
+                (MEMBER_METADATA_KEY, second.member_id.encode()),
+                (CHAIN_METADATA_KEY, CHAIN_ID.encode()),
+            )
+        )
+        answered.set()
+        await asyncio.sleep(WAIT_S)
+
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(
+                "causeway.net.v1.Peer",
+                {"Connect": grpc.stream_stream_rpc_method_handler(old_connect)},
+            ),
+        )
+    )
+    port = server.add_secure_port("127.0.0.1:0", second.tls.server_credentials())
+    await server.start()
+    first.settings = dataclasses.replace(
+        first.settings,
+        peers=(PeerAddress("node2", second.member_id, f"127.0.0.1:{port}"),),
+    )
+    try:
+        async with AsyncExitStack() as stack:
+            one = await start_node(stack, first)
+            await asyncio.wait_for(answered.wait(), WAIT_S)
+            await _until(lambda: one.statistics.get("connect_failures", second.member_id) >= 1)
+            assert one.connected_peers() == []
+            assert one.statistics.get("connections_opened") == 0
+            assert any(
+                "speaks peer protocol version '1', this node version 2" in record.getMessage()
+                for record in caplog.records
+            )
+    finally:
+        await server.stop(None)

@@ -9,7 +9,6 @@ import time
 from collections.abc import Sequence
 
 from causeway.node.peer_admission import PEER_ADMISSIONS_QUEUED_MAX, PeerAdmission
-from causeway.types.v1 import types_pb2
 
 WAIT_S = 5.0
 
@@ -18,13 +17,13 @@ async def test_peers_batches_are_admitted_beside_the_stream_up_to_a_bound() -> N
     release = threading.Event()
     admitted: list[int] = []
 
-    def slow_admit(items: Sequence[types_pb2.Transaction], now_ms: int) -> list[object]:
+    def slow_admit(items: Sequence[bytes], now_ms: int) -> list[object]:
         assert release.wait(WAIT_S)
         admitted.append(len(items))
         return []
 
     admission = PeerAdmission(slow_admit, asyncio.Event(), beside_stream=True)
-    batch = [types_pb2.Transaction(body=b"x")]
+    batch = [b"x"]
     # Each call returns at once (the stream reads on) while the admissions wait...
     for _ in range(PEER_ADMISSIONS_QUEUED_MAX):
         await asyncio.wait_for(admission("org2/node2", batch), 1.0)
@@ -43,14 +42,17 @@ async def test_peers_batches_are_admitted_beside_the_stream_up_to_a_bound() -> N
 
 async def test_without_beside_stream_a_batch_is_admitted_before_the_stream_reads_on() -> None:
     admitted: list[int] = []
-    admission = PeerAdmission(
-        lambda items, now_ms: admitted.append(len(items)), asyncio.Event(), beside_stream=False
-    )
-    await admission("org2/node2", [types_pb2.Transaction(body=b"x")] * 3)
+
+    def admit(items: Sequence[bytes], now_ms: int) -> list[object]:
+        admitted.append(len(items))
+        return []
+
+    admission = PeerAdmission(admit, asyncio.Event(), beside_stream=False)
+    await admission("org2/node2", [b"x"] * 3)
     assert admitted == [3]
     assert admission.queued == 0
     stopping = asyncio.Event()
     stopping.set()
-    stopped = PeerAdmission(lambda items, now_ms: admitted.append(0), stopping, beside_stream=True)
-    await stopped("org2/node2", [types_pb2.Transaction(body=b"x")])
+    stopped = PeerAdmission(admit, stopping, beside_stream=True)
+    await stopped("org2/node2", [b"x"])
     assert admitted == [3]  # nothing admitted while the node stops

@@ -3,16 +3,20 @@
 The client sends canonical bytes; the node decodes them once at admission (decoding re-encodes
 once to prove the form canonical) and verifies the signature once; building a block, checking
 its own block, a peer checking a block of transactions it already admitted by gossip, and
-writing the block encode and verify nothing again.
+writing the block encode and verify nothing again. Gossip (over the real peer transport) sends
+the bytes kept since admission, encoding nothing; the receiving node decodes each entry once from
+those bytes and verifies only what it has not verified before.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -21,6 +25,17 @@ from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import BatchVerifier, PublicKey, VerifiedTransactionCache, get_profile
 from causeway.execution import ExecutionApplication, Executor, LatestStateReader, genesis_state
 from causeway.mempool import Admission, MempoolLimits, SharedMempool
+from causeway.net import (
+    NetworkStatistics,
+    PeerAddress,
+    PeerHandlers,
+    PeerLimits,
+    PeerNetwork,
+    PeerSettings,
+    ReconnectBackoff,
+    TlsIdentity,
+)
+from causeway.node.peer_admission import PeerAdmission
 from causeway.provisioning import build_network
 from causeway.provisioning.description import NetworkDescription
 from causeway.sdk import Identity, build_transaction
@@ -35,7 +50,8 @@ NOW_MS = int(time.time() * 1000)
 
 @pytest.fixture(scope="module")
 def network() -> NetworkDescription:
-    return build_network(2, "intl", "solo", now_ms=NOW_MS - 1000)
+    # Two validators: the gossip tests connect node1's peer transport to node2's.
+    return build_network(2, "intl", "tbft", validators=2, now_ms=NOW_MS - 1000)
 
 
 class CountingVerifier:
@@ -71,6 +87,7 @@ class Replica:
         )
         reader = LatestStateReader(self.store)
         config = executor.get_config(reader)
+        self.transaction_bytes_max = config.transaction_bytes_max
         self.pool.admission = Admission(
             genesis.chain_id,
             profile,
@@ -132,9 +149,17 @@ def encodes(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return counts
 
 
-def client_bytes(network: NetworkDescription) -> list[bytes]:
+def client_bytes(
+    network: NetworkDescription,
+    count: int = TRANSACTIONS,
+    *,
+    timestamp_ms: int = NOW_MS,
+    value: bytes = b"v",
+    first: int = 0,
+) -> list[bytes]:
     """What the SDK sends: each transaction's canonical encoding (SubmitRequest's
-    encoded_transaction)."""
+    encoded_transaction). The timestamp is the test's own clock by default, not the wall clock:
+    the suite may reach a test minutes after NOW_MS was read."""
     member = network.member("org1/client")
     identity = Identity(member.member_id, member.key)
     return [
@@ -144,13 +169,11 @@ def client_bytes(network: NetworkDescription) -> list[bytes]:
                 network.genesis.chain_id,
                 "kv",
                 "put",
-                contracts_pb2.KvPutArguments(key=b"k%d" % index, value=b"v"),
-                # The test's own clock, not the wall clock: the suite may reach this test
-                # minutes after NOW_MS was read.
-                timestamp_ms=NOW_MS,
+                contracts_pb2.KvPutArguments(key=b"k%d" % index, value=value),
+                timestamp_ms=timestamp_ms,
             )
         )
-        for index in range(TRANSACTIONS)
+        for index in range(first, first + count)
     ]
 
 
@@ -216,6 +239,44 @@ def test_a_transaction_is_decoded_and_verified_once_from_client_to_storage(
     assert transaction_encodes(encodes) == (0, 0)
     for store in (proposer.store, validator.store):
         assert [encode(t) for t in store.get_block(1).transactions] == sent
+
+
+@pytest.mark.parametrize(
+    "case",
+    [("proposal", True), ("proposal", False), ("certified", True), ("certified", False)],
+    ids=["proposal-held", "proposal-not-held", "certified-held", "certified-not-held"],
+)
+def test_a_peers_block_decodes_and_verifies_only_what_this_node_does_not_hold(
+    network: NetworkDescription,
+    pair: tuple[Replica, Replica],
+    verifier: CountingVerifier,
+    encodes: Counter[str],
+    case: tuple[str, bool],
+) -> None:
+    """A peer's block, as it arrives (parsed from the wire), checked as a proposal
+    (validate_block, then executed) or taken as certified (block sync: executed alone). A
+    transaction this node holds is the held one: nothing decoded, encoded or verified. One it
+    does not hold comes as a message inside the block (types.v1.Block carries messages, see
+    docs/peer-protocol.md, "Blocks"): it is decoded once, as at admission (one encode of the
+    transaction, which gives its bytes and is its canonical check, one of its body), and its
+    signature verified."""
+    path, held = case
+    proposer, validator = pair
+    sent = client_bytes(network)
+    proposer.pool.admit(sent, NOW_MS)
+    if held:
+        validator.pool.admit(sent, NOW_MS)
+    block = proposer.application.build_block(1, 0, NOW_MS, "org1/node1")
+    arrived = types_pb2.Block.FromString(encode(block))
+    encodes.clear()
+    verifier.verified = 0
+    if path == "proposal":
+        assert validator.application.validate_block(arrived)
+    executed = validator.application.executed(arrived)
+    assert executed is not None
+    assert [t.encoded for t in executed.transactions] == sent
+    expected = ((0, 0), 0) if held else ((TRANSACTIONS, TRANSACTIONS), TRANSACTIONS)
+    assert (transaction_encodes(encodes), verifier.verified) == expected
 
 
 @pytest.mark.parametrize("change", ["unknown field", "endorsement", "signature"])
@@ -287,3 +348,225 @@ def test_a_block_leaves_out_what_the_verifier_refuses_at_its_time(
     assert "transactions left out of a block" in [r.getMessage() for r in caplog.records]
     assert len(proposer.pool) == block.header.transaction_count
     assert validator.application.validate_block(types_pb2.Block.FromString(encode(block)))
+
+
+# -- gossip, over the real peer transport ---------------------------------------------------------
+
+WAIT_S = 10.0
+
+
+def _wall_clock_ms() -> int:
+    # Gossip is admitted at the receiver's clock: transactions signed now, not at NOW_MS.
+    return time.time_ns() // 1_000_000
+
+
+def _tls(network: NetworkDescription, index: int) -> TlsIdentity:
+    node = network.nodes[index]
+    return TlsIdentity.from_pem(
+        node.tls.key_pem(), node.tls.certificate_pem(), network.tls_ca_bundle()
+    )
+
+
+def _settings(peer: PeerAddress, limits: PeerLimits) -> PeerSettings:
+    unused = Path("unused")  # the identity is given as TlsIdentity, not read from files
+    return PeerSettings(
+        listen_address="127.0.0.1:0",
+        tls_key_file=unused,
+        tls_certificate_file=unused,
+        tls_ca_bundle_file=unused,
+        peers=(peer,),
+        limits=limits,
+        backoff=ReconnectBackoff(initial_ms=20, max_ms=200),
+        connect_timeout_ms=2000,
+    )
+
+
+async def _ignore(*arguments: object) -> None:
+    del arguments
+
+
+@contextlib.asynccontextmanager
+async def gossip_link(
+    network: NetworkDescription, receiver: Replica, receiver_limits: PeerLimits | None = None
+) -> AsyncIterator[tuple[PeerNetwork, NetworkStatistics, list[list[bytes]]]]:
+    """node1's PeerNetwork connected to node2's, whose gossiped transactions go, as in the
+    node, through PeerAdmission into ``receiver``'s mempool; yields node1's network, node2's
+    statistics and the batches node2's handler got (as bytes)."""
+    sender_node, receiver_node = network.nodes[0], network.nodes[1]
+    statistics = NetworkStatistics()
+    arrived: list[list[bytes]] = []
+    admission = PeerAdmission(
+        receiver.pool.admit, asyncio.Event(), beside_stream=False, statistics=statistics
+    )
+
+    async def on_transactions(sender: str, entries: list[bytes]) -> None:
+        arrived.append(entries)
+        await admission(sender, entries)
+
+    listening = PeerNetwork(
+        chain_id=network.chain_id,
+        # It never needs to reach node1 here: an address nobody listens on.
+        settings=_settings(
+            PeerAddress(sender_node.name, sender_node.member.member_id, "127.0.0.1:1"),
+            receiver_limits or PeerLimits(),
+        ),
+        tls=_tls(network, 1),
+        handlers=PeerHandlers(
+            on_consensus=_ignore, on_transactions=on_transactions, on_status=_ignore
+        ),
+        statistics=statistics,
+    )
+    await listening.start()
+    sending = PeerNetwork(
+        chain_id=network.chain_id,
+        settings=_settings(
+            PeerAddress(
+                receiver_node.name,
+                receiver_node.member.member_id,
+                f"127.0.0.1:{listening.port}",
+            ),
+            PeerLimits(),
+        ),
+        tls=_tls(network, 0),
+        handlers=PeerHandlers(on_consensus=_ignore, on_transactions=_ignore, on_status=_ignore),
+    )
+    await sending.start()
+    try:
+        assert await sending.wait_until_connected(WAIT_S)
+        yield sending, statistics, arrived
+    finally:
+        await sending.stop()
+        await listening.stop()
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    async with asyncio.timeout(WAIT_S):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+@pytest.mark.parametrize("verified_before", [False, True])
+async def test_a_gossiped_transaction_is_sent_as_its_kept_bytes_and_decoded_once_by_the_peer(
+    network: NetworkDescription,
+    pair: tuple[Replica, Replica],
+    verifier: CountingVerifier,
+    encodes: Counter[str],
+    verified_before: bool,
+) -> None:
+    """node1 sends the bytes it admitted, encoding nothing; node2 decodes each once from them
+    (the canonical check's encode, as at admission) and verifies a signature only if it has
+    not verified it before (here: admitted earlier, then dropped from its pool)."""
+    proposer, validator = pair
+    now_ms = _wall_clock_ms()
+    sent = client_bytes(network, timestamp_ms=now_ms)
+    admitted = [o for o in proposer.pool.admit(sent, now_ms) if isinstance(o, DecodedTransaction)]
+    assert len(admitted) == TRANSACTIONS
+    ids = [t.id for t in admitted]
+    if verified_before:
+        validator.pool.admit(sent, now_ms)
+        validator.pool.remove(ids)
+        assert len(validator.pool) == 0
+    async with gossip_link(network, validator) as (sending, statistics, arrived):
+        encodes.clear()
+        verifier.verified = 0
+        sending.gossip_transactions([t.encoded for t in admitted])
+        # The envelope is built and queued in this call: no transaction was encoded for it.
+        assert transaction_encodes(encodes) == (0, 0)
+        await _until(lambda: statistics.get("admitted_transactions") == TRANSACTIONS)
+    assert arrived == [sent]
+    # node2's one decode of each: its canonical check re-encodes the transaction and its body.
+    assert transaction_encodes(encodes) == (TRANSACTIONS, TRANSACTIONS)
+    assert verifier.verified == (0 if verified_before else TRANSACTIONS)
+    held = [validator.pool.get(transaction_id) for transaction_id in ids]
+    assert [t.encoded for t in held if t is not None] == sent
+    assert statistics.get("received_transactions") == TRANSACTIONS
+
+
+def _signed_of_size(network: NetworkDescription, size: int, now_ms: int, index: int) -> bytes:
+    """A valid transaction whose encoding is exactly ``size`` bytes (signatures vary in length,
+    so the value is adjusted until it fits)."""
+    value_bytes = size - 300
+    for _ in range(50):
+        (data,) = client_bytes(
+            network, 1, timestamp_ms=now_ms, value=bytes(value_bytes), first=index
+        )
+        if len(data) == size:
+            return data
+        value_bytes += size - len(data)
+    raise AssertionError(f"no transaction of exactly {size} bytes")
+
+
+async def test_bad_entries_of_a_gossiped_batch_are_refused_each_for_its_reason(
+    network: NetworkDescription, pair: tuple[Replica, Replica]
+) -> None:
+    """Each bad entry is refused on its own and counted by its reason, admits nothing, and the
+    batch's good entries go in; a batch one entry past the receiver's bound is dropped whole."""
+    _, validator = pair
+    hash_function = get_profile(network.genesis.crypto_profile).hash
+    now_ms = _wall_clock_ms()
+    good = client_bytes(network, 3, timestamp_ms=now_ms)
+    limit = validator.transaction_bytes_max
+    at_limit = _signed_of_size(network, limit, now_ms, 10)
+    past_limit = _signed_of_size(network, limit + 1, now_ms, 11)
+    parsed = types_pb2.Transaction.FromString(good[2])
+    body_not_canonical = encode(
+        types_pb2.Transaction(body=parsed.body + b"\xf8\x07\x01", signature=parsed.signature)
+    )
+    batch = [
+        good[0],
+        b"\xff\xff\xff\xff",  # not a Transaction
+        good[1] + b"\xf8\x07\x01",  # good[1] with field 127, unknown to Transaction
+        body_not_canonical,
+        at_limit,
+        past_limit,
+        good[2],
+        good[0],  # again in the same batch
+        *client_bytes(network, 1, timestamp_ms=now_ms - 120_000, first=9),  # expired
+    ]
+    too_many = client_bytes(network, len(batch) + 1, timestamp_ms=now_ms, first=20)
+    limits = PeerLimits(transaction_batch_transactions_max=len(batch))
+    async with gossip_link(network, validator, limits) as (sending, statistics, arrived):
+        sending.gossip_transactions(batch)  # at the receiver's bound
+        sending.gossip_transactions(too_many)  # one past it (node1's own bound is 1000)
+        await _until(
+            lambda: (
+                statistics.get("dropped_transaction_batches_too_many") == 1
+                and statistics.get("received_transactions") == len(batch)
+                and len(validator.pool) == 3
+                and statistics.get("refused_transactions_too_large") == 1
+            )
+        )
+    assert arrived == [batch]
+    counted = {
+        name: statistics.get(name, network.nodes[0].member.member_id)
+        for name in (
+            "admitted_transactions",
+            "refused_transactions_malformed",
+            "refused_transactions_not_canonical",
+            "refused_transactions_too_large",
+            "refused_transactions_duplicate",
+            "refused_transactions_other",
+            "dropped_transaction_batches_too_many",
+        )
+    }
+    assert counted == {
+        "admitted_transactions": 3,
+        "refused_transactions_malformed": 1,
+        "refused_transactions_not_canonical": 2,
+        "refused_transactions_too_large": 1,
+        "refused_transactions_duplicate": 1,
+        "refused_transactions_other": 1,
+        "dropped_transaction_batches_too_many": 1,
+    }
+
+    def held(data: bytes) -> bytes | None:
+        """The bytes the pool holds for the transaction ``data`` is a copy of, if any."""
+        kept = validator.pool.get(hash_function(types_pb2.Transaction.FromString(data).body))
+        return None if kept is None else kept.encoded
+
+    # Exactly the good entries (the one at transaction_bytes_max among them), as they came.
+    assert [held(data) for data in (good[0], at_limit, good[2])] == [good[0], at_limit, good[2]]
+    # Nothing from a bad entry: not good[1] (whose non-canonical copy came), not the one past
+    # the bound, nothing of the batch past the count.
+    assert [held(data) for data in (good[1], past_limit, *too_many)] == [None] * (2 + len(too_many))
+    assert len(validator.pool) == 3

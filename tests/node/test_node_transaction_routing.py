@@ -21,13 +21,13 @@ from causeway.types.v1 import types_pb2
 
 class Network:
     def __init__(self) -> None:
-        self.gossiped: list[list[types_pb2.Transaction]] = []
+        self.gossiped: list[list[bytes]] = []
         self.recipients: list[str | None] = []
 
     def gossip_transactions(
-        self, transactions: Sequence[types_pb2.Transaction], *, to: str | None = None
+        self, encoded_transactions: Sequence[bytes], *, to: str | None = None
     ) -> None:
-        self.gossiped.append(list(transactions))
+        self.gossiped.append(list(encoded_transactions))
         self.recipients.append(to)
 
 
@@ -86,9 +86,12 @@ def test_a_follower_sends_its_clients_transactions_to_the_leader_only() -> None:
     follower, network, _ = routing(TransactionRoute(gossip=True, to="org3/node3"))
     follower.admitted([])  # nothing accepted: nothing sent
     assert network.gossiped == []
-    follower.admitted([pending(7).transaction])
+    admitted = pending(7)
+    follower.admitted([admitted])
     assert network.recipients == ["org3/node3"]
-    assert network.gossiped == [[pending(7).transaction]]
+    # The bytes kept since admission, the very object: nothing was encoded to send them.
+    assert network.gossiped == [[admitted.encoded]]
+    assert network.gossiped[0][0] is admitted.encoded
 
 
 @pytest.mark.parametrize("route", [TransactionRoute(gossip=True), None])
@@ -98,17 +101,17 @@ def test_gossip_goes_to_every_node_when_no_node_builds_the_blocks(
     """tbft (any validator may propose next), a raft follower without a leader, and a node
     whose engine is not made yet."""
     gossiping, network, _ = routing(route)
-    gossiping.admitted([pending(1).transaction])
+    gossiping.admitted([pending(1)])
     assert network.recipients == [None]
-    assert network.gossiped == [[pending(1).transaction]]
+    assert network.gossiped == [[pending(1).encoded]]
 
 
 def test_a_leader_and_a_node_without_peers_keep_their_clients_transactions() -> None:
     leader, network, _ = routing(TransactionRoute(gossip=False))
-    leader.admitted([pending(7).transaction])
+    leader.admitted([pending(7)])
     assert network.gossiped == []
     without_peers, network, mempool = routing(TransactionRoute(gossip=True), peers=False)
-    without_peers.admitted([pending(7).transaction])
+    without_peers.admitted([pending(7)])
     mempool.add(pending(1), 0)
     without_peers.forward_pending()
     assert not without_peers.background
@@ -122,9 +125,7 @@ async def test_a_follower_forwards_what_it_holds_to_a_new_leader_only() -> None:
     follower.forward_pending("org3/node3")
     await asyncio.gather(*follower.background)
     assert network.recipients == ["org3/node3"]
-    assert [[t.body for t in batch] for batch in network.gossiped] == [
-        [pending(index).transaction.body for index in range(3)]
-    ]
+    assert network.gossiped == [[pending(index).encoded for index in range(3)]]
 
 
 async def test_a_leader_that_stops_leading_forwards_what_it_holds_in_slices(
@@ -137,8 +138,8 @@ async def test_a_leader_that_stops_leading_forwards_what_it_holds_in_slices(
     former_leader.forward_pending()
     await asyncio.gather(*former_leader.background)
     assert network.recipients == [None, None, None]
-    assert [[t.body for t in batch] for batch in network.gossiped] == [
-        [pending(index).transaction.body for index in indexes] for indexes in ((0, 1), (2, 3), (4,))
+    assert network.gossiped == [
+        [pending(index).encoded for index in indexes] for indexes in ((0, 1), (2, 3), (4,))
     ]
     assert len(mempool) == 5  # still pending here until committed
     assert not former_leader.background

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from google.protobuf.unknown_fields import UnknownFieldSet
 from hypothesis import given
 from hypothesis import strategies as st
 
-from causeway.errors import DecodeError, LimitExceededError
+from causeway.errors import DecodeError, LimitExceededError, RequestError
 from causeway.types import (
     DOMAIN_TRANSACTION,
     SIGN_DOCUMENT_VERSION,
@@ -111,3 +112,45 @@ def test_a_transaction_with_a_non_canonical_body_is_refused() -> None:
     transaction = types_pb2.Transaction(body=encode(body()) + bytes.fromhex("0801"))
     with pytest.raises(DecodeError):
         decode_transaction(encode(transaction), hash_function=sha256, bytes_max=10_000)
+
+
+def _refusal(data: bytes | types_pb2.Transaction, bytes_max: int) -> tuple[str, str]:
+    with pytest.raises(RequestError) as caught:
+        decode_transaction(data, hash_function=sha256, bytes_max=bytes_max)
+    return type(caught.value).__name__, caught.value.message
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["the transaction", "an endorsement"],
+)
+def test_a_transaction_message_with_an_unknown_field_is_refused_as_its_bytes_are(
+    where: str,
+) -> None:
+    """A message parsed elsewhere (a transaction inside a peer's block) is decoded with one
+    encode; an unknown field, at any depth, is refused for the same reason as in bytes."""
+    transaction = types_pb2.Transaction(body=encode(body()), signature=b"signature")
+    transaction.endorsements.add(endorser="org1/admin", signature=b"endorsement")
+    data = encode(transaction)
+    if where == "the transaction":
+        data += bytes.fromhex("f80701")  # field 127
+    else:
+        # The endorsement (field 3, last) grows by the unknown field's 3 bytes.
+        entry = encode(transaction.endorsements[0]) + bytes.fromhex("f80701")
+        data = encode(types_pb2.Transaction(body=transaction.body, signature=b"signature"))
+        data += bytes([0x1A, len(entry)]) + entry
+    message = types_pb2.Transaction.FromString(data)
+    inside = [len(UnknownFieldSet(message)), len(UnknownFieldSet(message.endorsements[0]))]
+    assert inside == ([1, 0] if where == "the transaction" else [0, 1])
+    expected = ("NotCanonicalError", "Transaction is not canonically encoded")
+    assert _refusal(data, 10_000) == expected
+    assert _refusal(message, 10_000) == expected
+
+
+def test_a_transaction_message_is_held_to_the_size_limit_as_its_bytes_are() -> None:
+    transaction = types_pb2.Transaction(body=encode(body()), signature=b"signature")
+    data = encode(transaction)
+    assert _refusal(transaction, len(data) - 1) == _refusal(data, len(data) - 1)
+    assert _refusal(transaction, len(data) - 1)[0] == "LimitExceededError"
+    decoded = decode_transaction(transaction, hash_function=sha256, bytes_max=len(data))
+    assert (decoded.encoded, decoded.id, decoded.body) == (data, sha256(transaction.body), body())

@@ -83,7 +83,7 @@ class ClientService:
         mempool: SharedMempool,
         transaction_verifier: TransactionVerifier,
         chain_config: Callable[[], types_pb2.ChainConfig],
-        route_admitted: Callable[[list[types_pb2.Transaction]], None],
+        route_admitted: Callable[[list[DecodedTransaction]], None],
         role: Callable[[], str],
         peers_connected: Callable[[], int],
         on_rejected: Callable[[str], None],
@@ -162,7 +162,7 @@ class ClientService:
                 f"{self._facts.admission_batch_max}"
             )
         outcomes = await asyncio.to_thread(self._mempool.admit, transactions, now_ms())
-        accepted = [o.transaction for o in outcomes if isinstance(o, DecodedTransaction)]
+        accepted = [o for o in outcomes if isinstance(o, DecodedTransaction)]
         self._route_admitted(accepted)
         responses: list[api_pb2.SubmitResponse] = []
         waits: list[tuple[int, _Waiter]] = []

@@ -31,7 +31,6 @@ from causeway.types import (
     BLOCK_VERSION,
     DecodedTransaction,
     block_hash,
-    decode_transaction,
     encode,
     merkle_root,
 )
@@ -346,9 +345,8 @@ class ExecutionApplication:
         pending: list[tuple[DecodedTransaction, PublicKey]] = []
         try:
             for transaction in transactions:
-                item = decode_transaction(
-                    transaction, hash_function=self.profile.hash, bytes_max=bytes_max
-                )
+                # A transaction this node holds is not decoded (nor encoded) again.
+                item = verifier.decode(transaction, bytes_max)
                 pending.append((item, verifier.check_sender(item, senders, lookup, query=True)))
         except CausewayError:
             return None

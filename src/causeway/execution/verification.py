@@ -156,20 +156,7 @@ class TransactionVerifier:
         self, item: TransactionInput, now_ms: int, rules: TransactionRules
     ) -> DecodedTransaction:
         """Steps 1 and 2: decoding and the body's own rules; raises the RequestError."""
-        if isinstance(item, types_pb2.Transaction) and self._held is not None:
-            item = self._held_copy(item) or item
-        if isinstance(item, DecodedTransaction):
-            transaction = item
-            if transaction.size > rules.transaction_bytes_max:
-                # The same words as decode's, so that the refusal reads alike on every path.
-                raise LimitExceededError(
-                    f"Transaction is {transaction.size} bytes, above the limit of "
-                    f"{rules.transaction_bytes_max}"
-                )
-        else:
-            transaction = decode_transaction(
-                item, hash_function=self._profile.hash, bytes_max=rules.transaction_bytes_max
-            )
+        transaction = self.decode(item, rules.transaction_bytes_max)
         body = transaction.body
         if body.version != TRANSACTION_VERSION:
             raise DecodeError(
@@ -201,6 +188,22 @@ class TransactionVerifier:
                 reason="future_timestamp",
             )
         return transaction
+
+    def decode(self, item: TransactionInput, bytes_max: int) -> DecodedTransaction:
+        """Step 1 alone (also for a certified block's transactions, which skip step 2): a
+        message that is field for field a transaction this node holds is the held one, with the
+        bytes kept since admission (nothing decoded or encoded); anything else is decoded from
+        its own bytes. Raises the DecodeError or LimitExceededError."""
+        if isinstance(item, types_pb2.Transaction) and self._held is not None:
+            item = self._held_copy(item) or item
+        if isinstance(item, DecodedTransaction):
+            if item.size > bytes_max:
+                # The same words as decode's, so that the refusal reads alike on every path.
+                raise LimitExceededError(
+                    f"Transaction is {item.size} bytes, above the limit of {bytes_max}"
+                )
+            return item
+        return decode_transaction(item, hash_function=self._profile.hash, bytes_max=bytes_max)
 
     def check_sender(
         self,

@@ -13,6 +13,7 @@ from causeway.net.config import (
     load_peer_settings,
 )
 from causeway.net.peer import (
+    PEER_PROTOCOL_VERSION,
     PeerHandlers,
     PeerNetwork,
     PeerState,
@@ -30,6 +31,7 @@ from causeway.net.tls import PeerIdentity, TlsIdentity
 
 __all__ = [
     "COUNTER_NAMES",
+    "PEER_PROTOCOL_VERSION",
     "Backoff",
     "BlockFetcher",
     "BlockSource",

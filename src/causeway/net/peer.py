@@ -43,7 +43,6 @@ from causeway.net.statistics import UNIDENTIFIED_PEER, NetworkStatistics
 from causeway.net.sync import BlockSource
 from causeway.net.tls import PeerIdentity, TlsIdentity
 from causeway.net.v1 import peer_pb2
-from causeway.types.v1 import types_pb2
 
 if TYPE_CHECKING:
     Context = grpc.aio.ServicerContext[Any, Any]
@@ -56,6 +55,10 @@ GET_BLOCKS_METHOD = f"/{SERVICE_NAME}/GetBlocks"
 # Binary metadata (the "-bin" suffix), so that any member id travels as it is.
 MEMBER_METADATA_KEY = "causeway-member-id-bin"
 CHAIN_METADATA_KEY = "causeway-chain-id-bin"
+PROTOCOL_METADATA_KEY = "causeway-peer-protocol-bin"
+# The peer protocol this node speaks (peer.proto); the callee names it in its Connect answer and a
+# caller of another version does not connect. 2: transactions travel as their canonical bytes.
+PEER_PROTOCOL_VERSION = 2
 AUTH_CERTIFICATE_KEY = "x509_pem_cert"
 # Longest latest_hash a status may carry (hashes are 32 bytes; room for a longer profile).
 STATUS_HASH_BYTES_MAX = 64
@@ -67,7 +70,8 @@ LOOPBACK_HOST = "127.0.0.1"
 _EOF: Any = grpc.aio.EOF  # type: ignore[attr-defined]
 
 ConsensusHandler = Callable[[str, consensus_pb2.ConsensusMessage], Awaitable[None]]
-TransactionsHandler = Callable[[str, list[types_pb2.Transaction]], Awaitable[None]]
+# A batch's entries as they came: each should be the canonical bytes of one Transaction, unchecked.
+TransactionsHandler = Callable[[str, list[bytes]], Awaitable[None]]
 StatusHandler = Callable[[str, int, bytes], Awaitable[None]]
 
 
@@ -310,17 +314,19 @@ class PeerNetwork:
         return True
 
     def gossip_transactions(
-        self, transactions: Sequence[types_pb2.Transaction], *, to: str | None = None
+        self, encoded_transactions: Sequence[bytes], *, to: str | None = None
     ) -> None:
-        """Queues ``transactions`` for every peer (or only for the peer ``to``, when it is one
-        of ours), in batches within the batch bounds."""
+        """Queues transactions, each as the canonical bytes this node admitted it as (a
+        DecodedTransaction's ``encoded``), for every peer (or only for the peer ``to``, when it
+        is one of ours), in batches within the batch bounds. The bytes go out as they are: no
+        transaction is encoded again."""
         if not self._links:
             return
         limits = self.settings.limits
-        batch: list[types_pb2.Transaction] = []
+        batch: list[bytes] = []
         batch_bytes = 0
-        for transaction in transactions:
-            size = transaction.ByteSize()
+        for encoded in encoded_transactions:
+            size = len(encoded)
             # Exactly what the transaction adds to TransactionBatch: tag, length, bytes.
             entry_bytes = 1 + _varint_size(size) + size
             if entry_bytes > limits.transaction_batch_bytes_max:
@@ -332,14 +338,16 @@ class PeerNetwork:
             ):
                 self._queue_transactions(batch, to)
                 batch, batch_bytes = [], 0
-            batch.append(transaction)
+            batch.append(encoded)
             batch_bytes += entry_bytes
         if batch:
             self._queue_transactions(batch, to)
 
-    def _queue_transactions(self, batch: list[types_pb2.Transaction], to: str | None) -> None:
+    def _queue_transactions(self, batch: list[bytes], to: str | None) -> None:
         data = self._envelope(
-            peer_pb2.PeerEnvelope(transactions=peer_pb2.TransactionBatch(transactions=batch))
+            peer_pb2.PeerEnvelope(
+                transactions=peer_pb2.TransactionBatch(encoded_transactions=batch)
+            )
         )
         if data is None:
             return
@@ -482,11 +490,21 @@ class PeerNetwork:
             answered = {key: value for key, value in (metadata or ())}
             member = answered.get(MEMBER_METADATA_KEY, b"").decode("utf-8", "replace")
             chain = answered.get(CHAIN_METADATA_KEY, b"").decode("utf-8", "replace")
+            # Version 1 named no version.
+            version = answered.get(PROTOCOL_METADATA_KEY, b"1").decode("utf-8", "replace")
             if member != peer.member_id or chain != self.chain_id:
                 self._connect_failed(
                     link,
                     f"it answers as {member!r} of chain {chain!r}, not {peer.member_id!r} of"
                     f" {self.chain_id!r}: check its address",
+                    level=logging.ERROR,
+                )
+                return
+            if version != str(PEER_PROTOCOL_VERSION):
+                self._connect_failed(
+                    link,
+                    f"it speaks peer protocol version {version!r}, this node version"
+                    f" {PEER_PROTOCOL_VERSION}: upgrade the older node",
                     level=logging.ERROR,
                 )
                 return
@@ -613,6 +631,7 @@ class PeerNetwork:
                 (
                     (MEMBER_METADATA_KEY, self.member_id.encode()),
                     (CHAIN_METADATA_KEY, self.chain_id.encode()),
+                    (PROTOCOL_METADATA_KEY, str(PEER_PROTOCOL_VERSION).encode()),
                 )
             )
             async for data in requests:
@@ -652,18 +671,21 @@ class PeerNetwork:
                 statistics.increment(counters.RECEIVED_CONSENSUS, member_id)
                 await self._handlers.on_consensus(member_id, envelope.consensus)
             elif kind == "transactions":
-                transactions = envelope.transactions.transactions
-                if not transactions:
+                # Each entry is left as the bytes that came: the handler decodes it once.
+                entries = envelope.transactions.encoded_transactions
+                if not entries:
                     statistics.increment(counters.DROPPED_MALFORMED, member_id)
                     return
-                if (
-                    len(transactions) > limits.transaction_batch_transactions_max
-                    or envelope.transactions.ByteSize() > limits.transaction_batch_bytes_max
-                ):
-                    statistics.increment(counters.DROPPED_OVERSIZED, member_id)
+                if len(entries) > limits.transaction_batch_transactions_max:
+                    statistics.increment(counters.DROPPED_BATCHES_TOO_MANY, member_id)
                     return
-                statistics.increment(counters.RECEIVED_TRANSACTIONS, member_id, len(transactions))
-                await self._handlers.on_transactions(member_id, list(transactions))
+                # The batch's size counted from its entries (ByteSize would serialise it).
+                batch_bytes = sum(1 + _varint_size(len(entry)) + len(entry) for entry in entries)
+                if batch_bytes > limits.transaction_batch_bytes_max:
+                    statistics.increment(counters.DROPPED_BATCHES_TOO_LARGE, member_id)
+                    return
+                statistics.increment(counters.RECEIVED_TRANSACTIONS, member_id, len(entries))
+                await self._handlers.on_transactions(member_id, list(entries))
             elif kind == "status":
                 status = envelope.status
                 if len(status.latest_hash) > STATUS_HASH_BYTES_MAX:

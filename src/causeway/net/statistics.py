@@ -34,6 +34,21 @@ BLOCKS_SERVED = "blocks_served"
 BLOCKS_SYNCED = "blocks_synced"
 BLOCKS_REJECTED = "blocks_rejected"
 SYNC_FAILURES = "sync_failures"
+# A gossiped batch above transaction_batch_transactions_max / transaction_batch_bytes_max: dropped
+# whole, before any entry is looked at.
+DROPPED_BATCHES_TOO_MANY = "dropped_transaction_batches_too_many"
+DROPPED_BATCHES_TOO_LARGE = "dropped_transaction_batches_too_large"
+# What became of each entry of a gossiped batch, counted by the node's admission of peers'
+# transactions (node.PeerAdmission): admitted, or refused on its own (the batch's other entries
+# go on) because it is not a Transaction at all, parses but is not its canonical encoding, is
+# above the chain's transaction_bytes_max, is already held or committed, or for any other rule
+# of the transaction verifier or the mempool (expired, bad signature, unknown member, full...).
+ADMITTED_TRANSACTIONS = "admitted_transactions"
+REFUSED_TRANSACTIONS_MALFORMED = "refused_transactions_malformed"
+REFUSED_TRANSACTIONS_NOT_CANONICAL = "refused_transactions_not_canonical"
+REFUSED_TRANSACTIONS_TOO_LARGE = "refused_transactions_too_large"
+REFUSED_TRANSACTIONS_DUPLICATE = "refused_transactions_duplicate"
+REFUSED_TRANSACTIONS_OTHER = "refused_transactions_other"
 
 COUNTER_NAMES = (
     RECEIVED_CONSENSUS,
@@ -61,6 +76,14 @@ COUNTER_NAMES = (
     BLOCKS_SYNCED,
     BLOCKS_REJECTED,
     SYNC_FAILURES,
+    DROPPED_BATCHES_TOO_MANY,
+    DROPPED_BATCHES_TOO_LARGE,
+    ADMITTED_TRANSACTIONS,
+    REFUSED_TRANSACTIONS_MALFORMED,
+    REFUSED_TRANSACTIONS_NOT_CANONICAL,
+    REFUSED_TRANSACTIONS_TOO_LARGE,
+    REFUSED_TRANSACTIONS_DUPLICATE,
+    REFUSED_TRANSACTIONS_OTHER,
 )
 """Every counter, so that an exporter can register them all up front (at zero)."""
 

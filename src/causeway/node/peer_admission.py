@@ -7,7 +7,14 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
-from causeway.types.v1 import types_pb2
+from causeway.errors import (
+    DuplicateError,
+    LimitExceededError,
+    NotCanonicalError,
+    RequestError,
+)
+from causeway.net import NetworkStatistics
+from causeway.net import statistics as counters
 
 log = logging.getLogger("causeway.node")
 
@@ -16,11 +23,32 @@ log = logging.getLogger("causeway.node")
 PEER_ADMISSIONS_IN_FLIGHT_MAX = 4
 PEER_ADMISSIONS_QUEUED_MAX = 64
 
-Admit = Callable[[Sequence[types_pb2.Transaction], int], object]
+# The mempool's admission: a batch of canonical transaction bytes and the time, in input order
+# each entry's DecodedTransaction or the RequestError that refused it.
+Admit = Callable[[Sequence[bytes], int], Sequence[object]]
+
+
+def refusal_counter(error: RequestError) -> str:
+    """The peer statistics counter of a gossiped entry refused for ``error``."""
+    if isinstance(error, NotCanonicalError):
+        return counters.REFUSED_TRANSACTIONS_NOT_CANONICAL
+    if isinstance(error, LimitExceededError):
+        return counters.REFUSED_TRANSACTIONS_TOO_LARGE
+    if isinstance(error, DuplicateError):
+        return counters.REFUSED_TRANSACTIONS_DUPLICATE
+    if error.reason == "malformed":
+        return counters.REFUSED_TRANSACTIONS_MALFORMED
+    return counters.REFUSED_TRANSACTIONS_OTHER
 
 
 class PeerAdmission:
     """The handler of a peer's gossiped transactions: admits them in a worker thread.
+
+    Each entry is the canonical bytes of one transaction, as the peer kept them since it admitted
+    it: the mempool's admission decodes it once from those bytes (the re-encode check is the only
+    encode) and verifies only signatures not in the VerifiedTransactionCache. Each entry is judged
+    on its own; what became of it is counted, under the sender, in ``statistics``
+    (``admitted_transactions`` or a ``refused_transactions_*`` counter, docs/peer-protocol.md).
 
     beside_stream (raft): a peer's consensus messages come on the same stream as its
     transactions, after them. Admitting each batch before reading on held the leader's
@@ -31,35 +59,52 @@ class PeerAdmission:
     stream reads on.
     """
 
-    def __init__(self, admit: Admit, stopping: asyncio.Event, *, beside_stream: bool) -> None:
+    def __init__(
+        self,
+        admit: Admit,
+        stopping: asyncio.Event,
+        *,
+        beside_stream: bool,
+        statistics: NetworkStatistics | None = None,
+    ) -> None:
         self._admit = admit
         self._stopping = stopping
         self._beside_stream = beside_stream
+        self.statistics = statistics if statistics is not None else NetworkStatistics()
         self._in_flight = asyncio.Semaphore(PEER_ADMISSIONS_IN_FLIGHT_MAX)
         self._done = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self.queued = 0
 
-    async def __call__(self, sender: str, transactions: list[types_pb2.Transaction]) -> None:
-        del sender
+    async def __call__(self, sender: str, encoded_transactions: list[bytes]) -> None:
         if self._stopping.is_set():
             return
         if not self._beside_stream:
-            await asyncio.to_thread(self._admit, transactions, _now_ms())
+            await self._admit_counted(sender, encoded_transactions)
             return
         while self.queued >= PEER_ADMISSIONS_QUEUED_MAX:
             self._done.clear()
             await self._done.wait()
         self.queued += 1
-        task = asyncio.create_task(self._admit_beside(transactions))
+        task = asyncio.create_task(self._admit_beside(sender, encoded_transactions))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _admit_beside(self, transactions: list[types_pb2.Transaction]) -> None:
+    async def _admit_counted(self, sender: str, encoded_transactions: list[bytes]) -> None:
+        outcomes = await asyncio.to_thread(self._admit, encoded_transactions, _now_ms())
+        # Counted here, on the event loop, which alone updates the statistics.
+        statistics = self.statistics
+        for outcome in outcomes:
+            if isinstance(outcome, RequestError):
+                statistics.increment(refusal_counter(outcome), sender)
+            else:
+                statistics.increment(counters.ADMITTED_TRANSACTIONS, sender)
+
+    async def _admit_beside(self, sender: str, encoded_transactions: list[bytes]) -> None:
         try:
             async with self._in_flight:
                 if not self._stopping.is_set():
-                    await asyncio.to_thread(self._admit, transactions, _now_ms())
+                    await self._admit_counted(sender, encoded_transactions)
         except Exception:
             if not self._stopping.is_set():
                 log.exception("admitting a peer's transactions failed")

@@ -29,7 +29,7 @@ from causeway.execution import (
     TransactionVerifier,
 )
 from causeway.mempool import Admission, MempoolLimits, SharedMempool
-from causeway.net import PeerHandlers, PeerNetwork, TlsIdentity
+from causeway.net import NetworkStatistics, PeerHandlers, PeerNetwork, TlsIdentity
 from causeway.node.block_sync import BlockSync, StoreBlockSource
 from causeway.node.block_writer import BlockWriter
 from causeway.node.config import NodeConfig, load_node_config
@@ -162,12 +162,15 @@ class Node:
             network=lambda: self.network,
             driver=lambda: self.driver,
         )
+        # One set of peer counters: the transport's, and what became of each gossiped entry.
+        self.peer_statistics = NetworkStatistics()
         self._on_peer_transactions = PeerAdmission(
             # A peer's consensus messages come on the same stream as its transactions, after
             # them: batches are admitted beside the stream, whatever the engine.
             self.mempool.admit,
             self._stopping,
             beside_stream=True,
+            statistics=self.peer_statistics,
         )
         self._on_evidence = EvidenceReporter(
             chain_id=self.chain_id,
@@ -345,6 +348,7 @@ class Node:
             ),
             block_source=StoreBlockSource(self.store),
             member_id=self.config.member_id,
+            statistics=self.peer_statistics,
         )
         await self.network.start()
         return self.network
@@ -358,7 +362,7 @@ class Node:
         if self.driver is not None:
             self.driver.deliver(sender, message)
 
-    def _route_admitted(self, accepted: list[types_pb2.Transaction]) -> None:
+    def _route_admitted(self, accepted: list[DecodedTransaction]) -> None:
         """What the mempool accepted from clients here goes where the engine says."""
         self.metrics.mempool_transactions.set(len(self.mempool))
         self.routing.admitted(accepted)

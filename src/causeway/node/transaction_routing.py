@@ -20,7 +20,7 @@ from collections.abc import Callable
 from causeway.consensus.engines import Engine, TransactionRoute
 from causeway.mempool import SharedMempool
 from causeway.net import PeerNetwork
-from causeway.types.v1 import types_pb2
+from causeway.types import DecodedTransaction
 
 log = logging.getLogger("causeway.node")
 
@@ -63,12 +63,13 @@ class TransactionRouting:
         """The one node this node's clients' transactions go to, when there is one."""
         return self.route().to
 
-    def admitted(self, accepted: list[types_pb2.Transaction]) -> None:
+    def admitted(self, accepted: list[DecodedTransaction]) -> None:
         """What clients sent here and the mempool accepted goes to the validators that need it."""
         network = self._network()
         if accepted and network is not None and not self.keeps_transactions():
-            # One hop over a full mesh: what clients sent here goes to every validator once.
-            network.gossip_transactions(accepted, to=self.leader())
+            # One hop over a full mesh: what clients sent here goes to every validator once,
+            # as the bytes admitted: gossip encodes no transaction again.
+            network.gossip_transactions([t.encoded for t in accepted], to=self.leader())
 
     def forward_pending(self, leader: str | None = None) -> None:
         """What this node holds goes to the node that will build blocks. On losing the
@@ -80,13 +81,12 @@ class TransactionRouting:
         pending = self._mempool.take_all(time.time_ns() // 1_000_000)
         if pending:
             log.info("forwarding pending transactions", extra={"transactions": len(pending)})
-            task = asyncio.create_task(self._forward([t.transaction for t in pending], leader))
+            task = asyncio.create_task(self._forward([t.encoded for t in pending], leader))
             self.background.add(task)
             task.add_done_callback(self.background.discard)
 
-    async def _forward(
-        self, transactions: list[types_pb2.Transaction], to: str | None = None
-    ) -> None:
+    async def _forward(self, encoded_transactions: list[bytes], to: str | None = None) -> None:
+        transactions = encoded_transactions
         for start in range(0, len(transactions), FORWARD_SLICE_TRANSACTIONS):
             network = self._network()
             if network is None or self._stopping.is_set():

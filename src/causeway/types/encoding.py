@@ -8,8 +8,9 @@ from typing import TypeVar
 
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from google.protobuf.message import Message
+from google.protobuf.unknown_fields import UnknownFieldSet
 
-from causeway.errors import DecodeError, LimitExceededError
+from causeway.errors import DecodeError, LimitExceededError, NotCanonicalError
 from causeway.types.v1 import types_pb2
 
 HashFunction = Callable[[bytes], bytes]
@@ -50,7 +51,7 @@ def decode(message_type: type[MessageT], data: bytes, *, bytes_max: int) -> Mess
     # the comparison below reject them (and anything else outside the one canonical form).
     message.DiscardUnknownFields()
     if encode(message) != data:
-        raise DecodeError(f"{message_type.DESCRIPTOR.name} is not canonically encoded")
+        raise NotCanonicalError(f"{message_type.DESCRIPTOR.name} is not canonically encoded")
     return message
 
 
@@ -90,14 +91,36 @@ class DecodedTransaction:
         return len(self.encoded)
 
 
+def _holds_unknown_fields(transaction: types_pb2.Transaction) -> bool:
+    """Whether a parsed Transaction kept fields its type does not know, at any depth. Parsing
+    normalises everything else decode's re-encode check refuses (order, repeated fields,
+    varints), so this is the one way a parsed message can differ from its canonical encoding."""
+    return len(UnknownFieldSet(transaction)) > 0 or any(
+        len(UnknownFieldSet(endorsement)) > 0 for endorsement in transaction.endorsements
+    )
+
+
 def decode_transaction(
     data: bytes | types_pb2.Transaction, *, hash_function: HashFunction, bytes_max: int
 ) -> DecodedTransaction:
-    """Decodes a transaction and its body from untrusted input; checks encoding only."""
-    # A message parsed elsewhere (by gRPC) is checked through its bytes like any other input, so
-    # that unknown fields or other non-canonical content are refused the same way.
-    encoded = encode(data) if isinstance(data, types_pb2.Transaction) else data
-    transaction = decode(types_pb2.Transaction, encoded, bytes_max=bytes_max)
+    """Decodes a transaction and its body from untrusted input; checks encoding only.
+
+    Bytes are decoded by ``decode`` (one parse, one re-encode as the canonical check). A message
+    parsed elsewhere (a transaction inside a peer's block) is refused as ``decode`` would refuse
+    its bytes, with one encode: the encode that gives its bytes is its canonical form once no
+    unknown field hides in it."""
+    if isinstance(data, types_pb2.Transaction):
+        encoded = encode(data)
+        if len(encoded) > bytes_max:
+            raise LimitExceededError(
+                f"Transaction is {len(encoded)} bytes, above the limit of {bytes_max}"
+            )
+        if _holds_unknown_fields(data):
+            raise NotCanonicalError("Transaction is not canonically encoded")
+        transaction = data
+    else:
+        encoded = data
+        transaction = decode(types_pb2.Transaction, encoded, bytes_max=bytes_max)
     body = decode(types_pb2.TransactionBody, transaction.body, bytes_max=bytes_max)
     return DecodedTransaction(
         transaction=transaction,

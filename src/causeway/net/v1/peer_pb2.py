@@ -26,7 +26,7 @@ from causeway.consensus.v1 import consensus_pb2 as causeway_dot_consensus_dot_v1
 from causeway.types.v1 import types_pb2 as causeway_dot_types_dot_v1_dot_types__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63\x61useway/net/v1/peer.proto\x12\x0f\x63\x61useway.net.v1\x1a%causeway/consensus/v1/consensus.proto\x1a\x1d\x63\x61useway/types/v1/types.proto\"H\n\x10TransactionBatch\x12\x34\n\x0ctransactions\x18\x01 \x03(\x0b\x32\x1e.causeway.types.v1.Transaction\"1\n\nPeerStatus\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\x13\n\x0blatest_hash\x18\x02 \x01(\x0c\"\xe0\x01\n\x0cPeerEnvelope\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\t\x12\x0e\n\x06sender\x18\x02 \x01(\t\x12<\n\tconsensus\x18\x03 \x01(\x0b\x32\'.causeway.consensus.v1.ConsensusMessageH\x00\x12\x39\n\x0ctransactions\x18\x04 \x01(\x0b\x32!.causeway.net.v1.TransactionBatchH\x00\x12-\n\x06status\x18\x05 \x01(\x0b\x32\x1b.causeway.net.v1.PeerStatusH\x00\x42\x06\n\x04\x62ody\"M\n\x11\x42lockRangeRequest\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\t\x12\x13\n\x0b\x66rom_height\x18\x02 \x01(\x04\x12\x11\n\tto_height\x18\x03 \x01(\x04\"z\n\x14\x42lockWithCertificate\x12\'\n\x05\x62lock\x18\x01 \x01(\x0b\x32\x18.causeway.types.v1.Block\x12\x39\n\x0b\x63\x65rtificate\x18\x02 \x01(\x0b\x32$.causeway.types.v1.CommitCertificate2\xad\x01\n\x04Peer\x12K\n\x07\x43onnect\x12\x1d.causeway.net.v1.PeerEnvelope\x1a\x1d.causeway.net.v1.PeerEnvelope(\x01\x30\x01\x12X\n\tGetBlocks\x12\".causeway.net.v1.BlockRangeRequest\x1a%.causeway.net.v1.BlockWithCertificate0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1a\x63\x61useway/net/v1/peer.proto\x12\x0f\x63\x61useway.net.v1\x1a%causeway/consensus/v1/consensus.proto\x1a\x1d\x63\x61useway/types/v1/types.proto\"D\n\x10TransactionBatch\x12\x1c\n\x14\x65ncoded_transactions\x18\x02 \x03(\x0cJ\x04\x08\x01\x10\x02R\x0ctransactions\"1\n\nPeerStatus\x12\x0e\n\x06height\x18\x01 \x01(\x04\x12\x13\n\x0blatest_hash\x18\x02 \x01(\x0c\"\xe0\x01\n\x0cPeerEnvelope\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\t\x12\x0e\n\x06sender\x18\x02 \x01(\t\x12<\n\tconsensus\x18\x03 \x01(\x0b\x32\'.causeway.consensus.v1.ConsensusMessageH\x00\x12\x39\n\x0ctransactions\x18\x04 \x01(\x0b\x32!.causeway.net.v1.TransactionBatchH\x00\x12-\n\x06status\x18\x05 \x01(\x0b\x32\x1b.causeway.net.v1.PeerStatusH\x00\x42\x06\n\x04\x62ody\"M\n\x11\x42lockRangeRequest\x12\x10\n\x08\x63hain_id\x18\x01 \x01(\t\x12\x13\n\x0b\x66rom_height\x18\x02 \x01(\x04\x12\x11\n\tto_height\x18\x03 \x01(\x04\"z\n\x14\x42lockWithCertificate\x12\'\n\x05\x62lock\x18\x01 \x01(\x0b\x32\x18.causeway.types.v1.Block\x12\x39\n\x0b\x63\x65rtificate\x18\x02 \x01(\x0b\x32$.causeway.types.v1.CommitCertificate2\xad\x01\n\x04Peer\x12K\n\x07\x43onnect\x12\x1d.causeway.net.v1.PeerEnvelope\x1a\x1d.causeway.net.v1.PeerEnvelope(\x01\x30\x01\x12X\n\tGetBlocks\x12\".causeway.net.v1.BlockRangeRequest\x1a%.causeway.net.v1.BlockWithCertificate0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,15 +34,15 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'causeway.net.v1.peer_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_TRANSACTIONBATCH']._serialized_start=117
-  _globals['_TRANSACTIONBATCH']._serialized_end=189
-  _globals['_PEERSTATUS']._serialized_start=191
-  _globals['_PEERSTATUS']._serialized_end=240
-  _globals['_PEERENVELOPE']._serialized_start=243
-  _globals['_PEERENVELOPE']._serialized_end=467
-  _globals['_BLOCKRANGEREQUEST']._serialized_start=469
-  _globals['_BLOCKRANGEREQUEST']._serialized_end=546
-  _globals['_BLOCKWITHCERTIFICATE']._serialized_start=548
-  _globals['_BLOCKWITHCERTIFICATE']._serialized_end=670
-  _globals['_PEER']._serialized_start=673
-  _globals['_PEER']._serialized_end=846
+  _globals['_TRANSACTIONBATCH']._serialized_end=185
+  _globals['_PEERSTATUS']._serialized_start=187
+  _globals['_PEERSTATUS']._serialized_end=236
+  _globals['_PEERENVELOPE']._serialized_start=239
+  _globals['_PEERENVELOPE']._serialized_end=463
+  _globals['_BLOCKRANGEREQUEST']._serialized_start=465
+  _globals['_BLOCKRANGEREQUEST']._serialized_end=542
+  _globals['_BLOCKWITHCERTIFICATE']._serialized_start=544
+  _globals['_BLOCKWITHCERTIFICATE']._serialized_end=666
+  _globals['_PEER']._serialized_start=669
+  _globals['_PEER']._serialized_end=842
 # @@protoc_insertion_point(module_scope)

@@ -52,7 +52,8 @@ class PeerServicer:
     def Connect(self, request_iterator, context):
         """The caller's messages to the callee. Each node dials every peer, so every pair of nodes has
         two of these streams, one each way. The callee answers with initial metadata once it has
-        accepted the caller and sends no envelopes back in version 1 (a caller ignores any).
+        accepted the caller (its member id, chain id and peer protocol version) and sends no
+        envelopes back (a caller ignores any).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
