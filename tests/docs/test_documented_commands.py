@@ -78,6 +78,7 @@ BENCH_RATE = 2000
 NODE_START_TIMEOUT_S = 45.0
 NODE_STOP_TIMEOUT_S = 20.0
 SCRIPT_TIMEOUT_S = 60.0
+SCRIPT_PREFIX = ".venv/bin/python "
 POLL_INTERVAL_S = 0.1
 LOG_TAIL_LINES = 40
 
@@ -163,7 +164,9 @@ SUBSTITUTIONS: tuple[Substitution, ...] = (
         r"127\.0\.0\.1:\d+", f"{LOOPBACK}:{PORT_BASE}", "a node's address: the scenario's node"
     ),
     Substitution(r"\s*&$", "", "`node start ... &`: the node runs as a child process anyway"),
-    Substitution(r"^\.venv/bin/python ", f"{PYTHON} ", "this test's interpreter (the .venv's)"),
+    Substitution(
+        rf"^{re.escape(SCRIPT_PREFIX)}", f"{PYTHON} ", "this test's interpreter (the .venv's)"
+    ),
 )
 
 
@@ -475,22 +478,67 @@ def command_path(arguments: list[str]) -> tuple[str, ...]:
     return tuple(path)
 
 
-def run_line(command: DocumentedCommand, scenario: Scenario) -> None:
+class Scripts:
+    """The docs' ``.venv/bin/python SCRIPT`` lines: each a whole loop of its own in a temporary
+    folder of its own (bench/local_network.py: init, node, bench, stop; about 16 s here). Started
+    when the test starts, so that they overlap the rest, and checked at their turn."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._processes: dict[DocumentedCommand, tuple[subprocess.Popen[bytes], Path]] = {}
+
+    def start(self, command: DocumentedCommand) -> None:
+        if not command.text.startswith(SCRIPT_PREFIX):
+            return
+        arguments = concrete_command(command.text, Scenario("scripts", self.folder, 0))
+        output = self.folder / f"script-{len(self._processes) + 1}.out"
+        with output.open("wb") as output_file:
+            process = subprocess.Popen(
+                arguments,
+                cwd=REPOSITORY,
+                stdin=subprocess.DEVNULL,
+                stdout=output_file,
+                stderr=subprocess.STDOUT,
+            )
+        self._processes[command] = (process, output)
+
+    def finish(self, command: DocumentedCommand) -> None:
+        process, output = self._processes.pop(command)
+        try:
+            code = process.wait(SCRIPT_TIMEOUT_S)
+        finally:
+            self.stop(process)
+        text = output.read_text(encoding="utf-8", errors="replace")
+        assert code == 0, f"{command.where}: `{command.text}` exited with {code}:\n{text}"
+        _line(rf"^succeeded\s+{BENCH_TRANSACTIONS}$", text)
+
+    @staticmethod
+    def stop(process: subprocess.Popen[bytes]) -> None:
+        """SIGTERM (the script then stops its node), then SIGKILL; never raises."""
+        with contextlib.suppress(Exception):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(NODE_STOP_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(NODE_STOP_TIMEOUT_S)
+
+    def stop_all(self) -> None:
+        for process, _ in self._processes.values():
+            self.stop(process)
+        self._processes.clear()
+
+    def __contains__(self, command: DocumentedCommand) -> bool:
+        return command in self._processes
+
+
+def run_line(command: DocumentedCommand, scenario: Scenario, scripts: Scripts) -> None:
+    if command in scripts:
+        scripts.finish(command)
+        return
     arguments = concrete_command(command.text, scenario)
     shown = shlex.join(arguments)
-    if arguments[0] == sys.executable:
-        completed = subprocess.run(
-            arguments,
-            cwd=REPOSITORY,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=SCRIPT_TIMEOUT_S,
-            check=False,
-        )
-        assert completed.returncode == 0, f"{command.where}: {shown}\n{completed.stderr}"
-        _line(rf"^succeeded\s+{BENCH_TRANSACTIONS}$", completed.stdout)
-        return
     assert arguments[0] == "causeway", f"{command.where}: no way to run {shown}; list it in NOT_RUN"
     path = command_path(arguments)
     if path == ("node", "start"):
@@ -559,15 +607,22 @@ def test_documented_commands_run_and_work(tmp_path: Path) -> None:
     commands = runnable_commands()
     ran: list[DocumentedCommand] = []
     durations: list[tuple[float, str]] = []
-    for number, (name, lines) in enumerate(scenarios_of(commands).items(), start=1):
-        with scenario_in(name, tmp_path / f"scenario-{number}") as scenario:
-            for command in lines:
-                if command.text in NOT_RUN:
-                    continue
-                line_started = time.monotonic()
-                run_line(command, scenario)
-                ran.append(command)
-                durations.append((time.monotonic() - line_started, command.where))
+    scripts = Scripts(tmp_path)
+    try:
+        for command in commands:
+            if command.text not in NOT_RUN:
+                scripts.start(command)
+        for number, (name, lines) in enumerate(scenarios_of(commands).items(), start=1):
+            with scenario_in(name, tmp_path / f"scenario-{number}") as scenario:
+                for command in lines:
+                    if command.text in NOT_RUN:
+                        continue
+                    line_started = time.monotonic()
+                    run_line(command, scenario, scripts)
+                    ran.append(command)
+                    durations.append((time.monotonic() - line_started, command.where))
+    finally:
+        scripts.stop_all()
     neither = [
         command.where for command in commands if command not in ran and command.text not in NOT_RUN
     ]
@@ -706,9 +761,10 @@ def test_placeholders_become_the_scenarios_values(tmp_path: Path) -> None:
 def test_a_line_this_test_cannot_run_must_be_listed(tmp_path: Path) -> None:
     scenario = _scenario(tmp_path)
     with pytest.raises(AssertionError, match=r"doc\.md:4: no way to run make lint; list it"):
-        run_line(DocumentedCommand("doc.md", 4, 3, "sh", "make lint"), scenario)
+        run_line(DocumentedCommand("doc.md", 4, 3, "sh", "make lint"), scenario, Scripts(tmp_path))
     with pytest.raises(AssertionError, match=r"add to CHECKS what shows that `causeway devnet"):
-        run_line(DocumentedCommand("doc.md", 4, 3, "sh", "causeway devnet status"), scenario)
+        command = DocumentedCommand("doc.md", 4, 3, "sh", "causeway devnet status")
+        run_line(command, scenario, Scripts(tmp_path))
 
 
 def test_options_are_read_from_the_help_panel() -> None:
