@@ -24,7 +24,10 @@ How a documented line becomes the command that runs: SUBSTITUTIONS, in order (ea
 The ``causeway`` lines run in this process through the Typer app that the console script calls
 (argument parsing, the command, its output and exit status are the real ones): a new interpreter
 per line costs 2-3 s on the shared 2-core machine, which would put the test far beyond its budget
-of about 90 s. Every line must exit 0 and print what shows it worked (CHECKS, by command).
+of about 90 s. Every line must exit 0 and print what shows it worked (CHECKS, by command). A
+``.venv/bin/python SCRIPT`` line (bench/local_network.py) is a loop of its own in a folder of its
+own: it starts as a child process when the test starts, so that it overlaps the other lines, and is
+checked (and stopped, whatever happens) at its turn.
 """
 
 from __future__ import annotations
@@ -90,8 +93,9 @@ _DEVNET_REASON = (
 )
 NOT_RUN: dict[str, str] = {
     "make demo": (
-        "builds a virtualenv and leaves a 4-validator tbft network running; every causeway "
-        "command it uses is run here from the docs"
+        "scripts/demo.sh leaves a 4-validator tbft devnet running on the default ports "
+        "7050-7053 and 8050-8053, which a user's devnet may hold; the commands it sends (tx send, "
+        "bench, block get, state get, proof verify) are run here from README and cli.md"
     ),
     "make test": "runs the whole suite, this test included",
     "causeway devnet up --validators 4 --consensus tbft": _DEVNET_REASON,
@@ -671,44 +675,60 @@ def help_options(path: tuple[str, ...]) -> frozenset[str]:
 _OPTION = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
 
 
+def named_commands(command: DocumentedCommand) -> list[list[str]]:
+    """The words of each command a ``causeway`` line names: one, or for a run line's
+    ``a | b | c`` (README's devnet line) one per alternative, b and c being subcommands of a's
+    group."""
+    if command.tag not in RUN_TAGS:
+        return [command.text.split()]
+    alternatives = command.text.split(" | ")
+    first = shlex.split(alternatives[0])
+    group = command_path(first)[:-1]
+    return [first] + [["causeway", *group, *shlex.split(other)] for other in alternatives[1:]]
+
+
 def used_options(command: DocumentedCommand) -> list[tuple[tuple[str, ...], str]]:
     """(command path, option) for each option of a ``causeway`` line, the path being where the
-    option stands (``causeway --debug tx send`` gives ``--debug`` to the root). A run line's
-    ``a | b | c`` alternatives (README's devnet line) are subcommands of the first one's group;
-    a synopsis's options are found inside its brackets."""
-    if command.tag in RUN_TAGS:
-        alternatives = command.text.split(" | ")
-        words = shlex.split(alternatives[0])
-        uses = _options_along(words, synopsis=False)
-        group = command_path(words)[:-1]
-        for alternative in alternatives[1:]:
-            uses += _options_along(["causeway", *group, *shlex.split(alternative)], False)
-        return uses
-    return _options_along(command.text.split(), synopsis=True)
-
-
-def _options_along(words: list[str], synopsis: bool) -> list[tuple[tuple[str, ...], str]]:
-    command: Any = root_command()
-    path: list[str] = []
+    option stands (``causeway --debug tx send`` gives ``--debug`` to the root); a synopsis's
+    options are found inside its brackets."""
+    synopsis = command.tag not in RUN_TAGS
     uses: list[tuple[tuple[str, ...], str]] = []
-    for word in words[1:]:
-        subcommands = getattr(command, "commands", {})
-        if word in subcommands:
-            command = subcommands[word]
-            path.append(word)
-        elif synopsis:
-            uses += [(tuple(path), option) for option in _OPTION.findall(word)]
-        elif _OPTION.fullmatch(word):
-            uses.append((tuple(path), word))
+    for words in named_commands(command):
+        node: Any = root_command()
+        path: list[str] = []
+        for word in words[1:]:
+            subcommands = getattr(node, "commands", {})
+            if word in subcommands:
+                node = subcommands[word]
+                path.append(word)
+            elif synopsis:
+                uses += [(tuple(path), option) for option in _OPTION.findall(word)]
+            elif _OPTION.fullmatch(word):
+                uses.append((tuple(path), word))
     return uses
 
 
-def test_documented_options_are_in_the_commands_help() -> None:
+def unknown_commands(command: DocumentedCommand) -> list[str]:
+    """The commands a ``causeway`` line names that do not exist (its words stop at a group)."""
+    unknown: list[str] = []
+    for words in named_commands(command):
+        path = command_path(words)
+        node: Any = root_command()
+        for name in path:
+            node = node.commands[name]
+        if getattr(node, "commands", None):
+            rest = [word for word in words[1 + len(path) :] if not word.startswith("-")]
+            unknown.append(" ".join(["causeway", *path, *rest[:1]]))
+    return unknown
+
+
+def test_documented_commands_and_options_are_in_the_help() -> None:
     commands = [command for command in all_commands() if command.text.startswith("causeway ")]
     assert len(commands) > 40
     helps: dict[tuple[str, ...], frozenset[str]] = {}
     unknown: list[str] = []
     for command in commands:
+        unknown += [f"{command.where}: no command {name}" for name in unknown_commands(command)]
         for path, option in used_options(command):
             if path not in helps:
                 helps[path] = help_options(path)
@@ -785,3 +805,16 @@ def test_options_are_given_to_the_command_where_they_stand() -> None:
     ]
     synopsis = DocumentedCommand("cli.md", 1, 1, "text", "causeway tx get ID [--wait-s S] (-n X)")
     assert used_options(synopsis) == [(("tx", "get"), "--wait-s"), (("tx", "get"), "-n")]
+
+
+def test_a_command_that_does_not_exist_is_named() -> None:
+    line = "causeway devnet status | frobnicate --node n2 | down"
+    assert unknown_commands(DocumentedCommand("README.md", 1, 1, "sh", line)) == [
+        "causeway devnet frobnicate"
+    ]
+    line = "causeway tx --json sned ID"
+    assert unknown_commands(DocumentedCommand("README.md", 1, 1, "sh", line)) == [
+        "causeway tx sned"
+    ]
+    synopsis = DocumentedCommand("cli.md", 1, 1, "text", "causeway block get [HEIGHT|latest]")
+    assert unknown_commands(synopsis) == []
