@@ -84,6 +84,12 @@ SCRIPT_TIMEOUT_S = 60.0
 SCRIPT_PREFIX = ".venv/bin/python "
 POLL_INTERVAL_S = 0.1
 LOG_TAIL_LINES = 40
+# The SDK sets grpc.min_reconnect_backoff_ms to its 100 ms reconnect delay, and gRPC takes that
+# option as its minimum connect timeout too: on a loaded machine the first connection can take
+# longer, and the command fails having sent nothing. Such a line is run again (at most twice),
+# saying so; any other failure is the line's.
+NEVER_CONNECTED = "connection attempt timed out before receiving SETTINGS frame"
+CONNECT_RETRIES = 2
 
 _DEVNET_REASON = (
     "a devnet of 3-4 validators takes about 60 s on the shared 2-core machine (measured for 4 "
@@ -497,12 +503,16 @@ class Scripts:
         arguments = concrete_command(command.text, Scenario("scripts", self.folder, 0))
         output = self.folder / f"script-{len(self._processes) + 1}.out"
         with output.open("wb") as output_file:
+            # In a process group of its own, with the node it starts, to be stopped as a whole.
             process = subprocess.Popen(
                 arguments,
                 cwd=REPOSITORY,
                 stdin=subprocess.DEVNULL,
                 stdout=output_file,
                 stderr=subprocess.STDOUT,
+                start_new_session=True,
+                # Its temporary network lands in the test's folder, even when it is interrupted.
+                env={**os.environ, "TMPDIR": str(self.folder)},
             )
         self._processes[command] = (process, output)
 
@@ -518,15 +528,16 @@ class Scripts:
 
     @staticmethod
     def stop(process: subprocess.Popen[bytes]) -> None:
-        """SIGTERM (the script then stops its node), then SIGKILL; never raises."""
+        """Ctrl-C to its process group (the script stops its node on KeyboardInterrupt, not on
+        SIGTERM), then SIGKILL to the group; never raises."""
         with contextlib.suppress(Exception):
             if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
+                os.killpg(process.pid, signal.SIGINT)
+                with contextlib.suppress(subprocess.TimeoutExpired):
                     process.wait(NODE_STOP_TIMEOUT_S)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait(NODE_STOP_TIMEOUT_S)
+            if process.poll() is None:  # not reaped yet: the group's id is still its own
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(NODE_STOP_TIMEOUT_S)
 
     def stop_all(self) -> None:
         for process, _ in self._processes.values():
@@ -559,6 +570,11 @@ def run_line(command: DocumentedCommand, scenario: Scenario, scripts: Scripts) -
         if argument in PREPARED_FILES:
             PREPARED_FILES[argument](scenario)
     result = invoke(arguments[1:], scenario)
+    for _ in range(CONNECT_RETRIES):
+        if result.exit_code == 0 or NEVER_CONNECTED not in result.output:
+            break
+        print(f"{command.where}: not connected within gRPC's connect timeout; run again")
+        result = invoke(arguments[1:], scenario)
     assert result.exit_code == 0, (
         f"{command.where}: `{shown}` exited with {result.exit_code}:\n{result.output}"
     )
@@ -601,6 +617,11 @@ def scenario_in(name: str, folder: Path) -> Iterator[Scenario]:
     try:
         with contextlib.chdir(folder):
             yield scenario
+    except BaseException:
+        # pytest shows what was printed: the nodes' logs explain most failures of a line.
+        for node in scenario.nodes:
+            print(f"scenario {name}: the node {shlex.join(node.arguments)}{node.tail}")
+        raise
     finally:
         for node in scenario.nodes:
             node.stop()
