@@ -839,3 +839,42 @@ def test_a_command_that_does_not_exist_is_named() -> None:
     ]
     synopsis = DocumentedCommand("cli.md", 1, 1, "text", "causeway block get [HEIGHT|latest]")
     assert unknown_commands(synopsis) == []
+
+
+@dataclasses.dataclass
+class _Outcome:
+    exit_code: int
+    output: str
+
+    @property
+    def stdout(self) -> str:
+        return self.output
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "calls", "passes"),
+    [
+        ([_Outcome(1, f"error: {NEVER_CONNECTED}"), _Outcome(0, "height  2")], 2, True),
+        ([_Outcome(1, f"error: {NEVER_CONNECTED}")] * (CONNECT_RETRIES + 1), 3, False),
+        ([_Outcome(1, "error: the node answered UNAVAILABLE"), _Outcome(0, "height  2")], 1, False),
+    ],
+)
+def test_only_a_line_that_never_connected_runs_again(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    outcomes: list[_Outcome],
+    calls: int,
+    passes: bool,
+) -> None:
+    remaining = list(outcomes)
+    made: list[list[str]] = []
+
+    def fake_invoke(arguments: list[str], scenario: Scenario) -> _Outcome:
+        made.append(arguments)
+        return remaining.pop(0)
+
+    monkeypatch.setattr(sys.modules[__name__], "invoke", fake_invoke)
+    command = DocumentedCommand("doc.md", 4, 3, "sh", "causeway status")
+    with contextlib.nullcontext() if passes else pytest.raises(AssertionError, match="exited"):
+        run_line(command, _scenario(tmp_path), Scripts(tmp_path))
+    assert made == [["status"]] * calls
