@@ -1,0 +1,880 @@
+"""Every command that README.md and docs/ show, run for real against a network made here.
+
+The project's rule: a doc that shows commands is tested by running them. Each line of a fenced
+``sh`` block of README.md or docs/**/*.md (see markdown_commands.py) is run here, in order, or is
+listed in NOT_RUN with the reason; a line that is neither fails the test, and so does a NOT_RUN
+entry that no document shows any more. A fenced block without a tag that shows a ``causeway`` line
+fails too: examples are tagged ``sh`` and run, synopses are tagged ``text`` and only checked.
+Every ``--option`` (and short ``-o``) that a documented ``causeway`` line uses, run or not, must be
+listed by that command's ``--help``.
+
+Scenarios: README.md and docs/cli.md are each one story told in one fresh folder (a later line uses
+what an earlier one made: the network, the proof file, the transaction id); each block of a
+document in RECIPE_DOCUMENTS is a recipe of its own, in its own folder. A scenario's node is the
+one its ``causeway node start`` line starts, as a child process through the installed console
+script; it is stopped (SIGTERM, then SIGKILL) when the scenario ends, whatever happened.
+
+How a documented line becomes the command that runs: SUBSTITUTIONS, in order (each says why), and
+- every ``causeway init`` without ``--port-base`` gets ``--port-base <the scenario's base>``: a free
+  block of ports from 20000 up, so that no node here ever takes 7050/8050 from a user's devnet;
+- every command runs with ``CAUSEWAY_NODE`` set to the scenario's node, which is what a line
+  without ``--node`` (default 127.0.0.1:7050) means in the docs;
+- a file that a line reads but the docs never make (PREPARED_FILES) is written just before it.
+
+The ``causeway`` lines run in this process through the Typer app that the console script calls
+(argument parsing, the command, its output and exit status are the real ones): a new interpreter
+per line costs 2-3 s on the shared 2-core machine, which would put the test far beyond its budget
+of about 90 s. Every line must exit 0 and print what shows it worked (CHECKS, by command). A
+``.venv/bin/python SCRIPT`` line (bench/local_network.py) is a loop of its own in a folder of its
+own: it starts as a child process when the test starts, so that it overlaps the other lines, and is
+checked (and stopped, whatever happens) at its turn.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import functools
+import json
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+import typer
+from devnet_harness import free_port_base
+from markdown_commands import (
+    RUN_TAGS,
+    DocumentedCommand,
+    documented_commands,
+    untagged_causeway_blocks,
+)
+from typer.testing import CliRunner
+
+from causeway.cli.main import app
+from causeway.errors import CausewayError
+from causeway.node.config import load_node_config
+from causeway.sdk import Client
+
+pytestmark = pytest.mark.e2e
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+DOCUMENTS = (
+    "README.md",
+    *sorted(path.relative_to(REPOSITORY).as_posix() for path in REPOSITORY.glob("docs/**/*.md")),
+)
+# Documents whose blocks are independent recipes (each makes its own network in /tmp/...).
+RECIPE_DOCUMENTS = frozenset({"docs/performance.md"})
+
+LOOPBACK = "127.0.0.1"
+PORTS_PER_NODE = 3  # gRPC, HTTP, peers
+# Benchmarks run this many transactions instead of the documented 2,000-100,000.
+BENCH_TRANSACTIONS = 300
+BENCH_RATE = 2000
+NODE_START_TIMEOUT_S = 45.0
+NODE_STOP_TIMEOUT_S = 20.0
+SCRIPT_TIMEOUT_S = 60.0
+SCRIPT_PREFIX = ".venv/bin/python "
+POLL_INTERVAL_S = 0.1
+LOG_TAIL_LINES = 40
+# The SDK sets grpc.min_reconnect_backoff_ms to its 100 ms reconnect delay, and gRPC takes that
+# option as its minimum connect timeout too: on a loaded machine the first connection can take
+# longer, and the command fails having sent nothing. Such a line is run again (at most twice),
+# saying so; any other failure is the line's.
+NEVER_CONNECTED = "connection attempt timed out before receiving SETTINGS frame"
+CONNECT_RETRIES = 2
+
+_DEVNET_REASON = (
+    "a devnet of 3-4 validators takes about 60 s on the shared 2-core machine (measured for 4 "
+    "tbft validators: up 20 s, status 7 s, restart 16 s, down 16 s), beyond this test's 90 s; "
+    "tests/cli/test_cli_devnet.py runs devnet up, status, restart and down, and "
+    "tests/e2e/test_e2e_devnet_tbft.py and test_e2e_devnet_raft.py run such devnets"
+)
+NOT_RUN: dict[str, str] = {
+    "make demo": (
+        "scripts/demo.sh leaves a 4-validator tbft devnet running on the default ports "
+        "7050-7053 and 8050-8053, which a user's devnet may hold; the commands it sends (tx send, "
+        "bench, block get, state get, proof verify) are run here from README and cli.md"
+    ),
+    "make test": "runs the whole suite, this test included",
+    "causeway devnet up --validators 4 --consensus tbft": _DEVNET_REASON,
+    "causeway devnet status | restart --node node2 | down": (
+        f"three commands on one line, each needing the devnet above: {_DEVNET_REASON}"
+    ),
+    "causeway devnet up --validators 4 --consensus tbft --dir /tmp/tb": _DEVNET_REASON,
+    "causeway bench --workload ledger-transfer --transactions 100000 --rate 1500 --network /tmp/tb "
+    "--node 127.0.0.1:7050": "needs the tbft devnet of the line above",
+    "causeway devnet up --validators 3 --consensus raft --dir /tmp/rf --port-base 27000": (
+        _DEVNET_REASON
+    ),
+    "causeway bench --workload ledger-transfer --transactions 100000 --network /tmp/rf "
+    "--node 127.0.0.1:27000": "needs the raft devnet of the line above",
+    "causeway devnet down --dir /tmp/rf": "needs the raft devnet above",
+    "causeway tx send -i net/organisations/org1/members/admin "
+    "-e net/organisations/org2/members/admin -e net/organisations/org3/members/admin "
+    '-c validators -m update --args \'{"updates": [{"member_id": "org4/node4", '
+    '"voting_power": 0}]}\'': (
+        "removes validator org4/node4 of a network of 4 organisations and 4 tbft validators "
+        "(a devnet, see above); tests/e2e/test_e2e_devnet_governance.py sends validators.update"
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Substitution:
+    pattern: str
+    replacement: str
+    why: str
+
+
+# Markers in a replacement, filled from the scenario when the line runs.
+TRANSACTION_ID = "<transaction-id>"
+FIRST_HEIGHT = "<first-height>"
+PORT_BASE = "<port-base>"
+PYTHON = "<python>"
+
+SUBSTITUTIONS: tuple[Substitution, ...] = (
+    Substitution(r"\bDIR2\b", "net2", "README: the second network's folder"),
+    Substitution(r"\bDIR\b", "net", "README: the network's folder"),
+    Substitution(r"/tmp/(pn|tb|rf)\b", r"\1", "performance.md: its folder, in the scenario's"),
+    Substitution(
+        r"--identity \.\.\.",
+        "--identity net/organisations/org1/members/client",
+        "README: the elided identity is the client of the line before",
+    ),
+    Substitution(
+        r"\bTRANSACTION_ID\b|\b6f1c0d\.\.\.e2\b",
+        TRANSACTION_ID,
+        "the id that the scenario's last `tx send` printed",
+    ),
+    Substitution(
+        r"(block get|--height) 12\b",
+        rf"\1 {FIRST_HEIGHT}",
+        "an example height: the height of the scenario's first transaction (its chain is short)",
+    ),
+    Substitution(
+        r"(?<![\w-])(--transactions|-t) \d+",
+        rf"\1 {BENCH_TRANSACTIONS}",
+        f"benchmarks shrink from 2,000-100,000 transactions to {BENCH_TRANSACTIONS} for CI",
+    ),
+    Substitution(r"--rate R\b", f"--rate {BENCH_RATE}", "performance.md: a rate for R"),
+    Substitution(
+        r"--port-base \d+",
+        f"--port-base {PORT_BASE}",
+        "the scenario's free ports instead of the documented base",
+    ),
+    Substitution(
+        r"127\.0\.0\.1:\d+", f"{LOOPBACK}:{PORT_BASE}", "a node's address: the scenario's node"
+    ),
+    Substitution(r"\s*&$", "", "`node start ... &`: the node runs as a child process anyway"),
+    Substitution(
+        rf"^{re.escape(SCRIPT_PREFIX)}", f"{PYTHON} ", "this test's interpreter (the .venv's)"
+    ),
+)
+
+
+@dataclasses.dataclass
+class Scenario:
+    name: str
+    folder: Path
+    port_base: int
+    nodes: list[BackgroundNode] = dataclasses.field(default_factory=list)
+    transaction_id: str | None = None
+    first_height: int | None = None
+
+    @property
+    def node_address(self) -> str:
+        return f"{LOOPBACK}:{self.port_base}"
+
+
+def concrete_command(text: str, scenario: Scenario) -> list[str]:
+    """The documented line as this test runs it (see the module's docstring)."""
+    for substitution in SUBSTITUTIONS:
+        text = re.sub(substitution.pattern, substitution.replacement, text)
+    if TRANSACTION_ID in text:
+        assert scenario.transaction_id, "a line uses a transaction id before any tx send"
+        text = text.replace(TRANSACTION_ID, scenario.transaction_id)
+    if FIRST_HEIGHT in text:
+        assert scenario.first_height, "a line uses a height before any tx send"
+        text = text.replace(FIRST_HEIGHT, str(scenario.first_height))
+    text = text.replace(PORT_BASE, str(scenario.port_base)).replace(PYTHON, sys.executable)
+    arguments = shlex.split(text)
+    if arguments[:2] == ["causeway", "init"] and "--port-base" not in arguments:
+        arguments += ["--port-base", str(scenario.port_base)]
+    return arguments
+
+
+# ------------------------------------------------------------------------------ the node
+
+
+class BackgroundNode:
+    """``causeway node start`` as a child process, logging to a file in the scenario's folder."""
+
+    def __init__(self, arguments: list[str], log_path: Path) -> None:
+        self.arguments = arguments
+        self.log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log_file: IO[bytes] | None = None
+
+    def start(self, address: str) -> None:
+        environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        environment.pop("CAUSEWAY_DEBUG", None)
+        self._log_file = self.log_path.open("ab")
+        self._process = subprocess.Popen(
+            self.arguments,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            env=environment,
+        )
+        deadline = time.monotonic() + NODE_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise AssertionError(f"the node exited with {self._process.returncode}{self.tail}")
+            with Client(address, timeout_s=2.0) as client:
+                try:
+                    client.status()
+                    return
+                except CausewayError:
+                    pass
+            time.sleep(POLL_INTERVAL_S)
+        raise AssertionError(
+            f"the node did not answer within {NODE_START_TIMEOUT_S:g} s{self.tail}"
+        )
+
+    @property
+    def tail(self) -> str:
+        try:
+            lines = self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except FileNotFoundError:
+            lines = []
+        return f"\n--- end of {self.log_path} ---\n" + "\n".join(lines[-LOG_TAIL_LINES:])
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL when it has not exited in time; never raises."""
+        process = self._process
+        try:
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(NODE_STOP_TIMEOUT_S)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(NODE_STOP_TIMEOUT_S)
+        except Exception as error:  # a finaliser must not hide the test's own failure
+            print(f"could not stop {self.arguments}: {error!r}", file=sys.stderr)
+        finally:
+            if self._log_file is not None:
+                self._log_file.close()
+                self._log_file = None
+
+
+# ------------------------------------------------------------------------------ checks
+
+
+def _value_after(arguments: list[str], *names: str) -> str | None:
+    for index, argument in enumerate(arguments[:-1]):
+        if argument in names:
+            return arguments[index + 1]
+    return None
+
+
+def _json_output(arguments: list[str], stdout: str) -> dict[str, Any] | None:
+    if "--json" not in arguments:
+        return None
+    document: dict[str, Any] = json.loads(stdout)
+    return document
+
+
+def _line(pattern: str, stdout: str) -> re.Match[str]:
+    # Tables pad their lines with spaces to the terminal's width.
+    text = "\n".join(line.rstrip() for line in stdout.splitlines())
+    found = re.search(pattern, text, re.MULTILINE)
+    assert found, f"no line matching {pattern!r} in:\n{stdout}"
+    return found
+
+
+def check_init(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    folder = Path(arguments[2])
+    assert (folder / "genesis.json").is_file()
+    assert (folder / "nodes" / "node1" / "config.toml").is_file()
+    document = _json_output(arguments, stdout)
+    if document is not None:
+        assert document["chain_id"], document
+    else:
+        _line(rf"^Network created in {re.escape(str(folder))}$", stdout)
+
+
+def check_node_verify(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    document = _json_output(arguments, stdout)
+    if document is not None:
+        assert document["ok"] is True and document["problem_count"] == 0, document
+        assert document["records_checked"] >= 1, document
+    else:
+        _line(r"^problems\s+0$", stdout)
+        _line(r"^the store is sound$", stdout)
+
+
+def check_tx_send(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    document = _json_output(arguments, stdout)
+    if document is not None:
+        assert document["committed"] is True and document["status"] == "OK", document
+        transaction_id, height = document["transaction_id"], int(document["height"])
+    else:
+        transaction_id = _line(r"^transaction\s+([0-9a-f]{64})$", stdout).group(1)
+        height = int(_line(r"^Committed at height (\d+)$", stdout).group(1))
+        _line(r"^status\s+OK$", stdout)
+    assert re.fullmatch(r"[0-9a-f]{64}", transaction_id), transaction_id
+    scenario.transaction_id = transaction_id
+    if scenario.first_height is None:
+        scenario.first_height = height
+
+
+def check_query(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    document = _json_output(arguments, stdout)
+    if document is not None:
+        assert document["status"] == "OK", document
+    else:
+        _line(r"^status\s+OK$", stdout)
+        _line(r"^return value\s+\{", stdout)
+
+
+def check_block_get(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    requested = arguments[3] if len(arguments) > 3 and arguments[3].isdigit() else None
+    document = _json_output(arguments, stdout)
+    if document is not None:
+        height = int(document["header"]["height"])
+    else:
+        height = int(_line(r"^Block (\d+)$", stdout).group(1))
+        _line(r"^block hash\s+[0-9a-f]{64}$", stdout)
+    assert height >= 1
+    if requested is not None:
+        assert height == int(requested)
+
+
+def check_tx_get(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    assert scenario.transaction_id
+    assert scenario.transaction_id in stdout
+    out = _value_after(arguments, "--out")
+    if out is not None:
+        proof = json.loads(Path(out).read_text(encoding="utf-8"))
+        assert proof["kind"] == "causeway.transaction_proof", proof
+        assert proof["transaction_id"] == scenario.transaction_id
+
+
+def check_state_get(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    document = _json_output(arguments, stdout)
+    if document is not None:
+        assert document["value"] is not None, document
+    else:
+        assert _line(r"^value\s+(.+)$", stdout).group(1) != "(absent)"
+    out = _value_after(arguments, "--out")
+    if out is not None:
+        proof = json.loads(Path(out).read_text(encoding="utf-8"))
+        assert proof["kind"] == "causeway.state_proof", proof
+        assert proof["value"] is not None, proof
+
+
+def check_proof_verify(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    document = _json_output(arguments, stdout)
+    if document is not None:
+        assert document["valid"] is True, document
+        if document["kind"] == "causeway.transaction_proof":
+            assert document["transaction_id"] == scenario.transaction_id, document
+    else:
+        _line(r"^result\s+VALID$", stdout)
+        if "--genesis" in arguments:
+            _line(r"^genesis\s+matches$", stdout)
+
+
+def check_status(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    document = _json_output(arguments, stdout)
+    if document is not None:
+        assert document["height"] >= 1 and document["chain_id"], document
+    else:
+        _line(r"^height\s+[1-9]\d*$", stdout)
+
+
+def _check_bench_report(report: dict[str, Any]) -> None:
+    assert report["sent"] == BENCH_TRANSACTIONS, report
+    assert report["succeeded"] == BENCH_TRANSACTIONS and report["failed"] == 0, report
+
+
+def check_bench(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    document = _json_output(arguments, stdout)
+    if document is not None:
+        _check_bench_report(document)
+    else:
+        _line(rf"^succeeded\s+{BENCH_TRANSACTIONS}$", stdout)
+        _line(r"^failed\s+0 ", stdout)
+    out = _value_after(arguments, "--out")
+    if out is not None:
+        _check_bench_report(json.loads(Path(out).read_text(encoding="utf-8")))
+    report = _value_after(arguments, "--report")
+    if report is not None:
+        page = Path(report).read_text(encoding="utf-8")
+        assert "<svg" in page and "data-value" in page
+
+
+# What shows that a documented command worked, by its command path; a documented command without
+# an entry fails the test, so that a new one is given a check.
+CHECKS: dict[tuple[str, ...], Callable[[list[str], str, Scenario], None]] = {
+    ("init",): check_init,
+    ("node", "verify"): check_node_verify,
+    ("tx", "send"): check_tx_send,
+    ("query",): check_query,
+    ("block", "get"): check_block_get,
+    ("tx", "get"): check_tx_get,
+    ("state", "get"): check_state_get,
+    ("proof", "verify"): check_proof_verify,
+    ("status",): check_status,
+    ("bench",): check_bench,
+}
+
+RUNNER = CliRunner()
+
+
+def invoke(arguments: list[str], scenario: Scenario) -> typer.testing.Result:
+    return RUNNER.invoke(
+        app,
+        arguments,
+        env={
+            "CAUSEWAY_NODE": scenario.node_address,
+            "CAUSEWAY_IDENTITY": None,
+            "CAUSEWAY_DEBUG": None,
+            "COLUMNS": "200",
+        },
+    )
+
+
+def _write_new_config(scenario: Scenario) -> None:
+    """config.update's arguments: the chain's configuration as config.get returns it."""
+    client = "net/organisations/org1/members/client"
+    result = invoke(["query", "--json", "-i", client, "-c", "config", "-m", "get"], scenario)
+    assert result.exit_code == 0, result.output
+    config = json.loads(result.stdout)["return_value"]
+    Path("new-config.json").write_text(json.dumps({"config": config}), encoding="utf-8")
+
+
+# Files that documented lines read but no documented line writes: written just before the line.
+PREPARED_FILES: dict[str, Callable[[Scenario], None]] = {"@new-config.json": _write_new_config}
+
+
+@functools.cache
+def root_command() -> Any:
+    """The click tree of the app (building it takes a while, so once)."""
+    return typer.main.get_command(app)
+
+
+def command_path(arguments: list[str]) -> tuple[str, ...]:
+    """The subcommand names at the start of ``causeway ...`` (options before them skipped)."""
+    command: Any = root_command()
+    path: list[str] = []
+    for argument in arguments[1:]:
+        if argument.startswith("-"):
+            continue
+        subcommands = getattr(command, "commands", {})
+        if argument not in subcommands:
+            break
+        command = subcommands[argument]
+        path.append(argument)
+    return tuple(path)
+
+
+class Scripts:
+    """The docs' ``.venv/bin/python SCRIPT`` lines: each a whole loop of its own in a temporary
+    folder of its own (bench/local_network.py: init, node, bench, stop; about 16 s here). Started
+    when the test starts, so that they overlap the rest, and checked at their turn."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._processes: dict[DocumentedCommand, tuple[subprocess.Popen[bytes], Path]] = {}
+
+    def start(self, command: DocumentedCommand) -> None:
+        if not command.text.startswith(SCRIPT_PREFIX):
+            return
+        arguments = concrete_command(command.text, Scenario("scripts", self.folder, 0))
+        output = self.folder / f"script-{len(self._processes) + 1}.out"
+        with output.open("wb") as output_file:
+            # In a process group of its own, with the node it starts, to be stopped as a whole.
+            process = subprocess.Popen(
+                arguments,
+                cwd=REPOSITORY,
+                stdin=subprocess.DEVNULL,
+                stdout=output_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                # Its temporary network lands in the test's folder, even when it is interrupted.
+                env={**os.environ, "TMPDIR": str(self.folder)},
+            )
+        self._processes[command] = (process, output)
+
+    def finish(self, command: DocumentedCommand) -> None:
+        process, output = self._processes.pop(command)
+        try:
+            code = process.wait(SCRIPT_TIMEOUT_S)
+        finally:
+            self.stop(process)
+        text = output.read_text(encoding="utf-8", errors="replace")
+        assert code == 0, f"{command.where}: `{command.text}` exited with {code}:\n{text}"
+        _line(rf"^succeeded\s+{BENCH_TRANSACTIONS}$", text)
+
+    @staticmethod
+    def stop(process: subprocess.Popen[bytes]) -> None:
+        """Ctrl-C to its process group (the script stops its node on KeyboardInterrupt, not on
+        SIGTERM), then SIGKILL to the group; never raises."""
+        with contextlib.suppress(Exception):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGINT)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    process.wait(NODE_STOP_TIMEOUT_S)
+            if process.poll() is None:  # not reaped yet: the group's id is still its own
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(NODE_STOP_TIMEOUT_S)
+
+    def stop_all(self) -> None:
+        for process, _ in self._processes.values():
+            self.stop(process)
+        self._processes.clear()
+
+    def __contains__(self, command: DocumentedCommand) -> bool:
+        return command in self._processes
+
+
+def run_line(command: DocumentedCommand, scenario: Scenario, scripts: Scripts) -> None:
+    if command in scripts:
+        scripts.finish(command)
+        return
+    arguments = concrete_command(command.text, scenario)
+    shown = shlex.join(arguments)
+    assert arguments[0] == "causeway", f"{command.where}: no way to run {shown}; list it in NOT_RUN"
+    path = command_path(arguments)
+    if path == ("node", "start"):
+        home = Path(arguments[arguments.index("--home") + 1])
+        console_script = Path(sys.executable).with_name("causeway")
+        node = BackgroundNode([str(console_script), *arguments[1:]], home.parent / "node.log")
+        scenario.nodes.append(node)
+        address = load_node_config(home).grpc_address
+        assert address == scenario.node_address, f"{command.where}: the node listens on {address}"
+        node.start(address)
+        return
+    assert path in CHECKS, f"{command.where}: add to CHECKS what shows that `{shown}` worked"
+    for argument in arguments:
+        if argument in PREPARED_FILES:
+            PREPARED_FILES[argument](scenario)
+    result = invoke(arguments[1:], scenario)
+    for _ in range(CONNECT_RETRIES):
+        if result.exit_code == 0 or NEVER_CONNECTED not in result.output:
+            break
+        print(f"{command.where}: not connected within gRPC's connect timeout; run again")
+        result = invoke(arguments[1:], scenario)
+    assert result.exit_code == 0, (
+        f"{command.where}: `{shown}` exited with {result.exit_code}:\n{result.output}"
+    )
+    try:
+        CHECKS[path](arguments, result.stdout, scenario)
+    except AssertionError as error:
+        message = f"{command.where}: `{shown}` did not show that it worked: {error}"
+        raise AssertionError(message) from None
+
+
+# ------------------------------------------------------------------------------ the documents
+
+
+def all_commands() -> list[DocumentedCommand]:
+    commands: list[DocumentedCommand] = []
+    for document in DOCUMENTS:
+        markdown = (REPOSITORY / document).read_text(encoding="utf-8")
+        commands += documented_commands(document, markdown)
+    return commands
+
+
+def runnable_commands() -> list[DocumentedCommand]:
+    return [command for command in all_commands() if command.tag in RUN_TAGS]
+
+
+def scenarios_of(commands: list[DocumentedCommand]) -> dict[str, list[DocumentedCommand]]:
+    grouped: dict[str, list[DocumentedCommand]] = {}
+    for command in commands:
+        name = command.document
+        if command.document in RECIPE_DOCUMENTS:
+            name = f"{command.document}:{command.block_line}"
+        grouped.setdefault(name, []).append(command)
+    return grouped
+
+
+@contextlib.contextmanager
+def scenario_in(name: str, folder: Path) -> Iterator[Scenario]:
+    folder.mkdir(parents=True)
+    scenario = Scenario(name, folder, free_port_base(PORTS_PER_NODE))
+    try:
+        with contextlib.chdir(folder):
+            yield scenario
+    except BaseException:
+        # pytest shows what was printed: the nodes' logs explain most failures of a line.
+        for node in scenario.nodes:
+            print(f"scenario {name}: the node {shlex.join(node.arguments)}{node.tail}")
+        raise
+    finally:
+        for node in scenario.nodes:
+            node.stop()
+
+
+def test_documented_commands_run_and_work(tmp_path: Path) -> None:
+    started = time.monotonic()
+    commands = runnable_commands()
+    ran: list[DocumentedCommand] = []
+    durations: list[tuple[float, str]] = []
+    scripts = Scripts(tmp_path)
+    try:
+        for command in commands:
+            if command.text not in NOT_RUN:
+                scripts.start(command)
+        for number, (name, lines) in enumerate(scenarios_of(commands).items(), start=1):
+            with scenario_in(name, tmp_path / f"scenario-{number}") as scenario:
+                for command in lines:
+                    if command.text in NOT_RUN:
+                        continue
+                    line_started = time.monotonic()
+                    run_line(command, scenario, scripts)
+                    ran.append(command)
+                    durations.append((time.monotonic() - line_started, command.where))
+    finally:
+        scripts.stop_all()
+    neither = [
+        command.where for command in commands if command not in ran and command.text not in NOT_RUN
+    ]
+    assert not neither, f"documented commands neither run nor listed in NOT_RUN: {neither}"
+    slowest = ", ".join(f"{where} {seconds:.1f} s" for seconds, where in sorted(durations)[-8:])
+    print(f"{len(ran)} documented commands ran in {time.monotonic() - started:.1f} s ({slowest})")
+
+
+def test_every_entry_of_not_run_is_documented() -> None:
+    documented = {command.text for command in runnable_commands()}
+    assert not set(NOT_RUN) - documented
+
+
+def test_every_block_showing_causeway_says_whether_it_runs() -> None:
+    untagged = [
+        f"{block.document}:{block.line}"
+        for document in DOCUMENTS
+        for block in untagged_causeway_blocks(
+            document, (REPOSITORY / document).read_text(encoding="utf-8")
+        )
+    ]
+    assert not untagged, f"tag these blocks `sh` (examples, run) or `text` (synopses): {untagged}"
+
+
+def help_options(path: tuple[str, ...]) -> frozenset[str]:
+    """The options (long and short) in the Options panel of ``causeway PATH --help``."""
+    result = RUNNER.invoke(app, [*path, "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    options: set[str] = set()
+    inside = False
+    for line in result.output.splitlines():
+        if "─ Options " in line:
+            inside = True
+        elif line.startswith("╰"):
+            inside = False
+        elif inside:
+            cell = line.strip("│ ").lstrip("* ")
+            for token in re.split(r"[\s,]+", cell):
+                if not token.startswith("-"):
+                    break
+                options.add(token)
+    assert "--help" in options, result.output
+    return frozenset(options)
+
+
+_OPTION = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
+
+
+def named_commands(command: DocumentedCommand) -> list[list[str]]:
+    """The words of each command a ``causeway`` line names: one, or for a run line's
+    ``a | b | c`` (README's devnet line) one per alternative, b and c being subcommands of a's
+    group."""
+    if command.tag not in RUN_TAGS:
+        return [command.text.split()]
+    alternatives = command.text.split(" | ")
+    first = shlex.split(alternatives[0])
+    group = command_path(first)[:-1]
+    return [first] + [["causeway", *group, *shlex.split(other)] for other in alternatives[1:]]
+
+
+def used_options(command: DocumentedCommand) -> list[tuple[tuple[str, ...], str]]:
+    """(command path, option) for each option of a ``causeway`` line, the path being where the
+    option stands (``causeway --debug tx send`` gives ``--debug`` to the root); a synopsis's
+    options are found inside its brackets."""
+    synopsis = command.tag not in RUN_TAGS
+    uses: list[tuple[tuple[str, ...], str]] = []
+    for words in named_commands(command):
+        node: Any = root_command()
+        path: list[str] = []
+        for word in words[1:]:
+            subcommands = getattr(node, "commands", {})
+            if word in subcommands:
+                node = subcommands[word]
+                path.append(word)
+            elif synopsis:
+                uses += [(tuple(path), option) for option in _OPTION.findall(word)]
+            elif _OPTION.fullmatch(word):
+                uses.append((tuple(path), word))
+    return uses
+
+
+def unknown_commands(command: DocumentedCommand) -> list[str]:
+    """The commands a ``causeway`` line names that do not exist (its words stop at a group)."""
+    unknown: list[str] = []
+    for words in named_commands(command):
+        path = command_path(words)
+        node: Any = root_command()
+        for name in path:
+            node = node.commands[name]
+        if getattr(node, "commands", None):
+            rest = [word for word in words[1 + len(path) :] if not word.startswith("-")]
+            unknown.append(" ".join(["causeway", *path, *rest[:1]]))
+    return unknown
+
+
+def test_documented_commands_and_options_are_in_the_help() -> None:
+    commands = [command for command in all_commands() if command.text.startswith("causeway ")]
+    assert len(commands) > 40
+    helps: dict[tuple[str, ...], frozenset[str]] = {}
+    unknown: list[str] = []
+    for command in commands:
+        unknown += [f"{command.where}: no command {name}" for name in unknown_commands(command)]
+        for path, option in used_options(command):
+            if path not in helps:
+                helps[path] = help_options(path)
+            if option not in helps[path]:
+                unknown.append(f"{command.where}: causeway {' '.join(path)} has no {option}")
+    assert not unknown, "\n".join(unknown)
+
+
+# ------------------------------------------------------------------------------ the mapping
+
+
+def _scenario(tmp_path: Path) -> Scenario:
+    return Scenario("s", tmp_path, 23456, transaction_id="ab" * 32, first_height=3)
+
+
+def test_placeholders_become_the_scenarios_values(tmp_path: Path) -> None:
+    scenario = _scenario(tmp_path)
+    assert concrete_command("causeway init DIR --orgs 2", scenario) == (
+        ["causeway", "init", "net", "--orgs", "2", "--port-base", "23456"]
+    )
+    assert concrete_command("causeway init DIR2 --port-base 27100", scenario) == (
+        ["causeway", "init", "net2", "--port-base", "23456"]
+    )
+    assert concrete_command("causeway tx get TRANSACTION_ID", scenario)[-1] == "ab" * 32
+    assert concrete_command("causeway tx get 6f1c0d...e2 --proof", scenario)[3] == "ab" * 32
+    assert concrete_command("causeway block get 12 --json", scenario)[3] == "3"
+    assert concrete_command("causeway status --node 127.0.0.1:7050", scenario)[-1] == (
+        "127.0.0.1:23456"
+    )
+    assert concrete_command("causeway node start --home /tmp/pn/nodes/node1 &", scenario) == (
+        ["causeway", "node", "start", "--home", "pn/nodes/node1"]
+    )
+    bench = "causeway bench -t 20000 --transactions 100000 --rate R --expiry-s 600"
+    assert concrete_command(bench, scenario) == (
+        [
+            "causeway",
+            "bench",
+            "-t",
+            "300",
+            "--transactions",
+            "300",
+            "--rate",
+            "2000",
+            "--expiry-s",
+            "600",
+        ]
+    )
+
+
+def test_a_line_this_test_cannot_run_must_be_listed(tmp_path: Path) -> None:
+    scenario = _scenario(tmp_path)
+    with pytest.raises(AssertionError, match=r"doc\.md:4: no way to run make lint; list it"):
+        run_line(DocumentedCommand("doc.md", 4, 3, "sh", "make lint"), scenario, Scripts(tmp_path))
+    with pytest.raises(AssertionError, match=r"add to CHECKS what shows that `causeway devnet"):
+        command = DocumentedCommand("doc.md", 4, 3, "sh", "causeway devnet status")
+        run_line(command, scenario, Scripts(tmp_path))
+
+
+def test_options_are_read_from_the_help_panel() -> None:
+    options = help_options(("tx", "send"))
+    assert {"--identity", "--home", "-i", "--no-wait", "--timeout-s", "--help"} <= options
+    assert "--proof" not in options
+    assert "--debug" in help_options(())
+
+
+def test_options_are_given_to_the_command_where_they_stand() -> None:
+    alternatives = DocumentedCommand(
+        "README.md", 1, 1, "sh", "causeway --debug devnet status --json | restart --node n2 | down"
+    )
+    assert used_options(alternatives) == [
+        ((), "--debug"),
+        (("devnet", "status"), "--json"),
+        (("devnet", "restart"), "--node"),
+    ]
+    synopsis = DocumentedCommand("cli.md", 1, 1, "text", "causeway tx get ID [--wait-s S] (-n X)")
+    assert used_options(synopsis) == [(("tx", "get"), "--wait-s"), (("tx", "get"), "-n")]
+
+
+def test_a_command_that_does_not_exist_is_named() -> None:
+    line = "causeway devnet status | frobnicate --node n2 | down"
+    assert unknown_commands(DocumentedCommand("README.md", 1, 1, "sh", line)) == [
+        "causeway devnet frobnicate"
+    ]
+    line = "causeway tx --json sned ID"
+    assert unknown_commands(DocumentedCommand("README.md", 1, 1, "sh", line)) == [
+        "causeway tx sned"
+    ]
+    synopsis = DocumentedCommand("cli.md", 1, 1, "text", "causeway block get [HEIGHT|latest]")
+    assert unknown_commands(synopsis) == []
+
+
+@dataclasses.dataclass
+class _Outcome:
+    exit_code: int
+    output: str
+
+    @property
+    def stdout(self) -> str:
+        return self.output
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "calls", "passes"),
+    [
+        ([_Outcome(1, f"error: {NEVER_CONNECTED}"), _Outcome(0, "height  2")], 2, True),
+        ([_Outcome(1, f"error: {NEVER_CONNECTED}")] * (CONNECT_RETRIES + 1), 3, False),
+        ([_Outcome(1, "error: the node answered UNAVAILABLE"), _Outcome(0, "height  2")], 1, False),
+    ],
+)
+def test_only_a_line_that_never_connected_runs_again(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    outcomes: list[_Outcome],
+    calls: int,
+    passes: bool,
+) -> None:
+    remaining = list(outcomes)
+    made: list[list[str]] = []
+
+    def fake_invoke(arguments: list[str], scenario: Scenario) -> _Outcome:
+        made.append(arguments)
+        return remaining.pop(0)
+
+    monkeypatch.setattr(sys.modules[__name__], "invoke", fake_invoke)
+    command = DocumentedCommand("doc.md", 4, 3, "sh", "causeway status")
+    with contextlib.nullcontext() if passes else pytest.raises(AssertionError, match="exited"):
+        run_line(command, _scenario(tmp_path), Scripts(tmp_path))
+    assert made == [["status"]] * calls
