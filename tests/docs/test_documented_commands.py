@@ -84,12 +84,6 @@ SCRIPT_TIMEOUT_S = 60.0
 SCRIPT_PREFIX = ".venv/bin/python "
 POLL_INTERVAL_S = 0.1
 LOG_TAIL_LINES = 40
-# The SDK sets grpc.min_reconnect_backoff_ms to its 100 ms reconnect delay, and gRPC takes that
-# option as its minimum connect timeout too: on a loaded machine the first connection can take
-# longer, and the command fails having sent nothing. Such a line is run again (at most twice),
-# saying so; any other failure is the line's.
-NEVER_CONNECTED = "connection attempt timed out before receiving SETTINGS frame"
-CONNECT_RETRIES = 2
 
 _DEVNET_REASON = (
     "a devnet of 3-4 validators takes about 60 s on the shared 2-core machine (measured for 4 "
@@ -570,11 +564,6 @@ def run_line(command: DocumentedCommand, scenario: Scenario, scripts: Scripts) -
         if argument in PREPARED_FILES:
             PREPARED_FILES[argument](scenario)
     result = invoke(arguments[1:], scenario)
-    for _ in range(CONNECT_RETRIES):
-        if result.exit_code == 0 or NEVER_CONNECTED not in result.output:
-            break
-        print(f"{command.where}: not connected within gRPC's connect timeout; run again")
-        result = invoke(arguments[1:], scenario)
     assert result.exit_code == 0, (
         f"{command.where}: `{shown}` exited with {result.exit_code}:\n{result.output}"
     )
@@ -839,42 +828,3 @@ def test_a_command_that_does_not_exist_is_named() -> None:
     ]
     synopsis = DocumentedCommand("cli.md", 1, 1, "text", "causeway block get [HEIGHT|latest]")
     assert unknown_commands(synopsis) == []
-
-
-@dataclasses.dataclass
-class _Outcome:
-    exit_code: int
-    output: str
-
-    @property
-    def stdout(self) -> str:
-        return self.output
-
-
-@pytest.mark.parametrize(
-    ("outcomes", "calls", "passes"),
-    [
-        ([_Outcome(1, f"error: {NEVER_CONNECTED}"), _Outcome(0, "height  2")], 2, True),
-        ([_Outcome(1, f"error: {NEVER_CONNECTED}")] * (CONNECT_RETRIES + 1), 3, False),
-        ([_Outcome(1, "error: the node answered UNAVAILABLE"), _Outcome(0, "height  2")], 1, False),
-    ],
-)
-def test_only_a_line_that_never_connected_runs_again(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    outcomes: list[_Outcome],
-    calls: int,
-    passes: bool,
-) -> None:
-    remaining = list(outcomes)
-    made: list[list[str]] = []
-
-    def fake_invoke(arguments: list[str], scenario: Scenario) -> _Outcome:
-        made.append(arguments)
-        return remaining.pop(0)
-
-    monkeypatch.setattr(sys.modules[__name__], "invoke", fake_invoke)
-    command = DocumentedCommand("doc.md", 4, 3, "sh", "causeway status")
-    with contextlib.nullcontext() if passes else pytest.raises(AssertionError, match="exited"):
-        run_line(command, _scenario(tmp_path), Scripts(tmp_path))
-    assert made == [["status"]] * calls

@@ -121,8 +121,9 @@ def channel_options(
         ("grpc.max_receive_message_length", message_bytes_max),
         ("grpc.max_send_message_length", message_bytes_max),
         # gRPC's own reconnect backoff starts at 1 s; follow ours so a restarted node is
-        # picked up as soon as the stream retries.
+        # picked up as soon as the stream retries. Not grpc.min_reconnect_backoff_ms: gRPC
+        # also takes it as the minimum connect timeout (20 s by default), and at 100 ms a
+        # first connection on a loaded machine timed out before the server's SETTINGS frame.
         ("grpc.initial_reconnect_backoff_ms", initial_ms),
-        ("grpc.min_reconnect_backoff_ms", initial_ms),
         ("grpc.max_reconnect_backoff_ms", max(initial_ms, round(reconnect_delay_max_s * 1000))),
     ]
