@@ -126,6 +126,13 @@ def main() -> None:
     sys.exit(completed.returncode)
 
 
+def _stop_on_terminate(signal_number: int, frame: object) -> None:
+    # SIGTERM unwinds like Ctrl-C, so the `finally` above stops the node this script started.
+    del frame
+    raise KeyboardInterrupt(f"signal {signal_number}")
+
+
 if __name__ == "__main__":
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    signal.signal(signal.SIGTERM, _stop_on_terminate)
     main()
