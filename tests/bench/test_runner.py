@@ -9,13 +9,22 @@ from pathlib import Path
 import pytest
 
 from causeway.api.v1 import api_pb2
-from causeway.bench import BenchIdentities, BenchReport, BenchSettings, run_benchmark
+from causeway.bench import (
+    VERIFY_SAMPLE_MIN,
+    BenchIdentities,
+    BenchReport,
+    BenchSettings,
+    measure_verify_rate,
+    run_benchmark,
+    verification_items,
+)
+from causeway.bench.ceiling import WARM_UP_SIGNATURES
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import get_profile, load_public_key
-from causeway.errors import ConfigurationError, DuplicateError, RequestError
+from causeway.errors import ConfigurationError, DuplicateError, InvariantError, RequestError
 from causeway.provisioning import NetworkDescription, init_network, member_directory
-from causeway.sdk import Identity, SubmitResult
-from causeway.types import DOMAIN_TRANSACTION, decode_transaction, sign_bytes
+from causeway.sdk import Identity, SubmitResult, build_transaction
+from causeway.types import DOMAIN_TRANSACTION, decode_transaction, encode, sign_bytes
 from causeway.types.v1 import types_pb2
 
 
@@ -238,3 +247,55 @@ def test_bad_settings_are_refused(network: tuple[Path, NetworkDescription]) -> N
     ):
         with pytest.raises(ConfigurationError):
             _run(network, settings, chain)
+
+
+def test_a_run_measures_its_verification_ceiling_above_the_sample_minimum(
+    network: tuple[Path, NetworkDescription],
+) -> None:
+    settings = BenchSettings(
+        workload="kv-put", transactions=VERIFY_SAMPLE_MIN, concurrency=2, batch_size=100, seed=3
+    )
+    report = _run(network, settings, FakeChain(network[1]))
+    assert report.succeeded == VERIFY_SAMPLE_MIN
+    assert report.verify_rate_per_s is not None and report.verify_rate_per_s > 0
+    assert report.throughput_to_verify_rate == pytest.approx(
+        report.throughput_tps / report.verify_rate_per_s
+    )
+    assert report.to_dict()["verify_rate_per_s"] == report.verify_rate_per_s
+    # One fewer: no ceiling worth quoting, and none measured.
+    smaller = BenchSettings(
+        workload="kv-put", transactions=VERIFY_SAMPLE_MIN - 1, concurrency=2, batch_size=100
+    )
+    report = _run(network, smaller, FakeChain(network[1]))
+    assert report.verify_rate_per_s is None
+    assert report.throughput_to_verify_rate is None
+
+
+def test_the_ceiling_refuses_a_sample_that_does_not_verify(
+    network: tuple[Path, NetworkDescription],
+) -> None:
+    directory, description = network
+    sender = Identity.load(member_directory(directory, "org1/client"))
+    stranger = Identity.load(member_directory(directory, "org1/admin"))
+    calls = 2 * WARM_UP_SIGNATURES
+    encoded = [
+        encode(
+            build_transaction(
+                sender,
+                description.genesis.chain_id,
+                "kv",
+                "put",
+                contracts_pb2.KvPutArguments(key=b"k%d" % index, value=b"v"),
+            )
+        )
+        for index in range(calls)
+    ]
+    good = verification_items(encoded, sender.key.public_key(), description.genesis.chain_id)
+    assert measure_verify_rate(good, processes=1) > 0
+    with pytest.raises(InvariantError, match="does not verify with its sender's key"):
+        measure_verify_rate(
+            verification_items(encoded, stranger.key.public_key(), description.genesis.chain_id),
+            processes=1,
+        )
+    with pytest.raises(InvariantError, match=f"more than {WARM_UP_SIGNATURES} signatures"):
+        measure_verify_rate(good[:WARM_UP_SIGNATURES], processes=1)

@@ -1,5 +1,11 @@
 """The benchmark harness behind `causeway bench`: workloads, pre-signing, statistics, the runner."""
 
+from causeway.bench.ceiling import (
+    VERIFY_SAMPLE_MAX,
+    VERIFY_SAMPLE_MIN,
+    measure_verify_rate,
+    verification_items,
+)
 from causeway.bench.html_report import render_html_report
 from causeway.bench.resources import (
     ProcessSample,
@@ -57,6 +63,8 @@ from causeway.bench.workloads import (
 )
 
 __all__ = [
+    "VERIFY_SAMPLE_MAX",
+    "VERIFY_SAMPLE_MIN",
     "BenchClient",
     "BenchIdentities",
     "BenchProgress",
@@ -88,6 +96,7 @@ __all__ = [
     "create_workload",
     "latency_histogram",
     "listening_process_ids",
+    "measure_verify_rate",
     "parse_io",
     "parse_listening_sockets",
     "parse_stat",
@@ -101,5 +110,6 @@ __all__ = [
     "summarise_samples",
     "summarise_usage",
     "throughput_timeline",
+    "verification_items",
     "workload_names",
 ]

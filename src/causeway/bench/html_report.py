@@ -104,6 +104,18 @@ def _summary_table(report: BenchReport) -> str:
         _seconds("latency.max_s", latency.max_s if latency else None),
         _seconds("latency.min_s", latency.min_s if latency else None),
         _seconds("latency.mean_s", latency.mean_s if latency else None),
+        _figure(
+            "verify_rate_per_s",
+            report.verify_rate_per_s,
+            f"{report.verify_rate_per_s:,.0f}" if report.verify_rate_per_s is not None else "-",
+        ),
+        _figure(
+            "throughput_to_verify_rate",
+            report.throughput_to_verify_rate,
+            f"{report.throughput_to_verify_rate:.2f}"
+            if report.throughput_to_verify_rate is not None
+            else "-",
+        ),
     ]
     headers = [
         "Name",
@@ -119,6 +131,8 @@ def _summary_table(report: BenchReport) -> str:
         "Max latency (s)",
         "Min latency (s)",
         "Avg latency (s)",
+        "Verify ceiling (sig/s)",
+        "Throughput / ceiling",
     ]
     return _table("summary", headers, [row])
 

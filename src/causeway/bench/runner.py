@@ -18,6 +18,12 @@ from pathlib import Path
 from typing import Protocol
 
 from causeway.api.v1 import api_pb2
+from causeway.bench.ceiling import (
+    VERIFY_SAMPLE_MAX,
+    VERIFY_SAMPLE_MIN,
+    measure_verify_rate,
+    verification_items,
+)
 from causeway.bench.resources import ResourceMonitor
 from causeway.bench.signing import SignedTransaction, Signer, SigningContext, sign_calls
 from causeway.bench.statistics import (
@@ -88,6 +94,8 @@ class BenchSettings:
     seed: int | None = None
     signing_processes: int | None = None
     options: dict[str, int] = field(default_factory=dict)  # extra WorkloadOptions fields
+    # Measure the verification ceiling (bench.ceiling) of runs of at least VERIFY_SAMPLE_MIN.
+    measure_verify_rate: bool = True
 
     def check(self) -> None:
         if not 1 <= self.transactions <= TRANSACTIONS_MAX:
@@ -353,6 +361,15 @@ def run_benchmark(
             processes=settings.signing_processes,
             progress=lambda count: sink.advance("sign", count),
         )
+        verify_rate = None
+        if settings.measure_verify_rate and len(signed) >= VERIFY_SAMPLE_MIN:
+            # The ceiling of this run, on this machine, before the clock starts (bench.ceiling).
+            sample = verification_items(
+                [item.encoded for item in signed[:VERIFY_SAMPLE_MAX]],
+                sender.key.public_key(),
+                chain_id,
+            )
+            verify_rate = measure_verify_rate(sample)
         batches = [
             signed[start : start + batch_size] for start in range(0, len(signed), batch_size)
         ]
@@ -396,6 +413,8 @@ def run_benchmark(
             batch_size=batch_size,
             send_finished_s=send_finished,
         )
+        if verify_rate is not None:
+            report = report.with_verify_rate(verify_rate)
         return report.with_resources(usage) if usage is not None else report
     finally:
         if monitor is not None:

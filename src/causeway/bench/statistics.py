@@ -168,9 +168,21 @@ class BenchReport:
     # What the node processes used during the run (bench.resources); None when not measured.
     resources: ResourceUsage | None = None
     bytes_written_per_committed_transaction: float | None = None
+    # Signatures of this run's transactions the machine verifies per second on all its cores
+    # (bench.ceiling), and the throughput as a share of it; None when not measured.
+    verify_rate_per_s: float | None = None
+    throughput_to_verify_rate: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def with_verify_rate(self, verify_rate_per_s: float) -> BenchReport:
+        """This report with the verification ceiling measured in the same run."""
+        return replace(
+            self,
+            verify_rate_per_s=verify_rate_per_s,
+            throughput_to_verify_rate=self.throughput_tps / verify_rate_per_s,
+        )
 
     def with_resources(self, usage: ResourceUsage) -> BenchReport:
         """This report with the node processes' resource use, and the bytes they wrote to
