@@ -166,7 +166,7 @@ def set_meta_roots(path: Path, root: int | None, flip: int) -> list[tuple[int, i
             ROOT_NONE,
             0,
             f"has lost its databases: {DATABASES} of {DATABASES} are missing, "
-            "causeway/v1/meta first",
+            "causeway/v2/meta first",
         ),
         (
             None,
@@ -205,7 +205,7 @@ def test_a_damaged_newest_block_is_refused(chain: Chain, copy: Network) -> None:
         header = encode(store.get_header(chain.latest_height))
     framed = schema.encode_record(header)
     assert flip_every_copy(path, framed, schema.RECORD_HEADER_BYTES + len(header) // 2) >= 1
-    problem = f"corrupt record causeway/v1/headers[height={chain.latest_height}]: checksum mismatch"
+    problem = f"corrupt record causeway/v2/headers[height={chain.latest_height}]: checksum mismatch"
     assert refused_start(copy) == f"the store {path} failed its start-up check: {problem}"
     report = verify_report(copy)
     assert problem in report["problems"]
@@ -268,18 +268,18 @@ def test_damage_away_from_the_newest_blocks_is_never_served(
         node.cleanup()
     log = node.log_text()
     for record in (
-        "causeway/v1/block_entries[height=1, index=0]",
-        f"causeway/v1/state_latest[{state_key.hex()}]",
-        f"causeway/v1/transaction_index[{indexed.hex()}]",
+        "causeway/v2/block_entries[height=1, index=0]",
+        f"causeway/v2/state_latest[{state_key.hex()}]",
+        f"causeway/v2/transaction_index[{indexed.hex()}]",
     ):
         assert f"corrupt record {record}: checksum mismatch" in log
 
     report = verify_report(copy)
     problems = report["problems"]
     for record in (
-        "causeway/v1/block_entries[height=1, index=0]",
-        f"causeway/v1/state_latest[{state_key.hex()}]",
-        f"causeway/v1/transaction_index[{indexed.hex()}]",
+        "causeway/v2/block_entries[height=1, index=0]",
+        f"causeway/v2/state_latest[{state_key.hex()}]",
+        f"causeway/v2/transaction_index[{indexed.hex()}]",
     ):
         assert f"corrupt record {record}: checksum mismatch" in problems
     assert report["latest_height"] == chain.latest_height

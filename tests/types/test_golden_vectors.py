@@ -435,4 +435,4 @@ def test_every_storage_database_and_record_kind_has_vectors(profile: str) -> Non
         assert any(name.startswith(prefix) for name in names), database
     for record in (STATE_RECORD, LOCK_RECORD, "raft/meta", "raft/log/"):
         assert any(name.startswith(f"record/{record}") for name in names), record
-        assert any(name.startswith(f"storage/causeway/v1/meta[named/{record}") for name in names)
+        assert any(name.startswith(f"storage/causeway/v2/meta[named/{record}") for name in names)

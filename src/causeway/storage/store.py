@@ -44,6 +44,7 @@ from causeway.storage.schema import (
     DB_HEIGHTS_BY_HASH,
     DB_META,
     DB_STALE_NODES,
+    DB_STATE_DELETED,
     DB_STATE_HISTORY,
     DB_STATE_LATEST,
     DB_STATE_NODES,
@@ -309,6 +310,7 @@ class Store:
         self._transaction_index = handles[DB_TRANSACTION_INDEX]
         self._event_index = handles[DB_EVENT_INDEX]
         self._state_latest = handles[DB_STATE_LATEST]
+        self._state_deleted = handles[DB_STATE_DELETED]
         self._state_history = handles[DB_STATE_HISTORY]
         self._state_writes = handles[DB_STATE_WRITES]
         self._state_nodes = handles[DB_STATE_NODES]
@@ -416,7 +418,7 @@ class Store:
         _check_key_lengths(
             "stale state node key", tree_update.stale_node_keys, schema.LMDB_KEY_BYTES_MAX
         )
-        latest, _, history = schema.encode_state_records(0, state)
+        latest, _, history = schema.encode_state_records(0, state, {})
         nodes = encode_records(tree_update.new_nodes.items())
         version_key = encode_height(0)
         with self._write() as txn:
@@ -487,7 +489,6 @@ class Store:
         )
         event_items = self._event_index_items(height, results)
         changes = record.state_changes
-        latest_items, latest_deletes, history_items = schema.encode_state_records(height, changes)
         written_keys = encode_record(schema.encode_key_list(list(changes)))
         node_items = encode_records(record.tree_update.new_nodes.items())
         stale_keys = record.tree_update.stale_node_keys
@@ -529,14 +530,8 @@ class Store:
             self._put_new(txn, self._block_entries, entry_items, "transaction", append=True)
             self._put_new(txn, self._transaction_index, index_items, "transaction id")
             self._put_new(txn, self._event_index, event_items, "event index")
-            if latest_items:
-                txn.cursor(self._state_latest).putmulti(latest_items)
-            state_latest = self._state_latest
-            delete = txn.delete
-            for key in latest_deletes:
-                delete(key, db=state_latest)
-            if history_items:
-                txn.cursor(self._state_history).putmulti(history_items)
+            if changes:
+                self._write_state_changes(txn, height, height_key, changes)
                 self._put_new(
                     txn,
                     self._state_writes,
@@ -557,6 +552,49 @@ class Store:
             if validator_set is not None:
                 self._index_validator_set(txn, height_key, validator_set)
             txn.put(schema.META_LATEST_HEIGHT, height_record, db=self._meta)
+
+    def _write_state_changes(
+        self, txn: _Txn, version: int, version_key: bytes, changes: Mapping[bytes, bytes | None]
+    ) -> None:
+        """Latest values, deletion marks and history entries of one version's changes.
+
+        Each history entry records the version of the key's entry before it (read here, inside
+        the write transaction, from state_latest or state_deleted), so that a read at an older
+        version walks back from the newest entry; entries are keyed version first and so are
+        appended, not scattered over the whole history (docs/storage.md, "State")."""
+        get = txn.get
+        state_latest = self._state_latest
+        state_deleted = self._state_deleted
+        any_deleted = txn.stat(state_deleted)["entries"] > 0
+        previous_versions: dict[bytes, int] = {}
+        for key in changes:
+            stored = get(key, db=state_latest)
+            if stored is not None:
+                payload = decode_record(DB_STATE_LATEST, key, stored)
+                previous_versions[key] = schema.decode_latest_value(DB_STATE_LATEST, key, payload)[
+                    0
+                ]
+            elif any_deleted:
+                stored = get(key, db=state_deleted)
+                if stored is not None:
+                    payload = decode_record(DB_STATE_DELETED, key, stored)
+                    previous_versions[key] = schema.decode_version(DB_STATE_DELETED, key, payload)
+        latest_items, latest_deletes, history_items = schema.encode_state_records(
+            version, changes, previous_versions
+        )
+        if latest_items:
+            txn.cursor(state_latest).putmulti(latest_items)
+            if any_deleted:
+                delete = txn.delete
+                for key, _ in latest_items:
+                    delete(key, db=state_deleted)
+        if latest_deletes:
+            delete = txn.delete
+            deleted_record = encode_record(version_key)
+            for key in latest_deletes:
+                delete(key, db=state_latest)
+            txn.cursor(state_deleted).putmulti([(key, deleted_record) for key in latest_deletes])
+        self._put_new(txn, self._state_history, history_items, "state history", append=True)
 
     def _index_validator_set(self, txn: _Txn, height_key: bytes, validator_set: bytes) -> None:
         cursor = txn.cursor(self._validator_sets)
@@ -869,27 +907,67 @@ class Store:
             if version is None:
                 if not storable:
                     return None
-                return self._get_payload(txn, self._state_latest, DB_STATE_LATEST, key)
-            self._check_version(txn, version)
+                return self._latest_value(txn, key)
+            earliest = self._check_version(txn, version)
             if not storable:
                 return None
-            cursor = txn.cursor(self._state_history)
-            # The entry we want is the last one at or before `version`: seek past it, step back.
-            found = (
-                cursor.prev()
-                if cursor.set_range(schema.encode_history_key(key, version + 1))
-                else cursor.last()
-            )
-            if not found:
-                return None
-            entry_key = cursor.key()
-            # Length-prefixed keys: an entry under this prefix belongs to this key and no other.
-            if not entry_key.startswith(schema.history_prefix(key)):
-                return None
-            payload = decode_record(DB_STATE_HISTORY, entry_key, cursor.value())
-            return schema.decode_history_value(DB_STATE_HISTORY, entry_key, payload)
+            return self._value_at(txn, key, version, earliest)
 
-    def _check_version(self, txn: _Txn, version: int) -> None:
+    def _latest_value(self, txn: _Txn, key: bytes) -> bytes | None:
+        stored = txn.get(key, db=self._state_latest)
+        if stored is None:
+            return None
+        payload = decode_record(DB_STATE_LATEST, key, stored)
+        return schema.decode_latest_value(DB_STATE_LATEST, key, payload)[1]
+
+    def _value_at(self, txn: _Txn, key: bytes, version: int, earliest: int) -> bytes | None:
+        """The value of key at a retained version: the latest entry when it is old enough,
+        else a walk back along the history entries' previous versions (one point read per
+        change of that key after `version`)."""
+        stored = txn.get(key, db=self._state_latest)
+        if stored is not None:
+            payload = decode_record(DB_STATE_LATEST, key, stored)
+            written, value = schema.decode_latest_value(DB_STATE_LATEST, key, payload)
+            if written <= version:
+                return value
+        else:
+            stored = txn.get(key, db=self._state_deleted)
+            if stored is None:
+                return None  # never written, or deleted before every retained version
+            payload = decode_record(DB_STATE_DELETED, key, stored)
+            written = schema.decode_version(DB_STATE_DELETED, key, payload)
+            if written <= version:
+                return None
+        history = self._state_history
+        entry_version = written
+        while True:
+            # entry_version > version >= earliest: pruning never removes this entry.
+            entry_key = schema.encode_history_key(entry_version, key)
+            stored = txn.get(entry_key, db=history)
+            if stored is None:
+                raise schema.corrupt(DB_STATE_HISTORY, entry_key, "missing in the retained history")
+            payload = decode_record(DB_STATE_HISTORY, entry_key, stored)
+            previous = schema.decode_history_value(DB_STATE_HISTORY, entry_key, payload)[1]
+            if previous is None:
+                return None  # the key did not exist before this entry
+            if previous >= entry_version:
+                raise schema.corrupt(
+                    DB_STATE_HISTORY, entry_key, f"points back to version {previous}"
+                )
+            entry_version = previous
+            if entry_version <= version:
+                break
+        entry_key = schema.encode_history_key(entry_version, key)
+        stored = txn.get(entry_key, db=history)
+        if stored is None:
+            if entry_version <= earliest:
+                return None  # a deletion at or before the oldest retained version, pruned
+            raise schema.corrupt(DB_STATE_HISTORY, entry_key, "missing in the retained history")
+        payload = decode_record(DB_STATE_HISTORY, entry_key, stored)
+        return schema.decode_history_value(DB_STATE_HISTORY, entry_key, payload)[0]
+
+    def _check_version(self, txn: _Txn, version: int) -> int:
+        """HeightUnavailableError unless `version` is retained; returns the earliest retained."""
         if not self._has_genesis(txn):
             raise HeightUnavailableError(f"state version {version}: the store has no genesis")
         latest = self._latest_height(txn)
@@ -902,6 +980,7 @@ class Store:
             raise HeightUnavailableError(
                 f"state version {version} is pruned (earliest retained is {earliest})"
             )
+        return earliest
 
     @contextmanager
     def latest_state(self) -> Iterator[LatestStateView]:
@@ -954,8 +1033,7 @@ class Store:
     def _prune_step(self, txn: _Txn, target: int) -> int:
         """Prunes towards target, stopping early at a version boundary when the step is big."""
         writes_cursor = txn.cursor(self._state_writes)
-        keys: set[bytes] = set()
-        write_versions: list[bytes] = []
+        write_lists: list[tuple[bytes, list[bytes]]] = []
         budget = 0
         reached = target
         if writes_cursor.first():
@@ -965,38 +1043,42 @@ class Store:
                     break
                 payload = decode_record(DB_STATE_WRITES, version_key, value)
                 written = schema.decode_key_list(DB_STATE_WRITES, version_key, payload)
-                keys.update(written)
-                write_versions.append(version_key)
+                write_lists.append((version_key, written))
                 budget += len(written)
                 if budget >= PRUNE_RECORDS_PER_WRITE and version < target:
                     reached = version
                     break
 
         deleted = 0
-        history = txn.cursor(self._state_history)
-        for key in keys:
-            prefix = schema.history_prefix(key)
-            entries: list[tuple[bytes, bytes]] = []
-            # The length prefix makes every key under `prefix` an entry of this state key.
-            if history.set_range(prefix):
-                for entry_key, entry_value in history:
-                    if not entry_key.startswith(prefix) or (
-                        schema.decode_height(entry_key[-8:]) > reached
-                    ):
-                        break
-                    entries.append((entry_key, entry_value))
-            if not entries:
-                continue
-            doomed = [entry_key for entry_key, _ in entries[:-1]]
-            last_key, last_value = entries[-1]
-            payload = decode_record(DB_STATE_HISTORY, last_key, last_value)
-            if schema.decode_history_value(DB_STATE_HISTORY, last_key, payload) is None:
-                doomed.append(last_key)
-            for entry_key in doomed:
-                if txn.delete(entry_key, db=self._state_history):
+        history = self._state_history
+        state_deleted = self._state_deleted
+        get = txn.get
+        delete = txn.delete
+        for version_key, written in write_lists:
+            for key in written:
+                entry_key = version_key + key
+                stored = get(entry_key, db=history)
+                if stored is None:
+                    continue  # a deletion already pruned
+                payload = decode_record(DB_STATE_HISTORY, entry_key, stored)
+                entry_value, previous = schema.decode_history_value(
+                    DB_STATE_HISTORY, entry_key, payload
+                )
+                # The entry before this one is superseded at a version <= target: no retained
+                # version reads it.
+                if previous is not None and delete(
+                    schema.encode_history_key(previous, key), db=history
+                ):
                     deleted += 1
-        for version_key in write_versions:
-            txn.delete(version_key, db=self._state_writes)
+                if entry_value is None:
+                    # A deletion at or before the oldest retained version: reads find nothing
+                    # there without it (Store._value_at).
+                    delete(entry_key, db=history)
+                    deleted += 1
+                    marked = get(key, db=state_deleted)
+                    if marked is not None and marked[schema.RECORD_HEADER_BYTES :] == version_key:
+                        delete(key, db=state_deleted)
+            delete(version_key, db=self._state_writes)
 
         stale_cursor = txn.cursor(self._stale_nodes)
         stale_versions: list[bytes] = []
@@ -1308,7 +1390,8 @@ class LatestStateView:
         value = self._txn.get(key, db=self._database)
         if value is None:
             return None
-        return decode_record(DB_STATE_LATEST, key, value)
+        payload = decode_record(DB_STATE_LATEST, key, value)
+        return schema.decode_latest_value(DB_STATE_LATEST, key, payload)[1]
 
     def range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
         entries: list[tuple[bytes, bytes]] = []
@@ -1323,7 +1406,8 @@ class LatestStateView:
                 break
             if key <= start_after:
                 continue
-            entries.append((key, decode_record(DB_STATE_LATEST, key, value)))
+            payload = decode_record(DB_STATE_LATEST, key, value)
+            entries.append((key, schema.decode_latest_value(DB_STATE_LATEST, key, payload)[1]))
             if len(entries) >= limit:
                 break
         return entries
@@ -1439,8 +1523,18 @@ def _check_key_list(database: bytes, key: bytes, payload: bytes) -> None:
 
 
 def _check_history(database: bytes, key: bytes, payload: bytes) -> None:
-    schema.decode_history_key(key)
-    schema.decode_history_value(database, key, payload)
+    version, _ = schema.decode_history_key(key)
+    previous = schema.decode_history_value(database, key, payload)[1]
+    if previous is not None and previous >= version:
+        raise schema.corrupt(database, key, f"points back to version {previous}")
+
+
+def _check_latest(database: bytes, key: bytes, payload: bytes) -> None:
+    schema.decode_latest_value(database, key, payload)
+
+
+def _check_deleted(database: bytes, key: bytes, payload: bytes) -> None:
+    schema.decode_version(database, key, payload)
 
 
 def _check_block_entry(database: bytes, key: bytes, payload: bytes) -> None:
@@ -1464,6 +1558,8 @@ _RECORD_CHECKS: dict[bytes, Callable[[bytes, bytes, bytes], None]] = {
     DB_BLOCK_ENTRIES: _check_block_entry,
     DB_EVENT_INDEX: _check_event_positions,
     DB_STATE_HISTORY: _check_history,
+    DB_STATE_LATEST: _check_latest,
+    DB_STATE_DELETED: _check_deleted,
     DB_STATE_WRITES: _check_key_list,
     DB_STALE_NODES: _check_key_list,
     DB_TRANSACTION_INDEX: _check_position,
