@@ -66,6 +66,10 @@ DB_HEIGHTS_BY_HASH: Final = _name("heights_by_hash")
 DB_CERTIFICATES: Final = _name("certificates")
 DB_BLOCK_ENTRIES: Final = _name("block_entries")
 DB_TRANSACTION_INDEX: Final = _name("transaction_index")
+# height -> key list of the ids of that block's transactions, in block order: the transactions
+# not yet moved into transaction_index. A block appends one record here instead of scattering
+# its ids over the whole index; they move there in sorted batches (docs/storage.md, "Blocks").
+DB_RECENT_TRANSACTION_IDS: Final = _name("recent_transaction_ids")
 DB_EVENT_INDEX: Final = _name("event_index")
 DB_STATE_LATEST: Final = _name("state_latest")
 # state key -> the version that deleted it, for keys whose latest change is a deletion: where
@@ -88,6 +92,7 @@ ALL_DATABASES: Final = (
     DB_CERTIFICATES,
     DB_BLOCK_ENTRIES,
     DB_TRANSACTION_INDEX,
+    DB_RECENT_TRANSACTION_IDS,
     DB_EVENT_INDEX,
     DB_STATE_LATEST,
     DB_STATE_DELETED,
@@ -104,6 +109,8 @@ META_SCHEMA_VERSION: Final = b"store/schema_version"
 META_GENESIS: Final = b"store/genesis"
 META_LATEST_HEIGHT: Final = b"store/latest_height"
 META_EARLIEST_STATE_VERSION: Final = b"store/earliest_state_version"
+# How many transaction ids recent_transaction_ids holds (u64): when to move them.
+META_RECENT_TRANSACTION_IDS: Final = b"store/recent_transaction_ids"
 META_NAMED_PREFIX: Final = b"named/"
 
 _RECORD_HEADER = struct.Struct(">BI")
@@ -158,7 +165,14 @@ def describe_key(database: bytes, key: bytes) -> str:
     name = database.decode(errors="replace")
     try:
         if (
-            database in (DB_HEADERS, DB_BLOCK_HASHES, DB_CERTIFICATES, DB_VALIDATOR_SETS)
+            database
+            in (
+                DB_HEADERS,
+                DB_BLOCK_HASHES,
+                DB_CERTIFICATES,
+                DB_VALIDATOR_SETS,
+                DB_RECENT_TRANSACTION_IDS,
+            )
             and len(key) == 8
         ):
             return f"{name}[height={decode_height(key)}]"
@@ -361,19 +375,6 @@ def encode_block_entry_records(
     return items
 
 
-def encode_transaction_index_records(
-    transaction_ids: Sequence[bytes], positions: Sequence[bytes]
-) -> list[tuple[bytes, bytes]]:
-    """(transaction id, record of its position key)."""
-    pack = _pack_header
-    crc = _crc32
-    version = RECORD_FORMAT_VERSION
-    return [
-        (transaction_id, pack(version, crc(position)) + position)
-        for transaction_id, position in zip(transaction_ids, positions, strict=True)
-    ]
-
-
 _FLAGS = [bytes((flags,)) for flags in range(4)]
 
 
@@ -414,6 +415,19 @@ def encode_state_records(
             payload = head + value
             history.append((version_bytes + key, pack(record_version, crc(payload)) + payload))
     return latest, deletes, history
+
+
+def encode_transaction_index_records(
+    positions: Iterable[tuple[bytes, int, int]],
+) -> list[tuple[bytes, bytes]]:
+    """(transaction id, record of its position) for (id, height, index) triples, in id order:
+    what moving ids from recent_transaction_ids into transaction_index writes."""
+    return encode_records(
+        sorted(
+            (transaction_id, encode_position(height, index))
+            for transaction_id, height, index in positions
+        )
+    )
 
 
 def encode_varint(value: int) -> bytes:

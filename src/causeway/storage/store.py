@@ -43,6 +43,7 @@ from causeway.storage.schema import (
     DB_HEADERS,
     DB_HEIGHTS_BY_HASH,
     DB_META,
+    DB_RECENT_TRANSACTION_IDS,
     DB_STALE_NODES,
     DB_STATE_DELETED,
     DB_STATE_HISTORY,
@@ -84,6 +85,13 @@ RECORDS_PER_VERIFY_READ = 20_000
 # History entries plus tree nodes deleted per write transaction by prune_state, so that pruning
 # a long backlog never holds the writer lock for long against block commits.
 PRUNE_RECORDS_PER_WRITE = 100_000
+# Transaction ids wait in recent_transaction_ids (one record per block, appended) until there are
+# at least this many, and at least a quarter as many as transaction_index holds; then they move
+# into transaction_index in one sorted batch. A random insert there dirties a 4 KiB page, and
+# every page once the index is larger than a block's worth of ids: moving many ids at once
+# dirties each page once per batch instead of once per block (docs/storage.md, "Blocks").
+RECENT_TRANSACTION_IDS_MIN = 50_000
+RECENT_TRANSACTION_IDS_INDEX_DIVISOR = 4
 # How many corrupt records verify_integrity names in its error.
 CORRUPT_RECORDS_REPORTED = 20
 # How many problems scan_integrity names in its report (it counts them all).
@@ -163,6 +171,11 @@ class Store:
         """
         self._path = Path(path)
         self._close_lock = threading.Lock()
+        # Decoded recent_transaction_ids records by height (id -> index in the block). A record
+        # never changes while it exists, so a decoded copy stays right; heights that were moved
+        # into transaction_index are dropped when a read no longer finds them.
+        self._recent_ids: dict[int, dict[bytes, int]] = {}
+        self._recent_ids_lock = threading.Lock()
         create = create and not read_only
         data_file = self._path / DATA_FILE_NAME
         if not create:
@@ -308,6 +321,7 @@ class Store:
         self._certificates = handles[DB_CERTIFICATES]
         self._block_entries = handles[DB_BLOCK_ENTRIES]
         self._transaction_index = handles[DB_TRANSACTION_INDEX]
+        self._recent_transaction_ids = handles[DB_RECENT_TRANSACTION_IDS]
         self._event_index = handles[DB_EVENT_INDEX]
         self._state_latest = handles[DB_STATE_LATEST]
         self._state_deleted = handles[DB_STATE_DELETED]
@@ -484,9 +498,8 @@ class Store:
             or [encode(transaction) for transaction in record.block.transactions],
             [encode(result) for result in results],
         )
-        index_items = schema.encode_transaction_index_records(
-            record.transaction_ids, [key for key, _ in entry_items]
-        )
+        transaction_ids = list(record.transaction_ids)
+        recent_ids_record = encode_record(schema.encode_key_list(transaction_ids))
         event_items = self._event_index_items(height, results)
         changes = record.state_changes
         written_keys = encode_record(schema.encode_key_list(list(changes)))
@@ -528,7 +541,10 @@ class Store:
                 append=True,
             )
             self._put_new(txn, self._block_entries, entry_items, "transaction", append=True)
-            self._put_new(txn, self._transaction_index, index_items, "transaction id")
+            if transaction_ids:
+                self._index_transaction_ids(
+                    txn, height, height_key, transaction_ids, recent_ids_record
+                )
             self._put_new(txn, self._event_index, event_items, "event index")
             if changes:
                 self._write_state_changes(txn, height, height_key, changes)
@@ -552,6 +568,88 @@ class Store:
             if validator_set is not None:
                 self._index_validator_set(txn, height_key, validator_set)
             txn.put(schema.META_LATEST_HEIGHT, height_record, db=self._meta)
+        if transaction_ids:
+            with self._recent_ids_lock:
+                self._recent_ids[height] = {
+                    transaction_id: index for index, transaction_id in enumerate(transaction_ids)
+                }
+
+    def _index_transaction_ids(
+        self,
+        txn: _Txn,
+        height: int,
+        height_key: bytes,
+        transaction_ids: list[bytes],
+        record: bytes,
+    ) -> None:
+        """Refuses ids already committed (a replay) or repeated in the block, appends the
+        block's ids to recent_transaction_ids and, when enough are waiting there, moves them all
+        into transaction_index in one sorted batch."""
+        get = txn.get
+        main = self._transaction_index
+        recent = self._recent_blocks(txn)
+        repeated = len(transaction_ids) - len(set(transaction_ids))
+        for transaction_id in transaction_ids:
+            if get(transaction_id, db=main) is not None or any(
+                transaction_id in ids for _, ids in recent
+            ):
+                repeated += 1
+        if repeated:
+            raise InvariantError(
+                f"{repeated} transaction id record(s) of this block already exist in the store"
+            )
+        self._put_new(
+            txn,
+            self._recent_transaction_ids,
+            [(height_key, record)],
+            "recent transaction id list",
+            append=True,
+        )
+        waiting = len(transaction_ids) + (
+            self._get_meta_int(txn, schema.META_RECENT_TRANSACTION_IDS) or 0
+        )
+        indexed = txn.stat(main)["entries"]
+        if waiting < max(
+            RECENT_TRANSACTION_IDS_MIN, indexed // RECENT_TRANSACTION_IDS_INDEX_DIVISOR
+        ):
+            txn.put(
+                schema.META_RECENT_TRANSACTION_IDS,
+                encode_record(encode_height(waiting)),
+                db=self._meta,
+            )
+            return
+        block = {transaction_id: index for index, transaction_id in enumerate(transaction_ids)}
+        moving = [*recent, (height, block)]
+        items = schema.encode_transaction_index_records(
+            (transaction_id, block_height, index)
+            for block_height, ids in moving
+            for transaction_id, index in ids.items()
+        )
+        self._put_new(txn, main, items, "transaction id")
+        txn.drop(self._recent_transaction_ids, delete=False)
+        txn.put(schema.META_RECENT_TRANSACTION_IDS, encode_record(encode_height(0)), db=self._meta)
+
+    def _recent_blocks(self, txn: _Txn) -> list[tuple[int, dict[bytes, int]]]:
+        """(height, id -> index) of every block whose ids wait in recent_transaction_ids, as
+        this transaction sees them; records are decoded once and kept (self._recent_ids)."""
+        blocks: list[tuple[int, dict[bytes, int]]] = []
+        cursor = txn.cursor(self._recent_transaction_ids)
+        with self._recent_ids_lock:
+            cache = self._recent_ids
+            if cursor.first():
+                for key in cursor.iternext(keys=True, values=False):
+                    height = schema.decode_height(key)
+                    ids = cache.get(height)
+                    if ids is None:
+                        payload = decode_record(DB_RECENT_TRANSACTION_IDS, key, cursor.value())
+                        listed = schema.decode_key_list(DB_RECENT_TRANSACTION_IDS, key, payload)
+                        ids = {transaction_id: index for index, transaction_id in enumerate(listed)}
+                        cache[height] = ids
+                    blocks.append((height, ids))
+            oldest = blocks[0][0] if blocks else None
+            for height in [height for height in cache if oldest is None or height < oldest]:
+                del cache[height]
+        return blocks
 
     def _write_state_changes(
         self, txn: _Txn, version: int, version_key: bytes, changes: Mapping[bytes, bytes | None]
@@ -876,8 +974,12 @@ class Store:
             payload = self._get_payload(
                 txn, self._transaction_index, DB_TRANSACTION_INDEX, transaction_id
             )
-        if payload is None:
-            return None
+            if payload is None:
+                for height, ids in self._recent_blocks(txn):
+                    index = ids.get(transaction_id)
+                    if index is not None:
+                        return height, index
+                return None
         if len(payload) != schema.POSITION_BYTES:
             raise schema.corrupt(DB_TRANSACTION_INDEX, transaction_id, "malformed position")
         return schema.decode_position(payload)
@@ -888,10 +990,14 @@ class Store:
         with self._read() as txn:
             get = txn.get
             db = self._transaction_index
+            recent = [block_ids for _, block_ids in self._recent_blocks(txn)]
             return [
                 bool(transaction_id)
                 and len(transaction_id) <= key_max
-                and get(transaction_id, db=db) is not None
+                and (
+                    get(transaction_id, db=db) is not None
+                    or any(transaction_id in block_ids for block_ids in recent)
+                )
                 for transaction_id in ids
             ]
 
@@ -1563,5 +1669,6 @@ _RECORD_CHECKS: dict[bytes, Callable[[bytes, bytes, bytes], None]] = {
     DB_STATE_WRITES: _check_key_list,
     DB_STALE_NODES: _check_key_list,
     DB_TRANSACTION_INDEX: _check_position,
+    DB_RECENT_TRANSACTION_IDS: _check_key_list,
     DB_VALIDATOR_SETS: _check_message(ValidatorSet),
 }
