@@ -272,9 +272,10 @@ def test_pruning_a_deletion_forgets_the_key_and_keeps_later_reads(store: Store) 
 def test_a_missing_history_entry_in_the_retained_window_is_corruption(store: Store) -> None:
     commit(store, 1, 2, 3)
     raw_put(store, schema.DB_STATE_HISTORY, schema.encode_history_key(3, b"counter"), None)
-    assert store.get_state(b"counter", 3) == build.expected_state(b"counter", 3)
-    with pytest.raises(StorageCorruptionError) as raised:
-        store.get_state(b"counter", 2)
+    assert store.get_state(b"counter") == build.expected_state(b"counter", 3)
+    for version in (2, 3):
+        with pytest.raises(StorageCorruptionError) as raised:
+            store.get_state(b"counter", version)
     assert raised.value.message == (
         "corrupt record causeway/v2/state_history[version=3, key=636f756e746572]: missing in "
         "the retained history"
@@ -328,3 +329,23 @@ def test_malformed_latest_and_deleted_entries_are_reported(store: Store) -> None
     ]
     with pytest.raises(StorageCorruptionError, match="truncated latest state entry"):
         store.get_state(b"counter")
+
+
+@pytest.mark.parametrize("database", [schema.DB_STATE_LATEST, schema.DB_STATE_DELETED])
+def test_a_damaged_latest_record_leaves_the_history_readable(store: Store, database: bytes) -> None:
+    store.commit_block(build.record(1, changes={b"k": b"one", b"cold": b"c"}))
+    store.commit_block(build.record(2, changes={b"k": b"two"}))
+    store.commit_block(
+        build.record(3, changes={b"k": b"three" if database == schema.DB_STATE_LATEST else None})
+    )
+    with store._read() as txn:
+        stored = txn.get(b"k", db=store._handles[database])
+    assert stored is not None
+    raw_put(store, database, b"k", stored[:-1] + bytes([stored[-1] ^ 1]))
+    if database == schema.DB_STATE_LATEST:
+        with pytest.raises(StorageCorruptionError, match=r"state_latest\[6b\]: checksum mismatch"):
+            store.get_state(b"k")
+    for version, value in enumerate([None, b"one", b"two"]):
+        assert store.get_state(b"k", version) == value
+    assert store.get_state(b"k", 3) == (b"three" if database == schema.DB_STATE_LATEST else None)
+    assert store.get_state(b"cold", 3) == b"c"

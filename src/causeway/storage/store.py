@@ -1030,21 +1030,30 @@ class Store:
         """The value of key at a retained version: the latest entry when it is old enough,
         else a walk back along the history entries' previous versions (one point read per
         change of that key after `version`)."""
-        stored = txn.get(key, db=self._state_latest)
-        if stored is not None:
-            payload = decode_record(DB_STATE_LATEST, key, stored)
-            written, value = schema.decode_latest_value(DB_STATE_LATEST, key, payload)
-            if written <= version:
-                return value
-        else:
-            stored = txn.get(key, db=self._state_deleted)
-            if stored is None:
-                return None  # never written, or deleted before every retained version
-            payload = decode_record(DB_STATE_DELETED, key, stored)
-            written = schema.decode_version(DB_STATE_DELETED, key, payload)
-            if written <= version:
-                return None
+        try:
+            stored = txn.get(key, db=self._state_latest)
+            if stored is not None:
+                payload = decode_record(DB_STATE_LATEST, key, stored)
+                written = schema.decode_latest_value(DB_STATE_LATEST, key, payload)[0]
+            else:
+                stored = txn.get(key, db=self._state_deleted)
+                if stored is None:
+                    return None  # never written, or deleted before every retained version
+                payload = decode_record(DB_STATE_DELETED, key, stored)
+                written = schema.decode_version(DB_STATE_DELETED, key, payload)
+        except StorageCorruptionError:
+            # The history is a second copy: serve it, found the slow way.
+            return self._value_at_by_scan(txn, key, version)
         history = self._state_history
+        if written <= version:
+            entry_key = schema.encode_history_key(written, key)
+            stored = txn.get(entry_key, db=history)
+            if stored is None:
+                if written <= earliest:
+                    return None  # a deletion at or before the oldest retained version, pruned
+                raise schema.corrupt(DB_STATE_HISTORY, entry_key, "missing in the retained history")
+            payload = decode_record(DB_STATE_HISTORY, entry_key, stored)
+            return schema.decode_history_value(DB_STATE_HISTORY, entry_key, payload)[0]
         entry_version = written
         while True:
             # entry_version > version >= earliest: pruning never removes this entry.
@@ -1071,6 +1080,23 @@ class Store:
             raise schema.corrupt(DB_STATE_HISTORY, entry_key, "missing in the retained history")
         payload = decode_record(DB_STATE_HISTORY, entry_key, stored)
         return schema.decode_history_value(DB_STATE_HISTORY, entry_key, payload)[0]
+
+    def _value_at_by_scan(self, txn: _Txn, key: bytes, version: int) -> bytes | None:
+        """The value of key at version from the history alone: its newest entry at or before
+        version, found by walking the history back from there (every entry of every key, so
+        used only when the key's latest or deleted record is damaged)."""
+        cursor = txn.cursor(self._state_history)
+        if cursor.set_range(schema.encode_history_key(version + 1, b"")):
+            found = cursor.prev()
+        else:
+            found = cursor.last()
+        while found:
+            entry_key = cursor.key()
+            if entry_key[schema.VERSION_BYTES :] == key:
+                payload = decode_record(DB_STATE_HISTORY, entry_key, cursor.value())
+                return schema.decode_history_value(DB_STATE_HISTORY, entry_key, payload)[0]
+            found = cursor.prev()
+        return None
 
     def _check_version(self, txn: _Txn, version: int) -> int:
         """HeightUnavailableError unless `version` is retained; returns the earliest retained."""
