@@ -171,10 +171,13 @@ class Store:
         """
         self._path = Path(path)
         self._close_lock = threading.Lock()
-        # Decoded recent_transaction_ids records by height (id -> index in the block). A record
-        # never changes while it exists, so a decoded copy stays right; heights that were moved
-        # into transaction_index are dropped when a read no longer finds them.
-        self._recent_ids: dict[int, dict[bytes, int]] = {}
+        # Decoded recent_transaction_ids records: each block's ids by height, and every waiting
+        # id's (height, index) in one dictionary, so that a lookup costs one probe however many
+        # blocks wait. A record never changes while it exists, so a decoded copy stays right.
+        # Reads only add to it (one reader's snapshot may be older or newer than another's); the
+        # commit that moves the ids into transaction_index drops them.
+        self._recent_ids: dict[int, list[bytes]] = {}
+        self._recent_positions: dict[bytes, tuple[int, int]] = {}
         self._recent_ids_lock = threading.Lock()
         create = create and not read_only
         data_file = self._path / DATA_FILE_NAME
@@ -541,8 +544,9 @@ class Store:
                 append=True,
             )
             self._put_new(txn, self._block_entries, entry_items, "transaction", append=True)
+            moved = False
             if transaction_ids:
-                self._index_transaction_ids(
+                moved = self._index_transaction_ids(
                     txn, height, height_key, transaction_ids, recent_ids_record
                 )
             self._put_new(txn, self._event_index, event_items, "event index")
@@ -568,11 +572,10 @@ class Store:
             if validator_set is not None:
                 self._index_validator_set(txn, height_key, validator_set)
             txn.put(schema.META_LATEST_HEIGHT, height_record, db=self._meta)
-        if transaction_ids:
-            with self._recent_ids_lock:
-                self._recent_ids[height] = {
-                    transaction_id: index for index, transaction_id in enumerate(transaction_ids)
-                }
+        if moved:
+            self._forget_recent(height)
+        elif transaction_ids:
+            self._remember_recent(height, transaction_ids)
 
     def _index_transaction_ids(
         self,
@@ -581,18 +584,16 @@ class Store:
         height_key: bytes,
         transaction_ids: list[bytes],
         record: bytes,
-    ) -> None:
+    ) -> bool:
         """Refuses ids already committed (a replay) or repeated in the block, appends the
         block's ids to recent_transaction_ids and, when enough are waiting there, moves them all
-        into transaction_index in one sorted batch."""
+        into transaction_index in one sorted batch. Returns whether they moved."""
         get = txn.get
         main = self._transaction_index
-        recent = self._recent_blocks(txn)
+        heights, positions = self._recent(txn)
         repeated = len(transaction_ids) - len(set(transaction_ids))
         for transaction_id in transaction_ids:
-            if get(transaction_id, db=main) is not None or any(
-                transaction_id in ids for _, ids in recent
-            ):
+            if transaction_id in positions or get(transaction_id, db=main) is not None:
                 repeated += 1
         if repeated:
             raise InvariantError(
@@ -617,39 +618,60 @@ class Store:
                 encode_record(encode_height(waiting)),
                 db=self._meta,
             )
-            return
-        block = {transaction_id: index for index, transaction_id in enumerate(transaction_ids)}
-        moving = [*recent, (height, block)]
+            return False
+        with self._recent_ids_lock:
+            waiting_ids = [
+                (block_height, self._recent_ids[block_height]) for block_height in heights
+            ]
         items = schema.encode_transaction_index_records(
             (transaction_id, block_height, index)
-            for block_height, ids in moving
-            for transaction_id, index in ids.items()
+            for block_height, ids in [*waiting_ids, (height, transaction_ids)]
+            for index, transaction_id in enumerate(ids)
         )
         self._put_new(txn, main, items, "transaction id")
         txn.drop(self._recent_transaction_ids, delete=False)
         txn.put(schema.META_RECENT_TRANSACTION_IDS, encode_record(encode_height(0)), db=self._meta)
+        return True
 
-    def _recent_blocks(self, txn: _Txn) -> list[tuple[int, dict[bytes, int]]]:
-        """(height, id -> index) of every block whose ids wait in recent_transaction_ids, as
-        this transaction sees them; records are decoded once and kept (self._recent_ids)."""
-        blocks: list[tuple[int, dict[bytes, int]]] = []
-        cursor = txn.cursor(self._recent_transaction_ids)
+    def _remember_recent(self, height: int, transaction_ids: list[bytes]) -> None:
+        """Adds one block's waiting ids to the decoded copy; the caller holds no lock."""
         with self._recent_ids_lock:
-            cache = self._recent_ids
-            if cursor.first():
-                for key in cursor.iternext(keys=True, values=False):
-                    height = schema.decode_height(key)
-                    ids = cache.get(height)
-                    if ids is None:
-                        payload = decode_record(DB_RECENT_TRANSACTION_IDS, key, cursor.value())
-                        listed = schema.decode_key_list(DB_RECENT_TRANSACTION_IDS, key, payload)
-                        ids = {transaction_id: index for index, transaction_id in enumerate(listed)}
-                        cache[height] = ids
-                    blocks.append((height, ids))
-            oldest = blocks[0][0] if blocks else None
-            for height in [height for height in cache if oldest is None or height < oldest]:
-                del cache[height]
-        return blocks
+            if height in self._recent_ids:
+                return
+            self._recent_ids[height] = transaction_ids
+            positions = self._recent_positions
+            for index, transaction_id in enumerate(transaction_ids):
+                positions[transaction_id] = (height, index)
+
+    def _recent(self, txn: _Txn) -> tuple[list[int], dict[bytes, tuple[int, int]]]:
+        """The heights whose ids wait in recent_transaction_ids as this transaction sees them,
+        and the (height, index) of every waiting id: records are decoded once and kept.
+
+        The positions may also hold ids of blocks committed after this transaction began (they
+        are committed all the same), never an id that is not committed."""
+        heights: list[int] = []
+        decoded: list[tuple[int, list[bytes]]] = []
+        cursor = txn.cursor(self._recent_transaction_ids)
+        known = self._recent_ids
+        if cursor.first():
+            for key in cursor.iternext(keys=True, values=False):
+                height = schema.decode_height(key)
+                heights.append(height)
+                if height not in known:
+                    payload = decode_record(DB_RECENT_TRANSACTION_IDS, key, cursor.value())
+                    listed = schema.decode_key_list(DB_RECENT_TRANSACTION_IDS, key, payload)
+                    decoded.append((height, listed))
+        for height, listed in decoded:
+            self._remember_recent(height, listed)
+        return heights, self._recent_positions
+
+    def _forget_recent(self, through_height: int) -> None:
+        """Drops the decoded ids of every block up to through_height (moved into the index)."""
+        with self._recent_ids_lock:
+            known = self._recent_ids
+            for height in [height for height in known if height <= through_height]:
+                for transaction_id in known.pop(height):
+                    self._recent_positions.pop(transaction_id, None)
 
     def _write_state_changes(
         self, txn: _Txn, version: int, version_key: bytes, changes: Mapping[bytes, bytes | None]
@@ -975,11 +997,7 @@ class Store:
                 txn, self._transaction_index, DB_TRANSACTION_INDEX, transaction_id
             )
             if payload is None:
-                for height, ids in self._recent_blocks(txn):
-                    index = ids.get(transaction_id)
-                    if index is not None:
-                        return height, index
-                return None
+                return self._recent(txn)[1].get(transaction_id)
         if len(payload) != schema.POSITION_BYTES:
             raise schema.corrupt(DB_TRANSACTION_INDEX, transaction_id, "malformed position")
         return schema.decode_position(payload)
@@ -990,14 +1008,11 @@ class Store:
         with self._read() as txn:
             get = txn.get
             db = self._transaction_index
-            recent = [block_ids for _, block_ids in self._recent_blocks(txn)]
+            recent = self._recent(txn)[1]
             return [
                 bool(transaction_id)
                 and len(transaction_id) <= key_max
-                and (
-                    get(transaction_id, db=db) is not None
-                    or any(transaction_id in block_ids for block_ids in recent)
-                )
+                and (transaction_id in recent or get(transaction_id, db=db) is not None)
                 for transaction_id in ids
             ]
 
