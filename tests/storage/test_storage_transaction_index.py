@@ -128,3 +128,21 @@ def test_a_damaged_waiting_list_is_reported(store: Store) -> None:
             reopened.find_transaction(build.transaction_id(1, 0))
         assert raised.value.message == reason
         assert reopened.scan_integrity().problems == [reason]
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_a_reader_with_an_older_snapshot_still_finds_ids_that_moved(store: Store) -> None:
+    """Decoded waiting ids are only ever added by reads: a reader that began before a move sees
+    the waiting records of its snapshot, and no read drops ids another reader still needs."""
+    for height in (1, 2):
+        store.commit_block(build.record(height, transactions=TRANSACTIONS))
+    with store._read() as older:
+        store.commit_block(build.record(3, transactions=TRANSACTIONS))  # moves 12 ids
+        assert entries(store, schema.DB_RECENT_TRANSACTION_IDS) == 0
+        heights, positions = store._recent(older)
+        assert heights == [1, 2]
+        assert positions[build.transaction_id(2, 3)] == (2, 3)
+    store.commit_block(build.record(4, transactions=TRANSACTIONS))
+    for transaction_id, position in all_ids(range(1, 5)):
+        assert store.find_transaction(transaction_id) == position
+    assert store.has_transactions([build.transaction_id(4, 0), b"\x01" * 32]) == [True, False]
