@@ -67,7 +67,7 @@ def test_a_store_that_lost_its_databases(home: Path) -> None:
     data_file.write_bytes(bytes(data))
     problem = (
         f"the store {data_file} has lost its databases: {DATABASES} of {DATABASES} are missing, "
-        "causeway/v1/meta first"
+        "causeway/v2/meta first"
     )
     code, stdout, _ = run_verify(home)
     assert code == 1

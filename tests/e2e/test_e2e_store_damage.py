@@ -166,7 +166,7 @@ def set_meta_roots(path: Path, root: int | None, flip: int) -> list[tuple[int, i
             ROOT_NONE,
             0,
             f"has lost its databases: {DATABASES} of {DATABASES} are missing, "
-            "causeway/v1/meta first",
+            "causeway/v2/meta first",
         ),
         (
             None,
@@ -205,7 +205,7 @@ def test_a_damaged_newest_block_is_refused(chain: Chain, copy: Network) -> None:
         header = encode(store.get_header(chain.latest_height))
     framed = schema.encode_record(header)
     assert flip_every_copy(path, framed, schema.RECORD_HEADER_BYTES + len(header) // 2) >= 1
-    problem = f"corrupt record causeway/v1/headers[height={chain.latest_height}]: checksum mismatch"
+    problem = f"corrupt record causeway/v2/headers[height={chain.latest_height}]: checksum mismatch"
     assert refused_start(copy) == f"the store {path} failed its start-up check: {problem}"
     report = verify_report(copy)
     assert problem in report["problems"]
@@ -214,8 +214,8 @@ def test_a_damaged_newest_block_is_refused(chain: Chain, copy: Network) -> None:
 def test_damage_away_from_the_newest_blocks_is_never_served(
     chain: Chain, copy: Network, tmp_path: Path
 ) -> None:
-    """A transaction of block 1, the state value written by it, and the index entry of the
-    transaction of block 2: the node starts (the cheap check reads only the newest blocks) but
+    """A transaction of block 1, the state value written by it, and the index record of the
+    transactions of block 2: the node starts (the cheap check reads only the newest blocks) but
     answers every read of them with an error, and verify names all three."""
     path = data_file(copy)
     oldest, indexed = chain.transaction_ids[1], chain.transaction_ids[2]
@@ -228,9 +228,16 @@ def test_damage_away_from_the_newest_blocks_is_never_served(
         state_key = next(
             key for key, value in store.range_state(b"", b"", 10_000) if value == STATE_VALUE
         )
+        written = next(
+            height
+            for height in range(1, chain.latest_height + 1)
+            if store.get_state(state_key, height) == STATE_VALUE
+        )
+        block_ids = [result.transaction_id for result in store.get_results(2)]
     entry_record = schema.encode_record(entry)
-    state_record = state_key + schema.encode_record(STATE_VALUE)
-    index_record = indexed + schema.encode_record(schema.encode_position(2, 0))
+    state_record = state_key + schema.encode_record(schema.encode_height(written) + STATE_VALUE)
+    # A young chain's ids wait in one record per block (recent_transaction_ids).
+    index_record = schema.encode_record(schema.encode_key_list(block_ids))
     assert flip_every_copy(path, entry_record, len(entry_record) - 1) >= 1
     assert flip_every_copy(path, state_record, len(state_record) - 1) >= 1
     assert flip_every_copy(path, index_record, len(index_record) - 1) >= 1
@@ -268,18 +275,18 @@ def test_damage_away_from_the_newest_blocks_is_never_served(
         node.cleanup()
     log = node.log_text()
     for record in (
-        "causeway/v1/block_entries[height=1, index=0]",
-        f"causeway/v1/state_latest[{state_key.hex()}]",
-        f"causeway/v1/transaction_index[{indexed.hex()}]",
+        "causeway/v2/block_entries[height=1, index=0]",
+        f"causeway/v2/state_latest[{state_key.hex()}]",
+        "causeway/v2/recent_transaction_ids[height=2]",
     ):
         assert f"corrupt record {record}: checksum mismatch" in log
 
     report = verify_report(copy)
     problems = report["problems"]
     for record in (
-        "causeway/v1/block_entries[height=1, index=0]",
-        f"causeway/v1/state_latest[{state_key.hex()}]",
-        f"causeway/v1/transaction_index[{indexed.hex()}]",
+        "causeway/v2/block_entries[height=1, index=0]",
+        f"causeway/v2/state_latest[{state_key.hex()}]",
+        "causeway/v2/recent_transaction_ids[height=2]",
     ):
         assert f"corrupt record {record}: checksum mismatch" in problems
     assert report["latest_height"] == chain.latest_height

@@ -99,7 +99,7 @@ def test_a_node_refuses_a_store_that_lost_its_databases(home: Path) -> None:
         open_store(home)
     assert raised.value.message == (
         f"the store {data_file} has lost its databases: {DATABASES} of {DATABASES} are missing, "
-        f"causeway/v1/meta first, but the marker {marker_file(config.data_dir)} records that "
+        f"causeway/v2/meta first, but the marker {marker_file(config.data_dir)} records that "
         "chain 'startup-test' was initialised there: refusing to start a new chain"
     )
     assert data_file.read_bytes() == damaged  # nothing was written: no new chain
@@ -107,7 +107,7 @@ def test_a_node_refuses_a_store_that_lost_its_databases(home: Path) -> None:
     assert not report.ok
     assert report.problems == [
         f"the store {data_file} has lost its databases: {DATABASES} of {DATABASES} are missing, "
-        "causeway/v1/meta first"
+        "causeway/v2/meta first"
     ]
 
 
@@ -168,8 +168,8 @@ def test_verify_names_a_corrupt_state_record(home: Path) -> None:
     report = verify(home)
     assert report.problem_count == 2
     assert report.problems == [
-        f"corrupt record causeway/v1/state_latest[{key.hex()}]: checksum mismatch",
-        f"state: corrupt record causeway/v1/state_latest[{key.hex()}]: checksum mismatch",
+        f"corrupt record causeway/v2/state_latest[{key.hex()}]: checksum mismatch",
+        f"state: corrupt record causeway/v2/state_latest[{key.hex()}]: checksum mismatch",
     ]
 
 

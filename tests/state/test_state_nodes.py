@@ -67,7 +67,7 @@ def test_internal_nodes_round_trip(children: list[tuple[bytes, int, bytes] | Non
     node: Node = (tuple(children), *masks(children), None)
     encoded = encode_node(node)
     assert encoded[0] == 1
-    decoded = decode_node(encoded)
+    decoded = decode_node(encoded, sha256)
     assert decoded == node
     heap = build_heap(children, sha256)
     assert node_heap(decoded, sha256) == heap
@@ -89,6 +89,19 @@ def test_updating_a_heap_equals_building_it(
         assert update_heap(build_heap(old, sha256), new, positions, sha256) == build_heap(
             new, sha256
         )
+
+
+def test_a_leaf_is_stored_as_its_key_and_value_hashes() -> None:
+    leaf = leaf_child(b"k" * 32, b"v" * 32, sha256)
+    node: Node = (
+        (leaf, *[None] * 14, leaf_child(b"m" * 32, b"w" * 32, sha256)),
+        0x8001,
+        0x8001,
+        None,
+    )
+    encoded = encode_node(node)
+    assert encoded == b"\x01\x80\x01\x80\x01" + b"k" * 32 + b"v" * 32 + b"m" * 32 + b"w" * 32
+    assert decode_node(encoded, sha256)[0][0] == leaf
 
 
 def test_root_encodings() -> None:
@@ -114,11 +127,12 @@ def test_malformed_roots_are_corruption(data: bytes) -> None:
         b"",
         b"\x02" + b"k" * 64,
         b"\x01\x00\x00\x00\x00",  # no children
-        b"\x01\x00\x01\x00\x02" + b"x" * 96,  # a leaf bit without a child bit
-        b"\x01\x00\x01\x00\x01" + b"x" * 95,  # one byte short
+        b"\x01\x00\x01\x00\x02" + b"x" * 64,  # a leaf bit without a child bit
+        b"\x01\x00\x01\x00\x01" + b"x" * 63,  # one byte short of a leaf (key and value hash)
+        b"\x01\x00\x01\x00\x01" + b"x" * 65,  # one byte long
         b"\x01\x00\x01\x00\x00" + b"x" * 41,  # one byte long
     ],
 )
 def test_malformed_nodes_are_corruption(data: bytes) -> None:
     with pytest.raises(StorageCorruptionError):
-        decode_node(data)
+        decode_node(data, sha256)

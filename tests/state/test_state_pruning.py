@@ -35,7 +35,7 @@ def reachable(chain: Chain, version: int) -> set[bytes]:
             ).ljust(32, b"\x00")
             key = node_key(child[1], len(child_path), packed)
             keys.add(key)
-            pending.append((decode_node(chain.store.nodes[key])[0], child_path))
+            pending.append((decode_node(chain.store.nodes[key], sha256)[0], child_path))
     return keys
 
 

@@ -253,17 +253,27 @@ def test_other_schema_version_is_refused(store_path: Path) -> None:
     environment = lmdb.open(str(store_path), max_dbs=20)
     with environment.begin(write=True) as txn:
         meta = environment.open_db(schema.DB_META, txn=txn)
-        txn.put(schema.META_SCHEMA_VERSION, schema.encode_record((2).to_bytes(8, "big")), db=meta)
+        txn.put(schema.META_SCHEMA_VERSION, schema.encode_record((3).to_bytes(8, "big")), db=meta)
     environment.close()
-    with pytest.raises(ConfigurationError, match="schema version 2"):
+    with pytest.raises(ConfigurationError, match="schema version 3"):
         Store(store_path)
 
 
 def test_store_written_by_a_newer_schema_is_refused(store_path: Path) -> None:
     environment = lmdb.open(str(store_path), max_dbs=20)
-    environment.open_db(b"causeway/v2/meta")
+    environment.open_db(b"causeway/v3/meta")
     environment.close()
-    with pytest.raises(ConfigurationError, match="v2"):
+    with pytest.raises(ConfigurationError, match="uses schema v3; this build reads schema v2"):
+        Store(store_path)
+
+
+def test_store_written_by_the_previous_schema_is_refused(store_path: Path) -> None:
+    # Schema v1 kept state history by key and latest values without their version: not read,
+    # not migrated (docs/storage.md).
+    environment = lmdb.open(str(store_path), max_dbs=20)
+    environment.open_db(b"causeway/v1/meta")
+    environment.close()
+    with pytest.raises(ConfigurationError, match="uses schema v1; this build reads schema v2"):
         Store(store_path)
 
 

@@ -78,7 +78,7 @@ def test_a_genesis_only_store_passes(store_path: Path) -> None:
 def test_a_stored_hash_that_is_not_the_headers(chained: Path) -> None:
     put(chained, schema.DB_BLOCK_HASHES, schema.encode_height(HEIGHTS), b"\x01" * 32)
     problem = (
-        f"block {HEIGHTS}: its stored hash (causeway/v1/block_hashes) is not its header's hash"
+        f"block {HEIGHTS}: its stored hash (causeway/v2/block_hashes) is not its header's hash"
     )
     assert check(chained) == problem
     assert problem in scan(chained)
@@ -102,7 +102,7 @@ def test_a_certificate_for_another_block(chained: Path) -> None:
     certificate = types_pb2.CommitCertificate(height=HEIGHTS, block_hash=b"\x03" * 32)
     put(chained, schema.DB_CERTIFICATES, schema.encode_height(HEIGHTS), encode(certificate))
     assert check(chained) == (
-        f"block {HEIGHTS}: its certificate (causeway/v1/certificates) is for another block"
+        f"block {HEIGHTS}: its certificate (causeway/v2/certificates) is for another block"
     )
 
 
@@ -126,11 +126,11 @@ def test_a_latest_height_that_went_back(chained: Path) -> None:
     commit that height again."""
     put(chained, schema.DB_META, schema.META_LATEST_HEIGHT, schema.encode_height(HEIGHTS - 1))
     assert check(chained) == (
-        f"causeway/v1/headers holds height {HEIGHTS}, above the latest height {HEIGHTS - 1}"
+        f"causeway/v2/headers holds height {HEIGHTS}, above the latest height {HEIGHTS - 1}"
     )
     assert scan(chained) == [
         *(
-            f"causeway/v1/{name} holds height {HEIGHTS}, above the latest height {HEIGHTS - 1}"
+            f"causeway/v2/{name} holds height {HEIGHTS}, above the latest height {HEIGHTS - 1}"
             for name in ("headers", "block_hashes", "certificates", "block_entries")
         ),
         "state: the root recomputed from the 7 latest state entries does not match the state "
@@ -141,7 +141,7 @@ def test_a_latest_height_that_went_back(chained: Path) -> None:
 def test_a_newest_block_that_was_lost(chained: Path) -> None:
     raw_write(chained, schema.DB_HEADERS, schema.encode_height(HEIGHTS), None)
     assert check(chained) == (
-        f"causeway/v1/headers ends at height {HEIGHTS - 1}, below the latest height {HEIGHTS}"
+        f"causeway/v2/headers ends at height {HEIGHTS - 1}, below the latest height {HEIGHTS}"
     )
 
 
@@ -175,7 +175,7 @@ def test_the_genesis_state_root_is_checked(store_path: Path) -> None:
 
 
 def test_a_state_entry_rewritten_with_a_valid_checksum_is_found_by_the_scan(chained: Path) -> None:
-    put(chained, schema.DB_STATE_LATEST, b"counter", b"999")
+    put(chained, schema.DB_STATE_LATEST, b"counter", schema.encode_height(HEIGHTS) + b"999")
     with Store(chained) as store:
         assert check_recent_blocks(store, chain.identity()) == HEIGHTS  # the cheap check
     assert scan(chained) == [
@@ -197,14 +197,14 @@ def test_the_start_up_check_reads_the_newest_blocks_only(
     raw_write(chained, schema.DB_BLOCK_ENTRIES, schema.encode_position(2, 1), b"\x01garbage")
     if caught:
         assert check(chained, blocks) == (
-            "corrupt record causeway/v1/block_entries[height=2, index=1]: checksum mismatch"
+            "corrupt record causeway/v2/block_entries[height=2, index=1]: checksum mismatch"
         )
     else:
         with Store(chained) as store:
             assert check_recent_blocks(store, chain.identity(), blocks) == HEIGHTS
     with Store(chained) as store:
         assert store.scan_integrity().problems == [
-            "corrupt record causeway/v1/block_entries[height=2, index=1]: checksum mismatch"
+            "corrupt record causeway/v2/block_entries[height=2, index=1]: checksum mismatch"
         ]
 
 

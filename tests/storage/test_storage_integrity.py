@@ -74,7 +74,7 @@ def test_flipped_bit_in_a_block_record_is_detected(store_path: Path, place: str)
         assert store.verify_integrity() > 0
     assert flip_marker(store_path) >= 1
     with Store(store_path) as store:
-        with pytest.raises(StorageCorruptionError, match="corrupt record causeway/v1/"):
+        with pytest.raises(StorageCorruptionError, match="corrupt record causeway/v2/"):
             READS[place](store)
         with pytest.raises(StorageCorruptionError, match="checksum mismatch"):
             store.verify_integrity()
@@ -91,7 +91,9 @@ def test_flipped_bit_in_state_history_is_detected(store_path: Path) -> None:
     assert flip_marker(store_path) >= 1
     with Store(store_path) as store:
         assert store.get_state(b"marked") == b"rewritten"
-        with pytest.raises(StorageCorruptionError, match=r"state_history\[key=6d61726b6564"):
+        with pytest.raises(
+            StorageCorruptionError, match=r"state_history\[version=1, key=6d61726b6564\]"
+        ):
             store.get_state(b"marked", 1)
 
 

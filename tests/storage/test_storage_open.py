@@ -90,7 +90,7 @@ def test_a_store_without_its_schema_version_is_refused(store_path: Path) -> None
         schema.META_SCHEMA_VERSION,
         schema.encode_record(schema.encode_height(schema.SCHEMA_VERSION + 1)),
     )
-    with pytest.raises(ConfigurationError, match="has schema version 2; this build reads 1"):
+    with pytest.raises(ConfigurationError, match="has schema version 3; this build reads 2"):
         Store(store_path, create=False)
 
 
@@ -106,7 +106,7 @@ def test_scan_integrity_reports_every_problem(store_path: Path) -> None:
         report = store.scan_integrity()
     assert report.problem_count == 3
     assert report.problems == [
-        f"corrupt record causeway/v1/certificates[height={height}]: 0 bytes, shorter than the "
+        f"corrupt record causeway/v2/certificates[height={height}]: 0 bytes, shorter than the "
         "record header"
         for height in (1, 2, 3)
     ]
@@ -130,10 +130,10 @@ def test_highest_stored_heights(store_path: Path) -> None:
     filled(store_path)
     with Store(store_path) as store:
         assert store.highest_stored_heights() == {
-            "causeway/v1/headers": 3,
-            "causeway/v1/block_hashes": 3,
-            "causeway/v1/certificates": 3,
-            "causeway/v1/block_entries": 3,
+            "causeway/v2/headers": 3,
+            "causeway/v2/block_hashes": 3,
+            "causeway/v2/certificates": 3,
+            "causeway/v2/block_entries": 3,
         }
     with Store(store_path.parent / "empty") as store:
         store.save_genesis(build.GENESIS_BYTES, {}, build.genesis_update())

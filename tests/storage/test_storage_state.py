@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from causeway.errors import HeightUnavailableError, InvariantError
-from causeway.storage import Store
+from causeway.errors import HeightUnavailableError, InvariantError, StorageCorruptionError
+from causeway.storage import Store, schema
 from causeway.storage import store as store_module
 
 from . import _builders as build
@@ -47,8 +47,8 @@ def test_state_before_genesis_is_unavailable(empty_store: Store) -> None:
 
 
 def test_keys_that_share_prefixes_stay_apart(store: Store) -> None:
-    # History keys are length-prefixed: b"a" at version v must never be confused with b"a\x00"
-    # or b"a" + 8 more bytes that happen to look like a version.
+    # History keys are version then state key: b"a" at version v must never be confused with
+    # b"a\x00" or b"a" + 8 more bytes that happen to look like a version.
     lookalike = b"a" + (1).to_bytes(8, "big")
     store.commit_block(build.record(1, changes={b"a": b"one", b"a\x00": b"zero", lookalike: b"x"}))
     store.commit_block(build.record(2, changes={b"a\x00": None, b"ab": b"b"}))
@@ -195,3 +195,157 @@ def test_prune_repeatedly_while_committing(store: Store) -> None:
         for version in retained:
             for key in (b"counter", b"item/%06d" % max(1, version - 1)):
                 assert store.get_state(key, version) == build.expected_state(key, version)
+
+
+def raw_entries(store: Store, database: bytes) -> list[tuple[bytes, bytes]]:
+    with store._read() as txn:
+        return list(txn.cursor(store._handles[database]))
+
+
+def raw_put(store: Store, database: bytes, key: bytes, value: bytes | None) -> None:
+    with store._write() as txn:
+        db = store._handles[database]
+        if value is None:
+            txn.delete(key, db=db)
+        else:
+            txn.put(key, value, db=db)
+
+
+def test_a_key_deleted_and_written_again_reads_right_at_every_version(store: Store) -> None:
+    changes: list[dict[bytes, bytes | None]] = [
+        {b"k": b"one"},
+        {b"other": b"x"},
+        {b"k": None},
+        {b"other": b"y"},
+        {b"k": b"two"},
+        {b"k": b"three"},
+        {b"k": None},
+    ]
+    expected = [None, b"one", b"one", None, None, b"two", b"three", None]
+    for height, change in enumerate(changes, start=1):
+        store.commit_block(build.record(height, changes=change))
+    for version, value in enumerate(expected):
+        assert store.get_state(b"k", version) == value, version
+    assert store.get_state(b"k") is None
+    # Deleted now: its deletion version is kept for reads at older versions, and only then.
+    assert [key for key, _ in raw_entries(store, schema.DB_STATE_DELETED)] == [b"k"]
+
+
+def test_history_is_appended_in_version_order(store: Store) -> None:
+    commit(store, *range(1, 6))
+    versions = [
+        schema.decode_history_key(key)[0] for key, _ in raw_entries(store, schema.DB_STATE_HISTORY)
+    ]
+    assert versions == sorted(versions)
+    assert versions[-1] == 5
+
+
+def test_a_key_written_at_every_version_is_read_back_at_each(store: Store) -> None:
+    """The read walks back one entry per later change: every step of the walk is used."""
+    for height in range(1, 31):
+        store.commit_block(build.record(height, changes={b"hot": b"%d" % height}))
+    for version in range(31):
+        assert store.get_state(b"hot", version) == (b"%d" % version if version else None)
+    store.prune_state(20)
+    for version in range(20, 31):
+        assert store.get_state(b"hot", version) == b"%d" % version
+    assert store.verify_integrity() > 0
+
+
+def test_pruning_a_deletion_forgets_the_key_and_keeps_later_reads(store: Store) -> None:
+    store.commit_block(build.record(1, changes={b"gone": b"x", b"back": b"1"}, nodes=2))
+    store.commit_block(build.record(2, changes={b"gone": None, b"back": None}, nodes=2))
+    store.commit_block(build.record(3, changes={b"back": b"3"}, nodes=2))
+    store.commit_block(build.record(4, changes={b"counter": b"4"}, nodes=2))
+    # History: gone@1, gone@2 (a deletion at the oldest retained version), back@1 and back@2
+    # go. Stale nodes: 2 listed at 1 and 2 at 2.
+    assert store.prune_state(2) == 4 + 2 + 2
+    assert raw_entries(store, schema.DB_STATE_DELETED) == []
+    assert store.get_state(b"gone", 2) is None
+    assert store.get_state(b"gone", 4) is None
+    # back: deleted at 2 (pruned), written again at 3; its walk back ends at the pruned deletion.
+    assert store.get_state(b"back", 2) is None
+    assert store.get_state(b"back", 3) == b"3"
+    assert store.verify_integrity() > 0
+
+
+def test_a_missing_history_entry_in_the_retained_window_is_corruption(store: Store) -> None:
+    commit(store, 1, 2, 3)
+    raw_put(store, schema.DB_STATE_HISTORY, schema.encode_history_key(3, b"counter"), None)
+    assert store.get_state(b"counter") == build.expected_state(b"counter", 3)
+    for version in (2, 3):
+        with pytest.raises(StorageCorruptionError) as raised:
+            store.get_state(b"counter", version)
+    assert raised.value.message == (
+        "corrupt record causeway/v2/state_history[version=3, key=636f756e746572]: missing in "
+        "the retained history"
+    )
+
+
+def test_a_history_entry_pointing_forward_is_corruption(store: Store) -> None:
+    commit(store, 1, 2, 3)
+    entry_key = schema.encode_history_key(3, b"counter")
+    forward = schema.encode_record(schema.encode_history_value(b"x", 3))
+    raw_put(store, schema.DB_STATE_HISTORY, entry_key, forward)
+    reason = (
+        "corrupt record causeway/v2/state_history[version=3, key=636f756e746572]: points back "
+        "to version 3"
+    )
+    with pytest.raises(StorageCorruptionError) as raised:
+        store.get_state(b"counter", 2)
+    assert raised.value.message == reason
+    assert store.scan_integrity().problems == [reason]
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"\x04", "unknown state history flags"),
+        (b"\x02" + bytes(7), "truncated state history entry"),
+        (b"\x00value", "a deletion carries a value"),
+        (b"", "unknown state history flags"),
+    ],
+)
+def test_malformed_history_entries_are_reported(store: Store, payload: bytes, reason: str) -> None:
+    commit(store, 1)
+    raw_put(
+        store,
+        schema.DB_STATE_HISTORY,
+        schema.encode_history_key(1, b"counter"),
+        schema.encode_record(payload),
+    )
+    assert store.scan_integrity().problems == [
+        f"corrupt record causeway/v2/state_history[version=1, key=636f756e746572]: {reason}"
+    ]
+
+
+def test_malformed_latest_and_deleted_entries_are_reported(store: Store) -> None:
+    commit(store, 1)
+    raw_put(store, schema.DB_STATE_LATEST, b"counter", schema.encode_record(bytes(7)))
+    raw_put(store, schema.DB_STATE_DELETED, b"gone", schema.encode_record(bytes(9)))
+    assert store.scan_integrity().problems == [
+        "corrupt record causeway/v2/state_latest[636f756e746572]: truncated latest state entry",
+        "corrupt record causeway/v2/state_deleted[676f6e65]: 9 bytes, expected a version of 8",
+    ]
+    with pytest.raises(StorageCorruptionError, match="truncated latest state entry"):
+        store.get_state(b"counter")
+
+
+@pytest.mark.parametrize("database", [schema.DB_STATE_LATEST, schema.DB_STATE_DELETED])
+def test_a_damaged_latest_record_leaves_the_history_readable(store: Store, database: bytes) -> None:
+    store.commit_block(build.record(1, changes={b"k": b"one", b"cold": b"c"}))
+    store.commit_block(build.record(2, changes={b"k": b"two"}))
+    store.commit_block(
+        build.record(3, changes={b"k": b"three" if database == schema.DB_STATE_LATEST else None})
+    )
+    with store._read() as txn:
+        stored = txn.get(b"k", db=store._handles[database])
+    assert stored is not None
+    raw_put(store, database, b"k", stored[:-1] + bytes([stored[-1] ^ 1]))
+    if database == schema.DB_STATE_LATEST:
+        with pytest.raises(StorageCorruptionError, match=r"state_latest\[6b\]: checksum mismatch"):
+            store.get_state(b"k")
+    for version, value in enumerate([None, b"one", b"two"]):
+        assert store.get_state(b"k", version) == value
+    assert store.get_state(b"k", 3) == (b"three" if database == schema.DB_STATE_LATEST else None)
+    assert store.get_state(b"cold", 3) == b"c"

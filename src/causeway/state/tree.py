@@ -199,7 +199,7 @@ class StateTree:
                     raise StorageCorruptionError(
                         f"state node {key.hex()} of the latest version is missing"
                     )
-                node = decode_node(data)
+                node = decode_node(data, hash_function)
                 cache.put(key, node)
             return node
 
@@ -413,7 +413,7 @@ class StateTree:
             decoded = {}
             for key, data in update.new_nodes.items():
                 if key != root_key:
-                    decoded[key] = decode_node(data)
+                    decoded[key] = decode_node(data, self._hash)
             root = decode_root(update.new_nodes[root_key], update.version, self._hash)
         cache = self._cache
         for key in update.stale_node_keys:
@@ -503,7 +503,7 @@ class StateTree:
         if data is None:
             # The root was there: the version was pruned while we read it.
             raise HeightUnavailableError(f"state version {version} was pruned while being read")
-        return decode_node(data)
+        return decode_node(data, self._hash)
 
 
 def compute_root(items: Mapping[bytes, bytes], hash_function: HashFunction) -> bytes:

@@ -31,12 +31,12 @@ from typing import Final
 
 from causeway.errors import StorageCorruptionError
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 RECORD_FORMAT_VERSION: Final = 1
 RECORD_HEADER_BYTES: Final = 5
 
 # LMDB refuses keys above 511 bytes (its compile-time default) and empty keys. The history key
-# adds 2 + 8 bytes around a state key; the margin keeps room for that.
+# puts 8 bytes (the version) before a state key; the margin keeps room for that.
 STATE_KEY_BYTES_MAX: Final = 480
 META_NAME_BYTES_MAX: Final = 200
 # Node keys and transaction ids are used as LMDB keys unchanged.
@@ -46,9 +46,12 @@ HEIGHT_BYTES: Final = 8
 POSITION_BYTES: Final = 12  # height (8) + transaction index (4)
 TOPIC_DIGEST_BYTES: Final = 16
 
-# First payload byte of a state history entry.
-HISTORY_TOMBSTONE: Final = b"\x00"
-HISTORY_VALUE: Final = b"\x01"
+# First payload byte of a state history entry: bit flags. HISTORY_HAS_VALUE: a value follows
+# (clear: the key was deleted at that version); HISTORY_HAS_PREVIOUS: the version of the key's
+# previous entry (u64) comes first. Any other bit set is corruption.
+HISTORY_HAS_VALUE: Final = 0x01
+HISTORY_HAS_PREVIOUS: Final = 0x02
+VERSION_BYTES: Final = 8
 
 
 def _name(short: str) -> bytes:
@@ -63,8 +66,15 @@ DB_HEIGHTS_BY_HASH: Final = _name("heights_by_hash")
 DB_CERTIFICATES: Final = _name("certificates")
 DB_BLOCK_ENTRIES: Final = _name("block_entries")
 DB_TRANSACTION_INDEX: Final = _name("transaction_index")
+# height -> key list of the ids of that block's transactions, in block order: the transactions
+# not yet moved into transaction_index. A block appends one record here instead of scattering
+# its ids over the whole index; they move there in sorted batches (docs/storage.md, "Blocks").
+DB_RECENT_TRANSACTION_IDS: Final = _name("recent_transaction_ids")
 DB_EVENT_INDEX: Final = _name("event_index")
 DB_STATE_LATEST: Final = _name("state_latest")
+# state key -> the version that deleted it, for keys whose latest change is a deletion: where
+# a historical read of a deleted key starts its walk back (state_latest holds the others').
+DB_STATE_DELETED: Final = _name("state_deleted")
 DB_STATE_HISTORY: Final = _name("state_history")
 DB_STATE_WRITES: Final = _name("state_writes")
 DB_STATE_NODES: Final = _name("state_nodes")
@@ -82,8 +92,10 @@ ALL_DATABASES: Final = (
     DB_CERTIFICATES,
     DB_BLOCK_ENTRIES,
     DB_TRANSACTION_INDEX,
+    DB_RECENT_TRANSACTION_IDS,
     DB_EVENT_INDEX,
     DB_STATE_LATEST,
+    DB_STATE_DELETED,
     DB_STATE_HISTORY,
     DB_STATE_WRITES,
     DB_STATE_NODES,
@@ -97,6 +109,8 @@ META_SCHEMA_VERSION: Final = b"store/schema_version"
 META_GENESIS: Final = b"store/genesis"
 META_LATEST_HEIGHT: Final = b"store/latest_height"
 META_EARLIEST_STATE_VERSION: Final = b"store/earliest_state_version"
+# How many transaction ids recent_transaction_ids holds (u64): when to move them.
+META_RECENT_TRANSACTION_IDS: Final = b"store/recent_transaction_ids"
 META_NAMED_PREFIX: Final = b"named/"
 
 _RECORD_HEADER = struct.Struct(">BI")
@@ -151,7 +165,14 @@ def describe_key(database: bytes, key: bytes) -> str:
     name = database.decode(errors="replace")
     try:
         if (
-            database in (DB_HEADERS, DB_BLOCK_HASHES, DB_CERTIFICATES, DB_VALIDATOR_SETS)
+            database
+            in (
+                DB_HEADERS,
+                DB_BLOCK_HASHES,
+                DB_CERTIFICATES,
+                DB_VALIDATOR_SETS,
+                DB_RECENT_TRANSACTION_IDS,
+            )
             and len(key) == 8
         ):
             return f"{name}[height={decode_height(key)}]"
@@ -161,8 +182,8 @@ def describe_key(database: bytes, key: bytes) -> str:
         if database in (DB_STATE_WRITES, DB_STALE_NODES) and len(key) == 8:
             return f"{name}[version={decode_height(key)}]"
         if database == DB_STATE_HISTORY:
-            state_key, version = decode_history_key(key)
-            return f"{name}[key={state_key.hex()}, version={version}]"
+            version, state_key = decode_history_key(key)
+            return f"{name}[version={version}, key={state_key.hex()}]"
         if database == DB_EVENT_INDEX and len(key) == TOPIC_DIGEST_BYTES + HEIGHT_BYTES:
             height = decode_height(key[TOPIC_DIGEST_BYTES:])
             return f"{name}[topic={key[:TOPIC_DIGEST_BYTES].hex()}, height={height}]"
@@ -248,27 +269,59 @@ def event_topic(contract: str, name: str) -> bytes:
     ).digest()
 
 
-def history_prefix(state_key: bytes) -> bytes:
-    """Every history entry of one state key starts with this (length-prefixed: unambiguous)."""
-    return len(state_key).to_bytes(2, "big") + state_key
+def encode_history_key(version: int, state_key: bytes) -> bytes:
+    """Version first: a block's history entries are appended after every earlier block's, so a
+    commit writes a few new pages instead of dirtying a page per changed key (docs/storage.md)."""
+    return version.to_bytes(8, "big") + state_key
 
 
-def encode_history_key(state_key: bytes, version: int) -> bytes:
-    return len(state_key).to_bytes(2, "big") + state_key + version.to_bytes(8, "big")
-
-
-def decode_history_key(key: bytes) -> tuple[bytes, int]:
-    if len(key) < 10 or int.from_bytes(key[:2], "big") != len(key) - 10:
+def decode_history_key(key: bytes) -> tuple[int, bytes]:
+    if len(key) <= VERSION_BYTES:
         raise StorageCorruptionError(f"malformed state history key {key.hex()}")
-    return key[2:-8], int.from_bytes(key[-8:], "big")
+    return int.from_bytes(key[:VERSION_BYTES], "big"), key[VERSION_BYTES:]
 
 
-def decode_history_value(database: bytes, key: bytes, payload: bytes) -> bytes | None:
-    if payload[:1] == HISTORY_VALUE:
-        return payload[1:]
-    if payload == HISTORY_TOMBSTONE:
-        return None
-    raise corrupt(database, key, "unknown state history tag")
+def encode_history_value(value: bytes | None, previous: int | None) -> bytes:
+    """Payload of a history entry: flags, the previous entry's version if any, the value."""
+    flags = (0 if value is None else HISTORY_HAS_VALUE) | (
+        0 if previous is None else HISTORY_HAS_PREVIOUS
+    )
+    head = _FLAGS[flags] + (b"" if previous is None else previous.to_bytes(8, "big"))
+    return head if value is None else head + value
+
+
+def decode_history_value(
+    database: bytes, key: bytes, payload: bytes
+) -> tuple[bytes | None, int | None]:
+    """(value, or None for a deletion; version of the key's previous entry, or None)."""
+    if not payload or payload[0] & ~(HISTORY_HAS_VALUE | HISTORY_HAS_PREVIOUS):
+        raise corrupt(database, key, "unknown state history flags")
+    flags = payload[0]
+    offset = 1
+    previous = None
+    if flags & HISTORY_HAS_PREVIOUS:
+        offset += VERSION_BYTES
+        if len(payload) < offset:
+            raise corrupt(database, key, "truncated state history entry")
+        previous = int.from_bytes(payload[1:offset], "big")
+    if flags & HISTORY_HAS_VALUE:
+        return payload[offset:], previous
+    if len(payload) != offset:
+        raise corrupt(database, key, "a deletion carries a value")
+    return None, previous
+
+
+def decode_latest_value(database: bytes, key: bytes, payload: bytes) -> tuple[int, bytes]:
+    """(version that wrote it, value) of a state_latest payload."""
+    if len(payload) < VERSION_BYTES:
+        raise corrupt(database, key, "truncated latest state entry")
+    return int.from_bytes(payload[:VERSION_BYTES], "big"), payload[VERSION_BYTES:]
+
+
+def decode_version(database: bytes, key: bytes, payload: bytes) -> int:
+    if len(payload) != VERSION_BYTES:
+        raise corrupt(database, key, f"{len(payload)} bytes, expected a version of 8")
+    return int.from_bytes(payload, "big")
 
 
 def encode_meta_name(name: str) -> bytes:
@@ -322,53 +375,59 @@ def encode_block_entry_records(
     return items
 
 
-def encode_transaction_index_records(
-    transaction_ids: Sequence[bytes], positions: Sequence[bytes]
-) -> list[tuple[bytes, bytes]]:
-    """(transaction id, record of its position key)."""
-    pack = _pack_header
-    crc = _crc32
-    version = RECORD_FORMAT_VERSION
-    return [
-        (transaction_id, pack(version, crc(position)) + position)
-        for transaction_id, position in zip(transaction_ids, positions, strict=True)
-    ]
-
-
-_CRC_OF_HISTORY_VALUE_TAG = _crc32(HISTORY_VALUE)
-_TOMBSTONE_RECORD = (
-    _pack_header(RECORD_FORMAT_VERSION, _crc32(HISTORY_TOMBSTONE)) + HISTORY_TOMBSTONE
-)
+_FLAGS = [bytes((flags,)) for flags in range(4)]
 
 
 def encode_state_records(
-    version: int, changes: Mapping[bytes, bytes | None]
+    version: int,
+    changes: Mapping[bytes, bytes | None],
+    previous_versions: Mapping[bytes, int],
 ) -> tuple[list[tuple[bytes, bytes]], list[bytes], list[tuple[bytes, bytes]]]:
     """Latest-value records to put, latest keys to delete, and history records for a version.
 
-    A history payload is HISTORY_VALUE + value, or HISTORY_TOMBSTONE for a deletion; its CRC
-    is computed in two steps (tag, then value) to save a copy of every value."""
+    ``previous_versions`` holds, for each changed key that has an entry already, the version of
+    that entry (state_latest's or state_deleted's). A latest payload is the version then the
+    value; a history payload is encode_history_value's. History records come out in key order
+    (version first, then the state key), ready to append."""
     version_bytes = encode_height(version)
-    pack_u16 = _U16.pack
     pack = _pack_header
     crc = _crc32
     record_version = RECORD_FORMAT_VERSION
-    tag_crc = _CRC_OF_HISTORY_VALUE_TAG
-    tombstone = _TOMBSTONE_RECORD
+    flags = _FLAGS
     latest: list[tuple[bytes, bytes]] = []
     deletes: list[bytes] = []
     history: list[tuple[bytes, bytes]] = []
-    for key, value in changes.items():
-        history_key = pack_u16(len(key)) + key + version_bytes
+    for key in sorted(changes):
+        value = changes[key]
+        previous = previous_versions.get(key)
+        if previous is None:
+            head = flags[0 if value is None else HISTORY_HAS_VALUE]
+        else:
+            head = flags[
+                HISTORY_HAS_PREVIOUS if value is None else HISTORY_HAS_PREVIOUS | HISTORY_HAS_VALUE
+            ] + previous.to_bytes(8, "big")
         if value is None:
             deletes.append(key)
-            history.append((history_key, tombstone))
+            history.append((version_bytes + key, pack(record_version, crc(head)) + head))
         else:
-            latest.append((key, pack(record_version, crc(value)) + value))
-            history.append(
-                (history_key, pack(record_version, crc(value, tag_crc)) + HISTORY_VALUE + value)
-            )
+            latest_payload = version_bytes + value
+            latest.append((key, pack(record_version, crc(latest_payload)) + latest_payload))
+            payload = head + value
+            history.append((version_bytes + key, pack(record_version, crc(payload)) + payload))
     return latest, deletes, history
+
+
+def encode_transaction_index_records(
+    positions: Iterable[tuple[bytes, int, int]],
+) -> list[tuple[bytes, bytes]]:
+    """(transaction id, record of its position) for (id, height, index) triples, in id order:
+    what moving ids from recent_transaction_ids into transaction_index writes."""
+    return encode_records(
+        sorted(
+            (transaction_id, encode_position(height, index))
+            for transaction_id, height, index in positions
+        )
+    )
 
 
 def encode_varint(value: int) -> bytes:

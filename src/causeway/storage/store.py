@@ -43,7 +43,9 @@ from causeway.storage.schema import (
     DB_HEADERS,
     DB_HEIGHTS_BY_HASH,
     DB_META,
+    DB_RECENT_TRANSACTION_IDS,
     DB_STALE_NODES,
+    DB_STATE_DELETED,
     DB_STATE_HISTORY,
     DB_STATE_LATEST,
     DB_STATE_NODES,
@@ -83,6 +85,13 @@ RECORDS_PER_VERIFY_READ = 20_000
 # History entries plus tree nodes deleted per write transaction by prune_state, so that pruning
 # a long backlog never holds the writer lock for long against block commits.
 PRUNE_RECORDS_PER_WRITE = 100_000
+# Transaction ids wait in recent_transaction_ids (one record per block, appended) until there are
+# at least this many, and at least a quarter as many as transaction_index holds; then they move
+# into transaction_index in one sorted batch. A random insert there dirties a 4 KiB page, and
+# every page once the index is larger than a block's worth of ids: moving many ids at once
+# dirties each page once per batch instead of once per block (docs/storage.md, "Blocks").
+RECENT_TRANSACTION_IDS_MIN = 50_000
+RECENT_TRANSACTION_IDS_INDEX_DIVISOR = 4
 # How many corrupt records verify_integrity names in its error.
 CORRUPT_RECORDS_REPORTED = 20
 # How many problems scan_integrity names in its report (it counts them all).
@@ -162,6 +171,14 @@ class Store:
         """
         self._path = Path(path)
         self._close_lock = threading.Lock()
+        # Decoded recent_transaction_ids records: each block's ids by height, and every waiting
+        # id's (height, index) in one dictionary, so that a lookup costs one probe however many
+        # blocks wait. A record never changes while it exists, so a decoded copy stays right.
+        # Reads only add to it (one reader's snapshot may be older or newer than another's); the
+        # commit that moves the ids into transaction_index drops them.
+        self._recent_ids: dict[int, list[bytes]] = {}
+        self._recent_positions: dict[bytes, tuple[int, int]] = {}
+        self._recent_ids_lock = threading.Lock()
         create = create and not read_only
         data_file = self._path / DATA_FILE_NAME
         if not create:
@@ -307,8 +324,10 @@ class Store:
         self._certificates = handles[DB_CERTIFICATES]
         self._block_entries = handles[DB_BLOCK_ENTRIES]
         self._transaction_index = handles[DB_TRANSACTION_INDEX]
+        self._recent_transaction_ids = handles[DB_RECENT_TRANSACTION_IDS]
         self._event_index = handles[DB_EVENT_INDEX]
         self._state_latest = handles[DB_STATE_LATEST]
+        self._state_deleted = handles[DB_STATE_DELETED]
         self._state_history = handles[DB_STATE_HISTORY]
         self._state_writes = handles[DB_STATE_WRITES]
         self._state_nodes = handles[DB_STATE_NODES]
@@ -416,7 +435,7 @@ class Store:
         _check_key_lengths(
             "stale state node key", tree_update.stale_node_keys, schema.LMDB_KEY_BYTES_MAX
         )
-        latest, _, history = schema.encode_state_records(0, state)
+        latest, _, history = schema.encode_state_records(0, state, {})
         nodes = encode_records(tree_update.new_nodes.items())
         version_key = encode_height(0)
         with self._write() as txn:
@@ -482,12 +501,10 @@ class Store:
             or [encode(transaction) for transaction in record.block.transactions],
             [encode(result) for result in results],
         )
-        index_items = schema.encode_transaction_index_records(
-            record.transaction_ids, [key for key, _ in entry_items]
-        )
+        transaction_ids = list(record.transaction_ids)
+        recent_ids_record = encode_record(schema.encode_key_list(transaction_ids))
         event_items = self._event_index_items(height, results)
         changes = record.state_changes
-        latest_items, latest_deletes, history_items = schema.encode_state_records(height, changes)
         written_keys = encode_record(schema.encode_key_list(list(changes)))
         node_items = encode_records(record.tree_update.new_nodes.items())
         stale_keys = record.tree_update.stale_node_keys
@@ -527,16 +544,14 @@ class Store:
                 append=True,
             )
             self._put_new(txn, self._block_entries, entry_items, "transaction", append=True)
-            self._put_new(txn, self._transaction_index, index_items, "transaction id")
+            moved = False
+            if transaction_ids:
+                moved = self._index_transaction_ids(
+                    txn, height, height_key, transaction_ids, recent_ids_record
+                )
             self._put_new(txn, self._event_index, event_items, "event index")
-            if latest_items:
-                txn.cursor(self._state_latest).putmulti(latest_items)
-            state_latest = self._state_latest
-            delete = txn.delete
-            for key in latest_deletes:
-                delete(key, db=state_latest)
-            if history_items:
-                txn.cursor(self._state_history).putmulti(history_items)
+            if changes:
+                self._write_state_changes(txn, height, height_key, changes)
                 self._put_new(
                     txn,
                     self._state_writes,
@@ -557,6 +572,149 @@ class Store:
             if validator_set is not None:
                 self._index_validator_set(txn, height_key, validator_set)
             txn.put(schema.META_LATEST_HEIGHT, height_record, db=self._meta)
+        if moved:
+            self._forget_recent(height)
+        elif transaction_ids:
+            self._remember_recent(height, transaction_ids)
+
+    def _index_transaction_ids(
+        self,
+        txn: _Txn,
+        height: int,
+        height_key: bytes,
+        transaction_ids: list[bytes],
+        record: bytes,
+    ) -> bool:
+        """Refuses ids already committed (a replay) or repeated in the block, appends the
+        block's ids to recent_transaction_ids and, when enough are waiting there, moves them all
+        into transaction_index in one sorted batch. Returns whether they moved."""
+        get = txn.get
+        main = self._transaction_index
+        heights, positions = self._recent(txn)
+        repeated = len(transaction_ids) - len(set(transaction_ids))
+        for transaction_id in transaction_ids:
+            if transaction_id in positions or get(transaction_id, db=main) is not None:
+                repeated += 1
+        if repeated:
+            raise InvariantError(
+                f"{repeated} transaction id record(s) of this block already exist in the store"
+            )
+        self._put_new(
+            txn,
+            self._recent_transaction_ids,
+            [(height_key, record)],
+            "recent transaction id list",
+            append=True,
+        )
+        waiting = len(transaction_ids) + (
+            self._get_meta_int(txn, schema.META_RECENT_TRANSACTION_IDS) or 0
+        )
+        indexed = txn.stat(main)["entries"]
+        if waiting < max(
+            RECENT_TRANSACTION_IDS_MIN, indexed // RECENT_TRANSACTION_IDS_INDEX_DIVISOR
+        ):
+            txn.put(
+                schema.META_RECENT_TRANSACTION_IDS,
+                encode_record(encode_height(waiting)),
+                db=self._meta,
+            )
+            return False
+        with self._recent_ids_lock:
+            waiting_ids = [
+                (block_height, self._recent_ids[block_height]) for block_height in heights
+            ]
+        items = schema.encode_transaction_index_records(
+            (transaction_id, block_height, index)
+            for block_height, ids in [*waiting_ids, (height, transaction_ids)]
+            for index, transaction_id in enumerate(ids)
+        )
+        self._put_new(txn, main, items, "transaction id")
+        txn.drop(self._recent_transaction_ids, delete=False)
+        txn.put(schema.META_RECENT_TRANSACTION_IDS, encode_record(encode_height(0)), db=self._meta)
+        return True
+
+    def _remember_recent(self, height: int, transaction_ids: list[bytes]) -> None:
+        """Adds one block's waiting ids to the decoded copy; the caller holds no lock."""
+        with self._recent_ids_lock:
+            if height in self._recent_ids:
+                return
+            self._recent_ids[height] = transaction_ids
+            positions = self._recent_positions
+            for index, transaction_id in enumerate(transaction_ids):
+                positions[transaction_id] = (height, index)
+
+    def _recent(self, txn: _Txn) -> tuple[list[int], dict[bytes, tuple[int, int]]]:
+        """The heights whose ids wait in recent_transaction_ids as this transaction sees them,
+        and the (height, index) of every waiting id: records are decoded once and kept.
+
+        The positions may also hold ids of blocks committed after this transaction began (they
+        are committed all the same), never an id that is not committed."""
+        heights: list[int] = []
+        decoded: list[tuple[int, list[bytes]]] = []
+        cursor = txn.cursor(self._recent_transaction_ids)
+        known = self._recent_ids
+        if cursor.first():
+            for key in cursor.iternext(keys=True, values=False):
+                height = schema.decode_height(key)
+                heights.append(height)
+                if height not in known:
+                    payload = decode_record(DB_RECENT_TRANSACTION_IDS, key, cursor.value())
+                    listed = schema.decode_key_list(DB_RECENT_TRANSACTION_IDS, key, payload)
+                    decoded.append((height, listed))
+        for height, listed in decoded:
+            self._remember_recent(height, listed)
+        return heights, self._recent_positions
+
+    def _forget_recent(self, through_height: int) -> None:
+        """Drops the decoded ids of every block up to through_height (moved into the index)."""
+        with self._recent_ids_lock:
+            known = self._recent_ids
+            for height in [height for height in known if height <= through_height]:
+                for transaction_id in known.pop(height):
+                    self._recent_positions.pop(transaction_id, None)
+
+    def _write_state_changes(
+        self, txn: _Txn, version: int, version_key: bytes, changes: Mapping[bytes, bytes | None]
+    ) -> None:
+        """Latest values, deletion marks and history entries of one version's changes.
+
+        Each history entry records the version of the key's entry before it (read here, inside
+        the write transaction, from state_latest or state_deleted), so that a read at an older
+        version walks back from the newest entry; entries are keyed version first and so are
+        appended, not scattered over the whole history (docs/storage.md, "State")."""
+        get = txn.get
+        state_latest = self._state_latest
+        state_deleted = self._state_deleted
+        any_deleted = txn.stat(state_deleted)["entries"] > 0
+        previous_versions: dict[bytes, int] = {}
+        for key in changes:
+            stored = get(key, db=state_latest)
+            if stored is not None:
+                payload = decode_record(DB_STATE_LATEST, key, stored)
+                previous_versions[key] = schema.decode_latest_value(DB_STATE_LATEST, key, payload)[
+                    0
+                ]
+            elif any_deleted:
+                stored = get(key, db=state_deleted)
+                if stored is not None:
+                    payload = decode_record(DB_STATE_DELETED, key, stored)
+                    previous_versions[key] = schema.decode_version(DB_STATE_DELETED, key, payload)
+        latest_items, latest_deletes, history_items = schema.encode_state_records(
+            version, changes, previous_versions
+        )
+        if latest_items:
+            txn.cursor(state_latest).putmulti(latest_items)
+            if any_deleted:
+                delete = txn.delete
+                for key, _ in latest_items:
+                    delete(key, db=state_deleted)
+        if latest_deletes:
+            delete = txn.delete
+            deleted_record = encode_record(version_key)
+            for key in latest_deletes:
+                delete(key, db=state_latest)
+            txn.cursor(state_deleted).putmulti([(key, deleted_record) for key in latest_deletes])
+        self._put_new(txn, self._state_history, history_items, "state history", append=True)
 
     def _index_validator_set(self, txn: _Txn, height_key: bytes, validator_set: bytes) -> None:
         cursor = txn.cursor(self._validator_sets)
@@ -838,8 +996,8 @@ class Store:
             payload = self._get_payload(
                 txn, self._transaction_index, DB_TRANSACTION_INDEX, transaction_id
             )
-        if payload is None:
-            return None
+            if payload is None:
+                return self._recent(txn)[1].get(transaction_id)
         if len(payload) != schema.POSITION_BYTES:
             raise schema.corrupt(DB_TRANSACTION_INDEX, transaction_id, "malformed position")
         return schema.decode_position(payload)
@@ -850,10 +1008,11 @@ class Store:
         with self._read() as txn:
             get = txn.get
             db = self._transaction_index
+            recent = self._recent(txn)[1]
             return [
                 bool(transaction_id)
                 and len(transaction_id) <= key_max
-                and get(transaction_id, db=db) is not None
+                and (transaction_id in recent or get(transaction_id, db=db) is not None)
                 for transaction_id in ids
             ]
 
@@ -869,27 +1028,93 @@ class Store:
             if version is None:
                 if not storable:
                     return None
-                return self._get_payload(txn, self._state_latest, DB_STATE_LATEST, key)
-            self._check_version(txn, version)
+                return self._latest_value(txn, key)
+            earliest = self._check_version(txn, version)
             if not storable:
                 return None
-            cursor = txn.cursor(self._state_history)
-            # The entry we want is the last one at or before `version`: seek past it, step back.
-            found = (
-                cursor.prev()
-                if cursor.set_range(schema.encode_history_key(key, version + 1))
-                else cursor.last()
-            )
-            if not found:
-                return None
-            entry_key = cursor.key()
-            # Length-prefixed keys: an entry under this prefix belongs to this key and no other.
-            if not entry_key.startswith(schema.history_prefix(key)):
-                return None
-            payload = decode_record(DB_STATE_HISTORY, entry_key, cursor.value())
-            return schema.decode_history_value(DB_STATE_HISTORY, entry_key, payload)
+            return self._value_at(txn, key, version, earliest)
 
-    def _check_version(self, txn: _Txn, version: int) -> None:
+    def _latest_value(self, txn: _Txn, key: bytes) -> bytes | None:
+        stored = txn.get(key, db=self._state_latest)
+        if stored is None:
+            return None
+        payload = decode_record(DB_STATE_LATEST, key, stored)
+        return schema.decode_latest_value(DB_STATE_LATEST, key, payload)[1]
+
+    def _value_at(self, txn: _Txn, key: bytes, version: int, earliest: int) -> bytes | None:
+        """The value of key at a retained version: the latest entry when it is old enough,
+        else a walk back along the history entries' previous versions (one point read per
+        change of that key after `version`)."""
+        try:
+            stored = txn.get(key, db=self._state_latest)
+            if stored is not None:
+                payload = decode_record(DB_STATE_LATEST, key, stored)
+                written = schema.decode_latest_value(DB_STATE_LATEST, key, payload)[0]
+            else:
+                stored = txn.get(key, db=self._state_deleted)
+                if stored is None:
+                    return None  # never written, or deleted before every retained version
+                payload = decode_record(DB_STATE_DELETED, key, stored)
+                written = schema.decode_version(DB_STATE_DELETED, key, payload)
+        except StorageCorruptionError:
+            # The history is a second copy: serve it, found the slow way.
+            return self._value_at_by_scan(txn, key, version)
+        history = self._state_history
+        if written <= version:
+            entry_key = schema.encode_history_key(written, key)
+            stored = txn.get(entry_key, db=history)
+            if stored is None:
+                if written <= earliest:
+                    return None  # a deletion at or before the oldest retained version, pruned
+                raise schema.corrupt(DB_STATE_HISTORY, entry_key, "missing in the retained history")
+            payload = decode_record(DB_STATE_HISTORY, entry_key, stored)
+            return schema.decode_history_value(DB_STATE_HISTORY, entry_key, payload)[0]
+        entry_version = written
+        while True:
+            # entry_version > version >= earliest: pruning never removes this entry.
+            entry_key = schema.encode_history_key(entry_version, key)
+            stored = txn.get(entry_key, db=history)
+            if stored is None:
+                raise schema.corrupt(DB_STATE_HISTORY, entry_key, "missing in the retained history")
+            payload = decode_record(DB_STATE_HISTORY, entry_key, stored)
+            previous = schema.decode_history_value(DB_STATE_HISTORY, entry_key, payload)[1]
+            if previous is None:
+                return None  # the key did not exist before this entry
+            if previous >= entry_version:
+                raise schema.corrupt(
+                    DB_STATE_HISTORY, entry_key, f"points back to version {previous}"
+                )
+            entry_version = previous
+            if entry_version <= version:
+                break
+        entry_key = schema.encode_history_key(entry_version, key)
+        stored = txn.get(entry_key, db=history)
+        if stored is None:
+            if entry_version <= earliest:
+                return None  # a deletion at or before the oldest retained version, pruned
+            raise schema.corrupt(DB_STATE_HISTORY, entry_key, "missing in the retained history")
+        payload = decode_record(DB_STATE_HISTORY, entry_key, stored)
+        return schema.decode_history_value(DB_STATE_HISTORY, entry_key, payload)[0]
+
+    def _value_at_by_scan(self, txn: _Txn, key: bytes, version: int) -> bytes | None:
+        """The value of key at version from the history alone: its newest entry at or before
+        version, found by walking the history back from there (every entry of every key, so
+        used only when the key's latest or deleted record is damaged)."""
+        cursor = txn.cursor(self._state_history)
+        if cursor.set_range(schema.encode_history_key(version + 1, b"")):
+            found = cursor.prev()
+        else:
+            found = cursor.last()
+        while found:
+            entry_key = cursor.key()
+            if entry_key[schema.VERSION_BYTES :] == key:
+                payload = decode_record(DB_STATE_HISTORY, entry_key, cursor.value())
+                return schema.decode_history_value(DB_STATE_HISTORY, entry_key, payload)[0]
+            found = cursor.prev()
+        return None
+
+    def _check_version(self, txn: _Txn, version: int) -> int:
+        """HeightUnavailableError unless `version` is retained; returns the earliest retained."""
         if not self._has_genesis(txn):
             raise HeightUnavailableError(f"state version {version}: the store has no genesis")
         latest = self._latest_height(txn)
@@ -902,6 +1127,7 @@ class Store:
             raise HeightUnavailableError(
                 f"state version {version} is pruned (earliest retained is {earliest})"
             )
+        return earliest
 
     @contextmanager
     def latest_state(self) -> Iterator[LatestStateView]:
@@ -954,8 +1180,7 @@ class Store:
     def _prune_step(self, txn: _Txn, target: int) -> int:
         """Prunes towards target, stopping early at a version boundary when the step is big."""
         writes_cursor = txn.cursor(self._state_writes)
-        keys: set[bytes] = set()
-        write_versions: list[bytes] = []
+        write_lists: list[tuple[bytes, list[bytes]]] = []
         budget = 0
         reached = target
         if writes_cursor.first():
@@ -965,38 +1190,42 @@ class Store:
                     break
                 payload = decode_record(DB_STATE_WRITES, version_key, value)
                 written = schema.decode_key_list(DB_STATE_WRITES, version_key, payload)
-                keys.update(written)
-                write_versions.append(version_key)
+                write_lists.append((version_key, written))
                 budget += len(written)
                 if budget >= PRUNE_RECORDS_PER_WRITE and version < target:
                     reached = version
                     break
 
         deleted = 0
-        history = txn.cursor(self._state_history)
-        for key in keys:
-            prefix = schema.history_prefix(key)
-            entries: list[tuple[bytes, bytes]] = []
-            # The length prefix makes every key under `prefix` an entry of this state key.
-            if history.set_range(prefix):
-                for entry_key, entry_value in history:
-                    if not entry_key.startswith(prefix) or (
-                        schema.decode_height(entry_key[-8:]) > reached
-                    ):
-                        break
-                    entries.append((entry_key, entry_value))
-            if not entries:
-                continue
-            doomed = [entry_key for entry_key, _ in entries[:-1]]
-            last_key, last_value = entries[-1]
-            payload = decode_record(DB_STATE_HISTORY, last_key, last_value)
-            if schema.decode_history_value(DB_STATE_HISTORY, last_key, payload) is None:
-                doomed.append(last_key)
-            for entry_key in doomed:
-                if txn.delete(entry_key, db=self._state_history):
+        history = self._state_history
+        state_deleted = self._state_deleted
+        get = txn.get
+        delete = txn.delete
+        for version_key, written in write_lists:
+            for key in written:
+                entry_key = version_key + key
+                stored = get(entry_key, db=history)
+                if stored is None:
+                    continue  # a deletion already pruned
+                payload = decode_record(DB_STATE_HISTORY, entry_key, stored)
+                entry_value, previous = schema.decode_history_value(
+                    DB_STATE_HISTORY, entry_key, payload
+                )
+                # The entry before this one is superseded at a version <= target: no retained
+                # version reads it.
+                if previous is not None and delete(
+                    schema.encode_history_key(previous, key), db=history
+                ):
                     deleted += 1
-        for version_key in write_versions:
-            txn.delete(version_key, db=self._state_writes)
+                if entry_value is None:
+                    # A deletion at or before the oldest retained version: reads find nothing
+                    # there without it (Store._value_at).
+                    delete(entry_key, db=history)
+                    deleted += 1
+                    marked = get(key, db=state_deleted)
+                    if marked is not None and marked[schema.RECORD_HEADER_BYTES :] == version_key:
+                        delete(key, db=state_deleted)
+            delete(version_key, db=self._state_writes)
 
         stale_cursor = txn.cursor(self._stale_nodes)
         stale_versions: list[bytes] = []
@@ -1308,7 +1537,8 @@ class LatestStateView:
         value = self._txn.get(key, db=self._database)
         if value is None:
             return None
-        return decode_record(DB_STATE_LATEST, key, value)
+        payload = decode_record(DB_STATE_LATEST, key, value)
+        return schema.decode_latest_value(DB_STATE_LATEST, key, payload)[1]
 
     def range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
         entries: list[tuple[bytes, bytes]] = []
@@ -1323,7 +1553,8 @@ class LatestStateView:
                 break
             if key <= start_after:
                 continue
-            entries.append((key, decode_record(DB_STATE_LATEST, key, value)))
+            payload = decode_record(DB_STATE_LATEST, key, value)
+            entries.append((key, schema.decode_latest_value(DB_STATE_LATEST, key, payload)[1]))
             if len(entries) >= limit:
                 break
         return entries
@@ -1439,8 +1670,18 @@ def _check_key_list(database: bytes, key: bytes, payload: bytes) -> None:
 
 
 def _check_history(database: bytes, key: bytes, payload: bytes) -> None:
-    schema.decode_history_key(key)
-    schema.decode_history_value(database, key, payload)
+    version, _ = schema.decode_history_key(key)
+    previous = schema.decode_history_value(database, key, payload)[1]
+    if previous is not None and previous >= version:
+        raise schema.corrupt(database, key, f"points back to version {previous}")
+
+
+def _check_latest(database: bytes, key: bytes, payload: bytes) -> None:
+    schema.decode_latest_value(database, key, payload)
+
+
+def _check_deleted(database: bytes, key: bytes, payload: bytes) -> None:
+    schema.decode_version(database, key, payload)
 
 
 def _check_block_entry(database: bytes, key: bytes, payload: bytes) -> None:
@@ -1464,8 +1705,11 @@ _RECORD_CHECKS: dict[bytes, Callable[[bytes, bytes, bytes], None]] = {
     DB_BLOCK_ENTRIES: _check_block_entry,
     DB_EVENT_INDEX: _check_event_positions,
     DB_STATE_HISTORY: _check_history,
+    DB_STATE_LATEST: _check_latest,
+    DB_STATE_DELETED: _check_deleted,
     DB_STATE_WRITES: _check_key_list,
     DB_STALE_NODES: _check_key_list,
     DB_TRANSACTION_INDEX: _check_position,
+    DB_RECENT_TRANSACTION_IDS: _check_key_list,
     DB_VALIDATOR_SETS: _check_message(ValidatorSet),
 }
