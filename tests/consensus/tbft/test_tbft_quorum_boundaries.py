@@ -93,6 +93,49 @@ def test_vote_set_never_names_nil_as_the_quorum_block() -> None:
     assert votes.quorum_block_hash(TOTAL_POWER) is None
 
 
+def test_power_of_a_block_nobody_voted_for_is_zero() -> None:
+    votes = VoteSet()
+    assert votes.power_for(b"B" * 32) == 0
+    assert votes.proof_power_for(b"B" * 32) == 0
+    votes.add(_vote("v1", b"B" * 32), 1)
+    assert votes.power_for(b"C" * 32) == 0
+    assert votes.proof_power_for(b"C" * 32) == 0
+    # A first conflicting vote counts its power alone, from zero.
+    assert votes.add_conflicting(_vote("v1", b"C" * 32), 3)
+    assert votes.conflicting_power_by_hash == {b"C" * 32: 3}
+    assert votes.proof_power_for(b"C" * 32) == 3
+    assert votes.power_for(b"C" * 32) == 0
+    assert not votes.add_conflicting(_vote("v1", b"D" * 32), 3)
+
+
+def test_votes_for_and_proof_for_hold_exactly_the_votes_for_that_block() -> None:
+    """Hashes below and above the chosen one, and nil, are all left out (a certificate or a
+    proof of lock must not carry a vote for another block)."""
+    low, chosen, high = b"\x10" * 32, b"\x80" * 32, b"\xf0" * 32
+    votes = VoteSet()
+    votes.add(_vote("v1", low), 1)
+    votes.add(_vote("v2", chosen), 1)
+    votes.add(_vote("v3", high), 1)
+    votes.add(_vote("v4", chosen), 3)
+    votes.add(_vote("v5", b""), 1)
+    votes.add_conflicting(_vote("v1", chosen), 1)
+    votes.add_conflicting(_vote("v3", low), 1)
+    votes.add_conflicting(_vote("v5", high), 1)
+    assert [(v.validator, v.block_hash) for v in votes.votes_for(chosen)] == [
+        ("v2", chosen),
+        ("v4", chosen),
+    ]
+    assert [(v.validator, v.block_hash) for v in votes.proof_for(chosen)] == [
+        ("v2", chosen),
+        ("v4", chosen),
+        ("v1", chosen),
+    ]
+    assert [v.validator for v in votes.votes_for(b"")] == ["v5"]
+    assert [v.validator for v in votes.proof_for(low)] == ["v1", "v3"]
+    assert [v.validator for v in votes.proof_for(high)] == ["v3", "v5"]
+    assert votes.proof_power_for(chosen) == 5
+
+
 # --- one core ---------------------------------------------------------------------------------
 
 
