@@ -160,3 +160,19 @@ def test_each_mismatch_between_claim_and_proof_names_its_reason() -> None:
         verify_state_proof(root, flip(leaf, 0), b"x", absent, identity_hash)
     with pytest.raises(ProofError, match="state proof does not lead to the expected root"):
         verify_state_proof(bytes(32), leaf, b"l", proof, identity_hash)
+
+
+@pytest.mark.parametrize("half", ["leaf_key_hash", "leaf_value_hash"])
+def test_half_a_leaf_is_refused_never_read_as_an_empty_subtree(half: str) -> None:
+    """An exclusion proof that ends in an empty subtree, given one leaf hash: it must not pass
+    for the empty subtree it was (it carries a leaf), nor for a leaf (it lacks half)."""
+    chain, leaf, _ = two_leaves(4)
+    root = chain.tree.root_hash(0)
+    absent = flip(leaf, 0)
+    proof = chain.tree.prove(absent, 0)
+    assert not proof.leaf_key_hash and not proof.leaf_value_hash
+    verify_state_proof(root, absent, None, proof, identity_hash)
+    setattr(proof, half, identity_hash(b"anything"))
+    for value in (None, b"x"):
+        with pytest.raises(ProofError, match="state proof leaf hashes must be 32 bytes each"):
+            verify_state_proof(root, absent, value, proof, identity_hash)
