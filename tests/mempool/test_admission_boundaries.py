@@ -4,25 +4,35 @@ expired a millisecond ago is not."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 from mempool_chain import (
+    CHAIN_ID,
     EXPIRY_MAX_MS,
     NOW_MS,
+    PROFILE,
     TRANSACTION_BYTES_MAX,
     Members,
     decoded,
     make_admission,
 )
 
-from causeway.crypto import BatchVerifier
+from causeway.crypto import BatchVerifier, PublicKey
 from causeway.errors import (
+    DuplicateError,
     ExpiredError,
+    InvariantError,
     LimitExceededError,
     MempoolFullError,
+    PermissionDeniedError,
     RequestError,
+    SignatureError,
+    WrongChainError,
 )
-from causeway.mempool import TIMESTAMP_FUTURE_MAX_MS, Mempool, MempoolLimits
-from causeway.types import DecodedTransaction
+from causeway.mempool import TIMESTAMP_FUTURE_MAX_MS, Admission, Mempool, MempoolLimits
+from causeway.types import DecodedTransaction, encode
+from causeway.types.v1 import types_pb2
 
 # Dated a little before now, so that only the bound under test decides.
 EARLIER_MS = NOW_MS - 1_000
@@ -192,3 +202,122 @@ def test_take_stops_at_the_byte_budget_exactly(members: Members) -> None:
     assert len(mempool.take(10, both, NOW_MS)) == 2
     assert [t.id for t in mempool.take(10, both - 1, NOW_MS)] == [first.id]
     assert [t.id for t in mempool.take(1, both, NOW_MS)] == [first.id]
+
+
+# --- what a cosmic-ray run over admission.py left alive (docs/testing.md) -----------------------
+
+
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_each_admission_limit_must_be_positive(
+    members: Members, verifier: BatchVerifier, position: int
+) -> None:
+    """transaction_bytes_max, expiry_max_ms, batch_items_max: 1 is a limit, 0 and -1 are not."""
+
+    def admission(*limits: int) -> Admission:
+        transaction_bytes_max, expiry_max_ms, batch_items_max = limits
+        return Admission(
+            CHAIN_ID,
+            PROFILE,
+            verifier,
+            members.lookup,
+            members.committed,
+            transaction_bytes_max,
+            expiry_max_ms,
+            batch_items_max=batch_items_max,
+        )
+
+    admission(1, 1, 1)
+    for bad in (0, -1):
+        limits = [1, 1, 1]
+        limits[position] = bad
+        with pytest.raises(InvariantError, match=r"^admission limits must be positive$"):
+            admission(*limits)
+
+
+def test_a_chain_id_sorting_after_ours_is_refused_too(
+    members: Members, verifier: BatchVerifier
+) -> None:
+    outcome = check_one(members, verifier, members.signed(chain_id="zzz-chain"))
+    assert isinstance(outcome, WrongChainError)
+    assert outcome.message == f"transaction is for chain 'zzz-chain', this is {CHAIN_ID!r}"
+
+
+def test_fewer_endorsements_than_the_limit_are_admitted(
+    members: Members, verifier: BatchVerifier
+) -> None:
+    for count in (0, 1):
+        outcome = check_one(
+            members, verifier, members.signed(endorsements=count), endorsements_max=2
+        )
+        assert isinstance(outcome, DecodedTransaction)
+
+
+def test_a_refused_item_does_not_end_the_batch(members: Members, verifier: BatchVerifier) -> None:
+    unsigned = types_pb2.Transaction.FromString(members.signed())
+    unsigned.signature = b""
+    first_good, second_good = members.signed(), members.signed()
+    denied = members.signed("org2/node")  # CONSENSUS may only send evidence.submit
+    outcomes = make_admission(members, verifier).check(
+        [denied, first_good, encode(unsigned), second_good], NOW_MS
+    )
+    assert [type(outcome) for outcome in outcomes] == [
+        PermissionDeniedError,
+        DecodedTransaction,
+        SignatureError,
+        DecodedTransaction,
+    ]
+    assert isinstance(outcomes[2], SignatureError)
+    assert outcomes[2].message == "the transaction is not signed"
+
+
+def test_a_committed_item_does_not_end_the_batch(members: Members, verifier: BatchVerifier) -> None:
+    committed, fresh = members.signed(), members.signed()
+    members.committed_ids.add(decoded(committed).id)
+    outcomes = make_admission(members, verifier).check([committed, fresh], NOW_MS)
+    assert isinstance(outcomes[0], DuplicateError)
+    assert "is already committed" in outcomes[0].message
+    assert isinstance(outcomes[1], DecodedTransaction)
+
+
+@pytest.mark.parametrize("answers", [0, 1, 3])
+def test_a_committed_lookup_answering_for_another_batch_is_an_invariant_error(
+    members: Members, verifier: BatchVerifier, answers: int
+) -> None:
+    admission = Admission(
+        CHAIN_ID,
+        PROFILE,
+        verifier,
+        members.lookup,
+        lambda ids: [False] * answers,
+        TRANSACTION_BYTES_MAX,
+        EXPIRY_MAX_MS,
+    )
+    with pytest.raises(InvariantError, match="the committed lookup answered for a different"):
+        admission.check([members.signed(), members.signed()], NOW_MS)
+
+
+class MiscountingVerifier:
+    def __init__(self, answers: int) -> None:
+        self.answers = answers
+
+    def verify_many(self, items: Sequence[tuple[PublicKey, bytes, bytes]]) -> list[bool]:
+        return [True] * self.answers
+
+
+@pytest.mark.parametrize("answers", [0, 1, 3])
+def test_a_verifier_answering_for_another_batch_is_an_invariant_error(
+    members: Members, answers: int
+) -> None:
+    admission = make_admission(members, MiscountingVerifier(answers))  # type: ignore[arg-type]
+    with pytest.raises(InvariantError, match="the batch verifier answered for a different"):
+        admission.check([members.signed(), members.signed()], NOW_MS)
+
+
+def test_a_member_key_that_cannot_be_loaded_refuses_with_the_reason(
+    members: Members, verifier: BatchVerifier
+) -> None:
+    data = members.signed()
+    members.records["org1/alice"].public_key = b"\x04" + b"\x00" * 10
+    outcome = check_one(members, verifier, data)
+    assert isinstance(outcome, SignatureError)
+    assert outcome.message.startswith("the public key of org1/alice cannot be loaded: ")
