@@ -45,10 +45,8 @@ from causeway.consensus.tbft import ProposerSelection
 from causeway.sim.config import SimulationConfig
 from causeway.sim.cores import TbftEngine
 from causeway.sim.network import NetworkConfig, RoundPartition
+from causeway.sim.simulation import TWIN_SUFFIX as _TWIN_SUFFIX
 
-# The name of a twin's second instance (causeway.sim.simulation.TWIN_SUFFIX; repeated here so
-# that this module stays below the simulation in the imports).
-_TWIN_SUFFIX = ".twin"
 TWINS_HEIGHT = 1
 TWINS_ROUNDS = 2
 
