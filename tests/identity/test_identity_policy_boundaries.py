@@ -8,7 +8,13 @@ from __future__ import annotations
 import pytest
 
 from causeway.errors import ConfigurationError
-from causeway.identity import evaluate_policy, validate_policy
+from causeway.identity import (
+    IDENTIFIER_CHARACTERS_MAX,
+    evaluate_policy,
+    is_valid_identifier,
+    split_member_id,
+    validate_policy,
+)
 from causeway.types.v1 import types_pb2
 
 ANY = types_pb2.POLICY_KIND_ANY
@@ -71,3 +77,13 @@ def test_k_on_another_kind_is_refused() -> None:
     with pytest.raises(ConfigurationError, match="policy k is only meaningful for K_OF_N"):
         validate_policy(policy(ANY, 1), SEVEN)
     validate_policy(policy(ANY, 0), SEVEN)
+
+
+def test_identifiers_of_exactly_the_named_maximum_are_valid_and_one_more_not() -> None:
+    """The pattern spells the bound out ({0,63}); the public constant must say the same."""
+    at_limit = "a" * IDENTIFIER_CHARACTERS_MAX
+    assert is_valid_identifier(at_limit)
+    assert not is_valid_identifier(at_limit + "a")
+    assert split_member_id(f"{at_limit}/{at_limit}") == (at_limit, at_limit)
+    with pytest.raises(ConfigurationError, match="is not of the form organisation/name"):
+        split_member_id(f"{at_limit}a/bob")
