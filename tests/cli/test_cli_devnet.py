@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -23,33 +24,50 @@ def causeway(*arguments: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+UP_ATTEMPTS_MAX = 3
+
+
+def ports_free(base: int, count: int) -> bool:
+    try:
+        for port in range(base, base + count):
+            with socket.socket() as other:
+                other.bind(("127.0.0.1", port))
+    except OSError:
+        return False
+    return True
+
+
 def free_port_base(count: int) -> int:
-    """A port with `count` free ports after it (checked, not reserved)."""
+    """A port with `count` free ports after it (checked, not reserved: see devnet_up)."""
     for _ in range(50):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             base = int(probe.getsockname()[1])
-        if base + count > 65000:
-            continue
-        try:
-            for port in range(base, base + count):
-                with socket.socket() as other:
-                    other.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
+        if base + count <= 65000 and ports_free(base, count):
+            return base
     raise RuntimeError("no free port range")
+
+
+def devnet_up(directory: Path, count: int, *arguments: str) -> int:
+    """`devnet up` on a free port range. The range is only checked, so another process may take
+    a port before the nodes listen: then (and only then) it is retried on another range."""
+    for _ in range(UP_ATTEMPTS_MAX):
+        base = free_port_base(count)
+        started = causeway(
+            "devnet", "up", *arguments, "--port-base", str(base), "--dir", str(directory)
+        )
+        if started.returncode == 0:
+            return base
+        causeway("devnet", "down", "--dir", str(directory))
+        assert not ports_free(base, count), started.stderr
+        shutil.rmtree(directory, ignore_errors=True)
+    raise AssertionError(f"a port was taken in each of {UP_ATTEMPTS_MAX} free ranges")
 
 
 def test_devnet_lifecycle(tmp_path: Path) -> None:
     directory = tmp_path / "devnet"
-    base = free_port_base(4)
     try:
-        started = causeway(
-            "devnet", "up", "--validators", "1", "--consensus", "solo", "--orgs", "2",
-            "--port-base", str(base), "--dir", str(directory),
-        )  # fmt: skip
-        assert started.returncode == 0, started.stderr
+        base = devnet_up(directory, 4, "--validators", "1", "--consensus", "solo", "--orgs", "2")
         status = json.loads(causeway("devnet", "status", "--dir", str(directory), "--json").stdout)
         (node,) = status["nodes"]
         assert node["name"] == "node1"

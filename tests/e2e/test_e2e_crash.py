@@ -19,6 +19,7 @@ import time
 
 import pytest
 from node_harness import NodeFactory, NodeProcess
+from waiting import wait_until
 
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import load_public_key
@@ -286,7 +287,13 @@ def test_sigterm_under_load_stops_cleanly(make_node: NodeFactory) -> None:
     load.start()
     try:
         assert load.first_acknowledged.wait(FIRST_ACKNOWLEDGEMENT_TIMEOUT_S), repr(load.ended_by)
-        time.sleep(0.3)
+        # Under load: a few more batches acknowledged (and the load still going) before SIGTERM.
+        first = len(load.acknowledged)
+        wait_until(
+            lambda: len(load.acknowledged) > first + 2 or not load.is_alive(),
+            FIRST_ACKNOWLEDGEMENT_TIMEOUT_S,
+            "more commits acknowledged under load",
+        )
         assert load.is_alive(), f"the load ended early: {load.ended_by!r} {load.failure!r}"
         code = node.stop()
     finally:

@@ -26,6 +26,7 @@ from net_support import (
     transaction,
     vote,
 )
+from waiting import wait_until_async
 
 from causeway.consensus.v1 import consensus_pb2
 from causeway.net import PeerAddress, PeerLimits, PeerNetwork, ReconnectBackoff
@@ -342,8 +343,10 @@ async def test_a_peer_that_restarts_is_reconnected(tmp_path: Path) -> None:
         await _until(lambda: one.connected_peers() == [])
         # Queued while the peer is away, delivered when it is back.
         one.broadcast_consensus(vote(2))
-        await asyncio.sleep(0.3)  # a few failed attempts with backoff
-        assert one.statistics.get("connect_failures", second.member_id) >= 1
+        await wait_until_async(
+            lambda: one.statistics.get("connect_failures", second.member_id) >= 1,
+            what="a failed attempt to reach the stopped peer",
+        )
 
         second.inbox = Inbox()
         await start_node(stack, second, seed=2)

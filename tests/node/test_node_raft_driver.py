@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 
 import pytest
+from waiting import wait_until_async
 
 from causeway.consensus import Commit
 from causeway.consensus.engines import (
@@ -218,7 +219,10 @@ async def test_the_leader_keeps_sending_heartbeats_while_a_block_is_built() -> N
         assert harness.builder.calls == [(1, 0)]
         before = len(harness.transport.appends_to("b"))
         # The build is still running; the core goes on sending heartbeats meanwhile.
-        await until(lambda: len(harness.transport.appends_to("b")) >= before + 3)
+        await wait_until_async(
+            lambda: len(harness.transport.appends_to("b")) >= before + 3,
+            what="three heartbeats while the block is built",
+        )
         assert not harness.builder.release.is_set()
         harness.builder.release.set()
         await until(lambda: harness.core.last_log_index == 2)
@@ -277,6 +281,8 @@ async def test_losing_the_leadership_is_reported_once() -> None:
         newer = consensus_pb2.RaftAppendEntries(term=harness.core.term + 1, leader="c")
         harness.driver.deliver("c", consensus_pb2.ConsensusMessage(raft_append_entries=newer))
         await until(lambda: harness.core.role is RaftRole.FOLLOWER)
+        await wait_until_async(lambda: lost != [], what="the loss of leadership reported")
+        # ...and not again in the heartbeats that follow.
         await asyncio.sleep(5 * TIMEOUTS.heartbeat_ms / 1000)
         assert lost == [RaftRole.FOLLOWER]
     finally:
@@ -392,6 +398,11 @@ async def test_a_new_leader_followed_is_reported_once_per_change() -> None:
                 leader, consensus_pb2.ConsensusMessage(raft_append_entries=append)
             )
             await until(lambda leader=leader: harness.core.leader == leader)  # type: ignore[misc]
+            await wait_until_async(
+                lambda leader=leader: followed[-1:] == [leader],  # type: ignore[misc]
+                what=f"following {leader} reported",
+            )
+            # ...and not again in the heartbeats that follow.
             await asyncio.sleep(5 * TIMEOUTS.heartbeat_ms / 1000)
         assert followed == ["b", "c"]
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from collections.abc import Iterator
@@ -158,16 +159,21 @@ def test_internal_failure_is_a_plain_causeway_error(
     assert raised.value.reason == "internal" and "secret" not in raised.value.message
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
+@contextlib.contextmanager
+def _refusing_port() -> Iterator[int]:
+    """A loopback port that refuses connections for as long as the block runs: bound but not
+    listening, and held, so no other process can start listening on it meanwhile (a port
+    released and dialled later could be anyone's by then)."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        port: int = holder.getsockname()[1]
+        yield port
 
 
 def test_unreachable_node_is_node_unavailable() -> None:
     with (
-        Client(f"127.0.0.1:{_free_port()}", timeout_s=2) as client,
+        _refusing_port() as port,
+        Client(f"127.0.0.1:{port}", timeout_s=2) as client,
         pytest.raises(NodeUnavailableError),
     ):
         client.status()
@@ -306,7 +312,8 @@ def test_follow_blocks_resumes_and_close_ends_it(
 
 def test_follow_gives_up_after_the_attempts_allowed() -> None:
     with (
-        Client(f"127.0.0.1:{_free_port()}", reconnect_delay_s=0.01) as client,
+        _refusing_port() as port,
+        Client(f"127.0.0.1:{port}", reconnect_delay_s=0.01) as client,
         pytest.raises(NodeUnavailableError, match="gave up after 2"),
     ):
         next(client.follow_blocks(1, verify=False, reconnect_attempts_max=2))

@@ -50,6 +50,7 @@ from causeway.sim.simulation import (
     SimulationResult,
     replay_command,
 )
+from causeway.sim.twins import StepCut, TwinsRound, TwinsScenario, twins_config, twins_scenarios
 
 __all__ = [
     "SIGN_PERSIST_SEND_POINTS",
@@ -79,7 +80,10 @@ __all__ = [
     "SimulationConfig",
     "SimulationFailure",
     "SimulationResult",
+    "StepCut",
     "TbftEngine",
+    "TwinsRound",
+    "TwinsScenario",
     "check_all",
     "check_evidence",
     "check_linearizable",
@@ -94,4 +98,6 @@ __all__ = [
     "replay_command",
     "safety_problems",
     "signature_problems",
+    "twins_config",
+    "twins_scenarios",
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from causeway.consensus.tbft import ProposerSelection
 from causeway.sim.checkers import (
@@ -37,6 +38,7 @@ from causeway.sim.network import (
 )
 from causeway.sim.randomness import RandomSource
 from causeway.sim.simulation import TWIN_SUFFIX, Simulation, SimulationResult
+from causeway.sim.twins import twins_config, twins_scenarios
 
 
 @dataclass(frozen=True, slots=True)
@@ -570,3 +572,33 @@ def _tbft_crash_points(name: str, validators: int, *, unsafe: bool = False) -> S
 
 TBFT_4_CRASH_POINTS = _tbft_crash_points("tbft-4-crash-points", 4)
 TBFT_4_CRASH_UNSAFE = _tbft_crash_points("tbft-4-crash-points-send-before-sync", 4, unsafe=True)
+
+
+# --- Twins, enumerated (causeway.sim.twins): scenario number = seed modulo the count ---------
+
+
+def _twins_enumerated(name: str, validators: int, twins: int, *, locking: bool) -> Scenario:
+    count = len(twins_scenarios(validators, twins))
+    return register(
+        Scenario(
+            name,
+            f"tbft, {validators} validators ({twins} twins): the {count} enumerated Twins "
+            "scenarios (leaders and per-step partitions of rounds 0 and 1, seed = number); "
+            + ("locking on: must stay safe" if locking else "locking disabled"),
+            partial(
+                twins_config, validators=validators, twins=twins, locking=locking, scenario=name
+            ),
+            check_tbft_safety,
+            expects_violation=not locking,
+        )
+    )
+
+
+TBFT_4_TWINS_ENUMERATED = _twins_enumerated("tbft-4-twins-enumerated", 4, 1, locking=True)
+TBFT_4_TWINS_ENUMERATED_NO_LOCKING = _twins_enumerated(
+    "tbft-4-twins-enumerated-no-locking", 4, 1, locking=False
+)
+TBFT_7_TWINS_ENUMERATED = _twins_enumerated("tbft-7-twins-2-enumerated", 7, 2, locking=True)
+TBFT_7_TWINS_ENUMERATED_NO_LOCKING = _twins_enumerated(
+    "tbft-7-twins-2-enumerated-no-locking", 7, 2, locking=False
+)

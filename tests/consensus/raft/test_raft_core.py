@@ -13,6 +13,7 @@ from raft_harness import (
     ToyApplication,
     apply_records,
 )
+from raft_invariants import RaftInvariants, view_of
 
 from causeway.consensus.raft import (
     APPEND_ENTRIES_MAX,
@@ -376,17 +377,48 @@ def test_untrusted_input_is_dropped_and_counted_never_raised() -> None:
     assert (response.success, response.term) == (False, 3)
 
 
-def test_random_messages_never_raise() -> None:
+def continuation(core: RaftCore, generator: random.Random) -> consensus_pb2.ConsensusMessage:
+    """An append that fits the core's log at a random point (so that the random test makes the
+    core append, truncate and commit, not only refuse)."""
+    previous = generator.randrange(0, core.last_log_index + 1)
+    previous_term = core.log_entry(previous).term if previous else 0
+    height = sum(
+        1 for index in range(1, previous + 1) if not core.log_entry(index).membership_change
+    )
+    term = core.term + generator.randrange(0, 2)
+    entries = [
+        block_entry(term, previous + offset, height + offset)
+        for offset in range(1, generator.randrange(1, 4) + 1)
+    ]
+    leader_commit = generator.randrange(0, previous + len(entries) + 2)
+    return append(
+        term, entries, previous, previous_term, leader_commit, generator.choice(["b", "c"])
+    )
+
+
+def test_random_messages_never_raise_nor_break_an_invariant() -> None:
+    """3,000 random messages from the other voters and a stranger: after every step the core's
+    term and commit index never go back, it never votes twice in a term, its log's terms never
+    decrease and what it committed never changes (raft_invariants.py)."""
     generator = random.Random(42)
     core = make_core()
     core.start(0)
+    invariants = RaftInvariants()
+    invariants.check([view_of("a", 0, core)])
     senders = ["a", "b", "c", "x"]
     for step in range(3_000):
         sender = generator.choice(senders)
-        kind = generator.randrange(4)
-        term = generator.randrange(0, 6)
-        if kind == 0:
-            message = request_vote(term, sender, generator.randrange(8), generator.randrange(6))
+        kind = generator.randrange(5)
+        term = generator.randrange(max(0, core.term - 2), core.term + 3)
+        if kind == 4:
+            message = continuation(core, generator)
+            sender = message.raft_append_entries.leader
+        elif kind == 0:
+            last_index = max(0, core.last_log_index + generator.randrange(-2, 2))
+            last_term = (
+                core.log_entry(last_index).term if 0 < last_index <= core.last_log_index else 0
+            )
+            message = request_vote(term, sender, last_index, last_term + generator.randrange(0, 2))
         elif kind == 1:
             message = consensus_pb2.ConsensusMessage(
                 raft_vote_response=consensus_pb2.RaftVoteResponse(
@@ -414,9 +446,16 @@ def test_random_messages_never_raise() -> None:
                     match_index=generator.randrange(10),
                 )
             )
-        core.step(sender, message, step)
-        core.tick(step)
-        core.propose(step)
+        now_ms = step * 40  # a leader's silence of over 150 ms lets elections happen
+        core.step(sender, message, now_ms)
+        invariants.check([view_of("a", 0, core)], f"after {sender}'s {message.WhichOneof('body')}")
+        core.tick(now_ms)
+        core.propose(now_ms)
+        invariants.check([view_of("a", 0, core)], "after a tick and a proposal")
+    # Not vacuous: the core voted, took entries and committed some of them.
+    assert invariants.votes
+    assert core.statistics.entries_appended > 100
+    assert max(invariants.commit_indexes.values()) > 10
 
 
 def test_configuration_errors() -> None:

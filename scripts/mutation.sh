@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Mutation testing with cosmic-ray (docs/testing.md): mutate the packages that carry the chain's
+# rules, run the matching tests against each mutant, report the mutants no test killed.
+#
+#   bash scripts/mutation.sh                       # every default target (hours: a spare machine)
+#   bash scripts/mutation.sh consensus/tbft/votes.py state/proof.py   # some files or folders
+#   MUTATION_BUDGET_S=300 bash scripts/mutation.sh identity/policy.py # at most 300 s per target
+#
+# Targets are paths below src/causeway/; one that does not exist on this branch is skipped. The
+# tests of a target are those that mirror it: tests/<its folder>/test_*<file name>*.py when
+# there are such files, else the whole mirrored folder. Reports (survivors with their diffs) go
+# to mutation-report/<target>.txt. cosmic-ray mutates files in place, so it runs on a copy of
+# src/ and tests/ (put first on PYTHONPATH): a run stopped midway leaves no mutant behind.
+set -euo pipefail
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+bin="${VENV_BIN:-$root/.venv/bin}"
+budget_s="${MUTATION_BUDGET_S:-1800}"
+test_timeout_s="${MUTATION_TEST_TIMEOUT_S:-120}"
+reports="$root/mutation-report"
+default_targets=(consensus state light mempool identity execution/contracts)
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  targets=("${default_targets[@]}")
+fi
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cp -r "$root/src" "$root/tests" "$root/pyproject.toml" "$work/"
+mkdir -p "$reports"
+
+tests_for() {
+  # The tests that mirror one target (a path below src/causeway/).
+  local target="${1%/}" folder stem matches
+  if [ -d "$root/src/causeway/$target" ]; then
+    folder="$target"
+    stem=""
+  else
+    folder="$(dirname "$target")"
+    stem="$(basename "$target" .py)"
+  fi
+  while [ "$folder" != "." ] && [ ! -d "$root/tests/$folder" ]; do
+    folder="$(dirname "$folder")"
+  done
+  if [ "$folder" = "." ]; then
+    return 1
+  fi
+  if [ -n "$stem" ]; then
+    matches="$(cd "$root" && find "tests/$folder" -maxdepth 1 -name "test_*${stem}*.py" | sort)"
+    if [ -n "$matches" ]; then
+      echo "$matches" | tr '\n' ' '
+      return 0
+    fi
+  fi
+  echo "tests/$folder"
+}
+
+for target in "${targets[@]}"; do
+  target="${target%/}"
+  if [ ! -e "$root/src/causeway/$target" ]; then
+    echo "skipped $target: src/causeway/$target does not exist on this branch"
+    continue
+  fi
+  if ! tests="$(tests_for "$target")"; then
+    echo "skipped $target: no tests mirror it"
+    continue
+  fi
+  name="${target//\//.}"
+  config="$work/$name.toml"
+  session="$work/$name.sqlite"
+  cat >"$config" <<EOF
+[cosmic-ray]
+module-path = "src/causeway/$target"
+timeout = $test_timeout_s
+excluded-modules = ["**/v1/*"]
+test-command = "$bin/python -m pytest -x -q -p no:cacheprovider -W error $tests"
+
+[cosmic-ray.distributor]
+name = "local"
+
+[cosmic-ray.filters.operators-filter]
+# Mutants a person could plausibly write: comparisons, boolean logic, constants, +/-,
+# loops and exceptions. Not: every arithmetic operator for every other (x ** y, x >> y),
+# ints compared by identity, or inserted variables.
+exclude-operators = [
+  "core/ReplaceBinaryOperator_.*_(Div|FloorDiv|Mod|Pow|RShift|LShift|BitOr|BitAnd|BitXor)",
+  "core/ReplaceBinaryOperator_(Div|FloorDiv|Mod|Pow|RShift|LShift|BitOr|BitAnd|BitXor)_.*",
+  "core/ReplaceComparisonOperator_(Eq|NotEq|Lt|LtE|Gt|GtE)_(Is|IsNot|In|NotIn)",
+  "core/ReplaceComparisonOperator_(Is|IsNot|In|NotIn)_(Eq|NotEq|Lt|LtE|Gt|GtE)",
+  "core/ReplaceUnaryOperator_.*",
+  "core/VariableInserter",
+  "core/VariableReplacer",
+]
+EOF
+  echo "== $target: tests $tests (budget ${budget_s}s)"
+  (
+    cd "$work"
+    export PYTHONPATH="$work/src"
+    "$bin/cosmic-ray" init "$config" "$session" >/dev/null
+    "$bin/cr-filter-operators" "$session" "$config" >/dev/null
+    if ! timeout "$budget_s" "$bin/cosmic-ray" exec "$config" "$session"; then
+      echo "   stopped by the time budget: the report lists what was done"
+    fi
+    "$bin/cr-report" --show-diff --surviving-only "$session" >"$reports/$name.txt"
+  )
+  tail -n 3 "$reports/$name.txt" | sed 's/^/   /'
+done
