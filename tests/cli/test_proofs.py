@@ -13,9 +13,11 @@ from typer.testing import CliRunner
 from causeway.api.v1 import api_pb2
 from causeway.cli.main import app
 from causeway.cli.proofs import (
+    GENESIS_FILE_BYTES_MAX,
     PROOF_FILE_BYTES_MAX,
     STATE_PROOF_KIND,
     TRANSACTION_PROOF_KIND,
+    load_genesis_file,
     load_proof_document,
     state_proof_document,
     transaction_proof_document,
@@ -249,3 +251,37 @@ def test_proof_file_nested_at_the_depth_limit_is_read_and_one_level_more_is_refu
     result = runner.invoke(app, ["proof", "verify", str(path)])
     assert result.exit_code == 1
     assert result.stderr == f"error: {path} is nested deeper than 64 levels\n"
+
+
+def test_a_genesis_file_at_the_size_limit_is_read_and_one_byte_more_is_refused(
+    tmp_path: Path,
+) -> None:
+    genesis = _chain("intl")["genesis"]
+    text = genesis_to_json(genesis)
+    path = tmp_path / "genesis.json"
+    # Padded with white space after the object: still the same genesis, exactly at the limit.
+    path.write_text(text + " " * (GENESIS_FILE_BYTES_MAX - len(text.encode())))
+    assert path.stat().st_size == GENESIS_FILE_BYTES_MAX
+    assert load_genesis_file(path) == genesis
+    path.write_text(text + " " * (GENESIS_FILE_BYTES_MAX + 1 - len(text.encode())))
+    with pytest.raises(LimitExceededError) as refused:
+        load_genesis_file(path)
+    assert refused.value.message == f"{path} is larger than the limit of 16777216 bytes"
+
+
+def test_proof_verify_with_an_endless_or_deep_genesis_is_one_clear_line(tmp_path: Path) -> None:
+    chain = _chain("intl")
+    proof = tmp_path / "proof.json"
+    write_proof_document(
+        proof, state_proof_document(chain["state"](b"kv/colour"), b"kv/colour", "intl")
+    )
+    endless = runner.invoke(app, ["proof", "verify", str(proof), "--genesis", "/dev/zero"])
+    assert endless.exit_code == 1
+    assert endless.stderr == "error: /dev/zero is larger than the limit of 16777216 bytes\n"
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * (JSON_DEPTH_MAX + 1) + "]" * (JSON_DEPTH_MAX + 1))
+    refused = runner.invoke(app, ["proof", "verify", str(proof), "--genesis", str(deep)])
+    assert refused.exit_code == 1
+    assert "nested deeper than" in refused.stderr and str(JSON_DEPTH_MAX) in refused.stderr
+    with pytest.raises(DecodeError):
+        load_genesis_file(deep)

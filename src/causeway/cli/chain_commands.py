@@ -30,7 +30,7 @@ from causeway.cli.output import (
     print_json,
     rows_table,
 )
-from causeway.errors import ConfigurationError, RequestError
+from causeway.errors import RequestError
 from causeway.types.v1 import types_pb2
 
 if TYPE_CHECKING:
@@ -635,16 +635,13 @@ def proof_verify(
 
         causeway proof verify tx-proof.json --genesis net/genesis.json
     """
-    from causeway.cli.proofs import load_proof_document, verify_proof_document
+    from causeway.cli.proofs import (
+        load_genesis_file,
+        load_proof_document,
+        verify_proof_document,
+    )
 
-    genesis_message: types_pb2.Genesis | None = None
-    if genesis is not None:
-        from causeway.provisioning import genesis_from_json
-
-        try:
-            genesis_message = genesis_from_json(genesis.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as error:
-            raise ConfigurationError(f"cannot read {genesis}: {error}") from None
+    genesis_message = load_genesis_file(genesis) if genesis is not None else None
     verified = verify_proof_document(load_proof_document(file), genesis=genesis_message)
     data = {
         "valid": True,

@@ -27,6 +27,7 @@ from causeway.api.v1 import api_pb2
 from causeway.cli.arguments import read_bounded_text
 from causeway.crypto import get_profile
 from causeway.errors import ConfigurationError, ProofError
+from causeway.provisioning import genesis_from_json
 from causeway.state import verify_state_proof
 from causeway.types import (
     block_hash,
@@ -42,6 +43,9 @@ STATE_PROOF_KIND = "causeway.state_proof"
 TRANSACTION_PROOF_KIND = "causeway.transaction_proof"
 PROOF_FORMAT_VERSION = 1
 PROOF_FILE_BYTES_MAX = 16 << 20
+# A genesis.json given to `proof verify --genesis`: a chain's organisations, members and their
+# certificates fit in well under this; never more is read.
+GENESIS_FILE_BYTES_MAX = 16 << 20
 
 MessageT = TypeVar("MessageT", bound=Message)
 
@@ -145,6 +149,14 @@ def load_proof_document(path: Path) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise ProofError(f"{path} is not a proof file (expected a JSON object)")
     return document
+
+
+def load_genesis_file(path: Path) -> types_pb2.Genesis:
+    """The genesis of a genesis.json: at most GENESIS_FILE_BYTES_MAX bytes (never more is read)
+    and nested at most JSON_DEPTH_MAX levels deep."""
+    text = read_bounded_text(path, GENESIS_FILE_BYTES_MAX)
+    check_json_depth(text, str(path))
+    return genesis_from_json(text)
 
 
 @dataclass(frozen=True, slots=True)
