@@ -4,7 +4,7 @@ from execution_chain import DictReader
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from causeway.execution.overlay import BlockOverlay
+from causeway.execution.overlay import BlockOverlay, UnwrittenBlocksReader
 
 small_keys = st.builds(bytes, st.lists(st.sampled_from(b"abc"), max_size=3))
 values = st.one_of(st.none(), st.binary(max_size=2))
@@ -55,3 +55,34 @@ def test_range_equals_the_merged_view(
     for key in set(view) | set(base):
         if key not in writes:
             assert overlay.get(key) == merged_view(base, blocks).get(key)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    base=st.dictionaries(small_keys, st.binary(max_size=2), max_size=12),
+    unwritten=st.lists(st.dictionaries(small_keys, values, max_size=6), min_size=1, max_size=3),
+    prefix=st.builds(bytes, st.lists(st.sampled_from(b"abc"), max_size=2)),
+    start_after=small_keys,
+    limit=st.integers(min_value=0, max_value=8),
+)
+def test_unwritten_blocks_read_as_if_written(
+    *,
+    base: dict[bytes, bytes],
+    unwritten: list[dict[bytes, bytes | None]],
+    prefix: bytes,
+    start_after: bytes,
+    limit: int,
+) -> None:
+    """The state after blocks committed and not yet written (newest winning, deletions hiding
+    the store's values) reads as the store would once they are written, and a block executed
+    on it sees the same."""
+    reader = UnwrittenBlocksReader(DictReader(base), unwritten)
+    view = merged_view(base, unwritten)
+    expected = sorted(
+        (key, value) for key, value in view.items() if key.startswith(prefix) and key > start_after
+    )[:limit]
+    assert reader.range(prefix, start_after, limit) == expected
+    for key in set(view) | set(base) | {b"never"}:
+        assert reader.get(key) == view.get(key)
+    on_top = BlockOverlay(reader)
+    assert on_top.range(prefix, start_after, limit, {}) == expected

@@ -74,6 +74,26 @@ def test_a_transaction_in_flight_is_a_duplicate_until_committed(
     assert pool.committed_or_in_flight([first.id]) == [False]
 
 
+def test_transactions_of_a_block_being_written_are_in_flight_until_removed(
+    members: Members, verifier: BatchVerifier
+) -> None:
+    """A replicated engine's committed block, written in the background: its transactions leave
+    the pool (the next block does not take them) and are duplicates until written; an id the
+    pool never held (a peer's transaction) counts as in flight too."""
+    pool, _ = shared_pool(members, verifier)
+    first, second = pool.admit([members.signed(), members.signed()], NOW_MS)
+    assert isinstance(first, DecodedTransaction) and isinstance(second, DecodedTransaction)
+    peers = b"\x07" * 32
+    pool.mark_in_flight([first.id, peers])
+    assert pool.take(10, 1 << 20, NOW_MS) == [second]
+    assert len(pool) == 1
+    assert pool.committed_or_in_flight([first.id, peers, second.id]) == [True, True, False]
+    [resubmitted] = pool.admit([first.encoded], NOW_MS)
+    assert isinstance(resubmitted, DuplicateError)
+    pool.remove([first.id, peers])
+    assert pool.committed_or_in_flight([first.id, peers]) == [False, False]
+
+
 def test_take_without_in_flight_leaves_transactions_pending(
     members: Members, verifier: BatchVerifier
 ) -> None:

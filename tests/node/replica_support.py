@@ -3,7 +3,7 @@ ExecutionApplication each, with a pending list standing in for the mempool."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,7 @@ def make_replica(
     path: Path,
     verifier: BatchVerifier,
     clock_ms: Callable[[], int] | None = None,
+    committing_transactions: Callable[[Sequence[bytes]], None] | None = None,
 ) -> Replica:
     genesis = network.genesis
     profile = get_profile(genesis.crypto_profile)
@@ -49,5 +50,6 @@ def make_replica(
         take_transactions=lambda count, size, now: pending[:count],
         block_limits=lambda: (1000, 1 << 20),
         clock_ms=clock_ms,
+        committing_transactions=committing_transactions,
     )
     return Replica(store, application, pending)

@@ -3,9 +3,12 @@ building and validation by execution against the store (ExecutionApplication).""
 
 from causeway.execution import costs, keys
 from causeway.execution.application import (
+    BLOCK_BUILD_TARGET_MS_DEFAULT,
+    BLOCK_TRANSACTIONS_BY_TIME_MIN,
     ExecutedBlock,
     ExecutionApplication,
     LatestStateReader,
+    transactions_for_time,
 )
 from causeway.execution.context import CONSENSUS_SENDER_METHODS, EVENT_DATA_BYTES_MAX, may_send
 from causeway.execution.contracts.config import validate_config
@@ -46,7 +49,7 @@ from causeway.execution.executor import (
     get_member,
     validate_genesis,
 )
-from causeway.execution.overlay import StateReader
+from causeway.execution.overlay import StateReader, UnwrittenBlocksReader
 from causeway.execution.schedule import (
     EVIDENCE_AGE_MAX_HEIGHTS,
     VALIDATOR_CHANGE_DELAY_HEIGHTS,
@@ -64,6 +67,8 @@ from causeway.execution.verification import (
 
 __all__ = [
     "AMOUNT_MAX",
+    "BLOCK_BUILD_TARGET_MS_DEFAULT",
+    "BLOCK_TRANSACTIONS_BY_TIME_MIN",
     "CONSENSUS_SENDER_METHODS",
     "EVENT_DATA_BYTES_MAX",
     "EVIDENCE_AGE_MAX_HEIGHTS",
@@ -103,6 +108,7 @@ __all__ = [
     "TransactionInput",
     "TransactionRules",
     "TransactionVerifier",
+    "UnwrittenBlocksReader",
     "costs",
     "genesis_state",
     "get_config",
@@ -111,6 +117,7 @@ __all__ = [
     "keys",
     "may_send",
     "signature_verification_gas",
+    "transactions_for_time",
     "validate_config",
     "validate_genesis",
 ]

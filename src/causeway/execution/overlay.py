@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Sequence
 from typing import Protocol
 
 from causeway.errors import InvariantError
@@ -114,6 +115,27 @@ class BlockOverlay:
             else:
                 merged[key] = value
         return sorted(merged.items())[:limit]
+
+
+class UnwrittenBlocksReader:
+    """The committed state plus the changes of blocks committed and not written yet (oldest
+    first), as a StateReader: what the next block executes on while the previous one is being
+    written. Reading the store's latest state beneath is safe while a block is written: the
+    store only moves forward by the changes layered here, which take precedence."""
+
+    __slots__ = ("_overlay",)
+
+    def __init__(self, reader: StateReader, changes: Sequence[dict[bytes, bytes | None]]) -> None:
+        overlay = BlockOverlay(reader)
+        for layer in changes:
+            overlay.apply(layer)
+        self._overlay = overlay
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._overlay.get(key)
+
+    def range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
+        return self._overlay.range(prefix, start_after, limit, {})
 
 
 class Savepoint:

@@ -111,6 +111,13 @@ class SharedMempool:
                 self._in_flight.update(ids)
         return transactions
 
+    def mark_in_flight(self, ids: Sequence[bytes]) -> None:
+        """These transactions are in a block committed and not yet written: they leave the pool
+        (the next block must not take them again) and count as in flight until `remove`."""
+        with self._lock:
+            self._pool.remove(ids)
+            self._in_flight.update(ids)
+
     def take_all(self, now_ms: int) -> list[DecodedTransaction]:
         """Every pending transaction, oldest first, left in the pool."""
         with self._lock:

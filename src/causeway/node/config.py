@@ -11,7 +11,10 @@ from typing import Any
 from causeway.consensus.raft import RaftTimeouts
 from causeway.consensus.tbft import TbftTimeouts
 from causeway.errors import ConfigurationError
-from causeway.execution.application import BLOCK_TIME_DRIFT_MS_DEFAULT
+from causeway.execution.application import (
+    BLOCK_BUILD_TARGET_MS_DEFAULT,
+    BLOCK_TIME_DRIFT_MS_DEFAULT,
+)
 from causeway.net import PeerSettings, load_peer_settings
 
 CONFIG_FILE_NAME = "config.toml"
@@ -25,6 +28,8 @@ class ConsensusSettings:
     raft_timeouts: RaftTimeouts
     # A proposed block dated further ahead of this validator's clock is refused.
     block_time_drift_ms: int = BLOCK_TIME_DRIFT_MS_DEFAULT
+    # A block this node proposes takes about this long to build (execution.transactions_for_time).
+    block_build_target_ms: int = BLOCK_BUILD_TARGET_MS_DEFAULT
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +142,9 @@ def _consensus_settings(section: dict[str, Any]) -> ConsensusSettings:
             ),
             block_time_drift_ms=_value(
                 section, "block_time_drift_ms", int, BLOCK_TIME_DRIFT_MS_DEFAULT
+            ),
+            block_build_target_ms=_value(
+                section, "block_build_target_ms", int, BLOCK_BUILD_TARGET_MS_DEFAULT
             ),
         )
     except (ValueError, TypeError) as error:

@@ -9,6 +9,13 @@ a time, in order, beside the core. A block of 10,000 transactions takes 0.5-2 s 
 loaded machine, longer than an election timeout: executed inside the core's calls it stopped a
 raft leader's heartbeats (measured on a 3-node devnet). The results of builds and validations
 come back to the core as inputs, in one queue with the peers' messages, in arrival order.
+
+Writes are pipelined: a committed block that this node executed is handed to `pipeline_commit`
+(the application makes it the state the next block builds on) and written in the background,
+in height order, at most WRITES_IN_FLIGHT_MAX at a time, while the lane goes on to the next
+build or validation. To the core and the simulator this is the same order as before: a build or
+validation after a commit sees that commit's state; only its durability comes later (and a
+client hears of a block only once it is durable, as before).
 """
 
 from __future__ import annotations
@@ -66,6 +73,8 @@ IDLE_BLOCK_INTERVAL_MS = 5_000
 INBOX_MESSAGES_MAX = 10_000
 # Raft: waits of TICK_MS added before a tick that follows a stall of the event loop.
 RAFT_STALL_WAITS_MAX = 3
+# Committed blocks being written in the background while the lane goes on (module docstring).
+WRITES_IN_FLIGHT_MAX = 2
 
 _Result = TypeVar("_Result")
 
@@ -226,8 +235,12 @@ class ConsensusDriver:
         on_evidence: Callable[[consensus_pb2.DuplicateVoteEvidence], None],
         on_leadership_lost: Callable[[], None] | None = None,
         on_leader_changed: Callable[[str], None] | None = None,
+        pipeline_commit: Callable[[types_pb2.Block], bool] | None = None,
     ) -> None:
         """application: builds and validates blocks for Output.build and Output.validate.
+        pipeline_commit: told of each committed block before it is written; True when the
+        application builds and checks the next blocks on its state from now on, so the write
+        may go on in the background (None, or False for a block: the lane waits for the write).
         on_leadership_lost: called on the event loop when this node stops being the engine's
         leader (Engine.leader; raft).
         on_leader_changed: called on the event loop with the new leader's id when another node
@@ -236,8 +249,12 @@ class ConsensusDriver:
         self._on_leader_changed = on_leader_changed
         self._application = application
         # The execution lane: the application's work, one job at a time, in order.
-        self._lane: asyncio.Queue[ApplicationStep] = asyncio.Queue()
+        self._lane: asyncio.Queue[ApplicationStep | None] = asyncio.Queue()
         self._commits_unwritten = 0
+        self._pipeline_commit = pipeline_commit
+        # Background writes of committed blocks, oldest first; a failed one stops the lane.
+        self._writes: collections.deque[asyncio.Task[None]] = collections.deque()
+        self._write_failure: BaseException | None = None
         # Its own threads for the core's calls, persisting and the lane, so that they never
         # queue behind the admissions that fill the event loop's default executor.
         self._threads: concurrent.futures.ThreadPoolExecutor | None = None
@@ -301,6 +318,10 @@ class ConsensusDriver:
             lane.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await lane
+            # A block consensus committed is written before the driver stops (a crash instead
+            # loses it, as any unwritten commit: the peers or the log still have it).
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.gather(*self._writes, return_exceptions=True)
             self._threads.shutdown(wait=False)
             self._threads = None
 
@@ -383,9 +404,18 @@ class ConsensusDriver:
         application = self._application
         while True:
             job = await self._lane.get()
+            if self._write_failure is not None:
+                raise self._write_failure
+            if job is None:
+                continue  # woken to see a write's failure
             if isinstance(job, ApplyCommit):
-                await self._apply_commit(job.commit)
-                self._commits_unwritten -= 1
+                await self._wait_for_writes(WRITES_IN_FLIGHT_MAX - 1)
+                if self._pipeline_commit is not None and self._pipeline_commit(job.commit.block):
+                    self._write_in_background(job.commit)
+                else:
+                    await self._wait_for_writes(0)
+                    await self._apply_commit(job.commit)
+                    self._commits_unwritten -= 1
             elif isinstance(job, BuildBlock):
                 block = await self._in_thread(
                     application.build_block,
@@ -403,6 +433,35 @@ class ConsensusDriver:
                 )
                 valid = await self._in_thread(validate, job.block)
                 self._events.put_nowait(_Validated(job.block_hash, valid))
+
+    async def _wait_for_writes(self, left: int) -> None:
+        """Until at most `left` background writes remain; raises a failed write's error."""
+        while len(self._writes) > left:
+            # Shielded: stopping the lane does not stop a write half way.
+            await asyncio.shield(self._writes[0])
+            # A write that was done already returns at once, before its done callback (which
+            # removes it) ran: let it run.
+            await asyncio.sleep(0)
+
+    def _write_in_background(self, commit: Commit) -> None:
+        """Writes `commit` after the writes before it, beside the lane."""
+        previous = self._writes[-1] if self._writes else None
+
+        async def write() -> None:
+            if previous is not None:
+                await asyncio.shield(previous)
+            await self._apply_commit(commit)
+            self._commits_unwritten -= 1
+
+        def done(task: asyncio.Task[None]) -> None:
+            self._writes.remove(task)
+            if not task.cancelled() and task.exception() is not None:
+                self._write_failure = task.exception()
+                self._lane.put_nowait(None)  # wake the lane to stop on it
+
+        task = asyncio.create_task(write())
+        task.add_done_callback(done)
+        self._writes.append(task)
 
     def _tick(self) -> Output:
         return self.engine.tick(_now_ms(), self._transactions_waiting())

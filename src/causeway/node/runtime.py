@@ -100,6 +100,8 @@ class Node:
             block_time_drift_ms=config.consensus.block_time_drift_ms,
             drop_transactions=self.mempool.remove,
             held_transaction=self.mempool.get,
+            committing_transactions=self.mempool.mark_in_flight,
+            block_build_target_ms=config.consensus.block_build_target_ms,
         )
         self.metrics = NodeMetrics()
         self.metrics.height.set(self.store.latest_height())
@@ -314,6 +316,7 @@ class Node:
             transport=transport,
             application=self.application,
             apply_commit=self.writer.write_commit,
+            pipeline_commit=self.application.block_committed,
             transactions_waiting=lambda: len(self.mempool) > 0,
             on_evidence=self._on_evidence,
             on_leadership_lost=self.routing.forward_pending,

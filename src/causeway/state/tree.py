@@ -1,19 +1,25 @@
 """The versioned sparse Merkle tree of the authenticated state (docs/state.md).
 
 ``StateTree`` is pure: it reads persisted nodes through a ``NodeReader`` and returns what a version
-adds and retires as a ``TreeUpdate``; the caller writes it. One thread applies and commits; any
-thread may read (``root_hash``, ``get_value_hash``, ``prove``), because reads never change the
-cache and nodes, once written under a key, never change.
+adds and retires as a ``TreeUpdate``; the caller writes it. A version may be built on one that is
+applied but not yet committed (``apply(..., base=update)``): the node executes the next block
+while the previous one is being written. So one thread may apply while another commits; the
+pending versions and the latest root are switched under a lock, and any thread may read
+(``root_hash``, ``get_value_hash``, ``prove``), because reads never change the cache and nodes,
+once written under a key, never change.
 """
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from causeway.errors import (
     ConfigurationError,
     HeightUnavailableError,
+    InvariantError,
     RequestError,
     StorageCorruptionError,
 )
@@ -56,10 +62,33 @@ from causeway.types.v1.types_pb2 import StateProof
 CACHE_NODES_MAX = 131_072
 # Above this many updates a node's slice is split by binary search instead of a scan.
 _SCAN_UPDATES_MAX = 24
-_PENDING_MAX = 4
+# Versions applied and not yet committed that the tree keeps (decoded), as bases for a next
+# version and so that committed() need not decode them: the executions of a few consensus rounds
+# and the block being written.
+_PENDING_MAX = 8
 _BYTE = [bytes((value,)) for value in range(256)]
 
 Root = tuple[Child | None, Node | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A version applied and not committed: its nodes decoded, its root, what it was built on."""
+
+    update: TreeUpdate
+    decoded: dict[bytes, Node]
+    root: Root
+    base: _Pending | None
+
+    def find(self, key: bytes) -> Node | None:
+        """A node this version or a pending version below it added."""
+        entry: _Pending | None = self
+        while entry is not None:
+            node = entry.decoded.get(key)
+            if node is not None:
+                return node
+            entry = entry.base
+        return None
 
 
 class _NodeCache:
@@ -155,18 +184,28 @@ class StateTree:
         # The root of the latest committed version, the base of the next apply(). Only this one
         # is kept: any older version may be pruned by storage at any time.
         self._latest: tuple[int, Root] | None = None
-        # Decoded forms of recent apply() results, so that committed() need not decode them.
-        self._pending: list[tuple[TreeUpdate, dict[bytes, Node], Root]] = []
+        # Recent apply() results not committed yet (oldest first), under _lock with _latest.
+        self._pending: list[_Pending] = []
+        self._lock = threading.Lock()
 
     # ----------------------------------------------------------------------------- writing
 
-    def apply(self, version: int, updates: Mapping[bytes, bytes | None]) -> TreeUpdate:
-        """Builds ``version`` from ``version - 1`` (version 0 from the empty tree).
+    def apply(
+        self,
+        version: int,
+        updates: Mapping[bytes, bytes | None],
+        *,
+        base: TreeUpdate | None = None,
+    ) -> TreeUpdate:
+        """Builds ``version`` from ``version - 1`` (version 0 from the empty tree): the latest
+        committed version, or ``base``, an update of ``version - 1`` applied here and not
+        committed yet (InvariantError when it is neither pending nor the latest committed).
 
         A value of None deletes the key. Nothing changes inside the tree until ``committed``.
         """
         if not 0 <= version <= VERSION_MAX:
             raise RequestError(f"state version {version} is outside 0..2**64-1")
+        base_entry = self._base(version, base)
         hash_function = self._hash
         hashed = {
             hash_function(key): None if value is None else hash_function(value)
@@ -178,7 +217,11 @@ class StateTree:
         new_key_heads = [node_key_head(version, depth) for depth in range(KEY_HASH_NIBBLES)]
         pack_key_head = NODE_KEY_HEAD.pack
 
-        old_root: Root = (None, None) if version == 0 else self._load_root(version - 1)
+        old_root: Root
+        if base_entry is not None:
+            old_root = base_entry.root
+        else:
+            old_root = (None, None) if version == 0 else self._load_root(version - 1)
         root_node = old_root[1]
 
         new_nodes: dict[bytes, bytes] = {}
@@ -193,6 +236,8 @@ class StateTree:
 
         def read_node(key: bytes) -> Node:
             node = cache.get(key)
+            if node is None and base_entry is not None:
+                node = base_entry.find(key)
             if node is None:
                 data = reader.get_state_node(key)
                 if data is None:
@@ -395,19 +440,36 @@ class StateTree:
             new_nodes=new_nodes,
             stale_node_keys=stale_node_keys,
         )
-        self._pending.append((result, new_decoded, new_root))
-        del self._pending[:-_PENDING_MAX]
+        with self._lock:
+            self._pending.append(_Pending(result, new_decoded, new_root, base_entry))
+            del self._pending[:-_PENDING_MAX]
         return result
 
+    def _base(self, version: int, base: TreeUpdate | None) -> _Pending | None:
+        """The pending version ``apply`` builds on; None to build on the latest committed one."""
+        if base is None:
+            return None
+        if base.version != version - 1:
+            raise InvariantError(f"state version {version} cannot be built on {base.version}")
+        with self._lock:
+            if self._latest is not None and self._latest[0] == base.version:
+                # Committed meanwhile (the block was written while the next one was executed).
+                return None
+            for pending in self._pending:
+                if pending.update is base:
+                    return pending
+        raise InvariantError(f"state version {base.version} to build on is not pending here")
+
     def committed(self, update: TreeUpdate) -> None:
-        """Tells the tree that ``update`` is durable: its nodes become the cached latest ones."""
+        """Tells the tree that ``update`` is durable: its nodes become the cached latest ones.
+        Pending versions above it (built on it, or alternatives for a later height) stay."""
         decoded: dict[bytes, Node] | None = None
         root: Root | None = None
-        for pending in self._pending:
-            if pending[0] is update:
-                decoded, root = pending[1], pending[2]
-                break
-        self._pending.clear()
+        with self._lock:
+            for pending in self._pending:
+                if pending.update is update:
+                    decoded, root = pending.decoded, pending.root
+                    break
         root_key = root_node_key(update.version)
         if decoded is None or root is None:
             decoded = {}
@@ -420,7 +482,9 @@ class StateTree:
             cache.discard(key)
         for key, node in decoded.items():
             cache.put(key, node)
-        self._latest = (update.version, root)
+        with self._lock:
+            self._latest = (update.version, root)
+            self._pending = [p for p in self._pending if p.update.version > update.version]
 
     # ----------------------------------------------------------------------------- reading
 
