@@ -151,3 +151,72 @@ def test_rules_must_be_positive(bytes_max: int, expiry_max_ms: int, future_max_m
     with pytest.raises(InvariantError, match="transaction rules must be positive"):
         TransactionRules(bytes_max, expiry_max_ms, future_max_ms)
     TransactionRules(1, 1, 0)  # the smallest allowed
+
+
+def without_roles(member: types_pb2.Member) -> types_pb2.Member:
+    changed = types_pb2.Member()
+    changed.CopyFrom(member)
+    del changed.roles[:]
+    return changed
+
+
+# What may change between a transaction's admission and the block that takes it, as (case, the
+# block's time, the chain's size bound, the member records then, the reason of the refusal).
+SINCE_ADMISSION = [
+    ("nothing", NOW_MS, 4096, MEMBERS, None),
+    ("expired", NOW_MS + 1001, 4096, MEMBERS, "expired"),
+    ("expiring this millisecond", NOW_MS + 1000, 4096, MEMBERS, None),
+    ("the clock went back past the skew", NOW_MS - 60_001, 4096, MEMBERS, "future_timestamp"),
+    ("the size bound lowered", NOW_MS, 100, MEMBERS, "too_large"),
+    ("the sender removed", NOW_MS, 4096, {}, "unknown_member"),
+    (
+        "the sender's roles taken away",
+        NOW_MS,
+        4096,
+        {"org1/alice": without_roles(MEMBERS["org1/alice"])},
+        "permission_denied",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("now_ms", "bytes_max", "members", "reason"),
+    [pytest.param(*case[1:], id=case[0]) for case in SINCE_ADMISSION],
+)
+def test_an_admitted_transaction_is_judged_again_only_on_what_may_have_changed(
+    batch_verifier: BatchVerifier,
+    now_ms: int,
+    bytes_max: int,
+    members: dict[str, types_pb2.Member],
+    reason: str | None,
+) -> None:
+    """verify_admitted, for the transactions of this node's mempool at block building, gives
+    verify's outcome, same error and words, without verifying a signature or looking one up."""
+    counting = CountingVerifier(batch_verifier)
+    cache = VerifiedTransactionCache()
+    verifier = TransactionVerifier(CHAIN_ID, PROFILE, counting, cache)  # type: ignore[arg-type]
+    admission_rules = TransactionRules(transaction_bytes_max=4096, expiry_max_ms=60_000)
+    admitted = verifier.verify(
+        [signed(nonce=1), signed(nonce=2)], NOW_MS, admission_rules, MEMBERS.get
+    )
+    assert all(isinstance(a, DecodedTransaction) for a in admitted)
+    counting.verified = 0
+    cache.clear()  # a lookup would miss and verify again: nothing may be verified
+
+    # Room for the clock going back more than the skew without the expiry running too far ahead.
+    rules = TransactionRules(transaction_bytes_max=bytes_max, expiry_max_ms=120_000)
+    fast = verifier.verify_admitted(admitted, now_ms, rules, members.get)  # type: ignore[arg-type]
+    assert counting.verified == 0
+    full = TransactionVerifier(CHAIN_ID, PROFILE, batch_verifier).verify(
+        admitted,  # type: ignore[arg-type]
+        now_ms,
+        rules,
+        members.get,
+    )
+    if reason is None:
+        assert fast == admitted
+    else:
+        assert [getattr(o, "reason", None) for o in fast] == [reason, reason]
+    assert [(type(o), getattr(o, "message", o)) for o in fast] == [
+        (type(o), getattr(o, "message", o)) for o in full
+    ]

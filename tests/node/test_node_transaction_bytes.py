@@ -350,6 +350,38 @@ def test_a_block_leaves_out_what_the_verifier_refuses_at_its_time(
     assert validator.application.validate_block(types_pb2.Block.FromString(encode(block)))
 
 
+@pytest.mark.parametrize("change", ["removed", "roles taken away"])
+def test_a_block_leaves_out_a_sender_changed_since_admission_and_verifies_nothing(
+    network: NetworkDescription,
+    pair: tuple[Replica, Replica],
+    verifier: CountingVerifier,
+    monkeypatch: pytest.MonkeyPatch,
+    change: str,
+) -> None:
+    """Building a block judges this node's own pooled transactions again only on what may have
+    changed since admission (here the sender's member record), with no signature verified."""
+    proposer, _ = pair
+    proposer.pool.admit(client_bytes(network), NOW_MS)
+    executor = proposer.application.executor
+    get_member = executor.get_member
+
+    def changed(reader: object, member_id: str) -> types_pb2.Member | None:
+        member = get_member(reader, member_id)  # type: ignore[arg-type]
+        if member_id != "org1/client" or member is None:
+            return member
+        if change == "removed":
+            return None
+        del member.roles[:]  # a fresh record each lookup: the state is untouched
+        return member
+
+    monkeypatch.setattr(executor, "get_member", changed)
+    verifier.verified = 0
+    block = proposer.application.build_block(1, 0, NOW_MS, "org1/node1")
+    assert block.header.transaction_count == 0
+    assert len(proposer.pool) == 0  # the mempool let them go
+    assert verifier.verified == 0
+
+
 # -- gossip, over the real peer transport ---------------------------------------------------------
 
 WAIT_S = 10.0

@@ -159,8 +159,8 @@ class ExecutionApplication:
         block_time_ms = max(time_ms, previous_time_ms)
         # The validators check every transaction by the verifier's rules at the block's time:
         # leave out what they would refuse (expired since admission, sender removed), so that
-        # the block is not refused for it. Signatures verified at admission are not redone.
-        outcomes = self._transaction_verifier.verify(
+        # the block is not refused for it. What admission settled for good is not redone.
+        outcomes = self._transaction_verifier.verify_admitted(
             fresh, block_time_ms, self._rules(), self._member_lookup()
         )
         transactions = [o for o in outcomes if isinstance(o, DecodedTransaction)]

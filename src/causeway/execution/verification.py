@@ -2,7 +2,9 @@
 
 Admission (clients and gossip, `causeway.mempool.Admission`), block building and validation
 (`ExecutionApplication`, with the block's time as "now") and queries (the client service) all
-check a transaction here, so that one transaction is refused by each for the same reason. In order:
+check a transaction here, so that one transaction is refused by each for the same reason. Block
+building judges this node's own pooled transactions again only on what may have changed since
+their admission (`verify_admitted`: time, the chain's bounds, the sender's member record). In order:
 
 1. decoding: the canonical encoding of a Transaction and of its body, at most
    `rules.transaction_bytes_max` bytes;
@@ -174,6 +176,45 @@ class TransactionVerifier:
                 f"transaction expiry {body.expiry_ms} ms is before its timestamp "
                 f"{body.timestamp_ms} ms"
             )
+        self._check_times(body, now_ms, rules)
+        return transaction
+
+    def verify_admitted(
+        self,
+        transactions: Sequence[DecodedTransaction],
+        now_ms: int,
+        rules: TransactionRules,
+        member_lookup: MemberLookup,
+    ) -> list[Outcome]:
+        """verify's outcomes for transactions this node admitted (its mempool's, for a block it
+        builds), checking only what may have changed since admission: the time (expiry, furthest
+        expiry, timestamp skew), the chain's bounds (size, furthest expiry) and the sender's
+        member record (still a member, a role that may send it, an allowed key that loads).
+        Admission checked the rest, which a transaction's kept bytes fix for good: its encoding,
+        version, chain, timestamp, and its signature (the VerifiedTransactionCache would only
+        repeat that answer, or, when it let the pair go, verify it again)."""
+        outcomes: list[Outcome] = []
+        append = outcomes.append
+        senders: dict[str, Sender | RequestError] = {}
+        bytes_max = rules.transaction_bytes_max
+        check_times = self._check_times
+        check_sender = self.check_sender
+        for transaction in transactions:
+            try:
+                if transaction.size > bytes_max:
+                    raise _too_large(transaction.size, bytes_max)
+                check_times(transaction.body, now_ms, rules)
+                check_sender(transaction, senders, member_lookup)
+            except RequestError as error:
+                append(error)
+                continue
+            append(transaction)
+        return outcomes
+
+    @staticmethod
+    def _check_times(body: types_pb2.TransactionBody, now_ms: int, rules: TransactionRules) -> None:
+        """The body's rules that depend on now and on the chain's bounds; raises the
+        RequestError."""
         if body.expiry_ms < now_ms:
             raise ExpiredError(f"transaction expired at {body.expiry_ms} ms, now is {now_ms} ms")
         if body.expiry_ms - now_ms > rules.expiry_max_ms:
@@ -187,7 +228,6 @@ class TransactionVerifier:
                 f"{rules.timestamp_future_max_ms} ms ahead of now ({now_ms} ms)",
                 reason="future_timestamp",
             )
-        return transaction
 
     def decode(self, item: TransactionInput, bytes_max: int) -> DecodedTransaction:
         """Step 1 alone (also for a certified block's transactions, which skip step 2): a
@@ -198,10 +238,7 @@ class TransactionVerifier:
             item = self._held_copy(item) or item
         if isinstance(item, DecodedTransaction):
             if item.size > bytes_max:
-                # The same words as decode's, so that the refusal reads alike on every path.
-                raise LimitExceededError(
-                    f"Transaction is {item.size} bytes, above the limit of {bytes_max}"
-                )
+                raise _too_large(item.size, bytes_max)
             return item
         return decode_transaction(item, hash_function=self._profile.hash, bytes_max=bytes_max)
 
@@ -323,3 +360,8 @@ class TransactionVerifier:
             return load_public_key(member.algorithm, member.public_key), roles
         except CryptoError as error:
             return SignatureError(f"the public key of {sender} cannot be loaded: {error.message}")
+
+
+def _too_large(size: int, bytes_max: int) -> LimitExceededError:
+    # The same words as decode_transaction's, so that the refusal reads alike on every path.
+    return LimitExceededError(f"Transaction is {size} bytes, above the limit of {bytes_max}")
