@@ -13,7 +13,12 @@ from causeway.crypto import (
     VerifiedTransactionCache,
     get_profile,
 )
-from causeway.errors import InvariantError, LimitExceededError, PermissionDeniedError
+from causeway.errors import (
+    InvariantError,
+    LimitExceededError,
+    NotCanonicalError,
+    PermissionDeniedError,
+)
 from causeway.execution import TransactionRules, TransactionVerifier
 from causeway.types import (
     DOMAIN_TRANSACTION,
@@ -220,3 +225,61 @@ def test_an_admitted_transaction_is_judged_again_only_on_what_may_have_changed(
     assert [(type(o), getattr(o, "message", o)) for o in fast] == [
         (type(o), getattr(o, "message", o)) for o in full
     ]
+
+
+def _change(message: types_pb2.Transaction, change: str) -> None:
+    if change == "signature":
+        message.signature = message.signature[:-1] + bytes([message.signature[-1] ^ 1])
+    elif change == "endorsement added":
+        message.endorsements.add(endorser="org1/alice", signature=b"s")
+    elif change == "endorser":
+        message.endorsements[0].endorser = "org1/reader"
+    elif change == "endorsement signature":
+        message.endorsements[0].signature = b"t"
+    elif change == "endorsement dropped":
+        del message.endorsements[:]
+    elif change == "unknown field":
+        message.MergeFromString(b"\xf8\x07\x01")  # field 127: unknown to Transaction
+    elif change == "unknown field in an endorsement":
+        message.endorsements[0].MergeFromString(b"\xf8\x07\x01")
+
+
+# (change, what decoding the message on its own gives: its own transaction, or the refusal).
+HELD_CHANGES = [
+    ("signature", None),
+    ("endorsement added", None),
+    ("endorser", None),
+    ("endorsement signature", None),
+    ("endorsement dropped", None),
+    ("unknown field", "Transaction is not canonically encoded"),
+    ("unknown field in an endorsement", "Transaction is not canonically encoded"),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"), [pytest.param(*case, id=case[0]) for case in HELD_CHANGES]
+)
+def test_only_a_message_with_the_held_bytes_stands_for_the_held_transaction(
+    batch_verifier: BatchVerifier, change: str, refusal: str | None
+) -> None:
+    """A peer's transaction message with a held transaction's id is the held one only when it
+    is that transaction in every field (unknown ones too); otherwise it is decoded on its own
+    and judged by its own bytes."""
+    with_endorsement = types_pb2.Transaction.FromString(signed())
+    with_endorsement.endorsements.add(endorser="org1/alice", signature=b"e")
+    data = encode(with_endorsement)
+    held = decode_transaction(data, hash_function=PROFILE.hash, bytes_max=4096)
+    verifier = TransactionVerifier(CHAIN_ID, PROFILE, batch_verifier, held={held.id: held}.get)
+    assert verifier.decode(types_pb2.Transaction.FromString(data), 4096) is held
+
+    message = types_pb2.Transaction.FromString(data)
+    _change(message, change)
+    assert message.body == held.transaction.body  # the same id: found among the held
+    if refusal is None:
+        decoded = verifier.decode(message, 4096)
+        assert decoded is not held
+        assert decoded.transaction == message
+        assert decoded.encoded == encode(message) != held.encoded
+    else:
+        with pytest.raises(NotCanonicalError, match=refusal):
+            verifier.decode(message, 4096)

@@ -112,7 +112,7 @@ class TransactionVerifier:
         held: HeldLookup | None = None,
     ) -> None:
         """held: the transactions this node holds (its mempool). A transaction message (in a
-        peer's block) that is field for field one of them is not decoded and encoded again: the
+        peer's block) that serializes to the bytes of one of them is not decoded again: the
         held one, with the bytes kept since admission, stands for it."""
         self._chain_id = chain_id
         self._profile = profile
@@ -231,9 +231,9 @@ class TransactionVerifier:
 
     def decode(self, item: TransactionInput, bytes_max: int) -> DecodedTransaction:
         """Step 1 alone (also for a certified block's transactions, which skip step 2): a
-        message that is field for field a transaction this node holds is the held one, with the
-        bytes kept since admission (nothing decoded or encoded); anything else is decoded from
-        its own bytes. Raises the DecodeError or LimitExceededError."""
+        message that serializes to the bytes of a transaction this node holds is the held one,
+        with the bytes kept since admission (nothing decoded); anything else is decoded from its
+        own bytes. Raises the DecodeError or LimitExceededError."""
         if isinstance(item, types_pb2.Transaction) and self._held is not None:
             item = self._held_copy(item) or item
         if isinstance(item, DecodedTransaction):
@@ -312,24 +312,16 @@ class TransactionVerifier:
         return valid
 
     def _held_copy(self, message: types_pb2.Transaction) -> DecodedTransaction | None:
-        """The held transaction whose canonical encoding the message has, if any: same body (by
-        id), signature and endorsements, and the same size, so no unknown field hides in it
-        (which decoding would refuse)."""
+        """The held transaction whose canonical encoding the message has, if any: found by id
+        (the hash of its body), then its serialization compared with the held bytes. Equal bytes
+        are the held transaction in every field, unknown ones included (which decoding would
+        refuse); one serialization and one comparison cost less than comparing field by field
+        and sizing. A message that serializes otherwise (even one equal in content, which the
+        canonical form makes impossible here) is decoded on its own, never taken for the held."""
         assert self._held is not None
         held = self._held(self._profile.hash(message.body))
-        if held is None:
+        if held is None or message.SerializeToString() != held.encoded:
             return None
-        kept = held.transaction
-        if (
-            message.body != kept.body
-            or message.signature != kept.signature
-            or len(message.endorsements) != len(kept.endorsements)
-            or message.ByteSize() != held.size
-        ):
-            return None
-        for ours, theirs in zip(message.endorsements, kept.endorsements, strict=True):
-            if ours.endorser != theirs.endorser or ours.signature != theirs.signature:
-                return None
         return held
 
     @staticmethod
