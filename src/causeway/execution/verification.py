@@ -37,6 +37,7 @@ from causeway.crypto import (
     VerifiedTransactionCache,
     load_public_key,
 )
+from causeway.crypto.verified import verification_key
 from causeway.errors import (
     CryptoError,
     DecodeError,
@@ -137,7 +138,8 @@ class TransactionVerifier:
         refuses it. query: the role rule is a query's (any member), and a query's signature is
         not remembered (a query never enters a block)."""
         outcomes: list[Outcome | None] = [None] * len(items)
-        pending: list[tuple[int, DecodedTransaction, PublicKey]] = []
+        indexes: list[int] = []
+        pending: list[tuple[DecodedTransaction, PublicKey]] = []
         senders: dict[str, Sender | RequestError] = {}
         for index, item in enumerate(items):
             try:
@@ -146,11 +148,10 @@ class TransactionVerifier:
             except RequestError as error:
                 outcomes[index] = error
                 continue
-            pending.append((index, transaction, key))
-        valid = self.verify_signatures(
-            [(transaction, key) for _, transaction, key in pending], remember=not query
-        )
-        for (index, transaction, _), is_valid in zip(pending, valid, strict=True):
+            indexes.append(index)
+            pending.append((transaction, key))
+        valid = self.verify_signatures(pending, remember=not query)
+        for index, (transaction, _), is_valid in zip(indexes, pending, valid, strict=True):
             outcomes[index] = transaction if is_valid else self.signature_error(transaction)
         return [outcome for outcome in outcomes if outcome is not None]
 
@@ -278,36 +279,33 @@ class TransactionVerifier:
         if not items:
             return []
         cache = self._verified
-        known = (
-            cache.verified_flags([(t.id, t.transaction.signature) for t, _ in items])
-            if cache is not None
-            else [False] * len(items)
-        )
-        unknown = [item for item, is_known in zip(items, known, strict=True) if not is_known]
+        # Each pair's cache key made once, for the lookup and for remembering it.
+        keys: list[bytes] = []
+        if cache is not None:
+            keys = [verification_key(t.id, t.transaction.signature) for t, _ in items]
+            known = cache.verified_keys(keys)
+        else:
+            known = [False] * len(items)
+        unknown = [index for index, is_known in enumerate(known) if not is_known]
+        if not unknown:
+            return known
         chain_id = self._chain_id
-        checked = (
-            self._batch_verifier.verify_many(
-                [
-                    (
-                        key,
-                        sign_bytes(DOMAIN_TRANSACTION, chain_id, t.transaction.body),
-                        t.transaction.signature,
-                    )
-                    for t, key in unknown
-                ]
+        batch = []
+        for index in unknown:
+            transaction, key = items[index]
+            message = transaction.transaction
+            batch.append(
+                (key, sign_bytes(DOMAIN_TRANSACTION, chain_id, message.body), message.signature)
             )
-            if unknown
-            else []
-        )
+        checked = self._batch_verifier.verify_many(batch)
         if len(checked) != len(unknown):
             raise InvariantError("the batch verifier answered for a different batch")
-        answers = iter(checked)
-        valid = [True if is_known else next(answers) for is_known in known]
+        valid = known
+        for index, is_valid in zip(unknown, checked, strict=True):
+            valid[index] = is_valid
         if cache is not None and remember:
-            cache.add_many(
-                (t.id, t.transaction.signature)
-                for (t, _), is_known, is_valid in zip(items, known, valid, strict=True)
-                if is_valid and not is_known
+            cache.add_keys(
+                [keys[i] for i, is_valid in zip(unknown, checked, strict=True) if is_valid]
             )
         return valid
 
