@@ -201,22 +201,20 @@ def test_an_admitted_transaction_is_judged_again_only_on_what_may_have_changed(
     cache = VerifiedTransactionCache()
     verifier = TransactionVerifier(CHAIN_ID, PROFILE, counting, cache)  # type: ignore[arg-type]
     admission_rules = TransactionRules(transaction_bytes_max=4096, expiry_max_ms=60_000)
-    admitted = verifier.verify(
+    outcomes = verifier.verify(
         [signed(nonce=1), signed(nonce=2)], NOW_MS, admission_rules, MEMBERS.get
     )
-    assert all(isinstance(a, DecodedTransaction) for a in admitted)
+    admitted = [o for o in outcomes if isinstance(o, DecodedTransaction)]
+    assert len(admitted) == 2
     counting.verified = 0
     cache.clear()  # a lookup would miss and verify again: nothing may be verified
 
     # Room for the clock going back more than the skew without the expiry running too far ahead.
     rules = TransactionRules(transaction_bytes_max=bytes_max, expiry_max_ms=120_000)
-    fast = verifier.verify_admitted(admitted, now_ms, rules, members.get)  # type: ignore[arg-type]
+    fast = verifier.verify_admitted(admitted, now_ms, rules, members.get)
     assert counting.verified == 0
     full = TransactionVerifier(CHAIN_ID, PROFILE, batch_verifier).verify(
-        admitted,  # type: ignore[arg-type]
-        now_ms,
-        rules,
-        members.get,
+        admitted, now_ms, rules, members.get
     )
     if reason is None:
         assert fast == admitted
@@ -283,3 +281,39 @@ def test_only_a_message_with_the_held_bytes_stands_for_the_held_transaction(
     else:
         with pytest.raises(NotCanonicalError, match=refusal):
             verifier.decode(message, 4096)
+
+
+def test_a_held_transaction_in_a_peers_block_is_judged_by_every_rule_but_its_signature(
+    batch_verifier: BatchVerifier,
+) -> None:
+    """The held transaction's signature was verified when this node admitted it: a message with
+    its bytes is not verified again (even once the cache let the pair go), but the rules of the
+    block's time and the sender's record still apply; a message this node does not hold is
+    verified."""
+    counting = CountingVerifier(batch_verifier)
+    cache = VerifiedTransactionCache()
+    rules = TransactionRules(transaction_bytes_max=4096, expiry_max_ms=60_000)
+    data, other = signed(nonce=1), signed(nonce=2)
+    admitted = decode_transaction(data, hash_function=PROFILE.hash, bytes_max=4096)
+    verifier = TransactionVerifier(
+        CHAIN_ID,
+        PROFILE,
+        counting,  # type: ignore[arg-type]
+        cache,
+        {admitted.id: admitted}.get,
+    )
+    message = types_pb2.Transaction.FromString(data)
+    assert verifier.verify([message], NOW_MS, rules, MEMBERS.get) == [admitted]
+    assert counting.verified == 0
+    [expired] = verifier.verify([message], NOW_MS + 1001, rules, MEMBERS.get)
+    nobody: dict[str, types_pb2.Member] = {}
+    [removed] = verifier.verify([message], NOW_MS, rules, nobody.get)
+    assert (getattr(expired, "reason", None), getattr(removed, "reason", None)) == (
+        "expired",
+        "unknown_member",
+    )
+    [not_held] = verifier.verify(
+        [types_pb2.Transaction.FromString(other)], NOW_MS, rules, MEMBERS.get
+    )
+    assert isinstance(not_held, DecodedTransaction)
+    assert counting.verified == 1

@@ -18,7 +18,8 @@ their admission (`verify_admitted`: time, the chain's bounds, the sender's membe
 4. the signature: present, and valid over `sign_bytes("transaction", chain_id, body)`. The
    signatures of a batch are verified in one BatchVerifier call; a (transaction id, signature)
    pair already in the VerifiedTransactionCache is not verified again, and every pair verified
-   here is added to it.
+   here is added to it; nor is a transaction message with the bytes of one this node holds
+   (admitted here, its signature verified then).
 
 Endorsements are the executor's: it checks them against the state the block runs on. The
 executor also re-checks version, chain, size, expiry and role at execution (a transaction may
@@ -71,7 +72,8 @@ Outcome = DecodedTransaction | RequestError
 # A sender's public key and roles, looked up once per batch.
 Sender = tuple[PublicKey, frozenset[int]]
 MemberLookup = Callable[[str], types_pb2.Member | None]
-# The transaction this node already holds (decoded, with its bytes) under an id, if any.
+# The transaction this node admitted and still holds (decoded, with its bytes, its signature
+# verified at admission) under an id, if any.
 HeldLookup = Callable[[bytes], DecodedTransaction | None]
 # Roles that may send some transaction (which ones: causeway.execution.may_send).
 _SENDING_ROLES = frozenset({types_pb2.ROLE_CLIENT, types_pb2.ROLE_ADMIN, types_pb2.ROLE_CONSENSUS})
@@ -112,9 +114,10 @@ class TransactionVerifier:
         verified: VerifiedTransactionCache | None = None,
         held: HeldLookup | None = None,
     ) -> None:
-        """held: the transactions this node holds (its mempool). A transaction message (in a
-        peer's block) that serializes to the bytes of one of them is not decoded again: the
-        held one, with the bytes kept since admission, stands for it."""
+        """held: the transactions this node admitted (its mempool: each passed admission here,
+        signature verified). A transaction message (in a peer's block) that serializes to the
+        bytes of one of them is not decoded again: the held one, with the bytes kept since
+        admission, stands for it, and verify does not check its signature again."""
         self._chain_id = chain_id
         self._profile = profile
         self._batch_verifier = batch_verifier
@@ -141,12 +144,20 @@ class TransactionVerifier:
         indexes: list[int] = []
         pending: list[tuple[DecodedTransaction, PublicKey]] = []
         senders: dict[str, Sender | RequestError] = {}
+        holds = self._held is not None
         for index, item in enumerate(items):
+            held = (
+                self._held_copy(item) if holds and isinstance(item, types_pb2.Transaction) else None
+            )
             try:
-                transaction = self.check_envelope(item, now_ms, rules)
+                transaction = self.check_envelope(held or item, now_ms, rules)
                 key = self.check_sender(transaction, senders, member_lookup, query=query)
             except RequestError as error:
                 outcomes[index] = error
+                continue
+            if held is not None:
+                # The held bytes, whose signature this node verified when it admitted them.
+                outcomes[index] = transaction
                 continue
             indexes.append(index)
             pending.append((transaction, key))
@@ -170,14 +181,16 @@ class TransactionVerifier:
             raise WrongChainError(
                 f"transaction is for chain {body.chain_id!r}, this is {self._chain_id!r}"
             )
-        if body.timestamp_ms <= 0:
+        # Each field read once: every read of a message field builds a new Python object.
+        timestamp_ms = body.timestamp_ms
+        expiry_ms = body.expiry_ms
+        if timestamp_ms <= 0:
             raise DecodeError("transaction has no timestamp (timestamp_ms is 0)")
-        if body.expiry_ms < body.timestamp_ms:
+        if expiry_ms < timestamp_ms:
             raise DecodeError(
-                f"transaction expiry {body.expiry_ms} ms is before its timestamp "
-                f"{body.timestamp_ms} ms"
+                f"transaction expiry {expiry_ms} ms is before its timestamp {timestamp_ms} ms"
             )
-        self._check_times(body, now_ms, rules)
+        self._check_times(timestamp_ms, expiry_ms, now_ms, rules)
         return transaction
 
     def verify_admitted(
@@ -204,7 +217,8 @@ class TransactionVerifier:
             try:
                 if transaction.size > bytes_max:
                     raise _too_large(transaction.size, bytes_max)
-                check_times(transaction.body, now_ms, rules)
+                body = transaction.body
+                check_times(body.timestamp_ms, body.expiry_ms, now_ms, rules)
                 check_sender(transaction, senders, member_lookup)
             except RequestError as error:
                 append(error)
@@ -213,19 +227,21 @@ class TransactionVerifier:
         return outcomes
 
     @staticmethod
-    def _check_times(body: types_pb2.TransactionBody, now_ms: int, rules: TransactionRules) -> None:
+    def _check_times(
+        timestamp_ms: int, expiry_ms: int, now_ms: int, rules: TransactionRules
+    ) -> None:
         """The body's rules that depend on now and on the chain's bounds; raises the
         RequestError."""
-        if body.expiry_ms < now_ms:
-            raise ExpiredError(f"transaction expired at {body.expiry_ms} ms, now is {now_ms} ms")
-        if body.expiry_ms - now_ms > rules.expiry_max_ms:
+        if expiry_ms < now_ms:
+            raise ExpiredError(f"transaction expired at {expiry_ms} ms, now is {now_ms} ms")
+        if expiry_ms - now_ms > rules.expiry_max_ms:
             raise ExpiredError(
-                f"transaction expiry {body.expiry_ms} ms is more than {rules.expiry_max_ms} ms "
+                f"transaction expiry {expiry_ms} ms is more than {rules.expiry_max_ms} ms "
                 f"ahead of now ({now_ms} ms)"
             )
-        if body.timestamp_ms - now_ms > rules.timestamp_future_max_ms:
+        if timestamp_ms - now_ms > rules.timestamp_future_max_ms:
             raise RequestError(
-                f"transaction timestamp {body.timestamp_ms} ms is more than "
+                f"transaction timestamp {timestamp_ms} ms is more than "
                 f"{rules.timestamp_future_max_ms} ms ahead of now ({now_ms} ms)",
                 reason="future_timestamp",
             )
