@@ -60,9 +60,11 @@ class CountingVerifier:
         self.verified = 0
         self.drop_one = drop_one
 
-    def verify_many(self, items: Sequence[tuple[PublicKey, bytes, bytes]]) -> list[bool]:
+    def verify_signed(
+        self, domain: str, chain_id: str, items: Sequence[tuple[PublicKey, bytes, bytes]]
+    ) -> list[bool]:
         self.verified += len(items)
-        answers = self.inner.verify_many(items)
+        answers = self.inner.verify_signed(domain, chain_id, items)
         return answers[:-1] if self.drop_one else answers
 
 

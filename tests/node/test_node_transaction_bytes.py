@@ -65,6 +65,12 @@ class CountingVerifier:
         self.verified += len(items)
         return self.inner.verify_many(items)
 
+    def verify_signed(
+        self, domain: str, chain_id: str, items: Sequence[tuple[PublicKey, bytes, bytes]]
+    ) -> list[bool]:
+        self.verified += len(items)
+        return self.inner.verify_signed(domain, chain_id, items)
+
 
 class Replica:
     """A store, an ExecutionApplication and a SharedMempool with admission, wired as the node

@@ -57,7 +57,6 @@ from causeway.types import (
     TRANSACTION_VERSION,
     DecodedTransaction,
     decode_transaction,
-    sign_bytes,
 )
 from causeway.types.v1 import types_pb2
 
@@ -305,15 +304,13 @@ class TransactionVerifier:
         unknown = [index for index, is_known in enumerate(known) if not is_known]
         if not unknown:
             return known
-        chain_id = self._chain_id
         batch = []
         for index in unknown:
             transaction, key = items[index]
             message = transaction.transaction
-            batch.append(
-                (key, sign_bytes(DOMAIN_TRANSACTION, chain_id, message.body), message.signature)
-            )
-        checked = self._batch_verifier.verify_many(batch)
+            batch.append((key, message.body, message.signature))
+        # The sign bytes are built by the batch verifier, in its worker processes if it has any.
+        checked = self._batch_verifier.verify_signed(DOMAIN_TRANSACTION, self._chain_id, batch)
         if len(checked) != len(unknown):
             raise InvariantError("the batch verifier answered for a different batch")
         valid = known
