@@ -32,15 +32,16 @@ def encode(message: Message) -> bytes:
 
     Determinism orders only map entries and extensions; a message type with neither, at any
     depth (every type this project defines), serialises to the same bytes without asking for
-    it, and asking costs more than the serialisation of a transaction (measured with upb:
-    about 1.3 us against 0.4 us)."""
+    it, and asking costs more than the serialisation itself (upb, a Transaction: 0.6 to
+    1.3 us with it, 0.35 us without)."""
     alike = _SERIALISES_ALIKE.get(type(message))
     if alike is None:
         alike = _serialises_alike(type(message))
     return message.SerializeToString() if alike else message.SerializeToString(deterministic=True)
 
 
-# Message type -> whether its plain serialisation is its deterministic one (filled on first use).
+# Message type -> whether its plain serialisation is its deterministic one: filled on first use
+# (two threads may both fill an entry, with the same answer).
 _SERIALISES_ALIKE: dict[type[Message], bool] = {}
 
 
