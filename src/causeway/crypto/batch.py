@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
-from causeway.crypto.keys import PublicKey, load_public_key
+from causeway.crypto.keys import PublicKey
 from causeway.errors import InvariantError
 from causeway.types import sign_bytes
 
@@ -42,33 +42,12 @@ def _verify_chunk(items: Sequence[VerificationItem]) -> list[bool]:
     return [key.verify(data, signature) for key, data, signature in items]
 
 
-# What crosses to a worker process: keys travel as (algorithm, raw) and are re-loaded (and cached)
-# there, because key objects of the C libraries cannot be pickled.
-_PortableItem = tuple[str, bytes, bytes, bytes]
-
-
-def _verify_portable_chunk(items: Sequence[_PortableItem]) -> list[bool]:
-    return [
-        load_public_key(algorithm, raw).verify(data, signature)
-        for algorithm, raw, data, signature in items
-    ]
-
-
 def _verify_signed_chunk(
     domain: str, chain_id: str, items: Sequence[VerificationItem]
 ) -> list[bool]:
     return [
         key.verify(sign_bytes(domain, chain_id, payload), signature)
         for key, payload, signature in items
-    ]
-
-
-def _verify_portable_signed_chunk(
-    domain: str, chain_id: str, items: Sequence[_PortableItem]
-) -> list[bool]:
-    return [
-        load_public_key(algorithm, raw).verify(sign_bytes(domain, chain_id, payload), signature)
-        for algorithm, raw, payload, signature in items
     ]
 
 
@@ -142,7 +121,7 @@ class BatchVerifier:
 
     def verify_many(self, items: Sequence[VerificationItem]) -> list[bool]:
         """Whether each item's signature is valid, in the order of items."""
-        return self._verify(items, _verify_chunk, _verify_portable_chunk)
+        return self._verify(items, _verify_chunk)
 
     def verify_signed(
         self, domain: str, chain_id: str, items: Sequence[VerificationItem]
@@ -150,17 +129,12 @@ class BatchVerifier:
         """Whether each (key, payload, signature) item's signature is valid over
         sign_bytes(domain, chain_id, payload), in the order of items. The signed bytes are
         built where the signature is verified: in worker processes, off the caller's GIL."""
-        return self._verify(
-            items,
-            functools.partial(_verify_signed_chunk, domain, chain_id),
-            functools.partial(_verify_portable_signed_chunk, domain, chain_id),
-        )
+        return self._verify(items, functools.partial(_verify_signed_chunk, domain, chain_id))
 
     def _verify(
         self,
         items: Sequence[VerificationItem],
         verify_chunk: Callable[[Sequence[VerificationItem]], list[bool]],
-        verify_portable_chunk: Callable[[Sequence[_PortableItem]], list[bool]],
     ) -> list[bool]:
         if self._closed:
             raise InvariantError("BatchVerifier used after close")
@@ -170,16 +144,11 @@ class BatchVerifier:
             return verify_chunk(items)
         chunk_count = min(workers * CHUNKS_PER_THREAD, count // (INLINE_ITEMS_MAX // 4))
         chunk_size = -(-count // chunk_count)
-        results: list[bool] = []
-        if self._processes:
-            portable = [(key.algorithm, key.raw, data, signature) for key, data, signature in items]
-            portable_chunks = [
-                portable[start : start + chunk_size] for start in range(0, count, chunk_size)
-            ]
-            for chunk_results in self._executor.map(verify_portable_chunk, portable_chunks):
-                results.extend(chunk_results)
-            return results
+        # To worker processes too as they are: a PublicKey pickles as (algorithm, raw), once
+        # per chunk for a sender's many transactions (pickle's memo), and loads through the
+        # worker's key cache.
         chunks = [items[start : start + chunk_size] for start in range(0, count, chunk_size)]
+        results: list[bool] = []
         for chunk_results in self._executor.map(verify_chunk, chunks):
             results.extend(chunk_results)
         return results
