@@ -14,6 +14,7 @@ import pytest
 from causeway.crypto import ALGORITHMS, BatchVerifier, PrivateKey, PublicKey
 from causeway.crypto.batch import INLINE_ITEMS_MAX
 from causeway.errors import InvariantError
+from causeway.types import DOMAIN_TRANSACTION, sign_bytes
 
 KEYS = [PrivateKey.generate(algorithm) for algorithm in sorted(ALGORITHMS) for _ in range(2)]
 
@@ -90,6 +91,38 @@ def test_worker_processes_give_the_same_results_in_order() -> None:
         for count in (3, INLINE_ITEMS_MAX, 301):
             items, expected = _mixed_items(count, seed=count)
             assert process_verifier.verify_many(items) == expected
+
+
+def _signed_items(count: int, seed: int) -> tuple[list[Item], list[bool]]:
+    """_mixed_items with payloads: each signature over sign_bytes of its payload."""
+    items, expected = _mixed_items(count, seed)
+    generator = random.Random(seed)
+    signed: list[Item] = []
+    for (key, payload, _), valid in zip(items, expected, strict=True):
+        signer = next(k for k in KEYS if k.public_key().raw == key.raw)
+        signature = signer.sign(sign_bytes(DOMAIN_TRANSACTION, "chain", payload))
+        if not valid:
+            signature = generator.randbytes(len(signature))
+        signed.append((key, payload, signature))
+    return signed, expected
+
+
+@pytest.mark.parametrize("processes", [0, 2])
+@pytest.mark.parametrize("count", [5, INLINE_ITEMS_MAX, 301])
+def test_signed_payloads_verify_as_their_sign_bytes_do(processes: int, count: int) -> None:
+    """verify_signed builds sign_bytes(domain, chain, payload) where it verifies (in the
+    worker processes, if any): the same answers as verify_many given those bytes, and a
+    signature over another domain or chain does not verify."""
+    items, expected = _signed_items(count, seed=count)
+    as_bytes = [
+        (key, sign_bytes(DOMAIN_TRANSACTION, "chain", payload), signature)
+        for key, payload, signature in items
+    ]
+    with BatchVerifier(threads=2, processes=processes) as verifier:
+        assert verifier.verify_signed(DOMAIN_TRANSACTION, "chain", items) == expected
+        assert verifier.verify_many(as_bytes) == expected
+        assert not any(verifier.verify_signed(DOMAIN_TRANSACTION, "other-chain", items))
+        assert not any(verifier.verify_signed("endorsement", "chain", items))
 
 
 def test_negative_process_count_is_refused() -> None:

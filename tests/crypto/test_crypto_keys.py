@@ -3,6 +3,8 @@ with the independent pure-Python gmssl package."""
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -322,3 +324,17 @@ def test_constructor_refuses_a_library_key_of_another_algorithm() -> None:
         PrivateKey(ALGORITHM_ECDSA_P256, ec.generate_private_key(ec.SECP384R1()))
     with pytest.raises(CryptoError, match="unknown signature algorithm"):
         PrivateKey("rsa", ec.generate_private_key(ec.SECP256R1()))
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHM_LIST)
+def test_a_public_key_pickles_as_its_algorithm_and_raw_bytes(algorithm: str) -> None:
+    """How keys reach the verification worker processes: loaded again from (algorithm, raw),
+    equal to the original and verifying as it does; many references to one key in a batch are
+    pickled once."""
+    key = KEYS[algorithm].public_key()
+    copy = pickle.loads(pickle.dumps(key))
+    assert copy == key
+    assert copy.verify(b"message", MESSAGE_SIGNATURES[algorithm])
+    assert not copy.verify(b"other", MESSAGE_SIGNATURES[algorithm])
+    one, many = pickle.dumps([key]), pickle.dumps([key] * 100)
+    assert len(many) < len(one) + 100 * 4  # a memo reference each, not the key again

@@ -13,7 +13,12 @@ from causeway.crypto import (
     VerifiedTransactionCache,
     get_profile,
 )
-from causeway.errors import InvariantError, LimitExceededError, PermissionDeniedError
+from causeway.errors import (
+    InvariantError,
+    LimitExceededError,
+    NotCanonicalError,
+    PermissionDeniedError,
+)
 from causeway.execution import TransactionRules, TransactionVerifier
 from causeway.types import (
     DOMAIN_TRANSACTION,
@@ -55,9 +60,11 @@ class CountingVerifier:
         self.verified = 0
         self.drop_one = drop_one
 
-    def verify_many(self, items: Sequence[tuple[PublicKey, bytes, bytes]]) -> list[bool]:
+    def verify_signed(
+        self, domain: str, chain_id: str, items: Sequence[tuple[PublicKey, bytes, bytes]]
+    ) -> list[bool]:
         self.verified += len(items)
-        answers = self.inner.verify_many(items)
+        answers = self.inner.verify_signed(domain, chain_id, items)
         return answers[:-1] if self.drop_one else answers
 
 
@@ -151,3 +158,164 @@ def test_rules_must_be_positive(bytes_max: int, expiry_max_ms: int, future_max_m
     with pytest.raises(InvariantError, match="transaction rules must be positive"):
         TransactionRules(bytes_max, expiry_max_ms, future_max_ms)
     TransactionRules(1, 1, 0)  # the smallest allowed
+
+
+def without_roles(member: types_pb2.Member) -> types_pb2.Member:
+    changed = types_pb2.Member()
+    changed.CopyFrom(member)
+    del changed.roles[:]
+    return changed
+
+
+# What may change between a transaction's admission and the block that takes it, as (case, the
+# block's time, the chain's size bound, the member records then, the reason of the refusal).
+SINCE_ADMISSION = [
+    ("nothing", NOW_MS, 4096, MEMBERS, None),
+    ("expired", NOW_MS + 1001, 4096, MEMBERS, "expired"),
+    ("expiring this millisecond", NOW_MS + 1000, 4096, MEMBERS, None),
+    ("the clock went back past the skew", NOW_MS - 60_001, 4096, MEMBERS, "future_timestamp"),
+    ("the size bound lowered", NOW_MS, 100, MEMBERS, "too_large"),
+    ("the sender removed", NOW_MS, 4096, {}, "unknown_member"),
+    (
+        "the sender's roles taken away",
+        NOW_MS,
+        4096,
+        {"org1/alice": without_roles(MEMBERS["org1/alice"])},
+        "permission_denied",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("now_ms", "bytes_max", "members", "reason"),
+    [pytest.param(*case[1:], id=case[0]) for case in SINCE_ADMISSION],
+)
+def test_an_admitted_transaction_is_judged_again_only_on_what_may_have_changed(
+    batch_verifier: BatchVerifier,
+    now_ms: int,
+    bytes_max: int,
+    members: dict[str, types_pb2.Member],
+    reason: str | None,
+) -> None:
+    """verify_admitted, for the transactions of this node's mempool at block building, gives
+    verify's outcome, same error and words, without verifying a signature or looking one up."""
+    counting = CountingVerifier(batch_verifier)
+    cache = VerifiedTransactionCache()
+    verifier = TransactionVerifier(CHAIN_ID, PROFILE, counting, cache)  # type: ignore[arg-type]
+    admission_rules = TransactionRules(transaction_bytes_max=4096, expiry_max_ms=60_000)
+    outcomes = verifier.verify(
+        [signed(nonce=1), signed(nonce=2)], NOW_MS, admission_rules, MEMBERS.get
+    )
+    admitted = [o for o in outcomes if isinstance(o, DecodedTransaction)]
+    assert len(admitted) == 2
+    counting.verified = 0
+    cache.clear()  # a lookup would miss and verify again: nothing may be verified
+
+    # Room for the clock going back more than the skew without the expiry running too far ahead.
+    rules = TransactionRules(transaction_bytes_max=bytes_max, expiry_max_ms=120_000)
+    fast = verifier.verify_admitted(admitted, now_ms, rules, members.get)
+    assert counting.verified == 0
+    full = TransactionVerifier(CHAIN_ID, PROFILE, batch_verifier).verify(
+        admitted, now_ms, rules, members.get
+    )
+    if reason is None:
+        assert fast == admitted
+    else:
+        assert [getattr(o, "reason", None) for o in fast] == [reason, reason]
+    assert [(type(o), getattr(o, "message", o)) for o in fast] == [
+        (type(o), getattr(o, "message", o)) for o in full
+    ]
+
+
+def _change(message: types_pb2.Transaction, change: str) -> None:
+    if change == "signature":
+        message.signature = message.signature[:-1] + bytes([message.signature[-1] ^ 1])
+    elif change == "endorsement added":
+        message.endorsements.add(endorser="org1/alice", signature=b"s")
+    elif change == "endorser":
+        message.endorsements[0].endorser = "org1/reader"
+    elif change == "endorsement signature":
+        message.endorsements[0].signature = b"t"
+    elif change == "endorsement dropped":
+        del message.endorsements[:]
+    elif change == "unknown field":
+        message.MergeFromString(b"\xf8\x07\x01")  # field 127: unknown to Transaction
+    elif change == "unknown field in an endorsement":
+        message.endorsements[0].MergeFromString(b"\xf8\x07\x01")
+
+
+# (change, what decoding the message on its own gives: its own transaction, or the refusal).
+HELD_CHANGES = [
+    ("signature", None),
+    ("endorsement added", None),
+    ("endorser", None),
+    ("endorsement signature", None),
+    ("endorsement dropped", None),
+    ("unknown field", "Transaction is not canonically encoded"),
+    ("unknown field in an endorsement", "Transaction is not canonically encoded"),
+]
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"), [pytest.param(*case, id=case[0]) for case in HELD_CHANGES]
+)
+def test_only_a_message_with_the_held_bytes_stands_for_the_held_transaction(
+    batch_verifier: BatchVerifier, change: str, refusal: str | None
+) -> None:
+    """A peer's transaction message with a held transaction's id is the held one only when it
+    is that transaction in every field (unknown ones too); otherwise it is decoded on its own
+    and judged by its own bytes."""
+    with_endorsement = types_pb2.Transaction.FromString(signed())
+    with_endorsement.endorsements.add(endorser="org1/alice", signature=b"e")
+    data = encode(with_endorsement)
+    held = decode_transaction(data, hash_function=PROFILE.hash, bytes_max=4096)
+    verifier = TransactionVerifier(CHAIN_ID, PROFILE, batch_verifier, held={held.id: held}.get)
+    assert verifier.decode(types_pb2.Transaction.FromString(data), 4096) is held
+
+    message = types_pb2.Transaction.FromString(data)
+    _change(message, change)
+    assert message.body == held.transaction.body  # the same id: found among the held
+    if refusal is None:
+        decoded = verifier.decode(message, 4096)
+        assert decoded is not held
+        assert decoded.transaction == message
+        assert decoded.encoded == encode(message) != held.encoded
+    else:
+        with pytest.raises(NotCanonicalError, match=refusal):
+            verifier.decode(message, 4096)
+
+
+def test_a_held_transaction_in_a_peers_block_is_judged_by_every_rule_but_its_signature(
+    batch_verifier: BatchVerifier,
+) -> None:
+    """The held transaction's signature was verified when this node admitted it: a message with
+    its bytes is not verified again (even once the cache let the pair go), but the rules of the
+    block's time and the sender's record still apply; a message this node does not hold is
+    verified."""
+    counting = CountingVerifier(batch_verifier)
+    cache = VerifiedTransactionCache()
+    rules = TransactionRules(transaction_bytes_max=4096, expiry_max_ms=60_000)
+    data, other = signed(nonce=1), signed(nonce=2)
+    admitted = decode_transaction(data, hash_function=PROFILE.hash, bytes_max=4096)
+    verifier = TransactionVerifier(
+        CHAIN_ID,
+        PROFILE,
+        counting,  # type: ignore[arg-type]
+        cache,
+        {admitted.id: admitted}.get,
+    )
+    message = types_pb2.Transaction.FromString(data)
+    assert verifier.verify([message], NOW_MS, rules, MEMBERS.get) == [admitted]
+    assert counting.verified == 0
+    [expired] = verifier.verify([message], NOW_MS + 1001, rules, MEMBERS.get)
+    nobody: dict[str, types_pb2.Member] = {}
+    [removed] = verifier.verify([message], NOW_MS, rules, nobody.get)
+    assert (getattr(expired, "reason", None), getattr(removed, "reason", None)) == (
+        "expired",
+        "unknown_member",
+    )
+    [not_held] = verifier.verify(
+        [types_pb2.Transaction.FromString(other)], NOW_MS, rules, MEMBERS.get
+    )
+    assert isinstance(not_held, DecodedTransaction)
+    assert counting.verified == 1

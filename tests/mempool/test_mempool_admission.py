@@ -38,9 +38,11 @@ class CountingVerifier:
         self.inner = inner
         self.calls: list[int] = []
 
-    def verify_many(self, items: Sequence[tuple[PublicKey, bytes, bytes]]) -> list[bool]:
+    def verify_signed(
+        self, domain: str, chain_id: str, items: Sequence[tuple[PublicKey, bytes, bytes]]
+    ) -> list[bool]:
         self.calls.append(len(items))
-        return self.inner.verify_many(items)
+        return self.inner.verify_signed(domain, chain_id, items)
 
 
 def check_one(

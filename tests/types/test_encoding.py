@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
+from pathlib import Path
 
 import pytest
+from google.protobuf import descriptor_pb2, struct_pb2
+from google.protobuf.message import Message
 from google.protobuf.unknown_fields import UnknownFieldSet
 from hypothesis import given
 from hypothesis import strategies as st
 
+import causeway
 from causeway.errors import DecodeError, LimitExceededError, RequestError
 from causeway.types import (
     DOMAIN_TRANSACTION,
@@ -17,6 +22,7 @@ from causeway.types import (
     decode,
     decode_transaction,
     encode,
+    encoding,
     sign_bytes,
     transaction_id,
 )
@@ -93,6 +99,84 @@ def test_sign_bytes_are_an_encoded_sign_document() -> None:
     assert document.payload == payload
     assert sign_bytes("endorsement", "chain", payload) != signed
     assert sign_bytes(DOMAIN_TRANSACTION, "other-chain", payload) != signed
+
+
+@pytest.mark.parametrize(
+    "payload_size", [0, 1, 127, 128, 129, 16_383, 16_384, 2**21 - 1, 2**21, 2**21 + 1]
+)
+@pytest.mark.parametrize(
+    ("domain", "chain_id"), [("transaction", "chain"), ("commit", ""), ("", "c" * 200)]
+)
+def test_sign_bytes_are_the_encoding_of_the_whole_document(
+    payload_size: int, domain: str, chain_id: str
+) -> None:
+    """sign_bytes appends the payload field to the encoded rest of the document: the same bytes
+    as encoding the document, at every boundary of the payload's length varint."""
+    payload = bytes(range(256)) * (payload_size // 256) + bytes(payload_size % 256)
+    assert sign_bytes(domain, chain_id, payload) == encode(
+        types_pb2.SignDocument(
+            version=SIGN_DOCUMENT_VERSION, domain=domain, chain_id=chain_id, payload=payload
+        )
+    )
+
+
+def test_the_payload_is_the_last_field_of_a_sign_document() -> None:
+    """What sign_bytes relies on to append it: a new SignDocument field numbered above the
+    payload would be written after it, and sign_bytes must then change too."""
+    fields = types_pb2.SignDocument.DESCRIPTOR.fields
+    payload = types_pb2.SignDocument.DESCRIPTOR.fields_by_name["payload"]
+    assert payload.number == max(field.number for field in fields) == 4
+    assert payload.type == payload.TYPE_BYTES
+
+
+def _message_types(module: object) -> list[type[Message]]:
+    return [
+        value
+        for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, Message)
+    ]
+
+
+# Every generated module of the project (causeway/<part>/v1/<name>_pb2.py), found, not listed.
+PROJECT_MESSAGE_TYPES = [
+    message_type
+    for path in sorted(Path(causeway.__file__).parent.glob("*/v1/*_pb2.py"))
+    for message_type in _message_types(
+        importlib.import_module(f"causeway.{path.parent.parent.name}.v1.{path.stem}")
+    )
+]
+
+
+@pytest.mark.parametrize(
+    "message_type", PROJECT_MESSAGE_TYPES, ids=lambda t: t.DESCRIPTOR.full_name
+)
+def test_every_project_message_serialises_alike_with_and_without_determinism(
+    message_type: type[Message],
+) -> None:
+    """encode asks for deterministic serialisation only where it orders something (maps,
+    extensions); none of this project's messages has either, at any depth."""
+    assert encoding._serialises_alike(message_type)
+
+
+@pytest.mark.parametrize(
+    "message_type",
+    [struct_pb2.Struct, struct_pb2.Value, struct_pb2.ListValue, descriptor_pb2.FieldOptions],
+)
+def test_a_message_with_a_map_or_extensions_is_encoded_deterministically(
+    message_type: type[Message],
+) -> None:
+    assert not encoding._serialises_alike(message_type)
+
+
+def test_a_map_is_encoded_in_key_order_whatever_the_insertion_order() -> None:
+    forwards, backwards = struct_pb2.Struct(), struct_pb2.Struct()
+    keys = [f"key{index:03d}" for index in range(200)]
+    for key in keys:
+        forwards.fields[key].number_value = 1
+    for key in reversed(keys):
+        backwards.fields[key].number_value = 1
+    assert encode(forwards) == encode(backwards)
+    assert encode(forwards) == forwards.SerializeToString(deterministic=True)
 
 
 def test_ids_and_hashes() -> None:

@@ -17,15 +17,17 @@ calling thread.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 
-from causeway.crypto.keys import PublicKey, load_public_key
+from causeway.crypto.keys import PublicKey
 from causeway.errors import InvariantError
+from causeway.types import sign_bytes
 
 # Below this many items, the cost of waking pool threads is comparable to the verification.
 INLINE_ITEMS_MAX = 64
@@ -40,15 +42,12 @@ def _verify_chunk(items: Sequence[VerificationItem]) -> list[bool]:
     return [key.verify(data, signature) for key, data, signature in items]
 
 
-# What crosses to a worker process: keys travel as (algorithm, raw) and are re-loaded (and cached)
-# there, because key objects of the C libraries cannot be pickled.
-_PortableItem = tuple[str, bytes, bytes, bytes]
-
-
-def _verify_portable_chunk(items: Sequence[_PortableItem]) -> list[bool]:
+def _verify_signed_chunk(
+    domain: str, chain_id: str, items: Sequence[VerificationItem]
+) -> list[bool]:
     return [
-        load_public_key(algorithm, raw).verify(data, signature)
-        for algorithm, raw, data, signature in items
+        key.verify(sign_bytes(domain, chain_id, payload), signature)
+        for key, payload, signature in items
     ]
 
 
@@ -122,25 +121,35 @@ class BatchVerifier:
 
     def verify_many(self, items: Sequence[VerificationItem]) -> list[bool]:
         """Whether each item's signature is valid, in the order of items."""
+        return self._verify(items, _verify_chunk)
+
+    def verify_signed(
+        self, domain: str, chain_id: str, items: Sequence[VerificationItem]
+    ) -> list[bool]:
+        """Whether each (key, payload, signature) item's signature is valid over
+        sign_bytes(domain, chain_id, payload), in the order of items. The signed bytes are
+        built where the signature is verified: in worker processes, off the caller's GIL."""
+        return self._verify(items, functools.partial(_verify_signed_chunk, domain, chain_id))
+
+    def _verify(
+        self,
+        items: Sequence[VerificationItem],
+        verify_chunk: Callable[[Sequence[VerificationItem]], list[bool]],
+    ) -> list[bool]:
         if self._closed:
             raise InvariantError("BatchVerifier used after close")
         count = len(items)
         workers = self._processes or self._threads
         if count < INLINE_ITEMS_MAX or (workers == 1 and not self._processes):
-            return _verify_chunk(items)
+            return verify_chunk(items)
         chunk_count = min(workers * CHUNKS_PER_THREAD, count // (INLINE_ITEMS_MAX // 4))
         chunk_size = -(-count // chunk_count)
-        results: list[bool] = []
-        if self._processes:
-            portable = [(key.algorithm, key.raw, data, signature) for key, data, signature in items]
-            portable_chunks = [
-                portable[start : start + chunk_size] for start in range(0, count, chunk_size)
-            ]
-            for chunk_results in self._executor.map(_verify_portable_chunk, portable_chunks):
-                results.extend(chunk_results)
-            return results
+        # To worker processes too as they are: a PublicKey pickles as (algorithm, raw), once
+        # per chunk for a sender's many transactions (pickle's memo), and loads through the
+        # worker's key cache.
         chunks = [items[start : start + chunk_size] for start in range(0, count, chunk_size)]
-        for chunk_results in self._executor.map(_verify_chunk, chunks):
+        results: list[bool] = []
+        for chunk_results in self._executor.map(verify_chunk, chunks):
             results.extend(chunk_results)
         return results
 

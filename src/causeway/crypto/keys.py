@@ -150,6 +150,12 @@ class PublicKey:
     def __repr__(self) -> str:
         return f"PublicKey({self._algorithm}, {self._raw.hex()})"
 
+    def __reduce__(self) -> tuple[Callable[[str, bytes], PublicKey], tuple[str, bytes]]:
+        """Pickled as (algorithm, raw) and loaded again, through the cache, where unpickled
+        (the key objects of the C libraries cannot be pickled): so a batch goes to the
+        verification worker processes as it is, one key per sender and chunk."""
+        return load_public_key, (self._algorithm, self._raw)
+
 
 @functools.lru_cache(maxsize=PUBLIC_KEY_CACHE_SIZE)
 def _load_public_key_cached(algorithm: str, raw: bytes) -> PublicKey:

@@ -161,7 +161,8 @@ class ExecutionApplication:
         drop_transactions gets the ids of transactions taken for a block but left out of it,
         because the transaction verifier refuses them at the block's time (the mempool lets them
         go). held_transaction: the mempool's transaction by id, so that a peer's block holding
-        one this node admitted is not decoded and encoded again (TransactionVerifier).
+        one this node admitted is not decoded, encoded or signature-checked again
+        (TransactionVerifier; every other rule is applied at the block's time).
         committing_transactions gets the ids of a block committed and not written yet
         (`block_committed`): the mempool holds them in flight, so that the next block, built
         meanwhile, does not take them again. block_build_target_ms: how long building a block
@@ -216,8 +217,8 @@ class ExecutionApplication:
         block_time_ms = max(time_ms, previous_time_ms)
         # The validators check every transaction by the verifier's rules at the block's time:
         # leave out what they would refuse (expired since admission, sender removed), so that
-        # the block is not refused for it. Signatures verified at admission are not redone.
-        outcomes = self._transaction_verifier.verify(
+        # the block is not refused for it. What admission settled for good is not redone.
+        outcomes = self._transaction_verifier.verify_admitted(
             fresh, block_time_ms, self._rules(tip.reader), self._member_lookup(tip.reader)
         )
         transactions = [o for o in outcomes if isinstance(o, DecodedTransaction)]

@@ -2,7 +2,9 @@
 
 Admission (clients and gossip, `causeway.mempool.Admission`), block building and validation
 (`ExecutionApplication`, with the block's time as "now") and queries (the client service) all
-check a transaction here, so that one transaction is refused by each for the same reason. In order:
+check a transaction here, so that one transaction is refused by each for the same reason. Block
+building judges this node's own pooled transactions again only on what may have changed since
+their admission (`verify_admitted`: time, the chain's bounds, the sender's member record). In order:
 
 1. decoding: the canonical encoding of a Transaction and of its body, at most
    `rules.transaction_bytes_max` bytes;
@@ -16,7 +18,8 @@ check a transaction here, so that one transaction is refused by each for the sam
 4. the signature: present, and valid over `sign_bytes("transaction", chain_id, body)`. The
    signatures of a batch are verified in one BatchVerifier call; a (transaction id, signature)
    pair already in the VerifiedTransactionCache is not verified again, and every pair verified
-   here is added to it.
+   here is added to it; nor is a transaction message with the bytes of one this node holds
+   (admitted here, its signature verified then).
 
 Endorsements are the executor's: it checks them against the state the block runs on. The
 executor also re-checks version, chain, size, expiry and role at execution (a transaction may
@@ -35,6 +38,7 @@ from causeway.crypto import (
     VerifiedTransactionCache,
     load_public_key,
 )
+from causeway.crypto.verified import verification_key
 from causeway.errors import (
     CryptoError,
     DecodeError,
@@ -53,7 +57,6 @@ from causeway.types import (
     TRANSACTION_VERSION,
     DecodedTransaction,
     decode_transaction,
-    sign_bytes,
 )
 from causeway.types.v1 import types_pb2
 
@@ -68,7 +71,8 @@ Outcome = DecodedTransaction | RequestError
 # A sender's public key and roles, looked up once per batch.
 Sender = tuple[PublicKey, frozenset[int]]
 MemberLookup = Callable[[str], types_pb2.Member | None]
-# The transaction this node already holds (decoded, with its bytes) under an id, if any.
+# The transaction this node admitted and still holds (decoded, with its bytes, its signature
+# verified at admission) under an id, if any.
 HeldLookup = Callable[[bytes], DecodedTransaction | None]
 # Roles that may send some transaction (which ones: causeway.execution.may_send).
 _SENDING_ROLES = frozenset({types_pb2.ROLE_CLIENT, types_pb2.ROLE_ADMIN, types_pb2.ROLE_CONSENSUS})
@@ -109,9 +113,10 @@ class TransactionVerifier:
         verified: VerifiedTransactionCache | None = None,
         held: HeldLookup | None = None,
     ) -> None:
-        """held: the transactions this node holds (its mempool). A transaction message (in a
-        peer's block) that is field for field one of them is not decoded and encoded again: the
-        held one, with the bytes kept since admission, stands for it."""
+        """held: the transactions this node admitted (its mempool: each passed admission here,
+        signature verified). A transaction message (in a peer's block) that serializes to the
+        bytes of one of them is not decoded again: the held one, with the bytes kept since
+        admission, stands for it, and verify does not check its signature again."""
         self._chain_id = chain_id
         self._profile = profile
         self._batch_verifier = batch_verifier
@@ -135,20 +140,28 @@ class TransactionVerifier:
         refuses it. query: the role rule is a query's (any member), and a query's signature is
         not remembered (a query never enters a block)."""
         outcomes: list[Outcome | None] = [None] * len(items)
-        pending: list[tuple[int, DecodedTransaction, PublicKey]] = []
+        indexes: list[int] = []
+        pending: list[tuple[DecodedTransaction, PublicKey]] = []
         senders: dict[str, Sender | RequestError] = {}
+        holds = self._held is not None
         for index, item in enumerate(items):
+            held = (
+                self._held_copy(item) if holds and isinstance(item, types_pb2.Transaction) else None
+            )
             try:
-                transaction = self.check_envelope(item, now_ms, rules)
+                transaction = self.check_envelope(held or item, now_ms, rules)
                 key = self.check_sender(transaction, senders, member_lookup, query=query)
             except RequestError as error:
                 outcomes[index] = error
                 continue
-            pending.append((index, transaction, key))
-        valid = self.verify_signatures(
-            [(transaction, key) for _, transaction, key in pending], remember=not query
-        )
-        for (index, transaction, _), is_valid in zip(pending, valid, strict=True):
+            if held is not None:
+                # The held bytes, whose signature this node verified when it admitted them.
+                outcomes[index] = transaction
+                continue
+            indexes.append(index)
+            pending.append((transaction, key))
+        valid = self.verify_signatures(pending, remember=not query)
+        for index, (transaction, _), is_valid in zip(indexes, pending, valid, strict=True):
             outcomes[index] = transaction if is_valid else self.signature_error(transaction)
         return [outcome for outcome in outcomes if outcome is not None]
 
@@ -167,41 +180,81 @@ class TransactionVerifier:
             raise WrongChainError(
                 f"transaction is for chain {body.chain_id!r}, this is {self._chain_id!r}"
             )
-        if body.timestamp_ms <= 0:
+        # Each field read once: every read of a message field builds a new Python object.
+        timestamp_ms = body.timestamp_ms
+        expiry_ms = body.expiry_ms
+        if timestamp_ms <= 0:
             raise DecodeError("transaction has no timestamp (timestamp_ms is 0)")
-        if body.expiry_ms < body.timestamp_ms:
+        if expiry_ms < timestamp_ms:
             raise DecodeError(
-                f"transaction expiry {body.expiry_ms} ms is before its timestamp "
-                f"{body.timestamp_ms} ms"
+                f"transaction expiry {expiry_ms} ms is before its timestamp {timestamp_ms} ms"
             )
-        if body.expiry_ms < now_ms:
-            raise ExpiredError(f"transaction expired at {body.expiry_ms} ms, now is {now_ms} ms")
-        if body.expiry_ms - now_ms > rules.expiry_max_ms:
+        self._check_times(timestamp_ms, expiry_ms, now_ms, rules)
+        return transaction
+
+    def verify_admitted(
+        self,
+        transactions: Sequence[DecodedTransaction],
+        now_ms: int,
+        rules: TransactionRules,
+        member_lookup: MemberLookup,
+    ) -> list[Outcome]:
+        """verify's outcomes for transactions this node admitted (its mempool's, for a block it
+        builds), checking only what may have changed since admission: the time (expiry, furthest
+        expiry, timestamp skew), the chain's bounds (size, furthest expiry) and the sender's
+        member record (still a member, a role that may send it, an allowed key that loads).
+        Admission checked the rest, which a transaction's kept bytes fix for good: its encoding,
+        version, chain, timestamp, and its signature (the VerifiedTransactionCache would only
+        repeat that answer, or, when it let the pair go, verify it again)."""
+        outcomes: list[Outcome] = []
+        append = outcomes.append
+        senders: dict[str, Sender | RequestError] = {}
+        bytes_max = rules.transaction_bytes_max
+        check_times = self._check_times
+        check_sender = self.check_sender
+        for transaction in transactions:
+            try:
+                if transaction.size > bytes_max:
+                    raise _too_large(transaction.size, bytes_max)
+                body = transaction.body
+                check_times(body.timestamp_ms, body.expiry_ms, now_ms, rules)
+                check_sender(transaction, senders, member_lookup)
+            except RequestError as error:
+                append(error)
+                continue
+            append(transaction)
+        return outcomes
+
+    @staticmethod
+    def _check_times(
+        timestamp_ms: int, expiry_ms: int, now_ms: int, rules: TransactionRules
+    ) -> None:
+        """The body's rules that depend on now and on the chain's bounds; raises the
+        RequestError."""
+        if expiry_ms < now_ms:
+            raise ExpiredError(f"transaction expired at {expiry_ms} ms, now is {now_ms} ms")
+        if expiry_ms - now_ms > rules.expiry_max_ms:
             raise ExpiredError(
-                f"transaction expiry {body.expiry_ms} ms is more than {rules.expiry_max_ms} ms "
+                f"transaction expiry {expiry_ms} ms is more than {rules.expiry_max_ms} ms "
                 f"ahead of now ({now_ms} ms)"
             )
-        if body.timestamp_ms - now_ms > rules.timestamp_future_max_ms:
+        if timestamp_ms - now_ms > rules.timestamp_future_max_ms:
             raise RequestError(
-                f"transaction timestamp {body.timestamp_ms} ms is more than "
+                f"transaction timestamp {timestamp_ms} ms is more than "
                 f"{rules.timestamp_future_max_ms} ms ahead of now ({now_ms} ms)",
                 reason="future_timestamp",
             )
-        return transaction
 
     def decode(self, item: TransactionInput, bytes_max: int) -> DecodedTransaction:
         """Step 1 alone (also for a certified block's transactions, which skip step 2): a
-        message that is field for field a transaction this node holds is the held one, with the
-        bytes kept since admission (nothing decoded or encoded); anything else is decoded from
-        its own bytes. Raises the DecodeError or LimitExceededError."""
+        message that serializes to the bytes of a transaction this node holds is the held one,
+        with the bytes kept since admission (nothing decoded); anything else is decoded from its
+        own bytes. Raises the DecodeError or LimitExceededError."""
         if isinstance(item, types_pb2.Transaction) and self._held is not None:
             item = self._held_copy(item) or item
         if isinstance(item, DecodedTransaction):
             if item.size > bytes_max:
-                # The same words as decode's, so that the refusal reads alike on every path.
-                raise LimitExceededError(
-                    f"Transaction is {item.size} bytes, above the limit of {bytes_max}"
-                )
+                raise _too_large(item.size, bytes_max)
             return item
         return decode_transaction(item, hash_function=self._profile.hash, bytes_max=bytes_max)
 
@@ -241,58 +294,45 @@ class TransactionVerifier:
         if not items:
             return []
         cache = self._verified
-        known = (
-            cache.verified_flags([(t.id, t.transaction.signature) for t, _ in items])
-            if cache is not None
-            else [False] * len(items)
-        )
-        unknown = [item for item, is_known in zip(items, known, strict=True) if not is_known]
-        chain_id = self._chain_id
-        checked = (
-            self._batch_verifier.verify_many(
-                [
-                    (
-                        key,
-                        sign_bytes(DOMAIN_TRANSACTION, chain_id, t.transaction.body),
-                        t.transaction.signature,
-                    )
-                    for t, key in unknown
-                ]
-            )
-            if unknown
-            else []
-        )
+        # Each pair's cache key made once, for the lookup and for remembering it.
+        keys: list[bytes] = []
+        if cache is not None:
+            keys = [verification_key(t.id, t.transaction.signature) for t, _ in items]
+            known = cache.verified_keys(keys)
+        else:
+            known = [False] * len(items)
+        unknown = [index for index, is_known in enumerate(known) if not is_known]
+        if not unknown:
+            return known
+        batch = []
+        for index in unknown:
+            transaction, key = items[index]
+            message = transaction.transaction
+            batch.append((key, message.body, message.signature))
+        # The sign bytes are built by the batch verifier, in its worker processes if it has any.
+        checked = self._batch_verifier.verify_signed(DOMAIN_TRANSACTION, self._chain_id, batch)
         if len(checked) != len(unknown):
             raise InvariantError("the batch verifier answered for a different batch")
-        answers = iter(checked)
-        valid = [True if is_known else next(answers) for is_known in known]
+        valid = known
+        for index, is_valid in zip(unknown, checked, strict=True):
+            valid[index] = is_valid
         if cache is not None and remember:
-            cache.add_many(
-                (t.id, t.transaction.signature)
-                for (t, _), is_known, is_valid in zip(items, known, valid, strict=True)
-                if is_valid and not is_known
+            cache.add_keys(
+                [keys[i] for i, is_valid in zip(unknown, checked, strict=True) if is_valid]
             )
         return valid
 
     def _held_copy(self, message: types_pb2.Transaction) -> DecodedTransaction | None:
-        """The held transaction whose canonical encoding the message has, if any: same body (by
-        id), signature and endorsements, and the same size, so no unknown field hides in it
-        (which decoding would refuse)."""
+        """The held transaction whose canonical encoding the message has, if any: found by id
+        (the hash of its body), then its serialization compared with the held bytes. Equal bytes
+        are the held transaction in every field, unknown ones included (which decoding would
+        refuse); one serialization and one comparison cost less than comparing field by field
+        and sizing. A message that serializes otherwise (even one equal in content, which the
+        canonical form makes impossible here) is decoded on its own, never taken for the held."""
         assert self._held is not None
         held = self._held(self._profile.hash(message.body))
-        if held is None:
+        if held is None or message.SerializeToString() != held.encoded:
             return None
-        kept = held.transaction
-        if (
-            message.body != kept.body
-            or message.signature != kept.signature
-            or len(message.endorsements) != len(kept.endorsements)
-            or message.ByteSize() != held.size
-        ):
-            return None
-        for ours, theirs in zip(message.endorsements, kept.endorsements, strict=True):
-            if ours.endorser != theirs.endorser or ours.signature != theirs.signature:
-                return None
         return held
 
     @staticmethod
@@ -323,3 +363,8 @@ class TransactionVerifier:
             return load_public_key(member.algorithm, member.public_key), roles
         except CryptoError as error:
             return SignatureError(f"the public key of {sender} cannot be loaded: {error.message}")
+
+
+def _too_large(size: int, bytes_max: int) -> LimitExceededError:
+    # The same words as decode_transaction's, so that the refusal reads alike on every path.
+    return LimitExceededError(f"Transaction is {size} bytes, above the limit of {bytes_max}")

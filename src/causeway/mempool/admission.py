@@ -84,8 +84,10 @@ class Admission:
             )
         verifier = self._verifier
         outcomes: list[AdmissionOutcome | None] = [None] * len(items)
-        # Items that passed every check but the committed lookup and the signature.
-        pending: list[tuple[int, DecodedTransaction, PublicKey]] = []
+        # Items that passed every check but the committed lookup and the signature: their
+        # places in items, and what verify_signatures takes (built once, not re-packed).
+        indexes: list[int] = []
+        pending: list[tuple[DecodedTransaction, PublicKey]] = []
         senders: dict[str, Sender | RequestError] = {}
         for index, item in enumerate(items):
             try:
@@ -95,23 +97,26 @@ class Admission:
             except RequestError as error:
                 outcomes[index] = error
                 continue
-            pending.append((index, transaction, key))
+            indexes.append(index)
+            pending.append((transaction, key))
         if pending:
-            committed = self._committed([transaction.id for _, transaction, _ in pending])
+            committed = self._committed([transaction.id for transaction, _ in pending])
             if len(committed) != len(pending):
                 raise InvariantError("the committed lookup answered for a different batch")
-            still_pending = []
-            for (index, transaction, key), is_committed in zip(pending, committed, strict=True):
-                if is_committed:
-                    outcomes[index] = DuplicateError(
-                        f"transaction {transaction.id.hex()} is already committed"
-                    )
-                else:
-                    still_pending.append((index, transaction, key))
-            pending = still_pending
-        valid = verifier.verify_signatures([(transaction, key) for _, transaction, key in pending])
+            if any(committed):
+                still_indexes, still_pending = [], []
+                for index, pair, is_committed in zip(indexes, pending, committed, strict=True):
+                    if is_committed:
+                        outcomes[index] = DuplicateError(
+                            f"transaction {pair[0].id.hex()} is already committed"
+                        )
+                    else:
+                        still_indexes.append(index)
+                        still_pending.append(pair)
+                indexes, pending = still_indexes, still_pending
+        valid = verifier.verify_signatures(pending)
         accepted: set[bytes] = set()
-        for (index, transaction, _), is_valid in zip(pending, valid, strict=True):
+        for index, (transaction, _), is_valid in zip(indexes, pending, valid, strict=True):
             if not is_valid:
                 outcomes[index] = verifier.signature_error(transaction)
             elif transaction.id in accepted:

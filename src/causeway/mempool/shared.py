@@ -94,7 +94,9 @@ class SharedMempool:
         return outcomes
 
     def add(self, transaction: DecodedTransaction, now_ms: int) -> None:
-        """Adds one transaction already checked (Mempool.add's errors)."""
+        """Adds one transaction already checked by admission's rules, signature included: block
+        building judges the pool's transactions again only on what may change
+        (TransactionVerifier.verify_admitted). Mempool.add's errors."""
         with self._lock:
             self._pool.add(transaction, now_ms)
 
