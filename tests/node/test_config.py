@@ -63,7 +63,7 @@ def test_block_time_drift(tmp_path: Path) -> None:
 
 def test_block_build_target_defaults_and_is_read(tmp_path: Path) -> None:
     (tmp_path / "config.toml").write_text(VALID)
-    assert load_node_config(tmp_path).consensus.block_build_target_ms == 250
+    assert load_node_config(tmp_path).consensus.block_build_target_ms == 500
     (tmp_path / "config.toml").write_text(VALID + "block_build_target_ms = 80\n")
     assert load_node_config(tmp_path).consensus.block_build_target_ms == 80
     (tmp_path / "config.toml").write_text(VALID + "block_build_target_ms = 0\n")

@@ -60,7 +60,7 @@ BLOCK_TIME_DRIFT_MS_DEFAULT = 10_000
 # about this long to build on this node, at the speed its recent blocks were built. Under load a
 # block would otherwise grow to the count limit and take seconds to build and to check, which
 # every transaction in it waits for (measured: raft p50 3.0 s at a steady 2,000 tx/s).
-BLOCK_BUILD_TARGET_MS_DEFAULT = 250
+BLOCK_BUILD_TARGET_MS_DEFAULT = 500
 # The time bound never makes a block smaller than this: below it per-block costs dominate.
 BLOCK_TRANSACTIONS_BY_TIME_MIN = 200
 # Weight of the newest block in the running speed estimate.
