@@ -219,7 +219,7 @@ def test_node_config(network: tuple[Path, NetworkDescription]) -> None:
     }
     assert document["api"]["grpc_address"] == "127.0.0.1:7050"
     assert document["api"]["http_address"] == "127.0.0.1:8050"
-    assert document["consensus"]["block_interval_ms"] == 100
+    assert document["consensus"]["block_interval_ms"] == 300
     assert document["mempool"]["transactions_max"] == 200_000
     assert document["mempool"]["bytes_max"] == 256 * 1024 * 1024
     assert document["storage"]["map_size_bytes"] > 0

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from causeway.consensus.raft import RaftTimeouts
+from causeway.consensus.solo import BLOCK_INTERVAL_MS_DEFAULT as SOLO_BLOCK_INTERVAL_MS_DEFAULT
 from causeway.consensus.tbft import TbftTimeouts
 from causeway.errors import ConfigurationError
 from causeway.execution.application import (
@@ -105,7 +106,9 @@ def load_node_config(home: Path) -> NodeConfig:
         genesis_file=home / _value(node, "genesis_file", str, "genesis.json"),
         grpc_address=_value(api, "grpc_address", str, "127.0.0.1:7050"),
         http_address=_value(api, "http_address", str, "127.0.0.1:8050"),
-        block_interval_ms=_value(consensus, "block_interval_ms", int, 100),
+        block_interval_ms=_value(
+            consensus, "block_interval_ms", int, SOLO_BLOCK_INTERVAL_MS_DEFAULT
+        ),
         mempool_transactions_max=_value(mempool, "transactions_max", int, 200_000),
         mempool_bytes_max=_value(mempool, "bytes_max", int, 256 << 20),
         map_size_bytes=_value(storage, "map_size_bytes", int, 8 << 30),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from causeway.consensus.solo import BLOCK_INTERVAL_MS_DEFAULT
 from causeway.crypto import (
     PrivateKey,
     get_profile,
@@ -82,7 +83,8 @@ class NodeSettings:
     http_address: str
     # Where the node listens for the other nodes (causeway.net); its peers dial this address.
     peer_address: str = f"{LISTEN_HOST}:{PEER_PORT_BASE}"
-    block_interval_ms: int = 100
+    # Solo's pace under load (causeway.consensus.solo.BLOCK_INTERVAL_MS_DEFAULT says why).
+    block_interval_ms: int = BLOCK_INTERVAL_MS_DEFAULT
     mempool_transactions_max: int = 200_000
     mempool_bytes_max: int = 256 * MEBIBYTE
     admission_batch_max: int = 10_000

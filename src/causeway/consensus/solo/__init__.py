@@ -1,5 +1,5 @@
 """Solo consensus: one validator proposes and commits every block."""
 
-from causeway.consensus.solo.engine import SoloCore
+from causeway.consensus.solo.engine import BLOCK_INTERVAL_MS_DEFAULT, SoloCore
 
-__all__ = ["SoloCore"]
+__all__ = ["BLOCK_INTERVAL_MS_DEFAULT", "SoloCore"]
