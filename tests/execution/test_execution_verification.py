@@ -160,6 +160,13 @@ def test_rules_must_be_positive(bytes_max: int, expiry_max_ms: int, future_max_m
     TransactionRules(1, 1, 0)  # the smallest allowed
 
 
+def with_key(member: types_pb2.Member, key: PrivateKey) -> types_pb2.Member:
+    changed = types_pb2.Member()
+    changed.CopyFrom(member)
+    changed.public_key = key.public_key().raw
+    return changed
+
+
 def without_roles(member: types_pb2.Member) -> types_pb2.Member:
     changed = types_pb2.Member()
     changed.CopyFrom(member)
@@ -198,7 +205,8 @@ def test_an_admitted_transaction_is_judged_again_only_on_what_may_have_changed(
     reason: str | None,
 ) -> None:
     """verify_admitted, for the transactions of this node's mempool at block building, gives
-    verify's outcome, same error and words, without verifying a signature or looking one up."""
+    verify's outcome, same error and words, without verifying a signature again (the cache
+    answers for the key that verified it at admission)."""
     counting = CountingVerifier(batch_verifier)
     cache = VerifiedTransactionCache()
     verifier = TransactionVerifier(CHAIN_ID, PROFILE, counting, cache)  # type: ignore[arg-type]
@@ -209,7 +217,6 @@ def test_an_admitted_transaction_is_judged_again_only_on_what_may_have_changed(
     admitted = [o for o in outcomes if isinstance(o, DecodedTransaction)]
     assert len(admitted) == 2
     counting.verified = 0
-    cache.clear()  # a lookup would miss and verify again: nothing may be verified
 
     # Room for the clock going back more than the skew without the expiry running too far ahead.
     rules = TransactionRules(transaction_bytes_max=bytes_max, expiry_max_ms=120_000)
@@ -225,6 +232,39 @@ def test_an_admitted_transaction_is_judged_again_only_on_what_may_have_changed(
     assert [(type(o), getattr(o, "message", o)) for o in fast] == [
         (type(o), getattr(o, "message", o)) for o in full
     ]
+
+
+def test_an_admitted_transaction_is_judged_by_the_sender_key_of_the_block(
+    batch_verifier: BatchVerifier,
+) -> None:
+    """A member's key changed (membership.update_certificate) after a transaction was admitted
+    under the old one: at block building it is refused for its signature, as a validator that
+    never saw it refuses it, not waved through by what admission verified. With the key
+    unchanged but the cache's entry gone, the signature is verified again and passes."""
+    counting = CountingVerifier(batch_verifier)
+    cache = VerifiedTransactionCache()
+    verifier = TransactionVerifier(CHAIN_ID, PROFILE, counting, cache)  # type: ignore[arg-type]
+    rules = TransactionRules(transaction_bytes_max=4096, expiry_max_ms=60_000)
+    admitted = [
+        o
+        for o in verifier.verify([signed(nonce=1), signed(nonce=2)], NOW_MS, rules, MEMBERS.get)
+        if isinstance(o, DecodedTransaction)
+    ]
+    assert len(admitted) == 2
+    rotated = dict(MEMBERS)
+    rotated["org1/alice"] = with_key(MEMBERS["org1/alice"], PrivateKey.generate(KEY.algorithm))
+    fast = verifier.verify_admitted(admitted, NOW_MS, rules, rotated.get)
+    full = TransactionVerifier(CHAIN_ID, PROFILE, batch_verifier).verify(
+        [t.transaction for t in admitted], NOW_MS, rules, rotated.get
+    )
+    assert [getattr(o, "reason", None) for o in fast] == ["bad_signature", "bad_signature"]
+    assert [(type(o), getattr(o, "message", o)) for o in fast] == [
+        (type(o), getattr(o, "message", o)) for o in full
+    ]
+    counting.verified = 0
+    cache.clear()
+    assert verifier.verify_admitted(admitted, NOW_MS, rules, MEMBERS.get) == admitted
+    assert counting.verified == 2
 
 
 def _change(message: types_pb2.Transaction, change: str) -> None:
@@ -285,37 +325,46 @@ def test_only_a_message_with_the_held_bytes_stands_for_the_held_transaction(
             verifier.decode(message, 4096)
 
 
-def test_a_held_transaction_in_a_peers_block_is_judged_by_every_rule_but_its_signature(
+def test_a_held_transaction_in_a_peers_block_is_judged_by_every_rule(
     batch_verifier: BatchVerifier,
 ) -> None:
     """The held transaction's signature was verified when this node admitted it: a message with
-    its bytes is not verified again (even once the cache let the pair go), but the rules of the
-    block's time and the sender's record still apply; a message this node does not hold is
-    verified."""
+    its bytes is not verified again (the cache answers for the sender's key), but the rules of
+    the block's time and the sender's record still apply, and a sender whose key changed since
+    has it judged by the new key; a message this node does not hold is verified."""
     counting = CountingVerifier(batch_verifier)
     cache = VerifiedTransactionCache()
     rules = TransactionRules(transaction_bytes_max=4096, expiry_max_ms=60_000)
     data, other = signed(nonce=1), signed(nonce=2)
-    admitted = decode_transaction(data, hash_function=PROFILE.hash, bytes_max=4096)
+    held: dict[bytes, DecodedTransaction] = {}
     verifier = TransactionVerifier(
         CHAIN_ID,
         PROFILE,
         counting,  # type: ignore[arg-type]
         cache,
-        {admitted.id: admitted}.get,
+        held.get,
     )
+    [admitted] = verifier.verify([data], NOW_MS, rules, MEMBERS.get)  # admission
+    assert isinstance(admitted, DecodedTransaction)
+    held[admitted.id] = admitted
+    counting.verified = 0
     message = types_pb2.Transaction.FromString(data)
     assert verifier.verify([message], NOW_MS, rules, MEMBERS.get) == [admitted]
     assert counting.verified == 0
     [expired] = verifier.verify([message], NOW_MS + 1001, rules, MEMBERS.get)
     nobody: dict[str, types_pb2.Member] = {}
     [removed] = verifier.verify([message], NOW_MS, rules, nobody.get)
-    assert (getattr(expired, "reason", None), getattr(removed, "reason", None)) == (
+    rotated = dict(MEMBERS)
+    rotated["org1/alice"] = with_key(MEMBERS["org1/alice"], PrivateKey.generate(KEY.algorithm))
+    [other_key] = verifier.verify([message], NOW_MS, rules, rotated.get)
+    assert [getattr(o, "reason", None) for o in (expired, removed, other_key)] == [
         "expired",
         "unknown_member",
-    )
+        "bad_signature",
+    ]
+    assert counting.verified == 1  # the one with the new key
     [not_held] = verifier.verify(
         [types_pb2.Transaction.FromString(other)], NOW_MS, rules, MEMBERS.get
     )
     assert isinstance(not_held, DecodedTransaction)
-    assert counting.verified == 1
+    assert counting.verified == 2

@@ -359,7 +359,8 @@ def test_signatures_already_verified_are_not_verified_again(
     data = members.signed()
     [first] = admission.check([data], NOW_MS)
     assert isinstance(first, DecodedTransaction)
-    assert cache.is_verified(first.id, first.transaction.signature)
+    alice = members.keys["org1/alice"].public_key().raw
+    assert cache.is_verified(first.id, first.transaction.signature, alice)
     [again] = admission.check([types_pb2.Transaction.FromString(data)], NOW_MS)
     assert isinstance(again, DecodedTransaction)
     assert counting.calls == [1]
@@ -374,4 +375,4 @@ def test_signatures_already_verified_are_not_verified_again(
     forged.signature = PrivateKey.generate("ecdsa-p256").sign(b"other")
     [refused] = admission.check([forged], NOW_MS)
     assert isinstance(refused, SignatureError)
-    assert not cache.is_verified(first.id, forged.signature)
+    assert not cache.is_verified(first.id, forged.signature, alice)

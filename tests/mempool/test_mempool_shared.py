@@ -50,7 +50,8 @@ def test_admitted_transactions_enter_the_pool_and_the_verified_cache(
     assert isinstance(outcome, DecodedTransaction)
     assert len(pool) == 1
     assert pool.bytes_total == len(outcome.encoded)
-    assert verified.is_verified(outcome.id, outcome.transaction.signature)
+    sender = members.keys[outcome.body.sender].public_key().raw
+    assert verified.is_verified(outcome.id, outcome.transaction.signature, sender)
     [again] = pool.admit([outcome.encoded], NOW_MS)
     assert isinstance(again, DuplicateError)
     assert again.message == f"transaction {outcome.id.hex()} is already pending"

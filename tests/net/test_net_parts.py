@@ -168,19 +168,19 @@ async def test_send_queue_policies_and_priorities() -> None:
 
 def test_verified_transaction_cache_is_a_bounded_lru() -> None:
     cache = VerifiedTransactionCache(capacity=3)
-    cache.add_many([(b"a", b"sa"), (b"b", b"sb"), (b"c", b"sc")])
-    assert cache.is_verified(b"a", b"sa")  # a is now the most recently used
-    cache.add(b"d", b"sd")  # evicts b
-    assert cache.verified_flags([(b"a", b"sa"), (b"b", b"sb"), (b"c", b"sc"), (b"d", b"sd")]) == [
-        True,
-        False,
-        True,
-        True,
-    ]
-    # The same body with another signature was not verified.
-    assert not cache.is_verified(b"a", b"other signature")
-    cache.discard(b"a", b"sa")
-    assert not cache.is_verified(b"a", b"sa")
+    cache.add_many([(b"a", b"sa", b"k"), (b"b", b"sb", b"k"), (b"c", b"sc", b"k")])
+    assert cache.is_verified(b"a", b"sa", b"k")  # a is now the most recently used
+    cache.add(b"d", b"sd", b"k")  # evicts b
+    assert cache.verified_flags(
+        [(b"a", b"sa", b"k"), (b"b", b"sb", b"k"), (b"c", b"sc", b"k"), (b"d", b"sd", b"k")]
+    ) == [True, False, True, True]
+    # The same body with another signature, or verified with another key, was not verified.
+    assert not cache.is_verified(b"a", b"other signature", b"k")
+    assert not cache.is_verified(b"a", b"sa", b"another key")
+    # The signature's length comes first: a signature and key split otherwise is another entry.
+    assert not cache.is_verified(b"a", b"s", b"ak")
+    cache.discard(b"a", b"sa", b"k")
+    assert not cache.is_verified(b"a", b"sa", b"k")
     assert len(cache) == 2
     cache.clear()
     assert len(cache) == 0

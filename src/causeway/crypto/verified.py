@@ -4,13 +4,16 @@ A transaction is usually verified at admission (from a client or from gossip) an
 again in a proposal or a synced block. The runtime records it here after the first verification
 and skips the second.
 
-The key is the transaction id AND the signature, not the id alone: the id hashes the body only,
-so a block could carry a known body with a different (invalid) signature, which the id alone
-would wave through and which would then be stored in the chain. The signature is kept whole
-rather than hashed: a hash per lookup cost more than the rest of it, and a verified signature
-is short (about 70 bytes in every profile), so an entry grows by about 40 bytes (8 MB at the
-default capacity). Ids have one length per profile, so id + signature is unambiguous.
-Endorsements are not covered: the executor checks them against state in any case.
+The key is the transaction id, the signature AND the sender's public key it verified with, not
+the id alone: the id hashes the body only, so a block could carry a known body with a different
+(invalid) signature, which the id alone would wave through and which would then be stored in the
+chain; and a member's key may change (membership.update_certificate) between admission and a
+block, when every validator must judge the signature by the key in the state the block executes
+on, whether or not it verified the transaction before under the old key (a raft follower that
+judged otherwise would stop). Signature and key are kept whole rather than hashed: a hash per
+lookup cost more than the rest of it; an entry is about 170 bytes (34 MB at the default
+capacity). Ids have one length per profile and the signature's length comes first, so the key
+is unambiguous. Endorsements are not covered: the executor checks them against state in any case.
 """
 
 from __future__ import annotations
@@ -22,9 +25,9 @@ from collections.abc import Iterable, Sequence
 VERIFIED_TRANSACTIONS_MAX_DEFAULT = 200_000
 
 
-def verification_key(transaction_id: bytes, signature: bytes) -> bytes:
-    """What the cache remembers for one verified (transaction id, signature) pair."""
-    return transaction_id + signature
+def verification_key(transaction_id: bytes, signature: bytes, public_key: bytes) -> bytes:
+    """What the cache remembers for one signature verified with one key (the raw public key)."""
+    return transaction_id + len(signature).to_bytes(4, "big") + signature + public_key
 
 
 class VerifiedTransactionCache:
@@ -41,15 +44,13 @@ class VerifiedTransactionCache:
     def capacity(self) -> int:
         return self._capacity
 
-    def add(self, transaction_id: bytes, signature: bytes) -> None:
-        self.add_many(((transaction_id, signature),))
+    def add(self, transaction_id: bytes, signature: bytes, public_key: bytes) -> None:
+        self.add_many(((transaction_id, signature, public_key),))
 
-    def add_many(self, verified: Iterable[tuple[bytes, bytes]]) -> None:
-        """Records (transaction id, signature) pairs whose signature verified; the least
-        recently used entries make room."""
-        self.add_keys(
-            [verification_key(transaction_id, signature) for transaction_id, signature in verified]
-        )
+    def add_many(self, verified: Iterable[tuple[bytes, bytes, bytes]]) -> None:
+        """Records (transaction id, signature, raw public key) triples whose signature verified
+        with that key; the least recently used entries make room."""
+        self.add_keys([verification_key(*triple) for triple in verified])
 
     def add_keys(self, keys: Sequence[bytes]) -> None:
         """add_many for pairs already made into keys (verification_key)."""
@@ -61,15 +62,13 @@ class VerifiedTransactionCache:
             while len(entries) > self._capacity:
                 entries.popitem(last=False)
 
-    def is_verified(self, transaction_id: bytes, signature: bytes) -> bool:
-        return self.verified_flags(((transaction_id, signature),))[0]
+    def is_verified(self, transaction_id: bytes, signature: bytes, public_key: bytes) -> bool:
+        return self.verified_flags(((transaction_id, signature, public_key),))[0]
 
-    def verified_flags(self, items: Sequence[tuple[bytes, bytes]]) -> list[bool]:
-        """For each (transaction id, signature): whether it was verified (and is still here).
-        A hit counts as a use."""
-        return self.verified_keys(
-            [verification_key(transaction_id, signature) for transaction_id, signature in items]
-        )
+    def verified_flags(self, items: Sequence[tuple[bytes, bytes, bytes]]) -> list[bool]:
+        """For each (transaction id, signature, raw public key): whether the signature was
+        verified with that key (and is still here). A hit counts as a use."""
+        return self.verified_keys([verification_key(*triple) for triple in items])
 
     def verified_keys(self, keys: Sequence[bytes]) -> list[bool]:
         """verified_flags for pairs already made into keys (verification_key), so that a caller
@@ -85,9 +84,9 @@ class VerifiedTransactionCache:
                     flags.append(False)
         return flags
 
-    def discard(self, transaction_id: bytes, signature: bytes) -> None:
+    def discard(self, transaction_id: bytes, signature: bytes, public_key: bytes) -> None:
         with self._lock:
-            self._entries.pop(verification_key(transaction_id, signature), None)
+            self._entries.pop(verification_key(transaction_id, signature, public_key), None)
 
     def clear(self) -> None:
         with self._lock:

@@ -16,10 +16,11 @@ their admission (`verify_admitted`: time, the chain's bounds, the sender's membe
    key of an algorithm the crypto profile allows, and a key that loads; then, per transaction, a
    role that may send this one (`may_send`; any member may make a query, which only reads);
 4. the signature: present, and valid over `sign_bytes("transaction", chain_id, body)`. The
-   signatures of a batch are verified in one BatchVerifier call; a (transaction id, signature)
-   pair already in the VerifiedTransactionCache is not verified again, and every pair verified
-   here is added to it; nor is a transaction message with the bytes of one this node holds
-   (admitted here, its signature verified then).
+   signatures of a batch are verified in one BatchVerifier call; a (transaction id, signature,
+   sender's current key) already in the VerifiedTransactionCache is not verified again, and
+   every one verified here is added to it. A transaction this node admitted (its own pool's, or
+   a message with the bytes of one it holds) finds its admission's entry there, unless the
+   sender's key changed since: then it is judged by the new key, as by any other validator.
 
 Endorsements are the executor's: it checks them against the state the block runs on. The
 executor also re-checks version, chain, size, expiry and role at execution (a transaction may
@@ -154,10 +155,8 @@ class TransactionVerifier:
             except RequestError as error:
                 outcomes[index] = error
                 continue
-            if held is not None:
-                # The held bytes, whose signature this node verified when it admitted them.
-                outcomes[index] = transaction
-                continue
+            # A held transaction's signature was verified at admission: the cache answers for it
+            # (no sign bytes, no verification) as long as the sender's key is the same.
             indexes.append(index)
             pending.append((transaction, key))
         valid = self.verify_signatures(pending, remember=not query)
@@ -202,28 +201,34 @@ class TransactionVerifier:
         """verify's outcomes for transactions this node admitted (its mempool's, for a block it
         builds), checking only what may have changed since admission: the time (expiry, furthest
         expiry, timestamp skew), the chain's bounds (size, furthest expiry) and the sender's
-        member record (still a member, a role that may send it, an allowed key that loads).
-        Admission checked the rest, which a transaction's kept bytes fix for good: its encoding,
-        version, chain, timestamp, and its signature (the VerifiedTransactionCache would only
-        repeat that answer, or, when it let the pair go, verify it again)."""
-        outcomes: list[Outcome] = []
-        append = outcomes.append
+        member record (still a member, a role that may send it, an allowed key that loads), and
+        that its signature was verified with the sender's key of now (the cache answers, with
+        no sign bytes; a key changed since admission, or an entry the cache let go, is verified
+        again). Admission checked the rest, which a transaction's kept bytes fix for good: its
+        encoding, version, chain and timestamp."""
+        outcomes: list[Outcome | None] = [None] * len(transactions)
+        indexes: list[int] = []
+        pending: list[tuple[DecodedTransaction, PublicKey]] = []
         senders: dict[str, Sender | RequestError] = {}
         bytes_max = rules.transaction_bytes_max
         check_times = self._check_times
         check_sender = self.check_sender
-        for transaction in transactions:
+        for index, transaction in enumerate(transactions):
             try:
                 if transaction.size > bytes_max:
                     raise _too_large(transaction.size, bytes_max)
                 body = transaction.body
                 check_times(body.timestamp_ms, body.expiry_ms, now_ms, rules)
-                check_sender(transaction, senders, member_lookup)
+                key = check_sender(transaction, senders, member_lookup)
             except RequestError as error:
-                append(error)
+                outcomes[index] = error
                 continue
-            append(transaction)
-        return outcomes
+            indexes.append(index)
+            pending.append((transaction, key))
+        valid = self.verify_signatures(pending)
+        for index, (transaction, _), is_valid in zip(indexes, pending, valid, strict=True):
+            outcomes[index] = transaction if is_valid else self.signature_error(transaction)
+        return [outcome for outcome in outcomes if outcome is not None]
 
     @staticmethod
     def _check_times(
@@ -297,7 +302,7 @@ class TransactionVerifier:
         # Each pair's cache key made once, for the lookup and for remembering it.
         keys: list[bytes] = []
         if cache is not None:
-            keys = [verification_key(t.id, t.transaction.signature) for t, _ in items]
+            keys = [verification_key(t.id, t.transaction.signature, k.raw) for t, k in items]
             known = cache.verified_keys(keys)
         else:
             known = [False] * len(items)
