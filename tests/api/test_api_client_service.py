@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -252,3 +254,37 @@ async def test_closing_answers_waiting_clients_and_stopping_refuses_new_ones(
     chain.stopping.set()
     with pytest.raises(NodeUnavailableError, match="the node is shutting down"):
         await chain.service.submit(api_pb2.SubmitRequest(encoded_transaction=put(network, b"b")))
+
+
+async def test_a_call_still_in_admission_when_closing_does_not_wait_for_a_commit(
+    network: NetworkDescription, chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM under load: a call whose admission was still running when the node began to stop
+    is answered (accepted, not committed) once admission returns, rather than waiting for a
+    commit that will not come until the server cuts it off."""
+    entered = threading.Event()
+    release = threading.Event()
+    mempool = chain.service._mempool
+    admit = mempool.admit
+
+    def slow_admit(items: Any, now_ms: int) -> Any:
+        entered.set()
+        assert release.wait(WAIT_S)
+        return admit(items, now_ms)
+
+    monkeypatch.setattr(mempool, "admit", slow_admit)
+    waiting = asyncio.create_task(
+        chain.service.submit(
+            api_pb2.SubmitRequest(
+                encoded_transaction=put(network, b"late"),
+                wait_for_commit=True,
+                wait_timeout_ms=60_000,
+            )
+        )
+    )
+    assert await asyncio.to_thread(entered.wait, WAIT_S)
+    chain.service.close()
+    release.set()
+    response = await asyncio.wait_for(waiting, WAIT_S)
+    assert response.accepted and not response.committed
+    assert chain.service._waiters == {}

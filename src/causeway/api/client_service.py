@@ -110,6 +110,9 @@ class ClientService:
         self._stopping = stopping
         self._validator_set = validator_set
         self._waiters: dict[bytes, list[_Waiter]] = {}
+        # Set by close(): a call whose admission was still running then must not wait for a
+        # commit that will not come (the consensus driver stops with the node).
+        self._closed = False
         self._block_committed = asyncio.Event()
         self._recent_blocks: OrderedDict[int, api_pb2.BlockEvent] = OrderedDict()
 
@@ -142,7 +145,9 @@ class ClientService:
         self._recent_blocks.pop(height, None)
 
     def close(self) -> None:
-        """Answers clients waiting for a commit before the servers cut their calls off."""
+        """Answers clients waiting for a commit before the servers cut their calls off, and
+        those whose admission is still running once it returns."""
+        self._closed = True
         for futures in self._waiters.values():
             for future in futures:
                 if not future.done():
@@ -362,6 +367,9 @@ class ClientService:
 
     def _wait_for_commit(self, transaction_id: bytes) -> _Waiter:
         future: _Waiter = asyncio.get_running_loop().create_future()
+        if self._closed:
+            future.set_exception(NodeUnavailableError("the node is shutting down"))
+            return future
         self._waiters.setdefault(transaction_id, []).append(future)
         # It may have committed between admission and now; then answer from storage.
         location = self._store.find_transaction(transaction_id)
