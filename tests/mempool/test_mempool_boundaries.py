@@ -1,0 +1,129 @@
+"""The pool's bounds and expiry at their edges, and a batch that goes on past a refused item:
+the tests a cosmic-ray run over mempool/pool.py and mempool/shared.py showed missing
+(docs/testing.md)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from mempool_chain import NOW_MS, Members, decoded
+from test_mempool_shared import shared_pool
+
+from causeway.crypto import BatchVerifier
+from causeway.errors import DuplicateError, InvariantError, RequestError
+from causeway.mempool import Mempool, MempoolLimits
+from causeway.types import DecodedTransaction
+
+ROOMY = MempoolLimits(transactions_max=100, bytes_max=1 << 20)
+
+
+def test_a_transaction_expiring_this_millisecond_is_admitted(members: Members) -> None:
+    pool = Mempool(ROOMY)
+    now = decoded(members.signed(expiry_ms=NOW_MS))
+    pool.add(now, NOW_MS)
+    assert now.id in pool
+
+
+def test_pruning_keeps_what_expires_this_millisecond_or_later(members: Members) -> None:
+    pool = Mempool(ROOMY)
+    earlier, now, later = (
+        decoded(members.signed(expiry_ms=NOW_MS + offset)) for offset in (10, 20, 30)
+    )
+    for transaction in (earlier, now, later):
+        pool.add(transaction, NOW_MS)
+    assert pool.prune_expired(NOW_MS + 20) == 1
+    assert pool.take(10, 1 << 20, NOW_MS + 20) == [now, later]
+
+
+@pytest.mark.parametrize(("transactions_max", "bytes_max"), [(0, 1), (-1, 1), (1, 0), (1, -1)])
+def test_limits_below_one_are_refused(transactions_max: int, bytes_max: int) -> None:
+    with pytest.raises(InvariantError, match="mempool limits must be positive"):
+        MempoolLimits(transactions_max=transactions_max, bytes_max=bytes_max)
+
+
+def test_limits_of_one_are_allowed_and_fixed() -> None:
+    limits = MempoolLimits(transactions_max=1, bytes_max=1)
+    assert Mempool(limits).limits is limits
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        limits.transactions_max = 2  # type: ignore[misc]
+
+
+def test_filling_the_bytes_bound_exactly_is_allowed(members: Members) -> None:
+    first, second = decoded(members.signed()), decoded(members.signed())
+    pool = Mempool(MempoolLimits(transactions_max=100, bytes_max=first.size + second.size))
+    pool.add(first, NOW_MS)
+    pool.add(second, NOW_MS)
+    assert pool.bytes_total == first.size + second.size
+
+
+def test_take_counts_bytes_from_zero_and_takes_nothing_for_no_room(members: Members) -> None:
+    pool = Mempool(ROOMY)
+    first = decoded(members.signed())
+    pool.add(first, NOW_MS)
+    assert pool.take(10, first.size - 1, NOW_MS) == []
+    assert pool.take(10, first.size, NOW_MS) == [first]
+    assert pool.take(-1, 1 << 20, NOW_MS) == []
+
+
+def test_take_does_not_skip_a_transaction_that_does_not_fit(members: Members) -> None:
+    """A large transaction is not overtaken by a later small one that would still fit."""
+    pool = Mempool(ROOMY)
+    small = decoded(members.signed())
+    large = decoded(members.signed(arguments=b"x" * 1000))
+    later = decoded(members.signed())
+    for transaction in (small, large, later):
+        pool.add(transaction, NOW_MS)
+    assert pool.take(10, small.size + later.size, NOW_MS) == [small]
+
+
+def test_a_batch_goes_on_past_each_kind_of_refusal(
+    members: Members, verifier: BatchVerifier
+) -> None:
+    """Refused for its own content, already in flight, or already pending: each refusal is the
+    item's own, and the items after it are still judged."""
+    pool, _ = shared_pool(members, verifier)
+    [pending] = pool.admit([members.signed()], NOW_MS)
+    [flying] = pool.admit([members.signed()], NOW_MS)
+    assert isinstance(pending, DecodedTransaction) and isinstance(flying, DecodedTransaction)
+    pool.mark_in_flight([flying.id])
+    outcomes = pool.admit(
+        [
+            b"not a transaction",
+            members.signed(),
+            flying.encoded,
+            members.signed(),
+            pending.encoded,
+            members.signed(),
+        ],
+        NOW_MS,
+    )
+    kinds = [type(o).__name__ if isinstance(o, RequestError) else "admitted" for o in outcomes]
+    assert kinds[1::2] == ["admitted"] * 3
+    assert all(isinstance(o, RequestError) for o in outcomes[0::2])
+    assert isinstance(outcomes[2], DuplicateError) and isinstance(outcomes[4], DuplicateError)
+
+
+def test_a_transaction_committed_while_it_was_verified_is_refused(
+    members: Members, verifier: BatchVerifier
+) -> None:
+    """Committed between admission's checks and the pool's lock (not in flight here): the
+    pool's own look at the store refuses it."""
+    pool, _ = shared_pool(members, verifier)
+    data = members.signed()
+    target = decoded(data)
+    calls = 0
+    committed = members.committed
+
+    def committed_on_the_second_look(ids: list[bytes]) -> list[bool]:
+        nonlocal calls
+        calls += 1
+        if calls > 1:
+            members.committed_ids.add(target.id)
+        return committed(ids)
+
+    pool._committed = committed_on_the_second_look
+    [outcome] = pool.admit([data], NOW_MS)
+    assert isinstance(outcome, DuplicateError)
+    assert outcome.message == "transaction was already committed"
+    assert len(pool) == 0
