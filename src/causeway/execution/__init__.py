@@ -10,7 +10,15 @@ from causeway.execution.application import (
     LatestStateReader,
     transactions_for_time,
 )
-from causeway.execution.context import CONSENSUS_SENDER_METHODS, EVENT_DATA_BYTES_MAX, may_send
+from causeway.execution.context import (
+    CONSENSUS_SENDER_METHODS,
+    EVENT_DATA_BYTES_MAX,
+    TransactionContext,
+    failure,
+    may_send,
+)
+from causeway.execution.contracts import CONTRACTS, Contract, Handler, Method
+from causeway.execution.contracts.base import decode_arguments
 from causeway.execution.contracts.config import validate_config
 from causeway.execution.contracts.evidence import EVIDENCE_LIST_LIMIT
 from causeway.execution.contracts.kv import (
@@ -49,7 +57,8 @@ from causeway.execution.executor import (
     get_member,
     validate_genesis,
 )
-from causeway.execution.overlay import StateReader, UnwrittenBlocksReader
+from causeway.execution.keys import StateGrant, is_shared_record
+from causeway.execution.overlay import Savepoint, StateReader, UnwrittenBlocksReader
 from causeway.execution.schedule import (
     EVIDENCE_AGE_MAX_HEIGHTS,
     VALIDATOR_CHANGE_DELAY_HEIGHTS,
@@ -70,6 +79,7 @@ __all__ = [
     "BLOCK_BUILD_TARGET_MS_DEFAULT",
     "BLOCK_TRANSACTIONS_BY_TIME_MIN",
     "CONSENSUS_SENDER_METHODS",
+    "CONTRACTS",
     "EVENT_DATA_BYTES_MAX",
     "EVIDENCE_AGE_MAX_HEIGHTS",
     "EVIDENCE_LIST_LIMIT",
@@ -97,23 +107,32 @@ __all__ = [
     "VOTING_POWER_MAX",
     "VOTING_POWER_TOTAL_MAX",
     "BlockExecution",
+    "Contract",
     "ExecutedBlock",
     "ExecutionApplication",
     "Executor",
+    "Handler",
     "HeldLookup",
     "LatestStateReader",
     "MemberLookup",
+    "Method",
+    "Savepoint",
     "Sender",
+    "StateGrant",
     "StateReader",
+    "TransactionContext",
     "TransactionInput",
     "TransactionRules",
     "TransactionVerifier",
     "UnwrittenBlocksReader",
     "costs",
+    "decode_arguments",
+    "failure",
     "genesis_state",
     "get_config",
     "get_member",
     "hashing_gas",
+    "is_shared_record",
     "keys",
     "may_send",
     "signature_verification_gas",

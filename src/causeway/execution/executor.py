@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from causeway.contracts.v1 import contracts_pb2
@@ -17,7 +17,7 @@ from causeway.execution.context import (
     failure,
     status_of,
 )
-from causeway.execution.contracts import CONTRACTS
+from causeway.execution.contracts import CONTRACTS, Contract
 from causeway.execution.contracts.config import validate_config
 from causeway.execution.contracts.membership import ORGANISATIONS_MAX
 from causeway.execution.costs import (
@@ -34,6 +34,7 @@ from causeway.execution.keys import (
     ORGANISATION_PREFIX,
     VALIDATOR_SCHEDULE_KEY,
     admin_count_key,
+    check_layout,
     member_key,
     organisation_key,
 )
@@ -170,6 +171,7 @@ class _BlockRun:
 
     __slots__ = (
         "_config",
+        "_contracts",
         "_members",
         "_organisations",
         "_public_keys",
@@ -194,8 +196,10 @@ class _BlockRun:
         *,
         consensus: str,
         read_only: bool,
+        contracts: Mapping[str, Contract],
     ) -> None:
         self.chain_id = chain_id
+        self._contracts = contracts
         self.profile = profile
         self.consensus = consensus
         self.overlay = overlay
@@ -361,7 +365,7 @@ class _BlockRun:
                 if sender.is_consensus:
                     message += "; a CONSENSUS member may only send evidence.submit"
                 raise failure(_DENIED, message)
-            contract = CONTRACTS.get(body.contract)
+            contract = self._contracts.get(body.contract)
             if contract is None:
                 raise failure(
                     types_pb2.RESULT_STATUS_UNKNOWN_CONTRACT,
@@ -496,7 +500,16 @@ class Executor:
     """Runs transactions deterministically: same state, transactions, height and time give the
     same results and changes, byte for byte. No clock, no I/O, no randomness."""
 
-    def __init__(self, genesis: types_pb2.Genesis, profile: CryptoProfile) -> None:
+    def __init__(
+        self,
+        genesis: types_pb2.Genesis,
+        profile: CryptoProfile,
+        contracts: Mapping[str, Contract] = CONTRACTS,
+    ) -> None:
+        """`contracts`: every contract the chain runs, by name (the native ones of
+        causeway.execution.contracts by default; the node adds the interchain contracts). Their
+        namespaces and grants are checked (keys.check_layout): none may reach another's state.
+        Every validator of a chain must run the same set."""
         if genesis.crypto_profile != profile.name:
             raise ConfigurationError(
                 f"genesis uses the {genesis.crypto_profile!r} profile, not {profile.name!r}"
@@ -505,6 +518,18 @@ class Executor:
         self._chain_id = genesis.chain_id
         self._profile = profile
         self._consensus = genesis.consensus
+        for name, contract in contracts.items():
+            if name != contract.name:
+                raise ConfigurationError(f"contract {contract.name!r} is registered as {name!r}")
+        check_layout(
+            {name: contract.namespace for name, contract in contracts.items()},
+            {name: contract.grants for name, contract in contracts.items()},
+        )
+        self._contracts = contracts
+
+    @property
+    def contracts(self) -> Mapping[str, Contract]:
+        return self._contracts
 
     @property
     def chain_id(self) -> str:
@@ -530,6 +555,7 @@ class Executor:
             time_ms,
             consensus=self._consensus,
             read_only=False,
+            contracts=self._contracts,
         )
         execute = run.execute
         results = [execute(transaction) for transaction in transactions]
@@ -557,6 +583,7 @@ class Executor:
             time_ms,
             consensus=self._consensus,
             read_only=True,
+            contracts=self._contracts,
         )
         return run.execute(transaction)
 

@@ -65,6 +65,16 @@ ADMIN_COUNT_PREFIX = b"sys/admin_count/"
 VALIDATOR_SCHEDULE_KEY = b"sys/validator_schedule"
 
 
+def is_shared_record(key: bytes) -> bool:
+    """Whether `key` is one of the shared system records above (configuration, organisations,
+    members, admin counts, the validator schedule): what a node reloads its view of the chain
+    after a block changes. Other keys under sys/ (evidence, the interchain contracts' clients and
+    packets) are contract state like any other and change nothing the node caches."""
+    return key in (CONFIG_KEY, VALIDATOR_SCHEDULE_KEY) or key.startswith(
+        (ORGANISATION_PREFIX, MEMBER_PREFIX, ADMIN_COUNT_PREFIX)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class StateGrant:
     """Access a contract holds outside its namespace, in absolute keys.

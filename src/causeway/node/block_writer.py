@@ -26,7 +26,7 @@ from typing import Protocol
 from causeway.api.v1 import api_pb2
 from causeway.consensus import Commit
 from causeway.errors import InvariantError
-from causeway.execution import ExecutedBlock, ExecutionApplication
+from causeway.execution import ExecutedBlock, ExecutionApplication, is_shared_record
 from causeway.mempool import SharedMempool
 from causeway.net import PeerNetwork
 from causeway.node.metrics import NodeMetrics
@@ -136,7 +136,7 @@ class BlockWriter:
         self._application.forget_below(height)
         seconds = dict(executed.seconds)
         seconds["commit"] = time.perf_counter() - started
-        if any(key.startswith(b"sys/") for key in executed.changes):
+        if any(is_shared_record(key) for key in executed.changes):
             self.chain_config = self._load_chain_config()
             self._on_chain_config_changed()
         history = self.chain_config.state_history_heights

@@ -1,0 +1,173 @@
+"""The interchain layer's state key layout: every key its contracts write, defined here only.
+
+Each contract owns one namespace (causeway.execution.keys explains namespaces and grants) and
+passes keys relative to it; the absolute form (namespace + relative key) is what a proof on the
+other chain names, so the ``*_path`` functions below give absolute keys for relayers and for the
+counterparty's checks. Heights and sequences are 20 decimal digits, so that a prefix range lists
+them in numeric order.
+
+    sys/clients/next                        8-byte big-endian: the number of the next client id
+    sys/clients/client/<client id>          encoded ClientState
+    sys/clients/consensus/<client id>/<height>   encoded ConsensusState
+    sys/packets/next/<source client>        8-byte big-endian: the next sequence to send
+    sys/packets/commitment/<source client>/<sequence>   packet commitment (hash, see packets)
+    sys/packets/sent/<source client>/<sequence>         encoded PacketRecord
+    sys/packets/receipt/<destination client>/<sequence> b"\\x01": the packet was received
+    sys/packets/received/<destination client>/<sequence> encoded ReceiptRecord
+    sys/packets/ack/<destination client>/<sequence>     acknowledgement commitment (hash)
+    sys/packets/port/<port>                 the contract name bound to the port (governance)
+    sys/hub/member/<chain id>               encoded MemberChain
+    sys/hub/forward/<client>/<sequence>     encoded Packet: the packet a forwarded one answers
+    bank/balance/<account>\\x00<denom>       8-byte big-endian uint64; absent means zero
+    bank/supply/<denom>                     8-byte big-endian uint64, the sum of all balances
+    transfer/...                            (nothing yet: escrow accounts live in the bank)
+
+Accounts and denominations may contain "/" (a member id, a voucher's path), so the bank separates
+them with a zero byte, which neither may contain; account first, so one account's balances are
+one range.
+
+Commitments, receipts and acknowledgements are written by the packets contract only; nothing an
+application port does can reach them (its context is its own namespace, causeway.execution).
+"""
+
+from __future__ import annotations
+
+CLIENTS_CONTRACT = "clients"
+PACKETS_CONTRACT = "packets"
+HUB_CONTRACT = "hub"
+BANK_CONTRACT = "bank"
+TRANSFER_CONTRACT = "transfer"
+
+CLIENTS_NAMESPACE = b"sys/clients/"
+PACKETS_NAMESPACE = b"sys/packets/"
+HUB_NAMESPACE = b"sys/hub/"
+BANK_NAMESPACE = b"bank/"
+TRANSFER_NAMESPACE = b"transfer/"
+
+NAMESPACES: dict[str, bytes] = {
+    CLIENTS_CONTRACT: CLIENTS_NAMESPACE,
+    PACKETS_CONTRACT: PACKETS_NAMESPACE,
+    HUB_CONTRACT: HUB_NAMESPACE,
+    BANK_CONTRACT: BANK_NAMESPACE,
+    TRANSFER_CONTRACT: TRANSFER_NAMESPACE,
+}
+
+
+def _number(value: int) -> bytes:
+    return f"{value:020d}".encode()
+
+
+# -- clients (relative to CLIENTS_NAMESPACE) ------------------------------------------------------
+
+CLIENT_NEXT = b"next"
+CLIENT_PREFIX = b"client/"
+CONSENSUS_PREFIX = b"consensus/"
+
+
+def client_key(client_id: str) -> bytes:
+    return CLIENT_PREFIX + client_id.encode()
+
+
+def consensus_states_key(client_id: str) -> bytes:
+    """Every consensus state of the client starts with this."""
+    return CONSENSUS_PREFIX + client_id.encode() + b"/"
+
+
+def consensus_state_key(client_id: str, height: int) -> bytes:
+    return consensus_states_key(client_id) + _number(height)
+
+
+# -- packets (relative to PACKETS_NAMESPACE) ------------------------------------------------------
+
+SEQUENCE_NEXT_PREFIX = b"next/"
+COMMITMENT_PREFIX = b"commitment/"
+SENT_PREFIX = b"sent/"
+RECEIPT_PREFIX = b"receipt/"
+RECEIVED_PREFIX = b"received/"
+ACKNOWLEDGEMENT_PREFIX = b"ack/"
+PORT_PREFIX = b"port/"
+
+
+def next_sequence_key(source_client: str) -> bytes:
+    return SEQUENCE_NEXT_PREFIX + source_client.encode()
+
+
+def _per_packet(prefix: bytes, client_id: str, sequence: int) -> bytes:
+    return prefix + client_id.encode() + b"/" + _number(sequence)
+
+
+def per_client_prefix(prefix: bytes, client_id: str) -> bytes:
+    """Every per-packet key of ``prefix`` for one client starts with this (for ranges)."""
+    return prefix + client_id.encode() + b"/"
+
+
+def commitment_key(source_client: str, sequence: int) -> bytes:
+    return _per_packet(COMMITMENT_PREFIX, source_client, sequence)
+
+
+def sent_key(source_client: str, sequence: int) -> bytes:
+    return _per_packet(SENT_PREFIX, source_client, sequence)
+
+
+def receipt_key(destination_client: str, sequence: int) -> bytes:
+    return _per_packet(RECEIPT_PREFIX, destination_client, sequence)
+
+
+def received_key(destination_client: str, sequence: int) -> bytes:
+    return _per_packet(RECEIVED_PREFIX, destination_client, sequence)
+
+
+def acknowledgement_key(destination_client: str, sequence: int) -> bytes:
+    return _per_packet(ACKNOWLEDGEMENT_PREFIX, destination_client, sequence)
+
+
+def port_key(port: str) -> bytes:
+    return PORT_PREFIX + port.encode()
+
+
+# Absolute keys, as the counterparty's proofs name them.
+
+
+def commitment_path(source_client: str, sequence: int) -> bytes:
+    return PACKETS_NAMESPACE + commitment_key(source_client, sequence)
+
+
+def receipt_path(destination_client: str, sequence: int) -> bytes:
+    return PACKETS_NAMESPACE + receipt_key(destination_client, sequence)
+
+
+def acknowledgement_path(destination_client: str, sequence: int) -> bytes:
+    return PACKETS_NAMESPACE + acknowledgement_key(destination_client, sequence)
+
+
+# -- hub (relative to HUB_NAMESPACE) -------------------------------------------------------------
+
+MEMBER_PREFIX = b"member/"
+FORWARD_PREFIX = b"forward/"
+
+
+def member_chain_key(chain_id: str) -> bytes:
+    return MEMBER_PREFIX + chain_id.encode()
+
+
+def forward_key(client_id: str, sequence: int) -> bytes:
+    return _per_packet(FORWARD_PREFIX, client_id, sequence)
+
+
+# -- bank (relative to BANK_NAMESPACE) -----------------------------------------------------------
+
+BALANCE_PREFIX = b"balance/"
+SUPPLY_PREFIX = b"supply/"
+
+
+def account_balances_key(account: str) -> bytes:
+    """Every balance of the account starts with this."""
+    return BALANCE_PREFIX + account.encode() + b"\x00"
+
+
+def balance_key(account: str, denom: str) -> bytes:
+    return account_balances_key(account) + denom.encode()
+
+
+def supply_key(denom: str) -> bytes:
+    return SUPPLY_PREFIX + denom.encode()
