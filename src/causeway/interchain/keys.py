@@ -17,10 +17,10 @@ them in numeric order.
     sys/packets/ack/<destination client>/<sequence>     acknowledgement commitment (hash)
     sys/packets/port/<port>                 the contract name bound to the port (governance)
     sys/hub/member/<chain id>               encoded MemberChain
-    sys/hub/forward/<client>/<sequence>     encoded Packet: the packet a forwarded one answers
     bank/balance/<account>\\x00<denom>       8-byte big-endian uint64; absent means zero
     bank/supply/<denom>                     8-byte big-endian uint64, the sum of all balances
-    transfer/...                            (nothing yet: escrow accounts live in the bank)
+    transfer/forward/<client>/<sequence>    encoded Packet: on a hub, the packet that a forwarded
+                                            one (sent on <client> with <sequence>) answers
 
 Accounts and denominations may contain "/" (a member id, a voucher's path), so the bank separates
 them with a zero byte, which neither may contain; account first, so one account's balances are
@@ -143,14 +143,20 @@ def acknowledgement_path(destination_client: str, sequence: int) -> bytes:
 # -- hub (relative to HUB_NAMESPACE) -------------------------------------------------------------
 
 MEMBER_PREFIX = b"member/"
-FORWARD_PREFIX = b"forward/"
 
 
 def member_chain_key(chain_id: str) -> bytes:
     return MEMBER_PREFIX + chain_id.encode()
 
 
+# -- transfer (relative to TRANSFER_NAMESPACE) ---------------------------------------------------
+
+FORWARD_PREFIX = b"forward/"
+
+
 def forward_key(client_id: str, sequence: int) -> bytes:
+    """On a hub: the packet a forwarded one (sent on ``client_id`` with ``sequence``) answers.
+    Kept in transfer's namespace, not the hub's: nothing a packet reaches writes under sys/."""
     return _per_packet(FORWARD_PREFIX, client_id, sequence)
 
 
