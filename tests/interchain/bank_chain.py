@@ -22,11 +22,12 @@ from causeway.crypto import get_profile
 from causeway.execution import CONTRACTS, Contract, Method, TransactionContext
 from causeway.execution.context import ConfigView, MemberView
 from causeway.execution.overlay import BlockOverlay
-from causeway.interchain import bank
+from causeway.interchain import bank, transfer
 from causeway.interchain.keys import BALANCE_PREFIX, BANK_NAMESPACE, SUPPLY_PREFIX
 from causeway.types.v1 import types_pb2
 
 BANK = Contract(name=bank.CONTRACT, methods=bank.METHODS, namespace=bank.NAMESPACE)
+TRANSFER = Contract(name=transfer.CONTRACT, methods=transfer.METHODS, namespace=transfer.NAMESPACE)
 DRIVER = "driver"
 DRIVER_NAMESPACE = b"driver/"
 
@@ -49,13 +50,13 @@ class Driver:
 
 
 def bank_chain(chain_id: str, driver: Driver, profile_name: str = "intl") -> InterchainChain:
-    """A one-validator chain of two organisations running the bank and the driver."""
+    """A one-validator chain of two organisations running bank, transfer and the driver."""
     return InterchainChain(
         chain_id,
         profile_name,
         validators=1,
         organisations=2,
-        contracts={**CONTRACTS, "bank": BANK, DRIVER: driver.contract},
+        contracts={**CONTRACTS, "bank": BANK, "transfer": TRANSFER, DRIVER: driver.contract},
     )
 
 
