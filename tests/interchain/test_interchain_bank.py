@@ -221,16 +221,28 @@ def test_escrow_account_refuses_a_port_or_client_that_is_not_an_identifier(
 _IDENTIFIERS = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", fullmatch=True)
 
 
-@given(port=_IDENTIFIERS, client_id=_IDENTIFIERS)
-@settings(max_examples=200)
-def test_no_member_id_can_ever_equal_an_escrow_account(port: str, client_id: str) -> None:
+@given(
+    port=_IDENTIFIERS,
+    client_id=_IDENTIFIERS,
+    organisation=_IDENTIFIERS,
+    name=_IDENTIFIERS,
+)
+@settings(max_examples=300)
+def test_no_member_id_can_ever_equal_an_escrow_account(
+    port: str, client_id: str, organisation: str, name: str
+) -> None:
     account = bank.escrow_account(port, client_id)
+    # Not of the member id form, whatever the port and client are ...
     with pytest.raises(ConfigurationError):
         split_member_id(account)
-    # The form is what keeps members out: a member id never has the escrow prefix.
-    organisation, name = port, client_id
-    assert not bank.is_escrow_account(f"{organisation}/{name}")
+    # ... and no member id, whatever its parts, is of the escrow form.
+    member_id = f"{organisation}/{name}"
+    assert split_member_id(member_id) == (organisation, name)
+    assert not bank.is_escrow_account(member_id)
+    assert member_id != account
+    # Both are accounts the bank holds balances for.
     bank.check_account(account, "escrow")
+    bank.check_account(member_id, "member")
 
 
 def test_nobody_can_pay_into_an_escrow_account(chain: InterchainChain) -> None:
