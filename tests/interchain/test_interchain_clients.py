@@ -693,6 +693,7 @@ def test_an_expired_client_refuses_updates_and_only_governance_recovers_it(
         status(update(home, client_id, remote.client_header(4, trusted_height=3), remote=remote))
         == "OK"
     )
+    assert _stored_heights(home, client_id) == [3, 4]
     # An active client is not recovered.
     again = governance(
         home,
@@ -1117,3 +1118,48 @@ def test_an_update_pays_for_every_signature_it_verifies(
     skip = update(home, client_id, remote.client_header(6, trusted_height=4), remote=remote)
     assert status(skip) == "OK"
     assert skip.cost.gas_used - four.cost.gas_used >= 4 * P256_GAS
+
+
+# -- what a client keeps -------------------------------------------------------------------------
+
+
+def _stored_heights(home: InterchainChain, client_id: str) -> list[int]:
+    prefix = keys.CLIENTS_NAMESPACE + keys.consensus_states_key(client_id)
+    return sorted(int(key[len(prefix) :]) for key in home.state if key.startswith(prefix))
+
+
+def test_consensus_states_older_than_the_trusting_period_are_pruned_two_per_update(
+    home: InterchainChain, remote: InterchainChain
+) -> None:
+    client_id = create_client(home, remote, 2, trusting_period_ms=20_000)
+    remote.advance(4)
+    for height in range(3, 7):
+        assert (
+            status(
+                update(
+                    home,
+                    client_id,
+                    remote.client_header(height, trusted_height=height - 1),
+                    remote=remote,
+                )
+            )
+            == "OK"
+        )
+    assert _stored_heights(home, client_id) == [2, 3, 4, 5, 6]
+    # 19 seconds later, heights 2 to 5 are older than the trusting period: two go per update.
+    remote.advance(1, interval_ms=19_000)
+    assert (
+        status(update(home, client_id, remote.client_header(7, trusted_height=6), remote=remote))
+        == "OK"
+    )
+    assert _stored_heights(home, client_id) == [4, 5, 6, 7]
+    remote.advance(1)
+    assert (
+        status(update(home, client_id, remote.client_header(8, trusted_height=7), remote=remote))
+        == "OK"
+    )
+    assert _stored_heights(home, client_id) == [6, 7, 8]
+    # The latest state is never pruned, however old: the client is expired, not emptied.
+    home.advance(1, interval_ms=60_000)
+    assert get_client(home, client_id).status == "expired"
+    assert _stored_heights(home, client_id) == [6, 7, 8]

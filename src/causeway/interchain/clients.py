@@ -30,7 +30,9 @@ Every input to these checks that is not signed by X comes from the client's stor
 from the caller: a relayer's set counts only when it hashes to what the client stored (the
 Wormhole lesson). A trusted state older than the trusting period (X's header time against this
 chain's block time) vouches for nothing, and a client whose latest state is that old is expired.
-A header may be dated at most ``clock_drift_ms`` after this chain's block time. Headers are checked
+A header may be dated at most ``clock_drift_ms`` after this chain's block time. States that no
+longer count are pruned, oldest first, two per update (never the latest): relayers prove at
+recent heights. Headers are checked
 with the client's crypto profile, never this chain's, so an intl chain keeps a client of a gm
 chain and the reverse.
 
@@ -112,6 +114,8 @@ CLIENT_TRUSTING_PERIOD_MAX_MS = 365 * 24 * 3_600_000
 CLIENT_CLOCK_DRIFT_MAX_MS = 3_600_000
 # The most validators a header's set (or the trusted set) may have (causeway.light's bound).
 CLIENT_VALIDATORS_MAX = VALIDATOR_SET_VALIDATORS_MAX
+# The most consensus states one update deletes, oldest first, once they no longer count.
+CLIENT_PRUNED_PER_UPDATE_MAX = 2
 # The most clients one clients.list answer holds, and how many when the caller does not say.
 CLIENTS_LIST_LIMIT_MAX = 100
 CLIENTS_LIST_LIMIT_DEFAULT = 20
@@ -230,25 +234,46 @@ def _first_stored_above(
 
 def _stored_below(
     context: TransactionContext,
-    client_id: str,
+    client: interchain_pb2.ClientState,
     height: int,
     trusted: interchain_pb2.ConsensusState,
 ) -> interchain_pb2.ConsensusState:
     """The stored consensus state of the highest height below ``height`` (not stored itself),
     knowing that ``trusted`` is stored below it. The state offers ranges upward only, so this is
-    a binary search over "the first stored height above x": at most 64 one-entry ranges, one in
-    the usual case (nothing stored between the trusted height and the header)."""
-    best = trusted
-    low, high = trusted.height, height - 1
+    a binary search over "the first stored height above x": none when the trusted state is the
+    latest or the header follows it, one range when nothing lies between (the usual case), at most
+    65 otherwise."""
+    if trusted.height in (client.latest_height, height - 1):
+        return trusted
+    best = _first_stored_above(context, client.client_id, trusted.height)
+    if best is None or best.height >= height:
+        return trusted
+    low, high = best.height, height - 1
     # Invariant: the answer's height is in [low, high], and best is the state stored at low.
     while low < high:
         middle = (low + high + 1) // 2
-        found = _first_stored_above(context, client_id, middle - 1)
+        found = _first_stored_above(context, client.client_id, middle - 1)
         if found is not None and found.height <= high:
             best, low = found, found.height
         else:
             high = middle - 1
     return best
+
+
+def _prune(context: TransactionContext, client: interchain_pb2.ClientState, recovered: int) -> None:
+    """Deletes the oldest consensus states that no longer count (older than the trusting period,
+    or below the recovery height), at most CLIENT_PRUNED_PER_UPDATE_MAX and never the latest:
+    each update stores one state and deletes up to two, so a client keeps about the states of
+    one trusting period, however long it lives."""
+    entries = context.range(
+        consensus_states_key(client.client_id), b"", CLIENT_PRUNED_PER_UPDATE_MAX
+    )
+    for key, value in entries:
+        state = interchain_pb2.ConsensusState.FromString(value)
+        expired = state.time_ms + client.trusting_period_ms <= context.time_ms
+        if state.height >= client.latest_height or not (expired or state.height < recovered):
+            return
+        context.delete(key)
 
 
 # -- gas -------------------------------------------------------------------------------------------
@@ -599,7 +624,7 @@ def _update(
     trusted = _stored_state(context, client.client_id, client_header.trusted_height)
     if trusted is None:
         raise InvariantError("the trusted consensus state vanished during an update")
-    below = _stored_below(context, client.client_id, height, trusted)
+    below = _stored_below(context, client, height, trusted)
     above = (
         _first_stored_above(context, client.client_id, height)
         if height < client.latest_height
@@ -612,6 +637,7 @@ def _update(
     if height > client.latest_height:
         client.latest_height = height
         _save_client(context, client)
+    _prune(context, client, recovered)
     _event(context, "update_client", client.client_id, height)
     return state
 
