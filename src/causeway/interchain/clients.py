@@ -64,7 +64,6 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from causeway.crypto import CryptoProfile, get_profile
 from causeway.errors import InvariantError, RequestError
@@ -168,14 +167,19 @@ def _stored_state(
     return None if stored is None else interchain_pb2.ConsensusState.FromString(stored)
 
 
-def _recovered_height(context: TransactionContext, client_id: str) -> int:
-    stored = context.get(recovered_key(client_id))
+def _read_number(context: TransactionContext, key: bytes) -> int:
+    """An 8-byte big-endian number this contract stored at ``key``; 0 when absent."""
+    stored = context.get(key)
     if stored is None:
         return 0
     if len(stored) != _COUNTER.size:
-        raise InvariantError(f"the recovery height of {client_id} is not 8 bytes")
-    height: int = _COUNTER.unpack(stored)[0]
-    return height
+        raise InvariantError(f"the value of {key!r} is {len(stored)} bytes, not an 8-byte number")
+    number: int = _COUNTER.unpack(stored)[0]
+    return number
+
+
+def _recovered_height(context: TransactionContext, client_id: str) -> int:
+    return _read_number(context, recovered_key(client_id))
 
 
 def _latest_state(
@@ -301,13 +305,6 @@ def _charge_signatures(
 
 
 # -- checking headers ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Verified:
-    """A header proven by its certificate: the consensus state it leaves behind."""
-
-    state: interchain_pb2.ConsensusState
 
 
 def _check_set_size(validators: types_pb2.ValidatorSet, what: str) -> None:
@@ -470,7 +467,7 @@ def _verify_update(
     profile: CryptoProfile,
     client_header: interchain_pb2.ClientHeader,
     what: str,
-) -> _Verified:
+) -> interchain_pb2.ConsensusState:
     """Proves ``client_header`` from the client's stored state (see the module docstring)."""
     _check_header(context, client, client_header, what)
     header = client_header.header
@@ -501,7 +498,7 @@ def _verify_update(
     own_hash = _verify_signed(context, client, profile, client_header, what)
     if not adjacent:
         _verify_skip(context, client, profile, client_header, own_hash=own_hash, what=what)
-    return _Verified(_consensus_state(header, own_hash))
+    return _consensus_state(header, own_hash)
 
 
 def _verify_skip(
@@ -543,7 +540,7 @@ def _verify_vouched(
     profile: CryptoProfile,
     client_header: interchain_pb2.ClientHeader,
     what: str,
-) -> _Verified:
+) -> interchain_pb2.ConsensusState:
     """A header governance vouches for (create, recover): its own set signed it, and it is not
     already too old to vouch for the next one."""
     _check_header(context, client, client_header, what)
@@ -561,7 +558,7 @@ def _verify_vouched(
             f"{client.trusting_period_ms} ms at block time {context.time_ms} ms",
         )
     own_hash = _verify_signed(context, client, profile, client_header, what)
-    return _Verified(_consensus_state(header, own_hash))
+    return _consensus_state(header, own_hash)
 
 
 # -- writing ---------------------------------------------------------------------------------------
@@ -615,8 +612,7 @@ def _update(
     if stored is not None and _hash(context, profile, encode(header)) == stored.block_hash:
         # Proven before: another relayer was first. Nothing to check, nothing to write.
         return stored
-    verified = _verify_update(context, client, profile, client_header, what)
-    state = verified.state
+    state = _verify_update(context, client, profile, client_header, what)
     if stored is not None:
         _freeze(context, client, height, "two headers for one height")
         return state
@@ -785,8 +781,7 @@ def create(context: TransactionContext, arguments: bytes) -> bytes:
     context.require_policy(context.config.config.governance_policy, "clients.create")
     request = decode_arguments(context, interchain_pb2.ClientsCreateArguments, arguments)
     _check_create(request)
-    stored_next = context.get(CLIENT_NEXT)
-    number = 0 if stored_next is None else int(_COUNTER.unpack(stored_next)[0])
+    number = _read_number(context, CLIENT_NEXT)
     client = interchain_pb2.ClientState(
         client_id=f"{CLIENT_ID_PREFIX}{number}",
         chain_id=request.chain_id,
@@ -800,7 +795,7 @@ def create(context: TransactionContext, arguments: bytes) -> bytes:
         created_time_ms=context.time_ms,
     )
     profile = get_profile(client.crypto_profile)
-    state = _verify_vouched(context, client, profile, request.header, "the first header").state
+    state = _verify_vouched(context, client, profile, request.header, "the first header")
     client.latest_height = state.height
     context.put(CLIENT_NEXT, _COUNTER.pack(number + 1))
     _save_client(context, client)
@@ -866,7 +861,7 @@ def recover(context: TransactionContext, arguments: bytes) -> bytes:
             f"{latest.time_ms} ms)",
         )
     profile = get_profile(client.crypto_profile)
-    state = _verify_vouched(context, client, profile, request.header, "the recovery header").state
+    state = _verify_vouched(context, client, profile, request.header, "the recovery header")
     client.frozen_height = 0
     client.latest_height = state.height
     client.created_time_ms = context.time_ms
