@@ -795,6 +795,63 @@ def test_a_fork_freezes_the_client_and_a_frozen_client_accepts_nothing(
         ).height
         == 5
     )
+    # The states from before the fork are pruned as the client moves on, though still recent.
+    remote.advance(1)
+    result = update(home, client_id, remote.client_header(6, trusted_height=5), remote=remote)
+    assert status(result) == "OK", result.error
+    assert _stored_heights(home, client_id) == [5, 6]
+
+
+def test_recovery_needs_a_header_later_than_the_client_and_within_the_trusting_period(
+    home: InterchainChain, remote: InterchainChain
+) -> None:
+    client_id = create_client(home, remote, 2, trusting_period_ms=20_000)
+    remote.advance(2)
+    assert (
+        status(update(home, client_id, remote.client_header(4, trusted_height=2), remote=remote))
+        == "OK"
+    )
+    home.advance(1, interval_ms=30_000)
+    for height, fragment in (
+        (3, "must be later than the client's latest consensus state (height 4"),
+        (4, "must be later than the client's latest consensus state (height 4"),
+    ):
+        result = governance(
+            home,
+            "recover",
+            interchain_pb2.ClientsRecoverArguments(
+                client_id=client_id, header=remote.client_header(height)
+            ),
+        )
+        assert status(result) == "INVALID_ARGUMENT", result.error
+        assert fragment in result.error
+    # A later header, but already older than the trusting period, could not vouch for the next.
+    remote.advance(1)
+    result = governance(
+        home,
+        "recover",
+        interchain_pb2.ClientsRecoverArguments(client_id=client_id, header=remote.client_header(5)),
+    )
+    assert status(result) == "INVALID_ARGUMENT"
+    assert "older than the trusting period of 20000 ms" in result.error
+    assert get_client(home, client_id).status == "expired"
+
+
+def test_an_adjacent_header_must_follow_the_stored_block(
+    home: InterchainChain, remote: InterchainChain
+) -> None:
+    client_id = create_client(home, remote, 2)
+    remote.advance(1)
+    # Signed by the right validators, but on top of another block than the one stored.
+    elsewhere = forged_header(remote, 3, trusted_height=2, previous_hash=b"\x0a" * 32)
+    _update_refused(
+        home,
+        remote,
+        client_id,
+        elsewhere,
+        expected="INVALID_ARGUMENT",
+        fragment="does not follow the block the client stores at height 2",
+    )
 
 
 def test_the_same_header_twice_is_a_no_op(home: InterchainChain, remote: InterchainChain) -> None:
@@ -957,6 +1014,9 @@ def test_a_client_checks_the_counterparty_with_the_counterpartys_profile(
             home, client_id, remote.client_header(height, trusted_height=trusted), remote=remote
         )
         assert status(result) == "OK", result.error
+        # Four signatures of the counterparty's algorithm (SM2 costs several times P-256).
+        price = SIGNATURE_VERIFICATION_GAS[remote.profile.default_algorithm]
+        assert result.cost.gas_used >= 4 * price
     key = b"sys/config"
     context = contract_context(home)
     proven = verify_state(context, client_id, 5, key, remote.state[key], remote.prove(key, 5))
