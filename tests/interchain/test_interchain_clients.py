@@ -534,7 +534,7 @@ def test_a_removed_validator_set_cannot_sign_the_next_height(
     )
 
 
-def test_a_skip_over_a_validator_set_change_needs_a_third_of_the_trusted_set(
+def test_a_skip_over_a_small_validator_set_change_is_vouched_for_by_the_trusted_set(
     home: InterchainChain, remote: InterchainChain
 ) -> None:
     client_id = create_client(home, remote, 2)
@@ -547,10 +547,12 @@ def test_a_skip_over_a_validator_set_change_needs_a_third_of_the_trusted_set(
     assert get_client(home, client_id).client.latest_height == target
 
 
-def _replace_validators(remote: InterchainChain) -> int:
-    """Replaces node2-node4 by three new validators: of the old set, only node1 (a quarter of the
-    power) still signs. Returns the first height of the new set."""
-    new_ids = ["org2/node5", "org3/node6", "org4/node7"]
+def _replace_validators(remote: InterchainChain, replaced: int = 3) -> int:
+    """Replaces the last ``replaced`` of node2-node4 by as many new validators: with three, of
+    the old set only node1 (a quarter of the power) still signs; with two, node1 and node2 (half).
+    Returns the first height of the new set."""
+    new_ids = ["org2/node5", "org3/node6", "org4/node7"][3 - replaced :]
+    old_ids = ["org2/node2", "org3/node3", "org4/node4"][3 - replaced :]
     for member_id in new_ids:
         identity = remote.new_identity(member_id, (CONSENSUS,))
         result = remote.governance(
@@ -561,7 +563,7 @@ def _replace_validators(remote: InterchainChain) -> int:
         assert status(result) == "OK", result.error
     updates = [
         contracts_pb2.ValidatorPowerUpdate(member_id=member_id, voting_power=0)
-        for member_id in ("org2/node2", "org3/node3", "org4/node4")
+        for member_id in old_ids
     ] + [
         contracts_pb2.ValidatorPowerUpdate(member_id=member_id, voting_power=10)
         for member_id in new_ids
@@ -573,7 +575,7 @@ def _replace_validators(remote: InterchainChain) -> int:
     return remote.height + 2
 
 
-def test_a_skip_signed_by_a_third_or_less_of_the_trusted_set_is_refused(
+def test_a_skip_signed_by_two_thirds_or_less_of_the_trusted_set_is_refused(
     home: InterchainChain, remote: InterchainChain
 ) -> None:
     client_id = create_client(home, remote, 2)
@@ -586,7 +588,7 @@ def test_a_skip_signed_by_a_third_or_less_of_the_trusted_set_is_refused(
         client_id,
         remote.client_header(target, trusted_height=2),
         expected="INVALID_ARGUMENT",
-        fragment="holds 10 of the trusted set's 40 voting power, not more than one third",
+        fragment="holds 10 of the trusted set's 40 voting power, not more than two thirds",
     )
     # Height by height, each set hands over to the next: the same change is followed.
     for height in range(3, target + 1):
@@ -596,6 +598,24 @@ def test_a_skip_signed_by_a_third_or_less_of_the_trusted_set_is_refused(
         assert status(result) == "OK", (height, result.error)
     assert get_client(home, client_id).client.latest_height == target
     assert target > changed_at
+
+
+def test_a_skip_signed_by_half_of_the_trusted_set_is_refused_as_there_is_no_slashing(
+    home: InterchainChain, remote: InterchainChain
+) -> None:
+    # IBC's one-third trust level would accept this skip; without a bond to lose, the trusted
+    # set must vouch as for its own blocks.
+    client_id = create_client(home, remote, 2)
+    _replace_validators(remote, replaced=2)
+    remote.advance(3)
+    _update_refused(
+        home,
+        remote,
+        client_id,
+        remote.client_header(remote.height, trusted_height=2),
+        expected="INVALID_ARGUMENT",
+        fragment="holds 20 of the trusted set's 40 voting power, not more than two thirds",
+    )
 
 
 # -- verification inputs come from stored state (Wormhole) ---------------------------------------

@@ -21,10 +21,12 @@ must carry over from the stored state:
 
 - adjacent (the height right after the trusted one): the header's set must be the one the
   trusted state names as next, and the header must name the trusted block as its parent;
-- skipping (IBC's trusting verification): the trusted state's next set, passed by the relayer but
-  held to the hash the client stored, must have signed with more than one third of its power (so
-  at least one honest validator of a set the client trusts vouches for the header, if fewer than
-  a third of that set lie).
+- skipping (IBC's trusting verification, at a stricter trust level): the trusted state's next
+  set, passed by the relayer but held to the hash the client stored, must have signed with more
+  than two thirds of its power. IBC's Tendermint client accepts one third there, which is safe
+  only where a validator who signs a fork loses a bond; Causeway chains have no slashing, so the
+  set the client trusts must vouch for the header as it would for its own block. A relayer
+  crosses a larger change height by height (``relaying.Relayer.updates_to``).
 
 Every input to these checks that is not signed by X comes from the client's stored state, never
 from the caller: a relayer's set counts only when it hashes to what the client stored (the
@@ -132,7 +134,8 @@ _CLIENT_ID = re.compile(r"client-(0|[1-9][0-9]{0,19})")
 _COUNTER = struct.Struct(">Q")
 _ZERO_HASH = bytes(HASH_BYTES)
 _TWO_THIRDS = CertificateQuorum.MORE_THAN_TWO_THIRDS
-_ONE_THIRD = CertificateQuorum.MORE_THAN_ONE_THIRD
+# The share of the trusted set that must sign a header the client skips to (see above).
+SKIP_TRUST_QUORUM = CertificateQuorum.MORE_THAN_TWO_THIRDS
 
 _INVALID = types_pb2.RESULT_STATUS_INVALID_ARGUMENT
 _NOT_FOUND = types_pb2.RESULT_STATUS_NOT_FOUND
@@ -510,7 +513,7 @@ def _verify_skip(
     own_hash: bytes,
     what: str,
 ) -> None:
-    """More than a third of the trusted set (already held to the stored hash) signed."""
+    """More than two thirds of the trusted set (already held to the stored hash) signed."""
     header = client_header.header
     certificate = client_header.certificate
     try:
@@ -528,7 +531,7 @@ def _verify_skip(
             block_hash=own_hash,
             validators=client_header.trusted_validator_set,
             profile=profile,
-            quorum=_ONE_THIRD,
+            quorum=SKIP_TRUST_QUORUM,
         )
     except RequestError as error:
         raise failure(_INVALID, f"{what}: {error.message}") from None
