@@ -102,6 +102,19 @@ def _config() -> types_pb2.ChainConfig:
     )
 
 
+class Clock:
+    """A clock several chains share, so that their block times agree as real chains' do: each
+    block anywhere moves it on by ``step_ms``."""
+
+    def __init__(self, now_ms: int = GENESIS_TIME_MS, step_ms: int = BLOCK_INTERVAL_MS) -> None:
+        self.now_ms = now_ms
+        self.step_ms = step_ms
+
+    def tick(self) -> int:
+        self.now_ms += self.step_ms
+        return self.now_ms
+
+
 @dataclass
 class Committed:
     """One committed block of an InterchainChain."""
@@ -124,6 +137,8 @@ class InterchainChain:
     organisations: int = 4
     contracts: Mapping[str, Contract] = field(default_factory=lambda: dict(CONTRACTS))
     voting_powers: Sequence[int] | None = None
+    # Shared with other chains: block times then follow one clock (else each chain's own).
+    clock: Clock | None = None
     identities: dict[str, Identity] = field(default_factory=dict)
     blocks: dict[int, Committed] = field(default_factory=dict)
     height: int = 0
@@ -279,7 +294,12 @@ class InterchainChain:
         """Executes the transactions as the next block (dated BLOCK_INTERVAL_MS after the last
         unless ``time_ms``), applies it, and records its header."""
         height = self.height + 1
-        self.time_ms = self.time_ms + BLOCK_INTERVAL_MS if time_ms is None else time_ms
+        if time_ms is not None:
+            self.time_ms = time_ms
+        elif self.clock is not None:
+            self.time_ms = self.clock.tick()
+        else:
+            self.time_ms += BLOCK_INTERVAL_MS
         reader = _Reader(self.state)
         validators = self.executor.validator_set_at(reader, height)[1]
         execution = self.executor.execute_block(reader, transactions, height, self.time_ms)
@@ -418,7 +438,11 @@ class InterchainChain:
     def advance(self, blocks: int = 1, *, interval_ms: int = BLOCK_INTERVAL_MS) -> None:
         """Empty blocks: time moves on."""
         for _ in range(blocks):
-            self.commit([], time_ms=self.time_ms + interval_ms)
+            if self.clock is not None:
+                self.clock.now_ms += interval_ms - self.clock.step_ms
+                self.commit([])
+            else:
+                self.commit([], time_ms=self.time_ms + interval_ms)
 
 
 def check_ok(result: types_pb2.TransactionResult) -> types_pb2.TransactionResult:
