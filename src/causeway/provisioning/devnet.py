@@ -32,6 +32,14 @@ class DevnetNode:
     pid: int
     grpc_address: str
     http_address: str
+    # The chain's id in a devnet from a manifest (several chains, each with its node1...); empty
+    # in a devnet of one chain, and in devnet.json files written before manifests.
+    chain: str = ""
+
+    @property
+    def label(self) -> str:
+        """How the CLI names it: "node2", or "hub/node2" in a devnet of several chains."""
+        return f"{self.chain}/{self.name}" if self.chain else self.name
 
 
 def devnet_file(directory: Path) -> Path:
@@ -96,7 +104,7 @@ def start_node_process(home: Path) -> int:
     return process.pid
 
 
-def describe_node(home: Path, pid: int) -> DevnetNode:
+def describe_node(home: Path, pid: int, chain: str = "") -> DevnetNode:
     config = load_node_config(home)
     return DevnetNode(
         name=config.name,
@@ -104,6 +112,7 @@ def describe_node(home: Path, pid: int) -> DevnetNode:
         pid=pid,
         grpc_address=config.grpc_address,
         http_address=config.http_address,
+        chain=chain,
     )
 
 
