@@ -137,6 +137,7 @@ def test_status_tables_show_chains_nodes_and_links(
     assert "0/1" in result.stdout
     assert "hub <-> side" in result.stdout
     assert "carrier" in result.stdout
+    assert "devnet up does not start them yet" in result.stdout
     assert "not answering" in result.stdout
 
 

@@ -301,7 +301,10 @@ def _print_nodes(directory: Path, json_output: bool) -> None:
 
 def _print_chains(directory: Path, json_output: bool) -> None:
     """`devnet status` of a devnet from a manifest: chains, nodes, links."""
-    from causeway.provisioning.interchain_devnet import load_devnet_description
+    from causeway.provisioning.interchain_devnet import (
+        DESCRIPTION_FILE_NAME,
+        load_devnet_description,
+    )
 
     description = load_devnet_description(directory)
     rows = _node_rows(directory)
@@ -383,13 +386,17 @@ def _print_chains(directory: Path, json_output: bool) -> None:
     if links:
         console.print(
             rows_table(
-                "Links (relayers are not started by devnet up yet)",
+                "Links",
                 ["link", "relayers"],
                 [
                     [" <-> ".join(link["chains"]), ", ".join(link["relayers"]) or "none"]
                     for link in links
                 ],
             )
+        )
+    if relayers:
+        console.print(
+            f"Relayers are recorded in {DESCRIPTION_FILE_NAME}; devnet up does not start them yet."
         )
 
 
