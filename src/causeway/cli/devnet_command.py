@@ -133,7 +133,7 @@ def up(
         node_homes,
         save_devnet,
         start_node_process,
-        stop_process,
+        stop_processes,
     )
     from causeway.provisioning.interchain_devnet import clear_devnet, is_manifest_devnet
 
@@ -177,8 +177,7 @@ def up(
         for node in nodes:
             _wait_until_answering(node.grpc_address, node.pid, 60.0)
     except BaseException:
-        for node in nodes:
-            stop_process(node.pid)
+        stop_processes([node.pid for node in nodes])
         raise
     _print_nodes(directory, json_output)
 
@@ -196,7 +195,7 @@ def _up_from_manifest(path: Path, directory: Path, port_base: int | None) -> Non
         describe_node,
         save_devnet,
         start_node_process,
-        stop_process,
+        stop_processes,
     )
     from causeway.provisioning.interchain_devnet import provision_devnet
     from causeway.provisioning.manifest import (
@@ -221,8 +220,7 @@ def _up_from_manifest(path: Path, directory: Path, port_base: int | None) -> Non
         for entry in nodes:
             _wait_until_answering(entry.grpc_address, entry.pid, 60.0)
     except BaseException:
-        for entry in nodes:
-            stop_process(entry.pid)
+        stop_processes([entry.pid for entry in nodes])
         raise
 
 
@@ -448,19 +446,19 @@ def restart(
 
 @devnet_app.command("down")
 def down(*, directory: DirectoryOption = DEFAULT_DIRECTORY) -> None:
-    """Stop every node of the devnet, of every chain (SIGTERM, then SIGKILL after 20 s). Data
-    stays in DIR.
+    """Stop every node of the devnet, of every chain (SIGTERM to all at once, then SIGKILL to
+    any still running after 20 s). Data stays in DIR.
 
     Example:
 
         causeway devnet down
     """
-    from causeway.provisioning.devnet import load_devnet, save_devnet, stop_process
+    from causeway.provisioning.devnet import load_devnet, save_devnet, stop_processes
 
     nodes = load_devnet(directory)
+    killed = stop_processes([entry.pid for entry in nodes])
     for entry in nodes:
-        killed = stop_process(entry.pid)
-        suffix = " (killed after the timeout)" if killed else ""
+        suffix = " (killed after the timeout)" if entry.pid in killed else ""
         console.print(f"{entry.label} stopped{suffix}")
         entry.pid = 0
     save_devnet(directory, nodes)

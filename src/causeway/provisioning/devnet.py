@@ -7,6 +7,7 @@ log beside its home, and devnet.json with the process ids and addresses, so that
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -130,6 +131,28 @@ def stop_process(pid: int, timeout_s: float = STOP_TIMEOUT_S) -> bool:
     while is_running(pid):
         time.sleep(0.05)
     return True
+
+
+def stop_processes(pids: list[int], timeout_s: float = STOP_TIMEOUT_S) -> set[int]:
+    """SIGTERM to every process at once, then SIGKILL to those still running after timeout_s;
+    the ones that had to be killed. At once, because a node takes seconds to stop cleanly and a
+    devnet of several chains has many: one after the other, `down` would take minutes."""
+    running = [pid for pid in pids if is_running(pid)]
+    for pid in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        running = [pid for pid in running if is_running(pid)]
+        if not running:
+            return set()
+        time.sleep(0.05)
+    for pid in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    while any(is_running(pid) for pid in running):
+        time.sleep(0.05)
+    return set(running)
 
 
 def node_homes(directory: Path) -> list[Path]:
