@@ -12,7 +12,11 @@ from typer.testing import CliRunner
 from causeway.cli.main import app
 from causeway.provisioning import devnet
 from causeway.provisioning.devnet import DevnetNode, save_devnet
-from causeway.provisioning.interchain_devnet import DevnetDescription, provision_devnet
+from causeway.provisioning.interchain_devnet import (
+    DevnetDescription,
+    load_devnet_description,
+    provision_devnet,
+)
 from causeway.provisioning.manifest import load_manifest
 
 runner = CliRunner()
@@ -182,3 +186,29 @@ def test_a_devnet_of_one_chain_replaces_a_manifest_devnet(
     assert not (directory / "chains").exists()
     assert not (directory / "network.json").exists()
     assert not (directory / "manifest.toml").exists()
+
+
+def test_port_base_moves_the_chains_of_a_manifest(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--port-base` beside `--manifest` replaces the manifest's port_base (the nodes are not
+    started: start_node_process is replaced)."""
+    path = tmp_path / "two.toml"
+    path.write_text(TWO_CHAINS, encoding="utf-8")
+    directory = tmp_path / "devnet"
+
+    def fake_start(home: Path) -> int:
+        raise RuntimeError(f"not starting {home}")
+
+    monkeypatch.setattr(devnet, "start_node_process", fake_start)
+    result = runner.invoke(
+        app,
+        ["devnet", "up", "--manifest", str(path), "--port-base", "24000", "--dir", str(directory)],
+    )
+    assert result.exit_code == 1, result.output
+    assert "not starting" in result.stderr
+    description = load_devnet_description(directory)
+    assert [chain.port_base for chain in description.chains] == [24000, 24003]
+    assert description.chains[1].nodes[0].grpc_address == "127.0.0.1:24003"
+    # The copy is the manifest as written; network.json says where the chains really listen.
+    assert (directory / "manifest.toml").read_text(encoding="utf-8") == TWO_CHAINS

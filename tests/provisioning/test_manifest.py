@@ -576,3 +576,19 @@ def test_one_relayer_past_the_bound_is_refused() -> None:
         f"key 'relayers': must hold at most 16 (RELAYERS_MAX) relayers, not {RELAYERS_MAX + 1}"
         in (message)
     )
+
+
+@pytest.mark.parametrize("language", ["toml", "yaml"])
+def test_the_docs_show_the_example_manifest(tmp_path: Path, language: str) -> None:
+    text = (EXAMPLE.parents[1] / "docs" / "manifest.md").read_text(encoding="utf-8")
+    block = text.split(f"```{language}\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / f"devnet.{language}"
+    path.write_text(block, encoding="utf-8")
+    shown = load_manifest(path)
+    example = load_manifest(EXAMPLE)
+    assert (shown.port_base, shown.chains, shown.links, shown.relayers) == (
+        example.port_base,
+        example.chains,
+        example.links,
+        example.relayers,
+    )
