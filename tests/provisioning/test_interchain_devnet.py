@@ -14,6 +14,7 @@ from causeway.errors import ConfigurationError
 from causeway.node.config import load_node_config
 from causeway.provisioning import genesis_from_json, interchain_devnet
 from causeway.provisioning.interchain_devnet import (
+    DESCRIPTION_BYTES_MAX,
     DESCRIPTION_FILE_NAME,
     DevnetDescription,
     chain_directory,
@@ -215,3 +216,35 @@ def test_a_failure_while_building_leaves_the_old_devnet_untouched(
         provision_devnet(second, second_text, directory, now_ms=NOW_MS)
     assert load_devnet_description(directory) == before
     assert (directory / "chains" / "left" / "genesis.json").is_file()
+
+
+def _padded_description(example: DevnetDescription, size: int) -> bytes:
+    # JSON allows whitespace after the document: pad a real description to `size` bytes.
+    data = json.dumps(example.to_document()).encode()
+    return data + b" " * (size - len(data))
+
+
+def test_a_description_of_exactly_the_size_bound_is_read(
+    tmp_path: Path, example: tuple[Path, DevnetDescription]
+) -> None:
+    _, description = example
+    path = tmp_path / DESCRIPTION_FILE_NAME
+    path.write_bytes(_padded_description(description, DESCRIPTION_BYTES_MAX))
+    assert path.stat().st_size == DESCRIPTION_BYTES_MAX
+    assert load_devnet_description(tmp_path) == description
+
+
+def test_a_description_one_byte_past_the_size_bound_is_refused(
+    tmp_path: Path, example: tuple[Path, DevnetDescription]
+) -> None:
+    _, description = example
+    path = tmp_path / DESCRIPTION_FILE_NAME
+    path.write_bytes(_padded_description(description, DESCRIPTION_BYTES_MAX + 1))
+    with pytest.raises(ConfigurationError, match=r"network\.json is larger than 16777216 bytes"):
+        load_devnet_description(tmp_path)
+
+
+def test_a_description_that_is_not_json_is_refused(tmp_path: Path) -> None:
+    (tmp_path / DESCRIPTION_FILE_NAME).write_text("{nope", encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=r"cannot read .*network\.json"):
+        load_devnet_description(tmp_path)

@@ -442,7 +442,9 @@ def load_devnet_description(directory: Path) -> DevnetDescription:
     except OSError as error:
         raise ConfigurationError(f"cannot read {path}: {error.strerror}") from None
     if len(data) > DESCRIPTION_BYTES_MAX:
-        raise ConfigurationError(f"{path} is larger than {DESCRIPTION_BYTES_MAX} bytes")
+        raise ConfigurationError(
+            f"{path} is larger than {DESCRIPTION_BYTES_MAX} bytes (DESCRIPTION_BYTES_MAX)"
+        )
     try:
         document = json.loads(data)
     except ValueError as error:

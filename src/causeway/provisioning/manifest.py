@@ -26,6 +26,7 @@ from causeway.provisioning.description import (
     PORT_MAX,
     PORTS_PER_NODE,
     VALIDATORS_MAX,
+    port_base_max,
 )
 
 MANIFEST_VERSION = 1
@@ -241,7 +242,7 @@ def _chain(entry: object, number: int, source: str) -> tuple[dict[str, Any], _Pl
 
 
 def _port_base(value: object, place: _Place, validators: int) -> int:
-    highest = PORT_MAX - PORTS_PER_NODE * validators + 1
+    highest = port_base_max(validators)
     if isinstance(value, bool) or not isinstance(value, int):
         raise place.error("port_base", f"must be an integer, not {value!r}")
     if not PORT_BASE_MIN <= value <= highest:
@@ -255,7 +256,7 @@ def _port_base(value: object, place: _Place, validators: int) -> int:
 
 
 def _settle_ports(
-    chains: list[tuple[dict[str, Any], _Place]], port_base: int, source: str
+    chains: list[tuple[dict[str, Any], _Place]], port_base: int
 ) -> tuple[ChainManifest, ...]:
     """Chains with a port base keep it and must not overlap; the others are laid out one after
     the other from the manifest's port base, around the ranges already taken."""
@@ -367,7 +368,7 @@ def parse_manifest(document: Mapping[str, Any], source: str = "manifest") -> Man
                 f"{DEVNET_NODES_MAX} (DEVNET_NODES_MAX) node processes one devnet runs",
             )
         raw.append((values, place))
-    chains = _settle_ports(raw, port_base, source)
+    chains = _settle_ports(raw, port_base)
     chain_ids = set(seen)
 
     link_entries = _list(document.get("links", []), top, "links")
