@@ -8,9 +8,16 @@ two describe the same chain and that the validator set is the one the client tru
 end has answered) reads the registry to find the client of a destination chain.
 
 The registry refuses a member chain where one organisation holds a third or more of the voting
-power: that organisation alone could stop the chain, and with a little more it could sign what
+power: that organisation alone could stop a BFT chain, and with a little more it could sign what
 it liked (the Ronin bridge, 5 of 9 keys held by one operator; Harmony's, 2 of 5). The rule
 counts validators by their organisation (a validator's member id is "organisation/name").
+
+Raft chains are held to "more than a third" instead. Raft validators have equal power, and the
+smallest raft set that survives a crash is three, in which every organisation holds at least a
+third; yet one organisation of three cannot stop a raft chain (that takes half) nor forge a
+certificate a light client accepts (that takes more than two thirds). What it can do is hold
+back its signature so that other chains' clients cannot follow the chain: a liveness risk for the
+link, stated in docs/interchain.md, not a safety one.
 
 Nothing here is reachable from a packet: the registry is written by governance only, and the
 packets contract never binds a port to a system contract.
@@ -70,6 +77,13 @@ def largest_organisation_share(validators: types_pb2.ValidatorSet) -> tuple[str,
     return organisation, power, total
 
 
+def concentrated(consensus: str, power: int, total: int) -> bool:
+    """Whether one organisation's ``power`` of ``total`` is too much for a hub member (above)."""
+    if consensus == "raft":
+        return 3 * power > total
+    return 3 * power >= total
+
+
 def check_member(member: interchain_pb2.MemberChain) -> None:
     """RequestError for a member record the registry must refuse, before the client is read."""
     if not is_valid_identifier(member.chain_id):
@@ -103,11 +117,12 @@ def check_member(member: interchain_pb2.MemberChain) -> None:
         if validator.voting_power == 0:
             raise failure(_INVALID, f"validator {validator.member_id} has no voting power")
     organisation, power, total = largest_organisation_share(member.validator_set)
-    if 3 * power >= total:
+    if concentrated(member.consensus, power, total):
+        limit = "more than a third" if member.consensus == "raft" else "a third or more"
         raise failure(
             _INVALID,
             f"organisation {organisation} holds {power} of {total} voting power on "
-            f"{member.chain_id}, a third or more: one organisation must not be able to stop or "
+            f"{member.chain_id}, {limit}: one organisation must not be able to stop or "
             "forge the chain",
         )
     if len(member.endpoints) > ENDPOINTS_MAX:
