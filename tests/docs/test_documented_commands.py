@@ -91,6 +91,13 @@ _DEVNET_REASON = (
     "tests/cli/test_cli_devnet.py runs devnet up, status, restart and down, and "
     "tests/e2e/test_e2e_devnet_tbft.py and test_e2e_devnet_raft.py run such devnets"
 )
+_MANIFEST_REASON = (
+    "the example manifest's three chains run 11 validator processes (up about 17 s on "
+    "the shared 2-core machine, and they load it while they run), beyond this test's 90 s; "
+    "tests/e2e/test_e2e_devnet_manifest.py runs devnet up --manifest, status --json and down "
+    "on a manifest of two chains, and tests/cli/test_cli_devnet_manifest.py status, restart and "
+    "down"
+)
 NOT_RUN: dict[str, str] = {
     "make demo": (
         "scripts/demo.sh leaves a 4-validator tbft devnet running on the default ports "
@@ -103,6 +110,16 @@ NOT_RUN: dict[str, str] = {
         f"three commands on one line, each needing the devnet above: {_DEVNET_REASON}"
     ),
     "causeway devnet up --validators 4 --consensus tbft --dir /tmp/tb": _DEVNET_REASON,
+    "causeway devnet up --manifest examples/devnet-three-chains.toml": _MANIFEST_REASON,
+    "causeway devnet up --manifest examples/devnet-three-chains.toml --dir ./chains": (
+        _MANIFEST_REASON
+    ),
+    "causeway devnet status --dir ./chains": f"needs the devnet above: {_MANIFEST_REASON}",
+    "causeway devnet status --dir ./chains --json": f"needs the devnet above: {_MANIFEST_REASON}",
+    "causeway devnet restart --node chain-b/node2 --dir ./chains": (
+        f"needs the devnet above: {_MANIFEST_REASON}"
+    ),
+    "causeway devnet down --dir ./chains": f"needs the devnet above: {_MANIFEST_REASON}",
     "causeway bench --workload ledger-transfer --transactions 100000 --rate 1500 --network /tmp/tb "
     "--node 127.0.0.1:7050": "needs the tbft devnet of the line above",
     "causeway devnet up --validators 3 --consensus raft --dir /tmp/rf --port-base 27000": (

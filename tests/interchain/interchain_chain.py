@@ -28,6 +28,7 @@ from causeway.crypto import (
     issue_ca_certificate,
     issue_member_certificate,
 )
+from causeway.errors import RequestError
 from causeway.execution import CONTRACTS, Contract, Executor, genesis_state
 from causeway.interchain.v1 import interchain_pb2
 from causeway.light import commit_sign_bytes, validator_set_hash
@@ -101,6 +102,19 @@ def _config() -> types_pb2.ChainConfig:
     )
 
 
+class Clock:
+    """A clock several chains share, so that their block times agree as real chains' do: each
+    block anywhere moves it on by ``step_ms``."""
+
+    def __init__(self, now_ms: int = GENESIS_TIME_MS, step_ms: int = BLOCK_INTERVAL_MS) -> None:
+        self.now_ms = now_ms
+        self.step_ms = step_ms
+
+    def tick(self) -> int:
+        self.now_ms += self.step_ms
+        return self.now_ms
+
+
 @dataclass
 class Committed:
     """One committed block of an InterchainChain."""
@@ -123,11 +137,15 @@ class InterchainChain:
     organisations: int = 4
     contracts: Mapping[str, Contract] = field(default_factory=lambda: dict(CONTRACTS))
     voting_powers: Sequence[int] | None = None
+    # Shared with other chains: block times then follow one clock (else each chain's own).
+    clock: Clock | None = None
     identities: dict[str, Identity] = field(default_factory=dict)
     blocks: dict[int, Committed] = field(default_factory=dict)
     height: int = 0
     time_ms: int = GENESIS_TIME_MS
     _nonce: int = 0
+    # Every value each key held, by height: (height, value or None), oldest first.
+    history: dict[bytes, list[tuple[int, bytes | None]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.profile = get_profile(self.profile_name)
@@ -181,6 +199,7 @@ class InterchainChain:
         self.genesis_hash = genesis_hash(self.genesis, self.profile.hash)
         self.executor = Executor(self.genesis, self.profile, self.contracts)
         self.state = genesis_state(self.genesis)
+        self.genesis_state = dict(self.state)
         self._nodes = _Nodes()
         self.tree = StateTree(self.profile.hash, self._nodes)
         update = self.tree.apply(0, dict(self.state))
@@ -275,7 +294,12 @@ class InterchainChain:
         """Executes the transactions as the next block (dated BLOCK_INTERVAL_MS after the last
         unless ``time_ms``), applies it, and records its header."""
         height = self.height + 1
-        self.time_ms = self.time_ms + BLOCK_INTERVAL_MS if time_ms is None else time_ms
+        if time_ms is not None:
+            self.time_ms = time_ms
+        elif self.clock is not None:
+            self.time_ms = self.clock.tick()
+        else:
+            self.time_ms += BLOCK_INTERVAL_MS
         reader = _Reader(self.state)
         validators = self.executor.validator_set_at(reader, height)[1]
         execution = self.executor.execute_block(reader, transactions, height, self.time_ms)
@@ -284,6 +308,7 @@ class InterchainChain:
                 self.state.pop(key, None)
             else:
                 self.state[key] = value
+            self.history.setdefault(key, []).append((height, value))
         update = self.tree.apply(height, execution.changes)
         self._nodes.write(update)
         self.tree.committed(update)
@@ -401,7 +426,66 @@ class InterchainChain:
         """Inclusion or exclusion proof of ``key`` (absolute) in the state after ``height``."""
         return self.tree.prove(key, self.height if height is None else height)
 
+    def value_at(self, key: bytes, height: int) -> bytes | None:
+        """The value ``key`` held after ``height``."""
+        value = self.genesis_state.get(key)
+        for changed_at, changed_to in self.history.get(key, ()):
+            if changed_at > height:
+                break
+            value = changed_to
+        return value
+
     def advance(self, blocks: int = 1, *, interval_ms: int = BLOCK_INTERVAL_MS) -> None:
         """Empty blocks: time moves on."""
         for _ in range(blocks):
-            self.commit([], time_ms=self.time_ms + interval_ms)
+            if self.clock is not None:
+                self.clock.now_ms += interval_ms - self.clock.step_ms
+                self.commit([])
+            else:
+                self.commit([], time_ms=self.time_ms + interval_ms)
+
+
+def check_ok(result: types_pb2.TransactionResult) -> types_pb2.TransactionResult:
+    if result.status != types_pb2.RESULT_STATUS_OK:
+        raise RequestError(f"{types_pb2.ResultStatus.Name(result.status)}: {result.error}")
+    return result
+
+
+class Endpoint:
+    """A relayer's view of an InterchainChain (causeway.interchain.relaying.ChainEndpoint): reads
+    as a node serves them, submissions signed by ``relayer`` and committed as one block each."""
+
+    def __init__(self, chain: InterchainChain, relayer: str = "org1/relayer") -> None:
+        self.chain = chain
+        self.relayer = relayer
+        self.submitted: list[types_pb2.TransactionResult] = []
+
+    @property
+    def chain_id(self) -> str:
+        return self.chain.chain_id
+
+    def latest_height(self) -> int:
+        return self.chain.height
+
+    def signed_header(
+        self, height: int
+    ) -> tuple[types_pb2.BlockHeader, types_pb2.CommitCertificate]:
+        return self.chain.blocks[height].header, self.chain.certificate(height)
+
+    def validator_set(self, height: int) -> types_pb2.ValidatorSet:
+        if height in self.chain.blocks:
+            return self.chain.blocks[height].validator_set
+        return self.chain.blocks[height - 1].next_validator_set
+
+    def prove(
+        self, keys: Sequence[bytes], height: int
+    ) -> list[tuple[bytes | None, types_pb2.StateProof]]:
+        return [(self.chain.value_at(key, height), self.chain.prove(key, height)) for key in keys]
+
+    def query(self, contract: str, method: str, arguments: Message) -> bytes:
+        return check_ok(self.chain.query(contract, method, arguments)).return_value
+
+    def submit(self, contract: str, method: str, arguments: Message) -> types_pb2.TransactionResult:
+        result = self.chain.run(self.relayer, contract, method, arguments)
+        self.submitted.append(result)
+        return result

@@ -17,10 +17,16 @@ DEFAULT_DIRECTORY = Path("devnet")
 
 devnet_app = typer.Typer(
     name="devnet",
-    help="Run a local network of validators as separate processes.\n\nExample:\n\n"
-    "    causeway devnet up --validators 4 --consensus tbft\n\n    causeway devnet status",
+    help="Run a local network of validators (or of several chains) as separate processes."
+    "\n\nExample:\n\n"
+    "    causeway devnet up --validators 4 --consensus tbft\n\n"
+    "    causeway devnet up --manifest examples/devnet-three-chains.toml\n\n"
+    "    causeway devnet status",
     no_args_is_help=True,
 )
+
+# The options that describe the one chain of `devnet up` without a manifest.
+SINGLE_CHAIN_OPTIONS = ("validators", "consensus", "crypto", "organisations")
 
 DirectoryOption = Annotated[
     Path,
@@ -29,7 +35,7 @@ DirectoryOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def _node_status(address: str) -> dict[str, Any]:
+def _node_status(address: str, chain_id: str | None = None) -> dict[str, Any]:
     from causeway.sdk import Client
 
     try:
@@ -37,6 +43,12 @@ def _node_status(address: str) -> dict[str, Any]:
             response = client.status()
     except CausewayError as error:
         return {"answering": False, "error": error.message}
+    if chain_id is not None and response.chain_id != chain_id:
+        # Another devnet (or anything else) listens where this chain's node should.
+        return {
+            "answering": False,
+            "error": f"chain {response.chain_id!r} answers at {address}, not {chain_id!r}",
+        }
     return {
         "answering": True,
         "height": response.height,
@@ -61,6 +73,7 @@ def _wait_until_answering(address: str, pid: int, timeout_s: float) -> None:
 
 @devnet_app.command("up")
 def up(
+    context: typer.Context,
     *,
     validators: Annotated[
         int, typer.Option("--validators", "-v", min=1, max=64, help="How many validators.")
@@ -81,19 +94,35 @@ def up(
             help="Listen on consecutive loopback ports from here (0: the init defaults).",
         ),
     ] = 0,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifest",
+            metavar="FILE",
+            help="Start every chain a manifest describes (TOML, or YAML with PyYAML installed; "
+            "docs/manifest.md). --port-base then moves the chains that have no port_base.",
+        ),
+    ] = None,
     directory: DirectoryOption = DEFAULT_DIRECTORY,
     json_output: JsonOption = False,
 ) -> None:
     """Create a network in DIR and start every validator as its own process.
 
     Each node listens on its own loopback ports and logs to DIR/nodes/NAME/node.log; the process
-    ids are kept in DIR/devnet.json. An existing devnet in DIR must be stopped first.
+    ids are kept in DIR/devnet.json. An existing devnet in DIR must be stopped first; what it
+    wrote in DIR is replaced.
+
+    With --manifest, every chain of the manifest gets its own folder DIR/chains/ID (a network as
+    causeway init writes it, on ports of its own) and DIR/network.json describes them all:
+    chains, node addresses, links and relayers. Relayers are not started yet.
 
     Example:
 
         causeway devnet up --validators 4 --consensus tbft
 
         causeway devnet up --validators 3 --consensus raft --crypto gm --dir ./gm-devnet
+
+        causeway devnet up --manifest examples/devnet-three-chains.toml --dir ./chains
     """
     from causeway.provisioning import init_network
     from causeway.provisioning.devnet import (
@@ -104,16 +133,33 @@ def up(
         node_homes,
         save_devnet,
         start_node_process,
-        stop_process,
+        stop_processes,
     )
+    from causeway.provisioning.interchain_devnet import clear_devnet, is_manifest_devnet
 
     if devnet_file(directory).exists():
-        running = [node.name for node in load_devnet(directory) if is_running(node.pid)]
+        running = [node.label for node in load_devnet(directory) if is_running(node.pid)]
         if running:
             raise ConfigurationError(
                 f"a devnet is running in {directory} ({', '.join(running)}): "
                 f"stop it with causeway devnet down --dir {directory}"
             )
+    if manifest is not None:
+        given = [name for name in SINGLE_CHAIN_OPTIONS if _given_on_the_command_line(context, name)]
+        if given:
+            options = ", ".join(
+                "--" + ("orgs" if name == "organisations" else name) for name in given
+            )
+            raise typer.BadParameter(
+                f"{options} describe one chain; with --manifest, the manifest describes every "
+                "chain",
+                param_hint="--manifest",
+            )
+        _up_from_manifest(manifest, directory, port_base or None)
+        _print_nodes(directory, json_output)
+        return
+    if is_manifest_devnet(directory):
+        clear_devnet(directory)
     init_network(
         directory,
         organisations or validators,
@@ -131,10 +177,51 @@ def up(
         for node in nodes:
             _wait_until_answering(node.grpc_address, node.pid, 60.0)
     except BaseException:
-        for node in nodes:
-            stop_process(node.pid)
+        stop_processes([node.pid for node in nodes])
         raise
     _print_nodes(directory, json_output)
+
+
+def _given_on_the_command_line(context: typer.Context, name: str) -> bool:
+    source = context.get_parameter_source(name)
+    # By name: typer may carry its own copy of click's ParameterSource.
+    return source is not None and source.name != "DEFAULT"
+
+
+def _up_from_manifest(path: Path, directory: Path, port_base: int | None) -> None:
+    """Provisions every chain of the manifest and starts all their nodes; on any failure, stops
+    every node it started."""
+    from causeway.provisioning.devnet import (
+        describe_node,
+        save_devnet,
+        start_node_process,
+        stop_processes,
+    )
+    from causeway.provisioning.interchain_devnet import provision_devnet
+    from causeway.provisioning.manifest import (
+        manifest_document,
+        parse_manifest,
+        read_manifest_text,
+    )
+
+    text = read_manifest_text(path)
+    document = dict(manifest_document(text, str(path)))
+    if port_base is not None:
+        document["port_base"] = port_base
+    manifest = parse_manifest(document, str(path))
+    description = provision_devnet(manifest, text, directory, now_ms=time.time_ns() // 1_000_000)
+    nodes = []
+    try:
+        for chain in description.chains:
+            for node in chain.nodes:
+                home = Path(node.home)
+                nodes.append(describe_node(home, start_node_process(home), chain=chain.id))
+                save_devnet(directory, nodes)
+        for entry in nodes:
+            _wait_until_answering(entry.grpc_address, entry.pid, 60.0)
+    except BaseException:
+        stop_processes([entry.pid for entry in nodes])
+        raise
 
 
 @devnet_app.command("status")
@@ -142,6 +229,9 @@ def status(
     *, directory: DirectoryOption = DEFAULT_DIRECTORY, json_output: JsonOption = False
 ) -> None:
     """Show each node's name, home, process, height, peers and role.
+
+    In a devnet from a manifest: every chain's height (the highest its nodes report), every
+    node, and the links with their relayers.
 
     Example:
 
@@ -152,15 +242,19 @@ def status(
     _print_nodes(directory, json_output)
 
 
-def _print_nodes(directory: Path, json_output: bool) -> None:
+def _node_rows(directory: Path) -> list[dict[str, Any]]:
     from causeway.provisioning.devnet import is_running, load_devnet
 
     rows = []
     for node in load_devnet(directory):
         running = is_running(node.pid)
-        state = _node_status(node.grpc_address) if running else {"answering": False}
+        state = (
+            _node_status(node.grpc_address, node.chain or None) if running else {"answering": False}
+        )
+        row = {"chain": node.chain} if node.chain else {}
         rows.append(
             {
+                **row,
                 "name": node.name,
                 "home": node.home,
                 "pid": node.pid,
@@ -170,6 +264,16 @@ def _print_nodes(directory: Path, json_output: bool) -> None:
                 **state,
             }
         )
+    return rows
+
+
+def _print_nodes(directory: Path, json_output: bool) -> None:
+    from causeway.provisioning.interchain_devnet import is_manifest_devnet
+
+    if is_manifest_devnet(directory):
+        _print_chains(directory, json_output)
+        return
+    rows = _node_rows(directory)
     if json_output:
         print_json({"directory": str(directory), "nodes": rows})
         return
@@ -193,10 +297,118 @@ def _print_nodes(directory: Path, json_output: bool) -> None:
     )
 
 
+def _print_chains(directory: Path, json_output: bool) -> None:
+    """`devnet status` of a devnet from a manifest: chains, nodes, links."""
+    from causeway.provisioning.interchain_devnet import (
+        DESCRIPTION_FILE_NAME,
+        load_devnet_description,
+    )
+
+    description = load_devnet_description(directory)
+    rows = _node_rows(directory)
+    chains: list[dict[str, Any]] = []
+    for chain in description.chains:
+        own = [row for row in rows if row.get("chain") == chain.id]
+        heights = [row["height"] for row in own if row.get("answering")]
+        chains.append(
+            {
+                "id": chain.id,
+                "hub": chain.hub,
+                "consensus": chain.consensus,
+                "crypto_profile": chain.crypto_profile,
+                "validators": chain.validators,
+                "nodes_running": sum(1 for row in own if row["running"]),
+                "nodes_answering": len(heights),
+                # The highest committed height a node reports; None when none answers.
+                "height": max(heights) if heights else None,
+                "port_base": chain.port_base,
+                "directory": chain.directory,
+                "genesis_hash": chain.genesis_hash,
+            }
+        )
+    links = [
+        {"chains": list(link.chains), "relayers": list(link.relayers)} for link in description.links
+    ]
+    relayers = [
+        {"name": relayer.name, "links": [list(pair) for pair in relayer.links], "running": False}
+        for relayer in description.relayers
+    ]
+    if json_output:
+        print_json(
+            {
+                "directory": str(directory),
+                "manifest_file": description.manifest_file,
+                "hub": description.hub.id if description.hub is not None else None,
+                "chains": chains,
+                "links": links,
+                "relayers": relayers,
+                "nodes": rows,
+            }
+        )
+        return
+    console.print(
+        rows_table(
+            f"Chains of the devnet in {directory}",
+            ["chain", "consensus", "crypto", "nodes answering", "height", "folder"],
+            [
+                [
+                    chain["id"] + (" (hub)" if chain["hub"] else ""),
+                    chain["consensus"],
+                    chain["crypto_profile"],
+                    f"{chain['nodes_answering']}/{chain['validators']}",
+                    chain["height"],
+                    chain["directory"],
+                ]
+                for chain in chains
+            ],
+        )
+    )
+    console.print(
+        rows_table(
+            "Nodes",
+            ["chain", "node", "pid", "gRPC", "height", "peers", "role"],
+            [
+                [
+                    row["chain"],
+                    row["name"],
+                    row["pid"] if row["running"] else f"{row['pid']} (stopped)",
+                    row["grpc_address"],
+                    row.get("height", "-"),
+                    row.get("peers", "-"),
+                    row.get("role", "-") if row["answering"] else "not answering",
+                ]
+                for row in rows
+            ],
+        )
+    )
+    if links:
+        console.print(
+            rows_table(
+                "Links",
+                ["link", "relayers"],
+                [
+                    [" <-> ".join(link["chains"]), ", ".join(link["relayers"]) or "none"]
+                    for link in links
+                ],
+            )
+        )
+    if relayers:
+        console.print(
+            f"Relayers are recorded in {DESCRIPTION_FILE_NAME}; devnet up does not start them yet."
+        )
+
+
 @devnet_app.command("restart")
 def restart(
     *,
-    node: Annotated[str, typer.Option("--node", metavar="NAME", help="The node, e.g. node2.")],
+    node: Annotated[
+        str,
+        typer.Option(
+            "--node",
+            metavar="NAME",
+            help="The node, e.g. node2; in a devnet of several chains CHAIN/NAME, e.g. hub/node2.",
+        ),
+    ],
     directory: DirectoryOption = DEFAULT_DIRECTORY,
 ) -> None:
     """Stop one node (SIGTERM, then SIGKILL after 20 s) and start it again.
@@ -204,6 +416,8 @@ def restart(
     Example:
 
         causeway devnet restart --node node2
+
+        causeway devnet restart --node hub/node2
     """
     from causeway.provisioning.devnet import (
         load_devnet,
@@ -213,33 +427,39 @@ def restart(
     )
 
     nodes = load_devnet(directory)
-    matches = [entry for entry in nodes if entry.name == node]
+    matches = [entry for entry in nodes if entry.label == node]
     if not matches:
-        names = ", ".join(entry.name for entry in nodes)
+        matches = [entry for entry in nodes if entry.name == node]
+    names = ", ".join(entry.label for entry in nodes)
+    if not matches:
         raise ConfigurationError(f"no node {node!r} in the devnet (nodes: {names})")
+    if len(matches) > 1:
+        choices = ", ".join(entry.label for entry in matches)
+        raise ConfigurationError(f"{node!r} is a node of several chains; name one of {choices}")
     entry = matches[0]
     stop_process(entry.pid)
     entry.pid = start_node_process(Path(entry.home))
     save_devnet(directory, nodes)
     _wait_until_answering(entry.grpc_address, entry.pid, 60.0)
-    console.print(f"{node} restarted (PID {entry.pid})")
+    console.print(f"{entry.label} restarted (PID {entry.pid})")
 
 
 @devnet_app.command("down")
 def down(*, directory: DirectoryOption = DEFAULT_DIRECTORY) -> None:
-    """Stop every node of the devnet (SIGTERM, then SIGKILL after 20 s). Data stays in DIR.
+    """Stop every node of the devnet, of every chain (SIGTERM to all at once, then SIGKILL to
+    any still running after 20 s). Data stays in DIR.
 
     Example:
 
         causeway devnet down
     """
-    from causeway.provisioning.devnet import load_devnet, save_devnet, stop_process
+    from causeway.provisioning.devnet import load_devnet, save_devnet, stop_processes
 
     nodes = load_devnet(directory)
+    killed = stop_processes([entry.pid for entry in nodes])
     for entry in nodes:
-        killed = stop_process(entry.pid)
-        suffix = " (killed after the timeout)" if killed else ""
-        console.print(f"{entry.name} stopped{suffix}")
+        suffix = " (killed after the timeout)" if entry.pid in killed else ""
+        console.print(f"{entry.label} stopped{suffix}")
         entry.pid = 0
     save_devnet(directory, nodes)
 

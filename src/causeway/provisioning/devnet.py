@@ -7,6 +7,7 @@ log beside its home, and devnet.json with the process ids and addresses, so that
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -32,6 +33,14 @@ class DevnetNode:
     pid: int
     grpc_address: str
     http_address: str
+    # The chain's id in a devnet from a manifest (several chains, each with its node1...); empty
+    # in a devnet of one chain, and in devnet.json files written before manifests.
+    chain: str = ""
+
+    @property
+    def label(self) -> str:
+        """How the CLI names it: "node2", or "hub/node2" in a devnet of several chains."""
+        return f"{self.chain}/{self.name}" if self.chain else self.name
 
 
 def devnet_file(directory: Path) -> Path:
@@ -96,7 +105,7 @@ def start_node_process(home: Path) -> int:
     return process.pid
 
 
-def describe_node(home: Path, pid: int) -> DevnetNode:
+def describe_node(home: Path, pid: int, chain: str = "") -> DevnetNode:
     config = load_node_config(home)
     return DevnetNode(
         name=config.name,
@@ -104,6 +113,7 @@ def describe_node(home: Path, pid: int) -> DevnetNode:
         pid=pid,
         grpc_address=config.grpc_address,
         http_address=config.http_address,
+        chain=chain,
     )
 
 
@@ -121,6 +131,28 @@ def stop_process(pid: int, timeout_s: float = STOP_TIMEOUT_S) -> bool:
     while is_running(pid):
         time.sleep(0.05)
     return True
+
+
+def stop_processes(pids: list[int], timeout_s: float = STOP_TIMEOUT_S) -> set[int]:
+    """SIGTERM to every process at once, then SIGKILL to those still running after timeout_s;
+    the ones that had to be killed. At once, because a node takes seconds to stop cleanly and a
+    devnet of several chains has many: one after the other, `down` would take minutes."""
+    running = [pid for pid in pids if is_running(pid)]
+    for pid in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        running = [pid for pid in running if is_running(pid)]
+        if not running:
+            return set()
+        time.sleep(0.05)
+    for pid in running:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    while any(is_running(pid) for pid in running):
+        time.sleep(0.05)
+    return set(running)
 
 
 def node_homes(directory: Path) -> list[Path]:

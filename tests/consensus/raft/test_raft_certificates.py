@@ -101,10 +101,57 @@ def test_a_majority_of_three_completes_the_certificate(profile_name: str) -> Non
             validators=three,
             profile=get_profile(profile_name),
         )
-    # Late signatures for a completed height are dropped.
+    # The height stays open: the third signature makes the certificate an interchain light
+    # client asks for (more than two thirds), and closes the height.
+    assert node.heights_pending == (5,)
+    strong = node.add("org1/node", signature(1, 5, profile_name=profile_name), three)
+    assert strong is not None
+    assert [entry.validator for entry in strong.signatures] == [
+        "org0/node",
+        "org1/node",
+        "org2/node",
+    ]
+    verify_certificate(
+        strong,
+        chain_id=CHAIN_ID,
+        height=5,
+        block_hash=BLOCK_HASH,
+        validators=three,
+        profile=get_profile(profile_name),
+        quorum=CertificateQuorum.MORE_THAN_TWO_THIRDS,
+    )
+    assert node.statistics.certificates_completed == 1
+    assert node.statistics.certificates_for_light_clients == 1
+    assert node.heights_pending == ()
+    # Late signatures for a closed height are dropped.
     assert node.add("org1/node", signature(1, 5, profile_name=profile_name), three) is None
     assert node.statistics.signatures_dropped == 1
-    assert node.statistics.certificates_completed == 1
+
+
+def test_a_height_whose_majority_certificate_was_made_is_not_counted_as_given_up() -> None:
+    node = gatherer()
+    three = validators(3)
+    node.committed(own_certificate(1), three)
+    assert node.add("org1/node", signature(1, 1), three) is not None  # the majority
+    node.committed(own_certificate(2), three)  # height 2 gets no other signature
+    for height in range(3, CERTIFICATE_HEIGHTS_MAX + 3):
+        node.committed(own_certificate(height), three)
+    # Heights 1 and 2 were evicted: 1 had its majority certificate, 2 had nothing.
+    assert 1 not in node.heights_pending and 2 not in node.heights_pending
+    assert node.statistics.heights_given_up == 1
+
+
+def test_a_signature_that_adds_nothing_returns_nothing() -> None:
+    node = gatherer()
+    five = validators(5)
+    node.committed(own_certificate(1), five)
+    node.add("org1/node", signature(1, 1), five)
+    assert node.add("org2/node", signature(2, 1), five) is not None  # 3 of 5: majority
+    # Again from the same validator: no new certificate.
+    assert node.add("org2/node", signature(2, 1), five) is None
+    strong = node.add("org3/node", signature(3, 1), five)  # 4 of 5: more than two thirds
+    assert strong is not None
+    assert len(strong.signatures) == 4
     assert node.heights_pending == ()
 
 

@@ -7,8 +7,11 @@ already does, for its own certificate) and sends that signature to the others
 (``RaftCommitSignature``). ``CertificateGatherer`` collects them per height, and once the
 signatures of validators of that height's set hold more than half of its voting power (raft's
 quorum: a majority, each raft validator having power 1) it returns the completed certificate,
-which the node stores in place of its own. The threshold and what it means for a light client:
-docs/consensus-raft.md ("Certificates") and docs/light-client.md.
+which the node stores in place of its own. It keeps gathering that height, and returns a second,
+stronger certificate once the signatures hold more than two thirds: what the light clients of
+other chains require of every counterparty (docs/interchain.md), so that a raft chain can be
+one. The thresholds and what they mean for a light client: docs/consensus-raft.md
+("Certificates") and docs/light-client.md.
 
 Pure: no clock, disk or network. The caller passes the validator set of each height (the set the
 block's header names) and this node's latest committed height; each signature is verified once,
@@ -42,6 +45,8 @@ CERTIFICATE_HEIGHTS_MAX = 64
 # a little ahead of us); the validator set is known up to two heights above it anyway.
 SIGNATURE_HEIGHTS_AHEAD_MAX = 2
 QUORUM = CertificateQuorum.MORE_THAN_HALF
+# The second certificate of a height: the quorum an interchain light client asks of any chain.
+INTERCHAIN_QUORUM = CertificateQuorum.MORE_THAN_TWO_THIRDS
 
 _Vote = tuple[int, bytes]  # (round, block hash)
 
@@ -51,6 +56,8 @@ class GathererStatistics:
     signatures_accepted: int = 0
     signatures_dropped: int = 0
     certificates_completed: int = 0
+    # Heights whose signatures went on to hold more than two thirds (a second certificate).
+    certificates_for_light_clients: int = 0
     heights_given_up: int = 0
 
 
@@ -61,6 +68,8 @@ class _Height:
     committed: _Vote | None = None
     # Verified signatures by vote, then by validator.
     signatures: dict[_Vote, dict[str, bytes]] = field(default_factory=dict)
+    # The majority certificate was returned; the height stays open for more than two thirds.
+    completed: bool = False
 
 
 class CertificateGatherer:
@@ -179,9 +188,11 @@ class CertificateGatherer:
             entry = self._heights[height] = _Height(validators=validators)
             while len(self._heights) > CERTIFICATE_HEIGHTS_MAX:
                 oldest = min(self._heights)
-                del self._heights[oldest]
+                given_up = self._heights.pop(oldest)
                 self._close(oldest)
-                self.statistics.heights_given_up += 1
+                # A height with its majority certificate lost only the stronger one.
+                if not given_up.completed:
+                    self.statistics.heights_given_up += 1
         return entry
 
     def _close(self, height: int) -> None:
@@ -190,16 +201,29 @@ class CertificateGatherer:
             self._closed.popitem(last=False)
 
     def _complete_if_enough(self, height: int) -> types_pb2.CommitCertificate | None:
+        """The certificate to store when the signatures just reached a majority (the first) or
+        more than two thirds (the second, which closes the height); None otherwise."""
         entry = self._heights[height]
         if entry.committed is None:
             return None
         signed = entry.signatures.get(entry.committed, {})
         members = validators_by_member(entry.validators, self.profile)
         power = sum(members[member].voting_power for member in signed)
-        if not QUORUM.is_reached(power, total_voting_power(entry.validators)):
+        total = total_voting_power(entry.validators)
+        strong = INTERCHAIN_QUORUM.is_reached(power, total)
+        if strong:
+            del self._heights[height]
+            self._close(height)
+            self.statistics.certificates_for_light_clients += 1
+            if not entry.completed:
+                self.statistics.certificates_completed += 1
+        elif entry.completed or not QUORUM.is_reached(power, total):
             return None
+        else:
+            entry.completed = True
+            self.statistics.certificates_completed += 1
         round_number, block_hash = entry.committed
-        certificate = types_pb2.CommitCertificate(
+        return types_pb2.CommitCertificate(
             height=height,
             round=round_number,
             block_hash=block_hash,
@@ -212,7 +236,3 @@ class CertificateGatherer:
                 if member.member_id in signed
             ],
         )
-        del self._heights[height]
-        self._close(height)
-        self.statistics.certificates_completed += 1
-        return certificate

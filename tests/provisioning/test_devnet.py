@@ -1,0 +1,65 @@
+"""causeway.provisioning.devnet: stopping a devnet's processes all at once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+from causeway.provisioning.devnet import DevnetNode, is_running, stop_processes
+
+SLEEPER = "import time; time.sleep(60)"
+# Ignores SIGTERM, as a node stuck in a long write would seem to.
+STUBBORN = (
+    "import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+    "print('ready', flush=True); time.sleep(60)"
+)
+
+
+def start(code: str) -> subprocess.Popen[str]:
+    process = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    return process
+
+
+def test_every_process_gets_sigterm_at_once() -> None:
+    processes = [start(SLEEPER) for _ in range(3)]
+    try:
+        began = time.monotonic()
+        killed = stop_processes([process.pid for process in processes], timeout_s=20.0)
+        assert killed == set()
+        assert not any(is_running(process.pid) for process in processes)
+        # Far below the timeout: nobody waited for a SIGKILL.
+        assert time.monotonic() - began < 10.0
+    finally:
+        for process in processes:
+            process.kill()
+            process.wait(5)
+            if process.stdout is not None:
+                process.stdout.close()
+
+
+def test_a_process_that_ignores_sigterm_is_killed_after_the_timeout() -> None:
+    stubborn = start(STUBBORN)
+    polite = start(SLEEPER)
+    try:
+        assert stubborn.stdout is not None
+        assert stubborn.stdout.readline().strip() == "ready"
+        killed = stop_processes([stubborn.pid, polite.pid, 0], timeout_s=0.5)
+        assert killed == {stubborn.pid}
+        assert not is_running(stubborn.pid)
+        assert not is_running(polite.pid)
+    finally:
+        for process in (stubborn, polite):
+            process.kill()
+            process.wait(5)
+            if process.stdout is not None:
+                process.stdout.close()
+
+
+def test_a_node_of_a_chain_is_labelled_with_it() -> None:
+    node = DevnetNode(name="node2", home="h", pid=0, grpc_address="a", http_address="b")
+    assert node.label == "node2"
+    chained = DevnetNode(
+        name="node2", home="h", pid=0, grpc_address="a", http_address="b", chain="hub"
+    )
+    assert chained.label == "hub/node2"
