@@ -8,14 +8,14 @@ from bank_chain import balance, ok, status
 from transfer_network import (
     A_CLIENT_OF_B,
     B_CLIENT_OF_A,
-    TIMEOUT_MS,
+    TIMEOUT_AFTER_MS,
     Network,
+    build_network,
     data_of,
     deliver,
     incoming,
     refused,
-    stand_in_packets,
-    two_chains,
+    run_driver,
 )
 
 from causeway.identity import IDENTIFIER_CHARACTERS_MAX
@@ -31,8 +31,8 @@ from causeway.types import encode
 
 
 @pytest.fixture
-def network(monkeypatch: pytest.MonkeyPatch) -> Network:
-    return two_chains(stand_in_packets(monkeypatch))
+def network() -> Network:
+    return build_network()
 
 
 def path_of_bytes(size: int) -> str:
@@ -54,7 +54,7 @@ def send(network: Network, memo: bytes) -> str:
         denom="gold",
         amount=1,
         receiver="org2/bob",
-        timeout_ms=TIMEOUT_MS,
+        timeout_ms=network.a.time_ms + TIMEOUT_AFTER_MS,
         memo=memo,
     )
     result = network.a.run("org1/alice", "transfer", "send", arguments)
@@ -63,30 +63,31 @@ def send(network: Network, memo: bytes) -> str:
 
 def test_a_memo_of_the_limit_is_sent_and_one_byte_more_refused(network: Network) -> None:
     assert send(network, b"m" * TRANSFER_MEMO_BYTES_MAX) == "RESULT_STATUS_OK: "
-    assert data_of(network.packets.sent[-1]).memo == b"m" * TRANSFER_MEMO_BYTES_MAX
+    assert data_of(network.sent(network.a, 1).packet).memo == b"m" * TRANSFER_MEMO_BYTES_MAX
     assert send(network, b"m" * (TRANSFER_MEMO_BYTES_MAX + 1)) == (
         "RESULT_STATUS_INVALID_ARGUMENT: transfer memo is "
         f"{TRANSFER_MEMO_BYTES_MAX + 1} bytes, above the limit of {TRANSFER_MEMO_BYTES_MAX}"
     )
-    assert len(network.packets.sent) == 1
+    network.relay()
+    assert balance(network.b, "org2/bob", f"transfer/{B_CLIENT_OF_A}/gold") == 1
 
 
 def test_a_memo_of_the_limit_is_received_and_one_byte_more_refused(network: Network) -> None:
     longest = incoming("gold", memo=b"m" * TRANSFER_MEMO_BYTES_MAX)
-    assert deliver(network.b, network.driver_b, longest).success
+    assert deliver(network.b, network.driver, longest).success
     too_long = incoming("gold", sequence=2, memo=b"m" * (TRANSFER_MEMO_BYTES_MAX + 1))
-    refused(deliver(network.b, network.driver_b, too_long), "transfer memo is 1025 bytes")
+    refused(deliver(network.b, network.driver, too_long), "transfer memo is 1025 bytes")
 
 
 def test_a_voucher_of_the_limit_is_minted_and_one_byte_more_refused(network: Network) -> None:
     assert TRANSFER_DENOM_BYTES_MAX == BANK_DENOM_BYTES_MAX
     prefix = f"transfer/{B_CLIENT_OF_A}/"
     fitting = path_of_bytes(TRANSFER_DENOM_BYTES_MAX - len(prefix))
-    assert deliver(network.b, network.driver_b, incoming(fitting, 3)).success
+    assert deliver(network.b, network.driver, incoming(fitting, 3)).success
     assert balance(network.b, "org2/bob", prefix + fitting) == 3
     too_long = path_of_bytes(TRANSFER_DENOM_BYTES_MAX - len(prefix) + 1)
     refused(
-        deliver(network.b, network.driver_b, incoming(too_long, 3, sequence=2)),
+        deliver(network.b, network.driver, incoming(too_long, 3, sequence=2)),
         f"would be {TRANSFER_DENOM_BYTES_MAX + 1} bytes, above the limit of "
         f"{TRANSFER_DENOM_BYTES_MAX}",
     )
@@ -98,20 +99,22 @@ def test_a_path_of_the_limit_goes_out_and_comes_home(network: Network) -> None:
     third = "transfer/client-2/" + path_of_bytes(
         TRANSFER_DENOM_BYTES_MAX - len(f"transfer/{B_CLIENT_OF_A}/") - len("transfer/client-2/")
     )
-    network.driver_a.body = lambda context: bank.mint(context, "org1/alice", third, 5)
-    ok(network.a.run("org1/alice", "driver", "run"))
-    assert network.deliver(network.send(network.a, "org1/alice", third, 5, "org2/bob")).success
+    ok(run_driver(network, network.a, lambda context: bank.mint(context, "org1/alice", third, 5)))
+    network.send(network.a, "org1/alice", third, 5, "org2/bob")
+    network.relay()
     on_b = f"transfer/{B_CLIENT_OF_A}/{third}"
     assert len(on_b) == TRANSFER_DENOM_BYTES_MAX
     assert balance(network.b, "org2/bob", on_b) == 5
-    assert network.deliver(network.send(network.b, "org2/bob", on_b, 5, "org1/alice")).success
+    network.send(network.b, "org2/bob", on_b, 5, "org1/alice")
+    network.relay()
     assert balance(network.a, "org1/alice", third) == 5
+    assert balance(network.b, "org2/bob", on_b) == 0
 
 
 def test_a_received_path_one_byte_past_the_limit_is_refused(network: Network) -> None:
     packet = incoming(path_of_bytes(TRANSFER_DENOM_BYTES_MAX + 1))
     refused(
-        deliver(network.b, network.driver_b, packet),
+        deliver(network.b, network.driver, packet),
         f"transfer packet denomination is {TRANSFER_DENOM_BYTES_MAX + 1} bytes",
     )
 
@@ -126,7 +129,7 @@ def test_the_largest_valid_packet_data_fits_and_is_received(network: Network) ->
         memo=b"m" * TRANSFER_MEMO_BYTES_MAX,
     )
     assert len(packet.payload.value) <= TRANSFER_PACKET_DATA_BYTES_MAX
-    assert deliver(network.b, network.driver_b, packet).success
+    assert deliver(network.b, network.driver, packet).success
 
 
 def _data_of_bytes(size: int) -> bytes:
@@ -146,10 +149,10 @@ def test_packet_data_of_the_limit_is_decoded_and_one_byte_more_refused(network: 
     # At the limit the data decodes (and is refused for its memo); one byte more is refused
     # before decoding.
     at_limit = incoming("gold", value=_data_of_bytes(TRANSFER_PACKET_DATA_BYTES_MAX))
-    refused(deliver(network.b, network.driver_b, at_limit), "transfer memo is")
+    refused(deliver(network.b, network.driver, at_limit), "transfer memo is")
     past = incoming("gold", sequence=2, value=_data_of_bytes(TRANSFER_PACKET_DATA_BYTES_MAX + 1))
     refused(
-        deliver(network.b, network.driver_b, past),
+        deliver(network.b, network.driver, past),
         f"TransferPacketData is {TRANSFER_PACKET_DATA_BYTES_MAX + 1} bytes, above the limit of "
         f"{TRANSFER_PACKET_DATA_BYTES_MAX}",
     )
@@ -157,7 +160,6 @@ def test_packet_data_of_the_limit_is_decoded_and_one_byte_more_refused(network: 
 
 def test_an_amount_of_one_is_sent_and_received(network: Network) -> None:
     assert send(network, b"") == "RESULT_STATUS_OK: "
-    packet = network.packets.sent[-1]
-    assert data_of(packet).amount == 1
-    assert deliver(network.b, network.driver_b, packet).success
+    assert data_of(network.sent(network.a, 1).packet).amount == 1
+    network.relay()
     assert balance(network.b, "org2/bob", f"transfer/{B_CLIENT_OF_A}/gold") == 1

@@ -1,50 +1,50 @@
-"""Two chains that transfer tokens to each other, for the transfer tests: A (intl) and B (gm),
-each running bank, transfer and a driver contract (bank_chain.Driver).
+"""Two real chains joined for transfer, for its tests: A (intl, tbft, 4 validators) and B (gm,
+raft, 3 validators) on one clock, running every contract a node runs (CHAIN_CONTRACTS, so bank
+and transfer as the package assembles them) and a driver contract (bank_chain.Driver); clients
+of each other, port "transfer" bound on both, and a relayer between them.
 
-A's client of B is ``client-1`` and B's client of A is ``client-7`` (different on purpose, so that
-a mix-up of the two ends shows). The packets contract is played by the driver exactly as the
-packets contract calls a port: the port's handler with the transfer contract's own context,
-``on_receive`` inside a savepoint whose writes a RequestError rolls back into an error
-acknowledgement. Sending uses a stand-in for ``packets.send_packet`` (``StandInPackets``: it
-numbers and records the packet, nothing else) until the packets contract is merged; the escrow,
-burn, refund and release around it are transfer's own and real.
+B creates a spare client first, so that A's client of B (``client-0``) and B's client of A
+(``client-1``) differ: a mix-up of the two ends shows.
 
-``check_conservation`` is issue 8's invariant: per denomination, what A holds in the escrow of its
-client of B equals B's vouchers of it outstanding plus what is in flight.
+``deliver`` plays the packets contract for a packet a test makes up (what a counterparty chain
+that lies would send, its proofs taken as good): transfer's handler with transfer's own context,
+inside a savepoint whose writes a RequestError rolls back into an error acknowledgement, as
+``packets`` does. Everything else goes through the real packets contract and relayer.
+
+``check_conservation`` is issue 8's invariant, read from the two chains' state only: per
+denomination native to A, what A holds in the escrow of its client of B equals B's vouchers of
+it outstanding plus what is in flight (sent, and neither arrived nor refunded).
 """
 
 from __future__ import annotations
 
-import sys
-import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import pytest
-from bank_chain import Driver, assert_supply_is_sum_of_balances, balance, bank_chain, ok
-from interchain_chain import InterchainChain
+from bank_chain import DRIVER, Driver, assert_supply_is_sum_of_balances, balance, ok
+from interchain_chain import Clock, Endpoint, InterchainChain
+from link_support import bind_port, create_client_of, register_counterparty
 
-import causeway.interchain
 from causeway.errors import RequestError
 from causeway.execution import TransactionContext
-from causeway.interchain import bank, transfer
-from causeway.interchain.keys import TRANSFER_NAMESPACE
+from causeway.interchain import CHAIN_CONTRACTS, LinkEnd, Relayer, bank, keys, transfer
 from causeway.interchain.v1 import interchain_pb2
-from causeway.types import encode
+from causeway.types import decode, encode
 from causeway.types.v1 import types_pb2
 
-A_CLIENT_OF_B = "client-1"
-B_CLIENT_OF_A = "client-7"
+A_CLIENT_OF_B = "client-0"
+B_CLIENT_OF_A = "client-1"
 ESCROW_A = bank.escrow_account("transfer", A_CLIENT_OF_B)
 ESCROW_B = bank.escrow_account("transfer", B_CLIENT_OF_A)
 GOLD_ON_B = f"transfer/{B_CLIENT_OF_A}/gold"
-TIMEOUT_MS = 1_900_000_000_000
+GOLD_ISSUED = 1_000
+TIMEOUT_AFTER_MS = 600_000
 
 
-# ---- the packets contract, played ---------------------------------------------------------------
+# ---- a counterparty's packet, played ------------------------------------------------------------
 
 
 def application(context: TransactionContext) -> TransactionContext:
-    return context.enter(transfer.CONTRACT, TRANSFER_NAMESPACE, ())
+    return context.enter(transfer.CONTRACT, transfer.NAMESPACE, ())
 
 
 def deliver(
@@ -65,162 +65,8 @@ def deliver(
         acknowledgements.append(acknowledgement)
 
     driver.body = body
-    ok(chain.run("org1/relayer", "driver", "run"))
+    ok(chain.run("org1/relayer", DRIVER, "run"))
     return acknowledgements[0]
-
-
-def acknowledge(
-    chain: InterchainChain,
-    driver: Driver,
-    packet: interchain_pb2.Packet,
-    acknowledgement: interchain_pb2.Acknowledgement,
-) -> types_pb2.TransactionResult:
-    driver.body = lambda context: transfer.HANDLER.on_acknowledge(
-        application(context), packet, acknowledgement
-    )
-    return chain.run("org1/relayer", "driver", "run")
-
-
-def time_out(
-    chain: InterchainChain, driver: Driver, packet: interchain_pb2.Packet
-) -> types_pb2.TransactionResult:
-    driver.body = lambda context: transfer.HANDLER.on_timeout(application(context), packet)
-    return chain.run("org1/relayer", "driver", "run")
-
-
-class StandInPackets:
-    """Stands in for causeway.interchain.packets.send_packet until it is merged: numbers the
-    packet per source client and records it. Checks what the real one checks of its caller."""
-
-    COUNTERPARTS = {A_CLIENT_OF_B: B_CLIENT_OF_A, B_CLIENT_OF_A: A_CLIENT_OF_B}
-
-    def __init__(self) -> None:
-        self.sent: list[interchain_pb2.Packet] = []
-
-    def send_packet(
-        self,
-        context: TransactionContext,
-        *,
-        source_client: str,
-        timeout_ms: int,
-        payload: interchain_pb2.Payload,
-    ) -> interchain_pb2.Packet:
-        assert context.contract == transfer.CONTRACT
-        assert payload.source_port == transfer.PORT
-        if source_client not in self.COUNTERPARTS:
-            raise RequestError(f"client {source_client} does not exist", reason="not_found")
-        sequence = 1 + sum(1 for sent in self.sent if sent.source_client == source_client)
-        packet = interchain_pb2.Packet(
-            source_client=source_client,
-            destination_client=self.COUNTERPARTS[source_client],
-            sequence=sequence,
-            timeout_ms=timeout_ms,
-            payload=payload,
-        )
-        self.sent.append(packet)
-        return packet
-
-
-def stand_in_packets(monkeypatch: pytest.MonkeyPatch) -> StandInPackets:
-    """Installs a StandInPackets as causeway.interchain.packets for one test."""
-    stand_in = StandInPackets()
-    module = types.ModuleType("causeway.interchain.packets")
-    module.send_packet = stand_in.send_packet  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "causeway.interchain.packets", module)
-    monkeypatch.setattr(causeway.interchain, "packets", module, raising=False)
-    return stand_in
-
-
-# ---- two chains and the conservation checker -----------------------------------------------------
-
-
-@dataclass
-class Network:
-    a: InterchainChain
-    b: InterchainChain
-    driver_a: Driver
-    driver_b: Driver
-    packets: StandInPackets
-    # Packets whose tokens left their sender (escrowed or burned) and have neither arrived
-    # (minted or released) nor been refunded.
-    in_flight: list[interchain_pb2.Packet] = field(default_factory=list)
-
-    def send(
-        self, chain: InterchainChain, sender: str, denom: str, amount: int, receiver: str
-    ) -> interchain_pb2.Packet:
-        client = A_CLIENT_OF_B if chain is self.a else B_CLIENT_OF_A
-        arguments = interchain_pb2.TransferSendArguments(
-            source_client=client,
-            denom=denom,
-            amount=amount,
-            receiver=receiver,
-            timeout_ms=TIMEOUT_MS,
-        )
-        result = ok(chain.run(sender, "transfer", "send", arguments))
-        packet = self.packets.sent[-1]
-        sequence = interchain_pb2.TransferSendResult.FromString(result.return_value).sequence
-        assert sequence == packet.sequence
-        self.in_flight.append(packet)
-        return packet
-
-    def deliver(self, packet: interchain_pb2.Packet) -> interchain_pb2.Acknowledgement:
-        to_b = packet.source_client == A_CLIENT_OF_B
-        chain, driver = (self.b, self.driver_b) if to_b else (self.a, self.driver_a)
-        acknowledgement = deliver(chain, driver, packet)
-        if acknowledgement.success:
-            self.in_flight.remove(packet)
-        return acknowledgement
-
-    def acknowledge(
-        self, packet: interchain_pb2.Packet, acknowledgement: interchain_pb2.Acknowledgement
-    ) -> None:
-        from_a = packet.source_client == A_CLIENT_OF_B
-        chain, driver = (self.a, self.driver_a) if from_a else (self.b, self.driver_b)
-        ok(acknowledge(chain, driver, packet, acknowledgement))
-        if not acknowledgement.success:
-            self.in_flight.remove(packet)
-
-    def time_out(self, packet: interchain_pb2.Packet) -> None:
-        from_a = packet.source_client == A_CLIENT_OF_B
-        chain, driver = (self.a, self.driver_a) if from_a else (self.b, self.driver_b)
-        ok(time_out(chain, driver, packet))
-        self.in_flight.remove(packet)
-
-
-def check_conservation(network: Network, denom: str) -> None:
-    """Issue 8's invariant for A's native `denom`: A's escrow of it for B equals B's vouchers of
-    it outstanding plus the amount in flight either way; and on each chain every supply is the
-    sum of its balances."""
-    voucher = f"transfer/{B_CLIENT_OF_A}/{denom}"
-    in_flight = 0
-    for packet in network.in_flight:
-        data = interchain_pb2.TransferPacketData.FromString(packet.payload.value)
-        if data.denom in (denom, voucher):
-            in_flight += data.amount
-    escrowed = balance(network.a, ESCROW_A, denom)
-    outstanding = bank_supply(network.b, voucher)
-    assert escrowed == outstanding + in_flight, (escrowed, outstanding, in_flight)
-    assert_supply_is_sum_of_balances(network.a.state)
-    assert_supply_is_sum_of_balances(network.b.state)
-
-
-def bank_supply(chain: InterchainChain, denom: str) -> int:
-    result = ok(chain.query("bank", "supply", interchain_pb2.BankSupplyArguments(denom=denom)))
-    return interchain_pb2.BankBalanceResult.FromString(result.return_value).amount
-
-
-def two_chains(packets: StandInPackets) -> Network:
-    """A (intl) and B (gm); org1/alice holds 1000 gold, native to A."""
-    driver_a, driver_b = Driver(), Driver()
-    a = bank_chain("chain-a", driver_a)
-    b = bank_chain("chain-b", driver_b, "gm")
-    issued = interchain_pb2.BankIssueArguments(denom="gold", account="org1/alice", amount=1_000)
-    ok(a.run("org1/admin", "bank", "issue", issued))
-    return Network(a, b, driver_a, driver_b, packets)
-
-
-def data_of(packet: interchain_pb2.Packet) -> interchain_pb2.TransferPacketData:
-    return interchain_pb2.TransferPacketData.FromString(packet.payload.value)
 
 
 def incoming(
@@ -251,14 +97,165 @@ def incoming(
         source_client=source_client,
         destination_client=destination_client,
         sequence=sequence,
-        timeout_ms=TIMEOUT_MS,
-        payload=interchain_pb2.Payload(
-            value=encode(data) if value is None else value,
-            **fields,
-        ),
+        timeout_ms=2_000_000_000_000,
+        payload=interchain_pb2.Payload(value=encode(data) if value is None else value, **fields),
     )
 
 
 def refused(acknowledgement: interchain_pb2.Acknowledgement, fragment: str) -> None:
     assert not acknowledgement.success
     assert fragment in acknowledgement.error, acknowledgement.error
+
+
+def data_of(packet: interchain_pb2.Packet) -> interchain_pb2.TransferPacketData:
+    return interchain_pb2.TransferPacketData.FromString(packet.payload.value)
+
+
+# ---- two linked chains --------------------------------------------------------------------------
+
+
+def _record(chain: InterchainChain, key: bytes, message_type: type) -> object | None:
+    data = chain.state.get(keys.PACKETS_NAMESPACE + key)
+    return None if data is None else decode(message_type, data, bytes_max=len(data))
+
+
+@dataclass
+class Network:
+    a: InterchainChain
+    b: InterchainChain
+    driver: Driver
+
+    def client_of(self, chain: InterchainChain) -> str:
+        return A_CLIENT_OF_B if chain is self.a else B_CLIENT_OF_A
+
+    def send(
+        self,
+        chain: InterchainChain,
+        sender: str,
+        denom: str,
+        amount: int,
+        receiver: str,
+        *,
+        timeout_after_ms: int = TIMEOUT_AFTER_MS,
+        memo: bytes = b"",
+    ) -> interchain_pb2.Packet:
+        """transfer.send on `chain`; returns the packet as the sender recorded it."""
+        client = self.client_of(chain)
+        arguments = interchain_pb2.TransferSendArguments(
+            source_client=client,
+            denom=denom,
+            amount=amount,
+            receiver=receiver,
+            timeout_ms=chain.time_ms + timeout_after_ms,
+            memo=memo,
+        )
+        result = ok(chain.run(sender, "transfer", "send", arguments))
+        sequence = interchain_pb2.TransferSendResult.FromString(result.return_value).sequence
+        return self.sent(chain, sequence).packet
+
+    def sent(self, chain: InterchainChain, sequence: int) -> interchain_pb2.PacketRecord:
+        record = _record(
+            chain, keys.sent_key(self.client_of(chain), sequence), interchain_pb2.PacketRecord
+        )
+        assert isinstance(record, interchain_pb2.PacketRecord)
+        return record
+
+    def received(
+        self, chain: InterchainChain, sequence: int
+    ) -> interchain_pb2.ReceiptRecord | None:
+        record = _record(
+            chain, keys.received_key(self.client_of(chain), sequence), interchain_pb2.ReceiptRecord
+        )
+        assert record is None or isinstance(record, interchain_pb2.ReceiptRecord)
+        return record
+
+    def relay(self, rounds: int = 1) -> None:
+        """Relayer rounds: the first receives what is in flight, the next acknowledges it."""
+        for _ in range(rounds):
+            Relayer().relay_round(
+                LinkEnd(Endpoint(self.a), A_CLIENT_OF_B), LinkEnd(Endpoint(self.b), B_CLIENT_OF_A)
+            )
+
+    def acknowledgement_on_arrival(
+        self, packet: interchain_pb2.Packet
+    ) -> interchain_pb2.Acknowledgement:
+        """The acknowledgement the receiving chain wrote for `packet`."""
+        receiving = self.b if packet.source_client == A_CLIENT_OF_B else self.a
+        record = self.received(receiving, packet.sequence)
+        assert record is not None and record.HasField("acknowledgement")
+        return record.acknowledgement
+
+    def in_flight(self, sending: InterchainChain, denoms: tuple[str, ...]) -> int:
+        """What `sending` sent of `denoms` that has neither arrived nor been refunded: its record
+        is in flight and the receiver holds no successful acknowledgement of it."""
+        receiving = self.b if sending is self.a else self.a
+        prefix = keys.PACKETS_NAMESPACE + keys.per_client_prefix(
+            keys.SENT_PREFIX, self.client_of(sending)
+        )
+        total = 0
+        for key, value in sending.state.items():
+            if not key.startswith(prefix):
+                continue
+            record = interchain_pb2.PacketRecord.FromString(value)
+            data = data_of(record.packet)
+            if record.state != "in_flight" or data.denom not in denoms:
+                continue
+            receipt = self.received(receiving, record.packet.sequence)
+            if receipt is None or not receipt.acknowledgement.success:
+                total += data.amount
+        return total
+
+
+def check_conservation(network: Network, denom: str = "gold") -> None:
+    """Issue 8's invariant for A's native `denom`, from state only; and on both chains every
+    supply is the sum of its balances."""
+    voucher = f"transfer/{B_CLIENT_OF_A}/{denom}"
+    escrowed = balance(network.a, ESCROW_A, denom)
+    outstanding = bank_supply(network.b, voucher)
+    in_flight = network.in_flight(network.a, (denom,)) + network.in_flight(network.b, (voucher,))
+    assert escrowed == outstanding + in_flight, (escrowed, outstanding, in_flight)
+    assert_supply_is_sum_of_balances(network.a.state)
+    assert_supply_is_sum_of_balances(network.b.state)
+
+
+def bank_supply(chain: InterchainChain, denom: str) -> int:
+    result = ok(chain.query("bank", "supply", interchain_pb2.BankSupplyArguments(denom=denom)))
+    return interchain_pb2.BankBalanceResult.FromString(result.return_value).amount
+
+
+def build_network() -> Network:
+    """A and B linked, port "transfer" bound on both, org1/alice holding 1000 gold native to A."""
+    driver = Driver()
+    contracts = {**CHAIN_CONTRACTS, DRIVER: driver.contract}
+    clock = Clock()
+    a = InterchainChain("chain-a", "intl", contracts=contracts, clock=clock)
+    b = InterchainChain(
+        "chain-b",
+        "gm",
+        consensus="raft",
+        validators=3,
+        organisations=3,
+        contracts=contracts,
+        clock=clock,
+    )
+    a.advance(1)
+    b.advance(1)
+    create_client_of(b, a)  # spare: B's client of A is then client-1
+    assert create_client_of(a, b) == A_CLIENT_OF_B
+    assert create_client_of(b, a) == B_CLIENT_OF_A
+    register_counterparty(a, A_CLIENT_OF_B, B_CLIENT_OF_A)
+    register_counterparty(b, B_CLIENT_OF_A, A_CLIENT_OF_B)
+    for chain in (a, b):
+        bind_port(chain, transfer.PORT, transfer.CONTRACT)
+    issued = interchain_pb2.BankIssueArguments(
+        denom="gold", account="org1/alice", amount=GOLD_ISSUED
+    )
+    ok(a.run("org1/admin", "bank", "issue", issued))
+    return Network(a, b, driver)
+
+
+def run_driver(
+    network: Network, chain: InterchainChain, body: object
+) -> types_pb2.TransactionResult:
+    network.driver.body = body  # type: ignore[assignment]
+    return chain.run("org1/alice", DRIVER, "run")

@@ -27,7 +27,7 @@ import re
 import struct
 
 from causeway.errors import InvariantError
-from causeway.execution import Method, TransactionContext, decode_arguments, failure
+from causeway.execution import Contract, Method, TransactionContext, decode_arguments, failure
 from causeway.identity import IDENTIFIER_CHARACTERS_MAX, is_valid_identifier
 from causeway.interchain.keys import (
     BALANCE_PREFIX,
@@ -376,3 +376,5 @@ METHODS: dict[str, Method] = {
     "balances": Method(balances, read_only=True),
     "supply": Method(supply, read_only=True),
 }
+
+BANK = Contract(name=CONTRACT, methods=METHODS, namespace=BANK_NAMESPACE)

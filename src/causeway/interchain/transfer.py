@@ -26,8 +26,8 @@ acknowledges an error, which refunds the sender on its chain.
 
 from __future__ import annotations
 
-from causeway.execution import Method, TransactionContext, decode_arguments, failure
-from causeway.interchain import bank
+from causeway.execution import Contract, Method, TransactionContext, decode_arguments, failure
+from causeway.interchain import bank, packets
 from causeway.interchain.keys import TRANSFER_CONTRACT, TRANSFER_NAMESPACE
 from causeway.interchain.v1 import interchain_pb2
 from causeway.types import decode, encode
@@ -122,10 +122,6 @@ def send_tokens(
     """Takes the tokens from `sender` (burned when going home, escrowed otherwise) and sends the
     packet; for the ``send`` method and for native contracts that send from an account of their
     own (a hub passing tokens on). Any failure fails the whole transaction."""
-    # Imported here until the packets contract is merged beside this module (then at the top:
-    # packets does not import transfer); the ignore goes with it.
-    from causeway.interchain import packets  # type: ignore[attr-defined]  # noqa: PLC0415
-
     _check_amount(amount)
     bank.check_denom(denom, "transfer")
     bank.check_payee(receiver, "transfer receiver")
@@ -257,3 +253,5 @@ class TransferHandler:
 HANDLER = TransferHandler()
 
 METHODS: dict[str, Method] = {"send": Method(send)}
+
+TRANSFER = Contract(name=CONTRACT, methods=METHODS, namespace=TRANSFER_NAMESPACE)
