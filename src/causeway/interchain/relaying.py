@@ -38,6 +38,7 @@ from causeway.errors import CausewayError
 from causeway.interchain.keys import acknowledgement_path, commitment_path, receipt_path
 from causeway.interchain.packets import (
     RELAY_DELIVERIES_MAX,
+    RELAY_UPDATES_MAX,
     SIDE_RECEIVED,
     SIDE_SENT,
 )
@@ -209,30 +210,30 @@ class Relayer:
         height: int,
     ) -> list[interchain_pb2.ClientsUpdateArguments]:
         """The updates that take ``client`` (of ``source``) from its latest height to ``height``:
-        one when the trusted set still signs, else one per validator-set change on the way (each
-        vouched for by the set before it)."""
+        one when the set the client trusts still signs, else, at each height where the set
+        changed, one to the height before (signed by the trusted set) and one to that height
+        (adjacent: the trusted header names the new set as next)."""
         trusted = client.client.latest_height
         if height <= trusted:
             return []
+        client_id = client.client.client_id
+        trusted_next = client.latest.next_validator_set_hash
+        if source.signed_header(height)[0].validator_set_hash == trusted_next:
+            return [self._update(source, client_id, trusted, height)]
         updates: list[interchain_pb2.ClientsUpdateArguments] = []
-        next_hash = client.latest.next_validator_set_hash
-        walked = 0
-        target_header = source.signed_header(height)[0]
-        if target_header.validator_set_hash == next_hash:
-            return [self._update(source, client.client.client_id, trusted, height)]
-        # The set changed: step to each height where it did, so that every update is vouched for
-        # by the set the client already trusts (adjacent to it).
         current = trusted
-        probe = trusted + 1
-        while probe < height and walked < VALIDATOR_CHANGE_SEARCH_MAX:
+        last_probe = min(height, trusted + VALIDATOR_CHANGE_SEARCH_MAX)
+        for probe in range(trusted + 1, last_probe + 1):
             header = source.signed_header(probe)[0]
-            walked += 1
-            if header.validator_set_hash != next_hash:
-                updates.append(self._update(source, client.client.client_id, current, probe))
-                current = probe
-                next_hash = header.next_validator_set_hash
-            probe += 1
-        updates.append(self._update(source, client.client.client_id, current, height))
+            if header.validator_set_hash == trusted_next:
+                continue
+            if probe - 1 > current:
+                updates.append(self._update(source, client_id, current, probe - 1))
+            updates.append(self._update(source, client_id, probe - 1, probe))
+            current = probe
+            trusted_next = header.next_validator_set_hash
+        if current < height:
+            updates.append(self._update(source, client_id, current, height))
         return updates
 
     # -- a round -----------------------------------------------------------------------------------
@@ -249,7 +250,13 @@ class Relayer:
         height = self._certified_height(other, trusted, client.client.crypto_profile)
         if height is None:
             return trusted, []
-        return height, self.updates_to(other, client, height)
+        updates = self.updates_to(other, client, height)
+        if len(updates) > RELAY_UPDATES_MAX:
+            # Many changes to cross: this round goes as far as one transaction may, the next
+            # round on from there.
+            updates = updates[:RELAY_UPDATES_MAX]
+            height = updates[-1].header.header.height
+        return height, updates
 
     def _direction(
         self,
