@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from light_support import CHAIN_ID, build_chain, validator_set
+from light_support import CHAIN_ID, build_chain, validator_key, validator_set
 
 from causeway.crypto import get_profile
 from causeway.errors import ProofError, SignatureError, WrongChainError
@@ -16,12 +16,14 @@ from causeway.light import (
     verify_certificate,
     verify_header,
     verify_next_validator_set,
+    verify_trusted_signers,
     verify_validator_set,
 )
 from causeway.types.v1 import types_pb2
 
 TWO_THIRDS = CertificateQuorum.MORE_THAN_TWO_THIRDS
 HALF = CertificateQuorum.MORE_THAN_HALF
+ONE_THIRD = CertificateQuorum.MORE_THAN_ONE_THIRD
 
 
 @pytest.mark.parametrize(
@@ -39,6 +41,10 @@ HALF = CertificateQuorum.MORE_THAN_HALF
         (HALF, 2, 3, True),
         (CertificateQuorum.ANY_VALIDATOR, 0, 3, False),
         (CertificateQuorum.ANY_VALIDATOR, 1, 3, True),
+        (ONE_THIRD, 1, 3, False),  # exactly one third
+        (ONE_THIRD, 2, 3, True),
+        (ONE_THIRD, 3, 9, False),
+        (ONE_THIRD, 4, 9, True),  # just over
     ],
 )
 def test_quorum_arithmetic(
@@ -378,3 +384,79 @@ def test_following_the_next_header_and_its_validator_set() -> None:
             chain_id=CHAIN_ID,
             profile=trusted.profile,
         )
+
+
+# -- trust carried across skipped heights: signers of an earlier trusted set ----------------------
+
+
+def _set_of(indexes: list[int], profile_name: str = "intl") -> types_pb2.ValidatorSet:
+    """Validators with the keys of ``indexes`` (power 1 each): sets that share some members."""
+    validators = []
+    for index in indexes:
+        key = validator_key(profile_name, index)
+        validators.append(
+            types_pb2.Validator(
+                member_id=f"org{index}/validator",
+                algorithm=key.algorithm,
+                public_key=key.public_key().raw,
+                voting_power=1,
+            )
+        )
+    return types_pb2.ValidatorSet(validators=validators)
+
+
+def _trusted(
+    certificate: types_pb2.CommitCertificate,
+    trusted: types_pb2.ValidatorSet,
+    block_hash: bytes,
+    profile_name: str = "intl",
+) -> int:
+    return verify_trusted_signers(
+        certificate,
+        chain_id=CHAIN_ID,
+        height=7,
+        block_hash=block_hash,
+        validators=trusted,
+        profile=get_profile(profile_name),
+    )
+
+
+def test_a_skip_needs_more_than_a_third_of_the_trusted_set() -> None:
+    # The header is signed by validators 0-5; the trusted set is 3-8 (six, power 1 each): of it,
+    # only 3, 4 and 5 sign. Two of six is exactly one third; three of six is more.
+    chain = build_chain("intl", (1, 1, 1, 1, 1, 1))
+    trusted = _set_of([3, 4, 5, 6, 7, 8])
+    with pytest.raises(SignatureError, match="holds 2 of the trusted set's 6 voting power"):
+        _trusted(chain.certificate([0, 1, 2, 3, 4]), trusted, chain.block_hash)
+    # Signers outside the trusted set (0, 1, 2) are skipped, not refused.
+    assert _trusted(chain.certificate([0, 1, 2, 3, 4, 5]), trusted, chain.block_hash) == 3
+
+
+def test_a_skip_is_checked_with_the_keys_of_the_trusted_set() -> None:
+    # Validator 3 of the trusted set holds another key than the one that signed (the member
+    # changed its key, or a relayer passes a set it made up): its signature does not count.
+    chain = build_chain("intl", (1, 1, 1, 1, 1, 1))
+    trusted = _set_of([3, 4, 5])
+    trusted.validators[0].public_key = validator_key("intl", 9).public_key().raw
+    with pytest.raises(SignatureError, match="the signature of 'org3/validator' does not verify"):
+        _trusted(chain.certificate([0, 1, 2, 3, 4, 5]), trusted, chain.block_hash)
+
+
+def test_a_skip_refuses_a_certificate_of_another_block_or_a_double_signer() -> None:
+    chain = build_chain("intl", (1, 1, 1))
+    trusted = _set_of([0, 1, 2])
+    with pytest.raises(ProofError, match="not for the block at height 7"):
+        _trusted(chain.certificate([0, 1, 2]), trusted, bytes(32))
+    certificate = chain.certificate([0, 1])
+    certificate.signatures.append(certificate.signatures[0])
+    with pytest.raises(SignatureError, match="'org0/validator' signs the certificate twice"):
+        _trusted(certificate, trusted, chain.block_hash)
+
+
+def test_a_skip_in_gm_uses_sm2_keys_and_the_gm_profile() -> None:
+    chain = build_chain("gm", (1, 1, 1))
+    trusted = _set_of([1, 2, 3], "gm")
+    assert _trusted(chain.certificate([0, 1, 2]), trusted, chain.block_hash, "gm") == 2
+    # An intl key in a set checked for a gm chain is a set no gm chain could have.
+    with pytest.raises(ProofError, match="which crypto profile 'gm' does not allow"):
+        _trusted(chain.certificate([0, 1, 2]), _set_of([1, 2, 3]), chain.block_hash, "gm")

@@ -9,6 +9,8 @@ them in numeric order.
     sys/clients/next                        8-byte big-endian: the number of the next client id
     sys/clients/client/<client id>          encoded ClientState
     sys/clients/consensus/<client id>/<height>   encoded ConsensusState
+    sys/clients/recovered/<client id>       8-byte big-endian: the height governance last
+                                            recovered the client from (older states no longer count)
     sys/packets/next/<source client>        8-byte big-endian: the next sequence to send
     sys/packets/commitment/<source client>/<sequence>   packet commitment (hash, see packets)
     sys/packets/sent/<source client>/<sequence>         encoded PacketRecord
@@ -62,6 +64,7 @@ def _number(value: int) -> bytes:
 CLIENT_NEXT = b"next"
 CLIENT_PREFIX = b"client/"
 CONSENSUS_PREFIX = b"consensus/"
+RECOVERED_PREFIX = b"recovered/"
 
 
 def client_key(client_id: str) -> bytes:
@@ -75,6 +78,10 @@ def consensus_states_key(client_id: str) -> bytes:
 
 def consensus_state_key(client_id: str, height: int) -> bytes:
     return consensus_states_key(client_id) + _number(height)
+
+
+def recovered_key(client_id: str) -> bytes:
+    return RECOVERED_PREFIX + client_id.encode()
 
 
 # -- packets (relative to PACKETS_NAMESPACE) ------------------------------------------------------

@@ -15,9 +15,11 @@ from causeway.light.certificates import (
     certificate_quorum,
     commit_sign_bytes,
     total_voting_power,
+    trusted_signers,
     validator_key,
     validators_by_member,
     verify_certificate,
+    verify_trusted_signers,
 )
 from causeway.light.headers import (
     check_header_shape,
@@ -42,6 +44,7 @@ __all__ = [
     "check_header_shape",
     "commit_sign_bytes",
     "total_voting_power",
+    "trusted_signers",
     "validator_key",
     "validator_set_hash",
     "validators_by_member",
@@ -53,5 +56,6 @@ __all__ = [
     "verify_result",
     "verify_state",
     "verify_transaction",
+    "verify_trusted_signers",
     "verify_validator_set",
 ]

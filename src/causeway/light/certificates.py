@@ -42,6 +42,9 @@ class CertificateQuorum(enum.Enum):
     ANY_VALIDATOR = "any_validator"
     """One validator's signature: only for the members of a raft chain syncing blocks from one
     another (they trust each other's nodes); never enough for a light client."""
+    MORE_THAN_ONE_THIRD = "more_than_one_third"
+    """Trust carried over a skipped stretch of heights (``verify_trusted_signers``): at least
+    one honest validator of a set trusted earlier signed, if fewer than a third of it lie."""
 
     def is_reached(self, signed_power: int, total_power: int) -> bool:
         """Whether ``signed_power`` of ``total_power`` is this quorum (integers, no rounding)."""
@@ -49,6 +52,8 @@ class CertificateQuorum(enum.Enum):
             return 3 * signed_power > 2 * total_power
         if self is CertificateQuorum.MORE_THAN_HALF:
             return 2 * signed_power > total_power
+        if self is CertificateQuorum.MORE_THAN_ONE_THIRD:
+            return 3 * signed_power > total_power
         return signed_power > 0
 
     @property
@@ -57,6 +62,7 @@ class CertificateQuorum(enum.Enum):
             CertificateQuorum.MORE_THAN_TWO_THIRDS: "more than two thirds",
             CertificateQuorum.MORE_THAN_HALF: "more than half",
             CertificateQuorum.ANY_VALIDATOR: "any",
+            CertificateQuorum.MORE_THAN_ONE_THIRD: "more than one third",
         }[self]
 
 
@@ -161,4 +167,74 @@ def verify_certificate(
     for validator, entry in zip(signers, certificate.signatures, strict=True):
         if not validator_key(validator).verify(document, entry.signature):
             raise SignatureError(f"the signature of {entry.validator!r} does not verify")
+    return signed_power
+
+
+def trusted_signers(
+    certificate: types_pb2.CommitCertificate,
+    validators: types_pb2.ValidatorSet,
+    profile: CryptoProfile,
+) -> list[tuple[types_pb2.Validator, bytes]]:
+    """The signatures of ``certificate`` made by members of ``validators`` (a set trusted from an
+    earlier header), each with the record that set keeps for its signer; signers outside the set
+    are left out (the set may have changed since). ProofError for a malformed set or too many
+    signatures, SignatureError for a member that signs twice. No signature is verified here:
+    callers count (and charge for) what ``verify_trusted_signers`` will check."""
+    count = len(certificate.signatures)
+    if count > CERTIFICATE_SIGNATURES_MAX:
+        raise ProofError(
+            f"the certificate at height {certificate.height} has {count} signatures, above "
+            f"{CERTIFICATE_SIGNATURES_MAX}"
+        )
+    by_member = validators_by_member(validators, profile)
+    signers: list[tuple[types_pb2.Validator, bytes]] = []
+    seen: set[str] = set()
+    for entry in certificate.signatures:
+        if entry.validator in seen:
+            raise SignatureError(f"{entry.validator!r} signs the certificate twice")
+        seen.add(entry.validator)
+        validator = by_member.get(entry.validator)
+        if validator is not None:
+            signers.append((validator, entry.signature))
+    return signers
+
+
+def verify_trusted_signers(
+    certificate: types_pb2.CommitCertificate,
+    *,
+    chain_id: str,
+    height: int,
+    block_hash: bytes,
+    validators: types_pb2.ValidatorSet,
+    profile: CryptoProfile,
+    quorum: CertificateQuorum = CertificateQuorum.MORE_THAN_ONE_THIRD,
+) -> int:
+    """The voting power of ``validators`` that signed ``certificate``, once it holds ``quorum``
+    of that set's power (more than one third by default).
+
+    How a light client carries trust across heights it skipped (IBC's trusting verification):
+    ``validators`` is the set an already trusted header named as next, and the certificate's own
+    set (checked with ``verify_certificate``) may differ from it. Signers outside ``validators``
+    are skipped, not refused; each counted signature is verified with the key ``validators``
+    names for its signer (a member may have changed its key since). Power is counted before any
+    signature is verified, so a certificate that could never be enough costs no verification.
+    ProofError for a certificate of another block or a malformed set; SignatureError naming a
+    signature that does not verify, or the power held when it is not the quorum.
+    """
+    if certificate.height != height or certificate.block_hash != block_hash:
+        raise ProofError(f"the certificate is not for the block at height {height}")
+    signers = trusted_signers(certificate, validators, profile)
+    total_power = total_voting_power(validators)
+    if total_power <= 0:
+        raise SignatureError("the trusted validator set has no voting power")
+    signed_power = sum(validator.voting_power for validator, _ in signers)
+    if not quorum.is_reached(signed_power, total_power):
+        raise SignatureError(
+            f"the certificate at height {height} holds {signed_power} of the trusted set's "
+            f"{total_power} voting power, not {quorum.description}"
+        )
+    document = commit_sign_bytes(chain_id, height, certificate.round, block_hash)
+    for validator, signature in signers:
+        if not validator_key(validator).verify(document, signature):
+            raise SignatureError(f"the signature of {validator.member_id!r} does not verify")
     return signed_power
