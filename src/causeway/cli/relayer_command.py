@@ -54,25 +54,25 @@ def _configure_logging(level: str, json_logs: bool) -> None:
 
 
 def progress_text(service: RelayerService) -> Text:
-    """The one line shown while the relayer runs."""
+    """The one line shown while the relayer runs, most useful first (a narrow terminal cuts the
+    end): packets waiting per direction, links failing, then totals."""
     totals = service.totals
     pending = ", ".join(
         f"{source}→{destination} {count}"
         for state in service.states.values()
         for (source, destination), count in state.pending.items()
     )
-    errors = [
-        f"{name}: {state.last_error}" for name, state in service.states.items() if state.last_error
-    ]
-    line = (
-        f"rounds {totals.rounds} ({totals.failed_rounds} failed) · "
-        f"transactions {totals.transactions} ({totals.failed_transactions} failed) · "
+    failing = [name for name, state in service.states.items() if state.failures]
+    parts = [f"pending {pending or '-'}"]
+    if failing:
+        parts.append(f"failing {', '.join(failing)}")
+    parts.append(
         f"received {totals.receives} acknowledged {totals.acknowledgements} "
-        f"timed out {totals.timeouts} · pending {pending or '-'}"
+        f"timed out {totals.timeouts}"
     )
-    if errors:
-        line = f"{line} · last error {errors[0]}"
-    return Text(line, no_wrap=True, overflow="ellipsis")
+    parts.append(f"transactions {totals.transactions} ({totals.failed_transactions} failed)")
+    parts.append(f"rounds {totals.rounds} ({totals.failed_rounds} failed)")
+    return Text(" · ".join(parts), no_wrap=True, overflow="ellipsis")
 
 
 @relayer_app.command("start")

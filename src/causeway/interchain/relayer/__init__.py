@@ -13,14 +13,18 @@ from causeway.interchain.relayer.config import (
 )
 from causeway.interchain.relayer.endpoint import SdkEndpoint
 from causeway.interchain.relayer.metrics import MetricsServer, RelayerMetrics
+from causeway.interchain.relayer.service import Link, RelayerService, build_service
 
 __all__ = [
     "ChainSettings",
+    "Link",
     "LinkSettings",
     "MetricsServer",
     "RelayerConfig",
     "RelayerMetrics",
+    "RelayerService",
     "SdkEndpoint",
     "TlsFiles",
+    "build_service",
     "load_relayer_config",
 ]
