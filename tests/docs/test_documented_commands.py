@@ -91,6 +91,12 @@ _DEVNET_REASON = (
     "tests/cli/test_cli_devnet.py runs devnet up, status, restart and down, and "
     "tests/e2e/test_e2e_devnet_tbft.py and test_e2e_devnet_raft.py run such devnets"
 )
+_RELAYER_REASON = (
+    "runs until stopped, between two chains that keep clients of each other, which this "
+    "single-chain scenario does not have; tests/cli/test_cli_relayer.py runs it as a process "
+    "(rounds, metrics, SIGTERM and SIGINT) and tests/interchain/test_interchain_relayer_service.py "
+    "relays through its loop"
+)
 NOT_RUN: dict[str, str] = {
     "make demo": (
         "scripts/demo.sh leaves a 4-validator tbft devnet running on the default ports "
@@ -118,6 +124,8 @@ NOT_RUN: dict[str, str] = {
         "removes validator org4/node4 of a network of 4 organisations and 4 tbft validators "
         "(a devnet, see above); tests/e2e/test_e2e_devnet_governance.py sends validators.update"
     ),
+    "causeway relayer start --config relayer.toml": _RELAYER_REASON,
+    "causeway relayer start --config relayer.toml --metrics-port 9464 --json": _RELAYER_REASON,
 }
 
 
