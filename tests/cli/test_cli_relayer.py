@@ -188,3 +188,35 @@ def test_the_progress_line_puts_what_waits_and_what_fails_first(tmp_path: Path) 
     line = progress_text(service).plain
     assert line.startswith("pending - · failing chain-a/chain-b · received 0 acknowledged 0")
     assert line.endswith("transactions 0 (0 failed) · rounds 1 (1 failed)")
+
+
+@pytest.mark.e2e
+def test_a_second_signal_does_not_wait_for_a_round_held_by_a_silent_node(tmp_path: Path) -> None:
+    # A listening socket that never answers: the connection opens, the gRPC call then waits for
+    # an answer until request_timeout_ms, far longer than this test.
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        address = f"127.0.0.1:{silent.getsockname()[1]}"
+        config = write_config(tmp_path, "request_timeout_ms = 600000")
+        text = config.read_text()
+        start = text.index("[chains.chain-a]\nnodes = [")
+        end = text.index("]", start + len("[chains.chain-a]\nnodes = ["))
+        config.write_text(f'{text[:start]}[chains.chain-a]\nnodes = ["{address}"{text[end:]}')
+        log_path = tmp_path / "relayer.log"
+        with log_path.open("wb") as log:
+            process = _start(config, log)
+            try:
+                _wait_for(log_path, "relayer started", process)
+                process.send_signal(signal.SIGTERM)
+                _wait_for(log_path, "stopping", process)
+                # Still in its round, waiting for the silent node.
+                assert process.poll() is None
+                process.send_signal(signal.SIGTERM)
+                assert process.wait(STOP_TIMEOUT_S) == 130
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(STOP_TIMEOUT_S)
+    messages = [entry["message"] for entry in _log_entries(log_path)]
+    assert messages == ["relayer started", "stopping"]

@@ -112,7 +112,7 @@ def start(
     ] = False,
 ) -> None:
     """Relay packets and client updates on every link of the configuration, until Ctrl-C or
-    SIGTERM.
+    SIGTERM (the round in progress is finished first; a second signal does not wait for it).
 
     Every round interval, for each link, the relayer reads both chains (packets in flight,
     receipts, acknowledgements, client heights) and sends each chain at most one transaction: a
@@ -169,6 +169,10 @@ def start(
 
     def request_stop(number: int, frame: FrameType | None) -> None:
         del frame
+        if stop.is_set():
+            # A second signal: do not wait for the round in progress (a node not answering can
+            # hold it for request_timeout_ms). What it sent is on the chains; nothing is lost.
+            raise KeyboardInterrupt
         logger.info("stopping", extra={"signal": signal.Signals(number).name})
         stop.set()
 
