@@ -110,6 +110,9 @@ class RoundReport:
     failed_transactions: list[str] = field(default_factory=list)
     # Packets seen in flight at the start of the round, per sending chain.
     pending: dict[str, int] = field(default_factory=dict)
+    # Their sequences (the first batch of them, lowest first), per sending chain: a relayer
+    # process measures relay latency from when a sequence appears to when it is gone.
+    in_flight: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -274,6 +277,7 @@ class Relayer:
         hold), acknowledgements and timeouts at ``receiver_proof_height``."""
         packets = _in_flight(sender, self.batch_deliveries_max)
         report.pending[sender.endpoint.chain_id] = len(packets)
+        report.in_flight[sender.endpoint.chain_id] = [record.packet.sequence for record in packets]
         if not packets:
             return
         receiver_time = receiver.endpoint.signed_header(receiver_proof_height)[0].time_ms
