@@ -26,8 +26,6 @@ from causeway.interchain import bank, transfer
 from causeway.interchain.keys import BALANCE_PREFIX, BANK_NAMESPACE, SUPPLY_PREFIX
 from causeway.types.v1 import types_pb2
 
-BANK = Contract(name=bank.CONTRACT, methods=bank.METHODS, namespace=bank.NAMESPACE)
-TRANSFER = Contract(name=transfer.CONTRACT, methods=transfer.METHODS, namespace=transfer.NAMESPACE)
 DRIVER = "driver"
 DRIVER_NAMESPACE = b"driver/"
 
@@ -56,7 +54,12 @@ def bank_chain(chain_id: str, driver: Driver, profile_name: str = "intl") -> Int
         profile_name,
         validators=1,
         organisations=2,
-        contracts={**CONTRACTS, "bank": BANK, "transfer": TRANSFER, DRIVER: driver.contract},
+        contracts={
+            **CONTRACTS,
+            bank.CONTRACT: bank.BANK,
+            transfer.CONTRACT: transfer.TRANSFER,
+            DRIVER: driver.contract,
+        },
     )
 
 
