@@ -405,3 +405,25 @@ def test_conservation_holds_through_a_stream_of_transfers_both_ways(network: Net
     ]
     assert balance(network.a, ESCROW_A, "gold") == 100 + 70 + 1 - 60
     assert bank_supply(network.b, GOLD_ON_B) == 100 + 70 + 1 - 60
+
+
+def test_a_refund_needs_only_what_was_taken_not_the_receive_rules(network: Network) -> None:
+    # A packet this chain sent earlier, under rules that let its receiver and memo through (a
+    # later upgrade tightened them): its timeout still refunds the sender.
+    network.send(network.a, "org1/alice", "gold", 40, "org2/bob")
+    sent = network.sent(network.a, 1).packet
+    data = data_of(sent)
+    data.receiver = "now refused"
+    data.memo = b"m" * (transfer.TRANSFER_MEMO_BYTES_MAX + 1)
+    earlier = interchain_pb2.Packet()
+    earlier.CopyFrom(sent)
+    earlier.payload.value = encode(data)
+    result = ok(
+        run_driver(
+            network,
+            network.a,
+            lambda context: transfer.HANDLER.on_timeout(application(context), earlier),
+        )
+    )
+    assert [event.name for event in result.events] == ["move", "refund"]
+    assert balance(network.a, "org1/alice", "gold") == GOLD_ISSUED

@@ -181,8 +181,16 @@ def send(context: TransactionContext, arguments: bytes) -> bytes:
 
 
 def _refund(context: TransactionContext, packet: interchain_pb2.Packet, why: str) -> None:
-    """Gives the sender back what ``send_tokens`` took for a packet that did not deliver."""
-    data = packet_data(packet)
+    """Gives the sender back what ``send_tokens`` took for a packet that did not deliver.
+
+    The packet is this chain's own (the packets contract matched it to its commitment), so only
+    what the refund needs is read: the receive-side checks (receiver, memo) are not repeated, and
+    a bound changed since the packet left cannot keep its sender from being refunded."""
+    data = decode(
+        interchain_pb2.TransferPacketData,
+        packet.payload.value,
+        bytes_max=len(packet.payload.value),
+    )
     if data.denom.startswith(_voucher_prefix(packet.source_client)):
         bank.mint(context, data.sender, data.denom, data.amount)
     else:
