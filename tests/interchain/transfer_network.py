@@ -51,7 +51,7 @@ def deliver(
     chain: InterchainChain, driver: Driver, packet: interchain_pb2.Packet
 ) -> interchain_pb2.Acknowledgement:
     """Runs transfer's on_receive as the packets contract does; returns the acknowledgement."""
-    acknowledgements: list[interchain_pb2.Acknowledgement] = []
+    acknowledgements: list[interchain_pb2.Acknowledgement | None] = []
 
     def body(context: TransactionContext) -> None:
         savepoint = context.savepoint()
@@ -66,7 +66,9 @@ def deliver(
 
     driver.body = body
     ok(chain.run("org1/relayer", DRIVER, "run"))
-    return acknowledgements[0]
+    (acknowledgement,) = acknowledgements
+    assert acknowledgement is not None, "transfer acknowledges later only what it forwards"
+    return acknowledgement
 
 
 def incoming(
@@ -163,11 +165,7 @@ class Network:
     def received(
         self, chain: InterchainChain, sequence: int
     ) -> interchain_pb2.ReceiptRecord | None:
-        record = _record(
-            chain, keys.received_key(self.client_of(chain), sequence), interchain_pb2.ReceiptRecord
-        )
-        assert record is None or isinstance(record, interchain_pb2.ReceiptRecord)
-        return record
+        return _received(chain, self.client_of(chain), sequence)
 
     def relay(self, rounds: int = 1) -> None:
         """Relayer rounds: the first receives what is in flight, the next acknowledges it."""
@@ -186,36 +184,73 @@ class Network:
         return record.acknowledgement
 
     def in_flight(self, sending: InterchainChain, denoms: tuple[str, ...]) -> int:
-        """What `sending` sent of `denoms` that has neither arrived nor been refunded: its record
-        is in flight and the receiver holds no successful acknowledgement of it."""
         receiving = self.b if sending is self.a else self.a
-        prefix = keys.PACKETS_NAMESPACE + keys.per_client_prefix(
-            keys.SENT_PREFIX, self.client_of(sending)
+        return in_flight(
+            sending, self.client_of(sending), receiving, self.client_of(receiving), denoms
         )
-        total = 0
-        for key, value in sending.state.items():
-            if not key.startswith(prefix):
-                continue
-            record = interchain_pb2.PacketRecord.FromString(value)
-            data = data_of(record.packet)
-            if record.state != "in_flight" or data.denom not in denoms:
-                continue
-            receipt = self.received(receiving, record.packet.sequence)
-            if receipt is None or not receipt.acknowledgement.success:
-                total += data.amount
-        return total
+
+
+def _received(
+    chain: InterchainChain, client: str, sequence: int
+) -> interchain_pb2.ReceiptRecord | None:
+    record = _record(chain, keys.received_key(client, sequence), interchain_pb2.ReceiptRecord)
+    assert record is None or isinstance(record, interchain_pb2.ReceiptRecord)
+    return record
+
+
+def in_flight(
+    sending: InterchainChain,
+    sending_client: str,
+    receiving: InterchainChain,
+    receiving_client: str,
+    denoms: tuple[str, ...],
+) -> int:
+    """What `sending` sent of `denoms` over `sending_client` that has neither arrived nor been
+    refunded: its record is in flight, and the receiver has not received it or acknowledged it
+    with an error (a receipt still waiting for its acknowledgement, as a hub's forwarding one
+    does, has arrived: its tokens were paid)."""
+    prefix = keys.PACKETS_NAMESPACE + keys.per_client_prefix(keys.SENT_PREFIX, sending_client)
+    total = 0
+    for key, value in sending.state.items():
+        if not key.startswith(prefix):
+            continue
+        record = interchain_pb2.PacketRecord.FromString(value)
+        data = data_of(record.packet)
+        if record.state != "in_flight" or data.denom not in denoms:
+            continue
+        receipt = _received(receiving, receiving_client, record.packet.sequence)
+        if receipt is None or (
+            receipt.HasField("acknowledgement") and not receipt.acknowledgement.success
+        ):
+            total += data.amount
+    return total
+
+
+def check_link_conservation(
+    home: InterchainChain,
+    home_client: str,
+    away: InterchainChain,
+    away_client: str,
+    denom: str,
+) -> None:
+    """Issue 8's invariant on one link, from state only: what `home` holds in the escrow of its
+    client of `away` in `denom` (as `home` names it) equals `away`'s vouchers of it outstanding
+    plus what is in flight either way; and on both chains every supply is the sum of its
+    balances."""
+    voucher = f"transfer/{away_client}/{denom}"
+    escrowed = balance(home, bank.escrow_account("transfer", home_client), denom)
+    outstanding = bank_supply(away, voucher)
+    moving = in_flight(home, home_client, away, away_client, (denom,)) + in_flight(
+        away, away_client, home, home_client, (voucher,)
+    )
+    assert escrowed == outstanding + moving, (escrowed, outstanding, moving)
+    assert_supply_is_sum_of_balances(home.state)
+    assert_supply_is_sum_of_balances(away.state)
 
 
 def check_conservation(network: Network, denom: str = "gold") -> None:
-    """Issue 8's invariant for A's native `denom`, from state only; and on both chains every
-    supply is the sum of its balances."""
-    voucher = f"transfer/{B_CLIENT_OF_A}/{denom}"
-    escrowed = balance(network.a, ESCROW_A, denom)
-    outstanding = bank_supply(network.b, voucher)
-    in_flight = network.in_flight(network.a, (denom,)) + network.in_flight(network.b, (voucher,))
-    assert escrowed == outstanding + in_flight, (escrowed, outstanding, in_flight)
-    assert_supply_is_sum_of_balances(network.a.state)
-    assert_supply_is_sum_of_balances(network.b.state)
+    """Issue 8's invariant for A's native `denom` on the link from A to B."""
+    check_link_conservation(network.a, A_CLIENT_OF_B, network.b, B_CLIENT_OF_A, denom)
 
 
 def bank_supply(chain: InterchainChain, denom: str) -> int:

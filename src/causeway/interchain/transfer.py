@@ -22,13 +22,23 @@ vouchers outstanding on the chains it sent to plus what is in flight (issue 8's 
 
 Every failure on receive is a RequestError: the packets contract reverts the handler's writes and
 acknowledges an error, which refunds the sender on its chain.
+
+**Forwarding (on a hub).** A packet whose memo is ``forward_memo(chain_id, receiver, timeout_ms)``
+asks the receiving chain to pass the tokens on to member chain ``chain_id`` of its hub registry:
+they are received as above into ``FORWARDING_ACCOUNT`` (not paid to the packet's receiver) and sent
+on at once, in the same transaction, over the hub's client of that chain; the incoming packet is
+acknowledged only when the forwarded one ends (``transfer/forward/<client>/<sequence>`` keeps it
+meanwhile). A success acknowledges success; an error or a timeout refunds the forwarded tokens to
+the forwarding account, undoes the receipt (burns the voucher, or puts the tokens back in
+escrow) and acknowledges an error, which refunds the original sender. Each link keeps its own
+escrow and vouchers, so conservation holds link by link.
 """
 
 from __future__ import annotations
 
 from causeway.execution import Contract, Method, TransactionContext, decode_arguments, failure
-from causeway.interchain import bank, packets
-from causeway.interchain.keys import TRANSFER_CONTRACT, TRANSFER_NAMESPACE
+from causeway.interchain import bank, hub, packets
+from causeway.interchain.keys import TRANSFER_CONTRACT, TRANSFER_NAMESPACE, forward_key
 from causeway.interchain.v1 import interchain_pb2
 from causeway.types import decode, encode
 from causeway.types.v1 import types_pb2
@@ -47,6 +57,13 @@ TRANSFER_DENOM_BYTES_MAX = bank.BANK_DENOM_BYTES_MAX
 TRANSFER_MEMO_BYTES_MAX = 1_024
 # The encoded TransferPacketData: room for the longest denomination, sender, receiver and memo.
 TRANSFER_PACKET_DATA_BYTES_MAX = 2_048
+
+# A memo that starts with this asks a hub to forward the tokens: the rest is a TransferForward.
+FORWARD_MEMO_PREFIX = b"forward:"
+# Holds forwarded tokens between their arrival and their departure (one transaction), and again
+# when a forwarded packet fails, until the receipt is undone. An escrow account (no member holds
+# it, no bank method pays into it); client ids are "client-<n>", never "forwarding".
+FORWARDING_ACCOUNT = bank.escrow_account(PORT, "forwarding")
 
 _INVALID = types_pb2.RESULT_STATUS_INVALID_ARGUMENT
 
@@ -209,41 +226,155 @@ def _refund(context: TransactionContext, packet: interchain_pb2.Packet, why: str
     )
 
 
+def _credit(
+    context: TransactionContext,
+    packet: interchain_pb2.Packet,
+    data: interchain_pb2.TransferPacketData,
+    holder: str,
+) -> str:
+    """Pays an arriving packet's tokens to `holder`; returns their denomination here."""
+    returning = _voucher_prefix(packet.source_client)
+    if data.denom.startswith(returning):
+        # One of this chain's tokens coming home: out of the escrow of the client it left by.
+        denom = data.denom[len(returning) :]
+        escrow = bank.escrow_account(PORT, packet.destination_client)
+        bank.move(context, escrow, holder, denom, data.amount)
+        return denom
+    denom = _voucher_prefix(packet.destination_client) + data.denom
+    size = len(denom.encode())
+    if size > TRANSFER_DENOM_BYTES_MAX:
+        raise failure(
+            _INVALID,
+            f"transfer voucher {denom[:80]!r}... would be {size} bytes, above the limit "
+            f"of {TRANSFER_DENOM_BYTES_MAX}",
+        )
+    bank.mint(context, holder, denom, data.amount)
+    return denom
+
+
+def _undo_credit(context: TransactionContext, packet: interchain_pb2.Packet) -> None:
+    """Takes back from FORWARDING_ACCOUNT what ``_credit`` paid it for `packet`."""
+    data = decode(
+        interchain_pb2.TransferPacketData,
+        packet.payload.value,
+        bytes_max=len(packet.payload.value),
+    )
+    returning = _voucher_prefix(packet.source_client)
+    if data.denom.startswith(returning):
+        escrow = bank.escrow_account(PORT, packet.destination_client)
+        bank.move(context, FORWARDING_ACCOUNT, escrow, data.denom[len(returning) :], data.amount)
+    else:
+        voucher = _voucher_prefix(packet.destination_client) + data.denom
+        bank.burn(context, FORWARDING_ACCOUNT, voucher, data.amount)
+
+
+def forward_memo(chain_id: str, receiver: str, timeout_ms: int) -> bytes:
+    """The memo that asks a hub to pass the tokens on to `receiver` on member chain `chain_id`,
+    in a packet that times out at `timeout_ms` (that chain's time)."""
+    forward = interchain_pb2.TransferForward(
+        chain_id=chain_id, receiver=receiver, timeout_ms=timeout_ms
+    )
+    return FORWARD_MEMO_PREFIX + encode(forward)
+
+
+def forward_request(memo: bytes) -> interchain_pb2.TransferForward | None:
+    """The forwarding a memo asks for, decoded strictly; None for any other memo."""
+    if not memo.startswith(FORWARD_MEMO_PREFIX):
+        return None
+    forward = decode(
+        interchain_pb2.TransferForward,
+        memo[len(FORWARD_MEMO_PREFIX) :],
+        bytes_max=TRANSFER_MEMO_BYTES_MAX,
+    )
+    if not forward.chain_id:
+        raise failure(_INVALID, "transfer forwarding names no chain")
+    return forward
+
+
+def _forward(
+    context: TransactionContext,
+    packet: interchain_pb2.Packet,
+    denom: str,
+    amount: int,
+    forward: interchain_pb2.TransferForward,
+) -> None:
+    """Sends what `packet` brought on to the member chain `forward` names, and remembers
+    `packet` to acknowledge it when the forwarded packet ends."""
+    member = hub.member_chain(context, forward.chain_id)
+    if member.client_id == packet.destination_client:
+        raise failure(
+            _INVALID,
+            f"transfer forwarding to {forward.chain_id!r}, the chain the packet came from",
+        )
+    onward = send_tokens(
+        context,
+        sender=FORWARDING_ACCOUNT,
+        source_client=member.client_id,
+        denom=denom,
+        amount=amount,
+        receiver=forward.receiver,
+        timeout_ms=forward.timeout_ms,
+    )
+    context.put(forward_key(onward.source_client, onward.sequence), encode(packet))
+    context.emit(
+        "forward",
+        (
+            ("destination_client", packet.destination_client),
+            ("sequence", str(packet.sequence)),
+            ("forward_client", onward.source_client),
+            ("forward_sequence", str(onward.sequence)),
+            ("chain_id", forward.chain_id),
+        ),
+    )
+
+
+def _end_forwarded(
+    context: TransactionContext, onward: interchain_pb2.Packet, error: str | None
+) -> None:
+    """When `onward` was forwarded for a packet received earlier, acknowledges that packet: a
+    success, or (the onward tokens refunded already) the receipt undone and an error."""
+    key = forward_key(onward.source_client, onward.sequence)
+    stored = context.get(key)
+    if stored is None:
+        return
+    context.delete(key)
+    incoming = decode(interchain_pb2.Packet, stored, bytes_max=len(stored))
+    if error is None:
+        acknowledgement = interchain_pb2.Acknowledgement(success=True)
+    else:
+        _undo_credit(context, incoming)
+        message = f"forwarded on {onward.source_client}/{onward.sequence}: {error}"
+        acknowledgement = interchain_pb2.Acknowledgement(
+            success=False, error=message[: packets.ACKNOWLEDGEMENT_ERROR_CHARACTERS_MAX]
+        )
+    packets.write_acknowledgement(context, incoming, acknowledgement)
+
+
 class TransferHandler:
     """The PortHandler of port "transfer" (causeway.interchain.ports)."""
 
     def on_receive(
         self, context: TransactionContext, packet: interchain_pb2.Packet
-    ) -> interchain_pb2.Acknowledgement:
+    ) -> interchain_pb2.Acknowledgement | None:
         data = packet_data(packet)
-        returning = _voucher_prefix(packet.source_client)
-        if data.denom.startswith(returning):
-            # One of this chain's tokens coming home: out of the escrow of the client it left by.
-            denom = data.denom[len(returning) :]
-            escrow = bank.escrow_account(PORT, packet.destination_client)
-            bank.move(context, escrow, data.receiver, denom, data.amount)
-        else:
-            denom = _voucher_prefix(packet.destination_client) + data.denom
-            size = len(denom.encode())
-            if size > TRANSFER_DENOM_BYTES_MAX:
-                raise failure(
-                    _INVALID,
-                    f"transfer voucher {denom[:80]!r}... would be {size} bytes, above the limit "
-                    f"of {TRANSFER_DENOM_BYTES_MAX}",
-                )
-            bank.mint(context, data.receiver, denom, data.amount)
+        forward = forward_request(data.memo)
+        holder = data.receiver if forward is None else FORWARDING_ACCOUNT
+        denom = _credit(context, packet, data, holder)
         context.emit(
             "receive",
             (
                 ("destination_client", packet.destination_client),
                 ("sequence", str(packet.sequence)),
                 ("sender", data.sender),
-                ("receiver", data.receiver),
+                ("receiver", holder),
                 ("denom", denom),
                 ("amount", str(data.amount)),
             ),
         )
-        return interchain_pb2.Acknowledgement(success=True)
+        if forward is None:
+            return interchain_pb2.Acknowledgement(success=True)
+        _forward(context, packet, denom, data.amount, forward)
+        return None
 
     def on_acknowledge(
         self,
@@ -251,11 +382,14 @@ class TransferHandler:
         packet: interchain_pb2.Packet,
         acknowledgement: interchain_pb2.Acknowledgement,
     ) -> None:
+        error = None if acknowledgement.success else acknowledgement.error
         if not acknowledgement.success:
             _refund(context, packet, "error acknowledgement")
+        _end_forwarded(context, packet, error)
 
     def on_timeout(self, context: TransactionContext, packet: interchain_pb2.Packet) -> None:
         _refund(context, packet, "timeout")
+        _end_forwarded(context, packet, "the forwarded packet timed out")
 
 
 HANDLER = TransferHandler()
