@@ -137,8 +137,9 @@ def send_tokens(
     memo: bytes = b"",
 ) -> interchain_pb2.Packet:
     """Takes the tokens from `sender` (burned when going home, escrowed otherwise) and sends the
-    packet; for the ``send`` method and for native contracts that send from an account of their
-    own (a hub passing tokens on). Any failure fails the whole transaction."""
+    packet; for the ``send`` method and for a hub passing tokens on from its forwarding account.
+    A failure is a RequestError: it fails the sender's transaction, or (forwarding) the packet
+    being received, whole."""
     _check_amount(amount)
     bank.check_denom(denom, "transfer")
     bank.check_payee(receiver, "transfer receiver")
