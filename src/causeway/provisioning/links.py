@@ -57,7 +57,7 @@ def _member(chain: ChainEntry, role: str, organisation: str | None = None) -> Pa
     raise ConfigurationError(f"chain {chain.id} has no member with the {role} role")
 
 
-def _admins(chain: ChainEntry) -> list[Path]:
+def governing_admins(chain: ChainEntry) -> list[Path]:
     """The chain's admin member folders, one per organisation, in organisation order."""
     seen: dict[str, Path] = {}
     for member in chain.members:
@@ -73,7 +73,7 @@ class _Governance:
     """An admin's client of one chain and the endorsers a MAJORITY of organisations needs."""
 
     def __init__(self, chain: ChainEntry, stack: ExitStack) -> None:
-        admins = _admins(chain)
+        admins = governing_admins(chain)
         self.chain = chain
         self.client = stack.enter_context(
             Client(chain.nodes[0].grpc_address, Identity.load(admins[0]))
