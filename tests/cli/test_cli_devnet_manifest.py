@@ -171,6 +171,32 @@ def test_restart_needs_the_chain_when_node_names_repeat(
     assert "no node 'side/node9' in the devnet (nodes: hub/node1, side/node1)" in line
 
 
+def test_restart_names_one_node_or_one_relayer(
+    stopped_devnet: tuple[Path, DevnetDescription],
+) -> None:
+    directory, _ = stopped_devnet
+    neither = runner.invoke(app, ["devnet", "restart", "--dir", str(directory)])
+    assert neither.exit_code == 2
+    assert "name one node (--node) or one relayer (--relayer)" in neither.output
+    both = runner.invoke(
+        app,
+        [
+            "devnet",
+            "restart",
+            "--node",
+            "hub/node1",
+            "--relayer",
+            "carrier",
+            "--dir",
+            str(directory),
+        ],
+    )
+    assert both.exit_code == 2
+    # No relayer was ever started in this devnet: none is recorded.
+    line = one_error_line(["devnet", "restart", "--relayer", "carrier", "--dir", str(directory)])
+    assert "no relayer 'carrier' in the devnet (relayers: none)" in line
+
+
 def test_down_names_each_node_with_its_chain(
     stopped_devnet: tuple[Path, DevnetDescription],
 ) -> None:

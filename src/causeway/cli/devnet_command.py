@@ -510,23 +510,39 @@ def _link_row(description: DevnetDescription, link: LinkEntry) -> dict[str, Any]
 def restart(
     *,
     node: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--node",
             metavar="NAME",
             help="The node, e.g. node2; in a devnet of several chains CHAIN/NAME, e.g. hub/node2.",
         ),
-    ],
+    ] = None,
+    relayer: Annotated[
+        str | None,
+        typer.Option(
+            "--relayer",
+            metavar="NAME",
+            help="A relayer of a devnet from a manifest, by its name in the manifest.",
+        ),
+    ] = None,
     directory: DirectoryOption = DEFAULT_DIRECTORY,
 ) -> None:
-    """Stop one node (SIGTERM, then SIGKILL after 20 s) and start it again.
+    """Stop one node or relayer (SIGTERM, then SIGKILL after 20 s) and start it again.
 
     Example:
 
         causeway devnet restart --node node2
 
         causeway devnet restart --node hub/node2
+
+        causeway devnet restart --relayer relayer-1
     """
+    if (node is None) == (relayer is None):
+        raise typer.BadParameter("name one node (--node) or one relayer (--relayer)")
+    if relayer is not None:
+        _restart_relayer(directory, relayer)
+        return
+    assert node is not None
     from causeway.provisioning.devnet import (
         load_devnet,
         save_devnet,
@@ -550,6 +566,27 @@ def restart(
     save_devnet(directory, nodes)
     _wait_until_answering(entry.grpc_address, entry.pid, 60.0)
     console.print(f"{entry.label} restarted (PID {entry.pid})")
+
+
+def _restart_relayer(directory: Path, name: str) -> None:
+    from causeway.provisioning.devnet import (
+        load_relayers,
+        save_relayers,
+        start_relayer_process,
+        stop_process,
+    )
+
+    relayers = load_relayers(directory)
+    matches = [entry for entry in relayers if entry.name == name]
+    if not matches:
+        names = ", ".join(entry.name for entry in relayers) or "none"
+        raise ConfigurationError(f"no relayer {name!r} in the devnet (relayers: {names})")
+    entry = matches[0]
+    stop_process(entry.pid)
+    host, _, port = entry.metrics_address.rpartition(":")
+    entry.pid = start_relayer_process(Path(entry.config), host, int(port))
+    save_relayers(directory, relayers)
+    console.print(f"relayer {entry.name} restarted (PID {entry.pid})")
 
 
 @devnet_app.command("down")
