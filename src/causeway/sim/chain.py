@@ -71,6 +71,13 @@ class Identity:
     member: types_pb2.Member
 
 
+# Genesis keys by (chain id, profile, organisations, validators), for ``reuse_keys``.
+_KEYS: dict[
+    tuple[str, str, int, int],
+    tuple[dict[str, PrivateKey], list[types_pb2.Organisation], dict[str, Identity]],
+] = {}
+
+
 class _Nodes:
     """The state tree's node store: every version is kept (tests prove at old heights)."""
 
@@ -158,12 +165,20 @@ class InterchainChain:
     mempool: list[DecodedTransaction] = field(default_factory=list)
     # Set by the simulator: a halted chain produces no block and serves no relayer.
     halted: bool = False
+    # The simulator's runs reuse the keys and certificates of an earlier chain of the same id,
+    # profile and shape in this process (generating them is most of a chain's setup).
+    reuse_keys: bool = False
 
     def __post_init__(self) -> None:
         self.profile = get_profile(self.profile_name)
         self._ca_keys: dict[str, PrivateKey] = {}
-        organisations: list[types_pb2.Organisation] = []
-        for number in range(1, self.organisations + 1):
+        cache_key = (self.chain_id, self.profile_name, self.organisations, self.validators)
+        cached = _KEYS.get(cache_key) if self.reuse_keys else None
+        if cached is not None:
+            self._ca_keys = dict(cached[0])
+            self.identities = dict(cached[2])
+        organisations: list[types_pb2.Organisation] = [] if cached is None else list(cached[1])
+        for number in range(1, self.organisations + 1 if cached is None else 1):
             organisation_id = f"org{number}"
             ca_key = PrivateKey.generate(self.profile.default_algorithm)
             self._ca_keys[organisation_id] = ca_key
@@ -179,15 +194,15 @@ class InterchainChain:
             )
         self._organisations = {o.id: o for o in organisations}
         for number in range(1, self.organisations + 1):
-            self.new_identity(f"org{number}/admin", (ADMIN, CLIENT))
+            self._identity(f"org{number}/admin", (ADMIN, CLIENT))
         for member_id in ("org1/alice", "org2/bob", "org1/relayer"):
-            self.new_identity(member_id, (CLIENT,))
+            self._identity(member_id, (CLIENT,))
         validator_records = []
         powers = self.voting_powers or [1 if self.consensus == "raft" else 10] * self.validators
         self.validator_ids: list[str] = []
         for index in range(self.validators):
             organisation = f"org{index % self.organisations + 1}"
-            identity = self.new_identity(f"{organisation}/node{index + 1}", (CONSENSUS,))
+            identity = self._identity(f"{organisation}/node{index + 1}", (CONSENSUS,))
             self.validator_ids.append(identity.member_id)
             validator_records.append(
                 types_pb2.Validator(
@@ -209,6 +224,8 @@ class InterchainChain:
             validators=types_pb2.ValidatorSet(validators=validator_records),
         )
         self.genesis_hash = genesis_hash(self.genesis, self.profile.hash)
+        if self.reuse_keys and cached is None:
+            _KEYS[cache_key] = (dict(self._ca_keys), organisations, dict(self.identities))
         self.executor = Executor(self.genesis, self.profile, self.contracts)
         self.state = genesis_state(self.genesis)
         self.genesis_state = dict(self.state)
@@ -222,6 +239,11 @@ class InterchainChain:
         self._certificates: dict[int, types_pb2.CommitCertificate] = {}
 
     # -- members and transactions ------------------------------------------------------------
+
+    def _identity(self, member_id: str, roles: Sequence[int]) -> Identity:
+        """A genesis member: reused when ``reuse_keys`` found it, else new."""
+        existing = self.identities.get(member_id)
+        return existing if existing is not None else self.new_identity(member_id, roles)
 
     def new_identity(self, member_id: str, roles: Sequence[int]) -> Identity:
         """A member record with a fresh key and a certificate from its organisation's CA (add it

@@ -23,7 +23,8 @@ longer than the clients' trusting period: the clients expire, and governance rec
 
 Everything random comes from ``RandomSource(seed)`` (one stream per purpose); a run is a function
 of its seed and configuration: the same seed gives the same ``trace_hash`` (a digest of every
-block's time, results and events, which do not depend on the signatures' random nonces). The
+block's time, results and events, leaving out the hashes, which depend on the keys: those are
+generated afresh in each process, and signatures carry random nonces). The
 checkers (``causeway.sim.interchain_checkers``) read only what the chains committed.
 """
 
@@ -35,6 +36,7 @@ import random as random_module
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 from google.protobuf.message import Message
 
@@ -67,6 +69,8 @@ CHAIN_BLOCKS_MAX = 150
 CHAINS_MAX = 64
 # The most packets a run's applications send.
 PACKETS_MAX = 2_000
+# Query answers kept (until their chain's next block); past this the memo starts again.
+ANSWERS_KEPT_MAX = 10_000
 
 ECHO_PORT = "echo"
 ECHO_CONTRACT = "echo"
@@ -361,7 +365,7 @@ class SimulatedEndpoint:
 
     def query(self, contract: str, method: str, arguments: Message) -> bytes:
         self._reach()
-        return check_ok(self.chain.query(contract, method, arguments)).return_value
+        return self.simulation.query(self.chain, contract, method, arguments)
 
     def submit(self, contract: str, method: str, arguments: Message) -> types_pb2.TransactionResult:
         self._reach()
@@ -442,7 +446,7 @@ class RelayerProcess:
                 delay = self.random.randint(1, faults.delay_max_ms)
             self.simulation.schedule(
                 delay,
-                lambda: self._deliver(lifetime, chain, contract, method, arguments),
+                partial(self._deliver, lifetime, chain, contract, method, arguments),
                 f"{self.name} submits {method} to {chain.chain_id}",
             )
 
@@ -496,6 +500,7 @@ class InterchainSimulation:
         self._sequence = 0
         self._origins: dict[bytes, str] = {}
         self._trace = hashlib.sha256()
+        self._answers: dict[tuple[str, int, str, str, bytes], bytes] = {}
         self.sent = 0
         # Clients governance may recover, by (chain id, client id), from this time on.
         self.recoverable_from: dict[tuple[str, str], int] = {}
@@ -531,6 +536,20 @@ class InterchainSimulation:
         self._origins[transaction.id] = origin
         chain.submit(transaction)
 
+    def query(
+        self, chain: InterchainChain, contract: str, method: str, arguments: Message
+    ) -> bytes:
+        """A read-only call at the chain's latest state (RequestError when it fails). Answers are
+        kept until the chain's next block: the state and time they read do not change before."""
+        key = (chain.chain_id, chain.height, contract, method, encode(arguments))
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = check_ok(chain.query(contract, method, arguments)).return_value
+            if len(self._answers) >= ANSWERS_KEPT_MAX:
+                self._answers.clear()
+            self._answers[key] = answer
+        return answer
+
     # -- setup --------------------------------------------------------------------------------
 
     def _governance_block(
@@ -561,6 +580,7 @@ class InterchainSimulation:
                 validators=spec.validators,
                 organisations=spec.organisations,
                 contracts=contracts,
+                reuse_keys=True,
             )
         for chain in self.chains.values():
             chain.commit([], time_ms=step_ms[0])
@@ -692,14 +712,14 @@ class InterchainSimulation:
             at = random.randint(0, window)
             length = random.randint(*faults.halt_ms)
             self.faults.append(f"{chain_id} halts at +{at}ms for {length}ms")
-            self.schedule(at, lambda: self._halt(chain_id, length), f"halt {chain_id}")
+            self.schedule(at, partial(self._halt, chain_id, length), f"halt {chain_id}")
         if faults.validator_change:
             candidates = [s for s in config.chains if s.consensus == "tbft" and s.validators >= 4]
             if candidates:
                 spec = random.choice(candidates)
                 at = random.randint(0, window)
                 self.faults.append(f"{spec.chain_id} removes a validator at +{at}ms")
-                self.schedule(at, lambda: self._change_validators(spec), "validator change")
+                self.schedule(at, partial(self._change_validators, spec), "validator change")
         if faults.byzantine_relayer:
             kinds = list(_FORGERIES)
             for _ in range(random.randint(2, 5)):
@@ -719,13 +739,14 @@ class InterchainSimulation:
             self.faults.append(
                 f"twins of {link.a if toward_b else link.b} sign a fork at +{at}ms ({variant})"
             )
-            self.schedule(at, lambda: self._twin_fork(link, toward_b, variant, 0), "twin fork")
+            self.schedule(at, partial(self._twin_fork, link, toward_b, variant, 0), "twin fork")
         if faults.partition:
             chain_id = random.choice(chain_ids)
             at = random.randint(0, window // 2)
-            length = config.trusting_period_ms + random.randint(2_000, 6_000)
+            # Longer than the trusting period even when the two chains' clocks are skewed apart.
+            length = config.trusting_period_ms + 2 * SKEW_MAX_MS + random.randint(2_000, 6_000)
             self.faults.append(f"relayers cut off from {chain_id} at +{at}ms for {length}ms")
-            self.schedule(at, lambda: self._partition(chain_id, length), f"partition {chain_id}")
+            self.schedule(at, partial(self._partition, chain_id, length), f"partition {chain_id}")
 
     # -- actions ------------------------------------------------------------------------------
 
@@ -750,7 +771,7 @@ class InterchainSimulation:
             chain.chain_id,
             committed.header.height,
             committed.header.time_ms,
-            committed.results,
+            list(committed.results),
             origins,
             seconds,
         )
@@ -764,7 +785,10 @@ class InterchainSimulation:
             trace.append(f"{origin}:{result.status}:{len(result.events)}")
             for event in result.events:
                 trace.append(event.name)
-                trace.extend(f"{a.key}={a.value}" for a in event.attributes)
+                # Hashes depend on the keys (fresh in every process), the rest on the seed.
+                trace.extend(
+                    f"{a.key}={a.value}" for a in event.attributes if not a.key.endswith("_hash")
+                )
                 trace.append(event.data.hex())
         data = "\x00".join(trace).encode()
         self._trace.update(len(data).to_bytes(4, "big") + data)
@@ -858,12 +882,7 @@ class InterchainSimulation:
                 home, remote = self.chains[home_id], self.chains[remote_id]
                 if remote_id in self.unreachable or home_id in self.unreachable:
                     continue
-                data = check_ok(
-                    home.query(
-                        "clients", "get", interchain_pb2.ClientsGetArguments(client_id=client_id)
-                    )
-                ).return_value
-                described = interchain_pb2.ClientsGetResult.FromString(data)
+                described = self.latest_client(home, client_id)
                 if described.status == "active":
                     continue
                 if described.status == "frozen" and (home_id, client_id) not in (
@@ -899,12 +918,11 @@ class InterchainSimulation:
             return self.chains[link.b], link.b_client, self.chains[link.a]
         return self.chains[link.a], link.a_client, self.chains[link.b]
 
-    def _latest_client(
+    def latest_client(
         self, home: InterchainChain, client_id: str
     ) -> interchain_pb2.ClientsGetResult:
-        data = check_ok(
-            home.query("clients", "get", interchain_pb2.ClientsGetArguments(client_id=client_id))
-        ).return_value
+        arguments = interchain_pb2.ClientsGetArguments(client_id=client_id)
+        data = self.query(home, "clients", "get", arguments)
         return interchain_pb2.ClientsGetResult.FromString(data)
 
     def signed_certificate(
@@ -946,8 +964,10 @@ class InterchainSimulation:
         draw = random.random()
 
         def forge() -> None:
+            if link.a in self.unreachable or link.b in self.unreachable:
+                return  # a Byzantine relayer is cut off like any other
             home, client_id, remote = self._client_of(link, toward_b)
-            described = self._latest_client(home, client_id)
+            described = self.latest_client(home, client_id)
             if described.status != "active":
                 return
             trusted = described.client.latest_height
@@ -963,13 +983,14 @@ class InterchainSimulation:
 
     def _twin_fork(self, link: LinkState, toward_b: bool, variant: str, attempts: int) -> None:
         home, client_id, remote = self._client_of(link, toward_b)
-        described = self._latest_client(home, client_id)
+        described = self.latest_client(home, client_id)
         trusted = described.client.latest_height
         height = remote.height
-        if described.status != "active" or height <= trusted:
+        cut_off = link.a in self.unreachable or link.b in self.unreachable
+        if cut_off or described.status != "active" or height <= trusted:
             if attempts < 20:
                 self.schedule(
-                    500, lambda: self._twin_fork(link, toward_b, variant, attempts + 1), "twin"
+                    500, partial(self._twin_fork, link, toward_b, variant, attempts + 1), "twin"
                 )
             return
         real = remote.blocks[height].header
@@ -1024,20 +1045,19 @@ class InterchainSimulation:
                 for home_id, client_id in ((link.a, link.a_client), (link.b, link.b_client)):
                     if home_id != chain.chain_id:
                         continue
-                    data = check_ok(
-                        chain.query(
-                            "packets",
-                            "list",
-                            interchain_pb2.PacketsListArguments(
-                                side="sent", client_id=client_id, in_flight_only=True, limit=1
-                            ),
-                        )
-                    ).return_value
+                    data = self.query(
+                        chain,
+                        "packets",
+                        "list",
+                        interchain_pb2.PacketsListArguments(
+                            side="sent", client_id=client_id, in_flight_only=True, limit=1
+                        ),
+                    )
                     if interchain_pb2.PacketsListResult.FromString(data).sent:
                         return False
         # Expected freezes and expiries must have happened and been recovered.
         for home_id, client_id, _ in self.expected:
-            described = self._latest_client(self.chains[home_id], client_id)
+            described = self.latest_client(self.chains[home_id], client_id)
             if described.status != "active":
                 return False
         return not any(
@@ -1170,19 +1190,16 @@ def _in_flight_packet(
     """A packet the remote chain sent toward the target client, committed by ``proof_height``
     and not yet received (a delivery of a received one is a no-op before any proof is read)."""
     remote, home, client_id = target.remote, target.home, target.client_id
-    data = check_ok(
-        home.query("clients", "get", interchain_pb2.ClientsGetArguments(client_id=client_id))
-    ).return_value
-    counterparty = interchain_pb2.ClientsGetResult.FromString(data).client.counterparty_client_id
-    listed = check_ok(
-        remote.query(
-            "packets",
-            "list",
-            interchain_pb2.PacketsListArguments(
-                side="sent", client_id=counterparty, in_flight_only=True, limit=20
-            ),
-        )
-    ).return_value
+    simulation = target.simulation
+    counterparty = simulation.latest_client(home, client_id).client.counterparty_client_id
+    listed = simulation.query(
+        remote,
+        "packets",
+        "list",
+        interchain_pb2.PacketsListArguments(
+            side="sent", client_id=counterparty, in_flight_only=True, limit=20
+        ),
+    )
     candidates = [
         record
         for record in interchain_pb2.PacketsListResult.FromString(listed).sent
