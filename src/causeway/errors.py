@@ -99,6 +99,19 @@ class HeightUnavailableError(RequestError):
     reason = "height_unavailable"
 
 
+class TransactionFailedError(RequestError):
+    """A transaction committed, but its contract refused it: ``result`` holds its status and
+    message (the SDK's interchain operations raise it; nothing the call wrote was kept)."""
+
+    reason = "transaction_failed"
+
+    def __init__(
+        self, message: str, *, result: object | None = None, reason: str | None = None
+    ) -> None:
+        super().__init__(message, reason=reason)
+        self.result = result
+
+
 class CryptoError(CausewayError):
     """A key or certificate cannot be loaded, or an algorithm is not allowed for the profile."""
 

@@ -98,6 +98,12 @@ _MANIFEST_REASON = (
     "on a manifest of two chains, and tests/cli/test_cli_devnet_manifest.py status, restart and "
     "down"
 )
+_RELAYER_REASON = (
+    "runs until stopped, between two chains that keep clients of each other, which this "
+    "single-chain scenario does not have; tests/cli/test_cli_relayer.py runs it as a process "
+    "(rounds, metrics, SIGTERM and SIGINT) and tests/interchain/test_interchain_relayer_service.py "
+    "relays through its loop"
+)
 NOT_RUN: dict[str, str] = {
     "make demo": (
         "scripts/demo.sh leaves a 4-validator tbft devnet running on the default ports "
@@ -135,6 +141,8 @@ NOT_RUN: dict[str, str] = {
         "removes validator org4/node4 of a network of 4 organisations and 4 tbft validators "
         "(a devnet, see above); tests/e2e/test_e2e_devnet_governance.py sends validators.update"
     ),
+    "causeway relayer start --config relayer.toml": _RELAYER_REASON,
+    "causeway relayer start --config relayer.toml --metrics-port 9464 --json": _RELAYER_REASON,
 }
 
 

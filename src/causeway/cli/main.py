@@ -22,6 +22,7 @@ from causeway.cli import (
     devnet_command,
     init_command,
     node_command,
+    relayer_command,
 )
 from causeway.cli.output import (
     EXIT_ERROR,
@@ -163,6 +164,7 @@ node_command.register(app)
 chain_commands.register(app)
 bench_command.register(app)
 devnet_command.register(app)
+relayer_command.register(app)
 
 
 def main() -> None:

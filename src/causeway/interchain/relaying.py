@@ -35,10 +35,16 @@ from google.protobuf.message import Message
 
 from causeway.crypto import get_profile
 from causeway.errors import CausewayError
-from causeway.interchain.keys import acknowledgement_path, commitment_path, receipt_path
+from causeway.interchain.keys import (
+    PACKETS_NAMESPACE,
+    acknowledgement_path,
+    commitment_path,
+    receipt_path,
+    received_key,
+)
 from causeway.interchain.packets import (
     RELAY_DELIVERIES_MAX,
-    SIDE_RECEIVED,
+    RELAY_UPDATES_MAX,
     SIDE_SENT,
 )
 from causeway.interchain.v1 import interchain_pb2
@@ -109,6 +115,9 @@ class RoundReport:
     failed_transactions: list[str] = field(default_factory=list)
     # Packets seen in flight at the start of the round, per sending chain.
     pending: dict[str, int] = field(default_factory=dict)
+    # Their sequences (the first batch of them, lowest first), per sending chain: a relayer
+    # process measures relay latency from when a sequence appears to when it is gone.
+    in_flight: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -140,16 +149,20 @@ def _in_flight(end: LinkEnd, limit: int) -> list[interchain_pb2.PacketRecord]:
     return list(decode(interchain_pb2.PacketsListResult, data, bytes_max=RESULT_BYTES_MAX).sent)
 
 
-def _receipt(end: LinkEnd, sequence: int) -> interchain_pb2.ReceiptRecord | None:
-    data = end.endpoint.query(
-        "packets",
-        "get",
-        interchain_pb2.PacketsGetArguments(
-            side=SIDE_RECEIVED, client_id=end.client_id, sequence=sequence
-        ),
-    )
-    result = decode(interchain_pb2.PacketsGetResult, data, bytes_max=RESULT_BYTES_MAX)
-    return result.received if result.HasField("received") else None
+def _receipts(end: LinkEnd, sequences: Sequence[int]) -> list[interchain_pb2.ReceiptRecord | None]:
+    """The receiver's records of these packets at its latest height, in one read of state (a
+    query per packet would cost a signed call each)."""
+    endpoint = end.endpoint
+    height = endpoint.latest_height()
+    paths = [PACKETS_NAMESPACE + received_key(end.client_id, sequence) for sequence in sequences]
+    records: list[interchain_pb2.ReceiptRecord | None] = []
+    for value, _proof in endpoint.prove(paths, height):
+        records.append(
+            None
+            if value is None
+            else decode(interchain_pb2.ReceiptRecord, value, bytes_max=RESULT_BYTES_MAX)
+        )
+    return records
 
 
 class Relayer:
@@ -209,30 +222,30 @@ class Relayer:
         height: int,
     ) -> list[interchain_pb2.ClientsUpdateArguments]:
         """The updates that take ``client`` (of ``source``) from its latest height to ``height``:
-        one when the trusted set still signs, else one per validator-set change on the way (each
-        vouched for by the set before it)."""
+        one when the set the client trusts still signs, else, at each height where the set
+        changed, one to the height before (signed by the trusted set) and one to that height
+        (adjacent: the trusted header names the new set as next)."""
         trusted = client.client.latest_height
         if height <= trusted:
             return []
+        client_id = client.client.client_id
+        trusted_next = client.latest.next_validator_set_hash
+        if source.signed_header(height)[0].validator_set_hash == trusted_next:
+            return [self._update(source, client_id, trusted, height)]
         updates: list[interchain_pb2.ClientsUpdateArguments] = []
-        next_hash = client.latest.next_validator_set_hash
-        walked = 0
-        target_header = source.signed_header(height)[0]
-        if target_header.validator_set_hash == next_hash:
-            return [self._update(source, client.client.client_id, trusted, height)]
-        # The set changed: step to each height where it did, so that every update is vouched for
-        # by the set the client already trusts (adjacent to it).
         current = trusted
-        probe = trusted + 1
-        while probe < height and walked < VALIDATOR_CHANGE_SEARCH_MAX:
+        last_probe = min(height, trusted + VALIDATOR_CHANGE_SEARCH_MAX)
+        for probe in range(trusted + 1, last_probe + 1):
             header = source.signed_header(probe)[0]
-            walked += 1
-            if header.validator_set_hash != next_hash:
-                updates.append(self._update(source, client.client.client_id, current, probe))
-                current = probe
-                next_hash = header.next_validator_set_hash
-            probe += 1
-        updates.append(self._update(source, client.client.client_id, current, height))
+            if header.validator_set_hash == trusted_next:
+                continue
+            if probe - 1 > current:
+                updates.append(self._update(source, client_id, current, probe - 1))
+            updates.append(self._update(source, client_id, probe - 1, probe))
+            current = probe
+            trusted_next = header.next_validator_set_hash
+        if current < height:
+            updates.append(self._update(source, client_id, current, height))
         return updates
 
     # -- a round -----------------------------------------------------------------------------------
@@ -249,7 +262,13 @@ class Relayer:
         height = self._certified_height(other, trusted, client.client.crypto_profile)
         if height is None:
             return trusted, []
-        return height, self.updates_to(other, client, height)
+        updates = self.updates_to(other, client, height)
+        if len(updates) > RELAY_UPDATES_MAX:
+            # Many changes to cross: this round goes as far as one transaction may, the next
+            # round on from there.
+            updates = updates[:RELAY_UPDATES_MAX]
+            height = updates[-1].header.header.height
+        return height, updates
 
     def _direction(
         self,
@@ -267,14 +286,15 @@ class Relayer:
         hold), acknowledgements and timeouts at ``receiver_proof_height``."""
         packets = _in_flight(sender, self.batch_deliveries_max)
         report.pending[sender.endpoint.chain_id] = len(packets)
+        report.in_flight[sender.endpoint.chain_id] = [record.packet.sequence for record in packets]
         if not packets:
             return
         receiver_time = receiver.endpoint.signed_header(receiver_proof_height)[0].time_ms
         receives: list[interchain_pb2.PacketRecord] = []
         acknowledged: list[tuple[interchain_pb2.PacketRecord, interchain_pb2.Acknowledgement]] = []
         timed_out: list[interchain_pb2.PacketRecord] = []
-        for record in packets:
-            receipt = _receipt(receiver, record.packet.sequence)
+        receipts = _receipts(receiver, [record.packet.sequence for record in packets])
+        for record, receipt in zip(packets, receipts, strict=True):
             if receipt is None:
                 if receiver_time >= record.packet.timeout_ms:
                     timed_out.append(record)

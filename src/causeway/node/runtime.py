@@ -28,6 +28,7 @@ from causeway.execution import (
     LatestStateReader,
     TransactionVerifier,
 )
+from causeway.interchain import CHAIN_CONTRACTS
 from causeway.mempool import Admission, MempoolLimits, SharedMempool
 from causeway.net import NetworkStatistics, PeerHandlers, PeerNetwork, TlsIdentity
 from causeway.node.block_sync import BlockSync, StoreBlockSource
@@ -69,7 +70,8 @@ class Node:
         # Refuses (one line naming the file) a store that is not new but lost its chain.
         self.store = open_node_store(config, self.genesis, self.profile)
         self.tree = StateTree(self.profile.hash, self.store)
-        self.executor = Executor(self.genesis, self.profile)
+        # The native contracts and the interchain ones: every validator of a chain runs the same.
+        self.executor = Executor(self.genesis, self.profile, CHAIN_CONTRACTS)
         self.reader = LatestStateReader(self.store)
         # Worker processes, not threads: this process is busy with Python work (execution,
         # the APIs) and would starve verifying threads of the GIL (measured: 3,900/s in threads

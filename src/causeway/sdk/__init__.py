@@ -1,5 +1,8 @@
 """The Python client of a Causeway node: identities, signed transactions, verified reads and
-resumable block and event streams, over gRPC (``Client``) or asyncio gRPC (``AsyncClient``)."""
+resumable block and event streams, over gRPC (``Client``) or asyncio gRPC (``AsyncClient``).
+
+The interchain operations (light clients, ports, the hub, transfers, packets, balances) are
+``client.interchain`` (causeway.sdk.interchain, loaded on first use)."""
 
 from causeway.sdk.async_client import AsyncClient
 from causeway.sdk.checkpoint import (

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -45,6 +45,9 @@ from causeway.sdk.verify import (
 )
 from causeway.types import HashFunction, encode, transaction_id
 from causeway.types.v1 import types_pb2
+
+if TYPE_CHECKING:
+    from causeway.sdk.interchain import AsyncInterchain
 
 RequestT = TypeVar("RequestT", bound=Message)
 ResponseT = TypeVar("ResponseT", bound=Message)
@@ -140,6 +143,15 @@ class AsyncClient:
             if self._closed.is_set() and not _cancelled_from_outside():
                 raise NodeUnavailableError("the client is closed") from error
             raise
+
+    @property
+    def interchain(self) -> AsyncInterchain:
+        """Light clients, ports, the hub's registry, transfers, packets and balances
+        (causeway.sdk.interchain). Imported on first use: the interchain records load the
+        interchain contracts' package, which a client that never uses them need not load."""
+        from causeway.sdk.interchain import AsyncInterchain  # noqa: PLC0415
+
+        return AsyncInterchain(self)
 
     # ------------------------------------------------------------------ chain facts
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Generator, Sequence
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -47,6 +47,9 @@ from causeway.types.v1 import types_pb2
 TIMEOUT_S_DEFAULT = 30.0
 # Blocks can be large; this bounds what the client accepts in one message.
 MESSAGE_BYTES_MAX_DEFAULT = 64 * 1024 * 1024
+
+if TYPE_CHECKING:
+    from causeway.sdk.interchain import Interchain
 
 RequestT = TypeVar("RequestT", bound=Message)
 ResponseT = TypeVar("ResponseT", bound=Message)
@@ -142,6 +145,15 @@ class Client:
             if self._closed.is_set():
                 raise NodeUnavailableError("the client is closed") from error
             raise
+
+    @property
+    def interchain(self) -> Interchain:
+        """Light clients, ports, the hub's registry, transfers, packets and balances
+        (causeway.sdk.interchain). Imported on first use: the interchain records load the
+        interchain contracts' package, which a client that never uses them need not load."""
+        from causeway.sdk.interchain import Interchain  # noqa: PLC0415
+
+        return Interchain(self)
 
     # ------------------------------------------------------------------ chain facts
 

@@ -1,0 +1,237 @@
+"""Two real chains joined by light clients, for the SDK's and the CLI's interchain tests.
+
+``two_chains(root)`` starts, with `causeway devnet up --manifest` (as
+test_e2e_devnet_manifest.py does: a random free block of ports below the ephemeral range, tried
+again on another block when a port was taken), two solo chains of two organisations each: "alpha"
+(intl) and "beta" (gm). Whatever happens, every node process the devnet recorded is stopped on
+the way out (`devnet down`, then SIGKILL for any left). It creates nothing on the chains: the
+tests do that, through the SDK or the CLI they test.
+
+``join(network)`` makes the link through the SDK: a client of each chain on the other (solo:
+single_signer_accepted), each naming the other as counterparty, and port "transfer" bound on both
+when the chain has a transfer application.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+from devnet_harness import PORT_TAKEN_MARKS, free_port_base
+
+from causeway.contracts.v1 import contracts_pb2
+from causeway.interchain.relayer import SdkEndpoint
+from causeway.interchain.relaying import LinkEnd, Relayer, RoundReport
+from causeway.provisioning import load_devnet_description
+from causeway.provisioning.interchain_devnet import ChainEntry, DevnetDescription
+from causeway.sdk import Client, Identity
+
+CLI_TIMEOUT_S = 150.0
+UP_ATTEMPTS_MAX = 3
+REQUEST_TIMEOUT_S = 30.0
+# Two chains of one solo validator: three ports each (gRPC, HTTP, peers).
+PORTS = 6
+ALPHA = "alpha"
+BETA = "beta"
+ADMIN = "org1/admin"
+ENDORSER = "org2/admin"
+CLIENT = "org1/client"
+
+MANIFEST = """\
+port_base = {port_base}
+
+[[chains]]
+id = "alpha"
+consensus = "solo"
+crypto = "intl"
+organisations = 2
+
+[[chains]]
+id = "beta"
+consensus = "solo"
+crypto = "gm"
+organisations = 2
+
+[[links]]
+chains = ["alpha", "beta"]
+"""
+
+
+def causeway(*arguments: str, timeout_s: float = CLI_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ}
+    environment.pop("CAUSEWAY_DEBUG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "causeway.cli", *arguments],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+        env=environment,
+    )
+
+
+def _recorded_pids(directory: Path) -> set[int]:
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        document = json.loads((directory / "devnet.json").read_text(encoding="utf-8"))
+        return {int(entry["pid"]) for entry in document["nodes"] if entry["pid"]}
+    return set()
+
+
+def _ours(pid: int, root: Path) -> bool:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return False
+    return "node start" in command and str(root) in command
+
+
+def _kill_left_over(pids: set[int], root: Path) -> None:
+    for pid in pids:
+        if _ours(pid, root):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def logs(directory: Path) -> str:
+    return "\n".join(
+        f"--- {path} ---\n{path.read_text(encoding='utf-8', errors='replace')[-3000:]}"
+        for path in sorted(directory.glob("chains/*/nodes/*/node.log"))
+    )
+
+
+@dataclasses.dataclass
+class TwoChains:
+    """The running devnet: its folder and network.json, clients by chain and member."""
+
+    directory: Path
+    description: DevnetDescription
+    _clients: list[Client] = dataclasses.field(default_factory=list)
+
+    def chain(self, chain_id: str) -> ChainEntry:
+        return self.description.chain(chain_id)
+
+    def address(self, chain_id: str) -> str:
+        return self.chain(chain_id).nodes[0].grpc_address
+
+    def member_directory(self, chain_id: str, member_id: str) -> Path:
+        (member,) = (m for m in self.chain(chain_id).members if m.member_id == member_id)
+        return Path(member.directory)
+
+    def identity(self, chain_id: str, member_id: str) -> Identity:
+        return Identity.load(self.member_directory(chain_id, member_id))
+
+    def client(self, chain_id: str, member_id: str | None = CLIENT) -> Client:
+        identity = None if member_id is None else self.identity(chain_id, member_id)
+        client = Client(self.address(chain_id), identity, timeout_s=REQUEST_TIMEOUT_S)
+        self._clients.append(client)
+        return client
+
+    def endorsers(self, chain_id: str) -> list[Identity]:
+        return [self.identity(chain_id, ENDORSER)]
+
+    def close_clients(self) -> None:
+        for client in self._clients:
+            client.close()
+        self._clients.clear()
+
+
+@contextlib.contextmanager
+def two_chains(root: Path) -> Iterator[TwoChains]:
+    pids: set[int] = set()
+    directory = root / "devnet"
+    network: TwoChains | None = None
+    try:
+        for attempt in range(1, UP_ATTEMPTS_MAX + 1):
+            directory = root / f"devnet-{attempt}"
+            manifest = root / f"manifest-{attempt}.toml"
+            manifest.write_text(MANIFEST.format(port_base=free_port_base(PORTS)), encoding="utf-8")
+            started = causeway("devnet", "up", "--manifest", str(manifest), "--dir", str(directory))
+            pids |= _recorded_pids(directory)
+            if started.returncode == 0:
+                break
+            text = logs(directory)
+            if attempt < UP_ATTEMPTS_MAX and any(mark in text.lower() for mark in PORT_TAKEN_MARKS):
+                _kill_left_over(pids, root)
+                continue
+            raise AssertionError(f"devnet up failed:\n{started.stdout}\n{started.stderr}\n{text}")
+        network = TwoChains(directory, load_devnet_description(directory))
+        try:
+            yield network
+        except BaseException:
+            print(logs(directory))
+            raise
+    finally:
+        if network is not None:
+            network.close_clients()
+        pids |= _recorded_pids(directory)
+        if (directory / "devnet.json").exists():
+            causeway("devnet", "down", "--dir", str(directory))
+        _kill_left_over(pids, root)
+
+
+@dataclasses.dataclass(frozen=True)
+class Link:
+    """alpha's client of beta and beta's client of alpha."""
+
+    alpha_client: str
+    beta_client: str
+
+
+def join(network: TwoChains, *, bind_transfer: bool) -> Link:
+    """Clients both ways, counterparties named, and (``bind_transfer``) port transfer bound."""
+    alpha = network.client(ALPHA, ADMIN)
+    beta = network.client(BETA, ADMIN)
+    # A solo chain commits blocks only for transactions: one each, so that each has a header.
+    for client in (alpha, beta):
+        committed = client.invoke(
+            "kv", "put", contracts_pb2.KvPutArguments(key=b"genesis-after", value=b"1")
+        )
+        assert committed.succeeded, committed
+    alpha_client = alpha.interchain.create_client(
+        beta, single_signer_accepted=True, endorsers=network.endorsers(ALPHA)
+    )
+    beta_client = beta.interchain.create_client(
+        alpha,
+        single_signer_accepted=True,
+        counterparty_client_id=alpha_client,
+        endorsers=network.endorsers(BETA),
+    )
+    alpha.interchain.register_counterparty(
+        alpha_client, beta_client, endorsers=network.endorsers(ALPHA)
+    )
+    if bind_transfer:
+        for client, chain_id in ((alpha, ALPHA), (beta, BETA)):
+            client.interchain.bind_port(
+                "transfer", "transfer", endorsers=network.endorsers(chain_id)
+            )
+    return Link(alpha_client, beta_client)
+
+
+class InProcessRelayer:
+    """causeway.interchain.relaying.Relayer over the relayer package's SdkEndpoint, one round
+    at a time, signing as org1/client on each chain."""
+
+    def __init__(self, network: TwoChains, link: Link) -> None:
+        self.alpha = SdkEndpoint(ALPHA, [network.address(ALPHA)], network.identity(ALPHA, CLIENT))
+        self.beta = SdkEndpoint(BETA, [network.address(BETA)], network.identity(BETA, CLIENT))
+        self.link = link
+        self.relayer = Relayer()
+
+    def round(self) -> RoundReport:
+        self.alpha.begin_round()
+        self.beta.begin_round()
+        return self.relayer.relay_round(
+            LinkEnd(self.alpha, self.link.alpha_client), LinkEnd(self.beta, self.link.beta_client)
+        )
+
+    def close(self) -> None:
+        self.alpha.close()
+        self.beta.close()

@@ -1,0 +1,211 @@
+"""The relayer's round: work found in the chains' state, no memory needed, harmless in numbers,
+following validator-set changes and keeping quiet clients alive."""
+
+from __future__ import annotations
+
+from interchain_chain import Endpoint, check_ok
+from link_support import TRUSTING_PERIOD_MS, Link, build_link
+
+from causeway.contracts.v1 import contracts_pb2
+from causeway.interchain import LinkEnd, Relayer, keys
+from causeway.interchain.relaying import REFRESH_AFTER_TRUSTING_PERIOD_SHARE
+from causeway.interchain.v1 import interchain_pb2
+from causeway.types import decode
+from causeway.types.v1 import types_pb2
+
+
+def states(link: Link) -> list[str]:
+    listed = interchain_pb2.PacketsListResult.FromString(
+        check_ok(
+            link.a.query(
+                "packets",
+                "list",
+                interchain_pb2.PacketsListArguments(side="sent", client_id=link.a_client),
+            )
+        ).return_value
+    )
+    return [record.state for record in listed.sent]
+
+
+def client_height(link: Link, *, on_b: bool) -> int:
+    chain, client_id = (link.b, link.b_client) if on_b else (link.a, link.a_client)
+    result = check_ok(
+        chain.query("clients", "get", interchain_pb2.ClientsGetArguments(client_id=client_id))
+    )
+    return interchain_pb2.ClientsGetResult.FromString(result.return_value).client.latest_height
+
+
+def test_packets_both_ways_in_the_same_rounds() -> None:
+    link = build_link()
+    link.send(b"to b")
+    link.send(b"to a", from_b=True)
+    first = Relayer().relay_round(link.a_end, link.b_end)
+    assert first.receives == {"chain-a": 1, "chain-b": 1}
+    assert first.pending == {"chain-a": 1, "chain-b": 1}
+    second = Relayer().relay_round(link.a_end, link.b_end)
+    assert second.acknowledgements == {"chain-a": 1, "chain-b": 1}
+    assert states(link) == ["acknowledged"]
+    assert b"echo/acknowledged/" + b"%020d" % 1 in link.b.state
+
+
+def test_racing_relayers_deliver_each_packet_once() -> None:
+    link = build_link()
+    for value in (b"one", b"two", b"three"):
+        link.send(value)
+    # A second relayer, with its own member and its own view of both chains.
+    for chain in (link.a, link.b):
+        identity = chain.new_identity("org2/relayer", (types_pb2.ROLE_CLIENT,))
+        check_ok(
+            chain.governance(
+                "membership",
+                "add_member",
+                contracts_pb2.MembershipAddMemberArguments(member=identity.member),
+            )
+        )
+    other_a, other_b = Endpoint(link.a, "org2/relayer"), Endpoint(link.b, "org2/relayer")
+    # Both plan from the same state before either submits: the second relayer's deliveries
+    # land after the first's, as no-ops.
+    first_b = link.b_endpoint.submitted
+    Relayer().relay_round(link.a_end, link.b_end)
+    report = Relayer().relay_round(LinkEnd(other_a, link.a_client), LinkEnd(other_b, link.b_client))
+    assert len(first_b) == 1
+    # The second relayer found the packets received (a's commitments stay until acknowledged):
+    # it acknowledges on a instead. Run both again: nothing is delivered twice.
+    assert report.acknowledgements.get("chain-a") == 3
+    assert states(link) == ["acknowledged"] * 3
+    for _ in range(2):
+        Relayer().relay_round(link.a_end, link.b_end)
+        Relayer().relay_round(LinkEnd(other_a, link.a_client), LinkEnd(other_b, link.b_client))
+    received = [
+        key for key in link.b.state if key.startswith(keys.PACKETS_NAMESPACE + keys.RECEIPT_PREFIX)
+    ]
+    assert len(received) == 3
+
+
+def test_the_same_deliveries_from_two_relayers_are_no_ops_for_the_second() -> None:
+    link = build_link()
+    link.send(b"once")
+    # Two relayers plan the same receive; the chain takes the first, the second is a no-op.
+    relayer = Relayer()
+    planned: list[interchain_pb2.PacketsRelayArguments] = []
+
+    class Recording(Endpoint):
+        def submit(self, contract, method, arguments):  # type: ignore[no-untyped-def]
+            planned.append(arguments)
+            return super().submit(contract, method, arguments)
+
+    relayer.relay_round(link.a_end, LinkEnd(Recording(link.b), link.b_client))
+    (batch,) = planned
+    duplicate = interchain_pb2.PacketsRelayArguments(receives=batch.receives)
+    result = check_ok(link.b.run("org1/relayer", "packets", "relay", duplicate))
+    assert list(interchain_pb2.PacketsRelayResult.FromString(result.return_value).outcomes) == [
+        "noop"
+    ]
+
+
+def test_a_relayer_that_restarts_finds_its_work_in_the_chains() -> None:
+    link = build_link()
+    link.send(b"work")
+    Relayer().relay_round(link.a_end, link.b_end)  # received; then the relayer "crashes"
+    fresh = Relayer()  # nothing carried over
+    report = fresh.relay_round(
+        LinkEnd(Endpoint(link.a), link.a_client), LinkEnd(Endpoint(link.b), link.b_client)
+    )
+    assert report.acknowledgements == {"chain-a": 1}
+    assert states(link) == ["acknowledged"]
+
+
+def test_a_batch_is_bounded_and_the_rest_goes_next_round() -> None:
+    link = build_link()
+    for value in range(5):
+        link.send(b"%d" % value)
+    relayer = Relayer(batch_deliveries_max=2)
+    report = relayer.relay_round(link.a_end, link.b_end)
+    assert report.receives == {"chain-b": 2}
+    for _ in range(6):
+        relayer.relay_round(link.a_end, link.b_end)
+    assert states(link) == ["acknowledged"] * 5
+
+
+def test_a_validator_set_change_is_crossed_height_by_height() -> None:
+    link = build_link()
+    # Chain a replaces two of its four validators: the set b's client trusts cannot vouch for
+    # a's newest header directly (half of it signs), so the relayer steps through the change.
+    for member_id in ("org3/node5", "org4/node6"):
+        identity = link.a.new_identity(member_id, (types_pb2.ROLE_CONSENSUS,))
+        check_ok(
+            link.a.governance(
+                "membership",
+                "add_member",
+                contracts_pb2.MembershipAddMemberArguments(member=identity.member),
+            )
+        )
+    check_ok(
+        link.a.governance(
+            "validators",
+            "update",
+            contracts_pb2.ValidatorsUpdateArguments(
+                updates=[
+                    contracts_pb2.ValidatorPowerUpdate(member_id="org3/node3", voting_power=0),
+                    contracts_pb2.ValidatorPowerUpdate(member_id="org4/node4", voting_power=0),
+                    contracts_pb2.ValidatorPowerUpdate(member_id="org3/node5", voting_power=10),
+                    contracts_pb2.ValidatorPowerUpdate(member_id="org4/node6", voting_power=10),
+                ]
+            ),
+        )
+    )
+    link.a.advance(3)
+    link.send(b"after the change")
+    report = Relayer().relay_round(link.a_end, link.b_end)
+    assert report.outcomes["chain-b"] == ["done"]
+    # Two updates step across the change (to the height before it, then adjacent to it), the
+    # third goes on to the newest height, where the packet is proven.
+    assert report.updates["chain-b"] == 3
+    assert client_height(link, on_b=True) == link.a.height
+
+
+def test_a_quiet_client_is_refreshed_before_it_expires_and_not_before_it_is_due() -> None:
+    link = build_link()
+    before = client_height(link, on_b=True)
+    Relayer().relay_round(link.a_end, link.b_end)
+    assert client_height(link, on_b=True) == before  # nothing to do, nothing spent
+    assert link.b_endpoint.submitted == []
+    due_ms = int(TRUSTING_PERIOD_MS * REFRESH_AFTER_TRUSTING_PERIOD_SHARE)
+    link.a.advance(1, interval_ms=due_ms)
+    link.b.advance(1)
+    newest = link.a.height
+    report = Relayer().relay_round(link.a_end, link.b_end)
+    assert report.updates.get("chain-b") == 1
+    assert report.outcomes["chain-b"] == []
+    assert client_height(link, on_b=True) == newest
+
+
+def test_a_height_whose_certificate_holds_too_little_is_not_proven_at() -> None:
+    link = build_link()
+    link.send(b"x")
+    weak_height = link.a.height + 1
+    link.a.advance(1)
+
+    class MajorityOnly(Endpoint):
+        """A node whose newest block carries a certificate of a bare majority (3 of 4 holds
+        more than two thirds; 2 of 4 does not)."""
+
+        def signed_header(self, height):  # type: ignore[no-untyped-def]
+            header, certificate = super().signed_header(height)
+            if height == weak_height:
+                certificate = self.chain.certificate(height, self.chain.validator_ids[:2])
+            return header, certificate
+
+    report = Relayer().relay_round(LinkEnd(MajorityOnly(link.a), link.a_client), link.b_end)
+    assert report.outcomes["chain-b"] == ["done"]
+    assert client_height(link, on_b=True) == weak_height - 1
+
+
+def test_the_relayer_reads_the_acknowledgement_from_the_receiver() -> None:
+    link = build_link()
+    link.send(b"ack me")
+    Relayer().relay_round(link.a_end, link.b_end)
+    Relayer().relay_round(link.a_end, link.b_end)
+    data = link.a.state[keys.PACKETS_NAMESPACE + keys.sent_key(link.a_client, 1)]
+    record = decode(interchain_pb2.PacketRecord, data, bytes_max=len(data))
+    assert record.acknowledgement.result == b"echo:ack me"
