@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from causeway.interchain.keys import BANK_NAMESPACE, supply_key
 from causeway.interchain.v1 import interchain_pb2
 from causeway.sim import SimulationFailure
 from causeway.sim.interchain import (
@@ -12,10 +13,12 @@ from causeway.sim.interchain import (
     InterchainConfig,
     InterchainResult,
     InterchainSimulation,
+    native_denom,
 )
 from causeway.sim.interchain_checkers import (
     check_interchain,
     client_problems,
+    conservation_problems,
     ending_problems,
     fault_problems,
     packet_problems,
@@ -28,7 +31,8 @@ def clean() -> InterchainResult:
     config = InterchainConfig(
         chains=(ChainSpec("chain-a"), ChainSpec("chain-b")),
         links=((0, 1),),
-        packets=4,
+        packets=6,
+        transfer_share=0.5,
         timeout_after_ms=(60_000, 60_000),
     )
     result = InterchainSimulation(3, config, scenario="clean").run()
@@ -155,3 +159,31 @@ def test_a_failure_names_the_seed_and_its_replay(clean: InterchainResult) -> Non
     message = str(raised.value)
     assert "seed: 3 (scenario clean)" in message
     assert "replay: CAUSEWAY_SIM_SEED=3 .venv/bin/pytest" in message
+
+
+def test_vouchers_minted_from_nothing_are_caught(clean: InterchainResult) -> None:
+    """Conservation: a voucher supply that the other chain's escrow does not back."""
+    link = clean.links[0]
+    voucher = f"transfer/{link.b_client}/{native_denom(link.a)}"
+    key = BANK_NAMESPACE + supply_key(voucher)
+    chain = clean.chains[link.b]
+    held = int.from_bytes(chain.state.get(key, bytes(8)), "big")
+    chain.state[key] = (held + 1).to_bytes(8, "big")
+    assert any(
+        "chain-a escrows" in p and f"{held + 1} of {voucher} outstanding" in p
+        for p in conservation_problems(clean)
+    )
+
+
+def test_a_clean_run_sends_tokens_both_ways_and_conserves_them(clean: InterchainResult) -> None:
+    sends = [
+        attributes
+        for chain in clean.chains.values()
+        for committed in chain.blocks.values()
+        for transaction_result in committed.results
+        for event in transaction_result.events
+        if event.name == "send" and event.contract == "transfer"
+        for attributes in [{a.key: a.value for a in event.attributes}]
+    ]
+    assert sends
+    assert conservation_problems(clean) == []

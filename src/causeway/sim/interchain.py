@@ -50,7 +50,8 @@ from causeway.execution import (
     decode_arguments,
     failure,
 )
-from causeway.interchain import CHAIN_CONTRACTS, LinkEnd, Port, Relayer
+from causeway.interchain import CHAIN_CONTRACTS, LinkEnd, Port, Relayer, transfer
+from causeway.interchain import PORTS as NODE_PORTS
 from causeway.interchain.keys import PACKETS_NAMESPACE, commitment_path, receipt_key
 from causeway.interchain.packets import packets_contract, send_packet
 from causeway.interchain.v1 import interchain_pb2
@@ -84,6 +85,14 @@ SKEW_MAX_MS = 2_000
 RELAYER_MEMBER = "org1/relayer"
 BYZANTINE_MEMBER = "org2/bob"
 SENDER_MEMBER = "org1/alice"
+# What governance issues to the sender on every chain, in the chain's native denomination
+# (``native_denom``), for the transfers.
+ISSUED_AMOUNT = 1_000_000
+TRANSFER_AMOUNT_MAX = 1_000
+
+
+def native_denom(chain_id: str) -> str:
+    return "coin-" + chain_id
 
 
 # -- the application: an echo port -----------------------------------------------------------
@@ -165,8 +174,9 @@ def _forgetting_receipts(contract: Contract) -> Contract:
 
 def simulation_contracts(*, unsafe_skip_receipt_check: bool = False) -> dict[str, Contract]:
     """What every simulated chain runs: the node's contracts, packets delivering to the echo
-    port, and the echo application (with the canary's broken packets contract when asked)."""
-    packets = packets_contract(PORTS)
+        port and the transfer port (ICS-20), and the echo application (with the canary's broken
+    packets contract when asked)."""
+    packets = packets_contract({**NODE_PORTS, **PORTS})
     if unsafe_skip_receipt_check:
         packets = _forgetting_receipts(packets)
     return {**CHAIN_CONTRACTS, "packets": packets, ECHO_CONTRACT: ECHO}
@@ -217,6 +227,8 @@ class InterchainConfig:
     links: tuple[tuple[int, int], ...]
     faults: InterchainFaults = InterchainFaults()
     packets: int = 6
+    # The share of the packets that are token transfers (ICS-20); the others go to the echo port.
+    transfer_share: float = 0.5
     # Packets are sent over this window, starting when the links are up.
     send_window_ms: int = 8_000
     # A packet's timeout: this long after its send (short ones time out when relaying lags).
@@ -642,6 +654,24 @@ class InterchainSimulation:
                     interchain_pb2.PacketsBindPortArguments(port=ECHO_PORT, contract=ECHO_CONTRACT),
                 )
             )
+            calls.append(
+                (
+                    "packets",
+                    "bind_port",
+                    interchain_pb2.PacketsBindPortArguments(
+                        port=transfer.PORT, contract=transfer.CONTRACT
+                    ),
+                )
+            )
+            calls.append(
+                (
+                    "bank",
+                    "issue",
+                    interchain_pb2.BankIssueArguments(
+                        denom=native_denom(home_id), account=SENDER_MEMBER, amount=ISSUED_AMOUNT
+                    ),
+                )
+            )
             if config.hub_registry and home_id == hub_id:
                 for remote_id in remotes:
                     remote = self.chains[remote_id]
@@ -693,6 +723,19 @@ class InterchainSimulation:
             from_a = send_random.random() < 0.5
             at = send_random.randint(0, config.send_window_ms)
             timeout_after = send_random.randint(*config.timeout_after_ms)
+            if send_random.random() < config.transfer_share:
+                amount = send_random.randint(1, TRANSFER_AMOUNT_MAX)
+                # Sometimes the other chain's voucher going home, late in the window, when the
+                # sender may hold some (refused when it does not).
+                kind = send_random.choice(("native", "native", "voucher"))
+                if kind == "voucher":
+                    at = config.send_window_ms // 2 + at // 2
+                self.schedule(
+                    at,
+                    self._transfer_action(link, from_a, timeout_after, amount, kind),
+                    "transfer",
+                )
+                continue
             value = REFUSED_VALUE if send_random.random() < 0.1 else b"v%d" % number
             self.schedule(at, self._send_action(link, from_a, timeout_after, value), "send")
         # Relayers, several per link when they race.
@@ -811,6 +854,34 @@ class InterchainSimulation:
                     memo=value,
                 ),
                 "user:send",
+            )
+
+        return send
+
+    def _transfer_action(
+        self, link: LinkState, from_a: bool, timeout_after_ms: int, amount: int, kind: str
+    ) -> Callable[[], None]:
+        def send() -> None:
+            chain_id, client_id = (link.a, link.a_client) if from_a else (link.b, link.b_client)
+            other_id = link.b if from_a else link.a
+            chain = self.chains[chain_id]
+            denom = native_denom(chain_id)
+            if kind == "voucher":
+                denom = f"{transfer.PORT}/{client_id}/{native_denom(other_id)}"
+            self.statistics["packets_sent"] += 1
+            self.submit(
+                chain,
+                SENDER_MEMBER,
+                transfer.CONTRACT,
+                "send",
+                interchain_pb2.TransferSendArguments(
+                    source_client=client_id,
+                    denom=denom,
+                    amount=amount,
+                    receiver=SENDER_MEMBER,
+                    timeout_ms=self.now_ms + self.skew_ms.get(chain_id, 0) + timeout_after_ms,
+                ),
+                "user:transfer",
             )
 
         return send

@@ -9,6 +9,9 @@ every block's results and events, and the state each block left (``InterchainCha
   real chain's block at that height (hash, state root, time), unless the client froze for a
   proven fork at that height; a frozen client accepts nothing (no update, no delivery proven
   through it) until governance recovers it.
+- ``conservation_problems``: on every link, for each chain's native denomination, what the
+  chain holds in escrow for the link equals the vouchers outstanding on the other chain plus
+  what is in flight (sent and not yet received with success, either way).
 - ``fault_problems``: what a fault must cause happened (a fork signed by twins froze the client;
   governance recovered every client a fork froze or a partition expired), and no Byzantine
   submission was accepted.
@@ -22,6 +25,10 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
+from google.protobuf.message import Message
+
+from causeway.interchain import transfer
+from causeway.interchain.bank import escrow_account
 from causeway.interchain.keys import (
     CLIENTS_NAMESPACE,
     PACKETS_NAMESPACE,
@@ -30,7 +37,7 @@ from causeway.interchain.keys import (
 )
 from causeway.interchain.v1 import interchain_pb2
 from causeway.sim.chain import InterchainChain
-from causeway.sim.interchain import InterchainResult
+from causeway.sim.interchain import InterchainResult, native_denom
 from causeway.sim.simulation import SimulationFailure, replay_command
 from causeway.types.v1 import types_pb2
 
@@ -233,6 +240,75 @@ def client_problems(result: InterchainResult) -> list[str]:
     return problems
 
 
+def _bank(chain: InterchainChain, method: str, message: Message) -> int:
+    answer = chain.query("bank", method, message)
+    if answer.status != types_pb2.RESULT_STATUS_OK:
+        raise AssertionError(f"bank.{method} on {chain.chain_id} failed: {answer.error}")
+    return interchain_pb2.BankBalanceResult.FromString(answer.return_value).amount
+
+
+def conservation_problems(result: InterchainResult) -> list[str]:
+    problems: list[str] = []
+    # Transfer packets by (sending chain, source client, sequence), whether they ended on the
+    # sender, and whether the receiver acknowledged them with success (tokens credited).
+    sent: dict[tuple[str, str, int], interchain_pb2.TransferPacketData] = {}
+    ended: set[tuple[str, str, int]] = set()
+    credited: set[tuple[str, str, int]] = set()
+    ends = _ends(result)
+    for chain_id, chain in result.chains.items():
+        for _, _, event, attributes in _events(chain):
+            if attributes.get("source_port") != transfer.PORT:
+                continue
+            if event.name == "send_packet":
+                packet = interchain_pb2.Packet.FromString(event.data)
+                key = (chain_id, packet.source_client, packet.sequence)
+                sent[key] = transfer.packet_data(packet)
+            elif event.name in ("acknowledge_packet", "timeout_packet"):
+                source_client, sequence = _packet_key(attributes, "source")
+                ended.add((chain_id, source_client, sequence))
+            elif event.name == "write_acknowledgement":
+                destination_client, sequence = _packet_key(attributes, "destination")
+                source = ends.get((chain_id, destination_client))
+                if (
+                    source is not None
+                    and interchain_pb2.Acknowledgement.FromString(event.data).success
+                ):
+                    credited.add((source[0], source[1], sequence))
+    for link in result.links:
+        for (home, home_client), (other, other_client) in (
+            ((link.a, link.a_client), (link.b, link.b_client)),
+            ((link.b, link.b_client), (link.a, link.a_client)),
+        ):
+            denom = native_denom(home)
+            voucher = f"{transfer.PORT}/{other_client}/{denom}"
+            escrowed = _bank(
+                result.chains[home],
+                "balance",
+                interchain_pb2.BankBalanceArguments(
+                    account=escrow_account(transfer.PORT, home_client), denom=denom
+                ),
+            )
+            outstanding = _bank(
+                result.chains[other], "supply", interchain_pb2.BankSupplyArguments(denom=voucher)
+            )
+            in_flight = sum(
+                data.amount
+                for key, data in sent.items()
+                if key not in ended
+                and key not in credited
+                and (
+                    (key[:2] == (home, home_client) and data.denom == denom)
+                    or (key[:2] == (other, other_client) and data.denom == voucher)
+                )
+            )
+            if escrowed != outstanding + in_flight:
+                problems.append(
+                    f"{denom}: {home} escrows {escrowed} for {home_client}, but {other} has "
+                    f"{outstanding} of {voucher} outstanding and {in_flight} is in flight"
+                )
+    return problems
+
+
 def fault_problems(result: InterchainResult) -> list[str]:
     problems: list[str] = []
     frozen: set[tuple[str, str]] = set()
@@ -277,6 +353,7 @@ def interchain_problems(result: InterchainResult) -> list[str]:
         *packet_problems(result),
         *ending_problems(result),
         *client_problems(result),
+        *conservation_problems(result),
         *fault_problems(result),
     ]
 
