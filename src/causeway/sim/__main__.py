@@ -143,6 +143,9 @@ def _interchain(options: argparse.Namespace) -> int:
                     f"{result.statistics['packets_sent']} packets, {seconds:.1f}s\n"
                     f"costs on {hub}: " + hub_costs(result, hub).describe()
                 )
+                for profile in ("intl", "gm"):
+                    costs = hub_costs(result, hub, profile)
+                    print(f"members {profile}: " + costs.describe().splitlines()[1])
             try:
                 check_interchain(result)
             except SimulationFailure as error:

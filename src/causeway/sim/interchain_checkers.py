@@ -249,11 +249,13 @@ def _bank(chain: InterchainChain, method: str, message: Message) -> int:
 
 def conservation_problems(result: InterchainResult) -> list[str]:
     problems: list[str] = []
-    # Transfer packets by (sending chain, source client, sequence), whether they ended on the
-    # sender, and whether the receiver acknowledged them with success (tokens credited).
+    # Transfer packets by (sending chain, source client, sequence): what they carry, whether they
+    # ended on the sender, were received, and were refused (an error acknowledgement: nothing
+    # credited, or a forwarded credit undone).
     sent: dict[tuple[str, str, int], interchain_pb2.TransferPacketData] = {}
     ended: set[tuple[str, str, int]] = set()
-    credited: set[tuple[str, str, int]] = set()
+    received: set[tuple[str, str, int]] = set()
+    refused: set[tuple[str, str, int]] = set()
     ends = _ends(result)
     for chain_id, chain in result.chains.items():
         for _, _, event, attributes in _events(chain):
@@ -261,51 +263,65 @@ def conservation_problems(result: InterchainResult) -> list[str]:
                 continue
             if event.name == "send_packet":
                 packet = interchain_pb2.Packet.FromString(event.data)
-                key = (chain_id, packet.source_client, packet.sequence)
-                sent[key] = transfer.packet_data(packet)
+                sent[(chain_id, packet.source_client, packet.sequence)] = transfer.packet_data(
+                    packet
+                )
             elif event.name in ("acknowledge_packet", "timeout_packet"):
                 source_client, sequence = _packet_key(attributes, "source")
                 ended.add((chain_id, source_client, sequence))
-            elif event.name == "write_acknowledgement":
+            elif event.name in ("receive_packet", "write_acknowledgement"):
                 destination_client, sequence = _packet_key(attributes, "destination")
                 source = ends.get((chain_id, destination_client))
-                if (
-                    source is not None
-                    and interchain_pb2.Acknowledgement.FromString(event.data).success
-                ):
-                    credited.add((source[0], source[1], sequence))
+                if source is None:
+                    continue
+                key = (source[0], source[1], sequence)
+                if event.name == "receive_packet":
+                    received.add(key)
+                elif not interchain_pb2.Acknowledgement.FromString(event.data).success:
+                    refused.add(key)
     for link in result.links:
         for (home, home_client), (other, other_client) in (
             ((link.a, link.a_client), (link.b, link.b_client)),
             ((link.b, link.b_client), (link.a, link.a_client)),
         ):
-            denom = native_denom(home)
-            voucher = f"{transfer.PORT}/{other_client}/{denom}"
-            escrowed = _bank(
-                result.chains[home],
-                "balance",
-                interchain_pb2.BankBalanceArguments(
-                    account=escrow_account(transfer.PORT, home_client), denom=denom
-                ),
-            )
-            outstanding = _bank(
-                result.chains[other], "supply", interchain_pb2.BankSupplyArguments(denom=voucher)
-            )
-            in_flight = sum(
-                data.amount
+            home_prefix = f"{transfer.PORT}/{home_client}/"
+            # Every denomination the home chain escrowed on this link: its own, and vouchers of
+            # third chains passing through (a hub forwarding).
+            denoms = {native_denom(home)} | {
+                data.denom
                 for key, data in sent.items()
-                if key not in ended
-                and key not in credited
-                and (
-                    (key[:2] == (home, home_client) and data.denom == denom)
-                    or (key[:2] == (other, other_client) and data.denom == voucher)
+                if key[:2] == (home, home_client) and not data.denom.startswith(home_prefix)
+            }
+            for denom in sorted(denoms):
+                voucher = f"{transfer.PORT}/{other_client}/{denom}"
+                escrowed = _bank(
+                    result.chains[home],
+                    "balance",
+                    interchain_pb2.BankBalanceArguments(
+                        account=escrow_account(transfer.PORT, home_client), denom=denom
+                    ),
                 )
-            )
-            if escrowed != outstanding + in_flight:
-                problems.append(
-                    f"{denom}: {home} escrows {escrowed} for {home_client}, but {other} has "
-                    f"{outstanding} of {voucher} outstanding and {in_flight} is in flight"
+                outstanding = _bank(
+                    result.chains[other],
+                    "supply",
+                    interchain_pb2.BankSupplyArguments(denom=voucher),
                 )
+                # Taken on one side, not (or no longer) credited on the other.
+                in_flight = sum(
+                    data.amount
+                    for key, data in sent.items()
+                    if key not in ended
+                    and (key not in received or key in refused)
+                    and (
+                        (key[:2] == (home, home_client) and data.denom == denom)
+                        or (key[:2] == (other, other_client) and data.denom == voucher)
+                    )
+                )
+                if escrowed != outstanding + in_flight:
+                    problems.append(
+                        f"{denom}: {home} escrows {escrowed} for {home_client}, but {other} has "
+                        f"{outstanding} of {voucher} outstanding and {in_flight} is in flight"
+                    )
     return problems
 
 
