@@ -1545,7 +1545,10 @@ INTERCHAIN_SCENARIOS: dict[str, InterchainScenario] = {
             expects_violation=True,
         ),
         InterchainScenario(
-            "hub-20", "a hub and 20 member chains, each linked to the hub directly", _hub
+            "hub-20",
+            "a hub and 20 member chains, each linked to the hub directly and registered; half "
+            "the members' transfers routed on through the hub to another member",
+            _hub,
         ),
     )
 }
