@@ -16,15 +16,19 @@ from collections.abc import Iterator
 import pytest
 from sim_support import FAILING_SEEDS_SHOWN, SeedPlan
 
+from causeway.errors import RequestError
 from causeway.interchain.v1 import interchain_pb2
 from causeway.sim import SimulationFailure
 from causeway.sim.chain import InterchainChain
 from causeway.sim.interchain import (
+    ANSWERS_KEPT_MAX,
     CHAIN_BLOCKS_MAX,
     CHAINS_MAX,
+    CLOCK_DRIFT_MS,
     HUB_MEMBERS,
     INTERCHAIN_SCENARIOS,
     PACKETS_MAX,
+    SKEW_MAX_MS,
     ChainSpec,
     InterchainConfig,
     InterchainFaults,
@@ -272,3 +276,34 @@ def test_chains_of_a_run_reuse_keys_only_when_asked() -> None:
     fresh = InterchainChain("reuse-check")
     assert first.genesis_hash == second.genesis_hash
     assert fresh.genesis_hash != first.genesis_hash
+
+
+def test_chain_clocks_stay_within_the_skew_bound_and_the_clients_drift() -> None:
+    assert 2 * SKEW_MAX_MS < CLOCK_DRIFT_MS
+    seen: list[int] = []
+    for seed in range(6):
+        simulation = InterchainSimulation(seed, INTERCHAIN_SCENARIOS["partition"].config(seed))
+        simulation.run()
+        seen.extend(simulation.skew_ms.values())
+    assert all(-SKEW_MAX_MS <= skew <= SKEW_MAX_MS for skew in seen)
+    assert any(skew != 0 for skew in seen)
+
+
+def test_query_answers_are_kept_up_to_the_bound_then_started_again() -> None:
+    config = InterchainConfig(
+        chains=(ChainSpec("chain-a"), ChainSpec("chain-b")), links=((0, 1),), packets=0
+    )
+    simulation = InterchainSimulation(0, config)
+    simulation.run()
+    chain = simulation.chains["chain-a"]
+    arguments = interchain_pb2.ClientsGetArguments(client_id=simulation.links[0].a_client)
+    simulation._answers.clear()
+    for number in range(ANSWERS_KEPT_MAX - 1):
+        simulation._answers[("filler", number, "", "", b"")] = b""
+    simulation.query(chain, "clients", "get", arguments)
+    assert len(simulation._answers) == ANSWERS_KEPT_MAX
+    other = interchain_pb2.ClientsGetArguments(client_id=simulation.links[0].a_client + "0")
+    with pytest.raises(RequestError):
+        simulation.query(chain, "clients", "get", other)  # no such client: nothing kept
+    simulation.query(chain, "clients", "list", interchain_pb2.ClientsListArguments())
+    assert len(simulation._answers) == 1

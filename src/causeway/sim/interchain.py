@@ -73,6 +73,9 @@ CHAINS_MAX = 64
 PACKETS_MAX = 2_000
 # Query answers kept (until their chain's next block); past this the memo starts again.
 ANSWERS_KEPT_MAX = 10_000
+# How many times (every 500 ms) the twins try to sign their fork, waiting for the client to be
+# active and behind the chain.
+TWIN_FORK_ATTEMPTS_MAX = 20
 
 ECHO_PORT = "echo"
 ECHO_CONTRACT = "echo"
@@ -1083,7 +1086,7 @@ class InterchainSimulation:
         height = remote.height
         cut_off = link.a in self.unreachable or link.b in self.unreachable
         if cut_off or described.status != "active" or height <= trusted:
-            if attempts < 20:
+            if attempts < TWIN_FORK_ATTEMPTS_MAX:
                 self.schedule(
                     500, partial(self._twin_fork, link, toward_b, variant, attempts + 1), "twin"
                 )
