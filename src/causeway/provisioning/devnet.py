@@ -85,8 +85,19 @@ def is_running(pid: int) -> bool:
     try:
         reaped, _ = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
-        return True
+        # Not our child: it may still be a zombie waiting for its own parent (a relayer that
+        # another process started), which has exited all the same.
+        return not _is_zombie(pid)
     return reaped == 0
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    # "pid (command) state ...": the command may hold spaces and parentheses.
+    return stat[stat.rfind(")") + 2 : stat.rfind(")") + 3] == "Z"
 
 
 def start_node_process(home: Path) -> int:
