@@ -19,7 +19,6 @@ from sim_support import FAILING_SEEDS_SHOWN, SeedPlan
 from causeway.errors import RequestError
 from causeway.interchain.v1 import interchain_pb2
 from causeway.sim import SimulationFailure
-from causeway.sim.chain import InterchainChain
 from causeway.sim.interchain import (
     ANSWERS_KEPT_MAX,
     CHAIN_BLOCKS_MAX,
@@ -270,14 +269,6 @@ def test_a_run_sends_at_most_packets_max_packets() -> None:
     InterchainConfig(chains=chains, links=((0, 1),), packets=PACKETS_MAX)
     with pytest.raises(ValueError, match=f"0 to {PACKETS_MAX} packets, not {PACKETS_MAX + 1}"):
         InterchainConfig(chains=chains, links=((0, 1),), packets=PACKETS_MAX + 1)
-
-
-def test_chains_of_a_run_reuse_keys_only_when_asked() -> None:
-    first = InterchainChain("reuse-check", reuse_keys=True)
-    second = InterchainChain("reuse-check", reuse_keys=True)
-    fresh = InterchainChain("reuse-check")
-    assert first.genesis_hash == second.genesis_hash
-    assert fresh.genesis_hash != first.genesis_hash
 
 
 def test_chain_clocks_stay_within_the_skew_bound_and_the_clients_drift() -> None:

@@ -428,7 +428,10 @@ class InterchainChain:
         """A commit certificate of the block at ``height``, signed by ``signers`` (validator
         member ids; all of the height's validators by default)."""
         if signers is None and round_number == 0 and height in self._certificates:
-            return self._certificates[height]
+            # A copy: a caller may change what it gets (a test forging a signature).
+            cached = types_pb2.CommitCertificate()
+            cached.CopyFrom(self._certificates[height])
+            return cached
         committed = self.blocks[height]
         chosen = (
             [v.member_id for v in committed.validator_set.validators]
@@ -449,7 +452,8 @@ class InterchainChain:
             ],
         )
         if signers is None and round_number == 0:
-            self._certificates[height] = certificate
+            self._certificates[height] = types_pb2.CommitCertificate()
+            self._certificates[height].CopyFrom(certificate)
         return certificate
 
     def client_header(
