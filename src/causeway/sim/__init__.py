@@ -3,6 +3,10 @@
 See docs/simulation.md. ``Simulation(seed, config).run()`` gives a ``SimulationResult``; the
 checkers in ``causeway.sim.checkers`` raise ``SimulationFailure`` naming the seed and the command
 that replays it.
+
+Several chains and their relayers: ``causeway.sim.interchain`` (real chains from
+``causeway.sim.chain``, seeded faults) and its checkers in ``causeway.sim.interchain_checkers``;
+imported from there, not here, so that the consensus simulation does not load the executor.
 """
 
 from causeway.sim.application import CommittedBlock, KvOperation, SimApplication
