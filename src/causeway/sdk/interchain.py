@@ -278,6 +278,12 @@ def wait_timed_out(source_client: str, sequence: int, timeout_s: float, state: s
     )
 
 
+def transfer_timeout_ms(newest_time_ms: int, timeout_after_ms: int) -> int:
+    if timeout_after_ms <= 0:
+        raise ConfigurationError(f"timeout_after_ms must be positive, not {timeout_after_ms}")
+    return newest_time_ms + timeout_after_ms
+
+
 def transfer_arguments(
     source_client: str,
     *,
@@ -557,16 +563,17 @@ class Interchain:
         amount: int,
         receiver: str,
         timeout_ms: int = 0,
+        timeout_after_ms: int = TRANSFER_TIMEOUT_MS_DEFAULT,
         memo: bytes = b"",
         timeout_s: float = 30.0,
     ) -> interchain_pb2.Packet:
         """Sends ``amount`` of ``denom`` to ``receiver`` on the chain ``source_client``
         follows; the packet sent (its sequence names it). ``timeout_ms`` is absolute, in the
-        receiving chain's time (0: TRANSFER_TIMEOUT_MS_DEFAULT after that chain's newest
-        block, as this chain's client last saw it)."""
+        receiving chain's time; 0: ``timeout_after_ms`` after this chain's newest block (the
+        chains' clocks agree within their clients' clock drift)."""
         if not timeout_ms:
-            latest = self.client_status(source_client).latest
-            timeout_ms = latest.time_ms + TRANSFER_TIMEOUT_MS_DEFAULT
+            newest = self._client.get_block(0).block.header.time_ms
+            timeout_ms = transfer_timeout_ms(newest, timeout_after_ms)
         arguments = transfer_arguments(
             source_client,
             denom=denom,
@@ -916,12 +923,13 @@ class AsyncInterchain:
         amount: int,
         receiver: str,
         timeout_ms: int = 0,
+        timeout_after_ms: int = TRANSFER_TIMEOUT_MS_DEFAULT,
         memo: bytes = b"",
         timeout_s: float = 30.0,
     ) -> interchain_pb2.Packet:
         if not timeout_ms:
-            latest = (await self.client_status(source_client)).latest
-            timeout_ms = latest.time_ms + TRANSFER_TIMEOUT_MS_DEFAULT
+            newest = (await self._client.get_block(0)).block.header.time_ms
+            timeout_ms = transfer_timeout_ms(newest, timeout_after_ms)
         arguments = transfer_arguments(
             source_client,
             denom=denom,
