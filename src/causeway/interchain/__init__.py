@@ -11,18 +11,20 @@ trust assumptions and how this compares with IBC: docs/interchain.md.
 from collections.abc import Mapping
 
 from causeway.execution import CONTRACTS, Contract
-from causeway.interchain import clients, hub, keys, packets, relaying
+from causeway.interchain import bank, clients, hub, keys, packets, relaying, transfer
+from causeway.interchain.bank import BANK
 from causeway.interchain.clients import CLIENTS
 from causeway.interchain.hub import HUB
 from causeway.interchain.packets import packets_contract
 from causeway.interchain.ports import PORT_CHARACTERS_MAX, Port, PortHandler
 from causeway.interchain.relaying import ChainEndpoint, LinkEnd, Relayer, RoundReport
+from causeway.interchain.transfer import TRANSFER
 
 # The applications packets may reach, by port (governance must also bind each: packets.bind_port).
-PORTS: Mapping[str, Port] = {}
+PORTS: Mapping[str, Port] = {transfer.PORT: Port(contract=TRANSFER, handler=transfer.HANDLER)}
 
 INTERCHAIN_CONTRACTS: Mapping[str, Contract] = {
-    contract.name: contract for contract in (CLIENTS, packets_contract(PORTS), HUB)
+    contract.name: contract for contract in (CLIENTS, packets_contract(PORTS), HUB, BANK, TRANSFER)
 }
 
 # Every contract a Causeway node runs: the native ones and the interchain ones.
@@ -39,9 +41,11 @@ __all__ = [
     "PortHandler",
     "Relayer",
     "RoundReport",
+    "bank",
     "clients",
     "hub",
     "keys",
     "packets",
     "relaying",
+    "transfer",
 ]

@@ -35,11 +35,16 @@ from google.protobuf.message import Message
 
 from causeway.crypto import get_profile
 from causeway.errors import CausewayError
-from causeway.interchain.keys import acknowledgement_path, commitment_path, receipt_path
+from causeway.interchain.keys import (
+    PACKETS_NAMESPACE,
+    acknowledgement_path,
+    commitment_path,
+    receipt_path,
+    received_key,
+)
 from causeway.interchain.packets import (
     RELAY_DELIVERIES_MAX,
     RELAY_UPDATES_MAX,
-    SIDE_RECEIVED,
     SIDE_SENT,
 )
 from causeway.interchain.v1 import interchain_pb2
@@ -144,16 +149,20 @@ def _in_flight(end: LinkEnd, limit: int) -> list[interchain_pb2.PacketRecord]:
     return list(decode(interchain_pb2.PacketsListResult, data, bytes_max=RESULT_BYTES_MAX).sent)
 
 
-def _receipt(end: LinkEnd, sequence: int) -> interchain_pb2.ReceiptRecord | None:
-    data = end.endpoint.query(
-        "packets",
-        "get",
-        interchain_pb2.PacketsGetArguments(
-            side=SIDE_RECEIVED, client_id=end.client_id, sequence=sequence
-        ),
-    )
-    result = decode(interchain_pb2.PacketsGetResult, data, bytes_max=RESULT_BYTES_MAX)
-    return result.received if result.HasField("received") else None
+def _receipts(end: LinkEnd, sequences: Sequence[int]) -> list[interchain_pb2.ReceiptRecord | None]:
+    """The receiver's records of these packets at its latest height, in one read of state (a
+    query per packet would cost a signed call each)."""
+    endpoint = end.endpoint
+    height = endpoint.latest_height()
+    paths = [PACKETS_NAMESPACE + received_key(end.client_id, sequence) for sequence in sequences]
+    records: list[interchain_pb2.ReceiptRecord | None] = []
+    for value, _proof in endpoint.prove(paths, height):
+        records.append(
+            None
+            if value is None
+            else decode(interchain_pb2.ReceiptRecord, value, bytes_max=RESULT_BYTES_MAX)
+        )
+    return records
 
 
 class Relayer:
@@ -284,8 +293,8 @@ class Relayer:
         receives: list[interchain_pb2.PacketRecord] = []
         acknowledged: list[tuple[interchain_pb2.PacketRecord, interchain_pb2.Acknowledgement]] = []
         timed_out: list[interchain_pb2.PacketRecord] = []
-        for record in packets:
-            receipt = _receipt(receiver, record.packet.sequence)
+        receipts = _receipts(receiver, [record.packet.sequence for record in packets])
+        for record, receipt in zip(packets, receipts, strict=True):
             if receipt is None:
                 if receiver_time >= record.packet.timeout_ms:
                     timed_out.append(record)

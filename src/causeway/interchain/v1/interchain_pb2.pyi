@@ -1033,18 +1033,28 @@ Global___BankSupplyArguments: _TypeAlias = BankSupplyArguments  # noqa: Y015
 
 @_typing.final
 class BankBalancesArguments(_message.Message):
+    """One account's balances in denomination order, a page at a time: those after start_after,
+    at most limit of them (0: the bank's default page).
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ACCOUNT_FIELD_NUMBER: _builtins.int
+    START_AFTER_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
     account: _builtins.str
+    start_after: _builtins.str
+    limit: _builtins.int
     def __init__(
         self,
         *,
         account: _builtins.str = ...,
+        start_after: _builtins.str = ...,
+        limit: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account", b"account", "limit", b"limit", "start_after", b"start_after"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
