@@ -8,8 +8,9 @@ the way out (`devnet down`, then SIGKILL for any left). It creates nothing on th
 tests do that, through the SDK or the CLI they test.
 
 ``join(network)`` makes the link through the SDK: a client of each chain on the other (solo:
-single_signer_accepted), each naming the other as counterparty, and port "transfer" bound on both
-when the chain has a transfer application.
+single_signer_accepted), each naming the other as counterparty, and port "transfer" bound on
+both. ``InProcessRelayer`` is causeway.interchain.relaying.Relayer over the relayer package's
+SdkEndpoint, one round at a time; ``relaying(network, link)`` runs its rounds on a thread.
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 from devnet_harness import PORT_TAKEN_MARKS, free_port_base
 
 from causeway.contracts.v1 import contracts_pb2
+from causeway.errors import CausewayError
 from causeway.interchain.relayer import SdkEndpoint
 from causeway.interchain.relaying import LinkEnd, Relayer, RoundReport
 from causeway.provisioning import load_devnet_description
@@ -43,6 +46,8 @@ BETA = "beta"
 ADMIN = "org1/admin"
 ENDORSER = "org2/admin"
 CLIENT = "org1/client"
+RELAY_INTERVAL_S = 0.3
+RELAY_STOP_TIMEOUT_S = 60.0
 
 MANIFEST = """\
 port_base = {port_base}
@@ -185,8 +190,8 @@ class Link:
     beta_client: str
 
 
-def join(network: TwoChains, *, bind_transfer: bool) -> Link:
-    """Clients both ways, counterparties named, and (``bind_transfer``) port transfer bound."""
+def join(network: TwoChains) -> Link:
+    """Clients both ways, counterparties named, port transfer bound on both chains."""
     alpha = network.client(ALPHA, ADMIN)
     beta = network.client(BETA, ADMIN)
     # A solo chain commits blocks only for transactions: one each, so that each has a header.
@@ -207,11 +212,8 @@ def join(network: TwoChains, *, bind_transfer: bool) -> Link:
     alpha.interchain.register_counterparty(
         alpha_client, beta_client, endorsers=network.endorsers(ALPHA)
     )
-    if bind_transfer:
-        for client, chain_id in ((alpha, ALPHA), (beta, BETA)):
-            client.interchain.bind_port(
-                "transfer", "transfer", endorsers=network.endorsers(chain_id)
-            )
+    for client, chain_id in ((alpha, ALPHA), (beta, BETA)):
+        client.interchain.bind_port("transfer", "transfer", endorsers=network.endorsers(chain_id))
     return Link(alpha_client, beta_client)
 
 
@@ -235,3 +237,31 @@ class InProcessRelayer:
     def close(self) -> None:
         self.alpha.close()
         self.beta.close()
+
+
+@contextlib.contextmanager
+def relaying(network: TwoChains, link: Link) -> Iterator[InProcessRelayer]:
+    """Relay rounds on a thread, every RELAY_INTERVAL_S, until the block ends; a round that
+    fails (a node busy) is logged and the next one tries again, as the relayer process does."""
+    relayer = InProcessRelayer(network, link)
+    stop = threading.Event()
+    failures: list[str] = []
+
+    def run() -> None:
+        while not stop.is_set():
+            try:
+                relayer.round()
+            except CausewayError as error:
+                failures.append(error.message)
+            stop.wait(RELAY_INTERVAL_S)
+
+    thread = threading.Thread(target=run, name="relayer", daemon=True)
+    thread.start()
+    try:
+        yield relayer
+    finally:
+        stop.set()
+        thread.join(RELAY_STOP_TIMEOUT_S)
+        relayer.close()
+        if failures:
+            print(f"relay rounds that failed: {failures[-5:]}")

@@ -43,7 +43,7 @@ from causeway.interchain import keys
 from causeway.interchain.v1 import interchain_pb2
 from causeway.light import CertificateQuorum, verify_header
 from causeway.sdk.identity import Identity
-from causeway.sdk.transactions import SubmitResult
+from causeway.sdk.transactions import SubmitResult, now_ms
 from causeway.types import decode
 from causeway.types.v1 import types_pb2
 
@@ -279,9 +279,11 @@ def wait_timed_out(source_client: str, sequence: int, timeout_s: float, state: s
 
 
 def transfer_timeout_ms(newest_time_ms: int, timeout_after_ms: int) -> int:
+    """``timeout_after_ms`` after now (this machine's clock) or after the chain's newest block,
+    whichever is later: a quiet chain's newest block may be long past."""
     if timeout_after_ms <= 0:
         raise ConfigurationError(f"timeout_after_ms must be positive, not {timeout_after_ms}")
-    return newest_time_ms + timeout_after_ms
+    return max(now_ms(), newest_time_ms) + timeout_after_ms
 
 
 def transfer_arguments(
@@ -569,8 +571,8 @@ class Interchain:
     ) -> interchain_pb2.Packet:
         """Sends ``amount`` of ``denom`` to ``receiver`` on the chain ``source_client``
         follows; the packet sent (its sequence names it). ``timeout_ms`` is absolute, in the
-        receiving chain's time; 0: ``timeout_after_ms`` after this chain's newest block (the
-        chains' clocks agree within their clients' clock drift)."""
+        receiving chain's time; 0: ``timeout_after_ms`` after now or this chain's newest block,
+        whichever is later (the chains' clocks agree within their clients' clock drift)."""
         if not timeout_ms:
             newest = self._client.get_block(0).block.header.time_ms
             timeout_ms = transfer_timeout_ms(newest, timeout_after_ms)
