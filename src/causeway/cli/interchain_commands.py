@@ -52,7 +52,6 @@ TRUSTING_PERIOD_S_MAX = 365 * 24 * 3600
 CLOCK_DRIFT_S_MAX = 3600
 # packets.TIMEOUT_AHEAD_MAX_MS, in seconds.
 TRANSFER_TIMEOUT_S_MAX = 30 * 24 * 3600
-MEMO_BYTES_MAX = 4096
 LIST_LIMIT_MAX = 1000
 
 
@@ -1054,10 +1053,12 @@ def transfer_send(
         causeway transfer send -i a/organisations/org1/members/client --to-chain chain-b \\
             --client client-0 --receiver org1/client --denom stake --amount 10 --json
     """
+    from causeway.interchain.transfer import TRANSFER_MEMO_BYTES_MAX
+
     memo_bytes = memo.encode("utf-8")
-    if len(memo_bytes) > MEMO_BYTES_MAX:
+    if len(memo_bytes) > TRANSFER_MEMO_BYTES_MAX:
         raise RequestError(
-            f"--memo is {len(memo_bytes)} bytes, above the limit of {MEMO_BYTES_MAX}",
+            f"--memo is {len(memo_bytes)} bytes, above the limit of {TRANSFER_MEMO_BYTES_MAX}",
             reason="invalid_argument",
         )
     if not denom.strip():
