@@ -190,16 +190,20 @@ class Link:
     beta_client: str
 
 
+def commit_a_block(client: Client) -> int:
+    """A kv transaction, committed; its height (a solo chain makes blocks for transactions)."""
+    committed = client.invoke("kv", "put", contracts_pb2.KvPutArguments(key=b"tick", value=b"1"))
+    assert committed.succeeded, committed
+    return committed.height
+
+
 def join(network: TwoChains) -> Link:
     """Clients both ways, counterparties named, port transfer bound on both chains."""
     alpha = network.client(ALPHA, ADMIN)
     beta = network.client(BETA, ADMIN)
     # A solo chain commits blocks only for transactions: one each, so that each has a header.
     for client in (alpha, beta):
-        committed = client.invoke(
-            "kv", "put", contracts_pb2.KvPutArguments(key=b"genesis-after", value=b"1")
-        )
-        assert committed.succeeded, committed
+        commit_a_block(client)
     alpha_client = alpha.interchain.create_client(
         beta, single_signer_accepted=True, endorsers=network.endorsers(ALPHA)
     )
@@ -240,14 +244,18 @@ class InProcessRelayer:
 
 
 @contextlib.contextmanager
-def relaying(network: TwoChains, link: Link) -> Iterator[InProcessRelayer]:
-    """Relay rounds on a thread, every RELAY_INTERVAL_S, until the block ends; a round that
-    fails (a node busy) is logged and the next one tries again, as the relayer process does."""
+def relaying(
+    network: TwoChains, link: Link, *, start_after_s: float = 0.0
+) -> Iterator[InProcessRelayer]:
+    """Relay rounds on a thread, every RELAY_INTERVAL_S (the first after ``start_after_s``),
+    until the block ends; a round that fails (a node busy) is logged and the next one tries
+    again, as the relayer process does."""
     relayer = InProcessRelayer(network, link)
     stop = threading.Event()
     failures: list[str] = []
 
     def run() -> None:
+        stop.wait(start_after_s)
         while not stop.is_set():
             try:
                 relayer.round()
