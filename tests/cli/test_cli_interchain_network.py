@@ -373,3 +373,62 @@ def test_a_missing_packet_is_not_found(network: TwoChains, link: Link) -> None:
         code=1,
     )
     assert f"packet {link.alpha_client}/999999 (sent) is not on chain alpha" in line
+
+
+def test_a_transfer_through_a_hub_that_cannot_forward_comes_back_refused_and_refunded(
+    network: TwoChains, link: Link
+) -> None:
+    # beta stands in for a hub: it has no member gamma, so it refuses to forward, and its error
+    # acknowledgement refunds the sender on alpha.
+    before = run_json("bank", "balance", CLIENT, "--denom", DENOM, *on(network, ALPHA))
+    with relaying(network, link):
+        sent = run_json(
+            "transfer",
+            "send",
+            *on(network, ALPHA),
+            "--to-chain",
+            "gamma",
+            "--via",
+            BETA,
+            "--receiver",
+            "org1/client",
+            "--denom",
+            DENOM,
+            "--amount",
+            "4",
+            "--wait",
+            "--wait-s",
+            WAIT_S,
+            code=EXIT_TRANSACTION_FAILED,
+        )
+    assert sent["via"] == BETA
+    assert sent["source_client"] == link.alpha_client
+    assert sent["packet"]["transfer"]["memo"].startswith(b"forward:".hex())
+    end = sent["end"]
+    assert end["state"] == "acknowledged"
+    assert end["acknowledgement"]["success"] is False
+    assert "'gamma' is not a member of this hub" in end["acknowledgement"]["error"]
+    assert run_json("bank", "balance", CLIENT, "--denom", DENOM, *on(network, ALPHA)) == before
+
+
+def test_routing_mistakes_are_refused(network: TwoChains, link: Link) -> None:
+    send = [
+        "transfer",
+        "send",
+        *on(network, ALPHA),
+        "--receiver",
+        "r/x",
+        "--denom",
+        DENOM,
+        "--amount",
+        "1",
+    ]
+    assert "--via alpha is an end of the transfer" in run(
+        *send, "--to-chain", "gamma", "--via", ALPHA, code=1
+    )
+    assert "--memo cannot go through hub beta" in run(
+        *send, "--to-chain", "gamma", "--via", BETA, "--memo", "hello", code=1
+    )
+    assert "or send through a hub with --via HUB_CHAIN_ID" in run(
+        *send, "--to-chain", "gamma", code=1
+    )

@@ -14,6 +14,7 @@ from causeway.cli.interchain_targets import (
     DevnetChain,
     DevnetMember,
     check_client_id,
+    hub_to_route_through,
     resolve_counterparty,
     resolve_source_client,
     resolve_target,
@@ -226,3 +227,34 @@ def test_the_longest_client_id_passes_and_one_digit_more_is_refused() -> None:
     assert check_client_id("client-" + "9" * 20) == "client-" + "9" * 20
     with pytest.raises(RequestError):
         check_client_id("client-" + "9" * 21)
+
+
+# ---- hub_to_route_through ----------------------------------------------------------------------
+
+
+def test_a_transfer_goes_through_via_or_the_devnets_hub_when_that_is_neither_end() -> None:
+    hub = DevnetChain("hub", bytes([3]) * 32, ("127.0.0.1:7200",), hub=True)
+    devnet = [*DEVNET, hub]
+    assert (
+        hub_to_route_through(via="h2", sending_chain="alpha", to_chain="beta", devnet=None) == "h2"
+    )
+    assert (
+        hub_to_route_through(via=None, sending_chain="alpha", to_chain="beta", devnet=devnet)
+        == "hub"
+    )
+    assert (
+        hub_to_route_through(via=None, sending_chain="hub", to_chain="beta", devnet=devnet) is None
+    )
+    assert (
+        hub_to_route_through(via=None, sending_chain="alpha", to_chain="hub", devnet=devnet) is None
+    )
+    assert (
+        hub_to_route_through(via=None, sending_chain="alpha", to_chain="beta", devnet=DEVNET)
+        is None
+    )
+
+
+def test_via_an_end_of_the_transfer_is_refused() -> None:
+    for via in ("alpha", "beta"):
+        with pytest.raises(RequestError, match=f"--via {via} is an end of the transfer"):
+            hub_to_route_through(via=via, sending_chain="alpha", to_chain="beta", devnet=None)

@@ -26,6 +26,7 @@ from causeway.cli.interchain_targets import (
     DevnetMember,
     Target,
     check_client_id,
+    hub_to_route_through,
     resolve_counterparty,
     resolve_source_client,
     resolve_target,
@@ -156,6 +157,7 @@ def _devnet(directory: Path | None) -> list[DevnetChain] | None:
                     DevnetMember(member.member_id, tuple(member.roles), member.directory)
                     for member in chain.members
                 ),
+                hub=chain.hub,
             )
         )
     return chains
@@ -991,6 +993,38 @@ def source_client_for(
     )
 
 
+def route_for(
+    own: Client,
+    to_chain: str,
+    *,
+    explicit: str | None,
+    via: str | None,
+    devnet: Sequence[DevnetChain] | None,
+) -> tuple[str, str | None]:
+    """The client to send on and the hub that forwards (None: a direct transfer)."""
+    sending_chain = own.chain_id()
+    if via is not None:
+        hub = hub_to_route_through(
+            via=via, sending_chain=sending_chain, to_chain=to_chain, devnet=devnet
+        )
+        assert hub is not None
+        return source_client_for(own, hub, explicit, devnet), hub
+    try:
+        return source_client_for(own, to_chain, explicit, devnet), None
+    except RequestError as error:
+        if error.reason != "not_found" or explicit is not None:
+            raise
+        hub = hub_to_route_through(
+            via=None, sending_chain=sending_chain, to_chain=to_chain, devnet=devnet
+        )
+        if hub is None:
+            raise RequestError(
+                f"{error.message}; or send through a hub with --via HUB_CHAIN_ID",
+                reason=error.reason,
+            ) from None
+        return source_client_for(own, hub, None, devnet), hub
+
+
 @transfer_app.command("send")
 def transfer_send(
     *,
@@ -1023,6 +1057,15 @@ def transfer_send(
         ),
     ] = TRANSFER_TIMEOUT_S_DEFAULT,
     memo: Annotated[str, typer.Option("--memo", help="Free text carried with the tokens.")] = "",
+    via: Annotated[
+        str | None,
+        typer.Option(
+            "--via",
+            metavar="HUB_CHAIN_ID",
+            help="Send through this hub, which forwards to its member --to-chain (default, "
+            "when this chain has no client of --to-chain: the devnet's hub).",
+        ),
+    ] = None,
     wait: Annotated[
         bool,
         typer.Option("--wait", help="Wait until the packet is acknowledged or timed out."),
@@ -1043,7 +1086,9 @@ def transfer_send(
 
     The source client comes from --client, else the hub's registry (when this chain is the hub
     and the receiving chain a member), else this chain's one active client of the receiving
-    chain (with --dir, its genesis hash must be the devnet's).
+    chain (with --dir, its genesis hash must be the devnet's). With no such client, the tokens
+    go through a hub (--via, or the devnet's hub): sent to this chain's client of the hub, with
+    a memo asking the hub to forward them; --wait then waits for the far end's answer.
 
     Example:
 
@@ -1074,20 +1119,38 @@ def transfer_send(
         governance=False,
     )
     with _open(target, signed="a transfer") as own:
-        source_client = source_client_for(own, to_chain, client, devnet)
-        packet = own.interchain.send_transfer(
-            source_client,
-            denom=denom,
-            amount=amount,
-            receiver=receiver,
-            timeout_after_ms=timeout_after_s * 1000,
-            memo=memo_bytes,
-            timeout_s=timeout_s,
-        )
+        source_client, hub = route_for(own, to_chain, explicit=client, via=via, devnet=devnet)
+        if hub is None:
+            packet = own.interchain.send_transfer(
+                source_client,
+                denom=denom,
+                amount=amount,
+                receiver=receiver,
+                timeout_after_ms=timeout_after_s * 1000,
+                memo=memo_bytes,
+                timeout_s=timeout_s,
+            )
+        elif memo_bytes:
+            raise RequestError(
+                f"--memo cannot go through hub {hub}: the hub reads the memo to forward the "
+                "tokens; send directly or drop --memo",
+                reason="invalid_argument",
+            )
+        else:
+            packet = own.interchain.send_transfer_through_hub(
+                source_client,
+                to_chain=to_chain,
+                denom=denom,
+                amount=amount,
+                receiver=receiver,
+                timeout_after_ms=timeout_after_s * 1000,
+                timeout_s=timeout_s,
+            )
         if not json_output:
+            through = f" through hub {hub}" if hub is not None else ""
             console.print(
                 f"sent packet {packet.source_client}/{packet.sequence}: {amount} {denom} to "
-                f"{receiver} on {to_chain}"
+                f"{receiver} on {to_chain}{through}"
             )
         record = None
         if wait:
@@ -1097,6 +1160,7 @@ def transfer_send(
     data: dict[str, Any] = {
         "chain_id": own.chain_id(),
         "to_chain": to_chain,
+        "via": hub,
         "source_client": source_client,
         "packet": packet_data(packet),
         "end": sent_data(record) if record is not None else None,

@@ -13,6 +13,8 @@ tested without one.
   given; else the hub's registry when the sending chain is a hub with that member; else the one
   active client of that chain id on the sending chain (whose genesis hash, when the devnet
   describes the chain, must be the devnet's).
+* ``hub_to_route_through``: when the sending chain has no client of ``--to-chain``, the hub to
+  send through instead: ``--via`` when given, else the devnet's hub (when it is neither end).
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ class DevnetChain:
     genesis_hash: bytes
     addresses: tuple[str, ...]
     members: tuple[DevnetMember, ...] = field(default=())
+    hub: bool = False
 
     def member_with_role(self, role: str) -> DevnetMember | None:
         for member in self.members:
@@ -221,3 +224,25 @@ def resolve_source_client(
         "interchain client create, or name the client with --client",
         reason="not_found",
     )
+
+
+def hub_to_route_through(
+    *,
+    via: str | None,
+    sending_chain: str,
+    to_chain: str,
+    devnet: Sequence[DevnetChain] | None,
+) -> str | None:
+    """The hub a transfer with no direct client goes through (module notes), or None."""
+    if via is not None:
+        if via in (sending_chain, to_chain):
+            raise RequestError(
+                f"--via {via} is an end of the transfer, not a hub between "
+                f"{sending_chain} and {to_chain}",
+                reason="invalid_argument",
+            )
+        return via
+    for chain in devnet or ():
+        if chain.hub and chain.chain_id not in (sending_chain, to_chain):
+            return chain.chain_id
+    return None

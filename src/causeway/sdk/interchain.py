@@ -40,6 +40,7 @@ from causeway.errors import (
     TransactionFailedError,
 )
 from causeway.interchain import keys
+from causeway.interchain.transfer import forward_memo
 from causeway.interchain.v1 import interchain_pb2
 from causeway.light import CertificateQuorum, verify_header
 from causeway.sdk.identity import Identity
@@ -587,6 +588,34 @@ class Interchain:
         outcome = self._client.invoke("transfer", "send", arguments, timeout_s=timeout_s)
         return sent_packet(committed_result(outcome, "transfer", "send", timeout_s))
 
+    def send_transfer_through_hub(
+        self,
+        hub_client: str,
+        *,
+        to_chain: str,
+        denom: str,
+        amount: int,
+        receiver: str,
+        timeout_after_ms: int = TRANSFER_TIMEOUT_MS_DEFAULT,
+        timeout_s: float = 30.0,
+    ) -> interchain_pb2.Packet:
+        """Sends tokens to ``receiver`` on ``to_chain`` through the hub this chain's client
+        ``hub_client`` follows (a memo asks the hub to forward them to its member ``to_chain``);
+        the packet sent to the hub, which it acknowledges only once the forwarded packet ended.
+        The packet to the hub times out ``timeout_after_ms`` after now (or this chain's newest
+        block), the forwarded one as long again after that."""
+        newest = self._client.get_block(0).block.header.time_ms
+        timeout_ms = transfer_timeout_ms(newest, timeout_after_ms)
+        return self.send_transfer(
+            hub_client,
+            denom=denom,
+            amount=amount,
+            receiver=receiver,
+            timeout_ms=timeout_ms,
+            memo=forward_memo(to_chain, receiver, timeout_ms + timeout_after_ms),
+            timeout_s=timeout_s,
+        )
+
     def packet(
         self, client_id: str, sequence: int, *, side: str = SIDE_SENT
     ) -> interchain_pb2.PacketsGetResult:
@@ -942,6 +971,29 @@ class AsyncInterchain:
         )
         outcome = await self._client.invoke("transfer", "send", arguments, timeout_s=timeout_s)
         return sent_packet(committed_result(outcome, "transfer", "send", timeout_s))
+
+    async def send_transfer_through_hub(
+        self,
+        hub_client: str,
+        *,
+        to_chain: str,
+        denom: str,
+        amount: int,
+        receiver: str,
+        timeout_after_ms: int = TRANSFER_TIMEOUT_MS_DEFAULT,
+        timeout_s: float = 30.0,
+    ) -> interchain_pb2.Packet:
+        newest = (await self._client.get_block(0)).block.header.time_ms
+        timeout_ms = transfer_timeout_ms(newest, timeout_after_ms)
+        return await self.send_transfer(
+            hub_client,
+            denom=denom,
+            amount=amount,
+            receiver=receiver,
+            timeout_ms=timeout_ms,
+            memo=forward_memo(to_chain, receiver, timeout_ms + timeout_after_ms),
+            timeout_s=timeout_s,
+        )
 
     async def packet(
         self, client_id: str, sequence: int, *, side: str = SIDE_SENT
