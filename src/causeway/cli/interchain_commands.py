@@ -1147,7 +1147,7 @@ def transfer_send(
                 timeout_s=timeout_s,
             )
         if not json_output:
-            through = f" through hub {hub}" if hub is not None else ""
+            through = f" (through {hub})" if hub is not None else ""
             console.print(
                 f"sent packet {packet.source_client}/{packet.sequence}: {amount} {denom} to "
                 f"{receiver} on {to_chain}{through}"
