@@ -2,8 +2,8 @@
 
 ``two_chains(root)`` starts, with `causeway devnet up --manifest` (as
 test_e2e_devnet_manifest.py does: a random free block of ports below the ephemeral range, tried
-again on another block when a port was taken), two solo chains of two organisations each: "alpha"
-(intl) and "beta" (gm). Whatever happens, every node process the devnet recorded is stopped on
+again on another block and in another folder when the start failed), two solo chains of two
+organisations each: "alpha" (intl) and "beta" (gm); ``manifest_devnet`` any manifest. Whatever happens, every node process the devnet recorded is stopped on
 the way out (`devnet down`, then SIGKILL for any left). It creates nothing on the chains: the
 tests do that, through the SDK or the CLI they test.
 
@@ -26,7 +26,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from devnet_harness import PORT_TAKEN_MARKS, free_port_base
+from devnet_harness import free_port_base
 
 from causeway.contracts.v1 import contracts_pb2
 from causeway.errors import CausewayError, TransactionFailedError
@@ -173,10 +173,17 @@ def manifest_devnet(root: Path, manifest_template: str, ports: int) -> Iterator[
             if started.returncode == 0:
                 break
             text = logs(directory)
-            if attempt < UP_ATTEMPTS_MAX and any(mark in text.lower() for mark in PORT_TAKEN_MARKS):
+            failure = (
+                f"devnet up failed (exit {started.returncode}):\n{started.stdout}\n"
+                f"{started.stderr}\n{text}"
+            )
+            if attempt < UP_ATTEMPTS_MAX:
+                # A port taken meanwhile, or (seen once on the shared machine, exit without a
+                # word) a start cut short: another block of ports, another folder.
+                print(failure)
                 _kill_left_over(pids, root)
                 continue
-            raise AssertionError(f"devnet up failed:\n{started.stdout}\n{started.stderr}\n{text}")
+            raise AssertionError(failure)
         network = TwoChains(directory, load_devnet_description(directory))
         try:
             yield network
