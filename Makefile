@@ -1,4 +1,4 @@
-# The two commands of the README: `make demo` (a local chain, working) and `make test` (the suite).
+# The two commands of the README: `make demo` (local chains, joined) and `make test` (the suite).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin

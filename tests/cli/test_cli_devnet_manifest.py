@@ -122,8 +122,24 @@ def test_status_json_shows_every_chain_and_link(
         for chain in status["chains"]
     ] == [("hub", "intl", None, 0), ("side", "gm", None, 0)]
     assert [chain["port_base"] for chain in status["chains"]] == [9300, 9303]
-    assert status["links"] == [{"chains": ["hub", "side"], "relayers": ["carrier"]}]
-    assert status["relayers"] == [{"name": "carrier", "links": [["hub", "side"]], "running": False}]
+    # Not connected yet (no clients) and nothing running: nothing read from the chains.
+    unknown = {"client": "", "latest_height": None, "status": None, "pending_packets": None}
+    assert status["links"] == [
+        {
+            "chains": ["hub", "side"],
+            "relayers": ["carrier"],
+            "ends": [{"chain": "hub", **unknown}, {"chain": "side", **unknown}],
+        }
+    ]
+    assert status["relayers"] == [
+        {
+            "name": "carrier",
+            "links": [["hub", "side"]],
+            "running": False,
+            "pid": None,
+            "metrics_address": None,
+        }
+    ]
     assert [(node["chain"], node["name"], node["running"]) for node in status["nodes"]] == [
         ("hub", "node1", False),
         ("side", "node1", False),
@@ -141,7 +157,7 @@ def test_status_tables_show_chains_nodes_and_links(
     assert "0/1" in result.stdout
     assert "hub <-> side" in result.stdout
     assert "carrier" in result.stdout
-    assert "devnet up does not start them yet" in result.stdout
+    assert "not running" in result.stdout
     assert "not answering" in result.stdout
 
 
@@ -153,6 +169,32 @@ def test_restart_needs_the_chain_when_node_names_repeat(
     assert "'node1' is a node of several chains; name one of hub/node1, side/node1" in line
     line = one_error_line(["devnet", "restart", "--node", "side/node9", "--dir", str(directory)])
     assert "no node 'side/node9' in the devnet (nodes: hub/node1, side/node1)" in line
+
+
+def test_restart_names_one_node_or_one_relayer(
+    stopped_devnet: tuple[Path, DevnetDescription],
+) -> None:
+    directory, _ = stopped_devnet
+    neither = runner.invoke(app, ["devnet", "restart", "--dir", str(directory)])
+    assert neither.exit_code == 2
+    assert "name one node (--node) or one relayer (--relayer)" in neither.output
+    both = runner.invoke(
+        app,
+        [
+            "devnet",
+            "restart",
+            "--node",
+            "hub/node1",
+            "--relayer",
+            "carrier",
+            "--dir",
+            str(directory),
+        ],
+    )
+    assert both.exit_code == 2
+    # No relayer was ever started in this devnet: none is recorded.
+    line = one_error_line(["devnet", "restart", "--relayer", "carrier", "--dir", str(directory)])
+    assert "no relayer 'carrier' in the devnet (relayers: none)" in line
 
 
 def test_down_names_each_node_with_its_chain(

@@ -112,9 +112,10 @@ _INTERCHAIN_REASON = (
 )
 NOT_RUN: dict[str, str] = {
     "make demo": (
-        "scripts/demo.sh leaves a 4-validator tbft devnet running on the default ports "
-        "7050-7053 and 8050-8053, which a user's devnet may hold; the commands it sends (tx send, "
-        "bench, block get, state get, proof verify) are run here from README and cli.md"
+        "scripts/demo.sh leaves three chains (11 validators) and a relayer running on the "
+        "example manifest's fixed ports 7200-7233, which a user's devnet may hold; "
+        "tests/e2e/test_e2e_interchain.py runs the same manifest on free ports and "
+        "scripts/demo_transfer.py against it"
     ),
     "make test": "runs the whole suite, this test included",
     "causeway devnet up --validators 4 --consensus tbft": _DEVNET_REASON,

@@ -70,10 +70,13 @@ def causeway(*arguments: str) -> subprocess.CompletedProcess[str]:
 
 
 def recorded_pids(directory: Path) -> set[int]:
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        document = json.loads((directory / "devnet.json").read_text(encoding="utf-8"))
-        return {int(entry["pid"]) for entry in document["nodes"] if entry["pid"]}
-    return set()
+    """The node and relayer processes the devnet recorded."""
+    pids: set[int] = set()
+    for name, key in (("devnet.json", "nodes"), ("relayers.json", "relayers")):
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            document = json.loads((directory / name).read_text(encoding="utf-8"))
+            pids |= {int(entry["pid"]) for entry in document[key] if entry["pid"]}
+    return pids
 
 
 def ours(pid: int, root: Path) -> bool:
@@ -148,7 +151,15 @@ def test_a_manifest_starts_two_chains_that_each_commit(tmp_path: Path) -> None:
             ("hub", 1),
             ("side", 1),
         ]
-        assert before["links"] == [{"chains": ["hub", "side"], "relayers": ["carrier"]}]
+        # devnet up joined the link (a client at each end naming the other) and started the
+        # manifest's relayer.
+        (link,) = before["links"]
+        assert link["chains"] == ["hub", "side"]
+        assert [(end["client"], end["status"]) for end in link["ends"]] == [
+            ("client-0", "active"),
+            ("client-0", "active"),
+        ]
+        assert [(r["name"], r["running"]) for r in before["relayers"]] == [("carrier", True)]
         # Each node answers with its own chain's id, on its own ports.
         assert {(node["chain"], node["chain_id"]) for node in before["nodes"]} == {
             ("hub", "hub"),
@@ -184,9 +195,41 @@ def test_a_manifest_starts_two_chains_that_each_commit(tmp_path: Path) -> None:
             assert time.monotonic() < deadline, f"heights did not advance: {start} -> {now}"
             time.sleep(POLL_INTERVAL_S)
 
+        # Tokens go from side to hub over the link, carried by the relayer process.
+        side = next(chain for chain in description["chains"] if chain["id"] == "side")
+        hub = next(chain for chain in description["chains"] if chain["id"] == "hub")
+
+        def member(chain: dict[str, Any], member_id: str) -> Identity:
+            (entry,) = (m for m in chain["members"] if m["member_id"] == member_id)
+            return Identity.load(entry["directory"])
+
+        side_address = side["nodes"][0]["grpc_address"]
+        with (
+            Client(side_address, member(side, "org1/admin"), timeout_s=30.0) as admin,
+            Client(side_address, member(side, "org1/client"), timeout_s=30.0) as sender,
+            Client(
+                hub["nodes"][0]["grpc_address"], member(hub, "org1/client"), timeout_s=30.0
+            ) as receiver,
+        ):
+            admin.interchain.issue("org1/client", "gold", 100)
+            packet = sender.interchain.send_transfer(
+                "client-0", denom="gold", amount=7, receiver="org1/client"
+            )
+            record = sender.interchain.wait_for_packet(
+                "client-0", packet.sequence, timeout_s=STEP_TIMEOUT_S
+            )
+            assert record.state == "acknowledged"
+            assert record.acknowledgement.success
+            assert sender.interchain.balance("org1/client", "gold") == 93
+            assert receiver.interchain.balance("org1/client", "transfer/client-0/gold") == 7
+
         stopped = causeway("devnet", "down", "--dir", str(directory))
         assert stopped.returncode == 0, stopped.stderr
-        assert stopped.stdout.splitlines() == ["hub/node1 stopped", "side/node1 stopped"]
+        assert stopped.stdout.splitlines() == [
+            "relayer carrier stopped",
+            "hub/node1 stopped",
+            "side/node1 stopped",
+        ]
         after = status(directory)
         assert not any(node["running"] for node in after["nodes"])
         assert heights(after) == {"hub": None, "side": None}

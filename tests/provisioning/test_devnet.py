@@ -63,3 +63,35 @@ def test_a_node_of_a_chain_is_labelled_with_it() -> None:
         name="node2", home="h", pid=0, grpc_address="a", http_address="b", chain="hub"
     )
     assert chained.label == "hub/node2"
+
+
+def test_an_exited_process_another_process_has_not_reaped_is_not_running() -> None:
+    # A parent that starts a child which exits at once, never reaps it, and prints its pid: the
+    # child stays a zombie of that parent, which `devnet down` (another process) must not wait
+    # for forever (it did, for a relayer the tests had restarted).
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys, time\n"
+            "child = subprocess.Popen([sys.executable, '-c', 'pass'])\n"
+            "print(child.pid, flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout is not None
+        child_pid = int(parent.stdout.readline())
+        deadline = time.monotonic() + 10
+        while is_running(child_pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not is_running(child_pid)
+        assert stop_processes([child_pid], timeout_s=0.5) == set()
+        assert is_running(parent.pid)
+    finally:
+        parent.kill()
+        parent.wait()
+        if parent.stdout is not None:
+            parent.stdout.close()

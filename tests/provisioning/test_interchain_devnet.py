@@ -129,7 +129,11 @@ def test_network_json_reads_back_as_written(example: tuple[Path, DevnetDescripti
     document = json.loads((directory / DESCRIPTION_FILE_NAME).read_text(encoding="utf-8"))
     assert document["version"] == 1
     assert document["hub"] == "hub"
-    assert document["links"][0] == {"chains": ["hub", "chain-a"], "relayers": ["relayer-1"]}
+    assert document["links"][0] == {
+        "chains": ["hub", "chain-a"],
+        "relayers": ["relayer-1"],
+        "clients": ["", ""],
+    }
     assert document["chains"][2]["nodes"][0]["grpc_address"] == "127.0.0.1:7224"
 
 

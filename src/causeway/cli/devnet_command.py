@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from causeway.cli.output import console, print_json, rows_table
 from causeway.errors import CausewayError, ConfigurationError
+
+if TYPE_CHECKING:
+    from causeway.provisioning.interchain_devnet import DevnetDescription, LinkEntry
+
+STATUS_TIMEOUT_S = 5.0
 
 DEFAULT_DIRECTORY = Path("devnet")
 
@@ -222,6 +227,37 @@ def _up_from_manifest(path: Path, directory: Path, port_base: int | None) -> Non
     except BaseException:
         stop_processes([entry.pid for entry in nodes])
         raise
+    if description.links:
+        _connect_and_relay(directory, description)
+
+
+def _connect_and_relay(directory: Path, description: DevnetDescription) -> None:
+    """Joins the chains of every link (clients, counterparties, ports, the hub's registry) and
+    starts the manifest's relayers. The nodes keep running if this fails: run `devnet up` again
+    to retry, or look at the chains with `devnet status`."""
+    from causeway.provisioning.devnet import (
+        DevnetRelayer,
+        save_relayers,
+        start_relayer_process,
+    )
+    from causeway.provisioning.links import (
+        connect_devnet,
+        relayer_metrics_port,
+        write_relayer_configs,
+    )
+
+    description = connect_devnet(directory, description, progress=console.print)
+    relayers = []
+    for index, config in enumerate(write_relayer_configs(directory, description)):
+        port = relayer_metrics_port(description, index)
+        pid = start_relayer_process(config, "127.0.0.1", port)
+        relayers.append(
+            DevnetRelayer(
+                name=config.stem, config=str(config), pid=pid, metrics_address=f"127.0.0.1:{port}"
+            )
+        )
+        save_relayers(directory, relayers)
+        console.print(f"relayer {config.stem} started (PID {pid}, metrics on 127.0.0.1:{port})")
 
 
 @devnet_app.command("status")
@@ -300,7 +336,6 @@ def _print_nodes(directory: Path, json_output: bool) -> None:
 def _print_chains(directory: Path, json_output: bool) -> None:
     """`devnet status` of a devnet from a manifest: chains, nodes, links."""
     from causeway.provisioning.interchain_devnet import (
-        DESCRIPTION_FILE_NAME,
         load_devnet_description,
     )
 
@@ -326,13 +361,22 @@ def _print_chains(directory: Path, json_output: bool) -> None:
                 "genesis_hash": chain.genesis_hash,
             }
         )
-    links = [
-        {"chains": list(link.chains), "relayers": list(link.relayers)} for link in description.links
-    ]
-    relayers = [
-        {"name": relayer.name, "links": [list(pair) for pair in relayer.links], "running": False}
-        for relayer in description.relayers
-    ]
+    links = [_link_row(description, link) for link in description.links]
+    from causeway.provisioning.devnet import is_running, load_relayers
+
+    processes = {relayer.name: relayer for relayer in load_relayers(directory)}
+    relayers: list[dict[str, Any]] = []
+    for relayer in description.relayers:
+        process = processes.get(relayer.name)
+        relayers.append(
+            {
+                "name": relayer.name,
+                "links": [list(pair) for pair in relayer.links],
+                "running": process is not None and is_running(process.pid),
+                "pid": process.pid if process is not None else None,
+                "metrics_address": process.metrics_address if process is not None else None,
+            }
+        )
     if json_output:
         print_json(
             {
@@ -385,40 +429,120 @@ def _print_chains(directory: Path, json_output: bool) -> None:
         console.print(
             rows_table(
                 "Links",
-                ["link", "relayers"],
+                ["link", "clients", "client heights", "pending packets", "relayers"],
                 [
-                    [" <-> ".join(link["chains"]), ", ".join(link["relayers"]) or "none"]
+                    [
+                        " <-> ".join(link["chains"]),
+                        " / ".join(end["client"] or "-" for end in link["ends"]),
+                        " / ".join(_client_cell(end) for end in link["ends"]),
+                        " / ".join(
+                            "-" if end["pending_packets"] is None else str(end["pending_packets"])
+                            for end in link["ends"]
+                        ),
+                        ", ".join(link["relayers"]) or "none",
+                    ]
                     for link in links
                 ],
             )
         )
     if relayers:
         console.print(
-            f"Relayers are recorded in {DESCRIPTION_FILE_NAME}; devnet up does not start them yet."
+            rows_table(
+                "Relayers",
+                ["relayer", "links", "pid", "metrics"],
+                [
+                    [
+                        relayer["name"],
+                        ", ".join("-".join(pair) for pair in relayer["links"]),
+                        (relayer["pid"] if relayer["running"] else "not running"),
+                        relayer["metrics_address"] or "-",
+                    ]
+                    for relayer in relayers
+                ],
+            )
         )
+
+
+def _client_cell(end: dict[str, Any]) -> str:
+    if end["latest_height"] is None:
+        return "-"
+    return f"{end['latest_height']} ({end['status']})"
+
+
+def _link_row(description: DevnetDescription, link: LinkEntry) -> dict[str, Any]:
+    """A link as status shows it: at each end, its client of the other (latest height and
+    status, read from the chain) and how many packets it sent that are still in flight."""
+    from causeway.sdk import Client, Identity
+
+    ends = []
+    for chain_id, client_id in zip(link.chains, link.clients, strict=True):
+        end: dict[str, Any] = {
+            "chain": chain_id,
+            "client": client_id,
+            "latest_height": None,
+            "status": None,
+            "pending_packets": None,
+        }
+        if client_id:
+            chain = description.chain(chain_id)
+            # Reads are signed calls: as the first organisation's client member.
+            reader = next(
+                (Identity.load(Path(m.directory)) for m in chain.members if "CLIENT" in m.roles),
+                None,
+            )
+            for node in chain.nodes:
+                try:
+                    with Client(node.grpc_address, reader, timeout_s=STATUS_TIMEOUT_S) as client:
+                        state = client.interchain.client_status(client_id)
+                        end["latest_height"] = state.client.latest_height
+                        end["status"] = state.status
+                        end["pending_packets"] = len(
+                            client.interchain.packets(client_id, in_flight_only=True).sent
+                        )
+                    break
+                except CausewayError:
+                    continue
+        ends.append(end)
+    return {"chains": list(link.chains), "relayers": list(link.relayers), "ends": ends}
 
 
 @devnet_app.command("restart")
 def restart(
     *,
     node: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--node",
             metavar="NAME",
             help="The node, e.g. node2; in a devnet of several chains CHAIN/NAME, e.g. hub/node2.",
         ),
-    ],
+    ] = None,
+    relayer: Annotated[
+        str | None,
+        typer.Option(
+            "--relayer",
+            metavar="NAME",
+            help="A relayer of a devnet from a manifest, by its name in the manifest.",
+        ),
+    ] = None,
     directory: DirectoryOption = DEFAULT_DIRECTORY,
 ) -> None:
-    """Stop one node (SIGTERM, then SIGKILL after 20 s) and start it again.
+    """Stop one node or relayer (SIGTERM, then SIGKILL after 20 s) and start it again.
 
     Example:
 
         causeway devnet restart --node node2
 
         causeway devnet restart --node hub/node2
+
+        causeway devnet restart --relayer relayer-1
     """
+    if (node is None) == (relayer is None):
+        raise typer.BadParameter("name one node (--node) or one relayer (--relayer)")
+    if relayer is not None:
+        _restart_relayer(directory, relayer)
+        return
+    assert node is not None
     from causeway.provisioning.devnet import (
         load_devnet,
         save_devnet,
@@ -444,6 +568,27 @@ def restart(
     console.print(f"{entry.label} restarted (PID {entry.pid})")
 
 
+def _restart_relayer(directory: Path, name: str) -> None:
+    from causeway.provisioning.devnet import (
+        load_relayers,
+        save_relayers,
+        start_relayer_process,
+        stop_process,
+    )
+
+    relayers = load_relayers(directory)
+    matches = [entry for entry in relayers if entry.name == name]
+    if not matches:
+        names = ", ".join(entry.name for entry in relayers) or "none"
+        raise ConfigurationError(f"no relayer {name!r} in the devnet (relayers: {names})")
+    entry = matches[0]
+    stop_process(entry.pid)
+    host, _, port = entry.metrics_address.rpartition(":")
+    entry.pid = start_relayer_process(Path(entry.config), host, int(port))
+    save_relayers(directory, relayers)
+    console.print(f"relayer {entry.name} restarted (PID {entry.pid})")
+
+
 @devnet_app.command("down")
 def down(*, directory: DirectoryOption = DEFAULT_DIRECTORY) -> None:
     """Stop every node of the devnet, of every chain (SIGTERM to all at once, then SIGKILL to
@@ -453,8 +598,22 @@ def down(*, directory: DirectoryOption = DEFAULT_DIRECTORY) -> None:
 
         causeway devnet down
     """
-    from causeway.provisioning.devnet import load_devnet, save_devnet, stop_processes
+    from causeway.provisioning.devnet import (
+        load_devnet,
+        load_relayers,
+        save_devnet,
+        save_relayers,
+        stop_processes,
+    )
 
+    relayers = load_relayers(directory)
+    for relayer in relayers:
+        stopped = stop_processes([relayer.pid])
+        suffix = " (killed after the timeout)" if stopped else ""
+        console.print(f"relayer {relayer.name} stopped{suffix}")
+        relayer.pid = 0
+    if relayers:
+        save_relayers(directory, relayers)
     nodes = load_devnet(directory)
     killed = stop_processes([entry.pid for entry in nodes])
     for entry in nodes:

@@ -85,8 +85,19 @@ def is_running(pid: int) -> bool:
     try:
         reaped, _ = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
-        return True
+        # Not our child: it may still be a zombie waiting for its own parent (a relayer that
+        # another process started), which has exited all the same.
+        return not _is_zombie(pid)
     return reaped == 0
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return False
+    # "pid (command) state ...": the command may hold spaces and parentheses.
+    return stat[stat.rfind(")") + 2 : stat.rfind(")") + 3] == "Z"
 
 
 def start_node_process(home: Path) -> int:
@@ -95,6 +106,74 @@ def start_node_process(home: Path) -> int:
     try:
         process = subprocess.Popen(
             [sys.executable, "-m", "causeway.cli", "node", "start", "--home", str(home)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    finally:
+        log.close()
+    return process.pid
+
+
+RELAYERS_FILE_NAME = "relayers.json"
+
+
+@dataclass
+class DevnetRelayer:
+    """A relayer process of a devnet from a manifest (DIR/relayers.json)."""
+
+    name: str
+    config: str
+    pid: int
+    # Where it serves /metrics ("host:port").
+    metrics_address: str
+
+
+def load_relayers(directory: Path) -> list[DevnetRelayer]:
+    """The devnet's relayer processes; none when it has no relayers.json."""
+    path = directory / RELAYERS_FILE_NAME
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as error:
+        raise ConfigurationError(f"cannot read {path}: {error}") from None
+    try:
+        return [DevnetRelayer(**entry) for entry in document["relayers"]]
+    except (KeyError, TypeError) as error:
+        raise ConfigurationError(f"{path} is not a list of relayers: {error}") from None
+
+
+def save_relayers(directory: Path, relayers: list[DevnetRelayer]) -> None:
+    path = directory / RELAYERS_FILE_NAME
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(
+        json.dumps({"relayers": [asdict(relayer) for relayer in relayers]}, indent=2) + "\n",
+        encoding="utf-8",
+    )
+    os.replace(temporary, path)
+
+
+def start_relayer_process(config: Path, metrics_host: str, metrics_port: int) -> int:
+    """Starts `causeway relayer start --config CONFIG` detached, logging beside the config."""
+    log = config.with_suffix(".log").open("ab")
+    try:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "causeway.cli",
+                "relayer",
+                "start",
+                "--config",
+                str(config),
+                "--json",
+                "--metrics-host",
+                metrics_host,
+                "--metrics-port",
+                str(metrics_port),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,

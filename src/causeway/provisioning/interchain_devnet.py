@@ -86,6 +86,13 @@ class ChainEntry:
 class LinkEntry:
     chains: tuple[str, str]
     relayers: tuple[str, ...]
+    # Each end's light client of the other, in the order of ``chains``; empty until
+    # `devnet up` connected the link (causeway.provisioning.links).
+    clients: tuple[str, str] = ("", "")
+
+    @property
+    def connected(self) -> bool:
+        return bool(self.clients[0] and self.clients[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +168,11 @@ class DevnetDescription:
                 for chain in self.chains
             ],
             "links": [
-                {"chains": list(link.chains), "relayers": list(link.relayers)}
+                {
+                    "chains": list(link.chains),
+                    "relayers": list(link.relayers),
+                    "clients": list(link.clients),
+                }
                 for link in self.links
             ],
             "relayers": [
@@ -408,6 +419,9 @@ def description_from_document(document: object, path: Path) -> DevnetDescription
         LinkEntry(
             chains=_pair(_field(link, "chains", list, path), path),
             relayers=tuple(_field(link, "relayers", list, path)),
+            clients=_pair(link.get("clients", ["", ""]), path)
+            if isinstance(link, dict)
+            else ("", ""),
         )
         for link in _field(document, "links", list, path)
     )
@@ -426,6 +440,14 @@ def description_from_document(document: object, path: Path) -> DevnetDescription
         relayers=relayers,
         version=version,
     )
+
+
+def save_devnet_description(directory: Path, description: DevnetDescription) -> None:
+    """Writes network.json again (after `devnet up` connected links)."""
+    try:
+        _write_json(description_file(directory), description.to_document())
+    except OSError as error:
+        raise ConfigurationError(f"cannot write {description_file(directory)}: {error}") from None
 
 
 def load_devnet_description(directory: Path) -> DevnetDescription:
