@@ -1,8 +1,9 @@
 """The hub commands and routing through a hub, on real chains: a solo hub, a solo chain alpha and
 a raft chain gamma of three validators of three organisations (the smallest set a hub accepts as
-a member), linked hub-alpha and hub-gamma, one devnet for the module. The hub registers gamma;
-`hub members` lists it; a transfer from the hub to gamma finds its client in the registry; a
-transfer from alpha to gamma, which alpha has no client of, goes through the devnet's hub and is
+a member), one devnet for the module. `devnet up` joins hub-alpha (the manifest's link); the test
+joins hub-gamma and registers gamma with `hub register`; `hub members` lists it; a transfer from
+the hub to gamma finds its client in the registry; a transfer from alpha to gamma, which alpha
+has no client of, goes through the devnet's hub over the client network.json names, and is
 acknowledged only when gamma answered, arriving as a voucher whose path names both links."""
 
 from __future__ import annotations
@@ -75,9 +76,6 @@ organisations = 3
 
 [[links]]
 chains = ["hub", "alpha"]
-
-[[links]]
-chains = ["hub", "gamma"]
 """
 
 
@@ -116,8 +114,12 @@ def join_when_certified(network: TwoChains, first: str, second: str) -> Link:
 
 @pytest.fixture(scope="module")
 def links(network: TwoChains) -> tuple[Link, Link]:
-    """hub-alpha and hub-gamma (the hub first in both), gamma registered on the hub."""
-    to_alpha = join_when_certified(network, HUB, ALPHA)
+    """hub-alpha, which `devnet up` joined (its clients in network.json), and hub-gamma, joined
+    here (the hub first in both); gamma registered on the hub by `hub register`."""
+    (described,) = network.description.links
+    assert described.chains == (HUB, ALPHA)
+    assert described.connected
+    to_alpha = Link(described.clients[0], described.clients[1], HUB, ALPHA)
     to_gamma = join_when_certified(network, HUB, GAMMA)
     registered = run_json(
         "hub", "register", *on(network, HUB), "--member", GAMMA, "--client", to_gamma.alpha_client

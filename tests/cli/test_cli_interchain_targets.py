@@ -258,3 +258,18 @@ def test_via_an_end_of_the_transfer_is_refused() -> None:
     for via in ("alpha", "beta"):
         with pytest.raises(RequestError, match=f"--via {via} is an end of the transfer"):
             hub_to_route_through(via=via, sending_chain="alpha", to_chain="beta", devnet=None)
+
+
+def test_the_devnets_link_names_the_client_unless_one_is_given() -> None:
+    assert _source(described_client="client-5", clients=[_view("client-1")]) == "client-5"
+    assert _source(described_client="client-5", hub_member_client="client-7") == "client-5"
+    assert _source(described_client="client-5", explicit_client="client-2") == "client-2"
+
+
+def test_a_devnet_chain_knows_its_clients_by_the_chain_they_follow() -> None:
+    chain = DevnetChain(
+        "alpha", bytes(32), (), clients_of=(("beta", "client-3"), ("hub", "client-0"))
+    )
+    assert chain.client_of("hub") == "client-0"
+    assert chain.client_of("beta") == "client-3"
+    assert chain.client_of("gamma") is None

@@ -3,9 +3,10 @@
 ``two_chains(root)`` starts, with `causeway devnet up --manifest` (as
 test_e2e_devnet_manifest.py does: a random free block of ports below the ephemeral range, tried
 again on another block and in another folder when the start failed), two solo chains of two
-organisations each: "alpha" (intl) and "beta" (gm); ``manifest_devnet`` any manifest. Whatever happens, every node process the devnet recorded is stopped on
-the way out (`devnet down`, then SIGKILL for any left). It creates nothing on the chains: the
-tests do that, through the SDK or the CLI they test.
+organisations each: "alpha" (intl) and "beta" (gm), with no link in the manifest, so that
+`devnet up` joins nothing: the tests do, through the SDK or the CLI they test.
+``manifest_devnet`` starts any manifest. Whatever happens, every node process the devnet
+recorded is stopped on the way out (`devnet down`, then SIGKILL for any left).
 
 ``join(network)`` makes the link through the SDK: a client of each chain on the other (solo:
 single_signer_accepted), each naming the other as counterparty, and port "transfer" bound on
@@ -62,9 +63,6 @@ id = "beta"
 consensus = "solo"
 crypto = "gm"
 organisations = 2
-
-[[links]]
-chains = ["alpha", "beta"]
 """
 
 

@@ -140,6 +140,13 @@ def _devnet(directory: Path | None) -> list[DevnetChain] | None:
     from causeway.provisioning import load_devnet_description
 
     description = load_devnet_description(directory)
+    clients_of: dict[str, list[tuple[str, str]]] = {}
+    for link in description.links:
+        if link.connected:
+            for end, other, client_id in zip(
+                link.chains, reversed(link.chains), link.clients, strict=True
+            ):
+                clients_of.setdefault(end, []).append((other, client_id))
     chains: list[DevnetChain] = []
     for chain in description.chains:
         try:
@@ -158,6 +165,7 @@ def _devnet(directory: Path | None) -> list[DevnetChain] | None:
                     for member in chain.members
                 ),
                 hub=chain.hub,
+                clients_of=tuple(clients_of.get(chain.chain_id, ())),
             )
         )
     return chains
@@ -964,15 +972,19 @@ def source_client_for(
                 reason="invalid_argument",
             )
         return explicit
-    hub_client: str | None = None
-    try:
-        hub_client = own.interchain.hub_member(to_chain).client_id
-    except NotFoundError:
-        hub_client = None
+    described: str | None = None
     expected = None
     for entry in devnet or ():
         if entry.chain_id == to_chain:
             expected = entry.genesis_hash
+        if entry.chain_id == sending_chain:
+            described = entry.client_of(to_chain)
+    hub_client: str | None = None
+    if described is None:
+        try:
+            hub_client = own.interchain.hub_member(to_chain).client_id
+        except NotFoundError:
+            hub_client = None
     views = [
         ClientView(
             client_id=entry.client.client_id,
@@ -981,7 +993,9 @@ def source_client_for(
             status=entry.status,
             counterparty_client_id=entry.client.counterparty_client_id,
         )
-        for entry in ([] if hub_client is not None else own.interchain.clients())
+        for entry in (
+            [] if hub_client is not None or described is not None else own.interchain.clients()
+        )
     ]
     return resolve_source_client(
         sending_chain=sending_chain,
@@ -990,6 +1004,7 @@ def source_client_for(
         hub_member_client=hub_client,
         clients=views,
         expected_genesis=expected,
+        described_client=described,
     )
 
 
@@ -1084,9 +1099,10 @@ def transfer_send(
     With --wait, waits for its end and exits 3 when it came back refused (an error
     acknowledgement) or timed out: the tokens were then refunded.
 
-    The source client comes from --client, else the hub's registry (when this chain is the hub
-    and the receiving chain a member), else this chain's one active client of the receiving
-    chain (with --dir, its genesis hash must be the devnet's). With no such client, the tokens
+    The source client comes from --client, else the devnet's link between the two chains (--dir),
+    else the hub's registry (when this chain is the hub and the receiving chain a member), else
+    this chain's one active client of the receiving chain (with --dir, its genesis hash must be
+    the devnet's). With no such client, the tokens
     go through a hub (--via, or the devnet's hub): sent to this chain's client of the hub, with
     a memo asking the hub to forward them; --wait then waits for the far end's answer.
 

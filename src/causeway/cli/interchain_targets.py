@@ -10,9 +10,10 @@ tested without one.
 * ``resolve_counterparty``: the other chain's node (``--of-node ADDRESS`` or ``--of CHAIN`` of the
   devnet).
 * ``resolve_source_client``: the sending chain's client of ``--to-chain``: ``--client`` when
-  given; else the hub's registry when the sending chain is a hub with that member; else the one
-  active client of that chain id on the sending chain (whose genesis hash, when the devnet
-  describes the chain, must be the devnet's).
+  given; else the client of the devnet's link between the two (network.json, written when
+  `devnet up` connected it); else the hub's registry when the sending chain is a hub with that
+  member; else the one active client of that chain id on the sending chain (whose genesis hash,
+  when the devnet describes the chain, must be the devnet's).
 * ``hub_to_route_through``: when the sending chain has no client of ``--to-chain``, the hub to
   send through instead: ``--via`` when given, else the devnet's hub (when it is neither end).
 """
@@ -63,6 +64,14 @@ class DevnetChain:
     addresses: tuple[str, ...]
     members: tuple[DevnetMember, ...] = field(default=())
     hub: bool = False
+    # The devnet's connected links from this chain: (the other chain, this chain's client of it).
+    clients_of: tuple[tuple[str, str], ...] = ()
+
+    def client_of(self, chain_id: str) -> str | None:
+        for other, client_id in self.clients_of:
+            if other == chain_id:
+                return client_id
+        return None
 
     def member_with_role(self, role: str) -> DevnetMember | None:
         for member in self.members:
@@ -183,10 +192,13 @@ def resolve_source_client(
     hub_member_client: str | None,
     clients: Sequence[ClientView],
     expected_genesis: bytes | None,
+    described_client: str | None = None,
 ) -> str:
     """The sending chain's client of ``to_chain`` (see the module notes)."""
     if explicit_client is not None:
         return check_client_id(explicit_client, "--client")
+    if described_client is not None:
+        return described_client
     if hub_member_client is not None:
         return hub_member_client
     of_chain = [entry for entry in clients if entry.chain_id == to_chain]
