@@ -209,3 +209,25 @@ def test_the_relayer_reads_the_acknowledgement_from_the_receiver() -> None:
     data = link.a.state[keys.PACKETS_NAMESPACE + keys.sent_key(link.a_client, 1)]
     record = decode(interchain_pb2.PacketRecord, data, bytes_max=len(data))
     assert record.acknowledgement.result == b"echo:ack me"
+
+
+def test_a_batch_larger_than_the_chain_takes_goes_in_several_transactions() -> None:
+    link = build_link()
+    config = types_pb2.ChainConfig()
+    config.CopyFrom(link.b.genesis.config)
+    config.transaction_bytes_max = 8_192
+    check_ok(
+        link.b.governance("config", "update", contracts_pb2.ConfigUpdateArguments(config=config))
+    )
+    for value in range(30):
+        link.send(b"%d" % value)
+    report = Relayer().relay_round(link.a_end, link.b_end)
+    assert report.receives == {"chain-b": 30}
+    assert report.outcomes["chain-b"] == ["done"] * 30
+    relays = link.b_endpoint.submitted
+    assert len(relays) >= 3
+    assert all(result.status == types_pb2.RESULT_STATUS_OK for result in relays)
+    # The client update rides in the first transaction only.
+    assert report.updates == {"chain-b": 1}
+    link.relay()
+    assert states(link) == ["acknowledged"] * 30

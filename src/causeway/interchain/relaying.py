@@ -33,6 +33,7 @@ from typing import Protocol
 
 from google.protobuf.message import Message
 
+from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import get_profile
 from causeway.errors import CausewayError
 from causeway.interchain.keys import (
@@ -61,6 +62,11 @@ CERTIFIED_HEIGHT_SEARCH_MAX = 16
 # cannot vouch for the newest header directly.
 VALIDATOR_CHANGE_SEARCH_MAX = 1_024
 RESULT_BYTES_MAX = 16 * 1024 * 1024
+# What a transaction holds beside its arguments (body fields, signature, the relayer's id): the
+# arguments of one relay transaction get the chain's transaction_bytes_max less this.
+TRANSACTION_OVERHEAD_BYTES = 2_048
+# A delivery inside the relay arguments: tag and length prefix, at most.
+DELIVERY_FRAMING_BYTES = 6
 
 
 class ChainEndpoint(Protocol):
@@ -363,33 +369,67 @@ class Relayer:
         age_ms = now_ms - client.latest.time_ms
         return age_ms >= client.client.trusting_period_ms * REFRESH_AFTER_TRUSTING_PERIOD_SHARE
 
+    def _relay_arguments(
+        self, end: LinkEnd, batch: _Batch
+    ) -> list[interchain_pb2.PacketsRelayArguments]:
+        """The batch as relay transactions that each fit the chain's transaction size limit
+        (read from its configuration): the client updates in the first, the deliveries spread
+        over as many as they need, in order."""
+        config = decode(
+            types_pb2.ChainConfig,
+            end.endpoint.query("config", "get", contracts_pb2.ConfigGetArguments()),
+            bytes_max=RESULT_BYTES_MAX,
+        )
+        budget = config.transaction_bytes_max - TRANSACTION_OVERHEAD_BYTES
+        transactions = [interchain_pb2.PacketsRelayArguments(updates=batch.updates)]
+        size = transactions[0].ByteSize()
+        deliveries: list[tuple[str, Message]] = [
+            *(("receives", item) for item in batch.receives),
+            *(("acknowledgements", item) for item in batch.acknowledgements),
+            *(("timeouts", item) for item in batch.timeouts),
+        ]
+        for field_name, item in deliveries:
+            # A repeated field's element costs its size plus a tag and a length prefix.
+            item_bytes = item.ByteSize() + DELIVERY_FRAMING_BYTES
+            current = transactions[-1]
+            has_deliveries = bool(current.receives or current.acknowledgements or current.timeouts)
+            if size + item_bytes > budget and (has_deliveries or current.updates):
+                transactions.append(interchain_pb2.PacketsRelayArguments())
+                size = 0
+            getattr(transactions[-1], field_name).append(item)
+            size += item_bytes
+        return transactions
+
     def _submit(self, end: LinkEnd, batch: _Batch, report: RoundReport) -> None:
         chain_id = end.endpoint.chain_id
         if not batch.updates and not batch.deliveries():
             return
-        arguments = interchain_pb2.PacketsRelayArguments(
-            updates=batch.updates,
-            receives=batch.receives,
-            acknowledgements=batch.acknowledgements,
-            timeouts=batch.timeouts,
-        )
-        result = end.endpoint.submit("packets", "relay", arguments)
-        report.transactions += 1
-        if result.status != types_pb2.RESULT_STATUS_OK:
-            report.failed_transactions.append(f"{chain_id}: {result.error}")
-            return
-        outcomes = decode(
-            interchain_pb2.PacketsRelayResult, result.return_value, bytes_max=RESULT_BYTES_MAX
-        ).outcomes
-        report.updates[chain_id] = len(batch.updates)
-        report.receives[chain_id] = len(batch.receives)
-        report.acknowledgements[chain_id] = len(batch.acknowledgements)
-        report.timeouts[chain_id] = len(batch.timeouts)
-        report.outcomes[chain_id] = list(outcomes)
+        report.updates[chain_id] = 0
+        report.receives[chain_id] = 0
+        report.acknowledgements[chain_id] = 0
+        report.timeouts[chain_id] = 0
+        report.outcomes[chain_id] = []
+        for arguments in self._relay_arguments(end, batch):
+            result = end.endpoint.submit("packets", "relay", arguments)
+            report.transactions += 1
+            if result.status != types_pb2.RESULT_STATUS_OK:
+                # The rest would be proven against a client update that did not happen, or
+                # after a failure the next round sees afresh.
+                report.failed_transactions.append(f"{chain_id}: {result.error}")
+                return
+            outcomes = decode(
+                interchain_pb2.PacketsRelayResult, result.return_value, bytes_max=RESULT_BYTES_MAX
+            ).outcomes
+            report.updates[chain_id] += len(arguments.updates)
+            report.receives[chain_id] += len(arguments.receives)
+            report.acknowledgements[chain_id] += len(arguments.acknowledgements)
+            report.timeouts[chain_id] += len(arguments.timeouts)
+            report.outcomes[chain_id].extend(outcomes)
 
     def relay_round(self, first: LinkEnd, second: LinkEnd) -> RoundReport:
         """One round on the link between ``first`` and ``second`` (each naming its client of
-        the other): reads both chains, submits at most one transaction to each."""
+        the other): reads both chains, submits to each the relay transactions its batch needs
+        (one, unless the batch exceeds the chain's transaction size limit)."""
         report = RoundReport()
         first_client = _client(first)
         second_client = _client(second)
