@@ -45,6 +45,19 @@ def test_every_command_is_there() -> None:
         "proof verify",
         "status",
         "bench",
+        "hub register",
+        "hub members",
+        "interchain client create",
+        "interchain client update",
+        "interchain client status",
+        "interchain client recover",
+        "interchain client counterparty",
+        "interchain port bind",
+        "transfer send",
+        "bank balance",
+        "bank issue",
+        "packet status",
+        "packet list",
     } <= names
 
 

@@ -104,6 +104,12 @@ _RELAYER_REASON = (
     "(rounds, metrics, SIGTERM and SIGINT) and tests/interchain/test_interchain_relayer_service.py "
     "relays through its loop"
 )
+_INTERCHAIN_REASON = (
+    "needs the manifest devnet of docs/manifest.md (chains that keep clients of each other, and "
+    f"a relayer): {_MANIFEST_REASON}; tests/cli/test_cli_interchain_network.py runs every "
+    "interchain command this way (--dir and --chain) on a devnet of two solo chains, with a "
+    "relayer in process, and tests/cli/test_cli_interchain_commands.py their refusals"
+)
 NOT_RUN: dict[str, str] = {
     "make demo": (
         "scripts/demo.sh leaves three chains (11 validators) and a relayer running on the "
@@ -144,6 +150,36 @@ NOT_RUN: dict[str, str] = {
     ),
     "causeway relayer start --config relayer.toml": _RELAYER_REASON,
     "causeway relayer start --config relayer.toml --metrics-port 9464 --json": _RELAYER_REASON,
+    **dict.fromkeys(
+        (
+            "causeway interchain client create --dir ./chains --chain chain-a --of hub",
+            "causeway interchain client create --dir ./chains --chain hub --of chain-a "
+            "--counterparty-client client-0",
+            "causeway interchain client counterparty client-0 client-0 --dir ./chains "
+            "--chain chain-a",
+            "causeway interchain client status --dir ./chains --chain chain-a",
+            "causeway interchain client status client-0 --dir ./chains --chain chain-a --json",
+            "causeway interchain client update client-0 --dir ./chains --chain chain-a --of hub",
+            "causeway interchain client recover client-0 --dir ./chains --chain chain-a --of hub",
+            "causeway interchain port bind transfer --dir ./chains --chain chain-a",
+            "causeway hub register --dir ./chains --chain hub --member chain-a --client client-0",
+            "causeway hub members --dir ./chains --chain hub",
+            "causeway hub members chain-a --dir ./chains --chain hub --json",
+            "causeway bank issue --dir ./chains --chain chain-a --account org1/client "
+            "--denom gold --amount 1000",
+            "causeway transfer send --dir ./chains --chain chain-a --to-chain chain-b "
+            "--receiver org1/client --denom gold --amount 10 --wait",
+            "causeway transfer send --dir ./chains --chain chain-a --to-chain hub "
+            "--client client-0 --receiver org1/client --denom gold --amount 5 --json",
+            "causeway bank balance org1/client --dir ./chains --chain chain-b",
+            "causeway bank balance org1/client --denom gold --dir ./chains --chain chain-a --json",
+            "causeway packet status --client client-0 --sequence 1 --dir ./chains --chain chain-a",
+            "causeway packet status --client client-1 --sequence 1 --side received "
+            "--dir ./chains --chain chain-b --json",
+            "causeway packet list --client client-0 --dir ./chains --chain chain-a --in-flight",
+        ),
+        _INTERCHAIN_REASON,
+    ),
 }
 
 

@@ -2,14 +2,16 @@
 
 ``two_chains(root)`` starts, with `causeway devnet up --manifest` (as
 test_e2e_devnet_manifest.py does: a random free block of ports below the ephemeral range, tried
-again on another block when a port was taken), two solo chains of two organisations each: "alpha"
-(intl) and "beta" (gm). Whatever happens, every node process the devnet recorded is stopped on
-the way out (`devnet down`, then SIGKILL for any left). It creates nothing on the chains: the
-tests do that, through the SDK or the CLI they test.
+again on another block and in another folder when the start failed), two solo chains of two
+organisations each: "alpha" (intl) and "beta" (gm), with no link in the manifest, so that
+`devnet up` joins nothing: the tests do, through the SDK or the CLI they test.
+``manifest_devnet`` starts any manifest. Whatever happens, every node process the devnet
+recorded is stopped on the way out (`devnet down`, then SIGKILL for any left).
 
 ``join(network)`` makes the link through the SDK: a client of each chain on the other (solo:
-single_signer_accepted), each naming the other as counterparty, and port "transfer" bound on both
-when the chain has a transfer application.
+single_signer_accepted), each naming the other as counterparty, and port "transfer" bound on
+both. ``InProcessRelayer`` is causeway.interchain.relaying.Relayer over the relayer package's
+SdkEndpoint, one round at a time; ``relaying(network, link)`` runs its rounds on a thread.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from devnet_harness import PORT_TAKEN_MARKS, free_port_base
+from devnet_harness import free_port_base
 
 from causeway.contracts.v1 import contracts_pb2
+from causeway.errors import CausewayError, TransactionFailedError
 from causeway.interchain.relayer import SdkEndpoint
 from causeway.interchain.relaying import LinkEnd, Relayer, RoundReport
 from causeway.provisioning import load_devnet_description
@@ -41,8 +45,9 @@ PORTS = 6
 ALPHA = "alpha"
 BETA = "beta"
 ADMIN = "org1/admin"
-ENDORSER = "org2/admin"
 CLIENT = "org1/client"
+RELAY_INTERVAL_S = 0.3
+RELAY_STOP_TIMEOUT_S = 60.0
 
 MANIFEST = """\
 port_base = {port_base}
@@ -58,9 +63,6 @@ id = "beta"
 consensus = "solo"
 crypto = "gm"
 organisations = 2
-
-[[links]]
-chains = ["alpha", "beta"]
 """
 
 
@@ -121,6 +123,9 @@ class TwoChains:
     def address(self, chain_id: str) -> str:
         return self.chain(chain_id).nodes[0].grpc_address
 
+    def addresses(self, chain_id: str) -> tuple[str, ...]:
+        return tuple(node.grpc_address for node in self.chain(chain_id).nodes)
+
     def member_directory(self, chain_id: str, member_id: str) -> Path:
         (member,) = (m for m in self.chain(chain_id).members if m.member_id == member_id)
         return Path(member.directory)
@@ -135,7 +140,12 @@ class TwoChains:
         return client
 
     def endorsers(self, chain_id: str) -> list[Identity]:
-        return [self.identity(chain_id, ENDORSER)]
+        """Every other organisation's admin: enough for the MAJORITY governance policy."""
+        return [
+            Identity.load(member.directory)
+            for member in self.chain(chain_id).members
+            if member.member_id.endswith("/admin") and member.member_id != ADMIN
+        ]
 
     def close_clients(self) -> None:
         for client in self._clients:
@@ -144,7 +154,8 @@ class TwoChains:
 
 
 @contextlib.contextmanager
-def two_chains(root: Path) -> Iterator[TwoChains]:
+def manifest_devnet(root: Path, manifest_template: str, ports: int) -> Iterator[TwoChains]:
+    """The devnet of ``manifest_template`` (its ``{port_base}`` a free block of ``ports``)."""
     pids: set[int] = set()
     directory = root / "devnet"
     network: TwoChains | None = None
@@ -152,16 +163,25 @@ def two_chains(root: Path) -> Iterator[TwoChains]:
         for attempt in range(1, UP_ATTEMPTS_MAX + 1):
             directory = root / f"devnet-{attempt}"
             manifest = root / f"manifest-{attempt}.toml"
-            manifest.write_text(MANIFEST.format(port_base=free_port_base(PORTS)), encoding="utf-8")
+            manifest.write_text(
+                manifest_template.format(port_base=free_port_base(ports)), encoding="utf-8"
+            )
             started = causeway("devnet", "up", "--manifest", str(manifest), "--dir", str(directory))
             pids |= _recorded_pids(directory)
             if started.returncode == 0:
                 break
             text = logs(directory)
-            if attempt < UP_ATTEMPTS_MAX and any(mark in text.lower() for mark in PORT_TAKEN_MARKS):
+            failure = (
+                f"devnet up failed (exit {started.returncode}):\n{started.stdout}\n"
+                f"{started.stderr}\n{text}"
+            )
+            if attempt < UP_ATTEMPTS_MAX:
+                # A port taken meanwhile, or (seen once on the shared machine, exit without a
+                # word) a start cut short: another block of ports, another folder.
+                print(failure)
                 _kill_left_over(pids, root)
                 continue
-            raise AssertionError(f"devnet up failed:\n{started.stdout}\n{started.stderr}\n{text}")
+            raise AssertionError(failure)
         network = TwoChains(directory, load_devnet_description(directory))
         try:
             yield network
@@ -177,42 +197,60 @@ def two_chains(root: Path) -> Iterator[TwoChains]:
         _kill_left_over(pids, root)
 
 
+@contextlib.contextmanager
+def two_chains(root: Path) -> Iterator[TwoChains]:
+    with manifest_devnet(root, MANIFEST, PORTS) as network:
+        yield network
+
+
 @dataclasses.dataclass(frozen=True)
 class Link:
-    """alpha's client of beta and beta's client of alpha."""
+    """Two chains that keep clients of each other: the first's client of the second, and the
+    second's of the first (alpha and beta by default)."""
 
     alpha_client: str
     beta_client: str
+    first_chain: str = ALPHA
+    second_chain: str = BETA
 
 
-def join(network: TwoChains, *, bind_transfer: bool) -> Link:
-    """Clients both ways, counterparties named, and (``bind_transfer``) port transfer bound."""
-    alpha = network.client(ALPHA, ADMIN)
-    beta = network.client(BETA, ADMIN)
+def commit_a_block(client: Client) -> int:
+    """A kv transaction, committed; its height (a solo chain makes blocks for transactions)."""
+    committed = client.invoke("kv", "put", contracts_pb2.KvPutArguments(key=b"tick", value=b"1"))
+    assert committed.succeeded, committed
+    return committed.height
+
+
+def join(network: TwoChains, first: str = ALPHA, second: str = BETA) -> Link:
+    """Clients both ways, counterparties named, port transfer bound on both chains (a chain
+    that bound it already is left as it is)."""
+    one = network.client(first, ADMIN)
+    other = network.client(second, ADMIN)
     # A solo chain commits blocks only for transactions: one each, so that each has a header.
-    for client in (alpha, beta):
-        committed = client.invoke(
-            "kv", "put", contracts_pb2.KvPutArguments(key=b"genesis-after", value=b"1")
-        )
-        assert committed.succeeded, committed
-    alpha_client = alpha.interchain.create_client(
-        beta, single_signer_accepted=True, endorsers=network.endorsers(ALPHA)
+    for client in (one, other):
+        commit_a_block(client)
+    first_client = one.interchain.create_client(
+        other,
+        single_signer_accepted=network.chain(second).consensus == "solo",
+        endorsers=network.endorsers(first),
     )
-    beta_client = beta.interchain.create_client(
-        alpha,
-        single_signer_accepted=True,
-        counterparty_client_id=alpha_client,
-        endorsers=network.endorsers(BETA),
+    second_client = other.interchain.create_client(
+        one,
+        single_signer_accepted=network.chain(first).consensus == "solo",
+        counterparty_client_id=first_client,
+        endorsers=network.endorsers(second),
     )
-    alpha.interchain.register_counterparty(
-        alpha_client, beta_client, endorsers=network.endorsers(ALPHA)
+    one.interchain.register_counterparty(
+        first_client, second_client, endorsers=network.endorsers(first)
     )
-    if bind_transfer:
-        for client, chain_id in ((alpha, ALPHA), (beta, BETA)):
+    for client, chain_id in ((one, first), (other, second)):
+        try:
             client.interchain.bind_port(
                 "transfer", "transfer", endorsers=network.endorsers(chain_id)
             )
-    return Link(alpha_client, beta_client)
+        except TransactionFailedError as error:
+            assert "bound to transfer already" in error.message, error.message
+    return Link(first_client, second_client, first, second)
 
 
 class InProcessRelayer:
@@ -220,18 +258,61 @@ class InProcessRelayer:
     at a time, signing as org1/client on each chain."""
 
     def __init__(self, network: TwoChains, link: Link) -> None:
-        self.alpha = SdkEndpoint(ALPHA, [network.address(ALPHA)], network.identity(ALPHA, CLIENT))
-        self.beta = SdkEndpoint(BETA, [network.address(BETA)], network.identity(BETA, CLIENT))
+        self.first = SdkEndpoint(
+            link.first_chain,
+            list(network.addresses(link.first_chain)),
+            network.identity(link.first_chain, CLIENT),
+        )
+        self.second = SdkEndpoint(
+            link.second_chain,
+            list(network.addresses(link.second_chain)),
+            network.identity(link.second_chain, CLIENT),
+        )
         self.link = link
         self.relayer = Relayer()
 
     def round(self) -> RoundReport:
-        self.alpha.begin_round()
-        self.beta.begin_round()
+        self.first.begin_round()
+        self.second.begin_round()
         return self.relayer.relay_round(
-            LinkEnd(self.alpha, self.link.alpha_client), LinkEnd(self.beta, self.link.beta_client)
+            LinkEnd(self.first, self.link.alpha_client),
+            LinkEnd(self.second, self.link.beta_client),
         )
 
     def close(self) -> None:
-        self.alpha.close()
-        self.beta.close()
+        self.first.close()
+        self.second.close()
+
+
+@contextlib.contextmanager
+def relaying(
+    network: TwoChains, *links: Link, start_after_s: float = 0.0
+) -> Iterator[list[InProcessRelayer]]:
+    """Relay rounds on each link, on a thread, every RELAY_INTERVAL_S (the first after
+    ``start_after_s``), until the block ends; a round that fails (a node busy) is logged and the
+    next one tries again, as the relayer process does."""
+    relayers = [InProcessRelayer(network, link) for link in links]
+    stop = threading.Event()
+    failures: list[str] = []
+
+    def run() -> None:
+        stop.wait(start_after_s)
+        while not stop.is_set():
+            for relayer in relayers:
+                try:
+                    relayer.round()
+                except CausewayError as error:
+                    failures.append(error.message)
+            stop.wait(RELAY_INTERVAL_S)
+
+    thread = threading.Thread(target=run, name="relayer", daemon=True)
+    thread.start()
+    try:
+        yield relayers
+    finally:
+        stop.set()
+        thread.join(RELAY_STOP_TIMEOUT_S)
+        for relayer in relayers:
+            relayer.close()
+        if failures:
+            print(f"relay rounds that failed: {failures[-5:]}")

@@ -19,19 +19,24 @@ from interchain_harness import (  # noqa: E402
     ADMIN,
     ALPHA,
     BETA,
+    CLIENT,
     Link,
     TwoChains,
     join,
+    relaying,
     two_chains,
 )
 
+from causeway.contracts.v1 import contracts_pb2  # noqa: E402
 from causeway.errors import (  # noqa: E402
     ConfigurationError,
     NotFoundError,
     RequestError,
     TransactionFailedError,
 )
+from causeway.interchain.bank import escrow_account  # noqa: E402
 from causeway.sdk import AsyncClient  # noqa: E402
+from causeway.sdk.transactions import now_ms  # noqa: E402
 from causeway.types.v1 import types_pb2  # noqa: E402
 
 pytestmark = pytest.mark.e2e
@@ -45,7 +50,15 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoChains]:
 
 @pytest.fixture(scope="module")
 def link(network: TwoChains) -> Link:
-    return join(network, bind_transfer=False)
+    linked = join(network)
+    issuer = network.client(ALPHA, ADMIN)
+    assert issuer.interchain.issue(CLIENT, DENOM, SUPPLY) == SUPPLY
+    return linked
+
+
+DENOM = "stake"
+SUPPLY = 1_000
+WAIT_S = 90.0
 
 
 def test_clients_both_ways_follow_each_chain_and_name_each_other(
@@ -142,7 +155,7 @@ def test_missing_records_are_not_found(network: TwoChains, link: Link) -> None:
     with pytest.raises(NotFoundError, match="'gamma' as a hub member"):
         alpha.interchain.hub_member("gamma")
     assert alpha.interchain.hub_members() == []
-    assert alpha.interchain.balance("org1/client", "stake") == 0
+    assert alpha.interchain.balance("org1/client", "nothing") == 0
     assert list(alpha.interchain.packets(link.alpha_client).sent) == []
 
 
@@ -187,3 +200,102 @@ async def test_the_asyncio_client_has_the_same_operations(network: TwoChains, li
             await alpha.interchain.register_counterparty(
                 link.alpha_client, "client-99", endorsers=network.endorsers(ALPHA)
             )
+
+
+def test_a_transfer_arrives_as_a_voucher_and_its_acknowledgement_comes_back(
+    network: TwoChains, link: Link
+) -> None:
+    alpha = network.client(ALPHA)
+    beta = network.client(BETA)
+    escrow = escrow_account("transfer", link.alpha_client)
+    voucher = f"transfer/{link.beta_client}/{DENOM}"
+    before = alpha.interchain.balance(CLIENT, DENOM)
+    escrowed = alpha.interchain.balance(escrow, DENOM)
+    held = beta.interchain.balance("org2/client", voucher)
+    packet = alpha.interchain.send_transfer(
+        link.alpha_client, denom=DENOM, amount=100, receiver="org2/client"
+    )
+    assert packet.source_client == link.alpha_client
+    assert packet.destination_client == link.beta_client
+    assert packet.sequence >= 1
+    assert packet.payload.source_port == packet.payload.destination_port == "transfer"
+    sent = alpha.interchain.packet(link.alpha_client, packet.sequence).sent
+    assert sent.state == "in_flight"
+    assert sent.packet == packet
+    in_flight = alpha.interchain.packets(link.alpha_client, in_flight_only=True).sent
+    assert packet.sequence in [record.packet.sequence for record in in_flight]
+    # Escrowed at once, before anything is relayed.
+    assert alpha.interchain.balance(CLIENT, DENOM) == before - 100
+    assert alpha.interchain.balance(escrow, DENOM) == escrowed + 100
+    with relaying(network, link):
+        record = alpha.interchain.wait_for_packet(
+            link.alpha_client, packet.sequence, timeout_s=WAIT_S, poll_interval_s=0.2
+        )
+    assert record.state == "acknowledged"
+    assert record.acknowledgement.success, record.acknowledgement.error
+    received = beta.interchain.packet(link.beta_client, packet.sequence, side="received")
+    assert received.received.packet == packet
+    assert received.received.acknowledgement == record.acknowledgement
+    assert beta.interchain.balance("org2/client", voucher) == held + 100
+    assert {coin.denom: coin.amount for coin in beta.interchain.balances("org2/client")}[
+        voucher
+    ] == held + 100
+    assert alpha.interchain.balance(escrow, DENOM) == escrowed + 100
+    listed = beta.interchain.packets(link.beta_client, side="received").received
+    assert packet.sequence in [receipt.packet.sequence for receipt in listed]
+
+
+def test_a_packet_not_relayed_before_its_timeout_times_out_and_refunds_the_sender(
+    network: TwoChains, link: Link
+) -> None:
+    alpha = network.client(ALPHA)
+    beta = network.client(BETA)
+    before = alpha.interchain.balance(CLIENT, DENOM)
+    packet = alpha.interchain.send_transfer(
+        link.alpha_client,
+        denom=DENOM,
+        amount=7,
+        receiver="org1/client",
+        timeout_ms=now_ms() + 1_500,
+    )
+    assert alpha.interchain.balance(CLIENT, DENOM) == before - 7
+    with pytest.raises(RequestError, match=r"did not end within 0\.5 s \(still in_flight\)"):
+        alpha.interchain.wait_for_packet(link.alpha_client, packet.sequence, timeout_s=0.5)
+    # beta's time must pass the timeout in a block of its own before the timeout can be proven.
+    deadline = packet.timeout_ms
+    while True:
+        committed = beta.invoke("kv", "put", contracts_pb2.KvPutArguments(key=b"t", value=b"1"))
+        assert committed.succeeded, committed
+        if beta.get_block(committed.height).block.header.time_ms >= deadline:
+            break
+    with relaying(network, link):
+        record = alpha.interchain.wait_for_packet(
+            link.alpha_client, packet.sequence, timeout_s=WAIT_S, poll_interval_s=0.2
+        )
+    assert record.state == "timed_out"
+    assert not record.HasField("acknowledgement")
+    assert alpha.interchain.balance(CLIENT, DENOM) == before
+    with pytest.raises(NotFoundError):
+        beta.interchain.packet(link.beta_client, packet.sequence, side="received")
+
+
+async def test_the_asyncio_client_sends_and_waits_for_a_transfer(
+    network: TwoChains, link: Link
+) -> None:
+    async with (
+        AsyncClient(network.address(ALPHA), network.identity(ALPHA, CLIENT)) as alpha,
+        AsyncClient(network.address(BETA)) as beta,
+    ):
+        voucher = f"transfer/{link.beta_client}/{DENOM}"
+        held = await beta.interchain.balance("org1/client", voucher)
+        packet = await alpha.interchain.send_transfer(
+            link.alpha_client, denom=DENOM, amount=5, receiver="org1/client"
+        )
+        with relaying(network, link):
+            record = await alpha.interchain.wait_for_packet(
+                link.alpha_client, packet.sequence, timeout_s=WAIT_S, poll_interval_s=0.2
+            )
+        assert record.state == "acknowledged"
+        assert record.acknowledgement.success
+        assert (await alpha.interchain.packet(link.alpha_client, packet.sequence)).sent == record
+        assert await beta.interchain.balance("org1/client", voucher) == held + 5

@@ -21,6 +21,7 @@ from causeway.cli import (
     chain_commands,
     devnet_command,
     init_command,
+    interchain_commands,
     node_command,
     relayer_command,
 )
@@ -28,10 +29,11 @@ from causeway.cli.output import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
     EXIT_OK,
+    EXIT_TRANSACTION_FAILED,
     EXIT_USAGE,
     print_error,
 )
-from causeway.errors import CausewayError
+from causeway.errors import CausewayError, TransactionFailedError
 
 DEBUG_ENVIRONMENT_VARIABLE = "CAUSEWAY_DEBUG"
 
@@ -106,6 +108,12 @@ class CausewayGroup(TyperGroup):
         except KeyboardInterrupt:
             print_error("interrupted")
             code = EXIT_INTERRUPTED
+        except TransactionFailedError as error:
+            # Committed, but refused by its contract: the status scripts tell apart.
+            if debug:
+                raise
+            print_error(error.message)
+            code = EXIT_TRANSACTION_FAILED
         except CausewayError as error:
             if debug:
                 raise
@@ -165,6 +173,7 @@ chain_commands.register(app)
 bench_command.register(app)
 devnet_command.register(app)
 relayer_command.register(app)
+interchain_commands.register(app)
 
 
 def main() -> None:

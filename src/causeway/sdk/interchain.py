@@ -40,10 +40,11 @@ from causeway.errors import (
     TransactionFailedError,
 )
 from causeway.interchain import keys
+from causeway.interchain.transfer import forward_memo
 from causeway.interchain.v1 import interchain_pb2
 from causeway.light import CertificateQuorum, verify_header
 from causeway.sdk.identity import Identity
-from causeway.sdk.transactions import SubmitResult
+from causeway.sdk.transactions import SubmitResult, now_ms
 from causeway.types import decode
 from causeway.types.v1 import types_pb2
 
@@ -276,6 +277,14 @@ def wait_timed_out(source_client: str, sequence: int, timeout_s: float, state: s
         f"{state}); is a relayer running on this link?",
         reason="timeout",
     )
+
+
+def transfer_timeout_ms(newest_time_ms: int, timeout_after_ms: int) -> int:
+    """``timeout_after_ms`` after now (this machine's clock) or after the chain's newest block,
+    whichever is later: a quiet chain's newest block may be long past."""
+    if timeout_after_ms <= 0:
+        raise ConfigurationError(f"timeout_after_ms must be positive, not {timeout_after_ms}")
+    return max(now_ms(), newest_time_ms) + timeout_after_ms
 
 
 def transfer_arguments(
@@ -557,16 +566,17 @@ class Interchain:
         amount: int,
         receiver: str,
         timeout_ms: int = 0,
+        timeout_after_ms: int = TRANSFER_TIMEOUT_MS_DEFAULT,
         memo: bytes = b"",
         timeout_s: float = 30.0,
     ) -> interchain_pb2.Packet:
         """Sends ``amount`` of ``denom`` to ``receiver`` on the chain ``source_client``
         follows; the packet sent (its sequence names it). ``timeout_ms`` is absolute, in the
-        receiving chain's time (0: TRANSFER_TIMEOUT_MS_DEFAULT after that chain's newest
-        block, as this chain's client last saw it)."""
+        receiving chain's time; 0: ``timeout_after_ms`` after now or this chain's newest block,
+        whichever is later (the chains' clocks agree within their clients' clock drift)."""
         if not timeout_ms:
-            latest = self.client_status(source_client).latest
-            timeout_ms = latest.time_ms + TRANSFER_TIMEOUT_MS_DEFAULT
+            newest = self._client.get_block(0).block.header.time_ms
+            timeout_ms = transfer_timeout_ms(newest, timeout_after_ms)
         arguments = transfer_arguments(
             source_client,
             denom=denom,
@@ -577,6 +587,34 @@ class Interchain:
         )
         outcome = self._client.invoke("transfer", "send", arguments, timeout_s=timeout_s)
         return sent_packet(committed_result(outcome, "transfer", "send", timeout_s))
+
+    def send_transfer_through_hub(
+        self,
+        hub_client: str,
+        *,
+        to_chain: str,
+        denom: str,
+        amount: int,
+        receiver: str,
+        timeout_after_ms: int = TRANSFER_TIMEOUT_MS_DEFAULT,
+        timeout_s: float = 30.0,
+    ) -> interchain_pb2.Packet:
+        """Sends tokens to ``receiver`` on ``to_chain`` through the hub this chain's client
+        ``hub_client`` follows (a memo asks the hub to forward them to its member ``to_chain``);
+        the packet sent to the hub, which it acknowledges only once the forwarded packet ended.
+        The packet to the hub times out ``timeout_after_ms`` after now (or this chain's newest
+        block), the forwarded one as long again after that."""
+        newest = self._client.get_block(0).block.header.time_ms
+        timeout_ms = transfer_timeout_ms(newest, timeout_after_ms)
+        return self.send_transfer(
+            hub_client,
+            denom=denom,
+            amount=amount,
+            receiver=receiver,
+            timeout_ms=timeout_ms,
+            memo=forward_memo(to_chain, receiver, timeout_ms + timeout_after_ms),
+            timeout_s=timeout_s,
+        )
 
     def packet(
         self, client_id: str, sequence: int, *, side: str = SIDE_SENT
@@ -916,12 +954,13 @@ class AsyncInterchain:
         amount: int,
         receiver: str,
         timeout_ms: int = 0,
+        timeout_after_ms: int = TRANSFER_TIMEOUT_MS_DEFAULT,
         memo: bytes = b"",
         timeout_s: float = 30.0,
     ) -> interchain_pb2.Packet:
         if not timeout_ms:
-            latest = (await self.client_status(source_client)).latest
-            timeout_ms = latest.time_ms + TRANSFER_TIMEOUT_MS_DEFAULT
+            newest = (await self._client.get_block(0)).block.header.time_ms
+            timeout_ms = transfer_timeout_ms(newest, timeout_after_ms)
         arguments = transfer_arguments(
             source_client,
             denom=denom,
@@ -932,6 +971,29 @@ class AsyncInterchain:
         )
         outcome = await self._client.invoke("transfer", "send", arguments, timeout_s=timeout_s)
         return sent_packet(committed_result(outcome, "transfer", "send", timeout_s))
+
+    async def send_transfer_through_hub(
+        self,
+        hub_client: str,
+        *,
+        to_chain: str,
+        denom: str,
+        amount: int,
+        receiver: str,
+        timeout_after_ms: int = TRANSFER_TIMEOUT_MS_DEFAULT,
+        timeout_s: float = 30.0,
+    ) -> interchain_pb2.Packet:
+        newest = (await self._client.get_block(0)).block.header.time_ms
+        timeout_ms = transfer_timeout_ms(newest, timeout_after_ms)
+        return await self.send_transfer(
+            hub_client,
+            denom=denom,
+            amount=amount,
+            receiver=receiver,
+            timeout_ms=timeout_ms,
+            memo=forward_memo(to_chain, receiver, timeout_ms + timeout_after_ms),
+            timeout_s=timeout_s,
+        )
 
     async def packet(
         self, client_id: str, sequence: int, *, side: str = SIDE_SENT
