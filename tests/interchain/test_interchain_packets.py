@@ -4,6 +4,7 @@ acknowledged or timed out exactly once, whatever relayers bring."""
 from __future__ import annotations
 
 import pytest
+from clients_support import forged_header
 from interchain_chain import check_ok
 from link_support import (
     ECHO,
@@ -560,3 +561,27 @@ def test_packets_get_and_list_answer_from_state(link: Link) -> None:
     )
     assert status(bad) == "INVALID_ARGUMENT"
     assert "side is 'both', not 'sent' or 'received'" in bad.error
+
+
+def test_a_fork_proven_by_one_update_of_a_batch_stays_proven(link: Link) -> None:
+    link.a.advance(2)
+    client = decode_client(link, on_b=True)
+    trusted = client.client.latest_height
+    height = link.a.height
+    fork = forged_header(link.a, height, trusted_height=trusted, state_root=b"\x07" * 32)
+    honest = link.a.client_header(height, trusted_height=trusted)
+    # The honest header first, then the fork of the same height (freezes), then another update.
+    link.a.advance(1)
+    later = link.a.client_header(link.a.height, trusted_height=height)
+    arguments = interchain_pb2.PacketsRelayArguments(
+        updates=[
+            interchain_pb2.ClientsUpdateArguments(client_id=link.b_client, header=honest),
+            interchain_pb2.ClientsUpdateArguments(client_id=link.b_client, header=fork),
+            interchain_pb2.ClientsUpdateArguments(client_id=link.b_client, header=later),
+        ]
+    )
+    result = relay(link, arguments)
+    assert status(result) == "OK", result.error
+    after = decode_client(link, on_b=True)
+    assert after.client.frozen_height == height
+    assert after.status == "frozen"

@@ -231,3 +231,25 @@ def test_a_batch_larger_than_the_chain_takes_goes_in_several_transactions() -> N
     assert report.updates == {"chain-b": 1}
     link.relay()
     assert states(link) == ["acknowledged"] * 30
+
+
+def test_a_relay_transaction_that_runs_out_of_gas_is_split_and_sent_again() -> None:
+    link = build_link()
+    config = types_pb2.ChainConfig()
+    config.CopyFrom(link.a.genesis.config)
+    # Ten acknowledgements and an update of a's client of the gm chain cost about 210,000 gas:
+    # the relayer's first guess (gas limit / GAS_PER_DELIVERY_ESTIMATE deliveries) is too many.
+    config.transaction_gas_max = 160_000
+    check_ok(
+        link.a.governance("config", "update", contracts_pb2.ConfigUpdateArguments(config=config))
+    )
+    for value in range(10):
+        link.send(b"%d" % value)
+    link.relay()  # received on b
+    report = Relayer().relay_round(link.a_end, link.b_end)
+    statuses = [result.status for result in link.a_endpoint.submitted]
+    assert statuses[0] == types_pb2.RESULT_STATUS_OUT_OF_GAS
+    assert statuses[-1] == types_pb2.RESULT_STATUS_OK
+    assert report.acknowledgements == {"chain-a": 10}
+    assert report.failed_transactions == []
+    assert states(link) == ["acknowledged"] * 10

@@ -656,6 +656,11 @@ def update_client(
     return _update(_enter(context), arguments)
 
 
+def client_state(context: TransactionContext, client_id: str) -> interchain_pb2.ClientState:
+    """The client as stored, whatever its status; RequestError when there is none."""
+    return _load_client(_enter(context), client_id)
+
+
 def active_client(context: TransactionContext, client_id: str) -> interchain_pb2.ClientState:
     """The client, once it exists, is not frozen and is not expired at ``context.time_ms``."""
     return _active(_enter(context), client_id)

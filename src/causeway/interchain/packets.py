@@ -616,6 +616,11 @@ def packets_contract(ports: Mapping[str, Port]) -> Contract:
                 f"{RELAY_DELIVERIES_MAX}",
             )
         for update in request.updates:
+            # An earlier update of this batch may have proven a fork and frozen the client: the
+            # freeze must be written, so the rest of its updates are skipped, not failed (a
+            # failure would undo the whole transaction, freeze included).
+            if clients.client_state(context, update.client_id).frozen_height:
+                continue
             clients.update_client(context, update)
         outcomes: list[str] = []
         work: list[Callable[[], str]] = [

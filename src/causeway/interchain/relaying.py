@@ -65,6 +65,9 @@ RESULT_BYTES_MAX = 16 * 1024 * 1024
 # What a transaction holds beside its arguments (body fields, signature, the relayer's id): the
 # arguments of one relay transaction get the chain's transaction_bytes_max less this.
 TRANSACTION_OVERHEAD_BYTES = 2_048
+# What one delivery costs in gas, about (a proof checked, a record or two written): relay
+# transactions start with the chain's transaction_gas_max over this many deliveries.
+GAS_PER_DELIVERY_ESTIMATE = 12_000
 # A delivery inside the relay arguments: tag and length prefix, at most.
 DELIVERY_FRAMING_BYTES = 6
 
@@ -169,6 +172,26 @@ def _receipts(end: LinkEnd, sequences: Sequence[int]) -> list[interchain_pb2.Rec
             else decode(interchain_pb2.ReceiptRecord, value, bytes_max=RESULT_BYTES_MAX)
         )
     return records
+
+
+def _halves(
+    arguments: interchain_pb2.PacketsRelayArguments,
+) -> list[interchain_pb2.PacketsRelayArguments] | None:
+    """The deliveries of ``arguments`` in two transactions (the updates in the first), or None
+    when there is nothing to split."""
+    deliveries: list[tuple[str, Message]] = [
+        *(("receives", item) for item in arguments.receives),
+        *(("acknowledgements", item) for item in arguments.acknowledgements),
+        *(("timeouts", item) for item in arguments.timeouts),
+    ]
+    if len(deliveries) < 2:
+        return None
+    first = interchain_pb2.PacketsRelayArguments(updates=arguments.updates)
+    second = interchain_pb2.PacketsRelayArguments()
+    middle = len(deliveries) // 2
+    for index, (field_name, item) in enumerate(deliveries):
+        getattr(first if index < middle else second, field_name).append(item)
+    return [first, second]
 
 
 class Relayer:
@@ -381,8 +404,12 @@ class Relayer:
             bytes_max=RESULT_BYTES_MAX,
         )
         budget = config.transaction_bytes_max - TRANSACTION_OVERHEAD_BYTES
+        # Gas as well as bytes: a first guess from a delivery's typical cost, corrected by
+        # splitting a transaction that runs out of gas (_submit).
+        per_transaction = max(1, config.transaction_gas_max // GAS_PER_DELIVERY_ESTIMATE)
         transactions = [interchain_pb2.PacketsRelayArguments(updates=batch.updates)]
         size = transactions[0].ByteSize()
+        count = 0
         deliveries: list[tuple[str, Message]] = [
             *(("receives", item) for item in batch.receives),
             *(("acknowledgements", item) for item in batch.acknowledgements),
@@ -393,11 +420,15 @@ class Relayer:
             item_bytes = item.ByteSize() + DELIVERY_FRAMING_BYTES
             current = transactions[-1]
             has_deliveries = bool(current.receives or current.acknowledgements or current.timeouts)
-            if size + item_bytes > budget and (has_deliveries or current.updates):
+            if (size + item_bytes > budget or count >= per_transaction) and (
+                has_deliveries or current.updates
+            ):
                 transactions.append(interchain_pb2.PacketsRelayArguments())
                 size = 0
+                count = 0
             getattr(transactions[-1], field_name).append(item)
             size += item_bytes
+            count += 1
         return transactions
 
     def _submit(self, end: LinkEnd, batch: _Batch, report: RoundReport) -> None:
@@ -409,9 +440,16 @@ class Relayer:
         report.acknowledgements[chain_id] = 0
         report.timeouts[chain_id] = 0
         report.outcomes[chain_id] = []
-        for arguments in self._relay_arguments(end, batch):
+        queue = self._relay_arguments(end, batch)
+        while queue:
+            arguments = queue.pop(0)
             result = end.endpoint.submit("packets", "relay", arguments)
             report.transactions += 1
+            halves = _halves(arguments)
+            if result.status == types_pb2.RESULT_STATUS_OUT_OF_GAS and halves is not None:
+                # The guess was too large for these deliveries: the same work in two.
+                queue[:0] = halves
+                continue
             if result.status != types_pb2.RESULT_STATUS_OK:
                 # The rest would be proven against a client update that did not happen, or
                 # after a failure the next round sees afresh.
