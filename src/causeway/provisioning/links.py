@@ -20,6 +20,7 @@ interruption finishes the job.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
@@ -43,6 +44,9 @@ RELAYER_BATCH_DELIVERIES_MAX = 256
 TRUSTING_PERIOD_MS = 24 * 3_600_000
 CLOCK_DRIFT_MS = 10_000
 STEP_TIMEOUT_S = 60.0
+# What the SDK says when no recent header of a chain has a certificate of more than two thirds.
+CERTIFICATE_PENDING = "has a certificate of more than two thirds"
+CERTIFICATE_POLL_S = 0.5
 PORT_MAX = 65_535
 
 Progress = Callable[[str], None]
@@ -98,14 +102,26 @@ def _bind_transfer_port(governance: _Governance, progress: Progress) -> None:
 
 
 def _create_client(home: _Governance, remote: _Governance, progress: Progress) -> str:
-    client_id = home.client.interchain.create_client(
-        remote.client,
-        trusting_period_ms=TRUSTING_PERIOD_MS,
-        clock_drift_ms=CLOCK_DRIFT_MS,
-        single_signer_accepted=remote.chain.consensus == "solo" or remote.chain.validators == 1,
-        endorsers=home.endorsers,
-        timeout_s=STEP_TIMEOUT_S,
-    )
+    deadline = time.monotonic() + STEP_TIMEOUT_S
+    while True:
+        try:
+            client_id = home.client.interchain.create_client(
+                remote.client,
+                trusting_period_ms=TRUSTING_PERIOD_MS,
+                clock_drift_ms=CLOCK_DRIFT_MS,
+                single_signer_accepted=(
+                    remote.chain.consensus == "solo" or remote.chain.validators == 1
+                ),
+                endorsers=home.endorsers,
+                timeout_s=STEP_TIMEOUT_S,
+            )
+            break
+        except RequestError as error:
+            # A raft chain's nodes gather the signatures of a block a moment after committing
+            # it: its newest blocks may not have a certificate a light client takes yet.
+            if CERTIFICATE_PENDING not in error.message or time.monotonic() > deadline:
+                raise
+            time.sleep(CERTIFICATE_POLL_S)
     progress(f"{home.chain.id}: light client {client_id} of {remote.chain.id}")
     return client_id
 
