@@ -253,3 +253,40 @@ def test_a_relay_transaction_that_runs_out_of_gas_is_split_and_sent_again() -> N
     assert report.acknowledgements == {"chain-a": 10}
     assert report.failed_transactions == []
     assert states(link) == ["acknowledged"] * 10
+
+
+def test_in_flight_packets_are_listed_from_their_commitments_in_pages() -> None:
+    link = build_link()
+    for value in range(70):
+        link.send(b"%d" % value)
+    # 70 in flight: more than a page (IN_FLIGHT_PAGE_MAX); the relayer reads them all.
+    report = Relayer().relay_round(link.a_end, link.b_end)
+    assert report.pending == {"chain-a": 70, "chain-b": 0}
+    assert report.receives == {"chain-b": 70}
+    link.relay()
+    page = interchain_pb2.PacketsListResult.FromString(
+        check_ok(
+            link.a.query(
+                "packets",
+                "list",
+                interchain_pb2.PacketsListArguments(
+                    side="sent", client_id=link.a_client, in_flight_only=True, limit=10
+                ),
+            )
+        ).return_value
+    )
+    assert list(page.sent) == []
+    link.send(b"late one")
+    link.send(b"late two")
+    second_page = interchain_pb2.PacketsListResult.FromString(
+        check_ok(
+            link.a.query(
+                "packets",
+                "list",
+                interchain_pb2.PacketsListArguments(
+                    side="sent", client_id=link.a_client, in_flight_only=True, start_after=71
+                ),
+            )
+        ).return_value
+    )
+    assert [record.packet.sequence for record in second_page.sent] == [72]

@@ -54,6 +54,7 @@ from causeway.execution import (
 from causeway.identity import is_valid_identifier
 from causeway.interchain import clients
 from causeway.interchain.keys import (
+    COMMITMENT_PREFIX,
     PACKETS_CONTRACT,
     PACKETS_NAMESPACE,
     RECEIVED_PREFIX,
@@ -691,15 +692,31 @@ def packets_contract(ports: Mapping[str, Port]) -> Contract:
             prefix + f"{request.start_after:020d}".encode() if request.start_after else b""
         )
         result = interchain_pb2.PacketsListResult()
+        if request.side == SIDE_SENT and request.in_flight_only:
+            # The commitments are exactly the packets in flight: listing them costs what is in
+            # flight, not every packet the client ever sent (a relayer asks every round).
+            commitments = per_client_prefix(COMMITMENT_PREFIX, request.client_id)
+            after = (
+                commitments + f"{request.start_after:020d}".encode() if request.start_after else b""
+            )
+            for key, _commitment in context.range(commitments, after, limit):
+                sequence = int(key[len(commitments) :])
+                record = _read_record(context, sent_key(request.client_id, sequence))
+                if record is None:
+                    raise InvariantError(
+                        f"packet {request.client_id}/{sequence} has a commitment but no record"
+                    )
+                result.sent.append(record)
+            return encode(result)
         while len(result.sent) + len(result.received) < limit:
             entries = context.range(prefix, start_after, limit)
             if not entries:
                 break
             for _key, value in entries:
                 if request.side == SIDE_SENT:
-                    record = decode(interchain_pb2.PacketRecord, value, bytes_max=len(value))
-                    if not request.in_flight_only or record.state == STATE_IN_FLIGHT:
-                        result.sent.append(record)
+                    result.sent.append(
+                        decode(interchain_pb2.PacketRecord, value, bytes_max=len(value))
+                    )
                 else:
                     result.received.append(
                         decode(interchain_pb2.ReceiptRecord, value, bytes_max=len(value))

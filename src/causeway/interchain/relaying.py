@@ -65,6 +65,9 @@ RESULT_BYTES_MAX = 16 * 1024 * 1024
 # What a transaction holds beside its arguments (body fields, signature, the relayer's id): the
 # arguments of one relay transaction get the chain's transaction_bytes_max less this.
 TRANSACTION_OVERHEAD_BYTES = 2_048
+# Packets read per call when a relayer lists those in flight: each costs a few thousand gas, and
+# a read-only call has the chain's transaction gas limit too.
+IN_FLIGHT_PAGE_MAX = 64
 # What one delivery costs in gas, about (a proof checked, a record or two written): relay
 # transactions start with the chain's transaction_gas_max over this many deliveries.
 GAS_PER_DELIVERY_ESTIMATE = 12_000
@@ -148,14 +151,29 @@ def _client(end: LinkEnd) -> interchain_pb2.ClientsGetResult:
 
 
 def _in_flight(end: LinkEnd, limit: int) -> list[interchain_pb2.PacketRecord]:
-    data = end.endpoint.query(
-        "packets",
-        "list",
-        interchain_pb2.PacketsListArguments(
-            side=SIDE_SENT, client_id=end.client_id, in_flight_only=True, limit=limit
-        ),
-    )
-    return list(decode(interchain_pb2.PacketsListResult, data, bytes_max=RESULT_BYTES_MAX).sent)
+    """Up to ``limit`` packets the end sent that are in flight, in pages a read-only call's gas
+    allows."""
+    found: list[interchain_pb2.PacketRecord] = []
+    start_after = 0
+    while len(found) < limit:
+        page_size = min(IN_FLIGHT_PAGE_MAX, limit - len(found))
+        data = end.endpoint.query(
+            "packets",
+            "list",
+            interchain_pb2.PacketsListArguments(
+                side=SIDE_SENT,
+                client_id=end.client_id,
+                in_flight_only=True,
+                start_after=start_after,
+                limit=page_size,
+            ),
+        )
+        page = decode(interchain_pb2.PacketsListResult, data, bytes_max=RESULT_BYTES_MAX).sent
+        found.extend(page)
+        if len(page) < page_size:
+            break
+        start_after = page[-1].packet.sequence
+    return found
 
 
 def _receipts(end: LinkEnd, sequences: Sequence[int]) -> list[interchain_pb2.ReceiptRecord | None]:
