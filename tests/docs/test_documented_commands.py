@@ -124,6 +124,16 @@ NOT_RUN: dict[str, str] = {
     ),
     "causeway devnet up --validators 4 --consensus tbft --dir /tmp/tb": _DEVNET_REASON,
     "causeway devnet up --manifest examples/devnet-three-chains.toml": _MANIFEST_REASON,
+    "python bench/interchain_transfer.py --devnet /tmp/ib --transfers 10000": (
+        "the transfer benchmark itself (minutes of load on the shared machine), run for the "
+        "figures in docs/interchain.md; its flows are the ones tests/e2e/test_e2e_interchain.py "
+        "checks"
+    ),
+    "causeway devnet up --manifest bench/interchain-two-chains.toml --dir /tmp/ib": (
+        "the transfer benchmark's two chains (7 validators and a relayer) on fixed ports, for a "
+        "measurement, not a check; tests/e2e/test_e2e_interchain.py brings up a manifest devnet "
+        "with links and relays through it"
+    ),
     "causeway devnet up --manifest examples/devnet-three-chains.toml --dir ./chains": (
         _MANIFEST_REASON
     ),
