@@ -24,7 +24,7 @@ import asyncio
 import struct
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import Protocol, TypeVar
 
 from google.protobuf.message import Message
 
@@ -48,9 +48,74 @@ from causeway.sdk.transactions import SubmitResult, now_ms
 from causeway.types import decode
 from causeway.types.v1 import types_pb2
 
-if TYPE_CHECKING:
-    from causeway.sdk.async_client import AsyncClient
-    from causeway.sdk.client import Client
+
+class ChainNode(Protocol):
+    """What the interchain operations use of a ``Client``: declared here, so that this module
+    needs nothing of the client that reaches it (``client.interchain``), and the dependency runs
+    one way."""
+
+    def chain_id(self) -> str: ...
+
+    def status(self) -> api_pb2.GetStatusResponse: ...
+
+    def get_block(self, height: int = 0, *, verify: bool = True) -> api_pb2.GetBlockResponse: ...
+
+    def get_state(
+        self, key: bytes, height: int = 0, *, verify: bool = True
+    ) -> api_pb2.GetStateResponse: ...
+
+    def get_validator_set(
+        self, height: int = 0, *, verify: bool = True
+    ) -> api_pb2.GetValidatorSetResponse: ...
+
+    def evaluate(
+        self, contract: str, method: str, arguments: Message | bytes
+    ) -> types_pb2.TransactionResult: ...
+
+    def invoke(
+        self,
+        contract: str,
+        method: str,
+        arguments: Message | bytes,
+        *,
+        endorsers: Sequence[Identity] = (),
+        timeout_s: float = ...,
+    ) -> SubmitResult: ...
+
+
+class AsyncChainNode(Protocol):
+    """``ChainNode`` of an ``AsyncClient``: the same calls, awaited."""
+
+    async def chain_id(self) -> str: ...
+
+    async def status(self) -> api_pb2.GetStatusResponse: ...
+
+    async def get_block(
+        self, height: int = 0, *, verify: bool = True
+    ) -> api_pb2.GetBlockResponse: ...
+
+    async def get_state(
+        self, key: bytes, height: int = 0, *, verify: bool = True
+    ) -> api_pb2.GetStateResponse: ...
+
+    async def get_validator_set(
+        self, height: int = 0, *, verify: bool = True
+    ) -> api_pb2.GetValidatorSetResponse: ...
+
+    async def evaluate(
+        self, contract: str, method: str, arguments: Message | bytes
+    ) -> types_pb2.TransactionResult: ...
+
+    async def invoke(
+        self,
+        contract: str,
+        method: str,
+        arguments: Message | bytes,
+        *,
+        endorsers: Sequence[Identity] = (),
+        timeout_s: float = ...,
+    ) -> SubmitResult: ...
+
 
 # A record or result this large is not one the interchain contracts write.
 RESULT_BYTES_MAX = 16 * 1024 * 1024
@@ -318,7 +383,7 @@ def transfer_arguments(
 class Interchain:
     """The interchain operations of one ``Client`` (``client.interchain``)."""
 
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: ChainNode) -> None:
         self._client = client
 
     # -- plumbing ----------------------------------------------------------------------------------
@@ -350,7 +415,9 @@ class Interchain:
 
     # -- headers of another chain ------------------------------------------------------------------
 
-    def client_header(self, counterparty: Client, height: int = 0) -> interchain_pb2.ClientHeader:
+    def client_header(
+        self, counterparty: ChainNode, height: int = 0
+    ) -> interchain_pb2.ClientHeader:
         """A header of ``counterparty``'s chain that a light client accepts: at ``height``, or
         (0) the newest whose certificate holds more than two thirds of its set."""
         status = counterparty.status()
@@ -372,7 +439,7 @@ class Interchain:
 
     @staticmethod
     def _header_at(
-        counterparty: Client, status: api_pb2.GetStatusResponse, height: int
+        counterparty: ChainNode, status: api_pb2.GetStatusResponse, height: int
     ) -> interchain_pb2.ClientHeader:
         return certified_client_header(
             counterparty.get_block(height),
@@ -385,7 +452,7 @@ class Interchain:
 
     def create_client(
         self,
-        counterparty: Client,
+        counterparty: ChainNode,
         *,
         trusting_period_ms: int = TRUSTING_PERIOD_MS_DEFAULT,
         clock_drift_ms: int = CLOCK_DRIFT_MS_DEFAULT,
@@ -411,7 +478,7 @@ class Interchain:
         return decode_result(interchain_pb2.ClientsCreateResult, result.return_value).client_id
 
     def update_client(
-        self, client_id: str, counterparty: Client, *, height: int = 0, timeout_s: float = 30.0
+        self, client_id: str, counterparty: ChainNode, *, height: int = 0, timeout_s: float = 30.0
     ) -> interchain_pb2.ConsensusState:
         """Brings ``client_id`` to ``counterparty``'s newest certified height (or ``height``)
         from the client's latest consensus state; the consensus state stored. Anyone may."""
@@ -433,7 +500,7 @@ class Interchain:
     def recover_client(
         self,
         client_id: str,
-        counterparty: Client,
+        counterparty: ChainNode,
         *,
         endorsers: Sequence[Identity] = (),
         timeout_s: float = 30.0,
@@ -520,7 +587,7 @@ class Interchain:
 
     def hub_register(
         self,
-        member: Client,
+        member: ChainNode,
         client_id: str,
         *,
         endpoints: Sequence[str] = (),
@@ -722,7 +789,7 @@ class AsyncInterchain:
     """The interchain operations of one ``AsyncClient`` (``client.interchain``): the names and
     meanings of ``Interchain``, each a coroutine."""
 
-    def __init__(self, client: AsyncClient) -> None:
+    def __init__(self, client: AsyncChainNode) -> None:
         self._client = client
 
     async def _governance(
@@ -751,7 +818,7 @@ class AsyncInterchain:
         return decode_result(message_type, response.value)
 
     async def client_header(
-        self, counterparty: AsyncClient, height: int = 0
+        self, counterparty: AsyncChainNode, height: int = 0
     ) -> interchain_pb2.ClientHeader:
         status = await counterparty.status()
         check_has_blocks(status)
@@ -772,7 +839,7 @@ class AsyncInterchain:
 
     @staticmethod
     async def _header_at(
-        counterparty: AsyncClient, status: api_pb2.GetStatusResponse, height: int
+        counterparty: AsyncChainNode, status: api_pb2.GetStatusResponse, height: int
     ) -> interchain_pb2.ClientHeader:
         return certified_client_header(
             await counterparty.get_block(height),
@@ -783,7 +850,7 @@ class AsyncInterchain:
 
     async def create_client(
         self,
-        counterparty: AsyncClient,
+        counterparty: AsyncChainNode,
         *,
         trusting_period_ms: int = TRUSTING_PERIOD_MS_DEFAULT,
         clock_drift_ms: int = CLOCK_DRIFT_MS_DEFAULT,
@@ -808,7 +875,7 @@ class AsyncInterchain:
     async def update_client(
         self,
         client_id: str,
-        counterparty: AsyncClient,
+        counterparty: AsyncChainNode,
         *,
         height: int = 0,
         timeout_s: float = 30.0,
@@ -831,7 +898,7 @@ class AsyncInterchain:
     async def recover_client(
         self,
         client_id: str,
-        counterparty: AsyncClient,
+        counterparty: AsyncChainNode,
         *,
         endorsers: Sequence[Identity] = (),
         timeout_s: float = 30.0,
@@ -914,7 +981,7 @@ class AsyncInterchain:
 
     async def hub_register(
         self,
-        member: AsyncClient,
+        member: AsyncChainNode,
         client_id: str,
         *,
         endpoints: Sequence[str] = (),
