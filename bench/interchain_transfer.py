@@ -2,15 +2,15 @@
 latency from sending to acknowledgement, read from the sending chain's own blocks.
 
     causeway devnet up --manifest bench/interchain-two-chains.toml --dir /tmp/ib
-    .venv/bin/python bench/interchain_transfer.py --devnet /tmp/ib [--transfers 10000]
+    .venv/bin/python bench/interchain_transfer.py --devnet /tmp/ib [--transfers 10000] [--rate 300]
 
 The devnet's relayer carries the packets (as `devnet up` started it). The sender (the first
 organisation's client member on the sending chain) is issued the tokens, then the transfers are
-signed up front and submitted in batches as fast as the node takes them. Every figure comes from
-the sending chain's blocks, followed from the first one: a packet is sent at the time of the block
-that holds its "send_packet" event and acknowledged at the time of the block that holds its
-"acknowledge_packet" event; throughput counts the packets acknowledged over the time from the
-first send to the last acknowledgement.
+signed up front and submitted in batches as fast as the node takes them, or at ``--rate`` per
+second. Every figure comes from the sending chain's blocks, followed from the first one: a packet
+is sent at the time of the block that holds its "send_packet" event and acknowledged at the time
+of the block that holds its "acknowledge_packet" event; throughput counts the packets
+acknowledged over the time from the first send to the last acknowledgement.
 """
 
 from __future__ import annotations
@@ -57,6 +57,12 @@ def main() -> None:
     parser.add_argument("--to-chain", default="chain-b")
     parser.add_argument("--transfers", type=int, default=10_000)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="transfers offered per second, in batches ten times a second (0: all at once)",
+    )
     parser.add_argument("--out", type=Path)
     options = parser.parse_args()
     client_id = source_client(options.devnet, options.from_chain, options.to_chain)
@@ -113,8 +119,13 @@ def main() -> None:
         signing_s = time.monotonic() - signing_started
         submit_started = time.monotonic()
         refused = 0
-        for start in range(0, len(transactions), options.batch):
-            results = sender.submit_batch(transactions[start : start + options.batch], wait=False)
+        # Paced: a tenth of a second's worth at a time, each batch at its due time.
+        step = max(1, round(options.rate / 10)) if options.rate > 0 else options.batch
+        for start in range(0, len(transactions), step):
+            if options.rate > 0:
+                due = submit_started + start / options.rate
+                time.sleep(max(0.0, due - time.monotonic()))
+            results = sender.submit_batch(transactions[start : start + step], wait=False)
             refused += sum(1 for result in results if result.error is not None)
         submit_s = time.monotonic() - submit_started
         finished = done.wait(timeout=max(600.0, options.transfers / 5))
@@ -123,6 +134,7 @@ def main() -> None:
         span_s = (max(acknowledged_at.values()) - min(sent_at.values())) / 1000 if ended else 0
         report = {
             "transfers": options.transfers,
+            "offered_per_s": options.rate or None,
             "refused_at_submit": refused,
             "acknowledged": len(ended),
             "finished": finished,

@@ -19,6 +19,8 @@ from causeway.interchain.relayer.config import (
     NODES_PER_CHAIN_MAX,
     ROUND_INTERVAL_MS_MAX,
     ROUND_INTERVAL_MS_MIN,
+    ROUND_PACKETS_DEFAULT,
+    ROUND_PACKETS_MAX,
     TLS_FILE_BYTES_MAX,
     check_node_address,
 )
@@ -82,13 +84,15 @@ def test_a_good_file_is_read_whole(folder: Path) -> None:
     path = write(
         folder,
         good(
-            "round_interval_ms = 2500\nbatch_deliveries_max = 50\nrequest_timeout_ms = 5000\n"
+            "round_interval_ms = 2500\nbatch_deliveries_max = 50\nround_packets_max = 300\n"
+            "request_timeout_ms = 5000\n"
             "submit_timeout_ms = 20000\nbackoff_max_ms = 60000\n"
         ),
     )
     config = load_relayer_config(path)
     assert config.round_interval_ms == 2500
     assert config.batch_deliveries_max == 50
+    assert config.round_packets_max == 300
     assert config.request_timeout_ms == 5000
     assert config.submit_timeout_ms == 20000
     assert config.backoff_max_ms == 60000
@@ -111,6 +115,7 @@ def test_defaults_when_the_relayer_table_is_absent(folder: Path) -> None:
     config = load_relayer_config(write(folder, chains_or_default("") + LINK))
     assert config.round_interval_ms == 1000
     assert config.batch_deliveries_max == 100
+    assert config.round_packets_max == ROUND_PACKETS_DEFAULT
 
 
 def test_the_example_file_is_a_valid_configuration(tmp_path: Path) -> None:
@@ -139,6 +144,8 @@ def test_the_example_file_is_a_valid_configuration(tmp_path: Path) -> None:
             "[relayer] batch_deliveries_max: must be from 1 to 512, not 0",
         ),
         (f"batch_deliveries_max = {BATCH_DELIVERIES_MAX + 1}", "not 513"),
+        ("round_packets_max = 0", "[relayer] round_packets_max: must be from 1 to 16384, not 0"),
+        (f"round_packets_max = {ROUND_PACKETS_MAX + 1}", "not 16385"),
         ("request_timeout_ms = 99", "[relayer] request_timeout_ms: must be from 100"),
         ("submit_timeout_ms = 600001", "[relayer] submit_timeout_ms: must be from 100 to 600000"),
         (
@@ -159,12 +166,14 @@ def test_relayer_bounds_at_the_limit_are_accepted(folder: Path) -> None:
             good(
                 f"round_interval_ms = {ROUND_INTERVAL_MS_MIN}\n"
                 f"batch_deliveries_max = {BATCH_DELIVERIES_MAX}\n"
+                f"round_packets_max = {ROUND_PACKETS_MAX}\n"
                 "backoff_max_ms = 100\n"
             ),
         )
     )
     assert config.round_interval_ms == ROUND_INTERVAL_MS_MIN
     assert config.batch_deliveries_max == BATCH_DELIVERIES_MAX
+    assert config.round_packets_max == ROUND_PACKETS_MAX
     config = load_relayer_config(
         write(
             folder,

@@ -23,6 +23,7 @@ from causeway.contracts.v1 import contracts_pb2  # noqa: E402
 from causeway.crypto import get_profile  # noqa: E402
 from causeway.errors import NodeUnavailableError, NotFoundError, RequestError  # noqa: E402
 from causeway.interchain.relayer import SdkEndpoint  # noqa: E402
+from causeway.interchain.relayer.endpoint import runs_within  # noqa: E402
 from causeway.light import CertificateQuorum, verify_header, verify_state  # noqa: E402
 from causeway.types.v1 import types_pb2  # noqa: E402
 
@@ -53,7 +54,8 @@ def endpoint(node: NodeProcess, *addresses: str, chain_id: str | None = None) ->
 
 
 def put(end: SdkEndpoint, key: bytes, value: bytes) -> types_pb2.TransactionResult:
-    return end.submit("kv", "put", contracts_pb2.KvPutArguments(key=key, value=value))
+    (result,) = end.submit_all("kv", "put", [contracts_pb2.KvPutArguments(key=key, value=value)])
+    return result
 
 
 def test_submit_query_and_headers_of_a_real_node(node: NodeProcess) -> None:
@@ -173,3 +175,39 @@ def test_a_node_of_another_chain_counts_as_down(node: NodeProcess) -> None:
             end.latest_height()
     finally:
         end.close()
+
+
+def test_several_submitted_together_commit_in_their_order(node: NodeProcess) -> None:
+    end = endpoint(node)
+    try:
+        values = [b"first", b"second", b"third"]
+        results = end.submit_all(
+            "kv", "put", [contracts_pb2.KvPutArguments(key=b"order", value=v) for v in values]
+        )
+        assert [result.status for result in results] == [types_pb2.RESULT_STATUS_OK] * 3
+        answer = end.query("kv", "get", contracts_pb2.KvGetArguments(key=b"order"))
+        assert contracts_pb2.KvGetResult.FromString(answer).value == b"third"
+        assert end.submit_all("kv", "put", []) == []
+    finally:
+        end.close()
+
+
+def test_a_refused_transaction_among_several_raises_its_error(node: NodeProcess) -> None:
+    end = endpoint(node)
+    try:
+        too_large = contracts_pb2.KvPutArguments(key=b"big", value=b"x" * (1 << 20))
+        with pytest.raises(RequestError):
+            end.submit_all("kv", "put", [too_large])
+        answer = end.query("kv", "get", contracts_pb2.KvGetArguments(key=b"big"))
+        assert contracts_pb2.KvGetResult.FromString(answer).found is False
+    finally:
+        end.close()
+
+
+def test_submissions_go_in_runs_under_the_byte_bound() -> None:
+    transactions = [types_pb2.Transaction(signature=b"s" * size) for size in (40, 40, 40, 90)]
+    runs = runs_within(transactions, 100)
+    assert [[len(t.signature) for t in run] for run in runs] == [[40, 40], [40], [90]]
+    assert runs_within([], 100) == []
+    # One larger than the bound goes alone.
+    assert len(runs_within([types_pb2.Transaction(signature=b"s" * 500)], 100)) == 1

@@ -388,3 +388,28 @@ def service_for_intervals(linked: Linked, interval: float, backoff: float) -> Re
         round_interval_s=interval,
         backoff_max_s=backoff,
     )
+
+
+def test_a_round_sends_to_both_chains_at_the_same_time(linked: Linked) -> None:
+    # Each chain's submission waits for the other's to start: a loop that delivered to one
+    # chain after the other would break the barrier (its wait times out) and fail the round.
+    barrier = threading.Barrier(2, timeout=10)
+
+    class Meeting(Endpoint):
+        def submit_all(self, contract, method, arguments):  # type: ignore[no-untyped-def]
+            barrier.wait()
+            return super().submit_all(contract, method, arguments)
+
+    link = Link(
+        name="a-b",
+        first=LinkEnd(Meeting(linked.first), linked.first_client),
+        second=LinkEnd(Meeting(linked.second), linked.second_client),
+    )
+    linked.send(linked.first, b"to b")
+    linked.send(linked.second, b"to a")
+    metrics = RelayerMetrics()
+    service = service_for([link], Clock(), metrics)
+    report = service.run_round(link)
+    assert report is not None
+    assert report.receives == {"chain-a": 1, "chain-b": 1}
+    assert not barrier.broken

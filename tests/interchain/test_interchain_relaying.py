@@ -3,6 +3,7 @@ following validator-set changes and keeping quiet clients alive."""
 
 from __future__ import annotations
 
+import pytest
 from interchain_chain import Endpoint, check_ok
 from link_support import TRUSTING_PERIOD_MS, Link, build_link
 
@@ -90,9 +91,9 @@ def test_the_same_deliveries_from_two_relayers_are_no_ops_for_the_second() -> No
     planned: list[interchain_pb2.PacketsRelayArguments] = []
 
     class Recording(Endpoint):
-        def submit(self, contract, method, arguments):  # type: ignore[no-untyped-def]
-            planned.append(arguments)
-            return super().submit(contract, method, arguments)
+        def submit_all(self, contract, method, arguments):  # type: ignore[no-untyped-def]
+            planned.extend(arguments)
+            return super().submit_all(contract, method, arguments)
 
     relayer.relay_round(link.a_end, LinkEnd(Recording(link.b), link.b_client))
     (batch,) = planned
@@ -115,16 +116,81 @@ def test_a_relayer_that_restarts_finds_its_work_in_the_chains() -> None:
     assert states(link) == ["acknowledged"]
 
 
-def test_a_batch_is_bounded_and_the_rest_goes_next_round() -> None:
+def test_a_round_is_bounded_and_the_rest_goes_next_round() -> None:
     link = build_link()
     for value in range(5):
         link.send(b"%d" % value)
-    relayer = Relayer(batch_deliveries_max=2)
+    relayer = Relayer(round_packets_max=2)
     report = relayer.relay_round(link.a_end, link.b_end)
     assert report.receives == {"chain-b": 2}
     for _ in range(6):
         relayer.relay_round(link.a_end, link.b_end)
     assert states(link) == ["acknowledged"] * 5
+
+
+def test_a_round_larger_than_a_transaction_goes_in_several_submitted_together() -> None:
+    link = build_link()
+    for value in range(5):
+        link.send(b"%d" % value)
+    submissions: list[list[interchain_pb2.PacketsRelayArguments]] = []
+
+    class Recording(Endpoint):
+        def submit_all(self, contract, method, arguments):  # type: ignore[no-untyped-def]
+            submissions.append(list(arguments))
+            return super().submit_all(contract, method, arguments)
+
+    relayer = Relayer(batch_deliveries_max=2)
+    report = relayer.relay_round(link.a_end, LinkEnd(Recording(link.b), link.b_client))
+    assert report.receives == {"chain-b": 5}
+    assert report.transactions == 4
+    # One call: the update alone first, the deliveries two by two after it.
+    (transactions,) = submissions
+    assert [len(item.updates) for item in transactions] == [1, 0, 0, 0]
+    assert [len(item.receives) for item in transactions] == [0, 2, 2, 1]
+    relayer.relay_round(link.a_end, link.b_end)
+    relayer.relay_round(link.a_end, link.b_end)
+    assert states(link) == ["acknowledged"] * 5
+
+
+def test_a_failed_transaction_of_a_round_does_not_stop_the_others() -> None:
+    link = build_link()
+    for value in range(4):
+        link.send(b"%d" % value)
+
+    class FailingSecond(Endpoint):
+        def submit_all(self, contract, method, arguments):  # type: ignore[no-untyped-def]
+            results = super().submit_all(contract, method, arguments[:1])
+            # The second transaction is "refused by the chain": as if another relayer had
+            # delivered something it held in a way that failed it as a whole.
+            failed = types_pb2.TransactionResult(
+                status=types_pb2.RESULT_STATUS_INVALID_ARGUMENT, error="refused for the test"
+            )
+            return [*results, failed, *super().submit_all(contract, method, arguments[2:])]
+
+    relayer = Relayer(batch_deliveries_max=1)
+    report = relayer.relay_round(link.a_end, LinkEnd(FailingSecond(link.b), link.b_client))
+    assert report.receives == {"chain-b": 3}
+    assert report.failed_transactions == ["chain-b: refused for the test"]
+    # The next rounds carry the one left behind.
+    for _ in range(3):
+        relayer.relay_round(link.a_end, link.b_end)
+    assert states(link) == ["acknowledged"] * 4
+
+
+def test_a_round_that_fits_one_transaction_sends_the_update_with_the_deliveries() -> None:
+    link = build_link()
+    link.send(b"one")
+    report = Relayer().relay_round(link.a_end, link.b_end)
+    assert report.transactions == 1
+    assert report.updates == {"chain-b": 1}
+    assert report.receives == {"chain-b": 1}
+
+
+def test_bounds_below_one_are_refused() -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        Relayer(batch_deliveries_max=0)
+    with pytest.raises(ValueError, match="at least 1"):
+        Relayer(round_packets_max=0)
 
 
 def test_a_validator_set_change_is_crossed_height_by_height() -> None:

@@ -21,8 +21,15 @@ One round on a link between X (whose client of Y is ``x_client``) and Y (``y_cli
 4. The same from Y to X; and a client whose newest consensus state is older than a third of its
    trusting period is updated even without packets, so that it never expires on a quiet link.
 
-Each chain gets one ``packets.relay`` transaction per round: its client update first, then up to
-``packets.RELAY_DELIVERIES_MAX`` deliveries.
+A round looks at up to ``round_packets_max`` packets in flight each way. Each chain gets its
+deliveries in ``packets.relay`` transactions of up to ``batch_deliveries_max`` (fewer when the
+chain's byte or gas limit per transaction says so), after a transaction holding the client
+update (or with it, when everything fits in one), all submitted at once and waited for together.
+A chain keeps a submission's arrival order, so the update commits before the deliveries it
+proves; were it not so, those transactions would only fail, and the next round would do them
+again. ``plan_round`` reads, ``deliver`` writes to one chain; a relayer process delivers to the
+two chains of a link at the same time (``relay_round`` does one after the other, which is what
+the simulator needs to stay deterministic).
 """
 
 from __future__ import annotations
@@ -35,7 +42,7 @@ from google.protobuf.message import Message
 
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import get_profile
-from causeway.errors import CausewayError
+from causeway.errors import CausewayError, RequestError
 from causeway.interchain.keys import (
     PACKETS_NAMESPACE,
     acknowledgement_path,
@@ -73,6 +80,11 @@ IN_FLIGHT_PAGE_MAX = 64
 GAS_PER_DELIVERY_ESTIMATE = 12_000
 # A delivery inside the relay arguments: tag and length prefix, at most.
 DELIVERY_FRAMING_BYTES = 6
+# Packets a round looks at in flight each way (and so deliveries per chain per round). A round
+# costs a few reads whatever its size and two commit latencies, so the window sets throughput:
+# this many per round and direction. Bounded because a round reads, proves and holds them all.
+ROUND_PACKETS_DEFAULT = 1_024
+ROUND_PACKETS_MAX = 16_384
 
 
 class ChainEndpoint(Protocol):
@@ -101,8 +113,11 @@ class ChainEndpoint(Protocol):
         """A read-only call at the latest state; RequestError when it fails."""
         ...
 
-    def submit(self, contract: str, method: str, arguments: Message) -> types_pb2.TransactionResult:
-        """Signs with the relayer's key on this chain, submits, and waits for the result."""
+    def submit_all(
+        self, contract: str, method: str, arguments: Sequence[Message]
+    ) -> list[types_pb2.TransactionResult]:
+        """Signs a transaction per element with the relayer's key on this chain, submits them
+        together in this order, and waits for every result (one per element, in order)."""
         ...
 
 
@@ -133,6 +148,20 @@ class RoundReport:
 
 
 @dataclass(slots=True)
+class ChainDelivery:
+    """What ``deliver`` did on one chain."""
+
+    chain_id: str
+    updates: int = 0
+    receives: int = 0
+    acknowledgements: int = 0
+    timeouts: int = 0
+    outcomes: list[str] = field(default_factory=list)
+    transactions: int = 0
+    failed_transactions: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class _Batch:
     updates: list[interchain_pb2.ClientsUpdateArguments] = field(default_factory=list)
     receives: list[interchain_pb2.PacketsReceiveArguments] = field(default_factory=list)
@@ -141,6 +170,30 @@ class _Batch:
 
     def deliveries(self) -> int:
         return len(self.receives) + len(self.acknowledgements) + len(self.timeouts)
+
+
+@dataclass(frozen=True, slots=True)
+class RoundPlan:
+    """A round read and planned: what each end's chain is to be sent (``Relayer.deliver``)."""
+
+    report: RoundReport
+    deliveries: tuple[tuple[LinkEnd, _Batch], ...]
+
+    def finish(self, delivered: Sequence[ChainDelivery]) -> RoundReport:
+        """The round's report, with what ``deliver`` did on each chain."""
+        report = self.report
+        for delivery in delivered:
+            if not delivery.transactions:
+                continue
+            chain_id = delivery.chain_id
+            report.updates[chain_id] = delivery.updates
+            report.receives[chain_id] = delivery.receives
+            report.acknowledgements[chain_id] = delivery.acknowledgements
+            report.timeouts[chain_id] = delivery.timeouts
+            report.outcomes[chain_id] = list(delivery.outcomes)
+            report.transactions += delivery.transactions
+            report.failed_transactions.extend(delivery.failed_transactions)
+        return report
 
 
 def _client(end: LinkEnd) -> interchain_pb2.ClientsGetResult:
@@ -192,19 +245,32 @@ def _receipts(end: LinkEnd, sequences: Sequence[int]) -> list[interchain_pb2.Rec
     return records
 
 
-def _halves(
-    arguments: interchain_pb2.PacketsRelayArguments,
-) -> list[interchain_pb2.PacketsRelayArguments] | None:
-    """The deliveries of ``arguments`` in two transactions (the updates in the first), or None
-    when there is nothing to split."""
-    deliveries: list[tuple[str, Message]] = [
+def _deliveries(
+    arguments: interchain_pb2.PacketsRelayArguments | _Batch,
+) -> list[tuple[str, Message]]:
+    """The deliveries of a relay transaction or batch in order, each with its field's name."""
+    return [
         *(("receives", item) for item in arguments.receives),
         *(("acknowledgements", item) for item in arguments.acknowledgements),
         *(("timeouts", item) for item in arguments.timeouts),
     ]
+
+
+def _halves(
+    arguments: interchain_pb2.PacketsRelayArguments,
+) -> list[interchain_pb2.PacketsRelayArguments] | None:
+    """The work of ``arguments`` in two transactions, or None when there is nothing to split:
+    its updates apart from its deliveries when it has both (the deliveries are proven against
+    the updates, so the updates must not be what fails), else its deliveries in two halves."""
+    deliveries = _deliveries(arguments)
+    if arguments.updates and deliveries:
+        rest = interchain_pb2.PacketsRelayArguments()
+        rest.CopyFrom(arguments)
+        del rest.updates[:]
+        return [interchain_pb2.PacketsRelayArguments(updates=arguments.updates), rest]
     if len(deliveries) < 2:
         return None
-    first = interchain_pb2.PacketsRelayArguments(updates=arguments.updates)
+    first = interchain_pb2.PacketsRelayArguments()
     second = interchain_pb2.PacketsRelayArguments()
     middle = len(deliveries) // 2
     for index, (field_name, item) in enumerate(deliveries):
@@ -216,8 +282,19 @@ class Relayer:
     """Relays on links, one round at a time (``relay_round``); holds nothing between rounds but
     its endpoints."""
 
-    def __init__(self, *, batch_deliveries_max: int = RELAY_DELIVERIES_MAX) -> None:
+    def __init__(
+        self,
+        *,
+        batch_deliveries_max: int = RELAY_DELIVERIES_MAX,
+        round_packets_max: int = ROUND_PACKETS_DEFAULT,
+    ) -> None:
+        if batch_deliveries_max < 1 or round_packets_max < 1:
+            raise ValueError(
+                f"batch_deliveries_max {batch_deliveries_max} and round_packets_max "
+                f"{round_packets_max} must be at least 1"
+            )
         self.batch_deliveries_max = min(batch_deliveries_max, RELAY_DELIVERIES_MAX)
+        self.round_packets_max = min(round_packets_max, ROUND_PACKETS_MAX)
 
     # -- headers ---------------------------------------------------------------------------------
 
@@ -331,7 +408,7 @@ class Relayer:
         """Plans the deliveries of the packets ``sender`` sent to ``receiver``: receives proven
         at ``sender_proof_height`` (a height of the sender that the receiver's client will
         hold), acknowledgements and timeouts at ``receiver_proof_height``."""
-        packets = _in_flight(sender, self.batch_deliveries_max)
+        packets = _in_flight(sender, self.round_packets_max)
         report.pending[sender.endpoint.chain_id] = len(packets)
         report.in_flight[sender.endpoint.chain_id] = [record.packet.sequence for record in packets]
         if not packets:
@@ -349,7 +426,7 @@ class Relayer:
                     receives.append(record)
             elif receipt.HasField("acknowledgement"):
                 acknowledged.append((record, receipt.acknowledgement))
-        receive_space = self.batch_deliveries_max - to_receiver.deliveries()
+        receive_space = self.round_packets_max - to_receiver.deliveries()
         receives = receives[: max(0, receive_space)]
         if receives:
             proven = sender.endpoint.prove(
@@ -366,7 +443,7 @@ class Relayer:
                             packet=record.packet, proof=proof, proof_height=sender_proof_height
                         )
                     )
-        answer_space = self.batch_deliveries_max - to_sender.deliveries()
+        answer_space = self.round_packets_max - to_sender.deliveries()
         acknowledged = acknowledged[: max(0, answer_space)]
         timed_out = timed_out[: max(0, answer_space - len(acknowledged))]
         if acknowledged:
@@ -413,9 +490,10 @@ class Relayer:
     def _relay_arguments(
         self, end: LinkEnd, batch: _Batch
     ) -> list[interchain_pb2.PacketsRelayArguments]:
-        """The batch as relay transactions that each fit the chain's transaction size limit
-        (read from its configuration): the client updates in the first, the deliveries spread
-        over as many as they need, in order."""
+        """The batch as relay transactions that each fit the chain's transaction size and gas
+        limits (read from its configuration) and ``batch_deliveries_max``: the deliveries in
+        order over as many as they need, the client updates in a transaction of their own before
+        them (in the one transaction when everything fits in one)."""
         config = decode(
             types_pb2.ChainConfig,
             end.endpoint.query("config", "get", contracts_pb2.ConfigGetArguments()),
@@ -424,68 +502,78 @@ class Relayer:
         budget = config.transaction_bytes_max - TRANSACTION_OVERHEAD_BYTES
         # Gas as well as bytes: a first guess from a delivery's typical cost, corrected by
         # splitting a transaction that runs out of gas (_submit).
-        per_transaction = max(1, config.transaction_gas_max // GAS_PER_DELIVERY_ESTIMATE)
-        transactions = [interchain_pb2.PacketsRelayArguments(updates=batch.updates)]
-        size = transactions[0].ByteSize()
+        per_transaction = min(
+            self.batch_deliveries_max,
+            max(1, config.transaction_gas_max // GAS_PER_DELIVERY_ESTIMATE),
+        )
+        transactions: list[interchain_pb2.PacketsRelayArguments] = []
+        size = 0
         count = 0
-        deliveries: list[tuple[str, Message]] = [
-            *(("receives", item) for item in batch.receives),
-            *(("acknowledgements", item) for item in batch.acknowledgements),
-            *(("timeouts", item) for item in batch.timeouts),
-        ]
-        for field_name, item in deliveries:
+        for field_name, item in _deliveries(batch):
             # A repeated field's element costs its size plus a tag and a length prefix.
             item_bytes = item.ByteSize() + DELIVERY_FRAMING_BYTES
-            current = transactions[-1]
-            has_deliveries = bool(current.receives or current.acknowledgements or current.timeouts)
-            if (size + item_bytes > budget or count >= per_transaction) and (
-                has_deliveries or current.updates
-            ):
+            if not transactions or size + item_bytes > budget or count >= per_transaction:
                 transactions.append(interchain_pb2.PacketsRelayArguments())
                 size = 0
                 count = 0
             getattr(transactions[-1], field_name).append(item)
             size += item_bytes
             count += 1
-        return transactions
+        if not batch.updates:
+            return transactions
+        updates = interchain_pb2.PacketsRelayArguments(updates=batch.updates)
+        if len(transactions) == 1 and updates.ByteSize() + size <= budget:
+            # Little to deliver: one transaction (the update first in it).
+            transactions[0].updates.extend(batch.updates)
+            return transactions
+        # The update alone first, so that a delivery transaction that fails (out of gas, most
+        # likely) never takes the update down with it, and the deliveries after it, submitted
+        # with it, are proven against it.
+        return [updates, *transactions]
 
-    def _submit(self, end: LinkEnd, batch: _Batch, report: RoundReport) -> None:
+    def deliver(self, end: LinkEnd, batch: _Batch) -> ChainDelivery:
+        """Submits ``batch`` to ``end``'s chain: its relay transactions all at once, then again
+        the halves of any that ran out of gas."""
         chain_id = end.endpoint.chain_id
+        delivery = ChainDelivery(chain_id)
         if not batch.updates and not batch.deliveries():
-            return
-        report.updates[chain_id] = 0
-        report.receives[chain_id] = 0
-        report.acknowledgements[chain_id] = 0
-        report.timeouts[chain_id] = 0
-        report.outcomes[chain_id] = []
+            return delivery
         queue = self._relay_arguments(end, batch)
         while queue:
-            arguments = queue.pop(0)
-            result = end.endpoint.submit("packets", "relay", arguments)
-            report.transactions += 1
-            halves = _halves(arguments)
-            if result.status == types_pb2.RESULT_STATUS_OUT_OF_GAS and halves is not None:
-                # The guess was too large for these deliveries: the same work in two.
-                queue[:0] = halves
-                continue
-            if result.status != types_pb2.RESULT_STATUS_OK:
-                # The rest would be proven against a client update that did not happen, or
-                # after a failure the next round sees afresh.
-                report.failed_transactions.append(f"{chain_id}: {result.error}")
-                return
-            outcomes = decode(
-                interchain_pb2.PacketsRelayResult, result.return_value, bytes_max=RESULT_BYTES_MAX
-            ).outcomes
-            report.updates[chain_id] += len(arguments.updates)
-            report.receives[chain_id] += len(arguments.receives)
-            report.acknowledgements[chain_id] += len(arguments.acknowledgements)
-            report.timeouts[chain_id] += len(arguments.timeouts)
-            report.outcomes[chain_id].extend(outcomes)
+            results = end.endpoint.submit_all("packets", "relay", queue)
+            if len(results) != len(queue):
+                raise RequestError(
+                    f"chain {chain_id}: {len(queue)} transactions submitted, {len(results)} results"
+                )
+            delivery.transactions += len(queue)
+            retry: list[interchain_pb2.PacketsRelayArguments] = []
+            for arguments, result in zip(queue, results, strict=True):
+                halves = _halves(arguments)
+                if result.status == types_pb2.RESULT_STATUS_OUT_OF_GAS and halves is not None:
+                    # The guess was too large for these deliveries: the same work in two.
+                    retry.extend(halves)
+                    continue
+                if result.status != types_pb2.RESULT_STATUS_OK:
+                    # The next round sees what is left afresh (a delivery proven against an
+                    # update that failed, or one that another relayer made meanwhile).
+                    delivery.failed_transactions.append(f"{chain_id}: {result.error}")
+                    continue
+                outcomes = decode(
+                    interchain_pb2.PacketsRelayResult,
+                    result.return_value,
+                    bytes_max=RESULT_BYTES_MAX,
+                ).outcomes
+                delivery.updates += len(arguments.updates)
+                delivery.receives += len(arguments.receives)
+                delivery.acknowledgements += len(arguments.acknowledgements)
+                delivery.timeouts += len(arguments.timeouts)
+                delivery.outcomes.extend(outcomes)
+            queue = retry
+        return delivery
 
-    def relay_round(self, first: LinkEnd, second: LinkEnd) -> RoundReport:
-        """One round on the link between ``first`` and ``second`` (each naming its client of
-        the other): reads both chains, submits to each the relay transactions its batch needs
-        (one, unless the batch exceeds the chain's transaction size limit)."""
+    def plan_round(self, first: LinkEnd, second: LinkEnd) -> RoundPlan:
+        """Reads both chains of the link between ``first`` and ``second`` (each naming its
+        client of the other) and plans what each is to be sent."""
         report = RoundReport()
         first_client = _client(first)
         second_client = _client(second)
@@ -522,6 +610,10 @@ class Relayer:
                 now_ms = end.endpoint.signed_header(end.endpoint.latest_height())[0].time_ms
                 if not self._refresh_due(client, now_ms):
                     batch.updates.clear()
-        self._submit(first, to_first, report)
-        self._submit(second, to_second, report)
-        return report
+        return RoundPlan(report=report, deliveries=((first, to_first), (second, to_second)))
+
+    def relay_round(self, first: LinkEnd, second: LinkEnd) -> RoundReport:
+        """One round on the link between ``first`` and ``second``: ``plan_round``, then
+        ``deliver`` to each chain in turn."""
+        plan = self.plan_round(first, second)
+        return plan.finish([self.deliver(end, batch) for end, batch in plan.deliveries])

@@ -544,3 +544,8 @@ class Endpoint:
         result = self.chain.run(self.relayer, contract, method, arguments)
         self.submitted.append(result)
         return result
+
+    def submit_all(
+        self, contract: str, method: str, arguments: Sequence[Message]
+    ) -> list[types_pb2.TransactionResult]:
+        return [self.submit(contract, method, each) for each in arguments]

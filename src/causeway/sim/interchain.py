@@ -342,8 +342,8 @@ _PENDING_RESULT = types_pb2.TransactionResult(status=types_pb2.RESULT_STATUS_OK)
 
 class SimulatedEndpoint:
     """``ChainEndpoint`` over a simulated chain, for one relayer: reads the committed state;
-    ``submit`` signs a transaction and hands it to the simulation, which (with the relayer's
-    faults) puts it in the chain's mempool; the relayer does not wait for its block."""
+    ``submit_all`` signs each transaction and hands it to the simulation, which (with the
+    relayer's faults) puts it in the chain's mempool; the relayer does not wait for its block."""
 
     def __init__(
         self, simulation: InterchainSimulation, chain: InterchainChain, relayer: RelayerProcess
@@ -390,6 +390,12 @@ class SimulatedEndpoint:
         self._reach()
         self.relayer.send(self.chain, contract, method, arguments)
         return _PENDING_RESULT
+
+    def submit_all(
+        self, contract: str, method: str, arguments: Sequence[Message]
+    ) -> list[types_pb2.TransactionResult]:
+        # One by one: a relayer that crashes in the middle has sent only the first few.
+        return [self.submit(contract, method, each) for each in arguments]
 
 
 class RelayerProcess:

@@ -2,6 +2,7 @@
 
     [relayer]
     round_interval_ms = 1000        # a round on every link this often
+    round_packets_max = 1024        # packets a round carries each way (at most 16384)
     batch_deliveries_max = 100      # deliveries per transaction (at most 512)
 
     [chains.chain-a]                # the table's name is the chain id
@@ -43,6 +44,9 @@ ROUND_INTERVAL_MS_DEFAULT = 1_000
 # repeated here so that reading a configuration does not load the contracts).
 BATCH_DELIVERIES_MAX = 512
 BATCH_DELIVERIES_DEFAULT = 100
+# relaying.ROUND_PACKETS_DEFAULT and _MAX, repeated for the same reason.
+ROUND_PACKETS_DEFAULT = 1_024
+ROUND_PACKETS_MAX = 16_384
 REQUEST_TIMEOUT_MS_MIN = 100
 REQUEST_TIMEOUT_MS_MAX = 600_000
 REQUEST_TIMEOUT_MS_DEFAULT = 10_000
@@ -54,6 +58,7 @@ PORT_MAX = 65_535
 _RELAYER_KEYS = (
     "round_interval_ms",
     "batch_deliveries_max",
+    "round_packets_max",
     "request_timeout_ms",
     "submit_timeout_ms",
     "backoff_max_ms",
@@ -97,6 +102,7 @@ class RelayerConfig:
     links: tuple[LinkSettings, ...]
     round_interval_ms: int = ROUND_INTERVAL_MS_DEFAULT
     batch_deliveries_max: int = BATCH_DELIVERIES_DEFAULT
+    round_packets_max: int = ROUND_PACKETS_DEFAULT
     request_timeout_ms: int = REQUEST_TIMEOUT_MS_DEFAULT
     submit_timeout_ms: int = SUBMIT_TIMEOUT_MS_DEFAULT
     backoff_max_ms: int = BACKOFF_MAX_MS_DEFAULT
@@ -263,6 +269,9 @@ def load_relayer_config(path: Path | str) -> RelayerConfig:
     batch = settings.integer(
         "batch_deliveries_max", BATCH_DELIVERIES_DEFAULT, 1, BATCH_DELIVERIES_MAX
     )
+    round_packets_max = settings.integer(
+        "round_packets_max", ROUND_PACKETS_DEFAULT, 1, ROUND_PACKETS_MAX
+    )
     request_timeout_ms = settings.integer(
         "request_timeout_ms",
         REQUEST_TIMEOUT_MS_DEFAULT,
@@ -323,6 +332,7 @@ def load_relayer_config(path: Path | str) -> RelayerConfig:
         links=links,
         round_interval_ms=round_interval_ms,
         batch_deliveries_max=batch,
+        round_packets_max=round_packets_max,
         request_timeout_ms=request_timeout_ms,
         submit_timeout_ms=submit_timeout_ms,
         backoff_max_ms=backoff_max_ms,

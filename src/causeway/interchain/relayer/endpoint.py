@@ -41,6 +41,9 @@ REQUEST_TIMEOUT_S_DEFAULT = 10.0
 SUBMIT_TIMEOUT_S_DEFAULT = 30.0
 # Headers and sets kept within a round; a round reads a few dozen heights.
 ROUND_CACHE_ENTRIES_MAX = 256
+# What one SubmitBatch call carries at most: a round's relay transactions go in as few calls as
+# this allows, well under the 64 MiB a node accepts by default and what proxies pass.
+SUBMIT_BATCH_BYTES_MAX = 4 * 1024 * 1024
 
 T = TypeVar("T")
 
@@ -249,19 +252,46 @@ class SdkEndpoint:
             )
         return result.return_value
 
-    def submit(self, contract: str, method: str, arguments: Message) -> types_pb2.TransactionResult:
+    def submit_all(
+        self, contract: str, method: str, arguments: Sequence[Message]
+    ) -> list[types_pb2.TransactionResult]:
+        """Signs a transaction per element and submits them in order, as few SubmitBatch calls
+        as ``SUBMIT_BATCH_BYTES_MAX`` allows, each waiting for its commits. A refused one raises
+        its error (the round fails; the next one starts afresh)."""
         # Connecting may try every node; the submission itself is made once.
         client = self._read(lambda client: client)
-        try:
-            answer = client.invoke(
-                contract, method, arguments, wait=True, timeout_s=self.submit_timeout_s
-            )
-        except NodeUnavailableError as error:
-            self._next_node(error)
-            raise
-        if not answer.committed or answer.result is None:
-            raise NodeUnavailableError(
-                f"chain {self._chain_id}: transaction {answer.transaction_id.hex()} was not "
-                f"committed within {self.submit_timeout_s:g} s"
-            )
-        return answer.result
+        transactions = [client.transaction(contract, method, each) for each in arguments]
+        results: list[types_pb2.TransactionResult] = []
+        for chunk in runs_within(transactions, SUBMIT_BATCH_BYTES_MAX):
+            try:
+                answers = client.submit_batch(chunk, wait=True, timeout_s=self.submit_timeout_s)
+            except NodeUnavailableError as error:
+                self._next_node(error)
+                raise
+            for answer in answers:
+                if answer.error is not None:
+                    raise answer.error
+                if not answer.committed or answer.result is None:
+                    raise NodeUnavailableError(
+                        f"chain {self._chain_id}: transaction {answer.transaction_id.hex()} was "
+                        f"not committed within {self.submit_timeout_s:g} s"
+                    )
+                results.append(answer.result)
+        return results
+
+
+def runs_within(
+    transactions: Sequence[types_pb2.Transaction], bytes_max: int
+) -> list[list[types_pb2.Transaction]]:
+    """``transactions`` in order, in runs of at most ``bytes_max`` encoded (a transaction larger
+    than that alone in its run)."""
+    chunks: list[list[types_pb2.Transaction]] = [[]]
+    size = 0
+    for transaction in transactions:
+        transaction_bytes = transaction.ByteSize()
+        if chunks[-1] and size + transaction_bytes > bytes_max:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(transaction)
+        size += transaction_bytes
+    return chunks if chunks[-1] else []

@@ -1,5 +1,5 @@
-"""The relayer process's loop: a round (``relaying.Relayer.relay_round``) on every link every
-interval, until told to stop.
+"""The relayer process's loop: a round (``relaying.Relayer.plan_round``, then ``deliver`` to both
+chains of the link at once) on every link every interval, until told to stop.
 
 A round that fails (a node down, a refused request, anything else) is logged and counted, and
 its link waits longer before the next try (doubling up to ``backoff_max_s``); the endpoint has
@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from causeway.errors import CausewayError
@@ -114,7 +115,7 @@ class RelayerService:
         self.totals.rounds += 1
         try:
             _begin_round(link)
-            report = self.relayer.relay_round(link.first, link.second)
+            report = self._relay_round(link)
         except Exception as error:
             state.failures += 1
             state.failed_rounds += 1
@@ -143,6 +144,14 @@ class RelayerService:
         self.metrics.rounds.labels(link.name, "ok").inc()
         self._account(link, state, report, self.clock())
         return report
+
+    def _relay_round(self, link: Link) -> RoundReport:
+        """A round on ``link``, its two chains sent their transactions at the same time: each
+        delivery waits for its chain's commits, and the chains commit independently."""
+        plan = self.relayer.plan_round(link.first, link.second)
+        with ThreadPoolExecutor(max_workers=len(plan.deliveries)) as pool:
+            delivered = list(pool.map(lambda item: self.relayer.deliver(*item), plan.deliveries))
+        return plan.finish(delivered)
 
     def _account(self, link: Link, state: LinkState, report: RoundReport, now: float) -> None:
         for source, destination in link.directions():
@@ -260,7 +269,10 @@ def build_service(
     ]
     service = RelayerService(
         links,
-        relayer=Relayer(batch_deliveries_max=config.batch_deliveries_max),
+        relayer=Relayer(
+            batch_deliveries_max=config.batch_deliveries_max,
+            round_packets_max=config.round_packets_max,
+        ),
         metrics=metrics,
         round_interval_s=config.round_interval_ms / 1000,
         backoff_max_s=config.backoff_max_ms / 1000,
