@@ -83,7 +83,7 @@ class ChainDouble:
     reject_with: api_pb2.Rejection | None = None
     earliest_state_height: int = 1
     calls: list[str] = field(default_factory=list)
-    # The submit, batch and query requests received, as the client sent them.
+    # The submit, batch, query and block requests received, as the client sent them.
     requests: list[Message] = field(default_factory=list)
     blocks: list[api_pb2.BlockEvent] = field(default_factory=list)
     events: list[types_pb2.EventRecord] = field(default_factory=list)
@@ -289,7 +289,12 @@ class ChainDouble:
 
     async def get_block(self, request: api_pb2.GetBlockRequest) -> api_pb2.GetBlockResponse:
         self._enter("get_block")
+        self.requests.append(request)
         event = self.blocks[self._resolve(request.height) - 1]
+        if request.header_only:
+            return api_pb2.GetBlockResponse(
+                block=types_pb2.Block(header=event.block.header), certificate=event.certificate
+            )
         return api_pb2.GetBlockResponse(
             block=event.block, certificate=event.certificate, results=event.results
         )

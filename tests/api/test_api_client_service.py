@@ -16,7 +16,7 @@ from causeway.api.client_service import ChainFacts, ClientService
 from causeway.api.v1 import api_pb2
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import BatchVerifier, VerifiedTransactionCache, get_profile
-from causeway.errors import LimitExceededError, NodeUnavailableError
+from causeway.errors import LimitExceededError, NodeUnavailableError, NotFoundError
 from causeway.execution import (
     ExecutionApplication,
     Executor,
@@ -200,6 +200,35 @@ async def test_a_waiting_submit_answers_when_its_block_is_written(
     assert block.block.header.height == 1
     status = await chain.service.get_status(api_pb2.GetStatusRequest())
     assert (status.height, status.mempool_size, status.role) == (1, 0, "solo")
+
+
+async def test_a_header_only_read_is_the_header_and_certificate_without_the_body(
+    network: NetworkDescription, chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key in (b"a", b"b"):
+        await chain.service.submit(api_pb2.SubmitRequest(encoded_transaction=put(network, key)))
+    height = chain.commit_block()
+    full = await chain.service.get_block(api_pb2.GetBlockRequest(height=height))
+    assert (len(full.block.transactions), len(full.results)) == (2, 2)
+    expected = api_pb2.GetBlockResponse(
+        block=types_pb2.Block(header=full.block.header), certificate=full.certificate
+    )
+    header_only = api_pb2.GetBlockRequest(height=height, header_only=True)
+    # From the blocks the service keeps in memory, then (once it forgets them) from the store,
+    # without reading the block's transactions or results there.
+    assert await chain.service.get_block(header_only) == expected
+    chain.service.certificate_replaced(height)
+
+    def body_read(height: int) -> None:
+        raise AssertionError(f"the body of block {height} was read")
+
+    monkeypatch.setattr(chain.store, "get_block", body_read)
+    monkeypatch.setattr(chain.store, "get_results", body_read)
+    assert await chain.service.get_block(header_only) == expected
+    latest = await chain.service.get_block(api_pb2.GetBlockRequest(header_only=True))
+    assert latest == expected
+    with pytest.raises(NotFoundError, match="is not committed yet"):
+        await chain.service.get_block(api_pb2.GetBlockRequest(height=height + 1, header_only=True))
 
 
 async def test_a_refused_transaction_is_answered_with_its_reason(

@@ -147,6 +147,22 @@ async def test_snake_case_bodies_are_accepted_too(
     assert answer.json()["committed"] is True
 
 
+async def test_a_block_read_with_header_only_answers_no_body(
+    http: httpx.AsyncClient, double: ChainDouble, identity: Identity
+) -> None:
+    double.commit([_transaction(identity, b"a"), _transaction(identity, b"b")])
+    full = (await http.get("/v1/blocks/1", params={"header_only": "false"})).json()
+    answer = await http.get("/v1/blocks/1", params={"header_only": "true"})
+    assert answer.status_code == 200, answer.text
+    header_only = answer.json()
+    assert len(full["block"]["transactions"]) == len(full["results"]) == 2
+    assert (header_only["block"]["transactions"], header_only["results"]) == ([], [])
+    assert header_only["block"]["header"] == full["block"]["header"]
+    assert header_only["certificate"] == full["certificate"]
+    asked = [r for r in double.requests if isinstance(r, api_pb2.GetBlockRequest)]
+    assert [request.header_only for request in asked] == [False, True]
+
+
 @pytest.mark.parametrize(
     ("reason", "status"),
     [
@@ -334,6 +350,7 @@ async def test_body_nested_at_the_depth_limit_is_parsed_and_one_level_more_is_re
     [
         "/v1/blocks/abc",
         "/v1/blocks/-1",
+        "/v1/blocks/1?header_only=maybe",
         "/v1/transactions/zz",
         "/v1/transactions/00?wait_ms=999999999",
         "/v1/state/0g",

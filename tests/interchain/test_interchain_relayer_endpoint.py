@@ -1,13 +1,14 @@
-"""SdkEndpoint against a real (solo) node process: headers whose certificates hold, validator sets
-(the next height's too), proofs in chunks of the API's bound that check against their header,
-queries and submissions signed by the relayer's member, and failover to the next node when one
-is down or serves another chain."""
+"""SdkEndpoint against a real (solo) node process: headers whose certificates hold (read without
+their blocks' bodies), validator sets (the next height's too), proofs in chunks of the API's
+bound that check against their header, queries and submissions signed by the relayer's member,
+and failover to the next node when one is down or serves another chain."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -25,6 +26,7 @@ from causeway.errors import NodeUnavailableError, NotFoundError, RequestError  #
 from causeway.interchain.relayer import SdkEndpoint  # noqa: E402
 from causeway.interchain.relayer.endpoint import runs_within  # noqa: E402
 from causeway.light import CertificateQuorum, verify_header, verify_state  # noqa: E402
+from causeway.sdk import Client  # noqa: E402
 from causeway.types.v1 import types_pb2  # noqa: E402
 
 pytestmark = pytest.mark.e2e
@@ -83,6 +85,24 @@ def test_submit_query_and_headers_of_a_real_node(node: NodeProcess) -> None:
         assert end.signed_header(latest) is end.signed_header(latest)
         end.begin_round()
         assert end.signed_header(latest)[0] == end.signed_header(latest)[0]
+    finally:
+        end.close()
+
+
+def test_headers_are_read_without_their_blocks_body(
+    node: NodeProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def whole_block(client: Client, height: int = 0, *, verify: bool = True) -> NoReturn:
+        raise AssertionError(f"block {height} was read whole for its header")
+
+    monkeypatch.setattr(Client, "get_block", whole_block)
+    end = endpoint(node)
+    try:
+        put(end, b"shape", b"round")
+        height = end.latest_height()
+        header, certificate = end.signed_header(height)
+        assert header.height == certificate.height == height
+        assert header.transaction_count >= 1
     finally:
         end.close()
 

@@ -91,6 +91,22 @@ async def test_errors_come_back_as_their_classes(
             await anext(client.follow_blocks(1))
 
 
+async def test_a_header_is_read_without_its_body_and_checked(
+    server: AsyncServer, double: ChainDouble, identity: Identity
+) -> None:
+    async with _client(server, identity) as client:
+        await client.invoke("ledger", "transfer", b"value")
+        full = await client.get_block(1)
+        answer = await client.get_header(1)
+        assert (answer.block.header, answer.certificate) == (full.block.header, full.certificate)
+        assert not answer.block.transactions and not answer.results
+        double.blocks[0].certificate.block_hash = bytes(32)
+        with pytest.raises(ProofError, match="the certificate is not for block 1"):
+            await client.get_header(1)
+    asked = [r for r in double.requests if isinstance(r, api_pb2.GetBlockRequest)]
+    assert [r.header_only for r in asked] == [False, True, True]
+
+
 async def test_tampered_state_is_refused(server: AsyncServer, identity: Identity) -> None:
     async with _client(server, identity) as client:
         result = await client.invoke("ledger", "transfer", b"value")

@@ -240,6 +240,62 @@ def test_answers_that_do_not_match_their_proofs_are_refused(identity: Identity) 
         server.close()
 
 
+def test_a_header_is_read_without_its_body(
+    thread_server: ThreadServer, double: ChainDouble, identity: Identity
+) -> None:
+    with _client(thread_server, identity) as client:
+        client.invoke("ledger", "transfer", b"1")
+        client.invoke("ledger", "transfer", b"2")
+        full = client.get_block(1)
+        answer = client.get_header(1)
+        assert answer.block.header == full.block.header
+        assert answer.certificate == full.certificate
+        assert not answer.block.transactions and not answer.results
+        assert client.get_header().block.header.height == 2
+    asked = [r for r in double.requests if isinstance(r, api_pb2.GetBlockRequest)]
+    assert [(r.height, r.header_only) for r in asked] == [(1, False), (1, True), (0, True)]
+
+
+class _HeaderDouble(ChainDouble):
+    """Answers header-only reads as ``answer`` says: honestly, with the whole block (a node
+    that predates header_only), with a certificate of another block, or with the header and
+    certificate of the next height."""
+
+    answer = "honest"
+
+    async def get_block(self, request: api_pb2.GetBlockRequest) -> api_pb2.GetBlockResponse:
+        if self.answer == "whole block":
+            return await super().get_block(api_pb2.GetBlockRequest(height=request.height))
+        if self.answer == "next height":
+            request = api_pb2.GetBlockRequest(height=request.height + 1, header_only=True)
+        response = await super().get_block(request)
+        if self.answer == "other block":
+            response.certificate.block_hash = bytes(32)
+        return response
+
+
+def test_a_header_that_its_certificate_is_not_for_is_refused(identity: Identity) -> None:
+    double = _HeaderDouble()
+    server = ThreadServer(double)
+    try:
+        server.start()
+        with _client(server, identity) as client:
+            client.invoke("ledger", "transfer", b"1")
+            client.invoke("ledger", "transfer", b"2")
+            honest = client.get_header(1)
+            double.answer = "whole block"
+            assert client.get_header(1) == honest  # the body nothing checked is dropped
+            double.answer = "other block"
+            with pytest.raises(ProofError, match="the certificate is not for block 1"):
+                client.get_header(1)
+            assert client.get_header(1, verify=False).certificate.block_hash == bytes(32)
+            double.answer = "next height"
+            with pytest.raises(ProofError, match="asked for height 1, answered for 2"):
+                client.get_header(1)
+    finally:
+        server.close()
+
+
 def test_follow_events_survives_a_node_restart_without_duplicates(
     thread_server: ThreadServer, double: ChainDouble, identity: Identity
 ) -> None:

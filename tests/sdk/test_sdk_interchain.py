@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -35,7 +36,7 @@ from causeway.errors import (  # noqa: E402
     TransactionFailedError,
 )
 from causeway.interchain.bank import escrow_account  # noqa: E402
-from causeway.sdk import AsyncClient  # noqa: E402
+from causeway.sdk import AsyncClient, Client  # noqa: E402
 from causeway.sdk.transactions import now_ms  # noqa: E402
 from causeway.types.v1 import types_pb2  # noqa: E402
 
@@ -200,6 +201,30 @@ async def test_the_asyncio_client_has_the_same_operations(network: TwoChains, li
             await alpha.interchain.register_counterparty(
                 link.alpha_client, "client-99", endorsers=network.endorsers(ALPHA)
             )
+
+
+async def test_headers_and_block_times_are_read_without_blocks_bodies(
+    network: TwoChains, link: Link, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def whole_block(client: object, height: int = 0, *, verify: bool = True) -> NoReturn:
+        raise AssertionError(f"block {height} was read whole for its header")
+
+    monkeypatch.setattr(Client, "get_block", whole_block)
+    monkeypatch.setattr(AsyncClient, "get_block", whole_block)
+    alpha = network.client(ALPHA)
+    stored = alpha.interchain.update_client(link.alpha_client, network.client(BETA, None))
+    assert stored.height >= 1
+    # The timeout is reckoned from the newest block's time before the transfer is refused.
+    with pytest.raises(TransactionFailedError):
+        alpha.interchain.send_transfer(
+            link.alpha_client, denom=DENOM, amount=SUPPLY * 1_000, receiver="org2/client"
+        )
+    async with (
+        AsyncClient(network.address(ALPHA), network.identity(ALPHA, ADMIN)) as asynchronous,
+        AsyncClient(network.address(BETA)) as beta,
+    ):
+        updated = await asynchronous.interchain.update_client(link.alpha_client, beta)
+        assert updated.height >= stored.height
 
 
 def test_a_transfer_arrives_as_a_voucher_and_its_acknowledgement_comes_back(

@@ -1,5 +1,6 @@
 """GetValidatorSet and GetStates through both clients, verified; the GetStates bound from both
-sides; certificates checked against a trusted set with causeway.light (sdk.verify_block)."""
+sides; certificates checked against a trusted set with causeway.light (sdk.verify_block,
+sdk.verify_signed_header)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from causeway.sdk import (
     Client,
     Identity,
     verify_block,
+    verify_signed_header,
     verify_states_response,
     verify_validator_set_response,
 )
@@ -148,3 +150,10 @@ def test_a_certificate_checked_against_a_trusted_set(
             )
         # Without a trusted set, only that the certificate is for this block is checked.
         verify_block(partial.block, partial.certificate, list(partial.results), INTL)
+        # A header read without its body is checked by the same rules.
+        verify_signed_header(full.block.header, full.certificate, INTL, validators=trusted)
+        with pytest.raises(SignatureError, match="holds 2 of 3 voting power"):
+            verify_signed_header(
+                partial.block.header, partial.certificate, INTL, validators=trusted
+            )
+        verify_signed_header(partial.block.header, partial.certificate, INTL)

@@ -239,6 +239,8 @@ class ClientService:
 
     async def get_block(self, request: api_pb2.GetBlockRequest) -> api_pb2.GetBlockResponse:
         height = self._resolve_height(request.height)
+        if request.header_only:
+            return await asyncio.to_thread(self._signed_header, height)
         event = await asyncio.to_thread(self._block_event, height)
         return api_pb2.GetBlockResponse(
             block=event.block, certificate=event.certificate, results=event.results
@@ -406,6 +408,19 @@ class ClientService:
             block=self._store.get_block(height),
             certificate=self._store.get_certificate(height),
             results=self._store.get_results(height),
+        )
+
+    def _signed_header(self, height: int) -> api_pb2.GetBlockResponse:
+        """A GetBlock answer without transactions or results: the store keeps headers and
+        certificates as records of their own, so a busy block's body is neither read nor decoded."""
+        cached = self._recent_blocks.get(height)
+        if cached is not None:
+            header, certificate = cached.block.header, cached.certificate
+        else:
+            header = self._store.get_header(height)
+            certificate = self._store.get_certificate(height)
+        return api_pb2.GetBlockResponse(
+            block=types_pb2.Block(header=header), certificate=certificate
         )
 
     def _transaction_response(self, height: int, index: int) -> api_pb2.GetTransactionResponse:

@@ -838,14 +838,22 @@ def create_http_app(
         summary="Get a block",
         description=(
             "The block at a height (or 'latest', or 0 for the latest), with its commit "
-            "certificate and its transaction results."
+            "certificate and its transaction results. header_only=true answers the header and "
+            "certificate only (block.transactions and results empty)."
         ),
         tags=["blocks"],
         responses=_answers(api_pb2.GetBlockResponse, 400, 404, 416),
     )
-    async def get_block(height: Annotated[str, _HEIGHT_PATH]) -> Response:
+    async def get_block(
+        height: Annotated[str, _HEIGHT_PATH],
+        header_only: Annotated[
+            bool, Query(description="Only the header and certificate, without the body.")
+        ] = False,
+    ) -> Response:
         async def call() -> Message:
-            return await service.get_block(api_pb2.GetBlockRequest(height=_parse_height(height)))
+            return await service.get_block(
+                api_pb2.GetBlockRequest(height=_parse_height(height), header_only=header_only)
+            )
 
         return await _answer("GET /v1/blocks/{height}", call)
 

@@ -26,7 +26,10 @@ class ChainService(Protocol):
 
     async def query(self, request: api_pb2.QueryRequest) -> api_pb2.QueryResponse: ...
 
-    async def get_block(self, request: api_pb2.GetBlockRequest) -> api_pb2.GetBlockResponse: ...
+    async def get_block(self, request: api_pb2.GetBlockRequest) -> api_pb2.GetBlockResponse:
+        """With ``request.header_only``, the header and certificate only, without reading the
+        block's transactions and results."""
+        ...
 
     async def get_transaction(
         self, request: api_pb2.GetTransactionRequest

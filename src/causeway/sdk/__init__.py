@@ -17,6 +17,8 @@ from causeway.sdk.rpc_errors import error_from_rpc
 from causeway.sdk.transactions import SubmitResult, build_transaction, endorse
 from causeway.sdk.verify import (
     verify_block,
+    verify_header_response,
+    verify_signed_header,
     verify_state_response,
     verify_states_response,
     verify_transaction_response,
@@ -36,6 +38,8 @@ __all__ = [
     "endorse",
     "error_from_rpc",
     "verify_block",
+    "verify_header_response",
+    "verify_signed_header",
     "verify_state_response",
     "verify_states_response",
     "verify_transaction_response",

@@ -15,7 +15,7 @@ from causeway.api.v1 import api_pb2, api_pb2_grpc
 from causeway.crypto import CryptoProfile, get_profile
 from causeway.errors import CausewayError, ConfigurationError, NodeUnavailableError
 from causeway.sdk.checkpoint import Checkpoint
-from causeway.sdk.client import MESSAGE_BYTES_MAX_DEFAULT, TIMEOUT_S_DEFAULT
+from causeway.sdk.client import MESSAGE_BYTES_MAX_DEFAULT, TIMEOUT_S_DEFAULT, without_body
 from causeway.sdk.identity import Identity
 from causeway.sdk.rpc_errors import error_from_rpc
 from causeway.sdk.streams import (
@@ -38,6 +38,7 @@ from causeway.sdk.transactions import (
 )
 from causeway.sdk.verify import (
     verify_block,
+    verify_header_response,
     verify_state_response,
     verify_states_response,
     verify_transaction_response,
@@ -272,6 +273,13 @@ class AsyncClient:
                 list(response.results),
                 await self.profile(),
             )
+        return response
+
+    async def get_header(self, height: int = 0, *, verify: bool = True) -> api_pb2.GetBlockResponse:
+        request = api_pb2.GetBlockRequest(height=height, header_only=True)
+        response = without_body(await self._unary(self._stub.GetBlock, request))
+        if verify:
+            verify_header_response(response, await self.profile(), height=height)
         return response
 
     async def get_transaction(

@@ -36,6 +36,7 @@ from causeway.sdk.transactions import (
 )
 from causeway.sdk.verify import (
     verify_block,
+    verify_header_response,
     verify_state_response,
     verify_states_response,
     verify_transaction_response,
@@ -54,6 +55,14 @@ if TYPE_CHECKING:
 RequestT = TypeVar("RequestT", bound=Message)
 ResponseT = TypeVar("ResponseT", bound=Message)
 ItemT = TypeVar("ItemT", bound=Message)
+
+
+def without_body(response: api_pb2.GetBlockResponse) -> api_pb2.GetBlockResponse:
+    """A header-only GetBlock answer as asked for, whatever the node sent: a node older than
+    ``header_only`` ignores it and answers the whole block, whose body nothing checked."""
+    del response.block.transactions[:]
+    del response.results[:]
+    return response
 
 
 class Client:
@@ -280,6 +289,18 @@ class Client:
             verify_block(
                 response.block, response.certificate, list(response.results), self.profile()
             )
+        return response
+
+    def get_header(self, height: int = 0, *, verify: bool = True) -> api_pb2.GetBlockResponse:
+        """The header and certificate of the block at ``height`` (0: the latest), without its
+        transactions and results (``block.transactions`` and ``results`` are empty); ``verify``
+        checks that the certificate is for the header and the header of the height asked.
+        Neither proves the header is the chain's: check the certificate's signatures with a set
+        you trust (``verify_signed_header``)."""
+        request = api_pb2.GetBlockRequest(height=height, header_only=True)
+        response = without_body(self._unary(self._stub.GetBlock, request))
+        if verify:
+            verify_header_response(response, self.profile(), height=height)
         return response
 
     def get_transaction(

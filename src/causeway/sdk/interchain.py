@@ -58,7 +58,7 @@ class ChainNode(Protocol):
 
     def status(self) -> api_pb2.GetStatusResponse: ...
 
-    def get_block(self, height: int = 0, *, verify: bool = True) -> api_pb2.GetBlockResponse: ...
+    def get_header(self, height: int = 0, *, verify: bool = True) -> api_pb2.GetBlockResponse: ...
 
     def get_state(
         self, key: bytes, height: int = 0, *, verify: bool = True
@@ -90,7 +90,7 @@ class AsyncChainNode(Protocol):
 
     async def status(self) -> api_pb2.GetStatusResponse: ...
 
-    async def get_block(
+    async def get_header(
         self, height: int = 0, *, verify: bool = True
     ) -> api_pb2.GetBlockResponse: ...
 
@@ -442,7 +442,7 @@ class Interchain:
         counterparty: ChainNode, status: api_pb2.GetStatusResponse, height: int
     ) -> interchain_pb2.ClientHeader:
         return certified_client_header(
-            counterparty.get_block(height),
+            counterparty.get_header(height),
             counterparty.get_validator_set(height),
             chain_id=status.chain_id,
             crypto_profile=status.crypto_profile,
@@ -642,7 +642,7 @@ class Interchain:
         receiving chain's time; 0: ``timeout_after_ms`` after now or this chain's newest block,
         whichever is later (the chains' clocks agree within their clients' clock drift)."""
         if not timeout_ms:
-            newest = self._client.get_block(0).block.header.time_ms
+            newest = self._client.get_header(0).block.header.time_ms
             timeout_ms = transfer_timeout_ms(newest, timeout_after_ms)
         arguments = transfer_arguments(
             source_client,
@@ -671,7 +671,7 @@ class Interchain:
         the packet sent to the hub, which it acknowledges only once the forwarded packet ended.
         The packet to the hub times out ``timeout_after_ms`` after now (or this chain's newest
         block), the forwarded one as long again after that."""
-        newest = self._client.get_block(0).block.header.time_ms
+        newest = self._client.get_header(0).block.header.time_ms
         timeout_ms = transfer_timeout_ms(newest, timeout_after_ms)
         return self.send_transfer(
             hub_client,
@@ -842,7 +842,7 @@ class AsyncInterchain:
         counterparty: AsyncChainNode, status: api_pb2.GetStatusResponse, height: int
     ) -> interchain_pb2.ClientHeader:
         return certified_client_header(
-            await counterparty.get_block(height),
+            await counterparty.get_header(height),
             await counterparty.get_validator_set(height),
             chain_id=status.chain_id,
             crypto_profile=status.crypto_profile,
@@ -1026,7 +1026,7 @@ class AsyncInterchain:
         timeout_s: float = 30.0,
     ) -> interchain_pb2.Packet:
         if not timeout_ms:
-            newest = (await self._client.get_block(0)).block.header.time_ms
+            newest = (await self._client.get_header(0)).block.header.time_ms
             timeout_ms = transfer_timeout_ms(newest, timeout_after_ms)
         arguments = transfer_arguments(
             source_client,
@@ -1050,7 +1050,7 @@ class AsyncInterchain:
         timeout_after_ms: int = TRANSFER_TIMEOUT_MS_DEFAULT,
         timeout_s: float = 30.0,
     ) -> interchain_pb2.Packet:
-        newest = (await self._client.get_block(0)).block.header.time_ms
+        newest = (await self._client.get_header(0)).block.header.time_ms
         timeout_ms = transfer_timeout_ms(newest, timeout_after_ms)
         return await self.send_transfer(
             hub_client,

@@ -154,8 +154,31 @@ def verify_block(
     the header must be of ``chain_id`` (when given; WrongChainError otherwise); without
     ``validators``, the signatures are not checked."""
     chain_profile = _profile(profile)
-    header = block.header
     verify_block_contents(block, results, chain_profile)
+    verify_signed_header(
+        block.header,
+        certificate,
+        chain_profile,
+        validators=validators,
+        chain_id=chain_id,
+        quorum=quorum,
+    )
+
+
+def verify_signed_header(
+    header: types_pb2.BlockHeader,
+    certificate: types_pb2.CommitCertificate,
+    profile: ProfileOrHash,
+    *,
+    validators: types_pb2.ValidatorSet | None = None,
+    chain_id: str | None = None,
+    quorum: CertificateQuorum = CertificateQuorum.MORE_THAN_TWO_THIRDS,
+) -> None:
+    """The certificate part of ``verify_block``, for a header read without its body
+    (``Client.get_header``): ProofError unless the certificate is for this header's height and
+    hash; with ``validators``, SignatureError unless it also holds ``quorum`` of them (and
+    WrongChainError unless the header is of ``chain_id``, when given)."""
+    chain_profile = _profile(profile)
     if validators is not None:
         verify_header(
             header,
@@ -169,3 +192,15 @@ def verify_block(
         header, chain_profile.hash
     ):
         raise ProofError(f"the certificate is not for block {header.height}")
+
+
+def verify_header_response(
+    response: api_pb2.GetBlockResponse, profile: ProfileOrHash, *, height: int = 0
+) -> None:
+    """ProofError unless the answer to a header-only GetBlock is of ``height`` (when not 0) and
+    its certificate is for its header (``verify_signed_header``). A body, if there is one, is not
+    checked: for that, read the whole block (``verify_block``)."""
+    header = response.block.header
+    if height and header.height != height:
+        raise ProofError(f"asked for height {height}, answered for {header.height}")
+    verify_signed_header(header, response.certificate, profile)

@@ -223,16 +223,22 @@ class GetBlockRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     HEIGHT_FIELD_NUMBER: _builtins.int
+    HEADER_ONLY_FIELD_NUMBER: _builtins.int
     height: _builtins.int
     """0 asks for the latest block."""
+    header_only: _builtins.bool
+    """The block's header and certificate only; `block.transactions` and `results` are left empty.
+    What a light client or relayer needs, without a busy block's thousands of transactions.
+    """
     def __init__(
         self,
         *,
         height: _builtins.int = ...,
+        header_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["height", b"height"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["header_only", b"header_only", "height", b"height"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1,11 +1,10 @@
 """``SdkEndpoint``: a ``relaying.ChainEndpoint`` over the SDK, talking to one of a chain's nodes
 and moving on to the next when it is down.
 
-Every read is verified as far as the SDK can (a block's body against its header and its
-certificate against its hash, a validator set against its header, each state proof against its
-header's root). The headers themselves are not trusted here: the relayer checks certificates
-with ``causeway.light`` and the counterparty's light client checks everything again; a lying node
-can only make a round fail.
+Every read is verified as far as the SDK can (a header's certificate against its hash, a
+validator set against its header, each state proof against its header's root). The headers
+themselves are not trusted here: the relayer checks certificates with ``causeway.light`` and the
+counterparty's light client checks everything again; a lying node can only make a round fail.
 
 Headers and validator sets of committed heights do not change, so they are kept for one round
 (``begin_round`` forgets them: a raft node completes a height's certificate a moment after the
@@ -185,12 +184,10 @@ class SdkEndpoint:
         cached = self._headers.get(height)
         if cached is not None:
             return cached
-        response = self._read(lambda client: client.get_block(height, verify=True))
-        if response.block.header.height != height:
-            raise RequestError(
-                f"chain {self._chain_id}: asked for block {height}, the node answered "
-                f"{response.block.header.height}"
-            )
+        # The header and its certificate only: a busy block's transactions and results are of
+        # no use to a light client, and reading them costs the node and the relayer. Verifying
+        # refuses a header of another height (ProofError) or a certificate of another block.
+        response = self._read(lambda client: client.get_header(height, verify=True))
         answer = (response.block.header, response.certificate)
         if len(self._headers) < ROUND_CACHE_ENTRIES_MAX:
             self._headers[height] = answer
