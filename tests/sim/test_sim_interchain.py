@@ -17,6 +17,7 @@ import pytest
 from sim_support import FAILING_SEEDS_SHOWN, SeedPlan
 
 from causeway.errors import RequestError
+from causeway.interchain.keys import CLIENTS_NAMESPACE
 from causeway.interchain.v1 import interchain_pb2
 from causeway.sim import SimulationFailure
 from causeway.sim.interchain import (
@@ -25,15 +26,18 @@ from causeway.sim.interchain import (
     CHAINS_MAX,
     CLOCK_DRIFT_MS,
     HUB_MEMBERS,
+    HUB_SOLO_CHAINS,
     INTERCHAIN_SCENARIOS,
     PACKETS_MAX,
     SKEW_MAX_MS,
+    SOLO_SHARE,
     ChainSpec,
     InterchainConfig,
     InterchainFaults,
     InterchainResult,
     InterchainSimulation,
     hub_costs,
+    solo_spec,
 )
 from causeway.sim.interchain_checkers import check_interchain, ending_problems
 from causeway.sim.runner import interchain_sweep
@@ -87,8 +91,9 @@ def _workers() -> int:
 # About 30 s on two free cores; a loaded shared machine may take several times that.
 @pytest.mark.timeout(900)
 def test_every_packet_ends_exactly_once_under_mixed_faults(seed_plan: SeedPlan) -> None:
-    """The CI sweep: two chains (intl, one seed in five gm; tbft or raft) with every fault drawn
-    from the seed; every checker passes on every seed (run over up to two processes)."""
+    """The CI sweep: two chains (intl, one seed in five gm; tbft, raft or, one seed in eight,
+    solo) with every fault drawn from the seed; every checker passes on every seed (run over up
+    to two processes)."""
     seeds = seed_plan.seeds(MIXED_SEEDS)
     workers = 1 if len(seeds) < 50 else _workers()
     failures = [
@@ -120,6 +125,75 @@ def test_every_packet_ends_exactly_once_under_mixed_faults(seed_plan: SeedPlan) 
         assert any(config.faults.delay_probability for config in configs)
         assert any(config.faults.relayers_per_link > 1 for config in configs)
         assert any(spec.profile == "gm" for config in configs for spec in config.chains)
+        solo = sum(config.chains[1].consensus == "solo" for config in configs)
+        assert SOLO_SHARE / 2 < solo / len(configs) < SOLO_SHARE * 2, solo
+
+
+def _solo_seed() -> int:
+    """The first seed of the mixed scenario whose second chain is solo and whose relayers are
+    never cut off (a partition may leave no packet to deliver)."""
+    scenario = INTERCHAIN_SCENARIOS["mixed"]
+    return next(
+        seed
+        for seed in range(1_000)
+        if scenario.config(seed).chains[1].consensus == "solo"
+        and not scenario.config(seed).faults.partition
+    )
+
+
+def test_a_solo_chain_seed_runs_clean_with_packets_relayed_both_ways() -> None:
+    """A mixed seed whose second chain is solo: every checker passes, packets are received and
+    acknowledged on both chains, the tbft chain's client of the solo chain accepts its single
+    signer, and every solo block carries one transaction or more (a solo node makes no empty
+    block) certified by its one validator."""
+    seed = _solo_seed()
+    result = _sweep("mixed", [seed])[0]
+    solo = result.chains["chain-b"]
+    assert solo.consensus == "solo"
+    for name in ("receive_packet", "acknowledge_packet"):
+        chains = Counter(chain_id for chain_id, _ in _events(result, name))
+        assert chains["chain-a"] > 0 and chains["chain-b"] > 0, (seed, name, chains)
+    link = result.links[0]
+    client = interchain_pb2.ClientsGetResult.FromString(
+        result.chains["chain-a"]
+        .query("clients", "get", interchain_pb2.ClientsGetArguments(client_id=link.a_client))
+        .return_value
+    )
+    assert (client.client.consensus, client.client.single_signer_accepted) == ("solo", True)
+    # The setup's first block (empty, on every chain at once) is the simulator's, not solo's.
+    assert all(
+        committed.header.transaction_count
+        for committed in solo.blocks.values()
+        if committed.header.height > 1
+    )
+    assert all(
+        [entry.validator for entry in solo.certificate(height).signatures] == ["org1/node1"]
+        for height in solo.blocks
+    )
+
+
+def test_a_client_of_a_solo_chain_without_a_single_signer_accepted_is_refused() -> None:
+    """Governance creating a client of a solo chain without accepting its single signer: the
+    creation fails with the reason, and the chain holds no client."""
+    config = InterchainConfig(
+        chains=(ChainSpec("chain-a"), solo_spec("chain-b")),
+        links=((0, 1),),
+        solo_single_signer_accepted=False,
+    )
+    simulation = InterchainSimulation(0, config)
+    with pytest.raises(
+        RequestError,
+        match=r"INVALID_ARGUMENT: chain chain-b runs solo consensus, whose one validator signs "
+        r"alone: governance must accept a single signer \(single_signer_accepted\)",
+    ):
+        simulation.run()
+    home = simulation.chains["chain-a"]
+    assert home.height == 2  # the setup's empty block, then the refused creation
+    assert [key for key in home.state if key.startswith(CLIENTS_NAMESPACE)] == []
+    listed = interchain_pb2.ClientsListResult.FromString(
+        home.query("clients", "list", interchain_pb2.ClientsListArguments()).return_value
+    )
+    assert list(listed.clients) == []
 
 
 def test_twins_signing_a_fork_freeze_the_client_until_governance_recovers_it(
@@ -204,16 +278,22 @@ def test_the_receipt_rule_is_never_broken_by_default() -> None:
 
 
 def test_twenty_chains_behind_one_hub() -> None:
-    """The scale run: a hub and 20 members linked to it directly (routing between members
-    through the hub has not landed), registered in the hub's registry; every check passes and
-    the hub's costs per packet and per client update are measured."""
+    """The scale run: a hub and 20 members linked to it directly, registered in the hub's
+    registry, and two solo chains linked to a member each (the registry refuses a solo member:
+    its one organisation holds all the power); every check passes, packets reach the solo chains,
+    and the hub's costs per packet and per client update are measured."""
     result = _sweep("hub-20", [0])[0]
-    assert len(result.chains) == HUB_MEMBERS + 1 == 21
+    assert len(result.chains) == HUB_MEMBERS + 1 + len(HUB_SOLO_CHAINS) == 23
     hub = result.chains["hub"]
     listed = interchain_pb2.HubListResult.FromString(
         hub.query("hub", "list", interchain_pb2.HubListArguments(limit=100)).return_value
     )
     assert len(listed.members) == HUB_MEMBERS
+    assert all(member.consensus != "solo" for member in listed.members)
+    received = Counter(chain_id for chain_id, _ in _events(result, "receive_packet"))
+    for chain_id, _, _ in HUB_SOLO_CHAINS:
+        assert result.chains[chain_id].consensus == "solo"
+        assert received[chain_id] > 0, received
     costs = hub_costs(result, "hub")
     assert costs.receives > 0 and costs.acknowledgements > 0 and costs.updates > 0
     # Gas is deterministic; wall time is measured too, but is no test's business (benchmarks).

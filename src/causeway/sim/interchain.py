@@ -6,6 +6,9 @@ contracts, a real state tree, headers signed by real validator keys. Consensus i
 here (``causeway.sim.Simulation`` does that for one chain): a chain produces a final block at its
 own pace (``ChainSpec.block_interval_ms`` plus seeded jitter) with every transaction its mempool
 holds, dated by the shared clock plus the chain's seeded skew (within the clients' clock drift).
+A solo chain (one validator) keeps a solo node's pace: a block at most every
+``SOLO_BLOCK_INTERVAL_MS`` and only when transactions wait (a solo node drops an empty block);
+the clients of it are created with ``single_signer_accepted``, as governance must.
 
 Relayers are ``causeway.interchain.relaying.Relayer`` over a ``SimulatedEndpoint``: reads from
 the chain's committed state, submissions signed by the relayer's member and queued in the mempool
@@ -41,6 +44,7 @@ from functools import partial
 
 from google.protobuf.message import Message
 
+from causeway.consensus.solo import BLOCK_INTERVAL_MS_DEFAULT as SOLO_BLOCK_INTERVAL_MS
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import PrivateKey
 from causeway.errors import CausewayError
@@ -93,6 +97,8 @@ SENDER_MEMBER = "org1/alice"
 # (``native_denom``), for the transfers.
 ISSUED_AMOUNT = 1_000_000
 TRANSFER_AMOUNT_MAX = 1_000
+# The share of the mixed scenario's seeds whose second chain is solo.
+SOLO_SHARE = 1 / 8
 
 
 def native_denom(chain_id: str) -> str:
@@ -250,6 +256,9 @@ class InterchainConfig:
     clock_drift_ms: int = CLOCK_DRIFT_MS
     # The hub's registry: the first chain registers the others as members (contract "hub").
     hub_registry: bool = False
+    # Governance accepts a single signer when it creates a client of a solo chain (the one
+    # validator is trusted outright, docs/interchain.md); without it the creation is refused.
+    solo_single_signer_accepted: bool = True
     unsafe_skip_receipt_check: bool = False
 
     def __post_init__(self) -> None:
@@ -627,6 +636,9 @@ class InterchainSimulation:
                             trusting_period_ms=config.trusting_period_ms,
                             clock_drift_ms=config.clock_drift_ms,
                             header=remote.client_header(),
+                            single_signer_accepted=(
+                                remote.consensus == "solo" and config.solo_single_signer_accepted
+                            ),
                         ),
                     )
                 )
@@ -725,6 +737,7 @@ class InterchainSimulation:
             )
         # The packets: random links and directions, at random times in the window.
         send_random = self.randomness.derive("sends")
+        hub_id = config.chains[0].chain_id
         for number in range(config.packets):
             link = send_random.choice(self.links)
             from_a = send_random.random() < 0.5
@@ -738,8 +751,10 @@ class InterchainSimulation:
                 if kind == "voucher":
                     at = config.send_window_ms // 2 + at // 2
                 forward_to = ""
-                if not from_a and send_random.random() < config.forward_share:
-                    others = [other.b for other in self.links if other.b != link.b]
+                # Forwarded only by a hub: from a member (b) over its link to the hub (a), to
+                # another member of the hub.
+                if not from_a and link.a == hub_id and send_random.random() < config.forward_share:
+                    others = [o.b for o in self.links if o.a == hub_id and o.b != link.b]
                     kind, forward_to = "native", send_random.choice(others)
                 self.schedule(
                     at,
@@ -768,6 +783,8 @@ class InterchainSimulation:
             self.faults.append(f"{chain_id} halts at +{at}ms for {length}ms")
             self.schedule(at, partial(self._halt, chain_id, length), f"halt {chain_id}")
         if faults.validator_change:
+            # Never a solo chain: its one validator cannot leave (the validators contract refuses
+            # any change of a solo chain's set).
             candidates = [s for s in config.chains if s.consensus == "tbft" and s.validators >= 4]
             if candidates:
                 spec = random.choice(candidates)
@@ -788,6 +805,13 @@ class InterchainSimulation:
         if faults.twin_fork:
             link = random.choice(self.links)
             toward_b = random.random() < 0.5
+            # Twins are a second node run with a validator's keys, breaking consensus from
+            # inside; a solo chain has no consensus to break, and its one validator signing two
+            # blocks is the single signer governance chose to trust outright. The fork is then
+            # signed by the other end's twins (the draw above is kept: the stream stays as it
+            # was for the seeds without a solo chain).
+            if self.chains[link.a if toward_b else link.b].consensus == "solo":
+                toward_b = not toward_b
             variant = random.choice(("forged-first", "real-first", "misbehaviour"))
             at = random.randint(1_000, window)
             self.faults.append(
@@ -805,9 +829,13 @@ class InterchainSimulation:
     # -- actions ------------------------------------------------------------------------------
 
     def _block_action(self, spec: ChainSpec, jitter: random_module.Random) -> Callable[[], None]:
+        # A solo node proposes only when transactions wait, and drops a block without any.
+        waits_for_transactions = spec.consensus == "solo"
+
         def produce() -> None:
             chain = self.chains[spec.chain_id]
-            if chain.height < CHAIN_BLOCKS_MAX and not chain.halted:
+            idle = waits_for_transactions and not chain.mempool
+            if chain.height < CHAIN_BLOCKS_MAX and not chain.halted and not idle:
                 self._produce(chain)
             interval = spec.block_interval_ms
             self.schedule(jitter.randint(interval * 7 // 10, interval * 13 // 10), produce, "block")
@@ -1273,8 +1301,10 @@ def _minority_resigned(target: ForgeryTarget) -> tuple[str, str, Message] | None
             break
         power += validator.voting_power
         chosen[validator.member_id] = target.remote.identities[validator.member_id].key
-    if not chosen:
+    if not chosen and len(validators) > 1:
         chosen[validators[0].member_id] = target.remote.identities[validators[0].member_id].key
+    # A solo chain's one validator is no minority: the minority is nobody, a certificate with
+    # no signature.
     certificate = target.simulation.signed_certificate(target.remote, changed, chosen)
     return _update_arguments(
         target.client_id,
@@ -1408,11 +1438,27 @@ _FORGERIES: dict[str, Forgery] = {
 # -- scenarios ----------------------------------------------------------------------------------
 
 
-def _pair(seed: int, *, gm: bool, raft: bool) -> tuple[ChainSpec, ...]:
-    del seed
+def solo_spec(chain_id: str, profile: str = "intl") -> ChainSpec:
+    """A solo chain as ``causeway init --consensus solo --orgs 2`` makes it: one validator, two
+    organisations (governance is a majority of them, the validator's organisation alone is not),
+    a solo node's block interval."""
+    return ChainSpec(
+        chain_id,
+        profile,
+        consensus="solo",
+        validators=1,
+        organisations=2,
+        block_interval_ms=SOLO_BLOCK_INTERVAL_MS,
+    )
+
+
+def _pair(*, gm: bool, raft: bool, solo: bool) -> tuple[ChainSpec, ...]:
+    profile = "gm" if gm else "intl"
+    if solo:
+        return (ChainSpec("chain-a"), solo_spec("chain-b", profile))
     second = ChainSpec(
         "chain-b",
-        "gm" if gm else "intl",
+        profile,
         consensus="raft" if raft else "tbft",
         validators=3 if raft else 4,
         organisations=3 if raft else 4,
@@ -1422,9 +1468,14 @@ def _pair(seed: int, *, gm: bool, raft: bool) -> tuple[ChainSpec, ...]:
 
 
 def _mixed(seed: int) -> InterchainConfig:
-    """Two chains (one in five gm, half raft) and every fault, each drawn from the seed."""
+    """Two chains (one in five gm; the second solo in one seed in eight, else half raft) and
+    every fault, each drawn from the seed. With a solo chain every fault is drawn as for the
+    others, and _plan adapts two: the validator-set change is skipped (a solo chain's set cannot
+    change), the twin fork is signed by the other chain's twins, and the Byzantine "minority"
+    re-signing a header of a solo chain is nobody (the one validator is all of its power); a
+    halt, a partition, skew and the relayer faults apply to a solo chain as to any."""
     random = RandomSource(seed).derive("scenario")
-    chains = _pair(seed, gm=seed % 5 == 0, raft=random.random() < 0.5)
+    raft = random.random() < 0.5
     partition = random.random() < 0.1
     faults = InterchainFaults(
         relayers_per_link=random.randint(1, 3),
@@ -1438,6 +1489,9 @@ def _mixed(seed: int) -> InterchainConfig:
         twin_fork=random.random() < 0.25,
         partition=partition,
     )
+    # Drawn last, so that every other draw of a seed is what it was before solo chains came.
+    solo = random.random() < SOLO_SHARE
+    chains = _pair(gm=seed % 5 == 0, raft=raft, solo=solo)
     return InterchainConfig(chains=chains, links=((0, 1),), faults=faults, packets=6)
 
 
@@ -1475,12 +1529,18 @@ def _canary(seed: int) -> InterchainConfig:
 
 
 HUB_MEMBERS = 20
+# Solo chains beside the hub's members, each linked to one member directly: the hub's registry
+# refuses a solo member by design (its one organisation holds all the power, causeway.interchain
+# .hub), so a solo chain reaches the network through a member that accepted its single signer.
+# (chain id, profile, index of the member it is linked to among the chains.)
+HUB_SOLO_CHAINS = (("solo-00", "intl", 2), ("solo-01", "gm", 5))
 
 
 def _hub(seed: int) -> InterchainConfig:
     """A hub (4 validators, intl) and 20 member chains (one in four gm raft), each linked to
     the hub directly, registered in its registry, packets both ways; half the transfers members
-    send go on through the hub to another member (transfer's forwarding)."""
+    send go on through the hub to another member (transfer's forwarding). Two solo chains (one
+    intl, one gm) are linked to a member each (an intl tbft one, a gm raft one), not to the hub."""
     del seed
     members = tuple(
         ChainSpec(f"member-{index:02d}")
@@ -1495,9 +1555,13 @@ def _hub(seed: int) -> InterchainConfig:
         )
         for index in range(HUB_MEMBERS)
     )
+    solo_chains = tuple(solo_spec(chain_id, profile) for chain_id, profile, _ in HUB_SOLO_CHAINS)
+    solo_links = tuple(
+        (member, HUB_MEMBERS + 1 + number) for number, (_, _, member) in enumerate(HUB_SOLO_CHAINS)
+    )
     return InterchainConfig(
-        chains=(ChainSpec("hub"), *members),
-        links=tuple((0, index) for index in range(1, HUB_MEMBERS + 1)),
+        chains=(ChainSpec("hub"), *members, *solo_chains),
+        links=(*((0, index) for index in range(1, HUB_MEMBERS + 1)), *solo_links),
         faults=InterchainFaults(relayers_per_link=1, skew=True),
         packets=400,
         send_window_ms=10_000,
@@ -1526,7 +1590,8 @@ INTERCHAIN_SCENARIOS: dict[str, InterchainScenario] = {
     for scenario in (
         InterchainScenario(
             "mixed",
-            "two chains (intl or gm, tbft or raft), every fault drawn from the seed",
+            "two chains (intl or gm; tbft, raft or, one seed in eight, solo), every fault drawn "
+            "from the seed",
             _mixed,
         ),
         InterchainScenario(
@@ -1550,7 +1615,8 @@ INTERCHAIN_SCENARIOS: dict[str, InterchainScenario] = {
         InterchainScenario(
             "hub-20",
             "a hub and 20 member chains, each linked to the hub directly and registered; half "
-            "the members' transfers routed on through the hub to another member",
+            "the members' transfers routed on through the hub to another member; two solo "
+            "chains linked to a member each",
             _hub,
         ),
     )
