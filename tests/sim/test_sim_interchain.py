@@ -26,11 +26,11 @@ from causeway.sim.interchain import (
     CHAINS_MAX,
     CLOCK_DRIFT_MS,
     HUB_MEMBERS,
-    HUB_SOLO_CHAINS,
     INTERCHAIN_SCENARIOS,
     PACKETS_MAX,
     SKEW_MAX_MS,
     SOLO_SHARE,
+    TRUSTING_PERIOD_MS,
     ChainSpec,
     InterchainConfig,
     InterchainFaults,
@@ -196,6 +196,30 @@ def test_a_client_of_a_solo_chain_without_a_single_signer_accepted_is_refused() 
     assert list(listed.clients) == []
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="a solo node makes no block without transactions, so an idle solo chain offers no "
+    "newer header: the relayer cannot refresh the client of it, which expires (reported; the "
+    "fix is in the solo node or the relayer, not the simulator)",
+)
+def test_a_link_to_an_idle_solo_chain_stays_alive_past_the_trusting_period() -> None:
+    """docs/interchain.md: a relayer refreshes a client on a quiet link so that it never
+    expires. Against a tbft chain (idle blocks every few seconds) it holds; against an idle solo
+    chain it does not."""
+    for second in (ChainSpec("chain-b"), solo_spec("chain-b")):
+        config = InterchainConfig(
+            chains=(ChainSpec("chain-a"), second),
+            links=((0, 1),),
+            packets=0,
+            send_window_ms=3 * TRUSTING_PERIOD_MS,
+        )
+        simulation = InterchainSimulation(0, config)
+        result = simulation.run()
+        assert result.end_ms >= 3 * TRUSTING_PERIOD_MS
+        status = simulation.latest_client(result.chains["chain-a"], result.links[0].a_client)
+        assert status.status == "active", (second.consensus, status.status)
+
+
 def test_twins_signing_a_fork_freeze_the_client_until_governance_recovers_it(
     seed_plan: SeedPlan,
 ) -> None:
@@ -278,22 +302,16 @@ def test_the_receipt_rule_is_never_broken_by_default() -> None:
 
 
 def test_twenty_chains_behind_one_hub() -> None:
-    """The scale run: a hub and 20 members linked to it directly, registered in the hub's
-    registry, and two solo chains linked to a member each (the registry refuses a solo member:
-    its one organisation holds all the power); every check passes, packets reach the solo chains,
-    and the hub's costs per packet and per client update are measured."""
+    """The scale run: a hub and 20 members linked to it directly (routing between members
+    through the hub has not landed), registered in the hub's registry; every check passes and
+    the hub's costs per packet and per client update are measured."""
     result = _sweep("hub-20", [0])[0]
-    assert len(result.chains) == HUB_MEMBERS + 1 + len(HUB_SOLO_CHAINS) == 23
+    assert len(result.chains) == HUB_MEMBERS + 1 == 21
     hub = result.chains["hub"]
     listed = interchain_pb2.HubListResult.FromString(
         hub.query("hub", "list", interchain_pb2.HubListArguments(limit=100)).return_value
     )
     assert len(listed.members) == HUB_MEMBERS
-    assert all(member.consensus != "solo" for member in listed.members)
-    received = Counter(chain_id for chain_id, _ in _events(result, "receive_packet"))
-    for chain_id, _, _ in HUB_SOLO_CHAINS:
-        assert result.chains[chain_id].consensus == "solo"
-        assert received[chain_id] > 0, received
     costs = hub_costs(result, "hub")
     assert costs.receives > 0 and costs.acknowledgements > 0 and costs.updates > 0
     # Gas is deterministic; wall time is measured too, but is no test's business (benchmarks).
