@@ -15,6 +15,13 @@ org2/bob and org1/relayer (CLIENT); validators orgK/node<i> spread over the orga
 (CONSENSUS). Governance (MAJORITY of the organisations) is ``chain.governance(...)``: sent by
 org1/admin and endorsed by the other admins.
 
+``consensus`` is "tbft", "raft" or "solo", as a genesis names it. A solo chain has exactly one
+validator (org1/node1, voting power 1, as ``causeway init --consensus solo`` makes it), the
+proposer of every block; its certificate of a block is the one a solo node's core makes
+(``causeway.consensus.solo.SoloCore.block_built``): round 0, that validator's signature alone.
+A real solo node never commits a block without transactions; this class commits what it is told
+(the simulator keeps a solo chain's pace: ``causeway.sim.interchain``).
+
 For the simulator (``causeway.sim.interchain``) a chain also has a mempool: ``submit`` queues a
 signed transaction and ``produce_block`` includes everything queued in the next block, dated by
 the caller (the simulator's clock plus the chain's skew). ``halted`` is the simulator's to set:
@@ -62,6 +69,7 @@ CERTIFICATE_VALID_DAYS = 3650
 ADMIN = types_pb2.ROLE_ADMIN
 CLIENT = types_pb2.ROLE_CLIENT
 CONSENSUS = types_pb2.ROLE_CONSENSUS
+CONSENSUS_KINDS = ("tbft", "raft", "solo")
 
 
 @dataclass
@@ -170,6 +178,13 @@ class InterchainChain:
     reuse_keys: bool = False
 
     def __post_init__(self) -> None:
+        if self.consensus not in CONSENSUS_KINDS:
+            raise ValueError(
+                f"consensus {self.consensus!r} is not one of {', '.join(CONSENSUS_KINDS)}"
+            )
+        if self.consensus == "solo" and self.validators != 1:
+            # What a node refuses at startup, and provisioning before it.
+            raise ValueError(f"solo consensus has exactly one validator, not {self.validators}")
         self.profile = get_profile(self.profile_name)
         self._ca_keys: dict[str, PrivateKey] = {}
         cache_key = (self.chain_id, self.profile_name, self.organisations, self.validators)
@@ -198,7 +213,9 @@ class InterchainChain:
         for member_id in ("org1/alice", "org2/bob", "org1/relayer"):
             self._identity(member_id, (CLIENT,))
         validator_records = []
-        powers = self.voting_powers or [1 if self.consensus == "raft" else 10] * self.validators
+        # Raft validators have power 1 by rule; a solo validator has what provisioning gives it.
+        equal_power = 10 if self.consensus == "tbft" else 1
+        powers = self.voting_powers or [equal_power] * self.validators
         self.validator_ids: list[str] = []
         for index in range(self.validators):
             organisation = f"org{index % self.organisations + 1}"
