@@ -29,6 +29,7 @@ from interchain_harness import (  # noqa: E402
     relaying,
     two_chains,
 )
+from waiting import wait_until  # noqa: E402
 
 from causeway.cli.main import app  # noqa: E402
 from causeway.cli.output import EXIT_TRANSACTION_FAILED  # noqa: E402
@@ -145,6 +146,52 @@ def test_client_update_moves_to_the_other_chains_newest_height(
         "--of-node",
         network.address(BETA),
     )
+
+
+def test_an_expired_client_refuses_updates_until_governance_recovers_it(
+    network: TwoChains, link: Link
+) -> None:
+    # A client of its own with a one-second trusting period: the link's clients stay as they are.
+    short = run_json(
+        "interchain",
+        "client",
+        "create",
+        *on(network, ALPHA),
+        "--of",
+        BETA,
+        "--single-signer",
+        "--trusting-period-s",
+        "1",
+    )["client_id"]
+    trusted = run_json("interchain", "client", "status", short, *on(network, ALPHA))
+    assert trusted["status"] == "active"
+
+    # Expiry is measured in the host chain's time: a block of alpha's past the period.
+    def expired() -> bool:
+        commit_a_block(network.client(ALPHA))
+        status = run_json("interchain", "client", "status", short, *on(network, ALPHA))
+        return bool(status["status"] == "expired")
+
+    wait_until(expired, 30, "the client never expired")
+    commit_a_block(network.client(BETA))
+    refused = run(
+        "interchain",
+        "client",
+        "update",
+        short,
+        *on(network, ALPHA),
+        "--of",
+        BETA,
+        code=EXIT_TRANSACTION_FAILED,
+    )
+    assert "expired" in refused
+    recovered = run_json(
+        "interchain", "client", "recover", short, *on(network, ALPHA), "--of", BETA
+    )
+    assert recovered["status"] == "active"
+    assert recovered["latest_height"] > trusted["latest_height"]
+    after = run_json("interchain", "client", "status", short, *on(network, ALPHA))
+    assert (after["status"], after["latest_height"]) == ("active", recovered["latest_height"])
 
 
 def test_what_a_contract_refuses_exits_3_with_its_reason(network: TwoChains, link: Link) -> None:
