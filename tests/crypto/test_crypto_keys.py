@@ -155,6 +155,30 @@ def test_signature_of_another_algorithm_does_not_verify(signer: str, verifier: s
         (ALGORITHM_ED25519, b"\x01" * 33),
         (ALGORITHM_ED25519, KEYS[ALGORITHM_ECDSA_P256].public_key().raw),
     ],
+    # Named, not printed: the keys are generated afresh in each process, and the ids must be
+    # the same in every pytest-xdist worker.
+    ids=[
+        "unknown-algorithm",
+        "empty-algorithm",
+        "p256-empty",
+        "p256-zero-point",
+        "p256-all-ones",
+        "p256-one-byte-short",
+        "p256-one-byte-long",
+        "p256-compressed-02",
+        "p256-compressed-03",
+        "p256-sm2-point",
+        "sm2-empty",
+        "sm2-zero-point",
+        "sm2-one-byte-short",
+        "sm2-compressed",
+        "sm2-hybrid-prefix",
+        "sm2-p256-point",
+        "ed25519-empty",
+        "ed25519-31-bytes",
+        "ed25519-33-bytes",
+        "ed25519-p256-point",
+    ],
 )
 def test_malformed_public_key_is_a_crypto_error(algorithm: str, raw: bytes) -> None:
     with pytest.raises(CryptoError):
