@@ -23,7 +23,7 @@ stop: install
 test: install
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
-	$(BIN)/pytest -W error -q -n 2 --dist loadgroup
+	BIN=$(BIN) bash scripts/test.sh
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -28,14 +28,3 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="rewrite the expected output of the consensus transcripts (testdata/*.txt)",
     )
 
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # `make test` runs the suite on two pytest-xdist workers (--dist loadgroup). The tests that
-    # start node processes (marked e2e) go to one worker, one after another: each may load both
-    # cores, and two at once would make each one's timing (elections, catch-up, relay rounds)
-    # depend on the other. The rest of the suite, CPU in one process, runs beside them on the
-    # other worker. Without xdist the mark does nothing.
-    group = pytest.mark.xdist_group("processes")
-    for item in items:
-        if item.get_closest_marker("e2e") is not None:
-            item.add_marker(group)
