@@ -155,8 +155,8 @@ def test_signature_of_another_algorithm_does_not_verify(signer: str, verifier: s
         (ALGORITHM_ED25519, b"\x01" * 33),
         (ALGORITHM_ED25519, KEYS[ALGORITHM_ECDSA_P256].public_key().raw),
     ],
-    # Named, not printed: the keys are generated afresh in each process, and the ids must be
-    # the same in every pytest-xdist worker.
+    # Named, not printed: the keys are generated afresh in each process, and a test's id must
+    # be the same in every run (to select it, to compare runs, for parallel runners).
     ids=[
         "unknown-algorithm",
         "empty-algorithm",
