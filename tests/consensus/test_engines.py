@@ -218,6 +218,29 @@ def test_tbft_reports_validator_or_observer_and_gossips_transactions() -> None:
     assert TbftKind(timeouts=TBFT_TIMEOUTS).create(context("z")).role == "observer"
 
 
+def test_solo_and_raft_kinds_give_their_cores_the_idle_block_interval() -> None:
+    """The engines tick their cores: an idle solo engine, and an idle raft leader, ask for a
+    heartbeat block once the interval has passed; without an interval, never."""
+    solo = SoloKind(block_interval_ms=100, idle_block_interval_ms=5_000).create(context("a"))
+    solo.core.start(0)
+    assert solo.tick(4_999, transactions_waiting=False) == Output()
+    assert solo.tick(5_000, transactions_waiting=False).build == [BuildBlock(1, 0, 5_000, "a")]
+    plain = SoloKind(block_interval_ms=100).create(context("a"))
+    plain.core.start(0)
+    assert plain.tick(60_000, transactions_waiting=False) == Output()
+
+    alone = replace(context("a"), validators=[("a", 1)])
+    raft = RaftKind(timeouts=RAFT_TIMEOUTS, idle_block_interval_ms=5_000).create(alone)
+    raft.core.start(0)
+    assert raft.leading
+    assert raft.tick(4_999, transactions_waiting=False).build == []
+    (asked,) = raft.tick(5_000, transactions_waiting=False).build
+    assert (asked.height, asked.time_ms, asked.proposer) == (1, 5_000, "a")
+    quiet = RaftKind(timeouts=RAFT_TIMEOUTS).create(alone)
+    quiet.core.start(0)
+    assert quiet.tick(60_000, transactions_waiting=False).build == []
+
+
 def test_solo_keeps_its_clients_transactions_and_has_no_peers() -> None:
     engine = SoloKind(block_interval_ms=100).create(context("a", height=7))
     assert engine.route() == TransactionRoute(gossip=False)

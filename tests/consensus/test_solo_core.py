@@ -28,8 +28,13 @@ class Hasher:
         return hashlib.sha256(encode(block.header)).digest()
 
 
-def make_core(last_height: int = 0, interval_ms: int = 100) -> SoloCore:
-    return SoloCore(CHAIN_ID, Signer(), Hasher(), last_height, interval_ms)
+IDLE_MS = 5_000
+
+
+def make_core(last_height: int = 0, interval_ms: int = 100, idle_ms: int | None = None) -> SoloCore:
+    return SoloCore(
+        CHAIN_ID, Signer(), Hasher(), last_height, interval_ms, idle_block_interval_ms=idle_ms
+    )
 
 
 def block(height: int, transactions: int = 1) -> types_pb2.Block:
@@ -82,9 +87,81 @@ def test_peers_messages_and_validations_are_ignored() -> None:
     assert core.next_deadline_ms() is None
 
 
+def test_an_idle_core_asks_for_a_heartbeat_after_the_idle_interval_and_not_before() -> None:
+    core = make_core(last_height=3, idle_ms=IDLE_MS)
+    assert core.start(1_000) == Output()
+    assert core.next_deadline_ms() == 1_000 + IDLE_MS
+    assert core.tick(1_000 + IDLE_MS - 1) == Output()
+    assert core.tick(1_000 + IDLE_MS).build == [BuildBlock(4, 0, 6_000, "org1/node1")]
+    assert core.next_deadline_ms() is None  # nothing more while it is being built
+    assert core.tick(20_000) == Output()
+    # The heartbeat comes back empty (nothing was waiting): it is committed all the same.
+    (commit,) = core.block_built(block(4, transactions=0), 6_020).commits
+    assert (commit.height, core.committed_height, core.blocks_discarded) == (4, 4, 0)
+    assert [entry.validator for entry in commit.certificate.signatures] == ["org1/node1"]
+    # The next heartbeat counts from that commit.
+    assert core.next_deadline_ms() == 6_020 + IDLE_MS
+    assert core.tick(6_020 + IDLE_MS - 1) == Output()
+    assert core.tick(6_020 + IDLE_MS).build == [BuildBlock(5, 0, 11_020, "org1/node1")]
+
+
+def test_an_idle_interval_counts_from_the_first_tick_without_a_start() -> None:
+    core = make_core(idle_ms=IDLE_MS)
+    assert core.tick(500) == Output()
+    assert core.tick(500 + IDLE_MS).build == [BuildBlock(1, 0, 5_500, "org1/node1")]
+
+
+def test_blocks_with_transactions_put_the_heartbeat_off() -> None:
+    core = make_core(idle_ms=IDLE_MS)
+    core.start(0)
+    assert core.propose(4_000).build == [BuildBlock(1, 0, 4_000, "org1/node1")]
+    assert core.tick(IDLE_MS) == Output()  # being built: no heartbeat beside it
+    assert core.block_built(block(1), 4_100).commits
+    assert core.tick(4_100 + IDLE_MS - 1) == Output()
+    assert core.tick(4_100 + IDLE_MS).build == [BuildBlock(2, 0, 9_100, "org1/node1")]
+
+
+def test_a_block_emptied_by_invalid_transactions_is_still_dropped_with_a_heartbeat_set() -> None:
+    core = make_core(idle_ms=IDLE_MS)
+    core.start(0)
+    assert core.propose(1_000).build
+    assert core.block_built(block(1, transactions=0), 1_005) == Output()
+    assert (core.committed_height, core.blocks_discarded) == (0, 1)
+    assert core.propose(1_006).build == [BuildBlock(1, 0, 1_006, "org1/node1")]
+    assert core.block_built(block(1, transactions=0), 1_010) == Output()
+    # The dropped blocks put nothing off: the heartbeat is due an idle interval after the
+    # start, since nothing was committed.
+    assert core.next_deadline_ms() == IDLE_MS
+    assert core.tick(IDLE_MS).build == [BuildBlock(1, 0, IDLE_MS, "org1/node1")]
+    # That one is a heartbeat: committed, empty.
+    assert [c.height for c in core.block_built(block(1, transactions=0), IDLE_MS + 5).commits] == [
+        1
+    ]
+    # A block asked for with transactions waiting and emptied again is dropped again.
+    assert core.propose(IDLE_MS + 200).build
+    assert core.block_built(block(2, transactions=0), IDLE_MS + 205) == Output()
+    assert (core.committed_height, core.blocks_discarded) == (1, 3)
+
+
+def test_a_heartbeat_keeps_the_block_interval_pace() -> None:
+    # An interval longer than the idle one: the heartbeat never starts a block sooner.
+    core = make_core(interval_ms=8_000, idle_ms=IDLE_MS)
+    core.start(0)
+    assert core.propose(0).build
+    assert core.block_built(block(1), 10).commits
+    assert core.next_deadline_ms() == 8_000
+    assert core.tick(7_999) == Output()
+    assert core.tick(8_000).build == [BuildBlock(2, 0, 8_000, "org1/node1")]
+
+
 def test_the_interval_must_be_at_least_one_millisecond() -> None:
     assert make_core(interval_ms=1).block_interval_ms == 1
     with pytest.raises(ConfigurationError, match="block_interval_ms must be positive, not 0"):
         make_core(interval_ms=0)
     with pytest.raises(ConfigurationError, match="must not be negative"):
         make_core(last_height=-1)
+    assert make_core(idle_ms=1).idle_block_interval_ms == 1
+    with pytest.raises(
+        ConfigurationError, match="solo idle_block_interval_ms must be positive, not 0"
+    ):
+        make_core(idle_ms=0)

@@ -307,3 +307,12 @@ class NodeProcess:
         finally:
             with contextlib.suppress(ValueError):
                 LIVE_NODES.remove(self)
+
+
+def assert_idle_blocks(client: Client, after_height: int, through_height: int) -> None:
+    """Every block above after_height up to through_height holds no transaction. With nothing
+    to order a node still commits an idle heartbeat block every IDLE_BLOCK_INTERVAL_MS (5 s,
+    causeway.consensus.engines), so a test that waits, or restarts a node, may see some."""
+    for height in range(after_height + 1, through_height + 1):
+        transactions = client.get_block(height).block.transactions
+        assert not transactions, f"block {height} holds {len(transactions)} transactions"

@@ -253,7 +253,9 @@ def test_damage_away_from_the_newest_blocks_is_never_served(
     try:
         node.start()
         with node.connect("org1/client") as client:
-            assert client.status().height == chain.latest_height  # the same chain, not a new one
+            # The same chain, not a new one (above it only if the node, idle for 5 s, made an
+            # idle heartbeat block meanwhile).
+            assert client.status().height >= chain.latest_height
             reads = {
                 "block 1": lambda: client.get_block(1, verify=False),
                 "transaction of block 1": lambda: client.get_transaction(oldest, verify=False),
@@ -289,4 +291,4 @@ def test_damage_away_from_the_newest_blocks_is_never_served(
         "causeway/v2/recent_transaction_ids[height=2]",
     ):
         assert f"corrupt record {record}: checksum mismatch" in problems
-    assert report["latest_height"] == chain.latest_height
+    assert report["latest_height"] >= chain.latest_height

@@ -12,6 +12,7 @@ from pathlib import Path
 import lmdb
 import pytest
 
+from causeway.consensus.engines import IDLE_BLOCK_INTERVAL_MS, RaftKind, SoloKind, TbftKind
 from causeway.crypto import get_profile
 from causeway.errors import ConfigurationError, StorageCorruptionError
 from causeway.node import (
@@ -235,3 +236,17 @@ def test_a_consensus_genesis_does_not_name_is_refused(home: Path) -> None:
     with pytest.raises(ConfigurationError) as refused:
         engine_kind("paxos", config.consensus, config.block_interval_ms)
     assert refused.value.message == "unknown consensus 'paxos' in genesis"
+
+
+def test_every_consensus_kind_gets_the_one_idle_block_interval(home: Path) -> None:
+    """An idle chain of any kind makes a heartbeat block, so that it shows it is alive and the
+    light clients of it can be refreshed (docs/interchain.md)."""
+    config, _ = loaded(home)
+    solo = engine_kind("solo", config.consensus, config.block_interval_ms)
+    tbft = engine_kind("tbft", config.consensus, config.block_interval_ms)
+    raft = engine_kind("raft", config.consensus, config.block_interval_ms)
+    assert isinstance(solo, SoloKind)
+    assert isinstance(tbft, TbftKind)
+    assert isinstance(raft, RaftKind)
+    intervals = [kind.idle_block_interval_ms for kind in (solo, tbft, raft)]
+    assert intervals == [IDLE_BLOCK_INTERVAL_MS] * 3

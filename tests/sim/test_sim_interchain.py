@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 from sim_support import FAILING_SEEDS_SHOWN, SeedPlan
 
+from causeway.consensus.engines import IDLE_BLOCK_INTERVAL_MS
 from causeway.errors import RequestError
 from causeway.interchain.keys import CLIENTS_NAMESPACE
 from causeway.interchain.v1 import interchain_pb2
@@ -144,8 +145,9 @@ def _solo_seed() -> int:
 def test_a_solo_chain_seed_runs_clean_with_packets_relayed_both_ways() -> None:
     """A mixed seed whose second chain is solo: every checker passes, packets are received and
     acknowledged on both chains, the tbft chain's client of the solo chain accepts its single
-    signer, and every solo block carries one transaction or more (a solo node makes no empty
-    block) certified by its one validator."""
+    signer, and every solo block carries one transaction or more, or is an idle heartbeat (a
+    solo node makes an empty block only when it has made none for IDLE_BLOCK_INTERVAL_MS),
+    certified by its one validator."""
     seed = _solo_seed()
     result = _sweep("mixed", [seed])[0]
     solo = result.chains["chain-b"]
@@ -161,11 +163,16 @@ def test_a_solo_chain_seed_runs_clean_with_packets_relayed_both_ways() -> None:
     )
     assert (client.client.consensus, client.client.single_signer_accepted) == ("solo", True)
     # The setup's first block (empty, on every chain at once) is the simulator's, not solo's.
+    heartbeats = [
+        height
+        for height, committed in solo.blocks.items()
+        if height > 1 and not committed.header.transaction_count
+    ]
     assert all(
-        committed.header.transaction_count
-        for committed in solo.blocks.values()
-        if committed.header.height > 1
-    )
+        solo.blocks[height].header.time_ms - solo.blocks[height - 1].header.time_ms
+        >= IDLE_BLOCK_INTERVAL_MS
+        for height in heartbeats
+    ), heartbeats
     assert all(
         [entry.validator for entry in solo.certificate(height).signatures] == ["org1/node1"]
         for height in solo.blocks
@@ -196,16 +203,11 @@ def test_a_client_of_a_solo_chain_without_a_single_signer_accepted_is_refused() 
     assert list(listed.clients) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a solo node makes no block without transactions, so an idle solo chain offers no "
-    "newer header: the relayer cannot refresh the client of it, which expires (reported; the "
-    "fix is in the solo node or the relayer, not the simulator)",
-)
 def test_a_link_to_an_idle_solo_chain_stays_alive_past_the_trusting_period() -> None:
     """docs/interchain.md: a relayer refreshes a client on a quiet link so that it never
-    expires. Against a tbft chain (idle blocks every few seconds) it holds; against an idle solo
-    chain it does not."""
+    expires. It holds against a tbft chain, and against an idle solo chain too: with no
+    transaction in three trusting periods, its idle heartbeat blocks (one every
+    IDLE_BLOCK_INTERVAL_MS) give the relayer newer headers to refresh the client with."""
     for second in (ChainSpec("chain-b"), solo_spec("chain-b")):
         config = InterchainConfig(
             chains=(ChainSpec("chain-a"), second),
@@ -218,6 +220,16 @@ def test_a_link_to_an_idle_solo_chain_stays_alive_past_the_trusting_period() -> 
         assert result.end_ms >= 3 * TRUSTING_PERIOD_MS
         status = simulation.latest_client(result.chains["chain-a"], result.links[0].a_client)
         assert status.status == "active", (second.consensus, status.status)
+        if second.consensus == "solo":
+            chain = result.chains["chain-b"]
+            # Not vacuous: the solo chain had nothing but heartbeats and the relayer's updates
+            # of its client of chain-a to commit, and made blocks throughout.
+            assert chain.height >= 3 * TRUSTING_PERIOD_MS // IDLE_BLOCK_INTERVAL_MS // 2
+            assert any(
+                committed.header.transaction_count == 0
+                for height, committed in chain.blocks.items()
+                if height > 1
+            )
 
 
 def test_twins_signing_a_fork_freeze_the_client_until_governance_recovers_it(

@@ -47,6 +47,7 @@ from causeway.consensus import (
 from causeway.consensus.engines import (
     COMMITS_BEHIND_MAX,
     HELD_MESSAGES_MAX,
+    IDLE_BLOCK_INTERVAL_MS,
     Engine,
     EngineContext,
     EngineKind,
@@ -65,9 +66,6 @@ from causeway.types.v1 import types_pb2
 log = logging.getLogger("causeway.consensus")
 
 TICK_MS = 10
-# With nothing to order, a tbft chain still commits a block this often (an idle heartbeat that
-# shows the validators are alive); with transactions waiting, heights follow each other at once.
-IDLE_BLOCK_INTERVAL_MS = 5_000
 # Messages from peers waiting for the core; beyond this new ones are dropped (and counted): the
 # cores resend what matters.
 INBOX_MESSAGES_MAX = 10_000
@@ -135,12 +133,18 @@ class ValidatorVerifier:
 
 def engine_kind(consensus: str, settings: ConsensusSettings, block_interval_ms: int) -> EngineKind:
     """The engine genesis names (its `consensus` field), with the node's settings."""
+    # Every kind gets the same idle heartbeat (IDLE_BLOCK_INTERVAL_MS): an idle chain of any
+    # kind shows it is alive, and the light clients of it can be refreshed.
     kinds: dict[str, EngineKind] = {
-        "solo": SoloKind(block_interval_ms=block_interval_ms),
+        "solo": SoloKind(
+            block_interval_ms=block_interval_ms, idle_block_interval_ms=IDLE_BLOCK_INTERVAL_MS
+        ),
         "tbft": TbftKind(
             timeouts=settings.tbft_timeouts, idle_block_interval_ms=IDLE_BLOCK_INTERVAL_MS
         ),
-        "raft": RaftKind(timeouts=settings.raft_timeouts),
+        "raft": RaftKind(
+            timeouts=settings.raft_timeouts, idle_block_interval_ms=IDLE_BLOCK_INTERVAL_MS
+        ),
     }
     kind = kinds.get(consensus)
     if kind is None:

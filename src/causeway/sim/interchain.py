@@ -7,8 +7,10 @@ here (``causeway.sim.Simulation`` does that for one chain): a chain produces a f
 own pace (``ChainSpec.block_interval_ms`` plus seeded jitter) with every transaction its mempool
 holds, dated by the shared clock plus the chain's seeded skew (within the clients' clock drift).
 A solo chain (one validator) keeps a solo node's pace: a block at most every
-``SOLO_BLOCK_INTERVAL_MS`` and only when transactions wait (a solo node drops an empty block);
-the clients of it are created with ``single_signer_accepted``, as governance must.
+``SOLO_BLOCK_INTERVAL_MS`` when transactions wait, and otherwise only an idle heartbeat once
+``IDLE_BLOCK_INTERVAL_MS`` has passed (in the chain's time) since its last block, as a solo node's
+core asks for one; the clients of it are created with ``single_signer_accepted``, as governance
+must. (tbft and raft chains here make a block at their pace whether or not transactions wait.)
 
 Relayers are ``causeway.interchain.relaying.Relayer`` over a ``SimulatedEndpoint``: reads from
 the chain's committed state, submissions signed by the relayer's member and queued in the mempool
@@ -44,6 +46,7 @@ from functools import partial
 
 from google.protobuf.message import Message
 
+from causeway.consensus.engines import IDLE_BLOCK_INTERVAL_MS
 from causeway.consensus.solo import BLOCK_INTERVAL_MS_DEFAULT as SOLO_BLOCK_INTERVAL_MS
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import PrivateKey
@@ -832,12 +835,18 @@ class InterchainSimulation:
     # -- actions ------------------------------------------------------------------------------
 
     def _block_action(self, spec: ChainSpec, jitter: random_module.Random) -> Callable[[], None]:
-        # A solo node proposes only when transactions wait, and drops a block without any.
+        # A solo node proposes when transactions wait, and otherwise only an idle heartbeat once
+        # IDLE_BLOCK_INTERVAL_MS has passed since its last block (SoloCore.tick).
         waits_for_transactions = spec.consensus == "solo"
 
         def produce() -> None:
             chain = self.chains[spec.chain_id]
-            idle = waits_for_transactions and not chain.mempool
+            chain_now_ms = self.now_ms + self.skew_ms.get(spec.chain_id, 0)
+            idle = (
+                waits_for_transactions
+                and not chain.mempool
+                and chain_now_ms - chain.time_ms < IDLE_BLOCK_INTERVAL_MS
+            )
             if chain.height < CHAIN_BLOCKS_MAX and not chain.halted and not idle:
                 self._produce(chain)
             interval = spec.block_interval_ms
@@ -1534,8 +1543,7 @@ def _canary(seed: int) -> InterchainConfig:
 HUB_MEMBERS = 20
 # No solo member: the hub's registry refuses a member chain whose one organisation holds a third
 # of the power or more (causeway.interchain.hub), and a solo chain's one organisation holds all
-# of it, by design. A solo chain linked to a member instead was tried and left out: an idle solo
-# chain makes no block, so the member's client of it expires (docs/simulation.md).
+# of it, by design.
 
 
 def _hub(seed: int) -> InterchainConfig:

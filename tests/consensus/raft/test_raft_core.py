@@ -15,6 +15,7 @@ from raft_harness import (
 )
 from raft_invariants import RaftInvariants, view_of
 
+from causeway.consensus import BuildBlock
 from causeway.consensus.raft import (
     APPEND_ENTRIES_MAX,
     META_RECORD,
@@ -493,3 +494,108 @@ def test_same_seed_same_outputs() -> None:
         return collected
 
     assert outputs() == outputs()
+
+
+IDLE_MS = 5_000
+
+
+def idle_leader(idle_ms: int | None = IDLE_MS) -> RaftCore:
+    """A one-voter core (not inline: its build requests are looked at), leader from time 0."""
+    core = RaftCore(
+        CHAIN_ID,
+        "a",
+        ["a"],
+        KeyedSigner("a"),
+        ToyApplication(),
+        random.Random(1),
+        TIMEOUTS,
+        idle_block_interval_ms=idle_ms,
+    )
+    core.start(0)
+    assert core.role is RaftRole.LEADER
+    return core
+
+
+def empty_block(height: int, time_ms: int) -> types_pb2.Block:
+    return types_pb2.Block(
+        header=types_pb2.BlockHeader(chain_id=CHAIN_ID, height=height, time_ms=time_ms)
+    )
+
+
+def commit_built(core: RaftCore, block: types_pb2.Block, now_ms: int) -> list[int]:
+    """Hands the block back, then the verdict on it; the heights committed."""
+    appended = core.block_built(block, now_ms)
+    (validation,) = appended.validate
+    validated = core.block_validated(validation.block_hash, True, now_ms)
+    return [commit.height for commit in validated.commits]
+
+
+def test_an_idle_leader_asks_for_a_heartbeat_block_after_the_idle_interval_and_not_before() -> None:
+    core = idle_leader()
+    term = core.term
+    assert core.next_deadline_ms() == TIMEOUTS.heartbeat_ms  # its heartbeats come first
+    for now_ms in range(0, IDLE_MS, TIMEOUTS.heartbeat_ms):
+        assert core.tick(now_ms).build == []
+    assert core.tick(IDLE_MS).build == [BuildBlock(1, term, IDLE_MS, "a")]
+    assert core.tick(IDLE_MS + 10_000).build == []  # one at a time
+    # The heartbeat comes back empty (nothing was waiting): appended and committed.
+    assert commit_built(core, empty_block(1, IDLE_MS), IDLE_MS + 20) == [1]
+    assert core.committed_height == 1
+    # The next one counts from the block appended.
+    assert core.tick(IDLE_MS + 20 + IDLE_MS - 1).build == []
+    assert core.tick(2 * IDLE_MS + 20).build == [BuildBlock(2, term, 2 * IDLE_MS + 20, "a")]
+
+
+def test_blocks_with_transactions_put_the_leaders_heartbeat_off() -> None:
+    core = idle_leader()
+    assert core.propose(4_000).build == [BuildBlock(1, core.term, 4_000, "a")]
+    assert core.tick(IDLE_MS).build == []
+    # A block asked for with transactions waiting that comes back empty (every one turned
+    # invalid) is appended and committed, as raft always did.
+    assert commit_built(core, empty_block(1, 4_000), 4_010) == [1]
+    assert core.tick(4_010 + IDLE_MS - 1).build == []
+    assert core.tick(4_010 + IDLE_MS).build == [BuildBlock(2, core.term, 9_010, "a")]
+
+
+def test_no_heartbeat_block_while_the_pipeline_is_full_or_without_an_idle_interval() -> None:
+    leader = make_core()  # three voters: a block commits only once a follower has it
+    leader.start(0)
+    deadline = leader.next_deadline_ms()
+    assert deadline is not None
+    leader.tick(deadline)
+    granted = consensus_pb2.RaftVoteResponse(term=1, voter="b", granted=True)
+    leader.step("b", consensus_pb2.ConsensusMessage(raft_vote_response=granted), deadline)
+    assert leader.role is RaftRole.LEADER
+    leader.propose(deadline + 1)
+    assert leader.application.built == [1]
+    leader.tick(deadline + 60_000)
+    assert leader.application.built == [1]  # block 1 is not committed: no heartbeat beside it
+
+    plain = idle_leader(idle_ms=None)
+    assert plain.tick(60_000).build == []
+    assert plain.next_deadline_ms() is not None
+
+
+def test_followers_ask_for_no_heartbeat_block() -> None:
+    application = ToyApplication()
+    follower = RaftCore(
+        CHAIN_ID,
+        "a",
+        VOTERS,
+        KeyedSigner("a"),
+        application,
+        random.Random(1),
+        TIMEOUTS,
+        idle_block_interval_ms=100,
+    )
+    follower.start(0)
+    # Past the idle interval, before its election timeout (at least election_min_ms).
+    output = follower.tick(TIMEOUTS.election_min_ms - 1)
+    assert (follower.role, output.build) == (RaftRole.FOLLOWER, [])
+    assert follower.next_deadline_ms() is not None
+    assert follower.next_deadline_ms() >= TIMEOUTS.election_min_ms  # type: ignore[operator]
+
+
+def test_the_idle_interval_must_be_positive() -> None:
+    with pytest.raises(ConfigurationError, match="raft idle_block_interval_ms must be positive"):
+        idle_leader(idle_ms=0)

@@ -2,6 +2,7 @@
 (construction and restore, ticks, transaction routing, block sync and its quorum, the role)."""
 
 from causeway.consensus.engines.base import (
+    IDLE_BLOCK_INTERVAL_MS,
     Engine,
     EngineContext,
     EngineKind,
@@ -23,6 +24,7 @@ HELD_MESSAGES_MAX = 64
 __all__ = [
     "COMMITS_BEHIND_MAX",
     "HELD_MESSAGES_MAX",
+    "IDLE_BLOCK_INTERVAL_MS",
     "Engine",
     "EngineContext",
     "EngineKind",

@@ -20,6 +20,16 @@ from causeway.consensus.v1 import consensus_pb2
 from causeway.light import CertificateQuorum
 from causeway.types.v1 import types_pb2
 
+# With nothing to order, every engine the node runs still commits a block this often (an idle
+# heartbeat; the node's driver passes it to tbft, raft and solo alike). It shows the validators
+# are alive, and it is what another chain's light client of this chain is refreshed with: a
+# relayer refreshes a client with a newer certified header, a third of the way into its trusting
+# period, and a chain that made no block while idle (solo, raft before this) gave it none, so
+# the client expired though the chain was alive. Five seconds is far below any trusting period
+# (days) and costs one small block per interval; with transactions waiting, blocks follow each
+# other at the engine's own pace and no heartbeat is needed.
+IDLE_BLOCK_INTERVAL_MS = 5_000
+
 
 @dataclass(frozen=True, slots=True)
 class EngineContext:

@@ -28,8 +28,12 @@ log = logging.getLogger("causeway.consensus")
 
 @dataclass(frozen=True, slots=True)
 class RaftKind:
+    """raft. ``idle_block_interval_ms``: with nothing to order, the leader still makes a block
+    (an idle heartbeat) this often; None: none without transactions."""
+
     timeouts: RaftTimeouts = field(default_factory=RaftTimeouts)
     pipeline_blocks_max: int = PIPELINE_BLOCKS_MAX
+    idle_block_interval_ms: int | None = None
 
     @property
     def name(self) -> str:
@@ -69,6 +73,7 @@ class RaftKind:
             dict(context.records) or None,
             context.last_committed_height,
             pipeline_blocks_max=self.pipeline_blocks_max,
+            idle_block_interval_ms=self.idle_block_interval_ms,
         )
         return RaftEngine(core, context.governed_voters)
 

@@ -18,7 +18,11 @@ BLOCK_INTERVAL_MS_DEFAULT = 100
 
 @dataclass(frozen=True, slots=True)
 class SoloKind:
+    """solo. ``idle_block_interval_ms``: with nothing to order, a block (an idle heartbeat,
+    committed even when empty) is still made this often; None: none without transactions."""
+
     block_interval_ms: int = BLOCK_INTERVAL_MS_DEFAULT
+    idle_block_interval_ms: int | None = None
 
     @property
     def name(self) -> str:
@@ -52,6 +56,7 @@ class SoloKind:
             context.hasher,
             context.last_committed_height,
             self.block_interval_ms,
+            idle_block_interval_ms=self.idle_block_interval_ms,
         )
         return SoloEngine(core)
 

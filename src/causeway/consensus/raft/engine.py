@@ -23,6 +23,14 @@ Blocks are built beside the core (etcd's raft: the application proposes): ``prop
 this node leads and its pipeline allows, for the next block (``Output.build``); ``block_built``
 appends it if it still fits. No block is asked for while a committed block awaits validation, so
 the driver builds on the state that every committed block has left.
+
+With ``idle_block_interval_ms`` set, a leader that has asked for no block for that long (counted
+from its last block asked for or appended, or from its election) asks for one at its next
+``tick`` even with no transaction waiting: an idle heartbeat, appended and committed like any
+block even when empty. Without it an idle raft chain makes no block at all (the no-op of a new
+term is a membership entry, no block), and another chain's light client of it could never be
+refreshed: it would expire after its trusting period though the chain is alive. Followers do
+nothing new: the heartbeat is the leader's block like any other.
 """
 
 from __future__ import annotations
@@ -139,6 +147,8 @@ class RaftCore:
             of the chain). The constructor voters and the voters of every configuration in the
             log always are; messages from anyone else are dropped.
         pipeline_blocks_max: uncommitted blocks a leader may have before it builds another.
+        idle_block_interval_ms: with nothing to order, the leader still asks for a block (an
+            idle heartbeat) this often; None: never a block without transactions.
     """
 
     def __init__(  # noqa: PLR0917 (the order the runtime and the simulator call it with)
@@ -155,6 +165,7 @@ class RaftCore:
         *,
         members: Collection[str] = (),
         pipeline_blocks_max: int = PIPELINE_BLOCKS_MAX,
+        idle_block_interval_ms: int | None = None,
     ) -> None:
         if not chain_id:
             raise ConfigurationError("raft needs a chain id")
@@ -174,6 +185,10 @@ class RaftCore:
             raise ConfigurationError("last_committed_height must not be negative")
         if not 1 <= pipeline_blocks_max <= PIPELINE_BLOCKS_LIMIT:
             raise ConfigurationError(f"pipeline_blocks_max must be in 1..{PIPELINE_BLOCKS_LIMIT}")
+        if idle_block_interval_ms is not None and idle_block_interval_ms <= 0:
+            raise ConfigurationError(
+                f"raft idle_block_interval_ms must be positive, not {idle_block_interval_ms}"
+            )
         self.chain_id = chain_id
         self.node_id = node_id
         self._signer = signer
@@ -181,6 +196,7 @@ class RaftCore:
         self._random = random
         self._timeouts = timeouts if timeouts is not None else RaftTimeouts()
         self._pipeline_blocks_max = pipeline_blocks_max
+        self._idle_block_interval_ms = idle_block_interval_ms
         self._extra_members = extra_members
 
         # Persistent state (Figure 2), rebuilt from the records.
@@ -214,6 +230,9 @@ class RaftCore:
         self._leader_since_ms = 0
         # The height asked for by Output.build and not yet handed back (leader only).
         self._building: int | None = None
+        # Leader: when it last asked for or appended a block, or was elected; the idle
+        # heartbeat counts from it.
+        self._last_block_ms = 0
         # (log index, height, block, hash) of the committed block handed out for validation.
         self._validating: tuple[int, int, types_pb2.Block, bytes] | None = None
 
@@ -287,7 +306,10 @@ class RaftCore:
         if not self._started:
             return None
         if self._role is RaftRole.LEADER:
-            return self._heartbeat_deadline_ms
+            idle_deadline = self._idle_block_deadline_ms()
+            if idle_deadline is None or self._heartbeat_deadline_ms is None:
+                return self._heartbeat_deadline_ms
+            return min(self._heartbeat_deadline_ms, idle_deadline)
         if self.is_voter:
             return self._election_deadline_ms
         return None
@@ -300,12 +322,16 @@ class RaftCore:
         return self._finish()
 
     def tick(self, now_ms: int) -> Output:
-        """Timeouts: heartbeats (leader), elections (follower, candidate)."""
+        """Timeouts: heartbeats and the idle heartbeat block (leader), elections (follower,
+        candidate)."""
         self._begin()
         self._start(now_ms)
         if self._role is RaftRole.LEADER:
             if self._heartbeat_deadline_ms is not None and now_ms >= self._heartbeat_deadline_ms:
                 self._heartbeat(now_ms)
+            idle_deadline = self._idle_block_deadline_ms()
+            if idle_deadline is not None and now_ms >= idle_deadline:
+                self._ask_for_block(now_ms)
         elif (
             self.is_voter
             and self._election_deadline_ms is not None
@@ -320,11 +346,26 @@ class RaftCore:
         no block is being built already; else nothing."""
         self._begin()
         self._start(now_ms)
+        self._ask_for_block(now_ms)
+        return self._finish()
+
+    def _ask_for_block(self, now_ms: int) -> None:
         height = self._height_to_build()
         if height is not None and self._building is None:
             self._building = height
+            self._last_block_ms = now_ms
             self._out.build.append(BuildBlock(height, self._term, now_ms, self.node_id))
-        return self._finish()
+
+    def _idle_block_deadline_ms(self) -> int | None:
+        """Leader: when the idle heartbeat block is due; None without one, or while no block
+        can be asked for (one is being built, the pipeline is full, a committed block waits)."""
+        if (
+            self._idle_block_interval_ms is None
+            or self._building is not None
+            or self._height_to_build() is None
+        ):
+            return None
+        return self._last_block_ms + self._idle_block_interval_ms
 
     def block_built(self, block: types_pb2.Block, now_ms: int) -> Output:
         """Appends the block asked for by Output.build. A block that no longer fits, because
@@ -576,6 +617,7 @@ class RaftCore:
         self._building = None
         self._votes = set()
         self._leader_since_ms = now_ms
+        self._last_block_ms = now_ms
         self._statistics.elections_won += 1
         self._next_index = {}
         self._match_index = {}
@@ -653,6 +695,7 @@ class RaftCore:
         if len(data) > ENTRY_BYTES_MAX:
             raise InvariantError(f"a block of {len(data)} bytes exceeds {ENTRY_BYTES_MAX}")
         self._append_own(block_entry(self._term, self._log.last_index + 1, height, data), now_ms)
+        self._last_block_ms = now_ms
         self._statistics.blocks_proposed += 1
         self._broadcast_append(now_ms)
         self._advance_commit(now_ms)

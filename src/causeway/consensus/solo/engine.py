@@ -8,6 +8,14 @@ The interval counts from the start of the previous block, not its commit: under 
 takes longer than the interval to build, and the next one should start at once rather than leave
 the node idle for another interval. A block with no transaction (nothing valid was left to
 include) is dropped, and the next one may start at once.
+
+With ``idle_block_interval_ms`` set, a core that has committed no block for that long (counted
+from its last commit, or from its start) asks for one at its next ``tick`` even with no
+transaction waiting: an idle heartbeat, committed even when it comes back empty. Without it an
+idle solo chain would make no block at all, and another chain's light client of it could never
+be refreshed: it would expire after its trusting period though the chain is alive. The
+heartbeat keeps the pace above (it never starts sooner than ``block_interval_ms`` after the
+previous block) and is not asked for while a block is being built.
 """
 
 from __future__ import annotations
@@ -36,21 +44,36 @@ class SoloCore:
         hasher: BlockHasher,
         last_committed_height: int,
         block_interval_ms: int,
+        *,
+        idle_block_interval_ms: int | None = None,
     ) -> None:
+        """idle_block_interval_ms: with nothing to order, a block (an idle heartbeat) is still
+        committed this often; None: never a block without transactions."""
         if block_interval_ms <= 0:
             raise ConfigurationError(
                 f"solo block_interval_ms must be positive, not {block_interval_ms}"
+            )
+        if idle_block_interval_ms is not None and idle_block_interval_ms <= 0:
+            raise ConfigurationError(
+                f"solo idle_block_interval_ms must be positive, not {idle_block_interval_ms}"
             )
         if last_committed_height < 0:
             raise ConfigurationError("last_committed_height must not be negative")
         self.chain_id = chain_id
         self.node_id = signer.validator_id
         self.block_interval_ms = block_interval_ms
+        self.idle_block_interval_ms = idle_block_interval_ms
         self._signer = signer
         self._hasher = hasher
         self.committed_height = last_committed_height
         self._last_block_started_ms: int | None = None
         self._building: int | None = None
+        # When the last block was committed (or the core started, or first ticked): the idle
+        # heartbeat counts from it. Not a block dropped empty: transactions that all turn out
+        # invalid must not keep an idle chain from showing it is alive.
+        self._last_block_committed_ms: int | None = None
+        # Whether the block being built is an idle heartbeat (committed even when empty).
+        self._building_heartbeat = False
         self.blocks_discarded = 0
         self.messages_dropped = 0
 
@@ -60,10 +83,17 @@ class SoloCore:
         return self._building
 
     def start(self, now_ms: int) -> Output:
+        self._last_block_committed_ms = now_ms
         return Output()
 
     def tick(self, now_ms: int) -> Output:
-        return Output()
+        """Asks for an idle heartbeat block when one is due (see the module docstring)."""
+        if self._last_block_committed_ms is None:
+            self._last_block_committed_ms = now_ms
+        deadline = self.next_deadline_ms()
+        if deadline is None or now_ms < deadline:
+            return Output()
+        return self._build(now_ms, heartbeat=True)
 
     def step(self, sender: str, message: consensus_pb2.ConsensusMessage, now_ms: int) -> Output:
         self.messages_dropped += 1  # a solo chain has no peers to listen to
@@ -75,7 +105,11 @@ class SoloCore:
         started = self._last_block_started_ms
         if started is not None and now_ms - started < self.block_interval_ms:
             return Output()
+        return self._build(now_ms, heartbeat=False)
+
+    def _build(self, now_ms: int, *, heartbeat: bool) -> Output:
         self._building = self.committed_height + 1
+        self._building_heartbeat = heartbeat
         self._last_block_started_ms = now_ms
         return Output(build=[BuildBlock(self._building, 0, now_ms, self.node_id)])
 
@@ -85,7 +119,7 @@ class SoloCore:
             self.blocks_discarded += 1
             return Output()
         self._building = None
-        if not block.transactions:
+        if not block.transactions and not self._building_heartbeat:
             self.blocks_discarded += 1
             self._last_block_started_ms = None
             return Output()
@@ -99,10 +133,22 @@ class SoloCore:
             signatures=[types_pb2.CommitSignature(validator=self.node_id, signature=signature)],
         )
         self.committed_height = height
+        self._last_block_committed_ms = now_ms
         return Output(commits=[Commit(height, block, certificate)])
 
     def block_validated(self, block_hash: bytes, valid: bool, now_ms: int) -> Output:
         return Output()  # solo asks for no validation: it built every block itself
 
     def next_deadline_ms(self) -> int | None:
-        return None
+        """When the idle heartbeat is due; None without one, or while a block is being built."""
+        if (
+            self.idle_block_interval_ms is None
+            or self._building is not None
+            or self._last_block_committed_ms is None
+        ):
+            return None
+        deadline = self._last_block_committed_ms + self.idle_block_interval_ms
+        started = self._last_block_started_ms
+        if started is not None:
+            deadline = max(deadline, started + self.block_interval_ms)
+        return deadline
