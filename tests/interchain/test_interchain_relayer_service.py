@@ -25,6 +25,7 @@ from causeway.interchain.relayer.service import (
     BACKOFF_DOUBLINGS_MAX,
     Link,
     RelayerService,
+    ended_sequences,
 )
 from causeway.interchain.relaying import LinkEnd, Relayer
 from causeway.interchain.v1 import interchain_pb2
@@ -413,3 +414,36 @@ def test_a_round_sends_to_both_chains_at_the_same_time(linked: Linked) -> None:
     assert report is not None
     assert report.receives == {"chain-a": 1, "chain-b": 1}
     assert not barrier.broken
+
+
+def test_latency_counts_each_packet_once_when_a_round_reads_only_the_lowest_in_flight(
+    linked: Linked,
+) -> None:
+    # One packet a round, reading two: a packet above what a round read is not taken as ended.
+    clock = Clock()
+    metrics = RelayerMetrics()
+    service = RelayerService(
+        [linked.link],
+        relayer=Relayer(round_packets_max=1),
+        metrics=metrics,
+        round_interval_s=1.0,
+        backoff_max_s=8.0,
+        clock=clock,
+    )
+    sent = [linked.send(linked.first, b"packet %d" % index) for index in range(5)]
+    run_until(service, clock, lambda: all(linked.ended(linked.first, s) for s in sent))
+    clock.now += service.seconds_until_due()
+    service.run_due()
+    a_to_b = {"link": "a-b", "source": "chain-a", "destination": "chain-b"}
+    assert sample(metrics, "causeway_relayer_relay_latency_seconds_count", **a_to_b) == len(sent)
+    # Each ended at least two rounds (received, then acknowledged) after it was first seen.
+    assert sample(metrics, "causeway_relayer_relay_latency_seconds_sum", **a_to_b) >= 5 * 1.0
+
+
+def test_a_sequence_above_what_a_round_read_is_not_taken_as_ended() -> None:
+    seen = [1, 2, 3, 7, 9]
+    # Every packet in flight read: whatever is not in flight any more has ended.
+    assert ended_sequences(seen, {3, 9}, complete=True) == [1, 2, 7]
+    # Only the lowest read (up to 5): 7 and 9 were not looked at.
+    assert ended_sequences(seen, {3, 5}, complete=False) == [1, 2]
+    assert ended_sequences(seen, set(), complete=True) == seen

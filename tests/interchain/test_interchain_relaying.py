@@ -152,6 +152,25 @@ def test_a_round_larger_than_a_transaction_goes_in_several_submitted_together() 
     assert states(link) == ["acknowledged"] * 5
 
 
+def test_a_round_receives_beyond_the_packets_that_wait_for_their_acknowledgement() -> None:
+    link = build_link()
+    for value in range(4):
+        link.send(b"%d" % value)
+    relayer = Relayer(round_packets_max=2)
+    first = relayer.relay_round(link.a_end, link.b_end)
+    assert first.receives == {"chain-b": 2}
+    # The two lowest wait for their acknowledgement; the round reads on past them and
+    # receives the next two as well.
+    second = relayer.relay_round(link.a_end, link.b_end)
+    assert second.acknowledgements == {"chain-a": 2, "chain-b": 0}
+    assert second.receives == {"chain-a": 0, "chain-b": 2}
+    assert second.in_flight == {"chain-a": [1, 2, 3, 4], "chain-b": []}
+    assert second.in_flight_complete == {"chain-a": False, "chain-b": True}
+    assert second.chain_transactions == {"chain-a": 1, "chain-b": 1}
+    relayer.relay_round(link.a_end, link.b_end)
+    assert states(link) == ["acknowledged"] * 4
+
+
 def test_a_failed_transaction_of_a_round_does_not_stop_the_others() -> None:
     link = build_link()
     for value in range(4):

@@ -138,6 +138,25 @@ def test_a_freeze_that_did_not_happen_is_caught(clean: InterchainResult) -> None
     assert any("was never recovered by governance" in p for p in problems)
 
 
+def test_a_client_recovered_though_no_fault_froze_or_expired_it_is_caught(
+    clean: InterchainResult,
+) -> None:
+    link = clean.links[0]
+    assert fault_problems(clean) == []
+    chain_id, height, _, _ = _find(clean, "update_client")
+    client_id = link.a_client if chain_id == link.a else link.b_client
+    recovered = types_pb2.Event(
+        name="recover_client",
+        attributes=[types_pb2.EventAttribute(key="client_id", value=client_id)],
+    )
+    _later_block(clean, chain_id, height, recovered)
+    assert any(
+        f"client {client_id} on {chain_id} was frozen or expired, and recovered, though no "
+        "fault planned it" in p
+        for p in fault_problems(clean)
+    )
+
+
 def test_an_accepted_forgery_is_caught(clean: InterchainResult) -> None:
     for record in clean.blocks:
         for index, transaction_result in enumerate(record.results):

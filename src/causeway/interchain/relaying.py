@@ -34,7 +34,7 @@ the simulator needs to stay deterministic).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -85,6 +85,11 @@ DELIVERY_FRAMING_BYTES = 6
 # this many per round and direction. Bounded because a round reads, proves and holds them all.
 ROUND_PACKETS_DEFAULT = 1_024
 ROUND_PACKETS_MAX = 16_384
+# How far a round reads in flight, in windows of round_packets_max: enough to find a window of
+# packets to receive beyond those waiting for their acknowledgements, which may be two windows
+# (the last round's receives, not yet provable at the receiver's newest certified height, and
+# the round's before).
+IN_FLIGHT_SCAN_WINDOWS = 4
 
 
 class ChainEndpoint(Protocol):
@@ -137,14 +142,18 @@ class RoundReport:
     acknowledgements: dict[str, int] = field(default_factory=dict)
     timeouts: dict[str, int] = field(default_factory=dict)
     outcomes: dict[str, list[str]] = field(default_factory=dict)
-    # Transactions submitted, and those that failed as a whole.
+    # Transactions submitted (in all, and per chain), and those that failed as a whole.
     transactions: int = 0
+    chain_transactions: dict[str, int] = field(default_factory=dict)
     failed_transactions: list[str] = field(default_factory=list)
     # Packets seen in flight at the start of the round, per sending chain.
     pending: dict[str, int] = field(default_factory=dict)
-    # Their sequences (the first batch of them, lowest first), per sending chain: a relayer
-    # process measures relay latency from when a sequence appears to when it is gone.
+    # Their sequences (the lowest in flight, as many as the round read), per sending chain: a
+    # relayer process measures relay latency from when a sequence appears to when it is gone.
     in_flight: dict[str, list[int]] = field(default_factory=dict)
+    # Whether the round read every packet in flight (else those above the last in in_flight
+    # were not looked at).
+    in_flight_complete: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -192,6 +201,7 @@ class RoundPlan:
             report.timeouts[chain_id] = delivery.timeouts
             report.outcomes[chain_id] = list(delivery.outcomes)
             report.transactions += delivery.transactions
+            report.chain_transactions[chain_id] = delivery.transactions
             report.failed_transactions.extend(delivery.failed_transactions)
         return report
 
@@ -203,13 +213,13 @@ def _client(end: LinkEnd) -> interchain_pb2.ClientsGetResult:
     return decode(interchain_pb2.ClientsGetResult, data, bytes_max=RESULT_BYTES_MAX)
 
 
-def _in_flight(end: LinkEnd, limit: int) -> list[interchain_pb2.PacketRecord]:
-    """Up to ``limit`` packets the end sent that are in flight, in pages a read-only call's gas
-    allows."""
-    found: list[interchain_pb2.PacketRecord] = []
+def _in_flight_pages(end: LinkEnd, limit: int) -> Iterator[list[interchain_pb2.PacketRecord]]:
+    """The packets the end sent that are in flight, lowest sequence first, up to ``limit``, in
+    pages a read-only call's gas allows (read as they are asked for)."""
+    found = 0
     start_after = 0
-    while len(found) < limit:
-        page_size = min(IN_FLIGHT_PAGE_MAX, limit - len(found))
+    while found < limit:
+        page_size = min(IN_FLIGHT_PAGE_MAX, limit - found)
         data = end.endpoint.query(
             "packets",
             "list",
@@ -221,12 +231,13 @@ def _in_flight(end: LinkEnd, limit: int) -> list[interchain_pb2.PacketRecord]:
                 limit=page_size,
             ),
         )
-        page = decode(interchain_pb2.PacketsListResult, data, bytes_max=RESULT_BYTES_MAX).sent
-        found.extend(page)
+        page = list(decode(interchain_pb2.PacketsListResult, data, bytes_max=RESULT_BYTES_MAX).sent)
+        if page:
+            yield page
+        found += len(page)
         if len(page) < page_size:
-            break
+            return
         start_after = page[-1].packet.sequence
-    return found
 
 
 def _receipts(end: LinkEnd, sequences: Sequence[int]) -> list[interchain_pb2.ReceiptRecord | None]:
@@ -408,26 +419,45 @@ class Relayer:
         """Plans the deliveries of the packets ``sender`` sent to ``receiver``: receives proven
         at ``sender_proof_height`` (a height of the sender that the receiver's client will
         hold), acknowledgements and timeouts at ``receiver_proof_height``."""
-        packets = _in_flight(sender, self.round_packets_max)
-        report.pending[sender.endpoint.chain_id] = len(packets)
-        report.in_flight[sender.endpoint.chain_id] = [record.packet.sequence for record in packets]
-        if not packets:
-            return
-        receiver_time = receiver.endpoint.signed_header(receiver_proof_height)[0].time_ms
+        receive_space = max(0, self.round_packets_max - to_receiver.deliveries())
+        answer_space = max(0, self.round_packets_max - to_sender.deliveries())
+        receiver_time: int | None = None
         receives: list[interchain_pb2.PacketRecord] = []
         acknowledged: list[tuple[interchain_pb2.PacketRecord, interchain_pb2.Acknowledgement]] = []
         timed_out: list[interchain_pb2.PacketRecord] = []
-        receipts = _receipts(receiver, [record.packet.sequence for record in packets])
-        for record, receipt in zip(packets, receipts, strict=True):
-            if receipt is None:
-                if receiver_time >= record.packet.timeout_ms:
-                    timed_out.append(record)
-                elif record.sent_height <= sender_proof_height:
-                    receives.append(record)
-            elif receipt.HasField("acknowledgement"):
-                acknowledged.append((record, receipt.acknowledgement))
-        receive_space = self.round_packets_max - to_receiver.deliveries()
-        receives = receives[: max(0, receive_space)]
+        sequences: list[int] = []
+        complete = True
+        # Past the packets that wait for their acknowledgement (the lowest in flight, received
+        # in the last round) to those that wait to be received: a round carries both, where a
+        # window of the lowest alone would hold only the first kind every other round.
+        scan_limit = IN_FLIGHT_SCAN_WINDOWS * self.round_packets_max
+        for page in _in_flight_pages(sender, scan_limit):
+            if receiver_time is None:
+                receiver_time = receiver.endpoint.signed_header(receiver_proof_height)[0].time_ms
+            sequences.extend(record.packet.sequence for record in page)
+            receipts = _receipts(receiver, [record.packet.sequence for record in page])
+            for record, receipt in zip(page, receipts, strict=True):
+                if receipt is None:
+                    if receiver_time >= record.packet.timeout_ms:
+                        timed_out.append(record)
+                    elif record.sent_height <= sender_proof_height:
+                        receives.append(record)
+                elif receipt.HasField("acknowledgement"):
+                    acknowledged.append((record, receipt.acknowledgement))
+            if (
+                len(receives) >= receive_space
+                and len(acknowledged) + len(timed_out) >= answer_space
+            ):
+                complete = False
+                break
+        else:
+            complete = len(sequences) < scan_limit
+        report.pending[sender.endpoint.chain_id] = len(sequences)
+        report.in_flight[sender.endpoint.chain_id] = sequences
+        report.in_flight_complete[sender.endpoint.chain_id] = complete
+        if not sequences:
+            return
+        receives = receives[:receive_space]
         if receives:
             proven = sender.endpoint.prove(
                 [
@@ -443,8 +473,7 @@ class Relayer:
                             packet=record.packet, proof=proof, proof_height=sender_proof_height
                         )
                     )
-        answer_space = self.round_packets_max - to_sender.deliveries()
-        acknowledged = acknowledged[: max(0, answer_space)]
+        acknowledged = acknowledged[:answer_space]
         timed_out = timed_out[: max(0, answer_space - len(acknowledged))]
         if acknowledged:
             proven = receiver.endpoint.prove(

@@ -335,6 +335,14 @@ def fault_problems(result: InterchainResult) -> list[str]:
                 frozen.add((chain_id, attributes["client_id"]))
             elif event.name == "recover_client":
                 recovered.add((chain_id, attributes["client_id"]))
+    planned = {(chain_id, client_id) for chain_id, client_id, _ in result.expected}
+    # Governance recovers only a frozen or expired client: one that no fault planned froze or
+    # expired on its own (a quiet link's client left to expire, a fork nobody made).
+    for chain_id, client_id in sorted(recovered - planned):
+        problems.append(
+            f"client {client_id} on {chain_id} was frozen or expired, and recovered, though no "
+            "fault planned it"
+        )
     for chain_id, client_id, kind in result.expected:
         if kind == "frozen" and (chain_id, client_id) not in frozen:
             problems.append(f"client {client_id} on {chain_id} did not freeze for the twins' fork")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -66,6 +66,18 @@ class Totals:
     acknowledgements: int = 0
     timeouts: int = 0
     updates: int = 0
+
+
+def ended_sequences(seen: Iterable[int], current: set[int], complete: bool) -> list[int]:
+    """Of the sequences ``seen`` in flight before, those that have ended, given the sequences a
+    round read in flight (``current``, the lowest ones) and whether it read them all: a round
+    that read only the lowest says nothing of those above the last it read."""
+    horizon = None if complete or not current else max(current)
+    return [
+        sequence
+        for sequence in seen
+        if sequence not in current and (horizon is None or sequence < horizon)
+    ]
 
 
 def _begin_round(link: Link) -> None:
@@ -161,17 +173,17 @@ class RelayerService:
             self.metrics.pending_packets.labels(link.name, source, destination).set(pending)
             seen = state.first_seen.setdefault(direction, {})
             current = set(report.in_flight.get(source, ()))
-            for sequence in [sequence for sequence in seen if sequence not in current]:
+            ended = ended_sequences(seen, current, report.in_flight_complete.get(source, True))
+            for sequence in ended:
                 self.metrics.relay_latency_seconds.labels(link.name, source, destination).observe(
                     now - seen.pop(sequence)
                 )
             for sequence in current:
                 seen.setdefault(sequence, now)
-        failed_chains = [text.partition(": ")[0] for text in report.failed_transactions]
-        for chain_id in report.outcomes:
-            self.metrics.transactions.labels(link.name, chain_id).inc()
-        for chain_id in failed_chains:
-            self.metrics.transactions.labels(link.name, chain_id).inc()
+        for chain_id, count in report.chain_transactions.items():
+            self.metrics.transactions.labels(link.name, chain_id).inc(count)
+        for text in report.failed_transactions:
+            chain_id = text.partition(": ")[0]
             self.metrics.failed_transactions.labels(link.name, chain_id).inc()
         kinds: tuple[tuple[str, Mapping[str, int]], ...] = (
             ("update", report.updates),
