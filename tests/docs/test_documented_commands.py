@@ -129,6 +129,10 @@ NOT_RUN: dict[str, str] = {
         "figures in docs/interchain.md; its flows are the ones tests/e2e/test_e2e_interchain.py "
         "checks"
     ),
+    "python bench/interchain_transfer.py --devnet /tmp/ib --transfers 6000 --rate 100": (
+        "the transfer benchmark at a steady load (a minute of it on the shared machine), run for "
+        "the figures in docs/interchain.md"
+    ),
     "causeway devnet up --manifest bench/interchain-two-chains.toml --dir /tmp/ib": (
         "the transfer benchmark's two chains (7 validators and a relayer) on fixed ports, for a "
         "measurement, not a check; tests/e2e/test_e2e_interchain.py brings up a manifest devnet "
