@@ -83,6 +83,10 @@ def main() -> None:
         acknowledged_at: dict[int, int] = {}
         done = threading.Event()
 
+        # This run's transfers, by transaction id: packets that other runs left in flight on
+        # the link are acknowledged too, and must not count.
+        ours: set[bytes] = set()
+
         def follow() -> None:
             for event in follower.follow_blocks(start_height, verify=False):
                 block_time = event.block.header.time_ms
@@ -94,16 +98,14 @@ def main() -> None:
                         if attributes.get("source_client") != client_id:
                             continue
                         sequence = int(attributes["sequence"])
-                        if emitted.name == "send_packet":
+                        if emitted.name == "send_packet" and result.transaction_id in ours:
                             sent_at[sequence] = block_time
-                        elif emitted.name == "acknowledge_packet":
+                        elif emitted.name == "acknowledge_packet" and sequence in sent_at:
                             acknowledged_at[sequence] = block_time
                 if len(acknowledged_at) >= options.transfers:
                     done.set()
                     return
 
-        thread = threading.Thread(target=follow, daemon=True)
-        thread.start()
         arguments = interchain_pb2.TransferSendArguments(
             source_client=client_id,
             denom=DENOM,
@@ -117,6 +119,9 @@ def main() -> None:
             for _ in range(options.transfers)
         ]
         signing_s = time.monotonic() - signing_started
+        ours.update(sender.transaction_id(transaction) for transaction in transactions)
+        thread = threading.Thread(target=follow, daemon=True)
+        thread.start()
         submit_started = time.monotonic()
         refused = 0
         # Paced: a tenth of a second's worth at a time, each batch at its due time.
