@@ -27,4 +27,3 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite the expected output of the consensus transcripts (testdata/*.txt)",
     )
-
