@@ -1,8 +1,8 @@
 """Two real chains joined by light clients, for the SDK's and the CLI's interchain tests.
 
-``two_chains(root)`` starts, with `causeway devnet up --manifest` (as
-test_e2e_devnet_manifest.py does: a random free block of ports below the ephemeral range, tried
-again on another block and in another folder when the start failed), two solo chains of two
+``two_chains(root)`` starts, with `causeway devnet up --manifest` (manifest_devnets.py: a
+random free block of ports below the ephemeral range, tried again on another block and in another
+folder when the start failed), two solo chains of two
 organisations each: "alpha" (intl) and "beta" (gm), with no link in the manifest, so that
 `devnet up` joins nothing: the tests do, through the SDK or the CLI they test.
 ``manifest_devnet`` starts any manifest. Whatever happens, every node process the devnet
@@ -18,16 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
-import os
-import signal
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from devnet_harness import free_port_base
+import manifest_devnets
 
 from causeway.contracts.v1 import contracts_pb2
 from causeway.errors import CausewayError, TransactionFailedError
@@ -37,8 +32,6 @@ from causeway.provisioning import load_devnet_description
 from causeway.provisioning.interchain_devnet import ChainEntry, DevnetDescription
 from causeway.sdk import Client, Identity
 
-CLI_TIMEOUT_S = 150.0
-UP_ATTEMPTS_MAX = 3
 REQUEST_TIMEOUT_S = 30.0
 # Two chains of one solo validator: three ports each (gRPC, HTTP, peers).
 PORTS = 6
@@ -64,49 +57,6 @@ consensus = "solo"
 crypto = "gm"
 organisations = 2
 """
-
-
-def causeway(*arguments: str, timeout_s: float = CLI_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ}
-    environment.pop("CAUSEWAY_DEBUG", None)
-    return subprocess.run(
-        [sys.executable, "-m", "causeway.cli", *arguments],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=timeout_s,
-        check=False,
-        env=environment,
-    )
-
-
-def _recorded_pids(directory: Path) -> set[int]:
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-        document = json.loads((directory / "devnet.json").read_text(encoding="utf-8"))
-        return {int(entry["pid"]) for entry in document["nodes"] if entry["pid"]}
-    return set()
-
-
-def _ours(pid: int, root: Path) -> bool:
-    try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return False
-    return "node start" in command and str(root) in command
-
-
-def _kill_left_over(pids: set[int], root: Path) -> None:
-    for pid in pids:
-        if _ours(pid, root):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-
-
-def logs(directory: Path) -> str:
-    return "\n".join(
-        f"--- {path} ---\n{path.read_text(encoding='utf-8', errors='replace')[-3000:]}"
-        for path in sorted(directory.glob("chains/*/nodes/*/node.log"))
-    )
 
 
 @dataclasses.dataclass
@@ -156,45 +106,12 @@ class TwoChains:
 @contextlib.contextmanager
 def manifest_devnet(root: Path, manifest_template: str, ports: int) -> Iterator[TwoChains]:
     """The devnet of ``manifest_template`` (its ``{port_base}`` a free block of ``ports``)."""
-    pids: set[int] = set()
-    directory = root / "devnet"
-    network: TwoChains | None = None
-    try:
-        for attempt in range(1, UP_ATTEMPTS_MAX + 1):
-            directory = root / f"devnet-{attempt}"
-            manifest = root / f"manifest-{attempt}.toml"
-            manifest.write_text(
-                manifest_template.format(port_base=free_port_base(ports)), encoding="utf-8"
-            )
-            started = causeway("devnet", "up", "--manifest", str(manifest), "--dir", str(directory))
-            pids |= _recorded_pids(directory)
-            if started.returncode == 0:
-                break
-            text = logs(directory)
-            failure = (
-                f"devnet up failed (exit {started.returncode}):\n{started.stdout}\n"
-                f"{started.stderr}\n{text}"
-            )
-            if attempt < UP_ATTEMPTS_MAX:
-                # A port taken meanwhile, or (seen once on the shared machine, exit without a
-                # word) a start cut short: another block of ports, another folder.
-                print(failure)
-                _kill_left_over(pids, root)
-                continue
-            raise AssertionError(failure)
+    with manifest_devnets.manifest_devnet(root, manifest_template, ports) as directory:
         network = TwoChains(directory, load_devnet_description(directory))
         try:
             yield network
-        except BaseException:
-            print(logs(directory))
-            raise
-    finally:
-        if network is not None:
+        finally:
             network.close_clients()
-        pids |= _recorded_pids(directory)
-        if (directory / "devnet.json").exists():
-            causeway("devnet", "down", "--dir", str(directory))
-        _kill_left_over(pids, root)
 
 
 @contextlib.contextmanager

@@ -1,35 +1,25 @@
 """`causeway devnet up --manifest` with real node processes: two chains from one manifest, each on
 its own ports, both committing, shown by `devnet status --json`, stopped by `devnet down`.
 
-The manifest's port_base is a free block below the ephemeral range chosen at random (as the
-devnet harness does), so the test never meets a user's devnet; a start that lost a port to
-another process is tried again on another block. Whatever happens, every node process the devnet
-recorded is stopped on the way out (`devnet down`, then SIGKILL for any left).
+The devnet runs on a random free block of ports and is always stopped on the way out
+(manifest_devnets.manifest_devnet).
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from devnet_harness import PORT_TAKEN_MARKS, free_port_base
+from manifest_devnets import manifest_devnet, run_cli
 
 from causeway.contracts.v1 import contracts_pb2
 from causeway.sdk import Client, Identity
 
 pytestmark = pytest.mark.e2e
 
-CLI_TIMEOUT_S = 150.0
-UP_ATTEMPTS_MAX = 3
 STEP_TIMEOUT_S = 60.0
 POLL_INTERVAL_S = 0.2
 # Two chains of one solo validator: three ports each (gRPC, HTTP, peers).
@@ -58,83 +48,8 @@ links = [["hub", "side"]]
 """
 
 
-def causeway(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "causeway.cli", *arguments],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_S,
-        check=False,
-    )
-
-
-def recorded_pids(directory: Path) -> set[int]:
-    """The node and relayer processes the devnet recorded."""
-    pids: set[int] = set()
-    for name, key in (("devnet.json", "nodes"), ("relayers.json", "relayers")):
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            document = json.loads((directory / name).read_text(encoding="utf-8"))
-            pids |= {int(entry["pid"]) for entry in document[key] if entry["pid"]}
-    return pids
-
-
-def ours(pid: int, root: Path) -> bool:
-    """Still one of this test's node processes (not a reused process id)?"""
-    try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return False
-    return "node start" in command and str(root) in command
-
-
-def kill_left_over(pids: set[int], root: Path) -> None:
-    for pid in pids:
-        if ours(pid, root):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-
-
-def logs(directory: Path) -> str:
-    return "\n".join(
-        f"--- {path} ---\n{path.read_text(encoding='utf-8', errors='replace')[-3000:]}"
-        for path in sorted(directory.glob("chains/*/nodes/*/node.log"))
-    )
-
-
-@contextlib.contextmanager
-def manifest_devnet(root: Path) -> Iterator[Path]:
-    """A devnet from MANIFEST on a free block of ports; every node stopped on the way out."""
-    pids: set[int] = set()
-    directory = root / "devnet"
-    try:
-        for attempt in range(1, UP_ATTEMPTS_MAX + 1):
-            directory = root / f"devnet-{attempt}"
-            manifest = root / f"manifest-{attempt}.toml"
-            manifest.write_text(MANIFEST.format(port_base=free_port_base(PORTS)), encoding="utf-8")
-            started = causeway("devnet", "up", "--manifest", str(manifest), "--dir", str(directory))
-            pids |= recorded_pids(directory)
-            if started.returncode == 0:
-                break
-            text = logs(directory)
-            if attempt < UP_ATTEMPTS_MAX and any(mark in text.lower() for mark in PORT_TAKEN_MARKS):
-                kill_left_over(pids, root)
-                continue
-            raise AssertionError(f"devnet up failed:\n{started.stdout}\n{started.stderr}\n{text}")
-        try:
-            yield directory
-        except BaseException:
-            print(logs(directory))
-            raise
-    finally:
-        pids |= recorded_pids(directory)
-        if (directory / "devnet.json").exists():
-            causeway("devnet", "down", "--dir", str(directory))
-        kill_left_over(pids, root)
-
-
 def status(directory: Path) -> dict[str, Any]:
-    completed = causeway("devnet", "status", "--dir", str(directory), "--json")
+    completed = run_cli("devnet", "status", "--dir", str(directory), "--json")
     assert completed.returncode == 0, completed.stderr
     document: dict[str, Any] = json.loads(completed.stdout)
     return document
@@ -145,7 +60,7 @@ def heights(document: dict[str, Any]) -> dict[str, int | None]:
 
 
 def test_a_manifest_starts_two_chains_that_each_commit(tmp_path: Path) -> None:
-    with manifest_devnet(tmp_path) as directory:
+    with manifest_devnet(tmp_path, MANIFEST, PORTS) as directory:
         before = status(directory)
         assert [(chain["id"], chain["nodes_answering"]) for chain in before["chains"]] == [
             ("hub", 1),
@@ -223,7 +138,7 @@ def test_a_manifest_starts_two_chains_that_each_commit(tmp_path: Path) -> None:
             assert sender.interchain.balance("org1/client", "gold") == 93
             assert receiver.interchain.balance("org1/client", "transfer/client-0/gold") == 7
 
-        stopped = causeway("devnet", "down", "--dir", str(directory))
+        stopped = run_cli("devnet", "down", "--dir", str(directory))
         assert stopped.returncode == 0, stopped.stderr
         assert stopped.stdout.splitlines() == [
             "relayer carrier stopped",

@@ -14,7 +14,6 @@ out, whatever happens.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
@@ -26,7 +25,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from devnet_harness import PORT_TAKEN_MARKS, free_port_base
+from manifest_devnets import manifest_devnet, run_cli
 
 from causeway.errors import CausewayError, NotFoundError
 from causeway.interchain import keys
@@ -43,7 +42,6 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "devnet-three-chains.toml"
 CLI_TIMEOUT_S = 180.0
-UP_ATTEMPTS_MAX = 3
 # 11 nodes of three ports each, and the relayer's metrics port.
 PORTS = 34
 STEP_TIMEOUT_S = 120.0
@@ -53,82 +51,15 @@ TRANSFERS = 12
 AMOUNT = 10
 
 
-def causeway(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "causeway.cli", *arguments],
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_S,
-        check=False,
-        cwd=ROOT,
-    )
-
-
-def recorded_pids(directory: Path) -> set[int]:
-    pids: set[int] = set()
-    for name, key in (("devnet.json", "nodes"), ("relayers.json", "relayers")):
-        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
-            document = json.loads((directory / name).read_text(encoding="utf-8"))
-            pids |= {int(entry["pid"]) for entry in document[key] if entry["pid"]}
-    return pids
-
-
-def kill_ours(pids: set[int], root: Path) -> None:
-    for pid in pids:
-        try:
-            command = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-        except OSError:
-            continue
-        if str(root) in command:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-
-
-def logs(directory: Path) -> str:
-    paths = sorted(directory.glob("chains/*/nodes/*/node.log")) + sorted(
-        directory.glob("relayers/*.log")
-    )
-    return "\n".join(
-        f"--- {path} ---\n{path.read_text(encoding='utf-8', errors='replace')[-2500:]}"
-        for path in paths
-    )
-
-
 @pytest.fixture(scope="module")
 def devnet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    # The example manifest on free ports (its braces escaped: the rest is a format template).
+    text = EXAMPLE.read_text(encoding="utf-8").replace("{", "{{").replace("}", "}}")
+    template = re.sub(r"^port_base = \d+$", "port_base = {port_base}", text, flags=re.M)
+    assert "{port_base}" in template
     root = tmp_path_factory.mktemp("interchain")
-    pids: set[int] = set()
-    directory = root / "devnet"
-    try:
-        for attempt in range(1, UP_ATTEMPTS_MAX + 1):
-            directory = root / f"devnet-{attempt}"
-            manifest = root / f"manifest-{attempt}.toml"
-            text = EXAMPLE.read_text(encoding="utf-8")
-            manifest.write_text(
-                re.sub(
-                    r"^port_base = \d+$", f"port_base = {free_port_base(PORTS)}", text, flags=re.M
-                ),
-                encoding="utf-8",
-            )
-            started = causeway("devnet", "up", "--manifest", str(manifest), "--dir", str(directory))
-            pids |= recorded_pids(directory)
-            if started.returncode == 0:
-                break
-            text = logs(directory)
-            if attempt < UP_ATTEMPTS_MAX and any(m in text.lower() for m in PORT_TAKEN_MARKS):
-                kill_ours(pids, root)
-                continue
-            raise AssertionError(f"devnet up failed:\n{started.stdout}\n{started.stderr}\n{text}")
+    with manifest_devnet(root, template, PORTS, timeout_s=CLI_TIMEOUT_S) as directory:
         yield directory
-    except BaseException:
-        print(logs(directory))
-        raise
-    finally:
-        pids |= recorded_pids(directory)
-        if (directory / "devnet.json").exists():
-            causeway("devnet", "down", "--dir", str(directory))
-        kill_ours(pids | recorded_pids(directory), root)
 
 
 def member(description: DevnetDescription, chain_id: str, member_id: str) -> Client:
@@ -217,9 +148,19 @@ def test_packets_end_exactly_once_when_the_relayer_and_validators_are_killed(
                     os.kill(_node_pid(devnet, chain_id, name), signal.SIGKILL)
         # Back: the validators, and a relayer started afresh with nothing remembered.
         for label in ("chain-a/node4", "hub/node3", "chain-b/node2"):
-            restarted = causeway("devnet", "restart", "--node", label, "--dir", str(devnet))
+            restarted = run_cli(
+                "devnet", "restart", "--node", label, "--dir", str(devnet), timeout_s=CLI_TIMEOUT_S
+            )
             assert restarted.returncode == 0, restarted.stdout + restarted.stderr
-        restarted = causeway("devnet", "restart", "--relayer", relayer.name, "--dir", str(devnet))
+        restarted = run_cli(
+            "devnet",
+            "restart",
+            "--relayer",
+            relayer.name,
+            "--dir",
+            str(devnet),
+            timeout_s=CLI_TIMEOUT_S,
+        )
         assert restarted.returncode == 0, restarted.stdout + restarted.stderr
 
         wait_until(lambda: in_flight(alice, a_to_hub) == 0, "chain-a's packets to end")
