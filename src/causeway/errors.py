@@ -112,6 +112,20 @@ class TransactionFailedError(RequestError):
         self.result = result
 
 
+class ModuleRefusedError(RequestError):
+    """A WebAssembly module fails a deployment check (causeway.vm): nothing was stored."""
+
+    reason = "bad_module"
+
+
+class ContractInterruptedError(CausewayError):
+    """A contract call was stopped by this node's own limits, not by a consensus rule: its
+    watchdog (a call that ran too long in wall-clock time) or its pool of instances. The node
+    does not build or vote for that block; the others decide without it."""
+
+    reason = "interrupted"
+
+
 class CryptoError(CausewayError):
     """A key or certificate cannot be loaded, or an algorithm is not allowed for the profile."""
 
