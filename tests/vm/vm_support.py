@@ -25,12 +25,14 @@ IMPORTS = """
   (import "causeway" "state_get" (func $state_get (param i32 i32 i32 i32) (result i32)))
   (import "causeway" "state_put" (func $state_put (param i32 i32 i32 i32)))
   (import "causeway" "state_delete" (func $state_delete (param i32 i32)))
-  (import "causeway" "state_range" (func $state_range (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "causeway" "state_range"
+    (func $state_range (param i32 i32 i32 i32 i32 i32 i32) (result i32)))
   (import "causeway" "emit" (func $emit (param i32 i32 i32 i32)))
   (import "causeway" "call" (func $call (param i32 i32 i32 i32 i32 i32 i64) (result i32)))
   (import "causeway" "result_read" (func $result_read (param i32 i32) (result i32)))
   (import "causeway" "hash" (func $hash (param i32 i32 i32)))
-  (import "causeway" "verify_signature" (func $verify_signature (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (import "causeway" "verify_signature"
+    (func $verify_signature (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
 """
 
 
