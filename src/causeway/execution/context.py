@@ -5,15 +5,23 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from causeway.crypto import CryptoProfile, PublicKey
 from causeway.errors import RequestError
 from causeway.execution.costs import (
+    GAS_PER_BYTE_READ,
+    GAS_PER_BYTE_WRITTEN,
     GAS_PER_EVENT_DATA_BYTE,
+    GAS_PER_READ,
+    GAS_PER_WRITE,
     hashing_gas,
     signature_verification_gas,
 )
 from causeway.execution.keys import StateGrant
+
+if TYPE_CHECKING:
+    from causeway.execution.contracts.base import Contract
 from causeway.execution.overlay import MISSING, BlockOverlay, Savepoint, TransactionWrites
 from causeway.identity import evaluate_policy
 from causeway.storage import STATE_KEY_BYTES_MAX
@@ -47,6 +55,12 @@ _STATUS_BY_REASON: dict[str, types_pb2.ResultStatus.ValueType] = {
     "unknown_method": types_pb2.RESULT_STATUS_UNKNOWN_METHOD,
     "out_of_gas": types_pb2.RESULT_STATUS_OUT_OF_GAS,
     "conflict": types_pb2.RESULT_STATUS_CONFLICT,
+    "contract_reverted": types_pb2.RESULT_STATUS_CONTRACT_REVERTED,
+    "contract_trapped": types_pb2.RESULT_STATUS_CONTRACT_TRAPPED,
+    "contract_frozen": types_pb2.RESULT_STATUS_CONTRACT_FROZEN,
+    "contract_revoked": types_pb2.RESULT_STATUS_CONTRACT_REVOKED,
+    # A user contract's module failed a deployment check.
+    "bad_module": types_pb2.RESULT_STATUS_INVALID_ARGUMENT,
 }
 _REASON_BY_STATUS: dict[int, str] = {
     types_pb2.RESULT_STATUS_INVALID_ARGUMENT: "invalid_argument",
@@ -58,6 +72,10 @@ _REASON_BY_STATUS: dict[int, str] = {
     types_pb2.RESULT_STATUS_UNKNOWN_METHOD: "unknown_method",
     types_pb2.RESULT_STATUS_OUT_OF_GAS: "out_of_gas",
     types_pb2.RESULT_STATUS_CONFLICT: "conflict",
+    types_pb2.RESULT_STATUS_CONTRACT_REVERTED: "contract_reverted",
+    types_pb2.RESULT_STATUS_CONTRACT_TRAPPED: "contract_trapped",
+    types_pb2.RESULT_STATUS_CONTRACT_FROZEN: "contract_frozen",
+    types_pb2.RESULT_STATUS_CONTRACT_REVOKED: "contract_revoked",
 }
 
 
@@ -174,13 +192,17 @@ class TransactionContext:
         "consensus",
         "contract",
         "events",
+        "gas_before_running",
+        "gas_limit",
         "height",
         "key_bytes_max",
         "meter",
         "profile",
+        "resolve_contract",
         "sender",
         "signing_organisations",
         "time_ms",
+        "transaction_id",
         "transaction_writes",
         "writes",
     )
@@ -228,6 +250,16 @@ class TransactionContext:
         # setting fields one by one is several times cheaper than building nested messages.
         self.events: list[EventRecord] = []
         self.meter = Meter()
+        # Set by the executor: the transaction's id, and the gas it used before its method ran
+        # (its base price, its bytes and its endorsements).
+        self.transaction_id = b""
+        self.gas_before_running = 0
+        # A lower bound than the chain's transaction_gas_max on gas_used(), for a contract
+        # called with part of its caller's gas (user_contracts).
+        self.gas_limit: int | None = None
+        # The executor's look-up of a contract by name, native or user (calls between
+        # contracts); None where no executor runs the context.
+        self.resolve_contract: Callable[[str], Contract | None] | None = None
 
     # -- the contract's own namespace (relative keys) ----------------------------------------
 
@@ -388,6 +420,19 @@ class TransactionContext:
             return error
         self.release(savepoint)
         return None
+
+    def gas_used(self) -> int:
+        """The gas the transaction has used so far: before it ran, and by its state access and
+        charged work since (costs.py: the executor's formula, in one place)."""
+        meter = self.meter
+        return (
+            self.gas_before_running
+            + GAS_PER_READ * meter.read_count
+            + GAS_PER_BYTE_READ * meter.bytes_read
+            + GAS_PER_WRITE * meter.write_count
+            + GAS_PER_BYTE_WRITTEN * meter.bytes_written
+            + meter.gas_charged
+        )
 
     def charge_gas(self, gas: int) -> None:
         """Charges work that is not state access; call it before doing the work, so that a

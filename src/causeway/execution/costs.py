@@ -30,6 +30,20 @@ GAS_PER_BYTE_WRITTEN = 2
 # Event data is kept in the block's results by every node, like state but never pruned.
 GAS_PER_EVENT_DATA_BYTE = 2
 
+# User contracts (causeway.vm; docs/adr/0003). WebAssembly runs on fuel, one gas buying
+# VmLimits.fuel_per_gas (100) fuel, about one operator each; these are the host's prices on top.
+# A call: a fresh instance from the pool, its store and its teardown (about 40 µs).
+GAS_WASM_CALL_BASE = 1_500
+# Entering and leaving the host once (about 8 µs of Python per host function).
+GAS_WASM_HOST_CALL = 300
+# A byte copied between a contract's memory and the chain, on top of what the work costs.
+GAS_WASM_BOUNDARY_BYTE = 1
+# A byte of code deployed or upgraded: it is validated and compiled (about 5 ms per KiB, which
+# would be some 160 gas a byte). Deployment needs the contract policy's endorsements, so it is
+# no cheap way to load the validators; the price keeps a 100 KiB module within the default
+# transaction_gas_max of 1,000,000.
+GAS_WASM_CODE_BYTE = 8
+
 # One signature verification (an endorsement's, or one a method makes), by signature algorithm;
 # the bytes of the signed message are charged as hashed on top.
 SIGNATURE_VERIFICATION_GAS = MappingProxyType(

@@ -21,30 +21,30 @@ from causeway.execution.contracts import CONTRACTS, Contract
 from causeway.execution.contracts.config import validate_config
 from causeway.execution.contracts.membership import ORGANISATIONS_MAX
 from causeway.execution.costs import (
-    GAS_PER_BYTE_READ,
-    GAS_PER_BYTE_WRITTEN,
-    GAS_PER_READ,
     GAS_PER_TRANSACTION_BYTE,
-    GAS_PER_WRITE,
     GAS_TRANSACTION_BASE,
     signature_verification_gas,
 )
 from causeway.execution.keys import (
     CONFIG_KEY,
     ORGANISATION_PREFIX,
+    USER_CONTRACTS_PREFIX,
     VALIDATOR_SCHEDULE_KEY,
     admin_count_key,
     check_layout,
+    code_record_key,
     member_key,
     organisation_key,
 )
 from causeway.execution.overlay import MISSING, BlockOverlay, StateReader
 from causeway.execution.schedule import decode_schedule, entry_at
+from causeway.execution.user_contracts import user_contract
 from causeway.identity import is_valid_identifier, split_member_id, validate_roles
 from causeway.types import (
     DOMAIN_ENDORSEMENT,
     TRANSACTION_VERSION,
     DecodedTransaction,
+    decode,
     encode,
     sign_bytes,
 )
@@ -175,6 +175,7 @@ class _BlockRun:
         "_members",
         "_organisations",
         "_public_keys",
+        "_user_contracts",
         "chain_id",
         "consensus",
         "endorsement_gas",
@@ -213,12 +214,32 @@ class _BlockRun:
         self._members: dict[str, MemberView | None] = {}
         self._organisations: tuple[str, ...] | None = None
         self._public_keys: dict[str, PublicKey] = {}
+        self._user_contracts: dict[str, contracts_pb2.ContractRecord | None] = {}
 
     def _drop_caches(self) -> None:
         self._config = None
         self._members = {}
         self._organisations = None
         self._public_keys = {}
+        self._user_contracts = {}
+
+    def resolve(self, name: str) -> Contract | None:
+        """The contract of this name: native, or a user contract from state (RequestError
+        CONTRACT_FROZEN or CONTRACT_REVOKED when it is not active)."""
+        contract = self._contracts.get(name)
+        if contract is not None:
+            return contract
+        record = self._user_contracts.get(name, MISSING)
+        if record is MISSING:
+            stored = self.overlay.get(code_record_key(name))
+            record = self._user_contracts[name] = (
+                None
+                if stored is None
+                else decode(contracts_pb2.ContractRecord, stored, bytes_max=len(stored))
+            )
+        if record is None:
+            return None
+        return user_contract(record, read_only=self.read_only)  # type: ignore[arg-type]
 
     def config(self) -> ConfigView:
         view = self._config
@@ -365,7 +386,7 @@ class _BlockRun:
                 if sender.is_consensus:
                     message += "; a CONSENSUS member may only send evidence.submit"
                 raise failure(_DENIED, message)
-            contract = self._contracts.get(body.contract)
+            contract = self.resolve(body.contract)
             if contract is None:
                 raise failure(
                     types_pb2.RESULT_STATUS_UNKNOWN_CONTRACT,
@@ -409,17 +430,12 @@ class _BlockRun:
                 height=self.height,
                 time_ms=self.time_ms,
             )
+            context.transaction_id = transaction.id
+            context.gas_before_running = intrinsic_gas + self.endorsement_gas
+            context.resolve_contract = self.resolve
             return_value = method.handler(context, body.arguments)
             meter = context.meter
-            gas_used = (
-                intrinsic_gas
-                + self.endorsement_gas
-                + GAS_PER_READ * meter.read_count
-                + GAS_PER_BYTE_READ * meter.bytes_read
-                + GAS_PER_WRITE * meter.write_count
-                + GAS_PER_BYTE_WRITTEN * meter.bytes_written
-                + meter.gas_charged
-            )
+            gas_used = context.gas_used()
             if gas_used > config.transaction_gas_max:
                 raise failure(
                     types_pb2.RESULT_STATUS_OUT_OF_GAS,
@@ -482,17 +498,10 @@ def _failed_result(
 ) -> types_pb2.TransactionResult:
     # A failed transaction still reports what it cost; its writes and events are dropped.
     result = _TransactionResult(transaction_id=transaction_id, status=status, error=message)
-    gas_used = gas_before_running
-    meter = None if context is None else context.meter
-    if meter is not None:
-        gas_used += (
-            GAS_PER_READ * meter.read_count
-            + GAS_PER_BYTE_READ * meter.bytes_read
-            + GAS_PER_WRITE * meter.write_count
-            + GAS_PER_BYTE_WRITTEN * meter.bytes_written
-            + meter.gas_charged
-        )
-    _set_cost(result.cost, gas_used, meter)
+    if context is None:
+        _set_cost(result.cost, gas_before_running, None)
+    else:
+        _set_cost(result.cost, context.gas_used(), context.meter)
     return result
 
 
@@ -522,7 +531,9 @@ class Executor:
             if name != contract.name:
                 raise ConfigurationError(f"contract {contract.name!r} is registered as {name!r}")
         check_layout(
-            {name: contract.namespace for name, contract in contracts.items()},
+            # No native namespace may reach into the user contracts' (wasm/<name>/).
+            {name: contract.namespace for name, contract in contracts.items()}
+            | {"<user contracts>": USER_CONTRACTS_PREFIX},
             {name: contract.grants for name, contract in contracts.items()},
         )
         self._contracts = contracts

@@ -10,6 +10,9 @@ All keys are bytes. Identifiers (organisation ids, member ids, ledger accounts) 
     sys/evidence/<validator>/<height>/<round>/<vote type>
                                     encoded causeway.contracts.v1.EvidenceRecord; height as 20 and
                                     round as 10 decimal digits, vote type "prevote" or "precommit"
+    sys/code/contract/<name>        encoded causeway.contracts.v1.ContractRecord (user contracts)
+    sys/code/wasm/<code hash>       a user contract's WebAssembly module, stored once by hash
+    wasm/<name>/<key>               user contract <name>'s own state
     kv/<key>                        the kv contract's values, raw bytes
     ledger/balance/<account>        8-byte big-endian uint64; absent means zero
     ledger/supply                   8-byte big-endian uint64, the sum of all balances
@@ -44,6 +47,10 @@ CONFIG_NAMESPACE = b"sys/config/"
 MEMBERSHIP_NAMESPACE = b"sys/membership/"
 VALIDATORS_NAMESPACE = b"sys/validators/"
 EVIDENCE_NAMESPACE = b"sys/evidence/"
+CODE_NAMESPACE = b"sys/code/"
+# Every user contract owns wasm/<name>/ (names never hold "/"), so none reaches another's keys
+# and no native namespace may start with it.
+USER_CONTRACTS_PREFIX = b"wasm/"
 
 # By contract name. config, membership and validators keep nothing in their own namespaces today:
 # their state is the shared system records below, reached through grants.
@@ -54,6 +61,7 @@ NAMESPACES: dict[str, bytes] = {
     "membership": MEMBERSHIP_NAMESPACE,
     "validators": VALIDATORS_NAMESPACE,
     "evidence": EVIDENCE_NAMESPACE,
+    "code": CODE_NAMESPACE,
 }
 
 # -- shared system records (absolute keys) --------------------------------------------------------
@@ -181,6 +189,22 @@ def evidence_record(validator_id: str, height: int, round_number: int, vote_type
     return evidence_at_height(validator_id, height) + f"{round_number:010d}/{vote_type}".encode()
 
 
+CODE_RECORD = b"contract/"
+CODE_BYTES = b"wasm/"
+
+
+def code_record(name: str) -> bytes:
+    return CODE_RECORD + name.encode()
+
+
+def code_bytes(code_hash: bytes) -> bytes:
+    return CODE_BYTES + code_hash
+
+
+def user_contract_namespace(name: str) -> bytes:
+    return USER_CONTRACTS_PREFIX + name.encode() + b"/"
+
+
 # -- absolute keys of contract state (for readers outside the executor: proofs, tools, tests) ----
 
 KV_PREFIX = KV_NAMESPACE
@@ -215,3 +239,11 @@ def balance_key(account: str) -> bytes:
 
 def evidence_key(validator_id: str, height: int, round_number: int, vote_type: str) -> bytes:
     return EVIDENCE_NAMESPACE + evidence_record(validator_id, height, round_number, vote_type)
+
+
+def code_record_key(name: str) -> bytes:
+    return CODE_NAMESPACE + code_record(name)
+
+
+def code_bytes_key(code_hash: bytes) -> bytes:
+    return CODE_NAMESPACE + code_bytes(code_hash)

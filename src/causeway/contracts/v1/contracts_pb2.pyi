@@ -11,6 +11,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -21,6 +22,28 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _ContractStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ContractStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ContractStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CONTRACT_STATUS_UNSPECIFIED: _ContractStatus.ValueType  # 0
+    CONTRACT_STATUS_ACTIVE: _ContractStatus.ValueType  # 1
+    CONTRACT_STATUS_FROZEN: _ContractStatus.ValueType  # 2
+    CONTRACT_STATUS_REVOKED: _ContractStatus.ValueType  # 3
+
+class ContractStatus(_ContractStatus, metaclass=_ContractStatusEnumTypeWrapper):
+    """code (system): user contracts (WebAssembly, docs/contract-abi.md) and their lifecycle, each
+    change by governance (the chain's contract policy).
+    """
+
+CONTRACT_STATUS_UNSPECIFIED: ContractStatus.ValueType  # 0
+CONTRACT_STATUS_ACTIVE: ContractStatus.ValueType  # 1
+CONTRACT_STATUS_FROZEN: ContractStatus.ValueType  # 2
+CONTRACT_STATUS_REVOKED: ContractStatus.ValueType  # 3
+Global___ContractStatus: _TypeAlias = ContractStatus  # noqa: Y015
 
 @_typing.final
 class KvPutArguments(_message.Message):
@@ -638,3 +661,180 @@ class EvidenceListResult(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EvidenceListResult: _TypeAlias = EvidenceListResult  # noqa: Y015
+
+@_typing.final
+class ContractRecord(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    CODE_HASH_FIELD_NUMBER: _builtins.int
+    CODE_BYTES_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    INTERFACE_JSON_FIELD_NUMBER: _builtins.int
+    METHODS_FIELD_NUMBER: _builtins.int
+    DEPLOYED_HEIGHT_FIELD_NUMBER: _builtins.int
+    CHANGED_HEIGHT_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    code_hash: _builtins.bytes
+    """The chain's hash (SHA-256 or SM3) of the module's bytes, stored once under this hash."""
+    code_bytes: _builtins.int
+    version: _builtins.int
+    """1 at deployment, one more at each upgrade."""
+    status: Global___ContractStatus.ValueType
+    interface_json: _builtins.str
+    """The interface file (docs/contract-abi.md), in its canonical JSON form."""
+    deployed_height: _builtins.int
+    changed_height: _builtins.int
+    """The height of the last change (deployment, upgrade, freeze, unfreeze or revocation)."""
+    @_builtins.property
+    def methods(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The methods the module exports, sorted."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        code_hash: _builtins.bytes = ...,
+        code_bytes: _builtins.int = ...,
+        version: _builtins.int = ...,
+        status: Global___ContractStatus.ValueType = ...,
+        interface_json: _builtins.str = ...,
+        methods: _abc.Iterable[_builtins.str] | None = ...,
+        deployed_height: _builtins.int = ...,
+        changed_height: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_height", b"changed_height", "code_bytes", b"code_bytes", "code_hash", b"code_hash", "deployed_height", b"deployed_height", "interface_json", b"interface_json", "methods", b"methods", "name", b"name", "status", b"status", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ContractRecord: _TypeAlias = ContractRecord  # noqa: Y015
+
+@_typing.final
+class CodeDeployArguments(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    INTERFACE_JSON_FIELD_NUMBER: _builtins.int
+    INIT_INPUT_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    code: _builtins.bytes
+    interface_json: _builtins.str
+    init_input: _builtins.bytes
+    """The input of the module's init export, when it has one."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        code: _builtins.bytes = ...,
+        interface_json: _builtins.str = ...,
+        init_input: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "init_input", b"init_input", "interface_json", b"interface_json", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CodeDeployArguments: _TypeAlias = CodeDeployArguments  # noqa: Y015
+
+@_typing.final
+class CodeUpgradeArguments(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    INTERFACE_JSON_FIELD_NUMBER: _builtins.int
+    MIGRATE_INPUT_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    code: _builtins.bytes
+    interface_json: _builtins.str
+    migrate_input: _builtins.bytes
+    """The input of the new module's migrate export, when it has one."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        code: _builtins.bytes = ...,
+        interface_json: _builtins.str = ...,
+        migrate_input: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "interface_json", b"interface_json", "migrate_input", b"migrate_input", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CodeUpgradeArguments: _TypeAlias = CodeUpgradeArguments  # noqa: Y015
+
+@_typing.final
+class CodeNameArguments(_message.Message):
+    """freeze, unfreeze, revoke, get and get_code."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CodeNameArguments: _TypeAlias = CodeNameArguments  # noqa: Y015
+
+@_typing.final
+class CodeListArguments(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_AFTER_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    start_after: _builtins.str
+    """The page starts after this name; empty means from the first."""
+    limit: _builtins.int
+    """0 means the default page size."""
+    def __init__(
+        self,
+        *,
+        start_after: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "start_after", b"start_after"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CodeListArguments: _TypeAlias = CodeListArguments  # noqa: Y015
+
+@_typing.final
+class CodeListResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTRACTS_FIELD_NUMBER: _builtins.int
+    NEXT_START_AFTER_FIELD_NUMBER: _builtins.int
+    next_start_after: _builtins.str
+    """Set when more follow: pass it as start_after for the next page."""
+    @_builtins.property
+    def contracts(self) -> _containers.RepeatedCompositeFieldContainer[Global___ContractRecord]: ...
+    def __init__(
+        self,
+        *,
+        contracts: _abc.Iterable[Global___ContractRecord] | None = ...,
+        next_start_after: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["contracts", b"contracts", "next_start_after", b"next_start_after"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CodeListResult: _TypeAlias = CodeListResult  # noqa: Y015

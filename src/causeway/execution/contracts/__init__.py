@@ -1,6 +1,14 @@
 """The native contracts, by name."""
 
-from causeway.execution.contracts import config, evidence, kv, ledger, membership, validators
+from causeway.execution.contracts import (
+    code,
+    config,
+    evidence,
+    kv,
+    ledger,
+    membership,
+    validators,
+)
 from causeway.execution.contracts.base import Contract, Handler, Method
 from causeway.execution.keys import GRANTS, NAMESPACES, check_layout
 
@@ -11,7 +19,7 @@ CONTRACTS: dict[str, Contract] = {
         namespace=NAMESPACES[module.CONTRACT],
         grants=GRANTS.get(module.CONTRACT, ()),
     )
-    for module in (kv, ledger, config, membership, validators, evidence)
+    for module in (kv, ledger, config, membership, validators, evidence, code)
 }
 check_layout(
     {name: contract.namespace for name, contract in CONTRACTS.items()},

@@ -41,6 +41,14 @@ class _ResultStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ResultSt
     RESULT_STATUS_UNKNOWN_METHOD: _ResultStatus.ValueType  # 8
     RESULT_STATUS_OUT_OF_GAS: _ResultStatus.ValueType  # 9
     RESULT_STATUS_CONFLICT: _ResultStatus.ValueType  # 10
+    RESULT_STATUS_CONTRACT_REVERTED: _ResultStatus.ValueType  # 11
+    """A user contract ended the call with revert (the message is the contract's)."""
+    RESULT_STATUS_CONTRACT_TRAPPED: _ResultStatus.ValueType  # 12
+    """A user contract trapped (unreachable, memory out of bounds, stack overflow, ...)."""
+    RESULT_STATUS_CONTRACT_FROZEN: _ResultStatus.ValueType  # 13
+    """The user contract is frozen by governance: no method runs until it is unfrozen."""
+    RESULT_STATUS_CONTRACT_REVOKED: _ResultStatus.ValueType  # 14
+    """The user contract is revoked by governance, for good."""
 
 class ResultStatus(_ResultStatus, metaclass=_ResultStatusEnumTypeWrapper): ...
 
@@ -55,6 +63,14 @@ RESULT_STATUS_UNKNOWN_CONTRACT: ResultStatus.ValueType  # 7
 RESULT_STATUS_UNKNOWN_METHOD: ResultStatus.ValueType  # 8
 RESULT_STATUS_OUT_OF_GAS: ResultStatus.ValueType  # 9
 RESULT_STATUS_CONFLICT: ResultStatus.ValueType  # 10
+RESULT_STATUS_CONTRACT_REVERTED: ResultStatus.ValueType  # 11
+"""A user contract ended the call with revert (the message is the contract's)."""
+RESULT_STATUS_CONTRACT_TRAPPED: ResultStatus.ValueType  # 12
+"""A user contract trapped (unreachable, memory out of bounds, stack overflow, ...)."""
+RESULT_STATUS_CONTRACT_FROZEN: ResultStatus.ValueType  # 13
+"""The user contract is frozen by governance: no method runs until it is unfrozen."""
+RESULT_STATUS_CONTRACT_REVOKED: ResultStatus.ValueType  # 14
+"""The user contract is revoked by governance, for good."""
 Global___ResultStatus: _TypeAlias = ResultStatus  # noqa: Y015
 
 class _Role:
@@ -816,6 +832,7 @@ class ChainConfig(_message.Message):
     GOVERNANCE_POLICY_FIELD_NUMBER: _builtins.int
     LEDGER_ISSUE_POLICY_FIELD_NUMBER: _builtins.int
     TRANSACTION_GAS_MAX_FIELD_NUMBER: _builtins.int
+    CONTRACT_POLICY_FIELD_NUMBER: _builtins.int
     block_transactions_max: _builtins.int
     block_bytes_max: _builtins.int
     transaction_bytes_max: _builtins.int
@@ -828,6 +845,12 @@ class ChainConfig(_message.Message):
     def governance_policy(self) -> Global___EndorsementPolicy: ...
     @_builtins.property
     def ledger_issue_policy(self) -> Global___EndorsementPolicy: ...
+    @_builtins.property
+    def contract_policy(self) -> Global___EndorsementPolicy:
+        """Who must endorse deploying, upgrading, freezing, unfreezing and revoking user contracts;
+        when absent, the governance policy.
+        """
+
     def __init__(
         self,
         *,
@@ -840,10 +863,11 @@ class ChainConfig(_message.Message):
         governance_policy: Global___EndorsementPolicy | None = ...,
         ledger_issue_policy: Global___EndorsementPolicy | None = ...,
         transaction_gas_max: _builtins.int = ...,
+        contract_policy: Global___EndorsementPolicy | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["governance_policy", b"governance_policy", "ledger_issue_policy", b"ledger_issue_policy"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["contract_policy", b"contract_policy", "governance_policy", b"governance_policy", "ledger_issue_policy", b"ledger_issue_policy"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_bytes_max", b"block_bytes_max", "block_transactions_max", b"block_transactions_max", "endorsements_max", b"endorsements_max", "governance_policy", b"governance_policy", "ledger_issue_policy", b"ledger_issue_policy", "state_history_heights", b"state_history_heights", "transaction_bytes_max", b"transaction_bytes_max", "transaction_expiry_max_ms", b"transaction_expiry_max_ms", "transaction_gas_max", b"transaction_gas_max"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_bytes_max", b"block_bytes_max", "block_transactions_max", b"block_transactions_max", "contract_policy", b"contract_policy", "endorsements_max", b"endorsements_max", "governance_policy", b"governance_policy", "ledger_issue_policy", b"ledger_issue_policy", "state_history_heights", b"state_history_heights", "transaction_bytes_max", b"transaction_bytes_max", "transaction_expiry_max_ms", b"transaction_expiry_max_ms", "transaction_gas_max", b"transaction_gas_max"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
