@@ -64,6 +64,11 @@ from causeway.execution.schedule import (
     VALIDATOR_CHANGE_DELAY_HEIGHTS,
     VALIDATOR_SCHEDULE_ENTRIES_MAX,
 )
+from causeway.execution.user_contracts import (
+    VM_CACHE_DIRECTORY,
+    configure_shared_runtime,
+    shared_runtime,
+)
 from causeway.execution.verification import (
     TIMESTAMP_FUTURE_MAX_MS,
     HeldLookup,
@@ -104,6 +109,7 @@ __all__ = [
     "VALIDATORS_MAX",
     "VALIDATOR_CHANGE_DELAY_HEIGHTS",
     "VALIDATOR_SCHEDULE_ENTRIES_MAX",
+    "VM_CACHE_DIRECTORY",
     "VOTING_POWER_MAX",
     "VOTING_POWER_TOTAL_MAX",
     "BlockExecution",
@@ -125,6 +131,7 @@ __all__ = [
     "TransactionRules",
     "TransactionVerifier",
     "UnwrittenBlocksReader",
+    "configure_shared_runtime",
     "costs",
     "decode_arguments",
     "failure",
@@ -135,6 +142,7 @@ __all__ = [
     "is_shared_record",
     "keys",
     "may_send",
+    "shared_runtime",
     "signature_verification_gas",
     "transactions_for_time",
     "validate_config",

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import ALGORITHMS, load_public_key
@@ -50,16 +51,28 @@ _STATUS_BY_OUTCOME = {
 }
 _OK = types_pb2.RESULT_STATUS_OK
 
+# Where a node keeps compiled code, in its home folder (outside the data folder, whose contents
+# the store's integrity checks own).
+VM_CACHE_DIRECTORY = "vm-cache"
+
 _runtime: Runtime | None = None
 _runtime_lock = threading.Lock()
 
 
 def shared_runtime() -> Runtime:
-    """The process's one Runtime (one engine, one compiled-module cache), made on first use."""
+    """The process's one Runtime (one engine, one compiled-module cache), made on first use
+    with compiled code kept in memory only (a node keeps it on disk: configure_shared_runtime)."""
+    return configure_shared_runtime(cache_directory=None)
+
+
+def configure_shared_runtime(*, cache_directory: Path | None) -> Runtime:
+    """Makes the process's Runtime, keeping compiled code in `cache_directory` across restarts;
+    a node calls it once at start, before any contract runs. When the runtime exists already,
+    returns it as it is."""
     global _runtime  # noqa: PLW0603 (one engine per process, by design)
     with _runtime_lock:
         if _runtime is None:
-            _runtime = Runtime(PRICES)
+            _runtime = Runtime(PRICES, cache_directory=cache_directory)
         return _runtime
 
 

@@ -23,10 +23,12 @@ from causeway.consensus.raft import CertificateGatherer
 from causeway.consensus.v1 import consensus_pb2
 from causeway.crypto import BatchVerifier, CryptoProfile, VerifiedTransactionCache, get_profile
 from causeway.execution import (
+    VM_CACHE_DIRECTORY,
     ExecutionApplication,
     Executor,
     LatestStateReader,
     TransactionVerifier,
+    configure_shared_runtime,
 )
 from causeway.interchain import CHAIN_CONTRACTS
 from causeway.mempool import Admission, MempoolLimits, SharedMempool
@@ -72,6 +74,8 @@ class Node:
         self.tree = StateTree(self.profile.hash, self.store)
         # The native contracts and the interchain ones: every validator of a chain runs the same.
         self.executor = Executor(self.genesis, self.profile, CHAIN_CONTRACTS)
+        # User contracts' compiled code outlives a restart, beside (not in) the data folder.
+        configure_shared_runtime(cache_directory=config.home / VM_CACHE_DIRECTORY)
         self.reader = LatestStateReader(self.store)
         # Worker processes, not threads: this process is busy with Python work (execution,
         # the APIs) and would starve verifying threads of the GIL (measured: 3,900/s in threads
