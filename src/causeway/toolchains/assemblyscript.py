@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from causeway.errors import RequestError, ToolchainError
+from causeway.types.interface import ContractInterface, parse_interface
 
 VERSION = "0.28.20"
 TEMPLATES: tuple[str, ...] = ("counter", "registry", "token")
@@ -60,8 +61,6 @@ COMPILER_FLAGS: tuple[str, ...] = (
     f"abort={ABORT_HANDLER}",
     "--noColors",
 )
-CONTRACT_NAME_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]{0,63}")
-METHOD_NAME_PATTERN = re.compile(r"[A-Za-z0-9_]{1,64}")
 INSTALL_TIMEOUT_SECONDS = 600
 BUILD_TIMEOUT_SECONDS = 300
 # How much of a failed tool's output an error carries (its end, where the cause usually is).
@@ -140,7 +139,11 @@ def new_project(template: str, name: str, destination: Path) -> Path:
         raise RequestError(
             f"no AssemblyScript template {template!r}: choose one of {', '.join(TEMPLATES)}"
         )
-    _check_contract_name(name, "the contract's name")
+    try:
+        # The name goes into the interface file: the chain's rules for it apply.
+        parse_interface(json.dumps({"abi": 1, "name": name}))
+    except RequestError as error:
+        raise RequestError(f"contract name {name!r}: {error.message}") from None
     if destination.exists() and (not destination.is_dir() or any(destination.iterdir())):
         raise RequestError(f"{destination} exists and is not an empty folder")
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -175,8 +178,7 @@ def build(project: Path, toolchain: Toolchain | None = None) -> tuple[Path, Path
             f"{project} has no {INTERFACE_FILE_NAME}: a contract needs its interface file "
             "(docs/contract-abi.md)"
         )
-    name = read_interface(interface_path)["name"]
-    assert isinstance(name, str)
+    name = read_interface(interface_path).name
     if not (project / ENTRY_FILE).is_file():
         raise RequestError(f"{project} has no {ENTRY_FILE}: the contract's source goes there")
     toolchain = toolchain if toolchain is not None else install()
@@ -214,37 +216,15 @@ def build(project: Path, toolchain: Toolchain | None = None) -> tuple[Path, Path
     return module_path, interface_copy
 
 
-def read_interface(path: Path) -> dict[str, object]:
-    """A contract's interface file, checked for what a build relies on: ABI 1, a contract name,
-    and a list of methods with valid names (docs/contract-abi.md). RequestError otherwise."""
+def read_interface(path: Path) -> ContractInterface:
+    """A contract's interface file, checked by the chain's own rules (causeway.types.interface);
+    RequestError naming the file and what is wrong otherwise."""
     try:
-        interface = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise RequestError(f"{path} is not a readable JSON file: {error}") from error
-    if not isinstance(interface, dict):
-        raise RequestError(f"{path}: the interface must be a JSON object")
-    if interface.get("abi") != 1:
-        raise RequestError(f"{path}: abi must be 1, not {interface.get('abi')!r}")
-    _check_contract_name(interface.get("name"), f"{path}: name")
-    methods = interface.get("methods")
-    if not isinstance(methods, list):
-        raise RequestError(f"{path}: methods must be a list")
-    for method in methods:
-        method_name = method.get("name") if isinstance(method, dict) else None
-        if not isinstance(method_name, str) or not METHOD_NAME_PATTERN.fullmatch(method_name):
-            raise RequestError(
-                f"{path}: a method's name must be 1 to 64 characters of [A-Za-z0-9_], "
-                f"not {method_name!r}"
-            )
-    return interface
-
-
-def _check_contract_name(name: object, what: str) -> None:
-    if not isinstance(name, str) or not CONTRACT_NAME_PATTERN.fullmatch(name):
-        raise RequestError(
-            f"{what} must be 1 to 64 characters of [A-Za-z0-9_-], not starting with '-'; "
-            f"got {name!r}"
-        )
+        return parse_interface(path.read_bytes())
+    except OSError as error:
+        raise RequestError(f"{path} cannot be read: {error}") from error
+    except RequestError as error:
+        raise RequestError(f"{path}: {error.message}") from None
 
 
 def _installed(folder: Path) -> bool:
