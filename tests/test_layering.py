@@ -3,8 +3,8 @@
 Layers, lowest first; a module imports only from its own layer or below:
 `errors, types` → `crypto, identity, state, light` → `storage, execution, vm, mempool, consensus`
 → `net, interchain (contracts)` → `node, api, sim` → `sdk, provisioning, interchain (relayer,
-gateways), apps, bench` → `cli`. Within a layer, the contracts (execution) do not import a
-consensus engine. A package's generated wire module (`causeway.<area>.v1`) belongs to
+gateways), apps, bench, toolchains` → `cli`. Within a layer, the contracts (execution) do not
+import a consensus engine. A package's generated wire module (`causeway.<area>.v1`) belongs to
 its area: storage may not read the API's wire package any more than its Python modules.
 Imports under `if TYPE_CHECKING:` count too: a type is a dependency.
 """
@@ -48,6 +48,8 @@ LAYERS: Mapping[str, int] = {
     "apps": 5,
     # The harness behind `causeway bench` drives nodes through the SDK.
     "bench": 5,
+    # Contract compilers, their SDKs and templates (run by the CLI).
+    "toolchains": 5,
     "cli": 6,
 }
 # Areas of one layer kept apart: (importer, imported). The contracts check votes with the sign
