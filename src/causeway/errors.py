@@ -7,6 +7,9 @@ Two kinds of failure, kept apart on purpose:
   running and nothing has changed.
 * ``InvariantError`` and ``StorageCorruptionError``: our own state is wrong. The node must stop
   loudly rather than serve or extend something broken.
+
+Beside them, ``ToolchainError``: a contract toolchain on the developer's machine (npm, a
+compiler) is missing or failed, or a contract does not compile. No chain is involved.
 """
 
 from __future__ import annotations
@@ -146,6 +149,13 @@ class StorageCorruptionError(InvariantError):
     """A record's checksum or structure does not match: never serve it."""
 
     reason = "storage_corrupt"
+
+
+class ToolchainError(CausewayError):
+    """A contract toolchain is missing, could not be installed or failed, or a contract does not
+    compile (the message then holds the compiler's own)."""
+
+    reason = "toolchain"
 
 
 class NodeUnavailableError(CausewayError):
