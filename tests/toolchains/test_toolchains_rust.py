@@ -7,7 +7,9 @@ dict host (tests/vm/vm_support.py), reused here so that both run contracts the s
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
 import sys
 from collections.abc import Iterator
@@ -30,6 +32,7 @@ from vm_support import DictHost, new_runtime, run  # noqa: E402
 from causeway.vm import Runtime  # noqa: E402
 
 SDK_FOLDER = Path(rust.__file__).resolve().parent / "rust" / "sdk"
+PROBE_FOLDER = Path(__file__).resolve().parent / "rust_probe"
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,20 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
             json.loads(interface_path.read_text(encoding="utf-8")),
         )
     return result
+
+
+@pytest.fixture(scope="session")
+def probe(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    """tests/toolchains/rust_probe, which reaches every SDK function, built against the SDK."""
+    project = tmp_path_factory.mktemp("rust-probe") / "probe"
+    shutil.copytree(PROBE_FOLDER, project, ignore=shutil.ignore_patterns("target", "build"))
+    manifest = project / "Cargo.toml"
+    manifest.write_text(
+        re.sub(r'path = "[^"]*"', f'path = "{SDK_FOLDER.as_posix()}"', manifest.read_text())
+    )
+    wasm_path, interface_path = rust.build(project)
+    interface = json.loads(interface_path.read_text(encoding="utf-8"))
+    return Built(project, wasm_path, interface_path, wasm_path.read_bytes(), interface)
 
 
 @pytest.fixture(scope="module")
@@ -523,3 +540,140 @@ def test_registry_lists_names_in_pages(built: dict[str, Built], runtime: Runtime
     assert page("delta", 2) == text_field(1, "echo")
     # 0 asks for the default page of 10.
     assert page("", 0) == text_field(1, "alpha\nbravo\ncharlie\ndelta\necho")
+
+
+# -- every SDK function, through the probe contract ------------------------------------------------
+
+
+def test_the_sdk_reads_every_context_field(probe: Built, runtime: Runtime) -> None:
+    host = DictHost()
+    host.fields[ContextField.ORGANISATION] = "组织一".encode()
+    expected = (
+        text_field(1, "carol")
+        + text_field(2, "probe")
+        + varint_field(3, 7)
+        + varint_field(4, 1_700_000_000_000)
+        + text_field(5, b"\x01" * 32)
+        + text_field(6, "test-chain")
+        + text_field(7, "组织一")
+    )
+    assert ok(call(runtime, probe, "context", host, caller="carol")) == expected
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        b"",
+        varint_field(1, 1)
+        + varint_field(2, 2**32 - 1)
+        + varint_field(3, 2**64 - 1)
+        + varint_field(4, 2**63 - 1)
+        + text_field(5, "héllo")
+        + text_field(6, bytes(range(256))),
+        # int64 -1: the two's complement, ten bytes.
+        varint_field(4, 2**64 - 1),
+        varint_field(4, 2**63),
+    ],
+)
+def test_the_writer_gives_back_each_type_in_canonical_form(
+    probe: Built, runtime: Runtime, arguments: bytes
+) -> None:
+    assert ok(call(runtime, probe, "echo", DictHost(), arguments)) == arguments
+
+
+def test_a_bool_other_than_0_or_1_reverts(probe: Built, runtime: Runtime) -> None:
+    outcome = call(runtime, probe, "echo", DictHost(), varint_field(1, 2))
+    assert outcome.message == "argument 1: value out of range for bool"
+
+
+def test_the_writer_refuses_fields_out_of_order(probe: Built, runtime: Runtime) -> None:
+    outcome = call(runtime, probe, "out_of_order", DictHost())
+    assert outcome.status == "reverted"
+    assert outcome.message.startswith(
+        "panicked at 'Writer: field 1 after field 2: fields go in increasing number'"
+    )
+
+
+def test_state_put_get_and_delete(probe: Built, runtime: Runtime) -> None:
+    host = DictHost()
+    large = bytes(range(256)) * 40  # above the first buffer: the getter asks again
+    ok(call(runtime, probe, "put", host, text_field(1, b"key") + text_field(2, large)))
+    assert host.state == {b"key": large}
+    found = ok(call(runtime, probe, "get", host, text_field(1, b"key")))
+    assert found == text_field(1, large) + varint_field(2, 1)
+    ok(call(runtime, probe, "delete", host, text_field(1, b"key")))
+    ok(call(runtime, probe, "delete", host, text_field(1, b"absent")))
+    assert host.state == {}
+    assert ok(call(runtime, probe, "get", host, text_field(1, b"key"))) == b""
+
+
+def test_state_range_pages_by_prefix_and_start(probe: Built, runtime: Runtime) -> None:
+    host = DictHost()
+    host.state = {b"p/a": b"1", b"p/b": b"2" * 300, b"p/c": b"3", b"q/a": b"4"}
+
+    def listed(prefix: bytes, start_after: bytes, limit: int) -> bytes:
+        arguments = text_field(1, prefix) + text_field(2, start_after) + varint_field(3, limit)
+        return ok(call(runtime, probe, "range", host, arguments))
+
+    assert listed(b"p/", b"", 10) == text_field(1, b"p/a=1\np/b=" + b"2" * 300 + b"\np/c=3\n")
+    assert listed(b"p/", b"p/a", 1) == text_field(1, b"p/b=" + b"2" * 300 + b"\n")
+    assert listed(b"p/", b"p/c", 10) == b""
+
+
+def test_emit_gives_the_event_to_the_host(probe: Built, runtime: Runtime) -> None:
+    host = DictHost()
+    ok(call(runtime, probe, "emit", host, text_field(1, "noted") + text_field(2, b"\x00data")))
+    assert host.events == [("noted", b"\x00data")]
+
+
+def test_hash_is_the_host_s(probe: Built, runtime: Runtime) -> None:
+    digest = ok(call(runtime, probe, "hash", DictHost(), text_field(1, b"abc")))
+    assert digest == text_field(1, hashlib.sha256(b"abc").digest())
+
+
+@pytest.mark.parametrize("valid", [True, False])
+def test_verify_signature_asks_the_host(probe: Built, runtime: Runtime, valid: bool) -> None:
+    # The dict host's "test" algorithm: the signature is sha256(key + message).
+    signature = hashlib.sha256(b"key" + b"message").digest() if valid else b"\x00" * 32
+    arguments = (
+        text_field(1, "test")
+        + text_field(2, b"key")
+        + text_field(3, b"message")
+        + text_field(4, signature)
+    )
+    assert ok(call(runtime, probe, "verify", DictHost(), arguments)) == varint_field(1, valid)
+
+
+@pytest.mark.parametrize(("status", "data"), [(1, b"answer"), (4, b"no such record"), (1, b"")])
+def test_call_gives_the_callee_s_status_and_result(
+    probe: Built, runtime: Runtime, status: int, data: bytes
+) -> None:
+    host = DictHost()
+    host.call_answer = (status, data * 20)
+    arguments = (
+        text_field(1, "other")
+        + text_field(2, "method")
+        + text_field(3, b"input")
+        + varint_field(4, 5_000)
+    )
+    result = ok(call(runtime, probe, "call_other", host, arguments))
+    assert result == varint_field(1, status) + text_field(2, data * 20) + varint_field(
+        3, status == 1
+    )
+    assert host.calls == [("other", "method", b"input", 5_000)]
+
+
+def test_the_heap_grows_memory_as_needed(probe: Built, runtime: Runtime) -> None:
+    # 4 MiB: far above the two pages the module starts with.
+    tail = ok(call(runtime, probe, "allocate", DictHost(), varint_field(1, 4 << 20)))
+    assert tail == text_field(1, b"\x01" * 4)
+
+
+def test_an_allocation_above_the_memory_limit_reverts(probe: Built, runtime: Runtime) -> None:
+    outcome = call(runtime, probe, "allocate", DictHost(), varint_field(1, 64 << 20))
+    assert (outcome.status, outcome.message) == ("reverted", "out of memory")
+
+
+def test_revert_carries_the_contract_s_message(probe: Built, runtime: Runtime) -> None:
+    outcome = call(runtime, probe, "fail", DictHost(), text_field(1, "nope: ünïcode"))
+    assert (outcome.status, outcome.message) == ("reverted", "nope: ünïcode")
