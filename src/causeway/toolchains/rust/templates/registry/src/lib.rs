@@ -1,9 +1,10 @@
-//! A registry: names that members claim, each holding a value that only its owner can change.
+//! A registry: anyone registers a free name with a value; the name's owner alone updates it.
 //!
-//! `register(name, value)` claims a free name for the caller; `update(name, value)` changes it,
-//! by its owner only; `get(name)` returns its owner and value; `list(start_after, limit)` pages
-//! through the names in order. `register` and `update` emit `registered` and `updated`, with
-//! the name, the owner and the value.
+//! Records live in the contract's state under "record/" + name, each encoded with the same
+//! protobuf Writer as arguments and results: owner (1), value (2). `list` pages through them in
+//! name order with state::range. `register` and `update` emit `registered` and `updated`, with
+//! the name, the owner and the value. (The rules and messages are the AssemblyScript
+//! template's, so that the two can be compared.)
 
 #![no_std]
 
@@ -11,18 +12,11 @@ use causeway_contract::{self as contract, context, state, Arguments, String, Vec
 
 contract::abi_v1!();
 
-/// Every record lives under this prefix, so that `list` can page through them with state_range.
 const RECORD_PREFIX: &[u8] = b"record/";
-const NAME_LENGTH_MAX: usize = 64;
-const VALUE_BYTES_MAX: usize = 1024;
-const LIST_LIMIT_DEFAULT: u32 = 10;
-const LIST_LIMIT_MAX: u32 = 100;
-
-/// A record: who owns the name and its value.
-struct Record {
-    owner: String,
-    value: String,
-}
+/// A state key is at most 256 bytes: the prefix and the name must fit.
+const NAME_BYTES_MAX: usize = 128;
+const PAGE_DEFAULT: u32 = 10;
+const PAGE_MAX: u32 = 100;
 
 fn record_key(name: &str) -> Vec<u8> {
     let mut key = Vec::from(RECORD_PREFIX);
@@ -30,102 +24,92 @@ fn record_key(name: &str) -> Vec<u8> {
     key
 }
 
-/// A name is 1 to 64 characters of letters, digits, '.', '_' and '-', so that `list` can
-/// separate names with newlines.
 fn check_name(name: &str) {
-    let allowed = |character: u8| character.is_ascii_alphanumeric() || b"._-".contains(&character);
-    if name.is_empty() || name.len() > NAME_LENGTH_MAX || !name.bytes().all(allowed) {
-        contract::revert("the name must be 1 to 64 characters of letters, digits, '.', '_' or '-'");
+    if name.is_empty() || name.len() > NAME_BYTES_MAX {
+        contract::revert("the name must be 1 to 128 bytes");
+    }
+    // `list` returns names one per line.
+    if name.contains('\n') {
+        contract::revert("the name must not contain a line break");
     }
 }
 
-fn check_value(value: &str) {
-    if value.len() > VALUE_BYTES_MAX {
-        contract::revert("the value is longer than 1024 bytes");
-    }
-}
-
-// A record is stored in the ABI's own encoding (owner = 1, value = 2), so the SDK's reader and
-// writer serve for state as well as for arguments.
-fn load(name: &str) -> Option<Record> {
-    let bytes = state::get(&record_key(name))?;
-    let fields = Arguments::new(bytes);
-    Some(Record {
-        owner: String::from(fields.string(1)),
-        value: String::from(fields.string(2)),
-    })
-}
-
-fn save(name: &str, record: &Record) {
-    let mut bytes = Writer::new();
-    bytes.string(1, &record.owner).string(2, &record.value);
-    state::put(&record_key(name), bytes.as_bytes());
-}
-
-fn emit_change(event: &str, name: &str, record: &Record) {
+/// The event data of `registered` and `updated`: name (1), owner (2), value (3).
+fn emit_record(event: &str, name: &str, owner: &str, value: &str) {
     let mut data = Writer::new();
-    data.string(1, name)
-        .string(2, &record.owner)
-        .string(3, &record.value);
+    data.string(1, name).string(2, owner).string(3, value);
     contract::emit(event, data.as_bytes());
 }
 
+/// A record in the ABI's own encoding (owner = 1, value = 2): the SDK's reader and writer
+/// serve for state as well as for arguments.
+fn save(name: &str, owner: &str, value: &str) {
+    let mut record = Writer::new();
+    record.string(1, owner).string(2, value);
+    state::put(&record_key(name), record.as_bytes());
+}
+
+/// The record of `name`; reverts, naming `method`, when there is none.
+fn load(name: &str, method: &str) -> Arguments {
+    match state::get(&record_key(name)) {
+        Some(record) => Arguments::new(record),
+        None => contract::revert_with(&[method, ": ", name, " is not registered"]),
+    }
+}
+
+/// Registers `name` with `value`, owned by the caller. A name is registered once.
 #[no_mangle]
 pub extern "C" fn register() {
     let arguments = contract::arguments();
     let (name, value) = (arguments.string(1), arguments.string(2));
     check_name(name);
-    check_value(value);
-    if load(name).is_some() {
-        contract::revert("register: the name is already registered");
+    if state::get(&record_key(name)).is_some() {
+        contract::revert_with(&["register: ", name, " is already registered"]);
     }
-    let record = Record {
-        owner: context::caller(),
-        value: String::from(value),
-    };
-    save(name, &record);
-    emit_change("registered", name, &record);
+    let owner = context::caller();
+    save(name, &owner, value);
+    emit_record("registered", name, &owner, value);
 }
 
+/// Sets the value of `name`; only its owner may.
 #[no_mangle]
 pub extern "C" fn update() {
     let arguments = contract::arguments();
     let (name, value) = (arguments.string(1), arguments.string(2));
-    check_value(value);
-    let mut record = match load(name) {
-        Some(record) => record,
-        None => contract::revert("update: the name is not registered"),
-    };
-    if record.owner != context::caller() {
-        contract::revert("update: only the name's owner can update it");
+    let record = load(name, "update");
+    let owner = record.string(1);
+    if owner != context::caller() {
+        contract::revert_with(&["update: ", name, " belongs to ", owner]);
     }
-    record.value = String::from(value);
-    save(name, &record);
-    emit_change("updated", name, &record);
+    save(name, owner, value);
+    emit_record("updated", name, owner, value);
 }
 
+/// The owner and value of `name`.
 #[no_mangle]
 pub extern "C" fn get() {
-    let arguments = contract::arguments();
-    let record = match load(arguments.string(1)) {
-        Some(record) => record,
-        None => contract::revert("get: the name is not registered"),
-    };
+    let name = contract::arguments();
+    let record = load(name.string(1), "get");
     let mut result = Writer::new();
-    result.string(1, &record.owner).string(2, &record.value);
+    result
+        .string(1, record.string(1))
+        .string(2, record.string(2));
     contract::return_data(result.as_bytes());
 }
 
-/// Returns up to `limit` names after `start_after` (empty: from the first), separated by
-/// newlines, and `next`: the `start_after` of the following page, empty after the last page.
+/// At most `limit` names (0: 10; at most 100) after `start_after`, in order, one per line, and
+/// `next`: the name to pass as `start_after` for the next page, or "" after the last page.
 #[no_mangle]
 pub extern "C" fn list() {
     let arguments = contract::arguments();
     let start_after = arguments.string(1);
     let limit = match arguments.uint32(2) {
-        0 => LIST_LIMIT_DEFAULT,
-        limit => limit.min(LIST_LIMIT_MAX),
+        0 => PAGE_DEFAULT,
+        limit => limit,
     };
+    if limit > PAGE_MAX {
+        contract::revert("list: the limit is at most 100");
+    }
     // State keys are whole keys: page on after the record key of `start_after`.
     let start_after_key = if start_after.is_empty() {
         Vec::new()
@@ -140,7 +124,7 @@ pub extern "C" fn list() {
         if index > 0 {
             names.push('\n');
         }
-        // Keys are RECORD_PREFIX followed by a checked name: ASCII.
+        // Keys are RECORD_PREFIX followed by a name that was a valid string.
         names.push_str(core::str::from_utf8(&entry.key[RECORD_PREFIX.len()..]).unwrap_or(""));
     }
     let next = match (entries.len() > page.len(), page.last()) {

@@ -48,7 +48,15 @@ pub extern "C" fn transfer() {
     let from_key = balance_key(&from);
     let from_balance = state::get_u64(&from_key);
     if from_balance < amount {
-        contract::revert("transfer: insufficient balance");
+        // decimal() and revert_with() build the message without core::fmt (see the SDK).
+        contract::revert_with(&[
+            "transfer: insufficient balance: ",
+            &from,
+            " has ",
+            contract::decimal(from_balance).as_str(),
+            ", needs ",
+            contract::decimal(amount).as_str(),
+        ]);
     }
     // Debit first, then read the recipient's balance: a transfer to oneself then leaves the
     // balance as it was instead of minting `amount`.
