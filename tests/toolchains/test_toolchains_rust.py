@@ -21,6 +21,7 @@ import wasmtime
 
 from causeway.errors import NotFoundError, RequestError, ToolchainError
 from causeway.toolchains import rust
+from causeway.types.interface import decode_fields, encode_fields, parse_interface
 from causeway.vm import HOST_FUNCTIONS, HOST_MODULE, VERSION_EXPORT, CallOutcome, ContextField
 
 _VM_TESTS = str(Path(__file__).resolve().parent.parent / "vm")
@@ -190,7 +191,7 @@ def test_the_runtime_accepts_each_template_at_deployment(
 
 
 def test_a_new_project_is_self_contained_and_builds_where_it_is_moved(tmp_path: Path) -> None:
-    project = rust.new_project("counter", "moved-counter", tmp_path / "first")
+    project = rust.new_project("counter", "moved_counter", tmp_path / "first")
     vendored = project / "vendor" / "causeway-contract"
     for source in SDK_FOLDER.rglob("*"):
         if source.is_file() and "target" not in source.parts:
@@ -198,12 +199,12 @@ def test_a_new_project_is_self_contained_and_builds_where_it_is_moved(tmp_path: 
             assert copy.read_bytes() == source.read_bytes(), source
     manifest = (project / "Cargo.toml").read_text()
     assert 'causeway-contract = { path = "vendor/causeway-contract" }' in manifest
-    assert 'name = "moved-counter"' in manifest
+    assert 'name = "moved_counter"' in manifest
     moved = tmp_path / "elsewhere" / "project"
     shutil.move(project, moved)
     wasm_path, interface_path = rust.build(moved)
-    assert wasm_path == moved / "build" / "moved-counter.wasm"
-    assert json.loads(interface_path.read_text())["name"] == "moved-counter"
+    assert wasm_path == moved / "build" / "moved_counter.wasm"
+    assert json.loads(interface_path.read_text())["name"] == "moved_counter"
 
 
 def test_a_broken_source_gives_the_compiler_message(tmp_path: Path) -> None:
@@ -236,7 +237,7 @@ def test_an_unknown_template_is_refused_and_nothing_written(tmp_path: Path) -> N
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("name", ["", "Token", "9lives", "my token", "core", "a" * 65])
+@pytest.mark.parametrize("name", ["", "Token", "9lives", "my token", "my-token", "core", "a" * 65])
 def test_a_bad_project_name_is_refused_and_nothing_written(tmp_path: Path, name: str) -> None:
     with pytest.raises(RequestError, match="bad project name"):
         rust.new_project("token", name, tmp_path / "project")
@@ -262,10 +263,11 @@ def test_a_project_without_an_interface_is_refused_before_compiling(tmp_path: Pa
 @pytest.mark.parametrize(
     ("interface", "problem"),
     [
-        ("not json", "not JSON"),
-        ('{"abi": 2, "name": "token", "methods": []}', '"abi" must be 1'),
-        ('{"abi": 1, "name": "Bad Name", "methods": []}', '"name" must be'),
-        ('{"abi": 1, "name": "token", "methods": [{"name": "a-b"}]}', "a method's name"),
+        ("not json", "the interface is not JSON"),
+        ('{"abi": 2, "name": "token", "methods": []}', 'the interface must say "abi": 1'),
+        ('{"abi": 1, "name": "Bad Name", "methods": []}', "the interface's name must be"),
+        ('{"abi": 1, "name": "Token", "methods": []}', "'Token' is not a contract name"),
+        ('{"abi": 1, "name": "token", "methods": [{"name": "a-b"}]}', "a method has no valid"),
     ],
 )
 def test_a_bad_interface_is_refused_before_compiling(
@@ -584,6 +586,26 @@ def test_the_writer_gives_back_each_type_in_canonical_form(
     probe: Built, runtime: Runtime, arguments: bytes
 ) -> None:
     assert ok(call(runtime, probe, "echo", DictHost(), arguments)) == arguments
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {},
+        {"flag": True, "small": 7, "large": 2**64 - 1, "signed": -5, "text": "中文", "data": b"\0"},
+        {"signed": -(2**63), "data": bytes(300)},
+    ],
+)
+def test_the_sdk_speaks_the_chain_s_encoding(
+    probe: Built, runtime: Runtime, values: dict[str, object]
+) -> None:
+    # Arguments encoded by types/interface.py (what the SDK and the CLI send) are read by the
+    # Rust SDK, and what it writes back is the same canonical bytes.
+    echo = parse_interface(probe.interface_path.read_text()).method("echo")
+    arguments = encode_fields(echo.arguments, values)
+    result = ok(call(runtime, probe, "echo", DictHost(), arguments))
+    assert result == encode_fields(echo.returns, values)
+    assert decode_fields(echo.returns, result) == decode_fields(echo.arguments, arguments)
 
 
 def test_a_bool_other_than_0_or_1_reverts(probe: Built, runtime: Runtime) -> None:

@@ -34,6 +34,7 @@ from pathlib import Path
 import wasmtime
 
 from causeway.errors import InvariantError, NotFoundError, RequestError, ToolchainError
+from causeway.types.interface import INTERFACE_BYTES_MAX, parse_interface
 
 __all__ = [
     "DEBIAN_PACKAGES",
@@ -55,12 +56,10 @@ SDK_CRATE = "causeway-contract"
 # The SDK's one unstable attribute (`#[alloc_error_handler]`, needed by a no_std crate using
 # `alloc` before Rust 1.68) is allowed for the SDK crate alone.
 UNSTABLE_ALLOWED_CRATE = "causeway_contract"
-ABI_VERSION = 1
 ABI_VERSION_EXPORT = "causeway_abi_v1"
 
 BUILD_TIMEOUT_S = 600
 COMPILER_MESSAGE_CHARACTERS_MAX = 20_000
-INTERFACE_BYTES_MAX = 1_048_576
 
 DEFAULT_CARGO = Path("/usr/bin/cargo")
 DEFAULT_RUSTC = Path("/usr/bin/rustc")
@@ -77,11 +76,12 @@ _TEMPLATES_FOLDER = _RUST_FOLDER / "templates"
 # Builds made in place and editors' leftovers are not part of a template.
 _NOT_COPIED = shutil.ignore_patterns("target", "Cargo.lock", BUILD_FOLDER)
 
-# A project name becomes a cargo package, a crate, a file name and the contract's name.
-_PROJECT_NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+# A project name becomes a cargo package, a crate, a file name and the contract's name: both a
+# deployed contract's name (execution's code contract) and an interface's name
+# (types/interface.py) must accept it.
+_PROJECT_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 # Names cargo refuses for a package, or that would shadow a crate the contract links.
 _RESERVED_NAMES = frozenset({"alloc", "core", "std", "test", "proc_macro", "causeway_contract"})
-_METHOD_NAME = re.compile(r"[A-Za-z0-9_]{1,64}")
 _PACKAGE_NAME_LINE = re.compile(r'^name = "[^"\n]*"$', re.MULTILINE)
 _SDK_DEPENDENCY_LINE = re.compile(r'^causeway-contract = \{ path = "[^"\n]*" \}$', re.MULTILINE)
 # The interface's own name: the templates write it on the second line, indented by two spaces.
@@ -136,8 +136,8 @@ def new_project(template: str, name: str, destination: Path) -> Path:
         )
     if not _PROJECT_NAME.fullmatch(name) or name.replace("-", "_") in _RESERVED_NAMES:
         raise RequestError(
-            f"bad project name {name!r}: 1 to 64 characters of lowercase letters, digits, '_' "
-            "and '-', starting with a letter, and not a name Rust reserves"
+            f"bad project name {name!r}: 1 to 64 characters of lowercase letters, digits and "
+            "'_', starting with a letter, and not a name Rust reserves"
         )
     destination = Path(destination)
     if destination.exists() or destination.is_symlink():
@@ -235,35 +235,20 @@ def _read_interface(interface_path: Path) -> str:
 
 
 def _check_interface(text: str, interface_path: Path) -> tuple[str, list[str]]:
-    """The contract's name and the methods' names, after the checks a build can make; the
-    chain checks the interface in full at deployment."""
-
-    def refuse(problem: str) -> RequestError:
-        return RequestError(f"{interface_path}: {problem} (see docs/contract-abi.md)")
-
+    """The contract's name and the methods' names, checked as the chain checks them at
+    deployment (types/interface.py)."""
     try:
-        interface = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise refuse(f"not JSON: {error}") from error
-    if not isinstance(interface, dict):
-        raise refuse("not a JSON object")
-    if interface.get("abi") != ABI_VERSION:
-        raise refuse(f'"abi" must be {ABI_VERSION}')
-    name = interface.get("name")
-    if not isinstance(name, str) or not _PROJECT_NAME.fullmatch(name):
-        raise refuse(f'"name" must be a contract name like {_PROJECT_NAME.pattern}')
-    methods = interface.get("methods")
-    if not isinstance(methods, list):
-        raise refuse('"methods" must be a list')
-    method_names: list[str] = []
-    for method in methods:
-        method_name = method.get("name") if isinstance(method, dict) else None
-        if not isinstance(method_name, str) or not _METHOD_NAME.fullmatch(method_name):
-            raise refuse(f"a method's name must be 1 to 64 of [A-Za-z0-9_], not {method_name!r}")
-        method_names.append(method_name)
-    if len(set(method_names)) != len(method_names):
-        raise refuse("a method is listed twice")
-    return name, method_names
+        interface = parse_interface(text)
+    except RequestError as error:
+        raise RequestError(
+            f"{interface_path}: {error.message} (see docs/contract-abi.md)"
+        ) from None
+    if not _PROJECT_NAME.fullmatch(interface.name):
+        raise RequestError(
+            f"{interface_path}: the name {interface.name!r} is not a contract name "
+            f"({_PROJECT_NAME.pattern})"
+        )
+    return interface.name, list(interface.methods)
 
 
 def _library_name(manifest_path: Path) -> str:
