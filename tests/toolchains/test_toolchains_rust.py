@@ -645,6 +645,7 @@ def test_state_range_pages_by_prefix_and_start(probe: Built, runtime: Runtime) -
     assert listed(b"p/", b"", 10) == text_field(1, b"p/a=1\np/b=" + b"2" * 300 + b"\np/c=3\n")
     assert listed(b"p/", b"p/a", 1) == text_field(1, b"p/b=" + b"2" * 300 + b"\n")
     assert listed(b"p/", b"p/c", 10) == b""
+    assert listed(b"p/", b"", 0) == b""
 
 
 def test_emit_gives_the_event_to_the_host(probe: Built, runtime: Runtime) -> None:

@@ -56,7 +56,11 @@ pub struct Entry {
 /// One page of at most `limit` entries whose keys start with `prefix`, in key order, after the
 /// key `start_after` (empty: from the first). To page on, pass the last key of a page as the
 /// next `start_after`; a page shorter than `limit` is the last.
+/// The host allows pages of 1 to 1,000 entries; a limit of 0 gives an empty page without asking.
 pub fn range(prefix: &[u8], start_after: &[u8], limit: u32) -> Vec<Entry> {
+    if limit == 0 {
+        return Vec::new();
+    }
     let limit = i32::try_from(limit).unwrap_or(i32::MAX);
     // SAFETY: the getter protocol, as for `get`.
     let page = crate::read_getter(256, |pointer, capacity| unsafe {
