@@ -160,6 +160,42 @@ def test_initial_memory_at_the_limit_passes_and_one_page_more_is_refused(
 # -- tables ---------------------------------------------------------------------------------------
 
 
+def test_two_tables_are_refused(runtime: Runtime) -> None:
+    code = module("(table 1 funcref) (table 1 funcref)")
+    assert refused(runtime, code) == "the module defines 2 tables: at most one is allowed"
+
+
+def test_one_table_at_the_element_limit_passes_and_one_more_is_refused(
+    runtime: Runtime,
+) -> None:
+    elements = DEFAULT_LIMITS.table_elements_max
+    runtime.check(module(f"(table {elements} funcref)"))
+    runtime.check(module(f"(table {elements} {elements} funcref)"))
+    reason = refused(runtime, module(f"(table {elements + 1} funcref)"))
+    assert reason == (
+        f"the module's table starts at {elements + 1} elements, above the limit of {elements}"
+    )
+
+
+def test_a_table_that_may_grow_above_the_limit_passes(runtime: Runtime) -> None:
+    # Only the initial size is bounded at deployment; growth stops at the limit during a call.
+    elements = DEFAULT_LIMITS.table_elements_max
+    runtime.check(module(f"(table 1 {elements * 100} funcref)"))
+
+
+@pytest.mark.parametrize("pages", [DEFAULT_LIMITS.memory_pages_max + 1, 1_000, 65_536])
+def test_initial_memory_far_above_the_limit_is_refused_with_the_same_reason(
+    runtime: Runtime, pages: int
+) -> None:
+    # Above memory_pages_max the pooling allocator would refuse the module at compile time in
+    # its own words; the reason is still the chain's bound.
+    code = module("", memory=f'(memory (export "memory") {pages})')
+    assert refused(runtime, code) == (
+        f"the module's memory starts at {pages} pages of 65536 bytes, above the limit of "
+        f"{DEFAULT_LIMITS.memory_initial_pages_max}"
+    )
+
+
 def test_a_table_at_the_limit_is_usable(runtime: Runtime) -> None:
     elements = DEFAULT_LIMITS.table_elements_max
     code = module(
