@@ -296,6 +296,20 @@ def test_an_empty_revert_message_still_reverts(runtime: Runtime) -> None:
     assert reverted(runtime, b"").message == "reverted"
 
 
+def test_a_revert_message_range_outside_memory_traps_though_only_its_bound_is_read(
+    runtime: Runtime,
+) -> None:
+    # Every range must lie in memory (docs/contract-abi.md); truncating the message at its bound
+    # does not make a range past the end valid.
+    for length in (MEMORY_BYTES - DATA + 1, MEMORY_BYTES, 0x7FFFFFFF, -1):
+        outcome = probe(runtime, DictHost(), "revert", [DATA, length], {DATA: b"x"}).outcome
+        assert outcome.status == "trapped"
+        assert outcome.message == f"memory out of bounds: {length & 0xFFFFFFFF} bytes at {DATA}"
+    at_the_end = probe(runtime, DictHost(), "revert", [DATA, MEMORY_BYTES - DATA], {DATA: b"x"})
+    assert at_the_end.outcome.status == "reverted"
+    assert at_the_end.outcome.message == "x" + "\x00" * (REVERT_MESSAGE_BYTES_MAX - 1)
+
+
 def test_a_revert_undoes_nothing_itself_but_ends_the_call(runtime: Runtime) -> None:
     # The writes of a reverted call are undone by the chain (the caller of the runtime); the
     # runtime's part is to end the call at once, with no result.

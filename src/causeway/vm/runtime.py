@@ -436,6 +436,8 @@ def _return_data(state: CallState, frame: Frame, values: RawValues) -> None:
 
 
 def _revert(state: CallState, frame: Frame, values: RawValues) -> None:
+    # The whole range must lie in memory, as every range must, though only the bound is read.
+    frame.check(values[0].i32, values[1].i32)
     length = min(values[1].i32 & 0xFFFFFFFF, abi.REVERT_MESSAGE_BYTES_MAX)
     message = frame.read(values[0].i32, length).decode("utf-8", "replace")
     raise _RevertError(message or "reverted")
