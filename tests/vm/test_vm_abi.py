@@ -371,6 +371,23 @@ def test_state_keys_at_their_bound_and_one_byte_past(runtime: Runtime) -> None:
     assert host.state == {key[:bound]: key[:1]}
 
 
+@pytest.mark.parametrize(
+    ("name", "arguments"),
+    [
+        ("state_put", [DATA, 0, DATA, 1]),
+        ("state_get", [DATA, 0, OUTPUT, WINDOW]),
+        ("state_delete", [DATA, 0]),
+    ],
+)
+def test_an_empty_state_key_is_refused(runtime: Runtime, name: str, arguments: list[int]) -> None:
+    # A key is 1 to 256 bytes (docs/contract-abi.md).
+    host = DictHost()
+    host.state[b""] = b"planted"
+    with pytest.raises(RequestError, match="a state key is 1 to 256 bytes"):
+        probe(runtime, host, name, arguments, {DATA: b"v"})
+    assert host.state == {b"": b"planted"}
+
+
 def test_state_values_at_their_bound_and_one_byte_past(runtime: Runtime) -> None:
     bound = STATE_VALUE_BYTES_MAX
     host = DictHost()
