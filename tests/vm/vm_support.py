@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import wasmtime
 
 from causeway.errors import RequestError
-from causeway.vm import ContextField, GasPrices, Runtime, VmLimits
+from causeway.vm import CallOutcome, ContextField, GasPrices, Runtime, VmLimits
 
 PRICES = GasPrices(call_base=1_500, host_call=300, boundary_byte=1)
 # What the dict host charges, so that tests see host gas flow into the one counter.
@@ -129,3 +129,46 @@ def run(
 
 def new_runtime(limits: VmLimits | None = None) -> Runtime:
     return Runtime(PRICES) if limits is None else Runtime(PRICES, limits)
+
+
+# -- added for the spec-driven suites (test_vm_config, _validation, _metering, _limits, _abi,
+# _cache, _determinism) -----------------------------------------------------------------------
+
+
+def code_hash(code: bytes) -> bytes:
+    """The cache key the chain would use for `code` (its SHA-256)."""
+    return hashlib.sha256(code).digest()
+
+
+def invoke(
+    runtime: Runtime,
+    code: bytes,
+    export: str,
+    host: DictHost,
+    *,
+    input_data: bytes = b"",
+    gas: int = 1_000_000,
+    read_only: bool = False,
+) -> CallOutcome:
+    """`run` with its result typed (CallOutcome), so that mypy checks the tests using it."""
+    outcome: CallOutcome = runtime.call(
+        code_hash(code),
+        lambda: code,
+        export,
+        input_data=input_data,
+        host=host,
+        gas_available=gas,
+        read_only=read_only,
+    )
+    return outcome
+
+
+def bare_module(body: str) -> bytes:
+    """A module of exactly `body` (no imports, memory or marker added): for deployment checks
+    that need a module the ABI helpers would not write."""
+    return bytes(wasmtime.wat2wasm(f"(module {body})"))
+
+
+def return_bytes(pointer: int, length: int) -> str:
+    """WAT returning `length` bytes of memory at `pointer` as the call's result."""
+    return f"(call $return_data (i32.const {pointer}) (i32.const {length}))"

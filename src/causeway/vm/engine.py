@@ -58,6 +58,15 @@ class Frame:
 
     # -- memory ----------------------------------------------------------------------------
 
+    def check(self, pointer: int, length: int) -> None:
+        """MemoryAccessError when any byte of the range is outside memory (nothing is read)."""
+        pointer &= 0xFFFFFFFF
+        length &= 0xFFFFFFFF
+        if pointer + length > bindings._wasmtime_memory_data_size(
+            self.context, self.memory_reference
+        ):
+            raise MemoryAccessError(pointer, length)
+
     def read(self, pointer: int, length: int) -> bytes:
         """`length` bytes at `pointer`; MemoryAccessError when any of them is outside memory."""
         pointer &= 0xFFFFFFFF

@@ -436,6 +436,8 @@ def _return_data(state: CallState, frame: Frame, values: RawValues) -> None:
 
 
 def _revert(state: CallState, frame: Frame, values: RawValues) -> None:
+    # The whole range must lie in memory, as every range must, though only the bound is read.
+    frame.check(values[0].i32, values[1].i32)
     length = min(values[1].i32 & 0xFFFFFFFF, abi.REVERT_MESSAGE_BYTES_MAX)
     message = frame.read(values[0].i32, length).decode("utf-8", "replace")
     raise _RevertError(message or "reverted")
@@ -446,21 +448,31 @@ def _writable(state: CallState, what: str) -> None:
         raise RequestError(f"read-only call: a query cannot {what}")
 
 
+def _key(state: CallState, frame: Frame, pointer: int, length: int) -> bytes:
+    """A state key: 1 to STATE_KEY_BYTES_MAX bytes (docs/contract-abi.md), both ends checked."""
+    key = _read(state, frame, pointer, length, abi.STATE_KEY_BYTES_MAX)
+    if not key:
+        raise RequestError(
+            f"a contract passed an empty key: a state key is 1 to {abi.STATE_KEY_BYTES_MAX} bytes"
+        )
+    return key
+
+
 def _state_get(state: CallState, frame: Frame, values: RawValues) -> None:
-    key = _read(state, frame, values[0].i32, values[1].i32, abi.STATE_KEY_BYTES_MAX)
+    key = _key(state, frame, values[0].i32, values[1].i32)
     _give(state, frame, values, state.host.state_get(key), (values[2].i32, values[3].i32))
 
 
 def _state_put(state: CallState, frame: Frame, values: RawValues) -> None:
     _writable(state, "write state")
-    key = _read(state, frame, values[0].i32, values[1].i32, abi.STATE_KEY_BYTES_MAX)
+    key = _key(state, frame, values[0].i32, values[1].i32)
     value = _read(state, frame, values[2].i32, values[3].i32, abi.STATE_VALUE_BYTES_MAX)
     state.host.state_put(key, value)
 
 
 def _state_delete(state: CallState, frame: Frame, values: RawValues) -> None:
     _writable(state, "delete state")
-    key = _read(state, frame, values[0].i32, values[1].i32, abi.STATE_KEY_BYTES_MAX)
+    key = _key(state, frame, values[0].i32, values[1].i32)
     state.host.state_delete(key)
 
 

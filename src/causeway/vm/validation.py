@@ -21,6 +21,7 @@ from causeway.vm.abi import (
 from causeway.vm.config import WASM_PAGE_BYTES, VmLimits
 
 _TABLE_SECTION = 4
+_MEMORY_SECTION = 5
 _WASM_MAGIC = b"\x00asm"
 
 
@@ -50,6 +51,10 @@ def validate_module(
         raise ModuleRefusedError(
             f"the module is not valid under the chain's engine: {_first_line(error)}"
         ) from None
+    # Before compiling: the pooling allocator refuses a table or memory above its own sizes at
+    # compile time with its own words; the reason must name the part and the chain's bound.
+    _check_tables(code, limits)
+    _check_memory_size(code, limits)
     try:
         module = wasmtime.Module(engine, code)
     except wasmtime.WasmtimeError as error:
@@ -101,10 +106,7 @@ def summarise_module(module: wasmtime.Module, code: bytes, limits: VmLimits) -> 
     if memory_pages is None:
         raise ModuleRefusedError(f"the module does not export its memory as {MEMORY_EXPORT!r}")
     if memory_pages > limits.memory_initial_pages_max:
-        raise ModuleRefusedError(
-            f"the module's memory starts at {memory_pages} pages of {WASM_PAGE_BYTES} bytes, "
-            f"above the limit of {limits.memory_initial_pages_max}"
-        )
+        raise ModuleRefusedError(_memory_too_large(memory_pages, limits))
     _check_tables(code, limits)
     return ModuleSummary(
         methods=tuple(sorted(methods)),
@@ -160,6 +162,27 @@ def _check_tables(code: bytes, limits: VmLimits) -> None:
                     f"the module's table starts at {minimum} elements, above the limit of "
                     f"{limits.table_elements_max}"
                 )
+
+
+def _check_memory_size(code: bytes, limits: VmLimits) -> None:
+    """The defined memory's initial size, read from the memory section (multi-memory is off, so
+    there is at most one; it must also be exported, which summarise_module checks)."""
+    for section_id, body in _sections(code):
+        if section_id != _MEMORY_SECTION:
+            continue
+        count, position = _leb128(body, 0)
+        if count:
+            _flags, position = _leb128(body, position)
+            pages, position = _leb128(body, position)
+            if pages > limits.memory_initial_pages_max:
+                raise ModuleRefusedError(_memory_too_large(pages, limits))
+
+
+def _memory_too_large(pages: int, limits: VmLimits) -> str:
+    return (
+        f"the module's memory starts at {pages} pages of {WASM_PAGE_BYTES} bytes, "
+        f"above the limit of {limits.memory_initial_pages_max}"
+    )
 
 
 def _sections(code: bytes) -> list[tuple[int, bytes]]:
