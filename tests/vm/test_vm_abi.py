@@ -219,13 +219,6 @@ def test_a_getter_of_an_empty_value_gives_zero(runtime: Runtime) -> None:
     assert probed.result == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="spec (docs/contract-abi.md, docs/adr/0003): every range a contract passes is checked "
-    "against memory and traps when outside; the runtime checks a getter's buffer only for the "
-    "bytes it writes, so a buffer (pointer, capacity) outside memory passes when the value is "
-    "absent or shorter",
-)
 @pytest.mark.parametrize("stored", [None, b"v"])
 def test_a_getter_buffer_outside_memory_traps(runtime: Runtime, stored: bytes | None) -> None:
     host = DictHost()

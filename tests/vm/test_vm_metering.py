@@ -162,50 +162,54 @@ READER = module(
 )
 
 # With one fuel a gas, so that every fuel shows. Measured once (how: the least budget at which
-# the host is called k times, for k = 1 to 30): entering the function and the loop up to the
-# first call costs 2 fuel, and each further turn of the loop 6 fuel of operators.
-ENTRY_FUEL = 2
+# the host is called k times, for k = 1 to 3): each turn of the loop costs 6 fuel of operators,
+# and wasmtime charges a block's operators when the block starts, so at the first host call the
+# fuel has gone down by the whole first turn.
 TURN_FUEL = 6
+FIRST_CALL_FUEL = 6
 # The price of one state_get of a 1-byte key whose value is absent, from the prices alone: the
 # host call, the one byte crossing, and the host's own charge for the read.
 READ_PRICE = PRICES.host_call + PRICES.boundary_byte * 1 + READ_GAS
 
 
 def expected_reads(fuel: int, fuel_per_gas: int = 1) -> int:
-    """How many times the host is called before the fuel runs out. The last call is made and then
-    found unpaid: the host did the work, the call runs out of gas (and the chain undoes it)."""
-    if fuel < ENTRY_FUEL:
+    """How many times the host is called before the fuel runs out. A call reaches the host only
+    when the fuel left can pay the price of a host call; the last one made may then be found
+    short of its whole price (the bytes and the read): the call runs out of gas and the chain
+    undoes what it did."""
+    call_fuel = PRICES.host_call * fuel_per_gas
+    if fuel < FIRST_CALL_FUEL + call_fuel:
         return 0
-    return 1 + (fuel - ENTRY_FUEL) // (READ_PRICE * fuel_per_gas + TURN_FUEL)
+    return 1 + (fuel - FIRST_CALL_FUEL - call_fuel) // (READ_PRICE * fuel_per_gas + TURN_FUEL)
 
 
 def test_a_loop_on_a_host_function_runs_out_after_a_predictable_number_of_calls() -> None:
     runtime = new_runtime(VmLimits(fuel_per_gas=1))
     turn = READ_PRICE + TURN_FUEL
     for calls in range(1, 12):
-        threshold = ENTRY_FUEL + (calls - 1) * turn
+        threshold = FIRST_CALL_FUEL + PRICES.host_call + (calls - 1) * turn
         for fuel in (threshold - 1, threshold, threshold + turn // 2):
             host = CountingHost()
             outcome = invoke(runtime, READER, "read_forever", host, gas=PRICES.call_base + fuel)
             assert outcome.status == "out_of_gas"
             assert host.reads == expected_reads(fuel)
             assert outcome.gas_used + host.charged == PRICES.call_base + fuel
-    assert expected_reads(ENTRY_FUEL - 1) == 0
+    assert expected_reads(FIRST_CALL_FUEL + PRICES.host_call - 1) == 0
 
 
 def test_host_prices_scale_the_number_of_calls_at_the_default_fuel_per_gas(
     runtime: Runtime,
 ) -> None:
     # At 100 fuel a gas the operators of a turn (6 fuel) are under a gas: with a gas to spare,
-    # n calls are paid for with n times READ_PRICE and the (n+1)th is made and found unpaid,
-    # until the operators of 17 turns add up to more than the spare gas.
+    # n calls are paid for with n times READ_PRICE; the (n+1)th cannot pay for a host call
+    # and never reaches the host.
     for paid in (0, 1, 5, 16, 17, 40):
         host = CountingHost()
         gas = PRICES.call_base + paid * READ_PRICE + 1
         outcome = invoke(runtime, READER, "read_forever", host, gas=gas)
         assert outcome.status == "out_of_gas"
         assert host.reads == expected_reads((gas - PRICES.call_base) * FUEL_PER_GAS, FUEL_PER_GAS)
-        assert host.reads == (paid + 1 if paid <= 16 else paid)
+        assert host.reads == paid
 
 
 def test_the_host_charge_shows_in_fuel_but_not_twice_in_gas(runtime: Runtime) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 import wasmtime
 from wasmtime import _bindings as bindings
+from wasmtime import _ffi as ffi
 
 from causeway.errors import ContractInterruptedError, InvariantError
 from causeway.vm.abi import HOST_FUNCTIONS, HOST_MODULE, MEMORY_EXPORT
@@ -39,6 +40,24 @@ _TRAP_CODE_INTERRUPT = wasmtime.TrapCode.INTERRUPT.value
 _TRAP_CODE_STACK_OVERFLOW = wasmtime.TrapCode.STACK_OVERFLOW.value
 
 RawValues = Any  # ctypes array of wasmtime_val_raw_t: values[i].i32 / .i64
+
+
+def _prototype(name: str, result: Any) -> Any:
+    """A second handle on a C function of wasmtime's, with the same parameters as `_bindings`
+    gives it but a plain result type: an address or error pointer comes back as an int (or
+    None), not as a ctypes pointer object that must be built and then cast (about 6 µs a call
+    in the hot path of every host function)."""
+    declared = getattr(bindings, f"_{name}")
+    function = ffi.dll[name]  # indexing makes a new function object; attributes share one
+    function.argtypes = declared.argtypes
+    function.restype = result
+    return function
+
+
+_memory_data = _prototype("wasmtime_memory_data", c_void_p)
+_memory_data_size = _prototype("wasmtime_memory_data_size", ctypes.c_size_t)
+_get_fuel = _prototype("wasmtime_context_get_fuel", c_void_p)
+_set_fuel = _prototype("wasmtime_context_set_fuel", c_void_p)
 HostFunction = Callable[["Frame", RawValues], None]
 
 
@@ -46,7 +65,15 @@ class Frame:
     """One call in progress: its store context and memory, and what its host functions need.
     `host_state` is the runtime's own object for the call (vm.runtime.CallState)."""
 
-    __slots__ = ("context", "error", "host_state", "memory", "memory_reference")
+    __slots__ = (
+        "_fuel",
+        "_fuel_reference",
+        "context",
+        "error",
+        "host_state",
+        "memory",
+        "memory_reference",
+    )
 
     def __init__(self, host_state: object) -> None:
         self.host_state = host_state
@@ -55,16 +82,17 @@ class Frame:
         self.memory_reference = byref(self.memory)
         # The exception a host function raised (it ends the call with a trap).
         self.error: BaseException | None = None
+        self._fuel = c_uint64()
+        self._fuel_reference = byref(self._fuel)
 
     # -- memory ----------------------------------------------------------------------------
+    # The memory's base address and size are read at every access: memory.grow may move it.
 
     def check(self, pointer: int, length: int) -> None:
         """MemoryAccessError when any byte of the range is outside memory (nothing is read)."""
         pointer &= 0xFFFFFFFF
         length &= 0xFFFFFFFF
-        if pointer + length > bindings._wasmtime_memory_data_size(
-            self.context, self.memory_reference
-        ):
+        if pointer + length > _memory_data_size(self.context, self.memory_reference):
             raise MemoryAccessError(pointer, length)
 
     def read(self, pointer: int, length: int) -> bytes:
@@ -72,32 +100,31 @@ class Frame:
         pointer &= 0xFFFFFFFF
         length &= 0xFFFFFFFF
         context = self.context
-        if pointer + length > bindings._wasmtime_memory_data_size(context, self.memory_reference):
+        reference = self.memory_reference
+        if pointer + length > _memory_data_size(context, reference):
             raise MemoryAccessError(pointer, length)
         if not length:
             return b""
-        base = cast(bindings._wasmtime_memory_data(context, self.memory_reference), c_void_p)
-        return ctypes.string_at(base.value + pointer, length)  # type: ignore[operator]
+        return ctypes.string_at(_memory_data(context, reference) + pointer, length)
 
     def write(self, pointer: int, data: bytes) -> None:
         pointer &= 0xFFFFFFFF
         length = len(data)
         context = self.context
-        if pointer + length > bindings._wasmtime_memory_data_size(context, self.memory_reference):
+        reference = self.memory_reference
+        if pointer + length > _memory_data_size(context, reference):
             raise MemoryAccessError(pointer, length)
         if length:
-            base = cast(bindings._wasmtime_memory_data(context, self.memory_reference), c_void_p)
-            ctypes.memmove(base.value + pointer, data, length)  # type: ignore[operator]
+            ctypes.memmove(_memory_data(context, reference) + pointer, data, length)
 
     # -- fuel ------------------------------------------------------------------------------
 
     def fuel(self) -> int:
-        left = c_uint64()
-        bindings._wasmtime_context_get_fuel(self.context, byref(left))
-        return left.value
+        _get_fuel(self.context, self._fuel_reference)
+        return self._fuel.value
 
     def set_fuel(self, fuel: int) -> None:
-        bindings._wasmtime_context_set_fuel(self.context, fuel)
+        _set_fuel(self.context, fuel)
 
 
 class MemoryAccessError(Exception):

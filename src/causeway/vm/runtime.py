@@ -48,6 +48,10 @@ WATCHDOG_TICK_MS = 10
 # The epoch deadline when no watchdog runs (the epoch never advances then).
 _NO_DEADLINE_TICKS = 1 << 62
 _LENGTH = struct.Struct("<I")
+# Host functions that never reach the chain's metered work (state, hashing, signatures, calls).
+_UNMETERED = frozenset(
+    {"input_length", "input_read", "context_read", "return_data", "revert", "result_read"}
+)
 
 CallStatus = Literal["ok", "reverted", "trapped", "out_of_gas"]
 
@@ -187,7 +191,10 @@ class Runtime:
         }
         self.engine = Engine(
             limits,
-            {name: self._metered(body) for name, body in bodies.items()},
+            {
+                name: self._metered(body, charges_host=name not in _UNMETERED)
+                for name, body in bodies.items()
+            },
             watchdog_ticks=ticks,
         )
         self._cache: OrderedDict[bytes, wasmtime.InstancePre] = OrderedDict()
@@ -328,23 +335,43 @@ class Runtime:
             return CallOutcome("trapped", b"", "stack overflow", everything, fuel)
         return CallOutcome("trapped", b"", raw.trap, own_gas, fuel_used)
 
-    def _metered(self, body: HostBody) -> Callable[[Frame, RawValues], None]:
-        """`body` with the host call's price taken from the fuel afterwards (the module's
-        docstring): per call, per byte crossing, and what the chain charged for the work."""
+    def _metered(self, body: HostBody, *, charges_host: bool) -> Callable[[Frame, RawValues], None]:
+        """`body` with the host call's price taken from the fuel (the module's docstring): the
+        price per call is checked before the body runs, so a call the contract cannot pay for
+        never reaches the chain; the bytes that crossed and what the chain charged for the work
+        are added after it. No operator runs during a host function, so the fuel read before
+        the body is still the fuel after it. `charges_host`: whether the body reaches the
+        chain's metered work (the others skip reading Host.gas_used)."""
         prices = self.prices
         fuel_per_gas = self.limits.fuel_per_gas
+        call_fuel = prices.host_call * fuel_per_gas
+        byte_fuel = prices.boundary_byte * fuel_per_gas
 
         def host_function(frame: Frame, values: RawValues) -> None:
             state: CallState = frame.host_state  # type: ignore[assignment]
-            host = state.host
-            before = host.gas_used()
-            state.boundary_bytes = 0
-            body(state, frame, values)
-            metered = host.gas_used() - before
-            state.metered_gas += metered
-            price = prices.host_call + prices.boundary_byte * state.boundary_bytes + metered
-            needed = price * fuel_per_gas
             fuel = frame.fuel()
+            if call_fuel > fuel:
+                frame.set_fuel(0)
+                raise _OutOfGasError
+            state.boundary_bytes = 0
+            if charges_host:
+                host = state.host
+                before = host.gas_used()
+                try:
+                    body(state, frame, values)
+                except BaseException:
+                    frame.set_fuel(fuel - call_fuel)
+                    raise
+                metered = host.gas_used() - before
+                state.metered_gas += metered
+                needed = call_fuel + byte_fuel * state.boundary_bytes + metered * fuel_per_gas
+            else:
+                try:
+                    body(state, frame, values)
+                except BaseException:
+                    frame.set_fuel(fuel - call_fuel)
+                    raise
+                needed = call_fuel + byte_fuel * state.boundary_bytes
             if needed > fuel:
                 frame.set_fuel(0)
                 raise _OutOfGasError
@@ -404,6 +431,9 @@ def _give(
     """The getter protocol: `value` is written at the buffer (pointer, capacity) when it fits;
     the getter returns its length, or -1 when there is none."""
     pointer, capacity = buffer
+    # The whole buffer is a range the contract passed: outside memory, it traps, whether or not
+    # anything is written into it.
+    frame.check(pointer, capacity)
     if value is None:
         values[0].i32 = -1
         return
