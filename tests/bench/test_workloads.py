@@ -20,6 +20,7 @@ from causeway.bench import (
     workload_names,
 )
 from causeway.bench import workloads as workloads_module
+from causeway.bench.contract_modules import load_module
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import PrivateKey, get_profile
 from causeway.errors import ConfigurationError
@@ -29,13 +30,14 @@ from causeway.types import (
     decode_transaction,
     sign_bytes,
 )
+from causeway.types.interface import decode_fields, parse_interface
 from causeway.types.v1 import types_pb2
 
 NOW_MS = 1_790_000_000_000
 
 
 def test_known_workloads() -> None:
-    assert {"kv-put", "ledger-transfer"} <= set(workload_names())
+    assert {"kv-put", "ledger-transfer", "wasm-transfer", "wasm-kv"} <= set(workload_names())
     with pytest.raises(ConfigurationError, match="unknown workload"):
         create_workload("mine-bitcoin", WorkloadOptions(transactions=1))
 
@@ -208,3 +210,64 @@ def test_choose_endorsing_organisations() -> None:
         choose_endorsing_organisations(
             _policy(types_pb2.POLICY_KIND_UNSPECIFIED), "org1", organisations
         )
+
+
+@pytest.mark.parametrize("language", ["assemblyscript", "rust"])
+def test_wasm_transfer_deploys_the_token_funds_the_sender_and_transfers(language: str) -> None:
+    options = WorkloadOptions(
+        transactions=40,
+        run_id="R1",
+        recipient_accounts=5,
+        transfer_amount=2,
+        contract_language=language,
+    )
+    workload = create_workload("wasm-transfer", options)
+    assert workload.needs_issuer
+    module = load_module("token", language)
+    interface = parse_interface(module.interface_json)
+    deploy, fund = workload.setup_calls("org1/client")
+    assert (deploy.contract, deploy.method) == ("code", "deploy")
+    arguments = contracts_pb2.CodeDeployArguments.FromString(deploy.arguments)
+    assert arguments.name == "bench-token-r1"
+    assert arguments.code == module.code
+    init = decode_fields(interface.method("init").arguments, arguments.init_input)
+    assert init == {"supply": 80}
+    assert (fund.contract, fund.method) == ("bench-token-r1", "transfer")
+    transfer_fields = interface.method("transfer").arguments
+    assert decode_fields(transfer_fields, fund.arguments) == {"to": "org1/client", "amount": 80}
+    calls = workload.calls(40, "org1/client", random.Random(3))
+    recipients = set()
+    for call in calls:
+        assert (call.contract, call.method) == ("bench-token-r1", "transfer")
+        decoded = decode_fields(transfer_fields, call.arguments)
+        assert decoded["amount"] == 2
+        recipients.add(decoded["to"])
+    assert recipients <= {f"account-{index:05d}" for index in range(5)}
+    assert calls == workload.calls(40, "org1/client", random.Random(3))
+
+
+def test_wasm_kv_registers_fresh_names() -> None:
+    workload = create_workload(
+        "wasm-kv", WorkloadOptions(transactions=30, run_id="r2", value_bytes=16)
+    )
+    (deploy,) = workload.setup_calls("org1/client")
+    assert contracts_pb2.CodeDeployArguments.FromString(deploy.arguments).name == (
+        "bench-registry-r2"
+    )
+    fields = parse_interface(load_module("registry", "assemblyscript").interface_json)
+    register = fields.method("register").arguments
+    names = set()
+    for call in workload.calls(30, "org1/client", random.Random(4)):
+        decoded = decode_fields(register, call.arguments)
+        assert len(str(decoded["value"])) == 16
+        names.add(decoded["name"])
+    assert len(names) == 30
+
+
+def test_bad_wasm_workload_options() -> None:
+    with pytest.raises(ConfigurationError, match="no token contract in cobol is kept"):
+        create_workload("wasm-transfer", WorkloadOptions(transactions=1, contract_language="cobol"))
+    with pytest.raises(ConfigurationError, match="wasm-kv value size must be 0 to 4096"):
+        create_workload("wasm-kv", WorkloadOptions(transactions=1, value_bytes=4097))
+    with pytest.raises(ConfigurationError, match="amount must be positive"):
+        create_workload("wasm-transfer", WorkloadOptions(transactions=1, transfer_amount=0))

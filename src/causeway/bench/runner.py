@@ -93,7 +93,7 @@ class BenchSettings:
     expiry_s: float = 600.0
     seed: int | None = None
     signing_processes: int | None = None
-    options: dict[str, int] = field(default_factory=dict)  # extra WorkloadOptions fields
+    options: dict[str, int | str] = field(default_factory=dict)  # extra WorkloadOptions fields
     # Measure the verification ceiling (bench.ceiling) of runs of at least VERIFY_SAMPLE_MIN.
     measure_verify_rate: bool = True
 
@@ -191,7 +191,9 @@ def _workload_options(settings: BenchSettings) -> WorkloadOptions:
     run_id = f"{int(time.time())}-{random.SystemRandom().randrange(1 << 32):08x}"
     try:
         return WorkloadOptions(
-            transactions=settings.transactions, run_id=run_id, **settings.options
+            transactions=settings.transactions,
+            run_id=run_id,
+            **settings.options,  # type: ignore[arg-type]
         )
     except TypeError as error:
         raise ConfigurationError(f"bad workload option: {error}") from None

@@ -70,9 +70,23 @@ def _network_identities(network: Path) -> tuple[BenchIdentities, str]:
     if not organisations:
         raise ConfigurationError(f"{network}/genesis.json has no organisations")
     issuer_organisation = organisations[0]
-    endorsing = choose_endorsing_organisations(
-        genesis.config.ledger_issue_policy, issuer_organisation, organisations
+    # Setup transactions issue tokens (ledger-transfer) or deploy contracts (the wasm
+    # workloads): their endorsers satisfy both policies.
+    config = genesis.config
+    contract_policy = (
+        config.contract_policy if config.HasField("contract_policy") else config.governance_policy
     )
+    endorsing = [
+        organisation
+        for organisation in organisations
+        if organisation
+        in set(
+            choose_endorsing_organisations(
+                config.ledger_issue_policy, issuer_organisation, organisations
+            )
+        )
+        | set(choose_endorsing_organisations(contract_policy, issuer_organisation, organisations))
+    ]
     identities = BenchIdentities(
         sender=member_directory(network, f"{issuer_organisation}/{CLIENT_NAME}"),
         issuer=member_directory(network, f"{issuer_organisation}/{ADMIN_NAME}"),
@@ -183,7 +197,11 @@ def bench(
     *,
     workload: Annotated[
         str,
-        typer.Option("--workload", "-w", help="Workload: ledger-transfer or kv-put."),
+        typer.Option(
+            "--workload",
+            "-w",
+            help="Workload: ledger-transfer, kv-put, wasm-transfer or wasm-kv.",
+        ),
     ] = "kv-put",
     transactions: Annotated[
         int, typer.Option("--transactions", "-t", min=1, help="Transactions to send.")
@@ -239,8 +257,16 @@ def bench(
         int, typer.Option("--value-bytes", min=0, help="kv-put value size.")
     ] = 100,
     accounts: Annotated[
-        int, typer.Option("--accounts", min=1, help="ledger-transfer recipient accounts.")
+        int,
+        typer.Option("--accounts", min=1, help="ledger-transfer and wasm-transfer recipients."),
     ] = 10_000,
+    contract_language: Annotated[
+        str,
+        typer.Option(
+            "--contract-language",
+            help="wasm-transfer: the token contract's language, assemblyscript or rust.",
+        ),
+    ] = "assemblyscript",
     seed: Annotated[
         int | None, typer.Option("--seed", help="Seed of the workload's random choices.")
     ] = None,
@@ -312,7 +338,11 @@ def bench(
         commit_timeout_s=commit_timeout_s,
         expiry_s=expiry_s,
         seed=seed,
-        options={"value_bytes": value_bytes, "recipient_accounts": accounts},
+        options={
+            "value_bytes": value_bytes,
+            "recipient_accounts": accounts,
+            "contract_language": contract_language,
+        },
     )
     with Progress(
         TextColumn("{task.description:>10}"),
