@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 NETWORK ?= demo-network
 
-.PHONY: demo stop test lint install proto bench clean
+.PHONY: demo stop test lint install toolchains proto bench clean
 
 $(BIN)/causeway: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -14,13 +14,19 @@ $(BIN)/causeway: pyproject.toml constraints.txt
 
 install: $(BIN)/causeway
 
+# The compilers of user contracts (AssemblyScript from npm, Rust from Debian's packages), for
+# `causeway contract build` and the tests that build the templates.
+toolchains: install
+	PYTHON=$(BIN)/python bash scripts/toolchain-assemblyscript.sh
+	bash scripts/toolchain-rust.sh
+
 demo: install
 	NETWORK=$(NETWORK) BIN=$(BIN) bash scripts/demo.sh
 
 stop: install
 	$(BIN)/causeway devnet down --dir $(NETWORK)
 
-test: install
+test: install toolchains
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	BIN=$(BIN) bash scripts/test.sh
