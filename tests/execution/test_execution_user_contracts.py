@@ -113,7 +113,7 @@ def deploy(
     name: str = "counter",
     code: bytes | None = None,
     *,
-    start: int = 0,
+    start: int | None = 0,
     interface_json: str | None = None,
     **options: object,
 ) -> types_pb2.TransactionResult:
@@ -121,7 +121,7 @@ def deploy(
         name=name,
         code=counter() if code is None else code,
         interface_json=interface() if interface_json is None else interface_json,
-        init_input=start.to_bytes(8, "little"),
+        init_input=b"" if start is None else start.to_bytes(8, "little"),
     )
     return chain.run("org1/admin", "code", "deploy", arguments, **(options or GOVERNANCE))
 
@@ -341,3 +341,43 @@ def test_the_same_calls_cost_the_same_gas_on_both_profiles(kit: ChainKit, gm_kit
         beyond_the_transaction[profile_kit.profile.name] = costs
         assert value(chain) == 4
     assert beyond_the_transaction["intl"] == beyond_the_transaction["gm"]
+
+
+def test_a_module_whose_start_never_ends_is_refused_at_deployment(chain: Chain) -> None:
+    looping = bytes(
+        wasmtime.wat2wasm(
+            '(module (memory (export "memory") 1) (func (export "causeway_abi_v1")) '
+            '(func (export "get")) (func $forever (loop $again (br $again))) (start $forever))'
+        )
+    )
+    before = dict(chain.state)
+    result = deploy(chain, code=looping, start=None, interface_json=interface(["get"]))
+    assert status_name(result) == "RESULT_STATUS_OUT_OF_GAS"
+    assert result.error.startswith("the module does not start: ")
+    assert chain.state == before
+
+
+TRAPPING_WAT = """
+(module
+  (import "causeway" "state_put" (func $state_put (param i32 i32 i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "count")
+  (func (export "causeway_abi_v1"))
+  (func (export "increment")
+    (call $state_put (i32.const 0) (i32.const 5) (i32.const 0) (i32.const 5))
+    unreachable)
+)
+"""
+
+
+def test_a_trap_in_a_nested_call_undoes_only_the_callee(deployed: Chain) -> None:
+    trapping = bytes(wasmtime.wat2wasm(TRAPPING_WAT))
+    result = deploy(
+        deployed, "trapping", code=trapping, start=None, interface_json=interface(["increment"])
+    )
+    assert status_name(result) == "RESULT_STATUS_OK", result.error
+    outer = deployed.run("org2/bob", "counter", "increment_other", b"trapping")
+    assert status_name(outer) == "RESULT_STATUS_OK", outer.error
+    trapped = types_pb2.RESULT_STATUS_CONTRACT_TRAPPED
+    assert int.from_bytes(outer.return_value, "little") == trapped
+    assert user_contract_namespace("trapping") + b"count" not in deployed.state

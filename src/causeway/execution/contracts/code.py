@@ -8,11 +8,12 @@ client can prove (`sys/code/contract/<name>`). The module is checked before anyt
 exports. A refused deployment changes nothing: the transaction fails and its writes are dropped.
 
 Lifecycle: deploy makes an ACTIVE record at version 1 and runs the module's `init` export, if
-any, with the deployment's input and the deployer as caller. upgrade replaces the code of an
-active or frozen contract (version + 1) and runs the new module's `migrate`, if any; its state
-stays. freeze and unfreeze switch between ACTIVE and FROZEN (a frozen contract's methods all
-fail with CONTRACT_FROZEN). revoke ends a contract for good (CONTRACT_REVOKED); its name is
-never reused.
+any, with the deployment's input and the deployer as caller (a module without one is still
+instantiated once, so that a start function that traps or loops is refused at deployment).
+upgrade replaces the code of an active or frozen contract (version + 1) and runs the new
+module's `migrate`, if any; its state stays. freeze and unfreeze switch between ACTIVE and
+FROZEN (a frozen contract's methods all fail with CONTRACT_FROZEN). revoke ends a contract for
+good (CONTRACT_REVOKED); its name is never reused.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import re
 
 from causeway.contracts.v1 import contracts_pb2
 from causeway.errors import ModuleRefusedError, RequestError
-from causeway.execution.context import TransactionContext, failure
+from causeway.execution.context import TransactionContext, failure, status_of
 from causeway.execution.contracts.base import Method, decode_arguments
 from causeway.execution.costs import GAS_WASM_CODE_BYTE
 from causeway.execution.keys import CODE_RECORD, code_bytes, code_record, user_contract_namespace
@@ -29,7 +30,7 @@ from causeway.execution.user_contracts import load_record, run_export, shared_ru
 from causeway.types import encode
 from causeway.types.interface import parse_interface
 from causeway.types.v1 import types_pb2
-from causeway.vm import ModuleSummary
+from causeway.vm import VERSION_EXPORT, ModuleSummary
 
 CONTRACT = "code"
 # A user contract's name: it is also its namespace's middle part (wasm/<name>/).
@@ -102,10 +103,18 @@ def _save(context: TransactionContext, record: contracts_pb2.ContractRecord) -> 
 def _run_entry(
     context: TransactionContext, record: contracts_pb2.ContractRecord, export: str, data: bytes
 ) -> None:
-    """Runs init or migrate in the contract's own namespace, the sender as its caller."""
+    """Runs init or migrate in the contract's own namespace, the sender as its caller; for a
+    module without one, its version marker (a function that does nothing), so that every module
+    is instantiated once at deployment: a start function that traps or never ends is refused
+    there, not found by the first caller."""
     callee = context.enter(record.name, user_contract_namespace(record.name), ())
     callee.caller = None
-    run_export(callee, bytes(record.code_hash), export, data, read_only=False)
+    try:
+        run_export(callee, bytes(record.code_hash), export, data, read_only=False)
+    except RequestError as error:
+        if export != VERSION_EXPORT:
+            raise
+        raise failure(status_of(error), f"the module does not start: {error.message}") from None
 
 
 def _event(context: TransactionContext, name: str, record: contracts_pb2.ContractRecord) -> None:
@@ -147,8 +156,7 @@ def deploy(context: TransactionContext, arguments: bytes) -> bytes:
         changed_height=context.height,
     )
     _save(context, record)
-    if summary.has_init:
-        _run_entry(context, record, "init", request.init_input)
+    _run_entry(context, record, "init" if summary.has_init else VERSION_EXPORT, request.init_input)
     _event(context, "deploy", record)
     return encode(record)
 
@@ -182,8 +190,12 @@ def upgrade(context: TransactionContext, arguments: bytes) -> bytes:
     record.methods.extend(summary.methods)
     record.changed_height = context.height
     _save(context, record)
-    if summary.has_migrate:
-        _run_entry(context, record, "migrate", request.migrate_input)
+    _run_entry(
+        context,
+        record,
+        "migrate" if summary.has_migrate else VERSION_EXPORT,
+        request.migrate_input,
+    )
     _event(context, "upgrade", record)
     return encode(record)
 
