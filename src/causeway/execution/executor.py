@@ -214,7 +214,8 @@ class _BlockRun:
         self._members: dict[str, MemberView | None] = {}
         self._organisations: tuple[str, ...] | None = None
         self._public_keys: dict[str, PublicKey] = {}
-        self._user_contracts: dict[str, contracts_pb2.ContractRecord | None] = {}
+        # A user contract by name: built, refused (frozen or revoked), or None when absent.
+        self._user_contracts: dict[str, Contract | RequestError | None] = {}
 
     def _drop_caches(self) -> None:
         self._config = None
@@ -225,21 +226,28 @@ class _BlockRun:
 
     def resolve(self, name: str) -> Contract | None:
         """The contract of this name: native, or a user contract from state (RequestError
-        CONTRACT_FROZEN or CONTRACT_REVOKED when it is not active)."""
+        CONTRACT_FROZEN or CONTRACT_REVOKED when it is not active). A user contract is read
+        and built once per block until a system method commits (the code contract's are)."""
         contract = self._contracts.get(name)
         if contract is not None:
             return contract
-        record = self._user_contracts.get(name, MISSING)
-        if record is MISSING:
+        cached = self._user_contracts.get(name, MISSING)
+        if cached is MISSING:
             stored = self.overlay.get(code_record_key(name))
-            record = self._user_contracts[name] = (
-                None
-                if stored is None
-                else decode(contracts_pb2.ContractRecord, stored, bytes_max=len(stored))
-            )
-        if record is None:
-            return None
-        return user_contract(record, read_only=self.read_only)  # type: ignore[arg-type]
+            if stored is None:
+                cached = None
+            else:
+                record = decode(contracts_pb2.ContractRecord, stored, bytes_max=len(stored))
+                try:
+                    cached = user_contract(record, read_only=self.read_only)
+                except RequestError as error:
+                    # Frozen or revoked: refused the same way each time it is named.
+                    cached = error
+            self._user_contracts[name] = cached
+        if isinstance(cached, RequestError):
+            # A new error each time: one raised again would gather every traceback.
+            raise RequestError(cached.message, reason=cached.reason)
+        return cached  # type: ignore[return-value]
 
     def config(self) -> ConfigView:
         view = self._config

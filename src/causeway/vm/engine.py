@@ -68,6 +68,8 @@ class Frame:
     __slots__ = (
         "_fuel",
         "_fuel_reference",
+        "_memory_base",
+        "_memory_size",
         "context",
         "error",
         "host_state",
@@ -84,38 +86,52 @@ class Frame:
         self.error: BaseException | None = None
         self._fuel = c_uint64()
         self._fuel_reference = byref(self._fuel)
+        self._memory_base = 0
+        self._memory_size = -1
 
     # -- memory ----------------------------------------------------------------------------
-    # The memory's base address and size are read at every access: memory.grow may move it.
+    # memory.grow may move the memory and changes its size, but only WebAssembly code grows it,
+    # and none runs while a host function does (a nested call runs another instance): so the
+    # base and size are read once per host function (`host_call_started` forgets them).
+
+    def host_call_started(self) -> None:
+        self._memory_size = -1
+
+    def _bounds(self) -> tuple[int, int]:
+        size = self._memory_size
+        if size < 0:
+            context = self.context
+            reference = self.memory_reference
+            size = self._memory_size = _memory_data_size(context, reference)
+            self._memory_base = _memory_data(context, reference) or 0
+        return self._memory_base, size
 
     def check(self, pointer: int, length: int) -> None:
         """MemoryAccessError when any byte of the range is outside memory (nothing is read)."""
         pointer &= 0xFFFFFFFF
         length &= 0xFFFFFFFF
-        if pointer + length > _memory_data_size(self.context, self.memory_reference):
+        if pointer + length > self._bounds()[1]:
             raise MemoryAccessError(pointer, length)
 
     def read(self, pointer: int, length: int) -> bytes:
         """`length` bytes at `pointer`; MemoryAccessError when any of them is outside memory."""
         pointer &= 0xFFFFFFFF
         length &= 0xFFFFFFFF
-        context = self.context
-        reference = self.memory_reference
-        if pointer + length > _memory_data_size(context, reference):
+        base, size = self._bounds()
+        if pointer + length > size:
             raise MemoryAccessError(pointer, length)
         if not length:
             return b""
-        return ctypes.string_at(_memory_data(context, reference) + pointer, length)
+        return ctypes.string_at(base + pointer, length)
 
     def write(self, pointer: int, data: bytes) -> None:
         pointer &= 0xFFFFFFFF
         length = len(data)
-        context = self.context
-        reference = self.memory_reference
-        if pointer + length > _memory_data_size(context, reference):
+        base, size = self._bounds()
+        if pointer + length > size:
             raise MemoryAccessError(pointer, length)
         if length:
-            ctypes.memmove(_memory_data(context, reference) + pointer, data, length)
+            ctypes.memmove(base + pointer, data, length)
 
     # -- fuel ------------------------------------------------------------------------------
 
@@ -201,6 +217,7 @@ class Engine:
         @bindings.wasmtime_func_unchecked_callback_t  # type: ignore[untyped-decorator]
         def trampoline(_environment: Any, _caller: Any, values: Any, _count: int) -> int:
             frame = frames.stack[-1]
+            frame.host_call_started()
             try:
                 function(frame, values)
             except BaseException as error:
