@@ -50,6 +50,7 @@ from causeway.types import build_transaction, decode
 from causeway.types.interface import (
     ContractInterface,
     Field,
+    MethodInterface,
     decode_fields,
     encode_fields,
     parse_interface,
@@ -225,16 +226,25 @@ def encode_call(
     """The input of ``contract.method``: ``arguments`` by name, encoded as the interface says
     (a missing one is its default). RequestError naming an unknown method, an unknown argument
     or a value of the wrong type."""
+    entry = callable_method(contract, interface, method)
+    return _encoded(entry.arguments, arguments, f"{contract}.{method}")
+
+
+def callable_method(contract: str, interface: ContractInterface, method: str) -> MethodInterface:
+    """The interface's entry of a method a transaction or a query may call; RequestError
+    naming the method otherwise (init and migrate run only at deployment and upgrade)."""
     if method in (INIT_ENTRY, MIGRATE_ENTRY):
         raise RequestError(
             f"{contract}.{method} runs only at deployment or upgrade; a transaction cannot call it",
             reason="unknown_method",
         )
-    try:
-        entry = interface.method(method)
-    except RequestError as error:
-        raise RequestError(error.message, reason="unknown_method") from None
-    return _encoded(entry.arguments, arguments, f"{contract}.{method}")
+    if method not in interface.methods:
+        known = ", ".join(sorted(set(interface.methods) - {INIT_ENTRY, MIGRATE_ENTRY})) or "none"
+        raise RequestError(
+            f"contract {contract} has no method {method!r} in its interface (it has {known})",
+            reason="unknown_method",
+        )
+    return interface.methods[method]
 
 
 def entry_input(
