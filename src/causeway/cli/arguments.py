@@ -157,13 +157,14 @@ def read_bounded_text(path: Path, bytes_max: int) -> str:
         raise DecodeError(f"{path} is not UTF-8 text: {error}") from None
 
 
-def load_json_argument(text: str) -> Any:
-    """Parses `--args`: JSON text, or `@FILE` to read the JSON from a file.
+def load_json_argument(text: str, option: str = "--args") -> Any:
+    """Parses `--args` (or another `option` of the same kind): JSON text, or `@FILE` to read the
+    JSON from a file.
 
     Either is at most ARGUMENTS_TEXT_BYTES_MAX bytes (UTF-8) and nested at most JSON_DEPTH_MAX
     levels deep.
     """
-    source = "--args"
+    source = option
     if text.startswith("@"):
         path = Path(text[1:])
         text = read_bounded_text(path, ARGUMENTS_TEXT_BYTES_MAX)

@@ -140,7 +140,7 @@ def entry_values(
     """The --init-args or --migrate-args values, through the interface's entry of that name."""
     if text is None:
         return None
-    value = load_json_argument(text)
+    value = load_json_argument(text, option)
     method = interface.methods.get(entry)
     if method is None:
         if value:
