@@ -56,6 +56,7 @@ from markdown_commands import (
     documented_commands,
     untagged_causeway_blocks,
 )
+from tally_contract import write_tally
 from typer.testing import CliRunner
 
 from causeway.cli.main import app
@@ -493,6 +494,36 @@ def check_bench(arguments: list[str], stdout: str, scenario: Scenario) -> None:
         assert "<svg" in page and "data-value" in page
 
 
+def check_contract_change(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    """deploy, upgrade, freeze, unfreeze, revoke: the record after the change."""
+    statuses = {"freeze": "frozen", "revoke": "revoked"}
+    expected = statuses.get(arguments[2], "active")
+    document = _json_output(arguments, stdout)
+    if document is not None:
+        assert document["contract"]["status"] == expected, document
+        assert int(document["height"]) >= 1, document
+    else:
+        _line(r"^(Deployed|Upgraded|Froze|Unfroze|Revoked) \S+ at height \d+$", stdout)
+        _line(rf"^status\s+{expected}$", stdout)
+
+
+def check_contract_read(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    """list and show: the contract's record."""
+    document = _json_output(arguments, stdout)
+    if document is not None:
+        records = document["contracts"] if arguments[2] == "list" else [document]
+        assert records and all(len(record["code_hash"]) == 64 for record in records), document
+    else:
+        _line(r"[0-9a-f]{64}", stdout)
+        _line(r"(active|frozen|revoked)", stdout)
+
+
+def _write_tally(scenario: Scenario) -> None:
+    """The docs' build/tally.wasm and its interface, as `causeway contract build` writes them
+    (tests/tally_contract.py: the module in WAT, so that no toolchain is needed here)."""
+    write_tally(Path("build"))
+
+
 # What shows that a documented command worked, by its command path; a documented command without
 # an entry fails the test, so that a new one is given a check.
 CHECKS: dict[tuple[str, ...], Callable[[list[str], str, Scenario], None]] = {
@@ -506,6 +537,12 @@ CHECKS: dict[tuple[str, ...], Callable[[list[str], str, Scenario], None]] = {
     ("proof", "verify"): check_proof_verify,
     ("status",): check_status,
     ("bench",): check_bench,
+    **{
+        ("contract", name): check_contract_change
+        for name in ("deploy", "upgrade", "freeze", "unfreeze", "revoke")
+    },
+    ("contract", "list"): check_contract_read,
+    ("contract", "show"): check_contract_read,
 }
 
 RUNNER = CliRunner()
@@ -534,7 +571,10 @@ def _write_new_config(scenario: Scenario) -> None:
 
 
 # Files that documented lines read but no documented line writes: written just before the line.
-PREPARED_FILES: dict[str, Callable[[Scenario], None]] = {"@new-config.json": _write_new_config}
+PREPARED_FILES: dict[str, Callable[[Scenario], None]] = {
+    "@new-config.json": _write_new_config,
+    "build/tally.wasm": _write_tally,
+}
 
 
 @functools.cache

@@ -6,6 +6,10 @@ JSON mapping, with one convenience for bytes fields, which the protobuf mapping 
 * in the `kv` contract a plain string is text and is encoded as UTF-8 (`{"key": "colour"}`);
 * in every contract a bytes field also takes `{"hex": "00ff"}`, `{"base64": "AP8="}` or
   `{"text": "colour"}`; elsewhere a plain string is base64, as protobuf JSON has it.
+
+A contract that is not one of the native contracts below is a user contract: its arguments are
+the fields its interface lists (`interface_values_from_json`), JSON true/false, integers and
+strings, and bytes in the same forms as above; the SDK encodes them through the interface.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,7 @@ from google.protobuf.message import Message
 from causeway.contracts.v1 import contracts_pb2
 from causeway.errors import DecodeError, LimitExceededError, RequestError
 from causeway.types import check_json_depth
+from causeway.types.interface import Field
 from causeway.types.v1 import types_pb2
 
 TEXT_BYTES_CONTRACTS = frozenset({"kv"})
@@ -109,6 +114,15 @@ _METHODS: dict[tuple[str, str], ContractMethod] = {
 }
 
 
+NATIVE_CONTRACTS = frozenset(entry.contract for entry in CONTRACT_METHODS)
+
+
+def is_native_contract(contract: str) -> bool:
+    """A contract whose arguments this table describes; any other is looked up on the chain
+    as a user contract."""
+    return contract in NATIVE_CONTRACTS
+
+
 def known_methods() -> list[str]:
     return [f"{entry.contract}.{entry.method}" for entry in CONTRACT_METHODS]
 
@@ -143,13 +157,14 @@ def read_bounded_text(path: Path, bytes_max: int) -> str:
         raise DecodeError(f"{path} is not UTF-8 text: {error}") from None
 
 
-def load_json_argument(text: str) -> Any:
-    """Parses `--args`: JSON text, or `@FILE` to read the JSON from a file.
+def load_json_argument(text: str, option: str = "--args") -> Any:
+    """Parses `--args` (or another `option` of the same kind): JSON text, or `@FILE` to read the
+    JSON from a file.
 
     Either is at most ARGUMENTS_TEXT_BYTES_MAX bytes (UTF-8) and nested at most JSON_DEPTH_MAX
     levels deep.
     """
-    source = "--args"
+    source = option
     if text.startswith("@"):
         path = Path(text[1:])
         text = read_bounded_text(path, ARGUMENTS_TEXT_BYTES_MAX)
@@ -269,6 +284,54 @@ def arguments_from_json(contract: str, method: str, value: Any) -> Message:
             f"--args do not fit {message.DESCRIPTOR.name}: {error}", reason="invalid_argument"
         ) from None
     return message
+
+
+def interface_values_from_json(fields: Sequence[Field], value: Any, what: str) -> dict[str, object]:
+    """The argument values of a user contract's method (or init, migrate entry) from parsed
+    `--args` JSON: an object of the interface's fields by name. Bytes fields take a base64
+    string or {"hex"|"base64"|"text": ...}; the other types are checked where they are encoded
+    (causeway.types.interface). RequestError naming an unknown field."""
+    if value is None:
+        value = {}
+    if not isinstance(value, Mapping):
+        raise RequestError(f"--args for {what} must be a JSON object", reason="invalid_argument")
+    by_name = {field.name: field for field in fields}
+    unknown = sorted(set(value) - set(by_name))
+    if unknown:
+        listed = ", ".join(f"{field.name} ({field.type})" for field in fields) or "none"
+        raise RequestError(
+            f"{what} has no argument {', '.join(repr(name) for name in unknown)} in its "
+            f"interface (its arguments: {listed})",
+            reason="invalid_argument",
+        )
+    values: dict[str, object] = {}
+    for name, item in value.items():
+        if by_name[name].type == "bytes":
+            encoded = _bytes_value(item, text_strings=False, path=f"{what}: argument {name}")
+            try:
+                values[name] = base64.b64decode(encoded, validate=True)
+            except binascii.Error:
+                raise RequestError(
+                    f"{what}: argument {name}: {encoded!r} is not base64 (or give "
+                    '{"hex": ...} or {"text": ...})',
+                    reason="invalid_argument",
+                ) from None
+        else:
+            values[name] = item
+    return values
+
+
+def values_to_data(values: Mapping[str, object], *, readable: bool) -> dict[str, Any]:
+    """Decoded interface values as plain data for JSON: bytes as hex (`readable=False`) or
+    text-if-printable (`readable=True`)."""
+    return {
+        name: (
+            (display_bytes(value) if readable else value.hex())
+            if isinstance(value, bytes)
+            else value
+        )
+        for name, value in values.items()
+    }
 
 
 def decode_return_value(contract: str, method: str, data: bytes) -> Message | None:

@@ -12,16 +12,20 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from causeway.cli.arguments import (
+    NATIVE_CONTRACTS,
     arguments_from_json,
     decode_return_value,
     display_bytes,
     find_method,
+    interface_values_from_json,
+    is_native_contract,
     load_json_argument,
     message_to_data,
     node_address_option,
     parse_key,
     parse_transaction_id,
     status_name,
+    values_to_data,
 )
 from causeway.cli.output import (
     EXIT_TRANSACTION_FAILED,
@@ -30,12 +34,15 @@ from causeway.cli.output import (
     print_json,
     rows_table,
 )
-from causeway.errors import RequestError
+from causeway.errors import CausewayError, NotFoundError, RequestError
 from causeway.types.v1 import types_pb2
 
 if TYPE_CHECKING:
+    from google.protobuf.message import Message
+
     from causeway.api.v1 import api_pb2
     from causeway.sdk import Client
+    from causeway.types.interface import ContractInterface
 
 DEFAULT_NODE = "127.0.0.1:7050"
 
@@ -73,6 +80,15 @@ OptionalIdentityOption = Annotated[
         help="Member folder; only used to learn the chain's crypto profile without asking.",
     ),
 ]
+EndorserOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--endorser",
+        "-e",
+        metavar="MEMBER_DIR",
+        help="Member folder of an endorser (an admin of another organisation); repeatable.",
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 ContractOption = Annotated[str, typer.Option("--contract", "-c", help="Contract name, e.g. kv.")]
 MethodOption = Annotated[str, typer.Option("--method", "-m", help="Method name, e.g. put.")]
@@ -83,7 +99,8 @@ ArgsOption = Annotated[
         "-a",
         metavar="JSON",
         help="Arguments as JSON (or @FILE). kv bytes fields take plain text; elsewhere bytes "
-        'are base64, or {"hex": ...} / {"text": ...} anywhere.',
+        'are base64, or {"hex": ...} / {"text": ...} anywhere. A user contract takes the '
+        "arguments its interface lists.",
     ),
 ]
 
@@ -99,34 +116,94 @@ def _time_text(time_ms: int) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _events_data(events: Sequence[types_pb2.Event], readable: bool) -> list[dict[str, Any]]:
-    return [
-        {
+def _events_data(
+    events: Sequence[types_pb2.Event],
+    readable: bool,
+    user_contract: tuple[str, ContractInterface] | None = None,
+) -> list[dict[str, Any]]:
+    """Events as data; with a user contract's name and interface, each also carries "values":
+    its data decoded by the interface (null for an event the interface does not list)."""
+    data: list[dict[str, Any]] = []
+    for event in events:
+        item: dict[str, Any] = {
             "contract": event.contract,
             "name": event.name,
             "attributes": {attribute.key: attribute.value for attribute in event.attributes},
             "data": (display_bytes(event.data) if readable else event.data.hex()),
         }
-        for event in events
-    ]
+        if user_contract is not None:
+            from causeway.sdk.contracts import decode_event
+
+            decoded = decode_event(user_contract[0], user_contract[1], event).values
+            item["values"] = (
+                values_to_data(decoded, readable=readable) if decoded is not None else None
+            )
+        data.append(item)
+    return data
+
+
+def _user_return_value(
+    result: types_pb2.TransactionResult, interface: ContractInterface, method: str, readable: bool
+) -> dict[str, Any] | None:
+    from causeway.sdk.contracts import decode_return_values
+
+    if result.status != types_pb2.RESULT_STATUS_OK:
+        return None
+    try:
+        values = decode_return_values(interface, method, result.return_value)
+    except CausewayError:
+        return None  # shown as hex: return_value_hex
+    return values_to_data(values, readable=readable)
 
 
 def result_data(
-    result: types_pb2.TransactionResult, contract: str, method: str, *, readable: bool
+    result: types_pb2.TransactionResult,
+    contract: str,
+    method: str,
+    *,
+    readable: bool,
+    interface: ContractInterface | None = None,
 ) -> dict[str, Any]:
-    """A transaction result as data: status, decoded return value, events and cost."""
-    decoded = decode_return_value(contract, method, result.return_value)
+    """A transaction result as data: status, decoded return value, events and cost. A user
+    contract's (``interface`` given) return values and events are decoded by its interface."""
+    if interface is None:
+        decoded = decode_return_value(contract, method, result.return_value)
+        return_value = message_to_data(decoded, readable=readable) if decoded is not None else None
+        events = _events_data(result.events, readable)
+    else:
+        return_value = _user_return_value(result, interface, method, readable)
+        events = _events_data(result.events, readable, (contract, interface))
     return {
         "transaction_id": result.transaction_id.hex(),
         "status": status_name(result.status),
         "error": result.error,
-        "return_value": message_to_data(decoded, readable=readable)
-        if decoded is not None
-        else None,
+        "return_value": return_value,
         "return_value_hex": result.return_value.hex(),
-        "events": _events_data(result.events, readable),
+        "events": events,
         "cost": message_to_data(result.cost),
     }
+
+
+def user_contract_call(
+    client: Client, contract: str, method: str, value: Any
+) -> tuple[ContractInterface, bytes]:
+    """The interface of user contract ``contract`` (read from the chain with its proof) and the
+    input of ``method`` with the parsed ``--args`` ``value`` encoded through it; RequestError
+    naming an unknown contract, method or argument, or a value of the wrong type."""
+    from causeway.sdk.contracts import callable_method, encode_call
+
+    try:
+        info = client.contracts.get_contract(contract)
+    except NotFoundError:
+        raise RequestError(
+            f"unknown contract {contract!r}: it is not a native contract the CLI knows "
+            f"({', '.join(sorted(NATIVE_CONTRACTS))}) and the chain has no user contract of "
+            "that name",
+            reason="unknown_method",
+        ) from None
+    entry = callable_method(contract, info.interface, method)
+    values = interface_values_from_json(entry.arguments, value, f"{contract}.{method}")
+    return info.interface, encode_call(contract, info.interface, method, values)
 
 
 def _print_result(title: str, data: dict[str, Any], extra: Sequence[tuple[str, Any]] = ()) -> None:
@@ -139,7 +216,8 @@ def _print_result(title: str, data: dict[str, Any], extra: Sequence[tuple[str, A
     elif data["return_value_hex"]:
         rows.append(("return value", "0x" + data["return_value_hex"]))
     for event in data["events"]:
-        attributes = " ".join(f"{key}={value}" for key, value in event["attributes"].items())
+        fields = event.get("values") or event["attributes"]
+        attributes = " ".join(f"{key}={value}" for key, value in fields.items())
         rows.append(("event", f"{event['contract']}.{event['name']} {attributes}".rstrip()))
     rows.append(
         (
@@ -192,15 +270,7 @@ def tx_send(
     method: MethodOption,
     args: ArgsOption = "{}",
     node: NodeOption = DEFAULT_NODE,
-    endorsers: Annotated[
-        list[Path] | None,
-        typer.Option(
-            "--endorser",
-            "-e",
-            metavar="MEMBER_DIR",
-            help="Member folder of an endorser (an admin of another organisation); repeatable.",
-        ),
-    ] = None,
+    endorsers: EndorserOption = None,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Return once the node accepted it.")
     ] = False,
@@ -215,8 +285,10 @@ def tx_send(
     """Sign a transaction, send it, wait for its commit and print the result.
 
     --args is the JSON form of the method's argument message (causeway.contracts.v1). In the kv
-    contract, bytes fields take plain text (UTF-8); use {"hex": "..."} for binary. Exits 3 when
-    the transaction committed with a failed status.
+    contract, bytes fields take plain text (UTF-8); use {"hex": "..."} for binary. A user
+    contract's arguments are those its interface lists (read from the chain), and its return
+    values and events are decoded by it. Exits 3 when the transaction committed with a failed
+    status.
 
     Example:
 
@@ -225,12 +297,20 @@ def tx_send(
 
         causeway tx send -i net/organisations/org1/members/admin -c ledger -m issue \\
             --args '{"account": "org1/client", "amount": 100}'
+
+        causeway tx send -i net/organisations/org1/members/client -c tally -m add \\
+            --args '{"amount": 5}'
     """
     from causeway.sdk import Identity
 
-    message = arguments_from_json(contract, method, load_json_argument(args))
+    value = load_json_argument(args)
+    native = is_native_contract(contract)
+    message: Message | bytes = arguments_from_json(contract, method, value) if native else b""
+    interface: ContractInterface | None = None
     endorser_identities = [Identity.load(path) for path in endorsers or []]
     with _open_client(node, identity) as client:
+        if not native:
+            interface, message = user_contract_call(client, contract, method, value)
         transaction = client.transaction(
             contract, method, message, expiry_s=expiry_s, endorsers=endorser_identities
         )
@@ -250,7 +330,9 @@ def tx_send(
             f"check later with: causeway tx get {identifier}",
             reason="timeout",
         )
-    data = result_data(outcome.result, contract, method, readable=not json_output)
+    data = result_data(
+        outcome.result, contract, method, readable=not json_output, interface=interface
+    )
     data = {"transaction_id": identifier, "committed": True, "height": outcome.height, **data}
     if json_output:
         print_json(data)
@@ -366,11 +448,18 @@ def query(
 
         causeway query -i net/organisations/org1/members/client -c ledger -m balance \\
             --args '{"account": "org1/client"}'
+
+        causeway query -i net/organisations/org1/members/client -c tally -m total
     """
-    message = arguments_from_json(contract, method, load_json_argument(args))
+    value = load_json_argument(args)
+    native = is_native_contract(contract)
+    message: Message | bytes = arguments_from_json(contract, method, value) if native else b""
+    interface: ContractInterface | None = None
     with _open_client(node, identity) as client:
+        if not native:
+            interface, message = user_contract_call(client, contract, method, value)
         result = client.evaluate(contract, method, message)
-    data = result_data(result, contract, method, readable=not json_output)
+    data = result_data(result, contract, method, readable=not json_output, interface=interface)
     if json_output:
         print_json(data)
     else:

@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 from causeway.cli import (
     bench_command,
     chain_commands,
+    contract_commands,
     devnet_command,
     init_command,
     interchain_commands,
@@ -174,6 +175,7 @@ bench_command.register(app)
 devnet_command.register(app)
 relayer_command.register(app)
 interchain_commands.register(app)
+contract_commands.register(app)
 
 
 def main() -> None:

@@ -2,7 +2,9 @@
 resumable block and event streams, over gRPC (``Client``) or asyncio gRPC (``AsyncClient``).
 
 The interchain operations (light clients, ports, the hub, transfers, packets, balances) are
-``client.interchain`` (causeway.sdk.interchain, loaded on first use)."""
+``client.interchain`` (causeway.sdk.interchain, loaded on first use); user contracts (deploy,
+upgrade, freeze, unfreeze, revoke, records, calls through their interface) are
+``client.contracts`` (causeway.sdk.contracts)."""
 
 from causeway.sdk.async_client import AsyncClient
 from causeway.sdk.checkpoint import (
@@ -12,6 +14,16 @@ from causeway.sdk.checkpoint import (
     MemoryCheckpoint,
 )
 from causeway.sdk.client import Client
+from causeway.sdk.contracts import (
+    AsyncContractHandle,
+    AsyncContracts,
+    CallResult,
+    ContractChange,
+    ContractEvent,
+    ContractHandle,
+    ContractInfo,
+    Contracts,
+)
 from causeway.sdk.identity import Identity
 from causeway.sdk.rpc_errors import error_from_rpc
 from causeway.sdk.transactions import SubmitResult, build_transaction, endorse
@@ -27,8 +39,16 @@ from causeway.sdk.verify import (
 
 __all__ = [
     "AsyncClient",
+    "AsyncContractHandle",
+    "AsyncContracts",
+    "CallResult",
     "Checkpoint",
     "Client",
+    "ContractChange",
+    "ContractEvent",
+    "ContractHandle",
+    "ContractInfo",
+    "Contracts",
     "EventPosition",
     "FileCheckpoint",
     "Identity",

@@ -48,6 +48,7 @@ from causeway.types import HashFunction, encode, transaction_id
 from causeway.types.v1 import types_pb2
 
 if TYPE_CHECKING:
+    from causeway.sdk.contracts import AsyncContracts
     from causeway.sdk.interchain import AsyncInterchain
 
 RequestT = TypeVar("RequestT", bound=Message)
@@ -153,6 +154,15 @@ class AsyncClient:
         from causeway.sdk.interchain import AsyncInterchain  # noqa: PLC0415
 
         return AsyncInterchain(self)
+
+    @property
+    def contracts(self) -> AsyncContracts:
+        """User contracts: deploy, upgrade, freeze, unfreeze, revoke, their records, and calls
+        through their interface (causeway.sdk.contracts). Imported on first use, like
+        ``interchain``."""
+        from causeway.sdk.contracts import AsyncContracts  # noqa: PLC0415
+
+        return AsyncContracts(self)
 
     # ------------------------------------------------------------------ chain facts
 

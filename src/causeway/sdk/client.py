@@ -50,6 +50,7 @@ TIMEOUT_S_DEFAULT = 30.0
 MESSAGE_BYTES_MAX_DEFAULT = 64 * 1024 * 1024
 
 if TYPE_CHECKING:
+    from causeway.sdk.contracts import Contracts
     from causeway.sdk.interchain import Interchain
 
 RequestT = TypeVar("RequestT", bound=Message)
@@ -163,6 +164,15 @@ class Client:
         from causeway.sdk.interchain import Interchain  # noqa: PLC0415
 
         return Interchain(self)
+
+    @property
+    def contracts(self) -> Contracts:
+        """User contracts: deploy, upgrade, freeze, unfreeze, revoke, their records, and calls
+        through their interface (causeway.sdk.contracts). Imported on first use, like
+        ``interchain``."""
+        from causeway.sdk.contracts import Contracts  # noqa: PLC0415
+
+        return Contracts(self)
 
     # ------------------------------------------------------------------ chain facts
 
