@@ -1,10 +1,13 @@
-"""Executor overhead of ledger transfers: one block of signed transfers over an in-memory state.
+"""Executor overhead of transfers: one block of signed transfers over an in-memory state.
 
     .venv/bin/python bench/execution_transfer.py [--transfers 5000] [--senders 50] [--rounds 5]
+        [--contract ledger|token-assemblyscript|token-rust]
 
 Signatures are made up front and not verified (admission does that, not the executor), so the
-figure is the pure Python cost of executing a transfer: checks, metered state access, the ledger
-logic, the event and the result.
+figure is the pure Python cost of executing a transfer: checks, metered state access, the
+contract's logic, the event and the result. With a token (the template, built as the wasm
+benchmark deploys it), the contract is deployed by a transaction first and every sender is given
+tokens in state; the transfers then run as WebAssembly, and the gas of one is printed too.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 import statistics
 import time
 
+from causeway.bench.contract_modules import load_module
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import (
     PrivateKey,
@@ -21,7 +25,15 @@ from causeway.crypto import (
     issue_member_certificate,
 )
 from causeway.execution import Executor, genesis_state
-from causeway.types import DOMAIN_TRANSACTION, decode_transaction, encode, sign_bytes
+from causeway.execution.keys import user_contract_namespace
+from causeway.types import (
+    DOMAIN_TRANSACTION,
+    DecodedTransaction,
+    decode_transaction,
+    encode,
+    sign_bytes,
+)
+from causeway.types.interface import encode_fields, parse_interface
 from causeway.types.v1 import types_pb2
 
 CHAIN_ID = "bench-chain"
@@ -45,6 +57,11 @@ def main() -> None:
     parser.add_argument("--transfers", type=int, default=5000)
     parser.add_argument("--senders", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--contract",
+        choices=["ledger", "token-assemblyscript", "token-rust"],
+        default="ledger",
+    )
     options = parser.parse_args()
 
     profile = get_profile("intl")
@@ -111,10 +128,9 @@ def main() -> None:
     for member_id in keys:
         state[b"ledger/balance/" + member_id.encode()] = (10**12).to_bytes(8, "big")
 
-    sender_ids = list(keys)
-    transactions = []
-    for index in range(options.transfers):
-        sender = sender_ids[index % len(sender_ids)]
+    def signed(
+        index: int, sender: str, contract: str, method: str, arguments: bytes
+    ) -> DecodedTransaction:
         body = encode(
             types_pb2.TransactionBody(
                 version=1,
@@ -122,22 +138,67 @@ def main() -> None:
                 nonce=index.to_bytes(8, "big"),
                 timestamp_ms=TIME_MS,
                 expiry_ms=TIME_MS + 60_000,
-                contract="ledger",
-                method="transfer",
-                arguments=encode(
-                    contracts_pb2.LedgerTransferArguments(to=f"account-{index % 1000}", amount=7)
-                ),
+                contract=contract,
+                method=method,
+                arguments=arguments,
                 sender=sender,
             )
         )
         signature = keys[sender].sign(sign_bytes(DOMAIN_TRANSACTION, CHAIN_ID, body))
-        transactions.append(
-            decode_transaction(
-                encode(types_pb2.Transaction(body=body, signature=signature)),
-                hash_function=profile.hash,
-                bytes_max=64 << 10,
-            )
+        return decode_transaction(
+            encode(types_pb2.Transaction(body=body, signature=signature)),
+            hash_function=profile.hash,
+            bytes_max=64 << 10,
         )
+
+    sender_ids = list(keys)
+    contract = "ledger"
+
+    def arguments_of(recipient: str) -> bytes:
+        return encode(contracts_pb2.LedgerTransferArguments(to=recipient, amount=7))
+
+    if options.contract != "ledger":
+        contract = "token"
+        module = load_module("token", options.contract.removeprefix("token-"))
+        interface = parse_interface(module.interface_json)
+        deploy = signed(
+            1 << 40,
+            sender_ids[0],
+            "code",
+            "deploy",
+            encode(
+                contracts_pb2.CodeDeployArguments(
+                    name=contract,
+                    code=module.code,
+                    interface_json=module.interface_json,
+                    init_input=encode_fields(interface.method("init").arguments, {"supply": 1}),
+                )
+            ),
+        )
+        deployed = executor.execute_block(DictReader(state), [deploy], 1, TIME_MS)
+        if deployed.results[0].status != types_pb2.RESULT_STATUS_OK:
+            raise SystemExit(f"the token was not deployed: {deployed.results[0].error}")
+        for key, value in deployed.changes.items():
+            if value is not None:
+                state[key] = value
+        for member_id in keys:
+            balance_key = user_contract_namespace(contract) + b"balance/" + member_id.encode()
+            state[balance_key] = (10**12).to_bytes(8, "little")
+        transfer_fields = interface.method("transfer").arguments
+
+        def arguments_of(recipient: str) -> bytes:
+            return encode_fields(transfer_fields, {"to": recipient, "amount": 7})
+
+    transactions = [
+        signed(
+            index,
+            sender_ids[index % len(sender_ids)],
+            contract,
+            "transfer",
+            arguments_of(f"account-{index % 1000}"),
+        )
+        for index in range(options.transfers)
+    ]
 
     timings = []
     for _ in range(options.rounds):
@@ -150,7 +211,8 @@ def main() -> None:
             raise SystemExit(f"{len(failed)} transfers failed: {failed[0].error}")
     per_transfer_us = [seconds / options.transfers * 1e6 for seconds in timings]
     print(
-        f"{options.transfers} transfers, {options.senders} senders, {options.rounds} rounds: "
+        f"{options.contract}: {options.transfers} transfers, {options.senders} senders, "
+        f"{options.rounds} rounds, {execution.results[0].cost.gas_used} gas each: "
         f"best {min(per_transfer_us):.1f} us/transfer, median "
         f"{statistics.median(per_transfer_us):.1f} us/transfer "
         f"({options.transfers / min(timings):,.0f} transfers/s)"
