@@ -4,13 +4,27 @@ module for the chain's `vm`, with the contract SDK of each language and project 
 One module per language (``assemblyscript``: the compiler from npm, pinned by a lock file;
 ``rust``: Debian's rustc and cargo, offline), each with ``new_project(template, name,
 destination)`` and ``build(project)``; ``new_project`` and ``build`` here pick the language by
-name or by the project's files.
+name or by the project's files. ``LocalChain`` (``causeway.toolchains.testing``) is the chain in
+one process that a contract's tests run against; ``causeway.toolchains.pytest_plugin`` gives
+those tests their fixtures.
 """
 
 from pathlib import Path
 
 from causeway.errors import RequestError
 from causeway.toolchains import assemblyscript, rust
+from causeway.toolchains.testing import (
+    BLOCK_INTERVAL_MS,
+    GENESIS_TIME_MS,
+    LOCAL_CHAIN_ID,
+    PROFILES,
+    CallResult,
+    ContractEvent,
+    DeployedContract,
+    DeploymentError,
+    ExpectationError,
+    LocalChain,
+)
 
 LANGUAGES: tuple[str, ...] = ("assemblyscript", "rust")
 TEMPLATES: tuple[str, ...] = ("counter", "registry", "token")
@@ -46,8 +60,18 @@ def build(project: Path) -> tuple[Path, Path]:
 
 
 __all__ = [
+    "BLOCK_INTERVAL_MS",
+    "GENESIS_TIME_MS",
     "LANGUAGES",
+    "LOCAL_CHAIN_ID",
+    "PROFILES",
     "TEMPLATES",
+    "CallResult",
+    "ContractEvent",
+    "DeployedContract",
+    "DeploymentError",
+    "ExpectationError",
+    "LocalChain",
     "assemblyscript",
     "build",
     "new_project",
