@@ -73,8 +73,11 @@ INTERFACE_FILE = "interface.json"
 _RUST_FOLDER = Path(__file__).resolve().parent / "rust"
 _SDK_FOLDER = _RUST_FOLDER / "sdk"
 _TEMPLATES_FOLDER = _RUST_FOLDER / "templates"
-# Builds made in place and editors' leftovers are not part of a template.
-_NOT_COPIED = shutil.ignore_patterns("target", "Cargo.lock", BUILD_FOLDER)
+# Builds made in place, editors' leftovers and Python's caches beside a template's tests (an
+# installed package compiles them) are not part of a template.
+_NOT_COPIED = shutil.ignore_patterns(
+    "target", "Cargo.lock", BUILD_FOLDER, "__pycache__", ".pytest_cache"
+)
 
 # A project name becomes a cargo package, a crate, a file name and the contract's name: both a
 # deployed contract's name (execution's code contract) and an interface's name

@@ -34,6 +34,7 @@ type, raises ``RequestError`` at once, before anything is signed.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,11 +225,14 @@ def _lookup(values: Mapping[str, object], name: str, what: str) -> object:
 
 @dataclass(frozen=True, slots=True)
 class DeployedContract:
-    """A contract deployed on a LocalChain: its name and interface, and calls to it."""
+    """A contract deployed on a LocalChain: its name and interface, the result of its
+    deployment, and calls to it."""
 
     chain: LocalChain
     name: str
     interface: ContractInterface
+    # The deployment's result (its events: those of the code contract and of init).
+    deployment: CallResult | None = None
 
     def call(
         self,
@@ -402,6 +406,7 @@ class LocalChain:
             raise DeploymentError(
                 f"deploying {contract_name} failed: {result.status}: {result.error}", result
             )
+        deployed = dataclasses.replace(deployed, deployment=result)
         self._contracts[contract_name] = deployed
         self._last_deployed = contract_name
         return deployed
@@ -433,7 +438,10 @@ class LocalChain:
             interface_json=interface_text,
             migrate_input=migrate_input,
         )
-        upgraded = DeployedContract(self, contract, parsed)
+        previous = self._contracts.get(contract)
+        upgraded = DeployedContract(
+            self, contract, parsed, None if previous is None else previous.deployment
+        )
         result = self._governance("upgrade", arguments, sender, endorsers, upgraded)
         if result.ok:
             self._contracts[contract] = upgraded
