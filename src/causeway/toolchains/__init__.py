@@ -80,7 +80,9 @@ def project_tests_command(
     project: Path, module: Path, pytest_arguments: Sequence[str] = ()
 ) -> tuple[list[str], dict[str, str]]:
     """The command line and environment that run a project's tests (PROJECT/tests) against its
-    built module, with this Python's pytest and the fixtures of ``PLUGIN_MODULE``."""
+    built module, with this Python's pytest and the fixtures of ``PLUGIN_MODULE``. Its paths are
+    absolute: it runs in the project's folder."""
+    project = project.resolve()
     command = [
         sys.executable,
         "-m",

@@ -164,7 +164,8 @@ def build(project_dir: Path, toolchain: Toolchain | None = None) -> tuple[Path, 
     """Compiles the project with Debian's cargo, offline, and writes ``build/NAME.wasm`` and
     ``build/NAME.interface.json``; returns their paths. The interface is checked first, and the
     module must export `causeway_abi_v1` and every method the interface lists."""
-    project_dir = Path(project_dir)
+    # Absolute: cargo runs inside the project, where a relative path would mean something else.
+    project_dir = Path(project_dir).resolve()
     manifest_path = project_dir / "Cargo.toml"
     if not manifest_path.is_file():
         raise NotFoundError(f"{project_dir} is not a Rust contract project: it has no Cargo.toml")
