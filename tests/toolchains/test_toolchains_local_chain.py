@@ -388,6 +388,13 @@ def test_both_profiles_give_the_same_results_and_gas(code: bytes) -> None:
     assert [status for status, *_ in intl] == ["OK", "OK", "CONTRACT_REVERTED", "OK", "OK"]
 
 
+def test_blocks_may_be_far_apart(code: bytes) -> None:
+    # Further apart than a transaction's expiry: each is still signed for its own block.
+    chain = LocalChain(block_interval_ms=3_600_000)
+    chain.deploy(code, probe_interface())
+    assert chain.call("clock").expect_ok()["time"] == GENESIS_TIME_MS + 2 * 3_600_000
+
+
 def test_a_local_chain_refuses_bad_settings() -> None:
     with pytest.raises(RequestError, match="unknown crypto profile 'rsa'"):
         LocalChain("rsa")

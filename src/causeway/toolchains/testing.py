@@ -508,7 +508,9 @@ class LocalChain:
         at the next height and the latest block's time. Nothing is committed; a method that
         writes or emits fails (INVALID_ARGUMENT, ``read-only call: ...``)."""
         deployed, encoded = self._encode_call(contract, method, arguments, values)
-        transaction = self._transaction(self._sender(sender), deployed.name, method, encoded)
+        transaction = self._transaction(
+            self._sender(sender), deployed.name, method, encoded, query=True
+        )
         result = self._executor.query(
             _DictReader(self._state), transaction, self.time_ms, height=self.height + 1
         )
@@ -569,8 +571,12 @@ class LocalChain:
         method: str,
         arguments: Message | bytes,
         endorsers: Sequence[str] = (),
+        *,
+        query: bool = False,
     ) -> DecodedTransaction:
-        # Stamped with the time of the block it goes into, which is when a node would see it.
+        # Stamped with the time of the block it goes into (a query's: the latest block's), so
+        # that it is within its expiry there however far apart blocks are.
+        timestamp_ms = self.time_ms if query else self.time_ms + self.block_interval_ms
         transaction = build_transaction(
             sender,
             self.chain_id,
@@ -579,7 +585,7 @@ class LocalChain:
             arguments,
             expiry_s=TRANSACTION_EXPIRY_S,
             endorsers=[self._sender(endorser) for endorser in endorsers],
-            timestamp_ms=self.time_ms,
+            timestamp_ms=timestamp_ms,
         )
         return decode_transaction(
             encode(transaction),
