@@ -1,6 +1,6 @@
 """The AssemblyScript toolchain, installed once (npm ci into the shared folder, a no-op when it
 is there) and each template, and the SDK's probe contract, built once per session: a build
-takes 6 to 10 seconds."""
+takes 6 to 10 seconds. Each Rust template too, built once per session (2 to 3 seconds each)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from causeway.toolchains import assemblyscript
+from causeway.toolchains import assemblyscript, rust
 
 # The helpers next to this file, and the runtime's dict-backed Host (tests/vm/vm_support.py)
 # that runs the built contracts, importable under any pytest import mode.
@@ -49,4 +49,16 @@ def built(
     for name, project in projects.items():
         module, interface = assemblyscript.build(project, toolchain)
         result[name] = Built(project, module, interface)
+    return result
+
+
+@pytest.fixture(scope="session")
+def rust_built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
+    """Every Rust template, built as a new project of the same name."""
+    root = tmp_path_factory.mktemp("rust-contracts")
+    result: dict[str, Built] = {}
+    for template in rust.TEMPLATES:
+        project = rust.new_project(template, template, root / template)
+        module, interface = rust.build(project)
+        result[template] = Built(project, module, interface)
     return result

@@ -28,6 +28,7 @@ _VM_TESTS = str(Path(__file__).resolve().parent.parent / "vm")
 if _VM_TESTS not in sys.path:
     sys.path.insert(0, _VM_TESTS)
 
+import toolchain_support  # noqa: E402
 from vm_support import DictHost, new_runtime, run  # noqa: E402
 
 from causeway.vm import Runtime  # noqa: E402
@@ -46,21 +47,18 @@ class Built:
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
-    """Every template, made into a project and built once."""
-    folder = tmp_path_factory.mktemp("rust-templates")
-    result: dict[str, Built] = {}
-    for template in rust.TEMPLATES:
-        project = rust.new_project(template, template, folder / template)
-        wasm_path, interface_path = rust.build(project)
-        result[template] = Built(
-            project,
-            wasm_path,
-            interface_path,
-            wasm_path.read_bytes(),
-            json.loads(interface_path.read_text(encoding="utf-8")),
+def built(rust_built: dict[str, toolchain_support.Built]) -> dict[str, Built]:
+    """Every template, made into a project and built once (conftest.py's rust_built)."""
+    return {
+        template: Built(
+            contract.project,
+            contract.module,
+            contract.interface,
+            contract.module.read_bytes(),
+            json.loads(contract.interface.read_text(encoding="utf-8")),
         )
-    return result
+        for template, contract in rust_built.items()
+    }
 
 
 @pytest.fixture(scope="session")

@@ -68,6 +68,9 @@ TOOL_OUTPUT_CHARACTERS_MAX = 8000
 
 _FILES = Path(__file__).resolve().parent / "assemblyscript"
 _PACKAGE_FILES = ("package.json", "package-lock.json")
+# Python's caches beside a template's tests (an installed package compiles them) are not part
+# of it.
+_NOT_COPIED = shutil.ignore_patterns("__pycache__", ".pytest_cache")
 # Written into the shared folder last: its presence, with the committed lock's hash, is what
 # "installed" means, so an interrupted install is never taken for a finished one.
 _STAMP_FILE_NAME = "causeway-installed"
@@ -150,7 +153,7 @@ def new_project(template: str, name: str, destination: Path) -> Path:
     # Written beside the destination and moved into place, so that a failure leaves nothing.
     with tempfile.TemporaryDirectory(dir=destination.parent, prefix=".new-contract-") as staging:
         project = Path(staging) / "project"
-        shutil.copytree(_FILES / "templates" / template, project)
+        shutil.copytree(_FILES / "templates" / template, project, ignore=_NOT_COPIED)
         shutil.copytree(_FILES / "sdk", project / SDK_FOLDER)
         interface_path = project / INTERFACE_FILE_NAME
         interface = json.loads(interface_path.read_text(encoding="utf-8"))

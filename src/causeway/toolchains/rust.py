@@ -73,8 +73,11 @@ INTERFACE_FILE = "interface.json"
 _RUST_FOLDER = Path(__file__).resolve().parent / "rust"
 _SDK_FOLDER = _RUST_FOLDER / "sdk"
 _TEMPLATES_FOLDER = _RUST_FOLDER / "templates"
-# Builds made in place and editors' leftovers are not part of a template.
-_NOT_COPIED = shutil.ignore_patterns("target", "Cargo.lock", BUILD_FOLDER)
+# Builds made in place, editors' leftovers and Python's caches beside a template's tests (an
+# installed package compiles them) are not part of a template.
+_NOT_COPIED = shutil.ignore_patterns(
+    "target", "Cargo.lock", BUILD_FOLDER, "__pycache__", ".pytest_cache"
+)
 
 # A project name becomes a cargo package, a crate, a file name and the contract's name: both a
 # deployed contract's name (execution's code contract) and an interface's name
@@ -161,7 +164,8 @@ def build(project_dir: Path, toolchain: Toolchain | None = None) -> tuple[Path, 
     """Compiles the project with Debian's cargo, offline, and writes ``build/NAME.wasm`` and
     ``build/NAME.interface.json``; returns their paths. The interface is checked first, and the
     module must export `causeway_abi_v1` and every method the interface lists."""
-    project_dir = Path(project_dir)
+    # Absolute: cargo runs inside the project, where a relative path would mean something else.
+    project_dir = Path(project_dir).resolve()
     manifest_path = project_dir / "Cargo.toml"
     if not manifest_path.is_file():
         raise NotFoundError(f"{project_dir} is not a Rust contract project: it has no Cargo.toml")
