@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from causeway.cli import contract_project_commands
 from causeway.cli.arguments import (
     interface_values_from_json,
     load_json_argument,
@@ -50,7 +51,8 @@ ENTRIES = ("init", "migrate")
 
 contract_app = typer.Typer(
     name="contract",
-    help="User contracts (WebAssembly): deploy, upgrade, freeze, unfreeze, revoke, list, show."
+    help="User contracts (WebAssembly): new, build, test a contract project; deploy, upgrade, "
+    "freeze, unfreeze, revoke, list, show on a chain."
     "\n\nExample:\n\n"
     "    causeway contract deploy build/tally.wasm --name tally "
     "-i NET/organisations/org1/members/admin -e NET/organisations/org2/members/admin",
@@ -552,4 +554,6 @@ def show(
 
 
 def register(app: typer.Typer) -> None:
+    # The project commands (new, build, test) join the same group.
+    contract_project_commands.register(contract_app)
     app.add_typer(contract_app)
