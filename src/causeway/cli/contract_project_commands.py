@@ -98,7 +98,12 @@ def build_project(
     ] = Path(),
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """Compile a contract project into build/NAME.wasm and build/NAME.interface.json."""
+    """Compile a contract project into build/NAME.wasm and build/NAME.interface.json.
+
+    Example:
+
+        causeway contract build my_token --json
+    """
     from causeway.toolchains import project_language
     from causeway.types.interface import parse_interface
 
