@@ -9,8 +9,9 @@ import threading
 import pytest
 from vm_support import PRICES, DictHost, code_hash, invoke, module, new_runtime
 
-from causeway.errors import ContractInterruptedError, RequestError
+from causeway.errors import ContractInterruptedError, InvariantError, RequestError
 from causeway.vm import DEFAULT_LIMITS, Runtime, VmLimits
+from causeway.vm import runtime as runtime_module
 
 GROW = module(
     """
@@ -203,3 +204,55 @@ def test_close_without_a_watchdog_does_nothing() -> None:
     assert watchdog_threads() == before
     runtime.close()
     assert invoke(runtime, SPIN, "quick", DictHost()).status == "ok"
+
+
+class _BlockingHost(DictHost):
+    """A host whose first state_get waits for `release`, signalling `entered` first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def state_get(self, key: bytes) -> bytes | None:
+        self.entered.set()
+        assert self.release.wait(30), "the test never released the host"
+        return super().state_get(key)
+
+
+READ_ONCE = module(
+    """
+  (func (export "read")
+    (drop (call $state_get (i32.const 0) (i32.const 1) (i32.const 0) (i32.const 0))))
+"""
+)
+
+
+def test_queries_beyond_their_slots_wait_for_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runtime_module, "QUERY_CALLS_MAX", 1)
+    runtime = new_runtime()
+    first, second = _BlockingHost(), _BlockingHost()
+    second.release.set()
+    threads = [
+        threading.Thread(
+            target=invoke, args=(runtime, READ_ONCE, "read", host), kwargs={"read_only": True}
+        )
+        for host in (first, second)
+    ]
+    threads[0].start()
+    assert first.entered.wait(30)
+    threads[1].start()
+    # The second query waits for the one slot: it has not reached its host.
+    assert not second.entered.wait(0.5)
+    first.release.set()
+    assert second.entered.wait(30)
+    for thread in threads:
+        thread.join(30)
+    # A transaction's call never waits for a query's slot.
+    assert invoke(runtime, READ_ONCE, "read", DictHost()).status == "ok"
+
+
+def test_the_query_slots_leave_half_the_pool_to_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runtime_module, "QUERY_CALLS_MAX", 1_000)
+    with pytest.raises(InvariantError, match="more than half of the instance pool"):
+        new_runtime()

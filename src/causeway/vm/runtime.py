@@ -38,9 +38,12 @@ from causeway.errors import InvariantError, ModuleRefusedError, RequestError
 from causeway.vm import abi
 from causeway.vm.abi import ContextField
 from causeway.vm.config import DEFAULT_LIMITS, VmLimits, check_wasmtime_version, fingerprint
-from causeway.vm.engine import Engine, Frame, MemoryAccessError, RawValues
+from causeway.vm.engine import INSTANCES_MAX, Engine, Frame, MemoryAccessError, RawValues
 from causeway.vm.validation import ModuleSummary, validate_module
 
+# Queries (read-only calls from outside a transaction) running at once; more wait. With
+# VmLimits.call_depth_max of nesting each, they hold at most half of engine.INSTANCES_MAX.
+QUERY_CALLS_MAX = 16
 # Compiled modules kept in memory, least recently used dropped first.
 MODULES_CACHED_MAX = 256
 # The watchdog's tick: the epoch advances this often while a watchdog runs.
@@ -200,6 +203,9 @@ class Runtime:
         self._cache: OrderedDict[bytes, wasmtime.InstancePre] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._cache_directory = cache_directory
+        if QUERY_CALLS_MAX * limits.call_depth_max > INSTANCES_MAX // 2:
+            raise InvariantError("queries could take more than half of the instance pool")
+        self._query_slots = threading.BoundedSemaphore(QUERY_CALLS_MAX)
         self._watchdog: threading.Thread | None = None
         self._watchdog_stop = threading.Event()
         if watchdog_ms is not None:
@@ -293,10 +299,31 @@ class Runtime:
         """Calls `export` of the code with this hash (`load_code` gives its bytes on a cache
         miss) in a fresh instance. RequestError when calls nest deeper than call_depth_max or
         the host refused something (see the module's docstring)."""
-        if self.engine.depth >= self.limits.call_depth_max:
+        depth = self.engine.depth
+        if depth >= self.limits.call_depth_max:
             raise RequestError(
                 f"contract calls nest deeper than the limit of {self.limits.call_depth_max}"
             )
+        if read_only and depth == 0:
+            # Queries come from many API threads at once; each may nest call_depth_max deep.
+            # Bounding them keeps instances in the pool for block execution, whose calls must
+            # never find it empty.
+            with self._query_slots:
+                return self._call(
+                    code_hash, load_code, export, input_data, host, gas_available, read_only
+                )
+        return self._call(code_hash, load_code, export, input_data, host, gas_available, read_only)
+
+    def _call(  # noqa: PLR0917 (call's arguments, passed on as they came)
+        self,
+        code_hash: bytes,
+        load_code: Callable[[], bytes],
+        export: str,
+        input_data: bytes,
+        host: Host,
+        gas_available: int,
+        read_only: bool,
+    ) -> CallOutcome:
         prepared = self._prepared(code_hash, load_code)
         call_base = self.prices.call_base
         if gas_available < call_base:
