@@ -17,6 +17,8 @@ script; it is stopped (SIGTERM, then SIGKILL) when the scenario ends, whatever h
 How a documented line becomes the command that runs: SUBSTITUTIONS, in order (each says why), and
 - every ``causeway init`` without ``--port-base`` gets ``--port-base <the scenario's base>``: a free
   block of ports from 20000 up, so that no node here ever takes 7050/8050 from a user's devnet;
+- every ``causeway bench`` without ``--transactions`` gets the shrunk number of the substitution
+  that shrinks the documented ones (its default, 10,000, is a load test, not a check);
 - every command runs with ``CAUSEWAY_NODE`` set to the scenario's node, which is what a line
   without ``--node`` (default 127.0.0.1:7050) means in the docs;
 - a file that a line reads but the docs never make (PREPARED_FILES) is written just before it.
@@ -163,6 +165,21 @@ NOT_RUN: dict[str, str] = {
         "removes validator org4/node4 of a network of 4 organisations and 4 tbft validators "
         "(a devnet, see above); tests/e2e/test_e2e_devnet_governance.py sends validators.update"
     ),
+    **dict.fromkeys(
+        (
+            "for i in 1 2 3; do",
+            "causeway bench --network /tmp/wb --workload ledger-transfer -t 30000 --json "
+            "> ledger-$i.json",
+            "causeway bench --network /tmp/wb --workload wasm-transfer -t 30000 --json "
+            "> wasm-$i.json",
+            "done",
+        ),
+        (
+            "the measurement of docs/performance.md, a shell loop of three rounds of 30,000 "
+            "transactions each way (minutes of load on the shared machine); the same two "
+            "workloads run, shrunk, from the README's bench lines"
+        ),
+    ),
     "causeway relayer start --config relayer.toml": _RELAYER_REASON,
     "causeway relayer start --config relayer.toml --metrics-port 9464 --json": _RELAYER_REASON,
     **dict.fromkeys(
@@ -214,7 +231,7 @@ PYTHON = "<python>"
 SUBSTITUTIONS: tuple[Substitution, ...] = (
     Substitution(r"\bDIR2\b", "net2", "README: the second network's folder"),
     Substitution(r"\bDIR\b", "net", "README: the network's folder"),
-    Substitution(r"/tmp/(pn|tb|rf)\b", r"\1", "performance.md: its folder, in the scenario's"),
+    Substitution(r"/tmp/(pn|tb|rf|wb)\b", r"\1", "performance.md: its folder, in the scenario's"),
     Substitution(
         r"--identity \.\.\.",
         "--identity net/organisations/org1/members/client",
@@ -279,6 +296,8 @@ def concrete_command(text: str, scenario: Scenario) -> list[str]:
     arguments = shlex.split(text)
     if arguments[:2] == ["causeway", "init"] and "--port-base" not in arguments:
         arguments += ["--port-base", str(scenario.port_base)]
+    if arguments[:2] == ["causeway", "bench"] and not {"--transactions", "-t"} & set(arguments):
+        arguments += ["--transactions", str(BENCH_TRANSACTIONS)]
     return arguments
 
 
@@ -886,6 +905,9 @@ def test_placeholders_become_the_scenarios_values(tmp_path: Path) -> None:
     )
     assert concrete_command("causeway node start --home /tmp/pn/nodes/node1 &", scenario) == (
         ["causeway", "node", "start", "--home", "pn/nodes/node1"]
+    )
+    assert concrete_command("causeway bench --workload wasm-transfer", scenario)[-2:] == (
+        ["--transactions", "300"]
     )
     bench = "causeway bench -t 20000 --transactions 100000 --rate R --expiry-s 600"
     assert concrete_command(bench, scenario) == (
