@@ -121,6 +121,11 @@ NOT_RUN: dict[str, str] = {
         "scripts/demo_transfer.py against it"
     ),
     "make test": "runs the whole suite, this test included",
+    "make toolchains": (
+        "installs the contract compilers (npm's AssemblyScript; Debian's Rust packages through "
+        "apt, as root); `make test` runs it before the suite, so that the contract lines here "
+        "find them"
+    ),
     "causeway devnet up --validators 4 --consensus tbft": _DEVNET_REASON,
     "causeway devnet status | restart --node node2 | down": (
         f"three commands on one line, each needing the devnet above: {_DEVNET_REASON}"
@@ -211,6 +216,17 @@ NOT_RUN: dict[str, str] = {
             "causeway packet list --client client-0 --dir ./chains --chain chain-a --in-flight",
         ),
         _INTERCHAIN_REASON,
+    ),
+}
+
+
+# Lines that the docs show failing, as they must: the exit status and what the output says.
+REFUSED: dict[str, tuple[int, str]] = {
+    "causeway tx send -i net/organisations/org2/members/client --contract token "
+    '--method transfer --args \'{"to": "org1/client", "amount": 300}\'': (
+        3,
+        r"status\s+CONTRACT_REVERTED\s*\nerror\s+token\.transfer: transfer: insufficient "
+        r"balance: org2/client has 250, needs 300",
     ),
 }
 
@@ -537,6 +553,38 @@ def check_contract_read(arguments: list[str], stdout: str, scenario: Scenario) -
         _line(r"(active|frozen|revoked)", stdout)
 
 
+def check_contract_new(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    name = arguments[3]
+    parent = Path(_value_after(arguments, "--dir") or ".")
+    project = parent / name
+    found = _line(r"^created (\S+) \((assemblyscript|rust), from the (\w+) template\)$", stdout)
+    assert Path(found.group(1)) == project, found.group(0)
+    assert found.group(2) == _value_after(arguments, "--lang"), found.group(0)
+    assert found.group(3) == (_value_after(arguments, "--template") or "counter"), found.group(0)
+    interface = json.loads((project / "interface.json").read_text(encoding="utf-8"))
+    assert interface["name"] == name, interface
+
+
+def check_contract_build(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    document = _json_output(arguments, stdout)
+    if document is not None:
+        module, interface = Path(document["module"]), Path(document["interface"])
+        assert document["module_bytes"] == module.stat().st_size > 0, document
+        assert document["methods"], document
+    else:
+        _line(r"^built [a-z]\w*$", stdout)
+        module = Path(_line(r"^module\s+(\S+\.wasm) \([\d,]+ bytes\)$", stdout).group(1))
+        interface = Path(_line(r"^interface\s+(\S+\.interface\.json)$", stdout).group(1))
+    assert module.read_bytes()[:4] == b"\0asm", module
+    assert json.loads(interface.read_text(encoding="utf-8"))["methods"], interface
+
+
+def check_contract_test(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    _line(r"^built \S+\.wasm \([\d,]+ bytes\); testing", stdout)
+    passed = _line(r"^=+ (\d+) passed in [\d.]+s =+$", stdout)
+    assert int(passed.group(1)) >= 1, passed.group(0)
+
+
 def _write_tally(scenario: Scenario) -> None:
     """The docs' build/tally.wasm and its interface, as `causeway contract build` writes them
     (tests/tally_contract.py: the module in WAT, so that no toolchain is needed here)."""
@@ -560,6 +608,9 @@ CHECKS: dict[tuple[str, ...], Callable[[list[str], str, Scenario], None]] = {
         ("contract", name): check_contract_change
         for name in ("deploy", "upgrade", "freeze", "unfreeze", "revoke")
     },
+    ("contract", "new"): check_contract_new,
+    ("contract", "build"): check_contract_build,
+    ("contract", "test"): check_contract_test,
     ("contract", "list"): check_contract_read,
     ("contract", "show"): check_contract_read,
 }
@@ -694,11 +745,26 @@ def run_line(command: DocumentedCommand, scenario: Scenario, scripts: Scripts) -
         assert address == scenario.node_address, f"{command.where}: the node listens on {address}"
         node.start(address)
         return
-    assert path in CHECKS, f"{command.where}: add to CHECKS what shows that `{shown}` worked"
+    refused = REFUSED.get(command.text)
+    assert refused or path in CHECKS, (
+        f"{command.where}: add to CHECKS what shows that `{shown}` worked"
+    )
     for argument in arguments:
         if argument in PREPARED_FILES:
             PREPARED_FILES[argument](scenario)
     result = invoke(arguments[1:], scenario)
+    if refused is not None:
+        status, pattern = refused
+        assert result.exit_code == status, (
+            f"{command.where}: `{shown}` exited with {result.exit_code}, not {status} as the "
+            f"docs show:\n{result.output}"
+        )
+        try:
+            _line(pattern, result.output)
+        except AssertionError as error:
+            message = f"{command.where}: `{shown}` did not fail as the docs show: {error}"
+            raise AssertionError(message) from None
+        return
     assert result.exit_code == 0, (
         f"{command.where}: `{shown}` exited with {result.exit_code}:\n{result.output}"
     )
@@ -780,9 +846,11 @@ def test_documented_commands_run_and_work(tmp_path: Path) -> None:
     print(f"{len(ran)} documented commands ran in {time.monotonic() - started:.1f} s ({slowest})")
 
 
-def test_every_entry_of_not_run_is_documented() -> None:
+def test_every_entry_of_not_run_and_refused_is_documented() -> None:
     documented = {command.text for command in runnable_commands()}
     assert not set(NOT_RUN) - documented
+    assert not set(REFUSED) - documented
+    assert not set(REFUSED) & set(NOT_RUN)
 
 
 def test_every_block_showing_causeway_says_whether_it_runs() -> None:
@@ -933,6 +1001,24 @@ def test_a_line_this_test_cannot_run_must_be_listed(tmp_path: Path) -> None:
     with pytest.raises(AssertionError, match=r"add to CHECKS what shows that `causeway devnet"):
         command = DocumentedCommand("doc.md", 4, 3, "sh", "causeway devnet status")
         run_line(command, scenario, Scripts(tmp_path))
+
+
+def test_a_refused_line_must_fail_as_the_docs_show(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = _scenario(tmp_path)
+    # Exits 1 before reaching any node: there is no project there.
+    line = "causeway contract build nowhere"
+    command = DocumentedCommand("doc.md", 4, 3, "sh", line)
+    monkeypatch.setitem(REFUSED, line, (1, r"no contract project at \S+nowhere: no such folder"))
+    with contextlib.chdir(tmp_path):
+        run_line(command, scenario, Scripts(tmp_path))
+        monkeypatch.setitem(REFUSED, line, (3, "no such folder"))
+        with pytest.raises(AssertionError, match=r"doc\.md:4: .* exited with 1, not 3 as the docs"):
+            run_line(command, scenario, Scripts(tmp_path))
+        monkeypatch.setitem(REFUSED, line, (1, "insufficient balance"))
+        with pytest.raises(AssertionError, match=r"did not fail as the docs show: no line"):
+            run_line(command, scenario, Scripts(tmp_path))
 
 
 def test_options_are_read_from_the_help_panel() -> None:
