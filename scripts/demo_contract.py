@@ -57,11 +57,12 @@ def build(directory: Path) -> tuple[bytes, str]:
 
 def deploy_or_upgrade(
     admin: Client, endorsers: list[Identity], code: bytes, interface: str
-) -> ContractChange:
+) -> tuple[str, ContractChange]:
+    """("deployed", the change), or ("upgraded", ...) when the chain has the token already."""
     try:
         admin.contracts.get_contract(CONTRACT)
     except NotFoundError:
-        return admin.contracts.deploy(
+        change = admin.contracts.deploy(
             CONTRACT,
             code,
             interface,
@@ -69,9 +70,11 @@ def deploy_or_upgrade(
             endorsers=endorsers,
             timeout_s=TIMEOUT_S,
         )
-    return admin.contracts.upgrade(
+        return "deployed", change
+    change = admin.contracts.upgrade(
         CONTRACT, code, interface, endorsers=endorsers, timeout_s=TIMEOUT_S
     )
+    return "upgraded", change
 
 
 def main(directory: Path) -> None:
@@ -89,15 +92,17 @@ def main(directory: Path) -> None:
         Client(address, Identity.load(members[DEPLOYER]), timeout_s=TIMEOUT_S) as admin,
         Client(address, Identity.load(members[RECIPIENT]), timeout_s=TIMEOUT_S) as recipient,
     ):
-        change = deploy_or_upgrade(admin, endorsers, code, interface)
+        done, change = deploy_or_upgrade(admin, endorsers, code, interface)
         info = change.contract
         print(
-            f"2. deployed on {CHAIN} at height {change.height}, signed by {DEPLOYER} and endorsed "
+            f"2. {done} on {CHAIN} at height {change.height}, signed by {DEPLOYER} and endorsed "
             f"by {', '.join(other_admins)}: {info.name} version {info.version}, {info.status}, "
             f"code hash {info.code_hash.hex()}"
         )
+        # The code contract's own event of the change is left out: the token's are init's.
         for event in decode_events(info.name, info.interface, change.result.events):
-            print(f"   init: {describe_event(event)}")
+            if event.contract == info.name:
+                print(f"   init: {describe_event(event)}")
         token = admin.contracts.contract(CONTRACT)
         transfer = token.invoke("transfer", {"to": RECIPIENT, "amount": SENT}, timeout_s=TIMEOUT_S)
         print(f"3. transfer of {SENT} from {DEPLOYER} to {RECIPIENT} at height {transfer.height}")

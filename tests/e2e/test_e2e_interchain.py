@@ -104,7 +104,8 @@ def test_the_demo_transfer_goes_from_a_to_b_through_the_hub(devnet: Path) -> Non
     assert lines[-1].startswith("after: chain-a org1/client 750 gold; chain-b org1/client 250 ")
 
 
-def test_the_demo_contract_is_built_deployed_on_chain_a_and_transfers(devnet: Path) -> None:
+def run_demo_contract(devnet: Path) -> tuple[str, list[str]]:
+    """scripts/demo_contract.py's whole output and its lines; it must succeed."""
     completed = subprocess.run(
         [sys.executable, "scripts/demo_contract.py", str(devnet)],
         capture_output=True,
@@ -115,7 +116,11 @@ def test_the_demo_contract_is_built_deployed_on_chain_a_and_transfers(devnet: Pa
     )
     output = completed.stdout + completed.stderr
     assert completed.returncode == 0, output
-    lines = completed.stdout.splitlines()
+    return output, completed.stdout.splitlines()
+
+
+def test_the_demo_contract_is_built_deployed_on_chain_a_and_transfers(devnet: Path) -> None:
+    output, lines = run_demo_contract(devnet)
     steps = [line.split(".")[0] for line in lines if re.match(r"^\d\. ", line)]
     assert steps == ["1", "2", "3"], output
     module = re.search(
@@ -139,6 +144,18 @@ def test_the_demo_contract_is_built_deployed_on_chain_a_and_transfers(devnet: Pa
         record = client.contracts.get_contract("demo_token")
     assert record.code_hash.hex() == deployed.group(1)
     assert (record.version, record.status) == (1, "active")
+
+    # Run again on the same devnet, the script upgrades the token (its state kept) and transfers.
+    output, lines = run_demo_contract(devnet)
+    assert re.search(
+        r"^2\. upgraded on chain-a at height \d+, .*: demo_token version 2, active, code hash "
+        + deployed.group(1)
+        + "$",
+        output,
+        re.M,
+    ), output
+    assert not any(line.startswith("   init: ") for line in lines), output
+    assert lines[-1] == "balances: org1/admin 500, org2/client 500 (total supply 1000)", output
 
 
 def in_flight(client: Client, client_id: str) -> int:
