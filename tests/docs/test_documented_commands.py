@@ -26,7 +26,10 @@ How a documented line becomes the command that runs: SUBSTITUTIONS, in order (ea
 The ``causeway`` lines run in this process through the Typer app that the console script calls
 (argument parsing, the command, its output and exit status are the real ones): a new interpreter
 per line costs 2-3 s on the shared 2-core machine, which would put the test far beyond its budget
-of about 90 s. Every line must exit 0 and print what shows it worked (CHECKS, by command). A
+of about 90 s (docs/contracts.md's tutorial is most of it: its contract builds take 3 to 8 s
+each). Every line must exit 0 and print what shows it worked (CHECKS, by command), and what the
+docs show of its output when they do (SHOWN); a line the docs show failing (REFUSED) must exit with
+the status they give and print their message. A
 ``.venv/bin/python SCRIPT`` line (bench/local_network.py) is a loop of its own in a folder of its
 own: it starts as a child process when the test starts, so that it overlaps the other lines, and is
 checked (and stopped, whatever happens) at its turn.
@@ -228,6 +231,21 @@ REFUSED: dict[str, tuple[int, str]] = {
         r"status\s+CONTRACT_REVERTED\s*\nerror\s+token\.transfer: transfer: insufficient "
         r"balance: org2/client has 250, needs 300",
     ),
+}
+
+
+# Lines whose output the docs show: what it must hold besides what CHECKS asks of every line of
+# its command (docs/contracts.md's tutorial: the counter's value, the token's event and balance).
+SHOWN: dict[str, str] = {
+    "causeway query -i net/organisations/org1/members/client --contract hello --method get": (
+        r'^return value\s+\{"value": 1\}$'
+    ),
+    "causeway tx send -i net/organisations/org1/members/admin --contract token --method transfer "
+    '--args \'{"to": "org2/client", "amount": 250}\'': (
+        r"^event\s+token\.transfer from=org1/admin to=org2/client amount=250$"
+    ),
+    "causeway query -i net/organisations/org2/members/client --contract token --method balance "
+    '--args \'{"owner": "org2/client"}\'': r'^return value\s+\{"amount": 250\}$',
 }
 
 
@@ -770,6 +788,8 @@ def run_line(command: DocumentedCommand, scenario: Scenario, scripts: Scripts) -
     )
     try:
         CHECKS[path](arguments, result.stdout, scenario)
+        if command.text in SHOWN:
+            _line(SHOWN[command.text], result.stdout)
     except AssertionError as error:
         message = f"{command.where}: `{shown}` did not show that it worked: {error}"
         raise AssertionError(message) from None
@@ -846,10 +866,11 @@ def test_documented_commands_run_and_work(tmp_path: Path) -> None:
     print(f"{len(ran)} documented commands ran in {time.monotonic() - started:.1f} s ({slowest})")
 
 
-def test_every_entry_of_not_run_and_refused_is_documented() -> None:
+def test_every_entry_of_not_run_refused_and_shown_is_documented() -> None:
     documented = {command.text for command in runnable_commands()}
     assert not set(NOT_RUN) - documented
     assert not set(REFUSED) - documented
+    assert not set(SHOWN) - documented
     assert not set(REFUSED) & set(NOT_RUN)
 
 
