@@ -29,10 +29,10 @@ per line costs 2-3 s on the shared 2-core machine, which would put the test far 
 of about 90 s (docs/contracts.md's tutorial is most of it: its contract builds take 3 to 8 s
 each). Every line must exit 0 and print what shows it worked (CHECKS, by command), and what the
 docs show of its output when they do (SHOWN); a line the docs show failing (REFUSED) must exit with
-the status they give and print their message. A
-``.venv/bin/python SCRIPT`` line (bench/local_network.py) is a loop of its own in a folder of its
-own: it starts as a child process when the test starts, so that it overlaps the other lines, and is
-checked (and stopped, whatever happens) at its turn.
+the status they give and print their message. A ``.venv/bin/python SCRIPT`` line
+(bench/local_network.py) is a loop of its own in a folder of its own: it starts as a child process
+when the test starts, so that it overlaps the other lines, and is checked (and stopped, whatever
+happens) at its turn.
 """
 
 from __future__ import annotations
