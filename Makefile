@@ -20,7 +20,7 @@ toolchains: install
 	PYTHON=$(BIN)/python bash scripts/toolchain-assemblyscript.sh
 	bash scripts/toolchain-rust.sh
 
-demo: install
+demo: install toolchains
 	NETWORK=$(NETWORK) BIN=$(BIN) bash scripts/demo.sh
 
 stop: install

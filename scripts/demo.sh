@@ -4,7 +4,8 @@
 #   hub      tbft, 4 validators, intl (ECDSA P-256, SHA-256)
 #   chain-a  tbft, 4 validators, intl
 #   chain-b  raft, 3 validators, gm (SM2, SM3)
-# and a relayer carrying packets on the links hub <-> chain-a and hub <-> chain-b.
+# and a relayer carrying packets on the links hub <-> chain-a and hub <-> chain-b; then a user
+# contract (the token template, built with `make toolchains`' compiler) deployed on chain-a.
 set -euo pipefail
 NETWORK=${NETWORK:-demo-network}
 BIN=${BIN:-.venv/bin}
@@ -16,6 +17,10 @@ echo "==> causeway devnet up --manifest examples/devnet-three-chains.toml --dir 
 echo
 echo "==> a transfer from chain-a to chain-b through the hub (scripts/demo_transfer.py)"
 "$BIN/python" scripts/demo_transfer.py "$NETWORK"
+
+echo
+echo "==> a user contract on chain-a: the token template built, deployed and used (scripts/demo_contract.py)"
+"$BIN/python" scripts/demo_contract.py "$NETWORK"
 
 echo
 "$causeway" devnet status --dir "$NETWORK"

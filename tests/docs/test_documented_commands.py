@@ -17,6 +17,8 @@ script; it is stopped (SIGTERM, then SIGKILL) when the scenario ends, whatever h
 How a documented line becomes the command that runs: SUBSTITUTIONS, in order (each says why), and
 - every ``causeway init`` without ``--port-base`` gets ``--port-base <the scenario's base>``: a free
   block of ports from 20000 up, so that no node here ever takes 7050/8050 from a user's devnet;
+- every ``causeway bench`` without ``--transactions`` gets the shrunk number of the substitution
+  that shrinks the documented ones (its default, 10,000, is a load test, not a check);
 - every command runs with ``CAUSEWAY_NODE`` set to the scenario's node, which is what a line
   without ``--node`` (default 127.0.0.1:7050) means in the docs;
 - a file that a line reads but the docs never make (PREPARED_FILES) is written just before it.
@@ -24,10 +26,13 @@ How a documented line becomes the command that runs: SUBSTITUTIONS, in order (ea
 The ``causeway`` lines run in this process through the Typer app that the console script calls
 (argument parsing, the command, its output and exit status are the real ones): a new interpreter
 per line costs 2-3 s on the shared 2-core machine, which would put the test far beyond its budget
-of about 90 s. Every line must exit 0 and print what shows it worked (CHECKS, by command). A
-``.venv/bin/python SCRIPT`` line (bench/local_network.py) is a loop of its own in a folder of its
-own: it starts as a child process when the test starts, so that it overlaps the other lines, and is
-checked (and stopped, whatever happens) at its turn.
+of about 90 s (docs/contracts.md's tutorial is most of it: its contract builds take 3 to 8 s
+each). Every line must exit 0 and print what shows it worked (CHECKS, by command), and what the
+docs show of its output when they do (SHOWN); a line the docs show failing (REFUSED) must exit with
+the status they give and print their message. A ``.venv/bin/python SCRIPT`` line
+(bench/local_network.py) is a loop of its own in a folder of its own: it starts as a child process
+when the test starts, so that it overlaps the other lines, and is checked (and stopped, whatever
+happens) at its turn.
 """
 
 from __future__ import annotations
@@ -119,6 +124,11 @@ NOT_RUN: dict[str, str] = {
         "scripts/demo_transfer.py against it"
     ),
     "make test": "runs the whole suite, this test included",
+    "make toolchains": (
+        "installs the contract compilers (npm's AssemblyScript; Debian's Rust packages through "
+        "apt, as root); `make test` runs it before the suite, so that the contract lines here "
+        "find them"
+    ),
     "causeway devnet up --validators 4 --consensus tbft": _DEVNET_REASON,
     "causeway devnet status | restart --node node2 | down": (
         f"three commands on one line, each needing the devnet above: {_DEVNET_REASON}"
@@ -163,6 +173,21 @@ NOT_RUN: dict[str, str] = {
         "removes validator org4/node4 of a network of 4 organisations and 4 tbft validators "
         "(a devnet, see above); tests/e2e/test_e2e_devnet_governance.py sends validators.update"
     ),
+    **dict.fromkeys(
+        (
+            "for i in 1 2 3; do",
+            "causeway bench --network /tmp/wb --workload ledger-transfer -t 30000 --json "
+            "> ledger-$i.json",
+            "causeway bench --network /tmp/wb --workload wasm-transfer -t 30000 --json "
+            "> wasm-$i.json",
+            "done",
+        ),
+        (
+            "the measurement of docs/performance.md, a shell loop of three rounds of 30,000 "
+            "transactions each way (minutes of load on the shared machine); the same two "
+            "workloads run, shrunk, from the README's bench lines"
+        ),
+    ),
     "causeway relayer start --config relayer.toml": _RELAYER_REASON,
     "causeway relayer start --config relayer.toml --metrics-port 9464 --json": _RELAYER_REASON,
     **dict.fromkeys(
@@ -198,6 +223,32 @@ NOT_RUN: dict[str, str] = {
 }
 
 
+# Lines that the docs show failing, as they must: the exit status and what the output says.
+REFUSED: dict[str, tuple[int, str]] = {
+    "causeway tx send -i net/organisations/org2/members/client --contract token "
+    '--method transfer --args \'{"to": "org1/client", "amount": 300}\'': (
+        3,
+        r"status\s+CONTRACT_REVERTED\s*\nerror\s+token\.transfer: transfer: insufficient "
+        r"balance: org2/client has 250, needs 300",
+    ),
+}
+
+
+# Lines whose output the docs show: what it must hold besides what CHECKS asks of every line of
+# its command (docs/contracts.md's tutorial: the counter's value, the token's event and balance).
+SHOWN: dict[str, str] = {
+    "causeway query -i net/organisations/org1/members/client --contract hello --method get": (
+        r'^return value\s+\{"value": 1\}$'
+    ),
+    "causeway tx send -i net/organisations/org1/members/admin --contract token --method transfer "
+    '--args \'{"to": "org2/client", "amount": 250}\'': (
+        r"^event\s+token\.transfer from=org1/admin to=org2/client amount=250$"
+    ),
+    "causeway query -i net/organisations/org2/members/client --contract token --method balance "
+    '--args \'{"owner": "org2/client"}\'': r'^return value\s+\{"amount": 250\}$',
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class Substitution:
     pattern: str
@@ -214,7 +265,7 @@ PYTHON = "<python>"
 SUBSTITUTIONS: tuple[Substitution, ...] = (
     Substitution(r"\bDIR2\b", "net2", "README: the second network's folder"),
     Substitution(r"\bDIR\b", "net", "README: the network's folder"),
-    Substitution(r"/tmp/(pn|tb|rf)\b", r"\1", "performance.md: its folder, in the scenario's"),
+    Substitution(r"/tmp/(pn|tb|rf|wb)\b", r"\1", "performance.md: its folder, in the scenario's"),
     Substitution(
         r"--identity \.\.\.",
         "--identity net/organisations/org1/members/client",
@@ -279,6 +330,8 @@ def concrete_command(text: str, scenario: Scenario) -> list[str]:
     arguments = shlex.split(text)
     if arguments[:2] == ["causeway", "init"] and "--port-base" not in arguments:
         arguments += ["--port-base", str(scenario.port_base)]
+    if arguments[:2] == ["causeway", "bench"] and not {"--transactions", "-t"} & set(arguments):
+        arguments += ["--transactions", str(BENCH_TRANSACTIONS)]
     return arguments
 
 
@@ -518,6 +571,38 @@ def check_contract_read(arguments: list[str], stdout: str, scenario: Scenario) -
         _line(r"(active|frozen|revoked)", stdout)
 
 
+def check_contract_new(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    name = arguments[3]
+    parent = Path(_value_after(arguments, "--dir") or ".")
+    project = parent / name
+    found = _line(r"^created (\S+) \((assemblyscript|rust), from the (\w+) template\)$", stdout)
+    assert Path(found.group(1)) == project, found.group(0)
+    assert found.group(2) == _value_after(arguments, "--lang"), found.group(0)
+    assert found.group(3) == (_value_after(arguments, "--template") or "counter"), found.group(0)
+    interface = json.loads((project / "interface.json").read_text(encoding="utf-8"))
+    assert interface["name"] == name, interface
+
+
+def check_contract_build(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    document = _json_output(arguments, stdout)
+    if document is not None:
+        module, interface = Path(document["module"]), Path(document["interface"])
+        assert document["module_bytes"] == module.stat().st_size > 0, document
+        assert document["methods"], document
+    else:
+        _line(r"^built [a-z]\w*$", stdout)
+        module = Path(_line(r"^module\s+(\S+\.wasm) \([\d,]+ bytes\)$", stdout).group(1))
+        interface = Path(_line(r"^interface\s+(\S+\.interface\.json)$", stdout).group(1))
+    assert module.read_bytes()[:4] == b"\0asm", module
+    assert json.loads(interface.read_text(encoding="utf-8"))["methods"], interface
+
+
+def check_contract_test(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    _line(r"^built \S+\.wasm \([\d,]+ bytes\); testing", stdout)
+    passed = _line(r"^=+ (\d+) passed in [\d.]+s =+$", stdout)
+    assert int(passed.group(1)) >= 1, passed.group(0)
+
+
 def _write_tally(scenario: Scenario) -> None:
     """The docs' build/tally.wasm and its interface, as `causeway contract build` writes them
     (tests/tally_contract.py: the module in WAT, so that no toolchain is needed here)."""
@@ -541,6 +626,9 @@ CHECKS: dict[tuple[str, ...], Callable[[list[str], str, Scenario], None]] = {
         ("contract", name): check_contract_change
         for name in ("deploy", "upgrade", "freeze", "unfreeze", "revoke")
     },
+    ("contract", "new"): check_contract_new,
+    ("contract", "build"): check_contract_build,
+    ("contract", "test"): check_contract_test,
     ("contract", "list"): check_contract_read,
     ("contract", "show"): check_contract_read,
 }
@@ -675,16 +763,33 @@ def run_line(command: DocumentedCommand, scenario: Scenario, scripts: Scripts) -
         assert address == scenario.node_address, f"{command.where}: the node listens on {address}"
         node.start(address)
         return
-    assert path in CHECKS, f"{command.where}: add to CHECKS what shows that `{shown}` worked"
+    refused = REFUSED.get(command.text)
+    assert refused or path in CHECKS, (
+        f"{command.where}: add to CHECKS what shows that `{shown}` worked"
+    )
     for argument in arguments:
         if argument in PREPARED_FILES:
             PREPARED_FILES[argument](scenario)
     result = invoke(arguments[1:], scenario)
+    if refused is not None:
+        status, pattern = refused
+        assert result.exit_code == status, (
+            f"{command.where}: `{shown}` exited with {result.exit_code}, not {status} as the "
+            f"docs show:\n{result.output}"
+        )
+        try:
+            _line(pattern, result.output)
+        except AssertionError as error:
+            message = f"{command.where}: `{shown}` did not fail as the docs show: {error}"
+            raise AssertionError(message) from None
+        return
     assert result.exit_code == 0, (
         f"{command.where}: `{shown}` exited with {result.exit_code}:\n{result.output}"
     )
     try:
         CHECKS[path](arguments, result.stdout, scenario)
+        if command.text in SHOWN:
+            _line(SHOWN[command.text], result.stdout)
     except AssertionError as error:
         message = f"{command.where}: `{shown}` did not show that it worked: {error}"
         raise AssertionError(message) from None
@@ -761,9 +866,12 @@ def test_documented_commands_run_and_work(tmp_path: Path) -> None:
     print(f"{len(ran)} documented commands ran in {time.monotonic() - started:.1f} s ({slowest})")
 
 
-def test_every_entry_of_not_run_is_documented() -> None:
+def test_every_entry_of_not_run_refused_and_shown_is_documented() -> None:
     documented = {command.text for command in runnable_commands()}
     assert not set(NOT_RUN) - documented
+    assert not set(REFUSED) - documented
+    assert not set(SHOWN) - documented
+    assert not set(REFUSED) & set(NOT_RUN)
 
 
 def test_every_block_showing_causeway_says_whether_it_runs() -> None:
@@ -887,6 +995,9 @@ def test_placeholders_become_the_scenarios_values(tmp_path: Path) -> None:
     assert concrete_command("causeway node start --home /tmp/pn/nodes/node1 &", scenario) == (
         ["causeway", "node", "start", "--home", "pn/nodes/node1"]
     )
+    assert concrete_command("causeway bench --workload wasm-transfer", scenario)[-2:] == (
+        ["--transactions", "300"]
+    )
     bench = "causeway bench -t 20000 --transactions 100000 --rate R --expiry-s 600"
     assert concrete_command(bench, scenario) == (
         [
@@ -911,6 +1022,24 @@ def test_a_line_this_test_cannot_run_must_be_listed(tmp_path: Path) -> None:
     with pytest.raises(AssertionError, match=r"add to CHECKS what shows that `causeway devnet"):
         command = DocumentedCommand("doc.md", 4, 3, "sh", "causeway devnet status")
         run_line(command, scenario, Scripts(tmp_path))
+
+
+def test_a_refused_line_must_fail_as_the_docs_show(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scenario = _scenario(tmp_path)
+    # Exits 1 before reaching any node: there is no project there.
+    line = "causeway contract build nowhere"
+    command = DocumentedCommand("doc.md", 4, 3, "sh", line)
+    monkeypatch.setitem(REFUSED, line, (1, r"no contract project at \S+nowhere: no such folder"))
+    with contextlib.chdir(tmp_path):
+        run_line(command, scenario, Scripts(tmp_path))
+        monkeypatch.setitem(REFUSED, line, (3, "no such folder"))
+        with pytest.raises(AssertionError, match=r"doc\.md:4: .* exited with 1, not 3 as the docs"):
+            run_line(command, scenario, Scripts(tmp_path))
+        monkeypatch.setitem(REFUSED, line, (1, "insufficient balance"))
+        with pytest.raises(AssertionError, match=r"did not fail as the docs show: no line"):
+            run_line(command, scenario, Scripts(tmp_path))
 
 
 def test_options_are_read_from_the_help_panel() -> None:

@@ -3,6 +3,8 @@ tbft and intl, chain B on raft and gm) from the example manifest, joined by `dev
 carried by its relayer process.
 
 - the demo's transfer (A to B through the hub) shows every step and the balances;
+- the demo's user contract (the token template, built here) is deployed on A by governance and
+  its transfer's event and the balances are shown;
 - a stream of transfers while the relayer is SIGKILLed in the middle of its work and a validator
   of each chain is SIGKILLed and restarted: every packet ends exactly once, acknowledged, and
   every denomination adds up on every chain;
@@ -100,6 +102,60 @@ def test_the_demo_transfer_goes_from_a_to_b_through_the_hub(devnet: Path) -> Non
     assert steps == ["1", "2", "3", "4", "5"], completed.stdout
     assert any("acknowledged on chain-a: acknowledged, success=True" in line for line in lines)
     assert lines[-1].startswith("after: chain-a org1/client 750 gold; chain-b org1/client 250 ")
+
+
+def run_demo_contract(devnet: Path) -> tuple[str, list[str]]:
+    """scripts/demo_contract.py's whole output and its lines; it must succeed."""
+    completed = subprocess.run(
+        [sys.executable, "scripts/demo_contract.py", str(devnet)],
+        capture_output=True,
+        text=True,
+        timeout=CLI_TIMEOUT_S,
+        check=False,
+        cwd=ROOT,
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output
+    return output, completed.stdout.splitlines()
+
+
+def test_the_demo_contract_is_built_deployed_on_chain_a_and_transfers(devnet: Path) -> None:
+    output, lines = run_demo_contract(devnet)
+    steps = [line.split(".")[0] for line in lines if re.match(r"^\d\. ", line)]
+    assert steps == ["1", "2", "3"], output
+    module = re.search(
+        r"^1\. built the assemblyscript token template as demo_token: (\S+\.wasm), ", output, re.M
+    )
+    assert module and Path(module.group(1)).is_relative_to(devnet), output
+    deployed = re.search(
+        r"^2\. deployed on chain-a at height \d+, signed by org1/admin and endorsed by "
+        r"org2/admin, org3/admin, org4/admin: demo_token version 1, active, "
+        r"code hash ([0-9a-f]{64})$",
+        output,
+        re.M,
+    )
+    assert deployed, output
+    assert "   init: demo_token.transfer from= to=org1/admin amount=1000" in lines, output
+    assert "   event: demo_token.transfer from=org1/admin to=org2/client amount=250" in lines
+    assert lines[-1] == "balances: org1/admin 750, org2/client 250 (total supply 1000)", output
+    # What the script printed is what chain-a holds: the record, read with its proof.
+    description = load_devnet_description(devnet)
+    with member(description, "chain-a", "org2/client") as client:
+        record = client.contracts.get_contract("demo_token")
+    assert record.code_hash.hex() == deployed.group(1)
+    assert (record.version, record.status) == (1, "active")
+
+    # Run again on the same devnet, the script upgrades the token (its state kept) and transfers.
+    output, lines = run_demo_contract(devnet)
+    assert re.search(
+        r"^2\. upgraded on chain-a at height \d+, .*: demo_token version 2, active, code hash "
+        + deployed.group(1)
+        + "$",
+        output,
+        re.M,
+    ), output
+    assert not any(line.startswith("   init: ") for line in lines), output
+    assert lines[-1] == "balances: org1/admin 500, org2/client 500 (total supply 1000)", output
 
 
 def in_flight(client: Client, client_id: str) -> int:
