@@ -74,6 +74,9 @@ for target in "${targets[@]}"; do
     continue
   fi
   name="${target//\//.}"
+  # A run stopped by the budget leaves its last mutant in the copy: start each target afresh.
+  rm -rf "$work/src"
+  cp -r "$root/src" "$work/"
   config="$work/$name.toml"
   session="$work/$name.sqlite"
   cat >"$config" <<EOF
@@ -141,6 +144,13 @@ else:
 PYTHON
     if ! timeout "$budget_s" "$bin/cosmic-ray" exec "$config" "$session"; then
       echo "   stopped by the time budget: the report lists what was done"
+      # cosmic-ray starts each test run in a session of its own, which the timeout does not
+      # reach: stop the one left running here (by its working directory, this copy).
+      for process in /proc/[0-9]*; do
+        if [ "${process#/proc/}" != "$BASHPID" ] && [ "$(readlink "$process/cwd" 2>/dev/null)" = "$work" ]; then
+          kill "${process#/proc/}" 2>/dev/null || true
+        fi
+      done
     fi
     "$bin/cr-report" --show-diff --surviving-only "$session" >"$reports/$name.txt"
   )
