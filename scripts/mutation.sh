@@ -9,7 +9,9 @@
 #
 # MUTATION_SAMPLE=N keeps N of a target's mutants (after the operator filter), drawn with the
 # seed MUTATION_SEED (default 1) from the mutants in a fixed order, so that the same sample runs
-# again after a change; without it every mutant runs.
+# again after a change; without it every mutant runs. MUTATION_SURVIVORS=1 runs only the mutants
+# that survived in the target's last report (mutation-report/<target>.txt), to check that new
+# tests kill them (tests are only added, so the mutants killed before stay killed).
 # Targets are paths below src/causeway/; one that does not exist on this branch is skipped. The
 # tests of a target are those that mirror it: tests/<its folder>/test_*<file name>*.py when
 # there are such files, else the whole mirrored folder. Reports (survivors with their diffs) go
@@ -24,6 +26,7 @@ bin="${VENV_BIN:-$root/.venv/bin}"
 budget_s="${MUTATION_BUDGET_S:-1800}"
 sample="${MUTATION_SAMPLE:-}"
 seed="${MUTATION_SEED:-1}"
+survivors_only="${MUTATION_SURVIVORS:-}"
 test_timeout_s="${MUTATION_TEST_TIMEOUT_S:-120}"
 reports="$root/mutation-report"
 default_targets=(consensus state light mempool identity execution/contracts)
@@ -103,6 +106,14 @@ exclude-operators = [
   "core/VariableReplacer",
 ]
 EOF
+  previous=""
+  if [ -n "$survivors_only" ]; then
+    previous="$reports/$name.txt"
+    if [ ! -f "$previous" ]; then
+      echo "skipped $target: MUTATION_SURVIVORS=1 needs its last report, $previous"
+      continue
+    fi
+  fi
   echo "== $target: tests $tests (budget ${budget_s}s)"
   (
     cd "$work"
@@ -112,12 +123,14 @@ EOF
     # The filter marks the mutants it leaves out as done (skipped); drop those, and with a sample
     # every mutant outside it, so that the report counts only what runs. The job ids are random
     # (uuid4), so the draw is over the mutants sorted by what they change, not by id.
-    "$bin/python" - "$session" "$sample" "$seed" <<'PYTHON'
+    "$bin/python" - "$session" "$sample" "$seed" "$previous" <<'PYTHON'
 import random
+import re
 import sqlite3
 import sys
+from pathlib import Path
 
-session, sample, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
+session, sample, seed, previous = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 with sqlite3.connect(session) as database:
     (filtered,) = database.execute("SELECT count(*) FROM work_results").fetchone()
     database.execute(
@@ -131,13 +144,26 @@ with sqlite3.connect(session) as database:
     ).fetchall()
     mutants = [job_id for (job_id,) in rows]
     kept = set(mutants)
-    if sample:
+    if previous:
+        # cr-report names each mutant by "module operator occurrence" on its own line.
+        survived = set(re.findall(r"^(\S+\.py) (\S+) (\d+)$", Path(previous).read_text(), re.M))
+        kept = {
+            job_id
+            for job_id, module, operator, occurrence in database.execute(
+                "SELECT job_id, module_path, operator_name, occurrence FROM mutation_specs"
+            )
+            if (module, operator, str(occurrence)) in survived
+        }
+    elif sample:
         kept = set(random.Random(seed).sample(mutants, min(int(sample), len(mutants))))
+    if previous or sample:
         dropped = [(job_id,) for job_id in mutants if job_id not in kept]
         database.executemany("DELETE FROM mutation_specs WHERE job_id = ?", dropped)
         database.executemany("DELETE FROM work_items WHERE job_id = ?", dropped)
 left_out = f"{filtered} left out by the operator filter"
-if sample:
+if previous:
+    print(f"   the {len(kept)} survivors of {previous} (of {len(mutants)} mutants; {left_out})")
+elif sample:
     print(f"   sampled {len(kept)} of {len(mutants)} mutants (seed {seed}; {left_out})")
 else:
     print(f"   {len(mutants)} mutants ({left_out})")
