@@ -1,0 +1,81 @@
+"""Evidence at its edges: votes for height 0 refused for that reason, a validator id that is not
+one refused as a failed transaction (not an exception), and evidence.list paging 100 records
+(written as a number) and reading one past its page. The tests a cosmic-ray run over
+execution/contracts/evidence.py showed missing (docs/testing.md)."""
+
+from __future__ import annotations
+
+import pytest
+from execution_chain import BLOCK_TIME_MS, Chain, ChainKit, status_name
+from validator_chain import equivocation, validator_chain
+
+from causeway.consensus.v1 import consensus_pb2
+from causeway.contracts.v1 import contracts_pb2
+from causeway.execution.keys import evidence_key
+from causeway.types import encode
+from causeway.types.v1 import types_pb2
+
+LIST_LIMIT = 100
+
+
+@pytest.fixture
+def tbft(validator_kit: ChainKit) -> Chain:
+    chain = validator_chain(validator_kit, "tbft")
+    chain.commit([])
+    chain.commit([])
+    return chain
+
+
+def submit(
+    chain: Chain, evidence: consensus_pb2.DuplicateVoteEvidence
+) -> types_pb2.TransactionResult:
+    arguments = contracts_pb2.EvidenceSubmitArguments(evidence=evidence)
+    return chain.run("org1/node1", "evidence", "submit", arguments)
+
+
+def list_evidence(chain: Chain, validator: str) -> types_pb2.TransactionResult:
+    arguments = contracts_pb2.EvidenceListArguments(validator=validator)
+    transaction = chain.transaction("org1/watcher", "evidence", "list", arguments)
+    return chain.executor.query(chain.reader, transaction, BLOCK_TIME_MS)
+
+
+def test_votes_for_height_0_are_refused_as_such(tbft: Chain) -> None:
+    before = dict(tbft.state)
+    result = submit(tbft, equivocation(tbft, height=0))
+    assert status_name(result) == "RESULT_STATUS_INVALID_ARGUMENT"
+    assert "the votes are for height 0, which no validator votes on" in result.error
+    assert tbft.state == before
+
+
+def test_votes_naming_no_member_id_fail_the_transaction(tbft: Chain) -> None:
+    evidence = equivocation(tbft, height=2)
+    evidence.first.validator = evidence.second.validator = "nobody"
+    before = dict(tbft.state)
+    result = submit(tbft, evidence)
+    assert status_name(result) == "RESULT_STATUS_INVALID_ARGUMENT"
+    assert result.error.startswith("the votes' validator: ")
+    assert tbft.state == before
+
+
+def test_listing_the_evidence_of_no_member_id_fails_the_query(tbft: Chain) -> None:
+    result = list_evidence(tbft, "nobody")
+    assert status_name(result) == "RESULT_STATUS_INVALID_ARGUMENT"
+    assert result.error.startswith("evidence.list: ")
+
+
+def test_a_list_pages_100_records_and_reads_one_past_its_page(tbft: Chain) -> None:
+    validator = "org2/node2"
+    for height in range(1, LIST_LIMIT + 3):
+        vote = consensus_pb2.Vote(height=height, validator=validator)
+        record = contracts_pb2.EvidenceRecord(
+            evidence=consensus_pb2.DuplicateVoteEvidence(first=vote, second=vote),
+            committed_height=height,
+        )
+        tbft.state[evidence_key(validator, height, 0, "prevote")] = encode(record)
+    result = list_evidence(tbft, validator)
+    assert status_name(result) == "RESULT_STATUS_OK", result.error
+    page = contracts_pb2.EvidenceListResult.FromString(result.return_value)
+    assert [record.committed_height for record in page.records] == list(range(1, LIST_LIMIT + 1))
+    assert page.next_from_height == LIST_LIMIT + 1
+    # One range, the page's records and the one that tells there is more.
+    assert result.cost.reads == 1 + LIST_LIMIT + 1
