@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from causeway.crypto import CryptoProfile, PublicKey
 from causeway.errors import RequestError
@@ -19,9 +19,6 @@ from causeway.execution.costs import (
     signature_verification_gas,
 )
 from causeway.execution.keys import StateGrant
-
-if TYPE_CHECKING:
-    from causeway.execution.contracts.base import Contract
 from causeway.execution.overlay import MISSING, BlockOverlay, Savepoint, TransactionWrites
 from causeway.identity import evaluate_policy
 from causeway.storage import STATE_KEY_BYTES_MAX
@@ -114,6 +111,32 @@ def describe_policy(policy: types_pb2.EndorsementPolicy) -> str:
     if policy.organisations:
         return f"{name} of [{', '.join(policy.organisations)}]"
     return f"{name} of all organisations"
+
+
+class CallableMethod(Protocol):
+    """What a call between contracts needs of a method (contracts.base.Method has it)."""
+
+    @property
+    def read_only(self) -> bool: ...
+
+    def handler(self, context: TransactionContext, arguments: bytes, /) -> bytes: ...
+
+
+class CallableContract(Protocol):
+    """What a call between contracts needs of a contract (contracts.base.Contract has it); a
+    protocol here, so that the context does not import the declarations that import it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def namespace(self) -> bytes: ...
+
+    @property
+    def grants(self) -> tuple[StateGrant, ...]: ...
+
+    @property
+    def methods(self) -> Mapping[str, CallableMethod]: ...
 
 
 class MemberView:
@@ -259,7 +282,7 @@ class TransactionContext:
         self.gas_limit: int | None = None
         # The executor's look-up of a contract by name, native or user (calls between
         # contracts); None where no executor runs the context.
-        self.resolve_contract: Callable[[str], Contract | None] | None = None
+        self.resolve_contract: Callable[[str], CallableContract | None] | None = None
 
     # -- the contract's own namespace (relative keys) ----------------------------------------
 
