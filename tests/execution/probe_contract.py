@@ -70,6 +70,7 @@ def bare_context(
             transaction_expiry_max_ms=config.transaction_expiry_max_ms,
             endorsements_max=config.endorsements_max,
             transaction_gas_max=config.transaction_gas_max,
+            block_gas_max=config.block_gas_max,
         ),
         organisations=lambda: ("org1", "org2"),
         sender=_MEMBER,

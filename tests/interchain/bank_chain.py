@@ -152,6 +152,7 @@ def bare_context(state: dict[bytes, bytes], sender: str = "org1/alice") -> Trans
             transaction_expiry_max_ms=config.transaction_expiry_max_ms,
             endorsements_max=config.endorsements_max,
             transaction_gas_max=config.transaction_gas_max,
+            block_gas_max=config.block_gas_max,
         ),
         organisations=lambda: ("org1", "org2"),
         sender=MemberView(

@@ -239,6 +239,7 @@ def contract_context(home: InterchainChain, *, time_ms: int | None = None) -> Tr
             transaction_expiry_max_ms=config.transaction_expiry_max_ms,
             endorsements_max=config.endorsements_max,
             transaction_gas_max=config.transaction_gas_max,
+            block_gas_max=config.block_gas_max,
         ),
         organisations=lambda: [organisation.id for organisation in home.genesis.organisations],
         sender=MemberView(home.identities["org1/relayer"].member),

@@ -176,6 +176,8 @@ class ConfigView:
     transaction_expiry_max_ms: int
     endorsements_max: int
     transaction_gas_max: int
+    # 0: no bound on a block's gas.
+    block_gas_max: int
 
 
 class Meter:

@@ -176,6 +176,7 @@ class _BlockRun:
         "_organisations",
         "_public_keys",
         "_user_contracts",
+        "block_gas_used",
         "chain_id",
         "consensus",
         "endorsement_gas",
@@ -210,6 +211,8 @@ class _BlockRun:
         self.seen_ids: set[bytes] = set()
         # Gas charged so far for the current transaction's endorsements.
         self.endorsement_gas = 0
+        # Gas the block's transactions have used so far (bounded by block_gas_max).
+        self.block_gas_used = 0
         self._config: ConfigView | None = None
         self._members: dict[str, MemberView | None] = {}
         self._organisations: tuple[str, ...] | None = None
@@ -259,6 +262,7 @@ class _BlockRun:
                 transaction_expiry_max_ms=config.transaction_expiry_max_ms,
                 endorsements_max=config.endorsements_max,
                 transaction_gas_max=config.transaction_gas_max,
+                block_gas_max=config.block_gas_max,
             )
         return view
 
@@ -340,6 +344,24 @@ class _BlockRun:
         return frozenset(organisations)
 
     def execute(self, transaction: DecodedTransaction) -> types_pb2.TransactionResult:
+        """Runs one transaction of the block; once the block's transactions have used
+        block_gas_max (ChainConfig; 0 is no bound), those after fail without running, so that
+        the work of validating a block is bounded whatever contracts its transactions call."""
+        block_gas_max = self.config().block_gas_max
+        if block_gas_max and self.block_gas_used >= block_gas_max:
+            return _TransactionResult(
+                transaction_id=transaction.id,
+                status=types_pb2.RESULT_STATUS_OUT_OF_GAS,
+                error=(
+                    f"the block has used its gas ({self.block_gas_used} of {block_gas_max}): "
+                    "send the transaction again for a later block"
+                ),
+            )
+        result = self._execute_one(transaction)
+        self.block_gas_used += result.cost.gas_used
+        return result
+
+    def _execute_one(self, transaction: DecodedTransaction) -> types_pb2.TransactionResult:
         body = transaction.body
         size = len(transaction.encoded)
         endorsement_count = len(transaction.transaction.endorsements)

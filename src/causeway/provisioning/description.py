@@ -72,6 +72,9 @@ def default_chain_config() -> types_pb2.ChainConfig:
         governance_policy=types_pb2.EndorsementPolicy(kind=types_pb2.POLICY_KIND_MAJORITY),
         ledger_issue_policy=types_pb2.EndorsementPolicy(kind=types_pb2.POLICY_KIND_ANY),
         transaction_gas_max=1_000_000,
+        # About 3 s of work at 30 ns a gas: 100 of the largest transactions, or all 10,000 of
+        # a block of token transfers (about 7,000 gas each).
+        block_gas_max=100_000_000,
     )
 
 

@@ -33,6 +33,10 @@ def validate_config(config: types_pb2.ChainConfig, organisations: Sequence[str])
             raise ConfigurationError(f"config {name} must be positive")
     if config.transaction_bytes_max > config.block_bytes_max:
         raise ConfigurationError("config transaction_bytes_max is above block_bytes_max")
+    if 0 < config.block_gas_max < config.transaction_gas_max:
+        raise ConfigurationError(
+            "config block_gas_max is below transaction_gas_max (0 means no block bound)"
+        )
     policies = (
         ("governance_policy", config.HasField("governance_policy"), config.governance_policy),
         ("ledger_issue_policy", config.HasField("ledger_issue_policy"), config.ledger_issue_policy),

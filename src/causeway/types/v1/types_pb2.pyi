@@ -833,6 +833,7 @@ class ChainConfig(_message.Message):
     LEDGER_ISSUE_POLICY_FIELD_NUMBER: _builtins.int
     TRANSACTION_GAS_MAX_FIELD_NUMBER: _builtins.int
     CONTRACT_POLICY_FIELD_NUMBER: _builtins.int
+    BLOCK_GAS_MAX_FIELD_NUMBER: _builtins.int
     block_transactions_max: _builtins.int
     block_bytes_max: _builtins.int
     transaction_bytes_max: _builtins.int
@@ -841,6 +842,12 @@ class ChainConfig(_message.Message):
     state_history_heights: _builtins.int
     """How many recent heights keep state proofs available."""
     transaction_gas_max: _builtins.int
+    block_gas_max: _builtins.int
+    """The gas a block's transactions may use together: once a block has used this much, the
+    transactions after it fail (RESULT_STATUS_OUT_OF_GAS) without running. Bounds the work of
+    validating a block (user contracts may each run up to transaction_gas_max). 0: no bound;
+    otherwise at least transaction_gas_max.
+    """
     @_builtins.property
     def governance_policy(self) -> Global___EndorsementPolicy: ...
     @_builtins.property
@@ -864,10 +871,11 @@ class ChainConfig(_message.Message):
         ledger_issue_policy: Global___EndorsementPolicy | None = ...,
         transaction_gas_max: _builtins.int = ...,
         contract_policy: Global___EndorsementPolicy | None = ...,
+        block_gas_max: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["contract_policy", b"contract_policy", "governance_policy", b"governance_policy", "ledger_issue_policy", b"ledger_issue_policy"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_bytes_max", b"block_bytes_max", "block_transactions_max", b"block_transactions_max", "contract_policy", b"contract_policy", "endorsements_max", b"endorsements_max", "governance_policy", b"governance_policy", "ledger_issue_policy", b"ledger_issue_policy", "state_history_heights", b"state_history_heights", "transaction_bytes_max", b"transaction_bytes_max", "transaction_expiry_max_ms", b"transaction_expiry_max_ms", "transaction_gas_max", b"transaction_gas_max"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_bytes_max", b"block_bytes_max", "block_gas_max", b"block_gas_max", "block_transactions_max", b"block_transactions_max", "contract_policy", b"contract_policy", "endorsements_max", b"endorsements_max", "governance_policy", b"governance_policy", "ledger_issue_policy", b"ledger_issue_policy", "state_history_heights", b"state_history_heights", "transaction_bytes_max", b"transaction_bytes_max", "transaction_expiry_max_ms", b"transaction_expiry_max_ms", "transaction_gas_max", b"transaction_gas_max"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
