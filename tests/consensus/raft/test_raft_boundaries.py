@@ -1,12 +1,15 @@
-"""Raft's timeout rules on both sides: the tests a cosmic-ray sample over consensus/raft/engine.py
-showed missing (docs/testing.md; the other survivors are listed there)."""
+"""Raft's timeout rules and the restored term's bound on both sides: the tests a cosmic-ray
+sample over consensus/raft/engine.py showed missing (docs/testing.md; the other survivors are
+listed there)."""
 
 from __future__ import annotations
 
 import pytest
+from test_raft_core import make_core
 
-from causeway.consensus.raft import RaftTimeouts
-from causeway.errors import ConfigurationError
+from causeway.consensus.raft import META_RECORD, TERM_MAX, RaftTimeouts
+from causeway.consensus.raft.records import Meta, encode_meta
+from causeway.errors import ConfigurationError, StorageCorruptionError
 
 
 def test_a_heartbeat_of_1_ms_is_allowed_and_0_refused() -> None:
@@ -20,3 +23,13 @@ def test_the_election_range_must_not_be_empty_nor_reversed(election_max_ms: int)
     with pytest.raises(ConfigurationError, match="election_max_ms must be above election_min_ms"):
         RaftTimeouts(election_min_ms=100, election_max_ms=election_max_ms, heartbeat_ms=10)
     assert RaftTimeouts(election_min_ms=100, election_max_ms=101, heartbeat_ms=10)
+
+
+@pytest.mark.parametrize("term", [TERM_MAX, TERM_MAX + 1])
+def test_a_restored_term_may_be_term_max_and_no_more(term: int) -> None:
+    records = {META_RECORD: encode_meta(Meta(term=term, voted_for=None, log_end=0))}
+    if term <= TERM_MAX:
+        assert make_core(records=records).term == TERM_MAX
+    else:
+        with pytest.raises(StorageCorruptionError, match=f"holds term {TERM_MAX + 1}"):
+            make_core(records=records)
