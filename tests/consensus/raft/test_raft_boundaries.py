@@ -5,7 +5,7 @@ listed there)."""
 from __future__ import annotations
 
 import pytest
-from test_raft_core import make_core
+from test_raft_core import append, block_entry, make_core
 
 from causeway.consensus.raft import META_RECORD, TERM_MAX, RaftTimeouts
 from causeway.consensus.raft.records import Meta, encode_meta
@@ -33,3 +33,19 @@ def test_a_restored_term_may_be_term_max_and_no_more(term: int) -> None:
     else:
         with pytest.raises(StorageCorruptionError, match=f"holds term {TERM_MAX + 1}"):
             make_core(records=records)
+
+
+def test_an_append_after_an_entry_of_a_later_term_than_the_leaders_is_refused() -> None:
+    """Log matching, on the side the existing tests leave out: the follower's entry at the
+    previous index has a *higher* term than the leader's (it came from a leader of a term in
+    between, and was never committed)."""
+    core = make_core()
+    core.start(0)
+    core.step("b", append(1, [block_entry(1, 1, 1), block_entry(1, 2, 2)], leader_commit=1), 10)
+    taken = core.step("c", append(2, [block_entry(2, 3, 3, proposer="c")], 2, 1, leader="c"), 20)
+    assert taken.send[0][1].raft_append_response.success
+    # Leader b of term 3 holds (index 3, term 1) where this follower holds (index 3, term 2).
+    output = core.step("b", append(3, [block_entry(3, 4, 4)], 3, 1), 30)
+    response = output.send[0][1].raft_append_response
+    assert not response.success
+    assert core.last_log_index == 3
