@@ -5,7 +5,8 @@ listed there)."""
 from __future__ import annotations
 
 import pytest
-from test_raft_core import append, block_entry, make_core
+from raft_harness import TIMEOUTS
+from test_raft_core import append, block_entry, make_core, request_vote
 
 from causeway.consensus.raft import META_RECORD, TERM_MAX, RaftTimeouts
 from causeway.consensus.raft.records import Meta, encode_meta
@@ -49,3 +50,17 @@ def test_an_append_after_an_entry_of_a_later_term_than_the_leaders_is_refused() 
     response = output.send[0][1].raft_append_response
     assert not response.success
     assert core.last_log_index == 3
+
+
+def test_a_vote_request_is_ignored_until_election_min_after_hearing_the_leader() -> None:
+    """Leader stickiness at its edge (TIMEOUTS.election_min_ms is 150): a candidate cannot
+    disrupt a follower that heard its leader less than that long ago."""
+    assert TIMEOUTS.election_min_ms == 150
+    core = make_core()
+    core.start(0)
+    core.step("b", append(2, [block_entry(2, 1, 1)]), 100)
+    assert not core.step("c", request_vote(3, "c", 5, 2), 249).send
+    assert core.term == 2
+    granted = core.step("c", request_vote(3, "c", 5, 2), 250).send
+    assert [message.raft_vote_response.granted for _, message in granted] == [True]
+    assert core.term == 3
