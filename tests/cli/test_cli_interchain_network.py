@@ -151,7 +151,10 @@ def test_client_update_moves_to_the_other_chains_newest_height(
 def test_an_expired_client_refuses_updates_until_governance_recovers_it(
     network: TwoChains, link: Link
 ) -> None:
-    # A client of its own with a one-second trusting period: the link's clients stay as they are.
+    # A client of its own with a short trusting period: the link's clients stay as they are.
+    # Its first header must be younger than the period when alpha's block takes it: a fresh
+    # block of beta's, and a period a loaded machine's few seconds of CLI work cannot outlast.
+    commit_a_block(network.client(BETA))
     short = run_json(
         "interchain",
         "client",
@@ -161,7 +164,7 @@ def test_an_expired_client_refuses_updates_until_governance_recovers_it(
         BETA,
         "--single-signer",
         "--trusting-period-s",
-        "1",
+        "4",
     )["client_id"]
     trusted = run_json("interchain", "client", "status", short, *on(network, ALPHA))
     assert trusted["status"] == "active"
