@@ -12,6 +12,10 @@ All keys are bytes. Identifiers (organisation ids, member ids, ledger accounts) 
                                     round as 10 decimal digits, vote type "prevote" or "precommit"
     sys/code/contract/<name>        encoded causeway.contracts.v1.ContractRecord (user contracts)
     sys/code/wasm/<code hash>       a user contract's WebAssembly module, stored once by hash
+    sys/nodes/endpoint/<member>     encoded causeway.contracts.v1.NodeEndpoint (a node's address)
+    sys/nodes/tls_authority/<organisation>
+                                    encoded causeway.contracts.v1.TlsAuthority (its TLS CA)
+    sys/nodes/revoked/<member>      encoded causeway.contracts.v1.Revocation
     wasm/<name>/<key>               user contract <name>'s own state
     kv/<key>                        the kv contract's values, raw bytes
     ledger/balance/<account>        8-byte big-endian uint64; absent means zero
@@ -48,6 +52,7 @@ MEMBERSHIP_NAMESPACE = b"sys/membership/"
 VALIDATORS_NAMESPACE = b"sys/validators/"
 EVIDENCE_NAMESPACE = b"sys/evidence/"
 CODE_NAMESPACE = b"sys/code/"
+NODES_NAMESPACE = b"sys/nodes/"
 # Every user contract owns wasm/<name>/ (names never hold "/"), so none reaches another's keys
 # and no native namespace may start with it.
 USER_CONTRACTS_PREFIX = b"wasm/"
@@ -62,6 +67,7 @@ NAMESPACES: dict[str, bytes] = {
     "validators": VALIDATORS_NAMESPACE,
     "evidence": EVIDENCE_NAMESPACE,
     "code": CODE_NAMESPACE,
+    "nodes": NODES_NAMESPACE,
 }
 
 # -- shared system records (absolute keys) --------------------------------------------------------
@@ -125,6 +131,14 @@ GRANTS: dict[str, tuple[StateGrant, ...]] = {
     ),
     # evidence.submit checks the votes against the validator set of their height.
     "evidence": (StateGrant(VALIDATOR_SCHEDULE_KEY),),
+    # nodes.revoke deletes the member record (as membership.remove_member does, with its admin
+    # count), refusing a validator; endpoints and TLS CAs name existing members and organisations.
+    "nodes": (
+        StateGrant(ORGANISATION_PREFIX, prefix=True),
+        StateGrant(MEMBER_PREFIX, prefix=True, writable=True),
+        StateGrant(ADMIN_COUNT_PREFIX, prefix=True, writable=True),
+        StateGrant(VALIDATOR_SCHEDULE_KEY),
+    ),
 }
 
 
@@ -201,6 +215,23 @@ def code_bytes(code_hash: bytes) -> bytes:
     return CODE_BYTES + code_hash
 
 
+NODE_ENDPOINT = b"endpoint/"
+NODE_TLS_AUTHORITY = b"tls_authority/"
+NODE_REVOCATION = b"revoked/"
+
+
+def node_endpoint(member_id: str) -> bytes:
+    return NODE_ENDPOINT + member_id.encode()
+
+
+def node_tls_authority(organisation_id: str) -> bytes:
+    return NODE_TLS_AUTHORITY + organisation_id.encode()
+
+
+def node_revocation(member_id: str) -> bytes:
+    return NODE_REVOCATION + member_id.encode()
+
+
 def user_contract_namespace(name: str) -> bytes:
     return USER_CONTRACTS_PREFIX + name.encode() + b"/"
 
@@ -211,6 +242,9 @@ KV_PREFIX = KV_NAMESPACE
 LEDGER_BALANCE_PREFIX = LEDGER_NAMESPACE + LEDGER_BALANCE
 LEDGER_SUPPLY_KEY = LEDGER_NAMESPACE + LEDGER_SUPPLY
 EVIDENCE_PREFIX = EVIDENCE_NAMESPACE
+NODE_ENDPOINT_PREFIX = NODES_NAMESPACE + NODE_ENDPOINT
+NODE_TLS_AUTHORITY_PREFIX = NODES_NAMESPACE + NODE_TLS_AUTHORITY
+NODE_REVOCATION_PREFIX = NODES_NAMESPACE + NODE_REVOCATION
 
 
 def organisation_key(organisation_id: str) -> bytes:
@@ -247,3 +281,15 @@ def code_record_key(name: str) -> bytes:
 
 def code_bytes_key(code_hash: bytes) -> bytes:
     return CODE_NAMESPACE + code_bytes(code_hash)
+
+
+def node_endpoint_key(member_id: str) -> bytes:
+    return NODES_NAMESPACE + node_endpoint(member_id)
+
+
+def node_tls_authority_key(organisation_id: str) -> bytes:
+    return NODES_NAMESPACE + node_tls_authority(organisation_id)
+
+
+def node_revocation_key(member_id: str) -> bytes:
+    return NODES_NAMESPACE + node_revocation(member_id)
