@@ -18,6 +18,7 @@ from causeway.net.peer import (
     PeerNetwork,
     PeerState,
 )
+from causeway.net.peer_set import PeerSetChange, diff_peers, merge_peers
 from causeway.net.queues import PeerSendQueue
 from causeway.net.statistics import COUNTER_NAMES, NetworkStatistics
 from causeway.net.sync import (
@@ -44,12 +45,15 @@ __all__ = [
     "PeerLimits",
     "PeerNetwork",
     "PeerSendQueue",
+    "PeerSetChange",
     "PeerSettings",
     "PeerState",
     "ReconnectBackoff",
     "TlsIdentity",
     "VerifiedTransactionCache",
+    "diff_peers",
     "load_peer_settings",
+    "merge_peers",
     "quorum_for_consensus",
     "verify_block",
 ]

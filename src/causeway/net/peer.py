@@ -19,11 +19,20 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import grpc
+from cryptography import x509
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from google.protobuf.message import Message
 
@@ -38,6 +47,7 @@ from causeway.errors import (
 from causeway.net import statistics as counters
 from causeway.net.backoff import Backoff
 from causeway.net.config import PeerAddress, PeerSettings
+from causeway.net.peer_set import PeerSetChange, diff_peers
 from causeway.net.queues import PeerSendQueue
 from causeway.net.statistics import UNIDENTIFIED_PEER, NetworkStatistics
 from causeway.net.sync import BlockSource
@@ -168,6 +178,16 @@ class PeerNetwork:
         self.settings = settings
         self.statistics = statistics if statistics is not None else NetworkStatistics()
         self._tls = tls
+        # The bundle file's trust, which what the chain records replaces per organisation
+        # (update_peers); the server's TLS configuration follows _tls_generation.
+        self._bootstrap_tls = tls
+        self._tls_generation = 0
+        self._served_tls_generation = 0
+        self._revoked: frozenset[str] = frozenset()
+        # Incoming Connect streams by member, and those we closed ourselves (a removed or
+        # revoked peer), whose cancellation ends the call with PERMISSION_DENIED.
+        self._incoming_tasks: dict[str, set[asyncio.Task[Any]]] = {}
+        self._closed_streams: set[asyncio.Task[Any]] = set()
         self._handlers = handlers
         self._block_source = block_source
         self._peer_filter = peer_filter
@@ -180,12 +200,7 @@ class PeerNetwork:
             # Fails now, not at the first dial, when the bundle lacks a peer's organisation.
             tls.authority_pem(peer.organisation)
         self._links: dict[str, _PeerLink] = {
-            member_id: _PeerLink(
-                peer,
-                PeerSendQueue(limits.consensus_queue_max, limits.transaction_queue_max),
-                Backoff(settings.backoff, self._random),
-            )
-            for member_id, peer in self._peers.items()
+            member_id: self._new_link(peer) for member_id, peer in self._peers.items()
         }
         self._peer_status: dict[str, tuple[int, bytes]] = {}
         self._incoming: dict[str, int] = {}
@@ -193,6 +208,19 @@ class PeerNetwork:
         self._server: grpc.aio.Server | None = None
         self._port: int | None = None
         self._stopping = asyncio.Event()
+
+    def _new_link(self, peer: PeerAddress) -> _PeerLink:
+        limits = self.settings.limits
+        return _PeerLink(
+            peer,
+            PeerSendQueue(limits.consensus_queue_max, limits.transaction_queue_max),
+            Backoff(self.settings.backoff, self._random),
+        )
+
+    def _start_link(self, link: _PeerLink) -> None:
+        link.task = asyncio.create_task(
+            self._run_link(link), name=f"causeway-peer-{link.peer.name}"
+        )
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -232,7 +260,15 @@ class PeerNetwork:
         )
         address = normalise_address(self.settings.listen_address)
         try:
-            port = server.add_secure_port(address, self._tls.server_credentials())
+            port = server.add_secure_port(
+                address,
+                grpc.dynamic_ssl_server_credentials(
+                    self._tls.server_certificate_configuration(),
+                    # gRPC takes None as "no change" (its documentation); the stubs say otherwise.
+                    self._fetch_server_configuration,  # type: ignore[arg-type]
+                    require_client_authentication=True,
+                ),
+            )
         except RuntimeError as error:
             raise ConfigurationError(f"cannot listen for peers on {address}: {error}") from None
         await server.start()
@@ -240,9 +276,7 @@ class PeerNetwork:
         self._port = port
         self._stopping.clear()
         for link in self._links.values():
-            link.task = asyncio.create_task(
-                self._run_link(link), name=f"causeway-peer-{link.peer.name}"
-            )
+            self._start_link(link)
         logger.info(
             "listening for peers on %s; dialling %s",
             address,
@@ -269,6 +303,78 @@ class PeerNetwork:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
+
+    # -- peers that change while running (docs/peer-protocol.md, section 9) -----------------
+
+    def _fetch_server_configuration(self) -> grpc.ServerCertificateConfiguration | None:
+        """gRPC asks before each new handshake (from its own thread): a configuration when the
+        trusted CAs changed since it last asked, None to keep the one it has."""
+        generation = self._tls_generation
+        if generation == self._served_tls_generation:
+            return None
+        self._served_tls_generation = generation
+        return self._tls.server_certificate_configuration()
+
+    def update_peers(
+        self,
+        peers: Mapping[str, PeerAddress],
+        *,
+        authorities: Mapping[str, Sequence[x509.Certificate]] | None = None,
+        revoked: Iterable[str] = (),
+    ) -> PeerSetChange:
+        """Makes ``peers`` (by member id) the peers of this node, without a restart.
+
+        ``authorities`` (when given) replaces, per organisation, the TLS CAs trusted for peers,
+        for new handshakes both ways (existing connections stay up, as their certificates were
+        checked when they were made). Peers added are dialled at once; peers removed, and any
+        member of ``revoked``, lose their connections at once, both ways, and are refused when
+        they dial again (``refused_peers``). A peer whose organisation has no trusted TLS CA
+        cannot be dialled: it is left out, with a warning. Returns what changed."""
+        if authorities is not None:
+            self._tls = self._bootstrap_tls.with_authorities(authorities)
+            self._tls_generation += 1
+        self._revoked = frozenset(revoked)
+        wanted: dict[str, PeerAddress] = {}
+        for member_id, peer in peers.items():
+            if member_id == self.member_id or member_id in self._revoked:
+                continue
+            if not self._tls.authorities.get(peer.organisation):
+                logger.warning(
+                    "not dialling %s (%s): no TLS CA of organisation %r is trusted",
+                    peer.name,
+                    member_id,
+                    peer.organisation,
+                )
+                continue
+            wanted[member_id] = peer
+        change = diff_peers(self._peers, wanted)
+        self._peers = wanted
+        for member_id in (*change.removed, *change.changed):
+            link = self._links.pop(member_id)
+            if link.task is not None:
+                link.task.cancel()
+            self._close_incoming(member_id)
+        for member_id in self._revoked:
+            self._close_incoming(member_id)
+        for member_id in (*change.added, *change.changed):
+            link = self._links[member_id] = self._new_link(wanted[member_id])
+            if self._status_envelope is not None:
+                link.queue.put_status(self._status_envelope)
+            if self._server is not None and not self._stopping.is_set():
+                self._start_link(link)
+        if change:
+            logger.info(
+                "peers changed: added %s, removed %s, changed %s",
+                ", ".join(change.added) or "none",
+                ", ".join(change.removed) or "none",
+                ", ".join(change.changed) or "none",
+            )
+        return change
+
+    def _close_incoming(self, member_id: str) -> None:
+        for task in self._incoming_tasks.get(member_id, ()):
+            self._closed_streams.add(task)
+            task.cancel()
 
     # -- what the runtime sends -------------------------------------------------------------
 
@@ -589,6 +695,14 @@ class PeerNetwork:
                 UNIDENTIFIED_PEER,
                 error.message,
             )
+        if identity.member_id in self._revoked:
+            await self._refuse(
+                context,
+                grpc.StatusCode.PERMISSION_DENIED,
+                counters.REFUSED_PEERS,
+                identity.member_id,
+                f"{identity.member_id!r} is revoked",
+            )
         peer = self._peers.get(identity.member_id)
         if peer is None:
             await self._refuse(
@@ -620,6 +734,10 @@ class PeerNetwork:
                 f"{member_id!r} already has incoming_streams_per_peer_max streams",
             )
         self._incoming[member_id] = self._incoming.get(member_id, 0) + 1
+        task = asyncio.current_task()
+        assert task is not None
+        self._incoming_tasks.setdefault(member_id, set()).add(task)
+        closed = False
         link = self._links.get(member_id)
         if link is not None and not link.connected.is_set():
             # A peer that restarted dials us first: dial it back now, not after our backoff
@@ -639,10 +757,26 @@ class PeerNetwork:
         except asyncio.CancelledError:
             # Stopping cancels the streams still open; that is their normal end, not an error
             # for gRPC to report. Any other cancellation goes on up.
-            if not self._stopping.is_set():
+            if task in self._closed_streams:
+                # Ours (update_peers): answered below, as a refusal the caller can read.
+                task.uncancel()
+                closed = True
+            elif not self._stopping.is_set():
                 raise
         finally:
             self._incoming[member_id] -= 1
+            self._incoming_tasks[member_id].discard(task)
+            if not self._incoming_tasks[member_id]:
+                del self._incoming_tasks[member_id]
+        if closed:
+            self._closed_streams.discard(task)
+            await self._refuse(
+                context,
+                grpc.StatusCode.PERMISSION_DENIED,
+                counters.REFUSED_PEERS,
+                member_id,
+                f"{member_id!r} is no longer a peer of this node (removed or revoked)",
+            )
 
     async def _receive(self, member_id: str, data: bytes) -> None:
         limits = self.settings.limits

@@ -9,7 +9,7 @@ nodes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -126,6 +126,36 @@ class TlsIdentity:
     @property
     def member_id(self) -> str:
         return self.identity.member_id
+
+    def with_authorities(
+        self, replacements: Mapping[str, Sequence[x509.Certificate]]
+    ) -> TlsIdentity:
+        """This identity trusting, for each organisation of ``replacements``, exactly its CA
+        certificates there (what the chain records replaces what the bundle file held for that
+        organisation, so that governance can rotate a TLS CA); the others' as before."""
+        authorities = dict(self.authorities)
+        for organisation, certificates in replacements.items():
+            for certificate in certificates:
+                names = certificate.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
+                if [name.value for name in names] != [organisation]:
+                    raise ConfigurationError(
+                        f"a TLS CA certificate given for {organisation!r} names another"
+                        " organisation"
+                    )
+            authorities[organisation] = tuple(certificates)
+        return TlsIdentity(
+            key_pem=self.key_pem,
+            certificate_pem=self.certificate_pem,
+            identity=self.identity,
+            authorities=authorities,
+        )
+
+    def server_certificate_configuration(self) -> grpc.ServerCertificateConfiguration:
+        """Our key and certificate and the CAs a client certificate must chain to, as gRPC's
+        dynamic server credentials take them (PeerNetwork updates them without a restart)."""
+        return grpc.ssl_server_certificate_configuration(
+            [(self.key_pem, self.certificate_pem)], root_certificates=self.bundle_pem()
+        )
 
     def authority_pem(self, organisation: str) -> bytes:
         """The PEM CA certificates of one organisation; ConfigurationError if it has none."""
