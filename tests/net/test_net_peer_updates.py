@@ -129,8 +129,10 @@ async def test_a_removed_or_revoked_peer_is_disconnected_at_once_and_refused(
         assert two.member_id not in one.peer_network.connected_peers()
         # node2's stream into node1 is closed, and each dial again is refused.
         await wait_until_async(
-            lambda: one.member_id not in two.peer_network.connected_peers()
-            and one.peer_network.statistics.get("refused_peers", two.member_id) >= 1
+            lambda: (
+                one.member_id not in two.peer_network.connected_peers()
+                and one.peer_network.statistics.get("refused_peers", two.member_id) >= 1
+            )
         )
         channel = raw_channel_as(two, one)
         stack.push_async_callback(channel.close, None)

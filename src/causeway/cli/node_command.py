@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from causeway.cli import node_join_command
 from causeway.cli.output import EXIT_ERROR, console, key_value_table, print_json
 from causeway.errors import ConfigurationError
 
@@ -116,6 +117,9 @@ def verify(*, home: HomeOption, json_output: JsonOption = False) -> None:
             console.print(f"{report.problem_count} problem(s) found{more}", markup=False)
     if not report.ok:
         raise typer.Exit(EXIT_ERROR)
+
+
+node_app.command("join")(node_join_command.join)
 
 
 def register(app: typer.Typer) -> None:

@@ -192,7 +192,6 @@ class PeerNetwork:
         self._block_source = block_source
         self._peer_filter = peer_filter
         self._random = random_source if random_source is not None else random.Random()
-        limits = settings.limits
         self._peers: dict[str, PeerAddress] = {
             peer.member_id: peer for peer in settings.peers if peer.member_id != self.member_id
         }

@@ -27,6 +27,7 @@ from causeway.api.v1 import api_pb2
 from causeway.consensus import Commit
 from causeway.errors import InvariantError
 from causeway.execution import ExecutedBlock, ExecutionApplication, is_shared_record
+from causeway.execution.keys import SYSTEM_PREFIX
 from causeway.mempool import SharedMempool
 from causeway.net import PeerNetwork
 from causeway.node.metrics import NodeMetrics
@@ -63,6 +64,8 @@ class CommittedBlock:
     results: list[types_pb2.TransactionResult]
     admitted_at: list[float]
     seconds_by_phase: dict[str, float]
+    changed_keys: tuple[bytes, ...] = ()
+    """The state keys the block changed under sys/ (what the node may have to follow)."""
 
 
 class BlockWriter:
@@ -97,6 +100,9 @@ class BlockWriter:
         # Told of each certificate consensus committed, once its block is written (raft
         # certificates gather the other voters' signatures for it).
         self.on_consensus_certificate: Callable[[types_pb2.CommitCertificate], None] | None = None
+        # Told, on the event loop, of the system keys each written block changed (the node's
+        # peers follow the nodes contract's records: node/chain_peers.py).
+        self.on_system_keys_changed: Callable[[Sequence[bytes]], None] | None = None
 
     async def write_commit(self, commit: Commit) -> None:
         """A block consensus committed (the driver's apply_commit)."""
@@ -149,7 +155,13 @@ class BlockWriter:
             block=executed.block, certificate=certificate, results=executed.results
         )
         return CommittedBlock(
-            height, event, executed.transactions, executed.results, admitted_at, seconds
+            height,
+            event,
+            executed.transactions,
+            executed.results,
+            admitted_at,
+            seconds,
+            tuple(key for key in executed.changes if key.startswith(SYSTEM_PREFIX)),
         )
 
     def _after_commit(self, committed: CommittedBlock) -> None:
@@ -159,6 +171,8 @@ class BlockWriter:
         if network is not None:
             network.announce_status(committed.height, committed.event.certificate.block_hash)
         self._listener.block_committed(committed.height, committed.event, ids, committed.results)
+        if committed.changed_keys and self.on_system_keys_changed is not None:
+            self.on_system_keys_changed(committed.changed_keys)
         failed = self._metrics.block_committed(
             committed.height,
             committed.results,

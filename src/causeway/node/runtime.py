@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from causeway.api import ApiServers, ChainFacts, ClientService
@@ -35,6 +35,7 @@ from causeway.mempool import Admission, MempoolLimits, SharedMempool
 from causeway.net import NetworkStatistics, PeerHandlers, PeerNetwork, TlsIdentity
 from causeway.node.block_sync import BlockSync, StoreBlockSource
 from causeway.node.block_writer import BlockWriter
+from causeway.node.chain_peers import apply_chain_peers, changes_peers, read_chain_peers
 from causeway.node.config import NodeConfig, load_node_config
 from causeway.node.consensus_driver import (
     ConsensusDriver,
@@ -360,7 +361,25 @@ class Node:
             statistics=self.peer_statistics,
         )
         await self.network.start()
+        # The peers and TLS CAs the chain records (a node that restarts knows them at once),
+        # then after every block that changes them.
+        self._follow_chain_peers()
+        self.writer.on_system_keys_changed = self._on_system_keys_changed
         return self.network
+
+    def _on_system_keys_changed(self, changed_keys: Sequence[bytes]) -> None:
+        if changes_peers(changed_keys):
+            self._follow_chain_peers()
+
+    def _follow_chain_peers(self) -> None:
+        if self.network is None:
+            return
+        apply_chain_peers(
+            self.network,
+            self.config.peers.peers,
+            read_chain_peers(self.reader),
+            self.config.member_id,
+        )
 
     async def _on_peer_consensus(
         self, sender: str, message: consensus_pb2.ConsensusMessage
