@@ -83,7 +83,12 @@ def parse_peer(text: str) -> PeerAddress:
     member_id, at, address = rest.partition("@")
     if not at:
         raise ConfigurationError(f"peer {text!r} is not '[NAME=]MEMBER_ID@HOST:PORT'")
-    peer = PeerAddress(named or member_id.partition("/")[2], member_id, address)
+    organisation, _, name = member_id.partition("/")
+    if not organisation or not name:
+        raise ConfigurationError(
+            f"peer {text!r}: the member id {member_id!r} must be '<organisation>/<name>'"
+        )
+    peer = PeerAddress(named or name, member_id, address)
     check_peer_address(peer)
     return peer
 

@@ -1,0 +1,157 @@
+"""`causeway node join`: a node folder for a running chain, refused whole on any bad input."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from causeway.cli.main import app
+from causeway.errors import ConfigurationError
+from causeway.net import PeerAddress, TlsIdentity
+from causeway.node import load_node_config
+from causeway.provisioning import init_network, node_directory
+from causeway.provisioning.join import join_node, parse_peer
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def network(tmp_path: Path) -> Path:
+    """A two-organisation tbft network; node2's folder stands in for the joining identity."""
+    init_network(tmp_path / "net", 2, "intl", "tbft", validators=2)
+    return tmp_path / "net"
+
+
+def join(
+    network: Path, home: Path, *extra: str, peer: str = "org1/node1@127.0.0.1:7150"
+) -> tuple[int, str]:
+    result = runner.invoke(
+        app,
+        [
+            "node",
+            "join",
+            "--home",
+            str(home),
+            "--genesis",
+            str(network / "genesis.json"),
+            "--identity",
+            str(node_directory(network, "node2")),
+            "--tls-ca-bundle",
+            str(node_directory(network, "node1") / "tls" / "ca-bundle.pem"),
+            "--peer",
+            peer,
+            "--listen-address",
+            "127.0.0.1:7160",
+            *extra,
+        ],
+    )
+    return result.exit_code, result.stdout + result.stderr
+
+
+def test_join_writes_a_node_folder_that_loads(network: Path, tmp_path: Path) -> None:
+    home = tmp_path / "joined"
+    code, output = join(network, home, "--json")
+    assert code == 0, output
+    assert json.loads(output) == {
+        "home": str(home),
+        "name": "node2",
+        "member_id": "org2/node2",
+        "chain_id": "causeway-local",
+        "peers": ["org1/node1@127.0.0.1:7150"],
+    }
+    config = load_node_config(home)
+    assert (config.name, config.member_id) == ("node2", "org2/node2")
+    assert config.peers.listen_address == "127.0.0.1:7160"
+    assert config.peers.peers == (PeerAddress("node1", "org1/node1", "127.0.0.1:7150"),)
+    assert (home / "genesis.json").read_bytes() == (network / "genesis.json").read_bytes()
+    tls = TlsIdentity.load(
+        config.peers.tls_key_file,
+        config.peers.tls_certificate_file,
+        config.peers.tls_ca_bundle_file,
+    )
+    assert sorted(tls.authorities) == ["org1", "org2"]
+    # Each CA once, though both bundles hold both.
+    assert sum(len(certificates) for certificates in tls.authorities.values()) == 2
+    for private in (home / "key.pem", home / "tls" / "node.key"):
+        assert stat.S_IMODE(private.stat().st_mode) == 0o600
+    assert not list(tmp_path.glob(".*joining"))
+
+
+@pytest.mark.parametrize(
+    ("peer", "message"),
+    [
+        ("org1/node1", "is not '[NAME=]MEMBER_ID@HOST:PORT'"),
+        ("org1/node1@nohost", "must be 'host:port'"),
+        ("org1/node1@127.0.0.1:99999", "must be 'host:port'"),
+        ("node1@127.0.0.1:7150", "must be '<organisation>/<name>'"),
+        ("org9/node9@127.0.0.1:7150", "no CA certificate of organisation 'org9'"),
+        ("org2/node2@127.0.0.1:7150", "cannot be its own bootstrap peer"),
+    ],
+)
+def test_bad_peers_are_refused_and_nothing_is_written(
+    network: Path, tmp_path: Path, peer: str, message: str
+) -> None:
+    home = tmp_path / "joined"
+    code, output = join(network, home, peer=peer)
+    assert code != 0
+    assert message in " ".join(output.split()), output
+    assert not home.exists()
+
+
+def test_a_non_empty_home_is_refused(network: Path, tmp_path: Path) -> None:
+    home = tmp_path / "joined"
+    home.mkdir()
+    (home / "keep.txt").write_text("data", encoding="utf-8")
+    code, output = join(network, home)
+    assert code != 0 and "is not empty" in output
+    assert [path.name for path in home.iterdir()] == ["keep.txt"]
+
+
+def test_an_identity_of_another_chain_is_refused(network: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    init_network(other, 2, "intl", "tbft", validators=2, chain_id="another-chain")
+    with pytest.raises(ConfigurationError, match="of chain 'another-chain'"):
+        join_node(
+            tmp_path / "joined",
+            genesis_file=network / "genesis.json",
+            identity=node_directory(other, "node2"),
+            peers=[parse_peer("org1/node1@127.0.0.1:7150")],
+        )
+    assert not (tmp_path / "joined").exists()
+
+
+def test_missing_identity_files_and_peers_are_named(network: Path, tmp_path: Path) -> None:
+    identity = tmp_path / "identity"
+    identity.mkdir()
+    with pytest.raises(ConfigurationError, match="member file"):
+        join_node(
+            tmp_path / "joined",
+            genesis_file=network / "genesis.json",
+            identity=identity,
+            peers=[parse_peer("org1/node1@127.0.0.1:7150")],
+        )
+    with pytest.raises(ConfigurationError, match="at least one bootstrap peer"):
+        join_node(
+            tmp_path / "joined",
+            genesis_file=network / "genesis.json",
+            identity=node_directory(network, "node2"),
+            peers=[],
+        )
+    with pytest.raises(ConfigurationError, match="genesis"):
+        join_node(
+            tmp_path / "joined",
+            genesis_file=tmp_path / "missing.json",
+            identity=node_directory(network, "node2"),
+            peers=[parse_peer("org1/node1@127.0.0.1:7150")],
+        )
+    assert not (tmp_path / "joined").exists()
+
+
+def test_a_peer_may_name_its_node() -> None:
+    assert parse_peer("gateway=org1/node1@node1.example.org:7150") == PeerAddress(
+        "gateway", "org1/node1", "node1.example.org:7150"
+    )
