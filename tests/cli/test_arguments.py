@@ -280,3 +280,26 @@ def test_keys_and_ids() -> None:
     assert status_name(types_pb2.RESULT_STATUS_OK) == "OK"
     assert status_name(types_pb2.RESULT_STATUS_INSUFFICIENT_FUNDS) == "INSUFFICIENT_FUNDS"
     assert status_name(999) == "999"
+
+
+def test_the_nodes_contract_takes_json_arguments() -> None:
+    from causeway.cli.arguments import arguments_from_json
+    from causeway.contracts.v1 import nodes_pb2
+
+    message = arguments_from_json(
+        "nodes",
+        "set_endpoint",
+        {"endpoint": {"member_id": "org5/node5", "name": "node5", "address": "10.0.0.5:7150"}},
+    )
+    assert message == nodes_pb2.NodesSetEndpointArguments(
+        endpoint=nodes_pb2.NodeEndpoint(
+            member_id="org5/node5", name="node5", address="10.0.0.5:7150"
+        )
+    )
+    authority = arguments_from_json(
+        "nodes",
+        "set_tls_authority",
+        {"authority": {"organisation": "org5", "certificate": {"hex": "3082"}}},
+    )
+    assert isinstance(authority, nodes_pb2.NodesSetTlsAuthorityArguments)
+    assert authority.authority.certificate == bytes.fromhex("3082")

@@ -28,7 +28,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from google.protobuf.message import Message
 
-from causeway.contracts.v1 import contracts_pb2
+from causeway.contracts.v1 import contracts_pb2, nodes_pb2
 from causeway.errors import DecodeError, LimitExceededError, RequestError
 from causeway.types import check_json_depth
 from causeway.types.interface import Field
@@ -107,6 +107,11 @@ CONTRACT_METHODS: tuple[ContractMethod, ...] = (
         contracts_pb2.EvidenceListResult,
         True,
     ),
+    ContractMethod("nodes", "set_endpoint", nodes_pb2.NodesSetEndpointArguments),
+    ContractMethod("nodes", "remove_endpoint", nodes_pb2.NodesRemoveEndpointArguments),
+    ContractMethod("nodes", "set_tls_authority", nodes_pb2.NodesSetTlsAuthorityArguments),
+    ContractMethod("nodes", "revoke", nodes_pb2.NodesRevokeArguments),
+    ContractMethod("nodes", "list", nodes_pb2.NodesListArguments, nodes_pb2.NodesListResult, True),
 )
 
 _METHODS: dict[tuple[str, str], ContractMethod] = {
