@@ -21,7 +21,7 @@ from causeway.cli.arguments import (
     parse_transaction_id,
     status_name,
 )
-from causeway.contracts.v1 import contracts_pb2
+from causeway.contracts.v1 import contracts_pb2, nodes_pb2
 from causeway.errors import DecodeError, LimitExceededError, RequestError
 from causeway.types import JSON_DEPTH_MAX, encode
 from causeway.types.v1 import types_pb2
@@ -283,9 +283,6 @@ def test_keys_and_ids() -> None:
 
 
 def test_the_nodes_contract_takes_json_arguments() -> None:
-    from causeway.cli.arguments import arguments_from_json
-    from causeway.contracts.v1 import nodes_pb2
-
     message = arguments_from_json(
         "nodes",
         "set_endpoint",
