@@ -188,6 +188,8 @@ class PeerNetwork:
         # revoked peer), whose cancellation ends the call with PERMISSION_DENIED.
         self._incoming_tasks: dict[str, set[asyncio.Task[Any]]] = {}
         self._closed_streams: set[asyncio.Task[Any]] = set()
+        # Dialling tasks of peers removed while running, cancelled and awaited by stop().
+        self._retired_tasks: set[asyncio.Task[None]] = set()
         self._handlers = handlers
         self._block_source = block_source
         self._peer_filter = peer_filter
@@ -287,6 +289,7 @@ class PeerNetwork:
         what is still queued is dropped. Stopping twice is harmless."""
         self._stopping.set()
         tasks = [link.task for link in self._links.values() if link.task is not None]
+        tasks.extend(self._retired_tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -352,6 +355,8 @@ class PeerNetwork:
             link = self._links.pop(member_id)
             if link.task is not None:
                 link.task.cancel()
+                self._retired_tasks.add(link.task)
+                link.task.add_done_callback(self._retired_tasks.discard)
             self._close_incoming(member_id)
         for member_id in self._revoked:
             self._close_incoming(member_id)
