@@ -8,7 +8,8 @@
 3. Governance makes it a validator (validators.update): it votes, and with node4 stopped the chain
    goes on committing, which needs node5's vote (four of five).
 4. Governance takes it out of the validator set and revokes it (nodes.revoke): every node closes
-   its connections at once and refuses it when it dials again; the chain goes on without it.
+   its connections at once and refuses it when it dials again; the chain goes on without it. A
+   revoked client's transactions are refused at admission.
 """
 
 from __future__ import annotations
@@ -287,9 +288,22 @@ def test_a_new_organisations_node_joins_votes_and_is_revoked(tmp_path: Path) -> 
             after = devnet.wait_for_heights(revoked.height + 3, survivors, timeout_s=STEP_TIMEOUT_S)
             node5_status = _status(grpc_address)
             assert node5_status is not None and node5_status[0] < min(after.values())
-            assert devnet.client("node1").get_block(revoked.height).block.header.height == (
-                revoked.height
+
+            # A revoked member's transactions are refused at admission, on every node.
+            _govern(
+                devnet,
+                "nodes",
+                "revoke",
+                nodes_pb2.NodesRevokeArguments(member_id="org2/client", reason="left"),
             )
+            for name in survivors:
+                with pytest.raises(CausewayError, match="not a member"):
+                    devnet.client(name, "org2/client").invoke(
+                        "kv",
+                        "put",
+                        contracts_pb2.KvPutArguments(key=b"k", value=b"v"),
+                        timeout_s=STEP_TIMEOUT_S,
+                    )
         finally:
             process.send_signal(signal.SIGTERM)
             try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from execution_chain import Chain, ChainKit, status_name
 from google.protobuf.message import Message
+from validator_chain import validator_chain
 
 from causeway.contracts.v1 import contracts_pb2, nodes_pb2
 from causeway.crypto import PrivateKey, issue_ca_certificate
@@ -215,3 +216,16 @@ def test_changes_need_governance(chain: Chain, method: str, arguments: Message) 
     assert status_name(result) == "RESULT_STATUS_ENDORSEMENT_POLICY_NOT_SATISFIED"
     assert chain.state == before
     assert not nodes_state(chain)
+
+
+def test_a_validator_is_not_revoked_until_it_leaves_the_set(validator_kit: ChainKit) -> None:
+    tbft = validator_chain(validator_kit, "tbft")
+    before = dict(tbft.state)
+    refused = call(tbft, "revoke", nodes_pb2.NodesRevokeArguments(member_id="org2/node2"))
+    assert "CONFLICT" in refused and "remove it from the validator set first" in refused
+    assert tbft.state == before
+    # org2/node4 holds CONSENSUS but does not validate: revoked at once.
+    assert call(tbft, "revoke", nodes_pb2.NodesRevokeArguments(member_id="org2/node4")) == (
+        "RESULT_STATUS_OK"
+    )
+    assert member_key("org2/node4") not in tbft.state
