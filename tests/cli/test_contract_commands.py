@@ -52,7 +52,15 @@ def _admin(network: Path) -> list[str]:
 
 
 def test_the_native_contracts_are_the_table_s() -> None:
-    assert {"kv", "ledger", "config", "membership", "validators", "evidence"} == NATIVE_CONTRACTS
+    assert {
+        "kv",
+        "ledger",
+        "config",
+        "membership",
+        "validators",
+        "evidence",
+        "nodes",
+    } == NATIVE_CONTRACTS
     assert is_native_contract("kv") and not is_native_contract("tally")
 
 
