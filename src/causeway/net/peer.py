@@ -306,7 +306,7 @@ class PeerNetwork:
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
-    # -- peers that change while running (docs/peer-protocol.md, section 9) -----------------
+    # -- peers that change while running (docs/peer-protocol.md, section 11) ----------------
 
     def _fetch_server_configuration(self) -> grpc.ServerCertificateConfiguration | None:
         """gRPC asks before each new handshake (from its own thread): a configuration when the
