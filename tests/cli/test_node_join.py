@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -155,3 +156,37 @@ def test_a_peer_may_name_its_node() -> None:
     assert parse_peer("gateway=org1/node1@node1.example.org:7150") == PeerAddress(
         "gateway", "org1/node1", "node1.example.org:7150"
     )
+
+
+def test_the_snapshot_hook_sees_the_prepared_folder_and_can_refuse(
+    network: Path, tmp_path: Path
+) -> None:
+    seen: list[tuple[bool, tuple[PeerAddress, ...]]] = []
+    peers = [parse_peer("org1/node1@127.0.0.1:7150")]
+
+    def restore(home: Path, bootstrap: Sequence[PeerAddress]) -> None:
+        seen.append(((home / "config.toml").is_file(), tuple(bootstrap)))
+
+    joined = join_node(
+        tmp_path / "joined",
+        genesis_file=network / "genesis.json",
+        identity=node_directory(network, "node2"),
+        peers=peers,
+        restore_snapshot=restore,
+    )
+    assert seen == [(True, tuple(peers))]
+    assert (joined.home / "config.toml").is_file()
+
+    def refuse(home: Path, bootstrap: Sequence[PeerAddress]) -> None:
+        raise ConfigurationError("no snapshot verifies against the header")
+
+    with pytest.raises(ConfigurationError, match="no snapshot verifies"):
+        join_node(
+            tmp_path / "refused",
+            genesis_file=network / "genesis.json",
+            identity=node_directory(network, "node2"),
+            peers=peers,
+            restore_snapshot=refuse,
+        )
+    assert not (tmp_path / "refused").exists()
+    assert not list(tmp_path.glob(".*joining"))
