@@ -46,8 +46,9 @@ def _endpoint(member_id: str, name: str, address: str) -> bytes:
 
 def test_only_the_nodes_records_change_the_peers() -> None:
     assert changes_peers([node_endpoint_key("org5/node5")])
-    assert changes_peers([b"sys/member/org1/alice", node_revocation_key("org1/alice")])
-    assert not changes_peers([member_key("org1/alice"), b"sys/config"])
+    assert changes_peers([b"sys/config", node_revocation_key("org1/alice")])
+    assert changes_peers([member_key("org1/alice")])  # a removed member is no peer
+    assert not changes_peers([b"sys/config", b"sys/validator_schedule", b"kv/x"])
     assert not changes_peers([])
 
 
@@ -64,10 +65,15 @@ def test_the_chain_records_merge_with_the_configured_peers() -> None:
             node_revocation_key("org3/node3"): encode(
                 nodes_pb2.Revocation(member_id="org3/node3", height=7)
             ),
-            member_key("org1/node1"): b"not read here",
+            node_endpoint_key("org6/gone"): _endpoint("org6/gone", "gone", "10.0.0.6:7150"),
+            **{
+                member_key(member_id): b"a member record"
+                for member_id in ("org1/node1", "org2/node2", "org5/node5")
+            },
         }
     )
     chain = read_chain_peers(state)
+    # org6/gone's member record was removed (membership.remove_member): it is no peer.
     assert [peer.member_id for peer in chain.endpoints] == [
         "org1/node1",
         "org2/node2",

@@ -22,10 +22,12 @@ from causeway.execution.contracts.nodes import (
     TLS_AUTHORITIES_MAX,
 )
 from causeway.execution.keys import (
+    MEMBER_PREFIX,
     NODE_ENDPOINT_PREFIX,
     NODE_REVOCATION_PREFIX,
     NODE_TLS_AUTHORITY_PREFIX,
     NODES_NAMESPACE,
+    member_key,
 )
 from causeway.net import PeerAddress, PeerNetwork, PeerSetChange, merge_peers
 
@@ -40,8 +42,9 @@ class ChainPeers:
 
 
 def changes_peers(changed_keys: Sequence[bytes]) -> bool:
-    """Whether a block that changed ``changed_keys`` changed what ChainPeers reads."""
-    return any(key.startswith(NODES_NAMESPACE) for key in changed_keys)
+    """Whether a block that changed ``changed_keys`` changed what ChainPeers reads (the nodes
+    contract's records, and member records: a removed member's endpoint is no peer)."""
+    return any(key.startswith((NODES_NAMESPACE, MEMBER_PREFIX)) for key in changed_keys)
 
 
 def read_chain_peers(reader: StateReader) -> ChainPeers:
@@ -53,6 +56,8 @@ def read_chain_peers(reader: StateReader) -> ChainPeers:
             nodes_pb2.NodeEndpoint.FromString(value)
             for _, value in reader.range(NODE_ENDPOINT_PREFIX, b"", ENDPOINTS_MAX)
         )
+        # membership.remove_member leaves the endpoint; a node that is no member is no peer.
+        if reader.get(member_key(record.member_id)) is not None
     )
     authorities: dict[str, tuple[x509.Certificate, ...]] = {}
     for _, value in reader.range(NODE_TLS_AUTHORITY_PREFIX, b"", TLS_AUTHORITIES_MAX):
