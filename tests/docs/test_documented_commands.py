@@ -119,7 +119,8 @@ _INTERCHAIN_REASON = (
 NOT_RUN: dict[str, str] = {
     "make demo": (
         "scripts/demo.sh leaves three chains (11 validators) and a relayer running on the "
-        "example manifest's fixed ports 7200-7233, which a user's devnet may hold; "
+        "example manifest's ports 7200-7233 (PORT_BASE moves them), which a user's devnet may "
+        "hold; "
         "tests/e2e/test_e2e_interchain.py runs the same manifest on free ports and "
         "scripts/demo_transfer.py against it"
     ),
@@ -158,6 +159,13 @@ NOT_RUN: dict[str, str] = {
         f"needs the devnet above: {_MANIFEST_REASON}"
     ),
     "causeway devnet down --dir ./chains": f"needs the devnet above: {_MANIFEST_REASON}",
+    "causeway devnet start --dir ./chains": (
+        f"needs the devnet above: {_MANIFEST_REASON}; tests/cli/test_cli_devnet.py runs devnet "
+        "start (and up's refusal, and up --fresh) on a devnet of one chain"
+    ),
+    "causeway devnet up --manifest examples/devnet-three-chains.toml --dir ./chains --fresh": (
+        _MANIFEST_REASON
+    ),
     "causeway bench --workload ledger-transfer --transactions 100000 --rate 1500 --network /tmp/tb "
     "--node 127.0.0.1:7050": "needs the tbft devnet of the line above",
     "causeway devnet up --validators 3 --consensus raft --dir /tmp/rf --port-base 27000": (
