@@ -189,6 +189,8 @@ class PeerNetwork:
         }
         self._peer_status: dict[str, tuple[int, bytes]] = {}
         self._incoming: dict[str, int] = {}
+        # The handlers of the peers' streams to us, which stop() ends itself (see there).
+        self._incoming_tasks: set[asyncio.Task[Any]] = set()
         self._status_envelope: bytes | None = None
         self._server: grpc.aio.Server | None = None
         self._port: int | None = None
@@ -259,6 +261,14 @@ class PeerNetwork:
         await asyncio.gather(*tasks, return_exceptions=True)
         for link in self._links.values():
             link.task = None
+        # A peer's stream to us never ends on its own. Left open, gRPC cancels it when the grace
+        # runs out and logs each one at ERROR with a CancelledError traceback from its own
+        # frames; ended here first (the handler returns normally once stopping), every call is
+        # over before the server stops.
+        incoming = list(self._incoming_tasks)
+        for task in incoming:
+            task.cancel()
+        await asyncio.gather(*incoming, return_exceptions=True)
         server, self._server = self._server, None
         if server is not None:
             await server.stop(grace_s)
@@ -609,6 +619,22 @@ class PeerNetwork:
         return identity
 
     async def _connect(self, requests: AsyncIterator[bytes], context: Context) -> None:
+        if self._stopping.is_set():
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the node is stopping")
+        task = asyncio.current_task()
+        assert task is not None
+        self._incoming_tasks.add(task)
+        try:
+            await self._serve_stream(requests, context)
+        except asyncio.CancelledError:
+            # Stopping cancels the streams still open; that is their normal end, not an error
+            # for gRPC to report. Any other cancellation goes on up.
+            if not self._stopping.is_set():
+                raise
+        finally:
+            self._incoming_tasks.discard(task)
+
+    async def _serve_stream(self, requests: AsyncIterator[bytes], context: Context) -> None:
         identity = await self._authenticate(context)
         member_id = identity.member_id
         if self._incoming.get(member_id, 0) >= self.settings.limits.incoming_streams_per_peer_max:
@@ -636,11 +662,6 @@ class PeerNetwork:
             )
             async for data in requests:
                 await self._receive(member_id, data)
-        except asyncio.CancelledError:
-            # Stopping cancels the streams still open; that is their normal end, not an error
-            # for gRPC to report. Any other cancellation goes on up.
-            if not self._stopping.is_set():
-                raise
         finally:
             self._incoming[member_id] -= 1
 
