@@ -112,7 +112,16 @@ def get(chain: Chain, proposal_id: int, *, time_ms: int = BLOCK_TIME_MS) -> prop
     )
     result = chain.executor.query(chain.reader, transaction, time_ms, height=chain.height + 1)
     assert status_name(result) == OK, result.error
-    return proposals_pb2.Proposal.FromString(result.return_value)
+    return proposals_pb2.ProposalsGetResult.FromString(result.return_value).proposal
+
+
+def get_result(chain: Chain, proposal_id: int) -> proposals_pb2.ProposalsGetResult:
+    transaction = chain.transaction(
+        "org2/bob", "proposals", "get", proposals_pb2.ProposalsGetArguments(id=proposal_id)
+    )
+    result = chain.executor.query(chain.reader, transaction, BLOCK_TIME_MS, height=1)
+    assert status_name(result) == OK, result.error
+    return proposals_pb2.ProposalsGetResult.FromString(result.return_value)
 
 
 def passed(chain: Chain, calls: list[proposals_pb2.ProposalCall]) -> int:
@@ -223,8 +232,13 @@ def test_execution_needs_the_policy_and_changes_nothing_without_it(chain: Chain)
 
 def test_a_later_vote_replaces_the_earlier_one(chain: Chain) -> None:
     proposal_id = created_id(create(chain, [config_call(endorsements_max=3)]))
+    assert not get_result(chain, proposal_id).policy_met
     assert status_name(vote(chain, proposal_id, yes=True)) == OK
+    shown = get_result(chain, proposal_id)
+    assert shown.policy_met and list(shown.counted_yes) == ["org1", "org2"]
+    assert shown.policy == "MAJORITY of all organisations"
     assert status_name(vote(chain, proposal_id, yes=False)) == OK
+    assert not get_result(chain, proposal_id).policy_met
     votes = get(chain, proposal_id).votes
     assert [(v.organisation, v.yes) for v in votes] == [("org1", True), ("org2", False)]
     assert status_name(execute(chain, proposal_id)) == (

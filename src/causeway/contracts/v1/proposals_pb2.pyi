@@ -334,6 +334,42 @@ class ProposalsGetArguments(_message.Message):
 Global___ProposalsGetArguments: _TypeAlias = ProposalsGetArguments  # noqa: Y015
 
 @_typing.final
+class ProposalsGetResult(_message.Message):
+    """A proposal as of now, and whether execute would pass the policy check now."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROPOSAL_FIELD_NUMBER: _builtins.int
+    COUNTED_YES_FIELD_NUMBER: _builtins.int
+    POLICY_MET_FIELD_NUMBER: _builtins.int
+    POLICY_FIELD_NUMBER: _builtins.int
+    policy_met: _builtins.bool
+    """Whether they satisfy the chain's governance policy now; false once ended or expired."""
+    policy: _builtins.str
+    """The governance policy, described ("MAJORITY of all organisations")."""
+    @_builtins.property
+    def proposal(self) -> Global___Proposal: ...
+    @_builtins.property
+    def counted_yes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The yes votes that count now (organisations that still exist), sorted."""
+
+    def __init__(
+        self,
+        *,
+        proposal: Global___Proposal | None = ...,
+        counted_yes: _abc.Iterable[_builtins.str] | None = ...,
+        policy_met: _builtins.bool = ...,
+        policy: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["proposal", b"proposal"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counted_yes", b"counted_yes", "policy", b"policy", "policy_met", b"policy_met", "proposal", b"proposal"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProposalsGetResult: _TypeAlias = ProposalsGetResult  # noqa: Y015
+
+@_typing.final
 class ProposalsListArguments(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -386,7 +386,18 @@ def reported(proposal: proposals_pb2.Proposal, time_ms: int) -> proposals_pb2.Pr
 
 def get(context: TransactionContext, arguments: bytes) -> bytes:
     request = decode_arguments(context, proposals_pb2.ProposalsGetArguments, arguments)
-    return encode(reported(_load(context, request.id), context.time_ms))
+    proposal = reported(_load(context, request.id), context.time_ms)
+    policy = context.config.config.governance_policy
+    voters = yes_organisations(proposal, context.organisations())
+    return encode(
+        proposals_pb2.ProposalsGetResult(
+            proposal=proposal,
+            counted_yes=sorted(voters),
+            policy_met=proposal.status == _OPEN
+            and evaluate_policy(policy, voters, context.organisations()),
+            policy=describe_policy(policy),
+        )
+    )
 
 
 def list_proposals(context: TransactionContext, arguments: bytes) -> bytes:
