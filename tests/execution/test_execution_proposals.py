@@ -11,6 +11,7 @@ from test_execution_user_contracts import counter, interface
 from validator_chain import GOVERNANCE, powers_at, update_arguments, validator_chain
 
 from causeway.contracts.v1 import contracts_pb2, proposals_pb2
+from causeway.execution import Executor, genesis_state
 from causeway.execution.contracts import proposals as proposals_contract
 from causeway.execution.keys import (
     CONFIG_KEY,
@@ -19,6 +20,8 @@ from causeway.execution.keys import (
     organisation_key,
     proposal_record_key,
 )
+from causeway.interchain import CHAIN_CONTRACTS
+from causeway.interchain.v1 import interchain_pb2
 from causeway.types import encode, proposal_draft
 from causeway.types.proposal_draft import (
     PROPOSAL_CALL_ARGUMENTS_BYTES_MAX,
@@ -526,3 +529,20 @@ def test_execution_is_charged_for_its_calls(chain: Chain) -> None:
     executed = execute(chain, proposal_id)
     assert outcome(executed).status == proposals_pb2.PROPOSAL_STATUS_EXECUTED
     assert executed.cost.bytes_written > direct.cost.bytes_written
+
+
+def test_interchain_governance_methods_run_where_the_chain_has_them(kit: ChainKit) -> None:
+    """On a chain that runs the interchain contracts, a proposal may call their governance
+    methods: packets.bind_port runs as if the yes voters endorsed it (it fails here for want of
+    a registered application, not for the policy), and the failure is recorded."""
+    chain = Chain(
+        kit=kit,
+        executor=Executor(kit.genesis, kit.profile, CHAIN_CONTRACTS),
+        state=genesis_state(kit.genesis),
+    )
+    bind = interchain_pb2.PacketsBindPortArguments(port="nowhere", contract="nothing")
+    proposal_id = passed(chain, [call("packets", "bind_port", bind)])
+    executed = outcome(execute(chain, proposal_id))
+    assert executed.status == proposals_pb2.PROPOSAL_STATUS_FAILED
+    assert "no application 'nothing' is registered for port 'nowhere'" in executed.failure
+    assert "needs endorsements" not in executed.failure

@@ -235,3 +235,16 @@ def test_the_asyncio_proposals_do_the_same(node: ExecutorNode) -> None:
 def test_deadlines_are_days_from_now() -> None:
     assert deadline_ms_after(7, 1_000) == 1_000 + 7 * DAY_MS
     assert deadline_ms_after(1 / 24, 0) == 3_600_000
+
+
+def test_clients_have_proposals() -> None:
+    from causeway.sdk import AsyncClient, Client  # noqa: PLC0415
+
+    with Client("127.0.0.1:1") as client:
+        assert isinstance(client.proposals, Proposals)
+
+    async def asynchronous() -> None:
+        async with AsyncClient("127.0.0.1:1") as client:
+            assert isinstance(client.proposals, AsyncProposals)
+
+    asyncio.run(asynchronous())
