@@ -206,6 +206,13 @@ def test_contract_lifecycle_through_proposals(chain: Chain) -> None:
     assert outcome(execute(chain, proposal_id)).status == proposals_pb2.PROPOSAL_STATUS_EXECUTED
     record = contracts_pb2.ContractRecord.FromString(chain.state[code_record_key("counter")])
     assert record.status == contracts_pb2.CONTRACT_STATUS_ACTIVE
+    upgrade = contracts_pb2.CodeUpgradeArguments(
+        name="counter", code=counter(step=2), interface_json=interface()
+    )
+    proposal_id = passed(chain, [call("code", "upgrade", upgrade)])
+    assert outcome(execute(chain, proposal_id)).status == proposals_pb2.PROPOSAL_STATUS_EXECUTED
+    record = contracts_pb2.ContractRecord.FromString(chain.state[code_record_key("counter")])
+    assert record.version == 2
     name = contracts_pb2.CodeNameArguments(name="counter")
     proposal_id = passed(
         chain,

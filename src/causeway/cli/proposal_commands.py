@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import json
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -217,7 +218,8 @@ def _print_proposal(data: dict[str, Any]) -> None:
         ("deadline", data["deadline"]),
     ]
     for index, call in enumerate(data["calls"]):
-        rows.append((f"call {index}", f"{call['contract']}.{call['method']} {call['arguments']}"))
+        arguments = json.dumps(call["arguments"], sort_keys=True)
+        rows.append((f"call {index}", f"{call['contract']}.{call['method']} {arguments}"))
     for vote in data["votes"]:
         rows.append(
             (
