@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import pytest
 from execution_chain import BLOCK_TIME_MS, Chain, ChainKit, default_config, status_name
+from probe_contract import PROBE, register_probe
 from test_execution_user_contracts import counter, interface
 from validator_chain import GOVERNANCE, powers_at, update_arguments, validator_chain
 
 from causeway.contracts.v1 import contracts_pb2, proposals_pb2
 from causeway.execution import Executor, genesis_state
+from causeway.execution.context import TransactionContext
+from causeway.execution.contracts import CONTRACTS, Contract
 from causeway.execution.contracts import proposals as proposals_contract
 from causeway.execution.keys import (
     CONFIG_KEY,
@@ -553,3 +556,34 @@ def test_interchain_governance_methods_run_where_the_chain_has_them(kit: ChainKi
     assert executed.status == proposals_pb2.PROPOSAL_STATUS_FAILED
     assert "no application 'nothing' is registered for port 'nowhere'" in executed.failure
     assert "needs endorsements" not in executed.failure
+
+
+@pytest.mark.parametrize("method", ["create", "vote", "execute"])
+def test_only_a_transaction_s_own_call_creates_votes_or_executes(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    """A contract the admin calls cannot vote (or create, or execute) in the admin's name."""
+    proposal_id = created_id(create(chain, [config_call(endorsements_max=3)], vote_yes=False))
+    arguments = {
+        "create": proposals_pb2.ProposalsCreateArguments(
+            title="t", calls=[config_call()], deadline_ms=DEADLINE_MS
+        ),
+        "vote": proposals_pb2.ProposalsVoteArguments(id=proposal_id, yes=True),
+        "execute": proposals_pb2.ProposalsExecuteArguments(id=proposal_id),
+    }[method]
+
+    def body(context: TransactionContext) -> bytes:
+        target = proposals_contract_registered()
+        callee = context.enter(target.name, target.namespace, target.grants)
+        return target.methods[method].handler(callee, encode(arguments))
+
+    register_probe(monkeypatch, body)
+    before = dict(chain.state)
+    result = chain.run("org2/admin", PROBE, "run")
+    assert status_name(result) == "RESULT_STATUS_PERMISSION_DENIED"
+    assert "when called by contract probe" in result.error
+    assert chain.state == before
+
+
+def proposals_contract_registered() -> Contract:
+    return CONTRACTS["proposals"]

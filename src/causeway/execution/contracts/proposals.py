@@ -128,6 +128,18 @@ def _read_number(context: TransactionContext, key: bytes) -> int:
     return number
 
 
+def _require_direct(context: TransactionContext, action: str) -> None:
+    """A vote speaks for the sender's organisation: only the transaction's own call may cast it
+    (or create or execute a proposal), never a contract the sender called, which could do so
+    without the sender meaning it."""
+    if context.caller is not None:
+        raise failure(
+            _DENIED,
+            f"proposals may not {action} when called by contract {context.caller}: send a "
+            "transaction to the proposals contract",
+        )
+
+
 def _require_admin(context: TransactionContext, action: str) -> None:
     if not context.sender.is_admin:
         raise failure(
@@ -221,6 +233,7 @@ def _vote_of(context: TransactionContext, yes: bool) -> proposals_pb2.ProposalVo
 
 def create(context: TransactionContext, arguments: bytes) -> bytes:
     request = decode_arguments(context, proposals_pb2.ProposalsCreateArguments, arguments)
+    _require_direct(context, "create a proposal")
     _require_admin(context, "create a proposal")
     calls = [DraftCall(call.contract, call.method, call.arguments) for call in request.calls]
     try:
@@ -287,6 +300,7 @@ def _emit_vote(context: TransactionContext, proposal_id: int, *, yes: bool) -> N
 
 def vote(context: TransactionContext, arguments: bytes) -> bytes:
     request = decode_arguments(context, proposals_pb2.ProposalsVoteArguments, arguments)
+    _require_direct(context, "vote")
     _require_admin(context, "vote")
     proposal = _load(context, request.id)
     _require_open(context, proposal, "take votes")
@@ -326,6 +340,7 @@ def _run_call(
 
 def execute(context: TransactionContext, arguments: bytes) -> bytes:
     request = decode_arguments(context, proposals_pb2.ProposalsExecuteArguments, arguments)
+    _require_direct(context, "execute a proposal")
     proposal = _load(context, request.id)
     _require_open(context, proposal, "be executed")
     policy = context.config.config.governance_policy
