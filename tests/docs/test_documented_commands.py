@@ -65,9 +65,13 @@ from tally_contract import write_tally
 from typer.testing import CliRunner
 
 from causeway.cli.main import app
+from causeway.contracts.v1 import contracts_pb2
 from causeway.errors import CausewayError
 from causeway.node.config import load_node_config
 from causeway.sdk import Client
+from causeway.types import encode
+from causeway.types.proposal_draft import DraftCall, ProposalDraft, proposal_draft_text
+from causeway.types.v1 import types_pb2
 
 pytestmark = pytest.mark.e2e
 
@@ -617,6 +621,31 @@ def _write_tally(scenario: Scenario) -> None:
     write_tally(Path("build"))
 
 
+def check_proposal(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    """create, vote, show, execute, list: what each says it did."""
+    action = arguments[2]
+    document: Any = json.loads(stdout) if "--json" in arguments else None
+    if action == "list":
+        items = document if document is not None else None
+        if items is not None:
+            status = _value_after(arguments, "--status")
+            assert items and all(status in (None, item["status"]) for item in items), items
+        else:
+            _line(r"^Proposals", stdout)
+    elif document is not None:
+        assert document["id"] >= 1, document
+        if action == "execute":
+            assert document["status"] == "executed", document
+    elif action == "create":
+        _line(r"^proposal \d+ created", stdout)
+    elif action == "vote":
+        _line(r"^voted (yes|no) on proposal \d+ at height \d+$", stdout)
+    elif action == "show":
+        _line(r"^policy met now\s+(yes|no)$", stdout)
+    else:
+        _line(r"^proposal \d+ executed at height \d+$", stdout)
+
+
 # What shows that a documented command worked, by its command path; a documented command without
 # an entry fails the test, so that a new one is given a check.
 CHECKS: dict[tuple[str, ...], Callable[[list[str], str, Scenario], None]] = {
@@ -639,6 +668,9 @@ CHECKS: dict[tuple[str, ...], Callable[[list[str], str, Scenario], None]] = {
     ("contract", "test"): check_contract_test,
     ("contract", "list"): check_contract_read,
     ("contract", "show"): check_contract_read,
+    **{
+        ("proposal", name): check_proposal for name in ("create", "vote", "show", "execute", "list")
+    },
 }
 
 RUNNER = CliRunner()
@@ -666,9 +698,25 @@ def _write_new_config(scenario: Scenario) -> None:
     Path("new-config.json").write_text(json.dumps({"config": config}), encoding="utf-8")
 
 
+def _write_proposal_draft(scenario: Scenario) -> None:
+    """operations.md's PROPOSAL DRAFT: one config.update raising endorsements_max by one (what
+    `causeway org join-request` writes for membership is the same format)."""
+    client = "gov/organisations/org1/members/admin"
+    result = invoke(["query", "--json", "-i", client, "-c", "config", "-m", "get"], scenario)
+    assert result.exit_code == 0, result.output
+    config = types_pb2.ChainConfig.FromString(
+        bytes.fromhex(json.loads(result.stdout)["return_value_hex"])
+    )
+    config.endorsements_max += 1
+    call = DraftCall("config", "update", encode(contracts_pb2.ConfigUpdateArguments(config=config)))
+    draft = ProposalDraft("One more endorsement per transaction", "", (call,))
+    Path("raise-limit.json").write_text(proposal_draft_text(draft), encoding="utf-8")
+
+
 # Files that documented lines read but no documented line writes: written just before the line.
 PREPARED_FILES: dict[str, Callable[[Scenario], None]] = {
     "@new-config.json": _write_new_config,
+    "raise-limit.json": _write_proposal_draft,
     "build/tally.wasm": _write_tally,
 }
 

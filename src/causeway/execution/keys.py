@@ -12,6 +12,10 @@ All keys are bytes. Identifiers (organisation ids, member ids, ledger accounts) 
                                     round as 10 decimal digits, vote type "prevote" or "precommit"
     sys/code/contract/<name>        encoded causeway.contracts.v1.ContractRecord (user contracts)
     sys/code/wasm/<code hash>       a user contract's WebAssembly module, stored once by hash
+    sys/proposals/next_id           8-byte big-endian: the last proposal id given (ids start at 1)
+    sys/proposals/proposal/<id>     encoded causeway.contracts.v1.Proposal; id as 20 decimal digits
+    sys/proposals/open/<id>         8-byte big-endian deadline (ms) of a proposal not yet executed:
+                                    the index that bounds open proposals (expired ones are pruned)
     wasm/<name>/<key>               user contract <name>'s own state
     kv/<key>                        the kv contract's values, raw bytes
     ledger/balance/<account>        8-byte big-endian uint64; absent means zero
@@ -48,6 +52,7 @@ MEMBERSHIP_NAMESPACE = b"sys/membership/"
 VALIDATORS_NAMESPACE = b"sys/validators/"
 EVIDENCE_NAMESPACE = b"sys/evidence/"
 CODE_NAMESPACE = b"sys/code/"
+PROPOSALS_NAMESPACE = b"sys/proposals/"
 # Every user contract owns wasm/<name>/ (names never hold "/"), so none reaches another's keys
 # and no native namespace may start with it.
 USER_CONTRACTS_PREFIX = b"wasm/"
@@ -62,6 +67,7 @@ NAMESPACES: dict[str, bytes] = {
     "validators": VALIDATORS_NAMESPACE,
     "evidence": EVIDENCE_NAMESPACE,
     "code": CODE_NAMESPACE,
+    "proposals": PROPOSALS_NAMESPACE,
 }
 
 # -- shared system records (absolute keys) --------------------------------------------------------
@@ -201,6 +207,20 @@ def code_bytes(code_hash: bytes) -> bytes:
     return CODE_BYTES + code_hash
 
 
+PROPOSALS_NEXT_ID = b"next_id"
+PROPOSAL_RECORD = b"proposal/"
+PROPOSAL_OPEN = b"open/"
+
+
+def proposal_record(proposal_id: int) -> bytes:
+    """Fixed-width decimal id: proposals sort by id."""
+    return PROPOSAL_RECORD + f"{proposal_id:020d}".encode()
+
+
+def proposal_open(proposal_id: int) -> bytes:
+    return PROPOSAL_OPEN + f"{proposal_id:020d}".encode()
+
+
 def user_contract_namespace(name: str) -> bytes:
     return USER_CONTRACTS_PREFIX + name.encode() + b"/"
 
@@ -247,3 +267,7 @@ def code_record_key(name: str) -> bytes:
 
 def code_bytes_key(code_hash: bytes) -> bytes:
     return CODE_NAMESPACE + code_bytes(code_hash)
+
+
+def proposal_record_key(proposal_id: int) -> bytes:
+    return PROPOSALS_NAMESPACE + proposal_record(proposal_id)

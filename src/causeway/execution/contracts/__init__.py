@@ -7,6 +7,7 @@ from causeway.execution.contracts import (
     kv,
     ledger,
     membership,
+    proposals,
     validators,
 )
 from causeway.execution.contracts.base import Contract, Handler, Method
@@ -19,7 +20,7 @@ CONTRACTS: dict[str, Contract] = {
         namespace=NAMESPACES[module.CONTRACT],
         grants=GRANTS.get(module.CONTRACT, ()),
     )
-    for module in (kv, ledger, config, membership, validators, evidence, code)
+    for module in (kv, ledger, config, membership, validators, evidence, code, proposals)
 }
 check_layout(
     {name: contract.namespace for name, contract in CONTRACTS.items()},
