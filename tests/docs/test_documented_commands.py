@@ -81,7 +81,7 @@ DOCUMENTS = (
     *sorted(path.relative_to(REPOSITORY).as_posix() for path in REPOSITORY.glob("docs/**/*.md")),
 )
 # Documents whose blocks are independent recipes (each makes its own network in /tmp/...).
-RECIPE_DOCUMENTS = frozenset({"docs/performance.md"})
+RECIPE_DOCUMENTS = frozenset({"docs/performance.md", "docs/operations.md"})
 
 LOOPBACK = "127.0.0.1"
 PORTS_PER_NODE = 3  # gRPC, HTTP, peers
