@@ -40,19 +40,33 @@ def free_ports(count: int) -> list[int]:
 
 
 def make_solo_home(directory: Path, chain_id: str = "operate-test") -> Path:
-    """A one-validator network's node home, its config.toml on free ports with one verifying
+    """A one-validator network's node home (see make_node_home)."""
+    return make_node_home(directory, chain_id=chain_id)
+
+
+def make_node_home(
+    directory: Path, *, chain_id: str = "operate-test", consensus: str = "solo", validators: int = 1
+) -> Path:
+    """The first node's home of a new network, its config.toml on free loopback ports (the
+    other nodes' too, where nobody listens unless a test starts them) with one verifying
     process (the machine is shared)."""
-    description = init_network(directory, 1, "intl", "solo", chain_id=chain_id)
-    node = description.nodes[0]
-    home = node_directory(directory, node.name)
-    grpc_port, http_port = free_ports(2)
-    settings = NodeSettings(
-        grpc_address=f"{LOOPBACK}:{grpc_port}",
-        http_address=f"{LOOPBACK}:{http_port}",
-        block_interval_ms=BLOCK_INTERVAL_MS,
-        map_size_bytes=MAP_SIZE_BYTES,
+    description = init_network(
+        directory, validators, "intl", consensus, chain_id=chain_id, validators=validators
     )
-    text = render_node_config(dataclasses.replace(node, settings=settings))
+    nodes = []
+    for node in description.nodes:
+        grpc_port, http_port, peer_port = free_ports(3)
+        settings = NodeSettings(
+            grpc_address=f"{LOOPBACK}:{grpc_port}",
+            http_address=f"{LOOPBACK}:{http_port}",
+            peer_address=f"{LOOPBACK}:{peer_port}",
+            block_interval_ms=BLOCK_INTERVAL_MS,
+            map_size_bytes=MAP_SIZE_BYTES,
+        )
+        nodes.append(dataclasses.replace(node, settings=settings))
+    first = nodes[0]
+    home = node_directory(directory, first.name)
+    text = render_node_config(first, nodes)
     text = text.replace("[mempool]\n", "[mempool]\nverify_processes = 1\n", 1)
     (home / "config.toml").write_text(text, encoding="utf-8")
     return home

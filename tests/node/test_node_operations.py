@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from operated_node import RunningNode, make_solo_home, running_node
+from operated_node import RunningNode, make_node_home, make_solo_home, running_node
 from prometheus_client.parser import text_string_to_metric_families
 
 from causeway.cli.node_signals import PID_FILE_NAME as CLI_PID_FILE_NAME
@@ -218,3 +218,21 @@ async def test_an_unchanged_file_is_a_reload_that_changes_nothing(home: Path) ->
 def test_the_cli_reads_the_pid_file_the_node_writes() -> None:
     assert runtime.PID_FILE_NAME == CLI_PID_FILE_NAME
     assert re.fullmatch(r"[a-z]+\.pid", CLI_PID_FILE_NAME)
+
+
+async def test_a_validator_of_a_replicated_chain_without_peers_is_not_ready(
+    tmp_path: Path,
+) -> None:
+    # The first of two tbft validators, alone: its peer listens nowhere.
+    home = make_node_home(tmp_path / "net", consensus="tbft", validators=2)
+    async with running_node(home) as running:
+        answer = await running.client.get("/readyz")
+        found = await scrape(running)
+    assert answer.status_code == 503
+    body = answer.json()
+    assert (body["reason"], body["peers_connected"]) == ("too_few_peers", 0)
+    assert "fewer than peers_connected_min 1" in body["message"]
+    assert found[("causeway_peers_configured", ())] == 1
+    assert found[("causeway_peers_connected", ())] == 0
+    # Every peer counter exists for the configured peer from the start.
+    assert ("causeway_peer_sent_bytes_total", (("peer", "org2/node2"),)) in found
