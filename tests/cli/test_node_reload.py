@@ -74,6 +74,15 @@ def test_a_running_node_reloads_its_configuration(tmp_path: Path) -> None:
     with node_process(home, log) as process:
         wait_for(lambda: httpx.get(f"{url}/healthz").status_code == 200, "no /healthz", log)
         assert (home / "node.pid").read_text().strip() == str(process.pid)
+        # A second node on the same home fails on the ports taken, leaving the file alone.
+        second = subprocess.run(
+            [sys.executable, "-m", "causeway.cli", "node", "start", "--home", str(home)],
+            capture_output=True,
+            timeout=START_TIMEOUT_S,
+            check=False,
+        )
+        assert second.returncode != 0
+        assert (home / "node.pid").read_text().strip() == str(process.pid)
         config = home / "config.toml"
         config.write_text(
             config.read_text().replace("transactions_max = 200000", "transactions_max = 5")

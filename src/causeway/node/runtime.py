@@ -252,8 +252,13 @@ class Node:
 
     # ------------------------------------------------------------------ running
 
-    async def run(self, *, install_signal_handlers: bool = True) -> None:
-        """Serves until stop() or SIGINT/SIGTERM; then stops cleanly and closes the store."""
+    async def run(
+        self, *, install_signal_handlers: bool = True, pid_file: Path | None = None
+    ) -> None:
+        """Serves until stop() or SIGINT/SIGTERM; then stops cleanly and closes the store.
+        SIGHUP reloads the configuration (reload). With `pid_file`, the process id is written
+        there once the node's ports are bound (a second node on the same home fails before
+        that, and leaves the running one's file alone) and removed when it stops."""
         loop = asyncio.get_running_loop()
         if install_signal_handlers:
             for signal_number in (signal.SIGINT, signal.SIGTERM):
@@ -275,6 +280,8 @@ class Node:
             self.verifier.close()
             self.store.close()
             raise
+        if pid_file is not None:
+            pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
         self.loop_monitor.start()
         http_task = await servers.start()
         producer = asyncio.create_task(self._run_consensus())
@@ -315,6 +322,9 @@ class Node:
             if install_signal_handlers:
                 for signal_number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                     loop.remove_signal_handler(signal_number)
+            if pid_file is not None:
+                with contextlib.suppress(OSError):
+                    pid_file.unlink()
             log.info("node stopped", extra={"height": stopped_at_height})
         if self._failure is not None:
             raise self._failure
@@ -499,21 +509,10 @@ def run_node(home: Path, *, on_started: Callable[[Node], None] | None = None) ->
     config = load_node_config(home)
     configure_logging(config.log_level, config.log_format)
 
-    pid_file = config.home / PID_FILE_NAME
-
     async def main() -> None:
         node = Node(config)
-        # Written once the store opened: a second node on the same home fails before this.
-        pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
         if on_started is not None:
             on_started(node)
-        await node.run()
+        await node.run(pid_file=config.home / PID_FILE_NAME)
 
-    try:
-        asyncio.run(main())
-    finally:
-        # Only our own: a second node started on the same home (and refused) must not remove
-        # the running one's.
-        with contextlib.suppress(OSError):
-            if pid_file.read_text(encoding="utf-8").strip() == str(os.getpid()):
-                pid_file.unlink()
+    asyncio.run(main())
