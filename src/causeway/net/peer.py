@@ -409,6 +409,38 @@ class PeerNetwork:
             member_id for member_id, link in self._links.items() if link.connected.is_set()
         )
 
+    def configured_peers(self) -> list[str]:
+        """The member ids of every peer this node dials."""
+        return sorted(self._links)
+
+    def add_peers(self, peers: Iterable[PeerAddress]) -> list[str]:
+        """Dials these peers too from now on (and accepts their calls); returns the member ids
+        added (a peer already known, or this node, is skipped). All or nothing: raises
+        ConfigurationError, adding none, when the CA bundle holds no authority for one's
+        organisation."""
+        new = [
+            peer
+            for peer in {peer.member_id: peer for peer in peers}.values()
+            if peer.member_id != self.member_id and peer.member_id not in self._links
+        ]
+        for peer in new:
+            self._tls.authority_pem(peer.organisation)
+        limits = self.settings.limits
+        for peer in new:
+            link = _PeerLink(
+                peer,
+                PeerSendQueue(limits.consensus_queue_max, limits.transaction_queue_max),
+                Backoff(self.settings.backoff, self._random),
+            )
+            self._peers[peer.member_id] = peer
+            self._links[peer.member_id] = link
+            if self._server is not None and not self._stopping.is_set():
+                link.task = asyncio.create_task(
+                    self._run_link(link), name=f"causeway-peer-{peer.name}"
+                )
+            logger.info("added peer %s@%s", peer.name, peer.address)
+        return [peer.member_id for peer in new]
+
     async def wait_until_connected(
         self, timeout_s: float, member_ids: Iterable[str] | None = None
     ) -> bool:
@@ -568,6 +600,7 @@ class PeerNetwork:
                 self.statistics.increment(counters.SEND_FAILED, link.peer.member_id)
                 raise
             self.statistics.increment(counters.SENT_ENVELOPES, link.peer.member_id)
+            self.statistics.increment(counters.SENT_BYTES, link.peer.member_id, len(data))
 
     # -- listening --------------------------------------------------------------------------
 
@@ -668,6 +701,7 @@ class PeerNetwork:
     async def _receive(self, member_id: str, data: bytes) -> None:
         limits = self.settings.limits
         statistics = self.statistics
+        statistics.increment(counters.RECEIVED_BYTES, member_id, len(data))
         if len(data) > limits.envelope_bytes_max:
             statistics.increment(counters.DROPPED_OVERSIZED, member_id)
             return
