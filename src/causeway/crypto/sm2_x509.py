@@ -85,17 +85,14 @@ _KEY_USAGE_OID = str(rfc5280.id_ce_keyUsage)
 _SUBJECT_KEY_IDENTIFIER_OID = str(rfc5280.id_ce_subjectKeyIdentifier)
 _AUTHORITY_KEY_IDENTIFIER_OID = str(rfc5280.id_ce_authorityKeyIdentifier)
 _EXTENDED_KEY_USAGE_OID = str(rfc5280.id_ce_extKeyUsage)
-# Extensions whose meaning this module knows; a critical extension outside this set refuses the
-# certificate (RFC 5280, 4.2). Key identifiers and extended key usage are read by nobody here.
-_UNDERSTOOD_EXTENSIONS = frozenset(
-    {
-        _BASIC_CONSTRAINTS_OID,
-        _KEY_USAGE_OID,
-        _SUBJECT_KEY_IDENTIFIER_OID,
-        _AUTHORITY_KEY_IDENTIFIER_OID,
-        _EXTENDED_KEY_USAGE_OID,
-    }
-)
+# Extensions that are decoded (and so held to DER) though nothing here acts on them; a critical
+# extension that is neither these nor basicConstraints or keyUsage refuses the certificate
+# (RFC 5280, 4.2).
+_DECODED_ONLY_EXTENSIONS: dict[str, Any] = {
+    _SUBJECT_KEY_IDENTIFIER_OID: rfc5280.SubjectKeyIdentifier,
+    _AUTHORITY_KEY_IDENTIFIER_OID: rfc5280.AuthorityKeyIdentifier,
+    _EXTENDED_KEY_USAGE_OID: rfc5280.ExtKeyUsageSyntax,
+}
 _VERSION_1 = 0
 _VERSION_3 = 2
 # RFC 5280, 4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050.
@@ -115,7 +112,8 @@ class Sm2Certificate:
     serial_number: int
     issuer: bytes  # the DER Name, compared byte for byte with the issuer's subject
     subject: bytes
-    # (attribute type OID, text) in the order the subject lists them.
+    # (attribute type OID, text) in the order the names list them.
+    issuer_attributes: tuple[tuple[str, str], ...]
     subject_attributes: tuple[tuple[str, str], ...]
     not_before_ms: int
     not_after_ms: int
@@ -402,6 +400,7 @@ def _read_certificate(certificate: Any, data: bytes, what: str) -> Sm2Certificat
         serial_number=int(tbs["serialNumber"]),
         issuer=der_encoder.encode(tbs["issuer"]),
         subject=der_encoder.encode(tbs["subject"]),
+        issuer_attributes=_read_name(tbs["issuer"], f"{what}: issuer"),
         subject_attributes=_read_name(tbs["subject"], f"{what}: subject"),
         not_before_ms=_read_time(validity["notBefore"], f"{what}: notBefore"),
         not_after_ms=_read_time(validity["notAfter"], f"{what}: notAfter"),
@@ -503,7 +502,9 @@ def _read_extensions(extensions: Any, what: str) -> tuple[bool | None, frozenset
                 for position, bit in enumerate(bits)
                 if bit
             )
-        elif oid not in _UNDERSTOOD_EXTENSIONS and bool(extension["critical"]):
+        elif oid in _DECODED_ONLY_EXTENSIONS:
+            _decode_exactly(value, _DECODED_ONLY_EXTENSIONS[oid](), f"{what}: extension {oid}")
+        elif bool(extension["critical"]):
             raise CertificateError(f"{what} has critical extension {oid}, unknown to Causeway")
     return is_ca, key_usage
 
