@@ -138,10 +138,10 @@ def test_member_certificate_round_trip() -> None:
     assert certificate.not_before_ms == NOW_MS
     assert certificate.not_after_ms == NOW_MS + VALID_DAYS * DAY_MS
     assert certificate.is_ca is False
-    assert certificate.key_usage == {"digitalSignature"}
+    assert certificate.key_usage == frozenset({"digitalSignature"})
     assert 0 < certificate.serial_number < 2**159
     assert ca.is_ca is True
-    assert ca.key_usage == {"digitalSignature", "keyCertSign", "cRLSign"}
+    assert ca.key_usage == frozenset({"digitalSignature", "keyCertSign", "cRLSign"})
     _verify(MEMBER_CERTIFICATE)
 
 
@@ -781,7 +781,7 @@ def test_our_verifier_accepts_openssl_certificates(openssl_authority: OpensslAut
     member = _member(certificate, openssl_authority.key("alice"), roles=(CLIENT, ADMIN))
     verify_member_certificate(CHAIN_ID, openssl_authority.organisation, member, _now_ms())
     parsed = parse_certificate(certificate, "OpenSSL's member certificate")
-    assert parsed.key_usage == {"digitalSignature"}
+    assert parsed.key_usage == frozenset({"digitalSignature"})
     with pytest.raises(CertificateError, match="expired"):
         verify_member_certificate(
             CHAIN_ID, openssl_authority.organisation, member, _now_ms() + 6 * DAY_MS
