@@ -135,7 +135,7 @@ class OrganisationMaterial:
 
     @property
     def ca_certificate(self) -> bytes:
-        """DER X.509 CA certificate (intl); empty for gm."""
+        """DER X.509 CA certificate (SM2 with SM3 on gm)."""
         return self.organisation.ca_certificate
 
 
