@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 NETWORK ?= demo-network
+# Empty: the manifest's ports (from 7200); `make demo PORT_BASE=24000` moves every chain.
+PORT_BASE ?=
 
 .PHONY: demo stop test lint install toolchains proto bench clean
 
@@ -21,7 +23,7 @@ toolchains: install
 	bash scripts/toolchain-rust.sh
 
 demo: install toolchains
-	NETWORK=$(NETWORK) BIN=$(BIN) bash scripts/demo.sh
+	NETWORK=$(NETWORK) BIN=$(BIN) PORT_BASE=$(PORT_BASE) bash scripts/demo.sh
 
 stop: install
 	$(BIN)/causeway devnet down --dir $(NETWORK)

@@ -11,8 +11,15 @@ NETWORK=${NETWORK:-demo-network}
 BIN=${BIN:-.venv/bin}
 causeway="$BIN/causeway"
 
-echo "==> causeway devnet up --manifest examples/devnet-three-chains.toml --dir $NETWORK"
-"$causeway" devnet up --manifest examples/devnet-three-chains.toml --dir "$NETWORK"
+# The manifest's ports (from 7200) unless PORT_BASE moves them: `make demo PORT_BASE=24000`.
+# `devnet up` refuses ports another process holds, naming them, before it starts a node.
+port_base=()
+if [[ -n "${PORT_BASE:-}" ]]; then
+  port_base=(--port-base "$PORT_BASE")
+fi
+
+echo "==> causeway devnet up --manifest examples/devnet-three-chains.toml --dir $NETWORK ${port_base[*]}"
+"$causeway" devnet up --manifest examples/devnet-three-chains.toml --dir "$NETWORK" "${port_base[@]}"
 
 echo
 echo "==> a transfer from chain-a to chain-b through the hub (scripts/demo_transfer.py)"
@@ -26,4 +33,4 @@ echo
 "$causeway" devnet status --dir "$NETWORK"
 echo
 echo "The chains and the relayer keep running (logs in $NETWORK/chains/*/nodes/*/node.log and"
-echo "$NETWORK/relayers/*.log; the ports are in docs/manifest.md). Stop them with: make stop"
+echo "$NETWORK/relayers/*.log; the ports are in \`causeway devnet status --dir $NETWORK\`). Stop them with: make stop"

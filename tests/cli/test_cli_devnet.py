@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from causeway.cli import devnet_command
+
 pytestmark = pytest.mark.e2e
 
 
@@ -103,3 +105,122 @@ def test_devnet_status_without_a_devnet_is_one_clear_line(tmp_path: Path) -> Non
     assert result.returncode != 0
     assert result.stderr.strip().count("\n") == 0
     assert "no devnet" in result.stderr
+
+
+# -- the bugs found by trying it as a new user (issue 12), each with its regression test --------
+
+SHUTDOWN_NOISE = ("Traceback", "CancelledError", "never retrieved", "ERROR")
+
+
+def _status(directory: Path) -> dict[str, object]:
+    completed = causeway("devnet", "status", "--dir", str(directory), "--json")
+    assert completed.returncode == 0, completed.stderr
+    status: dict[str, object] = json.loads(completed.stdout)
+    return status
+
+
+def test_up_refuses_ports_in_use_before_starting_anything(tmp_path: Path) -> None:
+    """A node that cannot bind exits, but the process already on the port answered in its place
+    and `up` reported success: now the ports are checked first, and nothing is written."""
+    base = free_port_base(4)
+    directory = tmp_path / "devnet"
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", base + 1))
+        squatter.listen()
+        refused = causeway(
+            "devnet", "up", "--validators", "1", "--consensus", "solo",
+            "--port-base", str(base), "--dir", str(directory),
+        )  # fmt: skip
+    assert refused.returncode != 0
+    assert f"127.0.0.1:{base + 1} (node1's HTTP port)" in refused.stderr
+    assert "no node was started" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not directory.exists()
+
+
+def test_status_does_not_take_another_devnet_for_its_own_node(tmp_path: Path) -> None:
+    """A stopped devnet's ports taken by another devnet: status says who answers there instead
+    of showing the stranger as its node; and the two chains' ids differ without --chain-id."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    try:
+        base = devnet_up(first, 3, "--validators", "1", "--consensus", "solo")
+        causeway("devnet", "down", "--dir", str(first))
+        started = causeway(
+            "devnet", "up", "--validators", "1", "--consensus", "solo",
+            "--port-base", str(base), "--dir", str(second),
+        )  # fmt: skip
+        assert started.returncode == 0, started.stderr
+        (stranger,) = _status(second)["nodes"]  # type: ignore[misc]
+        (own,) = _status(first)["nodes"]  # type: ignore[misc]
+        assert not own["running"] and not own["answering"]
+        # The folder's own node is stopped; asked directly, the address answers for another
+        # chain, which status names rather than reporting it as node1.
+        first_chain = json.loads((first / "genesis.json").read_text(encoding="utf-8"))["chain_id"]
+        second_chain = json.loads((second / "genesis.json").read_text(encoding="utf-8"))["chain_id"]
+        assert first_chain != second_chain
+        assert first_chain.startswith("causeway-local-")
+        assert stranger["chain_id"] == second_chain
+        seen = devnet_command._node_status(
+            f"127.0.0.1:{base}", chain_id=first_chain, member_id="org1/node1"
+        )
+        assert not seen["answering"]
+        assert f"chain {second_chain!r} answers at 127.0.0.1:{base}" in seen["error"]
+
+        # A transaction signed for the first chain, sent to the second: the refusal names both
+        # chains (it used to be a bare signature error when both were "causeway-local").
+        sent = causeway(
+            "tx", "send",
+            "--identity", str(first / "organisations" / "org1" / "members" / "client"),
+            "--node", f"127.0.0.1:{base}",
+            "--contract", "kv", "--method", "put", "--args", '{"key": "k", "value": "v"}',
+        )  # fmt: skip
+        assert sent.returncode != 0
+        assert f"transaction is for chain {first_chain!r}, this is {second_chain!r}" in (
+            sent.stderr
+        ), sent.stderr
+    finally:
+        causeway("devnet", "down", "--dir", str(second))
+        causeway("devnet", "down", "--dir", str(first))
+
+
+def test_up_on_a_stopped_devnet_refuses_start_resumes_and_fresh_replaces(tmp_path: Path) -> None:
+    """`up` over a stopped devnet made a new chain over the old data; now it refuses, `start`
+    goes on from the blocks the nodes have, and only --fresh makes a new chain. A clean stop
+    logs no error."""
+    directory = tmp_path / "devnet"
+    try:
+        base = devnet_up(directory, 3, "--validators", "1", "--consensus", "solo")
+        chain_id = json.loads((directory / "genesis.json").read_text(encoding="utf-8"))["chain_id"]
+        (node,) = _status(directory)["nodes"]  # type: ignore[misc]
+        assert causeway("devnet", "down", "--dir", str(directory)).returncode == 0
+        log = (directory / "nodes" / "node1" / "node.log").read_text(encoding="utf-8")
+        assert "node stopped" in log
+        noise = [line for line in log.splitlines() if any(n in line for n in SHUTDOWN_NOISE)]
+        assert not noise, noise[:3]
+
+        refused = causeway(
+            "devnet", "up", "--validators", "1", "--consensus", "solo",
+            "--port-base", str(base), "--dir", str(directory),
+        )  # fmt: skip
+        assert refused.returncode != 0
+        assert "holds a stopped devnet" in refused.stderr
+        assert "causeway devnet start" in refused.stderr
+        unchanged = json.loads((directory / "genesis.json").read_text(encoding="utf-8"))
+        assert unchanged["chain_id"] == chain_id
+
+        resumed = causeway("devnet", "start", "--dir", str(directory), "--json")
+        assert resumed.returncode == 0, resumed.stderr
+        (again,) = json.loads(resumed.stdout)["nodes"]
+        assert again["answering"] and again["chain_id"] == chain_id
+        assert again["height"] >= node["height"]
+
+        causeway("devnet", "down", "--dir", str(directory))
+        replaced = causeway(
+            "devnet", "up", "--validators", "1", "--consensus", "solo", "--fresh",
+            "--port-base", str(base), "--dir", str(directory),
+        )  # fmt: skip
+        assert replaced.returncode == 0, replaced.stderr
+        fresh = json.loads((directory / "genesis.json").read_text(encoding="utf-8"))
+        assert fresh["chain_id"] != chain_id
+    finally:
+        causeway("devnet", "down", "--dir", str(directory))

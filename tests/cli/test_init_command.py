@@ -22,7 +22,7 @@ runner = CliRunner()
     [
         ("intl", None, "member.crt"),
         ("intl", "ed25519", "member.crt"),
-        ("gm", None, "credential.bin"),
+        ("gm", None, "member.crt"),
     ],
 )
 def test_init_writes_a_working_network(

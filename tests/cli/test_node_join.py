@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from causeway.cli.main import app
 from causeway.errors import ConfigurationError
 from causeway.net import PeerAddress, TlsIdentity
-from causeway.node import load_node_config
+from causeway.node import load_genesis, load_node_config
 from causeway.provisioning import init_network, node_directory
 from causeway.provisioning.join import join_node, parse_peer
 
@@ -61,7 +61,7 @@ def test_join_writes_a_node_folder_that_loads(network: Path, tmp_path: Path) -> 
         "home": str(home),
         "name": "node2",
         "member_id": "org2/node2",
-        "chain_id": "causeway-local",
+        "chain_id": load_genesis(network / "genesis.json").chain_id,
         "peers": ["org1/node1@127.0.0.1:7150"],
     }
     config = load_node_config(home)

@@ -10,6 +10,7 @@ from dataclasses import replace
 from causeway.consensus import BuildBlock, Output
 from causeway.consensus.engines import (
     EngineContext,
+    EngineProgress,
     RaftEngine,
     RaftKind,
     SoloKind,
@@ -247,3 +248,26 @@ def test_solo_keeps_its_clients_transactions_and_has_no_peers() -> None:
     assert (engine.role, engine.leader, engine.commits_pending) == ("solo", None, 0)
     assert not engine.leading
     assert engine.core.propose(1_000).build == [BuildBlock(8, 0, 1_000, "a")]
+
+
+def test_each_engine_reports_its_progress_and_counters() -> None:
+    """What the node's metrics read after each call: height, round (raft: term) and step."""
+    tbft = TbftKind(timeouts=TBFT_TIMEOUTS).create(context("a", height=4))
+    assert tbft.progress == EngineProgress(5, 0, "propose")
+    assert tbft.counters["received"] == 0
+    engine, _ = decided_alone(idle_ms=None)
+    assert engine.progress == EngineProgress(1, 0, "commit")
+    assert engine.counters["signed"] > 0
+
+    raft = RaftKind(timeouts=RAFT_TIMEOUTS).create(context("a", height=2))
+    raft.core.start(0)
+    assert raft.progress == EngineProgress(3, 0, "follower")
+    deadline = raft.core.next_deadline_ms()
+    assert deadline is not None
+    raft.tick(deadline, transactions_waiting=False)  # an election: a new term
+    assert raft.progress == EngineProgress(3, 1, "candidate")
+    assert raft.counters["elections_started"] == 1
+
+    solo = SoloKind(block_interval_ms=100).create(context("a", height=7))
+    assert solo.progress == EngineProgress(8, 0, "propose")
+    assert solo.counters == {"blocks_discarded": 0, "messages_dropped": 0}

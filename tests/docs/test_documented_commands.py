@@ -65,9 +65,13 @@ from tally_contract import write_tally
 from typer.testing import CliRunner
 
 from causeway.cli.main import app
+from causeway.contracts.v1 import contracts_pb2
 from causeway.errors import CausewayError
 from causeway.node.config import load_node_config
 from causeway.sdk import Client
+from causeway.types import encode
+from causeway.types.proposal_draft import DraftCall, ProposalDraft, proposal_draft_text
+from causeway.types.v1 import types_pb2
 
 pytestmark = pytest.mark.e2e
 
@@ -77,7 +81,7 @@ DOCUMENTS = (
     *sorted(path.relative_to(REPOSITORY).as_posix() for path in REPOSITORY.glob("docs/**/*.md")),
 )
 # Documents whose blocks are independent recipes (each makes its own network in /tmp/...).
-RECIPE_DOCUMENTS = frozenset({"docs/performance.md"})
+RECIPE_DOCUMENTS = frozenset({"docs/performance.md", "docs/operations.md"})
 
 LOOPBACK = "127.0.0.1"
 PORTS_PER_NODE = 3  # gRPC, HTTP, peers
@@ -119,7 +123,8 @@ _INTERCHAIN_REASON = (
 NOT_RUN: dict[str, str] = {
     "make demo": (
         "scripts/demo.sh leaves three chains (11 validators) and a relayer running on the "
-        "example manifest's fixed ports 7200-7233, which a user's devnet may hold; "
+        "example manifest's ports 7200-7233 (PORT_BASE moves them), which a user's devnet may "
+        "hold; "
         "tests/e2e/test_e2e_interchain.py runs the same manifest on free ports and "
         "scripts/demo_transfer.py against it"
     ),
@@ -158,6 +163,13 @@ NOT_RUN: dict[str, str] = {
         f"needs the devnet above: {_MANIFEST_REASON}"
     ),
     "causeway devnet down --dir ./chains": f"needs the devnet above: {_MANIFEST_REASON}",
+    "causeway devnet start --dir ./chains": (
+        f"needs the devnet above: {_MANIFEST_REASON}; tests/cli/test_cli_devnet.py runs devnet "
+        "start (and up's refusal, and up --fresh) on a devnet of one chain"
+    ),
+    "causeway devnet up --manifest examples/devnet-three-chains.toml --dir ./chains --fresh": (
+        _MANIFEST_REASON
+    ),
     "causeway bench --workload ledger-transfer --transactions 100000 --rate 1500 --network /tmp/tb "
     "--node 127.0.0.1:7050": "needs the tbft devnet of the line above",
     "causeway devnet up --validators 3 --consensus raft --dir /tmp/rf --port-base 27000": (
@@ -609,6 +621,31 @@ def _write_tally(scenario: Scenario) -> None:
     write_tally(Path("build"))
 
 
+def check_proposal(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    """create, vote, show, execute, list: what each says it did."""
+    action = arguments[2]
+    document: Any = json.loads(stdout) if "--json" in arguments else None
+    if action == "list":
+        items = document if document is not None else None
+        if items is not None:
+            status = _value_after(arguments, "--status")
+            assert items and all(status in (None, item["status"]) for item in items), items
+        else:
+            _line(r"^Proposals", stdout)
+    elif document is not None:
+        assert document["id"] >= 1, document
+        if action == "execute":
+            assert document["status"] == "executed", document
+    elif action == "create":
+        _line(r"^proposal \d+ created", stdout)
+    elif action == "vote":
+        _line(r"^voted (yes|no) on proposal \d+ at height \d+$", stdout)
+    elif action == "show":
+        _line(r"^policy met now\s+(yes|no)$", stdout)
+    else:
+        _line(r"^proposal \d+ executed at height \d+$", stdout)
+
+
 # What shows that a documented command worked, by its command path; a documented command without
 # an entry fails the test, so that a new one is given a check.
 CHECKS: dict[tuple[str, ...], Callable[[list[str], str, Scenario], None]] = {
@@ -631,6 +668,9 @@ CHECKS: dict[tuple[str, ...], Callable[[list[str], str, Scenario], None]] = {
     ("contract", "test"): check_contract_test,
     ("contract", "list"): check_contract_read,
     ("contract", "show"): check_contract_read,
+    **{
+        ("proposal", name): check_proposal for name in ("create", "vote", "show", "execute", "list")
+    },
 }
 
 RUNNER = CliRunner()
@@ -658,9 +698,25 @@ def _write_new_config(scenario: Scenario) -> None:
     Path("new-config.json").write_text(json.dumps({"config": config}), encoding="utf-8")
 
 
+def _write_proposal_draft(scenario: Scenario) -> None:
+    """operations.md's PROPOSAL DRAFT: one config.update raising endorsements_max by one (what
+    `causeway org join-request` writes for membership is the same format)."""
+    client = "gov/organisations/org1/members/admin"
+    result = invoke(["query", "--json", "-i", client, "-c", "config", "-m", "get"], scenario)
+    assert result.exit_code == 0, result.output
+    config = types_pb2.ChainConfig.FromString(
+        bytes.fromhex(json.loads(result.stdout)["return_value_hex"])
+    )
+    config.endorsements_max += 1
+    call = DraftCall("config", "update", encode(contracts_pb2.ConfigUpdateArguments(config=config)))
+    draft = ProposalDraft("One more endorsement per transaction", "", (call,))
+    Path("raise-limit.json").write_text(proposal_draft_text(draft), encoding="utf-8")
+
+
 # Files that documented lines read but no documented line writes: written just before the line.
 PREPARED_FILES: dict[str, Callable[[Scenario], None]] = {
     "@new-config.json": _write_new_config,
+    "raise-limit.json": _write_proposal_draft,
     "build/tally.wasm": _write_tally,
 }
 

@@ -70,7 +70,13 @@ PARALLEL_STOP_TIMEOUT_S = 30.0
 STATUS_TIMEOUT_S = 2.0
 LOG_TAIL_LINES = 80
 POLL_INTERVAL_S = 0.2
-PORT_TAKEN_MARKS = ("address already in use", "cannot listen", "failed to bind")
+PORT_TAKEN_MARKS = (
+    "address already in use",
+    "cannot listen",
+    "failed to bind",
+    # `devnet up` checks the ports before it starts a node.
+    "another process listens on",
+)
 
 SUPPLY_PER_ACCOUNT = 10**9
 ADMIN = "org1/admin"
@@ -276,9 +282,12 @@ class Devnet:
             if completed.returncode == 0:
                 self._load_nodes()
                 return
-            logs = "\n".join(
-                path.read_text(encoding="utf-8", errors="replace").lower()
-                for path in self.directory.glob("nodes/*/node.log")
+            logs = (
+                "\n".join(
+                    path.read_text(encoding="utf-8", errors="replace").lower()
+                    for path in self.directory.glob("nodes/*/node.log")
+                )
+                + completed.stderr.lower()
             )
             if attempt < UP_ATTEMPTS_MAX and any(mark in logs for mark in PORT_TAKEN_MARKS):
                 self.kill_recorded_processes()

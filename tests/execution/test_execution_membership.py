@@ -364,3 +364,20 @@ def test_gm_chain_membership(gm_kit: ChainKit) -> None:
     not_gm.CopyFrom(carol.member)
     not_gm.id, not_gm.name, not_gm.algorithm = "org1/erin", "erin", "ed25519"
     assert status_name(add_member(chain, not_gm)) == "RESULT_STATUS_INVALID_ARGUMENT"
+
+
+def test_gm_organisation_comes_with_its_sm2_ca_certificate(gm_kit: ChainKit) -> None:
+    chain = new_chain(gm_kit)
+    organisation = gm_kit.new_organisation("org3")
+    without_certificate = types_pb2.Organisation()
+    without_certificate.CopyFrom(organisation)
+    without_certificate.ca_certificate = b""
+    result = add_organisation(chain, without_certificate)
+    assert status_name(result) == "RESULT_STATUS_INVALID_ARGUMENT"
+    assert "certificate is missing" in result.error
+    assert organisation_key("org3") not in chain.state
+    result = add_organisation(chain, organisation)
+    assert status_name(result) == "RESULT_STATUS_OK", result.error
+    # Its members' SM2 certificates are checked against that CA certificate.
+    admin = gm_kit.new_identity("org3/admin", [ADMIN])
+    assert status_name(add_member(chain, admin.member)) == "RESULT_STATUS_OK"

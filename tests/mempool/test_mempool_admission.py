@@ -180,6 +180,10 @@ def test_bad_signature(members: Members, verifier: BatchVerifier) -> None:
     outcome = check_one(members, verifier, forged)
     assert isinstance(outcome, SignatureError)
     assert "does not verify" in outcome.message
+    # It names the chain whose key was used: two networks that share a chain id and member
+    # names answered each other's transactions with a bare signature error (issue 12).
+    assert f"the key that chain {CHAIN_ID!r} holds for org1/alice" in outcome.message
+    assert "for another network with the same chain id" in outcome.message
     transaction = types_pb2.Transaction.FromString(members.signed())
     transaction.signature = b""
     assert isinstance(check_one(members, verifier, encode(transaction)), SignatureError)

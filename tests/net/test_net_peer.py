@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -547,3 +548,26 @@ async def test_a_peer_of_another_protocol_version_is_not_connected(
             )
     finally:
         await server.stop(None)
+
+
+async def test_stopping_ends_the_peers_streams_before_grpc_cancels_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A node that stops while a peer still streams to it ends that stream itself: gRPC, left to
+    cancel the calls still open once the grace runs out, logged each at ERROR with a
+    CancelledError traceback ("Exception not handled by _handle_exceptions"), in every node.log
+    of a devnet brought down (issue 12)."""
+    description = init_test_network(tmp_path, validators=2)
+    nodes = prepare_nodes(tmp_path, description)
+    first, second = nodes["node1"], nodes["node2"]
+    async with AsyncExitStack() as stack:
+        one = await start_node(stack, first)
+        two = await start_node(stack, second)
+        assert await one.wait_until_connected(WAIT_S)
+        assert await two.wait_until_connected(WAIT_S)
+        caplog.set_level(logging.DEBUG)
+        # node1 goes on running and streaming to node2, which stops with hardly any grace.
+        await two.stop(grace_s=0.01)
+        await asyncio.sleep(0.2)
+    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert not errors, [record.getMessage() for record in errors]

@@ -55,7 +55,13 @@ class Peers:
 class Written:
     """A writer over one replica, with what it told its listeners."""
 
-    def __init__(self, replica: Replica, chain_config: types_pb2.ChainConfig | None = None) -> None:
+    def __init__(
+        self,
+        replica: Replica,
+        chain_config: types_pb2.ChainConfig | None = None,
+        *,
+        count_missed_votes: bool = True,
+    ) -> None:
         self.replica = replica
         self.listener = Listener()
         self.peers = Peers()
@@ -82,6 +88,7 @@ class Written:
             on_chain_config_changed=self._config_changed,
             listener=self.listener,
             network=lambda: peers,  # type: ignore[arg-type, return-value]
+            count_missed_votes=count_missed_votes,
         )
 
     def _config_changed(self) -> None:
@@ -182,3 +189,39 @@ async def test_state_history_is_pruned_beyond_the_retained_heights(
     block, certificate = written.next_block()
     await written.writer.write(block, certificate)
     assert written.phase_count("prune") == pruned
+
+
+def _missed(metrics: NodeMetrics, validator: str) -> float | None:
+    return metrics.registry.get_sample_value(
+        "causeway_consensus_missed_votes_total", {"validator": validator}
+    )
+
+
+async def test_the_proposer_and_the_validators_missing_from_a_certificate_are_counted(
+    written: Written,
+) -> None:
+    block, certificate = written.next_block()
+    await written.writer.write(block, certificate)  # no signature: org1/node1 missed it
+    signed, certificate = written.next_block()
+    certificate.round = 2
+    certificate.signatures.add(validator="org1/node1", signature=b"s")
+    await written.writer.write(signed, certificate)
+    metrics = written.metrics
+    assert _missed(metrics, "org1/node1") == 1
+    assert (
+        metrics.registry.get_sample_value(
+            "causeway_consensus_blocks_proposed_total", {"proposer": "org1/node1"}
+        )
+        == 2
+    )
+    assert metrics.registry.get_sample_value("causeway_consensus_commit_round") == 2
+    assert metrics.registry.get_sample_value("causeway_storage_commit_seconds_count") == 2
+
+
+async def test_missed_votes_are_not_counted_where_certificates_complete_later(
+    replicas: tuple[Replica, Replica],
+) -> None:
+    written = Written(replicas[0], count_missed_votes=False)  # raft
+    block, certificate = written.next_block()
+    await written.writer.write(block, certificate)
+    assert _missed(written.metrics, "org1/node1") is None

@@ -43,15 +43,13 @@ NOW_MS = 1_790_000_000_000
 
 def _expected_files(organisations: int, crypto: str) -> set[str]:
     files = {"genesis.json"}
-    certificate = "credential.bin" if crypto == "gm" else "member.crt"
     for index in range(1, organisations + 1):
         organisation = f"organisations/org{index}"
         files.add(f"{organisation}/ca/key.pem")
-        if crypto == "intl":
-            files.add(f"{organisation}/ca/ca.crt")
+        files.add(f"{organisation}/ca/ca.crt")
         names = ["admin", "client"] + (["node1"] if index == 1 else [])
         for name in names:
-            for file_name in ("key.pem", "member.json", certificate):
+            for file_name in ("key.pem", "member.json", "member.crt"):
                 files.add(f"{organisation}/members/{name}/{file_name}")
         if crypto == "gm":
             files.add(f"{organisation}/tls-ca/key.pem")
@@ -170,11 +168,9 @@ def test_certificate_files_hold_the_genesis_certificates(
     directory, description = network
     for member in description.genesis.members:
         folder = member_directory(directory, member.id)
-        if description.crypto_profile == "gm":
-            assert (folder / "credential.bin").read_bytes() == member.certificate
-        else:
-            certificate = x509.load_pem_x509_certificate((folder / "member.crt").read_bytes())
-            assert certificate.public_bytes(Encoding.DER) == member.certificate
+        # `cryptography` loads SM2 certificates too (all but their keys).
+        certificate = x509.load_pem_x509_certificate((folder / "member.crt").read_bytes())
+        assert certificate.public_bytes(Encoding.DER) == member.certificate
 
 
 def test_keys_are_private_and_match_their_members(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
@@ -174,17 +175,47 @@ class ChainServicerAdapter(api_pb2_grpc.ChainServicer):
             await _close_iterator(iterator)
 
 
+# protocol, method, route, status, seconds (api/operations.py's RequestObserver).
+_Observer = Callable[[str, str, str, str, float], None]
+
+
+def _status_name(context: Context) -> str:
+    """The status a call ended with: what abort set, else UNKNOWN."""
+    code = context.code()
+    if isinstance(code, grpc.StatusCode):
+        return str(code.name)
+    return "UNKNOWN"
+
+
 def _unary_handler(
     request_type: type[RequestT],
     method: str,
     behavior: Callable[[RequestT, Context], Awaitable[Message]],
+    observe: _Observer | None = None,
 ) -> grpc.RpcMethodHandler[Any, Any]:
-    async def handle(data: bytes, context: Context) -> Message:
+    async def serve(data: bytes, context: Context) -> Message:
         try:
             request = parse_request(request_type, data)
         except DecodeError as error:
             await abort_with_error(context, error, method)
         return await behavior(request, context)
+
+    async def handle(data: bytes, context: Context) -> Message:
+        if observe is None:
+            return await serve(data, context)
+        started = time.perf_counter()
+        status = "UNKNOWN"
+        try:
+            answer = await serve(data, context)
+            status = "OK"
+            return answer
+        except BaseException:
+            status = _status_name(context)
+            raise
+        finally:
+            observe(
+                "grpc", "POST", f"/{SERVICE_NAME}/{method}", status, time.perf_counter() - started
+            )
 
     return grpc.unary_unary_rpc_method_handler(handle, response_serializer=_serialize_response)
 
@@ -193,18 +224,36 @@ def _stream_handler(
     request_type: type[RequestT],
     method: str,
     behavior: Callable[[RequestT, Context], AsyncIterator[Message]],
+    observe: _Observer | None = None,
 ) -> grpc.RpcMethodHandler[Any, Any]:
     async def handle(data: bytes, context: Context) -> AsyncIterator[Message]:
+        # A stream is observed once: at its first item (OK), or at its end without one.
+        started = time.perf_counter()
+        observed = observe is None
+
+        def observed_now(status: str) -> None:
+            nonlocal observed
+            if not observed and observe is not None:
+                observed = True
+                route = f"/{SERVICE_NAME}/{method}"
+                observe("grpc", "POST", route, status, time.perf_counter() - started)
+
         try:
-            request = parse_request(request_type, data)
-        except DecodeError as error:
-            await abort_with_error(context, error, method)
-        stream = behavior(request, context)
-        try:
-            async for item in stream:
-                yield item
-        finally:
-            await _close_iterator(stream)
+            try:
+                request = parse_request(request_type, data)
+            except DecodeError as error:
+                await abort_with_error(context, error, method)
+            stream = behavior(request, context)
+            try:
+                async for item in stream:
+                    observed_now("OK")
+                    yield item
+            finally:
+                await _close_iterator(stream)
+            observed_now("OK")
+        except BaseException:
+            observed_now(_status_name(context))
+            raise
 
     return grpc.unary_stream_rpc_method_handler(handle, response_serializer=_serialize_response)
 
@@ -213,29 +262,36 @@ def _serialize_response(message: Message) -> bytes:
     return message.SerializeToString(deterministic=True)
 
 
-def method_handlers(servicer: ChainServicerAdapter) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
-    """The handlers of every method of the Chain service, parsing requests themselves."""
+def method_handlers(
+    servicer: ChainServicerAdapter, observe: _Observer | None = None
+) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
+    """The handlers of every method of the Chain service, parsing requests themselves; each
+    call is told to `observe` (for the metrics) when given."""
     return {
-        "Submit": _unary_handler(api_pb2.SubmitRequest, "Submit", servicer.Submit),
+        "Submit": _unary_handler(api_pb2.SubmitRequest, "Submit", servicer.Submit, observe),
         "SubmitBatch": _unary_handler(
-            api_pb2.SubmitBatchRequest, "SubmitBatch", servicer.SubmitBatch
+            api_pb2.SubmitBatchRequest, "SubmitBatch", servicer.SubmitBatch, observe
         ),
-        "Query": _unary_handler(api_pb2.QueryRequest, "Query", servicer.Query),
-        "GetBlock": _unary_handler(api_pb2.GetBlockRequest, "GetBlock", servicer.GetBlock),
+        "Query": _unary_handler(api_pb2.QueryRequest, "Query", servicer.Query, observe),
+        "GetBlock": _unary_handler(api_pb2.GetBlockRequest, "GetBlock", servicer.GetBlock, observe),
         "GetTransaction": _unary_handler(
-            api_pb2.GetTransactionRequest, "GetTransaction", servicer.GetTransaction
+            api_pb2.GetTransactionRequest, "GetTransaction", servicer.GetTransaction, observe
         ),
-        "GetState": _unary_handler(api_pb2.GetStateRequest, "GetState", servicer.GetState),
-        "GetStatus": _unary_handler(api_pb2.GetStatusRequest, "GetStatus", servicer.GetStatus),
-        "GetStates": _unary_handler(api_pb2.GetStatesRequest, "GetStates", servicer.GetStates),
+        "GetState": _unary_handler(api_pb2.GetStateRequest, "GetState", servicer.GetState, observe),
+        "GetStatus": _unary_handler(
+            api_pb2.GetStatusRequest, "GetStatus", servicer.GetStatus, observe
+        ),
+        "GetStates": _unary_handler(
+            api_pb2.GetStatesRequest, "GetStates", servicer.GetStates, observe
+        ),
         "GetValidatorSet": _unary_handler(
-            api_pb2.GetValidatorSetRequest, "GetValidatorSet", servicer.GetValidatorSet
+            api_pb2.GetValidatorSetRequest, "GetValidatorSet", servicer.GetValidatorSet, observe
         ),
         "StreamBlocks": _stream_handler(
-            api_pb2.StreamBlocksRequest, "StreamBlocks", servicer.StreamBlocks
+            api_pb2.StreamBlocksRequest, "StreamBlocks", servicer.StreamBlocks, observe
         ),
         "StreamEvents": _stream_handler(
-            api_pb2.StreamEventsRequest, "StreamEvents", servicer.StreamEvents
+            api_pb2.StreamEventsRequest, "StreamEvents", servicer.StreamEvents, observe
         ),
     }
 
@@ -257,6 +313,7 @@ def create_grpc_server(
     message_bytes_max: int,
     concurrent_rpcs_max: int = CONCURRENT_RPCS_MAX_DEFAULT,
     credentials: grpc.ServerCredentials | None = None,
+    on_request: _Observer | None = None,
 ) -> grpc.aio.Server:
     """A gRPC server for ``service``, bound to ``address`` but not started.
 
@@ -279,7 +336,7 @@ def create_grpc_server(
         ],
         maximum_concurrent_rpcs=concurrent_rpcs_max,
     )
-    handlers = method_handlers(ChainServicerAdapter(service))
+    handlers = method_handlers(ChainServicerAdapter(service), on_request)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
     bind_address = normalise_address(address)
     try:

@@ -33,6 +33,7 @@ from causeway.api.errors import (
     http_status_for_error,
     is_client_visible,
 )
+from causeway.api.operations import Probes, RequestMetrics, RequestObserver, add_probe_routes
 from causeway.api.service import ChainService
 from causeway.api.v1 import api_pb2
 from causeway.errors import (
@@ -685,11 +686,15 @@ def create_http_app(
     request_bytes_max: int,
     metrics_handler: MetricsHandler | None = None,
     stream_keepalive_s: float = STREAM_KEEPALIVE_S_DEFAULT,
+    probes: Probes | None = None,
+    on_request: RequestObserver | None = None,
 ) -> FastAPI:
     """The HTTP/JSON gateway for ``service`` as an ASGI application (serve it with uvicorn).
 
     ``request_bytes_max`` bounds every request body; ``metrics_handler`` returns the Prometheus
-    exposition and its content type for ``GET /metrics`` (404 without one).
+    exposition and its content type for ``GET /metrics`` (404 without one); ``probes`` answer
+    ``GET /healthz`` and ``GET /readyz`` (api/operations.py; absent without them);
+    ``on_request`` is told of every request (route template, status, seconds) for the metrics.
     """
     if request_bytes_max <= 0:
         raise ConfigurationError(f"request_bytes_max must be positive, not {request_bytes_max}")
@@ -707,6 +712,11 @@ def create_http_app(
         redoc_url=None,
     )
     app.add_middleware(RequestBodyLimit, bytes_max=request_bytes_max)
+    if on_request is not None:
+        # Added last, so outermost: a request the body limit refuses is counted too.
+        app.add_middleware(RequestMetrics, observe=on_request)
+    if probes is not None:
+        add_probe_routes(app, probes)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_failed(request: Request, error: RequestValidationError) -> Response:

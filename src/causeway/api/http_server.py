@@ -11,6 +11,7 @@ import uvicorn
 
 from causeway.api.grpc_server import create_grpc_server
 from causeway.api.http_gateway import MetricsHandler, create_http_app
+from causeway.api.operations import Probes, RequestObserver
 from causeway.api.service import ChainService
 from causeway.errors import ConfigurationError
 
@@ -86,10 +87,21 @@ class ApiServers:
         message_bytes_max: int,
         request_bytes_max: int,
         metrics_handler: MetricsHandler,
+        probes: Probes | None = None,
+        on_request: RequestObserver | None = None,
     ) -> None:
-        self._grpc = create_grpc_server(service, grpc_address, message_bytes_max=message_bytes_max)
+        self._grpc = create_grpc_server(
+            service,
+            grpc_address,
+            message_bytes_max=message_bytes_max,
+            on_request=on_request,
+        )
         application = create_http_app(
-            service, request_bytes_max=request_bytes_max, metrics_handler=metrics_handler
+            service,
+            request_bytes_max=request_bytes_max,
+            metrics_handler=metrics_handler,
+            probes=probes,
+            on_request=on_request,
         )
         self._http = HttpServer(application, http_address)
         self._serving: asyncio.Task[None] | None = None

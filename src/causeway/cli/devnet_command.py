@@ -14,6 +14,8 @@ from causeway.cli.output import console, print_json, rows_table
 from causeway.errors import CausewayError, ConfigurationError
 
 if TYPE_CHECKING:
+    from causeway.provisioning import NodeSettings
+    from causeway.provisioning.devnet import DevnetNode
     from causeway.provisioning.interchain_devnet import DevnetDescription, LinkEntry
 
 STATUS_TIMEOUT_S = 5.0
@@ -40,7 +42,9 @@ DirectoryOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def _node_status(address: str, chain_id: str | None = None) -> dict[str, Any]:
+def _node_status(address: str, chain_id: str = "", member_id: str = "") -> dict[str, Any]:
+    """What the node at `address` says of itself; "answering" only if it is the node expected:
+    of chain `chain_id` and member `member_id` where they are given."""
     from causeway.sdk import Client
 
     try:
@@ -48,11 +52,16 @@ def _node_status(address: str, chain_id: str | None = None) -> dict[str, Any]:
             response = client.status()
     except CausewayError as error:
         return {"answering": False, "error": error.message}
-    if chain_id is not None and response.chain_id != chain_id:
+    if chain_id and response.chain_id != chain_id:
         # Another devnet (or anything else) listens where this chain's node should.
         return {
             "answering": False,
             "error": f"chain {response.chain_id!r} answers at {address}, not {chain_id!r}",
+        }
+    if member_id and response.node_id != member_id:
+        return {
+            "answering": False,
+            "error": f"node {response.node_id!r} answers at {address}, not {member_id!r}",
         }
     return {
         "answering": True,
@@ -63,17 +72,34 @@ def _node_status(address: str, chain_id: str | None = None) -> dict[str, Any]:
     }
 
 
-def _wait_until_answering(address: str, pid: int, timeout_s: float) -> None:
+def _expected(node: DevnetNode) -> dict[str, Any]:
+    """The chain id a devnet node must answer with: the genesis's, else (an older devnet.json)
+    the manifest's chain name; its member id where known."""
+    return {"chain_id": node.chain_id or node.chain, "member_id": node.member_id}
+
+
+def _wait_until_answering(node: DevnetNode, timeout_s: float) -> None:
+    """Waits until the devnet's own node answers at its address. A node that cannot bind its
+    port exits; a foreign process on that port does not count as the node (_node_status)."""
     from causeway.provisioning.devnet import is_running
 
+    address = node.grpc_address
     deadline = time.monotonic() + timeout_s
+    last: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        if not is_running(pid):
-            raise ConfigurationError(f"the node at {address} exited during start-up; see its log")
-        if _node_status(address)["answering"]:
+        if not is_running(node.pid):
+            raise ConfigurationError(
+                f"{node.label} (PID {node.pid}) exited during start-up; see {node.home}/node.log"
+            )
+        last = _node_status(address, **_expected(node))
+        # Answering and still running: a node that lost its bind exits right after.
+        if last["answering"] and is_running(node.pid):
             return
         time.sleep(0.2)
-    raise ConfigurationError(f"the node at {address} did not answer within {timeout_s:.0f} s")
+    detail = f": {last['error']}" if last.get("error") else ""
+    raise ConfigurationError(
+        f"{node.label} did not answer at {address} within {timeout_s:.0f} s{detail}"
+    )
 
 
 @devnet_app.command("up")
@@ -108,14 +134,23 @@ def up(
             "docs/manifest.md). --port-base then moves the chains that have no port_base.",
         ),
     ] = None,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            "--fresh",
+            help="Delete the stopped devnet in DIR, its chains' data included, and make a new "
+            "one (without it, up refuses a folder that holds a devnet).",
+        ),
+    ] = False,
     directory: DirectoryOption = DEFAULT_DIRECTORY,
     json_output: JsonOption = False,
 ) -> None:
     """Create a network in DIR and start every validator as its own process.
 
     Each node listens on its own loopback ports and logs to DIR/nodes/NAME/node.log; the process
-    ids are kept in DIR/devnet.json. An existing devnet in DIR must be stopped first; what it
-    wrote in DIR is replaced.
+    ids are kept in DIR/devnet.json. A folder that already holds a devnet is refused: start a
+    stopped one again with `causeway devnet start`, or pass --fresh to delete it and its chains
+    and make a new one. Ports already in use are refused before any node starts.
 
     With --manifest, every chain of the manifest gets its own folder DIR/chains/ID (a network as
     causeway init writes it, on ports of its own) and DIR/network.json describes them all:
@@ -129,10 +164,12 @@ def up(
 
         causeway devnet up --manifest examples/devnet-three-chains.toml --dir ./chains
     """
-    from causeway.provisioning import init_network
+    from causeway.provisioning import init_network, node_name, node_settings
     from causeway.provisioning.devnet import (
+        check_addresses_free,
         describe_node,
         devnet_file,
+        holds_devnet,
         is_running,
         load_devnet,
         node_homes,
@@ -149,6 +186,12 @@ def up(
                 f"a devnet is running in {directory} ({', '.join(running)}): "
                 f"stop it with causeway devnet down --dir {directory}"
             )
+    if holds_devnet(directory) and not fresh:
+        raise ConfigurationError(
+            f"{directory} holds a stopped devnet and its chains' data: start it again with "
+            f"causeway devnet start --dir {directory}, or make a new one over it with "
+            f"causeway devnet up --fresh (which deletes that data)"
+        )
     if manifest is not None:
         given = [name for name in SINGLE_CHAIN_OPTIONS if _given_on_the_command_line(context, name)]
         if given:
@@ -163,6 +206,14 @@ def up(
         _up_from_manifest(manifest, directory, port_base or None)
         _print_nodes(directory, json_output)
         return
+    check_addresses_free(
+        [
+            (f"{node_name(index)}'s {what}", address)
+            for index in range(1, validators + 1)
+            for what, address in _settings_addresses(node_settings(index, port_base or None))
+            if what != "peer port" or validators > 1
+        ]
+    )
     if is_manifest_devnet(directory):
         clear_devnet(directory)
     init_network(
@@ -180,11 +231,19 @@ def up(
             nodes.append(describe_node(home, start_node_process(home)))
             save_devnet(directory, nodes)
         for node in nodes:
-            _wait_until_answering(node.grpc_address, node.pid, 60.0)
+            _wait_until_answering(node, 60.0)
     except BaseException:
         stop_processes([node.pid for node in nodes])
         raise
     _print_nodes(directory, json_output)
+
+
+def _settings_addresses(settings: NodeSettings) -> list[tuple[str, str]]:
+    return [
+        ("gRPC port", settings.grpc_address),
+        ("HTTP port", settings.http_address),
+        ("peer port", settings.peer_address),
+    ]
 
 
 def _given_on_the_command_line(context: typer.Context, name: str) -> bool:
@@ -196,7 +255,9 @@ def _given_on_the_command_line(context: typer.Context, name: str) -> bool:
 def _up_from_manifest(path: Path, directory: Path, port_base: int | None) -> None:
     """Provisions every chain of the manifest and starts all their nodes; on any failure, stops
     every node it started."""
+    from causeway.provisioning.description import LISTEN_HOST
     from causeway.provisioning.devnet import (
+        check_addresses_free,
         describe_node,
         save_devnet,
         start_node_process,
@@ -214,6 +275,13 @@ def _up_from_manifest(path: Path, directory: Path, port_base: int | None) -> Non
     if port_base is not None:
         document["port_base"] = port_base
     manifest = parse_manifest(document, str(path))
+    check_addresses_free(
+        [
+            (f"a port of chain {chain.id}", f"{LISTEN_HOST}:{port}")
+            for chain in manifest.chains
+            for port in chain.ports
+        ]
+    )
     description = provision_devnet(manifest, text, directory, now_ms=time.time_ns() // 1_000_000)
     nodes = []
     try:
@@ -223,7 +291,7 @@ def _up_from_manifest(path: Path, directory: Path, port_base: int | None) -> Non
                 nodes.append(describe_node(home, start_node_process(home), chain=chain.id))
                 save_devnet(directory, nodes)
         for entry in nodes:
-            _wait_until_answering(entry.grpc_address, entry.pid, 60.0)
+            _wait_until_answering(entry, 60.0)
     except BaseException:
         stop_processes([entry.pid for entry in nodes])
         raise
@@ -285,7 +353,7 @@ def _node_rows(directory: Path) -> list[dict[str, Any]]:
     for node in load_devnet(directory):
         running = is_running(node.pid)
         state = (
-            _node_status(node.grpc_address, node.chain or None) if running else {"answering": False}
+            _node_status(node.grpc_address, **_expected(node)) if running else {"answering": False}
         )
         row = {"chain": node.chain} if node.chain else {}
         rows.append(
@@ -506,6 +574,59 @@ def _link_row(description: DevnetDescription, link: LinkEntry) -> dict[str, Any]
     return {"chains": list(link.chains), "relayers": list(link.relayers), "ends": ends}
 
 
+@devnet_app.command("start")
+def start(
+    *, directory: DirectoryOption = DEFAULT_DIRECTORY, json_output: JsonOption = False
+) -> None:
+    """Start the stopped nodes (and relayers) of an existing devnet again, on its data.
+
+    Nothing is created or deleted: every node goes on from the blocks it has. Nodes that are
+    running are left alone; a port another process holds is refused before any node starts.
+
+    Example:
+
+        causeway devnet down --dir ./devnet
+
+        causeway devnet start --dir ./devnet
+    """
+    from causeway.provisioning.devnet import (
+        check_addresses_free,
+        is_running,
+        load_devnet,
+        load_relayers,
+        node_listen_addresses,
+        save_devnet,
+        save_relayers,
+        start_node_process,
+        start_relayer_process,
+        stop_processes,
+    )
+
+    nodes = load_devnet(directory)
+    stopped = [node for node in nodes if not is_running(node.pid)]
+    check_addresses_free(
+        [address for node in stopped for address in node_listen_addresses(Path(node.home))]
+    )
+    started = []
+    try:
+        for node in stopped:
+            node.pid = start_node_process(Path(node.home))
+            started.append(node.pid)
+            save_devnet(directory, nodes)
+        for node in stopped:
+            _wait_until_answering(node, 60.0)
+    except BaseException:
+        stop_processes(started)
+        raise
+    relayers = load_relayers(directory)
+    for relayer in relayers:
+        if not is_running(relayer.pid):
+            host, _, port = relayer.metrics_address.rpartition(":")
+            relayer.pid = start_relayer_process(Path(relayer.config), host, int(port))
+            save_relayers(directory, relayers)
+    _print_nodes(directory, json_output)
+
+
 @devnet_app.command("restart")
 def restart(
     *,
@@ -564,7 +685,7 @@ def restart(
     stop_process(entry.pid)
     entry.pid = start_node_process(Path(entry.home))
     save_devnet(directory, nodes)
-    _wait_until_answering(entry.grpc_address, entry.pid, 60.0)
+    _wait_until_answering(entry, 60.0)
     console.print(f"{entry.label} restarted (PID {entry.pid})")
 
 

@@ -52,8 +52,13 @@ def init(
         ConsensusChoice, typer.Option("--consensus", help="Consensus engine.")
     ] = ConsensusChoice.solo,
     chain_id: Annotated[
-        str, typer.Option("--chain-id", help="Chain id every signature is bound to.")
-    ] = "causeway-local",
+        str | None,
+        typer.Option(
+            "--chain-id",
+            help="Chain id every signature is bound to (default: causeway-local- and 8 random "
+            "hex digits, so that two networks never share one).",
+        ),
+    ] = None,
     algorithm: Annotated[
         AlgorithmChoice | None,
         typer.Option(

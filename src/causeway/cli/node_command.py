@@ -1,4 +1,5 @@
-"""`causeway node start`: run a node in the foreground; `causeway node verify`: check its store."""
+"""`causeway node start`: run a node in the foreground; `causeway node verify`: check its store;
+`causeway node reload`: have a running node re-read its configuration."""
 
 # ruff: noqa: PLC0415 (heavy packages are imported inside commands: the CLI must start fast)
 
@@ -117,6 +118,32 @@ def verify(*, home: HomeOption, json_output: JsonOption = False) -> None:
             console.print(f"{report.problem_count} problem(s) found{more}", markup=False)
     if not report.ok:
         raise typer.Exit(EXIT_ERROR)
+
+
+@node_app.command("reload")
+def reload(*, home: HomeOption) -> None:
+    """Have the node running in HOME re-read HOME/config.toml without a restart.
+
+    Sends SIGHUP to the process whose id HOME/node.pid holds. The node applies what is safe
+    to change while it runs (log level and format, mempool bounds, [health] bounds, peers
+    added) and logs, without applying them, the changes that need a restart (addresses, keys,
+    the data folder, ...). A file it cannot read or check changes nothing: the node logs why.
+    Exit status 1 when no node runs there.
+
+    Example:
+
+        causeway node reload --home ./net/nodes/node1
+    """
+    _require_home(home)
+    from causeway.cli.node_signals import signal_running_node
+
+    pid = signal_running_node(home)
+    console.print(
+        f"asked the node in {home} (PID {pid}) to reload its configuration; its log says "
+        "what was applied",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 node_app.command("join")(node_join_command.join)

@@ -1,18 +1,21 @@
-"""Member certificates issued by an organisation's CA.
+"""Member certificates issued by an organisation's CA: X.509 v3, DER-encoded, in both profiles.
 
-intl (ecdsa-p256 and ed25519 CAs): X.509, DER-encoded. A member certificate's subject is
+A member certificate's subject is
     O = organisation id, one OU per role, CN = member id
 Roles are written as organizational units named after the Role enum without its prefix, in lower
 case ("admin", "client", "consensus", "light"), the way Hyperledger Fabric marks node roles: any
-X.509 tool shows them, and no private object identifier has to be registered.
+X.509 tool shows them, and no private object identifier has to be registered. A CA certificate
+is self-signed and named O = organisation id (and OU = unit for a second CA of the organisation).
 
-gm (sm2 CAs): X.509 tooling cannot carry SM2 keys, so the certificate is an encoded
-causeway.types.v1.Credential whose issuer_signature is the CA's signature over
-sign_bytes("credential", chain id, encoded Credential without issuer_signature).
+intl (ecdsa-p256 and ed25519 CAs): issued and parsed with `cryptography`.
+gm (sm2 CAs): SM2 with SM3 as GB/T 35275/35276 and RFC 8998 define them, issued and parsed by
+causeway.crypto.sm2_x509 (`pyasn1-modules` structures, `tongsuopy` signatures), because
+`cryptography` cannot load or sign with SM2 keys. docs/certificates.md says what and why.
 
-Only the end of validity is checked. A Credential has no start, and the start that X.509 requires
-is taken from the issuer's clock (issue_ca_certificate has no time parameter), which need not be
-ordered with the block times that verification runs at, for instance in replays and simulations.
+Only the end of validity is checked. The start that X.509 requires is taken from the issuer's
+clock (issue_ca_certificate has no time parameter), which need not be ordered with the block
+times that verification runs at, for instance in replays and simulations. Certificates are not
+bound to a chain: chain_id, kept in the signatures for their callers, is not used.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID, SignatureAlgorithmOID
 
+from causeway.crypto import sm2_x509
 from causeway.crypto.keys import (
     ALGORITHM_ECDSA_P256,
     ALGORITHM_ED25519,
@@ -34,16 +38,13 @@ from causeway.crypto.keys import (
     PublicKey,
     library_private_key,
     library_public_key,
-    load_public_key,
     public_key_from_library_key,
 )
 from causeway.crypto.profiles import profile_of_algorithm
-from causeway.errors import CertificateError, CryptoError, RequestError
-from causeway.types import DOMAIN_CREDENTIAL, decode, encode, sign_bytes
+from causeway.crypto.sm2_x509 import CERTIFICATE_BYTES_MAX
+from causeway.errors import CertificateError, CryptoError
 from causeway.types.v1 import types_pb2
 
-# Far above a real certificate (well under 1 KiB); bounds what a member record can make us parse.
-CERTIFICATE_BYTES_MAX = 16 * 1024
 MILLISECONDS_PER_DAY = 86_400_000
 
 _ROLE_NAME_PREFIX = "ROLE_"
@@ -116,18 +117,25 @@ CA_BACKDATE = datetime.timedelta(hours=1)
 def issue_ca_certificate(
     organisation: str, key: PrivateKey, valid_days: int, *, unit: str | None = None
 ) -> bytes:
-    """A self-signed X.509 CA certificate (DER) for an intl organisation; b"" for sm2, whose
-    organisations are identified by their CA public key alone. `unit` adds an organisational
-    unit to the name, for a second CA of the same organisation (its transport TLS CA)."""
+    """A self-signed X.509 CA certificate (DER) for an organisation: SM2 with SM3 for an sm2
+    key. `unit` adds an organisational unit to the name, for a second CA of the same
+    organisation (its transport TLS CA)."""
     _check_valid_days(valid_days)
-    if key.algorithm == ALGORITHM_SM2:
-        return b""
     if not organisation:
         raise CertificateError("organisation id must not be empty")
     # The one place this package reads the clock: `causeway init` issues CAs from wall time.
     # Backdated so that machines whose clocks run a little behind (TLS checks the start date)
     # accept the CA at once.
     not_before = datetime.datetime.now(tz=datetime.UTC).replace(microsecond=0) - CA_BACKDATE
+    if key.algorithm == ALGORITHM_SM2:
+        not_before_ms = _ms_from_datetime(not_before)
+        return sm2_x509.issue_ca_certificate(
+            organisation,
+            key,
+            not_before_ms,
+            not_before_ms + valid_days * MILLISECONDS_PER_DAY,
+            unit=unit,
+        )
     # The organisation alone names its CA: a common name such as "<organisation> CA" would cap
     # organisation ids at 61 characters (X.509 bounds common names at 64).
     attributes = [_name_attribute(NameOID.ORGANIZATION_NAME, organisation)]
@@ -199,9 +207,9 @@ def issue_member_certificate(  # noqa: PLR0917 (the ADR 0001 signature)
     valid_days: int,
     now_ms: int,
 ) -> bytes:
-    """A member certificate: DER X.509 for an intl organisation, an encoded Credential for gm.
+    """A member certificate, DER X.509, signed by the organisation's CA (SM2 with SM3 for gm).
 
-    chain_id binds gm Credentials to one chain; X.509 certificates do not carry it.
+    chain_id is not used: X.509 certificates do not carry it.
     """
     _check_valid_days(valid_days)
     _member_name(member_id, organisation.id)
@@ -221,18 +229,21 @@ def issue_member_certificate(  # noqa: PLR0917 (the ADR 0001 signature)
     not_after_ms = now_ms + valid_days * MILLISECONDS_PER_DAY
 
     if ca_key.algorithm == ALGORITHM_SM2:
-        credential = types_pb2.Credential(
-            member_id=member_id,
-            organisation=organisation.id,
-            roles=canonical_roles,
-            algorithm=public_key.algorithm,
-            public_key=public_key.raw,
-            not_after_ms=not_after_ms,
+        ca_sm2 = sm2_x509.parse_certificate(ca_certificate, "CA certificate")
+        if ca_sm2.public_key != ca_public_key:
+            raise CertificateError(
+                f"ca_certificate does not hold the CA key of {organisation.id!r}"
+            )
+        return sm2_x509.issue_member_certificate(
+            ca_key,
+            ca_sm2,
+            organisation.id,
+            [_role_unit_name(role) for role in canonical_roles],
+            member_id,
+            public_key,
+            now_ms,
+            not_after_ms,
         )
-        credential.issuer_signature = ca_key.sign(
-            sign_bytes(DOMAIN_CREDENTIAL, chain_id, encode(credential))
-        )
-        return encode(credential)
 
     ca = _load_x509(ca_certificate, "CA certificate")
     if _certificate_key(ca, "ca_certificate") != ca_public_key:
@@ -298,7 +309,7 @@ def verify_member_certificate(
             f" {member.organisation!r} and name {member.name!r}"
         )
     if organisation.ca_algorithm == ALGORITHM_SM2:
-        granted_roles = _verify_credential(chain_id, organisation, member, now_ms)
+        granted_roles = _verify_sm2_member(organisation, member, now_ms)
     elif organisation.ca_algorithm in (ALGORITHM_ECDSA_P256, ALGORITHM_ED25519):
         granted_roles = _verify_x509_member(organisation, member, now_ms)
     else:
@@ -326,36 +337,74 @@ def _check_not_expired(member: types_pb2.Member, not_after_ms: int, now_ms: int)
         )
 
 
-def _verify_credential(
-    chain_id: str, organisation: types_pb2.Organisation, member: types_pb2.Member, now_ms: int
-) -> set[int]:
-    try:
-        credential = decode(
-            types_pb2.Credential, member.certificate, bytes_max=CERTIFICATE_BYTES_MAX
+def _check_ca_not_expired(
+    organisation: types_pb2.Organisation, not_after_ms: int, now_ms: int
+) -> None:
+    if now_ms > not_after_ms:
+        raise CertificateError(
+            f"CA certificate of {organisation.id!r} expired at {not_after_ms} ms,"
+            f" now is {now_ms} ms"
         )
-    except RequestError as error:
-        raise CertificateError(f"credential of {member.id!r}: {error.message}") from error
-    try:
-        ca_key = load_public_key(organisation.ca_algorithm, organisation.ca_public_key)
-    except CryptoError as error:
+
+
+def _check_names(
+    organisation: types_pb2.Organisation,
+    member: types_pb2.Member,
+    common_names: Sequence[str],
+    organisation_names: Sequence[str],
+) -> None:
+    if len(common_names) != 1:
+        raise CertificateError("certificate subject must have exactly one common name")
+    if len(organisation_names) != 1:
+        raise CertificateError("certificate subject must have exactly one organisation")
+    if common_names[0] != member.id or organisation_names[0] != organisation.id:
         raise CertificateError(
-            f"CA key of organisation {organisation.id!r}: {error.message}"
-        ) from error
-    signature = credential.issuer_signature
-    credential.ClearField("issuer_signature")
-    if not ca_key.verify(sign_bytes(DOMAIN_CREDENTIAL, chain_id, encode(credential)), signature):
-        raise CertificateError(
-            f"credential of {member.id!r} is not signed by the CA of {organisation.id!r}"
-            f" for chain {chain_id!r}"
-        )
-    if credential.member_id != member.id or credential.organisation != organisation.id:
-        raise CertificateError(
-            f"credential names {credential.member_id!r} of {credential.organisation!r},"
+            f"certificate names {common_names[0]!r} of {organisation_names[0]!r},"
             f" not {member.id!r} of {organisation.id!r}"
         )
-    _check_not_expired(member, credential.not_after_ms, now_ms)
-    _check_subject_key(member, credential.algorithm, credential.public_key)
-    return set(credential.roles)
+
+
+def _verify_sm2_member(
+    organisation: types_pb2.Organisation, member: types_pb2.Member, now_ms: int
+) -> set[int]:
+    what = f"CA certificate of {organisation.id!r}"
+    if not organisation.ca_certificate:
+        raise CertificateError(f"organisation {organisation.id!r} has no CA certificate")
+    ca = sm2_x509.parse_certificate(organisation.ca_certificate, what)
+    if ca.public_key.raw != organisation.ca_public_key:
+        raise CertificateError(f"{what} does not hold the organisation's CA key")
+    if not ca.is_ca:
+        raise CertificateError(f"{what} is not a CA certificate")
+    if ca.key_usage is not None and sm2_x509.KEY_USAGE_KEY_CERT_SIGN not in ca.key_usage:
+        raise CertificateError(f"{what} does not allow certificate signing (keyCertSign)")
+    if ca.issuer != ca.subject or not ca.is_signed_by(ca.public_key):
+        raise CertificateError(f"{what} is not self-signed by the organisation's CA key")
+    _check_ca_not_expired(organisation, ca.not_after_ms, now_ms)
+
+    certificate = sm2_x509.parse_certificate(member.certificate, f"certificate of {member.id!r}")
+    if certificate.issuer != ca.subject or not certificate.is_signed_by(ca.public_key):
+        raise CertificateError(
+            f"certificate of {member.id!r} is not issued by the CA of {organisation.id!r}"
+        )
+    if certificate.is_ca:
+        raise CertificateError(f"certificate of {member.id!r} is a CA certificate, not a member's")
+    if (
+        certificate.key_usage is not None
+        and sm2_x509.KEY_USAGE_DIGITAL_SIGNATURE not in certificate.key_usage
+    ):
+        raise CertificateError(f"certificate of {member.id!r} does not allow digital signatures")
+    _check_not_expired(member, certificate.not_after_ms, now_ms)
+    _check_names(
+        organisation,
+        member,
+        certificate.subject_values(sm2_x509.COMMON_NAME_OID),
+        certificate.subject_values(sm2_x509.ORGANIZATION_NAME_OID),
+    )
+    _check_subject_key(member, certificate.public_key.algorithm, certificate.public_key.raw)
+    return {
+        _role_from_unit_name(unit_name)
+        for unit_name in certificate.subject_values(sm2_x509.ORGANIZATIONAL_UNIT_NAME_OID)
+    }
 
 
 def _load_x509(data: bytes, what: str) -> x509.Certificate:
@@ -391,12 +440,7 @@ def _verify_x509_member(
         constraints = None
     if constraints is None or not constraints.ca:
         raise CertificateError(f"CA certificate of {organisation.id!r} is not a CA certificate")
-    ca_not_after_ms = _ms_from_datetime(ca.not_valid_after_utc)
-    if now_ms > ca_not_after_ms:
-        raise CertificateError(
-            f"CA certificate of {organisation.id!r} expired at {ca_not_after_ms} ms,"
-            f" now is {now_ms} ms"
-        )
+    _check_ca_not_expired(organisation, _ms_from_datetime(ca.not_valid_after_utc), now_ms)
 
     certificate = _load_x509(member.certificate, f"certificate of {member.id!r}")
     if certificate.signature_algorithm_oid not in _ACCEPTED_SIGNATURE_ALGORITHMS:

@@ -16,6 +16,10 @@ All keys are bytes. Identifiers (organisation ids, member ids, ledger accounts) 
     sys/nodes/tls_authority/<organisation>
                                     encoded causeway.contracts.v1.TlsAuthority (its TLS CA)
     sys/nodes/revoked/<member>      encoded causeway.contracts.v1.Revocation
+    sys/proposals/next_id           8-byte big-endian: the last proposal id given (ids start at 1)
+    sys/proposals/proposal/<id>     encoded causeway.contracts.v1.Proposal; id as 20 decimal digits
+    sys/proposals/open/<id>         8-byte big-endian deadline (ms) of a proposal not yet executed:
+                                    the index that bounds open proposals (expired ones are pruned)
     wasm/<name>/<key>               user contract <name>'s own state
     kv/<key>                        the kv contract's values, raw bytes
     ledger/balance/<account>        8-byte big-endian uint64; absent means zero
@@ -53,6 +57,7 @@ VALIDATORS_NAMESPACE = b"sys/validators/"
 EVIDENCE_NAMESPACE = b"sys/evidence/"
 CODE_NAMESPACE = b"sys/code/"
 NODES_NAMESPACE = b"sys/nodes/"
+PROPOSALS_NAMESPACE = b"sys/proposals/"
 # Every user contract owns wasm/<name>/ (names never hold "/"), so none reaches another's keys
 # and no native namespace may start with it.
 USER_CONTRACTS_PREFIX = b"wasm/"
@@ -68,6 +73,7 @@ NAMESPACES: dict[str, bytes] = {
     "evidence": EVIDENCE_NAMESPACE,
     "code": CODE_NAMESPACE,
     "nodes": NODES_NAMESPACE,
+    "proposals": PROPOSALS_NAMESPACE,
 }
 
 # -- shared system records (absolute keys) --------------------------------------------------------
@@ -232,6 +238,20 @@ def node_revocation(member_id: str) -> bytes:
     return NODE_REVOCATION + member_id.encode()
 
 
+PROPOSALS_NEXT_ID = b"next_id"
+PROPOSAL_RECORD = b"proposal/"
+PROPOSAL_OPEN = b"open/"
+
+
+def proposal_record(proposal_id: int) -> bytes:
+    """Fixed-width decimal id: proposals sort by id."""
+    return PROPOSAL_RECORD + f"{proposal_id:020d}".encode()
+
+
+def proposal_open(proposal_id: int) -> bytes:
+    return PROPOSAL_OPEN + f"{proposal_id:020d}".encode()
+
+
 def user_contract_namespace(name: str) -> bytes:
     return USER_CONTRACTS_PREFIX + name.encode() + b"/"
 
@@ -293,3 +313,7 @@ def node_tls_authority_key(organisation_id: str) -> bytes:
 
 def node_revocation_key(member_id: str) -> bytes:
     return NODES_NAMESPACE + node_revocation(member_id)
+
+
+def proposal_record_key(proposal_id: int) -> bytes:
+    return PROPOSALS_NAMESPACE + proposal_record(proposal_id)

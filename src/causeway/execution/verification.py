@@ -340,11 +340,13 @@ class TransactionVerifier:
             return None
         return held
 
-    @staticmethod
-    def signature_error(transaction: DecodedTransaction) -> SignatureError:
+    def signature_error(self, transaction: DecodedTransaction) -> SignatureError:
+        # Names the chain: two networks that share a chain id (and member names such as
+        # org1/client) otherwise answer each other's transactions with a bare signature error.
         return SignatureError(
             f"the signature of transaction {transaction.id.hex()} does not verify "
-            f"with the key of {transaction.body.sender}"
+            f"with the key that chain {self._chain_id!r} holds for {transaction.body.sender} "
+            f"(signed with another key, or for another network with the same chain id?)"
         )
 
     def _sender(

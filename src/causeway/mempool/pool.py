@@ -39,6 +39,12 @@ class Mempool:
     def limits(self) -> MempoolLimits:
         return self._limits
 
+    @limits.setter
+    def limits(self, limits: MempoolLimits) -> None:
+        """New bounds (a configuration reload). A pool above lower new bounds keeps what it
+        holds and admits nothing until blocks take it below them."""
+        self._limits = limits
+
     @property
     def bytes_total(self) -> int:
         return self._bytes_total

@@ -45,6 +45,15 @@ class SharedMempool:
         return len(self._pool)
 
     @property
+    def limits(self) -> MempoolLimits:
+        return self._pool.limits
+
+    def set_limits(self, limits: MempoolLimits) -> None:
+        """New bounds, from now on (see Mempool.limits)."""
+        with self._lock:
+            self._pool.limits = limits
+
+    @property
     def bytes_total(self) -> int:
         return self._pool.bytes_total
 

@@ -186,7 +186,7 @@ class PeerNetwork:
         self._revoked: frozenset[str] = frozenset()
         # Incoming Connect streams by member, and those we closed ourselves (a removed or
         # revoked peer), whose cancellation ends the call with PERMISSION_DENIED.
-        self._incoming_tasks: dict[str, set[asyncio.Task[Any]]] = {}
+        self._incoming_tasks_by_member: dict[str, set[asyncio.Task[Any]]] = {}
         self._closed_streams: set[asyncio.Task[Any]] = set()
         # Dialling tasks of peers removed while running, cancelled and awaited by stop().
         self._retired_tasks: set[asyncio.Task[None]] = set()
@@ -205,6 +205,8 @@ class PeerNetwork:
         }
         self._peer_status: dict[str, tuple[int, bytes]] = {}
         self._incoming: dict[str, int] = {}
+        # The handlers of the peers' streams to us, which stop() ends itself (see there).
+        self._incoming_tasks: set[asyncio.Task[Any]] = set()
         self._status_envelope: bytes | None = None
         self._server: grpc.aio.Server | None = None
         self._port: int | None = None
@@ -295,6 +297,14 @@ class PeerNetwork:
         await asyncio.gather(*tasks, return_exceptions=True)
         for link in self._links.values():
             link.task = None
+        # A peer's stream to us never ends on its own. Left open, gRPC cancels it when the grace
+        # runs out and logs each one at ERROR with a CancelledError traceback from its own
+        # frames; ended here first (the handler returns normally once stopping), every call is
+        # over before the server stops.
+        incoming = list(self._incoming_tasks)
+        for task in incoming:
+            task.cancel()
+        await asyncio.gather(*incoming, return_exceptions=True)
         server, self._server = self._server, None
         if server is not None:
             await server.stop(grace_s)
@@ -376,7 +386,7 @@ class PeerNetwork:
         return change
 
     def _close_incoming(self, member_id: str) -> None:
-        for task in self._incoming_tasks.get(member_id, ()):
+        for task in self._incoming_tasks_by_member.get(member_id, ()):
             self._closed_streams.add(task)
             task.cancel()
 
@@ -508,6 +518,38 @@ class PeerNetwork:
         return sorted(
             member_id for member_id, link in self._links.items() if link.connected.is_set()
         )
+
+    def configured_peers(self) -> list[str]:
+        """The member ids of every peer this node dials."""
+        return sorted(self._links)
+
+    def add_peers(self, peers: Iterable[PeerAddress]) -> list[str]:
+        """Dials these peers too from now on (and accepts their calls); returns the member ids
+        added (a peer already known, or this node, is skipped). All or nothing: raises
+        ConfigurationError, adding none, when the CA bundle holds no authority for one's
+        organisation."""
+        new = [
+            peer
+            for peer in {peer.member_id: peer for peer in peers}.values()
+            if peer.member_id != self.member_id and peer.member_id not in self._links
+        ]
+        for peer in new:
+            self._tls.authority_pem(peer.organisation)
+        limits = self.settings.limits
+        for peer in new:
+            link = _PeerLink(
+                peer,
+                PeerSendQueue(limits.consensus_queue_max, limits.transaction_queue_max),
+                Backoff(self.settings.backoff, self._random),
+            )
+            self._peers[peer.member_id] = peer
+            self._links[peer.member_id] = link
+            if self._server is not None and not self._stopping.is_set():
+                link.task = asyncio.create_task(
+                    self._run_link(link), name=f"causeway-peer-{peer.name}"
+                )
+            logger.info("added peer %s@%s", peer.name, peer.address)
+        return [peer.member_id for peer in new]
 
     async def wait_until_connected(
         self, timeout_s: float, member_ids: Iterable[str] | None = None
@@ -668,6 +710,7 @@ class PeerNetwork:
                 self.statistics.increment(counters.SEND_FAILED, link.peer.member_id)
                 raise
             self.statistics.increment(counters.SENT_ENVELOPES, link.peer.member_id)
+            self.statistics.increment(counters.SENT_BYTES, link.peer.member_id, len(data))
 
     # -- listening --------------------------------------------------------------------------
 
@@ -727,6 +770,22 @@ class PeerNetwork:
         return identity
 
     async def _connect(self, requests: AsyncIterator[bytes], context: Context) -> None:
+        if self._stopping.is_set():
+            await context.abort(grpc.StatusCode.UNAVAILABLE, "the node is stopping")
+        task = asyncio.current_task()
+        assert task is not None
+        self._incoming_tasks.add(task)
+        try:
+            await self._serve_stream(requests, context)
+        except asyncio.CancelledError:
+            # Stopping cancels the streams still open; that is their normal end, not an error
+            # for gRPC to report. Any other cancellation goes on up.
+            if not self._stopping.is_set():
+                raise
+        finally:
+            self._incoming_tasks.discard(task)
+
+    async def _serve_stream(self, requests: AsyncIterator[bytes], context: Context) -> None:
         identity = await self._authenticate(context)
         member_id = identity.member_id
         if self._incoming.get(member_id, 0) >= self.settings.limits.incoming_streams_per_peer_max:
@@ -740,7 +799,7 @@ class PeerNetwork:
         self._incoming[member_id] = self._incoming.get(member_id, 0) + 1
         task = asyncio.current_task()
         assert task is not None
-        self._incoming_tasks.setdefault(member_id, set()).add(task)
+        self._incoming_tasks_by_member.setdefault(member_id, set()).add(task)
         closed = False
         link = self._links.get(member_id)
         if link is not None and not link.connected.is_set():
@@ -769,9 +828,9 @@ class PeerNetwork:
                 raise
         finally:
             self._incoming[member_id] -= 1
-            self._incoming_tasks[member_id].discard(task)
-            if not self._incoming_tasks[member_id]:
-                del self._incoming_tasks[member_id]
+            self._incoming_tasks_by_member[member_id].discard(task)
+            if not self._incoming_tasks_by_member[member_id]:
+                del self._incoming_tasks_by_member[member_id]
         if closed:
             self._closed_streams.discard(task)
             await self._refuse(
@@ -785,6 +844,7 @@ class PeerNetwork:
     async def _receive(self, member_id: str, data: bytes) -> None:
         limits = self.settings.limits
         statistics = self.statistics
+        statistics.increment(counters.RECEIVED_BYTES, member_id, len(data))
         if len(data) > limits.envelope_bytes_max:
             statistics.increment(counters.DROPPED_OVERSIZED, member_id)
             return

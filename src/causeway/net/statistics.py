@@ -20,6 +20,9 @@ HANDLER_ERRORS = "handler_errors"
 REFUSED_PEERS = "refused_peers"
 REFUSED_STREAMS = "refused_streams"
 SENT_ENVELOPES = "sent_envelopes"
+# Bytes of envelopes read from and written to peers' streams (block sync's answers excluded).
+RECEIVED_BYTES = "received_bytes"
+SENT_BYTES = "sent_bytes"
 SEND_DROPPED_CONSENSUS = "send_dropped_consensus_messages"
 SEND_DROPPED_TRANSACTIONS = "send_dropped_transactions"
 SEND_REFUSED_OVERSIZED = "send_refused_oversized"
@@ -62,6 +65,8 @@ COUNTER_NAMES = (
     REFUSED_PEERS,
     REFUSED_STREAMS,
     SENT_ENVELOPES,
+    RECEIVED_BYTES,
+    SENT_BYTES,
     SEND_DROPPED_CONSENSUS,
     SEND_DROPPED_TRANSACTIONS,
     SEND_REFUSED_OVERSIZED,

@@ -64,6 +64,9 @@ class CommittedBlock:
     results: list[types_pb2.TransactionResult]
     admitted_at: list[float]
     seconds_by_phase: dict[str, float]
+    # Validators of the block's height whose signature its certificate lacks (empty when not
+    # counted: raft's certificates are completed after commit).
+    missed_votes: list[str]
     changed_keys: tuple[bytes, ...] = ()
     """The state keys the block changed under sys/ (what the node may have to follow)."""
 
@@ -81,10 +84,15 @@ class BlockWriter:
         on_chain_config_changed: Callable[[], None],
         listener: CommitListener,
         network: Callable[[], PeerNetwork | None],
+        count_missed_votes: bool = True,
     ) -> None:
         """load_chain_config: reads the configuration from the latest committed state.
         on_chain_config_changed: called (in the writing thread) after a block changed it.
-        listener: answers clients; network: the peers, once it runs (None without peers)."""
+        listener: answers clients; network: the peers, once it runs (None without peers).
+        count_missed_votes: whether a certificate lacking a validator's signature counts as
+        that validator's missed vote (not for raft, whose certificates are completed after
+        commit)."""
+        self._count_missed_votes = count_missed_votes
         self._store = store
         self._tree = tree
         self._application = application
@@ -154,6 +162,11 @@ class BlockWriter:
         event = api_pb2.BlockEvent(
             block=executed.block, certificate=certificate, results=executed.results
         )
+        missed_votes: list[str] = []
+        if self._count_missed_votes:
+            signed = {signature.validator for signature in certificate.signatures}
+            validators = self._application.validator_set(height)[1].validators
+            missed_votes = sorted(v.member_id for v in validators if v.member_id not in signed)
         return CommittedBlock(
             height,
             event,
@@ -161,6 +174,7 @@ class BlockWriter:
             executed.results,
             admitted_at,
             seconds,
+            missed_votes,
             tuple(key for key in executed.changes if key.startswith(SYSTEM_PREFIX)),
         )
 
@@ -178,6 +192,9 @@ class BlockWriter:
             committed.results,
             committed.admitted_at,
             committed.seconds_by_phase,
+            proposer=committed.event.block.header.proposer,
+            commit_round=committed.event.certificate.round,
+            missed_votes=committed.missed_votes,
         )
         self._metrics.mempool_transactions.set(len(self._mempool))
         self._metrics.mempool_bytes.set(self._mempool.bytes_total)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from causeway.execution.application import (
     BLOCK_TIME_DRIFT_MS_DEFAULT,
 )
 from causeway.net import PeerSettings, load_peer_settings
+from causeway.node.health import HealthSettings, load_health_settings
 
 CONFIG_FILE_NAME = "config.toml"
 
@@ -56,6 +58,8 @@ class NodeConfig:
     # Peers and transport TLS (replicated engines); an empty peer list for solo.
     peers: PeerSettings
     consensus: ConsensusSettings
+    # The bounds of /healthz and /readyz (node/health.py).
+    health: HealthSettings = field(default_factory=HealthSettings)
 
 
 def _section(document: dict[str, Any], name: str) -> dict[str, Any]:
@@ -76,6 +80,18 @@ def _value(section: dict[str, Any], key: str, kind: type, default: Any = None) -
     if kind is int and value <= 0:
         raise ConfigurationError(f"{CONFIG_FILE_NAME}: '{key}' must be positive")
     return value
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
+
+
+def _log_level(section: dict[str, Any]) -> str:
+    level: str = _value(section, "level", str, "info")
+    if level.lower() not in LOG_LEVELS or not isinstance(logging.getLevelName(level.upper()), int):
+        raise ConfigurationError(
+            f"{CONFIG_FILE_NAME}: log level {level!r} is not one of {', '.join(LOG_LEVELS)}"
+        )
+    return level
 
 
 def load_node_config(home: Path) -> NodeConfig:
@@ -112,7 +128,7 @@ def load_node_config(home: Path) -> NodeConfig:
         mempool_transactions_max=_value(mempool, "transactions_max", int, 200_000),
         mempool_bytes_max=_value(mempool, "bytes_max", int, 256 << 20),
         map_size_bytes=_value(storage, "map_size_bytes", int, 8 << 30),
-        log_level=_value(log, "level", str, "info"),
+        log_level=_log_level(log),
         log_format=log_format,
         api_message_bytes_max=_value(api, "message_bytes_max", int, 64 << 20),
         http_request_bytes_max=_value(api, "http_request_bytes_max", int, 16 << 20),
@@ -120,6 +136,7 @@ def load_node_config(home: Path) -> NodeConfig:
         verify_processes=_value(mempool, "verify_processes", int, os.cpu_count() or 1),
         peers=load_peer_settings(document, home),
         consensus=_consensus_settings(consensus),
+        health=load_health_settings(_section(document, "health")),
     )
 
 

@@ -51,6 +51,7 @@ from causeway.consensus.engines import (
     Engine,
     EngineContext,
     EngineKind,
+    EngineProgress,
     RaftKind,
     SoloKind,
     TbftKind,
@@ -240,6 +241,7 @@ class ConsensusDriver:
         on_leadership_lost: Callable[[], None] | None = None,
         on_leader_changed: Callable[[str], None] | None = None,
         pipeline_commit: Callable[[types_pb2.Block], bool] | None = None,
+        on_progress: Callable[[EngineProgress], None] | None = None,
     ) -> None:
         """application: builds and validates blocks for Output.build and Output.validate.
         pipeline_commit: told of each committed block before it is written; True when the
@@ -248,7 +250,10 @@ class ConsensusDriver:
         on_leadership_lost: called on the event loop when this node stops being the engine's
         leader (Engine.leader; raft).
         on_leader_changed: called on the event loop with the new leader's id when another node
-        becomes the leader this node follows."""
+        becomes the leader this node follows.
+        on_progress: called on the event loop after every call into the core with where the
+        engine stands (height, round, step), for the metrics; it must not block."""
+        self._on_progress = on_progress
         self._on_leadership_lost = on_leadership_lost
         self._on_leader_changed = on_leader_changed
         self._application = application
@@ -291,6 +296,8 @@ class ConsensusDriver:
         try:
             await self._carry_out(await self._call(self.core.start, _now_ms()))
             while not stopping.is_set():
+                if self._on_progress is not None:
+                    self._on_progress(self.engine.progress)
                 leading, followed = self._report_leader(leading, followed)
                 if lane.done():
                     lane.result()  # raises what stopped it
@@ -494,6 +501,12 @@ class ConsensusDriver:
 
     def statistics(self) -> Mapping[str, int]:
         return {"messages_dropped": self.messages_dropped}
+
+    def counters(self) -> Mapping[str, int]:
+        """The engine's counters and the driver's own (messages dropped at its inbox)."""
+        counters = dict(self.engine.counters)
+        counters["driver_messages_dropped"] = self.messages_dropped
+        return counters
 
 
 def _now_ms() -> int:

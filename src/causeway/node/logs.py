@@ -52,3 +52,14 @@ def configure_logging(level: str, log_format: str) -> None:
     # Library chatter is not the operator's business at info level.
     for noisy in ("uvicorn", "uvicorn.access", "uvicorn.error", "grpc"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def apply_log_settings(level: str, log_format: str) -> None:
+    """A running node's new level and format (a configuration reload): the handlers that
+    configure_logging installed keep their stream and change their formatter; others (a test's
+    capture) are left as they are."""
+    root = logging.getLogger()
+    root.setLevel(level.upper())
+    for handler in root.handlers:
+        if isinstance(handler.formatter, JsonFormatter | TextFormatter):
+            handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())

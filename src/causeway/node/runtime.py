@@ -14,14 +14,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from causeway.api import ApiServers, ChainFacts, ClientService
+from causeway.api.operations import ProbeAnswer, Probes
 from causeway.consensus.raft import CertificateGatherer
 from causeway.consensus.v1 import consensus_pb2
 from causeway.crypto import BatchVerifier, CryptoProfile, VerifiedTransactionCache, get_profile
+from causeway.errors import ConfigurationError
 from causeway.execution import (
     VM_CACHE_DIRECTORY,
     ExecutionApplication,
@@ -45,10 +49,17 @@ from causeway.node.consensus_driver import (
     make_engine,
 )
 from causeway.node.evidence import EvidenceReporter
-from causeway.node.logs import configure_logging
-from causeway.node.metrics import NodeMetrics
+from causeway.node.health import LoopMonitor, ReadinessFacts, readiness
+from causeway.node.logs import apply_log_settings, configure_logging
+from causeway.node.metrics import (
+    NodeMetrics,
+    consensus_event_families,
+    peer_families,
+    storage_families,
+)
 from causeway.node.peer_admission import PeerAdmission
 from causeway.node.raft_certificates import RaftCertificates
+from causeway.node.reload import ReloadPlan, plan_reload
 from causeway.node.startup import load_genesis, load_node_key, open_node_store
 from causeway.node.transaction_routing import TransactionRouting
 from causeway.state import StateTree
@@ -56,6 +67,10 @@ from causeway.types import DecodedTransaction, genesis_hash
 from causeway.types.v1 import types_pb2
 
 log = logging.getLogger("causeway.node")
+
+# The file in a node's home that holds the process id of the node running there (written by
+# run_node, read by `causeway node reload`).
+PID_FILE_NAME = "node.pid"
 
 
 class Node:
@@ -112,6 +127,9 @@ class Node:
         )
         self.metrics = NodeMetrics()
         self.metrics.height.set(self.store.latest_height())
+        self.metrics.mempool_transactions_max.set(config.mempool_transactions_max)
+        self.metrics.mempool_bytes_max.set(config.mempool_bytes_max)
+        self.loop_monitor = LoopMonitor()
         self.network: PeerNetwork | None = None
         self.driver: ConsensusDriver | None = None
         # Raft certificates: voters' signatures gathered after commit (node/raft_certificates.py).
@@ -159,6 +177,9 @@ class Node:
             on_chain_config_changed=self._renew_admission,
             listener=self.client_service,
             network=lambda: self.network,
+            # Raft's certificates are completed after commit: a missing signature there is
+            # not a missed vote.
+            count_missed_votes=not self.engine_kind.gathers_certificates,
         )
         self.mempool.admission = self._make_admission()
         self.block_sync = BlockSync(
@@ -181,6 +202,26 @@ class Node:
             beside_stream=True,
             statistics=self.peer_statistics,
         )
+        self.metrics.collect(
+            lambda: peer_families(
+                self.peer_statistics,
+                configured=lambda: (
+                    self.network.configured_peers()
+                    if self.network is not None
+                    else [peer.member_id for peer in self.config.peers.peers]
+                ),
+                connected=lambda: len(self.network.connected_peers()) if self.network else 0,
+            )
+        )
+        self.metrics.collect(
+            lambda: storage_families(self.config.data_dir, self.config.map_size_bytes)
+        )
+        self.metrics.collect(
+            lambda: consensus_event_families(
+                self.driver.counters() if self.driver is not None else {}
+            )
+        )
+        self.metrics.watch_readiness(lambda: self.readiness().ok)
         self._on_evidence = EvidenceReporter(
             chain_id=self.chain_id,
             member_id=config.member_id,
@@ -212,12 +253,18 @@ class Node:
 
     # ------------------------------------------------------------------ running
 
-    async def run(self, *, install_signal_handlers: bool = True) -> None:
-        """Serves until stop() or SIGINT/SIGTERM; then stops cleanly and closes the store."""
+    async def run(
+        self, *, install_signal_handlers: bool = True, pid_file: Path | None = None
+    ) -> None:
+        """Serves until stop() or SIGINT/SIGTERM; then stops cleanly and closes the store.
+        SIGHUP reloads the configuration (reload). With `pid_file`, the process id is written
+        there once the node's ports are bound (a second node on the same home fails before
+        that, and leaves the running one's file alone) and removed when it stops."""
         loop = asyncio.get_running_loop()
         if install_signal_handlers:
             for signal_number in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(signal_number, self.stop)
+            loop.add_signal_handler(signal.SIGHUP, self.reload)
         try:
             # Bound before anything is announced, so that a taken port is one clear error.
             servers = ApiServers(
@@ -227,11 +274,16 @@ class Node:
                 message_bytes_max=self.config.api_message_bytes_max,
                 request_bytes_max=self.config.http_request_bytes_max,
                 metrics_handler=self.metrics.render,
+                probes=Probes(liveness=self.liveness, readiness=self.readiness),
+                on_request=self.metrics.api_request,
             )
         except BaseException:
             self.verifier.close()
             self.store.close()
             raise
+        if pid_file is not None:
+            pid_file.write_text(f"{os.getpid()}\n", encoding="utf-8")
+        self.loop_monitor.start()
         http_task = await servers.start()
         producer = asyncio.create_task(self._run_consensus())
         log.info(
@@ -264,12 +316,16 @@ class Node:
             if self.network is not None:
                 await self.network.stop()
             await servers.stopped()
+            await self.loop_monitor.stop()
             self.verifier.close()
             stopped_at_height = self.store.latest_height()
             self.store.close()
             if install_signal_handlers:
-                for signal_number in (signal.SIGINT, signal.SIGTERM):
+                for signal_number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                     loop.remove_signal_handler(signal_number)
+            if pid_file is not None:
+                with contextlib.suppress(OSError):
+                    pid_file.unlink()
             log.info("node stopped", extra={"height": stopped_at_height})
         if self._failure is not None:
             raise self._failure
@@ -278,6 +334,79 @@ class Node:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    # ------------------------------------------------------------------ operations
+
+    def liveness(self) -> ProbeAnswer:
+        """/healthz: the event loop is responsive (node/health.py)."""
+        return self.loop_monitor.liveness(self.config.health)
+
+    def readiness(self) -> ProbeAnswer:
+        """/readyz: store open, caught up, connected, consensus making progress."""
+        try:
+            height: int | None = self.store.latest_height()
+        except Exception:
+            height = None
+        network = self.network
+        peer_heights = network.peer_heights() if network is not None else {}
+        facts = ReadinessFacts(
+            stopping=self._stopping.is_set(),
+            height=height,
+            syncing=self.block_sync.syncing,
+            replicated=self.engine_kind.replicated,
+            peers_connected=len(network.connected_peers()) if network is not None else 0,
+            peers_height_max=max(peer_heights.values(), default=0),
+            seconds_since_commit=time.monotonic() - self.metrics.last_commit_monotonic,
+            role=self.driver.role if self.driver is not None else self.consensus,
+        )
+        return readiness(facts, self.config.health)
+
+    def reload(self) -> ReloadPlan | None:
+        """Re-reads config.toml and applies what is safe to change while running (see
+        node/reload.py); None when the file could not be read or checked (nothing changed).
+        Never raises: a reload is asked for by a signal, with nobody to answer."""
+        try:
+            plan = plan_reload(self.config, load_node_config(self.config.home))
+            if plan.peers_added:
+                if self.network is None:
+                    raise ConfigurationError(
+                        "peers were added but this node runs no peer network (solo)"
+                    )
+                # First, as it alone can refuse (an organisation without a CA): all or nothing.
+                self.network.add_peers(plan.peers_added)
+        except ConfigurationError as error:
+            self.metrics.config_reloads.labels("refused").inc()
+            log.error("configuration not reloaded: %s", error.message)
+            return None
+        except Exception as error:
+            self.metrics.config_reloads.labels("refused").inc()
+            log.error("configuration not reloaded: %r", error)
+            return None
+        new = plan.config
+        apply_log_settings(new.log_level, new.log_format)
+        self.mempool.set_limits(
+            MempoolLimits(
+                transactions_max=new.mempool_transactions_max, bytes_max=new.mempool_bytes_max
+            )
+        )
+        self.metrics.mempool_transactions_max.set(new.mempool_transactions_max)
+        self.metrics.mempool_bytes_max.set(new.mempool_bytes_max)
+        self.config = new
+        if self.network is not None:
+            # Peers the chain revoked stay refused whatever the configuration adds.
+            self._follow_chain_peers()
+        for name in plan.needs_restart:
+            log.warning("configuration reload: %s changed but needs a restart; not applied", name)
+        self.metrics.config_reloads.labels("applied" if plan.changed else "unchanged").inc()
+        log.info(
+            "configuration reloaded",
+            extra={
+                "applied": list(plan.applied),
+                "peers_added": [peer.member_id for peer in plan.peers_added],
+                "needs_restart": list(plan.needs_restart),
+            },
+        )
+        return plan
 
     def _take_for_block(
         self, transactions_max: int, bytes_max: int, now_ms: int
@@ -328,6 +457,7 @@ class Node:
             on_evidence=self._on_evidence,
             on_leadership_lost=self.routing.forward_pending,
             on_leader_changed=self.routing.forward_pending,
+            on_progress=self.metrics.consensus_progress,
         )
         if self.network is not None:
             latest = self.store.latest_height()
@@ -405,6 +535,6 @@ def run_node(home: Path, *, on_started: Callable[[Node], None] | None = None) ->
         node = Node(config)
         if on_started is not None:
             on_started(node)
-        await node.run()
+        await node.run(pid_file=config.home / PID_FILE_NAME)
 
     asyncio.run(main())

@@ -2,11 +2,12 @@
 
 Everything here is built in memory and nothing touches the disk, so that a network can be
 inspected (and tested) before `write_network` puts it in a folder. Key generation is the only
-source of randomness; the time comes in as a value.
+source of randomness (and a chain id not given: new_chain_id); the time comes in as a value.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -34,7 +35,8 @@ CONSENSUS_KINDS = ("solo", "tbft", "raft")
 
 ORGANISATIONS_MAX = 64
 VALIDATORS_MAX = 64
-DEFAULT_CHAIN_ID = "causeway-local"
+DEFAULT_CHAIN_ID_PREFIX = "causeway-local"
+"""A chain id not given is this prefix and 8 random hex digits (new_chain_id)."""
 DEFAULT_CERTIFICATE_VALID_DAYS = 3650
 
 GRPC_PORT_BASE = 7050
@@ -133,7 +135,7 @@ class OrganisationMaterial:
 
     @property
     def ca_certificate(self) -> bytes:
-        """DER X.509 CA certificate (intl); empty for gm."""
+        """DER X.509 CA certificate (SM2 with SM3 on gm)."""
         return self.organisation.ca_certificate
 
 
@@ -293,13 +295,23 @@ def _issue_member(
     return MemberMaterial(member=member, key=key)
 
 
+def new_chain_id() -> str:
+    """A chain id of its own for a network made without one.
+
+    Two networks that share a chain id (and, as `init` names them, members such as org1/client)
+    accept each other's signed bytes as their own and answer a transaction meant for the other
+    with a signature error; with ids of their own, the node names the chain the transaction was
+    for instead."""
+    return f"{DEFAULT_CHAIN_ID_PREFIX}-{secrets.token_hex(4)}"
+
+
 def build_network(
     organisations: int,
     crypto_profile: str,
     consensus: str,
     *,
     now_ms: int,
-    chain_id: str = DEFAULT_CHAIN_ID,
+    chain_id: str | None = None,
     algorithm: str | None = None,
     validators: int = 1,
     config: types_pb2.ChainConfig | None = None,
@@ -315,6 +327,8 @@ def build_network(
     `port_base + 3 * (I - 1)` when a port base is given (node_settings). Raises
     ConfigurationError (or CryptoError from the crypto package) for arguments it cannot honour.
     """
+    if chain_id is None:
+        chain_id = new_chain_id()
     _check_arguments(organisations, crypto_profile, consensus, chain_id, validators)
     if port_base is not None:
         check_port_base(port_base, validators)

@@ -8,9 +8,11 @@ log beside its home, and devnet.json with the process ids and addresses, so that
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -36,6 +38,11 @@ class DevnetNode:
     # The chain's id in a devnet from a manifest (several chains, each with its node1...); empty
     # in a devnet of one chain, and in devnet.json files written before manifests.
     chain: str = ""
+    # Who must answer at grpc_address: the chain id of the node's genesis and the node's member
+    # id, so that another process on that port (another devnet's node) is never taken for this
+    # one. Empty in devnet.json files written before they were kept.
+    chain_id: str = ""
+    member_id: str = ""
 
     @property
     def label(self) -> str:
@@ -193,7 +200,60 @@ def describe_node(home: Path, pid: int, chain: str = "") -> DevnetNode:
         grpc_address=config.grpc_address,
         http_address=config.http_address,
         chain=chain,
+        chain_id=genesis_chain_id(config.genesis_file),
+        member_id=config.member_id,
     )
+
+
+def genesis_chain_id(path: Path) -> str:
+    """The chain id a genesis file names (its one field read here, without the whole parse)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ConfigurationError(f"cannot read genesis file {path}: {error}") from None
+    chain_id = document.get("chain_id") if isinstance(document, dict) else None
+    if not isinstance(chain_id, str) or not chain_id:
+        raise ConfigurationError(f"genesis file {path} has no chain id")
+    return chain_id
+
+
+def node_listen_addresses(home: Path) -> list[tuple[str, str]]:
+    """What the node of `home` listens on: (what, "host:port") for its gRPC, HTTP and peer
+    ports, the peer port only where it has peers."""
+    config = load_node_config(home)
+    addresses = [
+        (f"{config.name}'s gRPC port", config.grpc_address),
+        (f"{config.name}'s HTTP port", config.http_address),
+    ]
+    if config.peers.peers:
+        addresses.append((f"{config.name}'s peer port", config.peers.listen_address))
+    return addresses
+
+
+def address_in_use(address: str) -> bool:
+    """Whether something on this host already listens on ``host:port`` (a bind fails with
+    EADDRINUSE). Checked before a devnet starts its nodes: a node that cannot bind exits, but
+    a process already on the port answers in its place, and `up` would report it as the
+    devnet's."""
+    host, _, port = address.rpartition(":")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, int(port)))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return True
+            raise ConfigurationError(f"cannot check the address {address}: {error}") from None
+    return False
+
+
+def check_addresses_free(addresses: list[tuple[str, str]]) -> None:
+    """Raises ConfigurationError naming every address already in use (nothing is started)."""
+    busy = [f"{address} ({what})" for what, address in addresses if address_in_use(address)]
+    if busy:
+        raise ConfigurationError(
+            f"another process listens on {', '.join(busy)}: stop it, or choose other ports "
+            "with --port-base; no node was started"
+        )
 
 
 def stop_process(pid: int, timeout_s: float = STOP_TIMEOUT_S) -> bool:
@@ -232,6 +292,15 @@ def stop_processes(pids: list[int], timeout_s: float = STOP_TIMEOUT_S) -> set[in
     while any(is_running(pid) for pid in running):
         time.sleep(0.05)
     return set(running)
+
+
+def holds_devnet(directory: Path) -> bool:
+    """Whether `directory` holds a devnet (running or not) or a network with node data: what
+    `devnet up` would delete to make a new one, and so refuses to without --fresh."""
+    if devnet_file(directory).exists() or (directory / "network.json").exists():
+        return True
+    nodes = directory / "nodes"
+    return nodes.is_dir() and any(path.is_dir() for path in nodes.iterdir())
 
 
 def node_homes(directory: Path) -> list[Path]:

@@ -2,8 +2,8 @@
 
 ```
 DIR/genesis.json                                    protobuf JSON of Genesis
-DIR/organisations/<org>/ca/key.pem, ca.crt (intl)
-DIR/organisations/<org>/members/<name>/member.json, key.pem, member.crt (intl) | credential.bin (gm)
+DIR/organisations/<org>/ca/key.pem, ca.crt          (ca.crt: PEM X.509; SM2 with SM3 on gm)
+DIR/organisations/<org>/members/<name>/member.json, key.pem, member.crt
 DIR/organisations/<org>/tls-ca/key.pem, ca.crt   (gm only: the P-256 CA of the nodes' TLS)
 DIR/nodes/<node>/config.toml, genesis.json, key.pem, member.json
 DIR/nodes/<node>/tls/node.key, node.crt, ca-bundle.pem
@@ -42,7 +42,6 @@ CONFIG_FILE_NAME = "config.toml"
 KEY_FILE_NAME = "key.pem"
 MEMBER_FILE_NAME = "member.json"
 MEMBER_CERTIFICATE_FILE_NAME = "member.crt"
-CREDENTIAL_FILE_NAME = "credential.bin"
 CA_CERTIFICATE_FILE_NAME = "ca.crt"
 ORGANISATIONS_DIRECTORY = "organisations"
 NODES_DIRECTORY = "nodes"
@@ -226,17 +225,10 @@ def _write_tree(root: Path, network: NetworkDescription) -> None:
         for member in organisation.members:
             member_directory = organisation_directory / "members" / member.name
             _write_member_identity(member_directory, member, network)
-            if network.crypto_profile == "gm":
-                _write_file(
-                    member_directory / CREDENTIAL_FILE_NAME,
-                    member.member.certificate,
-                    PUBLIC_FILE_MODE,
-                )
-            else:
-                _write_text(
-                    member_directory / MEMBER_CERTIFICATE_FILE_NAME,
-                    certificate_to_pem(member.member.certificate),
-                )
+            _write_text(
+                member_directory / MEMBER_CERTIFICATE_FILE_NAME,
+                certificate_to_pem(member.member.certificate),
+            )
     ca_bundle = network.tls_ca_bundle()
     for node in network.nodes:
         node_directory = root / NODES_DIRECTORY / node.name

@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 from causeway.provisioning.description import (
-    DEFAULT_CHAIN_ID,
     NetworkDescription,
     build_network,
 )
@@ -35,7 +34,7 @@ def init_network(
     crypto_profile: str,
     consensus: str,
     *,
-    chain_id: str = DEFAULT_CHAIN_ID,
+    chain_id: str | None = None,
     algorithm: str | None = None,
     validators: int = 1,
     force: bool = False,

@@ -119,8 +119,8 @@ def tls_certificate_authority(
     ca_certificate: bytes,
     valid_days: int,
 ) -> TlsCertificateAuthority:
-    """The TLS CA of an organisation: its X.509 organisation CA when it has one (ecdsa-p256,
-    ed25519), otherwise (sm2) a new P-256 CA named ``O = <organisation>, OU = tls``."""
+    """The TLS CA of an organisation: its X.509 organisation CA when gRPC's TLS can use it
+    (ecdsa-p256, ed25519), otherwise (sm2) a new P-256 CA named ``O = <organisation>, OU = tls``."""
     if valid_days <= 0:
         raise CertificateError(f"valid_days must be positive, got {valid_days}")
     if ca_algorithm in (ALGORITHM_ECDSA_P256, ALGORITHM_ED25519) and ca_certificate:

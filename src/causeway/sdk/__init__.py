@@ -4,7 +4,8 @@ resumable block and event streams, over gRPC (``Client``) or asyncio gRPC (``Asy
 The interchain operations (light clients, ports, the hub, transfers, packets, balances) are
 ``client.interchain`` (causeway.sdk.interchain, loaded on first use); user contracts (deploy,
 upgrade, freeze, unfreeze, revoke, records, calls through their interface) are
-``client.contracts`` (causeway.sdk.contracts)."""
+``client.contracts`` (causeway.sdk.contracts); governance proposals voted on chain are
+``client.proposals`` (causeway.sdk.proposals)."""
 
 from causeway.sdk.async_client import AsyncClient
 from causeway.sdk.checkpoint import (
@@ -25,6 +26,7 @@ from causeway.sdk.contracts import (
     Contracts,
 )
 from causeway.sdk.identity import Identity
+from causeway.sdk.proposals import AsyncProposals, Execution, Proposals, load_proposal_draft
 from causeway.sdk.rpc_errors import error_from_rpc
 from causeway.sdk.transactions import SubmitResult, build_transaction, endorse
 from causeway.sdk.verify import (
@@ -41,6 +43,7 @@ __all__ = [
     "AsyncClient",
     "AsyncContractHandle",
     "AsyncContracts",
+    "AsyncProposals",
     "CallResult",
     "Checkpoint",
     "Client",
@@ -50,13 +53,16 @@ __all__ = [
     "ContractInfo",
     "Contracts",
     "EventPosition",
+    "Execution",
     "FileCheckpoint",
     "Identity",
     "MemoryCheckpoint",
+    "Proposals",
     "SubmitResult",
     "build_transaction",
     "endorse",
     "error_from_rpc",
+    "load_proposal_draft",
     "verify_block",
     "verify_header_response",
     "verify_signed_header",

@@ -50,6 +50,7 @@ from causeway.types.v1 import types_pb2
 if TYPE_CHECKING:
     from causeway.sdk.contracts import AsyncContracts
     from causeway.sdk.interchain import AsyncInterchain
+    from causeway.sdk.proposals import AsyncProposals
 
 RequestT = TypeVar("RequestT", bound=Message)
 ResponseT = TypeVar("ResponseT", bound=Message)
@@ -163,6 +164,14 @@ class AsyncClient:
         from causeway.sdk.contracts import AsyncContracts  # noqa: PLC0415
 
         return AsyncContracts(self)
+
+    @property
+    def proposals(self) -> AsyncProposals:
+        """Governance proposals voted on chain: create, vote, execute, get, list
+        (causeway.sdk.proposals). Imported on first use, like ``interchain``."""
+        from causeway.sdk.proposals import AsyncProposals  # noqa: PLC0415
+
+        return AsyncProposals(self)
 
     # ------------------------------------------------------------------ chain facts
 

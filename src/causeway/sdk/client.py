@@ -52,6 +52,7 @@ MESSAGE_BYTES_MAX_DEFAULT = 64 * 1024 * 1024
 if TYPE_CHECKING:
     from causeway.sdk.contracts import Contracts
     from causeway.sdk.interchain import Interchain
+    from causeway.sdk.proposals import Proposals
 
 RequestT = TypeVar("RequestT", bound=Message)
 ResponseT = TypeVar("ResponseT", bound=Message)
@@ -173,6 +174,14 @@ class Client:
         from causeway.sdk.contracts import Contracts  # noqa: PLC0415
 
         return Contracts(self)
+
+    @property
+    def proposals(self) -> Proposals:
+        """Governance proposals voted on chain: create, vote, execute, get, list
+        (causeway.sdk.proposals). Imported on first use, like ``interchain``."""
+        from causeway.sdk.proposals import Proposals  # noqa: PLC0415
+
+        return Proposals(self)
 
     # ------------------------------------------------------------------ chain facts
 

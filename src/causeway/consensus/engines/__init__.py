@@ -6,6 +6,7 @@ from causeway.consensus.engines.base import (
     Engine,
     EngineContext,
     EngineKind,
+    EngineProgress,
     TransactionRoute,
     validator_ids,
 )
@@ -28,6 +29,7 @@ __all__ = [
     "Engine",
     "EngineContext",
     "EngineKind",
+    "EngineProgress",
     "RaftEngine",
     "RaftKind",
     "SoloEngine",

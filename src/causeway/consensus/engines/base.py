@@ -56,6 +56,18 @@ class EngineContext:
 
 
 @dataclass(frozen=True, slots=True)
+class EngineProgress:
+    """Where an engine stands, as the node's metrics and readiness report it: the height it is
+    deciding, its round (tbft's round at that height, raft's term, 0 for solo) and its step
+    (tbft's step, raft's role, "propose" for solo). Read after each call into the core, in the
+    driver: the core itself knows no clock and reports nothing."""
+
+    height: int
+    round_number: int
+    step: str
+
+
+@dataclass(frozen=True, slots=True)
 class TransactionRoute:
     """Where a client's transactions admitted here go: nowhere (this node builds the blocks
     they go into), to one node (`to`), or to every other node (`to` None)."""
@@ -88,6 +100,17 @@ class Engine(Protocol):
     @property
     def commits_pending(self) -> int:
         """Blocks the core has committed but not yet emitted (waiting for validation)."""
+        ...
+
+    @property
+    def progress(self) -> EngineProgress:
+        """Where the core stands now (see EngineProgress)."""
+        ...
+
+    @property
+    def counters(self) -> Mapping[str, int]:
+        """The core's own monotonic counters by name (raft's elections, tbft's dropped
+        messages, ...), for the node's metrics; a copy."""
         ...
 
     def tick(self, now_ms: int, transactions_waiting: bool) -> Output:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from causeway.consensus.core import ConsensusCore, Output
 from causeway.consensus.engines.base import (
     EngineContext,
+    EngineProgress,
     TransactionRoute,
     validator_ids,
 )
@@ -106,6 +107,17 @@ class RaftEngine:
     @property
     def commits_pending(self) -> int:
         return self.raft.commits_pending
+
+    @property
+    def progress(self) -> EngineProgress:
+        # A term is raft's round: a new one means an election (a view change).
+        return EngineProgress(
+            self.raft.committed_height + 1, self.raft.term, str(self.raft.role.value)
+        )
+
+    @property
+    def counters(self) -> Mapping[str, int]:
+        return self.raft.statistics.as_dict()
 
     def tick(self, now_ms: int, transactions_waiting: bool) -> Output:
         output = self._follow_governed_voters(now_ms)

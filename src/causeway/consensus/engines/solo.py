@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from causeway.consensus.core import ConsensusCore, Output
 from causeway.consensus.engines.base import (
     EngineContext,
+    EngineProgress,
     TransactionRoute,
 )
 from causeway.consensus.solo import SoloCore
@@ -84,6 +86,17 @@ class SoloEngine:
     @property
     def commits_pending(self) -> int:
         return 0
+
+    @property
+    def progress(self) -> EngineProgress:
+        return EngineProgress(self.solo.committed_height + 1, 0, "propose")
+
+    @property
+    def counters(self) -> Mapping[str, int]:
+        return {
+            "blocks_discarded": self.solo.blocks_discarded,
+            "messages_dropped": self.solo.messages_dropped,
+        }
 
     def tick(self, now_ms: int, transactions_waiting: bool) -> Output:
         return self.solo.tick(now_ms)

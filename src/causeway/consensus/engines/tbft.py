@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from causeway.consensus.core import ConsensusCore, Output
 from causeway.consensus.engines.base import (
     EngineContext,
+    EngineProgress,
     TransactionRoute,
 )
 from causeway.consensus.tbft import TbftCore, TbftTimeouts
@@ -91,6 +93,16 @@ class TbftEngine:
     @property
     def commits_pending(self) -> int:
         return 0  # a decision is emitted at once
+
+    @property
+    def progress(self) -> EngineProgress:
+        return EngineProgress(
+            self.tbft.height, self.tbft.round, self.tbft.current_step.name.lower()
+        )
+
+    @property
+    def counters(self) -> Mapping[str, int]:
+        return dict(self.tbft.statistics)
 
     def tick(self, now_ms: int, transactions_waiting: bool) -> Output:
         decided_at_ms = self.tbft.decided_at_ms

@@ -8,6 +8,7 @@ from causeway.execution.contracts import (
     ledger,
     membership,
     nodes,
+    proposals,
     validators,
 )
 from causeway.execution.contracts.base import Contract, Handler, Method
@@ -20,7 +21,7 @@ CONTRACTS: dict[str, Contract] = {
         namespace=NAMESPACES[module.CONTRACT],
         grants=GRANTS.get(module.CONTRACT, ()),
     )
-    for module in (kv, ledger, config, membership, validators, evidence, code, nodes)
+    for module in (kv, ledger, config, membership, validators, evidence, code, proposals, nodes)
 }
 check_layout(
     {name: contract.namespace for name, contract in CONTRACTS.items()},

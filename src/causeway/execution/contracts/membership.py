@@ -22,8 +22,6 @@ from causeway.types.v1 import types_pb2
 
 CONTRACT = "membership"
 ORGANISATIONS_MAX = 256
-# Algorithms whose organisation CA is an X.509 certificate (SM2 CAs sign Credentials instead).
-_X509_ALGORITHMS = frozenset({"ecdsa-p256", "ed25519"})
 
 _INVALID = types_pb2.RESULT_STATUS_INVALID_ARGUMENT
 _NOT_FOUND = types_pb2.RESULT_STATUS_NOT_FOUND
@@ -116,7 +114,8 @@ def add_organisation(context: TransactionContext, arguments: bytes) -> bytes:
     _check_public_key(
         context, organisation.ca_algorithm, organisation.ca_public_key, "organisation CA"
     )
-    if organisation.ca_algorithm in _X509_ALGORITHMS and not organisation.ca_certificate:
+    # Every organisation CA, SM2 ones too, is an X.509 certificate (crypto/certificates.py).
+    if not organisation.ca_certificate:
         raise failure(_INVALID, "organisation CA certificate is missing")
     if context.get_granted(organisation_key(organisation.id)) is not None:
         raise failure(_CONFLICT, f"organisation {organisation.id!r} already exists")

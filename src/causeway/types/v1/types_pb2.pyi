@@ -118,7 +118,7 @@ Global___PolicyKind: _TypeAlias = PolicyKind  # noqa: Y015
 @_typing.final
 class SignDocument(_message.Message):
     """The only thing that is ever signed: a domain tag, the chain id and the payload bytes.
-    Domains: "transaction", "endorsement", "commit", "credential".
+    Domains: "transaction", "endorsement", "commit"; "credential" is retired (see Credential).
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -695,7 +695,7 @@ class Member(_message.Message):
     public_key: _builtins.bytes
     """Public key: X9.62 uncompressed point for ecdsa-p256 and sm2, raw 32 bytes for ed25519."""
     certificate: _builtins.bytes
-    """DER X.509 certificate issued by the organisation CA (intl), or an encoded Credential (gm)."""
+    """DER X.509 certificate issued by the organisation CA: SM2 with SM3 on gm (docs/certificates.md)."""
     @_builtins.property
     def roles(self) -> _containers.RepeatedScalarFieldContainer[Global___Role.ValueType]: ...
     def __init__(
@@ -719,8 +719,10 @@ Global___Member: _TypeAlias = Member  # noqa: Y015
 
 @_typing.final
 class Credential(_message.Message):
-    """A certificate for profiles whose keys X.509 tooling cannot carry (SM2): the organisation CA
-    signs SignDocument{domain: "credential", payload: encoded Credential body fields 1-6}.
+    """Retired: gm members held this home-made certificate before issue 12 (the organisation CA
+    signed SignDocument{domain: "credential", payload: encoded Credential body fields 1-6}); they
+    now hold SM2 X.509 certificates. Nothing issues or accepts it; kept so that its name and
+    numbers are never reused.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -772,7 +774,7 @@ class Organisation(_message.Message):
     """"ecdsa-p256", "ed25519" or "sm2"; the CA key's algorithm."""
     ca_public_key: _builtins.bytes
     ca_certificate: _builtins.bytes
-    """DER X.509 CA certificate (intl); empty for gm."""
+    """DER X.509 CA certificate, self-signed: SM2 with SM3 on gm (docs/certificates.md)."""
     def __init__(
         self,
         *,
