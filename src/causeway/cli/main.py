@@ -24,6 +24,7 @@ from causeway.cli import (
     init_command,
     interchain_commands,
     node_command,
+    org_command,
     relayer_command,
 )
 from causeway.cli.output import (
@@ -176,6 +177,7 @@ devnet_command.register(app)
 relayer_command.register(app)
 interchain_commands.register(app)
 contract_commands.register(app)
+org_command.register(app)
 
 
 def main() -> None:
