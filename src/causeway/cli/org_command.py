@@ -181,7 +181,7 @@ def org_init(
         token = Pkcs11Token(
             module=pkcs11_module.absolute(), token_label=pkcs11_token_label, pin_env=pkcs11_pin_env
         )
-        pin = read_passphrase_variable(pkcs11_pin_env).decode("utf-8")
+        pin = read_passphrase_variable(pkcs11_pin_env, what="PKCS#11 PIN").decode("utf-8")
     check_target(directory, force=False)
     description = build_organisation(
         organisation_id,

@@ -264,11 +264,14 @@ def read_passphrase_file(path: Path) -> bytes:
     return passphrase
 
 
-def read_passphrase_variable(name: str, environment: Mapping[str, str] | None = None) -> bytes:
-    """The passphrase in the environment variable `name`; CryptoError when unset or empty."""
+def read_passphrase_variable(
+    name: str, environment: Mapping[str, str] | None = None, *, what: str = "passphrase"
+) -> bytes:
+    """The passphrase (or PIN: `what`) in the environment variable `name`; CryptoError when
+    unset or empty."""
     value = (os.environ if environment is None else environment).get(name, "")
     if not value:
-        raise CryptoError(f"the environment variable {name} holding the passphrase is not set")
+        raise CryptoError(f"the environment variable {name} holding the {what} is not set")
     return value.encode("utf-8")
 
 

@@ -54,12 +54,30 @@ def _open_token(module: Path, token_label: str) -> Any:
         raise CryptoError(f"several PKCS#11 tokens are labelled {token_label!r}") from None
 
 
+# PKCS#11 logs in an application, not a session: while one session of this process is logged
+# in to a token, logging in again fails with CKR_USER_ALREADY_LOGGED_IN and new sessions share
+# the login. So that a wrong PIN is still refused then, the digest of the PIN that logged in is
+# kept per token, and a new session is opened without logging in only for the same PIN.
+_LOGGED_IN_PINS: dict[tuple[str, str], bytes] = {}
+_LOGGED_IN_LOCK = threading.Lock()
+
+
 def _open_session(token: Any, pin: str, *, read_write: bool) -> Any:
     pkcs11 = _library()
     if not pin:
         raise CryptoError("the PKCS#11 PIN is empty")
+    token_key = (str(token.slot.slot_description), str(token.label))
+    digest = hashlib.sha256(pin.encode("utf-8")).digest()
     try:
-        return token.open(user_pin=pin, rw=read_write)
+        with _LOGGED_IN_LOCK:
+            try:
+                session = token.open(user_pin=pin, rw=read_write)
+            except pkcs11.exceptions.UserAlreadyLoggedIn:
+                if _LOGGED_IN_PINS.get(token_key) != digest:
+                    raise pkcs11.exceptions.PinIncorrect() from None
+                return token.open(rw=read_write)
+            _LOGGED_IN_PINS[token_key] = digest
+            return session
     except pkcs11.exceptions.PinIncorrect:
         raise CryptoError(f"wrong PIN for the PKCS#11 token {token.label!r}") from None
     except pkcs11.exceptions.PinLocked:

@@ -46,7 +46,7 @@ def _token_signer(member_path: Path, reference: object) -> Pkcs11Signer:
                 f"{member_path}: {PKCS11_FIELD}.{name} must be a non-empty string"
             )
         fields[name] = value
-    pin = read_passphrase_variable(fields["pin_env"]).decode("utf-8")
+    pin = read_passphrase_variable(fields["pin_env"], what="PKCS#11 PIN").decode("utf-8")
     return Pkcs11Signer(Path(fields["module"]), fields["token_label"], fields["key_label"], pin)
 
 
