@@ -162,10 +162,10 @@ def org_init(
             --node-address city-node1=10.0.0.1:7150
     """
     from causeway.crypto import read_passphrase_variable
-    from causeway.provisioning.files import check_target
-    from causeway.provisioning.organisation import (
+    from causeway.provisioning import (
         Pkcs11Token,
         build_organisation,
+        check_target,
         write_organisation,
     )
 
@@ -258,7 +258,7 @@ def org_node_config(
 
         causeway org node-config --dir ./city --genesis ./genesis.json
     """
-    from causeway.provisioning.assembly import write_node_homes
+    from causeway.provisioning import write_node_homes
 
     homes = write_node_homes(directory, genesis, peers, force=force)
     if json_output:
@@ -304,9 +304,12 @@ def org_join_request(
 
         causeway org join-request --dir ./harbour --chain-genesis ./genesis.json --out join.json
     """
-    from causeway.provisioning.assembly import join_request, load_genesis
-    from causeway.provisioning.organisation import load_public_organisation
-    from causeway.provisioning.proposal_drafts import draft_to_json
+    from causeway.provisioning import (
+        draft_to_json,
+        join_request,
+        load_genesis,
+        load_public_organisation,
+    )
 
     if out.exists() and not force:
         raise ConfigurationError(f"{out} exists; choose another path or pass --force")
@@ -370,8 +373,11 @@ def genesis_assemble(
             --org water/public --chain-id city-net --consensus tbft --out genesis.json
     """
     from causeway.crypto import get_profile
-    from causeway.provisioning.assembly import assemble_genesis, write_assembled
-    from causeway.provisioning.organisation import load_public_organisation
+    from causeway.provisioning import (
+        assemble_genesis,
+        load_public_organisation,
+        write_assembled,
+    )
     from causeway.types import genesis_hash
 
     public = [load_public_organisation(path) for path in organisations]
