@@ -17,10 +17,12 @@ $(BIN)/causeway: pyproject.toml constraints.txt
 install: $(BIN)/causeway
 
 # The compilers of user contracts (AssemblyScript from npm, Rust from Debian's packages), for
-# `causeway contract build` and the tests that build the templates.
+# `causeway contract build` and the tests that build the templates; SoftHSM (Debian's softhsm2)
+# for the tests of the PKCS#11 signer.
 toolchains: install
 	PYTHON=$(BIN)/python bash scripts/toolchain-assemblyscript.sh
 	bash scripts/toolchain-rust.sh
+	bash scripts/toolchain-softhsm.sh
 
 demo: install toolchains
 	NETWORK=$(NETWORK) BIN=$(BIN) PORT_BASE=$(PORT_BASE) bash scripts/demo.sh

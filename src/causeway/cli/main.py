@@ -24,6 +24,7 @@ from causeway.cli import (
     init_command,
     interchain_commands,
     node_command,
+    org_command,
     proposal_commands,
     relayer_command,
 )
@@ -178,6 +179,7 @@ relayer_command.register(app)
 interchain_commands.register(app)
 contract_commands.register(app)
 proposal_commands.register(app)
+org_command.register(app)
 
 
 def main() -> None:
