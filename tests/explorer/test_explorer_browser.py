@@ -1,0 +1,246 @@
+"""The explorer in a real Chromium: every page, search, and the in-browser proof check.
+
+Each test opens the page the way a reader would, waits for it to render, checks what it shows
+against what the test committed, and saves a screenshot in test-artefacts/explorer/.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+from conftest import CLIENT, CONTRACT, ISSUED, RECIPIENT, TRANSFERRED, ExplorerChain
+from playwright.sync_api import Page, Route
+
+pytestmark = pytest.mark.e2e
+
+# How long a page may take to render (it reads up to a few hundred blocks).
+RENDER_TIMEOUT_MS = 20_000
+
+
+def _open(page: Page, chain: ExplorerChain, route: str) -> None:
+    page.goto(f"{chain.node.http_url}/explorer/{route}")
+    _rendered(page)
+
+
+def _rendered(page: Page) -> None:
+    page.wait_for_selector("body[data-ready='true']", timeout=RENDER_TIMEOUT_MS)
+    assert page.locator("#error").count() == 0, page.locator("#error").inner_text()
+
+
+def _screenshot(page: Page, artefacts: Path, name: str) -> None:
+    page.screenshot(path=str(artefacts / f"{name}.png"), full_page=True)
+
+
+def test_dashboard_shows_height_throughput_and_signing_record(
+    page: Page, explorer_chain: ExplorerChain, artefacts: Path
+) -> None:
+    _open(page, explorer_chain, "")
+    height = int(page.locator("#dashboard-height").inner_text())
+    assert height >= explorer_chain.transfer_height
+    assert page.locator("#tps-chart svg polyline").count() == 1
+    validators = page.locator("#validators tbody tr")
+    assert validators.count() == 1
+    # The one solo validator signed every block the dashboard covers.
+    cells = validators.first.locator("td")
+    signed, _, covered = cells.nth(3).inner_text().partition(" of ")
+    assert int(signed) == int(covered) >= 1
+    _screenshot(page, artefacts, "dashboard")
+
+
+def test_blocks_list_and_block_detail_with_header_check(
+    page: Page, explorer_chain: ExplorerChain, artefacts: Path
+) -> None:
+    _open(page, explorer_chain, "#/blocks")
+    assert page.locator("#blocks tbody tr").count() >= 1
+    _screenshot(page, artefacts, "blocks")
+    page.click(f"#blocks a[href='#/block/{explorer_chain.transfer_height}']")
+    _rendered(page)
+    rows = page.locator("#block-transactions tbody tr")
+    assert rows.count() >= 1
+    assert explorer_chain.transfer_id[:16] in page.locator("#block-transactions").inner_text()
+    page.click("#verify-header")
+    page.wait_for_selector("#verify-outcome", timeout=RENDER_TIMEOUT_MS)
+    assert page.locator("#verify-outcome").inner_text() == "verified"
+    _screenshot(page, artefacts, "block")
+
+
+def test_transaction_with_result_events_and_verified_proof(
+    page: Page, explorer_chain: ExplorerChain, artefacts: Path
+) -> None:
+    _open(page, explorer_chain, f"#/tx/{explorer_chain.transfer_id}")
+    assert page.locator("#transaction-id").inner_text() == explorer_chain.transfer_id
+    assert page.locator("#result-status").inner_text() == "ok"
+    events = page.locator("table.events").inner_text()
+    assert "transfer" in events and f"to={RECIPIENT}" in events
+    assert f"amount={TRANSFERRED}" in events
+    page.click("#verify")
+    page.wait_for_selector("#verify-outcome", timeout=RENDER_TIMEOUT_MS)
+    outcome = page.locator("#verify-result").inner_text()
+    assert page.locator("#verify-outcome").inner_text() == "verified", outcome
+    # The signatures were checked, not skipped: the solo validator signs with ECDSA P-256.
+    assert "ecdsa-p256 over the commit vote" in outcome
+    _screenshot(page, artefacts, "transaction-verified")
+
+
+def test_failed_transaction_shows_its_status(
+    page: Page, explorer_chain: ExplorerChain, artefacts: Path
+) -> None:
+    _open(page, explorer_chain, f"#/tx/{explorer_chain.failed_id}")
+    assert page.locator("#result-status").inner_text() == "insufficient_funds"
+    page.click("#verify")
+    page.wait_for_selector("#verify-outcome", timeout=RENDER_TIMEOUT_MS)
+    assert page.locator("#verify-outcome").inner_text() == "verified"
+    _screenshot(page, artefacts, "transaction-failed-status")
+
+
+def _tamper_first_sibling(route: Route) -> None:
+    """Passes the node's answer on with one bit of the transaction proof's first sibling flipped."""
+    answer = route.fetch()
+    body = json.loads(answer.text())
+    siblings = body["transactionProof"]["siblings"]
+    assert siblings, "the block needs at least two transactions for a sibling to tamper with"
+    flipped = bytearray(base64.b64decode(siblings[0]))
+    flipped[0] ^= 1
+    siblings[0] = base64.b64encode(bytes(flipped)).decode()
+    route.fulfill(response=answer, body=json.dumps(body))
+
+
+def _tamper_result(route: Route) -> None:
+    """Passes the node's answer on with the result's status changed to a success it was not."""
+    answer = route.fetch()
+    body = json.loads(answer.text())
+    body["result"]["status"] = "RESULT_STATUS_OK"
+    body["result"]["error"] = ""
+    route.fulfill(response=answer, body=json.dumps(body))
+
+
+def test_tampered_transaction_proof_is_reported_failed(
+    page: Page, explorer_chain: ExplorerChain, artefacts: Path
+) -> None:
+    _open(page, explorer_chain, f"#/tx/{explorer_chain.batched_id}")
+    page.click("#verify")
+    page.wait_for_selector("#verify-outcome", timeout=RENDER_TIMEOUT_MS)
+    assert page.locator("#verify-outcome").inner_text() == "verified"
+    page.route(f"**/v1/transactions/{explorer_chain.batched_id}", _tamper_first_sibling)
+    page.click("#verify")
+    page.wait_for_selector("#verify-outcome", timeout=RENDER_TIMEOUT_MS)
+    assert page.locator("#verify-outcome").inner_text() == "failed"
+    assert "✘ transaction proof" in page.locator("#verify-result").inner_text()
+    _screenshot(page, artefacts, "transaction-tampered-proof")
+
+
+def test_tampered_result_is_reported_failed(
+    page: Page, explorer_chain: ExplorerChain, artefacts: Path
+) -> None:
+    _open(page, explorer_chain, f"#/tx/{explorer_chain.failed_id}")
+    page.route(f"**/v1/transactions/{explorer_chain.failed_id}", _tamper_result)
+    page.click("#verify")
+    page.wait_for_selector("#verify-outcome", timeout=RENDER_TIMEOUT_MS)
+    assert page.locator("#verify-outcome").inner_text() == "failed"
+    text = page.locator("#verify-result").inner_text()
+    assert "✘ result proof" in text and "✔ transaction proof" in text
+    _screenshot(page, artefacts, "transaction-tampered-result")
+
+
+def test_accounts_and_a_verified_balance(
+    page: Page, explorer_chain: ExplorerChain, artefacts: Path
+) -> None:
+    _open(page, explorer_chain, "#/accounts")
+    accounts = page.locator("#accounts").inner_text()
+    assert CLIENT in accounts and RECIPIENT in accounts
+    _screenshot(page, artefacts, "accounts")
+    page.click(f"#accounts a:text-is('{CLIENT}')")
+    _rendered(page)
+    assert page.locator("#ledger-balance").inner_text() == str(ISSUED - TRANSFERRED)
+    page.click("#verify")
+    page.wait_for_selector("#verify-outcome", timeout=RENDER_TIMEOUT_MS)
+    assert page.locator("#verify-outcome").inner_text() == "verified"
+    _screenshot(page, artefacts, "account")
+
+
+def test_tampered_balance_is_reported_failed(
+    page: Page, explorer_chain: ExplorerChain, artefacts: Path
+) -> None:
+    _open(page, explorer_chain, f"#/account/{RECIPIENT}")
+    assert page.locator("#ledger-balance").inner_text() == str(TRANSFERRED)
+
+    def richer(route: Route) -> None:
+        answer = route.fetch()
+        body = json.loads(answer.text())
+        body["value"] = base64.b64encode((10**6).to_bytes(8, "big")).decode()
+        route.fulfill(response=answer, body=json.dumps(body))
+
+    page.route("**/v1/state/*", richer)
+    page.click("#verify")
+    page.wait_for_selector("#verify-outcome", timeout=RENDER_TIMEOUT_MS)
+    assert page.locator("#verify-outcome").inner_text() == "failed"
+    assert "another value" in page.locator("#verify-result").inner_text()
+    _screenshot(page, artefacts, "account-tampered")
+
+
+def test_contracts_native_and_user(
+    page: Page, explorer_chain: ExplorerChain, artefacts: Path
+) -> None:
+    _open(page, explorer_chain, "#/contracts")
+    assert "ledger" in page.locator("#native-contracts").inner_text()
+    user = page.locator("#user-contracts").inner_text()
+    assert CONTRACT in user and "active" in user
+    _screenshot(page, artefacts, "contracts")
+    page.click(f"#user-contracts a:text-is('{CONTRACT}')")
+    _rendered(page)
+    page.click("#verify")
+    page.wait_for_selector("#verify-outcome", timeout=RENDER_TIMEOUT_MS)
+    assert page.locator("#verify-outcome").inner_text() == "verified"
+    _screenshot(page, artefacts, "contract")
+
+
+def test_proposals_without_a_proposals_contract(
+    page: Page, explorer_chain: ExplorerChain, artefacts: Path
+) -> None:
+    _open(page, explorer_chain, "#/proposals")
+    assert "No governance proposals" in page.locator("#no-proposals").inner_text()
+    _screenshot(page, artefacts, "proposals")
+
+
+def test_packets_page_on_a_chain_without_packets(
+    page: Page, explorer_chain: ExplorerChain, artefacts: Path
+) -> None:
+    _open(page, explorer_chain, "#/packets")
+    assert "No interchain packets" in page.locator("#packets").inner_text()
+    _screenshot(page, artefacts, "packets")
+
+
+@pytest.mark.parametrize(
+    ("what", "expected_route"),
+    [
+        ("height", "#/block/{height}"),
+        ("transaction", "#/tx/{transfer}"),
+        ("account", "#/account/{account}"),
+        ("nothing", "#/not-found/{nothing}"),
+    ],
+)
+def test_search(
+    page: Page, explorer_chain: ExplorerChain, artefacts: Path, what: str, expected_route: str
+) -> None:
+    nothing = "ab" * 32
+    queries = {
+        "height": str(explorer_chain.transfer_height),
+        "transaction": explorer_chain.transfer_id,
+        "account": CLIENT,
+        "nothing": nothing,
+    }
+    _open(page, explorer_chain, "")
+    page.fill("#search-input", queries[what])
+    page.click("#search button")
+    expected = expected_route.format(
+        height=explorer_chain.transfer_height,
+        transfer=explorer_chain.transfer_id,
+        account=CLIENT.replace("/", "%2F"),
+        nothing=nothing,
+    )
+    page.wait_for_function(f"location.hash === {json.dumps(expected)}", timeout=RENDER_TIMEOUT_MS)
+    _rendered(page)
+    _screenshot(page, artefacts, f"search-{what}")
