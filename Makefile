@@ -15,10 +15,12 @@ $(BIN)/causeway: pyproject.toml constraints.txt
 install: $(BIN)/causeway
 
 # The compilers of user contracts (AssemblyScript from npm, Rust from Debian's packages), for
-# `causeway contract build` and the tests that build the templates.
+# `causeway contract build` and the tests that build the templates; Debian's chromium for the
+# explorer's browser tests.
 toolchains: install
 	PYTHON=$(BIN)/python bash scripts/toolchain-assemblyscript.sh
 	bash scripts/toolchain-rust.sh
+	bash scripts/toolchain-chromium.sh
 
 demo: install toolchains
 	NETWORK=$(NETWORK) BIN=$(BIN) bash scripts/demo.sh

@@ -21,6 +21,7 @@ from causeway.cli import (
     chain_commands,
     contract_commands,
     devnet_command,
+    explorer_command,
     init_command,
     interchain_commands,
     node_command,
@@ -176,6 +177,7 @@ devnet_command.register(app)
 relayer_command.register(app)
 interchain_commands.register(app)
 contract_commands.register(app)
+explorer_command.register(app)
 
 
 def main() -> None:

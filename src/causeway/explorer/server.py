@@ -57,10 +57,10 @@ def create_explorer_app(
         forwarded = client.build_request(
             request.method,
             path,
-            params=request.query_params.multi_items(),
+            params=httpx.QueryParams(request.url.query),
             content=body or None,
             headers={
-                # The body is passed on as it comes: never compressed, so no encoding to pass.
+                # Asked uncompressed; should it come compressed anyway, aiter_bytes decodes it.
                 "accept-encoding": "identity",
                 **{
                     key: value
@@ -76,7 +76,7 @@ def create_explorer_app(
 
         async def body_chunks() -> AsyncIterator[bytes]:
             try:
-                async for chunk in answer.aiter_raw():
+                async for chunk in answer.aiter_bytes():
                     yield chunk
             finally:
                 await answer.aclose()
