@@ -238,7 +238,7 @@ async function transactionPage(identifier) {
     h("h2", {}, "Events"),
     eventsTable(result.events || []),
     h("h2", {}, "Proof"),
-    h("p", {}, "Checks the transaction and its result against the block header's roots, the header against its commit certificate and validator set, with this browser's own hashing and WebCrypto."),
+    h("p", {}, "Checks, in this browser and trusting nothing the node says: the transaction and its result against the block header's roots, the header against its commit certificate and validator set, and every signature (ECDSA P-256 and Ed25519 with WebCrypto, SM2 and SM3 in JavaScript)."),
     verifyButton,
     target,
   ];
