@@ -1,10 +1,10 @@
 """Fixtures of the explorer's browser tests: one node with some history, and one real Chromium.
 
 The node is a solo intl network from the end-to-end harness (tests/e2e/node_harness.py), started
-once for the session, with transactions that leave events (kv, ledger issue and transfers), a
+once for the session (a gm one too, for the tests that need it), with transactions that leave events (kv, ledger issue and transfers), a
 failed transaction, and a user contract. The browser is Debian's chromium (installed by
 scripts/toolchain-chromium.sh when missing, never a browser Playwright downloads), driven by
-Playwright, with a fresh profile. Screenshots go to test-artefacts/explorer/ (the path is
+Playwright, with a fresh profile, one per test module (see ``browser``). Screenshots go to test-artefacts/explorer/ (the path is
 printed); both the node and the browser are stopped whatever happens.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -133,6 +134,70 @@ def explorer_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Explore
         node.cleanup()
 
 
+@dataclasses.dataclass(frozen=True)
+class GmChain:
+    node: NodeProcess
+    transfer_id: str
+
+
+@pytest.fixture(scope="session")
+def gm_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GmChain]:
+    """A gm chain (SM2 signatures, SM3 hashes): what the browser checks without WebCrypto."""
+    directory = tmp_path_factory.mktemp("explorer-gm-network")
+    node = NodeProcess(create_network(directory / "network", "gm"), directory / "node.log")
+    try:
+        node.start()
+        with node.connect(CLIENT) as client, node.connect(ADMIN) as admin:
+            issued = admin.invoke(
+                "ledger", "issue", contracts_pb2.LedgerIssueArguments(account=CLIENT, amount=ISSUED)
+            )
+            assert issued.succeeded, issued
+            transfer = client.invoke(
+                "ledger",
+                "transfer",
+                contracts_pb2.LedgerTransferArguments(to=RECIPIENT, amount=TRANSFERRED),
+            )
+            assert transfer.succeeded, transfer
+        yield GmChain(node=node, transfer_id=transfer.transaction_id.hex())
+    finally:
+        node.cleanup()
+
+
+@pytest.fixture(scope="session")
+def standalone_explorer(explorer_chain: ExplorerChain) -> Iterator[str]:
+    """`causeway explorer --node <the node> --port 0` as a child process: the URL it serves."""
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "causeway.cli",
+            "explorer",
+            "--node",
+            explorer_chain.node.http_url,
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "200"},
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().decode()
+        match = re.search(r"at (http://127\.0\.0\.1:[0-9]+)/explorer/", line)
+        assert match, f"causeway explorer printed {line!r}"
+        yield match.group(1)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
+
+
 def _chromium() -> Path:
     if not CHROMIUM.exists():
         subprocess.run(["bash", str(REPOSITORY / "scripts" / "toolchain-chromium.sh")], check=True)
@@ -148,9 +213,13 @@ def artefacts() -> Path:
     return ARTEFACTS
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext]:
-    """One Chromium for the session, with a fresh profile folder."""
+    """One Chromium per test module, with a fresh profile folder.
+
+    Not one for the whole session: Playwright's synchronous API keeps its event loop marked as
+    running in the main thread while the browser is open, and any asyncio test that pytest runs
+    meanwhile (pytest-asyncio) would then fail to start its own loop."""
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(

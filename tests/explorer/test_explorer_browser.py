@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CLIENT, CONTRACT, ISSUED, RECIPIENT, TRANSFERRED, ExplorerChain
+from conftest import CLIENT, CONTRACT, ISSUED, RECIPIENT, TRANSFERRED, ExplorerChain, GmChain
 from playwright.sync_api import Page, Route
 
 pytestmark = pytest.mark.e2e
@@ -244,3 +244,47 @@ def test_search(
     page.wait_for_function(f"location.hash === {json.dumps(expected)}", timeout=RENDER_TIMEOUT_MS)
     _rendered(page)
     _screenshot(page, artefacts, f"search-{what}")
+
+
+def test_absent_account_is_proven_absent(
+    page: Page, explorer_chain: ExplorerChain, artefacts: Path
+) -> None:
+    _open(page, explorer_chain, "#/account/nobody")
+    assert page.locator("#ledger-balance").inner_text() == "0"
+    page.click("#verify")
+    page.wait_for_selector("#verify-outcome", timeout=RENDER_TIMEOUT_MS)
+    assert page.locator("#verify-outcome").inner_text() == "verified"
+    assert "absence against state_root" in page.locator("#verify-result").inner_text()
+    _screenshot(page, artefacts, "account-absent")
+
+
+def test_gm_transaction_is_verified_with_sm3_and_sm2(
+    page: Page, gm_chain: GmChain, artefacts: Path
+) -> None:
+    page.goto(f"{gm_chain.node.http_url}/explorer/#/tx/{gm_chain.transfer_id}")
+    _rendered(page)
+    page.click("#verify")
+    page.wait_for_selector("#verify-outcome", timeout=RENDER_TIMEOUT_MS)
+    outcome = page.locator("#verify-result").inner_text()
+    assert page.locator("#verify-outcome").inner_text() == "verified", outcome
+    assert "sm2 over the commit vote" in outcome
+    _screenshot(page, artefacts, "gm-transaction-verified")
+
+
+def test_standalone_explorer_reads_and_verifies_through_its_own_port(
+    page: Page, explorer_chain: ExplorerChain, standalone_explorer: str, artefacts: Path
+) -> None:
+    page.goto(f"{standalone_explorer}/explorer/")
+    _rendered(page)
+    assert int(page.locator("#dashboard-height").inner_text()) >= explorer_chain.transfer_height
+    page.goto(f"{standalone_explorer}/explorer/#/tx/{explorer_chain.transfer_id}")
+    _rendered(page)
+    page.click("#verify")
+    page.wait_for_selector("#verify-outcome", timeout=RENDER_TIMEOUT_MS)
+    assert page.locator("#verify-outcome").inner_text() == "verified"
+    # Reads pass; a submission does not.
+    refused = page.evaluate(
+        "fetch('/v1/transactions', {method: 'POST', body: '{}'}).then((answer) => answer.status)"
+    )
+    assert refused == 405
+    _screenshot(page, artefacts, "standalone-transaction-verified")

@@ -509,6 +509,7 @@ async function render() {
     document.body.dataset.ready = "true";
     document.body.dataset.route = route;
   }
+  if (!statusCache) await status().catch(() => null);
   if (statusCache) document.getElementById("chain-name").textContent = `${statusCache.chainId} · ${statusCache.cryptoProfile} · height ${statusCache.height}`;
 }
 
