@@ -1,11 +1,12 @@
-"""Fixtures of the explorer's browser tests: one node with some history, and one real Chromium.
+"""Fixtures of the explorer's browser tests: nodes with some history, and a real Chromium.
 
 The node is a solo intl network from the end-to-end harness (tests/e2e/node_harness.py), started
-once for the session (a gm one too, for the tests that need it), with transactions that leave events (kv, ledger issue and transfers), a
-failed transaction, and a user contract. The browser is Debian's chromium (installed by
-scripts/toolchain-chromium.sh when missing, never a browser Playwright downloads), driven by
-Playwright, with a fresh profile, one per test module (see ``browser``). Screenshots go to test-artefacts/explorer/ (the path is
-printed); both the node and the browser are stopped whatever happens.
+once for the session (a gm one too, for the tests that need it), with transactions that leave
+events (kv, ledger issue and transfers), a failed transaction, and a user contract. The browser
+is Debian's chromium (installed by scripts/toolchain-chromium.sh when missing, never a browser
+Playwright downloads), driven by Playwright, with a fresh profile, one per test module (see
+``browser``). Screenshots go to test-artefacts/explorer/ (the path is printed); the nodes and
+the browser are stopped whatever happens.
 """
 
 from __future__ import annotations

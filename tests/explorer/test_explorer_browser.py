@@ -288,3 +288,27 @@ def test_standalone_explorer_reads_and_verifies_through_its_own_port(
     )
     assert refused == 405
     _screenshot(page, artefacts, "standalone-transaction-verified")
+
+
+def test_tampered_certificate_signature_is_reported_failed(
+    page: Page, explorer_chain: ExplorerChain, artefacts: Path
+) -> None:
+    _open(page, explorer_chain, f"#/tx/{explorer_chain.transfer_id}")
+
+    def forged(route: Route) -> None:
+        answer = route.fetch()
+        body = json.loads(answer.text())
+        signature = body["certificate"]["signatures"][0]
+        value = bytearray(base64.b64decode(signature["signature"]))
+        value[-1] ^= 1
+        signature["signature"] = base64.b64encode(bytes(value)).decode()
+        route.fulfill(response=answer, body=json.dumps(body))
+
+    page.route(f"**/v1/blocks/{explorer_chain.transfer_height}?header_only=true", forged)
+    page.click("#verify")
+    page.wait_for_selector("#verify-outcome", timeout=RENDER_TIMEOUT_MS)
+    text = page.locator("#verify-result").inner_text()
+    assert page.locator("#verify-outcome").inner_text() == "failed"
+    assert "✘ signature of org1/node1" in text and "✘ quorum of voting power" in text
+    assert "✔ transaction proof" in text
+    _screenshot(page, artefacts, "transaction-forged-certificate")

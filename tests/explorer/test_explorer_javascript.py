@@ -182,3 +182,22 @@ def test_transaction_bodies_are_decoded(modules: Page) -> None:
         "arguments": [1, 2],
         "sender": "org1/client",
     }
+
+
+@pytest.mark.parametrize("algorithm", ["ecdsa-p256", "ed25519", "sm2"])
+def test_every_validator_algorithm_is_checked(modules: Page, algorithm: str) -> None:
+    key = PrivateKey.generate(algorithm)
+    message = b"commit vote bytes"
+    arguments = {
+        "algorithm": algorithm,
+        "key": list(key.public_key().raw),
+        "signature": list(key.sign(message)),
+        "message": list(message),
+    }
+    verify = (
+        "m.verifySignature(a.algorithm, Uint8Array.from(a.key), Uint8Array.from(a.signature), "
+        "Uint8Array.from(a.message))"
+    )
+    assert _call(modules, "verify.js", verify, arguments) is True
+    assert _call(modules, "verify.js", verify, dict(arguments, message=[0])) is False
+    assert _call(modules, "verify.js", verify, dict(arguments, algorithm="rsa")) is None

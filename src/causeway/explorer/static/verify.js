@@ -136,7 +136,10 @@ export function derToRaw(signature) {
   return concatenate(...integers);
 }
 
-async function verifySignature(algorithm, publicKey, signature, data) {
+// Whether `signature` is `publicKey`'s signature of `data` (the raw key bytes a validator set
+// holds: an uncompressed point for ECDSA P-256 and SM2, 32 bytes for Ed25519); null for an
+// algorithm this page does not know.
+export async function verifySignature(algorithm, publicKey, signature, data) {
   if (algorithm === "ecdsa-p256") {
     const key = await crypto.subtle.importKey("raw", publicKey, { name: "ECDSA", namedCurve: "P-256" }, false, ["verify"]);
     return crypto.subtle.verify({ name: "ECDSA", hash: "SHA-256" }, key, derToRaw(signature), data);
