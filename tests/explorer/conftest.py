@@ -11,7 +11,6 @@ the browser are stopped whatever happens.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import re
 import shutil
@@ -21,106 +20,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from explorer_harness import (
+    ADMIN,
+    ARTEFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGUMENTS,
+    CLIENT,
+    ISSUED,
+    RECIPIENT,
+    REPOSITORY,
+    TRANSFERRED,
+    ExplorerChain,
+    GmChain,
+    commit_history,
+)
+from node_harness import NodeProcess, create_network
+from playwright.sync_api import BrowserContext, Page, sync_playwright
 
-_E2E = str(Path(__file__).resolve().parent.parent / "e2e")
-_TESTS = str(Path(__file__).resolve().parent.parent)
-for _path in (_E2E, _TESTS):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-from node_harness import NodeProcess, create_network  # noqa: E402
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright  # noqa: E402
-from tally_contract import tally_interface, tally_wasm  # noqa: E402
-
-from causeway.contracts.v1 import contracts_pb2  # noqa: E402
-
-REPOSITORY = Path(__file__).resolve().parents[2]
-CHROMIUM = Path(os.environ.get("CAUSEWAY_CHROMIUM", "/usr/bin/chromium"))
-ARTEFACTS = REPOSITORY / "test-artefacts" / "explorer"
-# Flags for a quiet, reproducible browser: no sandbox (CI runs as root), no GPU, nothing
-# fetched in the background (updates, sync, QUIC probes).
-CHROMIUM_ARGUMENTS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ADMIN = "org1/admin"
-ENDORSER = "org2/admin"
-CLIENT = "org1/client"
-RECIPIENT = "org2/client"
-ISSUED = 1000
-TRANSFERRED = 250
-CONTRACT = "tally"
-BATCH_TRANSACTIONS = 5
-
-
-@dataclasses.dataclass(frozen=True)
-class ExplorerChain:
-    node: NodeProcess
-    put_id: str
-    transfer_id: str
-    failed_id: str
-    transfer_height: int
-    # A transaction that shares its block with others: its proof has siblings to tamper with.
-    batched_id: str
-
-
-def _commit(node: NodeProcess) -> ExplorerChain:
-    with node.connect(CLIENT) as client, node.connect(ADMIN) as admin:
-        put = client.invoke("kv", "put", contracts_pb2.KvPutArguments(key=b"colour", value=b"blue"))
-        assert put.succeeded, put
-        issued = admin.invoke(
-            "ledger", "issue", contracts_pb2.LedgerIssueArguments(account=CLIENT, amount=ISSUED)
-        )
-        assert issued.succeeded, issued
-        transfer = client.invoke(
-            "ledger",
-            "transfer",
-            contracts_pb2.LedgerTransferArguments(to=RECIPIENT, amount=TRANSFERRED),
-        )
-        assert transfer.succeeded, transfer
-        failed = client.invoke(
-            "ledger",
-            "transfer",
-            contracts_pb2.LedgerTransferArguments(to=RECIPIENT, amount=ISSUED * 10),
-        )
-        assert failed.committed and failed.result is not None, failed
-        assert not failed.succeeded, failed
-        # Submitted together, so that they share a block (the mempool hands the proposer all).
-        batch = client.submit_batch(
-            [
-                client.transaction(
-                    "kv", "put", contracts_pb2.KvPutArguments(key=b"n%d" % number, value=b"v")
-                )
-                for number in range(BATCH_TRANSACTIONS)
-            ]
-        )
-        assert all(item.committed and item.error is None for item in batch), batch
-        heights = [item.height for item in batch]
-        shared = max(set(heights), key=heights.count)
-        assert heights.count(shared) >= 2, heights
-        batched = next(item for item in batch if item.height == shared)
-        deployed = admin.contracts.deploy(
-            CONTRACT,
-            tally_wasm(),
-            tally_interface(),
-            init_arguments={"start": 0},
-            endorsers=[node.network.identity(ENDORSER)],
-        )
-        assert deployed.contract.status == "active", deployed
-    return ExplorerChain(
-        node=node,
-        put_id=put.transaction_id.hex(),
-        transfer_id=transfer.transaction_id.hex(),
-        failed_id=failed.transaction_id.hex(),
-        transfer_height=transfer.height,
-        batched_id=batched.transaction_id.hex(),
-    )
+from causeway.contracts.v1 import contracts_pb2
 
 
 @pytest.fixture(scope="session")
@@ -130,15 +47,9 @@ def explorer_chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Explore
     node = NodeProcess(network, directory / "node.log")
     try:
         node.start()
-        yield _commit(node)
+        yield commit_history(node)
     finally:
         node.cleanup()
-
-
-@dataclasses.dataclass(frozen=True)
-class GmChain:
-    node: NodeProcess
-    transfer_id: str
 
 
 @pytest.fixture(scope="session")
@@ -247,6 +158,3 @@ def page(browser: BrowserContext) -> Iterator[Page]:
     finally:
         tab.close()
     assert not errors, errors
-
-
-__all__ = ["Browser", "ExplorerChain"]

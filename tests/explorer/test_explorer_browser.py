@@ -11,7 +11,15 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import CLIENT, CONTRACT, ISSUED, RECIPIENT, TRANSFERRED, ExplorerChain, GmChain
+from explorer_harness import (
+    CLIENT,
+    CONTRACT,
+    ISSUED,
+    RECIPIENT,
+    TRANSFERRED,
+    ExplorerChain,
+    GmChain,
+)
 from playwright.sync_api import Page, Route
 
 pytestmark = pytest.mark.e2e
@@ -38,6 +46,9 @@ def test_dashboard_shows_height_throughput_and_signing_record(
     page: Page, explorer_chain: ExplorerChain, artefacts: Path
 ) -> None:
     _open(page, explorer_chain, "")
+    with explorer_chain.node.connect() as reader:
+        genesis_hash = reader.status().genesis_hash.hex()
+    assert page.locator("#genesis-hash").get_attribute("title") == genesis_hash
     height = int(page.locator("#dashboard-height").inner_text())
     assert height >= explorer_chain.transfer_height
     assert page.locator("#tps-chart svg polyline").count() == 1

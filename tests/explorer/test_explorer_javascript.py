@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from conftest import ExplorerChain
+from explorer_harness import ExplorerChain
 from google.protobuf import json_format
 from playwright.sync_api import BrowserContext, Page
 

@@ -108,8 +108,8 @@ def test_node_url_is_checked() -> None:
 
 def test_command_refuses_a_bad_node_url_before_serving() -> None:
     result = CliRunner().invoke(app, ["explorer", "--node", "ftp://host", "--port", "0"])
-    assert result.exit_code != 0
-    assert "must be the node's HTTP address" in result.output
+    assert result.exit_code == 2
+    assert "is not a node's HTTP address" in result.output
 
 
 def test_command_refuses_a_node_that_does_not_answer() -> None:

@@ -27,13 +27,13 @@ def check_node_url(node_url: str) -> str:
     try:
         url = httpx.URL(node_url)
     except (httpx.InvalidURL, TypeError) as error:
-        raise ConfigurationError(f"--node {node_url!r} is not a URL: {error}") from None
+        raise ConfigurationError(f"{node_url!r} is not a URL: {error}") from None
     if url.scheme not in ("http", "https") or not url.host:
         raise ConfigurationError(
-            f"--node {node_url!r} must be the node's HTTP address, e.g. {NODE_URL_DEFAULT}"
+            f"{node_url!r} is not a node's HTTP address, such as {NODE_URL_DEFAULT}"
         )
     if url.path not in ("", "/") or url.query or url.fragment:
-        raise ConfigurationError(f"--node {node_url!r} must name the node only, without a path")
+        raise ConfigurationError(f"{node_url!r} must name the node only, without a path")
     return str(url.copy_with(path="/")).rstrip("/")
 
 
@@ -78,7 +78,10 @@ def explorer(
     from causeway.api.http_server import HttpServer
     from causeway.explorer import EXPLORER_PATH, create_explorer_app
 
-    node_url = check_node_url(node)
+    try:
+        node_url = check_node_url(node)
+    except ConfigurationError as error:
+        raise typer.BadParameter(error.message, param_hint="--node") from None
     chain = node_chain(node_url)
     server = HttpServer(create_explorer_app(node_url), f"{host}:{port}")
     bound_port = server.port

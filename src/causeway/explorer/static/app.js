@@ -99,6 +99,7 @@ async function dashboard() {
       card("profile", current.cryptoProfile),
       card("consensus", current.consensus),
       card("mempool", String(current.mempoolSize)),
+      card("genesis hash", h("code", { id: "genesis-hash", title: idHex(current.genesisHash) }, shortHex(idHex(current.genesisHash)))),
       card(`transactions in last ${recent.length} blocks`, String(transactions)),
     ),
     h("h2", {}, `Transactions per second over the last ${recent.length} blocks`),
