@@ -323,3 +323,89 @@ def test_tampered_certificate_signature_is_reported_failed(
     assert "✘ signature of org1/node1" in text and "✘ quorum of voting power" in text
     assert "✔ transaction proof" in text
     _screenshot(page, artefacts, "transaction-forged-certificate")
+
+
+def _proposal_record(proposal_id: int, title: str, creator: str) -> bytes:
+    """An encoded causeway.contracts.v1.Proposal (id 1, title 2, creator 6, status 9), written
+    out by hand: the proposals contract is another branch's, and its messages are not here."""
+
+    def varint(value: int) -> bytes:
+        out = bytearray()
+        while True:
+            byte, value = value & 0x7F, value >> 7
+            out.append(byte | (0x80 if value else 0))
+            if not value:
+                return bytes(out)
+
+    def text(number: int, value: str) -> bytes:
+        data = value.encode()
+        return varint(number << 3 | 2) + varint(len(data)) + data
+
+    executed = 2
+    return (
+        varint(1 << 3)
+        + varint(proposal_id)
+        + text(2, title)
+        + text(6, creator)
+        + varint(9 << 3)
+        + varint(executed)
+    )
+
+
+def test_proposals_from_the_proposals_contract_s_events_and_record(
+    page: Page, explorer_chain: ExplorerChain, artefacts: Path
+) -> None:
+    """The events and the record the proposals contract writes, put into the node's answers
+    (this chain has no such contract): the page groups them by proposal, and a record that the
+    state does not hold is shown failed by its proof."""
+    height = explorer_chain.transfer_height
+    events = [
+        ("created", [("id", "7"), ("creator", "org1/admin"), ("deadline_ms", "1893456000000")]),
+        ("voted", [("id", "7"), ("organisation", "org1"), ("vote", "yes")]),
+        ("voted", [("id", "7"), ("organisation", "org2"), ("vote", "yes")]),
+        ("executed", [("id", "7")]),
+    ]
+
+    def with_events(route: Route) -> None:
+        answer = route.fetch()
+        body = json.loads(answer.text())
+        body["results"][0]["events"].extend(
+            {
+                "contract": "proposals",
+                "name": name,
+                "attributes": [{"key": key, "value": value} for key, value in attributes],
+                "data": "",
+            }
+            for name, attributes in events
+        )
+        route.fulfill(response=answer, body=json.dumps(body))
+
+    page.route(f"**/v1/blocks/{height}", with_events)
+    _open(page, explorer_chain, "#/proposals")
+    row = page.locator("#proposals tbody tr")
+    assert row.count() == 1
+    text = row.first.inner_text()
+    assert "org1/admin" in text and "org1: yes, org2: yes" in text and "executed" in text
+    _screenshot(page, artefacts, "proposals-listed")
+
+    record = _proposal_record(7, "Add organisation org4", "org1/admin")
+    key = f"sys/proposals/proposal/{7:020d}".encode().hex()
+
+    def with_record(route: Route) -> None:
+        answer = route.fetch()
+        body = json.loads(answer.text())
+        body["found"] = True
+        body["value"] = base64.b64encode(record).decode()
+        route.fulfill(response=answer, body=json.dumps(body))
+
+    page.route(f"**/v1/state/{key}", with_record)
+    page.click("#proposals a:text-is('7')")
+    _rendered(page)
+    details = page.locator("#proposal").inner_text()
+    assert "Add organisation org4" in details and "org1/admin" in details
+    assert page.locator("#proposal-status").inner_text() == "executed"
+    page.click("#verify")
+    page.wait_for_selector("#verify-outcome", timeout=RENDER_TIMEOUT_MS)
+    assert page.locator("#verify-outcome").inner_text() == "failed"
+    assert "absent, but a value was claimed" in page.locator("#verify-result").inner_text()
+    _screenshot(page, artefacts, "proposal-record")

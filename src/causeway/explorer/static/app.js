@@ -390,46 +390,79 @@ async function contractPage(name) {
 
 // ------------------------------------------------------------------ proposals, packets
 
+const PROPOSAL_STATUSES = ["unspecified", "open", "executed", "failed", "expired"];
+
+// A proposal's record key: sys/proposals/proposal/<id as 20 decimal digits>.
+function proposalKey(id) {
+  return fromText(`sys/proposals/proposal/${String(id).padStart(20, "0")}`);
+}
+
 async function proposalsPage() {
-  const { events, scanned, blocks } = await scannedEvents();
+  const { events, scanned } = await scannedEvents();
   const own = events.filter(({ event }) => event.contract === "proposals");
-  const proposalCalls = [];
-  for (const answer of blocks) {
-    (answer.block.transactions || []).forEach((transaction, index) => {
-      const body = transactionSummary(transaction);
-      if (body.contract === "proposals") proposalCalls.push({ body, height: answer.block.header.height, result: answer.results[index] });
-    });
-  }
-  if (!own.length && !proposalCalls.length) {
+  if (!own.length) {
     return [
       heading("Governance proposals"),
       h("p", { id: "no-proposals" }, `No governance proposals in the last ${scanned} blocks (this chain may not have the proposals contract).`),
     ];
   }
-  const byProposal = new Map();
+  // The contract's events: created(id, creator, deadline_ms), voted(id, organisation, vote),
+  // executed(id), failed(id, call, status, error).
+  const byId = new Map();
   for (const { event, attributes, height, transactionId } of own) {
-    const key = attributes.proposal || attributes.id || attributes.proposal_id || "?";
-    const entry = byProposal.get(key) || { key, title: "", events: [] };
-    if (attributes.title) entry.title = attributes.title;
-    entry.events.push({ name: event.name, height, transactionId, attributes });
-    byProposal.set(key, entry);
+    const id = attributes.id || "?";
+    const entry = byId.get(id) || { id, creator: "", deadline: "", votes: [], status: "open", history: [] };
+    if (event.name === "created") {
+      entry.creator = attributes.creator || "";
+      entry.deadline = attributes.deadline_ms ? timeText(attributes.deadline_ms) : "";
+    } else if (event.name === "voted") {
+      entry.votes.push(`${attributes.organisation}: ${attributes.vote}`);
+    } else if (event.name === "executed" || event.name === "failed") {
+      entry.status = event.name;
+    }
+    entry.history.push({ name: event.name, height, transactionId });
+    byId.set(id, entry);
   }
   return [
     heading("Governance proposals"),
+    h("p", {}, `Proposals the proposals contract's events of the last ${scanned} blocks name, newest last.`),
     table(
-      ["proposal", "title", "history"],
-      [...byProposal.values()].map((entry) => [
-        entry.key,
-        entry.title,
-        h("span", {}, entry.events.map((item, index) => [index ? ", " : "", link(`#/tx/${idHex(item.transactionId)}`, `${item.name}@${item.height}`)])),
+      ["proposal", "creator", "deadline", "votes", "status", "history"],
+      [...byId.values()].map((entry) => [
+        link(`#/proposal/${entry.id}`, entry.id),
+        entry.creator,
+        entry.deadline,
+        entry.votes.join(", "),
+        entry.status,
+        h("span", {}, entry.history.map((item, index) => [index ? ", " : "", link(`#/tx/${idHex(item.transactionId)}`, `${item.name}@${item.height}`)])),
       ]),
       { id: "proposals" },
     ),
-    h("h2", {}, "Calls to the proposals contract"),
-    table(
-      ["height", "method", "sender", "status"],
-      proposalCalls.map(({ body, height, result }) => [link(`#/block/${height}`, height), body.method, body.sender, result ? statusName(result) : ""]),
-    ),
+  ];
+}
+
+async function proposalPage(id) {
+  const key = proposalKey(id);
+  const answer = await api.getState(key);
+  const record = answer.found ? decode("Proposal", fromBase64(answer.value)) : null;
+  return [
+    heading(`Proposal ${id}`),
+    record
+      ? definitions(
+          [
+            ["title", record.title || ""],
+            ["description", record.description || ""],
+            ["creator", record.creator || ""],
+            ["deadline", timeText(record.deadlineMs)],
+            ["created at", record.createdHeight ? link(`#/block/${record.createdHeight}`, record.createdHeight) : ""],
+            ["status", h("span", { id: "proposal-status" }, PROPOSAL_STATUSES[record.status || 0] || String(record.status))],
+            ["executed at", record.executedHeight ? link(`#/block/${record.executedHeight}`, record.executedHeight) : ""],
+            ["failure", record.failure || ""],
+          ],
+          { id: "proposal" },
+        )
+      : h("p", { id: "proposal" }, `No proposal ${id} in the state at height ${answer.height}.`),
+    ...stateVerifier(key, "Verify record in this browser"),
   ];
 }
 
@@ -490,6 +523,7 @@ const ROUTES = [
   [/^#\/contracts$/, () => contractsPage()],
   [/^#\/contract\/(.+)$/, (match) => contractPage(decodeURIComponent(match[1]))],
   [/^#\/proposals$/, () => proposalsPage()],
+  [/^#\/proposal\/([0-9]{1,19})$/, (match) => proposalPage(match[1])],
   [/^#\/packets$/, () => packetsPage()],
   [/^#\/not-found\/(.*)$/, (match) => [heading("Not found"), h("p", { id: "not-found" }, `Nothing matches ${decodeURIComponent(match[1])}: no block height, transaction id, block hash (in the last ${api.SCAN_BLOCKS_DEFAULT} blocks) or account.`)]],
 ];

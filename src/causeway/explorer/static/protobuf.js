@@ -94,6 +94,19 @@ export const SCHEMAS = {
     [5, "error", "string"],
     [6, "cost", COST],
   ],
+  // The proposals contract's record (proto/causeway/contracts/v1/proposals.proto): the fields
+  // shown; calls and votes are left out (their events list the votes).
+  Proposal: [
+    [1, "id", "uint64"],
+    [2, "title", "string"],
+    [3, "description", "string"],
+    [5, "deadlineMs", "int64"],
+    [6, "creator", "string"],
+    [7, "createdHeight", "uint64"],
+    [9, "status", "uint32"],
+    [11, "executedHeight", "uint64"],
+    [14, "failure", "string"],
+  ],
   TransactionBody: [
     [1, "version", "uint32"],
     [2, "chainId", "string"],
