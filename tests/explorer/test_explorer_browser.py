@@ -228,6 +228,7 @@ def test_packets_page_on_a_chain_without_packets(
     ("what", "expected_route"),
     [
         ("height", "#/block/{height}"),
+        ("block hash", "#/block/{height}"),
         ("transaction", "#/tx/{transfer}"),
         ("account", "#/account/{account}"),
         ("nothing", "#/not-found/{nothing}"),
@@ -237,8 +238,11 @@ def test_search(
     page: Page, explorer_chain: ExplorerChain, artefacts: Path, what: str, expected_route: str
 ) -> None:
     nothing = "ab" * 32
+    with explorer_chain.node.connect() as reader:
+        block_hash = reader.get_header(explorer_chain.transfer_height).certificate.block_hash
     queries = {
         "height": str(explorer_chain.transfer_height),
+        "block hash": block_hash.hex(),
         "transaction": explorer_chain.transfer_id,
         "account": CLIENT,
         "nothing": nothing,
@@ -254,7 +258,7 @@ def test_search(
     )
     page.wait_for_function(f"location.hash === {json.dumps(expected)}", timeout=RENDER_TIMEOUT_MS)
     _rendered(page)
-    _screenshot(page, artefacts, f"search-{what}")
+    _screenshot(page, artefacts, f"search-{what.replace(' ', '-')}")
 
 
 def test_absent_account_is_proven_absent(
