@@ -3,7 +3,8 @@
 # missing (no browser build is downloaded: `playwright install` is never run, the tests launch
 # /usr/bin/chromium through Playwright's executable_path). Prints the version the tests will use.
 set -euo pipefail
-PACKAGES=(chromium)
+# fonts-dejavu-core: legible screenshots on a machine without any other fonts.
+PACKAGES=(chromium fonts-dejavu-core)
 
 missing=()
 for package in "${PACKAGES[@]}"; do
