@@ -390,6 +390,12 @@ def test_proposals_from_the_proposals_contract_s_events_and_record(
     assert row.count() == 1
     text = row.first.inner_text()
     assert "org1/admin" in text and "org1: yes, org2: yes" in text and "executed" in text
+    height_text = str(explorer_chain.transfer_height)
+    history = row.first.locator("td").nth(5)
+    assert history.inner_text() == ", ".join(
+        f"{name}@{height_text}" for name in ("created", "voted", "voted", "executed")
+    )
+    assert history.locator("a").count() == len(events)
     _screenshot(page, artefacts, "proposals-listed")
 
     record = _proposal_record(7, "Add organisation org4", "org1/admin")

@@ -166,7 +166,8 @@ async function blockPage(height) {
       ["hash", h("code", {}, idHex(answer.certificate?.blockHash || ""))],
       ["time", timeText(header.timeMs)],
       ["proposer", header.proposer],
-      ["previous", link(`#/block/${Number(header.height) - 1}`, h("code", {}, idHex(header.previousHash)))],
+      // Height 0 means "the latest" to the API: the first block's parent is genesis, not a block.
+      ["previous", Number(header.height) > 1 ? link(`#/block/${Number(header.height) - 1}`, h("code", {}, idHex(header.previousHash))) : "genesis"],
       ["transactions", String(header.transactionCount || 0)],
       ["state root", h("code", {}, idHex(header.stateRoot))],
       ["signed by", (answer.certificate?.signatures || []).map((item) => item.validator).join(", ")],
@@ -516,7 +517,7 @@ async function search(query) {
 const ROUTES = [
   [/^#?\/?$/, () => dashboard()],
   [/^#\/blocks$/, () => blocksPage()],
-  [/^#\/block\/([0-9]+)$/, (match) => blockPage(match[1])],
+  [/^#\/block\/([0-9]{1,19})$/, (match) => blockPage(match[1])],
   [/^#\/tx\/([0-9a-f]{64})$/, (match) => transactionPage(match[1])],
   [/^#\/accounts$/, () => accountsPage()],
   [/^#\/account\/(.+)$/, (match) => accountPage(decodeURIComponent(match[1]))],
