@@ -13,6 +13,7 @@ from causeway.cli.explorer_command import check_node_url
 from causeway.cli.main import app
 from causeway.errors import ConfigurationError
 from causeway.explorer import STATIC_DIRECTORY, create_explorer_app
+from causeway.explorer.server import REQUEST_BYTES_MAX
 
 STATUS = {"chainId": "explorer-test", "height": "7"}
 
@@ -83,6 +84,22 @@ async def test_writes_are_refused_and_never_reach_the_node(
     answer = await explorer.post(path, json={})
     assert answer.status_code == 405
     assert answer.json()["reason"] == "method_not_allowed"
+    assert node.requests == []
+
+
+async def test_a_large_read_is_refused_before_the_node(
+    explorer: httpx.AsyncClient, node: FakeNode
+) -> None:
+    keys = ["A" * 4] * (REQUEST_BYTES_MAX // 4)
+    answer = await explorer.post("/v1/states", json={"keys": keys})
+    assert answer.status_code == 413 and answer.json()["reason"] == "too_large"
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(3):
+            yield b" " * (REQUEST_BYTES_MAX // 2)
+
+    undeclared = await explorer.post("/v1/states", content=chunks())
+    assert undeclared.status_code == 413
     assert node.requests == []
 
 

@@ -33,6 +33,22 @@ def _refusal(status: int, reason: str, message: str) -> JSONResponse:
     return JSONResponse({"reason": reason, "message": message}, status_code=status)
 
 
+async def _bounded_body(request: Request) -> bytes | None:
+    """The body, or None once it is known to be above REQUEST_BYTES_MAX (by its declared length,
+    or by counting as it arrives): never more than the bound is held."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > REQUEST_BYTES_MAX:
+        return None
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in request.stream():
+        total += len(chunk)
+        if total > REQUEST_BYTES_MAX:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def create_explorer_app(
     node_url: str, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> Starlette:
@@ -49,11 +65,12 @@ def create_explorer_app(
             return _refusal(405, "method_not_allowed", "the explorer passes on reads only")
         body = b""
         if request.method == "POST":
-            body = await request.body()
-            if len(body) > REQUEST_BYTES_MAX:
+            bounded = await _bounded_body(request)
+            if bounded is None:
                 return _refusal(
                     413, "too_large", f"request body is above {REQUEST_BYTES_MAX} bytes"
                 )
+            body = bounded
         forwarded = client.build_request(
             request.method,
             path,
