@@ -34,7 +34,12 @@ def _open(page: Page, chain: ExplorerChain, route: str) -> None:
 
 
 def _rendered(page: Page) -> None:
-    page.wait_for_selector("body[data-ready='true']", timeout=RENDER_TIMEOUT_MS)
+    """Waits until the page has rendered the route in the address bar (not the one before)."""
+    page.wait_for_function(
+        "document.body.dataset.ready === 'true'"
+        " && document.body.dataset.route === (location.hash || '#/')",
+        timeout=RENDER_TIMEOUT_MS,
+    )
     assert page.locator("#error").count() == 0, page.locator("#error").inner_text()
 
 
@@ -419,3 +424,70 @@ def test_proposals_from_the_proposals_contract_s_events_and_record(
     assert page.locator("#verify-outcome").inner_text() == "failed"
     assert "absent, but a value was claimed" in page.locator("#verify-result").inner_text()
     _screenshot(page, artefacts, "proposal-record")
+
+
+def test_packets_and_bank_balances_from_the_interchain_contracts_events(
+    page: Page, explorer_chain: ExplorerChain, artefacts: Path
+) -> None:
+    """The events the packets and bank contracts write, put into the node's answers (this chain
+    has no counterparty): the packets page lists the packet, and the account page asks the state
+    for the bank balance of each denomination seen (absent here: 0)."""
+    height = explorer_chain.transfer_height
+    denomination = "transfer/client-0/coin"
+    injected = [
+        (
+            "packets",
+            "send_packet",
+            [
+                ("source_client", "client-0"),
+                ("destination_client", "client-3"),
+                ("sequence", "12"),
+                ("source_port", "transfer"),
+                ("destination_port", "transfer"),
+            ],
+        ),
+        ("bank", "mint", [("account", CLIENT), ("denom", denomination), ("amount", "5")]),
+    ]
+
+    def with_events(route: Route) -> None:
+        answer = route.fetch()
+        body = json.loads(answer.text())
+        body["results"][0]["events"].extend(
+            {
+                "contract": contract,
+                "name": name,
+                "attributes": [{"key": key, "value": value} for key, value in attributes],
+                "data": "",
+            }
+            for contract, name, attributes in injected
+        )
+        route.fulfill(response=answer, body=json.dumps(body))
+
+    page.route(f"**/v1/blocks/{height}", with_events)
+    _open(page, explorer_chain, "#/packets")
+    rows = page.locator("#packets tbody tr")
+    assert rows.count() == 1
+    cells = [rows.first.locator("td").nth(index).inner_text() for index in range(6)]
+    assert cells == [
+        str(height),
+        "send_packet",
+        "client-0",
+        "client-3",
+        "12",
+        "transfer → transfer",
+    ]
+    _screenshot(page, artefacts, "packets-listed")
+
+    asked: list[str] = []
+    page.on("request", lambda request: asked.append(request.url))
+    page.goto(f"{explorer_chain.node.http_url}/explorer/#/account/{CLIENT}")
+    _rendered(page)
+    assert page.locator("#bank-balances").inner_text().split() == [
+        "denomination",
+        "balance",
+        denomination,
+        "0",
+    ]
+    bank_key = f"bank/balance/{CLIENT}".encode() + b"\x00" + denomination.encode()
+    assert any(url.endswith(f"/v1/state/{bank_key.hex()}") for url in asked), asked
+    _screenshot(page, artefacts, "account-bank")

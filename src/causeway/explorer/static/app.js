@@ -529,24 +529,31 @@ const ROUTES = [
   [/^#\/not-found\/(.*)$/, (match) => [heading("Not found"), h("p", { id: "not-found" }, `Nothing matches ${decodeURIComponent(match[1])}: no block height, transaction id, block hash (in the last ${api.SCAN_BLOCKS_DEFAULT} blocks) or account.`)]],
 ];
 
+// Each render has a number: one that finishes after a newer one started (a slow page left for
+// another) is dropped rather than shown over it.
+let renders = 0;
+
 async function render() {
+  renders += 1;
+  const current = renders;
   const target = main();
   const route = location.hash || "#/";
   target.setAttribute("aria-busy", "true");
   document.body.dataset.ready = "false";
+  let content;
   try {
     const entry = ROUTES.map(([pattern, view]) => [route.match(pattern), view]).find(([match]) => match);
-    const content = entry ? await entry[1](entry[0]) : [heading("Not found"), h("p", {}, `No page ${route}`)];
-    target.replaceChildren(...content);
+    content = entry ? await entry[1](entry[0]) : [heading("Not found"), h("p", {}, `No page ${route}`)];
   } catch (error) {
-    target.replaceChildren(heading("Error"), h("p", { class: "failed", id: "error" }, error.message));
-  } finally {
-    target.removeAttribute("aria-busy");
-    document.body.dataset.ready = "true";
-    document.body.dataset.route = route;
+    content = [heading("Error"), h("p", { class: "failed", id: "error" }, error.message)];
   }
   if (!statusCache) await status().catch(() => null);
+  if (current !== renders) return;
   if (statusCache) document.getElementById("chain-name").textContent = `${statusCache.chainId} · ${statusCache.cryptoProfile} · height ${statusCache.height}`;
+  target.replaceChildren(...content);
+  target.removeAttribute("aria-busy");
+  document.body.dataset.route = route;
+  document.body.dataset.ready = "true";
 }
 
 document.getElementById("search").addEventListener("submit", async (event) => {
