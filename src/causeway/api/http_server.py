@@ -54,6 +54,11 @@ class HttpServer:
         self._server.capture_signals = contextlib.nullcontext  # type: ignore[assignment]
 
     @property
+    def port(self) -> int:
+        """The port listened on (the one the kernel chose for port 0)."""
+        return int(self._socket.getsockname()[1])
+
+    @property
     def should_exit(self) -> bool:
         return bool(self._server.should_exit)
 

@@ -21,6 +21,7 @@ from causeway.cli import (
     chain_commands,
     contract_commands,
     devnet_command,
+    explorer_command,
     init_command,
     interchain_commands,
     node_command,
@@ -180,6 +181,7 @@ interchain_commands.register(app)
 contract_commands.register(app)
 proposal_commands.register(app)
 org_command.register(app)
+explorer_command.register(app)
 
 
 def main() -> None:
