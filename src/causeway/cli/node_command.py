@@ -1,4 +1,5 @@
-"""`causeway node start`: run a node in the foreground; `causeway node verify`: check its store."""
+"""`causeway node start`: run a node in the foreground; `causeway node verify`: check its store
+(snapshots, backups and archives: snapshot_commands)."""
 
 # ruff: noqa: PLC0415 (heavy packages are imported inside commands: the CLI must start fast)
 
@@ -9,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from causeway.cli import snapshot_commands
 from causeway.cli.output import EXIT_ERROR, console, key_value_table, print_json
 from causeway.errors import ConfigurationError
 
@@ -116,6 +118,9 @@ def verify(*, home: HomeOption, json_output: JsonOption = False) -> None:
             console.print(f"{report.problem_count} problem(s) found{more}", markup=False)
     if not report.ok:
         raise typer.Exit(EXIT_ERROR)
+
+
+snapshot_commands.register(node_app)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,181 @@
+"""`causeway node snapshot create|restore`, `causeway node backup`, `causeway node archive`:
+copies of a node's chain, made without stopping it (docs/operations.md, section 5)."""
+
+# ruff: noqa: PLC0415 (heavy packages are imported inside commands: the CLI must start fast)
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from causeway.cli.output import console, print_json
+from causeway.errors import ConfigurationError
+
+snapshot_app = typer.Typer(
+    name="snapshot",
+    help="Make a state snapshot of a node, or start a new node's store from one.\n\nExample:\n\n"
+    "    causeway node snapshot create --home ./net/nodes/node1 --out node1.snapshot",
+    no_args_is_help=True,
+)
+
+HomeOption = Annotated[
+    Path,
+    typer.Option(
+        "--home",
+        metavar="DIR",
+        envvar="CAUSEWAY_NODE_HOME",
+        help="The node's home folder (with config.toml), e.g. NET/nodes/node1.",
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def _require_home(home: Path) -> None:
+    if not (home / "config.toml").is_file():
+        raise ConfigurationError(
+            f"no config.toml in {home}: is this a node home made by causeway init?"
+        )
+
+
+def _trusted_hash(value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    try:
+        decoded = bytes.fromhex(value)
+    except ValueError:
+        decoded = b""
+    if len(decoded) != 32:
+        raise ConfigurationError(f"--trusted-hash {value!r}: expected 64 hexadecimal digits")
+    return decoded
+
+
+@snapshot_app.command("create")
+def create(
+    *,
+    home: HomeOption,
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="The snapshot file.")],
+    height: Annotated[
+        int | None,
+        typer.Option("--height", min=1, help="The height (default: the latest committed)."),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Write a snapshot of the node in HOME at a height to FILE; the node may be running.
+
+    The snapshot holds the state at that height in checksummed chunks, the header and its
+    certificate, the validator sets from genesis, and the recent blocks' transaction ids. A
+    node serves the snapshots in DATA_DIR/snapshots to joining nodes.
+
+    Example:
+
+        causeway node snapshot create --home ./net/nodes/node1 --out node1.snapshot
+    """
+    _require_home(home)
+    from causeway.node.snapshots import create_node_snapshot
+
+    snapshot = create_node_snapshot(home, out, height=height)
+    manifest = snapshot.manifest
+    summary = {
+        "file": str(out),
+        "height": manifest.height,
+        "block_hash": manifest.block_hash.hex(),
+        "state_entries": manifest.state_entries,
+        "chunks": len(manifest.chunks),
+        "bytes": out.stat().st_size,
+    }
+    if json_output:
+        print_json(summary)
+    else:
+        console.print(
+            f"snapshot of height {manifest.height} ({manifest.state_entries} state entries, "
+            f"{len(manifest.chunks)} chunks) written to {out}\nblock hash "
+            f"{manifest.block_hash.hex()}",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+@snapshot_app.command("restore")
+def restore(
+    *,
+    home: HomeOption,
+    source: Annotated[
+        Path, typer.Option("--from", metavar="FILE", help="The snapshot file to restore.")
+    ],
+    trusted_hash: Annotated[
+        str | None,
+        typer.Option(
+            "--trusted-hash",
+            metavar="HEX",
+            help="The block hash at the snapshot's height, as a node you trust shows it.",
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Start the store of the node in HOME from a snapshot, verified first.
+
+    The header's certificate is checked against the validator sets walked from the node's
+    genesis (and against --trusted-hash when given), every chunk against the manifest, and the
+    state root recomputed and compared with the header's. Nothing is written when anything
+    fails, and a data folder that already holds a chain is refused. Start the node afterwards:
+    it catches up from the snapshot's height by block sync.
+
+    Example:
+
+        causeway node snapshot restore --home ./new-node --from node1.snapshot
+    """
+    _require_home(home)
+    from causeway.node.snapshots import restore_snapshot_file
+
+    restored = restore_snapshot_file(home, source, trusted_block_hash=_trusted_hash(trusted_hash))
+    if json_output:
+        print_json(
+            {
+                "height": restored.height,
+                "block_hash": restored.block_hash.hex(),
+                "state_entries": restored.state_entries,
+            }
+        )
+    else:
+        console.print(
+            f"restored height {restored.height} ({restored.state_entries} state entries), block "
+            f"hash {restored.block_hash.hex()}",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+def backup(
+    *,
+    home: HomeOption,
+    out: Annotated[
+        Path, typer.Option("--out", metavar="DIR", help="A new data folder for the copy.")
+    ],
+    json_output: JsonOption = False,
+) -> None:
+    """Copy the store of the node in HOME, running or not, into the data folder DIR.
+
+    The copy is LMDB's own, compacted, made inside one read transaction: it holds one committed
+    height however many blocks the node commits meanwhile. DIR gets chain/ and the marker; a
+    node whose config.toml says data_dir = DIR starts from it, and `causeway node verify`
+    checks it.
+
+    Example:
+
+        causeway node backup --home ./net/nodes/node1 --out /backups/node1-data
+    """
+    _require_home(home)
+    from causeway.node.snapshots import backup_node
+
+    height = backup_node(home, out)
+    if json_output:
+        print_json({"folder": str(out), "height": height})
+    else:
+        console.print(f"backup of height {height} written to {out}", markup=False)
+
+
+def register(node_app: typer.Typer) -> None:
+    node_app.add_typer(snapshot_app)
+    node_app.command("backup")(backup)

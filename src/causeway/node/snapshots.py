@@ -1,0 +1,308 @@
+"""Snapshots, backups and fetching a snapshot for a node home (`causeway node snapshot`,
+`causeway node backup`, and the join path of `causeway node join`).
+
+The verification itself is storage.snapshots (pure checks against what the node trusts); this
+module finds the node's genesis, store and settings, and does the file and network I/O.
+
+A running node is never stopped: its store is opened read-only beside it (LMDB lets several
+processes read while one writes), a snapshot reads its state in one read transaction, and a
+backup is LMDB's own copy, which runs inside one read transaction too, so both see one
+committed height however many blocks the node commits meanwhile.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import httpx
+
+from causeway.crypto import CryptoProfile, get_profile
+from causeway.errors import (
+    ConfigurationError,
+    LimitExceededError,
+    NodeUnavailableError,
+    NotFoundError,
+)
+from causeway.execution import get_config
+from causeway.light import certificate_quorum
+from causeway.node.config import NodeConfig, load_node_config
+from causeway.node.startup import chain_identity, load_genesis
+from causeway.storage import (
+    DATA_FILE_NAME,
+    ChainMarker,
+    Store,
+    load_marker,
+    restore_chain_store,
+    save_marker,
+    store_folder,
+)
+from causeway.storage.snapshots import (
+    BASE_MANIFEST_META,
+    CHUNK_BYTES_MAX,
+    MANIFEST_BYTES_MAX,
+    Snapshot,
+    SnapshotTrust,
+    base_manifest,
+    create_snapshot,
+    decode_manifest,
+    read_snapshot_file,
+    snapshot_base,
+    verify_manifest,
+    verify_snapshot,
+    write_snapshot_file,
+)
+from causeway.types.v1 import types_pb2
+
+# Where a node keeps the snapshots it serves to joining nodes (`--out` of `snapshot create`
+# may point there): DATA_DIR/snapshots/<height>.snapshot.
+SNAPSHOTS_FOLDER_NAME: Final = "snapshots"
+SNAPSHOT_SUFFIX: Final = ".snapshot"
+FETCH_TIMEOUT_S_DEFAULT: Final = 30.0
+
+
+@dataclass(frozen=True)
+class RestoredSnapshot:
+    """What a restore wrote: the height the store starts at and its block hash."""
+
+    height: int
+    block_hash: bytes
+    state_entries: int
+
+
+class _StateReader:
+    """The snapshot's state as execution reads it (to find the chain's configuration)."""
+
+    def __init__(self, state: Mapping[bytes, bytes]) -> None:
+        self._state = state
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._state.get(key)
+
+    def range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
+        keys = sorted(key for key in self._state if key.startswith(prefix) and key > start_after)
+        return [(key, self._state[key]) for key in keys[:limit]]
+
+
+def replay_window_ms(state: Mapping[bytes, bytes]) -> int:
+    """The chain's transaction_expiry_max_ms in ``state``: how far back a transaction may still
+    be submitted again, so how many recent blocks' ids a snapshot carries."""
+    return int(get_config(_StateReader(state)).transaction_expiry_max_ms)
+
+
+def snapshot_trust(
+    genesis: types_pb2.Genesis, profile: CryptoProfile, trusted_block_hash: bytes | None = None
+) -> SnapshotTrust:
+    identity = chain_identity(genesis, profile)
+    return SnapshotTrust(
+        chain_id=genesis.chain_id,
+        genesis_hash=identity.genesis_hash,
+        genesis_bytes=identity.genesis_bytes,
+        genesis_validators=genesis.validators,
+        profile=profile,
+        quorum=certificate_quorum(genesis.consensus),
+        trusted_block_hash=trusted_block_hash,
+        replay_window_ms=replay_window_ms,
+    )
+
+
+def _load(home: Path) -> tuple[NodeConfig, types_pb2.Genesis, CryptoProfile]:
+    config = load_node_config(home)
+    genesis = load_genesis(config.genesis_file)
+    return config, genesis, get_profile(genesis.crypto_profile)
+
+
+def _open_beside_node(config: NodeConfig) -> Store:
+    """The node's store opened read-only: safe while the node runs in another process."""
+    folder = store_folder(config.data_dir)
+    if not (folder / DATA_FILE_NAME).is_file():
+        raise ConfigurationError(f"no store in {folder}: has the node been started?")
+    return Store(folder, read_only=True)
+
+
+def create_node_snapshot(home: Path, out: Path, *, height: int | None = None) -> Snapshot:
+    """Writes the snapshot of the node in ``home`` at ``height`` (None: its latest) to ``out``;
+    the node may be running."""
+    config, genesis, profile = _load(home)
+    identity = chain_identity(genesis, profile)
+    with _open_beside_node(config) as store:
+        snapshot = create_snapshot(
+            store,
+            chain_id=genesis.chain_id,
+            genesis_hash=identity.genesis_hash,
+            profile=profile,
+            height=height,
+            replay_window_ms=replay_window_ms,
+        )
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    write_snapshot_file(Path(out), snapshot)
+    return snapshot
+
+
+def restore_snapshot(
+    home: Path, snapshot: Snapshot, *, trusted_block_hash: bytes | None = None
+) -> RestoredSnapshot:
+    """Verifies ``snapshot`` against what the node in ``home`` trusts (its genesis, and the
+    operator's block hash if given), then writes its store starting at the snapshot's height.
+    Nothing is written when anything fails; a data folder that holds a chain is refused."""
+    config, genesis, profile = _load(home)
+    trust = snapshot_trust(genesis, profile, trusted_block_hash)
+    verified = verify_snapshot(snapshot, trust)
+    base = snapshot_base(verified, trust)
+    history = base_manifest(verified.manifest)
+
+    def write_base(store: Store) -> None:
+        store.restore_base(base)
+        store.put_meta(BASE_MANIFEST_META, history)
+
+    restore_chain_store(
+        config.data_dir,
+        chain_identity(genesis, profile),
+        write_base,
+        map_size_bytes=config.map_size_bytes,
+    )
+    return RestoredSnapshot(
+        height=verified.manifest.height,
+        block_hash=verified.manifest.block_hash,
+        state_entries=len(verified.state),
+    )
+
+
+def restore_snapshot_file(
+    home: Path, path: Path, *, trusted_block_hash: bytes | None = None
+) -> RestoredSnapshot:
+    return restore_snapshot(home, read_snapshot_file(path), trusted_block_hash=trusted_block_hash)
+
+
+def backup_node(home: Path, out: Path) -> int:
+    """Copies the store of the node in ``home`` (running or not) to the data folder ``out``
+    (``out/chain`` and its marker), compacted, as of one committed height; returns that height.
+    A node whose config.toml names ``out`` as its data_dir starts from it. ``out`` must not hold
+    a store already."""
+    config, genesis, profile = _load(home)
+    out = Path(out)
+    target = store_folder(out)
+    if target.exists() and any(target.iterdir()):
+        raise ConfigurationError(f"{target} already holds a store: back up into a new folder")
+    target.mkdir(parents=True, exist_ok=True)
+    identity = chain_identity(genesis, profile)
+    with _open_beside_node(config) as store:
+        try:
+            store.copy_to(target)
+        except BaseException:
+            shutil.rmtree(target, ignore_errors=True)
+            raise
+    _sync_tree(target)
+    marker = load_marker(config.data_dir) or ChainMarker(identity.chain_id, identity.genesis_hash)
+    save_marker(out, marker)
+    with Store(target, read_only=True) as copy:
+        return copy.latest_height()
+
+
+def _sync_tree(folder: Path) -> None:
+    for path in folder.iterdir():
+        with path.open("rb") as file:
+            os.fsync(file.fileno())
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+# ---------------------------------------------------------------------------------------------
+# Serving and fetching over the HTTP gateway (api.snapshot_routes serves these files)
+
+
+def snapshots_folder(data_dir: Path) -> Path:
+    return Path(data_dir) / SNAPSHOTS_FOLDER_NAME
+
+
+def fetch_snapshot(
+    address: str,
+    home: Path,
+    *,
+    height: int | None = None,
+    trusted_block_hash: bytes | None = None,
+    timeout_s: float = FETCH_TIMEOUT_S_DEFAULT,
+) -> RestoredSnapshot:
+    """Downloads a snapshot from the node whose HTTP gateway is at ``address`` (host:port or
+    a URL), verifies it against what the node in ``home`` trusts and restores it there (see
+    restore_snapshot). ``height``: that snapshot (None: the newest the peer serves). The
+    manifest is verified before any chunk is fetched, and each chunk is bounded and checked
+    against the manifest as it arrives. NotFoundError when the peer serves none;
+    NodeUnavailableError when it cannot be reached."""
+    config, genesis, profile = _load(home)
+    trust = snapshot_trust(genesis, profile, trusted_block_hash)
+    base_url = address if "://" in address else f"http://{address}"
+    try:
+        with httpx.Client(base_url=base_url, timeout=timeout_s) as client:
+            if height is None:
+                listing = client.get("/v1/snapshots")
+                _raise_for(listing, "the snapshot list")
+                heights = [int(entry["height"]) for entry in listing.json()["snapshots"]]
+                if not heights:
+                    raise NotFoundError(f"the node at {address} serves no snapshot")
+                height = max(heights)
+            manifest_bytes = _get_bounded(
+                client, f"/v1/snapshots/{height}/manifest", MANIFEST_BYTES_MAX
+            )
+            manifest = decode_manifest(manifest_bytes)
+            verify_manifest(manifest, trust)
+            chunks = []
+            for index, description in enumerate(manifest.chunks):
+                data = _get_bounded(
+                    client,
+                    f"/v1/snapshots/{height}/chunks/{index}",
+                    min(CHUNK_BYTES_MAX, description.bytes),
+                )
+                chunks.append(data)
+    except httpx.HTTPError as error:
+        raise NodeUnavailableError(f"cannot fetch a snapshot from {address}: {error}") from None
+    del config
+    return restore_snapshot(
+        home, Snapshot(manifest=manifest, chunks=chunks), trusted_block_hash=trusted_block_hash
+    )
+
+
+def _raise_for(response: httpx.Response, what: str) -> None:
+    if response.status_code == 404:
+        raise NotFoundError(f"{what}: not served ({response.text[:200]})")
+    if response.status_code != 200:
+        raise NodeUnavailableError(f"{what}: HTTP {response.status_code} {response.text[:200]}")
+
+
+def _get_bounded(client: httpx.Client, path: str, bytes_max: int) -> bytes:
+    """The body of GET path, refused as soon as it passes bytes_max."""
+    with client.stream("GET", path) as response:
+        if response.status_code != 200:
+            response.read()
+            _raise_for(response, path)
+        parts: list[bytes] = []
+        received = 0
+        for part in response.iter_bytes():
+            received += len(part)
+            if received > bytes_max:
+                raise LimitExceededError(f"{path}: more than {bytes_max} bytes")
+            parts.append(part)
+    return b"".join(parts)
+
+
+__all__ = [
+    "FETCH_TIMEOUT_S_DEFAULT",
+    "SNAPSHOTS_FOLDER_NAME",
+    "SNAPSHOT_SUFFIX",
+    "RestoredSnapshot",
+    "backup_node",
+    "create_node_snapshot",
+    "fetch_snapshot",
+    "replay_window_ms",
+    "restore_snapshot",
+    "restore_snapshot_file",
+    "snapshot_trust",
+    "snapshots_folder",
+]
