@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from pathlib import Path
 
 import uvicorn
 
 from causeway.api.grpc_server import create_grpc_server
 from causeway.api.http_gateway import MetricsHandler, create_http_app
 from causeway.api.service import ChainService
+from causeway.api.snapshot_routes import add_snapshot_routes
 from causeway.errors import ConfigurationError
 
 # Connections the kernel queues before the server accepts them.
@@ -86,11 +88,15 @@ class ApiServers:
         message_bytes_max: int,
         request_bytes_max: int,
         metrics_handler: MetricsHandler,
+        snapshot_folder: Path | None = None,
     ) -> None:
+        """snapshot_folder: the snapshot files served to joining nodes (api.snapshot_routes)."""
         self._grpc = create_grpc_server(service, grpc_address, message_bytes_max=message_bytes_max)
         application = create_http_app(
             service, request_bytes_max=request_bytes_max, metrics_handler=metrics_handler
         )
+        if snapshot_folder is not None:
+            add_snapshot_routes(application, snapshot_folder)
         self._http = HttpServer(application, http_address)
         self._serving: asyncio.Task[None] | None = None
 

@@ -55,7 +55,15 @@ def _trusted_hash(value: str | None) -> bytes | None:
 def create(
     *,
     home: HomeOption,
-    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="The snapshot file.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="FILE",
+            help="The snapshot file (default: DATA_DIR/snapshots/HEIGHT.snapshot, served to "
+            "joining nodes).",
+        ),
+    ] = None,
     height: Annotated[
         int | None,
         typer.Option("--height", min=1, help="The height (default: the latest committed)."),
@@ -75,22 +83,22 @@ def create(
     _require_home(home)
     from causeway.node.snapshots import create_node_snapshot
 
-    snapshot = create_node_snapshot(home, out, height=height)
+    snapshot, written = create_node_snapshot(home, out, height=height)
     manifest = snapshot.manifest
     summary = {
-        "file": str(out),
+        "file": str(written),
         "height": manifest.height,
         "block_hash": manifest.block_hash.hex(),
         "state_entries": manifest.state_entries,
         "chunks": len(manifest.chunks),
-        "bytes": out.stat().st_size,
+        "bytes": written.stat().st_size,
     }
     if json_output:
         print_json(summary)
     else:
         console.print(
             f"snapshot of height {manifest.height} ({manifest.state_entries} state entries, "
-            f"{len(manifest.chunks)} chunks) written to {out}\nblock hash "
+            f"{len(manifest.chunks)} chunks) written to {written}\nblock hash "
             f"{manifest.block_hash.hex()}",
             markup=False,
             soft_wrap=True,
@@ -142,6 +150,62 @@ def restore(
         console.print(
             f"restored height {restored.height} ({restored.state_entries} state entries), block "
             f"hash {restored.block_hash.hex()}",
+            markup=False,
+            soft_wrap=True,
+        )
+
+
+@snapshot_app.command("fetch")
+def fetch(
+    *,
+    home: HomeOption,
+    address: Annotated[
+        str,
+        typer.Option(
+            "--from", metavar="HOST:PORT", help="The HTTP address of a node that serves snapshots."
+        ),
+    ],
+    height: Annotated[
+        int | None,
+        typer.Option("--height", min=1, help="That snapshot (default: the newest served)."),
+    ] = None,
+    trusted_hash: Annotated[
+        str | None,
+        typer.Option(
+            "--trusted-hash",
+            metavar="HEX",
+            help="The block hash at the snapshot's height, as a node you trust shows it.",
+        ),
+    ] = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Fetch a snapshot from a running node and restore it into the new node in HOME.
+
+    The manifest is verified against HOME's genesis before any chunk is fetched, and every
+    chunk against the manifest; then it is restored as `snapshot restore` does.
+
+    Example:
+
+        causeway node snapshot fetch --home ./new-node --from 10.0.0.1:8050
+    """
+    _require_home(home)
+    from causeway.node.snapshots import fetch_snapshot
+
+    restored = fetch_snapshot(
+        address, home, height=height, trusted_block_hash=_trusted_hash(trusted_hash)
+    )
+    if json_output:
+        print_json(
+            {
+                "height": restored.height,
+                "block_hash": restored.block_hash.hex(),
+                "state_entries": restored.state_entries,
+            }
+        )
+    else:
+        console.print(
+            f"fetched and restored height {restored.height} ({restored.state_entries} state "
+            f"entries), block hash {restored.block_hash.hex()}",
             markup=False,
             soft_wrap=True,
         )

@@ -48,6 +48,7 @@ from causeway.node.logs import configure_logging
 from causeway.node.metrics import NodeMetrics
 from causeway.node.peer_admission import PeerAdmission
 from causeway.node.raft_certificates import RaftCertificates
+from causeway.node.snapshots import SNAPSHOTS_FOLDER_NAME
 from causeway.node.startup import load_genesis, load_node_key, open_node_store
 from causeway.node.transaction_routing import TransactionRouting
 from causeway.state import StateTree
@@ -226,6 +227,7 @@ class Node:
                 message_bytes_max=self.config.api_message_bytes_max,
                 request_bytes_max=self.config.http_request_bytes_max,
                 metrics_handler=self.metrics.render,
+                snapshot_folder=self.config.data_dir / SNAPSHOTS_FOLDER_NAME,
             )
         except BaseException:
             self.verifier.close()

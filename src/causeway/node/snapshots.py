@@ -124,9 +124,12 @@ def _open_beside_node(config: NodeConfig) -> Store:
     return Store(folder, read_only=True)
 
 
-def create_node_snapshot(home: Path, out: Path, *, height: int | None = None) -> Snapshot:
-    """Writes the snapshot of the node in ``home`` at ``height`` (None: its latest) to ``out``;
-    the node may be running."""
+def create_node_snapshot(
+    home: Path, out: Path | None = None, *, height: int | None = None
+) -> tuple[Snapshot, Path]:
+    """Writes the snapshot of the node in ``home`` at ``height`` (None: its latest) to ``out``
+    (None: DATA_DIR/snapshots/HEIGHT.snapshot, which the node serves to joining nodes); the
+    node may be running. Returns the snapshot and the file."""
     config, genesis, profile = _load(home)
     identity = chain_identity(genesis, profile)
     with _open_beside_node(config) as store:
@@ -138,9 +141,11 @@ def create_node_snapshot(home: Path, out: Path, *, height: int | None = None) ->
             height=height,
             replay_window_ms=replay_window_ms,
         )
+    if out is None:
+        out = snapshots_folder(config.data_dir) / f"{snapshot.manifest.height}{SNAPSHOT_SUFFIX}"
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     write_snapshot_file(Path(out), snapshot)
-    return snapshot
+    return snapshot, Path(out)
 
 
 def restore_snapshot(
