@@ -21,12 +21,14 @@ from typing import Final
 
 import httpx
 
+from causeway.api.v1 import api_pb2
 from causeway.crypto import CryptoProfile, get_profile
 from causeway.errors import (
     ConfigurationError,
     LimitExceededError,
     NodeUnavailableError,
     NotFoundError,
+    ProofError,
 )
 from causeway.execution import get_config
 from causeway.light import certificate_quorum
@@ -40,6 +42,13 @@ from causeway.storage import (
     restore_chain_store,
     save_marker,
     store_folder,
+)
+from causeway.storage.archive import (
+    ARCHIVED_BLOCK_BYTES_MAX,
+    ArchiveReport,
+    archive_blocks,
+    check_archived_block,
+    read_archived_block,
 )
 from causeway.storage.snapshots import (
     BASE_MANIFEST_META,
@@ -56,6 +65,7 @@ from causeway.storage.snapshots import (
     verify_snapshot,
     write_snapshot_file,
 )
+from causeway.types import decode, merkle_proof, transaction_id
 from causeway.types.v1 import types_pb2
 
 # Where a node keeps the snapshots it serves to joining nodes (`--out` of `snapshot create`
@@ -220,6 +230,59 @@ def _sync_tree(folder: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
+# Archiving
+
+
+def archive_node(home: Path, below_height: int, folder: Path) -> ArchiveReport:
+    """Moves the bodies of the blocks below ``below_height`` of the node in ``home`` to files
+    in ``folder`` (storage.archive); the node may be running (LMDB serialises the writers of
+    its processes, and the node reads no old body to commit new blocks)."""
+    config, _, _ = _load(home)
+    folder_of_store = store_folder(config.data_dir)
+    if not (folder_of_store / DATA_FILE_NAME).is_file():
+        raise ConfigurationError(f"no store in {folder_of_store}: has the node been started?")
+    with Store(folder_of_store, map_size_bytes=config.map_size_bytes, create=False) as store:
+        return archive_blocks(store, below_height, folder)
+
+
+def archived_transaction(
+    home: Path, folder: Path, height: int, index: int
+) -> api_pb2.GetTransactionResponse:
+    """A transaction of an archived block with its result and their Merkle proofs, made from
+    the archive file alone, as GetTransaction answers for a block the node holds. The header
+    is checked against the block hash in the file and, when the node in ``home`` has a store,
+    against the hash the store kept for that height (so a proof file from it checks against a
+    header the chain certified)."""
+    config, genesis, profile = _load(home)
+    archived = read_archived_block(folder, height)
+    header = check_archived_block(archived, profile.hash)
+    if not 0 <= index < len(archived.transactions):
+        raise NotFoundError(f"no transaction {index} in archived block {height}")
+    folder_of_store = store_folder(config.data_dir)
+    if (folder_of_store / DATA_FILE_NAME).is_file():
+        with Store(folder_of_store, read_only=True) as store:
+            if store.get_block_hash(height) != archived.block_hash:
+                raise ProofError(
+                    f"the archived block {height} is not the block the store holds at that height"
+                )
+    transactions = [
+        decode(types_pb2.Transaction, data, bytes_max=ARCHIVED_BLOCK_BYTES_MAX)
+        for data in archived.transactions
+    ]
+    ids = [transaction_id(transaction.body, profile.hash) for transaction in transactions]
+    del genesis
+    return api_pb2.GetTransactionResponse(
+        height=height,
+        index=index,
+        transaction=transactions[index],
+        result=types_pb2.TransactionResult.FromString(archived.results[index]),
+        header=header,
+        transaction_proof=merkle_proof(ids, index, profile.hash),
+        result_proof=merkle_proof(list(archived.results), index, profile.hash),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # Serving and fetching over the HTTP gateway (api.snapshot_routes serves these files)
 
 
@@ -302,6 +365,8 @@ __all__ = [
     "SNAPSHOTS_FOLDER_NAME",
     "SNAPSHOT_SUFFIX",
     "RestoredSnapshot",
+    "archive_node",
+    "archived_transaction",
     "backup_node",
     "create_node_snapshot",
     "fetch_snapshot",

@@ -1095,6 +1095,55 @@ class Store:
             parts += (_BLOCK_TRANSACTION_TAG, varint(len(transaction)), transaction)
         return _parse(Block, DB_BLOCK_ENTRIES, key, b"".join(parts))
 
+    def get_block_entries(self, height: int) -> list[tuple[bytes, bytes]]:
+        """The (transaction, result) canonical bytes of every transaction of a block, as
+        committed (archiving writes them out unparsed)."""
+        with self._read() as txn:
+            _, _, header = self._read_header(txn, height)
+            return self._scan_block_entries(txn, height, header.transaction_count)
+
+    def drop_bodies_below(self, height: int) -> int:
+        """Deletes the transactions, results and event-index records of every block below
+        ``height`` (once archived: storage.archive) and raises the bodies height to it, in one
+        synced transaction; headers, certificates and the transaction index stay, so proofs
+        against the headers and the refusal of replays still work. Returns how many entries
+        were deleted. InvariantError for a height above the latest; nothing to do at or below
+        the bodies height."""
+        with self._write() as txn:
+            latest = self._latest_height(txn)
+            if height > latest:
+                raise InvariantError(
+                    f"cannot drop the bodies below {height}: the latest height is {latest}"
+                )
+            bodies_from = self._bodies_from_height(txn)
+            if height <= bodies_from:
+                return 0
+            deleted = 0
+            end = encode_height(height)
+            cursor = txn.cursor(self._block_entries)
+            if cursor.set_range(encode_height(bodies_from)):
+                while cursor.key() and cursor.key() < end:
+                    if not cursor.delete():
+                        break
+                    deleted += 1
+            # The event index is keyed by topic first: every record is looked at once.
+            cursor = txn.cursor(self._event_index)
+            if cursor.first():
+                while cursor.key():
+                    key = cursor.key()
+                    event_height = schema.decode_height(key[schema.TOPIC_DIGEST_BYTES :])
+                    if event_height < height:
+                        if not cursor.delete():
+                            break
+                    elif not cursor.next():
+                        break
+            txn.put(
+                schema.META_BODIES_FROM_HEIGHT,
+                encode_record(encode_height(height)),
+                db=self._meta,
+            )
+        return deleted
+
     def get_results(self, height: int) -> list[TransactionResult]:
         with self._read() as txn:
             _, _, header = self._read_header(txn, height)

@@ -248,3 +248,44 @@ class SnapshotChunk(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SnapshotChunk: _TypeAlias = SnapshotChunk  # noqa: Y015
+
+@_typing.final
+class ArchivedBlock(_message.Message):
+    """One block moved out of a store by `causeway node archive` (docs/storage.md, "Archiving"): the
+    store keeps its header and certificate; the file keeps them too, with the block's
+    transactions and results in their canonical bytes, so that their Merkle proofs against the
+    header are made from the file alone.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEADER_FIELD_NUMBER: _builtins.int
+    CERTIFICATE_FIELD_NUMBER: _builtins.int
+    BLOCK_HASH_FIELD_NUMBER: _builtins.int
+    TRANSACTIONS_FIELD_NUMBER: _builtins.int
+    RESULTS_FIELD_NUMBER: _builtins.int
+    block_hash: _builtins.bytes
+    @_builtins.property
+    def header(self) -> _types_pb2.BlockHeader: ...
+    @_builtins.property
+    def certificate(self) -> _types_pb2.CommitCertificate: ...
+    @_builtins.property
+    def transactions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
+    @_builtins.property
+    def results(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
+    def __init__(
+        self,
+        *,
+        header: _types_pb2.BlockHeader | None = ...,
+        certificate: _types_pb2.CommitCertificate | None = ...,
+        block_hash: _builtins.bytes = ...,
+        transactions: _abc.Iterable[_builtins.bytes] | None = ...,
+        results: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["certificate", b"certificate", "header", b"header"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_hash", b"block_hash", "certificate", b"certificate", "header", b"header", "results", b"results", "transactions", b"transactions"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ArchivedBlock: _TypeAlias = ArchivedBlock  # noqa: Y015
