@@ -26,6 +26,7 @@ import pytest
 from devnet_harness import Devnet
 from node_harness import NodeFactory
 
+from causeway.cli.proofs import transaction_proof_document, verify_proof_document
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import get_profile
 from causeway.errors import DecodeError, DuplicateError, HeightUnavailableError, ProofError
@@ -33,12 +34,14 @@ from causeway.execution.keys import KV_PREFIX
 from causeway.node import load_genesis, verify_node_store
 from causeway.node.config import load_node_config
 from causeway.node.snapshots import (
+    archive_node,
+    archived_transaction,
     create_node_snapshot,
     fetch_snapshot,
     restore_snapshot_file,
 )
 from causeway.sdk import Client
-from causeway.storage import store_folder
+from causeway.storage import Store, store_folder
 
 pytestmark = pytest.mark.e2e
 
@@ -149,6 +152,24 @@ def test_a_solo_node_is_snapshotted_and_backed_up_while_it_runs_and_restored(
         # The node kept running and committing meanwhile.
         put_batch(client, "during", 10)
         latest = client.status().height
+        # Archiving beside the running node: block 1's body goes to a file; its transactions'
+        # proofs are made from the file and check against the chain's header.
+        first_height = client.get_transaction(first_ids[0]).height
+        archive_folder = tmp_path / "archive"
+        report = archive_node(home, first_height + 1, archive_folder)
+        assert report.blocks == first_height
+        # (The node's API may still answer its most recent blocks from memory.)
+        with Store(store_folder(home / "data"), read_only=True) as store:
+            with pytest.raises(HeightUnavailableError, match="archived"):
+                store.get_block(first_height)
+            assert store.get_header(first_height).height == first_height
+        response = archived_transaction(home, archive_folder, first_height, 0)
+        assert response.result.transaction_id in first_ids
+        genesis_message = load_genesis(load_node_config(home).genesis_file)
+        verified_proof = verify_proof_document(
+            transaction_proof_document(response, "intl"), genesis=genesis_message
+        )
+        assert verified_proof.height == first_height
     assert created["height"] >= 1 and created["chunks"] >= 1
     assert 1 <= backed_up["height"] <= latest
     node.stop()

@@ -21,9 +21,11 @@ from causeway.errors import (
     DecodeError,
     HeightUnavailableError,
     InvariantError,
+    NotFoundError,
     ProofError,
     RequestError,
     SignatureError,
+    StorageCorruptionError,
     WrongChainError,
 )
 from causeway.execution import ExecutionApplication, Executor
@@ -43,6 +45,12 @@ from causeway.storage import (
     scan_chain,
     store_folder,
 )
+from causeway.storage.archive import (
+    archive_blocks,
+    archive_path,
+    check_archived_block,
+    read_archived_block,
+)
 from causeway.storage.snapshots import (
     BASE_MANIFEST_META,
     Snapshot,
@@ -58,6 +66,7 @@ from causeway.storage.v1 import snapshot_pb2
 from causeway.types import (
     DOMAIN_COMMIT,
     DecodedTransaction,
+    HashFunction,
     decode_transaction,
     encode,
     genesis_hash,
@@ -556,3 +565,72 @@ def test_a_snapshot_above_the_latest_height_or_of_pruned_state_is_refused(chain:
     chain.replica.store.prune_state(latest)
     with pytest.raises(HeightUnavailableError, match="pruned"):
         make_snapshot(chain.replica, chain.network, height=latest - 1)
+
+
+# ------------------------------------------------------------------------------------ archive
+
+
+def test_archived_blocks_leave_the_store_and_are_read_back_from_their_files(
+    chain: Chain, tmp_path: Path
+) -> None:
+    store = chain.replica.store
+    latest = store.latest_height()
+    below = latest - 2
+    expected = {height: store.get_block_entries(height) for height in range(1, below)}
+    headers = {height: store.get_header(height) for height in range(1, latest + 1)}
+    events_before = list(store.iterate_events((below, 0, 0), "kv"))
+    folder = tmp_path / "archive"
+
+    report = archive_blocks(store, below, folder)
+
+    assert (report.first_height, report.below_height, report.blocks) == (1, below, below - 1)
+    assert report.entries_dropped == sum(len(entries) for entries in expected.values())
+    assert store.bodies_from_height() == below
+    for height in range(1, below):
+        with pytest.raises(HeightUnavailableError, match="archived"):
+            store.get_block(height)
+        assert store.get_header(height) == headers[height]
+        archived = read_archived_block(folder, height)
+        assert check_archived_block(archived, sha256_of(chain)) == headers[height]
+        assert list(zip(archived.transactions, archived.results, strict=True)) == expected[height]
+    # Replays are still refused; the blocks kept serve as before, events included.
+    ids = [transaction.id for transaction in chain.transactions]
+    assert store.has_transactions(ids) == [True] * len(ids)
+    assert store.get_block(below).header == headers[below]
+    assert list(store.iterate_events((below, 0, 0), "kv")) == events_before
+    assert list(store.iterate_events((0, 0, 0), "kv")) == events_before
+    # The checks accept a store whose old bodies are archived.
+    store.verify_integrity()
+    identity = store_identity(chain.network)
+    assert check_recent_blocks(store, identity) == latest
+    assert scan_chain(store, identity).problems == []
+    # Archiving again below the same height does nothing; above the latest is refused.
+    assert archive_blocks(store, below, folder).blocks == 0
+    with pytest.raises(ConfigurationError, match="latest height"):
+        archive_blocks(store, latest + 1, folder)
+    # A snapshot whose replay window reaches the archived blocks is refused, clearly.
+    with pytest.raises(RequestError, match="does not hold"):
+        make_snapshot(chain.replica, chain.network)
+
+
+def sha256_of(chain: Chain) -> HashFunction:
+    return get_profile(chain.network.genesis.crypto_profile).hash
+
+
+def test_a_damaged_or_missing_archive_file_is_refused(chain: Chain, tmp_path: Path) -> None:
+    folder = tmp_path / "archive"
+    archive_blocks(chain.replica.store, 3, folder)
+    path = archive_path(folder, 1)
+    data = path.read_bytes()
+    path.write_bytes(data[:-1] + bytes([data[-1] ^ 0x01]))
+    with pytest.raises(StorageCorruptionError, match="checksum mismatch"):
+        read_archived_block(folder, 1)
+    path.write_bytes(b"something else")
+    with pytest.raises(StorageCorruptionError, match="not an archived block"):
+        read_archived_block(folder, 1)
+    with pytest.raises(NotFoundError, match="not in the archive"):
+        read_archived_block(folder, 7)
+    # A file of another height (renamed) is refused too.
+    archive_path(folder, 2).rename(archive_path(folder, 1))
+    with pytest.raises(StorageCorruptionError, match="parts disagree"):
+        read_archived_block(folder, 1)

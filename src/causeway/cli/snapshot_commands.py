@@ -240,6 +240,87 @@ def backup(
         console.print(f"backup of height {height} written to {out}", markup=False)
 
 
+def archive(
+    *,
+    home: HomeOption,
+    below: Annotated[
+        int, typer.Option("--below", metavar="HEIGHT", min=2, help="Archive the blocks below it.")
+    ],
+    to: Annotated[Path, typer.Option("--to", metavar="DIR", help="The archive folder.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Move the transactions and results of the blocks below HEIGHT to files in DIR.
+
+    Each block becomes one checksummed file (DIR/<height>.block); the store keeps every header,
+    certificate and transaction id, so replays are still refused and proofs of archived
+    transactions are made from the files (`causeway node archive-proof`) and checked against
+    the headers (`causeway proof verify`). The node may be running; it no longer serves the
+    archived blocks to peers (a new node starts from a snapshot instead).
+
+    Example:
+
+        causeway node archive --home ./net/nodes/node1 --below 100000 --to /archive/node1
+    """
+    _require_home(home)
+    from causeway.node.snapshots import archive_node
+
+    report = archive_node(home, below, to)
+    if json_output:
+        print_json(
+            {
+                "folder": str(to),
+                "first_height": report.first_height,
+                "below_height": report.below_height,
+                "blocks": report.blocks,
+                "entries_dropped": report.entries_dropped,
+            }
+        )
+    else:
+        console.print(
+            f"archived {report.blocks} blocks ({report.first_height} to "
+            f"{report.below_height - 1}) to {to}",
+            markup=False,
+        )
+
+
+def archive_proof(
+    *,
+    home: HomeOption,
+    archive_folder: Annotated[
+        Path, typer.Option("--archive", metavar="DIR", help="The archive folder.")
+    ],
+    height: Annotated[int, typer.Option("--height", min=1, help="The archived block.")],
+    index: Annotated[int, typer.Option("--index", min=0, help="The transaction's position.")],
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="The proof file to write.")],
+) -> None:
+    """Write the proof file of an archived transaction, made from the archive alone.
+
+    The file is what `causeway tx get --proof --out` writes: check it with `causeway proof
+    verify FILE` (and `--genesis` to check its header's certificate against the chain's).
+
+    Example:
+
+        causeway node archive-proof --home ./net/nodes/node1 --archive /archive/node1 \
+            --height 12 --index 0 --out tx-proof.json
+    """
+    _require_home(home)
+    from causeway.cli.proofs import transaction_proof_document, write_proof_document
+    from causeway.node import load_genesis, load_node_config
+    from causeway.node.snapshots import archived_transaction
+
+    response = archived_transaction(home, archive_folder, height, index)
+    genesis = load_genesis(load_node_config(home).genesis_file)
+    write_proof_document(out, transaction_proof_document(response, genesis.crypto_profile))
+    console.print(
+        f"proof of transaction {response.result.transaction_id.hex()} (block {height}, index "
+        f"{index}) written to {out}",
+        markup=False,
+        soft_wrap=True,
+    )
+
+
 def register(node_app: typer.Typer) -> None:
     node_app.add_typer(snapshot_app)
     node_app.command("backup")(backup)
+    node_app.command("archive")(archive)
+    node_app.command("archive-proof")(archive_proof)
