@@ -5,14 +5,22 @@ before anything is written."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from replica_support import Replica, make_replica
 
+from causeway.api.http_server import HttpServer
+from causeway.api.snapshot_routes import add_snapshot_routes
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import BatchVerifier, VerifiedTransactionCache, get_profile
 from causeway.errors import (
@@ -21,6 +29,7 @@ from causeway.errors import (
     DecodeError,
     HeightUnavailableError,
     InvariantError,
+    LimitExceededError,
     NotFoundError,
     ProofError,
     RequestError,
@@ -30,7 +39,7 @@ from causeway.errors import (
 )
 from causeway.execution import ExecutionApplication, Executor
 from causeway.light import certificate_quorum
-from causeway.node.snapshots import replay_window_ms, snapshot_trust
+from causeway.node.snapshots import download_snapshot, replay_window_ms, snapshot_trust
 from causeway.node.startup import chain_identity
 from causeway.provisioning import build_network
 from causeway.provisioning.description import NetworkDescription
@@ -634,3 +643,117 @@ def test_a_damaged_or_missing_archive_file_is_refused(chain: Chain, tmp_path: Pa
     archive_path(folder, 2).rename(archive_path(folder, 1))
     with pytest.raises(StorageCorruptionError, match="parts disagree"):
         read_archived_block(folder, 1)
+
+
+# ------------------------------------------------------------------------------------ serving
+
+
+@contextlib.contextmanager
+def serving(folder: Path) -> Iterator[httpx.Client]:
+    """The snapshot routes of ``folder`` on a real HTTP server on loopback, in a thread, and a
+    client of it; stopped on the way out, whatever happens."""
+    app = FastAPI()
+    add_snapshot_routes(app, folder)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = HttpServer(app, f"127.0.0.1:{port}")
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),))
+    thread.start()
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10.0) as client:
+            for _ in range(200):
+                try:
+                    client.get("/v1/snapshots")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.02)
+            yield client
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10.0)
+        loop.close()
+
+
+@pytest.fixture
+def served(chain: Chain, tmp_path: Path) -> Iterator[httpx.Client]:
+    folder = tmp_path / "served"
+    folder.mkdir()
+    height = chain.snapshot.manifest.height
+    write_snapshot_file(folder / f"{height}.snapshot", chain.snapshot)
+    (folder / "7.snapshot.tmp").write_bytes(b"being written")
+    (folder / "3.snapshot").write_bytes(b"not a snapshot")
+    with serving(folder) as client:
+        yield client
+
+
+def test_a_node_serves_its_snapshot_files_and_a_joining_node_downloads_one(
+    chain: Chain, served: httpx.Client
+) -> None:
+    height = chain.snapshot.manifest.height
+    listing = served.get("/v1/snapshots").json()
+    assert listing == {
+        "snapshots": [
+            {
+                "height": str(height),
+                "block_hash": chain.snapshot.manifest.block_hash.hex(),
+                "chunks": len(chain.snapshot.chunks),
+                "bytes": str(sum(len(chunk) for chunk in chain.snapshot.chunks)),
+            }
+        ]
+    }
+    assert served.get(f"/v1/snapshots/{height}/chunks/1").content == chain.snapshot.chunks[1]
+    downloaded = download_snapshot(served, trust_of(chain.network))
+    assert downloaded.manifest == chain.snapshot.manifest
+    assert list(downloaded.chunks) == list(chain.snapshot.chunks)
+    assert download_snapshot(served, trust_of(chain.network), height=height).manifest.height == (
+        height
+    )
+
+
+def test_what_is_not_served_is_a_clear_404(chain: Chain, served: httpx.Client) -> None:
+    height = chain.snapshot.manifest.height
+    for path in (
+        f"/v1/snapshots/{height + 1}/manifest",
+        f"/v1/snapshots/{height}/chunks/{len(chain.snapshot.chunks)}",
+        "/v1/snapshots/0/manifest",
+    ):
+        response = served.get(path)
+        assert response.status_code == 404, path
+        assert response.json()["reason"] == "NotFoundError"
+    with pytest.raises(NotFoundError):
+        download_snapshot(served, trust_of(chain.network), height=height + 1)
+
+
+def test_a_download_refuses_a_snapshot_of_another_chain_before_any_chunk(
+    chain: Chain, served: httpx.Client
+) -> None:
+    asked: list[str] = []
+    served.event_hooks["request"].append(lambda request: asked.append(request.url.path))
+    with pytest.raises(WrongChainError):
+        download_snapshot(served, trust_of(chain.network, chain_id="another-chain"))
+    assert not any("/chunks/" in path for path in asked), asked
+
+
+def test_a_download_refuses_a_chunk_longer_than_its_manifest_says(
+    chain: Chain, tmp_path: Path
+) -> None:
+    bad = altered(chain.snapshot)
+    chunks = list(bad.chunks)
+    chunks[0] = chunks[0] + b"\x00" * 10
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    height = bad.manifest.height
+    # The file frames the longer chunk; its manifest still says the true length.
+    path = folder / f"{height}.snapshot"
+    write_snapshot_file(path, Snapshot(manifest=bad.manifest, chunks=chunks))
+    with serving(folder) as client, pytest.raises(LimitExceededError):
+        download_snapshot(client, trust_of(chain.network))
+
+
+def test_a_node_without_snapshots_serves_an_empty_list(tmp_path: Path) -> None:
+    with serving(tmp_path / "none") as client:
+        assert client.get("/v1/snapshots").json() == {"snapshots": []}
+        with pytest.raises(NotFoundError, match="serves no snapshot"):
+            download_snapshot(client, SnapshotTrust.__new__(SnapshotTrust))

@@ -12,6 +12,7 @@ committed height however many blocks the node commits meanwhile.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Mapping
@@ -25,6 +26,7 @@ from causeway.api.v1 import api_pb2
 from causeway.crypto import CryptoProfile, get_profile
 from causeway.errors import (
     ConfigurationError,
+    DecodeError,
     LimitExceededError,
     NodeUnavailableError,
     NotFoundError,
@@ -73,6 +75,8 @@ from causeway.types.v1 import types_pb2
 SNAPSHOTS_FOLDER_NAME: Final = "snapshots"
 SNAPSHOT_SUFFIX: Final = ".snapshot"
 FETCH_TIMEOUT_S_DEFAULT: Final = 30.0
+# The JSON list of the snapshots a node serves (at most 16 entries): far below this.
+LISTING_BYTES_MAX: Final = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -300,41 +304,51 @@ def fetch_snapshot(
 ) -> RestoredSnapshot:
     """Downloads a snapshot from the node whose HTTP gateway is at ``address`` (host:port or
     a URL), verifies it against what the node in ``home`` trusts and restores it there (see
-    restore_snapshot). ``height``: that snapshot (None: the newest the peer serves). The
-    manifest is verified before any chunk is fetched, and each chunk is bounded and checked
-    against the manifest as it arrives. NotFoundError when the peer serves none;
-    NodeUnavailableError when it cannot be reached."""
-    config, genesis, profile = _load(home)
+    restore_snapshot). ``height``: that snapshot (None: the newest the peer serves).
+    NotFoundError when the peer serves none; NodeUnavailableError when it cannot be reached;
+    the errors of verify_snapshot for a snapshot that does not check out (nothing written)."""
+    _, genesis, profile = _load(home)
     trust = snapshot_trust(genesis, profile, trusted_block_hash)
     base_url = address if "://" in address else f"http://{address}"
     try:
         with httpx.Client(base_url=base_url, timeout=timeout_s) as client:
-            if height is None:
-                listing = client.get("/v1/snapshots")
-                _raise_for(listing, "the snapshot list")
-                heights = [int(entry["height"]) for entry in listing.json()["snapshots"]]
-                if not heights:
-                    raise NotFoundError(f"the node at {address} serves no snapshot")
-                height = max(heights)
-            manifest_bytes = _get_bounded(
-                client, f"/v1/snapshots/{height}/manifest", MANIFEST_BYTES_MAX
-            )
-            manifest = decode_manifest(manifest_bytes)
-            verify_manifest(manifest, trust)
-            chunks = []
-            for index, description in enumerate(manifest.chunks):
-                data = _get_bounded(
-                    client,
-                    f"/v1/snapshots/{height}/chunks/{index}",
-                    min(CHUNK_BYTES_MAX, description.bytes),
-                )
-                chunks.append(data)
+            snapshot = download_snapshot(client, trust, height=height)
     except httpx.HTTPError as error:
         raise NodeUnavailableError(f"cannot fetch a snapshot from {address}: {error}") from None
-    del config
-    return restore_snapshot(
-        home, Snapshot(manifest=manifest, chunks=chunks), trusted_block_hash=trusted_block_hash
+    return restore_snapshot(home, snapshot, trusted_block_hash=trusted_block_hash)
+
+
+def download_snapshot(
+    client: httpx.Client, trust: SnapshotTrust, *, height: int | None = None
+) -> Snapshot:
+    """The snapshot ``client``'s node serves at ``height`` (None: its newest): the manifest is
+    verified against ``trust`` (chain, header, validator sets) before any chunk is asked for,
+    and no chunk may be longer than the manifest says (nor than CHUNK_BYTES_MAX). The rest is
+    verified by verify_snapshot when it is restored."""
+    if height is None:
+        listing = _get_bounded(client, "/v1/snapshots", LISTING_BYTES_MAX)
+        try:
+            heights = [int(entry["height"]) for entry in json.loads(listing)["snapshots"]]
+        except (ValueError, KeyError, TypeError) as error:
+            raise DecodeError(f"the snapshot list is not one: {error!r}") from None
+        if not heights:
+            raise NotFoundError(f"the node at {client.base_url} serves no snapshot")
+        height = max(heights)
+    manifest = decode_manifest(
+        _get_bounded(client, f"/v1/snapshots/{height}/manifest", MANIFEST_BYTES_MAX)
     )
+    if manifest.height != height:
+        raise ProofError(f"asked for the snapshot of height {height}, got {manifest.height}")
+    verify_manifest(manifest, trust)
+    chunks = [
+        _get_bounded(
+            client,
+            f"/v1/snapshots/{height}/chunks/{index}",
+            min(CHUNK_BYTES_MAX, description.bytes),
+        )
+        for index, description in enumerate(manifest.chunks)
+    ]
+    return Snapshot(manifest=manifest, chunks=chunks)
 
 
 def _raise_for(response: httpx.Response, what: str) -> None:
@@ -369,6 +383,7 @@ __all__ = [
     "archived_transaction",
     "backup_node",
     "create_node_snapshot",
+    "download_snapshot",
     "fetch_snapshot",
     "replay_window_ms",
     "restore_snapshot",
