@@ -230,8 +230,8 @@ def test_a_solo_node_is_snapshotted_and_backed_up_while_it_runs_and_restored(
     assert again.returncode != 0 and "already holds a chain" in again.stderr
     config = load_node_config(restored_home)
     genesis = load_genesis(config.genesis_file)
-    report = verify_node_store(config, genesis, get_profile(genesis.crypto_profile))
-    assert report.ok and report.blocks_checked == 1, report.problems
+    verification = verify_node_store(config, genesis, get_profile(genesis.crypto_profile))
+    assert verification.ok and verification.blocks_checked == 1, verification.problems
 
     # The restored home is the same solo validator: it starts at the snapshot's height and
     # continues the chain.
