@@ -39,6 +39,7 @@ from causeway.errors import (
 )
 from causeway.execution import ExecutionApplication, Executor
 from causeway.light import certificate_quorum
+from causeway.node.block_sync import StoreBlockSource
 from causeway.node.snapshots import download_snapshot, replay_window_ms, snapshot_trust
 from causeway.node.startup import chain_identity
 from causeway.provisioning import build_network
@@ -290,6 +291,9 @@ def test_a_restored_store_starts_at_the_snapshot_and_continues_the_chain(
             restored.get_block(height)
         with pytest.raises(HeightUnavailableError, match="pruned"):
             restored.get_state(b"anything", height - 1)
+        # A peer asking block sync for a block below the base is told it is not served here.
+        with pytest.raises(NotFoundError, match="not held here"):
+            StoreBlockSource(restored).get_block(height)
         # Every committed transaction is still known: its replay is refused.
         ids = [transaction.id for transaction in chain.transactions]
         assert restored.has_transactions(ids) == [True] * len(ids)
