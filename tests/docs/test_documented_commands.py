@@ -458,6 +458,25 @@ def check_node_verify(arguments: list[str], stdout: str, scenario: Scenario) -> 
         _line(r"^the store is sound$", stdout)
 
 
+def check_node_snapshot_create(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    document = _json_output(arguments, stdout)
+    if document is not None:
+        assert document["height"] >= 1 and document["chunks"] >= 1, document
+        assert Path(document["file"]).is_file(), document
+    else:
+        _line(r"^snapshot of height \d+ \(\d+ state entries, \d+ chunks\) written to \S+", stdout)
+
+
+def check_node_backup(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    document = _json_output(arguments, stdout)
+    folder = arguments[arguments.index("--out") + 1]
+    assert (Path(folder) / "chain" / "data.mdb").is_file(), folder
+    if document is not None:
+        assert document["height"] >= 1, document
+    else:
+        _line(r"^backup of height \d+ written to \S+", stdout)
+
+
 def check_tx_send(arguments: list[str], stdout: str, scenario: Scenario) -> None:
     document = _json_output(arguments, stdout)
     if document is not None:
@@ -696,6 +715,8 @@ def check_proposal(arguments: list[str], stdout: str, scenario: Scenario) -> Non
 CHECKS: dict[tuple[str, ...], Callable[[list[str], str, Scenario], None]] = {
     ("init",): check_init,
     ("node", "verify"): check_node_verify,
+    ("node", "snapshot", "create"): check_node_snapshot_create,
+    ("node", "backup"): check_node_backup,
     ("tx", "send"): check_tx_send,
     ("query",): check_query,
     ("block", "get"): check_block_get,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from pathlib import Path
 
 import uvicorn
 
@@ -13,6 +14,7 @@ from causeway.api.grpc_server import create_grpc_server
 from causeway.api.http_gateway import MetricsHandler, create_http_app
 from causeway.api.operations import Probes, RequestObserver
 from causeway.api.service import ChainService
+from causeway.api.snapshot_routes import add_snapshot_routes
 from causeway.errors import ConfigurationError
 
 # Connections the kernel queues before the server accepts them.
@@ -94,7 +96,9 @@ class ApiServers:
         metrics_handler: MetricsHandler,
         probes: Probes | None = None,
         on_request: RequestObserver | None = None,
+        snapshot_folder: Path | None = None,
     ) -> None:
+        """snapshot_folder: the snapshot files served to joining nodes (api.snapshot_routes)."""
         self._grpc = create_grpc_server(
             service,
             grpc_address,
@@ -108,6 +112,8 @@ class ApiServers:
             probes=probes,
             on_request=on_request,
         )
+        if snapshot_folder is not None:
+            add_snapshot_routes(application, snapshot_folder)
         self._http = HttpServer(application, http_address)
         self._serving: asyncio.Task[None] | None = None
 
