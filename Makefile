@@ -6,7 +6,7 @@ NETWORK ?= demo-network
 # Empty: the manifest's ports (from 7200); `make demo PORT_BASE=24000` moves every chain.
 PORT_BASE ?=
 
-.PHONY: demo stop test lint install toolchains proto bench clean
+.PHONY: demo stop test lint install toolchains test-tools proto bench clean
 
 $(BIN)/causeway: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,13 +22,20 @@ toolchains: install
 	PYTHON=$(BIN)/python bash scripts/toolchain-assemblyscript.sh
 	bash scripts/toolchain-rust.sh
 
+# What only the tests use, from Debian's packages: SoftHSM (softhsm2) for the tests of the PKCS#11
+# signer, chromium for the explorer's browser tests, promtool for the alert rules' check.
+test-tools:
+	bash scripts/toolchain-softhsm.sh
+	bash scripts/toolchain-chromium.sh
+	bash scripts/toolchain-promtool.sh
+
 demo: install toolchains
 	NETWORK=$(NETWORK) BIN=$(BIN) PORT_BASE=$(PORT_BASE) bash scripts/demo.sh
 
 stop: install
 	$(BIN)/causeway devnet down --dir $(NETWORK)
 
-test: install toolchains
+test: install toolchains test-tools
 	$(BIN)/ruff check src tests bench
 	$(BIN)/mypy
 	BIN=$(BIN) bash scripts/test.sh

@@ -5,25 +5,7 @@
 # Installs whichever is missing, then prints the versions `causeway contract build` will use.
 # Debian 12 ships rustc 1.63 and cargo 1.65; the contract SDK is written for them.
 set -euo pipefail
-PACKAGES=(rustc cargo libstd-rust-dev-wasm32 lld)
-
-missing=()
-for package in "${PACKAGES[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
-    missing+=("$package")
-  fi
-done
-
-if ((${#missing[@]})); then
-  echo "==> installing ${missing[*]}"
-  as_root=()
-  if [[ $(id -u) -ne 0 ]]; then
-    as_root=(sudo)
-  fi
-  export DEBIAN_FRONTEND=noninteractive
-  "${as_root[@]}" apt-get update -q
-  "${as_root[@]}" apt-get install -y -q "${missing[@]}"
-fi
+bash "$(dirname "$0")/debian-packages.sh" rustc cargo libstd-rust-dev-wasm32 lld
 
 # By their paths: a rustup toolchain earlier on PATH usually lacks the wasm32 target.
 CARGO=${CAUSEWAY_CARGO:-/usr/bin/cargo}

@@ -40,6 +40,8 @@ LAYERS: Mapping[str, int] = {
     "interchain": 3,
     "node": 4,
     "api": 4,
+    # The explorer's pages and their server: the node's HTTP gateway mounts them.
+    "explorer": 4,
     "sim": 4,
     "sdk": 5,
     "provisioning": 5,

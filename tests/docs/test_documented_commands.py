@@ -458,6 +458,25 @@ def check_node_verify(arguments: list[str], stdout: str, scenario: Scenario) -> 
         _line(r"^the store is sound$", stdout)
 
 
+def check_node_snapshot_create(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    document = _json_output(arguments, stdout)
+    if document is not None:
+        assert document["height"] >= 1 and document["chunks"] >= 1, document
+        assert Path(document["file"]).is_file(), document
+    else:
+        _line(r"^snapshot of height \d+ \(\d+ state entries, \d+ chunks\) written to \S+", stdout)
+
+
+def check_node_backup(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    document = _json_output(arguments, stdout)
+    folder = arguments[arguments.index("--out") + 1]
+    assert (Path(folder) / "chain" / "data.mdb").is_file(), folder
+    if document is not None:
+        assert document["height"] >= 1, document
+    else:
+        _line(r"^backup of height \d+ written to \S+", stdout)
+
+
 def check_tx_send(arguments: list[str], stdout: str, scenario: Scenario) -> None:
     document = _json_output(arguments, stdout)
     if document is not None:
@@ -615,6 +634,51 @@ def check_contract_test(arguments: list[str], stdout: str, scenario: Scenario) -
     assert int(passed.group(1)) >= 1, passed.group(0)
 
 
+def check_org_init(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    """org init: the organisation's folder, whose public/ part loads and holds no key."""
+    from causeway.provisioning.organisation import load_public_organisation  # noqa: PLC0415
+
+    organisation, folder = arguments[3], Path(_value_after(arguments, "--dir") or "")
+    _line(rf"^Organisation {re.escape(organisation)} created in {re.escape(str(folder))}$", stdout)
+    assert load_public_organisation(folder / "public").id == organisation
+    assert not any(b"PRIVATE KEY" in path.read_bytes() for path in (folder / "public").iterdir())
+    if "--passphrase-file" in arguments:
+        _line(r"^private keys\s+encrypted", stdout)
+
+
+def check_genesis_assemble(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    """genesis assemble: the genesis of every --org, and peers.json beside it."""
+    from causeway.provisioning import genesis_from_json  # noqa: PLC0415
+
+    out = Path(_value_after(arguments, "--out") or "genesis.json")
+    _line(rf"^Genesis of \S+ written to {re.escape(str(out))}$", stdout)
+    genesis = genesis_from_json(out.read_text(encoding="utf-8"))
+    assert len(genesis.organisations) == arguments.count("--org"), genesis.organisations
+    assert (out.parent / "peers.json").is_file()
+
+
+def check_org_node_config(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    """org node-config: each home it names holds a config.toml, a genesis and a key."""
+    homes = re.findall(r"causeway node start --home (\S+)", stdout)
+    assert homes, stdout
+    for home in homes:
+        assert all((Path(home) / name).is_file() for name in ("config.toml", "genesis.json"))
+
+
+def check_org_join_request(arguments: list[str], stdout: str, scenario: Scenario) -> None:
+    """org join-request: a PROPOSAL DRAFT whose calls the output names."""
+    from causeway.types.proposal_draft import parse_proposal_draft  # noqa: PLC0415
+
+    draft = parse_proposal_draft(Path(_value_after(arguments, "--out") or "").read_text("utf-8"))
+    for call in draft.calls:
+        _line(re.escape(f"{call.contract}.{call.method}"), stdout)
+
+
+def _write_passphrase(scenario: Scenario) -> None:
+    """The passphrase file an organisation keeps (operations.md, 1)."""
+    Path("port-passphrase.txt").write_text("port's long passphrase\n", encoding="utf-8")
+
+
 def _write_tally(scenario: Scenario) -> None:
     """The docs' build/tally.wasm and its interface, as `causeway contract build` writes them
     (tests/tally_contract.py: the module in WAT, so that no toolchain is needed here)."""
@@ -651,6 +715,8 @@ def check_proposal(arguments: list[str], stdout: str, scenario: Scenario) -> Non
 CHECKS: dict[tuple[str, ...], Callable[[list[str], str, Scenario], None]] = {
     ("init",): check_init,
     ("node", "verify"): check_node_verify,
+    ("node", "snapshot", "create"): check_node_snapshot_create,
+    ("node", "backup"): check_node_backup,
     ("tx", "send"): check_tx_send,
     ("query",): check_query,
     ("block", "get"): check_block_get,
@@ -671,6 +737,10 @@ CHECKS: dict[tuple[str, ...], Callable[[list[str], str, Scenario], None]] = {
     **{
         ("proposal", name): check_proposal for name in ("create", "vote", "show", "execute", "list")
     },
+    ("org", "init"): check_org_init,
+    ("genesis", "assemble"): check_genesis_assemble,
+    ("org", "node-config"): check_org_node_config,
+    ("org", "join-request"): check_org_join_request,
 }
 
 RUNNER = CliRunner()
@@ -718,6 +788,7 @@ PREPARED_FILES: dict[str, Callable[[Scenario], None]] = {
     "@new-config.json": _write_new_config,
     "raise-limit.json": _write_proposal_draft,
     "build/tally.wasm": _write_tally,
+    "port-passphrase.txt": _write_passphrase,
 }
 
 

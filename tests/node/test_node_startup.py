@@ -13,8 +13,8 @@ import lmdb
 import pytest
 
 from causeway.consensus.engines import IDLE_BLOCK_INTERVAL_MS, RaftKind, SoloKind, TbftKind
-from causeway.crypto import get_profile
-from causeway.errors import ConfigurationError, StorageCorruptionError
+from causeway.crypto import PrivateKey, get_profile
+from causeway.errors import ConfigurationError, CryptoError, StorageCorruptionError
 from causeway.node import (
     NodeConfig,
     StoreVerification,
@@ -250,3 +250,21 @@ def test_every_consensus_kind_gets_the_one_idle_block_interval(home: Path) -> No
     assert isinstance(raft, RaftKind)
     intervals = [kind.idle_block_interval_ms for kind in (solo, tbft, raft)]
     assert intervals == [IDLE_BLOCK_INTERVAL_MS] * 3
+
+
+def test_an_encrypted_node_key_needs_its_passphrase(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config, genesis = loaded(home)
+    plain = config.key_file.read_bytes()
+    config.key_file.write_bytes(PrivateKey.from_pem(plain).to_pem(b"node passphrase"))
+    monkeypatch.delenv("CAUSEWAY_KEY_PASSPHRASE", raising=False)
+    monkeypatch.delenv("CAUSEWAY_KEY_PASSPHRASE_FILE", raising=False)
+    with pytest.raises(CryptoError, match="the private key is encrypted: give its passphrase"):
+        load_node_key(config, genesis, replicated=False)
+    monkeypatch.setenv("CAUSEWAY_KEY_PASSPHRASE", "not it")
+    with pytest.raises(CryptoError, match="wrong passphrase"):
+        load_node_key(config, genesis, replicated=False)
+    monkeypatch.setenv("CAUSEWAY_KEY_PASSPHRASE", "node passphrase")
+    (own,) = genesis.validators.validators
+    assert load_node_key(config, genesis, replicated=False).public_key().raw == own.public_key

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from google.protobuf import descriptor, json_format
 from google.protobuf.message import Message
 from starlette.datastructures import Headers
@@ -43,6 +43,7 @@ from causeway.errors import (
     LimitExceededError,
     NotFoundError,
 )
+from causeway.explorer import EXPLORER_PATH, explorer_files_app
 from causeway.types import check_json_depth
 from causeway.types.v1 import types_pb2
 
@@ -1030,6 +1031,13 @@ def create_http_app(
             stream_keepalive_s,
             "GET /v1/events/stream",
         )
+
+    # The explorer's pages (causeway.explorer): static files that read this API from the browser.
+    @app.get(EXPLORER_PATH, include_in_schema=False)
+    async def explorer_folder() -> Response:
+        return RedirectResponse(f"{EXPLORER_PATH}/")
+
+    app.mount(EXPLORER_PATH, explorer_files_app(), name="explorer")
 
     @app.get(
         "/metrics",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from pathlib import Path
 
 import uvicorn
 
@@ -13,6 +14,7 @@ from causeway.api.grpc_server import create_grpc_server
 from causeway.api.http_gateway import MetricsHandler, create_http_app
 from causeway.api.operations import Probes, RequestObserver
 from causeway.api.service import ChainService
+from causeway.api.snapshot_routes import add_snapshot_routes
 from causeway.errors import ConfigurationError
 
 # Connections the kernel queues before the server accepts them.
@@ -54,6 +56,11 @@ class HttpServer:
         self._server.capture_signals = contextlib.nullcontext  # type: ignore[assignment]
 
     @property
+    def port(self) -> int:
+        """The port listened on (the one the kernel chose for port 0)."""
+        return int(self._socket.getsockname()[1])
+
+    @property
     def should_exit(self) -> bool:
         return bool(self._server.should_exit)
 
@@ -89,7 +96,9 @@ class ApiServers:
         metrics_handler: MetricsHandler,
         probes: Probes | None = None,
         on_request: RequestObserver | None = None,
+        snapshot_folder: Path | None = None,
     ) -> None:
+        """snapshot_folder: the snapshot files served to joining nodes (api.snapshot_routes)."""
         self._grpc = create_grpc_server(
             service,
             grpc_address,
@@ -103,6 +112,8 @@ class ApiServers:
             probes=probes,
             on_request=on_request,
         )
+        if snapshot_folder is not None:
+            add_snapshot_routes(application, snapshot_folder)
         self._http = HttpServer(application, http_address)
         self._serving: asyncio.Task[None] | None = None
 

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 from causeway.bench.workloads import Call
 from causeway.crypto import PrivateKey, get_profile
+from causeway.errors import ConfigurationError
 from causeway.sdk import Identity, build_transaction
 from causeway.types import encode, transaction_id
 
@@ -35,6 +36,12 @@ class Signer:
 
     @classmethod
     def from_identity(cls, identity: Identity) -> Signer:
+        """ConfigurationError for a token key: worker processes need the key itself."""
+        if not isinstance(identity.key, PrivateKey):
+            raise ConfigurationError(
+                f"{identity.member_id}'s key is in a PKCS#11 token; the benchmark signs in"
+                " several processes and needs a key file"
+            )
         return cls.from_key(identity.member_id, identity.key)
 
     def load_key(self) -> PrivateKey:

@@ -21,9 +21,11 @@ from causeway.cli import (
     chain_commands,
     contract_commands,
     devnet_command,
+    explorer_command,
     init_command,
     interchain_commands,
     node_command,
+    org_command,
     proposal_commands,
     relayer_command,
 )
@@ -178,6 +180,8 @@ relayer_command.register(app)
 interchain_commands.register(app)
 contract_commands.register(app)
 proposal_commands.register(app)
+org_command.register(app)
+explorer_command.register(app)
 
 
 def main() -> None:

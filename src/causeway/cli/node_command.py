@@ -1,5 +1,6 @@
 """`causeway node start`: run a node in the foreground; `causeway node verify`: check its store;
-`causeway node reload`: have a running node re-read its configuration."""
+`causeway node reload`: have a running node re-read its configuration (snapshots, backups and
+archives: snapshot_commands)."""
 
 # ruff: noqa: PLC0415 (heavy packages are imported inside commands: the CLI must start fast)
 
@@ -10,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from causeway.cli import node_join_command
+from causeway.cli import node_join_command, snapshot_commands
 from causeway.cli.output import EXIT_ERROR, console, key_value_table, print_json
 from causeway.errors import ConfigurationError
 
@@ -147,6 +148,7 @@ def reload(*, home: HomeOption) -> None:
 
 
 node_app.command("join")(node_join_command.join)
+snapshot_commands.register(node_app)
 
 
 def register(app: typer.Typer) -> None:

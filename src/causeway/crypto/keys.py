@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -18,6 +18,7 @@ from tongsuopy.crypto import hashes as tongsuo_hashes
 from tongsuopy.crypto import serialization as tongsuo_serialization
 from tongsuopy.crypto.asymciphers import ec as tongsuo_ec
 
+from causeway.crypto.key_encryption import decrypt_private_key_pem, encrypt_private_key_pem
 from causeway.errors import CryptoError
 
 ALGORITHM_ECDSA_P256 = "ecdsa-p256"
@@ -32,6 +33,7 @@ PUBLIC_KEY_CACHE_SIZE = 16384
 UNCOMPRESSED_POINT_BYTES = 65
 ED25519_PUBLIC_KEY_BYTES = 32
 _PKCS8_PEM_HEADER = b"-----BEGIN PRIVATE KEY-----"
+_ENCRYPTED_PKCS8_PEM_HEADER = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
 
 _ECDSA_WITH_SHA256 = ec.ECDSA(hashes.SHA256())
 # SM2 signs SM3(Z || message), where Z hashes in a distinguishing id; Tongsuo uses the standard
@@ -214,6 +216,18 @@ def _library_private_key_algorithm(key: object) -> str | None:
     return None
 
 
+class Signer(Protocol):
+    """What signs for a member: a PrivateKey in memory, or a key that never leaves a token
+    (sdk.pkcs11.Pkcs11Signer). Signatures have the same form either way."""
+
+    @property
+    def algorithm(self) -> str: ...
+
+    def sign(self, data: bytes) -> bytes: ...
+
+    def public_key(self) -> PublicKey: ...
+
+
 class PrivateKey:
     """A signing key. Create one with generate or from_pem."""
 
@@ -245,8 +259,17 @@ class PrivateKey:
         raise CryptoError(f"unknown signature algorithm {algorithm!r}")
 
     @classmethod
-    def from_pem(cls, pem: bytes) -> PrivateKey:
-        """Loads an unencrypted PKCS#8 PEM key of any of the three algorithms."""
+    def from_pem(cls, pem: bytes, passphrase: bytes | None = None) -> PrivateKey:
+        """Loads a PKCS#8 PEM key of any of the three algorithms: unencrypted, or encrypted
+        with a passphrase (PBES2 with scrypt, crypto.key_encryption). CryptoError for an
+        encrypted key without a passphrase, with a wrong one, or a passphrase for a plain key."""
+        if pem.lstrip().startswith(_ENCRYPTED_PKCS8_PEM_HEADER):
+            if not passphrase:
+                raise CryptoError(
+                    "the private key is encrypted: give its passphrase (CAUSEWAY_KEY_PASSPHRASE"
+                    " or CAUSEWAY_KEY_PASSPHRASE_FILE)"
+                )
+            pem = decrypt_private_key_pem(pem, passphrase)
         if not pem.lstrip().startswith(_PKCS8_PEM_HEADER):
             raise CryptoError(
                 "a private key must be an unencrypted PKCS#8 PEM file (-----BEGIN PRIVATE"
@@ -276,8 +299,13 @@ class PrivateKey:
             raise CryptoError(f"unsupported private key type {type(key).__name__}")
         return cls(algorithm, key)
 
-    def to_pem(self) -> bytes:
-        """Unencrypted PKCS#8 PEM: protect the file, not the bytes."""
+    def to_pem(self, passphrase: bytes | None = None) -> bytes:
+        """PKCS#8 PEM, encrypted under passphrase when one is given (PBES2 with scrypt and
+        AES-256-CBC, crypto.key_encryption); unencrypted otherwise: then protect the file."""
+        plain = self._plain_pem()
+        return plain if passphrase is None else encrypt_private_key_pem(plain, passphrase)
+
+    def _plain_pem(self) -> bytes:
         if self._algorithm == ALGORITHM_SM2:
             sm2_pem: bytes = self._key.private_bytes(
                 tongsuo_serialization.Encoding.PEM,

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 
 from causeway.consensus.engines import EngineKind
 from causeway.crypto import CryptoProfile
+from causeway.errors import HeightUnavailableError, NotFoundError
 from causeway.execution import ExecutionApplication
 from causeway.net import BlockSyncer, PeerNetwork
 from causeway.node.consensus_driver import ConsensusDriver
@@ -36,7 +37,11 @@ class StoreBlockSource:
         return self._store.latest_height()
 
     def get_block(self, height: int) -> tuple[types_pb2.Block, types_pb2.CommitCertificate]:
-        return self._store.get_block(height), self._store.get_certificate(height)
+        try:
+            return self._store.get_block(height), self._store.get_certificate(height)
+        except HeightUnavailableError as error:
+            # Below a restored store's base or archived: for the peer, a block not served here.
+            raise NotFoundError(error.message) from None
 
 
 class BlockSync:

@@ -60,6 +60,7 @@ from causeway.node.metrics import (
 from causeway.node.peer_admission import PeerAdmission
 from causeway.node.raft_certificates import RaftCertificates
 from causeway.node.reload import ReloadPlan, plan_reload
+from causeway.node.snapshots import SNAPSHOTS_FOLDER_NAME
 from causeway.node.startup import load_genesis, load_node_key, open_node_store
 from causeway.node.transaction_routing import TransactionRouting
 from causeway.state import StateTree
@@ -276,6 +277,7 @@ class Node:
                 metrics_handler=self.metrics.render,
                 probes=Probes(liveness=self.liveness, readiness=self.readiness),
                 on_request=self.metrics.api_request,
+                snapshot_folder=self.config.data_dir / SNAPSHOTS_FOLDER_NAME,
             )
         except BaseException:
             self.verifier.close()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from google.protobuf import json_format
 
-from causeway.crypto import CryptoProfile, PrivateKey
+from causeway.crypto import CryptoProfile, PrivateKey, passphrase_from_environment
 from causeway.errors import CausewayError, ConfigurationError
 from causeway.execution import genesis_state
 from causeway.node.config import NodeConfig
@@ -63,7 +63,7 @@ def load_node_key(
     """The node's key, checked against genesis; replicated: whether the chain's validators
     talk over the peer network (every engine but solo)."""
     try:
-        key = PrivateKey.from_pem(config.key_file.read_bytes())
+        key = PrivateKey.from_pem(config.key_file.read_bytes(), passphrase_from_environment())
     except OSError as error:
         raise ConfigurationError(f"cannot read node key {config.key_file}: {error}") from None
     validators = {v.member_id: v for v in genesis.validators.validators}

@@ -227,6 +227,21 @@ def node_settings(node_index: int, port_base: int | None = None) -> NodeSettings
     )
 
 
+def check_chain_id(chain_id: str) -> None:
+    """ConfigurationError unless chain_id is 1 to 64 letters, digits, '-', '_' or '.'."""
+    if (
+        not chain_id
+        or len(chain_id) > 64
+        or not all(
+            character.isascii() and (character.isalnum() or character in "-_.")
+            for character in chain_id
+        )
+    ):
+        raise ConfigurationError(
+            f"chain id {chain_id!r} must be 1 to 64 characters of letters, digits, '-', '_' or '.'"
+        )
+
+
 def _check_arguments(
     organisations: int, crypto_profile: str, consensus: str, chain_id: str, validators: int
 ) -> None:
@@ -245,21 +260,68 @@ def _check_arguments(
         raise ConfigurationError(
             f"the number of validators must be between 1 and {VALIDATORS_MAX}, not {validators}"
         )
-    if (
-        not chain_id
-        or len(chain_id) > 64
-        or not all(
-            character.isascii() and (character.isalnum() or character in "-_.")
-            for character in chain_id
-        )
-    ):
-        raise ConfigurationError(
-            f"chain id {chain_id!r} must be 1 to 64 characters of letters, digits, '-', '_' or '.'"
-        )
+    check_chain_id(chain_id)
     del crypto_profile  # checked by get_profile
 
 
-def _issue_member(
+def check_algorithm(crypto_profile: str, algorithm: str | None) -> str:
+    """The algorithm to use in a profile: `algorithm` when the profile has it, else the
+    profile's default; ConfigurationError (CryptoError for an unknown profile) otherwise."""
+    profile = get_profile(crypto_profile)
+    chosen_algorithm = algorithm or profile.default_algorithm
+    if chosen_algorithm not in profile.algorithms:
+        raise ConfigurationError(
+            f"algorithm {chosen_algorithm!r} is not part of the {profile.name} crypto profile; "
+            f"choose one of {', '.join(sorted(profile.algorithms))}"
+        )
+    return chosen_algorithm
+
+
+def new_organisation_authority(
+    organisation_id: str, algorithm: str, valid_days: int
+) -> OrganisationMaterial:
+    """A new organisation without members: its CA key, its record (with the X.509 CA
+    certificate for intl) and its TLS CA (provisioning.tls)."""
+    ca_key = PrivateKey.generate(algorithm)
+    ca_certificate = issue_ca_certificate(organisation_id, ca_key, valid_days)
+    record = types_pb2.Organisation(
+        id=organisation_id,
+        ca_algorithm=algorithm,
+        ca_public_key=ca_key.public_key().raw,
+        ca_certificate=ca_certificate,
+    )
+    tls_authority = tls_certificate_authority(
+        organisation_id, algorithm, ca_key, ca_certificate, valid_days
+    )
+    return OrganisationMaterial(
+        organisation=record, ca_key=ca_key, members=(), tls_authority=tls_authority
+    )
+
+
+def issue_standard_members(
+    organisation: OrganisationMaterial,
+    *,
+    chain_id: str,
+    algorithm: str,
+    valid_days: int,
+    now_ms: int,
+) -> tuple[MemberMaterial, ...]:
+    """The members every organisation gets: admin (ROLE_ADMIN) and client (ROLE_CLIENT)."""
+    return tuple(
+        issue_member(
+            chain_id=chain_id,
+            organisation=organisation,
+            name=name,
+            roles=roles,
+            algorithm=algorithm,
+            valid_days=valid_days,
+            now_ms=now_ms,
+        )
+        for name, roles in STANDARD_MEMBERS
+    )
+
+
+def issue_member(
     *,
     chain_id: str,
     organisation: OrganisationMaterial,
@@ -333,55 +395,31 @@ def build_network(
     if port_base is not None:
         check_port_base(port_base, validators)
     profile = get_profile(crypto_profile)
-    chosen_algorithm = algorithm or profile.default_algorithm
-    if chosen_algorithm not in profile.algorithms:
-        raise ConfigurationError(
-            f"algorithm {chosen_algorithm!r} is not part of the {profile.name} crypto profile; "
-            f"choose one of {', '.join(sorted(profile.algorithms))}"
-        )
+    chosen_algorithm = check_algorithm(crypto_profile, algorithm)
 
-    built: list[OrganisationMaterial] = []
-    for index in range(1, organisations + 1):
-        name = organisation_name(index)
-        ca_key = PrivateKey.generate(chosen_algorithm)
-        ca_public_key = ca_key.public_key()
-        ca_certificate = issue_ca_certificate(name, ca_key, valid_days)
-        record = types_pb2.Organisation(
-            id=name,
-            ca_algorithm=chosen_algorithm,
-            ca_public_key=ca_public_key.raw,
-            ca_certificate=ca_certificate,
-        )
-        tls_authority = tls_certificate_authority(
-            name, chosen_algorithm, ca_key, ca_certificate, valid_days
-        )
-        built.append(
-            OrganisationMaterial(
-                organisation=record, ca_key=ca_key, members=(), tls_authority=tls_authority
+    built = [
+        new_organisation_authority(organisation_name(index), chosen_algorithm, valid_days)
+        for index in range(1, organisations + 1)
+    ]
+    members_by_organisation = [
+        list(
+            issue_standard_members(
+                organisation,
+                chain_id=chain_id,
+                algorithm=chosen_algorithm,
+                valid_days=valid_days,
+                now_ms=now_ms,
             )
         )
-
-    members_by_organisation: list[list[MemberMaterial]] = [[] for _ in built]
-    for position, organisation in enumerate(built):
-        for name, roles in STANDARD_MEMBERS:
-            members_by_organisation[position].append(
-                _issue_member(
-                    chain_id=chain_id,
-                    organisation=organisation,
-                    name=name,
-                    roles=roles,
-                    algorithm=chosen_algorithm,
-                    valid_days=valid_days,
-                    now_ms=now_ms,
-                )
-            )
+        for organisation in built
+    ]
 
     nodes: list[NodeDescription] = []
     for node_index in range(1, validators + 1):
         position = node_organisation_index(node_index, organisations) - 1
         name = node_name(node_index)
         check_node_name(name)
-        node_member = _issue_member(
+        node_member = issue_member(
             chain_id=chain_id,
             organisation=built[position],
             name=name,

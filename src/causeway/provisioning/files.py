@@ -23,8 +23,9 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from google.protobuf import json_format
@@ -34,6 +35,7 @@ from causeway.provisioning.description import (
     MemberMaterial,
     NetworkDescription,
     NodeDescription,
+    NodeSettings,
 )
 from causeway.types.v1 import types_pb2
 
@@ -82,12 +84,31 @@ def genesis_from_json(text: str) -> types_pb2.Genesis:
 
 def member_document(member: MemberMaterial, network: NetworkDescription) -> dict[str, str]:
     """The member.json document: what a client needs next to the key to act as this member."""
+    return member_record(
+        member.member, crypto_profile=network.crypto_profile, chain_id=network.chain_id
+    )
+
+
+def member_record(
+    member: types_pb2.Member, *, crypto_profile: str, chain_id: str
+) -> dict[str, str]:
+    """The member.json document of a member of a chain with this profile and id (the chain id
+    may be empty when it is not known yet: a client then asks the node)."""
     return {
-        "member_id": member.member_id,
-        "algorithm": member.member.algorithm,
-        "crypto_profile": network.crypto_profile,
-        "chain_id": network.chain_id,
+        "member_id": member.id,
+        "algorithm": member.algorithm,
+        "crypto_profile": crypto_profile,
+        "chain_id": chain_id,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class NodePeer:
+    """A peer in a node's config.toml: its node name, member id and address to dial."""
+
+    name: str
+    member_id: str
+    address: str
 
 
 def certificate_to_pem(der: bytes) -> str:
@@ -102,23 +123,23 @@ def _toml_string(value: str) -> str:
     return json.dumps(value, ensure_ascii=True)
 
 
-def _render_peers(node: NodeDescription, peers: Sequence[NodeDescription]) -> list[str]:
+def _render_peers(name: str, settings: NodeSettings, peers: Sequence[NodePeer]) -> list[str]:
     lines = [
         "[peers]",
-        f"listen_address = {_toml_string(node.settings.peer_address)}",
+        f"listen_address = {_toml_string(settings.peer_address)}",
         f"tls_key_file = {_toml_string(TLS_DIRECTORY + '/' + TLS_KEY_FILE_NAME)}",
         f"tls_certificate_file = {_toml_string(TLS_DIRECTORY + '/' + TLS_CERTIFICATE_FILE_NAME)}",
         f"tls_ca_bundle_file = {_toml_string(TLS_DIRECTORY + '/' + TLS_CA_BUNDLE_FILE_NAME)}",
         "",
     ]
     for peer in peers:
-        if peer.name == node.name:
+        if peer.name == name:
             continue
         lines += [
             "[[peers.peer]]",
             f"name = {_toml_string(peer.name)}",
-            f"member_id = {_toml_string(peer.member.member_id)}",
-            f"address = {_toml_string(peer.settings.peer_address)}",
+            f"member_id = {_toml_string(peer.member_id)}",
+            f"address = {_toml_string(peer.address)}",
             "",
         ]
     return lines
@@ -130,14 +151,30 @@ def render_node_config(node: NodeDescription, peers: Sequence[NodeDescription] =
     ``peers`` are the network's nodes (the node itself is skipped): each becomes a
     ``[[peers.peer]]`` entry that the node dials at the peer's ``peer_address``.
     """
-    settings = node.settings
+    return render_node_settings(
+        node.name,
+        node.member.member_id,
+        node.settings,
+        [
+            NodePeer(
+                name=peer.name, member_id=peer.member.member_id, address=peer.settings.peer_address
+            )
+            for peer in peers
+        ],
+    )
+
+
+def render_node_settings(
+    name: str, member_id: str, settings: NodeSettings, peers: Sequence[NodePeer]
+) -> str:
+    """config.toml of node `name` (member `member_id`) dialing `peers` (itself skipped)."""
     return "\n".join(
         [
-            f"# Causeway node {node.name}. Relative paths are relative to this folder.",
+            f"# Causeway node {name}. Relative paths are relative to this folder.",
             "",
             "[node]",
-            f"name = {_toml_string(node.name)}",
-            f"member_id = {_toml_string(node.member.member_id)}",
+            f"name = {_toml_string(name)}",
+            f"member_id = {_toml_string(member_id)}",
             f"key_file = {_toml_string(KEY_FILE_NAME)}",
             f"data_dir = {_toml_string(NODE_DATA_DIRECTORY)}",
             f"genesis_file = {_toml_string(GENESIS_FILE_NAME)}",
@@ -163,7 +200,7 @@ def render_node_config(node: NodeDescription, peers: Sequence[NodeDescription] =
             f"level = {_toml_string(settings.log_level)}",
             f"format = {_toml_string(settings.log_format)}",
             "",
-            *_render_peers(node, peers),
+            *_render_peers(name, settings, peers),
         ]
     )
 
@@ -186,19 +223,111 @@ def _write_text(path: Path, text: str) -> None:
     _write_file(path, text.encode("utf-8"), PUBLIC_FILE_MODE)
 
 
+def write_public_file(path: Path, data: bytes) -> None:
+    """Writes a new file anyone may read (mode 0644), synced; refuses an existing one."""
+    _write_file(path, data, PUBLIC_FILE_MODE)
+
+
+def write_private_file(path: Path, data: bytes) -> None:
+    """Writes a new private file (mode 0600 in a folder of mode 0700), synced."""
+    _write_key(path, data)
+
+
 def _write_key(path: Path, member_key_pem: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     os.chmod(path.parent, PRIVATE_DIRECTORY_MODE)
     _write_file(path, member_key_pem, PRIVATE_FILE_MODE)
 
 
-def _write_member_identity(
-    directory: Path, member: MemberMaterial, network: NetworkDescription
+def write_member_folder(
+    directory: Path,
+    member: MemberMaterial,
+    *,
+    crypto_profile: str,
+    chain_id: str,
+    passphrase: bytes | None = None,
 ) -> None:
-    _write_key(directory / KEY_FILE_NAME, member.key.to_pem())
-    _write_text(
-        directory / MEMBER_FILE_NAME, json.dumps(member_document(member, network), indent=2) + "\n"
+    """A member folder: key.pem (encrypted with `passphrase` when given), member.json and the
+    member's X.509 certificate, member.crt (SM2 on gm chains, docs/certificates.md)."""
+    write_member_identity(
+        directory, member, crypto_profile=crypto_profile, chain_id=chain_id, passphrase=passphrase
     )
+    _write_text(
+        directory / MEMBER_CERTIFICATE_FILE_NAME, certificate_to_pem(member.member.certificate)
+    )
+
+
+def write_member_identity(
+    directory: Path,
+    member: MemberMaterial,
+    *,
+    crypto_profile: str,
+    chain_id: str,
+    passphrase: bytes | None = None,
+) -> None:
+    """key.pem and member.json: what the SDK's Identity.load and a node read."""
+    _write_key(directory / KEY_FILE_NAME, member.key.to_pem(passphrase))
+    write_member_document(
+        directory, member.member, crypto_profile=crypto_profile, chain_id=chain_id
+    )
+
+
+def write_member_document(
+    directory: Path,
+    member: types_pb2.Member,
+    *,
+    crypto_profile: str,
+    chain_id: str,
+    extra: Mapping[str, object] | None = None,
+) -> None:
+    """member.json (with `extra` entries, such as a PKCS#11 key reference)."""
+    document: dict[str, object] = dict(
+        member_record(member, crypto_profile=crypto_profile, chain_id=chain_id)
+    )
+    document.update(extra or {})
+    _write_text(directory / MEMBER_FILE_NAME, json.dumps(document, indent=2) + "\n")
+
+
+@dataclass(frozen=True, slots=True)
+class NodeHome:
+    """What a node's home folder holds besides the genesis and its peers."""
+
+    name: str
+    member: types_pb2.Member
+    key_pem: bytes
+    """The node's signing key file as it is (possibly passphrase-encrypted)."""
+    settings: NodeSettings
+    tls_key_pem: bytes
+    tls_certificate_pem: bytes
+
+
+def write_node_home(
+    directory: Path,
+    node: NodeHome,
+    *,
+    peers: Sequence[NodePeer],
+    genesis_text: str,
+    tls_ca_bundle: bytes,
+    crypto_profile: str,
+) -> None:
+    """A node's home folder: config.toml (dialing `peers`), genesis.json, key.pem, member.json
+    and its TLS key, certificate and CA bundle."""
+    genesis = genesis_from_json(genesis_text)
+    _write_text(
+        directory / CONFIG_FILE_NAME,
+        render_node_settings(node.name, node.member.id, node.settings, peers),
+    )
+    _write_text(directory / GENESIS_FILE_NAME, genesis_text)
+    _write_key(directory / KEY_FILE_NAME, node.key_pem)
+    write_member_document(
+        directory, node.member, crypto_profile=crypto_profile, chain_id=genesis.chain_id
+    )
+    tls_directory = directory / TLS_DIRECTORY
+    _write_key(tls_directory / TLS_KEY_FILE_NAME, node.tls_key_pem)
+    _write_file(
+        tls_directory / TLS_CERTIFICATE_FILE_NAME, node.tls_certificate_pem, PUBLIC_FILE_MODE
+    )
+    _write_file(tls_directory / TLS_CA_BUNDLE_FILE_NAME, tls_ca_bundle, PUBLIC_FILE_MODE)
 
 
 def _write_tree(root: Path, network: NetworkDescription) -> None:
@@ -223,24 +352,35 @@ def _write_tree(root: Path, network: NetworkDescription) -> None:
                 PUBLIC_FILE_MODE,
             )
         for member in organisation.members:
-            member_directory = organisation_directory / "members" / member.name
-            _write_member_identity(member_directory, member, network)
-            _write_text(
-                member_directory / MEMBER_CERTIFICATE_FILE_NAME,
-                certificate_to_pem(member.member.certificate),
+            write_member_folder(
+                organisation_directory / "members" / member.name,
+                member,
+                crypto_profile=network.crypto_profile,
+                chain_id=network.chain_id,
             )
     ca_bundle = network.tls_ca_bundle()
-    for node in network.nodes:
-        node_directory = root / NODES_DIRECTORY / node.name
-        _write_text(node_directory / CONFIG_FILE_NAME, render_node_config(node, network.nodes))
-        _write_text(node_directory / GENESIS_FILE_NAME, genesis_text)
-        _write_member_identity(node_directory, node.member, network)
-        tls_directory = node_directory / TLS_DIRECTORY
-        _write_key(tls_directory / TLS_KEY_FILE_NAME, node.tls.key_pem())
-        _write_file(
-            tls_directory / TLS_CERTIFICATE_FILE_NAME, node.tls.certificate_pem(), PUBLIC_FILE_MODE
+    peers = [
+        NodePeer(
+            name=node.name, member_id=node.member.member_id, address=node.settings.peer_address
         )
-        _write_file(tls_directory / TLS_CA_BUNDLE_FILE_NAME, ca_bundle, PUBLIC_FILE_MODE)
+        for node in network.nodes
+    ]
+    for node in network.nodes:
+        write_node_home(
+            root / NODES_DIRECTORY / node.name,
+            NodeHome(
+                name=node.name,
+                member=node.member.member,
+                key_pem=node.member.key.to_pem(),
+                settings=node.settings,
+                tls_key_pem=node.tls.key_pem(),
+                tls_certificate_pem=node.tls.certificate_pem(),
+            ),
+            peers=peers,
+            genesis_text=genesis_text,
+            tls_ca_bundle=ca_bundle,
+            crypto_profile=network.crypto_profile,
+        )
 
 
 def check_target(directory: Path, *, force: bool) -> None:
@@ -252,6 +392,13 @@ def check_target(directory: Path, *, force: bool) -> None:
             f"{directory} is not empty; choose another folder or pass --force to replace "
             "the network in it"
         )
+
+
+@contextmanager
+def staging_directory(parent: Path, name: str) -> Iterator[Path]:
+    """A hidden new folder in `parent`, removed on leaving: write a tree there, then move it."""
+    with _staging_directory(parent, name) as staging:
+        yield staging
 
 
 @contextmanager

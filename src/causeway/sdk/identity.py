@@ -6,11 +6,19 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from causeway.crypto import PrivateKey, get_profile
+from causeway.crypto import (
+    Pkcs11Signer,
+    PrivateKey,
+    Signer,
+    get_profile,
+    passphrase_from_environment,
+    read_passphrase_variable,
+)
 from causeway.errors import ConfigurationError
 
 MEMBER_FILE = "member.json"
 KEY_FILE = "key.pem"
+PKCS11_FIELD = "pkcs11"
 # Bounds on the files read: both are a few hundred bytes when well formed.
 MEMBER_FILE_BYTES_MAX = 64 * 1024
 KEY_FILE_BYTES_MAX = 64 * 1024
@@ -27,13 +35,29 @@ def _read_bounded(path: Path, bytes_max: int) -> bytes:
     return data
 
 
+def _token_signer(member_path: Path, reference: object) -> Pkcs11Signer:
+    if not isinstance(reference, dict):
+        raise ConfigurationError(f"{member_path}: {PKCS11_FIELD!r} must be a JSON object")
+    fields: dict[str, str] = {}
+    for name in ("module", "token_label", "key_label", "pin_env"):
+        value = reference.get(name)
+        if not isinstance(value, str) or not value:
+            raise ConfigurationError(
+                f"{member_path}: {PKCS11_FIELD}.{name} must be a non-empty string"
+            )
+        fields[name] = value
+    pin = read_passphrase_variable(fields["pin_env"], what="PKCS#11 PIN").decode("utf-8")
+    return Pkcs11Signer(Path(fields["module"]), fields["token_label"], fields["key_label"], pin)
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
     """A member id and its private key; ``chain_id`` and ``crypto_profile`` may be empty
     (unknown), in which case a client asks the node for them."""
 
     member_id: str
-    key: PrivateKey
+    key: Signer
+    """A PrivateKey, or a Pkcs11Signer whose key stays in a token."""
     crypto_profile: str = ""
     chain_id: str = ""
 
@@ -54,7 +78,12 @@ class Identity:
     def load(cls, member_directory: Path | str) -> Identity:
         """Reads ``member.json`` ({member_id, algorithm, crypto_profile, chain_id}) and
         ``key.pem`` from a member folder; ConfigurationError or CryptoError when they are
-        missing, malformed or inconsistent."""
+        missing, malformed or inconsistent.
+
+        An encrypted key.pem is decrypted with the passphrase in CAUSEWAY_KEY_PASSPHRASE (or
+        the file CAUSEWAY_KEY_PASSPHRASE_FILE names). A member.json with a ``pkcs11`` object
+        ({module, token_label, key_label, pin_env}) signs with that key in a PKCS#11 token
+        instead, logging in with the PIN in the environment variable pin_env."""
         directory = Path(member_directory)
         member_path = directory / MEMBER_FILE
         try:
@@ -74,7 +103,15 @@ class Identity:
             if not isinstance(value, str) or (required and not value):
                 raise ConfigurationError(f"{member_path}: {name!r} must be a non-empty string")
             fields[name] = value
-        key = PrivateKey.from_pem(_read_bounded(directory / KEY_FILE, KEY_FILE_BYTES_MAX))
+        reference = member.get(PKCS11_FIELD)
+        key: Signer
+        if reference is not None:
+            key = _token_signer(member_path, reference)
+        else:
+            key = PrivateKey.from_pem(
+                _read_bounded(directory / KEY_FILE, KEY_FILE_BYTES_MAX),
+                passphrase_from_environment(),
+            )
         if key.algorithm != fields["algorithm"]:
             raise ConfigurationError(
                 f"{directory / KEY_FILE} holds an {key.algorithm} key but {member_path} says "

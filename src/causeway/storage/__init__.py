@@ -15,6 +15,7 @@ from causeway.storage.chain_folder import (
     marker_file,
     open_chain_store,
     open_chain_store_for_reading,
+    restore_chain_store,
     save_marker,
     store_folder,
 )
@@ -24,6 +25,7 @@ from causeway.storage.store import (
     BlockRecord,
     IntegrityReport,
     LatestStateView,
+    SnapshotBase,
     Store,
 )
 
@@ -40,12 +42,14 @@ __all__ = [
     "ChainReport",
     "IntegrityReport",
     "LatestStateView",
+    "SnapshotBase",
     "Store",
     "check_recent_blocks",
     "load_marker",
     "marker_file",
     "open_chain_store",
     "open_chain_store_for_reading",
+    "restore_chain_store",
     "save_marker",
     "scan_chain",
     "store_folder",

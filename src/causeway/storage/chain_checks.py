@@ -66,7 +66,7 @@ def check_recent_blocks(
     if not problems:
         problems = _height_problems(store, latest)
     if not problems:
-        first = max(1, latest - blocks + 1)
+        first = max(1, store.base_height(), latest - blocks + 1)
         problems = _block_problems(store, identity, first, latest, read_bodies=True)
     if not problems:
         problems = _state_root_problems(store, identity, latest)
@@ -83,7 +83,8 @@ def scan_chain(store: Store, identity: ChainIdentity) -> ChainReport:
     can run beside a live node (checking up to the height it found when it began)."""
     latest = store.latest_height()
     problems = _genesis_problems(store, identity) + _height_problems(store, latest)
-    problems += _block_problems(store, identity, 1, latest, read_bodies=False)
+    first = max(1, store.base_height())
+    problems += _block_problems(store, identity, first, latest, read_bodies=False)
     problems += _state_root_problems(store, identity, latest)
     entries = 0
     try:
@@ -106,7 +107,7 @@ def scan_chain(store: Store, identity: ChainIdentity) -> ChainReport:
         problems.append(f"state: {error.message}")
     return ChainReport(
         latest_height=latest,
-        blocks_checked=latest,
+        blocks_checked=latest - first + 1 if latest else 0,
         state_entries_checked=entries,
         problems=problems,
     )
@@ -142,7 +143,10 @@ def _block_problems(
 ) -> list[str]:
     problems: list[str] = []
     previous_hash: bytes | None = None
-    if first > 1:
+    bodies_from = store.bodies_from_height()
+    # A store restored from a snapshot holds nothing below its base: its first block links to
+    # nothing here (the snapshot's restore verified its header against its certificate).
+    if first > max(1, store.base_height()):
         try:
             previous_hash = store.get_block_hash(first - 1)
         except CausewayError as error:
@@ -152,7 +156,7 @@ def _block_problems(
             stored_hash = store.get_block_hash(height)
             header = store.get_header(height)
             certificate = store.get_certificate(height)
-            if read_bodies:
+            if read_bodies and height >= bodies_from:
                 # Reads every entry of the block (a transaction and its result under one
                 # checksum) and checks their count against the header.
                 store.get_block(height)

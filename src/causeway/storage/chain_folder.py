@@ -36,6 +36,8 @@ MARKER_FILE_NAME: Final = "chain-initialised.json"
 # Where a genesis is written before the folder is renamed to STORE_FOLDER_NAME; what is left
 # here by a crash never held more than a genesis, and is removed by the next start.
 _SCRATCH_FOLDER_NAME: Final = "chain.initialising"
+# Where a snapshot is restored before the folder is renamed to STORE_FOLDER_NAME.
+_RESTORE_SCRATCH_FOLDER_NAME: Final = "chain.restoring"
 MARKER_FORMAT_VERSION: Final = 1
 MARKER_BYTES_MAX: Final = 4096
 
@@ -144,6 +146,44 @@ def open_chain_store(
         store.close()
         raise
     return store
+
+
+def restore_chain_store(
+    data_dir: Path,
+    identity: ChainIdentity,
+    write_base: Callable[[Store], None],
+    *,
+    map_size_bytes: int = DEFAULT_MAP_SIZE_BYTES,
+) -> None:
+    """Writes the store of a new data folder from a snapshot instead of a genesis:
+    ``write_base(store)`` writes it (Store.restore_base) into a scratch folder that is renamed
+    into place once durable and has passed the start-up check, then the marker is written, as
+    for a genesis. ConfigurationError, nothing written, when the folder already holds a store
+    or a marker (a restore never replaces a chain: restore into a new data folder)."""
+    data_dir = Path(data_dir)
+    folder = store_folder(data_dir)
+    if load_marker(data_dir) is not None or not _is_empty(folder):
+        raise ConfigurationError(
+            f"the data folder {data_dir} already holds a chain: a snapshot is restored only into "
+            "a new data folder"
+        )
+    data_dir.mkdir(parents=True, exist_ok=True)
+    scratch = data_dir / _RESTORE_SCRATCH_FOLDER_NAME
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    try:
+        with Store(scratch, map_size_bytes=map_size_bytes) as store:
+            write_base(store)
+            check_recent_blocks(store, identity)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    _sync_folder(scratch)
+    if folder.exists():
+        folder.rmdir()
+    scratch.rename(folder)
+    _sync_folder(data_dir)
+    save_marker(data_dir, ChainMarker(identity.chain_id, identity.genesis_hash))
 
 
 def open_chain_store_for_reading(data_dir: Path) -> Store:

@@ -111,6 +111,12 @@ META_LATEST_HEIGHT: Final = b"store/latest_height"
 META_EARLIEST_STATE_VERSION: Final = b"store/earliest_state_version"
 # How many transaction ids recent_transaction_ids holds (u64): when to move them.
 META_RECENT_TRANSACTION_IDS: Final = b"store/recent_transaction_ids"
+# A store restored from a snapshot holds no block below its base height (u64; absent: 0, the
+# store starts at genesis) and no block body (transactions, results, events) below its bodies
+# height (u64; absent: 1): the base block's header and certificate are held, its body is not;
+# archiving moves old bodies out and raises the bodies height.
+META_BASE_HEIGHT: Final = b"store/base_height"
+META_BODIES_FROM_HEIGHT: Final = b"store/bodies_from_height"
 META_NAMED_PREFIX: Final = b"named/"
 
 _RECORD_HEADER = struct.Struct(">BI")

@@ -12,6 +12,7 @@ by LMDB's writer lock (also across processes). close() must not race with other 
 
 from __future__ import annotations
 
+import heapq
 import threading
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -121,6 +122,24 @@ class BlockRecord:
     # The transactions' canonical encodings as the node holds them (kept from admission), written
     # as they are; empty: encoded here from the block.
     encoded_transactions: Sequence[bytes] = ()
+
+
+@dataclass
+class SnapshotBase:
+    """What a store restored from a snapshot starts with (Store.restore_base): the chain at
+    one height without the blocks before it. Verified by the caller (storage.snapshots)."""
+
+    genesis_bytes: bytes
+    header: BlockHeader
+    block_hash: bytes
+    certificate: CommitCertificate
+    # The whole state at header.height, and its tree built at that version.
+    state: Mapping[bytes, bytes]
+    tree_update: TreeUpdate
+    # (from height, set) of every validator set up to header.height, oldest first.
+    validator_sets: Sequence[tuple[int, ValidatorSet]]
+    # (transaction id, height, index) of the transactions a replay must still be refused for.
+    transaction_positions: Sequence[tuple[bytes, int, int]]
 
 
 def _lmdb_reason(error: lmdb.Error) -> str:
@@ -420,6 +439,12 @@ class Store:
     def _has_genesis(self, txn: _Txn) -> bool:
         return txn.get(schema.META_GENESIS, db=self._meta) is not None
 
+    def _base_height(self, txn: _Txn) -> int:
+        return self._get_meta_int(txn, schema.META_BASE_HEIGHT) or 0
+
+    def _bodies_from_height(self, txn: _Txn) -> int:
+        return self._get_meta_int(txn, schema.META_BODIES_FROM_HEIGHT) or 1
+
     # -- genesis --------------------------------------------------------------------------------
 
     def save_genesis(
@@ -464,6 +489,81 @@ class Store:
                 db=self._meta,
             )
 
+    def restore_base(self, base: SnapshotBase) -> None:
+        """Writes a store that starts at base.header.height instead of genesis, in one
+        transaction and only into a store that holds nothing yet: the genesis bytes, the
+        header, hash and certificate of that height, its state (every entry written at that
+        version, the oldest retained one) and tree, the validator-set index and the
+        transaction ids whose replays must be refused. Blocks below the height are not held
+        (HeightUnavailableError), nor the body of the base block itself; commit_block
+        continues at the next height. InvariantError, nothing written, for parts that
+        disagree."""
+        header = base.header
+        height = header.height
+        if height < 1:
+            raise InvariantError(f"a snapshot base at height {height}: heights start at 1")
+        certificate = base.certificate
+        if certificate.height != height or certificate.block_hash != base.block_hash:
+            raise InvariantError(
+                f"snapshot base {height}: the certificate is for height {certificate.height} "
+                f"and another block"
+            )
+        update = base.tree_update
+        if update.version != height or update.root_hash != header.state_root:
+            raise InvariantError(
+                f"snapshot base {height}: the tree is for version {update.version} with another "
+                "root than the header's state root"
+            )
+        if any(from_height > height for from_height, _ in base.validator_sets):
+            raise InvariantError(f"snapshot base {height}: a validator set from above it")
+        if any(position_height > height for _, position_height, _ in base.transaction_positions):
+            raise InvariantError(f"snapshot base {height}: a transaction id from above it")
+        _check_key("block hash", base.block_hash, schema.LMDB_KEY_BYTES_MAX)
+        _check_key_lengths("state key", base.state, schema.STATE_KEY_BYTES_MAX)
+        _check_key_lengths("state node key", update.new_nodes, schema.LMDB_KEY_BYTES_MAX)
+        _check_key_lengths(
+            "transaction id",
+            [transaction_id for transaction_id, _, _ in base.transaction_positions],
+            schema.LMDB_KEY_BYTES_MAX,
+        )
+        latest, _, history = schema.encode_state_records(height, base.state, {})
+        nodes = encode_records(update.new_nodes.items())
+        height_key = encode_height(height)
+        height_record = encode_record(height_key)
+        validator_sets = encode_records(
+            sorted(
+                (encode_height(from_height), encode(validator_set))
+                for from_height, validator_set in base.validator_sets
+            )
+        )
+        transaction_index = schema.encode_transaction_index_records(base.transaction_positions)
+        with self._write() as txn:
+            if self._has_genesis(txn) or self._latest_height(txn):
+                raise InvariantError(f"the store at {self._path} is not empty: cannot restore")
+            txn.put(schema.META_GENESIS, encode_record(base.genesis_bytes), db=self._meta)
+            txn.put(height_key, encode_record(encode(header)), db=self._headers)
+            txn.put(height_key, encode_record(base.block_hash), db=self._block_hashes)
+            txn.put(base.block_hash, height_record, db=self._heights_by_hash)
+            txn.put(height_key, encode_record(encode(certificate)), db=self._certificates)
+            txn.cursor(self._validator_sets).putmulti(validator_sets)
+            self._put_new(txn, self._transaction_index, transaction_index, "transaction id")
+            txn.cursor(self._state_latest).putmulti(latest)
+            txn.cursor(self._state_history).putmulti(history)
+            if base.state:
+                txn.put(
+                    height_key,
+                    encode_record(schema.encode_key_list(list(base.state))),
+                    db=self._state_writes,
+                )
+            txn.cursor(self._state_nodes).putmulti(nodes)
+            for name, value in (
+                (schema.META_LATEST_HEIGHT, height),
+                (schema.META_EARLIEST_STATE_VERSION, height),
+                (schema.META_BASE_HEIGHT, height),
+                (schema.META_BODIES_FROM_HEIGHT, height + 1),
+            ):
+                txn.put(name, encode_record(encode_height(value)), db=self._meta)
+
     def load_genesis(self) -> bytes | None:
         with self._read() as txn:
             return self._get_payload(txn, self._meta, DB_META, schema.META_GENESIS)
@@ -474,6 +574,29 @@ class Store:
         """Height of the last committed block; 0 when only genesis (or nothing) is stored."""
         with self._read() as txn:
             return self._latest_height(txn)
+
+    def copy_to(self, folder: Path) -> None:
+        """Copies the store into the empty folder ``folder``, compacted (free pages left out),
+        as of one committed transaction: LMDB copies inside a read transaction, so the store
+        may be written meanwhile (by this process or the node's). ConfigurationError when it
+        cannot be written."""
+        env = self._require_env()
+        try:
+            env.copy(str(folder), compact=True)
+        except lmdb.Error as error:
+            raise ConfigurationError(f"cannot copy the store to {folder}: {error}") from None
+
+    def base_height(self) -> int:
+        """The lowest height whose header this store holds: 0 for a store that starts at
+        genesis, the snapshot's height for one restored from a snapshot (restore_base)."""
+        with self._read() as txn:
+            return self._base_height(txn)
+
+    def bodies_from_height(self) -> int:
+        """The lowest height whose transactions and results this store holds (1 from genesis;
+        above the base height after a restore, above the archived blocks after archiving)."""
+        with self._read() as txn:
+            return self._bodies_from_height(txn)
 
     def earliest_state_version(self) -> int:
         """The oldest state version still readable (raised by prune_state)."""
@@ -844,7 +967,25 @@ class Store:
         latest = self._latest_height(txn)
         if height < 1 or height > latest:
             raise NotFoundError(f"no block at height {height} (latest is {latest})")
+        base = self._base_height(txn)
+        if height < base:
+            raise HeightUnavailableError(
+                f"block {height} is not held here: this store starts at height {base} "
+                "(restored from a snapshot)"
+            )
         return encode_height(height)
+
+    def _require_body(self, txn: _Txn, height: int) -> bytes:
+        """The key of a block whose transactions and results this store holds."""
+        key = self._require_height(txn, height)
+        bodies_from = self._bodies_from_height(txn)
+        if height < bodies_from:
+            raise HeightUnavailableError(
+                f"the transactions and results of block {height} are not held here: this "
+                f"store holds them from height {bodies_from} (restored from a snapshot, or "
+                "older blocks archived)"
+            )
+        return key
 
     def _get_required(self, txn: _Txn, db: Any, database: bytes, key: bytes) -> bytes:
         payload = self._get_payload(txn, db, database, key)
@@ -938,7 +1079,7 @@ class Store:
         return entries
 
     def _read_header(self, txn: _Txn, height: int) -> tuple[bytes, bytes, BlockHeader]:
-        key = self._require_height(txn, height)
+        key = self._require_body(txn, height)
         header_bytes = self._get_required(txn, self._headers, DB_HEADERS, key)
         return key, header_bytes, _parse(BlockHeader, DB_HEADERS, key, header_bytes)
 
@@ -954,6 +1095,55 @@ class Store:
             parts += (_BLOCK_TRANSACTION_TAG, varint(len(transaction)), transaction)
         return _parse(Block, DB_BLOCK_ENTRIES, key, b"".join(parts))
 
+    def get_block_entries(self, height: int) -> list[tuple[bytes, bytes]]:
+        """The (transaction, result) canonical bytes of every transaction of a block, as
+        committed (archiving writes them out unparsed)."""
+        with self._read() as txn:
+            _, _, header = self._read_header(txn, height)
+            return self._scan_block_entries(txn, height, header.transaction_count)
+
+    def drop_bodies_below(self, height: int) -> int:
+        """Deletes the transactions, results and event-index records of every block below
+        ``height`` (once archived: storage.archive) and raises the bodies height to it, in one
+        synced transaction; headers, certificates and the transaction index stay, so proofs
+        against the headers and the refusal of replays still work. Returns how many entries
+        were deleted. InvariantError for a height above the latest; nothing to do at or below
+        the bodies height."""
+        with self._write() as txn:
+            latest = self._latest_height(txn)
+            if height > latest:
+                raise InvariantError(
+                    f"cannot drop the bodies below {height}: the latest height is {latest}"
+                )
+            bodies_from = self._bodies_from_height(txn)
+            if height <= bodies_from:
+                return 0
+            deleted = 0
+            end = encode_height(height)
+            cursor = txn.cursor(self._block_entries)
+            if cursor.set_range(encode_height(bodies_from)):
+                while cursor.key() and cursor.key() < end:
+                    if not cursor.delete():
+                        break
+                    deleted += 1
+            # The event index is keyed by topic first: every record is looked at once.
+            cursor = txn.cursor(self._event_index)
+            if cursor.first():
+                while cursor.key():
+                    key = cursor.key()
+                    event_height = schema.decode_height(key[schema.TOPIC_DIGEST_BYTES :])
+                    if event_height < height:
+                        if not cursor.delete():
+                            break
+                    elif not cursor.next():
+                        break
+            txn.put(
+                schema.META_BODIES_FROM_HEIGHT,
+                encode_record(encode_height(height)),
+                db=self._meta,
+            )
+        return deleted
+
     def get_results(self, height: int) -> list[TransactionResult]:
         with self._read() as txn:
             _, _, header = self._read_header(txn, height)
@@ -967,7 +1157,7 @@ class Store:
 
     def _get_block_entry(self, height: int, index: int) -> tuple[bytes, bytes, bytes]:
         with self._read() as txn:
-            self._require_height(txn, height)
+            self._require_body(txn, height)
             if index < 0:
                 raise NotFoundError(f"no transaction {index} in block {height}")
             key = schema.encode_position(height, index)
@@ -1112,6 +1302,23 @@ class Store:
                 return schema.decode_history_value(DB_STATE_HISTORY, entry_key, payload)[0]
             found = cursor.prev()
         return None
+
+    def iterate_state(self, version: int) -> Iterator[tuple[bytes, bytes]]:
+        """Every (key, value) of the state at a retained ``version``, in key order, read in one
+        read transaction held until the iteration ends: a consistent state however many blocks
+        the node commits meanwhile (LMDB keeps the pages a reader sees). Snapshots use it; a long
+        iteration keeps LMDB from reusing pages, so the caller consumes it without pausing.
+        HeightUnavailableError for a version not retained."""
+        with self._read() as txn:
+            earliest = self._check_version(txn, version)
+            latest_keys = txn.cursor(self._state_latest).iternext(keys=True, values=False)
+            deleted_keys = txn.cursor(self._state_deleted).iternext(keys=True, values=False)
+            # A key absent now may have had a value at `version` (deleted since): the two
+            # sub-databases hold every key that has a value at some retained version.
+            for key in heapq.merge(latest_keys, deleted_keys):
+                value = self._value_at(txn, key, version, earliest)
+                if value is not None:
+                    yield key, value
 
     def _check_version(self, txn: _Txn, version: int) -> int:
         """HeightUnavailableError unless `version` is retained; returns the earliest retained."""
@@ -1437,10 +1644,12 @@ class Store:
         with self._read() as txn:
             latest = self._latest_height(txn)
             has_genesis = self._has_genesis(txn)
+            base = self._base_height(txn)
+            bodies_from = self._bodies_from_height(txn)
         problems = _BoundedProblems()
         if latest and not has_genesis:
             problems.append(str(schema.corrupt(DB_META, schema.META_GENESIS, "missing")))
-        blocks = _BlockCompleteness(latest, problems)
+        blocks = _BlockCompleteness(latest, problems, base=base, bodies_from=bodies_from)
         checked = 0
         for database in ALL_DATABASES:
             checked += self._verify_database(database, problems, blocks)
@@ -1562,20 +1771,26 @@ class LatestStateView:
 
 class _BlockCompleteness:
     """Streams over the per-height sub-databases (in key order, so in height order) and checks
-    that heights 1..latest are all there and that each block has all its transactions, keeping
+    that heights first..latest are all there (first: 1, or the base height of a store restored
+    from a snapshot) and that each block from bodies_from has all its transactions, keeping
     one 4-byte counter per height."""
 
-    def __init__(self, latest: int, problems: _BoundedProblems) -> None:
+    def __init__(
+        self, latest: int, problems: _BoundedProblems, *, base: int = 0, bodies_from: int = 1
+    ) -> None:
         self._latest = latest
         self._problems = problems
+        self._first = max(base, 1)
+        self._bodies_from = max(bodies_from, self._first)
         self._next_height: dict[bytes, int] = {}
+        # Transaction counts of heights first, first + 1, ... from their headers.
         self._transaction_counts = array("I")
         self._entry_height = 0
         self._entry_count = 0
 
     def observer(self, database: bytes) -> Callable[[bytes, bytes | None], None] | None:
         if database in (DB_HEADERS, DB_BLOCK_HASHES, DB_CERTIFICATES):
-            self._next_height[database] = 1
+            self._next_height[database] = self._first
 
             def observe_height(key: bytes, payload: bytes | None) -> None:
                 self._observe_height(database, key, payload)
@@ -1610,6 +1825,11 @@ class _BlockCompleteness:
         height, index = schema.decode_position(key)
         if height > self._latest:
             return
+        if height < self._bodies_from:
+            self._problem(
+                DB_BLOCK_ENTRIES, key, f"held below the bodies height {self._bodies_from}"
+            )
+            return
         if height != self._entry_height:
             self._close_entries(height)
         if index != self._entry_count:
@@ -1623,13 +1843,14 @@ class _BlockCompleteness:
     def _close_entries(self, next_height: int) -> None:
         """Checks the block just scanned, and that the blocks skipped on the way are empty."""
         counts = self._transaction_counts
-        for height in range(max(self._entry_height, 1), next_height):
+        first = self._first
+        for height in range(max(self._entry_height, self._bodies_from), next_height):
             found = self._entry_count if height == self._entry_height else 0
-            if height <= len(counts) and found != counts[height - 1]:
+            if height - first < len(counts) and found != counts[height - first]:
                 self._problem(
                     DB_BLOCK_ENTRIES,
                     schema.encode_position(height, found),
-                    f"block {height} has {found} of its {counts[height - 1]} transactions",
+                    f"block {height} has {found} of its {counts[height - first]} transactions",
                 )
         self._entry_height = next_height
         self._entry_count = 0
