@@ -190,3 +190,64 @@ def test_the_snapshot_hook_sees_the_prepared_folder_and_can_refuse(
         )
     assert not (tmp_path / "refused").exists()
     assert not list(tmp_path.glob(".*joining"))
+
+
+@pytest.mark.parametrize("encrypted", [False, True])
+def test_an_org_init_node_identity_joins(
+    network: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encrypted: bool
+) -> None:
+    """`causeway org init`'s node folder (no chain named yet, its TLS CA in public/, its key
+    perhaps encrypted) is a joining identity as it is."""
+    passphrase = tmp_path / "passphrase"
+    passphrase.write_text("correct horse battery staple\n", encoding="utf-8")
+    monkeypatch.delenv("CAUSEWAY_KEY_PASSPHRASE", raising=False)
+    monkeypatch.delenv("CAUSEWAY_KEY_PASSPHRASE_FILE", raising=False)
+    created = runner.invoke(
+        app,
+        [
+            "org",
+            "init",
+            "zed",
+            "--dir",
+            str(tmp_path / "zed"),
+            "--crypto",
+            "intl",
+            "--nodes",
+            "1",
+            "--node-address",
+            "zed-node1=127.0.0.1:7190",
+            *(["--passphrase-file", str(passphrase)] if encrypted else []),
+        ],
+    )
+    assert created.exit_code == 0, created.output
+    (node,) = (tmp_path / "zed" / "members").glob("*node*")
+    home = tmp_path / "joined"
+    result = runner.invoke(
+        app,
+        [
+            "node",
+            "join",
+            "--home",
+            str(home),
+            "--genesis",
+            str(network / "genesis.json"),
+            "--identity",
+            str(node),
+            "--tls-ca-bundle",
+            str(tmp_path / "zed" / "public" / "tls-ca.crt"),
+            "--tls-ca-bundle",
+            str(node_directory(network, "node1") / "tls" / "ca-bundle.pem"),
+            "--peer",
+            "org1/node1@127.0.0.1:7150",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    config = load_node_config(home)
+    assert config.member_id == f"zed/{node.name}"
+    assert sorted(
+        TlsIdentity.load(
+            config.peers.tls_key_file,
+            config.peers.tls_certificate_file,
+            config.peers.tls_ca_bundle_file,
+        ).authorities
+    ) == ["org1", "org2", "zed"]

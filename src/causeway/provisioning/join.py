@@ -3,9 +3,10 @@
 What it takes is public but for the node's own identity folder: the chain's genesis file, the TLS
 CA bundle of the organisations whose nodes it dials first (the consortium publishes it), and one
 or more bootstrap peers. The identity folder is what ``causeway init`` writes for a node
-(``nodes/<node>/``) or ``causeway org init`` for an organisation's node: ``key.pem`` (the node's
-consensus key), ``member.json``, ``tls/node.key``, ``tls/node.crt`` and, when present,
-``tls/ca-bundle.pem`` (its own organisation's TLS CA at least).
+(``nodes/<node>/``) or ``causeway org init`` for an organisation's node (``members/<node>/``):
+``key.pem`` (the node's consensus key, possibly encrypted), ``member.json``, ``tls/node.key``,
+``tls/node.crt`` and, when present, ``tls/ca-bundle.pem``. The node's own organisation's TLS CA
+must be in that bundle or in one given (``org init``: ``public/tls-ca.crt``).
 
 The node it prepares starts, catches up by block sync from its bootstrap peers and follows as an
 observer; governance makes it a validator (``validators.update``), and from the next height on it
@@ -30,7 +31,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from causeway.crypto import PrivateKey, get_profile
+from causeway.crypto import PrivateKey, get_profile, passphrase_from_environment
 from causeway.errors import CausewayError, ConfigurationError
 from causeway.net import PeerAddress, TlsIdentity
 from causeway.net.config import check_peer_address
@@ -50,6 +51,7 @@ from causeway.provisioning.files import (
     TLS_KEY_FILE_NAME,
 )
 
+ENCRYPTED_KEY_PEM_HEADER = b"-----BEGIN ENCRYPTED PRIVATE KEY-----"
 DEFAULT_LISTEN_ADDRESS = "127.0.0.1:7150"
 DEFAULT_GRPC_ADDRESS = "127.0.0.1:7050"
 DEFAULT_HTTP_ADDRESS = "127.0.0.1:8050"
@@ -211,17 +213,24 @@ def join_node(
     member_id = member.get("member_id") if isinstance(member, dict) else None
     if not isinstance(member_id, str) or "/" not in member_id:
         raise ConfigurationError(f"member file {member_path} names no member_id 'org/name'")
-    chain_id = member.get("chain_id", genesis.chain_id)
+    # `causeway org init` names no chain (an organisation's identities come before the genesis).
+    chain_id = member.get("chain_id") or genesis.chain_id
     if chain_id != genesis.chain_id:
         raise ConfigurationError(
             f"the identity in {identity} is of chain {chain_id!r}, the genesis of"
             f" {genesis.chain_id!r}"
         )
     key_pem = _read(identity / KEY_FILE_NAME, "node key")
-    try:
-        PrivateKey.from_pem(key_pem)
-    except CausewayError as error:
-        raise ConfigurationError(f"node key {identity / KEY_FILE_NAME}: {error.message}") from None
+    passphrase = passphrase_from_environment()
+    # An encrypted key is checked only when its passphrase is at hand; the node asks for it
+    # (CAUSEWAY_KEY_PASSPHRASE or _FILE) when it starts.
+    if passphrase is not None or not key_pem.lstrip().startswith(ENCRYPTED_KEY_PEM_HEADER):
+        try:
+            PrivateKey.from_pem(key_pem, passphrase)
+        except CausewayError as error:
+            raise ConfigurationError(
+                f"node key {identity / KEY_FILE_NAME}: {error.message}"
+            ) from None
     tls_key = _read(identity / TLS_DIRECTORY / TLS_KEY_FILE_NAME, "TLS key")
     tls_certificate = _read(identity / TLS_DIRECTORY / TLS_CERTIFICATE_FILE_NAME, "TLS certificate")
     own_bundle = identity / TLS_DIRECTORY / TLS_CA_BUNDLE_FILE_NAME
