@@ -44,6 +44,9 @@ if TYPE_CHECKING:
     Context = grpc.aio.ServicerContext[Any, Any]
 
 _bound_ports: weakref.WeakKeyDictionary[grpc.aio.Server, int] = weakref.WeakKeyDictionary()
+# Runs before every call, with the method's name; refuses a call by aborting it
+# (causeway.api.grpc_access: authentication, read roles, rate limits).
+Guard = Callable[[str, "Context"], Awaitable[None]]
 
 
 async def abort_with_error(context: Context, error: BaseException, method: str) -> NoReturn:
@@ -213,9 +216,12 @@ def _serialize_response(message: Message) -> bytes:
     return message.SerializeToString(deterministic=True)
 
 
-def method_handlers(servicer: ChainServicerAdapter) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
-    """The handlers of every method of the Chain service, parsing requests themselves."""
-    return {
+def method_handlers(
+    servicer: ChainServicerAdapter, guard: Guard | None = None
+) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
+    """The handlers of every method of the Chain service, parsing requests themselves (after
+    ``guard`` let the call through)."""
+    handlers = {
         "Submit": _unary_handler(api_pb2.SubmitRequest, "Submit", servicer.Submit),
         "SubmitBatch": _unary_handler(
             api_pb2.SubmitBatchRequest, "SubmitBatch", servicer.SubmitBatch
@@ -238,6 +244,39 @@ def method_handlers(servicer: ChainServicerAdapter) -> dict[str, grpc.RpcMethodH
             api_pb2.StreamEventsRequest, "StreamEvents", servicer.StreamEvents
         ),
     }
+    if guard is None:
+        return handlers
+    return {name: _guarded(name, handler, guard) for name, handler in handlers.items()}
+
+
+def _guarded(
+    method: str, handler: grpc.RpcMethodHandler[Any, Any], guard: Guard
+) -> grpc.RpcMethodHandler[Any, Any]:
+    if handler.unary_unary is not None:
+        unary: Any = handler.unary_unary
+
+        async def handle_unary(data: bytes, context: Context) -> Message:
+            await guard(method, context)
+            response: Message = await unary(data, context)
+            return response
+
+        return grpc.unary_unary_rpc_method_handler(
+            handle_unary, response_serializer=_serialize_response
+        )
+    stream: Any = handler.unary_stream
+
+    async def handle_stream(data: bytes, context: Context) -> AsyncIterator[Message]:
+        await guard(method, context)
+        items = stream(data, context)
+        try:
+            async for item in items:
+                yield item
+        finally:
+            await _close_iterator(items)
+
+    return grpc.unary_stream_rpc_method_handler(
+        handle_stream, response_serializer=_serialize_response
+    )
 
 
 def normalise_address(address: str) -> str:
@@ -257,6 +296,7 @@ def create_grpc_server(
     message_bytes_max: int,
     concurrent_rpcs_max: int = CONCURRENT_RPCS_MAX_DEFAULT,
     credentials: grpc.ServerCredentials | None = None,
+    guard: Guard | None = None,
 ) -> grpc.aio.Server:
     """A gRPC server for ``service``, bound to ``address`` but not started.
 
@@ -279,7 +319,7 @@ def create_grpc_server(
         ],
         maximum_concurrent_rpcs=concurrent_rpcs_max,
     )
-    handlers = method_handlers(ChainServicerAdapter(service))
+    handlers = method_handlers(ChainServicerAdapter(service), guard)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
     bind_address = normalise_address(address)
     try:

@@ -18,7 +18,7 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from causeway.api import ApiServers, ChainFacts, ClientService
+from causeway.api import ApiAccess, ApiServers, ChainFacts, ClientService
 from causeway.consensus.raft import CertificateGatherer
 from causeway.consensus.v1 import consensus_pb2
 from causeway.crypto import BatchVerifier, CryptoProfile, VerifiedTransactionCache, get_profile
@@ -226,6 +226,8 @@ class Node:
                 message_bytes_max=self.config.api_message_bytes_max,
                 request_bytes_max=self.config.http_request_bytes_max,
                 metrics_handler=self.metrics.render,
+                tls=self.config.api_tls,
+                access=self._api_access(),
             )
         except BaseException:
             self.verifier.close()
@@ -277,6 +279,21 @@ class Node:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    def _api_access(self) -> ApiAccess | None:
+        """The client API's gate, when the node authenticates or rate-limits its clients."""
+        settings = self.config.api_access
+        if not settings.require_authentication and settings.rate_limit is None:
+            return None
+        return ApiAccess(
+            settings,
+            chain_id=self.chain_id,
+            node_id=self.config.member_id,
+            profile=self.profile,
+            height=self.store.latest_height,
+            member=lambda member_id: self.executor.get_member(self.reader, member_id),
+            read_roles=lambda: self.chain_config.read_roles,
+        )
 
     def _take_for_block(
         self, transactions_max: int, bytes_max: int, now_ms: int

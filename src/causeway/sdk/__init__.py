@@ -14,6 +14,7 @@ from causeway.sdk.checkpoint import (
     MemoryCheckpoint,
 )
 from causeway.sdk.client import Client
+from causeway.sdk.connection import AccessTokenSource, ClientCertificate, channel_credentials
 from causeway.sdk.contracts import (
     AsyncContractHandle,
     AsyncContracts,
@@ -38,12 +39,14 @@ from causeway.sdk.verify import (
 )
 
 __all__ = [
+    "AccessTokenSource",
     "AsyncClient",
     "AsyncContractHandle",
     "AsyncContracts",
     "CallResult",
     "Checkpoint",
     "Client",
+    "ClientCertificate",
     "ContractChange",
     "ContractEvent",
     "ContractHandle",
@@ -55,6 +58,7 @@ __all__ = [
     "MemoryCheckpoint",
     "SubmitResult",
     "build_transaction",
+    "channel_credentials",
     "endorse",
     "error_from_rpc",
     "verify_block",

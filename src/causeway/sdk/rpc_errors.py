@@ -7,7 +7,12 @@ from typing import Any
 
 import grpc
 
-from causeway.api import INTERNAL_REASON, REASON_METADATA_KEY, error_for_reason
+from causeway.api import (
+    INTERNAL_REASON,
+    REASON_METADATA_KEY,
+    RETRY_AFTER_METADATA_KEY,
+    error_for_reason,
+)
 from causeway.errors import (
     CausewayError,
     HeightUnavailableError,
@@ -15,6 +20,7 @@ from causeway.errors import (
     NodeUnavailableError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     RequestError,
 )
 
@@ -49,6 +55,14 @@ def _reason(metadata: Iterable[Any] | None) -> str | None:
     return None
 
 
+def _retry_after_s(metadata: Iterable[Any] | None, default_s: float) -> float:
+    for key, value in metadata or ():
+        if key == RETRY_AFTER_METADATA_KEY:
+            text = value.decode() if isinstance(value, bytes) else value
+            return int(text) / 1000 if text.isdigit() else default_s
+    return default_s
+
+
 def error_from_rpc(error: grpc.RpcError) -> CausewayError:
     """The Causeway error a failed call stands for: by its causeway-reason when it has one, by
     its status code otherwise; connection failures become NodeUnavailableError."""
@@ -61,7 +75,10 @@ def error_from_rpc(error: grpc.RpcError) -> CausewayError:
     reason = _reason(metadata)
     if reason is not None and reason != INTERNAL_REASON:
         message = details.removeprefix(f"{reason}: ")
-        return error_for_reason(reason, message)
+        rebuilt = error_for_reason(reason, message)
+        if isinstance(rebuilt, RateLimitedError):
+            rebuilt.retry_after_s = _retry_after_s(metadata, rebuilt.retry_after_s)
+        return rebuilt
     if reason is None and code in _ERROR_FOR_CODE:
         return _ERROR_FOR_CODE[code](details or str(code))
     if reason is None and code in _UNAVAILABLE_CODES:
