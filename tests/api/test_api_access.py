@@ -402,3 +402,16 @@ async def test_grpc_client_over_its_rate_is_resource_exhausted(rate_limited: Sec
         with pytest.raises(RateLimitedError) as raised:
             await client.status()
     assert raised.value.retry_after_s > 1
+
+
+def test_missing_tls_file_is_a_configuration_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=r"TLS key .*node\.key"):
+        ApiServers(
+            ChainDouble(chain_id=CHAIN_ID),
+            grpc_address="127.0.0.1:0",
+            http_address="127.0.0.1:0",
+            message_bytes_max=1 << 20,
+            request_bytes_max=1 << 20,
+            metrics_handler=lambda: (b"", "text/plain"),
+            tls=ApiTlsFiles(tmp_path / "node.crt", tmp_path / "node.key"),
+        )

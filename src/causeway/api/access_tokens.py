@@ -101,6 +101,8 @@ def read_access_token(text: str) -> tuple[access_pb2.AccessTokenBody, bytes, byt
         )
     except CausewayError as error:
         raise AuthenticationError(f"access token is malformed: {error}") from None
+    if not token.body or not token.signature:
+        raise AuthenticationError("access token is malformed: it needs a body and a signature")
     return body, token.body, token.signature
 
 
