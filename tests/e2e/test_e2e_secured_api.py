@@ -24,10 +24,16 @@ from node_harness import (
 )
 
 from causeway.contracts.v1 import contracts_pb2
-from causeway.errors import AuthenticationError, CausewayError, NodeUnavailableError
+from causeway.errors import (
+    AuthenticationError,
+    CausewayError,
+    NodeUnavailableError,
+    PermissionDeniedError,
+)
 from causeway.provisioning import member_directory
 from causeway.provisioning.secure_api import client_ca_file, enable_secure_api
 from causeway.sdk import Client, Identity
+from causeway.types.v1 import types_pb2
 
 pytestmark = pytest.mark.e2e
 
@@ -156,6 +162,27 @@ def test_cli_and_sdk_over_a_secured_node_and_removal_by_governance(
         pytest.raises(NodeUnavailableError),
     ):
         plaintext.status()
+
+    # Governance limits reads to admins (ChainConfig.read_roles): the client's reads are refused.
+    with (
+        secured_node.client(network.identity("org1/admin")) as admin,
+        secured_node.client(network.identity("org2/client")) as reader,
+    ):
+        assert reader.evaluate("config", "get", contracts_pb2.ConfigGetArguments()).return_value
+        config = types_pb2.ChainConfig.FromString(
+            admin.evaluate("config", "get", contracts_pb2.ConfigGetArguments()).return_value
+        )
+        config.read_roles.append(types_pb2.ROLE_ADMIN)
+        updated = admin.invoke(
+            "config",
+            "update",
+            contracts_pb2.ConfigUpdateArguments(config=config),
+            endorsers=[network.identity("org2/admin")],
+        )
+        assert updated.committed, updated
+        with pytest.raises(PermissionDeniedError, match="allows reads by ADMIN"):
+            reader.evaluate("config", "get", contracts_pb2.ConfigGetArguments())
+        assert admin.evaluate("config", "get", contracts_pb2.ConfigGetArguments()).return_value
 
     # Governance removes org2/client: its next call is refused, with the token it already holds.
     with secured_node.client(network.identity("org2/client")) as removed:

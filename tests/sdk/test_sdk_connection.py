@@ -5,12 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import grpc
 import pytest
 
 from causeway.api.access_tokens import read_access_token
 from causeway.crypto import PrivateKey
-from causeway.errors import ConfigurationError
-from causeway.sdk import AccessTokenSource, Client, ClientCertificate, Identity, channel_credentials
+from causeway.errors import AuthenticationError, ConfigurationError, RateLimitedError
+from causeway.sdk import (
+    AccessTokenSource,
+    Client,
+    ClientCertificate,
+    Identity,
+    channel_credentials,
+    error_from_rpc,
+)
 
 
 def _identity(chain_id: str = "sdk-chain", algorithm: str = "ecdsa-p256") -> Identity:
@@ -78,3 +86,35 @@ def test_plaintext_client_sends_no_tokens() -> None:
     assert channel_credentials(tls_ca_file=None) is None
     with pytest.raises(ConfigurationError, match="only over TLS"):
         Client("127.0.0.1:1", token_identity=_identity())
+
+
+class _FailedCall(grpc.RpcError):
+    def __init__(self, code: grpc.StatusCode, details: str, metadata: tuple[tuple[str, str], ...]):
+        self._code, self._details, self._metadata = code, details, metadata
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+    def details(self) -> str:
+        return self._details
+
+    def trailing_metadata(self) -> tuple[tuple[str, str], ...]:
+        return self._metadata
+
+
+def test_rate_limited_call_carries_its_retry_after() -> None:
+    error = error_from_rpc(
+        _FailedCall(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            "rate_limited: over the rate limit",
+            (("causeway-reason", "rate_limited"), ("retry-after-ms", "2500")),
+        )
+    )
+    assert isinstance(error, RateLimitedError)
+    assert error.retry_after_s == 2.5
+    assert error.message == "over the rate limit"
+
+
+def test_unauthenticated_without_a_reason_is_an_authentication_error() -> None:
+    error = error_from_rpc(_FailedCall(grpc.StatusCode.UNAUTHENTICATED, "no credentials", ()))
+    assert isinstance(error, AuthenticationError)

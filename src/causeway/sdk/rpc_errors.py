@@ -14,6 +14,7 @@ from causeway.api import (
     error_for_reason,
 )
 from causeway.errors import (
+    AuthenticationError,
     CausewayError,
     HeightUnavailableError,
     LimitExceededError,
@@ -44,7 +45,8 @@ _ERROR_FOR_CODE: dict[grpc.StatusCode, type[CausewayError]] = {
     grpc.StatusCode.NOT_FOUND: NotFoundError,
     grpc.StatusCode.OUT_OF_RANGE: HeightUnavailableError,
     grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
-    grpc.StatusCode.UNAUTHENTICATED: PermissionDeniedError,
+    # A proxy in front of a node may refuse without a causeway-reason.
+    grpc.StatusCode.UNAUTHENTICATED: AuthenticationError,
 }
 
 
