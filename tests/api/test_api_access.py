@@ -8,6 +8,7 @@ change (removing a member, replacing its certificate) together with the height, 
 
 from __future__ import annotations
 
+import json
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -37,7 +38,13 @@ from causeway.errors import (
     RateLimitedError,
 )
 from causeway.provisioning import genesis_from_json, init_network
-from causeway.sdk import AsyncClient, ClientCertificate, Identity
+from causeway.sdk import (
+    AccessTokenSource,
+    AsyncClient,
+    ClientCertificate,
+    Identity,
+    channel_credentials,
+)
 from causeway.types.v1 import types_pb2
 
 CHAIN_ID = "access-chain"
@@ -51,6 +58,7 @@ class SecuredApi:
     read_roles: list[int]
     grpc_address: str
     http_url: str
+    double: ChainDouble = field(default_factory=lambda: ChainDouble(chain_id=CHAIN_ID))
     height: list[int] = field(default_factory=lambda: [1])
 
     @property
@@ -120,7 +128,7 @@ async def _serve(
         read_roles=lambda: api.read_roles,
     )
     servers = ApiServers(
-        ChainDouble(chain_id=CHAIN_ID),
+        api.double,
         grpc_address="127.0.0.1:0",
         http_address="127.0.0.1:0",
         message_bytes_max=1 << 20,
@@ -286,6 +294,49 @@ async def test_replaced_key_invalidates_tokens_already_verified(secured: Secured
         response = await http.get("/v1/status", headers=_bearer(token))
     assert response.status_code == 401
     assert "no longer holds" in response.json()["message"]
+
+
+def _remove(api: SecuredApi, member_id: str) -> None:
+    """What a block removing the member does, as far as the gate can tell; and the block."""
+    del api.members[member_id]
+    api.next_block()
+    api.double.commit([])
+
+
+async def test_open_grpc_stream_ends_when_its_member_is_removed(secured: SecuredApi) -> None:
+    secured.double.commit([])
+    credentials = channel_credentials(
+        tls_ca_file=secured.ca_file,
+        token_source=AccessTokenSource(secured.identity("org1/client")),
+    )
+    assert credentials is not None
+    async with grpc.aio.secure_channel(secured.grpc_address, credentials) as channel:
+        stream = api_pb2_grpc.ChainStub(channel).StreamBlocks(
+            api_pb2.StreamBlocksRequest(from_height=1)
+        )
+        first = await stream.read()
+        assert isinstance(first, api_pb2.BlockEvent)
+        _remove(secured, "org1/client")
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await stream.read()
+    assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert "unknown or was removed" in (raised.value.details() or "")
+
+
+async def test_open_http_stream_ends_when_its_member_is_removed(secured: SecuredApi) -> None:
+    secured.double.commit([])
+    headers = _bearer(secured.token("org1/client"))
+    async with (
+        secured.http() as http,
+        http.stream("GET", "/v1/blocks/stream?from_height=1", headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        lines = response.aiter_lines()
+        first = json.loads(await anext(lines))
+        assert first["block"]["header"]["height"] == "1"
+        _remove(secured, "org1/client")
+        rest = [line async for line in lines if line]
+    assert rest == []
 
 
 async def test_member_certificate_authenticates_over_mutual_tls(mutual_tls: SecuredApi) -> None:

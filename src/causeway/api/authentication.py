@@ -148,6 +148,16 @@ class ApiAccess:
         self._take(f"member:{member.id}")
         return member.id
 
+    def recheck(self, operation: str, *, token: str | None, certificate_der: bytes | None) -> None:
+        """Checks again, without counting a call, that a stream admitted earlier may go on: run
+        before each record it sends, so that a member removed (or a token expired) meanwhile
+        gets nothing more."""
+        if not self.settings.require_authentication:
+            return
+        member = self._authenticate(token, certificate_der)
+        if operation in READ_OPERATIONS:
+            self._check_read_role(member)
+
     def admit_public(self, remote: str) -> None:
         """A call of a route open to anyone (health, metrics): counted against its address."""
         self._take(f"address:{remote}")

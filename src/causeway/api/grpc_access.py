@@ -59,16 +59,19 @@ def _token(context: Context) -> str | None:
     return None
 
 
-def grpc_guard(access: ApiAccess) -> Callable[[str, Context], Awaitable[None]]:
-    """The guard create_grpc_server runs before every call."""
+def grpc_guard(
+    access: ApiAccess,
+) -> Callable[[str, Context], Awaitable[Callable[[], Awaitable[None]] | None]]:
+    """The guard create_grpc_server runs before every call; for streams, the check it answers
+    runs before each item (access.recheck)."""
 
-    async def guard(method: str, context: Context) -> None:
+    async def guard(method: str, context: Context) -> Callable[[], Awaitable[None]] | None:
+        token = certificate = None
         try:
+            token = _token(context)
+            certificate = _certificate(context)
             access.admit(
-                method,
-                token=_token(context),
-                certificate_der=_certificate(context),
-                remote=peer_host(context.peer()),
+                method, token=token, certificate_der=certificate, remote=peer_host(context.peer())
             )
         except RateLimitedError as error:
             await context.abort(
@@ -81,5 +84,13 @@ def grpc_guard(access: ApiAccess) -> Callable[[str, Context], Awaitable[None]]:
             )
         except CausewayError as error:
             await abort_with_error(context, error, method)
+
+        async def recheck() -> None:
+            try:
+                access.recheck(method, token=token, certificate_der=certificate)
+            except CausewayError as error:
+                await abort_with_error(context, error, method)
+
+        return recheck
 
     return guard

@@ -45,8 +45,9 @@ if TYPE_CHECKING:
 
 _bound_ports: weakref.WeakKeyDictionary[grpc.aio.Server, int] = weakref.WeakKeyDictionary()
 # Runs before every call, with the method's name; refuses a call by aborting it
-# (causeway.api.grpc_access: authentication, read roles, rate limits).
-Guard = Callable[[str, "Context"], Awaitable[None]]
+# (causeway.api.grpc_access: authentication, read roles, rate limits). For a stream it may answer
+# a check run before each item sent, which aborts the stream once the caller may no longer read.
+Guard = Callable[[str, "Context"], Awaitable[Callable[[], Awaitable[None]] | None]]
 
 
 async def abort_with_error(context: Context, error: BaseException, method: str) -> NoReturn:
@@ -266,10 +267,12 @@ def _guarded(
     stream: Any = handler.unary_stream
 
     async def handle_stream(data: bytes, context: Context) -> AsyncIterator[Message]:
-        await guard(method, context)
+        recheck = await guard(method, context)
         items = stream(data, context)
         try:
             async for item in items:
+                if recheck is not None:
+                    await recheck()
                 yield item
         finally:
             await _close_iterator(items)

@@ -11,6 +11,7 @@ application (a client certificate, when the node asks for one, is checked by the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -70,20 +71,62 @@ class AccessMiddleware:
         client = scope.get("client")
         remote = str(client[0]) if client else "unknown"
         operation = http_operation(str(scope.get("method", "")), str(scope.get("path", "")))
+        token: str | None = None
         try:
             if operation is None:
                 self._access.admit_public(remote)
             else:
-                self._access.admit(
-                    operation,
-                    token=bearer_token(_header(scope, b"authorization")),
-                    certificate_der=None,
-                    remote=remote,
-                )
+                token = bearer_token(_header(scope, b"authorization"))
+                self._access.admit(operation, token=token, certificate_der=None, remote=remote)
         except CausewayError as error:
             await _refuse(send, error)
             return
-        await self._application(scope, receive, send)
+        if operation is None or not self._access.settings.require_authentication:
+            await self._application(scope, receive, send)
+            return
+        stream = _CheckedStream(
+            receive,
+            send,
+            lambda: self._access.recheck(operation, token=token, certificate_der=None),
+        )
+        await self._application(scope, stream.receive, stream.send)
+
+
+class _CheckedStream:
+    """Passes a response on, checking before each further piece of a streamed body that the
+    caller may still read. When it may not (a member removed meanwhile, a token expired), the
+    body ends there and the application is told that the client is gone (``http.disconnect``),
+    which is how Starlette stops producing a stream without an error."""
+
+    def __init__(self, receive: Receive, send: Send, recheck: Callable[[], None]) -> None:
+        self._receive = receive
+        self._send = send
+        self._recheck = recheck
+        self._ended = asyncio.Event()
+
+    async def receive(self) -> Message:
+        if self._ended.is_set():
+            return {"type": "http.disconnect"}
+        receiving = asyncio.ensure_future(self._receive())
+        ending = asyncio.ensure_future(self._ended.wait())
+        done, _ = await asyncio.wait({receiving, ending}, return_when=asyncio.FIRST_COMPLETED)
+        if receiving in done:
+            ending.cancel()
+            return receiving.result()
+        receiving.cancel()
+        return {"type": "http.disconnect"}
+
+    async def send(self, message: Message) -> None:
+        if self._ended.is_set():
+            return
+        if message.get("type") == "http.response.body" and message.get("more_body"):
+            try:
+                self._recheck()
+            except CausewayError:
+                self._ended.set()
+                await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+                return
+        await self._send(message)
 
 
 async def _refuse(send: Send, error: CausewayError) -> None:
