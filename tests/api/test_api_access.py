@@ -263,7 +263,8 @@ async def test_token_for_another_chain_node_or_member_is_refused(
 async def test_token_for_this_node_is_accepted(secured: SecuredApi) -> None:
     token = secured.token("org1/client", audience=NODE_ID)
     async with secured.http() as http:
-        response = await http.get("/v1/status", headers=_bearer(token))
+        # The scheme's case does not matter (RFC 9110).
+        response = await http.get("/v1/status", headers={"Authorization": f"bearer {token}"})
     assert response.status_code == 200
     assert response.json()["chainId"] == CHAIN_ID
 

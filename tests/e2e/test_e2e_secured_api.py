@@ -119,6 +119,7 @@ def test_cli_and_sdk_over_a_secured_node_and_removal_by_governance(
 ) -> None:
     network = secured_node.network
     node = ["--node", secured_node.grpc_address]
+    assert "api_tls=True api_authentication=True" in secured_node.log_text()
     client_folder = str(member_directory(network.directory, "org2/client"))
 
     # The CLI: status (global --identity), a transaction and a query (the command's --identity).

@@ -32,9 +32,11 @@ def bearer_token(value: str | None) -> str | None:
     scheme (a client that sends something must learn that it was not understood)."""
     if value is None:
         return None
-    if not value.startswith(BEARER_PREFIX) or not value[len(BEARER_PREFIX) :].strip():
+    scheme, _, token = value.strip().partition(" ")
+    # The scheme is case-insensitive (RFC 9110, section 11.1).
+    if scheme.lower() != BEARER_PREFIX.strip().lower() or not token.strip():
         raise AuthenticationError("authorization must be 'Bearer <access token>'")
-    return value[len(BEARER_PREFIX) :].strip()
+    return token.strip()
 
 
 def peer_host(peer: str) -> str:

@@ -243,6 +243,9 @@ class Node:
                 "height": self.store.latest_height(),
                 "grpc": self.config.grpc_address,
                 "http": self.config.http_address,
+                # Whether the client API speaks TLS and requires a member (docs/operations.md).
+                "api_tls": self.config.api_tls is not None,
+                "api_authentication": self.config.api_access.require_authentication,
             },
         )
         try:
