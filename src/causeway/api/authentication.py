@@ -197,8 +197,8 @@ class ApiAccess:
     def _authenticate_token(self, token: str) -> types_pb2.Member:
         cached = self._tokens.get(token)
         if cached is not None:
-            body, algorithm, public_key = cached
             self._tokens.move_to_end(token)
+            body = cached[0]
         else:
             body, encoded_body, signature = read_access_token(token)
         check_token_claims(
@@ -207,9 +207,9 @@ class ApiAccess:
         member = self._member_now(body.member_id)
         if member is None:
             raise AuthenticationError(f"member {body.member_id!r} is unknown or was removed")
-        if cached is not None and (member.algorithm, member.public_key) == (algorithm, public_key):
-            return member
         if cached is not None:
+            if (member.algorithm, member.public_key) == cached[1:]:
+                return member
             # The member's key was replaced since: the old key's tokens are no longer good.
             del self._tokens[token]
             raise AuthenticationError(
