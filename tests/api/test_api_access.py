@@ -8,6 +8,7 @@ change (removing a member, replacing its certificate) together with the height, 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
 import time
@@ -37,6 +38,7 @@ from causeway.errors import (
     PermissionDeniedError,
     RateLimitedError,
 )
+from causeway.interchain.relayer import ChainSettings, SdkEndpoint, TlsFiles
 from causeway.provisioning import genesis_from_json, init_network
 from causeway.sdk import (
     AccessTokenSource,
@@ -365,6 +367,22 @@ async def test_mutual_tls_refuses_a_client_without_certificate(mutual_tls: Secur
     ) as client:
         with pytest.raises(NodeUnavailableError):
             await client.status()
+
+
+async def test_relayer_endpoint_sends_tokens_of_its_identity(secured: SecuredApi) -> None:
+    settings = ChainSettings(
+        chain_id=CHAIN_ID,
+        nodes=(secured.grpc_address,),
+        identity=secured.identity("org2/client"),
+        identity_path=secured.member_directory("org2/client"),
+        tls=TlsFiles(ca_pem=secured.ca_file.read_bytes()),
+    )
+    endpoint = SdkEndpoint.from_settings(settings, request_timeout_s=10)
+    try:
+        # Blocking calls: off the event loop that serves the node.
+        assert await asyncio.to_thread(endpoint.latest_height) == 0
+    finally:
+        endpoint.close()
 
 
 # ---- TLS ---------------------------------------------------------------------------------------

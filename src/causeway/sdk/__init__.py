@@ -14,7 +14,12 @@ from causeway.sdk.checkpoint import (
     MemoryCheckpoint,
 )
 from causeway.sdk.client import Client
-from causeway.sdk.connection import AccessTokenSource, ClientCertificate, channel_credentials
+from causeway.sdk.connection import (
+    AccessTokenSource,
+    ClientCertificate,
+    channel_credentials,
+    token_call_credentials,
+)
 from causeway.sdk.contracts import (
     AsyncContractHandle,
     AsyncContracts,
@@ -61,6 +66,7 @@ __all__ = [
     "channel_credentials",
     "endorse",
     "error_from_rpc",
+    "token_call_credentials",
     "verify_block",
     "verify_header_response",
     "verify_signed_header",

@@ -111,6 +111,12 @@ class _TokenPlugin(grpc.AuthMetadataPlugin):
         callback(((AUTHORIZATION_METADATA_KEY, f"Bearer {token}"),), None)
 
 
+def token_call_credentials(source: AccessTokenSource) -> grpc.CallCredentials:
+    """Call credentials that put ``source``'s current token in every call's metadata (for
+    channels whose TLS credentials are made elsewhere, such as a relayer's)."""
+    return grpc.metadata_call_credentials(_TokenPlugin(source))
+
+
 def channel_credentials(
     *,
     tls_ca_file: Path | str | None,
@@ -136,6 +142,4 @@ def channel_credentials(
     )
     if token_source is None:
         return credentials
-    return grpc.composite_channel_credentials(
-        credentials, grpc.metadata_call_credentials(_TokenPlugin(token_source))
-    )
+    return grpc.composite_channel_credentials(credentials, token_call_credentials(token_source))
