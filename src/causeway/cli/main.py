@@ -172,7 +172,7 @@ def root(
             "--identity",
             metavar="MEMBER_DIR",
             help="Member folder that signs access tokens for commands without an --identity "
-            "of their own (status, block, query...).",
+            "of their own (status, block get, state get...).",
         ),
     ] = None,
     client_certificate: Annotated[
