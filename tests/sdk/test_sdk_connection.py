@@ -7,6 +7,8 @@ from pathlib import Path
 
 import grpc
 import pytest
+from chain_double import ChainDouble
+from chain_servers import ThreadServer
 
 from causeway.api.access_tokens import read_access_token
 from causeway.crypto import PrivateKey
@@ -16,6 +18,7 @@ from causeway.sdk import (
     Client,
     ClientCertificate,
     Identity,
+    build_transaction,
     channel_credentials,
     error_from_rpc,
 )
@@ -118,3 +121,21 @@ def test_rate_limited_call_carries_its_retry_after() -> None:
 def test_unauthenticated_without_a_reason_is_an_authentication_error() -> None:
     error = error_from_rpc(_FailedCall(grpc.StatusCode.UNAUTHENTICATED, "no credentials", ()))
     assert isinstance(error, AuthenticationError)
+
+
+class _FailOnce(dict[str, BaseException]):
+    """ChainDouble.fail_with that fails each method once."""
+
+    def get(self, key: str, default: BaseException | None = None) -> BaseException | None:  # type: ignore[override]
+        return self.pop(key, default)
+
+
+def test_follow_comes_back_after_a_rate_limit(
+    thread_server: ThreadServer, double: ChainDouble, identity: Identity
+) -> None:
+    double.commit([build_transaction(identity, identity.chain_id, "ledger", "transfer", b"1")])
+    double.fail_with = _FailOnce(stream_blocks=RateLimitedError("over the rate limit"))
+    with Client(thread_server.address, reconnect_delay_s=0.01) as client:
+        event = next(client.follow_blocks(1, verify=False))
+    assert event.block.header.height == 1
+    assert double.calls.count("stream_blocks") == 2

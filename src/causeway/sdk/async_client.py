@@ -14,7 +14,12 @@ from google.protobuf.message import Message
 
 from causeway.api.v1 import api_pb2, api_pb2_grpc
 from causeway.crypto import CryptoProfile, get_profile
-from causeway.errors import CausewayError, ConfigurationError, NodeUnavailableError
+from causeway.errors import (
+    CausewayError,
+    ConfigurationError,
+    NodeUnavailableError,
+    RateLimitedError,
+)
 from causeway.sdk.checkpoint import Checkpoint
 from causeway.sdk.client import MESSAGE_BYTES_MAX_DEFAULT, TIMEOUT_S_DEFAULT, without_body
 from causeway.sdk.connection import AccessTokenSource, ClientCertificate, channel_credentials
@@ -29,6 +34,7 @@ from causeway.sdk.streams import (
     EventCursor,
     channel_options,
     position_of,
+    reconnect_delay_s,
 )
 from causeway.sdk.transactions import (
     EXPIRY_S_DEFAULT,
@@ -443,7 +449,9 @@ class AsyncClient:
                 if self._closed.is_set():
                     return
                 failure = error_from_rpc(error)
-                if not isinstance(failure, NodeUnavailableError):
+                # A node that is down, or that asks to come back later (its rate limit), is
+                # tried again; any other refusal ends the follow.
+                if not isinstance(failure, NodeUnavailableError | RateLimitedError):
                     raise failure from error
             except NodeUnavailableError as error:
                 if self._closed.is_set():
@@ -457,6 +465,6 @@ class AsyncClient:
                 if stream is not None:
                     self._streams.discard(stream)
                     stream.cancel()
-            delay_s = backoff.failed(failure)
+            delay_s = reconnect_delay_s(backoff, failure)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closed.wait(), delay_s)

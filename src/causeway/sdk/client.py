@@ -13,7 +13,12 @@ from google.protobuf.message import Message
 
 from causeway.api.v1 import api_pb2, api_pb2_grpc
 from causeway.crypto import CryptoProfile, get_profile
-from causeway.errors import CausewayError, ConfigurationError, NodeUnavailableError
+from causeway.errors import (
+    CausewayError,
+    ConfigurationError,
+    NodeUnavailableError,
+    RateLimitedError,
+)
 from causeway.sdk.checkpoint import Checkpoint
 from causeway.sdk.connection import AccessTokenSource, ClientCertificate, channel_credentials
 from causeway.sdk.identity import Identity
@@ -27,6 +32,7 @@ from causeway.sdk.streams import (
     EventCursor,
     channel_options,
     position_of,
+    reconnect_delay_s,
 )
 from causeway.sdk.transactions import (
     EXPIRY_S_DEFAULT,
@@ -472,7 +478,9 @@ class Client:
                 if self._closed.is_set():
                     return
                 failure = error_from_rpc(error)
-                if not isinstance(failure, NodeUnavailableError):
+                # A node that is down, or that asks to come back later (its rate limit), is
+                # tried again; any other refusal ends the follow.
+                if not isinstance(failure, NodeUnavailableError | RateLimitedError):
                     raise failure from error
             except NodeUnavailableError as error:
                 if self._closed.is_set():
@@ -483,7 +491,7 @@ class Client:
                     with self._lock:
                         self._streams.discard(stream)
                     stream.cancel()
-            if self._closed.wait(backoff.failed(failure)):
+            if self._closed.wait(reconnect_delay_s(backoff, failure)):
                 return
 
     def _open_stream(
