@@ -485,3 +485,20 @@ def test_missing_tls_file_is_a_configuration_error(tmp_path: Path) -> None:
             metrics_handler=lambda: (b"", "text/plain"),
             tls=ApiTlsFiles(tmp_path / "node.crt", tmp_path / "node.key"),
         )
+
+
+def test_certificate_that_does_not_match_its_key_is_a_configuration_error(
+    network_directory: Path,
+) -> None:
+    tls = network_directory / "nodes" / "node1" / "tls"
+    other_key = network_directory / "organisations" / "org2" / "ca" / "key.pem"
+    with pytest.raises(ConfigurationError, match="TLS files cannot be used"):
+        ApiServers(
+            ChainDouble(chain_id=CHAIN_ID),
+            grpc_address="127.0.0.1:0",
+            http_address="127.0.0.1:0",
+            message_bytes_max=1 << 20,
+            request_bytes_max=1 << 20,
+            metrics_handler=lambda: (b"", "text/plain"),
+            tls=ApiTlsFiles(tls / "node.crt", other_key),
+        )

@@ -48,6 +48,8 @@ class HttpServer:
     """
 
     def __init__(self, app: object, address: str, tls: ApiTlsFiles | None = None) -> None:
+        # Before binding: a bad TLS file must not leave a socket behind.
+        tls_options = _uvicorn_tls(tls)
         host, _, port_text = address.rpartition(":")
         host = host.strip("[]")
         try:
@@ -70,7 +72,7 @@ class HttpServer:
             log_level="warning",
             lifespan="off",
             access_log=False,
-            **_uvicorn_tls(tls),
+            **tls_options,
         )
         self._server = uvicorn.Server(config)
         self._server.capture_signals = contextlib.nullcontext  # type: ignore[assignment]
@@ -118,6 +120,8 @@ class ApiServers:
     ) -> None:
         """tls: both ports speak TLS (plaintext without); access: the gate every call passes
         (causeway.api.authentication), none without."""
+        if tls is not None:
+            tls.check()  # before either port is bound
         self._grpc = create_grpc_server(
             service,
             grpc_address,
