@@ -10,6 +10,7 @@ from causeway.errors import ConfigurationError, CryptoError, InvariantError
 from causeway.execution.context import TransactionContext, failure
 from causeway.execution.contracts.base import Method, decode_arguments
 from causeway.execution.keys import (
+    ORGANISATION_PREFIX,
     VALIDATOR_SCHEDULE_KEY,
     admin_count_key,
     member_key,
@@ -120,7 +121,10 @@ def add_organisation(context: TransactionContext, arguments: bytes) -> bytes:
         raise failure(_INVALID, "organisation CA certificate is missing")
     if context.get_granted(organisation_key(organisation.id)) is not None:
         raise failure(_CONFLICT, f"organisation {organisation.id!r} already exists")
-    if len(context.organisations()) >= ORGANISATIONS_MAX:
+    # Counted in state with this transaction's own writes, not context.organisations() (the
+    # view the transaction started with): a proposal may add several organisations in one
+    # transaction, and each must see those the calls before it added.
+    if len(context.range_granted(ORGANISATION_PREFIX, b"", ORGANISATIONS_MAX)) >= ORGANISATIONS_MAX:
         raise failure(_CONFLICT, f"the chain already has {ORGANISATIONS_MAX} organisations")
     context.put_granted(organisation_key(organisation.id), encode(organisation))
     context.emit("add_organisation", (("organisation", organisation.id),))
