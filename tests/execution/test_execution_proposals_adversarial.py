@@ -831,6 +831,21 @@ def _module(*exports: str) -> bytes:
     )
 
 
+def test_a_user_contract_named_like_a_governance_contract_is_not_callable(chain: Chain) -> None:
+    """This chain runs no interchain contracts, so "hub" is free for a user contract with a
+    "register" method; a proposal still may call only the system contracts' methods."""
+    deploy = contracts_pb2.CodeDeployArguments(
+        name="hub", code=_module("register"), interface_json=interface(["register"])
+    )
+    governed(chain, "code", "deploy", deploy)
+    assert code_record_key("hub") in chain.state
+    before = dict(chain.state)
+    result = create(chain, [call("hub", "register", contracts_pb2.ConfigGetArguments())])
+    assert status_name(result) == "RESULT_STATUS_UNKNOWN_CONTRACT", result.error
+    assert "does not run hub.register" in result.error
+    assert chain.state == before
+
+
 # ---- gas ----
 
 

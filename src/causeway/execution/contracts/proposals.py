@@ -62,6 +62,7 @@ from causeway.execution.keys import (
     PROPOSALS_NEXT_ID,
     proposal_open,
     proposal_record,
+    user_contract_namespace,
 )
 from causeway.identity import evaluate_policy
 from causeway.types import encode
@@ -191,8 +192,18 @@ def _check_call_target(
             f"{where}: a proposal may only call system contracts' governance methods ({allowed})",
         )
     resolve = context.resolve_contract
-    target = resolve(call.contract) if resolve is not None else None
-    if target is None or call.method not in target.methods:
+    try:
+        target = resolve(call.contract) if resolve is not None else None
+    except RequestError:
+        # A frozen or revoked user contract of that name: not a system contract either.
+        target = None
+    # On a chain that does not run the interchain contracts, a user contract may bear one of
+    # their names (hub, clients, packets): it is an application contract all the same.
+    if (
+        target is None
+        or target.namespace == user_contract_namespace(call.contract)
+        or call.method not in target.methods
+    ):
         raise failure(
             types_pb2.RESULT_STATUS_UNKNOWN_CONTRACT,
             f"{where}: this chain does not run {call.contract}.{call.method}",
