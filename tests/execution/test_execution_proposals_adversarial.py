@@ -44,6 +44,7 @@ from causeway.execution.keys import (
     organisation_key,
     proposal_record_key,
 )
+from causeway.interchain import CHAIN_CONTRACTS
 from causeway.types import encode
 from causeway.types.proposal_draft import (
     PROPOSAL_CALLS_MAX,
@@ -822,6 +823,19 @@ def test_list_limits(chain: Chain) -> None:
     assert page.next_start_after == 1
 
 
+def test_arguments_that_do_not_decode_for_the_target_are_refused_at_creation(
+    chain: Chain,
+) -> None:
+    """A call whose arguments are not the target method's arguments message could never run:
+    refused when the proposal is made, before any admin votes on it."""
+    before = dict(chain.state)
+    bad = proposals_pb2.ProposalCall(contract="config", method="update", arguments=b"\xff\x01")
+    result = create(chain, [config_call(endorsements_max=3), bad])
+    assert status_name(result) == "RESULT_STATUS_INVALID_ARGUMENT", result.error
+    assert "call 1 (config.update)" in result.error
+    assert chain.state == before
+
+
 def _module(*exports: str) -> bytes:
     functions = " ".join(f'(func (export "{name}"))' for name in exports)
     return bytes(
@@ -940,3 +954,25 @@ def test_the_proposal_state_is_the_contract_s_own(chain: Chain) -> None:
     }
     assert changed and all(key.startswith(PROPOSALS_NAMESPACE) for key in changed)
     assert proposal_state(chain)
+
+
+def test_every_governance_method_declares_its_arguments() -> None:
+    """What lets create check a call's arguments: each method a proposal may call says which
+    message its arguments are (CHAIN_CONTRACTS: every contract a chain may run)."""
+    for contract, method in sorted(proposals_contract.GOVERNANCE_CALLS):
+        assert CHAIN_CONTRACTS[contract].methods[method].arguments is not None, (contract, method)
+
+
+def test_arguments_of_another_message_are_refused_at_creation(chain: Chain) -> None:
+    """Canonical decoding refuses fields the target's message does not have: a membership
+    argument sent to config.update is caught when the proposal is made."""
+    before = dict(chain.state)
+    wrong = call(
+        "config",
+        "update",
+        contracts_pb2.MembershipRemoveMemberArguments(member_id="org3/admin"),
+    )
+    result = create(chain, [wrong])
+    assert status_name(result) == "RESULT_STATUS_INVALID_ARGUMENT", result.error
+    assert "not a causeway.contracts.v1.ConfigUpdateArguments" in result.error
+    assert chain.state == before

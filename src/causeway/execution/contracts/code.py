@@ -279,11 +279,11 @@ def _valid_name(name: str) -> str:
 
 
 METHODS: dict[str, Method] = {
-    "deploy": Method(deploy, system=True),
-    "upgrade": Method(upgrade, system=True),
-    "freeze": Method(freeze, system=True),
-    "unfreeze": Method(unfreeze, system=True),
-    "revoke": Method(revoke, system=True),
+    "deploy": Method(deploy, system=True, arguments=contracts_pb2.CodeDeployArguments),
+    "upgrade": Method(upgrade, system=True, arguments=contracts_pb2.CodeUpgradeArguments),
+    "freeze": Method(freeze, system=True, arguments=contracts_pb2.CodeNameArguments),
+    "unfreeze": Method(unfreeze, system=True, arguments=contracts_pb2.CodeNameArguments),
+    "revoke": Method(revoke, system=True, arguments=contracts_pb2.CodeNameArguments),
     "get": Method(get, read_only=True),
     "get_code": Method(get_code, read_only=True),
     "list": Method(list_, read_only=True),

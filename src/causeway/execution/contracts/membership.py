@@ -206,9 +206,19 @@ def get_member(context: TransactionContext, arguments: bytes) -> bytes:
 
 
 METHODS: dict[str, Method] = {
-    "add_organisation": Method(add_organisation, system=True),
-    "add_member": Method(add_member, system=True),
-    "remove_member": Method(remove_member, system=True),
-    "update_certificate": Method(update_certificate, system=True),
+    "add_organisation": Method(
+        add_organisation, system=True, arguments=contracts_pb2.MembershipAddOrganisationArguments
+    ),
+    "add_member": Method(
+        add_member, system=True, arguments=contracts_pb2.MembershipAddMemberArguments
+    ),
+    "remove_member": Method(
+        remove_member, system=True, arguments=contracts_pb2.MembershipRemoveMemberArguments
+    ),
+    "update_certificate": Method(
+        update_certificate,
+        system=True,
+        arguments=contracts_pb2.MembershipUpdateCertificateArguments,
+    ),
     "get_member": Method(get_member, read_only=True),
 }

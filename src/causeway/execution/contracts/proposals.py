@@ -6,7 +6,9 @@ admin votes in a transaction of its own, and once the organisations that voted y
 chain's governance policy anyone executes it.
 
 **Lifecycle.** ``create`` (an admin) stores an OPEN proposal with a sequential id, its calls
-checked against the rule below, and, with ``vote_yes``, its creator's organisation's yes vote.
+checked against the rule below (and their arguments decoded as their methods' arguments
+messages, Method.arguments, so that a call that could never run is refused before the votes),
+and, with ``vote_yes``, its creator's organisation's yes vote.
 ``vote`` (an admin) records its organisation's vote; a later vote of the same organisation
 replaces it. ``execute`` (any member that may send) runs the calls, and the proposal ends
 EXECUTED or FAILED, for good: a proposal executes at most once. Votes and execution are refused
@@ -210,6 +212,26 @@ def _check_call_target(
         )
 
 
+def _check_call_arguments(
+    context: TransactionContext, call: proposals_pb2.ProposalCall, index: int
+) -> None:
+    """INVALID_ARGUMENT unless the call's arguments decode (canonically) as its method's
+    arguments message: a call that could never run is refused before anyone votes on it."""
+    resolve = context.resolve_contract
+    target = resolve(call.contract) if resolve is not None else None
+    arguments_type = None if target is None else target.methods[call.method].arguments
+    if arguments_type is None:
+        return
+    try:
+        decode_arguments(context, arguments_type, call.arguments)
+    except RequestError as error:
+        raise failure(
+            _INVALID,
+            f"call {index} ({call.contract}.{call.method}): its arguments are not a "
+            f"{arguments_type.DESCRIPTOR.full_name}: {error.message}",
+        ) from None
+
+
 def _prune_expired(context: TransactionContext) -> int:
     """Drops expired proposals from the open index; answers how many stay open."""
     entries = context.range(PROPOSAL_OPEN, b"", OPEN_PROPOSALS_MAX + 1)
@@ -254,6 +276,7 @@ def create(context: TransactionContext, arguments: bytes) -> bytes:
         raise failure(_INVALID, error.message) from None
     for index, call in enumerate(request.calls):
         _check_call_target(context, call, index)
+        _check_call_arguments(context, call, index)
     after_ms = request.deadline_ms - context.time_ms
     if not DEADLINE_AFTER_CREATION_MIN_MS <= after_ms <= DEADLINE_AFTER_CREATION_MAX_MS:
         raise failure(
