@@ -43,6 +43,7 @@ from causeway.execution.keys import (
     member_key,
     organisation_key,
     proposal_record_key,
+    user_contract_namespace,
 )
 from causeway.interchain import CHAIN_CONTRACTS
 from causeway.types import encode
@@ -976,3 +977,39 @@ def test_arguments_of_another_message_are_refused_at_creation(chain: Chain) -> N
     assert status_name(result) == "RESULT_STATUS_INVALID_ARGUMENT", result.error
     assert "not a causeway.contracts.v1.ConfigUpdateArguments" in result.error
     assert chain.state == before
+
+
+OWNER_WAT = """
+(module
+  (import "causeway" "context_read" (func $context_read (param i32 i32 i32) (result i32)))
+  (import "causeway" "state_put" (func $state_put (param i32 i32 i32 i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "owner")
+  (func (export "causeway_abi_v1"))
+  (func (export "get"))
+  ;; Records its caller as the owner, as a token contract's init would.
+  (func (export "init")
+    (local $length i32)
+    (local.set $length (call $context_read (i32.const 0) (i32.const 64) (i32.const 200)))
+    (call $state_put (i32.const 0) (i32.const 5) (i32.const 64) (local.get $length)))
+)
+"""
+
+
+def test_whoever_executes_a_deployment_does_not_become_its_caller(chain: Chain) -> None:
+    """Any member may execute a passed proposal; the deployed module's init must not see that
+    member as the one who deployed it (it would make it the owner of a contract the consortium
+    voted for): it sees the proposals contract. A direct deployment still sees its sender."""
+    owner_key = user_contract_namespace("owned") + b"owner"
+    deploy = contracts_pb2.CodeDeployArguments(
+        name="owned",
+        code=bytes(wasmtime.wat2wasm(OWNER_WAT)),
+        interface_json=interface(["init", "get"]),
+    )
+    proposal_id = created_id(create(chain, [call("code", "deploy", deploy)]))
+    assert status_name(vote(chain, proposal_id, "org2/admin")) == OK
+    assert outcome(execute(chain, proposal_id, "org2/bob")).status == EXECUTED
+    assert chain.state[owner_key] == b"contract:proposals"
+    direct = fresh_chain(chain.kit)
+    governed(direct, "code", "deploy", deploy)
+    assert direct.state[owner_key] == b"org1/admin"
