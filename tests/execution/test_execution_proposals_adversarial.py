@@ -34,6 +34,7 @@ from test_execution_user_contracts import interface
 
 from causeway.contracts.v1 import contracts_pb2, proposals_pb2
 from causeway.execution import Executor, genesis_state
+from causeway.execution.context import TransactionContext
 from causeway.execution.contracts import membership as membership_contract
 from causeway.execution.contracts import proposals as proposals_contract
 from causeway.execution.keys import (
@@ -546,6 +547,10 @@ def test_expired_proposals_are_listed_as_expired(chain: Chain) -> None:
 
 
 def test_a_failing_third_call_keeps_nothing_of_the_first_two(chain: Chain) -> None:
+    check_all_or_nothing(chain)
+
+
+def check_all_or_nothing(chain: Chain) -> None:
     organisation = chain.kit.new_organisation("org4")
     calls = [
         config_call(endorsements_max=3),
@@ -1013,3 +1018,55 @@ def test_whoever_executes_a_deployment_does_not_become_its_caller(chain: Chain) 
     direct = fresh_chain(chain.kit)
     governed(direct, "code", "deploy", deploy)
     assert direct.state[owner_key] == b"org1/admin"
+
+
+def test_the_atomicity_check_catches_an_execution_that_keeps_earlier_calls(
+    three_kit: ChainKit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken rule: a failed call's rollback keeps what the calls before it wrote."""
+    monkeypatch.setattr(TransactionContext, "rollback_to", _keep_writes)
+    with pytest.raises(AssertionError):
+        check_all_or_nothing(fresh_chain(three_kit))
+    monkeypatch.undo()
+    check_all_or_nothing(fresh_chain(three_kit))
+
+
+def _keep_writes(context: object, savepoint: object) -> None:
+    """rollback_to that forgets to roll back: ends the savepoint, keeps its writes."""
+    context.release(savepoint)  # type: ignore[attr-defined]
+
+
+def test_only_the_organisations_a_policy_names_count(chain: Chain) -> None:
+    """A governance policy over [org3] alone: the yes votes of org1 and org2 (a majority of the
+    chain) prove nothing; org3's does."""
+    config = default_config()
+    config.governance_policy.CopyFrom(
+        types_pb2.EndorsementPolicy(kind=types_pb2.POLICY_KIND_K_OF_N, k=1, organisations=["org3"])
+    )
+    governed(chain, "config", "update", contracts_pb2.ConfigUpdateArguments(config=config))
+    proposal_id = created_id(create(chain, [config_call(endorsements_max=3)]))
+    assert status_name(vote(chain, proposal_id, "org2/admin")) == OK
+    result = execute(chain, proposal_id)
+    assert status_name(result) == POLICY_NOT_SATISFIED, result.error
+    assert "1-of-n of [org3]" in result.error
+    assert status_name(vote(chain, proposal_id, "org3/admin")) == OK
+    assert outcome(execute(chain, proposal_id)).status == EXECUTED
+    assert endorsements_max(chain) == 3
+
+
+def test_a_proposal_open_at_its_deadline_still_takes_a_place(
+    chain: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The open index frees a place only after the deadline, as votes and execution end: at
+    the deadline itself the proposal still counts; one millisecond later it makes room."""
+    monkeypatch.setattr(proposals_contract, "OPEN_PROPOSALS_MAX", 1)
+    deadline = BLOCK_TIME_MS + HOUR_MS
+    created_id(create(chain, [config_call()], deadline_ms=deadline))
+    at_deadline = create(chain, [config_call()], deadline_ms=deadline + DAY_MS, time_ms=deadline)
+    assert status_name(at_deadline) == "RESULT_STATUS_CONFLICT", at_deadline.error
+    later = create(chain, [config_call()], deadline_ms=deadline + DAY_MS, time_ms=deadline + 1)
+    assert created_id(later) == 2
+    # Executed and failed proposals leave the index at once.
+    assert status_name(vote(chain, 2, "org2/admin", time_ms=deadline + 1)) == OK
+    assert outcome(execute(chain, 2, time_ms=deadline + 1)).status == EXECUTED
+    assert created_id(create(chain, [config_call()], time_ms=deadline + 1)) == 3
