@@ -82,6 +82,6 @@ def get(context: TransactionContext, arguments: bytes) -> bytes:
 
 
 METHODS: dict[str, Method] = {
-    "update": Method(update, system=True),
+    "update": Method(update, system=True, arguments=contracts_pb2.ConfigUpdateArguments),
     "get": Method(get, read_only=True),
 }
