@@ -86,6 +86,26 @@ class MempoolFullError(RequestError):
     reason = "mempool_full"
 
 
+class AuthenticationError(RequestError):
+    """The client API needs to know who is calling, and the call proved no member: no token, a
+    token that does not verify or has expired, or a member that was removed (docs/api.md)."""
+
+    reason = "unauthenticated"
+
+
+class RateLimitedError(RequestError):
+    """A client called the API faster than its node allows; ``retry_after_s`` says when the
+    next call will be accepted."""
+
+    reason = "rate_limited"
+
+    def __init__(
+        self, message: str, *, retry_after_s: float = 1.0, reason: str | None = None
+    ) -> None:
+        super().__init__(message, reason=reason)
+        self.retry_after_s = retry_after_s
+
+
 class NotFoundError(RequestError):
     reason = "not_found"
 

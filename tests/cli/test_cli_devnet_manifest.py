@@ -209,8 +209,9 @@ def test_down_names_each_node_with_its_chain(
 def test_a_devnet_of_one_chain_replaces_a_manifest_devnet(
     stopped_devnet: tuple[Path, DevnetDescription], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """`devnet up` without a manifest clears the manifest's chains first, so that status does not
-    go on showing them (the nodes are not started: start_node_process is replaced)."""
+    """`devnet up --fresh` without a manifest clears the manifest's chains first, so that status
+    does not go on showing them (the nodes are not started: start_node_process is replaced);
+    without --fresh it refuses, and nothing is deleted."""
     directory, _ = stopped_devnet
     started: list[Path] = []
 
@@ -219,9 +220,13 @@ def test_a_devnet_of_one_chain_replaces_a_manifest_devnet(
         raise RuntimeError("not starting processes in this test")
 
     monkeypatch.setattr(devnet, "start_node_process", fake_start)
-    result = runner.invoke(
-        app, ["devnet", "up", "--validators", "1", "--consensus", "solo", "--dir", str(directory)]
-    )
+    single_chain = ["devnet", "up", "--validators", "1", "--consensus", "solo"]
+    refused = runner.invoke(app, [*single_chain, "--dir", str(directory)])
+    assert refused.exit_code == 1, refused.output
+    assert "holds a stopped devnet" in refused.stderr
+    assert (directory / "network.json").exists() and (directory / "chains").exists()
+    assert started == []
+    result = runner.invoke(app, [*single_chain, "--fresh", "--dir", str(directory)])
     assert result.exit_code == 1, result.output
     assert "not starting processes in this test" in result.stderr
     assert started == [directory / "nodes" / "node1"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import grpc
 
 from causeway.errors import (
+    AuthenticationError,
     CausewayError,
     DecodeError,
     DuplicateError,
@@ -20,6 +21,7 @@ from causeway.errors import (
     NotFoundError,
     PermissionDeniedError,
     ProofError,
+    RateLimitedError,
     RequestError,
     SignatureError,
     UnknownMemberError,
@@ -46,6 +48,8 @@ _GRPC_STATUS: dict[type[CausewayError], grpc.StatusCode] = {
     PermissionDeniedError: grpc.StatusCode.PERMISSION_DENIED,
     UnknownMemberError: grpc.StatusCode.PERMISSION_DENIED,
     MempoolFullError: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    AuthenticationError: grpc.StatusCode.UNAUTHENTICATED,
+    RateLimitedError: grpc.StatusCode.RESOURCE_EXHAUSTED,
     NodeUnavailableError: grpc.StatusCode.UNAVAILABLE,
 }
 
@@ -63,6 +67,8 @@ _HTTP_STATUS: dict[type[CausewayError], int] = {
     PermissionDeniedError: 403,
     UnknownMemberError: 403,
     MempoolFullError: 429,
+    AuthenticationError: 401,
+    RateLimitedError: 429,
     NodeUnavailableError: 503,
 }
 

@@ -45,6 +45,10 @@ if TYPE_CHECKING:
     Context = grpc.aio.ServicerContext[Any, Any]
 
 _bound_ports: weakref.WeakKeyDictionary[grpc.aio.Server, int] = weakref.WeakKeyDictionary()
+# Runs before every call, with the method's name; refuses a call by aborting it
+# (causeway.api.grpc_access: authentication, read roles, rate limits). For a stream it may answer
+# a check run before each item sent, which aborts the stream once the caller may no longer read.
+Guard = Callable[[str, "Context"], Awaitable[Callable[[], Awaitable[None]] | None]]
 
 
 async def abort_with_error(context: Context, error: BaseException, method: str) -> NoReturn:
@@ -263,11 +267,14 @@ def _serialize_response(message: Message) -> bytes:
 
 
 def method_handlers(
-    servicer: ChainServicerAdapter, observe: _Observer | None = None
+    servicer: ChainServicerAdapter,
+    observe: _Observer | None = None,
+    guard: Guard | None = None,
 ) -> dict[str, grpc.RpcMethodHandler[Any, Any]]:
-    """The handlers of every method of the Chain service, parsing requests themselves; each
-    call is told to `observe` (for the metrics) when given."""
-    return {
+    """The handlers of every method of the Chain service, parsing requests themselves (after
+    ``guard`` let the call through); each call is told to `observe` (for the metrics) when
+    given."""
+    handlers = {
         "Submit": _unary_handler(api_pb2.SubmitRequest, "Submit", servicer.Submit, observe),
         "SubmitBatch": _unary_handler(
             api_pb2.SubmitBatchRequest, "SubmitBatch", servicer.SubmitBatch, observe
@@ -294,6 +301,41 @@ def method_handlers(
             api_pb2.StreamEventsRequest, "StreamEvents", servicer.StreamEvents, observe
         ),
     }
+    if guard is None:
+        return handlers
+    return {name: _guarded(name, handler, guard) for name, handler in handlers.items()}
+
+
+def _guarded(
+    method: str, handler: grpc.RpcMethodHandler[Any, Any], guard: Guard
+) -> grpc.RpcMethodHandler[Any, Any]:
+    if handler.unary_unary is not None:
+        unary: Any = handler.unary_unary
+
+        async def handle_unary(data: bytes, context: Context) -> Message:
+            await guard(method, context)
+            response: Message = await unary(data, context)
+            return response
+
+        return grpc.unary_unary_rpc_method_handler(
+            handle_unary, response_serializer=_serialize_response
+        )
+    stream: Any = handler.unary_stream
+
+    async def handle_stream(data: bytes, context: Context) -> AsyncIterator[Message]:
+        recheck = await guard(method, context)
+        items = stream(data, context)
+        try:
+            async for item in items:
+                if recheck is not None:
+                    await recheck()
+                yield item
+        finally:
+            await _close_iterator(items)
+
+    return grpc.unary_stream_rpc_method_handler(
+        handle_stream, response_serializer=_serialize_response
+    )
 
 
 def normalise_address(address: str) -> str:
@@ -314,6 +356,7 @@ def create_grpc_server(
     concurrent_rpcs_max: int = CONCURRENT_RPCS_MAX_DEFAULT,
     credentials: grpc.ServerCredentials | None = None,
     on_request: _Observer | None = None,
+    guard: Guard | None = None,
 ) -> grpc.aio.Server:
     """A gRPC server for ``service``, bound to ``address`` but not started.
 
@@ -336,7 +379,7 @@ def create_grpc_server(
         ],
         maximum_concurrent_rpcs=concurrent_rpcs_max,
     )
-    handlers = method_handlers(ChainServicerAdapter(service), on_request)
+    handlers = method_handlers(ChainServicerAdapter(service), on_request, guard)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
     bind_address = normalise_address(address)
     try:

@@ -6,19 +6,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
-from causeway.api.grpc_server import create_grpc_server
+from causeway.api.authentication import ApiAccess
+from causeway.api.grpc_access import grpc_guard
+from causeway.api.grpc_server import create_grpc_server, grpc_server_port
+from causeway.api.http_access import AccessMiddleware
 from causeway.api.http_gateway import MetricsHandler, create_http_app
 from causeway.api.operations import Probes, RequestObserver
 from causeway.api.service import ChainService
 from causeway.api.snapshot_routes import add_snapshot_routes
+from causeway.api.transport_security import ApiTlsFiles
 from causeway.errors import ConfigurationError
 
 # Connections the kernel queues before the server accepts them.
 LISTEN_BACKLOG = 2048
+
+
+def _uvicorn_tls(tls: ApiTlsFiles | None) -> dict[str, Any]:
+    if tls is None:
+        return {}
+    tls.check()
+    options: dict[str, Any] = {
+        "ssl_certfile": str(tls.certificate_file),
+        "ssl_keyfile": str(tls.key_file),
+    }
+    if tls.client_ca_bundle_file is not None:
+        options |= {
+            "ssl_ca_certs": str(tls.client_ca_bundle_file),
+            "ssl_cert_reqs": ssl.CERT_REQUIRED,
+        }
+    return options
 
 
 class HttpServer:
@@ -28,7 +50,9 @@ class HttpServer:
     a ConfigurationError before the node announces itself, not an exit deep inside uvicorn.
     """
 
-    def __init__(self, app: object, address: str) -> None:
+    def __init__(self, app: object, address: str, tls: ApiTlsFiles | None = None) -> None:
+        # Before binding: a bad TLS file must not leave a socket behind.
+        tls_options = _uvicorn_tls(tls)
         host, _, port_text = address.rpartition(":")
         host = host.strip("[]")
         try:
@@ -51,6 +75,7 @@ class HttpServer:
             log_level="warning",
             lifespan="off",
             access_log=False,
+            **tls_options,
         )
         self._server = uvicorn.Server(config)
         self._server.capture_signals = contextlib.nullcontext  # type: ignore[assignment]
@@ -97,15 +122,23 @@ class ApiServers:
         probes: Probes | None = None,
         on_request: RequestObserver | None = None,
         snapshot_folder: Path | None = None,
+        tls: ApiTlsFiles | None = None,
+        access: ApiAccess | None = None,
     ) -> None:
-        """snapshot_folder: the snapshot files served to joining nodes (api.snapshot_routes)."""
+        """snapshot_folder: the snapshot files served to joining nodes (api.snapshot_routes);
+        tls: both ports speak TLS (plaintext without); access: the gate every call passes
+        (causeway.api.authentication), none without."""
+        if tls is not None:
+            tls.check()  # before either port is bound
         self._grpc = create_grpc_server(
             service,
             grpc_address,
             message_bytes_max=message_bytes_max,
             on_request=on_request,
+            credentials=None if tls is None else tls.grpc_credentials(),
+            guard=None if access is None else grpc_guard(access),
         )
-        application = create_http_app(
+        http_application = create_http_app(
             service,
             request_bytes_max=request_bytes_max,
             metrics_handler=metrics_handler,
@@ -113,9 +146,17 @@ class ApiServers:
             on_request=on_request,
         )
         if snapshot_folder is not None:
-            add_snapshot_routes(application, snapshot_folder)
-        self._http = HttpServer(application, http_address)
+            add_snapshot_routes(http_application, snapshot_folder)
+        application: object = http_application
+        if access is not None:
+            application = AccessMiddleware(http_application, access)
+        self._http = HttpServer(application, http_address, tls)
         self._serving: asyncio.Task[None] | None = None
+
+    @property
+    def ports(self) -> tuple[int, int]:
+        """The gRPC and HTTP ports listened on (port 0 in an address picks a free one)."""
+        return grpc_server_port(self._grpc), self._http.port
 
     async def start(self) -> asyncio.Task[None]:
         """Starts both; the task returned ends when the HTTP server does."""

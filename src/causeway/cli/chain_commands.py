@@ -106,9 +106,10 @@ ArgsOption = Annotated[
 
 
 def _open_client(node: str, identity: Path | None) -> Client:
-    from causeway.sdk import Client, Identity
+    from causeway.cli.connection import open_client
+    from causeway.sdk import Identity
 
-    return Client(node, Identity.load(identity) if identity is not None else None)
+    return open_client(node, Identity.load(identity) if identity is not None else None)
 
 
 def _time_text(time_ms: int) -> str:
@@ -786,9 +787,9 @@ def status(
 
         causeway status --json
     """
-    from causeway.sdk import Client
+    from causeway.cli.connection import open_client
 
-    with Client(node) as client:
+    with open_client(node) as client:
         response: api_pb2.GetStatusResponse = client.status()
     data = message_to_data(response)
     if json_output:

@@ -258,9 +258,10 @@ def print_contract(
 
 
 def _open_client(node: str, identity: Path | None) -> Client:
-    from causeway.sdk import Client, Identity
+    from causeway.cli.connection import open_client
+    from causeway.sdk import Identity
 
-    return Client(node, Identity.load(identity) if identity is not None else None)
+    return open_client(node, Identity.load(identity) if identity is not None else None)
 
 
 def _endorsers(paths: list[Path] | None) -> list[Any]:

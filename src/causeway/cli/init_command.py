@@ -88,6 +88,15 @@ def init(
             "organisations/ and nodes/, node data included).",
         ),
     ] = False,
+    secure_api: Annotated[
+        bool,
+        typer.Option(
+            "--secure-api",
+            help="Serve the client API over TLS (the node's TLS certificate) and require access "
+            "tokens, with a per-client rate limit; clients use --tls-ca "
+            "NODE_HOME/tls/ca-bundle.pem and --identity.",
+        ),
+    ] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Create a new network: CA and member keys, certificates, genesis and node folders.
@@ -104,6 +113,8 @@ def init(
         causeway init ./second-net --port-base 9100
 
         causeway init ./gm-net --orgs 1 --crypto gm --chain-id city-dept
+
+        causeway init ./secured-net --secure-api
     """
     from causeway.crypto import get_profile
     from causeway.provisioning import init_network, member_directory, node_directory
@@ -120,6 +131,11 @@ def init(
         force=force,
         port_base=port_base,
     )
+    if secure_api:
+        from causeway.provisioning.secure_api import enable_secure_api
+
+        for node in network.nodes:
+            enable_secure_api(node_directory(directory, node.name))
     identifier = genesis_hash(network.genesis, get_profile(network.crypto_profile).hash).hex()
     members = [
         {

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -19,6 +20,7 @@ from typer.core import TyperGroup
 from causeway.cli import (
     bench_command,
     chain_commands,
+    connection,
     contract_commands,
     devnet_command,
     explorer_command,
@@ -156,6 +158,35 @@ def root(
     debug: Annotated[
         bool, typer.Option("--debug", help="Show tracebacks instead of one-line errors.")
     ] = False,
+    tls_ca: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-ca",
+            metavar="PEM_FILE",
+            envvar=connection.TLS_CA_ENVIRONMENT_VARIABLE,
+            help="Connect over TLS, trusting these CAs for the node's certificate (e.g. "
+            "NET/nodes/node1/tls/ca-bundle.pem); access tokens are then sent, signed by the "
+            "command's --identity or the global one.",
+        ),
+    ] = None,
+    identity: Annotated[
+        Path | None,
+        typer.Option(
+            "--identity",
+            metavar="MEMBER_DIR",
+            help="Member folder that signs access tokens for commands without an --identity "
+            "of their own (status, block get, state get...).",
+        ),
+    ] = None,
+    client_certificate: Annotated[
+        Path | None,
+        typer.Option(
+            "--client-certificate",
+            metavar="MEMBER_DIR",
+            envvar=connection.CLIENT_CERTIFICATE_ENVIRONMENT_VARIABLE,
+            help="Member folder whose member.crt and key.pem are presented in mutual TLS.",
+        ),
+    ] = None,
 ) -> None:
     """Causeway: run a permissioned blockchain and talk to it.
 
@@ -169,6 +200,11 @@ def root(
             --contract kv --method put --args '{"key": "colour", "value": "blue"}'
     """
     del debug  # read in CausewayGroup.main, before parsing, so that parse errors honour it too
+    connection.configure(
+        connection.ConnectionSettings(
+            tls_ca_file=tls_ca, client_certificate=client_certificate, identity=identity
+        )
+    )
 
 
 init_command.register(app)

@@ -7,6 +7,8 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from google.protobuf.message import Message
+
 from causeway.crypto import CryptoProfile, PublicKey
 from causeway.errors import RequestError
 from causeway.execution.costs import (
@@ -118,6 +120,9 @@ class CallableMethod(Protocol):
 
     @property
     def read_only(self) -> bool: ...
+
+    @property
+    def arguments(self) -> type[Message] | None: ...
 
     def handler(self, context: TransactionContext, arguments: bytes, /) -> bytes: ...
 

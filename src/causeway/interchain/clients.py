@@ -946,11 +946,13 @@ def list_clients(context: TransactionContext, arguments: bytes) -> bytes:
 
 
 METHODS: dict[str, Method] = {
-    "create": Method(create),
+    "create": Method(create, arguments=interchain_pb2.ClientsCreateArguments),
     "update": Method(update),
     "submit_misbehaviour": Method(submit_misbehaviour),
-    "recover": Method(recover),
-    "register_counterparty": Method(register_counterparty),
+    "recover": Method(recover, arguments=interchain_pb2.ClientsRecoverArguments),
+    "register_counterparty": Method(
+        register_counterparty, arguments=interchain_pb2.ClientsRegisterCounterpartyArguments
+    ),
     "get": Method(get, read_only=True),
     "consensus_state": Method(get_consensus_state, read_only=True),
     "list": Method(list_clients, read_only=True),

@@ -219,7 +219,7 @@ def list_members(context: TransactionContext, arguments: bytes) -> bytes:
 
 
 METHODS: dict[str, Method] = {
-    "register": Method(register),
+    "register": Method(register, arguments=interchain_pb2.HubRegisterArguments),
     "get": Method(get, read_only=True),
     "list": Method(list_members, read_only=True),
 }

@@ -733,7 +733,7 @@ def packets_contract(ports: Mapping[str, Port]) -> Contract:
         "receive": Method(receive),
         "acknowledge": Method(acknowledge),
         "timeout": Method(timeout),
-        "bind_port": Method(bind_port),
+        "bind_port": Method(bind_port, arguments=interchain_pb2.PacketsBindPortArguments),
         "get": Method(get, read_only=True),
         "list": Method(list_packets, read_only=True),
     }

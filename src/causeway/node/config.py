@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from causeway.api import AccessSettings, ApiTlsFiles, RateLimit
 from causeway.consensus.raft import RaftTimeouts
 from causeway.consensus.solo import BLOCK_INTERVAL_MS_DEFAULT as SOLO_BLOCK_INTERVAL_MS_DEFAULT
 from causeway.consensus.tbft import TbftTimeouts
@@ -60,6 +61,9 @@ class NodeConfig:
     consensus: ConsensusSettings
     # The bounds of /healthz and /readyz (node/health.py).
     health: HealthSettings = field(default_factory=HealthSettings)
+    # TLS of the client API's ports and who may call it ([api]; docs/api.md, "Access").
+    api_tls: ApiTlsFiles | None = None
+    api_access: AccessSettings = field(default_factory=AccessSettings)
 
 
 def _section(document: dict[str, Any], name: str) -> dict[str, Any]:
@@ -137,6 +141,63 @@ def load_node_config(home: Path) -> NodeConfig:
         peers=load_peer_settings(document, home),
         consensus=_consensus_settings(consensus),
         health=load_health_settings(_section(document, "health")),
+        api_tls=_api_tls(api, home),
+        api_access=_api_access(api),
+    )
+
+
+def _optional_path(section: dict[str, Any], key: str, home: Path) -> Path | None:
+    value = section.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(f"{CONFIG_FILE_NAME}: [api] '{key}' must be a file name")
+    return home / value
+
+
+def _api_tls(section: dict[str, Any], home: Path) -> ApiTlsFiles | None:
+    certificate = _optional_path(section, "tls_certificate_file", home)
+    key = _optional_path(section, "tls_key_file", home)
+    client_cas = _optional_path(section, "client_ca_bundle_file", home)
+    if certificate is None and key is None:
+        if client_cas is not None:
+            raise ConfigurationError(
+                f"{CONFIG_FILE_NAME}: [api] client_ca_bundle_file needs tls_certificate_file "
+                "and tls_key_file"
+            )
+        return None
+    if certificate is None or key is None:
+        raise ConfigurationError(
+            f"{CONFIG_FILE_NAME}: [api] tls_certificate_file and tls_key_file go together"
+        )
+    return ApiTlsFiles(certificate_file=certificate, key_file=key, client_ca_bundle_file=client_cas)
+
+
+def _api_access(section: dict[str, Any]) -> AccessSettings:
+    require = section.get("require_authentication", False)
+    if not isinstance(require, bool):
+        raise ConfigurationError(
+            f"{CONFIG_FILE_NAME}: [api] 'require_authentication' must be true or false"
+        )
+    if require and section.get("tls_certificate_file") is None:
+        # A bearer token sent in plaintext can be replayed by anyone on the path until it expires.
+        raise ConfigurationError(
+            f"{CONFIG_FILE_NAME}: [api] require_authentication needs TLS "
+            "(tls_certificate_file and tls_key_file)"
+        )
+    rate = section.get("requests_per_second", 0)
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or rate < 0:
+        raise ConfigurationError(
+            f"{CONFIG_FILE_NAME}: [api] 'requests_per_second' must be a number, 0 for no limit"
+        )
+    rate_limit = None
+    if rate > 0:
+        burst = _value(section, "burst", int, max(1, int(rate)))
+        rate_limit = RateLimit(requests_per_second=float(rate), burst=burst)
+    return AccessSettings(
+        require_authentication=require,
+        rate_limit=rate_limit,
+        tracked_clients_max=_value(section, "tracked_clients_max", int, 10_000),
     )
 
 

@@ -11,8 +11,9 @@ pure). What is safe to change on a running node is applied:
   TLS CA bundle already).
 
 Anything else that changed (listen addresses, keys, the data folder, genesis, the store's map
-size, consensus timings, peer TLS files and limits, a peer removed or moved) needs a restart: it
-is named in a warning and not applied; the rest is applied all the same. A file that cannot be
+size, consensus timings, peer TLS files and limits, a peer removed or moved, the client API's TLS
+and access settings) needs a restart: it is named in a warning and not applied; the rest is
+applied all the same. A file that cannot be
 read or checked (bad TOML, a bad value) changes nothing and is logged as an error.
 """
 
@@ -49,6 +50,10 @@ RESTART_SETTINGS = {
     "map_size_bytes": "storage.map_size_bytes",
     "admission_batch_max": "mempool.admission_batch_max",
     "verify_processes": "mempool.verify_processes",
+    # The API's TLS files are loaded into both servers' credentials at start; its access gate
+    # (authentication, rate limits) is built once too, so a change waits for a restart.
+    "api_tls": "api.tls_certificate_file, tls_key_file or client_ca_bundle_file",
+    "api_access": "api.require_authentication, requests_per_second, burst or tracked_clients_max",
 }
 
 

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from causeway.api import ApiServers, ChainFacts, ClientService
+from causeway.api import ApiAccess, ApiServers, ChainFacts, ClientService
 from causeway.api.operations import ProbeAnswer, Probes
 from causeway.consensus.raft import CertificateGatherer
 from causeway.consensus.v1 import consensus_pb2
@@ -278,6 +278,8 @@ class Node:
                 probes=Probes(liveness=self.liveness, readiness=self.readiness),
                 on_request=self.metrics.api_request,
                 snapshot_folder=self.config.data_dir / SNAPSHOTS_FOLDER_NAME,
+                tls=self.config.api_tls,
+                access=self._api_access(),
             )
         except BaseException:
             self.verifier.close()
@@ -296,6 +298,9 @@ class Node:
                 "height": self.store.latest_height(),
                 "grpc": self.config.grpc_address,
                 "http": self.config.http_address,
+                # Whether the client API speaks TLS and requires a member (docs/operations.md).
+                "api_tls": self.config.api_tls is not None,
+                "api_authentication": self.config.api_access.require_authentication,
             },
         )
         try:
@@ -409,6 +414,21 @@ class Node:
             },
         )
         return plan
+
+    def _api_access(self) -> ApiAccess | None:
+        """The client API's gate, when the node authenticates or rate-limits its clients."""
+        settings = self.config.api_access
+        if not settings.require_authentication and settings.rate_limit is None:
+            return None
+        return ApiAccess(
+            settings,
+            chain_id=self.chain_id,
+            node_id=self.config.member_id,
+            profile=self.profile,
+            height=self.store.latest_height,
+            member=lambda member_id: self.executor.get_member(self.reader, member_id),
+            read_roles=lambda: self.chain_config.read_roles,
+        )
 
     def _take_for_block(
         self, transactions_max: int, bytes_max: int, now_ms: int

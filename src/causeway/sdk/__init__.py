@@ -15,6 +15,12 @@ from causeway.sdk.checkpoint import (
     MemoryCheckpoint,
 )
 from causeway.sdk.client import Client
+from causeway.sdk.connection import (
+    AccessTokenSource,
+    ClientCertificate,
+    channel_credentials,
+    token_call_credentials,
+)
 from causeway.sdk.contracts import (
     AsyncContractHandle,
     AsyncContracts,
@@ -40,6 +46,7 @@ from causeway.sdk.verify import (
 )
 
 __all__ = [
+    "AccessTokenSource",
     "AsyncClient",
     "AsyncContractHandle",
     "AsyncContracts",
@@ -47,6 +54,7 @@ __all__ = [
     "CallResult",
     "Checkpoint",
     "Client",
+    "ClientCertificate",
     "ContractChange",
     "ContractEvent",
     "ContractHandle",
@@ -60,9 +68,11 @@ __all__ = [
     "Proposals",
     "SubmitResult",
     "build_transaction",
+    "channel_credentials",
     "endorse",
     "error_from_rpc",
     "load_proposal_draft",
+    "token_call_credentials",
     "verify_block",
     "verify_header_response",
     "verify_signed_header",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -13,9 +14,15 @@ from google.protobuf.message import Message
 
 from causeway.api.v1 import api_pb2, api_pb2_grpc
 from causeway.crypto import CryptoProfile, get_profile
-from causeway.errors import CausewayError, ConfigurationError, NodeUnavailableError
+from causeway.errors import (
+    CausewayError,
+    ConfigurationError,
+    NodeUnavailableError,
+    RateLimitedError,
+)
 from causeway.sdk.checkpoint import Checkpoint
 from causeway.sdk.client import MESSAGE_BYTES_MAX_DEFAULT, TIMEOUT_S_DEFAULT, without_body
+from causeway.sdk.connection import AccessTokenSource, ClientCertificate, channel_credentials
 from causeway.sdk.identity import Identity
 from causeway.sdk.rpc_errors import error_from_rpc
 from causeway.sdk.streams import (
@@ -27,6 +34,7 @@ from causeway.sdk.streams import (
     EventCursor,
     channel_options,
     position_of,
+    reconnect_delay_s,
 )
 from causeway.sdk.transactions import (
     EXPIRY_S_DEFAULT,
@@ -80,7 +88,14 @@ class AsyncClient:
         credentials: grpc.ChannelCredentials | None = None,
         reconnect_delay_s: float = RECONNECT_DELAY_S_DEFAULT,
         reconnect_delay_max_s: float = RECONNECT_DELAY_MAX_S_DEFAULT,
+        tls_ca_file: Path | str | None = None,
+        client_certificate: ClientCertificate | None = None,
+        token_identity: Identity | None = None,
     ) -> None:
+        """Over TLS (``tls_ca_file``: the CAs the node's certificate is checked with), the client
+        proves a member to a node that requires it: by ``client_certificate`` (mutual TLS) or by
+        access tokens of ``token_identity`` (default: ``identity``) in every call's metadata.
+        ``credentials`` instead sets the channel's credentials by hand."""
         if timeout_s <= 0:
             raise ConfigurationError(f"timeout_s must be positive, not {timeout_s}")
         Backoff(reconnect_delay_s, reconnect_delay_max_s, None)  # validates the delays
@@ -90,6 +105,19 @@ class AsyncClient:
         self._reconnect_delay_s = reconnect_delay_s
         self._reconnect_delay_max_s = reconnect_delay_max_s
         options = channel_options(message_bytes_max, reconnect_delay_s, reconnect_delay_max_s)
+        if tls_ca_file is not None:
+            if credentials is not None:
+                raise ConfigurationError("give credentials or tls_ca_file, not both")
+            token_identity = token_identity or identity
+            credentials = channel_credentials(
+                tls_ca_file=tls_ca_file,
+                client_certificate=client_certificate,
+                token_source=AccessTokenSource(token_identity) if token_identity else None,
+            )
+        elif client_certificate is not None or token_identity is not None:
+            raise ConfigurationError(
+                "client certificates and access tokens are sent only over TLS: give tls_ca_file"
+            )
         if credentials is None:
             self._channel = grpc.aio.insecure_channel(address, options=options)
         else:
@@ -430,7 +458,9 @@ class AsyncClient:
                 if self._closed.is_set():
                     return
                 failure = error_from_rpc(error)
-                if not isinstance(failure, NodeUnavailableError):
+                # A node that is down, or that asks to come back later (its rate limit), is
+                # tried again; any other refusal ends the follow.
+                if not isinstance(failure, NodeUnavailableError | RateLimitedError):
                     raise failure from error
             except NodeUnavailableError as error:
                 if self._closed.is_set():
@@ -444,6 +474,6 @@ class AsyncClient:
                 if stream is not None:
                     self._streams.discard(stream)
                     stream.cancel()
-            delay_s = backoff.failed(failure)
+            delay_s = reconnect_delay_s(backoff, failure)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._closed.wait(), delay_s)

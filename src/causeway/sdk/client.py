@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Generator, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -12,8 +13,14 @@ from google.protobuf.message import Message
 
 from causeway.api.v1 import api_pb2, api_pb2_grpc
 from causeway.crypto import CryptoProfile, get_profile
-from causeway.errors import CausewayError, ConfigurationError, NodeUnavailableError
+from causeway.errors import (
+    CausewayError,
+    ConfigurationError,
+    NodeUnavailableError,
+    RateLimitedError,
+)
 from causeway.sdk.checkpoint import Checkpoint
+from causeway.sdk.connection import AccessTokenSource, ClientCertificate, channel_credentials
 from causeway.sdk.identity import Identity
 from causeway.sdk.rpc_errors import error_from_rpc
 from causeway.sdk.streams import (
@@ -25,6 +32,7 @@ from causeway.sdk.streams import (
     EventCursor,
     channel_options,
     position_of,
+    reconnect_delay_s,
 )
 from causeway.sdk.transactions import (
     EXPIRY_S_DEFAULT,
@@ -87,7 +95,14 @@ class Client:
         credentials: grpc.ChannelCredentials | None = None,
         reconnect_delay_s: float = RECONNECT_DELAY_S_DEFAULT,
         reconnect_delay_max_s: float = RECONNECT_DELAY_MAX_S_DEFAULT,
+        tls_ca_file: Path | str | None = None,
+        client_certificate: ClientCertificate | None = None,
+        token_identity: Identity | None = None,
     ) -> None:
+        """Over TLS (``tls_ca_file``: the CAs the node's certificate is checked with), the client
+        proves a member to a node that requires it: by ``client_certificate`` (mutual TLS) or by
+        access tokens of ``token_identity`` (default: ``identity``) in every call's metadata.
+        ``credentials`` instead sets the channel's credentials by hand."""
         if timeout_s <= 0:
             raise ConfigurationError(f"timeout_s must be positive, not {timeout_s}")
         Backoff(reconnect_delay_s, reconnect_delay_max_s, None)  # validates the delays
@@ -97,6 +112,19 @@ class Client:
         self._reconnect_delay_s = reconnect_delay_s
         self._reconnect_delay_max_s = reconnect_delay_max_s
         options = channel_options(message_bytes_max, reconnect_delay_s, reconnect_delay_max_s)
+        if tls_ca_file is not None:
+            if credentials is not None:
+                raise ConfigurationError("give credentials or tls_ca_file, not both")
+            token_identity = token_identity or identity
+            credentials = channel_credentials(
+                tls_ca_file=tls_ca_file,
+                client_certificate=client_certificate,
+                token_source=AccessTokenSource(token_identity) if token_identity else None,
+            )
+        elif client_certificate is not None or token_identity is not None:
+            raise ConfigurationError(
+                "client certificates and access tokens are sent only over TLS: give tls_ca_file"
+            )
         if credentials is None:
             self._channel = grpc.insecure_channel(address, options=options)
         else:
@@ -459,7 +487,9 @@ class Client:
                 if self._closed.is_set():
                     return
                 failure = error_from_rpc(error)
-                if not isinstance(failure, NodeUnavailableError):
+                # A node that is down, or that asks to come back later (its rate limit), is
+                # tried again; any other refusal ends the follow.
+                if not isinstance(failure, NodeUnavailableError | RateLimitedError):
                     raise failure from error
             except NodeUnavailableError as error:
                 if self._closed.is_set():
@@ -470,7 +500,7 @@ class Client:
                     with self._lock:
                         self._streams.discard(stream)
                     stream.cancel()
-            if self._closed.wait(backoff.failed(failure)):
+            if self._closed.wait(reconnect_delay_s(backoff, failure)):
                 return
 
     def _open_stream(

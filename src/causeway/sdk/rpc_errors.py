@@ -7,14 +7,21 @@ from typing import Any
 
 import grpc
 
-from causeway.api import INTERNAL_REASON, REASON_METADATA_KEY, error_for_reason
+from causeway.api import (
+    INTERNAL_REASON,
+    REASON_METADATA_KEY,
+    RETRY_AFTER_METADATA_KEY,
+    error_for_reason,
+)
 from causeway.errors import (
+    AuthenticationError,
     CausewayError,
     HeightUnavailableError,
     LimitExceededError,
     NodeUnavailableError,
     NotFoundError,
     PermissionDeniedError,
+    RateLimitedError,
     RequestError,
 )
 
@@ -38,7 +45,8 @@ _ERROR_FOR_CODE: dict[grpc.StatusCode, type[CausewayError]] = {
     grpc.StatusCode.NOT_FOUND: NotFoundError,
     grpc.StatusCode.OUT_OF_RANGE: HeightUnavailableError,
     grpc.StatusCode.PERMISSION_DENIED: PermissionDeniedError,
-    grpc.StatusCode.UNAUTHENTICATED: PermissionDeniedError,
+    # A proxy in front of a node may refuse without a causeway-reason.
+    grpc.StatusCode.UNAUTHENTICATED: AuthenticationError,
 }
 
 
@@ -47,6 +55,14 @@ def _reason(metadata: Iterable[Any] | None) -> str | None:
         if key == REASON_METADATA_KEY:
             return value.decode() if isinstance(value, bytes) else value
     return None
+
+
+def _retry_after_s(metadata: Iterable[Any] | None, default_s: float) -> float:
+    for key, value in metadata or ():
+        if key == RETRY_AFTER_METADATA_KEY:
+            text = value.decode() if isinstance(value, bytes) else value
+            return int(text) / 1000 if text.isdigit() else default_s
+    return default_s
 
 
 def error_from_rpc(error: grpc.RpcError) -> CausewayError:
@@ -61,7 +77,10 @@ def error_from_rpc(error: grpc.RpcError) -> CausewayError:
     reason = _reason(metadata)
     if reason is not None and reason != INTERNAL_REASON:
         message = details.removeprefix(f"{reason}: ")
-        return error_for_reason(reason, message)
+        rebuilt = error_for_reason(reason, message)
+        if isinstance(rebuilt, RateLimitedError):
+            rebuilt.retry_after_s = _retry_after_s(metadata, rebuilt.retry_after_s)
+        return rebuilt
     if reason is None and code in _ERROR_FOR_CODE:
         return _ERROR_FOR_CODE[code](details or str(code))
     if reason is None and code in _UNAVAILABLE_CODES:

@@ -7,7 +7,12 @@ from typing import Protocol, TypeVar
 from google.protobuf.message import Message
 
 from causeway.api.v1 import api_pb2
-from causeway.errors import CausewayError, ConfigurationError, NodeUnavailableError
+from causeway.errors import (
+    CausewayError,
+    ConfigurationError,
+    NodeUnavailableError,
+    RateLimitedError,
+)
 from causeway.sdk.checkpoint import START, EventPosition
 from causeway.sdk.transactions import BAD_RESPONSE_REASON
 from causeway.types.v1 import types_pb2
@@ -111,6 +116,15 @@ class Backoff:
                 message = f"{message}: {error.message}"
             raise NodeUnavailableError(message) from error
         return float(min(self.delay_max_s, self.delay_s * 2 ** (self.failures - 1)))
+
+
+def reconnect_delay_s(backoff: Backoff, failure: CausewayError | None) -> float:
+    """The wait before a follow reconnects: the backoff's, or longer when the node said when
+    to come back (RateLimitedError.retry_after_s)."""
+    delay_s = backoff.failed(failure)
+    if isinstance(failure, RateLimitedError):
+        delay_s = max(delay_s, failure.retry_after_s)
+    return delay_s
 
 
 def channel_options(

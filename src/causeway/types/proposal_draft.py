@@ -24,6 +24,7 @@ import base64
 import binascii
 import json
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,8 @@ PROPOSAL_DRAFT_BYTES_MAX = 4 * PROPOSAL_CALL_ARGUMENTS_BYTES_MAX + 65_536
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
 _DRAFT_KEYS = frozenset({"version", "title", "description", "calls"})
 _CALL_KEYS = frozenset({"contract", "method", "arguments"})
+# Unicode categories refused in a title: control characters, line and paragraph separators.
+_NOT_IN_A_TITLE = frozenset({"Cc", "Zl", "Zp"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +76,15 @@ def check_proposal_text(title: str, description: str) -> None:
             f"the title is {len(title)} characters, above the limit of "
             f"{PROPOSAL_TITLE_CHARACTERS_MAX}"
         )
-    if "\n" in title or "\r" in title:
-        raise DecodeError("the title must be one line")
+    for character in title:
+        # Every line break str.splitlines knows (U+2028, NEL, vertical tab...), not only \n and
+        # \r, and every control character (an escape sequence rewrites a terminal's screen):
+        # the title is what each admin reads in `proposal list` before voting.
+        if unicodedata.category(character) in _NOT_IN_A_TITLE:
+            raise DecodeError(
+                f"the title must be one line of text, without control characters (it has "
+                f"U+{ord(character):04X})"
+            )
     if len(description) > PROPOSAL_DESCRIPTION_CHARACTERS_MAX:
         raise LimitExceededError(
             f"the description is {len(description)} characters, above the limit of "

@@ -28,6 +28,10 @@ class Method:
     # System methods write under sys/: after one commits, the executor drops its cached view of
     # members, organisations and configuration.
     system: bool = False
+    # The message its arguments decode as, where declared (the governance methods): a proposal's
+    # calls are decoded with it when the proposal is made, so that a call that could never run
+    # is refused before any admin votes on it.
+    arguments: type[Message] | None = None
 
 
 @dataclass(frozen=True, slots=True)

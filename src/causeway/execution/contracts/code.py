@@ -103,12 +103,14 @@ def _save(context: TransactionContext, record: contracts_pb2.ContractRecord) -> 
 def _run_entry(
     context: TransactionContext, record: contracts_pb2.ContractRecord, export: str, data: bytes
 ) -> None:
-    """Runs init or migrate in the contract's own namespace, the sender as its caller; for a
-    module without one, its version marker (a function that does nothing), so that every module
-    is instantiated once at deployment: a start function that traps or never ends is refused
-    there, not found by the first caller."""
+    """Runs init or migrate in the contract's own namespace, whoever called code as its caller
+    (the sender of a deploy or upgrade transaction; the proposals contract for a proposal's
+    call, never the member who happened to send the execute transaction, which the votes did
+    not name); for a module without one, its version marker (a function that does nothing), so
+    that every module is instantiated once at deployment: a start function that traps or never
+    ends is refused there, not found by the first caller."""
     callee = context.enter(record.name, user_contract_namespace(record.name), ())
-    callee.caller = None
+    callee.caller = context.caller
     try:
         run_export(callee, bytes(record.code_hash), export, data, read_only=False)
     except RequestError as error:
@@ -279,11 +281,11 @@ def _valid_name(name: str) -> str:
 
 
 METHODS: dict[str, Method] = {
-    "deploy": Method(deploy, system=True),
-    "upgrade": Method(upgrade, system=True),
-    "freeze": Method(freeze, system=True),
-    "unfreeze": Method(unfreeze, system=True),
-    "revoke": Method(revoke, system=True),
+    "deploy": Method(deploy, system=True, arguments=contracts_pb2.CodeDeployArguments),
+    "upgrade": Method(upgrade, system=True, arguments=contracts_pb2.CodeUpgradeArguments),
+    "freeze": Method(freeze, system=True, arguments=contracts_pb2.CodeNameArguments),
+    "unfreeze": Method(unfreeze, system=True, arguments=contracts_pb2.CodeNameArguments),
+    "revoke": Method(revoke, system=True, arguments=contracts_pb2.CodeNameArguments),
     "get": Method(get, read_only=True),
     "get_code": Method(get_code, read_only=True),
     "list": Method(list_, read_only=True),

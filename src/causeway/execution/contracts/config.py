@@ -37,6 +37,14 @@ def validate_config(config: types_pb2.ChainConfig, organisations: Sequence[str])
         raise ConfigurationError(
             "config block_gas_max is below transaction_gas_max (0 means no block bound)"
         )
+    # Read roles are applied by the nodes' client APIs (docs/api.md, "Access"); a role no member
+    # can hold would lock readers out without anyone having meant it.
+    known_roles = set(types_pb2.Role.values()) - {types_pb2.ROLE_UNSPECIFIED}
+    for role in config.read_roles:
+        if role not in known_roles:
+            raise ConfigurationError(f"config read_roles: {role} is not a role members can hold")
+    if len(set(config.read_roles)) != len(config.read_roles):
+        raise ConfigurationError("config read_roles names a role twice")
     policies = (
         ("governance_policy", config.HasField("governance_policy"), config.governance_policy),
         ("ledger_issue_policy", config.HasField("ledger_issue_policy"), config.ledger_issue_policy),
@@ -74,6 +82,6 @@ def get(context: TransactionContext, arguments: bytes) -> bytes:
 
 
 METHODS: dict[str, Method] = {
-    "update": Method(update, system=True),
+    "update": Method(update, system=True, arguments=contracts_pb2.ConfigUpdateArguments),
     "get": Method(get, read_only=True),
 }

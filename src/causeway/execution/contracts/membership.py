@@ -10,6 +10,7 @@ from causeway.errors import ConfigurationError, CryptoError, InvariantError
 from causeway.execution.context import TransactionContext, failure
 from causeway.execution.contracts.base import Method, decode_arguments
 from causeway.execution.keys import (
+    ORGANISATION_PREFIX,
     VALIDATOR_SCHEDULE_KEY,
     admin_count_key,
     member_key,
@@ -119,7 +120,10 @@ def add_organisation(context: TransactionContext, arguments: bytes) -> bytes:
         raise failure(_INVALID, "organisation CA certificate is missing")
     if context.get_granted(organisation_key(organisation.id)) is not None:
         raise failure(_CONFLICT, f"organisation {organisation.id!r} already exists")
-    if len(context.organisations()) >= ORGANISATIONS_MAX:
+    # Counted in state with this transaction's own writes, not context.organisations() (the
+    # view the transaction started with): a proposal may add several organisations in one
+    # transaction, and each must see those the calls before it added.
+    if len(context.range_granted(ORGANISATION_PREFIX, b"", ORGANISATIONS_MAX)) >= ORGANISATIONS_MAX:
         raise failure(_CONFLICT, f"the chain already has {ORGANISATIONS_MAX} organisations")
     context.put_granted(organisation_key(organisation.id), encode(organisation))
     context.emit("add_organisation", (("organisation", organisation.id),))
@@ -201,9 +205,19 @@ def get_member(context: TransactionContext, arguments: bytes) -> bytes:
 
 
 METHODS: dict[str, Method] = {
-    "add_organisation": Method(add_organisation, system=True),
-    "add_member": Method(add_member, system=True),
-    "remove_member": Method(remove_member, system=True),
-    "update_certificate": Method(update_certificate, system=True),
+    "add_organisation": Method(
+        add_organisation, system=True, arguments=contracts_pb2.MembershipAddOrganisationArguments
+    ),
+    "add_member": Method(
+        add_member, system=True, arguments=contracts_pb2.MembershipAddMemberArguments
+    ),
+    "remove_member": Method(
+        remove_member, system=True, arguments=contracts_pb2.MembershipRemoveMemberArguments
+    ),
+    "update_certificate": Method(
+        update_certificate,
+        system=True,
+        arguments=contracts_pb2.MembershipUpdateCertificateArguments,
+    ),
     "get_member": Method(get_member, read_only=True),
 }

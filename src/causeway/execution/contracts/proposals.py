@@ -6,7 +6,9 @@ admin votes in a transaction of its own, and once the organisations that voted y
 chain's governance policy anyone executes it.
 
 **Lifecycle.** ``create`` (an admin) stores an OPEN proposal with a sequential id, its calls
-checked against the rule below, and, with ``vote_yes``, its creator's organisation's yes vote.
+checked against the rule below (and their arguments decoded as their methods' arguments
+messages, Method.arguments, so that a call that could never run is refused before the votes),
+and, with ``vote_yes``, its creator's organisation's yes vote.
 ``vote`` (an admin) records its organisation's vote; a later vote of the same organisation
 replaces it. ``execute`` (any member that may send) runs the calls, and the proposal ends
 EXECUTED or FAILED, for good: a proposal executes at most once. Votes and execution are refused
@@ -62,6 +64,7 @@ from causeway.execution.keys import (
     PROPOSALS_NEXT_ID,
     proposal_open,
     proposal_record,
+    user_contract_namespace,
 )
 from causeway.identity import evaluate_policy
 from causeway.types import encode
@@ -191,12 +194,42 @@ def _check_call_target(
             f"{where}: a proposal may only call system contracts' governance methods ({allowed})",
         )
     resolve = context.resolve_contract
-    target = resolve(call.contract) if resolve is not None else None
-    if target is None or call.method not in target.methods:
+    try:
+        target = resolve(call.contract) if resolve is not None else None
+    except RequestError:
+        # A frozen or revoked user contract of that name: not a system contract either.
+        target = None
+    # On a chain that does not run the interchain contracts, a user contract may bear one of
+    # their names (hub, clients, packets): it is an application contract all the same.
+    if (
+        target is None
+        or target.namespace == user_contract_namespace(call.contract)
+        or call.method not in target.methods
+    ):
         raise failure(
             types_pb2.RESULT_STATUS_UNKNOWN_CONTRACT,
             f"{where}: this chain does not run {call.contract}.{call.method}",
         )
+
+
+def _check_call_arguments(
+    context: TransactionContext, call: proposals_pb2.ProposalCall, index: int
+) -> None:
+    """INVALID_ARGUMENT unless the call's arguments decode (canonically) as its method's
+    arguments message: a call that could never run is refused before anyone votes on it."""
+    resolve = context.resolve_contract
+    target = resolve(call.contract) if resolve is not None else None
+    arguments_type = None if target is None else target.methods[call.method].arguments
+    if arguments_type is None:
+        return
+    try:
+        decode_arguments(context, arguments_type, call.arguments)
+    except RequestError as error:
+        raise failure(
+            _INVALID,
+            f"call {index} ({call.contract}.{call.method}): its arguments are not a "
+            f"{arguments_type.DESCRIPTOR.full_name}: {error.message}",
+        ) from None
 
 
 def _prune_expired(context: TransactionContext) -> int:
@@ -243,6 +276,7 @@ def create(context: TransactionContext, arguments: bytes) -> bytes:
         raise failure(_INVALID, error.message) from None
     for index, call in enumerate(request.calls):
         _check_call_target(context, call, index)
+        _check_call_arguments(context, call, index)
     after_ms = request.deadline_ms - context.time_ms
     if not DEADLINE_AFTER_CREATION_MIN_MS <= after_ms <= DEADLINE_AFTER_CREATION_MAX_MS:
         raise failure(

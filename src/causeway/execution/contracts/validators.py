@@ -199,6 +199,6 @@ def get(context: TransactionContext, arguments: bytes) -> bytes:
 
 
 METHODS: dict[str, Method] = {
-    "update": Method(update, system=True),
+    "update": Method(update, system=True, arguments=contracts_pb2.ValidatorsUpdateArguments),
     "get": Method(get, read_only=True),
 }

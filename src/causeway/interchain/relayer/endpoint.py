@@ -13,6 +13,7 @@ block, and the next round must see the better certificate).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -31,7 +32,7 @@ from causeway.errors import (
     WrongChainError,
 )
 from causeway.interchain.relayer.config import ChainSettings, TlsFiles
-from causeway.sdk import Client, Identity
+from causeway.sdk import AccessTokenSource, Client, Identity, token_call_credentials
 from causeway.types.v1 import types_pb2
 
 logger = logging.getLogger("causeway.relayer")
@@ -47,11 +48,22 @@ SUBMIT_BATCH_BYTES_MAX = 4 * 1024 * 1024
 T = TypeVar("T")
 
 
-def channel_credentials(tls: TlsFiles) -> grpc.ChannelCredentials:
-    return grpc.ssl_channel_credentials(
+def channel_credentials(
+    tls: TlsFiles, identity: Identity | None = None, chain_id: str = ""
+) -> grpc.ChannelCredentials:
+    """TLS to a chain's nodes; with ``identity``, every call also carries an access token of that
+    member (nodes whose API requires authentication, docs/api.md "Access")."""
+    credentials = grpc.ssl_channel_credentials(
         root_certificates=tls.ca_pem,
         private_key=tls.key_pem,
         certificate_chain=tls.certificate_pem,
+    )
+    if identity is None:
+        return credentials
+    if not identity.chain_id:
+        identity = dataclasses.replace(identity, chain_id=chain_id)
+    return grpc.composite_channel_credentials(
+        credentials, token_call_credentials(AccessTokenSource(identity))
     )
 
 
@@ -102,7 +114,11 @@ class SdkEndpoint:
             settings.chain_id,
             settings.nodes,
             settings.identity,
-            credentials=None if settings.tls is None else channel_credentials(settings.tls),
+            credentials=(
+                None
+                if settings.tls is None
+                else channel_credentials(settings.tls, settings.identity, settings.chain_id)
+            ),
             request_timeout_s=request_timeout_s,
             submit_timeout_s=submit_timeout_s,
         )

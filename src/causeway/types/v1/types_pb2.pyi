@@ -836,6 +836,7 @@ class ChainConfig(_message.Message):
     TRANSACTION_GAS_MAX_FIELD_NUMBER: _builtins.int
     CONTRACT_POLICY_FIELD_NUMBER: _builtins.int
     BLOCK_GAS_MAX_FIELD_NUMBER: _builtins.int
+    READ_ROLES_FIELD_NUMBER: _builtins.int
     block_transactions_max: _builtins.int
     block_bytes_max: _builtins.int
     transaction_bytes_max: _builtins.int
@@ -860,6 +861,13 @@ class ChainConfig(_message.Message):
         when absent, the governance policy.
         """
 
+    @_builtins.property
+    def read_roles(self) -> _containers.RepeatedScalarFieldContainer[Global___Role.ValueType]:
+        """The roles whose members may read through the client API (queries, blocks, transactions,
+        state, streams). Empty: every member may read. Enforced by nodes whose API requires
+        authentication (node config [api] require_authentication); it is not a consensus rule.
+        """
+
     def __init__(
         self,
         *,
@@ -874,10 +882,11 @@ class ChainConfig(_message.Message):
         transaction_gas_max: _builtins.int = ...,
         contract_policy: Global___EndorsementPolicy | None = ...,
         block_gas_max: _builtins.int = ...,
+        read_roles: _abc.Iterable[Global___Role.ValueType] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["contract_policy", b"contract_policy", "governance_policy", b"governance_policy", "ledger_issue_policy", b"ledger_issue_policy"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_bytes_max", b"block_bytes_max", "block_gas_max", b"block_gas_max", "block_transactions_max", b"block_transactions_max", "contract_policy", b"contract_policy", "endorsements_max", b"endorsements_max", "governance_policy", b"governance_policy", "ledger_issue_policy", b"ledger_issue_policy", "state_history_heights", b"state_history_heights", "transaction_bytes_max", b"transaction_bytes_max", "transaction_expiry_max_ms", b"transaction_expiry_max_ms", "transaction_gas_max", b"transaction_gas_max"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_bytes_max", b"block_bytes_max", "block_gas_max", b"block_gas_max", "block_transactions_max", b"block_transactions_max", "contract_policy", b"contract_policy", "endorsements_max", b"endorsements_max", "governance_policy", b"governance_policy", "ledger_issue_policy", b"ledger_issue_policy", "read_roles", b"read_roles", "state_history_heights", b"state_history_heights", "transaction_bytes_max", b"transaction_bytes_max", "transaction_expiry_max_ms", b"transaction_expiry_max_ms", "transaction_gas_max", b"transaction_gas_max"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
