@@ -10,7 +10,8 @@ listed by that command's ``--help``.
 
 Scenarios: README.md and docs/cli.md are each one story told in one fresh folder (a later line uses
 what an earlier one made: the network, the proof file, the transaction id); each block of a
-document in RECIPE_DOCUMENTS is a recipe of its own, in its own folder. A scenario's node is the
+document in RECIPE_DOCUMENTS is a recipe of its own, in its own folder, and so is each chapter of a
+document in CHAPTER_DOCUMENTS (docs/operations.md). A scenario's node is the
 one its ``causeway node start`` line starts, as a child process through the installed console
 script; it is stopped (SIGTERM, then SIGKILL) when the scenario ends, whatever happened.
 
@@ -81,7 +82,7 @@ DOCUMENTS = (
     *sorted(path.relative_to(REPOSITORY).as_posix() for path in REPOSITORY.glob("docs/**/*.md")),
 )
 # Documents whose blocks are independent recipes (each makes its own network in /tmp/...).
-RECIPE_DOCUMENTS = frozenset({"docs/performance.md", "docs/operations.md"})
+RECIPE_DOCUMENTS = frozenset({"docs/performance.md"})
 
 LOOPBACK = "127.0.0.1"
 PORTS_PER_NODE = 3  # gRPC, HTTP, peers
@@ -958,11 +959,41 @@ def runnable_commands() -> list[DocumentedCommand]:
     return [command for command in all_commands() if command.tag in RUN_TAGS]
 
 
+# Documents of chapters (`## N. Title`), each chapter one story in a folder of its own: the
+# operator guide, whose chapters each bring up a network of their own. Chapters that go on with
+# the one before them, and so share its folder, are named here with the chapter they continue.
+CHAPTER_DOCUMENTS = frozenset({"docs/operations.md"})
+CHAPTERS_CONTINUED = {("docs/operations.md", 2): 1}  # the genesis of chapter 1's organisations
+_CHAPTER = re.compile(r"^## (\d+)\. ")
+
+
+@functools.cache
+def _chapter_starts(document: str) -> tuple[tuple[int, int], ...]:
+    """(line, chapter number) of each `## N. ` heading of the document, in order."""
+    text = (REPOSITORY / document).read_text(encoding="utf-8")
+    return tuple(
+        (number, int(match.group(1)))
+        for number, line in enumerate(text.splitlines(), start=1)
+        if (match := _CHAPTER.match(line))
+    )
+
+
+def _chapter_of(document: str, line: int) -> int:
+    chapter = 0
+    for start, number in _chapter_starts(document):
+        if start > line:
+            break
+        chapter = number
+    return CHAPTERS_CONTINUED.get((document, chapter), chapter)
+
+
 def scenarios_of(commands: list[DocumentedCommand]) -> dict[str, list[DocumentedCommand]]:
     grouped: dict[str, list[DocumentedCommand]] = {}
     for command in commands:
         name = command.document
-        if command.document in RECIPE_DOCUMENTS:
+        if command.document in CHAPTER_DOCUMENTS:
+            name = f"{command.document}:chapter {_chapter_of(command.document, command.line)}"
+        elif command.document in RECIPE_DOCUMENTS:
             name = f"{command.document}:{command.block_line}"
         grouped.setdefault(name, []).append(command)
     return grouped

@@ -49,8 +49,12 @@ def test_peer_with_a_certificate_of_another_network_is_refused(tmp_path: Path) -
         rogue_port = devnet.port_base + len(names) * PORTS_PER_NODE
         rogue_address = f"{LOOPBACK}:{rogue_port}"
 
-        foreign = init_network(tmp_path / "foreign", 4, "intl", "tbft", validators=4)
+        # Another network under the same chain id (ids are unique unless given): only the TLS
+        # identities tell the two apart.
         chain_id = devnet.chain_id()
+        foreign = init_network(
+            tmp_path / "foreign", 4, "intl", "tbft", validators=4, chain_id=chain_id
+        )
         assert foreign.chain_id == chain_id
         foreign_home = node_directory(tmp_path / "foreign", impostor)
         devnet_bundle = (devnet.node(victim).home / "tls" / "ca-bundle.pem").read_bytes()
