@@ -155,6 +155,8 @@ def test_join_request_writes_a_proposal_draft(tmp_path: Path) -> None:
         "membership.add_member",
         "membership.add_member",
         "membership.add_member",
+        "nodes.set_tls_authority",
+        "nodes.set_endpoint",
     ]
     assert draft_from_json(out.read_text()).title == "Add organisation d"
     again = runner.invoke(

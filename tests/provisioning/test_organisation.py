@@ -12,16 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from causeway.contracts.v1 import contracts_pb2
+from causeway.contracts.v1 import contracts_pb2, nodes_pb2
 from causeway.crypto import PrivateKey, get_profile, verify_member_certificate
 from causeway.errors import CausewayError, ConfigurationError
 from causeway.provisioning.assembly import (
     assemble_genesis,
     join_request,
     load_genesis,
+    node_records_proposals,
     peers_from_json,
     write_assembled,
     write_node_homes,
+    write_node_records_proposals,
 )
 from causeway.provisioning.organisation import (
     PublicOrganisation,
@@ -33,7 +35,11 @@ from causeway.provisioning.organisation import (
 )
 from causeway.sdk import Identity
 from causeway.types import decode, genesis_hash
-from causeway.types.proposal_draft import parse_proposal_draft, proposal_draft_text
+from causeway.types.proposal_draft import (
+    PROPOSAL_CALLS_MAX,
+    parse_proposal_draft,
+    proposal_draft_text,
+)
 from causeway.types.v1 import types_pb2
 
 NOW_MS = int(time.time() * 1000)
@@ -309,7 +315,25 @@ def test_join_request_lists_the_calls_that_add_the_organisation(tmp_path: Path) 
         ("membership", "add_member"),
         ("membership", "add_member"),
         ("membership", "add_member"),
+        ("nodes", "set_tls_authority"),
+        ("nodes", "set_endpoint"),
     ]
+    authority = decode(
+        nodes_pb2.NodesSetTlsAuthorityArguments, draft.calls[4].arguments, bytes_max=1 << 20
+    ).authority
+    assert (authority.organisation, authority.certificate) == (
+        "harbour",
+        harbour.tls_ca_certificate,
+    )
+    endpoint = decode(
+        nodes_pb2.NodesSetEndpointArguments, draft.calls[5].arguments, bytes_max=1 << 20
+    ).endpoint
+    (node,) = harbour.nodes
+    assert (endpoint.member_id, endpoint.name, endpoint.address) == (
+        node.member_id,
+        node.name,
+        node.address,
+    )
     added = decode(
         contracts_pb2.MembershipAddOrganisationArguments,
         draft.calls[0].arguments,
@@ -320,7 +344,7 @@ def test_join_request_lists_the_calls_that_add_the_organisation(tmp_path: Path) 
         decode(
             contracts_pb2.MembershipAddMemberArguments, call.arguments, bytes_max=1 << 20
         ).member.id
-        for call in draft.calls[1:]
+        for call in draft.calls[1:4]
     ]
     assert members[0] == "harbour/admin"
     assert sorted(members) == sorted(member.id for member in harbour.members)
@@ -334,3 +358,32 @@ def test_join_request_lists_the_calls_that_add_the_organisation(tmp_path: Path) 
     gm = _organisation(tmp_path, "gmorg", "gm", port_base=20600)
     with pytest.raises(ConfigurationError, match="uses gm, the chain"):
         join_request(gm, network.genesis, now_ms=NOW_MS)
+
+
+def test_the_first_proposals_record_every_tls_ca_and_node_endpoint(tmp_path: Path) -> None:
+    """genesis assemble's nodes-proposal.json: each organisation's TLS CA and each node's
+    endpoint, PROPOSAL_CALLS_MAX calls a draft at most."""
+    organisations = [
+        _organisation(tmp_path, name, nodes=3, port_base=21000 + 20 * index)
+        for index, name in enumerate(("city", "port", "rail", "water", "power"))
+    ]
+    drafts = node_records_proposals(organisations, "consortium")
+    calls = [call for draft in drafts for call in draft.calls]
+    assert len(calls) == 5 * (1 + 3)
+    assert [len(draft.calls) for draft in drafts] == [PROPOSAL_CALLS_MAX, 20 - PROPOSAL_CALLS_MAX]
+    assert drafts[0].title == "Record the nodes of chain consortium (1 of 2)"
+    endpoints = [
+        decode(nodes_pb2.NodesSetEndpointArguments, call.arguments, bytes_max=1 << 20).endpoint
+        for call in calls
+        if call.method == "set_endpoint"
+    ]
+    assert sorted(endpoint.member_id for endpoint in endpoints) == sorted(
+        node.member_id for organisation in organisations for node in organisation.nodes
+    )
+    written = write_node_records_proposals(
+        organisations, "consortium", tmp_path / "net" / "genesis.json"
+    )
+    assert [path.name for path in written] == ["nodes-proposal-1.json", "nodes-proposal-2.json"]
+    assert parse_proposal_draft(written[1].read_text(encoding="utf-8")) == drafts[1]
+    with pytest.raises(ConfigurationError, match="exists"):
+        write_node_records_proposals(organisations, "consortium", tmp_path / "net" / "genesis.json")

@@ -363,6 +363,10 @@ def genesis_assemble(
     """Assemble a genesis from the organisations' public folders only, and peers.json beside it
     (every node's address and every organisation's TLS CA); send both to every organisation.
 
+    Beside them, nodes-proposal.json: the chain's first proposal, recording every TLS CA and
+    node endpoint on chain (causeway proposal create --calls-file), which nodes follow from then
+    on and nodes that join later read.
+
     Each organisation's first --validators-per-org nodes validate with power 1. No organisation
     may hold a third or more of the power (it could halt the chain alone) unless
     --allow-concentrated-power. Every certificate is checked against its organisation's CA.
@@ -377,6 +381,7 @@ def genesis_assemble(
         assemble_genesis,
         load_public_organisation,
         write_assembled,
+        write_node_records_proposals,
     )
     from causeway.types import genesis_hash
 
@@ -390,11 +395,13 @@ def genesis_assemble(
         allow_concentrated_power=allow_concentrated_power,
     )
     genesis_path, peers_path = write_assembled(network, out, force=force)
+    proposal_paths = write_node_records_proposals(public, chain_id, out, force=force)
     identifier = genesis_hash(network.genesis, get_profile(network.genesis.crypto_profile).hash)
     total = sum(network.voting_power.values())
     result = {
         "genesis": str(genesis_path),
         "peers": str(peers_path),
+        "node_records_proposals": [str(path) for path in proposal_paths],
         "chain_id": chain_id,
         "genesis_hash": identifier.hex(),
         "voting_power": network.voting_power,
@@ -406,7 +413,11 @@ def genesis_assemble(
     console.print(
         key_value_table(
             f"Genesis of {chain_id} written to {genesis_path}",
-            [("peers", str(peers_path)), ("genesis hash", identifier.hex())],
+            [
+                ("peers", str(peers_path)),
+                ("first proposals", ", ".join(str(path) for path in proposal_paths)),
+                ("genesis hash", identifier.hex()),
+            ],
         )
     )
     console.print(

@@ -7,8 +7,11 @@ from causeway.provisioning.assembly import (
     assemble_genesis,
     join_request,
     load_genesis,
+    node_record_calls,
+    node_records_proposals,
     write_assembled,
     write_node_homes,
+    write_node_records_proposals,
 )
 from causeway.provisioning.description import (
     ADMIN_NAME,
@@ -141,6 +144,8 @@ __all__ = [
     "new_chain_id",
     "node_directory",
     "node_name",
+    "node_record_calls",
+    "node_records_proposals",
     "node_settings",
     "organisation_name",
     "parse_manifest",
@@ -151,5 +156,6 @@ __all__ = [
     "write_assembled",
     "write_network",
     "write_node_homes",
+    "write_node_records_proposals",
     "write_organisation",
 ]

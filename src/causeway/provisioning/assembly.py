@@ -31,7 +31,7 @@ from pathlib import Path
 
 from google.protobuf.message import Message
 
-from causeway.contracts.v1 import contracts_pb2
+from causeway.contracts.v1 import contracts_pb2, nodes_pb2
 from causeway.crypto import get_profile, verify_member_certificate
 from causeway.errors import CausewayError, ConfigurationError
 from causeway.provisioning.description import (
@@ -66,10 +66,16 @@ from causeway.provisioning.organisation import (
     read_bounded_text,
 )
 from causeway.types import encode, genesis_hash
-from causeway.types.proposal_draft import DraftCall, ProposalDraft
+from causeway.types.proposal_draft import (
+    PROPOSAL_CALLS_MAX,
+    DraftCall,
+    ProposalDraft,
+    proposal_draft_text,
+)
 from causeway.types.v1 import types_pb2
 
 PEERS_FILE_NAME = "peers.json"
+NODES_PROPOSAL_FILE_NAME = "nodes-proposal.json"
 ORGANISATIONS_MAX = 64
 VALIDATOR_VOTING_POWER = 1
 KEY_FILE_BYTES_MAX = 64 * 1024
@@ -488,16 +494,101 @@ def join_request(
             )
             for member in members
         ),
+        *node_record_calls(public),
     ]
     return ProposalDraft(
         title=f"Add organisation {public.id}",
         description=(
             f"membership.add_organisation {public.id} ({public.organisation.ca_algorithm} CA) and"
-            f" membership.add_member for {', '.join(member.id for member in members)}, on chain"
-            f" {genesis.chain_id}."
+            f" membership.add_member for {', '.join(member.id for member in members)}; its TLS"
+            f" CA and its nodes' endpoints (nodes.set_tls_authority, nodes.set_endpoint), so"
+            f" that the chain's nodes trust and dial them; on chain {genesis.chain_id}."
         ),
         calls=tuple(calls),
     )
+
+
+def node_record_calls(public: PublicOrganisation) -> list[DraftCall]:
+    """The calls that put an organisation's TLS CA and its nodes' endpoints on chain, where every
+    node reads whom to dial and whose TLS certificates to trust (causeway.node follows them
+    without a restart)."""
+    return [
+        _call(
+            "nodes",
+            "set_tls_authority",
+            nodes_pb2.NodesSetTlsAuthorityArguments(
+                authority=nodes_pb2.TlsAuthority(
+                    organisation=public.id, certificate=public.tls_ca_certificate
+                )
+            ),
+        ),
+        *(
+            _call(
+                "nodes",
+                "set_endpoint",
+                nodes_pb2.NodesSetEndpointArguments(
+                    endpoint=nodes_pb2.NodeEndpoint(
+                        member_id=node.member_id, name=node.name, address=node.address
+                    )
+                ),
+            )
+            for node in public.nodes
+        ),
+    ]
+
+
+def node_records_proposals(
+    organisations: Sequence[PublicOrganisation], chain_id: str
+) -> tuple[ProposalDraft, ...]:
+    """The first proposals of an assembled chain: every organisation's TLS CA and every node's
+    endpoint recorded on chain (node_record_calls), PROPOSAL_CALLS_MAX calls a draft at most.
+    Until they execute, nodes dial the peers of peers.json; from then on, the chain's records,
+    which a node that joins later also reads."""
+    calls = [call for public in organisations for call in node_record_calls(public)]
+    chunks = [
+        calls[start : start + PROPOSAL_CALLS_MAX]
+        for start in range(0, len(calls), PROPOSAL_CALLS_MAX)
+    ]
+    return tuple(
+        ProposalDraft(
+            title=f"Record the nodes of chain {chain_id}"
+            + (f" ({index} of {len(chunks)})" if len(chunks) > 1 else ""),
+            description=(
+                "nodes.set_tls_authority for every organisation of the genesis and "
+                "nodes.set_endpoint for every node: the chain's own record of whom its nodes "
+                "trust and dial, which nodes that join later read too."
+            ),
+            calls=tuple(chunk),
+        )
+        for index, chunk in enumerate(chunks, start=1)
+    )
+
+
+def write_node_records_proposals(
+    organisations: Sequence[PublicOrganisation],
+    chain_id: str,
+    genesis_path: Path,
+    *,
+    force: bool = False,
+) -> list[Path]:
+    """Writes node_records_proposals beside the genesis: nodes-proposal.json, or
+    nodes-proposal-K.json when they take several."""
+    drafts = node_records_proposals(organisations, chain_id)
+    paths = [
+        genesis_path.parent
+        / (
+            NODES_PROPOSAL_FILE_NAME
+            if len(drafts) == 1
+            else NODES_PROPOSAL_FILE_NAME.replace(".json", f"-{index}.json")
+        )
+        for index in range(1, len(drafts) + 1)
+    ]
+    for path in paths:
+        if path.exists() and not force:
+            raise ConfigurationError(f"{path} exists; choose another path or pass --force")
+    for path, draft in zip(paths, drafts, strict=True):
+        _write_new_file(path, proposal_draft_text(draft), force=force)
+    return paths
 
 
 def _call(contract: str, method: str, arguments: Message) -> DraftCall:
