@@ -229,9 +229,15 @@ def list_nodes(context: TransactionContext, arguments: bytes) -> bytes:
 
 
 METHODS: dict[str, Method] = {
-    "set_endpoint": Method(set_endpoint, system=True),
-    "remove_endpoint": Method(remove_endpoint, system=True),
-    "set_tls_authority": Method(set_tls_authority, system=True),
-    "revoke": Method(revoke, system=True),
+    "set_endpoint": Method(
+        set_endpoint, system=True, arguments=nodes_pb2.NodesSetEndpointArguments
+    ),
+    "remove_endpoint": Method(
+        remove_endpoint, system=True, arguments=nodes_pb2.NodesRemoveEndpointArguments
+    ),
+    "set_tls_authority": Method(
+        set_tls_authority, system=True, arguments=nodes_pb2.NodesSetTlsAuthorityArguments
+    ),
+    "revoke": Method(revoke, system=True, arguments=nodes_pb2.NodesRevokeArguments),
     "list": Method(list_nodes, read_only=True),
 }

@@ -33,7 +33,8 @@ executor's view), and the writes of the calls before it.
 
 **What a proposal may call** (GOVERNANCE_CALLS): the governance methods of the system contracts
 and nothing else: config.update; membership.add_organisation, add_member, remove_member,
-update_certificate; validators.update; code.deploy, upgrade, freeze, unfreeze, revoke; and the
+update_certificate; validators.update; nodes.set_endpoint, remove_endpoint, set_tls_authority,
+revoke; code.deploy, upgrade, freeze, unfreeze, revoke; and the
 interchain contracts' governance methods when the chain runs them (clients.create, recover,
 register_counterparty; packets.bind_port; hub.register). Never ``proposals`` itself (no
 recursion, no proposal that votes or executes another), never an application contract or a
@@ -96,6 +97,10 @@ GOVERNANCE_CALLS: frozenset[tuple[str, str]] = frozenset(
         ("membership", "remove_member"),
         ("membership", "update_certificate"),
         ("validators", "update"),
+        ("nodes", "set_endpoint"),
+        ("nodes", "remove_endpoint"),
+        ("nodes", "set_tls_authority"),
+        ("nodes", "revoke"),
         ("code", "deploy"),
         ("code", "upgrade"),
         ("code", "freeze"),
