@@ -7,8 +7,10 @@
 2. Governance on chain, each admin from its own machine: city proposes the node records, port
    votes, rail executes. harbour, a fourth organisation, runs `org init` and `org join-request`;
    city proposes it, rail votes, port executes. harbour's node is prepared with
-   `causeway node join` (its own identity, the genesis, one bootstrap peer), starts, catches up
-   by block sync and follows as an observer; the running nodes dial it without a restart.
+   `causeway node join` (its own identity, the genesis, one bootstrap peer, and the state of a
+   snapshot city's node serves, verified against a header), starts, catches up by block sync
+   from the snapshot's height and follows as an observer; the running nodes dial it without a
+   restart.
 3. harbour's `org join-request --validator` is proposed and voted (three of four organisations now,
    harbour's admin among them) and executed: harbour's node
    becomes a validator and signs blocks. With rail's node stopped the chain still commits, which
@@ -29,6 +31,7 @@ from test_e2e_org_consortium import _causeway, _height, _nodes
 from waiting import wait_until
 
 from causeway.contracts.v1 import contracts_pb2
+from causeway.errors import CausewayError
 from causeway.sdk import Client, Identity
 
 pytestmark = pytest.mark.e2e
@@ -120,7 +123,12 @@ def test_three_organisations_govern_a_fourth_into_the_validator_set(tmp_path: Pa
         )  # fmt: skip
         _governed(machines, city, request, ("city", "rail", "port"))
 
-        # harbour's node joins: its own identity, the genesis, one bootstrap peer.
+        # city's operator makes a snapshot on its running node, which its HTTP port serves.
+        _causeway("node", "snapshot", "create", "--home", str(homes["city"]))
+
+        # harbour's node joins: its own identity, the genesis, one bootstrap peer, and the
+        # state from city's snapshot (verified against a header the genesis validators signed)
+        # rather than a replay of every block since genesis.
         harbour_home = machines[NEWCOMER] / "node"
         bundle = consortium / "tls-cas.pem"
         # The TLS CAs of the public folders it holds: the founders' and its own.
@@ -136,6 +144,7 @@ def test_three_organisations_govern_a_fourth_into_the_validator_set(tmp_path: Pa
             "--listen-address", f"127.0.0.1:{ports[NEWCOMER] + 2}",
             "--grpc-address", grpc[NEWCOMER],
             "--http-address", f"127.0.0.1:{ports[NEWCOMER] + 1}",
+            "--snapshot-from", f"127.0.0.1:{ports['city'] + 1}",
         )  # fmt: skip
         log = machines[NEWCOMER] / "node.log"
         with log.open("wb") as output:
@@ -161,6 +170,12 @@ def test_three_organisations_govern_a_fourth_into_the_validator_set(tmp_path: Pa
                 lambda: f"harbour's node caught up to {top}:\n{log.read_text()[-3000:]}",
             )
             assert _role(grpc[NEWCOMER]) == "observer"
+            # Blocks below the snapshot were never replayed here.
+            with (
+                Client(grpc[NEWCOMER], timeout_s=5.0) as reader,
+                pytest.raises(CausewayError, match="not held"),
+            ):
+                reader.get_block(1)
 
             # 3. harbour's node made a validator by a proposal of its own join request.
             validator_request = consortium / "validator-harbour.json"

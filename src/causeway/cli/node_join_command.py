@@ -55,12 +55,32 @@ def join(
     http_address: Annotated[
         str, typer.Option("--http-address", help="The HTTP/JSON API address.")
     ] = "127.0.0.1:8050",
+    snapshot_from: Annotated[
+        str | None,
+        typer.Option(
+            "--snapshot-from",
+            metavar="HOST:PORT",
+            help="The HTTP address of a node serving snapshots: the new node starts from the "
+            "newest one, verified against a header signed by the validators that the chain's "
+            "genesis leads to, instead of replaying every block since genesis.",
+        ),
+    ] = None,
+    trusted_hash: Annotated[
+        str | None,
+        typer.Option(
+            "--trusted-hash",
+            metavar="HEX",
+            help="With --snapshot-from: the block hash the snapshot's header must have (from "
+            "a source the operator trusts; recommended, see docs/operations.md).",
+        ),
+    ] = None,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Prepare a node folder that joins a running chain; start it with `causeway node start`.
 
-    The node catches up by block sync from its bootstrap peers and follows as an observer until
-    governance makes it a validator (validators.update). Governance must first record it
+    The node catches up by block sync from its bootstrap peers (from the snapshot's height with
+    --snapshot-from) and follows as an observer until governance makes it a validator
+    (validators.update). Governance must first record it
     (nodes.set_endpoint) and its organisation's TLS CA (nodes.set_tls_authority): the running
     nodes then dial it and accept it without a restart. Nothing is written unless every file
     checks; an existing non-empty DIR is refused.
@@ -71,7 +91,20 @@ def join(
         --tls-ca-bundle consortium-tls.pem --peer org1/node1@10.0.0.1:7150
         --listen-address 0.0.0.0:7150
     """
-    from causeway.provisioning.join import join_node, parse_peer
+    from causeway.provisioning.join import SnapshotRestorer, join_node, parse_peer
+
+    restore: SnapshotRestorer | None = None
+    if trusted_hash is not None and snapshot_from is None:
+        raise typer.BadParameter("needs --snapshot-from", param_hint="--trusted-hash")
+    if snapshot_from is not None:
+        from causeway.node.snapshots import fetch_snapshot
+
+        trusted = _block_hash(trusted_hash) if trusted_hash is not None else None
+        source = snapshot_from
+
+        def restore(staging: Path, peers: object) -> None:
+            del peers  # the snapshot comes from the node named, over its HTTP gateway
+            fetch_snapshot(source, staging, trusted_block_hash=trusted)
 
     joined = join_node(
         home,
@@ -82,6 +115,7 @@ def join(
         listen_address=listen_address,
         grpc_address=grpc_address,
         http_address=http_address,
+        restore_snapshot=restore,
     )
     if json_output:
         print_json(
@@ -106,3 +140,13 @@ def join(
             ],
         )
     )
+
+
+def _block_hash(text: str) -> bytes:
+    try:
+        value = bytes.fromhex(text)
+    except ValueError:
+        raise typer.BadParameter("not hexadecimal", param_hint="--trusted-hash") from None
+    if len(value) != 32:
+        raise typer.BadParameter("a block hash is 32 bytes", param_hint="--trusted-hash")
+    return value
