@@ -251,3 +251,32 @@ def test_an_org_init_node_identity_joins(
             config.peers.tls_ca_bundle_file,
         ).authorities
     ) == ["org1", "org2", "zed"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--trusted-hash", "ab" * 32], "needs --snapshot-from"),
+        (["--snapshot-from", "127.0.0.1:1", "--trusted-hash", "zz"], "not hexadecimal"),
+        (["--snapshot-from", "127.0.0.1:1", "--trusted-hash", "ab"], "a block hash is 32 bytes"),
+    ],
+)
+def test_bad_snapshot_options_are_refused_and_nothing_is_written(
+    network: Path, tmp_path: Path, extra: list[str], message: str
+) -> None:
+    home = tmp_path / "joined"
+    code, output = join(network, home, *extra)
+    assert code == 2
+    assert message in " ".join(output.split()), output
+    assert not home.exists()
+
+
+def test_a_snapshot_source_that_does_not_answer_leaves_nothing(
+    network: Path, tmp_path: Path
+) -> None:
+    """--snapshot-from a node that is not there: the join is refused whole, no folder left."""
+    home = tmp_path / "joined"
+    code, output = join(network, home, "--snapshot-from", "127.0.0.1:1")
+    assert code != 0
+    assert "cannot fetch a snapshot from 127.0.0.1:1" in " ".join(output.split()), output
+    assert not home.exists()
