@@ -15,7 +15,7 @@ EXECUTED or FAILED, for good: a proposal executes at most once. ``withdraw`` (an
 organisation that created it) ends it WITHDRAWN. ``close`` (any member that may send) ends it
 REJECTED once the organisations that voted no make the governance policy impossible to meet:
 the organisations that exist now and did not vote no (yes or not at all) cannot satisfy the
-policy in force now (identity.evaluate_policy), and at least one of them voted no. Votes,
+policy in force now (identity.evaluate_policy), and at least one organisation voted no. Votes,
 execution, withdrawal and closing are refused after the deadline (block time, ms, inclusive)
 and once the proposal has ended. An OPEN proposal past its deadline is reported EXPIRED by
 ``get`` and ``list`` (never stored).
