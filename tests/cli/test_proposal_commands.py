@@ -7,19 +7,37 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from causeway.cli.main import app
-from causeway.cli.proposal_commands import call_arguments, proposal_data
-from causeway.contracts.v1 import contracts_pb2, proposals_pb2
-from causeway.errors import RequestError
-from causeway.provisioning import init_network
-from causeway.types import encode
-from causeway.types.proposal_draft import DraftCall, ProposalDraft, proposal_draft_text
-from causeway.types.v1 import types_pb2
+_TESTS = Path(__file__).resolve().parent.parent
+for _directory in (_TESTS / "execution", _TESTS / "sdk"):
+    if str(_directory) not in sys.path:
+        sys.path.insert(0, str(_directory))
+
+from execution_chain import build_kit, new_chain  # noqa: E402
+from test_sdk_proposals import ExecutorNode, config_change  # noqa: E402
+from test_sdk_proposals import admin as admin_identity  # noqa: E402
+
+from causeway.cli import proposal_commands  # noqa: E402
+from causeway.cli.main import app  # noqa: E402
+from causeway.cli.proposal_commands import call_arguments, proposal_data  # noqa: E402
+from causeway.contracts.v1 import contracts_pb2, proposals_pb2  # noqa: E402
+from causeway.errors import RequestError  # noqa: E402
+from causeway.provisioning import init_network  # noqa: E402
+from causeway.sdk.proposals import Proposals  # noqa: E402
+from causeway.types import encode  # noqa: E402
+from causeway.types.proposal_draft import (  # noqa: E402
+    DraftCall,
+    ProposalDraft,
+    proposal_draft_text,
+)
+from causeway.types.v1 import types_pb2  # noqa: E402
 
 UNREACHABLE = ["--node", "127.0.0.1:1"]
 runner = CliRunner()
@@ -149,3 +167,73 @@ def test_a_proposal_is_rendered_with_its_calls_decoded() -> None:
         {"organisation": "org1", "vote": "yes", "voter": "org1/admin", "height": 0}
     ]
     assert data["policy_met"] is False and data["counted_yes"] == ["org1"]
+
+
+# ---- withdraw and close, run against the executor behind the SDK's node double ----
+
+
+class _ExecutorClient:
+    """What the commands use of a Client: its proposals, signed by the node's identity."""
+
+    def __init__(self, node: ExecutorNode) -> None:
+        self.proposals = Proposals(node)
+
+
+@pytest.fixture
+def executor_node(monkeypatch: pytest.MonkeyPatch) -> ExecutorNode:
+    node = ExecutorNode(new_chain(build_kit("intl")))
+
+    @contextmanager
+    def open_client(_node: str, identity: Path) -> Iterator[_ExecutorClient]:
+        # The identity folder's name picks the test chain's member: org1/admin and so on.
+        node.identity = admin_identity(node, f"{identity.parent.parent.name}/{identity.name}")
+        yield _ExecutorClient(node)
+
+    monkeypatch.setattr(proposal_commands, "_open_client", open_client)
+    return node
+
+
+def _as(member: str, *arguments: str) -> tuple[int, str]:
+    organisation, name = member.split("/")
+    folder = f"net/organisations/{organisation}/members/{name}"
+    return _run(*arguments, "-i", folder)
+
+
+def test_withdraw_ends_the_creating_organisation_s_proposal(executor_node: ExecutorNode) -> None:
+    proposals = Proposals(executor_node)
+    executor_node.identity = admin_identity(executor_node, "org1/admin")
+    proposal_id = proposals.create("t", [config_change(5)])
+    code, output = _as("org2/admin", "proposal", "withdraw", str(proposal_id))
+    assert code == 3 and "only an admin of the organisation that created it" in output
+    code, output = _as("org1/admin", "proposal", "withdraw", str(proposal_id), "--json")
+    assert code == 0, output
+    assert json.loads(output) == {"id": proposal_id, "status": "withdrawn", "height": 3}
+    code, output = _as("org2/bob", "proposal", "show", str(proposal_id), "--json")
+    shown = json.loads(output)
+    assert shown["status"] == "withdrawn" and shown["ended_by"] == "org1/admin"
+    assert shown["creator_organisation"] == "org1"
+    code, output = _as("org2/bob", "proposal", "list", "--status", "withdrawn", "--json")
+    assert [item["id"] for item in json.loads(output)] == [proposal_id]
+
+
+def test_close_rejects_once_the_no_votes_decide(executor_node: ExecutorNode) -> None:
+    proposals = Proposals(executor_node)
+    executor_node.identity = admin_identity(executor_node, "org1/admin")
+    proposal_id = proposals.create("t", [config_change(5)], vote_yes=True)
+    code, output = _as("org2/bob", "proposal", "close", str(proposal_id))
+    assert code == 3 and "cannot be closed as rejected" in output
+    code, output = _as("org2/admin", "proposal", "vote", str(proposal_id), "--no")
+    assert code == 0, output
+    code, output = _as("org2/bob", "proposal", "show", str(proposal_id))
+    assert "rejectable now" in output
+    code, output = _as("org2/bob", "proposal", "close", str(proposal_id))
+    assert code == 0, output
+    assert f"proposal {proposal_id} closed as rejected at height" in output
+    code, output = _as("org2/bob", "proposal", "show", str(proposal_id))
+    assert "rejected" in output and "by org2/bob at height" in output
+
+
+def test_withdraw_and_close_check_the_id_before_connecting(admin: Path) -> None:
+    for command in ("withdraw", "close"):
+        code, output = _run("proposal", command, "0", "-i", str(admin))
+        assert code == 2, output

@@ -696,7 +696,7 @@ def _write_tally(scenario: Scenario) -> None:
 
 
 def check_proposal(arguments: list[str], stdout: str, scenario: Scenario) -> None:
-    """create, vote, show, execute, list: what each says it did."""
+    """create, vote, show, execute, withdraw, close, list: what each says it did."""
     action = arguments[2]
     document: Any = json.loads(stdout) if "--json" in arguments else None
     if action == "list":
@@ -710,12 +710,20 @@ def check_proposal(arguments: list[str], stdout: str, scenario: Scenario) -> Non
         assert document["id"] >= 1, document
         if action == "execute":
             assert document["status"] == "executed", document
+        if action == "withdraw":
+            assert document["status"] == "withdrawn", document
+        if action == "close":
+            assert document["status"] == "rejected", document
     elif action == "create":
         _line(r"^proposal \d+ created", stdout)
     elif action == "vote":
         _line(r"^voted (yes|no) on proposal \d+ at height \d+$", stdout)
     elif action == "show":
         _line(r"^policy met now\s+(yes|no)$", stdout)
+    elif action == "withdraw":
+        _line(r"^proposal \d+ withdrawn at height \d+$", stdout)
+    elif action == "close":
+        _line(r"^proposal \d+ closed as rejected at height \d+$", stdout)
     else:
         _line(r"^proposal \d+ executed at height \d+$", stdout)
 
@@ -745,7 +753,8 @@ CHECKS: dict[tuple[str, ...], Callable[[list[str], str, Scenario], None]] = {
     ("contract", "list"): check_contract_read,
     ("contract", "show"): check_contract_read,
     **{
-        ("proposal", name): check_proposal for name in ("create", "vote", "show", "execute", "list")
+        ("proposal", name): check_proposal
+        for name in ("create", "vote", "show", "execute", "withdraw", "close", "list")
     },
     ("org", "init"): check_org_init,
     ("genesis", "assemble"): check_genesis_assemble,

@@ -334,9 +334,11 @@ def test_tampered_certificate_signature_is_reported_failed(
     _screenshot(page, artefacts, "transaction-forged-certificate")
 
 
-def _proposal_record(proposal_id: int, title: str, creator: str) -> bytes:
-    """An encoded causeway.contracts.v1.Proposal (id 1, title 2, creator 6, status 9), written
-    out by hand: the proposals contract is another branch's, and its messages are not here."""
+def _proposal_record(
+    proposal_id: int, title: str, creator: str, *, status: int = 2, organisation: str = ""
+) -> bytes:
+    """An encoded causeway.contracts.v1.Proposal (id 1, title 2, creator 6, status 9, creator's
+    organisation 16), written out by hand as the explorer's own decoder must read it."""
 
     def varint(value: int) -> bytes:
         out = bytearray()
@@ -350,14 +352,14 @@ def _proposal_record(proposal_id: int, title: str, creator: str) -> bytes:
         data = value.encode()
         return varint(number << 3 | 2) + varint(len(data)) + data
 
-    executed = 2
     return (
         varint(1 << 3)
         + varint(proposal_id)
         + text(2, title)
         + text(6, creator)
         + varint(9 << 3)
-        + varint(executed)
+        + varint(status)
+        + (text(16, organisation) if organisation else b"")
     )
 
 
@@ -424,6 +426,63 @@ def test_proposals_from_the_proposals_contract_s_events_and_record(
     assert page.locator("#verify-outcome").inner_text() == "failed"
     assert "absent, but a value was claimed" in page.locator("#verify-result").inner_text()
     _screenshot(page, artefacts, "proposal-record")
+
+
+def test_withdrawn_and_rejected_proposals_show_their_status(
+    page: Page, explorer_chain: ExplorerChain, artefacts: Path
+) -> None:
+    """The events of a withdrawal and a rejection end their proposals' rows, and a withdrawn
+    record shows its status by name and its creator's organisation."""
+    height = explorer_chain.transfer_height
+    events = [
+        ("created", [("id", "8"), ("creator", "org1/admin"), ("deadline_ms", "1893456000000")]),
+        ("withdrawn", [("id", "8"), ("organisation", "org1"), ("member", "org1/admin")]),
+        ("created", [("id", "9"), ("creator", "org2/admin"), ("deadline_ms", "1893456000000")]),
+        ("voted", [("id", "9"), ("organisation", "org1"), ("vote", "no")]),
+        ("rejected", [("id", "9"), ("no", "org1")]),
+    ]
+
+    def with_events(route: Route) -> None:
+        answer = route.fetch()
+        body = json.loads(answer.text())
+        body["results"][0]["events"].extend(
+            {
+                "contract": "proposals",
+                "name": name,
+                "attributes": [{"key": key, "value": value} for key, value in attributes],
+                "data": "",
+            }
+            for name, attributes in events
+        )
+        route.fulfill(response=answer, body=json.dumps(body))
+
+    page.route(f"**/v1/blocks/{height}", with_events)
+    _open(page, explorer_chain, "#/proposals")
+    rows = page.locator("#proposals tbody tr")
+    assert rows.count() == 2
+    assert rows.nth(0).locator("td").nth(4).inner_text() == "withdrawn"
+    assert rows.nth(1).locator("td").nth(4).inner_text() == "rejected"
+    _screenshot(page, artefacts, "proposals-withdrawn-rejected")
+
+    withdrawn = 5
+    record = _proposal_record(
+        8, "Larger blocks", "org1/admin", status=withdrawn, organisation="org1"
+    )
+    key = f"sys/proposals/proposal/{8:020d}".encode().hex()
+
+    def with_record(route: Route) -> None:
+        answer = route.fetch()
+        body = json.loads(answer.text())
+        body["found"] = True
+        body["value"] = base64.b64encode(record).decode()
+        route.fulfill(response=answer, body=json.dumps(body))
+
+    page.route(f"**/v1/state/{key}", with_record)
+    page.click("#proposals a:text-is('8')")
+    _rendered(page)
+    assert page.locator("#proposal-status").inner_text() == "withdrawn"
+    assert "creator's organisation" in page.locator("#proposal").inner_text()
+    assert "org1" in page.locator("#proposal").inner_text()
 
 
 def test_packets_and_bank_balances_from_the_interchain_contracts_events(

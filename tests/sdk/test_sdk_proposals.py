@@ -20,7 +20,7 @@ if _EXECUTION_TESTS not in sys.path:
 
 from execution_chain import Chain, build_kit, default_config, new_chain  # noqa: E402
 
-from causeway.contracts.v1 import contracts_pb2  # noqa: E402
+from causeway.contracts.v1 import contracts_pb2, proposals_pb2  # noqa: E402
 from causeway.errors import (  # noqa: E402
     ConfigurationError,
     DecodeError,
@@ -174,6 +174,30 @@ def test_refusals_raise_with_the_contract_message(node: ExecutorNode) -> None:
         proposals.get(9)
 
 
+def test_the_creating_organisation_withdraws_and_anyone_closes_a_rejected_one(
+    node: ExecutorNode,
+) -> None:
+    proposals = Proposals(node)
+    withdrawn = proposals.create("t", [config_change(5)], identity=admin(node, "org1/admin"))
+    with pytest.raises(TransactionFailedError, match="only an admin of the organisation"):
+        proposals.withdraw(withdrawn, identity=admin(node, "org2/admin"))
+    outcome = proposals.withdraw(withdrawn, identity=admin(node, "org1/admin"))
+    assert outcome.result is not None and outcome.result.events[0].name == "withdrawn"
+    assert proposals.get(withdrawn).proposal.status == proposals_pb2.PROPOSAL_STATUS_WITHDRAWN
+    rejected = proposals.create(
+        "t", [config_change(6)], vote_yes=True, identity=admin(node, "org1/admin")
+    )
+    with pytest.raises(TransactionFailedError, match="cannot be closed as rejected"):
+        proposals.close(rejected, identity=admin(node, "org2/bob"))
+    # Two organisations under MAJORITY: one no leaves too few.
+    proposals.vote(rejected, False, identity=admin(node, "org2/admin"))
+    assert proposals.get(rejected).rejectable
+    proposals.close(rejected, identity=admin(node, "org2/bob"))
+    assert [p.id for p in proposals.list("withdrawn")] == [withdrawn]
+    assert [p.id for p in proposals.list("rejected")] == [rejected]
+    assert proposals.list("open") == []
+
+
 def test_bad_input_is_refused_before_anything_is_sent(node: ExecutorNode) -> None:
     proposals = Proposals(node)
     signer = admin(node, "org1/admin")
@@ -227,6 +251,19 @@ def test_the_asyncio_proposals_do_the_same(node: ExecutorNode) -> None:
         execution = await proposals.execute(proposal_id, identity=admin(node, "org2/admin"))
         assert execution.executed
         assert [p.id for p in await proposals.list(limit=1)] == [proposal_id]
+        withdrawn = await proposals.create(
+            "Withdrawn", [config_change(8)], identity=admin(node, "org1/admin")
+        )
+        await proposals.withdraw(withdrawn, identity=admin(node, "org1/admin"))
+        rejected = await proposals.create(
+            "Rejected", [config_change(9)], identity=admin(node, "org1/admin")
+        )
+        await proposals.vote(rejected, False, identity=admin(node, "org2/admin"))
+        await proposals.close(rejected, identity=admin(node, "org2/bob"))
+        assert [p.status for p in await proposals.list(start_after=proposal_id)] == [
+            proposals_pb2.PROPOSAL_STATUS_WITHDRAWN,
+            proposals_pb2.PROPOSAL_STATUS_REJECTED,
+        ]
 
     asyncio.run(walk())
     assert endorsements_max(node) == 7

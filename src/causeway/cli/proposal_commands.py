@@ -1,4 +1,4 @@
-"""`causeway proposal create|show|vote|execute|list`: governance voted on chain.
+"""`causeway proposal create|show|vote|execute|withdraw|close|list`: governance voted on chain.
 
 Each organisation's admin runs these from its own machine with its own identity folder; no
 machine ever holds another organisation's key. See causeway.execution.contracts.proposals for the
@@ -54,7 +54,9 @@ proposal_app = typer.Typer(
     "machine.\n\nExample:\n\n"
     "    causeway proposal create -i org1/members/admin --calls-file add-org4.json --vote-yes\n\n"
     "    causeway proposal vote 1 --yes -i org2/members/admin\n\n"
-    "    causeway proposal execute 1 -i org3/members/admin",
+    "    causeway proposal execute 1 -i org3/members/admin\n\n"
+    "    causeway proposal withdraw 2 -i org1/members/admin\n\n"
+    "    causeway proposal close 3 -i org3/members/admin",
     no_args_is_help=True,
 )
 
@@ -175,6 +177,7 @@ def proposal_data(
         "description": proposal.description,
         "status": status_name(proposal.status),
         "creator": proposal.creator,
+        "creator_organisation": proposal.creator_organisation,
         "created_height": proposal.created_height,
         "deadline_ms": proposal.deadline_ms,
         "deadline": _time_text(proposal.deadline_ms),
@@ -195,6 +198,12 @@ def proposal_data(
     ):
         data["executed_height"] = proposal.executed_height
         data["executor"] = proposal.executor
+    if proposal.status in (
+        proposals_pb2.PROPOSAL_STATUS_WITHDRAWN,
+        proposals_pb2.PROPOSAL_STATUS_REJECTED,
+    ):
+        data["ended_height"] = proposal.executed_height
+        data["ended_by"] = proposal.executor
     if proposal.status == proposals_pb2.PROPOSAL_STATUS_FAILED:
         data["failed_call"] = proposal.failed_call
         data["failure"] = proposal.failure
@@ -205,6 +214,7 @@ def proposal_data(
         data["policy"] = answer.policy
         data["counted_yes"] = list(answer.counted_yes)
         data["policy_met"] = answer.policy_met
+        data["rejectable"] = answer.rejectable
     return data
 
 
@@ -231,8 +241,12 @@ def _print_proposal(data: dict[str, Any]) -> None:
         rows.append(("policy", data["policy"]))
         rows.append(("counted yes", ", ".join(data["counted_yes"]) or "none"))
         rows.append(("policy met now", "yes" if data["policy_met"] else "no"))
+        if data["rejectable"]:
+            rows.append(("rejectable now", "yes: the no votes leave too few (proposal close)"))
     if "executor" in data:
         rows.append(("executed", f"by {data['executor']} at height {data['executed_height']}"))
+    if "ended_by" in data:
+        rows.append((data["status"], f"by {data['ended_by']} at height {data['ended_height']}"))
     if "failure" in data:
         rows.append(("failure", f"{data['failure_status']}: {data['failure']}"))
     console.print(key_value_table(f"Proposal {data['id']}", rows))
@@ -408,13 +422,64 @@ def proposal_execute(
         raise typer.Exit(EXIT_TRANSACTION_FAILED)
 
 
+@proposal_app.command("withdraw")
+def proposal_withdraw(
+    *,
+    proposal_id: IdArgument,
+    identity: IdentityOption,
+    node: NodeOption = DEFAULT_NODE,
+    json_output: JsonOption = False,
+) -> None:
+    """Withdraw an open proposal your organisation created (as its admin).
+
+    It ends WITHDRAWN: no more votes, never executed, and it frees its place under the bounds
+    on open proposals.
+
+    Example:
+
+        causeway proposal withdraw 2 -i org1/members/admin
+    """
+    with _open_client(node, identity) as client:
+        outcome = client.proposals.withdraw(proposal_id)
+    if json_output:
+        print_json({"id": proposal_id, "status": "withdrawn", "height": outcome.height})
+    else:
+        console.print(f"proposal {proposal_id} withdrawn at height {outcome.height}")
+
+
+@proposal_app.command("close")
+def proposal_close(
+    *,
+    proposal_id: IdArgument,
+    identity: IdentityOption,
+    node: NodeOption = DEFAULT_NODE,
+    json_output: JsonOption = False,
+) -> None:
+    """Close a proposal as rejected (any member may), once the organisations that voted no
+    leave too few others to meet the governance policy (`show` says "rejectable now").
+
+    Example:
+
+        causeway proposal close 3 -i org3/members/admin
+    """
+    with _open_client(node, identity) as client:
+        outcome = client.proposals.close(proposal_id)
+    if json_output:
+        print_json({"id": proposal_id, "status": "rejected", "height": outcome.height})
+    else:
+        console.print(f"proposal {proposal_id} closed as rejected at height {outcome.height}")
+
+
 @proposal_app.command("list")
 def proposal_list(
     *,
     identity: IdentityOption,
     status: Annotated[
         str | None,
-        typer.Option("--status", help="open, executed, failed or expired (default: all)."),
+        typer.Option(
+            "--status",
+            help="open, executed, failed, expired, withdrawn or rejected (default: all).",
+        ),
     ] = None,
     start_after: Annotated[
         int, typer.Option("--start-after", min=0, metavar="ID", help="List ids after this one.")

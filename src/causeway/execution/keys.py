@@ -18,8 +18,9 @@ All keys are bytes. Identifiers (organisation ids, member ids, ledger accounts) 
     sys/nodes/revoked/<member>      encoded causeway.contracts.v1.Revocation
     sys/proposals/next_id           8-byte big-endian: the last proposal id given (ids start at 1)
     sys/proposals/proposal/<id>     encoded causeway.contracts.v1.Proposal; id as 20 decimal digits
-    sys/proposals/open/<id>         8-byte big-endian deadline (ms) of a proposal not yet executed:
-                                    the index that bounds open proposals (expired ones are pruned)
+    sys/proposals/open/<id>         8-byte big-endian deadline (ms) of a proposal not yet ended,
+                                    then its creator's organisation id: the index that bounds open
+                                    proposals, in all and per organisation (expired ones pruned)
     wasm/<name>/<key>               user contract <name>'s own state
     kv/<key>                        the kv contract's values, raw bytes
     ledger/balance/<account>        8-byte big-endian uint64; absent means zero

@@ -4,8 +4,11 @@
 A proposal is stored on chain (the ``proposals`` system contract, see
 causeway.execution.contracts.proposals): ``create`` stores its calls with a deadline, each
 organisation's admin ``vote``s from its own machine with its own identity, and once the
-organisations that voted yes satisfy the governance policy anyone ``execute``s it. ``get`` answers
-the proposal with whether the policy is met now; ``list`` pages through them.
+organisations that voted yes satisfy the governance policy anyone ``execute``s it. An admin of the
+organisation that created a proposal may ``withdraw`` it; once the organisations that voted no
+make the policy impossible to meet, anyone may ``close`` it as rejected. ``get`` answers the
+proposal with whether the policy is met now (and whether it may be closed now); ``list`` pages
+through them.
 
 A PROPOSAL DRAFT file (causeway.types.proposal_draft) is read with ``load_proposal_draft`` and
 created with ``create_from_draft``.
@@ -61,12 +64,16 @@ STATUS_NAMES: dict[int, str] = {
     proposals_pb2.PROPOSAL_STATUS_EXECUTED: "executed",
     proposals_pb2.PROPOSAL_STATUS_FAILED: "failed",
     proposals_pb2.PROPOSAL_STATUS_EXPIRED: "expired",
+    proposals_pb2.PROPOSAL_STATUS_WITHDRAWN: "withdrawn",
+    proposals_pb2.PROPOSAL_STATUS_REJECTED: "rejected",
 }
 _STATUS_BY_NAME: dict[str, proposals_pb2.ProposalStatus.ValueType] = {
     "open": proposals_pb2.PROPOSAL_STATUS_OPEN,
     "executed": proposals_pb2.PROPOSAL_STATUS_EXECUTED,
     "failed": proposals_pb2.PROPOSAL_STATUS_FAILED,
     "expired": proposals_pb2.PROPOSAL_STATUS_EXPIRED,
+    "withdrawn": proposals_pb2.PROPOSAL_STATUS_WITHDRAWN,
+    "rejected": proposals_pb2.PROPOSAL_STATUS_REJECTED,
 }
 
 
@@ -117,7 +124,7 @@ class Execution:
 
 
 def status_name(status: int) -> str:
-    """``open``, ``executed``, ``failed`` or ``expired``."""
+    """``open``, ``executed``, ``failed``, ``expired``, ``withdrawn`` or ``rejected``."""
     return STATUS_NAMES.get(status, str(status))
 
 
@@ -330,6 +337,35 @@ class Proposals:
         arguments = proposals_pb2.ProposalsExecuteArguments(id=proposal_id)
         return execution_of(self._send("execute", arguments, identity, timeout_s), timeout_s)
 
+    def withdraw(
+        self,
+        proposal_id: int,
+        *,
+        identity: Identity | None = None,
+        timeout_s: float = TIMEOUT_S_DEFAULT,
+    ) -> SubmitResult:
+        """Withdraws an open proposal (signed by an admin of the organisation that created
+        it): it ends WITHDRAWN and frees its place."""
+        arguments = proposals_pb2.ProposalsWithdrawArguments(id=proposal_id)
+        outcome = self._send("withdraw", arguments, identity, timeout_s)
+        committed(outcome, PROPOSALS_CONTRACT, "withdraw", timeout_s)
+        return outcome
+
+    def close(
+        self,
+        proposal_id: int,
+        *,
+        identity: Identity | None = None,
+        timeout_s: float = TIMEOUT_S_DEFAULT,
+    ) -> SubmitResult:
+        """Closes an open proposal as REJECTED (any member): the chain refuses unless the
+        organisations that voted no leave too few others to meet the governance policy
+        (``get(...).rejectable``)."""
+        arguments = proposals_pb2.ProposalsCloseArguments(id=proposal_id)
+        outcome = self._send("close", arguments, identity, timeout_s)
+        committed(outcome, PROPOSALS_CONTRACT, "close", timeout_s)
+        return outcome
+
     def get(self, proposal_id: int) -> proposals_pb2.ProposalsGetResult:
         """The proposal, the yes votes that count now and whether they meet the policy now."""
         arguments = proposals_pb2.ProposalsGetArguments(id=proposal_id)
@@ -432,6 +468,30 @@ class AsyncProposals:
     ) -> Execution:
         arguments = proposals_pb2.ProposalsExecuteArguments(id=proposal_id)
         return execution_of(await self._send("execute", arguments, identity, timeout_s), timeout_s)
+
+    async def withdraw(
+        self,
+        proposal_id: int,
+        *,
+        identity: Identity | None = None,
+        timeout_s: float = TIMEOUT_S_DEFAULT,
+    ) -> SubmitResult:
+        arguments = proposals_pb2.ProposalsWithdrawArguments(id=proposal_id)
+        outcome = await self._send("withdraw", arguments, identity, timeout_s)
+        committed(outcome, PROPOSALS_CONTRACT, "withdraw", timeout_s)
+        return outcome
+
+    async def close(
+        self,
+        proposal_id: int,
+        *,
+        identity: Identity | None = None,
+        timeout_s: float = TIMEOUT_S_DEFAULT,
+    ) -> SubmitResult:
+        arguments = proposals_pb2.ProposalsCloseArguments(id=proposal_id)
+        outcome = await self._send("close", arguments, identity, timeout_s)
+        committed(outcome, PROPOSALS_CONTRACT, "close", timeout_s)
+        return outcome
 
     async def get(self, proposal_id: int) -> proposals_pb2.ProposalsGetResult:
         arguments = proposals_pb2.ProposalsGetArguments(id=proposal_id)

@@ -24,37 +24,41 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%causeway/contracts/v1/proposals.proto\x12\x15\x63\x61useway.contracts.v1\"C\n\x0cProposalCall\x12\x10\n\x08\x63ontract\x18\x01 \x01(\t\x12\x0e\n\x06method\x18\x02 \x01(\t\x12\x11\n\targuments\x18\x03 \x01(\x0c\"P\n\x0cProposalVote\x12\x14\n\x0corganisation\x18\x01 \x01(\t\x12\x0b\n\x03yes\x18\x02 \x01(\x08\x12\r\n\x05voter\x18\x03 \x01(\t\x12\x0e\n\x06height\x18\x04 \x01(\x04\"\x99\x03\n\x08Proposal\x12\n\n\x02id\x18\x01 \x01(\x04\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x32\n\x05\x63\x61lls\x18\x04 \x03(\x0b\x32#.causeway.contracts.v1.ProposalCall\x12\x13\n\x0b\x64\x65\x61\x64line_ms\x18\x05 \x01(\x03\x12\x0f\n\x07\x63reator\x18\x06 \x01(\t\x12\x16\n\x0e\x63reated_height\x18\x07 \x01(\x04\x12\x17\n\x0f\x63reated_time_ms\x18\x08 \x01(\x03\x12\x35\n\x06status\x18\t \x01(\x0e\x32%.causeway.contracts.v1.ProposalStatus\x12\x32\n\x05votes\x18\n \x03(\x0b\x32#.causeway.contracts.v1.ProposalVote\x12\x17\n\x0f\x65xecuted_height\x18\x0b \x01(\x04\x12\x10\n\x08\x65xecutor\x18\x0c \x01(\t\x12\x13\n\x0b\x66\x61iled_call\x18\r \x01(\r\x12\x0f\n\x07\x66\x61ilure\x18\x0e \x01(\t\x12\x16\n\x0e\x66\x61ilure_status\x18\x0f \x01(\r\"\x99\x01\n\x18ProposalsCreateArguments\x12\r\n\x05title\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x32\n\x05\x63\x61lls\x18\x03 \x03(\x0b\x32#.causeway.contracts.v1.ProposalCall\x12\x13\n\x0b\x64\x65\x61\x64line_ms\x18\x04 \x01(\x03\x12\x10\n\x08vote_yes\x18\x05 \x01(\x08\"#\n\x15ProposalsCreateResult\x12\n\n\x02id\x18\x01 \x01(\x04\"1\n\x16ProposalsVoteArguments\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0b\n\x03yes\x18\x02 \x01(\x08\"\'\n\x19ProposalsExecuteArguments\x12\n\n\x02id\x18\x01 \x01(\x04\"\x98\x01\n\x16ProposalsExecuteResult\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x35\n\x06status\x18\x02 \x01(\x0e\x32%.causeway.contracts.v1.ProposalStatus\x12\x13\n\x0b\x66\x61iled_call\x18\x03 \x01(\r\x12\x0f\n\x07\x66\x61ilure\x18\x04 \x01(\t\x12\x15\n\rreturn_values\x18\x05 \x03(\x0c\"#\n\x15ProposalsGetArguments\x12\n\n\x02id\x18\x01 \x01(\x04\"\x80\x01\n\x12ProposalsGetResult\x12\x31\n\x08proposal\x18\x01 \x01(\x0b\x32\x1f.causeway.contracts.v1.Proposal\x12\x13\n\x0b\x63ounted_yes\x18\x02 \x03(\t\x12\x12\n\npolicy_met\x18\x03 \x01(\x08\x12\x0e\n\x06policy\x18\x04 \x01(\t\"s\n\x16ProposalsListArguments\x12\x35\n\x06status\x18\x01 \x01(\x0e\x32%.causeway.contracts.v1.ProposalStatus\x12\x13\n\x0bstart_after\x18\x02 \x01(\x04\x12\r\n\x05limit\x18\x03 \x01(\r\"c\n\x13ProposalsListResult\x12\x32\n\tproposals\x18\x01 \x03(\x0b\x32\x1f.causeway.contracts.v1.Proposal\x12\x18\n\x10next_start_after\x18\x02 \x01(\x04*\xa2\x01\n\x0eProposalStatus\x12\x1f\n\x1bPROPOSAL_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14PROPOSAL_STATUS_OPEN\x10\x01\x12\x1c\n\x18PROPOSAL_STATUS_EXECUTED\x10\x02\x12\x1a\n\x16PROPOSAL_STATUS_FAILED\x10\x03\x12\x1b\n\x17PROPOSAL_STATUS_EXPIRED\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%causeway/contracts/v1/proposals.proto\x12\x15\x63\x61useway.contracts.v1\"C\n\x0cProposalCall\x12\x10\n\x08\x63ontract\x18\x01 \x01(\t\x12\x0e\n\x06method\x18\x02 \x01(\t\x12\x11\n\targuments\x18\x03 \x01(\x0c\"P\n\x0cProposalVote\x12\x14\n\x0corganisation\x18\x01 \x01(\t\x12\x0b\n\x03yes\x18\x02 \x01(\x08\x12\r\n\x05voter\x18\x03 \x01(\t\x12\x0e\n\x06height\x18\x04 \x01(\x04\"\xb7\x03\n\x08Proposal\x12\n\n\x02id\x18\x01 \x01(\x04\x12\r\n\x05title\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x32\n\x05\x63\x61lls\x18\x04 \x03(\x0b\x32#.causeway.contracts.v1.ProposalCall\x12\x13\n\x0b\x64\x65\x61\x64line_ms\x18\x05 \x01(\x03\x12\x0f\n\x07\x63reator\x18\x06 \x01(\t\x12\x16\n\x0e\x63reated_height\x18\x07 \x01(\x04\x12\x17\n\x0f\x63reated_time_ms\x18\x08 \x01(\x03\x12\x35\n\x06status\x18\t \x01(\x0e\x32%.causeway.contracts.v1.ProposalStatus\x12\x32\n\x05votes\x18\n \x03(\x0b\x32#.causeway.contracts.v1.ProposalVote\x12\x17\n\x0f\x65xecuted_height\x18\x0b \x01(\x04\x12\x10\n\x08\x65xecutor\x18\x0c \x01(\t\x12\x13\n\x0b\x66\x61iled_call\x18\r \x01(\r\x12\x0f\n\x07\x66\x61ilure\x18\x0e \x01(\t\x12\x16\n\x0e\x66\x61ilure_status\x18\x0f \x01(\r\x12\x1c\n\x14\x63reator_organisation\x18\x10 \x01(\t\"\x99\x01\n\x18ProposalsCreateArguments\x12\r\n\x05title\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x32\n\x05\x63\x61lls\x18\x03 \x03(\x0b\x32#.causeway.contracts.v1.ProposalCall\x12\x13\n\x0b\x64\x65\x61\x64line_ms\x18\x04 \x01(\x03\x12\x10\n\x08vote_yes\x18\x05 \x01(\x08\"#\n\x15ProposalsCreateResult\x12\n\n\x02id\x18\x01 \x01(\x04\"1\n\x16ProposalsVoteArguments\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x0b\n\x03yes\x18\x02 \x01(\x08\"\'\n\x19ProposalsExecuteArguments\x12\n\n\x02id\x18\x01 \x01(\x04\"\x98\x01\n\x16ProposalsExecuteResult\x12\n\n\x02id\x18\x01 \x01(\x04\x12\x35\n\x06status\x18\x02 \x01(\x0e\x32%.causeway.contracts.v1.ProposalStatus\x12\x13\n\x0b\x66\x61iled_call\x18\x03 \x01(\r\x12\x0f\n\x07\x66\x61ilure\x18\x04 \x01(\t\x12\x15\n\rreturn_values\x18\x05 \x03(\x0c\"(\n\x1aProposalsWithdrawArguments\x12\n\n\x02id\x18\x01 \x01(\x04\"%\n\x17ProposalsCloseArguments\x12\n\n\x02id\x18\x01 \x01(\x04\"#\n\x15ProposalsGetArguments\x12\n\n\x02id\x18\x01 \x01(\x04\"\x94\x01\n\x12ProposalsGetResult\x12\x31\n\x08proposal\x18\x01 \x01(\x0b\x32\x1f.causeway.contracts.v1.Proposal\x12\x13\n\x0b\x63ounted_yes\x18\x02 \x03(\t\x12\x12\n\npolicy_met\x18\x03 \x01(\x08\x12\x0e\n\x06policy\x18\x04 \x01(\t\x12\x12\n\nrejectable\x18\x05 \x01(\x08\"s\n\x16ProposalsListArguments\x12\x35\n\x06status\x18\x01 \x01(\x0e\x32%.causeway.contracts.v1.ProposalStatus\x12\x13\n\x0bstart_after\x18\x02 \x01(\x04\x12\r\n\x05limit\x18\x03 \x01(\r\"c\n\x13ProposalsListResult\x12\x32\n\tproposals\x18\x01 \x03(\x0b\x32\x1f.causeway.contracts.v1.Proposal\x12\x18\n\x10next_start_after\x18\x02 \x01(\x04*\xdf\x01\n\x0eProposalStatus\x12\x1f\n\x1bPROPOSAL_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14PROPOSAL_STATUS_OPEN\x10\x01\x12\x1c\n\x18PROPOSAL_STATUS_EXECUTED\x10\x02\x12\x1a\n\x16PROPOSAL_STATUS_FAILED\x10\x03\x12\x1b\n\x17PROPOSAL_STATUS_EXPIRED\x10\x04\x12\x1d\n\x19PROPOSAL_STATUS_WITHDRAWN\x10\x05\x12\x1c\n\x18PROPOSAL_STATUS_REJECTED\x10\x06\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'causeway.contracts.v1.proposals_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PROPOSALSTATUS']._serialized_start=1454
-  _globals['_PROPOSALSTATUS']._serialized_end=1616
+  _globals['_PROPOSALSTATUS']._serialized_start=1585
+  _globals['_PROPOSALSTATUS']._serialized_end=1808
   _globals['_PROPOSALCALL']._serialized_start=64
   _globals['_PROPOSALCALL']._serialized_end=131
   _globals['_PROPOSALVOTE']._serialized_start=133
   _globals['_PROPOSALVOTE']._serialized_end=213
   _globals['_PROPOSAL']._serialized_start=216
-  _globals['_PROPOSAL']._serialized_end=625
-  _globals['_PROPOSALSCREATEARGUMENTS']._serialized_start=628
-  _globals['_PROPOSALSCREATEARGUMENTS']._serialized_end=781
-  _globals['_PROPOSALSCREATERESULT']._serialized_start=783
-  _globals['_PROPOSALSCREATERESULT']._serialized_end=818
-  _globals['_PROPOSALSVOTEARGUMENTS']._serialized_start=820
-  _globals['_PROPOSALSVOTEARGUMENTS']._serialized_end=869
-  _globals['_PROPOSALSEXECUTEARGUMENTS']._serialized_start=871
-  _globals['_PROPOSALSEXECUTEARGUMENTS']._serialized_end=910
-  _globals['_PROPOSALSEXECUTERESULT']._serialized_start=913
-  _globals['_PROPOSALSEXECUTERESULT']._serialized_end=1065
-  _globals['_PROPOSALSGETARGUMENTS']._serialized_start=1067
-  _globals['_PROPOSALSGETARGUMENTS']._serialized_end=1102
-  _globals['_PROPOSALSGETRESULT']._serialized_start=1105
-  _globals['_PROPOSALSGETRESULT']._serialized_end=1233
-  _globals['_PROPOSALSLISTARGUMENTS']._serialized_start=1235
-  _globals['_PROPOSALSLISTARGUMENTS']._serialized_end=1350
-  _globals['_PROPOSALSLISTRESULT']._serialized_start=1352
-  _globals['_PROPOSALSLISTRESULT']._serialized_end=1451
+  _globals['_PROPOSAL']._serialized_end=655
+  _globals['_PROPOSALSCREATEARGUMENTS']._serialized_start=658
+  _globals['_PROPOSALSCREATEARGUMENTS']._serialized_end=811
+  _globals['_PROPOSALSCREATERESULT']._serialized_start=813
+  _globals['_PROPOSALSCREATERESULT']._serialized_end=848
+  _globals['_PROPOSALSVOTEARGUMENTS']._serialized_start=850
+  _globals['_PROPOSALSVOTEARGUMENTS']._serialized_end=899
+  _globals['_PROPOSALSEXECUTEARGUMENTS']._serialized_start=901
+  _globals['_PROPOSALSEXECUTEARGUMENTS']._serialized_end=940
+  _globals['_PROPOSALSEXECUTERESULT']._serialized_start=943
+  _globals['_PROPOSALSEXECUTERESULT']._serialized_end=1095
+  _globals['_PROPOSALSWITHDRAWARGUMENTS']._serialized_start=1097
+  _globals['_PROPOSALSWITHDRAWARGUMENTS']._serialized_end=1137
+  _globals['_PROPOSALSCLOSEARGUMENTS']._serialized_start=1139
+  _globals['_PROPOSALSCLOSEARGUMENTS']._serialized_end=1176
+  _globals['_PROPOSALSGETARGUMENTS']._serialized_start=1178
+  _globals['_PROPOSALSGETARGUMENTS']._serialized_end=1213
+  _globals['_PROPOSALSGETRESULT']._serialized_start=1216
+  _globals['_PROPOSALSGETRESULT']._serialized_end=1364
+  _globals['_PROPOSALSLISTARGUMENTS']._serialized_start=1366
+  _globals['_PROPOSALSLISTARGUMENTS']._serialized_end=1481
+  _globals['_PROPOSALSLISTRESULT']._serialized_start=1483
+  _globals['_PROPOSALSLISTRESULT']._serialized_end=1582
 # @@protoc_insertion_point(module_scope)

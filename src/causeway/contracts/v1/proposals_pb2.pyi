@@ -4,7 +4,9 @@ isort:skip_file
 The `proposals` system contract: governance on chain. A proposal holds calls to system
 contracts' governance methods; each organisation's admin votes from its own machine; once the
 organisations that voted yes satisfy the chain's governance policy, anyone executes it and its
-calls run in order, all or nothing, as if those organisations had endorsed them. Version 1.
+calls run in order, all or nothing, as if those organisations had endorsed them. Its creating
+organisation may withdraw it; once the organisations that voted no make the policy impossible to
+meet, anyone may close it as rejected. Version 1.
 """
 
 from collections import abc as _abc
@@ -31,7 +33,7 @@ class _ProposalStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Propos
     DESCRIPTOR: _descriptor.EnumDescriptor
     PROPOSAL_STATUS_UNSPECIFIED: _ProposalStatus.ValueType  # 0
     PROPOSAL_STATUS_OPEN: _ProposalStatus.ValueType  # 1
-    """Votes are taken until the deadline or the execution."""
+    """Votes are taken until the deadline or until it ends (executed, failed, withdrawn, rejected)."""
     PROPOSAL_STATUS_EXECUTED: _ProposalStatus.ValueType  # 2
     """Every call succeeded; their changes are in state."""
     PROPOSAL_STATUS_FAILED: _ProposalStatus.ValueType  # 3
@@ -40,12 +42,18 @@ class _ProposalStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Propos
     """Never stored: how get and list report an OPEN proposal whose deadline has passed (and a
     list filter for those).
     """
+    PROPOSAL_STATUS_WITHDRAWN: _ProposalStatus.ValueType  # 5
+    """Withdrawn by an admin of the organisation that created it. Final."""
+    PROPOSAL_STATUS_REJECTED: _ProposalStatus.ValueType  # 6
+    """Closed once the organisations that voted no left too few others to meet the governance
+    policy. Final.
+    """
 
 class ProposalStatus(_ProposalStatus, metaclass=_ProposalStatusEnumTypeWrapper): ...
 
 PROPOSAL_STATUS_UNSPECIFIED: ProposalStatus.ValueType  # 0
 PROPOSAL_STATUS_OPEN: ProposalStatus.ValueType  # 1
-"""Votes are taken until the deadline or the execution."""
+"""Votes are taken until the deadline or until it ends (executed, failed, withdrawn, rejected)."""
 PROPOSAL_STATUS_EXECUTED: ProposalStatus.ValueType  # 2
 """Every call succeeded; their changes are in state."""
 PROPOSAL_STATUS_FAILED: ProposalStatus.ValueType  # 3
@@ -53,6 +61,12 @@ PROPOSAL_STATUS_FAILED: ProposalStatus.ValueType  # 3
 PROPOSAL_STATUS_EXPIRED: ProposalStatus.ValueType  # 4
 """Never stored: how get and list report an OPEN proposal whose deadline has passed (and a
 list filter for those).
+"""
+PROPOSAL_STATUS_WITHDRAWN: ProposalStatus.ValueType  # 5
+"""Withdrawn by an admin of the organisation that created it. Final."""
+PROPOSAL_STATUS_REJECTED: ProposalStatus.ValueType  # 6
+"""Closed once the organisations that voted no left too few others to meet the governance
+policy. Final.
 """
 Global___ProposalStatus: _TypeAlias = ProposalStatus  # noqa: Y015
 
@@ -135,6 +149,7 @@ class Proposal(_message.Message):
     FAILED_CALL_FIELD_NUMBER: _builtins.int
     FAILURE_FIELD_NUMBER: _builtins.int
     FAILURE_STATUS_FIELD_NUMBER: _builtins.int
+    CREATOR_ORGANISATION_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     title: _builtins.str
     description: _builtins.str
@@ -146,12 +161,18 @@ class Proposal(_message.Message):
     created_time_ms: _builtins.int
     status: Global___ProposalStatus.ValueType
     executed_height: _builtins.int
-    """Set when executed or failed."""
+    """Set when the proposal ended (executed, failed, withdrawn or rejected): the height, and the
+    member whose transaction ended it.
+    """
     executor: _builtins.str
     failed_call: _builtins.int
     """For a FAILED proposal: which call failed (0-based), its result status and message."""
     failure: _builtins.str
     failure_status: _builtins.int
+    creator_organisation: _builtins.str
+    """The creator's organisation: its admins may withdraw the proposal, and its open proposals
+    count against the bound on open proposals per organisation.
+    """
     @_builtins.property
     def calls(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProposalCall]: ...
     @_builtins.property
@@ -176,10 +197,11 @@ class Proposal(_message.Message):
         failed_call: _builtins.int = ...,
         failure: _builtins.str = ...,
         failure_status: _builtins.int = ...,
+        creator_organisation: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["calls", b"calls", "created_height", b"created_height", "created_time_ms", b"created_time_ms", "creator", b"creator", "deadline_ms", b"deadline_ms", "description", b"description", "executed_height", b"executed_height", "executor", b"executor", "failed_call", b"failed_call", "failure", b"failure", "failure_status", b"failure_status", "id", b"id", "status", b"status", "title", b"title", "votes", b"votes"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["calls", b"calls", "created_height", b"created_height", "created_time_ms", b"created_time_ms", "creator", b"creator", "creator_organisation", b"creator_organisation", "deadline_ms", b"deadline_ms", "description", b"description", "executed_height", b"executed_height", "executor", b"executor", "failed_call", b"failed_call", "failure", b"failure", "failure_status", b"failure_status", "id", b"id", "status", b"status", "title", b"title", "votes", b"votes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -315,6 +337,50 @@ class ProposalsExecuteResult(_message.Message):
 Global___ProposalsExecuteResult: _TypeAlias = ProposalsExecuteResult  # noqa: Y015
 
 @_typing.final
+class ProposalsWithdrawArguments(_message.Message):
+    """Withdraws an open proposal: sent by an admin of the organisation that created it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProposalsWithdrawArguments: _TypeAlias = ProposalsWithdrawArguments  # noqa: Y015
+
+@_typing.final
+class ProposalsCloseArguments(_message.Message):
+    """Closes an open proposal as REJECTED: sent by any member, once the organisations that did not
+    vote no can no longer satisfy the governance policy.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["id", b"id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProposalsCloseArguments: _TypeAlias = ProposalsCloseArguments  # noqa: Y015
+
+@_typing.final
 class ProposalsGetArguments(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -343,10 +409,15 @@ class ProposalsGetResult(_message.Message):
     COUNTED_YES_FIELD_NUMBER: _builtins.int
     POLICY_MET_FIELD_NUMBER: _builtins.int
     POLICY_FIELD_NUMBER: _builtins.int
+    REJECTABLE_FIELD_NUMBER: _builtins.int
     policy_met: _builtins.bool
     """Whether they satisfy the chain's governance policy now; false once ended or expired."""
     policy: _builtins.str
     """The governance policy, described ("MAJORITY of all organisations")."""
+    rejectable: _builtins.bool
+    """Whether close would pass now: open, and the organisations that voted no leave too few others
+    to satisfy the policy.
+    """
     @_builtins.property
     def proposal(self) -> Global___Proposal: ...
     @_builtins.property
@@ -360,10 +431,11 @@ class ProposalsGetResult(_message.Message):
         counted_yes: _abc.Iterable[_builtins.str] | None = ...,
         policy_met: _builtins.bool = ...,
         policy: _builtins.str = ...,
+        rejectable: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["proposal", b"proposal"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["counted_yes", b"counted_yes", "policy", b"policy", "policy_met", b"policy_met", "proposal", b"proposal"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counted_yes", b"counted_yes", "policy", b"policy", "policy_met", b"policy_met", "proposal", b"proposal", "rejectable", b"rejectable"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -4,7 +4,9 @@ isort:skip_file
 The `proposals` system contract: governance on chain. A proposal holds calls to system
 contracts' governance methods; each organisation's admin votes from its own machine; once the
 organisations that voted yes satisfy the chain's governance policy, anyone executes it and its
-calls run in order, all or nothing, as if those organisations had endorsed them. Version 1.
+calls run in order, all or nothing, as if those organisations had endorsed them. Its creating
+organisation may withdraw it; once the organisations that voted no make the policy impossible to
+meet, anyone may close it as rejected. Version 1.
 """
 
 from collections import abc as _abc

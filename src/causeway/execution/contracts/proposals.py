@@ -11,9 +11,21 @@ messages, Method.arguments, so that a call that could never run is refused befor
 and, with ``vote_yes``, its creator's organisation's yes vote.
 ``vote`` (an admin) records its organisation's vote; a later vote of the same organisation
 replaces it. ``execute`` (any member that may send) runs the calls, and the proposal ends
-EXECUTED or FAILED, for good: a proposal executes at most once. Votes and execution are refused
-after the deadline (block time, ms, inclusive) and once the proposal has ended. An OPEN proposal
-past its deadline is reported EXPIRED by ``get`` and ``list`` (never stored).
+EXECUTED or FAILED, for good: a proposal executes at most once. ``withdraw`` (an admin of the
+organisation that created it) ends it WITHDRAWN. ``close`` (any member that may send) ends it
+REJECTED once the organisations that voted no make the governance policy impossible to meet:
+the organisations that exist now and did not vote no (yes or not at all) cannot satisfy the
+policy in force now (identity.evaluate_policy), and at least one organisation voted no. Votes,
+execution, withdrawal and closing are refused after the deadline (block time, ms, inclusive)
+and once the proposal has ended. An OPEN proposal past its deadline is reported EXPIRED by
+``get`` and ``list`` (never stored).
+
+Rejection is a method of its own, ``close``, rather than something ``execute`` does when the
+votes fall short: an execute transaction then means one thing (run the calls, or fail with
+ENDORSEMENT_POLICY_NOT_SATISFIED and change nothing), so that a member trying to execute a
+proposal whose votes are still coming in never ends it by mistake, and closing, which runs no
+call, needs no system rights. A close is judged on the votes and organisations of its block: a
+no voter may still change its vote, or a new organisation be added, until someone closes.
 
 **Execution.** The yes votes that count are those of organisations that exist *now* (a removed
 organisation's vote no longer counts), evaluated against the governance policy in force now
@@ -43,11 +55,14 @@ read-only method, never a method that moves value (ledger.issue has its own poli
 **Bounds.** PROPOSAL_CALLS_MAX calls of at most PROPOSAL_CALL_ARGUMENTS_BYTES_MAX bytes each, a
 title of 1 to PROPOSAL_TITLE_CHARACTERS_MAX characters and a description of at most
 PROPOSAL_DESCRIPTION_CHARACTERS_MAX (causeway.types.proposal_draft, shared with the draft file);
-at most OPEN_PROPOSALS_MAX proposals open at once; a list page of at most LIST_LIMIT_MAX
-proposals, scanning at most LIST_SCAN_MAX records.
+at most OPEN_PROPOSALS_MAX proposals open at once, and at most OPEN_PROPOSALS_PER_ORGANISATION_MAX
+of them created by one organisation, so that one organisation's admin cannot take every place
+(expired, executed, failed, withdrawn and rejected proposals count against neither); a list page
+of at most LIST_LIMIT_MAX proposals, scanning at most LIST_SCAN_MAX records.
 
 Events: ``created`` (id, creator, deadline_ms), ``voted`` (id, organisation, vote), ``executed``
-(id) and ``failed`` (id, call, status, error); an execution's calls add their own events before it.
+(id), ``failed`` (id, call, status, error), ``withdrawn`` (id, organisation, member) and
+``rejected`` (id, no); an execution's calls add their own events before it.
 """
 
 from __future__ import annotations
@@ -84,6 +99,9 @@ DAY_MS = 24 * HOUR_MS
 DEADLINE_AFTER_CREATION_MIN_MS = HOUR_MS
 DEADLINE_AFTER_CREATION_MAX_MS = 90 * DAY_MS
 OPEN_PROPOSALS_MAX = 64
+# A quarter or less of the places: a single organisation's admin, even one acting against the
+# others, leaves most of them to the rest of the consortium.
+OPEN_PROPOSALS_PER_ORGANISATION_MAX = 8
 LIST_LIMIT_DEFAULT = 50
 LIST_LIMIT_MAX = 200
 # Records one list call reads at most (a status filter may skip many).
@@ -118,12 +136,21 @@ _OPEN = proposals_pb2.PROPOSAL_STATUS_OPEN
 _EXECUTED = proposals_pb2.PROPOSAL_STATUS_EXECUTED
 _FAILED = proposals_pb2.PROPOSAL_STATUS_FAILED
 _EXPIRED = proposals_pb2.PROPOSAL_STATUS_EXPIRED
+_WITHDRAWN = proposals_pb2.PROPOSAL_STATUS_WITHDRAWN
+_REJECTED = proposals_pb2.PROPOSAL_STATUS_REJECTED
 _INVALID = types_pb2.RESULT_STATUS_INVALID_ARGUMENT
 _DENIED = types_pb2.RESULT_STATUS_PERMISSION_DENIED
 _CONFLICT = types_pb2.RESULT_STATUS_CONFLICT
 _NOT_FOUND = types_pb2.RESULT_STATUS_NOT_FOUND
 _NUMBER = struct.Struct(">Q")
-_STATUS_NAMES = {_OPEN: "open", _EXECUTED: "executed", _FAILED: "failed", _EXPIRED: "expired"}
+_STATUS_NAMES = {
+    _OPEN: "open",
+    _EXECUTED: "executed",
+    _FAILED: "failed",
+    _EXPIRED: "expired",
+    _WITHDRAWN: "withdrawn",
+    _REJECTED: "rejected",
+}
 
 
 def _read_number(context: TransactionContext, key: bytes) -> int:
@@ -138,8 +165,8 @@ def _read_number(context: TransactionContext, key: bytes) -> int:
 
 def _require_direct(context: TransactionContext, action: str) -> None:
     """A vote speaks for the sender's organisation: only the transaction's own call may cast it
-    (or create or execute a proposal), never a contract the sender called, which could do so
-    without the sender meaning it."""
+    (or create, execute, withdraw or close a proposal), never a contract the sender called, which
+    could do so without the sender meaning it."""
     if context.caller is not None:
         raise failure(
             _DENIED,
@@ -237,20 +264,30 @@ def _check_call_arguments(
         ) from None
 
 
-def _prune_expired(context: TransactionContext) -> int:
-    """Drops expired proposals from the open index; answers how many stay open."""
+def _open_entry(deadline_ms: int, organisation: str) -> bytes:
+    return _NUMBER.pack(deadline_ms) + organisation.encode()
+
+
+def _prune_expired(context: TransactionContext, organisation: str) -> tuple[int, int]:
+    """Drops expired proposals from the open index; answers how many stay open, in all and
+    created by ``organisation``."""
     entries = context.range(PROPOSAL_OPEN, b"", OPEN_PROPOSALS_MAX + 1)
     if len(entries) > OPEN_PROPOSALS_MAX:
         raise InvariantError(f"more than {OPEN_PROPOSALS_MAX} proposals in the open index")
     still_open = 0
+    of_organisation = 0
     for key, value in entries:
-        if len(value) != _NUMBER.size:
-            raise InvariantError(f"proposals open index entry {key!r} is not an 8-byte deadline")
-        if _NUMBER.unpack(value)[0] < context.time_ms:
+        if len(value) <= _NUMBER.size:
+            raise InvariantError(
+                f"proposals open index entry {key!r} is not an 8-byte deadline and an organisation"
+            )
+        if _NUMBER.unpack(value[: _NUMBER.size])[0] < context.time_ms:
             context.delete(key)
-        else:
-            still_open += 1
-    return still_open
+            continue
+        still_open += 1
+        if value[_NUMBER.size :] == organisation.encode():
+            of_organisation += 1
+    return still_open, of_organisation
 
 
 def _set_vote(proposal: proposals_pb2.Proposal, vote: proposals_pb2.ProposalVote) -> None:
@@ -290,11 +327,22 @@ def create(context: TransactionContext, arguments: bytes) -> bytes:
             f"{context.time_ms} ms: it must be {DEADLINE_AFTER_CREATION_MIN_MS} ms (an hour) to "
             f"{DEADLINE_AFTER_CREATION_MAX_MS} ms (90 days) after it",
         )
-    if _prune_expired(context) >= OPEN_PROPOSALS_MAX:
+    organisation = context.sender.organisation
+    still_open, of_organisation = _prune_expired(context, organisation)
+    if of_organisation >= OPEN_PROPOSALS_PER_ORGANISATION_MAX:
         raise failure(
             _CONFLICT,
-            f"{OPEN_PROPOSALS_MAX} proposals are open already: execute one or wait for one to "
-            "expire",
+            f"organisation {organisation} has {of_organisation} proposals open already, the most "
+            f"one organisation may have (OPEN_PROPOSALS_PER_ORGANISATION_MAX = "
+            f"{OPEN_PROPOSALS_PER_ORGANISATION_MAX}): withdraw one, execute one or wait for one "
+            "to expire",
+        )
+    if still_open >= OPEN_PROPOSALS_MAX:
+        raise failure(
+            _CONFLICT,
+            f"{still_open} proposals are open already, the most the chain holds "
+            f"(OPEN_PROPOSALS_MAX = {OPEN_PROPOSALS_MAX}): execute, withdraw or close one, or "
+            "wait for one to expire",
         )
     proposal_id = _read_number(context, PROPOSALS_NEXT_ID) + 1
     context.put(PROPOSALS_NEXT_ID, _NUMBER.pack(proposal_id))
@@ -308,11 +356,12 @@ def create(context: TransactionContext, arguments: bytes) -> bytes:
         created_height=context.height,
         created_time_ms=context.time_ms,
         status=_OPEN,
+        creator_organisation=organisation,
     )
     if request.vote_yes:
         _set_vote(proposal, _vote_of(context, True))
     _save(context, proposal)
-    context.put(proposal_open(proposal_id), _NUMBER.pack(request.deadline_ms))
+    context.put(proposal_open(proposal_id), _open_entry(request.deadline_ms, organisation))
     context.emit(
         "created",
         (
@@ -431,6 +480,91 @@ def execute(context: TransactionContext, arguments: bytes) -> bytes:
     return encode(result)
 
 
+def _end(
+    context: TransactionContext,
+    proposal: proposals_pb2.Proposal,
+    status: proposals_pb2.ProposalStatus.ValueType,
+) -> None:
+    """Ends an open proposal for good without running its calls; frees its place at once."""
+    proposal.status = status
+    proposal.executed_height = context.height
+    proposal.executor = context.sender.id
+    _save(context, proposal)
+    context.delete(proposal_open(proposal.id))
+
+
+def withdraw(context: TransactionContext, arguments: bytes) -> bytes:
+    request = decode_arguments(context, proposals_pb2.ProposalsWithdrawArguments, arguments)
+    _require_direct(context, "withdraw a proposal")
+    _require_admin(context, "withdraw a proposal")
+    proposal = _load(context, request.id)
+    if context.sender.organisation != proposal.creator_organisation:
+        raise failure(
+            _DENIED,
+            f"{context.sender.id} may not withdraw proposal {proposal.id}: only an admin of the "
+            f"organisation that created it ({proposal.creator_organisation or 'unknown'}) may",
+        )
+    _require_open(context, proposal, "be withdrawn")
+    _end(context, proposal, _WITHDRAWN)
+    context.emit(
+        "withdrawn",
+        (
+            ("id", str(proposal.id)),
+            ("organisation", context.sender.organisation),
+            ("member", context.sender.id),
+        ),
+    )
+    return b""
+
+
+def no_organisations(
+    proposal: proposals_pb2.Proposal, organisations: Sequence[str]
+) -> frozenset[str]:
+    """The organisations whose no vote counts: those that voted no and exist now."""
+    current = set(organisations)
+    return frozenset(
+        vote.organisation
+        for vote in proposal.votes
+        if not vote.yes and vote.organisation in current
+    )
+
+
+def rejectable(
+    proposal: proposals_pb2.Proposal,
+    policy: types_pb2.EndorsementPolicy,
+    organisations: Sequence[str],
+) -> bool:
+    """Whether the no votes make the policy impossible to meet now: some organisation voted no,
+    and the organisations that did not cannot satisfy the policy even if all of them voted yes.
+    Without a no vote a proposal is never rejectable: a policy no set of organisations can meet
+    is the policy's failing, not the voters' decision."""
+    against = no_organisations(proposal, organisations)
+    if not against:
+        return False
+    not_against = frozenset(organisations) - against
+    return not evaluate_policy(policy, not_against, organisations)
+
+
+def close(context: TransactionContext, arguments: bytes) -> bytes:
+    request = decode_arguments(context, proposals_pb2.ProposalsCloseArguments, arguments)
+    _require_direct(context, "close a proposal")
+    proposal = _load(context, request.id)
+    _require_open(context, proposal, "be closed")
+    policy = context.config.config.governance_policy
+    organisations = context.organisations()
+    against = no_organisations(proposal, organisations)
+    if not rejectable(proposal, policy, organisations):
+        raise failure(
+            _CONFLICT,
+            f"proposal {proposal.id} cannot be closed as rejected: the organisations that did "
+            f"not vote no could still satisfy the {describe_policy(policy)} policy; "
+            f"organisations that voted no: {', '.join(sorted(against)) or 'none'}",
+        )
+    _end(context, proposal, _REJECTED)
+    context.emit("rejected", (("id", str(proposal.id)), ("no", ",".join(sorted(against)))))
+    return b""
+
+
 def reported(proposal: proposals_pb2.Proposal, time_ms: int) -> proposals_pb2.Proposal:
     """The proposal as get and list report it: EXPIRED when open past its deadline."""
     if proposal.status == _OPEN and time_ms > proposal.deadline_ms:
@@ -450,6 +584,8 @@ def get(context: TransactionContext, arguments: bytes) -> bytes:
             policy_met=proposal.status == _OPEN
             and evaluate_policy(policy, voters, context.organisations()),
             policy=describe_policy(policy),
+            rejectable=proposal.status == _OPEN
+            and rejectable(proposal, policy, context.organisations()),
         )
     )
 
@@ -484,6 +620,8 @@ METHODS: dict[str, Method] = {
     "vote": Method(vote),
     # system: its calls change the shared records (configuration, members, validators).
     "execute": Method(execute, system=True),
+    "withdraw": Method(withdraw),
+    "close": Method(close),
     "get": Method(get, read_only=True),
     "list": Method(list_proposals, read_only=True),
 }

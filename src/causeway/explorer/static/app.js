@@ -391,7 +391,10 @@ async function contractPage(name) {
 
 // ------------------------------------------------------------------ proposals, packets
 
-const PROPOSAL_STATUSES = ["unspecified", "open", "executed", "failed", "expired"];
+// ProposalStatus by number (proposals.proto); tests/explorer/test_explorer_statuses.py checks it.
+const PROPOSAL_STATUSES = ["unspecified", "open", "executed", "failed", "expired", "withdrawn", "rejected"];
+// The events that end a proposal, each named as the status it leaves.
+const PROPOSAL_ENDINGS = new Set(["executed", "failed", "withdrawn", "rejected"]);
 
 // A proposal's record key: sys/proposals/proposal/<id as 20 decimal digits>.
 function proposalKey(id) {
@@ -408,7 +411,8 @@ async function proposalsPage() {
     ];
   }
   // The contract's events: created(id, creator, deadline_ms), voted(id, organisation, vote),
-  // executed(id), failed(id, call, status, error).
+  // executed(id), failed(id, call, status, error), withdrawn(id, organisation, member),
+  // rejected(id, no).
   const byId = new Map();
   for (const { event, attributes, height, transactionId } of own) {
     const id = attributes.id || "?";
@@ -418,7 +422,7 @@ async function proposalsPage() {
       entry.deadline = attributes.deadline_ms ? timeText(attributes.deadline_ms) : "";
     } else if (event.name === "voted") {
       entry.votes.push(`${attributes.organisation}: ${attributes.vote}`);
-    } else if (event.name === "executed" || event.name === "failed") {
+    } else if (PROPOSAL_ENDINGS.has(event.name)) {
       entry.status = event.name;
     }
     entry.history.push({ name: event.name, height, transactionId });
@@ -454,10 +458,11 @@ async function proposalPage(id) {
             ["title", record.title || ""],
             ["description", record.description || ""],
             ["creator", record.creator || ""],
+            ["creator's organisation", record.creatorOrganisation || ""],
             ["deadline", timeText(record.deadlineMs)],
             ["created at", record.createdHeight ? link(`#/block/${record.createdHeight}`, record.createdHeight) : ""],
             ["status", h("span", { id: "proposal-status" }, PROPOSAL_STATUSES[record.status || 0] || String(record.status))],
-            ["executed at", record.executedHeight ? link(`#/block/${record.executedHeight}`, record.executedHeight) : ""],
+            ["ended at", record.executedHeight ? link(`#/block/${record.executedHeight}`, record.executedHeight) : ""],
             ["failure", record.failure || ""],
           ],
           { id: "proposal" },

@@ -106,6 +106,7 @@ export const SCHEMAS = {
     [9, "status", "uint32"],
     [11, "executedHeight", "uint64"],
     [14, "failure", "string"],
+    [16, "creatorOrganisation", "string"],
   ],
   TransactionBody: [
     [1, "version", "uint32"],
