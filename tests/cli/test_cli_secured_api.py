@@ -55,7 +55,12 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def grpc_address(network: Path) -> Iterator[str]:
+def double() -> Any:
+    return _chain_double(chain_id=CHAIN_ID, crypto_profile="gm")
+
+
+@pytest.fixture(scope="module")
+def grpc_address(network: Path, double: Any) -> Iterator[str]:
     home = network / "nodes" / "node1"
     config = load_node_config(home)
     members = {
@@ -68,7 +73,7 @@ def grpc_address(network: Path) -> Iterator[str]:
 
     async def start() -> tuple[ApiServers, str]:
         servers = ApiServers(
-            _chain_double(chain_id=CHAIN_ID, crypto_profile="gm"),
+            double,
             grpc_address="127.0.0.1:0",
             http_address="127.0.0.1:0",
             message_bytes_max=1 << 20,
@@ -161,3 +166,41 @@ def test_client_options_follow_the_global_options(network: Path) -> None:
         assert client_options(None)["tls_ca_file"] == Path("ca.pem")
     finally:
         configure(ConnectionSettings())
+
+
+def _client_member(network: Path) -> str:
+    return str(network / "organisations" / "org1" / "members" / "client")
+
+
+def test_bank_balance_over_tls_with_the_commands_identity(
+    network: Path, grpc_address: str, double: Any
+) -> None:
+    """The interchain commands connect as the global options say (TLS, tokens of --identity)."""
+    if double.height == 0:
+        double.commit([])
+    ca = str(client_ca_file(network / "nodes" / "node1"))
+    arguments = [
+        "bank", "balance", "org1/client", "--denom", "stake",
+        "--node", grpc_address, "--identity", _client_member(network), "--json",
+    ]  # fmt: skip
+    result = runner.invoke(app, ["--tls-ca", ca, *arguments])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["balances"] == [{"denom": "stake", "amount": 0}]
+    # Plaintext to the TLS port: the handshake fails, and nothing is read.
+    plaintext = runner.invoke(app, arguments)
+    assert plaintext.exit_code == 1
+
+
+def test_bench_over_tls_with_tokens_of_the_sender(network: Path, grpc_address: str) -> None:
+    ca = str(client_ca_file(network / "nodes" / "node1"))
+    arguments = [
+        "bench", "--node", grpc_address, "--identity", _client_member(network),
+        "--workload", "kv-put", "--transactions", "4", "--json",
+    ]  # fmt: skip
+    result = runner.invoke(app, ["--tls-ca", ca, *arguments])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["node"] == grpc_address
+    assert report["committed"] == 4, report
+    plaintext = runner.invoke(app, arguments)
+    assert plaintext.exit_code == 1

@@ -193,15 +193,26 @@ def _target(
 
 
 def _open(target: Target, *, signed: str | None) -> Client:
-    """A client of the target's node; ``signed`` names what needs an identity, if anything."""
-    from causeway.sdk import Client, Identity
+    """A client of the target's node, connected as the global options say (TLS, tokens made by
+    the command's identity); ``signed`` names what needs an identity, if anything."""
+    from causeway.cli.connection import open_client
+    from causeway.sdk import Identity
 
     if signed is not None and target.identity is None:
         raise ConfigurationError(
             f"{signed} is signed: give --identity MEMBER_DIR (or --dir DEVNET --chain ID)"
         )
     identity = Identity.load(target.identity) if target.identity is not None else None
-    return Client(target.address, identity)
+    return open_client(target.address, identity)
+
+
+def _open_other(address: str) -> Client:
+    """A client of the other chain's node, which is only read (headers, validator sets, state):
+    connected as the global options say, its tokens signed by the global --identity (a member
+    of that chain, where it requires authentication)."""
+    from causeway.cli.connection import open_client
+
+    return open_client(address)
 
 
 def _endorsers(target: Target) -> list[Any]:
@@ -486,7 +497,6 @@ def hub_register(
             -e hub/organisations/org2/members/admin --member-node 10.0.0.5:7050 \\
             --client client-0 --endpoint 10.0.0.5:7050
     """
-    from causeway.sdk import Client
 
     check_client_id(client, "--client")
     target, devnet = _target(
@@ -509,7 +519,7 @@ def hub_register(
             ]
         else:
             checked = [member_address]
-    with _open(target, signed="hub register") as hub, Client(member_address) as member_client:
+    with _open(target, signed="hub register") as hub, _open_other(member_address) as member_client:
         record = hub.interchain.hub_register(
             member_client,
             client,
@@ -652,7 +662,6 @@ def client_create(
             -i a/organisations/org1/members/admin -e a/organisations/org2/members/admin \\
             --of-node 127.0.0.1:7150 --single-signer
     """
-    from causeway.sdk import Client
 
     if counterparty_client is not None:
         check_client_id(counterparty_client, "--counterparty-client")
@@ -665,7 +674,7 @@ def client_create(
         governance=True,
     )
     other_address = resolve_counterparty(of_chain=of_chain, of_node=of_node, devnet=devnet)
-    with _open(target, signed="creating a client") as own, Client(other_address) as other:
+    with _open(target, signed="creating a client") as own, _open_other(other_address) as other:
         client_id = own.interchain.create_client(
             other,
             trusting_period_ms=trusting_period_s * 1000,
@@ -710,7 +719,6 @@ def client_update(
         causeway interchain client update client-0 -i a/organisations/org1/members/client \\
             --of-node 127.0.0.1:7150 --json
     """
-    from causeway.sdk import Client
 
     check_client_id(client_id)
     target, devnet = _target(
@@ -722,7 +730,7 @@ def client_update(
         governance=False,
     )
     other_address = resolve_counterparty(of_chain=of_chain, of_node=of_node, devnet=devnet)
-    with _open(target, signed="updating a client") as own, Client(other_address) as other:
+    with _open(target, signed="updating a client") as own, _open_other(other_address) as other:
         own.interchain.update_client(client_id, other, height=height, timeout_s=timeout_s)
         updated = own.interchain.client_status(client_id)
     data = client_data(updated)
@@ -828,7 +836,6 @@ def client_recover(
 
         causeway interchain client recover client-0 --dir ./chains --chain chain-a --of hub
     """
-    from causeway.sdk import Client
 
     check_client_id(client_id)
     target, devnet = _target(
@@ -840,7 +847,7 @@ def client_recover(
         governance=True,
     )
     other_address = resolve_counterparty(of_chain=of_chain, of_node=of_node, devnet=devnet)
-    with _open(target, signed="recovering a client") as own, Client(other_address) as other:
+    with _open(target, signed="recovering a client") as own, _open_other(other_address) as other:
         recovered = own.interchain.recover_client(
             client_id, other, endorsers=_endorsers(target), timeout_s=timeout_s
         )
