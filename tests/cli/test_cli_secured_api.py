@@ -20,9 +20,10 @@ from typer.testing import CliRunner
 
 from causeway.api import ApiAccess, ApiServers
 from causeway.cli.connection import ConnectionSettings, client_options, configure
+from causeway.cli.interchain_commands import _open_other
 from causeway.cli.main import app
 from causeway.crypto import get_profile
-from causeway.errors import ConfigurationError
+from causeway.errors import AuthenticationError, ConfigurationError
 from causeway.explorer import create_explorer_app
 from causeway.node import load_node_config
 from causeway.provisioning import genesis_from_json
@@ -328,3 +329,21 @@ def test_the_explorer_refuses_tokens_over_plaintext_and_an_unreadable_ca(
     )  # fmt: skip
     assert refused.exit_code != 0
     assert "answered 401" in refused.output
+
+
+def test_the_other_chains_node_is_read_with_tokens_of_of_identity(
+    network: Path, grpc_address: str
+) -> None:
+    """The counterparty of `interchain client create/update/recover` and `hub register`: its
+    own member (--of-identity) signs the tokens, not the sending chain's."""
+    try:
+        configure(ConnectionSettings(tls_ca_file=client_ca_file(network / "nodes" / "node1")))
+        with _open_other(grpc_address, Path(_client_member(network))) as other:
+            assert other.status().chain_id == CHAIN_ID
+        with (
+            _open_other(grpc_address, None) as anonymous,
+            pytest.raises(AuthenticationError, match="requires authentication"),
+        ):
+            anonymous.status()
+    finally:
+        configure(ConnectionSettings())

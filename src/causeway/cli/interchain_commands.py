@@ -119,6 +119,15 @@ OfNodeOption = Annotated[
         callback=node_address_option,
     ),
 ]
+OfIdentityOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--of-identity",
+        metavar="MEMBER_DIR",
+        help="A member of the other chain whose key signs the access tokens of the reads of "
+        "its node, where that node requires them (default: the global --identity).",
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 TimeoutOption = Annotated[
     float,
@@ -206,13 +215,14 @@ def _open(target: Target, *, signed: str | None) -> Client:
     return open_client(target.address, identity)
 
 
-def _open_other(address: str) -> Client:
+def _open_other(address: str, identity: Path | None) -> Client:
     """A client of the other chain's node, which is only read (headers, validator sets, state):
-    connected as the global options say, its tokens signed by the global --identity (a member
-    of that chain, where it requires authentication)."""
+    connected as the global options say, its tokens signed by ``identity`` (--of-identity, a
+    member of that chain), else by the global --identity."""
     from causeway.cli.connection import open_client
+    from causeway.sdk import Identity
 
-    return open_client(address)
+    return open_client(address, Identity.load(identity) if identity is not None else None)
 
 
 def _endorsers(target: Target) -> list[Any]:
@@ -467,6 +477,7 @@ def hub_register(
             callback=node_address_option,
         ),
     ] = None,
+    of_identity: OfIdentityOption = None,
     endpoints: Annotated[
         list[str] | None,
         typer.Option(
@@ -519,7 +530,10 @@ def hub_register(
             ]
         else:
             checked = [member_address]
-    with _open(target, signed="hub register") as hub, _open_other(member_address) as member_client:
+    with (
+        _open(target, signed="hub register") as hub,
+        _open_other(member_address, of_identity) as member_client,
+    ):
         record = hub.interchain.hub_register(
             member_client,
             client,
@@ -609,6 +623,7 @@ def client_create(
     *,
     of_chain: OfOption = None,
     of_node: OfNodeOption = None,
+    of_identity: OfIdentityOption = None,
     trusting_period_s: Annotated[
         int,
         typer.Option(
@@ -674,7 +689,10 @@ def client_create(
         governance=True,
     )
     other_address = resolve_counterparty(of_chain=of_chain, of_node=of_node, devnet=devnet)
-    with _open(target, signed="creating a client") as own, _open_other(other_address) as other:
+    with (
+        _open(target, signed="creating a client") as own,
+        _open_other(other_address, of_identity) as other,
+    ):
         client_id = own.interchain.create_client(
             other,
             trusting_period_ms=trusting_period_s * 1000,
@@ -698,6 +716,7 @@ def client_update(
     client_id: ClientArgument,
     of_chain: OfOption = None,
     of_node: OfNodeOption = None,
+    of_identity: OfIdentityOption = None,
     height: Annotated[
         int,
         typer.Option("--height", min=0, help="Update to this height (0: the newest certified)."),
@@ -730,7 +749,10 @@ def client_update(
         governance=False,
     )
     other_address = resolve_counterparty(of_chain=of_chain, of_node=of_node, devnet=devnet)
-    with _open(target, signed="updating a client") as own, _open_other(other_address) as other:
+    with (
+        _open(target, signed="updating a client") as own,
+        _open_other(other_address, of_identity) as other,
+    ):
         own.interchain.update_client(client_id, other, height=height, timeout_s=timeout_s)
         updated = own.interchain.client_status(client_id)
     data = client_data(updated)
@@ -821,6 +843,7 @@ def client_recover(
     client_id: ClientArgument,
     of_chain: OfOption = None,
     of_node: OfNodeOption = None,
+    of_identity: OfIdentityOption = None,
     node: NodeOption = None,
     identity: IdentityOption = None,
     endorsers: EndorserOption = None,
@@ -847,7 +870,10 @@ def client_recover(
         governance=True,
     )
     other_address = resolve_counterparty(of_chain=of_chain, of_node=of_node, devnet=devnet)
-    with _open(target, signed="recovering a client") as own, _open_other(other_address) as other:
+    with (
+        _open(target, signed="recovering a client") as own,
+        _open_other(other_address, of_identity) as other,
+    ):
         recovered = own.interchain.recover_client(
             client_id, other, endorsers=_endorsers(target), timeout_s=timeout_s
         )
