@@ -27,8 +27,9 @@ PROXIED_PREFIX = "/v1/"
 READ_ONLY_POSTS = frozenset({"/v1/states"})
 # Bound on a passed-on request body (a GetStates of 256 keys is far below it).
 REQUEST_BYTES_MAX = 1 << 20
-# Headers of the node's answer that describe the body as this server sends it on.
-_PASSED_HEADERS = ("content-type", "cache-control", "allow")
+# Headers of the node's answer that describe the body as this server sends it on, and when to
+# ask again after a rate limit (429) of a secured node.
+_PASSED_HEADERS = ("content-type", "cache-control", "allow", "retry-after")
 NODE_TIMEOUT_S = 30.0
 
 
