@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -224,3 +225,53 @@ def test_up_on_a_stopped_devnet_refuses_start_resumes_and_fresh_replaces(tmp_pat
         assert fresh["chain_id"] != chain_id
     finally:
         causeway("devnet", "down", "--dir", str(directory))
+
+
+def _only_node(directory: Path) -> dict[str, Any]:
+    nodes = _status(directory)["nodes"]
+    assert isinstance(nodes, list) and len(nodes) == 1, nodes
+    node: dict[str, Any] = nodes[0]
+    return node
+
+
+def test_secure_api_devnet_answers_its_own_status_over_tls_and_refuses_strangers(
+    tmp_path: Path,
+) -> None:
+    """`up --secure-api`: the nodes speak TLS and require tokens; up, status and restart read
+    them with the node's own key; a plaintext or token-less client is refused."""
+    directory = tmp_path / "devnet"
+    try:
+        base = devnet_up(directory, 3, "--validators", "1", "--consensus", "solo", "--secure-api")
+        node = _only_node(directory)
+        assert node["answering"], node
+        address = f"127.0.0.1:{base}"
+        ca = str(directory / "nodes" / "node1" / "tls" / "ca-bundle.pem")
+        client = str(directory / "organisations" / "org1" / "members" / "client")
+
+        plaintext = causeway("status", "--node", address)
+        assert plaintext.returncode != 0
+        anonymous = causeway("--tls-ca", ca, "status", "--node", address)
+        assert anonymous.returncode != 0
+        assert "requires authentication" in anonymous.stderr
+        member = causeway("--tls-ca", ca, "--identity", client, "status", "--node", address)
+        assert member.returncode == 0, member.stderr
+
+        restarted = causeway("devnet", "restart", "--node", "node1", "--dir", str(directory))
+        assert restarted.returncode == 0, restarted.stderr
+        again = _only_node(directory)
+        assert again["answering"] and again["pid"] != node["pid"]
+    finally:
+        causeway("devnet", "down", "--dir", str(directory))
+
+
+def test_secure_api_with_a_manifest_is_refused(tmp_path: Path) -> None:
+    manifest = tmp_path / "chains.toml"
+    manifest.write_text("", encoding="utf-8")
+    refused = causeway(
+        "devnet", "up", "--manifest", str(manifest), "--secure-api",
+        "--dir", str(tmp_path / "devnet"),
+    )  # fmt: skip
+    assert refused.returncode != 0
+    assert "--secure-api is for a devnet of one chain" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not (tmp_path / "devnet").exists()

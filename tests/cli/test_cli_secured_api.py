@@ -14,18 +14,21 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from causeway.api import ApiAccess, ApiServers
 from causeway.cli.connection import ConnectionSettings, client_options, configure
+from causeway.cli.interchain_commands import _open_other
 from causeway.cli.main import app
 from causeway.crypto import get_profile
-from causeway.errors import ConfigurationError
+from causeway.errors import AuthenticationError, ConfigurationError
+from causeway.explorer import create_explorer_app
 from causeway.node import load_node_config
 from causeway.provisioning import genesis_from_json
 from causeway.provisioning.secure_api import client_ca_file, enable_secure_api
-from causeway.sdk import Identity
+from causeway.sdk import AccessTokenSource, Identity
 
 runner = CliRunner()
 CHAIN_ID = "secured-cli"
@@ -55,7 +58,27 @@ def network(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def grpc_address(network: Path) -> Iterator[str]:
+def double() -> Any:
+    return _chain_double(chain_id=CHAIN_ID, crypto_profile="gm")
+
+
+@pytest.fixture(scope="module")
+def grpc_address(addresses: tuple[str, str]) -> str:
+    return addresses[0]
+
+
+@pytest.fixture(scope="module")
+def http_address(addresses: tuple[str, str]) -> str:
+    return addresses[1]
+
+
+@pytest.fixture(scope="module")
+def addresses(
+    network: Path, double: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
+    """The gRPC and HTTP addresses of the secured API; its HTTP port serves snapshots (of an
+    empty folder)."""
+    snapshot_folder = tmp_path_factory.mktemp("served-snapshots")
     home = network / "nodes" / "node1"
     config = load_node_config(home)
     members = {
@@ -66,14 +89,15 @@ def grpc_address(network: Path) -> Iterator[str]:
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
 
-    async def start() -> tuple[ApiServers, str]:
+    async def start() -> tuple[ApiServers, tuple[str, str]]:
         servers = ApiServers(
-            _chain_double(chain_id=CHAIN_ID, crypto_profile="gm"),
+            double,
             grpc_address="127.0.0.1:0",
             http_address="127.0.0.1:0",
             message_bytes_max=1 << 20,
             request_bytes_max=1 << 20,
             metrics_handler=lambda: (b"", "text/plain"),
+            snapshot_folder=snapshot_folder,
             tls=config.api_tls,
             access=ApiAccess(
                 config.api_access,
@@ -86,11 +110,12 @@ def grpc_address(network: Path) -> Iterator[str]:
             ),
         )
         await servers.start()
-        return servers, f"127.0.0.1:{servers.ports[0]}"
+        grpc_port, http_port = servers.ports
+        return servers, (f"127.0.0.1:{grpc_port}", f"127.0.0.1:{http_port}")
 
-    servers, address = asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=30)
+    servers, both = asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=30)
     try:
-        yield address
+        yield both
     finally:
 
         async def stop() -> None:
@@ -159,5 +184,166 @@ def test_client_options_follow_the_global_options(network: Path) -> None:
         assert client_options(admin)["token_identity"] is admin
         assert client_options(None)["token_identity"].member_id == "org1/client"
         assert client_options(None)["tls_ca_file"] == Path("ca.pem")
+    finally:
+        configure(ConnectionSettings())
+
+
+def _client_member(network: Path) -> str:
+    return str(network / "organisations" / "org1" / "members" / "client")
+
+
+def test_bank_balance_over_tls_with_the_commands_identity(
+    network: Path, grpc_address: str, double: Any
+) -> None:
+    """The interchain commands connect as the global options say (TLS, tokens of --identity)."""
+    if double.height == 0:
+        double.commit([])
+    ca = str(client_ca_file(network / "nodes" / "node1"))
+    arguments = [
+        "bank", "balance", "org1/client", "--denom", "stake",
+        "--node", grpc_address, "--identity", _client_member(network), "--json",
+    ]  # fmt: skip
+    result = runner.invoke(app, ["--tls-ca", ca, *arguments])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["balances"] == [{"denom": "stake", "amount": 0}]
+    # Plaintext to the TLS port: the handshake fails, and nothing is read.
+    plaintext = runner.invoke(app, arguments)
+    assert plaintext.exit_code == 1
+
+
+def test_bench_over_tls_with_tokens_of_the_sender(network: Path, grpc_address: str) -> None:
+    ca = str(client_ca_file(network / "nodes" / "node1"))
+    arguments = [
+        "bench", "--node", grpc_address, "--identity", _client_member(network),
+        "--workload", "kv-put", "--transactions", "4", "--json",
+    ]  # fmt: skip
+    result = runner.invoke(app, ["--tls-ca", ca, *arguments])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["node"] == grpc_address
+    assert report["committed"] == 4, report
+    plaintext = runner.invoke(app, arguments)
+    assert plaintext.exit_code == 1
+
+
+# -- reads a node makes of another node: a snapshot fetch, the explorer's proxy ---------------
+
+
+def _fetch(network: Path, http_address: str, *options: str) -> Any:
+    return runner.invoke(
+        app,
+        [
+            "node", "snapshot", "fetch", "--home", str(network / "nodes" / "node1"),
+            "--from", http_address, *options,
+        ],
+    )  # fmt: skip
+
+
+def test_snapshot_fetch_reads_a_secured_node_over_tls_with_tokens(
+    network: Path, http_address: str
+) -> None:
+    ca = str(client_ca_file(network / "nodes" / "node1"))
+    fetched = _fetch(network, http_address, "--tls-ca", ca, "--identity", _client_member(network))
+    # The node's answer, read over TLS with a token: it serves no snapshot (the folder is empty).
+    assert fetched.exit_code == 1
+    assert f"the node at https://{http_address} serves no snapshot" in fetched.output
+    # The global options serve as well.
+    global_options = runner.invoke(
+        app,
+        [
+            "--tls-ca", ca, "--identity", _client_member(network),
+            "node", "snapshot", "fetch", "--home", str(network / "nodes" / "node1"),
+            "--from", http_address,
+        ],
+    )  # fmt: skip
+    assert "serves no snapshot" in global_options.output
+
+
+def test_snapshot_fetch_of_a_secured_node_without_token_or_tls_is_refused(
+    network: Path, http_address: str
+) -> None:
+    ca = str(client_ca_file(network / "nodes" / "node1"))
+    anonymous = _fetch(network, http_address, "--tls-ca", ca)
+    assert anonymous.exit_code == 1
+    assert "HTTP 401" in anonymous.output and "requires authentication" in anonymous.output
+    plaintext = _fetch(network, http_address)
+    assert plaintext.exit_code == 1
+    assert "cannot fetch a snapshot" in plaintext.output
+    untrusted_token = _fetch(network, http_address, "--identity", _client_member(network))
+    assert untrusted_token.exit_code != 0
+    assert "access tokens are sent only over TLS" in untrusted_token.output
+    missing_ca = _fetch(
+        network, http_address, "--tls-ca", str(network / "missing.pem"),
+        "--identity", _client_member(network),
+    )  # fmt: skip
+    assert missing_ca.exit_code != 0
+    assert "cannot read TLS CA file" in missing_ca.output
+    assert not (network / "nodes" / "node1" / "data").exists()
+
+
+async def _status_through(application: Any, **headers: str) -> httpx.Response:
+    """GET /v1/status of the explorer ``application``, as a browser asks it; the explorer's own
+    client of the node is closed afterwards (its lifespan), its connections with it."""
+    transport = httpx.ASGITransport(app=application)
+    async with (
+        application.router.lifespan_context(application),
+        httpx.AsyncClient(transport=transport, base_url="http://explorer") as browser,
+    ):
+        answer = await browser.get("/v1/status", headers=headers)
+        await answer.aread()
+        return answer
+
+
+async def test_the_explorer_proxy_signs_the_reads_it_passes_on(
+    network: Path, http_address: str
+) -> None:
+    ca = client_ca_file(network / "nodes" / "node1")
+    member = Identity.load(_client_member(network))
+    signed = create_explorer_app(
+        f"https://{http_address}", tls_ca_file=ca, access_token=AccessTokenSource(member).token
+    )
+    # The browser sends no token (or a bad one, which is not passed on).
+    status = await _status_through(signed, authorization="Bearer forged")
+    assert status.status_code == 200, status.text
+    assert status.json()["chainId"] == CHAIN_ID
+    refused = await _status_through(create_explorer_app(f"https://{http_address}", tls_ca_file=ca))
+    assert refused.status_code == 401
+    assert refused.json()["reason"] == "unauthenticated"
+
+
+def test_the_explorer_refuses_tokens_over_plaintext_and_an_unreadable_ca(
+    network: Path, http_address: str
+) -> None:
+    member = Identity.load(_client_member(network))
+    with pytest.raises(ConfigurationError, match="sent only over TLS"):
+        create_explorer_app(f"http://{http_address}", access_token=AccessTokenSource(member).token)
+    with pytest.raises(ConfigurationError, match="cannot read TLS CA file"):
+        create_explorer_app(f"https://{http_address}", tls_ca_file=network / "missing.pem")
+    # The command checks the node answers, over TLS with tokens, before it serves anything.
+    refused = runner.invoke(
+        app,
+        [
+            "explorer", "--node", f"https://{http_address}",
+            "--tls-ca", str(client_ca_file(network / "nodes" / "node1")),
+        ],
+    )  # fmt: skip
+    assert refused.exit_code != 0
+    assert "answered 401" in refused.output
+
+
+def test_the_other_chains_node_is_read_with_tokens_of_of_identity(
+    network: Path, grpc_address: str
+) -> None:
+    """The counterparty of `interchain client create/update/recover` and `hub register`: its
+    own member (--of-identity) signs the tokens, not the sending chain's."""
+    try:
+        configure(ConnectionSettings(tls_ca_file=client_ca_file(network / "nodes" / "node1")))
+        with _open_other(grpc_address, Path(_client_member(network))) as other:
+            assert other.status().chain_id == CHAIN_ID
+        with (
+            _open_other(grpc_address, None) as anonymous,
+            pytest.raises(AuthenticationError, match="requires authentication"),
+        ):
+            anonymous.status()
     finally:
         configure(ConnectionSettings())

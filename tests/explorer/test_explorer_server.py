@@ -28,6 +28,12 @@ class FakeNode:
         self.requests.append(request)
         if request.url.path == "/v1/status":
             return httpx.Response(200, json=STATUS)
+        if request.url.path == "/v1/state/busy":
+            return httpx.Response(
+                429,
+                json={"reason": "rate_limited", "message": "over the rate limit"},
+                headers={"retry-after": "2"},
+            )
         if request.url.path == "/v1/states":
             return httpx.Response(200, json={"echo": json.loads(request.content)})
         return httpx.Response(
@@ -134,3 +140,12 @@ def test_command_refuses_a_node_that_does_not_answer() -> None:
     result = CliRunner().invoke(app, ["explorer", "--node", "http://127.0.0.1:9", "--port", "0"])
     assert result.exit_code == 1
     assert "does not answer" in result.output
+
+
+async def test_a_rate_limit_is_passed_on_with_when_to_ask_again(
+    explorer: httpx.AsyncClient,
+) -> None:
+    answer = await explorer.get("/v1/state/busy")
+    assert answer.status_code == 429
+    assert answer.headers["retry-after"] == "2"
+    assert answer.json()["reason"] == "rate_limited"

@@ -639,8 +639,63 @@ def _stream_answers(message: type[Message], event: str) -> dict[int | str, dict[
     return responses
 
 
+BEARER_SCHEME_NAME = "bearerAuth"
+# What the access gate (api/http_access.py) may answer on every /v1/ route of a node that
+# requires authentication or limits rates, whatever the route itself answers.
+_BEARER_SCHEME = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "Causeway access token",
+    "description": (
+        "An access token the member signs with its own key (docs/api.md, 'Access'), required "
+        "on /v1/ by nodes configured with require_authentication (over TLS); other nodes "
+        "ignore it."
+    ),
+}
+_ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+_UNAUTHENTICATED_ANSWER = {
+    "description": "No access token, or one that is malformed, forged, expired, foreign or of "
+    "a member the chain no longer has",
+    "headers": {"WWW-Authenticate": {"schema": {"type": "string", "const": "Bearer"}}},
+    "content": _ERROR_CONTENT,
+}
+_RATE_LIMITED_ANSWER = {
+    "description": "Over the client's rate limit (reason rate_limited) or, for submissions, "
+    "mempool full (mempool_full); retry later",
+    "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+    "content": _ERROR_CONTENT,
+}
+_PERMISSION_DENIED_ANSWER = {
+    "description": "The member's roles may not read this chain (its read_roles), or the "
+    "sender is unknown or not permitted",
+    "content": _ERROR_CONTENT,
+}
+# The /v1/ routes that read roles do not govern (docs/api.md, "Read roles").
+_OPEN_TO_EVERY_MEMBER = frozenset(
+    {("/v1/transactions", "post"), ("/v1/transactions/batch", "post"), ("/v1/status", "get")}
+)
+
+
+def _declare_access(schema: dict[str, Any]) -> None:
+    """Adds the access gate to an OpenAPI document: the bearer scheme (optional: `{}` stands
+    for the nodes that do not authenticate) and its 401, 403 and 429 answers on /v1/."""
+    components = schema.setdefault("components", {})
+    components.setdefault("securitySchemes", {})[BEARER_SCHEME_NAME] = _BEARER_SCHEME
+    for path, operations in schema.get("paths", {}).items():
+        if not path.startswith("/v1/"):
+            continue
+        for method, operation in operations.items():
+            operation["security"] = [{BEARER_SCHEME_NAME: []}, {}]
+            responses = operation.setdefault("responses", {})
+            responses["401"] = _UNAUTHENTICATED_ANSWER
+            responses["429"] = _RATE_LIMITED_ANSWER
+            if (path, method) not in _OPEN_TO_EVERY_MEMBER:
+                responses["403"] = _PERMISSION_DENIED_ANSWER
+
+
 class _GatewayApp(FastAPI):
-    """FastAPI with the protobuf message schemas added to its OpenAPI document."""
+    """FastAPI with the protobuf message schemas and the access gate added to its OpenAPI
+    document."""
 
     def openapi(self) -> dict[str, Any]:
         if self.openapi_schema is None:
@@ -673,6 +728,7 @@ class _GatewayApp(FastAPI):
                     )
                 )
             )
+            _declare_access(schema)
             self.openapi_schema = schema
         return self.openapi_schema
 

@@ -304,6 +304,8 @@ def bench(
             --workload kv-put -t 5000 --json --out report.json
 
         causeway bench --network ./net -t 20000 --report bench.html
+
+        causeway --tls-ca ./net/nodes/node1/tls/ca-bundle.pem bench --network ./net -t 2000
     """
     from causeway.bench import (
         BenchIdentities,
@@ -312,6 +314,7 @@ def bench(
         run_benchmark,
         workload_names,
     )
+    from causeway.cli.connection import open_client
 
     if workload not in workload_names():
         raise ConfigurationError(
@@ -357,6 +360,9 @@ def bench(
             identities,
             settings,
             progress=_RichProgress(progress),
+            # Connected as the global options say: a secured node is benchmarked over TLS with
+            # tokens of the sender (or the client certificate given).
+            client_factory=open_client,
             monitor=_resource_monitor(network, address),
         )
     data = {"node": address, **report.to_dict()}

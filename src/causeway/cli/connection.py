@@ -11,9 +11,12 @@ Tokens go only over TLS, so without `--tls-ca` nothing but plaintext is spoken.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from causeway.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from causeway.sdk import Client, Identity
@@ -63,3 +66,23 @@ def open_client(node: str, identity: Identity | None = None, **keywords: Any) ->
     from causeway.sdk import Client
 
     return Client(node, identity, **client_options(identity), **keywords)
+
+
+def http_read_access(
+    tls_ca_file: Path | None, identity: Path | None
+) -> tuple[Path | None, Callable[[], str] | None]:
+    """The TLS CA file and the token source of a command that reads a node's HTTP API (a
+    snapshot fetch, the explorer's proxy): its own --tls-ca and --identity, else the global
+    ones. Tokens (renewed at half-life) go over TLS only: an identity without a CA file is a
+    ConfigurationError."""
+    from causeway.sdk import AccessTokenSource, Identity
+
+    ca = tls_ca_file if tls_ca_file is not None else _settings.tls_ca_file
+    member = identity if identity is not None else _settings.identity
+    if member is None:
+        return ca, None
+    if ca is None:
+        raise ConfigurationError(
+            "access tokens are sent only over TLS: give --tls-ca with --identity"
+        )
+    return ca, AccessTokenSource(Identity.load(member)).token

@@ -42,13 +42,38 @@ DirectoryOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def _node_status(address: str, chain_id: str = "", member_id: str = "") -> dict[str, Any]:
+def _status_client_options(home: Path | None) -> dict[str, Any]:
+    """How the devnet reads the status of the node in `home`: plaintext, or, where its config
+    secures the API (`devnet up --secure-api`), over TLS trusting the network's CAs and with
+    access tokens the node's own member key signs (GetStatus needs a member, any member; the
+    devnet's operator holds that key anyway)."""
+    if home is None:
+        return {}
+    from causeway.node import load_node_config
+
+    try:
+        secured = load_node_config(home).api_tls is not None
+    except CausewayError:
+        # A folder that no longer loads: status says the node does not answer, as it did.
+        return {}
+    if not secured:
+        return {}
+    from causeway.provisioning.secure_api import client_ca_file
+    from causeway.sdk import Identity
+
+    return {"tls_ca_file": client_ca_file(home), "token_identity": Identity.load(home)}
+
+
+def _node_status(
+    address: str, chain_id: str = "", member_id: str = "", home: Path | None = None
+) -> dict[str, Any]:
     """What the node at `address` says of itself; "answering" only if it is the node expected:
-    of chain `chain_id` and member `member_id` where they are given."""
+    of chain `chain_id` and member `member_id` where they are given. `home`: the node's folder,
+    whose config says whether its API is secured (_status_client_options)."""
     from causeway.sdk import Client
 
     try:
-        with Client(address, timeout_s=2.0) as client:
+        with Client(address, timeout_s=2.0, **_status_client_options(home)) as client:
             response = client.status()
     except CausewayError as error:
         return {"answering": False, "error": error.message}
@@ -74,8 +99,12 @@ def _node_status(address: str, chain_id: str = "", member_id: str = "") -> dict[
 
 def _expected(node: DevnetNode) -> dict[str, Any]:
     """The chain id a devnet node must answer with: the genesis's, else (an older devnet.json)
-    the manifest's chain name; its member id where known."""
-    return {"chain_id": node.chain_id or node.chain, "member_id": node.member_id}
+    the manifest's chain name; its member id where known; its folder (how to reach it)."""
+    return {
+        "chain_id": node.chain_id or node.chain,
+        "member_id": node.member_id,
+        "home": Path(node.home),
+    }
 
 
 def _wait_until_answering(node: DevnetNode, timeout_s: float) -> None:
@@ -142,6 +171,15 @@ def up(
             "one (without it, up refuses a folder that holds a devnet).",
         ),
     ] = False,
+    secure_api: Annotated[
+        bool,
+        typer.Option(
+            "--secure-api",
+            help="Serve every node's client API over TLS and require access tokens, as "
+            "`causeway init --secure-api` does; clients use --tls-ca "
+            "DIR/nodes/node1/tls/ca-bundle.pem and --identity.",
+        ),
+    ] = False,
     directory: DirectoryOption = DEFAULT_DIRECTORY,
     json_output: JsonOption = False,
 ) -> None:
@@ -163,6 +201,8 @@ def up(
         causeway devnet up --validators 3 --consensus raft --crypto gm --dir ./gm-devnet
 
         causeway devnet up --manifest examples/devnet-three-chains.toml --dir ./chains
+
+        causeway devnet up --validators 1 --consensus solo --secure-api
     """
     from causeway.provisioning import init_network, node_name, node_settings
     from causeway.provisioning.devnet import (
@@ -191,6 +231,13 @@ def up(
             f"{directory} holds a stopped devnet and its chains' data: start it again with "
             f"causeway devnet start --dir {directory}, or make a new one over it with "
             f"causeway devnet up --fresh (which deletes that data)"
+        )
+    if manifest is not None and secure_api:
+        # A manifest's chains are provisioned, linked and relayed in ways that do not carry the
+        # access settings yet; refused rather than half secured.
+        raise typer.BadParameter(
+            "--secure-api is for a devnet of one chain, not with --manifest",
+            param_hint="--secure-api",
         )
     if manifest is not None:
         given = [name for name in SINGLE_CHAIN_OPTIONS if _given_on_the_command_line(context, name)]
@@ -225,6 +272,11 @@ def up(
         force=True,
         port_base=port_base or None,
     )
+    if secure_api:
+        from causeway.provisioning.secure_api import enable_secure_api
+
+        for home in node_homes(directory):
+            enable_secure_api(home)
     nodes = []
     try:
         for home in node_homes(directory):

@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -37,12 +39,23 @@ def check_node_url(node_url: str) -> str:
     return str(url.copy_with(path="/")).rstrip("/")
 
 
-def node_chain(node_url: str) -> str:
-    """The chain id and height the node reports: shows the node answers before serving."""
+def node_chain(
+    node_url: str,
+    tls_ca_file: Path | None = None,
+    access_token: Callable[[], str] | None = None,
+) -> str:
+    """The chain id and height the node reports: shows the node answers (to the reads this
+    process will pass on: over TLS, with tokens, for a secured node) before serving."""
     import httpx
 
+    from causeway.node.snapshots import secured_http_options
+
     try:
-        answer = httpx.get(f"{node_url}/v1/status", timeout=NODE_CHECK_TIMEOUT_S)
+        with httpx.Client(
+            timeout=NODE_CHECK_TIMEOUT_S,
+            **secured_http_options(node_url, tls_ca_file, access_token),
+        ) as client:
+            answer = client.get(f"{node_url}/v1/status")
         status = answer.json()
     except (httpx.HTTPError, ValueError) as error:
         raise NodeUnavailableError(f"the node at {node_url} does not answer: {error}") from None
@@ -64,6 +77,25 @@ def explorer(
     host: Annotated[
         str, typer.Option("--host", help="Address to listen on (loopback by default).")
     ] = HOST_DEFAULT,
+    tls_ca: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-ca",
+            metavar="FILE",
+            help="A secured node (an https:// --node): trust its certificate from these CAs "
+            "(PEM; default: the global --tls-ca).",
+        ),
+    ] = None,
+    identity: Annotated[
+        Path | None,
+        typer.Option(
+            "--identity",
+            metavar="MEMBER_DIR",
+            help="A member whose key signs the access tokens of the reads passed on to a node "
+            "that requires them: the explorer reads with this member's rights, its readers "
+            "need no token (default: the global --identity).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the explorer on a port of its own, reading the node at --node.
 
@@ -74,6 +106,10 @@ def explorer(
     Example:
 
         causeway explorer --node http://127.0.0.1:8050 --port 8060
+
+        causeway explorer --node https://127.0.0.1:8050 \\
+            --tls-ca ./net/nodes/node1/tls/ca-bundle.pem \\
+            --identity ./net/organisations/org1/members/client
     """
     from causeway.api.http_server import HttpServer
     from causeway.explorer import EXPLORER_PATH, create_explorer_app
@@ -82,8 +118,14 @@ def explorer(
         node_url = check_node_url(node)
     except ConfigurationError as error:
         raise typer.BadParameter(error.message, param_hint="--node") from None
-    chain = node_chain(node_url)
-    server = HttpServer(create_explorer_app(node_url), f"{host}:{port}")
+    from causeway.cli.connection import http_read_access
+
+    tls_ca_file, access_token = http_read_access(tls_ca, identity)
+    chain = node_chain(node_url, tls_ca_file, access_token)
+    server = HttpServer(
+        create_explorer_app(node_url, tls_ca_file=tls_ca_file, access_token=access_token),
+        f"{host}:{port}",
+    )
     bound_port = server.port
     console.print(
         f"explorer of {chain} at http://{host}:{bound_port}{EXPLORER_PATH}/ (reading {node_url})"

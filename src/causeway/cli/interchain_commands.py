@@ -119,6 +119,15 @@ OfNodeOption = Annotated[
         callback=node_address_option,
     ),
 ]
+OfIdentityOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--of-identity",
+        metavar="MEMBER_DIR",
+        help="A member of the other chain whose key signs the access tokens of the reads of "
+        "its node, where that node requires them (default: the global --identity).",
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 TimeoutOption = Annotated[
     float,
@@ -193,15 +202,27 @@ def _target(
 
 
 def _open(target: Target, *, signed: str | None) -> Client:
-    """A client of the target's node; ``signed`` names what needs an identity, if anything."""
-    from causeway.sdk import Client, Identity
+    """A client of the target's node, connected as the global options say (TLS, tokens made by
+    the command's identity); ``signed`` names what needs an identity, if anything."""
+    from causeway.cli.connection import open_client
+    from causeway.sdk import Identity
 
     if signed is not None and target.identity is None:
         raise ConfigurationError(
             f"{signed} is signed: give --identity MEMBER_DIR (or --dir DEVNET --chain ID)"
         )
     identity = Identity.load(target.identity) if target.identity is not None else None
-    return Client(target.address, identity)
+    return open_client(target.address, identity)
+
+
+def _open_other(address: str, identity: Path | None) -> Client:
+    """A client of the other chain's node, which is only read (headers, validator sets, state):
+    connected as the global options say, its tokens signed by ``identity`` (--of-identity, a
+    member of that chain), else by the global --identity."""
+    from causeway.cli.connection import open_client
+    from causeway.sdk import Identity
+
+    return open_client(address, Identity.load(identity) if identity is not None else None)
 
 
 def _endorsers(target: Target) -> list[Any]:
@@ -456,6 +477,7 @@ def hub_register(
             callback=node_address_option,
         ),
     ] = None,
+    of_identity: OfIdentityOption = None,
     endpoints: Annotated[
         list[str] | None,
         typer.Option(
@@ -486,7 +508,6 @@ def hub_register(
             -e hub/organisations/org2/members/admin --member-node 10.0.0.5:7050 \\
             --client client-0 --endpoint 10.0.0.5:7050
     """
-    from causeway.sdk import Client
 
     check_client_id(client, "--client")
     target, devnet = _target(
@@ -509,7 +530,10 @@ def hub_register(
             ]
         else:
             checked = [member_address]
-    with _open(target, signed="hub register") as hub, Client(member_address) as member_client:
+    with (
+        _open(target, signed="hub register") as hub,
+        _open_other(member_address, of_identity) as member_client,
+    ):
         record = hub.interchain.hub_register(
             member_client,
             client,
@@ -599,6 +623,7 @@ def client_create(
     *,
     of_chain: OfOption = None,
     of_node: OfNodeOption = None,
+    of_identity: OfIdentityOption = None,
     trusting_period_s: Annotated[
         int,
         typer.Option(
@@ -652,7 +677,6 @@ def client_create(
             -i a/organisations/org1/members/admin -e a/organisations/org2/members/admin \\
             --of-node 127.0.0.1:7150 --single-signer
     """
-    from causeway.sdk import Client
 
     if counterparty_client is not None:
         check_client_id(counterparty_client, "--counterparty-client")
@@ -665,7 +689,10 @@ def client_create(
         governance=True,
     )
     other_address = resolve_counterparty(of_chain=of_chain, of_node=of_node, devnet=devnet)
-    with _open(target, signed="creating a client") as own, Client(other_address) as other:
+    with (
+        _open(target, signed="creating a client") as own,
+        _open_other(other_address, of_identity) as other,
+    ):
         client_id = own.interchain.create_client(
             other,
             trusting_period_ms=trusting_period_s * 1000,
@@ -689,6 +716,7 @@ def client_update(
     client_id: ClientArgument,
     of_chain: OfOption = None,
     of_node: OfNodeOption = None,
+    of_identity: OfIdentityOption = None,
     height: Annotated[
         int,
         typer.Option("--height", min=0, help="Update to this height (0: the newest certified)."),
@@ -710,7 +738,6 @@ def client_update(
         causeway interchain client update client-0 -i a/organisations/org1/members/client \\
             --of-node 127.0.0.1:7150 --json
     """
-    from causeway.sdk import Client
 
     check_client_id(client_id)
     target, devnet = _target(
@@ -722,7 +749,10 @@ def client_update(
         governance=False,
     )
     other_address = resolve_counterparty(of_chain=of_chain, of_node=of_node, devnet=devnet)
-    with _open(target, signed="updating a client") as own, Client(other_address) as other:
+    with (
+        _open(target, signed="updating a client") as own,
+        _open_other(other_address, of_identity) as other,
+    ):
         own.interchain.update_client(client_id, other, height=height, timeout_s=timeout_s)
         updated = own.interchain.client_status(client_id)
     data = client_data(updated)
@@ -813,6 +843,7 @@ def client_recover(
     client_id: ClientArgument,
     of_chain: OfOption = None,
     of_node: OfNodeOption = None,
+    of_identity: OfIdentityOption = None,
     node: NodeOption = None,
     identity: IdentityOption = None,
     endorsers: EndorserOption = None,
@@ -828,7 +859,6 @@ def client_recover(
 
         causeway interchain client recover client-0 --dir ./chains --chain chain-a --of hub
     """
-    from causeway.sdk import Client
 
     check_client_id(client_id)
     target, devnet = _target(
@@ -840,7 +870,10 @@ def client_recover(
         governance=True,
     )
     other_address = resolve_counterparty(of_chain=of_chain, of_node=of_node, devnet=devnet)
-    with _open(target, signed="recovering a client") as own, Client(other_address) as other:
+    with (
+        _open(target, signed="recovering a client") as own,
+        _open_other(other_address, of_identity) as other,
+    ):
         recovered = own.interchain.recover_client(
             client_id, other, endorsers=_endorsers(target), timeout_s=timeout_s
         )

@@ -177,6 +177,24 @@ def fetch(
             help="The block hash at the snapshot's height, as a node you trust shows it.",
         ),
     ] = None,
+    tls_ca: Annotated[
+        Path | None,
+        typer.Option(
+            "--tls-ca",
+            metavar="FILE",
+            help="A secured node: trust its TLS certificate from these CAs (PEM); --from "
+            "HOST:PORT then means https (default: the global --tls-ca).",
+        ),
+    ] = None,
+    identity: Annotated[
+        Path | None,
+        typer.Option(
+            "--identity",
+            metavar="MEMBER_DIR",
+            help="A member of the chain whose key signs the access tokens of a node that "
+            "requires them (default: the global --identity).",
+        ),
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Fetch a snapshot from a running node and restore it into the new node in HOME.
@@ -187,12 +205,22 @@ def fetch(
     Example:
 
         causeway node snapshot fetch --home ./new-node --from 10.0.0.1:8050
+
+        causeway node snapshot fetch --home ./new-node --from 10.0.0.1:8050 \\
+            --tls-ca ca-bundle.pem --identity ./org1/members/client
     """
     _require_home(home)
+    from causeway.cli.connection import http_read_access
     from causeway.node.snapshots import fetch_snapshot
 
+    tls_ca_file, access_token = http_read_access(tls_ca, identity)
     restored = fetch_snapshot(
-        address, home, height=height, trusted_block_hash=_trusted_hash(trusted_hash)
+        address,
+        home,
+        height=height,
+        trusted_block_hash=_trusted_hash(trusted_hash),
+        tls_ca_file=tls_ca_file,
+        access_token=access_token,
     )
     if json_output:
         print_json(

@@ -9,7 +9,9 @@ Submitting or querying transactions is not what an explorer does, and is refused
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import ssl
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import httpx
 from starlette.applications import Starlette
@@ -17,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 
+from causeway.errors import ConfigurationError
 from causeway.explorer.files import EXPLORER_PATH, explorer_files_app
 
 PROXIED_PREFIX = "/v1/"
@@ -24,8 +27,9 @@ PROXIED_PREFIX = "/v1/"
 READ_ONLY_POSTS = frozenset({"/v1/states"})
 # Bound on a passed-on request body (a GetStates of 256 keys is far below it).
 REQUEST_BYTES_MAX = 1 << 20
-# Headers of the node's answer that describe the body as this server sends it on.
-_PASSED_HEADERS = ("content-type", "cache-control", "allow")
+# Headers of the node's answer that describe the body as this server sends it on, and when to
+# ask again after a rate limit (429) of a secured node.
+_PASSED_HEADERS = ("content-type", "cache-control", "allow", "retry-after")
 NODE_TIMEOUT_S = 30.0
 
 
@@ -50,13 +54,34 @@ async def _bounded_body(request: Request) -> bytes | None:
 
 
 def create_explorer_app(
-    node_url: str, *, transport: httpx.AsyncBaseTransport | None = None
+    node_url: str,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    tls_ca_file: Path | None = None,
+    access_token: Callable[[], str] | None = None,
 ) -> Starlette:
     """The explorer's pages and a read-only pass-through to the node at ``node_url``
-    (``http://host:port``); ``transport`` replaces the network in tests."""
+    (``http://host:port``); ``transport`` replaces the network in tests.
+
+    A secured node (``https://``): its certificate is checked against ``tls_ca_file``, and every
+    read passed on carries a token from ``access_token`` (called per read, so that a token
+    source renews them): this process reads with that member's rights, and the browser needs
+    no token. Any Authorization the browser sends is not passed on. Tokens over plaintext are a
+    ConfigurationError, as is a CA file that cannot be read."""
     base_url = node_url.rstrip("/")
+    if access_token is not None and not base_url.startswith("https://"):
+        raise ConfigurationError(f"access tokens are sent only over TLS: {base_url} is not https")
+    verify: ssl.SSLContext | bool = True
+    if tls_ca_file is not None:
+        try:
+            verify = ssl.create_default_context(cafile=str(tls_ca_file))
+        except (OSError, ssl.SSLError) as error:
+            raise ConfigurationError(f"cannot read TLS CA file {tls_ca_file}: {error}") from None
     client = httpx.AsyncClient(
-        base_url=base_url, timeout=httpx.Timeout(NODE_TIMEOUT_S, read=None), transport=transport
+        base_url=base_url,
+        timeout=httpx.Timeout(NODE_TIMEOUT_S, read=None),
+        transport=transport,
+        verify=verify,
     )
 
     async def pass_on(request: Request) -> Response:
@@ -84,6 +109,7 @@ def create_explorer_app(
                     for key, value in request.headers.items()
                     if key in ("accept", "content-type", "last-event-id")
                 },
+                **({"authorization": f"Bearer {access_token()}"} if access_token else {}),
             },
         )
         try:

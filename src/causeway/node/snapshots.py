@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Mapping
+import ssl
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import httpx
 
@@ -294,6 +295,35 @@ def snapshots_folder(data_dir: Path) -> Path:
     return Path(data_dir) / SNAPSHOTS_FOLDER_NAME
 
 
+def secured_http_options(
+    base_url: str, tls_ca_file: Path | None, access_token: Callable[[], str] | None
+) -> dict[str, Any]:
+    """httpx.Client options for reads of a node's secured HTTP API (docs/api.md, "Access"):
+    its server certificate checked against the CAs of ``tls_ca_file``, and each request carrying
+    ``Authorization: Bearer`` with a token from ``access_token`` (called per request: a token
+    source renews its tokens). Tokens go over TLS only: with an http:// URL they are a
+    ConfigurationError, as is a CA file that cannot be read."""
+    options: dict[str, Any] = {}
+    if access_token is not None and not base_url.startswith("https://"):
+        raise ConfigurationError(
+            f"access tokens are sent only over TLS: {base_url} is not https (give the node's "
+            "TLS CA file)"
+        )
+    if tls_ca_file is not None:
+        try:
+            options["verify"] = ssl.create_default_context(cafile=str(tls_ca_file))
+        except (OSError, ssl.SSLError) as error:
+            raise ConfigurationError(f"cannot read TLS CA file {tls_ca_file}: {error}") from None
+    if access_token is not None:
+        token = access_token
+
+        def authorize(request: httpx.Request) -> None:
+            request.headers["authorization"] = f"Bearer {token()}"
+
+        options["event_hooks"] = {"request": [authorize]}
+    return options
+
+
 def fetch_snapshot(
     address: str,
     home: Path,
@@ -301,17 +331,23 @@ def fetch_snapshot(
     height: int | None = None,
     trusted_block_hash: bytes | None = None,
     timeout_s: float = FETCH_TIMEOUT_S_DEFAULT,
+    tls_ca_file: Path | None = None,
+    access_token: Callable[[], str] | None = None,
 ) -> RestoredSnapshot:
     """Downloads a snapshot from the node whose HTTP gateway is at ``address`` (host:port or
     a URL), verifies it against what the node in ``home`` trusts and restores it there (see
     restore_snapshot). ``height``: that snapshot (None: the newest the peer serves).
-    NotFoundError when the peer serves none; NodeUnavailableError when it cannot be reached;
-    the errors of verify_snapshot for a snapshot that does not check out (nothing written)."""
+    A secured peer: ``tls_ca_file`` (host:port then means https) and ``access_token``
+    (secured_http_options). NotFoundError when the peer serves none; NodeUnavailableError when
+    it cannot be reached or refuses the reads; the errors of verify_snapshot for a snapshot
+    that does not check out (nothing written)."""
     _, genesis, profile = _load(home)
     trust = snapshot_trust(genesis, profile, trusted_block_hash)
-    base_url = address if "://" in address else f"http://{address}"
+    scheme = "https" if tls_ca_file is not None else "http"
+    base_url = address if "://" in address else f"{scheme}://{address}"
+    options = secured_http_options(base_url, tls_ca_file, access_token)
     try:
-        with httpx.Client(base_url=base_url, timeout=timeout_s) as client:
+        with httpx.Client(base_url=base_url, timeout=timeout_s, **options) as client:
             snapshot = download_snapshot(client, trust, height=height)
     except httpx.HTTPError as error:
         raise NodeUnavailableError(f"cannot fetch a snapshot from {address}: {error}") from None
@@ -388,6 +424,7 @@ __all__ = [
     "replay_window_ms",
     "restore_snapshot",
     "restore_snapshot_file",
+    "secured_http_options",
     "snapshot_trust",
     "snapshots_folder",
 ]
