@@ -29,6 +29,7 @@ from causeway.node import load_node_config
 from causeway.provisioning import genesis_from_json
 from causeway.provisioning.secure_api import client_ca_file, enable_secure_api
 from causeway.sdk import AccessTokenSource, Identity
+from causeway.types.v1 import types_pb2
 
 runner = CliRunner()
 CHAIN_ID = "secured-cli"
@@ -347,3 +348,29 @@ def test_the_other_chains_node_is_read_with_tokens_of_of_identity(
             anonymous.status()
     finally:
         configure(ConnectionSettings())
+
+
+def test_proposals_over_tls_with_the_admins_tokens(
+    network: Path, grpc_address: str, double: Any
+) -> None:
+    """`causeway proposal` connects as the global options say: TLS, tokens of its --identity."""
+    if double.height == 0:
+        double.commit([])
+    ca = str(client_ca_file(network / "nodes" / "node1"))
+    admin = str(network / "organisations" / "org1" / "members" / "admin")
+    arguments = ["proposal", "list", "-i", admin, "--node", grpc_address, "--json"]
+    asked = len(double.requests)
+    runner.invoke(app, ["--tls-ca", ca, *arguments])
+    # The double answers every query with its own arguments (no proposals contract behind it):
+    # what counts here is that the admin's query went through the gate, over TLS.
+    (query,) = double.requests[asked:]
+    transaction = (
+        types_pb2.Transaction.FromString(query.encoded_transaction)
+        if query.encoded_transaction
+        else query.transaction
+    )
+    body = types_pb2.TransactionBody.FromString(transaction.body)
+    assert (body.sender, body.contract, body.method) == ("org1/admin", "proposals", "list")
+    plaintext = runner.invoke(app, arguments)
+    assert plaintext.exit_code == 1
+    assert len(double.requests) == asked + 1

@@ -64,9 +64,12 @@ IdArgument = Annotated[int, typer.Argument(metavar="ID", min=1, help="The propos
 
 
 def _open_client(node: str, identity: Path) -> Client:
-    from causeway.sdk import Client, Identity
+    """A client signing with the admin's (or member's) own identity, over TLS with tokens where
+    the global --tls-ca says so (causeway.cli.connection)."""
+    from causeway.cli.connection import open_client
+    from causeway.sdk import Identity
 
-    return Client(node, Identity.load(identity))
+    return open_client(node, Identity.load(identity))
 
 
 def _code_arguments(method: str) -> type[Message] | None:
