@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from net_support import WAIT_S, init_test_network, prepare_nodes, start_node, vote
+from waiting import wait_until_async
 
 from causeway.errors import ConfigurationError
 from causeway.net import PeerAddress
@@ -35,7 +36,11 @@ async def test_a_peer_added_while_running_is_dialled_and_counted_in_bytes(
         one.broadcast_consensus(vote(1))
         await second.inbox.wait_for(lambda: bool(second.inbox.consensus))
         assert two.statistics.get("received_bytes", first.member_id) > 0
-        assert one.statistics.get("sent_bytes", second.member_id) > 0
+        # Counted once the write returns, which may be after the peer has the bytes.
+        await wait_until_async(
+            lambda: one.statistics.get("sent_bytes", second.member_id) > 0,
+            what="the bytes sent to the added peer counted",
+        )
 
 
 async def test_adding_a_peer_of_an_unknown_organisation_adds_none(tmp_path: Path) -> None:
