@@ -103,3 +103,38 @@ def test_init_refuses_a_port_base_without_room(tmp_path: Path) -> None:
         "consecutive ports each, up to port 65535\n"
     )
     assert not directory.exists()
+
+
+@pytest.mark.parametrize(("consensus", "validators"), [("tbft", 4), ("raft", 3)])
+def test_init_makes_a_network_of_several_validators(
+    tmp_path: Path, consensus: str, validators: int
+) -> None:
+    """init made only solo networks of one node, though the docs said otherwise (issue 12)."""
+    directory = tmp_path / "net"
+    result = runner.invoke(
+        app,
+        [
+            "init", str(directory), "--orgs", "2", "--consensus", consensus,
+            "--validators", str(validators), "--port-base", "20200", "--json",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    genesis = genesis_from_json((directory / "genesis.json").read_text())
+    assert genesis.consensus == consensus
+    members = [validator.member_id for validator in genesis.validators.validators]
+    assert members == [f"org{(i - 1) % 2 + 1}/node{i}" for i in range(1, validators + 1)]
+    for index in range(1, validators + 1):
+        config = (directory / f"nodes/node{index}/config.toml").read_text()
+        # Every node lists every other one as a peer, and none lists itself.
+        assert config.count("[[peers.peer]]") == validators - 1
+        assert f'member_id = "org{(index - 1) % 2 + 1}/node{index}"\n' not in config.split(
+            "[[peers.peer]]", 1
+        )[1]
+
+
+def test_init_refuses_several_validators_for_solo(tmp_path: Path) -> None:
+    directory = tmp_path / "net"
+    refused = runner.invoke(app, ["init", str(directory), "--validators", "2"])
+    assert refused.exit_code == 1
+    assert "solo" in refused.stderr
+    assert not directory.exists()

@@ -22,6 +22,8 @@ class CryptoChoice(enum.StrEnum):
 
 class ConsensusChoice(enum.StrEnum):
     solo = "solo"
+    tbft = "tbft"
+    raft = "raft"
 
 
 class AlgorithmChoice(enum.StrEnum):
@@ -68,7 +70,13 @@ def init(
     ] = None,
     validators: Annotated[
         int,
-        typer.Option("--validators", min=1, max=64, help="Number of validator nodes (solo: 1)."),
+        typer.Option(
+            "--validators",
+            min=1,
+            max=64,
+            help="Number of validator nodes (solo: 1; tbft: 4 or more to survive a fault, "
+            "raft: 3 or more).",
+        ),
     ] = 1,
     port_base: Annotated[
         int | None,
