@@ -1070,3 +1070,52 @@ def test_a_proposal_open_at_its_deadline_still_takes_a_place(
     assert status_name(vote(chain, 2, "org2/admin", time_ms=deadline + 1)) == OK
     assert outcome(execute(chain, 2, time_ms=deadline + 1)).status == EXECUTED
     assert created_id(create(chain, [config_call()], time_ms=deadline + 1)) == 3
+
+
+def test_a_vote_of_an_admin_since_removed_no_longer_counts(chain: Chain) -> None:
+    """org1/admin2 votes yes and is then removed: org1's yes goes with it, so org1 and org2 no
+    longer make a majority until an admin of org1 that stands votes again."""
+    proposal_id = created_id(create(chain, [config_call(endorsements_max=3)], vote_yes=False))
+    assert status_name(vote(chain, proposal_id, "org1/admin2")) == OK
+    assert status_name(vote(chain, proposal_id, "org2/admin")) == OK
+    result = query(chain, "get", proposals_pb2.ProposalsGetArguments(id=proposal_id))
+    assert proposals_pb2.ProposalsGetResult.FromString(result.return_value).policy_met
+    governed(
+        chain,
+        "membership",
+        "remove_member",
+        contracts_pb2.MembershipRemoveMemberArguments(member_id="org1/admin2"),
+    )
+    result = query(chain, "get", proposals_pb2.ProposalsGetArguments(id=proposal_id))
+    got = proposals_pb2.ProposalsGetResult.FromString(result.return_value)
+    assert list(got.counted_yes) == ["org2"] and not got.policy_met
+    before = dict(chain.state)
+    result = execute(chain, proposal_id)
+    assert status_name(result) == POLICY_NOT_SATISFIED, result.error
+    assert "organisations that voted yes: org2" in result.error
+    assert chain.state == before
+    # org1's admin that stands votes: the majority is back.
+    assert status_name(vote(chain, proposal_id, "org1/admin")) == OK
+    assert status_name(execute(chain, proposal_id)) == OK
+    assert endorsements_max(chain) == 3
+
+
+def test_a_no_vote_of_an_admin_since_removed_no_longer_rejects(chain: Chain) -> None:
+    """Under an ALL policy one no rejects, but not the no of an admin since removed; the same no
+    from org1's admin that stands does."""
+    proposal_id = created_id(create(chain, [config_call(endorsements_max=3)], vote_yes=False))
+    assert status_name(vote(chain, proposal_id, "org1/admin2", yes=False)) == OK
+    governed(
+        chain,
+        "membership",
+        "remove_member",
+        contracts_pb2.MembershipRemoveMemberArguments(member_id="org1/admin2"),
+    )
+    config = default_config()
+    config.governance_policy.CopyFrom(types_pb2.EndorsementPolicy(kind=types_pb2.POLICY_KIND_ALL))
+    governed(chain, "config", "update", contracts_pb2.ConfigUpdateArguments(config=config))
+    result = query(chain, "get", proposals_pb2.ProposalsGetArguments(id=proposal_id))
+    assert not proposals_pb2.ProposalsGetResult.FromString(result.return_value).rejectable
+    assert status_name(vote(chain, proposal_id, "org1/admin", yes=False)) == OK
+    result = query(chain, "get", proposals_pb2.ProposalsGetArguments(id=proposal_id))
+    assert proposals_pb2.ProposalsGetResult.FromString(result.return_value).rejectable

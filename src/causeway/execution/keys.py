@@ -146,6 +146,8 @@ GRANTS: dict[str, tuple[StateGrant, ...]] = {
         StateGrant(ADMIN_COUNT_PREFIX, prefix=True, writable=True),
         StateGrant(VALIDATOR_SCHEDULE_KEY),
     ),
+    # proposals counts a vote only while its admin is still an admin member (standing_voters).
+    "proposals": (StateGrant(MEMBER_PREFIX, prefix=True),),
 }
 
 

@@ -68,7 +68,7 @@ Events: ``created`` (id, creator, deadline_ms), ``voted`` (id, organisation, vot
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from causeway.contracts.v1 import proposals_pb2
 from causeway.errors import InvariantError, RequestError
@@ -78,6 +78,7 @@ from causeway.execution.keys import (
     PROPOSAL_OPEN,
     PROPOSAL_RECORD,
     PROPOSALS_NEXT_ID,
+    member_key,
     proposal_open,
     proposal_record,
     user_contract_namespace,
@@ -398,13 +399,36 @@ def vote(context: TransactionContext, arguments: bytes) -> bytes:
     return b""
 
 
+def _every_voter_stands(voter: str) -> bool:
+    del voter
+    return True
+
+
+def standing_voters(context: TransactionContext) -> Callable[[str], bool]:
+    """Whether a vote's voter is still an ADMIN member, as of the transaction: a vote cast by an
+    admin since removed (or no longer an admin) speaks for its organisation no more."""
+
+    def stands(voter: str) -> bool:
+        stored = context.get_granted(member_key(voter))
+        return (
+            stored is not None and types_pb2.ROLE_ADMIN in types_pb2.Member.FromString(stored).roles
+        )
+
+    return stands
+
+
 def yes_organisations(
-    proposal: proposals_pb2.Proposal, organisations: Sequence[str]
+    proposal: proposals_pb2.Proposal,
+    organisations: Sequence[str],
+    voter_stands: Callable[[str], bool] = _every_voter_stands,
 ) -> frozenset[str]:
-    """The organisations whose yes vote counts: those that voted yes and exist now."""
+    """The organisations whose yes vote counts: those that voted yes, exist now, and whose vote's
+    admin still stands (standing_voters)."""
     current = set(organisations)
     return frozenset(
-        vote.organisation for vote in proposal.votes if vote.yes and vote.organisation in current
+        vote.organisation
+        for vote in proposal.votes
+        if vote.yes and vote.organisation in current and voter_stands(vote.voter)
     )
 
 
@@ -432,7 +456,7 @@ def execute(context: TransactionContext, arguments: bytes) -> bytes:
     proposal = _load(context, request.id)
     _require_open(context, proposal, "be executed")
     policy = context.config.config.governance_policy
-    voters = yes_organisations(proposal, context.organisations())
+    voters = yes_organisations(proposal, context.organisations(), standing_voters(context))
     if not evaluate_policy(policy, voters, context.organisations()):
         raise failure(
             types_pb2.RESULT_STATUS_ENDORSEMENT_POLICY_NOT_SATISFIED,
@@ -518,14 +542,17 @@ def withdraw(context: TransactionContext, arguments: bytes) -> bytes:
 
 
 def no_organisations(
-    proposal: proposals_pb2.Proposal, organisations: Sequence[str]
+    proposal: proposals_pb2.Proposal,
+    organisations: Sequence[str],
+    voter_stands: Callable[[str], bool] = _every_voter_stands,
 ) -> frozenset[str]:
-    """The organisations whose no vote counts: those that voted no and exist now."""
+    """The organisations whose no vote counts: those that voted no, exist now, and whose vote's
+    admin still stands (standing_voters)."""
     current = set(organisations)
     return frozenset(
         vote.organisation
         for vote in proposal.votes
-        if not vote.yes and vote.organisation in current
+        if not vote.yes and vote.organisation in current and voter_stands(vote.voter)
     )
 
 
@@ -533,12 +560,13 @@ def rejectable(
     proposal: proposals_pb2.Proposal,
     policy: types_pb2.EndorsementPolicy,
     organisations: Sequence[str],
+    voter_stands: Callable[[str], bool] = _every_voter_stands,
 ) -> bool:
     """Whether the no votes make the policy impossible to meet now: some organisation voted no,
     and the organisations that did not cannot satisfy the policy even if all of them voted yes.
     Without a no vote a proposal is never rejectable: a policy no set of organisations can meet
     is the policy's failing, not the voters' decision."""
-    against = no_organisations(proposal, organisations)
+    against = no_organisations(proposal, organisations, voter_stands)
     if not against:
         return False
     not_against = frozenset(organisations) - against
@@ -552,8 +580,9 @@ def close(context: TransactionContext, arguments: bytes) -> bytes:
     _require_open(context, proposal, "be closed")
     policy = context.config.config.governance_policy
     organisations = context.organisations()
-    against = no_organisations(proposal, organisations)
-    if not rejectable(proposal, policy, organisations):
+    stands = standing_voters(context)
+    against = no_organisations(proposal, organisations, stands)
+    if not rejectable(proposal, policy, organisations, stands):
         raise failure(
             _CONFLICT,
             f"proposal {proposal.id} cannot be closed as rejected: the organisations that did "
@@ -576,7 +605,7 @@ def get(context: TransactionContext, arguments: bytes) -> bytes:
     request = decode_arguments(context, proposals_pb2.ProposalsGetArguments, arguments)
     proposal = reported(_load(context, request.id), context.time_ms)
     policy = context.config.config.governance_policy
-    voters = yes_organisations(proposal, context.organisations())
+    voters = yes_organisations(proposal, context.organisations(), standing_voters(context))
     return encode(
         proposals_pb2.ProposalsGetResult(
             proposal=proposal,
@@ -585,7 +614,7 @@ def get(context: TransactionContext, arguments: bytes) -> bytes:
             and evaluate_policy(policy, voters, context.organisations()),
             policy=describe_policy(policy),
             rejectable=proposal.status == _OPEN
-            and rejectable(proposal, policy, context.organisations()),
+            and rejectable(proposal, policy, context.organisations(), standing_voters(context)),
         )
     )
 
