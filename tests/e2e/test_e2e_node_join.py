@@ -290,12 +290,15 @@ def test_a_new_organisations_node_joins_votes_and_is_revoked(tmp_path: Path) -> 
             assert node5_status is not None and node5_status[0] < min(after.values())
 
             # A revoked member's transactions are refused at admission, on every node.
-            _govern(
+            client_revoked = _govern(
                 devnet,
                 "nodes",
                 "revoke",
                 nodes_pb2.NodesRevokeArguments(member_id="org2/client", reason="left"),
             )
+            # Each node refuses from the block that revokes, once it has that block: a loaded
+            # CI once asked a node still a block behind.
+            devnet.wait_for_heights(client_revoked.height, survivors, timeout_s=STEP_TIMEOUT_S)
             for name in survivors:
                 with pytest.raises(CausewayError, match="not a member"):
                     devnet.client(name, "org2/client").invoke(
