@@ -56,6 +56,19 @@ Client ids ("client-<n>") come from a counter and are never reused.
 Nomad lesson); a header with a zero state root, block hash or set hash is refused, and a height
 without a stored consensus state is an error, never a default.
 
+**EVM chains (consensus "evm-committee", crypto profile "evm").** An EVM chain has no validator
+set a light client could follow: its headers are attested by a gateway committee that governance
+fixes when it creates the client (``ClientState.evm``: k of n secp256k1 addresses). ``attest``
+takes one member's signature over one header's hash; once k distinct members attested the same
+(height, hash), its consensus state (time, block hash, state root, receipts root) is stored. k
+colluding operators can make the hub believe anything of that chain; fewer can only delay
+(docs/evm-clients.md). Two hashes of one height each attested by k freeze the client, as a proven
+fork freezes a light client. Packets from and to such a chain are proven by receipt and storage
+proofs (causeway.interchain.evm) against those roots: ``verify_packet_sent``,
+``verify_acknowledgement_written`` and ``verify_not_received`` take either kind of proof, so the
+packets contract never looks at the kind of client. Governance cannot recover an evm-committee
+client (its committee is fixed): it creates a new one.
+
 State: causeway.interchain.keys (sys/clients/...). Gas: every signature verified and every byte
 hashed is charged to the transaction, at the prices of the client's profile, so a relayer pays
 for the work it asks of the validators.
@@ -65,10 +78,10 @@ from __future__ import annotations
 
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from causeway.crypto import CryptoProfile, get_profile
-from causeway.errors import InvariantError, RequestError
+from causeway.errors import DecodeError, InvariantError, ProofError, RequestError, SignatureError
 from causeway.execution import (
     Contract,
     Method,
@@ -78,14 +91,19 @@ from causeway.execution import (
     hashing_gas,
     signature_verification_gas,
 )
+from causeway.interchain import evm
 from causeway.interchain.keys import (
     CLIENT_NEXT,
     CLIENT_PREFIX,
     CLIENTS_CONTRACT,
     CLIENTS_NAMESPACE,
+    acknowledgement_path,
+    attestation_key,
     client_key,
+    commitment_path,
     consensus_state_key,
     consensus_states_key,
+    receipt_path,
     recovered_key,
 )
 from causeway.interchain.v1 import interchain_pb2
@@ -122,8 +140,19 @@ CLIENTS_LIST_LIMIT_MAX = 100
 CLIENTS_LIST_LIMIT_DEFAULT = 20
 
 CLIENT_ID_PREFIX = "client-"
-CONSENSUS_KINDS = frozenset({"tbft", "raft", "solo"})
+# An EVM chain whose headers a gateway committee attests (see the module docstring).
+EVM_CONSENSUS = "evm-committee"
+EVM_CRYPTO_PROFILE = "evm"
+CONSENSUS_KINDS = frozenset({"tbft", "raft", "solo", EVM_CONSENSUS})
 CRYPTO_PROFILES = frozenset({"intl", "gm"})
+# The most operators a gateway committee may have: each attestation is one signer recovery, and
+# the endpoint contract checks as many signatures on the EVM side.
+EVM_COMMITTEE_MAX = 16
+EVM_ADDRESS_BYTES = 20
+# Recovering a secp256k1 signer costs about what verifying a P-256 signature does.
+EVM_SIGNER_RECOVERY_GAS = 3_000
+# A byte hashed with keccak256 (headers, digests, proof nodes, ABI encodings), as intl's SHA-256.
+EVM_GAS_PER_BYTE_HASHED = 1
 HASH_BYTES = 32
 STATUS_ACTIVE = "active"
 STATUS_FROZEN = "frozen"
@@ -140,6 +169,7 @@ SKIP_TRUST_QUORUM = CertificateQuorum.MORE_THAN_TWO_THIRDS
 _INVALID = types_pb2.RESULT_STATUS_INVALID_ARGUMENT
 _NOT_FOUND = types_pb2.RESULT_STATUS_NOT_FOUND
 _CONFLICT = types_pb2.RESULT_STATUS_CONFLICT
+_DENIED = types_pb2.RESULT_STATUS_PERMISSION_DENIED
 
 
 # -- stored records --------------------------------------------------------------------------------
@@ -597,6 +627,7 @@ def _update(
 ) -> interchain_pb2.ConsensusState:
     """update's rules, in the clients contract's own context (see update_client)."""
     client = _active(context, arguments.client_id)
+    _refuse_evm(client, "updated with Causeway headers (its gateway committee attests headers)")
     profile = get_profile(client.crypto_profile)
     client_header = arguments.header
     if not client_header.HasField("header"):
@@ -700,6 +731,12 @@ def verify_state(  # noqa: PLR0917 (the interface other contracts call, as the b
     state, or a state whose root is empty or zero, proves nothing (RequestError)."""
     inner = _enter(context)
     client = _active(inner, client_id)
+    if client.consensus == EVM_CONSENSUS:
+        raise failure(
+            _INVALID,
+            f"client {client_id} is of an EVM chain: its state is proven by EVM storage proofs, "
+            "not Causeway state proofs",
+        )
     state = _counting_state(inner, client, height)
     if len(state.state_root) != HASH_BYTES or state.state_root == _ZERO_HASH:
         raise failure(
@@ -723,6 +760,401 @@ def verify_state(  # noqa: PLR0917 (the interface other contracts call, as the b
         raise failure(
             _INVALID,
             f"the proof of the {what} of {key[:80]!r} at height {height} of client {client_id} "
+            f"does not verify: {error.message}",
+        ) from None
+    return state
+
+
+# -- EVM chains: committee attestations and proofs -------------------------------------------------
+
+
+def _refuse_evm(client: interchain_pb2.ClientState, what: str) -> None:
+    if client.consensus == EVM_CONSENSUS:
+        raise failure(_INVALID, f"client {client.client_id} is of an EVM chain: it is not {what}")
+
+
+def _charge_keccak(context: TransactionContext, byte_count: int) -> None:
+    context.charge_gas(EVM_GAS_PER_BYTE_HASHED * byte_count)
+
+
+def check_evm_committee(committee: interchain_pb2.EvmCommittee) -> None:
+    """RequestError unless ``committee`` is one a client may hold: a chain id, a 20-byte endpoint,
+    1 to EVM_COMMITTEE_MAX distinct non-zero 20-byte addresses, and a threshold k with
+    n / 2 < k <= n (two disjoint groups of k can never both attest)."""
+    if committee.evm_chain_id == 0:
+        raise failure(_INVALID, "the EVM chain id is 0, which names no chain")
+    endpoint = committee.endpoint_address
+    if len(endpoint) != EVM_ADDRESS_BYTES or endpoint == bytes(EVM_ADDRESS_BYTES):
+        raise failure(
+            _INVALID,
+            f"the endpoint address is {len(endpoint)} bytes, not a non-zero 20-byte address",
+        )
+    members = list(committee.committee)
+    count = len(members)
+    if not 1 <= count <= EVM_COMMITTEE_MAX:
+        raise failure(_INVALID, f"the committee has {count} members, not 1 to {EVM_COMMITTEE_MAX}")
+    for member in members:
+        if len(member) != EVM_ADDRESS_BYTES or member == bytes(EVM_ADDRESS_BYTES):
+            raise failure(
+                _INVALID,
+                f"committee member 0x{member.hex()[:80]} is not a non-zero 20-byte address",
+            )
+    if len(set(members)) != count:
+        raise failure(_INVALID, "the committee names a member twice: members must be distinct")
+    threshold = committee.threshold
+    if not count < 2 * threshold or threshold > count:
+        raise failure(
+            _INVALID,
+            f"threshold {threshold} of {count} members: it must be more than half of the "
+            "committee and at most all of it",
+        )
+
+
+def _check_create_evm(arguments: interchain_pb2.ClientsCreateArguments) -> None:
+    if arguments.crypto_profile != EVM_CRYPTO_PROFILE:
+        raise failure(
+            _INVALID,
+            f"an {EVM_CONSENSUS} client has crypto profile {EVM_CRYPTO_PROFILE!r}, not "
+            f"{arguments.crypto_profile[:40]!r}",
+        )
+    if not arguments.HasField("evm"):
+        raise failure(_INVALID, f"an {EVM_CONSENSUS} client needs its gateway committee (evm)")
+    check_evm_committee(arguments.evm)
+    if arguments.HasField("header"):
+        raise failure(
+            _INVALID,
+            f"an {EVM_CONSENSUS} client starts from an EVM header (evm_header), not a Causeway "
+            "header",
+        )
+    if not arguments.evm_header:
+        raise failure(_INVALID, f"creating an {EVM_CONSENSUS} client needs its first EVM header")
+    if arguments.single_signer_accepted:
+        raise failure(
+            _INVALID,
+            f"single_signer_accepted means nothing for an {EVM_CONSENSUS} client: its committee "
+            "and threshold say who signs",
+        )
+
+
+def _evm_consensus_state(
+    context: TransactionContext,
+    client: interchain_pb2.ClientState,
+    header_rlp: bytes,
+    what: str,
+) -> interchain_pb2.ConsensusState:
+    """The consensus state of an EVM header (keccak256 of its RLP charged), once it is a London..
+    Prague header with non-zero roots, dated within the clock drift and the trusting period."""
+    _charge_keccak(context, len(header_rlp))
+    try:
+        header = evm.decode_header(header_rlp)
+    except DecodeError as error:
+        raise failure(_INVALID, f"{what}: {error.message}") from None
+    for name, root in (("state root", header.state_root), ("receipts root", header.receipts_root)):
+        if root == _ZERO_HASH:
+            raise failure(_INVALID, f"{what} has a zero {name}, which proves nothing")
+    if header.number == 0:
+        raise failure(_INVALID, f"{what} is the genesis block, which proves no packet")
+    time_ms = header.timestamp * 1000
+    if time_ms > context.time_ms + client.clock_drift_ms:
+        raise failure(
+            _INVALID,
+            f"{what} is dated {time_ms} ms, more than the clock drift of {client.clock_drift_ms} "
+            f"ms after this chain's block time {context.time_ms} ms",
+        )
+    if time_ms + client.trusting_period_ms <= context.time_ms:
+        raise failure(
+            _INVALID,
+            f"{what} is dated {time_ms} ms, older than the trusting period of "
+            f"{client.trusting_period_ms} ms at block time {context.time_ms} ms",
+        )
+    return interchain_pb2.ConsensusState(
+        height=header.number,
+        time_ms=time_ms,
+        block_hash=header.block_hash,
+        state_root=header.state_root,
+        receipts_root=header.receipts_root,
+    )
+
+
+def _out_of_order(
+    context: TransactionContext,
+    client: interchain_pb2.ClientState,
+    state: interchain_pb2.ConsensusState,
+) -> bool:
+    """Whether ``state`` breaks the order of block times with the stored states next to it (the
+    latest, when it is above it; the first stored above it otherwise)."""
+    if state.height > client.latest_height:
+        return _latest_state(context, client).time_ms >= state.time_ms
+    above = _first_stored_above(context, client.client_id, state.height)
+    return above is not None and above.time_ms <= state.time_ms
+
+
+def _attest(
+    context: TransactionContext, arguments: interchain_pb2.ClientsAttestArguments
+) -> interchain_pb2.ClientsAttestResult:
+    client = _active(context, arguments.client_id)
+    if client.consensus != EVM_CONSENSUS:
+        raise failure(
+            _INVALID,
+            f"client {client.client_id} is of a Causeway chain: it follows headers by light-client "
+            "updates, not attestations",
+        )
+    committee = client.evm
+    state = _evm_consensus_state(context, client, arguments.header_rlp, "the attested header")
+    digest = evm.header_digest(committee.evm_chain_id, state.block_hash)
+    context.charge_gas(EVM_SIGNER_RECOVERY_GAS)
+    _charge_keccak(context, len(evm.HEADER_DOMAIN) + 3 * HASH_BYTES)
+    try:
+        signer = evm.recover_signer(digest, arguments.signature)
+    except SignatureError as error:
+        raise failure(_INVALID, f"the attestation's signature: {error.message}") from None
+    if signer not in committee.committee:
+        raise failure(
+            _DENIED,
+            f"0x{signer.hex()} is not a committee member of client {client.client_id}: its "
+            "attestation does not count (a forged or foreign signature)",
+        )
+    height = state.height
+    stored = _stored_state(context, client.client_id, height)
+    if stored is not None and stored.block_hash == state.block_hash:
+        # Attested by k members already: a late member's attestation changes nothing.
+        return interchain_pb2.ClientsAttestResult(attestations=committee.threshold, stored=True)
+    key = attestation_key(client.client_id, height, state.block_hash)
+    data = context.get(key)
+    record = (
+        interchain_pb2.EvmAttestation(height=height, block_hash=state.block_hash)
+        if data is None
+        else interchain_pb2.EvmAttestation.FromString(data)
+    )
+    if signer in record.signers:
+        return interchain_pb2.ClientsAttestResult(attestations=len(record.signers), stored=False)
+    record.signers.append(signer)
+    context.emit(
+        "attest",
+        (
+            ("client_id", client.client_id),
+            ("height", str(height)),
+            ("block_hash", state.block_hash.hex()),
+            ("signer", "0x" + signer.hex()),
+        ),
+    )
+    if len(record.signers) < committee.threshold:
+        context.put(key, encode(record))
+        return interchain_pb2.ClientsAttestResult(attestations=len(record.signers), stored=False)
+    context.delete(key)
+    if stored is not None:
+        # k members attested two blocks of one height: the committee signed a fork.
+        _freeze(context, client, height, "two headers for one height")
+        return interchain_pb2.ClientsAttestResult(attestations=len(record.signers), stored=False)
+    if _out_of_order(context, client, state):
+        _freeze(context, client, height, "header time out of order")
+        return interchain_pb2.ClientsAttestResult(attestations=len(record.signers), stored=False)
+    _save_state(context, client.client_id, state)
+    if height > client.latest_height:
+        client.latest_height = height
+        _save_client(context, client)
+    _prune(context, client, _recovered_height(context, client.client_id))
+    _event(context, "update_client", client.client_id, height)
+    return interchain_pb2.ClientsAttestResult(attestations=len(record.signers), stored=True)
+
+
+def attest(context: TransactionContext, arguments: bytes) -> bytes:
+    request = decode_arguments(context, interchain_pb2.ClientsAttestArguments, arguments)
+    return encode(_attest(context, request))
+
+
+def attest_header(
+    context: TransactionContext, arguments: interchain_pb2.ClientsAttestArguments
+) -> interchain_pb2.ClientsAttestResult:
+    """``attest`` for other contracts and tests: one committee member's attestation of one EVM
+    header. A member's repeated attestation, or one of a block already stored, is a no-op; the
+    k-th distinct member's stores the consensus state, or freezes the client when another block
+    of that height is stored. RequestError (nothing written) for a header or signature that does
+    not check, or a signer outside the committee."""
+    return _attest(_enter(context), arguments)
+
+
+def _evm_state(
+    context: TransactionContext, client: interchain_pb2.ClientState, height: int
+) -> interchain_pb2.ConsensusState:
+    state = _counting_state(context, client, height)
+    if state.receipts_root == _ZERO_HASH or len(state.receipts_root) != HASH_BYTES:
+        raise InvariantError(f"client {client.client_id} stores no receipts root at {height}")
+    return state
+
+
+def _evm_log(
+    context: TransactionContext,
+    client: interchain_pb2.ClientState,
+    proof: interchain_pb2.EvmReceiptProof,
+    topic0: bytes,
+    event: str,
+) -> evm.EvmLog:
+    """The endpoint's log ``event`` proven by ``proof`` at an attested height of ``client``."""
+    state = _evm_state(context, client, proof.height)
+    _charge_keccak(context, evm.proof_bytes(proof.nodes))
+    try:
+        return evm.verify_receipt_log(
+            state.receipts_root,
+            proof.transaction_index,
+            proof.nodes,
+            proof.log_index,
+            client.evm.endpoint_address,
+            topic0,
+        )
+    except ProofError as error:
+        raise failure(
+            _INVALID,
+            f"the {event} proof at height {proof.height} of client {client.client_id} does not "
+            f"verify: {error.message}",
+        ) from None
+
+
+def _evm_client(
+    context: TransactionContext, client_id: str, has_evm_proof: bool, what: str
+) -> interchain_pb2.ClientState | None:
+    """The active client when it is of an EVM chain (with an EVM proof); None for a Causeway
+    chain's client (whose proofs are state proofs, never EVM ones)."""
+    client = _active(context, client_id)
+    if client.consensus != EVM_CONSENSUS:
+        if has_evm_proof:
+            raise failure(
+                _INVALID, f"{what}: client {client_id} is of a Causeway chain, not an EVM one"
+            )
+        return None
+    if not has_evm_proof:
+        raise failure(
+            _INVALID, f"{what}: client {client_id} is of an EVM chain, which needs an EVM proof"
+        )
+    return client
+
+
+def verify_packet_sent(
+    context: TransactionContext,
+    arguments: interchain_pb2.PacketsReceiveArguments,
+    commitment: Callable[[], bytes],
+) -> None:
+    """RequestError unless the sending chain committed ``arguments.packet``, as its receiver's
+    client (``packet.destination_client``) sees it: a state proof of ``commitment()`` (a
+    Causeway chain), or a receipt proof of the endpoint's PacketSent log of exactly this packet
+    (an EVM chain)."""
+    packet = arguments.packet
+    inner = _enter(context)
+    what = f"packet {packet.source_client}/{packet.sequence}"
+    client = _evm_client(inner, packet.destination_client, arguments.HasField("evm_proof"), what)
+    if client is None:
+        verify_state(
+            context,
+            packet.destination_client,
+            arguments.proof_height,
+            commitment_path(packet.source_client, packet.sequence),
+            commitment(),
+            arguments.proof,
+        )
+        return
+    log = _evm_log(inner, client, arguments.evm_proof, evm.PACKET_SENT_TOPIC, "PacketSent")
+    encoded = evm.encode_packet(packet)
+    _charge_keccak(inner, 2 * len(encoded))
+    if log.topics[1:] != (evm.packet_hash(packet),) or log.data != evm.packet_sent_data(packet):
+        raise failure(
+            _INVALID,
+            f"the PacketSent log proven at height {arguments.evm_proof.height} is of another "
+            f"packet than {what}",
+        )
+
+
+def verify_acknowledgement_written(
+    context: TransactionContext,
+    arguments: interchain_pb2.PacketsAcknowledgeArguments,
+    commitment: Callable[[], bytes],
+) -> None:
+    """RequestError unless the receiving chain wrote ``arguments.acknowledgement`` for
+    ``arguments.packet``, as the sender's client (``packet.source_client``) sees it: a state
+    proof of ``commitment()``, or a receipt proof of the endpoint's AcknowledgementWritten log
+    of this packet whose ACK_ABI decodes to exactly this acknowledgement."""
+    packet = arguments.packet
+    inner = _enter(context)
+    what = f"the acknowledgement of packet {packet.source_client}/{packet.sequence}"
+    client = _evm_client(inner, packet.source_client, arguments.HasField("evm_proof"), what)
+    if client is None:
+        verify_state(
+            context,
+            packet.source_client,
+            arguments.proof_height,
+            acknowledgement_path(packet.destination_client, packet.sequence),
+            commitment(),
+            arguments.proof,
+        )
+        return
+    log = _evm_log(
+        inner,
+        client,
+        arguments.evm_proof,
+        evm.ACKNOWLEDGEMENT_WRITTEN_TOPIC,
+        "AcknowledgementWritten",
+    )
+    encoded = evm.encode_packet(packet)
+    _charge_keccak(inner, len(encoded) + len(log.data))
+    try:
+        proven_packet, proven_acknowledgement = evm.decode_acknowledgement_written(log.data)
+        acknowledgement = evm.decode_acknowledgement(proven_acknowledgement)
+    except DecodeError as error:
+        raise failure(_INVALID, f"{what}: {error.message}") from None
+    if log.topics[1:] != (evm.packet_hash(packet),) or proven_packet != encoded:
+        raise failure(
+            _INVALID,
+            f"the AcknowledgementWritten log proven at height {arguments.evm_proof.height} is of "
+            f"another packet than {packet.source_client}/{packet.sequence}",
+        )
+    if acknowledgement != arguments.acknowledgement:
+        raise failure(
+            _INVALID,
+            f"{what} proven at height {arguments.evm_proof.height} is not the one delivered",
+        )
+
+
+def verify_not_received(
+    context: TransactionContext, arguments: interchain_pb2.PacketsTimeoutArguments
+) -> interchain_pb2.ConsensusState:
+    """The consensus state at which the receiving chain is proven not to hold ``arguments.packet``
+    (the caller compares its time with the packet's timeout): a state proof of the absent
+    receipt (a Causeway chain), or eth_getProof proofs of the endpoint's
+    ``received[packetHash]`` empty (an EVM chain). RequestError otherwise."""
+    packet = arguments.packet
+    inner = _enter(context)
+    what = f"the timeout of packet {packet.source_client}/{packet.sequence}"
+    client = _evm_client(inner, packet.source_client, arguments.HasField("evm_proof"), what)
+    if client is None:
+        return verify_state(
+            context,
+            packet.source_client,
+            arguments.proof_height,
+            receipt_path(packet.destination_client, packet.sequence),
+            None,
+            arguments.proof,
+        )
+    proof = arguments.evm_proof
+    state = _evm_state(inner, client, proof.height)
+    encoded = evm.encode_packet(packet)
+    _charge_keccak(
+        inner,
+        len(encoded)
+        + 3 * HASH_BYTES
+        + evm.proof_bytes(proof.account_nodes)
+        + evm.proof_bytes(proof.storage_nodes),
+    )
+    try:
+        evm.verify_storage_absent(
+            state.state_root,
+            client.evm.endpoint_address,
+            evm.received_slot(evm.packet_hash(packet)),
+            proof.account_nodes,
+            proof.storage_nodes,
+        )
+    except ProofError as error:
+        raise failure(
+            _INVALID,
+            f"{what}: the proof that the endpoint never received it at height {proof.height} "
             f"does not verify: {error.message}",
         ) from None
     return state
@@ -752,9 +1184,18 @@ def _check_create(arguments: interchain_pb2.ClientsCreateArguments) -> None:
         raise failure(
             _INVALID,
             f"consensus {arguments.consensus[:40]!r} is not one of "
-            f"{', '.join(sorted(CONSENSUS_KINDS))}",
+            f"{', '.join(sorted(CONSENSUS_KINDS - {EVM_CONSENSUS}))} (or {EVM_CONSENSUS} for an "
+            "EVM chain)",
         )
-    if arguments.crypto_profile not in CRYPTO_PROFILES:
+    if arguments.consensus == EVM_CONSENSUS:
+        _check_create_evm(arguments)
+    elif arguments.HasField("evm") or arguments.evm_header:
+        raise failure(
+            _INVALID,
+            f"a committee and an EVM header are for consensus {EVM_CONSENSUS!r} only, not "
+            f"{arguments.consensus!r}",
+        )
+    elif arguments.crypto_profile not in CRYPTO_PROFILES:
         raise failure(
             _INVALID,
             f"crypto profile {arguments.crypto_profile[:40]!r} is not one of "
@@ -781,7 +1222,7 @@ def _check_create(arguments: interchain_pb2.ClientsCreateArguments) -> None:
         )
     if arguments.counterparty_client_id:
         _check_client_id(arguments.counterparty_client_id)
-    if not arguments.HasField("header"):
+    if arguments.consensus != EVM_CONSENSUS and not arguments.HasField("header"):
         raise failure(_INVALID, "creating a client needs its first header")
 
 
@@ -802,8 +1243,12 @@ def create(context: TransactionContext, arguments: bytes) -> bytes:
         single_signer_accepted=request.single_signer_accepted,
         created_time_ms=context.time_ms,
     )
-    profile = get_profile(client.crypto_profile)
-    state = _verify_vouched(context, client, profile, request.header, "the first header")
+    if client.consensus == EVM_CONSENSUS:
+        client.evm.CopyFrom(request.evm)
+        state = _evm_consensus_state(context, client, request.evm_header, "the first header")
+    else:
+        profile = get_profile(client.crypto_profile)
+        state = _verify_vouched(context, client, profile, request.header, "the first header")
     client.latest_height = state.height
     context.put(CLIENT_NEXT, _COUNTER.pack(number + 1))
     _save_client(context, client)
@@ -820,6 +1265,7 @@ def update(context: TransactionContext, arguments: bytes) -> bytes:
 def submit_misbehaviour(context: TransactionContext, arguments: bytes) -> bytes:
     request = decode_arguments(context, interchain_pb2.ClientsMisbehaviourArguments, arguments)
     client = _active(context, request.client_id)
+    _refuse_evm(client, "shown Causeway headers (conflicting attestations freeze it)")
     profile = get_profile(client.crypto_profile)
     if not request.first.HasField("header") or not request.second.HasField("header"):
         raise failure(_INVALID, "misbehaviour needs two headers")
@@ -852,6 +1298,7 @@ def recover(context: TransactionContext, arguments: bytes) -> bytes:
     context.require_policy(context.config.config.governance_policy, "clients.recover")
     request = decode_arguments(context, interchain_pb2.ClientsRecoverArguments, arguments)
     client = _load_client(context, request.client_id)
+    _refuse_evm(client, "recovered: its committee is fixed at creation; create a new client")
     latest = _latest_state(context, client)
     if _status(context, client, latest) == STATUS_ACTIVE:
         raise failure(
@@ -948,6 +1395,7 @@ def list_clients(context: TransactionContext, arguments: bytes) -> bytes:
 METHODS: dict[str, Method] = {
     "create": Method(create, arguments=interchain_pb2.ClientsCreateArguments),
     "update": Method(update),
+    "attest": Method(attest),
     "submit_misbehaviour": Method(submit_misbehaviour),
     "recover": Method(recover, arguments=interchain_pb2.ClientsRecoverArguments),
     "register_counterparty": Method(

@@ -11,6 +11,8 @@ them in numeric order.
     sys/clients/consensus/<client id>/<height>   encoded ConsensusState
     sys/clients/recovered/<client id>       8-byte big-endian: the height governance last
                                             recovered the client from (older states no longer count)
+    sys/clients/attestation/<client id>/<height>/<block hash hex>   encoded EvmAttestation: an
+                                            EVM block's attestations until k members agree
     sys/packets/next/<source client>        8-byte big-endian: the next sequence to send
     sys/packets/commitment/<source client>/<sequence>   packet commitment (hash, see packets)
     sys/packets/sent/<source client>/<sequence>         encoded PacketRecord
@@ -65,6 +67,7 @@ CLIENT_NEXT = b"next"
 CLIENT_PREFIX = b"client/"
 CONSENSUS_PREFIX = b"consensus/"
 RECOVERED_PREFIX = b"recovered/"
+ATTESTATION_PREFIX = b"attestation/"
 
 
 def client_key(client_id: str) -> bytes:
@@ -82,6 +85,18 @@ def consensus_state_key(client_id: str, height: int) -> bytes:
 
 def recovered_key(client_id: str) -> bytes:
     return RECOVERED_PREFIX + client_id.encode()
+
+
+def attestation_key(client_id: str, height: int, block_hash: bytes) -> bytes:
+    """The attestations of one EVM block of an evm-committee client (sys/clients/)."""
+    return (
+        ATTESTATION_PREFIX
+        + client_id.encode()
+        + b"/"
+        + _number(height)
+        + b"/"
+        + block_hash.hex().encode()
+    )
 
 
 # -- packets (relative to PACKETS_NAMESPACE) ------------------------------------------------------

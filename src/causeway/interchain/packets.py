@@ -60,14 +60,11 @@ from causeway.interchain.keys import (
     RECEIVED_PREFIX,
     SENT_PREFIX,
     acknowledgement_key,
-    acknowledgement_path,
     commitment_key,
-    commitment_path,
     next_sequence_key,
     per_client_prefix,
     port_key,
     receipt_key,
-    receipt_path,
     received_key,
     sent_key,
 )
@@ -433,14 +430,10 @@ def _receive(
             f"packet {packet.source_client}/{sequence} timed out at {packet.timeout_ms} ms; this "
             f"block is at {context.time_ms} ms (the sender may time it out)",
         )
-    expected = _counterparty_hash(context, client, packet_commitment, packet)
-    clients.verify_state(
+    clients.verify_packet_sent(
         context,
-        packet.destination_client,
-        arguments.proof_height,
-        commitment_path(packet.source_client, sequence),
-        expected,
-        arguments.proof,
+        arguments,
+        lambda: _counterparty_hash(context, client, packet_commitment, packet),
     )
     context.put(receipt_key(packet.destination_client, sequence), RECEIPT_VALUE)
     record = interchain_pb2.ReceiptRecord(packet=packet, received_height=context.height)
@@ -510,13 +503,10 @@ def _acknowledge(
     record = _sent_and_in_flight(context, packet)
     if record is None:
         return OUTCOME_NOOP
-    clients.verify_state(
+    clients.verify_acknowledgement_written(
         context,
-        packet.source_client,
-        arguments.proof_height,
-        acknowledgement_path(packet.destination_client, packet.sequence),
-        _counterparty_hash(context, client, acknowledgement_commitment, acknowledgement),
-        arguments.proof,
+        arguments,
+        lambda: _counterparty_hash(context, client, acknowledgement_commitment, acknowledgement),
     )
     record.acknowledgement.CopyFrom(acknowledgement)
     _end(context, record, STATE_ACKNOWLEDGED)
@@ -540,14 +530,7 @@ def _timeout(
     record = _sent_and_in_flight(context, packet)
     if record is None:
         return OUTCOME_NOOP
-    state = clients.verify_state(
-        context,
-        packet.source_client,
-        arguments.proof_height,
-        receipt_path(packet.destination_client, packet.sequence),
-        None,
-        arguments.proof,
-    )
+    state = clients.verify_not_received(context, arguments)
     if state.time_ms < packet.timeout_ms:
         raise failure(
             _INVALID,

@@ -47,6 +47,7 @@ class ClientState(_message.Message):
     COUNTERPARTY_CLIENT_ID_FIELD_NUMBER: _builtins.int
     SINGLE_SIGNER_ACCEPTED_FIELD_NUMBER: _builtins.int
     CREATED_TIME_MS_FIELD_NUMBER: _builtins.int
+    EVM_FIELD_NUMBER: _builtins.int
     client_id: _builtins.str
     """"client-<n>", n counting from 0 on this chain; never reused."""
     chain_id: _builtins.str
@@ -79,6 +80,13 @@ class ClientState(_message.Message):
     """
     created_time_ms: _builtins.int
     """Block time (of this chain) at which the client was created or last recovered."""
+    @_builtins.property
+    def evm(self) -> Global___EvmCommittee:
+        """For consensus "evm-committee" only (crypto profile "evm"): the EVM chain's gateway committee,
+        fixed at creation. Its headers are attested by k of these n operators, not proven by a light
+        client (docs/evm-clients.md).
+        """
+
     def __init__(
         self,
         *,
@@ -94,14 +102,91 @@ class ClientState(_message.Message):
         counterparty_client_id: _builtins.str = ...,
         single_signer_accepted: _builtins.bool = ...,
         created_time_ms: _builtins.int = ...,
+        evm: Global___EvmCommittee | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["evm", b"evm"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chain_id", b"chain_id", "client_id", b"client_id", "clock_drift_ms", b"clock_drift_ms", "consensus", b"consensus", "counterparty_client_id", b"counterparty_client_id", "created_time_ms", b"created_time_ms", "crypto_profile", b"crypto_profile", "frozen_height", b"frozen_height", "genesis_hash", b"genesis_hash", "latest_height", b"latest_height", "single_signer_accepted", b"single_signer_accepted", "trusting_period_ms", b"trusting_period_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chain_id", b"chain_id", "client_id", b"client_id", "clock_drift_ms", b"clock_drift_ms", "consensus", b"consensus", "counterparty_client_id", b"counterparty_client_id", "created_time_ms", b"created_time_ms", "crypto_profile", b"crypto_profile", "evm", b"evm", "frozen_height", b"frozen_height", "genesis_hash", b"genesis_hash", "latest_height", b"latest_height", "single_signer_accepted", b"single_signer_accepted", "trusting_period_ms", b"trusting_period_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ClientState: _TypeAlias = ClientState  # noqa: Y015
+
+@_typing.final
+class EvmCommittee(_message.Message):
+    """The gateway committee of an EVM chain: who may attest its block headers, and how many must."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVM_CHAIN_ID_FIELD_NUMBER: _builtins.int
+    ENDPOINT_ADDRESS_FIELD_NUMBER: _builtins.int
+    COMMITTEE_FIELD_NUMBER: _builtins.int
+    THRESHOLD_FIELD_NUMBER: _builtins.int
+    CONFIRMATIONS_FIELD_NUMBER: _builtins.int
+    evm_chain_id: _builtins.int
+    """The EVM chain id (EIP-155): signed in every attestation, so that one chain's attestations
+    never count for another.
+    """
+    endpoint_address: _builtins.bytes
+    """The CausewayEndpoint contract (20 bytes): proven logs must come from it, proven storage is
+    its storage.
+    """
+    threshold: _builtins.int
+    """k: how many distinct operators must attest a header; more than half of n, at most n."""
+    confirmations: _builtins.int
+    """The number of blocks on top of a block before an operator attests it (the gateways' rule,
+    recorded for operators; the hub cannot check it).
+    """
+    @_builtins.property
+    def committee(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """The operators' secp256k1 addresses (20 bytes each), distinct, 1 to 16."""
+
+    def __init__(
+        self,
+        *,
+        evm_chain_id: _builtins.int = ...,
+        endpoint_address: _builtins.bytes = ...,
+        committee: _abc.Iterable[_builtins.bytes] | None = ...,
+        threshold: _builtins.int = ...,
+        confirmations: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["committee", b"committee", "confirmations", b"confirmations", "endpoint_address", b"endpoint_address", "evm_chain_id", b"evm_chain_id", "threshold", b"threshold"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EvmCommittee: _TypeAlias = EvmCommittee  # noqa: Y015
+
+@_typing.final
+class EvmAttestation(_message.Message):
+    """The attestations of one EVM block (height, hash) not yet attested by k operators."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    BLOCK_HASH_FIELD_NUMBER: _builtins.int
+    SIGNERS_FIELD_NUMBER: _builtins.int
+    height: _builtins.int
+    block_hash: _builtins.bytes
+    @_builtins.property
+    def signers(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]:
+        """The distinct committee members who attested it, in the order they did."""
+
+    def __init__(
+        self,
+        *,
+        height: _builtins.int = ...,
+        block_hash: _builtins.bytes = ...,
+        signers: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_hash", b"block_hash", "height", b"height", "signers", b"signers"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EvmAttestation: _TypeAlias = EvmAttestation  # noqa: Y015
 
 @_typing.final
 class ConsensusState(_message.Message):
@@ -115,12 +200,17 @@ class ConsensusState(_message.Message):
     STATE_ROOT_FIELD_NUMBER: _builtins.int
     VALIDATOR_SET_HASH_FIELD_NUMBER: _builtins.int
     NEXT_VALIDATOR_SET_HASH_FIELD_NUMBER: _builtins.int
+    RECEIPTS_ROOT_FIELD_NUMBER: _builtins.int
     height: _builtins.int
     time_ms: _builtins.int
     block_hash: _builtins.bytes
     state_root: _builtins.bytes
     validator_set_hash: _builtins.bytes
     next_validator_set_hash: _builtins.bytes
+    receipts_root: _builtins.bytes
+    """EVM chains only: the header's receiptsRoot, against which receipt proofs are checked
+    (state_root is the header's stateRoot; the set hashes are empty).
+    """
     def __init__(
         self,
         *,
@@ -130,10 +220,11 @@ class ConsensusState(_message.Message):
         state_root: _builtins.bytes = ...,
         validator_set_hash: _builtins.bytes = ...,
         next_validator_set_hash: _builtins.bytes = ...,
+        receipts_root: _builtins.bytes = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_hash", b"block_hash", "height", b"height", "next_validator_set_hash", b"next_validator_set_hash", "state_root", b"state_root", "time_ms", b"time_ms", "validator_set_hash", b"validator_set_hash"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_hash", b"block_hash", "height", b"height", "next_validator_set_hash", b"next_validator_set_hash", "receipts_root", b"receipts_root", "state_root", b"state_root", "time_ms", b"time_ms", "validator_set_hash", b"validator_set_hash"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -199,6 +290,8 @@ class ClientsCreateArguments(_message.Message):
     SINGLE_SIGNER_ACCEPTED_FIELD_NUMBER: _builtins.int
     HEADER_FIELD_NUMBER: _builtins.int
     COUNTERPARTY_CLIENT_ID_FIELD_NUMBER: _builtins.int
+    EVM_FIELD_NUMBER: _builtins.int
+    EVM_HEADER_FIELD_NUMBER: _builtins.int
     chain_id: _builtins.str
     genesis_hash: _builtins.bytes
     consensus: _builtins.str
@@ -208,10 +301,17 @@ class ClientsCreateArguments(_message.Message):
     single_signer_accepted: _builtins.bool
     counterparty_client_id: _builtins.str
     """Optional: the counterparty's client of this chain, when it already exists."""
+    evm_header: _builtins.bytes
     @_builtins.property
     def header(self) -> Global___ClientHeader:
         """The first trusted header, with its certificate and validator set, checked as an update
         from nothing: governance vouches for it.
+        """
+
+    @_builtins.property
+    def evm(self) -> Global___EvmCommittee:
+        """Consensus "evm-committee" only: the committee (instead of a validator set), and the RLP of
+        the first header governance vouches for (instead of header).
         """
 
     def __init__(
@@ -226,10 +326,12 @@ class ClientsCreateArguments(_message.Message):
         single_signer_accepted: _builtins.bool = ...,
         header: Global___ClientHeader | None = ...,
         counterparty_client_id: _builtins.str = ...,
+        evm: Global___EvmCommittee | None = ...,
+        evm_header: _builtins.bytes = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["header", b"header"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["evm", b"evm", "header", b"header"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chain_id", b"chain_id", "clock_drift_ms", b"clock_drift_ms", "consensus", b"consensus", "counterparty_client_id", b"counterparty_client_id", "crypto_profile", b"crypto_profile", "genesis_hash", b"genesis_hash", "header", b"header", "single_signer_accepted", b"single_signer_accepted", "trusting_period_ms", b"trusting_period_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chain_id", b"chain_id", "clock_drift_ms", b"clock_drift_ms", "consensus", b"consensus", "counterparty_client_id", b"counterparty_client_id", "crypto_profile", b"crypto_profile", "evm", b"evm", "evm_header", b"evm_header", "genesis_hash", b"genesis_hash", "header", b"header", "single_signer_accepted", b"single_signer_accepted", "trusting_period_ms", b"trusting_period_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -276,6 +378,127 @@ class ClientsUpdateArguments(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ClientsUpdateArguments: _TypeAlias = ClientsUpdateArguments  # noqa: Y015
+
+@_typing.final
+class ClientsAttestArguments(_message.Message):
+    """One committee member's attestation of an EVM block header (consensus "evm-committee"): the
+    header's RLP (its keccak256 is the block hash) and the member's 65-byte signature (r, s, v 27
+    or 28) over keccak256(abi.encode("causeway-evm-header-v1", uint256 evm_chain_id, bytes32
+    blockHash)). Anyone may submit it (the gateways do); k distinct members store the block.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    HEADER_RLP_FIELD_NUMBER: _builtins.int
+    SIGNATURE_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    header_rlp: _builtins.bytes
+    signature: _builtins.bytes
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+        header_rlp: _builtins.bytes = ...,
+        signature: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "header_rlp", b"header_rlp", "signature", b"signature"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientsAttestArguments: _TypeAlias = ClientsAttestArguments  # noqa: Y015
+
+@_typing.final
+class ClientsAttestResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ATTESTATIONS_FIELD_NUMBER: _builtins.int
+    STORED_FIELD_NUMBER: _builtins.int
+    attestations: _builtins.int
+    """How many distinct members attested this (height, hash) so far, and whether the client now
+    stores its consensus state.
+    """
+    stored: _builtins.bool
+    def __init__(
+        self,
+        *,
+        attestations: _builtins.int = ...,
+        stored: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attestations", b"attestations", "stored", b"stored"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientsAttestResult: _TypeAlias = ClientsAttestResult  # noqa: Y015
+
+@_typing.final
+class EvmReceiptProof(_message.Message):
+    """A receipt proof of an EVM chain: the receipt of transaction_index in the receipts trie of the
+    attested block at height (nodes: RLP-encoded trie nodes, root first), and which of its logs.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    TRANSACTION_INDEX_FIELD_NUMBER: _builtins.int
+    NODES_FIELD_NUMBER: _builtins.int
+    LOG_INDEX_FIELD_NUMBER: _builtins.int
+    height: _builtins.int
+    transaction_index: _builtins.int
+    log_index: _builtins.int
+    @_builtins.property
+    def nodes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
+    def __init__(
+        self,
+        *,
+        height: _builtins.int = ...,
+        transaction_index: _builtins.int = ...,
+        nodes: _abc.Iterable[_builtins.bytes] | None = ...,
+        log_index: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["height", b"height", "log_index", b"log_index", "nodes", b"nodes", "transaction_index", b"transaction_index"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EvmReceiptProof: _TypeAlias = EvmReceiptProof  # noqa: Y015
+
+@_typing.final
+class EvmStorageProof(_message.Message):
+    """eth_getProof's account and storage proofs (RLP-encoded nodes) at the attested block at height:
+    the endpoint's account against the block's state root, one storage slot against its storage
+    root.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    ACCOUNT_NODES_FIELD_NUMBER: _builtins.int
+    STORAGE_NODES_FIELD_NUMBER: _builtins.int
+    height: _builtins.int
+    @_builtins.property
+    def account_nodes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
+    @_builtins.property
+    def storage_nodes(self) -> _containers.RepeatedScalarFieldContainer[_builtins.bytes]: ...
+    def __init__(
+        self,
+        *,
+        height: _builtins.int = ...,
+        account_nodes: _abc.Iterable[_builtins.bytes] | None = ...,
+        storage_nodes: _abc.Iterable[_builtins.bytes] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["account_nodes", b"account_nodes", "height", b"height", "storage_nodes", b"storage_nodes"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EvmStorageProof: _TypeAlias = EvmStorageProof  # noqa: Y015
 
 @_typing.final
 class ClientsMisbehaviourArguments(_message.Message):
@@ -646,6 +869,7 @@ class PacketsReceiveArguments(_message.Message):
     PACKET_FIELD_NUMBER: _builtins.int
     PROOF_FIELD_NUMBER: _builtins.int
     PROOF_HEIGHT_FIELD_NUMBER: _builtins.int
+    EVM_PROOF_FIELD_NUMBER: _builtins.int
     proof_height: _builtins.int
     @_builtins.property
     def packet(self) -> Global___Packet: ...
@@ -653,16 +877,23 @@ class PacketsReceiveArguments(_message.Message):
     def proof(self) -> _types_pb2.StateProof:
         """Proof of the commitment in the sender's state at proof_height."""
 
+    @_builtins.property
+    def evm_proof(self) -> Global___EvmReceiptProof:
+        """From an "evm-committee" client instead of proof and proof_height: the receipt of the
+        endpoint's PacketSent log of exactly this packet.
+        """
+
     def __init__(
         self,
         *,
         packet: Global___Packet | None = ...,
         proof: _types_pb2.StateProof | None = ...,
         proof_height: _builtins.int = ...,
+        evm_proof: Global___EvmReceiptProof | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["packet", b"packet", "proof", b"proof"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["evm_proof", b"evm_proof", "packet", b"packet", "proof", b"proof"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["packet", b"packet", "proof", b"proof", "proof_height", b"proof_height"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evm_proof", b"evm_proof", "packet", b"packet", "proof", b"proof", "proof_height", b"proof_height"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -676,6 +907,7 @@ class PacketsAcknowledgeArguments(_message.Message):
     ACKNOWLEDGEMENT_FIELD_NUMBER: _builtins.int
     PROOF_FIELD_NUMBER: _builtins.int
     PROOF_HEIGHT_FIELD_NUMBER: _builtins.int
+    EVM_PROOF_FIELD_NUMBER: _builtins.int
     proof_height: _builtins.int
     @_builtins.property
     def packet(self) -> Global___Packet: ...
@@ -685,6 +917,12 @@ class PacketsAcknowledgeArguments(_message.Message):
     def proof(self) -> _types_pb2.StateProof:
         """Proof of the acknowledgement's commitment in the receiver's state at proof_height."""
 
+    @_builtins.property
+    def evm_proof(self) -> Global___EvmReceiptProof:
+        """To an "evm-committee" client instead of proof and proof_height: the receipt of the
+        endpoint's AcknowledgementWritten log of this packet and this acknowledgement.
+        """
+
     def __init__(
         self,
         *,
@@ -692,10 +930,11 @@ class PacketsAcknowledgeArguments(_message.Message):
         acknowledgement: Global___Acknowledgement | None = ...,
         proof: _types_pb2.StateProof | None = ...,
         proof_height: _builtins.int = ...,
+        evm_proof: Global___EvmReceiptProof | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["acknowledgement", b"acknowledgement", "packet", b"packet", "proof", b"proof"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["acknowledgement", b"acknowledgement", "evm_proof", b"evm_proof", "packet", b"packet", "proof", b"proof"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["acknowledgement", b"acknowledgement", "packet", b"packet", "proof", b"proof", "proof_height", b"proof_height"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["acknowledgement", b"acknowledgement", "evm_proof", b"evm_proof", "packet", b"packet", "proof", b"proof", "proof_height", b"proof_height"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -708,6 +947,7 @@ class PacketsTimeoutArguments(_message.Message):
     PACKET_FIELD_NUMBER: _builtins.int
     PROOF_FIELD_NUMBER: _builtins.int
     PROOF_HEIGHT_FIELD_NUMBER: _builtins.int
+    EVM_PROOF_FIELD_NUMBER: _builtins.int
     proof_height: _builtins.int
     @_builtins.property
     def packet(self) -> Global___Packet: ...
@@ -715,16 +955,23 @@ class PacketsTimeoutArguments(_message.Message):
     def proof(self) -> _types_pb2.StateProof:
         """Proof that the receiver holds no receipt, at a height whose time is at or past the timeout."""
 
+    @_builtins.property
+    def evm_proof(self) -> Global___EvmStorageProof:
+        """To an "evm-committee" client instead of proof and proof_height: the endpoint's
+        received[packetHash] proven empty at an attested height whose time is at or past the timeout.
+        """
+
     def __init__(
         self,
         *,
         packet: Global___Packet | None = ...,
         proof: _types_pb2.StateProof | None = ...,
         proof_height: _builtins.int = ...,
+        evm_proof: Global___EvmStorageProof | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["packet", b"packet", "proof", b"proof"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["evm_proof", b"evm_proof", "packet", b"packet", "proof", b"proof"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["packet", b"packet", "proof", b"proof", "proof_height", b"proof_height"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evm_proof", b"evm_proof", "packet", b"packet", "proof", b"proof", "proof_height", b"proof_height"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
