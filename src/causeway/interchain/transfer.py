@@ -32,12 +32,23 @@ meanwhile). A success acknowledges success; an error or a timeout refunds the fo
 the forwarding account, undoes the receipt (burns the voucher, or puts the tokens back in
 escrow) and acknowledges an error, which refunds the original sender. Each link keeps its own
 escrow and vouchers, so conservation holds link by link.
+
+**EVM counterparties.** Over a client of an EVM chain (consensus "evm-committee") the packet data
+is the Solidity ABI form the EVM transfer app reads (``causeway.interchain.evm``: encoding
+"application/x-solidity-abi", abi.encode(string denom, uint256 amount, string sender, string
+receiver, bytes memo)), and the receiver there is an address, "0x" and 40 hex digits. Data
+arriving from such a chain must be in that form; an amount that does not fit this chain's 64-bit
+balances is refused with an error acknowledgement (the EVM app then refunds its sender). The
+rules above (escrow, vouchers, forwarding) are the same.
 """
 
 from __future__ import annotations
 
+import re
+
+from causeway.errors import DecodeError, RequestError
 from causeway.execution import Contract, Method, TransactionContext, decode_arguments, failure
-from causeway.interchain import bank, hub, packets
+from causeway.interchain import bank, clients, evm, hub, packets
 from causeway.interchain.keys import TRANSFER_CONTRACT, TRANSFER_NAMESPACE, forward_key
 from causeway.interchain.v1 import interchain_pb2
 from causeway.types import decode, encode
@@ -48,6 +59,10 @@ NAMESPACE = TRANSFER_NAMESPACE
 PORT = "transfer"
 VERSION = "ics20-1"
 ENCODING = "application/x-protobuf"
+# The encoding of the packet data to and from an EVM chain's transfer app.
+EVM_ENCODING = evm.SOLIDITY_ABI_ENCODING
+# An EVM receiver: an address, in lower case or with its checksum capitals.
+_EVM_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
 # The longest denomination path, a voucher's prefix included (the bank's bound, which holds every
 # denomination sent): a received denomination whose voucher would be longer is refused (an error
@@ -72,7 +87,18 @@ def _voucher_prefix(client_id: str) -> str:
     return f"{PORT}/{client_id}/"
 
 
-def _check_payload(payload: interchain_pb2.Payload) -> None:
+def _counterparty_is_evm(context: TransactionContext, client_id: str) -> bool:
+    """Whether ``client_id`` (this chain's client at one end of a packet) is of an EVM chain.
+    A client that does not exist is no EVM chain's: the packets contract checks every path's
+    clients before transfer sees a packet, so only a direct caller can name one."""
+    try:
+        client = clients.client_state(context, client_id)
+    except RequestError:
+        return False
+    return client.consensus == clients.EVM_CONSENSUS
+
+
+def _check_payload(payload: interchain_pb2.Payload, encoding: str) -> None:
     if payload.source_port != PORT or payload.destination_port != PORT:
         raise failure(
             _INVALID,
@@ -81,10 +107,26 @@ def _check_payload(payload: interchain_pb2.Payload) -> None:
         )
     if payload.version != VERSION:
         raise failure(_INVALID, f"transfer packet version {payload.version!r} is not {VERSION!r}")
-    if payload.encoding != ENCODING:
+    if payload.encoding != encoding:
         raise failure(
-            _INVALID, f"transfer packet encoding {payload.encoding!r} is not {ENCODING!r}"
+            _INVALID,
+            f"transfer packet encoding {payload.encoding!r} is not {encoding!r}, the encoding "
+            "of its path",
         )
+
+
+def _decode_data(packet: interchain_pb2.Packet) -> interchain_pb2.TransferPacketData:
+    """The packet's transfer data in its encoding (protobuf, or the ABI form of an EVM path),
+    strictly; DecodeError (a RequestError) for bytes that are not that form."""
+    value = packet.payload.value
+    if packet.payload.encoding == EVM_ENCODING:
+        if len(value) > TRANSFER_PACKET_DATA_BYTES_MAX:
+            raise DecodeError(
+                f"transfer packet data is {len(value)} bytes, above the limit of "
+                f"{TRANSFER_PACKET_DATA_BYTES_MAX}"
+            )
+        return evm.decode_transfer_data(value)
+    return decode(interchain_pb2.TransferPacketData, value, bytes_max=len(value))
 
 
 def _check_memo(memo: bytes) -> None:
@@ -100,14 +142,20 @@ def _check_amount(amount: int) -> None:
         raise failure(_INVALID, f"transfer amount must be positive, not {amount}")
 
 
-def packet_data(packet: interchain_pb2.Packet) -> interchain_pb2.TransferPacketData:
-    """The transfer data a packet carries, decoded strictly (canonical, bounded) and checked."""
-    _check_payload(packet.payload)
-    data = decode(
-        interchain_pb2.TransferPacketData,
-        packet.payload.value,
-        bytes_max=TRANSFER_PACKET_DATA_BYTES_MAX,
-    )
+def packet_data(
+    packet: interchain_pb2.Packet, encoding: str = ENCODING
+) -> interchain_pb2.TransferPacketData:
+    """The transfer data a packet carries, decoded strictly (canonical, bounded) and checked;
+    ``encoding`` is its path's (ENCODING, or EVM_ENCODING from an EVM chain)."""
+    _check_payload(packet.payload, encoding)
+    if encoding == EVM_ENCODING:
+        data = _decode_data(packet)
+    else:
+        data = decode(
+            interchain_pb2.TransferPacketData,
+            packet.payload.value,
+            bytes_max=TRANSFER_PACKET_DATA_BYTES_MAX,
+        )
     _check_amount(data.amount)
     bank.check_denom(data.denom, "transfer packet")
     bank.check_account(data.sender, "transfer packet sender")
@@ -146,6 +194,13 @@ def send_tokens(
     _check_memo(memo)
     escrow = bank.escrow_account(PORT, source_client)
     transfer_context = _enter(context)
+    to_evm = _counterparty_is_evm(transfer_context, source_client)
+    if to_evm and _EVM_ADDRESS.fullmatch(receiver) is None:
+        raise failure(
+            _INVALID,
+            f"transfer receiver {receiver[:80]!r} on an EVM chain must be an address: 0x and 40 "
+            "hex digits",
+        )
     if denom.startswith(_voucher_prefix(source_client)):
         bank.burn(transfer_context, sender, denom, amount)
     else:
@@ -161,8 +216,8 @@ def send_tokens(
             source_port=PORT,
             destination_port=PORT,
             version=VERSION,
-            encoding=ENCODING,
-            value=encode(data),
+            encoding=EVM_ENCODING if to_evm else ENCODING,
+            value=evm.encode_transfer_data(data) if to_evm else encode(data),
         ),
     )
     transfer_context.emit(
@@ -204,11 +259,7 @@ def _refund(context: TransactionContext, packet: interchain_pb2.Packet, why: str
     The packet is this chain's own (the packets contract matched it to its commitment), so only
     what the refund needs is read: the receive-side checks (receiver, memo) are not repeated, and
     a bound changed since the packet left cannot keep its sender from being refunded."""
-    data = decode(
-        interchain_pb2.TransferPacketData,
-        packet.payload.value,
-        bytes_max=len(packet.payload.value),
-    )
+    data = _decode_data(packet)
     if data.denom.startswith(_voucher_prefix(packet.source_client)):
         bank.mint(context, data.sender, data.denom, data.amount)
     else:
@@ -255,11 +306,7 @@ def _credit(
 
 def _undo_credit(context: TransactionContext, packet: interchain_pb2.Packet) -> None:
     """Takes back from FORWARDING_ACCOUNT what ``_credit`` paid it for `packet`."""
-    data = decode(
-        interchain_pb2.TransferPacketData,
-        packet.payload.value,
-        bytes_max=len(packet.payload.value),
-    )
+    data = _decode_data(packet)
     returning = _voucher_prefix(packet.source_client)
     if data.denom.startswith(returning):
         escrow = bank.escrow_account(PORT, packet.destination_client)
@@ -357,7 +404,8 @@ class TransferHandler:
     def on_receive(
         self, context: TransactionContext, packet: interchain_pb2.Packet
     ) -> interchain_pb2.Acknowledgement | None:
-        data = packet_data(packet)
+        from_evm = _counterparty_is_evm(context, packet.destination_client)
+        data = packet_data(packet, EVM_ENCODING if from_evm else ENCODING)
         forward = forward_request(data.memo)
         holder = data.receiver if forward is None else FORWARDING_ACCOUNT
         denom = _credit(context, packet, data, holder)
