@@ -409,6 +409,8 @@ def _print_packet(title: str, data: dict[str, Any]) -> None:
 
 
 def member_data(member: interchain_pb2.MemberChain) -> dict[str, Any]:
+    from causeway.interchain.hub import member_trust
+
     return {
         "chain_id": member.chain_id,
         "genesis_hash": member.genesis_hash.hex(),
@@ -421,6 +423,17 @@ def member_data(member: interchain_pb2.MemberChain) -> dict[str, Any]:
         "endpoints": list(member.endpoints),
         "client_id": member.client_id,
         "registered_time_ms": member.registered_time_ms,
+        # What the hub's proofs of this member rest on: its validators (a light client), or an
+        # EVM chain's gateway committee (weaker).
+        "trust": member_trust(member),
+        "committee": {
+            "evm_chain_id": member.evm.evm_chain_id,
+            "threshold": member.evm.threshold,
+            "operators": ["0x" + address.hex() for address in member.evm.committee],
+            "endpoint_address": "0x" + member.evm.endpoint_address.hex(),
+        }
+        if member.HasField("evm")
+        else None,
     }
 
 
@@ -431,12 +444,22 @@ def _print_members(members: Sequence[dict[str, Any]]) -> None:
     console.print(
         rows_table(
             "Hub members",
-            ["chain", "profile", "consensus", "validators", "client", "endpoints", "registered"],
+            [
+                "chain",
+                "profile",
+                "consensus",
+                "trust",
+                "validators",
+                "client",
+                "endpoints",
+                "registered",
+            ],
             [
                 [
                     member["chain_id"],
                     member["crypto_profile"],
                     member["consensus"],
+                    member["trust"],
                     len(member["validators"]),
                     member["client_id"],
                     ", ".join(member["endpoints"]) or "-",

@@ -19,6 +19,14 @@ certificate a light client accepts (that takes more than two thirds). What it ca
 back its signature so that other chains' clients cannot follow the chain: a liveness risk for the
 link, stated in docs/interchain.md, not a safety one.
 
+An EVM chain (consensus "evm-committee") has no validator set the hub could weigh: its headers
+are attested by the gateway committee of its client, k of n operators fixed when governance
+created the client. The organisation rule does not apply to it; the registry copies the committee
+into the member record, and ``member_trust`` states what each member's proofs rest on: "light
+client: >2/3 of N validators" for a Causeway chain, "gateway committee: K of N operators" for an
+EVM chain, which is weaker (k operators together can make the hub believe anything of that
+chain; docs/evm-clients.md).
+
 Nothing here is reachable from a packet: the registry is written by governance only, and the
 packets contract never binds a port to a system contract.
 """
@@ -53,6 +61,8 @@ LIST_LIMIT_MAX = 1_000
 HASH_BYTES = 32
 PROFILES = ("intl", "gm")
 CONSENSUS_KINDS = ("tbft", "raft", "solo")
+EVM_CONSENSUS = clients.EVM_CONSENSUS
+EVM_CRYPTO_PROFILE = clients.EVM_CRYPTO_PROFILE
 
 _INVALID = types_pb2.RESULT_STATUS_INVALID_ARGUMENT
 _NOT_FOUND = types_pb2.RESULT_STATUS_NOT_FOUND
@@ -90,6 +100,31 @@ def check_member(member: interchain_pb2.MemberChain) -> None:
         raise failure(_INVALID, f"chain id {member.chain_id[:80]!r} is not an identifier")
     if len(member.genesis_hash) != HASH_BYTES or not any(member.genesis_hash):
         raise failure(_INVALID, "the genesis hash must be 32 bytes and not all zero")
+    if member.consensus == EVM_CONSENSUS:
+        _check_evm_member(member)
+    else:
+        _check_validators(member)
+    _check_endpoints(member)
+
+
+def _check_evm_member(member: interchain_pb2.MemberChain) -> None:
+    if member.crypto_profile != EVM_CRYPTO_PROFILE:
+        raise failure(
+            _INVALID,
+            f"an {EVM_CONSENSUS} member has crypto profile {EVM_CRYPTO_PROFILE!r}, not "
+            f"{member.crypto_profile!r}",
+        )
+    if member.validator_set.validators:
+        raise failure(
+            _INVALID,
+            f"an {EVM_CONSENSUS} member has no validator set: its headers are attested by the "
+            "gateway committee of its client",
+        )
+
+
+def _check_validators(member: interchain_pb2.MemberChain) -> None:
+    if member.HasField("evm"):
+        raise failure(_INVALID, f"a committee is for {EVM_CONSENSUS} members only")
     if member.crypto_profile not in PROFILES:
         raise failure(
             _INVALID, f"crypto profile {member.crypto_profile!r} is not one of {list(PROFILES)}"
@@ -125,6 +160,9 @@ def check_member(member: interchain_pb2.MemberChain) -> None:
             f"{member.chain_id}, {limit}: one organisation must not be able to stop or "
             "forge the chain",
         )
+
+
+def _check_endpoints(member: interchain_pb2.MemberChain) -> None:
     if len(member.endpoints) > ENDPOINTS_MAX:
         raise failure(
             _INVALID,
@@ -140,6 +178,16 @@ def check_member(member: interchain_pb2.MemberChain) -> None:
             or len(endpoint) > ENDPOINT_CHARACTERS_MAX
         ):
             raise failure(_INVALID, f"endpoint {endpoint[:80]!r} is not host:port")
+
+
+def member_trust(member: interchain_pb2.MemberChain) -> str:
+    """What the hub's proofs of ``member`` rest on, in words (``causeway hub members``)."""
+    if member.consensus == EVM_CONSENSUS:
+        return (
+            f"gateway committee: {member.evm.threshold} of {len(member.evm.committee)} operators "
+            "(weaker: trusts the operators)"
+        )
+    return f"light client: >2/3 of {len(member.validator_set.validators)} validators"
 
 
 def member_chain(context: TransactionContext, chain_id: str) -> interchain_pb2.MemberChain:
@@ -176,14 +224,21 @@ def register(context: TransactionContext, arguments: bytes) -> bytes:
             f"client {member.client_id} is not a client of this chain: its "
             f"{', '.join(differences)} differ",
         )
-    latest = clients.consensus_state(context, member.client_id, client.latest_height)
-    set_hash = validator_set_hash(member.validator_set, get_profile(member.crypto_profile))
-    if set_hash not in (latest.validator_set_hash, latest.next_validator_set_hash):
-        raise failure(
-            _INVALID,
-            f"the validator set is not the one client {member.client_id} trusts at height "
-            f"{latest.height}",
-        )
+    if member.consensus == EVM_CONSENSUS:
+        if member.HasField("evm") and member.evm != client.evm:
+            raise failure(
+                _INVALID,
+                f"the committee stated is not the one client {member.client_id} holds",
+            )
+    else:
+        latest = clients.consensus_state(context, member.client_id, client.latest_height)
+        set_hash = validator_set_hash(member.validator_set, get_profile(member.crypto_profile))
+        if set_hash not in (latest.validator_set_hash, latest.next_validator_set_hash):
+            raise failure(
+                _INVALID,
+                f"the validator set is not the one client {member.client_id} trusts at height "
+                f"{latest.height}",
+            )
     for other in context.range(MEMBER_PREFIX, b"", LIST_LIMIT_MAX + 1):
         registered = decode(interchain_pb2.MemberChain, other[1], bytes_max=len(other[1]))
         if registered.client_id == member.client_id:
@@ -194,6 +249,8 @@ def register(context: TransactionContext, arguments: bytes) -> bytes:
     record = interchain_pb2.MemberChain()
     record.CopyFrom(member)
     record.registered_time_ms = context.time_ms
+    if member.consensus == EVM_CONSENSUS:
+        record.evm.CopyFrom(client.evm)
     context.put(key, encode(record))
     context.emit(
         "register_member", (("chain_id", member.chain_id), ("client_id", member.client_id))

@@ -1485,6 +1485,7 @@ class MemberChain(_message.Message):
     ENDPOINTS_FIELD_NUMBER: _builtins.int
     CLIENT_ID_FIELD_NUMBER: _builtins.int
     REGISTERED_TIME_MS_FIELD_NUMBER: _builtins.int
+    EVM_FIELD_NUMBER: _builtins.int
     chain_id: _builtins.str
     genesis_hash: _builtins.bytes
     crypto_profile: _builtins.str
@@ -1498,6 +1499,12 @@ class MemberChain(_message.Message):
     def endpoints(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Where its nodes serve clients ("host:port"), for relayers and operators."""
 
+    @_builtins.property
+    def evm(self) -> Global___EvmCommittee:
+        """An EVM chain (consensus "evm-committee", no validator set): the gateway committee its client
+        holds, copied by the registry, so that the trust a member asks for can be read from here.
+        """
+
     def __init__(
         self,
         *,
@@ -1509,10 +1516,11 @@ class MemberChain(_message.Message):
         endpoints: _abc.Iterable[_builtins.str] | None = ...,
         client_id: _builtins.str = ...,
         registered_time_ms: _builtins.int = ...,
+        evm: Global___EvmCommittee | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["validator_set", b"validator_set"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["evm", b"evm", "validator_set", b"validator_set"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["chain_id", b"chain_id", "client_id", b"client_id", "consensus", b"consensus", "crypto_profile", b"crypto_profile", "endpoints", b"endpoints", "genesis_hash", b"genesis_hash", "registered_time_ms", b"registered_time_ms", "validator_set", b"validator_set"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chain_id", b"chain_id", "client_id", b"client_id", "consensus", b"consensus", "crypto_profile", b"crypto_profile", "endpoints", b"endpoints", "evm", b"evm", "genesis_hash", b"genesis_hash", "registered_time_ms", b"registered_time_ms", "validator_set", b"validator_set"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
