@@ -189,7 +189,7 @@ def test_a_header_that_does_not_decode_is_refused(evm_hub: EvmHub) -> None:
 
 
 def _conflicting_header() -> bytes:
-    """Block 3 with other extra data: the same height, another hash."""
+    """The packets block with other extra data: the same height, another hash."""
     fields = rlp.decode(header_of(PACKETS_BLOCK))
     fields[12] = b"a fork"
     encoded: bytes = rlp.encode(fields)
@@ -214,14 +214,14 @@ def test_two_hashes_attested_at_one_height_freeze_the_client(evm_hub: EvmHub) ->
 
 def test_a_fork_of_the_created_height_freezes_too(evm_hub: EvmHub) -> None:
     fields = rlp.decode(header_of(LATER_BLOCK))
-    fields[12] = b"another block 4"
+    fields[12] = b"another later block"
     evm_hub.attest_by(3, rlp.encode(fields))
     assert evm_hub.client().client.frozen_height == LATER_BLOCK
 
 
 def test_an_attested_time_out_of_order_freezes(evm_hub: EvmHub) -> None:
     fields = rlp.decode(header_of(PACKETS_BLOCK))
-    # Block 3 dated after block 4: no EVM chain makes that.
+    # The packets block dated after the later block: no EVM chain makes that.
     fields[11] = (evm.decode_header(header_of(LATER_BLOCK)).timestamp + 1).to_bytes(4, "big")
     evm_hub.attest_by(3, rlp.encode(fields))
     described = evm_hub.client()
