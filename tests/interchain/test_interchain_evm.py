@@ -25,7 +25,7 @@ from evm_vectors import (
 )
 
 from causeway.errors import DecodeError, ProofError, SignatureError
-from causeway.interchain import evm
+from causeway.interchain import evm, packets
 from causeway.interchain.v1 import interchain_pb2
 
 # -- headers and receipts ---------------------------------------------------------------------
@@ -328,3 +328,19 @@ def test_malformed_and_malleable_signatures_are_refused() -> None:
 def test_the_vectors_committee_is_the_test_keys() -> None:
     assert vectors()["committee"] == ["0x" + evm.address_of(key).hex() for key in COMMITTEE_KEYS]
     assert "CausewayEndpoint" in vectors()["contracts"]
+
+
+def test_a_failure_without_a_reason_or_with_a_long_one_is_made_acceptable() -> None:
+    assert evm.ACKNOWLEDGEMENT_ERROR_CHARACTERS_MAX == packets.ACKNOWLEDGEMENT_ERROR_CHARACTERS_MAX
+    silent = evm.decode_acknowledgement(abi_encode(["bool", "bytes", "string"], [False, b"", ""]))
+    assert silent == interchain_pb2.Acknowledgement(success=False, error=evm.EMPTY_FAILURE_REASON)
+    packets.check_acknowledgement(silent)
+    long = evm.decode_acknowledgement(
+        abi_encode(["bool", "bytes", "string"], [False, b"", "x" * 5_000])
+    )
+    assert long.error == "x" * evm.ACKNOWLEDGEMENT_ERROR_CHARACTERS_MAX
+    packets.check_acknowledgement(long)
+    # A success keeps what it said.
+    assert evm.decode_acknowledgement(
+        abi_encode(["bool", "bytes", "string"], [True, b"\x01", ""])
+    ) == interchain_pb2.Acknowledgement(success=True, result=b"\x01")
