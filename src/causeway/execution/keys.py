@@ -23,9 +23,9 @@ All keys are bytes. Identifiers (organisation ids, member ids, ledger accounts) 
                                     proposals, in all and per organisation (expired ones pruned)
     wasm/<name>/<key>               user contract <name>'s own state
     kv/<key>                        the kv contract's values, raw bytes
-    sys/atomic/lock_count           8-byte big-endian: the atomic locks this chain holds (read
+    atomic/lock_count           8-byte big-endian: the atomic locks this chain holds (read
                                     once per transaction by the executor; zero or absent: none)
-    sys/atomic/lock/<absolute key>  encoded AtomicLockRecord: only the holding leg writes the key
+    atomic/lock/<absolute key>  encoded AtomicLockRecord: only the holding leg writes the key
                                     (the atomic contract, causeway.interchain.atomic, owns both)
     ledger/balance/<account>        8-byte big-endian uint64; absent means zero
     ledger/supply                   8-byte big-endian uint64, the sum of all balances
@@ -276,8 +276,8 @@ NODE_REVOCATION_PREFIX = NODES_NAMESPACE + NODE_REVOCATION
 
 # The atomic contract's locks (causeway.interchain.atomic writes them; the executor's context
 # enforces them, so their absolute form lives here, below the interchain layer).
-ATOMIC_LOCK_COUNT_KEY = b"sys/atomic/lock_count"
-ATOMIC_LOCK_PREFIX = b"sys/atomic/lock/"
+ATOMIC_LOCK_COUNT_KEY = b"atomic/lock_count"
+ATOMIC_LOCK_PREFIX = b"atomic/lock/"
 
 
 def atomic_lock_key(absolute_key: bytes) -> bytes:

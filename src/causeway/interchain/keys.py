@@ -19,17 +19,17 @@ them in numeric order.
     sys/packets/ack/<destination client>/<sequence>     acknowledgement commitment (hash)
     sys/packets/port/<port>                 the contract name bound to the port (governance)
     sys/hub/member/<chain id>               encoded MemberChain
-    sys/atomic/tx/<id>                      encoded AtomicTransactionRecord (hub)
-    sys/atomic/decision/<id>                encoded AtomicDecisionRecord (hub), written once: the
+    atomic/tx/<id>                      encoded AtomicTransactionRecord (hub)
+    atomic/decision/<id>                encoded AtomicDecisionRecord (hub), written once: the
                                             entry atomic.settle proves on a participant
-    sys/atomic/open/<deadline_ms be64>/<id> empty (hub): undecided transactions, deadline order
-    sys/atomic/count                        8-byte big-endian: transactions begun (hub)
-    sys/atomic/hub/<hub chain id>           the client id of that hub (participant, governance)
-    sys/atomic/leg/<hub chain id>/<id>/<leg be32>    encoded AtomicLegRecord (participant)
-    sys/atomic/cancel/<hub chain id>/<id>/<leg be32> encoded AtomicCancelMarker; never deleted
-    sys/atomic/lock/<absolute key>          encoded AtomicLockRecord (participant)
-    sys/atomic/lock_count                   8-byte big-endian: locks held (participant)
-    sys/atomic/port/<port>                  the contract bound to an atomic port (governance)
+    atomic/open/<deadline_ms be64>/<id> empty (hub): undecided transactions, deadline order
+    atomic/count                        8-byte big-endian: transactions begun (hub)
+    atomic/hub/<hub chain id>           the client id of that hub (participant, governance)
+    atomic/leg/<hub chain id>/<id>/<leg be32>    encoded AtomicLegRecord (participant)
+    atomic/cancel/<hub chain id>/<id>/<leg be32> encoded AtomicCancelMarker; never deleted
+    atomic/lock/<absolute key>          encoded AtomicLockRecord (participant)
+    atomic/lock_count                   8-byte big-endian: locks held (participant)
+    atomic/port/<port>                  the contract bound to an atomic port (governance)
     bank/balance/<account>\\x00<denom>       8-byte big-endian uint64; absent means zero
     bank/supply/<denom>                     8-byte big-endian uint64, the sum of all balances
     transfer/forward/<client>/<sequence>    encoded Packet: on a hub, the packet that a forwarded
@@ -38,6 +38,11 @@ them in numeric order.
 Accounts and denominations may contain "/" (a member id, a voucher's path), so the bank separates
 them with a zero byte, which neither may contain; account first, so one account's balances are
 one range.
+
+The atomic contract's namespace is ``atomic/``, not ``sys/atomic/`` as ADR 0004 proposed: its port
+receives packets, and nothing a packet reaches may write under sys/ (the packets contract refuses
+a port of a contract whose namespace starts with sys/; transfer keeps its forwarding records in
+its own namespace for the same reason). Only the atomic contract writes under atomic/ all the same.
 
 Atomic transaction ids are the raw 32-byte hash (fixed length, so "/" inside one is harmless);
 a leg index is 4 bytes big-endian, a deadline 8 bytes big-endian (so open/ sorts by deadline).
@@ -63,7 +68,7 @@ PACKETS_NAMESPACE = b"sys/packets/"
 HUB_NAMESPACE = b"sys/hub/"
 BANK_NAMESPACE = b"bank/"
 TRANSFER_NAMESPACE = b"transfer/"
-ATOMIC_NAMESPACE = b"sys/atomic/"
+ATOMIC_NAMESPACE = b"atomic/"
 
 NAMESPACES: dict[str, bytes] = {
     CLIENTS_CONTRACT: CLIENTS_NAMESPACE,
