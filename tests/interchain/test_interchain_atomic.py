@@ -17,7 +17,7 @@ from atomic_network import (
     lock_count,
     port_leg,
 )
-from bank_chain import assert_supply_is_sum_of_balances, ok
+from bank_chain import assert_supply_is_sum_of_balances
 
 from causeway.interchain import keys
 from causeway.interchain.v1 import atomic_pb2
