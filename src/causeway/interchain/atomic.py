@@ -74,6 +74,7 @@ from causeway.identity import is_valid_identifier, split_member_id
 from causeway.interchain import bank, clients, hub, packets
 from causeway.interchain.keys import (
     ATOMIC_CONTRACT,
+    ATOMIC_COUNT,
     ATOMIC_LOCK_COUNT,
     ATOMIC_NAMESPACE,
     ATOMIC_OPEN_PREFIX,
@@ -479,7 +480,7 @@ def begin(context: TransactionContext, arguments: bytes) -> bytes:
         result.try_sequences.append(packet.sequence)
     context.put(atomic_transaction_key(transaction), encode(record))
     context.put(atomic_open_key(body.deadline_ms, transaction), b"")
-    _write_count(context, b"count", _read_count(context, b"count") + 1)
+    _write_count(context, ATOMIC_COUNT, _read_count(context, ATOMIC_COUNT) + 1)
     context.emit(
         "atomic_begin",
         (
