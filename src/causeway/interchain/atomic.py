@@ -66,9 +66,9 @@ from causeway.execution import (
     Method,
     TransactionContext,
     decode_arguments,
+    describe_lock,
     failure,
 )
-from causeway.execution.context import describe_lock
 from causeway.execution.keys import KV_NAMESPACE, MEMBER_PREFIX, StateGrant, member_key
 from causeway.identity import is_valid_identifier, split_member_id
 from causeway.interchain import bank, clients, hub, packets
