@@ -49,6 +49,15 @@ write to a locked key except by the holding leg while it is applied (causeway.ex
   ``atomic_cancelled``, ``atomic_anomaly`` (+ ``reason``: a decision a correct hub never sends).
 
 The contract's namespace is ``atomic/`` (causeway.interchain.keys says why not ``sys/atomic/``).
+
+**For tools.** ``transaction_id(body, hub_hash)`` and ``leg_sign_bytes(...)`` are what a client
+computes and signs; the methods are ``begin``, ``decide``, ``get``, ``list`` (hub), ``settle``,
+``leg``, ``prepared``, ``register_hub``, ``bind_port`` (participant). A chain must also bind packet
+port "atomic" to this contract (``packets.bind_port``) before it sends or receives TRY and
+DECISION packets. ``AtomicApplication(ports, unsafe_ignore_cancel_marker=...)`` builds the
+contract and its packet port for other atomic ports (``ATOMIC_TEST_PORTS``: the counter port the
+tests and the simulator use) and for the simulator's canary;
+``causeway.interchain.chain_contracts`` assembles a chain's contracts with them.
 """
 
 from __future__ import annotations
