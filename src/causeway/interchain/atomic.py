@@ -1021,8 +1021,9 @@ class _Participant:
             return atomic_pb2.AtomicLegFinal(state=_CANCELLED, reason=record.reason)
         if outcome == _ABORT and state == _REFUSED:
             mark()
-            return atomic_pb2.AtomicLegFinal(state=_REFUSED, reason=record.reason)  # type: ignore[union-attr]
-        assert record is not None and state == _PREPARED
+            return atomic_pb2.AtomicLegFinal(state=_REFUSED, reason=record.reason if record else "")
+        if record is None or state != _PREPARED:
+            raise InvariantError(f"atomic leg in state {state} reached the PREPARED case")
         self._end_prepared(context, record, outcome)
         if outcome == _ABORT:
             mark()
