@@ -207,3 +207,24 @@ def test_a_kv_leg_that_deletes_commits_the_deletion() -> None:
 
 def kv_put(key: bytes, value: bytes) -> contracts_pb2.KvPutArguments:
     return contracts_pb2.KvPutArguments(key=key, value=value)
+
+
+def test_the_largest_transaction_commits() -> None:
+    """ATOMIC_LEGS_MAX legs over both chains, each kind, within one begin's gas."""
+    network = build_network()
+    legs = []
+    for index in range(8):
+        chain = "chain-a" if index % 2 == 0 else "chain-b"
+        kind = index % 3
+        if kind == 0:
+            legs.append(bank_leg(chain, 1))
+        elif kind == 1:
+            legs.append(kv_leg(chain, key=f"big/{index}".encode(), value=b"v" * 4_096))
+        else:
+            legs.append(port_leg(chain, f"big{index}".encode()))
+    transaction = network.begin(network.body(legs))
+    network.relay(3)
+    assert network.decision(transaction).outcome == COMMIT  # type: ignore[union-attr]
+    for index in range(8):
+        chain = network.a if index % 2 == 0 else network.b
+        assert network.leg(chain, transaction, index).state == CONFIRMED  # type: ignore[union-attr]
