@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the Python modules and type stubs from proto/. The generated files are committed so
+# Regenerates the Python modules and type stubs from every .proto under proto/ (interchain.proto,
+# atomic.proto and the rest are found, not listed). The generated files are committed so
 # that installing Causeway needs no protobuf compiler; tests/test_generated_code.py checks they are
 # current.
 set -euo pipefail

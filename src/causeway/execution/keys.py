@@ -23,6 +23,10 @@ All keys are bytes. Identifiers (organisation ids, member ids, ledger accounts) 
                                     proposals, in all and per organisation (expired ones pruned)
     wasm/<name>/<key>               user contract <name>'s own state
     kv/<key>                        the kv contract's values, raw bytes
+    atomic/lock_count           8-byte big-endian: the atomic locks this chain holds (read
+                                    once per transaction by the executor; zero or absent: none)
+    atomic/lock/<absolute key>  encoded AtomicLockRecord: only the holding leg writes the key
+                                    (the atomic contract, causeway.interchain.atomic, owns both)
     ledger/balance/<account>        8-byte big-endian uint64; absent means zero
     ledger/supply                   8-byte big-endian uint64, the sum of all balances
 
@@ -268,6 +272,17 @@ EVIDENCE_PREFIX = EVIDENCE_NAMESPACE
 NODE_ENDPOINT_PREFIX = NODES_NAMESPACE + NODE_ENDPOINT
 NODE_TLS_AUTHORITY_PREFIX = NODES_NAMESPACE + NODE_TLS_AUTHORITY
 NODE_REVOCATION_PREFIX = NODES_NAMESPACE + NODE_REVOCATION
+
+
+# The atomic contract's locks (causeway.interchain.atomic writes them; the executor's context
+# enforces them, so their absolute form lives here, below the interchain layer).
+ATOMIC_LOCK_COUNT_KEY = b"atomic/lock_count"
+ATOMIC_LOCK_PREFIX = b"atomic/lock/"
+
+
+def atomic_lock_key(absolute_key: bytes) -> bytes:
+    """The lock entry of an absolute state key."""
+    return ATOMIC_LOCK_PREFIX + absolute_key
 
 
 def organisation_key(organisation_id: str) -> bytes:

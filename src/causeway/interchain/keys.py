@@ -21,6 +21,20 @@ them in numeric order.
     sys/packets/ack/<destination client>/<sequence>     acknowledgement commitment (hash)
     sys/packets/port/<port>                 the contract name bound to the port (governance)
     sys/hub/member/<chain id>               encoded MemberChain
+    atomic/tx/<id>                      encoded AtomicTransactionRecord (hub)
+    atomic/decision/<id>                encoded AtomicDecisionRecord (hub), written once: the
+                                            entry atomic.settle proves on a participant
+    atomic/open/<deadline_ms be64>/<id> empty (hub): undecided transactions, deadline order
+    atomic/count                        8-byte big-endian: transactions begun (hub)
+    atomic/hub/<hub chain id>           the client id of that hub (participant, governance)
+    atomic/leg/<hub chain id>/<id>/<leg be32>    encoded AtomicLegRecord (participant)
+    atomic/cancel/<hub chain id>/<id>/<leg be32> encoded AtomicCancelMarker; never deleted
+    atomic/prepared/<hub chain id>/<id>/<leg be32> empty: the leg is PREPARED (an index for
+                                            relayers, deleted when the leg ends)
+    atomic/lock/<absolute key>          encoded AtomicLockRecord (participant)
+    atomic/lock_count                   8-byte big-endian: locks held (participant)
+    atomic/port/<port>                  the contract bound to an atomic port (governance)
+    atomic/owner_locks/<owner>          8-byte big-endian: locks held by one owner's legs
     bank/balance/<account>\\x00<denom>       8-byte big-endian uint64; absent means zero
     bank/supply/<denom>                     8-byte big-endian uint64, the sum of all balances
     transfer/forward/<client>/<sequence>    encoded Packet: on a hub, the packet that a forwarded
@@ -30,23 +44,36 @@ Accounts and denominations may contain "/" (a member id, a voucher's path), so t
 them with a zero byte, which neither may contain; account first, so one account's balances are
 one range.
 
+The atomic contract's namespace is ``atomic/``, not ``sys/atomic/`` as ADR 0004 proposed: its port
+receives packets, and nothing a packet reaches may write under sys/ (the packets contract refuses
+a port of a contract whose namespace starts with sys/; transfer keeps its forwarding records in
+its own namespace for the same reason). Only the atomic contract writes under atomic/ all the same.
+
+Atomic transaction ids are the raw 32-byte hash (fixed length, so "/" inside one is harmless);
+a leg index is 4 bytes big-endian, a deadline 8 bytes big-endian (so open/ sorts by deadline).
+A hub chain id never holds "/" (chain ids are checked at client creation).
+
 Commitments, receipts and acknowledgements are written by the packets contract only; nothing an
 application port does can reach them (its context is its own namespace, causeway.execution).
 """
 
 from __future__ import annotations
 
+from causeway.execution.keys import ATOMIC_LOCK_COUNT_KEY, ATOMIC_LOCK_PREFIX
+
 CLIENTS_CONTRACT = "clients"
 PACKETS_CONTRACT = "packets"
 HUB_CONTRACT = "hub"
 BANK_CONTRACT = "bank"
 TRANSFER_CONTRACT = "transfer"
+ATOMIC_CONTRACT = "atomic"
 
 CLIENTS_NAMESPACE = b"sys/clients/"
 PACKETS_NAMESPACE = b"sys/packets/"
 HUB_NAMESPACE = b"sys/hub/"
 BANK_NAMESPACE = b"bank/"
 TRANSFER_NAMESPACE = b"transfer/"
+ATOMIC_NAMESPACE = b"atomic/"
 
 NAMESPACES: dict[str, bytes] = {
     CLIENTS_CONTRACT: CLIENTS_NAMESPACE,
@@ -54,6 +81,7 @@ NAMESPACES: dict[str, bytes] = {
     HUB_CONTRACT: HUB_NAMESPACE,
     BANK_CONTRACT: BANK_NAMESPACE,
     TRANSFER_CONTRACT: TRANSFER_NAMESPACE,
+    ATOMIC_CONTRACT: ATOMIC_NAMESPACE,
 }
 
 
@@ -199,3 +227,101 @@ def balance_key(account: str, denom: str) -> bytes:
 
 def supply_key(denom: str) -> bytes:
     return SUPPLY_PREFIX + denom.encode()
+
+
+# -- atomic (relative to ATOMIC_NAMESPACE) -------------------------------------------------------
+
+ATOMIC_TRANSACTION_PREFIX = b"tx/"
+ATOMIC_DECISION_PREFIX = b"decision/"
+ATOMIC_OPEN_PREFIX = b"open/"
+ATOMIC_COUNT = b"count"
+ATOMIC_HUB_PREFIX = b"hub/"
+ATOMIC_LEG_PREFIX = b"leg/"
+ATOMIC_CANCEL_PREFIX = b"cancel/"
+ATOMIC_PREPARED_PREFIX = b"prepared/"
+ATOMIC_LOCK = ATOMIC_LOCK_PREFIX[len(ATOMIC_NAMESPACE) :]
+ATOMIC_LOCK_COUNT = ATOMIC_LOCK_COUNT_KEY[len(ATOMIC_NAMESPACE) :]
+ATOMIC_PORT_PREFIX = b"port/"
+
+
+def atomic_transaction_key(transaction_id: bytes) -> bytes:
+    return ATOMIC_TRANSACTION_PREFIX + transaction_id
+
+
+def atomic_decision_key(transaction_id: bytes) -> bytes:
+    return ATOMIC_DECISION_PREFIX + transaction_id
+
+
+def atomic_open_key(deadline_ms: int, transaction_id: bytes) -> bytes:
+    """Big-endian deadline first: a range from the start of open/ lists the earliest first."""
+    return ATOMIC_OPEN_PREFIX + deadline_ms.to_bytes(8, "big") + b"/" + transaction_id
+
+
+def atomic_open_until(deadline_ms: int) -> bytes:
+    """The exclusive end of a range over open/ that holds every deadline <= ``deadline_ms``."""
+    return ATOMIC_OPEN_PREFIX + (deadline_ms + 1).to_bytes(8, "big")
+
+
+def atomic_hub_key(hub_chain_id: str) -> bytes:
+    return ATOMIC_HUB_PREFIX + hub_chain_id.encode()
+
+
+def _atomic_per_leg(prefix: bytes, hub_chain_id: str, transaction_id: bytes, leg: int) -> bytes:
+    return prefix + hub_chain_id.encode() + b"/" + transaction_id + b"/" + leg.to_bytes(4, "big")
+
+
+def atomic_leg_key(hub_chain_id: str, transaction_id: bytes, leg_index: int) -> bytes:
+    return _atomic_per_leg(ATOMIC_LEG_PREFIX, hub_chain_id, transaction_id, leg_index)
+
+
+def atomic_cancel_key(hub_chain_id: str, transaction_id: bytes, leg_index: int) -> bytes:
+    return _atomic_per_leg(ATOMIC_CANCEL_PREFIX, hub_chain_id, transaction_id, leg_index)
+
+
+def atomic_prepared_key(hub_chain_id: str, transaction_id: bytes, leg_index: int) -> bytes:
+    return _atomic_per_leg(ATOMIC_PREPARED_PREFIX, hub_chain_id, transaction_id, leg_index)
+
+
+def atomic_prepared_prefix(hub_chain_id: str) -> bytes:
+    """Every PREPARED index entry of one hub starts with this."""
+    return ATOMIC_PREPARED_PREFIX + hub_chain_id.encode() + b"/"
+
+
+def atomic_lock_key(absolute_key: bytes) -> bytes:
+    """The lock of an absolute key, relative to the atomic namespace."""
+    return ATOMIC_LOCK + absolute_key
+
+
+def atomic_port_key(port: str) -> bytes:
+    return ATOMIC_PORT_PREFIX + port.encode()
+
+
+def atomic_decision_path(transaction_id: bytes) -> bytes:
+    """The absolute key of a decision, as atomic.settle's proof names it."""
+    return ATOMIC_NAMESPACE + atomic_decision_key(transaction_id)
+
+
+def atomic_leg_path(hub_chain_id: str, transaction_id: bytes, leg_index: int) -> bytes:
+    return ATOMIC_NAMESPACE + atomic_leg_key(hub_chain_id, transaction_id, leg_index)
+
+
+def atomic_cancel_path(hub_chain_id: str, transaction_id: bytes, leg_index: int) -> bytes:
+    return ATOMIC_NAMESPACE + atomic_cancel_key(hub_chain_id, transaction_id, leg_index)
+
+
+# Bank accounts that hold prepared transfer legs' funds: the ":" keeps any member id from equalling
+# one (as "escrow:" does for transfer's escrow accounts).
+RESERVE_ACCOUNT_PREFIX = "reserve:"
+
+
+def reserve_account(transaction_id: bytes, leg_index: int) -> str:
+    """The bank account a prepared bank_transfer leg's funds wait in."""
+    return f"{RESERVE_ACCOUNT_PREFIX}atomic/{transaction_id.hex()}/{leg_index}"
+
+
+ATOMIC_OWNER_LOCKS_PREFIX = b"owner_locks/"
+
+
+def atomic_owner_locks_key(owner: str) -> bytes:
+    """8-byte big-endian: the locks the legs of one owner hold (bounded per owner)."""
+    return ATOMIC_OWNER_LOCKS_PREFIX + owner.encode()

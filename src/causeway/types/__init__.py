@@ -10,6 +10,7 @@ from causeway.types.documents import (
 )
 from causeway.types.encoding import (
     BLOCK_VERSION,
+    DOMAIN_ATOMIC_LEG,
     DOMAIN_COMMIT,
     DOMAIN_CREDENTIAL,
     DOMAIN_ENDORSEMENT,
@@ -40,6 +41,7 @@ from causeway.types.transactions import (
 
 __all__ = [
     "BLOCK_VERSION",
+    "DOMAIN_ATOMIC_LEG",
     "DOMAIN_COMMIT",
     "DOMAIN_CREDENTIAL",
     "DOMAIN_ENDORSEMENT",

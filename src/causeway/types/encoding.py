@@ -22,6 +22,9 @@ TRANSACTION_VERSION = 1
 BLOCK_VERSION = 1
 
 DOMAIN_TRANSACTION = "transaction"
+# A leg of an atomic cross-chain transaction, signed by its owner and checked by the leg's chain
+# (causeway.interchain.atomic); bound to that chain by sign_bytes' chain id.
+DOMAIN_ATOMIC_LEG = "atomic-leg"
 DOMAIN_ENDORSEMENT = "endorsement"
 DOMAIN_COMMIT = "commit"
 DOMAIN_CREDENTIAL = "credential"
