@@ -99,11 +99,8 @@ expect_absent = true
 
 
 def causeway_command() -> list[str]:
-    """The `causeway` console script beside this interpreter (a venv's bin)."""
-    script = Path(sys.executable).parent / "causeway"
-    if script.exists():
-        return [str(script)]
-    return [sys.executable, "-c", "from causeway.cli.main import main; main()"]
+    """The `causeway` command of this interpreter's installation."""
+    return [sys.executable, "-m", "causeway.cli"]
 
 
 def submit(directory: Path, file: Path, expected_code: int) -> None:
