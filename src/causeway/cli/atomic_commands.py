@@ -138,7 +138,10 @@ atomic_app = typer.Typer(
     no_args_is_help=True,
 )
 atomic_port_app = typer.Typer(
-    name="port", help="Atomic ports: what a port_call leg may call.", no_args_is_help=True
+    name="port",
+    help="Atomic ports: what a port_call leg may call.\n\nExample:\n\n"
+    "    causeway atomic port bind test --dir ./chains --chain chain-a",
+    no_args_is_help=True,
 )
 atomic_app.add_typer(atomic_port_app)
 
