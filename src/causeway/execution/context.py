@@ -20,7 +20,7 @@ from causeway.execution.costs import (
     hashing_gas,
     signature_verification_gas,
 )
-from causeway.execution.keys import StateGrant
+from causeway.execution.keys import ATOMIC_LOCK_PREFIX, StateGrant
 from causeway.execution.overlay import MISSING, BlockOverlay, Savepoint, TransactionWrites
 from causeway.identity import evaluate_policy
 from causeway.storage import STATE_KEY_BYTES_MAX
@@ -77,6 +77,9 @@ _REASON_BY_STATUS: dict[int, str] = {
     types_pb2.RESULT_STATUS_CONTRACT_REVOKED: "contract_revoked",
 }
 
+
+# The atomic contract's namespace (causeway.interchain.keys.ATOMIC_NAMESPACE): its lock entries.
+_ATOMIC_NAMESPACE = ATOMIC_LOCK_PREFIX[: ATOMIC_LOCK_PREFIX.index(b"/") + 1]
 
 # (contract, name, attributes, data)
 EventRecord = tuple[str, str, Sequence[tuple[str, str]], bytes]
@@ -199,6 +202,59 @@ class Meter:
         self.gas_charged = 0
 
 
+class TransactionLocks:
+    """What one transaction knows of the atomic contract's key locks, shared by every context it
+    enters (``enter`` copies the context, not this).
+
+    ``possible`` is False while the chain holds no lock (``atomic/lock_count`` zero or absent at
+    the start of the transaction, as the executor reads it): then a write costs nothing more.
+    The atomic contract sets it when it takes a lock in the transaction. ``holder`` is the
+    encoded AtomicLockRecord of the leg the atomic contract is applying, or None: a locked key is
+    writable only while its lock's record equals it."""
+
+    __slots__ = ("holder", "possible")
+
+    def __init__(self, possible: bool = False) -> None:
+        self.possible = possible
+        self.holder: bytes | None = None
+
+
+def describe_lock(record: bytes) -> str:
+    """ "atomic transaction <id hex> leg <n> of hub <hub>" from an encoded AtomicLockRecord
+    (fields 1 string hub_chain_id, 2 bytes transaction_id, 3 uint32 leg_index), read without its
+    message type: the execution layer does not import the interchain layer's messages."""
+    strings: dict[int, bytes] = {}
+    numbers: dict[int, int] = {}
+    position = 0
+    try:
+        while position < len(record):
+            tag, position = _varint(record, position)
+            value, position = _varint(record, position)
+            if tag & 7 == 2:
+                strings[tag >> 3] = record[position : position + value]
+                position += value
+            elif tag & 7 == 0:
+                numbers[tag >> 3] = value
+            else:
+                break
+    except IndexError:
+        pass  # a record the atomic contract never writes: named by what could be read
+    hub = strings.get(1, b"").decode(errors="replace")
+    return f"atomic transaction {strings.get(2, b'').hex()} leg {numbers.get(3, 0)} of hub {hub}"
+
+
+def _varint(data: bytes, position: int) -> tuple[int, int]:
+    value = 0
+    shift = 0
+    while True:
+        byte = data[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, position
+        shift += 7
+
+
 class TransactionContext:
     """State access for one contract call: reads see earlier writes; writes stay here until commit.
 
@@ -226,6 +282,7 @@ class TransactionContext:
         "gas_limit",
         "height",
         "key_bytes_max",
+        "locks",
         "meter",
         "profile",
         "resolve_contract",
@@ -253,6 +310,7 @@ class TransactionContext:
         signing_organisations: frozenset[str],
         height: int,
         time_ms: int,
+        locks_possible: bool = False,
     ) -> None:
         self.block = block
         self.contract = contract
@@ -290,6 +348,9 @@ class TransactionContext:
         # The executor's look-up of a contract by name, native or user (calls between
         # contracts); None where no executor runs the context.
         self.resolve_contract: Callable[[str], CallableContract | None] | None = None
+        # The atomic contract's locks, shared with every context this one enters; the executor
+        # says whether the chain holds any (`locks_possible`).
+        self.locks = TransactionLocks(locks_possible)
 
     # -- the contract's own namespace (relative keys) ----------------------------------------
 
@@ -396,10 +457,28 @@ class TransactionContext:
         return entries
 
     def _write(self, key: bytes, value: bytes | None) -> None:
+        if self.locks.possible:
+            self._check_lock(key)
         self.transaction_writes.set(key, value)
         meter = self.meter
         meter.write_count += 1
         meter.bytes_written += len(key) if value is None else len(key) + len(value)
+
+    def _check_lock(self, key: bytes) -> None:
+        """CONFLICT when an atomic leg other than ``locks.holder`` holds a lock on ``key``: the
+        lock entry is read (metered) through this transaction's writes and the block's, so a
+        lock taken earlier in the transaction counts. The atomic contract's own keys are never
+        locked (a lock entry is not itself locked)."""
+        if key.startswith(_ATOMIC_NAMESPACE):
+            return
+        lock = self._read(ATOMIC_LOCK_PREFIX + key)
+        if lock is None or lock == self.locks.holder:
+            return
+        raise failure(
+            types_pb2.RESULT_STATUS_CONFLICT,
+            f"key {key[:80].decode(errors='replace')} is locked by {describe_lock(lock)} until "
+            "it is decided",
+        )
 
     # -- calls between contracts ----------------------------------------------------------------
 

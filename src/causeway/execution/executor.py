@@ -26,6 +26,7 @@ from causeway.execution.costs import (
     signature_verification_gas,
 )
 from causeway.execution.keys import (
+    ATOMIC_LOCK_COUNT_KEY,
     CONFIG_KEY,
     ORGANISATION_PREFIX,
     USER_CONTRACTS_PREFIX,
@@ -172,6 +173,7 @@ class _BlockRun:
     __slots__ = (
         "_config",
         "_contracts",
+        "_locks_possible",
         "_members",
         "_organisations",
         "_public_keys",
@@ -219,6 +221,16 @@ class _BlockRun:
         self._public_keys: dict[str, PublicKey] = {}
         # A user contract by name: built, refused (frozen or revoked), or None when absent.
         self._user_contracts: dict[str, Contract | RequestError | None] = {}
+        # Whether the chain holds an atomic lock (atomic/lock_count present): read once, then
+        # again only after a transaction wrote the count, so that a chain without locks pays
+        # one read per block for the lock hook, not one per transaction or per write.
+        self._locks_possible: bool | None = None
+
+    def locks_possible(self) -> bool:
+        possible = self._locks_possible
+        if possible is None:
+            possible = self._locks_possible = self.overlay.get(ATOMIC_LOCK_COUNT_KEY) is not None
+        return possible
 
     def _drop_caches(self) -> None:
         self._config = None
@@ -459,6 +471,7 @@ class _BlockRun:
                 signing_organisations=signing_organisations,
                 height=self.height,
                 time_ms=self.time_ms,
+                locks_possible=self.locks_possible(),
             )
             context.transaction_id = transaction.id
             context.gas_before_running = intrinsic_gas + self.endorsement_gas
@@ -484,6 +497,8 @@ class _BlockRun:
             self.overlay.apply(context.writes)
             if method.system:
                 self._drop_caches()
+            if ATOMIC_LOCK_COUNT_KEY in context.writes:
+                self._locks_possible = None
         result = _TransactionResult()
         result.transaction_id = transaction.id
         result.status = _OK

@@ -10,7 +10,8 @@ Accounts are strings of visible ASCII; a member's own account is its member id, 
 can spend from it (``send``). Escrow accounts (``escrow_account``) hold the native tokens that are
 away on another chain: their form contains ":", which no member id can contain, so no member can
 ever spend from one, and no method of this contract pays into one; only the transfer application
-moves tokens in and out, through the Python API below.
+moves tokens in and out, through the Python API below. Reserve accounts
+(``reserve:atomic/<id hex>/<leg>``) are the same for the atomic contract's prepared transfer legs.
 
 Every amount is a uint64: a zero amount is refused, and the supply of each denomination (the sum
 of its balances, kept at ``supply_key``) never passes 2^64-1, so no balance can overflow either.
@@ -33,6 +34,7 @@ from causeway.interchain.keys import (
     BALANCE_PREFIX,
     BANK_CONTRACT,
     BANK_NAMESPACE,
+    RESERVE_ACCOUNT_PREFIX,
     account_balances_key,
     balance_key,
     supply_key,
@@ -83,6 +85,13 @@ def is_escrow_account(account: str) -> bool:
     return account.startswith(ESCROW_ACCOUNT_PREFIX)
 
 
+def is_reserve_account(account: str) -> bool:
+    """Whether ``account`` is where a prepared atomic leg's funds wait
+    (``reserve:atomic/<id hex>/<leg>``, causeway.interchain.atomic): like an escrow account, no
+    member holds one and no bank method pays into one."""
+    return account.startswith(RESERVE_ACCOUNT_PREFIX)
+
+
 def escrow_account(port: str, client_id: str) -> str:
     """The account that holds the tokens sent out through `port` over `client_id` (this chain's
     client of the receiving chain) until they come back. Its ":" keeps every member id from
@@ -111,13 +120,20 @@ def check_account(account: str, what: str) -> None:
 
 
 def check_payee(account: str, what: str) -> None:
-    """An account the bank's own methods may pay into: valid and not an escrow account."""
+    """An account the bank's own methods may pay into: valid, and neither an escrow account nor
+    an atomic reserve account."""
     check_account(account, what)
     if is_escrow_account(account):
         raise failure(
             _INVALID,
             f"bank {what} account {account!r} is an escrow account: only the transfer "
             "application moves tokens into or out of escrow",
+        )
+    if is_reserve_account(account):
+        raise failure(
+            _INVALID,
+            f"bank {what} account {account!r} is an atomic reserve account: only the atomic "
+            "contract moves tokens into or out of a reserve",
         )
 
 

@@ -30,6 +30,7 @@ them in numeric order.
     atomic/lock/<absolute key>          encoded AtomicLockRecord (participant)
     atomic/lock_count                   8-byte big-endian: locks held (participant)
     atomic/port/<port>                  the contract bound to an atomic port (governance)
+    atomic/owner_locks/<owner>          8-byte big-endian: locks held by one owner's legs
     bank/balance/<account>\\x00<denom>       8-byte big-endian uint64; absent means zero
     bank/supply/<denom>                     8-byte big-endian uint64, the sum of all balances
     transfer/forward/<client>/<sequence>    encoded Packet: on a hub, the packet that a forwarded
@@ -289,3 +290,11 @@ RESERVE_ACCOUNT_PREFIX = "reserve:"
 def reserve_account(transaction_id: bytes, leg_index: int) -> str:
     """The bank account a prepared bank_transfer leg's funds wait in."""
     return f"{RESERVE_ACCOUNT_PREFIX}atomic/{transaction_id.hex()}/{leg_index}"
+
+
+ATOMIC_OWNER_LOCKS_PREFIX = b"owner_locks/"
+
+
+def atomic_owner_locks_key(owner: str) -> bytes:
+    """8-byte big-endian: the locks the legs of one owner hold (bounded per owner)."""
+    return ATOMIC_OWNER_LOCKS_PREFIX + owner.encode()
