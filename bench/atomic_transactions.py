@@ -14,7 +14,8 @@ the begin transactions then go to the hub in batches, as fast as it takes them o
 per second. The devnet's relayer carries the packets and decisions.
 
 While the run lasts, the bench only follows blocks (one stream per chain): a transaction counts
-as ended when both participants' blocks hold an atomic event naming its id. Then the figures come
+as ended when both participants' blocks hold an event ending its leg (confirmed, cancelled or
+refused) naming its id. Then the figures come
 from the records, read once each with their proofs: the hub's decision (its outcome and block
 time) and each participant's leg record (the block time its leg ended). Latency is from the
 wall-clock time the begin was submitted to the later of the two legs' end times (block times,
@@ -42,6 +43,8 @@ DENOM = "bench"
 # Below the hub's 10-minute maximum after its block time, with room for the run itself.
 DEADLINE_AHEAD_MS_DEFAULT = 540_000
 HEX_ID_LENGTH = 64
+# A participant's events that end a leg (a refusal is final too).
+END_EVENTS = frozenset({"atomic_confirmed", "atomic_cancelled", "atomic_refused"})
 
 
 def member_client(directory: Path, chain_id: str, member_id: str) -> Client:
@@ -170,7 +173,7 @@ def main() -> None:
             for event in client.follow_blocks(start_height, verify=False):
                 for result in event.results:
                     for emitted in result.events:
-                        if emitted.contract != "atomic":
+                        if emitted.contract != "atomic" or emitted.name not in END_EVENTS:
                             continue
                         values: list[bytes | str] = [emitted.data]
                         values.extend(attribute.value for attribute in emitted.attributes)

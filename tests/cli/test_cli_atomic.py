@@ -129,7 +129,7 @@ def signature_file_of(
         (["xtx", "sign", "x.toml", "--member", "m"], "Missing option '--leg'"),
         (["xtx", "sign", "x.toml", "--leg", "-1", "--member", "m"], "--leg"),
         (["xtx", "settle", ID], "Missing option '--leg'"),
-        (["xtx", "list", "--limit", "1001"], "--limit"),
+        (["xtx", "list", "--limit", "101"], "--limit"),
         (["xtx", "status"], "Missing argument 'ID'"),
         (["atomic", "register-hub", "hub"], "Missing argument 'CLIENT_ID'"),
         (["atomic", "port", "bind"], "Missing argument 'PORT'"),

@@ -113,9 +113,10 @@ deadline_ms = 1800000060000
 [[leg]]
 chain = "a"
 owner = "org1/x"
-kind = "ledger_transfer"
+kind = "bank_transfer"
 from = "org1/x"
 to = "org2/y"
+denom = "d"
 amount = 3
 [[leg]]
 chain = "b"
@@ -140,7 +141,7 @@ arguments_hex = "0a0b"
 """
     body = parse_transaction_file(text).body
     assert body.deadline_ms == 1_800_000_060_000 and not body.nonce
-    assert body.legs[0].ledger_transfer.amount == 3
+    assert body.legs[0].bank_transfer.amount == 3
     assert body.legs[1].kv_write == atomic_pb2.AtomicKvWrite(
         key=b"\x00\xff", delete=True, expected_value_hash=b"\xab\xcd"
     )
@@ -222,10 +223,10 @@ def test_leg_counts_outside_one_to_eight_are_refused() -> None:
 
 
 def test_a_value_at_its_bound_passes_and_one_byte_more_does_not() -> None:
-    at = ADR_EXAMPLE.replace('value = "registered"', f'value = "{"v" * 65536}"')
-    assert len(parse_transaction_file(at).body.legs[1].kv_write.value) == 65536
-    above = ADR_EXAMPLE.replace('value = "registered"', f'value = "{"v" * 65537}"')
-    assert "'value' is 65537 bytes, above the limit of 65536" in problems_of(above)
+    at = ADR_EXAMPLE.replace('value = "registered"', f'value = "{"v" * 32768}"')
+    assert len(parse_transaction_file(at).body.legs[1].kv_write.value) == 32768
+    above = ADR_EXAMPLE.replace('value = "registered"', f'value = "{"v" * 32769}"')
+    assert "'value' is 32769 bytes, above the limit of 32768" in problems_of(above)
 
 
 def test_not_toml_and_unreadable_files_are_clear(tmp_path: Path) -> None:
@@ -279,12 +280,47 @@ def test_the_id_is_the_hub_hash_of_the_domain_and_the_body() -> None:
     assert transaction_id(other, "intl") != transaction_id(body, "intl")
 
 
-def test_the_id_domain_is_the_contracts() -> None:
-    from causeway.interchain import atomic as contract  # noqa: PLC0415 (atom-core's module)
+def test_the_id_and_the_bounds_are_the_contracts() -> None:
+    from causeway.interchain import atomic as contract  # noqa: PLC0415 (the contract's own)
+    from causeway.sdk import atomic as sdk  # noqa: PLC0415
 
-    names = [name for name in dir(contract) if "DOMAIN" in name or "PREFIX" in name]
-    values = {getattr(contract, name) for name in names}
-    assert ID_DOMAIN in values, names
+    assert ID_DOMAIN == contract.TRANSACTION_ID_DOMAIN
+    body = resolved()
+    for profile in ("intl", "gm"):
+        assert transaction_id(body, profile) == contract.transaction_id(
+            body, get_profile(profile).hash
+        )
+    assert DOMAIN_ATOMIC_LEG == contract.DOMAIN_ATOMIC_LEG
+    assert sdk.BODY_VERSION == contract.BODY_VERSION
+    assert sdk.ATOMIC_LEGS_MAX == contract.ATOMIC_LEGS_MAX
+    assert sdk.NONCE_BYTES_MIN == contract.ATOMIC_NONCE_BYTES_MIN
+    assert sdk.NONCE_BYTES_MAX == contract.ATOMIC_NONCE_BYTES_MAX
+    assert sdk.MEMO_BYTES_MAX == contract.ATOMIC_MEMO_BYTES_MAX
+    assert sdk.KV_VALUE_BYTES_MAX == contract.ATOMIC_KV_VALUE_BYTES_MAX
+    assert sdk.KV_KEY_BYTES_MAX == contract.KV_KEY_BYTES_MAX
+    assert sdk.PORT_ARGUMENTS_BYTES_MAX == contract.ATOMIC_PORT_ARGUMENTS_BYTES_MAX
+    assert sdk.LIST_LIMIT_MAX == contract.LIST_LIMIT_MAX
+    assert sdk.DEADLINE_SECONDS_MAX * 1000 == contract.ATOMIC_DEADLINE_MAX_MS
+    assert sdk.DEADLINE_SECONDS_MIN * 1000 > contract.ATOMIC_DEADLINE_MIN_MS
+
+
+def test_a_leg_signature_is_what_the_contract_checks() -> None:
+    from causeway.interchain import atomic as contract  # noqa: PLC0415
+
+    body = resolved()
+    identifier = transaction_id(body, "intl")
+    assert leg_document(body, 1, identifier) == contract.leg_document(
+        "hub", identifier, body.deadline_ms, body.legs[1]
+    )
+
+
+def test_ledger_legs_are_refused_as_the_contract_refuses_them() -> None:
+    text = ADR_EXAMPLE.replace(
+        'kind = "bank_transfer"\nfrom = "org1/client"\nto = "org2/client"\ndenom = "gold"',
+        'kind = "ledger_transfer"\nfrom = "org1/client"\nto = "org2/client"',
+    )
+    assert "ledger_transfer" in text
+    assert "kind 'ledger_transfer' is not supported by the atomic contract yet" in problems_of(text)
 
 
 def test_build_body_indexes_the_legs_and_checks_the_bounds() -> None:
