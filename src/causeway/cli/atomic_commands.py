@@ -447,7 +447,7 @@ def print_report(data: dict[str, Any]) -> None:
                 line += f", reserve {participant['reserve_account']}"
         else:
             line += f"; {leg['final_state_at_hub']} (as the hub heard)"
-        console.print(line, markup=False)
+        console.print(line, markup=False, soft_wrap=True)
 
 
 def exit_code_of(report: AtomicReport) -> int:
