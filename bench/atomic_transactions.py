@@ -8,10 +8,12 @@ hub, and how many committed and aborted.
     .venv/bin/python bench/atomic_transactions.py --devnet /tmp/atomic-bench --transactions 2000
 
 Each transaction has a bank transfer of 1 token on chain-a (org1/client to org2/client) and a kv
-write of a key of its own on chain-b (expect absent), so that nothing contends; both owners are
-the devnet's org1/client members, and the submitter the hub's. Everything is signed up front;
-the begin transactions then go to the hub in batches, as fast as it takes them or at ``--rate``
-per second. The devnet's relayer carries the packets and decisions.
+write of a key of its own on chain-b (expect absent), so that nothing contends; the owners are
+the devnet's org1/client members (``--kv-owners N``: chain-b's first N members own the kv legs in
+turn, since a participant lets one owner hold at most 64 locks at once), the submitter the hub's.
+Everything is signed up front; the begin transactions then go to the hub in batches, as fast
+as it takes them or at ``--rate`` per second. The devnet's relayer carries the packets and
+decisions.
 
 While the run lasts, the bench only follows blocks (one stream per chain): a transaction counts
 as ended when both participants' blocks hold an event ending its leg (confirmed, cancelled or
@@ -86,7 +88,18 @@ def ids_named(values: Iterable[bytes | str], ours: set[bytes]) -> set[bytes]:
     return found
 
 
-def legs(number: int, run: str) -> list[atomic_pb2.AtomicLeg]:
+def registrars(directory: Path, chain_id: str, count: int) -> list[Identity]:
+    """The first ``count`` members of the chain that may send kv transactions (CLIENT or ADMIN),
+    to own the kv legs in turn: a participant lets one owner hold at most 64 locks at once
+    (ATOMIC_LOCKS_PER_OWNER_MAX), so a load of many open transactions spreads them."""
+    chain = load_devnet_description(directory).chain(chain_id)
+    members = [m for m in chain.members if {"CLIENT", "ADMIN"} & set(m.roles)]
+    if count > len(members):
+        raise SystemExit(f"{chain_id} has {len(members)} members that may own kv legs, not {count}")
+    return [Identity.load(Path(member.directory)) for member in members[:count]]
+
+
+def legs(number: int, run: str, registrar: str) -> list[atomic_pb2.AtomicLeg]:
     return [
         atomic_pb2.AtomicLeg(
             chain_id="chain-a",
@@ -97,7 +110,7 @@ def legs(number: int, run: str) -> list[atomic_pb2.AtomicLeg]:
         ),
         atomic_pb2.AtomicLeg(
             chain_id="chain-b",
-            owner="org1/client",
+            owner=registrar,
             kv_write=atomic_pb2.AtomicKvWrite(
                 key=f"bench/{run}/{number}".encode(), value=b"x", expect_absent=True
             ),
@@ -117,6 +130,12 @@ def main() -> None:
         default=0.0,
         help="transactions offered per second, in batches ten times a second (0: all at once)",
     )
+    parser.add_argument(
+        "--kv-owners",
+        type=int,
+        default=1,
+        help="how many of chain-b's members own the kv legs in turn (each may hold 64 locks)",
+    )
     parser.add_argument("--deadline-ahead-ms", type=int, default=DEADLINE_AHEAD_MS_DEFAULT)
     parser.add_argument("--wait-s", type=float, default=900.0)
     parser.add_argument("--out", type=Path)
@@ -124,7 +143,7 @@ def main() -> None:
     count = options.transactions
     run = os.urandom(4).hex()
     payer = member_identity(options.devnet, "chain-a", "org1/client")
-    registrar = member_identity(options.devnet, "chain-b", "org1/client")
+    owners = registrars(options.devnet, "chain-b", options.kv_owners)
     with (
         member_client(options.devnet, "chain-a", "org1/admin") as admin,
         member_client(options.devnet, options.hub, "org1/client") as hub,
@@ -143,14 +162,14 @@ def main() -> None:
         for number in range(count):
             body = build_body(
                 status.chain_id,
-                legs(number, run),
+                legs(number, run, owners[number % len(owners)].member_id),
                 deadline_ms=deadline_ms,
                 nonce=os.urandom(16),
                 memo=f"bench {run}",
             )
             authorisations = [
                 sign_leg(payer, body, 0, hub_profile=profile),
-                sign_leg(registrar, body, 1, hub_profile=profile),
+                sign_leg(owners[number % len(owners)], body, 1, hub_profile=profile),
             ]
             bodies.append(body)
             transactions.append(
@@ -243,6 +262,7 @@ def main() -> None:
         span_s = (max(decided_times) - min(begun_times)) / 1000 if decided_times else 0.0
         report = {
             "transactions": count,
+            "kv_owners": options.kv_owners,
             "offered_per_s": options.rate or None,
             "refused_at_submit": refused,
             "finished": finished,
