@@ -9,7 +9,8 @@ both members) and carried by its relayer process.
   still ends in one decision applied on both legs (a COMMIT: the payment and the registration
   both happen), and `xtx status --legs` shows it;
 - a transaction whose kv precondition is false aborts: nothing moves on either chain, the
-  prepared payment comes back, and `xtx status --legs` exits 3 showing every leg ended.
+  prepared payment comes back, `xtx status --legs` exits 3 showing every leg ended, and `xtx
+  settle` delivers the decision again by proof, changing nothing.
 
 One devnet for the module (about 20 s to start); every process it recorded is stopped on the way
 out, whatever happens.
@@ -17,6 +18,7 @@ out, whatever happens.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -263,3 +265,26 @@ def test_an_abort_moves_nothing_and_status_shows_every_leg_ended(devnet: Path) -
     assert shown.returncode == 3, shown.stdout + shown.stderr
     assert re.search(r"decision\s+abort", shown.stdout), shown.stdout
     assert "; cancelled" in shown.stdout and "; refused" in shown.stdout, shown.stdout
+    # The decision proven from the hub's state and delivered again by hand: the proof checks out
+    # against chain-a's client of the hub, and the ended leg is left as it is.
+    settled = run_cli(
+        "xtx",
+        "settle",
+        identifier.hex(),
+        "--leg",
+        "0",
+        "--dir",
+        str(devnet),
+        "--json",
+        timeout_s=CLI_TIMEOUT_S,
+    )
+    assert settled.returncode == 0, settled.stdout + settled.stderr
+    assert json.loads(settled.stdout) == {
+        "transaction_id": identifier.hex(),
+        "leg": 0,
+        "chain_id": "chain-a",
+        "state": "cancelled",
+        "cancel_marker": True,
+    }
+    with member(description, "chain-a", "org1/client") as chain_a:
+        assert chain_a.interchain.balance("org1/client", DENOM) == payer_before
