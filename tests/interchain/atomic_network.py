@@ -105,7 +105,7 @@ class AtomicNetwork:
             version=1,
             hub_chain_id=HUB,
             nonce=nonce,
-            deadline_ms=self.h.time_ms + deadline_after_ms,
+            deadline_ms=self.now_ms() + deadline_after_ms,
             memo="test",
         )
         for index, leg in enumerate(legs):
@@ -113,6 +113,11 @@ class AtomicNetwork:
             added.CopyFrom(leg)
             added.index = index
         return body
+
+    def now_ms(self) -> int:
+        """The shared clock: the time of the latest block of any of the three chains."""
+        assert self.h.clock is not None
+        return self.h.clock.now_ms
 
     def transaction_id(self, body: atomic_pb2.AtomicTransactionBody) -> bytes:
         return atomic.transaction_id(body, self.h.profile.hash)

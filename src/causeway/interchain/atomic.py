@@ -74,6 +74,7 @@ from causeway.identity import is_valid_identifier, split_member_id
 from causeway.interchain import bank, clients, hub, packets
 from causeway.interchain.keys import (
     ATOMIC_CONTRACT,
+    ATOMIC_COUNT,
     ATOMIC_LOCK_COUNT,
     ATOMIC_NAMESPACE,
     ATOMIC_OPEN_PREFIX,
@@ -88,6 +89,8 @@ from causeway.interchain.keys import (
     atomic_open_until,
     atomic_owner_locks_key,
     atomic_port_key,
+    atomic_prepared_key,
+    atomic_prepared_prefix,
     atomic_transaction_key,
     reserve_account,
 )
@@ -477,7 +480,7 @@ def begin(context: TransactionContext, arguments: bytes) -> bytes:
         result.try_sequences.append(packet.sequence)
     context.put(atomic_transaction_key(transaction), encode(record))
     context.put(atomic_open_key(body.deadline_ms, transaction), b"")
-    _write_count(context, b"count", _read_count(context, b"count") + 1)
+    _write_count(context, ATOMIC_COUNT, _read_count(context, ATOMIC_COUNT) + 1)
     context.emit(
         "atomic_begin",
         (
@@ -928,6 +931,7 @@ class _Participant:
         record.prepared_time_ms = context.time_ms
         record.prepared_height = context.height
         _save_leg(context, record)
+        context.put(atomic_prepared_key(hub_chain_id, transaction, leg_index), b"")
         context.emit("atomic_prepared", attributes)
         return atomic_pb2.AtomicVote(vote=_YES)
 
@@ -1051,6 +1055,7 @@ class _Participant:
         finally:
             locks.holder = previous
         _unlock(context, record.locked_keys, leg.owner)
+        context.delete(atomic_prepared_key(record.hub_chain_id, record.transaction_id, leg.index))
         record.state = _CONFIRMED if outcome == _COMMIT else _CANCELLED
         record.ended_time_ms = context.time_ms
         record.ended_height = context.height
@@ -1302,6 +1307,33 @@ class AtomicApplication:
             result.cancel_marker = marker is not None
             return encode(result)
 
+        def prepared(context: TransactionContext, arguments: bytes) -> bytes:
+            """A page of the PREPARED legs of one hub (key order); ``next`` is empty on the last."""
+            request = decode_arguments(context, atomic_pb2.AtomicPreparedArguments, arguments)
+            if not is_valid_identifier(request.hub_chain_id):
+                raise failure(
+                    _INVALID, f"hub chain id {request.hub_chain_id[:80]!r} is not an identifier"
+                )
+            limit = request.limit or LIST_LIMIT_DEFAULT
+            if limit > LIST_LIMIT_MAX:
+                raise failure(_INVALID, f"limit {limit} is above the maximum of {LIST_LIMIT_MAX}")
+            prefix = atomic_prepared_prefix(request.hub_chain_id)
+            start_after = prefix + request.start_after if request.start_after else b""
+            if len(start_after) > context.key_bytes_max:
+                raise failure(_INVALID, "start_after is too long")
+            result = atomic_pb2.AtomicPreparedResult()
+            entries = context.range(prefix, start_after, limit)
+            for key, _value in entries:
+                rest = key[len(prefix) :]
+                transaction, leg_index = rest[:HASH_BYTES], int.from_bytes(rest[-4:], "big")
+                record = _load_leg(context, request.hub_chain_id, transaction, leg_index)
+                if record is None:
+                    raise InvariantError(f"prepared atomic entry {key!r} has no leg record")
+                result.records.append(record)
+            if len(entries) == limit:
+                result.next = entries[-1][0][len(prefix) :]
+            return encode(result)
+
         return {
             "begin": Method(begin, arguments=atomic_pb2.AtomicBeginArguments),
             "decide": Method(decide, arguments=atomic_pb2.AtomicDecideArguments),
@@ -1311,6 +1343,7 @@ class AtomicApplication:
             "get": Method(get, read_only=True),
             "list": Method(list_transactions, read_only=True),
             "leg": Method(leg, read_only=True),
+            "prepared": Method(prepared, read_only=True),
         }
 
 

@@ -27,6 +27,8 @@ them in numeric order.
     atomic/hub/<hub chain id>           the client id of that hub (participant, governance)
     atomic/leg/<hub chain id>/<id>/<leg be32>    encoded AtomicLegRecord (participant)
     atomic/cancel/<hub chain id>/<id>/<leg be32> encoded AtomicCancelMarker; never deleted
+    atomic/prepared/<hub chain id>/<id>/<leg be32> empty: the leg is PREPARED (an index for
+                                            relayers, deleted when the leg ends)
     atomic/lock/<absolute key>          encoded AtomicLockRecord (participant)
     atomic/lock_count                   8-byte big-endian: locks held (participant)
     atomic/port/<port>                  the contract bound to an atomic port (governance)
@@ -221,6 +223,7 @@ ATOMIC_COUNT = b"count"
 ATOMIC_HUB_PREFIX = b"hub/"
 ATOMIC_LEG_PREFIX = b"leg/"
 ATOMIC_CANCEL_PREFIX = b"cancel/"
+ATOMIC_PREPARED_PREFIX = b"prepared/"
 ATOMIC_LOCK = ATOMIC_LOCK_PREFIX[len(ATOMIC_NAMESPACE) :]
 ATOMIC_LOCK_COUNT = ATOMIC_LOCK_COUNT_KEY[len(ATOMIC_NAMESPACE) :]
 ATOMIC_PORT_PREFIX = b"port/"
@@ -258,6 +261,15 @@ def atomic_leg_key(hub_chain_id: str, transaction_id: bytes, leg_index: int) -> 
 
 def atomic_cancel_key(hub_chain_id: str, transaction_id: bytes, leg_index: int) -> bytes:
     return _atomic_per_leg(ATOMIC_CANCEL_PREFIX, hub_chain_id, transaction_id, leg_index)
+
+
+def atomic_prepared_key(hub_chain_id: str, transaction_id: bytes, leg_index: int) -> bytes:
+    return _atomic_per_leg(ATOMIC_PREPARED_PREFIX, hub_chain_id, transaction_id, leg_index)
+
+
+def atomic_prepared_prefix(hub_chain_id: str) -> bytes:
+    """Every PREPARED index entry of one hub starts with this."""
+    return ATOMIC_PREPARED_PREFIX + hub_chain_id.encode() + b"/"
 
 
 def atomic_lock_key(absolute_key: bytes) -> bytes:

@@ -20,6 +20,14 @@ One round on a link between X (whose client of Y is ``x_client``) and Y (``y_cli
    timeout on X, proving the receipt's absence at that height.
 4. The same from Y to X; and a client whose newest consensus state is older than a third of its
    trusting period is updated even without packets, so that it never expires on a quiet link.
+5. Atomic transactions (causeway.interchain.atomic), with each chain taken in turn as the hub
+   and the other as a participant: when the hub's earliest open transaction is past its
+   deadline in the hub's latest block time, ``atomic.decide`` on the hub (a sweep, a no-op if
+   another relayer was first); for each PREPARED leg the participant holds for that hub whose
+   decision the hub wrote at least ``settle_after_ms`` before its latest block, ``atomic.settle``
+   on the participant with a proof of the decision at the height deliveries to it are proven
+   at (its client of the hub updated first, in the round's relay transaction). A chain without
+   the atomic contract, or a participant that registered no such hub, is skipped.
 
 A round looks at up to ``round_packets_max`` packets in flight each way. Each chain gets its
 deliveries in ``packets.relay`` transactions of up to ``batch_deliveries_max`` (fewer when the
@@ -44,8 +52,10 @@ from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import get_profile
 from causeway.errors import CausewayError, RequestError
 from causeway.interchain.keys import (
+    ATOMIC_CONTRACT,
     PACKETS_NAMESPACE,
     acknowledgement_path,
+    atomic_decision_path,
     commitment_path,
     receipt_path,
     received_key,
@@ -55,7 +65,7 @@ from causeway.interchain.packets import (
     RELAY_UPDATES_MAX,
     SIDE_SENT,
 )
-from causeway.interchain.v1 import interchain_pb2
+from causeway.interchain.v1 import atomic_pb2, interchain_pb2
 from causeway.light import CertificateQuorum, verify_header
 from causeway.types import decode
 from causeway.types.v1 import types_pb2
@@ -90,6 +100,12 @@ ROUND_PACKETS_MAX = 16_384
 # (the last round's receives, not yet provable at the receiver's newest certified height, and
 # the round's before).
 IN_FLIGHT_SCAN_WINDOWS = 4
+# How long after the hub decided a relayer settles a PREPARED leg by proof rather than wait for
+# the DECISION packet (about two relay rounds on the devnet): both then race, and the later is a
+# no-op. 0 settles at once, the latency lever of ADR 0004.
+SETTLE_AFTER_MS_DEFAULT = 10_000
+# PREPARED legs a round looks at per participant and hub.
+ATOMIC_SETTLES_PER_ROUND_MAX = 64
 
 
 class ChainEndpoint(Protocol):
@@ -154,6 +170,9 @@ class RoundReport:
     # Whether the round read every packet in flight (else those above the last in in_flight
     # were not looked at).
     in_flight_complete: dict[str, bool] = field(default_factory=dict)
+    # Atomic duties: atomic.decide sweeps and atomic.settle transactions, per chain.
+    decides: dict[str, int] = field(default_factory=dict)
+    settles: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -168,6 +187,8 @@ class ChainDelivery:
     outcomes: list[str] = field(default_factory=list)
     transactions: int = 0
     failed_transactions: list[str] = field(default_factory=list)
+    decides: int = 0
+    settles: int = 0
 
 
 @dataclass(slots=True)
@@ -176,6 +197,9 @@ class _Batch:
     receives: list[interchain_pb2.PacketsReceiveArguments] = field(default_factory=list)
     acknowledgements: list[interchain_pb2.PacketsAcknowledgeArguments] = field(default_factory=list)
     timeouts: list[interchain_pb2.PacketsTimeoutArguments] = field(default_factory=list)
+    # Atomic duties, after the relay transactions (which hold the client update settles need).
+    decide: bool = False
+    settles: list[atomic_pb2.AtomicSettleArguments] = field(default_factory=list)
 
     def deliveries(self) -> int:
         return len(self.receives) + len(self.acknowledgements) + len(self.timeouts)
@@ -203,6 +227,10 @@ class RoundPlan:
             report.transactions += delivery.transactions
             report.chain_transactions[chain_id] = delivery.transactions
             report.failed_transactions.extend(delivery.failed_transactions)
+            if delivery.decides:
+                report.decides[chain_id] = delivery.decides
+            if delivery.settles:
+                report.settles[chain_id] = delivery.settles
         return report
 
 
@@ -298,14 +326,20 @@ class Relayer:
         *,
         batch_deliveries_max: int = RELAY_DELIVERIES_MAX,
         round_packets_max: int = ROUND_PACKETS_DEFAULT,
+        settle_after_ms: int = SETTLE_AFTER_MS_DEFAULT,
+        atomic_duties: bool = True,
     ) -> None:
         if batch_deliveries_max < 1 or round_packets_max < 1:
             raise ValueError(
                 f"batch_deliveries_max {batch_deliveries_max} and round_packets_max "
                 f"{round_packets_max} must be at least 1"
             )
+        if settle_after_ms < 0:
+            raise ValueError(f"settle_after_ms {settle_after_ms} must not be negative")
         self.batch_deliveries_max = min(batch_deliveries_max, RELAY_DELIVERIES_MAX)
         self.round_packets_max = min(round_packets_max, ROUND_PACKETS_MAX)
+        self.settle_after_ms = settle_after_ms
+        self.atomic_duties = atomic_duties
 
     # -- headers ---------------------------------------------------------------------------------
 
@@ -565,7 +599,7 @@ class Relayer:
         the halves of any that ran out of gas."""
         chain_id = end.endpoint.chain_id
         delivery = ChainDelivery(chain_id)
-        if not batch.updates and not batch.deliveries():
+        if not batch.updates and not batch.deliveries() and not batch.decide and not batch.settles:
             return delivery
         queue = self._relay_arguments(end, batch)
         while queue:
@@ -598,7 +632,115 @@ class Relayer:
                 delivery.timeouts += len(arguments.timeouts)
                 delivery.outcomes.extend(outcomes)
             queue = retry
+        self._submit_atomic(end, batch, delivery)
         return delivery
+
+    # -- atomic transactions -----------------------------------------------------------------
+
+    def _decide_due(self, hub_end: LinkEnd) -> bool:
+        """Whether the chain's earliest open atomic transaction is past its deadline in the
+        chain's latest block time (so atomic.decide would abort it)."""
+        endpoint = hub_end.endpoint
+        try:
+            data = endpoint.query(
+                ATOMIC_CONTRACT, "list", atomic_pb2.AtomicListArguments(open_only=True, limit=1)
+            )
+        except RequestError:
+            return False  # no atomic contract on this chain
+        records = decode(atomic_pb2.AtomicListResult, data, bytes_max=RESULT_BYTES_MAX).records
+        if not records:
+            return False
+        now_ms = endpoint.signed_header(endpoint.latest_height())[0].time_ms
+        return records[0].body.deadline_ms <= now_ms
+
+    def _settles(
+        self, hub_end: LinkEnd, participant: LinkEnd, proof_height: int
+    ) -> list[atomic_pb2.AtomicSettleArguments]:
+        """atomic.settle for each PREPARED leg ``participant`` holds for ``hub_end``'s chain
+        whose decision exists at ``proof_height`` (a height of the hub the participant's client
+        will hold) and was written at least settle_after_ms before the hub's latest block."""
+        hub_chain_id = hub_end.endpoint.chain_id
+        try:
+            data = participant.endpoint.query(
+                ATOMIC_CONTRACT,
+                "prepared",
+                atomic_pb2.AtomicPreparedArguments(
+                    hub_chain_id=hub_chain_id, limit=ATOMIC_SETTLES_PER_ROUND_MAX
+                ),
+            )
+        except RequestError:
+            return []  # no atomic contract on the participant
+        legs = decode(atomic_pb2.AtomicPreparedResult, data, bytes_max=RESULT_BYTES_MAX).records
+        if not legs:
+            return []
+        hub = hub_end.endpoint
+        now_ms = hub.signed_header(hub.latest_height())[0].time_ms
+        transactions = list(dict.fromkeys(leg.transaction_id for leg in legs))
+        proven = hub.prove(
+            [atomic_decision_path(transaction) for transaction in transactions], proof_height
+        )
+        decisions = dict(zip(transactions, proven, strict=True))
+        settles: list[atomic_pb2.AtomicSettleArguments] = []
+        for leg in legs:
+            value, proof = decisions[leg.transaction_id]
+            if value is None:
+                continue  # undecided, or decided after the proof height: a later round
+            decision = decode(atomic_pb2.AtomicDecisionRecord, value, bytes_max=RESULT_BYTES_MAX)
+            if decision.decided_time_ms + self.settle_after_ms > now_ms:
+                continue  # the DECISION packet is still expected
+            settles.append(
+                atomic_pb2.AtomicSettleArguments(
+                    hub_chain_id=hub_chain_id,
+                    leg_index=leg.leg.index,
+                    decision=decision,
+                    proof_height=proof_height,
+                    proof=proof,
+                )
+            )
+        return settles
+
+    def _plan_atomic(
+        self,
+        first: LinkEnd,
+        second: LinkEnd,
+        *,
+        first_height: int,
+        second_height: int,
+        to_first: _Batch,
+        to_second: _Batch,
+    ) -> None:
+        """Step 5 of the module docstring, each chain of the link taken as the hub in turn."""
+        for hub_end, to_hub, participant, to_participant, height in (
+            (first, to_first, second, to_second, first_height),
+            (second, to_second, first, to_first, second_height),
+        ):
+            to_hub.decide = to_hub.decide or self._decide_due(hub_end)
+            to_participant.settles.extend(self._settles(hub_end, participant, height))
+
+    def _submit_atomic(self, end: LinkEnd, batch: _Batch, delivery: ChainDelivery) -> None:
+        """The batch's atomic.decide sweep and atomic.settle transactions, after its relay
+        transactions (whose client update the settles are proven against)."""
+        chain_id = end.endpoint.chain_id
+        if batch.decide:
+            results = end.endpoint.submit_all(
+                ATOMIC_CONTRACT, "decide", [atomic_pb2.AtomicDecideArguments()]
+            )
+            delivery.transactions += len(results)
+            for result in results:
+                if result.status == types_pb2.RESULT_STATUS_OK:
+                    delivery.decides += 1
+                else:
+                    delivery.failed_transactions.append(f"{chain_id}: decide: {result.error}")
+        if batch.settles:
+            results = end.endpoint.submit_all(ATOMIC_CONTRACT, "settle", batch.settles)
+            delivery.transactions += len(results)
+            for result in results:
+                if result.status == types_pb2.RESULT_STATUS_OK:
+                    delivery.settles += 1
+                else:
+                    # Another relayer's settle or the DECISION packet may have been first; the
+                    # next round reads the legs afresh.
+                    delivery.failed_transactions.append(f"{chain_id}: settle: {result.error}")
 
     def plan_round(self, first: LinkEnd, second: LinkEnd) -> RoundPlan:
         """Reads both chains of the link between ``first`` and ``second`` (each naming its
@@ -630,12 +772,22 @@ class Relayer:
             to_sender=to_second,
             report=report,
         )
-        # An update with nothing to deliver is worth a transaction only for a client growing old.
+        if self.atomic_duties:
+            self._plan_atomic(
+                first,
+                second,
+                first_height=first_height,
+                second_height=second_height,
+                to_first=to_first,
+                to_second=to_second,
+            )
+        # An update with nothing to deliver is worth a transaction only for a client growing old
+        # (or for the settles proven against it).
         for end, batch, client in (
             (first, to_first, first_client),
             (second, to_second, second_client),
         ):
-            if batch.updates and not batch.deliveries():
+            if batch.updates and not batch.deliveries() and not batch.settles:
                 now_ms = end.endpoint.signed_header(end.endpoint.latest_height())[0].time_ms
                 if not self._refresh_due(client, now_ms):
                     batch.updates.clear()

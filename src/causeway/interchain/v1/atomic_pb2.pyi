@@ -959,3 +959,55 @@ class AtomicListResult(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___AtomicListResult: _TypeAlias = AtomicListResult  # noqa: Y015
+
+@_typing.final
+class AtomicPreparedArguments(_message.Message):
+    """The PREPARED legs a participant holds for one hub, in key order (what a relayer settles by
+    proof once the hub has decided); not in ADR 0004, added with the relayer's settle duty.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HUB_CHAIN_ID_FIELD_NUMBER: _builtins.int
+    START_AFTER_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    hub_chain_id: _builtins.str
+    start_after: _builtins.bytes
+    limit: _builtins.int
+    def __init__(
+        self,
+        *,
+        hub_chain_id: _builtins.str = ...,
+        start_after: _builtins.bytes = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hub_chain_id", b"hub_chain_id", "limit", b"limit", "start_after", b"start_after"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AtomicPreparedArguments: _TypeAlias = AtomicPreparedArguments  # noqa: Y015
+
+@_typing.final
+class AtomicPreparedResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECORDS_FIELD_NUMBER: _builtins.int
+    NEXT_FIELD_NUMBER: _builtins.int
+    next: _builtins.bytes
+    @_builtins.property
+    def records(self) -> _containers.RepeatedCompositeFieldContainer[Global___AtomicLegRecord]: ...
+    def __init__(
+        self,
+        *,
+        records: _abc.Iterable[Global___AtomicLegRecord] | None = ...,
+        next: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next", b"next", "records", b"records"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AtomicPreparedResult: _TypeAlias = AtomicPreparedResult  # noqa: Y015
