@@ -288,3 +288,99 @@ def test_an_abort_moves_nothing_and_status_shows_every_leg_ended(devnet: Path) -
     }
     with member(description, "chain-a", "org1/client") as chain_a:
         assert chain_a.interchain.balance("org1/client", DENOM) == payer_before
+
+
+def test_owners_sign_apart_and_a_submitter_outside_the_devnet_submits(
+    devnet: Path, tmp_path: Path
+) -> None:
+    """The multi-party flow: each owner signs with xtx sign (the second signs the first's
+    signature file), and a hub member submits with --node and --identity only: the participants
+    are found through the hub's registry."""
+    description = load_devnet_description(devnet)
+    key = f"registrations/apart-{os.getpid()}"
+    file = tmp_path / "apart.toml"
+    file.write_text(
+        f"""version = 1
+hub = "hub"
+deadline_seconds = 120
+nonce = "{os.urandom(16).hex()}"
+memo = "signed apart"
+
+[[leg]]
+chain = "chain-a"
+owner = "org2/client"
+kind = "bank_transfer"
+from = "org2/client"
+to = "org1/client"
+denom = "{DENOM}"
+amount = 1
+
+[[leg]]
+chain = "chain-b"
+owner = "org3/client"
+kind = "kv_write"
+key = "{key}"
+value = "signed apart"
+""",
+        encoding="utf-8",
+    )
+    with member(description, "chain-a", "org1/admin") as admin:
+        admin.interchain.issue("org2/client", DENOM, 1)
+    first = run_cli(
+        "xtx",
+        "sign",
+        str(file),
+        "--leg",
+        "0",
+        "--member",
+        str(member_folder(description, "chain-a", "org2/client")),
+        "--dir",
+        str(devnet),
+        timeout_s=CLI_TIMEOUT_S,
+    )
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "still to sign: leg 1" in first.stdout
+    signatures = tmp_path / "apart.signatures.json"
+    second = run_cli(
+        "xtx",
+        "sign",
+        str(signatures),
+        "--leg",
+        "1",
+        "--member",
+        str(member_folder(description, "chain-b", "org3/client")),
+        timeout_s=CLI_TIMEOUT_S,
+    )
+    assert second.returncode == 0, second.stdout + second.stderr
+    hub = description.chain("hub")
+    submitted = run_cli(
+        "xtx",
+        "submit",
+        str(file),
+        "--signature",
+        str(signatures),
+        "--node",
+        hub.nodes[0].grpc_address,
+        "--identity",
+        str(member_folder(description, "hub", "org2/client")),
+        "--json",
+        timeout_s=CLI_TIMEOUT_S,
+    )
+    assert submitted.returncode == 0, submitted.stdout + submitted.stderr
+    data = json.loads(submitted.stdout)
+    assert data["decision"] == "commit"
+    assert data["submitter"] == "org2/client"
+    assert [leg["participant"]["state"] for leg in data["legs"]] == ["confirmed", "confirmed"]
+    with member(description, "chain-b", "org1/client") as chain_b:
+        assert kv_value(chain_b, key.encode()) == b"signed apart"
+    listed = run_cli("xtx", "list", "--dir", str(devnet), "--json", timeout_s=CLI_TIMEOUT_S)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    identifiers = [entry["transaction_id"] for entry in json.loads(listed.stdout)["transactions"]]
+    assert data["transaction_id"] in identifiers or json.loads(listed.stdout)["next"]
+    still_open = run_cli(
+        "xtx", "list", "--open", "--dir", str(devnet), "--json", timeout_s=CLI_TIMEOUT_S
+    )
+    assert still_open.returncode == 0, still_open.stdout + still_open.stderr
+    assert data["transaction_id"] not in [
+        entry["transaction_id"] for entry in json.loads(still_open.stdout)["transactions"]
+    ]

@@ -6,8 +6,8 @@ transaction file's ``hub``, or ``--chain``) is asked as its first organisation's
 participant is read as its own first organisation's client, and a leg whose owner's member
 folder the devnet holds is signed with it. Without ``--dir``, ``--node`` and ``--identity`` name
 the hub's node and the submitter, and the participants are reached at the endpoints the hub's
-registry lists for them, read as ``--identity`` too (a reader must be a member of each chain:
-use ``--reader CHAIN=MEMBER_DIR``).
+registry lists for them; their records are read with proofs, which need no identity (a node
+that requires access tokens needs a member of its chain: ``--reader CHAIN=MEMBER_DIR``).
 
 Exit status of ``xtx submit`` (and ``xtx status`` of an ended transaction): 0 for COMMIT with
 every leg confirmed, 3 for ABORT with every leg ended (nothing applied), 1 for an error, or a
@@ -115,8 +115,9 @@ ReaderOption = Annotated[
     typer.Option(
         "--reader",
         metavar="CHAIN=MEMBER_DIR",
-        help="A member of a participant chain that signs the reads of its leg records "
-        "(default: the devnet's member, else --identity); repeatable.",
+        help="A member of a participant chain whose key signs the access tokens of the reads of "
+        "its leg records, where its node requires them (default: the devnet's member, else "
+        "none); repeatable.",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -527,8 +528,10 @@ def atomic_network(
                     raise ConfigurationError(
                         f"the hub's registry lists no endpoint of {chain_id}: use --dir"
                     )
+                # No identity of another chain: a client takes its chain's crypto profile from
+                # its identity, and the hub's would check this chain's proofs with the wrong
+                # hash. Records are read with proofs, which need none.
                 address = endpoints[0]
-                reader = reader or hub.identity
             chains[chain_id] = stack.enter_context(_open(address, reader))
         yield AtomicNetwork(hub=hub_client, chains=chains)
 
@@ -883,7 +886,9 @@ def xtx_settle(
     if devnet is None and hub_node is None:
         raise ConfigurationError("which hub? give --dir DEVNET or --hub-node ADDRESS")
     hub_address = hub_node
-    hub_identity = identity
+    # The hub is only read (with proofs): never with --identity, a member of the leg's chain,
+    # whose crypto profile the client would take for the hub's.
+    hub_identity: Path | None = None
     if devnet is not None and hub_node is None:
         found = hub_target(hub=hub_of(None, hub, devnet), node=None, identity=None, devnet=devnet)
         hub_address, hub_identity = found.address, found.identity
