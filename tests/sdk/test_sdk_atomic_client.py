@@ -279,3 +279,16 @@ def test_the_asyncio_calls_read_the_same() -> None:
 
     asyncio.run(scenario())
     assert chains["chain-a"].sent[-1][1] == "register_hub"
+
+
+def test_clients_offer_atomic_beside_interchain() -> None:
+    from causeway.sdk import AsyncClient, Client  # noqa: PLC0415
+
+    with Client("127.0.0.1:1") as client:
+        assert isinstance(client.atomic, Atomic)
+
+    async def scenario() -> None:
+        async with AsyncClient("127.0.0.1:1") as client:
+            assert isinstance(client.atomic, AsyncAtomic)
+
+    asyncio.run(scenario())
