@@ -10,7 +10,10 @@ both members) and carried by its relayer process.
   both happen), and `xtx status --legs` shows it;
 - a transaction whose kv precondition is false aborts: nothing moves on either chain, the
   prepared payment comes back, `xtx status --legs` exits 3 showing every leg ended, and `xtx
-  settle` delivers the decision again by proof, changing nothing.
+  settle` delivers the decision again by proof, changing nothing;
+- owners sign apart (xtx sign, one after the other) and a submitter outside the devnet submits
+  through the hub's registry;
+- a leg signed with another member's key is refused by its own chain, and nothing moves.
 
 One devnet for the module (about 20 s to start); every process it recorded is stopped on the way
 out, whatever happens.
@@ -38,12 +41,15 @@ from causeway.provisioning.devnet import load_relayers
 from causeway.provisioning.interchain_devnet import DevnetDescription
 from causeway.sdk import Client, Identity
 from causeway.sdk.atomic import (
+    DOMAIN_ATOMIC_LEG,
     AtomicNetwork,
     build_body,
+    leg_document,
     submit_and_wait,
     transaction_id,
     wait_for_end,
 )
+from causeway.types import encode, sign_bytes
 
 pytestmark = pytest.mark.e2e
 
@@ -384,3 +390,50 @@ value = "signed apart"
     assert data["transaction_id"] not in [
         entry["transaction_id"] for entry in json.loads(still_open.stdout)["transactions"]
     ]
+
+
+def test_a_leg_signed_by_someone_else_is_refused_by_its_chain(devnet: Path) -> None:
+    """The hub cannot check owners' signatures; the participant does, against its own members:
+    a leg signed with another member's key is refused there, and nothing moves anywhere."""
+    description = load_devnet_description(devnet)
+    key = f"registrations/forged-{os.getpid()}".encode()
+    with (
+        member(description, "chain-a", "org1/admin") as admin,
+        member(description, "hub", "org1/client") as hub,
+        member(description, "chain-a", "org1/client") as chain_a,
+        member(description, "chain-b", "org1/client") as chain_b,
+    ):
+        admin.interchain.issue("org1/client", DENOM, AMOUNT)
+        payer_before = chain_a.interchain.balance("org1/client", DENOM)
+        network = AtomicNetwork(hub=hub, chains={"chain-a": chain_a, "chain-b": chain_b})
+        body = build_body(
+            "hub",
+            legs(key),
+            deadline_ms=hub.get_header(0).block.header.time_ms + DEADLINE_AHEAD_MS,
+            nonce=os.urandom(16),
+        )
+        # org2/client's key, passed off as org1/client's signature of leg 0.
+        impostor = Identity.load(member_folder(description, "chain-a", "org2/client"))
+        forged = impostor.key.sign(
+            sign_bytes(
+                DOMAIN_ATOMIC_LEG,
+                "chain-a",
+                encode(leg_document(body, 0, transaction_id(body, "intl"))),
+            )
+        )
+        identifier, report = submit_and_wait(
+            network,
+            body,
+            {1: Identity.load(member_folder(description, "chain-b", "org1/client"))},
+            authorisations=[atomic_pb2.AtomicLegAuthorisation(leg_index=0, signature=forged)],
+            timeout_s=STEP_TIMEOUT_S,
+        )
+        assert report is not None and report.aborted, report
+        first, second = report.legs
+        assert first is not None and second is not None
+        assert first.record.state == atomic_pb2.ATOMIC_LEG_STATE_REFUSED
+        assert "signature" in first.record.reason, first.record.reason
+        assert second.record.state == atomic_pb2.ATOMIC_LEG_STATE_CANCELLED
+        assert chain_a.interchain.balance("org1/client", DENOM) == payer_before
+        assert kv_value(chain_b, key) is None
+        assert hub.atomic.get(identifier)[0].legs[0].vote == atomic_pb2.ATOMIC_VOTE_NO
