@@ -1,12 +1,15 @@
 """Atomic transactions end to end over a hub and two member chains, in process, through the real
 packets contract and relayer: one that commits on both chains, one that aborts with nothing
-moved, and the hub's decision rules (one decision, never changed; decide after the deadline)."""
+moved, a TRY delayed past its cancel (and the canary that prepares it anyway), two legs
+contending for one key, a kv deletion and a port call committed."""
 
 from __future__ import annotations
 
 import pytest
 from atomic_network import (
+    A_OF_H,
     GOLD_ISSUED,
+    H_OF_A,
     AtomicNetwork,
     bank_leg,
     build_network,
@@ -18,8 +21,10 @@ from atomic_network import (
     port_leg,
 )
 from bank_chain import assert_supply_is_sum_of_balances
+from interchain_chain import Endpoint
 
-from causeway.interchain import keys
+from causeway.contracts.v1 import contracts_pb2
+from causeway.interchain import LinkEnd, Relayer, keys
 from causeway.interchain.v1 import atomic_pb2
 
 COMMIT = atomic_pb2.ATOMIC_OUTCOME_COMMIT
@@ -125,3 +130,80 @@ def test_a_failing_leg_aborts_and_nothing_moves(network: AtomicNetwork) -> None:
     assert counter(network.a) == visits
     assert lock_count(network.a) == lock_count(network.b) == 0
     assert_supply_is_sum_of_balances(network.a.state)
+
+
+def deliver_without(network: AtomicNetwork, skipped: set[int]) -> None:
+    """One round on the hub-A link in which the receives of A's packets with these sequences
+    are held back (a relayer delaying them)."""
+    relayer = Relayer()
+    plan = relayer.plan_round(
+        LinkEnd(Endpoint(network.h), H_OF_A), LinkEnd(Endpoint(network.a), A_OF_H)
+    )
+    for _end, batch in plan.deliveries:
+        kept = [item for item in batch.receives if item.packet.sequence not in skipped]
+        del batch.receives[:]
+        batch.receives.extend(kept)
+    plan.finish([relayer.deliver(end, batch) for end, batch in plan.deliveries])
+
+
+@pytest.mark.parametrize("canary", [False, True])
+def test_a_try_delayed_past_its_cancel_locks_nothing(canary: bool) -> None:
+    """B refuses, the hub aborts, and A receives the ABORT before the TRY (a relayer held the
+    TRY back): the cancel marker refuses the TRY. With the canary flag the TRY prepares after its
+    cancel, which is the violation the simulator's checker must catch."""
+    network = build_network(unsafe_ignore_cancel_marker=canary)
+    network.b.run("org2/bob", "kv", "put", kv_put(b"taken", b"x"))
+    body = network.body(
+        [bank_leg("chain-a", 9), kv_leg("chain-b", key=b"taken", expect_absent=True)]
+    )
+    transaction = network.begin(body)
+    try_sequence = network.hub_record(transaction).legs[0].try_sequence
+    network.relay_b()
+    network.relay_b()  # the NO: ABORT, DECISIONs sent
+    assert network.decision(transaction).outcome == ABORT  # type: ignore[union-attr]
+    deliver_without(network, {try_sequence})  # A gets the ABORT only
+    assert network.marker(network.a, transaction, 0)
+    alice = gold(network.a)
+    network.relay_a()  # now the TRY
+    leg = network.leg(network.a, transaction, 0)
+    assert leg is not None
+    if canary:
+        assert leg.state == PREPARED and gold(network.a) == alice - 9
+    else:
+        assert leg.state == CANCELLED and gold(network.a) == alice
+        network.relay(2)
+        assert network.hub_record(transaction).legs[0].vote == atomic_pb2.ATOMIC_VOTE_NO
+        assert lock_count(network.a) == 0
+
+
+def test_two_legs_contending_for_one_key_abort_and_release_it() -> None:
+    network = build_network()
+    body = network.body(
+        [
+            kv_leg("chain-a", key=b"contended", value=b"one"),
+            kv_leg("chain-a", key=b"contended", value=b"two"),
+        ]
+    )
+    transaction = network.begin(body)
+    network.relay(4)
+    decision = network.decision(transaction)
+    assert decision is not None and decision.outcome == ABORT
+    assert "is locked by atomic transaction" in decision.reason
+    states = [network.leg(network.a, transaction, index).state for index in (0, 1)]  # type: ignore[union-attr]
+    assert states == [CANCELLED, REFUSED]
+    assert kv_value(network.a, b"contended") is None and lock_count(network.a) == 0
+
+
+def test_a_kv_leg_that_deletes_commits_the_deletion() -> None:
+    network = build_network()
+    network.b.run("org2/bob", "kv", "put", kv_put(b"old", b"value"))
+    body = network.body([kv_leg("chain-b", key=b"old", delete=True), port_leg("chain-a")])
+    transaction = network.begin(body)
+    network.relay(3)
+    assert network.decision(transaction).outcome == COMMIT  # type: ignore[union-attr]
+    assert kv_value(network.b, b"old") is None
+    assert counter(network.a) == 1
+
+
+def kv_put(key: bytes, value: bytes) -> contracts_pb2.KvPutArguments:
+    return contracts_pb2.KvPutArguments(key=key, value=value)

@@ -20,7 +20,7 @@ from interchain_chain import Endpoint
 
 from causeway.errors import InvariantError
 from causeway.execution import CONTRACTS
-from causeway.interchain import LinkEnd, Relayer, atomic, keys
+from causeway.interchain import CHAIN_CONTRACTS, LinkEnd, Relayer, atomic, chain_contracts, keys
 from causeway.interchain.atomic import AtomicApplication, AtomicPort, CounterPortHandler
 from causeway.interchain.v1 import atomic_pb2
 from causeway.types import decode
@@ -334,3 +334,14 @@ def test_leg_and_prepared_read_a_participants_legs(network: AtomicNetwork) -> No
     ):
         assert words in network.a.query("atomic", method, arguments).error
     assert keys.atomic_prepared_prefix(HUB) == b"prepared/hub/"
+
+
+def test_chain_contracts_assembles_the_atomic_ports_and_the_canary() -> None:
+    contracts = chain_contracts(atomic_ports=atomic.ATOMIC_TEST_PORTS)
+    assert contracts[atomic.TEST_CONTRACT] is atomic.TEST_COUNTER
+    assert contracts[atomic.CONTRACT] is not atomic.ATOMIC  # its own application, with the port
+    assert set(contracts) >= set(CHAIN_CONTRACTS)
+    assert CHAIN_CONTRACTS[atomic.CONTRACT] is atomic.ATOMIC
+    canary = build_network(unsafe_ignore_cancel_marker=True)
+    assert canary.application.unsafe_ignore_cancel_marker
+    assert not AtomicApplication().unsafe_ignore_cancel_marker

@@ -204,7 +204,10 @@ class Meter:
 
 class TransactionLocks:
     """What one transaction knows of the atomic contract's key locks, shared by every context it
-    enters (``enter`` copies the context, not this).
+    enters (``enter`` copies the context, not this). The executor reuses one object for the
+    transactions of a block, setting ``possible`` before each (``holder`` is None between them:
+    the atomic contract resets it in a ``finally``), so that a transaction allocates nothing for
+    the hook.
 
     ``possible`` is False while the chain holds no lock (``atomic/lock_count`` zero or absent at
     the start of the transaction, as the executor reads it): then a write costs nothing more.
@@ -310,7 +313,7 @@ class TransactionContext:
         signing_organisations: frozenset[str],
         height: int,
         time_ms: int,
-        locks_possible: bool = False,
+        locks: TransactionLocks | None = None,
     ) -> None:
         self.block = block
         self.contract = contract
@@ -349,8 +352,8 @@ class TransactionContext:
         # contracts); None where no executor runs the context.
         self.resolve_contract: Callable[[str], CallableContract | None] | None = None
         # The atomic contract's locks, shared with every context this one enters; the executor
-        # says whether the chain holds any (`locks_possible`).
-        self.locks = TransactionLocks(locks_possible)
+        # passes one per block, whose `possible` it sets for each transaction.
+        self.locks = TransactionLocks() if locks is None else locks
 
     # -- the contract's own namespace (relative keys) ----------------------------------------
 

@@ -14,6 +14,7 @@ from causeway.execution.context import (
     MemberView,
     Meter,
     TransactionContext,
+    TransactionLocks,
     failure,
     status_of,
 )
@@ -173,6 +174,7 @@ class _BlockRun:
     __slots__ = (
         "_config",
         "_contracts",
+        "_locks",
         "_locks_possible",
         "_members",
         "_organisations",
@@ -225,12 +227,17 @@ class _BlockRun:
         # again only after a transaction wrote the count, so that a chain without locks pays
         # one read per block for the lock hook, not one per transaction or per write.
         self._locks_possible: bool | None = None
+        self._locks = TransactionLocks()
 
-    def locks_possible(self) -> bool:
+    def transaction_locks(self) -> TransactionLocks:
+        """The lock state for the next transaction (the block's one object, reset)."""
         possible = self._locks_possible
         if possible is None:
             possible = self._locks_possible = self.overlay.get(ATOMIC_LOCK_COUNT_KEY) is not None
-        return possible
+        locks = self._locks
+        locks.possible = possible
+        locks.holder = None
+        return locks
 
     def _drop_caches(self) -> None:
         self._config = None
@@ -471,7 +478,7 @@ class _BlockRun:
                 signing_organisations=signing_organisations,
                 height=self.height,
                 time_ms=self.time_ms,
-                locks_possible=self.locks_possible(),
+                locks=self.transaction_locks(),
             )
             context.transaction_id = transaction.id
             context.gas_before_running = intrinsic_gas + self.endorsement_gas

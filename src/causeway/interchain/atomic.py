@@ -66,9 +66,9 @@ from causeway.execution import (
     Method,
     TransactionContext,
     decode_arguments,
+    describe_lock,
     failure,
 )
-from causeway.execution.context import describe_lock
 from causeway.execution.keys import KV_NAMESPACE, MEMBER_PREFIX, StateGrant, member_key
 from causeway.identity import is_valid_identifier, split_member_id
 from causeway.interchain import bank, clients, hub, packets
@@ -1235,7 +1235,11 @@ class AtomicApplication:
         ports = self.ports
 
         def settle(context: TransactionContext, arguments: bytes) -> bytes:
-            """Applies a decision proven from the hub's state (anyone may send it)."""
+            """Applies a decision proven from the hub's state to one leg (anyone may send it):
+            the proof is checked against this chain's client of the hub registered by
+            governance, never one the caller names. Returns the leg's AtomicLegFinal; a proven
+            decision a correct hub never makes (COMMIT for a leg not prepared) changes nothing
+            and is reported as ``atomic_anomaly``, not refused."""
             request = decode_arguments(context, atomic_pb2.AtomicSettleArguments, arguments)
             client_id = _hub_client(context, request.hub_chain_id)
             if client_id is None:
