@@ -230,3 +230,14 @@ def contracts_kv_put(key: bytes, value: bytes) -> contracts_pb2.KvPutArguments:
 
 def contracts_ledger_transfer(to: str, amount: int) -> contracts_pb2.LedgerTransferArguments:
     return contracts_pb2.LedgerTransferArguments(to=to, amount=amount)
+
+
+def test_the_lock_read_is_metered_only_while_locks_are_possible() -> None:
+    context = bare_context({})
+    context.put(b"slot", b"v")
+    assert context.meter.read_count == 0
+    context.locks.possible = True
+    context.put(b"slot", b"w")
+    assert context.meter.read_count == 1  # the lock entry, charged as any read
+    context.put(b"slot", b"x")
+    assert context.meter.read_count == 2

@@ -385,3 +385,17 @@ def test_list_pages_through_the_open_and_all_transactions(network: AtomicNetwork
 
 def kv_put(key: bytes, value: bytes) -> contracts_pb2.KvPutArguments:
     return contracts_pb2.KvPutArguments(key=key, value=value)
+
+
+def test_a_sweep_decides_at_most_its_bound_earliest_deadline_first(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    network = build_network()
+    later = network.begin(network.body([bank_leg("chain-a")], deadline_after_ms=12_000))
+    earlier = network.begin(network.body([bank_leg("chain-a")], deadline_after_ms=8_000))
+    network.h.advance(15)
+    monkeypatch.setattr(atomic, "ATOMIC_DECIDE_PER_CALL_MAX", 1)
+    ok(decide(network))
+    assert network.decision(earlier) is not None and network.decision(later) is None
+    ok(decide(network))
+    assert network.decision(later) is not None

@@ -34,8 +34,8 @@ from atomic_network import (
 from bank_chain import ok
 
 from causeway.contracts.v1 import contracts_pb2
-from causeway.interchain import atomic, keys
-from causeway.interchain.v1 import atomic_pb2
+from causeway.interchain import atomic, bank, keys
+from causeway.interchain.v1 import atomic_pb2, interchain_pb2
 from causeway.types.v1 import types_pb2
 
 COMMIT = atomic_pb2.ATOMIC_OUTCOME_COMMIT
@@ -424,3 +424,20 @@ def test_the_canary_flag_prepares_a_try_after_its_cancel() -> None:
     assert canary.marker(canary.a, data.transaction_id, 0)
     assert state_of(canary, data) == PREPARED
     assert gold(canary.a) == GOLD_ISSUED - 5
+
+
+def test_no_bank_method_pays_into_a_reserve_account(network: AtomicNetwork) -> None:
+    data = signed_try(network, bank_leg("chain-a", 2))
+    assert try_on_a(network, data).vote == YES
+    reserve = keys.reserve_account(data.transaction_id, 0)
+    assert bank.is_reserve_account(reserve) and not bank.is_escrow_account(reserve)
+    before = dict(network.a.state)
+    sent = network.a.run(
+        "org1/alice",
+        "bank",
+        "send",
+        interchain_pb2.BankSendArguments(to=reserve, denom="gold", amount=1),
+    )
+    assert "is an atomic reserve account" in sent.error
+    assert network.a.state == before
+    decide_on_a(network, data, ABORT)

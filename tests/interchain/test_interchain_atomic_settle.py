@@ -7,7 +7,9 @@ from __future__ import annotations
 import pytest
 from atomic_network import (
     A_OF_H,
+    B_OF_H,
     H_OF_A,
+    H_OF_B,
     HUB,
     AtomicNetwork,
     bank_leg,
@@ -345,3 +347,24 @@ def test_chain_contracts_assembles_the_atomic_ports_and_the_canary() -> None:
     canary = build_network(unsafe_ignore_cancel_marker=True)
     assert canary.application.unsafe_ignore_cancel_marker
     assert not AtomicApplication().unsafe_ignore_cancel_marker
+
+
+def test_a_gm_raft_participant_settles_by_proof_too() -> None:
+    """B (gm, raft) proves the intl hub's decision with its client of the hub."""
+    network = build_network()
+    transaction = network.begin(network.body([kv_leg("chain-b", key=b"gm/1")]))
+    network.relay_b()
+    network.relay_b()
+    assert network.decision(transaction).outcome == COMMIT  # type: ignore[union-attr]
+    relayer = Relayer(settle_after_ms=0)
+    plan = relayer.plan_round(
+        LinkEnd(Endpoint(network.h), H_OF_B), LinkEnd(Endpoint(network.b), B_OF_H)
+    )
+    for _end, batch in plan.deliveries:
+        batch.receives.clear()
+        batch.acknowledgements.clear()
+    report = plan.finish([relayer.deliver(end, batch) for end, batch in plan.deliveries])
+    assert report.settles == {"chain-b": 1}
+    leg = network.leg(network.b, transaction, 0)
+    assert leg is not None and leg.state == CONFIRMED
+    assert network.b.state[b"kv/gm/1"] == b"registered"

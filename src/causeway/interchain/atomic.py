@@ -49,6 +49,15 @@ write to a locked key except by the holding leg while it is applied (causeway.ex
   ``atomic_cancelled``, ``atomic_anomaly`` (+ ``reason``: a decision a correct hub never sends).
 
 The contract's namespace is ``atomic/`` (causeway.interchain.keys says why not ``sys/atomic/``).
+
+**For tools.** ``transaction_id(body, hub_hash)`` and ``leg_sign_bytes(...)`` are what a client
+computes and signs; the methods are ``begin``, ``decide``, ``get``, ``list`` (hub), ``settle``,
+``leg``, ``prepared``, ``register_hub``, ``bind_port`` (participant). A chain must also bind packet
+port "atomic" to this contract (``packets.bind_port``) before it sends or receives TRY and
+DECISION packets. ``AtomicApplication(ports, unsafe_ignore_cancel_marker=...)`` builds the
+contract and its packet port for other atomic ports (``ATOMIC_TEST_PORTS``: the counter port the
+tests and the simulator use) and for the simulator's canary;
+``causeway.interchain.chain_contracts`` assembles a chain's contracts with them.
 """
 
 from __future__ import annotations
@@ -1012,8 +1021,9 @@ class _Participant:
             return atomic_pb2.AtomicLegFinal(state=_CANCELLED, reason=record.reason)
         if outcome == _ABORT and state == _REFUSED:
             mark()
-            return atomic_pb2.AtomicLegFinal(state=_REFUSED, reason=record.reason)  # type: ignore[union-attr]
-        assert record is not None and state == _PREPARED
+            return atomic_pb2.AtomicLegFinal(state=_REFUSED, reason=record.reason if record else "")
+        if record is None or state != _PREPARED:
+            raise InvariantError(f"atomic leg in state {state} reached the PREPARED case")
         self._end_prepared(context, record, outcome)
         if outcome == _ABORT:
             mark()
