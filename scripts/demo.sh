@@ -4,8 +4,10 @@
 #   hub      tbft, 4 validators, intl (ECDSA P-256, SHA-256)
 #   chain-a  tbft, 4 validators, intl
 #   chain-b  raft, 3 validators, gm (SM2, SM3)
-# and a relayer carrying packets on the links hub <-> chain-a and hub <-> chain-b; then a user
-# contract (the token template, built with `make toolchains`' compiler) deployed on chain-a.
+# and a relayer carrying packets on the links hub <-> chain-a and hub <-> chain-b; then two atomic
+# cross-chain transactions over chain-a and chain-b (one commits, one aborts and moves nothing);
+# then a user contract (the token template, built with `make toolchains`' compiler) deployed on
+# chain-a.
 set -euo pipefail
 NETWORK=${NETWORK:-demo-network}
 BIN=${BIN:-.venv/bin}
@@ -24,6 +26,10 @@ echo "==> causeway devnet up --manifest examples/devnet-three-chains.toml --dir 
 echo
 echo "==> a transfer from chain-a to chain-b through the hub (scripts/demo_transfer.py)"
 "$BIN/python" scripts/demo_transfer.py "$NETWORK"
+
+echo
+echo "==> atomic transactions across chain-a and chain-b through the hub: one commits, one aborts (scripts/demo_atomic.py)"
+"$BIN/python" scripts/demo_atomic.py "$NETWORK"
 
 echo
 echo "==> a user contract on chain-a: the token template built, deployed and used (scripts/demo_contract.py)"

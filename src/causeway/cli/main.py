@@ -18,6 +18,7 @@ import typer
 from typer.core import TyperGroup
 
 from causeway.cli import (
+    atomic_commands,
     bench_command,
     chain_commands,
     connection,
@@ -214,6 +215,7 @@ bench_command.register(app)
 devnet_command.register(app)
 relayer_command.register(app)
 interchain_commands.register(app)
+atomic_commands.register(app)
 contract_commands.register(app)
 proposal_commands.register(app)
 org_command.register(app)

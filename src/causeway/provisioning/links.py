@@ -8,7 +8,9 @@ endorsing as the MAJORITY policy needs):
 2. each end creates a light client of the other (from the other's newest header with a
    certificate of more than two thirds; a solo chain is accepted as a single signer, as a devnet
    of one validator is), and names the other's client as its counterparty;
-3. a link with the hub registers the other chain in the hub's registry.
+3. a link with the hub registers the other chain in the hub's registry;
+4. every chain binds the port "atomic" to the atomic contract, and every member chain of the hub
+   registers the hub for atomic transactions (atomic.register_hub) with its client of the hub.
 
 The client ids are written into network.json, and one configuration file per relayer
 (DIR/relayers/<name>.toml, the format of `causeway relayer start`) names its links and, on every
@@ -25,7 +27,7 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
-from causeway.errors import ConfigurationError, RequestError
+from causeway.errors import ConfigurationError, NotFoundError, RequestError
 from causeway.provisioning.interchain_devnet import (
     ChainEntry,
     DevnetDescription,
@@ -36,6 +38,8 @@ from causeway.sdk import Client, Identity
 
 TRANSFER_PORT = "transfer"
 TRANSFER_CONTRACT = "transfer"
+ATOMIC_PORT = "atomic"
+ATOMIC_CONTRACT = "atomic"
 RELAYERS_FOLDER = "relayers"
 RELAYER_ROUND_INTERVAL_MS = 1_000
 RELAYER_BATCH_DELIVERIES_MAX = 256
@@ -99,6 +103,33 @@ def _bind_transfer_port(governance: _Governance, progress: Progress) -> None:
             raise
         return
     progress(f"{governance.chain.id}: port {TRANSFER_PORT} bound to the transfer contract")
+
+
+def _bind_atomic_port(governance: _Governance, progress: Progress) -> None:
+    try:
+        governance.client.interchain.bind_port(
+            ATOMIC_PORT, ATOMIC_CONTRACT, endorsers=governance.endorsers, timeout_s=STEP_TIMEOUT_S
+        )
+    except RequestError as error:
+        if error.reason != "duplicate" and "bound to" not in error.message:
+            raise
+        return
+    progress(f"{governance.chain.id}: port {ATOMIC_PORT} bound to the atomic contract")
+
+
+def _register_atomic_hub(
+    governance: _Governance, hub: str, client_id: str, progress: Progress
+) -> None:
+    """The member chain takes atomic legs from the hub, proven through ``client_id``."""
+    try:
+        if governance.client.atomic.hub_client(hub):
+            return  # registered by an earlier run
+    except NotFoundError:
+        pass
+    governance.client.atomic.register_hub(
+        hub, client_id, endorsers=governance.endorsers, timeout_s=STEP_TIMEOUT_S
+    )
+    progress(f"{governance.chain.id}: takes atomic legs from {hub} through {client_id}")
 
 
 def _create_client(home: _Governance, remote: _Governance, progress: Progress) -> str:
@@ -192,8 +223,17 @@ def connect_devnet(
                 description, links=(*links, *description.links[len(links) :])
             )
             save_devnet_description(directory, updated)
-    result = dataclasses.replace(description, links=tuple(links))
-    save_devnet_description(directory, result)
+        result = dataclasses.replace(description, links=tuple(links))
+        save_devnet_description(directory, result)
+        for chain_id in sorted(linked):
+            _bind_atomic_port(governance[chain_id], progress)
+        for link in links:
+            if hub is None or hub not in link.chains:
+                continue
+            member_end = 1 if link.chains[0] == hub else 0
+            _register_atomic_hub(
+                governance[link.chains[member_end]], hub, link.clients[member_end], progress
+            )
     return result
 
 

@@ -56,6 +56,7 @@ from causeway.types import HashFunction, encode, transaction_id
 from causeway.types.v1 import types_pb2
 
 if TYPE_CHECKING:
+    from causeway.sdk.atomic import AsyncAtomic
     from causeway.sdk.contracts import AsyncContracts
     from causeway.sdk.interchain import AsyncInterchain
     from causeway.sdk.proposals import AsyncProposals
@@ -183,6 +184,14 @@ class AsyncClient:
         from causeway.sdk.interchain import AsyncInterchain  # noqa: PLC0415
 
         return AsyncInterchain(self)
+
+    @property
+    def atomic(self) -> AsyncAtomic:
+        """``client.atomic`` of ``Client``, each call awaited (causeway.sdk.atomic). Imported
+        on first use, like ``interchain``."""
+        from causeway.sdk.atomic import AsyncAtomic  # noqa: PLC0415
+
+        return AsyncAtomic(self)
 
     @property
     def contracts(self) -> AsyncContracts:

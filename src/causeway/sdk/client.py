@@ -58,6 +58,7 @@ TIMEOUT_S_DEFAULT = 30.0
 MESSAGE_BYTES_MAX_DEFAULT = 64 * 1024 * 1024
 
 if TYPE_CHECKING:
+    from causeway.sdk.atomic import Atomic
     from causeway.sdk.contracts import Contracts
     from causeway.sdk.interchain import Interchain
     from causeway.sdk.proposals import Proposals
@@ -193,6 +194,15 @@ class Client:
         from causeway.sdk.interchain import Interchain  # noqa: PLC0415
 
         return Interchain(self)
+
+    @property
+    def atomic(self) -> Atomic:
+        """Atomic cross-chain transactions: begin, get, list and decide on the hub; leg and
+        settle on a participant; register_hub and bind_port by governance
+        (causeway.sdk.atomic). Imported on first use, like ``interchain``."""
+        from causeway.sdk.atomic import Atomic  # noqa: PLC0415
+
+        return Atomic(self)
 
     @property
     def contracts(self) -> Contracts:
