@@ -247,8 +247,13 @@ def main() -> int:
         "hub_to_evm_timed_out": transfer_packet(
             sequence=2, timeout_ms=TIMED_OUT_MS, data=to_evm_data, to_evm=True
         ),
+        "hub_to_evm_refused": transfer_packet(
+            sequence=3, timeout_ms=RECEIVED_TIMEOUT_MS, data=to_evm_data, to_evm=True
+        ),
     }
     acknowledgement = interchain_pb2.Acknowledgement(success=True, result=b"\x01")
+    # What the endpoint writes when the app reverts: ACK(false, "", reason).
+    refusal = interchain_pb2.Acknowledgement(success=False, error="the EVM app reverted")
 
     with tempfile.TemporaryDirectory() as build:
         abi, bytecode = compile_endpoint(arguments.node_modules, Path(build))
@@ -345,6 +350,11 @@ def main() -> int:
             )
             .transact(dynamic)
             .to_0x_hex(): "hub_to_evm_received",
+            endpoint.functions.writeAcknowledgement(
+                encoded["hub_to_evm_refused"], evm.encode_acknowledgement(refusal)
+            )
+            .transact(dynamic)
+            .to_0x_hex(): "hub_to_evm_refused",
         }
         rpc(web3, "evm_mine", [PACKETS_TIMESTAMP])
         packets_block = web3.eth.block_number
@@ -377,6 +387,7 @@ def main() -> int:
             "endpoint_client": ENDPOINT_CLIENT,
             "contract_source": SOURCE,
             "acknowledgement": "0x" + evm.encode_acknowledgement(acknowledgement).hex(),
+            "refusal": "0x" + evm.encode_acknowledgement(refusal).hex(),
             "packets": {label: describe(packet) for label, packet in packets.items()},
             "blocks": blocks,
             "storage_proofs": storage,
