@@ -1,4 +1,5 @@
-"""One anvil for the whole test session (automine, chain id 31337), the gateway's contracts
+"""One anvil for the whole test session (automine, chain id 31337, each block 1 s after the
+last), the gateway's contracts
 compiled once (the toolchain caches them by source hash), and a fresh endpoint and transfer app
 per test. anvil is stopped at the end of the session even when tests fail."""
 
@@ -32,6 +33,9 @@ def anvil(evm_toolchain: evm.EvmToolchain) -> Iterator[evm.AnvilProcess]:
     contracts.compiled_contracts()
     process = evm.start_anvil(chain_id=ANVIL_CHAIN_ID, toolchain=evm_toolchain)
     try:
+        # Automine dates blocks mined within one second alike; a real chain's block times grow
+        # with height, and the hub's client freezes on a header not later than the one before.
+        evm.rpc(process.url, "anvil_setBlockTimestampInterval", [1])
         yield process
     finally:
         process.stop()

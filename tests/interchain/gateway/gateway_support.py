@@ -43,13 +43,13 @@ class Gateway:
         return contracts.at(self.web3, contracts.VOUCHER_CONTRACT, address)
 
 
-def deploy_test_gateway(web3: Web3) -> Gateway:
+def deploy_test_gateway(web3: Web3, hub_client_id: str = HUB_CLIENT_ID) -> Gateway:
     sender = web3.eth.accounts[0]
     deployment = contracts.deploy_gateway(
         web3,
         sender,
         local_client_id=LOCAL_CLIENT_ID,
-        hub_client_id=HUB_CLIENT_ID,
+        hub_client_id=hub_client_id,
         committee=COMMITTEE,
         threshold=THRESHOLD,
     )

@@ -1,0 +1,165 @@
+"""The gateway's rounds between an in-process hub (real contracts) and the session's anvil, with
+the 2-of-3 test committee: a transfer hub -> EVM (voucher minted) and back, acknowledgements on
+both sides, timeouts both ways; one gateway alone does nothing but attest and sign (k = 2); a
+gateway restarted from scratch, and all three running, do no harm."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from gateway_support import (
+    COMMITTEE_KEYS,
+    Gateway,
+    deploy_test_gateway,
+    latest_time_ms,
+    transact,
+)
+from hub_support import HUB_CLIENT, Network, build_network
+from web3 import Web3
+
+from causeway.interchain.gateways.evm_side import EvmSide
+from causeway.interchain.gateways.gateway import Gateway as GatewayRounds
+from causeway.interchain.v1 import interchain_pb2
+from causeway.sim.chain import Endpoint, check_ok
+
+ROUNDS_MAX = 30
+EVM_RECEIVER_INDEX = 2
+
+
+@pytest.fixture
+def gateway(web3: Web3) -> Gateway:
+    """The endpoint of this file: it names the in-process hub's client of it (client-0)."""
+    return deploy_test_gateway(web3, HUB_CLIENT)
+
+
+@pytest.fixture
+def network(web3: Web3, gateway: Gateway) -> Network:
+    return build_network(web3, gateway)
+
+
+def balance(network: Network, account: str, denom: str) -> int:
+    result = check_ok(
+        network.hub.query(
+            "bank", "balance", interchain_pb2.BankBalanceArguments(account=account, denom=denom)
+        )
+    )
+    return interchain_pb2.BankBalanceResult.FromString(result.return_value).amount
+
+
+def send_from_hub(network: Network, amount: int, receiver: str, timeout_ms: int) -> int:
+    result = check_ok(
+        network.hub.run(
+            "org1/alice",
+            "transfer",
+            "send",
+            interchain_pb2.TransferSendArguments(
+                source_client=HUB_CLIENT,
+                denom="gold",
+                amount=amount,
+                receiver=receiver,
+                timeout_ms=timeout_ms,
+            ),
+        )
+    )
+    return interchain_pb2.TransferSendResult.FromString(result.return_value).sequence
+
+
+def hub_packet_state(network: Network, sequence: int) -> str:
+    result = check_ok(
+        network.hub.query(
+            "packets",
+            "get",
+            interchain_pb2.PacketsGetArguments(
+                side="sent", client_id=HUB_CLIENT, sequence=sequence
+            ),
+        )
+    )
+    return interchain_pb2.PacketsGetResult.FromString(result.return_value).sent.state
+
+
+def until(network: Network, done: object, gateways: list[GatewayRounds] | None = None) -> None:
+    reports = []
+    for _ in range(ROUNDS_MAX):
+        if done():  # type: ignore[operator]
+            return
+        reports = network.rounds(gateways)
+        for report in reports:
+            assert not [f for f in report.failures if "refused" in f], report.failures
+    raise AssertionError(f"the gateways did not finish within the rounds allowed: {reports}")
+
+
+def test_a_transfer_to_the_evm_chain_and_back(network: Network, gateway: Gateway) -> None:
+    receiver = gateway.web3.eth.accounts[EVM_RECEIVER_INDEX]
+    sequence = send_from_hub(network, 300, receiver, int(time.time() * 1000) + 600_000)
+    assert balance(network, "org1/alice", "gold") == 700
+    voucher_path = f"transfer/{HUB_CLIENT}/gold"
+
+    until(network, lambda: hub_packet_state(network, sequence) == "acknowledged")
+    voucher = gateway.voucher(voucher_path)
+    assert voucher.functions.balanceOf(receiver).call() == 300
+
+    # Back: the receiver sends 120 home to alice; the hub receives, the EVM side is acknowledged.
+    receipt = transact(
+        gateway,
+        gateway.transfer.functions.sendTransfer(
+            voucher_path, 120, "org1/alice", latest_time_ms(gateway.web3) + 600_000, b""
+        ),
+        receiver,
+    )
+    assert receipt["status"] == 1
+    until(network, lambda: balance(network, "org1/alice", "gold") == 820)
+    until(network, lambda: not network.gateways[0].sent)
+    assert voucher.functions.balanceOf(receiver).call() == 180
+    assert voucher.functions.totalSupply().call() == 180
+
+
+def test_one_gateway_below_the_threshold_only_attests_and_signs(
+    network: Network, gateway: Gateway
+) -> None:
+    receiver = gateway.web3.eth.accounts[EVM_RECEIVER_INDEX]
+    sequence = send_from_hub(network, 50, receiver, int(time.time() * 1000) + 600_000)
+    lone = network.gateways[:1]
+    for _ in range(6):
+        network.rounds(lone)
+    assert hub_packet_state(network, sequence) == "in_flight"
+    assert gateway.transfer.functions.voucherOf(f"transfer/{HUB_CLIENT}/gold").call() == (
+        "0x" + "00" * 20
+    )
+    # A second member joins: k = 2 reached, the transfer completes.
+    until(
+        network, lambda: hub_packet_state(network, sequence) == "acknowledged", network.gateways[:2]
+    )
+
+
+def test_a_restarted_gateway_and_duplicates_do_no_harm(network: Network, gateway: Gateway) -> None:
+    receiver = gateway.web3.eth.accounts[EVM_RECEIVER_INDEX]
+    sequence = send_from_hub(network, 10, receiver, int(time.time() * 1000) + 600_000)
+    network.rounds()
+    # Gateway 0 restarts: a new object, nothing remembered, scanning from the start again.
+    old = network.gateways[0]
+    network.gateways[0] = GatewayRounds(
+        Endpoint(network.hub),
+        EvmSide(old.evm.rpc_url, old.evm.chain_id, old.evm.endpoint.address, COMMITTEE_KEYS[0]),
+        old.settings,
+    )
+    until(network, lambda: hub_packet_state(network, sequence) == "acknowledged")
+    for _ in range(3):
+        network.rounds()
+    voucher = gateway.voucher(f"transfer/{HUB_CLIENT}/gold")
+    assert voucher.functions.balanceOf(receiver).call() == 10
+    assert balance(network, "org1/alice", "gold") == 990
+
+
+def test_a_hub_packet_that_times_out_is_refunded_on_the_hub(
+    network: Network, gateway: Gateway
+) -> None:
+    receiver = gateway.web3.eth.accounts[EVM_RECEIVER_INDEX]
+    timeout_ms = latest_time_ms(gateway.web3) + 2_000
+    sequence = send_from_hub(network, 40, receiver, timeout_ms)
+    assert balance(network, "org1/alice", "gold") == 960
+    # The EVM chain's time passes the timeout before any gateway signs.
+    gateway.web3.provider.make_request("evm_increaseTime", [30])  # type: ignore[arg-type]
+    network.mine(6)
+    until(network, lambda: hub_packet_state(network, sequence) == "timed_out")
+    assert balance(network, "org1/alice", "gold") == 1000
