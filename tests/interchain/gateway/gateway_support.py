@@ -62,6 +62,14 @@ def deploy_test_gateway(web3: Web3, hub_client_id: str = HUB_CLIENT_ID) -> Gatew
     )
 
 
+def advance_time(web3: Web3, seconds: int) -> None:
+    """Mines a block dated ``seconds`` after the latest (the session's anvil otherwise dates each
+    block 1 s after the last)."""
+    latest = int(web3.eth.get_block("latest")["timestamp"])
+    web3.provider.make_request("evm_setNextBlockTimestamp", [latest + seconds])  # type: ignore[arg-type]
+    web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
 def latest_time_ms(web3: Web3) -> int:
     return int(web3.eth.get_block("latest")["timestamp"]) * 1000
 

@@ -17,6 +17,7 @@ from gateway_support import (
     OUTSIDER_KEY,
     Gateway,
     acknowledge_signature,
+    advance_time,
     deploy_test_gateway,
     events,
     latest_time_ms,
@@ -186,8 +187,7 @@ def test_a_timed_out_packet_is_never_received(gateway: Gateway) -> None:
     web3 = gateway.web3
     packet = transfer_packet(web3, receiver=gateway.user, timeout_ms=latest_time_ms(web3) + 5_000)
     receive(gateway, packet, COMMITTEE_KEYS[0])
-    web3.provider.make_request("evm_increaseTime", [10])  # type: ignore[arg-type]
-    web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+    advance_time(web3, 10)
     call = gateway.endpoint.functions.receivePacket(
         evm_codec.encode_packet(packet), receive_signature(gateway, packet, COMMITTEE_KEYS[1])
     )

@@ -10,7 +10,9 @@ import time
 import pytest
 from gateway_support import (
     COMMITTEE_KEYS,
+    OUTSIDER_KEY,
     Gateway,
+    advance_time,
     deploy_test_gateway,
     latest_time_ms,
     transact,
@@ -159,7 +161,47 @@ def test_a_hub_packet_that_times_out_is_refunded_on_the_hub(
     sequence = send_from_hub(network, 40, receiver, timeout_ms)
     assert balance(network, "org1/alice", "gold") == 960
     # The EVM chain's time passes the timeout before any gateway signs.
-    gateway.web3.provider.make_request("evm_increaseTime", [30])  # type: ignore[arg-type]
+    advance_time(gateway.web3, 30)
     network.mine(6)
     until(network, lambda: hub_packet_state(network, sequence) == "timed_out")
     assert balance(network, "org1/alice", "gold") == 1000
+
+
+def test_an_evm_packet_the_hub_never_receives_is_refunded_on_the_evm_side(
+    network: Network, gateway: Gateway
+) -> None:
+    receiver = gateway.web3.eth.accounts[EVM_RECEIVER_INDEX]
+    sequence = send_from_hub(network, 60, receiver, int(time.time() * 1000) + 600_000)
+    until(network, lambda: hub_packet_state(network, sequence) == "acknowledged")
+    voucher_path = f"transfer/{HUB_CLIENT}/gold"
+    timeout_ms = latest_time_ms(gateway.web3) + 5_000
+    transact(
+        gateway,
+        gateway.transfer.functions.sendTransfer(voucher_path, 25, "org1/alice", timeout_ms, b""),
+        receiver,
+    )
+    voucher = gateway.voucher(voucher_path)
+    assert voucher.functions.balanceOf(receiver).call() == 35
+    # The hub's time passes the timeout before any gateway carries the packet.
+    network.hub.advance(1, interval_ms=timeout_ms - network.hub.time_ms + 1_000)
+    until(network, lambda: voucher.functions.balanceOf(receiver).call() == 60)
+    assert balance(network, "org1/alice", "gold") == 940
+    for _ in range(2):
+        network.rounds()
+    assert voucher.functions.balanceOf(receiver).call() == 60
+
+
+def test_a_forged_attestation_is_refused_by_the_hub(network: Network, gateway: Gateway) -> None:
+    honest = network.gateways[0]
+    forger = GatewayRounds(
+        Endpoint(network.hub),
+        EvmSide(honest.evm.rpc_url, honest.evm.chain_id, honest.evm.endpoint.address, OUTSIDER_KEY),
+        honest.settings,
+    )
+    network.mine(honest.settings.checkpoint_blocks + 2)
+    before = network.hub.state.copy()
+    (report,) = network.rounds([forger])
+    assert report.attestations == 0
+    assert any("not a committee member" in failure for failure in report.failures)
+    clients_state = {k: v for k, v in network.hub.state.items() if k.startswith(b"sys/clients/")}
+    assert clients_state == {k: v for k, v in before.items() if k.startswith(b"sys/clients/")}
