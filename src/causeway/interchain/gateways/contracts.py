@@ -14,8 +14,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from eth_account import Account
 from web3 import Web3
 from web3.contract import Contract
+from web3.exceptions import ContractLogicError
+from web3.logs import DISCARD
 
 from causeway.errors import RequestError
 from causeway.toolchains import evm
@@ -118,3 +121,63 @@ def deploy_gateway(
     )
     transfer = deploy(web3, TRANSFER_CONTRACT, sender, endpoint.address)
     return GatewayDeployment(endpoint=endpoint.address, transfer=transfer.address)
+
+
+@dataclass(frozen=True, slots=True)
+class SentTransfer:
+    """A transfer sent from the EVM side: the packet's sequence and the transaction's hash."""
+
+    sequence: int
+    transaction_hash: str
+
+
+def send_transfer(
+    web3: Web3,
+    private_key: bytes,
+    endpoint_address: str,
+    *,
+    denom: str,
+    amount: int,
+    receiver: str,
+    timeout_ms: int,
+    memo: bytes = b"",
+) -> SentTransfer:
+    """Sends ``amount`` of ``denom`` (a voucher path, or "erc20/0x<token>": approved first) from
+    the key's account through the transfer app bound to the endpoint's port "transfer".
+    RequestError when the app refuses (nothing sent)."""
+    if amount <= 0:
+        raise RequestError(f"amount {amount} must be positive")
+    account = Account.from_key(private_key)
+    endpoint = at(web3, ENDPOINT_CONTRACT, endpoint_address)
+    transfer_address = endpoint.functions.appOf("transfer").call()
+    if int(transfer_address, 16) == 0:
+        raise RequestError(f"no transfer app is bound to endpoint {endpoint_address}")
+    transfer = at(web3, TRANSFER_CONTRACT, transfer_address)
+    calls = []
+    if denom.startswith("erc20/"):
+        token = at(web3, TEST_TOKEN_CONTRACT, denom.removeprefix("erc20/"))
+        calls.append(token.functions.approve(transfer.address, amount))
+    calls.append(transfer.functions.sendTransfer(denom, amount, receiver, timeout_ms, memo))
+    receipt: Any = None
+    for call in calls:
+        try:
+            transaction = call.build_transaction(
+                {
+                    "from": account.address,
+                    "nonce": web3.eth.get_transaction_count(account.address, "pending"),
+                    "chainId": web3.eth.chain_id,
+                }
+            )
+        except ContractLogicError as error:
+            raise RequestError(f"the transfer app refuses: {error.message or error}") from None
+        signed = account.sign_transaction(transaction)
+        transaction_hash = web3.eth.send_raw_transaction(signed.raw_transaction)
+        receipt = web3.eth.wait_for_transaction_receipt(
+            transaction_hash, timeout=TRANSACTION_TIMEOUT_SECONDS, poll_latency=RECEIPT_POLL_SECONDS
+        )
+        if receipt["status"] != 1:
+            raise RequestError(f"EVM transaction {transaction_hash.hex()} reverted")
+    (sent,) = transfer.events.TransferSent().process_receipt(receipt, errors=DISCARD)
+    return SentTransfer(
+        int(sent["args"]["sequence"]), "0x" + bytes(receipt["transactionHash"]).hex()
+    )
