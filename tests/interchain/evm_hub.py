@@ -1,10 +1,11 @@
 """A hub chain in one process with an evm-committee client of the EVM chain the vectors were
 recorded from (tests/testdata/evm/vectors.json): committee of four test keys, threshold three.
 
-Times: the vectors' EVM blocks are dated 1_800_000_020 s (block 3, the packets) and
-1_800_000_100 s (block 4); the hub's clock starts at 1_800_000_000_000 ms. The client is created
-from block 4 with a clock drift that allows it, so that the hub can still send the packets the
-vectors hold (one of which times out at 1_800_000_050_000 ms) before the committee attests block 3.
+Times: the vectors' EVM blocks are dated 1_800_000_020 s (the packets block) and 1_800_000_100 s
+(a later, empty block); the hub's clock starts at 1_800_000_000_000 ms. The client is created from
+the later block with a clock drift that allows it, so that the hub can still send the packets the
+vectors hold (one of which times out at 1_800_000_050_000 ms) before the committee attests the
+packets block.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from eth_hash.auto import keccak
-from evm_vectors import COMMITTEE_KEYS, endpoint, header_rlp, vectors
+from evm_vectors import COMMITTEE_KEYS, block, endpoint, header_rlp, vectors
 from interchain_chain import InterchainChain, check_ok
 
 from causeway.interchain import CHAIN_CONTRACTS, evm
@@ -26,8 +27,9 @@ THRESHOLD = 3
 TRUSTING_PERIOD_MS = 86_400_000
 CLOCK_DRIFT_MS = 120_000
 GOLD_ISSUED = 1_000
-PACKETS_BLOCK = 3
-LATER_BLOCK = 4
+# The recorded blocks: the packets, and a later empty one (the timeout's storage proofs).
+PACKETS_BLOCK: int = block(0)["number"]
+LATER_BLOCK: int = block(1)["number"]
 EVM_GENESIS_HASH = keccak(b"the EVM chain's genesis block (informational)")
 
 
@@ -130,8 +132,8 @@ class EvmHub:
 
 
 def build_evm_hub() -> EvmHub:
-    """The hub with the EVM chain's client (client-0, from block 4), port transfer bound, and
-    org1/alice holding GOLD_ISSUED gold."""
+    """The hub with the EVM chain's client (client-0, from the later block), port transfer
+    bound, and org1/alice holding GOLD_ISSUED gold."""
     hub = InterchainChain("hub", "intl", contracts=CHAIN_CONTRACTS)
     hub.advance(1)
     evm_hub = EvmHub(hub)

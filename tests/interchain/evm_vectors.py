@@ -1,4 +1,5 @@
-"""The EVM vectors recorded from anvil (scripts/record_evm_vectors.py), read for the tests."""
+"""The EVM vectors recorded from anvil with the gateway's CausewayEndpoint
+(scripts/record_evm_vectors.py), read for the tests."""
 
 from __future__ import annotations
 
@@ -53,7 +54,14 @@ def receipts(index: int) -> list[bytes]:
 
 
 def transaction_index(label: str) -> int:
-    index: int = block(0)["transactions"][label]
+    """The index in the packets block of the transaction recorded under ``label``."""
+    index: int = block(0)["transactions"][label]["index"]
+    return index
+
+
+def log_index(label: str) -> int:
+    """Which log of that transaction is the endpoint's PacketSent or AcknowledgementWritten."""
+    index: int = block(0)["transactions"][label]["log_index"]
     return index
 
 

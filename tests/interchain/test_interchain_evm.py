@@ -14,6 +14,7 @@ from evm_vectors import (
     block,
     endpoint,
     header_rlp,
+    log_index,
     nodes,
     packet,
     receipt_proof,
@@ -24,7 +25,7 @@ from evm_vectors import (
 )
 
 from causeway.errors import DecodeError, ProofError, SignatureError
-from causeway.interchain import evm
+from causeway.interchain import evm, packets
 from causeway.interchain.v1 import interchain_pb2
 
 # -- headers and receipts ---------------------------------------------------------------------
@@ -86,7 +87,7 @@ def _verify(label: str, **overrides: object) -> evm.EvmLog:
         "receipts_root": evm.decode_header(header_rlp(0)).receipts_root,
         "transaction_index": transaction_index(label),
         "nodes": receipt_proof(label),
-        "log_index": 0,
+        "log_index": log_index(label),
         "address": endpoint(),
         "topic0": evm.PACKET_SENT_TOPIC,
     }
@@ -144,8 +145,12 @@ def test_a_proof_of_another_index_is_refused() -> None:
 def test_a_wrong_log_index_is_refused() -> None:
     with pytest.raises(ProofError, match="has 1 logs, no log 1"):
         _verify("evm_to_hub", log_index=1)
-    with pytest.raises(ProofError, match="not the event expected"):
+    # Log 0 of that transaction is the app's own event.
+    with pytest.raises(ProofError, match="not the endpoint"):
         _verify("evm_to_hub_second_log", log_index=0)
+    # Log 0 of the receive that executed is the endpoint's Attested event.
+    with pytest.raises(ProofError, match="not the event expected"):
+        _verify("hub_to_evm_received", log_index=0, topic0=evm.ACKNOWLEDGEMENT_WRITTEN_TOPIC)
 
 
 def test_a_log_of_another_contract_is_refused() -> None:
@@ -318,3 +323,24 @@ def test_malformed_and_malleable_signatures_are_refused() -> None:
     # A signature over another digest recovers another address, never the signer's.
     other = evm.header_digest(31337, keccak(b"other block"))
     assert evm.recover_signer(other, signature) != evm.address_of(COMMITTEE_KEYS[0])
+
+
+def test_the_vectors_committee_is_the_test_keys() -> None:
+    assert vectors()["committee"] == ["0x" + evm.address_of(key).hex() for key in COMMITTEE_KEYS]
+    assert "CausewayEndpoint" in vectors()["contracts"]
+
+
+def test_a_failure_without_a_reason_or_with_a_long_one_is_made_acceptable() -> None:
+    assert evm.ACKNOWLEDGEMENT_ERROR_CHARACTERS_MAX == packets.ACKNOWLEDGEMENT_ERROR_CHARACTERS_MAX
+    silent = evm.decode_acknowledgement(abi_encode(["bool", "bytes", "string"], [False, b"", ""]))
+    assert silent == interchain_pb2.Acknowledgement(success=False, error=evm.EMPTY_FAILURE_REASON)
+    packets.check_acknowledgement(silent)
+    long = evm.decode_acknowledgement(
+        abi_encode(["bool", "bytes", "string"], [False, b"", "x" * 5_000])
+    )
+    assert long.error == "x" * evm.ACKNOWLEDGEMENT_ERROR_CHARACTERS_MAX
+    packets.check_acknowledgement(long)
+    # A success keeps what it said.
+    assert evm.decode_acknowledgement(
+        abi_encode(["bool", "bytes", "string"], [True, b"\x01", ""])
+    ) == interchain_pb2.Acknowledgement(success=True, result=b"\x01")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 import rlp  # type: ignore[import-untyped]
-from clients_support import create_client
+from clients_support import contract_context, create_client
 from eth_hash.auto import keccak
 from evm_hub import (
     CLOCK_DRIFT_MS,
@@ -25,8 +25,10 @@ from evm_hub import (
 from evm_vectors import COMMITTEE_KEYS, OUTSIDER_KEY, header_rlp
 from interchain_chain import InterchainChain, check_ok
 
+from causeway.errors import RequestError
 from causeway.interchain import CHAIN_CONTRACTS, clients, evm
 from causeway.interchain.v1 import interchain_pb2
+from causeway.types.v1.types_pb2 import StateProof
 
 
 @pytest.fixture
@@ -187,7 +189,7 @@ def test_a_header_that_does_not_decode_is_refused(evm_hub: EvmHub) -> None:
 
 
 def _conflicting_header() -> bytes:
-    """Block 3 with other extra data: the same height, another hash."""
+    """The packets block with other extra data: the same height, another hash."""
     fields = rlp.decode(header_of(PACKETS_BLOCK))
     fields[12] = b"a fork"
     encoded: bytes = rlp.encode(fields)
@@ -212,14 +214,14 @@ def test_two_hashes_attested_at_one_height_freeze_the_client(evm_hub: EvmHub) ->
 
 def test_a_fork_of_the_created_height_freezes_too(evm_hub: EvmHub) -> None:
     fields = rlp.decode(header_of(LATER_BLOCK))
-    fields[12] = b"another block 4"
+    fields[12] = b"another later block"
     evm_hub.attest_by(3, rlp.encode(fields))
     assert evm_hub.client().client.frozen_height == LATER_BLOCK
 
 
 def test_an_attested_time_out_of_order_freezes(evm_hub: EvmHub) -> None:
     fields = rlp.decode(header_of(PACKETS_BLOCK))
-    # Block 3 dated after block 4: no EVM chain makes that.
+    # The packets block dated after the later block: no EVM chain makes that.
     fields[11] = (evm.decode_header(header_of(LATER_BLOCK)).timestamp + 1).to_bytes(4, "big")
     evm_hub.attest_by(3, rlp.encode(fields))
     described = evm_hub.client()
@@ -279,3 +281,53 @@ def test_attesting_is_charged_for_the_recovery_and_the_hashing(evm_hub: EvmHub) 
     header = header_of(PACKETS_BLOCK)
     result = check_ok(evm_hub.attest(COMMITTEE_KEYS[0], header))
     assert result.cost.gas_used >= clients.EVM_SIGNER_RECOVERY_GAS + len(header)
+
+
+@pytest.mark.parametrize(
+    ("members", "threshold"),
+    [(16, 9), (16, 16), (3, 2), (2, 2), (1, 1)],
+)
+def test_committees_at_the_bounds_are_accepted(members: int, threshold: int) -> None:
+    evm_hub = _fresh_hub()
+    addresses = [bytes([number]) * 20 for number in range(1, members + 1)]
+    arguments = create_arguments(evm=_committee(committee=addresses, threshold=threshold))
+    check_ok(evm_hub.governance("clients", "create", arguments))
+
+
+def test_an_evm_proof_for_a_causeway_client_is_refused() -> None:
+    home = InterchainChain("home", "intl", contracts=CHAIN_CONTRACTS)
+    remote = InterchainChain("remote")
+    remote.advance(2)
+    client_id = create_client(home, remote, 2)
+    check_ok(
+        home.governance(
+            "clients",
+            "register_counterparty",
+            interchain_pb2.ClientsRegisterCounterpartyArguments(
+                client_id=client_id, counterparty_client_id="client-0"
+            ),
+        )
+    )
+    sent = interchain_pb2.Packet(
+        source_client="client-0",
+        destination_client=client_id,
+        sequence=1,
+        timeout_ms=home.time_ms + 600_000,
+        payload=interchain_pb2.Payload(source_port="transfer", destination_port="transfer"),
+    )
+    result = home.run(
+        "org1/relayer",
+        "packets",
+        "receive",
+        interchain_pb2.PacketsReceiveArguments(
+            packet=sent, evm_proof=interchain_pb2.EvmReceiptProof(height=2)
+        ),
+    )
+    assert status(result) == "INVALID_ARGUMENT"
+    assert "is of a Causeway chain, not an EVM one" in result.error
+
+
+def test_a_causeway_state_proof_against_an_evm_client_is_refused(evm_hub: EvmHub) -> None:
+    context = contract_context(evm_hub.hub)
+    with pytest.raises(RequestError, match="EVM storage proofs, not Causeway state proofs"):
+        clients.verify_state(context, EVM_CLIENT, LATER_BLOCK, b"key", None, StateProof())

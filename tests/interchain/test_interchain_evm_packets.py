@@ -21,6 +21,7 @@ from evm_hub import (
     status,
 )
 from evm_vectors import (
+    log_index,
     nodes,
     packet,
     receipt_proof,
@@ -62,7 +63,7 @@ def _receipt_proof(label: str, **fields: object) -> interchain_pb2.EvmReceiptPro
         height=PACKETS_BLOCK,
         transaction_index=transaction_index(label),
         nodes=receipt_proof(label),
-        log_index=0,
+        log_index=log_index(label),
     )
     for name, value in fields.items():
         if name == "nodes":
@@ -172,12 +173,13 @@ def _other_amount(label: str) -> interchain_pb2.Packet:
     ("label", "sent", "fields", "fragment"),
     [
         ("evm_to_hub", None, {"nodes": "tampered"}, "does not lead from the root"),
-        # Block 4 holds no transaction: its receipts trie is empty.
+        # The later block holds no transaction: its receipts trie is empty.
         ("evm_to_hub", None, {"height": LATER_BLOCK}, "absent receipt proves nothing"),
         ("evm_to_hub", None, {"height": 2}, "no consensus state at height 2"),
         ("evm_to_hub", None, {"log_index": 1}, "no log 1"),
         ("evm_to_hub", None, {"transaction_index": 0}, "does not lead from the root"),
-        ("evm_to_hub_second_log", None, {}, "not the event expected"),
+        ("evm_to_hub_second_log", None, {"log_index": 0}, "not the endpoint"),
+        ("hub_to_evm_received", "evm_to_hub", {"log_index": 0}, "not the event expected"),
         ("evm_to_hub_failed", None, {}, "status 0"),
         ("evm_to_hub_impostor", None, {}, "not the endpoint"),
         ("evm_to_hub", "evm_to_hub_second_log", {}, "is of another packet"),
@@ -296,6 +298,12 @@ def test_a_packet_to_the_evm_chain_is_acknowledged_by_a_receipt_proof(evm_hub: E
             "is not the one delivered",
         ),
         (RECORDED_ACKNOWLEDGEMENT, {"label": "evm_to_hub"}, "not the event expected"),
+        # A committee signature that did not reach the threshold: only an Attested log.
+        (
+            RECORDED_ACKNOWLEDGEMENT,
+            {"label": "hub_to_evm_received_signature_1"},
+            "not the event expected",
+        ),
         (RECORDED_ACKNOWLEDGEMENT, {"nodes": "tampered"}, "does not lead from the root"),
     ],
 )
@@ -403,8 +411,8 @@ def test_a_timeout_before_the_timeout_time_or_with_a_bad_proof_is_refused(
 ) -> None:
     _sent_both(evm_hub)
     before = _state(evm_hub)
-    # The absence proven at block 4 is of another slot than packet 1's... and packet 1 was
-    # received there: refused either way. At block 3 (time 20 s) packet 2 has not timed out.
+    # The proof made at the later block, offered for the packets block (whose time, 20 s, is
+    # before packet 2's timeout): refused either way.
     early = _timeout(evm_hub, "hub_to_evm_timed_out", "hub_to_evm_timed_out", PACKETS_BLOCK)
     assert status(early) == "INVALID_ARGUMENT"
     assert "does not lead from the root" in early.error or "times out at" in early.error

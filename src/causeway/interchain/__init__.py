@@ -1,5 +1,6 @@
 """The interchain layer's on-chain part: light clients of other chains, packets between chains,
-ports, the multi-denomination bank, fungible token transfer and the hub's registry.
+ports, the multi-denomination bank, fungible token transfer and the hub's registry; ``evm``
+holds the pure helpers for EVM chains (docs/evm-clients.md).
 
 These are native contracts like those of causeway.execution (``CHAIN_CONTRACTS`` is what a node
 runs: both sets); each keeps to its own namespace (``keys``). ``relaying`` is what a relayer does
@@ -11,7 +12,7 @@ trust assumptions and how this compares with IBC: docs/interchain.md.
 from collections.abc import Mapping
 
 from causeway.execution import CONTRACTS, Contract
-from causeway.interchain import bank, clients, hub, keys, packets, relaying, transfer
+from causeway.interchain import bank, clients, evm, hub, keys, packets, relaying, transfer
 from causeway.interchain.bank import BANK
 from causeway.interchain.clients import CLIENTS
 from causeway.interchain.hub import HUB
@@ -43,6 +44,7 @@ __all__ = [
     "RoundReport",
     "bank",
     "clients",
+    "evm",
     "hub",
     "keys",
     "packets",

@@ -45,6 +45,10 @@ PACKET_SENT_TOPIC = keccak(PACKET_SENT_SIGNATURE)
 ACKNOWLEDGEMENT_WRITTEN_TOPIC = keccak(ACKNOWLEDGEMENT_WRITTEN_SIGNATURE)
 
 UINT64_MAX = (1 << 64) - 1
+# Causeway's bound on an acknowledgement's error (causeway.interchain.packets keeps the same).
+ACKNOWLEDGEMENT_ERROR_CHARACTERS_MAX = 1_024
+# The reason given to a failure the EVM app reverted without one.
+EMPTY_FAILURE_REASON = "the EVM application failed without a reason"
 
 
 def _encode(types: Sequence[str], values: Sequence[Any], what: str) -> bytes:
@@ -129,7 +133,15 @@ def encode_acknowledgement(acknowledgement: interchain_pb2.Acknowledgement) -> b
 
 
 def decode_acknowledgement(data: bytes) -> interchain_pb2.Acknowledgement:
+    """The Acknowledgement an ACK_ABI written on the EVM chain stands for (DecodeError when
+    ``data`` is not canonical ACK_ABI). A failure is given a reason when the EVM app reverted
+    without one, and its reason is cut to ACKNOWLEDGEMENT_ERROR_CHARACTERS_MAX: Causeway
+    accepts a failure only with a bounded reason, and an EVM app's revert must not leave its
+    packet unacknowledgeable (its tokens locked) on the hub. Gateways decode with this function
+    too, so the acknowledgement they deliver is the one the hub derives."""
     success, result, error = _decode(ACKNOWLEDGEMENT_ABI_TYPES, data, "the acknowledgement")
+    if not success:
+        error = (error or EMPTY_FAILURE_REASON)[:ACKNOWLEDGEMENT_ERROR_CHARACTERS_MAX]
     return interchain_pb2.Acknowledgement(success=success, result=result, error=error)
 
 
