@@ -37,6 +37,7 @@ from causeway.types.v1 import types_pb2
 DESCRIPTION_FILE_NAME = "network.json"
 DESCRIPTION_VERSION = 1
 CHAINS_DIRECTORY = "chains"
+EVM_DIRECTORY = "evm"
 MANIFEST_COPY_STEM = "manifest"
 # The process file of causeway.provisioning.devnet (not imported: that module starts processes).
 DEVNET_PROCESS_FILE_NAME = "devnet.json"
@@ -307,6 +308,8 @@ def clear_devnet(directory: Path) -> None:
     try:
         if manifest_devnet:
             _remove(directory / CHAINS_DIRECTORY)
+            # The EVM chains' folders (causeway.provisioning.evm_devnet): keys, configs, logs.
+            _remove(directory / EVM_DIRECTORY)
             for entry in directory.glob(MANIFEST_COPY_STEM + ".*"):
                 _remove(entry)
             _remove(description_file(directory))

@@ -490,3 +490,17 @@ def test_an_erc20_goes_out_by_escrow_comes_back_by_release_and_refunds_on_timeou
         )
     assert token.functions.balanceOf(gateway.user).call() == 700
     assert gateway.transfer.functions.escrowed(token.address).call() == 200
+
+
+def test_the_kth_signature_with_too_little_gas_for_the_app_reverts(gateway: Gateway) -> None:
+    """Otherwise whoever sends the k-th signature could starve the app and have the packet
+    acknowledged as failed."""
+    packet = transfer_packet(gateway.web3, receiver=gateway.user)
+    receive(gateway, packet, COMMITTEE_KEYS[0])
+    call = gateway.endpoint.functions.receivePacket(
+        evm_codec.encode_packet(packet), receive_signature(gateway, packet, COMMITTEE_KEYS[1])
+    )
+    with pytest.raises(ContractLogicError, match="not enough gas for the application"):
+        call.call({"gas": 1_000_000})
+    assert gateway.endpoint.functions.received(evm_codec.packet_hash(packet)).call() is False
+    call.call({"gas": 5_000_000})

@@ -44,6 +44,10 @@ contract CausewayEndpoint {
     string public constant RECEIVE_DOMAIN = "causeway-evm-receive-v1";
     string public constant ACKNOWLEDGE_DOMAIN = "causeway-evm-acknowledge-v1";
     string public constant TIMEOUT_DOMAIN = "causeway-evm-timeout-v1";
+    // What an application's onReceive may use at least: the call is in a try, so with less gas
+    // it would fail for want of gas and the packet would be acknowledged as failed by whoever
+    // sent the k-th signature with too little (a first receipt deploys a voucher: ~1M gas).
+    uint256 public constant APPLICATION_GAS_MIN = 2_000_000;
     // s above half the curve order is the malleable twin of a valid signature: refused.
     uint256 private constant HALF_ORDER =
         0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
@@ -159,7 +163,9 @@ contract CausewayEndpoint {
         if (app == address(0)) {
             acknowledgement = abi.encode(false, bytes(""), "no application bound to the port");
         } else {
-            try ICausewayApp(app).onReceive(packet) returns (bytes memory result) {
+            // 64/63: the EVM passes on at most 63/64 of what is left.
+            require(gasleft() >= APPLICATION_GAS_MIN * 64 / 63 + 50_000, "not enough gas for the application");
+            try ICausewayApp(app).onReceive{gas: APPLICATION_GAS_MIN}(packet) returns (bytes memory result) {
                 acknowledgement = abi.encode(true, result, "");
             } catch Error(string memory reason) {
                 acknowledgement = abi.encode(false, bytes(""), reason);
