@@ -25,6 +25,10 @@ from causeway.interchain.v1 import interchain_pb2
 REQUEST_TIMEOUT_S_DEFAULT = 10.0
 TRANSACTION_TIMEOUT_S_DEFAULT = 60.0
 RECEIPT_POLL_S = 0.1
+# The gas of a committee-signed call: whether this signature is the k-th (and runs the app, at
+# least the endpoint's APPLICATION_GAS_MIN) depends on which gateway's transaction lands first,
+# not on the state the estimate saw. Only what is used is paid.
+COMMITTEE_CALL_GAS = 3_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,8 +229,12 @@ class EvmSide:
                     "from": self.address,
                     "nonce": self.web3.eth.get_transaction_count(self.address, "pending"),
                     "chainId": self.chain_id,
+                    "gas": COMMITTEE_CALL_GAS,
                 }
             )
+            # With the gas given, build_transaction no longer runs the call: check it here, so
+            # that a call the endpoint refuses is never sent (nor paid for).
+            call.call({"from": self.address})
         except ContractLogicError as error:
             raise RequestError(f"the endpoint refuses: {error.message or error}") from None
         except (OSError, Web3Exception) as error:
