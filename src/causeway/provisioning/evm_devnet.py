@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -177,23 +176,31 @@ def gateway_config_text(
 
 
 def start_gateway_process(config: Path, metrics_port: int | None = None) -> int:
-    """Starts `causeway gateway start --config CONFIG` detached, logging beside the config."""
+    """Starts `causeway gateway start --config CONFIG` detached (a session of its own, outliving
+    the caller, which never waits for it), logging beside the config; its process id."""
     command = [sys.executable, "-m", "causeway.cli", "gateway", "start", "--config", str(config)]
     command += ["--json"]
     if metrics_port is not None:
         command += ["--metrics-port", str(metrics_port)]
-    log = config.with_suffix(".log").open("ab")
+    log = os.open(config.with_suffix(".log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    null = os.open(os.devnull, os.O_RDONLY)
     try:
-        process = subprocess.Popen(
+        # posix_spawn rather than Popen: nothing here will wait for it (`devnet down` stops it by
+        # its process id), and a Popen object dropped while its process runs is a warning.
+        return os.posix_spawn(
+            sys.executable,
             command,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            dict(os.environ),
+            file_actions=[
+                (os.POSIX_SPAWN_DUP2, null, 0),
+                (os.POSIX_SPAWN_DUP2, log, 1),
+                (os.POSIX_SPAWN_DUP2, log, 2),
+            ],
+            setsid=True,
         )
     finally:
-        log.close()
-    return process.pid
+        os.close(log)
+        os.close(null)
 
 
 def _client_members(hub: ChainEntry) -> list[Path]:
