@@ -58,7 +58,7 @@ def deploy_test_gateway(web3: Web3, hub_client_id: str = HUB_CLIENT_ID) -> Gatew
         contracts.at(web3, contracts.ENDPOINT_CONTRACT, deployment.endpoint),
         contracts.at(web3, contracts.TRANSFER_CONTRACT, deployment.transfer),
         sender,
-        web3.eth.accounts[1],
+        str(list(web3.eth.accounts)[1]),
     )
 
 
@@ -68,6 +68,11 @@ def advance_time(web3: Web3, seconds: int) -> None:
     latest = int(web3.eth.get_block("latest")["timestamp"])
     web3.provider.make_request("evm_setNextBlockTimestamp", [latest + seconds])  # type: ignore[arg-type]
     web3.provider.make_request("evm_mine", [])  # type: ignore[arg-type]
+
+
+def rpc_url(web3: Web3) -> str:
+    """The URL of the HTTP provider ``web3`` talks through."""
+    return str(getattr(web3.provider, "endpoint_uri"))  # noqa: B009 -- not on BaseProvider's type
 
 
 def latest_time_ms(web3: Web3) -> int:

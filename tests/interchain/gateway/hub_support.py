@@ -9,8 +9,16 @@ import time
 from dataclasses import dataclass, field
 
 from eth_hash.auto import keccak
-from gateway_support import ANVIL_CHAIN_ID, COMMITTEE, COMMITTEE_KEYS, THRESHOLD, Gateway
+from gateway_support import (
+    ANVIL_CHAIN_ID,
+    COMMITTEE,
+    COMMITTEE_KEYS,
+    THRESHOLD,
+    Gateway,
+    rpc_url,
+)
 from web3 import Web3
+from web3.types import Wei
 
 from causeway.interchain import CHAIN_CONTRACTS, evm
 from causeway.interchain.gateways.evm_side import EvmSide
@@ -108,11 +116,9 @@ def build_network(web3: Web3, deployment: Gateway) -> Network:
     network = Network(hub, web3, deployment)
     start_block = latest
     for key in COMMITTEE_KEYS:
-        evm_side = EvmSide(
-            web3.provider.endpoint_uri, ANVIL_CHAIN_ID, deployment.endpoint.address, key
-        )  # type: ignore[attr-defined]
+        evm_side = EvmSide(rpc_url(web3), ANVIL_CHAIN_ID, deployment.endpoint.address, key)
         web3.eth.send_transaction(
-            {"from": web3.eth.accounts[0], "to": evm_side.address, "value": FUNDS_WEI}
+            {"from": web3.eth.accounts[0], "to": evm_side.address, "value": Wei(FUNDS_WEI)}
         )
         network.gateways.append(
             GatewayRounds(

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import httpx
-from gateway_support import Gateway, events
+from gateway_support import Gateway, events, rpc_url
 from typer.testing import CliRunner
 from web3 import Web3
 
@@ -77,8 +77,8 @@ def test_a_bad_configuration_is_one_line(tmp_path: Path) -> None:
 
 
 def test_transfer_sends_an_erc20_by_escrow(tmp_path: Path, gateway: Gateway, web3: Web3) -> None:
-    config = write_config(tmp_path, web3.provider.endpoint_uri, gateway.endpoint.address, 1)  # type: ignore[attr-defined]
-    user = web3.eth.accounts[1]
+    config = write_config(tmp_path, rpc_url(web3), gateway.endpoint.address, 1)
+    user = str(list(web3.eth.accounts)[1])
     token = contracts.deploy(web3, contracts.TEST_TOKEN_CONTRACT, user, "T", "T", 100)
     denom = f"erc20/{token.address.lower()}"
     base = ["gateway", "transfer", "--config", str(config), "--key", str(tmp_path / "user.key")]
@@ -107,9 +107,9 @@ def test_start_keeps_running_with_its_nodes_down_and_stops_on_sigterm(
 ) -> None:
     config = write_config(
         tmp_path,
-        web3.provider.endpoint_uri,
+        rpc_url(web3),
         gateway.endpoint.address,
-        free_port(),  # type: ignore[attr-defined]
+        free_port(),
     )
     metrics_port = free_port()
     process = subprocess.Popen(

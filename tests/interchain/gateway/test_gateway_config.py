@@ -177,7 +177,7 @@ def test_the_loop_stops_when_asked() -> None:
         backoff_max_s=0.01,
         on_round=lambda _service: stop.set(),
     )
-    service.gateway.evm = type("Evm", (), {"address": "0x0"})()  # type: ignore[attr-defined]
-    service.gateway.settings = type("Settings", (), {"hub_client_id": "client-0"})()  # type: ignore[attr-defined]
+    service.gateway.evm = type("Evm", (), {"address": "0x0"})()
+    service.gateway.settings = type("Settings", (), {"hub_client_id": "client-0"})()
     service.run(stop)
     assert flaky.rounds == 1
