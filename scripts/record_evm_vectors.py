@@ -38,7 +38,7 @@ from typing import Any
 from eth_abi.abi import encode as abi_encode
 from web3 import Web3
 
-from causeway.interchain import evm
+from causeway.interchain import evm, transfer
 from causeway.interchain.v1 import interchain_pb2
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,6 +64,10 @@ THRESHOLD = 3
 TIMED_OUT_MS = (GENESIS_TIMESTAMP + 50) * 1000
 RECEIVED_TIMEOUT_MS = (GENESIS_TIMESTAMP + 3_600) * 1000
 EVM_TIMEOUT_MS = (GENESIS_TIMESTAMP + 3_600) * 1000
+# A transfer the hub forwards to its member chain-b (a Causeway chain), timing out there then.
+FORWARD_CHAIN = "chain-b"
+FORWARD_RECEIVER = "org2/bob"
+FORWARD_TIMEOUT_MS = (GENESIS_TIMESTAMP + 7_200) * 1000
 # Explicit gas: with automine paused, an estimate made before the earlier signatures of the same
 # block would miss the path that executes at the threshold.
 GAS = 3_000_000
@@ -336,12 +340,12 @@ def main() -> int:
         sender = deployer.lower()
         denom = "erc20/0x" + "cd" * 20
 
-        def to_hub(sequence: int, amount: int) -> interchain_pb2.Packet:
+        def to_hub(sequence: int, amount: int, memo: bytes = b"") -> interchain_pb2.Packet:
             return transfer_packet(
                 sequence=sequence,
                 timeout_ms=EVM_TIMEOUT_MS,
                 data=interchain_pb2.TransferPacketData(
-                    denom=denom, amount=amount, sender=sender, receiver=HUB_RECEIVER
+                    denom=denom, amount=amount, sender=sender, receiver=HUB_RECEIVER, memo=memo
                 ),
                 to_evm=False,
             )
@@ -359,8 +363,13 @@ def main() -> int:
                     to_evm=False,
                 ),
                 "evm_to_hub_second_log": to_hub(3, 7),
-                # Would be sequence 4; its transaction reverts, so it never is.
-                "evm_to_hub_failed": to_hub(4, 9),
+                "evm_to_hub_forward": to_hub(
+                    4,
+                    40,
+                    transfer.forward_memo(FORWARD_CHAIN, FORWARD_RECEIVER, FORWARD_TIMEOUT_MS),
+                ),
+                # Would be sequence 5; its transaction reverts, so it never is.
+                "evm_to_hub_failed": to_hub(5, 9),
                 # Sent by another endpoint (its own sequence 1).
                 "evm_to_hub_impostor": to_hub(1, 10**6),
             }
@@ -419,6 +428,9 @@ def main() -> int:
             app.functions.noteAndSend(value("evm_to_hub_second_log"), EVM_TIMEOUT_MS)
             .transact(legacy)  # type: ignore[arg-type]
             .to_0x_hex(): "evm_to_hub_second_log",
+            app.functions.send(value("evm_to_hub_forward"), EVM_TIMEOUT_MS)
+            .transact(dynamic)  # type: ignore[arg-type]
+            .to_0x_hex(): "evm_to_hub_forward",
             app.functions.sendAndFail(value("evm_to_hub_failed"), EVM_TIMEOUT_MS)
             .transact(dynamic)  # type: ignore[arg-type]
             .to_0x_hex(): "evm_to_hub_failed",

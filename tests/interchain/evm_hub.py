@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from eth_hash.auto import keccak
 from evm_vectors import COMMITTEE_KEYS, block, endpoint, header_rlp, vectors
-from interchain_chain import InterchainChain, check_ok
+from interchain_chain import Clock, InterchainChain, check_ok
 
 from causeway.interchain import CHAIN_CONTRACTS, evm
 from causeway.interchain.v1 import interchain_pb2
@@ -131,10 +131,10 @@ class EvmHub:
         }
 
 
-def build_evm_hub() -> EvmHub:
+def build_evm_hub(clock: Clock | None = None) -> EvmHub:
     """The hub with the EVM chain's client (client-0, from the later block), port transfer
     bound, and org1/alice holding GOLD_ISSUED gold."""
-    hub = InterchainChain("hub", "intl", contracts=CHAIN_CONTRACTS)
+    hub = InterchainChain("hub", "intl", contracts=CHAIN_CONTRACTS, clock=clock)
     hub.advance(1)
     evm_hub = EvmHub(hub)
     created = check_ok(evm_hub.governance("clients", "create", create_arguments()))

@@ -344,3 +344,29 @@ def test_a_failure_without_a_reason_or_with_a_long_one_is_made_acceptable() -> N
     assert evm.decode_acknowledgement(
         abi_encode(["bool", "bytes", "string"], [True, b"\x01", ""])
     ) == interchain_pb2.Acknowledgement(success=True, result=b"\x01")
+
+
+@pytest.mark.parametrize(
+    ("label", "topic0"),
+    [
+        ("evm_to_hub", evm.PACKET_SENT_TOPIC),
+        ("evm_to_hub_second_log", evm.PACKET_SENT_TOPIC),
+        ("hub_to_evm_received", evm.ACKNOWLEDGEMENT_WRITTEN_TOPIC),
+        ("hub_to_evm_refused", evm.ACKNOWLEDGEMENT_WRITTEN_TOPIC),
+    ],
+)
+def test_a_gateway_finds_the_log_to_prove(label: str, topic0: bytes) -> None:
+    receipt = receipts(0)[transaction_index(label)]
+    found = evm.find_log_index(receipt, endpoint(), topic0, evm.packet_hash(packet(label)))
+    assert found == log_index(label)
+
+
+def test_finding_a_log_refuses_a_failed_or_foreign_receipt() -> None:
+    failed = receipts(0)[transaction_index("evm_to_hub_failed")]
+    with pytest.raises(ProofError, match="failed transaction"):
+        evm.find_log_index(failed, endpoint(), evm.PACKET_SENT_TOPIC, bytes(32))
+    sent = receipts(0)[transaction_index("evm_to_hub")]
+    with pytest.raises(ProofError, match="holds no log"):
+        evm.find_log_index(
+            sent, endpoint(), evm.PACKET_SENT_TOPIC, evm.packet_hash(packet("evm_to_hub_forward"))
+        )

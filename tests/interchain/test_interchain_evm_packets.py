@@ -528,3 +528,38 @@ def test_an_evm_member_that_does_not_match_its_client_is_refused(
 def test_vectors_name_the_clients_the_hub_uses() -> None:
     assert vectors()["hub_client"] == EVM_CLIENT
     assert packet("hub_to_evm_received").source_client == EVM_CLIENT
+
+
+def test_a_packet_past_its_timeout_on_the_hub_is_not_received(evm_hub: EvmHub) -> None:
+    sent = packet("evm_to_hub")
+    evm_hub.hub.advance(1, interval_ms=sent.timeout_ms - evm_hub.hub.time_ms)
+    before = _state(evm_hub)
+    result = _receive(evm_hub, sent, _receipt_proof("evm_to_hub"))
+    assert status(result) == "INVALID_ARGUMENT"
+    assert "timed out" in result.error
+    assert _state(evm_hub) == before
+
+
+def test_a_relay_batch_carries_evm_proofs_each_in_its_own_savepoint(evm_hub: EvmHub) -> None:
+    batch = interchain_pb2.PacketsRelayArguments(
+        receives=[
+            interchain_pb2.PacketsReceiveArguments(
+                packet=packet("evm_to_hub"), evm_proof=_receipt_proof("evm_to_hub")
+            ),
+            interchain_pb2.PacketsReceiveArguments(
+                packet=packet("evm_to_hub_failed"), evm_proof=_receipt_proof("evm_to_hub_failed")
+            ),
+        ]
+    )
+    result = check_ok(evm_hub.hub.run("org1/relayer", "packets", "relay", batch))
+    outcomes = interchain_pb2.PacketsRelayResult.FromString(result.return_value).outcomes
+    assert outcomes[0] == "done"
+    assert outcomes[1].startswith("failed:")
+    assert "status 0" in outcomes[1]
+    assert _balance(evm_hub, RECEIVER, VOUCHER) == 500
+
+
+def test_a_receipt_proof_is_charged_by_its_bytes(evm_hub: EvmHub) -> None:
+    proof = _receipt_proof("evm_to_hub")
+    result = check_ok(_receive(evm_hub, packet("evm_to_hub"), proof))
+    assert result.cost.gas_used >= evm.proof_bytes(proof.nodes)

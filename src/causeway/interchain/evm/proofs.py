@@ -147,6 +147,23 @@ def verify_receipt_log(  # noqa: PLR0917 (the proof's parts, as the brief names 
     return log
 
 
+def find_log_index(receipt: bytes, address: bytes, topic0: bytes, topic1: bytes) -> int:
+    """The index of the first log of ``receipt`` (its consensus encoding) emitted by ``address``
+    with topics ``topic0`` and ``topic1`` (an event and its indexed packet hash): what a gateway
+    puts in an EvmReceiptProof (the endpoint's Attested logs may come first). ProofError when
+    the receipt holds no such log, or failed."""
+    try:
+        decoded = decode_receipt(receipt)
+    except DecodeError as error:
+        raise ProofError(f"the receipt: {error}") from None
+    if decoded.status != 1:
+        raise ProofError("the receipt is of a failed transaction: its logs were reverted")
+    for index, log in enumerate(decoded.logs):
+        if log.address == address and log.topics[:2] == (topic0, topic1):
+            return index
+    raise ProofError(f"the receipt holds no log 0x{topic0.hex()[:16]}... of 0x{address.hex()}")
+
+
 def mapping_slot(key: bytes, slot: int) -> bytes:
     """The storage slot of ``mapping[key]`` for a mapping declared at ``slot`` (Solidity's
     layout: keccak256(key . uint256(slot)), key a 32-byte value type)."""
