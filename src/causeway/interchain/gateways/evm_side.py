@@ -117,22 +117,18 @@ class EvmSide:
             self._rpc("eth_getBlockReceipts", [hex(event.block_number)]),
             key=lambda receipt: evm.hex_integer(receipt["transactionIndex"]),
         )
-        receipt = receipts[event.transaction_index]
-        positions = [
-            position
-            for position, log in enumerate(receipt["logs"])
-            if evm.hex_integer(log["logIndex"]) == event.log_index_in_block
-        ]
-        if not positions:
-            raise ProofError(f"block {event.block_number}: the log of {event.kind} is gone")
-        nodes = evm.build_receipt_proof(
-            [evm.receipt_from_json(item) for item in receipts], event.transaction_index
+        encoded = [evm.receipt_from_json(item) for item in receipts]
+        topic0 = (
+            evm.PACKET_SENT_TOPIC if event.kind == "sent" else evm.ACKNOWLEDGEMENT_WRITTEN_TOPIC
+        )
+        log_index = evm.find_log_index(
+            encoded[event.transaction_index], self.endpoint_bytes, topic0, event.packet_hash
         )
         return interchain_pb2.EvmReceiptProof(
             height=event.block_number,
             transaction_index=event.transaction_index,
-            nodes=nodes,
-            log_index=positions[0],
+            nodes=evm.build_receipt_proof(encoded, event.transaction_index),
+            log_index=log_index,
         )
 
     def storage_proof(self, packet_hash: bytes, number: int) -> interchain_pb2.EvmStorageProof:
