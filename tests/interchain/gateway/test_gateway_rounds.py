@@ -20,6 +20,7 @@ from gateway_support import (
 from hub_support import HUB_CLIENT, Network, build_network
 from web3 import Web3
 
+from causeway.interchain.gateways import contracts
 from causeway.interchain.gateways.evm_side import EvmSide
 from causeway.interchain.gateways.gateway import Gateway as GatewayRounds
 from causeway.interchain.v1 import interchain_pb2
@@ -205,3 +206,46 @@ def test_a_forged_attestation_is_refused_by_the_hub(network: Network, gateway: G
     assert any("not a committee member" in failure for failure in report.failures)
     clients_state = {k: v for k, v in network.hub.state.items() if k.startswith(b"sys/clients/")}
     assert clients_state == {k: v for k, v in before.items() if k.startswith(b"sys/clients/")}
+
+
+def test_an_evm_native_erc20_goes_to_the_hub_by_escrow_and_comes_back(
+    network: Network, gateway: Gateway
+) -> None:
+    web3 = gateway.web3
+    owner = gateway.user
+    token = contracts.deploy(web3, contracts.TEST_TOKEN_CONTRACT, owner, "Native", "NAT", 500)
+    denom = f"erc20/{token.address.lower()}"
+    transact(gateway, token.functions.approve(gateway.transfer.address, 200), owner)
+    transact(
+        gateway,
+        gateway.transfer.functions.sendTransfer(
+            denom, 200, "org2/bob", latest_time_ms(web3) + 600_000, b""
+        ),
+        owner,
+    )
+    hub_denom = f"transfer/{HUB_CLIENT}/{denom}"
+    until(network, lambda: balance(network, "org2/bob", hub_denom) == 200)
+    until(network, lambda: not network.gateways[0].sent)
+    assert token.functions.balanceOf(gateway.transfer.address).call() == 200
+
+    # Home again: bob sends 50 back to an EVM account; the app releases them from escrow.
+    receiver = web3.eth.accounts[EVM_RECEIVER_INDEX]
+    result = check_ok(
+        network.hub.run(
+            "org2/bob",
+            "transfer",
+            "send",
+            interchain_pb2.TransferSendArguments(
+                source_client=HUB_CLIENT,
+                denom=hub_denom,
+                amount=50,
+                receiver=receiver,
+                timeout_ms=int(time.time() * 1000) + 600_000,
+            ),
+        )
+    )
+    sequence = interchain_pb2.TransferSendResult.FromString(result.return_value).sequence
+    until(network, lambda: hub_packet_state(network, sequence) == "acknowledged")
+    assert token.functions.balanceOf(receiver).call() == 50
+    assert gateway.transfer.functions.escrowed(token.address).call() == 150
+    assert balance(network, "org2/bob", hub_denom) == 150
