@@ -16,10 +16,13 @@ from gateway_support import (
     deploy_test_gateway,
     latest_time_ms,
     transact,
+    transfer_packet,
 )
+from google.protobuf.message import Message
 from hub_support import HUB_CLIENT, Network, build_network
 from web3 import Web3
 
+from causeway.interchain import evm as evm_codec
 from causeway.interchain.gateways import contracts
 from causeway.interchain.gateways.evm_side import EvmSide
 from causeway.interchain.gateways.gateway import Gateway as GatewayRounds
@@ -249,3 +252,39 @@ def test_an_evm_native_erc20_goes_to_the_hub_by_escrow_and_comes_back(
     assert token.functions.balanceOf(receiver).call() == 50
     assert gateway.transfer.functions.escrowed(token.address).call() == 150
     assert balance(network, "org2/bob", hub_denom) == 150
+
+
+class LyingHub(Endpoint):
+    """A hub node that lists a packet the hub never sent (an unproven query can say anything):
+    the gateway must prove the commitment before it signs."""
+
+    def __init__(self, hub: Endpoint, forged: interchain_pb2.Packet) -> None:
+        super().__init__(hub.chain)
+        self.forged = forged
+
+    def query(self, contract: str, method: str, arguments: Message) -> bytes:
+        data = super().query(contract, method, arguments)
+        if (contract, method) != ("packets", "list"):
+            return data
+        result = interchain_pb2.PacketsListResult.FromString(data)
+        result.sent.append(interchain_pb2.PacketRecord(packet=self.forged, state="in_flight"))
+        return result.SerializeToString()
+
+
+def test_a_packet_the_hub_did_not_commit_is_never_signed(
+    network: Network, gateway: Gateway
+) -> None:
+    forged = transfer_packet(
+        gateway.web3,
+        receiver=gateway.web3.eth.accounts[EVM_RECEIVER_INDEX],
+        source_client=HUB_CLIENT,
+        sequence=77,
+        amount=10**6,
+    )
+    honest = network.gateways[0]
+    fooled = GatewayRounds(LyingHub(Endpoint(network.hub), forged), honest.evm, honest.settings)
+    report = fooled.run_round()
+    assert report.evm_receives == 0
+    assert any("commitment is not proven" in failure for failure in report.failures)
+    digest = honest.evm.receive_digest(evm_codec.packet_hash(forged))
+    assert gateway.endpoint.functions.signatureCount(digest).call() == 0
