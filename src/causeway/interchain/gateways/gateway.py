@@ -164,7 +164,6 @@ class Gateway:
             to_attest.add(checkpoint)
         relay = interchain_pb2.PacketsRelayArguments()
         self._evm_to_hub(
-            client=client,
             hub_height=hub_height,
             hub_time_ms=hub_time_ms,
             relay=relay,
@@ -172,7 +171,6 @@ class Gateway:
             report=report,
         )
         self._hub_to_evm(
-            client=client,
             hub_height=hub_height,
             confirmed=confirmed,
             checkpoint=checkpoint,
@@ -180,7 +178,7 @@ class Gateway:
             to_attest=to_attest,
             report=report,
         )
-        self._attest(client, sorted(to_attest), hub_height, report)
+        self._attest(sorted(to_attest), hub_height, report)
         self._relay(relay, report)
         report.evm_pending = len(self.sent)
         return report
@@ -196,16 +194,14 @@ class Gateway:
                     self.written[event.packet_hash] = event
             self.scanned_to = last
 
-    def _attested(
-        self, client: interchain_pb2.ClientsGetResult, height: int, hub_height: int
-    ) -> bool:
+    def _attested(self, height: int, hub_height: int) -> bool:
+        """Whether the hub's client stores the consensus state of EVM block ``height``."""
         key = CLIENTS_NAMESPACE + consensus_state_key(self.settings.hub_client_id, height)
         return self._prove_one(key, hub_height) is not None
 
     def _evm_to_hub(
         self,
         *,
-        client: interchain_pb2.ClientsGetResult,
         hub_height: int,
         hub_time_ms: int,
         relay: interchain_pb2.PacketsRelayArguments,
@@ -245,7 +241,7 @@ class Gateway:
                         report,
                     )
                     continue
-                if self._attested(client, event.block_number, hub_height):
+                if self._attested(event.block_number, hub_height):
                     relay.receives.append(
                         interchain_pb2.PacketsReceiveArguments(
                             packet=packet, evm_proof=self.evm.receipt_proof(event)
@@ -301,7 +297,6 @@ class Gateway:
     def _hub_to_evm(
         self,
         *,
-        client: interchain_pb2.ClientsGetResult,
         hub_height: int,
         confirmed: int,
         checkpoint: int,
@@ -313,6 +308,7 @@ class Gateway:
         report.hub_pending = len(records)
         in_flight = set()
         checkpoint_time_ms: int | None = None
+        confirmed_time_ms: int | None = None
         for record in records:
             packet = record.packet
             packet_hash = evm.packet_hash(packet)
@@ -322,7 +318,7 @@ class Gateway:
                     event = self.written.get(packet_hash)
                     if event is None:
                         continue  # written in a block not yet confirmed
-                    if self._attested(client, event.block_number, hub_height):
+                    if self._attested(event.block_number, hub_height):
                         relay.acknowledgements.append(
                             interchain_pb2.PacketsAcknowledgeArguments(
                                 packet=packet,
@@ -336,7 +332,7 @@ class Gateway:
                 if checkpoint_time_ms is None and checkpoint >= 1:
                     checkpoint_time_ms = self.evm.header(checkpoint)[2]
                 if checkpoint_time_ms is not None and checkpoint_time_ms >= packet.timeout_ms:
-                    if self._attested(client, checkpoint, hub_height):
+                    if self._attested(checkpoint, hub_height):
                         relay.timeouts.append(
                             interchain_pb2.PacketsTimeoutArguments(
                                 packet=packet,
@@ -346,8 +342,9 @@ class Gateway:
                     else:
                         to_attest.add(checkpoint)
                     continue
-                latest_time_ms = self.evm.header(confirmed)[2]
-                if latest_time_ms >= packet.timeout_ms:
+                if confirmed_time_ms is None:
+                    confirmed_time_ms = self.evm.header(confirmed)[2]
+                if confirmed_time_ms >= packet.timeout_ms:
                     continue  # the endpoint would refuse it; the hub times it out
                 proven = self._prove_one(
                     commitment_path(packet.source_client, packet.sequence), hub_height
@@ -373,7 +370,6 @@ class Gateway:
 
     def _attest(
         self,
-        client: interchain_pb2.ClientsGetResult,
         heights: Sequence[int],
         hub_height: int,
         report: GatewayReport,
@@ -381,7 +377,7 @@ class Gateway:
         attestations: list[Message] = []
         for height in heights:
             try:
-                if self._attested(client, height, hub_height):
+                if self._attested(height, hub_height):
                     continue
                 header_rlp, block_hash, _time_ms = self.evm.header(height)
                 record_data = self._prove_one(
