@@ -5,6 +5,7 @@ writes is one `causeway gateway start` reads."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,13 @@ from causeway.crypto import PrivateKey
 from causeway.errors import ConfigurationError
 from causeway.interchain.gateways.config import load_gateway_config
 from causeway.provisioning.evm_devnet import gateway_config_text
-from causeway.provisioning.interchain_devnet import ChainEntry, MemberEntry, NodeEntry
+from causeway.provisioning.interchain_devnet import (
+    ChainEntry,
+    MemberEntry,
+    NodeEntry,
+    clear_devnet,
+    running_evm_processes,
+)
 from causeway.provisioning.manifest import EvmChainManifest, load_manifest, parse_manifest
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "devnet-evm.toml"
@@ -136,3 +143,14 @@ def test_the_devnets_gateway_configuration_is_read_back(tmp_path: Path) -> None:
     assert (loaded.hub_client_id, loaded.confirmations, loaded.start_block) == ("client-1", 1, 3)
     assert loaded.evm.private_key == bytes.fromhex("22" * 32)
     assert loaded.hub.nodes == ("127.0.0.1:7400",)
+
+
+def test_a_devnet_whose_evm_processes_still_run_is_not_cleared(tmp_path: Path) -> None:
+    folder = tmp_path / "evm" / "evm-1"
+    folder.mkdir(parents=True)
+    (folder / "evm.json").write_text(json.dumps({"anvil_pid": os.getpid(), "gateway_pids": [0]}))
+    with pytest.raises(ConfigurationError, match="still runs EVM processes"):
+        clear_devnet(tmp_path)
+    assert (folder / "evm.json").is_file()
+    (folder / "evm.json").write_text(json.dumps({"anvil_pid": 0, "gateway_pids": [0, 0]}))
+    assert running_evm_processes(tmp_path) == []
