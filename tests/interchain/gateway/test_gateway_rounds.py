@@ -6,6 +6,7 @@ gateway restarted from scratch, and all three running, do no harm."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import pytest
 from gateway_support import (
@@ -14,6 +15,7 @@ from gateway_support import (
     Gateway,
     advance_time,
     deploy_test_gateway,
+    events,
     latest_time_ms,
     transact,
     transfer_packet,
@@ -26,8 +28,10 @@ from causeway.interchain import evm as evm_codec
 from causeway.interchain.gateways import contracts
 from causeway.interchain.gateways.evm_side import EvmSide
 from causeway.interchain.gateways.gateway import Gateway as GatewayRounds
+from causeway.interchain.keys import PACKETS_NAMESPACE, received_key
 from causeway.interchain.v1 import interchain_pb2
 from causeway.sim.chain import Endpoint, check_ok
+from causeway.types.v1 import types_pb2
 
 ROUNDS_MAX = 30
 EVM_RECEIVER_INDEX = 2
@@ -288,3 +292,59 @@ def test_a_packet_the_hub_did_not_commit_is_never_signed(
     assert any("commitment is not proven" in failure for failure in report.failures)
     digest = honest.evm.receive_digest(evm_codec.packet_hash(forged))
     assert gateway.endpoint.functions.signatureCount(digest).call() == 0
+
+
+class ForgedAcknowledgementHub(Endpoint):
+    """A hub node that answers, for the receipt of an EVM packet, a failed acknowledgement the
+    hub never wrote (so that the EVM side would refund tokens the hub credited)."""
+
+    def __init__(self, hub: Endpoint, packet: interchain_pb2.Packet) -> None:
+        super().__init__(hub.chain)
+        self.packet = packet
+
+    def prove(
+        self, keys: Sequence[bytes], height: int
+    ) -> list[tuple[bytes | None, types_pb2.StateProof]]:
+        answers = super().prove(keys, height)
+        record_key = PACKETS_NAMESPACE + received_key(HUB_CLIENT, self.packet.sequence)
+        forged = interchain_pb2.ReceiptRecord(
+            packet=self.packet,
+            acknowledgement=interchain_pb2.Acknowledgement(success=False, error="forged"),
+        ).SerializeToString()
+        return [
+            (forged if key == record_key else value, proof)
+            for key, (value, proof) in zip(keys, answers, strict=True)
+        ]
+
+
+def test_an_acknowledgement_the_hub_did_not_write_is_never_signed(
+    network: Network, gateway: Gateway
+) -> None:
+    receiver = gateway.web3.eth.accounts[EVM_RECEIVER_INDEX]
+    sequence = send_from_hub(network, 30, receiver, int(time.time() * 1000) + 600_000)
+    until(network, lambda: hub_packet_state(network, sequence) == "acknowledged")
+    voucher_path = f"transfer/{HUB_CLIENT}/gold"
+    receipt = transact(
+        gateway,
+        gateway.transfer.functions.sendTransfer(
+            voucher_path, 30, "org1/alice", latest_time_ms(gateway.web3) + 600_000, b""
+        ),
+        receiver,
+    )
+    (sent,) = events(gateway.endpoint, "PacketSent", receipt)
+    packet = evm_codec.decode_packet(sent["args"]["packet"])
+    honest = network.gateways[0]
+    fooled = GatewayRounds(
+        ForgedAcknowledgementHub(Endpoint(network.hub), packet), honest.evm, honest.settings
+    )
+    for _ in range(3):
+        report = fooled.run_round()
+        network.mine()
+    assert report.evm_acknowledgements == 0
+    assert any("not proven" in failure for failure in report.failures), report.failures
+    forged_ack = evm_codec.encode_acknowledgement(
+        interchain_pb2.Acknowledgement(success=False, error="forged")
+    )
+    digest = honest.evm.acknowledge_digest(evm_codec.packet_hash(packet), forged_ack)
+    assert gateway.endpoint.functions.signatureCount(digest).call() == 0
+    assert gateway.voucher(voucher_path).functions.balanceOf(receiver).call() == 0
