@@ -115,3 +115,12 @@ def test_a_port_already_taken_is_reported(toolchain: evm.EvmToolchain) -> None:
             evm.start_anvil(chain_id=12, port=first.port, toolchain=toolchain)
     finally:
         first.stop()
+
+
+def test_no_node_is_reported_for_this_toolchain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ToolchainError, match="EVM toolchain"):
+        evm.install(tmp_path)
+    assert not (tmp_path / f"evm-{evm.VERSION}").exists()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -33,9 +34,8 @@ from typing import Any
 
 from causeway.errors import RequestError, ToolchainError
 from causeway.toolchains.assemblyscript import (
-    _check_node_version,
+    NODE_MAJOR_VERSION_MIN,
     _exclusive_lock,
-    _program,
     _run,
     toolchains_folder,
 )
@@ -373,6 +373,27 @@ def _wait_ready(anvil: AnvilProcess) -> None:
             )
         return
     raise ToolchainError(f"anvil did not answer within {ANVIL_START_TIMEOUT_SECONDS} s")
+
+
+def _program(name: str) -> Path:
+    found = shutil.which(name)
+    if found is None:
+        raise ToolchainError(
+            f"{name} is not installed: the EVM toolchain (anvil and solc from npm) needs Node.js "
+            f"{NODE_MAJOR_VERSION_MIN} or later with npm (scripts/toolchain-assemblyscript.sh "
+            "installs them)"
+        )
+    return Path(found)
+
+
+def _check_node_version(node: Path) -> None:
+    output = _run([str(node), "--version"], Path.cwd(), 60, f"{node} --version failed")
+    match = re.fullmatch(r"v(\d+)\.\d+\.\d+\S*", output.strip())
+    if match is None or int(match.group(1)) < NODE_MAJOR_VERSION_MIN:
+        raise ToolchainError(
+            f"{node} is Node.js {output.strip()!r}; solc {SOLC_VERSION} (solc-js) needs "
+            f"{NODE_MAJOR_VERSION_MIN} or later"
+        )
 
 
 def _installed(folder: Path) -> bool:
