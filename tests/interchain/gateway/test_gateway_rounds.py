@@ -27,6 +27,7 @@ from web3 import Web3
 from causeway.interchain import evm as evm_codec
 from causeway.interchain.gateways import contracts
 from causeway.interchain.gateways.evm_side import EvmSide
+from causeway.interchain.gateways.gateway import RELAY_DELIVERIES_PER_TRANSACTION
 from causeway.interchain.gateways.gateway import Gateway as GatewayRounds
 from causeway.interchain.keys import PACKETS_NAMESPACE, received_key
 from causeway.interchain.v1 import interchain_pb2
@@ -348,3 +349,29 @@ def test_an_acknowledgement_the_hub_did_not_write_is_never_signed(
     digest = honest.evm.acknowledge_digest(evm_codec.packet_hash(packet), forged_ack)
     assert gateway.endpoint.functions.signatureCount(digest).call() == 0
     assert gateway.voucher(voucher_path).functions.balanceOf(receiver).call() == 0
+
+
+def test_more_deliveries_than_one_relay_transaction_holds(
+    network: Network, gateway: Gateway
+) -> None:
+    web3 = gateway.web3
+    owner = gateway.user
+    count = RELAY_DELIVERIES_PER_TRANSACTION + 3
+    token = contracts.deploy(web3, contracts.TEST_TOKEN_CONTRACT, owner, "Many", "MNY", count)
+    denom = f"erc20/{token.address.lower()}"
+    transact(gateway, token.functions.approve(gateway.transfer.address, count), owner)
+    timeout_ms = latest_time_ms(web3) + 600_000
+    # All in one block: one attestation covers them, one round carries them all.
+    web3.provider.make_request("evm_setAutomine", [False])  # type: ignore[arg-type]
+    try:
+        for _ in range(count):
+            gateway.transfer.functions.sendTransfer(denom, 1, "org2/bob", timeout_ms, b"").transact(
+                {"from": owner}
+            )
+        network.mine()
+    finally:
+        web3.provider.make_request("evm_setAutomine", [True])  # type: ignore[arg-type]
+    hub_denom = f"transfer/{HUB_CLIENT}/{denom}"
+    until(network, lambda: balance(network, "org2/bob", hub_denom) == count)
+    until(network, lambda: not network.gateways[0].sent)
+    assert gateway.transfer.functions.escrowed(token.address).call() == count

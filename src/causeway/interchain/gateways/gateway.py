@@ -50,7 +50,7 @@ from causeway.interchain.packets import (
     acknowledgement_commitment,
     packet_commitment,
 )
-from causeway.interchain.relaying import RESULT_BYTES_MAX, ChainEndpoint
+from causeway.interchain.relaying import IN_FLIGHT_PAGE_MAX, RESULT_BYTES_MAX, ChainEndpoint
 from causeway.interchain.v1 import interchain_pb2
 from causeway.types import decode
 from causeway.types.v1 import types_pb2
@@ -59,7 +59,12 @@ logger = logging.getLogger("causeway.gateway")
 
 CHECKPOINT_BLOCKS_DEFAULT = 10
 LOG_BLOCKS_PER_REQUEST_MAX = 2_000
-HUB_IN_FLIGHT_MAX = 256
+# The hub's packets in flight to the EVM chain read per round: one page of a read-only call
+# (relaying's page); more wait for the next round.
+HUB_IN_FLIGHT_MAX = IN_FLIGHT_PAGE_MAX
+# Hub deliveries per relay transaction: well under the packets contract's bound, and within a
+# transaction's gas for receipt proofs.
+RELAY_DELIVERIES_PER_TRANSACTION = 32
 ACTIVE = "active"
 
 
@@ -417,28 +422,34 @@ class Gateway:
                 report.failures.append(f"attestation refused: {result.error}")
 
     def _relay(self, relay: interchain_pb2.PacketsRelayArguments, report: GatewayReport) -> None:
-        if not (relay.receives or relay.acknowledgements or relay.timeouts):
-            return
-        try:
-            (result,) = self.hub.submit_all("packets", "relay", [relay])
-        except CausewayError as error:
-            report.failures.append(f"hub relay: {error.message}")
-            return
-        if result.status != types_pb2.RESULT_STATUS_OK:
-            report.failures.append(f"hub relay refused: {result.error}")
-            return
-        outcomes = list(
-            decode(
+        """The round's hub deliveries, in transactions of at most RELAY_DELIVERIES_PER_TRANSACTION
+        (each delivery a no-op when another gateway made it first)."""
+        deliveries: list[tuple[str, str, Message]] = [
+            *(("receives", "hub_receives", item) for item in relay.receives),
+            *(
+                ("acknowledgements", "hub_acknowledgements", item)
+                for item in relay.acknowledgements
+            ),
+            *(("timeouts", "hub_timeouts", item) for item in relay.timeouts),
+        ]
+        for start in range(0, len(deliveries), RELAY_DELIVERIES_PER_TRANSACTION):
+            chunk = deliveries[start : start + RELAY_DELIVERIES_PER_TRANSACTION]
+            transaction = interchain_pb2.PacketsRelayArguments()
+            for field_name, _kind, item in chunk:
+                getattr(transaction, field_name).append(item)
+            try:
+                (result,) = self.hub.submit_all("packets", "relay", [transaction])
+            except CausewayError as error:
+                report.failures.append(f"hub relay: {error.message}")
+                return
+            if result.status != types_pb2.RESULT_STATUS_OK:
+                report.failures.append(f"hub relay refused: {result.error}")
+                return
+            outcomes = decode(
                 interchain_pb2.PacketsRelayResult, result.return_value, bytes_max=RESULT_BYTES_MAX
             ).outcomes
-        )
-        kinds = (
-            ["hub_receives"] * len(relay.receives)
-            + ["hub_acknowledgements"] * len(relay.acknowledgements)
-            + ["hub_timeouts"] * len(relay.timeouts)
-        )
-        for kind, outcome in zip(kinds, outcomes, strict=True):
-            if outcome == "done":
-                setattr(report, kind, getattr(report, kind) + 1)
-            elif outcome.startswith("failed"):
-                report.failures.append(f"{kind}: {outcome}")
+            for (_field_name, kind, _item), outcome in zip(chunk, outcomes, strict=True):
+                if outcome == "done":
+                    setattr(report, kind, getattr(report, kind) + 1)
+                elif outcome.startswith("failed"):
+                    report.failures.append(f"{kind}: {outcome}")
