@@ -17,9 +17,11 @@ $(BIN)/causeway: pyproject.toml constraints.txt
 install: $(BIN)/causeway
 
 # The compilers of user contracts (AssemblyScript from npm, Rust from Debian's packages), for
-# `causeway contract build` and the tests that build the templates.
+# `causeway contract build` and the tests that build the templates; anvil and solc (npm) for the
+# EVM gateway's contracts, devnets and tests.
 toolchains: install
 	PYTHON=$(BIN)/python bash scripts/toolchain-assemblyscript.sh
+	PYTHON=$(BIN)/python bash scripts/toolchain-evm.sh
 	bash scripts/toolchain-rust.sh
 
 # What only the tests use, from Debian's packages: SoftHSM (softhsm2) for the tests of the PKCS#11

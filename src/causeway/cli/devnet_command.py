@@ -349,6 +349,10 @@ def _up_from_manifest(path: Path, directory: Path, port_base: int | None) -> Non
         raise
     if description.links:
         _connect_and_relay(directory, description)
+    if manifest.evm_chains:
+        from causeway.provisioning.evm_devnet import start_evm_chains
+
+        start_evm_chains(directory, description, manifest, console.print)
 
 
 def _connect_and_relay(directory: Path, description: DevnetDescription) -> None:
@@ -778,7 +782,9 @@ def down(*, directory: DirectoryOption = DEFAULT_DIRECTORY) -> None:
         save_relayers,
         stop_processes,
     )
+    from causeway.provisioning.evm_devnet import stop_evm_chains
 
+    stop_evm_chains(directory, console.print)
     relayers = load_relayers(directory)
     for relayer in relayers:
         stopped = stop_processes([relayer.pid])

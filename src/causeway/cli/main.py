@@ -25,6 +25,7 @@ from causeway.cli import (
     contract_commands,
     devnet_command,
     explorer_command,
+    gateway_command,
     init_command,
     interchain_commands,
     node_command,
@@ -214,6 +215,7 @@ chain_commands.register(app)
 bench_command.register(app)
 devnet_command.register(app)
 relayer_command.register(app)
+gateway_command.register(app)
 interchain_commands.register(app)
 atomic_commands.register(app)
 contract_commands.register(app)

@@ -37,6 +37,7 @@ from causeway.types.v1 import types_pb2
 DESCRIPTION_FILE_NAME = "network.json"
 DESCRIPTION_VERSION = 1
 CHAINS_DIRECTORY = "chains"
+EVM_DIRECTORY = "evm"
 MANIFEST_COPY_STEM = "manifest"
 # The process file of causeway.provisioning.devnet (not imported: that module starts processes).
 DEVNET_PROCESS_FILE_NAME = "devnet.json"
@@ -289,6 +290,29 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+def running_evm_processes(directory: Path) -> list[int]:
+    """The anvil and gateway processes that DIR/evm/*/evm.json records and that still run
+    (causeway.provisioning.evm_devnet writes those files; read here without importing it)."""
+    running: list[int] = []
+    for path in sorted((directory / EVM_DIRECTORY).glob("*/evm.json")):
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            pids = [int(document["anvil_pid"]), *(int(pid) for pid in document["gateway_pids"])]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        for pid in pids:
+            if pid <= 0:
+                continue
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                continue
+            except PermissionError:
+                pass
+            running.append(pid)
+    return running
+
+
 def clear_devnet(directory: Path) -> None:
     """Removes what an earlier devnet (of one chain or from a manifest) wrote in `directory`,
     node data included, and leaves anything else alone. The caller has checked that none of its
@@ -299,6 +323,13 @@ def clear_devnet(directory: Path) -> None:
     if not directory.is_dir():
         return
     manifest_devnet = is_manifest_devnet(directory)
+    running = running_evm_processes(directory)
+    if running:
+        raise ConfigurationError(
+            f"the devnet in {directory} still runs EVM processes (PIDs "
+            f"{', '.join(str(pid) for pid in running)}): stop them with causeway devnet down "
+            f"--dir {directory}"
+        )
     if (directory / CHAINS_DIRECTORY).exists() and not manifest_devnet:
         raise ConfigurationError(
             f"{directory / CHAINS_DIRECTORY} exists but {directory} holds no devnet "
@@ -307,6 +338,8 @@ def clear_devnet(directory: Path) -> None:
     try:
         if manifest_devnet:
             _remove(directory / CHAINS_DIRECTORY)
+            # The EVM chains' folders (causeway.provisioning.evm_devnet): keys, configs, logs.
+            _remove(directory / EVM_DIRECTORY)
             for entry in directory.glob(MANIFEST_COPY_STEM + ".*"):
                 _remove(entry)
             _remove(description_file(directory))

@@ -54,6 +54,27 @@ YAML_SUFFIXES = (".yaml", ".yml")
 _IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _TOP_KEYS = ("version", "port_base", "chains", "links", "relayers")
 _CHAIN_KEYS = ("id", "hub", "consensus", "crypto", "validators", "organisations", "port_base")
+# An Ethereum-compatible chain (kind = "evm"): an anvil run by the devnet, joined to the hub by a
+# gateway committee of `committee` operators, `threshold` of whom must sign (docs/gateways.md).
+_EVM_CHAIN_KEYS = (
+    "id",
+    "kind",
+    "chain_id",
+    "block_time",
+    "committee",
+    "threshold",
+    "confirmations",
+    "rpc_port",
+)
+CHAIN_KINDS = ("causeway", "evm")
+EVM_CHAIN_ID_DEFAULT = 31337
+EVM_CHAIN_ID_MAX = 2**53 - 1
+EVM_BLOCK_TIME_DEFAULT_S = 1
+EVM_BLOCK_TIME_MAX_S = 60
+EVM_COMMITTEE_DEFAULT = 3
+EVM_COMMITTEE_MAX = 16
+EVM_CONFIRMATIONS_DEFAULT = 2
+EVM_CONFIRMATIONS_MAX = 64
 _LINK_KEYS = ("chains",)
 _RELAYER_KEYS = ("name", "links")
 
@@ -74,6 +95,21 @@ class ChainManifest:
     def ports(self) -> range:
         """Every port its nodes listen on (gRPC, HTTP, peers for each node in turn)."""
         return range(self.port_base, self.port_base + PORTS_PER_NODE * self.validators)
+
+
+@dataclass(frozen=True, slots=True)
+class EvmChainManifest:
+    """An Ethereum-compatible chain: anvil with this chain id and block time, its gateway
+    committee of ``committee`` operators (``threshold`` of them must sign), attesting blocks
+    ``confirmations`` deep; linked to the hub by the gateways, not by a relayer."""
+
+    id: str
+    evm_chain_id: int
+    block_time_s: int
+    committee: int
+    threshold: int
+    confirmations: int
+    rpc_port: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +142,7 @@ class Manifest:
     links: tuple[LinkManifest, ...] = ()
     relayers: tuple[RelayerManifest, ...] = ()
     version: int = MANIFEST_VERSION
+    evm_chains: tuple[EvmChainManifest, ...] = ()
 
     @property
     def hub(self) -> ChainManifest | None:
@@ -241,6 +278,73 @@ def _chain(entry: object, number: int, source: str) -> tuple[dict[str, Any], _Pl
     return values, place
 
 
+def _evm_chain(entry: Mapping[str, Any], number: int, source: str) -> EvmChainManifest:
+    """One [[chains]] table with kind = "evm", checked key by key."""
+    place = _Place(source, f"[[chains]] entry {number}")
+    _check_keys(entry, _EVM_CHAIN_KEYS, place)
+    if "id" not in entry:
+        raise place.error("id", "missing; every chain needs an id")
+    chain_id = _identifier(entry["id"], place, "id")
+    place = _Place(source, f"[[chains]] entry {number} ({chain_id!r})")
+    committee = _integer(
+        entry.get("committee", EVM_COMMITTEE_DEFAULT),
+        place,
+        "committee",
+        low=1,
+        high=EVM_COMMITTEE_MAX,
+        bound="EVM_COMMITTEE_MAX",
+    )
+    threshold = _integer(
+        entry.get("threshold", committee // 2 + 1),
+        place,
+        "threshold",
+        low=1,
+        high=committee,
+        bound="at most the committee",
+    )
+    if 2 * threshold <= committee:
+        raise place.error(
+            "threshold",
+            f"{threshold} of {committee} is not more than half of the committee: two disjoint "
+            "groups could each sign a different history",
+        )
+    rpc_port: int | None = None
+    if "rpc_port" in entry:
+        rpc_port = _integer(
+            entry["rpc_port"], place, "rpc_port", low=PORT_BASE_MIN, high=PORT_MAX, bound="a port"
+        )
+    return EvmChainManifest(
+        id=chain_id,
+        evm_chain_id=_integer(
+            entry.get("chain_id", EVM_CHAIN_ID_DEFAULT),
+            place,
+            "chain_id",
+            low=1,
+            high=EVM_CHAIN_ID_MAX,
+            bound="EVM_CHAIN_ID_MAX",
+        ),
+        block_time_s=_integer(
+            entry.get("block_time", EVM_BLOCK_TIME_DEFAULT_S),
+            place,
+            "block_time",
+            low=1,
+            high=EVM_BLOCK_TIME_MAX_S,
+            bound="EVM_BLOCK_TIME_MAX_S",
+        ),
+        committee=committee,
+        threshold=threshold,
+        confirmations=_integer(
+            entry.get("confirmations", EVM_CONFIRMATIONS_DEFAULT),
+            place,
+            "confirmations",
+            low=0,
+            high=EVM_CONFIRMATIONS_MAX,
+            bound="EVM_CONFIRMATIONS_MAX",
+        ),
+        rpc_port=rpc_port,
+    )
+
+
 def _port_base(value: object, place: _Place, validators: int) -> int:
     highest = port_base_max(validators)
     if isinstance(value, bool) or not isinstance(value, int):
@@ -345,11 +449,26 @@ def parse_manifest(document: Mapping[str, Any], source: str = "manifest") -> Man
             "chains", f"must hold 1 to {CHAINS_MAX} (CHAINS_MAX) chains, not {len(entries)}"
         )
     raw: list[tuple[dict[str, Any], _Place]] = []
+    evm_chains: list[EvmChainManifest] = []
     seen: dict[str, int] = {}
     hub: str | None = None
     nodes = 0
     for number, entry in enumerate(entries, start=1):
-        values, place = _chain(entry, number, source)
+        kind_place = _Place(source, f"[[chains]] entry {number}")
+        kind = _choice(
+            _table(entry, kind_place).get("kind", "causeway"), kind_place, "kind", CHAIN_KINDS
+        )
+        if kind == "evm":
+            evm_chain = _evm_chain(entry, number, source)
+            if evm_chain.id in seen:
+                raise kind_place.error(
+                    "id",
+                    f"{evm_chain.id!r} is already the id of [[chains]] entry {seen[evm_chain.id]}",
+                )
+            seen[evm_chain.id] = number
+            evm_chains.append(evm_chain)
+            continue
+        values, place = _chain({k: v for k, v in entry.items() if k != "kind"}, number, source)
         chain_id = values["id"]
         if chain_id in seen:
             raise place.error(
@@ -368,8 +487,27 @@ def parse_manifest(document: Mapping[str, Any], source: str = "manifest") -> Man
                 f"{DEVNET_NODES_MAX} (DEVNET_NODES_MAX) node processes one devnet runs",
             )
         raw.append((values, place))
+    if not raw:
+        raise top.error("chains", "holds no Causeway chain; an EVM chain joins a hub")
+    if evm_chains and hub is None:
+        raise top.error(
+            "chains",
+            f"EVM chain {evm_chains[0].id!r} needs a hub (hub = true on a chain): its gateways "
+            "join it to the hub",
+        )
+    evm_ids = {chain.id for chain in evm_chains}
+    evm_chain_ids = [chain.evm_chain_id for chain in evm_chains]
+    if len(set(evm_chain_ids)) != len(evm_chain_ids):
+        raise top.error("chains", "two EVM chains have the same chain_id")
+    rpc_ports = [chain.rpc_port for chain in evm_chains if chain.rpc_port is not None]
+    if len(set(rpc_ports)) != len(rpc_ports):
+        raise top.error("chains", "two EVM chains have the same rpc_port")
     chains = _settle_ports(raw, port_base)
-    chain_ids = set(seen)
+    for chain in chains:
+        for port in rpc_ports:
+            if port in chain.ports:
+                raise top.error("chains", f"rpc_port {port} is a port of chain {chain.id!r}")
+    chain_ids = set(seen) - evm_ids
 
     link_entries = _list(document.get("links", []), top, "links")
     if len(link_entries) > LINKS_MAX:
@@ -433,6 +571,7 @@ def parse_manifest(document: Mapping[str, Any], source: str = "manifest") -> Man
         chains=chains,
         links=tuple(links),
         relayers=tuple(relayers),
+        evm_chains=tuple(evm_chains),
     )
 
 
