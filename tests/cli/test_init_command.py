@@ -127,9 +127,10 @@ def test_init_makes_a_network_of_several_validators(
         config = (directory / f"nodes/node{index}/config.toml").read_text()
         # Every node lists every other one as a peer, and none lists itself.
         assert config.count("[[peers.peer]]") == validators - 1
-        assert f'member_id = "org{(index - 1) % 2 + 1}/node{index}"\n' not in config.split(
-            "[[peers.peer]]", 1
-        )[1]
+        assert (
+            f'member_id = "org{(index - 1) % 2 + 1}/node{index}"\n'
+            not in config.split("[[peers.peer]]", 1)[1]
+        )
 
 
 def test_init_refuses_several_validators_for_solo(tmp_path: Path) -> None:
