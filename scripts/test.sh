@@ -25,7 +25,9 @@ trap 'rm -rf "$scratch"' EXIT
 # Longest first; any unit not named here comes after them, in name order.
 HEAVY_UNITS=(
   tests/e2e/test_e2e_interchain.py
+  tests/e2e/test_e2e_atomic.py
   tests/docs
+  tests/e2e/test_e2e_gateway.py
   tests/e2e/test_e2e_crash.py
   tests/e2e/test_e2e_node_join.py
   tests/e2e/test_e2e_snapshots.py
