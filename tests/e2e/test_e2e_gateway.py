@@ -14,6 +14,7 @@ Every process the devnet recorded (nodes, relayer, anvil, gateways) is stopped o
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -144,6 +145,17 @@ def test_a_transfer_to_the_evm_chain_and_back_survives_a_gateway_killed(devnet: 
     # One gateway dies as the transfer starts; k = 2 of the other two remain.
     killed = state.gateway_pids[0]
     os.kill(killed, signal.SIGKILL)
+    # What an operator sees: the EVM chain answering, one gateway of three down, and on the
+    # hub the weaker trust of a committee stated beside the light-client members.
+    wait_until(lambda: not is_running(killed), "the killed gateway gone")
+    status = json.loads(cli("devnet", "status", "--dir", str(devnet), "--json"))
+    (evm_row,) = status["evm_chains"]
+    assert (evm_row["id"], evm_row["gateways_running"], evm_row["threshold"]) == (EVM_CHAIN, 2, 2)
+    assert evm_row["block"] is not None
+    members = json.loads(cli("hub", "members", "--dir", str(devnet), "--chain", "hub", "--json"))
+    trust = {member["chain_id"]: member["trust"] for member in members["members"]}
+    assert trust[EVM_CHAIN].startswith("gateway committee: 2 of 3 operators"), trust
+    assert trust["chain-a"] == "light client: >2/3 of 3 validators", trust
     wait_until(lambda: voucher_balance() == SENT, "the voucher minted on the EVM chain")
     to_evm_s = time.monotonic() - sent_at
     with member(devnet, "chain-a", "org1/client") as chain_a:

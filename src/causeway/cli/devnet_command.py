@@ -501,6 +501,9 @@ def _print_chains(directory: Path, json_output: bool) -> None:
                 "metrics_address": process.metrics_address if process is not None else None,
             }
         )
+    from causeway.provisioning.evm_devnet import evm_chain_status, load_evm_chains
+
+    evm_chains = [evm_chain_status(state) for state in load_evm_chains(directory)]
     if json_output:
         print_json(
             {
@@ -510,6 +513,7 @@ def _print_chains(directory: Path, json_output: bool) -> None:
                 "chains": chains,
                 "links": links,
                 "relayers": relayers,
+                "evm_chains": evm_chains,
                 "nodes": rows,
             }
         )
@@ -566,6 +570,26 @@ def _print_chains(directory: Path, json_output: bool) -> None:
                         ", ".join(link["relayers"]) or "none",
                     ]
                     for link in links
+                ],
+            )
+        )
+    if evm_chains:
+        console.print(
+            rows_table(
+                "EVM chains (joined to the hub by a gateway committee)",
+                ["chain", "rpc", "block", "hub client", "committee", "gateways running"],
+                [
+                    [
+                        chain["id"],
+                        chain["rpc_url"],
+                        chain["block"]
+                        if chain["block"] is not None
+                        else ("not answering" if chain["anvil_running"] else "anvil stopped"),
+                        chain["hub_client"],
+                        f"{chain['threshold']} of {chain['committee']}",
+                        f"{chain['gateways_running']}/{chain['committee']}",
+                    ]
+                    for chain in evm_chains
                 ],
             )
         )

@@ -20,6 +20,7 @@ member starts, each with the hub's client member of an organisation as its hub i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -35,6 +36,7 @@ import rlp  # type: ignore[import-untyped]
 from eth_account import Account
 from eth_hash.auto import keccak
 from web3 import Web3
+from web3.exceptions import Web3Exception
 from web3.types import Wei
 
 from causeway.errors import ConfigurationError
@@ -105,6 +107,39 @@ def load_evm_chains(directory: Path) -> list[EvmChainState]:
         except (OSError, ValueError, TypeError) as error:
             raise ConfigurationError(f"cannot read {path}: {error}") from None
     return states
+
+
+STATUS_RPC_TIMEOUT_S = 2.0
+
+
+def evm_chain_status(state: EvmChainState) -> dict[str, Any]:
+    """What `devnet status` shows of one EVM chain: anvil's process and its latest block (None
+    when it does not answer within STATUS_RPC_TIMEOUT_S), the committee's threshold and how many
+    of its gateway processes run."""
+    anvil_running = is_running(state.anvil_pid)
+    block: int | None = None
+    if anvil_running:
+        web3 = Web3(
+            Web3.HTTPProvider(state.rpc_url, request_kwargs={"timeout": STATUS_RPC_TIMEOUT_S})
+        )
+        # requests' connection errors and timeouts are OSErrors; an RPC error is web3's own.
+        with contextlib.suppress(OSError, ValueError, Web3Exception):
+            block = int(web3.eth.block_number)
+    return {
+        "id": state.id,
+        "evm_chain_id": state.evm_chain_id,
+        "rpc_url": state.rpc_url,
+        "anvil_pid": state.anvil_pid,
+        "anvil_running": anvil_running,
+        "block": block,
+        "endpoint": state.endpoint,
+        "transfer": state.transfer,
+        "hub_client": state.hub_client,
+        "committee": len(state.committee),
+        "threshold": state.threshold,
+        "confirmations": state.confirmations,
+        "gateways_running": sum(1 for pid in state.gateway_pids if is_running(pid)),
+    }
 
 
 def save_evm_chain(directory: Path, state: EvmChainState) -> None:

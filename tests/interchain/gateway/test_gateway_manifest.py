@@ -14,7 +14,7 @@ import pytest
 from causeway.crypto import PrivateKey
 from causeway.errors import ConfigurationError
 from causeway.interchain.gateways.config import load_gateway_config
-from causeway.provisioning.evm_devnet import gateway_config_text
+from causeway.provisioning.evm_devnet import EvmChainState, evm_chain_status, gateway_config_text
 from causeway.provisioning.interchain_devnet import (
     ChainEntry,
     MemberEntry,
@@ -23,6 +23,7 @@ from causeway.provisioning.interchain_devnet import (
     running_evm_processes,
 )
 from causeway.provisioning.manifest import EvmChainManifest, load_manifest, parse_manifest
+from causeway.toolchains import evm
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "devnet-evm.toml"
 HUB = {"id": "hub", "hub": True, "consensus": "raft", "validators": 3, "organisations": 3}
@@ -154,3 +155,48 @@ def test_a_devnet_whose_evm_processes_still_run_is_not_cleared(tmp_path: Path) -
     assert (folder / "evm.json").is_file()
     (folder / "evm.json").write_text(json.dumps({"anvil_pid": 0, "gateway_pids": [0, 0]}))
     assert running_evm_processes(tmp_path) == []
+
+
+def _evm_chain_state(**changes: Any) -> EvmChainState:
+    state = EvmChainState(
+        id="evm-31337",
+        evm_chain_id=31337,
+        rpc_url="http://127.0.0.1:1",
+        anvil_pid=0,
+        endpoint="0x" + "11" * 20,
+        transfer="0x" + "22" * 20,
+        hub_client="client-1",
+        committee=["0x" + "33" * 20, "0x" + "44" * 20, "0x" + "55" * 20],
+        threshold=2,
+        confirmations=1,
+        gateway_configs=[],
+        gateway_pids=[0, 0, 0],
+        user_key="",
+        deployed_block=1,
+    )
+    for name, value in changes.items():
+        setattr(state, name, value)
+    return state
+
+
+def test_status_of_a_stopped_evm_chain_shows_no_block_and_no_gateway() -> None:
+    status = evm_chain_status(_evm_chain_state())
+    assert (status["anvil_running"], status["block"], status["gateways_running"]) == (
+        False,
+        None,
+        0,
+    )
+    assert (status["threshold"], status["committee"]) == (2, 3)
+
+
+def test_status_of_a_running_evm_chain_reads_its_block(anvil: evm.AnvilProcess) -> None:
+    block = int(evm.rpc(anvil.url, "eth_blockNumber", []), 16)
+    # This test process stands in for one running gateway.
+    status = evm_chain_status(
+        _evm_chain_state(
+            rpc_url=anvil.url, anvil_pid=anvil.process.pid, gateway_pids=[os.getpid(), 0, 0]
+        )
+    )
+    assert status["anvil_running"] is True
+    assert status["block"] is not None and status["block"] >= block
+    assert status["gateways_running"] == 1
