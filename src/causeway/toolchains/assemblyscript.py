@@ -113,7 +113,7 @@ def install(root: Path | None = None) -> Toolchain:
         return Toolchain(folder, node)
     npm = _program("npm")
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive_lock(folder.parent / f"{folder.name}.lock"):
+    with exclusive_lock(folder.parent / f"{folder.name}.lock"):
         if _installed(folder):
             return Toolchain(folder, node)
         staging = folder.parent / f"{folder.name}.partial"
@@ -121,7 +121,7 @@ def install(root: Path | None = None) -> Toolchain:
         staging.mkdir()
         for name in _PACKAGE_FILES:
             shutil.copyfile(_FILES / "toolchain" / name, staging / name)
-        _run(
+        run_tool(
             [str(npm), "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
             staging,
             INSTALL_TIMEOUT_SECONDS,
@@ -191,7 +191,7 @@ def build(project: Path, toolchain: Toolchain | None = None) -> tuple[Path, Path
     # The compiler picks its output format by the extension: the partial file ends in .wasm.
     partial_path = output_folder / f"{name}.partial.wasm"
     partial_path.unlink(missing_ok=True)
-    _run(
+    run_tool(
         [
             str(toolchain.node),
             str(toolchain.compiler),
@@ -254,7 +254,7 @@ def _program(name: str) -> Path:
 
 
 def _check_node_version(node: Path) -> None:
-    output = _run([str(node), "--version"], Path.cwd(), 60, f"{node} --version failed")
+    output = run_tool([str(node), "--version"], Path.cwd(), 60, f"{node} --version failed")
     match = re.fullmatch(r"v(\d+)\.\d+\.\d+\S*", output.strip())
     if match is None or int(match.group(1)) < NODE_MAJOR_VERSION_MIN:
         raise ToolchainError(
@@ -263,7 +263,7 @@ def _check_node_version(node: Path) -> None:
         )
 
 
-def _run(
+def run_tool(
     command: Sequence[str],
     folder: Path,
     timeout_seconds: int,
@@ -296,7 +296,7 @@ def _run(
 
 
 @contextmanager
-def _exclusive_lock(path: Path) -> Iterator[None]:
+def exclusive_lock(path: Path) -> Iterator[None]:
     with path.open("a") as lock_file:
         fcntl.flock(lock_file, fcntl.LOCK_EX)
         try:

@@ -35,8 +35,8 @@ from typing import Any
 from causeway.errors import RequestError, ToolchainError
 from causeway.toolchains.assemblyscript import (
     NODE_MAJOR_VERSION_MIN,
-    _exclusive_lock,
-    _run,
+    exclusive_lock,
+    run_tool,
     toolchains_folder,
 )
 
@@ -120,7 +120,7 @@ def install(root: Path | None = None) -> EvmToolchain:
         return EvmToolchain(folder, node)
     npm = _program("npm")
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with _exclusive_lock(folder.parent / f"{folder.name}.lock"):
+    with exclusive_lock(folder.parent / f"{folder.name}.lock"):
         if _installed(folder):
             return EvmToolchain(folder, node)
         staging = folder.parent / f"{folder.name}.partial"
@@ -130,7 +130,7 @@ def install(root: Path | None = None) -> EvmToolchain:
             shutil.copyfile(_FILES / name, staging / name)
         # --ignore-scripts: anvil's postinstall would only download the platform package that
         # npm already installed from the lock file.
-        _run(
+        run_tool(
             [str(npm), "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
             staging,
             INSTALL_TIMEOUT_SECONDS,
@@ -387,7 +387,7 @@ def _program(name: str) -> Path:
 
 
 def _check_node_version(node: Path) -> None:
-    output = _run([str(node), "--version"], Path.cwd(), 60, f"{node} --version failed")
+    output = run_tool([str(node), "--version"], Path.cwd(), 60, f"{node} --version failed")
     match = re.fullmatch(r"v(\d+)\.\d+\.\d+\S*", output.strip())
     if match is None or int(match.group(1)) < NODE_MAJOR_VERSION_MIN:
         raise ToolchainError(

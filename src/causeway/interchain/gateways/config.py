@@ -44,8 +44,8 @@ from causeway.interchain.relayer.config import (
     ROUND_INTERVAL_MS_MIN,
     SUBMIT_TIMEOUT_MS_DEFAULT,
     ChainSettings,
-    _chain,
-    _Reader,
+    TableReader,
+    chain_settings,
 )
 
 CONFIRMATIONS_DEFAULT = 2
@@ -122,7 +122,7 @@ def read_private_key(path: Path) -> bytes:
 
 
 def _evm(path: Path, values: Any) -> EvmSettings:
-    reader = _Reader(path, "evm", values)
+    reader = TableReader(path, "evm", values)
     reader.check_keys(_EVM_KEYS)
     rpc_url = reader.text("rpc")
     if not rpc_url.startswith(("http://", "https://")):
@@ -161,12 +161,12 @@ def load_gateway_config(path: Path | str) -> GatewayConfig:
     for table in ("hub", "evm"):
         if table not in document:
             raise ConfigurationError(f"{path}: [{table}] is missing")
-    settings = _Reader(path, "gateway", document.get("gateway", {}))
+    settings = TableReader(path, "gateway", document.get("gateway", {}))
     settings.check_keys(_GATEWAY_KEYS)
     round_interval_ms = settings.integer(
         "round_interval_ms", ROUND_INTERVAL_MS_DEFAULT, ROUND_INTERVAL_MS_MIN, ROUND_INTERVAL_MS_MAX
     )
-    hub_reader = _Reader(path, "hub", document["hub"])
+    hub_reader = TableReader(path, "hub", document["hub"])
     hub_reader.check_keys(_HUB_KEYS)
     chain_id = hub_reader.text("chain_id", characters_max=CLIENT_ID_CHARACTERS_MAX)
     client_id = hub_reader.text("client", characters_max=CLIENT_ID_CHARACTERS_MAX)
@@ -176,7 +176,7 @@ def load_gateway_config(path: Path | str) -> GatewayConfig:
     except CausewayError as error:
         raise hub_reader.error("crypto", error.message) from None
     try:
-        hub = _chain(
+        hub = chain_settings(
             path,
             chain_id,
             {

@@ -108,7 +108,7 @@ class RelayerConfig:
     backoff_max_ms: int = BACKOFF_MAX_MS_DEFAULT
 
 
-class _Reader:
+class TableReader:
     """Reads one table of the file; every error names the file, the table and the key."""
 
     def __init__(self, path: Path, table: str, values: Any) -> None:
@@ -172,8 +172,10 @@ def check_node_address(text: str) -> str | None:
     return None
 
 
-def _chain(path: Path, chain_id: str, values: Any) -> ChainSettings:
-    reader = _Reader(path, f"chains.{chain_id}", values)
+def chain_settings(path: Path, chain_id: str, values: Any) -> ChainSettings:
+    """One chain's table (``[chains.ID]`` here, ``[hub]`` in a gateway's file), checked key by
+    key; a ConfigurationError names the file, the table and the key."""
+    reader = TableReader(path, f"chains.{chain_id}", values)
     reader.check_keys(_CHAIN_KEYS)
     nodes = reader.values.get("nodes")
     if not isinstance(nodes, list) or not nodes:
@@ -219,7 +221,7 @@ def _chain(path: Path, chain_id: str, values: Any) -> ChainSettings:
 
 
 def _link(path: Path, index: int, values: Any, chains: Mapping[str, ChainSettings]) -> LinkSettings:
-    reader = _Reader(path, f"links.{index}", values)
+    reader = TableReader(path, f"links.{index}", values)
     reader.check_keys(_LINK_KEYS)
     first_chain = reader.text("first_chain")
     second_chain = reader.text("second_chain")
@@ -261,7 +263,7 @@ def load_relayer_config(path: Path | str) -> RelayerConfig:
             raise ConfigurationError(
                 f"{path}: unknown table [{key}] (known: [relayer], [chains], [[links]])"
             )
-    settings = _Reader(path, "relayer", document.get("relayer", {}))
+    settings = TableReader(path, "relayer", document.get("relayer", {}))
     settings.check_keys(_RELAYER_KEYS)
     round_interval_ms = settings.integer(
         "round_interval_ms", ROUND_INTERVAL_MS_DEFAULT, ROUND_INTERVAL_MS_MIN, ROUND_INTERVAL_MS_MAX
@@ -287,7 +289,7 @@ def load_relayer_config(path: Path | str) -> RelayerConfig:
     backoff_max_ms = settings.integer(
         "backoff_max_ms", BACKOFF_MAX_MS_DEFAULT, round_interval_ms, ROUND_INTERVAL_MS_MAX
     )
-    chain_tables = _Reader(path, "chains", document.get("chains", {}))
+    chain_tables = TableReader(path, "chains", document.get("chains", {}))
     if not chain_tables.values:
         raise ConfigurationError(f"{path}: [chains] is missing: name at least two chains")
     if len(chain_tables.values) > CHAINS_MAX:
@@ -295,7 +297,8 @@ def load_relayer_config(path: Path | str) -> RelayerConfig:
             None, f"names {len(chain_tables.values)} chains, above {CHAINS_MAX}"
         )
     chains = {
-        chain_id: _chain(path, chain_id, values) for chain_id, values in chain_tables.values.items()
+        chain_id: chain_settings(path, chain_id, values)
+        for chain_id, values in chain_tables.values.items()
     }
     link_tables = document.get("links")
     if link_tables is None:
