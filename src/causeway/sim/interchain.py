@@ -58,13 +58,14 @@ from causeway.execution import (
     decode_arguments,
     failure,
 )
-from causeway.interchain import CHAIN_CONTRACTS, LinkEnd, Port, Relayer, transfer
-from causeway.interchain import PORTS as NODE_PORTS
+from causeway.interchain import LinkEnd, Port, Relayer, chain_contracts, transfer
+from causeway.interchain.atomic import ATOMIC_TEST_PORTS, ENCODING_TRY
 from causeway.interchain.keys import PACKETS_NAMESPACE, commitment_path, receipt_key
-from causeway.interchain.packets import packets_contract, send_packet
-from causeway.interchain.v1 import interchain_pb2
+from causeway.interchain.packets import send_packet
+from causeway.interchain.v1 import atomic_pb2, interchain_pb2
 from causeway.light import commit_sign_bytes
 from causeway.sim.chain import BLOCK_INTERVAL_MS, GENESIS_TIME_MS, InterchainChain, check_ok
+from causeway.sim.interchain_atomic import AtomicActors, AtomicWorkload, PlannedTransaction
 from causeway.sim.randomness import RandomSource
 from causeway.types import block_hash, encode
 from causeway.types.v1 import types_pb2
@@ -185,14 +186,21 @@ def _forgetting_receipts(contract: Contract) -> Contract:
     return replace(contract, methods=methods)
 
 
-def simulation_contracts(*, unsafe_skip_receipt_check: bool = False) -> dict[str, Contract]:
+def simulation_contracts(
+    *, unsafe_skip_receipt_check: bool = False, unsafe_ignore_cancel_marker: bool = False
+) -> dict[str, Contract]:
     """What every simulated chain runs: the node's contracts, packets delivering to the echo
-        port and the transfer port (ICS-20), and the echo application (with the canary's broken
-    packets contract when asked)."""
-    packets = packets_contract({**NODE_PORTS, **PORTS})
+    port, the transfer port (ICS-20) and the atomic port, the echo application, and the atomic
+    contract with the test counter port (with the canaries' broken packets or atomic contract
+    when asked)."""
+    contracts = chain_contracts(
+        ports=PORTS,
+        atomic_ports=ATOMIC_TEST_PORTS,
+        unsafe_ignore_cancel_marker=unsafe_ignore_cancel_marker,
+    )
     if unsafe_skip_receipt_check:
-        packets = _forgetting_receipts(packets)
-    return {**CHAIN_CONTRACTS, "packets": packets, ECHO_CONTRACT: ECHO}
+        contracts["packets"] = _forgetting_receipts(contracts["packets"])
+    return contracts
 
 
 # -- configuration -------------------------------------------------------------------------------
@@ -262,13 +270,26 @@ class InterchainConfig:
     # Governance accepts a single signer when it creates a client of a solo chain (the one
     # validator is trusted outright, docs/interchain.md); without it the creation is refused.
     solo_single_signer_accepted: bool = True
+    # Atomic transactions coordinated by the first chain, the hub (causeway.sim.interchain_atomic):
+    # every other chain must be linked to it, and hub_registry set.
+    atomic: AtomicWorkload | None = None
     unsafe_skip_receipt_check: bool = False
+    # The atomic canary: participants ignore their cancel markers (a TRY after its ABORT
+    # prepares).
+    unsafe_ignore_cancel_marker: bool = False
 
     def __post_init__(self) -> None:
         if not 2 <= len(self.chains) <= CHAINS_MAX:
             raise ValueError(f"a run has 2 to {CHAINS_MAX} chains, not {len(self.chains)}")
         if not 0 <= self.packets <= PACKETS_MAX:
             raise ValueError(f"a run sends 0 to {PACKETS_MAX} packets, not {self.packets}")
+        if self.atomic is not None:
+            linked = {pair for pair in self.links if pair[0] == 0}
+            if not self.hub_registry or len(linked) != len(self.chains) - 1:
+                raise ValueError(
+                    "atomic transactions need the hub's registry and every member linked to "
+                    "the first chain, the hub"
+                )
 
 
 # -- what happened --------------------------------------------------------------------------------
@@ -315,6 +336,12 @@ class InterchainResult:
     # Clients a fault must have frozen or expired (chain id, client id, "frozen" | "expired").
     expected: list[tuple[str, str, str]]
     statistics: dict[str, int] = field(default_factory=dict)
+    # Each chain's clock skew (its time = the shared clock + skew), and when (shared clock) the
+    # last fault that stops progress ended: a halt, a partition, a late relayer's start.
+    skew_ms: dict[str, int] = field(default_factory=dict)
+    faults_end_ms: int = 0
+    # The atomic transactions submitted to the hub (the first chain), in order.
+    atomic: list[PlannedTransaction] = field(default_factory=list)
 
     def describe(self) -> str:
         lines = [
@@ -541,6 +568,10 @@ class InterchainSimulation:
         self.sent = 0
         # Clients governance may recover, by (chain id, client id), from this time on.
         self.recoverable_from: dict[tuple[str, str], int] = {}
+        # A member's client of the hub (atomic runs), and the atomic workload's actors.
+        self.client_of_hub: dict[str, str] = {}
+        self.atomic = None if config.atomic is None else AtomicActors(self, config.atomic)
+        self.faults_end_ms = 0
         self.statistics: dict[str, int] = {
             "blocks": 0,
             "transactions": 0,
@@ -550,6 +581,8 @@ class InterchainSimulation:
             "unreachable_rounds": 0,
             "packets_sent": 0,
             "recoveries_submitted": 0,
+            "atomic_submitted": 0,
+            "settler_settles": 0,
         }
 
     # -- scheduling ---------------------------------------------------------------------------
@@ -605,7 +638,10 @@ class InterchainSimulation:
 
     def _setup(self) -> None:
         config = self.config
-        contracts = simulation_contracts(unsafe_skip_receipt_check=config.unsafe_skip_receipt_check)
+        contracts = simulation_contracts(
+            unsafe_skip_receipt_check=config.unsafe_skip_receipt_check,
+            unsafe_ignore_cancel_marker=config.unsafe_ignore_cancel_marker,
+        )
         # Setup in three steps, every chain's block of a step at the same time: a genesis-like
         # empty block, the clients, then counterparties and ports (and the hub's registry).
         step_ms = [GENESIS_TIME_MS + number * BLOCK_INTERVAL_MS for number in (1, 2, 3)]
@@ -719,6 +755,11 @@ class InterchainSimulation:
                             ),
                         )
                     )
+            if self.atomic is not None:
+                client_of_hub = created.get((home_id, hub_id))
+                if client_of_hub is not None and home_id != hub_id:
+                    self.client_of_hub[home_id] = client_of_hub
+                calls.extend(self.atomic.setup_calls(home_id, client_of_hub))
             self._governance_block(home, calls, step_ms[2])
         self.start_ms = step_ms[2]
         self.now_ms = step_ms[2]
@@ -770,13 +811,18 @@ class InterchainSimulation:
                 continue
             value = REFUSED_VALUE if send_random.random() < 0.1 else b"v%d" % number
             self.schedule(at, self._send_action(link, from_a, timeout_after, value), "send")
-        # Relayers, several per link when they race.
+        # Relayers, several per link when they race; those of a late link start late.
+        late_links = dict(config.atomic.late_links) if config.atomic is not None else {}
         for index, link in enumerate(self.links):
+            late_ms = late_links.get(index, 0)
+            if late_ms:
+                self.faults.append(f"relayers of {link.a}-{link.b} start at +{late_ms}ms")
+                self.faults_end_ms = max(self.faults_end_ms, self.now_ms + late_ms)
             for copy in range(faults.relayers_per_link):
                 process = RelayerProcess(self, f"r{index}.{copy}", link, f"relayer:{index}:{copy}")
                 self.relayers.append(process)
                 self.schedule(
-                    process.random.randint(0, config.relayer_period_ms),
+                    late_ms + process.random.randint(0, config.relayer_period_ms),
                     self._relayer_action(process),
                     f"round {process.name}",
                 )
@@ -787,6 +833,7 @@ class InterchainSimulation:
             at = random.randint(0, window)
             length = random.randint(*faults.halt_ms)
             self.faults.append(f"{chain_id} halts at +{at}ms for {length}ms")
+            self.faults_end_ms = max(self.faults_end_ms, self.now_ms + at + length)
             self.schedule(at, partial(self._halt, chain_id, length), f"halt {chain_id}")
         if faults.validator_change:
             # Never a solo chain: its one validator cannot leave (the validators contract refuses
@@ -830,6 +877,7 @@ class InterchainSimulation:
             # Longer than the trusting period even when the two chains' clocks are skewed apart.
             length = config.trusting_period_ms + 2 * SKEW_MAX_MS + random.randint(2_000, 6_000)
             self.faults.append(f"relayers cut off from {chain_id} at +{at}ms for {length}ms")
+            self.faults_end_ms = max(self.faults_end_ms, self.now_ms + at + length)
             self.schedule(at, partial(self._partition, chain_id, length), f"partition {chain_id}")
 
     # -- actions ------------------------------------------------------------------------------
@@ -885,7 +933,7 @@ class InterchainSimulation:
                 trace.extend(
                     f"{a.key}={a.value}" for a in event.attributes if not a.key.endswith("_hash")
                 )
-                trace.append(event.data.hex())
+                trace.append(_traced_data(event))
         data = "\x00".join(trace).encode()
         self._trace.update(len(data).to_bytes(4, "big") + data)
 
@@ -1176,6 +1224,8 @@ class InterchainSimulation:
     def _settled(self) -> bool:
         if self.statistics["packets_sent"] < self.config.packets:
             return False
+        if self.atomic is not None and not self.atomic.settled():
+            return False
         if self.unreachable or any(chain.halted or chain.mempool for chain in self.chains.values()):
             return False
         for chain in self.chains.values():
@@ -1207,6 +1257,8 @@ class InterchainSimulation:
         self.relayers: list[RelayerProcess] = []
         self._recovered: set[tuple[str, str]] = set()
         self._plan()
+        if self.atomic is not None:
+            self.atomic.plan(native_denom)
         blocks_cap = CHAIN_BLOCKS_MAX
         check_every_ms = 1_000
         next_check = self.now_ms + self.config.send_window_ms
@@ -1233,6 +1285,9 @@ class InterchainSimulation:
             end_ms=self.now_ms - self.start_ms,
             expected=self.expected,
             statistics=dict(self.statistics),
+            skew_ms=dict(self.skew_ms),
+            faults_end_ms=self.faults_end_ms,
+            atomic=[] if self.atomic is None else list(self.atomic.planned),
         )
 
     def _note_recoveries(self) -> None:
@@ -1242,6 +1297,19 @@ class InterchainSimulation:
                     if event.name == "recover_client":
                         attributes = {a.key: a.value for a in event.attributes}
                         self._recovered.add((record.chain_id, attributes["client_id"]))
+
+
+def _traced_data(event: types_pb2.Event) -> str:
+    """An event's data as the trace records it: a TRY packet without its owner's signature,
+    which depends on the keys (generated afresh in each process) and a random nonce."""
+    if event.name == "send_packet":
+        packet = interchain_pb2.Packet.FromString(event.data)
+        if packet.payload.encoding == ENCODING_TRY:
+            data = atomic_pb2.AtomicTryPacketData.FromString(packet.payload.value)
+            data.ClearField("owner_signature")
+            packet.payload.value = encode(data)
+            return encode(packet).hex()
+    return event.data.hex()
 
 
 # -- forgeries --------------------------------------------------------------------------------
@@ -1576,6 +1644,76 @@ def _hub(seed: int) -> InterchainConfig:
     )
 
 
+def _atomic(seed: int) -> InterchainConfig:
+    """A hub (tbft, intl) and two members (chain-a tbft intl; chain-b tbft or raft, intl or gm)
+    linked to it and registered; atomic transactions of 2 or 3 legs (some drawn to be refused)
+    with relayer crashes, duplicates and delays, a chain halting, skew, late relayers and the
+    eager settler, each drawn from the seed."""
+    random = RandomSource(seed).derive("scenario")
+    raft = random.random() < 0.5
+    gm = random.random() < 0.3
+    faults = InterchainFaults(
+        relayers_per_link=random.randint(1, 2),
+        crash_probability=random.choice((0.0, 0.1, 0.25)),
+        delay_probability=random.choice((0.0, 0.2, 0.4)),
+        duplicate_probability=random.choice((0.0, 0.2, 0.4)),
+        halt=random.random() < 0.5,
+        halt_ms=(2_000, 6_000),
+        skew=random.random() < 0.7,
+    )
+    late: tuple[tuple[int, int], ...] = ()
+    if random.random() < 0.3:
+        late = ((random.randrange(2), random.randint(4_000, 12_000)),)
+    workload = AtomicWorkload(
+        deadline_after_ms=random.choice(((7_000, 12_000), (7_000, 20_000), (15_000, 30_000))),
+        eager_settler=random.random() < 0.5,
+        late_links=late,
+    )
+    second = ChainSpec(
+        "chain-b",
+        "gm" if gm else "intl",
+        consensus="raft" if raft else "tbft",
+        validators=3 if raft else 4,
+        organisations=3 if raft else 4,
+        block_interval_ms=1_200 if raft else 1_000,
+    )
+    return InterchainConfig(
+        chains=(ChainSpec("hub"), ChainSpec("chain-a"), second),
+        links=((0, 1), (0, 2)),
+        faults=faults,
+        packets=0,
+        hub_registry=True,
+        atomic=workload,
+        # Long enough that a link whose one relayer keeps crashing, or starts late, does not
+        # see its clients expire (a fault of its own, which the other scenarios cover).
+        trusting_period_ms=60_000,
+    )
+
+
+def _atomic_canary(seed: int) -> InterchainConfig:
+    """Participants that ignore their cancel markers (``unsafe_ignore_cancel_marker``): leg 0 of
+    each transaction, on chain-a, is refused, so the hub aborts; the eager settler proves the
+    ABORT to chain-b at once, while chain-b's relayer starts late and brings the TRY after it.
+    The checkers must see a leg prepared after its cancel."""
+    return replace(
+        _atomic(seed),
+        faults=InterchainFaults(relayers_per_link=1, skew=True),
+        atomic=AtomicWorkload(
+            transactions=3,
+            legs=(2, 2),
+            deadline_after_ms=(25_000, 30_000),
+            refuse_share=0.0,
+            overspend_share=0.0,
+            foreign_signature_share=0.0,
+            user_writes=0,
+            eager_settler=True,
+            late_links=((1, 12_000),),
+            first_leg_refuses=True,
+        ),
+        unsafe_ignore_cancel_marker=True,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class InterchainScenario:
     name: str
@@ -1622,6 +1760,20 @@ INTERCHAIN_SCENARIOS: dict[str, InterchainScenario] = {
             "a hub and 20 member chains, each linked to the hub directly and registered; half "
             "the members' transfers routed on through the hub to another member",
             _hub,
+        ),
+        InterchainScenario(
+            "atomic",
+            "atomic transactions through a hub and two members, legs refused at random, with "
+            "relayer crashes, duplicates and delays, a chain halting, skew, late relayers and an "
+            "eager settler",
+            _atomic,
+        ),
+        InterchainScenario(
+            "atomic-canary",
+            "participants ignore their cancel markers on purpose: the checkers must catch a "
+            "leg prepared after its cancel",
+            _atomic_canary,
+            expects_violation=True,
         ),
     )
 }

@@ -12,6 +12,7 @@ every block's results and events, and the state each block left (``InterchainCha
 - ``conservation_problems``: on every link, for each chain's native denomination, what the
   chain holds in escrow for the link equals the vouchers outstanding on the other chain plus
   what is in flight (sent and not yet received with success, either way).
+- ``atomic_problems`` (causeway.sim.atomic_checkers): the invariants of atomic transactions.
 - ``fault_problems``: what a fault must cause happened (a fork signed by twins froze the client;
   governance recovered every client a fork froze or a partition expired), and no Byzantine
   submission was accepted.
@@ -36,6 +37,7 @@ from causeway.interchain.keys import (
     received_key,
 )
 from causeway.interchain.v1 import interchain_pb2
+from causeway.sim.atomic_checkers import atomic_problems
 from causeway.sim.chain import InterchainChain
 from causeway.sim.interchain import InterchainResult, native_denom
 from causeway.sim.simulation import SimulationFailure, replay_command
@@ -379,6 +381,7 @@ def interchain_problems(result: InterchainResult) -> list[str]:
         *client_problems(result),
         *conservation_problems(result),
         *fault_problems(result),
+        *atomic_problems(result),
     ]
 
 
