@@ -6,7 +6,9 @@ that replays it.
 
 Several chains and their relayers: ``causeway.sim.interchain`` (real chains from
 ``causeway.sim.chain``, seeded faults) and its checkers in ``causeway.sim.interchain_checkers``;
-imported from there, not here, so that the consensus simulation does not load the executor.
+atomic transactions through a hub in ``causeway.sim.interchain_atomic``, their checkers in
+``causeway.sim.atomic_checkers``; imported from there, not here, so that the consensus simulation
+does not load the executor.
 """
 
 from causeway.sim.application import CommittedBlock, KvOperation, SimApplication
