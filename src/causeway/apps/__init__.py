@@ -1,0 +1,2 @@
+"""Applications built on the platform (../shared/DESIGN.md §6): ``causeway.apps.directory``, the
+government data directory."""
