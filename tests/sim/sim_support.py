@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from causeway.sim import SimulationFailure, SimulationResult
+from causeway.sim.runner import interchain_sweep
 from causeway.sim.scenarios import Scenario
 
 FAILING_SEEDS_SHOWN = 20
@@ -85,3 +86,23 @@ def assert_violations_found(scenario: Scenario, seeds: list[int], share: float =
             f"seeds; seeds without one: {passing[:FAILING_SEEDS_SHOWN]}"
         )
     return sweep
+
+
+def assert_interchain_sweep_passes(name: str, seeds: list[int], workers: int) -> None:
+    """Every seed of the multi-chain scenario ``name`` passes every checker (run over
+    ``workers`` processes when there are 50 seeds or more); else the first failure, with its
+    replay command, and the other failing seeds."""
+    failures = [
+        outcome
+        for outcome in interchain_sweep(
+            name, seeds[0], len(seeds), workers if len(seeds) >= 50 else 1
+        )
+        if outcome.failure is not None
+    ]
+    if failures:
+        others = [outcome.seed for outcome in failures[1 : FAILING_SEEDS_SHOWN + 1]]
+        more = f"\nother failing seeds: {others}" if others else ""
+        raise AssertionError(
+            f"interchain {name}: {len(failures)} of {len(seeds)} seeds fail\n"
+            f"{failures[0].failure}{more}"
+        )

@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from sim_support import FAILING_SEEDS_SHOWN, SeedPlan
+from sim_support import SeedPlan, assert_interchain_sweep_passes
 
 from causeway.execution.keys import ATOMIC_LOCK_PREFIX
 from causeway.interchain import atomic
@@ -51,7 +51,6 @@ from causeway.sim.interchain_atomic import (
     AtomicWorkload,
 )
 from causeway.sim.interchain_checkers import check_interchain
-from causeway.sim.runner import interchain_sweep
 from causeway.types.v1 import types_pb2
 
 # The issue's bar: at least 300 seeds in CI (about 25 s on two free cores).
@@ -73,19 +72,7 @@ def test_every_atomic_invariant_holds_across_seeds(seed_plan: SeedPlan) -> None:
     skew, late relayers and the eager settler, each drawn from the seed; every checker (the
     atomic ones and the packets, clients and faults ones) passes on every seed."""
     seeds = seed_plan.seeds(ATOMIC_SEEDS)
-    workers = 1 if len(seeds) < 50 else _workers()
-    failures = [
-        outcome
-        for outcome in interchain_sweep("atomic", seeds[0], len(seeds), workers)
-        if outcome.failure is not None
-    ]
-    if failures:
-        others = [outcome.seed for outcome in failures[1 : FAILING_SEEDS_SHOWN + 1]]
-        more = f"\nother failing seeds: {others}" if others else ""
-        raise AssertionError(
-            f"interchain atomic: {len(failures)} of {len(seeds)} seeds fail\n"
-            f"{failures[0].failure}{more}"
-        )
+    assert_interchain_sweep_passes("atomic", seeds, _workers())
     if len(seeds) >= 100:
         configs = [INTERCHAIN_SCENARIOS["atomic"].config(seed) for seed in seeds]
         faults = [config.faults for config in configs]

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from sim_support import FAILING_SEEDS_SHOWN, SeedPlan
+from sim_support import FAILING_SEEDS_SHOWN, SeedPlan, assert_interchain_sweep_passes
 
 from causeway.consensus.engines import IDLE_BLOCK_INTERVAL_MS
 from causeway.errors import RequestError
@@ -41,7 +41,6 @@ from causeway.sim.interchain import (
     solo_spec,
 )
 from causeway.sim.interchain_checkers import check_interchain, ending_problems
-from causeway.sim.runner import interchain_sweep
 from causeway.types.v1 import types_pb2
 
 MIXED_SEEDS = 500
@@ -96,19 +95,7 @@ def test_every_packet_ends_exactly_once_under_mixed_faults(seed_plan: SeedPlan) 
     solo) with every fault drawn from the seed; every checker passes on every seed (run over up
     to two processes)."""
     seeds = seed_plan.seeds(MIXED_SEEDS)
-    workers = 1 if len(seeds) < 50 else _workers()
-    failures = [
-        outcome
-        for outcome in interchain_sweep("mixed", seeds[0], len(seeds), workers)
-        if outcome.failure is not None
-    ]
-    if failures:
-        others = [outcome.seed for outcome in failures[1 : FAILING_SEEDS_SHOWN + 1]]
-        more = f"\nother failing seeds: {others}" if others else ""
-        raise AssertionError(
-            f"interchain mixed: {len(failures)} of {len(seeds)} seeds fail\n"
-            f"{failures[0].failure}{more}"
-        )
+    assert_interchain_sweep_passes("mixed", seeds, _workers())
     if len(seeds) >= 100:
         # The sweep's seeds draw every fault, and gm chains.
         configs = [INTERCHAIN_SCENARIOS["mixed"].config(seed) for seed in seeds]

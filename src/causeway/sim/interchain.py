@@ -1669,14 +1669,7 @@ def _atomic(seed: int) -> InterchainConfig:
         eager_settler=random.random() < 0.5,
         late_links=late,
     )
-    second = ChainSpec(
-        "chain-b",
-        "gm" if gm else "intl",
-        consensus="raft" if raft else "tbft",
-        validators=3 if raft else 4,
-        organisations=3 if raft else 4,
-        block_interval_ms=1_200 if raft else 1_000,
-    )
+    second = _pair(gm=gm, raft=raft, solo=False)[1]
     return InterchainConfig(
         chains=(ChainSpec("hub"), ChainSpec("chain-a"), second),
         links=((0, 1), (0, 2)),
