@@ -126,8 +126,9 @@ NOT_RUN: dict[str, str] = {
         "scripts/demo.sh leaves three chains (11 validators) and a relayer running on the "
         "example manifest's ports 7200-7233 (PORT_BASE moves them), which a user's devnet may "
         "hold; "
-        "tests/e2e/test_e2e_interchain.py runs the same manifest on free ports and "
-        "scripts/demo_transfer.py against it"
+        "tests/e2e/test_e2e_interchain.py runs the same manifest on free ports with "
+        "scripts/demo_transfer.py and scripts/demo_contract.py against it, and "
+        "tests/e2e/test_e2e_atomic.py scripts/demo_atomic.py"
     ),
     "make test": "runs the whole suite, this test included",
     "make toolchains": (
