@@ -570,7 +570,11 @@ class InterchainSimulation:
         self.recoverable_from: dict[tuple[str, str], int] = {}
         # A member's client of the hub (atomic runs), and the atomic workload's actors.
         self.client_of_hub: dict[str, str] = {}
-        self.atomic = None if config.atomic is None else AtomicActors(self, config.atomic)
+        self.atomic = (
+            None
+            if config.atomic is None
+            else AtomicActors(self, config.atomic, [spec.chain_id for spec in config.chains])
+        )
         self.faults_end_ms = 0
         self.statistics: dict[str, int] = {
             "blocks": 0,

@@ -26,10 +26,10 @@ Everything random is drawn from the run's ``RandomSource``.
 from __future__ import annotations
 
 import random as random_module
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from google.protobuf.message import Message
 
@@ -45,10 +45,48 @@ from causeway.interchain.keys import (
 )
 from causeway.interchain.v1 import atomic_pb2, interchain_pb2
 from causeway.sim.chain import InterchainChain
+from causeway.sim.randomness import RandomSource
 from causeway.types import decode
+from causeway.types.v1 import types_pb2
 
-if TYPE_CHECKING:
-    from causeway.sim.interchain import InterchainSimulation
+
+class AtomicHost(Protocol):
+    """What the actors use of the simulation (``causeway.sim.interchain.InterchainSimulation``),
+    named here so that this module does not import it."""
+
+    chains: dict[str, InterchainChain]
+    randomness: RandomSource
+    now_ms: int
+    skew_ms: dict[str, int]
+    statistics: dict[str, int]
+    client_of_hub: dict[str, str]
+
+    def schedule(self, delay_ms: int, action: Callable[[], None], label: str) -> None: ...
+
+    def submit(  # noqa: PLR0917 (as InterchainSimulation.submit)
+        self,
+        chain: InterchainChain,
+        sender: str,
+        contract: str,
+        method: str,
+        arguments: Message,
+        origin: str,
+        *,
+        endorsers: Sequence[str] = (),
+    ) -> None: ...
+
+    def latest_client(
+        self, home: InterchainChain, client_id: str
+    ) -> interchain_pb2.ClientsGetResult: ...
+
+    def client_header_for(
+        self,
+        remote: InterchainChain,
+        header: types_pb2.BlockHeader,
+        certificate: types_pb2.CommitCertificate,
+        trusted_height: int,
+    ) -> interchain_pb2.ClientHeader: ...
+
 
 # The members' users: the owner of every leg, and who receives what a bank leg pays.
 OWNER_MEMBER = "org1/alice"
@@ -150,11 +188,14 @@ def leg_is_final(
 class AtomicActors:
     """The workload's actors on one simulation (see the module docstring)."""
 
-    def __init__(self, simulation: InterchainSimulation, workload: AtomicWorkload) -> None:
+    def __init__(
+        self, simulation: AtomicHost, workload: AtomicWorkload, chain_ids: Sequence[str]
+    ) -> None:
+        """``chain_ids``: the run's chains, the hub first."""
         self.simulation = simulation
         self.workload = workload
-        self.hub_id = simulation.config.chains[0].chain_id
-        self.members = [spec.chain_id for spec in simulation.config.chains[1:]]
+        self.hub_id = chain_ids[0]
+        self.members = list(chain_ids[1:])
         self.planned: list[PlannedTransaction] = []
         self.submitted = 0
         self._settle_tried: dict[tuple[bytes, int], int] = {}
