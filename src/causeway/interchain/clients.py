@@ -83,6 +83,7 @@ from collections.abc import Callable, Sequence
 from causeway.crypto import CryptoProfile, get_profile
 from causeway.errors import DecodeError, InvariantError, ProofError, RequestError, SignatureError
 from causeway.execution import (
+    KV_VALUE_BYTES_MAX,
     Contract,
     Method,
     TransactionContext,
@@ -117,6 +118,7 @@ from causeway.light import (
     verify_trusted_signers,
 )
 from causeway.state import verify_state_proof
+from causeway.storage import STATE_KEY_BYTES_MAX
 from causeway.types import encode
 from causeway.types.v1 import types_pb2
 
@@ -137,6 +139,9 @@ CLIENT_VALIDATORS_MAX = VALIDATOR_SET_VALIDATORS_MAX
 CLIENT_PRUNED_PER_UPDATE_MAX = 2
 # The most clients one clients.list answer holds, and how many when the caller does not say.
 CLIENTS_LIST_LIMIT_MAX = 100
+# The largest value clients.verify_state checks for a caller: a kv value's bound, which covers
+# what the contracts of this repository store under one key.
+VERIFY_STATE_VALUE_BYTES_MAX = KV_VALUE_BYTES_MAX
 CLIENTS_LIST_LIMIT_DEFAULT = 20
 
 CLIENT_ID_PREFIX = "client-"
@@ -1372,6 +1377,42 @@ def get_consensus_state(context: TransactionContext, arguments: bytes) -> bytes:
     return encode(_counting_state(context, client, request.height))
 
 
+def verify(context: TransactionContext, arguments: bytes) -> bytes:
+    """clients.verify_state for other contracts: a user contract (read-only methods of native
+    contracts are what ``call`` may reach) checks that a key of another chain's state holds a
+    value, or is absent, at a height this chain's client has verified, and gets the consensus
+    state it was checked against (the header's time says how fresh it is). Which client to
+    trust is the calling contract's choice, recorded in its own state; what the key holds is
+    the proof's business, never the caller's word. Nothing is written."""
+    request = decode_arguments(context, interchain_pb2.ClientsVerifyStateArguments, arguments)
+    _check_client_id(request.client_id)
+    if len(request.key) > STATE_KEY_BYTES_MAX:
+        raise failure(
+            _INVALID,
+            f"the key is {len(request.key)} bytes, above the limit of {STATE_KEY_BYTES_MAX}",
+        )
+    if len(request.value) > VERIFY_STATE_VALUE_BYTES_MAX:
+        raise failure(
+            _INVALID,
+            f"the value is {len(request.value)} bytes, above the limit of "
+            f"{VERIFY_STATE_VALUE_BYTES_MAX}",
+        )
+    if request.absent and request.value:
+        raise failure(_INVALID, "a proof of absence names no value")
+    if not request.absent and not request.value:
+        # An empty value is never stored: "absent" must be said, not implied by a default.
+        raise failure(_INVALID, "the value is empty: set absent to prove that the key is absent")
+    state = verify_state(
+        context,
+        request.client_id,
+        request.height,
+        request.key,
+        None if request.absent else request.value,
+        request.proof,
+    )
+    return encode(interchain_pb2.ClientsVerifyStateResult(consensus_state=state))
+
+
 def list_clients(context: TransactionContext, arguments: bytes) -> bytes:
     """Clients in the order of their ids as strings ("client-10" before "client-2")."""
     request = decode_arguments(context, interchain_pb2.ClientsListArguments, arguments)
@@ -1403,6 +1444,7 @@ METHODS: dict[str, Method] = {
     ),
     "get": Method(get, read_only=True),
     "consensus_state": Method(get_consensus_state, read_only=True),
+    "verify_state": Method(verify, read_only=True),
     "list": Method(list_clients, read_only=True),
 }
 

@@ -648,6 +648,68 @@ class ClientsConsensusStateArguments(_message.Message):
 Global___ClientsConsensusStateArguments: _TypeAlias = ClientsConsensusStateArguments  # noqa: Y015
 
 @_typing.final
+class ClientsVerifyStateArguments(_message.Message):
+    """clients.verify_state (read-only; what user contracts call to read another chain's state):
+    `key` (absolute, in the counterparty's state) holds `value`, or is absent when `absent`, at
+    `height`, as proven against the consensus state the client stored for that height.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    KEY_FIELD_NUMBER: _builtins.int
+    VALUE_FIELD_NUMBER: _builtins.int
+    ABSENT_FIELD_NUMBER: _builtins.int
+    PROOF_FIELD_NUMBER: _builtins.int
+    client_id: _builtins.str
+    height: _builtins.int
+    key: _builtins.bytes
+    value: _builtins.bytes
+    absent: _builtins.bool
+    @_builtins.property
+    def proof(self) -> _types_pb2.StateProof: ...
+    def __init__(
+        self,
+        *,
+        client_id: _builtins.str = ...,
+        height: _builtins.int = ...,
+        key: _builtins.bytes = ...,
+        value: _builtins.bytes = ...,
+        absent: _builtins.bool = ...,
+        proof: _types_pb2.StateProof | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["proof", b"proof"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["absent", b"absent", "client_id", b"client_id", "height", b"height", "key", b"key", "proof", b"proof", "value", b"value"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientsVerifyStateArguments: _TypeAlias = ClientsVerifyStateArguments  # noqa: Y015
+
+@_typing.final
+class ClientsVerifyStateResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONSENSUS_STATE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def consensus_state(self) -> Global___ConsensusState:
+        """what the proof was checked against (time, roots)"""
+
+    def __init__(
+        self,
+        *,
+        consensus_state: Global___ConsensusState | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["consensus_state", b"consensus_state"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consensus_state", b"consensus_state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClientsVerifyStateResult: _TypeAlias = ClientsVerifyStateResult  # noqa: Y015
+
+@_typing.final
 class ClientsListArguments(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
