@@ -190,6 +190,22 @@ def test_the_progress_line_puts_what_waits_and_what_fails_first(tmp_path: Path) 
     assert line.endswith("transactions 0 (0 failed) · rounds 1 (1 failed)")
 
 
+def test_the_service_relays_with_the_files_settings(tmp_path: Path) -> None:
+    config = load_relayer_config(
+        write_config(
+            tmp_path,
+            "round_interval_ms = 100\nbatch_deliveries_max = 7\nround_packets_max = 9\n"
+            "settle_after_ms = 2500",
+        )
+    )
+    service, endpoints = build_service(config, RelayerMetrics())
+    for endpoint in endpoints:
+        endpoint.close()
+    assert service.relayer.batch_deliveries_max == 7
+    assert service.relayer.round_packets_max == 9
+    assert service.relayer.settle_after_ms == 2500
+
+
 @pytest.mark.e2e
 def test_a_second_signal_does_not_wait_for_a_round_held_by_a_silent_node(tmp_path: Path) -> None:
     # A listening socket that never answers: the connection opens, the gRPC call then waits for

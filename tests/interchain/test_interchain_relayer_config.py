@@ -10,6 +10,7 @@ import pytest
 
 from causeway.crypto import PrivateKey
 from causeway.errors import ConfigurationError
+from causeway.interchain import relaying
 from causeway.interchain.relayer import load_relayer_config
 from causeway.interchain.relayer.config import (
     BATCH_DELIVERIES_MAX,
@@ -21,6 +22,8 @@ from causeway.interchain.relayer.config import (
     ROUND_INTERVAL_MS_MIN,
     ROUND_PACKETS_DEFAULT,
     ROUND_PACKETS_MAX,
+    SETTLE_AFTER_MS_DEFAULT,
+    SETTLE_AFTER_MS_MAX,
     TLS_FILE_BYTES_MAX,
     check_node_address,
 )
@@ -86,10 +89,11 @@ def test_a_good_file_is_read_whole(folder: Path) -> None:
         good(
             "round_interval_ms = 2500\nbatch_deliveries_max = 50\nround_packets_max = 300\n"
             "request_timeout_ms = 5000\n"
-            "submit_timeout_ms = 20000\nbackoff_max_ms = 60000\n"
+            "submit_timeout_ms = 20000\nbackoff_max_ms = 60000\nsettle_after_ms = 0\n"
         ),
     )
     config = load_relayer_config(path)
+    assert config.settle_after_ms == 0
     assert config.round_interval_ms == 2500
     assert config.batch_deliveries_max == 50
     assert config.round_packets_max == 300
@@ -116,6 +120,7 @@ def test_defaults_when_the_relayer_table_is_absent(folder: Path) -> None:
     assert config.round_interval_ms == 1000
     assert config.batch_deliveries_max == 100
     assert config.round_packets_max == ROUND_PACKETS_DEFAULT
+    assert config.settle_after_ms == SETTLE_AFTER_MS_DEFAULT == relaying.SETTLE_AFTER_MS_DEFAULT
 
 
 def test_the_example_file_is_a_valid_configuration(tmp_path: Path) -> None:
@@ -153,6 +158,8 @@ def test_the_example_file_is_a_valid_configuration(tmp_path: Path) -> None:
             "[relayer] backoff_max_ms: must be from 5000",
         ),
         ("round_interval = 5", "[relayer] round_interval: unknown key (known: round_interval_ms,"),
+        ("settle_after_ms = -1", "[relayer] settle_after_ms: must be from 0 to 600000, not -1"),
+        (f"settle_after_ms = {SETTLE_AFTER_MS_MAX + 1}", "not 600001"),
     ],
 )
 def test_relayer_settings_are_checked(folder: Path, relayer: str, fragment: str) -> None:

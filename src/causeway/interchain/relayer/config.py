@@ -4,6 +4,8 @@
     round_interval_ms = 1000        # a round on every link this often
     round_packets_max = 1024        # packets a round carries each way (at most 16384)
     batch_deliveries_max = 100      # deliveries per transaction (at most 512)
+    settle_after_ms = 10000         # atomic.settle a prepared leg by proof this long after its
+                                    # hub decided (0: at once; at most 600000)
 
     [chains.chain-a]                # the table's name is the chain id
     nodes = ["10.0.0.1:7050", "10.0.0.2:7050"]   # tried in turn when one is down
@@ -44,6 +46,8 @@ ROUND_INTERVAL_MS_DEFAULT = 1_000
 # repeated here so that reading a configuration does not load the contracts).
 BATCH_DELIVERIES_MAX = 512
 BATCH_DELIVERIES_DEFAULT = 100
+# relaying.SETTLE_AFTER_MS_DEFAULT, repeated for the same reason.
+SETTLE_AFTER_MS_DEFAULT = 10_000
 # relaying.ROUND_PACKETS_DEFAULT and _MAX, repeated for the same reason.
 ROUND_PACKETS_DEFAULT = 1_024
 ROUND_PACKETS_MAX = 16_384
@@ -53,6 +57,9 @@ REQUEST_TIMEOUT_MS_DEFAULT = 10_000
 SUBMIT_TIMEOUT_MS_DEFAULT = 30_000
 BACKOFF_MAX_MS_DEFAULT = 30_000
 CLIENT_ID_CHARACTERS_MAX = 64
+# A prepared leg waits for its DECISION packet at most this long before the relayer settles it
+# by proof: past the longest deadline a hub accepts (atomic.ATOMIC_DEADLINE_MAX_MS).
+SETTLE_AFTER_MS_MAX = 600_000
 PORT_MAX = 65_535
 
 _RELAYER_KEYS = (
@@ -62,6 +69,7 @@ _RELAYER_KEYS = (
     "request_timeout_ms",
     "submit_timeout_ms",
     "backoff_max_ms",
+    "settle_after_ms",
 )
 _CHAIN_KEYS = ("nodes", "identity", "tls_ca", "tls_certificate", "tls_key")
 _LINK_KEYS = ("name", "first_chain", "first_client", "second_chain", "second_client")
@@ -106,6 +114,7 @@ class RelayerConfig:
     request_timeout_ms: int = REQUEST_TIMEOUT_MS_DEFAULT
     submit_timeout_ms: int = SUBMIT_TIMEOUT_MS_DEFAULT
     backoff_max_ms: int = BACKOFF_MAX_MS_DEFAULT
+    settle_after_ms: int = SETTLE_AFTER_MS_DEFAULT
 
 
 class TableReader:
@@ -289,6 +298,9 @@ def load_relayer_config(path: Path | str) -> RelayerConfig:
     backoff_max_ms = settings.integer(
         "backoff_max_ms", BACKOFF_MAX_MS_DEFAULT, round_interval_ms, ROUND_INTERVAL_MS_MAX
     )
+    settle_after_ms = settings.integer(
+        "settle_after_ms", SETTLE_AFTER_MS_DEFAULT, 0, SETTLE_AFTER_MS_MAX
+    )
     chain_tables = TableReader(path, "chains", document.get("chains", {}))
     if not chain_tables.values:
         raise ConfigurationError(f"{path}: [chains] is missing: name at least two chains")
@@ -339,4 +351,5 @@ def load_relayer_config(path: Path | str) -> RelayerConfig:
         request_timeout_ms=request_timeout_ms,
         submit_timeout_ms=submit_timeout_ms,
         backoff_max_ms=backoff_max_ms,
+        settle_after_ms=settle_after_ms,
     )

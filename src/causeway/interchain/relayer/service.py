@@ -284,6 +284,7 @@ def build_service(
         relayer=Relayer(
             batch_deliveries_max=config.batch_deliveries_max,
             round_packets_max=config.round_packets_max,
+            settle_after_ms=config.settle_after_ms,
         ),
         metrics=metrics,
         round_interval_s=config.round_interval_ms / 1000,
