@@ -25,11 +25,13 @@ toolchains: install
 	bash scripts/toolchain-rust.sh
 
 # What only the tests use, from Debian's packages: SoftHSM (softhsm2) for the tests of the PKCS#11
-# signer, chromium for the explorer's browser tests, promtool for the alert rules' check.
+# signer, chromium for the explorer's browser tests, promtool for the alert rules' check,
+# postgresql for the data directory's PostgreSQL index (the tests run their own server).
 test-tools:
 	bash scripts/toolchain-softhsm.sh
 	bash scripts/toolchain-chromium.sh
 	bash scripts/toolchain-promtool.sh
+	bash scripts/toolchain-postgresql.sh
 
 demo: install toolchains
 	NETWORK=$(NETWORK) BIN=$(BIN) PORT_BASE=$(PORT_BASE) bash scripts/demo.sh
