@@ -44,7 +44,13 @@ def run_writer_until_killed(store_path: Path, rng: random.Random) -> list[int]:
             raise AssertionError(f"writer failed to start: {ready!r} {errors}")
         time.sleep(rng.uniform(0.02, 0.3))
         process.send_signal(signal.SIGKILL)
-        output, errors = process.communicate()
+        process.wait()
+        # Read through the same buffered stream readline used: communicate() would read the pipe
+        # directly and miss the lines readline had already taken into its buffer (on a loaded
+        # machine the writer can acknowledge a block before the test reads "ready").
+        output = process.stdout.read()
+        assert process.stderr is not None
+        errors = process.stderr.read()
     assert process.returncode == -signal.SIGKILL, errors
     assert errors == "", errors
     return [int(line.split()[1]) for line in output.splitlines() if line.startswith("committed")]
