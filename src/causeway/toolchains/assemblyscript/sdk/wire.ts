@@ -4,6 +4,12 @@
 // numbers 1, 2, ...). Results and event data are encoded the same way. A Reader takes fields
 // by number in any order and skips the ones it is not asked for; a Writer produces the one
 // canonical form: fields in increasing number, a field equal to its default left out.
+//
+// Contracts that keep protobuf messages of their own (apps/directory's contract) also read and
+// write nested messages (`message`, `repeatedMessage`) and repeated strings and bytes
+// (`repeatedString`, `repeatedBytes`; `count` tells how many elements a field has), in the same
+// canonical form: a repeated field's elements in order under its number, a nested message written
+// even when empty. The argument lists of an interface file never need them.
 import { revert } from "./revert";
 
 const WIRE_VARINT: u32 = 0;
@@ -112,6 +118,68 @@ export class Reader {
     return String.UTF8.decodeUnsafe(pointer, <usize>length);
   }
 
+  // How many times the field occurs (a repeated field's number of elements).
+  count(field: u32): i32 {
+    let found = 0;
+    for (let index = 0; index < this.numbers.length; index++) {
+      if (this.numbers[index] == field) found++;
+    }
+    return found;
+  }
+
+  // Every element of a repeated string field, in order.
+  repeatedString(field: u32): Array<string> {
+    const values = new Array<string>();
+    for (let index = 0; index < this.numbers.length; index++) {
+      if (this.numbers[index] != field) continue;
+      this.checkLengthDelimited(index, field, "repeated string");
+      const pointer = this.data.dataStart + <usize>this.values[index];
+      const length = this.lengths[index];
+      if (!isValidUtf8(pointer, length)) this.malformed(`field ${field} (string) is not valid UTF-8`);
+      values.push(String.UTF8.decodeUnsafe(pointer, <usize>length));
+    }
+    return values;
+  }
+
+  // Every element of a repeated bytes field, in order (views, not copies).
+  repeatedBytes(field: u32): Array<Uint8Array> {
+    const values = new Array<Uint8Array>();
+    for (let index = 0; index < this.numbers.length; index++) {
+      if (this.numbers[index] != field) continue;
+      this.checkLengthDelimited(index, field, "repeated bytes");
+      const start = <i32>this.values[index];
+      values.push(this.data.subarray(start, start + this.lengths[index]));
+    }
+    return values;
+  }
+
+  // A nested message field, read by its own Reader (an absent field reads as the empty
+  // message, all defaults). `what` names it in error messages. Protobuf merges a message field
+  // that occurs twice; a canonical writer never does that, so the last occurrence is taken.
+  message(field: u32, what: string = ""): Reader {
+    const name = what.length > 0 ? what : `${this.what} field ${field}`;
+    return new Reader(this.bytes(field), name);
+  }
+
+  // Every element of a repeated message field, each read by its own Reader, in order.
+  repeatedMessage(field: u32, what: string = ""): Array<Reader> {
+    const name = what.length > 0 ? what : `${this.what} field ${field}`;
+    const elements = this.repeatedBytes(field);
+    const readers = new Array<Reader>();
+    for (let index = 0; index < elements.length; index++) {
+      readers.push(new Reader(elements[index], name));
+    }
+    return readers;
+  }
+
+  private checkLengthDelimited(index: i32, field: u32, typeName: string): void {
+    if (this.wireTypes[index] != WIRE_LENGTH_DELIMITED) {
+      this.malformed(
+        `field ${field} (${typeName}) has wire type ${this.wireTypes[index]}, not length-delimited`,
+      );
+    }
+  }
+
   private find(field: u32): i32 {
     for (let index = this.numbers.length - 1; index >= 0; index--) {
       if (this.numbers[index] == field) return index;
@@ -212,9 +280,51 @@ export class Writer {
     return this.bytes(field, Uint8Array.wrap(encoded));
   }
 
+  // A nested message: its encoding as a length-delimited field. Unlike a scalar it is written
+  // even when empty, as protobuf writes a message field that is set.
+  message(field: u32, value: Writer): Writer {
+    this.next(field);
+    this.lengthDelimited(field, value.finish());
+    return this;
+  }
+
+  // A repeated string field: one occurrence per element, in order (none when empty).
+  repeatedString(field: u32, values: Array<string>): Writer {
+    this.next(field);
+    for (let index = 0; index < values.length; index++) {
+      const encoded = String.UTF8.encode(values[index], false, String.UTF8.ErrorMode.REPLACE);
+      this.lengthDelimited(field, Uint8Array.wrap(encoded));
+    }
+    return this;
+  }
+
+  // A repeated bytes field: one occurrence per element, in order.
+  repeatedBytes(field: u32, values: Array<Uint8Array>): Writer {
+    this.next(field);
+    for (let index = 0; index < values.length; index++) this.lengthDelimited(field, values[index]);
+    return this;
+  }
+
+  // A repeated message field: one occurrence per element (each written even when empty).
+  repeatedMessage(field: u32, values: Array<Writer>): Writer {
+    this.next(field);
+    for (let index = 0; index < values.length; index++) {
+      this.lengthDelimited(field, values[index].finish());
+    }
+    return this;
+  }
+
   // The message so far, as a copy.
   finish(): Uint8Array {
     return this.buffer.slice(0, this.length);
+  }
+
+  private lengthDelimited(field: u32, value: Uint8Array): void {
+    this.tag(field, WIRE_LENGTH_DELIMITED);
+    this.varint(<u64>value.length);
+    this.reserve(value.length);
+    memory.copy(this.buffer.dataStart + <usize>this.length, value.dataStart, <usize>value.length);
+    this.length += value.length;
   }
 
   private next(field: u32): void {
