@@ -4,3 +4,69 @@ events into a search index and serves the CKAN-compatible API.
 
 The wire and state formats are defined once in proto/causeway/apps/directory/v1/directory.proto
 (``causeway.apps.directory.v1.directory_pb2``)."""
+
+from causeway.apps.directory.ckan import (
+    CKAN_VERSION,
+    ClientSubmitter,
+    SubmittedCall,
+    Submitter,
+    create_ckan_app,
+    package_of,
+)
+from causeway.apps.directory.contract import (
+    CONTRACT_NAME,
+    CONTRACT_PROJECT,
+    EVENTS,
+    METHOD_ARGUMENTS,
+    RESULTS,
+    build_contract,
+    contract_source_hash,
+    decode_event,
+    decode_result,
+    encode_arguments,
+)
+from causeway.apps.directory.index import (
+    DirectoryEvent,
+    DirectoryIndex,
+    EventDataError,
+    IndexCheckpoint,
+    IndexedResource,
+    IndexStore,
+    PostgresStore,
+    SearchPage,
+    SearchQuery,
+    SearchQueryError,
+    SqliteStore,
+    TokenOwner,
+)
+
+__all__ = [
+    "CKAN_VERSION",
+    "CONTRACT_NAME",
+    "CONTRACT_PROJECT",
+    "EVENTS",
+    "METHOD_ARGUMENTS",
+    "RESULTS",
+    "ClientSubmitter",
+    "DirectoryEvent",
+    "DirectoryIndex",
+    "EventDataError",
+    "IndexCheckpoint",
+    "IndexStore",
+    "IndexedResource",
+    "PostgresStore",
+    "SearchPage",
+    "SearchQuery",
+    "SearchQueryError",
+    "SqliteStore",
+    "SubmittedCall",
+    "Submitter",
+    "TokenOwner",
+    "build_contract",
+    "contract_source_hash",
+    "create_ckan_app",
+    "decode_event",
+    "decode_result",
+    "encode_arguments",
+    "package_of",
+]
