@@ -39,6 +39,15 @@ from causeway.apps.directory.index import (
     SqliteStore,
     TokenOwner,
 )
+from causeway.apps.directory.rollup import (
+    decode_resource_version,
+    district_resource_key,
+    parse_district_resource_key,
+    resource_version_key,
+    rollup_arguments,
+    rollup_head_key,
+    rollup_key,
+)
 
 __all__ = [
     "CKAN_VERSION",
@@ -66,7 +75,14 @@ __all__ = [
     "contract_source_hash",
     "create_ckan_app",
     "decode_event",
+    "decode_resource_version",
     "decode_result",
+    "district_resource_key",
     "encode_arguments",
     "package_of",
+    "parse_district_resource_key",
+    "resource_version_key",
+    "rollup_arguments",
+    "rollup_head_key",
+    "rollup_key",
 ]

@@ -58,6 +58,11 @@ METHOD_ARGUMENTS: dict[str, type[Message]] = {
     "get_request": directory_pb2.GetRequestArguments,
     "list_requests": directory_pb2.ListRequestsArguments,
     "list_receipts": directory_pb2.ListReceiptsArguments,
+    "set_district": directory_pb2.SetDistrictArguments,
+    "get_district": directory_pb2.GetDistrictArguments,
+    "rollup_resource": directory_pb2.RollupResourceArguments,
+    "get_rollup": directory_pb2.GetRollupArguments,
+    "list_rollups": directory_pb2.ListRollupsArguments,
 }
 # Each method's result message (methods that return nothing are not listed).
 RESULTS: dict[str, type[Message]] = {
@@ -70,6 +75,10 @@ RESULTS: dict[str, type[Message]] = {
     "get_request": directory_pb2.SharingRequest,
     "list_requests": directory_pb2.ListRequestsResult,
     "list_receipts": directory_pb2.ListReceiptsResult,
+    "get_district": directory_pb2.District,
+    "rollup_resource": directory_pb2.RollupResourceResult,
+    "get_rollup": directory_pb2.RolledUpResource,
+    "list_rollups": directory_pb2.ListRollupsResult,
 }
 # Each event's data message (the proto file's closing comment).
 EVENTS: dict[str, type[Message]] = {
@@ -86,6 +95,8 @@ EVENTS: dict[str, type[Message]] = {
     "request_revoked": directory_pb2.SharingRequest,
     "request_cancelled": directory_pb2.SharingRequest,
     "usage_recorded": directory_pb2.UsageReceipt,
+    "district_set": directory_pb2.District,
+    "resource_rolled_up": directory_pb2.RolledUpResource,
 }
 
 

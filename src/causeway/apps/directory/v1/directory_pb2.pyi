@@ -1268,3 +1268,334 @@ class ListReceiptsResult(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListReceiptsResult: _TypeAlias = ListReceiptsResult  # noqa: Y015
+
+@_typing.final
+class District(_message.Message):
+    """-- districts rolled up into the city's directory (city level only) ------------------------------
+
+    A district's directory runs on the district's chain. The city's directory (on the city's
+    chain) keeps, for each district, the city chain's light client of the district chain; anyone
+    (typically the district's directory service) brings a district ResourceVersion with a state
+    proof, and the city's contract checks the proof through `clients.verify_state` before it keeps
+    the record. What the district's record says is the district chain's word, proven; nothing in
+    it is the submitter's.
+
+    A district directory the city's rolls up: state "district/<code>", set by the city's
+    administrators.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    DIRECTORY_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    CHAIN_ID_FIELD_NUMBER: _builtins.int
+    CONTRACT_NAME_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    """the district's code, e.g. "HD" (海淀区); [A-Z]{2,8}"""
+    directory_id: _builtins.str
+    """the district directory's id, e.g. "beijing-haidian" """
+    client_id: _builtins.str
+    """the city chain's client of the district chain, "client-<n>" """
+    chain_id: _builtins.str
+    """the district chain's id (checked against the client)"""
+    contract_name: _builtins.str
+    """The district directory contract's name on the district chain: its state is the namespace
+    "wasm/<contract_name>/" there (causeway.execution.keys.user_contract_namespace).
+    """
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+        directory_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        chain_id: _builtins.str = ...,
+        contract_name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["chain_id", b"chain_id", "client_id", b"client_id", "code", b"code", "contract_name", b"contract_name", "directory_id", b"directory_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___District: _TypeAlias = District  # noqa: Y015
+
+@_typing.final
+class SetDistrictArguments(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISTRICT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def district(self) -> Global___District: ...
+    def __init__(
+        self,
+        *,
+        district: Global___District | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["district", b"district"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["district", b"district"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetDistrictArguments: _TypeAlias = SetDistrictArguments  # noqa: Y015
+
+@_typing.final
+class GetDistrictArguments(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CODE_FIELD_NUMBER: _builtins.int
+    code: _builtins.str
+    def __init__(
+        self,
+        *,
+        code: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetDistrictArguments: _TypeAlias = GetDistrictArguments  # noqa: Y015
+
+@_typing.final
+class RollupResourceArguments(_message.Message):
+    """A district's resource version with what proves it: the exact bytes the district chain holds
+    at "wasm/<contract_name>/resource/<code>/<version, 10 digits>", the district chain's height
+    whose state holds them (one the city chain's client has verified), and the proof.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISTRICT_CODE_FIELD_NUMBER: _builtins.int
+    RESOURCE_VERSION_FIELD_NUMBER: _builtins.int
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    PROOF_FIELD_NUMBER: _builtins.int
+    district_code: _builtins.str
+    resource_version: _builtins.bytes
+    """a ResourceVersion, byte for byte as stored"""
+    height: _builtins.int
+    proof: _builtins.bytes
+    """a causeway.types.v1.StateProof, serialised"""
+    def __init__(
+        self,
+        *,
+        district_code: _builtins.str = ...,
+        resource_version: _builtins.bytes = ...,
+        height: _builtins.int = ...,
+        proof: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["district_code", b"district_code", "height", b"height", "proof", b"proof", "resource_version", b"resource_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RollupResourceArguments: _TypeAlias = RollupResourceArguments  # noqa: Y015
+
+@_typing.final
+class RolledUpResource(_message.Message):
+    """A district resource version kept by the city: state
+    "rollup/<district code>/<resource code>/<version, 10 digits>", never rewritten; emitted as
+    "resource_rolled_up".
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISTRICT_CODE_FIELD_NUMBER: _builtins.int
+    DISTRICT_CHAIN_ID_FIELD_NUMBER: _builtins.int
+    CLIENT_ID_FIELD_NUMBER: _builtins.int
+    PROVEN_HEIGHT_FIELD_NUMBER: _builtins.int
+    DISTRICT_TIME_MS_FIELD_NUMBER: _builtins.int
+    DISTRICT_BLOCK_HASH_FIELD_NUMBER: _builtins.int
+    DISTRICT_STATE_ROOT_FIELD_NUMBER: _builtins.int
+    RESOURCE_FIELD_NUMBER: _builtins.int
+    SUBMITTED_BY_FIELD_NUMBER: _builtins.int
+    HEIGHT_FIELD_NUMBER: _builtins.int
+    TIME_MS_FIELD_NUMBER: _builtins.int
+    TRANSACTION_ID_FIELD_NUMBER: _builtins.int
+    district_code: _builtins.str
+    district_chain_id: _builtins.str
+    client_id: _builtins.str
+    """the client that verified the proof"""
+    proven_height: _builtins.int
+    """the district chain's height the proof is of"""
+    district_time_ms: _builtins.int
+    """that height's header time (the client's consensus state)"""
+    district_block_hash: _builtins.bytes
+    district_state_root: _builtins.bytes
+    submitted_by: _builtins.str
+    """the member who submitted it to the city chain"""
+    height: _builtins.int
+    """the city chain's height that kept it"""
+    time_ms: _builtins.int
+    transaction_id: _builtins.bytes
+    @_builtins.property
+    def resource(self) -> Global___ResourceVersion:
+        """the district's record, byte for byte as proven"""
+
+    def __init__(
+        self,
+        *,
+        district_code: _builtins.str = ...,
+        district_chain_id: _builtins.str = ...,
+        client_id: _builtins.str = ...,
+        proven_height: _builtins.int = ...,
+        district_time_ms: _builtins.int = ...,
+        district_block_hash: _builtins.bytes = ...,
+        district_state_root: _builtins.bytes = ...,
+        resource: Global___ResourceVersion | None = ...,
+        submitted_by: _builtins.str = ...,
+        height: _builtins.int = ...,
+        time_ms: _builtins.int = ...,
+        transaction_id: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["resource", b"resource"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_id", b"client_id", "district_block_hash", b"district_block_hash", "district_chain_id", b"district_chain_id", "district_code", b"district_code", "district_state_root", b"district_state_root", "district_time_ms", b"district_time_ms", "height", b"height", "proven_height", b"proven_height", "resource", b"resource", "submitted_by", b"submitted_by", "time_ms", b"time_ms", "transaction_id", b"transaction_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RolledUpResource: _TypeAlias = RolledUpResource  # noqa: Y015
+
+@_typing.final
+class RolledUpHead(_message.Message):
+    """State "rollup_head/<district code>/<resource code>": the latest version rolled up."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISTRICT_CODE_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    LATEST_VERSION_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
+    PROVEN_HEIGHT_FIELD_NUMBER: _builtins.int
+    DISTRICT_TIME_MS_FIELD_NUMBER: _builtins.int
+    district_code: _builtins.str
+    code: _builtins.str
+    latest_version: _builtins.int
+    status: Global___ResourceStatus.ValueType
+    proven_height: _builtins.int
+    district_time_ms: _builtins.int
+    def __init__(
+        self,
+        *,
+        district_code: _builtins.str = ...,
+        code: _builtins.str = ...,
+        latest_version: _builtins.int = ...,
+        status: Global___ResourceStatus.ValueType = ...,
+        proven_height: _builtins.int = ...,
+        district_time_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "district_code", b"district_code", "district_time_ms", b"district_time_ms", "latest_version", b"latest_version", "proven_height", b"proven_height", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RolledUpHead: _TypeAlias = RolledUpHead  # noqa: Y015
+
+@_typing.final
+class RollupResourceResult(_message.Message):
+    """`already_rolled_up`: the version was rolled up before (a second submission of the latest
+    version, by another service or a retry, changes nothing and succeeds).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROLLED_UP_FIELD_NUMBER: _builtins.int
+    ALREADY_ROLLED_UP_FIELD_NUMBER: _builtins.int
+    already_rolled_up: _builtins.bool
+    @_builtins.property
+    def rolled_up(self) -> Global___RolledUpResource: ...
+    def __init__(
+        self,
+        *,
+        rolled_up: Global___RolledUpResource | None = ...,
+        already_rolled_up: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rolled_up", b"rolled_up"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["already_rolled_up", b"already_rolled_up", "rolled_up", b"rolled_up"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RollupResourceResult: _TypeAlias = RollupResourceResult  # noqa: Y015
+
+@_typing.final
+class GetRollupArguments(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISTRICT_CODE_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    district_code: _builtins.str
+    code: _builtins.str
+    version: _builtins.int
+    def __init__(
+        self,
+        *,
+        district_code: _builtins.str = ...,
+        code: _builtins.str = ...,
+        version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "district_code", b"district_code", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetRollupArguments: _TypeAlias = GetRollupArguments  # noqa: Y015
+
+@_typing.final
+class ListRollupsArguments(_message.Message):
+    """Heads in key order: of one district (district_code set; start_after a resource code), or of
+    every district (district_code empty; start_after "<district code>/<resource code>"). `next` is
+    what to pass as start_after for the next page, "" after the last.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DISTRICT_CODE_FIELD_NUMBER: _builtins.int
+    START_AFTER_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    district_code: _builtins.str
+    start_after: _builtins.str
+    limit: _builtins.int
+    def __init__(
+        self,
+        *,
+        district_code: _builtins.str = ...,
+        start_after: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["district_code", b"district_code", "limit", b"limit", "start_after", b"start_after"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRollupsArguments: _TypeAlias = ListRollupsArguments  # noqa: Y015
+
+@_typing.final
+class ListRollupsResult(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HEADS_FIELD_NUMBER: _builtins.int
+    NEXT_FIELD_NUMBER: _builtins.int
+    next: _builtins.str
+    @_builtins.property
+    def heads(self) -> _containers.RepeatedCompositeFieldContainer[Global___RolledUpHead]: ...
+    def __init__(
+        self,
+        *,
+        heads: _abc.Iterable[Global___RolledUpHead] | None = ...,
+        next: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["heads", b"heads", "next", b"next"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRollupsResult: _TypeAlias = ListRollupsResult  # noqa: Y015

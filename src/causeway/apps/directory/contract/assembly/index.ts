@@ -1,7 +1,9 @@
 // The government data directory's contract (docs/directory.md, issue 11): the classification
 // scheme and the departments (kept by the administrators), the catalogue (every revision of
 // every resource kept), and the sharing workflow (a state machine per request) with its usage
-// receipts.
+// receipts. A city directory also keeps the district directories it rolls up and their
+// resources, each proven by the city chain's light client of the district's chain (the last
+// section).
 //
 // Arguments, results, state values and event data are the messages of
 // proto/causeway/apps/directory/v1/directory.proto, field for field: this file reads them with
@@ -19,7 +21,7 @@
 // A method that refuses its input reverts: the host undoes every write of the call, so a refusal
 // changes nothing whatever it had done before.
 import {
-  blockHeight, blockTimeMs, caller, emit, hash, organisation, readArguments, Reader, revert,
+  blockHeight, blockTimeMs, call, caller, emit, hash, organisation, readArguments, Reader, revert,
   setResult, state, transactionId, Writer,
 } from "./causeway";
 
@@ -566,16 +568,16 @@ function stateName(value: u32): string {
 
 // -- init and info ---------------------------------------------------------------------------
 
-function checkDirectoryId(what: string, id: string, required: bool): void {
+function checkDirectoryId(method: string, what: string, id: string, required: bool): void {
   const length = byteLength(id);
   if (!required && length == 0) return;
   if (length < 1 || length > DIRECTORY_ID_BYTES_MAX) {
-    revert(`init: ${what} must be 1 to ${DIRECTORY_ID_BYTES_MAX} characters, not ${length} bytes`);
+    revert(`${method}: ${what} must be 1 to ${DIRECTORY_ID_BYTES_MAX} characters, not ${length} bytes`);
   }
   for (let index = 0; index < id.length; index++) {
     const code = id.charCodeAt(index);
     if (!(isDigit(code) || (code >= 0x61 && code <= 0x7a) || code == 0x2d)) {
-      revert(`init: ${what} "${id}" may hold only a-z, 0-9 and '-'`);
+      revert(`${method}: ${what} "${id}" may hold only a-z, 0-9 and '-'`);
     }
   }
 }
@@ -583,7 +585,7 @@ function checkDirectoryId(what: string, id: string, required: bool): void {
 export function init(): void {
   if (state.has(DIRECTORY_KEY)) revert("init: the directory is already initialised");
   const settings = Settings.read(readArguments());
-  checkDirectoryId("directory_id", settings.directoryId, true);
+  checkDirectoryId("init", "directory_id", settings.directoryId, true);
   if (settings.level == 0 || settings.level > LEVEL_MAX) {
     revert(`init: level must be DIRECTORY_LEVEL_CITY (1) or DIRECTORY_LEVEL_DISTRICT (2), not ${settings.level}`);
   }
@@ -600,7 +602,7 @@ export function init(): void {
       }
     }
   }
-  checkDirectoryId("parent_directory_id", settings.parentDirectoryId, false);
+  checkDirectoryId("init", "parent_directory_id", settings.parentDirectoryId, false);
   if (settings.answerDays == 0) settings.answerDays = ANSWER_DAYS_DEFAULT;
   if (settings.answerDays > ANSWER_DAYS_MAX) {
     revert(`init: answer_days must be 1 to ${ANSWER_DAYS_MAX}, not ${settings.answerDays}`);
@@ -1201,4 +1203,288 @@ export function list_receipts(): void {
     ? digitsValue(entries[limit - 1].keyString().substring(prefix.length))
     : 0;
   setResult(new Writer().repeatedBytes(1, receipts).uint64(2, next));
+}
+
+// -- districts rolled up into the city's (city level) --------------------------------------------
+//
+// A city directory keeps each district directory it rolls up ("district/<code>", set by the
+// administrators): which of the city chain's light clients follows the district's chain, and the
+// district contract's name there. Anyone brings a district ResourceVersion with a state proof;
+// clients.verify_state (a read-only native method, which `call` reaches) checks the proof
+// against the state root of a district header the client verified, and only then is the record
+// kept. The key the proof must be of is computed here from the record and the district's
+// registration, and the client is the registered one: nothing the submitter says is believed
+// except the bytes the proof vouches for (docs/interchain.md, "Verify state").
+
+// The state namespace of a user contract named N on any Causeway chain is "wasm/N/"
+// (causeway.execution.keys.user_contract_namespace; names hold no "/", so namespaces never
+// nest). It is computed here from the registered name, rather than registered as bytes, so that
+// an administrator cannot point a district at another contract's (or a system) namespace, and so
+// that a district record reads as the name a governance deployment gave.
+const USER_CONTRACT_NAMESPACE_PREFIX = "wasm/";
+const DIRECTORY_LEVEL_CITY: u32 = 1;
+const DISTRICT_PREFIX = "district/";
+const ROLLUP_PREFIX = "rollup/";
+const ROLLUP_HEAD_PREFIX = "rollup_head/";
+const DISTRICT_CODE_BYTES_MIN = 2;           // "HD", "SJS": the city's district codes
+const DISTRICT_CODE_BYTES_MAX = 8;
+const CHAIN_ID_BYTES_MAX = 64;               // provisioning's rule for chain ids
+const CONTRACT_NAME_BYTES_MAX = 64;          // the code contract's rule: [a-z][a-z0-9_-]{0,63}
+const CLIENT_ID_DIGITS_MAX = 20;             // the clients contract's rule: client-(0|[1-9][0-9]{0,19})
+// "rollup/<district>/<code>/<version>" inside a state key, and a rolled-up record (the district's
+// version plus at most a few hundred bytes of attestation) inside a state value.
+const ROLLUP_OVERHEAD_BYTES = 1024;
+// clients.verify_state's results (ClientsVerifyStateResult) and clients.get's, fields used here.
+const CONSENSUS_STATE_FIELD = 1;
+const CLIENT_STATE_FIELD = 1;
+const CLIENT_CHAIN_ID_FIELD = 2;
+
+class District {
+  code: string = "";
+  directoryId: string = "";
+  clientId: string = "";
+  chainId: string = "";
+  contractName: string = "";
+
+  static read(r: Reader): District {
+    const d = new District();
+    d.code = r.string(1);
+    d.directoryId = r.string(2);
+    d.clientId = r.string(3);
+    d.chainId = r.string(4);
+    d.contractName = r.string(5);
+    return d;
+  }
+
+  write(): Writer {
+    return new Writer().string(1, this.code).string(2, this.directoryId)
+      .string(3, this.clientId).string(4, this.chainId).string(5, this.contractName);
+  }
+}
+
+class RolledUpHead {
+  districtCode: string = "";
+  code: string = "";
+  latestVersion: u32 = 0;
+  status: u32 = 0;
+  provenHeight: u64 = 0;
+  districtTimeMs: i64 = 0;
+
+  static read(r: Reader): RolledUpHead {
+    const h = new RolledUpHead();
+    h.districtCode = r.string(1);
+    h.code = r.string(2);
+    h.latestVersion = r.uint32(3);
+    h.status = r.uint32(4);
+    h.provenHeight = r.uint64(5);
+    h.districtTimeMs = r.int64(6);
+    return h;
+  }
+
+  write(): Writer {
+    return new Writer().string(1, this.districtCode).string(2, this.code)
+      .uint32(3, this.latestVersion).uint32(4, this.status).uint64(5, this.provenHeight)
+      .int64(6, this.districtTimeMs);
+  }
+}
+
+function requireCity(method: string, info: Info): void {
+  if (info.settings.level != DIRECTORY_LEVEL_CITY) {
+    revert(`${method}: directory ${info.settings.directoryId} is a district directory; only a city directory keeps districts and roll-ups`);
+  }
+}
+
+function checkDistrictCode(method: string, code: string): void {
+  let valid = code.length >= DISTRICT_CODE_BYTES_MIN && code.length <= DISTRICT_CODE_BYTES_MAX;
+  for (let index = 0; valid && index < code.length; index++) {
+    const character = code.charCodeAt(index);
+    if (character < 0x41 || character > 0x5a) valid = false;
+  }
+  if (!valid) {
+    revert(`${method}: district code "${code}" must be ${DISTRICT_CODE_BYTES_MIN} to ${DISTRICT_CODE_BYTES_MAX} of A-Z`);
+  }
+}
+
+function checkClientId(method: string, id: string): void {
+  const digits = id.startsWith("client-") ? id.substring(7) : "";
+  const valid = digits.length >= 1 && digits.length <= CLIENT_ID_DIGITS_MAX && allDigits(digits)
+    && (digits.length == 1 || digits.charCodeAt(0) != 0x30);
+  if (!valid) revert(`${method}: client id "${id}" is not of the form client-<n>`);
+}
+
+function checkContractName(method: string, name: string): void {
+  let valid = name.length >= 1 && name.length <= CONTRACT_NAME_BYTES_MAX;
+  for (let index = 0; valid && index < name.length; index++) {
+    const character = name.charCodeAt(index);
+    const lower = character >= 0x61 && character <= 0x7a;
+    if (!(lower || (index > 0 && (isDigit(character) || character == 0x5f || character == 0x2d)))) {
+      valid = false;
+    }
+  }
+  if (!valid) {
+    revert(`${method}: contract name "${name}" is not a user contract's name`);
+  }
+}
+
+function readDistrict(method: string, code: string): District {
+  const data = byteLength(code) <= DISTRICT_CODE_BYTES_MAX ? state.get(DISTRICT_PREFIX + code) : null;
+  if (data === null) {
+    revert(`${method}: district "${code}" is not registered with this directory (set_district)`);
+    return unreachable();
+  }
+  return District.read(new Reader(data, "a stored district"));
+}
+
+// The absolute key of a resource version in the district chain's state.
+function districtResourceKey(district: District, code: string, version: u32): string {
+  return USER_CONTRACT_NAMESPACE_PREFIX + district.contractName + "/" + versionKey(code, version);
+}
+
+function rollupKey(districtCode: string, code: string, version: u32): string {
+  return ROLLUP_PREFIX + districtCode + "/" + code + "/" + padded(<u64>version, VERSION_DIGITS);
+}
+
+export function set_district(): void {
+  const info = readInfo();
+  requireCity("set_district", info);
+  requireAdministrator("set_district", info);
+  const district = District.read(readArguments().message(1, "district"));
+  checkDistrictCode("set_district", district.code);
+  checkDirectoryId("set_district", "directory_id", district.directoryId, true);
+  if (district.directoryId == info.settings.directoryId) {
+    revert(`set_district: directory ${district.directoryId} is this directory, not a district's`);
+  }
+  checkClientId("set_district", district.clientId);
+  checkText("set_district: chain_id", district.chainId, 1, CHAIN_ID_BYTES_MAX);
+  checkContractName("set_district", district.contractName);
+  // The client must exist and follow the chain the district names: its chain id is the
+  // client's verified state, not the administrator's word.
+  const found = call("clients", "get", new Writer().string(1, district.clientId));
+  if (!found.ok) {
+    revert(`set_district: client ${district.clientId} of this chain cannot be read: ${found.message()}`);
+  }
+  const client = found.reader().message(CLIENT_STATE_FIELD, "the client");
+  const clientChain = client.string(CLIENT_CHAIN_ID_FIELD);
+  if (clientChain != district.chainId) {
+    revert(`set_district: client ${district.clientId} follows chain "${clientChain}", not "${district.chainId}"`);
+  }
+  const record = district.write();
+  putRecord(DISTRICT_PREFIX + district.code, `district ${district.code}`, record);
+  emit("district_set", record);
+}
+
+export function get_district(): void {
+  const code = readArguments().string(1);
+  setResult(readDistrict("get_district", code).write());
+}
+
+export function rollup_resource(): void {
+  const info = readInfo();
+  requireCity("rollup_resource", info);
+  const input = readArguments();
+  const districtCode = input.string(1);
+  const data = input.bytes(2).slice();
+  const provenHeight = input.uint64(3);
+  const proof = input.bytes(4);
+  const district = readDistrict("rollup_resource", districtCode);
+  if (data.length == 0) revert("rollup_resource: resource_version is empty");
+  if (data.length > STATE_VALUE_BYTES_MAX - ROLLUP_OVERHEAD_BYTES) {
+    revert(`rollup_resource: resource_version is ${data.length} bytes, above ${STATE_VALUE_BYTES_MAX - ROLLUP_OVERHEAD_BYTES}`);
+  }
+  if (provenHeight == 0) revert("rollup_resource: height is 0");
+  const version = ResourceVersion.read(new Reader(data, "the district's resource version"));
+  // A record carries no level: that it is a district directory's is the registration's word (the
+  // administrators name the district's directory id and contract), and the proof's that the
+  // district chain holds it in that contract's state.
+  if (version.directoryId != district.directoryId) {
+    revert(`rollup_resource: the record is of directory "${version.directoryId}", not district ${district.code}'s (${district.directoryId})`);
+  }
+  const codeLength = byteLength(version.code);
+  if (codeLength < 1 || codeLength > CODE_BYTES_MAX || version.code.includes("/")) {
+    revert(`rollup_resource: "${version.code}" is not a resource code`);
+  }
+  if (version.version == 0) revert(`rollup_resource: resource ${version.code} has version 0`);
+  // (c) The district chain holds exactly these bytes under the record's own key at that height.
+  const key = districtResourceKey(district, version.code, version.version);
+  const verified = call("clients", "verify_state", new Writer().string(1, district.clientId)
+    .uint64(2, provenHeight).string(3, key).bytes(4, data).bytes(6, proof));
+  if (!verified.ok) {
+    // The clients contract's message names the key, the height and the client.
+    revert(`rollup_resource: district ${district.code}'s chain ${district.chainId} does not prove the record: ${verified.message()}`);
+  }
+  const consensus = verified.reader().message(CONSENSUS_STATE_FIELD, "the verified consensus state");
+  // (d) Only a later version moves the roll-up on; the latest again changes nothing.
+  const headKey = ROLLUP_HEAD_PREFIX + district.code + "/" + version.code;
+  const storedHead = state.get(headKey);
+  if (storedHead !== null) {
+    const head = RolledUpHead.read(new Reader(storedHead, "a stored rolled-up head"));
+    if (version.version == head.latestVersion) {
+      const kept = state.get(rollupKey(district.code, version.code, version.version));
+      if (kept === null) revert(`rollup_resource: rolled-up version ${version.version} of ${version.code} has no record`);
+      else setResult(new Writer().bytes(1, kept).bool(2, true));
+      return;
+    }
+    if (version.version < head.latestVersion) {
+      revert(`rollup_resource: district ${district.code}'s resource ${version.code} is rolled up at version ${head.latestVersion}; version ${version.version} is older`);
+    }
+  }
+  const districtTimeMs = consensus.int64(2);
+  // (e) The record, and the head.
+  const record = new Writer().string(1, district.code).string(2, district.chainId)
+    .string(3, district.clientId).uint64(4, provenHeight).int64(5, districtTimeMs)
+    .bytes(6, consensus.bytes(3)).bytes(7, consensus.bytes(4))
+    // The district's record byte for byte (a nested message is its bytes on the wire): what the
+    // proof vouched for, so anyone can check it again against the district's chain.
+    .bytes(8, data)
+    .string(9, caller()).uint64(10, blockHeight()).int64(11, now())
+    .bytes(12, transactionId());
+  putRecord(rollupKey(district.code, version.code, version.version), `rolled-up resource ${version.code}`, record);
+  const head = new RolledUpHead();
+  head.districtCode = district.code;
+  head.code = version.code;
+  head.latestVersion = version.version;
+  head.status = version.status;
+  head.provenHeight = provenHeight;
+  head.districtTimeMs = districtTimeMs;
+  state.put(headKey, head.write());
+  // (f)
+  const recordData = record.finish();
+  emit("resource_rolled_up", recordData);
+  setResult(new Writer().bytes(1, recordData));
+}
+
+export function get_rollup(): void {
+  const input = readArguments();
+  const district = readDistrict("get_rollup", input.string(1));
+  const code = input.string(2);
+  const codeLength = byteLength(code);
+  const headData = codeLength > 0 && codeLength <= CODE_BYTES_MAX
+    ? state.get(ROLLUP_HEAD_PREFIX + district.code + "/" + code)
+    : null;
+  if (headData === null) {
+    revert(`get_rollup: district ${district.code} has no rolled-up resource "${code}"`);
+    return;
+  }
+  const head = RolledUpHead.read(new Reader(headData, "a stored rolled-up head"));
+  const version = input.uint32(3);
+  const data = state.get(rollupKey(district.code, code, version == 0 ? head.latestVersion : version));
+  if (data === null) revert(`get_rollup: district ${district.code}'s resource ${code} has no rolled-up version ${version}`);
+  else setResult<Uint8Array>(data);
+}
+
+export function list_rollups(): void {
+  const input = readArguments();
+  const districtCode = input.string(1);
+  if (districtCode.length > 0) readDistrict("list_rollups", districtCode);
+  const startAfter = input.string(2);
+  checkText("list_rollups: start_after", startAfter, 0, DISTRICT_CODE_BYTES_MAX + 1 + CODE_BYTES_MAX);
+  const limit = pageLimit("list_rollups", input.uint32(3));
+  const prefix = districtCode.length > 0 ? ROLLUP_HEAD_PREFIX + districtCode + "/" : ROLLUP_HEAD_PREFIX;
+  const entries = state.range(prefix, startAfter.length > 0 ? prefix + startAfter : "", limit + 1);
+  const heads = new Array<Uint8Array>();
+  for (let index = 0; index < min(entries.length, limit); index++) heads.push(entries[index].value);
+  const next = entries.length > limit
+    ? entries[limit - 1].keyString().substring(prefix.length)
+    : "";
+  setResult(new Writer().repeatedBytes(1, heads).string(2, next));
 }
