@@ -25,6 +25,14 @@ from causeway.apps.directory.contract import (
     decode_result,
     encode_arguments,
 )
+from causeway.apps.directory.dcat import (
+    CatalogContext,
+    CatalogEntry,
+    DcatError,
+    catalog_graph,
+    dataset_graph,
+    serialise,
+)
 from causeway.apps.directory.index import (
     DirectoryEvent,
     DirectoryIndex,
@@ -48,6 +56,13 @@ from causeway.apps.directory.rollup import (
     rollup_head_key,
     rollup_key,
 )
+from causeway.apps.directory.service import (
+    DirectoryService,
+    ServiceConfig,
+    dcat_routes,
+    load_service_config,
+    open_store,
+)
 
 __all__ = [
     "CKAN_VERSION",
@@ -56,9 +71,13 @@ __all__ = [
     "EVENTS",
     "METHOD_ARGUMENTS",
     "RESULTS",
+    "CatalogContext",
+    "CatalogEntry",
     "ClientSubmitter",
+    "DcatError",
     "DirectoryEvent",
     "DirectoryIndex",
+    "DirectoryService",
     "EventDataError",
     "IndexCheckpoint",
     "IndexStore",
@@ -67,22 +86,29 @@ __all__ = [
     "SearchPage",
     "SearchQuery",
     "SearchQueryError",
+    "ServiceConfig",
     "SqliteStore",
     "SubmittedCall",
     "Submitter",
     "TokenOwner",
     "build_contract",
+    "catalog_graph",
     "contract_source_hash",
     "create_ckan_app",
+    "dataset_graph",
+    "dcat_routes",
     "decode_event",
     "decode_resource_version",
     "decode_result",
     "district_resource_key",
     "encode_arguments",
+    "load_service_config",
+    "open_store",
     "package_of",
     "parse_district_resource_key",
     "resource_version_key",
     "rollup_arguments",
     "rollup_head_key",
     "rollup_key",
+    "serialise",
 ]
