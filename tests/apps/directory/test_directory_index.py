@@ -15,6 +15,7 @@ import pytest
 from google.protobuf.message import Message
 from postgresql_server import PostgresqlServer
 
+from causeway.apps.directory import catalogue
 from causeway.apps.directory import index as index_module
 from causeway.apps.directory.index import (
     FACET_FIELDS,
@@ -24,6 +25,7 @@ from causeway.apps.directory.index import (
     DirectoryEvent,
     DirectoryIndex,
     EventDataError,
+    IndexedResource,
     IndexStore,
     PostgresStore,
     SearchQueryError,
@@ -799,3 +801,80 @@ def test_an_index_of_another_schema_version_is_refused(tmp_path: Path) -> None:
         connection.execute("UPDATE index_meta SET value = '0'")
     with pytest.raises(ConfigurationError):
         SqliteStore(path)
+
+
+def _generated_events(count: int) -> list[DirectoryEvent]:
+    """A generated catalogue (causeway.apps.directory.catalogue) as the contract's events."""
+    departments = catalogue.city_departments(8)
+    events: list[DirectoryEvent] = []
+
+    def add(name: str, message: Message) -> None:
+        height = len(events) + 1
+        events.append(
+            DirectoryEvent(
+                height, 0, 0, height.to_bytes(32, "big"), name, message.SerializeToString()
+            )
+        )
+
+    for category in catalogue.categories():
+        add("category_set", category)
+    for department in departments:
+        add("department_set", department)
+    for number, generated in enumerate(catalogue.resources(departments, count, seed=11)):
+        add(
+            "resource_registered",
+            d.ResourceVersion(
+                code=f"{generated.metadata.category_code}-{generated.department.code}-{number:06d}",
+                version=1,
+                directory_id="beijing",
+                provider_code=generated.department.code,
+                provider_organisation=generated.department.organisation,
+                metadata=generated.metadata,
+                status=d.RESOURCE_STATUS_ACTIVE,
+                author="x/clerk",
+                height=len(events) + 1,
+                time_ms=1_800_000_000_000 + number,
+                transaction_id=bytes(32),
+            ),
+        )
+    return events
+
+
+def test_short_chinese_terms_match_exactly_the_resources_that_contain_them(
+    new_store: StoreFactory,
+) -> None:
+    """One- and two-character Chinese terms (below the trigram) are answered from an index
+    (SQLite's resource_characters, PostgreSQL's pg_trgm) with the same hits as a substring scan
+    of the searched text would give."""
+    index = DirectoryIndex(new_store())
+    index.apply(_generated_events(300))
+    everything = index.search(rows=1_000).results
+    assert len(everything) == 300
+
+    def contains(resource: IndexedResource, term: str) -> bool:
+        metadata = resource.record.metadata
+        department = index.department(resource.record.provider_code)
+        text = " ".join(
+            [
+                metadata.name,
+                metadata.abstract,
+                *metadata.keywords,
+                *(item.name for item in metadata.data_items),
+                department.name,
+            ]
+        )
+        return term in text
+
+    for term in ("企业", "许可", "信", "市", "监管", "处罚", "龙"):
+        expected = sorted(r.record.code for r in everything if contains(r, term))
+        found = codes(index, term)
+        assert found == expected, term
+    assert codes(index, "企业 许可") == sorted(
+        r.record.code for r in everything if contains(r, "企业") and contains(r, "许可")
+    )
+
+
+def test_spaced_characters_makes_each_chinese_character_a_word() -> None:
+    assert index_module.spaced_characters("人口ab 信息2026") == " 人  口 ab  信  息 2026"
+    assert index_module.spaced_characters("𠀀") == " 𠀀 "  # extension B
+    assert index_module.spaced_characters("plain text") == "plain text"
