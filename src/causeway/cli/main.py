@@ -24,6 +24,7 @@ from causeway.cli import (
     connection,
     contract_commands,
     devnet_command,
+    directory_commands,
     explorer_command,
     gateway_command,
     init_command,
@@ -219,6 +220,7 @@ gateway_command.register(app)
 interchain_commands.register(app)
 atomic_commands.register(app)
 contract_commands.register(app)
+directory_commands.register(app)
 proposal_commands.register(app)
 org_command.register(app)
 explorer_command.register(app)
