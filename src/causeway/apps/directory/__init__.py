@@ -74,6 +74,13 @@ from causeway.apps.directory.service import (
     load_service_config,
     open_store,
 )
+from causeway.apps.directory.web import (
+    ClientNodeReader,
+    HttpNodeReader,
+    NodeAnswer,
+    NodeReader,
+    web_routes,
+)
 
 __all__ = [
     "CKAN_VERSION",
@@ -86,6 +93,7 @@ __all__ = [
     "RESULTS",
     "CatalogContext",
     "CatalogEntry",
+    "ClientNodeReader",
     "ClientSubmitter",
     "DcatError",
     "DirectoryClient",
@@ -94,9 +102,12 @@ __all__ = [
     "DirectoryNode",
     "DirectoryService",
     "EventDataError",
+    "HttpNodeReader",
     "IndexCheckpoint",
     "IndexStore",
     "IndexedResource",
+    "NodeAnswer",
+    "NodeReader",
     "PostgresStore",
     "SearchPage",
     "SearchQuery",
@@ -131,4 +142,5 @@ __all__ = [
     "rollup_head_key",
     "rollup_key",
     "serialise",
+    "web_routes",
 ]

@@ -96,6 +96,8 @@ SORT_KEYS_MAX = 4
 LIST_LIMIT_MAX = 1000
 # A term of fewer characters than this is no trigram: it is matched with LIKE.
 TRIGRAM_CHARS = 3
+# Which requests a department sees: the column that names it.
+_REQUEST_ROLES: Mapping[str, str] = {"incoming": "provider_code", "outgoing": "requester_code"}
 # Applied events between two refreshes of the query planner's statistics (IndexStore.optimize).
 OPTIMIZE_EVERY_EVENTS = 10_000
 # The smallest SQLite whose FTS5 has the trigram tokenizer.
@@ -586,6 +588,13 @@ class IndexStore(Protocol):
 
     def request_history(self, request_id: str) -> list[directory_pb2.SharingRequest]: ...
 
+    def requests_of(
+        self, department_code: str, role: str, limit: int
+    ) -> list[directory_pb2.SharingRequest]:
+        """The latest ``limit`` requests addressed to (role "incoming") or made by ("outgoing")
+        a department, newest first."""
+        ...
+
     def receipts(self, request_id: str) -> list[directory_pb2.UsageReceipt]: ...
 
     def snapshot(self) -> dict[str, list[tuple[object, ...]]]: ...
@@ -682,6 +691,8 @@ CREATE TABLE IF NOT EXISTS request_transitions (
   record BLOB NOT NULL, PRIMARY KEY (height, transaction_index, event_index)
 );
 CREATE INDEX IF NOT EXISTS request_transitions_id ON request_transitions (id);
+CREATE INDEX IF NOT EXISTS requests_provider ON requests (provider_code, height);
+CREATE INDEX IF NOT EXISTS requests_requester ON requests (requester_code, height);
 CREATE TABLE IF NOT EXISTS receipts (
   request_id TEXT NOT NULL, sequence INTEGER NOT NULL, height INTEGER NOT NULL,
   transaction_id BLOB NOT NULL, record BLOB NOT NULL, PRIMARY KEY (request_id, sequence)
@@ -1279,6 +1290,20 @@ class _SqlStore:
             ).fetchone()
         return None if row is None else _decode_as(directory_pb2.SharingRequest, row[0])
 
+    def requests_of(
+        self, department_code: str, role: str, limit: int
+    ) -> list[directory_pb2.SharingRequest]:
+        column = _REQUEST_ROLES.get(role)
+        if column is None:
+            raise SearchQueryError(f"role {role[:20]!r} is not one of {', '.join(_REQUEST_ROLES)}")
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT record FROM requests WHERE {column} = ? ORDER BY height DESC, id ASC"
+                " LIMIT ?",
+                (department_code, limit),
+            ).fetchall()
+        return [_decode_as(directory_pb2.SharingRequest, row[0]) for row in rows]
+
     def request_history(self, request_id: str) -> list[directory_pb2.SharingRequest]:
         with self._lock:
             rows = self._db.execute(
@@ -1423,6 +1448,8 @@ CREATE TABLE IF NOT EXISTS request_transitions (
   PRIMARY KEY (height, transaction_index, event_index)
 );
 CREATE INDEX IF NOT EXISTS request_transitions_id ON request_transitions (id);
+CREATE INDEX IF NOT EXISTS requests_provider ON requests (provider_code, height);
+CREATE INDEX IF NOT EXISTS requests_requester ON requests (requester_code, height);
 CREATE TABLE IF NOT EXISTS receipts (
   request_id TEXT COLLATE "C" NOT NULL, sequence BIGINT NOT NULL, height BIGINT NOT NULL,
   transaction_id BYTEA NOT NULL, record BYTEA NOT NULL, PRIMARY KEY (request_id, sequence)
@@ -1721,6 +1748,13 @@ class DirectoryIndex:
         _checked_text("query", prefix, FILTER_VALUE_CHARS_MAX)
         _checked_int("limit", limit, 0, LIST_LIMIT_MAX)
         return self.store.keywords(prefix, limit)
+
+    def requests_of(
+        self, department_code: str, role: str, limit: int = LIST_LIMIT_MAX
+    ) -> list[directory_pb2.SharingRequest]:
+        """Requests addressed to (role "incoming") or made by ("outgoing") a department, the
+        latest first, at most ``limit``."""
+        return self.store.requests_of(department_code, role, limit)
 
     def request(self, request_id: str) -> directory_pb2.SharingRequest:
         found = self.store.request(request_id)

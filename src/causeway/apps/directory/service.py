@@ -54,6 +54,7 @@ from causeway.apps.directory.dcat import (
     serialise,
 )
 from causeway.apps.directory.index import DirectoryIndex, IndexStore, PostgresStore, SqliteStore
+from causeway.apps.directory.web import ClientNodeReader, web_routes
 from causeway.errors import CausewayError, ConfigurationError, NotFoundError, RequestError
 from causeway.interchain.relayer.config import ChainSettings, TableReader, chain_settings
 from causeway.sdk import Client, Identity
@@ -302,6 +303,13 @@ class DirectoryService:
         routes: list[BaseRoute] = [
             *api.routes,
             *dcat_routes(self.index, site_url=self.config.site_url, chain_id=chain_id),
+            *web_routes(
+                self.index,
+                submitter=self.submitter(),
+                chain_id=chain_id,
+                node_reader=ClientNodeReader(self.reader),
+                contract=self.config.contract,
+            ),
             Route("/healthz", self._health),
         ]
         return Starlette(routes=routes)
