@@ -23,19 +23,17 @@ import pytest
 from explorer_harness import (
     ADMIN,
     ARTEFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGUMENTS,
     CLIENT,
     ISSUED,
     RECIPIENT,
-    REPOSITORY,
     TRANSFERRED,
     ExplorerChain,
     GmChain,
+    chromium_context,
     commit_history,
 )
 from node_harness import NodeProcess, create_network
-from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import BrowserContext, Page
 
 from causeway.contracts.v1 import contracts_pb2
 
@@ -110,13 +108,6 @@ def standalone_explorer(explorer_chain: ExplorerChain) -> Iterator[str]:
             process.stdout.close()
 
 
-def _chromium() -> Path:
-    if not CHROMIUM.exists():
-        subprocess.run(["bash", str(REPOSITORY / "scripts" / "toolchain-chromium.sh")], check=True)
-    assert CHROMIUM.exists(), f"no {CHROMIUM}: run scripts/toolchain-chromium.sh"
-    return CHROMIUM
-
-
 @pytest.fixture(scope="session")
 def artefacts() -> Path:
     shutil.rmtree(ARTEFACTS, ignore_errors=True)
@@ -133,18 +124,8 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext
     running in the main thread while the browser is open, and any asyncio test that pytest runs
     meanwhile (pytest-asyncio) would then fail to start its own loop."""
     profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=str(_chromium()),
-            headless=True,
-            args=CHROMIUM_ARGUMENTS,
-            viewport={"width": 1280, "height": 900},
-        )
-        try:
-            yield context
-        finally:
-            context.close()
+    with chromium_context(profile) as context:
+        yield context
 
 
 @pytest.fixture

@@ -6,9 +6,12 @@ test modules can import it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 _E2E = str(Path(__file__).resolve().parent.parent / "e2e")
@@ -18,6 +21,7 @@ for _path in (_E2E, _TESTS):
         sys.path.insert(0, _path)
 
 from node_harness import NodeProcess  # noqa: E402
+from playwright.sync_api import BrowserContext, sync_playwright  # noqa: E402
 from tally_contract import tally_interface, tally_wasm  # noqa: E402
 
 from causeway.contracts.v1 import contracts_pb2  # noqa: E402
@@ -37,6 +41,35 @@ CHROMIUM_ARGUMENTS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def chromium_executable() -> Path:
+    """Debian's chromium, installed by scripts/toolchain-chromium.sh when missing."""
+    if not CHROMIUM.exists():
+        subprocess.run(["bash", str(REPOSITORY / "scripts" / "toolchain-chromium.sh")], check=True)
+    assert CHROMIUM.exists(), f"no {CHROMIUM}: run scripts/toolchain-chromium.sh"
+    return CHROMIUM
+
+
+@contextlib.contextmanager
+def chromium_context(profile: Path) -> Iterator[BrowserContext]:
+    """A headless Chromium with a fresh profile folder, closed whatever happens (one per test
+    module: Playwright's synchronous API keeps its event loop marked as running in the main
+    thread while the browser is open, so pytest-asyncio tests cannot run meanwhile)."""
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(profile),
+            executable_path=str(chromium_executable()),
+            headless=True,
+            args=CHROMIUM_ARGUMENTS,
+            viewport={"width": 1280, "height": 900},
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
 ADMIN = "org1/admin"
 ENDORSER = "org2/admin"
 CLIENT = "org1/client"

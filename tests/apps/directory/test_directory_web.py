@@ -20,7 +20,6 @@ import asyncio
 import base64
 import json
 import shutil
-import subprocess
 import sys
 import threading
 import time
@@ -47,9 +46,9 @@ _EXPLORER_TESTS = str(Path(__file__).resolve().parents[2] / "explorer")
 if _EXPLORER_TESTS not in sys.path:
     sys.path.insert(0, _EXPLORER_TESTS)
 
-from explorer_harness import CHROMIUM, CHROMIUM_ARGUMENTS, REPOSITORY  # noqa: E402
+from explorer_harness import REPOSITORY, chromium_context  # noqa: E402
 from node_harness import NodeProcess, create_network  # noqa: E402
-from playwright.sync_api import BrowserContext, Page, Route, expect, sync_playwright  # noqa: E402
+from playwright.sync_api import BrowserContext, Page, Route, expect  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 
@@ -719,13 +718,6 @@ def test_both_node_readers_answer_as_the_nodes_gateway(http: httpx.Client, web: 
 # ------------------------------------------------------------------------------ the pages
 
 
-def _chromium() -> Path:
-    if not CHROMIUM.exists():
-        subprocess.run(["bash", str(REPOSITORY / "scripts" / "toolchain-chromium.sh")], check=True)
-    assert CHROMIUM.exists(), f"no {CHROMIUM}: run scripts/toolchain-chromium.sh"
-    return CHROMIUM
-
-
 @pytest.fixture(scope="module")
 def artefacts() -> Path:
     shutil.rmtree(ARTEFACTS, ignore_errors=True)
@@ -739,18 +731,8 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext
     """One Chromium for the module (as the explorer's tests: Playwright's synchronous API and
     pytest-asyncio's loops do not share a thread for longer)."""
     profile = tmp_path_factory.mktemp("chromium-profile")
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile),
-            executable_path=str(_chromium()),
-            headless=True,
-            args=CHROMIUM_ARGUMENTS,
-            viewport={"width": 1280, "height": 900},
-        )
-        try:
-            yield context
-        finally:
-            context.close()
+    with chromium_context(profile) as context:
+        yield context
 
 
 @pytest.fixture
