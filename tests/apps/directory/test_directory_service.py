@@ -21,6 +21,7 @@ import pytest
 from rdflib import Graph, URIRef
 from starlette.applications import Starlette
 
+from causeway.apps.directory import service as service_module
 from causeway.apps.directory.service import (
     DirectoryService,
     load_service_config,
@@ -318,3 +319,49 @@ def test_the_file_itself_is_checked(tmp_path: Path) -> None:
     other.write_text('[service]\nindex = "sqlite:i"\n[relayer]\n')
     with pytest.raises(ConfigurationError, match=r"unknown table \[relayer\]"):
         load_service_config(other)
+
+
+def test_the_service_reaches_a_secured_node_over_tls_with_its_members_tokens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With TLS files in the chain's table, every client the service opens (the reader and each
+    member it signs for) has TLS credentials carrying that member's access tokens; without them,
+    none (the relayer's rules: docs/cli.md)."""
+
+    def credentials(tls: object, identity: object, chain_id: str) -> str:
+        assert chain_id == CHAIN
+        return f"tls for {getattr(identity, 'member_id', '')}"
+
+    opened: list[tuple[str, str, object]] = []
+
+    def client(address: str, identity: object, **options: object) -> object:
+        opened.append((address, getattr(identity, "member_id", ""), options.get("credentials")))
+
+        class Closing:
+            def close(self) -> None:
+                return None
+
+        return Closing()
+
+    monkeypatch.setattr(service_module, "channel_credentials", credentials)
+    monkeypatch.setattr(service_module, "Client", client)
+    (tmp_path / "ca.pem").write_bytes(b"CA")
+    path = write_config(tmp_path, "127.0.0.1:7050")
+    path.write_text(
+        path.read_text().replace(
+            'identity = "members/reader"', 'identity = "members/reader"\ntls_ca = "ca.pem"'
+        )
+    )
+    service = DirectoryService(load_service_config(path))
+    service.signer("police/clerk")
+    service.close()
+    assert opened == [
+        ("127.0.0.1:7050", "org1/reader", "tls for org1/reader"),
+        ("127.0.0.1:7050", "police/clerk", "tls for police/clerk"),
+    ]
+    opened.clear()
+    plain = DirectoryService(
+        load_service_config(write_config(tmp_path / "plain", "127.0.0.1:7050"))
+    )
+    plain.close()
+    assert opened == [("127.0.0.1:7050", "org1/reader", None)]

@@ -33,6 +33,7 @@ import threading
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ from causeway.apps.directory.index import DirectoryIndex, IndexStore, PostgresSt
 from causeway.apps.directory.web import ClientNodeReader, web_routes
 from causeway.errors import CausewayError, ConfigurationError, NotFoundError, RequestError
 from causeway.interchain.relayer.config import ChainSettings, TableReader, chain_settings
+from causeway.interchain.relayer.endpoint import channel_credentials
 from causeway.sdk import Client, Identity
 
 CONFIG_FILE_BYTES_MAX = 64 * 1024
@@ -254,6 +256,19 @@ def dcat_routes(index: DirectoryIndex, *, site_url: str, chain_id: str) -> list[
     ]
 
 
+def connect_to_node(settings: ChainSettings, address: str, identity: Identity) -> Client:
+    """A client of one of the chain's nodes signing as ``identity``: over TLS (the CA, and the
+    service's certificate for mutual TLS, with access tokens of ``identity``) when the chain's
+    table names TLS files, as the relayer connects."""
+    if settings.tls is None:
+        return Client(address, identity)
+    return Client(
+        address,
+        identity,
+        credentials=channel_credentials(settings.tls, identity, settings.chain_id),
+    )
+
+
 # -- the process -----------------------------------------------------------------------------------
 
 
@@ -269,7 +284,7 @@ class DirectoryService:
     ) -> None:
         self.config = config
         self.index = DirectoryIndex(store if store is not None else open_store(config.index))
-        self._connect = connect or Client
+        self._connect = connect or partial(connect_to_node, config.chain)
         self.reader = self._connect(config.chain.nodes[0], config.chain.identity)
         self._signers: dict[str, Client] = {}
         self._signers_lock = threading.Lock()
