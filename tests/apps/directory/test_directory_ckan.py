@@ -60,7 +60,6 @@ from causeway.errors import (
     NodeUnavailableError,
     NotFoundError,
     PermissionDeniedError,
-    RequestError,
     TransactionFailedError,
 )
 from causeway.sdk.transactions import SubmitResult
@@ -760,9 +759,10 @@ def test_the_sdk_submitter_signs_as_the_member_and_reads_the_result() -> None:
     node.outcome = SubmitResult(b"\x02" * 32, 10, failed, True)
     with pytest.raises(TransactionFailedError):
         submitter.submit(owner, REVISE_METHOD, arguments)
-    # Not committed within the wait: refused, nothing claimed.
+    # Not committed within the wait: unavailable (CKAN's 503, the web API's "unavailable"),
+    # nothing claimed.
     node.outcome = SubmitResult(b"\x03" * 32, 0, None, False)
-    with pytest.raises(RequestError):
+    with pytest.raises(NodeUnavailableError, match="did not commit in time"):
         submitter.submit(owner, REVISE_METHOD, arguments)
 
 

@@ -70,6 +70,7 @@ from causeway.apps.directory.v1 import directory_pb2
 from causeway.errors import (
     AuthenticationError,
     CausewayError,
+    NodeUnavailableError,
     NotFoundError,
     PermissionDeniedError,
     RequestError,
@@ -283,7 +284,9 @@ class ClientSubmitter:
     def submit(self, owner: TokenOwner, method: str, arguments: Message) -> SubmittedCall:
         outcome = self._client_for(owner.member).invoke(self.contract, method, arguments)
         if not outcome.committed or outcome.result is None:
-            raise RequestError(f"{self.contract}.{method} did not commit in time")
+            # The node took it and has not committed it yet: unavailable (503), not a bad
+            # request; it may still commit (the index will show it).
+            raise NodeUnavailableError(f"{self.contract}.{method} did not commit in time")
         if not outcome.succeeded:
             raise TransactionFailedError(
                 f"{self.contract}.{method} failed: {outcome.result.error}", result=outcome.result
