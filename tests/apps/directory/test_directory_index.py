@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -878,3 +879,28 @@ def test_spaced_characters_makes_each_chinese_character_a_word() -> None:
     assert index_module.spaced_characters("人口ab 信息2026") == " 人  口 ab  信  息 2026"
     assert index_module.spaced_characters("𠀀") == " 𠀀 "  # extension B
     assert index_module.spaced_characters("plain text") == "plain text"
+
+
+def test_facets_of_a_filtered_search_count_only_its_hits(new_store: StoreFactory) -> None:
+    """Facets over a filtered subset (counted from the search's collected hits) and over the
+    whole directory (counted from the resources' indexes) agree with counting the results."""
+    index = DirectoryIndex(new_store())
+    index.apply(_generated_events(300))
+    for filters in ({"sharing_type": ["conditional"]}, {"res_format": ["CSV"]}, {}):
+        page = index.search(
+            filters=filters,
+            facet_fields=["department", "update_cycle", "res_format"],
+            facet_limit=1_000,
+            rows=1_000,
+        )
+        assert page.count == len(page.results) > 0
+        departments = Counter(result.record.provider_code for result in page.results)
+        assert dict(page.facets["department"]) == dict(departments), filters
+        formats = Counter(
+            distribution.format
+            for result in page.results
+            for distribution in {
+                item.format: item for item in result.record.metadata.distributions
+            }.values()
+        )
+        assert dict(page.facets["res_format"]) == dict(formats), filters

@@ -1151,22 +1151,7 @@ class _SqlStore:
                     f" ON r.code = hits.code ORDER BY {', '.join(order)} LIMIT ? OFFSET ?",
                     [query.rows, query.start],
                 ).fetchall()
-                facets: dict[str, tuple[tuple[str, int], ...]] = {}
-                for name in query.facet_fields:
-                    if name in _SINGLE_FIELDS:
-                        column = f"hits.{_SINGLE_FIELDS[name]}"
-                        joined = ""
-                    else:
-                        table, value_column = _MULTI_FIELDS[name]
-                        column = f"v.{value_column}"
-                        joined = f"JOIN {table} v ON v.code = hits.code"
-                    facet_rows = self._db.execute(
-                        f"SELECT {column}, COUNT(*) FROM search_hits hits {joined}"
-                        f" WHERE {column} != '' GROUP BY {column}"
-                        f" ORDER BY COUNT(*) DESC, {column} ASC LIMIT ?",
-                        [query.facet_limit],
-                    ).fetchall()
-                    facets[name] = tuple((str(value), int(total)) for value, total in facet_rows)
+                facets = self._facet_counts(query, hits_only=True, where="", parameters=())
             finally:
                 self._db.execute("DROP TABLE IF EXISTS search_hits")
         results = tuple(self._indexed(row[:6], -float(row[6]) if row[6] else 0.0) for row in rows)
@@ -1214,33 +1199,49 @@ class _SqlStore:
                     list(parameters),
                 )
             try:
-                facets: dict[str, tuple[tuple[str, int], ...]] = {}
-                for name in query.facet_fields:
-                    if name in _SINGLE_FIELDS:
-                        prefix = "hits" if narrowed else "r"
-                        column = f"{prefix}.{_SINGLE_FIELDS[name]}"
-                        source = "search_hits hits" if narrowed else "resources r"
-                    else:
-                        table, value_column = _MULTI_FIELDS[name]
-                        column = f"v.{value_column}"
-                        source = (
-                            f"search_hits hits JOIN {table} v ON v.code = hits.code"
-                            if narrowed
-                            else f"{table} v JOIN resources r ON r.code = v.code"
-                        )
-                    condition = "1 = 1" if narrowed else where
-                    facet_rows = self._db.execute(
-                        f"SELECT {column}, COUNT(*) FROM {source} WHERE {condition}"
-                        f" AND {column} != '' GROUP BY {column}"
-                        f" ORDER BY COUNT(*) DESC, {column} ASC LIMIT ?",
-                        [*([] if narrowed else parameters), query.facet_limit],
-                    ).fetchall()
-                    facets[name] = tuple((str(value), int(total)) for value, total in facet_rows)
+                facets = self._facet_counts(
+                    query, hits_only=narrowed, where=where, parameters=parameters
+                )
             finally:
                 if query.facet_fields and narrowed:
                     self._db.execute("DROP TABLE IF EXISTS search_hits")
         results = tuple(self._indexed(row[:6], 0.0) for row in rows)
         return SearchPage(count=int(count), results=results, facets=facets)
+
+    def _facet_counts(
+        self,
+        query: SearchQuery,
+        *,
+        hits_only: bool,
+        where: str,
+        parameters: Sequence[object],
+    ) -> dict[str, tuple[tuple[str, int], ...]]:
+        """Each facet's values and counts (the most frequent first, at most facet_limit): over
+        the ``search_hits`` table a search collected (``hits_only``: it carries the counted
+        columns, so a single-valued field needs no join; ``where`` is then not read), else over
+        the resources ``where`` selects. Call under the lock."""
+        facets: dict[str, tuple[tuple[str, int], ...]] = {}
+        for name in query.facet_fields:
+            if name in _SINGLE_FIELDS:
+                column = f"{'hits' if hits_only else 'r'}.{_SINGLE_FIELDS[name]}"
+                source = "search_hits hits" if hits_only else "resources r"
+            else:
+                table, value_column = _MULTI_FIELDS[name]
+                column = f"v.{value_column}"
+                source = (
+                    f"search_hits hits JOIN {table} v ON v.code = hits.code"
+                    if hits_only
+                    else f"{table} v JOIN resources r ON r.code = v.code"
+                )
+            # The hits are what ``where`` selected already.
+            condition = "1 = 1" if hits_only else where
+            rows = self._db.execute(
+                f"SELECT {column}, COUNT(*) FROM {source} WHERE {condition} AND {column} != ''"
+                f" GROUP BY {column} ORDER BY COUNT(*) DESC, {column} ASC LIMIT ?",
+                [*([] if hits_only else parameters), query.facet_limit],
+            ).fetchall()
+            facets[name] = tuple((str(value), int(total)) for value, total in rows)
+        return facets
 
     def resource(self, code: str) -> IndexedResource | None:
         with self._lock:
