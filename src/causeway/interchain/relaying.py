@@ -419,7 +419,7 @@ class Relayer:
 
     # -- a round -----------------------------------------------------------------------------------
 
-    def _plan_updates(
+    def plan_updates(
         self, other: ChainEndpoint, client: interchain_pb2.ClientsGetResult
     ) -> tuple[int, list[interchain_pb2.ClientsUpdateArguments]]:
         """The height that deliveries to this client's chain are proven at, and the updates that
@@ -750,8 +750,8 @@ class Relayer:
         second_client = _client(second)
         # Deliveries to first are proven at a height of second that first's client will hold
         # once this round's update (if any) is in, and the reverse.
-        second_height, first_updates = self._plan_updates(second.endpoint, first_client)
-        first_height, second_updates = self._plan_updates(first.endpoint, second_client)
+        second_height, first_updates = self.plan_updates(second.endpoint, first_client)
+        first_height, second_updates = self.plan_updates(first.endpoint, second_client)
         to_first = _Batch(updates=first_updates)
         to_second = _Batch(updates=second_updates)
         self._direction(

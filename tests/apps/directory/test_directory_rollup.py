@@ -29,12 +29,18 @@ from causeway.apps.directory.contract import (
     decode_result,
     encode_arguments,
 )
+from causeway.apps.directory.index import DirectoryEvent, DirectoryIndex
 from causeway.apps.directory.rollup import (
     district_resource_key,
     parse_district_resource_key,
     rollup_arguments,
     rollup_head_key,
     rollup_key,
+)
+from causeway.apps.directory.rollup_submitter import (
+    PendingVersion,
+    RollupSubmitter,
+    pending_versions,
 )
 from causeway.apps.directory.v1 import directory_pb2 as pb
 from causeway.contracts.v1 import contracts_pb2
@@ -43,7 +49,7 @@ from causeway.execution.keys import user_contract_namespace
 from causeway.interchain import CHAIN_CONTRACTS
 from causeway.interchain.v1 import interchain_pb2
 from causeway.light import commit_sign_bytes
-from causeway.sim.chain import InterchainChain
+from causeway.sim.chain import Endpoint, InterchainChain
 from causeway.types import block_hash
 from causeway.types.v1 import types_pb2
 
@@ -723,3 +729,195 @@ def test_the_helper_checks_a_record_against_its_key(world: World) -> None:
         rollup_arguments(DISTRICT_CODE, key, value, 0, proof)
     with pytest.raises(RequestError, match="not a resource version"):
         district_resource_key(CONTRACT_NAME, world.code, 0)
+
+
+# -- the roll-up submitter (causeway.apps.directory.rollup_submitter) ------------------------------
+
+
+class CityEndpoint(Endpoint):
+    """The city chain as the submitter sees it, each submission a block dated no earlier than the
+    district's latest (a header dated in the city's future is refused)."""
+
+    def __init__(self, world: World) -> None:
+        super().__init__(world.city, SUBMITTER)
+        self.world = world
+
+    def submit(self, contract: str, method: str, arguments: Message) -> types_pb2.TransactionResult:
+        result = self.chain.run(
+            self.relayer, contract, method, arguments, time_ms=self.world.next_city_time()
+        )
+        self.submitted.append(result)
+        return result
+
+
+def rolled_up_versions(world: World) -> dict[str, int]:
+    return RollupSubmitter(CityEndpoint(world), {}).city_heads(DISTRICT_CODE)
+
+
+def test_pending_versions_go_up_in_order_from_the_city_head_and_stop_at_the_limit() -> None:
+    heads = [
+        pb.ResourceHead(code="101-A-000001", latest_version=3),
+        pb.ResourceHead(code="101-A-000002", latest_version=1),
+        pb.ResourceHead(code="101-A-000003", latest_version=2),
+    ]
+    pending = pending_versions(heads, {"101-A-000001": 1, "101-A-000002": 1}, limit=10)
+    assert pending == [
+        PendingVersion("101-A-000001", 2),
+        PendingVersion("101-A-000001", 3),
+        PendingVersion("101-A-000003", 1),
+        PendingVersion("101-A-000003", 2),
+    ]
+    assert pending_versions(heads, {}, limit=2) == [
+        PendingVersion("101-A-000001", 1),
+        PendingVersion("101-A-000001", 2),
+    ]
+    assert (
+        pending_versions(heads, {"101-A-000001": 3, "101-A-000002": 1, "101-A-000003": 2}, 10) == []
+    )
+
+
+def test_the_submitter_rolls_up_every_version_in_order_with_client_updates(world: World) -> None:
+    city = CityEndpoint(world)
+    submitter = RollupSubmitter(city, {DISTRICT_CODE: Endpoint(world.district)})
+    [report] = submitter.run_round()
+    assert report.error == "" and report.refused == []
+    assert report.rolled_up == [PendingVersion(world.code, 1)]
+    assert rolled_up_versions(world) == {world.code: 1}
+    # Two revisions and a second resource: the next round moves the client and brings all three
+    # versions, each proven at the height the client was moved to.
+    world.revise("第二版")
+    world.revise("第三版")
+    registered = send(
+        world.district,
+        PROVIDER,
+        "register_resource",
+        pb.RegisterResourceArguments(metadata=metadata(name="海淀区法人信息")),
+    )
+    second_code = decode_result("register_resource", ok(registered).return_value).code  # type: ignore[attr-defined]
+    world.district.advance(1)
+    [report] = submitter.run_round()
+    assert report.error == "" and report.refused == []
+    assert report.client_updates >= 1
+    assert report.rolled_up == [
+        PendingVersion(world.code, 2),
+        PendingVersion(world.code, 3),
+        PendingVersion(second_code, 1),
+    ]
+    check_rolled_up(world, 2, report.client_height)
+    check_rolled_up(world, 3, report.client_height)
+    check_rolled_up(world, 1, world.verified[0])
+    assert rolled_up_versions(world) == {world.code: 3, second_code: 1}
+    # Nothing left: a round submits nothing (a second submitter beside it would find the same).
+    submitted = len(city.submitted)
+    [report] = RollupSubmitter(city, {DISTRICT_CODE: Endpoint(world.district)}).run_round()
+    assert (report.pending, report.rolled_up, report.error) == (0, [], "")
+    assert len(city.submitted) == submitted
+
+
+class LaggingEndpoint(Endpoint):
+    """A district node whose newest certified height is ``certified`` while its reads see the
+    latest state: what a submitter meets when a version commits after the height it proves at."""
+
+    def __init__(self, chain: InterchainChain, certified: int) -> None:
+        super().__init__(chain)
+        self.certified = certified
+
+    def latest_height(self) -> int:
+        return self.certified
+
+
+def test_a_version_after_the_proven_height_waits_for_the_next_round(world: World) -> None:
+    city = CityEndpoint(world)
+    before_revision = world.district.height
+    world.revise("第二版")
+    lagging = LaggingEndpoint(world.district, before_revision)
+    [report] = RollupSubmitter(city, {DISTRICT_CODE: lagging}).run_round()
+    assert report.error == ""
+    assert report.pending == 2
+    assert report.rolled_up == [PendingVersion(world.code, 1)]
+    assert report.waiting == 1
+    assert rolled_up_versions(world) == {world.code: 1}
+    lagging.certified = world.district.height
+    [report] = RollupSubmitter(city, {DISTRICT_CODE: lagging}).run_round()
+    assert (report.rolled_up, report.waiting) == ([PendingVersion(world.code, 2)], 0)
+    assert rolled_up_versions(world) == {world.code: 2}
+
+
+def test_a_district_endpoint_of_another_chain_or_a_frozen_client_submits_nothing(
+    world: World,
+) -> None:
+    city = CityEndpoint(world)
+    [report] = RollupSubmitter(city, {DISTRICT_CODE: Endpoint(world.city)}).run_round()
+    assert "registered on the city with chain 'haidian'" in report.error
+    assert city.submitted == []
+    [report] = RollupSubmitter(city, {"XX": Endpoint(world.district)}).run_round()
+    assert "XX" in report.error and city.submitted == []
+    # Frozen: misbehaviour of the district's validators freezes the client; the submitter
+    # reports it and submits nothing, and the city keeps no roll-up.
+    height = world.verified[-1]
+    world.district.advance(1)
+    fork = world.district.height
+    world.update_client(fork)
+    forged = _forged_header(world.district, fork, trusted_height=height, state_root=b"\x0e" * 32)
+    ok(
+        world.city.run(
+            SUBMITTER,
+            "clients",
+            "update",
+            interchain_pb2.ClientsUpdateArguments(client_id=world.client_id, header=forged),
+            time_ms=world.next_city_time(),
+        )
+    )
+    before = contract_state(world.city)
+    [report] = RollupSubmitter(city, {DISTRICT_CODE: Endpoint(world.district)}).run_round()
+    assert "frozen" in report.error
+    assert city.submitted == []
+    assert contract_state(world.city) == before
+
+
+def directory_events(chain: InterchainChain) -> list[DirectoryEvent]:
+    """The directory contract's events of ``chain``, in chain order, as a subscriber gets them."""
+    return [
+        DirectoryEvent(
+            height, transaction_index, event_index, result.transaction_id, event.name, event.data
+        )
+        for height in sorted(chain.blocks)
+        for transaction_index, result in enumerate(chain.blocks[height].results)
+        for event_index, event in enumerate(result.events)
+        if event.contract == CONTRACT_NAME
+    ]
+
+
+def test_the_city_index_shows_rolled_up_versions_with_their_attestation(world: World) -> None:
+    city = CityEndpoint(world)
+    submitter = RollupSubmitter(city, {DISTRICT_CODE: Endpoint(world.district)})
+    submitter.run_round()
+    world.revise("海淀区常住人口基本信息修订版")
+    world.district.advance(1)
+    submitter.run_round()
+    index = DirectoryIndex()
+    assert index.apply(directory_events(world.city)) > 0
+    indexed = index.resource(world.code)
+    assert indexed.district == DISTRICT_CODE
+    assert indexed.record.version == 2
+    assert indexed.record.metadata.name == "海淀区常住人口基本信息修订版"
+    page = index.search("常住人口", filters={"district": [DISTRICT_CODE]})
+    assert [item.record.code for item in page.results] == [world.code]
+    assert index.search("", filters={"district": ["CY"]}).count == 0
+    entries = index.version_entries(world.code)
+    assert [entry.version.version for entry in entries] == [1, 2]
+    for entry in entries:
+        # The bytes the city's chain keeps under the roll-up key, with the district's attestation.
+        assert entry.rollup is not None
+        assert entry.rollup.district_code == DISTRICT_CODE
+        assert entry.rollup.district_chain_id == "haidian"
+        data, stored = stored_rollup(world.city, entry.version.version, world.code)
+        assert entry.record == data
+        assert entry.rollup == stored
+        assert entry.version == pb.ResourceVersion.FromString(
+            world.value(entry.version.version, entry.rollup.proven_height)
+        )
+    # Rebuilt from the chain, the index is the same.
+    rebuilt = DirectoryIndex()
+    rebuilt.rebuild(directory_events(world.city))
+    assert rebuilt.snapshot() == index.snapshot()

@@ -57,6 +57,7 @@ from causeway.apps.directory.index import (
     SearchQueryError,
     SqliteStore,
     TokenOwner,
+    VersionEntry,
 )
 from causeway.apps.directory.rollup import (
     decode_resource_version,
@@ -66,6 +67,14 @@ from causeway.apps.directory.rollup import (
     rollup_arguments,
     rollup_head_key,
     rollup_key,
+)
+from causeway.apps.directory.rollup_submitter import (
+    DistrictReport,
+    PendingVersion,
+    RollupConfig,
+    RollupSubmitter,
+    load_rollup_config,
+    pending_versions,
 )
 from causeway.apps.directory.service import (
     DirectoryService,
@@ -101,6 +110,7 @@ __all__ = [
     "DirectoryIndex",
     "DirectoryNode",
     "DirectoryService",
+    "DistrictReport",
     "EventDataError",
     "HttpNodeReader",
     "IndexCheckpoint",
@@ -108,7 +118,10 @@ __all__ = [
     "IndexedResource",
     "NodeAnswer",
     "NodeReader",
+    "PendingVersion",
     "PostgresStore",
+    "RollupConfig",
+    "RollupSubmitter",
     "SearchPage",
     "SearchQuery",
     "SearchQueryError",
@@ -117,6 +130,7 @@ __all__ = [
     "SubmittedCall",
     "Submitter",
     "TokenOwner",
+    "VersionEntry",
     "build_contract",
     "catalog_graph",
     "check_category_code",
@@ -133,10 +147,12 @@ __all__ = [
     "district_resource_key",
     "encode_arguments",
     "load_metadata",
+    "load_rollup_config",
     "load_service_config",
     "open_store",
     "package_of",
     "parse_district_resource_key",
+    "pending_versions",
     "resource_version_key",
     "rollup_arguments",
     "rollup_head_key",

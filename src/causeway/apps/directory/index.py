@@ -37,7 +37,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -138,6 +138,7 @@ EVENT_MESSAGES: Mapping[str, type[Message]] = {
     **{name: directory_pb2.ResourceVersion for name in RESOURCE_EVENTS},
     **{name: directory_pb2.SharingRequest for name in REQUEST_EVENTS},
     "usage_recorded": directory_pb2.UsageReceipt,
+    "resource_rolled_up": directory_pb2.RolledUpResource,
 }
 
 # -- fields -----------------------------------------------------------------------------------
@@ -276,6 +277,26 @@ class IndexedResource:
     transaction_id: bytes
     district: str
     score: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class VersionEntry:
+    """One version of a resource in the directory's history: the version itself and the exact
+    bytes the directory's chain keeps for it (the event's data, equal to its state entry). A
+    district's version rolled up into the city's carries ``rollup``: the city's record of it,
+    with the district chain's attestation, and ``record`` is that record's bytes."""
+
+    version: directory_pb2.ResourceVersion
+    record: bytes
+    rollup: directory_pb2.RolledUpResource | None = None
+
+
+def version_entry(event_name: str, record: bytes) -> VersionEntry:
+    """A history row (its event's name and data) as a VersionEntry."""
+    if event_name == "resource_rolled_up":
+        rollup = _decode_as(directory_pb2.RolledUpResource, record)
+        return VersionEntry(rollup.resource, record, rollup)
+    return VersionEntry(_decode_as(directory_pb2.ResourceVersion, record), record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -584,7 +605,7 @@ class IndexStore(Protocol):
 
     def resource_codes(self, offset: int, limit: int) -> list[str]: ...
 
-    def versions(self, code: str) -> list[directory_pb2.ResourceVersion]: ...
+    def versions(self, code: str) -> list[VersionEntry]: ...
 
     def categories(self, *, counted: bool = True) -> list[tuple[directory_pb2.Category, int]]:
         """Every category with its number of active resources (under it, at any level; 0 when
@@ -1263,14 +1284,14 @@ class _SqlStore:
                 )
             ]
 
-    def versions(self, code: str) -> list[directory_pb2.ResourceVersion]:
+    def versions(self, code: str) -> list[VersionEntry]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT record FROM versions WHERE code = ?"
+                "SELECT event, record FROM versions WHERE code = ?"
                 " ORDER BY height, transaction_index, event_index",
                 (code,),
             ).fetchall()
-        return [_decode_as(directory_pb2.ResourceVersion, row[0]) for row in rows]
+        return [version_entry(row[0], bytes(row[1])) for row in rows]
 
     def categories(self, *, counted: bool = True) -> list[tuple[directory_pb2.Category, int]]:
         counts: dict[str, int] = {}
@@ -1701,6 +1722,8 @@ class DirectoryIndex:
                 writer.put_resource(resource_row(version, record, message, created_ms))
         elif isinstance(message, directory_pb2.ResourceVersion):
             self._apply_version(writer, message, event)
+        elif isinstance(message, directory_pb2.RolledUpResource):
+            self._apply_rollup(writer, message, event)
         elif isinstance(message, directory_pb2.SharingRequest):
             if not message.id:
                 raise EventDataError(f"a {event.name} event without a request id")
@@ -1722,6 +1745,28 @@ class DirectoryIndex:
         created_ms = version.time_ms if current is None else current[1]
         department = writer.department(version.provider_code)
         writer.put_resource(resource_row(version, event.data, department, created_ms))
+
+    def _apply_rollup(
+        self, writer: IndexWriter, rollup: directory_pb2.RolledUpResource, event: DirectoryEvent
+    ) -> None:
+        """A district's version rolled up into the city's: in the history with the city's
+        record of it, and the resource (of the district, whose departments the city's directory
+        need not list) unless a later version is indexed already."""
+        version = rollup.resource
+        if not version.code or version.version < 1 or not rollup.district_code:
+            raise EventDataError("a resource_rolled_up event without a district, code or version")
+        writer.add_version(version, event.data, event)
+        current = writer.resource_created_ms(version.code)
+        if current is not None and current[0] > version.version:
+            return
+        created_ms = version.time_ms if current is None else current[1]
+        department = writer.department(version.provider_code) or directory_pb2.Department(
+            code=version.provider_code, district=rollup.district_code
+        )
+        row = resource_row(
+            version, version.SerializeToString(deterministic=True), department, created_ms
+        )
+        writer.put_resource(replace(row, district=rollup.district_code))
 
     # ---------------------------------------------------------------- reads
 
@@ -1762,6 +1807,10 @@ class DirectoryIndex:
         return self.store.resource_codes(offset, limit)
 
     def versions(self, code: str) -> list[directory_pb2.ResourceVersion]:
+        return [entry.version for entry in self.store.versions(code)]
+
+    def version_entries(self, code: str) -> list[VersionEntry]:
+        """Every version of ``code`` in chain order, with the bytes that prove it."""
         return self.store.versions(code)
 
     def categories(self, *, counted: bool = True) -> list[tuple[directory_pb2.Category, int]]:

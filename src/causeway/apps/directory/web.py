@@ -63,11 +63,12 @@ from causeway.apps.directory.contract import CONTRACT_NAME
 from causeway.apps.directory.index import (
     DirectoryIndex,
     TokenOwner,
+    VersionEntry,
     request_state_name,
     resource_status_name,
     sharing_type_name,
 )
-from causeway.apps.directory.rollup import district_resource_key
+from causeway.apps.directory.rollup import district_resource_key, rollup_key
 from causeway.apps.directory.v1 import directory_pb2
 from causeway.errors import (
     AuthenticationError,
@@ -77,6 +78,7 @@ from causeway.errors import (
     RequestError,
     TransactionFailedError,
 )
+from causeway.execution.keys import user_contract_namespace
 from causeway.explorer.files import STATIC_DIRECTORY as EXPLORER_STATIC_DIRECTORY
 
 __all__ = [
@@ -502,31 +504,50 @@ class DirectoryWebApi:
     def history(self, code: str) -> object:
         if not _RESOURCE_CODE.match(code):
             raise WebNotFoundError(f"no resource {code[:80]!r} in the directory")
-        versions = self.index.versions(code)
-        if not versions:
+        entries = self.index.version_entries(code)
+        if not entries:
             raise WebNotFoundError(f"no resource {code!r} in the directory")
         return {
             "code": code,
             "contract": self.contract,
-            "versions": [
-                {
-                    "version": version.version,
-                    "status": resource_status_name(version.status),
-                    "author": version.author,
-                    "height": version.height,
-                    "time_ms": version.time_ms,
-                    "transaction_id": _hex(version.transaction_id),
-                    "reason": version.reason,
-                    "name": version.metadata.name,
-                    "sharing_type": sharing_type_name(version.metadata.sharing_type),
-                    "state_key": _hex(
-                        district_resource_key(self.contract, version.code, version.version)
-                    ),
-                    "record": base64.b64encode(version.SerializeToString()).decode(),
-                }
-                for version in versions
-            ],
+            "versions": [self._history_entry(entry) for entry in entries],
         }
+
+    def _history_entry(self, entry: VersionEntry) -> dict[str, object]:
+        """A version as the history shows it, with what its "verify" checks: the state entry
+        this directory's chain keeps for it (a district's rolled-up version: the city's record,
+        with the district's attestation) and its bytes."""
+        version, rollup = entry.version, entry.rollup
+        shown: dict[str, object] = {
+            "version": version.version,
+            "status": resource_status_name(version.status),
+            "author": version.author,
+            "height": version.height,
+            "time_ms": version.time_ms,
+            "transaction_id": _hex(version.transaction_id),
+            "reason": version.reason,
+            "name": version.metadata.name,
+            "sharing_type": sharing_type_name(version.metadata.sharing_type),
+            "state_key": _hex(district_resource_key(self.contract, version.code, version.version)),
+            "record": base64.b64encode(entry.record).decode(),
+        }
+        if rollup is not None:
+            # The district's own facts stay (its height, transaction and time); the entry the
+            # city's chain proves is the roll-up record, kept at the city's height.
+            shown["state_key"] = _hex(
+                user_contract_namespace(self.contract)
+                + rollup_key(rollup.district_code, version.code, version.version)
+            )
+            shown["rollup"] = {
+                "district": rollup.district_code,
+                "district_chain_id": rollup.district_chain_id,
+                "proven_height": rollup.proven_height,
+                "client_id": rollup.client_id,
+                "height": rollup.height,
+                "transaction_id": _hex(rollup.transaction_id),
+                "submitted_by": rollup.submitted_by,
+            }
+        return shown
 
     def requests(self, owner: TokenOwner, role: str) -> object:
         if role not in ("incoming", "outgoing"):
