@@ -6,7 +6,7 @@ NETWORK ?= demo-network
 # Empty: the manifest's ports (from 7200); `make demo PORT_BASE=24000` moves every chain.
 PORT_BASE ?=
 
-.PHONY: demo stop test lint install toolchains test-tools proto bench clean
+.PHONY: demo directory-demo stop test lint install toolchains test-tools proto bench clean
 
 $(BIN)/causeway: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ test-tools:
 
 demo: install toolchains
 	NETWORK=$(NETWORK) BIN=$(BIN) PORT_BASE=$(PORT_BASE) bash scripts/demo.sh
+
+# The data directory (docs/directory.md): its own chains, catalogue, roll-up and web interface
+# at http://127.0.0.1:7390/ui/; `make stop NETWORK=directory-network` stops it.
+directory-demo: install toolchains
+	NETWORK=directory-network BIN=$(BIN) PORT_BASE=$(PORT_BASE) bash scripts/demo_directory.sh
 
 stop: install
 	$(BIN)/causeway devnet down --dir $(NETWORK)

@@ -49,9 +49,13 @@ def run_cli(*arguments: str, timeout_s: float = CLI_TIMEOUT_S) -> subprocess.Com
 
 
 def recorded_pids(directory: Path) -> set[int]:
-    """The node and relayer processes the devnet in ``directory`` recorded."""
+    """The node, relayer and service processes the devnet in ``directory`` recorded."""
     pids: set[int] = set()
-    for name, key in (("devnet.json", "nodes"), ("relayers.json", "relayers")):
+    for name, key in (
+        ("devnet.json", "nodes"),
+        ("relayers.json", "relayers"),
+        ("services.json", "services"),
+    ):
         with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
             document = json.loads((directory / name).read_text(encoding="utf-8"))
             pids |= {int(entry["pid"]) for entry in document[key] if entry["pid"]}

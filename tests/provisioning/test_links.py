@@ -11,6 +11,7 @@ import pytest
 
 from causeway.errors import ConfigurationError
 from causeway.interchain.relayer.config import load_relayer_config
+from causeway.node.startup import load_genesis
 from causeway.provisioning.interchain_devnet import DevnetDescription, provision_devnet
 from causeway.provisioning.links import (
     PORT_MAX,
@@ -99,3 +100,42 @@ def test_governance_is_one_admin_per_organisation_in_order(
         "org3",
         "org4",
     ]
+
+
+def test_a_chain_governed_by_its_first_organisations_names_only_their_admins(
+    tmp_path: Path,
+) -> None:
+    # A city chain whose 12 departments each have an organisation, governed by the first 3: the
+    # genesis policy names them, and the devnet endorses with their admins only (a majority of
+    # 12 admins would not be needed, and of 41 would not fit in endorsements_max).
+    manifest = tmp_path / "city.toml"
+    manifest.write_text(
+        'version = 1\nport_base = 7300\n[[chains]]\nid = "city"\nconsensus = "solo"\n'
+        "organisations = 12\ngoverning_organisations = 3\n",
+        encoding="utf-8",
+    )
+    description = provision_devnet(
+        load_manifest(manifest), manifest.read_text(), tmp_path / "devnet", now_ms=NOW_MS
+    )
+    city = description.chain("city")
+    genesis = load_genesis(Path(city.directory) / "genesis.json")
+    assert list(genesis.config.governance_policy.organisations) == ["org1", "org2", "org3"]
+    assert [path.parent.parent.name for path in governing_admins(city)] == ["org1", "org2", "org3"]
+    # Without the key every organisation governs, in numeric order (org2 before org10).
+    manifest.write_text(manifest.read_text().replace("governing_organisations = 3\n", ""))
+    everyone = provision_devnet(
+        load_manifest(manifest), manifest.read_text(), tmp_path / "devnet-2", now_ms=NOW_MS
+    ).chain("city")
+    assert [path.parent.parent.name for path in governing_admins(everyone)] == [
+        f"org{number}" for number in range(1, 13)
+    ]
+
+
+def test_more_governing_organisations_than_organisations_is_refused(tmp_path: Path) -> None:
+    manifest = tmp_path / "city.toml"
+    manifest.write_text(
+        'version = 1\n[[chains]]\nid = "city"\norganisations = 4\ngoverning_organisations = 5\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigurationError, match=r"governing_organisations.*from 1 to 4"):
+        load_manifest(manifest)

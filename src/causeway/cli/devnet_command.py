@@ -486,8 +486,18 @@ def _print_chains(directory: Path, json_output: bool) -> None:
             }
         )
     links = [_link_row(description, link) for link in description.links]
-    from causeway.provisioning.devnet import is_running, load_relayers
+    from causeway.provisioning.devnet import is_running, load_relayers, load_services
 
+    services = [
+        {
+            "name": service.name,
+            "running": bool(service.pid) and is_running(service.pid),
+            "pid": service.pid or None,
+            "url": service.url or None,
+            "log": service.log,
+        }
+        for service in load_services(directory)
+    ]
     processes = {relayer.name: relayer for relayer in load_relayers(directory)}
     relayers: list[dict[str, Any]] = []
     for relayer in description.relayers:
@@ -513,6 +523,7 @@ def _print_chains(directory: Path, json_output: bool) -> None:
                 "chains": chains,
                 "links": links,
                 "relayers": relayers,
+                "services": services,
                 "evm_chains": evm_chains,
                 "nodes": rows,
             }
@@ -606,6 +617,22 @@ def _print_chains(directory: Path, json_output: bool) -> None:
                         relayer["metrics_address"] or "-",
                     ]
                     for relayer in relayers
+                ],
+            )
+        )
+    if services:
+        console.print(
+            rows_table(
+                "Services",
+                ["service", "pid", "serves", "log"],
+                [
+                    [
+                        service["name"],
+                        (service["pid"] if service["running"] else "not running"),
+                        service["url"] or "-",
+                        service["log"],
+                    ]
+                    for service in services
                 ],
             )
         )
@@ -802,12 +829,24 @@ def down(*, directory: DirectoryOption = DEFAULT_DIRECTORY) -> None:
     from causeway.provisioning.devnet import (
         load_devnet,
         load_relayers,
+        load_services,
         save_devnet,
         save_relayers,
+        save_services,
         stop_processes,
     )
     from causeway.provisioning.evm_devnet import stop_evm_chains
 
+    # The applications' processes first: they talk to the chains, not the other way round.
+    services = load_services(directory)
+    for service in services:
+        if service.pid:
+            stopped = stop_processes([service.pid])
+            suffix = " (killed after the timeout)" if stopped else ""
+            console.print(f"service {service.name} stopped{suffix}")
+        service.pid = 0
+    if services:
+        save_services(directory, services)
     stop_evm_chains(directory, console.print)
     relayers = load_relayers(directory)
     for relayer in relayers:

@@ -191,6 +191,76 @@ def start_relayer_process(config: Path, metrics_host: str, metrics_port: int) ->
     return process.pid
 
 
+SERVICES_FILE_NAME = "services.json"
+SERVICES_FOLDER_NAME = "services"
+
+
+@dataclass
+class DevnetService:
+    """A process an application runs beside a devnet's chains (a directory service, a roll-up),
+    recorded in DIR/services.json so that `devnet down` stops it with the nodes."""
+
+    name: str
+    arguments: list[str]
+    pid: int
+    log: str
+    # Where it serves, for `devnet status` and the user ("" when it serves nothing).
+    url: str = ""
+
+
+def load_services(directory: Path) -> list[DevnetService]:
+    """The devnet's application processes; none when it has no services.json."""
+    path = directory / SERVICES_FILE_NAME
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as error:
+        raise ConfigurationError(f"cannot read {path}: {error}") from None
+    try:
+        return [DevnetService(**entry) for entry in document["services"]]
+    except (KeyError, TypeError) as error:
+        raise ConfigurationError(f"{path} is not a list of services: {error}") from None
+
+
+def save_services(directory: Path, services: list[DevnetService]) -> None:
+    path = directory / SERVICES_FILE_NAME
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(
+        json.dumps({"services": [asdict(service) for service in services]}, indent=2) + "\n",
+        encoding="utf-8",
+    )
+    os.replace(temporary, path)
+
+
+def start_service_process(
+    directory: Path, name: str, arguments: list[str], *, url: str = ""
+) -> DevnetService:
+    """Starts `causeway ARGUMENTS` detached as the devnet's service ``name``, logging to
+    DIR/services/NAME.log, and records it; a running service of that name is stopped first."""
+    services = load_services(directory)
+    for service in services:
+        if service.name == name and service.pid:
+            stop_process(service.pid)
+    folder = directory / SERVICES_FOLDER_NAME
+    folder.mkdir(parents=True, exist_ok=True)
+    log_path = folder / f"{name}.log"
+    log = log_path.open("ab")
+    try:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "causeway.cli", *arguments],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    finally:
+        log.close()
+    started = DevnetService(name, list(arguments), process.pid, str(log_path), url)
+    save_services(directory, [service for service in services if service.name != name] + [started])
+    return started
+
+
 def describe_node(home: Path, pid: int, chain: str = "") -> DevnetNode:
     config = load_node_config(home)
     return DevnetNode(

@@ -27,10 +27,14 @@ from typing import Any
 
 from causeway.crypto import get_profile
 from causeway.errors import ConfigurationError
-from causeway.provisioning.description import NetworkDescription, build_network
+from causeway.provisioning.description import (
+    NetworkDescription,
+    build_network,
+    default_chain_config,
+)
 from causeway.provisioning.files import GENERATED_ENTRIES, write_network
 from causeway.provisioning.init import member_directory, node_directory
-from causeway.provisioning.manifest import Manifest
+from causeway.provisioning.manifest import ChainManifest, Manifest
 from causeway.types import genesis_hash
 from causeway.types.v1 import types_pb2
 
@@ -267,6 +271,17 @@ def describe_devnet(
     )
 
 
+def governed_config(chain: ChainManifest) -> types_pb2.ChainConfig | None:
+    """The chain's configuration when only its first ``governing_organisations`` govern it (a
+    MAJORITY of org1 ... orgK for governance and contracts); None for the default (all)."""
+    if not chain.governing_organisations or chain.governing_organisations >= chain.organisations:
+        return None
+    config = default_chain_config()
+    governing = [f"org{number}" for number in range(1, chain.governing_organisations + 1)]
+    config.governance_policy.organisations.extend(governing)
+    return config
+
+
 def build_networks(manifest: Manifest, *, now_ms: int) -> tuple[NetworkDescription, ...]:
     """Every chain of the manifest in memory: keys, certificates, genesis, node settings."""
     return tuple(
@@ -278,6 +293,7 @@ def build_networks(manifest: Manifest, *, now_ms: int) -> tuple[NetworkDescripti
             chain_id=chain.id,
             validators=chain.validators,
             port_base=chain.port_base,
+            config=governed_config(chain),
         )
         for chain in manifest.chains
     )

@@ -28,6 +28,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 from causeway.errors import ConfigurationError, NotFoundError, RequestError
+from causeway.node.startup import load_genesis
 from causeway.provisioning.interchain_devnet import (
     ChainEntry,
     DevnetDescription,
@@ -65,16 +66,28 @@ def _member(chain: ChainEntry, role: str, organisation: str | None = None) -> Pa
     raise ConfigurationError(f"chain {chain.id} has no member with the {role} role")
 
 
+def _organisation_order(name: str) -> tuple[int, str]:
+    """org2 before org10."""
+    digits = name.removeprefix("org")
+    return (int(digits), name) if digits.isdigit() else (0, name)
+
+
 def governing_admins(chain: ChainEntry) -> list[Path]:
-    """The chain's admin member folders, one per organisation, in organisation order."""
+    """The admin member folders of the organisations that govern the chain (its genesis
+    governance policy's, or every organisation when the policy names none), one per
+    organisation, in organisation order (org1, org2, ..., org10)."""
+    policy = load_genesis(Path(chain.directory) / "genesis.json").config.governance_policy
+    governing = set(policy.organisations)
     seen: dict[str, Path] = {}
     for member in chain.members:
         organisation = member.member_id.split("/")[0]
+        if governing and organisation not in governing:
+            continue
         if "ADMIN" in member.roles and organisation not in seen:
             seen[organisation] = Path(member.directory)
     if not seen:
-        raise ConfigurationError(f"chain {chain.id} has no admin member")
-    return [seen[organisation] for organisation in sorted(seen)]
+        raise ConfigurationError(f"chain {chain.id} has no admin member that governs it")
+    return [seen[organisation] for organisation in sorted(seen, key=_organisation_order)]
 
 
 class _Governance:

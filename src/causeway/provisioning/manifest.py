@@ -53,7 +53,16 @@ YAML_SUFFIXES = (".yaml", ".yml")
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _TOP_KEYS = ("version", "port_base", "chains", "links", "relayers")
-_CHAIN_KEYS = ("id", "hub", "consensus", "crypto", "validators", "organisations", "port_base")
+_CHAIN_KEYS = (
+    "id",
+    "hub",
+    "consensus",
+    "crypto",
+    "validators",
+    "organisations",
+    "governing_organisations",
+    "port_base",
+)
 # An Ethereum-compatible chain (kind = "evm"): an anvil run by the devnet, joined to the hub by a
 # gateway committee of `committee` operators, `threshold` of whom must sign (docs/gateways.md).
 _EVM_CHAIN_KEYS = (
@@ -90,6 +99,10 @@ class ChainManifest:
     organisations: int
     port_base: int
     hub: bool = False
+    # Governance (and contract deployment) is a MAJORITY of org1 ... orgK: all the chain's
+    # organisations by default. Fewer when many organisations join a chain to transact, not to
+    # govern it (a city's departments), so that a majority fits in endorsements_max.
+    governing_organisations: int = 0
 
     @property
     def ports(self) -> range:
@@ -263,6 +276,14 @@ def _chain(entry: object, number: int, source: str) -> tuple[dict[str, Any], _Pl
         high=ORGANISATIONS_MAX,
         bound="ORGANISATIONS_MAX",
     )
+    governing = _integer(
+        table.get("governing_organisations", organisations),
+        place,
+        "governing_organisations",
+        low=1,
+        high=organisations,
+        bound="the chain's organisations",
+    )
     port_base: int | None = None
     if "port_base" in table:
         port_base = _port_base(table["port_base"], place, validators)
@@ -273,6 +294,7 @@ def _chain(entry: object, number: int, source: str) -> tuple[dict[str, Any], _Pl
         "crypto_profile": crypto,
         "validators": validators,
         "organisations": organisations,
+        "governing_organisations": governing,
         "port_base": port_base,
     }
     return values, place

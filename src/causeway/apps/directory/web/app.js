@@ -244,6 +244,7 @@ async function resourcePage(code) {
     [t("updateCycle"), label("cycle", extras.update_cycle)],
     [t("publishDate"), extras.publish_date || ""],
     [t("keywords"), (pkg.tags || []).map((tag) => tag.name).join(", ")],
+    [t("facet_district"), extras.district ? extras.district : t("cityLevel")],
     [t("version"), pkg.version],
     [t("status"), label("status", extras.status)],
   ], { id: "resource-fields" });
@@ -261,7 +262,9 @@ async function resourcePage(code) {
       timeText(version.time_ms),
       version.author,
       label("status", version.status),
-      version.reason || "",
+      version.rollup
+        ? h("span", { class: "rollup" }, `${t("rolledUpFrom")} ${version.rollup.district} (${version.rollup.district_chain_id} @${version.rollup.proven_height}), ${t("rolledUpVia")} ${version.rollup.client_id} @${version.rollup.height}`)
+        : version.reason || "",
       config.verify
         ? h("button", { type: "button", id: `verify-${version.version}`, class: "verify-button", onclick: () => verifyVersion(version, verifyTarget) }, t("verify"))
         : "",

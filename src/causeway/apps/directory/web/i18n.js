@@ -67,6 +67,8 @@ const TEXTS = {
   verifying: ["正在验证…", "Verifying…"],
   verified: ["验证通过", "verified"],
   verifyFailed: ["验证失败", "failed"],
+  rolledUpFrom: ["汇聚自区级目录", "rolled up from district"],
+  rolledUpVia: ["经城市链轻客户端验证", "proven by the city chain's light client"],
   recordMatches: ["链上记录与本页版本一致", "the chain's record is this version"],
   verifyUnavailable: ["本服务未连接节点，无法验证。", "This service reads no node: nothing to verify against."],
   requestThis: ["申请共享此资源", "Request this resource"],
