@@ -130,6 +130,16 @@ NOT_RUN: dict[str, str] = {
         "scripts/demo_transfer.py and scripts/demo_contract.py against it, and "
         "tests/e2e/test_e2e_atomic.py scripts/demo_atomic.py"
     ),
+    "make directory-demo": (
+        "scripts/demo_directory.sh leaves four chains (16 validators), a relayer and the "
+        "directory's two services running on examples/devnet-directory.toml's ports 7300-7348 and "
+        "7390, which a user's devnet may hold; tests/e2e/test_e2e_directory_demo.py runs "
+        "scripts/demo_directory.py on a devnet of the same chains on free ports"
+    ),
+    "make stop NETWORK=directory-network": (
+        "stops the directory demo above (devnet down); tests/e2e/test_e2e_directory_demo.py "
+        "ends its devnet with devnet down and checks the services' processes are recorded"
+    ),
     "make test": "runs the whole suite, this test included",
     "make toolchains": (
         "installs the contract compilers (npm's AssemblyScript; Debian's Rust packages through "
