@@ -34,30 +34,19 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from google.protobuf.message import Message
-
-from causeway.apps.directory import DirectoryClient, catalogue
-from causeway.apps.directory.contract import (
-    CONTRACT_NAME,
-    build_contract,
-    decode_result,
-    encode_arguments,
-)
+from causeway.apps.directory import catalogue
+from causeway.apps.directory.contract import CONTRACT_NAME, build_contract, decode_result
+from causeway.apps.directory.loading import ADMINISTRATOR, Call, DirectoryLoader, Registered
 from causeway.apps.directory.v1 import directory_pb2 as pb
-from causeway.errors import CausewayError, NotFoundError
+from causeway.errors import CausewayError
 from causeway.provisioning import load_devnet_description
 from causeway.provisioning.devnet import start_service_process
 from causeway.provisioning.interchain_devnet import ChainEntry
-from causeway.provisioning.links import governing_admins
-from causeway.sdk import Client, Identity
-from causeway.types.v1 import types_pb2
 
 CITY = "beijing"
 # (district code, chain id, directory id)
 DISTRICTS = (("HD", "haidian", "beijing-haidian"), ("CY", "chaoyang", "beijing-chaoyang"))
-ADMINISTRATOR = "org1"
 DISTRICT_DEPARTMENTS = 6
-BATCH = 100
 TIMEOUT_S = 120.0
 TRUSTING_PERIOD_MS = 14 * 24 * 3_600_000
 CLOCK_DRIFT_MS = 10_000
@@ -69,148 +58,41 @@ def log(text: str) -> None:
     print(text, flush=True)
 
 
-class ChainSession:
-    """One chain of the devnet: its admin client (which submits everything) and a signing client
-    per member asked for."""
-
-    def __init__(self, chain: ChainEntry) -> None:
-        self.chain = chain
-        self.address = chain.nodes[0].grpc_address
-        self.members = {member.member_id: Path(member.directory) for member in chain.members}
-        self.organisations = sorted(
-            {member_id.split("/")[0] for member_id in self.members},
-            key=lambda name: int(name.removeprefix("org")),
-        )
-        self.clients: dict[str, Client] = {}
-        self.admin = self.client(f"{ADMINISTRATOR}/admin")
-
-    def client(self, member_id: str) -> Client:
-        if member_id not in self.clients:
-            self.clients[member_id] = Client(
-                self.address, Identity.load(self.members[member_id]), timeout_s=TIMEOUT_S
-            )
-        return self.clients[member_id]
-
-    def endorsers(self) -> list[Identity]:
-        """The other governing organisations' admins, as many as a majority needs."""
-        admins = governing_admins(self.chain)
-        return [Identity.load(path) for path in admins[1 : len(admins) // 2 + 1]]
-
-    def department_organisation(self, number: int) -> str:
-        """The organisation of the department at ``number``: org2, org3, ... (org1 runs the
-        directory; the contract lets an organisation act for one department only), org1 itself
-        on a chain of one organisation."""
-        others = self.organisations[1:] or self.organisations
-        return others[number]
-
-    def run_all(
-        self, calls: Sequence[tuple[str, str, Message]], what: str
-    ) -> list[types_pb2.TransactionResult]:
-        """Each (member, method, arguments) signed by the member and submitted in batches
-        through the admin's node connection; every one must succeed."""
-        results: list[types_pb2.TransactionResult] = []
-        for start in range(0, len(calls), BATCH):
-            transactions = [
-                self.client(member).transaction(
-                    CONTRACT_NAME, method, encode_arguments(method, arguments)
-                )
-                for member, method, arguments in calls[start : start + BATCH]
-            ]
-            for submitted in self.admin.submit_batch(transactions, timeout_s=TIMEOUT_S):
-                if not submitted.committed or submitted.result is None:
-                    raise CausewayError(f"{what}: a transaction was not committed in time")
-                if submitted.result.status != types_pb2.RESULT_STATUS_OK:
-                    raise CausewayError(f"{what} failed: {submitted.result.error}")
-                results.append(submitted.result)
-        return results
-
-    def close(self) -> None:
-        for client in self.clients.values():
-            client.close()
-
-
-def deployed(session: ChainSession) -> bool:
-    try:
-        session.admin.contracts.get_contract(CONTRACT_NAME)
-    except NotFoundError:
-        return False
-    return True
-
-
-def load_directory(  # noqa: PLR0917 (the demo's one call site names them all)
-    session: ChainSession,
-    code: bytes,
-    interface: str,
+def load_directory(  # noqa: PLR0917 (its two call sites name them all)
+    loader: DirectoryLoader,
+    contract: tuple[bytes, str],
     init: pb.DirectoryInitArguments,
     departments: list[pb.Department],
     resource_count: int,
     seed: int,
-) -> list[tuple[str, pb.Department, pb.ResourceMetadata]]:
-    """Deploys and fills one directory; its resources as (code, department, metadata)."""
-    record = DirectoryClient(session.admin).deploy(
-        code, interface, init, endorsers=session.endorsers()
-    )
+) -> list[Registered]:
+    """Deploys and fills one directory; its resources."""
+    code, interface = contract
+    loader.deploy(code, interface, init)
+    log(f"   {loader.chain.id}: directory {init.directory_id} deployed ({len(code):,} bytes)")
+    categories = loader.set_scheme()
+    placed = loader.set_departments(departments)
+    registered = loader.register(placed, resource_count, seed=seed)
     log(
-        f"   {session.chain.id}: directory {init.directory_id} deployed (code hash "
-        f"{record.code_hash.hex()[:16]}..., {len(code):,} bytes)"
-    )
-    scheme = catalogue.categories()
-    for level in sorted({category.level for category in scheme}):
-        session.run_all(
-            [
-                (f"{ADMINISTRATOR}/admin", "set_category", pb.SetCategoryArguments(category=each))
-                for each in scheme
-                if each.level == level
-            ],
-            "the classification scheme",
-        )
-    placed = []
-    for number, department in enumerate(departments):
-        placed_department = pb.Department()
-        placed_department.CopyFrom(department)
-        placed_department.organisation = session.department_organisation(number)
-        placed.append(placed_department)
-    session.run_all(
-        [
-            (f"{ADMINISTRATOR}/admin", "set_department", pb.SetDepartmentArguments(department=each))
-            for each in placed
-        ],
-        "the departments",
-    )
-    generated = list(catalogue.resources(placed, resource_count, seed=seed))
-    results = session.run_all(
-        [
-            (
-                f"{each.department.organisation}/client",
-                "register_resource",
-                pb.RegisterResourceArguments(metadata=each.metadata),
-            )
-            for each in generated
-        ],
-        "registering the catalogue",
-    )
-    registered = []
-    for each, result in zip(generated, results, strict=True):
-        answer = decode_result("register_resource", result.return_value)
-        assert isinstance(answer, pb.RegisterResourceResult)
-        registered.append((answer.code, each.department, each.metadata))
-    log(
-        f"   {session.chain.id}: {len(scheme)} categories, {len(placed)} departments, "
+        f"   {loader.chain.id}: {categories} categories, {len(placed)} departments, "
         f"{len(registered)} resources"
     )
     return registered
 
 
-def make_requests(
-    city: ChainSession, registered: list[tuple[str, pb.Department, pb.ResourceMetadata]]
-) -> None:
+def make_requests(city: DirectoryLoader, registered: list[Registered]) -> None:
     """Sharing requests between city departments so that inboxes hold something: two approved,
     one approved on conditions, one refused with its reason, two left pending."""
-    shareable = [item for item in registered if item[2].sharing_type != pb.SHARING_TYPE_NOT_SHARED]
-    departments = sorted({item[1].code: item[1] for item in registered}.values(), key=str)
-    calls = []
-    asked = []
-    for number, (code, provider, metadata) in enumerate(shareable[:6]):
+    shareable = [
+        item for item in registered if item.metadata.sharing_type != pb.SHARING_TYPE_NOT_SHARED
+    ]
+    departments = sorted(
+        {item.department.code: item.department for item in registered}.values(), key=str
+    )
+    calls: list[Call] = []
+    asked: list[tuple[pb.Department, str, int]] = []
+    for number, item in enumerate(shareable[:6]):
+        code, provider, metadata = item.code, item.department, item.metadata
         requester = departments[(departments.index(provider) + 1) % len(departments)]
         arguments = pb.RequestSharingArguments(
             resource_code=code,
@@ -219,10 +101,10 @@ def make_requests(
             legal_basis="《政务信息资源共享管理暂行办法》第十条",
         )
         calls.append((f"{requester.organisation}/client", "request_sharing", arguments))
-        asked.append((provider, requester, code, number))
-    results = city.run_all(calls, "the sharing requests")
-    answers: list[tuple[str, str, Message]] = []
-    for (provider, _, _, number), result in zip(asked, results, strict=True):
+        asked.append((provider, code, number))
+    results = city.submit(calls, "the sharing requests")
+    answers: list[Call] = []
+    for (provider, _, number), result in zip(asked, results, strict=True):
         created = decode_result("request_sharing", result.return_value)
         assert isinstance(created, pb.RequestSharingResult)
         member = f"{provider.organisation}/client"
@@ -238,12 +120,12 @@ def make_requests(
             answers.append(
                 (member, "refuse", pb.RefuseRequestArguments(id=created.id, reason=reason))
             )
-    city.run_all(answers, "answering the requests")
+    city.submit(answers, "answering the requests")
     log(f"   beijing: {len(calls)} sharing requests, {len(answers)} answered, the rest pending")
 
 
 def register_district(
-    city: ChainSession, district: ChainSession, code: str, directory_id: str
+    city: DirectoryLoader, district: DirectoryLoader, code: str, directory_id: str
 ) -> str:
     """The city's light client of the district chain and the district's registration; the
     client's id."""
@@ -263,7 +145,7 @@ def register_district(
         chain_id=district.chain.id,
         contract_name=CONTRACT_NAME,
     )
-    city.run_all(
+    city.submit(
         [
             (
                 f"{ADMINISTRATOR}/admin",
@@ -389,22 +271,23 @@ def main(directory: Path, resource_count: int, listen: str) -> None:
     description = load_devnet_description(directory)
     city_chain = description.chain(CITY)
     district_chains = [description.chain(chain_id) for _, chain_id, _ in DISTRICTS]
-    city = ChainSession(city_chain)
-    districts = [ChainSession(chain) for chain in district_chains]
+    city = DirectoryLoader(city_chain, timeout_s=TIMEOUT_S)
+    districts = [DirectoryLoader(chain, timeout_s=TIMEOUT_S) for chain in district_chains]
     try:
-        city_departments = catalogue.city_departments(max(1, min(40, len(city.organisations) - 1)))
-        if deployed(city):
+        city_departments = catalogue.city_departments(min(40, city.department_capacity()))
+        if city.deployed():
             log("1. the directory is deployed already: nothing is loaded again")
         else:
             module, interface_path = build_contract()
-            code = Path(module).read_bytes()
-            interface = Path(interface_path).read_text(encoding="utf-8")
-            log(f"1. built the directory contract: {len(code):,} bytes")
+            contract = (
+                Path(module).read_bytes(),
+                Path(interface_path).read_text(encoding="utf-8"),
+            )
+            log(f"1. built the directory contract: {len(contract[0]):,} bytes")
             log("2. the city's directory and the districts'")
             registered = load_directory(
                 city,
-                code,
-                interface,
+                contract,
                 pb.DirectoryInitArguments(
                     directory_id="beijing",
                     level=pb.DIRECTORY_LEVEL_CITY,
@@ -421,8 +304,7 @@ def main(directory: Path, resource_count: int, listen: str) -> None:
             ):
                 load_directory(
                     session,
-                    code,
-                    interface,
+                    contract,
                     pb.DirectoryInitArguments(
                         directory_id=directory_id,
                         level=pb.DIRECTORY_LEVEL_DISTRICT,
@@ -432,7 +314,7 @@ def main(directory: Path, resource_count: int, listen: str) -> None:
                     ),
                     catalogue.district_departments(
                         district_code,
-                        max(1, min(DISTRICT_DEPARTMENTS, len(session.organisations) - 1)),
+                        min(DISTRICT_DEPARTMENTS, session.department_capacity()),
                     ),
                     max(1, resource_count // 4),
                     seed=2 + number,

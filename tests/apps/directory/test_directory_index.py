@@ -637,8 +637,14 @@ def test_a_match_in_the_name_scores_above_a_match_in_the_abstract(index: Directo
         ({"category": ["10101"]}, [MIGRANTS, POPULATION]),
         ({"category_level1": ["1"]}, [MIGRANTS, POPULATION, VEHICLES]),
         ({"category_level2": ["101"]}, [MIGRANTS, POPULATION]),
-        ({"category_any": ["102"]}, [VEHICLES]),
-        ({"category_any": ["2"]}, [ENTERPRISE]),
+        ({"category_any": ["102"]}, [VEHICLES]),  # an item, the resource's own category
+        ({"category_any": ["2"]}, [ENTERPRISE]),  # a level-1 category
+        ({"category_any": ["1"]}, [MIGRANTS, POPULATION, VEHICLES]),
+        ({"category_any": ["101"]}, [MIGRANTS, POPULATION]),  # an item above the category
+        ({"category_any": ["10101"]}, [MIGRANTS, POPULATION]),  # a sub-item
+        ({"category_any": ["20101", "102"]}, [ENTERPRISE, VEHICLES]),  # two levels at once
+        ({"category_any": ["2", "101"]}, [ENTERPRISE, MIGRANTS, POPULATION]),
+        ({"category_any": ["10"]}, []),  # a level-1 code no resource is under
         ({"sharing_type": ["not_shared"]}, [MIGRANTS]),
         ({"sharing_type": ["unconditional"]}, [ENTERPRISE, VEHICLES]),
         ({"format": ["database"]}, [MIGRANTS, POPULATION]),

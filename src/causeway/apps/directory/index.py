@@ -162,10 +162,10 @@ _MULTI_FIELDS: Mapping[str, tuple[str, str]] = {
     "keyword": ("resource_keywords", "keyword"),
     "res_format": ("resource_formats", "format"),
 }
-# A filter only: a category at any level of the resource's path (the category, its item, its
-# level-1 category).
+# A filter only: a category at any level of the resource's path, matched in the column of its
+# level (the level-1 category, the item, the category itself).
 _PATH_FIELD = "category_any"
-_PATH_COLUMNS = ("category_code", "category_level1", "category_level2")
+_PATH_COLUMNS = ("category_level1", "category_level2", "category_code")
 FILTER_FIELDS = frozenset(_SINGLE_FIELDS) | frozenset(_MULTI_FIELDS) | {_PATH_FIELD}
 FACET_FIELDS = FILTER_FIELDS - {"code", _PATH_FIELD}
 # Sort keys: the column, and whether a larger value is "better" for "desc".
@@ -699,6 +699,7 @@ CREATE INDEX IF NOT EXISTS resource_keywords_keyword ON resource_keywords (keywo
 CREATE TABLE IF NOT EXISTS resource_formats (
   code TEXT NOT NULL, format TEXT NOT NULL, PRIMARY KEY (code, format)
 );
+CREATE INDEX IF NOT EXISTS resource_formats_format ON resource_formats (format, code);
 CREATE TABLE IF NOT EXISTS versions (
   height INTEGER NOT NULL, transaction_index INTEGER NOT NULL, event_index INTEGER NOT NULL,
   code TEXT NOT NULL, version INTEGER NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
@@ -1071,11 +1072,19 @@ def _text_condition(terms: Sequence[str]) -> tuple[str, list[object]]:
 def _filter_condition(name: str, values: Sequence[str]) -> tuple[str, list[object]]:
     marks = ", ".join("?" * len(values))
     if name == _PATH_FIELD:
-        conditions = " OR ".join(f"r.{column} IN ({marks})" for column in _PATH_COLUMNS)
-        repeated: list[object] = []
-        for _ in _PATH_COLUMNS:
-            repeated.extend(values)
-        return f"({conditions})", repeated
+        # A code's level is its length's (category_ancestor): each value is matched in its
+        # level's column alone (a resource's ancestor at its own level is its code), so that
+        # one value is one indexed condition rather than an OR over three columns that scans.
+        by_column: dict[str, list[str]] = {}
+        for value in values:
+            level = max(1, min((len(value) + 1) // 2, len(_PATH_COLUMNS)))
+            by_column.setdefault(_PATH_COLUMNS[level - 1], []).append(value)
+        conditions = [
+            f"r.{column} IN ({', '.join('?' * len(chosen))})"
+            for column, chosen in by_column.items()
+        ]
+        repeated: list[object] = [value for chosen in by_column.values() for value in chosen]
+        return "(" + " OR ".join(conditions) + ")", repeated
     if name in _SINGLE_FIELDS:
         return f"r.{_SINGLE_FIELDS[name]} IN ({marks})", list(values)
     table, column = _MULTI_FIELDS[name]
@@ -1488,6 +1497,7 @@ CREATE INDEX IF NOT EXISTS resource_keywords_keyword ON resource_keywords (keywo
 CREATE TABLE IF NOT EXISTS resource_formats (
   code TEXT COLLATE "C" NOT NULL, format TEXT COLLATE "C" NOT NULL, PRIMARY KEY (code, format)
 );
+CREATE INDEX IF NOT EXISTS resource_formats_format ON resource_formats (format, code);
 CREATE TABLE IF NOT EXISTS versions (
   height BIGINT NOT NULL, transaction_index BIGINT NOT NULL, event_index BIGINT NOT NULL,
   code TEXT COLLATE "C" NOT NULL, version BIGINT NOT NULL, event TEXT COLLATE "C" NOT NULL,
