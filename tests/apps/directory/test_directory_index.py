@@ -703,6 +703,24 @@ def test_every_facet_counts_within_the_matches(index: DirectoryIndex) -> None:
     }
 
 
+def test_facets_of_active_resources_leave_a_withdrawn_ones_values_out(
+    index: DirectoryIndex,
+) -> None:
+    """The whole directory's active resources (what the CKAN API asks by default): the
+    multi-valued facets are counted from their own tables, which keep each resource's status."""
+    page = index.search(
+        filters={"status": ["active"]}, facet_fields=["keyword", "res_format"], rows=1_000
+    )
+    assert MIGRANTS not in [item.record.code for item in page.results]
+    keywords = Counter(k for item in page.results for k in set(item.record.metadata.keywords))
+    formats = Counter(
+        f for item in page.results for f in {d.format for d in item.record.metadata.distributions}
+    )
+    assert dict(page.facets["keyword"]) == dict(keywords)
+    assert dict(page.facets["res_format"]) == dict(formats)
+    assert "流动人口" not in dict(page.facets["keyword"])  # the withdrawn resource's alone
+
+
 @pytest.mark.parametrize(
     ("sort", "expected"),
     [

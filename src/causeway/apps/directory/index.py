@@ -693,13 +693,15 @@ CREATE TABLE IF NOT EXISTS resources (
 );
 CREATE INDEX IF NOT EXISTS resources_department ON resources (department_code);
 CREATE TABLE IF NOT EXISTS resource_keywords (
-  code TEXT NOT NULL, keyword TEXT NOT NULL, PRIMARY KEY (code, keyword)
+  code TEXT NOT NULL, keyword TEXT NOT NULL, status TEXT NOT NULL, PRIMARY KEY (code, keyword)
 );
 CREATE INDEX IF NOT EXISTS resource_keywords_keyword ON resource_keywords (keyword);
+CREATE INDEX IF NOT EXISTS resource_keywords_status ON resource_keywords (status, keyword);
 CREATE TABLE IF NOT EXISTS resource_formats (
-  code TEXT NOT NULL, format TEXT NOT NULL, PRIMARY KEY (code, format)
+  code TEXT NOT NULL, format TEXT NOT NULL, status TEXT NOT NULL, PRIMARY KEY (code, format)
 );
 CREATE INDEX IF NOT EXISTS resource_formats_format ON resource_formats (format, code);
+CREATE INDEX IF NOT EXISTS resource_formats_status ON resource_formats (status, format);
 CREATE TABLE IF NOT EXISTS versions (
   height INTEGER NOT NULL, transaction_index INTEGER NOT NULL, event_index INTEGER NOT NULL,
   code TEXT NOT NULL, version INTEGER NOT NULL, event TEXT NOT NULL, status TEXT NOT NULL,
@@ -938,10 +940,10 @@ class _SqlWriter:
         )
         self._db.execute("DELETE FROM resource_keywords WHERE code = ?", (row.code,))
         for keyword in row.keywords:
-            self._db.insert("resource_keywords", (row.code, keyword))
+            self._db.insert("resource_keywords", (row.code, keyword, row.status))
         self._db.execute("DELETE FROM resource_formats WHERE code = ?", (row.code,))
         for item in row.distribution_formats:
-            self._db.insert("resource_formats", (row.code, item))
+            self._db.insert("resource_formats", (row.code, item, row.status))
         # By rowid: FTS5 indexes no column it can find a code by (a DELETE by code would scan
         # the whole table on every revision).
         self._db.execute("DELETE FROM resource_text WHERE rowid = ?", (text_rowid,))
@@ -1261,14 +1263,17 @@ class _SqlStore:
             if name in _SINGLE_FIELDS:
                 column = f"{'hits' if hits_only else 'r'}.{_SINGLE_FIELDS[name]}"
                 source = "search_hits hits" if hits_only else "resources r"
-            else:
+            elif hits_only:
                 table, value_column = _MULTI_FIELDS[name]
                 column = f"v.{value_column}"
-                source = (
-                    f"search_hits hits JOIN {table} v ON v.code = hits.code"
-                    if hits_only
-                    else f"{table} v JOIN resources r ON r.code = v.code"
-                )
+                source = f"search_hits hits JOIN {table} v ON v.code = hits.code"
+            else:
+                # Over the whole directory ``where`` reads the status alone (any other filter
+                # collects hits), and a value table keeps its resource's status: counted on
+                # its own (status, value) index, with no join to the resources.
+                table, value_column = _MULTI_FIELDS[name]
+                column = f"r.{value_column}"
+                source = f"{table} r"
             # The hits are what ``where`` selected already.
             condition = "1 = 1" if hits_only else where
             rows = self._db.execute(
@@ -1491,13 +1496,17 @@ CREATE TABLE IF NOT EXISTS resources (
 );
 CREATE INDEX IF NOT EXISTS resources_department ON resources (department_code);
 CREATE TABLE IF NOT EXISTS resource_keywords (
-  code TEXT COLLATE "C" NOT NULL, keyword TEXT COLLATE "C" NOT NULL, PRIMARY KEY (code, keyword)
+  code TEXT COLLATE "C" NOT NULL, keyword TEXT COLLATE "C" NOT NULL,
+  status TEXT COLLATE "C" NOT NULL, PRIMARY KEY (code, keyword)
 );
 CREATE INDEX IF NOT EXISTS resource_keywords_keyword ON resource_keywords (keyword);
+CREATE INDEX IF NOT EXISTS resource_keywords_status ON resource_keywords (status, keyword);
 CREATE TABLE IF NOT EXISTS resource_formats (
-  code TEXT COLLATE "C" NOT NULL, format TEXT COLLATE "C" NOT NULL, PRIMARY KEY (code, format)
+  code TEXT COLLATE "C" NOT NULL, format TEXT COLLATE "C" NOT NULL,
+  status TEXT COLLATE "C" NOT NULL, PRIMARY KEY (code, format)
 );
 CREATE INDEX IF NOT EXISTS resource_formats_format ON resource_formats (format, code);
+CREATE INDEX IF NOT EXISTS resource_formats_status ON resource_formats (status, format);
 CREATE TABLE IF NOT EXISTS versions (
   height BIGINT NOT NULL, transaction_index BIGINT NOT NULL, event_index BIGINT NOT NULL,
   code TEXT COLLATE "C" NOT NULL, version BIGINT NOT NULL, event TEXT COLLATE "C" NOT NULL,
