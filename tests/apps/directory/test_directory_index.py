@@ -928,3 +928,25 @@ def test_facets_of_a_filtered_search_count_only_its_hits(new_store: StoreFactory
             }.values()
         )
         assert dict(page.facets["res_format"]) == dict(formats), filters
+
+
+@pytest.mark.parametrize(
+    "sort", ["name asc", "modified desc", "created asc", "publish_date desc", "code desc"]
+)
+def test_a_filtered_search_pages_the_same_with_facets_or_without(
+    new_store: StoreFactory, sort: str
+) -> None:
+    """With facets a filtered search collects its hits first (one pass) and pages from them;
+    without, it pages from the resources' indexes: the same order and pages either way."""
+    index = DirectoryIndex(new_store())
+    index.apply(_generated_events(300))
+    for filters in ({"sharing_type": ["conditional"]}, {"res_format": ["CSV"]}):
+        for start in (0, 7, 40):
+            plain = index.search(filters=filters, sort=sort, rows=15, start=start)
+            faceted = index.search(
+                filters=filters, sort=sort, rows=15, start=start, facet_fields=["department"]
+            )
+            assert plain.count == faceted.count > 15
+            assert [item.record.code for item in faceted.results] == [
+                item.record.code for item in plain.results
+            ], (filters, start)
