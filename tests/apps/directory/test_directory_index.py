@@ -596,6 +596,7 @@ def test_a_department_set_after_its_resources_reindexes_their_district_and_text(
     ("q", "expected"),
     [
         ("人口", [MIGRANTS, POPULATION]),  # two characters: matched without a trigram
+        ("口人", []),  # both characters occur, never in this order side by side
         ("人口基本", [POPULATION]),  # four: a trigram MATCH
         ("身份号码", [POPULATION]),  # a data item's name
         ("市场监督", [ENTERPRISE]),  # the department's name

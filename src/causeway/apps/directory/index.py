@@ -831,11 +831,15 @@ _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF), (0x20000, 0
 
 
 class _SqlWriter:
-    def __init__(self, database: _Sql, *, character_index: bool = False) -> None:
+    def __init__(
+        self, database: _Sql, *, character_index: bool = False, character_value: str = "?"
+    ) -> None:
         self._db = database
-        # SQLite only: the second full-text table that answers one- and two-character Chinese
-        # terms (PostgreSQL's pg_trgm answers them from its own indexes).
+        # The second text index, of the resource's Chinese characters one by one, that answers
+        # terms of one or two characters (below a trigram's three): an FTS5 table in SQLite, a
+        # tsvector with a GIN index in PostgreSQL (``character_value`` makes the value).
         self._character_index = character_index
+        self._character_value = character_value
 
     def checkpoint(self) -> EventPosition:
         return _load_checkpoint(self._db)
@@ -962,7 +966,8 @@ class _SqlWriter:
         if self._character_index:
             self._db.execute("DELETE FROM resource_characters WHERE rowid = ?", (text_rowid,))
             self._db.execute(
-                "INSERT INTO resource_characters (rowid, text) VALUES (?, ?)",
+                "INSERT INTO resource_characters (rowid, text)"
+                f" VALUES (?, {self._character_value})",
                 (text_rowid, spaced_characters(" ".join(row.text))),
             )
 
@@ -1111,6 +1116,7 @@ class _SqlStore:
     # Whether the store keeps ``resource_characters`` (spaced_characters) for short Chinese
     # terms: SQLite's does; PostgreSQL's pg_trgm indexes answer them.
     character_index = False
+    _character_value = "?"
     _optimize_statements: tuple[str, ...] = ("ANALYZE",)
 
     _lock: threading.RLock
@@ -1122,7 +1128,11 @@ class _SqlStore:
         with self._lock:
             self._db.execute(self._begin)
             try:
-                yield _SqlWriter(self._db, character_index=self.character_index)
+                yield _SqlWriter(
+                    self._db,
+                    character_index=self.character_index,
+                    character_value=self._character_value,
+                )
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
@@ -1591,6 +1601,8 @@ CREATE TABLE IF NOT EXISTS receipts (
   request_id TEXT COLLATE "C" NOT NULL, sequence BIGINT NOT NULL, height BIGINT NOT NULL,
   transaction_id BYTEA NOT NULL, record BYTEA NOT NULL, PRIMARY KEY (request_id, sequence)
 );
+CREATE TABLE IF NOT EXISTS resource_characters (rowid BIGINT PRIMARY KEY, text tsvector NOT NULL);
+CREATE INDEX IF NOT EXISTS resource_characters_text ON resource_characters USING gin (text);
 CREATE TABLE IF NOT EXISTS resource_text (
   rowid BIGINT PRIMARY KEY, code TEXT COLLATE "C" NOT NULL UNIQUE, name TEXT NOT NULL,
   abstract TEXT NOT NULL,
@@ -1614,10 +1626,19 @@ def _postgres_text_condition(terms: Sequence[str]) -> tuple[str, list[object]]:
     condition_parameters: list[object] = []
     for term in terms:
         pattern = _like_pattern(term)
-        conditions.append(
-            "(" + " OR ".join(f"{column} ILIKE ? ESCAPE '\\'" for column in _TEXT_COLUMNS) + ")"
-        )
-        condition_parameters.extend([pattern] * len(_TEXT_COLUMNS))
+        if len(term) < TRIGRAM_CHARS and all(_is_cjk(character) for character in term):
+            # The phrase of its characters in the character index (the score below still
+            # weighs the columns it occurs in, over these rows only).
+            conditions.append(
+                "rowid IN (SELECT rowid FROM resource_characters"
+                " WHERE text @@ phraseto_tsquery('simple', ?))"
+            )
+            condition_parameters.append(" ".join(term))
+        else:
+            conditions.append(
+                "(" + " OR ".join(f"{column} ILIKE ? ESCAPE '\\'" for column in _TEXT_COLUMNS) + ")"
+            )
+            condition_parameters.extend([pattern] * len(_TEXT_COLUMNS))
         for column, weight in zip(_TEXT_COLUMNS, _TEXT_WEIGHTS, strict=True):
             score_parts.append(f"(CASE WHEN {column} ILIKE ? ESCAPE '\\' THEN {weight} ELSE 0 END)")
             score_parameters.append(pattern)
@@ -1669,6 +1690,11 @@ class PostgresStore(_SqlStore):
 
     def _text_condition(self, terms: Sequence[str]) -> tuple[str, list[object]]:
         return _postgres_text_condition(terms)
+
+    # Terms of one or two Chinese characters: pg_trgm extracts no trigram from them, and ILIKE
+    # alone scanned every row (about 300 ms at 100,000 resources).
+    character_index = True
+    _character_value = "to_tsvector('simple', ?)"
 
     def close(self) -> None:
         with self._lock:
