@@ -951,3 +951,43 @@ def test_a_filtered_search_pages_the_same_with_facets_or_without(
             assert [item.record.code for item in faceted.results] == [
                 item.record.code for item in plain.results
             ], (filters, start)
+
+
+def test_a_rebuild_on_postgresql_builds_its_text_indexes_again(
+    postgresql_server: PostgresqlServer,
+) -> None:
+    """A rebuild drops the GIN indexes of the text and makes them once at the end, in its own
+    transaction: afterwards they are all there, and a failed rebuild leaves them as they were."""
+    store = PostgresStore(postgresql_server.new_database())
+    try:
+        index = DirectoryIndex(store)
+        index.rebuild(_generated_events(50))
+
+        def text_indexes() -> set[str]:
+            rows = store._db.execute(
+                "SELECT indexname FROM pg_indexes WHERE tablename IN"
+                " ('resource_text', 'resource_characters') AND indexdef LIKE ?",
+                ("%USING gin%",),
+            ).fetchall()
+            return {row[0] for row in rows}
+
+        expected = {"resource_characters_text"} | {
+            f"resource_text_{column}"
+            for column in ("name", "abstract", "keywords", "data_items", "department")
+        }
+        assert text_indexes() == expected
+        # A term of two Chinese characters (the character index) and one of four (trigrams).
+        first = index.search(rows=1, sort="code asc").results[0].record
+        for term in (first.metadata.name[:2], first.metadata.name[:4]):
+            found = [item.record.code for item in index.search(term, rows=100).results]
+            assert first.code in found, term
+        broken = [
+            *_generated_events(3),
+            DirectoryEvent(10_000, 0, 0, b"\x01" * 32, "category_set", b"\xff"),
+        ]
+        with pytest.raises(EventDataError):
+            index.rebuild(broken)
+        assert text_indexes() == expected
+        assert index.search(rows=0).count == 50
+    finally:
+        store.close()
