@@ -42,6 +42,7 @@ def serve(*, config: ConfigOption) -> None:
     service = DirectoryService(settings)
     try:
         service.start_following()
+        service.start_escalating()
         server = HttpServer(service.app(), f"{settings.listen_host}:{settings.listen_port}")
         console.print(
             f"directory of {settings.chain.chain_id} ({settings.contract}) at "

@@ -26,9 +26,12 @@ from causeway.apps.directory.contract import (
     decode_result,
     encode_arguments,
 )
+from causeway.apps.directory.index import DirectoryEvent, DirectoryIndex
+from causeway.apps.directory.service import ESCALATE_MARGIN_MS, escalate_overdue
 from causeway.apps.directory.v1 import directory_pb2 as pb
 from causeway.contracts.v1 import contracts_pb2
 from causeway.crypto import get_profile
+from causeway.errors import RequestError
 from causeway.toolchains import BLOCK_INTERVAL_MS, CallResult, LocalChain
 
 ADMINISTRATOR = "org1/admin"
@@ -1157,3 +1160,70 @@ def test_a_gm_chain_runs_the_sharing_workflow(built: tuple[Path, Path]) -> None:
     history = directory.query("resource_history", pb.ResourceHistoryArguments(code="101-GA-000001"))
     assert isinstance(history, pb.ResourceHistoryResult)
     assert history.versions[0].metadata.distributions[0].hash_algorithm == "SM3"
+
+
+def test_the_service_escalates_overdue_requests_and_only_those(directory: Directory) -> None:
+    """``escalate_overdue`` (what the directory service runs every escalate_every_s) reads the
+    overdue PENDING requests from the index and escalates each on the chain; one not yet due,
+    and one the chain refuses (its block time still before the deadline), stay PENDING."""
+    directory.setup()
+    events: list[DirectoryEvent] = []
+
+    def index_of(*results: CallResult) -> None:
+        for result in results:
+            for number, event in enumerate(result.events):
+                if event.contract == CONTRACT_NAME:
+                    events.append(
+                        DirectoryEvent(
+                            result.height, 0, number, result.transaction_id, event.name, event.data
+                        )
+                    )
+
+    code = directory.register()
+    chain = directory.chain
+
+    def request() -> str:
+        arguments = pb.RequestSharingArguments(resource_code=code, purpose="婚姻登记核验")
+        result = directory.ok("request_sharing", arguments, REQUESTER)
+        index_of(result)
+        decoded = decode_result("request_sharing", result.return_data)
+        assert isinstance(decoded, pb.RequestSharingResult)
+        return decoded.id
+
+    early = request()
+    chain.advance_time(DAY_MS)
+    late = request()
+    # The index as a follower builds it, from the contract's events in chain order.
+    index = DirectoryIndex()
+    index.apply(events)
+    deadline = directory.sharing_request(early).answer_by_ms
+    sent: list[str] = []
+
+    def escalate(request_id: str) -> None:
+        sent.append(request_id)
+        result = directory.send("escalate", pb.EscalateRequestArguments(id=request_id), PROVIDER)
+        if not result.ok:
+            raise RequestError(result.error)
+        index_of(result)
+
+    # By the service's clock the first request is overdue, but not by the chain's yet: the
+    # contract refuses, the failure is reported, nothing changes.
+    escalated, failed = escalate_overdue(index, escalate, deadline + ESCALATE_MARGIN_MS + 1)
+    assert (escalated, sent) == ([], [early])
+    assert len(failed) == 1 and "may be answered until" in failed[0]
+    assert directory.sharing_request(early).state == pb.REQUEST_STATE_PENDING
+    # The chain's time passes the first deadline: only the first request is escalated.
+    chain.advance_time(deadline - chain.time_ms + 1)
+    sent.clear()
+    escalated, failed = escalate_overdue(index, escalate, deadline + ESCALATE_MARGIN_MS + 1)
+    assert (escalated, failed, sent) == ([early], [], [early])
+    assert directory.sharing_request(early).state == pb.REQUEST_STATE_ESCALATED
+    assert directory.sharing_request(late).state == pb.REQUEST_STATE_PENDING
+    index.apply(events)
+    late_deadline = directory.sharing_request(late).answer_by_ms
+    assert index.overdue_requests(late_deadline) == []
+    assert [request.id for request in index.overdue_requests(late_deadline + 1)] == [late]
+    # Within the margin past a deadline nothing is sent.
+    sent.clear()
+    assert escalate_overdue(index, escalate, late_deadline + ESCALATE_MARGIN_MS) == ([], [])
+    assert sent == []

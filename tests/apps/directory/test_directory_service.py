@@ -266,6 +266,8 @@ def test_tokens_only_for_members_the_service_signs_for(
         ('index = "sqlite:i"\nlisten = "127.0.0.1:70000"', "", "port from 1 to 65535"),
         ('index = "sqlite:i"\nsite_url = "ftp://x"', "", "[service] site_url: must be an http"),
         ('index = "sqlite:i"\ncolour = "blue"', "", "[service] colour: unknown key"),
+        ('index = "sqlite:i"\nescalate_every_s = -1', "", "escalate_every_s: must be from 0"),
+        ('index = "sqlite:i"\nescalate_every_s = "60"', "", "escalate_every_s: must be an integer"),
         ("", "", "[service] index: is required"),
         (
             'index = "sqlite:i"',

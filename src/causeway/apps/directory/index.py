@@ -634,6 +634,10 @@ class IndexStore(Protocol):
         a department, newest first."""
         ...
 
+    def requests_in_state(self, state: str, limit: int) -> list[directory_pb2.SharingRequest]:
+        """Up to ``limit`` requests in ``state`` ("pending", ...), the oldest first."""
+        ...
+
     def receipts(self, request_id: str) -> list[directory_pb2.UsageReceipt]: ...
 
     def snapshot(self) -> dict[str, list[tuple[object, ...]]]: ...
@@ -727,6 +731,7 @@ CREATE TABLE IF NOT EXISTS request_transitions (
 );
 CREATE INDEX IF NOT EXISTS request_transitions_id ON request_transitions (id);
 CREATE INDEX IF NOT EXISTS requests_provider ON requests (provider_code, height);
+CREATE INDEX IF NOT EXISTS requests_state ON requests (state, height);
 CREATE INDEX IF NOT EXISTS requests_requester ON requests (requester_code, height);
 CREATE TABLE IF NOT EXISTS receipts (
   request_id TEXT NOT NULL, sequence INTEGER NOT NULL, height INTEGER NOT NULL,
@@ -1456,6 +1461,14 @@ class _SqlStore:
             ).fetchall()
         return [_decode_as(directory_pb2.SharingRequest, row[0]) for row in rows]
 
+    def requests_in_state(self, state: str, limit: int) -> list[directory_pb2.SharingRequest]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT record FROM requests WHERE state = ? ORDER BY height ASC, id ASC LIMIT ?",
+                (state, limit),
+            ).fetchall()
+        return [_decode_as(directory_pb2.SharingRequest, row[0]) for row in rows]
+
     def request_history(self, request_id: str) -> list[directory_pb2.SharingRequest]:
         with self._lock:
             rows = self._db.execute(
@@ -1607,6 +1620,7 @@ CREATE TABLE IF NOT EXISTS request_transitions (
 );
 CREATE INDEX IF NOT EXISTS request_transitions_id ON request_transitions (id);
 CREATE INDEX IF NOT EXISTS requests_provider ON requests (provider_code, height);
+CREATE INDEX IF NOT EXISTS requests_state ON requests (state, height);
 CREATE INDEX IF NOT EXISTS requests_requester ON requests (requester_code, height);
 CREATE TABLE IF NOT EXISTS receipts (
   request_id TEXT COLLATE "C" NOT NULL, sequence BIGINT NOT NULL, height BIGINT NOT NULL,
@@ -1974,6 +1988,17 @@ class DirectoryIndex:
         """Requests addressed to (role "incoming") or made by ("outgoing") a department, the
         latest first, at most ``limit``."""
         return self.store.requests_of(department_code, role, limit)
+
+    def overdue_requests(
+        self, now_ms: int, limit: int = LIST_LIMIT_MAX
+    ) -> list[directory_pb2.SharingRequest]:
+        """PENDING requests whose answer time (``answer_by_ms``) is before ``now_ms``, the
+        oldest first: what anyone may escalate to the administrators."""
+        _checked_int("limit", limit, 0, LIST_LIMIT_MAX)
+        pending = self.store.requests_in_state(
+            request_state_name(directory_pb2.REQUEST_STATE_PENDING), LIST_LIMIT_MAX
+        )
+        return [request for request in pending if request.answer_by_ms < now_ms][:limit]
 
     def request(self, request_id: str) -> directory_pb2.SharingRequest:
         found = self.store.request(request_id)

@@ -10,6 +10,7 @@ The configuration file (TOML)::
     index = "sqlite:index.sqlite3"  # or "postgresql:host=/run/postgresql dbname=directory"
     listen = "127.0.0.1:8900"       # loopback unless an operator decides otherwise
     site_url = "https://directory.example.gov.cn"   # optional: links in the API and DCAT
+    escalate_every_s = 60           # overdue requests escalated this often (0: never)
 
     [chains.city]                   # one table: the chain's id; nodes, identity, tls_* as the
     nodes = ["127.0.0.1:7050"]      # relayer's file (docs/cli.md), the identity reads and follows
@@ -30,6 +31,7 @@ database, hashed.
 from __future__ import annotations
 
 import threading
+import time
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -55,6 +57,7 @@ from causeway.apps.directory.dcat import (
     serialise,
 )
 from causeway.apps.directory.index import DirectoryIndex, IndexStore, PostgresStore, SqliteStore
+from causeway.apps.directory.v1 import directory_pb2
 from causeway.apps.directory.web import ClientNodeReader, web_routes
 from causeway.errors import CausewayError, ConfigurationError, NotFoundError, RequestError
 from causeway.interchain.relayer.config import ChainSettings, TableReader, chain_settings
@@ -68,7 +71,12 @@ PORT_MAX = 65_535
 # How long the follower waits before it opens the stream again after a failure it did not
 # expect (the SDK itself reconnects to a node that went away).
 FOLLOW_RETRY_S = 2.0
-_SERVICE_KEYS = ("contract", "index", "listen", "site_url")
+_SERVICE_KEYS = ("contract", "index", "listen", "site_url", "escalate_every_s")
+ESCALATE_EVERY_S_DEFAULT = 60
+ESCALATE_EVERY_S_MAX = 86_400
+# The contract decides by its block time: a request is escalated this long after its answer
+# time by the service's clock, so that a block dated a little behind it does not refuse it.
+ESCALATE_MARGIN_MS = 10_000
 _MEMBER_KEYS = ("identity",)
 
 
@@ -82,6 +90,7 @@ class ServiceConfig:
     site_url: str
     chain: ChainSettings
     members: Mapping[str, Identity]
+    escalate_every_s: int = ESCALATE_EVERY_S_DEFAULT
 
 
 def _listen(reader: TableReader, text: str) -> tuple[str, int]:
@@ -175,6 +184,9 @@ def load_service_config(path: Path | str) -> ServiceConfig:
         site_url=site_url.rstrip("/"),
         chain=chain,
         members=members,
+        escalate_every_s=service.integer(
+            "escalate_every_s", ESCALATE_EVERY_S_DEFAULT, 0, ESCALATE_EVERY_S_MAX
+        ),
     )
 
 
@@ -272,6 +284,24 @@ def connect_to_node(settings: ChainSettings, address: str, identity: Identity) -
 # -- the process -----------------------------------------------------------------------------------
 
 
+def escalate_overdue(
+    index: DirectoryIndex, escalate: Callable[[str], None], now_ms: int
+) -> tuple[list[str], list[str]]:
+    """Escalates every PENDING request the index holds whose answer time passed more than
+    ESCALATE_MARGIN_MS before ``now_ms`` (``escalate`` submits one; the contract decides):
+    (the ids escalated, a line for each one that failed, left for the next round)."""
+    escalated: list[str] = []
+    failed: list[str] = []
+    for request in index.overdue_requests(now_ms - ESCALATE_MARGIN_MS):
+        try:
+            escalate(request.id)
+        except CausewayError as error:
+            failed.append(f"{request.id}: {error.message}")
+        else:
+            escalated.append(request.id)
+    return escalated, failed
+
+
 class DirectoryService:
     """The follower and the app over one index (see the module docstring)."""
 
@@ -290,7 +320,9 @@ class DirectoryService:
         self._signers_lock = threading.Lock()
         self._stop = threading.Event()
         self._follower: threading.Thread | None = None
+        self._escalator: threading.Thread | None = None
         self.follow_error: CausewayError | None = None
+        self.escalation_failures: list[str] = []
 
     def signer(self, member: str) -> Client:
         """A client signing as ``member`` (one of the configured members)."""
@@ -339,6 +371,9 @@ class DirectoryService:
         }
         if self.follow_error is not None:
             body["error"] = self.follow_error.message
+        if self.escalation_failures:
+            # Overdue requests the last round could not escalate (tried again next round).
+            body["escalation_failures"] = self.escalation_failures[:20]
         return JSONResponse(body, status_code=200 if self.follow_error is None else 503)
 
     def follow(self) -> int:
@@ -370,6 +405,37 @@ class DirectoryService:
         self._follower = threading.Thread(target=run, name="directory-follower", daemon=True)
         self._follower.start()
 
+    def escalate(self, request_id: str) -> None:
+        """``escalate`` on the chain, signed by the first configured member (anyone may)."""
+        if not self.config.members:
+            raise RequestError("the service signs for no member: it cannot escalate")
+        member = next(iter(self.config.members))
+        outcome = self.signer(member).invoke(
+            self.config.contract,
+            "escalate",
+            directory_pb2.EscalateRequestArguments(id=request_id),
+        )
+        if not outcome.committed or outcome.result is None:
+            raise RequestError(f"escalating {request_id} did not commit in time")
+        if not outcome.succeeded:
+            raise RequestError(f"escalating {request_id} failed: {outcome.result.error}")
+
+    def start_escalating(self) -> None:
+        """Escalates overdue requests every ``escalate_every_s`` (none when it is 0 or the
+        service signs for no member)."""
+        interval = self.config.escalate_every_s
+        if interval == 0 or not self.config.members:
+            return
+
+        def run() -> None:
+            while not self._stop.wait(interval):
+                _, self.escalation_failures = escalate_overdue(
+                    self.index, self.escalate, int(time.time() * 1000)
+                )
+
+        self._escalator = threading.Thread(target=run, name="directory-escalator", daemon=True)
+        self._escalator.start()
+
     def close(self) -> None:
         self._stop.set()
         self.reader.close()
@@ -377,8 +443,9 @@ class DirectoryService:
             for client in self._signers.values():
                 client.close()
             self._signers.clear()
-        if self._follower is not None:
-            self._follower.join(timeout=10)
+        for thread in (self._follower, self._escalator):
+            if thread is not None:
+                thread.join(timeout=10)
 
     def issue_token(self, member: str, label: str, now_ms: int) -> str:
         """A new API token for a configured member, acting for the department of its
