@@ -16,8 +16,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from causeway.errors import ConfigurationError
 from causeway.node.config import load_node_config
@@ -124,6 +126,7 @@ def start_node_process(home: Path) -> int:
 
 
 RELAYERS_FILE_NAME = "relayers.json"
+ProcessT = TypeVar("ProcessT")
 
 
 @dataclass
@@ -137,9 +140,8 @@ class DevnetRelayer:
     metrics_address: str
 
 
-def load_relayers(directory: Path) -> list[DevnetRelayer]:
-    """The devnet's relayer processes; none when it has no relayers.json."""
-    path = directory / RELAYERS_FILE_NAME
+def _load_processes(path: Path, key: str, make: Callable[..., ProcessT]) -> list[ProcessT]:
+    """The processes a devnet recorded in ``path`` under ``key``; none without the file."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -147,19 +149,30 @@ def load_relayers(directory: Path) -> list[DevnetRelayer]:
     except (OSError, ValueError) as error:
         raise ConfigurationError(f"cannot read {path}: {error}") from None
     try:
-        return [DevnetRelayer(**entry) for entry in document["relayers"]]
+        return [make(**entry) for entry in document[key]]
     except (KeyError, TypeError) as error:
-        raise ConfigurationError(f"{path} is not a list of relayers: {error}") from None
+        raise ConfigurationError(f"{path} is not a list of {key}: {error}") from None
 
 
-def save_relayers(directory: Path, relayers: list[DevnetRelayer]) -> None:
-    path = directory / RELAYERS_FILE_NAME
+def _save_processes(
+    path: Path, key: str, processes: Sequence[DevnetRelayer] | Sequence[DevnetService]
+) -> None:
+    """Written whole and moved into place, so that a reader never sees half a file."""
     temporary = path.with_suffix(".tmp")
     temporary.write_text(
-        json.dumps({"relayers": [asdict(relayer) for relayer in relayers]}, indent=2) + "\n",
+        json.dumps({key: [asdict(process) for process in processes]}, indent=2) + "\n",
         encoding="utf-8",
     )
     os.replace(temporary, path)
+
+
+def load_relayers(directory: Path) -> list[DevnetRelayer]:
+    """The devnet's relayer processes; none when it has no relayers.json."""
+    return _load_processes(directory / RELAYERS_FILE_NAME, "relayers", DevnetRelayer)
+
+
+def save_relayers(directory: Path, relayers: list[DevnetRelayer]) -> None:
+    _save_processes(directory / RELAYERS_FILE_NAME, "relayers", relayers)
 
 
 def start_relayer_process(config: Path, metrics_host: str, metrics_port: int) -> int:
@@ -210,27 +223,11 @@ class DevnetService:
 
 def load_services(directory: Path) -> list[DevnetService]:
     """The devnet's application processes; none when it has no services.json."""
-    path = directory / SERVICES_FILE_NAME
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return []
-    except (OSError, ValueError) as error:
-        raise ConfigurationError(f"cannot read {path}: {error}") from None
-    try:
-        return [DevnetService(**entry) for entry in document["services"]]
-    except (KeyError, TypeError) as error:
-        raise ConfigurationError(f"{path} is not a list of services: {error}") from None
+    return _load_processes(directory / SERVICES_FILE_NAME, "services", DevnetService)
 
 
 def save_services(directory: Path, services: list[DevnetService]) -> None:
-    path = directory / SERVICES_FILE_NAME
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(
-        json.dumps({"services": [asdict(service) for service in services]}, indent=2) + "\n",
-        encoding="utf-8",
-    )
-    os.replace(temporary, path)
+    _save_processes(directory / SERVICES_FILE_NAME, "services", services)
 
 
 def start_service_process(

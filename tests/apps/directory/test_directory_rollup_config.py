@@ -10,13 +10,13 @@ import pytest
 from typer.testing import CliRunner
 
 from causeway.apps.directory.rollup_submitter import (
-    CONFIG_FILE_BYTES_MAX,
     INTERVAL_MS_DEFAULT,
     ROUND_VERSIONS_DEFAULT,
     load_rollup_config,
 )
 from causeway.cli.main import app
 from causeway.errors import ConfigurationError
+from causeway.interchain.relayer.config import CONFIG_FILE_BYTES_MAX
 from causeway.provisioning import init_network
 
 runner = CliRunner()
@@ -109,7 +109,7 @@ def test_a_file_that_is_not_toml_missing_or_too_large_is_refused(members: Path) 
     with pytest.raises(ConfigurationError, match="cannot read"):
         load_rollup_config(members / "absent.toml")
     huge = write(members, "#" * (CONFIG_FILE_BYTES_MAX + 1), "huge.toml")
-    with pytest.raises(ConfigurationError, match="above the limit"):
+    with pytest.raises(ConfigurationError, match="is larger than"):
         load_rollup_config(huge)
 
 

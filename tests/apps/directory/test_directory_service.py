@@ -308,7 +308,7 @@ def test_the_file_itself_is_checked(tmp_path: Path) -> None:
         load_service_config(bad)
     big = tmp_path / "big.toml"
     big.write_text("#" * (64 * 1024 + 1))
-    with pytest.raises(ConfigurationError, match="above the limit"):
+    with pytest.raises(ConfigurationError, match="is larger than"):
         load_service_config(big)
     two = tmp_path / "two.toml"
     two.write_text(

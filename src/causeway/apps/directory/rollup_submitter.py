@@ -47,7 +47,6 @@ The ``causeway directory rollup --config FILE`` process reads a TOML file (``loa
 from __future__ import annotations
 
 import threading
-import tomllib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,7 +55,12 @@ from causeway.apps.directory.contract import CONTRACT_NAME, decode_result
 from causeway.apps.directory.rollup import district_resource_key, rollup_arguments
 from causeway.apps.directory.v1 import directory_pb2
 from causeway.errors import CausewayError, ConfigurationError, RequestError
-from causeway.interchain.relayer.config import ChainSettings, TableReader, chain_settings
+from causeway.interchain.relayer.config import (
+    ChainSettings,
+    TableReader,
+    chain_settings,
+    read_config_file,
+)
 from causeway.interchain.relayer.endpoint import SdkEndpoint
 from causeway.interchain.relaying import ChainEndpoint, Relayer
 from causeway.interchain.v1 import interchain_pb2
@@ -69,7 +73,6 @@ ROUND_VERSIONS_DEFAULT = 200
 ROUND_VERSIONS_MAX = 2_000
 # A ClientsGetResult is a client and a consensus state: small.
 CLIENT_RESULT_BYTES_MAX = 64 * 1024
-CONFIG_FILE_BYTES_MAX = 64 * 1024
 DISTRICTS_MAX = 64
 INTERVAL_MS_DEFAULT = 2_000
 INTERVAL_MS_MAX = 3_600_000
@@ -92,21 +95,7 @@ def load_rollup_config(path: Path | str) -> RollupConfig:
     """The roll-up process's file (see the module docstring), checked whole; a
     ConfigurationError names the file, the table and the key."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ConfigurationError(f"cannot read {path}: {error.strerror}") from None
-    if len(data) > CONFIG_FILE_BYTES_MAX:
-        raise ConfigurationError(f"{path} is above the limit of {CONFIG_FILE_BYTES_MAX} bytes")
-    try:
-        document = tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise ConfigurationError(f"{path} is not valid TOML: {error}") from None
-    for key in document:
-        if key not in ("rollup", "chains"):
-            raise ConfigurationError(
-                f"{path}: unknown table [{key}] (known: [rollup], [chains.ID])"
-            )
+    document = read_config_file(path, ("rollup", "chains"), "[rollup], [chains.ID]")
     rollup = TableReader(path, "rollup", document.get("rollup", {}))
     rollup.check_keys(_ROLLUP_KEYS)
     city_id = rollup.text("city", characters_max=64)

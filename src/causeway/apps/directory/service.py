@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import threading
 import time
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -60,11 +59,15 @@ from causeway.apps.directory.index import DirectoryIndex, IndexStore, PostgresSt
 from causeway.apps.directory.v1 import directory_pb2
 from causeway.apps.directory.web import ClientNodeReader, web_routes
 from causeway.errors import CausewayError, ConfigurationError, NotFoundError, RequestError
-from causeway.interchain.relayer.config import ChainSettings, TableReader, chain_settings
+from causeway.interchain.relayer.config import (
+    ChainSettings,
+    TableReader,
+    chain_settings,
+    read_config_file,
+)
 from causeway.interchain.relayer.endpoint import channel_credentials
 from causeway.sdk import Client, Identity
 
-CONFIG_FILE_BYTES_MAX = 64 * 1024
 MEMBERS_MAX = 256
 LISTEN_DEFAULT = "127.0.0.1:8900"
 PORT_MAX = 65_535
@@ -113,21 +116,9 @@ def _index(reader: TableReader, text: str, folder: Path) -> str:
 def load_service_config(path: Path | str) -> ServiceConfig:
     """The service's file, checked whole (see the module docstring)."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise ConfigurationError(f"cannot read {path}: {error.strerror}") from None
-    if len(data) > CONFIG_FILE_BYTES_MAX:
-        raise ConfigurationError(f"{path} is above the limit of {CONFIG_FILE_BYTES_MAX} bytes")
-    try:
-        document = tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise ConfigurationError(f"{path} is not valid TOML: {error}") from None
-    for key in document:
-        if key not in ("service", "chains", "members"):
-            raise ConfigurationError(
-                f"{path}: unknown table [{key}] (known: [service], [chains.ID], [[members]])"
-            )
+    document = read_config_file(
+        path, ("service", "chains", "members"), "[service], [chains.ID], [[members]]"
+    )
     folder = path.parent
     service = TableReader(path, "service", document.get("service", {}))
     service.check_keys(_SERVICE_KEYS)

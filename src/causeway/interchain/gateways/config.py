@@ -26,7 +26,6 @@ relative to the file's folder.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,6 @@ from causeway.crypto import get_profile
 from causeway.errors import CausewayError, ConfigurationError
 from causeway.interchain.relayer.config import (
     CLIENT_ID_CHARACTERS_MAX,
-    CONFIG_FILE_BYTES_MAX,
     REQUEST_TIMEOUT_MS_DEFAULT,
     REQUEST_TIMEOUT_MS_MAX,
     REQUEST_TIMEOUT_MS_MIN,
@@ -46,6 +44,7 @@ from causeway.interchain.relayer.config import (
     ChainSettings,
     TableReader,
     chain_settings,
+    read_config_file,
 )
 
 CONFIRMATIONS_DEFAULT = 2
@@ -142,22 +141,7 @@ def _evm(path: Path, values: Any) -> EvmSettings:
 def load_gateway_config(path: Path | str) -> GatewayConfig:
     """Reads and checks a gateway configuration file (see the module docstring)."""
     path = Path(path)
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(CONFIG_FILE_BYTES_MAX + 1)
-    except OSError as error:
-        raise ConfigurationError(f"cannot read {path}: {error.strerror or error}") from None
-    if len(data) > CONFIG_FILE_BYTES_MAX:
-        raise ConfigurationError(f"{path} is larger than {CONFIG_FILE_BYTES_MAX} bytes")
-    try:
-        document = tomllib.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise ConfigurationError(f"{path} is not valid TOML: {error}") from None
-    for key in document:
-        if key not in ("gateway", "hub", "evm"):
-            raise ConfigurationError(
-                f"{path}: unknown table [{key}] (known: [gateway], [hub], [evm])"
-            )
+    document = read_config_file(path, ("gateway", "hub", "evm"), "[gateway], [hub], [evm]")
     for table in ("hub", "evm"):
         if table not in document:
             raise ConfigurationError(f"{path}: [{table}] is missing")

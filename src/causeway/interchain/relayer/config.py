@@ -253,9 +253,10 @@ def _link(path: Path, index: int, values: Any, chains: Mapping[str, ChainSetting
     )
 
 
-def load_relayer_config(path: Path | str) -> RelayerConfig:
-    """Reads and checks a relayer configuration file (see the module docstring)."""
-    path = Path(path)
+def read_config_file(path: Path, tables: Sequence[str], known: str) -> dict[str, Any]:
+    """A process's configuration file (TOML, at most CONFIG_FILE_BYTES_MAX) as a document
+    whose top-level tables are all among ``tables`` (``known`` says them in the error): the
+    relayer's, the gateway's and the directory's processes read theirs so."""
     try:
         with path.open("rb") as handle:
             data = handle.read(CONFIG_FILE_BYTES_MAX + 1)
@@ -268,10 +269,17 @@ def load_relayer_config(path: Path | str) -> RelayerConfig:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise ConfigurationError(f"{path} is not valid TOML: {error}") from None
     for key in document:
-        if key not in ("relayer", "chains", "links"):
-            raise ConfigurationError(
-                f"{path}: unknown table [{key}] (known: [relayer], [chains], [[links]])"
-            )
+        if key not in tables:
+            raise ConfigurationError(f"{path}: unknown table [{key}] (known: {known})")
+    return document
+
+
+def load_relayer_config(path: Path | str) -> RelayerConfig:
+    """Reads and checks a relayer configuration file (see the module docstring)."""
+    path = Path(path)
+    document = read_config_file(
+        path, ("relayer", "chains", "links"), "[relayer], [chains], [[links]]"
+    )
     settings = TableReader(path, "relayer", document.get("relayer", {}))
     settings.check_keys(_RELAYER_KEYS)
     round_interval_ms = settings.integer(
