@@ -29,6 +29,7 @@ from causeway.apps.directory.service import (
 from causeway.apps.directory.v1 import directory_pb2
 from causeway.crypto import PrivateKey
 from causeway.errors import ConfigurationError, NotFoundError, RequestError
+from causeway.interchain.relayer.config import CONFIG_FILE_BYTES_MAX
 from causeway.types.v1 import types_pb2
 
 _API_TESTS = str(Path(__file__).resolve().parents[2] / "api")
@@ -307,7 +308,7 @@ def test_the_file_itself_is_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="is not valid TOML"):
         load_service_config(bad)
     big = tmp_path / "big.toml"
-    big.write_text("#" * (64 * 1024 + 1))
+    big.write_text("#" * (CONFIG_FILE_BYTES_MAX + 1))
     with pytest.raises(ConfigurationError, match="is larger than"):
         load_service_config(big)
     two = tmp_path / "two.toml"
