@@ -33,6 +33,7 @@ HEAVY_UNITS=(
   tests/e2e/test_e2e_snapshots.py
   tests/e2e/test_e2e_devnet_tbft.py
   tests/e2e/test_e2e_devnet_raft.py
+  tests/e2e/test_e2e_directory_demo.py
   tests/cli
   tests/explorer
   tests/e2e/test_e2e_org_consortium.py
