@@ -16,7 +16,8 @@ the generated catalogue, and the processes that serve it.
    those clients) and `causeway directory serve` (index, CKAN API, DCAT, web interface) for the
    city;
 5. waits until the service shows the districts' resources, issues a sign-in token for a staff
-   member of two departments and prints where everything is.
+   member of two departments and one for the administrators (org1, no department: the inbox of
+   escalated requests) and prints where everything is.
 
 Run again on the same devnet, it loads nothing twice and starts the services again.
 
@@ -350,6 +351,10 @@ def main(directory: Path, resource_count: int, listen: str) -> None:
         shown = ", ".join(f"{code} {count}" for code, count in counts.items())
         log(f"5. the service shows the city's resources and the districts' rolled up ({shown})")
         tokens = {member: issue_token(service_config, member) for member in staff}
+        # org1 administers the directory and is no department: its token opens the inbox of
+        # escalated requests.
+        inbox_member = f"{ADMINISTRATOR}/client"
+        inbox_token = issue_token(service_config, inbox_member)
     finally:
         city.close()
         for session in districts:
@@ -360,6 +365,10 @@ def main(directory: Path, resource_count: int, listen: str) -> None:
     )
     for member, token in tokens.items():
         log(f"Sign in as {member} with the token {token}")
+    log(
+        f"The administrators' inbox (escalated requests): sign in as {inbox_member} with the"
+        f" token {inbox_token}"
+    )
     log(f"Service and roll-up logs: {served.log}, {rollup.log}")
 
 

@@ -82,6 +82,8 @@ class ChainDouble:
     # a Rejection answered by submit instead of accepting
     reject_with: api_pb2.Rejection | None = None
     earliest_state_height: int = 1
+    # "contract.method" -> the return value a query of it answers (otherwise: its arguments)
+    query_answers: dict[str, bytes] = field(default_factory=dict)
     calls: list[str] = field(default_factory=list)
     # The submit, batch, query and block requests received, as the client sent them.
     requests: list[Message] = field(default_factory=list)
@@ -278,7 +280,9 @@ class ChainDouble:
             result=types_pb2.TransactionResult(
                 transaction_id=decoded.id,
                 status=types_pb2.RESULT_STATUS_OK,
-                return_value=decoded.body.arguments,
+                return_value=self.query_answers.get(
+                    f"{decoded.body.contract}.{decoded.body.method}", decoded.body.arguments
+                ),
             ),
         )
 

@@ -29,7 +29,7 @@ from typer.testing import CliRunner
 from causeway.apps.directory.client import DirectoryClient
 from causeway.apps.directory.contract import build_contract
 from causeway.apps.directory.v1 import directory_pb2 as pb
-from causeway.cli.directory_commands import enum_word, time_text
+from causeway.cli.directory_commands import REQUEST_STATES, enum_word, time_text
 from causeway.cli.main import app
 from causeway.provisioning import (
     NodeSettings,
@@ -191,6 +191,8 @@ def test_bad_input_is_refused_before_anything_is_sent(network: Path, tmp_path: P
     assert code == 2 and "--records" in error
     code, _, error = invoke("directory", "withdraw", "10101-GA-000001", "--version", "1", *client)
     assert code == 2 and "--reason" in error
+    code, _, error = invoke("directory", "requests", "--state", "overdue", *client)
+    assert code == 2 and "'overdue' is not one of pending" in error
 
 
 def test_an_unreachable_node_is_one_line(network: Path) -> None:
@@ -210,6 +212,15 @@ def test_enums_read_as_words_and_times_in_utc() -> None:
     assert enum_word(request, "state") == "conditionally-approved"
     assert time_text(0) == "-"
     assert time_text(1_767_225_600_000) == "2026-01-01T00:00:00Z"
+    # --state takes what the listing prints.
+    assert (
+        tuple(
+            enum_word(pb.SharingRequest(state=value), "state")
+            for value in pb.RequestState.values()
+            if value != pb.REQUEST_STATE_UNSPECIFIED
+        )
+        == REQUEST_STATES
+    )
 
 
 # ------------------------------------------------------------------------------ on a real node
@@ -421,6 +432,15 @@ def test_register_show_history_request_approve_through_the_cli(
     fourth = running.json("org1", "client", "request", resource, "--purpose", "迟迟")["id"]
     code, _, error = running.run("org1", "client", "escalate", fourth)
     assert code == 3 and "may be answered until" in error
+
+    def listed(*options: str) -> list[str]:
+        found = running.json("org1", "admin", "requests", *options)["requests"]
+        return [entry["id"] for entry in found]
+
+    assert listed("--state", "refused") == [third]
+    assert listed("--state", "pending") == [fourth]
+    assert listed("--state", "escalated") == []
+    assert listed() == [request_id, second, third, fourth]
     withdrawn = running.json(
         "org2", "client", "withdraw", resource, "--version", "2", "--reason", "停用"
     )

@@ -169,6 +169,17 @@ def test_the_demo_loads_the_city_and_rolls_up_both_districts(
         timeout=10,
     )
     assert answer.status_code == 200 and answer.json()["success"] is True
+    # The administrators' token: no department, the inbox of escalated requests (empty: no
+    # request has waited the fifteen days).
+    [inbox_line] = [line for line in output.splitlines() if "administrators' inbox" in line]
+    inbox = {"Authorization": inbox_line.rsplit(" ", 1)[1]}
+    session = httpx.get(f"http://{listen}/directory/api/session", headers=inbox, timeout=10)
+    assert session.status_code == 200, session.text
+    assert (session.json()["administrator"], session.json()["department"]) == (True, None)
+    escalated = httpx.get(
+        f"http://{listen}/directory/api/requests?role=escalated", headers=inbox, timeout=10
+    )
+    assert escalated.status_code == 200 and escalated.json() == []
     status = json.loads(run_cli("devnet", "status", "--dir", str(directory), "--json").stdout)
     assert {service["name"] for service in status["services"]} == {"directory", "directory-rollup"}
 

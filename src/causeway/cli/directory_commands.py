@@ -91,6 +91,27 @@ LimitOption = Annotated[
     typer.Option("--limit", min=1, max=LIST_ALL_MAX, help="At most this many (default: all)."),
 ]
 
+# The request states as the commands print them (enum_word of RequestState; a test holds the
+# two together); the module does not load the directory's messages until a command runs.
+REQUEST_STATES = (
+    "pending",
+    "approved",
+    "conditionally-approved",
+    "refused",
+    "escalated",
+    "revoked",
+    "cancelled",
+)
+StateOption = Annotated[
+    str | None,
+    typer.Option(
+        "--state",
+        metavar="STATE",
+        help="Only the requests in this state: " + ", ".join(REQUEST_STATES) + " (the"
+        " administrators' inbox: escalated).",
+    ),
+]
+
 directory_app = typer.Typer(
     name="directory",
     help="The government data directory: resources, sharing requests, usage receipts."
@@ -772,6 +793,7 @@ def list_requests(
     *,
     start_after: StartAfterOption = "",
     limit: LimitOption = None,
+    state: StateOption = None,
     identity: IdentityOption = None,
     node: NodeOption = None,
     devnet: DirOption = None,
@@ -779,14 +801,26 @@ def list_requests(
     contract: ContractOption = DEFAULT_CONTRACT,
     json_output: JsonOption = False,
 ) -> None:
-    """List the sharing requests in id order.
+    """List the sharing requests in id order (with --state, only those in that state).
 
     Example:
 
         causeway directory requests --json -i NET/organisations/org1/members/client
+
+        causeway directory requests --state escalated -i NET/organisations/org1/members/admin
     """
+    if state is not None and state not in REQUEST_STATES:
+        raise typer.BadParameter(
+            f"{state[:40]!r} is not one of {', '.join(REQUEST_STATES)}", param_hint="--state"
+        )
     with directory_client(_connection(node, identity, devnet, chain, contract)) as directory:
-        found = _collect(directory.iter_requests(start_after), limit)
+        wanted = None
+        if state is not None:
+            from causeway.apps.directory.v1 import directory_pb2
+
+            name = "REQUEST_STATE_" + state.upper().replace("-", "_")
+            wanted = directory_pb2.RequestState.Value(name)
+        found = _collect(directory.iter_requests(start_after, state=wanted), limit)
     if json_output:
         print_json({"requests": [message_to_data(entry) for entry in found]})
         return

@@ -289,6 +289,9 @@ def test_the_sharing_workflow_through_the_client(directories: Directories) -> No
     directories.chain.advance_time(16 * DAY_MS)
     escalated = requester.escalate(overdue.id)
     assert escalated.state == pb.REQUEST_STATE_ESCALATED
+    assert [
+        entry.id for entry in administrator.iter_requests(state=pb.REQUEST_STATE_ESCALATED)
+    ] == [overdue.id]
     answered = administrator.approve(overdue.id)
     assert (answered.state, answered.answered_by) == (pb.REQUEST_STATE_APPROVED, ADMINISTRATOR)
 
@@ -303,6 +306,11 @@ def test_the_sharing_workflow_through_the_client(directories: Directories) -> No
         pb.REQUEST_STATE_APPROVED,
     ]
     assert requester.info().requests == 5
+    # The administrators' inbox through the SDK: ESCALATED ones only (none left: answered).
+    inbox = administrator.iter_requests(state=pb.REQUEST_STATE_ESCALATED)
+    assert [entry.id for entry in inbox] == []
+    refused_ones = requester.iter_requests(page_size=2, state=pb.REQUEST_STATE_REFUSED)
+    assert [entry.id for entry in refused_ones] == ["R0000000002"]
 
 
 def test_a_refusal_raises_the_contract_s_message_and_changes_nothing(

@@ -23,6 +23,7 @@ from causeway.apps.directory.index import (
     FACET_LIMIT_MAX,
     QUERY_CHARS_MAX,
     ROWS_MAX,
+    SCHEMA_VERSION,
     DirectoryEvent,
     DirectoryIndex,
     EventDataError,
@@ -31,6 +32,7 @@ from causeway.apps.directory.index import (
     PostgresStore,
     SearchQueryError,
     SqliteStore,
+    TokenOwner,
     category_ancestor,
 )
 from causeway.apps.directory.v1 import directory_pb2 as d
@@ -811,6 +813,63 @@ def test_tokens_are_kept_only_as_their_hash(tmp_path: Path) -> None:
     assert index.revoke_token(token)
     assert index.token_owner(token) is None
     assert not index.revoke_token(token)
+
+
+def test_an_administrators_token_and_the_escalated_requests(
+    chain: ChainEvents, new_store: StoreFactory
+) -> None:
+    """An administrator's token may act for no department (a department's may not act for
+    none); the inbox holds the ESCALATED requests, the oldest first, and loses one once it is
+    answered."""
+    index = DirectoryIndex(new_store())
+    index.apply(chain.events)
+    token = index.issue_token("org-office/secretary", "", "inbox", now_ms=5, administrator=True)
+    assert index.token_owner(token) == TokenOwner("org-office/secretary", "", "inbox", True)
+    clerk = index.issue_token("org-gaj/staff", "GAJ", "portal", now_ms=5)
+    assert index.token_owner(clerk) == TokenOwner("org-gaj/staff", "GAJ", "portal", False)
+    with pytest.raises(RequestError, match="a department or the administrators"):
+        index.issue_token("org-gaj/staff", "", "portal", now_ms=5)
+    assert index.escalated_requests() == []
+    for request_id in ("R0000000003", "R0000000004"):
+        chain.transaction(("request_created", request(request_id, d.REQUEST_STATE_PENDING)))
+    for request_id in ("R0000000004", "R0000000003"):
+        chain.transaction(("request_escalated", request(request_id, d.REQUEST_STATE_ESCALATED)))
+    index.apply(chain.events)
+    escalated = index.escalated_requests()
+    assert [item.id for item in escalated] == ["R0000000004", "R0000000003"]
+    assert {item.state for item in escalated} == {d.REQUEST_STATE_ESCALATED}
+    assert [item.id for item in index.escalated_requests(limit=1)] == ["R0000000004"]
+    with pytest.raises(SearchQueryError):
+        index.escalated_requests(limit=-1)
+    answered = request("R0000000004", d.REQUEST_STATE_APPROVED)
+    chain.transaction(("request_approved", answered))
+    index.apply(chain.events)
+    assert [item.id for item in index.escalated_requests()] == ["R0000000003"]
+
+
+def test_an_index_of_schema_version_3_gains_the_administrator_column_and_keeps_its_tokens(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "index.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.executescript(
+            "CREATE TABLE index_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+            "INSERT INTO index_meta VALUES ('schema_version', '3');"
+            "CREATE TABLE api_tokens (token_hash BLOB PRIMARY KEY, member TEXT NOT NULL,"
+            " department_code TEXT NOT NULL, label TEXT NOT NULL, created_ms INTEGER NOT NULL);"
+        )
+        connection.execute(
+            "INSERT INTO api_tokens VALUES (?, 'org-gaj/staff', 'GAJ', 'portal', 1)",
+            (hashlib.sha256(b"kept").digest(),),
+        )
+    connection.close()
+    index = DirectoryIndex(SqliteStore(path))
+    assert index.token_owner("kept") == TokenOwner("org-gaj/staff", "GAJ", "portal", False)
+    index.store.close()
+    with sqlite3.connect(path) as connection:
+        (version_text,) = connection.execute("SELECT value FROM index_meta").fetchone()
+    connection.close()
+    assert version_text == SCHEMA_VERSION
 
 
 def test_category_ancestors_are_prefixes_of_the_code() -> None:

@@ -22,6 +22,7 @@ from rdflib import Graph, URIRef
 from starlette.applications import Starlette
 
 from causeway.apps.directory import service as service_module
+from causeway.apps.directory.index import TokenOwner
 from causeway.apps.directory.service import (
     DirectoryService,
     load_service_config,
@@ -249,8 +250,42 @@ def test_tokens_only_for_members_the_service_signs_for(
         token = service.issue_token("police/clerk", "desk 1", 1)
         owner = service.index.token_owner(token)
         assert owner is not None and (owner.member, owner.department_code) == ("police/clerk", "GA")
+        assert owner.administrator is False
         with pytest.raises(RequestError, match="does not sign for"):
             service.signer("org1/reader")
+    finally:
+        service.close()
+
+
+def test_a_member_of_an_administrator_organisation_gets_an_administrators_token(
+    tmp_path: Path, node: tuple[ChainDouble, ThreadServer]
+) -> None:
+    """The contract's ``info`` names the administrators: a member of one gets a token that
+    answers escalated requests, with no department when its organisation is not one; the
+    department of an organisation that is both stays on the token."""
+    double, server = node
+    members = "".join(
+        f'[[members]]\nidentity = "members/{name}"\n' for name in ("clerk", "secretary")
+    )
+    config_path = write_config(tmp_path, server.address, members=members)
+    write_member(tmp_path / "members" / "secretary", "office/secretary")
+    service = DirectoryService(load_service_config(config_path))
+    try:
+        settings = directory_pb2.DirectoryInitArguments(administrator_organisations=["office"])
+        info = directory_pb2.DirectoryInfo(settings=settings)
+        double.query_answers["directory.info"] = info.SerializeToString()
+        assert service.administrators() == ("office",)
+        secretary = service.index.token_owner(service.issue_token("office/secretary", "inbox", 1))
+        assert secretary == TokenOwner("office/secretary", "", "inbox", administrator=True)
+        double.events.append(_record(2, 0, "department_set", _department()))
+        service.start_following()
+        _wait(lambda: service.index.checkpoint().height == 2, "the department")
+        clerk = service.index.token_owner(service.issue_token("police/clerk", "desk", 1))
+        assert clerk == TokenOwner("police/clerk", "GA", "desk", administrator=False)
+        info.settings.administrator_organisations.append("police")
+        double.query_answers["directory.info"] = info.SerializeToString()
+        both = service.index.token_owner(service.issue_token("police/clerk", "desk", 1))
+        assert both == TokenOwner("police/clerk", "GA", "desk", administrator=True)
     finally:
         service.close()
 

@@ -28,11 +28,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ckanapi  # type: ignore[import-untyped]
 import httpx
 import pytest
 from google.protobuf.message import Message
 from starlette.applications import Starlette
-from test_directory_ckan import Served
+from test_directory_ckan import LocalChainSubmitter, Served
+from test_directory_contract import Directory, local_chain
 
 from causeway.apps.directory.ckan import ClientSubmitter, SubmittedCall, create_ckan_app
 from causeway.apps.directory.contract import CONTRACT_NAME, build_contract, decode_result
@@ -1025,3 +1027,216 @@ def test_markup_from_the_chain_is_shown_as_text(
     assert page.locator("main img").count() == 0
     assert page.evaluate("window.pwned") is None
     _shot(page, artefacts, "markup-as-text")
+
+
+# ------------------------------------------------------------------------------ the administrators
+
+
+class InboxService:
+    """The real directory contract on a LocalChain (real executor, real signatures) behind the
+    same routes, for what a real node cannot reach in a test: a request escalated once its
+    15-day answer time passed (the LocalChain's clock moves on demand). Calls are signed as the
+    token's member (``LocalChainSubmitter``) and their events reach the index at once."""
+
+    def __init__(self) -> None:
+        self.chain = Directory(local_chain("intl"), build_contract()).chain
+        self.index = DirectoryIndex()
+        self.submitter = LocalChainSubmitter(self.chain, self.index)
+        for code, name, name_en in CATEGORIES:
+            category = d.Category(code=code, name=name, name_en=name_en)
+            self.send(ADMINISTRATOR, "set_category", d.SetCategoryArguments(category=category))
+        for code, organisation, name, name_en, district in DEPARTMENTS:
+            department = d.Department(
+                code=code, organisation=organisation, name=name, name_en=name_en, district=district
+            )
+            self.send(
+                ADMINISTRATOR, "set_department", d.SetDepartmentArguments(department=department)
+            )
+        # org1 is the directory's administrators (and department MZ); the inbox token acts as
+        # the administrators only, as a member of an administrator organisation that is not a
+        # department would.
+        self.administrator = self.index.issue_token(
+            ADMINISTRATOR, "", "inbox", now_ms=1, administrator=True
+        )
+        self.police = self.index.issue_token(POLICE, "GA", "portal", now_ms=1)
+        self.civil = self.index.issue_token(CIVIL, "MZ", "portal", now_ms=1)
+        registered = self.send(
+            POLICE, "register_resource", d.RegisterResourceArguments(metadata=metadata())
+        )
+        result = decode_result("register_resource", registered.return_data)
+        assert isinstance(result, d.RegisterResourceResult)
+        self.population = result.code
+        self.requests = [self.request(purpose) for purpose in ("户籍核验", "低保审核", "婚姻登记")]
+        self.chain.advance_time(16 * DAY_MS)
+        routes = [
+            *create_ckan_app(self.index, submitter=self.submitter, chain_id=CHAIN).routes,
+            *web_routes(self.index, submitter=self.submitter, chain_id=CHAIN),
+        ]
+        self.served = Served(Starlette(routes=routes))
+
+    def send(self, member: str, method: str, arguments: Message) -> Any:
+        result = self.submitter.send(member, method, arguments)
+        assert result.ok, result.error
+        return result
+
+    def request(self, purpose: str) -> str:
+        arguments = d.RequestSharingArguments(resource_code=self.population, purpose=purpose)
+        result = decode_result(
+            "request_sharing", self.send(CIVIL, "request_sharing", arguments).return_data
+        )
+        assert isinstance(result, d.RequestSharingResult)
+        return result.id
+
+    @property
+    def url(self) -> str:
+        return self.served.url
+
+
+CHAIN = "local"
+DAY_MS = 86_400_000
+
+
+@pytest.fixture(scope="module")
+def inbox() -> Iterator[InboxService]:
+    service = InboxService()
+    service.served.start()
+    try:
+        yield service
+    finally:
+        service.served.stop()
+
+
+def test_escalated_requests_reach_the_administrators_inbox_and_only_theirs(
+    inbox: InboxService,
+) -> None:
+    """The requester escalates overdue requests; only an administrator's token lists them and
+    answers them; the provider no longer may; a token of no department makes no requests."""
+    first, second, third = inbox.requests
+    with httpx.Client(base_url=inbox.url, timeout=30.0) as http:
+        for request_id in (first, second, third):
+            answer = http.post(api(f"requests/{request_id}/escalate"), headers=auth(inbox.civil))
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["state"] == "escalated"
+        session = http.get(api("session"), headers=auth(inbox.administrator)).json()
+        assert session == {
+            "member": ADMINISTRATOR,
+            "label": "inbox",
+            "administrator": True,
+            "department": None,
+        }
+        assert http.get(api("session"), headers=auth(inbox.police)).json()["administrator"] is False
+        listed = http.get(api("requests?role=escalated"), headers=auth(inbox.administrator))
+        assert [item["id"] for item in listed.json()] == [first, second, third]
+        assert {item["state"] for item in listed.json()} == {"escalated"}
+        for token in (inbox.police, inbox.civil):
+            message = error_of(
+                http.get(api("requests?role=escalated"), headers=auth(token)), 403, "forbidden"
+            )
+            assert "administrators" in message
+        # An administrator reads any request; a department only its own.
+        shown = http.get(api(f"requests/{first}"), headers=auth(inbox.administrator))
+        assert shown.json()["id"] == first
+        height = inbox.chain.height
+        message = error_of(
+            http.post(api(f"requests/{first}/approve"), headers=auth(inbox.police), json={}),
+            403,
+            "forbidden",
+        )
+        assert "ESCALATED" in message and "administrators" in message
+        error_of(
+            http.post(api(f"requests/{first}/refuse"), headers=auth(inbox.administrator), json={}),
+            400,
+            "bad_request",
+        )
+        for path, body in (
+            ("requests?role=incoming", None),
+            ("requests", {"resource_code": inbox.population, "purpose": "x"}),
+        ):
+            call = http.get if body is None else http.post
+            arguments: dict[str, Any] = {"headers": auth(inbox.administrator)}
+            if body is not None:
+                arguments["json"] = body
+            message = error_of(call(api(path), **arguments), 403, "forbidden")
+            assert "no department" in message
+        assert inbox.chain.height == height  # nothing was submitted
+        answered = http.post(
+            api(f"requests/{first}/approve"), headers=auth(inbox.administrator), json={}
+        )
+        assert answered.status_code == 200, answered.text
+        assert (answered.json()["state"], answered.json()["answered_by"]) == (
+            "approved",
+            ADMINISTRATOR,
+        )
+        listed = http.get(api("requests?role=escalated"), headers=auth(inbox.administrator))
+        assert [item["id"] for item in listed.json()] == [second, third]
+    assert inbox.index.request(first).state == d.REQUEST_STATE_APPROVED
+    with (
+        ckanapi.RemoteCKAN(inbox.url, apikey=inbox.administrator) as ckan,
+        pytest.raises(ckanapi.NotAuthorized, match="no department"),
+    ):
+        ckan.action.package_create(name="x", title="x", owner_org="mz")
+
+
+@pytest.fixture
+def inbox_page(browser: BrowserContext, inbox: InboxService) -> Iterator[Page]:
+    tab = browser.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    tab.goto(f"{inbox.url}/ui/")
+    tab.evaluate("localStorage.clear(); sessionStorage.clear()")
+    try:
+        yield tab
+    finally:
+        tab.close()
+    assert not errors, errors
+
+
+def test_an_administrator_answers_escalated_requests_in_the_browser(
+    inbox_page: Page, inbox: InboxService, artefacts: Path
+) -> None:
+    page = inbox_page
+    for request_id in inbox.requests:
+        if inbox.index.request(request_id).state == d.REQUEST_STATE_PENDING:
+            inbox.send(CIVIL, "escalate", d.EscalateRequestArguments(id=request_id))
+    waiting = [item.id for item in inbox.index.escalated_requests()]
+    assert len(waiting) >= 2
+    approved_id, refused_id = waiting[:2]
+    page.goto(f"{inbox.url}/ui/#/search")
+    _ready(page)
+    # A department's staff sees no inbox.
+    _sign_in(page, inbox.police)
+    assert page.locator("#nav-escalated").count() == 0
+    page.click("#sign-out")
+    _sign_in(page, inbox.administrator)
+    assert "目录管理员" in page.locator("#signed-in").inner_text()
+    page.click("#nav-escalated")
+    page.wait_for_selector(f"#escalated [data-id='{approved_id}']", timeout=RENDER_TIMEOUT_MS)
+    assert page.locator("#escalated article.request").count() == len(waiting)
+    card = f"#escalated [data-id='{approved_id}']"
+    assert "公安局 (GA)" in page.locator(card).inner_text()  # the provider who did not answer
+    _shot(page, artefacts, "escalated-inbox")
+    page.fill(f"{card} .terms", "仅限本次核验")
+    page.click(f"{card} .approve")
+    page.wait_for_selector(f"{card}", state="detached", timeout=RENDER_TIMEOUT_MS)
+    other = f"#escalated [data-id='{refused_id}']"
+    page.click(f"{other} .refuse")
+    page.wait_for_selector("#error:not([hidden])", timeout=RENDER_TIMEOUT_MS)
+    assert page.locator("#error-title").inner_text() == "输入有误"
+    page.fill(f"{other} .reason", "申请事项不属于该资源的共享范围")
+    page.click(f"{other} .refuse")
+    page.wait_for_selector(other, state="detached", timeout=RENDER_TIMEOUT_MS)
+    approved = inbox.index.request(approved_id)
+    assert (approved.state, approved.answered_by, approved.terms) == (
+        d.REQUEST_STATE_CONDITIONALLY_APPROVED,
+        ADMINISTRATOR,
+        "仅限本次核验",
+    )
+    refused = inbox.index.request(refused_id)
+    assert (refused.state, refused.reason) == (
+        d.REQUEST_STATE_REFUSED,
+        "申请事项不属于该资源的共享范围",
+    )
+    # The administrators' token acts for no department: the requests page says so.
+    page.click("#nav-requests")
+    page.wait_for_selector("#no-department", timeout=RENDER_TIMEOUT_MS)
+    _shot(page, artefacts, "escalated-answered")

@@ -940,6 +940,11 @@ class CkanApi:
 
     def package_create(self, call: _Call) -> object:
         assert call.owner is not None
+        if not call.owner.department_code:
+            raise CkanAuthorizationError(
+                f"User {call.owner.member} acts for no department (an administrator's token):"
+                " not authorized to create datasets"
+            )
         owner_org = _text_parameter(call.data, "owner_org").strip()
         metadata = metadata_from_package(call.data, None)
         if owner_org and owner_org.upper() != call.owner.department_code:

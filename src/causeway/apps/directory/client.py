@@ -738,10 +738,18 @@ class DirectoryClient:
         return self._read("list_requests", arguments, directory_pb2.ListRequestsResult)
 
     def iter_requests(
-        self, start_after: str = "", page_size: int = PAGE_MAX
+        self,
+        start_after: str = "",
+        page_size: int = PAGE_MAX,
+        *,
+        state: directory_pb2.RequestState.ValueType | None = None,
     ) -> Iterator[directory_pb2.SharingRequest]:
-        """Every sharing request after ``start_after``, in id order, page by page."""
-        return _pages(lambda after: self.list_requests(after, page_size), start_after, "requests")
+        """Every sharing request after ``start_after``, in id order, page by page; with
+        ``state``, only those in it (``REQUEST_STATE_ESCALATED``: the administrators' inbox)."""
+        pages = _pages(lambda after: self.list_requests(after, page_size), start_after, "requests")
+        if state is None:
+            return pages
+        return (request for request in pages if request.state == state)
 
     def list_receipts(
         self, request_id: str, start_after: int = 0, limit: int = 0

@@ -353,11 +353,14 @@ class SearchPage:
 
 @dataclass(frozen=True, slots=True)
 class TokenOwner:
-    """Who an API token acts for: a member of a department's organisation."""
+    """Who an API token acts for: a member of a department's organisation (``department_code``
+    empty: of none), and whether that organisation is one of the directory's administrators
+    (who answer escalated requests). The contract still decides every call."""
 
     member: str
     department_code: str
     label: str
+    administrator: bool = False
 
 
 def _checked_int(name: str, value: object, low: int, high: int) -> int:
@@ -745,10 +748,16 @@ CREATE VIRTUAL TABLE IF NOT EXISTS resource_characters USING fts5 (
 );
 CREATE TABLE IF NOT EXISTS api_tokens (
   token_hash BLOB PRIMARY KEY, member TEXT NOT NULL, department_code TEXT NOT NULL,
-  label TEXT NOT NULL, created_ms INTEGER NOT NULL
+  label TEXT NOT NULL, created_ms INTEGER NOT NULL, administrator INTEGER NOT NULL DEFAULT 0
 );
 """
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
+# What brings an index of an older schema to this one in place, when nothing derived from the
+# chain changed (version 4 marks administrators' tokens): the API tokens survive, as they do a
+# rebuild. Any other older version is rebuilt from the chain.
+_SCHEMA_MIGRATIONS: Mapping[str, tuple[str, ...]] = {
+    "3": ("ALTER TABLE api_tokens ADD COLUMN administrator INTEGER NOT NULL DEFAULT 0",),
+}
 # Tables derived from events, in snapshot order; their ordering keys.
 _DERIVED_TABLES: Mapping[str, str] = {
     "categories": "code",
@@ -1501,17 +1510,25 @@ class _SqlStore:
     def add_token(self, token_hash: bytes, owner: TokenOwner, created_ms: int) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT INTO api_tokens VALUES (?, ?, ?, ?, ?)",
-                (token_hash, owner.member, owner.department_code, owner.label, created_ms),
+                "INSERT INTO api_tokens VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    token_hash,
+                    owner.member,
+                    owner.department_code,
+                    owner.label,
+                    created_ms,
+                    int(owner.administrator),
+                ),
             )
 
     def token_owner(self, token_hash: bytes) -> TokenOwner | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT member, department_code, label FROM api_tokens WHERE token_hash = ?",
+                "SELECT member, department_code, label, administrator FROM api_tokens"
+                " WHERE token_hash = ?",
                 (token_hash,),
             ).fetchone()
-        return None if row is None else TokenOwner(row[0], row[1], row[2])
+        return None if row is None else TokenOwner(row[0], row[1], row[2], bool(row[3]))
 
     def remove_token(self, token_hash: bytes) -> bool:
         with self._lock:
@@ -1634,7 +1651,7 @@ CREATE TABLE IF NOT EXISTS resource_text (
 );
 CREATE TABLE IF NOT EXISTS api_tokens (
   token_hash BYTEA PRIMARY KEY, member TEXT NOT NULL, department_code TEXT NOT NULL,
-  label TEXT NOT NULL, created_ms BIGINT NOT NULL
+  label TEXT NOT NULL, created_ms BIGINT NOT NULL, administrator INTEGER NOT NULL DEFAULT 0
 );
 """
 _CHARACTERS_INDEX = "resource_characters_text"
@@ -1747,6 +1764,12 @@ def _check_schema_version(database: _Sql, where: str) -> None:
     row = database.execute("SELECT value FROM index_meta WHERE key = 'schema_version'").fetchone()
     if row is None:
         database.execute("INSERT INTO index_meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
+    elif row[0] in _SCHEMA_MIGRATIONS:
+        for statement in _SCHEMA_MIGRATIONS[row[0]]:
+            database.execute(statement)
+        database.execute(
+            "UPDATE index_meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,)
+        )
     elif row[0] != SCHEMA_VERSION:
         raise ConfigurationError(
             f"index {where} has schema version {row[0]}, not {SCHEMA_VERSION}:"
@@ -2000,6 +2023,13 @@ class DirectoryIndex:
         )
         return [request for request in pending if request.answer_by_ms < now_ms][:limit]
 
+    def escalated_requests(self, limit: int = LIST_LIMIT_MAX) -> list[directory_pb2.SharingRequest]:
+        """ESCALATED requests, the oldest first: the administrators' inbox."""
+        _checked_int("limit", limit, 0, LIST_LIMIT_MAX)
+        return self.store.requests_in_state(
+            request_state_name(directory_pb2.REQUEST_STATE_ESCALATED), limit
+        )
+
     def request(self, request_id: str) -> directory_pb2.SharingRequest:
         found = self.store.request(request_id)
         if found is None:
@@ -2018,14 +2048,24 @@ class DirectoryIndex:
 
     # ---------------------------------------------------------------- API tokens
 
-    def issue_token(self, member: str, department_code: str, label: str, now_ms: int) -> str:
-        """A new API token for ``member`` acting for ``department_code``: the raw token is
+    def issue_token(
+        self,
+        member: str,
+        department_code: str,
+        label: str,
+        now_ms: int,
+        *,
+        administrator: bool = False,
+    ) -> str:
+        """A new API token for ``member`` acting for ``department_code`` (empty: for none) and,
+        with ``administrator``, as one of the directory's administrators: the raw token is
         answered once and only its hash is kept."""
         _checked_text("label", label, TOKEN_LABEL_CHARS_MAX)
-        if not member or not department_code:
-            raise RequestError("a token needs a member and a department")
+        if not member or not (department_code or administrator):
+            raise RequestError("a token needs a member, and a department or the administrators")
         token = secrets.token_urlsafe(TOKEN_BYTES)
-        self.store.add_token(token_hash(token), TokenOwner(member, department_code, label), now_ms)
+        owner = TokenOwner(member, department_code, label, administrator)
+        self.store.add_token(token_hash(token), owner, now_ms)
         return token
 
     def token_owner(self, token: str) -> TokenOwner | None:

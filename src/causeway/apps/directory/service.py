@@ -44,6 +44,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from causeway.apps.directory.ckan import ClientSubmitter, Submitter, create_ckan_app
+from causeway.apps.directory.client import DirectoryClient
 from causeway.apps.directory.contract import CONTRACT_NAME
 from causeway.apps.directory.dcat import (
     CATALOG_PAGE_SIZE,
@@ -438,16 +439,36 @@ class DirectoryService:
             if thread is not None:
                 thread.join(timeout=10)
 
+    def administrators(self) -> tuple[str, ...]:
+        """The directory's administrator organisations, as its contract holds them (fixed by
+        its ``init``), read from the node."""
+        settings = DirectoryClient(self.reader, self.config.contract).info().settings
+        return tuple(settings.administrator_organisations)
+
     def issue_token(self, member: str, label: str, now_ms: int) -> str:
         """A new API token for a configured member, acting for the department of its
-        organisation (as the index knows it from the chain)."""
+        organisation (as the index knows it from the chain) and, when the organisation is one
+        of the directory's administrators (as the contract says), as an administrator too:
+        who answers escalated requests. An administrator's organisation need not be a
+        department."""
         if member not in self.config.members:
             raise RequestError(f"this service does not sign for {member[:80]!r}")
         organisation = member.split("/", 1)[0]
-        for department, _ in self.index.departments(counted=False):
-            if department.organisation == organisation:
-                return self.index.issue_token(member, department.code, label, now_ms)
-        raise NotFoundError(
-            f"no department of organisation {organisation!r} in the index yet (is the service "
-            "following the chain, and did an administrator record the department?)"
+        administrator = organisation in self.administrators()
+        department_code = next(
+            (
+                department.code
+                for department, _ in self.index.departments(counted=False)
+                if department.organisation == organisation
+            ),
+            "",
+        )
+        if not department_code and not administrator:
+            raise NotFoundError(
+                f"no department of organisation {organisation!r} in the index yet, and it is not"
+                " one of the directory's administrators (is the service following the chain, and"
+                " did an administrator record the department?)"
+            )
+        return self.index.issue_token(
+            member, department_code, label, now_ms, administrator=administrator
         )

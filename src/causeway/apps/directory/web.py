@@ -9,9 +9,12 @@ status, the record's bytes and the absolute state key a proof is asked for).
 
 With the staff member's API token (``Authorization: <token>``, as CKAN takes it): ``GET
 session``, ``GET requests?role=incoming|outgoing`` and ``GET requests/<id>`` (with its
-``history`` and ``usage_receipts``; only the two departments concerned see it), and the
-workflow's writes, each a directory contract call signed as the token's member through the
-``Submitter``::
+``history`` and ``usage_receipts``; only the two departments concerned and the administrators
+see it), and the workflow's writes, each a directory contract call signed as the token's member
+through the ``Submitter``. An administrator's token (its member's organisation is one of the
+directory's administrators; it may act for no department) also reads ``GET
+requests?role=escalated``, the inbox of requests escalated past their answer time, and approves
+or refuses them (the contract lets only the administrators answer an escalated request)::
 
     POST requests                      {resource_code, purpose, legal_basis?, data_items?}
     POST requests/<id>/approve         {terms?}          (terms required if the resource is
@@ -454,11 +457,15 @@ class DirectoryWebApi:
             time.sleep(INDEX_POLL_S)
         return submitted
 
-    # The index has no query for a department's requests yet: they are read from its
-    # snapshot's requests table (every request, a scan; bounded by REQUESTS_LISTED_MAX on the
-    # way out). A ``requests_of(department, role)`` in the index is the one change to make.
-    def _department_requests(self, code: str, role: str) -> list[directory_pb2.SharingRequest]:
-        return self.index.requests_of(code, role, REQUESTS_LISTED_MAX)
+    @staticmethod
+    def _department_of(owner: TokenOwner) -> str:
+        """The department the token acts for; an administrator's token may act for none."""
+        if not owner.department_code:
+            raise WebForbiddenError(
+                f"the token of {owner.member} acts for no department (an administrator's): it"
+                " answers escalated requests only"
+            )
+        return owner.department_code
 
     def _detail(self, request: directory_pb2.SharingRequest) -> dict[str, object]:
         receipts = self.index.receipts(request.id)
@@ -483,16 +490,20 @@ class DirectoryWebApi:
         }
 
     def session(self, owner: TokenOwner) -> object:
-        try:
-            department = self.index.department(owner.department_code)
-        except NotFoundError:
-            raise WebNotFoundError(
-                f"no department {owner.department_code} in the directory"
-            ) from None
+        department: dict[str, object] | None = None
+        if owner.department_code:
+            try:
+                found = self.index.department(owner.department_code)
+            except NotFoundError:
+                raise WebNotFoundError(
+                    f"no department {owner.department_code} in the directory"
+                ) from None
+            department = _department_dict(found, 0)
         return {
             "member": owner.member,
             "label": owner.label,
-            "department": _department_dict(department, 0),
+            "administrator": owner.administrator,
+            "department": department,
         }
 
     def departments(self) -> object:
@@ -550,15 +561,31 @@ class DirectoryWebApi:
         return shown
 
     def requests(self, owner: TokenOwner, role: str) -> object:
+        if role == "escalated":
+            # The administrators' inbox: requests their providers left unanswered.
+            if not owner.administrator:
+                raise WebForbiddenError(
+                    "only the directory's administrators see the escalated requests"
+                )
+            return [
+                self._detail(item) for item in self.index.escalated_requests(REQUESTS_LISTED_MAX)
+            ]
         if role not in ("incoming", "outgoing"):
-            raise WebError("role is incoming (addressed to the department) or outgoing")
+            raise WebError(
+                "role is incoming (addressed to the department), outgoing or escalated"
+                " (the administrators')"
+            )
+        code = self._department_of(owner)
         return [
-            self._detail(item) for item in self._department_requests(owner.department_code, role)
+            self._detail(item) for item in self.index.requests_of(code, role, REQUESTS_LISTED_MAX)
         ]
 
     def request(self, owner: TokenOwner, request_id: str) -> object:
         request = self._request(request_id)
-        if owner.department_code not in (request.provider_code, request.requester_code):
+        if not owner.administrator and owner.department_code not in (
+            request.provider_code,
+            request.requester_code,
+        ):
             raise WebForbiddenError(
                 f"request {request.id} is between {request.requester_code} and"
                 f" {request.provider_code}, not {owner.department_code}"
@@ -568,6 +595,7 @@ class DirectoryWebApi:
     # ---------------------------------------------------------------- writes
 
     def create_request(self, owner: TokenOwner, data: Mapping[str, Any]) -> object:
+        self._department_of(owner)
         code = _text(data, "resource_code", low=1, high=CODE_CHARS_MAX)
         purpose = _text(data, "purpose", low=1)
         legal_basis = _text(data, "legal_basis")
@@ -619,11 +647,15 @@ class DirectoryWebApi:
         if action in ("approve", "refuse"):
             if request.state not in _ANSWERABLE:
                 raise WebConflictError(f"request {request.id} is {state}, not PENDING or ESCALATED")
-            # An escalated request is answered by the administrators, whom the contract knows.
             if request.state == directory_pb2.REQUEST_STATE_PENDING and not provider:
                 raise WebForbiddenError(
                     f"only the providing department {request.provider_code} answers request"
                     f" {request.id}"
+                )
+            if request.state == directory_pb2.REQUEST_STATE_ESCALATED and not owner.administrator:
+                raise WebForbiddenError(
+                    f"request {request.id} is ESCALATED: only the directory's administrators"
+                    " answer it"
                 )
             if action == "approve":
                 terms = _text(data, "terms")
@@ -642,6 +674,11 @@ class DirectoryWebApi:
         elif action == "revoke":
             if request.state not in _APPROVED:
                 raise WebConflictError(f"request {request.id} is {state}, not approved")
+            if not provider and not owner.administrator:
+                raise WebForbiddenError(
+                    f"only the providing department {request.provider_code} or the"
+                    f" administrators revoke request {request.id}"
+                )
             reason = _text(data, "reason", low=1)
             arguments = directory_pb2.RevokeRequestArguments(id=request.id, reason=reason)
         elif action == "cancel":

@@ -91,11 +91,15 @@ function renderHeader() {
     h("a", { href: "#/search", id: "nav-search" }, t("search")),
     h("a", { href: "#/register", id: "nav-register" }, t("register")),
     h("a", { href: "#/requests", id: "nav-requests" }, t("requests")),
+    ...(session && session.administrator ? [h("a", { href: "#/escalated", id: "nav-escalated" }, t("escalatedNav"))] : []),
   );
   const account = document.getElementById("account");
   if (session) {
+    // An administrator's token may act for no department.
+    const who = session.department ? `${localName(session.department)} (${session.department.code})` : t("administrators");
+    const role = session.administrator && session.department ? ` · ${t("administrator")}` : "";
     account.replaceChildren(
-      h("span", { id: "signed-in" }, `${t("signedInAs")}: ${localName(session.department)} (${session.department.code}) · ${session.member}`),
+      h("span", { id: "signed-in" }, `${t("signedInAs")}: ${who}${role} · ${session.member}`),
       h("button", { type: "button", id: "sign-out", onclick: () => { setToken(""); session = null; renderHeader(); route(); } }, t("signOut")),
     );
   } else {
@@ -228,7 +232,7 @@ async function resourcePage(code) {
   const department = lookups.departments.get(pkg.owner_org);
   const category = lookups.categories.get(extras.category_code);
   const items = JSON.parse(extras.data_items || "[]");
-  const own = session && session.department.code === pkg.owner_org;
+  const own = Boolean(session && session.department && session.department.code === pkg.owner_org);
   const fields = definitions([
     [t("code"), h("span", { id: "resource-code" }, pkg.id)],
     [t("name"), h("span", { id: "resource-name" }, pkg.title)],
@@ -286,7 +290,7 @@ async function resourcePage(code) {
     sections.splice(1, 0, h("div", { class: "notice actions" }, t("ownResource"), " ",
       h("a", { href: `#/revise/${encodeURIComponent(pkg.id)}`, id: "revise" }, t("revise")),
       reason, h("button", { type: "button", id: "withdraw", onclick: withdraw }, t("withdraw"))));
-  } else if (session && extras.status === "active" && extras.sharing_type !== "not_shared") {
+  } else if (session && session.department && extras.status === "active" && extras.sharing_type !== "not_shared") {
     sections.push(requestForm(pkg.id, items));
   }
   main.replaceChildren(...sections);
@@ -342,8 +346,8 @@ function select(id, values, prefix, chosen) {
 }
 
 async function registerPage(code) {
-  if (!session) {
-    main.replaceChildren(h("p", {}, t("signInFirst")));
+  if (!session || !session.department) {
+    main.replaceChildren(h("p", {}, t(session ? "noDepartment" : "signInFirst")));
     return;
   }
   await loadLookups();
@@ -431,7 +435,9 @@ async function registerPage(code) {
 
 // ------------------------------------------------------------------ requests
 
-function requestCard(request, incoming) {
+// role: "incoming" (addressed to the signed-in department), "outgoing" (made by it) or
+// "escalated" (the administrators' inbox); reload draws the page again after an action.
+function requestCard(request, role, reload) {
   const history = table([t("state"), t("height"), t("transactionId"), t("time")],
     (request.history || []).map((item) => [label("state", item.state), String(item.height), h("span", { class: "hex" }, item.transaction_id), timeText(item.answered_ms || item.created_ms)]),
     { class: "request-history" });
@@ -439,26 +445,28 @@ function requestCard(request, incoming) {
   const answerable = request.state === "pending" || request.state === "escalated";
   const act = (action, body) => guarded(async () => {
     await directory(`requests/${encodeURIComponent(request.id)}/${action}`, { method: "POST", body });
-    await requestsPage();
+    await reload();
   });
-  if (incoming && answerable) {
+  // The provider answers a pending request; once escalated, only the administrators do.
+  const answers = role === "escalated" ? request.state === "escalated" : role === "incoming" && answerable;
+  if (answers) {
     const terms = h("input", { class: "terms", placeholder: t("terms") });
     const reason = h("input", { class: "reason", placeholder: t("refuseReason") });
     actions.append(
       terms, h("button", { type: "button", class: "approve", onclick: () => act("approve", { terms: terms.value }) }, t("approve")),
       reason, h("button", { type: "button", class: "refuse", onclick: () => act("refuse", { reason: reason.value }) }, t("refuse")),
     );
-  } else if (!incoming && answerable) {
+  } else if (role === "outgoing" && answerable) {
     actions.append(h("button", { type: "button", class: "cancel", onclick: () => act("cancel", {}) }, t("cancel")));
     if (request.state === "pending" && Date.now() > Number(request.answer_by_ms)) {
       actions.append(h("button", { type: "button", class: "escalate", onclick: () => act("escalate", {}) }, t("escalate")));
     }
   }
   const approved = request.state === "approved" || request.state === "conditionally_approved";
-  if (incoming && approved) {
+  if (role === "incoming" && approved) {
     const reason = h("input", { class: "revoke-reason", placeholder: t("revokeReason") });
     actions.append(reason, h("button", { type: "button", class: "revoke", onclick: () => act("revoke", { reason: reason.value }) }, t("revoke")));
-  } else if (!incoming && approved) {
+  } else if (role === "outgoing" && approved) {
     const records = h("input", { class: "records", type: "number", min: "0", value: "0" });
     const purpose = h("input", { class: "usage-purpose", placeholder: t("purpose") });
     actions.append(
@@ -467,12 +475,15 @@ function requestCard(request, incoming) {
       h("span", { class: "muted" }, `${t("receipts")}: ${request.receipts}`),
     );
   }
-  const department = lookups.departments.get(incoming ? request.requester_code : request.provider_code);
+  const party = (code) => `${localName(lookups.departments.get(code)) || ""} (${code})`;
+  const parties = [];
+  if (role !== "outgoing") parties.push([t("requester"), party(request.requester_code)]);
+  if (role !== "incoming") parties.push([t("provider"), party(request.provider_code)]);
   return h("article", { class: "request", "data-id": request.id, "data-state": request.state },
     definitions([
       [t("requestId"), request.id],
       [t("code"), h("a", { href: `#/resource/${encodeURIComponent(request.resource_code)}` }, `${request.resource_code} (v${request.resource_version})`)],
-      [incoming ? t("requester") : t("provider"), `${localName(department) || ""} (${incoming ? request.requester_code : request.provider_code})`],
+      ...parties,
       [t("purpose"), request.purpose],
       [t("legalBasis"), request.legal_basis],
       [t("dataItems"), request.data_items.join(", ")],
@@ -484,18 +495,42 @@ function requestCard(request, incoming) {
     h("details", {}, h("summary", {}, t("requestHistory")), history));
 }
 
+function requestList(id, requests, role, reload, empty) {
+  return h("div", { id }, requests.length ? requests.map((item) => requestCard(item, role, reload)) : h("p", {}, t(empty)));
+}
+
 async function requestsPage() {
   if (!session) {
     main.replaceChildren(h("p", {}, t("signInFirst")));
+    return;
+  }
+  if (!session.department) {
+    main.replaceChildren(h("p", { id: "no-department" }, t("noDepartment"), " ", h("a", { href: "#/escalated" }, t("escalated"))));
     return;
   }
   await loadLookups();
   const [incoming, outgoing] = await Promise.all([directory("requests?role=incoming"), directory("requests?role=outgoing")]);
   main.replaceChildren(
     h("h2", {}, t("incoming")),
-    h("div", { id: "incoming" }, incoming.length ? incoming.map((item) => requestCard(item, true)) : h("p", {}, t("noRequests"))),
+    requestList("incoming", incoming, "incoming", requestsPage, "noRequests"),
     h("h2", {}, t("outgoing")),
-    h("div", { id: "outgoing" }, outgoing.length ? outgoing.map((item) => requestCard(item, false)) : h("p", {}, t("noRequests"))),
+    requestList("outgoing", outgoing, "outgoing", requestsPage, "noRequests"),
+  );
+}
+
+// The administrators' inbox: what the service lists needs an administrator's token (the
+// server refuses any other, and the contract decides each answer).
+async function escalatedPage() {
+  if (!session) {
+    main.replaceChildren(h("p", {}, t("signInFirst")));
+    return;
+  }
+  await loadLookups();
+  const escalated = await directory("requests?role=escalated");
+  main.replaceChildren(
+    h("h2", {}, t("escalated")),
+    h("p", { class: "muted" }, t("escalatedHelp")),
+    requestList("escalated", escalated, "escalated", escalatedPage, "noEscalated"),
   );
 }
 
@@ -510,6 +545,7 @@ async function route() {
     else if (parts[0] === "register") await registerPage(null);
     else if (parts[0] === "revise" && parts[1]) await registerPage(parts[1]);
     else if (parts[0] === "requests") await requestsPage();
+    else if (parts[0] === "escalated") await escalatedPage();
     else await searchPage(params);
   });
   main.setAttribute("data-ready", location.hash || "#/search");
