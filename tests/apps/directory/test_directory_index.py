@@ -543,15 +543,59 @@ def test_an_undecodable_event_writes_nothing_of_its_batch(
 
 
 def test_two_resources_never_share_a_full_text_row(
-    chain: ChainEvents, monkeypatch: pytest.MonkeyPatch
+    chain: ChainEvents, new_store: StoreFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Full-text rows are found by a 63-bit hash of the code; were two codes to collide, the
-    # index stops rather than replace one resource's text with the other's.
+    # index stops rather than replace one resource's text with the other's: applied one event
+    # at a time, or rebuilt (PostgreSQL's in COPY batches: within one, and across two).
     monkeypatch.setattr(index_module, "_text_rowid", lambda code: 7)
-    index = DirectoryIndex()
-    with pytest.raises(InvariantError):
-        index.apply(chain.events)
-    assert index.checkpoint() == START
+    for batch in (100, 1):
+        monkeypatch.setattr(index_module, "COPY_BATCH_RESOURCES", batch)
+        index = DirectoryIndex(new_store())
+        with pytest.raises(InvariantError, match="share a full-text row"):
+            index.apply(chain.events)
+        assert index.checkpoint() == START
+        with pytest.raises(InvariantError, match="share a full-text row"):
+            index.rebuild(chain.events)
+        assert index.checkpoint() == START and index.snapshot()["resources"] == []
+
+
+def test_a_rebuild_in_batches_gives_the_rows_of_one_event_at_a_time(
+    chain: ChainEvents, new_store: StoreFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL's rebuild holds resources and writes them by COPY in batches (here of two):
+    revisions across batches, a department recorded again after its resources (the writer
+    writes what it holds before it reads them back), a district's rolled-up resource and an
+    older version arriving after a newer one give the rows SQLite gives one event at a
+    time."""
+    monkeypatch.setattr(index_module, "COPY_BATCH_RESOURCES", 2)
+    chain.transaction(("resource_revised", version(POPULATION, 2, population_metadata())))
+    chain.transaction(
+        (
+            "department_set",
+            d.Department(code="GAJ", organisation="org-gaj", name="市警察局", district="dongcheng"),
+        )
+    )
+    district = version("101-HDJ-000001", 1, population_metadata())
+    district.provider_code = "HDJ"
+    rolled_up = d.RolledUpResource(
+        district_code="HD",
+        district_chain_id="haidian",
+        client_id="07-causeway-1",
+        resource=district,
+    )
+    chain.transaction(("resource_rolled_up", rolled_up))
+    chain.transaction(("resource_revised", version(VEHICLES, 2, vehicles_metadata())))
+    chain.transaction(("resource_revised", version(VEHICLES, 1, vehicles_metadata())))
+    reference = DirectoryIndex(SqliteStore())
+    for event in chain.events:
+        reference.apply([event])
+    rebuilt = DirectoryIndex(new_store())
+    assert rebuilt.rebuild(chain.events) == len(chain.events)
+    assert rebuilt.snapshot() == reference.snapshot()
+    assert rebuilt.resource(POPULATION).record.version == 2
+    assert codes(rebuilt, "警察局") == [POPULATION, VEHICLES]
+    assert codes(rebuilt, filters={"district": ["HD"]}) == ["101-HDJ-000001"]
 
 
 def test_events_out_of_chain_order_are_an_invariant_error(chain: ChainEvents) -> None:
