@@ -1079,6 +1079,10 @@ def test_a_rebuild_on_postgresql_builds_its_text_indexes_again(
             for column in ("name", "abstract", "keywords", "data_items", "department")
         }
         assert text_indexes() == expected
+        # The session reads the index as memory, not disk (a common term through its trigram
+        # indexes, not a scan of every text).
+        (cost,) = store._db.execute("SHOW random_page_cost").fetchone()
+        assert float(cost) == index_module.RANDOM_PAGE_COST
         # A term of two Chinese characters (the character index) and one of four (trigrams).
         first = index.search(rows=1, sort="code asc").results[0].record
         for term in (first.metadata.name[:2], first.metadata.name[:4]):

@@ -1064,6 +1064,8 @@ class _CopyConnection(Protocol):
     def cursor(self) -> Any: ...
 
 
+# PostgreSQL's cost of a page read out of order, for the index's session (PostgresStore).
+RANDOM_PAGE_COST = 1.1
 # Resources a PostgreSQL rebuild holds before it writes them with COPY.
 COPY_BATCH_RESOURCES = 5_000
 
@@ -1876,6 +1878,11 @@ class PostgresStore(_SqlStore):
             raise ConfigurationError(f"cannot connect to the index database: {error}") from None
         self._db = _Sql(self._connection, "%s")
         try:
+            # The index is read from memory (its tables are small beside a server's cache), so
+            # a page read out of order costs about what one in order does: at the server's
+            # default (4, for spinning disks) the planner scanned all 100,000 texts for a
+            # common term (250 ms) rather than read its trigram indexes' matches (95 ms).
+            self._connection.execute(f"SET random_page_cost = {RANDOM_PAGE_COST}")
             self._connection.execute(_POSTGRES_SCHEMA + _RESOURCE_INDEXES)
             _check_schema_version(self._db, "database")
             try:
