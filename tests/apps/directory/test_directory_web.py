@@ -737,19 +737,24 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BrowserContext
         yield context
 
 
-@pytest.fixture
-def page(browser: BrowserContext, web: WebService) -> Iterator[Page]:
-    """A new tab on the pages, in Chinese and signed out; page errors fail the test."""
+def _new_tab(browser: BrowserContext, url: str) -> Iterator[Page]:
+    """A new tab on the pages at ``url``, in Chinese and signed out; page errors fail the
+    test."""
     tab = browser.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))
-    tab.goto(f"{web.url}/ui/")
+    tab.goto(f"{url}/ui/")
     tab.evaluate("localStorage.clear(); sessionStorage.clear()")
     try:
         yield tab
     finally:
         tab.close()
     assert not errors, errors
+
+
+@pytest.fixture
+def page(browser: BrowserContext, web: WebService) -> Iterator[Page]:
+    yield from _new_tab(browser, web.url)
 
 
 def _shot(page: Page, artefacts: Path, name: str) -> None:
@@ -1179,16 +1184,7 @@ def test_escalated_requests_reach_the_administrators_inbox_and_only_theirs(
 
 @pytest.fixture
 def inbox_page(browser: BrowserContext, inbox: InboxService) -> Iterator[Page]:
-    tab = browser.new_page()
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    tab.goto(f"{inbox.url}/ui/")
-    tab.evaluate("localStorage.clear(); sessionStorage.clear()")
-    try:
-        yield tab
-    finally:
-        tab.close()
-    assert not errors, errors
+    yield from _new_tab(browser, inbox.url)
 
 
 def test_an_administrator_answers_escalated_requests_in_the_browser(
