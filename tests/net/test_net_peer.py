@@ -569,5 +569,23 @@ async def test_stopping_ends_the_peers_streams_before_grpc_cancels_them(
         # node1 goes on running and streaming to node2, which stops with hardly any grace.
         await two.stop(grace_s=0.01)
         await asyncio.sleep(0.2)
-    errors = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    errors = [
+        record
+        for record in caplog.records
+        if record.levelno >= logging.ERROR and not _grpc_poller_on_a_closed_loop(record)
+    ]
     assert not errors, [record.getMessage() for record in errors]
+
+
+def _grpc_poller_on_a_closed_loop(record: logging.LogRecord) -> bool:
+    """gRPC's asyncio poller, woken for a loop an earlier test of this process closed, logs
+    "Event loop is closed" through asyncio: the tests run many loops in one process, a node one
+    (CI saw it once, in no node.log). Not what this test is about, so not counted; any other
+    error still is."""
+    error = record.exc_info[1] if record.exc_info else None
+    return (
+        record.name == "asyncio"
+        and "PollerCompletionQueue._handle_events" in record.getMessage()
+        and isinstance(error, RuntimeError)
+        and str(error) == "Event loop is closed"
+    )
