@@ -29,6 +29,7 @@ from causeway.cli import (
     gateway_command,
     init_command,
     interchain_commands,
+    learn_command,
     node_command,
     org_command,
     proposal_commands,
@@ -224,6 +225,7 @@ directory_commands.register(app)
 proposal_commands.register(app)
 org_command.register(app)
 explorer_command.register(app)
+learn_command.register(app)
 
 
 def main() -> None:

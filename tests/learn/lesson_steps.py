@@ -1,0 +1,35 @@
+"""A lesson's steps, as a learner runs them: the command lines of its ``sh`` blocks and the
+code of its ``python`` blocks, in document order. Pure: text in, steps out."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from markdown_commands import RUN_TAGS, block_commands, fenced_blocks
+
+PYTHON_TAG = "python"
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    document: str
+    line: int
+    kind: str  # "sh" or "python"
+    text: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.document}:{self.line}"
+
+
+def lesson_steps(document: str, markdown: str) -> list[Step]:
+    steps: list[Step] = []
+    for block in fenced_blocks(document, markdown):
+        if block.tag in RUN_TAGS:
+            steps += [
+                Step(document, command.line, "sh", command.text)
+                for command in block_commands(block)
+            ]
+        elif block.tag == PYTHON_TAG:
+            steps.append(Step(document, block.line, "python", "\n".join(block.lines) + "\n"))
+    return steps
