@@ -1,4 +1,4 @@
-"""`causeway devnet` with real node processes: up, status, restart, down."""
+"""`causeway devnet` with real node processes: up, status, restart, stop, start, down."""
 
 from __future__ import annotations
 
@@ -83,6 +83,23 @@ def test_devnet_lifecycle(tmp_path: Path) -> None:
         status = json.loads(causeway("devnet", "status", "--dir", str(directory), "--json").stdout)
         assert status["nodes"][0]["pid"] != first_pid
         assert status["nodes"][0]["answering"]
+
+        # One node stopped, its data kept; start starts it again.
+        stopped_one = causeway("devnet", "stop", "--node", "node1", "--dir", str(directory))
+        assert stopped_one.returncode == 0, stopped_one.stderr
+        assert "node1 stopped" in stopped_one.stdout
+        status = json.loads(causeway("devnet", "status", "--dir", str(directory), "--json").stdout)
+        assert not status["nodes"][0]["running"]
+        again = causeway("devnet", "stop", "--node", "node1", "--dir", str(directory))
+        assert again.returncode == 0 and "node1 is not running" in again.stdout
+        started = causeway("devnet", "start", "--dir", str(directory))
+        assert started.returncode == 0, started.stderr
+        status = json.loads(causeway("devnet", "status", "--dir", str(directory), "--json").stdout)
+        assert status["nodes"][0]["answering"]
+        for command in ("restart", "stop"):
+            unknown = causeway("devnet", command, "--node", "node9", "--dir", str(directory))
+            assert unknown.returncode != 0
+            assert "no node 'node9'" in unknown.stderr
 
         unknown = causeway("devnet", "restart", "--node", "node9", "--dir", str(directory))
         assert unknown.returncode != 0

@@ -1149,14 +1149,16 @@ def used_options(command: DocumentedCommand) -> list[tuple[tuple[str, ...], str]
 
 
 def unknown_commands(command: DocumentedCommand) -> list[str]:
-    """The commands a ``causeway`` line names that do not exist (its words stop at a group)."""
+    """The commands a ``causeway`` line names that do not exist (its words stop at a group that
+    does nothing on its own: ``causeway learn`` lists the lessons, ``causeway devnet`` is
+    nothing)."""
     unknown: list[str] = []
     for words in named_commands(command):
         path = command_path(words)
         node: Any = root_command()
         for name in path:
             node = node.commands[name]
-        if getattr(node, "commands", None):
+        if getattr(node, "commands", None) and not getattr(node, "invoke_without_command", False):
             rest = [word for word in words[1 + len(path) :] if not word.startswith("-")]
             unknown.append(" ".join(["causeway", *path, *rest[:1]]))
     return unknown

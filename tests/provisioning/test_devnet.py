@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import time
 
-from causeway.provisioning.devnet import DevnetNode, is_running, stop_processes
+from causeway.provisioning.devnet import (
+    DevnetNode,
+    address_in_use,
+    is_running,
+    stop_processes,
+)
 
 SLEEPER = "import time; time.sleep(60)"
 # Ignores SIGTERM, as a node stuck in a long write would seem to.
@@ -95,3 +101,21 @@ def test_an_exited_process_another_process_has_not_reaped_is_not_running() -> No
         parent.wait()
         if parent.stdout is not None:
             parent.stdout.close()
+
+
+def test_a_port_is_in_use_while_something_listens_not_while_old_connections_linger() -> None:
+    """A node stopped a moment ago leaves its closed connections in TIME_WAIT on its port for a
+    minute; `devnet start` must not take that for another process listening there."""
+    with socket.socket() as listener:
+        # As gRPC's server listens (its accepted connections inherit the option).
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        address = f"127.0.0.1:{listener.getsockname()[1]}"
+        assert address_in_use(address)
+        with socket.create_connection(listener.getsockname()) as client:
+            accepted, _ = listener.accept()
+            # The listening side closes first: its end of the connection stays in TIME_WAIT.
+            accepted.close()
+            client.recv(1)
+    assert not address_in_use(address)

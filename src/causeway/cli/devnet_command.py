@@ -779,6 +779,16 @@ def restart(
     )
 
     nodes = load_devnet(directory)
+    entry = _named_node(nodes, node)
+    stop_process(entry.pid)
+    entry.pid = start_node_process(Path(entry.home))
+    save_devnet(directory, nodes)
+    _wait_until_answering(entry, 60.0)
+    console.print(f"{entry.label} restarted (PID {entry.pid})")
+
+
+def _named_node(nodes: list[DevnetNode], node: str) -> DevnetNode:
+    """The node named ``node`` (NAME, or CHAIN/NAME where names repeat across chains)."""
     matches = [entry for entry in nodes if entry.label == node]
     if not matches:
         matches = [entry for entry in nodes if entry.name == node]
@@ -788,12 +798,39 @@ def restart(
     if len(matches) > 1:
         choices = ", ".join(entry.label for entry in matches)
         raise ConfigurationError(f"{node!r} is a node of several chains; name one of {choices}")
-    entry = matches[0]
+    return matches[0]
+
+
+@devnet_app.command("stop")
+def stop(
+    *,
+    node: Annotated[
+        str,
+        typer.Option(
+            "--node",
+            metavar="NAME",
+            help="The node, e.g. node4; in a devnet of several chains CHAIN/NAME, e.g. hub/node2.",
+        ),
+    ],
+    directory: DirectoryOption = DEFAULT_DIRECTORY,
+) -> None:
+    """Stop one node (SIGTERM, then SIGKILL after 20 s); its data stays, and `devnet start`
+    starts it again on it. `devnet down` stops them all.
+
+    Example:
+
+        causeway devnet stop --node node4
+
+        causeway devnet start
+    """
+    from causeway.provisioning.devnet import is_running, load_devnet, stop_process
+
+    entry = _named_node(load_devnet(directory), node)
+    if not is_running(entry.pid):
+        console.print(f"{entry.label} is not running")
+        return
     stop_process(entry.pid)
-    entry.pid = start_node_process(Path(entry.home))
-    save_devnet(directory, nodes)
-    _wait_until_answering(entry, 60.0)
-    console.print(f"{entry.label} restarted (PID {entry.pid})")
+    console.print(f"{entry.label} stopped (PID {entry.pid}); causeway devnet start starts it again")
 
 
 def _restart_relayer(directory: Path, name: str) -> None:

@@ -304,6 +304,9 @@ def address_in_use(address: str) -> bool:
     devnet's."""
     host, _, port = address.rpartition(":")
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the node binds (gRPC sets SO_REUSEADDR): the connections a node just stopped
+        # leaves in TIME_WAIT on its port for a minute do not hold it; a listener does.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, int(port)))
         except OSError as error:

@@ -9,6 +9,7 @@ it can be read). Reads only: a checker never writes to the chain or the learner'
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +28,10 @@ NETWORK_FOLDER = "devnet"
 READER = "organisations/org1/members/client"
 GREETING_KEY = b"greeting"
 GREETING_PROOF_FILE = "greeting-proof.json"
+# Lesson 3's network of four tbft validators, and the transaction sent while one was stopped.
+BFT_FOLDER = "bft"
+BFT_VALIDATORS = 4
+SURVIVED_FILE = "survived.json"
 STATUS_TIMEOUT_S = 5.0
 
 
@@ -72,8 +77,10 @@ class Workspace:
         return nodes[0].grpc_address if nodes else None
 
     @contextmanager
-    def client(self, address: str, member: str = READER) -> Iterator[Client]:
-        client = self._connect(address, Identity.load(self.network() / member))
+    def client(
+        self, address: str, member: str = READER, *, network: str = NETWORK_FOLDER
+    ) -> Iterator[Client]:
+        client = self._connect(address, Identity.load(self.folder / network / member))
         try:
             yield client
         finally:
@@ -224,9 +231,136 @@ def check_blocks_and_proofs(workspace: Workspace) -> Iterator[Finding]:
     )
 
 
+def check_bft(workspace: Workspace) -> Iterator[Finding]:
+    """Lesson 3: a tbft chain of four validators in bft/ committed survived.json's transaction
+    in a block that node4 did not sign (it was stopped), and node4, started again, caught up."""
+    try:
+        nodes = load_devnet(workspace.folder / BFT_FOLDER)
+    except CausewayError:
+        nodes = []
+    if len(nodes) != BFT_VALIDATORS:
+        yield Finding(
+            False,
+            Text(
+                f"{BFT_FOLDER}/ 里还没有四个验证者的网络：运行第 1 步的 causeway devnet up"
+                f" --validators 4 --consensus tbft --dir {BFT_FOLDER} --port-base 7300",
+                f"No network of four validators in {BFT_FOLDER}/ yet: run step 1's causeway"
+                f" devnet up --validators 4 --consensus tbft --dir {BFT_FOLDER} --port-base 7300",
+            ),
+        )
+        return
+    stopped = nodes[-1]
+    answering = [node for node in nodes[:-1] if _answers(workspace, BFT_FOLDER, node.grpc_address)]
+    if not answering:
+        yield Finding(
+            False,
+            Text(
+                f"{BFT_FOLDER} 的节点都没有应答：用 causeway devnet start --dir {BFT_FOLDER}"
+                " 启动它们",
+                f"No node of {BFT_FOLDER} answers: start them with causeway devnet start --dir"
+                f" {BFT_FOLDER}",
+            ),
+        )
+        return
+    yield Finding(
+        True,
+        Text(
+            f"{BFT_FOLDER} 有四个验证者，{len(answering)} 个（不含 {stopped.name}）在应答",
+            f"{BFT_FOLDER} has four validators; {len(answering)} of them (not counting"
+            f" {stopped.name}) answer",
+        ),
+    )
+    path = workspace.folder / SURVIVED_FILE
+    try:
+        transaction_id = bytes.fromhex(
+            json.loads(path.read_text(encoding="utf-8"))["transaction_id"]
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        yield Finding(
+            False,
+            Text(
+                f"还没有 {SURVIVED_FILE}：{stopped.name} 停下后，运行第 3 步的 causeway tx send"
+                f" ... --json > {SURVIVED_FILE}",
+                f"No {SURVIVED_FILE} yet: with {stopped.name} stopped, run step 3's causeway tx"
+                f" send ... --json > {SURVIVED_FILE}",
+            ),
+        )
+        return
+    with workspace.client(answering[0].grpc_address, network=BFT_FOLDER) as client:
+        try:
+            committed = client.get_transaction(transaction_id)
+        except CausewayError:
+            yield Finding(
+                False,
+                Text(
+                    f"{SURVIVED_FILE} 里的交易不在 {BFT_FOLDER} 链上：重新运行第 3 步",
+                    f"The transaction of {SURVIVED_FILE} is not on the {BFT_FOLDER} chain: run"
+                    " step 3 again",
+                ),
+            )
+            return
+        height = committed.height
+        certificate = client.get_block(height).certificate
+    signers = {signature.validator for signature in certificate.signatures}
+    if stopped.member_id in signers or not stopped.member_id:
+        yield Finding(
+            False,
+            Text(
+                f"高度 {height} 的区块有 {stopped.name} 的签名：发送时它还在运行。先停下它"
+                f"（第 2 步），再发送一次（第 3 步）",
+                f"The block at height {height} carries {stopped.name}'s signature: it was"
+                " running when you sent the transaction. Stop it (step 2) and send again (step 3)",
+            ),
+        )
+        return
+    yield Finding(
+        True,
+        Text(
+            f"高度 {height} 的区块由 {len(signers)} 个验证者签名提交，没有 {stopped.name}："
+            "四个中的三个就足以让链继续",
+            f"The block at height {height} was committed with the signatures of {len(signers)}"
+            f" validators, without {stopped.name}: three of four are enough for the chain to go"
+            " on",
+        ),
+    )
+    caught_up = _height_of(workspace, BFT_FOLDER, stopped.grpc_address)
+    if caught_up is None or caught_up < height:
+        yield Finding(
+            False,
+            Text(
+                f"{stopped.name} 还没有回来：用 causeway devnet start --dir {BFT_FOLDER} 重新启动"
+                "它（第 5 步），看它追上其他节点",
+                f"{stopped.name} is not back yet: start it again with causeway devnet start"
+                f" --dir {BFT_FOLDER} (step 5) and watch it catch up",
+            ),
+        )
+        return
+    yield Finding(
+        True,
+        Text(
+            f"{stopped.name} 重新启动后追上了：它有高度 {caught_up} 的区块",
+            f"{stopped.name}, started again, caught up: it holds the blocks to height {caught_up}",
+        ),
+    )
+
+
+def _answers(workspace: Workspace, network: str, address: str) -> bool:
+    return _height_of(workspace, network, address) is not None
+
+
+def _height_of(workspace: Workspace, network: str, address: str) -> int | None:
+    """The height a node reports, or None when it does not answer."""
+    try:
+        with workspace.client(address, network=network) as client:
+            return int(client.status().height)
+    except CausewayError:
+        return None
+
+
 CHECKERS: Mapping[int, Callable[[Workspace], Iterator[Finding]]] = {
     1: check_first_chain,
     2: check_blocks_and_proofs,
+    3: check_bft,
 }
 
 

@@ -48,6 +48,11 @@ LESSONS: tuple[Lesson, ...] = (
         "blocks-and-proofs",
         Text("区块、哈希与默克尔证明", "Blocks, hashes and Merkle proofs"),
     ),
+    Lesson(
+        3,
+        "bft-consensus",
+        Text("拜占庭容错共识", "Byzantine fault-tolerant consensus"),
+    ),
 )
 _BY_NUMBER: Mapping[int, Lesson] = {lesson.number: lesson for lesson in LESSONS}
 
