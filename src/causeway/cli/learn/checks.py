@@ -17,11 +17,12 @@ from pathlib import Path
 
 from causeway.cli.learn.lessons import Lesson, Text, lesson
 from causeway.cli.proofs import load_proof_document, verify_proof_document
-from causeway.contracts.v1 import contracts_pb2
+from causeway.contracts.v1 import contracts_pb2, proposals_pb2
 from causeway.errors import CausewayError
 from causeway.provisioning.devnet import load_devnet
 from causeway.sdk import Client, Identity
 from causeway.types import block_hash
+from causeway.types.v1 import types_pb2
 
 # The folder of the lessons' network in the workspace (`causeway devnet up --dir devnet`).
 NETWORK_FOLDER = "devnet"
@@ -32,6 +33,8 @@ GREETING_PROOF_FILE = "greeting-proof.json"
 BFT_FOLDER = "bft"
 BFT_VALIDATORS = 4
 SURVIVED_FILE = "survived.json"
+# Lesson 4's chain of three organisations.
+GOVERNANCE_FOLDER = "gov"
 STATUS_TIMEOUT_S = 5.0
 
 
@@ -344,6 +347,110 @@ def check_bft(workspace: Workspace) -> Iterator[Finding]:
     )
 
 
+def check_governance(workspace: Workspace) -> Iterator[Finding]:
+    """Lesson 4: on the three organisations' chain in gov/, a proposal to change the chain's
+    configuration was executed with the yes votes of a majority, and the configuration on
+    chain is the one it proposed."""
+    address = _first_node(workspace, GOVERNANCE_FOLDER)
+    if address is None:
+        yield Finding(
+            False,
+            Text(
+                f"{GOVERNANCE_FOLDER}/ 里还没有网络：运行第 1 步的 causeway devnet up"
+                f" --consensus solo --validators 1 --orgs 3 --dir {GOVERNANCE_FOLDER}"
+                " --port-base 7400",
+                f"No network in {GOVERNANCE_FOLDER}/ yet: run step 1's causeway devnet up"
+                f" --consensus solo --validators 1 --orgs 3 --dir {GOVERNANCE_FOLDER}"
+                " --port-base 7400",
+            ),
+        )
+        return
+    if not _answers(workspace, GOVERNANCE_FOLDER, address):
+        yield Finding(
+            False,
+            Text(
+                f"{GOVERNANCE_FOLDER} 的节点（{address}）没有应答：用 causeway devnet start"
+                f" --dir {GOVERNANCE_FOLDER} 重新启动它",
+                f"The node of {GOVERNANCE_FOLDER} ({address}) does not answer: start it again"
+                f" with causeway devnet start --dir {GOVERNANCE_FOLDER}",
+            ),
+        )
+        return
+    with workspace.client(address, network=GOVERNANCE_FOLDER) as client:
+        proposals = [
+            proposal
+            for proposal in client.proposals.list()
+            if any((call.contract, call.method) == ("config", "update") for call in proposal.calls)
+        ]
+        result = client.evaluate("config", "get", contracts_pb2.ConfigGetArguments())
+    executed = [item for item in proposals if item.status == proposals_pb2.PROPOSAL_STATUS_EXECUTED]
+    if not executed:
+        if not proposals:
+            yield Finding(
+                False,
+                Text(
+                    "还没有修改链配置的提案：以 org1 管理员的身份创建它（第 4 步）",
+                    "No proposal to change the chain's configuration yet: create it as org1's"
+                    " admin (step 4)",
+                ),
+            )
+            return
+        latest = proposals[-1]
+        voted = ", ".join(vote.organisation for vote in latest.votes if vote.yes) or "-"
+        yield Finding(
+            False,
+            Text(
+                f"提案 {latest.id} 还没有执行（赞成的组织：{voted}）：三个组织需要多数赞成，"
+                "以 org2 管理员的身份投赞成票（第 5 步），再执行它（第 6 步）",
+                f"Proposal {latest.id} is not executed yet (yes votes: {voted}): three"
+                " organisations need a majority; vote yes as org2's admin (step 5), then execute"
+                " it (step 6)",
+            ),
+        )
+        return
+    proposal = executed[-1]
+    voters = sorted({vote.organisation for vote in proposal.votes if vote.yes})
+    yield Finding(
+        True,
+        Text(
+            f"提案 {proposal.id} 已执行，赞成的组织：{', '.join(voters)}（三个中的多数）",
+            f"Proposal {proposal.id} was executed with the yes votes of {', '.join(voters)}"
+            " (a majority of three)",
+        ),
+    )
+    call = next(
+        item for item in proposal.calls if (item.contract, item.method) == ("config", "update")
+    )
+    proposed = contracts_pb2.ConfigUpdateArguments.FromString(call.arguments).config
+    on_chain = types_pb2.ChainConfig.FromString(result.return_value)
+    if on_chain != proposed:
+        yield Finding(
+            False,
+            Text(
+                f"链上的配置与提案 {proposal.id} 提出的不同：之后又有别的修改？",
+                f"The configuration on chain differs from what proposal {proposal.id} proposed:"
+                " was it changed again since?",
+            ),
+        )
+        return
+    yield Finding(
+        True,
+        Text(
+            f"链上的配置正是提案所提出的：保留 {on_chain.state_history_heights} 个高度的状态证明",
+            f"The configuration on chain is the proposed one: state proofs kept for"
+            f" {on_chain.state_history_heights} heights",
+        ),
+    )
+
+
+def _first_node(workspace: Workspace, network: str) -> str | None:
+    try:
+        nodes = load_devnet(workspace.folder / network)
+    except CausewayError:
+        return None
+    return nodes[0].grpc_address if nodes else None
+
+
 def _answers(workspace: Workspace, network: str, address: str) -> bool:
     return _height_of(workspace, network, address) is not None
 
@@ -361,6 +468,7 @@ CHECKERS: Mapping[int, Callable[[Workspace], Iterator[Finding]]] = {
     1: check_first_chain,
     2: check_blocks_and_proofs,
     3: check_bft,
+    4: check_governance,
 }
 
 

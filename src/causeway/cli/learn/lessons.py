@@ -53,6 +53,11 @@ LESSONS: tuple[Lesson, ...] = (
         "bft-consensus",
         Text("拜占庭容错共识", "Byzantine fault-tolerant consensus"),
     ),
+    Lesson(
+        4,
+        "governance",
+        Text("组织、身份与链上治理", "Organisations, identities and governance"),
+    ),
 )
 _BY_NUMBER: Mapping[int, Lesson] = {lesson.number: lesson for lesson in LESSONS}
 
