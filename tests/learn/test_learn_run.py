@@ -82,6 +82,8 @@ SHOWN: tuple[tuple[str, str], ...] = (
     ("causeway devnet stop", "node4 stopped"),
     ("python -m causeway.sim replay", "evidence="),
 )
+
+
 def _proposed_config(output: str) -> None:
     """Lesson 4's Python: the configuration's value, then the one proposed."""
     assert "state proofs kept for 1000 heights" in output and "proposed: 5000" in output, output
