@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from lesson_steps import lesson_steps
+from markdown_commands import fenced_blocks
+from test_contract_tutorial import SOURCES, quoted_from
 
 from causeway.cli.learn import (
     LANGUAGES,
@@ -53,6 +55,19 @@ def test_each_document_has_the_registrys_title_and_links_its_other_language(
         text = read(taught.document(language))
         assert text.splitlines()[0] == f"# {taught.title(language)}", taught.document(language)
         assert f"../{other}/{taught.document(other).rsplit('/', 1)[1]}" in text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_contract_source_shown_is_the_templates(language: str) -> None:
+    """A lesson's AssemblyScript is quoted from a template, line for line (what the learner
+    finds in the project `causeway contract new` makes)."""
+    for taught in LESSONS:
+        document = taught.document(language)
+        for block in fenced_blocks(document, read(document)):
+            if block.tag == "ts":
+                assert any(quoted_from(block.lines, source) for source in SOURCES["ts"]), (
+                    f"{document}:{block.line} is not a template's source"
+                )
 
 
 def test_the_index_links_every_lesson_in_both_languages() -> None:

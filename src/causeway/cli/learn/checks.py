@@ -35,6 +35,9 @@ BFT_VALIDATORS = 4
 SURVIVED_FILE = "survived.json"
 # Lesson 4's chain of three organisations.
 GOVERNANCE_FOLDER = "gov"
+# Lesson 5's contract on lesson 1's chain, and how far it must count.
+COUNTER_CONTRACT = "counter"
+COUNTER_TARGET = 3
 STATUS_TIMEOUT_S = 5.0
 
 
@@ -443,6 +446,72 @@ def check_governance(workspace: Workspace) -> Iterator[Finding]:
     )
 
 
+def check_contract(workspace: Workspace) -> Iterator[Finding]:
+    """Lesson 5: a user contract named counter is deployed on lesson 1's chain, active, and its
+    value is at least COUNTER_TARGET."""
+    address, running = _running_chain(workspace)
+    yield running
+    with workspace.client(address) as client:
+        try:
+            info = client.contracts.get_contract(COUNTER_CONTRACT)
+        except CausewayError:
+            yield Finding(
+                False,
+                Text(
+                    f"你的链上还没有名为 {COUNTER_CONTRACT} 的合约：构建并部署它（第 3、4 步）",
+                    f"No contract named {COUNTER_CONTRACT} on your chain yet: build and deploy it"
+                    " (steps 3 and 4)",
+                ),
+            )
+            return
+        if info.status != "active":
+            yield Finding(
+                False,
+                Text(
+                    f"合约 {COUNTER_CONTRACT} 的状态是 {info.status}，不是 active",
+                    f"The contract {COUNTER_CONTRACT} is {info.status}, not active",
+                ),
+            )
+            return
+        yield Finding(
+            True,
+            Text(
+                f"合约 {COUNTER_CONTRACT} 已部署（版本 {info.version}），状态 active",
+                f"The contract {COUNTER_CONTRACT} is deployed (version {info.version}) and active",
+            ),
+        )
+        try:
+            value = client.contracts.contract(COUNTER_CONTRACT).query("get")["value"]
+        except (CausewayError, KeyError):
+            yield Finding(
+                False,
+                Text(
+                    f"{COUNTER_CONTRACT} 没有回答 get：部署的是第 1 步生成的计数器吗？",
+                    f"{COUNTER_CONTRACT} does not answer get: is it the counter of step 1?",
+                ),
+            )
+            return
+    count = value if isinstance(value, int) else 0
+    if count < COUNTER_TARGET:
+        yield Finding(
+            False,
+            Text(
+                f"{COUNTER_CONTRACT} 的值是 {count}：再调用 increment {COUNTER_TARGET - count}"
+                " 次（第 5 步）",
+                f"{COUNTER_CONTRACT}'s value is {count}: call increment {COUNTER_TARGET - count}"
+                " more times (step 5)",
+            ),
+        )
+        return
+    yield Finding(
+        True,
+        Text(
+            f"{COUNTER_CONTRACT} 的值是 {count}（至少 {COUNTER_TARGET}）",
+            f"{COUNTER_CONTRACT}'s value is {count} (at least {COUNTER_TARGET})",
+        ),
+    )
+
+
 def _first_node(workspace: Workspace, network: str) -> str | None:
     try:
         nodes = load_devnet(workspace.folder / network)
@@ -469,6 +538,7 @@ CHECKERS: Mapping[int, Callable[[Workspace], Iterator[Finding]]] = {
     2: check_blocks_and_proofs,
     3: check_bft,
     4: check_governance,
+    5: check_contract,
 }
 
 

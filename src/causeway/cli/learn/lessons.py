@@ -58,6 +58,11 @@ LESSONS: tuple[Lesson, ...] = (
         "governance",
         Text("组织、身份与链上治理", "Organisations, identities and governance"),
     ),
+    Lesson(
+        5,
+        "contracts",
+        Text("编写、测试和部署合约", "Writing, testing and deploying a contract"),
+    ),
 )
 _BY_NUMBER: Mapping[int, Lesson] = {lesson.number: lesson for lesson in LESSONS}
 
