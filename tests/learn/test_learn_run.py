@@ -81,6 +81,7 @@ SHOWN: tuple[tuple[str, str], ...] = (
     ("causeway contract build", "built counter"),
     ("causeway contract test", "passed"),
     ("causeway contract deploy", "active"),
+    ("cat kv-events.json", "height"),
     ("--contract counter --method get", '"value": 3'),
     ("causeway learn check", "Exercise done."),
     ("causeway devnet stop", "node4 stopped"),
@@ -93,7 +94,20 @@ def _proposed_config(output: str) -> None:
     assert "state proofs kept for 1000 heights" in output and "proposed: 5000" in output, output
 
 
-PYTHON_SHOWN: dict[int, Callable[[str], None]] = {2: _pairs_agree, 4: _proposed_config}
+def _notes_or_events(output: str) -> None:
+    """Lesson 6's Python: the notes committed, then every kv.put event in order."""
+    if "committed=" in output:
+        assert output.count("committed=True") == 3, output
+    else:
+        keys = [line.split()[-1] for line in output.splitlines() if line.strip()]
+        assert keys == ["greeting", "lesson", "note/0", "note/1", "note/2"], output
+
+
+PYTHON_SHOWN: dict[int, Callable[[str], None]] = {
+    2: _pairs_agree,
+    4: _proposed_config,
+    6: _notes_or_events,
+}
 
 
 class Learner:
@@ -305,3 +319,20 @@ def test_a_lesson_that_does_not_exist_is_one_line(learner: Learner) -> None:
     answer = learner.check(len(LESSONS) + 1)
     assert answer.exit_code == 1
     assert f"there is no lesson {len(LESSONS) + 1}" in answer.output
+
+
+def test_a_checkpoint_that_is_not_the_last_notes_event_is_named(learner: Learner) -> None:
+    path = learner.folder / "kv-events.json"
+    original = path.read_text(encoding="utf-8")
+    try:
+        elsewhere = {**json.loads(original), "event_index": 7}
+        path.write_text(json.dumps(elsewhere), encoding="utf-8")
+        answer = learner.check(6)
+        assert answer.exit_code == 1
+        assert "which is not the kv.put event of note/2" in answer.output, answer.output
+        path.write_text("{", encoding="utf-8")
+        answer = learner.check(6)
+        assert answer.exit_code == 1 and "kv-events.json is not a checkpoint" in answer.output
+    finally:
+        path.write_text(original, encoding="utf-8")
+    assert learner.check(6).exit_code == 0

@@ -20,7 +20,8 @@ from causeway.cli.proofs import load_proof_document, verify_proof_document
 from causeway.contracts.v1 import contracts_pb2, proposals_pb2
 from causeway.errors import CausewayError
 from causeway.provisioning.devnet import load_devnet
-from causeway.sdk import Client, Identity
+from causeway.sdk import Client, FileCheckpoint, Identity
+from causeway.sdk.checkpoint import START
 from causeway.types import block_hash
 from causeway.types.v1 import types_pb2
 
@@ -38,6 +39,9 @@ GOVERNANCE_FOLDER = "gov"
 # Lesson 5's contract on lesson 1's chain, and how far it must count.
 COUNTER_CONTRACT = "counter"
 COUNTER_TARGET = 3
+# Lesson 6: the last note its SDK program writes, and its event follower's checkpoint file.
+LAST_NOTE = b"note/2"
+EVENTS_CHECKPOINT_FILE = "kv-events.json"
 STATUS_TIMEOUT_S = 5.0
 
 
@@ -512,6 +516,84 @@ def check_contract(workspace: Workspace) -> Iterator[Finding]:
     )
 
 
+def check_sdk_events(workspace: Workspace) -> Iterator[Finding]:
+    """Lesson 6: the notes the learner's program wrote with the SDK are in the kv contract, and
+    the checkpoint its event follower saved is the position of the last note's kv.put event."""
+    address, running = _running_chain(workspace)
+    yield running
+    with workspace.client(address) as client:
+        result = client.evaluate("kv", "get", contracts_pb2.KvGetArguments(key=LAST_NOTE))
+        answer = contracts_pb2.KvGetResult.FromString(result.return_value)
+        if not answer.found:
+            yield Finding(
+                False,
+                Text(
+                    f"kv 合约里还没有 {LAST_NOTE.decode()}：运行第 1 步的 Python 程序",
+                    f"The kv contract holds no {LAST_NOTE.decode()} yet: run step 1's Python"
+                    " program",
+                ),
+            )
+            return
+        yield Finding(
+            True,
+            Text(
+                f"你用 SDK 写入的 {LAST_NOTE.decode()} 在链上",
+                f"{LAST_NOTE.decode()}, written with the SDK, is on the chain",
+            ),
+        )
+        try:
+            position = FileCheckpoint(workspace.folder / EVENTS_CHECKPOINT_FILE).load()
+        except CausewayError as error:
+            yield Finding(
+                False,
+                Text(
+                    f"{EVENTS_CHECKPOINT_FILE} 不是检查点：{error.message}",
+                    f"{EVENTS_CHECKPOINT_FILE} is not a checkpoint: {error.message}",
+                ),
+            )
+            return
+        if position == START:
+            yield Finding(
+                False,
+                Text(
+                    f"还没有 {EVENTS_CHECKPOINT_FILE}（或它还在起点）：运行第 2 步的事件跟随程序",
+                    f"No {EVENTS_CHECKPOINT_FILE} yet (or it is still at the start): run step"
+                    " 2's event follower",
+                ),
+            )
+            return
+        block = client.get_block(position.height)
+    where = f"({position.height}, {position.transaction_index}, {position.event_index})"
+    results = block.results
+    event = None
+    if position.transaction_index < len(results):
+        events = results[position.transaction_index].events
+        if position.event_index < len(events):
+            event = events[position.event_index]
+    keys = [] if event is None else [item.value for item in event.attributes if item.key == "key"]
+    if event is None or (event.contract, event.name) != ("kv", "put") or keys != [LAST_NOTE.hex()]:
+        yield Finding(
+            False,
+            Text(
+                f"{EVENTS_CHECKPOINT_FILE} 停在 {where}，那不是 {LAST_NOTE.decode()} 的 kv.put"
+                f" 事件：删掉 {EVENTS_CHECKPOINT_FILE}，再从头运行第 2 步",
+                f"{EVENTS_CHECKPOINT_FILE} stands at {where}, which is not the kv.put event of"
+                f" {LAST_NOTE.decode()}: delete {EVENTS_CHECKPOINT_FILE} and run step 2 again"
+                " from the start",
+            ),
+        )
+        return
+    yield Finding(
+        True,
+        Text(
+            f"你的跟随程序的检查点 {where} 正是 {LAST_NOTE.decode()} 的 kv.put 事件：重启后它会"
+            "从这里之后继续",
+            f"Your follower's checkpoint {where} is the kv.put event of {LAST_NOTE.decode()}:"
+            " restarted, it goes on right after it",
+        ),
+    )
+
+
 def _first_node(workspace: Workspace, network: str) -> str | None:
     try:
         nodes = load_devnet(workspace.folder / network)
@@ -539,6 +621,7 @@ CHECKERS: Mapping[int, Callable[[Workspace], Iterator[Finding]]] = {
     3: check_bft,
     4: check_governance,
     5: check_contract,
+    6: check_sdk_events,
 }
 
 

@@ -63,6 +63,7 @@ LESSONS: tuple[Lesson, ...] = (
         "contracts",
         Text("编写、测试和部署合约", "Writing, testing and deploying a contract"),
     ),
+    Lesson(6, "sdk-and-events", Text("SDK 与事件流", "The SDK and event streams")),
 )
 _BY_NUMBER: Mapping[int, Lesson] = {lesson.number: lesson for lesson in LESSONS}
 
