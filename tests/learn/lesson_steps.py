@@ -1,5 +1,6 @@
-"""A lesson's steps, as a learner runs them: the command lines of its ``sh`` blocks and the
-code of its ``python`` blocks, in document order. Pure: text in, steps out."""
+"""A lesson's steps, as a learner runs them: the command lines of its ``sh`` blocks, the code
+of its ``python`` blocks, and the files it has the learner save (a ``toml`` block whose first
+line is ``# FILE NAME``), in document order. Pure: text in, steps out."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ import dataclasses
 from markdown_commands import RUN_TAGS, block_commands, fenced_blocks
 
 PYTHON_TAG = "python"
+FILE_TAGS = frozenset({"toml"})
 
 
 @dataclasses.dataclass(frozen=True)
 class Step:
     document: str
     line: int
-    kind: str  # "sh" or "python"
+    kind: str  # "sh", "python" or "file"
     text: str
+    file_name: str = ""  # a "file" step's: where the learner saves it
 
     @property
     def where(self) -> str:
@@ -32,4 +35,8 @@ def lesson_steps(document: str, markdown: str) -> list[Step]:
             ]
         elif block.tag == PYTHON_TAG:
             steps.append(Step(document, block.line, "python", "\n".join(block.lines) + "\n"))
+        elif block.tag in FILE_TAGS and block.lines and block.lines[0].startswith("# "):
+            name = block.lines[0].removeprefix("# ").strip()
+            text = "\n".join(block.lines) + "\n"
+            steps.append(Step(document, block.line, "file", text, name))
     return steps

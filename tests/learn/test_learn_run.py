@@ -29,7 +29,7 @@ import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -48,6 +48,7 @@ LOOPBACK = "127.0.0.1"
 PORTS_PER_NODE = 3  # gRPC, HTTP, peers
 DEFAULT_PORT_BASE = 7050  # node1's gRPC port of a devnet up without --port-base
 VALIDATORS_DEFAULT = 4
+MANIFEST_PORTS = 40
 SHELL_SYNTAX = frozenset({">", ">>", "|", "&&", ";", "<"})
 STEP_TIMEOUT_S = 120
 RUNNER = CliRunner()
@@ -82,6 +83,9 @@ SHOWN: tuple[tuple[str, str], ...] = (
     ("causeway contract test", "passed"),
     ("causeway contract deploy", "active"),
     ("cat kv-events.json", "height"),
+    ("causeway bank issue", "1000"),
+    ("causeway transfer send", "acknowledged"),
+    ("causeway bank balance org1/client --dir chains --chain chain-b", "transfer/"),
     ("--contract counter --method get", '"value": 3'),
     ("causeway learn check", "Exercise done."),
     ("causeway devnet stop", "node4 stopped"),
@@ -125,6 +129,14 @@ class Learner:
             environment["CAUSEWAY_NODE"] = f"{LOOPBACK}:{self.port_bases[DEFAULT_PORT_BASE][0]}"
         return environment
 
+    def environment_for(self, words: list[str]) -> dict[str, str | None]:
+        """A line that names its chain (``--dir``, ``--node``) takes it from there: the
+        learner's shell has no CAUSEWAY_NODE, which would win over the devnet's."""
+        environment: dict[str, str | None] = {**self.environment}
+        if "--dir" in words or "--node" in words:
+            environment["CAUSEWAY_NODE"] = None
+        return environment
+
     def concrete(self, text: str) -> str:
         """The documented line with the learner's folder and this run's ports."""
         text = text.replace(WORKSPACE, str(self.folder))
@@ -132,9 +144,9 @@ class Learner:
             documented = re.search(r"--port-base (\d+)", text)
             base = int(documented.group(1)) if documented else DEFAULT_PORT_BASE
             validators = re.search(r"--validators (\d+)", text)
-            count = PORTS_PER_NODE * (
-                int(validators.group(1)) if validators else VALIDATORS_DEFAULT
-            )
+            nodes = int(validators.group(1)) if validators else VALIDATORS_DEFAULT
+            # A manifest's chains, each right after the other, and its relayers' metrics.
+            count = MANIFEST_PORTS if "--manifest" in text else PORTS_PER_NODE * nodes
             fresh = free_port_base(count)
             self.port_bases[base] = (fresh, count)
             if documented:
@@ -157,7 +169,7 @@ class Learner:
                 app,
                 arguments,
                 env={
-                    **self.environment,
+                    **self.environment_for(arguments),
                     "CAUSEWAY_IDENTITY": None,
                     "CAUSEWAY_DEBUG": None,
                     "COLUMNS": "200",
@@ -165,6 +177,9 @@ class Learner:
             )
 
     def run(self, step: Step, lesson_number: int) -> str:
+        if step.kind == "file":
+            (self.folder / step.file_name).write_text(step.text, encoding="utf-8")
+            return step.text
         text = self.concrete(step.text)
         if step.kind == "python":
             completed = subprocess.run(
@@ -199,7 +214,7 @@ class Learner:
             completed = subprocess.run(
                 ["bash", "-c", text],
                 cwd=self.folder,
-                env=self._process_environment(),
+                env=self._process_environment(words),
                 capture_output=True,
                 text=True,
                 timeout=STEP_TIMEOUT_S,
@@ -220,18 +235,21 @@ class Learner:
             [sys.executable, "-m", "causeway.cli", *arguments],
             stdin=subprocess.DEVNULL,
             cwd=self.folder,
-            env={**self._process_environment(), "COLUMNS": "200"},
+            env={**self._process_environment(arguments), "COLUMNS": "200"},
             capture_output=True,
             text=True,
             timeout=STEP_TIMEOUT_S,
             check=False,
         )
 
-    def _process_environment(self) -> dict[str, str]:
+    def _process_environment(self, words: Sequence[str] = ()) -> dict[str, str]:
         inherited = {name: value for name, value in os.environ.items() if name != "CAUSEWAY_DEBUG"}
         # An activated environment: its python and causeway first on the PATH.
         path = f"{Path(sys.executable).parent}{os.pathsep}{inherited.get('PATH', '')}"
-        return {**inherited, **self.environment, "PATH": path}
+        named = {name: value for name, value in self.environment_for(list(words)).items() if value}
+        if "CAUSEWAY_NODE" not in named:
+            inherited.pop("CAUSEWAY_NODE", None)
+        return {**inherited, **named, "PATH": path}
 
     def check(self, number: int, *options: str) -> Result:
         return self.causeway(["learn", "check", str(number), *options])
@@ -253,7 +271,7 @@ def learner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Learner]:
                 taught.run(step, item.number)
         yield taught
     finally:
-        for network in ("devnet", "bft", "gov"):
+        for network in ("devnet", "bft", "gov", "chains"):
             if (taught.folder / network).exists():
                 stopped = taught.causeway_process(["devnet", "down", "--dir", network])
                 assert stopped.returncode == 0, stopped.stderr

@@ -19,6 +19,7 @@ from causeway.cli.learn.lessons import Lesson, Text, lesson
 from causeway.cli.proofs import load_proof_document, verify_proof_document
 from causeway.contracts.v1 import contracts_pb2, proposals_pb2
 from causeway.errors import CausewayError
+from causeway.provisioning import load_devnet_description
 from causeway.provisioning.devnet import load_devnet
 from causeway.sdk import Client, FileCheckpoint, Identity
 from causeway.sdk.checkpoint import START
@@ -42,6 +43,12 @@ COUNTER_TARGET = 3
 # Lesson 6: the last note its SDK program writes, and its event follower's checkpoint file.
 LAST_NOTE = b"note/2"
 EVENTS_CHECKPOINT_FILE = "kv-events.json"
+# Lesson 7: the devnet of three chains, and the transfer from chain-a to chain-b.
+CHAINS_FOLDER = "chains"
+SOURCE_CHAIN = "chain-a"
+DESTINATION_CHAIN = "chain-b"
+TRANSFER_ACCOUNT = "org1/client"
+TRANSFER_DENOM = "gold"
 STATUS_TIMEOUT_S = 5.0
 
 
@@ -85,6 +92,14 @@ class Workspace:
         except CausewayError:
             return None
         return nodes[0].grpc_address if nodes else None
+
+    @contextmanager
+    def connected(self, address: str, member_folder: Path) -> Iterator[Client]:
+        client = self._connect(address, Identity.load(member_folder))
+        try:
+            yield client
+        finally:
+            client.close()
 
     @contextmanager
     def client(
@@ -594,6 +609,97 @@ def check_sdk_events(workspace: Workspace) -> Iterator[Finding]:
     )
 
 
+def check_interchain(workspace: Workspace) -> Iterator[Finding]:
+    """Lesson 7: on the devnet of chains/, gold issued on chain-a left it, and org1/client
+    holds gold vouchers on chain-b (tokens carried through the hub, proven at each step)."""
+    try:
+        description = load_devnet_description(workspace.folder / CHAINS_FOLDER)
+        source = description.chain(SOURCE_CHAIN)
+        destination = description.chain(DESTINATION_CHAIN)
+    except CausewayError:
+        yield Finding(
+            False,
+            Text(
+                f"{CHAINS_FOLDER}/ 里还没有 {SOURCE_CHAIN} 和 {DESTINATION_CHAIN}：保存第 1 步的"
+                f" chains.toml，运行第 2 步的 causeway devnet up --manifest chains.toml --dir"
+                f" {CHAINS_FOLDER} --port-base 7500",
+                f"No {SOURCE_CHAIN} and {DESTINATION_CHAIN} in {CHAINS_FOLDER}/ yet: save step"
+                f" 1's chains.toml and run step 2's causeway devnet up --manifest chains.toml"
+                f" --dir {CHAINS_FOLDER} --port-base 7500",
+            ),
+        )
+        return
+    readers = {
+        chain.id: next(m for m in chain.members if m.member_id == TRANSFER_ACCOUNT)
+        for chain in (source, destination)
+    }
+    balances: dict[str, list[tuple[str, int]]] = {}
+    for chain in (source, destination):
+        try:
+            with workspace.connected(
+                chain.nodes[0].grpc_address, Path(readers[chain.id].directory)
+            ) as client:
+                coins = client.interchain.balances(TRANSFER_ACCOUNT)
+        except CausewayError:
+            yield Finding(
+                False,
+                Text(
+                    f"{chain.id} 的节点（{chain.nodes[0].grpc_address}）没有应答：用 causeway"
+                    f" devnet start --dir {CHAINS_FOLDER} 重新启动",
+                    f"The node of {chain.id} ({chain.nodes[0].grpc_address}) does not answer:"
+                    f" start the chains again with causeway devnet start --dir {CHAINS_FOLDER}",
+                ),
+            )
+            return
+        balances[chain.id] = [(coin.denom, int(coin.amount)) for coin in coins]
+    issued = dict(balances[SOURCE_CHAIN]).get(TRANSFER_DENOM)
+    if issued is None:
+        yield Finding(
+            False,
+            Text(
+                f"{SOURCE_CHAIN} 上的 {TRANSFER_ACCOUNT} 还没有 {TRANSFER_DENOM}：运行第 4 步的"
+                " causeway bank issue",
+                f"{TRANSFER_ACCOUNT} holds no {TRANSFER_DENOM} on {SOURCE_CHAIN} yet: run step"
+                " 4's causeway bank issue",
+            ),
+        )
+        return
+    yield Finding(
+        True,
+        Text(
+            f"{SOURCE_CHAIN} 上的 {TRANSFER_ACCOUNT} 持有 {issued} {TRANSFER_DENOM}",
+            f"{TRANSFER_ACCOUNT} holds {issued} {TRANSFER_DENOM} on {SOURCE_CHAIN}",
+        ),
+    )
+    vouchers = [
+        (denom, amount)
+        for denom, amount in balances[DESTINATION_CHAIN]
+        if denom.startswith("transfer/") and denom.endswith(f"/{TRANSFER_DENOM}") and amount > 0
+    ]
+    if not vouchers:
+        yield Finding(
+            False,
+            Text(
+                f"{DESTINATION_CHAIN} 上的 {TRANSFER_ACCOUNT} 还没有来自 {SOURCE_CHAIN} 的"
+                f" {TRANSFER_DENOM}：运行第 5 步的 causeway transfer send（中继器要在运行）",
+                f"{TRANSFER_ACCOUNT} holds no {TRANSFER_DENOM} from {SOURCE_CHAIN} on"
+                f" {DESTINATION_CHAIN} yet: run step 5's causeway transfer send (with the relayer"
+                " running)",
+            ),
+        )
+        return
+    denom, amount = vouchers[0]
+    yield Finding(
+        True,
+        Text(
+            f"{DESTINATION_CHAIN} 上的 {TRANSFER_ACCOUNT} 持有 {amount} {denom}：经由枢纽从"
+            f" {SOURCE_CHAIN} 转来的 {TRANSFER_DENOM}",
+            f"{TRANSFER_ACCOUNT} holds {amount} {denom} on {DESTINATION_CHAIN}: {TRANSFER_DENOM}"
+            f" from {SOURCE_CHAIN}, carried through the hub",
+        ),
+    )
+
+
 def _first_node(workspace: Workspace, network: str) -> str | None:
     try:
         nodes = load_devnet(workspace.folder / network)
@@ -622,6 +728,7 @@ CHECKERS: Mapping[int, Callable[[Workspace], Iterator[Finding]]] = {
     4: check_governance,
     5: check_contract,
     6: check_sdk_events,
+    7: check_interchain,
 }
 
 

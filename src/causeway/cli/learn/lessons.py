@@ -64,6 +64,9 @@ LESSONS: tuple[Lesson, ...] = (
         Text("编写、测试和部署合约", "Writing, testing and deploying a contract"),
     ),
     Lesson(6, "sdk-and-events", Text("SDK 与事件流", "The SDK and event streams")),
+    Lesson(
+        7, "connecting-chains", Text("通过枢纽连接两条链", "Connecting two chains through the hub")
+    ),
 )
 _BY_NUMBER: Mapping[int, Lesson] = {lesson.number: lesson for lesson in LESSONS}
 
