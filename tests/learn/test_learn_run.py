@@ -49,7 +49,7 @@ PORTS_PER_NODE = 3  # gRPC, HTTP, peers
 DEFAULT_PORT_BASE = 7050  # node1's gRPC port of a devnet up without --port-base
 VALIDATORS_DEFAULT = 4
 MANIFEST_PORTS = 40
-SHELL_SYNTAX = frozenset({">", ">>", "|", "&&", ";", "<"})
+SHELL_SYNTAX = frozenset({">", ">>", "|", "||", "&&", ";", "<"})
 STEP_TIMEOUT_S = 120
 RUNNER = CliRunner()
 
@@ -86,6 +86,9 @@ SHOWN: tuple[tuple[str, str], ...] = (
     ("causeway bank issue", "1000"),
     ("causeway transfer send", "acknowledged"),
     ("causeway bank balance org1/client --dir chains --chain chain-b", "transfer/"),
+    ("causeway xtx submit pay-and-register.toml --dir chains", "decision"),
+    ("|| echo", "exit status 3: aborted"),
+    ("causeway bank balance org2/client --dir chains --chain chain-a", "10"),
     ("--contract counter --method get", '"value": 3'),
     ("causeway learn check", "Exercise done."),
     ("causeway devnet stop", "node4 stopped"),

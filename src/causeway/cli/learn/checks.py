@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from causeway.cli.learn.lessons import Lesson, Text, lesson
 from causeway.cli.proofs import load_proof_document, verify_proof_document
 from causeway.contracts.v1 import contracts_pb2, proposals_pb2
 from causeway.errors import CausewayError
+from causeway.interchain.v1 import atomic_pb2
 from causeway.provisioning import load_devnet_description
 from causeway.provisioning.devnet import load_devnet
 from causeway.sdk import Client, FileCheckpoint, Identity
@@ -49,6 +50,11 @@ SOURCE_CHAIN = "chain-a"
 DESTINATION_CHAIN = "chain-b"
 TRANSFER_ACCOUNT = "org1/client"
 TRANSFER_DENOM = "gold"
+# Lesson 8: the atomic transaction over lesson 7's chains.
+HUB_CHAIN = "hub"
+ATOMIC_PAYEE = "org2/client"
+ATOMIC_AMOUNT = 10
+ATOMIC_KEY = "registrations/42"
 STATUS_TIMEOUT_S = 5.0
 
 
@@ -700,6 +706,118 @@ def check_interchain(workspace: Workspace) -> Iterator[Finding]:
     )
 
 
+def check_atomic(workspace: Workspace) -> Iterator[Finding]:
+    """Lesson 8: on lesson 7's chains, the hub committed one atomic transaction (the gold paid
+    on chain-a, the key written on chain-b) and aborted the same one sent again (nothing more
+    paid)."""
+    try:
+        description = load_devnet_description(workspace.folder / CHAINS_FOLDER)
+        chains = {
+            chain_id: description.chain(chain_id)
+            for chain_id in (HUB_CHAIN, SOURCE_CHAIN, DESTINATION_CHAIN)
+        }
+    except CausewayError:
+        yield Finding(
+            False,
+            Text(
+                f"{CHAINS_FOLDER}/ 里没有第 7 课的三条链：先完成第 7 课（不要停下它们）",
+                f"No lesson 7 chains in {CHAINS_FOLDER}/: do lesson 7 first (and keep them"
+                " running)",
+            ),
+        )
+        return
+
+    def connect(chain_id: str) -> AbstractContextManager[Client]:
+        chain = chains[chain_id]
+        member = next(m for m in chain.members if m.member_id == TRANSFER_ACCOUNT)
+        return workspace.connected(chain.nodes[0].grpc_address, Path(member.directory))
+
+    try:
+        with connect(HUB_CHAIN) as hub:
+            records = list(hub.atomic.list().records)
+        with connect(SOURCE_CHAIN) as chain_a:
+            paid = chain_a.interchain.balance(ATOMIC_PAYEE, TRANSFER_DENOM)
+        with connect(DESTINATION_CHAIN) as chain_b:
+            written = chain_b.evaluate(
+                "kv", "get", contracts_pb2.KvGetArguments(key=ATOMIC_KEY.encode())
+            )
+    except CausewayError as error:
+        yield Finding(
+            False,
+            Text(
+                f"第 7 课的链没有应答（{error.message}）：用 causeway devnet start --dir"
+                f" {CHAINS_FOLDER} 重新启动",
+                f"Lesson 7's chains do not answer ({error.message}): start them again with"
+                f" causeway devnet start --dir {CHAINS_FOLDER}",
+            ),
+        )
+        return
+    outcomes = [record.outcome for record in records]
+    if atomic_pb2.ATOMIC_OUTCOME_COMMIT not in outcomes:
+        yield Finding(
+            False,
+            Text(
+                "枢纽上还没有提交的原子交易：运行第 2 步的 causeway xtx submit",
+                "The hub has no committed atomic transaction yet: run step 2's causeway xtx submit",
+            ),
+        )
+        return
+    value = contracts_pb2.KvGetResult.FromString(written.return_value)
+    if not value.found or paid < ATOMIC_AMOUNT:
+        yield Finding(
+            False,
+            Text(
+                f"提交的交易没有在两条链上都生效（{ATOMIC_PAYEE} 在 {SOURCE_CHAIN} 上有 {paid}"
+                f" {TRANSFER_DENOM}，{ATOMIC_KEY} {'已' if value.found else '未'}写入"
+                f" {DESTINATION_CHAIN}）：交易文件和第 1 步的一样吗？",
+                f"The committed transaction did not apply on both chains ({ATOMIC_PAYEE} holds"
+                f" {paid} {TRANSFER_DENOM} on {SOURCE_CHAIN}; {ATOMIC_KEY} is"
+                f" {'' if value.found else 'not '}written on {DESTINATION_CHAIN}): is the file"
+                " step 1's?",
+            ),
+        )
+        return
+    yield Finding(
+        True,
+        Text(
+            f"枢纽提交了一笔原子交易：{SOURCE_CHAIN} 上付了 {ATOMIC_AMOUNT} {TRANSFER_DENOM}，"
+            f"{DESTINATION_CHAIN} 上写入了 {ATOMIC_KEY}",
+            f"The hub committed an atomic transaction: {ATOMIC_AMOUNT} {TRANSFER_DENOM} paid on"
+            f" {SOURCE_CHAIN} and {ATOMIC_KEY} written on {DESTINATION_CHAIN}",
+        ),
+    )
+    if atomic_pb2.ATOMIC_OUTCOME_ABORT not in outcomes:
+        yield Finding(
+            False,
+            Text(
+                "枢纽上还没有中止的原子交易：再提交一次同一个文件（第 3 步）",
+                "The hub has no aborted atomic transaction yet: submit the same file again (step"
+                " 3)",
+            ),
+        )
+        return
+    if paid != ATOMIC_AMOUNT:
+        yield Finding(
+            False,
+            Text(
+                f"{ATOMIC_PAYEE} 在 {SOURCE_CHAIN} 上有 {paid} {TRANSFER_DENOM}，不是"
+                f" {ATOMIC_AMOUNT}：不止一笔付款生效了",
+                f"{ATOMIC_PAYEE} holds {paid} {TRANSFER_DENOM} on {SOURCE_CHAIN}, not"
+                f" {ATOMIC_AMOUNT}: more than one payment applied",
+            ),
+        )
+        return
+    yield Finding(
+        True,
+        Text(
+            f"第二笔被中止：{DESTINATION_CHAIN} 投了反对票，{SOURCE_CHAIN} 上预留的"
+            f" {TRANSFER_DENOM} 退了回去（{ATOMIC_PAYEE} 仍然只有 {paid}）",
+            f"The second one aborted: {DESTINATION_CHAIN} voted no and {SOURCE_CHAIN}'s reserved"
+            f" {TRANSFER_DENOM} went back ({ATOMIC_PAYEE} still holds {paid})",
+        ),
+    )
+
+
 def _first_node(workspace: Workspace, network: str) -> str | None:
     try:
         nodes = load_devnet(workspace.folder / network)
@@ -729,6 +847,7 @@ CHECKERS: Mapping[int, Callable[[Workspace], Iterator[Finding]]] = {
     5: check_contract,
     6: check_sdk_events,
     7: check_interchain,
+    8: check_atomic,
 }
 
 

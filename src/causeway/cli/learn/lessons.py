@@ -67,6 +67,7 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         7, "connecting-chains", Text("通过枢纽连接两条链", "Connecting two chains through the hub")
     ),
+    Lesson(8, "atomic-transactions", Text("跨链原子交易", "An atomic cross-chain transaction")),
 )
 _BY_NUMBER: Mapping[int, Lesson] = {lesson.number: lesson for lesson in LESSONS}
 
