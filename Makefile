@@ -6,7 +6,7 @@ NETWORK ?= demo-network
 # Empty: the manifest's ports (from 7200); `make demo PORT_BASE=24000` moves every chain.
 PORT_BASE ?=
 
-.PHONY: demo directory-demo stop test lint install toolchains test-tools proto bench clean
+.PHONY: demo directory-demo stop test lint install toolchains test-tools proto bench reference clean
 
 $(BIN)/causeway: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ proto: install
 
 bench: install
 	BIN=$(BIN) bash scripts/bench.sh
+
+# The SDK's and the CLI's reference (pdoc's HTML and cli.html), at build/reference/index.html.
+reference: install
+	$(BIN)/python scripts/reference.py build/reference
 
 clean:
 	rm -rf $(VENV) $(NETWORK) .mypy_cache .ruff_cache .pytest_cache

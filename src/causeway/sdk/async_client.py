@@ -77,6 +77,15 @@ class AsyncClient:
     Same behaviour as ``Client``: errors from ``causeway.errors``, chain id and profile from the
     identity or the node, streams that reconnect and resume. ``transaction`` is a coroutine here
     (it may have to ask the node for the chain id). Use ``async with`` or ``await close()``.
+
+    Example:
+
+        async def main() -> None:
+            identity = Identity.load("net/organisations/org1/members/client")
+            async with AsyncClient("127.0.0.1:7050", identity) as client:
+                print((await client.status()).height)
+
+        asyncio.run(main())
     """
 
     def __init__(
@@ -132,7 +141,16 @@ class AsyncClient:
     # ------------------------------------------------------------------ lifecycle
 
     async def close(self) -> None:
-        """Ends running follows and closes the channel; idempotent."""
+        """Ends running follows and closes the channel; idempotent.
+
+        Example:
+
+            client = AsyncClient("127.0.0.1:7050")
+            try:
+                print((await client.status()).height)
+            finally:
+                await client.close()
+        """
         if self._closed.is_set():
             return
         self._closed.set()
@@ -153,6 +171,13 @@ class AsyncClient:
 
     @property
     def closed(self) -> bool:
+        """True once close() was called.
+
+        Example:
+
+            await client.close()
+            assert client.closed
+        """
         return self._closed.is_set()
 
     def _check_open(self) -> None:
@@ -180,7 +205,12 @@ class AsyncClient:
     def interchain(self) -> AsyncInterchain:
         """Light clients, ports, the hub's registry, transfers, packets and balances
         (causeway.sdk.interchain). Imported on first use: the interchain records load the
-        interchain contracts' package, which a client that never uses them need not load."""
+        interchain contracts' package, which a client that never uses them need not load.
+
+        Example:
+
+            print(await client.interchain.balance("org1/client", "gold"))
+        """
         from causeway.sdk.interchain import AsyncInterchain  # noqa: PLC0415
 
         return AsyncInterchain(self)
@@ -188,7 +218,12 @@ class AsyncClient:
     @property
     def atomic(self) -> AsyncAtomic:
         """``client.atomic`` of ``Client``, each call awaited (causeway.sdk.atomic). Imported
-        on first use, like ``interchain``."""
+        on first use, like ``interchain``.
+
+        Example:
+
+            record, decision = await client.atomic.get(identifier)
+        """
         from causeway.sdk.atomic import AsyncAtomic  # noqa: PLC0415
 
         return AsyncAtomic(self)
@@ -197,7 +232,13 @@ class AsyncClient:
     def contracts(self) -> AsyncContracts:
         """User contracts: deploy, upgrade, freeze, unfreeze, revoke, their records, and calls
         through their interface (causeway.sdk.contracts). Imported on first use, like
-        ``interchain``."""
+        ``interchain``.
+
+        Example:
+
+            tally = await client.contracts.contract("tally")
+            print((await tally.query("total"))["total"])
+        """
         from causeway.sdk.contracts import AsyncContracts  # noqa: PLC0415
 
         return AsyncContracts(self)
@@ -205,7 +246,13 @@ class AsyncClient:
     @property
     def proposals(self) -> AsyncProposals:
         """Governance proposals voted on chain: create, vote, execute, get, list
-        (causeway.sdk.proposals). Imported on first use, like ``interchain``."""
+        (causeway.sdk.proposals). Imported on first use, like ``interchain``.
+
+        Example:
+
+            for proposal in await client.proposals.list("open"):
+                print(proposal.id, proposal.title)
+        """
         from causeway.sdk.proposals import AsyncProposals  # noqa: PLC0415
 
         return AsyncProposals(self)
@@ -213,20 +260,44 @@ class AsyncClient:
     # ------------------------------------------------------------------ chain facts
 
     async def chain_id(self) -> str:
+        """The chain id transactions are signed for.
+
+        Example:
+
+            print(await client.chain_id())
+        """
         if not self._chain_id:
             self._chain_id = (await self.status()).chain_id
         return self._chain_id
 
     async def profile(self) -> CryptoProfile:
-        """The chain's crypto profile (asked of the node once, unless the identity names it)."""
+        """The chain's crypto profile (asked of the node once, unless the identity names it).
+
+        Example:
+
+            print((await client.profile()).name)
+        """
         if not self._crypto_profile:
             self._crypto_profile = (await self.status()).crypto_profile
         return get_profile(self._crypto_profile)
 
     async def hash_function(self) -> HashFunction:
+        """The hash of the chain's crypto profile (ids, proofs).
+
+        Example:
+
+            digest = (await client.hash_function())(b"some bytes")
+        """
         return (await self.profile()).hash
 
     async def transaction_id(self, transaction: types_pb2.Transaction) -> bytes:
+        """The id of ``transaction``: the hash of its body, by the chain's crypto profile.
+
+        Example:
+
+            transaction = await client.transaction("kv", "put", arguments)
+            print((await client.transaction_id(transaction)).hex())
+        """
         return transaction_id(transaction.body, await self.hash_function())
 
     def _signer(self) -> Identity:
@@ -245,6 +316,14 @@ class AsyncClient:
         expiry_s: float = EXPIRY_S_DEFAULT,
         endorsers: Sequence[Identity] = (),
     ) -> types_pb2.Transaction:
+        """A signed (and endorsed) transaction calling ``contract.method``; not submitted.
+
+        Example:
+
+            arguments = KvPutArguments(key=b"colour", value=b"blue")
+            transaction = await client.transaction("kv", "put", arguments, expiry_s=30)
+            result = await client.submit(transaction)
+        """
         signer = self._signer()
         return build_transaction(
             signer,
@@ -263,6 +342,14 @@ class AsyncClient:
         wait: bool = True,
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> SubmitResult:
+        """Submits; with ``wait``, answers once it committed or ``timeout_s`` passed
+        (``committed`` says which). Raises the RequestError subclass of a refusal.
+
+        Example:
+
+            result = await client.submit(transaction, timeout_s=10)
+            print(result.committed, result.height)
+        """
         request = api_pb2.SubmitRequest(
             encoded_transaction=encode(transaction),
             wait_for_commit=wait,
@@ -278,6 +365,14 @@ class AsyncClient:
         wait: bool = True,
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> list[SubmitResult]:
+        """Submits several; one result per transaction, refused ones with ``error`` set.
+
+        Example:
+
+            transactions = [await client.transaction("kv", "put", arguments) for arguments in puts]
+            for result in await client.submit_batch(transactions):
+                print(result.transaction_id.hex(), result.error or result.height)
+        """
         request = api_pb2.SubmitBatchRequest(
             encoded_transactions=[encode(transaction) for transaction in transactions],
             wait_for_commit=wait,
@@ -298,6 +393,14 @@ class AsyncClient:
         wait: bool = True,
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> SubmitResult:
+        """Builds, signs and submits a transaction in one step.
+
+        Example:
+
+            arguments = KvPutArguments(key=b"colour", value=b"blue")
+            result = await client.invoke("kv", "put", arguments)
+            print(result.committed, result.height)
+        """
         transaction = await self.transaction(
             contract, method, arguments, expiry_s=expiry_s, endorsers=endorsers
         )
@@ -306,6 +409,13 @@ class AsyncClient:
     async def evaluate(
         self, contract: str, method: str, arguments: Message | bytes
     ) -> types_pb2.TransactionResult:
+        """Runs ``contract.method`` read-only against the latest state; nothing is committed.
+
+        Example:
+
+            result = await client.evaluate("kv", "get", KvGetArguments(key=b"colour"))
+            answer = KvGetResult.FromString(result.return_value)
+        """
         transaction = await self.transaction(contract, method, arguments)
         response = await self._unary(
             self._stub.Query, api_pb2.QueryRequest(encoded_transaction=encode(transaction))
@@ -315,12 +425,27 @@ class AsyncClient:
     # ------------------------------------------------------------------ reads
 
     async def status(self) -> api_pb2.GetStatusResponse:
+        """The node's status: chain id, height, crypto profile, consensus, role and more.
+
+        Example:
+
+            status = await client.status()
+            print(status.chain_id, status.height, status.role)
+        """
         status = await self._unary(self._stub.GetStatus, api_pb2.GetStatusRequest())
         self._chain_id = self._chain_id or status.chain_id
         self._crypto_profile = self._crypto_profile or status.crypto_profile
         return status
 
     async def get_block(self, height: int = 0, *, verify: bool = True) -> api_pb2.GetBlockResponse:
+        """The block at ``height`` (0: the latest); ``verify`` checks its body against its
+        header and its certificate against its hash.
+
+        Example:
+
+            response = await client.get_block(42)
+            print(response.block.header.height, len(response.block.transactions))
+        """
         response = await self._unary(self._stub.GetBlock, api_pb2.GetBlockRequest(height=height))
         if verify:
             verify_block(
@@ -332,6 +457,14 @@ class AsyncClient:
         return response
 
     async def get_header(self, height: int = 0, *, verify: bool = True) -> api_pb2.GetBlockResponse:
+        """The header and certificate of the block at ``height`` (0: the latest), without its
+        body; ``verify`` as in ``Client.get_header``.
+
+        Example:
+
+            header = (await client.get_header()).block.header
+            print(header.height)
+        """
         request = api_pb2.GetBlockRequest(height=height, header_only=True)
         response = without_body(await self._unary(self._stub.GetBlock, request))
         if verify:
@@ -341,6 +474,14 @@ class AsyncClient:
     async def get_transaction(
         self, transaction_id: bytes, wait_s: float = 0, *, verify: bool = True
     ) -> api_pb2.GetTransactionResponse:
+        """A committed transaction with its result, header and proofs (checked with
+        ``verify``); waits up to ``wait_s`` for one not committed yet. NotFoundError if none.
+
+        Example:
+
+            response = await client.get_transaction(result.transaction_id, wait_s=5)
+            print(response.height, response.result.status)
+        """
         request = api_pb2.GetTransactionRequest(
             transaction_id=transaction_id, wait_timeout_ms=wait_timeout_ms(wait_s)
         )
@@ -354,6 +495,14 @@ class AsyncClient:
     async def get_state(
         self, key: bytes, height: int = 0, *, verify: bool = True
     ) -> api_pb2.GetStateResponse:
+        """The value of ``key`` at ``height`` (0: the latest) with its proof against the
+        header's state root, checked with ``verify`` (ProofError when it does not hold).
+
+        Example:
+
+            response = await client.get_state(key)
+            print(response.found, response.value)
+        """
         response = await self._unary(
             self._stub.GetState, api_pb2.GetStateRequest(key=key, height=height)
         )
@@ -365,7 +514,14 @@ class AsyncClient:
         self, keys: Sequence[bytes], height: int = 0, *, verify: bool = True
     ) -> api_pb2.GetStatesResponse:
         """Many keys at one height (0: the latest; at most ``STATES_PER_REQUEST_MAX``) in one
-        call, each with its proof against the one header answered, checked with ``verify``."""
+        call, each with its proof against the one header answered, checked with ``verify``.
+
+        Example:
+
+            response = await client.get_states([key, other_key])
+            for entry in response.entries:
+                print(entry.key, entry.found, entry.value)
+        """
         request = api_pb2.GetStatesRequest(keys=list(keys), height=height)
         response = await self._unary(self._stub.GetStates, request)
         if verify:
@@ -376,7 +532,13 @@ class AsyncClient:
         self, height: int = 0, *, verify: bool = True
     ) -> api_pb2.GetValidatorSetResponse:
         """The validator set that signed the committed block at ``height`` (0: the latest);
-        ``verify`` checks it against the header answered with it (its validator_set_hash)."""
+        ``verify`` checks it against the header answered with it (its validator_set_hash).
+
+        Example:
+
+            response = await client.get_validator_set()
+            print(len(response.validator_set.validators))
+        """
         request = api_pb2.GetValidatorSetRequest(height=height)
         response = await self._unary(self._stub.GetValidatorSet, request)
         if verify:
@@ -392,7 +554,13 @@ class AsyncClient:
         verify: bool = True,
         reconnect_attempts_max: int | None = None,
     ) -> AsyncGenerator[api_pb2.BlockEvent, None]:
-        """Every block from ``from_height`` on, then each new one; reconnects and resumes."""
+        """Every block from ``from_height`` on, then each new one; reconnects and resumes.
+
+        Example:
+
+            async for event in client.follow_blocks(from_height=100):
+                print(event.block.header.height, len(event.results))
+        """
         hash_functions: list[HashFunction] = []
 
         async def prepare() -> None:
@@ -424,7 +592,13 @@ class AsyncClient:
     ) -> AsyncGenerator[types_pb2.EventRecord, None]:
         """Contract events after the checkpoint's position, then new ones; each position is
         saved as its event is delivered (see ``Client.follow_events``). The save runs on the
-        event loop, between receiving and yielding, so no cancellation can separate them."""
+        event loop, between receiving and yielding, so no cancellation can separate them.
+
+        Example:
+
+            async for record in client.follow_events(FileCheckpoint("kv-events.json"), "kv", "put"):
+                print(record.height, record.event.name)
+        """
         cursor = EventCursor(checkpoint.load(), from_height, contract, name)
 
         def delivered(record: types_pb2.EventRecord) -> None:

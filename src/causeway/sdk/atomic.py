@@ -934,7 +934,14 @@ def transaction_key(identifier: bytes) -> bytes:
 class Atomic:
     """The atomic transaction operations of one ``Client`` (``client.atomic``). On the hub:
     ``begin``, ``get``, ``list``, ``decide``; on a participant: ``leg``, ``settle``,
-    ``register_hub`` and ``bind_port`` (governance)."""
+    ``register_hub`` and ``bind_port`` (governance).
+
+    Example:
+
+        signed = load_signature_file("pay.signatures.json")
+        begun = hub.atomic.begin(signed.body, signed.authorisations)
+        record, decision = hub.atomic.get(begun.transaction_id)
+    """
 
     def __init__(self, client: ChainNode) -> None:
         self._client = client
@@ -958,7 +965,14 @@ class Atomic:
         *,
         timeout_s: float = 30.0,
     ) -> atomic_pb2.AtomicBeginResult:
-        """Sends ``atomic.begin`` (this client's identity is the submitter); its result."""
+        """Sends ``atomic.begin`` (this client's identity is the submitter); its result.
+
+        Example:
+
+            signed = load_signature_file("pay.signatures.json")
+            begun = hub.atomic.begin(signed.body, signed.authorisations)
+            print(begun.transaction_id.hex())
+        """
         check_body(body)
         arguments = atomic_pb2.AtomicBeginArguments(body=body, authorisations=authorisations)
         data = self._call("begin", arguments, (), timeout_s)
@@ -968,7 +982,13 @@ class Atomic:
         self, identifier: bytes
     ) -> tuple[atomic_pb2.AtomicTransactionRecord, atomic_pb2.AtomicDecisionRecord | None]:
         """The hub's record of a transaction and its decision (None while pending), read with
-        their proofs at one height; NotFoundError when the hub has none."""
+        their proofs at one height; NotFoundError when the hub has none.
+
+        Example:
+
+            record, decision = hub.atomic.get(identifier)
+            print(record.submitter, outcome_name(decision.outcome) if decision else "pending")
+        """
         response = self._client.get_state(transaction_key(check_identifier(identifier)))
         if not response.found:
             raise NotFoundError(
@@ -979,7 +999,13 @@ class Atomic:
 
     def leg(self, hub_chain_id: str, identifier: bytes, index: int) -> atomic_pb2.AtomicLegResult:
         """A participant's record of one leg and whether its cancel marker exists, read with
-        their proofs at one height (an empty record, state UNSPECIFIED, when it has none)."""
+        their proofs at one height (an empty record, state UNSPECIFIED, when it has none).
+
+        Example:
+
+            answer = chain_a.atomic.leg("hub", identifier, 0)
+            print(state_name(answer.record.state), answer.cancel_marker)
+        """
         check_identifier(identifier)
         response = self._client.get_state(keys.atomic_leg_path(hub_chain_id, identifier, index))
         marker = self._client.get_state(
@@ -990,6 +1016,16 @@ class Atomic:
     def list(
         self, *, open_only: bool = False, start_after: bytes = b"", limit: int = 0
     ) -> atomic_pb2.AtomicListResult:
+        """The hub's transactions after the id ``start_after`` (``open_only``: the undecided
+        ones), at most ``limit`` (0: the contract's default); ``next`` continues the listing
+        (a read-only call).
+
+        Example:
+
+            page = hub.atomic.list(open_only=True)
+            for record in page.records:
+                print(record.transaction_id.hex(), record.submitter)
+        """
         check_list_limit(limit)
         arguments = atomic_pb2.AtomicListArguments(
             open_only=open_only, start_after=start_after, limit=limit
@@ -998,14 +1034,25 @@ class Atomic:
 
     def decide(self, identifiers: Sequence[bytes] = (), *, timeout_s: float = 30.0) -> None:
         """Asks the hub to decide: ABORT for each undecided transaction past its deadline (no
-        ids: a sweep of the open ones)."""
+        ids: a sweep of the open ones).
+
+        Example:
+
+            hub.atomic.decide()  # every open transaction past its deadline
+            hub.atomic.decide([identifier])
+        """
         arguments = atomic_pb2.AtomicDecideArguments(
             transaction_ids=[check_identifier(identifier) for identifier in identifiers]
         )
         self._call("decide", arguments, (), timeout_s)
 
     def hub_client(self, hub_chain_id: str) -> str:
-        """This participant's client of ``hub_chain_id``, as governance registered it."""
+        """This participant's client of ``hub_chain_id``, as governance registered it.
+
+        Example:
+
+            client_id = chain_a.atomic.hub_client("hub")
+        """
         response = self._client.get_state(hub_registration_key(hub_chain_id))
         if not response.found:
             raise NotFoundError(
@@ -1025,7 +1072,13 @@ class Atomic:
     ) -> atomic_pb2.AtomicLegResult:
         """Delivers the hub's decision to leg ``index`` by proof: updates this chain's client
         of the hub to the hub's newest certified header, reads the decision with its proof at
-        that height and sends ``atomic.settle``. The leg's record after."""
+        that height and sends ``atomic.settle``. The leg's record after.
+
+        Example:
+
+            answer = chain_a.atomic.settle(hub, identifier, 0)
+            print(state_name(answer.record.state))
+        """
         from causeway.sdk.interchain import Interchain  # noqa: PLC0415 (a sibling, lazily)
 
         hub_chain_id = hub.chain_id()
@@ -1066,7 +1119,13 @@ class Atomic:
         timeout_s: float = 30.0,
     ) -> None:
         """Governance: this chain takes atomic legs from ``hub_chain_id`` through its client
-        ``client_id`` of that hub."""
+        ``client_id`` of that hub.
+
+        Example:
+
+            org2_admin = Identity.load("chains/chain-a/organisations/org2/members/admin")
+            chain_a.atomic.register_hub("hub", client_id, endorsers=[org2_admin])
+        """
         arguments = atomic_pb2.AtomicRegisterHubArguments(
             hub_chain_id=hub_chain_id, client_id=client_id
         )
@@ -1075,7 +1134,12 @@ class Atomic:
     def bind_port(
         self, port: str, *, endorsers: Sequence[Identity] = (), timeout_s: float = 30.0
     ) -> None:
-        """Governance: lets legs call the atomic port ``port`` (registered in code)."""
+        """Governance: lets legs call the atomic port ``port`` (registered in code).
+
+        Example:
+
+            chain_a.atomic.bind_port("test")
+        """
         self._call("bind_port", atomic_pb2.AtomicBindPortArguments(port=port), endorsers, timeout_s)
 
 
@@ -1083,7 +1147,14 @@ class Atomic:
 
 
 class AsyncAtomic:
-    """``Atomic`` over an ``AsyncClient`` (``client.atomic``): the same names, awaited."""
+    """``Atomic`` over an ``AsyncClient`` (``client.atomic``): the same names, awaited.
+
+    Example:
+
+        signed = load_signature_file("pay.signatures.json")
+        begun = await hub.atomic.begin(signed.body, signed.authorisations)
+        record, decision = await hub.atomic.get(begun.transaction_id)
+    """
 
     def __init__(self, client: AsyncChainNode) -> None:
         self._client = client
@@ -1107,6 +1178,14 @@ class AsyncAtomic:
         *,
         timeout_s: float = 30.0,
     ) -> atomic_pb2.AtomicBeginResult:
+        """``Atomic.begin``, awaited.
+
+        Example:
+
+            signed = load_signature_file("pay.signatures.json")
+            begun = await hub.atomic.begin(signed.body, signed.authorisations)
+            print(begun.transaction_id.hex())
+        """
         check_body(body)
         arguments = atomic_pb2.AtomicBeginArguments(body=body, authorisations=authorisations)
         data = await self._call("begin", arguments, (), timeout_s)
@@ -1115,6 +1194,13 @@ class AsyncAtomic:
     async def get(
         self, identifier: bytes
     ) -> tuple[atomic_pb2.AtomicTransactionRecord, atomic_pb2.AtomicDecisionRecord | None]:
+        """``Atomic.get``, awaited.
+
+        Example:
+
+            record, decision = await hub.atomic.get(identifier)
+            print(record.submitter, outcome_name(decision.outcome) if decision else "pending")
+        """
         response = await self._client.get_state(transaction_key(check_identifier(identifier)))
         if not response.found:
             raise NotFoundError(
@@ -1127,6 +1213,13 @@ class AsyncAtomic:
     async def leg(
         self, hub_chain_id: str, identifier: bytes, index: int
     ) -> atomic_pb2.AtomicLegResult:
+        """``Atomic.leg``, awaited.
+
+        Example:
+
+            answer = await chain_a.atomic.leg("hub", identifier, 0)
+            print(state_name(answer.record.state), answer.cancel_marker)
+        """
         check_identifier(identifier)
         response = await self._client.get_state(
             keys.atomic_leg_path(hub_chain_id, identifier, index)
@@ -1139,6 +1232,16 @@ class AsyncAtomic:
     async def list(
         self, *, open_only: bool = False, start_after: bytes = b"", limit: int = 0
     ) -> atomic_pb2.AtomicListResult:
+        """The hub's transactions after the id ``start_after`` (``open_only``: the undecided
+        ones), at most ``limit`` (0: the contract's default); ``next`` continues the listing
+        (a read-only call).
+
+        Example:
+
+            page = await hub.atomic.list(open_only=True)
+            for record in page.records:
+                print(record.transaction_id.hex(), record.submitter)
+        """
         check_list_limit(limit)
         arguments = atomic_pb2.AtomicListArguments(
             open_only=open_only, start_after=start_after, limit=limit
@@ -1146,12 +1249,25 @@ class AsyncAtomic:
         return decode_result(atomic_pb2.AtomicListResult, await self._query("list", arguments))
 
     async def decide(self, identifiers: Sequence[bytes] = (), *, timeout_s: float = 30.0) -> None:
+        """``Atomic.decide``, awaited.
+
+        Example:
+
+            await hub.atomic.decide()  # every open transaction past its deadline
+            await hub.atomic.decide([identifier])
+        """
         arguments = atomic_pb2.AtomicDecideArguments(
             transaction_ids=[check_identifier(identifier) for identifier in identifiers]
         )
         await self._call("decide", arguments, (), timeout_s)
 
     async def hub_client(self, hub_chain_id: str) -> str:
+        """``Atomic.hub_client``, awaited.
+
+        Example:
+
+            client_id = await chain_a.atomic.hub_client("hub")
+        """
         response = await self._client.get_state(hub_registration_key(hub_chain_id))
         if not response.found:
             raise NotFoundError(
@@ -1168,6 +1284,13 @@ class AsyncAtomic:
         *,
         timeout_s: float = 30.0,
     ) -> atomic_pb2.AtomicLegResult:
+        """``Atomic.settle``, awaited.
+
+        Example:
+
+            answer = await chain_a.atomic.settle(hub, identifier, 0)
+            print(state_name(answer.record.state))
+        """
         from causeway.sdk.interchain import AsyncInterchain  # noqa: PLC0415
 
         hub_chain_id = await hub.chain_id()
@@ -1207,6 +1330,13 @@ class AsyncAtomic:
         endorsers: Sequence[Identity] = (),
         timeout_s: float = 30.0,
     ) -> None:
+        """``Atomic.register_hub``, awaited.
+
+        Example:
+
+            org2_admin = Identity.load("chains/chain-a/organisations/org2/members/admin")
+            await chain_a.atomic.register_hub("hub", client_id, endorsers=[org2_admin])
+        """
         arguments = atomic_pb2.AtomicRegisterHubArguments(
             hub_chain_id=hub_chain_id, client_id=client_id
         )
@@ -1215,6 +1345,12 @@ class AsyncAtomic:
     async def bind_port(
         self, port: str, *, endorsers: Sequence[Identity] = (), timeout_s: float = 30.0
     ) -> None:
+        """``Atomic.bind_port``, awaited.
+
+        Example:
+
+            await chain_a.atomic.bind_port("test")
+        """
         await self._call(
             "bind_port", atomic_pb2.AtomicBindPortArguments(port=port), endorsers, timeout_s
         )

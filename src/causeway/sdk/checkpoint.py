@@ -14,7 +14,13 @@ CHECKPOINT_FILE_BYTES_MAX = 4096
 
 
 class EventPosition(NamedTuple):
-    """The unique, ordered position of a contract event; (0, 0, 0) is before every event."""
+    """The unique, ordered position of a contract event; (0, 0, 0) is before every event.
+
+    Example:
+
+        position = EventPosition(height=12, transaction_index=0, event_index=1)
+        assert position > EventPosition(0, 0, 0)
+    """
 
     height: int
     transaction_index: int
@@ -25,14 +31,32 @@ START = EventPosition(0, 0, 0)
 
 
 class Checkpoint(Protocol):
-    """The last delivered event position of one consumer."""
+    """The last delivered event position of one consumer.
+
+    Example:
+
+        checkpoint: Checkpoint = FileCheckpoint("kv-events.json")
+        for record in client.follow_events(checkpoint, "kv", "put"):
+            print(record.height, record.event.name)
+    """
 
     def load(self) -> EventPosition:
-        """The saved position, or ``START`` when nothing was saved yet."""
+        """The saved position, or ``START`` when nothing was saved yet.
+
+        Example:
+
+            position = checkpoint.load()
+            print(position.height, position.transaction_index, position.event_index)
+        """
         ...
 
     def save(self, position: EventPosition) -> None:
-        """Records ``position`` durably; after a crash, load returns it or the one before."""
+        """Records ``position`` durably; after a crash, load returns it or the one before.
+
+        Example:
+
+            checkpoint.save(EventPosition(12, 0, 1))
+        """
         ...
 
 
@@ -45,15 +69,35 @@ def _check_position(position: tuple[int, int, int]) -> EventPosition:
 
 
 class MemoryCheckpoint:
-    """A checkpoint that lives only as long as the process: for tests and one-shot readers."""
+    """A checkpoint that lives only as long as the process: for tests and one-shot readers.
+
+    Example:
+
+        checkpoint = MemoryCheckpoint((12, 0, 1))  # delivers the events after this one
+        for record in client.follow_events(checkpoint, "kv"):
+            print(record.height, record.event.name)
+    """
 
     def __init__(self, position: tuple[int, int, int] = START) -> None:
         self._position = _check_position(position)
 
     def load(self) -> EventPosition:
+        """The position last saved, or the one it was made with.
+
+        Example:
+
+            assert MemoryCheckpoint().load() == EventPosition(0, 0, 0)
+        """
         return self._position
 
     def save(self, position: EventPosition) -> None:
+        """Keeps ``position`` (three non-negative integers) for as long as the process runs.
+
+        Example:
+
+            checkpoint = MemoryCheckpoint()
+            checkpoint.save(EventPosition(12, 0, 1))
+        """
         self._position = _check_position(position)
 
 
@@ -63,6 +107,12 @@ class FileCheckpoint:
     A save writes a temporary file next to the target, fsyncs it, renames it over the target and
     fsyncs the folder: a crash at any point leaves either the old or the new position, never a
     mixture or an empty file.
+
+    Example:
+
+        checkpoint = FileCheckpoint("kv-events.json")
+        for record in client.follow_events(checkpoint, "kv", "put"):
+            print(record.height, record.event.name)
     """
 
     def __init__(self, path: Path | str) -> None:
@@ -70,6 +120,13 @@ class FileCheckpoint:
         self._lock = threading.Lock()
 
     def load(self) -> EventPosition:
+        """The position in the file, or ``START`` when there is no file yet; ConfigurationError
+        when it cannot be read or holds no position.
+
+        Example:
+
+            position = FileCheckpoint("kv-events.json").load()
+        """
         try:
             with self.path.open("rb") as file:
                 data = file.read(CHECKPOINT_FILE_BYTES_MAX + 1)
@@ -91,6 +148,13 @@ class FileCheckpoint:
         return _check_position(position)
 
     def save(self, position: EventPosition) -> None:
+        """Writes ``position`` to the file atomically (see the class); ConfigurationError when it
+        cannot.
+
+        Example:
+
+            FileCheckpoint("kv-events.json").save(EventPosition(12, 0, 1))
+        """
         checked = _check_position(position)
         content = json.dumps(
             {

@@ -84,6 +84,12 @@ class Client:
     node's status (asked once). Every failure is a ``causeway.errors`` error: a refused request
     its RequestError subclass, a node that cannot be reached NodeUnavailableError. Close it (or
     use it as a context manager) to release the channel; close() also ends running follows.
+
+    Example:
+
+        identity = Identity.load("net/organisations/org1/members/client")
+        with Client("127.0.0.1:7050", identity) as client:
+            print(client.status().height)
     """
 
     def __init__(
@@ -140,7 +146,16 @@ class Client:
     # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
-        """Ends running follows and closes the channel; idempotent."""
+        """Ends running follows and closes the channel; idempotent.
+
+        Example:
+
+            client = Client("127.0.0.1:7050")
+            try:
+                print(client.status().height)
+            finally:
+                client.close()
+        """
         with self._lock:
             if self._closed.is_set():
                 return
@@ -163,6 +178,13 @@ class Client:
 
     @property
     def closed(self) -> bool:
+        """True once close() was called.
+
+        Example:
+
+            client.close()
+            assert client.closed
+        """
         return self._closed.is_set()
 
     def _check_open(self) -> None:
@@ -190,7 +212,12 @@ class Client:
     def interchain(self) -> Interchain:
         """Light clients, ports, the hub's registry, transfers, packets and balances
         (causeway.sdk.interchain). Imported on first use: the interchain records load the
-        interchain contracts' package, which a client that never uses them need not load."""
+        interchain contracts' package, which a client that never uses them need not load.
+
+        Example:
+
+            print(client.interchain.balance("org1/client", "gold"))
+        """
         from causeway.sdk.interchain import Interchain  # noqa: PLC0415
 
         return Interchain(self)
@@ -199,7 +226,12 @@ class Client:
     def atomic(self) -> Atomic:
         """Atomic cross-chain transactions: begin, get, list and decide on the hub; leg and
         settle on a participant; register_hub and bind_port by governance
-        (causeway.sdk.atomic). Imported on first use, like ``interchain``."""
+        (causeway.sdk.atomic). Imported on first use, like ``interchain``.
+
+        Example:
+
+            record, decision = client.atomic.get(identifier)
+        """
         from causeway.sdk.atomic import Atomic  # noqa: PLC0415
 
         return Atomic(self)
@@ -208,7 +240,13 @@ class Client:
     def contracts(self) -> Contracts:
         """User contracts: deploy, upgrade, freeze, unfreeze, revoke, their records, and calls
         through their interface (causeway.sdk.contracts). Imported on first use, like
-        ``interchain``."""
+        ``interchain``.
+
+        Example:
+
+            tally = client.contracts.contract("tally")
+            print(tally.query("total")["total"])
+        """
         from causeway.sdk.contracts import Contracts  # noqa: PLC0415
 
         return Contracts(self)
@@ -216,7 +254,13 @@ class Client:
     @property
     def proposals(self) -> Proposals:
         """Governance proposals voted on chain: create, vote, execute, get, list
-        (causeway.sdk.proposals). Imported on first use, like ``interchain``."""
+        (causeway.sdk.proposals). Imported on first use, like ``interchain``.
+
+        Example:
+
+            for proposal in client.proposals.list("open"):
+                print(proposal.id, proposal.title)
+        """
         from causeway.sdk.proposals import Proposals  # noqa: PLC0415
 
         return Proposals(self)
@@ -224,22 +268,44 @@ class Client:
     # ------------------------------------------------------------------ chain facts
 
     def chain_id(self) -> str:
-        """The chain id transactions are signed for."""
+        """The chain id transactions are signed for.
+
+        Example:
+
+            print(client.chain_id())
+        """
         if not self._chain_id:
             self._chain_id = self.status().chain_id
         return self._chain_id
 
     def profile(self) -> CryptoProfile:
-        """The chain's crypto profile (asked of the node once, unless the identity names it)."""
+        """The chain's crypto profile (asked of the node once, unless the identity names it).
+
+        Example:
+
+            print(client.profile().name)
+        """
         if not self._crypto_profile:
             self._crypto_profile = self.status().crypto_profile
         return get_profile(self._crypto_profile)
 
     def hash_function(self) -> HashFunction:
-        """The hash of the chain's crypto profile (ids, proofs)."""
+        """The hash of the chain's crypto profile (ids, proofs).
+
+        Example:
+
+            digest = client.hash_function()(b"some bytes")
+        """
         return self.profile().hash
 
     def transaction_id(self, transaction: types_pb2.Transaction) -> bytes:
+        """The id of ``transaction``: the hash of its body, by the chain's crypto profile.
+
+        Example:
+
+            transaction = client.transaction("kv", "put", arguments)
+            print(client.transaction_id(transaction).hex())
+        """
         return transaction_id(transaction.body, self.hash_function())
 
     def _signer(self) -> Identity:
@@ -258,7 +324,14 @@ class Client:
         expiry_s: float = EXPIRY_S_DEFAULT,
         endorsers: Sequence[Identity] = (),
     ) -> types_pb2.Transaction:
-        """A signed (and endorsed) transaction calling ``contract.method``; not submitted."""
+        """A signed (and endorsed) transaction calling ``contract.method``; not submitted.
+
+        Example:
+
+            arguments = KvPutArguments(key=b"colour", value=b"blue")
+            transaction = client.transaction("kv", "put", arguments, expiry_s=30)
+            result = client.submit(transaction)
+        """
         return build_transaction(
             self._signer(),
             self.chain_id(),
@@ -277,7 +350,13 @@ class Client:
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> SubmitResult:
         """Submits; with ``wait``, answers once it committed or ``timeout_s`` passed
-        (``committed`` says which). Raises the RequestError subclass of a refusal."""
+        (``committed`` says which). Raises the RequestError subclass of a refusal.
+
+        Example:
+
+            result = client.submit(transaction, timeout_s=10)
+            print(result.committed, result.height)
+        """
         request = api_pb2.SubmitRequest(
             encoded_transaction=encode(transaction),
             wait_for_commit=wait,
@@ -293,7 +372,14 @@ class Client:
         wait: bool = True,
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> list[SubmitResult]:
-        """Submits several; one result per transaction, refused ones with ``error`` set."""
+        """Submits several; one result per transaction, refused ones with ``error`` set.
+
+        Example:
+
+            transactions = [client.transaction("kv", "put", arguments) for arguments in puts]
+            for result in client.submit_batch(transactions):
+                print(result.transaction_id.hex(), result.error or result.height)
+        """
         request = api_pb2.SubmitBatchRequest(
             encoded_transactions=[encode(transaction) for transaction in transactions],
             wait_for_commit=wait,
@@ -314,7 +400,14 @@ class Client:
         wait: bool = True,
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> SubmitResult:
-        """Builds, signs and submits a transaction in one step."""
+        """Builds, signs and submits a transaction in one step.
+
+        Example:
+
+            arguments = KvPutArguments(key=b"colour", value=b"blue")
+            result = client.invoke("kv", "put", arguments)
+            print(result.committed, result.height)
+        """
         transaction = self.transaction(
             contract, method, arguments, expiry_s=expiry_s, endorsers=endorsers
         )
@@ -323,7 +416,13 @@ class Client:
     def evaluate(
         self, contract: str, method: str, arguments: Message | bytes
     ) -> types_pb2.TransactionResult:
-        """Runs ``contract.method`` read-only against the latest state; nothing is committed."""
+        """Runs ``contract.method`` read-only against the latest state; nothing is committed.
+
+        Example:
+
+            result = client.evaluate("kv", "get", KvGetArguments(key=b"colour"))
+            answer = KvGetResult.FromString(result.return_value)
+        """
         transaction = self.transaction(contract, method, arguments)
         response = self._unary(
             self._stub.Query, api_pb2.QueryRequest(encoded_transaction=encode(transaction))
@@ -333,6 +432,13 @@ class Client:
     # ------------------------------------------------------------------ reads
 
     def status(self) -> api_pb2.GetStatusResponse:
+        """The node's status: chain id, height, crypto profile, consensus, role and more.
+
+        Example:
+
+            status = client.status()
+            print(status.chain_id, status.height, status.role)
+        """
         status = self._unary(self._stub.GetStatus, api_pb2.GetStatusRequest())
         self._chain_id = self._chain_id or status.chain_id
         self._crypto_profile = self._crypto_profile or status.crypto_profile
@@ -340,7 +446,13 @@ class Client:
 
     def get_block(self, height: int = 0, *, verify: bool = True) -> api_pb2.GetBlockResponse:
         """The block at ``height`` (0: the latest); ``verify`` checks its body against its
-        header and its certificate against its hash."""
+        header and its certificate against its hash.
+
+        Example:
+
+            response = client.get_block(42)
+            print(response.block.header.height, len(response.block.transactions))
+        """
         response = self._unary(self._stub.GetBlock, api_pb2.GetBlockRequest(height=height))
         if verify:
             verify_block(
@@ -353,7 +465,13 @@ class Client:
         transactions and results (``block.transactions`` and ``results`` are empty); ``verify``
         checks that the certificate is for the header and the header of the height asked.
         Neither proves the header is the chain's: check the certificate's signatures with a set
-        you trust (``verify_signed_header``)."""
+        you trust (``verify_signed_header``).
+
+        Example:
+
+            header = client.get_header().block.header
+            print(header.height)
+        """
         request = api_pb2.GetBlockRequest(height=height, header_only=True)
         response = without_body(self._unary(self._stub.GetBlock, request))
         if verify:
@@ -364,7 +482,13 @@ class Client:
         self, transaction_id: bytes, wait_s: float = 0, *, verify: bool = True
     ) -> api_pb2.GetTransactionResponse:
         """A committed transaction with its result, header and proofs (checked with
-        ``verify``); waits up to ``wait_s`` for one not committed yet. NotFoundError if none."""
+        ``verify``); waits up to ``wait_s`` for one not committed yet. NotFoundError if none.
+
+        Example:
+
+            response = client.get_transaction(result.transaction_id, wait_s=5)
+            print(response.height, response.result.status)
+        """
         request = api_pb2.GetTransactionRequest(
             transaction_id=transaction_id, wait_timeout_ms=wait_timeout_ms(wait_s)
         )
@@ -379,7 +503,13 @@ class Client:
         self, key: bytes, height: int = 0, *, verify: bool = True
     ) -> api_pb2.GetStateResponse:
         """The value of ``key`` at ``height`` (0: the latest) with its proof against the
-        header's state root, checked with ``verify`` (ProofError when it does not hold)."""
+        header's state root, checked with ``verify`` (ProofError when it does not hold).
+
+        Example:
+
+            response = client.get_state(key)
+            print(response.found, response.value)
+        """
         response = self._unary(self._stub.GetState, api_pb2.GetStateRequest(key=key, height=height))
         if verify:
             verify_state_response(response, key, self.profile(), height=height)
@@ -389,7 +519,14 @@ class Client:
         self, keys: Sequence[bytes], height: int = 0, *, verify: bool = True
     ) -> api_pb2.GetStatesResponse:
         """Many keys at one height (0: the latest; at most ``STATES_PER_REQUEST_MAX``) in one
-        call, each with its proof against the one header answered, checked with ``verify``."""
+        call, each with its proof against the one header answered, checked with ``verify``.
+
+        Example:
+
+            response = client.get_states([key, other_key])
+            for entry in response.entries:
+                print(entry.key, entry.found, entry.value)
+        """
         request = api_pb2.GetStatesRequest(keys=list(keys), height=height)
         response = self._unary(self._stub.GetStates, request)
         if verify:
@@ -400,7 +537,13 @@ class Client:
         self, height: int = 0, *, verify: bool = True
     ) -> api_pb2.GetValidatorSetResponse:
         """The validator set that signed the committed block at ``height`` (0: the latest);
-        ``verify`` checks it against the header answered with it (its validator_set_hash)."""
+        ``verify`` checks it against the header answered with it (its validator_set_hash).
+
+        Example:
+
+            response = client.get_validator_set()
+            print(len(response.validator_set.validators))
+        """
         request = api_pb2.GetValidatorSetRequest(height=height)
         response = self._unary(self._stub.GetValidatorSet, request)
         if verify:
@@ -417,7 +560,13 @@ class Client:
         reconnect_attempts_max: int | None = None,
     ) -> Generator[api_pb2.BlockEvent, None, None]:
         """Every block from ``from_height`` on, then each new one, forever: reconnects when
-        the node goes away and resumes after the last block delivered. Ends on close()."""
+        the node goes away and resumes after the last block delivered. Ends on close().
+
+        Example:
+
+            for event in client.follow_blocks(from_height=100):
+                print(event.block.header.height, len(event.results))
+        """
         hash_functions: list[HashFunction] = []
 
         def prepare() -> None:
@@ -455,6 +604,11 @@ class Client:
         restarts with the same checkpoint neither misses an event nor sees one twice. To
         acknowledge only after processing, pass ``save_checkpoint=False`` and save positions
         yourself.
+
+        Example:
+
+            for record in client.follow_events(FileCheckpoint("kv-events.json"), "kv", "put"):
+                print(record.height, record.event.name)
         """
         cursor = EventCursor(checkpoint.load(), from_height, contract, name)
 

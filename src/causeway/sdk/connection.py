@@ -44,19 +44,37 @@ def _read_pem(path: Path | str, what: str) -> bytes:
 class ClientCertificate:
     """A member's X.509 certificate and its key (PEM files) for mutual TLS, e.g. a member
     folder's member.crt and key.pem (ECDSA P-256 members: TLS libraries offer no SM2 and gRPC no
-    Ed25519 handshake)."""
+    Ed25519 handshake).
+
+    Example:
+
+        certificate = ClientCertificate("member.crt", "key.pem")
+        client = Client("127.0.0.1:7050", tls_ca_file="ca.pem", client_certificate=certificate)
+    """
 
     certificate_file: Path | str
     key_file: Path | str
 
     @classmethod
     def of_member(cls, member_directory: Path | str) -> ClientCertificate:
+        """The member.crt and key.pem of a member folder.
+
+        Example:
+
+            certificate = ClientCertificate.of_member("net/organisations/org1/members/client")
+        """
         directory = Path(member_directory)
         return cls(directory / "member.crt", directory / "key.pem")
 
 
 class AccessTokenSource:
-    """Access tokens of one member, remade when half their lifetime has passed; thread-safe."""
+    """Access tokens of one member, remade when half their lifetime has passed; thread-safe.
+
+    Example:
+
+        source = AccessTokenSource(Identity.load("net/organisations/org1/members/client"))
+        metadata = [("authorization", f"Bearer {source.token()}")]
+    """
 
     def __init__(
         self,
@@ -81,6 +99,12 @@ class AccessTokenSource:
         self.token()
 
     def token(self) -> str:
+        """The current token: the same one until half its lifetime has passed, then a new one.
+
+        Example:
+
+            token = source.token()
+        """
         now_ms = self._clock_ms()
         with self._lock:
             if not self._token or now_ms >= self._renew_at_ms:
@@ -113,7 +137,14 @@ class _TokenPlugin(grpc.AuthMetadataPlugin):
 
 def token_call_credentials(source: AccessTokenSource) -> grpc.CallCredentials:
     """Call credentials that put ``source``'s current token in every call's metadata (for
-    channels whose TLS credentials are made elsewhere, such as a relayer's)."""
+    channels whose TLS credentials are made elsewhere, such as a relayer's).
+
+    Example:
+
+        source = AccessTokenSource(Identity.load("net/organisations/org1/members/client"))
+        tls = grpc.ssl_channel_credentials(Path("ca-bundle.pem").read_bytes())
+        credentials = grpc.composite_channel_credentials(tls, token_call_credentials(source))
+    """
     return grpc.metadata_call_credentials(_TokenPlugin(source))
 
 
@@ -124,7 +155,17 @@ def channel_credentials(
     token_source: AccessTokenSource | None = None,
 ) -> grpc.ChannelCredentials | None:
     """The credentials of a channel to a secured node; None (plaintext) without ``tls_ca_file``.
-    A client certificate or tokens without TLS are a ConfigurationError."""
+    A client certificate or tokens without TLS are a ConfigurationError.
+
+    Example:
+
+        identity = Identity.load("net/organisations/org1/members/client")
+        credentials = channel_credentials(
+            tls_ca_file="net/nodes/node1/tls/ca-bundle.pem",
+            token_source=AccessTokenSource(identity),
+        )
+        client = Client("127.0.0.1:7050", identity, credentials=credentials)
+    """
     if tls_ca_file is None:
         if client_certificate is not None or token_source is not None:
             raise ConfigurationError(

@@ -123,33 +123,68 @@ class AsyncContractNode(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ContractInfo:
-    """A user contract's record on the chain and its parsed interface."""
+    """A user contract's record on the chain and its parsed interface.
+
+    Example:
+
+        info = client.contracts.get_contract("tally")
+        print(info.name, info.version, info.status, info.code_hash.hex())
+    """
 
     record: contracts_pb2.ContractRecord
     interface: ContractInterface
 
     @property
     def name(self) -> str:
+        """The contract's name.
+
+        Example:
+
+            print(client.contracts.get_contract("tally").name)
+        """
         return self.record.name
 
     @property
     def version(self) -> int:
+        """Its version: 1 once deployed, one more with each upgrade.
+
+        Example:
+
+            print(client.contracts.get_contract("tally").version)
+        """
         return self.record.version
 
     @property
     def status(self) -> str:
-        """``active``, ``frozen`` or ``revoked``."""
+        """``active``, ``frozen`` or ``revoked``.
+
+        Example:
+
+            frozen = client.contracts.get_contract("tally").status == "frozen"
+        """
         return STATUS_NAMES.get(self.record.status, str(self.record.status))
 
     @property
     def code_hash(self) -> bytes:
+        """The hash of its current code.
+
+        Example:
+
+            print(client.contracts.get_contract("tally").code_hash.hex())
+        """
         return bytes(self.record.code_hash)
 
 
 @dataclass(frozen=True, slots=True)
 class ContractChange:
     """What a deploy, upgrade, freeze, unfreeze or revoke did: the record after it, and the
-    transaction that made it."""
+    transaction that made it.
+
+    Example:
+
+        change = client.contracts.freeze("tally")
+        print(change.contract.status, change.height, change.transaction_id.hex())
+    """
 
     contract: ContractInfo
     transaction_id: bytes
@@ -161,7 +196,14 @@ class ContractChange:
 class ContractEvent:
     """An event of a call. ``values`` holds its fields decoded by the interface of the contract
     that emitted it; None when that contract's interface has no such event (or it is another
-    contract's event). ``attributes`` are native contracts' (user contracts' events have none)."""
+    contract's event). ``attributes`` are native contracts' (user contracts' events have none).
+
+    Example:
+
+        result = client.contracts.contract("tally").call(None, "add", amount=5)
+        for event in result.events:
+            print(event.contract, event.name, event.values)
+    """
 
     contract: str
     name: str
@@ -173,7 +215,13 @@ class ContractEvent:
 @dataclass(frozen=True, slots=True)
 class CallResult:
     """A successful call: its decoded return values (``result["total"]`` reads one), its events,
-    the raw result, and for a transaction its id and height (0 and empty for a query)."""
+    the raw result, and for a transaction its id and height (0 and empty for a query).
+
+    Example:
+
+        result = client.contracts.contract("tally").call(None, "add", amount=5)
+        print(result["total"], result.height, result.transaction_id.hex())
+    """
 
     values: dict[str, object]
     events: tuple[ContractEvent, ...]
@@ -417,7 +465,14 @@ def signer(node: ContractNode | AsyncContractNode, identity: Identity | None) ->
 
 
 class ContractHandle:
-    """One user contract, called through its interface (read once from the chain)."""
+    """One user contract, called through its interface (read once from the chain).
+
+    Example:
+
+        tally = client.contracts.contract("tally")
+        tally.call(None, "add", amount=5)
+        print(tally.query("total")["total"])
+    """
 
     def __init__(self, node: ContractNode, info: ContractInfo) -> None:
         self._node = node
@@ -425,21 +480,54 @@ class ContractHandle:
 
     @property
     def name(self) -> str:
+        """The contract's name.
+
+        Example:
+
+            print(tally.name)
+        """
         return self.info.name
 
     @property
     def interface(self) -> ContractInterface:
+        """Its interface as the chain holds it: methods and events with their fields.
+
+        Example:
+
+            print(sorted(tally.interface.methods))
+        """
         return self.info.interface
 
     def encode(self, method: str, arguments: Mapping[str, object]) -> bytes:
+        """The encoded input of ``method`` with ``arguments``, by the interface (what a
+        transaction calling it carries); RequestError when they do not fit it.
+
+        Example:
+
+            transaction = client.transaction("tally", "add", tally.encode("add", {"amount": 5}))
+        """
         return encode_call(self.name, self.interface, method, arguments)
 
     def decode_event(self, event: types_pb2.Event) -> ContractEvent:
+        """An event decoded by the interface (``values``: None when it is not one of its
+        events).
+
+        Example:
+
+            for record in client.follow_events(MemoryCheckpoint(), "tally", "added"):
+                print(tally.decode_event(record.event).values)
+        """
         return decode_event(self.name, self.interface, event)
 
     def call(self, identity: Identity | None, method: str, /, **arguments: object) -> CallResult:
         """A transaction calling ``method`` with ``arguments``, signed by ``identity`` (None:
-        the client's), waited for; its return values and events, decoded."""
+        the client's), waited for; its return values and events, decoded.
+
+        Example:
+
+            result = tally.call(None, "add", amount=5)
+            print(result["total"], [event.name for event in result.events])
+        """
         return self.invoke(method, arguments, identity=identity)
 
     def invoke(
@@ -452,7 +540,12 @@ class ContractHandle:
         expiry_s: float = EXPIRY_S_DEFAULT,
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> CallResult:
-        """``call`` with every option: arguments as a mapping, endorsers, expiry, timeout."""
+        """``call`` with every option: arguments as a mapping, endorsers, expiry, timeout.
+
+        Example:
+
+            result = tally.invoke("add", {"amount": 5}, expiry_s=30, timeout_s=10)
+        """
         data = self.encode(method, arguments or {})
         transaction = build_transaction(
             signer(self._node, identity),
@@ -470,7 +563,12 @@ class ContractHandle:
 
     def query(self, method: str, /, **arguments: object) -> CallResult:
         """Runs ``method`` read-only against the latest state (signed by the client's
-        identity); nothing is committed."""
+        identity); nothing is committed.
+
+        Example:
+
+            print(tally.query("total")["total"])
+        """
         result = self._node.evaluate(self.name, method, self.encode(method, arguments))
         return self._result(method, result, b"", 0)
 
@@ -488,7 +586,14 @@ class ContractHandle:
 
 
 class Contracts:
-    """The user-contract operations of one ``Client`` (``client.contracts``)."""
+    """The user-contract operations of one ``Client`` (``client.contracts``).
+
+    Example:
+
+        code = Path("build/tally.wasm").read_bytes()
+        interface = Path("build/tally.interface.json").read_text()
+        client.contracts.deploy("tally", code, interface, init_arguments={"start": 0})
+    """
 
     def __init__(self, node: ContractNode) -> None:
         self._node = node
@@ -522,7 +627,14 @@ class Contracts:
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> ContractChange:
         """Governance: deploys ``code`` (a WebAssembly module) as ``name`` with its interface
-        (an interface file's text); ``init_arguments`` go to its ``init`` entry."""
+        (an interface file's text); ``init_arguments`` go to its ``init`` entry.
+
+        Example:
+
+            code = Path("build/tally.wasm").read_bytes()
+            interface = Path("build/tally.interface.json").read_text()
+            change = client.contracts.deploy("tally", code, interface, init_arguments={"start": 0})
+        """
         arguments = deploy_arguments(name, code, as_interface(interface), init_arguments)
         return self._governance("deploy", arguments, endorsers, timeout_s)
 
@@ -537,14 +649,27 @@ class Contracts:
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> ContractChange:
         """Governance: replaces the code of ``name`` (its state stays; version + 1);
-        ``migrate_arguments`` go to the new code's ``migrate`` entry."""
+        ``migrate_arguments`` go to the new code's ``migrate`` entry.
+
+        Example:
+
+            code = Path("build/tally.wasm").read_bytes()
+            interface = Path("build/tally.interface.json").read_text()
+            client.contracts.upgrade("tally", code, interface, migrate_arguments={"bonus": 10})
+        """
         arguments = upgrade_arguments(name, code, as_interface(interface), migrate_arguments)
         return self._governance("upgrade", arguments, endorsers, timeout_s)
 
     def freeze(
         self, name: str, *, endorsers: Sequence[Identity] = (), timeout_s: float = TIMEOUT_S_DEFAULT
     ) -> ContractChange:
-        """Governance: every method of ``name`` fails with CONTRACT_FROZEN until unfrozen."""
+        """Governance: every method of ``name`` fails with CONTRACT_FROZEN until unfrozen.
+
+        Example:
+
+            org2_admin = Identity.load("net/organisations/org2/members/admin")
+            client.contracts.freeze("tally", endorsers=[org2_admin])
+        """
         return self._governance(
             "freeze", contracts_pb2.CodeNameArguments(name=name), endorsers, timeout_s
         )
@@ -552,6 +677,12 @@ class Contracts:
     def unfreeze(
         self, name: str, *, endorsers: Sequence[Identity] = (), timeout_s: float = TIMEOUT_S_DEFAULT
     ) -> ContractChange:
+        """Governance: lets the methods of the frozen ``name`` run again.
+
+        Example:
+
+            client.contracts.unfreeze("tally")
+        """
         return self._governance(
             "unfreeze", contracts_pb2.CodeNameArguments(name=name), endorsers, timeout_s
         )
@@ -559,14 +690,25 @@ class Contracts:
     def revoke(
         self, name: str, *, endorsers: Sequence[Identity] = (), timeout_s: float = TIMEOUT_S_DEFAULT
     ) -> ContractChange:
-        """Governance: ends ``name`` for good (CONTRACT_REVOKED); the name is never reused."""
+        """Governance: ends ``name`` for good (CONTRACT_REVOKED); the name is never reused.
+
+        Example:
+
+            client.contracts.revoke("tally")
+        """
         return self._governance(
             "revoke", contracts_pb2.CodeNameArguments(name=name), endorsers, timeout_s
         )
 
     def get_contract(self, name: str) -> ContractInfo:
         """The record of ``name`` and its interface, read with its proof; NotFoundError when
-        the chain has no such user contract."""
+        the chain has no such user contract.
+
+        Example:
+
+            info = client.contracts.get_contract("tally")
+            print(info.version, info.status)
+        """
         response = self._node.get_state(record_key(name))
         return found_record(response, name, self._node.chain_id())
 
@@ -574,7 +716,13 @@ class Contracts:
         self, *, start_after: str = "", limit: int | None = None
     ) -> list[ContractInfo]:
         """User contracts in name order after ``start_after``: at most ``limit`` of them, or
-        (None) every one, page by page (read-only calls)."""
+        (None) every one, page by page (read-only calls).
+
+        Example:
+
+            for info in client.contracts.list_contracts():
+                print(info.name, info.version, info.status)
+        """
         check_limit(limit)
         found: list[ContractInfo] = []
         for _ in range(LIST_PAGES_MAX):
@@ -589,7 +737,13 @@ class Contracts:
         return found
 
     def contract(self, name: str) -> ContractHandle:
-        """A handle on ``name`` that calls it through its interface (read once, now)."""
+        """A handle on ``name`` that calls it through its interface (read once, now).
+
+        Example:
+
+            tally = client.contracts.contract("tally")
+            print(tally.call(None, "add", amount=5)["total"])
+        """
         return ContractHandle(self._node, self.get_contract(name))
 
 
@@ -597,7 +751,14 @@ class Contracts:
 
 
 class AsyncContractHandle:
-    """``ContractHandle`` of an ``AsyncClient``: the same calls, awaited."""
+    """``ContractHandle`` of an ``AsyncClient``: the same calls, awaited.
+
+    Example:
+
+        tally = await client.contracts.contract("tally")
+        await tally.call(None, "add", amount=5)
+        print((await tally.query("total"))["total"])
+    """
 
     def __init__(self, node: AsyncContractNode, info: ContractInfo) -> None:
         self._node = node
@@ -605,21 +766,56 @@ class AsyncContractHandle:
 
     @property
     def name(self) -> str:
+        """The contract's name.
+
+        Example:
+
+            print(tally.name)
+        """
         return self.info.name
 
     @property
     def interface(self) -> ContractInterface:
+        """Its interface as the chain holds it: methods and events with their fields.
+
+        Example:
+
+            print(sorted(tally.interface.methods))
+        """
         return self.info.interface
 
     def encode(self, method: str, arguments: Mapping[str, object]) -> bytes:
+        """The encoded input of ``method`` with ``arguments``, by the interface (what a
+        transaction calling it carries); RequestError when they do not fit it.
+
+        Example:
+
+            data = tally.encode("add", {"amount": 5})
+            transaction = await client.transaction("tally", "add", data)
+        """
         return encode_call(self.name, self.interface, method, arguments)
 
     def decode_event(self, event: types_pb2.Event) -> ContractEvent:
+        """An event decoded by the interface (``values``: None when it is not one of its
+        events).
+
+        Example:
+
+            async for record in client.follow_events(MemoryCheckpoint(), "tally", "added"):
+                print(tally.decode_event(record.event).values)
+        """
         return decode_event(self.name, self.interface, event)
 
     async def call(
         self, identity: Identity | None, method: str, /, **arguments: object
     ) -> CallResult:
+        """``ContractHandle.call``, awaited.
+
+        Example:
+
+            result = await tally.call(None, "add", amount=5)
+            print(result["total"], [event.name for event in result.events])
+        """
         return await self.invoke(method, arguments, identity=identity)
 
     async def invoke(
@@ -632,6 +828,12 @@ class AsyncContractHandle:
         expiry_s: float = EXPIRY_S_DEFAULT,
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> CallResult:
+        """``ContractHandle.invoke``, awaited.
+
+        Example:
+
+            result = await tally.invoke("add", {"amount": 5}, expiry_s=30, timeout_s=10)
+        """
         data = self.encode(method, arguments or {})
         transaction = build_transaction(
             signer(self._node, identity),
@@ -648,6 +850,12 @@ class AsyncContractHandle:
         return self._result(method, outcome.result, outcome.transaction_id, outcome.height)
 
     async def query(self, method: str, /, **arguments: object) -> CallResult:
+        """``ContractHandle.query``, awaited.
+
+        Example:
+
+            print((await tally.query("total"))["total"])
+        """
         result = await self._node.evaluate(self.name, method, self.encode(method, arguments))
         return self._result(method, result, b"", 0)
 
@@ -665,7 +873,14 @@ class AsyncContractHandle:
 
 
 class AsyncContracts:
-    """The user-contract operations of one ``AsyncClient`` (``client.contracts``)."""
+    """The user-contract operations of one ``AsyncClient`` (``client.contracts``).
+
+    Example:
+
+        code = Path("build/tally.wasm").read_bytes()
+        interface = Path("build/tally.interface.json").read_text()
+        await client.contracts.deploy("tally", code, interface, init_arguments={"start": 0})
+    """
 
     def __init__(self, node: AsyncContractNode) -> None:
         self._node = node
@@ -698,6 +913,15 @@ class AsyncContracts:
         endorsers: Sequence[Identity] = (),
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> ContractChange:
+        """``Contracts.deploy``, awaited.
+
+        Example:
+
+            code = Path("build/tally.wasm").read_bytes()
+            interface = Path("build/tally.interface.json").read_text()
+            start = {"start": 0}
+            change = await client.contracts.deploy("tally", code, interface, init_arguments=start)
+        """
         arguments = deploy_arguments(name, code, as_interface(interface), init_arguments)
         return await self._governance("deploy", arguments, endorsers, timeout_s)
 
@@ -711,12 +935,28 @@ class AsyncContracts:
         endorsers: Sequence[Identity] = (),
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> ContractChange:
+        """``Contracts.upgrade``, awaited.
+
+        Example:
+
+            code = Path("build/tally.wasm").read_bytes()
+            interface = Path("build/tally.interface.json").read_text()
+            bonus = {"bonus": 10}
+            await client.contracts.upgrade("tally", code, interface, migrate_arguments=bonus)
+        """
         arguments = upgrade_arguments(name, code, as_interface(interface), migrate_arguments)
         return await self._governance("upgrade", arguments, endorsers, timeout_s)
 
     async def freeze(
         self, name: str, *, endorsers: Sequence[Identity] = (), timeout_s: float = TIMEOUT_S_DEFAULT
     ) -> ContractChange:
+        """``Contracts.freeze``, awaited.
+
+        Example:
+
+            org2_admin = Identity.load("net/organisations/org2/members/admin")
+            await client.contracts.freeze("tally", endorsers=[org2_admin])
+        """
         return await self._governance(
             "freeze", contracts_pb2.CodeNameArguments(name=name), endorsers, timeout_s
         )
@@ -724,6 +964,12 @@ class AsyncContracts:
     async def unfreeze(
         self, name: str, *, endorsers: Sequence[Identity] = (), timeout_s: float = TIMEOUT_S_DEFAULT
     ) -> ContractChange:
+        """Governance: lets the methods of the frozen ``name`` run again.
+
+        Example:
+
+            await client.contracts.unfreeze("tally")
+        """
         return await self._governance(
             "unfreeze", contracts_pb2.CodeNameArguments(name=name), endorsers, timeout_s
         )
@@ -731,17 +977,37 @@ class AsyncContracts:
     async def revoke(
         self, name: str, *, endorsers: Sequence[Identity] = (), timeout_s: float = TIMEOUT_S_DEFAULT
     ) -> ContractChange:
+        """``Contracts.revoke``, awaited.
+
+        Example:
+
+            await client.contracts.revoke("tally")
+        """
         return await self._governance(
             "revoke", contracts_pb2.CodeNameArguments(name=name), endorsers, timeout_s
         )
 
     async def get_contract(self, name: str) -> ContractInfo:
+        """``Contracts.get_contract``, awaited.
+
+        Example:
+
+            info = await client.contracts.get_contract("tally")
+            print(info.version, info.status)
+        """
         response = await self._node.get_state(record_key(name))
         return found_record(response, name, await self._node.chain_id())
 
     async def list_contracts(
         self, *, start_after: str = "", limit: int | None = None
     ) -> list[ContractInfo]:
+        """``Contracts.list_contracts``, awaited.
+
+        Example:
+
+            for info in await client.contracts.list_contracts():
+                print(info.name, info.version, info.status)
+        """
         check_limit(limit)
         found: list[ContractInfo] = []
         for _ in range(LIST_PAGES_MAX):
@@ -756,4 +1022,11 @@ class AsyncContracts:
         return found
 
     async def contract(self, name: str) -> AsyncContractHandle:
+        """``Contracts.contract``, awaited.
+
+        Example:
+
+            tally = await client.contracts.contract("tally")
+            print((await tally.call(None, "add", amount=5))["total"])
+        """
         return AsyncContractHandle(self._node, await self.get_contract(name))

@@ -53,7 +53,13 @@ def _token_signer(member_path: Path, reference: object) -> Pkcs11Signer:
 @dataclass(frozen=True, slots=True)
 class Identity:
     """A member id and its private key; ``chain_id`` and ``crypto_profile`` may be empty
-    (unknown), in which case a client asks the node for them."""
+    (unknown), in which case a client asks the node for them.
+
+    Example:
+
+        key = PrivateKey.generate("ed25519")
+        identity = Identity("org1/client", key, crypto_profile="intl", chain_id="devnet")
+    """
 
     member_id: str
     key: Signer
@@ -72,6 +78,12 @@ class Identity:
 
     @property
     def algorithm(self) -> str:
+        """The key's signature algorithm: ``ed25519``, ``ecdsa-p256`` or ``sm2``.
+
+        Example:
+
+            print(Identity.load("net/organisations/org1/members/client").algorithm)
+        """
         return self.key.algorithm
 
     @classmethod
@@ -83,7 +95,13 @@ class Identity:
         An encrypted key.pem is decrypted with the passphrase in CAUSEWAY_KEY_PASSPHRASE (or
         the file CAUSEWAY_KEY_PASSPHRASE_FILE names). A member.json with a ``pkcs11`` object
         ({module, token_label, key_label, pin_env}) signs with that key in a PKCS#11 token
-        instead, logging in with the PIN in the environment variable pin_env."""
+        instead, logging in with the PIN in the environment variable pin_env.
+
+        Example:
+
+            identity = Identity.load("net/organisations/org1/members/client")
+            client = Client("127.0.0.1:7050", identity)
+        """
         directory = Path(member_directory)
         member_path = directory / MEMBER_FILE
         try:

@@ -381,7 +381,14 @@ def transfer_arguments(
 
 
 class Interchain:
-    """The interchain operations of one ``Client`` (``client.interchain``)."""
+    """The interchain operations of one ``Client`` (``client.interchain``).
+
+    Example:
+
+        admin = Identity.load("chains/chain-a/organisations/org1/members/admin")
+        with Client("127.0.0.1:7200", admin) as chain_a, Client("127.0.0.1:7300") as chain_b:
+            client_id = chain_a.interchain.create_client(chain_b)
+    """
 
     def __init__(self, client: ChainNode) -> None:
         self._client = client
@@ -419,7 +426,13 @@ class Interchain:
         self, counterparty: ChainNode, height: int = 0
     ) -> interchain_pb2.ClientHeader:
         """A header of ``counterparty``'s chain that a light client accepts: at ``height``, or
-        (0) the newest whose certificate holds more than two thirds of its set."""
+        (0) the newest whose certificate holds more than two thirds of its set.
+
+        Example:
+
+            header = chain_a.interchain.client_header(chain_b)
+            print(header.header.height, header.trusted_height)
+        """
         status = counterparty.status()
         check_has_blocks(status)
         if height:
@@ -463,7 +476,13 @@ class Interchain:
     ) -> str:
         """Governance: a light client of ``counterparty``'s chain (its chain id, genesis hash,
         consensus and profile as its node states them, its newest certified header); the new
-        client's id."""
+        client's id.
+
+        Example:
+
+            org2_admin = Identity.load("chains/chain-a/organisations/org2/members/admin")
+            client_id = chain_a.interchain.create_client(chain_b, endorsers=[org2_admin])
+        """
         status = counterparty.status()
         header = self.client_header(counterparty)
         arguments = create_arguments(
@@ -481,7 +500,13 @@ class Interchain:
         self, client_id: str, counterparty: ChainNode, *, height: int = 0, timeout_s: float = 30.0
     ) -> interchain_pb2.ConsensusState:
         """Brings ``client_id`` to ``counterparty``'s newest certified height (or ``height``)
-        from the client's latest consensus state; the consensus state stored. Anyone may."""
+        from the client's latest consensus state; the consensus state stored. Anyone may.
+
+        Example:
+
+            state = chain_a.interchain.update_client(client_id, chain_b)
+            print(state.height, state.time_ms)
+        """
         current = self.client_status(client_id)
         check_counterparty(current.client, counterparty.status())
         header = self.client_header(counterparty, height)
@@ -506,7 +531,13 @@ class Interchain:
         timeout_s: float = 30.0,
     ) -> interchain_pb2.ClientsGetResult:
         """Governance: revives a frozen or expired client from ``counterparty``'s newest
-        certified header; the client as it is after."""
+        certified header; the client as it is after.
+
+        Example:
+
+            answer = chain_a.interchain.recover_client(client_id, chain_b)
+            print(answer.status)
+        """
         current = self.client_status(client_id)
         check_counterparty(current.client, counterparty.status())
         arguments = interchain_pb2.ClientsRecoverArguments(
@@ -523,14 +554,25 @@ class Interchain:
         endorsers: Sequence[Identity] = (),
         timeout_s: float = 30.0,
     ) -> None:
-        """Governance: names the other chain's client of this chain (set once)."""
+        """Governance: names the other chain's client of this chain (set once).
+
+        Example:
+
+            chain_a.interchain.register_counterparty(client_id, their_client_id)
+        """
         arguments = interchain_pb2.ClientsRegisterCounterpartyArguments(
             client_id=client_id, counterparty_client_id=counterparty_client_id
         )
         self._governance("clients", "register_counterparty", arguments, endorsers, timeout_s)
 
     def client_status(self, client_id: str) -> interchain_pb2.ClientsGetResult:
-        """A client, its latest consensus state and its status, read with their proofs."""
+        """A client, its latest consensus state and its status, read with their proofs.
+
+        Example:
+
+            answer = chain_a.interchain.client_status(client_id)
+            print(answer.status, answer.latest.height)
+        """
         response = self._client.get_state(
             state_path(keys.CLIENTS_CONTRACT, keys.client_key(client_id))
         )
@@ -553,7 +595,13 @@ class Interchain:
         return decode_result(interchain_pb2.ConsensusState, response.value)
 
     def clients(self) -> list[interchain_pb2.ClientsGetResult]:
-        """Every client of this chain, with its status (read-only calls, page by page)."""
+        """Every client of this chain, with its status (read-only calls, page by page).
+
+        Example:
+
+            for answer in chain_a.interchain.clients():
+                print(answer.client.client_id, answer.client.chain_id, answer.status)
+        """
         found: list[interchain_pb2.ClientsGetResult] = []
         start_after = ""
         for _ in range(CLIENTS_PAGES_MAX):
@@ -581,7 +629,12 @@ class Interchain:
         endorsers: Sequence[Identity] = (),
         timeout_s: float = 30.0,
     ) -> None:
-        """Governance: lets packets for ``port`` reach ``contract`` (an application)."""
+        """Governance: lets packets for ``port`` reach ``contract`` (an application).
+
+        Example:
+
+            chain_a.interchain.bind_port("transfer", "transfer")
+        """
         arguments = interchain_pb2.PacketsBindPortArguments(port=port, contract=contract)
         self._governance("packets", "bind_port", arguments, endorsers, timeout_s)
 
@@ -595,7 +648,13 @@ class Interchain:
         timeout_s: float = 30.0,
     ) -> interchain_pb2.MemberChain:
         """Governance, on a hub: registers ``member``'s chain (as its node describes it, with
-        the validator set the hub's client ``client_id`` trusts) and returns the record."""
+        the validator set the hub's client ``client_id`` trusts) and returns the record.
+
+        Example:
+
+            member = hub.interchain.hub_register(chain_a, client_id, endpoints=["10.0.0.1:7200"])
+            print(member.chain_id, member.client_id)
+        """
         current = self.client_status(client_id)
         status = member.status()
         check_counterparty(current.client, status)
@@ -606,7 +665,12 @@ class Interchain:
         return self.hub_member(status.chain_id)
 
     def hub_member(self, chain_id: str) -> interchain_pb2.MemberChain:
-        """A member chain of this hub, read with its proof."""
+        """A member chain of this hub, read with its proof.
+
+        Example:
+
+            print(list(hub.interchain.hub_member("chain-a").endpoints))
+        """
         return self._record(
             keys.HUB_CONTRACT,
             keys.member_chain_key(chain_id),
@@ -617,7 +681,13 @@ class Interchain:
     def hub_members(
         self, *, start_after: str = "", limit: int = 0
     ) -> list[interchain_pb2.MemberChain]:
-        """The hub's registry in chain id order (a read-only call)."""
+        """The hub's registry in chain id order (a read-only call).
+
+        Example:
+
+            for member in hub.interchain.hub_members():
+                print(member.chain_id, member.client_id)
+        """
         data = self._query(
             "hub", "list", interchain_pb2.HubListArguments(start_after=start_after, limit=limit)
         )
@@ -640,7 +710,15 @@ class Interchain:
         """Sends ``amount`` of ``denom`` to ``receiver`` on the chain ``source_client``
         follows; the packet sent (its sequence names it). ``timeout_ms`` is absolute, in the
         receiving chain's time; 0: ``timeout_after_ms`` after now or this chain's newest block,
-        whichever is later (the chains' clocks agree within their clients' clock drift)."""
+        whichever is later (the chains' clocks agree within their clients' clock drift).
+
+        Example:
+
+            packet = chain_a.interchain.send_transfer(
+                client_id, denom="gold", amount=250, receiver="org1/client"
+            )
+            record = chain_a.interchain.wait_for_packet(client_id, packet.sequence)
+        """
         if not timeout_ms:
             newest = self._client.get_header(0).block.header.time_ms
             timeout_ms = transfer_timeout_ms(newest, timeout_after_ms)
@@ -670,7 +748,14 @@ class Interchain:
         ``hub_client`` follows (a memo asks the hub to forward them to its member ``to_chain``);
         the packet sent to the hub, which it acknowledges only once the forwarded packet ended.
         The packet to the hub times out ``timeout_after_ms`` after now (or this chain's newest
-        block), the forwarded one as long again after that."""
+        block), the forwarded one as long again after that.
+
+        Example:
+
+            packet = chain_a.interchain.send_transfer_through_hub(
+                hub_client_id, to_chain="chain-b", denom="gold", amount=250, receiver="org1/client"
+            )
+        """
         newest = self._client.get_header(0).block.header.time_ms
         timeout_ms = transfer_timeout_ms(newest, timeout_after_ms)
         return self.send_transfer(
@@ -687,7 +772,13 @@ class Interchain:
         self, client_id: str, sequence: int, *, side: str = SIDE_SENT
     ) -> interchain_pb2.PacketsGetResult:
         """A packet's record, read with its proof: ``sent`` (by its source client) or
-        ``received`` (by its destination client); NotFoundError when there is none."""
+        ``received`` (by its destination client); NotFoundError when there is none.
+
+        Example:
+
+            print(chain_a.interchain.packet(client_id, 1).sent.state)
+            receipt = chain_b.interchain.packet(their_client_id, 1, side="received").received
+        """
         check_sequence(sequence)
         result = interchain_pb2.PacketsGetResult()
         if check_side(side) == SIDE_SENT:
@@ -719,7 +810,13 @@ class Interchain:
         limit: int = 0,
         in_flight_only: bool = False,
     ) -> interchain_pb2.PacketsListResult:
-        """Packets of one client in sequence order (a read-only call)."""
+        """Packets of one client in sequence order (a read-only call).
+
+        Example:
+
+            for record in chain_a.interchain.packets(client_id, in_flight_only=True).sent:
+                print(record.packet.sequence, record.state)
+        """
         arguments = interchain_pb2.PacketsListArguments(
             side=check_side(side),
             client_id=client_id,
@@ -741,7 +838,13 @@ class Interchain:
     ) -> interchain_pb2.PacketRecord:
         """The sender's record of a packet once it ended (state ``acknowledged``, with the
         acknowledgement, or ``timed_out``), read with its proof every ``poll_interval_s``;
-        RequestError (reason "timeout") when it has not ended within ``timeout_s``."""
+        RequestError (reason "timeout") when it has not ended within ``timeout_s``.
+
+        Example:
+
+            record = chain_a.interchain.wait_for_packet(client_id, packet.sequence, timeout_s=60)
+            print(record.state)
+        """
         check_wait(timeout_s, poll_interval_s)
         deadline = time.monotonic() + timeout_s
         while True:
@@ -754,13 +857,24 @@ class Interchain:
             time.sleep(min(poll_interval_s, remaining))
 
     def balance(self, account: str, denom: str) -> int:
-        """An account's balance of one denomination, read with its proof (absent: 0)."""
+        """An account's balance of one denomination, read with its proof (absent: 0).
+
+        Example:
+
+            print(chain_a.interchain.balance("org1/client", "gold"))
+        """
         key = state_path(keys.BANK_CONTRACT, keys.balance_key(account, denom))
         response = self._client.get_state(key)
         return amount_of(response.found, response.value, key)
 
     def balances(self, account: str) -> list[interchain_pb2.BankCoin]:
-        """Every balance of an account (a read-only call)."""
+        """Every balance of an account (a read-only call).
+
+        Example:
+
+            for coin in chain_a.interchain.balances("org1/client"):
+                print(coin.denom, coin.amount)
+        """
         data = self._query(
             "bank", "balances", interchain_pb2.BankBalancesArguments(account=account)
         )
@@ -776,7 +890,12 @@ class Interchain:
         timeout_s: float = 30.0,
     ) -> int:
         """Issues ``amount`` of a native denomination to ``account`` (the chain's ledger issue
-        policy decides who may); the account's balance after."""
+        policy decides who may); the account's balance after.
+
+        Example:
+
+            balance = chain_a.interchain.issue("org1/client", "gold", 1_000)
+        """
         arguments = interchain_pb2.BankIssueArguments(denom=denom, account=account, amount=amount)
         self._governance("bank", "issue", arguments, endorsers, timeout_s)
         return self.balance(account, denom)
@@ -787,7 +906,13 @@ class Interchain:
 
 class AsyncInterchain:
     """The interchain operations of one ``AsyncClient`` (``client.interchain``): the names and
-    meanings of ``Interchain``, each a coroutine."""
+    meanings of ``Interchain``, each a coroutine.
+
+    Example:
+
+        client_id = await chain_a.interchain.create_client(chain_b)
+        await chain_a.interchain.update_client(client_id, chain_b)
+    """
 
     def __init__(self, client: AsyncChainNode) -> None:
         self._client = client
@@ -820,6 +945,13 @@ class AsyncInterchain:
     async def client_header(
         self, counterparty: AsyncChainNode, height: int = 0
     ) -> interchain_pb2.ClientHeader:
+        """``Interchain.client_header``, awaited.
+
+        Example:
+
+            header = await chain_a.interchain.client_header(chain_b)
+            print(header.header.height, header.trusted_height)
+        """
         status = await counterparty.status()
         check_has_blocks(status)
         if height:
@@ -859,6 +991,13 @@ class AsyncInterchain:
         endorsers: Sequence[Identity] = (),
         timeout_s: float = 30.0,
     ) -> str:
+        """``Interchain.create_client``, awaited.
+
+        Example:
+
+            org2_admin = Identity.load("chains/chain-a/organisations/org2/members/admin")
+            client_id = await chain_a.interchain.create_client(chain_b, endorsers=[org2_admin])
+        """
         status = await counterparty.status()
         header = await self.client_header(counterparty)
         arguments = create_arguments(
@@ -880,6 +1019,13 @@ class AsyncInterchain:
         height: int = 0,
         timeout_s: float = 30.0,
     ) -> interchain_pb2.ConsensusState:
+        """``Interchain.update_client``, awaited.
+
+        Example:
+
+            state = await chain_a.interchain.update_client(client_id, chain_b)
+            print(state.height, state.time_ms)
+        """
         current = await self.client_status(client_id)
         check_counterparty(current.client, await counterparty.status())
         header = await self.client_header(counterparty, height)
@@ -903,6 +1049,13 @@ class AsyncInterchain:
         endorsers: Sequence[Identity] = (),
         timeout_s: float = 30.0,
     ) -> interchain_pb2.ClientsGetResult:
+        """``Interchain.recover_client``, awaited.
+
+        Example:
+
+            answer = await chain_a.interchain.recover_client(client_id, chain_b)
+            print(answer.status)
+        """
         current = await self.client_status(client_id)
         check_counterparty(current.client, await counterparty.status())
         arguments = interchain_pb2.ClientsRecoverArguments(
@@ -919,12 +1072,25 @@ class AsyncInterchain:
         endorsers: Sequence[Identity] = (),
         timeout_s: float = 30.0,
     ) -> None:
+        """``Interchain.register_counterparty``, awaited.
+
+        Example:
+
+            await chain_a.interchain.register_counterparty(client_id, their_client_id)
+        """
         arguments = interchain_pb2.ClientsRegisterCounterpartyArguments(
             client_id=client_id, counterparty_client_id=counterparty_client_id
         )
         await self._governance("clients", "register_counterparty", arguments, endorsers, timeout_s)
 
     async def client_status(self, client_id: str) -> interchain_pb2.ClientsGetResult:
+        """``Interchain.client_status``, awaited.
+
+        Example:
+
+            answer = await chain_a.interchain.client_status(client_id)
+            print(answer.status, answer.latest.height)
+        """
         response = await self._client.get_state(
             state_path(keys.CLIENTS_CONTRACT, keys.client_key(client_id))
         )
@@ -951,6 +1117,13 @@ class AsyncInterchain:
         )
 
     async def clients(self) -> list[interchain_pb2.ClientsGetResult]:
+        """``Interchain.clients``, awaited.
+
+        Example:
+
+            for answer in await chain_a.interchain.clients():
+                print(answer.client.client_id, answer.client.chain_id, answer.status)
+        """
         found: list[interchain_pb2.ClientsGetResult] = []
         start_after = ""
         for _ in range(CLIENTS_PAGES_MAX):
@@ -976,6 +1149,12 @@ class AsyncInterchain:
         endorsers: Sequence[Identity] = (),
         timeout_s: float = 30.0,
     ) -> None:
+        """``Interchain.bind_port``, awaited.
+
+        Example:
+
+            await chain_a.interchain.bind_port("transfer", "transfer")
+        """
         arguments = interchain_pb2.PacketsBindPortArguments(port=port, contract=contract)
         await self._governance("packets", "bind_port", arguments, endorsers, timeout_s)
 
@@ -988,6 +1167,14 @@ class AsyncInterchain:
         endorsers: Sequence[Identity] = (),
         timeout_s: float = 30.0,
     ) -> interchain_pb2.MemberChain:
+        """``Interchain.hub_register``, awaited.
+
+        Example:
+
+            endpoints = ["10.0.0.1:7200"]
+            member = await hub.interchain.hub_register(chain_a, client_id, endpoints=endpoints)
+            print(member.chain_id, member.client_id)
+        """
         current = await self.client_status(client_id)
         status = await member.status()
         check_counterparty(current.client, status)
@@ -998,6 +1185,12 @@ class AsyncInterchain:
         return await self.hub_member(status.chain_id)
 
     async def hub_member(self, chain_id: str) -> interchain_pb2.MemberChain:
+        """``Interchain.hub_member``, awaited.
+
+        Example:
+
+            print(list((await hub.interchain.hub_member("chain-a")).endpoints))
+        """
         return await self._record(
             keys.HUB_CONTRACT,
             keys.member_chain_key(chain_id),
@@ -1008,6 +1201,13 @@ class AsyncInterchain:
     async def hub_members(
         self, *, start_after: str = "", limit: int = 0
     ) -> list[interchain_pb2.MemberChain]:
+        """``Interchain.hub_members``, awaited.
+
+        Example:
+
+            for member in await hub.interchain.hub_members():
+                print(member.chain_id, member.client_id)
+        """
         data = await self._query(
             "hub", "list", interchain_pb2.HubListArguments(start_after=start_after, limit=limit)
         )
@@ -1025,6 +1225,15 @@ class AsyncInterchain:
         memo: bytes = b"",
         timeout_s: float = 30.0,
     ) -> interchain_pb2.Packet:
+        """``Interchain.send_transfer``, awaited.
+
+        Example:
+
+            packet = await chain_a.interchain.send_transfer(
+                client_id, denom="gold", amount=250, receiver="org1/client"
+            )
+            record = await chain_a.interchain.wait_for_packet(client_id, packet.sequence)
+        """
         if not timeout_ms:
             newest = (await self._client.get_header(0)).block.header.time_ms
             timeout_ms = transfer_timeout_ms(newest, timeout_after_ms)
@@ -1050,6 +1259,14 @@ class AsyncInterchain:
         timeout_after_ms: int = TRANSFER_TIMEOUT_MS_DEFAULT,
         timeout_s: float = 30.0,
     ) -> interchain_pb2.Packet:
+        """``Interchain.send_transfer_through_hub``, awaited.
+
+        Example:
+
+            packet = await chain_a.interchain.send_transfer_through_hub(
+                hub_client_id, to_chain="chain-b", denom="gold", amount=250, receiver="org1/client"
+            )
+        """
         newest = (await self._client.get_header(0)).block.header.time_ms
         timeout_ms = transfer_timeout_ms(newest, timeout_after_ms)
         return await self.send_transfer(
@@ -1065,6 +1282,13 @@ class AsyncInterchain:
     async def packet(
         self, client_id: str, sequence: int, *, side: str = SIDE_SENT
     ) -> interchain_pb2.PacketsGetResult:
+        """``Interchain.packet``, awaited.
+
+        Example:
+
+            print((await chain_a.interchain.packet(client_id, 1)).sent.state)
+            answer = await chain_b.interchain.packet(their_client_id, 1, side="received")
+        """
         check_sequence(sequence)
         result = interchain_pb2.PacketsGetResult()
         if check_side(side) == SIDE_SENT:
@@ -1096,6 +1320,14 @@ class AsyncInterchain:
         limit: int = 0,
         in_flight_only: bool = False,
     ) -> interchain_pb2.PacketsListResult:
+        """``Interchain.packets``, awaited.
+
+        Example:
+
+            answer = await chain_a.interchain.packets(client_id, in_flight_only=True)
+            for record in answer.sent:
+                print(record.packet.sequence, record.state)
+        """
         arguments = interchain_pb2.PacketsListArguments(
             side=check_side(side),
             client_id=client_id,
@@ -1115,6 +1347,14 @@ class AsyncInterchain:
         timeout_s: float = PACKET_WAIT_S_DEFAULT,
         poll_interval_s: float = PACKET_POLL_INTERVAL_S_DEFAULT,
     ) -> interchain_pb2.PacketRecord:
+        """``Interchain.wait_for_packet``, awaited.
+
+        Example:
+
+            sequence = packet.sequence
+            record = await chain_a.interchain.wait_for_packet(client_id, sequence, timeout_s=60)
+            print(record.state)
+        """
         check_wait(timeout_s, poll_interval_s)
         deadline = time.monotonic() + timeout_s
         while True:
@@ -1127,11 +1367,24 @@ class AsyncInterchain:
             await asyncio.sleep(min(poll_interval_s, remaining))
 
     async def balance(self, account: str, denom: str) -> int:
+        """``Interchain.balance``, awaited.
+
+        Example:
+
+            print(await chain_a.interchain.balance("org1/client", "gold"))
+        """
         key = state_path(keys.BANK_CONTRACT, keys.balance_key(account, denom))
         response = await self._client.get_state(key)
         return amount_of(response.found, response.value, key)
 
     async def balances(self, account: str) -> list[interchain_pb2.BankCoin]:
+        """``Interchain.balances``, awaited.
+
+        Example:
+
+            for coin in await chain_a.interchain.balances("org1/client"):
+                print(coin.denom, coin.amount)
+        """
         data = await self._query(
             "bank", "balances", interchain_pb2.BankBalancesArguments(account=account)
         )
@@ -1146,6 +1399,12 @@ class AsyncInterchain:
         endorsers: Sequence[Identity] = (),
         timeout_s: float = 30.0,
     ) -> int:
+        """``Interchain.issue``, awaited.
+
+        Example:
+
+            balance = await chain_a.interchain.issue("org1/client", "gold", 1_000)
+        """
         arguments = interchain_pb2.BankIssueArguments(denom=denom, account=account, amount=amount)
         await self._governance("bank", "issue", arguments, endorsers, timeout_s)
         return await self.balance(account, denom)

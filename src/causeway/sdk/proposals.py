@@ -108,7 +108,14 @@ class AsyncProposalNode(Protocol):
 @dataclass(frozen=True, slots=True)
 class Execution:
     """What an execute transaction did: ``executed`` (every call ran), or the call that failed
-    (``failed_call``) and why (``failure``); the chain keeps either."""
+    (``failed_call``) and why (``failure``); the chain keeps either.
+
+    Example:
+
+        execution = client.proposals.execute(proposal_id)
+        if not execution.executed:
+            print(f"call {execution.failed_call} failed: {execution.failure}")
+    """
 
     proposal_id: int
     executed: bool
@@ -142,7 +149,13 @@ def parse_status(name: str | None) -> proposals_pb2.ProposalStatus.ValueType:
 
 
 def load_proposal_draft(path: Path) -> ProposalDraft:
-    """A PROPOSAL DRAFT file, read (at most PROPOSAL_DRAFT_BYTES_MAX bytes) and checked."""
+    """A PROPOSAL DRAFT file, read (at most PROPOSAL_DRAFT_BYTES_MAX bytes) and checked.
+
+    Example:
+
+        draft = load_proposal_draft(Path("join-org3.draft"))
+        proposal_id = client.proposals.create_from_draft(draft, vote_yes=True)
+    """
     try:
         with path.open("rb") as handle:
             data = handle.read(PROPOSAL_DRAFT_BYTES_MAX + 1)
@@ -261,7 +274,15 @@ def _now_ms() -> int:
 
 
 class Proposals:
-    """The governance proposals of one ``Client`` (``client.proposals``)."""
+    """The governance proposals of one ``Client`` (``client.proposals``).
+
+    Example:
+
+        admin = Identity.load("net/organisations/org1/members/admin")
+        with Client("127.0.0.1:7050", admin) as client:
+            calls = [("code", "freeze", CodeNameArguments(name="tally"))]
+            proposal_id = client.proposals.create("Freeze tally", calls, vote_yes=True)
+    """
 
     def __init__(self, node: ProposalNode) -> None:
         self._node = node
@@ -290,7 +311,15 @@ class Proposals:
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> int:
         """Creates a proposal (signed by an admin) and answers its id; with ``vote_yes`` the
-        admin's organisation votes yes at once."""
+        admin's organisation votes yes at once.
+
+        Example:
+
+            calls = [("code", "freeze", CodeNameArguments(name="tally"))]
+            proposal_id = client.proposals.create(
+                "Freeze tally", calls, description="It misbehaves.", deadline_days=3, vote_yes=True
+            )
+        """
         return self.create_from_draft(
             draft_of(title, calls, description),
             deadline_days=deadline_days,
@@ -308,6 +337,14 @@ class Proposals:
         identity: Identity | None = None,
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> int:
+        """``create`` from a PROPOSAL DRAFT (``load_proposal_draft``): its title, description
+        and calls; the new proposal's id.
+
+        Example:
+
+            draft = load_proposal_draft(Path("join-org3.draft"))
+            proposal_id = client.proposals.create_from_draft(draft, deadline_days=3)
+        """
         arguments = create_arguments(
             draft, deadline_ms_after(deadline_days, _now_ms()), vote_yes=vote_yes
         )
@@ -321,7 +358,13 @@ class Proposals:
         identity: Identity | None = None,
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> SubmitResult:
-        """The signing admin's organisation votes (a later vote replaces it)."""
+        """The signing admin's organisation votes (a later vote replaces it).
+
+        Example:
+
+            client.proposals.vote(proposal_id)  # yes
+            client.proposals.vote(proposal_id, yes=False)  # changes it to no
+        """
         arguments = proposals_pb2.ProposalsVoteArguments(id=proposal_id, yes=yes)
         outcome = self._send("vote", arguments, identity, timeout_s)
         committed(outcome, PROPOSALS_CONTRACT, "vote", timeout_s)
@@ -334,6 +377,14 @@ class Proposals:
         identity: Identity | None = None,
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> Execution:
+        """Sends the transaction executing ``proposal_id``'s calls and answers what it did, once
+        committed.
+
+        Example:
+
+            execution = client.proposals.execute(proposal_id)
+            print(execution.executed, execution.height)
+        """
         arguments = proposals_pb2.ProposalsExecuteArguments(id=proposal_id)
         return execution_of(self._send("execute", arguments, identity, timeout_s), timeout_s)
 
@@ -345,7 +396,12 @@ class Proposals:
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> SubmitResult:
         """Withdraws an open proposal (signed by an admin of the organisation that created
-        it): it ends WITHDRAWN and frees its place."""
+        it): it ends WITHDRAWN and frees its place.
+
+        Example:
+
+            client.proposals.withdraw(proposal_id)
+        """
         arguments = proposals_pb2.ProposalsWithdrawArguments(id=proposal_id)
         outcome = self._send("withdraw", arguments, identity, timeout_s)
         committed(outcome, PROPOSALS_CONTRACT, "withdraw", timeout_s)
@@ -360,14 +416,26 @@ class Proposals:
     ) -> SubmitResult:
         """Closes an open proposal as REJECTED (any member): the chain refuses unless the
         organisations that voted no leave too few others to meet the governance policy
-        (``get(...).rejectable``)."""
+        (``get(...).rejectable``).
+
+        Example:
+
+            if client.proposals.get(proposal_id).rejectable:
+                client.proposals.close(proposal_id)
+        """
         arguments = proposals_pb2.ProposalsCloseArguments(id=proposal_id)
         outcome = self._send("close", arguments, identity, timeout_s)
         committed(outcome, PROPOSALS_CONTRACT, "close", timeout_s)
         return outcome
 
     def get(self, proposal_id: int) -> proposals_pb2.ProposalsGetResult:
-        """The proposal, the yes votes that count now and whether they meet the policy now."""
+        """The proposal, the yes votes that count now and whether they meet the policy now.
+
+        Example:
+
+            answer = client.proposals.get(proposal_id)
+            print(answer.proposal.title, list(answer.counted_yes), answer.policy_met)
+        """
         arguments = proposals_pb2.ProposalsGetArguments(id=proposal_id)
         return get_result(self._node.evaluate(PROPOSALS_CONTRACT, "get", arguments))
 
@@ -375,7 +443,13 @@ class Proposals:
         self, status: str | None = None, *, start_after: int = 0, limit: int | None = None
     ) -> builtins.list[proposals_pb2.Proposal]:
         """Proposals by id after ``start_after``, of one status (``open``, ``executed``,
-        ``failed``, ``expired``) or all; at most ``limit`` (None: every one)."""
+        ``failed``, ``expired``) or all; at most ``limit`` (None: every one).
+
+        Example:
+
+            for proposal in client.proposals.list("open"):
+                print(proposal.id, proposal.title, proposal.deadline_ms)
+        """
         _check_limit(limit)
         wanted = parse_status(status)
         found: builtins.list[proposals_pb2.Proposal] = []
@@ -396,7 +470,14 @@ class Proposals:
 
 
 class AsyncProposals:
-    """``Proposals`` of an ``AsyncClient``: the same operations, awaited."""
+    """``Proposals`` of an ``AsyncClient``: the same operations, awaited.
+
+    Example:
+
+        calls = [("code", "freeze", CodeNameArguments(name="tally"))]
+        proposal_id = await client.proposals.create("Freeze tally", calls, vote_yes=True)
+        await org2_client.proposals.vote(proposal_id)
+    """
 
     def __init__(self, node: AsyncProposalNode) -> None:
         self._node = node
@@ -424,6 +505,15 @@ class AsyncProposals:
         identity: Identity | None = None,
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> int:
+        """``Proposals.create``, awaited.
+
+        Example:
+
+            calls = [("code", "freeze", CodeNameArguments(name="tally"))]
+            proposal_id = await client.proposals.create(
+                "Freeze tally", calls, description="It misbehaves.", deadline_days=3, vote_yes=True
+            )
+        """
         return await self.create_from_draft(
             draft_of(title, calls, description),
             deadline_days=deadline_days,
@@ -441,6 +531,14 @@ class AsyncProposals:
         identity: Identity | None = None,
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> int:
+        """``create`` from a PROPOSAL DRAFT (``load_proposal_draft``): its title, description
+        and calls; the new proposal's id.
+
+        Example:
+
+            draft = load_proposal_draft(Path("join-org3.draft"))
+            proposal_id = await client.proposals.create_from_draft(draft, deadline_days=3)
+        """
         arguments = create_arguments(
             draft, deadline_ms_after(deadline_days, _now_ms()), vote_yes=vote_yes
         )
@@ -454,6 +552,13 @@ class AsyncProposals:
         identity: Identity | None = None,
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> SubmitResult:
+        """``Proposals.vote``, awaited.
+
+        Example:
+
+            await client.proposals.vote(proposal_id)  # yes
+            await client.proposals.vote(proposal_id, yes=False)  # changes it to no
+        """
         arguments = proposals_pb2.ProposalsVoteArguments(id=proposal_id, yes=yes)
         outcome = await self._send("vote", arguments, identity, timeout_s)
         committed(outcome, PROPOSALS_CONTRACT, "vote", timeout_s)
@@ -466,6 +571,14 @@ class AsyncProposals:
         identity: Identity | None = None,
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> Execution:
+        """Sends the transaction executing ``proposal_id``'s calls and answers what it did, once
+        committed.
+
+        Example:
+
+            execution = await client.proposals.execute(proposal_id)
+            print(execution.executed, execution.height)
+        """
         arguments = proposals_pb2.ProposalsExecuteArguments(id=proposal_id)
         return execution_of(await self._send("execute", arguments, identity, timeout_s), timeout_s)
 
@@ -476,6 +589,12 @@ class AsyncProposals:
         identity: Identity | None = None,
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> SubmitResult:
+        """``Proposals.withdraw``, awaited.
+
+        Example:
+
+            await client.proposals.withdraw(proposal_id)
+        """
         arguments = proposals_pb2.ProposalsWithdrawArguments(id=proposal_id)
         outcome = await self._send("withdraw", arguments, identity, timeout_s)
         committed(outcome, PROPOSALS_CONTRACT, "withdraw", timeout_s)
@@ -488,18 +607,39 @@ class AsyncProposals:
         identity: Identity | None = None,
         timeout_s: float = TIMEOUT_S_DEFAULT,
     ) -> SubmitResult:
+        """``Proposals.close``, awaited.
+
+        Example:
+
+            if (await client.proposals.get(proposal_id)).rejectable:
+                await client.proposals.close(proposal_id)
+        """
         arguments = proposals_pb2.ProposalsCloseArguments(id=proposal_id)
         outcome = await self._send("close", arguments, identity, timeout_s)
         committed(outcome, PROPOSALS_CONTRACT, "close", timeout_s)
         return outcome
 
     async def get(self, proposal_id: int) -> proposals_pb2.ProposalsGetResult:
+        """``Proposals.get``, awaited.
+
+        Example:
+
+            answer = await client.proposals.get(proposal_id)
+            print(answer.proposal.title, list(answer.counted_yes), answer.policy_met)
+        """
         arguments = proposals_pb2.ProposalsGetArguments(id=proposal_id)
         return get_result(await self._node.evaluate(PROPOSALS_CONTRACT, "get", arguments))
 
     async def list(
         self, status: str | None = None, *, start_after: int = 0, limit: int | None = None
     ) -> builtins.list[proposals_pb2.Proposal]:
+        """``Proposals.list``, awaited.
+
+        Example:
+
+            for proposal in await client.proposals.list("open"):
+                print(proposal.id, proposal.title, proposal.deadline_ms)
+        """
         _check_limit(limit)
         wanted = parse_status(status)
         found: builtins.list[proposals_pb2.Proposal] = []

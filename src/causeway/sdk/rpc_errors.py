@@ -67,7 +67,15 @@ def _retry_after_s(metadata: Iterable[Any] | None, default_s: float) -> float:
 
 def error_from_rpc(error: grpc.RpcError) -> CausewayError:
     """The Causeway error a failed call stands for: by its causeway-reason when it has one, by
-    its status code otherwise; connection failures become NodeUnavailableError."""
+    its status code otherwise; connection failures become NodeUnavailableError.
+
+    Example:
+
+        try:
+            stub.GetStatus(api_pb2.GetStatusRequest())
+        except grpc.RpcError as error:
+            raise error_from_rpc(error) from error
+    """
     code = error.code() if callable(getattr(error, "code", None)) else None
     details = error.details() if callable(getattr(error, "details", None)) else None
     details = details or ""

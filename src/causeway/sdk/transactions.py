@@ -42,6 +42,12 @@ class SubmitResult:
     ``height`` and ``result`` tell where and how (a committed transaction may still have failed:
     see ``result.status`` and ``succeeded``). ``error`` is only ever set in the answers of
     ``submit_batch``, for transactions the node refused; ``submit`` raises instead.
+
+    Example:
+
+        result = client.invoke("kv", "put", KvPutArguments(key=b"colour", value=b"blue"))
+        if result.succeeded:
+            print(result.transaction_id.hex(), "committed at", result.height)
     """
 
     transaction_id: bytes
@@ -52,6 +58,13 @@ class SubmitResult:
 
     @property
     def succeeded(self) -> bool:
+        """True when the transaction committed in time with status OK.
+
+        Example:
+
+            result = client.submit(transaction)
+            assert result.succeeded, result.result
+        """
         return (
             self.committed
             and self.result is not None

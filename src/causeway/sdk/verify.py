@@ -51,7 +51,15 @@ def verify_transaction_response(
     expected_transaction_id: bytes | None = None,
 ) -> None:
     """ProofError unless the transaction and its result are at ``response.index`` of the lists
-    whose roots ``response.header`` carries (and, if given, the transaction has the expected id)."""
+    whose roots ``response.header`` carries (and, if given, the transaction has the expected id).
+
+    Example:
+
+        response = client.get_transaction(transaction_id, verify=False)
+        verify_transaction_response(
+            response, client.profile(), expected_transaction_id=transaction_id
+        )
+    """
     chain_profile = _profile(profile)
     header = response.header
     if header.height != response.height:
@@ -80,7 +88,13 @@ def verify_state_response(
     height: int = 0,
 ) -> None:
     """ProofError unless ``response.proof`` proves the answered value (or its absence, when
-    ``found`` is false) for ``key`` against the state root of ``response.header``."""
+    ``found`` is false) for ``key`` against the state root of ``response.header``.
+
+    Example:
+
+        response = client.get_state(key, verify=False)
+        verify_state_response(response, key, client.profile())
+    """
     header = response.header
     if header.height != response.height:
         raise ProofError(f"header is of height {header.height}, not {response.height}")
@@ -100,7 +114,13 @@ def verify_states_response(
     height: int = 0,
 ) -> None:
     """ProofError unless the answer holds, for each key asked and in the order asked, a value
-    (or absence) proven against the state root of ``response.header``."""
+    (or absence) proven against the state root of ``response.header``.
+
+    Example:
+
+        response = client.get_states(keys, verify=False)
+        verify_states_response(response, keys, client.profile())
+    """
     chain_profile = _profile(profile)
     header = response.header
     if header.height != response.height:
@@ -123,7 +143,13 @@ def verify_validator_set_response(
 ) -> None:
     """ProofError unless the set is the one ``response.header`` names (validator_set_hash) and
     its keys are of the chain's profile. It proves the set only as far as you trust the header:
-    check that with a certificate (``verify_block`` with a set you already trust)."""
+    check that with a certificate (``verify_block`` with a set you already trust).
+
+    Example:
+
+        response = client.get_validator_set(42, verify=False)
+        verify_validator_set_response(response, client.profile(), height=42)
+    """
     header = response.header
     if header.height != response.height:
         raise ProofError(f"header is of height {header.height}, not {response.height}")
@@ -152,7 +178,20 @@ def verify_block(
     the certificate is for this block. With ``validators`` (the set you trust for the block's
     height) the certificate must also hold ``quorum`` of it (SignatureError otherwise), and
     the header must be of ``chain_id`` (when given; WrongChainError otherwise); without
-    ``validators``, the signatures are not checked."""
+    ``validators``, the signatures are not checked.
+
+    Example:
+
+        response = client.get_block(42, verify=False)
+        verify_block(
+            response.block,
+            response.certificate,
+            list(response.results),
+            client.profile(),
+            validators=trusted_set,
+            chain_id=client.chain_id(),
+        )
+    """
     chain_profile = _profile(profile)
     verify_block_contents(block, results, chain_profile)
     verify_signed_header(
@@ -177,7 +216,19 @@ def verify_signed_header(
     """The certificate part of ``verify_block``, for a header read without its body
     (``Client.get_header``): ProofError unless the certificate is for this header's height and
     hash; with ``validators``, SignatureError unless it also holds ``quorum`` of them (and
-    WrongChainError unless the header is of ``chain_id``, when given)."""
+    WrongChainError unless the header is of ``chain_id``, when given).
+
+    Example:
+
+        response = client.get_header(42)
+        verify_signed_header(
+            response.block.header,
+            response.certificate,
+            client.profile(),
+            validators=trusted_set,
+            chain_id=client.chain_id(),
+        )
+    """
     chain_profile = _profile(profile)
     if validators is not None:
         verify_header(
@@ -199,7 +250,13 @@ def verify_header_response(
 ) -> None:
     """ProofError unless the answer to a header-only GetBlock is of ``height`` (when not 0) and
     its certificate is for its header (``verify_signed_header``). A body, if there is one, is not
-    checked: for that, read the whole block (``verify_block``)."""
+    checked: for that, read the whole block (``verify_block``).
+
+    Example:
+
+        response = client.get_header(42, verify=False)
+        verify_header_response(response, client.profile(), height=42)
+    """
     header = response.block.header
     if height and header.height != height:
         raise ProofError(f"asked for height {height}, answered for {header.height}")
