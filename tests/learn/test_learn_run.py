@@ -47,6 +47,7 @@ WORKSPACE = "~/causeway-lessons"
 LOOPBACK = "127.0.0.1"
 PORTS_PER_NODE = 3  # gRPC, HTTP, peers
 DEFAULT_PORT_BASE = 7050  # node1's gRPC port of a devnet up without --port-base
+DEFAULT_HTTP_PORT = 8050  # and its HTTP port (with a --port-base, the one after gRPC's)
 VALIDATORS_DEFAULT = 4
 MANIFEST_PORTS = 40
 SHELL_SYNTAX = frozenset({">", ">>", "|", "||", "&&", ";", "<"})
@@ -89,6 +90,11 @@ SHOWN: tuple[tuple[str, str], ...] = (
     ("causeway xtx submit pay-and-register.toml --dir chains", "decision"),
     ("|| echo", "exit status 3: aborted"),
     ("causeway bank balance org2/client --dir chains --chain chain-a", "10"),
+    ("causeway status", "height"),
+    ("/metrics", "causeway_height"),
+    ("/readyz", '"status":"ok"'),
+    ("causeway node snapshot create", "node1.snapshot"),
+    ("causeway node backup", "node1-backup"),
     ("--contract counter --method get", '"value": 3'),
     ("causeway learn check", "Exercise done."),
     ("causeway devnet stop", "node4 stopped"),
@@ -159,6 +165,9 @@ class Learner:
 
         def moved(match: re.Match[str]) -> str:
             port = int(match.group(1))
+            # The default devnet's node1 answers HTTP on 8050, apart from its gRPC port.
+            if port == DEFAULT_HTTP_PORT and DEFAULT_PORT_BASE in self.port_bases:
+                return f"{LOOPBACK}:{self.port_bases[DEFAULT_PORT_BASE][0] + 1}"
             for base, (fresh, count) in self.port_bases.items():
                 if base <= port < base + count:
                     return f"{LOOPBACK}:{fresh + port - base}"

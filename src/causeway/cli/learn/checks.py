@@ -16,14 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from causeway.cli.learn.lessons import Lesson, Text, lesson
-from causeway.cli.proofs import load_proof_document, verify_proof_document
+from causeway.cli.proofs import load_genesis_file, load_proof_document, verify_proof_document
 from causeway.contracts.v1 import contracts_pb2, proposals_pb2
+from causeway.crypto import get_profile
 from causeway.errors import CausewayError
 from causeway.interchain.v1 import atomic_pb2
+from causeway.node.snapshots import snapshot_trust
 from causeway.provisioning import load_devnet_description
 from causeway.provisioning.devnet import load_devnet
 from causeway.sdk import Client, FileCheckpoint, Identity
 from causeway.sdk.checkpoint import START
+from causeway.storage.snapshots import read_snapshot_file, verify_snapshot
 from causeway.types import block_hash
 from causeway.types.v1 import types_pb2
 
@@ -55,6 +58,8 @@ HUB_CHAIN = "hub"
 ATOMIC_PAYEE = "org2/client"
 ATOMIC_AMOUNT = 10
 ATOMIC_KEY = "registrations/42"
+# Lesson 9: the snapshot of lesson 1's node.
+SNAPSHOT_FILE = "node1.snapshot"
 STATUS_TIMEOUT_S = 5.0
 
 
@@ -818,6 +823,66 @@ def check_atomic(workspace: Workspace) -> Iterator[Finding]:
     )
 
 
+def check_operations(workspace: Workspace) -> Iterator[Finding]:
+    """Lesson 9: node1.snapshot is a snapshot of the learner's chain that a new node would
+    accept: proven from the chain's genesis through the validators' signatures, its block the
+    running chain's at that height."""
+    address, running = _running_chain(workspace)
+    yield running
+    path = workspace.folder / SNAPSHOT_FILE
+    if not path.exists():
+        yield Finding(
+            False,
+            Text(
+                f"还没有 {SNAPSHOT_FILE}：运行第 3 步的 causeway node snapshot create",
+                f"No {SNAPSHOT_FILE} yet: run step 3's causeway node snapshot create",
+            ),
+        )
+        return
+    try:
+        genesis = load_genesis_file(workspace.network() / "genesis.json")
+        profile = get_profile(genesis.crypto_profile)
+        verified = verify_snapshot(read_snapshot_file(path), snapshot_trust(genesis, profile))
+    except CausewayError as error:
+        yield Finding(
+            False,
+            Text(
+                f"{SNAPSHOT_FILE} 不成立：{error.message}（重新运行第 3 步）",
+                f"{SNAPSHOT_FILE} does not hold: {error.message} (run step 3 again)",
+            ),
+        )
+        return
+    height = verified.manifest.height
+    yield Finding(
+        True,
+        Text(
+            f"{SNAPSHOT_FILE} 成立：高度 {height} 的 {len(verified.state)} 个状态条目，从创世文件"
+            "经验证者签名得到证明",
+            f"{SNAPSHOT_FILE} holds: {len(verified.state)} state entries at height {height},"
+            " proven from the genesis through the validators' signatures",
+        ),
+    )
+    with workspace.client(address) as client:
+        header = client.get_header(height).block.header
+        chain_hash = block_hash(header, client.profile().hash)
+    if chain_hash != block_hash(verified.manifest.header.header, profile.hash):
+        yield Finding(
+            False,
+            Text(
+                f"{SNAPSHOT_FILE} 的区块不是你这条链高度 {height} 的区块",
+                f"The block of {SNAPSHOT_FILE} is not your chain's block at height {height}",
+            ),
+        )
+        return
+    yield Finding(
+        True,
+        Text(
+            f"它的区块正是你这条链高度 {height} 的区块：新节点可以从这里开始",
+            f"Its block is your chain's at height {height}: a new node can start from it",
+        ),
+    )
+
+
 def _first_node(workspace: Workspace, network: str) -> str | None:
     try:
         nodes = load_devnet(workspace.folder / network)
@@ -848,6 +913,7 @@ CHECKERS: Mapping[int, Callable[[Workspace], Iterator[Finding]]] = {
     6: check_sdk_events,
     7: check_interchain,
     8: check_atomic,
+    9: check_operations,
 }
 
 

@@ -68,6 +68,7 @@ LESSONS: tuple[Lesson, ...] = (
         7, "connecting-chains", Text("通过枢纽连接两条链", "Connecting two chains through the hub")
     ),
     Lesson(8, "atomic-transactions", Text("跨链原子交易", "An atomic cross-chain transaction")),
+    Lesson(9, "operating-a-node", Text("运维一个节点", "Operating a node")),
 )
 _BY_NUMBER: Mapping[int, Lesson] = {lesson.number: lesson for lesson in LESSONS}
 
