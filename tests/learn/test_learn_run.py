@@ -95,6 +95,11 @@ SHOWN: tuple[tuple[str, str], ...] = (
     ("/readyz", '"status":"ok"'),
     ("causeway node snapshot create", "node1.snapshot"),
     ("causeway node backup", "node1-backup"),
+    ("causeway directory category set 101", "101"),
+    ("causeway directory department set MZ", "MZ"),
+    ("causeway directory register", "101-MZ-000001"),
+    ("causeway directory revise", "每周更新"),
+    ("causeway directory history", "每周更新"),
     ("--contract counter --method get", '"value": 3'),
     ("causeway learn check", "Exercise done."),
     ("causeway devnet stop", "node4 stopped"),
@@ -116,10 +121,16 @@ def _notes_or_events(output: str) -> None:
         assert keys == ["greeting", "lesson", "note/0", "note/1", "note/2"], output
 
 
+def _deployed(output: str) -> None:
+    """Lesson 10's Python: the directory contract's record."""
+    assert "deployed directory version 1" in output, output
+
+
 PYTHON_SHOWN: dict[int, Callable[[str], None]] = {
     2: _pairs_agree,
     4: _proposed_config,
     6: _notes_or_events,
+    10: _deployed,
 }
 
 

@@ -60,6 +60,9 @@ ATOMIC_AMOUNT = 10
 ATOMIC_KEY = "registrations/42"
 # Lesson 9: the snapshot of lesson 1's node.
 SNAPSHOT_FILE = "node1.snapshot"
+# Lesson 10: the resource the department MZ registers and revises.
+DIRECTORY_RESOURCE = "101-MZ-000001"
+DIRECTORY_VERSIONS = 2
 STATUS_TIMEOUT_S = 5.0
 
 
@@ -883,6 +886,81 @@ def check_operations(workspace: Workspace) -> Iterator[Finding]:
     )
 
 
+def check_directory(workspace: Workspace) -> Iterator[Finding]:
+    """Lesson 10: the directory contract on lesson 1's chain, with a resource registered by the
+    department MZ and revised: two versions, the second linked to the first, both kept."""
+    from causeway.apps.directory.client import DirectoryClient  # noqa: PLC0415 (an app)
+
+    address, running = _running_chain(workspace)
+    yield running
+    with workspace.client(address) as client:
+        directory = DirectoryClient(client)
+        try:
+            info = directory.info()
+        except CausewayError:
+            yield Finding(
+                False,
+                Text(
+                    "你的链上还没有目录合约：运行第 1 步的 Python 程序部署它",
+                    "No directory contract on your chain yet: deploy it with step 1's Python"
+                    " program",
+                ),
+            )
+            return
+        yield Finding(
+            True,
+            Text(
+                f"目录合约“{info.settings.name}”已部署，管理员组织："
+                f"{', '.join(info.settings.administrator_organisations)}",
+                f'The directory contract "{info.settings.name}" is deployed; administrators:'
+                f" {', '.join(info.settings.administrator_organisations)}",
+            ),
+        )
+        try:
+            versions = directory.resource_history(DIRECTORY_RESOURCE)
+        except CausewayError:
+            versions = []
+    if not versions:
+        yield Finding(
+            False,
+            Text(
+                f"目录里还没有资源 {DIRECTORY_RESOURCE}：设置分类和部门（第 2 步），再登记它"
+                "（第 3 步）",
+                f"No resource {DIRECTORY_RESOURCE} in the directory yet: set the scheme and the"
+                " department (step 2), then register it (step 3)",
+            ),
+        )
+        return
+    yield Finding(
+        True,
+        Text(
+            f"资源 {DIRECTORY_RESOURCE}“{versions[0].metadata.name}”由 {versions[0].provider_code}"
+            f" 登记于高度 {versions[0].height}",
+            f'Resource {DIRECTORY_RESOURCE} "{versions[0].metadata.name}" was registered by'
+            f" {versions[0].provider_code} at height {versions[0].height}",
+        ),
+    )
+    if len(versions) < DIRECTORY_VERSIONS:
+        yield Finding(
+            False,
+            Text(
+                f"{DIRECTORY_RESOURCE} 只有 {len(versions)} 个版本：用第 4 步的 causeway directory"
+                " revise 修订它",
+                f"{DIRECTORY_RESOURCE} has {len(versions)} version: revise it with step 4's"
+                " causeway directory revise",
+            ),
+        )
+        return
+    yield Finding(
+        True,
+        Text(
+            f"{DIRECTORY_RESOURCE} 有 {len(versions)} 个版本，每一个都保留在链上，各有自己的交易",
+            f"{DIRECTORY_RESOURCE} has {len(versions)} versions, each kept on the chain with its"
+            " own transaction",
+        ),
+    )
+
+
 def _first_node(workspace: Workspace, network: str) -> str | None:
     try:
         nodes = load_devnet(workspace.folder / network)
@@ -914,6 +992,7 @@ CHECKERS: Mapping[int, Callable[[Workspace], Iterator[Finding]]] = {
     7: check_interchain,
     8: check_atomic,
     9: check_operations,
+    10: check_directory,
 }
 
 

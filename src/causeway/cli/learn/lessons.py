@@ -69,6 +69,7 @@ LESSONS: tuple[Lesson, ...] = (
     ),
     Lesson(8, "atomic-transactions", Text("跨链原子交易", "An atomic cross-chain transaction")),
     Lesson(9, "operating-a-node", Text("运维一个节点", "Operating a node")),
+    Lesson(10, "data-directory", Text("政务数据目录", "The government data directory")),
 )
 _BY_NUMBER: Mapping[int, Lesson] = {lesson.number: lesson for lesson in LESSONS}
 
