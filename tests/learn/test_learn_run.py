@@ -80,7 +80,8 @@ SHOWN: tuple[tuple[str, str], ...] = (
     ("causeway proof verify", "VALID"),
     ("causeway proposal show 1", "open"),
     ("causeway proposal execute 1", "executed"),
-    ("causeway contract build", "built counter"),
+    ("causeway contract build", "add(amount: uint64) -> (value: uint64)"),
+    ("--method add", '"value": 3'),
     ("causeway contract test", "passed"),
     ("causeway contract deploy", "active"),
     ("cat kv-events.json", "height"),
@@ -121,6 +122,11 @@ def _notes_or_events(output: str) -> None:
         assert keys == ["greeting", "lesson", "note/0", "note/1", "note/2"], output
 
 
+def _interface_written(output: str) -> None:
+    """Lesson 5's Python: the interface lists the new method."""
+    assert "methods: init, increment, get, add" in output, output
+
+
 def _deployed(output: str) -> None:
     """Lesson 10's Python: the directory contract's record."""
     assert "deployed directory version 1" in output, output
@@ -129,6 +135,7 @@ def _deployed(output: str) -> None:
 PYTHON_SHOWN: dict[int, Callable[[str], None]] = {
     2: _pairs_agree,
     4: _proposed_config,
+    5: _interface_written,
     6: _notes_or_events,
     10: _deployed,
 }
@@ -202,6 +209,10 @@ class Learner:
     def run(self, step: Step, lesson_number: int) -> str:
         if step.kind == "file":
             (self.folder / step.file_name).write_text(step.text, encoding="utf-8")
+            return step.text
+        if step.kind == "append":
+            with (self.folder / step.file_name).open("a", encoding="utf-8") as file:
+                file.write("\n" + step.text)
             return step.text
         text = self.concrete(step.text)
         if step.kind == "python":

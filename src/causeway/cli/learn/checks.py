@@ -44,6 +44,7 @@ GOVERNANCE_FOLDER = "gov"
 # Lesson 5's contract on lesson 1's chain, and how far it must count.
 COUNTER_CONTRACT = "counter"
 COUNTER_TARGET = 3
+COUNTER_METHOD = "add"
 # Lesson 6: the last note its SDK program writes, and its event follower's checkpoint file.
 LAST_NOTE = b"note/2"
 EVENTS_CHECKPOINT_FILE = "kv-events.json"
@@ -513,8 +514,27 @@ def check_contract(workspace: Workspace) -> Iterator[Finding]:
                 f"The contract {COUNTER_CONTRACT} is deployed (version {info.version}) and active",
             ),
         )
+        handle = client.contracts.contract(COUNTER_CONTRACT)
+        if COUNTER_METHOD not in handle.interface.methods:
+            yield Finding(
+                False,
+                Text(
+                    f"{COUNTER_CONTRACT} 没有 {COUNTER_METHOD} 方法：编写它（第 2 步），再构建，"
+                    "并用 causeway contract upgrade 升级已部署的合约",
+                    f"{COUNTER_CONTRACT} has no {COUNTER_METHOD} method: write it (step 2), build"
+                    " again and upgrade the deployed contract with causeway contract upgrade",
+                ),
+            )
+            return
+        yield Finding(
+            True,
+            Text(
+                f"{COUNTER_CONTRACT} 有你写的方法 {COUNTER_METHOD}",
+                f"{COUNTER_CONTRACT} has your method {COUNTER_METHOD}",
+            ),
+        )
         try:
-            value = client.contracts.contract(COUNTER_CONTRACT).query("get")["value"]
+            value = handle.query("get")["value"]
         except (CausewayError, KeyError):
             yield Finding(
                 False,
