@@ -17,8 +17,8 @@ pdoc renders the snippet as a code block (scripts/reference.py) and ``help()`` s
 written. Each snippet must at least parse as Python, so that a stray prompt or a half-edited
 snippet is caught here.
 
-What is walked: the names of causeway.sdk's ``__all__`` defined in the SDK (``build_transaction``
-and ``endorse`` are causeway.types', re-exported, and documented there); the public methods
+What is walked: every name of causeway.sdk's ``__all__`` (``build_transaction`` and ``endorse``
+too, which causeway.types defines and the SDK re-exports); the public methods
 and properties of the classes among them, including those inherited from other SDK classes (not
 ``object``'s, ``tuple``'s or ``typing``'s); and the classes their public properties answer
 (``client.interchain``, ``client.atomic``, ``client.contracts``, ``client.proposals``), with
@@ -38,8 +38,6 @@ from typing import Any
 import causeway.sdk
 
 SDK_PREFIX = "causeway.sdk"
-# Re-exported by the SDK but defined (and documented) in causeway.types, which the node uses too.
-DEFINED_ELSEWHERE = frozenset({"build_transaction", "endorse"})
 EXAMPLE_HEADING = "Example:"
 COMPILE_FLAGS = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 
@@ -88,8 +86,6 @@ def documented_objects() -> dict[str, Any]:
     objects: dict[str, Any] = {}
     classes: list[type] = []
     for name in causeway.sdk.__all__:
-        if name in DEFINED_ELSEWHERE:
-            continue
         value = getattr(causeway.sdk, name)
         objects[name] = value
         if inspect.isclass(value):

@@ -62,6 +62,13 @@ def build_transaction(
     current time and an expiry ``expiry_s`` later. The sender signs
     ``sign_bytes("transaction", chain_id, body)``, each endorser
     ``sign_bytes("endorsement", chain_id, body)``.
+
+    Example:
+
+        admin = Identity.load("net/organisations/org1/members/admin")
+        arguments = KvPutArguments(key=b"colour", value=b"blue")
+        transaction = build_transaction(admin, client.chain_id(), "kv", "put", arguments)
+        client.submit(transaction)
     """
     if not chain_id:
         raise ConfigurationError("a transaction needs the chain id")
@@ -93,7 +100,14 @@ def build_transaction(
 
 
 def endorse(transaction: types_pb2.Transaction, endorser: TransactionSigner, chain_id: str) -> None:
-    """Adds ``endorser``'s endorsement to ``transaction`` (for endorsers who sign elsewhere)."""
+    """Adds ``endorser``'s endorsement to ``transaction`` (for endorsers who sign elsewhere).
+
+    Example:
+
+        endorser = Identity.load("net/organisations/org2/members/admin")
+        endorse(transaction, endorser, client.chain_id())
+        client.submit(transaction)
+    """
     if any(existing.endorser == endorser.member_id for existing in transaction.endorsements):
         raise ConfigurationError(f"{endorser.member_id} has already endorsed this transaction")
     transaction.endorsements.append(
