@@ -27,9 +27,11 @@ HEAVY_UNITS=(
   tests/e2e/test_e2e_interchain.py
   tests/e2e/test_e2e_atomic.py
   tests/docs
+  tests/learn
   tests/e2e/test_e2e_gateway.py
   tests/e2e/test_e2e_crash.py
   tests/e2e/test_e2e_node_join.py
+  tests/e2e/test_e2e_devnet_governance.py
   tests/e2e/test_e2e_snapshots.py
   tests/e2e/test_e2e_devnet_tbft.py
   tests/e2e/test_e2e_devnet_raft.py
