@@ -73,6 +73,16 @@ class Finding:
     text: Text
 
 
+def done(zh: str, en: str) -> Finding:
+    """What the learner has done, in both languages."""
+    return Finding(True, Text(zh, en))
+
+
+def missing(zh: str, en: str) -> Finding:
+    """What is still missing, and how to do it, in both languages."""
+    return Finding(False, Text(zh, en))
+
+
 @dataclass(frozen=True, slots=True)
 class CheckReport:
     lesson: Lesson
@@ -100,10 +110,11 @@ class Workspace:
     def network(self) -> Path:
         return self.folder / NETWORK_FOLDER
 
-    def node_address(self) -> str | None:
-        """The first node of the lessons' devnet, or None when there is no devnet there."""
+    def node_address(self, network: str = NETWORK_FOLDER) -> str | None:
+        """The first node of a devnet of the workspace (the lessons' by default), or None when
+        there is no devnet there."""
         try:
-            nodes = load_devnet(self.network())
+            nodes = load_devnet(self.folder / network)
         except CausewayError:
             return None
         return nodes[0].grpc_address if nodes else None
@@ -116,15 +127,11 @@ class Workspace:
         finally:
             client.close()
 
-    @contextmanager
     def client(
         self, address: str, member: str = READER, *, network: str = NETWORK_FOLDER
-    ) -> Iterator[Client]:
-        client = self._connect(address, Identity.load(self.folder / network / member))
-        try:
-            yield client
-        finally:
-            client.close()
+    ) -> AbstractContextManager[Client]:
+        """A client signing as ``member`` of a devnet of the workspace (the lessons' reader)."""
+        return self.connected(address, self.folder / network / member)
 
 
 class _CannotGoOnError(Exception):
@@ -139,15 +146,12 @@ def _running_chain(workspace: Workspace) -> tuple[str, Finding]:
     address = workspace.node_address()
     if address is None:
         raise _CannotGoOnError(
-            Finding(
-                False,
-                Text(
-                    f"工作目录里还没有网络（{NETWORK_FOLDER}/devnet.json）：先运行第 1 课的"
-                    f" causeway devnet up --consensus solo --validators 1 --dir {NETWORK_FOLDER}",
-                    f"No network in this folder yet ({NETWORK_FOLDER}/devnet.json): run lesson"
-                    f" 1's causeway devnet up --consensus solo --validators 1 --dir"
-                    f" {NETWORK_FOLDER}",
-                ),
+            missing(
+                f"工作目录里还没有网络（{NETWORK_FOLDER}/devnet.json）：先运行第 1 课的"
+                f" causeway devnet up --consensus solo --validators 1 --dir {NETWORK_FOLDER}",
+                f"No network in this folder yet ({NETWORK_FOLDER}/devnet.json): run lesson"
+                f" 1's causeway devnet up --consensus solo --validators 1 --dir"
+                f" {NETWORK_FOLDER}",
             )
         )
     try:
@@ -155,22 +159,16 @@ def _running_chain(workspace: Workspace) -> tuple[str, Finding]:
             status = client.status()
     except CausewayError:
         raise _CannotGoOnError(
-            Finding(
-                False,
-                Text(
-                    f"{NETWORK_FOLDER} 的节点（{address}）没有应答：用 causeway devnet start"
-                    f" --dir {NETWORK_FOLDER} 重新启动它",
-                    f"The node of {NETWORK_FOLDER} ({address}) does not answer: start it again"
-                    f" with causeway devnet start --dir {NETWORK_FOLDER}",
-                ),
+            missing(
+                f"{NETWORK_FOLDER} 的节点（{address}）没有应答：用 causeway devnet start"
+                f" --dir {NETWORK_FOLDER} 重新启动它",
+                f"The node of {NETWORK_FOLDER} ({address}) does not answer: start it again"
+                f" with causeway devnet start --dir {NETWORK_FOLDER}",
             )
         ) from None
-    return address, Finding(
-        True,
-        Text(
-            f"链 {status.chain_id} 正在运行，高度 {status.height}",
-            f"Chain {status.chain_id} is running, at height {status.height}",
-        ),
+    return address, done(
+        f"链 {status.chain_id} 正在运行，高度 {status.height}",
+        f"Chain {status.chain_id} is running, at height {status.height}",
     )
 
 
@@ -183,19 +181,15 @@ def check_first_chain(workspace: Workspace) -> Iterator[Finding]:
     answer = contracts_pb2.KvGetResult()
     answer.ParseFromString(result.return_value)
     if not answer.found or not answer.value:
-        yield Finding(
-            False,
-            Text(
-                "kv 合约里 greeting 键下还没有值：发送第 3 步的 kv.put 交易",
-                "The kv contract holds no value under the key greeting yet: send step 3's"
-                " kv.put transaction",
-            ),
+        yield missing(
+            "kv 合约里 greeting 键下还没有值：发送第 3 步的 kv.put 交易",
+            "The kv contract holds no value under the key greeting yet: send step 3's"
+            " kv.put transaction",
         )
         return
     value = answer.value.decode(errors="replace")
-    yield Finding(
-        True,
-        Text(f"kv 合约里 greeting 的值是 “{value}”", f'The kv contract holds greeting = "{value}"'),
+    yield done(
+        f"kv 合约里 greeting 的值是 “{value}”", f'The kv contract holds greeting = "{value}"'
     )
 
 
@@ -206,68 +200,50 @@ def check_blocks_and_proofs(workspace: Workspace) -> Iterator[Finding]:
     yield running
     path = workspace.folder / GREETING_PROOF_FILE
     if not path.exists():
-        yield Finding(
-            False,
-            Text(
-                f"还没有 {GREETING_PROOF_FILE}：运行第 2 步的 causeway state get --kv greeting"
-                f" --proof --out {GREETING_PROOF_FILE}",
-                f"No {GREETING_PROOF_FILE} yet: run step 2's causeway state get --kv greeting"
-                f" --proof --out {GREETING_PROOF_FILE}",
-            ),
+        yield missing(
+            f"还没有 {GREETING_PROOF_FILE}：运行第 2 步的 causeway state get --kv greeting"
+            f" --proof --out {GREETING_PROOF_FILE}",
+            f"No {GREETING_PROOF_FILE} yet: run step 2's causeway state get --kv greeting"
+            f" --proof --out {GREETING_PROOF_FILE}",
         )
         return
     try:
         verified = verify_proof_document(load_proof_document(path))
     except CausewayError as error:
-        yield Finding(
-            False,
-            Text(
-                f"{GREETING_PROOF_FILE} 不成立：{error.message}（重新运行第 2 步）",
-                f"{GREETING_PROOF_FILE} does not hold: {error.message} (run step 2 again)",
-            ),
+        yield missing(
+            f"{GREETING_PROOF_FILE} 不成立：{error.message}（重新运行第 2 步）",
+            f"{GREETING_PROOF_FILE} does not hold: {error.message} (run step 2 again)",
         )
         return
     if verified.claim.get("key") != (b"kv/" + GREETING_KEY).hex() or not verified.claim.get(
         "present"
     ):
-        yield Finding(
-            False,
-            Text(
-                f"{GREETING_PROOF_FILE} 证明的不是 greeting 的值：用 --kv greeting 重新生成它",
-                f"{GREETING_PROOF_FILE} does not prove greeting's value: make it again with"
-                " --kv greeting",
-            ),
+        yield missing(
+            f"{GREETING_PROOF_FILE} 证明的不是 greeting 的值：用 --kv greeting 重新生成它",
+            f"{GREETING_PROOF_FILE} does not prove greeting's value: make it again with"
+            " --kv greeting",
         )
         return
-    yield Finding(
-        True,
-        Text(
-            f"{GREETING_PROOF_FILE} 成立：高度 {verified.height} 的状态根包含 greeting",
-            f"{GREETING_PROOF_FILE} holds: the state root of height {verified.height} contains"
-            " greeting",
-        ),
+    yield done(
+        f"{GREETING_PROOF_FILE} 成立：高度 {verified.height} 的状态根包含 greeting",
+        f"{GREETING_PROOF_FILE} holds: the state root of height {verified.height} contains"
+        " greeting",
     )
     with workspace.client(address) as client:
         header = client.get_header(verified.height).block.header
         chain_hash = block_hash(header, client.profile().hash)
     if chain_hash != verified.block_hash:
-        yield Finding(
-            False,
-            Text(
-                f"{GREETING_PROOF_FILE} 的区块不是你这条链高度 {verified.height} 的区块：在"
-                " 第 1 课的网络上重新运行第 2 步",
-                f"The block of {GREETING_PROOF_FILE} is not your chain's block at height"
-                f" {verified.height}: run step 2 again against lesson 1's network",
-            ),
+        yield missing(
+            f"{GREETING_PROOF_FILE} 的区块不是你这条链高度 {verified.height} 的区块：在"
+            " 第 1 课的网络上重新运行第 2 步",
+            f"The block of {GREETING_PROOF_FILE} is not your chain's block at height"
+            f" {verified.height}: run step 2 again against lesson 1's network",
         )
         return
-    yield Finding(
-        True,
-        Text(
-            f"它的区块哈希 {chain_hash.hex()[:16]}… 正是你这条链高度 {verified.height} 的区块",
-            f"Its block hash {chain_hash.hex()[:16]}… is your chain's block at height"
-            f" {verified.height}",
-        ),
+    yield done(
+        f"它的区块哈希 {chain_hash.hex()[:16]}… 正是你这条链高度 {verified.height} 的区块",
+        f"Its block hash {chain_hash.hex()[:16]}… is your chain's block at height"
+        f" {verified.height}",
     )
 
 
@@ -279,36 +255,26 @@ def check_bft(workspace: Workspace) -> Iterator[Finding]:
     except CausewayError:
         nodes = []
     if len(nodes) != BFT_VALIDATORS:
-        yield Finding(
-            False,
-            Text(
-                f"{BFT_FOLDER}/ 里还没有四个验证者的网络：运行第 1 步的 causeway devnet up"
-                f" --validators 4 --consensus tbft --dir {BFT_FOLDER} --port-base 7300",
-                f"No network of four validators in {BFT_FOLDER}/ yet: run step 1's causeway"
-                f" devnet up --validators 4 --consensus tbft --dir {BFT_FOLDER} --port-base 7300",
-            ),
+        yield missing(
+            f"{BFT_FOLDER}/ 里还没有四个验证者的网络：运行第 1 步的 causeway devnet up"
+            f" --validators 4 --consensus tbft --dir {BFT_FOLDER} --port-base 7300",
+            f"No network of four validators in {BFT_FOLDER}/ yet: run step 1's causeway"
+            f" devnet up --validators 4 --consensus tbft --dir {BFT_FOLDER} --port-base 7300",
         )
         return
     stopped = nodes[-1]
     answering = [node for node in nodes[:-1] if _answers(workspace, BFT_FOLDER, node.grpc_address)]
     if not answering:
-        yield Finding(
-            False,
-            Text(
-                f"{BFT_FOLDER} 的节点都没有应答：用 causeway devnet start --dir {BFT_FOLDER}"
-                " 启动它们",
-                f"No node of {BFT_FOLDER} answers: start them with causeway devnet start --dir"
-                f" {BFT_FOLDER}",
-            ),
+        yield missing(
+            f"{BFT_FOLDER} 的节点都没有应答：用 causeway devnet start --dir {BFT_FOLDER} 启动它们",
+            f"No node of {BFT_FOLDER} answers: start them with causeway devnet start --dir"
+            f" {BFT_FOLDER}",
         )
         return
-    yield Finding(
-        True,
-        Text(
-            f"{BFT_FOLDER} 有四个验证者，{len(answering)} 个（不含 {stopped.name}）在应答",
-            f"{BFT_FOLDER} has four validators; {len(answering)} of them (not counting"
-            f" {stopped.name}) answer",
-        ),
+    yield done(
+        f"{BFT_FOLDER} 有四个验证者，{len(answering)} 个（不含 {stopped.name}）在应答",
+        f"{BFT_FOLDER} has four validators; {len(answering)} of them (not counting"
+        f" {stopped.name}) answer",
     )
     path = workspace.folder / SURVIVED_FILE
     try:
@@ -316,71 +282,53 @@ def check_bft(workspace: Workspace) -> Iterator[Finding]:
             json.loads(path.read_text(encoding="utf-8"))["transaction_id"]
         )
     except (OSError, ValueError, KeyError, TypeError):
-        yield Finding(
-            False,
-            Text(
-                f"还没有 {SURVIVED_FILE}：{stopped.name} 停下后，运行第 3 步的 causeway tx send"
-                f" ... --json > {SURVIVED_FILE}",
-                f"No {SURVIVED_FILE} yet: with {stopped.name} stopped, run step 3's causeway tx"
-                f" send ... --json > {SURVIVED_FILE}",
-            ),
+        yield missing(
+            f"还没有 {SURVIVED_FILE}：{stopped.name} 停下后，运行第 3 步的 causeway tx send"
+            f" ... --json > {SURVIVED_FILE}",
+            f"No {SURVIVED_FILE} yet: with {stopped.name} stopped, run step 3's causeway tx"
+            f" send ... --json > {SURVIVED_FILE}",
         )
         return
     with workspace.client(answering[0].grpc_address, network=BFT_FOLDER) as client:
         try:
             committed = client.get_transaction(transaction_id)
         except CausewayError:
-            yield Finding(
-                False,
-                Text(
-                    f"{SURVIVED_FILE} 里的交易不在 {BFT_FOLDER} 链上：重新运行第 3 步",
-                    f"The transaction of {SURVIVED_FILE} is not on the {BFT_FOLDER} chain: run"
-                    " step 3 again",
-                ),
+            yield missing(
+                f"{SURVIVED_FILE} 里的交易不在 {BFT_FOLDER} 链上：重新运行第 3 步",
+                f"The transaction of {SURVIVED_FILE} is not on the {BFT_FOLDER} chain: run"
+                " step 3 again",
             )
             return
         height = committed.height
         certificate = client.get_block(height).certificate
     signers = {signature.validator for signature in certificate.signatures}
     if stopped.member_id in signers or not stopped.member_id:
-        yield Finding(
-            False,
-            Text(
-                f"高度 {height} 的区块有 {stopped.name} 的签名：发送时它还在运行。先停下它"
-                f"（第 2 步），再发送一次（第 3 步）",
-                f"The block at height {height} carries {stopped.name}'s signature: it was"
-                " running when you sent the transaction. Stop it (step 2) and send again (step 3)",
-            ),
+        yield missing(
+            f"高度 {height} 的区块有 {stopped.name} 的签名：发送时它还在运行。先停下它"
+            f"（第 2 步），再发送一次（第 3 步）",
+            f"The block at height {height} carries {stopped.name}'s signature: it was"
+            " running when you sent the transaction. Stop it (step 2) and send again (step 3)",
         )
         return
-    yield Finding(
-        True,
-        Text(
-            f"高度 {height} 的区块由 {len(signers)} 个验证者签名提交，没有 {stopped.name}："
-            "四个中的三个就足以让链继续",
-            f"The block at height {height} was committed with the signatures of {len(signers)}"
-            f" validators, without {stopped.name}: three of four are enough for the chain to go"
-            " on",
-        ),
+    yield done(
+        f"高度 {height} 的区块由 {len(signers)} 个验证者签名提交，没有 {stopped.name}："
+        "四个中的三个就足以让链继续",
+        f"The block at height {height} was committed with the signatures of {len(signers)}"
+        f" validators, without {stopped.name}: three of four are enough for the chain to go"
+        " on",
     )
     caught_up = _height_of(workspace, BFT_FOLDER, stopped.grpc_address)
     if caught_up is None or caught_up < height:
-        yield Finding(
-            False,
-            Text(
-                f"{stopped.name} 还没有回来：用 causeway devnet start --dir {BFT_FOLDER} 重新启动"
-                "它（第 5 步），看它追上其他节点",
-                f"{stopped.name} is not back yet: start it again with causeway devnet start"
-                f" --dir {BFT_FOLDER} (step 5) and watch it catch up",
-            ),
+        yield missing(
+            f"{stopped.name} 还没有回来：用 causeway devnet start --dir {BFT_FOLDER} 重新启动"
+            "它（第 5 步），看它追上其他节点",
+            f"{stopped.name} is not back yet: start it again with causeway devnet start"
+            f" --dir {BFT_FOLDER} (step 5) and watch it catch up",
         )
         return
-    yield Finding(
-        True,
-        Text(
-            f"{stopped.name} 重新启动后追上了：它有高度 {caught_up} 的区块",
-            f"{stopped.name}, started again, caught up: it holds the blocks to height {caught_up}",
-        ),
+    yield done(
+        f"{stopped.name} 重新启动后追上了：它有高度 {caught_up} 的区块",
+        f"{stopped.name}, started again, caught up: it holds the blocks to height {caught_up}",
     )
 
 
@@ -388,29 +336,23 @@ def check_governance(workspace: Workspace) -> Iterator[Finding]:
     """Lesson 4: on the three organisations' chain in gov/, a proposal to change the chain's
     configuration was executed with the yes votes of a majority, and the configuration on
     chain is the one it proposed."""
-    address = _first_node(workspace, GOVERNANCE_FOLDER)
+    address = workspace.node_address(GOVERNANCE_FOLDER)
     if address is None:
-        yield Finding(
-            False,
-            Text(
-                f"{GOVERNANCE_FOLDER}/ 里还没有网络：运行第 1 步的 causeway devnet up"
-                f" --consensus solo --validators 1 --orgs 3 --dir {GOVERNANCE_FOLDER}"
-                " --port-base 7400",
-                f"No network in {GOVERNANCE_FOLDER}/ yet: run step 1's causeway devnet up"
-                f" --consensus solo --validators 1 --orgs 3 --dir {GOVERNANCE_FOLDER}"
-                " --port-base 7400",
-            ),
+        yield missing(
+            f"{GOVERNANCE_FOLDER}/ 里还没有网络：运行第 1 步的 causeway devnet up"
+            f" --consensus solo --validators 1 --orgs 3 --dir {GOVERNANCE_FOLDER}"
+            " --port-base 7400",
+            f"No network in {GOVERNANCE_FOLDER}/ yet: run step 1's causeway devnet up"
+            f" --consensus solo --validators 1 --orgs 3 --dir {GOVERNANCE_FOLDER}"
+            " --port-base 7400",
         )
         return
     if not _answers(workspace, GOVERNANCE_FOLDER, address):
-        yield Finding(
-            False,
-            Text(
-                f"{GOVERNANCE_FOLDER} 的节点（{address}）没有应答：用 causeway devnet start"
-                f" --dir {GOVERNANCE_FOLDER} 重新启动它",
-                f"The node of {GOVERNANCE_FOLDER} ({address}) does not answer: start it again"
-                f" with causeway devnet start --dir {GOVERNANCE_FOLDER}",
-            ),
+        yield missing(
+            f"{GOVERNANCE_FOLDER} 的节点（{address}）没有应答：用 causeway devnet start"
+            f" --dir {GOVERNANCE_FOLDER} 重新启动它",
+            f"The node of {GOVERNANCE_FOLDER} ({address}) does not answer: start it again"
+            f" with causeway devnet start --dir {GOVERNANCE_FOLDER}",
         )
         return
     with workspace.client(address, network=GOVERNANCE_FOLDER) as client:
@@ -423,37 +365,28 @@ def check_governance(workspace: Workspace) -> Iterator[Finding]:
     executed = [item for item in proposals if item.status == proposals_pb2.PROPOSAL_STATUS_EXECUTED]
     if not executed:
         if not proposals:
-            yield Finding(
-                False,
-                Text(
-                    "还没有修改链配置的提案：以 org1 管理员的身份创建它（第 4 步）",
-                    "No proposal to change the chain's configuration yet: create it as org1's"
-                    " admin (step 4)",
-                ),
+            yield missing(
+                "还没有修改链配置的提案：以 org1 管理员的身份创建它（第 4 步）",
+                "No proposal to change the chain's configuration yet: create it as org1's"
+                " admin (step 4)",
             )
             return
         latest = proposals[-1]
         voted = ", ".join(vote.organisation for vote in latest.votes if vote.yes) or "-"
-        yield Finding(
-            False,
-            Text(
-                f"提案 {latest.id} 还没有执行（赞成的组织：{voted}）：三个组织需要多数赞成，"
-                "以 org2 管理员的身份投赞成票（第 5 步），再执行它（第 6 步）",
-                f"Proposal {latest.id} is not executed yet (yes votes: {voted}): three"
-                " organisations need a majority; vote yes as org2's admin (step 5), then execute"
-                " it (step 6)",
-            ),
+        yield missing(
+            f"提案 {latest.id} 还没有执行（赞成的组织：{voted}）：三个组织需要多数赞成，"
+            "以 org2 管理员的身份投赞成票（第 5 步），再执行它（第 6 步）",
+            f"Proposal {latest.id} is not executed yet (yes votes: {voted}): three"
+            " organisations need a majority; vote yes as org2's admin (step 5), then execute"
+            " it (step 6)",
         )
         return
     proposal = executed[-1]
     voters = sorted({vote.organisation for vote in proposal.votes if vote.yes})
-    yield Finding(
-        True,
-        Text(
-            f"提案 {proposal.id} 已执行，赞成的组织：{', '.join(voters)}（三个中的多数）",
-            f"Proposal {proposal.id} was executed with the yes votes of {', '.join(voters)}"
-            " (a majority of three)",
-        ),
+    yield done(
+        f"提案 {proposal.id} 已执行，赞成的组织：{', '.join(voters)}（三个中的多数）",
+        f"Proposal {proposal.id} was executed with the yes votes of {', '.join(voters)}"
+        " (a majority of three)",
     )
     call = next(
         item for item in proposal.calls if (item.contract, item.method) == ("config", "update")
@@ -461,22 +394,16 @@ def check_governance(workspace: Workspace) -> Iterator[Finding]:
     proposed = contracts_pb2.ConfigUpdateArguments.FromString(call.arguments).config
     on_chain = types_pb2.ChainConfig.FromString(result.return_value)
     if on_chain != proposed:
-        yield Finding(
-            False,
-            Text(
-                f"链上的配置与提案 {proposal.id} 提出的不同：之后又有别的修改？",
-                f"The configuration on chain differs from what proposal {proposal.id} proposed:"
-                " was it changed again since?",
-            ),
+        yield missing(
+            f"链上的配置与提案 {proposal.id} 提出的不同：之后又有别的修改？",
+            f"The configuration on chain differs from what proposal {proposal.id} proposed:"
+            " was it changed again since?",
         )
         return
-    yield Finding(
-        True,
-        Text(
-            f"链上的配置正是提案所提出的：保留 {on_chain.state_history_heights} 个高度的状态证明",
-            f"The configuration on chain is the proposed one: state proofs kept for"
-            f" {on_chain.state_history_heights} heights",
-        ),
+    yield done(
+        f"链上的配置正是提案所提出的：保留 {on_chain.state_history_heights} 个高度的状态证明",
+        f"The configuration on chain is the proposed one: state proofs kept for"
+        f" {on_chain.state_history_heights} heights",
     )
 
 
@@ -489,79 +416,55 @@ def check_contract(workspace: Workspace) -> Iterator[Finding]:
         try:
             info = client.contracts.get_contract(COUNTER_CONTRACT)
         except CausewayError:
-            yield Finding(
-                False,
-                Text(
-                    f"你的链上还没有名为 {COUNTER_CONTRACT} 的合约：构建并部署它（第 3、4 步）",
-                    f"No contract named {COUNTER_CONTRACT} on your chain yet: build and deploy it"
-                    " (steps 3 and 4)",
-                ),
+            yield missing(
+                f"你的链上还没有名为 {COUNTER_CONTRACT} 的合约：构建并部署它（第 3、4 步）",
+                f"No contract named {COUNTER_CONTRACT} on your chain yet: build and deploy it"
+                " (steps 3 and 4)",
             )
             return
         if info.status != "active":
-            yield Finding(
-                False,
-                Text(
-                    f"合约 {COUNTER_CONTRACT} 的状态是 {info.status}，不是 active",
-                    f"The contract {COUNTER_CONTRACT} is {info.status}, not active",
-                ),
+            yield missing(
+                f"合约 {COUNTER_CONTRACT} 的状态是 {info.status}，不是 active",
+                f"The contract {COUNTER_CONTRACT} is {info.status}, not active",
             )
             return
-        yield Finding(
-            True,
-            Text(
-                f"合约 {COUNTER_CONTRACT} 已部署（版本 {info.version}），状态 active",
-                f"The contract {COUNTER_CONTRACT} is deployed (version {info.version}) and active",
-            ),
+        yield done(
+            f"合约 {COUNTER_CONTRACT} 已部署（版本 {info.version}），状态 active",
+            f"The contract {COUNTER_CONTRACT} is deployed (version {info.version}) and active",
         )
         handle = client.contracts.contract(COUNTER_CONTRACT)
         if COUNTER_METHOD not in handle.interface.methods:
-            yield Finding(
-                False,
-                Text(
-                    f"{COUNTER_CONTRACT} 没有 {COUNTER_METHOD} 方法：编写它（第 2 步），再构建，"
-                    "并用 causeway contract upgrade 升级已部署的合约",
-                    f"{COUNTER_CONTRACT} has no {COUNTER_METHOD} method: write it (step 2), build"
-                    " again and upgrade the deployed contract with causeway contract upgrade",
-                ),
+            yield missing(
+                f"{COUNTER_CONTRACT} 没有 {COUNTER_METHOD} 方法：编写它（第 2 步），再构建，"
+                "并用 causeway contract upgrade 升级已部署的合约",
+                f"{COUNTER_CONTRACT} has no {COUNTER_METHOD} method: write it (step 2), build"
+                " again and upgrade the deployed contract with causeway contract upgrade",
             )
             return
-        yield Finding(
-            True,
-            Text(
-                f"{COUNTER_CONTRACT} 有你写的方法 {COUNTER_METHOD}",
-                f"{COUNTER_CONTRACT} has your method {COUNTER_METHOD}",
-            ),
+        yield done(
+            f"{COUNTER_CONTRACT} 有你写的方法 {COUNTER_METHOD}",
+            f"{COUNTER_CONTRACT} has your method {COUNTER_METHOD}",
         )
         try:
             value = handle.query("get")["value"]
         except (CausewayError, KeyError):
-            yield Finding(
-                False,
-                Text(
-                    f"{COUNTER_CONTRACT} 没有回答 get：部署的是第 1 步生成的计数器吗？",
-                    f"{COUNTER_CONTRACT} does not answer get: is it the counter of step 1?",
-                ),
+            yield missing(
+                f"{COUNTER_CONTRACT} 没有回答 get：部署的是第 1 步生成的计数器吗？",
+                f"{COUNTER_CONTRACT} does not answer get: is it the counter of step 1?",
             )
             return
     count = value if isinstance(value, int) else 0
     if count < COUNTER_TARGET:
-        yield Finding(
-            False,
-            Text(
-                f"{COUNTER_CONTRACT} 的值是 {count}：再调用 increment {COUNTER_TARGET - count}"
-                " 次（第 5 步）",
-                f"{COUNTER_CONTRACT}'s value is {count}: call increment {COUNTER_TARGET - count}"
-                " more times (step 5)",
-            ),
+        yield missing(
+            f"{COUNTER_CONTRACT} 的值是 {count}：再调用 increment {COUNTER_TARGET - count}"
+            " 次（第 5 步）",
+            f"{COUNTER_CONTRACT}'s value is {count}: call increment {COUNTER_TARGET - count}"
+            " more times (step 5)",
         )
         return
-    yield Finding(
-        True,
-        Text(
-            f"{COUNTER_CONTRACT} 的值是 {count}（至少 {COUNTER_TARGET}）",
-            f"{COUNTER_CONTRACT}'s value is {count} (at least {COUNTER_TARGET})",
-        ),
+    yield done(
+        f"{COUNTER_CONTRACT} 的值是 {count}（至少 {COUNTER_TARGET}）",
+        f"{COUNTER_CONTRACT}'s value is {count} (at least {COUNTER_TARGET})",
     )
 
 
@@ -574,41 +477,28 @@ def check_sdk_events(workspace: Workspace) -> Iterator[Finding]:
         result = client.evaluate("kv", "get", contracts_pb2.KvGetArguments(key=LAST_NOTE))
         answer = contracts_pb2.KvGetResult.FromString(result.return_value)
         if not answer.found:
-            yield Finding(
-                False,
-                Text(
-                    f"kv 合约里还没有 {LAST_NOTE.decode()}：运行第 1 步的 Python 程序",
-                    f"The kv contract holds no {LAST_NOTE.decode()} yet: run step 1's Python"
-                    " program",
-                ),
+            yield missing(
+                f"kv 合约里还没有 {LAST_NOTE.decode()}：运行第 1 步的 Python 程序",
+                f"The kv contract holds no {LAST_NOTE.decode()} yet: run step 1's Python program",
             )
             return
-        yield Finding(
-            True,
-            Text(
-                f"你用 SDK 写入的 {LAST_NOTE.decode()} 在链上",
-                f"{LAST_NOTE.decode()}, written with the SDK, is on the chain",
-            ),
+        yield done(
+            f"你用 SDK 写入的 {LAST_NOTE.decode()} 在链上",
+            f"{LAST_NOTE.decode()}, written with the SDK, is on the chain",
         )
         try:
             position = FileCheckpoint(workspace.folder / EVENTS_CHECKPOINT_FILE).load()
         except CausewayError as error:
-            yield Finding(
-                False,
-                Text(
-                    f"{EVENTS_CHECKPOINT_FILE} 不是检查点：{error.message}",
-                    f"{EVENTS_CHECKPOINT_FILE} is not a checkpoint: {error.message}",
-                ),
+            yield missing(
+                f"{EVENTS_CHECKPOINT_FILE} 不是检查点：{error.message}",
+                f"{EVENTS_CHECKPOINT_FILE} is not a checkpoint: {error.message}",
             )
             return
         if position == START:
-            yield Finding(
-                False,
-                Text(
-                    f"还没有 {EVENTS_CHECKPOINT_FILE}（或它还在起点）：运行第 2 步的事件跟随程序",
-                    f"No {EVENTS_CHECKPOINT_FILE} yet (or it is still at the start): run step"
-                    " 2's event follower",
-                ),
+            yield missing(
+                f"还没有 {EVENTS_CHECKPOINT_FILE}（或它还在起点）：运行第 2 步的事件跟随程序",
+                f"No {EVENTS_CHECKPOINT_FILE} yet (or it is still at the start): run step"
+                " 2's event follower",
             )
             return
         block = client.get_block(position.height)
@@ -621,25 +511,19 @@ def check_sdk_events(workspace: Workspace) -> Iterator[Finding]:
             event = events[position.event_index]
     keys = [] if event is None else [item.value for item in event.attributes if item.key == "key"]
     if event is None or (event.contract, event.name) != ("kv", "put") or keys != [LAST_NOTE.hex()]:
-        yield Finding(
-            False,
-            Text(
-                f"{EVENTS_CHECKPOINT_FILE} 停在 {where}，那不是 {LAST_NOTE.decode()} 的 kv.put"
-                f" 事件：删掉 {EVENTS_CHECKPOINT_FILE}，再从头运行第 2 步",
-                f"{EVENTS_CHECKPOINT_FILE} stands at {where}, which is not the kv.put event of"
-                f" {LAST_NOTE.decode()}: delete {EVENTS_CHECKPOINT_FILE} and run step 2 again"
-                " from the start",
-            ),
+        yield missing(
+            f"{EVENTS_CHECKPOINT_FILE} 停在 {where}，那不是 {LAST_NOTE.decode()} 的 kv.put"
+            f" 事件：删掉 {EVENTS_CHECKPOINT_FILE}，再从头运行第 2 步",
+            f"{EVENTS_CHECKPOINT_FILE} stands at {where}, which is not the kv.put event of"
+            f" {LAST_NOTE.decode()}: delete {EVENTS_CHECKPOINT_FILE} and run step 2 again"
+            " from the start",
         )
         return
-    yield Finding(
-        True,
-        Text(
-            f"你的跟随程序的检查点 {where} 正是 {LAST_NOTE.decode()} 的 kv.put 事件：重启后它会"
-            "从这里之后继续",
-            f"Your follower's checkpoint {where} is the kv.put event of {LAST_NOTE.decode()}:"
-            " restarted, it goes on right after it",
-        ),
+    yield done(
+        f"你的跟随程序的检查点 {where} 正是 {LAST_NOTE.decode()} 的 kv.put 事件：重启后它会"
+        "从这里之后继续",
+        f"Your follower's checkpoint {where} is the kv.put event of {LAST_NOTE.decode()}:"
+        " restarted, it goes on right after it",
     )
 
 
@@ -651,16 +535,13 @@ def check_interchain(workspace: Workspace) -> Iterator[Finding]:
         source = description.chain(SOURCE_CHAIN)
         destination = description.chain(DESTINATION_CHAIN)
     except CausewayError:
-        yield Finding(
-            False,
-            Text(
-                f"{CHAINS_FOLDER}/ 里还没有 {SOURCE_CHAIN} 和 {DESTINATION_CHAIN}：保存第 1 步的"
-                f" chains.toml，运行第 2 步的 causeway devnet up --manifest chains.toml --dir"
-                f" {CHAINS_FOLDER} --port-base 7500",
-                f"No {SOURCE_CHAIN} and {DESTINATION_CHAIN} in {CHAINS_FOLDER}/ yet: save step"
-                f" 1's chains.toml and run step 2's causeway devnet up --manifest chains.toml"
-                f" --dir {CHAINS_FOLDER} --port-base 7500",
-            ),
+        yield missing(
+            f"{CHAINS_FOLDER}/ 里还没有 {SOURCE_CHAIN} 和 {DESTINATION_CHAIN}：保存第 1 步的"
+            f" chains.toml，运行第 2 步的 causeway devnet up --manifest chains.toml --dir"
+            f" {CHAINS_FOLDER} --port-base 7500",
+            f"No {SOURCE_CHAIN} and {DESTINATION_CHAIN} in {CHAINS_FOLDER}/ yet: save step"
+            f" 1's chains.toml and run step 2's causeway devnet up --manifest chains.toml"
+            f" --dir {CHAINS_FOLDER} --port-base 7500",
         )
         return
     readers = {
@@ -675,35 +556,26 @@ def check_interchain(workspace: Workspace) -> Iterator[Finding]:
             ) as client:
                 coins = client.interchain.balances(TRANSFER_ACCOUNT)
         except CausewayError:
-            yield Finding(
-                False,
-                Text(
-                    f"{chain.id} 的节点（{chain.nodes[0].grpc_address}）没有应答：用 causeway"
-                    f" devnet start --dir {CHAINS_FOLDER} 重新启动",
-                    f"The node of {chain.id} ({chain.nodes[0].grpc_address}) does not answer:"
-                    f" start the chains again with causeway devnet start --dir {CHAINS_FOLDER}",
-                ),
+            yield missing(
+                f"{chain.id} 的节点（{chain.nodes[0].grpc_address}）没有应答：用 causeway"
+                f" devnet start --dir {CHAINS_FOLDER} 重新启动",
+                f"The node of {chain.id} ({chain.nodes[0].grpc_address}) does not answer:"
+                f" start the chains again with causeway devnet start --dir {CHAINS_FOLDER}",
             )
             return
         balances[chain.id] = [(coin.denom, int(coin.amount)) for coin in coins]
     issued = dict(balances[SOURCE_CHAIN]).get(TRANSFER_DENOM)
     if issued is None:
-        yield Finding(
-            False,
-            Text(
-                f"{SOURCE_CHAIN} 上的 {TRANSFER_ACCOUNT} 还没有 {TRANSFER_DENOM}：运行第 4 步的"
-                " causeway bank issue",
-                f"{TRANSFER_ACCOUNT} holds no {TRANSFER_DENOM} on {SOURCE_CHAIN} yet: run step"
-                " 4's causeway bank issue",
-            ),
+        yield missing(
+            f"{SOURCE_CHAIN} 上的 {TRANSFER_ACCOUNT} 还没有 {TRANSFER_DENOM}：运行第 4 步的"
+            " causeway bank issue",
+            f"{TRANSFER_ACCOUNT} holds no {TRANSFER_DENOM} on {SOURCE_CHAIN} yet: run step"
+            " 4's causeway bank issue",
         )
         return
-    yield Finding(
-        True,
-        Text(
-            f"{SOURCE_CHAIN} 上的 {TRANSFER_ACCOUNT} 持有 {issued} {TRANSFER_DENOM}",
-            f"{TRANSFER_ACCOUNT} holds {issued} {TRANSFER_DENOM} on {SOURCE_CHAIN}",
-        ),
+    yield done(
+        f"{SOURCE_CHAIN} 上的 {TRANSFER_ACCOUNT} 持有 {issued} {TRANSFER_DENOM}",
+        f"{TRANSFER_ACCOUNT} holds {issued} {TRANSFER_DENOM} on {SOURCE_CHAIN}",
     )
     vouchers = [
         (denom, amount)
@@ -711,26 +583,20 @@ def check_interchain(workspace: Workspace) -> Iterator[Finding]:
         if denom.startswith("transfer/") and denom.endswith(f"/{TRANSFER_DENOM}") and amount > 0
     ]
     if not vouchers:
-        yield Finding(
-            False,
-            Text(
-                f"{DESTINATION_CHAIN} 上的 {TRANSFER_ACCOUNT} 还没有来自 {SOURCE_CHAIN} 的"
-                f" {TRANSFER_DENOM}：运行第 5 步的 causeway transfer send（中继器要在运行）",
-                f"{TRANSFER_ACCOUNT} holds no {TRANSFER_DENOM} from {SOURCE_CHAIN} on"
-                f" {DESTINATION_CHAIN} yet: run step 5's causeway transfer send (with the relayer"
-                " running)",
-            ),
+        yield missing(
+            f"{DESTINATION_CHAIN} 上的 {TRANSFER_ACCOUNT} 还没有来自 {SOURCE_CHAIN} 的"
+            f" {TRANSFER_DENOM}：运行第 5 步的 causeway transfer send（中继器要在运行）",
+            f"{TRANSFER_ACCOUNT} holds no {TRANSFER_DENOM} from {SOURCE_CHAIN} on"
+            f" {DESTINATION_CHAIN} yet: run step 5's causeway transfer send (with the relayer"
+            " running)",
         )
         return
     denom, amount = vouchers[0]
-    yield Finding(
-        True,
-        Text(
-            f"{DESTINATION_CHAIN} 上的 {TRANSFER_ACCOUNT} 持有 {amount} {denom}：经由枢纽从"
-            f" {SOURCE_CHAIN} 转来的 {TRANSFER_DENOM}",
-            f"{TRANSFER_ACCOUNT} holds {amount} {denom} on {DESTINATION_CHAIN}: {TRANSFER_DENOM}"
-            f" from {SOURCE_CHAIN}, carried through the hub",
-        ),
+    yield done(
+        f"{DESTINATION_CHAIN} 上的 {TRANSFER_ACCOUNT} 持有 {amount} {denom}：经由枢纽从"
+        f" {SOURCE_CHAIN} 转来的 {TRANSFER_DENOM}",
+        f"{TRANSFER_ACCOUNT} holds {amount} {denom} on {DESTINATION_CHAIN}: {TRANSFER_DENOM}"
+        f" from {SOURCE_CHAIN}, carried through the hub",
     )
 
 
@@ -745,13 +611,9 @@ def check_atomic(workspace: Workspace) -> Iterator[Finding]:
             for chain_id in (HUB_CHAIN, SOURCE_CHAIN, DESTINATION_CHAIN)
         }
     except CausewayError:
-        yield Finding(
-            False,
-            Text(
-                f"{CHAINS_FOLDER}/ 里没有第 7 课的三条链：先完成第 7 课（不要停下它们）",
-                f"No lesson 7 chains in {CHAINS_FOLDER}/: do lesson 7 first (and keep them"
-                " running)",
-            ),
+        yield missing(
+            f"{CHAINS_FOLDER}/ 里没有第 7 课的三条链：先完成第 7 课（不要停下它们）",
+            f"No lesson 7 chains in {CHAINS_FOLDER}/: do lesson 7 first (and keep them running)",
         )
         return
 
@@ -770,79 +632,57 @@ def check_atomic(workspace: Workspace) -> Iterator[Finding]:
                 "kv", "get", contracts_pb2.KvGetArguments(key=ATOMIC_KEY.encode())
             )
     except CausewayError as error:
-        yield Finding(
-            False,
-            Text(
-                f"第 7 课的链没有应答（{error.message}）：用 causeway devnet start --dir"
-                f" {CHAINS_FOLDER} 重新启动",
-                f"Lesson 7's chains do not answer ({error.message}): start them again with"
-                f" causeway devnet start --dir {CHAINS_FOLDER}",
-            ),
+        yield missing(
+            f"第 7 课的链没有应答（{error.message}）：用 causeway devnet start --dir"
+            f" {CHAINS_FOLDER} 重新启动",
+            f"Lesson 7's chains do not answer ({error.message}): start them again with"
+            f" causeway devnet start --dir {CHAINS_FOLDER}",
         )
         return
     outcomes = [record.outcome for record in records]
     if atomic_pb2.ATOMIC_OUTCOME_COMMIT not in outcomes:
-        yield Finding(
-            False,
-            Text(
-                "枢纽上还没有提交的原子交易：运行第 2 步的 causeway xtx submit",
-                "The hub has no committed atomic transaction yet: run step 2's causeway xtx submit",
-            ),
+        yield missing(
+            "枢纽上还没有提交的原子交易：运行第 2 步的 causeway xtx submit",
+            "The hub has no committed atomic transaction yet: run step 2's causeway xtx submit",
         )
         return
     value = contracts_pb2.KvGetResult.FromString(written.return_value)
     if not value.found or paid < ATOMIC_AMOUNT:
-        yield Finding(
-            False,
-            Text(
-                f"提交的交易没有在两条链上都生效（{ATOMIC_PAYEE} 在 {SOURCE_CHAIN} 上有 {paid}"
-                f" {TRANSFER_DENOM}，{ATOMIC_KEY} {'已' if value.found else '未'}写入"
-                f" {DESTINATION_CHAIN}）：交易文件和第 1 步的一样吗？",
-                f"The committed transaction did not apply on both chains ({ATOMIC_PAYEE} holds"
-                f" {paid} {TRANSFER_DENOM} on {SOURCE_CHAIN}; {ATOMIC_KEY} is"
-                f" {'' if value.found else 'not '}written on {DESTINATION_CHAIN}): is the file"
-                " step 1's?",
-            ),
+        yield missing(
+            f"提交的交易没有在两条链上都生效（{ATOMIC_PAYEE} 在 {SOURCE_CHAIN} 上有 {paid}"
+            f" {TRANSFER_DENOM}，{ATOMIC_KEY} {'已' if value.found else '未'}写入"
+            f" {DESTINATION_CHAIN}）：交易文件和第 1 步的一样吗？",
+            f"The committed transaction did not apply on both chains ({ATOMIC_PAYEE} holds"
+            f" {paid} {TRANSFER_DENOM} on {SOURCE_CHAIN}; {ATOMIC_KEY} is"
+            f" {'' if value.found else 'not '}written on {DESTINATION_CHAIN}): is the file"
+            " step 1's?",
         )
         return
-    yield Finding(
-        True,
-        Text(
-            f"枢纽提交了一笔原子交易：{SOURCE_CHAIN} 上付了 {ATOMIC_AMOUNT} {TRANSFER_DENOM}，"
-            f"{DESTINATION_CHAIN} 上写入了 {ATOMIC_KEY}",
-            f"The hub committed an atomic transaction: {ATOMIC_AMOUNT} {TRANSFER_DENOM} paid on"
-            f" {SOURCE_CHAIN} and {ATOMIC_KEY} written on {DESTINATION_CHAIN}",
-        ),
+    yield done(
+        f"枢纽提交了一笔原子交易：{SOURCE_CHAIN} 上付了 {ATOMIC_AMOUNT} {TRANSFER_DENOM}，"
+        f"{DESTINATION_CHAIN} 上写入了 {ATOMIC_KEY}",
+        f"The hub committed an atomic transaction: {ATOMIC_AMOUNT} {TRANSFER_DENOM} paid on"
+        f" {SOURCE_CHAIN} and {ATOMIC_KEY} written on {DESTINATION_CHAIN}",
     )
     if atomic_pb2.ATOMIC_OUTCOME_ABORT not in outcomes:
-        yield Finding(
-            False,
-            Text(
-                "枢纽上还没有中止的原子交易：再提交一次同一个文件（第 3 步）",
-                "The hub has no aborted atomic transaction yet: submit the same file again (step"
-                " 3)",
-            ),
+        yield missing(
+            "枢纽上还没有中止的原子交易：再提交一次同一个文件（第 3 步）",
+            "The hub has no aborted atomic transaction yet: submit the same file again (step 3)",
         )
         return
     if paid != ATOMIC_AMOUNT:
-        yield Finding(
-            False,
-            Text(
-                f"{ATOMIC_PAYEE} 在 {SOURCE_CHAIN} 上有 {paid} {TRANSFER_DENOM}，不是"
-                f" {ATOMIC_AMOUNT}：不止一笔付款生效了",
-                f"{ATOMIC_PAYEE} holds {paid} {TRANSFER_DENOM} on {SOURCE_CHAIN}, not"
-                f" {ATOMIC_AMOUNT}: more than one payment applied",
-            ),
+        yield missing(
+            f"{ATOMIC_PAYEE} 在 {SOURCE_CHAIN} 上有 {paid} {TRANSFER_DENOM}，不是"
+            f" {ATOMIC_AMOUNT}：不止一笔付款生效了",
+            f"{ATOMIC_PAYEE} holds {paid} {TRANSFER_DENOM} on {SOURCE_CHAIN}, not"
+            f" {ATOMIC_AMOUNT}: more than one payment applied",
         )
         return
-    yield Finding(
-        True,
-        Text(
-            f"第二笔被中止：{DESTINATION_CHAIN} 投了反对票，{SOURCE_CHAIN} 上预留的"
-            f" {TRANSFER_DENOM} 退了回去（{ATOMIC_PAYEE} 仍然只有 {paid}）",
-            f"The second one aborted: {DESTINATION_CHAIN} voted no and {SOURCE_CHAIN}'s reserved"
-            f" {TRANSFER_DENOM} went back ({ATOMIC_PAYEE} still holds {paid})",
-        ),
+    yield done(
+        f"第二笔被中止：{DESTINATION_CHAIN} 投了反对票，{SOURCE_CHAIN} 上预留的"
+        f" {TRANSFER_DENOM} 退了回去（{ATOMIC_PAYEE} 仍然只有 {paid}）",
+        f"The second one aborted: {DESTINATION_CHAIN} voted no and {SOURCE_CHAIN}'s reserved"
+        f" {TRANSFER_DENOM} went back ({ATOMIC_PAYEE} still holds {paid})",
     )
 
 
@@ -854,12 +694,9 @@ def check_operations(workspace: Workspace) -> Iterator[Finding]:
     yield running
     path = workspace.folder / SNAPSHOT_FILE
     if not path.exists():
-        yield Finding(
-            False,
-            Text(
-                f"还没有 {SNAPSHOT_FILE}：运行第 3 步的 causeway node snapshot create",
-                f"No {SNAPSHOT_FILE} yet: run step 3's causeway node snapshot create",
-            ),
+        yield missing(
+            f"还没有 {SNAPSHOT_FILE}：运行第 3 步的 causeway node snapshot create",
+            f"No {SNAPSHOT_FILE} yet: run step 3's causeway node snapshot create",
         )
         return
     try:
@@ -867,42 +704,30 @@ def check_operations(workspace: Workspace) -> Iterator[Finding]:
         profile = get_profile(genesis.crypto_profile)
         verified = verify_snapshot(read_snapshot_file(path), snapshot_trust(genesis, profile))
     except CausewayError as error:
-        yield Finding(
-            False,
-            Text(
-                f"{SNAPSHOT_FILE} 不成立：{error.message}（重新运行第 3 步）",
-                f"{SNAPSHOT_FILE} does not hold: {error.message} (run step 3 again)",
-            ),
+        yield missing(
+            f"{SNAPSHOT_FILE} 不成立：{error.message}（重新运行第 3 步）",
+            f"{SNAPSHOT_FILE} does not hold: {error.message} (run step 3 again)",
         )
         return
     height = verified.manifest.height
-    yield Finding(
-        True,
-        Text(
-            f"{SNAPSHOT_FILE} 成立：高度 {height} 的 {len(verified.state)} 个状态条目，从创世文件"
-            "经验证者签名得到证明",
-            f"{SNAPSHOT_FILE} holds: {len(verified.state)} state entries at height {height},"
-            " proven from the genesis through the validators' signatures",
-        ),
+    yield done(
+        f"{SNAPSHOT_FILE} 成立：高度 {height} 的 {len(verified.state)} 个状态条目，从创世文件"
+        "经验证者签名得到证明",
+        f"{SNAPSHOT_FILE} holds: {len(verified.state)} state entries at height {height},"
+        " proven from the genesis through the validators' signatures",
     )
     with workspace.client(address) as client:
         header = client.get_header(height).block.header
         chain_hash = block_hash(header, client.profile().hash)
     if chain_hash != block_hash(verified.manifest.header.header, profile.hash):
-        yield Finding(
-            False,
-            Text(
-                f"{SNAPSHOT_FILE} 的区块不是你这条链高度 {height} 的区块",
-                f"The block of {SNAPSHOT_FILE} is not your chain's block at height {height}",
-            ),
+        yield missing(
+            f"{SNAPSHOT_FILE} 的区块不是你这条链高度 {height} 的区块",
+            f"The block of {SNAPSHOT_FILE} is not your chain's block at height {height}",
         )
         return
-    yield Finding(
-        True,
-        Text(
-            f"它的区块正是你这条链高度 {height} 的区块：新节点可以从这里开始",
-            f"Its block is your chain's at height {height}: a new node can start from it",
-        ),
+    yield done(
+        f"它的区块正是你这条链高度 {height} 的区块：新节点可以从这里开始",
+        f"Its block is your chain's at height {height}: a new node can start from it",
     )
 
 
@@ -918,75 +743,48 @@ def check_directory(workspace: Workspace) -> Iterator[Finding]:
         try:
             info = directory.info()
         except CausewayError:
-            yield Finding(
-                False,
-                Text(
-                    "你的链上还没有目录合约：运行第 1 步的 Python 程序部署它",
-                    "No directory contract on your chain yet: deploy it with step 1's Python"
-                    " program",
-                ),
+            yield missing(
+                "你的链上还没有目录合约：运行第 1 步的 Python 程序部署它",
+                "No directory contract on your chain yet: deploy it with step 1's Python program",
             )
             return
-        yield Finding(
-            True,
-            Text(
-                f"目录合约“{info.settings.name}”已部署，管理员组织："
-                f"{', '.join(info.settings.administrator_organisations)}",
-                f'The directory contract "{info.settings.name}" is deployed; administrators:'
-                f" {', '.join(info.settings.administrator_organisations)}",
-            ),
+        yield done(
+            f"目录合约“{info.settings.name}”已部署，管理员组织："
+            f"{', '.join(info.settings.administrator_organisations)}",
+            f'The directory contract "{info.settings.name}" is deployed; administrators:'
+            f" {', '.join(info.settings.administrator_organisations)}",
         )
         try:
             versions = directory.resource_history(DIRECTORY_RESOURCE)
         except CausewayError:
             versions = []
     if not versions:
-        yield Finding(
-            False,
-            Text(
-                f"目录里还没有资源 {DIRECTORY_RESOURCE}：设置分类和部门（第 2 步），再登记它"
-                "（第 3 步）",
-                f"No resource {DIRECTORY_RESOURCE} in the directory yet: set the scheme and the"
-                " department (step 2), then register it (step 3)",
-            ),
+        yield missing(
+            f"目录里还没有资源 {DIRECTORY_RESOURCE}：设置分类和部门（第 2 步），再登记它"
+            "（第 3 步）",
+            f"No resource {DIRECTORY_RESOURCE} in the directory yet: set the scheme and the"
+            " department (step 2), then register it (step 3)",
         )
         return
-    yield Finding(
-        True,
-        Text(
-            f"资源 {DIRECTORY_RESOURCE}“{versions[0].metadata.name}”由 {versions[0].provider_code}"
-            f" 登记于高度 {versions[0].height}",
-            f'Resource {DIRECTORY_RESOURCE} "{versions[0].metadata.name}" was registered by'
-            f" {versions[0].provider_code} at height {versions[0].height}",
-        ),
+    yield done(
+        f"资源 {DIRECTORY_RESOURCE}“{versions[0].metadata.name}”由 {versions[0].provider_code}"
+        f" 登记于高度 {versions[0].height}",
+        f'Resource {DIRECTORY_RESOURCE} "{versions[0].metadata.name}" was registered by'
+        f" {versions[0].provider_code} at height {versions[0].height}",
     )
     if len(versions) < DIRECTORY_VERSIONS:
-        yield Finding(
-            False,
-            Text(
-                f"{DIRECTORY_RESOURCE} 只有 {len(versions)} 个版本：用第 4 步的 causeway directory"
-                " revise 修订它",
-                f"{DIRECTORY_RESOURCE} has {len(versions)} version: revise it with step 4's"
-                " causeway directory revise",
-            ),
+        yield missing(
+            f"{DIRECTORY_RESOURCE} 只有 {len(versions)} 个版本：用第 4 步的 causeway directory"
+            " revise 修订它",
+            f"{DIRECTORY_RESOURCE} has {len(versions)} version: revise it with step 4's"
+            " causeway directory revise",
         )
         return
-    yield Finding(
-        True,
-        Text(
-            f"{DIRECTORY_RESOURCE} 有 {len(versions)} 个版本，每一个都保留在链上，各有自己的交易",
-            f"{DIRECTORY_RESOURCE} has {len(versions)} versions, each kept on the chain with its"
-            " own transaction",
-        ),
+    yield done(
+        f"{DIRECTORY_RESOURCE} 有 {len(versions)} 个版本，每一个都保留在链上，各有自己的交易",
+        f"{DIRECTORY_RESOURCE} has {len(versions)} versions, each kept on the chain with its"
+        " own transaction",
     )
-
-
-def _first_node(workspace: Workspace, network: str) -> str | None:
-    try:
-        nodes = load_devnet(workspace.folder / network)
-    except CausewayError:
-        return None
-    return nodes[0].grpc_address if nodes else None
 
 
 def _answers(workspace: Workspace, network: str, address: str) -> bool:
