@@ -117,9 +117,12 @@ def test_progress_is_kept_in_the_workspace(tmp_path: Path) -> None:
     record_progress(tmp_path, 2, True)
     record_progress(tmp_path, 1, False)
     record_progress(tmp_path, 1, True)
-    assert load_progress(tmp_path) == {1: True, 2: True}
+    # A lesson once passed stays done: its network may be stopped since.
+    record_progress(tmp_path, 2, False)
+    record_progress(tmp_path, 3, False)
+    assert load_progress(tmp_path) == {1: True, 2: True, 3: False}
     document = json.loads((tmp_path / PROGRESS_FILE).read_text(encoding="utf-8"))
-    assert document == {"lessons": {"1": True, "2": True}}
+    assert document == {"lessons": {"1": True, "2": True, "3": False}}
 
 
 @pytest.mark.parametrize("content", ["{", '{"lessons": 3}', '{"lessons": {"x": true}}', "[]"])

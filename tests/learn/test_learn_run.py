@@ -50,7 +50,7 @@ DEFAULT_PORT_BASE = 7050  # node1's gRPC port of a devnet up without --port-base
 DEFAULT_HTTP_PORT = 8050  # and its HTTP port (with a --port-base, the one after gRPC's)
 VALIDATORS_DEFAULT = 4
 MANIFEST_PORTS = 40
-SHELL_SYNTAX = frozenset({">", ">>", "|", "||", "&&", ";", "<"})
+SHELL_SYNTAX = frozenset({">", ">>", "|", "||", "&&", ";", "<", "&"})
 STEP_TIMEOUT_S = 120
 RUNNER = CliRunner()
 
@@ -94,7 +94,15 @@ SHOWN: tuple[tuple[str, str], ...] = (
     ("causeway status", "height"),
     ("/metrics", "causeway_height"),
     ("/readyz", '"status":"ok"'),
-    ("causeway node snapshot create", "node1.snapshot"),
+    ("--out node1.snapshot", "node1.snapshot"),
+    ("causeway node snapshot create --home bft", "snapshot of height"),
+    ("causeway devnet start --dir bft", "node4"),
+    ("causeway org init org5", "org5-node1"),
+    ("causeway org join-request", "nodes.set_endpoint"),
+    ("causeway proposal vote 1", "voted yes"),
+    ("causeway node join", "Node prepared"),
+    ("causeway status --node", "observer"),
+    ("causeway node stop", "stopped"),
     ("causeway node backup", "node1-backup"),
     ("causeway directory category set 101", "101"),
     ("causeway directory department set MZ", "MZ"),
@@ -131,6 +139,13 @@ def _deployed(output: str) -> None:
     """Lesson 10's Python: the directory contract's record."""
     assert "deployed directory version 1" in output, output
 
+
+# A lesson's closing steps that undo part of its exercise, and what its checker must then name
+# as missing: (lesson, step) -> text.
+UNDONE_BY: dict[tuple[int, str], str] = {
+    (9, "causeway node stop --home org5-node1"): "org5-node1 does not answer",
+    (9, "causeway devnet down --dir bft"): "Lesson 3's chain is not running",
+}
 
 PYTHON_SHOWN: dict[int, Callable[[str], None]] = {
     2: _pairs_agree,
@@ -172,8 +187,10 @@ class Learner:
             base = int(documented.group(1)) if documented else DEFAULT_PORT_BASE
             validators = re.search(r"--validators (\d+)", text)
             nodes = int(validators.group(1)) if validators else VALIDATORS_DEFAULT
-            # A manifest's chains, each right after the other, and its relayers' metrics.
-            count = MANIFEST_PORTS if "--manifest" in text else PORTS_PER_NODE * nodes
+            # A manifest's chains, each right after the other, and its relayers' metrics; a
+            # devnet's nodes and one more, which joins it (lesson 9's org5-node1 after bft's
+            # four), on the ports after theirs.
+            count = MANIFEST_PORTS if "--manifest" in text else PORTS_PER_NODE * (nodes + 1)
             fresh = free_port_base(count)
             self.port_bases[base] = (fresh, count)
             if documented:
@@ -303,8 +320,16 @@ def learner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Learner]:
             assert any(step.text == own_check for step in steps), f"{document}: no {own_check}"
             for step in steps:
                 taught.run(step, item.number)
+                named = UNDONE_BY.get((item.number, step.text))
+                if named is not None:
+                    undone = taught.check(item.number)
+                    assert undone.exit_code == 1 and named in undone.output, undone.output
         yield taught
     finally:
+        # A node the learner started in the background (lesson 9's org5-node1), if a lesson
+        # failed before it stopped it.
+        for pid_file in taught.folder.glob("*/node.pid"):
+            taught.causeway(["node", "stop", "--home", str(pid_file.parent)])
         for network in ("devnet", "bft", "gov", "chains"):
             if (taught.folder / network).exists():
                 stopped = taught.causeway_process(["devnet", "down", "--dir", network])

@@ -779,7 +779,7 @@ def status(
     node: NodeOption = DEFAULT_NODE,
     json_output: JsonOption = False,
 ) -> None:
-    """Show the node's chain, height, latest block and mempool.
+    """Show the node's chain, height, latest block, role, peers and mempool.
 
     Example:
 
@@ -804,6 +804,8 @@ def status(
                 ("latest block", response.latest_block_hash.hex()),
                 ("crypto profile", response.crypto_profile),
                 ("consensus", response.consensus),
+                ("role", response.role),
+                ("peers", response.peers_connected),
                 ("mempool", f"{response.mempool_size} transactions"),
                 ("genesis hash", response.genesis_hash.hex()),
                 ("earliest state height", response.earliest_state_height),

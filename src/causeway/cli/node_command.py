@@ -1,6 +1,6 @@
 """`causeway node start`: run a node in the foreground; `causeway node verify`: check its store;
-`causeway node reload`: have a running node re-read its configuration (snapshots, backups and
-archives: snapshot_commands)."""
+`causeway node reload`: have a running node re-read its configuration; `causeway node stop`: stop
+the node a home folder runs (snapshots, backups and archives: snapshot_commands)."""
 
 # ruff: noqa: PLC0415 (heavy packages are imported inside commands: the CLI must start fast)
 
@@ -145,6 +145,41 @@ def reload(*, home: HomeOption) -> None:
         markup=False,
         soft_wrap=True,
     )
+
+
+StopTimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        min=0.1,
+        help="How long the node may take to finish its block and close its store.",
+    ),
+]
+
+
+@node_app.command("stop")
+def stop(*, home: HomeOption, timeout: StopTimeoutOption = 20.0) -> None:
+    """Stop the node running in HOME and wait until it has exited.
+
+    Sends SIGTERM to the process whose id HOME/node.pid holds, as Ctrl-C does to a node in the
+    foreground: it stops taking work, finishes the block it is writing and closes its store.
+    One still running after --timeout seconds is killed (SIGKILL): its store stays consistent
+    (every block is written in one transaction), as after a power cut. Exit status 1 when no
+    node runs there.
+
+    Example:
+
+        causeway node stop --home ./org5-node1
+    """
+    _require_home(home)
+    from causeway.cli.node_signals import running_node_pid
+    from causeway.provisioning.devnet import stop_process
+
+    pid = running_node_pid(home)
+    killed = stop_process(pid, timeout)
+    how = f"killed after {timeout:g} s" if killed else "stopped"
+    console.print(f"the node in {home} (PID {pid}) {how}", markup=False, soft_wrap=True)
 
 
 node_app.command("join")(node_join_command.join)

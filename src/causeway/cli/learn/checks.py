@@ -17,13 +17,14 @@ from pathlib import Path
 
 from causeway.cli.learn.lessons import Lesson, Text, lesson
 from causeway.cli.proofs import load_genesis_file, load_proof_document, verify_proof_document
-from causeway.contracts.v1 import contracts_pb2, proposals_pb2
+from causeway.contracts.v1 import contracts_pb2, nodes_pb2, proposals_pb2
 from causeway.crypto import get_profile
 from causeway.errors import CausewayError
 from causeway.interchain.v1 import atomic_pb2
+from causeway.node import load_node_config
 from causeway.node.snapshots import snapshot_trust
 from causeway.provisioning import load_devnet_description
-from causeway.provisioning.devnet import load_devnet
+from causeway.provisioning.devnet import DevnetNode, load_devnet
 from causeway.sdk import Client, FileCheckpoint, Identity
 from causeway.sdk.checkpoint import START
 from causeway.storage.snapshots import read_snapshot_file, verify_snapshot
@@ -59,8 +60,14 @@ HUB_CHAIN = "hub"
 ATOMIC_PAYEE = "org2/client"
 ATOMIC_AMOUNT = 10
 ATOMIC_KEY = "registrations/42"
-# Lesson 9: the snapshot of lesson 1's node.
+# Lesson 9: the snapshot of lesson 1's node; the node of a fifth organisation that joins lesson
+# 3's chain, and how many blocks behind the chain it may be and still count as following it
+# (health.BEHIND_BLOCKS_MAX_DEFAULT: a node further behind is not ready).
 SNAPSHOT_FILE = "node1.snapshot"
+JOINED_ORGANISATION = "org5"
+JOINED_NODE = "org5-node1"
+JOINED_MEMBER = f"{JOINED_ORGANISATION}/{JOINED_NODE}"
+JOINED_BEHIND_MAX = 5
 # Lesson 10: the resource the department MZ registers and revises.
 DIRECTORY_RESOURCE = "101-MZ-000001"
 DIRECTORY_VERSIONS = 2
@@ -689,7 +696,7 @@ def check_atomic(workspace: Workspace) -> Iterator[Finding]:
 def check_operations(workspace: Workspace) -> Iterator[Finding]:
     """Lesson 9: node1.snapshot is a snapshot of the learner's chain that a new node would
     accept: proven from the chain's genesis through the validators' signatures, its block the
-    running chain's at that height."""
+    running chain's at that height; then org5's node joined lesson 3's chain (below)."""
     address, running = _running_chain(workspace)
     yield running
     path = workspace.folder / SNAPSHOT_FILE
@@ -728,6 +735,87 @@ def check_operations(workspace: Workspace) -> Iterator[Finding]:
     yield done(
         f"它的区块正是你这条链高度 {height} 的区块：新节点可以从这里开始",
         f"Its block is your chain's at height {height}: a new node can start from it",
+    )
+    yield from _check_joined_node(workspace)
+
+
+def _check_joined_node(workspace: Workspace) -> Iterator[Finding]:
+    """Lesson 9, sections 5 and 6: bft's governance recorded org5's node, which runs from its
+    own folder as an observer of bft, caught up with bft's validators."""
+    answering = [
+        node
+        for node in _devnet_nodes(workspace, BFT_FOLDER)
+        if _answers(workspace, BFT_FOLDER, node.grpc_address)
+    ]
+    if not answering:
+        yield missing(
+            f"第 3 课的链没有在运行：用第 5 步的 causeway devnet start --dir {BFT_FOLDER} 启动它",
+            f"Lesson 3's chain is not running: start it with step 5's causeway devnet start"
+            f" --dir {BFT_FOLDER}",
+        )
+        return
+    validator = answering[0]
+    with workspace.client(validator.grpc_address, network=BFT_FOLDER) as client:
+        result = client.evaluate("nodes", "list", nodes_pb2.NodesListArguments())
+        chain = client.status()
+    recorded = nodes_pb2.NodesListResult.FromString(result.return_value)
+    endpoint = next((e for e in recorded.endpoints if e.member_id == JOINED_MEMBER), None)
+    if endpoint is None:
+        yield missing(
+            f"{BFT_FOLDER} 链上还没有 {JOINED_MEMBER} 的记录：生成"
+            f" join-{JOINED_ORGANISATION}.json，再让三个组织投票并执行它（第 5 步）",
+            f"The {BFT_FOLDER} chain does not record {JOINED_MEMBER} yet: write"
+            f" join-{JOINED_ORGANISATION}.json, then have three organisations vote it and"
+            " execute it (step 5)",
+        )
+        return
+    yield done(
+        f"{BFT_FOLDER} 的治理接纳了 {JOINED_ORGANISATION}：它的节点记录在链上，地址"
+        f" {endpoint.address}",
+        f"{BFT_FOLDER}'s governance took {JOINED_ORGANISATION} in: its node is recorded on"
+        f" the chain, at {endpoint.address}",
+    )
+    home = workspace.folder / JOINED_NODE
+    try:
+        address = load_node_config(home).grpc_address
+    except CausewayError:
+        yield missing(
+            f"还没有节点目录 {JOINED_NODE}：用第 6 步的 causeway node join 准备它",
+            f"No node folder {JOINED_NODE} yet: prepare it with step 6's causeway node join",
+        )
+        return
+    try:
+        with workspace.client(address, network=BFT_FOLDER) as client:
+            joined = client.status()
+    except CausewayError:
+        yield missing(
+            f"{JOINED_NODE} 没有应答（{address}）：用 causeway node start --home {JOINED_NODE}"
+            f" > {JOINED_NODE}.log 2>&1 & 启动它（第 6 步）",
+            f"{JOINED_NODE} does not answer ({address}): start it with causeway node start"
+            f" --home {JOINED_NODE} > {JOINED_NODE}.log 2>&1 & (step 6)",
+        )
+        return
+    if joined.genesis_hash != chain.genesis_hash:
+        yield missing(
+            f"{JOINED_NODE} 跟随的是另一条链（{joined.chain_id}）：用 --genesis"
+            f" {BFT_FOLDER}/genesis.json 重新准备它",
+            f"{JOINED_NODE} follows another chain ({joined.chain_id}): prepare it again with"
+            f" --genesis {BFT_FOLDER}/genesis.json",
+        )
+        return
+    if joined.height + JOINED_BEHIND_MAX < chain.height:
+        yield missing(
+            f"{JOINED_NODE} 在高度 {joined.height}，{validator.name} 在 {chain.height}："
+            f"它还在追赶，稍后再检查（它的日志在 {JOINED_NODE}.log）",
+            f"{JOINED_NODE} is at height {joined.height}, {validator.name} at {chain.height}: it"
+            f" is still catching up; check again soon (its log is {JOINED_NODE}.log)",
+        )
+        return
+    yield done(
+        f"{JOINED_NODE} 以 {joined.role} 身份跟随 {BFT_FOLDER}，高度 {joined.height}"
+        f"（{validator.name} 在 {chain.height}）",
+        f"{JOINED_NODE} follows {BFT_FOLDER} as {joined.role}, at height {joined.height}"
+        f" ({validator.name} at {chain.height})",
     )
 
 
@@ -785,6 +873,13 @@ def check_directory(workspace: Workspace) -> Iterator[Finding]:
         f"{DIRECTORY_RESOURCE} has {len(versions)} versions, each kept on the chain with its"
         " own transaction",
     )
+
+
+def _devnet_nodes(workspace: Workspace, network: str) -> list[DevnetNode]:
+    try:
+        return load_devnet(workspace.folder / network)
+    except CausewayError:
+        return []
 
 
 def _answers(workspace: Workspace, network: str, address: str) -> bool:

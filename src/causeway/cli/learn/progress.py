@@ -13,7 +13,7 @@ PROGRESS_FILE_BYTES_MAX = 64 * 1024
 
 
 def load_progress(folder: Path) -> dict[int, bool]:
-    """Lesson number -> whether its last check passed; empty when nothing was checked yet."""
+    """Lesson number -> whether a check of it passed; empty when nothing was checked yet."""
     path = folder / PROGRESS_FILE
     try:
         with path.open("rb") as handle:
@@ -34,7 +34,9 @@ def load_progress(folder: Path) -> dict[int, bool]:
 
 
 def record_progress(folder: Path, number: int, passed: bool) -> None:
+    """Notes a check's result. A lesson once passed stays done: lessons 3 and 9 end by stopping
+    the networks their checks look at, and the learner did the work all the same."""
     progress = load_progress(folder)
-    progress[number] = passed
+    progress[number] = progress.get(number, False) or passed
     document = {"lessons": {str(key): value for key, value in sorted(progress.items())}}
     (folder / PROGRESS_FILE).write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
