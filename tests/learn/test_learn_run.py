@@ -112,6 +112,9 @@ SHOWN: tuple[tuple[str, str], ...] = (
     ("--contract counter --method get", '"value": 3'),
     ("causeway learn check", "Exercise done."),
     ("causeway devnet stop", "node4 stopped"),
+    ("python double_sign.py", "org4/node4 signed two prevotes at height"),
+    ("-c evidence -m submit", "evidence.committed validator=org4/node4"),
+    ("-c evidence -m list", "org1/client"),
     ("python -m causeway.sim replay", "evidence="),
 )
 
@@ -180,7 +183,7 @@ class Learner:
         return environment
 
     def concrete(self, text: str) -> str:
-        """The documented line with the learner's folder and this run's ports."""
+        """The documented line or file with the learner's folder and this run's ports."""
         text = text.replace(WORKSPACE, str(self.folder))
         if text.startswith("causeway devnet up"):
             documented = re.search(r"--port-base (\d+)", text)
@@ -225,12 +228,14 @@ class Learner:
 
     def run(self, step: Step, lesson_number: int) -> str:
         if step.kind == "file":
-            (self.folder / step.file_name).write_text(step.text, encoding="utf-8")
-            return step.text
+            text = self.concrete(step.text)
+            (self.folder / step.file_name).write_text(text, encoding="utf-8")
+            return text
         if step.kind == "append":
+            text = self.concrete(step.text)
             with (self.folder / step.file_name).open("a", encoding="utf-8") as file:
-                file.write("\n" + step.text)
-            return step.text
+                file.write("\n" + text)
+            return text
         text = self.concrete(step.text)
         if step.kind == "python":
             completed = subprocess.run(

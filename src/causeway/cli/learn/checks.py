@@ -40,6 +40,8 @@ GREETING_PROOF_FILE = "greeting-proof.json"
 BFT_FOLDER = "bft"
 BFT_VALIDATORS = 4
 SURVIVED_FILE = "survived.json"
+# The program with which the learner signs, with node4's key, two conflicting prevotes.
+DOUBLE_SIGN_PROGRAM = "double_sign.py"
 # Lesson 4's chain of three organisations.
 GOVERNANCE_FOLDER = "gov"
 # Lesson 5's contract on lesson 1's chain, and how far it must count.
@@ -256,7 +258,8 @@ def check_blocks_and_proofs(workspace: Workspace) -> Iterator[Finding]:
 
 def check_bft(workspace: Workspace) -> Iterator[Finding]:
     """Lesson 3: a tbft chain of four validators in bft/ committed survived.json's transaction
-    in a block that node4 did not sign (it was stopped), and node4, started again, caught up."""
+    in a block that node4 did not sign (it was stopped), node4, started again, caught up, and
+    the chain recorded evidence that node4's key signed two conflicting votes."""
     try:
         nodes = load_devnet(workspace.folder / BFT_FOLDER)
     except CausewayError:
@@ -336,6 +339,29 @@ def check_bft(workspace: Workspace) -> Iterator[Finding]:
     yield done(
         f"{stopped.name} 重新启动后追上了：它有高度 {caught_up} 的区块",
         f"{stopped.name}, started again, caught up: it holds the blocks to height {caught_up}",
+    )
+    with workspace.client(answering[0].grpc_address, network=BFT_FOLDER) as client:
+        result = client.evaluate(
+            "evidence", "list", contracts_pb2.EvidenceListArguments(validator=stopped.member_id)
+        )
+    records = contracts_pb2.EvidenceListResult.FromString(result.return_value).records
+    if not records:
+        yield missing(
+            f"链上还没有 {stopped.member_id} 双重签名的证据：用它的密钥签两张冲突的预投票"
+            f"（第 6 步的 {DOUBLE_SIGN_PROGRAM}），再用 evidence.submit 提交",
+            f"No evidence on the chain that {stopped.member_id} signed twice: sign two"
+            f" conflicting prevotes with its key (step 6's {DOUBLE_SIGN_PROGRAM}), then submit"
+            " them with evidence.submit",
+        )
+        return
+    record = records[0]
+    first = record.evidence.first
+    yield done(
+        f"链在高度 {record.committed_height} 记录了证据：{stopped.member_id} 在高度"
+        f" {first.height} 签了两张冲突的投票（由 {record.reporter} 提交）",
+        f"The chain recorded at height {record.committed_height} the evidence that"
+        f" {stopped.member_id} signed two conflicting votes at height {first.height}"
+        f" (reported by {record.reporter})",
     )
 
 
