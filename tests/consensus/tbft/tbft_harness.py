@@ -165,6 +165,30 @@ def hash_of(block: types_pb2.Block) -> bytes:
     return ToyApplication().block_hash(block)
 
 
+# What the tests of one core share: four validators of power 1, the two vote types, and two
+# blocks of height 1.
+FOUR = [("v1", 1), ("v2", 1), ("v3", 1), ("v4", 1)]
+PREVOTE = consensus_pb2.VOTE_TYPE_PREVOTE
+PRECOMMIT = consensus_pb2.VOTE_TYPE_PRECOMMIT
+B = make_block(1, "B")
+C = make_block(1, "C")
+HASH_B = hash_of(B)
+HASH_C = hash_of(C)
+
+
+def feed(core: TbftCore, *messages: consensus_pb2.ConsensusMessage, now_ms: int = 0) -> Output:
+    """Each message to `core` as its signer (a proposal's proposer, a vote's validator) sends it."""
+    output = Output()
+    for message in messages:
+        sender = (
+            message.proposal.proposer
+            if message.WhichOneof("body") == "proposal"
+            else message.vote.validator
+        )
+        output.extend(core.step(sender, message, now_ms))
+    return output
+
+
 def signed_vote(
     validator: str,
     vote_type: consensus_pb2.VoteType.ValueType,

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import hashlib
 
-from tbft_harness import TIMEOUTS, Network, certificate_power
+from tbft_harness import FOUR, TIMEOUTS, Network, certificate_power
 
 from causeway.consensus.tbft import TbftStep, TbftTimeouts
 from causeway.consensus.v1 import consensus_pb2
-
-FOUR = [("v1", 1), ("v2", 1), ("v3", 1), ("v4", 1)]
 
 
 def assert_agreement(network: Network, height: int) -> None:

@@ -7,12 +7,16 @@ from collections.abc import Mapping
 import pytest
 from tbft_harness import (
     CHAIN_ID,
+    FOUR,
+    HASH_B,
+    HASH_C,
     TIMEOUTS,
+    B,
+    C,
     HmacSigner,
     HmacVerifier,
     InlineTbftCore,
     ToyApplication,
-    hash_of,
     make_block,
     precommit,
     prevote,
@@ -32,12 +36,6 @@ from causeway.consensus.tbft.records import (
 from causeway.consensus.v1 import consensus_pb2
 from causeway.errors import StorageCorruptionError
 from causeway.types import encode
-
-FOUR = [("v1", 1), ("v2", 1), ("v3", 1), ("v4", 1)]
-B = make_block(1, "B")
-C = make_block(1, "C")
-HASH_B = hash_of(B)
-HASH_C = hash_of(C)
 
 
 class Disk:

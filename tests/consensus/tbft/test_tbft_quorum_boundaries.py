@@ -13,6 +13,8 @@ from dataclasses import replace
 import pytest
 from tbft_harness import (
     CHAIN_ID,
+    PRECOMMIT,
+    PREVOTE,
     TIMEOUTS,
     HmacSigner,
     HmacVerifier,
@@ -20,6 +22,7 @@ from tbft_harness import (
     Network,
     ToyApplication,
     certificate_power,
+    feed,
     make_block,
     precommit,
     prevote,
@@ -33,8 +36,6 @@ from causeway.consensus.v1 import consensus_pb2
 
 WEIGHTED = [("v1", 1), ("v2", 1), ("v3", 1), ("v4", 3)]
 TOTAL_POWER = 6
-PREVOTE = consensus_pb2.VOTE_TYPE_PREVOTE
-PRECOMMIT = consensus_pb2.VOTE_TYPE_PRECOMMIT
 
 
 # --- the arithmetic ---------------------------------------------------------------------------
@@ -145,18 +146,6 @@ def make_core(me: str) -> TbftCore:
     return InlineTbftCore(
         CHAIN_ID, WEIGHTED, HmacSigner(me), HmacVerifier(), ToyApplication(), 1, TIMEOUTS
     )
-
-
-def feed(core: TbftCore, *messages: consensus_pb2.ConsensusMessage) -> Output:
-    output = Output()
-    for message in messages:
-        sender = (
-            message.proposal.proposer
-            if message.WhichOneof("body") == "proposal"
-            else message.vote.validator
-        )
-        output.extend(core.step(sender, message, 0))
-    return output
 
 
 def votes_sent(output: Output) -> list[tuple[int, bytes]]:

@@ -9,12 +9,20 @@ import pytest
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from tbft_harness import (
     CHAIN_ID,
+    FOUR,
+    HASH_B,
+    HASH_C,
+    PRECOMMIT,
+    PREVOTE,
     TIMEOUTS,
+    B,
+    C,
     HmacSigner,
     HmacVerifier,
     InlineTbftCore,
     ToyApplication,
     certificate_power,
+    feed,
     hash_of,
     make_block,
     precommit,
@@ -33,14 +41,6 @@ from causeway.consensus.tbft import (
 from causeway.consensus.v1 import consensus_pb2
 from causeway.errors import ConfigurationError, InvariantError
 from causeway.types.v1 import types_pb2
-
-FOUR = [("v1", 1), ("v2", 1), ("v3", 1), ("v4", 1)]
-PREVOTE = consensus_pb2.VOTE_TYPE_PREVOTE
-PRECOMMIT = consensus_pb2.VOTE_TYPE_PRECOMMIT
-B = make_block(1, "B")
-C = make_block(1, "C")
-HASH_B = hash_of(B)
-HASH_C = hash_of(C)
 
 
 def make_core(
@@ -65,18 +65,6 @@ def make_core(
 
 def votes_sent(output: Output) -> list[consensus_pb2.Vote]:
     return [message.vote for _, message in output.send if message.WhichOneof("body") == "vote"]
-
-
-def feed(core: TbftCore, *messages: consensus_pb2.ConsensusMessage, now_ms: int = 0) -> Output:
-    output = Output()
-    for message in messages:
-        sender = (
-            message.proposal.proposer
-            if message.WhichOneof("body") == "proposal"
-            else message.vote.validator
-        )
-        output.extend(core.step(sender, message, now_ms))
-    return output
 
 
 def tick_to_deadline(core: TbftCore) -> tuple[Output, int]:

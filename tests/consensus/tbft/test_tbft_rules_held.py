@@ -11,13 +11,19 @@ import dataclasses
 import pytest
 from tbft_harness import (
     CHAIN_ID,
+    FOUR,
+    HASH_B,
+    HASH_C,
+    PRECOMMIT,
+    PREVOTE,
     TIMEOUTS,
+    B,
+    C,
     HmacSigner,
     HmacVerifier,
     InlineTbftCore,
     ToyApplication,
-    hash_of,
-    make_block,
+    feed,
     precommit,
     prevote,
     signed_proposal,
@@ -36,13 +42,6 @@ from causeway.consensus.tbft.records import PersistedState, encode_state
 from causeway.consensus.v1 import consensus_pb2
 from causeway.errors import InvariantError
 
-FOUR = [("v1", 1), ("v2", 1), ("v3", 1), ("v4", 1)]
-PREVOTE = consensus_pb2.VOTE_TYPE_PREVOTE
-PRECOMMIT = consensus_pb2.VOTE_TYPE_PRECOMMIT
-B = make_block(1, "B")
-C = make_block(1, "C")
-HASH_B = hash_of(B)
-HASH_C = hash_of(C)
 GOSSIP_MS = 300
 GOSSIPING = dataclasses.replace(TIMEOUTS, rebroadcast_ms=GOSSIP_MS)
 
@@ -61,19 +60,6 @@ def raw_core(me: str = "v4") -> TbftCore:
 
 def votes_sent(output: Output) -> list[consensus_pb2.Vote]:
     return [message.vote for _, message in output.send if message.WhichOneof("body") == "vote"]
-
-
-def feed(core: TbftCore, *messages: consensus_pb2.ConsensusMessage, now_ms: int = 0) -> Output:
-    """Each message as sent by its signer."""
-    output = Output()
-    for message in messages:
-        sender = (
-            message.proposal.proposer
-            if message.WhichOneof("body") == "proposal"
-            else message.vote.validator
-        )
-        output.extend(core.step(sender, message, now_ms))
-    return output
 
 
 # ---------------------------------------------------------------- gossip
