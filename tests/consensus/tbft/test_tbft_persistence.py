@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 import pytest
@@ -257,6 +258,16 @@ def state_with(**changes: object) -> PersistedState:
     }
     fields.update(changes)
     return PersistedState(**fields)  # type: ignore[arg-type]
+
+
+def test_a_decoded_lock_and_state_cannot_be_changed() -> None:
+    """Both records decode to frozen values: what the core restored stays what was stored."""
+    lock = decode_lock(encode_lock(PersistedLock(blocks=(B,), polka=())))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        lock.blocks = ()  # type: ignore[misc]
+    state = decode_state(encode_state(state_with()))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        state.height = 5  # type: ignore[misc]
 
 
 @pytest.mark.parametrize(
