@@ -11,7 +11,9 @@
 # seed MUTATION_SEED (default 1) from the mutants in a fixed order, so that the same sample runs
 # again after a change; without it every mutant runs. MUTATION_SURVIVORS=1 runs only the mutants
 # that survived in the target's last report (mutation-report/<target>.txt), to check that new
-# tests kill them (tests are only added, so the mutants killed before stay killed).
+# tests kill them (tests are only added, so the mutants killed before stay killed). The
+# survivors are then type-checked one by one (mypy --strict, as CI does); those it refuses count
+# as killed (MUTATION_TYPECHECK=0 skips this).
 # Targets are paths below src/causeway/; one that does not exist on this branch is skipped. The
 # tests of a target are those that mirror it: tests/<its folder>/test_*<file name>*.py when
 # there are such files, else the whole mirrored folder. Reports (survivors with their diffs) go
@@ -28,6 +30,7 @@ sample="${MUTATION_SAMPLE:-}"
 seed="${MUTATION_SEED:-1}"
 survivors_only="${MUTATION_SURVIVORS:-}"
 test_timeout_s="${MUTATION_TEST_TIMEOUT_S:-120}"
+typecheck="${MUTATION_TYPECHECK:-1}"
 reports="$root/mutation-report"
 default_targets=(consensus state light mempool identity execution/contracts)
 targets=("$@")
@@ -177,6 +180,53 @@ PYTHON
           kill "${process#/proc/}" 2>/dev/null || true
         fi
       done
+    fi
+    if [ "$typecheck" != "0" ]; then
+      # CI runs mypy --strict beside the tests: a survivor it refuses (a property made a method,
+      # a frozen dataclass made mutable, a wrong type) is killed by CI too. Each survivor is
+      # applied alone to a fresh copy (a run the budget stopped leaves its mutant behind),
+      # type-checked, and the file put back.
+      rm -rf "$work/src"
+      cp -r "$root/src" "$work/"
+      "$bin/python" - "$session" "$bin" "$root" <<'PYTHON'
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+session, bin_path, root = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+with sqlite3.connect(session) as database:
+    survivors = database.execute(
+        "SELECT s.job_id, s.module_path, s.operator_name, s.occurrence FROM mutation_specs s"
+        " JOIN work_results r ON r.job_id = s.job_id WHERE r.test_outcome = 'SURVIVED'"
+    ).fetchall()
+    killed = 0
+    mypy = [bin_path / "mypy", "--cache-dir", ".mypy_cache"]
+    if survivors and subprocess.run(mypy, capture_output=True).returncode != 0:
+        print("   mypy --strict fails without a mutant: survivors not type-checked")
+        raise SystemExit(0)
+    for job_id, module_path, operator, occurrence in survivors:
+        pristine = (root / module_path).read_bytes()
+        subprocess.run(
+            [bin_path / "cosmic-ray", "apply", module_path, operator, str(occurrence)],
+            check=True,
+            capture_output=True,
+        )
+        try:
+            checked = subprocess.run(mypy, capture_output=True, text=True)
+        finally:
+            Path(module_path).write_bytes(pristine)
+        if checked.returncode == 1:  # type errors (2 would be mypy itself failing)
+            killed += 1
+            first_error = next(
+                (line for line in checked.stdout.splitlines() if ": error:" in line), ""
+            )
+            database.execute(
+                "UPDATE work_results SET test_outcome = 'KILLED', output = ? WHERE job_id = ?",
+                (f"killed by mypy --strict: {first_error}", job_id),
+            )
+print(f"   {killed} of {len(survivors)} survivors killed by mypy --strict")
+PYTHON
     fi
     "$bin/cr-report" --show-diff --surviving-only "$session" >"$reports/$name.txt"
   )

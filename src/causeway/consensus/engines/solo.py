@@ -11,11 +11,9 @@ from causeway.consensus.engines.base import (
     EngineProgress,
     TransactionRoute,
 )
-from causeway.consensus.solo import SoloCore
+from causeway.consensus.solo import BLOCK_INTERVAL_MS_DEFAULT, SoloCore
 from causeway.consensus.v1 import consensus_pb2
 from causeway.light import CertificateQuorum
-
-BLOCK_INTERVAL_MS_DEFAULT = 100
 
 
 @dataclass(frozen=True, slots=True)
