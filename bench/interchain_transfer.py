@@ -22,6 +22,12 @@ import threading
 import time
 from pathlib import Path
 
+from causeway.bench import (
+    VERIFY_SAMPLE_MAX,
+    VERIFY_SAMPLE_MIN,
+    measure_verify_rate,
+    verification_items,
+)
 from causeway.interchain.v1 import interchain_pb2
 from causeway.provisioning import load_devnet_description
 from causeway.sdk import Client, Identity
@@ -120,6 +126,18 @@ def main() -> None:
         ]
         signing_s = time.monotonic() - signing_started
         ours.update(sender.transaction_id(transaction) for transaction in transactions)
+        # The machine's speed in this sitting (it moves by up to 2x between sittings here): the
+        # P-256 verifications per second of its cores over these transfers, as causeway bench
+        # reports beside its figures, so that runs of different days can be compared.
+        verify_rate = None
+        if len(transactions) >= VERIFY_SAMPLE_MIN and sender.identity is not None:
+            verify_rate = measure_verify_rate(
+                verification_items(
+                    [t.SerializeToString() for t in transactions[:VERIFY_SAMPLE_MAX]],
+                    sender.identity.key.public_key(),
+                    sender.chain_id(),
+                )
+            )
         thread = threading.Thread(target=follow, daemon=True)
         thread.start()
         submit_started = time.monotonic()
@@ -150,6 +168,7 @@ def main() -> None:
             "latency_p50_s": round(statistics.median(latencies), 2) if latencies else None,
             "latency_p99_s": round(percentile(latencies, 0.99), 2) if latencies else None,
             "latency_max_s": round(max(latencies), 2) if latencies else None,
+            "verify_rate_per_s": round(verify_rate) if verify_rate is not None else None,
             "receiver_balance": receiver.interchain.balance(
                 "org1/client",
                 voucher,

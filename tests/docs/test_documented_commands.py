@@ -164,7 +164,7 @@ NOT_RUN: dict[str, str] = {
         "figures in docs/interchain.md; its flows are the ones tests/e2e/test_e2e_interchain.py "
         "checks"
     ),
-    "python bench/interchain_transfer.py --devnet /tmp/ib --transfers 4000 --rate 100": (
+    "python bench/interchain_transfer.py --devnet /tmp/ib --transfers 10000 --rate 350": (
         "the transfer benchmark at a steady load (a minute of it on the shared machine), run for "
         "the figures in docs/interchain.md"
     ),
