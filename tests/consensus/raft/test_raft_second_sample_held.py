@@ -13,7 +13,15 @@ from raft_harness import CHAIN_ID, TIMEOUTS, KeyedSigner, ToyApplication
 from test_raft_core import append, block_entry, config_entry, make_core, request_vote
 from test_raft_rules_held import appended, vote
 
-from causeway.consensus.raft import META_RECORD, RaftCore, RaftRole, RaftTimeouts, log_record_name
+from causeway.consensus.raft import (
+    META_RECORD,
+    TERM_MAX,
+    RaftCore,
+    RaftRole,
+    RaftTimeouts,
+    log_record_name,
+)
+from causeway.consensus.raft import engine as raft_engine
 from causeway.consensus.raft.records import Meta, encode_meta
 from causeway.consensus.v1 import consensus_pb2
 from causeway.errors import StorageCorruptionError
@@ -217,3 +225,30 @@ def test_entries_in_flight_are_resent_at_the_end_of_the_resend_interval() -> Non
     heartbeat = core.tick(won + timeouts.heartbeat_ms)
     again = [message.raft_append_entries for peer, message in heartbeat.send if peer == "c"]
     assert again and again[-1].entries == first[-1].entries
+
+
+def test_a_term_above_the_bound_never_becomes_this_nodes_term() -> None:
+    """With no leader heard, a request carrying a term above TERM_MAX is dropped as malformed,
+    not taken up (it would leave no term to move to)."""
+    core = make_core("a")
+    core.start(0)
+    output = core.step("b", request_vote(TERM_MAX + 1, "b"), 10)
+    assert (output.persist, output.send) == ([], [])
+    assert core.term == 0
+    assert core.statistics.messages_dropped_malformed == 1
+
+
+@pytest.mark.parametrize(("bound_offset", "accepted"), [(0, True), (-1, False)])
+def test_an_append_carries_an_entry_of_the_bound_and_not_one_byte_more(
+    monkeypatch: pytest.MonkeyPatch, bound_offset: int, accepted: bool
+) -> None:
+    """The shape check of AppendEntries takes an entry whose data is ENTRY_BYTES_MAX bytes and
+    refuses one byte more; the bound is lowered to the test entry's size (a real 64 MiB entry
+    takes seconds to build and check)."""
+    entry = block_entry(1, 2, 1)
+    monkeypatch.setattr(raft_engine, "ENTRY_BYTES_MAX", len(entry.data) + bound_offset)
+    core = make_core("a")
+    core.start(0)
+    core.step("b", append(1, [config_entry(1, 1, ["a", "b", "c"])]), 10)
+    core.step("b", append(1, [entry], 1, 1), 20)
+    assert (core.last_log_index == 2) is accepted

@@ -6,11 +6,11 @@ message, as in test_tbft_rules_held.py."""
 
 from __future__ import annotations
 
+import pytest
 from tbft_harness import (
     CHAIN_ID,
     FOUR,
     HASH_B,
-    HASH_C,
     PREVOTE,
     TIMEOUTS,
     B,
@@ -19,6 +19,7 @@ from tbft_harness import (
     HmacVerifier,
     ToyApplication,
     feed,
+    hash_of,
     make_block,
     precommit,
     prevote,
@@ -28,6 +29,7 @@ from test_tbft_rules_held import make_core, votes_sent
 
 from causeway.consensus.tbft import ROUNDS_AHEAD_MAX, STATE_RECORD, TbftCore, TbftStep
 from causeway.consensus.tbft.records import PersistedState, encode_state
+from causeway.types.v1 import types_pb2
 
 OTHERS = ("v1", "v2", "v3")
 
@@ -42,26 +44,32 @@ def to_next_round(core: TbftCore) -> int:
     return deadline
 
 
-def test_a_lock_refuses_a_re_proposal_whose_proof_is_older_than_the_lock() -> None:
-    """Line 28: a validator locked on B in round 1 prevotes nil for C re-proposed in round 2
-    with a proof of lock from round 0 (lockedRound > vr and another block); a rule that let the
-    other block through would break the lock, the heart of tbft's safety."""
+@pytest.mark.parametrize(("locked", "other"), [(B, C), (C, B)], ids=["locked-on-B", "locked-on-C"])
+def test_a_lock_refuses_a_re_proposal_whose_proof_is_older_than_the_lock(
+    locked: types_pb2.Block, other: types_pb2.Block
+) -> None:
+    """Line 28: a validator locked on one block in round 1 prevotes nil for the other
+    re-proposed in round 2 with a proof of lock from round 0 (lockedRound > vr and another
+    block); a rule that let the other block through would break the lock, the heart of tbft's
+    safety. Both ways round, so that no order between the two hashes decides it."""
+    locked_hash, other_hash = hash_of(locked), hash_of(other)
     core = make_core()
     core.start(0)
-    # Round 0: v4 never sees the proposal of C, but sees the polka for it; it prevotes nil.
-    feed(core, *(prevote(name, 1, 0, HASH_C) for name in OTHERS))
+    # Round 0: v4 never sees the proposal of the other block, but sees the polka for it; it
+    # prevotes nil.
+    feed(core, *(prevote(name, 1, 0, other_hash) for name in OTHERS))
     deadline = core.next_deadline_ms()
     assert deadline is not None
     core.tick(deadline)
     now = to_next_round(core)
-    # Round 1: B is proposed and v4 locks on it.
-    feed(core, signed_proposal("v2", 1, 1, B), now_ms=now)
-    feed(core, prevote("v1", 1, 1, HASH_B), prevote("v2", 1, 1, HASH_B), now_ms=now)
-    assert (core.locked_round, core.locked_block_hash) == (1, HASH_B)
+    # Round 1: the locked block is proposed and v4 locks on it.
+    feed(core, signed_proposal("v2", 1, 1, locked), now_ms=now)
+    feed(core, prevote("v1", 1, 1, locked_hash), prevote("v2", 1, 1, locked_hash), now_ms=now)
+    assert (core.locked_round, core.locked_block_hash) == (1, locked_hash)
     now = to_next_round(core)
     assert core.round == 2
-    # Round 2: C again, with round 0's proof of lock, which is older than the lock.
-    output = feed(core, signed_proposal("v3", 1, 2, C, valid_round=0), now_ms=now)
+    # Round 2: the other block again, with round 0's proof of lock, older than the lock.
+    output = feed(core, signed_proposal("v3", 1, 2, other, valid_round=0), now_ms=now)
     assert [(vote.type, vote.round, vote.block_hash) for vote in votes_sent(output)] == [
         (PREVOTE, 2, b"")
     ]
@@ -130,3 +138,12 @@ def test_messages_dropped_at_the_decided_height_or_too_far_ahead_are_counted() -
     feed(core, prevote("v3", 2, ROUNDS_AHEAD_MAX + 1, HASH_B))
     assert core.statistics["dropped_round_too_far"] == 1
     assert core.statistics["buffered_next_height"] == 0
+
+
+def test_a_conflicting_vote_is_dropped_counted_once_and_reported() -> None:
+    core = make_core()
+    core.start(0)
+    feed(core, prevote("v1", 1, 0, HASH_B))
+    output = feed(core, prevote("v1", 1, 0, b""))
+    assert len(output.evidence) == 1
+    assert core.statistics["dropped_conflicting_vote"] == 1
