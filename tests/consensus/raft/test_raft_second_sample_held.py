@@ -252,3 +252,18 @@ def test_an_append_carries_an_entry_of_the_bound_and_not_one_byte_more(
     core.step("b", append(1, [config_entry(1, 1, ["a", "b", "c"])]), 10)
     core.step("b", append(1, [entry], 1, 1), 20)
     assert (core.last_log_index == 2) is accepted
+
+
+def test_a_retransmission_that_repeats_the_last_committed_entry_appends_what_follows() -> None:
+    """A leader that did not hear the acknowledgement sends again from an entry the follower
+    holds, committed included: the entries it already holds are skipped, the new ones appended,
+    and nothing is taken for a conflict with what was committed."""
+    core = make_core("a")
+    core.start(0)
+    entries = [config_entry(1, 1, ["a", "b", "c"]), block_entry(1, 2, 1)]
+    core.step("b", append(1, entries, leader_commit=2), 10)
+    assert (core.commit_index, core.last_log_index) == (2, 2)
+    malformed = core.statistics.messages_dropped_malformed
+    core.step("b", append(1, [block_entry(1, 2, 1), block_entry(1, 3, 2)], 1, 1, 2), 20)
+    assert core.last_log_index == 3
+    assert core.statistics.messages_dropped_malformed == malformed
