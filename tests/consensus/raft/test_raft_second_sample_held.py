@@ -1,7 +1,8 @@
-"""Raft rules that a second seeded sample of the engine's mutants (seed 2, docs/testing.md)
-found no test held: the commit index with an even number of voters, stale and misaddressed
-messages, an append whose entries go back, the leader's first election window, and the
-counters the node's metrics read."""
+"""Raft rules that the second and third seeded samples of the engine's mutants (seeds 2 and 3,
+docs/testing.md) found no test held: the commit index with an even number of voters, stale and
+misaddressed messages, an append whose entries go back, bounds on terms and entry sizes, a
+retransmission over committed entries, the resend interval, and the counters the node's metrics
+read."""
 
 from __future__ import annotations
 
