@@ -12,7 +12,7 @@ import random
 import pytest
 from raft_harness import CHAIN_ID, TIMEOUTS, KeyedSigner, ToyApplication
 from test_raft_core import append, block_entry, config_entry, make_core, request_vote
-from test_raft_rules_held import appended, vote
+from test_raft_rules_held import appended, elect, plain_core, vote
 
 from causeway.consensus.raft import (
     META_RECORD,
@@ -268,3 +268,23 @@ def test_a_retransmission_that_repeats_the_last_committed_entry_appends_what_fol
     core.step("b", append(1, [block_entry(1, 2, 1), block_entry(1, 3, 2)], 1, 1, 2), 20)
     assert core.last_log_index == 3
     assert core.statistics.messages_dropped_malformed == malformed
+
+
+def test_a_leader_that_removes_itself_leads_until_the_removal_commits() -> None:
+    """Thesis §4.2.2: a leader whose removal is in its log (so no longer a voter) keeps leading
+    while entries before the removal commit, and steps down once the removal itself commits."""
+    application = ToyApplication()
+    core = plain_core(application=application)
+    now = elect(core)
+    core.step("b", appended(core.term, "b", 1), now)  # the no-op commits
+    [request] = core.propose(now).build
+    core.block_built(application.build_block(request.height, request.round_number, now, "a"), now)
+    core.propose_membership_change(["b", "c"], now + 1)
+    assert (core.last_log_index, core.is_voter) == (3, False)
+    for follower in ("b", "c"):  # the block commits; the removal does not yet
+        core.step(follower, appended(core.term, follower, 2), now + 2)
+    assert (core.commit_index, core.role) == (2, RaftRole.LEADER)
+    for follower in ("b", "c"):
+        core.step(follower, appended(core.term, follower, 3), now + 3)
+    assert (core.commit_index, core.role) == (3, RaftRole.FOLLOWER)
+    assert core.statistics.leader_step_downs == 1

@@ -27,8 +27,10 @@ from tbft_harness import (
 )
 from test_tbft_rules_held import make_core, votes_sent
 
+from causeway.consensus import Output
 from causeway.consensus.tbft import ROUNDS_AHEAD_MAX, STATE_RECORD, TbftCore, TbftStep
-from causeway.consensus.tbft.records import PersistedState, encode_state
+from causeway.consensus.tbft.core import SIGNED_ROUNDS_KEPT
+from causeway.consensus.tbft.records import PersistedState, decode_state, encode_state
 from causeway.types.v1 import types_pb2
 
 OTHERS = ("v1", "v2", "v3")
@@ -147,3 +149,30 @@ def test_a_conflicting_vote_is_dropped_counted_once_and_reported() -> None:
     output = feed(core, prevote("v1", 1, 0, b""))
     assert len(output.evidence) == 1
     assert core.statistics["dropped_conflicting_vote"] == 1
+
+
+def test_the_record_keeps_the_votes_of_the_last_rounds_the_oldest_included() -> None:
+    """The state record keeps this height's own votes of the SIGNED_ROUNDS_KEPT most recent
+    rounds (the last signed round and the 15 before it), so that after a restart validators in
+    any of them can be sent the votes again; the oldest of those rounds is kept too."""
+    core = make_core()
+    records: dict[str, bytes] = {}
+    signed_rounds: set[int] = set()
+
+    def keep(output: Output) -> None:
+        records.update(output.persist)
+        signed_rounds.update(
+            message.vote.round for _, message in output.send if message.HasField("vote")
+        )
+
+    keep(core.start(0))
+    while core.round < SIGNED_ROUNDS_KEPT + 2:
+        deadline = core.next_deadline_ms()
+        assert deadline is not None
+        keep(core.tick(deadline))
+        nil_precommits = (precommit(name, 1, core.round, b"") for name in OTHERS)
+        keep(feed(core, *nil_precommits, now_ms=deadline))
+    kept = {message.vote.round for message in decode_state(records[STATE_RECORD]).signed_messages}
+    oldest = max(kept) - SIGNED_ROUNDS_KEPT + 1
+    assert oldest in signed_rounds  # the boundary is exercised
+    assert kept == {round_number for round_number in signed_rounds if round_number >= oldest}
