@@ -288,3 +288,38 @@ def test_a_leader_that_removes_itself_leads_until_the_removal_commits() -> None:
         core.step(follower, appended(core.term, follower, 3), now + 3)
     assert (core.commit_index, core.role) == (3, RaftRole.FOLLOWER)
     assert core.statistics.leader_step_downs == 1
+
+
+def test_a_leader_steps_down_exactly_one_window_after_it_last_heard_a_majority() -> None:
+    """Check quorum: a peer heard a whole election timeout ago no longer counts. Elected by b's
+    vote and hearing nothing after it, the leader is still leading one heartbeat before the
+    window ends and steps down at the heartbeat that ends it."""
+    core = make_core("a")
+    core.start(0)
+    core.tick(TIMEOUTS.election_max_ms)
+    won = TIMEOUTS.election_max_ms + 1
+    core.step("b", vote(core.term, "b"), won)
+    window_end = won + TIMEOUTS.election_max_ms
+    core.tick(window_end - TIMEOUTS.heartbeat_ms)
+    assert core.role is RaftRole.LEADER
+    assert core.next_deadline_ms() == window_end
+    core.tick(window_end)
+    assert core.role is RaftRole.FOLLOWER
+
+
+def test_an_acknowledgement_while_the_rest_is_in_flight_sends_nothing_more() -> None:
+    """After b acknowledges the first of two blocks whose entries are both on their way to it,
+    the leader sends b nothing: not the second entry again, and no empty append either (the
+    heartbeat timer does that)."""
+    application = ToyApplication()
+    core = plain_core(pipeline_blocks_max=2, application=application)
+    now = elect(core)
+    core.step("b", appended(core.term, "b", 1), now)  # the no-op commits
+    for offset in range(2):
+        [request] = core.propose(now + offset).build
+        block = application.build_block(request.height, request.round_number, now + offset, "a")
+        sent = core.block_built(block, now + offset).send
+        assert [len(message.raft_append_entries.entries) for _, message in sent] == [1, 1]
+    acknowledged = core.step("b", appended(core.term, "b", 2), now + 3)
+    assert acknowledged.send == []
+    assert core.commit_index == 2
