@@ -437,6 +437,73 @@ TBFT_4_NO_LOCKING = _lock_attack("tbft-4-no-locking", 4, locking=False)
 TBFT_4_LOCK_ATTACK = _lock_attack("tbft-4-lock-attack", 4, locking=True)
 
 
+def stale_proof_partitions() -> tuple[RoundPartition, ...]:
+    """Three rounds at height 1 of four validators, named by their roles (the proposers of
+    rounds 0, 1 and 2, and the fourth) that break safety if a lock gives way to a proof of lock
+    older than itself (line 28 of the Tendermint paper: lockedRound <= vr):
+
+    - round 0: the fourth misses the proposal of X; the round-2 proposer's prevote for X reaches
+      neither the round-0 nor the round-1 proposer, so only the round-2 proposer sees the polka
+      for X while prevoting: it alone locks on X (the fourth sees the polka, without the block);
+    - round 1: the round-2 proposer misses the new block Y; the other three prevote and lock on
+      Y; only the round-0 proposer gets every precommit for Y and commits it, the others never
+      get its precommit;
+    - round 2: X is re-proposed with round 0's proof of lock, which the fourth passes on. The two
+      locked on Y in round 1 must prevote nil: prevoting X would commit X beside Y."""
+    selection = ProposerSelection([(f"v{index}", 1) for index in range(4)])
+    first, second, third = (selection.proposer(1, round_number) for round_number in range(3))
+    (fourth,) = {f"v{index}" for index in range(4)} - {first, second, third}
+    others = (second, third, fourth)
+    return (
+        RoundPartition(1, 0, blocked=((first, fourth),), message_types=("proposal",)),
+        RoundPartition(1, 0, blocked=((third, first), (third, second)), message_types=("prevote",)),
+        # From everyone: the round-0 proposer, once it decided, would hand the block on.
+        RoundPartition(
+            1,
+            1,
+            blocked=tuple((v, third) for v in (first, second, fourth)),
+            message_types=("proposal",),
+        ),
+        RoundPartition(
+            1, 1, blocked=tuple((first, v) for v in others), message_types=("precommit",)
+        ),
+    )
+
+
+def _stale_proof_of_lock(name: str, *, locking: bool) -> Scenario:
+    def build(seed: int) -> SimulationConfig:
+        rng = scenario_random(seed, name)
+        return SimulationConfig(
+            engine=TbftEngine(unsafe_disable_locking_for_tests=not locking),
+            validators=4,
+            # Nothing dropped: the schedule is the partitions'; the delays vary by seed.
+            network=NetworkConfig(
+                drop_probability=0.0, delay_min_ms=1, delay_max_ms=rng.randint(5, 20)
+            ),
+            round_partitions=stale_proof_partitions(),
+            heal_ms=TBFT_HEAL_MS + 1200,
+            # Block sync would hand the committed block to the others before round 2.
+            block_sync_interval_ms=None,
+            target_height=2,
+            duration_ms=TBFT_HEAL_MS + 4200,
+            scenario=name,
+        )
+
+    description = (
+        "tbft, 4 validators, three rounds whose schedule breaks a lock that gives way to an "
+        "older proof of lock; " + ("locking on: must stay safe" if locking else "locking disabled")
+    )
+    return register(
+        Scenario(name, description, build, check_tbft_safety, expects_violation=not locking)
+    )
+
+
+TBFT_4_STALE_PROOF = _stale_proof_of_lock("tbft-4-stale-proof-of-lock", locking=True)
+TBFT_4_STALE_PROOF_NO_LOCKING = _stale_proof_of_lock(
+    "tbft-4-stale-proof-of-lock-no-locking", locking=False
+)
+
+
 def _tbft_liveness(name: str, validators: int, twins: int) -> Scenario:
     def build(seed: int) -> SimulationConfig:
         rng = scenario_random(seed, name)
