@@ -14,6 +14,7 @@ from raft_harness import CHAIN_ID, TIMEOUTS, KeyedSigner, ToyApplication
 from test_raft_core import append, block_entry, config_entry, make_core, request_vote
 from test_raft_rules_held import appended, elect, plain_core, vote
 
+from causeway.consensus import Output
 from causeway.consensus.raft import (
     META_RECORD,
     TERM_MAX,
@@ -31,6 +32,21 @@ from causeway.types import encode
 FOUR = ["a", "b", "c", "d"]
 
 
+def win_election(
+    core: RaftCore, timeouts: RaftTimeouts = TIMEOUTS, voters: tuple[str, ...] = ("b",)
+) -> tuple[int, Output]:
+    """Starts `core` at 0, lets its election timer fire and hands it the votes of `voters`;
+    returns when it won and what the last vote made it send."""
+    core.start(0)
+    core.tick(timeouts.election_max_ms)
+    won = timeouts.election_max_ms + 1
+    output = Output()
+    for voter in voters:
+        output = core.step(voter, vote(core.term, voter), won)
+    assert core.role is RaftRole.LEADER
+    return won, output
+
+
 def four_voter_leader() -> tuple[RaftCore, int]:
     """Node a of four voters, elected with b's and c's votes; its first entry (the no-op of the
     term's block) is in its log."""
@@ -44,12 +60,7 @@ def four_voter_leader() -> tuple[RaftCore, int]:
         TIMEOUTS,
         None,
     )
-    core.start(0)
-    core.tick(TIMEOUTS.election_max_ms)
-    now = TIMEOUTS.election_max_ms + 1
-    core.step("b", vote(core.term, "b"), now)
-    core.step("c", vote(core.term, "c"), now)
-    assert core.role is RaftRole.LEADER
+    now, _ = win_election(core, voters=("b", "c"))
     assert core.last_log_index >= 1
     return core, now
 
@@ -133,11 +144,7 @@ def test_a_new_leader_keeps_its_role_for_a_whole_window_before_checking_its_quor
     """Check quorum steps a leader down only after a whole election timeout without hearing a
     majority, counted from when it became leader: heartbeats within that window keep it."""
     core = make_core("a")
-    core.start(0)
-    core.tick(TIMEOUTS.election_max_ms)
-    won = TIMEOUTS.election_max_ms + 1
-    core.step("b", vote(core.term, "b"), won)
-    assert core.role is RaftRole.LEADER
+    won, _ = win_election(core)
     for now in range(won, won + TIMEOUTS.election_max_ms, TIMEOUTS.heartbeat_ms):
         core.tick(now)
         assert core.role is RaftRole.LEADER, now
@@ -180,13 +187,10 @@ def test_entries_at_or_below_the_commit_index_count_one_malformed_message() -> N
 
 def test_a_leader_stepping_down_counts_once_and_a_follower_never() -> None:
     core = make_core("a")
-    core.start(0)
-    core.tick(TIMEOUTS.election_max_ms)
-    core.step("b", vote(core.term, "b"), TIMEOUTS.election_max_ms + 1)
-    assert core.role is RaftRole.LEADER
-    core.step("c", append(core.term + 1, [], leader="c"), TIMEOUTS.election_max_ms + 2)
+    won, _ = win_election(core)
+    core.step("c", append(core.term + 1, [], leader="c"), won + 1)
     assert (core.role, core.statistics.leader_step_downs) == (RaftRole.FOLLOWER, 1)
-    core.step("b", append(core.term + 1, [], leader="b"), TIMEOUTS.election_max_ms + 3)
+    core.step("b", append(core.term + 1, [], leader="b"), won + 2)
     assert (core.role, core.statistics.leader_step_downs) == (RaftRole.FOLLOWER, 1)
 
 
@@ -216,11 +220,7 @@ def test_entries_in_flight_are_resent_at_the_end_of_the_resend_interval() -> Non
         timeouts,
         None,
     )
-    core.start(0)
-    core.tick(timeouts.election_max_ms)
-    won = timeouts.election_max_ms + 1
-    elected = core.step("b", vote(core.term, "b"), won)
-    assert core.role is RaftRole.LEADER
+    won, elected = win_election(core, timeouts)
     first = [message.raft_append_entries for peer, message in elected.send if peer == "c"]
     assert first and first[-1].entries
     heartbeat = core.tick(won + timeouts.heartbeat_ms)
@@ -295,10 +295,7 @@ def test_a_leader_steps_down_exactly_one_window_after_it_last_heard_a_majority()
     vote and hearing nothing after it, the leader is still leading one heartbeat before the
     window ends and steps down at the heartbeat that ends it."""
     core = make_core("a")
-    core.start(0)
-    core.tick(TIMEOUTS.election_max_ms)
-    won = TIMEOUTS.election_max_ms + 1
-    core.step("b", vote(core.term, "b"), won)
+    won, _ = win_election(core)
     window_end = won + TIMEOUTS.election_max_ms
     core.tick(window_end - TIMEOUTS.heartbeat_ms)
     assert core.role is RaftRole.LEADER

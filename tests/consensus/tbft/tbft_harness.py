@@ -17,12 +17,13 @@ from causeway.consensus import Commit, Output
 from causeway.consensus.tbft import (
     STATE_RECORD,
     TbftCore,
+    TbftStep,
     TbftTimeouts,
     ValidatorSchedule,
     proposal_sign_bytes,
     vote_sign_bytes,
 )
-from causeway.consensus.tbft.records import decode_state
+from causeway.consensus.tbft.records import PersistedState, decode_state
 from causeway.consensus.v1 import consensus_pb2
 from causeway.errors import RequestError
 from causeway.types import DOMAIN_COMMIT, encode, sign_bytes
@@ -174,6 +175,26 @@ B = make_block(1, "B")
 C = make_block(1, "C")
 HASH_B = hash_of(B)
 HASH_C = hash_of(C)
+
+
+def height_one_record(**changes: object) -> PersistedState:
+    """A state record at height 1, round 0, in the propose step with nothing locked, valid or
+    signed; `changes` set other fields."""
+    fields: dict[str, object] = {
+        "height": 1,
+        "round": 0,
+        "step": int(TbftStep.PROPOSE),
+        "locked_round": -1,
+        "locked_hash": b"",
+        "valid_round": -1,
+        "valid_hash": b"",
+        "signed_height": 1,
+        "signed_round": 0,
+        "signed_step": 0,
+        "signed_messages": (),
+    }
+    fields.update(changes)
+    return PersistedState(**fields)  # type: ignore[arg-type]
 
 
 def feed(core: TbftCore, *messages: consensus_pb2.ConsensusMessage, now_ms: int = 0) -> Output:

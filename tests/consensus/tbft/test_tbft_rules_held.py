@@ -24,6 +24,7 @@ from tbft_harness import (
     InlineTbftCore,
     ToyApplication,
     feed,
+    height_one_record,
     precommit,
     prevote,
     signed_proposal,
@@ -38,7 +39,7 @@ from causeway.consensus.tbft import (
     TbftTimeouts,
     ValidatorPairs,
 )
-from causeway.consensus.tbft.records import PersistedState, encode_state
+from causeway.consensus.tbft.records import encode_state
 from causeway.consensus.v1 import consensus_pb2
 from causeway.errors import InvariantError
 
@@ -283,19 +284,7 @@ def test_a_proposer_holding_a_proposal_of_its_key_for_its_round_makes_no_other()
 def test_signed_step_0_in_a_restored_record_means_nothing_was_signed() -> None:
     """The record's signed step 0 means nothing was ever signed (consensus.proto), whatever its
     signed height and round hold: the restored core signs as a fresh one does."""
-    record = PersistedState(
-        height=1,
-        round=0,
-        step=int(TbftStep.PROPOSE),
-        locked_round=-1,
-        locked_hash=b"",
-        valid_round=-1,
-        valid_hash=b"",
-        signed_height=1,
-        signed_round=5,
-        signed_step=0,
-        signed_messages=(),
-    )
+    record = height_one_record(signed_round=5, signed_step=0)
     core = InlineTbftCore(
         CHAIN_ID,
         FOUR,

@@ -20,6 +20,7 @@ from tbft_harness import (
     ToyApplication,
     feed,
     hash_of,
+    height_one_record,
     make_block,
     precommit,
     prevote,
@@ -30,7 +31,7 @@ from test_tbft_rules_held import make_core, votes_sent
 from causeway.consensus import Output
 from causeway.consensus.tbft import ROUNDS_AHEAD_MAX, STATE_RECORD, TbftCore, TbftStep
 from causeway.consensus.tbft.core import SIGNED_ROUNDS_KEPT
-from causeway.consensus.tbft.records import PersistedState, decode_state, encode_state
+from causeway.consensus.tbft.records import decode_state, encode_state
 from causeway.types.v1 import types_pb2
 
 OTHERS = ("v1", "v2", "v3")
@@ -97,19 +98,7 @@ def test_a_proposer_restored_in_the_propose_step_resends_and_arms_its_timeout() 
     very proposal again (no new block asked for) and takes up the round's actions, the propose
     timeout among them, so that it cannot wait in that round for ever."""
     proposal = signed_proposal("v1", 1, 0, B)
-    record = PersistedState(
-        height=1,
-        round=0,
-        step=int(TbftStep.PROPOSE),
-        locked_round=-1,
-        locked_hash=b"",
-        valid_round=-1,
-        valid_hash=b"",
-        signed_height=1,
-        signed_round=0,
-        signed_step=int(TbftStep.PROPOSE),
-        signed_messages=(proposal,),
-    )
+    record = height_one_record(signed_step=int(TbftStep.PROPOSE), signed_messages=(proposal,))
     core = TbftCore(
         CHAIN_ID,
         FOUR,
