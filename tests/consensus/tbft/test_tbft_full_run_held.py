@@ -1,0 +1,433 @@
+"""Rules of the tbft core that the full mutation run over it (all 1,229 mutants, docs/testing.md)
+found no test held: timers that fire at a tick past their deadline, a built block of the wrong
+height, a timeout of a step already left, the precommit timeout armed by the core's own
+precommit, the window of rounds ahead for votes, messages beyond the next height while deciding,
+blocks that cannot be hashed, the proof of lock at the shortest gossip interval, help whichever
+way the validators' ids sort, and the signature length bound. One core driven message by
+message, as in test_tbft_rules_held.py."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from tbft_harness import (
+    CHAIN_ID,
+    FOUR,
+    HASH_B,
+    PRECOMMIT,
+    PREVOTE,
+    TIMEOUTS,
+    B,
+    HmacSigner,
+    HmacVerifier,
+    ToyApplication,
+    feed,
+    hash_of,
+    height_one_record,
+    make_block,
+    precommit,
+    prevote,
+    signed_proposal,
+)
+from test_tbft_rules_held import make_core, raw_core, votes_sent
+
+from causeway.consensus import Output
+from causeway.consensus.tbft import (
+    LOCK_RECORD,
+    ROUNDS_AHEAD_MAX,
+    STATE_RECORD,
+    TbftCore,
+    TbftStep,
+    TbftTimeouts,
+)
+from causeway.consensus.tbft.core import HASH_BYTES_MAX, SIGNATURE_BYTES_MAX, SIGNED_ROUNDS_KEPT
+from causeway.consensus.tbft.records import decode_lock, decode_state, encode_state
+from causeway.consensus.v1 import consensus_pb2
+from causeway.errors import ConfigurationError, RequestError
+from causeway.types.v1 import types_pb2
+
+LATE_MS = 7
+
+
+def decided_at_height_one(core: TbftCore) -> None:
+    """v4 sees B proposed by v1 and the votes of v1 and v2 (with its own, a quorum): it decides
+    height 1 at time 0."""
+    core.start(0)
+    feed(core, signed_proposal("v1", 1, 0, B))
+    feed(core, prevote("v1", 1, 0, HASH_B), prevote("v2", 1, 0, HASH_B))
+    decided = feed(core, precommit("v1", 1, 0, HASH_B), precommit("v2", 1, 0, HASH_B))
+    assert [commit.height for commit in decided.commits] == [1]
+
+
+# ---------------------------------------------------------------- timers
+
+
+def test_a_timeout_fires_at_a_tick_past_its_deadline() -> None:
+    """A driver's tick comes when it can, often after the deadline it was asked for: the timeout
+    must fire then, not only at its exact millisecond (else the round would wait for ever)."""
+    core = make_core("v4")
+    core.start(0)
+    deadline = core.next_deadline_ms()
+    assert deadline == TIMEOUTS.propose_ms
+    output = core.tick(deadline + LATE_MS)
+    assert [(vote.type, vote.round, vote.block_hash) for vote in votes_sent(output)] == [
+        (PREVOTE, 0, b"")
+    ]
+    assert core.current_step == TbftStep.PREVOTE
+
+
+def test_the_next_height_starts_at_a_tick_past_the_commit_pause() -> None:
+    core = make_core("v4")
+    decided_at_height_one(core)
+    assert core.next_deadline_ms() == TIMEOUTS.commit_ms
+    core.tick(TIMEOUTS.commit_ms + LATE_MS)
+    assert (core.height, core.round, core.current_step) == (2, 0, TbftStep.PROPOSE)
+
+
+def test_a_prevote_timeout_after_the_core_precommitted_a_block_does_nothing() -> None:
+    """The prevote timeout (line 34) acts only in the prevote step: fired after a polka made the
+    core precommit B, it must not try to precommit nil (the signing guard would refuse it, and
+    count it)."""
+    core = make_core("v4")
+    core.start(0)
+    feed(core, signed_proposal("v1", 1, 0, B))
+    feed(core, prevote("v1", 1, 0, HASH_B), prevote("v2", 1, 0, HASH_B))
+    assert core.current_step == TbftStep.PRECOMMIT
+    deadline = core.next_deadline_ms()
+    assert deadline == TIMEOUTS.prevote_timeout_ms(0)
+    assert core.tick(deadline).send == []
+    assert core.statistics["sign_refused"] == 0
+    assert (core.round, core.current_step) == (0, TbftStep.PRECOMMIT)
+
+
+def test_the_cores_own_precommit_completing_a_quorum_arms_the_precommit_timeout_at_once() -> None:
+    """Two precommits nil are in; a nil polka makes the core precommit nil, and its own precommit
+    is the third: the precommit timeout (line 47) starts then, in the same step, not at some
+    later event."""
+    timeouts = dataclasses.replace(TIMEOUTS, prevote_ms=800)
+    core = make_core("v4", timeouts)
+    core.start(0)
+    feed(core, precommit("v1", 1, 0, b""), precommit("v2", 1, 0, b""))
+    core.tick(timeouts.propose_ms)  # v4 prevotes nil
+    now = timeouts.propose_ms + 10
+    output = feed(core, prevote("v1", 1, 0, b""), prevote("v2", 1, 0, b""), now_ms=now)
+    assert [(vote.type, vote.block_hash) for vote in votes_sent(output)] == [(PRECOMMIT, b"")]
+    assert core.next_deadline_ms() == now + timeouts.precommit_timeout_ms(0)
+    core.tick(now + timeouts.precommit_timeout_ms(0))
+    assert core.round == 1
+
+
+def test_the_cores_own_precommit_completing_a_commit_decides_in_the_same_step() -> None:
+    """v1's and v2's precommits for B are in before the polka: the polka makes v4 lock and
+    precommit B (line 36), its precommit is the third, and the decision (line 49) comes out of
+    that same step, not at the next message or tick."""
+    core = make_core("v4")
+    core.start(0)
+    feed(core, signed_proposal("v1", 1, 0, B))
+    feed(core, precommit("v1", 1, 0, HASH_B), precommit("v2", 1, 0, HASH_B))
+    feed(core, prevote("v1", 1, 0, HASH_B))
+    decided = feed(core, prevote("v2", 1, 0, HASH_B))
+    assert [(vote.type, vote.block_hash) for vote in votes_sent(decided)] == [(PRECOMMIT, HASH_B)]
+    assert [commit.height for commit in decided.commits] == [1]
+    assert core.current_step == TbftStep.COMMIT
+
+
+# ---------------------------------------------------------------- what is kept or dropped
+
+
+def test_a_built_block_of_another_height_is_discarded() -> None:
+    """The application answered with a block of another height than asked: not proposed."""
+    core = raw_core("v1")
+    (request,) = core.start(0).build
+    assert (request.height, request.round_number) == (1, 0)
+    output = core.block_built(make_block(2, "X"), 5)
+    assert output == Output()
+    assert core.statistics["blocks_discarded"] == 1
+    assert core.statistics["signed"] == 0
+
+
+def test_a_vote_up_to_rounds_ahead_max_rounds_ahead_is_kept_and_one_beyond_is_not() -> None:
+    core = make_core("v4")
+    core.start(0)
+    feed(core, prevote("v1", 1, ROUNDS_AHEAD_MAX, b""))
+    assert (core.statistics["accepted"], core.statistics["dropped_round_too_far"]) == (1, 0)
+    feed(core, prevote("v2", 1, ROUNDS_AHEAD_MAX + 1, b""))
+    assert (core.statistics["accepted"], core.statistics["dropped_round_too_far"]) == (1, 1)
+
+
+def test_while_deciding_a_vote_beyond_the_next_height_is_a_future_one() -> None:
+    """In the commit pause of height 1, a vote for height 3 is neither the decided height's
+    (which would be answered with help) nor the next one's (which would be kept)."""
+    core = make_core("v4")
+    decided_at_height_one(core)
+    output = feed(core, prevote("v3", 3, 0, b""))
+    assert output.send == []
+    assert core.statistics["dropped_future_height"] == 1
+    assert core.statistics["dropped_decided_height"] == 0
+    assert core.statistics["buffered_next_height"] == 0
+
+
+class UnhashableBlocks(ToyApplication):
+    """Hashes like ToyApplication, except blocks proposed by "unhashable" (which the hasher
+    refuses) and by "long-hash" (whose hash is longer than any real one)."""
+
+    def block_hash(self, block: types_pb2.Block) -> bytes:
+        if block.header.proposer == "unhashable":
+            raise RequestError("the block cannot be hashed")
+        if block.header.proposer == "long-hash":
+            return b"\x01" * (HASH_BYTES_MAX + 1)
+        return super().block_hash(block)
+
+
+@pytest.mark.parametrize("label", ["unhashable", "long-hash"])
+def test_a_proposal_whose_block_has_no_fit_hash_is_malformed_once(label: str) -> None:
+    core = TbftCore(
+        CHAIN_ID, FOUR, HmacSigner("v4"), HmacVerifier(), UnhashableBlocks(), 1, TIMEOUTS
+    )
+    core.start(0)
+    output = feed(core, signed_proposal("v1", 1, 0, make_block(1, label)))
+    assert votes_sent(output) == []
+    assert core.statistics["dropped_malformed"] == 1
+    assert core.statistics["dropped_bad_signature"] == 0
+    assert core.statistics["accepted"] == 0
+
+
+@pytest.mark.parametrize("body", ["vote", "proposal"])
+def test_a_signature_of_signature_bytes_max_is_checked_and_one_byte_more_is_malformed(
+    body: str,
+) -> None:
+    """At the bound the message is well formed (its signature is checked, and fails); one byte
+    past it, it is malformed without a check."""
+    core = make_core("v4")
+    core.start(0)
+    for length in (SIGNATURE_BYTES_MAX, SIGNATURE_BYTES_MAX + 1):
+        message = prevote("v1", 1, 0, b"") if body == "vote" else signed_proposal("v1", 1, 0, B)
+        if body == "vote":
+            message.vote.signature = b"\x07" * length
+        else:
+            message.proposal.signature = b"\x07" * length
+        feed(core, message)
+    assert (core.statistics["dropped_bad_signature"], core.statistics["dropped_malformed"]) == (
+        1,
+        1,
+    )
+
+
+# ---------------------------------------------------------------- gossip
+
+
+@pytest.mark.parametrize("interval_ms", [1, 300])
+def test_any_positive_gossip_interval_sends_the_proof_of_lock(interval_ms: int) -> None:
+    core = make_core("v4", dataclasses.replace(TIMEOUTS, rebroadcast_ms=interval_ms))
+    core.start(0)
+    feed(core, *(prevote(name, 1, 0, HASH_B) for name in ("v1", "v2", "v3")))
+    feed(core, prevote("v1", 1, 2, b""), prevote("v3", 1, 2, b""))
+    assert core.round == 2
+    output = feed(core, signed_proposal("v3", 1, 2, B, valid_round=0))
+    relayed = [vote for vote in votes_sent(output) if vote.round == 0]
+    assert sorted(vote.validator for vote in relayed) == ["v1", "v2", "v3"]
+    assert core.statistics["help_sent"] == 1
+
+
+def core_ahead_of(me: str, lagging: str, lagging_vote: consensus_pb2.ConsensusMessage) -> TbftCore:
+    """`me`, gossiping, moved to round 1 by the two validators other than `lagging` while
+    `lagging` stays in round 0 (its round-0 vote received)."""
+    core = make_core(me, dataclasses.replace(TIMEOUTS, rebroadcast_ms=300))
+    core.start(0)
+    feed(core, lagging_vote)
+    movers = [name for name, _ in FOUR if name not in {me, lagging}]
+    feed(core, *(prevote(name, 1, 1, b"") for name in movers))
+    assert (core.round, core.current_step) == (1, TbftStep.PROPOSE)
+    return core
+
+
+@pytest.mark.parametrize(("me", "lagging"), [("v4", "v1"), ("v1", "v4")])
+def test_a_lagging_validator_gets_help_whichever_way_its_id_sorts(me: str, lagging: str) -> None:
+    """What the core holds of round 0 (its own messages, the lagging vote) goes to the lagging
+    validator, whether its id sorts below the core's or above it."""
+    lagging_nil = prevote(lagging, 1, 0, b"")
+    core = core_ahead_of(me, lagging, lagging_nil)
+    helped = core.step(lagging, lagging_nil, 10)
+    assert (lagging, lagging_nil) in helped.send
+    assert {destination for destination, _ in helped.send} == {lagging}
+    assert core.statistics["help_sent"] == 1
+
+
+def test_a_vote_relayed_by_another_validator_gets_no_help_whichever_way_the_ids_sort() -> None:
+    """A lower-round vote arriving from someone other than its signer shows nothing about where
+    its signer is: no help, whether the relaying sender's id sorts below or above the signer's.
+    From the signer itself it does get help."""
+    v3_nil = prevote("v3", 1, 0, b"")
+    core = core_ahead_of("v1", "v3", v3_nil)
+    for relay in ("v2", "v4"):
+        assert core.step(relay, v3_nil, 10).send == []
+    assert core.statistics["help_sent"] == 0
+    helped = core.step("v3", v3_nil, 20)
+    assert ("v3", v3_nil) in helped.send
+    assert {destination for destination, _ in helped.send} == {"v3"}
+    assert core.statistics["help_sent"] == 1
+
+
+def test_timeouts_defaults_are_the_documented_ones() -> None:
+    """docs/consensus-tbft.md names these defaults, which a node without [consensus] timeouts
+    uses."""
+    assert TbftTimeouts() == TbftTimeouts(
+        propose_ms=3_000,
+        prevote_ms=1_000,
+        precommit_ms=1_000,
+        delta_ms=500,
+        commit_ms=1_000,
+        rebroadcast_ms=1_000,
+    )
+
+
+def test_the_record_drops_the_votes_of_rounds_older_than_the_kept_ones() -> None:
+    """The core signs a prevote and a precommit in each of 18 rounds; the state record keeps the
+    votes of the last SIGNED_ROUNDS_KEPT rounds only (counted in rounds, at any height), so the
+    two oldest are dropped. (test_tbft_second_sample_held holds the oldest kept one.)"""
+    core = make_core("v4")
+    records: dict[str, bytes] = dict(core.start(0).persist)
+    others = ("v1", "v2", "v3")
+    while core.round < SIGNED_ROUNDS_KEPT + 2:
+        round_number = core.round
+        deadline = core.next_deadline_ms()
+        assert deadline is not None
+        records.update(core.tick(deadline).persist)  # the propose timeout: a prevote
+        records.update(
+            feed(
+                core, *(prevote(name, 1, round_number, b"") for name in others), now_ms=deadline
+            ).persist
+        )  # a nil polka: a precommit
+        records.update(
+            feed(
+                core, *(precommit(name, 1, round_number, b"") for name in others), now_ms=deadline
+            ).persist
+        )
+        deadline = core.next_deadline_ms()
+        assert deadline is not None
+        records.update(core.tick(deadline).persist)
+        assert core.round == round_number + 1
+    state = decode_state(records[STATE_RECORD])
+    kept = [(message.vote.round, message.vote.type) for message in state.signed_messages]
+    last = core.round - 1
+    assert kept == [
+        (round_number, vote_type)
+        for round_number in range(last - SIGNED_ROUNDS_KEPT + 1, last + 1)
+        for vote_type in (PREVOTE, PRECOMMIT)
+    ]
+
+
+def test_a_proposer_restored_after_signing_its_proposal_prevotes_its_own_block() -> None:
+    """Its own proposal, read back from its record, is a block its executor built: the restored
+    proposer prevotes it without asking for a validation, as it would have before the crash (a
+    nil prevote would waste the round)."""
+    proposal = signed_proposal("v1", 1, 0, B)
+    record = height_one_record(signed_step=int(TbftStep.PROPOSE), signed_messages=(proposal,))
+    core = TbftCore(
+        CHAIN_ID,
+        FOUR,
+        HmacSigner("v1"),
+        HmacVerifier(),
+        ToyApplication(),
+        1,
+        TIMEOUTS,
+        {STATE_RECORD: encode_state(record)},
+    )
+    output = core.start(100)
+    assert [(vote.type, vote.round, vote.block_hash) for vote in votes_sent(output)] == [
+        (PREVOTE, 0, HASH_B)
+    ]
+    assert output.validate == []
+
+
+def test_another_signature_on_a_stored_proposal_is_a_conflict_whichever_way_it_sorts() -> None:
+    """Only the very proposal again (the same signature) is a duplicate; the same proposal with
+    another signature, below or above the stored one, is a conflicting one."""
+    proposal = signed_proposal("v1", 1, 0, B)
+    core = make_core("v4")
+    core.start(0)
+    feed(core, proposal)
+    for filler in (b"\x00", b"\xff"):
+        other = consensus_pb2.ConsensusMessage()
+        other.CopyFrom(proposal)
+        other.proposal.signature = filler * len(proposal.proposal.signature)
+        assert feed(core, other) == Output()
+    assert core.statistics["dropped_conflicting_proposal"] == 2
+    assert core.statistics["dropped_duplicate"] == 0
+    feed(core, proposal)
+    assert core.statistics["dropped_duplicate"] == 1
+
+
+def test_decided_at_is_known_in_the_commit_pause_only() -> None:
+    """The engine adapter paces idle heights by it: None before the decision, the decision's
+    time in the commit pause, None again once the next height starts."""
+    core = make_core("v4")
+    core.start(0)
+    assert core.decided_at_ms is None
+    feed(core, signed_proposal("v1", 1, 0, B))
+    feed(core, prevote("v1", 1, 0, HASH_B), prevote("v2", 1, 0, HASH_B))
+    feed(core, precommit("v1", 1, 0, HASH_B), precommit("v2", 1, 0, HASH_B), now_ms=40)
+    assert core.decided_at_ms == 40
+    core.tick(40 + TIMEOUTS.commit_ms)
+    assert core.height == 2
+    assert core.decided_at_ms is None
+
+
+def test_a_next_height_proposal_with_a_bad_signature_is_not_kept() -> None:
+    """A next-height proposal is checked before it is kept (it is not checked again when the
+    height starts): one whose block hashes but whose signature is forged is dropped."""
+    core = make_core("v4")
+    core.start(0)
+    proposer = core.proposer(2, 0)
+    forged = signed_proposal(proposer, 2, 0, make_block(2, "F"))
+    forged.proposal.signature = b"forged"
+    assert core.step(proposer, forged, 0) == Output()
+    assert core.statistics["dropped_bad_signature"] == 1
+    assert core.statistics["buffered_next_height"] == 0
+
+
+def test_a_next_height_message_kept_once_is_a_duplicate_the_second_time() -> None:
+    core = make_core("v4")
+    core.start(0)
+    message = prevote("v1", 2, 0, HASH_B)
+    core.step("v1", message, 0)
+    core.step("v1", message, 1)
+    assert core.statistics["buffered_next_height"] == 1
+    assert core.statistics["dropped_duplicate"] == 1
+
+
+def test_the_lock_record_keeps_the_polka_of_a_valid_block_of_a_later_round() -> None:
+    """Locked in round 1, the core's lock record holds round 1's polka for the block, so that
+    after a restart it can still send the proof of lock (round 0 is not the only one)."""
+    core = make_core("v4")
+    records: dict[str, bytes] = dict(core.start(0).persist)
+    records.update(feed(core, *(precommit(name, 1, 0, b"") for name in ("v1", "v2", "v3"))).persist)
+    now = core.next_deadline_ms()
+    assert now is not None
+    records.update(core.tick(now).persist)  # the precommit timeout of round 0
+    assert core.round == 1
+    proposer = core.proposer(1, 1)
+    block = make_block(1, "R1")
+    records.update(feed(core, signed_proposal(proposer, 1, 1, block), now_ms=now).persist)
+    others = [name for name in ("v1", "v2", "v3") if name != proposer]
+    records.update(
+        feed(core, *(prevote(name, 1, 1, hash_of(block)) for name in others), now_ms=now).persist
+    )
+    assert (core.locked_round, core.locked_block_hash) == (1, hash_of(block))
+    lock = decode_lock(records[LOCK_RECORD])
+    assert {(vote.round, vote.block_hash) for vote in lock.polka} == {(1, hash_of(block))}
+    assert len(lock.polka) >= 3
+
+
+def test_a_validator_of_negative_power_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="needs a positive voting power"):
+        TbftCore(
+            CHAIN_ID,
+            [("v1", 1), ("v2", -1)],
+            HmacSigner("v1"),
+            HmacVerifier(),
+            ToyApplication(),
+            1,
+            TIMEOUTS,
+        )
