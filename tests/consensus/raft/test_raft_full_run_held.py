@@ -12,13 +12,29 @@ from random import Random
 
 import pytest
 from raft_harness import CHAIN_ID, TIMEOUTS, KeyedSigner, ToyApplication
-from test_raft_core import append, block_entry, config_entry, make_core, request_vote
+from test_raft_core import (
+    append,
+    block_entry,
+    config_entry,
+    idle_leader,
+    make_core,
+    request_vote,
+)
 from test_raft_rules_held import appended, elect, plain_core, vote
 from test_raft_second_sample_held import four_voter_leader
 
-from causeway.consensus import Output
-from causeway.consensus.raft import TERM_MAX, RaftCore, RaftRole, RaftTimeouts, log_record_name
+from causeway.consensus import BuildBlock, Output
+from causeway.consensus.raft import (
+    META_RECORD,
+    TERM_MAX,
+    RaftCore,
+    RaftRole,
+    RaftTimeouts,
+    log_record_name,
+)
+from causeway.consensus.raft import engine as raft_engine
 from causeway.consensus.raft.engine import APPEND_ENTRIES_MAX
+from causeway.consensus.raft.records import Meta, encode_meta
 from causeway.consensus.v1 import consensus_pb2
 from causeway.errors import ConfigurationError, InvariantError, StorageCorruptionError
 from causeway.types import encode
@@ -349,3 +365,83 @@ def test_a_log_record_holding_another_index_than_its_name_is_corruption(held_ind
     disk[log_record_name(2)] = encode(block_entry(1, held_index, 2))
     with pytest.raises(StorageCorruptionError, match=f"holds index {held_index}"):
         make_core(records=disk)
+
+
+def test_while_a_block_is_being_built_the_idle_heartbeat_sets_no_deadline() -> None:
+    """The idle heartbeat block is due only when one could be asked for: with a block being
+    built the leader's next deadline is its heartbeat, even with an idle interval of 1 ms, so
+    the driver is not woken for nothing."""
+    core = idle_leader(idle_ms=1)
+    assert core.propose(10).build == [BuildBlock(1, core.term, 10, "a")]
+    assert core.next_deadline_ms() == TIMEOUTS.heartbeat_ms
+
+
+def test_a_leader_ignores_a_request_for_votes_of_a_later_term() -> None:
+    """Thesis §4.2.3: a leader counts as a leader heard just now, so a disruptive candidate's
+    RequestVote of a later term neither raises its term nor unseats it."""
+    core = plain_core()
+    now = elect(core)
+    term = core.term
+    output = core.step("c", request_vote(term + 1, "c", 5, term), now + 1)
+    assert not [message for _, message in output.send if message.HasField("raft_vote_response")]
+    assert (core.role, core.term) == (RaftRole.LEADER, term)
+    assert core.statistics.votes_ignored_leader_recent == 1
+
+
+@pytest.mark.parametrize(("sender", "named"), [("b", "c"), ("c", "b")])
+def test_a_request_for_votes_naming_another_candidate_is_malformed(sender: str, named: str) -> None:
+    core = make_core("a")
+    core.start(0)
+    output = core.step(sender, request_vote(1, named), 10)
+    assert output.send == []
+    assert (core.term, core.voted_for) == (0, None)
+    assert core.statistics.messages_dropped_malformed == 1
+
+
+def test_a_refusal_for_a_conflicting_term_hints_the_entry_before_that_term() -> None:
+    """a holds index 1 of term 1 and indexes 2 and 3 of term 2; a leader of term 3 whose entry
+    at 3 is of term 3 is told to go back to index 1, the entry before a's term 2 began, so
+    that its next AppendEntries skips the whole conflicting term."""
+    core = make_core("a")
+    core.start(0)
+    core.step("b", append(1, [block_entry(1, 1, 1)]), 10)
+    core.step("c", append(2, [block_entry(2, 2, 2), block_entry(2, 3, 3)], 1, 1, leader="c"), 20)
+    output = core.step("b", append(3, [], 3, 3), 30)
+    responses = [message.raft_append_response for _, message in output.send]
+    assert [(response.success, response.match_index) for response in responses] == [(False, 1)]
+
+
+def test_a_restored_log_whose_change_replaces_two_voters_is_corruption() -> None:
+    """Each membership entry of a restored log is checked against the configuration just before
+    it (index - 1): entry 2 adding d and e to entry 1's a, b, c is not a single-server change."""
+    records = {
+        META_RECORD: encode_meta(Meta(term=1, voted_for=None, log_end=2)),
+        log_record_name(1): encode(config_entry(1, 1, ["a", "b", "c"])),
+        log_record_name(2): encode(config_entry(1, 2, ["a", "b", "c", "d", "e"])),
+    }
+    with pytest.raises(StorageCorruptionError, match="changes more than one voter"):
+        make_core(records=records)
+
+
+@pytest.mark.parametrize(("bound_offset", "accepted"), [(0, True), (-1, False)])
+def test_a_built_block_above_the_entry_bound_is_an_invariant_error(
+    monkeypatch: pytest.MonkeyPatch, bound_offset: int, accepted: bool
+) -> None:
+    """A block encoded in exactly ENTRY_BYTES_MAX bytes is appended, one byte more is the
+    application's bug (shown with the bound lowered to a test block's size: a 64 MiB block
+    takes too long to build here)."""
+    core = plain_core()
+    now = elect(core)
+    (request,) = core.propose(now).build
+    block = ToyApplication().build_block(
+        request.height, request.round_number, request.time_ms, request.proposer
+    )
+    monkeypatch.setattr(raft_engine, "ENTRY_BYTES_MAX", len(encode(block)) + bound_offset)
+    last = core.last_log_index
+    if accepted:
+        core.block_built(block, now)
+        assert core.last_log_index == last + 1
+    else:
+        with pytest.raises(InvariantError, match="exceeds"):
+            core.block_built(block, now)
+        assert core.last_log_index == last

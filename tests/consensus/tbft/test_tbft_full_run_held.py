@@ -431,3 +431,39 @@ def test_a_validator_of_negative_power_is_refused() -> None:
             1,
             TIMEOUTS,
         )
+
+
+def test_a_next_height_proposal_from_another_than_its_proposer_is_not_kept() -> None:
+    """Only that height and round's proposer may propose: a next-height proposal signed by
+    another validator is dropped at once, not kept to take up a place meant for real ones."""
+    core = make_core("v4")
+    core.start(0)
+    proposer = core.proposer(2, 0)
+    other = next(name for name, _ in FOUR if name not in {proposer, "v4"})
+    assert core.step(other, signed_proposal(other, 2, 0, make_block(2, "W")), 0) == Output()
+    assert core.statistics["buffered_next_height"] == 0
+    assert core.statistics["dropped_bad_signature"] == 1
+
+
+class RaisingVerifier(HmacVerifier):
+    """Verifies like HmacVerifier, but raises RequestError for a signature it cannot parse (as a
+    DER decoder does), here one made of zero bytes."""
+
+    def verify(self, validator_id: str, document: bytes, signature: bytes) -> bool:
+        if not signature.strip(b"\x00"):
+            raise RequestError("the signature cannot be parsed")
+        return super().verify(validator_id, document, signature)
+
+
+def test_a_signature_the_verifier_cannot_parse_is_a_bad_signature() -> None:
+    """A verifier that raises on what it cannot parse must not let the message through: the
+    vote is dropped as a bad signature and counts for nothing."""
+    core = TbftCore(
+        CHAIN_ID, FOUR, HmacSigner("v4"), RaisingVerifier(), ToyApplication(), 1, TIMEOUTS
+    )
+    core.start(0)
+    unparsable = prevote("v1", 1, 0, b"")
+    unparsable.vote.signature = bytes(len(unparsable.vote.signature))
+    assert core.step("v1", unparsable, 0) == Output()
+    assert core.statistics["dropped_bad_signature"] == 1
+    assert core.statistics["accepted"] == 0
