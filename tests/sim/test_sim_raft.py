@@ -11,7 +11,7 @@ from sim_support import SeedPlan, assert_sweep_passes, run_sweep
 from causeway.sim.scenarios import SCENARIOS
 
 
-@pytest.mark.parametrize(("scenario", "default_seeds"), [("raft-3-kv", 150), ("raft-5-kv", 80)])
+@pytest.mark.parametrize(("scenario", "default_seeds"), [("raft-3-kv", 400), ("raft-5-kv", 200)])
 def test_raft_kv_is_safe_linearizable_and_live(
     scenario: str, default_seeds: int, seed_plan: SeedPlan
 ) -> None:

@@ -409,6 +409,7 @@ def test_a_refusal_for_a_conflicting_term_hints_the_entry_before_that_term() -> 
     output = core.step("b", append(3, [], 3, 3), 30)
     responses = [message.raft_append_response for _, message in output.send]
     assert [(response.success, response.match_index) for response in responses] == [(False, 1)]
+    assert core.statistics.appends_rejected == 1
 
 
 def test_a_restored_log_whose_change_replaces_two_voters_is_corruption() -> None:
@@ -445,3 +446,12 @@ def test_a_built_block_above_the_entry_bound_is_an_invariant_error(
         with pytest.raises(InvariantError, match="exceeds"):
             core.block_built(block, now)
         assert core.last_log_index == last
+
+
+def test_a_proposed_membership_change_counts_one() -> None:
+    core = plain_core()
+    now = elect(core)
+    core.step("b", appended(core.term, "b", core.last_log_index), now + 1)
+    core.propose_membership_change(["a", "b", "c", "d"], now + 2)
+    assert core.statistics.membership_changes_proposed == 1
+    assert core.membership_change_pending

@@ -467,3 +467,45 @@ def test_a_signature_the_verifier_cannot_parse_is_a_bad_signature() -> None:
     assert core.step("v1", unparsable, 0) == Output()
     assert core.statistics["dropped_bad_signature"] == 1
     assert core.statistics["accepted"] == 0
+
+
+def test_a_prevote_quorum_seen_in_the_propose_step_does_not_start_the_prevote_timeout() -> None:
+    """Line 34 arms the prevote timeout in the prevote step only. Prevotes for three different
+    things reach a quorum while the core still waits for a proposal; only when its propose
+    timeout makes it prevote does the prevote timeout start, and it then precommits nil on it
+    (armed earlier, it would have expired unused and left the core in the prevote step)."""
+    core = make_core("v4")
+    core.start(0)
+    feed(
+        core,
+        prevote("v1", 1, 0, b""),
+        prevote("v2", 1, 0, HASH_B),
+        prevote("v3", 1, 0, b"\x01" * 32),
+    )
+    assert core.next_deadline_ms() == TIMEOUTS.propose_ms
+    core.tick(TIMEOUTS.propose_ms)
+    assert core.current_step == TbftStep.PREVOTE
+    deadline = core.next_deadline_ms()
+    assert deadline == TIMEOUTS.propose_ms + TIMEOUTS.prevote_timeout_ms(0)
+    output = core.tick(deadline)
+    assert [(vote.type, vote.block_hash) for vote in votes_sent(output)] == [(PRECOMMIT, b"")]
+
+
+def test_help_at_the_decided_height_carries_the_proposal_and_the_precommits() -> None:
+    """A validator still voting on the height just decided is sent what decides it: the
+    proposal (the block) and the precommit quorum."""
+    core = make_core("v4", dataclasses.replace(TIMEOUTS, rebroadcast_ms=300))
+    proposal = signed_proposal("v1", 1, 0, B)
+    core.start(0)
+    feed(core, proposal)
+    feed(core, prevote("v1", 1, 0, HASH_B), prevote("v2", 1, 0, HASH_B))
+    decided = feed(core, precommit("v1", 1, 0, HASH_B), precommit("v2", 1, 0, HASH_B))
+    assert [commit.height for commit in decided.commits] == [1]
+    helped = core.step("v3", prevote("v3", 1, 0, b""), 5)
+    assert ("v3", proposal) in helped.send
+    precommits = [
+        message.vote.validator
+        for destination, message in helped.send
+        if destination == "v3" and message.HasField("vote") and message.vote.type == PRECOMMIT
+    ]
+    assert sorted(precommits) == ["v1", "v2", "v4"]
