@@ -33,7 +33,7 @@ from causeway.consensus.raft import (
     log_record_name,
 )
 from causeway.consensus.raft import engine as raft_engine
-from causeway.consensus.raft.engine import APPEND_ENTRIES_MAX
+from causeway.consensus.raft.engine import APPEND_ENTRIES_MAX, PIPELINE_BLOCKS_LIMIT
 from causeway.consensus.raft.records import Meta, encode_meta
 from causeway.consensus.v1 import consensus_pb2
 from causeway.errors import ConfigurationError, InvariantError, StorageCorruptionError
@@ -455,3 +455,26 @@ def test_a_proposed_membership_change_counts_one() -> None:
     core.propose_membership_change(["a", "b", "c", "d"], now + 2)
     assert core.statistics.membership_changes_proposed == 1
     assert core.membership_change_pending
+
+
+def test_a_pipeline_of_the_limit_is_allowed_and_one_more_is_refused() -> None:
+    assert plain_core(pipeline_blocks_max=PIPELINE_BLOCKS_LIMIT).role is RaftRole.FOLLOWER
+    with pytest.raises(
+        ConfigurationError, match=f"pipeline_blocks_max must be in 1..{PIPELINE_BLOCKS_LIMIT}"
+    ):
+        plain_core(pipeline_blocks_max=PIPELINE_BLOCKS_LIMIT + 1)
+
+
+def test_no_membership_change_before_the_leader_commits_an_entry_of_its_term() -> None:
+    """Thesis §4.1 (the bug found after its publication): a new leader proposes a change only
+    once its no-op of the term has committed."""
+    core = plain_core()
+    now = elect(core)
+    last = core.last_log_index
+    with pytest.raises(ConfigurationError, match="has not yet committed an entry of its term"):
+        core.propose_membership_change(["a", "b", "c", "d"], now + 1)
+    assert core.last_log_index == last
+    core.step("b", appended(core.term, "b", last), now + 2)
+    core.propose_membership_change(["a", "b", "c", "d"], now + 3)
+    assert core.last_log_index == last + 1
+    assert core.voters == ("a", "b", "c", "d")

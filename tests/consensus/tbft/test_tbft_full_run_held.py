@@ -201,17 +201,15 @@ def test_a_signature_of_signature_bytes_max_is_checked_and_one_byte_more_is_malf
     past it, it is malformed without a check."""
     core = make_core("v4")
     core.start(0)
-    for length in (SIGNATURE_BYTES_MAX, SIGNATURE_BYTES_MAX + 1):
+    for length, counts in ((SIGNATURE_BYTES_MAX, (1, 0)), (SIGNATURE_BYTES_MAX + 1, (1, 1))):
         message = prevote("v1", 1, 0, b"") if body == "vote" else signed_proposal("v1", 1, 0, B)
         if body == "vote":
             message.vote.signature = b"\x07" * length
         else:
             message.proposal.signature = b"\x07" * length
         feed(core, message)
-    assert (core.statistics["dropped_bad_signature"], core.statistics["dropped_malformed"]) == (
-        1,
-        1,
-    )
+        statistics = core.statistics
+        assert (statistics["dropped_bad_signature"], statistics["dropped_malformed"]) == counts
 
 
 # ---------------------------------------------------------------- gossip
@@ -509,3 +507,31 @@ def test_help_at_the_decided_height_carries_the_proposal_and_the_precommits() ->
         if destination == "v3" and message.HasField("vote") and message.vote.type == PRECOMMIT
     ]
     assert sorted(precommits) == ["v1", "v2", "v4"]
+
+
+def test_a_validator_restored_after_prevoting_takes_up_no_propose_step_actions() -> None:
+    """Restored in the prevote step (its prevote signed), the round's proposer does not go
+    back to proposing: nothing asked to be built, nothing refused by the signing guard, no
+    propose timeout; it re-sends its prevote."""
+    nil_prevote = prevote("v1", 1, 0, b"")
+    record = height_one_record(
+        step=int(TbftStep.PREVOTE),
+        signed_step=int(TbftStep.PREVOTE),
+        signed_messages=(nil_prevote,),
+    )
+    core = TbftCore(
+        CHAIN_ID,
+        FOUR,
+        HmacSigner("v1"),
+        HmacVerifier(),
+        ToyApplication(),
+        1,
+        TIMEOUTS,
+        {STATE_RECORD: encode_state(record)},
+    )
+    output = core.start(100)
+    assert output.build == []
+    assert [message for _, message in output.send] == [nil_prevote]
+    assert core.statistics["sign_refused"] == 0
+    assert core.current_step == TbftStep.PREVOTE
+    assert core.next_deadline_ms() is None
