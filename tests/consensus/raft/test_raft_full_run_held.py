@@ -478,3 +478,28 @@ def test_no_membership_change_before_the_leader_commits_an_entry_of_its_term() -
     core.propose_membership_change(["a", "b", "c", "d"], now + 3)
     assert core.last_log_index == last + 1
     assert core.voters == ("a", "b", "c", "d")
+
+
+@pytest.mark.parametrize(("sender", "named"), [("b", "c"), ("c", "b")])
+def test_an_append_response_naming_another_follower_is_malformed(sender: str, named: str) -> None:
+    core, now = four_voter_leader()
+    malformed = core.statistics.messages_dropped_malformed
+    core.step(sender, appended(core.term, named, core.last_log_index), now + 1)
+    assert core.statistics.messages_dropped_malformed == malformed + 1
+    assert core.commit_index == 0
+
+
+def test_a_response_of_an_older_term_leaves_the_leader_leading() -> None:
+    """An AppendEntries response of an earlier term (a delayed answer to an earlier leader) is
+    stale: counted, and the leader goes on leading in its term."""
+    core = plain_core()
+    now = elect(core)
+    term = core.term
+    core.step("b", append(term + 1, [], leader="b"), now)  # a is a follower in term 2 now
+    core.tick(now + 10 * TIMEOUTS.election_max_ms)
+    core.step("b", vote(core.term, "b"), now + 10 * TIMEOUTS.election_max_ms + 1)
+    assert (core.role, core.term) == (RaftRole.LEADER, term + 2)
+    stale = core.statistics.messages_dropped_stale
+    core.step("c", appended(term, "c", 1), now + 10 * TIMEOUTS.election_max_ms + 2)
+    assert (core.role, core.term) == (RaftRole.LEADER, term + 2)
+    assert core.statistics.messages_dropped_stale == stale + 1

@@ -535,3 +535,18 @@ def test_a_validator_restored_after_prevoting_takes_up_no_propose_step_actions()
     assert core.statistics["sign_refused"] == 0
     assert core.current_step == TbftStep.PREVOTE
     assert core.next_deadline_ms() is None
+
+
+def test_a_next_height_vote_up_to_rounds_ahead_max_is_kept_and_one_beyond_is_not() -> None:
+    core = make_core("v4")
+    core.start(0)
+    feed(core, prevote("v1", 2, ROUNDS_AHEAD_MAX, b""))
+    assert (core.statistics["buffered_next_height"], core.statistics["dropped_round_too_far"]) == (
+        1,
+        0,
+    )
+    feed(core, prevote("v2", 2, ROUNDS_AHEAD_MAX + 1, b""))
+    assert (core.statistics["buffered_next_height"], core.statistics["dropped_round_too_far"]) == (
+        1,
+        1,
+    )
