@@ -503,3 +503,63 @@ def test_a_response_of_an_older_term_leaves_the_leader_leading() -> None:
     core.step("c", appended(term, "c", 1), now + 10 * TIMEOUTS.election_max_ms + 2)
     assert (core.role, core.term) == (RaftRole.LEADER, term + 2)
     assert core.statistics.messages_dropped_stale == stale + 1
+
+
+# ---------------------------------------------------------------- configuration bounds, both sides
+
+
+def test_an_election_minimum_below_the_heartbeat_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="election_min_ms must be above heartbeat_ms"):
+        RaftTimeouts(election_min_ms=50, election_max_ms=100, heartbeat_ms=60)
+
+
+def test_a_negative_committed_height_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="last_committed_height must not be negative"):
+        make_core(last_committed_height=-1)
+
+
+def test_a_negative_idle_interval_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="idle_block_interval_ms must be positive"):
+        idle_leader(idle_ms=-1)
+
+
+def test_an_idle_heartbeat_block_is_asked_for_at_a_tick_past_its_deadline() -> None:
+    """A driver ticks when it can: past the idle deadline the block is still asked for."""
+    core = idle_leader(idle_ms=1_000)
+    (request,) = core.tick(1_000 + 7).build
+    assert request.height == 1
+
+
+def test_a_call_that_changes_nothing_persists_nothing() -> None:
+    """The leader's heartbeat changes no term, vote or log: nothing to write (a write on every
+    call would cost an fsync each)."""
+    core = plain_core()
+    now = elect(core)
+    deadline = core.next_deadline_ms()
+    assert deadline is not None and deadline > now
+    output = core.tick(deadline)
+    assert appends_to(output, "b")
+    assert output.persist == []
+
+
+def test_a_request_for_votes_of_the_current_term_is_answered_though_a_leader_was_heard() -> None:
+    """§4.2.3 ignores a RequestVote of a later term while a leader is heard; one of the current
+    term is answered as usual (here granted: a has not voted in term 1)."""
+    core = make_core("a")
+    core.start(0)
+    core.step("b", append(1, [], leader="b"), 10)
+    output = core.step("c", request_vote(1, "c"), 11)
+    assert [message.raft_vote_response.granted for _, message in output.send] == [True]
+    assert core.statistics.votes_ignored_leader_recent == 0
+
+
+def test_an_entry_of_term_0_is_malformed() -> None:
+    """Terms of entries start at 1 (0 means "no entry"); an AppendEntries carrying an entry of
+    term 0 is refused whole, so no such entry reaches the log (where a restart would take it
+    for corruption)."""
+    core = make_core("a")
+    core.start(0)
+    output = core.step("b", append(1, [block_entry(0, 1, 1)]), 10)
+    assert output.persist == [] or all(name == META_RECORD for name, _ in output.persist)
+    assert core.last_log_index == 0
+    assert core.statistics.messages_dropped_malformed == 1

@@ -15,10 +15,12 @@ from tbft_harness import (
     CHAIN_ID,
     FOUR,
     HASH_B,
+    HASH_C,
     PRECOMMIT,
     PREVOTE,
     TIMEOUTS,
     B,
+    C,
     HmacSigner,
     HmacVerifier,
     ToyApplication,
@@ -433,14 +435,17 @@ def test_a_validator_of_negative_power_is_refused() -> None:
 
 def test_a_next_height_proposal_from_another_than_its_proposer_is_not_kept() -> None:
     """Only that height and round's proposer may propose: a next-height proposal signed by
-    another validator is dropped at once, not kept to take up a place meant for real ones."""
+    another validator (one whose id sorts below the proposer's, one above) is dropped at once,
+    not kept to take up a place meant for real ones."""
     core = make_core("v4")
     core.start(0)
     proposer = core.proposer(2, 0)
-    other = next(name for name, _ in FOUR if name not in {proposer, "v4"})
-    assert core.step(other, signed_proposal(other, 2, 0, make_block(2, "W")), 0) == Output()
+    others = [name for name, _ in FOUR if name != proposer]
+    assert min(others) < proposer < max(others)
+    for other in (min(others), max(others)):
+        assert core.step(other, signed_proposal(other, 2, 0, make_block(2, "W")), 0) == Output()
     assert core.statistics["buffered_next_height"] == 0
-    assert core.statistics["dropped_bad_signature"] == 1
+    assert core.statistics["dropped_bad_signature"] == 2
 
 
 class RaisingVerifier(HmacVerifier):
@@ -550,3 +555,108 @@ def test_a_next_height_vote_up_to_rounds_ahead_max_is_kept_and_one_beyond_is_not
         1,
         1,
     )
+
+
+def test_a_block_built_for_an_earlier_round_is_discarded_in_the_next() -> None:
+    """v1 asked for a block for round 0; before it came back, the others moved v1 to round 1
+    (whose proposer is another): the block is not proposed in round 1, nothing is signed."""
+    core = raw_core("v1")
+    (request,) = core.start(0).build
+    assert request.round_number == 0
+    feed(core, prevote("v2", 1, 1, b""), prevote("v3", 1, 1, b""))
+    assert (core.round, core.current_step) == (1, TbftStep.PROPOSE)
+    assert core.proposer(1, 1) != "v1"
+    block = ToyApplication().build_block(1, 0, 0, "v1")
+    assert core.block_built(block, 5) == Output()
+    assert core.statistics["blocks_discarded"] == 1
+    assert core.statistics["signed"] == 0
+
+
+def test_a_block_built_after_a_proposal_of_the_same_key_arrived_is_discarded() -> None:
+    """A proposal for v1's round signed with v1's key (a twin's) arrived while v1's own block
+    was being built: v1 must not sign a second proposal for that round."""
+    core = raw_core("v1")
+    core.start(0)
+    feed(core, signed_proposal("v1", 1, 0, C))
+    block = ToyApplication().build_block(1, 0, 0, "v1")
+    output = core.block_built(block, 5)
+    assert [message for _, message in output.send if message.HasField("proposal")] == []
+    assert core.statistics["blocks_discarded"] == 1
+
+
+def test_a_nil_polka_seen_in_the_propose_step_does_not_skip_the_prevote() -> None:
+    """Line 44 precommits nil from the prevote step only: a core still waiting for a proposal
+    that sees three nil prevotes neither precommits nor leaves the propose step."""
+    core = make_core("v4")
+    core.start(0)
+    output = feed(core, *(prevote(name, 1, 0, b"") for name in ("v1", "v2", "v3")))
+    assert votes_sent(output) == []
+    assert core.current_step == TbftStep.PROPOSE
+
+
+def test_the_prevote_that_completes_a_polka_leads_to_the_precommit_in_the_same_step() -> None:
+    """v1 and v2 prevoted B before v4 had the proposal; when it arrives, v4 prevotes B, sees
+    the polka its prevote completes, locks and precommits B, all in that one step."""
+    core = make_core("v4")
+    core.start(0)
+    feed(core, prevote("v1", 1, 0, HASH_B), prevote("v2", 1, 0, HASH_B))
+    output = feed(core, signed_proposal("v1", 1, 0, B))
+    assert [(vote.type, vote.block_hash) for vote in votes_sent(output)] == [
+        (PREVOTE, HASH_B),
+        (PRECOMMIT, HASH_B),
+    ]
+    assert core.locked_block_hash == HASH_B
+
+
+def test_a_commit_waits_for_the_blocks_verdict() -> None:
+    """Precommits of more than two thirds for B decide nothing while B's validation is
+    awaited: the decision comes with the verdict."""
+    core = raw_core("v4")
+    core.start(0)
+    feed(core, signed_proposal("v1", 1, 0, B))  # B goes out for validation; held
+    output = feed(core, *(precommit(name, 1, 0, HASH_B) for name in ("v1", "v2", "v3")))
+    assert output.commits == []
+    decided = core.block_validated(HASH_B, True, 5)
+    assert [commit.height for commit in decided.commits] == [1]
+
+
+def test_the_proof_of_lock_of_a_valid_round_above_0_is_sent() -> None:
+    """The proof of lock goes with a re-proposal whatever its valid round: v4 holds round 1's
+    polka for B and sends it when B is re-proposed in round 2 with valid round 1."""
+    core = make_core("v4", dataclasses.replace(TIMEOUTS, rebroadcast_ms=300))
+    core.start(0)
+    feed(core, *(precommit(name, 1, 0, b"") for name in ("v1", "v2", "v3")))
+    core.tick(TIMEOUTS.precommit_timeout_ms(0))  # the precommit timeout of round 0
+    assert core.round == 1
+    feed(core, *(prevote(name, 1, 1, HASH_B) for name in ("v1", "v2", "v3")))
+    feed(core, prevote("v1", 1, 2, b""), prevote("v3", 1, 2, b""))
+    assert core.round == 2
+    output = feed(core, signed_proposal(core.proposer(1, 2), 1, 2, B, valid_round=1))
+    relayed = sorted(vote.validator for vote in votes_sent(output) if vote.round == 1)
+    assert relayed == ["v1", "v2", "v3"]
+    assert core.statistics["help_sent"] == 1
+
+
+@pytest.mark.parametrize("relay", ["v1", "v4"])
+def test_help_at_the_decided_height_goes_only_to_a_vote_from_its_signer(relay: str) -> None:
+    core = make_core("v2", dataclasses.replace(TIMEOUTS, rebroadcast_ms=300))
+    core.start(0)
+    feed(core, signed_proposal("v1", 1, 0, B))
+    feed(core, prevote("v1", 1, 0, HASH_B), prevote("v4", 1, 0, HASH_B))
+    decided = feed(core, precommit("v1", 1, 0, HASH_B), precommit("v4", 1, 0, HASH_B))
+    assert [commit.height for commit in decided.commits] == [1]
+    v3_nil = prevote("v3", 1, 0, b"")
+    assert core.step(relay, v3_nil, 5).send == []
+    assert core.statistics["help_sent"] == 0
+
+
+def test_a_commit_quorum_for_another_block_than_the_proposal_held_decides_nothing() -> None:
+    """v1 equivocated: v4 holds its proposal of B while the others precommitted C, a block v4
+    has never seen. Nothing is decided (B has no quorum, C no proposal here) and nothing is
+    raised: the core waits for C's proposal."""
+    core = make_core("v4")
+    core.start(0)
+    feed(core, signed_proposal("v1", 1, 0, B))
+    output = feed(core, *(precommit(name, 1, 0, HASH_C) for name in ("v1", "v2", "v3")))
+    assert output.commits == []
+    assert core.current_step != TbftStep.COMMIT
