@@ -563,3 +563,11 @@ def test_an_entry_of_term_0_is_malformed() -> None:
     assert output.persist == [] or all(name == META_RECORD for name, _ in output.persist)
     assert core.last_log_index == 0
     assert core.statistics.messages_dropped_malformed == 1
+
+
+def test_a_new_leader_with_more_uncommitted_blocks_than_its_pipeline_builds_none() -> None:
+    """Elected with three uncommitted blocks of an earlier leader in its log, a leader whose
+    pipeline holds one asks for no block until they commit (beyond the limit is not below it)."""
+    core, now = leader_with_entries(4)
+    assert core.commit_index == 0
+    assert core.propose(now + 1).build == []

@@ -660,3 +660,10 @@ def test_a_commit_quorum_for_another_block_than_the_proposal_held_decides_nothin
     output = feed(core, *(precommit(name, 1, 0, HASH_C) for name in ("v1", "v2", "v3")))
     assert output.commits == []
     assert core.current_step != TbftStep.COMMIT
+
+
+def test_a_proposal_from_outside_the_validator_set_counts_one() -> None:
+    core = make_core("v4")
+    core.start(0)
+    assert feed(core, signed_proposal("mallory", 1, 0, B)) == Output()
+    assert core.statistics["dropped_not_validator"] == 1
