@@ -571,3 +571,27 @@ def test_a_new_leader_with_more_uncommitted_blocks_than_its_pipeline_builds_none
     core, now = leader_with_entries(4)
     assert core.commit_index == 0
     assert core.propose(now + 1).build == []
+
+
+def test_an_idle_interval_shorter_than_the_heartbeat_sets_the_next_deadline() -> None:
+    core = idle_leader(idle_ms=1)
+    assert core.next_deadline_ms() == 1
+    (request,) = core.tick(1).build
+    assert request.height == 1
+
+
+def test_a_leader_whose_removal_commits_tells_the_followers_before_stepping_down() -> None:
+    """Thesis §4.2.2: the removed leader sends the commit index of its removal once (an append
+    to each follower), then steps down."""
+    application = ToyApplication()
+    core = plain_core(application=application)
+    now = elect(core)
+    core.step("b", appended(core.term, "b", 1), now)
+    core.propose_membership_change(["b", "c"], now + 1)
+    removal = core.last_log_index
+    core.step("b", appended(core.term, "b", removal), now + 2)
+    output = core.step("c", appended(core.term, "c", removal), now + 3)
+    assert core.role is RaftRole.FOLLOWER
+    for follower in ("b", "c"):
+        (request,) = appends_to(output, follower)
+        assert request.leader_commit == removal
