@@ -667,3 +667,22 @@ def test_a_proposal_from_outside_the_validator_set_counts_one() -> None:
     core.start(0)
     assert feed(core, signed_proposal("mallory", 1, 0, B)) == Output()
     assert core.statistics["dropped_not_validator"] == 1
+
+
+def test_the_next_deadline_is_the_earliest_of_several_timers() -> None:
+    """A precommit quorum in the propose step arms the precommit timeout (500 ms) before the
+    propose timeout armed at start (1,000 ms) is due: the next deadline is the earlier one."""
+    core = make_core("v4")
+    core.start(0)
+    assert core.next_deadline_ms() == TIMEOUTS.propose_ms
+    feed(core, *(precommit(name, 1, 0, b"") for name in ("v1", "v2", "v3")), now_ms=10)
+    assert core.next_deadline_ms() == 10 + TIMEOUTS.precommit_timeout_ms(0)
+    assert core.next_deadline_ms() < TIMEOUTS.propose_ms  # type: ignore[operator]
+
+
+def test_each_message_received_and_each_validation_asked_counts_one() -> None:
+    core = raw_core("v4")
+    core.start(0)
+    feed(core, signed_proposal("v1", 1, 0, B), prevote("v1", 1, 0, HASH_B))
+    assert core.statistics["received"] == 2
+    assert core.statistics["validations_requested"] == 1
