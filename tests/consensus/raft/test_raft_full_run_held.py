@@ -322,10 +322,13 @@ def test_a_refused_append_backs_off_to_the_followers_hint_at_once(hint: int, pre
     assert [entry.index for entry in request.entries] == list(range(previous + 1, 4))
 
 
-def test_an_acknowledgement_that_leaves_the_follower_behind_sends_the_rest_at_once() -> None:
+@pytest.mark.parametrize("entries", [APPEND_ENTRIES_MAX, APPEND_ENTRIES_MAX + 2])
+def test_an_acknowledgement_that_leaves_the_follower_behind_sends_the_rest_at_once(
+    entries: int,
+) -> None:
     """c, far behind, acknowledges the first full AppendEntries: the leader sends the entries
-    after it at once (not at the next heartbeat), whatever is left."""
-    entries = APPEND_ENTRIES_MAX + 2
+    after it at once (not at the next heartbeat), whatever is left: one entry (its no-op) or
+    three."""
     core, now = leader_with_entries(entries)
     output = core.step("c", appended(2, "c", 0, success=False), now + 1)
     (first,) = appends_to(output, "c")
@@ -595,3 +598,60 @@ def test_a_leader_whose_removal_commits_tells_the_followers_before_stepping_down
     for follower in ("b", "c"):
         (request,) = appends_to(output, follower)
         assert request.leader_commit == removal
+
+
+def test_a_core_at_term_max_starts_no_election() -> None:
+    """No term past TERM_MAX is ever taken: a follower at TERM_MAX whose election timer fires
+    stays a follower in that term (a term beyond it could not be restored)."""
+    core = make_core("a")
+    core.start(0)
+    core.step("b", append(TERM_MAX, [], leader="b"), 10)
+    output = core.tick(10 + 10 * TIMEOUTS.election_max_ms)
+    assert (core.role, core.term) == (RaftRole.FOLLOWER, TERM_MAX)
+    assert core.statistics.elections_started == 0
+    assert output.send == []
+
+
+def test_the_commit_index_never_goes_back_when_a_voter_is_added() -> None:
+    """Entries 1 and 2 are committed (a and b hold them; c holds 1). Adding d makes the quorum
+    three of four, whose third match is only 1: the commit index stays at 2."""
+    application = ToyApplication()
+    core = plain_core(application=application)
+    now = elect(core)
+    core.step("b", appended(core.term, "b", 1), now + 1)
+    core.step("c", appended(core.term, "c", 1), now + 2)
+    (request,) = core.propose(now + 3).build
+    block = application.build_block(request.height, request.round_number, now + 3, "a")
+    core.block_built(block, now + 3)
+    core.step("b", appended(core.term, "b", 2), now + 4)
+    assert core.commit_index == 2
+    core.propose_membership_change(["a", "b", "c", "d"], now + 5)
+    assert core.voters == ("a", "b", "c", "d")
+    assert core.commit_index == 2
+
+
+def test_a_candidate_asked_for_a_vote_of_an_older_term_stays_a_candidate() -> None:
+    core = make_core("a")
+    core.start(0)
+    core.tick(TIMEOUTS.election_max_ms)
+    core.tick(2 * TIMEOUTS.election_max_ms + 1)  # a second election: term 2
+    assert (core.role, core.term) == (RaftRole.CANDIDATE, 2)
+    output = core.step("b", request_vote(1, "b"), 2 * TIMEOUTS.election_max_ms + 2)
+    assert (core.role, core.term) == (RaftRole.CANDIDATE, 2)
+    assert [message.raft_vote_response.granted for _, message in output.send] == [False]
+
+
+def test_an_append_disagreeing_with_an_entry_below_the_commit_index_is_dropped() -> None:
+    """The other side of the test at the commit index itself: a leader whose entry at index 1
+    (below this node's commit index 2) has another term is not answered either."""
+    core = make_core("a")
+    core.start(0)
+    entries = [config_entry(1, 1, ["a", "b", "c"]), block_entry(1, 2, 1)]
+    core.step("b", append(1, entries, leader_commit=2), 10)
+    assert core.commit_index == 2
+    malformed = core.statistics.messages_dropped_malformed
+    output = core.step("b", append(2, [block_entry(2, 2, 1)], 1, 2, leader_commit=2), 20)
+    assert output.send == []
+    assert core.statistics.messages_dropped_malformed == malformed + 1
+    assert core.statistics.appends_rejected == 0
+    assert core.log_entry(2).term == 1
