@@ -42,6 +42,7 @@ from causeway.consensus.tbft import (
     TbftCore,
     TbftStep,
     TbftTimeouts,
+    ValidatorPairs,
 )
 from causeway.consensus.tbft.core import HASH_BYTES_MAX, SIGNATURE_BYTES_MAX, SIGNED_ROUNDS_KEPT
 from causeway.consensus.tbft.records import decode_lock, decode_state, encode_state
@@ -686,3 +687,23 @@ def test_each_message_received_and_each_validation_asked_counts_one() -> None:
     feed(core, signed_proposal("v1", 1, 0, B), prevote("v1", 1, 0, HASH_B))
     assert core.statistics["received"] == 2
     assert core.statistics["validations_requested"] == 1
+
+
+def test_a_schedule_naming_a_set_from_height_0_is_refused() -> None:
+    """Heights start at 1: a validator schedule whose set takes effect at height 0 is a
+    configuration error, found when the core is built (on the set of its first height)."""
+
+    def schedule(height: int) -> tuple[int, ValidatorPairs]:
+        return (0, FOUR)
+
+    with pytest.raises(ConfigurationError, match="takes effect at height 1 or later"):
+        TbftCore(
+            CHAIN_ID,
+            FOUR,
+            HmacSigner("v4"),
+            HmacVerifier(),
+            ToyApplication(),
+            1,
+            TIMEOUTS,
+            validator_schedule=schedule,
+        )
