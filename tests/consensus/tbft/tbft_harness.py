@@ -23,7 +23,7 @@ from causeway.consensus.tbft import (
     proposal_sign_bytes,
     vote_sign_bytes,
 )
-from causeway.consensus.tbft.records import PersistedState, decode_state
+from causeway.consensus.tbft.records import PersistedState, decode_state, encode_state
 from causeway.consensus.v1 import consensus_pb2
 from causeway.errors import RequestError
 from causeway.types import DOMAIN_COMMIT, encode, sign_bytes
@@ -195,6 +195,16 @@ def height_one_record(**changes: object) -> PersistedState:
     }
     fields.update(changes)
     return PersistedState(**fields)  # type: ignore[arg-type]
+
+
+def restored_core(me: str, record: PersistedState, *, inline: bool = False) -> TbftCore:
+    """`me` of FOUR at height 1, started from `record` as its state record on disk; with
+    `inline`, an InlineTbftCore (its blocks built and validated at once)."""
+    kind = InlineTbftCore if inline else TbftCore
+    records = {STATE_RECORD: encode_state(record)}
+    return kind(
+        CHAIN_ID, FOUR, HmacSigner(me), HmacVerifier(), ToyApplication(), 1, TIMEOUTS, records
+    )
 
 
 def feed(core: TbftCore, *messages: consensus_pb2.ConsensusMessage, now_ms: int = 0) -> Output:

@@ -30,6 +30,7 @@ from tbft_harness import (
     make_block,
     precommit,
     prevote,
+    restored_core,
     signed_proposal,
 )
 from test_tbft_rules_held import make_core, raw_core, votes_sent
@@ -45,7 +46,7 @@ from causeway.consensus.tbft import (
     ValidatorPairs,
 )
 from causeway.consensus.tbft.core import HASH_BYTES_MAX, SIGNATURE_BYTES_MAX, SIGNED_ROUNDS_KEPT
-from causeway.consensus.tbft.records import decode_lock, decode_state, encode_state
+from causeway.consensus.tbft.records import decode_lock, decode_state
 from causeway.consensus.v1 import consensus_pb2
 from causeway.errors import ConfigurationError, RequestError
 from causeway.types.v1 import types_pb2
@@ -325,16 +326,7 @@ def test_a_proposer_restored_after_signing_its_proposal_prevotes_its_own_block()
     nil prevote would waste the round)."""
     proposal = signed_proposal("v1", 1, 0, B)
     record = height_one_record(signed_step=int(TbftStep.PROPOSE), signed_messages=(proposal,))
-    core = TbftCore(
-        CHAIN_ID,
-        FOUR,
-        HmacSigner("v1"),
-        HmacVerifier(),
-        ToyApplication(),
-        1,
-        TIMEOUTS,
-        {STATE_RECORD: encode_state(record)},
-    )
+    core = restored_core("v1", record)
     output = core.start(100)
     assert [(vote.type, vote.round, vote.block_hash) for vote in votes_sent(output)] == [
         (PREVOTE, 0, HASH_B)
@@ -525,16 +517,7 @@ def test_a_validator_restored_after_prevoting_takes_up_no_propose_step_actions()
         signed_step=int(TbftStep.PREVOTE),
         signed_messages=(nil_prevote,),
     )
-    core = TbftCore(
-        CHAIN_ID,
-        FOUR,
-        HmacSigner("v1"),
-        HmacVerifier(),
-        ToyApplication(),
-        1,
-        TIMEOUTS,
-        {STATE_RECORD: encode_state(record)},
-    )
+    core = restored_core("v1", record)
     output = core.start(100)
     assert output.build == []
     assert [message for _, message in output.send] == [nil_prevote]

@@ -27,19 +27,18 @@ from tbft_harness import (
     height_one_record,
     precommit,
     prevote,
+    restored_core,
     signed_proposal,
 )
 
 from causeway.consensus import Output, ValidateBlock
 from causeway.consensus.tbft import (
     ROUNDS_AHEAD_MAX,
-    STATE_RECORD,
     TbftCore,
     TbftStep,
     TbftTimeouts,
     ValidatorPairs,
 )
-from causeway.consensus.tbft.records import encode_state
 from causeway.consensus.v1 import consensus_pb2
 from causeway.errors import InvariantError
 
@@ -285,16 +284,7 @@ def test_signed_step_0_in_a_restored_record_means_nothing_was_signed() -> None:
     """The record's signed step 0 means nothing was ever signed (consensus.proto), whatever its
     signed height and round hold: the restored core signs as a fresh one does."""
     record = height_one_record(signed_round=5, signed_step=0)
-    core = InlineTbftCore(
-        CHAIN_ID,
-        FOUR,
-        HmacSigner("v4"),
-        HmacVerifier(),
-        ToyApplication(),
-        1,
-        TIMEOUTS,
-        {STATE_RECORD: encode_state(record)},
-    )
+    core = restored_core("v4", record, inline=True)
     core.start(0)
     output = feed(core, signed_proposal("v1", 1, 0, B))
     assert [(vote.type, vote.round, vote.block_hash) for vote in votes_sent(output)] == [

@@ -8,22 +8,18 @@ from __future__ import annotations
 
 import pytest
 from tbft_harness import (
-    CHAIN_ID,
-    FOUR,
     HASH_B,
     PREVOTE,
     TIMEOUTS,
     B,
     C,
-    HmacSigner,
-    HmacVerifier,
-    ToyApplication,
     feed,
     hash_of,
     height_one_record,
     make_block,
     precommit,
     prevote,
+    restored_core,
     signed_proposal,
 )
 from test_tbft_rules_held import make_core, votes_sent
@@ -31,7 +27,7 @@ from test_tbft_rules_held import make_core, votes_sent
 from causeway.consensus import Output
 from causeway.consensus.tbft import ROUNDS_AHEAD_MAX, STATE_RECORD, TbftCore, TbftStep
 from causeway.consensus.tbft.core import SIGNED_ROUNDS_KEPT
-from causeway.consensus.tbft.records import decode_state, encode_state
+from causeway.consensus.tbft.records import decode_state
 from causeway.types.v1 import types_pb2
 
 OTHERS = ("v1", "v2", "v3")
@@ -99,16 +95,7 @@ def test_a_proposer_restored_in_the_propose_step_resends_and_arms_its_timeout() 
     timeout among them, so that it cannot wait in that round for ever."""
     proposal = signed_proposal("v1", 1, 0, B)
     record = height_one_record(signed_step=int(TbftStep.PROPOSE), signed_messages=(proposal,))
-    core = TbftCore(
-        CHAIN_ID,
-        FOUR,
-        HmacSigner("v1"),
-        HmacVerifier(),
-        ToyApplication(),
-        1,
-        TIMEOUTS,
-        {STATE_RECORD: encode_state(record)},
-    )
+    core = restored_core("v1", record)
     output = core.start(100)
     proposals = [message for _, message in output.send if message.HasField("proposal")]
     assert proposals == [proposal]
