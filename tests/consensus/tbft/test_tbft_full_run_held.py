@@ -690,3 +690,24 @@ def test_a_schedule_naming_a_set_from_height_0_is_refused() -> None:
             TIMEOUTS,
             validator_schedule=schedule,
         )
+
+
+def test_a_proposed_block_of_a_lower_height_is_invalid_without_a_validation() -> None:
+    """The other side of test_tbft_second_sample_held's block of a later height: a block of
+    height 0 proposed for height 1 is invalid at once (never handed out for validation), and
+    the core prevotes nil."""
+    core = raw_core("v4")
+    core.start(0)
+    output = feed(core, signed_proposal("v1", 1, 0, make_block(0, "Z")))
+    assert output.validate == []
+    assert [(vote.type, vote.block_hash) for vote in votes_sent(output)] == [(PREVOTE, b"")]
+    assert core.statistics["invalid_blocks"] == 1
+
+
+def test_a_vote_for_a_hash_of_hash_bytes_max_is_counted_and_one_byte_more_is_malformed() -> None:
+    core = make_core("v4")
+    core.start(0)
+    feed(core, prevote("v1", 1, 0, b"\x01" * HASH_BYTES_MAX))
+    assert (core.statistics["accepted"], core.statistics["dropped_malformed"]) == (1, 0)
+    feed(core, prevote("v2", 1, 0, b"\x01" * (HASH_BYTES_MAX + 1)))
+    assert (core.statistics["accepted"], core.statistics["dropped_malformed"]) == (1, 1)
