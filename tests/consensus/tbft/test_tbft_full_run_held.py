@@ -711,3 +711,23 @@ def test_a_vote_for_a_hash_of_hash_bytes_max_is_counted_and_one_byte_more_is_mal
     assert (core.statistics["accepted"], core.statistics["dropped_malformed"]) == (1, 0)
     feed(core, prevote("v2", 1, 0, b"\x01" * (HASH_BYTES_MAX + 1)))
     assert (core.statistics["accepted"], core.statistics["dropped_malformed"]) == (1, 1)
+
+
+def test_own_messages_are_re_sent_at_a_tick_past_the_gossip_interval() -> None:
+    core = make_core("v1", dataclasses.replace(TIMEOUTS, rebroadcast_ms=300))
+    started = core.start(0)
+    signed = [message for _, message in started.send]
+    assert core.tick(300 + LATE_MS).send == [(None, message) for message in signed]
+
+
+def test_messages_kept_for_the_next_height_are_not_replayed_at_a_later_one() -> None:
+    """Block sync moves the core from height 1 to 5 at once: what it kept for height 2 is
+    dropped with the height, not handed to height 5 (where it would only be counted as old)."""
+    core = make_core("v4")
+    core.start(0)
+    feed(core, prevote("v1", 2, 0, HASH_B))
+    assert core.statistics["buffered_next_height"] == 1
+    core.advance_to(5, 10)
+    assert core.height == 5
+    assert core.statistics["dropped_old_height"] == 0
+    assert core.statistics["accepted"] == 0
