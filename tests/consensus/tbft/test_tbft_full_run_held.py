@@ -731,3 +731,20 @@ def test_messages_kept_for_the_next_height_are_not_replayed_at_a_later_one() -> 
     assert core.height == 5
     assert core.statistics["dropped_old_height"] == 0
     assert core.statistics["accepted"] == 0
+
+
+def test_a_proposal_from_another_than_the_rounds_proposer_is_dropped_whichever_way_ids_sort() -> (
+    None
+):
+    """In a round whose proposer is v2 or v3, proposals signed by a validator whose id sorts
+    below the proposer's and by one above it are both dropped as from the wrong proposer."""
+    core = make_core("v4")
+    core.start(0)
+    round_number = next(r for r in range(ROUNDS_AHEAD_MAX) if core.proposer(1, r) in {"v2", "v3"})
+    proposer = core.proposer(1, round_number)
+    wrong = [name for name, _ in FOUR if name not in {proposer, "v4"}]
+    assert min(wrong) < proposer < max(wrong)
+    for name in wrong:
+        feed(core, signed_proposal(name, 1, round_number, B))
+    assert core.statistics["dropped_wrong_proposer"] == 2
+    assert core.statistics["accepted"] == 0
