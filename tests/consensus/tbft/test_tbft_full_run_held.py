@@ -748,3 +748,44 @@ def test_a_proposal_from_another_than_the_rounds_proposer_is_dropped_whichever_w
         feed(core, signed_proposal(name, 1, round_number, B))
     assert core.statistics["dropped_wrong_proposer"] == 2
     assert core.statistics["accepted"] == 0
+
+
+def test_an_equivocators_conflicting_prevote_completing_a_proof_of_lock_acts_at_once() -> None:
+    """B is re-proposed in round 2 with valid round 0 while round 0 holds only two prevotes for
+    B (v4's first prevote was for C): the core waits. v4's conflicting prevote for B then
+    completes the proof of lock, and the core prevotes B in that same step."""
+    core = make_core("v2")
+    core.start(0)
+    feed(core, prevote("v4", 1, 0, HASH_C))
+    feed(core, prevote("v1", 1, 0, HASH_B), prevote("v3", 1, 0, HASH_B))
+    feed(core, prevote("v1", 1, 2, b""), prevote("v3", 1, 2, b""))
+    assert (core.round, core.proposer(1, 2)) == (2, "v3")
+    waiting = feed(core, signed_proposal("v3", 1, 2, B, valid_round=0))
+    assert votes_sent(waiting) == []
+    output = feed(core, prevote("v4", 1, 0, HASH_B))
+    assert len(output.evidence) == 1
+    assert [(vote.round, vote.block_hash) for vote in votes_sent(output)] == [(2, HASH_B)]
+
+
+def test_no_help_for_an_old_vote_of_a_validator_known_to_be_further_on() -> None:
+    """v1's round-0 vote comes again, but v1 was already seen in round 1: it is not lagging in
+    round 0, so nothing is sent to it."""
+    core = make_core("v4", dataclasses.replace(TIMEOUTS, rebroadcast_ms=300))
+    core.start(0)
+    v1_round_0 = prevote("v1", 1, 0, b"")
+    feed(core, v1_round_0, prevote("v1", 1, 1, b""))
+    feed(core, prevote("v2", 1, 2, b""), prevote("v3", 1, 2, b""))
+    assert core.round == 2
+    assert core.step("v1", v1_round_0, 10).send == []
+    assert core.statistics["help_sent"] == 0
+
+
+def test_a_late_vote_of_an_earlier_round_does_not_move_its_signer_back() -> None:
+    """v1 was seen in round 3, then its round-1 vote arrives late: v1 still counts as in round
+    3, so with v2 there too (more than a third) the core skips to round 3."""
+    core = make_core("v4")
+    core.start(0)
+    feed(core, prevote("v1", 1, 3, b""), prevote("v1", 1, 1, b""))
+    assert core.round == 0
+    feed(core, prevote("v2", 1, 3, b""))
+    assert core.round == 3
