@@ -140,12 +140,14 @@ def test_the_cores_own_precommit_completing_a_commit_decides_in_the_same_step() 
 # ---------------------------------------------------------------- what is kept or dropped
 
 
-def test_a_built_block_of_another_height_is_discarded() -> None:
-    """The application answered with a block of another height than asked: not proposed."""
+@pytest.mark.parametrize("height", [0, 2])
+def test_a_built_block_of_another_height_is_discarded(height: int) -> None:
+    """The application answered with a block of another height than asked (below or above):
+    not proposed."""
     core = raw_core("v1")
     (request,) = core.start(0).build
     assert (request.height, request.round_number) == (1, 0)
-    output = core.block_built(make_block(2, "X"), 5)
+    output = core.block_built(make_block(height, "X"), 5)
     assert output == Output()
     assert core.statistics["blocks_discarded"] == 1
     assert core.statistics["signed"] == 0
@@ -181,6 +183,8 @@ class UnhashableBlocks(ToyApplication):
             raise RequestError("the block cannot be hashed")
         if block.header.proposer == "long-hash":
             return b"\x01" * (HASH_BYTES_MAX + 1)
+        if block.header.proposer == "longest-hash":
+            return b"\x01" * HASH_BYTES_MAX
         return super().block_hash(block)
 
 
@@ -634,14 +638,19 @@ def test_help_at_the_decided_height_goes_only_to_a_vote_from_its_signer(relay: s
     assert core.statistics["help_sent"] == 0
 
 
-def test_a_commit_quorum_for_another_block_than_the_proposal_held_decides_nothing() -> None:
-    """v1 equivocated: v4 holds its proposal of B while the others precommitted C, a block v4
-    has never seen. Nothing is decided (B has no quorum, C no proposal here) and nothing is
-    raised: the core waits for C's proposal."""
+@pytest.mark.parametrize(
+    ("proposed", "committed"), [(B, C), (C, B)], ids=["holds-B-sees-C", "holds-C-sees-B"]
+)
+def test_a_commit_quorum_for_another_block_than_the_proposal_held_decides_nothing(
+    proposed: types_pb2.Block, committed: types_pb2.Block
+) -> None:
+    """v1 equivocated: v4 holds its proposal of one block while the others precommitted the
+    other, which v4 has never seen. Nothing is decided (the held block has no quorum, the other
+    no proposal here) and nothing is raised, whichever way the two hashes sort."""
     core = make_core("v4")
     core.start(0)
-    feed(core, signed_proposal("v1", 1, 0, B))
-    output = feed(core, *(precommit(name, 1, 0, HASH_C) for name in ("v1", "v2", "v3")))
+    feed(core, signed_proposal("v1", 1, 0, proposed))
+    output = feed(core, *(precommit(name, 1, 0, hash_of(committed)) for name in ("v1", "v2", "v3")))
     assert output.commits == []
     assert core.current_step != TbftStep.COMMIT
 
@@ -789,3 +798,52 @@ def test_a_late_vote_of_an_earlier_round_does_not_move_its_signer_back() -> None
     assert core.round == 0
     feed(core, prevote("v2", 1, 3, b""))
     assert core.round == 3
+
+
+@pytest.mark.parametrize(("locked", "other"), [(B, C), (C, B)], ids=["locked-on-B", "locked-on-C"])
+def test_a_lock_refuses_a_fresh_proposal_of_another_block(
+    locked: types_pb2.Block, other: types_pb2.Block
+) -> None:
+    """Line 22: locked on one block in round 0, the core prevotes nil for a proposal of the
+    other block in round 1 that carries no proof of lock, whichever way the hashes sort."""
+    core = make_core("v4")
+    core.start(0)
+    feed(core, signed_proposal("v1", 1, 0, locked))
+    feed(core, prevote("v1", 1, 0, hash_of(locked)), prevote("v2", 1, 0, hash_of(locked)))
+    assert (core.locked_round, core.locked_block_hash) == (0, hash_of(locked))
+    feed(core, *(precommit(name, 1, 0, b"") for name in ("v1", "v2", "v3")))
+    core.tick(TIMEOUTS.precommit_timeout_ms(0))
+    assert core.round == 1
+    output = feed(core, signed_proposal(core.proposer(1, 1), 1, 1, other))
+    assert [(vote.type, vote.round, vote.block_hash) for vote in votes_sent(output)] == [
+        (PREVOTE, 1, b"")
+    ]
+
+
+def test_help_is_given_at_a_gossip_interval_of_1_ms() -> None:
+    v1_nil = prevote("v1", 1, 0, b"")
+    core = make_core("v4", dataclasses.replace(TIMEOUTS, rebroadcast_ms=1))
+    core.start(0)
+    feed(core, v1_nil)
+    feed(core, prevote("v2", 1, 1, b""), prevote("v3", 1, 1, b""))
+    assert core.round == 1
+    assert ("v1", v1_nil) in core.step("v1", v1_nil, 10).send
+
+
+def test_the_timeouts_cannot_be_changed_once_made() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        TIMEOUTS.propose_ms = 1  # type: ignore[misc]
+
+
+def test_a_proposal_whose_block_hash_is_of_hash_bytes_max_is_well_formed() -> None:
+    """At the bound the hash is taken (the signature, made over another hash here, is then
+    what fails)."""
+    core = TbftCore(
+        CHAIN_ID, FOUR, HmacSigner("v4"), HmacVerifier(), UnhashableBlocks(), 1, TIMEOUTS
+    )
+    core.start(0)
+    feed(core, signed_proposal("v1", 1, 0, make_block(1, "longest-hash")))
+    assert (core.statistics["dropped_malformed"], core.statistics["dropped_bad_signature"]) == (
+        0,
+        1,
+    )
