@@ -4,8 +4,10 @@ mempool, the peers, the client service and the metrics."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import pytest
 from replica_support import Replica
@@ -107,8 +109,47 @@ class Written:
 
 
 @pytest.fixture
-def written(replicas: tuple[Replica, Replica]) -> Written:
-    return Written(replicas[0])
+def written(replicas: tuple[Replica, Replica]) -> Iterator[Written]:
+    written = Written(replicas[0])
+    yield written
+    written.writer.close()
+
+
+WAIT_S = 30.0
+
+
+async def test_a_write_does_not_queue_behind_the_event_loop_default_executor(
+    written: Written,
+) -> None:
+    # Admissions wait on the verification workers in the default executor; with every one of
+    # its threads taken, a write that shared it waited for them, and the execution lane with it.
+    loop = asyncio.get_running_loop()
+    taken = concurrent.futures.ThreadPoolExecutor(1)
+    loop.set_default_executor(taken)
+    released = threading.Event()
+    busy = loop.run_in_executor(None, released.wait, WAIT_S)
+    try:
+        block, certificate = written.next_block()
+        await asyncio.wait_for(written.writer.write(block, certificate), WAIT_S)
+        assert not busy.done()
+        assert written.replica.store.latest_height() == 1
+        assert written.listener.heights == [1]
+    finally:
+        released.set()
+        await busy
+
+
+async def test_close_waits_for_the_write_in_its_thread_and_a_later_write_starts_it_again(
+    written: Written,
+) -> None:
+    first, first_certificate = written.next_block()
+    await written.writer.write(first, first_certificate)
+    written.writer.close()
+    written.writer.close()  # closing twice is harmless
+    second, second_certificate = written.next_block()
+    await written.writer.write(second, second_certificate)
+    assert written.replica.store.latest_height() == 2
+    assert written.listener.heights == [1, 2]
 
 
 async def test_a_block_is_written_then_announced_answered_and_counted(written: Written) -> None:

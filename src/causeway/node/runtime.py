@@ -324,6 +324,7 @@ class Node:
                 await self.network.stop()
             await servers.stopped()
             await self.loop_monitor.stop()
+            self.writer.close()
             self.verifier.close()
             stopped_at_height = self.store.latest_height()
             self.store.close()
