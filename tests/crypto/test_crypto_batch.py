@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -125,6 +126,52 @@ def test_signed_payloads_verify_as_their_sign_bytes_do(processes: int, count: in
         assert not any(verifier.verify_signed("endorsement", "chain", items))
 
 
+def test_concurrent_callers_share_the_worker_processes() -> None:
+    """Callers in several threads at once (admissions of client and peer batches) each get
+    their own answers in order, whether they got both workers, one, or waited for one."""
+    batches = [_mixed_items(count, seed=count) for count in (301, 65, 200, 130, 301, 97)]
+    with BatchVerifier(processes=2) as verifier, ThreadPoolExecutor(len(batches)) as callers:
+        for _ in range(5):
+            results = list(callers.map(lambda batch: verifier.verify_many(batch[0]), batches))
+            assert results == [expected for _, expected in batches]
+
+
+class _RaisingKey:
+    """Stands in for a PublicKey whose verify raises (a bug in a key class, say)."""
+
+    def verify(self, data: bytes, signature: bytes) -> bool:
+        raise ValueError("no verification here")
+
+
+def test_an_error_in_a_worker_is_raised_to_its_caller_and_the_workers_go_on() -> None:
+    items, expected = _mixed_items(301, seed=7)
+    broken_items = [*items[:-1], (_RaisingKey(), b"data", b"signature")]
+    with BatchVerifier(processes=2) as verifier:
+        with pytest.raises(InvariantError, match="ValueError: no verification here"):
+            verifier.verify_many(broken_items)  # type: ignore[arg-type]
+        assert verifier.verify_many(items) == expected
+
+
+def test_a_worker_killed_stops_the_verifier_with_a_clear_error_every_time() -> None:
+    items, _ = _mixed_items(301, seed=3)
+    with BatchVerifier(processes=2) as verifier:
+        os.kill(verifier.process_ids[0], signal.SIGKILL)
+        for _ in range(2):
+            with pytest.raises(InvariantError, match="signature verification worker"):
+                verifier.verify_many(items)
+
+
+def test_close_ends_the_worker_processes() -> None:
+    verifier = BatchVerifier(processes=2)
+    workers = verifier.process_ids
+    assert len(set(workers)) == 2 and os.getpid() not in workers
+    assert all(_process_exists(pid) for pid in workers)
+    verifier.close()
+    assert [pid for pid in workers if _process_exists(pid)] == []
+    with pytest.raises(InvariantError):
+        verifier.verify_many([])
+
+
 def test_negative_process_count_is_refused() -> None:
     with pytest.raises(InvariantError):
         BatchVerifier(processes=-1)
@@ -135,7 +182,7 @@ def test_worker_processes_end_when_their_parent_is_killed(tmp_path: Path) -> Non
         "import os, sys, time\n"
         "from causeway.crypto import BatchVerifier\n"
         "verifier = BatchVerifier(processes=2)\n"
-        "print(' '.join(str(p) for p in verifier._executor._processes), flush=True)\n"
+        "print(' '.join(str(p) for p in verifier.process_ids), flush=True)\n"
         "time.sleep(60)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
