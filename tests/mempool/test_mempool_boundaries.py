@@ -5,6 +5,7 @@ the tests a cosmic-ray run over mempool/pool.py and mempool/shared.py showed mis
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import pytest
 from mempool_chain import NOW_MS, Members, decoded
@@ -13,6 +14,7 @@ from test_mempool_shared import shared_pool
 from causeway.crypto import BatchVerifier
 from causeway.errors import DuplicateError, InvariantError, RequestError
 from causeway.mempool import Mempool, MempoolLimits
+from causeway.mempool.shared import STORE_LOOKUPS_MAX
 from causeway.types import DecodedTransaction
 
 ROOMY = MempoolLimits(transactions_max=100, bytes_max=1 << 20)
@@ -104,26 +106,81 @@ def test_a_batch_goes_on_past_each_kind_of_refusal(
     assert isinstance(outcomes[2], DuplicateError) and isinstance(outcomes[4], DuplicateError)
 
 
-def test_a_transaction_committed_while_it_was_verified_is_refused(
+def test_a_transaction_written_and_removed_while_it_was_verified_is_refused(
     members: Members, verifier: BatchVerifier
 ) -> None:
-    """Committed between admission's checks and the pool's lock (not in flight here): the
-    pool's own look at the store refuses it."""
+    """A block holding it was written, and removed from the pool, between admission's look at
+    the store and the pool's lock (not in flight here): the pool looks again and refuses it."""
     pool, _ = shared_pool(members, verifier)
     data = members.signed()
     target = decoded(data)
-    calls = 0
+    looked: list[list[bytes]] = []
     committed = members.committed
 
-    def committed_on_the_second_look(ids: list[bytes]) -> list[bool]:
-        nonlocal calls
-        calls += 1
-        if calls > 1:
-            members.committed_ids.add(target.id)
-        return committed(ids)
+    def written_after_the_first_look(ids: Sequence[bytes]) -> list[bool]:
+        looked.append(list(ids))
+        answer = committed(ids)
+        if len(looked) == 1:
+            members.committed_ids.add(target.id)  # the block's store write ...
+            pool.remove([target.id])  # ... and then its removal from the pool
+        return answer
 
-    pool._committed = committed_on_the_second_look
+    pool._committed = written_after_the_first_look
     [outcome] = pool.admit([data], NOW_MS)
     assert isinstance(outcome, DuplicateError)
     assert outcome.message == "transaction was already committed"
     assert len(pool) == 0
+    assert looked == [[target.id], [target.id]]
+
+
+def test_a_transaction_written_while_it_was_verified_leaves_with_its_block_removal(
+    members: Members, verifier: BatchVerifier
+) -> None:
+    """A block holding it was written but not yet removed from the pool when the batch took
+    the lock: the store is not asked again, the copy enters, and the block's removal, which
+    follows every write, takes it out."""
+    pool, _ = shared_pool(members, verifier)
+    data = members.signed()
+    target = decoded(data)
+    looked: list[list[bytes]] = []
+    committed = members.committed
+
+    def written_after_the_first_look(ids: Sequence[bytes]) -> list[bool]:
+        looked.append(list(ids))
+        answer = committed(ids)
+        members.committed_ids.add(target.id)  # the block's store write; removal to come
+        return answer
+
+    pool._committed = written_after_the_first_look
+    [outcome] = pool.admit([data], NOW_MS)
+    assert outcome == target
+    assert looked == [[target.id]]
+    pool.remove([target.id])
+    assert len(pool) == 0
+    assert pool.get(target.id) is None
+
+
+def test_blocks_written_through_every_look_at_the_store_leave_the_batch_as_the_last_found_it(
+    members: Members, verifier: BatchVerifier
+) -> None:
+    """A block removed during each look: the store is asked STORE_LOOKUPS_MAX times after
+    admission's own look, and what the last look found committed is refused."""
+    pool, _ = shared_pool(members, verifier)
+    first, second = members.signed(), members.signed()
+    looked: list[list[bytes]] = []
+    committed = members.committed
+
+    def a_block_written_during_each_look(ids: Sequence[bytes]) -> list[bool]:
+        looked.append(list(ids))
+        answer = committed(ids)
+        if len(looked) == 1 + STORE_LOOKUPS_MAX - 1:
+            members.committed_ids.add(decoded(second).id)
+        pool.remove([])  # a block removed meanwhile
+        return answer
+
+    pool._committed = a_block_written_during_each_look
+    first_outcome, second_outcome = pool.admit([first, second], NOW_MS)
+    assert first_outcome == decoded(first)
+    assert isinstance(second_outcome, DuplicateError)
+    assert len(looked) == 1 + STORE_LOOKUPS_MAX
+    assert len(pool) == 1

@@ -12,6 +12,9 @@ from causeway.mempool.pool import Mempool, MempoolLimits
 from causeway.types import DecodedTransaction
 from causeway.types.v1 import types_pb2
 
+# Store lookups of a batch's ids after admission's own (SharedMempool.admit).
+STORE_LOOKUPS_MAX = 3
+
 
 class SharedMempool:
     """A Mempool, the transactions taken into a block not yet written ("in flight") and the
@@ -39,6 +42,9 @@ class SharedMempool:
         self._lock = threading.Lock()
         self._in_flight: set[bytes] = set()
         self._admitted_at: dict[bytes, float] = {}
+        # Calls of remove() so far: admit() looks the store up again only when a block was
+        # written (and removed) while its batch was being checked (admit's comment).
+        self._removals = 0
         self.admission: Admission | None = None
 
     def __len__(self) -> int:
@@ -77,29 +83,52 @@ class SharedMempool:
         admission = self.admission
         if admission is None:
             raise InvariantError("the shared mempool was given no admission")
+        with self._lock:
+            removals = self._removals
         checked = admission.check(items, now_ms)
-        accepted = [c for c in checked if isinstance(c, DecodedTransaction)]
-        committed = self._committed([c.id for c in accepted]) if accepted else []
-        already = {c.id for c, done in zip(accepted, committed, strict=True) if done}
+        ids = [c.id for c in checked if isinstance(c, DecodedTransaction)]
+        # A block written while the batch was being checked may hold some of it. Every written
+        # block leaves the pool through remove(), after its store write. If no remove() came
+        # between a store lookup's start (check()'s own, first) and the batch's entry into the
+        # pool under the lock, that lookup saw every block whose remove() came before, and a
+        # block written since has its remove() still to come, which takes the batch's copies
+        # back out. Only after a remove() is the store asked again: under load, each id looked
+        # up there waits for the GIL, which py-lmdb releases on every read.
+        already: set[bytes] = set()
+        for _ in range(STORE_LOOKUPS_MAX):
+            with self._lock:
+                if not ids or self._removals == removals:
+                    return self._enter(checked, already, now_ms)
+                removals = self._removals
+            committed = self._committed(ids)
+            already = {i for i, done in zip(ids, committed, strict=True) if done}
+        # Blocks written through every lookup: entered as the last lookup left them (block
+        # building checks the store again).
+        with self._lock:
+            return self._enter(checked, already, now_ms)
+
+    def _enter(
+        self, checked: Sequence[AdmissionOutcome], already: set[bytes], now_ms: int
+    ) -> list[AdmissionOutcome]:
+        """With the lock held: the checked batch into the pool, but for duplicates."""
         outcomes: list[AdmissionOutcome] = []
         now = time.monotonic()
-        with self._lock:
-            for item in checked:
-                if isinstance(item, RequestError):
-                    outcomes.append(item)
-                    continue
-                # Checked again under the lock: the transaction may have been taken into a
-                # block or committed while the signatures were being verified.
-                if item.id in already or item.id in self._in_flight:
-                    outcomes.append(DuplicateError("transaction was already committed"))
-                    continue
-                try:
-                    self._pool.add(item, now_ms)
-                except RequestError as error:
-                    outcomes.append(error)
-                    continue
-                self._admitted_at[item.id] = now
+        for item in checked:
+            if isinstance(item, RequestError):
                 outcomes.append(item)
+                continue
+            # The transaction may have been taken into a block or committed while the
+            # signatures were being verified.
+            if item.id in already or item.id in self._in_flight:
+                outcomes.append(DuplicateError("transaction was already committed"))
+                continue
+            try:
+                self._pool.add(item, now_ms)
+            except RequestError as error:
+                outcomes.append(error)
+                continue
+            self._admitted_at[item.id] = now
+            outcomes.append(item)
         return outcomes
 
     def add(self, transaction: DecodedTransaction, now_ms: int) -> None:
@@ -147,3 +176,4 @@ class SharedMempool:
         with self._lock:
             self._pool.remove(ids)
             self._in_flight.difference_update(ids)
+            self._removals += 1
