@@ -152,13 +152,21 @@ def test_an_error_in_a_worker_is_raised_to_its_caller_and_the_workers_go_on() ->
         assert verifier.verify_many(items) == expected
 
 
-def test_a_worker_killed_stops_the_verifier_with_a_clear_error_every_time() -> None:
-    items, _ = _mixed_items(301, seed=3)
+def test_a_killed_worker_is_replaced_and_its_chunk_still_verified(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    items, expected = _mixed_items(301, seed=3)
     with BatchVerifier(processes=2) as verifier:
-        os.kill(verifier.process_ids[0], signal.SIGKILL)
-        for _ in range(2):
-            with pytest.raises(InvariantError, match="signature verification worker"):
-                verifier.verify_many(items)
+        killed = verifier.process_ids[0]
+        os.kill(killed, signal.SIGKILL)
+        assert verifier.verify_many(items) == expected
+        workers = verifier.process_ids
+        assert killed not in workers and len(set(workers)) == 2
+        assert all(_process_exists(pid) for pid in workers)
+        assert verifier.verify_many(items) == expected
+        assert verifier.verify_signed(DOMAIN_TRANSACTION, "chain", items) == [False] * len(items)
+    assert "a signature verification worker stopped; another was started" in caplog.text
+    assert [pid for pid in workers if _process_exists(pid)] == []
 
 
 def test_close_ends_the_worker_processes() -> None:

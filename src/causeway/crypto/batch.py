@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import multiprocessing
 import os
 import pickle
@@ -41,6 +42,8 @@ from typing import Any
 from causeway.crypto.keys import PublicKey
 from causeway.errors import InvariantError
 from causeway.types import sign_bytes
+
+log = logging.getLogger("causeway.crypto")
 
 # Below this many items, the cost of waking pool threads is comparable to the verification.
 INLINE_ITEMS_MAX = 64
@@ -122,22 +125,17 @@ class _WorkerPool:
     """Worker processes on pipes of their own (module docstring). A caller takes one idle worker,
     waiting if it must, and every other idle one without waiting (so that two callers never
     wait for each other's workers), sends each a chunk and reads each answer back in its own
-    thread, handing each worker back as soon as its answer is read."""
+    thread, handing each worker back as soon as its answer is read. A worker whose pipe breaks
+    (killed, out of memory) is replaced by a new one, and the chunk it held is verified in the
+    calling thread; any other failure between a chunk sent and its answer read stops the pool
+    (an unread answer would go to the next caller)."""
 
     def __init__(self, processes: int) -> None:
-        # spawn, not fork: the caller may already run threads (gRPC) that fork would break.
-        context = multiprocessing.get_context("spawn")
         self._idle: queue.SimpleQueue[_Worker] = queue.SimpleQueue()
-        self._workers: list[_Worker] = []
+        self._workers: list[_Worker] = [self._start() for _ in range(processes)]
+        # Guards the list of workers, which a caller changes when it replaces a dead one.
+        self._lock = threading.Lock()
         self._broken: str | None = None
-        for _ in range(processes):
-            parent_end, child_end = context.Pipe(duplex=True)
-            process = context.Process(
-                target=_serve, args=(child_end, os.getpid()), name="causeway-verify", daemon=True
-            )
-            process.start()
-            child_end.close()
-            self._workers.append(_Worker(process, parent_end))
         # Started now, not on the first transaction: each answers once before the pool is used.
         for worker in self._workers:
             worker.connection.send((_process_id, None))
@@ -145,9 +143,38 @@ class _WorkerPool:
             self._answer(worker)
             self._idle.put(worker)
 
+    @staticmethod
+    def _start() -> _Worker:
+        # spawn, not fork: the caller may already run threads (gRPC) that fork would break.
+        context = multiprocessing.get_context("spawn")
+        parent_end, child_end = context.Pipe(duplex=True)
+        process = context.Process(
+            target=_serve, args=(child_end, os.getpid()), name="causeway-verify", daemon=True
+        )
+        process.start()
+        child_end.close()
+        return _Worker(process, parent_end)
+
+    def _replace(self, dead: _Worker) -> _Worker:
+        """A new worker in place of one whose pipe broke (killed, out of memory)."""
+        dead.connection.close()
+        dead.process.join(_WORKER_EXIT_WAIT_S)
+        if dead.process.is_alive():
+            dead.process.terminate()
+            dead.process.join()
+        worker = self._start()
+        with self._lock:
+            self._workers[self._workers.index(dead)] = worker
+        log.warning(
+            "a signature verification worker stopped; another was started",
+            extra={"stopped": dead.process.pid, "exit_code": dead.process.exitcode},
+        )
+        return worker
+
     @property
     def process_ids(self) -> list[int]:
-        return [worker.process.pid or 0 for worker in self._workers]
+        with self._lock:
+            return [worker.process.pid or 0 for worker in self._workers]
 
     def run(
         self, function: Callable[[Sequence[VerificationItem]], list[bool]], items: Sequence[Any]
@@ -167,12 +194,25 @@ class _WorkerPool:
             self._idle.put(worker)
         results: list[bool] = []
         failures: list[str] = []
+        dead: list[_Worker] = []
         try:
             for worker, chunk in zip(workers, chunks, strict=True):
-                worker.connection.send((function, chunk))
-            for worker in workers:
-                answered, answer = self._answer(worker)
-                self._idle.put(worker)
+                try:
+                    worker.connection.send((function, chunk))
+                except OSError:
+                    dead.append(worker)
+            for worker, chunk in zip(workers, chunks, strict=True):
+                if worker not in dead:
+                    try:
+                        answered, answer = self._answer(worker)
+                    except (EOFError, OSError):
+                        dead.append(worker)
+                if worker in dead:
+                    # Its chunk is verified here, and a new worker takes its place.
+                    answered, answer = True, function(chunk)
+                    self._idle.put(self._replace(worker))
+                else:
+                    self._idle.put(worker)
                 if answered:
                     results.extend(answer)
                 else:
@@ -191,10 +231,12 @@ class _WorkerPool:
         return answer
 
     def close(self) -> None:
-        for worker in self._workers:
+        with self._lock:
+            workers = list(self._workers)
+        for worker in workers:
             with contextlib.suppress(OSError):  # already gone
                 worker.connection.send(None)
-        for worker in self._workers:
+        for worker in workers:
             worker.process.join(_WORKER_EXIT_WAIT_S)
             if worker.process.is_alive():
                 worker.process.terminate()
