@@ -5,7 +5,7 @@ the tests a cosmic-ray run over mempool/pool.py and mempool/shared.py showed mis
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 from mempool_chain import NOW_MS, Members, decoded
@@ -13,7 +13,7 @@ from test_mempool_shared import shared_pool
 
 from causeway.crypto import BatchVerifier
 from causeway.errors import DuplicateError, InvariantError, RequestError
-from causeway.mempool import Mempool, MempoolLimits
+from causeway.mempool import Mempool, MempoolLimits, SharedMempool
 from causeway.mempool.shared import STORE_LOOKUPS_MAX
 from causeway.types import DecodedTransaction
 
@@ -106,26 +106,39 @@ def test_a_batch_goes_on_past_each_kind_of_refusal(
     assert isinstance(outcomes[2], DuplicateError) and isinstance(outcomes[4], DuplicateError)
 
 
+def _watched_pool(
+    members: Members, verifier: BatchVerifier, after_look: Callable[[SharedMempool, int], None]
+) -> tuple[SharedMempool, list[list[bytes]]]:
+    """A shared pool whose store lookups are recorded; after_look(pool, looks so far) runs after
+    each, once the store has answered (what a block written meanwhile does)."""
+    pool, _ = shared_pool(members, verifier)
+    looked: list[list[bytes]] = []
+    committed = members.committed
+
+    def watched(ids: Sequence[bytes]) -> list[bool]:
+        looked.append(list(ids))
+        answer = committed(ids)
+        after_look(pool, len(looked))
+        return answer
+
+    pool._committed = watched
+    return pool, looked
+
+
 def test_a_transaction_written_and_removed_while_it_was_verified_is_refused(
     members: Members, verifier: BatchVerifier
 ) -> None:
     """A block holding it was written, and removed from the pool, between admission's look at
     the store and the pool's lock (not in flight here): the pool looks again and refuses it."""
-    pool, _ = shared_pool(members, verifier)
     data = members.signed()
     target = decoded(data)
-    looked: list[list[bytes]] = []
-    committed = members.committed
 
-    def written_after_the_first_look(ids: Sequence[bytes]) -> list[bool]:
-        looked.append(list(ids))
-        answer = committed(ids)
-        if len(looked) == 1:
+    def written_and_removed(pool: SharedMempool, looks: int) -> None:
+        if looks == 1:
             members.committed_ids.add(target.id)  # the block's store write ...
             pool.remove([target.id])  # ... and then its removal from the pool
-        return answer
 
-    pool._committed = written_after_the_first_look
+    pool, looked = _watched_pool(members, verifier, written_and_removed)
     [outcome] = pool.admit([data], NOW_MS)
     assert isinstance(outcome, DuplicateError)
     assert outcome.message == "transaction was already committed"
@@ -139,19 +152,13 @@ def test_a_transaction_written_while_it_was_verified_leaves_with_its_block_remov
     """A block holding it was written but not yet removed from the pool when the batch took
     the lock: the store is not asked again, the copy enters, and the block's removal, which
     follows every write, takes it out."""
-    pool, _ = shared_pool(members, verifier)
     data = members.signed()
     target = decoded(data)
-    looked: list[list[bytes]] = []
-    committed = members.committed
 
-    def written_after_the_first_look(ids: Sequence[bytes]) -> list[bool]:
-        looked.append(list(ids))
-        answer = committed(ids)
-        members.committed_ids.add(target.id)  # the block's store write; removal to come
-        return answer
+    def written(pool: SharedMempool, looks: int) -> None:
+        members.committed_ids.add(target.id)  # the block's store write; its removal to come
 
-    pool._committed = written_after_the_first_look
+    pool, looked = _watched_pool(members, verifier, written)
     [outcome] = pool.admit([data], NOW_MS)
     assert outcome == target
     assert looked == [[target.id]]
@@ -165,20 +172,14 @@ def test_blocks_written_through_every_look_at_the_store_leave_the_batch_as_the_l
 ) -> None:
     """A block removed during each look: the store is asked STORE_LOOKUPS_MAX times after
     admission's own look, and what the last look found committed is refused."""
-    pool, _ = shared_pool(members, verifier)
     first, second = members.signed(), members.signed()
-    looked: list[list[bytes]] = []
-    committed = members.committed
 
-    def a_block_written_during_each_look(ids: Sequence[bytes]) -> list[bool]:
-        looked.append(list(ids))
-        answer = committed(ids)
-        if len(looked) == 1 + STORE_LOOKUPS_MAX - 1:
+    def a_block_removed_during_each_look(pool: SharedMempool, looks: int) -> None:
+        if looks == STORE_LOOKUPS_MAX:
             members.committed_ids.add(decoded(second).id)
-        pool.remove([])  # a block removed meanwhile
-        return answer
+        pool.remove([])
 
-    pool._committed = a_block_written_during_each_look
+    pool, looked = _watched_pool(members, verifier, a_block_removed_during_each_look)
     first_outcome, second_outcome = pool.admit([first, second], NOW_MS)
     assert first_outcome == decoded(first)
     assert isinstance(second_outcome, DuplicateError)
