@@ -21,6 +21,8 @@ LOOPBACK = "127.0.0.1"
 START_TIMEOUT_S = 45.0
 STOP_TIMEOUT_S = 30.0
 POLL_INTERVAL_S = 0.05
+# Below uvicorn's keep-alive timeout of 5 s (running_node).
+CLIENT_KEEPALIVE_S = 1.0
 BLOCK_INTERVAL_MS = 50
 MAP_SIZE_BYTES = 1 << 30
 
@@ -92,7 +94,11 @@ async def running_node(
     task = asyncio.create_task(node.run(install_signal_handlers=install_signal_handlers))
     base_url = f"http://{node.config.http_address}"
     try:
-        async with httpx.AsyncClient(base_url=base_url, timeout=10.0) as client:
+        # An idle connection is dropped by the client well before uvicorn closes it (5 s, as
+        # httpx's own default): at equal timeouts a request after a 5 s wait (the heartbeat
+        # block) could go out on a connection the server was closing (httpx.ReadError in CI).
+        limits = httpx.Limits(keepalive_expiry=CLIENT_KEEPALIVE_S)
+        async with httpx.AsyncClient(base_url=base_url, timeout=10.0, limits=limits) as client:
             deadline = time.monotonic() + START_TIMEOUT_S
             while True:
                 if task.done():
