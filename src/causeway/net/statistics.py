@@ -105,8 +105,8 @@ class NetworkStatistics:
 
     def increment(self, name: str, peer: str = UNIDENTIFIED_PEER, amount: int = 1) -> None:
         self._totals[name] += amount
-        # Not setdefault(peer, Counter()): that builds a Counter on every call, and a validator
-        # counts every gossiped transaction (7% of a tbft validator's GIL time, measured).
+        # Not setdefault(peer, Counter()): that builds a Counter on every call (0.67 against
+        # 0.25 µs), and a validator counts every message it sends and receives.
         counters = self._per_peer.get(peer)
         if counters is None:
             counters = self._per_peer[peer] = Counter()
