@@ -35,6 +35,7 @@ from causeway.errors import (
 )
 from causeway.state import TreeUpdate
 from causeway.storage import schema
+from causeway.storage.latest_values import LATEST_VALUES_MAX, LatestValues
 from causeway.storage.schema import (
     ALL_DATABASES,
     DB_BLOCK_ENTRIES,
@@ -179,6 +180,7 @@ class Store:
         map_size_bytes: int = DEFAULT_MAP_SIZE_BYTES,
         create: bool = True,
         read_only: bool = False,
+        latest_values_max: int = LATEST_VALUES_MAX,
     ) -> None:
         """Opens (create=True: creates if missing) the store in the folder `path`.
 
@@ -186,7 +188,8 @@ class Store:
         version, and writes nothing while opening: a store that lost its databases (a damaged
         LMDB meta page makes it look empty) raises StorageCorruptionError instead of being
         silently made new. read_only=True (implies create=False) opens LMDB read-only, for
-        scans beside a running node.
+        scans beside a running node. latest_values_max bounds the latest values kept in memory
+        (latest_values.py); a read-only store keeps none, since another process writes.
         """
         self._path = Path(path)
         self._close_lock = threading.Lock()
@@ -247,6 +250,11 @@ class Store:
             else:
                 self._open_existing_databases()
                 self._check_existing_schema_version()
+            with self._read() as txn:
+                latest = self._get_meta_int(txn, schema.META_LATEST_HEIGHT)
+            self._latest_values = LatestValues(
+                -1 if latest is None else latest, 0 if read_only else latest_values_max
+            )
         except BaseException:
             self._env.close()
             self._env = None
@@ -488,6 +496,8 @@ class Store:
                 encode_record(encode_height(0)),
                 db=self._meta,
             )
+            # No reader has used the cache yet (no snapshot held a latest height): start empty.
+            self._latest_values.clear(recorded=0)
 
     def restore_base(self, base: SnapshotBase) -> None:
         """Writes a store that starts at base.header.height instead of genesis, in one
@@ -563,6 +573,7 @@ class Store:
                 (schema.META_BODIES_FROM_HEIGHT, height + 1),
             ):
                 txn.put(name, encode_record(encode_height(value)), db=self._meta)
+            self._latest_values.clear(recorded=height)
 
     def load_genesis(self) -> bytes | None:
         with self._read() as txn:
@@ -634,67 +645,73 @@ class Store:
         stale_list = encode_record(schema.encode_key_list(stale_keys))
         validator_set = None if record.validator_set is None else encode(record.validator_set)
 
-        with self._write() as txn:
-            if not self._has_genesis(txn):
-                raise InvariantError(f"cannot commit block {height}: no genesis saved")
-            latest = self._latest_height(txn)
-            if height != latest + 1:
-                raise InvariantError(
-                    f"cannot commit block {height}: the latest committed height is {latest}"
-                )
-            self._put_new(
-                txn,
-                self._headers,
-                [(height_key, encode_record(encode(header)))],
-                "block header",
-                append=True,
-            )
-            self._put_new(
-                txn,
-                self._block_hashes,
-                [(height_key, encode_record(record.block_hash))],
-                "block hash",
-                append=True,
-            )
-            self._put_new(
-                txn, self._heights_by_hash, [(record.block_hash, height_record)], "block hash"
-            )
-            self._put_new(
-                txn,
-                self._certificates,
-                [(height_key, encode_record(encode(record.certificate)))],
-                "certificate",
-                append=True,
-            )
-            self._put_new(txn, self._block_entries, entry_items, "transaction", append=True)
-            moved = False
-            if transaction_ids:
-                moved = self._index_transaction_ids(
-                    txn, height, height_key, transaction_ids, recent_ids_record
-                )
-            self._put_new(txn, self._event_index, event_items, "event index")
-            if changes:
-                self._write_state_changes(txn, height, height_key, changes)
+        moved = False
+        try:
+            with self._write() as txn:
+                if not self._has_genesis(txn):
+                    raise InvariantError(f"cannot commit block {height}: no genesis saved")
+                latest = self._latest_height(txn)
+                if height != latest + 1:
+                    raise InvariantError(
+                        f"cannot commit block {height}: the latest committed height is {latest}"
+                    )
                 self._put_new(
                     txn,
-                    self._state_writes,
-                    [(height_key, written_keys)],
-                    "state write list",
+                    self._headers,
+                    [(height_key, encode_record(encode(header)))],
+                    "block header",
                     append=True,
                 )
-            if node_items:
-                txn.cursor(self._state_nodes).putmulti(node_items)
-            if stale_keys:
                 self._put_new(
                     txn,
-                    self._stale_nodes,
-                    [(height_key, stale_list)],
-                    "stale node list",
+                    self._block_hashes,
+                    [(height_key, encode_record(record.block_hash))],
+                    "block hash",
                     append=True,
                 )
-            if validator_set is not None:
-                self._index_validator_set(txn, height_key, validator_set)
-            txn.put(schema.META_LATEST_HEIGHT, height_record, db=self._meta)
+                self._put_new(
+                    txn, self._heights_by_hash, [(record.block_hash, height_record)], "block hash"
+                )
+                self._put_new(
+                    txn,
+                    self._certificates,
+                    [(height_key, encode_record(encode(record.certificate)))],
+                    "certificate",
+                    append=True,
+                )
+                self._put_new(txn, self._block_entries, entry_items, "transaction", append=True)
+                if transaction_ids:
+                    moved = self._index_transaction_ids(
+                        txn, height, height_key, transaction_ids, recent_ids_record
+                    )
+                self._put_new(txn, self._event_index, event_items, "event index")
+                if changes:
+                    self._write_state_changes(txn, height, height_key, changes)
+                    self._put_new(
+                        txn,
+                        self._state_writes,
+                        [(height_key, written_keys)],
+                        "state write list",
+                        append=True,
+                    )
+                if node_items:
+                    txn.cursor(self._state_nodes).putmulti(node_items)
+                if stale_keys:
+                    self._put_new(
+                        txn,
+                        self._stale_nodes,
+                        [(height_key, stale_list)],
+                        "stale node list",
+                        append=True,
+                    )
+                if validator_set is not None:
+                    self._index_validator_set(txn, height_key, validator_set)
+                txn.put(schema.META_LATEST_HEIGHT, height_record, db=self._meta)
+                self._latest_values.changing(height, changes)
+        except BaseException:
+            # Its changes may be in the latest-values cache without having been committed.
+            self._latest_values.clear()
+            raise
         if moved:
             self._forget_recent(height)
         elif transaction_ids:
@@ -810,7 +827,12 @@ class Store:
         state_deleted = self._state_deleted
         any_deleted = txn.stat(state_deleted)["entries"] > 0
         previous_versions: dict[bytes, int] = {}
+        cached_version = self._latest_values.previous_version
         for key in changes:
+            cached = cached_version(key)
+            if cached is not None:
+                previous_versions[key] = cached
+                continue
             stored = get(key, db=state_latest)
             if stored is not None:
                 payload = decode_record(DB_STATE_LATEST, key, stored)
@@ -1344,7 +1366,9 @@ class Store:
         than the reads themselves. Use the view only in the thread that opened it (LMDB rule).
         """
         with self._read() as txn:
-            yield LatestStateView(txn, self._state_latest)
+            # None before a genesis or base is written: the cache's versions start there.
+            version = self._get_meta_int(txn, schema.META_LATEST_HEIGHT)
+            yield LatestStateView(txn, self._state_latest, self._latest_values, version)
 
     def range_state(
         self, prefix: bytes, start_after: bytes, limit: int
@@ -1736,18 +1760,36 @@ class _BoundedProblems:
 class LatestStateView:
     """The latest state inside one read transaction (see Store.latest_state)."""
 
-    def __init__(self, txn: _Txn, database: Any) -> None:
+    def __init__(
+        self, txn: _Txn, database: Any, latest_values: LatestValues, version: int | None
+    ) -> None:
         self._txn = txn
         self._database = database
+        self._latest_values = latest_values
+        # The newest version this transaction's snapshot holds (None: no state yet).
+        self._version = version
 
     def get(self, key: bytes) -> bytes | None:
         if not key or len(key) > schema.STATE_KEY_BYTES_MAX:
             return None
+        version = self._version
+        if version is None:
+            return self._read(key)[1]
+        cached = self._latest_values.value_at(key, version)
+        if cached is not None:
+            return cached[1]
+        entry = self._read(key)
+        self._latest_values.learned(version, key, entry)
+        return entry[1]
+
+    def _read(self, key: bytes) -> tuple[int, bytes | None]:
+        """The key's (version, value) in this snapshot; absent: (the snapshot's version,
+        None), which is all a reader at that version or later needs to know."""
         value = self._txn.get(key, db=self._database)
         if value is None:
-            return None
+            return (-1 if self._version is None else self._version), None
         payload = decode_record(DB_STATE_LATEST, key, value)
-        return schema.decode_latest_value(DB_STATE_LATEST, key, payload)[1]
+        return schema.decode_latest_value(DB_STATE_LATEST, key, payload)
 
     def range(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]:
         entries: list[tuple[bytes, bytes]] = []

@@ -1,0 +1,202 @@
+"""The latest values kept in memory beside the store (storage/latest_values.py): a reader sees
+exactly its snapshot's values, whatever the cache holds, and the writer's history stays right."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+
+from causeway.errors import ConfigurationError
+from causeway.storage import LatestStateView, Store
+from causeway.storage.latest_values import LatestValues
+
+from . import _builders as build
+
+KEY = b"account/carol"
+# The writer process imports this test package, from the folder that holds it.
+PACKAGE_ROOT = Path(__file__).resolve().parents[__package__.count(".") + 1]
+
+
+def commit(store: Store, height: int, changes: dict[bytes, bytes | None]) -> None:
+    store.commit_block(build.record(height, changes=changes))
+
+
+def test_a_view_keeps_its_snapshot_while_newer_values_are_recorded(store: Store) -> None:
+    commit(store, 1, {KEY: b"one"})
+    with store.latest_state() as old:
+        assert old.get(KEY) == b"one"  # now kept in memory, at version 1
+        commit(store, 2, {KEY: b"two"})
+        commit(store, 3, {b"other": b"x"})
+        with store.latest_state() as new:
+            assert new.get(KEY) == b"two"
+        # The cache's entry is version 2: the view at version 1 reads its own snapshot.
+        assert old.get(KEY) == b"one"
+        assert old.get(b"other") is None
+
+
+def test_a_read_from_an_older_snapshot_is_not_kept_after_a_newer_commit(store: Store) -> None:
+    """Rule 3: had the old view's value been kept once the newer one was dropped, every later
+    view would read it."""
+    commit(store, 1, {KEY: b"one"})
+    with store.latest_state() as old:
+        commit(store, 2, {KEY: b"two"})
+        store._latest_values.clear()  # the newer entry dropped (the size bound)
+        assert old.get(KEY) == b"one"
+        assert old.get(b"absent then") is None
+    commit(store, 3, {b"absent then": b"present"})
+    store._latest_values.clear()
+    with store.latest_state() as old:
+        commit(store, 4, {b"absent then": None})
+        store._latest_values.clear()
+        assert old.get(b"absent then") == b"present"
+    with store.latest_state() as new:
+        assert new.get(KEY) == b"two"
+        assert new.get(b"absent then") is None
+    assert len(store._latest_values) == 2  # learned by the newest view
+
+
+def test_a_failed_commit_leaves_no_value_behind(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    commit(store, 1, {KEY: b"one"})
+    with store.latest_state() as view:
+        assert view.get(KEY) == b"one"
+    recorded = LatestValues.changing
+
+    def record_then_fail(
+        values: LatestValues, version: int, changes: dict[bytes, bytes | None]
+    ) -> None:
+        recorded(values, version, changes)
+        raise OSError("the disk went away before the commit")
+
+    monkeypatch.setattr(LatestValues, "changing", record_then_fail)
+    with pytest.raises(OSError, match="disk went away"):
+        commit(store, 2, {KEY: b"never committed"})
+    monkeypatch.undo()
+    assert store.latest_height() == 1
+    with store.latest_state() as view:
+        assert view.get(KEY) == b"one"
+    # Height 2 commits after all, without the key: a view at 2 must not take the failed value.
+    commit(store, 2, {b"other": b"two"})
+    with store.latest_state() as view:
+        assert view.get(KEY) == b"one"
+        assert view.get(b"other") == b"two"
+
+
+def test_a_read_only_store_beside_a_writing_process_keeps_nothing(store_path: Path) -> None:
+    def commit_in_another_process(height: int, value: bytes) -> None:
+        code = (
+            "import sys; from pathlib import Path; from causeway.storage import Store; "
+            f"from {__package__} import _builders as build\n"
+            "with Store(Path(sys.argv[1])) as store:\n"
+            "    if sys.argv[2] == '1':\n"
+            "        store.save_genesis(build.GENESIS_BYTES, build.genesis_state(), "
+            "build.genesis_update())\n"
+            "    store.commit_block(build.record(int(sys.argv[2]), changes={sys.argv[3].encode(): "
+            "sys.argv[4].encode()}))\n"
+        )
+        subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                code,
+                str(store_path),
+                str(height),
+                KEY.decode(),
+                value.decode(),
+            ],
+            cwd=PACKAGE_ROOT,
+            check=True,
+            timeout=60,
+        )
+
+    commit_in_another_process(1, b"one")
+    with Store(store_path, read_only=True) as reader:
+        with reader.latest_state() as view:
+            assert view.get(KEY) == b"one"
+        assert len(reader._latest_values) == 0
+        commit_in_another_process(2, b"two")
+        with reader.latest_state() as view:
+            assert view.get(KEY) == b"two"
+
+
+def test_the_bound_holds_and_keeps_the_most_recently_touched() -> None:
+    values = LatestValues(recorded=0, entries_max=2)
+    values.learned(0, b"a", (0, b"1"))
+    values.learned(0, b"b", (0, b"2"))
+    values.learned(0, b"a", (0, b"1"))  # touched again: b is now the oldest
+    values.changing(1, {b"c": b"3"})
+    assert len(values) == 2
+    assert values.value_at(b"b", 5) is None
+    assert values.value_at(b"a", 5) == (0, b"1")
+    assert values.value_at(b"c", 1) == (1, b"3")
+    assert values.value_at(b"c", 0) is None  # rule 2: a snapshot at 0 predates it
+    assert values.previous_version(b"c") == 1
+    values.changing(1, {b"a": b"5"})  # written: a is now the most recent, c the oldest
+    values.learned(1, b"e", (1, b"6"))
+    assert values.value_at(b"c", 5) is None
+    assert values.value_at(b"a", 5) == (1, b"5")
+    values.changing(1, {b"c": b"3"})
+    values.changing(2, {b"c": None})
+    assert values.previous_version(b"c") is None  # deletion marks are LMDB's to answer
+    assert values.value_at(b"c", 2) == (2, None)
+    values.learned(1, b"d", (1, b"4"))  # a snapshot before version 2: refused
+    assert values.value_at(b"d", 9) is None
+    with pytest.raises(ConfigurationError, match="must not be negative"):
+        LatestValues(recorded=0, entries_max=-1)
+    nothing = LatestValues(recorded=0, entries_max=0)
+    nothing.learned(0, b"a", (0, b"1"))
+    nothing.changing(1, {b"a": b"2"})
+    assert len(nothing) == 0
+
+
+def test_empty_values_are_kept_as_values(store: Store) -> None:
+    commit(store, 1, {KEY: b""})
+    commit(store, 2, {KEY: b"after"})  # previous version 1, from memory
+    with store.latest_state() as view:
+        assert view.get(KEY) == b"after"
+    assert store.get_state(KEY, 1) == b""
+    assert store.get_state(KEY, 0) is None
+
+
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("bound", [0, 3, 1 << 10])
+def test_reads_and_history_agree_with_a_model(store_path: Path, seed: int, bound: int) -> None:
+    """Random commits (writes, deletions, empty values) over a few keys, views opened at random
+    versions and read while later blocks commit; every read, and every historical read at the
+    end (which follows the previous versions the writer took from memory), against a model."""
+    rng = random.Random(seed)
+    keys = [b"k%d" % index for index in range(6)] + [b"account/alice"]
+    genesis = build.genesis_state()
+    model: list[dict[bytes, bytes]] = [dict(genesis)]
+    with ExitStack() as stack:
+        store = stack.enter_context(Store(store_path, latest_values_max=bound))
+        store.save_genesis(build.GENESIS_BYTES, genesis, build.genesis_update())
+        views: list[tuple[int, LatestStateView]] = []
+        for height in range(1, 40):
+            changes: dict[bytes, bytes | None] = {}
+            for key in rng.sample(keys, rng.randint(0, 3)):
+                changes[key] = rng.choice([None, b"", b"h%d" % height])
+            commit(store, height, changes)
+            state = dict(model[-1])
+            for key, value in changes.items():
+                if value is None:
+                    state.pop(key, None)
+                else:
+                    state[key] = value
+            model.append(state)
+            if rng.random() < 0.4:
+                views.append((height, stack.enter_context(store.latest_state())))
+            if rng.random() < 0.1:
+                store._latest_values.clear()
+            for version, view in rng.sample(views, min(len(views), 3)):
+                key = rng.choice(keys)
+                assert view.get(key) == model[version].get(key), (version, key)
+        for version, state in enumerate(model):
+            for key in keys:
+                assert store.get_state(key, version) == state.get(key), (version, key)
