@@ -136,6 +136,44 @@ def test_concurrent_callers_share_the_worker_processes() -> None:
             assert results == [expected for _, expected in batches]
 
 
+@pytest.mark.parametrize(
+    ("threads", "processes", "count"),
+    [(2, 0, INLINE_ITEMS_MAX - 1), (2, 0, 301), (1, 2, INLINE_ITEMS_MAX - 1), (1, 2, 301)],
+)
+def test_the_callers_work_runs_once_while_the_signatures_are_verified(
+    threads: int, processes: int, count: int
+) -> None:
+    items, expected = _mixed_items(count, seed=count)
+    calls: list[bool] = []
+    with BatchVerifier(threads, processes=processes) as verifier:
+        pool = verifier._pool
+
+        def meanwhile() -> None:
+            # With worker processes and a batch worth sending, both hold a chunk by now.
+            calls.append(pool is not None and pool._idle.qsize() == 0)
+
+        assert verifier.verify_many(items, meanwhile=meanwhile) == expected
+        assert verifier.verify_signed(DOMAIN_TRANSACTION, "c", [], meanwhile=meanwhile) == []
+    overlapped = processes > 0 and count >= INLINE_ITEMS_MAX
+    assert calls == [overlapped, False]
+
+
+@pytest.mark.parametrize("processes", [0, 2])
+def test_the_callers_error_is_raised_after_the_answers_are_read(processes: int) -> None:
+    items, expected = _mixed_items(301, seed=11)
+
+    def meanwhile() -> None:
+        raise OSError("the store could not be read")
+
+    with BatchVerifier(2, processes=processes) as verifier:
+        with pytest.raises(OSError, match="the store could not be read"):
+            verifier.verify_many(items, meanwhile=meanwhile)
+        # Nothing of that batch's answers is left for the next caller.
+        other, other_expected = _mixed_items(130, seed=12)
+        assert verifier.verify_many(other) == other_expected
+        assert verifier.verify_many(items) == expected
+
+
 class _RaisingKey:
     """Stands in for a PublicKey whose verify raises (a bug in a key class, say)."""
 

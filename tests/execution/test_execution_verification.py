@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
@@ -61,10 +61,15 @@ class CountingVerifier:
         self.drop_one = drop_one
 
     def verify_signed(
-        self, domain: str, chain_id: str, items: Sequence[tuple[PublicKey, bytes, bytes]]
+        self,
+        domain: str,
+        chain_id: str,
+        items: Sequence[tuple[PublicKey, bytes, bytes]],
+        *,
+        meanwhile: Callable[[], None] | None = None,
     ) -> list[bool]:
         self.verified += len(items)
-        answers = self.inner.verify_signed(domain, chain_id, items)
+        answers = self.inner.verify_signed(domain, chain_id, items, meanwhile=meanwhile)
         return answers[:-1] if self.drop_one else answers
 
 

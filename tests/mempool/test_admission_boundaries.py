@@ -4,7 +4,7 @@ expired a millisecond ago is not."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 from mempool_chain import (
@@ -305,8 +305,15 @@ class MiscountingVerifier:
         self.answers = answers
 
     def verify_signed(
-        self, domain: str, chain_id: str, items: Sequence[tuple[PublicKey, bytes, bytes]]
+        self,
+        domain: str,
+        chain_id: str,
+        items: Sequence[tuple[PublicKey, bytes, bytes]],
+        *,
+        meanwhile: Callable[[], None] | None = None,
     ) -> list[bool]:
+        if meanwhile is not None:
+            meanwhile()
         return [True] * self.answers
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 from mempool_chain import (
@@ -39,10 +39,15 @@ class CountingVerifier:
         self.calls: list[int] = []
 
     def verify_signed(
-        self, domain: str, chain_id: str, items: Sequence[tuple[PublicKey, bytes, bytes]]
+        self,
+        domain: str,
+        chain_id: str,
+        items: Sequence[tuple[PublicKey, bytes, bytes]],
+        *,
+        meanwhile: Callable[[], None] | None = None,
     ) -> list[bool]:
         self.calls.append(len(items))
-        return self.inner.verify_signed(domain, chain_id, items)
+        return self.inner.verify_signed(domain, chain_id, items, meanwhile=meanwhile)
 
 
 def check_one(
@@ -311,10 +316,47 @@ def test_a_batch_is_checked_item_by_item_with_one_verification_call(
         "UnknownMemberError",
         "DecodedTransaction",
     ]
-    assert counting.calls == [4]  # good, forged, good again, other_good
+    # good, forged, good again, committed (looked up while the others are verified), other_good
+    assert counting.calls == [5]
     assert members.committed_calls == [
         [decoded(x).id for x in (good, forged, good, committed, other_good)]
     ]
+
+
+def test_the_committed_lookup_runs_while_the_signatures_are_verified(
+    members: Members, verifier: BatchVerifier
+) -> None:
+    """Admission's latency bounds a client's throughput: the store is read while the workers
+    verify, and a committed transaction is refused as a duplicate whatever its signature."""
+    seen: list[str] = []
+
+    class Ordering:
+        def verify_signed(
+            self,
+            domain: str,
+            chain_id: str,
+            items: Sequence[tuple[PublicKey, bytes, bytes]],
+            *,
+            meanwhile: Callable[[], None] | None = None,
+        ) -> list[bool]:
+            seen.append(f"sent, {len(members.committed_calls)} lookups")
+            answers = verifier.verify_signed(domain, chain_id, items, meanwhile=meanwhile)
+            seen.append(f"answered, {len(members.committed_calls)} lookups")
+            return answers
+
+    committed = members.signed()
+    forged_committed = types_pb2.Transaction.FromString(members.signed())
+    forged_committed.signature = bytes(len(forged_committed.signature))
+    members.committed_ids.update(
+        decoded(x).id for x in (committed, forged_committed.SerializeToString())
+    )
+    outcomes = make_admission(members, Ordering()).check(  # type: ignore[arg-type]
+        [members.signed(), committed, forged_committed], NOW_MS
+    )
+    assert seen == ["sent, 0 lookups", "answered, 1 lookups"]
+    assert isinstance(outcomes[0], DecodedTransaction)
+    assert [type(o) for o in outcomes[1:]] == [DuplicateError, DuplicateError]
+    assert all("is already committed" in o.message for o in outcomes[1:])  # type: ignore[union-attr]
 
 
 def test_a_bad_copy_does_not_shadow_a_good_one(members: Members, verifier: BatchVerifier) -> None:

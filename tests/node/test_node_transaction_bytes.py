@@ -66,10 +66,15 @@ class CountingVerifier:
         return self.inner.verify_many(items)
 
     def verify_signed(
-        self, domain: str, chain_id: str, items: Sequence[tuple[PublicKey, bytes, bytes]]
+        self,
+        domain: str,
+        chain_id: str,
+        items: Sequence[tuple[PublicKey, bytes, bytes]],
+        *,
+        meanwhile: Callable[[], None] | None = None,
     ) -> list[bool]:
         self.verified += len(items)
-        return self.inner.verify_signed(domain, chain_id, items)
+        return self.inner.verify_signed(domain, chain_id, items, meanwhile=meanwhile)
 
 
 class Replica:

@@ -177,7 +177,10 @@ class _WorkerPool:
             return [worker.process.pid or 0 for worker in self._workers]
 
     def run(
-        self, function: Callable[[Sequence[VerificationItem]], list[bool]], items: Sequence[Any]
+        self,
+        function: Callable[[Sequence[VerificationItem]], list[bool]],
+        items: Sequence[Any],
+        meanwhile: Callable[[], None] | None = None,
     ) -> list[bool]:
         if self._broken is not None:
             raise InvariantError(self._broken)
@@ -195,12 +198,19 @@ class _WorkerPool:
         results: list[bool] = []
         failures: list[str] = []
         dead: list[_Worker] = []
+        meanwhile_error: Exception | None = None
         try:
             for worker, chunk in zip(workers, chunks, strict=True):
                 try:
                     worker.connection.send((function, chunk))
                 except OSError:
                     dead.append(worker)
+            if meanwhile is not None:
+                try:
+                    meanwhile()
+                except Exception as error:
+                    # Raised once the answers are read: unread, they would go to the next caller.
+                    meanwhile_error = error
             for worker, chunk in zip(workers, chunks, strict=True):
                 if worker not in dead:
                     try:
@@ -222,6 +232,8 @@ class _WorkerPool:
             # next caller: the pool is not used again.
             self._broken = f"a signature verification worker failed: {error!r}"
             raise InvariantError(self._broken) from error
+        if meanwhile_error is not None:
+            raise meanwhile_error
         if failures:
             raise InvariantError(f"signature verification failed in a worker: {failures[0]}")
         return results
@@ -286,42 +298,68 @@ class BatchVerifier:
         """The worker processes' ids (empty when verifying in threads)."""
         return self._pool.process_ids if self._pool is not None else []
 
-    def verify_many(self, items: Sequence[VerificationItem]) -> list[bool]:
-        """Whether each item's signature is valid, in the order of items."""
-        return self._verify(items, _verify_chunk)
+    def verify_many(
+        self, items: Sequence[VerificationItem], *, meanwhile: Callable[[], None] | None = None
+    ) -> list[bool]:
+        """Whether each item's signature is valid, in the order of items. `meanwhile`, if
+        given, is called once in the calling thread while the workers verify (or, where the
+        items are verified in this thread, before), so that the caller's own work overlaps
+        theirs; its exception is raised after the verification is done."""
+        return self._verify(items, _verify_chunk, meanwhile)
 
     def verify_signed(
-        self, domain: str, chain_id: str, items: Sequence[VerificationItem]
+        self,
+        domain: str,
+        chain_id: str,
+        items: Sequence[VerificationItem],
+        *,
+        meanwhile: Callable[[], None] | None = None,
     ) -> list[bool]:
         """Whether each (key, payload, signature) item's signature is valid over
         sign_bytes(domain, chain_id, payload), in the order of items. The signed bytes are
-        built where the signature is verified: in worker processes, off the caller's GIL."""
-        return self._verify(items, functools.partial(_verify_signed_chunk, domain, chain_id))
+        built where the signature is verified: in worker processes, off the caller's GIL.
+        `meanwhile` as in verify_many."""
+        return self._verify(
+            items, functools.partial(_verify_signed_chunk, domain, chain_id), meanwhile
+        )
 
     def _verify(
         self,
         items: Sequence[VerificationItem],
         verify_chunk: Callable[[Sequence[VerificationItem]], list[bool]],
+        meanwhile: Callable[[], None] | None,
     ) -> list[bool]:
         if self._closed:
             raise InvariantError("BatchVerifier used after close")
         count = len(items)
         workers = self._processes or self._threads
         if count < INLINE_ITEMS_MAX or (workers == 1 and not self._processes):
+            if meanwhile is not None:
+                meanwhile()
             return verify_chunk(items)
         if self._pool is not None:
             # To worker processes as they are: a PublicKey pickles as (algorithm, raw), once per
             # chunk for a sender's many transactions (pickle's memo), and loads through the
             # worker's key cache.
-            return self._pool.run(verify_chunk, items)
+            return self._pool.run(verify_chunk, items, meanwhile)
         if self._executor is None:
             raise InvariantError("BatchVerifier has neither threads nor processes")
         chunk_count = min(workers * CHUNKS_PER_THREAD, count // (INLINE_ITEMS_MAX // 4))
         chunk_size = -(-count // chunk_count)
         chunks = [items[start : start + chunk_size] for start in range(0, count, chunk_size)]
         results: list[bool] = []
-        for chunk_results in self._executor.map(verify_chunk, chunks):
+        # map() submits every chunk before its results are read.
+        answers = self._executor.map(verify_chunk, chunks)
+        meanwhile_error: Exception | None = None
+        if meanwhile is not None:
+            try:
+                meanwhile()
+            except Exception as error:
+                meanwhile_error = error
+        for chunk_results in answers:
             results.extend(chunk_results)
+        if meanwhile_error is not None:
+            raise meanwhile_error
         return results
 
     def close(self) -> None:

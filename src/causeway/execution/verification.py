@@ -292,11 +292,19 @@ class TransactionVerifier:
         return key
 
     def verify_signatures(
-        self, items: Sequence[tuple[DecodedTransaction, PublicKey]], *, remember: bool = True
+        self,
+        items: Sequence[tuple[DecodedTransaction, PublicKey]],
+        *,
+        remember: bool = True,
+        meanwhile: Callable[[], None] | None = None,
     ) -> list[bool]:
         """Step 4 for transactions past the others: whether each signature verifies. Pairs in
-        the cache are not verified again; those verified here are added to it (with remember)."""
+        the cache are not verified again; those verified here are added to it (with remember).
+        `meanwhile` is called once, while the signatures are verified if the batch verifier
+        has workers (BatchVerifier.verify_many)."""
         if not items:
+            if meanwhile is not None:
+                meanwhile()
             return []
         cache = self._verified
         # Each pair's cache key made once, for the lookup and for remembering it.
@@ -308,6 +316,8 @@ class TransactionVerifier:
             known = [False] * len(items)
         unknown = [index for index, is_known in enumerate(known) if not is_known]
         if not unknown:
+            if meanwhile is not None:
+                meanwhile()
             return known
         batch = []
         for index in unknown:
@@ -315,7 +325,9 @@ class TransactionVerifier:
             message = transaction.transaction
             batch.append((key, message.body, message.signature))
         # The sign bytes are built by the batch verifier, in its worker processes if it has any.
-        checked = self._batch_verifier.verify_signed(DOMAIN_TRANSACTION, self._chain_id, batch)
+        checked = self._batch_verifier.verify_signed(
+            DOMAIN_TRANSACTION, self._chain_id, batch, meanwhile=meanwhile
+        )
         if len(checked) != len(unknown):
             raise InvariantError("the batch verifier answered for a different batch")
         valid = known

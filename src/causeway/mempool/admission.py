@@ -99,25 +99,29 @@ class Admission:
                 continue
             indexes.append(index)
             pending.append((transaction, key))
-        if pending:
-            committed = self._committed([transaction.id for transaction, _ in pending])
-            if len(committed) != len(pending):
-                raise InvariantError("the committed lookup answered for a different batch")
-            if any(committed):
-                still_indexes, still_pending = [], []
-                for index, pair, is_committed in zip(indexes, pending, committed, strict=True):
-                    if is_committed:
-                        outcomes[index] = DuplicateError(
-                            f"transaction {pair[0].id.hex()} is already committed"
-                        )
-                    else:
-                        still_indexes.append(index)
-                        still_pending.append(pair)
-                indexes, pending = still_indexes, still_pending
-        valid = verifier.verify_signatures(pending)
+        # The store is asked which ids are committed while the worker processes verify the
+        # signatures: each id read there waits for the GIL (py-lmdb lets go of it on every
+        # read), and admission's latency bounds a client's throughput. A committed copy is
+        # verified too (its signature is usually still in the verified cache, so not again).
+        committed: list[bool] = []
+
+        def look_up_committed() -> None:
+            committed.extend(self._committed([transaction.id for transaction, _ in pending]))
+
+        valid = verifier.verify_signatures(
+            pending, meanwhile=look_up_committed if pending else None
+        )
+        if len(committed) != len(pending):
+            raise InvariantError("the committed lookup answered for a different batch")
         accepted: set[bytes] = set()
-        for index, (transaction, _), is_valid in zip(indexes, pending, valid, strict=True):
-            if not is_valid:
+        for index, (transaction, _), is_valid, is_committed in zip(
+            indexes, pending, valid, committed, strict=True
+        ):
+            if is_committed:
+                outcomes[index] = DuplicateError(
+                    f"transaction {transaction.id.hex()} is already committed"
+                )
+            elif not is_valid:
                 outcomes[index] = verifier.signature_error(transaction)
             elif transaction.id in accepted:
                 # Checked after verification, so that a copy with a bad signature cannot
