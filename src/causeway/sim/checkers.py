@@ -87,7 +87,8 @@ def signature_problems(result: SimulationResult, *, allow_resign: bool = False) 
     problems: list[str] = []
     for first, second in result.ledger.conflicts:
         if result.instances[first.instance].honest:
-            problems.append(f"double-sign: {first.describe()}  versus  {second.describe()}")
+            what = "two votes in one term" if first.key[0] == "raft-vote" else "double-sign"
+            problems.append(f"{what}: {first.describe()}  versus  {second.describe()}")
     if not allow_resign:
         for first, second in result.ledger.resigned:
             if result.instances[first.instance].honest:

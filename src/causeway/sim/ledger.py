@@ -8,7 +8,8 @@ and restarts; the two instances of a twin are two lineages and so never conflict
   round): a second statement with different content is a double-sign. The same content with a
   different signature from a later incarnation means the restored core signed again instead of
   re-sending its stored signature (ADR 0002), reported as a re-sign.
-* raft: a granted vote, keyed by term, must name one candidate per lineage; and, across all
+* raft: a granted vote, keyed by term, must name one candidate per lineage (a candidate's own
+  RequestVote counts as its vote for itself); and, across all
   instances, at most one validator sends AppendEntries as leader of a term (election safety) and
   an entry (term, index) has one content (the leader creates one entry per index and term).
 """
@@ -37,6 +38,12 @@ class Statement:
 
     def describe(self) -> str:
         kind, height, round_number = self.key
+        if kind == "raft-vote":
+            candidate = self.content.removeprefix(b"candidate:").decode(errors="replace")
+            return (
+                f"{self.instance} (validator {self.validator_id}, incarnation "
+                f"{self.incarnation}) at {self.time_ms}ms: a vote in term {height} for {candidate}"
+            )
         return (
             f"{self.instance} (validator {self.validator_id}, incarnation {self.incarnation}) at "
             f"{self.time_ms}ms: {kind} h={height} r={round_number} "
@@ -118,6 +125,23 @@ class SignatureLedger:
                         validator_id,
                         ("raft-vote", response.term, 0),
                         b"candidate:" + target.encode(),
+                        b"",
+                        incarnation,
+                        time_ms,
+                    )
+                )
+        elif body == "raft_request_vote":
+            request = message.raft_request_vote
+            if request.candidate == validator_id:
+                # A candidate asks for votes only after voting for itself in that term: its
+                # request is that vote, which no message carries. A granted vote for another
+                # candidate in the same term is then a second vote.
+                self._record(
+                    Statement(
+                        instance,
+                        validator_id,
+                        ("raft-vote", request.term, 0),
+                        b"candidate:" + validator_id.encode(),
                         b"",
                         incarnation,
                         time_ms,
