@@ -9,6 +9,7 @@ city's directory with its attestation, and stops everything with `devnet down`."
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -239,3 +240,43 @@ def test_a_district_revision_reaches_the_city_with_its_attestation(
         outcome = page.locator("#verify-outcome").inner_text()
         page.screenshot(path=str(ARTEFACTS / "rolled-up-revision-verified.png"), full_page=True)
         assert outcome == "验证通过", page.locator("#verify-result").inner_text()
+
+
+def test_the_registration_bench_runs_on_the_demo_city(demo: tuple[Path, str, str]) -> None:
+    """bench/directory_registration.py (docs/directory.md quotes it on a 4-validator tbft chain)
+    run as its docstring says, here on the demo's city chain, whose contract and departments the
+    demo loaded as the bench would: its own resources (another seed than the demo's) are
+    registered and counted back from the chain's blocks. Last in the module: the tests above
+    count the city's resources."""
+    directory, _, _ = demo
+    bench_resources = 8
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "bench/directory_registration.py",
+            "--devnet",
+            str(directory),
+            "--resources",
+            str(bench_resources),
+            "--batch",
+            "3",
+            "--in-flight",
+            "2",
+            "--seed",
+            "20261205",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    [line] = completed.stdout.splitlines()
+    assert re.fullmatch(
+        rf"{bench_resources} registrations on beijing \(solo, 1 validators\) in \d+ blocks: "
+        r"[\d,]+ per second from first submission to last commit \([\d.]+ s\), "
+        r"([\d,]+ per second between the first and last block \([\d.]+ s\); )?"
+        r"mean gas [\d,]+ per registration",
+        line,
+    ), line
