@@ -31,8 +31,10 @@ def all_ids(heights: range) -> list[tuple[bytes, tuple[int, int]]]:
 
 @pytest.fixture
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Ids move once 3 blocks' worth (12) wait.
+    # Ids move once 3 blocks' worth (12) wait, all in the commit that starts the move (the
+    # slices have tests of their own below).
     monkeypatch.setattr(store_module, "RECENT_TRANSACTION_IDS_MIN", 3 * TRANSACTIONS)
+    monkeypatch.setattr(store_module, "TRANSACTION_INDEX_MERGE_SLICES", 1)
 
 
 @pytest.mark.usefixtures("small_batches")
@@ -146,3 +148,143 @@ def test_a_reader_with_an_older_snapshot_still_finds_ids_that_moved(store: Store
     for transaction_id, position in all_ids(range(1, 5)):
         assert store.find_transaction(transaction_id) == position
     assert store.has_transactions([build.transaction_id(4, 0), b"\x01" * 32]) == [True, False]
+
+
+# --- a move in slices ---------------------------------------------------------------------------
+
+SLICES = 4
+
+
+@pytest.fixture
+def sliced(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ids start moving once 3 blocks' worth wait, a quarter of the id space a commit.
+    monkeypatch.setattr(store_module, "RECENT_TRANSACTION_IDS_MIN", 3 * TRANSACTIONS)
+    monkeypatch.setattr(store_module, "TRANSACTION_INDEX_MERGE_SLICES", SLICES)
+
+
+def in_slice(transaction_id: bytes, number: int) -> bool:
+    return 256 * number // SLICES <= transaction_id[0] < 256 * (number + 1) // SLICES
+
+
+def merge_state(store: Store) -> tuple[int | None, int | None]:
+    with store._read() as txn:
+        return (
+            store._get_meta_int(txn, schema.META_INDEX_MERGE_THROUGH),
+            store._get_meta_int(txn, schema.META_INDEX_MERGE_SLICE),
+        )
+
+
+def assert_every_id_found(store: Store, heights: range) -> None:
+    for transaction_id, position in all_ids(heights):
+        assert store.find_transaction(transaction_id) == position
+    unknown = build.transaction_id(heights.stop, 0)
+    ids = [transaction_id for transaction_id, _ in all_ids(heights)] + [unknown]
+    assert store.has_transactions(ids) == [True] * (len(ids) - 1) + [False]
+
+
+@pytest.mark.usefixtures("sliced")
+def test_waiting_ids_move_a_slice_a_commit(store: Store) -> None:
+    merged = [transaction_id for transaction_id, _ in all_ids(range(1, 4))]
+    for height in range(1, 3):
+        store.commit_block(build.record(height, transactions=TRANSACTIONS))
+    assert merge_state(store) == (None, None)
+    for height in range(3, 3 + SLICES):
+        # Height 3 brings 12 waiting and starts the move of heights 1-3; each commit from
+        # there moves the next slice of them, and nothing of the blocks after height 3.
+        store.commit_block(build.record(height, transactions=TRANSACTIONS))
+        moved = height - 3 + 1
+        expected = [i for i in merged if any(in_slice(i, n) for n in range(moved))]
+        with store._read() as txn:
+            indexed = [
+                bytes(key) for key in txn.cursor(store._transaction_index).iternext(values=False)
+            ]
+        assert indexed == sorted(expected)
+        assert_every_id_found(store, range(1, height + 1))
+        assert store.verify_integrity() > 0
+        if moved < SLICES:
+            assert merge_state(store) == (3, moved)
+            assert entries(store, schema.DB_RECENT_TRANSACTION_IDS) == height
+    # The move is done: the merged records left, the later ones wait.
+    assert merge_state(store) == (None, None)
+    assert entries(store, schema.DB_RECENT_TRANSACTION_IDS) == SLICES - 1
+    assert entries(store, schema.DB_TRANSACTION_INDEX) == len(merged)
+    with store._read() as txn:
+        assert store._get_meta_int(txn, schema.META_RECENT_TRANSACTION_IDS) == (
+            (SLICES - 1) * TRANSACTIONS
+        )
+    assert sorted(store._recent_ids) == list(range(4, 3 + SLICES))
+    # The next move starts when enough wait again, and finishes in its turn.
+    for height in range(3 + SLICES, 3 + 2 * SLICES + 1):
+        store.commit_block(build.record(height, transactions=TRANSACTIONS))
+    assert_every_id_found(store, range(1, 3 + 2 * SLICES + 1))
+    assert store.verify_integrity() > 0
+
+
+@pytest.mark.usefixtures("sliced")
+def test_a_move_goes_on_after_a_restart(store: Store, store_path: Path) -> None:
+    for height in range(1, 5):
+        store.commit_block(build.record(height, transactions=TRANSACTIONS))
+    assert merge_state(store) == (3, 2)
+    store.close()
+    with Store(store_path) as reopened:
+        assert_every_id_found(reopened, range(1, 5))
+        for height in range(5, 7):
+            reopened.commit_block(build.record(height, transactions=TRANSACTIONS))
+        assert merge_state(reopened) == (None, None)
+        assert entries(reopened, schema.DB_TRANSACTION_INDEX) == 12
+        assert_every_id_found(reopened, range(1, 7))
+        reopened.commit_block(build.record(7, transactions=TRANSACTIONS))  # 16 wait: another
+        assert merge_state(reopened) == (7, 1)
+        assert_every_id_found(reopened, range(1, 8))
+        assert reopened.verify_integrity() > 0
+
+
+@pytest.mark.usefixtures("sliced")
+@pytest.mark.parametrize("moved", [True, False], ids=["already-moved", "not-yet-moved"])
+def test_a_replay_during_a_move_is_refused(store: Store, moved: bool) -> None:
+    for height in range(1, 5):
+        store.commit_block(build.record(height, transactions=TRANSACTIONS))
+    # Slices 0 and 1 of heights 1-3 are in the index and still wait; the rest only wait.
+    candidates = [
+        (height, index, transaction_id)
+        for transaction_id, (height, index) in all_ids(range(1, 4))
+        if in_slice(transaction_id, 0) or in_slice(transaction_id, 1)
+    ]
+    if not moved:
+        candidates = [
+            (height, index, transaction_id)
+            for transaction_id, (height, index) in all_ids(range(1, 4))
+            if not (in_slice(transaction_id, 0) or in_slice(transaction_id, 1))
+        ]
+    replayed_height, replayed_index, replayed = candidates[0]
+    replay = build.record(5, transactions=TRANSACTIONS)
+    replay.transaction_ids[1] = replayed
+    replay.results[1].transaction_id = replayed
+    with pytest.raises(InvariantError, match=r"1 transaction id record\(s\) of this block"):
+        store.commit_block(replay)
+    assert store.latest_height() == 4
+    assert merge_state(store) == (3, 2)
+    assert store.find_transaction(replayed) == (replayed_height, replayed_index)
+
+
+@pytest.mark.usefixtures("sliced")
+@pytest.mark.parametrize(
+    ("through", "next_slice"), [(3, SLICES), (9, 1)], ids=["slice-past-the-end", "future-height"]
+)
+def test_a_damaged_move_record_is_reported(store: Store, through: int, next_slice: int) -> None:
+    for height in range(1, 4):
+        store.commit_block(build.record(height, transactions=TRANSACTIONS))
+    with store._write() as txn:
+        txn.put(
+            schema.META_INDEX_MERGE_THROUGH,
+            schema.encode_record(schema.encode_height(through)),
+            db=store._meta,
+        )
+        txn.put(
+            schema.META_INDEX_MERGE_SLICE,
+            schema.encode_record(schema.encode_height(next_slice)),
+            db=store._meta,
+        )
+    with pytest.raises(StorageCorruptionError, match="a merge through height"):
+        store.commit_block(build.record(4, transactions=TRANSACTIONS))
+    assert store.latest_height() == 3

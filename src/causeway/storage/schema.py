@@ -111,6 +111,11 @@ META_LATEST_HEIGHT: Final = b"store/latest_height"
 META_EARLIEST_STATE_VERSION: Final = b"store/earliest_state_version"
 # How many transaction ids recent_transaction_ids holds (u64): when to move them.
 META_RECENT_TRANSACTION_IDS: Final = b"store/recent_transaction_ids"
+# A move of waiting ids into transaction_index in progress (Store._index_transaction_ids): the
+# last height whose ids it moves (u64) and the next slice of the id space to move (u64); both
+# absent when none is.
+META_INDEX_MERGE_THROUGH: Final = b"store/index_merge_through"
+META_INDEX_MERGE_SLICE: Final = b"store/index_merge_slice"
 # A store restored from a snapshot holds no block below its base height (u64; absent: 0, the
 # store starts at genesis) and no block body (transactions, results, events) below its bodies
 # height (u64; absent: 1): the base block's header and certificate are held, its body is not;
