@@ -120,15 +120,7 @@ class SignatureLedger:
             response = message.raft_vote_response
             if response.granted and response.voter == validator_id and target is not None:
                 self._record(
-                    Statement(
-                        instance,
-                        validator_id,
-                        ("raft-vote", response.term, 0),
-                        b"candidate:" + target.encode(),
-                        b"",
-                        incarnation,
-                        time_ms,
-                    )
+                    _raft_vote(instance, validator_id, response.term, target, incarnation, time_ms)
                 )
         elif body == "raft_request_vote":
             request = message.raft_request_vote
@@ -137,14 +129,8 @@ class SignatureLedger:
                 # request is that vote, which no message carries. A granted vote for another
                 # candidate in the same term is then a second vote.
                 self._record(
-                    Statement(
-                        instance,
-                        validator_id,
-                        ("raft-vote", request.term, 0),
-                        b"candidate:" + validator_id.encode(),
-                        b"",
-                        incarnation,
-                        time_ms,
+                    _raft_vote(
+                        instance, validator_id, request.term, validator_id, incarnation, time_ms
                     )
                 )
         elif body == "raft_append_entries":
@@ -189,3 +175,18 @@ class SignatureLedger:
             self.conflicts.append((first, statement))
         elif first.signature != statement.signature and first.incarnation != statement.incarnation:
             self.resigned.append((first, statement))
+
+
+def _raft_vote(  # noqa: PLR0917 (a statement's fields in order)
+    instance: str, voter: str, term: int, candidate: str, incarnation: int, time_ms: int
+) -> Statement:
+    """A raft vote as a statement: one candidate per (lineage, term)."""
+    return Statement(
+        instance,
+        voter,
+        ("raft-vote", term, 0),
+        b"candidate:" + candidate.encode(),
+        b"",
+        incarnation,
+        time_ms,
+    )
