@@ -13,11 +13,16 @@ import pytest
 
 from causeway.errors import ConfigurationError
 from causeway.storage import LatestStateView, Store
-from causeway.storage.latest_values import LatestValues
+from causeway.storage.latest_values import (
+    ENTRY_OVERHEAD_BYTES,
+    VALUE_BYTES_KEPT_MAX,
+    LatestValues,
+)
 
 from . import _builders as build
 
 KEY = b"account/carol"
+LARGE = b"L" * VALUE_BYTES_KEPT_MAX  # with a height after it: too large to keep
 # The writer process imports this test package, from the folder that holds it.
 PACKAGE_ROOT = Path(__file__).resolve().parents[__package__.count(".") + 1]
 
@@ -126,12 +131,13 @@ def test_a_read_only_store_beside_a_writing_process_keeps_nothing(store_path: Pa
 
 
 def test_the_bound_holds_and_keeps_the_most_recently_touched() -> None:
-    values = LatestValues(recorded=0, entries_max=2)
+    entry_bytes = 1 + 1 + ENTRY_OVERHEAD_BYTES  # a one-byte key and a one-byte value
+    values = LatestValues(recorded=0, bytes_max=2 * entry_bytes)
     values.learned(0, b"a", (0, b"1"))
     values.learned(0, b"b", (0, b"2"))
     values.learned(0, b"a", (0, b"1"))  # touched again: b is now the oldest
     values.changing(1, {b"c": b"3"})
-    assert len(values) == 2
+    assert (len(values), values.size_bytes) == (2, 2 * entry_bytes)
     assert values.value_at(b"b", 5) is None
     assert values.value_at(b"a", 5) == (0, b"1")
     assert values.value_at(b"c", 1) == (1, b"3")
@@ -145,14 +151,31 @@ def test_the_bound_holds_and_keeps_the_most_recently_touched() -> None:
     values.changing(2, {b"c": None})
     assert values.previous_version(b"c") is None  # deletion marks are LMDB's to answer
     assert values.value_at(b"c", 2) == (2, None)
+    assert values.size_bytes == entry_bytes + (entry_bytes - 1)  # a's, and c's without a value
     values.learned(1, b"d", (1, b"4"))  # a snapshot before version 2: refused
     assert values.value_at(b"d", 9) is None
     with pytest.raises(ConfigurationError, match="must not be negative"):
-        LatestValues(recorded=0, entries_max=-1)
-    nothing = LatestValues(recorded=0, entries_max=0)
+        LatestValues(recorded=0, bytes_max=-1)
+    nothing = LatestValues(recorded=0, bytes_max=0)
     nothing.learned(0, b"a", (0, b"1"))
     nothing.changing(1, {b"a": b"2"})
-    assert len(nothing) == 0
+    assert (len(nothing), nothing.size_bytes) == (0, 0)
+
+
+def test_a_value_too_large_to_keep_drops_the_entry_it_replaces() -> None:
+    large = b"x" * (VALUE_BYTES_KEPT_MAX + 1)
+    values = LatestValues(recorded=0)
+    values.learned(0, b"a", (0, b"1"))
+    values.learned(0, b"b", (0, large))  # read, not kept
+    values.learned(0, b"c", (0, b"x" * VALUE_BYTES_KEPT_MAX))  # at the limit: kept
+    assert values.value_at(b"b", 0) is None
+    assert values.value_at(b"c", 0) == (0, b"x" * VALUE_BYTES_KEPT_MAX)
+    values.changing(1, {b"a": large})
+    # The old value must not answer for version 1 or later, nor a read at 0 (rule 2 as before).
+    assert values.value_at(b"a", 1) is None
+    assert values.value_at(b"a", 0) is None
+    values.clear()
+    assert (len(values), values.size_bytes) == (0, 0)
 
 
 def test_empty_values_are_kept_as_values(store: Store) -> None:
@@ -165,23 +188,24 @@ def test_empty_values_are_kept_as_values(store: Store) -> None:
 
 
 @pytest.mark.parametrize("seed", range(12))
-@pytest.mark.parametrize("bound", [0, 3, 1 << 10])
+@pytest.mark.parametrize("bound", [0, 800, 1 << 20])
 def test_reads_and_history_agree_with_a_model(store_path: Path, seed: int, bound: int) -> None:
-    """Random commits (writes, deletions, empty values) over a few keys, views opened at random
-    versions and read while later blocks commit; every read, and every historical read at the
-    end (which follows the previous versions the writer took from memory), against a model."""
+    """Random commits (writes, deletions, empty values, values too large to keep) over a few
+    keys, views opened at random versions and read while later blocks commit; every read, and
+    every historical read at the end (which follows the previous versions the writer took from
+    memory), against a model."""
     rng = random.Random(seed)
     keys = [b"k%d" % index for index in range(6)] + [b"account/alice"]
     genesis = build.genesis_state()
     model: list[dict[bytes, bytes]] = [dict(genesis)]
     with ExitStack() as stack:
-        store = stack.enter_context(Store(store_path, latest_values_max=bound))
+        store = stack.enter_context(Store(store_path, latest_values_bytes_max=bound))
         store.save_genesis(build.GENESIS_BYTES, genesis, build.genesis_update())
         views: list[tuple[int, LatestStateView]] = []
         for height in range(1, 40):
             changes: dict[bytes, bytes | None] = {}
             for key in rng.sample(keys, rng.randint(0, 3)):
-                changes[key] = rng.choice([None, b"", b"h%d" % height])
+                changes[key] = rng.choice([None, b"", b"h%d" % height, LARGE + b"%d" % height])
             commit(store, height, changes)
             state = dict(model[-1])
             for key, value in changes.items():

@@ -18,9 +18,9 @@ any reader whose LMDB snapshot holds version S:
    been recorded, under the lock ``changing`` takes. Otherwise the key may have changed after S
    and its newer entry been dropped since, and the older value would hide the change.
 
-Dropping entries (the size bound, ``clear``) is always safe: a miss reads LMDB. The rules assume
-that this process's Store is the only writer, as the state tree's node cache does; a store
-opened read-only beside a node keeps no entries (``entries_max`` = 0).
+Dropping entries (the size bound, a value too large to keep, ``clear``) is always safe: a miss
+reads LMDB. The rules assume that this process's Store is the only writer, as the state tree's
+node cache does; a store opened read-only beside a node keeps no entries (its bound is 0 bytes).
 """
 
 from __future__ import annotations
@@ -31,31 +31,47 @@ from collections.abc import Mapping
 
 from causeway.errors import ConfigurationError
 
-# About 250 bytes each with a short key and value: 64 MiB at most.
-LATEST_VALUES_MAX = 1 << 18
+# What the entries may take, counted as key + value + ENTRY_OVERHEAD_BYTES each (measured: about
+# 295 bytes for a 27-byte key and a short value, so some 220,000 such entries).
+LATEST_VALUES_BYTES_MAX = 64 << 20
+ENTRY_OVERHEAD_BYTES = 240
+# Larger values are read from LMDB each time: one would push out hundreds of small, hot ones, and
+# its read is cheap beside its size.
+VALUE_BYTES_KEPT_MAX = 1024
 
 Entry = tuple[int, bytes | None]
 
 
+def _size(key: bytes, value: bytes | None) -> int:
+    return len(key) + (0 if value is None else len(value)) + ENTRY_OVERHEAD_BYTES
+
+
 class LatestValues:
-    """Latest values by key, bounded, oldest-touched dropped first (module docstring)."""
+    """Latest values by key, bounded in bytes, oldest-touched dropped first (module
+    docstring)."""
 
-    __slots__ = ("_entries", "_entries_max", "_lock", "_recorded")
+    __slots__ = ("_bytes", "_bytes_max", "_entries", "_lock", "_recorded")
 
-    def __init__(self, recorded: int, entries_max: int = LATEST_VALUES_MAX) -> None:
+    def __init__(self, recorded: int, bytes_max: int = LATEST_VALUES_BYTES_MAX) -> None:
         """`recorded`: the store's newest committed version (-1 when it holds no state yet)."""
-        if entries_max < 0:
+        if bytes_max < 0:
             raise ConfigurationError(
-                f"latest values: the bound must not be negative, not {entries_max}"
+                f"latest values: the bound must not be negative, not {bytes_max} bytes"
             )
         self._entries: OrderedDict[bytes, Entry] = OrderedDict()
-        self._entries_max = entries_max
+        self._bytes = 0
+        self._bytes_max = bytes_max
         self._lock = threading.Lock()
         # The newest version whose changes were recorded (rule 3).
         self._recorded = recorded
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def size_bytes(self) -> int:
+        """What the entries take, as the bound counts it."""
+        return self._bytes
 
     def value_at(self, key: bytes, version: int) -> Entry | None:
         """The entry of `key` if a reader whose snapshot holds `version` may use it (rule 2).
@@ -76,30 +92,26 @@ class LatestValues:
 
     def learned(self, snapshot: int, key: bytes, entry: Entry) -> None:
         """Adds what a reader whose snapshot holds `snapshot` read from LMDB (rule 3)."""
-        if self._entries_max == 0:
+        value = entry[1]
+        if value is not None and len(value) > VALUE_BYTES_KEPT_MAX:
             return
         with self._lock:
             if self._recorded > snapshot:
                 return
-            entries = self._entries
-            entries[key] = entry
-            entries.move_to_end(key)
-            if len(entries) > self._entries_max:
-                entries.popitem(last=False)
+            self._put(key, entry)
+            self._shrink()
 
     def changing(self, version: int, changes: Mapping[bytes, bytes | None]) -> None:
-        """Records the changes of `version` before its commit (rule 1)."""
+        """Records the changes of `version` before its commit (rule 1); a value too large to
+        keep drops the key's entry instead."""
         with self._lock:
             self._recorded = max(self._recorded, version)
-            if self._entries_max == 0:
-                return
-            entries = self._entries
-            move = entries.move_to_end
             for key, value in changes.items():
-                entries[key] = (version, value)
-                move(key)
-            while len(entries) > self._entries_max:
-                entries.popitem(last=False)
+                if value is not None and len(value) > VALUE_BYTES_KEPT_MAX:
+                    self._drop(key)
+                else:
+                    self._put(key, (version, value))
+            self._shrink()
 
     def clear(self, recorded: int | None = None) -> None:
         """Drops every entry: after a commit that failed (its version stays recorded, so no
@@ -109,3 +121,25 @@ class LatestValues:
             if recorded is not None:
                 self._recorded = max(self._recorded, recorded)
             self._entries.clear()
+            self._bytes = 0
+
+    # -- with the lock held -----------------------------------------------------------------
+
+    def _put(self, key: bytes, entry: Entry) -> None:
+        entries = self._entries
+        old = entries.pop(key, None)
+        if old is not None:
+            self._bytes -= _size(key, old[1])
+        entries[key] = entry
+        self._bytes += _size(key, entry[1])
+
+    def _drop(self, key: bytes) -> None:
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._bytes -= _size(key, old[1])
+
+    def _shrink(self) -> None:
+        entries = self._entries
+        while self._bytes > self._bytes_max:
+            key, entry = entries.popitem(last=False)
+            self._bytes -= _size(key, entry[1])

@@ -35,7 +35,7 @@ from causeway.errors import (
 )
 from causeway.state import TreeUpdate
 from causeway.storage import schema
-from causeway.storage.latest_values import LATEST_VALUES_MAX, LatestValues
+from causeway.storage.latest_values import LATEST_VALUES_BYTES_MAX, LatestValues
 from causeway.storage.schema import (
     ALL_DATABASES,
     DB_BLOCK_ENTRIES,
@@ -184,7 +184,7 @@ class Store:
         map_size_bytes: int = DEFAULT_MAP_SIZE_BYTES,
         create: bool = True,
         read_only: bool = False,
-        latest_values_max: int = LATEST_VALUES_MAX,
+        latest_values_bytes_max: int = LATEST_VALUES_BYTES_MAX,
     ) -> None:
         """Opens (create=True: creates if missing) the store in the folder `path`.
 
@@ -192,8 +192,8 @@ class Store:
         version, and writes nothing while opening: a store that lost its databases (a damaged
         LMDB meta page makes it look empty) raises StorageCorruptionError instead of being
         silently made new. read_only=True (implies create=False) opens LMDB read-only, for
-        scans beside a running node. latest_values_max bounds the latest values kept in memory
-        (latest_values.py); a read-only store keeps none, since another process writes.
+        scans beside a running node. latest_values_bytes_max bounds the latest values kept in
+        memory (latest_values.py); a read-only store keeps none, since another process writes.
         """
         self._path = Path(path)
         self._close_lock = threading.Lock()
@@ -257,7 +257,7 @@ class Store:
             with self._read() as txn:
                 latest = self._get_meta_int(txn, schema.META_LATEST_HEIGHT)
             self._latest_values = LatestValues(
-                -1 if latest is None else latest, 0 if read_only else latest_values_max
+                -1 if latest is None else latest, 0 if read_only else latest_values_bytes_max
             )
         except BaseException:
             self._env.close()
