@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -33,6 +34,7 @@ from causeway.types import encode
 from causeway.types.v1 import types_pb2
 
 T = TypeVar("T")
+FOLLOW_WAIT_S = 30.0
 
 
 def _take(iterator: Iterator[T], count: int) -> list[T]:
@@ -355,9 +357,10 @@ def test_follow_blocks_resumes_and_close_ends_it(
         thread_server.stop()
         thread_server.start()
         double.commit([_signed(identity, b"4")])
-        for _ in range(500):
-            if len(heights) == 3:
-                break
+        # Well past the client's own call timeout (5 s) and its reconnection backoff: in a CI
+        # run beside the end-to-end tests, 5 s passed before the stream came back.
+        deadline = time.monotonic() + FOLLOW_WAIT_S
+        while len(heights) < 3 and time.monotonic() < deadline:
             finished.wait(0.01)
     finally:
         client.close()
