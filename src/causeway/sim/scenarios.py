@@ -79,39 +79,60 @@ RAFT_LIVENESS_BOUND_MS = 4000
 RAFT_EXECUTION_MS = (1, 60)
 
 
+def _raft_kv_config(
+    name: str,
+    seed: int,
+    validators: int,
+    crashes_down_max: int,
+    *,
+    engine: RaftEngine | None = None,
+    delay_max_ms: int = 30,
+    crash_points: bool = True,
+    local_reads: bool = False,
+) -> SimulationConfig:
+    """Kv clients against raft under drops (0-30%, drawn per seed), random partitions and
+    crashes (and crash points) until RAFT_HEAL_MS, then healed."""
+    drop = scenario_random(seed, name).uniform(0.0, 0.3)
+    return SimulationConfig(
+        engine=engine if engine is not None else RaftEngine(),
+        validators=validators,
+        network=NetworkConfig(
+            drop_probability=drop,
+            duplicate_probability=0.05,
+            delay_min_ms=1,
+            delay_max_ms=delay_max_ms,
+        ),
+        random_partitions=RandomPartitions(
+            until_ms=RAFT_HEAL_MS, phase_min_ms=100, phase_max_ms=600
+        ),
+        random_crashes=RandomCrashes(
+            until_ms=RAFT_HEAL_MS, mean_interval_ms=400, down_max=crashes_down_max
+        ),
+        crash_points=(
+            CrashPointInjection(probability=0.03, until_ms=RAFT_HEAL_MS, down_max=crashes_down_max)
+            if crash_points
+            else None
+        ),
+        heal_ms=RAFT_HEAL_MS,
+        execution_ms=RAFT_EXECUTION_MS,
+        clients=ClientWorkload(
+            clients=3,
+            keys=("x", "y"),
+            operations_per_client=12 if local_reads else 6,
+            put_probability=0.5,
+            unsafe_local_reads=local_reads,
+        ),
+        target_height=3,
+        duration_ms=RAFT_HEAL_MS + RAFT_LIVENESS_BOUND_MS + 3000,
+        scenario=name,
+    )
+
+
 def _raft_kv(
     name: str, validators: int, crashes_down_max: int, *, local_reads: bool = False
 ) -> Scenario:
     def build(seed: int) -> SimulationConfig:
-        drop = scenario_random(seed, name).uniform(0.0, 0.3)
-        return SimulationConfig(
-            engine=RaftEngine(),
-            validators=validators,
-            network=NetworkConfig(
-                drop_probability=drop, duplicate_probability=0.05, delay_min_ms=1, delay_max_ms=30
-            ),
-            random_partitions=RandomPartitions(
-                until_ms=RAFT_HEAL_MS, phase_min_ms=100, phase_max_ms=600
-            ),
-            random_crashes=RandomCrashes(
-                until_ms=RAFT_HEAL_MS, mean_interval_ms=400, down_max=crashes_down_max
-            ),
-            crash_points=CrashPointInjection(
-                probability=0.03, until_ms=RAFT_HEAL_MS, down_max=crashes_down_max
-            ),
-            heal_ms=RAFT_HEAL_MS,
-            execution_ms=RAFT_EXECUTION_MS,
-            clients=ClientWorkload(
-                clients=3,
-                keys=("x", "y"),
-                operations_per_client=12 if local_reads else 6,
-                put_probability=0.5,
-                unsafe_local_reads=local_reads,
-            ),
-            target_height=3,
-            duration_ms=RAFT_HEAL_MS + RAFT_LIVENESS_BOUND_MS + 3000,
-            scenario=name,
-        )
+        return _raft_kv_config(name, seed, validators, crashes_down_max, local_reads=local_reads)
 
     def check(result: SimulationResult) -> None:
         check_all(result)
@@ -187,29 +208,14 @@ RAFT_SPLIT_VOTE_DELAY_MAX_MS = 150
 
 def _raft_split_votes(name: str, validators: int) -> Scenario:
     def build(seed: int) -> SimulationConfig:
-        drop = scenario_random(seed, name).uniform(0.0, 0.3)
-        down_max = (validators - 1) // 2
-        return SimulationConfig(
+        return _raft_kv_config(
+            name,
+            seed,
+            validators,
+            (validators - 1) // 2,
             engine=RaftEngine(timeouts=RAFT_SPLIT_VOTE_TIMEOUTS),
-            validators=validators,
-            network=NetworkConfig(
-                drop_probability=drop,
-                duplicate_probability=0.05,
-                delay_min_ms=1,
-                delay_max_ms=RAFT_SPLIT_VOTE_DELAY_MAX_MS,
-            ),
-            random_partitions=RandomPartitions(
-                until_ms=RAFT_HEAL_MS, phase_min_ms=100, phase_max_ms=600
-            ),
-            random_crashes=RandomCrashes(
-                until_ms=RAFT_HEAL_MS, mean_interval_ms=400, down_max=down_max
-            ),
-            heal_ms=RAFT_HEAL_MS,
-            execution_ms=RAFT_EXECUTION_MS,
-            clients=ClientWorkload(clients=3, keys=("x", "y"), operations_per_client=6),
-            target_height=3,
-            duration_ms=RAFT_HEAL_MS + RAFT_LIVENESS_BOUND_MS + 3000,
-            scenario=name,
+            delay_max_ms=RAFT_SPLIT_VOTE_DELAY_MAX_MS,
+            crash_points=False,
         )
 
     return register(
