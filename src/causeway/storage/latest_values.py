@@ -93,7 +93,7 @@ class LatestValues:
     def learned(self, snapshot: int, key: bytes, entry: Entry) -> None:
         """Adds what a reader whose snapshot holds `snapshot` read from LMDB (rule 3)."""
         value = entry[1]
-        if value is not None and len(value) > VALUE_BYTES_KEPT_MAX:
+        if self._bytes_max == 0 or (value is not None and len(value) > VALUE_BYTES_KEPT_MAX):
             return
         with self._lock:
             if self._recorded > snapshot:
@@ -106,6 +106,8 @@ class LatestValues:
         keep drops the key's entry instead."""
         with self._lock:
             self._recorded = max(self._recorded, version)
+            if self._bytes_max == 0:
+                return
             for key, value in changes.items():
                 if value is not None and len(value) > VALUE_BYTES_KEPT_MAX:
                     self._drop(key)
