@@ -49,6 +49,7 @@ from causeway.node.consensus_driver import (
     make_engine,
 )
 from causeway.node.evidence import EvidenceReporter
+from causeway.node.garbage_collector import settle_garbage_collector
 from causeway.node.health import LoopMonitor, ReadinessFacts, readiness
 from causeway.node.logs import apply_log_settings, configure_logging
 from causeway.node.metrics import (
@@ -556,6 +557,8 @@ def run_node(home: Path, *, on_started: Callable[[Node], None] | None = None) ->
 
     async def main() -> None:
         node = Node(config)
+        # Built: what the node made at start lives as long as the process (the module).
+        settle_garbage_collector()
         if on_started is not None:
             on_started(node)
         await node.run(pid_file=config.home / PID_FILE_NAME)
