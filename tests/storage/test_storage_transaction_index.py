@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from causeway.crypto.hashing import sha256
 from causeway.errors import InvariantError, StorageCorruptionError
-from causeway.storage import Store, schema
+from causeway.storage import BlockRecord, Store, schema
 from causeway.storage import store as store_module
+from causeway.storage.latest_values import LatestValues
 
 from . import _builders as build
 
@@ -288,3 +290,76 @@ def test_a_damaged_move_record_is_reported(store: Store, through: int, next_slic
     with pytest.raises(StorageCorruptionError, match="a merge through height"):
         store.commit_block(build.record(4, transactions=TRANSACTIONS))
     assert store.latest_height() == 3
+
+
+IDS_PER_CRAFTED_BLOCK = 128
+
+
+def crafted_record(height: int) -> BlockRecord:
+    """A block whose ids start with every byte value in turn (heights 1-2 cover all 256)."""
+    record = build.record(height, transactions=IDS_PER_CRAFTED_BLOCK)
+    for index in range(IDS_PER_CRAFTED_BLOCK):
+        first = ((height - 1) * IDS_PER_CRAFTED_BLOCK + index) % 256
+        crafted = bytes([first]) + sha256(b"crafted %d/%d" % (height, index))[1:]
+        record.transaction_ids[index] = crafted
+        record.results[index].transaction_id = crafted
+    return record
+
+
+@pytest.mark.parametrize("slices", [7, 64])
+def test_each_commit_of_a_move_adds_exactly_its_slice_of_the_first_bytes(
+    store: Store, monkeypatch: pytest.MonkeyPatch, slices: int
+) -> None:
+    # 7 does not divide 256, so its bounds fall between the quarters; every first byte occurs,
+    # so a slice drawn one byte off at any bound moves an id too early or too late.
+    monkeypatch.setattr(store_module, "RECENT_TRANSACTION_IDS_MIN", 3 * IDS_PER_CRAFTED_BLOCK)
+    monkeypatch.setattr(store_module, "TRANSACTION_INDEX_MERGE_SLICES", slices)
+    records = [crafted_record(height) for height in range(1, 3 + slices)]
+    merged = [i for record in records[:3] for i in record.transaction_ids]
+    for record in records[:2]:
+        store.commit_block(record)
+    for moved, record in enumerate(records[2:], start=1):
+        store.commit_block(record)
+        bound = 256 * moved // slices
+        with store._read() as txn:
+            indexed = [
+                bytes(key) for key in txn.cursor(store._transaction_index).iternext(values=False)
+            ]
+        assert indexed == sorted(i for i in merged if i[0] < bound), f"after slice {moved - 1}"
+    assert merge_state(store) == (None, None)
+    assert all(store.has_transactions([i for r in records for i in r.transaction_ids]))
+    assert store.verify_integrity() > 0
+
+
+@pytest.mark.usefixtures("sliced")
+def test_a_move_whose_first_commit_failed_moves_only_what_was_committed(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for height in range(1, 3):
+        store.commit_block(build.record(height, transactions=TRANSACTIONS))
+    # Height 3 would start the move; its write fails late, after the move's first slice.
+    failed = build.record(3, transactions=TRANSACTIONS)
+    failed_ids = [sha256(b"never committed %d" % index) for index in range(TRANSACTIONS)]
+    for index, transaction_id in enumerate(failed_ids):
+        failed.transaction_ids[index] = transaction_id
+        failed.results[index].transaction_id = transaction_id
+
+    def fail(*_: object) -> None:
+        raise OSError("the disk went away")
+
+    with monkeypatch.context() as failing:
+        failing.setattr(LatestValues, "changing", fail)
+        with pytest.raises(OSError, match="the disk went away"):
+            store.commit_block(failed)
+    assert store.latest_height() == 2
+    assert merge_state(store) == (None, None)
+    for height in range(3, 3 + SLICES):
+        store.commit_block(build.record(height, transactions=TRANSACTIONS))
+    assert merge_state(store) == (None, None)
+    with store._read() as txn:
+        indexed = [
+            bytes(key) for key in txn.cursor(store._transaction_index).iternext(values=False)
+        ]
+    assert indexed == sorted(transaction_id for transaction_id, _ in all_ids(range(1, 4)))
+    assert store.has_transactions(failed_ids) == [False] * TRANSACTIONS
+    assert_every_id_found(store, range(1, 3 + SLICES))

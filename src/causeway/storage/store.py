@@ -96,8 +96,11 @@ RECENT_TRANSACTION_IDS_MIN = 50_000
 RECENT_TRANSACTION_IDS_INDEX_DIVISOR = 4
 # A batch moves over this many commits, one slice of the ids' first byte each: each commit
 # rewrites only the index pages of its slice, so that no one block's write carries the whole
-# move (at 1,000,000 ids, one move took 593-1,008 ms against a commit's 31-33 ms).
-TRANSACTION_INDEX_MERGE_SLICES = 8
+# move (at 1,000,000 ids, one move took 593-1,008 ms against a commit's 31-33 ms). With 8
+# slices, each of a million-id index's slices still added 150 ms or so to its commit, and a
+# loaded solo node's p99 rose past 1 s in the batches that held a move (docs/performance.md).
+# A slice keeps some 3,900 ids of a 250,000-id move, a few to each page it rewrites.
+TRANSACTION_INDEX_MERGE_SLICES = 64
 # How many corrupt records verify_integrity names in its error.
 CORRUPT_RECORDS_REPORTED = 20
 # How many problems scan_integrity names in its report (it counts them all).
@@ -205,6 +208,10 @@ class Store:
         self._recent_ids: dict[int, list[bytes]] = {}
         self._recent_positions: dict[bytes, tuple[int, int]] = {}
         self._recent_ids_lock = threading.Lock()
+        # The move in progress, split once by slice: (the height it moves through, each slice's
+        # (id, height, index) triples). Built from committed blocks only (never from the block
+        # being committed), so a failed commit leaves it right; kept by the writer alone.
+        self._merge_slices: tuple[int, list[list[tuple[bytes, int, int]]]] | None = None
         create = create and not read_only
         data_file = self._path / DATA_FILE_NAME
         if not create:
@@ -786,15 +793,20 @@ class Store:
                 if block_height <= through
             ]
         if through == height:
+            # The move's first commit: this block is not committed yet, so its ids are not
+            # kept in the split below; one pass picks this slice's ids.
             merged.append((height, transaction_ids))
-        low = 256 * next_slice // slices
-        high = 256 * (next_slice + 1) // slices
-        items = schema.encode_transaction_index_records(
-            (transaction_id, block_height, index)
-            for block_height, ids in merged
-            for index, transaction_id in enumerate(ids)
-            if low <= transaction_id[0] < high
-        )
+            low = 256 * next_slice // slices
+            high = 256 * (next_slice + 1) // slices
+            slice_positions: list[tuple[bytes, int, int]] = [
+                (transaction_id, block_height, index)
+                for block_height, ids in merged
+                for index, transaction_id in enumerate(ids)
+                if low <= transaction_id[0] < high
+            ]
+        else:
+            slice_positions = self._merge_slice(through, merged, next_slice)
+        items = schema.encode_transaction_index_records(slice_positions)
         self._put_new(txn, main, items, "transaction id")
         next_slice += 1
         if next_slice < slices:
@@ -819,7 +831,30 @@ class Store:
         )
         txn.delete(schema.META_INDEX_MERGE_THROUGH, db=meta)
         txn.delete(schema.META_INDEX_MERGE_SLICE, db=meta)
+        self._merge_slices = None
         return through
+
+    def _merge_slice(
+        self, through: int, merged: list[tuple[int, list[bytes]]], slice_number: int
+    ) -> list[tuple[bytes, int, int]]:
+        """One slice's (id, height, index) triples of the move through `through`, whose
+        blocks (`merged`) are all committed: split by slice once per move, not filtered again
+        at each of its commits."""
+        if self._merge_slices is None or self._merge_slices[0] != through:
+            slices = TRANSACTION_INDEX_MERGE_SLICES
+            split: list[list[tuple[bytes, int, int]]] = [[] for _ in range(slices)]
+            # The slices' bounds as _index_transaction_ids draws them (256 * n // slices).
+            slice_of_first_byte = [0] * 256
+            for number in range(slices):
+                for first in range(256 * number // slices, 256 * (number + 1) // slices):
+                    slice_of_first_byte[first] = number
+            for block_height, ids in merged:
+                for index, transaction_id in enumerate(ids):
+                    split[slice_of_first_byte[transaction_id[0]]].append(
+                        (transaction_id, block_height, index)
+                    )
+            self._merge_slices = (through, split)
+        return self._merge_slices[1][slice_number]
 
     def _remember_recent(self, height: int, transaction_ids: list[bytes]) -> None:
         """Adds one block's waiting ids to the decoded copy; the caller holds no lock."""
