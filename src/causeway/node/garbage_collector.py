@@ -5,7 +5,7 @@ wrappers) far faster than the collector's defaults expect, and almost none of th
 reference cycles; reference counting frees them. With the defaults (a young collection every
 700 net allocations), a solo node at 10,000 transfers/s ran some 1,800 young, 160 middle and 14
 full collections per 100,000 transfers: about 1.6 s of GIL time in a 10 s run, and each full
-collection (up to 90 ms) walked the 100,000-odd objects made at start (modules, configuration,
+collection (up to 99 ms) walked the 100,000-odd objects made at start (modules, configuration,
 genesis) that live as long as the process. Counted over one run, the cycles found were some
 2,000 objects a second (gRPC's per-call handler lookups), so a young generation of 50,000
 objects holds a few megabytes of garbage at most. Measured in docs/performance.md ("The
