@@ -4,6 +4,7 @@ and move into transaction_index in sorted batches; every lookup sees both."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -136,20 +137,101 @@ def test_a_damaged_waiting_list_is_reported(store: Store) -> None:
 
 @pytest.mark.usefixtures("small_batches")
 def test_a_reader_with_an_older_snapshot_still_finds_ids_that_moved(store: Store) -> None:
-    """Decoded waiting ids are only ever added by reads: a reader that began before a move sees
-    the waiting records of its snapshot, and no read drops ids another reader still needs."""
+    """A reader that began before a move sees the waiting records of its snapshot; the decoded
+    copy does not take them back (it keeps only a run of blocks newer than the move)."""
     for height in (1, 2):
         store.commit_block(build.record(height, transactions=TRANSACTIONS))
     with store._read() as older:
         store.commit_block(build.record(3, transactions=TRANSACTIONS))  # moves 12 ids
         assert entries(store, schema.DB_RECENT_TRANSACTION_IDS) == 0
-        heights, positions = store._recent(older)
-        assert heights == [1, 2]
+        blocks, positions = store._recent(older)
+        assert [height for height, _ in blocks] == [1, 2]
         assert positions[build.transaction_id(2, 3)] == (2, 3)
+        assert list(store._recent_ids) == []
     store.commit_block(build.record(4, transactions=TRANSACTIONS))
+    assert list(store._recent_ids) == [4]
     for transaction_id, position in all_ids(range(1, 5)):
         assert store.find_transaction(transaction_id) == position
     assert store.has_transactions([build.transaction_id(4, 0), b"\x01" * 32]) == [True, False]
+
+
+@pytest.mark.usefixtures("small_batches")
+def test_positions_taken_before_a_move_keep_the_ids_it_moved(store: Store) -> None:
+    """The move's last commit replaces the positions rather than emptying them: a reader that
+    took them under an older snapshot (whose index lacks the moved ids) still finds them."""
+    for height in (1, 2):
+        store.commit_block(build.record(height, transactions=TRANSACTIONS))
+    with store._read() as older:
+        _, positions = store._recent(older)
+        store.commit_block(build.record(3, transactions=TRANSACTIONS))  # moves 12 ids
+        assert store._recent_positions is not positions
+        assert positions[build.transaction_id(1, 0)] == (1, 0)
+        assert build.transaction_id(1, 0) not in store._recent_positions
+
+
+class _CountingCursor:
+    def __init__(self, cursor: Any, steps: list[str]) -> None:
+        self._cursor = cursor
+        self._steps = steps
+
+    def __getattr__(self, name: str) -> Any:
+        self._steps.append(name)
+        return getattr(self._cursor, name)
+
+
+class _CountingTransaction:
+    """An LMDB transaction whose cursors note each call: py-lmdb lets go of the GIL on every
+    one, so the number of cursor calls a lookup makes is what it costs a loaded node."""
+
+    def __init__(self, txn: Any) -> None:
+        self._txn = txn
+        self.steps: list[str] = []
+
+    def cursor(self, db: Any) -> _CountingCursor:
+        return _CountingCursor(self._txn.cursor(db), self.steps)
+
+
+def recent_steps(store: Store) -> tuple[list[str], list[int]]:
+    with store._read() as txn:
+        counting = _CountingTransaction(txn)
+        blocks, _ = store._recent(counting)  # type: ignore[arg-type]
+        return counting.steps, [height for height, _ in blocks]
+
+
+def test_lookups_read_two_keys_once_the_waiting_blocks_are_decoded(
+    store: Store, store_path: Path
+) -> None:
+    """However many blocks wait, a lookup reads the lowest and highest waiting heights only;
+    the walk over every waiting record is for the first lookup after a start."""
+    for height in range(1, 9):
+        store.commit_block(build.record(height, transactions=TRANSACTIONS))
+    assert recent_steps(store) == (["first", "key", "last", "key"], list(range(1, 9)))
+    store.close()
+    with Store(store_path) as reopened:
+        steps, heights = recent_steps(reopened)
+        assert steps.count("iternext") == 1 and steps.count("value") == 8
+        assert heights == list(range(1, 9))
+        assert recent_steps(reopened) == (["first", "key", "last", "key"], list(range(1, 9)))
+        for transaction_id, position in all_ids(range(1, 9)):
+            assert reopened.find_transaction(transaction_id) == position
+
+
+def test_a_block_read_before_its_writer_remembers_it_is_found(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between a commit and the writer's _remember_recent, a reader sees a block the decoded
+    copy lacks: it reads that block's record and adds it, as the next block in the run."""
+    for height in (1, 2):
+        store.commit_block(build.record(height, transactions=TRANSACTIONS))
+    monkeypatch.setattr(Store, "_remember_recent", lambda self, height, ids: None)
+    store.commit_block(build.record(3, transactions=TRANSACTIONS))
+    assert list(store._recent_ids) == [1, 2]
+    assert store.find_transaction(build.transaction_id(3, 2)) == (3, 2)
+    assert list(store._recent_ids) == [1, 2, 3]
+    monkeypatch.undo()
+    store.commit_block(build.record(4, transactions=TRANSACTIONS))
+    assert list(store._recent_ids) == [1, 2, 3, 4]
+    assert recent_steps(store) == (["first", "key", "last", "key"], [1, 2, 3, 4])
 
 
 # --- a move in slices ---------------------------------------------------------------------------

@@ -15,12 +15,13 @@ from __future__ import annotations
 import heapq
 import threading
 from array import array
+from collections import ChainMap
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, TypeVar
 
 import lmdb
 from google.protobuf.message import DecodeError as ProtobufDecodeError
@@ -203,10 +204,13 @@ class Store:
         # Decoded recent_transaction_ids records: each block's ids by height, and every waiting
         # id's (height, index) in one dictionary, so that a lookup costs one probe however many
         # blocks wait. A record never changes while it exists, so a decoded copy stays right.
-        # Reads only add to it (one reader's snapshot may be older or newer than another's); the
-        # commit that moves the ids into transaction_index drops them.
+        # It holds a run of consecutive blocks (see _recent): commits and reads add newer blocks,
+        # and the commit that moves ids into transaction_index drops the blocks it moved.
         self._recent_ids: dict[int, list[bytes]] = {}
         self._recent_positions: dict[bytes, tuple[int, int]] = {}
+        # The highest height whose ids this store saw moved: no block at or below it is kept
+        # again (a reader older than the move still finds them in its own snapshot's records).
+        self._recent_floor = 0
         self._recent_ids_lock = threading.Lock()
         # The move in progress, split once by slice: (the height it moves through, each slice's
         # (id, height, index) triples). Built from committed blocks only (never from the block
@@ -743,7 +747,8 @@ class Store:
         left recent_transaction_ids (the last slice moved), else None."""
         get = txn.get
         main = self._transaction_index
-        heights, positions = self._recent(txn)
+        recent = self._recent(txn)
+        positions = recent.positions
         repeated = len(transaction_ids) - len(set(transaction_ids))
         for transaction_id in transaction_ids:
             if transaction_id in positions or get(transaction_id, db=main) is not None:
@@ -786,12 +791,9 @@ class Store:
                 schema.META_INDEX_MERGE_SLICE,
                 f"a merge through height {through} at slice {next_slice} of {slices}",
             )
-        with self._recent_ids_lock:
-            merged = [
-                (block_height, self._recent_ids[block_height])
-                for block_height in heights
-                if block_height <= through
-            ]
+        merged = [
+            (block_height, ids) for block_height, ids in recent.blocks if block_height <= through
+        ]
         if through == height:
             # The move's first commit: this block is not committed yet, so its ids are not
             # kept in the split below; one pass picks this slice's ids.
@@ -857,44 +859,95 @@ class Store:
         return self._merge_slices[1][slice_number]
 
     def _remember_recent(self, height: int, transaction_ids: list[bytes]) -> None:
-        """Adds one block's waiting ids to the decoded copy; the caller holds no lock."""
+        """Adds one block's waiting ids to the decoded copy, if the block is newer than every
+        block there (so that the copy stays a run of consecutive blocks); the caller holds no
+        lock."""
         with self._recent_ids_lock:
-            if height in self._recent_ids:
-                return
-            self._recent_ids[height] = transaction_ids
-            positions = self._recent_positions
-            for index, transaction_id in enumerate(transaction_ids):
-                positions[transaction_id] = (height, index)
+            self._remember_recent_locked(height, transaction_ids)
 
-    def _recent(self, txn: _Txn) -> tuple[list[int], dict[bytes, tuple[int, int]]]:
-        """The heights whose ids wait in recent_transaction_ids as this transaction sees them,
+    def _remember_recent_locked(self, height: int, transaction_ids: list[bytes]) -> None:
+        known = self._recent_ids
+        if height <= self._recent_floor or (known and height <= next(reversed(known))):
+            return  # already kept, or older than the run (a stale reader's, kept by it alone)
+        known[height] = transaction_ids
+        positions = self._recent_positions
+        for index, transaction_id in enumerate(transaction_ids):
+            positions[transaction_id] = (height, index)
+
+    def _recent(self, txn: _Txn) -> _RecentView:
+        """The blocks whose ids wait in recent_transaction_ids as this transaction sees them,
         and the (height, index) of every waiting id: records are decoded once and kept.
 
         The positions may also hold ids of blocks committed after this transaction began (they
-        are committed all the same), never an id that is not committed."""
-        heights: list[int] = []
-        decoded: list[tuple[int, list[bytes]]] = []
+        are committed all the same), never an id that is not committed.
+
+        The decoded copy (_recent_ids) always holds every block with transactions from its
+        lowest height to its highest, in height order: commits add the next block, a move's
+        last commit drops a prefix, and a reader adds only blocks newer than the copy's. So two
+        reads (the lowest and highest waiting height) tell whether this transaction's blocks
+        are all in it, which is the usual case; walking every waiting block's record is left to
+        the first read after start, a reader between a commit and its _remember_recent, and a
+        reader older than a move's last commit. py-lmdb lets go of the GIL on every cursor step,
+        so a walk over a hundred waiting blocks cost each lookup a hundred waits under load."""
         cursor = txn.cursor(self._recent_transaction_ids)
-        known = self._recent_ids
-        if cursor.first():
-            for key in cursor.iternext(keys=True, values=False):
-                height = schema.decode_height(key)
-                heights.append(height)
-                if height not in known:
-                    payload = decode_record(DB_RECENT_TRANSACTION_IDS, key, cursor.value())
-                    listed = schema.decode_key_list(DB_RECENT_TRANSACTION_IDS, key, payload)
-                    decoded.append((height, listed))
-        for height, listed in decoded:
-            self._remember_recent(height, listed)
-        return heights, self._recent_positions
+        if not cursor.first():
+            return _RecentView([], self._recent_positions)
+        first = schema.decode_height(cursor.key())
+        cursor.last()
+        last = schema.decode_height(cursor.key())
+        with self._recent_ids_lock:
+            known = self._recent_ids
+            if known and next(iter(known)) <= first and last <= next(reversed(known)):
+                blocks = [(height, ids) for height, ids in known.items() if first <= height <= last]
+                # _forget_recent replaces this dictionary rather than emptying it, so the
+                # caller may keep using it after the lock is let go.
+                return _RecentView(blocks, self._recent_positions)
+        with self._recent_ids_lock:
+            kept = dict(self._recent_ids)
+        blocks = []
+        decoded: list[tuple[int, list[bytes]]] = []
+        cursor.first()
+        for key in cursor.iternext(keys=True, values=False):
+            height = schema.decode_height(key)
+            ids = kept.get(height)
+            if ids is None:
+                payload = decode_record(DB_RECENT_TRANSACTION_IDS, key, cursor.value())
+                ids = schema.decode_key_list(DB_RECENT_TRANSACTION_IDS, key, payload)
+                decoded.append((height, ids))
+            blocks.append((height, ids))
+        with self._recent_ids_lock:
+            for height, ids in decoded:
+                self._remember_recent_locked(height, ids)
+            # The blocks the copy does not hold now: older than it (this transaction began
+            # before a move's last commit, and its index lacks them), kept for this read only.
+            known = self._recent_ids
+            older = {
+                transaction_id: (height, index)
+                for height, ids in blocks
+                if height not in known
+                for index, transaction_id in enumerate(ids)
+            }
+            positions = self._recent_positions
+        if older:
+            return _RecentView(blocks, ChainMap(older, positions))
+        return _RecentView(blocks, positions)
 
     def _forget_recent(self, through_height: int) -> None:
-        """Drops the decoded ids of every block up to through_height (moved into the index)."""
+        """Drops the decoded ids of every block up to through_height (moved into the index).
+
+        The positions are copied without them, not removed in place: a reader that took the
+        old dictionary under an older snapshot (whose index lacks the moved ids) still finds
+        them there."""
         with self._recent_ids_lock:
             known = self._recent_ids
             for height in [height for height in known if height <= through_height]:
-                for transaction_id in known.pop(height):
-                    self._recent_positions.pop(transaction_id, None)
+                del known[height]
+            self._recent_floor = max(self._recent_floor, through_height)
+            self._recent_positions = {
+                transaction_id: position
+                for transaction_id, position in self._recent_positions.items()
+                if position[0] > through_height
+            }
 
     def _write_state_changes(
         self, txn: _Txn, version: int, version_key: bytes, changes: Mapping[bytes, bytes | None]
@@ -1292,7 +1345,7 @@ class Store:
                 txn, self._transaction_index, DB_TRANSACTION_INDEX, transaction_id
             )
             if payload is None:
-                return self._recent(txn)[1].get(transaction_id)
+                return self._recent(txn).positions.get(transaction_id)
         if len(payload) != schema.POSITION_BYTES:
             raise schema.corrupt(DB_TRANSACTION_INDEX, transaction_id, "malformed position")
         return schema.decode_position(payload)
@@ -1303,7 +1356,7 @@ class Store:
         with self._read() as txn:
             get = txn.get
             db = self._transaction_index
-            recent = self._recent(txn)[1]
+            recent = self._recent(txn).positions
             return [
                 bool(transaction_id)
                 and len(transaction_id) <= key_max
@@ -1813,6 +1866,14 @@ class Store:
             checked += count
             if count < RECORDS_PER_VERIFY_READ:
                 return checked
+
+
+class _RecentView(NamedTuple):
+    """What _recent returns: the waiting blocks' (height, ids) in height order, and every
+    waiting id's (height, index)."""
+
+    blocks: list[tuple[int, list[bytes]]]
+    positions: Mapping[bytes, tuple[int, int]]
 
 
 @dataclass(frozen=True)
