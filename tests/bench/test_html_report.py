@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import random
 import socket
 import subprocess
@@ -99,7 +100,10 @@ def _shown(path: str, value: Any) -> str:
         return f"{value:.3f}"
     if name.startswith("cpu_percent"):
         return f"{value:.1f}"
-    if name == "bytes_written_per_committed_transaction":
+    if name in (
+        "bytes_written_per_committed_transaction",
+        "device_bytes_written_per_committed_transaction",
+    ):
         return f"{value:,.0f} bytes"
     if name.endswith("_bytes") or name.startswith("memory_bytes"):
         return f"{value / MEBIBYTE:,.1f}"
@@ -190,6 +194,8 @@ def _report() -> BenchReport:
         memory_bytes_max=160 * MEBIBYTE,
         read_bytes=0,
         write_bytes=3 * MEBIBYTE + 17,
+        devices=["253:0"],
+        device_write_bytes=41 * 2048 + 5,
     )
     return report.with_resources(usage)
 
@@ -197,11 +203,14 @@ def _report() -> BenchReport:
 def test_the_page_shows_the_json_figures() -> None:
     report = _report()
     data = json.loads(json.dumps({"node": "127.0.0.1:7050", **report.to_dict()}))
-    reader = check_report_against_json(render_html_report(report, node="127.0.0.1:7050"), data)
+    page = render_html_report(report, node="127.0.0.1:7050")
+    reader = check_report_against_json(page, data)
     assert (
         reader.cells["bytes_written_per_committed_transaction"][1] == "76,725 bytes"
     )  # (3 MiB + 17) / 41 committed
+    assert reader.cells["device_bytes_written_per_committed_transaction"][1] == "2,048 bytes"
     assert reader.cells["resources.processes.0.cpu_percent_max"][1] == "140.5"
+    assert "block devices holding the nodes' written files (253:0)" in page
     assert reader.cells["failure_reasons.mempool_full"] == ("1", "1")
     assert len(reader.elements["bar"]) == 3  # commits from 0.1 s to 2.25 s: three seconds
     assert len(reader.elements["bin"]) == 30
@@ -325,6 +334,18 @@ def test_bench_report_against_a_solo_node(tmp_path: Path) -> None:
         data["resources"]["write_bytes"] / BENCH_TRANSACTIONS
     )
     assert data["bytes_written_per_committed_transaction"] > 0
+    # The store is a regular file the node writes: its disk is found, and the node syncs every
+    # commit there (so it wrote something) unless the folder is on no block device.
+    store_device = os.stat(network).st_dev
+    device = f"{os.major(store_device)}:{os.minor(store_device)}"
+    if Path("/sys/dev/block", device, "stat").exists():
+        assert data["resources"]["devices"] == [device]
+        assert data["resources"]["device_write_bytes"] > 0
+        assert data["device_bytes_written_per_committed_transaction"] == pytest.approx(
+            data["resources"]["device_write_bytes"] / BENCH_TRANSACTIONS
+        )
+    else:
+        assert data["device_bytes_written_per_committed_transaction"] is None
     reader = check_report_against_json(html_path.read_text(encoding="utf-8"), data)
     assert "resources.processes.0.write_bytes" in reader.cells
     assert sum(int(bar["data-succeeded"]) for bar in reader.elements["bar"]) == (BENCH_TRANSACTIONS)

@@ -13,12 +13,15 @@ from causeway.bench import (
     ProcessSample,
     ResourceMonitor,
     listening_process_ids,
+    parse_block_device_stat,
     parse_io,
     parse_listening_sockets,
     parse_stat,
+    read_device_written_bytes,
     read_process_sample,
     summarise_samples,
     summarise_usage,
+    written_file_devices,
 )
 
 # A command name with a space and parentheses: the fields are counted from the last ')'.
@@ -136,3 +139,105 @@ def test_real_proc_of_this_process() -> None:
         assert listening_process_ids([port]) == {port: os.getpid()}
     assert listening_process_ids([port]) == {}
     assert read_process_sample(2**22 + 1, 0.0) is None  # above pid_max: no such process
+
+
+# /sys/block/vda/stat: reads, merged, sectors read, ms; writes, merged, sectors written (the
+# seventh field), ms; in flight, io ms, queue ms; then discard and flush figures.
+BLOCK_STAT = (
+    "  163735    34406 11336786    49541 29137961 21543373 566335848 25063325        0 "
+    "12106396 25375339        0        0        0        0  1763557   262472\n"
+)
+
+
+def test_block_device_stat_gives_bytes_written() -> None:
+    assert parse_block_device_stat(BLOCK_STAT) == 566335848 * 512
+    with pytest.raises(ValueError, match="at least 7 fields, not 6"):
+        parse_block_device_stat("1 2 3 4 5 6")
+
+
+def _fake_process(proc: Path, pid: int, files: dict[str, tuple[Path, str]]) -> None:
+    """/proc/<pid>/fd links and fdinfo flags for `files` (descriptor -> (target, octal flags))."""
+    (proc / str(pid) / "fd").mkdir(parents=True)
+    (proc / str(pid) / "fdinfo").mkdir()
+    for descriptor, (target, flags) in files.items():
+        (proc / str(pid) / "fd" / descriptor).symlink_to(target)
+        (proc / str(pid) / "fdinfo" / descriptor).write_text(
+            f"pos:\t0\nflags:\t{flags}\nmnt_id:\t30\nino:\t42\n"
+        )
+
+
+def test_devices_of_the_files_a_process_writes(tmp_path: Path) -> None:
+    written, read, folder = tmp_path / "data.mdb", tmp_path / "genesis.json", tmp_path / "logs"
+    written.write_bytes(b"")
+    read.write_bytes(b"")
+    folder.mkdir()
+    proc = tmp_path / "proc"
+    _fake_process(
+        proc,
+        7,
+        {
+            "3": (written, "02100002"),  # O_RDWR | O_CLOEXEC | O_LARGEFILE
+            "4": (read, "02100000"),  # read only
+            "5": (folder, "02200001"),  # a directory, even open for writing
+            "6": (tmp_path / "gone", "01"),  # a link to nothing
+        },
+    )
+    (proc / "7" / "fdinfo" / "7").write_text("flags:\t01\n")  # no fd link beside it
+    device = written.stat().st_dev
+    assert written_file_devices(7, proc) == {f"{os.major(device)}:{os.minor(device)}"}
+    _fake_process(proc, 8, {"3": (read, "0100000")})
+    assert written_file_devices(8, proc) == set()
+    assert written_file_devices(9, proc) == set()  # no such process
+
+
+def test_device_bytes_from_sysfs(tmp_path: Path) -> None:
+    (tmp_path / "253:0").mkdir()
+    (tmp_path / "253:0" / "stat").write_text(BLOCK_STAT)
+    (tmp_path / "253:1").mkdir()
+    (tmp_path / "253:1" / "stat").write_text("garbage")
+    assert read_device_written_bytes("253:0", tmp_path) == 566335848 * 512
+    assert read_device_written_bytes("253:1", tmp_path) is None
+    assert read_device_written_bytes("0:45", tmp_path) is None  # tmpfs: no sysfs entry
+
+
+def test_monitor_counts_each_device_once_from_start_to_stop() -> None:
+    """Two nodes on one disk: the disk's bytes count once; a device that cannot be read at the
+    start or at the end is left out, and none read at all gives None."""
+    counters = {"8:1": 1000, "8:2": 50, "0:45": None}
+    devices = {7: {"8:1", "0:45"}, 8: {"8:1", "8:2"}}
+
+    def device_reader(device: str) -> int | None:
+        return counters[device]
+
+    monitor = ResourceMonitor(
+        {7: "node1", 8: "node2"},
+        reader=lambda pid, now_s: _sample(now_s, 1.0, 100, 0, 0),
+        device_finder=lambda pid: devices[pid],
+        device_reader=device_reader,
+    )
+    monitor.start()
+    counters["8:1"] = 1000 + 4096 * 3
+    counters["8:2"] = None  # unreadable at the end
+    usage = monitor.stop()
+    assert usage.devices == ["8:1"] and usage.device_write_bytes == 4096 * 3
+    assert monitor.stop().device_write_bytes == 4096 * 3  # a second stop reads nothing again
+
+    quiet = ResourceMonitor(
+        {7: "node1"},
+        reader=lambda pid, now_s: None,
+        device_finder=lambda pid: {"0:45"},
+        device_reader=device_reader,
+    )
+    quiet.start()
+    assert (quiet.stop().devices, quiet.stop().device_write_bytes) == ([], None)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fdinfo").exists(), reason="needs Linux /proc")
+def test_real_devices_of_this_process(tmp_path: Path) -> None:
+    device = (tmp_path).stat().st_dev
+    name = f"{os.major(device)}:{os.minor(device)}"
+    before = written_file_devices(os.getpid())
+    with (tmp_path / "written").open("wb") as handle:
+        handle.write(b"x")
+        assert name in written_file_devices(os.getpid())
+    assert written_file_devices(os.getpid()) == before

@@ -186,6 +186,13 @@ def _resources_section(report: BenchReport) -> str:
         "bytes_written_per_committed_transaction",
         per_transaction,
     )
+    device_per_transaction = report.device_bytes_written_per_committed_transaction
+    device_written = _Cell(
+        f"{device_per_transaction:,.0f} bytes" if device_per_transaction is not None else "-",
+        "device_bytes_written_per_committed_transaction",
+        device_per_transaction,
+    )
+    devices = html.escape(", ".join(usage.devices) or "none found")
     return (
         "<h2>Resource utilization</h2>"
         + _table("resources", headers, rows)
@@ -194,12 +201,15 @@ def _resources_section(report: BenchReport) -> str:
             ["Figure", "Value"],
             [
                 [_Cell("Bytes written per committed transaction"), written],
+                [_Cell("Bytes the disk wrote per committed transaction"), device_written],
                 [_Cell("Committed transactions"), _count("committed", report.committed)],
             ],
         )
         + f'<p class="note">Sampled every {usage.interval_s:g} s for {usage.duration_s:.1f} s '
         "from /proc/&lt;pid&gt;/stat and /proc/&lt;pid&gt;/io. CPU% is of one core. Disc bytes "
-        "are those the kernel accounts to the process for storage (read_bytes, write_bytes).</p>"
+        "are those the kernel accounts to the process for storage (read_bytes, write_bytes); "
+        f"the disk's bytes are what the block devices holding the nodes' written files ({devices}) "
+        "wrote meanwhile, from /sys/dev/block, every process's writes to them included.</p>"
     )
 
 

@@ -168,6 +168,9 @@ class BenchReport:
     # What the node processes used during the run (bench.resources); None when not measured.
     resources: ResourceUsage | None = None
     bytes_written_per_committed_transaction: float | None = None
+    # What the storage devices of the node processes' files wrote, per committed transaction
+    # (ResourceUsage.device_write_bytes: the disk's own count, every process's writes to it).
+    device_bytes_written_per_committed_transaction: float | None = None
     # Signatures of this run's transactions the machine verifies per second on all its cores
     # (bench.ceiling), and the throughput as a share of it; None when not measured.
     verify_rate_per_s: float | None = None
@@ -188,8 +191,14 @@ class BenchReport:
         """This report with the node processes' resource use, and the bytes they wrote to
         storage per committed transaction (None when nothing was committed)."""
         per_transaction = usage.write_bytes / self.committed if self.committed else None
+        device = usage.device_write_bytes
         return replace(
-            self, resources=usage, bytes_written_per_committed_transaction=per_transaction
+            self,
+            resources=usage,
+            bytes_written_per_committed_transaction=per_transaction,
+            device_bytes_written_per_committed_transaction=(
+                device / self.committed if self.committed and device is not None else None
+            ),
         )
 
 

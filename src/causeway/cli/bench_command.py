@@ -189,6 +189,9 @@ def _report_rows(report: BenchReport) -> list[tuple[str, Any]]:
     written = report.bytes_written_per_committed_transaction
     if written is not None:
         rows.append(("written per committed tx", f"{written:,.0f} bytes"))
+    device_written = report.device_bytes_written_per_committed_transaction
+    if device_written is not None:
+        rows.append(("disk wrote per committed tx", f"{device_written:,.0f} bytes"))
     rows.extend((f"failure: {reason}", count) for reason, count in report.failure_reasons.items())
     return rows
 
