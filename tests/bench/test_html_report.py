@@ -9,8 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +31,8 @@ from causeway.bench import (
 from causeway.errors import CausewayError
 from causeway.provisioning import PORTS_PER_NODE
 from causeway.sdk import Client
+
+from ._ports import free_port_base
 
 MEBIBYTE = 1 << 20
 
@@ -247,9 +247,6 @@ def test_names_from_outside_are_escaped() -> None:
 
 BENCH_TRANSACTIONS = 300
 START_TIMEOUT_S = 60.0
-PORT_RANGE_LOW = 20_000
-PORT_RANGE_HIGH = 30_000
-PORT_BASE_ATTEMPTS_MAX = 200
 
 
 def _causeway(*arguments: str, timeout_s: float = 300.0) -> subprocess.CompletedProcess[str]:
@@ -262,25 +259,9 @@ def _causeway(*arguments: str, timeout_s: float = 300.0) -> subprocess.Completed
     )
 
 
-def _free_port_base(count: int) -> int:
-    """The first of `count` consecutive loopback ports free now, below the ephemeral range (so
-    that no outgoing connection takes one before the node binds it)."""
-    rng = random.SystemRandom()
-    for _ in range(PORT_BASE_ATTEMPTS_MAX):
-        base = rng.randrange(PORT_RANGE_LOW, PORT_RANGE_HIGH)
-        try:
-            for port in range(base, base + count):
-                with socket.socket() as probe:
-                    probe.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise AssertionError(f"found no {count} consecutive free loopback ports")
-
-
 @contextlib.contextmanager
 def _solo_node(directory: Path) -> Iterator[None]:
-    base = _free_port_base(PORTS_PER_NODE)
+    base = free_port_base(PORTS_PER_NODE)
     created = _causeway("init", str(directory), "--port-base", str(base))
     assert created.returncode == 0, created.stderr
     with (directory / "node.log").open("wb") as log:
