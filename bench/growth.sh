@@ -12,7 +12,8 @@
 # of the fall that is the process's state rather than the store's size. REPOSITORY (default:
 # this one) picks the checkout whose .venv runs; CAUSEWAY, if set, is the command to run instead.
 #
-# One line per batch: throughput, p50 and p99 latency, transactions committed, bytes written per
+# One line per batch: throughput, p50 and p99 latency, transactions committed, the throughput
+# against the machine's signature verification rate measured in the same run, bytes written per
 # committed transaction by the node (its write_bytes) and by the disk (the bench's figures), the
 # node's CPU time (user + system) per 1,000 committed transactions and its anonymous memory at
 # the end; then the last batch's throughput against the first's. Run it on a quiet machine: the
@@ -70,6 +71,8 @@ report = json.load(open(sys.argv[1]))
 batch, cpu_ticks, ticks_per_s, anonymous_kib = (int(value) for value in sys.argv[2:6])
 committed = report["committed"]
 latency = report["latency"]
+verify_ratio = report["throughput_to_verify_rate"]
+ratio = "-" if verify_ratio is None else f"{verify_ratio:.2f}"
 
 
 def per_transaction(name: str) -> str:
@@ -79,7 +82,8 @@ def per_transaction(name: str) -> str:
 
 print(
     f"batch {batch}: {report['throughput_tps']:,.0f} tx/s, p50 {latency['p50_s']:.2f} s, "
-    f"p99 {latency['p99_s']:.2f} s, committed {committed}; written per tx "
+    f"p99 {latency['p99_s']:.2f} s, committed {committed}, {ratio} of the verify rate; "
+    "written per tx "
     f"{per_transaction('bytes_written_per_committed_transaction')} B (node), "
     f"{per_transaction('device_bytes_written_per_committed_transaction')} B (disk); "
     f"node CPU {1000 * cpu_ticks / ticks_per_s / committed * 1000:.0f} ms per 1,000 tx; "

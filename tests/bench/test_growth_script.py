@@ -11,12 +11,16 @@ from pathlib import Path
 
 import pytest
 
+from causeway.bench import VERIFY_SAMPLE_MIN
+
 from ._ports import free_port_base
 
 SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "growth.sh"
-TRANSACTIONS = 200
+# The fewest transactions a run measures the verify rate beside.
+TRANSACTIONS = VERIFY_SAMPLE_MIN
 BATCH_LINE = re.compile(
-    r"batch (\d+): [\d,]+ tx/s, p50 [\d.]+ s, p99 [\d.]+ s, committed (\d+); written per tx "
+    r"batch (\d+): [\d,]+ tx/s, p50 [\d.]+ s, p99 [\d.]+ s, committed (\d+), "
+    r"([\d.]+|-) of the verify rate; written per tx "
     r"([\d,]+|-) B \(node\), ([\d,]+|-) B \(disk\); node CPU (\d+) ms per 1,000 tx; "
     r"anonymous memory [\d,]+ MiB"
 )
@@ -41,8 +45,9 @@ def test_two_batches_with_a_restart_between() -> None:
     for number, match in enumerate(batches, start=1):
         assert match is not None
         assert (int(match[1]), int(match[2])) == (number, TRANSACTIONS)
-        assert int(match[5]) > 0  # the node worked for its transactions
-        assert match[3] != "-"  # its own write counter is read on Linux
+        assert int(match[6]) > 0  # the node worked for its transactions
+        assert 0 < float(match[3]) < 1  # the verify rate measured beside each batch
+        assert match[4] != "-"  # the node's own write counter is read on Linux
     assert re.fullmatch(r"last batch against the first: [+-]\d+\.\d%", lines[3])
     assert len(lines) == 4
 
