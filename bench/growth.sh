@@ -11,6 +11,8 @@
 # none) restarts the node on its store before that batch: what a restart gives back is the share
 # of the fall that is the process's state rather than the store's size. REPOSITORY (default:
 # this one) picks the checkout whose .venv runs; CAUSEWAY, if set, is the command to run instead.
+# NODE_ENVIRONMENT, if set, is NAME=VALUE words given to the node process alone (for example
+# "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 PYTHONMALLOC=malloc").
 #
 # One line per batch: throughput, p50 and p99 latency, transactions committed, the throughput
 # against the machine's signature verification rate measured in the same run, bytes written per
@@ -34,7 +36,7 @@ stop_node() {
 }
 trap 'stop_node; [[ -n "${KEEP:-}" ]] || rm -rf "$folder"' EXIT
 start_node() {
-  "${causeway[@]}" node start --home "$home" >>"$folder/node.log" 2>&1 &
+  env ${NODE_ENVIRONMENT:-} "${causeway[@]}" node start --home "$home" >>"$folder/node.log" 2>&1 &
   node=$!
   for _ in $(seq 300); do
     if "${causeway[@]}" status --node "127.0.0.1:$port" >/dev/null 2>&1; then return; fi

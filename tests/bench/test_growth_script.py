@@ -75,3 +75,24 @@ def test_a_node_that_cannot_start_stops_the_script(tmp_path: Path) -> None:
             holder.kill()
     assert run.returncode != 0
     assert run.stdout == ""
+
+
+@pytest.mark.e2e
+def test_the_node_environment_reaches_the_node_alone() -> None:
+    """NODE_ENVIRONMENT is given to the node process: an allocator Python does not know stops
+    it at start (and the script with it), while init, which runs without it, succeeded."""
+    run = subprocess.run(
+        ["bash", str(SCRIPT), "1", str(TRANSACTIONS), str(free_port_base(2))],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={
+            **os.environ,
+            "CAUSEWAY": f"{sys.executable} -m causeway.cli",
+            "NODE_ENVIRONMENT": "PYTHONMALLOC=no-such-allocator",
+        },
+    )
+    assert run.returncode != 0
+    assert "PYTHONMALLOC: unknown allocator" in run.stderr
+    assert run.stdout == ""
