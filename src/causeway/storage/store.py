@@ -902,8 +902,7 @@ class Store:
                 # _forget_recent replaces this dictionary rather than emptying it, so the
                 # caller may keep using it after the lock is let go.
                 return _RecentView(blocks, self._recent_positions)
-        with self._recent_ids_lock:
-            kept = dict(self._recent_ids)
+            kept = dict(known)
         blocks = []
         decoded: list[tuple[int, list[bytes]]] = []
         cursor.first()
