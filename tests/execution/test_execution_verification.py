@@ -132,6 +132,31 @@ def test_a_verified_signature_is_taken_from_the_cache_and_a_query_is_not_remembe
     assert counting.verified == 3  # both from the cache
 
 
+def test_a_blocks_transactions_use_up_their_cache_entries(batch_verifier: BatchVerifier) -> None:
+    """Admission remembers what it verified; building a block (verify_admitted) or checking one
+    (verify with block) takes its transactions' entries out and adds none, so the cache holds
+    what waits for a block. A transaction whose entry a block took (a block that did not
+    commit) is verified again when it goes into the next one, and passes."""
+    counting = CountingVerifier(batch_verifier)
+    cache = VerifiedTransactionCache()
+    verifier = TransactionVerifier(CHAIN_ID, PROFILE, counting, cache)  # type: ignore[arg-type]
+    rules = TransactionRules(transaction_bytes_max=4096, expiry_max_ms=60_000)
+    first, second, third = signed(nonce=1), signed(nonce=2), signed(nonce=3)
+    admitted = verifier.verify([first, second, third], NOW_MS, rules, MEMBERS.get)
+    assert counting.verified == 3
+    assert len(cache) == 3
+    counting.verified = 0
+    assert verifier.verify_admitted(admitted[:2], NOW_MS, rules, MEMBERS.get) == admitted[:2]
+    assert (counting.verified, len(cache)) == (0, 1)
+    assert verifier.verify_admitted(admitted[:2], NOW_MS, rules, MEMBERS.get) == admitted[:2]
+    assert (counting.verified, len(cache)) == (2, 1)  # verified again, not remembered
+    # A peer's block with the third (found, taken) and a fourth (verified, not remembered).
+    counting.verified = 0
+    block = verifier.verify([third, signed(nonce=4)], NOW_MS, rules, MEMBERS.get, block=True)
+    assert all(isinstance(outcome, DecodedTransaction) for outcome in block)
+    assert (counting.verified, len(cache)) == (1, 0)
+
+
 def test_a_member_without_a_sending_role_may_query_only(batch_verifier: BatchVerifier) -> None:
     verifier = TransactionVerifier(CHAIN_ID, PROFILE, batch_verifier)
     rules = TransactionRules(transaction_bytes_max=4096, expiry_max_ms=60_000)

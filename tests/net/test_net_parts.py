@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from net_support import Inbox, init_test_network, node_settings
 
+from causeway.crypto.verified import verification_key
 from causeway.errors import ConfigurationError
 from causeway.net import (
     Backoff,
@@ -186,6 +187,21 @@ def test_verified_transaction_cache_is_a_bounded_lru() -> None:
     assert len(cache) == 0
     with pytest.raises(ValueError, match="positive"):
         VerifiedTransactionCache(capacity=0)
+
+
+def test_a_verified_entry_taken_for_a_block_leaves_the_cache() -> None:
+    cache = VerifiedTransactionCache(capacity=3)
+    kept, taken = verification_key(b"a", b"sa", b"k"), verification_key(b"b", b"sb", b"k")
+    cache.add_keys([kept, taken])
+    missing = verification_key(b"c", b"sc", b"k")
+    assert cache.verified_keys([taken, missing], take=True) == [True, False]
+    assert cache.verified_keys([kept, taken, missing]) == [True, False, False]
+    assert len(cache) == 1
+    # A lookup that does not take keeps the entry and counts it as a use.
+    cache.add_keys([taken, missing])
+    assert cache.verified_keys([kept]) == [True]
+    cache.add_keys([verification_key(b"d", b"sd", b"k")])  # evicts the least recently used
+    assert cache.verified_keys([kept, taken, missing]) == [True, False, True]
 
 
 def test_statistics_totals_and_per_peer() -> None:

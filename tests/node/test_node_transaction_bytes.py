@@ -218,9 +218,10 @@ def test_a_transaction_is_decoded_and_verified_once_from_client_to_storage(
     verifier.verified = 0
     assert all(isinstance(o, DecodedTransaction) for o in validator.pool.admit(gossiped, NOW_MS))
     assert verifier.verified == TRANSACTIONS  # each node verifies a signature once
+    assert len(proposer.application.verified) == len(validator.application.verified) == TRANSACTIONS
 
     # The proposer's block: built, checked by itself and executed with nothing encoded or
-    # verified again.
+    # verified again. Building it used up the admission's cache entries.
     encodes.clear()
     verifier.verified = 0
     block = proposer.application.build_block(1, 0, NOW_MS, "org1/node1")
@@ -229,6 +230,7 @@ def test_a_transaction_is_decoded_and_verified_once_from_client_to_storage(
     executed = proposer.application.executed(block)
     assert executed is not None
     assert (transaction_encodes(encodes), verifier.verified) == ((0, 0), 0)
+    assert len(proposer.application.verified) == 0
 
     # A validator that admitted them by gossip checks the block as it arrives (parsed from the
     # wire): nothing decoded, encoded or verified again.
@@ -239,6 +241,7 @@ def test_a_transaction_is_decoded_and_verified_once_from_client_to_storage(
     assert validated is not None
     assert [t.encoded for t in validated.transactions] == sent
     assert (transaction_encodes(encodes), verifier.verified) == ((0, 0), 0)
+    assert len(validator.application.verified) == 0  # checking the block used them up
 
     # Storage writes the bytes held since admission.
     certificate = types_pb2.CommitCertificate(
@@ -290,6 +293,8 @@ def test_a_peers_block_decodes_and_verifies_only_what_this_node_does_not_hold(
     assert [t.encoded for t in executed.transactions] == sent
     expected = ((0, 0), 0) if held else ((TRANSACTIONS, TRANSACTIONS), TRANSACTIONS)
     assert (transaction_encodes(encodes), verifier.verified) == expected
+    # The block used up what admission remembered, and remembered nothing of its own.
+    assert len(validator.application.verified) == 0
 
 
 @pytest.mark.parametrize("change", ["unknown field", "endorsement", "signature"])

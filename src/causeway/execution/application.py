@@ -308,6 +308,7 @@ class ExecutionApplication:
             header.time_ms,
             self._rules(tip.reader),
             self._member_lookup(tip.reader),
+            block=True,
         )
         transactions: list[DecodedTransaction] = []
         for index, outcome in enumerate(outcomes):
@@ -459,7 +460,7 @@ class ExecutionApplication:
                 pending.append((item, verifier.check_sender(item, senders, lookup, query=True)))
         except CausewayError:
             return None
-        if not all(verifier.verify_signatures(pending)):
+        if not all(verifier.verify_signatures(pending, take=True)):
             return None
         return [item for item, _ in pending]
 

@@ -18,9 +18,11 @@ their admission (`verify_admitted`: time, the chain's bounds, the sender's membe
 4. the signature: present, and valid over `sign_bytes("transaction", chain_id, body)`. The
    signatures of a batch are verified in one BatchVerifier call; a (transaction id, signature,
    sender's current key) already in the VerifiedTransactionCache is not verified again, and
-   every one verified here is added to it. A transaction this node admitted (its own pool's, or
-   a message with the bytes of one it holds) finds its admission's entry there, unless the
-   sender's key changed since: then it is judged by the new key, as by any other validator.
+   every one verified at admission is added to it. A transaction this node admitted (its own
+   pool's, or a message with the bytes of one it holds) finds its admission's entry there,
+   unless the sender's key changed since: then it is judged by the new key, as by any other
+   validator. Building or checking a block uses its transactions' entries up (they leave the
+   cache: crypto.verified says why).
 
 Endorsements are the executor's: it checks them against the state the block runs on. The
 executor also re-checks version, chain, size, expiry and role at execution (a transaction may
@@ -136,10 +138,12 @@ class TransactionVerifier:
         member_lookup: MemberLookup,
         *,
         query: bool = False,
+        block: bool = False,
     ) -> list[Outcome]:
         """Every rule, in input order each item's DecodedTransaction or the RequestError that
         refuses it. query: the role rule is a query's (any member), and a query's signature is
-        not remembered (a query never enters a block)."""
+        not remembered (a query never enters a block). block: the items are a block's, checked
+        before it commits: their cache entries are used up (verify_signatures' take)."""
         outcomes: list[Outcome | None] = [None] * len(items)
         indexes: list[int] = []
         pending: list[tuple[DecodedTransaction, PublicKey]] = []
@@ -159,7 +163,7 @@ class TransactionVerifier:
             # (no sign bytes, no verification) as long as the sender's key is the same.
             indexes.append(index)
             pending.append((transaction, key))
-        valid = self.verify_signatures(pending, remember=not query)
+        valid = self.verify_signatures(pending, remember=not query, take=block)
         for index, (transaction, _), is_valid in zip(indexes, pending, valid, strict=True):
             outcomes[index] = transaction if is_valid else self.signature_error(transaction)
         return [outcome for outcome in outcomes if outcome is not None]
@@ -225,7 +229,7 @@ class TransactionVerifier:
                 continue
             indexes.append(index)
             pending.append((transaction, key))
-        valid = self.verify_signatures(pending)
+        valid = self.verify_signatures(pending, take=True)
         for index, (transaction, _), is_valid in zip(indexes, pending, valid, strict=True):
             outcomes[index] = transaction if is_valid else self.signature_error(transaction)
         return [outcome for outcome in outcomes if outcome is not None]
@@ -296,10 +300,13 @@ class TransactionVerifier:
         items: Sequence[tuple[DecodedTransaction, PublicKey]],
         *,
         remember: bool = True,
+        take: bool = False,
         meanwhile: Callable[[], None] | None = None,
     ) -> list[bool]:
         """Step 4 for transactions past the others: whether each signature verifies. Pairs in
         the cache are not verified again; those verified here are added to it (with remember).
+        take: the pairs are a block's (built or checked), their last use: those found leave the
+        cache and those verified here are not added (crypto.verified).
         `meanwhile` is called once, while the signatures are verified if the batch verifier
         has workers (BatchVerifier.verify_many)."""
         if not items:
@@ -311,7 +318,7 @@ class TransactionVerifier:
         keys: list[bytes] = []
         if cache is not None:
             keys = [verification_key(t.id, t.transaction.signature, k.raw) for t, k in items]
-            known = cache.verified_keys(keys)
+            known = cache.verified_keys(keys, take=take)
         else:
             known = [False] * len(items)
         unknown = [index for index, is_known in enumerate(known) if not is_known]
@@ -333,7 +340,7 @@ class TransactionVerifier:
         valid = known
         for index, is_valid in zip(unknown, checked, strict=True):
             valid[index] = is_valid
-        if cache is not None and remember:
+        if cache is not None and remember and not take:
             cache.add_keys(
                 [keys[i] for i, is_valid in zip(unknown, checked, strict=True) if is_valid]
             )
