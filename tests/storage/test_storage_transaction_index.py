@@ -146,7 +146,7 @@ def test_a_reader_with_an_older_snapshot_still_finds_ids_that_moved(store: Store
         assert entries(store, schema.DB_RECENT_TRANSACTION_IDS) == 0
         blocks, positions = store._recent(older)
         assert [height for height, _ in blocks] == [1, 2]
-        assert positions[build.transaction_id(2, 3)] == (2, 3)
+        assert store_module._unpacked_position(positions[build.transaction_id(2, 3)]) == (2, 3)
         assert list(store._recent_ids) == []
     store.commit_block(build.record(4, transactions=TRANSACTIONS))
     assert list(store._recent_ids) == [4]
@@ -165,7 +165,7 @@ def test_positions_taken_before_a_move_keep_the_ids_it_moved(store: Store) -> No
         _, positions = store._recent(older)
         store.commit_block(build.record(3, transactions=TRANSACTIONS))  # moves 12 ids
         assert store._recent_positions is not positions
-        assert positions[build.transaction_id(1, 0)] == (1, 0)
+        assert store_module._unpacked_position(positions[build.transaction_id(1, 0)]) == (1, 0)
         assert build.transaction_id(1, 0) not in store._recent_positions
 
 

@@ -207,7 +207,7 @@ class Store:
         # It holds a run of consecutive blocks (see _recent): commits and reads add newer blocks,
         # and the commit that moves ids into transaction_index drops the blocks it moved.
         self._recent_ids: dict[int, list[bytes]] = {}
-        self._recent_positions: dict[bytes, tuple[int, int]] = {}
+        self._recent_positions: dict[bytes, int] = {}
         # The highest height whose ids this store saw moved: no block at or below it is kept
         # again (a reader older than the move still finds them in its own snapshot's records).
         self._recent_floor = 0
@@ -870,9 +870,11 @@ class Store:
         if height <= self._recent_floor or (known and height <= next(reversed(known))):
             return  # already kept, or older than the run (a stale reader's, kept by it alone)
         known[height] = transaction_ids
-        positions = self._recent_positions
-        for index, transaction_id in enumerate(transaction_ids):
-            positions[transaction_id] = (height, index)
+        # One C-level update for the block: its ids' packed positions are consecutive.
+        first = _packed_position(height, 0)
+        self._recent_positions.update(
+            zip(transaction_ids, range(first, first + len(transaction_ids)), strict=True)
+        )
 
     def _recent(self, txn: _Txn) -> _RecentView:
         """The blocks whose ids wait in recent_transaction_ids as this transaction sees them,
@@ -921,7 +923,7 @@ class Store:
             # before a move's last commit, and its index lacks them), kept for this read only.
             known = self._recent_ids
             older = {
-                transaction_id: (height, index)
+                transaction_id: _packed_position(height, index)
                 for height, ids in blocks
                 if height not in known
                 for index, transaction_id in enumerate(ids)
@@ -945,7 +947,7 @@ class Store:
             self._recent_positions = {
                 transaction_id: position
                 for transaction_id, position in self._recent_positions.items()
-                if position[0] > through_height
+                if _unpacked_position(position)[0] > through_height
             }
 
     def _write_state_changes(
@@ -1344,7 +1346,8 @@ class Store:
                 txn, self._transaction_index, DB_TRANSACTION_INDEX, transaction_id
             )
             if payload is None:
-                return self._recent(txn).positions.get(transaction_id)
+                position = self._recent(txn).positions.get(transaction_id)
+                return None if position is None else _unpacked_position(position)
         if len(payload) != schema.POSITION_BYTES:
             raise schema.corrupt(DB_TRANSACTION_INDEX, transaction_id, "malformed position")
         return schema.decode_position(payload)
@@ -1867,12 +1870,23 @@ class Store:
                 return checked
 
 
+def _packed_position(height: int, index: int) -> int:
+    """A waiting id's (height, index) as one integer, as the decoded positions keep it: a tuple
+    and its two integers took some 50 bytes more an id, each a tuple the collector tracks, and
+    consecutive integers let a block's ids be added in one update."""
+    return height << 32 | index
+
+
+def _unpacked_position(packed: int) -> tuple[int, int]:
+    return packed >> 32, packed & 0xFFFFFFFF
+
+
 class _RecentView(NamedTuple):
     """What _recent returns: the waiting blocks' (height, ids) in height order, and every
-    waiting id's (height, index)."""
+    waiting id's position (_packed_position)."""
 
     blocks: list[tuple[int, list[bytes]]]
-    positions: Mapping[bytes, tuple[int, int]]
+    positions: Mapping[bytes, int]
 
 
 @dataclass(frozen=True)
