@@ -944,10 +944,12 @@ class Store:
             for height in [height for height in known if height <= through_height]:
                 del known[height]
             self._recent_floor = max(self._recent_floor, through_height)
+            # Packed positions order as (height, index): one comparison keeps the later blocks'.
+            kept_from = _packed_position(through_height + 1, 0)
             self._recent_positions = {
                 transaction_id: position
                 for transaction_id, position in self._recent_positions.items()
-                if _unpacked_position(position)[0] > through_height
+                if position >= kept_from
             }
 
     def _write_state_changes(
