@@ -13,6 +13,8 @@
 # this one) picks the checkout whose .venv runs; CAUSEWAY, if set, is the command to run instead.
 # NODE_ENVIRONMENT, if set, is NAME=VALUE words given to the node process alone (for example
 # "LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 PYTHONMALLOC=malloc").
+# TMPDIR picks where the network's folder (and so the node's store) is made: TMPDIR=/dev/shm
+# keeps the store in memory, to tell what the disk costs from what the process does.
 #
 # One line per batch: throughput, p50 and p99 latency, transactions committed, the throughput
 # against the machine's signature verification rate measured in the same run, bytes written per
