@@ -109,13 +109,31 @@ def test_an_id_twice_in_one_block_is_refused(store: Store) -> None:
 
 
 @pytest.mark.usefixtures("small_batches")
-def test_a_reopened_store_finds_waiting_and_moved_ids(store: Store, store_path: Path) -> None:
+@pytest.mark.parametrize("read_only", [True, False], ids=["read-only", "writable"])
+def test_a_reopened_store_finds_waiting_and_moved_ids(
+    store: Store, store_path: Path, read_only: bool
+) -> None:
+    """A writable store builds its index filter from the moved ids when it opens (a read-only
+    one reads the index): either finds every id, and the writable one refuses their replays."""
     for height in range(1, 6):
         store.commit_block(build.record(height, transactions=TRANSACTIONS))
+    assert entries(store, schema.DB_TRANSACTION_INDEX) == 12
     store.close()
-    with Store(store_path, read_only=True) as reopened:
+    with Store(store_path, read_only=read_only) as reopened:
         for transaction_id, position in all_ids(range(1, 6)):
             assert reopened.find_transaction(transaction_id) == position
+        ids = [transaction_id for transaction_id, _ in all_ids(range(1, 7))]
+        assert reopened.has_transactions(ids) == [True] * 5 * TRANSACTIONS + [False] * TRANSACTIONS
+        if not read_only:
+            replay = build.record(6, transactions=TRANSACTIONS)
+            replay.transaction_ids[2] = build.transaction_id(2, 1)  # moved before the restart
+            replay.results[2].transaction_id = build.transaction_id(2, 1)
+            with pytest.raises(InvariantError) as raised:
+                reopened.commit_block(replay)
+            assert raised.value.message == (
+                "1 transaction id record(s) of this block already exist in the store"
+            )
+            assert reopened.latest_height() == 5
 
 
 def test_a_damaged_waiting_list_is_reported(store: Store) -> None:

@@ -36,6 +36,7 @@ from causeway.errors import (
 )
 from causeway.state import TreeUpdate
 from causeway.storage import schema
+from causeway.storage.index_filter import IndexFilter
 from causeway.storage.latest_values import LATEST_VALUES_BYTES_MAX, LatestValues
 from causeway.storage.schema import (
     ALL_DATABASES,
@@ -216,6 +217,9 @@ class Store:
         # (id, height, index) triples). Built from committed blocks only (never from the block
         # being committed), so a failed commit leaves it right; kept by the writer alone.
         self._merge_slices: tuple[int, list[list[tuple[bytes, int, int]]]] | None = None
+        # The ids transaction_index may hold, for a writable store (index_filter.py says why):
+        # a look-up reads the index only when the filter says "maybe".
+        self._index_filter: IndexFilter | None = None
         create = create and not read_only
         data_file = self._path / DATA_FILE_NAME
         if not create:
@@ -270,6 +274,8 @@ class Store:
             self._latest_values = LatestValues(
                 -1 if latest is None else latest, 0 if read_only else latest_values_bytes_max
             )
+            if not read_only:
+                self._index_filter = self._build_index_filter()
         except BaseException:
             self._env.close()
             self._env = None
@@ -357,6 +363,19 @@ class Store:
                 f"{missing[0].decode(errors='replace')} first"
             )
         self._keep_handles(handles)
+
+    def _build_index_filter(self) -> IndexFilter:
+        """The filter over every id transaction_index holds, read before the store is shared
+        (no commit can add one meanwhile)."""
+        with self._read() as txn:
+            count = txn.stat(self._transaction_index)["entries"]
+            cursor = txn.cursor(self._transaction_index)
+            return IndexFilter.of(cursor.iternext(keys=True, values=False), count)
+
+    def _may_be_indexed(self, transaction_id: bytes) -> bool:
+        """False only for an id transaction_index does not hold (index_filter.py)."""
+        index_filter = self._index_filter
+        return index_filter is None or index_filter.may_hold(transaction_id)
 
     def _keep_handles(self, handles: dict[bytes, Any]) -> None:
         self._meta = handles[DB_META]
@@ -562,6 +581,9 @@ class Store:
             )
         )
         transaction_index = schema.encode_transaction_index_records(base.transaction_positions)
+        if self._index_filter is not None:
+            # Before the commit: a reader must never see an indexed id the filter lacks.
+            self._index_filter.add([transaction_id for transaction_id, _ in transaction_index])
         with self._write() as txn:
             if self._has_genesis(txn) or self._latest_height(txn):
                 raise InvariantError(f"the store at {self._path} is not empty: cannot restore")
@@ -747,11 +769,14 @@ class Store:
         left recent_transaction_ids (the last slice moved), else None."""
         get = txn.get
         main = self._transaction_index
+        may_be_indexed = self._may_be_indexed
         recent = self._recent(txn)
         positions = recent.positions
         repeated = len(transaction_ids) - len(set(transaction_ids))
         for transaction_id in transaction_ids:
-            if transaction_id in positions or get(transaction_id, db=main) is not None:
+            if transaction_id in positions or (
+                may_be_indexed(transaction_id) and get(transaction_id, db=main) is not None
+            ):
                 repeated += 1
         if repeated:
             raise InvariantError(
@@ -809,6 +834,9 @@ class Store:
         else:
             slice_positions = self._merge_slice(through, merged, next_slice)
         items = schema.encode_transaction_index_records(slice_positions)
+        if self._index_filter is not None:
+            # Before the commit: a reader must never see an indexed id the filter lacks.
+            self._index_filter.add([transaction_id for transaction_id, _ in items])
         self._put_new(txn, main, items, "transaction id")
         next_slice += 1
         if next_slice < slices:
@@ -1344,8 +1372,12 @@ class Store:
         if not transaction_id or len(transaction_id) > schema.LMDB_KEY_BYTES_MAX:
             return None
         with self._read() as txn:
-            payload = self._get_payload(
-                txn, self._transaction_index, DB_TRANSACTION_INDEX, transaction_id
+            payload = (
+                self._get_payload(
+                    txn, self._transaction_index, DB_TRANSACTION_INDEX, transaction_id
+                )
+                if self._may_be_indexed(transaction_id)
+                else None
             )
             if payload is None:
                 position = self._recent(txn).positions.get(transaction_id)
@@ -1360,11 +1392,15 @@ class Store:
         with self._read() as txn:
             get = txn.get
             db = self._transaction_index
+            may_be_indexed = self._may_be_indexed
             recent = self._recent(txn).positions
             return [
                 bool(transaction_id)
                 and len(transaction_id) <= key_max
-                and (transaction_id in recent or get(transaction_id, db=db) is not None)
+                and (
+                    transaction_id in recent
+                    or (may_be_indexed(transaction_id) and get(transaction_id, db=db) is not None)
+                )
                 for transaction_id in ids
             ]
 
