@@ -239,7 +239,8 @@ def store_identity(network: NetworkDescription) -> ChainIdentity:
 def restore(chain: Chain, folder: Path, snapshot: Snapshot | None = None) -> Store:
     trust = trust_of(chain.network)
     verified = verify_snapshot(snapshot or chain.snapshot, trust)
-    store = Store(folder, map_size_bytes=64 << 20)
+    # The sole writer, as a node's own store: its index filter must take the restored ids.
+    store = Store(folder, map_size_bytes=64 << 20, sole_writer=True)
     store.restore_base(snapshot_base(verified, trust))
     return store
 

@@ -17,7 +17,8 @@ def store_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def empty_store(store_path: Path) -> Iterator[Store]:
-    with Store(store_path, map_size_bytes=64 << 20) as store:
+    # As the node opens its store: the sole writer, with the index filter (index_filter.py).
+    with Store(store_path, map_size_bytes=64 << 20, sole_writer=True) as store:
         yield store
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 import threading
 
@@ -36,6 +37,19 @@ def test_ids_never_added_are_seldom_taken_for_held_ones() -> None:
     false_positives = sum(index_filter.may_hold(transaction_id) for transaction_id in absent)
     # About 1% expected (100, a standard deviation of 10); three times that is far outside.
     assert false_positives < 3 * FALSE_POSITIVE_RATE * len(absent)
+
+
+def test_many_filters_together_stay_within_twice_the_first_rate() -> None:
+    """Each new filter has half the rate of the one before: six of them together say "maybe"
+    for at most about 2% of absent ids, where six at 1% each would for about 6%."""
+    index_filter = IndexFilter(capacity=100)
+    for batch in range(63):
+        index_filter.add(ids("added", 100, start=100 * batch))
+    assert index_filter.filters == 6  # capacities 100, 200, 400, 800, 1,600 and 3,200
+    absent = ids("absent", 20_000)
+    false_positives = sum(index_filter.may_hold(transaction_id) for transaction_id in absent)
+    # At most 2% expected (400; a standard deviation of 20); 3% is far outside, 6% farther.
+    assert false_positives < 1.5 * 2 * FALSE_POSITIVE_RATE * len(absent)
 
 
 def test_a_batch_past_twice_the_capacity_gets_a_filter_twice_its_size() -> None:
@@ -88,6 +102,45 @@ def test_a_filter_made_of_an_index_counts_what_it_holds(monkeypatch: pytest.Monk
     assert index_filter.filters == 1
     index_filter.add(ids("last", 1))
     assert index_filter.filters == 2
+
+
+def test_a_collection_during_an_add_may_look_up() -> None:
+    """A garbage collection can start at any allocation and run code (a finaliser, a callback)
+    that looks up an id, on this thread or, once the GIL is let go, on another: while an add
+    holds a filter, such a look-up must not find the filter taken (rbloom refuses a second
+    borrow while one is in use). Here every collection looks up, and collections are made to
+    start at each allocation an add makes in turn."""
+    index_filter = IndexFilter(capacity=1_000)
+    batches = [ids("added", 10, start=10 * batch) for batch in range(40)]
+    looked_up: list[bool] = []
+    failures: list[BaseException] = []
+
+    def look_up(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            try:
+                looked_up.append(index_filter.may_hold(b"absent"))
+            except BaseException as error:  # a callback's error would be lost otherwise
+                failures.append(error)
+
+    threshold = gc.get_threshold()
+    gc.callbacks.append(look_up)
+    try:
+        for number, batch in enumerate(batches):
+            gc.collect()
+            kept: list[object] = []  # so that the count of young objects is not 0
+            # The next collection starts at the add's first allocation, or its second, ...
+            gc.set_threshold(gc.get_count()[0] + number % 4)
+            index_filter.add(batch)
+            gc.set_threshold(*threshold)
+            del kept
+    finally:
+        gc.callbacks.remove(look_up)
+        gc.set_threshold(*threshold)
+    assert failures == []
+    assert looked_up
+    assert all(
+        index_filter.may_hold(transaction_id) for batch in batches for transaction_id in batch
+    )
 
 
 def test_readers_beside_the_writer_never_miss_an_added_id_nor_fail() -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from causeway.crypto.hashing import sha256
-from causeway.errors import InvariantError, StorageCorruptionError
+from causeway.errors import ConfigurationError, InvariantError, StorageCorruptionError
 from causeway.storage import BlockRecord, Store, schema
 from causeway.storage import store as store_module
 from causeway.storage.latest_values import LatestValues
@@ -109,17 +109,21 @@ def test_an_id_twice_in_one_block_is_refused(store: Store) -> None:
 
 
 @pytest.mark.usefixtures("small_batches")
-@pytest.mark.parametrize("read_only", [True, False], ids=["read-only", "writable"])
+@pytest.mark.parametrize(
+    ("read_only", "sole_writer"),
+    [(True, False), (False, False), (False, True)],
+    ids=["read-only", "writable", "sole-writer"],
+)
 def test_a_reopened_store_finds_waiting_and_moved_ids(
-    store: Store, store_path: Path, read_only: bool
+    store: Store, store_path: Path, read_only: bool, sole_writer: bool
 ) -> None:
-    """A writable store builds its index filter from the moved ids when it opens (a read-only
-    one reads the index): either finds every id, and the writable one refuses their replays."""
+    """The sole writer builds its index filter from the moved ids when it opens (the others
+    read the index): each finds every id, and a writable one refuses their replays."""
     for height in range(1, 6):
         store.commit_block(build.record(height, transactions=TRANSACTIONS))
     assert entries(store, schema.DB_TRANSACTION_INDEX) == 12
     store.close()
-    with Store(store_path, read_only=read_only) as reopened:
+    with Store(store_path, read_only=read_only, sole_writer=sole_writer) as reopened:
         for transaction_id, position in all_ids(range(1, 6)):
             assert reopened.find_transaction(transaction_id) == position
         ids = [transaction_id for transaction_id, _ in all_ids(range(1, 7))]
@@ -134,6 +138,13 @@ def test_a_reopened_store_finds_waiting_and_moved_ids(
                 "1 transaction id record(s) of this block already exist in the store"
             )
             assert reopened.latest_height() == 5
+
+
+def test_a_read_only_store_cannot_be_the_sole_writer(store: Store, store_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        Store(store_path, read_only=True, sole_writer=True)
+    assert raised.value.message == (f"a read-only store cannot be the sole writer of {store_path}")
+    assert store.latest_height() == 0  # the open store is untouched
 
 
 def test_a_damaged_waiting_list_is_reported(store: Store) -> None:

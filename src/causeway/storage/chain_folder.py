@@ -118,7 +118,9 @@ def open_chain_store(
     map_size_bytes: int = DEFAULT_MAP_SIZE_BYTES,
 ) -> Store:
     """The node's store in `data_dir`, initialised with the genesis when the folder is new,
-    and checked (check_recent_blocks) in every case.
+    and checked (check_recent_blocks) in every case. It is opened as the store's sole writer
+    (Store's sole_writer: look-ups by id through an index filter in memory): a node is the only
+    process that commits to its store.
 
     `write_genesis(store)` writes the genesis into an empty store (Store.save_genesis). Raises
     StorageCorruptionError or ConfigurationError, naming the file, for a store that is not new
@@ -135,7 +137,7 @@ def open_chain_store(
         _initialise(data_dir, write_genesis, map_size_bytes)
         marker = ChainMarker(identity.chain_id, identity.genesis_hash)
         save_marker(data_dir, marker)
-        store = Store(folder, map_size_bytes=map_size_bytes, create=False)
+        store = Store(folder, map_size_bytes=map_size_bytes, create=False, sole_writer=True)
     else:
         store = _open_unmarked(data_dir, map_size_bytes)
     try:
@@ -207,7 +209,9 @@ def _open_marked(data_dir: Path, marker: ChainMarker, map_size_bytes: int) -> St
         "initialised there: refusing to start a new chain"
     )
     try:
-        store = Store(store_folder(data_dir), map_size_bytes=map_size_bytes, create=False)
+        store = Store(
+            store_folder(data_dir), map_size_bytes=map_size_bytes, create=False, sole_writer=True
+        )
     except StorageCorruptionError as error:
         raise StorageCorruptionError(f"{error.message}, but {refusal}") from None
     if store.load_genesis() is None:
@@ -225,7 +229,9 @@ def _open_unmarked(data_dir: Path, map_size_bytes: int) -> Store:
         "genesis into it"
     )
     try:
-        store = Store(store_folder(data_dir), map_size_bytes=map_size_bytes, create=False)
+        store = Store(
+            store_folder(data_dir), map_size_bytes=map_size_bytes, create=False, sole_writer=True
+        )
     except StorageCorruptionError as error:
         raise StorageCorruptionError(f"{error.message}; {refusal}") from None
     if store.load_genesis() is None:

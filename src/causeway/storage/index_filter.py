@@ -12,15 +12,25 @@ answers "not there" without letting go of the GIL.
 The rule that keeps look-ups exact: every id that `transaction_index` holds, in any snapshot a
 reader of this process sees, is in the filter. The store adds ids before the write transaction
 that inserts them commits (a commit that then fails leaves ids that only cost a read: false
-positives), and removes none. A writable store builds the filter from the index when it opens;
-a read-only store (another process writes the index) keeps none and reads LMDB.
+positives), and removes none. The filter is built from the index when the store opens, and
+only a store opened as its sole writer keeps one (Store's sole_writer: a node's own store):
+another process's commits would leave it behind, so a store opened beside a running node (a
+read-only scan, an archive) reads LMDB.
+
+The rule that keeps them apart: a look-up may run while the writer adds, and rbloom's objects
+refuse a second borrow while one is in use ("Already mutably borrowed"). Inside a method of a
+filter that readers can reach, nothing may let another thread, a finaliser or a collector's
+callback run: so ids are added to such a filter one `add` at a time (hashing bytes with
+Python's own `hash`, in C, allocates nothing, so no collection can start there), never with
+`update`, whose iterator is an allocation at which a collection, and any code it runs, can
+start. `update` is kept for a filter no reader can see yet.
 
 rbloom's filters have a fixed capacity (past it, more false positives): a filter that cannot
 take a batch is kept, and a new one of at least twice its capacity takes the batch and the
-ids after it. A look-up probes each; capacities double, so there are few. Python's own `hash`
-(keyed per process, computed in C) hashes the ids: the filter is never written down, and no
-Python code runs inside the filter's methods, so that no other thread can run in the middle of
-one (rbloom's objects refuse a second borrow while one is in use).
+ids after it. A look-up probes each: capacities double, so there are few, and each new filter
+is made with half the false-positive rate of the one before, so that together they stay
+within twice the first's. Python's `hash` is keyed per process, which is why the filters are
+never written down.
 """
 
 from __future__ import annotations
@@ -29,7 +39,8 @@ from collections.abc import Iterable
 
 from rbloom import Bloom
 
-# Look-ups that say "maybe" for an id the index does not hold, at most, in each filter.
+# Look-ups that say "maybe" for an id the index does not hold, at most, in the first filter;
+# each later one has half the rate of the one before, so all of them stay within twice this.
 FALSE_POSITIVE_RATE = 0.01
 # The smallest capacity a filter is made with: some 1.2 MB at the rate above.
 CAPACITY_MIN = 1 << 20
@@ -42,7 +53,8 @@ class IndexFilter:
     def __init__(self, capacity: int = CAPACITY_MIN) -> None:
         if capacity < 1:
             raise ValueError(f"an index filter's capacity must be positive, not {capacity}")
-        self._filters: tuple[Bloom, ...] = (Bloom(capacity, FALSE_POSITIVE_RATE),)
+        self._rate = FALSE_POSITIVE_RATE
+        self._filters: tuple[Bloom, ...] = (Bloom(capacity, self._rate),)
         self._capacity = capacity
         self._count = 0
 
@@ -51,6 +63,7 @@ class IndexFilter:
         """A filter holding `transaction_ids` (about `count` of them) with room for as many
         again."""
         index_filter = cls(max(CAPACITY_MIN, 2 * count))
+        # No reader can see this filter yet: one update, whatever the iteration runs meanwhile.
         index_filter._filters[0].update(transaction_ids)
         index_filter._count = count
         return index_filter
@@ -67,14 +80,18 @@ class IndexFilter:
         if self._count + len(transaction_ids) > self._capacity:
             # Twice the batch, too: a batch larger than the filter leaves room for the next.
             self._capacity = max(2 * self._capacity, 2 * len(transaction_ids))
-            bloom = Bloom(self._capacity, FALSE_POSITIVE_RATE)
-            bloom.update(transaction_ids)
+            self._rate /= 2
+            bloom = Bloom(self._capacity, self._rate)
+            bloom.update(transaction_ids)  # no reader can see it yet
             # Published whole: a reader iterating the old tuple meanwhile lacks only ids whose
             # commit has not happened yet.
             self._filters = (*self._filters, bloom)
             self._count = len(transaction_ids)
             return
-        self._filters[-1].update(transaction_ids)
+        # One id at a time: readers can reach this filter (the module's docstring says why).
+        add = self._filters[-1].add
+        for transaction_id in transaction_ids:
+            add(transaction_id)
         self._count += len(transaction_ids)
 
     @property

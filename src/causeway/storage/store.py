@@ -189,6 +189,7 @@ class Store:
         map_size_bytes: int = DEFAULT_MAP_SIZE_BYTES,
         create: bool = True,
         read_only: bool = False,
+        sole_writer: bool = False,
         latest_values_bytes_max: int = LATEST_VALUES_BYTES_MAX,
     ) -> None:
         """Opens (create=True: creates if missing) the store in the folder `path`.
@@ -197,8 +198,12 @@ class Store:
         version, and writes nothing while opening: a store that lost its databases (a damaged
         LMDB meta page makes it look empty) raises StorageCorruptionError instead of being
         silently made new. read_only=True (implies create=False) opens LMDB read-only, for
-        scans beside a running node. latest_values_bytes_max bounds the latest values kept in
-        memory (latest_values.py); a read-only store keeps none, since another process writes.
+        scans beside a running node. sole_writer=True says that no other process writes the
+        store while this one has it open (a node's own store): look-ups by id then go through
+        an index filter in memory (index_filter.py), which another process's commits would
+        leave behind, so any other writable store reads the index itself. latest_values_bytes_max
+        bounds the latest values kept in memory (latest_values.py); a read-only store keeps
+        none, since another process writes.
         """
         self._path = Path(path)
         self._close_lock = threading.Lock()
@@ -217,9 +222,11 @@ class Store:
         # (id, height, index) triples). Built from committed blocks only (never from the block
         # being committed), so a failed commit leaves it right; kept by the writer alone.
         self._merge_slices: tuple[int, list[list[tuple[bytes, int, int]]]] | None = None
-        # The ids transaction_index may hold, for a writable store (index_filter.py says why):
-        # a look-up reads the index only when the filter says "maybe".
+        # The ids transaction_index may hold, for the store's sole writer (index_filter.py says
+        # why): a look-up reads the index only when the filter says "maybe".
         self._index_filter: IndexFilter | None = None
+        if read_only and sole_writer:
+            raise ConfigurationError(f"a read-only store cannot be the sole writer of {path}")
         create = create and not read_only
         data_file = self._path / DATA_FILE_NAME
         if not create:
@@ -274,7 +281,7 @@ class Store:
             self._latest_values = LatestValues(
                 -1 if latest is None else latest, 0 if read_only else latest_values_bytes_max
             )
-            if not read_only:
+            if sole_writer:
                 self._index_filter = self._build_index_filter()
         except BaseException:
             self._env.close()
