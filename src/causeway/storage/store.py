@@ -379,6 +379,12 @@ class Store:
             cursor = txn.cursor(self._transaction_index)
             return IndexFilter.of(cursor.iternext(keys=True, values=False), count)
 
+    def _filter_before_indexing(self, items: list[tuple[bytes, bytes]]) -> None:
+        """Adds the ids of transaction_index records about to be written to the index filter:
+        before their commit, so that no reader sees an indexed id the filter lacks."""
+        if self._index_filter is not None:
+            self._index_filter.add([transaction_id for transaction_id, _ in items])
+
     def _may_be_indexed(self, transaction_id: bytes) -> bool:
         """False only for an id transaction_index does not hold (index_filter.py)."""
         index_filter = self._index_filter
@@ -588,9 +594,7 @@ class Store:
             )
         )
         transaction_index = schema.encode_transaction_index_records(base.transaction_positions)
-        if self._index_filter is not None:
-            # Before the commit: a reader must never see an indexed id the filter lacks.
-            self._index_filter.add([transaction_id for transaction_id, _ in transaction_index])
+        self._filter_before_indexing(transaction_index)
         with self._write() as txn:
             if self._has_genesis(txn) or self._latest_height(txn):
                 raise InvariantError(f"the store at {self._path} is not empty: cannot restore")
@@ -841,9 +845,7 @@ class Store:
         else:
             slice_positions = self._merge_slice(through, merged, next_slice)
         items = schema.encode_transaction_index_records(slice_positions)
-        if self._index_filter is not None:
-            # Before the commit: a reader must never see an indexed id the filter lacks.
-            self._index_filter.add([transaction_id for transaction_id, _ in items])
+        self._filter_before_indexing(items)
         self._put_new(txn, main, items, "transaction id")
         next_slice += 1
         if next_slice < slices:
