@@ -12,7 +12,7 @@ import random
 import pytest
 from waiting import wait_until_async
 
-from causeway.consensus import Commit
+from causeway.consensus import Commit, Output
 from causeway.consensus.engines import EngineContext, SoloKind
 from causeway.errors import InvariantError
 from causeway.node.consensus_driver import WRITES_IN_FLIGHT_MAX, ConsensusDriver
@@ -96,7 +96,7 @@ class SlowWriter:
 
 
 def solo_driver(
-    writer: SlowWriter, application: Application, *, pipelined: bool
+    writer: SlowWriter, application: Application, *, pipelined: bool, waiting: int = 1
 ) -> tuple[ConsensusDriver, list[int]]:
     store = writer.store
     engine = SoloKind(block_interval_ms=1).create(
@@ -123,7 +123,7 @@ def solo_driver(
         transport=None,  # type: ignore[arg-type]
         application=application,
         apply_commit=writer,
-        transactions_waiting=lambda: True,
+        transactions_waiting=lambda: waiting,
         on_evidence=lambda evidence: None,
         pipeline_commit=pipeline_commit if pipelined else None,
     )
@@ -185,3 +185,28 @@ async def test_a_failed_background_write_stops_the_driver() -> None:
     with pytest.raises(InvariantError, match="write of block 2 failed"):
         await asyncio.wait_for(driver.run(asyncio.Event()), WAIT_S)
     assert store.height == 1
+
+
+async def test_the_core_is_told_how_many_transactions_wait() -> None:
+    store = Store()
+    writer = SlowWriter(store)
+    writer.release.set()
+    application = Application(store)
+    driver, _ = solo_driver(writer, application, pipelined=True, waiting=7)
+    counts: list[int | None] = []
+    propose = driver.core.propose
+
+    def counting_propose(now_ms: int, transactions_waiting: int | None = None) -> Output:
+        counts.append(transactions_waiting)
+        return propose(now_ms, transactions_waiting)
+
+    driver.core.propose = counting_propose  # type: ignore[method-assign]
+    stopping = asyncio.Event()
+    task = asyncio.create_task(driver.run(stopping))
+    try:
+        await wait_until_async(lambda: store.height >= 2, timeout_s=WAIT_S)
+    finally:
+        stopping.set()
+        await asyncio.wait_for(task, WAIT_S)
+    assert counts
+    assert set(counts) == {7}

@@ -120,9 +120,10 @@ class ConsensusCore(Protocol):
 
     def step(self, sender: str, message: consensus_pb2.ConsensusMessage, now_ms: int) -> Output: ...
 
-    def propose(self, now_ms: int) -> Output:
+    def propose(self, now_ms: int, transactions_waiting: int | None = None) -> Output:
         """Transactions wait: build a block when the engine's rules allow (asks `Output.build`);
-        nothing when they do not, or when the engine proposes on its own schedule."""
+        nothing when they do not, or when the engine proposes on its own schedule.
+        transactions_waiting: how many (None: some, not counted); solo paces its blocks by it."""
         ...
 
     def block_built(self, block: types_pb2.Block, now_ms: int) -> Output:

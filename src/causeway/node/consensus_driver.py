@@ -236,7 +236,7 @@ class ConsensusDriver:
         transport: Transport,
         application: Application,
         apply_commit: Callable[[Commit], Awaitable[None]],
-        transactions_waiting: Callable[[], bool],
+        transactions_waiting: Callable[[], int],
         on_evidence: Callable[[consensus_pb2.DuplicateVoteEvidence], None],
         on_leadership_lost: Callable[[], None] | None = None,
         on_leader_changed: Callable[[str], None] | None = None,
@@ -244,6 +244,7 @@ class ConsensusDriver:
         on_progress: Callable[[EngineProgress], None] | None = None,
     ) -> None:
         """application: builds and validates blocks for Output.build and Output.validate.
+        transactions_waiting: how many transactions wait for a block (the mempool's).
         pipeline_commit: told of each committed block before it is written; True when the
         application builds and checks the next blocks on its state from now on, so the write
         may go on in the background (None, or False for a block: the lane waits for the write).
@@ -361,8 +362,9 @@ class ConsensusDriver:
 
         def call() -> Output:
             output = function(*arguments)
-            if self._transactions_waiting():
-                output.extend(self.core.propose(_now_ms()))
+            waiting = self._transactions_waiting()
+            if waiting:
+                output.extend(self.core.propose(_now_ms(), waiting))
             return output
 
         return await self._in_thread(call)
@@ -475,7 +477,7 @@ class ConsensusDriver:
         self._writes.append(task)
 
     def _tick(self) -> Output:
-        return self.engine.tick(_now_ms(), self._transactions_waiting())
+        return self.engine.tick(_now_ms(), self._transactions_waiting() > 0)
 
     async def _carry_out(self, output: Output) -> None:
         for step in ordered_steps(output):

@@ -477,7 +477,7 @@ class Node:
             application=self.application,
             apply_commit=self.writer.write_commit,
             pipeline_commit=self.application.block_committed,
-            transactions_waiting=lambda: len(self.mempool) > 0,
+            transactions_waiting=lambda: len(self.mempool),
             on_evidence=self._on_evidence,
             on_leadership_lost=self.routing.forward_pending,
             on_leader_changed=self.routing.forward_pending,

@@ -205,8 +205,10 @@ class SimApplication:
         self._mempool[operation.operation_id] = operation
         return True
 
-    def transactions_waiting(self) -> bool:
-        return bool(self._operations_to_include(limit=1))
+    def transactions_waiting(self) -> int:
+        """How many operations wait for a block, counted up to a block's worth (the node's
+        driver gives the core its mempool's count)."""
+        return len(self._operations_to_include())
 
     def crash(self) -> None:
         self._mempool.clear()

@@ -596,9 +596,11 @@ class Simulation:
         core = instance.core
         try:
             output = call()
-            if what != "propose" and core is not None and instance.app.transactions_waiting():
+            if what != "propose" and core is not None:
                 # As the node's driver: whenever transactions wait, the core may ask for a block.
-                output.extend(core.propose(self.now_ms))
+                waiting = instance.app.transactions_waiting()
+                if waiting:
+                    output.extend(core.propose(self.now_ms, waiting))
         except SimulationFailure:
             raise
         except Exception as error:
@@ -659,7 +661,7 @@ class Simulation:
             return
         instance.tick_due_ms = None
         self.statistics.ticks += 1
-        waiting = instance.app.transactions_waiting()
+        waiting = instance.app.transactions_waiting() > 0
         self._core_call(instance, "tick", lambda: engine.tick(self.now_ms, waiting))
 
     def _deliver(self, event: Deliver) -> None:
@@ -1254,7 +1256,8 @@ class Simulation:
         core = instance.core
         if core is None or not instance.app.add_operation(operation):
             return
-        self._core_call(instance, "propose", lambda: core.propose(self.now_ms))
+        waiting = instance.app.transactions_waiting()
+        self._core_call(instance, "propose", lambda: core.propose(self.now_ms, waiting))
 
     def _gossip_arrive(self, event: GossipArrive) -> None:
         self._admit(self.instances[event.receiver], event.operation)

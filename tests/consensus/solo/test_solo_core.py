@@ -165,3 +165,99 @@ def test_the_interval_must_be_at_least_one_millisecond() -> None:
         ConfigurationError, match="solo idle_block_interval_ms must be positive, not 0"
     ):
         make_core(idle_ms=0)
+
+
+def loaded_core(carried: int = 40) -> SoloCore:
+    """A core (interval 100 ms) whose blocks 1-3 were started on the pace and carried
+    `carried` transactions each: blocks 2 and 3 are counted as carried under load."""
+    core = make_core()
+    for height, started in ((1, 0), (2, 100), (3, 200)):
+        assert core.propose(started, carried).build == [
+            BuildBlock(height, 0, started, "org1/node1")
+        ]
+        assert core.block_built(block(height, carried), started + 10).commits
+    assert core.loaded_block_transactions == carried
+    return core
+
+
+def burst_start(core: SoloCore, carried: int, at_ms: int = 10_000) -> None:
+    """After an idle spell, the burst's first block starts at once and carries `carried`."""
+    height = core.committed_height + 1
+    assert core.propose(at_ms, 1).build == [BuildBlock(height, 0, at_ms, "org1/node1")]
+    assert core.block_built(block(height, carried), at_ms + 5).commits
+
+
+def test_after_a_burst_s_first_block_the_next_starts_once_a_loaded_block_s_worth_waits() -> None:
+    core = loaded_core(carried=40)
+    burst_start(core, carried=1)
+    # The first block after an idle spell is not counted as carried under load.
+    assert core.loaded_block_transactions == 40
+    # Within the interval: one short of a loaded block's worth waits, the pace holds ...
+    assert core.propose(10_050, 39) == Output()
+    # ... a loaded block's worth starts the next block without waiting out the interval.
+    assert core.propose(10_050, 40).build == [BuildBlock(5, 0, 10_050, "org1/node1")]
+    assert core.block_built(block(5, 40), 10_060).commits
+    # That block carried a loaded block's worth: the interval paces the next one again.
+    assert core.propose(10_149, 1_000) == Output()
+    assert core.propose(10_150, 1).build == [BuildBlock(6, 0, 10_150, "org1/node1")]
+
+
+def test_under_steady_load_the_interval_alone_sets_the_pace() -> None:
+    core = loaded_core(carried=40)
+    # The last block carried a loaded block's worth: however many wait, the interval holds.
+    assert core.propose(250, 10_000) == Output()
+    assert core.propose(299, 10_000) == Output()
+    assert core.propose(300, 10_000).build == [BuildBlock(4, 0, 300, "org1/node1")]
+
+
+@pytest.mark.parametrize(("carried", "early"), [(19, True), (20, False)])
+def test_a_block_starts_early_only_after_one_that_carried_less_than_half(
+    carried: int, early: bool
+) -> None:
+    core = loaded_core(carried=40)
+    burst_start(core, carried=carried)
+    expected = [BuildBlock(5, 0, 10_050, "org1/node1")] if early else []
+    assert core.propose(10_050, 40).build == expected
+
+
+def test_an_idle_heartbeat_does_not_hold_back_a_burst() -> None:
+    core = make_core(idle_ms=IDLE_MS)
+    core.start(0)
+    for height, started in ((1, 0), (2, 100), (3, 200)):
+        assert core.propose(started, 40).build
+        assert core.block_built(block(height, 40), started + 10).commits
+    assert core.tick(210 + IDLE_MS).build == [BuildBlock(4, 0, 5_210, "org1/node1")]
+    assert core.block_built(block(4, transactions=0), 5_215).commits
+    assert core.propose(5_220, 39) == Output()
+    assert core.propose(5_220, 40).build == [BuildBlock(5, 0, 5_220, "org1/node1")]
+
+
+def test_without_a_count_or_a_loaded_block_the_interval_holds() -> None:
+    core = loaded_core(carried=40)
+    burst_start(core, carried=1)
+    assert core.propose(10_050) == Output()  # how many wait was not said
+    fresh = make_core()
+    assert fresh.propose(0, 1).build
+    assert fresh.block_built(block(1, 1), 5).commits
+    # Nothing was counted under load yet (block 1 had no block before it).
+    assert fresh.loaded_block_transactions is None
+    assert fresh.propose(50, 10_000) == Output()
+
+
+@pytest.mark.parametrize(("gap_ms", "counted"), [(200, True), (201, False)])
+def test_only_blocks_started_within_two_intervals_of_the_one_before_count_as_loaded(
+    gap_ms: int, counted: bool
+) -> None:
+    core = loaded_core(carried=40)
+    started = 200 + gap_ms
+    assert core.propose(started, 100).build == [BuildBlock(4, 0, started, "org1/node1")]
+    assert core.block_built(block(4, 100), started + 10).commits
+    # A running average: the newest block weighs 0.3.
+    assert core.loaded_block_transactions == pytest.approx(58.0 if counted else 40.0)
+
+
+def test_a_block_emptied_by_invalid_transactions_is_not_counted_as_loaded() -> None:
+    core = loaded_core(carried=40)
+    assert core.propose(300, 40).build
+    assert core.block_built(block(4, transactions=0), 305) == Output()
+    assert core.loaded_block_transactions == 40

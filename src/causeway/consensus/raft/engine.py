@@ -340,10 +340,11 @@ class RaftCore:
             self._become_candidate(now_ms)
         return self._finish()
 
-    def propose(self, now_ms: int) -> Output:
+    def propose(self, now_ms: int, transactions_waiting: int | None = None) -> Output:
         """Transactions wait: asks for the next block (Output.build) if this node leads, is a
         voter, its pipeline allows one more block, every committed block has been emitted and
-        no block is being built already; else nothing."""
+        no block is being built already; else nothing (how many wait does not matter)."""
+        del transactions_waiting
         self._begin()
         self._start(now_ms)
         self._ask_for_block(now_ms)

@@ -9,6 +9,19 @@ takes longer than the interval to build, and the next one should start at once r
 the node idle for another interval. A block with no transaction (nothing valid was left to
 include) is dropped, and the next one may start at once.
 
+The interval keeps blocks from shrinking under load; it should not hold back a load that has just
+arrived. When a chain that was idle gets a burst, its first block starts at the first transaction
+and carries only that moment's few; held back by the interval, the next one would then take all
+that admission let in meanwhile, which without a block to build runs about twice as fast as
+under steady load, and it would take twice as long to build: measured on the 2-core machine,
+the first transactions of each 100,000-transfer run waited 0.3 s for the interval and 0.6 s for
+that block, and were the run's p99. So the core remembers how many transactions a block
+carries under load (a running average of the blocks started within two intervals of the one
+before), and after a block that carried less than half of that (the first of a burst, or an
+idle heartbeat) it starts the next one as soon as that many wait (``propose``'s
+``transactions_waiting``), without waiting out the interval. Under steady load every block
+carries about the average, so the interval alone sets the pace.
+
 With ``idle_block_interval_ms`` set, a core that has committed no block for that long (counted
 from its last commit, or from its start) asks for one at its next ``tick`` even with no
 transaction waiting: an idle heartbeat, committed even when it comes back empty. Without it an
@@ -34,6 +47,10 @@ from causeway.types.v1 import types_pb2
 # transactions a second. A transaction that finds no block started in the last interval goes
 # into one at once.
 BLOCK_INTERVAL_MS_DEFAULT = 300
+# Weight of the newest block in the running average of what a block carries under load.
+_LOADED_WEIGHT = 0.3
+# Blocks started within this many intervals of the one before are counted as under load.
+_LOADED_GAP_INTERVALS = 2
 
 
 class SoloCore:
@@ -67,7 +84,14 @@ class SoloCore:
         self._hasher = hasher
         self.committed_height = last_committed_height
         self._last_block_started_ms: int | None = None
+        # When the block before the one being built (or the last built) was started: whether
+        # that one was started under load.
+        self._previous_block_started_ms: int | None = None
         self._building: int | None = None
+        # What a block carries under load (a running average; None until one was built), and
+        # what the last block built carried: see the module docstring.
+        self.loaded_block_transactions: float | None = None
+        self._last_block_transactions = 0
         # When the last block was committed (or the core started, or first ticked): the idle
         # heartbeat counts from it. Not a block dropped empty: transactions that all turn out
         # invalid must not keep an idle chain from showing it is alive.
@@ -99,17 +123,34 @@ class SoloCore:
         self.messages_dropped += 1  # a solo chain has no peers to listen to
         return Output()
 
-    def propose(self, now_ms: int) -> Output:
+    def propose(self, now_ms: int, transactions_waiting: int | None = None) -> Output:
+        """transactions_waiting: how many wait (None: some, not counted)."""
         if self._building is not None:
             return Output()
         started = self._last_block_started_ms
-        if started is not None and now_ms - started < self.block_interval_ms:
+        if (
+            started is not None
+            and now_ms - started < self.block_interval_ms
+            and not self._burst_ready(transactions_waiting)
+        ):
             return Output()
         return self._build(now_ms, heartbeat=False)
+
+    def _burst_ready(self, transactions_waiting: int | None) -> bool:
+        """Whether the next block may start before the interval: the last one carried less than
+        half a loaded block's worth, and a loaded block's worth waits (module docstring)."""
+        loaded = self.loaded_block_transactions
+        return (
+            loaded is not None
+            and transactions_waiting is not None
+            and 2 * self._last_block_transactions < loaded
+            and transactions_waiting >= loaded
+        )
 
     def _build(self, now_ms: int, *, heartbeat: bool) -> Output:
         self._building = self.committed_height + 1
         self._building_heartbeat = heartbeat
+        self._previous_block_started_ms = self._last_block_started_ms
         self._last_block_started_ms = now_ms
         return Output(build=[BuildBlock(self._building, 0, now_ms, self.node_id)])
 
@@ -119,6 +160,7 @@ class SoloCore:
             self.blocks_discarded += 1
             return Output()
         self._building = None
+        self._count_transactions(len(block.transactions))
         if not block.transactions and not self._building_heartbeat:
             self.blocks_discarded += 1
             self._last_block_started_ms = None
@@ -135,6 +177,22 @@ class SoloCore:
         self.committed_height = height
         self._last_block_committed_ms = now_ms
         return Output(commits=[Commit(height, block, certificate)])
+
+    def _count_transactions(self, transactions: int) -> None:
+        """What the block just built carried, into the average when it was started under load."""
+        self._last_block_transactions = transactions
+        previous, started = self._previous_block_started_ms, self._last_block_started_ms
+        if (
+            transactions == 0
+            or previous is None
+            or started is None
+            or started - previous > _LOADED_GAP_INTERVALS * self.block_interval_ms
+        ):
+            return
+        loaded = self.loaded_block_transactions
+        self.loaded_block_transactions = (
+            transactions if loaded is None else loaded + _LOADED_WEIGHT * (transactions - loaded)
+        )
 
     def block_validated(self, block_hash: bytes, valid: bool, now_ms: int) -> Output:
         return Output()  # solo asks for no validation: it built every block itself

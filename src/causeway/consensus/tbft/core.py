@@ -482,9 +482,9 @@ class TbftCore:
         self._flush(output)
         return output
 
-    def propose(self, now_ms: int) -> Output:
+    def propose(self, now_ms: int, transactions_waiting: int | None = None) -> Output:
         """tbft proposes on its own schedule (the proposer of each round): nothing to do."""
-        del now_ms
+        del now_ms, transactions_waiting
         return Output()
 
     def block_built(self, block: types_pb2.Block, now_ms: int) -> Output:
