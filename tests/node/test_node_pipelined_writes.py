@@ -130,6 +130,17 @@ def solo_driver(
     return driver, taken
 
 
+async def run_until_written(driver: ConsensusDriver, store: Store, height: int) -> None:
+    """Runs the driver until block `height` is written, then stops it."""
+    stopping = asyncio.Event()
+    task = asyncio.create_task(driver.run(stopping))
+    try:
+        await wait_until_async(lambda: store.height >= height, timeout_s=WAIT_S)
+    finally:
+        stopping.set()
+        await asyncio.wait_for(task, WAIT_S)
+
+
 async def test_the_next_block_is_built_while_the_previous_one_is_written() -> None:
     store = Store()
     writer = SlowWriter(store)
@@ -166,13 +177,7 @@ async def test_without_the_pipeline_each_build_waits_for_the_write() -> None:
     writer.release.set()
     application = Application(store)
     driver, _ = solo_driver(writer, application, pipelined=False)
-    stopping = asyncio.Event()
-    task = asyncio.create_task(driver.run(stopping))
-    try:
-        await wait_until_async(lambda: store.height >= 4, timeout_s=WAIT_S)
-    finally:
-        stopping.set()
-        await asyncio.wait_for(task, WAIT_S)
+    await run_until_written(driver, store, 4)
     assert all(written == height - 1 for height, written in application.built)
 
 
@@ -201,12 +206,6 @@ async def test_the_core_is_told_how_many_transactions_wait() -> None:
         return propose(now_ms, transactions_waiting)
 
     driver.core.propose = counting_propose  # type: ignore[method-assign]
-    stopping = asyncio.Event()
-    task = asyncio.create_task(driver.run(stopping))
-    try:
-        await wait_until_async(lambda: store.height >= 2, timeout_s=WAIT_S)
-    finally:
-        stopping.set()
-        await asyncio.wait_for(task, WAIT_S)
+    await run_until_written(driver, store, 2)
     assert counts
     assert set(counts) == {7}
