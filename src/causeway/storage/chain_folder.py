@@ -137,7 +137,7 @@ def open_chain_store(
         _initialise(data_dir, write_genesis, map_size_bytes)
         marker = ChainMarker(identity.chain_id, identity.genesis_hash)
         save_marker(data_dir, marker)
-        store = Store(folder, map_size_bytes=map_size_bytes, create=False, sole_writer=True)
+        store = _node_store(data_dir, map_size_bytes)
     else:
         store = _open_unmarked(data_dir, map_size_bytes)
     try:
@@ -209,9 +209,7 @@ def _open_marked(data_dir: Path, marker: ChainMarker, map_size_bytes: int) -> St
         "initialised there: refusing to start a new chain"
     )
     try:
-        store = Store(
-            store_folder(data_dir), map_size_bytes=map_size_bytes, create=False, sole_writer=True
-        )
+        store = _node_store(data_dir, map_size_bytes)
     except StorageCorruptionError as error:
         raise StorageCorruptionError(f"{error.message}, but {refusal}") from None
     if store.load_genesis() is None:
@@ -229,9 +227,7 @@ def _open_unmarked(data_dir: Path, map_size_bytes: int) -> Store:
         "genesis into it"
     )
     try:
-        store = Store(
-            store_folder(data_dir), map_size_bytes=map_size_bytes, create=False, sole_writer=True
-        )
+        store = _node_store(data_dir, map_size_bytes)
     except StorageCorruptionError as error:
         raise StorageCorruptionError(f"{error.message}; {refusal}") from None
     if store.load_genesis() is None:
@@ -240,6 +236,13 @@ def _open_unmarked(data_dir: Path, map_size_bytes: int) -> Store:
             f"the store {store_folder(data_dir) / DATA_FILE_NAME} holds no genesis; {refusal}"
         )
     return store
+
+
+def _node_store(data_dir: Path, map_size_bytes: int) -> Store:
+    """The existing store in `data_dir`, opened as its sole writer (the node's own)."""
+    return Store(
+        store_folder(data_dir), map_size_bytes=map_size_bytes, create=False, sole_writer=True
+    )
 
 
 def _initialise(data_dir: Path, write_genesis: Callable[[Store], None], map_size: int) -> None:
