@@ -71,13 +71,17 @@ _BYTE = [bytes((value,)) for value in range(256)]
 Root = tuple[Child | None, Node | None]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Pending:
     """A version applied and not committed: its nodes decoded, its root, what it was built on."""
 
     update: TreeUpdate
     decoded: dict[bytes, Node]
     root: Root
+    # The pending version this one was built on, until that one is committed (then None: its
+    # nodes are in the cache and the store). Cut rather than kept, because every version built
+    # on a pending one would otherwise hold the whole chain below it, and a loaded node builds
+    # each block on the one being written: the decoded nodes of every block since the load began.
     base: _Pending | None
 
     def find(self, key: bytes) -> Node | None:
@@ -412,14 +416,22 @@ class StateTree:
 
         old_root_entry = old_root[0]
         new_root_entry: Child | None
-        if not key_hashes:
-            new_root_entry = old_root_entry
-        elif old_root_entry is None:
-            new_root_entry = insert(0, 0, len(key_hashes))
-        elif old_root_entry[1] == LEAF_VERSION:
-            new_root_entry = merge(old_root_entry, 0, 0, len(key_hashes))
-        else:
-            new_root_entry = update(old_root_entry, 0, 0, len(key_hashes))
+        try:
+            if not key_hashes:
+                new_root_entry = old_root_entry
+            elif old_root_entry is None:
+                new_root_entry = insert(0, 0, len(key_hashes))
+            elif old_root_entry[1] == LEAF_VERSION:
+                new_root_entry = merge(old_root_entry, 0, 0, len(key_hashes))
+            else:
+                new_root_entry = update(old_root_entry, 0, 0, len(key_hashes))
+        finally:
+            # build and update call themselves through their closure cells: a reference cycle
+            # that, left, would keep everything the closures hold (this version's dicts, the node
+            # cache's generations as they were) alive until the cyclic collector ran, and hand it
+            # tens of thousands of objects to free on a loaded node. (Rebound rather than deleted:
+            # linters read a `del` here as the helpers' own calls naming an undefined function.)
+            build = update = None  # type: ignore[assignment]
         new_root_key = root_node_key(version)
         new_root: Root
         if new_root_entry is None or new_root_entry[1] == LEAF_VERSION:
@@ -485,6 +497,9 @@ class StateTree:
         with self._lock:
             self._latest = (update.version, root)
             self._pending = [p for p in self._pending if p.update.version > update.version]
+            for pending in self._pending:
+                if pending.base is not None and pending.base.update.version <= update.version:
+                    pending.base = None
 
     # ----------------------------------------------------------------------------- reading
 
