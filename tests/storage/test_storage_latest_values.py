@@ -9,10 +9,12 @@ import sys
 from contextlib import ExitStack
 from pathlib import Path
 
+import lmdb
 import pytest
 
 from causeway.errors import ConfigurationError
-from causeway.storage import LatestStateView, Store
+from causeway.storage import LatestStateView, Store, schema
+from causeway.storage import store as store_module
 from causeway.storage.latest_values import (
     ENTRY_OVERHEAD_BYTES,
     VALUE_BYTES_KEPT_MAX,
@@ -224,3 +226,102 @@ def test_reads_and_history_agree_with_a_model(store_path: Path, seed: int, bound
         for version, state in enumerate(model):
             for key in keys:
                 assert store.get_state(key, version) == state.get(key), (version, key)
+
+
+def _written_store(store: Store, blocks: int) -> dict[bytes, bytes | None]:
+    """Commits `blocks` blocks, each writing two keys of its own and one shared key (deleted by
+    the last block); returns the latest value of every key written."""
+    latest: dict[bytes, bytes | None] = {}
+    for height in range(1, blocks + 1):
+        changes: dict[bytes, bytes | None] = {
+            b"account/%d/a" % height: b"a%d" % height,
+            b"account/%d/b" % height: b"b%d" % height,
+            b"shared": None if height == blocks else b"shared %d" % height,
+        }
+        commit(store, height, changes)
+        latest.update(changes)
+    return latest
+
+
+def _kept(store: Store, version: int) -> dict[bytes, bytes | None]:
+    entries = store._latest_values._entries
+    return {
+        key: entry[1] for key in entries if (entry := store._latest_values.value_at(key, version))
+    }
+
+
+def test_a_store_reopened_as_sole_writer_holds_the_newest_blocks_values(
+    store: Store, store_path: Path
+) -> None:
+    """Read back at open, so that a node restarted under load does not read each of its first
+    blocks' keys from LMDB: every key the blocks wrote, with its latest value (a deletion as
+    None), exactly as a read gives it."""
+    latest = {**build.genesis_state(), **_written_store(store, 5)}
+    store.close()
+    with Store(store_path, create=False, sole_writer=True) as reopened:
+        kept = _kept(reopened, 5)
+        assert kept == latest
+        for key, value in latest.items():
+            assert reopened.get_state(key) == value
+    # Only the sole writer reads them back: another writable store, or a read-only one, keeps
+    # nothing it has not read.
+    with Store(store_path, create=False) as beside:
+        assert len(beside._latest_values) == 0
+    with Store(store_path, read_only=True) as read_only:
+        assert len(read_only._latest_values) == 0
+
+
+def test_reading_back_stops_at_the_bound_and_at_the_newest_blocks(
+    store: Store, store_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _written_store(store, 6)
+    store.close()
+    # Room for four keys by their count, three by their sizes: four are read, oldest first,
+    # and the one read first is dropped, so the newest writes are the ones kept.
+    bound = 4 * ENTRY_OVERHEAD_BYTES
+    with Store(
+        store_path, create=False, sole_writer=True, latest_values_bytes_max=bound
+    ) as bounded:
+        assert set(_kept(bounded, 6)) == {b"account/6/a", b"account/6/b", b"shared"}
+    # At most LATEST_VALUES_WARM_VERSIONS_MAX blocks walked: two here, the fifth and sixth.
+    monkeypatch.setattr(store_module, "LATEST_VALUES_WARM_VERSIONS_MAX", 2)
+    with Store(store_path, create=False, sole_writer=True) as walked:
+        assert set(_kept(walked, 6)) == {
+            b"account/5/a",
+            b"account/5/b",
+            b"account/6/a",
+            b"account/6/b",
+            b"shared",
+        }
+
+
+def _damage(store_path: Path, database: bytes, key: bytes) -> None:
+    """Flips a bit of a stored record's last byte: its frame's checksum no longer matches."""
+    environment = lmdb.open(str(store_path), max_dbs=len(schema.ALL_DATABASES), subdir=True)
+    try:
+        handle = environment.open_db(database, create=False)
+        with environment.begin(write=True) as txn:
+            record = bytearray(txn.get(key, db=handle))
+            record[-1] ^= 0x01
+            txn.put(key, bytes(record), db=handle)
+    finally:
+        environment.close()
+
+
+def test_damaged_records_read_back_warm_nothing_and_refuse_nothing(
+    store: Store, store_path: Path
+) -> None:
+    """Reading back is a cache's warming: a damaged list of written keys, or a damaged latest
+    value, is skipped (a later read meets it as any read does); the rest is still read back."""
+    latest = _written_store(store, 3)
+    store.close()
+    _damage(store_path, schema.DB_STATE_WRITES, schema.encode_height(3))
+    _damage(store_path, schema.DB_STATE_LATEST, b"account/1/a")
+    with Store(store_path, create=False, sole_writer=True) as reopened:
+        kept = _kept(reopened, 3)
+        assert b"account/3/a" not in kept  # its list is damaged
+        assert b"account/1/a" not in kept  # its value is damaged
+        assert kept[b"account/1/b"] == latest[b"account/1/b"]
+        assert kept[b"account/2/a"] == latest[b"account/2/a"]
+        assert kept[b"shared"] is None  # named by block 2's list; its latest value read
+        assert reopened.get_state(b"account/3/a") == b"a3"

@@ -69,6 +69,11 @@ class LatestValues:
         return len(self._entries)
 
     @property
+    def bytes_max(self) -> int:
+        """The bound on what the entries take (0: nothing is kept)."""
+        return self._bytes_max
+
+    @property
     def size_bytes(self) -> int:
         """What the entries take, as the bound counts it."""
         return self._bytes
