@@ -393,7 +393,7 @@ class Store:
 
         Why: the blocks a node builds after a restart under load would each read their keys from
         LMDB, handing off the GIL at every read, until the values were learned again; measured at
-        500,000 transfers, the batch after a restart had a p99 of 1.25-1.81 s, and 0.86-1.00 s
+        500,000 transfers, the batch after a restart had a p99 of 1.25-1.81 s, and 0.86-1.22 s
         with the values read back first (docs/performance.md, eleventh sitting). The keys a chain
         wrote last are the ones its next blocks most likely touch. A damaged record warms nothing
         and fails nothing here: a later read of its keys meets it as any read does."""
