@@ -16,11 +16,10 @@ RETAINED_VERSIONS = 10
 
 
 def main() -> None:
-    # Waiting ids move into the index whenever three blocks' worth wait, however large the
-    # index, over eight commits: one move follows another, and the kills land inside them.
+    # Waiting ids move into a run whenever three blocks' worth wait, a slice a commit: one
+    # move follows another, and the kills land inside them.
     store_module.RECENT_TRANSACTION_IDS_MIN = 3 * TRANSACTIONS
-    store_module.RECENT_TRANSACTION_IDS_INDEX_DIVISOR = 1 << 62
-    with Store(Path(sys.argv[1]), map_size_bytes=256 << 20) as store:
+    with Store(Path(sys.argv[1]), map_size_bytes=256 << 20, sole_writer=True) as store:
         if store.load_genesis() is None:
             store.save_genesis(build.GENESIS_BYTES, build.genesis_state(), build.genesis_update())
         height = store.latest_height()

@@ -253,17 +253,17 @@ def test_other_schema_version_is_refused(store_path: Path) -> None:
     environment = lmdb.open(str(store_path), max_dbs=20)
     with environment.begin(write=True) as txn:
         meta = environment.open_db(schema.DB_META, txn=txn)
-        txn.put(schema.META_SCHEMA_VERSION, schema.encode_record((3).to_bytes(8, "big")), db=meta)
+        txn.put(schema.META_SCHEMA_VERSION, schema.encode_record((4).to_bytes(8, "big")), db=meta)
     environment.close()
-    with pytest.raises(ConfigurationError, match="schema version 3"):
+    with pytest.raises(ConfigurationError, match="schema version 4; this build reads 3"):
         Store(store_path)
 
 
 def test_store_written_by_a_newer_schema_is_refused(store_path: Path) -> None:
     environment = lmdb.open(str(store_path), max_dbs=20)
-    environment.open_db(b"causeway/v3/meta")
+    environment.open_db(b"causeway/v4/meta")
     environment.close()
-    with pytest.raises(ConfigurationError, match="uses schema v3; this build reads schema v2"):
+    with pytest.raises(ConfigurationError, match="uses schema v4; this build reads schema v3"):
         Store(store_path)
 
 
@@ -273,7 +273,7 @@ def test_store_written_by_the_previous_schema_is_refused(store_path: Path) -> No
     environment = lmdb.open(str(store_path), max_dbs=20)
     environment.open_db(b"causeway/v1/meta")
     environment.close()
-    with pytest.raises(ConfigurationError, match="uses schema v1; this build reads schema v2"):
+    with pytest.raises(ConfigurationError, match="uses schema v1; this build reads schema v3"):
         Store(store_path)
 
 

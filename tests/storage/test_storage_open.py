@@ -90,7 +90,7 @@ def test_a_store_without_its_schema_version_is_refused(store_path: Path) -> None
         schema.META_SCHEMA_VERSION,
         schema.encode_record(schema.encode_height(schema.SCHEMA_VERSION + 1)),
     )
-    with pytest.raises(ConfigurationError, match="has schema version 3; this build reads 2"):
+    with pytest.raises(ConfigurationError, match="has schema version 4; this build reads 3"):
         Store(store_path, create=False)
 
 

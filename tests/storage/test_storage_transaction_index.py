@@ -1,5 +1,5 @@
 """The transaction index in two parts: ids wait per block in recent_transaction_ids (appended)
-and move into transaction_index in sorted batches; every lookup sees both."""
+and move into transaction_runs in sorted runs; every lookup sees both."""
 
 from __future__ import annotations
 
@@ -22,6 +22,15 @@ TRANSACTIONS = 4
 def entries(store: Store, database: bytes) -> int:
     with store._read() as txn:
         return int(txn.stat(store._handles[database])["entries"])
+
+
+def indexed(store: Store) -> list[tuple[int, bytes]]:
+    """(run height, id) of every key of transaction_runs, in key order."""
+    with store._read() as txn:
+        return [
+            schema.decode_run_key(bytes(key))
+            for key in txn.cursor(store._transaction_runs).iternext(values=False)
+        ]
 
 
 def all_ids(heights: range) -> list[tuple[bytes, tuple[int, int]]]:
@@ -52,7 +61,7 @@ def test_ids_move_into_the_index_when_enough_wait(
     for height in range(1, heights + 1):
         store.commit_block(build.record(height, transactions=TRANSACTIONS))
     assert entries(store, schema.DB_RECENT_TRANSACTION_IDS) == waiting_blocks
-    assert entries(store, schema.DB_TRANSACTION_INDEX) == indexed
+    assert entries(store, schema.DB_TRANSACTION_RUNS) == indexed
     for transaction_id, position in all_ids(range(1, heights + 1)):
         assert store.find_transaction(transaction_id) == position
     ids = [transaction_id for transaction_id, _ in all_ids(range(1, heights + 2))]
@@ -61,22 +70,25 @@ def test_ids_move_into_the_index_when_enough_wait(
 
 
 @pytest.mark.usefixtures("small_batches")
-def test_the_batch_grows_with_the_index(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A batch is at least a quarter of what the index holds: with 36 indexed, ids move once 9
-    wait (at the limit), not at 8 (one below)."""
+def test_every_move_is_a_run_of_its_own_height(store: Store) -> None:
+    """Moves keep their size however many ids the runs hold (with 24 indexed, the next 12
+    move, not more), and each is written under the last height it moves, after every key
+    written before it: no run is rewritten."""
     for height in range(1, 10):
         store.commit_block(build.record(height, transactions=TRANSACTIONS))
-    assert entries(store, schema.DB_TRANSACTION_INDEX) == 36
-    monkeypatch.setattr(store_module, "RECENT_TRANSACTION_IDS_MIN", 1)
-    store.commit_block(build.record(10, transactions=TRANSACTIONS))
-    store.commit_block(build.record(11, transactions=TRANSACTIONS))
-    assert entries(store, schema.DB_TRANSACTION_INDEX) == 36  # 8 waiting < 36 // 4
-    store.commit_block(build.record(12, transactions=1))
-    assert entries(store, schema.DB_TRANSACTION_INDEX) == 36 + 9  # 9 waiting
+        if height == 6:
+            before = indexed(store)
+    runs = indexed(store)
+    assert runs[: len(before)] == before
+    assert runs == sorted(runs)
+    assert runs == sorted(
+        (3 * ((height - 1) // 3 + 1), transaction_id)
+        for transaction_id, (height, _) in all_ids(range(1, 10))
+    )
     assert entries(store, schema.DB_RECENT_TRANSACTION_IDS) == 0
-    for transaction_id, position in all_ids(range(1, 12)):
+    for transaction_id, position in all_ids(range(1, 10)):
         assert store.find_transaction(transaction_id) == position
-    assert store.find_transaction(build.transaction_id(12, 0)) == (12, 0)
+    assert store.verify_integrity() > 0
 
 
 @pytest.mark.usefixtures("small_batches")
@@ -121,7 +133,7 @@ def test_a_reopened_store_finds_waiting_and_moved_ids(
     read the index): each finds every id, and a writable one refuses their replays."""
     for height in range(1, 6):
         store.commit_block(build.record(height, transactions=TRANSACTIONS))
-    assert entries(store, schema.DB_TRANSACTION_INDEX) == 12
+    assert entries(store, schema.DB_TRANSACTION_RUNS) == 12
     store.close()
     with Store(store_path, read_only=read_only, sole_writer=sole_writer) as reopened:
         for transaction_id, position in all_ids(range(1, 6)):
@@ -307,11 +319,7 @@ def test_waiting_ids_move_a_slice_a_commit(store: Store) -> None:
         store.commit_block(build.record(height, transactions=TRANSACTIONS))
         moved = height - 3 + 1
         expected = [i for i in merged if any(in_slice(i, n) for n in range(moved))]
-        with store._read() as txn:
-            indexed = [
-                bytes(key) for key in txn.cursor(store._transaction_index).iternext(values=False)
-            ]
-        assert indexed == sorted(expected)
+        assert indexed(store) == [(3, i) for i in sorted(expected)]
         assert_every_id_found(store, range(1, height + 1))
         assert store.verify_integrity() > 0
         if moved < SLICES:
@@ -320,7 +328,7 @@ def test_waiting_ids_move_a_slice_a_commit(store: Store) -> None:
     # The move is done: the merged records left, the later ones wait.
     assert merge_state(store) == (None, None)
     assert entries(store, schema.DB_RECENT_TRANSACTION_IDS) == SLICES - 1
-    assert entries(store, schema.DB_TRANSACTION_INDEX) == len(merged)
+    assert entries(store, schema.DB_TRANSACTION_RUNS) == len(merged)
     with store._read() as txn:
         assert store._get_meta_int(txn, schema.META_RECENT_TRANSACTION_IDS) == (
             (SLICES - 1) * TRANSACTIONS
@@ -344,7 +352,7 @@ def test_a_move_goes_on_after_a_restart(store: Store, store_path: Path) -> None:
         for height in range(5, 7):
             reopened.commit_block(build.record(height, transactions=TRANSACTIONS))
         assert merge_state(reopened) == (None, None)
-        assert entries(reopened, schema.DB_TRANSACTION_INDEX) == 12
+        assert entries(reopened, schema.DB_TRANSACTION_RUNS) == 12
         assert_every_id_found(reopened, range(1, 7))
         reopened.commit_block(build.record(7, transactions=TRANSACTIONS))  # 16 wait: another
         assert merge_state(reopened) == (7, 1)
@@ -432,11 +440,9 @@ def test_each_commit_of_a_move_adds_exactly_its_slice_of_the_first_bytes(
     for moved, record in enumerate(records[2:], start=1):
         store.commit_block(record)
         bound = 256 * moved // slices
-        with store._read() as txn:
-            indexed = [
-                bytes(key) for key in txn.cursor(store._transaction_index).iternext(values=False)
-            ]
-        assert indexed == sorted(i for i in merged if i[0] < bound), f"after slice {moved - 1}"
+        assert indexed(store) == [(3, i) for i in sorted(merged) if i[0] < bound], (
+            f"after slice {moved - 1}"
+        )
     assert merge_state(store) == (None, None)
     assert all(store.has_transactions([i for r in records for i in r.transaction_ids]))
     assert store.verify_integrity() > 0
@@ -467,10 +473,6 @@ def test_a_move_whose_first_commit_failed_moves_only_what_was_committed(
     for height in range(3, 3 + SLICES):
         store.commit_block(build.record(height, transactions=TRANSACTIONS))
     assert merge_state(store) == (None, None)
-    with store._read() as txn:
-        indexed = [
-            bytes(key) for key in txn.cursor(store._transaction_index).iternext(values=False)
-        ]
-    assert indexed == sorted(transaction_id for transaction_id, _ in all_ids(range(1, 4)))
+    assert indexed(store) == sorted((3, i) for i, _ in all_ids(range(1, 4)))
     assert store.has_transactions(failed_ids) == [False] * TRANSACTIONS
     assert_every_id_found(store, range(1, 3 + SLICES))

@@ -351,10 +351,11 @@ def build_vectors(profile_name: str, frozen: Frozen, store_path: Path) -> dict[s
                     vectors[f"storage/{name} value"] = value
     finally:
         environment.close()
-    # transaction_index receives ids only once many wait in recent_transaction_ids, which a
-    # one-block chain never reaches: its record as the store writes it when they move.
-    for key, value in schema.encode_transaction_index_records([(the_transaction_id, 1, 0)]):
-        name = schema.describe_key(schema.DB_TRANSACTION_INDEX, key)
+    # transaction_runs receives ids only once many wait in recent_transaction_ids, which a
+    # one-block chain never reaches: its record as the store writes it when they move (here,
+    # in the run of height 1).
+    for key, value in schema.encode_transaction_run_records(1, [(the_transaction_id, 1, 0)]):
+        name = schema.describe_key(schema.DB_TRANSACTION_RUNS, key)
         vectors[f"storage/{name} key"] = key
         vectors[f"storage/{name} value"] = value
     return {name: data.hex() for name, data in sorted(vectors.items())}

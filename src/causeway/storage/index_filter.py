@@ -1,4 +1,4 @@
-"""Which transaction ids `transaction_index` may hold, kept in memory, so that a look-up by id
+"""Which transaction ids `transaction_runs` may hold, kept in memory, so that a look-up by id
 reads LMDB only when the answer is "maybe".
 
 Why: py-lmdb lets go of the GIL around every read and must then win it back from whichever
@@ -9,7 +9,7 @@ docs/performance.md). Most ids looked up are not there (a new transaction is not
 admission's look-up, the block builder's and the commit's replay check), and a Bloom filter
 answers "not there" without letting go of the GIL.
 
-The rule that keeps look-ups exact: every id that `transaction_index` holds, in any snapshot a
+The rule that keeps look-ups exact: every id that `transaction_runs` holds, in any snapshot a
 reader of this process sees, is in the filter. The store adds ids before the write transaction
 that inserts them commits (a commit that then fails leaves ids that only cost a read: false
 positives), and removes none. The filter is built from the index when the store opens, and
@@ -31,6 +31,11 @@ ids after it. A look-up probes each: capacities double, so there are few, and ea
 is made with half the false-positive rate of the one before, so that together they stay
 within twice the first's. Python's `hash` is keyed per process, which is why the filters are
 never written down.
+
+Behind this filter, each run of `transaction_runs` has a plain Bloom filter of its own (the
+store's, built with the run): on a "maybe" here, a look-up reads only the runs whose filter says
+"maybe" too. A run's filter is made whole, over every id the run will hold, before the first of
+them is written, and never changed after, so readers may probe it while the writer works.
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ CAPACITY_MIN = 1 << 20
 
 
 class IndexFilter:
-    """Bloom filters over the ids of `transaction_index`: `may_hold` is False only for an id
+    """Bloom filters over the ids of `transaction_runs`: `may_hold` is False only for an id
     never added."""
 
     def __init__(self, capacity: int = CAPACITY_MIN) -> None:

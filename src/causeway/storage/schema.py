@@ -1,8 +1,10 @@
 """The on-disk layout of a Causeway store: every sub-database, key and value format, in one place.
 
 Nothing outside this module builds or parses a storage key or a stored value. docs/storage.md
-describes the same layout for operators; change both together, and bump SCHEMA_VERSION (which
-is part of every sub-database name) for any change an older build could misread.
+describes the same layout for operators; change both together, and bump SCHEMA_VERSION for any
+change an older build could misread. Every sub-database name carries the schema version that
+introduced its layout, so a store of a newer schema (a name this build does not know) is refused
+by name, and a migration (Store._migrate) replaces only the sub-databases whose layout changed.
 
 Value format, for every value in every sub-database::
 
@@ -31,7 +33,10 @@ from typing import Final
 
 from causeway.errors import StorageCorruptionError
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
+# Stores of this version are migrated when opened writable (Store._migrate); older ones are
+# refused.
+SCHEMA_VERSION_MIGRATED_FROM: Final = 2
 RECORD_FORMAT_VERSION: Final = 1
 RECORD_HEADER_BYTES: Final = 5
 
@@ -39,10 +44,12 @@ RECORD_HEADER_BYTES: Final = 5
 # puts 8 bytes (the version) before a state key; the margin keeps room for that.
 STATE_KEY_BYTES_MAX: Final = 480
 META_NAME_BYTES_MAX: Final = 200
-# Node keys and transaction ids are used as LMDB keys unchanged.
+# Node keys are used as LMDB keys unchanged.
 LMDB_KEY_BYTES_MAX: Final = 511
 
 HEIGHT_BYTES: Final = 8
+# A transaction id follows a run's height (8 bytes) in transaction_runs' keys.
+TRANSACTION_ID_BYTES_MAX: Final = LMDB_KEY_BYTES_MAX - HEIGHT_BYTES
 POSITION_BYTES: Final = 12  # height (8) + transaction index (4)
 TOPIC_DIGEST_BYTES: Final = 16
 
@@ -54,8 +61,9 @@ HISTORY_HAS_PREVIOUS: Final = 0x02
 VERSION_BYTES: Final = 8
 
 
-def _name(short: str) -> bytes:
-    return f"causeway/v{SCHEMA_VERSION}/{short}".encode()
+def _name(short: str, introduced: int = 2) -> bytes:
+    """A sub-database's name: the schema version that introduced its layout, and what it holds."""
+    return f"causeway/v{introduced}/{short}".encode()
 
 
 # Sub-database names. Each holds one kind of record; see docs/storage.md for the table.
@@ -65,10 +73,14 @@ DB_BLOCK_HASHES: Final = _name("block_hashes")
 DB_HEIGHTS_BY_HASH: Final = _name("heights_by_hash")
 DB_CERTIFICATES: Final = _name("certificates")
 DB_BLOCK_ENTRIES: Final = _name("block_entries")
-DB_TRANSACTION_INDEX: Final = _name("transaction_index")
+# (run height u64, transaction id) -> position (height u64, index u32): the committed
+# transactions' ids, in runs. Ids wait per block in recent_transaction_ids; a move writes the
+# waiting ids as one run, sorted, under the last height it moves (above every key written
+# before it, so every page it writes is appended), and no run is rewritten (docs/storage.md).
+DB_TRANSACTION_RUNS: Final = _name("transaction_runs", introduced=3)
 # height -> key list of the ids of that block's transactions, in block order: the transactions
-# not yet moved into transaction_index. A block appends one record here instead of scattering
-# its ids over the whole index; they move there in sorted batches (docs/storage.md, "Blocks").
+# not yet moved into a run of transaction_runs. A block appends one record here instead of
+# scattering its ids over an index; they move in sorted runs (docs/storage.md, "Blocks").
 DB_RECENT_TRANSACTION_IDS: Final = _name("recent_transaction_ids")
 DB_EVENT_INDEX: Final = _name("event_index")
 DB_STATE_LATEST: Final = _name("state_latest")
@@ -84,6 +96,10 @@ DB_STALE_NODES: Final = _name("stale_nodes")
 # unlike the validator schedule in state, which prunes old sets.
 DB_VALIDATOR_SETS: Final = _name("validator_sets")
 
+# Schema v2's id -> position index, rewritten at each move: migrated into transaction_runs as
+# one run under height 0 and dropped (Store._migrate).
+DB_TRANSACTION_INDEX_V2: Final = _name("transaction_index")
+
 ALL_DATABASES: Final = (
     DB_META,
     DB_HEADERS,
@@ -91,7 +107,7 @@ ALL_DATABASES: Final = (
     DB_HEIGHTS_BY_HASH,
     DB_CERTIFICATES,
     DB_BLOCK_ENTRIES,
-    DB_TRANSACTION_INDEX,
+    DB_TRANSACTION_RUNS,
     DB_RECENT_TRANSACTION_IDS,
     DB_EVENT_INDEX,
     DB_STATE_LATEST,
@@ -111,9 +127,9 @@ META_LATEST_HEIGHT: Final = b"store/latest_height"
 META_EARLIEST_STATE_VERSION: Final = b"store/earliest_state_version"
 # How many transaction ids recent_transaction_ids holds (u64): when to move them.
 META_RECENT_TRANSACTION_IDS: Final = b"store/recent_transaction_ids"
-# A move of waiting ids into transaction_index in progress (Store._index_transaction_ids): the
-# last height whose ids it moves (u64) and the next slice of the id space to move (u64); both
-# absent when none is.
+# A move of waiting ids into a run of transaction_runs in progress (Store._index_transaction_ids):
+# the last height whose ids it moves (u64: the run's height) and the next slice of the id space
+# to move (u64); both absent when none is.
 META_INDEX_MERGE_THROUGH: Final = b"store/index_merge_through"
 META_INDEX_MERGE_SLICE: Final = b"store/index_merge_slice"
 # A store restored from a snapshot holds no block below its base height (u64; absent: 0, the
@@ -187,6 +203,9 @@ def describe_key(database: bytes, key: bytes) -> str:
             and len(key) == 8
         ):
             return f"{name}[height={decode_height(key)}]"
+        if database == DB_TRANSACTION_RUNS and len(key) > HEIGHT_BYTES:
+            run, transaction_id = decode_run_key(key)
+            return f"{name}[run={run}, id={transaction_id.hex()}]"
         if database == DB_BLOCK_ENTRIES and len(key) == POSITION_BYTES:
             height, index = decode_position(key)
             return f"{name}[height={height}, index={index}]"
@@ -428,16 +447,24 @@ def encode_state_records(
     return latest, deletes, history
 
 
-def encode_transaction_index_records(
-    positions: Iterable[tuple[bytes, int, int]],
+def encode_run_key(run: int, transaction_id: bytes) -> bytes:
+    return run.to_bytes(8, "big") + transaction_id
+
+
+def decode_run_key(key: bytes) -> tuple[int, bytes]:
+    """(run height, transaction id) of a transaction_runs key (at least 9 bytes)."""
+    return int.from_bytes(key[:HEIGHT_BYTES], "big"), key[HEIGHT_BYTES:]
+
+
+def encode_transaction_run_records(
+    run: int, positions: Iterable[tuple[bytes, int, int]]
 ) -> list[tuple[bytes, bytes]]:
-    """(transaction id, record of its position) for (id, height, index) triples, in id order:
-    what moving ids from recent_transaction_ids into transaction_index writes."""
+    """(run key, record of its position) for (id, height, index) triples, in key order: what a
+    move (or a part of one) of waiting ids into the run at height `run` writes."""
+    prefix = run.to_bytes(8, "big")
     return encode_records(
-        sorted(
-            (transaction_id, encode_position(height, index))
-            for transaction_id, height, index in positions
-        )
+        (prefix + transaction_id, encode_position(height, index))
+        for transaction_id, height, index in sorted(positions)
     )
 
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeAlias, TypeVar
 import lmdb
 from google.protobuf.message import DecodeError as ProtobufDecodeError
 from google.protobuf.message import Message
+from rbloom import Bloom
 
 from causeway.errors import (
     ConfigurationError,
@@ -36,7 +37,7 @@ from causeway.errors import (
 )
 from causeway.state import TreeUpdate
 from causeway.storage import schema
-from causeway.storage.index_filter import IndexFilter
+from causeway.storage.index_filter import FALSE_POSITIVE_RATE, IndexFilter
 from causeway.storage.latest_values import (
     ENTRY_OVERHEAD_BYTES,
     LATEST_VALUES_BYTES_MAX,
@@ -58,7 +59,8 @@ from causeway.storage.schema import (
     DB_STATE_LATEST,
     DB_STATE_NODES,
     DB_STATE_WRITES,
-    DB_TRANSACTION_INDEX,
+    DB_TRANSACTION_INDEX_V2,
+    DB_TRANSACTION_RUNS,
     DB_VALIDATOR_SETS,
     decode_record,
     encode_height,
@@ -94,18 +96,16 @@ RECORDS_PER_VERIFY_READ = 20_000
 # a long backlog never holds the writer lock for long against block commits.
 PRUNE_RECORDS_PER_WRITE = 100_000
 # Transaction ids wait in recent_transaction_ids (one record per block, appended) until there are
-# at least this many, and at least a quarter as many as transaction_index holds; then they move
-# into transaction_index in sorted batches (in slices, below). A random insert there dirties a
-# 4 KiB page, and every page once the index is larger than a block's worth of ids: moving many
-# ids at once dirties each page once per batch instead of once per block (docs/storage.md).
+# at least this many; then they move into transaction_runs as one sorted run under the last
+# height they come from (in slices, below), appended after every run before it and never
+# rewritten. Inserting them into one id-ordered index instead rewrote its pages at every move,
+# more of them as the chain grew: a moved id was rewritten some four times over (docs/storage.md,
+# "The transaction index in runs"). The size bounds the waiting ids' memory (some 7 MB) and makes
+# the runs some 20 at a million ids.
 RECENT_TRANSACTION_IDS_MIN = 50_000
-RECENT_TRANSACTION_IDS_INDEX_DIVISOR = 4
-# A batch moves over this many commits, one slice of the ids' first byte each: each commit
-# rewrites only the index pages of its slice, so that no one block's write carries the whole
-# move (at 1,000,000 ids, one move took 593-1,008 ms against a commit's 31-33 ms). With 8
-# slices, each of a million-id index's slices still added 150 ms or so to its commit, and a
-# loaded solo node's p99 rose past 1 s in the batches that held a move (docs/performance.md).
-# A slice keeps some 3,900 ids of a 250,000-id move, a few to each page it rewrites.
+# A move goes over this many commits, one slice of the ids' first byte each, so that no one
+# block's write carries the whole move. Slices go in id order, so each one's keys follow the
+# last one's and every write of the run is an append.
 TRANSACTION_INDEX_MERGE_SLICES = 64
 # A store opened as its sole writer reads back into its latest values the keys written by at
 # most this many of the newest blocks (and at most as many keys as the values' bound holds).
@@ -218,7 +218,7 @@ class Store:
         # id's (height, index) in one dictionary, so that a lookup costs one probe however many
         # blocks wait. A record never changes while it exists, so a decoded copy stays right.
         # It holds a run of consecutive blocks (see _recent): commits and reads add newer blocks,
-        # and the commit that moves ids into transaction_index drops the blocks it moved.
+        # and the commit that moves ids into transaction_runs drops the blocks it moved.
         self._recent_ids: dict[int, list[bytes]] = {}
         self._recent_positions: dict[bytes, int] = {}
         # The highest height whose ids this store saw moved: no block at or below it is kept
@@ -229,9 +229,13 @@ class Store:
         # (id, height, index) triples). Built from committed blocks only (never from the block
         # being committed), so a failed commit leaves it right; kept by the writer alone.
         self._merge_slices: tuple[int, list[list[tuple[bytes, int, int]]]] | None = None
-        # The ids transaction_index may hold, for the store's sole writer (index_filter.py says
-        # why): a look-up reads the index only when the filter says "maybe".
+        # The ids transaction_runs may hold, for the store's sole writer (index_filter.py says
+        # why): a look-up reads LMDB only when this filter says "maybe", and then only the runs
+        # whose own filter says "maybe" too. Each run's filter (its height's key prefix and a
+        # Bloom filter over its ids) is made whole before any of the run is written, and never
+        # changed after: readers probe it while the writer works.
         self._index_filter: IndexFilter | None = None
+        self._run_filters: tuple[tuple[bytes, Bloom], ...] = ()
         if read_only and sole_writer:
             raise ConfigurationError(f"a read-only store cannot be the sole writer of {path}")
         create = create and not read_only
@@ -248,7 +252,8 @@ class Store:
             self._env: lmdb.Environment | None = lmdb.open(
                 str(self._path),
                 map_size=map_size_bytes,
-                max_dbs=len(ALL_DATABASES),
+                # And the sub-database a migration replaces (_migrate).
+                max_dbs=len(ALL_DATABASES) + 1,
                 max_readers=1024,
                 subdir=True,
                 create=create,
@@ -277,6 +282,7 @@ class Store:
             # Reader slots of processes that died (a crash, a SIGKILL) are freed here.
             self._env.reader_check()
             self._check_schema_names()
+            self._migrate(read_only=read_only)
             if create:
                 self._open_databases()
                 self._check_schema_version()
@@ -289,7 +295,7 @@ class Store:
                 -1 if latest is None else latest, 0 if read_only else latest_values_bytes_max
             )
             if sole_writer:
-                self._index_filter = self._build_index_filter()
+                self._build_index_filters()
                 self._warm_latest_values()
         except BaseException:
             self._env.close()
@@ -331,20 +337,71 @@ class Store:
                 f"the store {self._path / DATA_FILE_NAME} cannot list its databases "
                 f"(LMDB: {_lmdb_reason(error)})"
             ) from None
-        ours = f"causeway/v{schema.SCHEMA_VERSION}/".encode()
+        known = {*ALL_DATABASES, DB_TRANSACTION_INDEX_V2}
         foreign = sorted(
             {
                 name.split(b"/")[1]
                 for name in names
-                if name.startswith(b"causeway/")
-                and not name.startswith(ours)
-                and name.count(b"/") >= 2
+                if name.startswith(b"causeway/") and name not in known and name.count(b"/") >= 2
             }
         )
         if foreign:
             raise ConfigurationError(
                 f"the store at {self._path} uses schema {b', '.join(foreign).decode()}; this "
                 f"build reads schema v{schema.SCHEMA_VERSION}"
+            )
+
+    def _migrate(self, *, read_only: bool) -> None:
+        """Brings a store of schema v2 to v3 in one write transaction: v2's id-ordered index is
+        written as one run under height 0 (its ids sorted, so appended) and dropped, and the
+        meta version becomes 3, which a v2 build refuses (as it refuses the new name). A move in
+        progress goes on after it: its later slices go into the run at its own height, and a
+        look-up finds an id in either run. A crash leaves the store all v2 or all v3. A store
+        of another version is left to the version checks, which name it."""
+        env = self._require_env()
+        try:
+            meta = env.open_db(DB_META, create=False)
+        except lmdb.Error:
+            return  # new, or lost its databases: the checks after this say which
+        with env.begin() as txn:
+            stored = self._get_payload(txn, meta, DB_META, schema.META_SCHEMA_VERSION)
+        if stored != encode_height(schema.SCHEMA_VERSION_MIGRATED_FROM):
+            return
+        if read_only:
+            raise ConfigurationError(
+                f"the store at {self._path} has schema version "
+                f"{schema.SCHEMA_VERSION_MIGRATED_FROM}; a writable open (causeway node start) "
+                f"migrates it to {schema.SCHEMA_VERSION}, a read-only one cannot"
+            )
+        prefix = encode_height(0)
+        with env.begin(write=True) as txn:
+            try:
+                index = env.open_db(DB_TRANSACTION_INDEX_V2, txn=txn, create=False)
+            except lmdb.NotFoundError:
+                raise StorageCorruptionError(
+                    f"the store {self._path / DATA_FILE_NAME} of schema version "
+                    f"{schema.SCHEMA_VERSION_MIGRATED_FROM} has lost its "
+                    f"{DB_TRANSACTION_INDEX_V2.decode()}"
+                ) from None
+            runs = env.open_db(DB_TRANSACTION_RUNS, txn=txn, create=True)
+            items = [
+                (prefix + key, value)
+                for key, value in txn.cursor(index).iternext(keys=True, values=True)
+            ]
+            too_long = [key for key, _ in items if len(key) > schema.LMDB_KEY_BYTES_MAX]
+            if too_long:
+                raise ConfigurationError(
+                    f"the store at {self._path} holds a transaction id of "
+                    f"{len(too_long[0]) - len(prefix)} bytes: schema version "
+                    f"{schema.SCHEMA_VERSION} keeps ids of at most "
+                    f"{schema.TRANSACTION_ID_BYTES_MAX} bytes, so it cannot be migrated"
+                )
+            txn.cursor(runs).putmulti(items, append=True)
+            txn.drop(index, delete=True)
+            txn.put(
+                schema.META_SCHEMA_VERSION,
+                encode_record(encode_height(schema.SCHEMA_VERSION)),
+                db=meta,
             )
 
     def _open_databases(self) -> None:
@@ -379,13 +436,42 @@ class Store:
             )
         self._keep_handles(handles)
 
-    def _build_index_filter(self) -> IndexFilter:
-        """The filter over every id transaction_index holds, read before the store is shared
-        (no commit can add one meanwhile)."""
+    def _build_index_filters(self) -> None:
+        """The filters over the ids transaction_runs holds, one over all of them and one a run,
+        read before the store is shared (no commit can add one meanwhile). The run of a move
+        in progress also gets the ids still waiting to go into it, as its first commit gave
+        them."""
+        runs: dict[int, list[bytes]] = {}
         with self._read() as txn:
-            count = txn.stat(self._transaction_index)["entries"]
-            cursor = txn.cursor(self._transaction_index)
-            return IndexFilter.of(cursor.iternext(keys=True, values=False), count)
+            count = txn.stat(self._transaction_runs)["entries"]
+            for key in txn.cursor(self._transaction_runs).iternext(keys=True, values=False):
+                run, transaction_id = schema.decode_run_key(key)
+                kept = runs.get(run)
+                if kept is None:
+                    kept = runs[run] = []
+                kept.append(transaction_id)
+            through = self._get_meta_int(txn, schema.META_INDEX_MERGE_THROUGH)
+            if through is not None:
+                moving = runs.setdefault(through, [])
+                for height, ids in self._recent(txn).blocks:
+                    if height <= through:
+                        moving.extend(ids)
+        self._index_filter = IndexFilter.of(
+            (transaction_id for ids in runs.values() for transaction_id in ids), count
+        )
+        self._run_filters = tuple(
+            (encode_height(run), _run_filter(ids)) for run, ids in sorted(runs.items())
+        )
+
+    def _publish_run_filter(self, run: int, transaction_ids: list[bytes]) -> None:
+        """Makes the filter of the run at height `run` (all its ids) and lets readers probe it;
+        before any of the run is written. A filter left by a failed first commit of the same
+        run is replaced: none of its ids was written."""
+        if self._index_filter is None:
+            return
+        prefix = encode_height(run)
+        kept = tuple(entry for entry in self._run_filters if entry[0] != prefix)
+        self._run_filters = (*kept, (prefix, _run_filter(transaction_ids)))
 
     def _warm_latest_values(self) -> int:
         """Reads the latest values of the keys the newest blocks wrote into memory, the newest
@@ -432,16 +518,66 @@ class Store:
                     continue
         return len(chosen)
 
-    def _filter_before_indexing(self, items: list[tuple[bytes, bytes]]) -> None:
-        """Adds the ids of transaction_index records about to be written to the index filter:
+    def _filter_before_indexing(self, transaction_ids: list[bytes]) -> None:
+        """Adds ids about to be written into transaction_runs to the filter over all of them:
         before their commit, so that no reader sees an indexed id the filter lacks."""
         if self._index_filter is not None:
-            self._index_filter.add([transaction_id for transaction_id, _ in items])
+            self._index_filter.add(transaction_ids)
 
-    def _may_be_indexed(self, transaction_id: bytes) -> bool:
-        """False only for an id transaction_index does not hold (index_filter.py)."""
+    def _index_lookup(self, txn: _Txn) -> Callable[[bytes], tuple[bytes, bytes] | None]:
+        """A look-up of ids in transaction_runs as `txn` sees them: the key and stored position
+        record (framed) of an id, or None. With filters (the sole writer), LMDB is read only for the
+        runs whose filter says "maybe", and none when the filter over all ids says no; without,
+        each run is read, found by one seek a run."""
+        get = txn.get
+        db = self._transaction_runs
         index_filter = self._index_filter
-        return index_filter is None or index_filter.may_hold(transaction_id)
+        if index_filter is None:
+            prefixes = self._run_prefixes(txn)
+
+            def read_every_run(transaction_id: bytes) -> tuple[bytes, bytes] | None:
+                for prefix in prefixes:
+                    key = prefix + transaction_id
+                    value = get(key, db=db)
+                    if value is not None:
+                        return key, value
+                return None
+
+            return read_every_run
+        may_hold = index_filter.may_hold
+        # A run published after this snapshot began only costs a read that finds nothing.
+        runs = self._run_filters
+
+        def read_runs_that_may_hold(transaction_id: bytes) -> tuple[bytes, bytes] | None:
+            if not may_hold(transaction_id):
+                return None
+            for prefix, bloom in runs:
+                if transaction_id in bloom:
+                    key = prefix + transaction_id
+                    value = get(key, db=db)
+                    if value is not None:
+                        return key, value
+            return None
+
+        return read_runs_that_may_hold
+
+    def _run_prefixes(self, txn: _Txn) -> list[bytes]:
+        """The key prefix (height) of every run in transaction_runs, in height order."""
+        cursor = txn.cursor(self._transaction_runs)
+        prefixes: list[bytes] = []
+        found = cursor.first()
+        while found:
+            key = cursor.key()
+            if len(key) <= schema.HEIGHT_BYTES:
+                # A key with no id (only a damaged store holds one): the next key on is a run's.
+                found = cursor.next()
+                continue
+            run = schema.decode_height(key[: schema.HEIGHT_BYTES])
+            prefixes.append(key[: schema.HEIGHT_BYTES])
+            if run >= (1 << 64) - 1:
+                break
+            found = cursor.set_range(encode_height(run + 1))
+        return prefixes
 
     def _keep_handles(self, handles: dict[bytes, Any]) -> None:
         self._meta = handles[DB_META]
@@ -450,7 +586,7 @@ class Store:
         self._heights_by_hash = handles[DB_HEIGHTS_BY_HASH]
         self._certificates = handles[DB_CERTIFICATES]
         self._block_entries = handles[DB_BLOCK_ENTRIES]
-        self._transaction_index = handles[DB_TRANSACTION_INDEX]
+        self._transaction_runs = handles[DB_TRANSACTION_RUNS]
         self._recent_transaction_ids = handles[DB_RECENT_TRANSACTION_IDS]
         self._event_index = handles[DB_EVENT_INDEX]
         self._state_latest = handles[DB_STATE_LATEST]
@@ -631,11 +767,8 @@ class Store:
         _check_key("block hash", base.block_hash, schema.LMDB_KEY_BYTES_MAX)
         _check_key_lengths("state key", base.state, schema.STATE_KEY_BYTES_MAX)
         _check_key_lengths("state node key", update.new_nodes, schema.LMDB_KEY_BYTES_MAX)
-        _check_key_lengths(
-            "transaction id",
-            [transaction_id for transaction_id, _, _ in base.transaction_positions],
-            schema.LMDB_KEY_BYTES_MAX,
-        )
+        transaction_ids = [transaction_id for transaction_id, _, _ in base.transaction_positions]
+        _check_key_lengths("transaction id", transaction_ids, schema.TRANSACTION_ID_BYTES_MAX)
         latest, _, history = schema.encode_state_records(height, base.state, {})
         nodes = encode_records(update.new_nodes.items())
         height_key = encode_height(height)
@@ -646,8 +779,10 @@ class Store:
                 for from_height, validator_set in base.validator_sets
             )
         )
-        transaction_index = schema.encode_transaction_index_records(base.transaction_positions)
-        self._filter_before_indexing(transaction_index)
+        # The ids as one run under the base height, below every run a later move writes.
+        transaction_run = schema.encode_transaction_run_records(height, base.transaction_positions)
+        self._publish_run_filter(height, transaction_ids)
+        self._filter_before_indexing(transaction_ids)
         with self._write() as txn:
             if self._has_genesis(txn) or self._latest_height(txn):
                 raise InvariantError(f"the store at {self._path} is not empty: cannot restore")
@@ -657,7 +792,7 @@ class Store:
             txn.put(base.block_hash, height_record, db=self._heights_by_hash)
             txn.put(height_key, encode_record(encode(certificate)), db=self._certificates)
             txn.cursor(self._validator_sets).putmulti(validator_sets)
-            self._put_new(txn, self._transaction_index, transaction_index, "transaction id")
+            self._put_new(txn, self._transaction_runs, transaction_run, "transaction id")
             txn.cursor(self._state_latest).putmulti(latest)
             txn.cursor(self._state_history).putmulti(history)
             if base.state:
@@ -828,19 +963,15 @@ class Store:
     ) -> int | None:
         """Refuses ids already committed (a replay) or repeated in the block, appends the
         block's ids to recent_transaction_ids and, when enough are waiting there, moves them
-        into transaction_index in sorted batches, one slice of the id space a commit
+        into a new run of transaction_runs, one slice of the id space a commit
         (TRANSACTION_INDEX_MERGE_SLICES). Returns the height through which the waiting records
         left recent_transaction_ids (the last slice moved), else None."""
-        get = txn.get
-        main = self._transaction_index
-        may_be_indexed = self._may_be_indexed
+        indexed = self._index_lookup(txn)
         recent = self._recent(txn)
         positions = recent.positions
         repeated = len(transaction_ids) - len(set(transaction_ids))
         for transaction_id in transaction_ids:
-            if transaction_id in positions or (
-                may_be_indexed(transaction_id) and get(transaction_id, db=main) is not None
-            ):
+            if transaction_id in positions or indexed(transaction_id) is not None:
                 repeated += 1
         if repeated:
             raise InvariantError(
@@ -859,10 +990,7 @@ class Store:
         )
         through = self._get_meta_int(txn, schema.META_INDEX_MERGE_THROUGH)
         if through is None:
-            indexed = txn.stat(main)["entries"]
-            if waiting < max(
-                RECENT_TRANSACTION_IDS_MIN, indexed // RECENT_TRANSACTION_IDS_INDEX_DIVISOR
-            ):
+            if waiting < RECENT_TRANSACTION_IDS_MIN:
                 txn.put(
                     schema.META_RECENT_TRANSACTION_IDS,
                     encode_record(encode_height(waiting)),
@@ -885,8 +1013,12 @@ class Store:
         ]
         if through == height:
             # The move's first commit: this block is not committed yet, so its ids are not
-            # kept in the split below; one pass picks this slice's ids.
+            # kept in the split below; one pass picks this slice's ids. The run's filter gets
+            # every id of the move now, before any of them is written.
             merged.append((height, transaction_ids))
+            self._publish_run_filter(
+                through, [transaction_id for _, ids in merged for transaction_id in ids]
+            )
             low = 256 * next_slice // slices
             high = 256 * (next_slice + 1) // slices
             slice_positions: list[tuple[bytes, int, int]] = [
@@ -897,9 +1029,14 @@ class Store:
             ]
         else:
             slice_positions = self._merge_slice(through, merged, next_slice)
-        items = schema.encode_transaction_index_records(slice_positions)
-        self._filter_before_indexing(items)
-        self._put_new(txn, main, items, "transaction id")
+        self._filter_before_indexing([transaction_id for transaction_id, _, _ in slice_positions])
+        self._put_new(
+            txn,
+            self._transaction_runs,
+            schema.encode_transaction_run_records(through, slice_positions),
+            "transaction id",
+            append=True,
+        )
         next_slice += 1
         if next_slice < slices:
             txn.put(
@@ -1163,7 +1300,7 @@ class Store:
                 f"block {height}: result {index} is for transaction {result_ids[index].hex()}, "
                 f"expected {record.transaction_ids[index].hex()}"
             )
-        _check_key_lengths("transaction id", result_ids, schema.LMDB_KEY_BYTES_MAX)
+        _check_key_lengths("transaction id", result_ids, schema.TRANSACTION_ID_BYTES_MAX)
         update = record.tree_update
         if update.version != height:
             raise InvariantError(f"block {height}: tree update is for version {update.version}")
@@ -1431,38 +1568,31 @@ class Store:
 
     def find_transaction(self, transaction_id: bytes) -> tuple[int, int] | None:
         """(height, index) of a committed transaction, or None."""
-        if not transaction_id or len(transaction_id) > schema.LMDB_KEY_BYTES_MAX:
+        if not transaction_id or len(transaction_id) > schema.TRANSACTION_ID_BYTES_MAX:
             return None
         with self._read() as txn:
-            payload = (
-                self._get_payload(
-                    txn, self._transaction_index, DB_TRANSACTION_INDEX, transaction_id
-                )
-                if self._may_be_indexed(transaction_id)
-                else None
-            )
-            if payload is None:
-                position = self._recent(txn).positions.get(transaction_id)
-                return None if position is None else _unpacked_position(position)
+            position = self._recent(txn).positions.get(transaction_id)
+            if position is not None:
+                return _unpacked_position(position)
+            found = self._index_lookup(txn)(transaction_id)
+        if found is None:
+            return None
+        key, value = found
+        payload = decode_record(DB_TRANSACTION_RUNS, key, value)
         if len(payload) != schema.POSITION_BYTES:
-            raise schema.corrupt(DB_TRANSACTION_INDEX, transaction_id, "malformed position")
+            raise schema.corrupt(DB_TRANSACTION_RUNS, key, "malformed position")
         return schema.decode_position(payload)
 
     def has_transactions(self, ids: Sequence[bytes]) -> list[bool]:
         """For each id, whether a committed block holds it; one read transaction for the batch."""
-        key_max = schema.LMDB_KEY_BYTES_MAX
+        key_max = schema.TRANSACTION_ID_BYTES_MAX
         with self._read() as txn:
-            get = txn.get
-            db = self._transaction_index
-            may_be_indexed = self._may_be_indexed
+            indexed = self._index_lookup(txn)
             recent = self._recent(txn).positions
             return [
                 bool(transaction_id)
                 and len(transaction_id) <= key_max
-                and (
-                    transaction_id in recent
-                    or (may_be_indexed(transaction_id) and get(transaction_id, db=db) is not None)
-                )
+                and (transaction_id in recent or indexed(transaction_id) is not None)
                 for transaction_id in ids
             ]
 
@@ -1970,6 +2100,13 @@ class Store:
                 return checked
 
 
+def _run_filter(transaction_ids: list[bytes]) -> Bloom:
+    """A Bloom filter over one run's ids, made whole before readers can probe it."""
+    bloom = Bloom(max(1, len(transaction_ids)), FALSE_POSITIVE_RATE)
+    bloom.update(transaction_ids)
+    return bloom
+
+
 def _packed_position(height: int, index: int) -> int:
     """A waiting id's (height, index) as one integer, as the decoded positions keep it: a tuple
     and its two integers took some 50 bytes more an id, each a tuple the collector tracks, and
@@ -2214,9 +2351,17 @@ def _check_event_positions(database: bytes, key: bytes, payload: bytes) -> None:
     schema.decode_event_positions(database, key, payload)
 
 
-def _check_position(database: bytes, key: bytes, payload: bytes) -> None:
+def _check_run_entry(database: bytes, key: bytes, payload: bytes) -> None:
+    if len(key) <= schema.HEIGHT_BYTES:
+        raise schema.corrupt(database, key, "a run's key without a transaction id")
     if len(payload) != schema.POSITION_BYTES:
         raise schema.corrupt(database, key, "malformed position")
+    run = schema.decode_height(key[: schema.HEIGHT_BYTES])
+    height = schema.decode_position(payload)[0]
+    if height > run and run != 0:
+        # A run holds the ids of blocks at or below its height; run 0, what a schema v2 store's
+        # index held when it was migrated (Store._migrate), may hold any.
+        raise schema.corrupt(database, key, f"a transaction at height {height} in run {run}")
 
 
 _RECORD_CHECKS: dict[bytes, Callable[[bytes, bytes, bytes], None]] = {
@@ -2229,7 +2374,7 @@ _RECORD_CHECKS: dict[bytes, Callable[[bytes, bytes, bytes], None]] = {
     DB_STATE_DELETED: _check_deleted,
     DB_STATE_WRITES: _check_key_list,
     DB_STALE_NODES: _check_key_list,
-    DB_TRANSACTION_INDEX: _check_position,
+    DB_TRANSACTION_RUNS: _check_run_entry,
     DB_RECENT_TRANSACTION_IDS: _check_key_list,
     DB_VALIDATOR_SETS: _check_message(ValidatorSet),
 }

@@ -1,0 +1,366 @@
+"""The committed transactions' ids in runs (schema v3): each move appended as a sorted run under
+its own height, found through a filter per run, and schema v2's index migrated as run 0."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lmdb
+import pytest
+
+from causeway.errors import ConfigurationError, InvariantError, StorageCorruptionError
+from causeway.storage import Store, schema
+from causeway.storage import store as store_module
+
+from . import _builders as build
+
+TRANSACTIONS = 4
+SLICES = 4
+
+
+@pytest.fixture
+def runs_of_three_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A move starts once 3 blocks' worth of ids (12) wait, and goes a quarter a commit: moves
+    # through heights 3 (blocks 1-3, done at 6), 7 (blocks 4-7, done at 10), 11 (8-11), ...
+    monkeypatch.setattr(store_module, "RECENT_TRANSACTION_IDS_MIN", 3 * TRANSACTIONS)
+    monkeypatch.setattr(store_module, "TRANSACTION_INDEX_MERGE_SLICES", SLICES)
+
+
+def ids_of(heights: range) -> list[bytes]:
+    return [
+        build.transaction_id(height, index) for height in heights for index in range(TRANSACTIONS)
+    ]
+
+
+def in_slice(transaction_id: bytes, number: int) -> bool:
+    return 256 * number // SLICES <= transaction_id[0] < 256 * (number + 1) // SLICES
+
+
+def indexed(store: Store) -> list[tuple[int, bytes]]:
+    with store._read() as txn:
+        return [
+            schema.decode_run_key(bytes(key))
+            for key in txn.cursor(store._transaction_runs).iternext(values=False)
+        ]
+
+
+def commit(store: Store, heights: range) -> None:
+    for height in heights:
+        store.commit_block(build.record(height, transactions=TRANSACTIONS))
+
+
+def assert_every_id_found(store: Store, heights: range) -> None:
+    for height in heights:
+        for index in range(TRANSACTIONS):
+            assert store.find_transaction(build.transaction_id(height, index)) == (height, index)
+    unknown = build.transaction_id(heights.stop, 0)
+    assert store.has_transactions([*ids_of(heights), unknown]) == [True] * (
+        len(heights) * TRANSACTIONS
+    ) + [False]
+
+
+def assert_replay_refused(store: Store, height: int, replayed: bytes) -> None:
+    replay = build.record(height, transactions=TRANSACTIONS)
+    replay.transaction_ids[2] = replayed
+    replay.results[2].transaction_id = replayed
+    with pytest.raises(InvariantError) as raised:
+        store.commit_block(replay)
+    assert raised.value.message == (
+        "1 transaction id record(s) of this block already exist in the store"
+    )
+    assert store.latest_height() == height - 1
+
+
+class _CountingGets:
+    """A read transaction that notes the keys read with `get`."""
+
+    def __init__(self, txn: Any) -> None:
+        self._txn = txn
+        self.keys: list[bytes] = []
+
+    def get(self, key: bytes, db: Any) -> Any:
+        self.keys.append(key)
+        return self._txn.get(key, db=db)
+
+    def cursor(self, db: Any) -> Any:
+        return self._txn.cursor(db)
+
+
+# --- look-ups ------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("runs_of_three_blocks")
+def test_a_sole_writer_reads_only_the_runs_whose_filter_may_hold_an_id(store: Store) -> None:
+    commit(store, range(1, 11))  # runs 3 and 7 written whole
+    assert [prefix for prefix, _ in store._run_filters] == [
+        schema.encode_height(3),
+        schema.encode_height(7),
+    ]
+    for transaction_id in [*ids_of(range(1, 8)), b"\x05" * 32]:
+        with store._read() as txn:
+            counting = _CountingGets(txn)
+            store._index_lookup(counting)(transaction_id)  # type: ignore[arg-type]
+        index_filter = store._index_filter
+        assert index_filter is not None
+        maybe = [
+            prefix + transaction_id
+            for prefix, bloom in store._run_filters
+            if index_filter.may_hold(transaction_id) and transaction_id in bloom
+        ]
+        # Runs are read in height order up to the one that holds the id.
+        assert counting.keys == maybe[: len(counting.keys)]
+        if transaction_id in ids_of(range(1, 8)):
+            height = int.from_bytes(counting.keys[-1][:8], "big")
+            assert height == (3 if transaction_id in ids_of(range(1, 4)) else 7)
+
+
+@pytest.mark.usefixtures("runs_of_three_blocks")
+@pytest.mark.parametrize(
+    ("read_only", "sole_writer"),
+    [(True, False), (False, False), (False, True)],
+    ids=["read-only", "writable", "sole-writer"],
+)
+def test_ids_are_found_in_every_run_however_the_store_is_opened(
+    store: Store, store_path: Path, read_only: bool, sole_writer: bool
+) -> None:
+    commit(store, range(1, 13))  # runs 3 and 7 whole, two slices of run 11, 12 waiting
+    assert sorted({run for run, _ in indexed(store)}) == [3, 7, 11]
+    store.close()
+    with Store(store_path, read_only=read_only, sole_writer=sole_writer) as reopened:
+        assert_every_id_found(reopened, range(1, 13))
+        if not read_only:
+            for replayed in (build.transaction_id(2, 1), build.transaction_id(5, 3)):
+                assert_replay_refused(reopened, 13, replayed)
+            commit(reopened, range(13, 20))
+            assert_every_id_found(reopened, range(1, 20))
+            assert sorted({run for run, _ in indexed(reopened)}) == [3, 7, 11, 15, 19]
+
+
+@pytest.mark.usefixtures("runs_of_three_blocks")
+def test_a_run_filter_holds_every_id_of_its_move_before_the_first_is_written(
+    store: Store,
+) -> None:
+    commit(store, range(1, 4))  # the move of heights 1-3 starts: one slice written
+    assert {height for height, _ in indexed(store)} == {3}
+    assert len(indexed(store)) < 3 * TRANSACTIONS
+    prefix, bloom = store._run_filters[-1]
+    assert prefix == schema.encode_height(3)
+    assert all(transaction_id in bloom for transaction_id in ids_of(range(1, 4)))
+
+
+@pytest.mark.usefixtures("runs_of_three_blocks")
+def test_a_sole_writer_reopened_inside_a_move_filters_its_run_whole(
+    store: Store, store_path: Path
+) -> None:
+    commit(store, range(1, 5))  # slices 0 and 1 of the move through 3 written
+    with store._read() as txn:
+        assert store._get_meta_int(txn, schema.META_INDEX_MERGE_THROUGH) == 3
+    store.close()
+    with Store(store_path, sole_writer=True) as reopened:
+        prefix, bloom = reopened._run_filters[-1]
+        assert prefix == schema.encode_height(3)
+        assert all(transaction_id in bloom for transaction_id in ids_of(range(1, 4)))
+        for height in range(5, 7):  # the last two slices, then the move is done
+            commit(reopened, range(height, height + 1))
+            assert_every_id_found(reopened, range(1, height + 1))
+        assert indexed(reopened) == sorted((3, i) for i in ids_of(range(1, 4)))
+        assert_replay_refused(reopened, 7, build.transaction_id(3, 3))
+
+
+@pytest.mark.usefixtures("runs_of_three_blocks")
+def test_a_key_without_an_id_is_reported_and_look_ups_go_on(store: Store) -> None:
+    commit(store, range(1, 7))
+    with store._write() as txn:
+        txn.put(
+            schema.encode_height(4),
+            schema.encode_record(b"\x00" * schema.POSITION_BYTES),
+            db=store._transaction_runs,
+        )
+    store.close()
+    with Store(store.path, read_only=True) as reader:
+        assert_every_id_found(reader, range(1, 7))
+        assert reader.scan_integrity().problems == [
+            "corrupt record causeway/v3/transaction_runs[0000000000000004]: a run's key "
+            "without a transaction id"
+        ]
+
+
+@pytest.mark.usefixtures("runs_of_three_blocks")
+def test_an_id_in_a_run_below_its_block_is_reported(store: Store) -> None:
+    commit(store, range(1, 4 + SLICES))
+    moved = build.transaction_id(2, 1)
+    with store._write() as txn:
+        txn.put(
+            schema.encode_run_key(1, moved),
+            schema.encode_record(schema.encode_position(2, 1)),
+            db=store._transaction_runs,
+        )
+    assert store.scan_integrity().problems == [
+        f"corrupt record causeway/v3/transaction_runs[run=1, id={moved.hex()}]: a transaction "
+        "at height 2 in run 1"
+    ]
+
+
+def test_a_transaction_id_fits_a_run_key(store: Store) -> None:
+    longest = schema.LMDB_KEY_BYTES_MAX - schema.HEIGHT_BYTES
+    assert longest == schema.TRANSACTION_ID_BYTES_MAX
+    too_long = build.record(1, transactions=TRANSACTIONS)
+    too_long.transaction_ids[0] = too_long.results[0].transaction_id = b"\x07" * (longest + 1)
+    with pytest.raises(InvariantError) as raised:
+        store.commit_block(too_long)
+    assert (
+        raised.value.message
+        == f"transaction id of {longest + 1} bytes: must be 1 to {longest} bytes"
+    )
+    assert store.latest_height() == 0
+    assert store.find_transaction(b"\x07" * (longest + 1)) is None
+    assert store.has_transactions([b"\x07" * (longest + 1)]) == [False]
+    at_limit = build.record(1, transactions=TRANSACTIONS)
+    at_limit.transaction_ids[0] = at_limit.results[0].transaction_id = b"\x07" * longest
+    store.commit_block(at_limit)
+    assert store.find_transaction(b"\x07" * longest) == (1, 0)
+
+
+# --- schema v2 migrated --------------------------------------------------------------------------
+
+
+def as_schema_v2(store_path: Path) -> None:
+    """Rewrites a closed v3 store as schema v2 left it: the ids in one id-ordered index (id ->
+    position record), no runs, meta version 2."""
+    environment = lmdb.open(str(store_path), max_dbs=len(schema.ALL_DATABASES) + 1)
+    try:
+        with environment.begin(write=True) as txn:
+            runs = environment.open_db(schema.DB_TRANSACTION_RUNS, txn=txn, create=False)
+            moved = sorted((bytes(key)[8:], bytes(value)) for key, value in txn.cursor(runs))
+            index = environment.open_db(schema.DB_TRANSACTION_INDEX_V2, txn=txn, create=True)
+            txn.cursor(index).putmulti(moved)
+            txn.drop(runs, delete=True)
+            meta = environment.open_db(schema.DB_META, txn=txn, create=False)
+            txn.put(
+                schema.META_SCHEMA_VERSION,
+                schema.encode_record(schema.encode_height(2)),
+                db=meta,
+            )
+    finally:
+        environment.close()
+
+
+def raw_layout(store_path: Path) -> tuple[list[bytes], int, int]:
+    """The store's sub-database names, its meta schema version and v2 index's entries (-1: none)."""
+    environment = lmdb.open(str(store_path), max_dbs=len(schema.ALL_DATABASES) + 1, readonly=True)
+    try:
+        with environment.begin() as txn:
+            names = [bytes(key) for key in txn.cursor().iternext(values=False)]
+        meta = environment.open_db(schema.DB_META, create=False)
+        with environment.begin() as txn:
+            version = schema.decode_height(
+                schema.decode_record(
+                    schema.DB_META, b"", txn.get(schema.META_SCHEMA_VERSION, db=meta)
+                )
+            )
+        entries = -1
+        if schema.DB_TRANSACTION_INDEX_V2 in names:
+            index = environment.open_db(schema.DB_TRANSACTION_INDEX_V2, create=False)
+            with environment.begin() as txn:
+                entries = int(txn.stat(index)["entries"])
+        return names, version, entries
+    finally:
+        environment.close()
+
+
+@pytest.mark.usefixtures("runs_of_three_blocks")
+@pytest.mark.parametrize(
+    ("create", "sole_writer"),
+    [(True, False), (False, False), (False, True)],
+    ids=["create", "existing", "sole-writer"],
+)
+def test_a_v2_store_is_migrated_to_runs_when_opened_writable(
+    store: Store, store_path: Path, create: bool, sole_writer: bool
+) -> None:
+    commit(store, range(1, 9))  # blocks 1-3 moved; two slices of blocks 4-7 moved; 8 waiting
+    store.close()
+    as_schema_v2(store_path)
+    was_indexed = sorted(
+        set(ids_of(range(1, 4)))
+        | {i for i in ids_of(range(4, 8)) if in_slice(i, 0) or in_slice(i, 1)}
+    )
+    assert raw_layout(store_path)[1:] == (2, len(was_indexed))
+    with Store(store_path, create=create, sole_writer=sole_writer) as migrated:
+        with migrated._read() as txn:
+            names = [bytes(key) for key in txn.cursor().iternext(values=False)]
+            assert migrated._get_meta_int(txn, schema.META_SCHEMA_VERSION) == 3
+        assert schema.DB_TRANSACTION_INDEX_V2 not in names
+        assert schema.DB_TRANSACTION_RUNS in names
+        assert indexed(migrated) == [(0, i) for i in was_indexed]
+        assert_every_id_found(migrated, range(1, 9))
+        assert_replay_refused(migrated, 9, build.transaction_id(1, 0))
+        # The move in progress (through 7) goes on into its own run.
+        commit(migrated, range(9, 11))
+        assert indexed(migrated) == [(0, i) for i in was_indexed] + sorted(
+            (7, i) for i in ids_of(range(4, 8)) if i not in was_indexed
+        )
+        assert_every_id_found(migrated, range(1, 11))
+        assert migrated.verify_integrity() > 0
+    with Store(store_path, read_only=True) as reader:
+        assert_every_id_found(reader, range(1, 11))
+
+
+@pytest.mark.usefixtures("runs_of_three_blocks")
+def test_a_v2_store_opened_read_only_is_refused_unchanged(store: Store, store_path: Path) -> None:
+    commit(store, range(1, 4 + SLICES))
+    store.close()
+    as_schema_v2(store_path)
+    before = raw_layout(store_path)
+    with pytest.raises(ConfigurationError) as raised:
+        Store(store_path, read_only=True)
+    assert raised.value.message == (
+        f"the store at {store_path} has schema version 2; a writable open (causeway node start) "
+        "migrates it to 3, a read-only one cannot"
+    )
+    assert raw_layout(store_path) == before
+
+
+@pytest.mark.usefixtures("runs_of_three_blocks")
+def test_a_v2_id_too_long_for_a_run_is_refused_and_nothing_changes(
+    store: Store, store_path: Path
+) -> None:
+    commit(store, range(1, 4 + SLICES))
+    store.close()
+    as_schema_v2(store_path)
+    environment = lmdb.open(str(store_path), max_dbs=len(schema.ALL_DATABASES) + 1)
+    with environment.begin(write=True) as txn:
+        index = environment.open_db(schema.DB_TRANSACTION_INDEX_V2, txn=txn, create=False)
+        txn.put(
+            b"\xff" * (schema.TRANSACTION_ID_BYTES_MAX + 1),
+            schema.encode_record(schema.encode_position(1, 0)),
+            db=index,
+        )
+    environment.close()
+    before = raw_layout(store_path)
+    with pytest.raises(ConfigurationError) as raised:
+        Store(store_path, sole_writer=True)
+    assert raised.value.message == (
+        f"the store at {store_path} holds a transaction id of 504 bytes: schema version 3 keeps "
+        "ids of at most 503 bytes, so it cannot be migrated"
+    )
+    assert raw_layout(store_path) == before
+    assert schema.DB_TRANSACTION_RUNS not in before[0]
+
+
+@pytest.mark.usefixtures("runs_of_three_blocks")
+def test_a_v2_store_without_its_index_is_refused(store: Store, store_path: Path) -> None:
+    commit(store, range(1, 4))
+    store.close()
+    as_schema_v2(store_path)
+    environment = lmdb.open(str(store_path), max_dbs=len(schema.ALL_DATABASES) + 1)
+    with environment.begin(write=True) as txn:
+        index = environment.open_db(schema.DB_TRANSACTION_INDEX_V2, txn=txn, create=False)
+        txn.drop(index, delete=True)
+    environment.close()
+    with pytest.raises(StorageCorruptionError) as raised:
+        Store(store_path, create=False)
+    assert raised.value.message == (
+        f"the store {store_path / 'data.mdb'} of schema version 2 has lost its "
+        "causeway/v2/transaction_index"
+    )
