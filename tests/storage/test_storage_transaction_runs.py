@@ -8,8 +8,13 @@ from typing import Any
 
 import lmdb
 import pytest
+from typer.testing import CliRunner
 
+from causeway.cli.main import app
+from causeway.crypto import get_profile
 from causeway.errors import ConfigurationError, InvariantError, StorageCorruptionError
+from causeway.node import load_genesis, load_node_config, open_node_store
+from causeway.provisioning import init_network, node_directory
 from causeway.storage import Store, schema
 from causeway.storage import store as store_module
 
@@ -364,3 +369,32 @@ def test_a_v2_store_without_its_index_is_refused(store: Store, store_path: Path)
         f"the store {store_path / 'data.mdb'} of schema version 2 has lost its "
         "causeway/v2/transaction_index"
     )
+
+
+def test_a_node_store_of_schema_v2_is_migrated_by_a_start_and_not_by_verify(
+    tmp_path: Path,
+) -> None:
+    """What an operator sees: `causeway node verify` (read-only) says that a start migrates the
+    store and changes nothing; the node's own open migrates it, and verify then finds it sound."""
+    description = init_network(tmp_path / "net", 1, "intl", "solo")
+    home = node_directory(tmp_path / "net", description.nodes[0].name)
+    config = load_node_config(home)
+    genesis = load_genesis(config.genesis_file)
+    profile = get_profile(genesis.crypto_profile)
+    with open_node_store(config, genesis, profile):
+        pass
+    store_path = config.data_dir / "chain"
+    as_schema_v2(store_path)
+    before = raw_layout(store_path)
+    result = CliRunner().invoke(app, ["node", "verify", "--home", str(home)])
+    assert result.exit_code == 1
+    assert (
+        f"problem: the store at {store_path} has schema version 2; a writable open "
+        "(causeway node start) migrates it to 3, a read-only one cannot"
+    ) in result.stdout.splitlines()
+    assert raw_layout(store_path) == before
+    with open_node_store(config, genesis, profile) as store:
+        assert store.latest_height() == 0
+    assert raw_layout(store_path)[1:] == (3, -1)
+    result = CliRunner().invoke(app, ["node", "verify", "--home", str(home)])
+    assert result.exit_code == 0, result.stdout

@@ -105,8 +105,13 @@ PRUNE_RECORDS_PER_WRITE = 100_000
 RECENT_TRANSACTION_IDS_MIN = 50_000
 # A move goes over this many commits, one slice of the ids' first byte each, so that no one
 # block's write carries the whole move. Slices go in id order, so each one's keys follow the
-# last one's and every write of the run is an append.
-TRANSACTION_INDEX_MERGE_SLICES = 64
+# last one's and every write of the run is an append. Ids that arrive during a move wait for
+# the next one, so the slices bound the waiting ids too: under a steady load some two moves'
+# commits' worth. With 64 slices (which an index rewritten at each move needed, so that no
+# slice rewrote much of it), 380,000 ids waited under load, and their decoded copy grew the
+# node's heap by some 70 MB and its CPU time a transfer by a fifth as the chain grew; with 8,
+# at most 75,000 waited, and both stayed flat (docs/performance.md, twelfth sitting).
+TRANSACTION_INDEX_MERGE_SLICES = 8
 # A store opened as its sole writer reads back into its latest values the keys written by at
 # most this many of the newest blocks (and at most as many keys as the values' bound holds).
 LATEST_VALUES_WARM_VERSIONS_MAX = 1_000
