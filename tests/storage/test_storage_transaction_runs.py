@@ -15,7 +15,7 @@ from causeway.crypto import get_profile
 from causeway.errors import ConfigurationError, InvariantError, StorageCorruptionError
 from causeway.node import load_genesis, load_node_config, open_node_store
 from causeway.provisioning import init_network, node_directory
-from causeway.storage import Store, schema
+from causeway.storage import BlockRecord, Store, schema
 from causeway.storage import store as store_module
 
 from . import _builders as build
@@ -171,6 +171,34 @@ def test_a_sole_writer_reopened_inside_a_move_filters_its_run_whole(
             assert_every_id_found(reopened, range(1, height + 1))
         assert indexed(reopened) == sorted((3, i) for i in ids_of(range(1, 4)))
         assert_replay_refused(reopened, 7, build.transaction_id(3, 3))
+
+
+def high_record(height: int) -> BlockRecord:
+    """A block whose ids all fall in the last slice of the id space."""
+    record = build.record(height, transactions=TRANSACTIONS)
+    for index in range(TRANSACTIONS):
+        high = b"\xf0" + build.transaction_id(height, index)[1:]
+        record.transaction_ids[index] = record.results[index].transaction_id = high
+    return record
+
+
+@pytest.mark.usefixtures("runs_of_three_blocks")
+def test_a_sole_writer_reopened_before_any_id_of_a_move_is_written_filters_it(
+    store: Store, store_path: Path
+) -> None:
+    records = [high_record(height) for height in range(1, 7)]
+    for record in records[:3]:  # the move through 3 starts; its first slice holds none
+        store.commit_block(record)
+    assert indexed(store) == []
+    store.close()
+    with Store(store_path, sole_writer=True) as reopened:
+        assert [prefix for prefix, _ in reopened._run_filters] == [schema.encode_height(3)]
+        for record in records[3:]:  # slices 1-3: the last one writes every id
+            reopened.commit_block(record)
+        moved = [i for record in records[:3] for i in record.transaction_ids]
+        assert indexed(reopened) == sorted((3, i) for i in moved)
+        assert reopened.has_transactions(moved) == [True] * len(moved)
+        assert reopened.find_transaction(moved[-1]) == (3, TRANSACTIONS - 1)
 
 
 @pytest.mark.usefixtures("runs_of_three_blocks")

@@ -16,7 +16,7 @@ import heapq
 import threading
 from array import array
 from collections import ChainMap
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -389,19 +389,21 @@ class Store:
                     f"{DB_TRANSACTION_INDEX_V2.decode()}"
                 ) from None
             runs = env.open_db(DB_TRANSACTION_RUNS, txn=txn, create=True)
-            items = [
-                (prefix + key, value)
-                for key, value in txn.cursor(index).iternext(keys=True, values=True)
-            ]
-            too_long = [key for key, _ in items if len(key) > schema.LMDB_KEY_BYTES_MAX]
-            if too_long:
-                raise ConfigurationError(
-                    f"the store at {self._path} holds a transaction id of "
-                    f"{len(too_long[0]) - len(prefix)} bytes: schema version "
-                    f"{schema.SCHEMA_VERSION} keeps ids of at most "
-                    f"{schema.TRANSACTION_ID_BYTES_MAX} bytes, so it cannot be migrated"
-                )
-            txn.cursor(runs).putmulti(items, append=True)
+
+            def run_items() -> Iterator[tuple[bytes, bytes]]:
+                # Streamed, not listed: an index of many millions of ids is copied in one pass.
+                for key, value in txn.cursor(index).iternext(keys=True, values=True):
+                    if len(key) > schema.TRANSACTION_ID_BYTES_MAX:
+                        # Raised inside the write transaction, which then writes nothing.
+                        raise ConfigurationError(
+                            f"the store at {self._path} holds a transaction id of {len(key)} "
+                            f"bytes: schema version {schema.SCHEMA_VERSION} keeps ids of at "
+                            f"most {schema.TRANSACTION_ID_BYTES_MAX} bytes, so it cannot be "
+                            "migrated"
+                        )
+                    yield prefix + key, value
+
+            txn.cursor(runs).putmulti(run_items(), append=True)
             txn.drop(index, delete=True)
             txn.put(
                 schema.META_SCHEMA_VERSION,
@@ -443,30 +445,45 @@ class Store:
 
     def _build_index_filters(self) -> None:
         """The filters over the ids transaction_runs holds, one over all of them and one a run,
-        read before the store is shared (no commit can add one meanwhile). The run of a move
-        in progress also gets the ids still waiting to go into it, as its first commit gave
-        them."""
-        runs: dict[int, list[bytes]] = {}
+        read in one pass before the store is shared (no commit can add one meanwhile), holding
+        one run's ids at a time. The run of a move in progress also gets the ids still waiting
+        to go into it, as its first commit gave them."""
+        run_filters: list[tuple[bytes, Bloom]] = []
+        moving_prefix: bytes | None = None
+        moving: list[bytes] = []
         with self._read() as txn:
             count = txn.stat(self._transaction_runs)["entries"]
-            for key in txn.cursor(self._transaction_runs).iternext(keys=True, values=False):
-                run, transaction_id = schema.decode_run_key(key)
-                kept = runs.get(run)
-                if kept is None:
-                    kept = runs[run] = []
-                kept.append(transaction_id)
             through = self._get_meta_int(txn, schema.META_INDEX_MERGE_THROUGH)
             if through is not None:
-                moving = runs.setdefault(through, [])
+                moving_prefix = encode_height(through)
                 for height, ids in self._recent(txn).blocks:
                     if height <= through:
                         moving.extend(ids)
-        self._index_filter = IndexFilter.of(
-            (transaction_id for ids in runs.values() for transaction_id in ids), count
-        )
-        self._run_filters = tuple(
-            (encode_height(run), _run_filter(ids)) for run, ids in sorted(runs.items())
-        )
+
+            def keep_run(prefix: bytes, run_ids: list[bytes]) -> None:
+                whole = run_ids + moving if prefix == moving_prefix else run_ids
+                run_filters.append((prefix, _run_filter(whole)))
+
+            def every_id() -> Iterator[bytes]:
+                # Each run's keys are consecutive: its filter is made when the next run begins.
+                prefix: bytes | None = None
+                run_ids: list[bytes] = []
+                cursor = txn.cursor(self._transaction_runs)
+                for key in cursor.iternext(keys=True, values=False):
+                    if key[: schema.HEIGHT_BYTES] != prefix:
+                        if prefix is not None:
+                            keep_run(prefix, run_ids)
+                        prefix, run_ids = key[: schema.HEIGHT_BYTES], []
+                    transaction_id = key[schema.HEIGHT_BYTES :]
+                    run_ids.append(transaction_id)
+                    yield transaction_id
+                if prefix is not None:
+                    keep_run(prefix, run_ids)
+
+            self._index_filter = IndexFilter.of(every_id(), count)
+        if moving_prefix is not None and all(prefix != moving_prefix for prefix, _ in run_filters):
+            keep_run(moving_prefix, [])  # the move's first slices held none of its ids
+        self._run_filters = tuple(run_filters)
 
     def _publish_run_filter(self, run: int, transaction_ids: list[bytes]) -> None:
         """Makes the filter of the run at height `run` (all its ids) and lets readers probe it;
@@ -537,34 +554,27 @@ class Store:
         get = txn.get
         db = self._transaction_runs
         index_filter = self._index_filter
+        runs: Sequence[tuple[bytes, Container[bytes]]]
         if index_filter is None:
-            prefixes = self._run_prefixes(txn)
+            may_hold: Callable[[bytes], bool] = _ANY_ID.__contains__
+            runs = [(prefix, _ANY_ID) for prefix in self._run_prefixes(txn)]
+        else:
+            may_hold = index_filter.may_hold
+            # A run published after this snapshot began only costs a read that finds nothing.
+            runs = self._run_filters
 
-            def read_every_run(transaction_id: bytes) -> tuple[bytes, bytes] | None:
-                for prefix in prefixes:
-                    key = prefix + transaction_id
-                    value = get(key, db=db)
-                    if value is not None:
-                        return key, value
-                return None
-
-            return read_every_run
-        may_hold = index_filter.may_hold
-        # A run published after this snapshot began only costs a read that finds nothing.
-        runs = self._run_filters
-
-        def read_runs_that_may_hold(transaction_id: bytes) -> tuple[bytes, bytes] | None:
+        def look_up(transaction_id: bytes) -> tuple[bytes, bytes] | None:
             if not may_hold(transaction_id):
                 return None
-            for prefix, bloom in runs:
-                if transaction_id in bloom:
+            for prefix, run_filter in runs:
+                if transaction_id in run_filter:
                     key = prefix + transaction_id
                     value = get(key, db=db)
                     if value is not None:
                         return key, value
             return None
 
-        return read_runs_that_may_hold
+        return look_up
 
     def _run_prefixes(self, txn: _Txn) -> list[bytes]:
         """The key prefix (height) of every run in transaction_runs, in height order."""
@@ -2103,6 +2113,16 @@ class Store:
             checked += count
             if count < RECORDS_PER_VERIFY_READ:
                 return checked
+
+
+class _AnyId:
+    """The filter of a store that keeps none: "maybe" for every id, so each run is read."""
+
+    def __contains__(self, transaction_id: object) -> bool:
+        return True
+
+
+_ANY_ID = _AnyId()
 
 
 def _run_filter(transaction_ids: list[bytes]) -> Bloom:
