@@ -287,7 +287,7 @@ class Store:
             # Reader slots of processes that died (a crash, a SIGKILL) are freed here.
             self._env.reader_check()
             self._check_schema_names()
-            self._migrate(read_only=read_only)
+            self._migrate(sole_writer=sole_writer)
             if create:
                 self._open_databases()
                 self._check_schema_version()
@@ -356,13 +356,18 @@ class Store:
                 f"build reads schema v{schema.SCHEMA_VERSION}"
             )
 
-    def _migrate(self, *, read_only: bool) -> None:
+    def _migrate(self, *, sole_writer: bool) -> None:
         """Brings a store of schema v2 to v3 in one write transaction: v2's id-ordered index is
         written as one run under height 0 (its ids sorted, so appended) and dropped, and the
         meta version becomes 3, which a v2 build refuses (as it refuses the new name). A move in
         progress goes on after it: its later slices go into the run at its own height, and a
         look-up finds an id in either run. A crash leaves the store all v2 or all v3. A store
-        of another version is left to the version checks, which name it."""
+        of another version is left to the version checks, which name it.
+
+        Only the store's sole writer (the node's own open) migrates: any other open may run
+        beside a node of the older build (a backup, an archive, a scan started with the new
+        build before the node is restarted), which would go on writing into the dropped index.
+        Those are refused until the node has been started once with this build."""
         env = self._require_env()
         try:
             meta = env.open_db(DB_META, create=False)
@@ -372,11 +377,11 @@ class Store:
             stored = self._get_payload(txn, meta, DB_META, schema.META_SCHEMA_VERSION)
         if stored != encode_height(schema.SCHEMA_VERSION_MIGRATED_FROM):
             return
-        if read_only:
+        if not sole_writer:
             raise ConfigurationError(
                 f"the store at {self._path} has schema version "
-                f"{schema.SCHEMA_VERSION_MIGRATED_FROM}; a writable open (causeway node start) "
-                f"migrates it to {schema.SCHEMA_VERSION}, a read-only one cannot"
+                f"{schema.SCHEMA_VERSION_MIGRATED_FROM}; the node's own start (causeway node "
+                f"start) migrates it to {schema.SCHEMA_VERSION}, no other open does"
             )
         prefix = encode_height(0)
         with env.begin(write=True) as txn:
