@@ -230,9 +230,9 @@ class Store:
         # again (a reader older than the move still finds them in its own snapshot's records).
         self._recent_floor = 0
         self._recent_ids_lock = threading.Lock()
-        # The move in progress, split once by slice: (the height it moves through, each slice's
-        # (id, height, index) triples). Built from committed blocks only (never from the block
-        # being committed), so a failed commit leaves it right; kept by the writer alone.
+        # The move in progress, split once by slice at its first commit: (the height it moves
+        # through, each slice's (id, height, index) triples). That commit's block is split too,
+        # so a failed commit drops it (commit_block); kept by the writer alone.
         self._merge_slices: tuple[int, list[list[tuple[bytes, int, int]]]] | None = None
         # The ids transaction_runs may hold, for the store's sole writer (index_filter.py says
         # why): a look-up reads LMDB only when this filter says "maybe", and then only the runs
@@ -965,8 +965,10 @@ class Store:
                 txn.put(schema.META_LATEST_HEIGHT, height_record, db=self._meta)
                 self._latest_values.changing(height, changes)
         except BaseException:
-            # Its changes may be in the latest-values cache without having been committed.
+            # Its changes may be in the latest-values cache without having been committed, and
+            # its ids in the split of a move that it started.
             self._latest_values.clear()
+            self._merge_slices = None
             raise
         if transaction_ids:
             self._remember_recent(height, transaction_ids)
@@ -1032,23 +1034,15 @@ class Store:
             (block_height, ids) for block_height, ids in recent.blocks if block_height <= through
         ]
         if through == height:
-            # The move's first commit: this block is not committed yet, so its ids are not
-            # kept in the split below; one pass picks this slice's ids. The run's filter gets
-            # every id of the move now, before any of them is written.
+            # The move's first commit takes this block too. The run's filter gets every id of
+            # the move now, before any of them is written, and the move is split by slice once,
+            # here, for all its commits.
             merged.append((height, transaction_ids))
             self._publish_run_filter(
                 through, [transaction_id for _, ids in merged for transaction_id in ids]
             )
-            low = 256 * next_slice // slices
-            high = 256 * (next_slice + 1) // slices
-            slice_positions: list[tuple[bytes, int, int]] = [
-                (transaction_id, block_height, index)
-                for block_height, ids in merged
-                for index, transaction_id in enumerate(ids)
-                if low <= transaction_id[0] < high
-            ]
-        else:
-            slice_positions = self._merge_slice(through, merged, next_slice)
+            self._merge_slices = None
+        slice_positions = self._merge_slice(through, merged, next_slice)
         self._filter_before_indexing([transaction_id for transaction_id, _, _ in slice_positions])
         self._put_new(
             txn,
@@ -1087,8 +1081,8 @@ class Store:
         self, through: int, merged: list[tuple[int, list[bytes]]], slice_number: int
     ) -> list[tuple[bytes, int, int]]:
         """One slice's (id, height, index) triples of the move through `through`, whose
-        blocks (`merged`) are all committed: split by slice once per move, not filtered again
-        at each of its commits."""
+        blocks are `merged`: split by slice once per move (at its first commit, or at the first
+        after a restart), not filtered again at each of its commits."""
         if self._merge_slices is None or self._merge_slices[0] != through:
             slices = TRANSACTION_INDEX_MERGE_SLICES
             split: list[list[tuple[bytes, int, int]]] = [[] for _ in range(slices)]
