@@ -1086,7 +1086,8 @@ class Store:
         if self._merge_slices is None or self._merge_slices[0] != through:
             slices = TRANSACTION_INDEX_MERGE_SLICES
             split: list[list[tuple[bytes, int, int]]] = [[] for _ in range(slices)]
-            # The slices' bounds as _index_transaction_ids draws them (256 * n // slices).
+            # Slice n holds the ids whose first byte is from 256 * n // slices up to (not
+            # including) 256 * (n + 1) // slices: in id order, so each slice appends.
             slice_of_first_byte = [0] * 256
             for number in range(slices):
                 for first in range(256 * number // slices, 256 * (number + 1) // slices):
