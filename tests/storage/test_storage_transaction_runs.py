@@ -201,6 +201,92 @@ def test_a_sole_writer_reopened_before_any_id_of_a_move_is_written_filters_it(
         assert reopened.find_transaction(moved[-1]) == (3, TRANSACTIONS - 1)
 
 
+# --- a move's split by slice, made as its blocks commit ------------------------------------------
+
+
+def split_of(heights: range) -> list[list[tuple[bytes, int, int]]]:
+    """Each slice's (id, height, index) triples of the blocks `heights`, in commit order."""
+    return [
+        [
+            (build.transaction_id(height, index), height, index)
+            for height in heights
+            for index in range(TRANSACTIONS)
+            if in_slice(build.transaction_id(height, index), number)
+        ]
+        for number in range(SLICES)
+    ]
+
+
+@pytest.mark.usefixtures("runs_of_three_blocks")
+def test_a_move_takes_the_split_made_as_its_blocks_committed(store: Store) -> None:
+    commit(store, range(1, 3))
+    made = store._next_split
+    assert made is not None
+    assert made.heights == [1, 2]
+    assert made.slices == split_of(range(1, 3))
+    commit(store, range(3, 4))  # the move through 3 starts
+    assert store._merge_slices is not None
+    through, slices = store._merge_slices
+    assert through == 3
+    assert slices is made.slices  # taken, not split again
+    assert slices == split_of(range(1, 4))
+    following = store._next_split
+    assert following is not None
+    assert (following.after, following.heights) == (3, [])
+    commit(store, range(4, 7))  # the move's last three slices
+    assert following.heights == [4, 5, 6]
+    commit(store, range(7, 8))  # the move through 7 starts
+    assert store._merge_slices[0] == 7
+    assert store._merge_slices[1] is following.slices
+    assert store._merge_slices[1] == split_of(range(4, 8))
+    commit(store, range(8, 11))
+    assert indexed(store) == sorted(
+        [(3, i) for i in ids_of(range(1, 4))] + [(7, i) for i in ids_of(range(4, 8))]
+    )
+    assert_every_id_found(store, range(1, 11))
+
+
+@pytest.mark.usefixtures("runs_of_three_blocks")
+def test_a_reopened_store_splits_its_next_move_itself(store: Store, store_path: Path) -> None:
+    commit(store, range(1, 3))
+    store.close()
+    with Store(store_path, sole_writer=True) as reopened:
+        assert reopened._next_split is None  # blocks 1-2 wait, committed by another process
+        commit(reopened, range(3, 4))
+        assert reopened._merge_slices is not None
+        assert reopened._merge_slices[1] == split_of(range(1, 4))
+        following = reopened._next_split
+        assert following is not None
+        assert following.after == 3
+        commit(reopened, range(4, 11))
+        assert indexed(reopened) == sorted(
+            [(3, i) for i in ids_of(range(1, 4))] + [(7, i) for i in ids_of(range(4, 8))]
+        )
+        assert_every_id_found(reopened, range(1, 11))
+
+
+@pytest.mark.usefixtures("runs_of_three_blocks")
+def test_a_split_that_lacks_a_block_of_the_move_is_not_taken(store: Store) -> None:
+    commit(store, range(1, 3))
+    lacking = store_module._SliceSplit(after=1)  # block 1 never given to it
+    lacking.add(2, ids_of(range(2, 3)))
+    store._next_split = lacking
+    commit(store, range(3, 7))
+    assert indexed(store) == sorted((3, i) for i in ids_of(range(1, 4)))
+    assert_every_id_found(store, range(1, 7))
+
+
+@pytest.mark.usefixtures("runs_of_three_blocks")
+def test_a_split_leaves_out_blocks_given_to_a_move_and_blocks_given_twice() -> None:
+    split = store_module._SliceSplit(after=3)
+    split.add(3, ids_of(range(3, 4)))  # a reader's copy of the block that started the move
+    split.add(4, ids_of(range(4, 5)))
+    split.add(4, ids_of(range(4, 5)))  # the writer's own, after a reader's
+    split.add(5, ids_of(range(5, 6)))
+    assert split.heights == [4, 5]
+    assert split.slices == split_of(range(4, 6))
+
+
 @pytest.mark.usefixtures("runs_of_three_blocks")
 def test_a_key_without_an_id_is_reported_and_look_ups_go_on(store: Store) -> None:
     commit(store, range(1, 7))

@@ -230,10 +230,15 @@ class Store:
         # again (a reader older than the move still finds them in its own snapshot's records).
         self._recent_floor = 0
         self._recent_ids_lock = threading.Lock()
-        # The move in progress, split once by slice at its first commit: (the height it moves
-        # through, each slice's (id, height, index) triples). That commit's block is split too,
-        # so a failed commit drops it (commit_block); kept by the writer alone.
+        # The move in progress, split by slice: (the height it moves through, each slice's
+        # (id, height, index) triples), taken at its first commit. That commit's block is in it
+        # too, so a failed commit drops it (commit_block); kept by the writer alone.
         self._merge_slices: tuple[int, list[list[tuple[bytes, int, int]]]] | None = None
+        # The next move's split, made as its blocks commit (_remember_recent_locked), so that
+        # the move's first commit does not split some 50,000 ids at once: None when this store
+        # does not know it whole (after an open, or a failed commit), and then the first commit
+        # splits the move itself.
+        self._next_split: _SliceSplit | None = None
         # The ids transaction_runs may hold, for the store's sole writer (index_filter.py says
         # why): a look-up reads LMDB only when this filter says "maybe", and then only the runs
         # whose own filter says "maybe" too. Each run's filter (its height's key prefix and a
@@ -966,9 +971,10 @@ class Store:
                 self._latest_values.changing(height, changes)
         except BaseException:
             # Its changes may be in the latest-values cache without having been committed, and
-            # its ids in the split of a move that it started.
+            # its ids in the split of a move that it started (which took the next move's split).
             self._latest_values.clear()
             self._merge_slices = None
+            self._next_split = None
             raise
         if transaction_ids:
             self._remember_recent(height, transaction_ids)
@@ -1012,6 +1018,11 @@ class Store:
         )
         through = self._get_meta_int(txn, schema.META_INDEX_MERGE_THROUGH)
         if through is None:
+            if not recent.blocks and self._next_split is None:
+                # No id waits and no move is under way: the next move's split is known whole
+                # from this block on.
+                with self._recent_ids_lock:
+                    self._next_split = _SliceSplit(after=height - 1)
             if waiting < RECENT_TRANSACTION_IDS_MIN:
                 txn.put(
                     schema.META_RECENT_TRANSACTION_IDS,
@@ -1035,13 +1046,13 @@ class Store:
         ]
         if through == height:
             # The move's first commit takes this block too. The run's filter gets every id of
-            # the move now, before any of them is written, and the move is split by slice once,
-            # here, for all its commits.
+            # the move now, before any of them is written, and the move's split by slice is
+            # taken for all its commits.
             merged.append((height, transaction_ids))
             self._publish_run_filter(
                 through, [transaction_id for _, ids in merged for transaction_id in ids]
             )
-            self._merge_slices = None
+            self._merge_slices = (through, self._take_next_split(merged))
         slice_positions = self._merge_slice(through, merged, next_slice)
         self._filter_before_indexing([transaction_id for transaction_id, _, _ in slice_positions])
         self._put_new(
@@ -1081,24 +1092,34 @@ class Store:
         self, through: int, merged: list[tuple[int, list[bytes]]], slice_number: int
     ) -> list[tuple[bytes, int, int]]:
         """One slice's (id, height, index) triples of the move through `through`, whose
-        blocks are `merged`: split by slice once per move (at its first commit, or at the first
-        after a restart), not filtered again at each of its commits."""
+        blocks are `merged`: split by slice once per move (taken at its first commit, or made
+        at the first after a restart), not filtered again at each of its commits."""
         if self._merge_slices is None or self._merge_slices[0] != through:
-            slices = TRANSACTION_INDEX_MERGE_SLICES
-            split: list[list[tuple[bytes, int, int]]] = [[] for _ in range(slices)]
-            # Slice n holds the ids whose first byte is from 256 * n // slices up to (not
-            # including) 256 * (n + 1) // slices: in id order, so each slice appends.
-            slice_of_first_byte = [0] * 256
-            for number in range(slices):
-                for first in range(256 * number // slices, 256 * (number + 1) // slices):
-                    slice_of_first_byte[first] = number
+            split = _SliceSplit(after=0)
             for block_height, ids in merged:
-                for index, transaction_id in enumerate(ids):
-                    split[slice_of_first_byte[transaction_id[0]]].append(
-                        (transaction_id, block_height, index)
-                    )
-            self._merge_slices = (through, split)
+                split.add(block_height, ids)
+            self._merge_slices = (through, split.slices)
         return self._merge_slices[1][slice_number]
+
+    def _take_next_split(
+        self, merged: list[tuple[int, list[bytes]]]
+    ) -> list[list[tuple[bytes, int, int]]]:
+        """The split by slice of a move that starts now (its blocks `merged`, the last one
+        being committed): the one made as its blocks committed if it holds exactly them, else
+        made here. The next move's split starts empty, after this move's blocks."""
+        *waiting, (height, transaction_ids) = merged
+        with self._recent_ids_lock:
+            made, self._next_split = self._next_split, _SliceSplit(after=height)
+        if (
+            made is None
+            or made.heights != [block_height for block_height, _ in waiting]
+            or len(made.slices) != TRANSACTION_INDEX_MERGE_SLICES
+        ):
+            made = _SliceSplit(after=0)
+            for block_height, ids in waiting:
+                made.add(block_height, ids)
+        made.add(height, transaction_ids)
+        return made.slices
 
     def _remember_recent(self, height: int, transaction_ids: list[bytes]) -> None:
         """Adds one block's waiting ids to the decoded copy, if the block is newer than every
@@ -1112,6 +1133,8 @@ class Store:
         if height <= self._recent_floor or (known and height <= next(reversed(known))):
             return  # already kept, or older than the run (a stale reader's, kept by it alone)
         known[height] = transaction_ids
+        if self._next_split is not None:
+            self._next_split.add(height, transaction_ids)
         # One C-level update for the block: its ids' packed positions are consecutive.
         first = _packed_position(height, 0)
         self._recent_positions.update(
@@ -2130,6 +2153,36 @@ def _run_filter(transaction_ids: list[bytes]) -> Bloom:
     bloom = Bloom(max(1, len(transaction_ids)), FALSE_POSITIVE_RATE)
     bloom.update(transaction_ids)
     return bloom
+
+
+class _SliceSplit:
+    """The (id, height, index) triples of consecutive blocks' ids, split by slice of a move
+    (TRANSACTION_INDEX_MERGE_SLICES as it is when the split is made): slice n holds the ids
+    whose first byte is from 256 * n // slices up to (not including) 256 * (n + 1) // slices,
+    in id order, so that each slice's run keys follow the one before's and every write appends.
+    A block at or below `after`, or not above the last one added, is left out: a reader may add
+    a block the writer already gave to a move, or one twice."""
+
+    __slots__ = ("_slice_of_first_byte", "after", "heights", "slices")
+
+    def __init__(self, after: int) -> None:
+        slices = TRANSACTION_INDEX_MERGE_SLICES
+        self.after = after
+        self.heights: list[int] = []
+        self.slices: list[list[tuple[bytes, int, int]]] = [[] for _ in range(slices)]
+        self._slice_of_first_byte = [
+            number
+            for number in range(slices)
+            for _ in range(256 * number // slices, 256 * (number + 1) // slices)
+        ]
+
+    def add(self, height: int, transaction_ids: list[bytes]) -> None:
+        if height <= self.after or (self.heights and height <= self.heights[-1]):
+            return
+        self.heights.append(height)
+        slices, slice_of_first_byte = self.slices, self._slice_of_first_byte
+        for index, transaction_id in enumerate(transaction_ids):
+            slices[slice_of_first_byte[transaction_id[0]]].append((transaction_id, height, index))
 
 
 def _packed_position(height: int, index: int) -> int:
