@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -17,14 +18,33 @@ from causeway.cli import devnet_command
 pytestmark = pytest.mark.e2e
 
 
+COMMAND_TIMEOUT_S = 120
+
+
 def causeway(*arguments: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "causeway.cli", *arguments],
-        capture_output=True,
+    """Runs the CLI. One still running after COMMAND_TIMEOUT_S gets SIGABRT, on which
+    faulthandler prints every thread's stack, and the test fails with them: a `devnet status`
+    that hung once in CI (2026-12-06) said nothing of where it waited."""
+    process = subprocess.Popen(
+        [sys.executable, "-X", "faulthandler", "-m", "causeway.cli", *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
-        check=False,
     )
+    try:
+        stdout, stderr = process.communicate(timeout=COMMAND_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGABRT)
+        try:
+            stdout, stderr = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            stdout, stderr = process.communicate()
+        pytest.fail(
+            f"causeway {' '.join(arguments)} still ran after {COMMAND_TIMEOUT_S} s; "
+            f"its output:\n{stdout}\nits threads (faulthandler):\n{stderr}"
+        )
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 UP_ATTEMPTS_MAX = 3
