@@ -1095,10 +1095,7 @@ class Store:
         blocks are `merged`: split by slice once per move (taken at its first commit, or made
         at the first after a restart), not filtered again at each of its commits."""
         if self._merge_slices is None or self._merge_slices[0] != through:
-            split = _SliceSplit(after=0)
-            for block_height, ids in merged:
-                split.add(block_height, ids)
-            self._merge_slices = (through, split.slices)
+            self._merge_slices = (through, _SliceSplit.of(merged).slices)
         return self._merge_slices[1][slice_number]
 
     def _take_next_split(
@@ -1115,9 +1112,7 @@ class Store:
             or made.heights != [block_height for block_height, _ in waiting]
             or len(made.slices) != TRANSACTION_INDEX_MERGE_SLICES
         ):
-            made = _SliceSplit(after=0)
-            for block_height, ids in waiting:
-                made.add(block_height, ids)
+            made = _SliceSplit.of(waiting)
         made.add(height, transaction_ids)
         return made.slices
 
@@ -2175,6 +2170,14 @@ class _SliceSplit:
             for number in range(slices)
             for _ in range(256 * number // slices, 256 * (number + 1) // slices)
         ]
+
+    @classmethod
+    def of(cls, blocks: list[tuple[int, list[bytes]]]) -> _SliceSplit:
+        """The split of `blocks` ((height, ids), in height order), made at once."""
+        split = cls(after=0)
+        for height, transaction_ids in blocks:
+            split.add(height, transaction_ids)
+        return split
 
     def add(self, height: int, transaction_ids: list[bytes]) -> None:
         if height <= self.after or (self.heights and height <= self.heights[-1]):
