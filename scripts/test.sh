@@ -19,6 +19,13 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
+# Bytecode is written and kept, whatever the environment says (PYTHONDONTWRITEBYTECODE): without
+# it every pytest run compiles again each test module it collects (the whole suite's collection
+# took 18 s against 5 s with the bytecode kept), and every node and CLI process the tests start
+# compiles again the package's modules it imports (0.4 s of CPU for `causeway devnet status`).
+# The package is compiled once here, before two workers could both compile a module.
+unset PYTHONDONTWRITEBYTECODE
+"$BIN/python" -m compileall -q src
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
