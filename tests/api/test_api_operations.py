@@ -12,7 +12,7 @@ import pytest
 from chain_double import ChainDouble
 
 from causeway.api import create_grpc_server, create_http_app, grpc_server_port
-from causeway.api.operations import ProbeAnswer, Probes
+from causeway.api.probes import ProbeAnswer, Probes
 from causeway.api.v1 import api_pb2, api_pb2_grpc
 from causeway.sdk import Identity, build_transaction
 

@@ -33,7 +33,8 @@ from causeway.api.errors import (
     http_status_for_error,
     is_client_visible,
 )
-from causeway.api.operations import Probes, RequestMetrics, RequestObserver, add_probe_routes
+from causeway.api.operations import RequestMetrics, RequestObserver, add_probe_routes
+from causeway.api.probes import Probes
 from causeway.api.service import ChainService
 from causeway.api.v1 import api_pb2
 from causeway.errors import (

@@ -17,7 +17,8 @@ from causeway.api.grpc_access import grpc_guard
 from causeway.api.grpc_server import create_grpc_server, grpc_server_port
 from causeway.api.http_access import AccessMiddleware
 from causeway.api.http_gateway import MetricsHandler, create_http_app
-from causeway.api.operations import Probes, RequestObserver
+from causeway.api.operations import RequestObserver
+from causeway.api.probes import Probes
 from causeway.api.service import ChainService
 from causeway.api.snapshot_routes import add_snapshot_routes
 from causeway.api.transport_security import ApiTlsFiles

@@ -12,46 +12,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as AsgiMessage
 
+from causeway.api.probes import ProbeAnswer, Probes
+
 # The route label of a request no route matched (a 404): one value, whatever the path was.
 UNMATCHED_ROUTE = "unmatched"
 
 
-@dataclass(frozen=True, slots=True)
-class ProbeAnswer:
-    """One probe's verdict: ``ok``, and when not, a short ``reason`` (a fixed name) and a
-    ``message`` for people; ``details`` are shown either way."""
-
-    ok: bool
-    reason: str = ""
-    message: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"status": "ok" if self.ok else "unavailable"}
-        if not self.ok:
-            body["reason"] = self.reason
-            body["message"] = self.message
-        body.update(self.details)
-        return body
-
-
-Probe = Callable[[], ProbeAnswer]
 # protocol, method, route template, status, seconds
 RequestObserver = Callable[[str, str, str, str, float], None]
-
-
-@dataclass(frozen=True, slots=True)
-class Probes:
-    liveness: Probe
-    readiness: Probe
 
 
 def probe_response(answer: ProbeAnswer) -> Response:

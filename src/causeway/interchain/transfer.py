@@ -59,8 +59,6 @@ NAMESPACE = TRANSFER_NAMESPACE
 PORT = "transfer"
 VERSION = "ics20-1"
 ENCODING = "application/x-protobuf"
-# The encoding of the packet data to and from an EVM chain's transfer app.
-EVM_ENCODING = evm.SOLIDITY_ABI_ENCODING
 # An EVM receiver: an address, in lower case or with its checksum capitals.
 _EVM_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 
@@ -119,7 +117,7 @@ def _decode_data(packet: interchain_pb2.Packet) -> interchain_pb2.TransferPacket
     """The packet's transfer data in its encoding (protobuf, or the ABI form of an EVM path),
     strictly; DecodeError (a RequestError) for bytes that are not that form."""
     value = packet.payload.value
-    if packet.payload.encoding == EVM_ENCODING:
+    if packet.payload.encoding == evm.SOLIDITY_ABI_ENCODING:
         if len(value) > TRANSFER_PACKET_DATA_BYTES_MAX:
             raise DecodeError(
                 f"transfer packet data is {len(value)} bytes, above the limit of "
@@ -146,9 +144,9 @@ def packet_data(
     packet: interchain_pb2.Packet, encoding: str = ENCODING
 ) -> interchain_pb2.TransferPacketData:
     """The transfer data a packet carries, decoded strictly (canonical, bounded) and checked;
-    ``encoding`` is its path's (ENCODING, or EVM_ENCODING from an EVM chain)."""
+    ``encoding`` is its path's (ENCODING, or evm.SOLIDITY_ABI_ENCODING from an EVM chain)."""
     _check_payload(packet.payload, encoding)
-    if encoding == EVM_ENCODING:
+    if encoding == evm.SOLIDITY_ABI_ENCODING:
         data = _decode_data(packet)
     else:
         data = decode(
@@ -216,7 +214,7 @@ def send_tokens(
             source_port=PORT,
             destination_port=PORT,
             version=VERSION,
-            encoding=EVM_ENCODING if to_evm else ENCODING,
+            encoding=evm.SOLIDITY_ABI_ENCODING if to_evm else ENCODING,
             value=evm.encode_transfer_data(data) if to_evm else encode(data),
         ),
     )
@@ -405,7 +403,7 @@ class TransferHandler:
         self, context: TransactionContext, packet: interchain_pb2.Packet
     ) -> interchain_pb2.Acknowledgement | None:
         from_evm = _counterparty_is_evm(context, packet.destination_client)
-        data = packet_data(packet, EVM_ENCODING if from_evm else ENCODING)
+        data = packet_data(packet, evm.SOLIDITY_ABI_ENCODING if from_evm else ENCODING)
         forward = forward_request(data.memo)
         holder = data.receiver if forward is None else FORWARDING_ACCOUNT
         denom = _credit(context, packet, data, holder)

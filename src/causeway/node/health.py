@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from causeway.api.operations import ProbeAnswer
+from causeway.api.probes import ProbeAnswer
 from causeway.consensus.engines import IDLE_BLOCK_INTERVAL_MS
 from causeway.errors import ConfigurationError
 

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from causeway.api import ApiAccess, ApiServers, ChainFacts, ClientService
-from causeway.api.operations import ProbeAnswer, Probes
+from causeway.api.probes import ProbeAnswer, Probes
 from causeway.consensus.raft import CertificateGatherer
 from causeway.consensus.v1 import consensus_pb2
 from causeway.crypto import BatchVerifier, CryptoProfile, VerifiedTransactionCache, get_profile
