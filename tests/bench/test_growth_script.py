@@ -48,7 +48,16 @@ def test_two_batches_with_a_restart_between() -> None:
         assert int(match[6]) > 0  # the node worked for its transactions
         assert 0 < float(match[3]) < 1  # the verify rate measured beside each batch
         assert match[4] != "-"  # the node's own write counter is read on Linux
-    assert re.fullmatch(r"last batch against the first: [+-]\d+\.\d%", lines[3])
+    summary = re.fullmatch(
+        r"last batch against the first: ([+-]\d+\.\d)%; "
+        r"as a share of each batch's verify rate: ([+-]\d+\.\d)%",
+        lines[3],
+    )
+    assert summary is not None, lines[3]
+    first_ratio, last_ratio = (float(match[3]) for match in batches if match is not None)
+    # Printed with two places per batch, so the change is checked to within their rounding.
+    expected = 100 * (last_ratio - first_ratio) / first_ratio
+    assert abs(float(summary[2]) - expected) <= 100 * 0.01 / first_ratio + 0.1
     assert len(lines) == 4
 
 
