@@ -21,7 +21,7 @@
 # committed transaction by the node (its write_bytes) and by the disk (the bench's figures), the
 # node's CPU time (user + system) per 1,000 committed transactions and its anonymous memory at
 # the end; then the last batch's throughput against the first's, as measured and as a share of
-# the verify rate measured beside each batch. Run it on a quiet machine: the disk's figure
+# the verify rate measured just before each batch. Run it on a quiet machine: the disk's figure
 # counts every process's writes.
 set -euo pipefail
 batches=$1
@@ -103,7 +103,7 @@ from pathlib import Path
 
 reports = [json.loads((Path(sys.argv[1]) / f"batch-{n}.json").read_text()) for n in (1, int(sys.argv[2]))]
 first, last = (report["throughput_tps"] for report in reports)
-# The same against the verify rate each batch measured beside it: the machine's own speed at
+# The same against the verify rate measured just before each batch: the machine's own speed at
 # that moment, which on a shared machine can move more than the chain's growth does.
 first_ratio, last_ratio = (report["throughput_to_verify_rate"] for report in reports)
 against_verify_rate = (
